@@ -1,0 +1,84 @@
+"""Country names to ISO3 / M49: pycountry for the standard part, one reviewed overrides file for the rest.
+
+``data/country_names.csv`` holds every name a publisher spells its own way (IMF 'Korea, Rep. of',
+MOF 'St.Vincent'), historical entities (USSR, Yugoslavia, ...), and IMF aggregates ('World',
+'Western Hemisphere', ...). A name found in neither resolves to None, and validation names it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import pycountry
+
+# The 33 member states of CELAC, the report's "LAC".
+CELAC = frozenset(
+    "ATG ARG BHS BRB BLZ BOL BRA CHL COL CRI CUB DMA DOM ECU SLV GRD GTM GUY HTI HND JAM MEX NIC PAN PRY PER "
+    "KNA LCA VCT SUR TTO URY VEN".split()
+)
+
+
+@dataclass(frozen=True)
+class CountryMatch:
+    name: str  # the name as the publisher spells it
+    iso3: str | None  # None for aggregates and unallocated areas
+    m49: int | None
+    kind: str  # country | territory | historical | aggregate | unallocated
+    display_name: str
+    aggregate_code: str | None = None
+    imts_code: str | None = None
+    note: str = ""
+
+
+@cache
+def _overrides() -> dict[tuple[str, str], CountryMatch]:
+    text = resources.files("jlac").joinpath("data/country_names.csv").read_text(encoding="utf-8")
+    out = {}
+    for row in csv.DictReader(text.splitlines()):
+        iso3 = row["iso3"] or None
+        display = row["name"]
+        if iso3:
+            hit = pycountry.countries.get(alpha_3=iso3) or pycountry.historic_countries.get(alpha_3=iso3)
+            if hit is not None:
+                display = getattr(hit, "common_name", None) or hit.name
+        out[(row["source"], row["name"])] = CountryMatch(
+            name=row["name"], iso3=iso3, m49=int(row["m49"]) if row["m49"] else None, kind=row["kind"],
+            display_name=display, aggregate_code=row["aggregate_code"] or None,
+            imts_code=row["imts_code"] or None, note=row["note"],
+        )
+    return out
+
+
+@cache
+def resolve(source: str, name: str) -> CountryMatch | None:
+    """The country, territory or aggregate a publisher's name denotes; None when unknown."""
+    name = name.strip()
+    hit = _overrides().get((source, name))
+    if hit:
+        return hit
+    try:
+        c = pycountry.countries.lookup(name)
+    except LookupError:
+        return None
+    return CountryMatch(
+        name=name, iso3=c.alpha_3, m49=int(c.numeric), kind="country",
+        display_name=getattr(c, "common_name", None) or c.name,
+    )
+
+
+def unknown(source: str, names) -> list[str]:
+    """The names (sorted) that resolve to nothing."""
+    return sorted({n for n in names if resolve(source, n) is None})
+
+
+def name_map_rows(source: str, names) -> list[tuple]:
+    """Rows for ``staging.country_name_map``: one per distinct resolvable name."""
+    rows = []
+    for n in sorted(set(names)):
+        m = resolve(source, n)
+        if m is not None:
+            rows.append((source, n, m.iso3, m.m49, m.kind, m.display_name, m.aggregate_code, m.imts_code, m.note))
+    return rows

@@ -1,0 +1,25 @@
+"""Errors meant for people: each names the source, file, row or field and what was expected."""
+
+
+class JlacError(Exception):
+    """Base class of every error jlac reports to its users."""
+
+
+class SnapshotError(JlacError):
+    """A snapshot is missing, incomplete, or does not match its manifest."""
+
+
+class ParseError(JlacError):
+    """A raw file does not have the layout its parser expects."""
+
+
+class ValidationFailed(JlacError):
+    """A Great Expectations suite failed; nothing from that run is published."""
+
+    def __init__(self, message: str, report_path=None):
+        super().__init__(message)
+        self.report_path = report_path
+
+
+class ModelError(JlacError):
+    """A SQL model failed to build."""

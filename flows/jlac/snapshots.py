@@ -1,0 +1,170 @@
+"""The snapshot store: ``<root>/<source>/<vintage>/<files>`` plus a ``SNAPSHOT.yml`` manifest.
+
+The manifest carries the origin (title, publisher, URLs, license, retrieval time) and the sha256 and
+size of every file. jlac reads its own store and any read-only mirrors with the same layout; the
+newest vintage of a source wins unless one is pinned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from jlac.config import Settings
+from jlac.errors import SnapshotError
+
+MANIFEST = "SNAPSHOT.yml"
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    path: str  # relative to the vintage folder, with forward slashes
+    sha256: str
+    bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One vintage of one source, as described by its manifest."""
+
+    source: str
+    vintage: str
+    root: Path  # the vintage folder
+    manifest: dict
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}/{self.vintage}"
+
+    @property
+    def files(self) -> tuple[SnapshotFile, ...]:
+        return tuple(
+            SnapshotFile(str(f["path"]), str(f["sha256"]), f.get("bytes")) for f in self.manifest.get("files") or []
+        )
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    @property
+    def fingerprint(self) -> str:
+        """One sha256 over the files' paths and checksums: changes when any file changes."""
+        h = hashlib.sha256()
+        for f in sorted(self.files, key=lambda f: f.path):
+            h.update(f"{f.path}\0{f.sha256}\n".encode())
+        return h.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_snapshot(vintage_dir: Path) -> Snapshot:
+    """Read the manifest of one vintage folder."""
+    manifest_path = vintage_dir / MANIFEST
+    try:
+        manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise SnapshotError(f"{vintage_dir}: no {MANIFEST}; every vintage needs a manifest") from exc
+    except yaml.YAMLError as exc:
+        raise SnapshotError(f"{manifest_path}: not valid YAML ({exc})") from exc
+    if not isinstance(manifest.get("files"), list) or not manifest["files"]:
+        raise SnapshotError(f"{manifest_path}: expected a non-empty 'files:' list with path and sha256")
+    return Snapshot(
+        source=vintage_dir.parent.name, vintage=str(manifest.get("vintage") or vintage_dir.name),
+        root=vintage_dir, manifest=manifest,
+    )
+
+
+def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
+    """All vintages of a source over the store and the mirrors, oldest first.
+
+    A vintage present in several roots is taken from the first root (the own store before mirrors).
+    """
+    found: dict[str, Snapshot] = {}
+    for root in settings.snapshot_roots:
+        source_dir = root / source
+        if not source_dir.is_dir():
+            continue
+        for vintage_dir in sorted(p for p in source_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if vintage_dir.name not in found and (vintage_dir / MANIFEST).exists():
+                found[vintage_dir.name] = load_snapshot(vintage_dir)
+    return [found[k] for k in sorted(found)]
+
+
+def latest_snapshot(source: str, settings: Settings, pin: str | None = None) -> Snapshot | None:
+    """The newest vintage of a source, or the pinned one; None when the source has no snapshot."""
+    vintages = list_vintages(source, settings)
+    if pin:
+        for snap in vintages:
+            if snap.vintage == pin:
+                return snap
+        raise SnapshotError(
+            f"{source}: pinned vintage {pin!r} not found; available: {[s.vintage for s in vintages] or 'none'}"
+        )
+    return vintages[-1] if vintages else None
+
+
+def verify(snapshot: Snapshot) -> None:
+    """Check every file against the manifest; raise naming each missing, changed or unlisted file."""
+    problems: list[str] = []
+    listed = {f.path for f in snapshot.files}
+    for f in snapshot.files:
+        p = snapshot.path(f.path)
+        if not p.is_file():
+            problems.append(f"missing file {f.path} (listed in {MANIFEST})")
+            continue
+        actual = sha256_file(p)
+        if actual != f.sha256:
+            problems.append(f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, file has {actual[:12]}…")
+    for p in sorted(snapshot.root.rglob("*")):
+        rel = p.relative_to(snapshot.root).as_posix()
+        if p.is_file() and rel != MANIFEST and rel not in listed:
+            problems.append(f"unlisted file {rel} (not in {MANIFEST})")
+    if problems:
+        raise SnapshotError(
+            f"snapshot {snapshot.id} at {snapshot.root} failed verification; nothing from it is loaded:\n  - "
+            + "\n  - ".join(problems)
+        )
+
+
+def write_snapshot(
+    store: Path, source: str, files: dict[str, Path], metadata: dict, vintage: str | None = None
+) -> Snapshot:
+    """Write a new vintage atomically: files are moved into a hidden temp folder, then renamed.
+
+    ``files`` maps the relative name in the snapshot to a finished temp file (moved, not copied).
+    A reader never sees a half-written vintage.
+    """
+    vintage = vintage or datetime.now(UTC).strftime("%Y-%m-%d")
+    source_dir = store / source
+    source_dir.mkdir(parents=True, exist_ok=True)
+    final = source_dir / vintage
+    if final.exists():  # a second release on the same day gets a time suffix
+        vintage = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S")
+        final = source_dir / vintage
+    tmp = Path(tempfile.mkdtemp(prefix=f".{vintage}-", dir=source_dir))
+    try:
+        entries = []
+        for rel, src in sorted(files.items()):
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), dest)
+            entries.append({"path": rel, "bytes": dest.stat().st_size, "sha256": sha256_file(dest)})
+        manifest = {"source": source, "vintage": vintage, **metadata, "files": entries}
+        (tmp / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return load_snapshot(final)

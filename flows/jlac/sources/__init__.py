@@ -1,0 +1,69 @@
+"""Source registry. A source is one module in this package that defines ``SOURCE``.
+
+Adding a source means adding three things, and editing nothing else:
+  * ``jlac/sources/<module>.py`` with ``SOURCE = Source(...)`` and its parser,
+  * ``jlac/checks/<module>.py`` with ``expectations(snapshot) -> list`` (its Great Expectations suite),
+  * ``sql/staging/stg_<module>__<entity>.sql`` (and any marts that use it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import duckdb
+
+from jlac.snapshots import Snapshot
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type
+    description: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A raw source: how to parse one snapshot into the table ``raw.<table>``.
+
+    ``parse(snapshot, con)`` returns a DuckDB relation (built from files with DuckDB's readers, or
+    from a pandas frame for workbooks); the core casts it to ``columns``, caches it as Parquet keyed
+    on the snapshot sha256 and the parser's code version, and loads it into the new warehouse.
+    """
+
+    name: str  # snapshot source name, e.g. "imf-dots"
+    table: str  # raw table name, e.g. "imf_dots"
+    description: str
+    columns: tuple[Column, ...]
+    parse: Callable[[Snapshot, duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation]
+    key: tuple[str, ...] = ()  # columns unique together in the raw table (checked by GX)
+    required: bool = True  # a refresh fails when a required source has no snapshot at all
+    version: str = "1"  # bump when the parser's output changes for the same input
+    module: str = field(default="", compare=False)
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.table}"
+
+
+@cache
+def all_sources() -> dict[str, Source]:
+    """Every source module in this package, by source name."""
+    found: dict[str, Source] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        src = getattr(module, "SOURCE", None)
+        if isinstance(src, Source):
+            found[src.name] = Source(**{**src.__dict__, "module": info.name})
+    return found
+
+
+def get_source(name: str) -> Source:
+    sources = all_sources()
+    if name not in sources:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(sources))}")
+    return sources[name]

@@ -1,0 +1,171 @@
+"""IMF Direction of Trade Statistics: one workbook per reporter, exports FOB and imports CIF by partner.
+
+Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CIF'; the reporter's
+name in the first column above the unit line; a header row of years (which differ by sheet); then
+one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
+text cells like '1,032.13 e'.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import duckdb
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+
+log = logging.getLogger(__name__)
+
+SHEETS = {"Exports, FOB": "export", "Imports, CIF": "import"}
+UNIT = "US Dollars, Millions"
+_ESTIMATE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*e\s*$")
+_FILE_INDEX = re.compile(r"(\d+)")
+
+
+def _cell_value(cell, where: str) -> tuple[float, bool] | None:
+    """A cell as (value, is_estimate); None for a blank cell."""
+    if cell == "" or cell is None:
+        return None
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return float(cell), False
+    if isinstance(cell, str):
+        m = _ESTIMATE.match(cell)
+        if m:
+            return float(m.group(1).replace(",", "")), True
+        try:
+            return float(cell.replace(",", "")), False
+        except ValueError:
+            pass
+    raise ParseError(f"{where}: expected a number or an IMF estimate like '1,032.13 e', found {cell!r}")
+
+
+def parse_workbook(path, file_label: str) -> tuple[str, list[tuple]]:
+    """Parse one DOTS workbook into (reporter name, rows of (sheet, excel_row, partner, flow, year, value, est))."""
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise ParseError(f"imf-dots {file_label}: not a readable .xlsx workbook ({exc})") from exc
+    missing = [s for s in SHEETS if s not in wb.sheet_names]
+    if missing:
+        raise ParseError(
+            f"imf-dots {file_label}: missing sheet(s) {missing}; expected {list(SHEETS)}, found {wb.sheet_names}"
+        )
+    reporter = None
+    out: list[tuple] = []
+    for sheet_name, flow in SHEETS.items():
+        sheet = wb.get_sheet_by_name(sheet_name)
+        first_row = (sheet.start or (0, 0))[0] + 1  # calamine trims leading blank rows; keep Excel numbering
+        rows = sheet.to_python(skip_empty_area=True)
+        where = f"imf-dots {file_label} sheet '{sheet_name}'"
+        unit_idx = next((i for i, r in enumerate(rows[:10]) if r and r[0] == UNIT), None)
+        if unit_idx is None or unit_idx < 1:
+            raise ParseError(f"{where}: expected the unit line {UNIT!r} in the first rows; layout changed?")
+        name = str(rows[unit_idx - 1][0]).strip()
+        if reporter is None:
+            reporter = name
+        elif name != reporter:
+            raise ParseError(f"{where}: reporter {name!r} differs from the other sheet's {reporter!r}")
+        hdr_idx = next(
+            (i for i in range(unit_idx + 1, min(len(rows), unit_idx + 5)) if str(rows[i][1]).strip().isdigit()), None
+        )
+        if hdr_idx is None:
+            raise ParseError(f"{where}: expected a header row of years after the unit line")
+        years: list[int | None] = []
+        for c in rows[hdr_idx][1:]:
+            text = str(c).strip()
+            years.append(int(float(text)) if text else None)
+        seen: dict[str, tuple[int, list[tuple]]] = {}
+        for i in range(hdr_idx + 1, len(rows)):
+            row = rows[i]
+            partner = str(row[0]).strip()
+            if not partner:
+                continue
+            excel_row = first_row + i
+            cells: list[tuple] = []
+            for j, cell in enumerate(row[1:]):
+                parsed = _cell_value(cell, f"{where} row {excel_row} column {j + 2}")
+                if parsed is None:
+                    continue
+                year = years[j] if j < len(years) else None
+                if year is None:
+                    raise ParseError(f"{where} row {excel_row} column {j + 2}: a value under a header without a year")
+                cells.append((sheet_name, excel_row, partner, flow, year, parsed[0], parsed[1]))
+            if partner in seen:
+                # IMF repeats some partners (e.g. 'Australia' above 'World'): keep the fuller row, first on ties.
+                prev_row, prev_cells = seen[partner]
+                same = sorted(c[4:] for c in prev_cells) == sorted(c[4:] for c in cells)
+                keep_new = len(cells) > len(prev_cells)
+                log.info(
+                    "%s: partner %r repeated at rows %d and %d (%s); kept row %d",
+                    where, partner, prev_row, excel_row, "identical" if same else "DIFFERENT values",
+                    excel_row if keep_new else prev_row,
+                )
+                if keep_new:
+                    seen[partner] = (excel_row, cells)
+                continue
+            seen[partner] = (excel_row, cells)
+        for _, cells in seen.values():
+            out.extend(cells)
+    return reporter or "", out
+
+
+def _file_order(path: str) -> tuple[int, str]:
+    m = _FILE_INDEX.search(path)
+    return (int(m.group(1)) if m else 1 << 30, path)
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """All workbooks of the snapshot, long format, one row per non-blank cell."""
+    cols: dict[str, list] = {k: [] for k in ("file", "sheet", "row_number", "reporter_name", "partner_name",
+                                             "flow", "year", "value_usd_m", "is_estimate")}
+    reporters: dict[str, tuple[str, list[tuple]]] = {}
+    for f in sorted((f for f in snapshot.files if f.path.lower().endswith(".xlsx")), key=lambda f: _file_order(f.path)):
+        reporter, rows = parse_workbook(snapshot.path(f.path), f.path)
+        if reporter in reporters:
+            kept, kept_rows = reporters[reporter]
+            same = sorted(r[1:] for r in kept_rows) == sorted(r[1:] for r in rows)
+            log.warning(
+                "imf-dots: %s repeats reporter %r of %s (%s); kept %s (lower file index)",
+                f.path, reporter, kept, "identical content" if same else "DIFFERENT content", kept,
+            )
+            continue
+        reporters[reporter] = (f.path, rows)
+        for sheet, excel_row, partner, flow, year, value, est in rows:
+            cols["file"].append(f.path)
+            cols["sheet"].append(sheet)
+            cols["row_number"].append(excel_row)
+            cols["reporter_name"].append(reporter)
+            cols["partner_name"].append(partner)
+            cols["flow"].append(flow)
+            cols["year"].append(year)
+            cols["value_usd_m"].append(value)
+            cols["is_estimate"].append(est)
+    frame = pd.DataFrame(cols)
+    return con.from_df(frame)
+
+
+SOURCE = Source(
+    name="imf-dots",
+    table="imf_dots",
+    description="IMF Direction of Trade Statistics workbooks as parsed: one row per reporter, partner, flow and "
+    "year (US$ millions, exports FOB and imports CIF as the reporter reports them).",
+    columns=(
+        Column("file", "VARCHAR", "Workbook file name in the snapshot"),
+        Column("sheet", "VARCHAR", "Sheet name: 'Exports, FOB' or 'Imports, CIF'"),
+        Column("row_number", "INTEGER", "Excel row number of the partner row"),
+        Column("reporter_name", "VARCHAR", "Reporting economy, IMF naming (countries and IMF aggregates)"),
+        Column("partner_name", "VARCHAR", "Partner economy, IMF naming (countries and IMF aggregates)"),
+        Column("flow", "VARCHAR", "export (FOB) or import (CIF), as reported by the reporter"),
+        Column("year", "INTEGER", "Calendar year"),
+        Column("value_usd_m", "DOUBLE", "Value in US$ millions, current prices"),
+        Column("is_estimate", "BOOLEAN", "True where IMF marked the cell as an estimate (' e' suffix)"),
+    ),
+    parse=parse,
+    key=("reporter_name", "partner_name", "flow", "year"),
+    version="1",
+)
