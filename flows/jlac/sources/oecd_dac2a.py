@@ -1,0 +1,140 @@
+"""OECD DAC Table 2a: net ODA disbursements, one CSV per year, recipients x donors (US$ millions, current).
+
+Layout (see the snapshot's SNAPSHOT.yml): one row per recipient (countries and regional/income totals),
+one column per donor (DAC members, multilaterals, totals). The redistributor edited the header row:
+  * usually ``Recipient, FakeColumn, <donors...>``; data rows have an empty cell under ``FakeColumn``;
+  * 2004-2009 headers carry an extra ``Donor(s)`` cell after ``FakeColumn`` that data rows lack;
+  * the 2010 header is ``"", Donor(s), <donors...>`` (``Donor(s)`` stands where ``FakeColumn`` is).
+So the donor names are the header cells after the first, less ``FakeColumn`` and ``Donor(s)``, and they
+name the data columns from the third on. An empty cell means no flow; values may be negative (net).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import duckdb
+import pandas as pd
+
+from jlac.countries import resolve
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+
+COUNTRY_TAG = "oecd"
+_FILE = re.compile(r"ODA-(\d{4})-DAC2a\.csv$")
+_HEADER_FILLERS = {"FakeColumn", "Donor(s)"}
+
+
+def donor_names(header: list[str], label: str) -> list[str]:
+    """The donor columns named by a DAC2a header row, in data-column order (see the module docstring)."""
+    if not header or header[0] not in ("Recipient", ""):
+        raise ParseError(
+            f"oecd-dac2a {label}: first header cell should be 'Recipient' (or blank), found {header[:1]}"
+        )
+    donors = [h.strip() for h in header[1:] if h.strip() not in _HEADER_FILLERS]
+    if not donors or "Japan" not in donors:
+        raise ParseError(f"oecd-dac2a {label}: no donor columns (expected e.g. 'Japan') in the header row")
+    if len(set(donors)) != len(donors):
+        raise ParseError(f"oecd-dac2a {label}: a donor name repeats in the header row; cannot name columns")
+    return donors
+
+
+def iso3_relation(con: duckdb.DuckDBPyConnection, tag: str, names) -> duckdb.DuckDBPyRelation:
+    """(name, iso3, kind) per distinct publisher name, via ``jlac.countries`` (iso3 NULL when unknown)."""
+    rows = []
+    for n in sorted({n for n in names if n is not None}):
+        m = resolve(tag, n)
+        rows.append((n, m.iso3 if m else None, m.kind if m else None))
+    return con.from_df(pd.DataFrame(rows, columns=["name", "iso3", "kind"]).astype(object))
+
+
+def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) -> duckdb.DuckDBPyRelation:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh))
+    donors = donor_names(header, label)
+    names = ["recipient_name", "_filler", *donors]
+    rel = con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    width = len(rel.columns)
+    if width != len(names):
+        raise ParseError(
+            f"oecd-dac2a {label}: data rows have {width} cells, the header names {len(names)} "
+            f"(recipient, filler and {len(donors)} donors); layout changed?"
+        )
+    view = f"_oecd_dac2a_{year}"
+    rel.create_view(f"{view}_src", replace=True)
+    # Line numbers: DuckDB keeps file order for a single CSV (preserve_insertion_order), header is line 1.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {view} AS "
+        f"SELECT row_number() OVER () + 1 AS row_number, * FROM {view}_src"
+    )
+    return con.sql(
+        f"""
+        SELECT '{label}' AS file, row_number, {year} AS year, trim(recipient_name) AS recipient_name,
+               donor_name, value
+        FROM (UNPIVOT {view} ON COLUMNS(* EXCLUDE (row_number, recipient_name, _filler))
+              INTO NAME donor_name VALUE value)
+        WHERE trim(value) <> ''
+        """
+    )
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """All yearly files, long format: one row per recipient, donor and year with a non-empty cell."""
+    parts = []
+    for f in sorted(snapshot.files, key=lambda f: f.path):
+        m = _FILE.search(f.path)
+        if not m:
+            continue
+        parts.append(_file_relation(con, snapshot.path(f.path), f.path, int(m.group(1))))
+    if not parts:
+        raise ParseError(f"oecd-dac2a {snapshot.id}: no ODA-<year>-DAC2a.csv files in the manifest")
+    rel = parts[0]
+    for p in parts[1:]:
+        rel = rel.union(p)
+    rel.create_view("_oecd_dac2a_union", replace=True)
+    con.execute("CREATE OR REPLACE TEMP TABLE _oecd_dac2a_long AS SELECT * FROM _oecd_dac2a_union")
+    bad = con.sql(
+        "SELECT file, row_number, recipient_name, donor_name, value FROM _oecd_dac2a_long "
+        "WHERE TRY_CAST(value AS DOUBLE) IS NULL LIMIT 5"
+    ).fetchall()
+    if bad:
+        where = "; ".join(f"{f} line {r} recipient {rc!r} donor {d!r}: {v!r}" for f, r, rc, d, v in bad)
+        raise ParseError(f"oecd-dac2a: expected numbers (US$ millions) in donor cells, found: {where}")
+    names = [r[0] for r in con.sql("SELECT DISTINCT recipient_name FROM _oecd_dac2a_long").fetchall()]
+    names += [r[0] for r in con.sql("SELECT DISTINCT donor_name FROM _oecd_dac2a_long").fetchall()]
+    iso3_relation(con, COUNTRY_TAG, names).create_view("_oecd_dac2a_iso", replace=True)
+    return con.sql(
+        """
+        SELECT l.file, l.row_number, l.year, l.recipient_name, r.iso3 AS recipient_iso3,
+               l.donor_name, d.iso3 AS donor_iso3, CAST(l.value AS DOUBLE) AS value_usd_m
+        FROM _oecd_dac2a_long l
+        LEFT JOIN _oecd_dac2a_iso r ON r.name = l.recipient_name
+        LEFT JOIN _oecd_dac2a_iso d ON d.name = l.donor_name
+        """
+    )
+
+
+SOURCE = Source(
+    name="oecd-dac2a",
+    table="oecd_dac2a",
+    description="OECD DAC Table 2a (QWIDS export) as parsed: net ODA disbursements in US$ millions, current "
+    "prices, one row per recipient, donor and year with a non-empty cell (regional and income totals "
+    "included).",
+    columns=(
+        Column("file", "VARCHAR", "CSV file in the snapshot (ODA-<year>-DAC2a.csv)"),
+        Column("row_number", "INTEGER", "Line number of the recipient row in the file (header = line 1)"),
+        Column("year", "INTEGER", "Calendar year of the disbursements (from the file name)"),
+        Column("recipient_name", "VARCHAR", "Recipient as OECD names it (countries, regions, income groups)"),
+        Column("recipient_iso3", "VARCHAR", "ISO3 of the recipient; NULL for regional/income totals"),
+        Column("donor_name", "VARCHAR", "Donor column header as OECD names it (countries, agencies, totals)"),
+        Column("donor_iso3", "VARCHAR", "ISO3 of a donor country; NULL for multilaterals and totals"),
+        Column("value_usd_m", "DOUBLE",
+               "Net ODA disbursements, US$ millions, current prices (negative = net repayment)"),
+    ),
+    parse=parse,
+    key=("year", "recipient_name", "donor_name"),
+    required=False,
+    version="1",
+)
