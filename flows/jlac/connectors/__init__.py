@@ -1,0 +1,245 @@
+"""Live connectors: fetch a publisher's current release into the snapshot store as a new vintage.
+
+A connector is one module here defining ``SOURCE_NAME`` (the snapshot source it writes, the same
+name its parser in ``jlac.sources`` reads) and ``fetch(settings, client) -> FetchResult``. It
+downloads into a hidden staging folder inside the store, checks every body with the parser's own
+reader (an HTML error page, an API error message, an empty result, a truncated body or a changed
+schema each fail the source with a message naming the request), and writes a vintage with
+``jlac.snapshots.write_snapshot`` only when the content differs from the latest vintage.
+
+"Differs" compares content fingerprints, not raw bytes, because some publishers stamp every
+response (SDMX ``<message:Prepared>``, e-Stat ``RESULT.DATE``, Comtrade ``elapsedTime``): each
+connector says how to fingerprint its files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jlac.config import Settings
+from jlac.errors import JlacError
+from jlac.http import Download, HttpClient, now_iso
+from jlac.snapshots import Snapshot, latest_snapshot, sha256_file, write_snapshot
+
+log = logging.getLogger(__name__)
+
+# snapshot source name -> connector module; the order is the order of `jlac fetch` with no arguments.
+CONNECTORS = {
+    "imf-imts": "jlac.connectors.imf_imts",
+    "fred-exjpus": "jlac.connectors.fred",
+    "mof-customs": "jlac.connectors.mof_customs",
+    "estat-trade": "jlac.connectors.estat",
+    "comtrade-v1": "jlac.connectors.comtrade",
+}
+
+
+class FetchError(JlacError):
+    """A publisher's response is not what the connector expected; the message names the request."""
+
+
+@dataclass
+class FetchResult:
+    """The outcome of one connector run, as recorded in ``meta.fetches``."""
+
+    source: str
+    status: str  # new | unchanged | failed | skipped (offline, or a source that needs a key it lacks)
+    vintage: str | None
+    requests: int = 0
+    bytes: int = 0
+    message: str = ""
+
+
+@dataclass
+class Staged:
+    """Files downloaded for one vintage, before they are written to the store."""
+
+    source: str
+    workdir: Path
+    files: dict[str, Path] = field(default_factory=dict)  # snapshot-relative name -> temp file
+    requests: list[dict] = field(default_factory=list)  # manifest entries: file, url, status, validators
+
+    def add(self, name: str, download: Download, reuse_from: Snapshot | None = None) -> Path:
+        """Record a download under ``name``; a 304 reuses the file of the latest vintage."""
+        if download.not_modified:
+            if reuse_from is None or name not in {f.path for f in reuse_from.files}:
+                raise FetchError(
+                    f"{self.source}: GET {download.url} answered 304 but no earlier {name} exists"
+                )
+            target = self.workdir / f".reuse-{len(self.files)}"
+            shutil.copy2(reuse_from.path(name), target)
+        else:
+            assert download.path is not None
+            target = download.path
+        self.files[name] = target
+        self.requests.append(
+            {"file": name, "url": download.url, "status": download.status, **download.validators()}
+        )
+        return target
+
+
+def base_url(var: str, default: str) -> str:
+    """A publisher's base URL: the environment variable ``var`` when set (a mirror, proxy or test server)."""
+    return (os.environ.get(var) or default).rstrip("/")
+
+
+@contextmanager
+def staging(settings: Settings, source: str) -> Iterator[Staged]:
+    """A fresh hidden folder in the store for one fetch, removed afterwards whatever happens.
+
+    It lives inside the store (same filesystem), so moving its files into a vintage is a rename,
+    and its name starts with a dot, so no reader ever takes it for a vintage.
+    """
+    parent = settings.snapshots / source
+    parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
+    try:
+        yield Staged(source, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def make_client(progress: Callable[[str], None] | None = None, **kwargs) -> HttpClient:
+    """An HttpClient with jlac's defaults; timeouts and retries can be tuned by environment variables."""
+    return HttpClient(
+        connect_timeout=float(os.environ.get("JLAC_HTTP_CONNECT_TIMEOUT", 10)),
+        read_timeout=float(os.environ.get("JLAC_HTTP_READ_TIMEOUT", 120)),
+        retries=int(os.environ.get("JLAC_HTTP_RETRIES", 4)),
+        progress=progress,
+        **kwargs,
+    )
+
+
+def validators_for(snapshot: Snapshot | None, name: str) -> dict:
+    """ETag / Last-Modified that the latest vintage recorded for one file, for a conditional GET."""
+    if snapshot is None:
+        return {}
+    for req in snapshot.manifest.get("requests") or []:
+        if req.get("file") == name:
+            return {k: req[k] for k in ("etag", "last_modified") if req.get(k)}
+    return {}
+
+
+def raw_fingerprint(path: Path) -> str:
+    return sha256_file(path)
+
+
+def content_fingerprint(files: dict[str, Path], file_fingerprint: Callable[[Path], str]) -> str:
+    """One digest over the files' names and content fingerprints."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(f"{name}\0{file_fingerprint(files[name])}\n".encode())
+    return h.hexdigest()
+
+
+def store_if_changed(
+    settings: Settings,
+    staged: Staged,
+    metadata: dict,
+    client: HttpClient,
+    file_fingerprint: Callable[[Path], str] = raw_fingerprint,
+) -> FetchResult:
+    """Write ``staged`` as a new vintage unless its content equals the latest vintage's."""
+    fingerprint = content_fingerprint(staged.files, file_fingerprint)
+    previous = latest_snapshot(staged.source, settings)
+    if previous is not None and previous.manifest.get("content_fingerprint") == fingerprint:
+        return FetchResult(
+            staged.source,
+            "unchanged",
+            previous.vintage,
+            client.stats.requests,
+            client.stats.bytes,
+            f"content equals the latest vintage {previous.vintage}; nothing written",
+        )
+    if previous is not None and "content_fingerprint" not in previous.manifest:
+        # A vintage from a mirror or an older jlac: compare its files the same way.
+        old = {f.path: previous.path(f.path) for f in previous.files}
+        if set(old) == set(staged.files) and content_fingerprint(old, file_fingerprint) == fingerprint:
+            return FetchResult(
+                staged.source,
+                "unchanged",
+                previous.vintage,
+                client.stats.requests,
+                client.stats.bytes,
+                f"content equals the latest vintage {previous.vintage}",
+            )
+    manifest = {
+        **metadata,
+        "retrieved_at": now_iso(),
+        "retrieved_by": f"jlac connector {CONNECTORS.get(staged.source, staged.source)}",
+        "content_fingerprint": fingerprint,
+        "requests": staged.requests,
+    }
+    snap = write_snapshot(settings.snapshots, staged.source, staged.files, manifest)
+    message = f"new vintage {snap.vintage} ({len(snap.files)} files)"
+    if previous is not None:
+        message += f", previous {previous.vintage}"
+    return FetchResult(staged.source, "new", snap.vintage, client.stats.requests, client.stats.bytes, message)
+
+
+def connector(source: str):
+    """The connector module of a source name."""
+    if source not in CONNECTORS:
+        raise KeyError(f"no live connector for {source!r}; known: {', '.join(CONNECTORS)}")
+    return importlib.import_module(CONNECTORS[source])
+
+
+def fetch_all(
+    sources: list[str] | None,
+    settings: Settings,
+    offline: bool = False,
+    progress: Callable[[str], None] | None = None,
+    client_factory: Callable[..., HttpClient] | None = None,
+) -> list[FetchResult]:
+    """Run the connectors of ``sources`` (all when None/empty), each independently.
+
+    A failing source is reported with status ``failed`` and the others go on; nothing of a failed
+    source reaches the store, so the warehouse keeps building from its last good vintage.
+    With ``offline`` no connector runs and nothing touches the network.
+    """
+    names = list(sources or CONNECTORS)
+    unknown = [n for n in names if n not in CONNECTORS]
+    if unknown:
+        raise KeyError(f"no live connector for {', '.join(unknown)}; known: {', '.join(CONNECTORS)}")
+    if offline:
+        return [
+            FetchResult(n, "skipped", None, message="offline: the network was not touched") for n in names
+        ]
+    results = []
+    for name in names:
+        module = connector(name)
+        make = client_factory or module.make_client
+        client = make(progress=progress)
+        try:
+            if progress:
+                progress(f"{name}: fetching")
+            try:
+                result = module.fetch(settings, client)
+            except (JlacError, OSError) as exc:
+                result = FetchResult(
+                    name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc))
+                )
+            log.log(
+                logging.ERROR if result.status == "failed" else logging.INFO,
+                "%s: %s (%s)",
+                name,
+                result.status,
+                client.redact(result.message),
+            )
+            if progress:
+                progress(
+                    f"{name}: {result.status}, {result.requests} requests, {result.bytes:,} bytes; "
+                    f"{result.message}"
+                )
+            results.append(result)
+        finally:
+            client.close()
+    return results

@@ -1,0 +1,301 @@
+"""The one HTTP client of jlac's live connectors.
+
+Why a wrapper around httpx: every publisher gets the same manners and the same safety. Timeouts on
+connect and read; retries with exponential backoff and full jitter on 429, 5xx and connection
+errors, honouring ``Retry-After``; a minimum interval between requests to the same host; conditional
+requests (``If-None-Match`` / ``If-Modified-Since``); bodies streamed to a temp file that becomes
+visible only when complete; a User-Agent naming jlac. Secrets (API keys in query parameters or
+headers) are registered with the client and replaced by ``***`` in every URL, log line and error it
+produces, so they cannot leak into manifests or exception messages.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from jlac import __version__
+from jlac.errors import JlacError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"jlac/{__version__} (+https://github.com/jlac)"
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+REDACTED = "***"
+
+
+class HttpError(JlacError):
+    """A request failed for good (after retries), or returned something other than success."""
+
+    def __init__(self, message: str, url: str = "", status: int | None = None):
+        super().__init__(message)
+        self.url = url  # already redacted
+        self.status = status
+
+
+@dataclass
+class Download:
+    """A finished response body on disk (or a 304 with no body)."""
+
+    url: str  # redacted
+    status: int
+    path: Path | None  # None when not_modified
+    bytes: int
+    etag: str | None
+    last_modified: str | None
+    content_type: str
+    not_modified: bool = False
+
+    def validators(self) -> dict:
+        """The conditional-request validators to keep in the manifest (only those the server sent)."""
+        return {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified)) if v}
+
+
+@dataclass
+class Stats:
+    requests: int = 0  # HTTP exchanges, retries included
+    bytes: int = 0  # body bytes received on the wire
+    per_host: dict[str, int] = field(default_factory=dict)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait per a ``Retry-After`` header (delta-seconds or HTTP date); None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class HttpClient:
+    """httpx with timeouts, retries, a per-host rate limit, conditional GETs and secret redaction.
+
+    ``min_interval`` is the least time between two requests to the same host (seconds), with
+    per-host overrides in ``host_intervals``. ``sleep`` and ``rng`` are injectable so tests can run
+    the retry logic against a real local server without waiting for real backoff.
+    """
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        retries: int = 4,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        max_retry_after: float = 300.0,
+        min_interval: float = 0.0,
+        host_intervals: dict[str, float] | None = None,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        progress: Callable[[str], None] | None = None,
+        offline: bool = False,
+    ):
+        self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.min_interval = min_interval
+        self.host_intervals = dict(host_intervals or {})
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.progress = progress
+        self.offline = offline
+        self.stats = Stats()
+        self._secrets: set[str] = set()
+        for s in secrets:
+            self.add_secret(s)
+        self._last_request: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._client = httpx.Client(
+            timeout=self.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+        )
+
+    # -- secrets ---------------------------------------------------------------------------------
+    def add_secret(self, value: str | None) -> None:
+        """Register a value that must never appear in a URL, log line or message this client makes."""
+        if value and len(value) >= 4:  # shorter values would redact ordinary text
+            self._secrets.add(value)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every registered secret replaced by ``***``."""
+        for s in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(s, REDACTED)
+        return text
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _wait_for_host(self, host: str) -> None:
+        interval = self.host_intervals.get(host, self.min_interval)
+        with self._lock:
+            last = self._last_request.get(host)
+            now = time.monotonic()
+            wait = 0.0 if last is None else max(0.0, last + interval - now)
+            self._last_request[host] = now + wait
+        if wait > 0:
+            self.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter (AWS architecture blog): spreads the retries of many clients evenly.
+        return self.rng.uniform(0, min(self.max_backoff, self.backoff * (2**attempt)))
+
+    def _say(self, message: str) -> None:
+        log.info("%s", message)
+        if self.progress:
+            self.progress(message)
+
+    # -- the request -------------------------------------------------------------------------------
+    def download(
+        self,
+        url: str,
+        dest_dir: Path,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Download:
+        """GET ``url`` and stream the body into a new temp file in ``dest_dir``.
+
+        Sends ``If-None-Match``/``If-Modified-Since`` when validators are given; a 304 returns a
+        Download with ``not_modified=True`` and no file. Retries 429/5xx/connection errors and
+        truncated bodies; raises HttpError (with the secret-free URL) when it gives up.
+        """
+        request = self._client.build_request("GET", url, params=params, headers=dict(headers or {}))
+        if etag:
+            request.headers["If-None-Match"] = etag
+        if last_modified:
+            request.headers["If-Modified-Since"] = last_modified
+        shown = self.redact(str(request.url))
+        if self.offline:
+            raise HttpError(f"GET {shown}: refused, jlac runs offline (--offline)", shown)
+        host = request.url.host
+        last_problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._say(f"retry {attempt}/{self.retries} of GET {shown} after: {last_problem}")
+            self._wait_for_host(host)
+            self.stats.requests += 1
+            self.stats.per_host[host] = self.stats.per_host.get(host, 0) + 1
+            try:
+                result, delay, last_problem = self._attempt(request, shown, dest_dir)
+            except httpx.TimeoutException as exc:
+                result, delay = None, None
+                last_problem = (
+                    f"timed out ({type(exc).__name__}; connect {self.timeout.connect}s, "
+                    f"read {self.timeout.read}s)"
+                )
+            except httpx.TransportError as exc:
+                result, delay = None, None
+                last_problem = f"connection error ({type(exc).__name__}: {self.redact(str(exc))})"
+            if result is not None:
+                return result
+            if attempt == self.retries:
+                break
+            wait = delay if delay is not None else self._backoff(attempt)
+            self.sleep(wait)
+        raise HttpError(f"GET {shown} failed after {self.retries + 1} attempt(s): {last_problem}", shown)
+
+    def _attempt(self, request: httpx.Request, shown: str, dest_dir: Path):
+        """One exchange: (Download, None, '') on success, or (None, wait-or-None, problem) to retry."""
+        response = self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if status == 304:
+                return self._download(response, shown, None, 0), None, ""
+            if status in RETRY_STATUS:
+                after = retry_after_seconds(response.headers.get("Retry-After"))
+                if after is not None and after > self.max_retry_after:
+                    raise HttpError(
+                        f"GET {shown}: HTTP {status}, server asks to retry after {after:.0f}s "
+                        f"(more than the {self.max_retry_after:.0f}s jlac waits); try again later",
+                        shown,
+                        status,
+                    )
+                problem = f"HTTP {status}" + (f" (Retry-After {after:.0f}s)" if after is not None else "")
+                response.read()
+                self.stats.bytes += response.num_bytes_downloaded
+                return None, after, problem
+            if status >= 400:
+                body = response.read()
+                self.stats.bytes += response.num_bytes_downloaded
+                snippet = self.redact(body[:300].decode("utf-8", "replace")).strip().replace("\n", " ")
+                raise HttpError(
+                    f"GET {shown}: HTTP {status} {response.reason_phrase}; body starts: {snippet!r}",
+                    shown,
+                    status,
+                )
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest_dir)
+            tmp = Path(tmp_name)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    for chunk in response.iter_bytes():
+                        fh.write(chunk)
+                wire = response.num_bytes_downloaded
+                self.stats.bytes += wire
+                expected = response.headers.get("Content-Length")
+                encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+                if expected and expected.isdigit() and not encoded and wire != int(expected):
+                    raise httpx.RemoteProtocolError(f"truncated body: received {wire} of {expected} bytes")
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            return self._download(response, shown, tmp, tmp.stat().st_size), None, ""
+        finally:
+            response.close()
+
+    def _download(self, response: httpx.Response, shown: str, path: Path | None, size: int) -> Download:
+        if path is not None:
+            self._say(f"GET {shown}: {response.status_code}, {size:,} bytes")
+        else:
+            self._say(f"GET {shown}: 304 not modified")
+        return Download(
+            url=shown,
+            status=response.status_code,
+            path=path,
+            bytes=size,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            content_type=response.headers.get("Content-Type", ""),
+            not_modified=path is None,
+        )
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+def now_iso() -> str:
+    """Retrieval time for manifests (UTC, seconds)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -1,0 +1,284 @@
+"""The IMF IMTS connector against a real local HTTP server replaying the recorded api.imf.org response
+(USA exports to G001/G998, 2023-2024) plus responses built in exactly that format for Japan."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from jlac.config import SQL_DIR, get_settings
+from jlac.connectors import fetch_all
+from jlac.http import HttpClient
+from jlac.snapshots import list_vintages
+from jlac.sources.imf_imts import SOURCE, read_imts_xml
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+RECORDED = (
+    SHARED
+    / "api-recordings"
+    / "imf-imts-sdmx3"
+    / "DECODED_data_IMTS_USA.XG_FOB_USD.G001+G998.A_2023-2024.xml"
+)
+PATH = "/data/dataflow/IMF.STA/IMTS/+/{}.XG_FOB_USD+MG_CIF_USD.*.A"
+
+
+def imts_xml(
+    series: dict[tuple[str, str, str], dict[int, float]], prepared: str = "2026-11-28T08:00:00Z"
+) -> bytes:
+    """A response in the recorded message's exact form: its header (with another Prepared time), one
+    Series element per (reporter, indicator, partner) with Obs elements as the IMF writes them."""
+    text = RECORDED.read_text(encoding="utf-8")
+    head, rest = text.split("<Series ", 1)
+    head = re.sub(
+        r"<message:Prepared>[^<]*</message:Prepared>",
+        f"<message:Prepared>{prepared}</message:Prepared>",
+        head,
+    )
+    head = head.split("<Group ")[0]
+    tail = rest[rest.index("</message:DataSet>") :]
+    body = []
+    for (reporter, indicator, partner), values in series.items():
+        obs = "".join(
+            f'<Obs OBS_VALUE="{v:.0f}" DERIVATION_TYPE="M" TIME_PERIOD="{y}"/>' for y, v in values.items()
+        )
+        body.append(
+            f'<Series COUNTRY="{reporter}" INDICATOR="{indicator}" COUNTERPART_COUNTRY="{partner}" '
+            f'FREQUENCY="A" OVERLAP="OL" SCALE="6">{obs}</Series>'
+        )
+    return (head + "".join(body) + tail).encode()
+
+
+# Japan's trade with Brazil and Mexico and the world, values of the kind IMTS reports (plain USD).
+JPN_2020 = {
+    ("JPN", "XG_FOB_USD", "BRA"): {2019: 4_090_000_000, 2020: 3_310_000_000},
+    ("JPN", "XG_FOB_USD", "MEX"): {2019: 11_600_000_000, 2020: 8_850_000_000},
+    ("JPN", "MG_CIF_USD", "BRA"): {2019: 7_720_000_000, 2020: 6_980_000_000},
+    ("JPN", "XG_FOB_USD", "G001"): {2019: 705_600_000_000, 2020: 641_300_000_000},
+}
+JPN_2021 = {  # the next release: 2021 added, Japan's 2020 exports to Mexico revised
+    ("JPN", "XG_FOB_USD", "BRA"): {2019: 4_090_000_000, 2020: 3_310_000_000, 2021: 4_620_000_000},
+    ("JPN", "XG_FOB_USD", "MEX"): {2019: 11_600_000_000, 2020: 8_900_000_000, 2021: 10_900_000_000},
+    ("JPN", "MG_CIF_USD", "BRA"): {2019: 7_720_000_000, 2020: 6_980_000_000, 2021: 9_640_000_000},
+    ("JPN", "XG_FOB_USD", "G001"): {2019: 705_600_000_000, 2020: 641_300_000_000, 2021: 756_000_000_000},
+}
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, httpserver):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "store"))
+    monkeypatch.setenv("JLAC_MIRROR", "")
+    monkeypatch.setenv("JLAC_IMF_URL", httpserver.url_for("/"))
+    monkeypatch.setenv("JLAC_IMF_REPORTERS", "JPN,USA")
+    return get_settings()
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps():
+    return Sleeps()
+
+
+def fast_client(sleeps, **kw):
+    def make(progress=None):
+        return HttpClient(
+            retries=kw.pop("retries", 3),
+            backoff=0.01,
+            read_timeout=kw.pop("read_timeout", 5),
+            sleep=sleeps,
+            progress=progress,
+            **kw,
+        )
+
+    return make
+
+
+def serve(httpserver, jpn: bytes, usa: bytes | None = None):
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data(jpn, content_type="application/xml")
+    httpserver.expect_request(PATH.format("USA")).respond_with_data(
+        usa if usa is not None else RECORDED.read_bytes(), content_type="application/xml"
+    )
+
+
+def build(settings) -> duckdb.DuckDBPyConnection:
+    """raw.imf_imts from the newest vintage, then this module's SQL models, in a throwaway DuckDB."""
+    con = duckdb.connect()
+    for schema in ("raw", "staging", "marts"):
+        con.execute(f"CREATE SCHEMA {schema}")
+    snap = list_vintages("imf-imts", settings)[-1]
+    SOURCE.parse(snap, con).create("raw.imf_imts")
+    con.execute(
+        "CREATE TABLE staging.country_name_map AS SELECT * FROM (VALUES ('aggregate', 'G001', 'world')) "
+        "t(kind, imts_code, aggregate_code)"
+    )
+    for model in (
+        "staging/stg_imf_imts__trade_vintages",
+        "staging/stg_imf_imts__trade",
+        "marts/trade_revisions",
+    ):
+        sql = (SQL_DIR / f"{model}.sql").read_text()
+        con.execute(f"CREATE TABLE {model.replace('/', '.')} AS {sql}")
+    return con
+
+
+def test_recorded_response_parses_in_plain_dollars():
+    rows = read_imts_xml(RECORDED, "recording")
+    values = {(r[3], r[6]): r[8] for r in rows}
+    assert values[("G001", 2023)] == 2_019_551_635_133  # not x 1e6: SCALE=6 is not applied
+    assert values[("G998", 2024)] == 371_064_529_410
+    assert {r[2] for r in rows} == {"export"}
+
+
+def test_first_then_unchanged_then_revised_release(env, httpserver, sleeps):
+    serve(httpserver, imts_xml(JPN_2020))
+    [first] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert first.status == "new" and first.requests == 2 and first.bytes > 2000
+    [snap] = list_vintages("imf-imts", env)
+    assert [f.path for f in snap.files] == ["IMTS_JPN_A.xml", "IMTS_USA_A.xml"]
+    req = snap.manifest["requests"][0]
+    assert req["url"].startswith(
+        httpserver.url_for("/data/dataflow/IMF.STA/IMTS/+/JPN.XG_FOB_USD+MG_CIF_USD.*.A")
+    )
+    assert "c%5BTIME_PERIOD%5D=ge%3A1990-01-01" in req["url"]
+    assert snap.manifest["retrieved_at"] and snap.manifest["content_fingerprint"]
+
+    # Same data, new header timestamp: no new vintage.
+    httpserver.clear()
+    serve(httpserver, imts_xml(JPN_2020, prepared="2026-11-29T09:00:00Z"))
+    [second] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert second.status == "unchanged" and second.vintage == snap.vintage
+    assert len(list_vintages("imf-imts", env)) == 1
+
+    # The next release: 2021 values and one revised 2020 value.
+    httpserver.clear()
+    serve(httpserver, imts_xml(JPN_2021))
+    [third] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert third.status == "new" and third.vintage != snap.vintage
+    assert len(list_vintages("imf-imts", env)) == 2
+
+    con = build(env)
+    current = con.sql(
+        "SELECT year, value_usd, vintage FROM staging.stg_imf_imts__trade WHERE reporter_iso3='JPN' "
+        "AND partner_iso3='MEX' AND flow='export' ORDER BY year"
+    ).fetchall()
+    assert current == [
+        (2019, 11.6e9, third.vintage),
+        (2020, 8.9e9, third.vintage),
+        (2021, 10.9e9, third.vintage),
+    ]
+    revisions = con.sql(
+        "SELECT reporter_iso3, partner_iso3, flow, year, old_vintage, old_value, new_vintage, "
+        "new_value, change_pct FROM marts.trade_revisions"
+    ).fetchall()
+    assert revisions == [("JPN", "MEX", "export", 2020, snap.vintage, 8.85e9, third.vintage, 8.9e9, 0.565)]
+    world = con.sql(
+        "SELECT partner_aggregate, value_usd FROM staging.stg_imf_imts__trade "
+        "WHERE partner_iso3 IS NULL AND reporter_iso3='USA' ORDER BY partner_aggregate, year"
+    ).fetchall()
+    assert world == [
+        ("imts:G998", 369_756_760_426),
+        ("imts:G998", 371_064_529_410),
+        ("world", 2_019_551_635_133),
+        ("world", 2_065_411_250_609),
+    ]
+
+
+def test_conditional_request_304_keeps_latest(env, httpserver, sleeps):
+    body = imts_xml(JPN_2020)
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data(
+        body, content_type="application/xml", headers={"ETag": '"v1"'}
+    )
+    httpserver.expect_request(PATH.format("USA")).respond_with_data(
+        RECORDED.read_bytes(), content_type="application/xml"
+    )
+    [first] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert first.status == "new"
+    assert list_vintages("imf-imts", env)[0].manifest["requests"][0]["etag"] == '"v1"'
+    httpserver.clear()
+    httpserver.expect_request(PATH.format("JPN"), headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304
+    )
+    httpserver.expect_request(PATH.format("USA")).respond_with_data(
+        RECORDED.read_bytes(), content_type="application/xml"
+    )
+    [second] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert second.status == "unchanged", second.message
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (
+            b"<!DOCTYPE html><html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+            "text/html",
+            "an HTML page where SDMX-ML data was expected",
+        ),
+        (None, "application/xml", "empty result"),
+        (
+            b'<?xml version="1.0"?><message:Error '
+            b'xmlns:message="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message" '
+            b'xmlns:common="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common">'
+            b'<message:ErrorMessage code="100"><common:Text>No Results Found</common:Text>'
+            b"</message:ErrorMessage></message:Error>",
+            "application/xml",
+            "SDMX error message instead of data (code 100: No Results Found)",
+        ),
+        (b"", "application/xml", "empty body"),
+        (
+            b"<?xml version='1.0'?><message:StructureSpecificData><message:DataSet><Series COUNTRY=",
+            "application/xml",
+            "not well-formed XML",
+        ),
+        (
+            b"<?xml version='1.0'?><GenericData><DataSet/></GenericData>",
+            "application/xml",
+            "expected an SDMX-ML StructureSpecificData message, found <GenericData>",
+        ),
+    ],
+    ids=["html", "empty-dataset", "sdmx-error", "empty-body", "cut-xml", "changed-schema"],
+)
+def test_bad_responses_fail_the_source_and_write_nothing(
+    env, httpserver, sleeps, body, content_type, expected
+):
+    if body is None:
+        body = imts_xml({})
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data(body, content_type=content_type)
+    [result] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert result.status == "failed"
+    assert expected in result.message
+    assert "imf-imts GET http://" in result.message and "JPN.XG_FOB_USD+MG_CIF_USD" in result.message
+    assert list_vintages("imf-imts", env) == []
+    assert [p.name for p in (env.snapshots / "imf-imts").iterdir()] == []  # staging folder removed
+
+
+def test_a_failed_source_does_not_stop_the_others(env, httpserver, sleeps, monkeypatch):
+    monkeypatch.setenv("JLAC_FRED_URL", httpserver.url_for("/"))
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data(
+        "<html>down</html>", content_type="text/html"
+    )
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
+        "observation_date,EXJPUS\n2025-01-01,156.4905\n", content_type="text/csv"
+    )
+    results = fetch_all(["imf-imts", "fred-exjpus"], env, client_factory=fast_client(sleeps))
+    assert [(r.source, r.status) for r in results] == [("imf-imts", "failed"), ("fred-exjpus", "new")]
+
+
+def test_offline_touches_nothing(env, httpserver):
+    results = fetch_all(None, env, offline=True)
+    assert {r.status for r in results} == {"skipped"}
+    assert httpserver.log == []
+
+
+def test_manifest_is_valid_yaml_with_sha256(env, httpserver, sleeps):
+    serve(httpserver, imts_xml(JPN_2020))
+    fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    [snap] = list_vintages("imf-imts", env)
+    manifest = yaml.safe_load((snap.root / "SNAPSHOT.yml").read_text())
+    assert all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in manifest["files"])
