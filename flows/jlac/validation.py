@@ -1,13 +1,28 @@
-"""Great Expectations validation of raw batches, where they live (the new warehouse being built).
+"""Great Expectations validation of raw batches where they live: the warehouse being built.
 
 Each source has a checks module ``jlac/checks/<module>.py`` with
-``checks(source, snapshot) -> list[Check]``. A Check is a SQL query over the build warehouse
-(default: the whole raw table) and the GX expectations its rows must meet.
+``checks(source, snapshot) -> list[Check]``. A Check is a SQL query over the build warehouse (default:
+the whole raw table) and the GX expectations its rows must meet. GX reads through its SQL datasource
+(duckdb-engine), so millions of rows are checked by DuckDB, not pulled into pandas.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import duckdb_engine
+import great_expectations as gx
+
+from jlac.errors import JlacError
+from jlac.snapshots import Snapshot
+from jlac.sources import Source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -18,3 +33,152 @@ class Check:
     query: str | None = None  # default: SELECT * FROM raw.<table>
     name: str = "all rows"
     index_columns: tuple[str, ...] = field(default_factory=tuple)  # name failing rows in the report
+
+
+@dataclass
+class ExpectationOutcome:
+    expectation: str
+    kwargs: dict
+    success: bool
+    details: str  # what failed, with values and rows
+
+
+@dataclass
+class SuiteResult:
+    suite: str  # e.g. "imf-dots: all rows"
+    source: str
+    snapshot_id: str | None
+    success: bool
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+# duckdb-engine hands every SQLAlchemy cursor the same DuckDB connection, and the ROLLBACK that
+# SQLAlchemy sends when GX closes a connection wipes results GX has not fetched yet. Giving each
+# cursor its own DuckDB cursor (same database) keeps results intact.
+class _DuckCursor(duckdb_engine.CursorWrapper):
+    def close(self) -> None:
+        self._CursorWrapper__c.close()
+
+
+class _DuckConnection(duckdb_engine.ConnectionWrapper):
+    def cursor(self):
+        return _DuckCursor(self._ConnectionWrapper__c.cursor(), self)
+
+
+def _describe(result) -> str:
+    r = result.result or {}
+    parts = []
+    if "observed_value" in r and r["observed_value"] is not None:
+        parts.append(f"observed {r['observed_value']!r}")
+    if r.get("unexpected_count"):
+        parts.append(f"{r['unexpected_count']} unexpected row(s)")
+    values = r.get("partial_unexpected_list") or []
+    if values:
+        parts.append(f"values {values[:10]!r}")
+    rows = r.get("unexpected_index_list") or []
+    if rows:
+        parts.append(f"rows {rows[:10]!r}")
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        parts.append(f"error: {result.exception_info.get('exception_message')}")
+    else:  # GX keys exception_info by metric when several metrics failed
+        for info in (result.exception_info or {}).values():
+            if isinstance(info, dict) and info.get("raised_exception"):
+                parts.append(f"error: {info.get('exception_message')}")
+                break
+    return "; ".join(parts) or "failed"
+
+
+def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, checks: list[Check],
+               default_query: str) -> list[SuiteResult]:
+    """Run the checks with GX against the DuckDB file; the file must not be open for writing elsewhere."""
+    context = gx.get_context(mode="ephemeral")
+    datasource = context.data_sources.add_sql(
+        "warehouse", connection_string=f"duckdb:///{db_path}",
+        kwargs={"creator": lambda: _DuckConnection(duckdb.connect(str(db_path), read_only=True))},
+    )
+    results = []
+    try:
+        for i, check in enumerate(checks):
+            asset = datasource.add_query_asset(f"batch_{i}", query=check.query or default_query)
+            batch = asset.add_batch_definition_whole_table("all rows")
+            gx_suite = context.suites.add(gx.ExpectationSuite(f"{suite} [{check.name}]"))
+            for expectation in check.expectations:
+                gx_suite.add_expectation(expectation)
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{suite} {i}", data=batch, suite=gx_suite)
+            )
+            result_format = {"result_format": "COMPLETE"}
+            if check.index_columns:
+                result_format["unexpected_index_column_names"] = list(check.index_columns)
+            run = definition.run(result_format=result_format)
+            outcomes = [
+                ExpectationOutcome(
+                    expectation=r.expectation_config.type,
+                    kwargs={k: v for k, v in r.expectation_config.kwargs.items() if k not in ("batch_id",)},
+                    success=bool(r.success),
+                    details="" if r.success else _describe(r),
+                )
+                for r in run.results
+            ]
+            results.append(SuiteResult(f"{suite}: {check.name}", source, snapshot_id, bool(run.success), outcomes))
+    finally:  # GX holds two engines; both must let go of the file before the build continues
+        datasource.get_engine().dispose()
+        datasource.get_execution_engine().engine.dispose()
+    return results
+
+
+def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None) -> list[SuiteResult]:
+    """Run the source's checks module over its raw table in the build warehouse."""
+    try:
+        module = importlib.import_module(f"jlac.checks.{source.module}")
+    except ModuleNotFoundError as exc:
+        raise JlacError(
+            f"source {source.name} has no checks module jlac/checks/{source.module}.py; every source needs one"
+        ) from exc
+    checks = module.checks(source, snapshot)
+    return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,
+                      default_query=f"SELECT * FROM {source.raw_table}")
+
+
+def _short(value, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def write_report(results: list[SuiteResult], path: Path, run_id: str, snapshots: dict[str, str]) -> Path:
+    """A Markdown validation report naming source, snapshot, expectation, failing values and rows."""
+    failed = [r for r in results if not r.success]
+    lines = [
+        f"# jlac validation report — run {run_id}",
+        "",
+        f"Generated {datetime.now(UTC).isoformat(timespec='seconds')}. "
+        f"{len(results)} suite(s), {len(failed)} failed. "
+        + ("Nothing was published." if failed else "All passed."),
+        "",
+    ]
+    for r in sorted(results, key=lambda r: (r.success, r.suite)):
+        lines += [f"## {'FAILED' if not r.success else 'passed'}: {r.suite}", ""]
+        lines.append(f"- source: `{r.source}`; snapshot: `{r.snapshot_id}` ({snapshots.get(r.source, 'no path')})")
+        lines.append("")
+        lines.append("| expectation | arguments | result |")
+        lines.append("|---|---|---|")
+        for o in r.outcomes:
+            args = _short({k: v for k, v in o.kwargs.items() if k != "result_format"})
+            text = "ok" if o.success else "**FAILED** " + o.details
+            lines.append(f"| {o.expectation} | {args.replace('|', '/')} | {text.replace('|', '/')} |")
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def summary(results: list[SuiteResult]) -> str:
+    """One line per failed expectation, for error messages and logs."""
+    return "\n".join(
+        f"  - {r.suite} (snapshot {r.snapshot_id}): {o.expectation} {_short(o.kwargs.get('column') or o.kwargs.get('column_list') or '', 80)}: {o.details}"
+        for r in results for o in r.failed
+    )

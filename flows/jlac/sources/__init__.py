@@ -43,6 +43,8 @@ class Source:
     key: tuple[str, ...] = ()  # columns unique together in the raw table (checked by GX)
     required: bool = True  # a refresh fails when a required source has no snapshot at all
     version: str = "1"  # bump when the parser's output changes for the same input
+    # (tag, column) pairs of country names to map through jlac.countries, e.g. (("imf", "partner_name"),)
+    country_names: tuple[tuple[str, str], ...] = ()
     module: str = field(default="", compare=False)
 
     @property

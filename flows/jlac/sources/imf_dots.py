@@ -44,8 +44,12 @@ def _cell_value(cell, where: str) -> tuple[float, bool] | None:
     raise ParseError(f"{where}: expected a number or an IMF estimate like '1,032.13 e', found {cell!r}")
 
 
-def parse_workbook(path, file_label: str) -> tuple[str, list[tuple]]:
-    """Parse one DOTS workbook into (reporter name, rows of (sheet, excel_row, partner, flow, year, value, est))."""
+def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
+    """Parse one DOTS workbook.
+
+    Returns the reporter name, rows of (sheet, excel_row, partner, flow, year, value, is_estimate),
+    and the partners whose row was repeated (one kept).
+    """
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
@@ -57,6 +61,7 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple]]:
         )
     reporter = None
     out: list[tuple] = []
+    repeats: list[str] = []
     for sheet_name, flow in SHEETS.items():
         sheet = wb.get_sheet_by_name(sheet_name)
         first_row = (sheet.start or (0, 0))[0] + 1  # calamine trims leading blank rows; keep Excel numbering
@@ -100,7 +105,8 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple]]:
                 prev_row, prev_cells = seen[partner]
                 same = sorted(c[4:] for c in prev_cells) == sorted(c[4:] for c in cells)
                 keep_new = len(cells) > len(prev_cells)
-                log.info(
+                repeats.append(partner)
+                log.debug(
                     "%s: partner %r repeated at rows %d and %d (%s); kept row %d",
                     where, partner, prev_row, excel_row, "identical" if same else "DIFFERENT values",
                     excel_row if keep_new else prev_row,
@@ -111,7 +117,7 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple]]:
             seen[partner] = (excel_row, cells)
         for _, cells in seen.values():
             out.extend(cells)
-    return reporter or "", out
+    return reporter or "", out, repeats
 
 
 def _file_order(path: str) -> tuple[int, str]:
@@ -124,8 +130,11 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     cols: dict[str, list] = {k: [] for k in ("file", "sheet", "row_number", "reporter_name", "partner_name",
                                              "flow", "year", "value_usd_m", "is_estimate")}
     reporters: dict[str, tuple[str, list[tuple]]] = {}
+    repeated: dict[str, int] = {}
     for f in sorted((f for f in snapshot.files if f.path.lower().endswith(".xlsx")), key=lambda f: _file_order(f.path)):
-        reporter, rows = parse_workbook(snapshot.path(f.path), f.path)
+        reporter, rows, repeats = parse_workbook(snapshot.path(f.path), f.path)
+        for partner in repeats:
+            repeated[partner] = repeated.get(partner, 0) + 1
         if reporter in reporters:
             kept, kept_rows = reporters[reporter]
             same = sorted(r[1:] for r in kept_rows) == sorted(r[1:] for r in rows)
@@ -145,6 +154,9 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             cols["year"].append(year)
             cols["value_usd_m"].append(value)
             cols["is_estimate"].append(est)
+    if repeated:
+        log.info("imf-dots %s: repeated partner rows dropped (kept the fuller row, the first on ties): %s",
+                 snapshot.id, ", ".join(f"{p} x{n}" for p, n in sorted(repeated.items())))
     frame = pd.DataFrame(cols)
     return con.from_df(frame)
 
@@ -167,5 +179,5 @@ SOURCE = Source(
     ),
     parse=parse,
     key=("reporter_name", "partner_name", "flow", "year"),
-    version="1",
+    country_names=(("imf", "reporter_name"), ("imf", "partner_name")),
 )

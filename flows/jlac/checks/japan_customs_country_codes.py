@@ -1,0 +1,32 @@
+"""Expectations for the Japan Customs country code list (raw.japan_customs_country_codes)."""
+
+from __future__ import annotations
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation, unmapped_names_query
+from jlac.validation import Check
+
+E = gx.expectations
+
+
+def checks(source, snapshot) -> list[Check]:
+    return [
+        Check(
+            index_columns=("code",),
+            expectations=[
+                schema_expectation(source),
+                E.ExpectColumnValuesToBeUnique(column="code"),
+                E.ExpectColumnValuesToMatchRegex(column="code", regex=r"^[1-7][0-9]{2}$"),
+                E.ExpectColumnValuesToNotBeNull(column="zone"),
+                E.ExpectColumnValuesToNotBeNull(column="country"),
+                E.ExpectTableRowCountToBeBetween(min_value=200, max_value=300),
+            ],
+        ),
+        Check(
+            name="every MOF country name maps to ISO3 or is a known unallocated area",
+            query=unmapped_names_query(source, "mof", "country"),
+            index_columns=("code",),
+            expectations=[E.ExpectColumnValuesToBeNull(column="unmapped_name")],
+        ),
+    ]

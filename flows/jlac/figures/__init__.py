@@ -1,0 +1,1 @@
+"""Chart renderers, one module per figure: ``render(con, outdir) -> list[Path]``."""

@@ -1,0 +1,54 @@
+"""Figure 1: Japan's trade with LAC (CELAC-33), 1995 to the latest year, US$ billions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+REPORT_END = 2018
+
+
+def render(con, outdir: Path) -> list[Path]:
+    """Exports and imports per year as bars, the report's 1995-2018 span marked, later years as the update."""
+    df = con.execute(
+        "SELECT year, exports_usd_bn, imports_usd_bn, total_usd_bn, japan_world_trade_usd_bn, lac_share_pct "
+        "FROM figures.fig1_japan_lac_trade ORDER BY year"
+    ).df()
+    written = [outdir / "fig1_japan_lac_trade.csv"]
+    df.to_csv(written[0], index=False)
+    if df.empty:
+        return written
+    fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
+    width = 0.4
+    years = df["year"].to_numpy()
+    update = years > REPORT_END
+    for mask, alpha in ((~update, 1.0), (update, 0.55)):
+        ax.bar(years[mask] - width / 2, df["exports_usd_bn"][mask], width, color="#1f4e79", alpha=alpha,
+               label="Exports to LAC" if alpha == 1.0 else None)
+        ax.bar(years[mask] + width / 2, df["imports_usd_bn"][mask], width, color="#c55a11", alpha=alpha,
+               label="Imports from LAC" if alpha == 1.0 else None)
+    if update.any():
+        ax.axvspan(REPORT_END + 0.5, years.max() + 0.6, color="#999999", alpha=0.12, lw=0)
+        ax.text(REPORT_END + 0.6, ax.get_ylim()[1] * 0.95, "update after\nthe report", va="top", fontsize=8,
+                color="#555555")
+    ax.axvline(REPORT_END + 0.5, color="#555555", lw=0.8, ls="--")
+    ax.set_title("Japanese trade with LAC, 1995-%d (US$ billions)" % years.max(), loc="left", fontsize=12)
+    ax.set_ylabel("US$ billions")
+    ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
+    ax.set_xticks(years[::2] if len(years) > 16 else years)
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(frameon=False, loc="upper left")
+    fig.text(0.01, 0.01, "Source: IMF Direction of Trade Statistics (Japan's reports), via jlac. LAC = 33 CELAC "
+             "states. Report span 1995-2018 marked.", fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    for ext in ("png", "svg"):
+        path = outdir / f"fig1_japan_lac_trade.{ext}"
+        fig.savefig(path)
+        written.append(path)
+    plt.close(fig)
+    return written

@@ -1,0 +1,107 @@
+"""SQL models: ``sql/<layer>/<name>.sql``, one SELECT per file, materialised as ``<layer>.<name>``.
+
+A model documents itself in its header, which becomes the table's and columns' COMMENTs::
+
+    -- What the table holds (one or more lines).
+    -- @col <column>: what the column holds
+
+Models run in dependency order, found from the ``schema.table`` names each file mentions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+from jlac.config import SQL_DIR
+from jlac.errors import ModelError
+
+LAYERS = ("staging", "intermediate", "marts", "figures")
+_REF = re.compile(r"\b(raw|seeds|staging|intermediate|marts|figures|meta)\.([a-z_][a-z0-9_]*)\b", re.I)
+_COL = re.compile(r"^--\s*@col\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.+)$")
+
+
+@dataclass
+class Model:
+    name: str  # schema.table
+    path: Path
+    sql: str
+    description: str
+    columns: dict[str, str] = field(default_factory=dict)
+    refs: set[str] = field(default_factory=set)
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+def load_model(path: Path) -> Model:
+    text = path.read_text(encoding="utf-8")
+    desc: list[str] = []
+    cols: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            if stripped:
+                break
+            continue
+        m = _COL.match(stripped)
+        if m:
+            cols[m.group(1)] = m.group(2).strip()
+        elif not cols:
+            desc.append(stripped[2:].strip())
+    body = text.strip().rstrip(";")
+    name = f"{path.parent.name}.{path.stem}"
+    refs = {f"{a.lower()}.{b.lower()}" for a, b in _REF.findall(_strip_comments(body))} - {name}
+    return Model(name=name, path=path, sql=body, description=" ".join(d for d in desc if d), columns=cols, refs=refs)
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """All models, in an order where every model comes after the models it reads."""
+    models = {m.name: m for layer in LAYERS for m in map(load_model, sorted((sql_dir / layer).glob("*.sql")))}
+    graph = {name: {r for r in m.refs if r in models} for name, m in models.items()}
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise ModelError(f"SQL models reference each other in a cycle: {exc.args[1]}") from exc
+    return [models[n] for n in order]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_table(con: duckdb.DuckDBPyConnection, table: str, description: str, columns: dict[str, str]) -> None:
+    """Attach the descriptions as COMMENTs so the warehouse documents itself."""
+    con.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
+    for col, text in columns.items():
+        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(text)}')
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
+    """Materialise one model and comment it; return its row count."""
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {model.sql}")
+    except duckdb.Error as exc:
+        raise ModelError(f"SQL model {model.path.relative_to(model.path.parents[1])} failed: {exc}") from exc
+    actual = [r[0] for r in con.execute(f"DESCRIBE {model.name}").fetchall()]
+    undocumented = [c for c in actual if c not in model.columns]
+    unknown = [c for c in model.columns if c not in actual]
+    if not model.description or undocumented or unknown:
+        raise ModelError(
+            f"SQL model {model.path.name}: header must describe the table and every column "
+            f"(undocumented: {undocumented or 'none'}; documented but absent: {unknown or 'none'})"
+        )
+    comment_table(con, model.name, model.description, model.columns)
+    return con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
+
+
+def run_all(con: duckdb.DuckDBPyConnection, models: list[Model] | None = None) -> dict[str, int]:
+    """Run every model in dependency order; return row counts by model."""
+    for schema in LAYERS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return {m.name: run_model(con, m) for m in (models if models is not None else discover())}

@@ -1,0 +1,389 @@
+"""The refresh as plain functions: discover -> verify -> parse -> load -> validate -> model -> figures -> publish.
+
+Each function is usable without Prefect; ``jlac.refresh_flow`` wraps them as tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import logging
+import os
+import pkgutil
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+import jlac
+from jlac import countries, models, validation, warehouse
+from jlac.config import Settings
+from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
+from jlac.snapshots import Snapshot, latest_snapshot, verify
+from jlac.sources import Source, all_sources
+
+log = logging.getLogger(__name__)
+
+
+# --- discover and verify -------------------------------------------------------------------------
+
+def discover(settings: Settings, names: list[str] | None = None, pins: dict[str, str] | None = None
+             ) -> dict[str, Snapshot | None]:
+    """The snapshot each source will be built from (latest vintage unless pinned); None when absent."""
+    sources = all_sources()
+    unknown = sorted(set(names or []) - set(sources))
+    if unknown:
+        raise JlacError(f"unknown source(s) {unknown}; known: {sorted(sources)}")
+    chosen = {}
+    for name, src in sources.items():
+        snap = latest_snapshot(name, settings, (pins or {}).get(name))
+        if snap is None and src.required:
+            roots = ", ".join(str(r) for r in settings.snapshot_roots)
+            raise SnapshotError(f"{name}: no snapshot found under {roots} (set JLAC_MIRROR or run `jlac fetch`)")
+        chosen[name] = snap
+    return chosen
+
+
+# --- parse (cached on snapshot checksum + code version) ------------------------------------------
+
+def code_version(source: Source) -> str:
+    """Changes whenever the parser's code, declared columns or jlac's version change."""
+    module = importlib.import_module(f"jlac.sources.{source.module}")
+    h = hashlib.sha256()
+    h.update(inspect.getsource(module).encode())
+    h.update(repr([(c.name, c.type) for c in source.columns]).encode())
+    h.update(f"{source.version}/{jlac.__version__}".encode())
+    return h.hexdigest()[:16]
+
+
+def cache_key(source: Source, snapshot: Snapshot) -> str:
+    return hashlib.sha256(f"{snapshot.fingerprint}/{code_version(source)}".encode()).hexdigest()[:24]
+
+
+def cache_path(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
+    return settings.cache_dir / source.name / f"{snapshot.vintage}-{cache_key(source, snapshot)}.parquet"
+
+
+def _typed_select(source: Source, rel_name: str) -> str:
+    cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
+    return f"SELECT {cols} FROM {rel_name}"
+
+
+def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
+    """Parse a verified snapshot into a typed Parquet file; reuse it when it already exists."""
+    out = cache_path(settings, source, snapshot)
+    if out.exists():
+        log.info("%s: snapshot %s unchanged (cache %s); parse skipped", source.name, snapshot.id, out.name)
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        rel = source.parse(snapshot, con)
+        missing = [c.name for c in source.columns if c.name not in rel.columns]
+        if missing:
+            raise ParseError(f"{source.name} {snapshot.id}: parser output lacks column(s) {missing}")
+        con.register("parsed", rel)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            con.execute(f"COPY ({_typed_select(source, 'parsed')}) TO '{tmp}' (FORMAT parquet)")
+        except duckdb.ConversionException as exc:
+            raise ParseError(f"{source.name} {snapshot.id}: a value does not fit its declared column type: {exc}") from exc
+        os.replace(tmp, out)
+    log.info("%s: parsed %s into %s", source.name, snapshot.id, out.name)
+    return out
+
+
+# --- load into the build warehouse ---------------------------------------------------------------
+
+def load_raw(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot | None, parquet: Path | None) -> int:
+    """Create raw.<table> from the cached batch (or empty, for an optional source without snapshot)."""
+    declared = {c.name for c in source.columns}
+    extra = [c for c in ("snapshot_id", "vintage") if c not in declared]  # a source may carry its own
+    cols = ", ".join([f'"{c.name}" {c.type}' for c in source.columns] + [f"{c} VARCHAR" for c in extra])
+    con.execute(f"CREATE OR REPLACE TABLE {source.raw_table} ({cols})")
+    if parquet is not None and snapshot is not None:
+        values = {"snapshot_id": snapshot.id, "vintage": snapshot.vintage}
+        con.execute(
+            f"INSERT INTO {source.raw_table} SELECT *{''.join(', ?' for _ in extra)} FROM read_parquet(?)",
+            [*(values[c] for c in extra), str(parquet)],
+        )
+    description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
+    models.comment_table(
+        con, source.raw_table, description,
+        {"snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
+         "vintage": "Vintage (release date) of the snapshot",
+         **{c.name: c.description for c in source.columns}},
+    )
+    return con.execute(f"SELECT count(*) FROM {source.raw_table}").fetchone()[0]
+
+
+def build_country_name_map(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> int:
+    """staging.country_name_map: every country name any raw table uses, resolved by jlac.countries."""
+    rows = []
+    for src in sources.values():
+        for tag, column in src.country_names:
+            names = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM {src.raw_table} WHERE {column} IS NOT NULL").fetchall()]
+            rows += countries.name_map_rows(tag, names)
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.country_name_map (source VARCHAR, name VARCHAR, iso3 VARCHAR, m49 INTEGER, "
+        "kind VARCHAR, display_name VARCHAR, aggregate_code VARCHAR, imts_code VARCHAR, note VARCHAR, is_celac BOOLEAN)"
+    )
+    rows = sorted(set(rows))
+    if rows:
+        con.executemany(
+            "INSERT INTO staging.country_name_map VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r, r[2] in countries.CELAC) for r in rows],
+        )
+    models.comment_table(
+        con, "staging.country_name_map",
+        "Every country or aggregate name found in the raw tables, resolved to ISO3/M49 by pycountry and jlac's "
+        "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent and "
+        "fail validation.",
+        {"source": "Naming convention: imf, mof, ...", "name": "Name as the publisher spells it",
+         "iso3": "ISO3 (or jlac code for historical entities); NULL for aggregates",
+         "m49": "UN M49 / ISO numeric code", "kind": "country, territory, historical, aggregate or unallocated",
+         "display_name": "Short English name", "aggregate_code": "jlac code of an IMF aggregate",
+         "imts_code": "IMF IMTS code of the aggregate where confirmed", "note": "Reviewer's note",
+         "is_celac": "ISO3 is one of the 33 CELAC states"},
+    )
+    return len(rows)
+
+
+# --- seeds, figures and meta ---------------------------------------------------------------------
+
+def load_seeds(con: duckdb.DuckDBPyConnection) -> None:
+    """Reviewed seed tables shipped with the package, if the seeds module exists."""
+    try:
+        seeds = importlib.import_module("jlac.seeds")
+    except ModuleNotFoundError:
+        return
+    seeds.load_seeds(con)
+
+
+def render_figures(db_path: Path, outdir: Path) -> list[Path]:
+    """Run every ``jlac.figures.<name>.render(con, outdir)`` against the built warehouse."""
+    from jlac import figures as figures_pkg
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        for info in sorted(pkgutil.iter_modules(figures_pkg.__path__), key=lambda i: i.name):
+            module = importlib.import_module(f"jlac.figures.{info.name}")
+            if hasattr(module, "render"):
+                written += module.render(con, outdir)
+    return written
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    trigger: str = "cli"
+    flow_run_id: str | None = None
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    ended: str | None = None
+    status: str = "running"
+    duration_s: float | None = None
+    snapshots: list[dict] = field(default_factory=list)
+    error: str | None = None
+    failed_source: str | None = None
+    failed_suite: str | None = None
+    report_path: str | None = None
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        now = datetime.now(UTC)
+        self.ended = now.isoformat(timespec="seconds")
+        self.duration_s = round((now - datetime.fromisoformat(self.started)).total_seconds(), 2)
+
+
+def append_ledger(settings: Settings, record: RunRecord) -> None:
+    settings.run_ledger.parent.mkdir(parents=True, exist_ok=True)
+    with open(settings.run_ledger, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record.__dict__, default=str) + "\n")
+
+
+def read_ledger(settings: Settings) -> list[dict]:
+    if not settings.run_ledger.exists():
+        return []
+    return [json.loads(line) for line in settings.run_ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRecord,
+               results: list[validation.SuiteResult]) -> None:
+    """meta.runs (every run in the ledger plus this one), meta.snapshots, meta.validations."""
+    runs = [*read_ledger(settings), record.__dict__]
+    con.execute(
+        "CREATE OR REPLACE TABLE meta.runs (run_id VARCHAR, flow_run_id VARCHAR, trigger VARCHAR, started TIMESTAMPTZ, "
+        "ended TIMESTAMPTZ, status VARCHAR, duration_s DOUBLE, snapshots JSON, error VARCHAR, failed_source VARCHAR, "
+        "failed_suite VARCHAR, report_path VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(r["run_id"], r.get("flow_run_id"), r.get("trigger"), r.get("started"), r.get("ended"), r.get("status"),
+          r.get("duration_s"), json.dumps(r.get("snapshots") or []), r.get("error"), r.get("failed_source"),
+          r.get("failed_suite"), r.get("report_path")) for r in runs],
+    )
+    models.comment_table(con, "meta.runs", "Every refresh run, failed ones included (from warehouse/runs.jsonl); "
+                         "this warehouse was published by the last 'completed' row.", {
+        "run_id": "jlac run id", "flow_run_id": "Prefect flow run id", "trigger": "cli, schedule, deployment, test",
+        "started": "Start time (UTC)", "ended": "End time (UTC)", "status": "completed, failed or crashed",
+        "duration_s": "Wall time in seconds", "snapshots": "Snapshots used: source, vintage, sha256 fingerprint",
+        "error": "Error message of a failed run", "failed_source": "Source that failed, if any",
+        "failed_suite": "Validation suite that failed, if any", "report_path": "Validation report of the run"})
+    con.execute(
+        "CREATE OR REPLACE TABLE meta.snapshots (run_id VARCHAR, source VARCHAR, vintage VARCHAR, root VARCHAR, "
+        "file VARCHAR, sha256 VARCHAR, bytes BIGINT)"
+    )
+    con.executemany(
+        "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(record.run_id, s["source"], s["vintage"], s["root"], f["path"], f["sha256"], f.get("bytes"))
+         for s in record.snapshots for f in s["files"]],
+    )
+    models.comment_table(con, "meta.snapshots", "Every file this warehouse was built from, with its sha256.", {
+        "run_id": "Run that built this warehouse", "source": "Source name", "vintage": "Snapshot vintage",
+        "root": "Folder the snapshot was read from", "file": "File path in the snapshot",
+        "sha256": "sha256 verified before parsing", "bytes": "File size in bytes"})
+    con.execute(
+        "CREATE OR REPLACE TABLE meta.validations (run_id VARCHAR, suite VARCHAR, source VARCHAR, snapshot_id VARCHAR, "
+        "expectation VARCHAR, arguments VARCHAR, success BOOLEAN, details VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO meta.validations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(record.run_id, r.suite, r.source, r.snapshot_id, o.expectation, json.dumps(o.kwargs, default=str),
+          o.success, o.details) for r in results for o in r.outcomes],
+    )
+    models.comment_table(con, "meta.validations", "Great Expectations results of the run that built this warehouse.", {
+        "run_id": "Run id", "suite": "Suite: source and check name", "source": "Source validated",
+        "snapshot_id": "Snapshot validated", "expectation": "GX expectation type", "arguments": "Its arguments (JSON)",
+        "success": "Whether it passed", "details": "What failed: values and rows"})
+
+
+def snapshot_record(snapshot: Snapshot) -> dict:
+    return {"source": snapshot.source, "vintage": snapshot.vintage, "fingerprint": snapshot.fingerprint,
+            "root": str(snapshot.root), "files": [f.__dict__ for f in snapshot.files]}
+
+
+def move_outputs(staged: Path, outdir: Path) -> None:
+    """Move freshly rendered charts into the output folder (after the warehouse is published)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    for p in staged.iterdir():
+        os.replace(p, outdir / p.name)
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+
+
+def fail_on_validation(results: list[validation.SuiteResult], report: Path, record: RunRecord) -> None:
+    failed = [r for r in results if not r.success]
+    if failed:
+        record.failed_source = failed[0].source
+        record.failed_suite = failed[0].suite
+        raise ValidationFailed(
+            f"validation failed in {len(failed)} suite(s); nothing was published. Report: {report}\n"
+            + validation.summary(results),
+            report_path=report,
+        )
+
+
+# --- the refresh ---------------------------------------------------------------------------------
+
+class Stages:
+    """The refresh's stages as plain calls; ``jlac.refresh_flow`` substitutes Prefect tasks."""
+
+    def discover(self, settings, pins):
+        return discover(settings, pins=pins)
+
+    def verify(self, snapshot):
+        verify(snapshot)
+
+    def parse(self, settings, source, snapshot):
+        return parse_to_cache(settings, source, snapshot)
+
+    def load(self, build, sources, snapshots, parquets):
+        with duckdb.connect(str(build)) as con:
+            counts = {n: load_raw(con, sources[n], snapshots[n], parquets.get(n)) for n in sources}
+            build_country_name_map(con, sources)
+            load_seeds(con)
+        return counts
+
+    def validate(self, build, sources, snapshots):
+        results = []
+        for name, src in sources.items():
+            results += validation.validate_source(build, src, snapshots[name])
+        return results
+
+    def model(self, build):
+        with duckdb.connect(str(build)) as con:
+            return models.run_all(con)
+
+    def figures(self, build, outdir):
+        return render_figures(build, outdir)
+
+    def publish(self, build, settings):
+        return warehouse.publish(build, settings)
+
+
+def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: str = "cli",
+            stages: Stages | None = None, flow_run_id: str | None = None) -> RunRecord:
+    """Build a new warehouse from the latest snapshots and publish it only when everything passed.
+
+    On any failure the published warehouse is left exactly as it was; the run is recorded in the
+    ledger either way, and a failed validation leaves a report naming source, file and rows.
+    """
+    stages = stages or Stages()
+    record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=flow_run_id)
+    build: Path | None = None
+    staged_output = settings.build_dir / f"{record.run_id}-output"
+    with warehouse.refresh_lock(settings):
+        warehouse.remove_stale_builds(settings)
+        try:
+            sources = all_sources()
+            snapshots = stages.discover(settings, pins)
+            record.snapshots = [snapshot_record(s) for s in snapshots.values() if s is not None]
+            parquets = {}
+            for name, snap in snapshots.items():
+                if snap is None:
+                    log.info("%s: no snapshot; its raw table stays empty", name)
+                    continue
+                record.failed_source = name
+                stages.verify(snap)
+                parquets[name] = stages.parse(settings, sources[name], snap)
+            record.failed_source = None
+            build = warehouse.new_build(settings, record.run_id)
+            counts = stages.load(build, sources, snapshots, parquets)
+            log.info("raw rows loaded: %s", counts)
+            results = stages.validate(build, sources, snapshots)
+            report = write_report_for(settings, record, results, snapshots)
+            fail_on_validation(results, report, record)
+            stages.model(build)
+            stages.figures(build, staged_output)
+            record.finish("completed")
+            with duckdb.connect(str(build)) as con:
+                write_meta(con, settings, record, results)
+            stages.publish(build, settings)
+            move_outputs(staged_output, settings.output)
+            append_ledger(settings, record)
+            log.info("published %s (run %s, %.1f s)", settings.warehouse, record.run_id, record.duration_s)
+            return record
+        except BaseException as exc:
+            record.finish("failed" if isinstance(exc, Exception) else "crashed", str(exc))
+            append_ledger(settings, record)
+            if build is not None:
+                for p in (build, build.with_suffix(".duckdb.wal")):
+                    p.unlink(missing_ok=True)
+            shutil.rmtree(staged_output, ignore_errors=True)
+            raise
+
+
+def write_report_for(settings: Settings, record: RunRecord, results, snapshots) -> Path:
+    path = settings.reports_dir / record.run_id / "validation.md"
+    record.report_path = str(path)
+    return validation.write_report(
+        results, path, record.run_id, {n: str(s.root) for n, s in snapshots.items() if s is not None}
+    )

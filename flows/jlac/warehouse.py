@@ -1,0 +1,94 @@
+"""The DuckDB warehouse: built beside the published file, swapped in only when everything passed.
+
+Publishing is an atomic ``os.replace`` of a fully checkpointed, closed file. A reader that has the old
+file open keeps reading the old inode undisturbed; a crash or ``kill -9`` at any moment leaves either
+the old or the new file in place, never a mix, because the build happens in ``.build/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from jlac.config import Settings
+from jlac.errors import JlacError
+
+SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "figures", "meta")
+
+
+def build_path(settings: Settings, run_id: str) -> Path:
+    return settings.build_dir / f"{run_id}.duckdb"
+
+
+def new_build(settings: Settings, run_id: str) -> Path:
+    """Create an empty warehouse file for this run, with jlac's schemas."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_path(settings, run_id)
+    for stale in (path, path.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        for schema in SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return path
+
+
+def remove_stale_builds(settings: Settings, keep: str | None = None) -> list[Path]:
+    """Delete build files left by crashed runs (only called while holding the refresh lock)."""
+    removed = []
+    if settings.build_dir.is_dir():
+        for p in settings.build_dir.glob("*.duckdb*"):
+            if keep is None or not p.name.startswith(keep):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(build: Path, settings: Settings) -> Path:
+    """Swap the finished build in as the published warehouse, atomically."""
+    with duckdb.connect(str(build)) as con:
+        con.execute("CHECKPOINT")  # no WAL may travel with the file
+    if build.with_suffix(".duckdb.wal").exists():
+        raise JlacError(f"{build}: a write-ahead log is still present after CHECKPOINT; not publishing")
+    with open(build, "rb") as fh:
+        os.fsync(fh.fileno())
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(build, settings.warehouse)
+    _fsync_dir(settings.warehouse.parent)
+    return settings.warehouse
+
+
+def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse (never blocks or is blocked by a refresh)."""
+    if not settings.warehouse.exists():
+        raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
+    return duckdb.connect(str(settings.warehouse), read_only=True)
+
+
+@contextmanager
+def refresh_lock(settings: Settings):
+    """One refresh at a time per warehouse; a second one fails at once with a clear message."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.home / ".refresh.lock"
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise JlacError(f"another refresh holds {lock_path}; wait for it to finish") from exc
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
