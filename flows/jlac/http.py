@@ -34,6 +34,29 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"jlac/{__version__} (+https://github.com/jlac)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 REDACTED = "***"
+_SECRETS: set[str] = set()  # every secret any client was given: the log filter below needs them all
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for s in sorted(secrets, key=len, reverse=True):
+        text = text.replace(s, REDACTED)
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """httpx logs every request URL (query string included) at INFO: scrub secrets from those lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS:
+            message = record.getMessage()
+            clean = _redact(message, _SECRETS)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(_RedactingFilter())
 
 
 class HttpError(JlacError):
@@ -138,12 +161,11 @@ class HttpClient:
         """Register a value that must never appear in a URL, log line or message this client makes."""
         if value and len(value) >= 4:  # shorter values would redact ordinary text
             self._secrets.add(value)
+            _SECRETS.add(value)
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret replaced by ``***``."""
-        for s in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(s, REDACTED)
-        return text
+        return _redact(text, self._secrets)
 
     # -- plumbing ----------------------------------------------------------------------------------
     def close(self) -> None:
