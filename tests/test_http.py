@@ -6,9 +6,8 @@ import logging
 import time
 
 import pytest
-from werkzeug import Request, Response
-
 from jlac.http import USER_AGENT, HttpClient, HttpError, retry_after_seconds
+from werkzeug import Request, Response
 
 SECRET = "s3cr3t-KEY-9f8e7d"
 
@@ -37,7 +36,9 @@ def test_user_agent_and_streamed_file(httpserver, tmp_path):
 
 
 def test_429_honours_retry_after(httpserver, tmp_path):
-    httpserver.expect_ordered_request("/x").respond_with_data("slow down", status=429, headers={"Retry-After": "7"})
+    httpserver.expect_ordered_request("/x").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "7"}
+    )
     httpserver.expect_ordered_request("/x").respond_with_data("ok")
     sleeps = Sleeps()
     with client(sleeps) as c:
@@ -74,8 +75,9 @@ def test_persistent_500_fails_naming_the_request(httpserver, tmp_path):
 
 def test_404_is_not_retried(httpserver, tmp_path):
     httpserver.expect_request("/x").respond_with_data("<html>Not Found</html>", status=404)
-    with client(Sleeps()) as c, pytest.raises(HttpError, match=r"HTTP 404 NOT FOUND; body starts: '<html>Not Found"):
-        c.download(httpserver.url_for("/x"), tmp_path)
+    with client(Sleeps()) as c:
+        with pytest.raises(HttpError, match=r"HTTP 404 NOT FOUND; body starts: '<html>Not Found"):
+            c.download(httpserver.url_for("/x"), tmp_path)
         assert c.stats.requests == 1
 
 
@@ -134,7 +136,8 @@ def test_secret_never_appears_in_messages_or_logs(httpserver, tmp_path, caplog):
     assert any("HTTP Request: GET" in m for m in ours)  # httpx did log the request line
     text = "\n".join([str(err.value), err.value.url, d.url, *ours, *seen])
     assert SECRET not in text
-    assert "subscription-key=***" in d.url and "appId=***" in str(err.value) and "bad key ***" in str(err.value)
+    assert "subscription-key=***" in d.url
+    assert "appId=***" in str(err.value) and "bad key ***" in str(err.value)
 
 
 def test_offline_client_refuses(tmp_path):
