@@ -1,0 +1,31 @@
+"""Expectations for AidData 2.x donor-recipient-year sums as parsed (raw.aiddata_v2_donor_recipient_year)."""
+
+from __future__ import annotations
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation
+from jlac.validation import Check
+
+E = gx.expectations
+
+
+def checks(source, snapshot) -> list[Check]:
+    rows = ("file", "row_number", "year")
+    return [
+        Check(
+            name="schema and grain",
+            index_columns=rows,
+            expectations=[
+                schema_expectation(source),
+                E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
+                E.ExpectColumnValuesToNotBeNull(column="amount_usd"),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1947, max_value=2011),
+            ],
+        ),
+        Check(
+            name="Figure 3 donors present (Japan, Korea)",
+            query="SELECT DISTINCT donor FROM raw.aiddata_v2_donor_recipient_year WHERE donor_is_country",
+            expectations=[E.ExpectColumnDistinctValuesToContainSet(column="donor", value_set=["JPN", "KOR"])],
+        ),
+    ]

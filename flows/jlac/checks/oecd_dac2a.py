@@ -1,0 +1,58 @@
+"""Expectations for OECD DAC Table 2a as parsed (raw.oecd_dac2a)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation
+from jlac.countries import CELAC
+from jlac.validation import Check
+
+E = gx.expectations
+
+
+def checks(source, snapshot) -> list[Check]:
+    files = sum(1 for f in snapshot.files if f.path.endswith("DAC2a.csv")) if snapshot else 0
+    rows = ("file", "row_number", "donor_name")
+    out = [
+        Check(
+            name="schema and grain",
+            index_columns=rows,
+            expectations=[
+                schema_expectation(source),
+                E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
+                E.ExpectColumnValuesToNotBeNull(column="value_usd_m"),
+                E.ExpectColumnValuesToNotBeNull(column="recipient_name"),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1960, max_value=date.today().year),
+            ],
+        ),
+        Check(
+            # Every CELAC state but the Bahamas (off the DAC list since 1996) received ODA in 2002-2019; a
+            # name that stopped resolving (OECD renames, 'Turkey' -> 'Türkiye') would drop a country silently.
+            name="every CELAC state is a recognised recipient",
+            query="SELECT DISTINCT recipient_iso3 FROM raw.oecd_dac2a WHERE recipient_iso3 IS NOT NULL",
+            expectations=[
+                E.ExpectColumnDistinctValuesToContainSet(
+                    column="recipient_iso3", value_set=sorted(CELAC - {"BHS"})
+                )
+            ],
+        ),
+        Check(
+            name="Figure 3 donors present (Japan, Korea)",
+            query="SELECT DISTINCT donor_iso3 FROM raw.oecd_dac2a WHERE donor_iso3 IS NOT NULL",
+            expectations=[
+                E.ExpectColumnDistinctValuesToContainSet(column="donor_iso3", value_set=["JPN", "KOR"])
+            ],
+        ),
+    ]
+    if files:
+        out.append(
+            Check(
+                name=f"one year per file ({files} listed)",
+                query="SELECT DISTINCT year FROM raw.oecd_dac2a",
+                expectations=[E.ExpectTableRowCountToBeBetween(min_value=files, max_value=files)],
+            )
+        )
+    return out
