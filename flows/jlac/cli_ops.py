@@ -1,0 +1,122 @@
+"""Operations commands: serve, backfill, status, export parquet, serve-sql."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jlac.config import get_settings
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operations commands to the jlac CLI."""
+    app.command("serve")(serve)
+    app.command("backfill")(backfill)
+    app.command("status")(status)
+    app.command("serve-sql")(serve_sql)
+    export = typer.Typer(help="Export the warehouse for BI tools that read files.", no_args_is_help=True)
+    export.command("parquet")(export_parquet)
+    app.add_typer(export, name="export")
+
+
+def serve(
+    schedule: Annotated[Path, typer.Option(help="Schedule file (name, cron, timezone, parameters)")] = None,
+) -> None:
+    """Run the refresh (with fetch) on the cron of deploy/schedule.yml, through Prefect's serve."""
+    from jlac.ops import schedule as sched
+
+    spec = sched.load_schedule(schedule or sched.SCHEDULE_FILE)
+    console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}")
+    sched.serve(spec)
+
+
+def backfill(
+    first: Annotated[int, typer.Option("--from", help="First year to fetch and rebuild")],
+    last: Annotated[int, typer.Option("--to", help="Last year (inclusive)")],
+    source: Annotated[list[str], typer.Option(help="Only this source (repeatable)")] = None,
+    offline: Annotated[bool, typer.Option(help="Fetch from recordings, not the network")] = False,
+) -> None:
+    """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
+    from jlac.ops.backfill import backfill as run_backfill
+
+    result = run_backfill(first, last, source or None, offline=offline)
+    if not result.changed:
+        console.print(f"backfill {first}-{last}: no snapshot changed; rebuilt from the same data")
+    for name, (old, new) in result.changed.items():
+        console.print(f"backfill {first}-{last}: {name} {old or 'none'} -> {new or 'none'}")
+
+
+def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
+    """Per source: newest vintage, its age, the last run's outcome and duration; flags stale sources."""
+    from jlac.ops.status import last_run, source_status
+
+    settings = get_settings()
+    rows = source_status(settings)
+    if as_json:
+        print(json.dumps([{**asdict(r), "stale": r.stale} for r in rows], default=str, indent=1))
+        return
+    table = Table(title=f"jlac sources ({settings.warehouse})")
+    for col in ("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag"):
+        table.add_column(col)
+    for r in rows:
+        flag = "STALE" if r.stale else ("newer vintage not built" if r.unpublished else "")
+        age = str(r.age_days) if r.age_days is not None else "-"
+        table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
+                      r.last_run_id or "-", r.last_status or "never run",
+                      f"{r.last_duration_s:.1f}s" if r.last_duration_s is not None else "-",
+                      f"[red]{flag}[/red]" if r.stale else flag)
+    console.print(table)
+    run = last_run(settings)
+    if run:
+        error = f" - {run['error']}" if run.get("error") else ""
+        console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
+                      f"(ended {run.get('ended')}){error}")
+    stale = [r.source for r in rows if r.stale]
+    if stale:
+        raise typer.Exit(code=3)  # so cron and monitoring can act on staleness without parsing the table
+
+
+def export_parquet(
+    outdir: Annotated[Path, typer.Argument(help="Output folder (default: <warehouse dir>/parquet)")] = None,
+    partition_rows: Annotated[int, typer.Option(help="Partition larger tables by year")] = 1_000_000,
+) -> None:
+    """Write every mart and figure table as Parquet (partitioned by year where large)."""
+    from jlac.ops.export import export_parquet as run_export
+
+    settings = get_settings()
+    outdir = outdir or settings.home / "parquet"
+    for item in run_export(settings.warehouse, outdir, partition_rows):
+        part = f" partitioned by {item.partitioned_by}" if item.partitioned_by else ""
+        console.print(f"{item.table}: {item.rows} rows -> {item.path}{part}")
+
+
+def serve_sql(
+    host: Annotated[str, typer.Option(envvar="JLAC_SQL_HOST", help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="JLAC_SQL_PORT", help="Port to listen on")] = 5433,
+) -> None:
+    """Serve the warehouse read-only over the PostgreSQL wire protocol (password: JLAC_SQL_PASSWORD)."""
+    from jlac.ops.sqlserver import EndpointConfig, make_server
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = EndpointConfig.from_env(get_settings().warehouse)
+    config = EndpointConfig(config.warehouse, host, port, config.user, config.password)
+    server = make_server(config)
+    bound_host, bound_port = server.server_address[:2]
+    # One line on stdout, flushed, so supervisors and tests can wait for it.
+    print(f"jlac SQL endpoint on {bound_host}:{bound_port} serving {config.warehouse} read-only "
+          f"(user {config.user})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

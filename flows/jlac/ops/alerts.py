@@ -1,0 +1,103 @@
+"""Failure alerts: a JSON POST to a webhook when a refresh fails or crashes.
+
+The webhook URL comes from ``JLAC_ALERT_WEBHOOK`` (unset: alerts are only logged). The payload names the
+flow run, the failing source or validation suite, and the validation report, taken from the run's ledger
+line when the pipeline got as far as writing one, and from the Prefect state otherwise (a crash).
+
+The payload is plain JSON with a ``text`` field, which Slack, Mattermost and Teams incoming webhooks show
+as the message; other receivers can read the structured fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import httpx
+
+from jlac.config import get_settings
+from jlac.ops.status import read_ledger
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_ENV = "JLAC_ALERT_WEBHOOK"
+
+
+def ledger_entry(flow_run_id: str) -> dict | None:
+    """The ledger line written by the given Prefect flow run, if the pipeline wrote one."""
+    for run in reversed(read_ledger(get_settings().run_ledger)):
+        if str(run.get("flow_run_id")) == str(flow_run_id):
+            return run
+    return None
+
+
+def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: str,
+                  run: dict | None, ui_url: str | None = None) -> dict[str, Any]:
+    """The alert body; every field is present (None when unknown) so receivers can rely on the shape."""
+    run = run or {}
+    failed_source = run.get("failed_source")
+    failed_suite = run.get("failed_suite")
+    report = run.get("report_path")
+    error = run.get("error") or message
+    if failed_suite:
+        where = f"suite {failed_suite}"
+    else:
+        where = f"source {failed_source}" if failed_source else "the run"
+    lines = [f"jlac refresh {flow_run_name} ({flow_run_id}) {state.lower()}: {where}", str(error)]
+    if report:
+        lines.append(f"validation report: {report}")
+    if ui_url:
+        lines.append(ui_url)
+    return {
+        "text": "\n".join(lines),
+        "flow_run_id": str(flow_run_id),
+        "flow_run_name": flow_run_name,
+        "state": state,
+        "run_id": run.get("run_id"),
+        "failed_source": failed_source,
+        "failed_suite": failed_suite,
+        "report_path": report,
+        "error": str(error),
+        "ui_url": ui_url,
+    }
+
+
+def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0) -> bool:
+    """POST the payload; True when the receiver answered 2xx.
+
+    Never raises: an unreachable webhook must not turn a failed run's report into a different error,
+    so the problem is logged (with the URL and the answer) and the caller carries on.
+    """
+    url = url or os.environ.get(WEBHOOK_ENV)
+    if not url:
+        log.warning("no %s set; alert not sent: %s", WEBHOOK_ENV, payload["text"])
+        return False
+    try:
+        response = httpx.post(url, json=payload, timeout=timeout)
+    except httpx.HTTPError as exc:
+        log.error("alert webhook %s unreachable (%s); alert was: %s", url, exc, payload["text"])
+        return False
+    if response.is_success:
+        return True
+    log.error("alert webhook %s answered %d %s; alert was: %s",
+              url, response.status_code, response.text[:200], payload["text"])
+    return False
+
+
+def _ui_url(flow_run_id: str) -> str | None:
+    try:
+        from prefect.settings import PREFECT_UI_URL
+        base = PREFECT_UI_URL.value()
+    except Exception:  # noqa: BLE001 - a missing UI URL must never stop an alert
+        return None
+    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
+
+
+def notify(flow, flow_run, state) -> None:
+    """Prefect state hook (``on_failure`` and ``on_crashed``): send the alert for this flow run."""
+    payload = build_payload(
+        flow_run_id=str(flow_run.id), flow_run_name=flow_run.name, state=state.name or str(state.type),
+        message=state.message or "", run=ledger_entry(str(flow_run.id)), ui_url=_ui_url(str(flow_run.id)),
+    )
+    send(payload)

@@ -1,0 +1,129 @@
+"""Freshness: per source, the newest vintage, its age, the last run that used it, and whether it is stale.
+
+Inputs are files only (the snapshot store and mirrors, the run ledger, ``data/release_rhythm.yml``), so
+``jlac status`` works while a refresh runs and without a Prefect server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from jlac.config import Settings
+from jlac.snapshots import latest_snapshot
+from jlac.sources import all_sources
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """How often a publisher releases; ``stale_after_days`` None means never flagged (frozen or unknown)."""
+
+    rhythm: str
+    stale_after_days: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    source: str
+    rhythm: Rhythm
+    vintage: str | None  # newest vintage found in the store and mirrors
+    age_days: int | None
+    last_run_id: str | None  # the last run that used or failed on this source
+    last_status: str | None
+    last_duration_s: float | None
+    last_vintage: str | None  # the vintage that run used
+
+    @property
+    def stale(self) -> bool:
+        if self.vintage is None:
+            return True  # nothing to build from at all
+        limit = self.rhythm.stale_after_days
+        return limit is not None and self.age_days is not None and self.age_days > limit
+
+    @property
+    def unpublished(self) -> bool:
+        """A newer vintage exists than the one the last run used: the next refresh will pick it up."""
+        return None not in (self.vintage, self.last_vintage) and self.vintage != self.last_vintage
+
+
+def load_rhythms(path: Path | None = None) -> dict[str, Rhythm]:
+    """Read the release rhythms (default: the packaged ``data/release_rhythm.yml``)."""
+    text = path.read_text(encoding="utf-8") if path else (
+        resources.files("jlac") / "data" / "release_rhythm.yml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text) or {}
+    rhythms = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or "rhythm" not in spec:
+            raise ValueError(f"release_rhythm.yml: entry {name!r} needs a 'rhythm' (monthly, annual, frozen)")
+        days = spec.get("stale_after_days")
+        limit = int(days) if days is not None else None
+        rhythms[name] = Rhythm(str(spec["rhythm"]), limit, spec.get("note", ""))
+    return rhythms
+
+
+def read_ledger(path: Path) -> list[dict]:
+    """The run ledger (one JSON object a line), oldest first; a torn last line (a crash) is skipped."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    runs = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if n != len(lines):
+                raise ValueError(f"{path}: line {n} is not JSON ({exc.msg}); the ledger is damaged") from exc
+    return runs
+
+
+def vintage_age(vintage: str, today: date) -> int | None:
+    """Days since a vintage named YYYY-MM-DD (None for vintages named otherwise)."""
+    try:
+        return (today - date.fromisoformat(vintage[:10])).days
+    except ValueError:
+        return None
+
+
+def _last_run_for(source: str, runs: list[dict]) -> tuple[dict | None, str | None]:
+    for run in reversed(runs):
+        used = {s.get("source"): s.get("vintage") for s in run.get("snapshots") or []}
+        if source in used or run.get("failed_source") == source:
+            return run, used.get(source)
+    return None, None
+
+
+def source_status(settings: Settings, today: date | None = None, rhythms: dict[str, Rhythm] | None = None
+                  ) -> list[SourceStatus]:
+    """Freshness of every registered source, in name order."""
+    today = today or datetime.now(UTC).date()
+    rhythms = rhythms if rhythms is not None else load_rhythms()
+    runs = read_ledger(settings.run_ledger)
+    out = []
+    for name in sorted(all_sources()):
+        snap = latest_snapshot(name, settings)
+        run, used = _last_run_for(name, runs)
+        out.append(SourceStatus(
+            source=name,
+            rhythm=rhythms.get(name, Rhythm("unknown")),
+            vintage=snap.vintage if snap else None,
+            age_days=vintage_age(snap.vintage, today) if snap else None,
+            last_run_id=run.get("run_id") if run else None,
+            last_status=run.get("status") if run else None,
+            last_duration_s=run.get("duration_s") if run else None,
+            last_vintage=used,
+        ))
+    return out
+
+
+def last_run(settings: Settings) -> dict | None:
+    """The newest ledger entry, whatever its sources."""
+    runs = read_ledger(settings.run_ledger)
+    return runs[-1] if runs else None
