@@ -1,0 +1,96 @@
+"""UN Comtrade v1 connector against a local server replaying the recorded comtrade responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+from jlac.config import get_settings
+from jlac.connectors import fetch_all
+from jlac.http import HttpClient
+from jlac.snapshots import list_vintages
+from jlac.sources.comtrade_v1 import SOURCE
+
+REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "comtrade"
+DATA = REC / "data_v1_get_C_A_HS-60a6ad.json"  # China 156 with Argentina and Germany, 2010
+EMPTY = REC / "bulk_v1_get_error_HS-a503f3.json"
+KEY = "ct-subscription-0123456789abcdef"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, httpserver):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "store"))
+    monkeypatch.setenv("JLAC_MIRROR", "")
+    monkeypatch.setenv("JLAC_COMTRADE_URL", httpserver.url_for("/"))
+    monkeypatch.setenv("JLAC_COMTRADE_START", "2010")
+    monkeypatch.setenv("JLAC_COMTRADE_END", "2010")
+    monkeypatch.delenv("JLAC_COMTRADE_KEY", raising=False)
+    return get_settings()
+
+
+def make(progress=None):
+    return HttpClient(retries=1, backoff=0.0, sleep=lambda s: None, progress=progress)
+
+
+def test_keyless_preview_then_unchanged(env, httpserver):
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_data(
+        DATA.read_bytes(), content_type="application/json"
+    )
+    [first] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert first.status == "new" and first.requests == 3  # JPN, CHN, USA x one year block
+    query = httpserver.log[0][0].args
+    assert query["period"] == "2010" and query["flowCode"] == "X,M" and query["cmdCode"] == "TOTAL"
+    assert query["partnerCode"].startswith("0,28,32,")  # World, then CELAC M49 codes
+    # elapsedTime differs on every call; the data do not: no new vintage.
+    httpserver.clear()
+    body = json.loads(DATA.read_bytes())
+    body["elapsedTime"] = "0.99 secs"
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_json(body)
+    [second] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert second.status == "unchanged"
+    [snap] = list_vintages("comtrade-v1", env)
+    con = duckdb.connect()
+    rows = SOURCE.parse(snap, con).filter("file = 'comtrade_CHN_2010-2010.json'").order("flow, partner_code")
+    assert rows.select("flow, partner_iso3, year, value_usd").fetchall() == [
+        ("export", "ARG", 2010, 6_115_764_185.0),
+        ("export", "DEU", 2010, 68_047_133_397.0),
+        ("import", "ARG", 2010, 6_804_128_143.0),
+        ("import", "DEU", 2010, 74_251_272_075.0),
+    ]
+
+
+def test_key_goes_in_a_header_and_never_into_logs_or_manifest(env, httpserver, monkeypatch, caplog):
+    monkeypatch.setenv("JLAC_COMTRADE_KEY", KEY)
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request(
+        "/data/v1/get/C/A/HS", headers={"Ocp-Apim-Subscription-Key": KEY}
+    ).respond_with_data(DATA.read_bytes(), content_type="application/json")
+    seen = []
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make, progress=seen.append)
+    assert result.status == "new"
+    [snap] = list_vintages("comtrade-v1", env)
+    manifest = (snap.root / "SNAPSHOT.yml").read_text()
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]
+    assert KEY not in "\n".join([manifest, *ours, *seen, result.message])
+    assert "data (subscription key)" in manifest
+
+
+def test_empty_result_and_error_fail_with_the_request_named(env, httpserver):
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_data(
+        EMPTY.read_bytes(), content_type="application/json"
+    )
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert result.status == "failed"
+    assert "holds no record (count=0; empty result)" in result.message
+    assert "comtrade-v1 GET http://localhost" in result.message and "reporterCode=392" in result.message
+    httpserver.clear()
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_json(
+        {"elapsedTime": "0.01 secs", "count": 0, "data": None, "error": "Invalid reporterCode"}
+    )
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert "Comtrade answered with an error: Invalid reporterCode" in result.message
+    assert list_vintages("comtrade-v1", env) == []

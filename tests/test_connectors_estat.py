@@ -1,0 +1,177 @@
+"""e-Stat connector against a local server: the recorded getMetaInfo envelope shape, paging via
+NEXT_KEY, an e-Stat error STATUS, and an appId that must not leak."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+import pytest
+from jlac.config import get_settings
+from jlac.connectors import fetch_all
+from jlac.http import HttpClient
+from jlac.snapshots import list_vintages
+from jlac.sources.estat_trade import SOURCE
+from werkzeug import Request, Response
+
+REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "estat"
+APPID = "estat-appid-5a4b3c2d1e0f"
+TABLE = "0003425295"
+OK = {"STATUS": 0, "ERROR_MSG": "正常に終了しました。", "DATE": "2026-11-28T17:00:00.000+09:00"}
+
+
+def meta() -> dict:
+    """The recorded getMetaInfo envelope with the class lists of a trade table (codes as in the real
+    parsed e-Stat trade output: area '50' + MOF code, time 2023000000)."""
+    doc = json.loads((REC / "content_getMetaInfo.DECODED.json").read_text(encoding="utf-8"))
+    doc["GET_META_INFO"]["PARAMETER"]["STATS_DATA_ID"] = TABLE
+    doc["GET_META_INFO"]["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"] = [
+        {
+            "@id": "cat01",
+            "@name": "概況品目表",
+            "CLASS": [
+                {"@code": "00000000", "@name": "総額", "@level": "1"},
+                {"@code": "10000000", "@name": "食料品", "@level": "1"},
+            ],
+        },
+        {
+            "@id": "cat02",
+            "@name": "数量・金額",
+            "CLASS": [
+                {"@code": "120", "@name": "金額_年", "@level": "1"},
+                {"@code": "140", "@name": "金額_1月", "@level": "1"},
+            ],
+        },
+        {
+            "@id": "area",
+            "@name": "国",
+            "CLASS": [
+                {"@code": "50410", "@name": "410_ブラジル", "@level": "2"},
+                {"@code": "50305", "@name": "305_メキシコ", "@level": "2"},
+            ],
+        },
+        {"@id": "time", "@name": "時間軸(年次)", "CLASS": {"@code": "2023000000", "@name": "2023年"}},
+    ]
+    return doc
+
+
+def page(values: list[dict], next_key: int | None) -> dict:
+    result_inf = {"TOTAL_NUMBER": 3, "FROM_NUMBER": 1, "TO_NUMBER": len(values)}
+    if next_key:
+        result_inf["NEXT_KEY"] = next_key
+    return {
+        "GET_STATS_DATA": {
+            "RESULT": OK,
+            "PARAMETER": {"LANG": "J", "STATS_DATA_ID": TABLE},
+            "STATISTICAL_DATA": {
+                "RESULT_INF": result_inf,
+                "DATA_INF": {"VALUE": values[0] if len(values) == 1 else values},
+            },
+        }
+    }
+
+
+def value(area: str, v: str) -> dict:
+    return {
+        "@cat01": "00000000",
+        "@cat02": "120",
+        "@area": area,
+        "@time": "2023000000",
+        "@unit": "千円",
+        "$": v,
+    }
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, httpserver):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "store"))
+    monkeypatch.setenv("JLAC_MIRROR", "")
+    monkeypatch.setenv("JLAC_ESTAT_URL", httpserver.url_for("/rest/3.0/app"))
+    monkeypatch.setenv("JLAC_ESTAT_TABLES", TABLE)
+    monkeypatch.setenv("JLAC_ESTAT_APPID", APPID)
+    return get_settings()
+
+
+def make(progress=None):
+    return HttpClient(retries=1, backoff=0.0, sleep=lambda s: None, progress=progress)
+
+
+def test_meta_then_two_pages(env, httpserver, caplog):
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request(
+        "/rest/3.0/app/json/getMetaInfo", query_string={"appId": APPID, "statsDataId": TABLE}
+    ).respond_with_json(meta())
+    pages = {
+        "1": page([value("50410", "1,234,567"), value("50305", "2345678")], next_key=3),
+        "3": page([value("50999", "-")], next_key=None),
+    }
+
+    def stats_data(request: Request) -> Response:
+        return Response(json.dumps(pages[request.args["startPosition"]]), content_type="application/json")
+
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_handler(stats_data)
+    seen = []
+    [result] = fetch_all(["estat-trade"], env, client_factory=make, progress=seen.append)
+    assert result.status == "new", result.message
+    assert result.requests == 3
+    second = httpserver.log[2][0].args
+    assert second["startPosition"] == "3" and second["cdCat01"] == "00000000" and second["cdCat02"] == "120"
+    [snap] = list_vintages("estat-trade", env)
+    assert [f.path for f in snap.files] == [
+        f"{TABLE}_data_p001.json",
+        f"{TABLE}_data_p002.json",
+        f"{TABLE}_meta.json",
+    ]
+    manifest = (snap.root / "SNAPSHOT.yml").read_text()
+    assert "appId=***" in manifest
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]
+    assert APPID not in "\n".join([manifest, *ours, *seen, result.message])
+    rows = SOURCE.parse(snap, duckdb.connect()).order("file, area_code")
+    assert rows.select("mof_country_code, area_name, year, value_jpy_thousand").fetchall() == [
+        ("305", "305_メキシコ", 2023, 2345678.0),
+        ("410", "410_ブラジル", 2023, 1234567.0),
+        ("999", None, 2023, None),
+    ]
+
+
+def test_estat_error_status_fails_without_leaking_the_appid(env, httpserver):
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(
+        {
+            "GET_META_INFO": {
+                "RESULT": {
+                    "STATUS": 100,
+                    "ERROR_MSG": f"認証に失敗しました。appId={APPID}",
+                    "DATE": "2026-11-28T17:00:00.000+09:00",
+                }
+            }
+        }
+    )
+    [result] = fetch_all(["estat-trade"], env, client_factory=make)
+    assert result.status == "failed"
+    assert "e-Stat error STATUS 100: 認証に失敗しました。" in result.message
+    assert "getMetaInfo?appId=***&statsDataId=0003425295" in result.message
+    assert APPID not in result.message
+    assert list_vintages("estat-trade", env) == []
+
+
+def test_no_data_status_is_an_empty_result(env, httpserver):
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(meta())
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_json(
+        {
+            "GET_STATS_DATA": {
+                "RESULT": {"STATUS": 1, "ERROR_MSG": "正常に終了しましたが、該当データはありませんでした。"}
+            }
+        }
+    )
+    [result] = fetch_all(["estat-trade"], env, client_factory=make)
+    assert result.status == "failed" and "empty result" in result.message
+
+
+def test_without_appid_the_source_is_skipped(env, httpserver, monkeypatch):
+    monkeypatch.delenv("JLAC_ESTAT_APPID")
+    [result] = fetch_all(["estat-trade"], env, client_factory=make)
+    assert result.status == "skipped" and "JLAC_ESTAT_APPID" in result.message
+    assert httpserver.log == []

@@ -1,0 +1,97 @@
+"""FRED and MOF customs connectors against a local server (FRED replays the mirrored fredgraph CSV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from jlac.config import get_settings
+from jlac.connectors import fetch_all
+from jlac.http import HttpClient
+from jlac.snapshots import list_vintages
+from jlac.sources import fred_exjpus, mof_customs
+
+MIRROR = Path(__file__).resolve().parents[1] / ".." / "shared" / "snapshots"
+FRED_CSV = next((MIRROR / "fred-exjpus").glob("*/EXJPUS.csv"))
+
+# d41ma.csv as MOF describes it: Shift-JIS, a title line, Years/Months then totals in thousand yen,
+# the months after the latest one padded with zeros.
+MOF_CSV = (
+    "輸出入総額の推移（千円）\r\n"
+    "Years/Months,Exp-Total,Imp-Total\r\n"
+    '2024/11,"9,153,262,000","9,263,100,000"\r\n'
+    "2024/12,9910999000,9780290000\r\n"
+    "2025/01,0,0\r\n"
+).encode("cp932")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, httpserver):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "store"))
+    monkeypatch.setenv("JLAC_MIRROR", "")
+    monkeypatch.setenv("JLAC_FRED_URL", httpserver.url_for("/"))
+    monkeypatch.setenv("JLAC_MOF_URL", httpserver.url_for("/toukei"))
+    return get_settings()
+
+
+def make(progress=None):
+    return HttpClient(retries=1, backoff=0.0, sleep=lambda s: None, progress=progress)
+
+
+def test_fred_snapshot_reads_with_the_mirror_parser(env, httpserver):
+    httpserver.expect_request("/graph/fredgraph.csv", query_string="id=EXJPUS").respond_with_data(
+        FRED_CSV.read_bytes(), content_type="text/csv"
+    )
+    [first] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert first.status == "new"
+    [snap] = list_vintages("fred-exjpus", env)
+    rows = fred_exjpus.SOURCE.parse(snap, duckdb.connect())
+    assert rows.filter("month = DATE '1971-01-01'").select("jpy_per_usd").fetchall() == [(358.02,)]
+    [second] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert second.status == "unchanged" and len(list_vintages("fred-exjpus", env)) == 1
+
+
+def test_fred_old_header_is_normalised_and_html_fails(env, httpserver):
+    httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(
+        "DATE,EXJPUS\n2025-04-01,144.2\n"
+    )
+    [ok] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert ok.status == "new"
+    [snap] = list_vintages("fred-exjpus", env)
+    assert snap.path("EXJPUS.csv").read_text() == "observation_date,EXJPUS\n2025-04-01,144.2\n"
+    httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(
+        "<html><title>Error</title></html>", content_type="text/html"
+    )
+    [bad] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert bad.status == "failed" and "an HTML page where the fredgraph CSV was expected" in bad.message
+    assert len(list_vintages("fred-exjpus", env)) == 1  # the last good vintage stays
+
+
+def test_mof_customs_csv(env, httpserver):
+    httpserver.expect_request("/toukei/suii/html/data/d41ma.csv").respond_with_data(
+        MOF_CSV, content_type="text/csv"
+    )
+    [result] = fetch_all(["mof-customs"], env, client_factory=make)
+    assert result.status == "new", result.message
+    [snap] = list_vintages("mof-customs", env)
+    rows = mof_customs.SOURCE.parse(snap, duckdb.connect()).order("month, flow")
+    assert rows.select("strftime(month, '%Y-%m'), flow, partner_code, value_jpy_thousand").fetchall() == [
+        ("2024-11", "export", "Total", 9_153_262_000),
+        ("2024-11", "import", "Total", 9_263_100_000),
+        ("2024-12", "export", "Total", 9_910_999_000),
+        ("2024-12", "import", "Total", 9_780_290_000),
+    ]  # the zero-padded 2025/01 is dropped
+
+
+def test_mof_customs_changed_layout_fails(env, httpserver):
+    httpserver.expect_request("/toukei/suii/html/data/d41ma.csv").respond_with_data(
+        "Years/Months,Exports,Imports\r\n2024/12,1,2\r\n".encode("cp932")
+    )
+    [result] = fetch_all(["mof-customs"], env, client_factory=make)
+    assert result.status == "failed"
+    assert (
+        "no header with Exp-/Imp- columns" in result.message
+        and "/toukei/suii/html/data/d41ma.csv" in result.message
+    )
