@@ -2,7 +2,7 @@
 
 Seeds are small curated tables that no publisher serves as data (Japanese automakers' plants in Mexico,
 Japan's LAC policy, the report's claims, published finance statements), copied from the shared
-reference tables with a source URL on every row. ``data/seeds.yml`` gives each table's description and
+reference tables with a source URL on every row. ``data/seeds.yml`` gives each table's file (default ``seed_<table>.csv``), description and
 each column's type and description; the loader checks the CSV header against it, so a seed edited out
 of step with its documentation fails the build instead of loading silently.
 """
@@ -35,7 +35,7 @@ def seeds() -> list[Seed]:
     out = []
     for table, entry in spec.items():
         cols = {name: (typ, desc) for name, (typ, desc) in entry["columns"].items()}
-        path = Path(str(data.joinpath(f"seed_{table}.csv")))
+        path = Path(str(data.joinpath(entry.get("file", f"seed_{table}.csv"))))
         out.append(Seed(table, path, entry["description"].strip(), cols))
     return out
 

@@ -20,7 +20,7 @@ def checks(source, snapshot) -> list[Check]:
             index_columns=rows,
             expectations=[
                 schema_expectation(source),
-                E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
+                E.ExpectColumnValuesToBeUnique(column="project_id"),
                 E.ExpectColumnValuesToNotBeNull(column="commitment_year"),
                 E.ExpectColumnValuesToNotBeNull(column="recipient_name"),
                 E.ExpectColumnValuesToNotBeNull(column="flow_type"),

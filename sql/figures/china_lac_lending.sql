@@ -1,0 +1,58 @@
+-- China's policy-bank lending to LAC: loans (incl. export credits) committed by China Development Bank and
+-- the Export-Import Bank of China to the 33 CELAC states, by year and country, from AidData's project rows
+-- (GCDF 2.0, nominal US$, to 2017), beside the Dialogue/Boston University China-Latin America Finance Database
+-- totals the report quotes. One row per year and country plus a 'LAC' row per year with the totals.
+-- The two databases differ: AidData counts a co-financed loan whole when CDB or Eximbank is among the funders,
+-- includes loans to firms and export credits, and dates loans at commitment; the Dialogue/BU database counts
+-- loans to governments and state-owned firms only and revises its series between vintages.
+-- @col year: Commitment year
+-- @col recipient_iso3: ISO3 of the borrower's country, or 'LAC' for the total over CELAC
+-- @col n_loans: Number of AidData loan projects
+-- @col aiddata_usd_m: Loans committed, US$ millions, nominal (AidData GCDF 2.0)
+-- @col dialogue_bu_usd_m: Dialogue/BU database total as published, US$ millions (NULL where no statement)
+-- @col difference_usd_m: aiddata_usd_m minus dialogue_bu_usd_m
+-- @col note: Why the two differ, or why jlac has no value
+-- @col statement_url: Where the Dialogue/BU number was published
+WITH loans AS (
+    SELECT p.commitment_year AS year, p.recipient_iso3, count(*) AS n_loans, sum(p.amount_usd_nominal) / 1e6 AS usd_m
+    FROM intermediate.int_dev_finance_china_policy_bank_loans p
+    GROUP BY ALL
+), by_year AS (
+    SELECT year, 'LAC' AS recipient_iso3, sum(n_loans) AS n_loans, sum(usd_m) AS usd_m FROM loans GROUP BY year
+), statements AS (  -- Dialogue/BU annual totals (IAD<year>_total) and the Venezuela/Dominican Republic loans
+    SELECT TRY_CAST(year AS INTEGER) AS year,
+           CASE claim_id WHEN 'IAD2018_VEN' THEN 'VEN' WHEN 'IAD2018_DOM' THEN 'DOM' ELSE 'LAC' END AS recipient_iso3,
+           TRY_CAST(value AS DOUBLE) * CASE WHEN unit LIKE 'US$ billion%' THEN 1000 ELSE 1 END AS usd_m,
+           source_url
+    FROM seeds.published_finance_statements
+    WHERE regexp_matches(claim_id, '^IAD\d{4}_(total|VEN|DOM)$')
+), coverage AS (
+    SELECT min(commitment_year) AS first_year, max(commitment_year) AS last_year
+    FROM staging.stg_aiddata_gcdf2_projects__projects
+), keys AS (
+    SELECT year, recipient_iso3 FROM loans
+    UNION SELECT year, recipient_iso3 FROM by_year
+    UNION SELECT year, recipient_iso3 FROM statements
+)
+SELECT
+    k.year,
+    k.recipient_iso3,
+    coalesce(l.n_loans, y.n_loans) AS n_loans,
+    round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END), 1) AS aiddata_usd_m,
+    round(s.usd_m, 1) AS dialogue_bu_usd_m,
+    round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END) - s.usd_m, 1) AS difference_usd_m,
+    CASE
+        WHEN k.year > c.last_year THEN 'AidData GCDF 2.0 ends in ' || c.last_year || '; GCDF 3.0 in the mirror is summed '
+             || 'by country without a lender split, so policy-bank loans for ' || k.year || ' are not derivable'
+        WHEN s.usd_m IS NULL THEN NULL
+        WHEN abs(coalesce(l.usd_m, y.usd_m, 0) - s.usd_m) <= 0.05 * s.usd_m THEN 'within 5% of the Dialogue/BU total'
+        ELSE 'AidData counts co-financed loans whole, loans to private firms and export credits, dated at '
+             || 'commitment; Dialogue/BU counts loans to governments and state firms, dated by its own rules'
+    END AS note,
+    s.source_url AS statement_url
+FROM keys k
+CROSS JOIN coverage c
+LEFT JOIN loans l ON l.year = k.year AND l.recipient_iso3 = k.recipient_iso3
+LEFT JOIN by_year y ON y.year = k.year AND y.recipient_iso3 = k.recipient_iso3
+LEFT JOIN statements s ON s.year = k.year AND s.recipient_iso3 = k.recipient_iso3
+ORDER BY k.year, k.recipient_iso3 <> 'LAC', k.recipient_iso3

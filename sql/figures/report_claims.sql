@@ -1,0 +1,95 @@
+-- The report's numeric and dated claims (seeds.report_claims) with jlac's value re-derived from open data where
+-- a source in the warehouse allows it, recomputed on every refresh. status: 'reproduced' when jlac's value is
+-- within 5% of the report's (the report rounds: 'about', 'more than'), 'differs' otherwise, 'not derivable from
+-- open data' when no source jlac loads covers the claim. Dated claims are checked against the reviewed seeds.
+-- @col claim_id: Claim id (C01...)
+-- @col topic: Topic
+-- @col claim: The claim, paraphrased
+-- @col report_value: Value as the report states it
+-- @col unit: Unit
+-- @col ref_period: Period the claim refers to
+-- @col report_number: The report's value as a number (first number in the text), where it is one
+-- @col jlac_value: jlac's re-derived value (text: numbers rounded, dates ISO)
+-- @col jlac_number: jlac's value as a number, in the claim's unit
+-- @col difference: jlac_number minus report_number
+-- @col difference_pct: Difference as a percentage of the report's value
+-- @col status: reproduced, differs, or not derivable from open data
+-- @col jlac_source: Where jlac's value comes from, and how it is computed
+WITH fig1 AS (
+    SELECT avg(total_usd_bn) AS avg_total_bn, 100 * sum(total_usd_bn) / sum(japan_world_trade_usd_bn) AS share_pct,
+           count(*) AS years
+    FROM figures.fig1_japan_lac_trade WHERE year BETWEEN 2014 AND 2018
+), lending AS (
+    SELECT year, aiddata_usd_m FROM figures.china_lac_lending WHERE recipient_iso3 = 'LAC'
+), route32 AS (
+    SELECT sum(amount_usd_nominal) / 1e6 AS usd_m FROM staging.stg_aiddata_gcdf2_projects__projects
+    WHERE project_id IN (37364, 39847)
+), jp_lac_oda AS (
+    SELECT sum(net_oda_usd) / 1e6 AS usd_m FROM staging.stg_oecd_dac2a__net_oda
+    WHERE donor_iso3 = 'JPN' AND year = 2017 AND recipient_iso3 IN (SELECT iso3 FROM marts.dim_country WHERE is_celac)
+), top_partner AS (  -- C21: each country's largest partner by exports + imports in 2018, as it reports them
+    SELECT reporter_iso3, arg_max(partner_iso3, total) AS top
+    FROM (SELECT reporter_iso3, partner_iso3, sum(value_usd) AS total FROM marts.fct_trade_annual
+          WHERE year = 2018 AND reporter_iso3 IN ('ARG', 'BRA', 'CHL', 'PER', 'URY') GROUP BY ALL)
+    GROUP BY reporter_iso3
+), mideplan_jica AS (
+    SELECT sum(amount_usd) / 1e6 AS usd_m FROM marts.fct_dev_finance
+    WHERE source = 'mideplan-cooperation' AND donor_iso3 = 'JPN' AND instrument = 'loan' AND year BETWEEN 2013 AND 2017
+), derived AS (
+    SELECT 'C01' AS claim_id, (SELECT avg_total_bn FROM fig1 WHERE years = 5) AS jlac_number, NULL AS jlac_text,
+           'figures.fig1_japan_lac_trade: mean of exports + imports, 2014-2018 (IMF DOTS, Japan as reporter, CELAC)'
+               AS jlac_source
+    UNION ALL SELECT 'C02', (SELECT share_pct FROM fig1 WHERE years = 5), NULL,
+           'figures.fig1_japan_lac_trade: CELAC trade / Japan world trade, summed over 2014-2018'
+    UNION ALL SELECT 'C03', (SELECT usd_m FROM jp_lac_oda), NULL,
+           'oecd-dac2a: Japan net ODA disbursements to CELAC states, 2017 (net of loan repayments, calendar year; '
+           || 'JICA''s figure is gross program value by fiscal year)'
+    UNION ALL SELECT 'C05', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2018), NULL,
+           'aiddata-gcdf2-projects ends in 2017; GCDF 3.0 has no lender split: 2018 policy-bank loans not derivable'
+    UNION ALL SELECT 'C06', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2017), NULL,
+           'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, AidData GCDF 2.0 (nominal)'
+    UNION ALL SELECT 'C21', (SELECT count(*) FILTER (WHERE top = 'CHN') FROM top_partner),
+           (SELECT string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) FROM top_partner),
+           'marts.fct_trade_annual: largest partner by exports + imports in 2018 as each country reports it; '
+           || 'jlac_number counts those whose largest partner is China (the report names 5)'
+    UNION ALL SELECT 'C22', NULL, (SELECT strftime(min(announced_date), '%Y-%m-%d') FROM seeds.japan_lac_policy
+                                   WHERE year_announced = 2018),
+           'seeds.japan_lac_policy (MOFA page of the 2018 initiative)'
+    UNION ALL SELECT 'C23', NULL, (SELECT strftime(min(announced_date), '%Y-%m-%d') FROM seeds.japan_lac_policy
+                                   WHERE year_announced = 2014),
+           'seeds.japan_lac_policy (MOFA, 2014 Juntos speech)'
+    UNION ALL SELECT 'C26', (SELECT usd_m FROM mideplan_jica), NULL,
+           'mideplan-cooperation: JICA loans registered 2013-2017 (needs a MIDEPLAN-format snapshot)'
+    UNION ALL SELECT 'C27', (SELECT usd_m FROM route32), NULL,
+           'aiddata-gcdf2-projects 37364 (US$296m buyer''s credit) + 39847 (RMB 628m concessional loan), nominal US$'
+), claims AS (
+    SELECT c.*, TRY_CAST(regexp_extract(replace(c.report_value, ',', ''), '-?\d+(\.\d+)?') AS DOUBLE) AS report_number
+    FROM seeds.report_claims c
+)
+SELECT
+    c.claim_id,
+    c.topic,
+    c.claim_paraphrased AS claim,
+    c.report_value,
+    c.unit,
+    c.ref_period,
+    CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
+    coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
+    round(d.jlac_number, 3) AS jlac_number,
+    CASE WHEN c.unit <> 'date' THEN round(d.jlac_number - c.report_number, 3) END AS difference,
+    CASE WHEN c.unit <> 'date' AND c.report_number <> 0
+         THEN round(100 * (d.jlac_number - c.report_number) / c.report_number, 1) END AS difference_pct,
+    CASE
+        WHEN c.unit = 'date' AND d.jlac_text IS NOT NULL
+            THEN CASE WHEN d.jlac_text = c.report_value THEN 'reproduced' ELSE 'differs' END
+        WHEN c.claim_id = 'C21' AND d.jlac_number IS NOT NULL
+            THEN CASE WHEN d.jlac_number = 5 THEN 'reproduced' ELSE 'differs' END
+        WHEN d.jlac_number IS NULL OR c.report_number IS NULL THEN 'not derivable from open data'
+        WHEN abs(d.jlac_number - c.report_number) <= 0.05 * abs(c.report_number) THEN 'reproduced'
+        ELSE 'differs'
+    END AS status,
+    coalesce(d.jlac_source, 'no source in the warehouse covers this claim (' || c.rederive_dataset || ')')
+        AS jlac_source
+FROM claims c
+LEFT JOIN derived d USING (claim_id)
+ORDER BY c.claim_id
