@@ -90,7 +90,9 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
         try:
             con.execute(f"COPY ({_typed_select(source, 'parsed')}) TO '{tmp}' (FORMAT parquet)")
         except duckdb.ConversionException as exc:
-            raise ParseError(f"{source.name} {snapshot.id}: a value does not fit its declared column type: {exc}") from exc
+            raise ParseError(
+                f"{source.name} {snapshot.id}: a value does not fit its declared column type: {exc}"
+            ) from exc
         os.replace(tmp, out)
     log.info("%s: parsed %s into %s", source.name, snapshot.id, out.name)
     return out
@@ -125,7 +127,8 @@ def build_country_name_map(con: duckdb.DuckDBPyConnection, sources: dict[str, So
     rows = []
     for src in sources.values():
         for tag, column in src.country_names:
-            names = [r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM {src.raw_table} WHERE {column} IS NOT NULL").fetchall()]
+            query = f"SELECT DISTINCT {column} FROM {src.raw_table} WHERE {column} IS NOT NULL"
+            names = [r[0] for r in con.execute(query).fetchall()]
             rows += countries.name_map_rows(tag, names)
     con.execute(
         "CREATE OR REPLACE TABLE staging.country_name_map (source VARCHAR, name VARCHAR, iso3 VARCHAR, m49 INTEGER, "

@@ -126,7 +126,9 @@ def verify(snapshot: Snapshot) -> None:
             continue
         actual = sha256_file(p)
         if actual != f.sha256:
-            problems.append(f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, file has {actual[:12]}…")
+            problems.append(
+                f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, file has {actual[:12]}…"
+            )
     for p in sorted(snapshot.root.rglob("*")):
         rel = p.relative_to(snapshot.root).as_posix()
         if p.is_file() and rel != MANIFEST and rel not in listed:

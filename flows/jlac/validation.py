@@ -178,7 +178,9 @@ def write_report(results: list[SuiteResult], path: Path, run_id: str, snapshots:
 
 def summary(results: list[SuiteResult]) -> str:
     """One line per failed expectation, for error messages and logs."""
-    return "\n".join(
-        f"  - {r.suite} (snapshot {r.snapshot_id}): {o.expectation} {_short(o.kwargs.get('column') or o.kwargs.get('column_list') or '', 80)}: {o.details}"
-        for r in results for o in r.failed
-    )
+    lines = []
+    for r in results:
+        for o in r.failed:
+            target = _short(o.kwargs.get("column") or o.kwargs.get("column_list") or "", 80)
+            lines.append(f"  - {r.suite} (snapshot {r.snapshot_id}): {o.expectation} {target}: {o.details}")
+    return "\n".join(lines)

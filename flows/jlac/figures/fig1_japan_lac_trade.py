@@ -36,7 +36,7 @@ def render(con, outdir: Path) -> list[Path]:
         ax.text(REPORT_END + 0.6, ax.get_ylim()[1] * 0.95, "update after\nthe report", va="top", fontsize=8,
                 color="#555555")
     ax.axvline(REPORT_END + 0.5, color="#555555", lw=0.8, ls="--")
-    ax.set_title("Japanese trade with LAC, 1995-%d (US$ billions)" % years.max(), loc="left", fontsize=12)
+    ax.set_title(f"Japanese trade with LAC, 1995-{years.max()} (US$ billions)", loc="left", fontsize=12)
     ax.set_ylabel("US$ billions")
     ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
     ax.set_xticks(years[::2] if len(years) > 16 else years)

@@ -20,14 +20,14 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     header = path.open(encoding="utf-8-sig").readline().strip().split(",")
     if header != HEADER:
         raise ParseError(f"fred-exjpus {files[0].path}: expected header {HEADER}, found {header}")
-    rel = con.read_csv(str(path), header=True, all_varchar=True)
+    con.register("exjpus_csv", con.read_csv(str(path), header=True, all_varchar=True))
     return con.sql(
         f"""
         SELECT '{files[0].path}' AS file,
                row_number() OVER () + 1 AS row_number,
                CAST(observation_date AS DATE) AS month,
                TRY_CAST(NULLIF(EXJPUS, '.') AS DOUBLE) AS jpy_per_usd
-        FROM rel
+        FROM exjpus_csv
         """
     )
 

@@ -17,16 +17,17 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     if len(files) != 1:
         raise ParseError(f"japan-customs-country-codes {snapshot.id}: expected one CSV file, found {files}")
     path = snapshot.path(files[0])
-    rel = con.read_csv(str(path), header=True, all_varchar=True, quotechar='"')
-    if rel.columns != HEADER:
-        raise ParseError(f"japan-customs-country-codes {files[0]}: expected columns {HEADER}, found {rel.columns}")
+    csv = con.read_csv(str(path), header=True, all_varchar=True, quotechar='"')
+    if csv.columns != HEADER:
+        raise ParseError(f"japan-customs-country-codes {files[0]}: expected columns {HEADER}, found {csv.columns}")
+    con.register("countries_csv", csv)
     return con.sql(
         f"""
         SELECT '{files[0]}' AS file,
                trim("Code") AS code,
                regexp_replace(trim("Geographical Zone"), '\\s+', ' ', 'g') AS zone,
                trim("Country") AS country
-        FROM rel
+        FROM countries_csv
         """
     )
 

@@ -1,0 +1,129 @@
+"""The ``jlac`` command line: refresh the warehouse, render figures, query it read-only."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import jlac
+from jlac.config import get_settings
+from jlac.errors import JlacError
+
+# Let jlac's own loggers show up in Prefect's run logs; keep the ephemeral API's state (and the task
+# cache) beside the warehouse rather than in a ~/.prefect shared with other projects.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jlac")
+os.environ.setdefault("PREFECT_HOME", str(get_settings().home / ".prefect"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def _pins(pin: list[str]) -> dict[str, str]:
+    out = {}
+    for item in pin:
+        source, sep, vintage = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--pin takes SOURCE=VINTAGE, got {item!r}")
+        out[source] = vintage
+    return out
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def refresh(
+    fetch: bool = typer.Option(False, "--fetch", help="Fetch new releases from the publishers first."),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network (overrides --fetch)."),
+    source: list[str] = typer.Option([], "--source", help="With --fetch: only these sources."),
+    pin: list[str] = typer.Option([], "--pin", help="Build from a given vintage: SOURCE=VINTAGE (repeatable)."),
+) -> None:
+    """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
+    from jlac.refresh_flow import refresh as refresh_flow
+
+    try:
+        result = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=_pins(pin) or None,
+                              trigger="cli")
+    except JlacError as exc:
+        _fail(exc)
+    settings = get_settings()
+    console.print(f"[green]published[/] {settings.warehouse} (run {result['run_id']}, {result['duration_s']} s); "
+                  f"figures in {settings.output}")
+
+
+@app.command()
+def figures() -> None:
+    """Render the figures' charts and CSVs again from the published warehouse."""
+    from jlac.pipeline import render_figures
+
+    settings = get_settings()
+    if not settings.warehouse.exists():
+        _fail(JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first"))
+    for path in render_figures(settings.warehouse, settings.output):
+        console.print(str(path))
+
+
+@app.command()
+def sql(query: str = typer.Argument(..., help="SQL to run against the published warehouse (read-only).")) -> None:
+    """Run a read-only SQL query against the published warehouse and print the result."""
+    import duckdb
+
+    from jlac.warehouse import connect_readonly
+
+    try:
+        with connect_readonly(get_settings()) as con:
+            cur = con.execute(query)
+            columns = [d[0] for d in cur.description or []]
+            rows = cur.fetchall()
+    except (JlacError, duckdb.Error) as exc:
+        _fail(exc)
+    table = Table(*columns, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    console.print(f"{len(rows)} row(s)", style="dim")
+
+
+@app.command()
+def sources() -> None:
+    """List the sources and the snapshot each would be built from."""
+    from jlac.snapshots import list_vintages
+    from jlac.sources import all_sources
+
+    settings = get_settings()
+    table = Table("source", "raw table", "latest vintage", "vintages", "from")
+    for name, src in all_sources().items():
+        vintages = list_vintages(name, settings)
+        latest = vintages[-1] if vintages else None
+        table.add_row(name, src.raw_table, latest.vintage if latest else "-", str(len(vintages)),
+                      str(latest.root.parent.parent) if latest else "-")
+    console.print(table)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("great_expectations", "matplotlib", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# Each `jlac/cli_<area>.py` adds its own commands (fetch, revisions, serve, ...).
+for _info in sorted(pkgutil.iter_modules(jlac.__path__), key=lambda i: i.name):
+    if _info.name.startswith("cli_"):
+        importlib.import_module(f"jlac.{_info.name}").register(app)
+
+if __name__ == "__main__":
+    app()

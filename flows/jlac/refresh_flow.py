@@ -1,0 +1,157 @@
+"""The Prefect 3 flow: the plain pipeline's stages as tasks, with retries, caching, logs and an artifact.
+
+Runs with Prefect's ephemeral API when no server is configured (``jlac refresh``), or as a deployment.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import get_run_context
+
+from jlac import pipeline
+from jlac.config import get_settings
+
+
+def _parse_cache_key(context, parameters) -> str:
+    """Snapshot sha256 + parser code version; a missing cache file forces a new parse."""
+    settings, source, snapshot = parameters["settings"], parameters["source"], parameters["snapshot"]
+    key = pipeline.cache_key(source, snapshot)
+    exists = pipeline.cache_path(settings, source, snapshot).exists()
+    return f"jlac-parse-{source.name}-{key}" + ("" if exists else "-missing")
+
+
+@task(name="discover", retries=2, retry_delay_seconds=[1, 5])
+def discover_task(settings, pins):
+    return pipeline.discover(settings, pins=pins)
+
+
+@task(name="verify", retries=2, retry_delay_seconds=[1, 5], retry_jitter_factor=0.5,
+      task_run_name="verify {snapshot.id}")
+def verify_task(snapshot):
+    pipeline.verify(snapshot)
+
+
+@task(name="parse", cache_key_fn=_parse_cache_key, persist_result=True, result_serializer="json",
+      task_run_name="parse {source.name}")
+def parse_task(settings, source, snapshot) -> str:
+    return str(pipeline.parse_to_cache(settings, source, snapshot))
+
+
+@task(name="load")
+def load_task(build, sources, snapshots, parquets):
+    return pipeline.Stages().load(build, sources, snapshots, parquets)
+
+
+@task(name="validate")
+def validate_task(build, sources, snapshots):
+    return pipeline.Stages().validate(build, sources, snapshots)
+
+
+@task(name="model")
+def model_task(build):
+    return pipeline.Stages().model(build)
+
+
+@task(name="figures")
+def figures_task(build, outdir):
+    return pipeline.Stages().figures(build, outdir)
+
+
+@task(name="publish", retries=1, retry_delay_seconds=2)
+def publish_task(build, settings):
+    return pipeline.Stages().publish(build, settings)
+
+
+class PrefectStages(pipeline.Stages):
+    """The plain stages, each run as a Prefect task."""
+
+    def discover(self, settings, pins):
+        return discover_task(settings, pins)
+
+    def verify(self, snapshot):
+        verify_task(snapshot)
+
+    def parse(self, settings, source, snapshot):
+        state = parse_task(settings, source, snapshot, return_state=True)
+        path = state.result()
+        if state.name == "Cached":
+            get_run_logger().info(
+                "%s: snapshot %s unchanged (sha256 fingerprint %s…, same parser code); parse skipped, batch %s",
+                source.name, snapshot.id, snapshot.fingerprint[:12], path,
+            )
+        return pipeline.Path(path)
+
+    def load(self, build, sources, snapshots, parquets):
+        return load_task(build, sources, snapshots, parquets)
+
+    def validate(self, build, sources, snapshots):
+        return validate_task(build, sources, snapshots)
+
+    def model(self, build):
+        return model_task(build)
+
+    def figures(self, build, outdir):
+        return figures_task(build, outdir)
+
+    def publish(self, build, settings):
+        return publish_task(build, settings)
+
+
+def _notify(flow_, flow_run, state) -> None:
+    """Failure/crash hook: hand over to the alerts module when it is installed."""
+    try:
+        alerts = importlib.import_module("jlac.ops.alerts")
+    except ModuleNotFoundError:
+        return
+    alerts.on_flow_failure(flow_, flow_run, state)
+
+
+@flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify])
+def refresh(fetch: bool = False, offline: bool = False, sources: list[str] | None = None,
+            pins: dict[str, str] | None = None, trigger: str = "prefect") -> dict:
+    """Fetch new releases (optional), then build, validate and publish the warehouse and the figures."""
+    logger = get_run_logger()
+    settings = get_settings()
+    if fetch and not offline:
+        from jlac.connectors import fetch_all
+
+        for result in fetch_all(sources, settings, offline=offline):
+            logger.info("fetch %s: %s %s", result.source, result.status, result.message or "")
+    flow_run_id = str(get_run_context().flow_run.id)
+    record = pipeline.refresh(settings, pins=pins, trigger=trigger, stages=PrefectStages(), flow_run_id=flow_run_id)
+    _artifacts(settings, record)
+    return {"run_id": record.run_id, "status": record.status, "duration_s": record.duration_s}
+
+
+def _artifacts(settings, record) -> None:
+    from jlac.warehouse import connect_readonly
+
+    with connect_readonly(settings) as con:
+        fig1 = con.execute(
+            "SELECT year, exports_usd_bn, imports_usd_bn, total_usd_bn, lac_share_pct, sources "
+            "FROM figures.fig1_japan_lac_trade ORDER BY year DESC LIMIT 8"
+        ).fetchall()
+        tables = con.execute(
+            "SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables() "
+            "WHERE schema_name IN ('marts', 'figures') ORDER BY 1"
+        ).fetchall()
+    snaps = "\n".join(f"| {s['source']} | {s['vintage']} | `{s['fingerprint'][:16]}` |" for s in record.snapshots)
+    create_markdown_artifact(
+        key="jlac-refresh-summary",
+        markdown=(
+            f"# jlac refresh {record.run_id}\n\nStatus **{record.status}** in {record.duration_s} s; "
+            f"published `{settings.warehouse}`.\n\n"
+            f"| source | vintage | sha256 fingerprint |\n|---|---|---|\n{snaps}\n\n"
+            + "| table | rows |\n|---|---|\n" + "\n".join(f"| {t} | {n} |" for t, n in tables)
+        ),
+        description="Snapshots used and tables published",
+    )
+    columns = ["year", "exports_usd_bn", "imports_usd_bn", "total_usd_bn", "lac_share_pct", "sources"]
+    create_table_artifact(
+        key="jlac-fig1-latest",
+        table=[dict(zip(columns, r, strict=True)) for r in fig1],
+        description="Figure 1, latest years",
+    )
