@@ -42,17 +42,19 @@ def serve(
 def backfill(
     first: Annotated[int, typer.Option("--from", help="First year to fetch and rebuild")],
     last: Annotated[int, typer.Option("--to", help="Last year (inclusive)")],
-    source: Annotated[list[str], typer.Option(help="Only this source (repeatable)")] = None,
+    source: Annotated[list[str], typer.Option(help="Only this connector's source (repeatable)")] = None,
     offline: Annotated[bool, typer.Option(help="Fetch from recordings, not the network")] = False,
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
     from jlac.ops.backfill import backfill as run_backfill
 
     result = run_backfill(first, last, source or None, offline=offline)
+    run = result.run or {}
+    console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}")
     if not result.changed:
-        console.print(f"backfill {first}-{last}: no snapshot changed; rebuilt from the same data")
-    for name, (old, new) in result.changed.items():
-        console.print(f"backfill {first}-{last}: {name} {old or 'none'} -> {new or 'none'}")
+        console.print(f"no mart or figure row of {first}-{last} changed")
+    for table, ((rows0, _), (rows1, _)) in result.changed.items():
+        console.print(f"{table}: rows of {first}-{last} changed ({rows0} -> {rows1} rows)")
 
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:

@@ -94,8 +94,8 @@ def _ui_url(flow_run_id: str) -> str | None:
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
 
 
-def notify(flow, flow_run, state) -> None:
-    """Prefect state hook (``on_failure`` and ``on_crashed``): send the alert for this flow run."""
+def on_flow_failure(flow, flow_run, state) -> None:
+    """Prefect state hook of the refresh flow (``on_failure`` and ``on_crashed``): alert for this run."""
     payload = build_payload(
         flow_run_id=str(flow_run.id), flow_run_name=flow_run.name, state=state.name or str(state.type),
         message=state.message or "", run=ledger_entry(str(flow_run.id)), ui_url=_ui_url(str(flow_run.id)),

@@ -1,28 +1,31 @@
-"""Backfill: fetch a range of years again and rebuild the warehouse from it.
+"""Backfill: fetch again and rebuild, then show what changed for the years FROM..TO.
 
-Idempotent by construction of the layers below: a fetch whose content matches a stored vintage keeps that
-vintage (snapshots are compared by sha256), parsing is cached on the snapshot checksum, and the warehouse is
-rebuilt whole and published atomically. ``backfill`` reports whether the run changed any snapshot, so
-"running it twice changes nothing" can be checked, not just hoped for.
+The connectors fetch a publisher's whole current release (the APIs jlac uses return full series, and
+revisions of old years arrive inside them), so a backfill re-runs the refresh flow with ``fetch=True``
+and then compares the published marts and figures, restricted to the year range, before and after.
+Idempotence comes from the layers below: a fetch whose content equals the latest vintage writes nothing,
+parsing is cached on the snapshot checksum, and the warehouse is rebuilt whole and published atomically.
+``backfill`` measures it instead of assuming it: a second run over the same range reports no change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
 
 from jlac.config import get_settings
-from jlac.ops.schedule import alerting_refresh
 from jlac.ops.status import read_ledger
+
+YEAR_COLUMNS = ("year", "commitment_year")
 
 
 @dataclass(frozen=True)
 class BackfillResult:
     run: dict | None  # the ledger line of the refresh
-    changed: dict[str, tuple[str | None, str | None]]  # source -> (fingerprint before, after)
-
-
-def fingerprints(run: dict | None) -> dict[str, str]:
-    return {s["source"]: s.get("fingerprint") for s in (run or {}).get("snapshots") or []}
+    changed: dict[str, tuple[tuple, tuple]]  # table -> (rows, content hash) before and after, in the range
 
 
 def check_range(first: int, last: int) -> None:
@@ -32,17 +35,46 @@ def check_range(first: int, last: int) -> None:
         raise ValueError(f"backfill range {first}..{last}: years must lie between 1960 and 2100")
 
 
-def backfill(first: int, last: int, sources: list[str] | None = None, offline: bool = False
-             ) -> BackfillResult:
-    """Fetch ``first``..``last`` (for ``sources``, default all) and rebuild; return what changed."""
+def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple]:
+    """Per mart/figure table with a year column: (rows, order-independent hash of the rows) in the range."""
+    if not warehouse.exists():
+        return {}
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
+        cols = con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = 'wh' "
+            "AND schema_name IN ('marts', 'figures') AND column_name IN ? ORDER BY 1, 2, 3",
+            [list(YEAR_COLUMNS)]).fetchall()
+        out = {}
+        for schema, table, column in cols:
+            name = f"{schema}.{table}"
+            if name in out:
+                continue
+            rows, digest = con.execute(
+                f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM wh."{schema}"."{table}" t '
+                f'WHERE "{column}" BETWEEN ? AND ?', [first, last]).fetchone()
+            out[name] = (rows, digest)
+        return out
+    finally:
+        con.close()
+
+
+def backfill(first: int, last: int, sources: list[str] | None = None, offline: bool = False,
+             run_flow: Callable[..., object] | None = None) -> BackfillResult:
+    """Fetch (``sources``, default all connectors) and rebuild; return the tables whose FROM..TO rows changed.
+
+    ``run_flow`` defaults to the Prefect refresh flow; tests pass the plain pipeline.
+    """
     check_range(first, last)
-    ledger = get_settings().run_ledger
-    before = read_ledger(ledger)
-    previous = fingerprints(before[-1] if before else None)
-    alerting_refresh()(fetch=True, offline=offline, sources=sources, years=(first, last))
-    after = read_ledger(ledger)
-    run = after[-1] if len(after) > len(before) else None
-    now = fingerprints(run)
-    changed = {s: (previous.get(s), now.get(s)) for s in sorted(set(previous) | set(now))
-               if previous.get(s) != now.get(s) and (not sources or s in sources)}
-    return BackfillResult(run, changed)
+    settings = get_settings()
+    if run_flow is None:
+        from jlac.refresh_flow import refresh as run_flow
+    before = range_fingerprint(settings.warehouse, first, last)
+    runs_before = len(read_ledger(settings.run_ledger))
+    run_flow(fetch=True, offline=offline, sources=sources, trigger=f"backfill {first}-{last}")
+    runs = read_ledger(settings.run_ledger)
+    after = range_fingerprint(settings.warehouse, first, last)
+    changed = {t: (before.get(t, (0, 0)), after.get(t, (0, 0))) for t in sorted(set(before) | set(after))
+               if before.get(t) != after.get(t)}
+    return BackfillResult(runs[-1] if len(runs) > runs_before else None, changed)

@@ -1,4 +1,4 @@
-"""The refresh flow as it is scheduled and deployed: with failure alerts attached, on the cron of deploy/."""
+"""The refresh flow on the cron of deploy/schedule.yml, served by Prefect in this process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import yaml
 
 from jlac.config import PROJECT_ROOT
-from jlac.ops import alerts
 
 SCHEDULE_FILE = PROJECT_ROOT / "deploy" / "schedule.yml"
 
@@ -36,18 +35,13 @@ def load_schedule(path: Path = SCHEDULE_FILE) -> Schedule:
                     dict(spec.get("parameters") or {}))
 
 
-def alerting_refresh():
-    """The lead's refresh flow with the webhook alert hooked onto failed and crashed runs."""
-    from jlac.refresh_flow import refresh
-
-    return refresh.with_options(on_failure=[alerts.notify], on_crashed=[alerts.notify])
-
-
 def serve(schedule: Schedule) -> None:
     """Serve the refresh on its cron in this process (Prefect's ``flow.serve``); blocks until interrupted."""
     from prefect.schedules import Cron
 
-    alerting_refresh().serve(
+    from jlac.refresh_flow import refresh  # its on_failure/on_crashed hooks send jlac.ops.alerts
+
+    refresh.serve(
         name=schedule.name,
         schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
         parameters=schedule.parameters,

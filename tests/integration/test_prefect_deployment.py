@@ -1,0 +1,133 @@
+"""The real deployment path on loopback: Prefect server, process work pool, `prefect deploy` of
+deploy/prefect.yaml, a worker, two triggered runs (one completes and publishes, one fails and alerts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+MIRROR = Path(os.environ.get("JLAC_TEST_MIRROR", ROOT.parent / "shared" / "snapshots"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(args: list[str], env: dict, timeout: float = 120) -> str:
+    proc = subprocess.run([PREFECT, "--no-prompt", *args], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, f"prefect {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for_run(api: str, run_id: str, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+        if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return run
+        time.sleep(1)
+    raise AssertionError(f"flow run {run_id} did not finish in {timeout}s; last state {run['state']}")
+
+
+@pytest.fixture
+def prefect_env(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "JLAC_PROJECT_DIR": str(ROOT),
+        "JLAC_WAREHOUSE": str(tmp_path / "warehouse" / "jlac.duckdb"),
+        "JLAC_MIRROR": str(MIRROR),
+    }
+    server = subprocess.Popen([PREFECT, "server", "start", "--no-ui"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start: {server.stderr.read()[-3000:]}")
+            time.sleep(0.5)
+        yield env
+    finally:
+        _stop(server)
+
+
+def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServer, tmp_path):
+    env = {**prefect_env, "JLAC_ALERT_WEBHOOK": httpserver.url_for("/alerts")}
+    api = env["PREFECT_API_URL"]
+    httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
+
+    _run(["work-pool", "create", "jlac", "--type", "process"], env)
+    _run(["deploy", "--prefect-file", "deploy/prefect.yaml", "--all"], env)
+    deployment = httpx.get(f"{api}/deployments/name/jlac-refresh/jlac-refresh", timeout=10).json()
+    assert deployment["work_pool_name"] == "jlac"
+    assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["30 5 * * 1"]
+    assert deployment["parameters"] == {"fetch": True}
+
+    worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "jlac"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # 1. a run from the mirror only (fetch off: CI has no network) completes and publishes
+        good = _run(["deployment", "run", "jlac-refresh/jlac-refresh", "--param", "fetch=false",
+                     "--param", "offline=true"], env)
+        good_id = next(line.split()[-1] for line in good.splitlines() if "UUID" in line)
+        run = _wait_for_run(api, good_id)
+        assert run["state"]["type"] == "COMPLETED", run["state"]["message"]
+        assert Path(env["JLAC_WAREHOUSE"]).exists()
+        ledger = [json.loads(x) for x in Path(env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text().splitlines()]
+        assert ledger[-1]["flow_run_id"] == good_id and ledger[-1]["status"] == "completed"
+
+        # 2. a run pinned to a vintage that does not exist fails, and the webhook hears about it
+        bad = _run(["deployment", "run", "jlac-refresh/jlac-refresh", "--param", "fetch=false",
+                    "--param", 'pins={"fred-exjpus": "1900-01-01"}'], env)
+        bad_id = next(line.split()[-1] for line in bad.splitlines() if "UUID" in line)
+        run = _wait_for_run(api, bad_id)
+        assert run["state"]["type"] == "FAILED", run["state"]["message"]
+    finally:
+        _stop(worker)
+
+    alerts = [json.loads(req.get_data()) for req, _ in httpserver.log]
+    assert len(alerts) == 1, alerts
+    alert = alerts[0]
+    assert alert["flow_run_id"] == bad_id
+    assert alert["state"] == "Failed"
+    assert "1900-01-01" in alert["error"] and "fred-exjpus" in alert["error"]
+    assert bad_id in alert["text"]
