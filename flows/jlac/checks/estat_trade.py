@@ -1,0 +1,29 @@
+"""Expectations for e-Stat trade tables as parsed (raw.estat_trade)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation
+from jlac.validation import Check
+
+E = gx.expectations
+
+
+def checks(source, snapshot) -> list[Check]:
+    return [
+        Check(
+            name="schema and grain",
+            index_columns=("file", "area_code", "time_code"),
+            expectations=[
+                schema_expectation(source),
+                E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
+                E.ExpectColumnValueLengthsToEqual(column="area_code", value=5),  # GX has no regex on DuckDB
+                E.ExpectColumnValuesToBeInSet(column="unit", value_set=["千円"], mostly=0.99),
+                E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
+            ],
+        )
+    ]

@@ -1,0 +1,40 @@
+"""Expectations for IMF IMTS responses as parsed (raw.imf_imts, every fetched vintage)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation
+from jlac.validation import Check
+
+E = gx.expectations
+
+
+def checks(source, snapshot) -> list[Check]:
+    rows = ("vintage", "file", "reporter_iso3", "partner_code", "time_period")
+    return [
+        Check(
+            name="schema and grain",
+            index_columns=rows,
+            expectations=[
+                schema_expectation(source),
+                E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
+                E.ExpectColumnValuesToNotBeNull(column="value_usd"),
+                E.ExpectColumnValueLengthsToEqual(column="reporter_iso3", value=3),  # GX has no regex on DuckDB
+                E.ExpectColumnValuesToBeInSet(column="indicator", value_set=["XG_FOB_USD", "MG_CIF_USD"]),
+                E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
+                E.ExpectColumnValuesToBeInSet(column="frequency", value_set=["A", "Q", "M"]),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=date.today().year),
+            ],
+        ),
+        Check(
+            # Plain dollars, not millions: a country's annual trade with the world is above US$ 1 million.
+            # Were SCALE=6 ever meant (values in millions), world totals would fall far below that.
+            name="annual world totals are in plain US dollars",
+            query="SELECT * FROM raw.imf_imts WHERE partner_code = 'G001' AND frequency = 'A'",
+            index_columns=rows,
+            expectations=[E.ExpectColumnValuesToBeBetween(column="value_usd", min_value=1e6)],
+        ),
+    ]
