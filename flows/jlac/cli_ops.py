@@ -59,18 +59,27 @@ def backfill(
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """Per source: newest vintage, its age, the last run's outcome and duration; flags stale sources."""
-    from jlac.ops.status import last_run, source_status
+    from jlac.ops.status import source_status
 
     settings = get_settings()
     rows = source_status(settings)
     if as_json:
         print(json.dumps([{**asdict(r), "stale": r.stale} for r in rows], default=str, indent=1))
-        return
+    else:
+        _print_status(settings, rows)
+    if any(r.stale for r in rows):
+        raise typer.Exit(code=3)  # so cron and monitoring can act on staleness without parsing the table
+
+
+def _print_status(settings, rows) -> None:
+    from jlac.ops.status import last_run
+
     table = Table(title=f"jlac sources ({settings.warehouse})")
     for col in ("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag"):
         table.add_column(col)
     for r in rows:
-        flag = "STALE" if r.stale else ("newer vintage not built" if r.unpublished else "")
+        flag = "STALE" if r.stale else "no snapshot" if r.vintage is None else (
+            "newer vintage not built" if r.unpublished else "")
         age = str(r.age_days) if r.age_days is not None else "-"
         table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
                       r.last_run_id or "-", r.last_status or "never run",
@@ -82,9 +91,6 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         error = f" - {run['error']}" if run.get("error") else ""
         console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
                       f"(ended {run.get('ended')}){error}")
-    stale = [r.source for r in rows if r.stale]
-    if stale:
-        raise typer.Exit(code=3)  # so cron and monitoring can act on staleness without parsing the table
 
 
 def export_parquet(

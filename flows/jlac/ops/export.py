@@ -62,6 +62,7 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
             options = "FORMAT parquet"
         con.execute(f"COPY wh.\"{schema}\".\"{table}\" TO '{staging}' ({options})")
         _swap(staging, final)
+        _remove(folder / (f"{table}.parquet" if year else table))  # the other layout, from an earlier export
         done.append(Exported(f"{schema}.{table}", final, rows, year))
     con.close()
     return done
@@ -83,6 +84,4 @@ def _swap(staging: Path, final: Path) -> None:
         os.replace(staging, final)
         _remove(old)
     else:
-        if final.is_dir():  # the table shrank below the partitioning threshold since the last export
-            _remove(final)
         os.replace(staging, final)

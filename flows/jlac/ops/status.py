@@ -38,11 +38,12 @@ class SourceStatus:
     last_status: str | None
     last_duration_s: float | None
     last_vintage: str | None  # the vintage that run used
+    required: bool = True  # a required source with no snapshot at all is stale; an optional one is "missing"
 
     @property
     def stale(self) -> bool:
         if self.vintage is None:
-            return True  # nothing to build from at all
+            return self.required
         limit = self.rhythm.stale_after_days
         return limit is not None and self.age_days is not None and self.age_days > limit
 
@@ -107,7 +108,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
     rhythms = rhythms if rhythms is not None else load_rhythms()
     runs = read_ledger(settings.run_ledger)
     out = []
-    for name in sorted(all_sources()):
+    for name, src in sorted(all_sources().items()):
         snap = latest_snapshot(name, settings)
         run, used = _last_run_for(name, runs)
         out.append(SourceStatus(
@@ -119,6 +120,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
             last_status=run.get("status") if run else None,
             last_duration_s=run.get("duration_s") if run else None,
             last_vintage=used,
+            required=src.required,
         ))
     return out
 

@@ -1,0 +1,86 @@
+"""Failure alerts: payload from the ledger, delivery to a local HTTP receiver, and failures to deliver."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from types import SimpleNamespace
+
+import pytest
+from jlac.config import get_settings
+from jlac.ops import alerts
+from pytest_httpserver import HTTPServer
+
+FLOW_RUN_ID = "0f6d2c4e-1111-4222-8333-944455556666"
+
+
+@pytest.fixture
+def ledger(tmp_path, monkeypatch):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    path = get_settings().run_ledger
+    path.write_text(json.dumps({
+        "run_id": "20261128T0530-1", "flow_run_id": FLOW_RUN_ID, "status": "failed",
+        "error": "oecd-dac2a: 3 of 12 expectations failed", "failed_source": "oecd-dac2a",
+        "failed_suite": "oecd_dac2a", "report_path": "/srv/jlac/warehouse/reports/20261128T0530-1.md"}) + "\n")
+    return path
+
+
+def _state(name="Failed", message="Flow run encountered an exception"):
+    return SimpleNamespace(name=name, type=name.upper(), message=message)
+
+
+def test_hook_posts_the_flow_run_the_failing_suite_and_the_report(ledger, httpserver: HTTPServer, monkeypatch):
+    monkeypatch.setenv(alerts.WEBHOOK_ENV, httpserver.url_for("/hook"))
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok")
+    alerts.on_flow_failure(None, SimpleNamespace(id=FLOW_RUN_ID, name="gentle-otter"), _state())
+    httpserver.check_assertions()
+    (request, _), = httpserver.log
+    body = json.loads(request.get_data())
+    assert body["flow_run_id"] == FLOW_RUN_ID and body["run_id"] == "20261128T0530-1"
+    assert (body["failed_source"], body["failed_suite"]) == ("oecd-dac2a", "oecd_dac2a")
+    assert body["report_path"] == "/srv/jlac/warehouse/reports/20261128T0530-1.md"
+    assert body["text"].splitlines() == [
+        f"jlac refresh gentle-otter ({FLOW_RUN_ID}) failed: suite oecd_dac2a",
+        "oecd-dac2a: 3 of 12 expectations failed",
+        "validation report: /srv/jlac/warehouse/reports/20261128T0530-1.md",
+    ] + ([body["ui_url"]] if body["ui_url"] else [])
+
+
+def test_a_crash_before_the_ledger_was_written_still_alerts_with_the_state_message(
+        ledger, httpserver: HTTPServer, monkeypatch):
+    monkeypatch.setenv(alerts.WEBHOOK_ENV, httpserver.url_for("/hook"))
+    httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data("ok")
+    alerts.on_flow_failure(None, SimpleNamespace(id="another-run", name="lost-run"),
+                           _state("Crashed", "Flow run infrastructure exited with non-zero status code -9"))
+    (request, _), = httpserver.log
+    body = json.loads(request.get_data())
+    assert body["state"] == "Crashed" and body["failed_source"] is None and body["run_id"] is None
+    assert "non-zero status code -9" in body["error"]
+    assert body["text"].startswith("jlac refresh lost-run (another-run) crashed: the run")
+
+
+def test_a_receiver_error_is_logged_not_raised(httpserver: HTTPServer, caplog):
+    httpserver.expect_request("/hook").respond_with_data("no such channel", status=404)
+    payload = alerts.build_payload(flow_run_id="x", flow_run_name="y", state="Failed", message="m", run=None)
+    with caplog.at_level(logging.ERROR):
+        assert alerts.send(payload, httpserver.url_for("/hook")) is False
+    assert "answered 404 no such channel" in caplog.text
+
+
+def test_an_unreachable_receiver_is_logged_not_raised(caplog):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    payload = alerts.build_payload(flow_run_id="x", flow_run_name="y", state="Failed", message="m", run=None)
+    with caplog.at_level(logging.ERROR):
+        assert alerts.send(payload, f"http://127.0.0.1:{port}/hook", timeout=2) is False
+    assert f"alert webhook http://127.0.0.1:{port}/hook unreachable" in caplog.text
+
+
+def test_without_a_webhook_the_alert_is_only_logged(monkeypatch, caplog):
+    monkeypatch.delenv(alerts.WEBHOOK_ENV, raising=False)
+    payload = alerts.build_payload(flow_run_id="x", flow_run_name="y", state="Failed", message="m", run=None)
+    with caplog.at_level(logging.WARNING):
+        assert alerts.send(payload) is False
+    assert "no JLAC_ALERT_WEBHOOK set" in caplog.text

@@ -1,0 +1,58 @@
+"""Parquet export of marts and figures: every table, the same rows, year partitions for large tables."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from jlac.ops.export import export_parquet
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    path = tmp_path / "jlac.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA figures; CREATE SCHEMA raw")
+    con.execute("CREATE TABLE marts.fct_trade AS SELECT range AS id, 2000 + range % 5 AS year, range * 1.5 AS usd "
+                "FROM range(500)")
+    con.execute("CREATE TABLE marts.dim_country AS SELECT * FROM (VALUES ('BRA', 'Brazil'), ('MEX', 'Mexico')) "
+                "t(iso3, name)")
+    con.execute("CREATE TABLE figures.fig1 AS SELECT year, sum(usd) AS usd FROM marts.fct_trade GROUP BY year")
+    con.execute("CREATE TABLE raw.imf_dots AS SELECT 1 AS secret")
+    con.close()
+    return path
+
+
+def test_every_mart_and_figure_table_is_written_with_its_rows(warehouse, tmp_path):
+    out = tmp_path / "parquet"
+    done = {e.table: e for e in export_parquet(warehouse, out)}
+    assert set(done) == {"marts.fct_trade", "marts.dim_country", "figures.fig1"}  # raw.* is not exported
+    con = duckdb.connect()
+    rows, usd = con.execute(f"SELECT count(*), sum(usd) FROM '{out}/marts/fct_trade.parquet'").fetchone()
+    assert (rows, float(usd)) == (500, 187_125.0)  # 1.5 * (0 + 1 + ... + 499)
+    assert con.execute(f"SELECT * FROM '{out}/marts/dim_country.parquet' ORDER BY 1").fetchall() == [
+        ("BRA", "Brazil"), ("MEX", "Mexico")]
+    assert done["figures.fig1"].rows == 5 and done["figures.fig1"].partitioned_by is None
+
+
+def test_large_tables_are_partitioned_by_year_and_a_second_export_replaces_the_first(warehouse, tmp_path):
+    out = tmp_path / "parquet"
+    done = {e.table: e for e in export_parquet(warehouse, out, partition_rows=100)}
+    assert done["marts.fct_trade"].partitioned_by == "year"
+    assert sorted(p.name for p in (out / "marts" / "fct_trade").iterdir()) == [f"year={y}" for y in range(2000, 2005)]
+    con = duckdb.connect()
+    glob = f"{out}/marts/fct_trade/*/*.parquet"
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) WHERE year = 2003"
+                       ).fetchone() == (100,)
+    # below the threshold again: the folder gives way to a single file, no stale partitions left behind
+    export_parquet(warehouse, out)
+    assert (out / "marts" / "fct_trade.parquet").is_file() and not (out / "marts" / "fct_trade").exists()
+    assert not [p for p in (out / "marts").iterdir() if p.name.startswith(".")]
+
+
+def test_no_warehouse_or_no_marts_is_an_error_that_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no published warehouse yet"):
+        export_parquet(tmp_path / "missing.duckdb", tmp_path / "out")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(LookupError, match="no tables in schemas marts, figures"):
+        export_parquet(empty, tmp_path / "out")

@@ -1,0 +1,90 @@
+"""Freshness report: rhythms, vintage ages from the real mirror, the run ledger, the CLI's exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from jlac.cli import app
+from jlac.config import get_settings
+from jlac.ops.status import load_rhythms, read_ledger, source_status, vintage_age
+from jlac.sources import all_sources
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("JLAC_TEST_MIRROR", ROOT.parent / "shared" / "snapshots"))
+TODAY = date(2026, 11, 28)
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_MIRROR", str(MIRROR))
+    return get_settings()
+
+
+def _ledger(settings, *runs):
+    settings.run_ledger.write_text("".join(json.dumps(r) + "\n" for r in runs))
+
+
+def test_every_source_has_a_release_rhythm_and_no_rhythm_is_orphaned():
+    rhythms = load_rhythms()
+    assert set(rhythms) == set(all_sources())
+    assert rhythms["fred-exjpus"].rhythm == "monthly" and rhythms["fred-exjpus"].stale_after_days == 45
+    assert rhythms["imf-dots"].stale_after_days is None  # frozen: never flagged
+
+
+def test_a_rhythm_without_its_name_is_refused(tmp_path):
+    bad = tmp_path / "r.yml"
+    bad.write_text("fred-exjpus:\n  stale_after_days: 3\n")
+    with pytest.raises(ValueError, match="entry 'fred-exjpus' needs a 'rhythm'"):
+        load_rhythms(bad)
+
+
+def test_vintage_age_in_days():
+    assert vintage_age("2025-05-27", TODAY) == 550
+    assert vintage_age("latest", TODAY) is None
+
+
+def test_status_from_the_mirror_and_the_ledger(settings):
+    _ledger(settings,
+            {"run_id": "r1", "status": "completed", "duration_s": 41.5,
+             "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27", "fingerprint": "x"},
+                           {"source": "imf-dots", "vintage": "2022-02-02", "fingerprint": "y"}]},
+            {"run_id": "r2", "status": "failed", "duration_s": 3.25, "snapshots": [],
+             "failed_source": "oecd-dac2a", "error": "boom"})
+    rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    fred = rows["fred-exjpus"]
+    assert (fred.vintage, fred.age_days, fred.last_run_id, fred.last_status, fred.last_duration_s) == (
+        "2025-05-27", 550, "r1", "completed", 41.5)
+    assert fred.stale  # monthly source, 550 days old
+    dots = rows["imf-dots"]
+    assert (dots.vintage, dots.age_days, dots.stale) == ("2022-02-02", 1760, False)  # frozen
+    oecd = rows["oecd-dac2a"]
+    assert (oecd.last_run_id, oecd.last_status, oecd.vintage) == ("r2", "failed", "2022-01-18")
+    assert oecd.stale  # annual source, last vintage from January 2022
+    # an optional source with no snapshot anywhere is shown as missing, not stale (the warehouse gets an
+    # empty table for it); a required one would be stale
+    imts = rows["imf-imts"]
+    assert imts.vintage is None and imts.last_status is None
+    assert imts.stale is (all_sources()["imf-imts"].required)
+
+
+def test_ledger_with_a_torn_last_line_is_read_and_a_damaged_middle_line_is_an_error(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"run_id": "a"}\n{"run_id": "b"}\n{"run_id": "c", "sta')
+    assert [r["run_id"] for r in read_ledger(path)] == ["a", "b"]
+    path.write_text('{"run_id": "a"}\nnot json\n{"run_id": "c"}\n')
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
+        read_ledger(path)
+
+
+def test_cli_status_flags_stale_sources_with_exit_code_3(settings):
+    result = CliRunner().invoke(app, ["status", "--json"])
+    assert result.exit_code == 3, result.output
+    rows = {r["source"]: r for r in json.loads(result.output)}
+    assert rows["fred-exjpus"]["vintage"] == "2025-05-27" and rows["fred-exjpus"]["stale"] is True
+    assert rows["aiddata-v2-donor-recipient-year"]["stale"] is False
