@@ -131,3 +131,24 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
     assert alert["state"] == "Failed"
     assert "1900-01-01" in alert["error"] and "fred-exjpus" in alert["error"]
     assert bad_id in alert["text"]
+
+
+def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
+    api = prefect_env["PREFECT_API_URL"]
+    serve = subprocess.Popen([str(Path(sys.executable).with_name("jlac")), "serve"], env=prefect_env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        deployment = None
+        while time.monotonic() < deadline and serve.poll() is None:
+            found = httpx.get(f"{api}/deployments/name/jlac-refresh/jlac-refresh", timeout=10)
+            if found.status_code == 200:
+                deployment = found.json()
+                break
+            time.sleep(1)
+        assert deployment, f"jlac serve registered nothing: {serve.stdout.read() if serve.poll() is not None else ''}"
+        assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["30 5 * * 1"]
+        assert deployment["parameters"] == {"fetch": True}
+        assert serve.poll() is None  # still serving
+    finally:
+        _stop(serve)
