@@ -48,7 +48,8 @@ WITH fig1 AS (
            'aiddata-gcdf2-projects ends in 2017; GCDF 3.0 has no lender split: 2018 policy-bank loans not derivable'
     UNION ALL SELECT 'C06', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2017), NULL,
            'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, AidData GCDF 2.0 (nominal)'
-    UNION ALL SELECT 'C21', (SELECT count(*) FILTER (WHERE top = 'CHN') FROM top_partner),
+    UNION ALL SELECT 'C21', (SELECT CASE WHEN count(*) = 5 THEN count(*) FILTER (WHERE top = 'CHN') END
+                             FROM top_partner),
            (SELECT string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) FROM top_partner),
            'marts.fct_trade_annual: largest partner by exports + imports in 2018 as each country reports it; '
            || 'jlac_number counts those whose largest partner is China (the report names 5)'

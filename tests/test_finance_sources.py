@@ -1,0 +1,148 @@
+"""Finance source parsers against the real mirror files, and their failure paths."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import duckdb
+import pytest
+from conftest import write_manifest
+from jlac.errors import ParseError
+from jlac.snapshots import load_snapshot
+from jlac.sources import get_source
+from jlac.sources.oecd_dac2a import donor_names
+
+DAC2A = "oecd-dac2a/2022-01-18"
+
+
+def parsed(mirror, snapshot_id: str):
+    con = duckdb.connect()
+    source, _ = snapshot_id.split("/")
+    rel = get_source(source).parse(load_snapshot(mirror / snapshot_id), con)
+    return con, rel
+
+
+def csv_cell(path, recipient: str, donor: str) -> float:
+    """The cell looked up the plain way: header names less the fillers, against the data row's cells."""
+    with open(path, encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    donors = [h for h in rows[0][1:] if h not in ("FakeColumn", "Donor(s)")]
+    row = next(r for r in rows if r[0] == recipient)
+    return float(row[2 + donors.index(donor)])
+
+
+@pytest.fixture(scope="module")
+def dac(mirror):
+    con, rel = parsed(mirror, DAC2A)
+    rel.create_view("dac")
+    return con
+
+
+def value(con, year, recipient, donor):
+    rows = con.execute(
+        "SELECT value_usd_m FROM dac WHERE year = ? AND recipient_name = ? AND donor_name = ?", [year, recipient, donor]
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def test_dac2a_costa_rica_2017_matches_the_file(dac, mirror):
+    # ODA-2017-DAC2a.csv, row "Costa Rica": Japan 38.97, Korea 1.84 (US$ m, net), as MOFA's statement quotes.
+    assert value(dac, 2017, "Costa Rica", "Japan") == 38.97
+    assert value(dac, 2017, "Costa Rica", "Korea") == 1.84
+    assert value(dac, 2017, "Costa Rica", "Japan") == csv_cell(mirror / DAC2A / "ODA-2017-DAC2a.csv", "Costa Rica",
+                                                                "Japan")
+
+
+@pytest.mark.parametrize("year", [2004, 2009, 2010, 2011])
+def test_dac2a_header_quirks_do_not_shift_columns(dac, mirror, year):
+    # 2004-2009 headers carry an extra 'Donor(s)' cell; 2010's header starts '', 'Donor(s)'. A shift by one
+    # would move Japan's value under the neighbouring donor.
+    path = mirror / DAC2A / f"ODA-{year}-DAC2a.csv"
+    for donor in ("Japan", "Korea", "United States"):
+        assert value(dac, year, "Costa Rica", donor) == csv_cell(path, "Costa Rica", donor)
+
+
+def test_dac2a_japan_net_oda_negative_in_2012(dac):
+    # Net disbursements go negative when loan repayments exceed new payments (Japan -> Costa Rica 2012).
+    assert value(dac, 2012, "Costa Rica", "Japan") == -8.43
+
+
+def test_dac2a_iso_codes(dac):
+    rows = dict(dac.execute(
+        "SELECT DISTINCT donor_name, donor_iso3 FROM dac WHERE donor_name IN ('Japan', 'Korea', 'EU Institutions')"
+    ).fetchall())
+    assert rows == {"Japan": "JPN", "Korea": "KOR", "EU Institutions": None}
+
+
+def test_dac2a_header_without_donors_is_an_error():
+    with pytest.raises(ParseError, match="no donor columns"):
+        donor_names(["Recipient", "FakeColumn"], "ODA-2030-DAC2a.csv")
+    with pytest.raises(ParseError, match="first header cell"):
+        donor_names(["Country", "Japan"], "ODA-2030-DAC2a.csv")
+
+
+def test_dac2a_text_in_a_value_cell_names_file_and_line(tmp_path, mirror):
+    vintage = tmp_path / "oecd-dac2a" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / DAC2A / "ODA-2017-DAC2a.csv").read_text(encoding="utf-8")
+    (vintage / "ODA-2017-DAC2a.csv").write_text(text.replace('"38.97"', '"n/a"'), encoding="utf-8")
+    write_manifest(vintage, "oecd-dac2a")
+    with pytest.raises(ParseError, match=r"ODA-2017-DAC2a.csv line \d+ recipient 'Costa Rica' donor 'Japan': 'n/a'"):
+        get_source("oecd-dac2a").parse(load_snapshot(vintage), duckdb.connect())
+
+
+def test_gcdf2_route32_projects(mirror):
+    con, rel = parsed(mirror, "aiddata-gcdf2-projects/2022-01-18")
+    assert rel.count("*").fetchall()[0][0] == 10849
+    rows = {r[0]: r[1:] for r in rel.filter("project_id IN (37364, 39847)").project(
+        "project_id, recipient_iso3, commitment_year, amount_usd_nominal, funding_agencies").fetchall()}
+    assert rows[37364] == ("CRI", 2013, 296000000.0, "Export-Import Bank of China")
+    assert rows[39847][2] == pytest.approx(102135632.8)
+
+
+def test_gcdf2_bad_amount_names_the_line(tmp_path, mirror):
+    vintage = tmp_path / "aiddata-gcdf2-projects" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    src = mirror / "aiddata-gcdf2-projects/2022-01-18/AidData_excerpt_aggregates_all_years.csv"
+    text = src.read_text(encoding="utf-8-sig")
+    text = text.replace(";296000000;USD;287611913.6;296000000", ";296000000;USD;x;296000000")
+    (vintage / "projects.csv").write_text(text, encoding="utf-8")
+    write_manifest(vintage, "aiddata-gcdf2-projects")
+    with pytest.raises(ParseError, match=r"amount_usd_constant_2017.*line \d+: 'x'"):
+        get_source("aiddata-gcdf2-projects").parse(load_snapshot(vintage), duckdb.connect())
+
+
+def test_gcdf3_costa_rica_2013(mirror):
+    # cow_gcdf.csv line "94,2013,333898819.448191,...,119696182.76020694,...": OOF and ODA, constant 2021 US$.
+    con, rel = parsed(mirror, "aiddata-gcdf3-country-year/2025-09-24")
+    row = rel.filter("cow_code = 94 AND year = 2013").project("recipient_iso3, oof_usd_2021, oda_usd_2021").fetchall()
+    assert row == [("CRI", pytest.approx(333898819.448191), pytest.approx(119696182.76020694))]
+
+
+def test_gcdf3_changed_header_is_an_error(tmp_path, mirror):
+    vintage = tmp_path / "aiddata-gcdf3-country-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / "aiddata-gcdf3-country-year/2025-09-24/cow_gcdf.csv").read_text()
+    (vintage / "cow_gcdf.csv").write_text(text.replace("oof_amt", "oof_total", 1))
+    write_manifest(vintage, "aiddata-gcdf3-country-year")
+    with pytest.raises(ParseError, match="expected columns"):
+        get_source("aiddata-gcdf3-country-year").parse(load_snapshot(vintage), duckdb.connect())
+
+
+def test_aiddata_v2_japan_costa_rica_2009(mirror):
+    con, rel = parsed(mirror, "aiddata-v2-donor-recipient-year/2012-05-04")
+    row = rel.filter("donor = 'JPN' AND recipient = 'CRI' AND year = 2009").project("amount_usd").fetchall()
+    assert row == [(7912733.95,)]
+    assert rel.filter("donor = 'CHN'").count("*").fetchall()[0][0] == 0  # no China rows in AidData 2.x
+
+
+def test_aiddata_v2_missing_year_header(tmp_path, mirror):
+    vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    shutil.copy(mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv", vintage / "a.csv")
+    text = (vintage / "a.csv").read_text().replace("donor,recipient,1947", "donor,recipient,year1947", 1)
+    (vintage / "a.csv").write_text(text)
+    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
+    with pytest.raises(ParseError, match="expected header 'donor,recipient,<year>"):
+        get_source("aiddata-v2-donor-recipient-year").parse(load_snapshot(vintage), duckdb.connect())
