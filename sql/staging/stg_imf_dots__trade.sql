@@ -1,5 +1,6 @@
 -- IMF DOTS goods trade by reporter, partner, flow and year, in US dollars, with IMF names mapped to ISO3
--- codes (countries, territories, historical entities) or to jlac's IMF aggregate codes.
+-- codes (countries, territories, historical entities) or to jlac's IMF aggregate codes. Workbooks that repeat
+-- another workbook's reporter are left out.
 -- @col reporter_iso3: Reporter ISO 3166-1 alpha-3 (or jlac code for historical entities); NULL for IMF aggregates
 -- @col reporter_aggregate: Reporter IMF aggregate code (dim_imf_aggregate) when the reporter is an aggregate
 -- @col partner_iso3: Partner ISO3; NULL when the partner is an IMF aggregate
@@ -24,3 +25,4 @@ SELECT
 FROM raw.imf_dots AS r
 JOIN staging.country_name_map AS rm ON rm.source = 'imf' AND rm.name = r.reporter_name
 JOIN staging.country_name_map AS pm ON pm.source = 'imf' AND pm.name = r.partner_name
+WHERE r.duplicate_of IS NULL  -- a workbook repeating another's reporter

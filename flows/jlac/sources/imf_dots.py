@@ -128,22 +128,24 @@ def _file_order(path: str) -> tuple[int, str]:
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """All workbooks of the snapshot, long format, one row per non-blank cell."""
     cols: dict[str, list] = {k: [] for k in ("file", "sheet", "row_number", "reporter_name", "partner_name",
-                                             "flow", "year", "value_usd_m", "is_estimate")}
+                                             "flow", "year", "value_usd_m", "is_estimate", "duplicate_of")}
     reporters: dict[str, tuple[str, list[tuple]]] = {}
     repeated: dict[str, int] = {}
     for f in sorted((f for f in snapshot.files if f.path.lower().endswith(".xlsx")), key=lambda f: _file_order(f.path)):
         reporter, rows, repeats = parse_workbook(snapshot.path(f.path), f.path)
         for partner in repeats:
             repeated[partner] = repeated.get(partner, 0) + 1
+        duplicate_of = None
         if reporter in reporters:
-            kept, kept_rows = reporters[reporter]
+            # Kept in raw, marked, so the manifest's file count still checks out; staging drops it.
+            duplicate_of, kept_rows = reporters[reporter]
             same = sorted(r[1:] for r in kept_rows) == sorted(r[1:] for r in rows)
             log.warning(
-                "imf-dots: %s repeats reporter %r of %s (%s); kept %s (lower file index)",
-                f.path, reporter, kept, "identical content" if same else "DIFFERENT content", kept,
+                "imf-dots: %s repeats reporter %r of %s (%s); %s is used (lower file index)",
+                f.path, reporter, duplicate_of, "identical content" if same else "DIFFERENT content", duplicate_of,
             )
-            continue
-        reporters[reporter] = (f.path, rows)
+        else:
+            reporters[reporter] = (f.path, rows)
         for sheet, excel_row, partner, flow, year, value, est in rows:
             cols["file"].append(f.path)
             cols["sheet"].append(sheet)
@@ -154,6 +156,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             cols["year"].append(year)
             cols["value_usd_m"].append(value)
             cols["is_estimate"].append(est)
+            cols["duplicate_of"].append(duplicate_of)
     if repeated:
         log.info("imf-dots %s: repeated partner rows dropped (kept the fuller row, the first on ties): %s",
                  snapshot.id, ", ".join(f"{p} x{n}" for p, n in sorted(repeated.items())))
@@ -176,6 +179,8 @@ SOURCE = Source(
         Column("year", "INTEGER", "Calendar year"),
         Column("value_usd_m", "DOUBLE", "Value in US$ millions, current prices"),
         Column("is_estimate", "BOOLEAN", "True where IMF marked the cell as an estimate (' e' suffix)"),
+        Column("duplicate_of", "VARCHAR", "Set when this workbook repeats the reporter of an earlier workbook "
+               "(e.g. DOTS_144 = DOTS_143, Nicaragua): the file used instead; such rows are not used downstream"),
     ),
     parse=parse,
     key=("reporter_name", "partner_name", "flow", "year"),

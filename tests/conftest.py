@@ -1,0 +1,65 @@
+"""Shared fixtures. The mirror and recordings are read in place from ../shared (beside the repo)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("JLAC_TEST_SHARED", REPO.parent / "shared")).resolve()
+MIRROR = SHARED / "snapshots"
+IMF_DOTS = MIRROR / "imf-dots" / "2022-02-02"
+JAPAN_WORKBOOK = IMF_DOTS / "DOTS_101.xlsx"  # reporter Japan
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    assert SHARED.is_dir(), f"tests need the shared data folder at {SHARED} (set JLAC_TEST_SHARED)"
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def mirror(shared) -> Path:
+    return shared / "snapshots"
+
+
+@pytest.fixture
+def jlac_env(tmp_path, monkeypatch, mirror):
+    """A fresh warehouse home in tmp, reading the real mirror."""
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_MIRROR", str(mirror))
+    monkeypatch.delenv("JLAC_SNAPSHOTS", raising=False)
+    monkeypatch.delenv("JLAC_OUTPUT", raising=False)
+    from jlac.config import get_settings
+
+    return get_settings()
+
+
+def write_manifest(vintage_dir: Path, source: str, extra: dict | None = None) -> None:
+    """Write a SNAPSHOT.yml listing every file in the folder with its real sha256."""
+    files = []
+    for p in sorted(vintage_dir.rglob("*")):
+        if p.is_file() and p.name != "SNAPSHOT.yml":
+            files.append({"path": p.relative_to(vintage_dir).as_posix(), "bytes": p.stat().st_size,
+                          "sha256": hashlib.sha256(p.read_bytes()).hexdigest()})
+    manifest = {"source": source, "vintage": vintage_dir.name, "title": "test snapshot", **(extra or {}),
+                "files": files}
+    (vintage_dir / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+
+
+def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path]) -> Path:
+    """A mirror whose imf-dots snapshot holds only the given workbooks; other sources link to the real mirror."""
+    root.mkdir(parents=True, exist_ok=True)
+    for src in mirror.iterdir():
+        if src.is_dir() and src.name != "imf-dots":
+            (root / src.name).symlink_to(src, target_is_directory=True)
+    vintage = root / "imf-dots" / "2022-02-02"
+    vintage.mkdir(parents=True)
+    for name, path in workbooks.items():
+        (vintage / name).write_bytes(path.read_bytes())
+    write_manifest(vintage, "imf-dots")
+    return root

@@ -1,0 +1,84 @@
+"""The IMF DOTS parser against cells looked up in the real workbooks of the mirror."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK
+from jlac.errors import ParseError
+from jlac.sources.imf_dots import _cell_value, parse_workbook
+
+
+@pytest.fixture(scope="module")
+def japan():
+    reporter, rows, repeats = parse_workbook(JAPAN_WORKBOOK, "DOTS_101.xlsx")
+    return reporter, {(r[2], r[3], r[4]): r for r in rows}, repeats
+
+
+def test_japan_exports_and_imports_brazil_2018(japan):
+    reporter, rows, _ = japan
+    assert reporter == "Japan"
+    # DOTS_101.xlsx, sheet 'Exports, FOB', row 203 (Brazil), column 2018: 4004.035503
+    exp = rows[("Brazil", "export", 2018)]
+    assert exp[0] == "Exports, FOB" and exp[1] == 203
+    assert exp[5] == pytest.approx(4004.035503) and exp[6] is False
+    assert rows[("Brazil", "import", 2018)][5] == pytest.approx(6890.144645)
+    assert rows[("Mexico", "export", 2018)][5] == pytest.approx(11610.830562)
+    assert rows[("World", "export", 2020)][5] == pytest.approx(638167.043688)
+
+
+def test_repeated_partner_row_kept_once(japan):
+    _, rows, repeats = japan
+    # 'Australia' stands above 'World' (row 8) and again in its region (row 32), identical.
+    assert repeats == ["Australia", "Australia"]
+    assert rows[("Australia", "export", 2018)][1] == 8
+    assert rows[("Australia", "export", 2018)][5] == pytest.approx(17110.684248)
+
+
+def test_estimate_cells_keep_their_flag():
+    # DOTS_88.xlsx (Haiti), sheet 'Exports, FOB', row 40 (Japan), 2018: text cell '3.89 e'
+    reporter, rows, _ = parse_workbook(IMF_DOTS / "DOTS_88.xlsx", "DOTS_88.xlsx")
+    assert reporter == "Haiti"
+    hit = [r for r in rows if r[2] == "Japan" and r[3] == "export" and r[4] == 2018]
+    assert len(hit) == 1 and hit[0][1] == 40
+    assert hit[0][5] == pytest.approx(3.89) and hit[0][6] is True
+
+
+def test_cell_values():
+    assert _cell_value("1,032.13 e", "x") == (1032.13, True)
+    assert _cell_value(12.5, "x") == (12.5, False)
+    assert _cell_value("", "x") is None
+    with pytest.raises(ParseError, match=r"DOTS_9.xlsx row 7 column 3: expected a number or an IMF estimate"):
+        _cell_value("n/a", "DOTS_9.xlsx row 7 column 3")
+
+
+def test_duplicate_workbook_is_marked_not_dropped(tmp_path):
+    """DOTS_144 repeats DOTS_143 (Nicaragua): both parsed, the later one marked as a duplicate."""
+    from conftest import small_mirror
+    from jlac.snapshots import load_snapshot
+    from jlac.sources.imf_dots import parse
+
+    root = small_mirror(tmp_path / "m", IMF_DOTS.parent.parent,
+                        {n: IMF_DOTS / n for n in ("DOTS_143.xlsx", "DOTS_144.xlsx")})
+    snap = load_snapshot(root / "imf-dots" / "2022-02-02")
+    con = duckdb.connect()
+    con.register("parsed", parse(snap, con))
+    counts = dict(con.execute("SELECT file, count(*) FROM parsed GROUP BY file").fetchall())
+    assert counts["DOTS_143.xlsx"] == counts["DOTS_144.xlsx"] > 1000
+    marked = con.execute("SELECT DISTINCT file, duplicate_of FROM parsed ORDER BY file").fetchall()
+    assert marked == [("DOTS_143.xlsx", None), ("DOTS_144.xlsx", "DOTS_143.xlsx")]
+
+
+def test_missing_sheet_and_unreadable_file(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    del wb["Imports, CIF"]
+    broken = tmp_path / "DOTS_101.xlsx"
+    wb.save(broken)
+    with pytest.raises(ParseError, match=r"DOTS_101.xlsx: missing sheet\(s\) \['Imports, CIF'\]"):
+        parse_workbook(broken, "DOTS_101.xlsx")
+    garbage = tmp_path / "DOTS_7.xlsx"
+    garbage.write_bytes(JAPAN_WORKBOOK.read_bytes()[:5000])  # a truncated copy
+    with pytest.raises(ParseError, match=r"DOTS_7.xlsx: not a readable .xlsx workbook"):
+        parse_workbook(garbage, "DOTS_7.xlsx")

@@ -1,0 +1,69 @@
+"""The snapshot store: manifests, sha256 verification, vintage choice, atomic writes."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import write_manifest
+from jlac.config import get_settings
+from jlac.errors import SnapshotError
+from jlac.snapshots import latest_snapshot, list_vintages, load_snapshot, verify, write_snapshot
+
+
+def test_mirror_snapshots_verify(jlac_env):
+    for source in ("imf-dots", "fred-exjpus", "japan-customs-country-codes"):
+        snap = latest_snapshot(source, jlac_env)
+        verify(snap)
+    snap = latest_snapshot("imf-dots", jlac_env)
+    assert snap.vintage == "2022-02-02" and len(snap.files) == 223
+
+
+def _copy_fred(tmp_path, mirror):
+    src = next((mirror / "fred-exjpus").iterdir())
+    dest = tmp_path / "fred-exjpus" / src.name
+    shutil.copytree(src, dest)
+    return dest
+
+
+def test_checksum_mismatch_missing_and_unlisted(tmp_path, mirror):
+    vintage = _copy_fred(tmp_path, mirror)
+    csv = vintage / "EXJPUS.csv"
+    csv.write_text(csv.read_text().replace("358.0200", "358.0201"))
+    (vintage / "notes.txt").write_text("not in the manifest")
+    with pytest.raises(SnapshotError) as info:
+        verify(load_snapshot(vintage))
+    text = str(info.value)
+    assert "fred-exjpus/2025-05-27" in text and "nothing from it is loaded" in text
+    assert "checksum mismatch for EXJPUS.csv" in text
+    assert "unlisted file notes.txt" in text
+    csv.unlink()
+    with pytest.raises(SnapshotError, match="missing file EXJPUS.csv"):
+        verify(load_snapshot(vintage))
+
+
+def test_latest_vintage_wins_unless_pinned(tmp_path, monkeypatch, mirror):
+    store = tmp_path / "store"
+    newer = store / "fred-exjpus" / "2026-01-01"
+    newer.mkdir(parents=True)
+    (newer / "EXJPUS.csv").write_text("observation_date,EXJPUS\n2025-05-01,143.0\n")
+    write_manifest(newer, "fred-exjpus")
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(store))
+    monkeypatch.setenv("JLAC_MIRROR", str(mirror))
+    settings = get_settings()
+    assert [s.vintage for s in list_vintages("fred-exjpus", settings)] == ["2025-05-27", "2026-01-01"]
+    assert latest_snapshot("fred-exjpus", settings).vintage == "2026-01-01"
+    assert latest_snapshot("fred-exjpus", settings, pin="2025-05-27").root.parent.parent == mirror
+    with pytest.raises(SnapshotError, match="pinned vintage '1999-01-01' not found"):
+        latest_snapshot("fred-exjpus", settings, pin="1999-01-01")
+    assert latest_snapshot("no-such-source", settings) is None
+
+
+def test_write_snapshot_is_atomic_and_checksummed(tmp_path):
+    tmp_file = tmp_path / "download.part"
+    tmp_file.write_text("observation_date,EXJPUS\n2025-05-01,143.0\n")
+    snap = write_snapshot(tmp_path / "store", "fred-exjpus", {"EXJPUS.csv": tmp_file},
+                          {"title": "test", "retrieved_at": "2026-11-28T00:00:00Z"}, vintage="2026-11-28")
+    verify(snap)
+    assert snap.files[0].path == "EXJPUS.csv" and not tmp_file.exists()
+    assert [p.name for p in (tmp_path / "store" / "fred-exjpus").iterdir()] == ["2026-11-28"]

@@ -1,0 +1,130 @@
+"""The warehouse built from the whole mirror: countries, trade facts, Figure 1, comments, meta."""
+
+from __future__ import annotations
+
+import duckdb
+import openpyxl
+import pytest
+from conftest import JAPAN_WORKBOOK
+
+# The 33 CELAC states as the IMF names them; written out here so the test does not reuse jlac's mapping.
+CELAC_IMF_NAMES = [
+    "Antigua and Barbuda", "Argentina", "Bahamas, The", "Barbados", "Belize", "Bolivia", "Brazil", "Chile",
+    "Colombia", "Costa Rica", "Cuba", "Dominica", "Dominican Rep.", "Ecuador", "El Salvador", "Grenada",
+    "Guatemala", "Guyana", "Haiti", "Honduras", "Jamaica", "Mexico", "Nicaragua", "Panama", "Paraguay", "Peru",
+    "St. Kitts and Nevis", "St. Lucia", "St. Vincent and the Grenadines", "Suriname", "Trinidad and Tobago",
+    "Uruguay", "Venezuela, Rep. Bolivariana de",
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, mirror):
+    """Build the warehouse once from the full mirror with the plain pipeline (no Prefect server)."""
+    from jlac import pipeline
+    from jlac.config import Settings
+
+    home = tmp_path_factory.mktemp("wh")
+    settings = Settings(warehouse=home / "jlac.duckdb", snapshots=home / "snapshots", mirrors=(mirror,),
+                        output=home / "output")
+    record = pipeline.refresh(settings, trigger="test")
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    yield settings, record, con
+    con.close()
+
+
+def _celac_totals_from_workbook(years):
+    """Japan's exports + imports with CELAC-33, summed straight from the workbook with openpyxl."""
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK, read_only=True, data_only=True)
+    totals = dict.fromkeys(years, 0.0)
+    for sheet in ("Exports, FOB", "Imports, CIF"):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        header = next(r for r in rows if r[2] == "1960" or r[2] == 1960)
+        cols = {int(v): i for i, v in enumerate(header) if v not in (None, "")}
+        seen = set()
+        for r in rows:
+            if r[1] in CELAC_IMF_NAMES and r[1] not in seen:
+                seen.add(r[1])
+                for y in years:
+                    v = r[cols[y]]
+                    totals[y] += float(str(v).replace(" e", "").replace(",", "")) if v not in (None, "") else 0.0
+        assert seen == set(CELAC_IMF_NAMES), set(CELAC_IMF_NAMES) - seen
+    return totals
+
+
+def test_figure1_matches_workbook_sums(built):
+    _, _, con = built
+    expected = _celac_totals_from_workbook([2014, 2018])
+    got = dict(con.execute("SELECT year, total_usd_bn FROM figures.fig1_japan_lac_trade WHERE year IN (2014, 2018)")
+               .fetchall())
+    for year, total_m in expected.items():
+        assert got[year] == pytest.approx(total_m / 1000, abs=0.001), year
+    assert got == {2014: pytest.approx(60.122, abs=1e-3), 2018: pytest.approx(57.254, abs=1e-3)}
+
+
+def test_figure1_span_and_reconciliation(built):
+    _, _, con = built
+    years = [r[0] for r in con.execute("SELECT year FROM figures.fig1_japan_lac_trade ORDER BY year").fetchall()]
+    assert years[0] == 1995 and years[-1] == 2020 and len(years) == 26
+    recon = {r[0]: r[1:] for r in con.execute(
+        "SELECT statement_id, report_value, jlac_value, difference_pct FROM figures.fig1_reconciliation").fetchall()}
+    assert float(recon["C01"][0]) == 58.0 and recon["C01"][1] == pytest.approx(54.152, abs=1e-3)
+    assert recon["C01"][2] == pytest.approx(-6.63, abs=0.01)
+    assert recon["C02"][1] == pytest.approx(3.934, abs=1e-3)
+    mof = con.execute("SELECT total_usd_bn FROM figures.fig1_japan_mof_region_trade WHERE year = 2018").fetchone()[0]
+    assert mof >= 57.254  # the wider MOF region includes every CELAC state
+
+
+def test_dim_country_covers_every_workbook_name(built):
+    _, _, con = built
+    unmapped = con.execute("""
+        WITH names AS (SELECT reporter_name AS n FROM raw.imf_dots UNION SELECT partner_name FROM raw.imf_dots)
+        SELECT n FROM names
+        WHERE n NOT IN (SELECT unnest(imf_names) FROM marts.dim_country WHERE imf_names IS NOT NULL)
+          AND n NOT IN (SELECT imf_name FROM marts.dim_imf_aggregate)
+    """).fetchall()
+    assert unmapped == []
+    hist = dict(con.execute("SELECT iso3, m49 FROM marts.dim_country WHERE kind = 'historical'").fetchall())
+    assert {"SUN": 810, "YUG": 890, "CSK": 200, "ANT": 530}.items() <= hist.items()
+    celac = con.execute("SELECT count(*), count(*) FILTER (WHERE is_mof_latin_america) FROM marts.dim_country "
+                        "WHERE is_celac").fetchone()
+    assert celac == (33, 33)
+    assert con.execute("SELECT count(*) FROM marts.dim_country WHERE is_mof_latin_america AND NOT is_celac"
+                       ).fetchone()[0] >= 10
+    assert con.execute("SELECT imts_code FROM marts.dim_imf_aggregate WHERE aggregate_code = 'world'"
+                       ).fetchone()[0] == "G001"
+
+
+def test_trade_fact_grain_and_values(built):
+    _, _, con = built
+    dupes = con.execute("SELECT count(*) FROM (SELECT reporter_iso3, partner_iso3, flow, year FROM "
+                        "marts.fct_trade_annual GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+    assert dupes == 0
+    row = con.execute("SELECT value_usd, is_estimate, source, vintage FROM marts.fct_trade_annual WHERE "
+                      "reporter_iso3 = 'JPN' AND partner_iso3 = 'BRA' AND flow = 'export' AND year = 2018").fetchone()
+    assert row == (pytest.approx(4004.035503e6), False, "imf-dots", "2022-02-02")
+    est = con.execute("SELECT value_usd, is_estimate FROM marts.fct_trade_annual WHERE reporter_iso3 = 'HTI' AND "
+                      "partner_iso3 = 'JPN' AND flow = 'export' AND year = 2018").fetchone()
+    assert est == (pytest.approx(3.89e6), True)
+
+
+def test_every_table_and_column_is_documented(built):
+    _, _, con = built
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE comment IS NULL").fetchall()
+    assert tables == []
+    columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                          "WHERE comment IS NULL AND NOT internal").fetchall()
+    assert columns == []
+
+
+def test_meta_records_the_run(built):
+    settings, record, con = built
+    assert record.status == "completed"
+    run = con.execute("SELECT status, trigger FROM meta.runs WHERE run_id = ?", [record.run_id]).fetchone()
+    assert run == ("completed", "test")
+    files = con.execute("SELECT count(*), count(DISTINCT sha256) FROM meta.snapshots WHERE source = 'imf-dots'"
+                        ).fetchone()
+    assert files == (223, 223)
+    failed = con.execute("SELECT count(*) FROM meta.validations WHERE NOT success").fetchone()[0]
+    assert failed == 0
+    assert (settings.output / "fig1_japan_lac_trade.png").stat().st_size > 10_000
+    assert (settings.output / "fig1_japan_lac_trade.svg").exists()
