@@ -1,0 +1,177 @@
+"""MIDEPLAN-format cooperation records: an example built from the real Costa Rica finance events, each kind of
+bad row rejected with its message (by the parser's 'problem' column and by the GX suite), good rows loaded."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+
+import duckdb
+import openpyxl
+import pytest
+from conftest import write_manifest
+from jlac import models, pipeline, validation
+from jlac.config import SQL_DIR
+from jlac.errors import ParseError
+from jlac.snapshots import load_snapshot
+from jlac.sources import get_source
+from jlac.sources.mideplan_cooperation import COLUMNS
+
+SOURCE = "mideplan-cooperation"
+MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+COOPERANTS = {"Japan (JICA)": ("Japón", "JICA"), "China (Eximbank)": ("China", "Export-Import Bank of China"),
+              "European Investment Bank": ("Unión Europea", "Banco Europeo de Inversiones")}
+
+
+def approval_date(year: int, event: str) -> str:
+    """The date the event text gives ('signed 3 Jun 2013', 'agreed Nov 2013'); the 1st when only a month."""
+    m = re.search(r"(?:(\d{1,2}) )?(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w* (\d{4})", event)
+    if not m:
+        return f"{year}-01-01"
+    return dt.date(int(m.group(3)), MONTHS[m.group(2)], int(m.group(1) or 1)).isoformat()
+
+
+def example_rows(shared) -> list[dict]:
+    """MIDEPLAN-format rows for the individual loans in costa_rica_finance_events.csv (not program totals,
+    not signing events the file marks as double counting)."""
+    rows = []
+    with open(shared / "reference" / "costa_rica_finance_events.csv", encoding="utf-8") as fh:
+        for i, ev in enumerate(csv.DictReader(fh), start=1):
+            if "avoid double counting" in ev["event"] or ev["project"] == "country total":
+                continue
+            country, agency = COOPERANTS[ev["donor_or_lender"]]
+            currency = ev["currency"].split()[0]
+            rows.append({
+                "project_id": f"CR-{ev['year']}-{i:02d}", "title": ev["project"], "cooperant_country": country,
+                "cooperant_agency": agency, "modality": "reembolsable", "instrument": "préstamo",
+                "sector": "energy" if "geotherm" in ev["project"].lower() else "transport",
+                "approval_date": approval_date(int(ev["year"]), ev["event"]),
+                "amount": str(int(float(ev["amount"]) * 1_000_000)), "currency": currency,
+                "executing_institution": "ICE" if "geotherm" in ev["project"].lower() else "CONAVI",
+                "status": "aprobado", "source_url": ev["source_url"],
+            })
+    return rows
+
+
+def write_csv(vintage, rows, name="cooperation.csv"):
+    vintage.mkdir(parents=True, exist_ok=True)
+    with open(vintage / name, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*COLUMNS, "source_url"])
+        writer.writeheader()
+        writer.writerows(rows)
+    write_manifest(vintage, SOURCE)
+    return load_snapshot(vintage)
+
+
+def parse(snapshot) -> list[dict]:
+    con = duckdb.connect()
+    rel = get_source(SOURCE).parse(snapshot, con)
+    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+
+
+def test_example_from_reference_events_loads_clean(tmp_path, shared):
+    rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01", example_rows(shared)))
+    assert len(rows) == 4  # JICA 2013 framework, EIB 2013, China Eximbank Route 32 2013, JICA Borinquen I 2017
+    assert all(r["problem"] is None for r in rows), [r["problem"] for r in rows]
+    by_title = {r["title"]: r for r in rows}
+    borinquen = by_title["Borinquen I geothermal (55 MW)"]
+    # JPY 25,991 million at the 2017 average of FRED EXJPUS (112.1369 yen per US$, from the mirror)
+    assert borinquen["amount_usd"] == pytest.approx(25_991e6 / 112.1369)
+    assert borinquen["approval_date"] == dt.date(2017, 6, 20)
+    assert (borinquen["cooperant_iso3"], borinquen["modality"], borinquen["instrument"]) == ("JPN", "reimbursable",
+                                                                                              "loan")
+    route32 = by_title["Route 32 San Jose-Limon widening"]
+    assert (route32["cooperant_iso3"], route32["amount_usd"], route32["approval_date"]) == (
+        "CHN", 396e6, dt.date(2013, 6, 3))
+    assert by_title["geothermal (co-finance)"]["cooperant_iso3"] is None  # EU institutions: not a country
+
+
+GOOD = {"project_id": "CR-X", "title": "t", "cooperant_country": "Japan", "cooperant_agency": "JICA",
+        "modality": "non_reimbursable", "instrument": "grant", "sector": "health", "approval_date": "2016-05-01",
+        "amount": "1000", "currency": "USD", "executing_institution": "CCSS", "status": "completed"}
+BAD = {
+    "required field empty": ({"title": ""}, "title is empty (required)"),
+    "unknown cooperant": ({"cooperant_country": "Narnia"}, "cooperant_country 'Narnia' is not a known country"),
+    "unknown currency": ({"currency": "XYZ"}, "currency 'XYZ' has no documented rate"),
+    "no rate that year": ({"currency": "JPY", "approval_date": "1999-03-01"}, "no documented JPY rate for 1999"),
+    "negative amount": ({"amount": "-5"}, "amount -5 is not positive"),
+    "zero amount": ({"amount": "0"}, "amount 0 is not positive"),
+    "amount with separators": ({"amount": "1,000"}, "amount '1,000' is not a number"),
+    "impossible date": ({"approval_date": "2017-13-01"}, "approval_date '2017-13-01' is not a date YYYY-MM-DD"),
+    "date in the future": ({"approval_date": "2999-01-01"}, "approval_date 2999-01-01 is in the future"),
+    "unknown modality": ({"modality": "mixta"}, "modality 'mixta' is not non_reimbursable or reimbursable"),
+    "unknown instrument": ({"instrument": "bond"}, "instrument 'bond' is not grant, technical_cooperation or loan"),
+    "loan given as grant": ({"instrument": "loan"}, "instrument loan cannot be non_reimbursable"),
+    "unknown status": ({"status": "done"}, "status 'done' is not approved, in_execution, completed or cancelled"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_each_bad_row_is_named_with_its_message(tmp_path, kind):
+    change, message = BAD[kind]
+    rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01",
+                           [{**GOOD, "project_id": "OK-1"}, {**GOOD, "project_id": "BAD-1", **change}]))
+    problems = {r["project_id"]: r["problem"] for r in rows}
+    assert problems["OK-1"] is None
+    assert message in (problems["BAD-1"] or ""), problems["BAD-1"]
+
+
+def test_duplicate_project_ids(tmp_path):
+    rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01", [GOOD, GOOD]))
+    assert [r["problem"] for r in rows] == ["project_id CR-X appears 2 times"] * 2
+
+
+def test_missing_column_is_an_error(tmp_path):
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    vintage.mkdir(parents=True)
+    (vintage / "c.csv").write_text("project_id,title,amount\nA,t,1\n", encoding="utf-8")
+    write_manifest(vintage, SOURCE)
+    with pytest.raises(ParseError, match=r"c.csv: header must name the columns .* missing \['cooperant_country'"):
+        parse(load_snapshot(vintage))
+
+
+def test_xlsx_with_date_and_number_cells(tmp_path, shared):
+    rows = example_rows(shared)
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    vintage.mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([*COLUMNS, "source_url"])
+    for r in rows:  # as an analyst's workbook holds them: real dates and numbers
+        cells = {**r, "approval_date": dt.datetime.fromisoformat(r["approval_date"]), "amount": float(r["amount"])}
+        ws.append([cells[c] for c in [*COLUMNS, "source_url"]])
+    wb.save(vintage / "cooperation.xlsx")
+    write_manifest(vintage, SOURCE)
+    parsed = parse(load_snapshot(vintage))
+    assert all(r["problem"] is None for r in parsed)
+    assert sorted(round(r["amount_usd"] / 1e6, 2) for r in parsed) == [70.0, 231.78, 396.0, 560.0]
+
+
+def test_gx_suite_fails_naming_rows_and_staging_keeps_good_ones(tmp_path, shared, monkeypatch):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    from jlac.config import get_settings
+
+    settings = get_settings()
+    rows = example_rows(shared) + [{**GOOD, "project_id": "BAD-1", "currency": "XYZ"},
+                                   {**GOOD, "project_id": "BAD-2", "amount": "-5"}]
+    snapshot = write_csv(tmp_path / "store" / SOURCE / "2025-01-01", rows)
+    source = get_source(SOURCE)
+    parquet = pipeline.parse_to_cache(settings, source, snapshot)
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        assert pipeline.load_raw(con, source, snapshot, parquet) == 6
+    results = validation.validate_source(db, source, snapshot)
+    failed = {o.expectation: o.details for r in results for o in r.failed}
+    assert "expect_column_values_to_be_null" in failed
+    details = failed["expect_column_values_to_be_null"]
+    assert "BAD-1" in details and "BAD-2" in details and "has no documented rate" in details
+    assert "amount -5 is not positive" in details
+    assert "expect_column_values_to_be_in_set" in failed  # currency XYZ
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA staging")
+        models.run_model(con, models.load_model(SQL_DIR / "staging" / "stg_mideplan_cooperation__projects.sql"))
+        kept = sorted(r[0] for r in con.execute("SELECT project_id FROM staging.stg_mideplan_cooperation__projects")
+                      .fetchall())
+    assert len(kept) == 4 and not any(k.startswith("BAD") for k in kept)
