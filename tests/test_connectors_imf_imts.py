@@ -16,18 +16,11 @@ from jlac.snapshots import list_vintages
 from jlac.sources.imf_imts import SOURCE, read_imts_xml
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-RECORDED = (
-    SHARED
-    / "api-recordings"
-    / "imf-imts-sdmx3"
-    / "DECODED_data_IMTS_USA.XG_FOB_USD.G001+G998.A_2023-2024.xml"
-)
+RECORDED = SHARED / "api-recordings" / "imf-imts-sdmx3" / "DECODED_data_IMTS_USA.XG_FOB_USD.G001+G998.A_2023-2024.xml"
 PATH = "/data/dataflow/IMF.STA/IMTS/+/{}.XG_FOB_USD+MG_CIF_USD.*.A"
 
 
-def imts_xml(
-    series: dict[tuple[str, str, str], dict[int, float]], prepared: str = "2026-11-28T08:00:00Z"
-) -> bytes:
+def imts_xml(series: dict[tuple[str, str, str], dict[int, float]], prepared: str = "2026-11-28T08:00:00Z") -> bytes:
     """A response in the recorded message's exact form: its header (with another Prepared time), one
     Series element per (reporter, indicator, partner) with Obs elements as the IMF writes them."""
     text = RECORDED.read_text(encoding="utf-8")
@@ -41,9 +34,7 @@ def imts_xml(
     tail = rest[rest.index("</message:DataSet>") :]
     body = []
     for (reporter, indicator, partner), values in series.items():
-        obs = "".join(
-            f'<Obs OBS_VALUE="{v:.0f}" DERIVATION_TYPE="M" TIME_PERIOD="{y}"/>' for y, v in values.items()
-        )
+        obs = "".join(f'<Obs OBS_VALUE="{v:.0f}" DERIVATION_TYPE="M" TIME_PERIOD="{y}"/>' for y, v in values.items())
         body.append(
             f'<Series COUNTRY="{reporter}" INDICATOR="{indicator}" COUNTERPART_COUNTRY="{partner}" '
             f'FREQUENCY="A" OVERLAP="OL" SCALE="6">{obs}</Series>'
@@ -143,9 +134,7 @@ def test_first_then_unchanged_then_revised_release(env, httpserver, sleeps):
     [snap] = list_vintages("imf-imts", env)
     assert [f.path for f in snap.files] == ["IMTS_JPN_A.xml", "IMTS_USA_A.xml"]
     req = snap.manifest["requests"][0]
-    assert req["url"].startswith(
-        httpserver.url_for("/data/dataflow/IMF.STA/IMTS/+/JPN.XG_FOB_USD+MG_CIF_USD.*.A")
-    )
+    assert req["url"].startswith(httpserver.url_for("/data/dataflow/IMF.STA/IMTS/+/JPN.XG_FOB_USD+MG_CIF_USD.*.A"))
     assert "c%5BTIME_PERIOD%5D=ge%3A1990-01-01" in req["url"]
     assert snap.manifest["retrieved_at"] and snap.manifest["content_fingerprint"]
 
@@ -202,9 +191,7 @@ def test_conditional_request_304_keeps_latest(env, httpserver, sleeps):
     assert first.status == "new"
     assert list_vintages("imf-imts", env)[0].manifest["requests"][0]["etag"] == '"v1"'
     httpserver.clear()
-    httpserver.expect_request(PATH.format("JPN"), headers={"If-None-Match": '"v1"'}).respond_with_data(
-        "", status=304
-    )
+    httpserver.expect_request(PATH.format("JPN"), headers={"If-None-Match": '"v1"'}).respond_with_data("", status=304)
     httpserver.expect_request(PATH.format("USA")).respond_with_data(
         RECORDED.read_bytes(), content_type="application/xml"
     )
@@ -244,9 +231,7 @@ def test_conditional_request_304_keeps_latest(env, httpserver, sleeps):
     ],
     ids=["html", "empty-dataset", "sdmx-error", "empty-body", "cut-xml", "changed-schema"],
 )
-def test_bad_responses_fail_the_source_and_write_nothing(
-    env, httpserver, sleeps, body, content_type, expected
-):
+def test_bad_responses_fail_the_source_and_write_nothing(env, httpserver, sleeps, body, content_type, expected):
     if body is None:
         body = imts_xml({})
     httpserver.expect_request(PATH.format("JPN")).respond_with_data(body, content_type=content_type)
@@ -260,9 +245,7 @@ def test_bad_responses_fail_the_source_and_write_nothing(
 
 def test_a_failed_source_does_not_stop_the_others(env, httpserver, sleeps, monkeypatch):
     monkeypatch.setenv("JLAC_FRED_URL", httpserver.url_for("/"))
-    httpserver.expect_request(PATH.format("JPN")).respond_with_data(
-        "<html>down</html>", content_type="text/html"
-    )
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data("<html>down</html>", content_type="text/html")
     httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
         "observation_date,EXJPUS\n2025-01-01,156.4905\n", content_type="text/csv"
     )
@@ -282,3 +265,63 @@ def test_manifest_is_valid_yaml_with_sha256(env, httpserver, sleeps):
     [snap] = list_vintages("imf-imts", env)
     manifest = yaml.safe_load((snap.root / "SNAPSHOT.yml").read_text())
     assert all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in manifest["files"])
+
+
+def test_cli_fetch_and_revisions(env, httpserver, monkeypatch, tmp_path):
+    import typer
+    from jlac import cli_fetch
+    from typer.testing import CliRunner
+
+    app = typer.Typer()
+    cli_fetch.register(app)
+    app.command("noop")(lambda: None)  # typer needs two commands to route by name
+    serve(httpserver, imts_xml(JPN_2020))
+    monkeypatch.setattr("jlac.connectors.imf_imts.make_client", lambda progress=None: HttpClient(progress=progress))
+    run = CliRunner().invoke(app, ["fetch", "imf-imts"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "GET http://localhost" in run.output and "imf-imts: new, 2 requests" in run.output
+    httpserver.clear()
+    serve(httpserver, imts_xml(JPN_2021))
+    assert CliRunner().invoke(app, ["fetch", "imf-imts"]).exit_code == 0
+    con = build(env)
+    env.warehouse.parent.mkdir(parents=True)
+    con.execute(f"ATTACH '{env.warehouse}' AS wh")
+    con.execute("CREATE SCHEMA wh.marts")
+    con.execute("CREATE TABLE wh.marts.trade_revisions AS SELECT * FROM marts.trade_revisions")
+    con.execute("DETACH wh")
+    run = CliRunner().invoke(app, ["revisions"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "JPN" in run.output and "MEX" in run.output and "8,850,000,000" in run.output and "+0.565" in run.output
+    httpserver.clear()
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data("<html>maintenance</html>")
+    run = CliRunner().invoke(app, ["fetch", "imf-imts"], env={"COLUMNS": "200"})
+    assert run.exit_code == 1 and "failed" in run.output
+
+
+@pytest.mark.slow
+def test_refresh_after_fetch_extends_figure_1_and_records_revisions(env, httpserver, sleeps, monkeypatch):
+    """The whole pipeline over the mirror plus two fetched IMTS releases (about a minute)."""
+    from jlac import pipeline
+
+    mirror = SHARED / "snapshots"
+    if not mirror.is_dir():
+        pytest.skip("no snapshot mirror beside the repository")
+    monkeypatch.setenv("JLAC_MIRROR", str(mirror.resolve()))
+    settings = get_settings()
+    serve(httpserver, imts_xml(JPN_2020))
+    assert fetch_all(["imf-imts"], settings, client_factory=fast_client(sleeps))[0].status == "new"
+    httpserver.clear()
+    serve(httpserver, imts_xml(JPN_2021))
+    [second] = fetch_all(["imf-imts"], settings, client_factory=fast_client(sleeps))
+    assert second.status == "new"
+    pipeline.refresh(settings)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    fig = dict(con.execute("SELECT year, exports_usd_bn FROM figures.fig1_japan_lac_trade").fetchall())
+    assert fig[2021] == 15.52  # BRA 4.62 + MEX 10.9: only IMTS has 2021
+    assert con.execute(
+        "SELECT value_usd, source, vintage FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' "
+        "AND partner_iso3 = 'MEX' AND flow = 'export' AND year = 2020"
+    ).fetchall() == [(8.9e9, "imf-imts", second.vintage)]
+    assert con.execute("SELECT partner_iso3, year, old_value, new_value FROM marts.trade_revisions").fetchall() == [
+        ("MEX", 2020, 8.85e9, 8.9e9)
+    ]

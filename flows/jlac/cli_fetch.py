@@ -60,7 +60,7 @@ def revisions(
         console.print(f"[red]no warehouse at {settings.warehouse}[/]; run `jlac refresh` first")
         raise typer.Exit(1)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        exists = con.sql(
+        exists = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema = 'marts' AND table_name = 'trade_revisions'"
         ).fetchone()[0]

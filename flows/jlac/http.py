@@ -192,9 +192,10 @@ class HttpClient:
         return self.rng.uniform(0, min(self.max_backoff, self.backoff * (2**attempt)))
 
     def _say(self, message: str) -> None:
-        log.info("%s", message)
-        if self.progress:
+        if self.progress:  # a progress display shows it; logging it too would print it twice
             self.progress(message)
+        else:
+            log.info("%s", message)
 
     # -- the request -------------------------------------------------------------------------------
     def download(
