@@ -1,0 +1,141 @@
+"""A refresh from the mirror (IMF DOTS cut to Japan's workbook, every finance source whole) builds Figures 2
+and 3, Table 1, the China lending view and the claims table, with their charts and map."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+from conftest import JAPAN_WORKBOOK, small_mirror
+from jlac.figures import fig2_mexico_auto_plants, fig3_costa_rica_finance
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, mirror):
+    root = tmp_path_factory.mktemp("e2e")
+    small = small_mirror(root / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    env = {"JLAC_MIRROR": str(small), "JLAC_WAREHOUSE": str(root / "wh" / "jlac.duckdb")}
+    old = {k: os.environ.get(k) for k in (*env, "JLAC_SNAPSHOTS", "JLAC_OUTPUT")}
+    os.environ.update(env)
+    for k in ("JLAC_SNAPSHOTS", "JLAC_OUTPUT"):
+        os.environ.pop(k, None)
+    try:
+        from jlac.config import get_settings
+        from jlac.pipeline import refresh
+
+        settings = get_settings()
+        record = refresh(settings)
+        assert record.status == "completed", record.error
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        yield con, settings.output
+        con.close()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def rows(con, sql, params=()):
+    return con.execute(sql, list(params)).fetchall()
+
+
+def test_fig3_cells_carry_measure_and_source(built):
+    con, _ = built
+    cell = dict(((d, m, s), v) for d, m, s, v in rows(
+        con, "SELECT donor_iso3, measure, source, amount_usd_m FROM figures.fig3_costa_rica_finance WHERE year = 2017"))
+    # DAC2a 2017 file, row Costa Rica: Japan 38.97, Korea 1.84 (net ODA disbursements, US$ m)
+    assert cell[("JPN", "net_disbursement", "oecd-dac2a")] == 38.97
+    assert cell[("KOR", "net_disbursement", "oecd-dac2a")] == 1.84
+    # cow_gcdf.csv 94,2017: oda_amt 20234502.22 (constant 2021 US$)
+    assert cell[("CHN", "commitment", "aiddata-gcdf3-country-year")] == pytest.approx(20.235, abs=0.001)
+    years = rows(con, "SELECT min(year), max(year) FROM figures.fig3_costa_rica_finance")[0]
+    assert years == (2009, 2021)  # GCDF 3.0 reaches 2021, the latest year any source has
+    assert rows(con, "SELECT DISTINCT coverage FROM figures.fig3_costa_rica_finance WHERE source = 'oecd-dac2a' "
+                "AND year = 2020") == [("outside source years",)]
+
+
+def test_measures_are_never_summed(built):
+    con, _ = built
+    assert rows(con, "SELECT count(*) FROM (SELECT recipient_iso3, donor_iso3, year, source FROM "
+                "figures.fig3_finance_by_donor GROUP BY ALL HAVING count(DISTINCT measure) > 1)") == [(0,)]
+    measures = {r[0] for r in rows(con, "SELECT DISTINCT measure FROM marts.fct_dev_finance")}
+    assert measures <= {"commitment", "gross_disbursement", "net_disbursement"}
+
+
+def test_fig3_for_another_recipient(built, tmp_path):
+    con, _ = built
+    written = fig3_costa_rica_finance.render_recipient(con, tmp_path, "NIC")
+    assert {p.suffix for p in written} == {".csv", ".png", ".svg"}
+    # ODA-2017-DAC2a.csv, row Nicaragua, column Japan: 15.31
+    assert rows(con, "SELECT amount_usd_m FROM figures.fig3_finance_by_donor WHERE recipient_iso3 = 'NIC' "
+                "AND donor_iso3 = 'JPN' AND year = 2017") == [(15.31,)]
+
+
+def test_reconciliation(built):
+    con, _ = built
+    rec = {r[0]: r[1:] for r in rows(con, "SELECT statement_id, published_usd_m, jlac_usd_m, comparable, "
+                                     "difference_usd_m FROM figures.fig3_reconciliation")}
+    assert rec["MOFA_CR_top_donors_2017_JPN"] == (38.97, 38.97, True, 0.0)
+    assert rec["MOFA_CR_top_donors_2017_KOR"] == (1.84, 1.84, True, 0.0)
+    # Route 32: US$296m + RMB 628m (US$102.1m) in 2013 per AidData, ~US$400m dated 2015 by the Dialogue
+    assert rec["IAD_CR_2015"][:3] == (400.0, 398.136, False)
+    # MIDEPLAN registered US$144.2m of grants in 2010; DAC2a net ODA from all official donors was US$101.13m
+    assert rec["MIDEPLAN_CR_nonreimb_2010"][:2] == (144.2, 101.13)
+    assert rec["MIDEPLAN_CR_nonreimb_2010"][3] is None  # different measures: no difference computed
+
+
+def test_china_lac_lending(built):
+    con, _ = built
+    lac = {r[0]: r[1:] for r in rows(con, "SELECT year, aiddata_usd_m, dialogue_bu_usd_m, note "
+                                     "FROM figures.china_lac_lending WHERE recipient_iso3 = 'LAC'")}
+    assert lac[2015][:2] == (28610.8, 29000.0)  # published statement notes GCDF 2.0 = 28.6bn for 2015
+    assert lac[2017][:2] == (7646.0, 9000.0)
+    assert lac[2018][0] is None and lac[2018][1] == 7700.0 and "not derivable" in lac[2018][2]
+    ven = rows(con, "SELECT dialogue_bu_usd_m FROM figures.china_lac_lending "
+               "WHERE year = 2018 AND recipient_iso3 = 'VEN'")
+    assert ven == [(5000.0,)]
+
+
+def test_fig2_status_by_year(built):
+    con, _ = built
+    status = {(y, p): s for y, p, s in rows(
+        con, "SELECT as_of_year, plant_id, status FROM figures.fig2_mexico_auto_plants")}
+    assert status[(2018, "MX-TOY-TMMGT")] == "not yet open" and status[(2019, "MX-TOY-TMMGT")] == "operating"
+    assert status[(2019, "MX-HON-ELSALTO")] == "operating" and status[(2020, "MX-HON-ELSALTO")] == "closed"
+    assert sum(s == "operating" for (y, _), s in status.items() if y == 2018) == 13
+
+
+def test_table1_and_claims(built):
+    con, _ = built
+    pillars = rows(con, "SELECT pillar_no, slogan FROM figures.table1_japan_lac_policy WHERE year_announced = 2018 "
+                   "AND pillar_no IN ('1', '2', '3') ORDER BY pillar_no")
+    assert pillars == [("1", "Progressing together"), ("2", "Leading together"), ("3", "Inspiring together")]
+    claims = {r[0]: r[1:] for r in rows(con, "SELECT claim_id, jlac_number, status FROM figures.report_claims")}
+    assert len(claims) == 27
+    assert claims["C27"] == (398.136, "reproduced")  # Route 32, 396 in the report
+    assert claims["C06"] == (7.646, "differs")  # 9bn in the report (Dialogue/BU), AidData 7.6bn
+    assert claims["C05"] == (None, "not derivable from open data")
+    assert claims["C22"][1] == "reproduced"
+    # C01 from Figure 1 (Japan's DOTS workbook): mean 2014-2018 of exports + imports with CELAC
+    fig1 = rows(con, "SELECT avg(total_usd_bn) FROM figures.fig1_japan_lac_trade WHERE year BETWEEN 2014 AND 2018")
+    assert claims["C01"][0] == pytest.approx(fig1[0][0], abs=0.001)
+    assert claims["C01"][1] == ("reproduced" if abs(fig1[0][0] - 58) <= 2.9 else "differs")
+
+
+def test_charts_and_map_written(built):
+    _, output = built
+    for stem in ("fig3_costa_rica_finance", "china_lac_lending", "fig2_mexico_auto_plants_2018"):
+        for ext in ("png", "svg"):
+            assert (output / f"{stem}.{ext}").stat().st_size > 10_000, stem
+    for table in ("fig3_reconciliation", "table1_japan_lac_policy", "report_claims"):
+        assert (output / f"{table}.csv").exists()
+
+
+def test_map_outline_is_offline_and_mexico_shaped():
+    rings = fig2_mexico_auto_plants.outline("Mexico")
+    lons = [p[0] for ring in rings for p in ring]
+    lats = [p[1] for ring in rings for p in ring]
+    assert -118 < min(lons) < -116 and -87.5 < max(lons) < -86 and 14 < min(lats) < 15 and 32 < max(lats) < 33
