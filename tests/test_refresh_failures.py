@@ -1,0 +1,148 @@
+"""Every failure leaves the published warehouse exactly as it was, with a message naming what went wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import duckdb
+import openpyxl
+import pytest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
+from jlac import pipeline
+from jlac.config import Settings
+from jlac.errors import ParseError, SnapshotError, ValidationFailed
+
+GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, mirror):
+    """A warehouse published from a small good mirror (Japan and Haiti workbooks + the other sources)."""
+    home = tmp_path_factory.mktemp("failures")
+    good = small_mirror(home / "good-mirror", mirror, GOOD)
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(good,), output=home / "wh" / "output")
+    record = pipeline.refresh(settings, trigger="test")
+    return home, settings, record
+
+
+def _fingerprint(settings):
+    digest = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute("SELECT count(*), sum(value_usd) FROM marts.fct_trade_annual").fetchone()
+        run = con.execute("SELECT max(run_id) FROM meta.runs WHERE status = 'completed'").fetchone()[0]
+    return digest, rows, run
+
+
+def _refresh_with(published, mirror_root):
+    _, settings, _ = published
+    bad = Settings(warehouse=settings.warehouse, snapshots=settings.snapshots, mirrors=(mirror_root,),
+                   output=settings.output)
+    before = _fingerprint(settings)
+    return bad, before
+
+
+def _variant(published, mirror, name, edit):
+    """A copy of the good small mirror whose Japan workbook is changed by ``edit(path)``, manifest updated."""
+    home, _, _ = published
+    root = small_mirror(home / name, mirror, GOOD)
+    vintage = root / "imf-dots" / "2022-02-02"
+    edit(vintage / "DOTS_101.xlsx")
+    write_manifest(vintage, "imf-dots")
+    return root
+
+
+def _assert_unchanged(settings, before):
+    assert _fingerprint(settings) == before
+    assert not list(settings.build_dir.glob("*.duckdb"))  # the failed build was removed
+
+
+def test_baseline(published):
+    _, settings, record = published
+    assert record.status == "completed"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT reporter_iso3) FROM marts.fct_trade_annual").fetchone()[0] == 2
+
+
+def test_checksum_mismatch(published, mirror):
+    home, settings, _ = published
+    root = small_mirror(home / "tampered", mirror, GOOD)
+    with open(root / "imf-dots" / "2022-02-02" / "DOTS_88.xlsx", "ab") as fh:
+        fh.write(b"\0")  # manifest not updated: the file no longer matches its sha256
+    bad, before = _refresh_with(published, root)
+    with pytest.raises(SnapshotError, match=r"(?s)imf-dots/2022-02-02 .* checksum mismatch for DOTS_88.xlsx"):
+        pipeline.refresh(bad, trigger="test")
+    _assert_unchanged(settings, before)
+    last = pipeline.read_ledger(settings)[-1]
+    assert last["status"] == "failed" and last["failed_source"] == "imf-dots"
+
+
+def test_corrupted_workbook(published, mirror):
+    def corrupt(path):
+        path.write_bytes(path.read_bytes()[:20_000])
+
+    bad, before = _refresh_with(published, _variant(published, mirror, "corrupt", corrupt))
+    with pytest.raises(ParseError, match=r"imf-dots DOTS_101.xlsx: not a readable .xlsx workbook"):
+        pipeline.refresh(bad, trigger="test")
+    _assert_unchanged(published[1], before)
+
+
+def test_missing_sheet(published, mirror):
+    def drop_sheet(path):
+        wb = openpyxl.load_workbook(path)
+        del wb["Exports, FOB"]
+        wb.save(path)
+
+    bad, before = _refresh_with(published, _variant(published, mirror, "nosheet", drop_sheet))
+    with pytest.raises(ParseError, match=r"DOTS_101.xlsx: missing sheet\(s\) \['Exports, FOB'\]"):
+        pipeline.refresh(bad, trigger="test")
+    _assert_unchanged(published[1], before)
+
+
+def _edit_cell(label, value):
+    """Edit the partner name (column B) or a value of the Brazil row in the Exports sheet."""
+    def edit(path):
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Exports, FOB"]
+        row = next(r for r in ws.iter_rows() if r[1].value == "Brazil")
+        if label == "name":
+            row[1].value = value
+        else:
+            row[-3].value = value  # the 2018 column
+        wb.save(path)
+    return edit
+
+
+def test_unknown_partner_name(published, mirror):
+    bad, before = _refresh_with(published, _variant(published, mirror, "unknown",
+                                                     _edit_cell("name", "Republic of Atlantis")))
+    with pytest.raises(ValidationFailed) as info:
+        pipeline.refresh(bad, trigger="test")
+    text = str(info.value)
+    assert "every partner name maps" in text and "Republic of Atlantis" in text and "DOTS_101.xlsx" in text
+    report = info.value.report_path.read_text()
+    assert "FAILED" in report and "Republic of Atlantis" in report and "imf-dots/2022-02-02" in report
+    _assert_unchanged(published[1], before)
+
+
+def test_negative_value(published, mirror):
+    bad, before = _refresh_with(published, _variant(published, mirror, "negative", _edit_cell("value", -5.0)))
+    with pytest.raises(ValidationFailed) as info:
+        pipeline.refresh(bad, trigger="test")
+    text = str(info.value)
+    assert "non-negative" in text and "-5.0" in text and "'row_number': 203" in text
+    _assert_unchanged(published[1], before)
+    last = pipeline.read_ledger(published[1])[-1]
+    assert last["failed_suite"].startswith("imf-dots: non-negative") and last["report_path"]
+
+
+def test_stale_build_is_cleaned(published):
+    _, settings, _ = published
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    leftover = settings.build_dir / "19990101T000000-1.duckdb"
+    shutil.copy(settings.warehouse, leftover)  # as if a run had been killed mid-build
+    with pytest.raises(SnapshotError):
+        pipeline.refresh(Settings(warehouse=settings.warehouse, snapshots=settings.snapshots,
+                                  mirrors=(settings.home / "nowhere",), output=settings.output))
+    assert not leftover.exists()
