@@ -21,6 +21,8 @@ from jlac.errors import JlacError
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jlac")
 os.environ.setdefault("PREFECT_HOME", str(get_settings().home / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The temporary API takes 15-20 s to start on a quiet 2-core machine; Prefect's default wait is 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -1,0 +1,88 @@
+"""Atomic publish: a refresh killed at any moment leaves the old warehouse intact; open readers are undisturbed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
+from jlac import pipeline
+from jlac.config import Settings
+
+OLD = {"DOTS_101.xlsx": JAPAN_WORKBOOK}
+NEW = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
+
+
+def _settings(home, mirror_root):
+    return Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                    mirrors=(mirror_root,), output=home / "wh" / "output")
+
+
+@pytest.fixture
+def homes(tmp_path, mirror):
+    old = small_mirror(tmp_path / "old", mirror, OLD)
+    new = small_mirror(tmp_path / "new", mirror, NEW)
+    pipeline.refresh(_settings(tmp_path, old), trigger="test")
+    return tmp_path, old, new
+
+
+def _reporters(path):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT count(DISTINCT reporter_iso3) FROM marts.fct_trade_annual").fetchone()[0]
+
+
+def _start_refresh(home, mirror_root):
+    env = {**os.environ, "JLAC_WAREHOUSE": str(home / "wh" / "jlac.duckdb"), "JLAC_MIRROR": str(mirror_root),
+           "JLAC_SNAPSHOTS": str(home / "wh" / "snapshots")}
+    code = "from jlac import pipeline; from jlac.config import get_settings; pipeline.refresh(get_settings())"
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("moment", ["during start-up", "while parsing", "while building"])
+def test_kill_9_leaves_old_warehouse(homes, moment):
+    home, _, new = homes
+    settings = _settings(home, new)
+    before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+    proc = _start_refresh(home, new)
+    if moment == "during start-up":
+        time.sleep(0.5)
+    elif moment == "while parsing":
+        deadline = time.time() + 120
+        while not (settings.cache_dir / "imf-dots").exists() and time.time() < deadline:
+            time.sleep(0.05)
+    else:
+        deadline = time.time() + 180
+        while not list(settings.build_dir.glob("*.duckdb")) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # inside load/validate
+        assert list(settings.build_dir.glob("*.duckdb")), "the build never started"
+    assert proc.poll() is None, "the refresh ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
+    assert _reporters(settings.warehouse) == 1
+    # The next refresh cleans up after the killed one and publishes.
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed" and _reporters(settings.warehouse) == 2
+    assert not list(settings.build_dir.glob("*.duckdb*"))
+
+
+def test_open_reader_keeps_reading_across_a_publish(homes):
+    home, _, new = homes
+    settings = _settings(home, new)
+    reader = duckdb.connect(str(settings.warehouse), read_only=True)
+    old_run = reader.execute("SELECT max(run_id) FROM meta.runs WHERE status = 'completed'").fetchone()[0]
+    record = pipeline.refresh(settings, trigger="test")  # publishes while the reader holds the file open
+    assert record.run_id != old_run
+    # The reader still sees, wholly, the warehouse it opened.
+    assert reader.execute("SELECT count(DISTINCT reporter_iso3) FROM marts.fct_trade_annual").fetchone()[0] == 1
+    assert reader.execute("SELECT max(run_id) FROM meta.runs WHERE status = 'completed'").fetchone()[0] == old_run
+    reader.close()
+    assert _reporters(settings.warehouse) == 2
