@@ -1,0 +1,121 @@
+"""OECD Data Explorer connector against a local server serving SDMX CSV in the exact format the OECD returns
+(header and row layout as recorded in shared/api-recordings/README.md, 'Finance: 1. OECD Data Explorer')."""
+
+from __future__ import annotations
+
+import csv
+import io
+import urllib.parse
+
+import duckdb
+import pytest
+from jlac.config import get_settings
+from jlac.connectors import FetchError, oecd
+from jlac.http import HttpClient
+from jlac.snapshots import list_vintages
+from jlac.sources import oecd_dac2a
+
+HEADER = ("STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,DONOR,Donor,RECIPIENT,Recipient,MEASURE,Measure,UNIT_MEASURE,"
+          "Unit of measure,PRICE_BASE,Price base,TIME_PERIOD,Time period,OBS_VALUE,Observation value,BASE_PER,"
+          "Base period,UNIT_MULT,Unit multiplier,FLOW_TYPE,Flow type,OBS_STATUS,Observation status")
+# The recorded example row, verbatim: official donors to India, 2015.
+RECORDED_ROW = ('DATAFLOW,OECD.DCD.FSD:DSD_DAC2@DF_DAC2A(1.6),DAC2A: Aid (ODA) disbursements to countries and regions,'
+                'I,ALLD,Official donors,IND,India,206,"Official development assistance (ODA), disbursements",USD,'
+                'US dollar,V,Current prices,2015,,3174.348367,,,,6,Millions,D,Disbursements,A,Normal value')
+PATH = "/public/rest/data/OECD.DCD.FSD,DSD_DAC2@DF_DAC2A,/" + oecd.dac2a_key()
+
+
+def row(donor, donor_label, recipient, recipient_label, year, value, measure="206", unit_mult="6"):
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([
+        "DATAFLOW", "OECD.DCD.FSD:DSD_DAC2@DF_DAC2A(1.6)", "DAC2A: Aid (ODA) disbursements to countries and regions",
+        "I", donor, donor_label, recipient, recipient_label, measure,
+        "Official development assistance (ODA), disbursements", "USD", "US dollar", "V", "Current prices", year, "",
+        value, "", "", "", unit_mult, "Millions", "D", "Disbursements", "A", "Normal value"])
+    return out.getvalue()
+
+
+# Costa Rica 2017 as the DAC2a mirror file holds it (Japan 38.97, Korea 1.84, all official donors 99.26).
+BODY = "\ufeff" + "\r\n".join([
+    HEADER, RECORDED_ROW,
+    row("JPN", "Japan", "CRI", "Costa Rica", "2017", "38.97"),
+    row("KOR", "Korea", "CRI", "Costa Rica", "2017", "1840000", unit_mult="0"),
+    row("ALLD", "Official donors", "CRI", "Costa Rica", "2017", "99.26"),
+    row("JPN", "Japan", "CRI", "Costa Rica", "2012", "-8.43"),
+]) + "\r\n"
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch, httpserver):
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "store"))
+    monkeypatch.setenv("JLAC_MIRROR", "")
+    monkeypatch.setenv("JLAC_OECD_URL", httpserver.url_for("/public/rest"))
+    monkeypatch.setenv("JLAC_OECD_DCD_URL", httpserver.url_for("/dcd-public/rest"))
+    return get_settings()
+
+
+def client():
+    return HttpClient(retries=1, backoff=0.0, sleep=lambda s: None)
+
+
+def query(**extra):
+    return urllib.parse.urlencode({**oecd.PARAMS, **extra})
+
+
+def test_dac2a_fetch_writes_a_vintage_the_parser_reads(settings, httpserver):
+    httpserver.expect_request(PATH, query_string=query()).respond_with_data(BODY, content_type="text/csv")
+    result = oecd.fetch(settings, client())
+    assert result.status == "new" and result.requests == 1
+    [snap] = list_vintages("oecd-dac2a", settings)
+    assert snap.manifest["requests"][0]["file"] == "DAC2A.csv"
+    rel = oecd_dac2a.SOURCE.parse(snap, duckdb.connect())
+    got = {(r[0], r[1], r[2]): r[3:] for r in rel.project(
+        "year, recipient_iso3, donor_name, donor_iso3, value_usd_m").fetchall()}
+    assert got[(2017, "CRI", "Japan")] == ("JPN", 38.97)
+    assert got[(2017, "CRI", "Korea")] == ("KOR", 1.84)  # UNIT_MULT 0: plain dollars scaled to millions
+    assert got[(2017, "CRI", "Official Donors, Total")] == (None, 99.26)  # QWIDS name, as the models expect
+    assert got[(2015, "IND", "Official Donors, Total")] == (None, 3174.348367)
+    assert got[(2012, "CRI", "Japan")] == ("JPN", -8.43)
+    again = oecd.fetch(settings, client())
+    assert again.status == "unchanged" and len(list_vintages("oecd-dac2a", settings)) == 1
+
+
+def test_dac2a_retries_a_server_error(settings, httpserver):
+    httpserver.expect_ordered_request(PATH).respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request(PATH).respond_with_data(BODY, content_type="text/csv")
+    result = oecd.fetch(settings, client())
+    assert result.status == "new" and result.requests == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ("<html><body>Service unavailable</body></html>", 200, "an HTML/XML page where an SDMX CSV of DAC2A"),
+        (HEADER + "\r\n", 200, "no observation (empty result)"),
+        ("NoRecordsFound: No records found", 404, "404"),
+        (HEADER + "\r\n" + row("JPN", "Japan", "CRI", "Costa Rica", "2017", "38.97", measure="305"), 200,
+         "MEASURE should be 206"),
+        (HEADER.replace("OBS_VALUE", "VALUE") + "\r\n", 200, "lacks column(s) ['OBS_VALUE']"),
+        (HEADER + "\r\n" + row("JPN", "Japan", "CRI", "Costa Rica", "2017", "n/a"), 200,
+         "expected a year and a number"),
+    ],
+)
+def test_dac2a_bad_responses_fail_and_store_nothing(settings, httpserver, body, status, message):
+    httpserver.expect_request(PATH).respond_with_data(body, status=status)
+    with pytest.raises(FetchError, match="oecd-dac2a") as err:
+        oecd.fetch(settings, client())
+    assert message in str(err.value) and PATH.split("/")[-1][:20] in urllib.parse.unquote(str(err.value))
+    assert list_vintages("oecd-dac2a", settings) == []
+
+
+def test_crs_fetch(settings, httpserver):
+    path = "/dcd-public/rest/data/" + oecd.CRS_FLOW + "/" + "+".join(oecd.CRS_DONORS)
+    crs_header = "STRUCTURE,STRUCTURE_ID,ACTION,DONOR,RECIPIENT,MEASURE,FLOW_TYPE,PRICE_BASE,TIME_PERIOD,OBS_VALUE"
+    body = crs_header + "\r\nDATAFLOW,OECD.DCD.FSD:DSD_CRS@DF_CRS(1.6),I,JPN,CRI,100,C,V,2017,234.1\r\n"
+    httpserver.expect_request(urllib.parse.quote(path, safe="/,@+") + "." + ".".join(
+        ["+".join(sorted(oecd.CELAC))]) + "..100+14...C+D.V.DD..USD").respond_with_data(body)
+    result = oecd.fetch_crs(settings, client())
+    assert result.status == "new", result.message
+    [snap] = list_vintages("oecd-crs", settings)
+    assert snap.path("CRS.csv").read_text().startswith("STRUCTURE,")
