@@ -10,7 +10,7 @@ import urllib.parse
 import duckdb
 import pytest
 from jlac.config import get_settings
-from jlac.connectors import FetchError, oecd
+from jlac.connectors import FetchError, aiddata, oecd
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
 from jlac.sources import oecd_dac2a
@@ -119,3 +119,65 @@ def test_crs_fetch(settings, httpserver):
     assert result.status == "new", result.message
     [snap] = list_vintages("oecd-crs", settings)
     assert snap.path("CRS.csv").read_text().startswith("STRUCTURE,")
+
+
+def gcdf_zip(tmp_path, columns, rows, sheet="GCDF_3.0"):
+    """A zip like AidData's: one workbook with sheet GCDF_3.0, AidData's column names."""
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(list(columns))
+    for r in rows:
+        ws.append(list(r))
+    book = tmp_path / "AidDatas_GCDF_3.0.xlsx"
+    wb.save(book)
+    out = tmp_path / "gcdf.zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.write(book, "AidDatas_Global_Chinese_Development_Finance_Dataset_Version_3_0.xlsx")
+    return out.read_bytes()
+
+
+GCDF_PATH = "/ad4/datasets/" + aiddata.FILE
+# Route 32's buyer's credit as GCDF 2.0 in the mirror records it (project 37364, US$296m, 2013).
+ROUTE32 = ("37364", "Yes", "China (People's Republic of)", "Costa Rica", "CRI", "America", 2013,
+           "Export Buyer's Credit", "OOF-like", "Export-Import Bank of China", 300000000.0, 296000000.0)
+
+
+@pytest.fixture
+def aid_settings(settings, monkeypatch, httpserver):
+    monkeypatch.setenv("JLAC_AIDDATA_URL", httpserver.url_for("/"))
+    return settings
+
+
+def test_aiddata_zip_is_checked_and_stored(aid_settings, httpserver, tmp_path):
+    body = gcdf_zip(tmp_path, aiddata.REQUIRED_COLUMNS, [ROUTE32])
+    httpserver.expect_request(GCDF_PATH).respond_with_data(body, content_type="application/zip",
+                                                           headers={"ETag": '"v3"'})
+    result = aiddata.fetch(aid_settings, client())
+    assert result.status == "new", result.message
+    [snap] = list_vintages("aiddata-gcdf3-projects", aid_settings)
+    assert "1 rows" in snap.manifest["format"] and snap.manifest["requests"][0]["etag"] == '"v3"'
+    assert snap.path(aiddata.FILE).read_bytes() == body
+
+
+@pytest.mark.parametrize(
+    ("make_body", "message"),
+    [
+        (lambda t: b"<!DOCTYPE html><html>Not found</html>", "an HTML page where the GCDF zip"),
+        (lambda t: b"PK\x03\x04truncated", "not a zip file"),
+        (lambda t: gcdf_zip(t, [c for c in aiddata.REQUIRED_COLUMNS if c != "Funding Agencies"], [ROUTE32[:-1]]),
+         "lacks column(s) ['Funding Agencies']"),
+        (lambda t: gcdf_zip(t, aiddata.REQUIRED_COLUMNS, [ROUTE32], sheet="Sheet1"), "has no sheet 'GCDF_3.0'"),
+        (lambda t: gcdf_zip(t, aiddata.REQUIRED_COLUMNS, []), "no project (empty result)"),
+    ],
+)
+def test_aiddata_bad_downloads_fail(aid_settings, httpserver, tmp_path, make_body, message):
+    httpserver.expect_request(GCDF_PATH).respond_with_data(make_body(tmp_path))
+    with pytest.raises(FetchError, match="aiddata-gcdf3-projects GET") as err:
+        aiddata.fetch(aid_settings, client())
+    assert message in str(err.value)
+    assert list_vintages("aiddata-gcdf3-projects", aid_settings) == []
