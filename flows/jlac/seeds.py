@@ -2,9 +2,10 @@
 
 Seeds are small curated tables that no publisher serves as data (Japanese automakers' plants in Mexico,
 Japan's LAC policy, the report's claims, published finance statements), copied from the shared
-reference tables with a source URL on every row. ``data/seeds.yml`` gives each table's file (default ``seed_<table>.csv``), description and
-each column's type and description; the loader checks the CSV header against it, so a seed edited out
-of step with its documentation fails the build instead of loading silently.
+reference tables with a source URL on every row. ``data/seeds.yml`` gives each table's file (default
+``seed_<table>.csv``), description and each column's type and description; the loader checks the CSV
+header against it, so a seed edited out of step with its documentation fails the build instead of
+loading silently.
 """
 
 from __future__ import annotations
