@@ -114,7 +114,7 @@ def serve_sql(
     """Serve the warehouse read-only over the PostgreSQL wire protocol (password: JLAC_SQL_PASSWORD)."""
     from jlac.ops.sqlserver import EndpointConfig, make_server
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = EndpointConfig.from_env(get_settings().warehouse)
     config = EndpointConfig(config.warehouse, host, port, config.user, config.password)
     server = make_server(config)

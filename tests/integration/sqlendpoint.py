@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -25,8 +26,10 @@ class Endpoint:
         self.port = 0
 
     def __enter__(self) -> Endpoint:
+        # stderr goes to a file: an unread pipe would fill up and stall the server mid-test
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="jlac-serve-sql-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([JLAC, "serve-sql", "--port", "0"], env=self.env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=self.log, text=True)
         deadline = time.monotonic() + 60
         line = ""
         while time.monotonic() < deadline:
@@ -36,8 +39,9 @@ class Endpoint:
                 return self
             if self.proc.poll() is not None:
                 break
+        logged = self.stderr()
         self.__exit__(None, None, None)
-        raise RuntimeError(f"jlac serve-sql did not start: {line!r} {self.proc.stderr.read()[-2000:]}")
+        raise RuntimeError(f"jlac serve-sql did not start: {line!r} {logged[-2000:]}")
 
     def __exit__(self, *exc) -> None:
         if self.proc and self.proc.poll() is None:
@@ -46,6 +50,12 @@ class Endpoint:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+    def stderr(self) -> str:
+        """What the server logged so far (for failure messages)."""
+        return Path(self.log.name).read_text()
 
     def dsn(self, password: str | None = None, user: str = "jlac") -> str:
         return (f"host=127.0.0.1 port={self.port} dbname=jlac user={user} "

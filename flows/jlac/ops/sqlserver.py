@@ -211,6 +211,9 @@ class _Handler(postgres.BuenaVistaHandler):
 
 def make_server(config: EndpointConfig) -> SQLServer:
     """Create (bind) the endpoint; call ``serve_forever()`` on the result to serve."""
+    # buenavista logs every client statement at INFO: too much for a long-running service (and the
+    # statements are the clients' business); warnings and errors still get through.
+    logging.getLogger("buenavista").setLevel(logging.WARNING)
     rewriter = _Rewriter(bv_dialects.BVPostgres(), bv_dialects.BVDuckDB())
     server = SQLServer(
         (config.host, config.port), PublishedWarehouse(config.warehouse), rewriter=rewriter,
