@@ -5,22 +5,25 @@ Runs with Prefect's ephemeral API when no server is configured (``jlac refresh``
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import os
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.context import get_run_context
+# jlac's own loggers belong in the flow run's logs (set before Prefect configures logging).
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jlac")
 
-from jlac import pipeline
-from jlac.config import get_settings
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
+from prefect.context import get_run_context  # noqa: E402
+
+from jlac import pipeline  # noqa: E402
+from jlac.config import get_settings  # noqa: E402
 
 
 def _parse_cache_key(context, parameters) -> str:
-    """Snapshot sha256 + parser code version; a missing cache file forces a new parse."""
-    settings, source, snapshot = parameters["settings"], parameters["source"], parameters["snapshot"]
-    key = pipeline.cache_key(source, snapshot)
-    exists = pipeline.cache_path(settings, source, snapshot).exists()
-    return f"jlac-parse-{source.name}-{key}" + ("" if exists else "-missing")
+    """Snapshot sha256 + parser code version (both in the batch's path) + where the batch lives."""
+    path = pipeline.cache_path(parameters["settings"], parameters["source"], parameters["snapshot"])
+    return f"jlac-parse-{parameters['source'].name}-" + hashlib.sha256(str(path).encode()).hexdigest()[:32]
 
 
 @task(name="discover", retries=2, retry_delay_seconds=[1, 5])
@@ -75,7 +78,9 @@ class PrefectStages(pipeline.Stages):
         verify_task(snapshot)
 
     def parse(self, settings, source, snapshot):
-        state = parse_task(settings, source, snapshot, return_state=True)
+        # A batch file that has gone missing (deleted cache) must be parsed again, whatever the cache says.
+        missing = not pipeline.cache_path(settings, source, snapshot).exists()
+        state = parse_task.with_options(refresh_cache=missing)(settings, source, snapshot, return_state=True)
         path = state.result()
         if state.name == "Cached":
             get_run_logger().info(

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import duckdb_engine
 import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from jlac.errors import JlacError
 from jlac.snapshots import Snapshot
@@ -96,6 +97,7 @@ def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, 
                default_query: str) -> list[SuiteResult]:
     """Run the checks with GX against the DuckDB file; the file must not be open for writing elsewhere."""
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm noise in run logs
     datasource = context.data_sources.add_sql(
         "warehouse", connection_string=f"duckdb:///{db_path}",
         kwargs={"creator": lambda: _DuckConnection(duckdb.connect(str(db_path), read_only=True))},
