@@ -133,6 +133,22 @@ def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, 
     return results
 
 
+def _types_check(source: Source) -> Check:
+    """Every source, automatically: the raw table's columns have the declared DuckDB types."""
+    schema, table = source.raw_table.split(".")
+    declared = [f"{c.name}: {c.type}" for c in source.columns]
+    return Check(
+        name="declared column types",
+        query=(
+            "SELECT column_name || ': ' || data_type AS column_type FROM information_schema.columns "
+            f"WHERE table_schema = '{schema}' AND table_name = '{table}' "
+            "AND column_name NOT IN ('snapshot_id', 'vintage')"
+        ),
+        expectations=[gx.expectations.ExpectColumnDistinctValuesToEqualSet(column="column_type",
+                                                                          value_set=declared)],
+    )
+
+
 def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None) -> list[SuiteResult]:
     """Run the source's checks module over its raw table in the build warehouse."""
     try:
@@ -141,7 +157,7 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None) ->
         raise JlacError(
             f"source {source.name} has no checks module jlac/checks/{source.module}.py; every source needs one"
         ) from exc
-    checks = module.checks(source, snapshot)
+    checks = [_types_check(source), *module.checks(source, snapshot)]
     return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,
                       default_query=f"SELECT * FROM {source.raw_table}")
 
