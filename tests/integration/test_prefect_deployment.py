@@ -121,6 +121,10 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
         bad_id = next(line.split()[-1] for line in bad.splitlines() if "UUID" in line)
         run = _wait_for_run(api, bad_id)
         assert run["state"]["type"] == "FAILED", run["state"]["message"]
+        # the hook runs once the Failed state is set: give it time before the worker stops
+        deadline = time.monotonic() + 60
+        while not httpserver.log and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         _stop(worker)
 

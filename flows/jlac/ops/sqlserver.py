@@ -113,7 +113,7 @@ class PublishedSession(DuckDBSession):
         try:
             current = self.warehouse.stat().st_ino
         except FileNotFoundError:
-            return  # mid-replace on an odd filesystem: keep serving the file we have
+            return  # the warehouse was removed by hand: keep serving the file this session has
         if current != self.inode:
             old = self._cursor
             self._cursor, self.inode = open_published(self.warehouse)
