@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -13,8 +15,20 @@ from rich.console import Console
 from rich.table import Table
 
 from jlac.config import get_settings
+from jlac.errors import JlacError
 
 console = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Errors a user can fix (a bad range, no warehouse yet, no password) as one line, not a traceback."""
+    try:
+        yield
+    except (JlacError, ValueError, LookupError, FileNotFoundError) as exc:
+        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +48,8 @@ def serve(
     """Run the refresh (with fetch) on the cron of deploy/schedule.yml, through Prefect's serve."""
     from jlac.ops import schedule as sched
 
-    spec = sched.load_schedule(schedule or sched.SCHEDULE_FILE)
+    with _user_errors():
+        spec = sched.load_schedule(schedule or sched.SCHEDULE_FILE)
     console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}")
     sched.serve(spec)
 
@@ -48,7 +63,8 @@ def backfill(
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
     from jlac.ops.backfill import backfill as run_backfill
 
-    result = run_backfill(first, last, source or None, offline=offline)
+    with _user_errors():
+        result = run_backfill(first, last, source or None, offline=offline)
     run = result.run or {}
     console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}")
     if not result.changed:
@@ -102,7 +118,9 @@ def export_parquet(
 
     settings = get_settings()
     outdir = outdir or settings.home / "parquet"
-    for item in run_export(settings.warehouse, outdir, partition_rows):
+    with _user_errors():
+        exported = run_export(settings.warehouse, outdir, partition_rows)
+    for item in exported:
         part = f" partitioned by {item.partitioned_by}" if item.partitioned_by else ""
         console.print(f"{item.table}: {item.rows} rows -> {item.path}{part}")
 
@@ -115,7 +133,8 @@ def serve_sql(
     from jlac.ops.sqlserver import EndpointConfig, make_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = EndpointConfig.from_env(get_settings().warehouse)
+    with _user_errors():
+        config = EndpointConfig.from_env(get_settings().warehouse)
     config = EndpointConfig(config.warehouse, host, port, config.user, config.password)
     server = make_server(config)
     bound_host, bound_port = server.server_address[:2]
