@@ -284,7 +284,7 @@ def test_cli_fetch_and_revisions(env, httpserver, monkeypatch, tmp_path):
     serve(httpserver, imts_xml(JPN_2021))
     assert CliRunner().invoke(app, ["fetch", "imf-imts"]).exit_code == 0
     con = build(env)
-    env.warehouse.parent.mkdir(parents=True)
+    env.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"ATTACH '{env.warehouse}' AS wh")
     con.execute("CREATE SCHEMA wh.marts")
     con.execute("CREATE TABLE wh.marts.trade_revisions AS SELECT * FROM marts.trade_revisions")
@@ -318,6 +318,8 @@ def test_refresh_after_fetch_extends_figure_1_and_records_revisions(env, httpser
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     fig = dict(con.execute("SELECT year, exports_usd_bn FROM figures.fig1_japan_lac_trade").fetchall())
     assert fig[2021] == 15.52  # BRA 4.62 + MEX 10.9: only IMTS has 2021
+    fetches = con.execute("SELECT source, status FROM meta.fetches ORDER BY fetched_at").fetchall()
+    assert fetches[-2:] == [("imf-imts", "new"), ("imf-imts", "new")]
     assert con.execute(
         "SELECT value_usd, source, vintage FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' "
         "AND partner_iso3 = 'MEX' AND flow = 'export' AND year = 2020"

@@ -46,6 +46,10 @@ class Settings:
         return self.home / "runs.jsonl"
 
     @property
+    def fetch_ledger(self) -> Path:
+        return self.home / "fetches.jsonl"
+
+    @property
     def snapshot_roots(self) -> tuple[Path, ...]:
         """The own store first, then the mirrors: a vintage in the store wins over a mirrored one."""
         return (self.snapshots, *self.mirrors)

@@ -237,6 +237,24 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "duration_s": "Wall time in seconds", "snapshots": "Snapshots used: source, vintage, sha256 fingerprint",
         "error": "Error message of a failed run", "failed_source": "Source that failed, if any",
         "failed_suite": "Validation suite that failed, if any", "report_path": "Validation report of the run"})
+    fetches = []
+    if settings.fetch_ledger.exists():
+        fetches = [json.loads(line) for line in settings.fetch_ledger.read_text(encoding="utf-8").splitlines() if line]
+    con.execute(
+        "CREATE OR REPLACE TABLE meta.fetches (fetched_at TIMESTAMPTZ, source VARCHAR, status VARCHAR, "
+        "vintage VARCHAR, requests INTEGER, bytes BIGINT, message VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO meta.fetches VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(f["at"], f["source"], f["status"], f.get("vintage"), f.get("requests"), f.get("bytes"), f.get("message"))
+         for f in fetches],
+    )
+    models.comment_table(con, "meta.fetches", "Every live fetch (from warehouse/fetches.jsonl): a new vintage, "
+                         "'unchanged' (nothing written), 'failed' or 'skipped'.", {
+        "fetched_at": "When the fetch ran (UTC)", "source": "Source fetched",
+        "status": "new, unchanged, failed or skipped",
+        "vintage": "Vintage written (status new)", "requests": "HTTP requests made", "bytes": "Bytes received",
+        "message": "What happened, secrets redacted"})
     con.execute(
         "CREATE OR REPLACE TABLE meta.snapshots (run_id VARCHAR, source VARCHAR, vintage VARCHAR, root VARCHAR, "
         "file VARCHAR, sha256 VARCHAR, bytes BIGINT)"

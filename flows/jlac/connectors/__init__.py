@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jlac.config import Settings
@@ -242,4 +244,14 @@ def fetch_all(
             results.append(result)
         finally:
             client.close()
+    record_fetches(settings, results)
     return results
+
+
+def record_fetches(settings: Settings, results: list[FetchResult]) -> None:
+    """Append the outcomes to the fetch ledger (``fetches.jsonl``), the source of ``meta.fetches``."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    with open(settings.fetch_ledger, "a", encoding="utf-8") as fh:
+        for r in results:
+            fh.write(json.dumps({"at": at, **asdict(r)}) + "\n")
