@@ -224,8 +224,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "ended TIMESTAMPTZ, status VARCHAR, duration_s DOUBLE, snapshots JSON, error VARCHAR, failed_source VARCHAR, "
         "failed_suite VARCHAR, report_path VARCHAR)"
     )
-    con.executemany(
-        "INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    _insert_many(
+        con, "INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(r["run_id"], r.get("flow_run_id"), r.get("trigger"), r.get("started"), r.get("ended"), r.get("status"),
           r.get("duration_s"), json.dumps(r.get("snapshots") or []), r.get("error"), r.get("failed_source"),
           r.get("failed_suite"), r.get("report_path")) for r in runs],
@@ -244,8 +244,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "CREATE OR REPLACE TABLE meta.fetches (fetched_at TIMESTAMPTZ, source VARCHAR, status VARCHAR, "
         "vintage VARCHAR, requests INTEGER, bytes BIGINT, message VARCHAR)"
     )
-    con.executemany(
-        "INSERT INTO meta.fetches VALUES (?, ?, ?, ?, ?, ?, ?)",
+    _insert_many(
+        con, "INSERT INTO meta.fetches VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(f["at"], f["source"], f["status"], f.get("vintage"), f.get("requests"), f.get("bytes"), f.get("message"))
          for f in fetches],
     )
@@ -259,8 +259,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "CREATE OR REPLACE TABLE meta.snapshots (run_id VARCHAR, source VARCHAR, vintage VARCHAR, root VARCHAR, "
         "file VARCHAR, sha256 VARCHAR, bytes BIGINT)"
     )
-    con.executemany(
-        "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+    _insert_many(
+        con, "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(record.run_id, s["source"], s["vintage"], s["root"], f["path"], f["sha256"], f.get("bytes"))
          for s in record.snapshots for f in s["files"]],
     )
@@ -272,8 +272,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "CREATE OR REPLACE TABLE meta.validations (run_id VARCHAR, suite VARCHAR, source VARCHAR, snapshot_id VARCHAR, "
         "expectation VARCHAR, arguments VARCHAR, success BOOLEAN, details VARCHAR)"
     )
-    con.executemany(
-        "INSERT INTO meta.validations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    _insert_many(
+        con, "INSERT INTO meta.validations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [(record.run_id, r.suite, r.source, r.snapshot_id, o.expectation, json.dumps(o.kwargs, default=str),
           o.success, o.details) for r in results for o in r.outcomes],
     )
@@ -281,6 +281,11 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "run_id": "Run id", "suite": "Suite: source and check name", "source": "Source validated",
         "snapshot_id": "Snapshot validated", "expectation": "GX expectation type", "arguments": "Its arguments (JSON)",
         "success": "Whether it passed", "details": "What failed: values and rows"})
+
+
+def _insert_many(con: duckdb.DuckDBPyConnection, sql: str, rows: list) -> None:
+    if rows:  # DuckDB refuses executemany with no parameter sets
+        con.executemany(sql, rows)
 
 
 def snapshot_record(snapshot: Snapshot) -> dict:
