@@ -128,3 +128,13 @@ def test_meta_records_the_run(built):
     assert failed == 0
     assert (settings.output / "fig1_japan_lac_trade.png").stat().st_size > 10_000
     assert (settings.output / "fig1_japan_lac_trade.svg").exists()
+
+
+def test_claims_rederived_from_trade(built):
+    _, _, con = built
+    claims = {r[0]: r[1:] for r in con.execute(
+        "SELECT claim_id, jlac_number, status FROM figures.report_claims WHERE claim_id IN ('C01', 'C02', 'C12')"
+    ).fetchall()}
+    assert claims["C01"] == (pytest.approx(54.153, abs=1e-3), "differs")  # report: about US$58 bn
+    assert claims["C02"] == (pytest.approx(3.934, abs=1e-3), "reproduced")  # report: about 4%
+    assert claims["C12"] == (pytest.approx(5.406, abs=1e-3), "reproduced")  # report: CPTPP trade about US$5.3 tn

@@ -35,6 +35,11 @@ WITH fig1 AS (
 ), mideplan_jica AS (
     SELECT sum(amount_usd) / 1e6 AS usd_m FROM marts.fct_dev_finance
     WHERE source = 'mideplan-cooperation' AND donor_iso3 = 'JPN' AND instrument = 'loan' AND year BETWEEN 2013 AND 2017
+), cptpp AS (  -- C12: goods exports + imports with the world of the 11 CPTPP members, as each reports them
+    SELECT sum(value_usd) / 1e12 AS usd_tn, count(DISTINCT reporter_iso3) AS members
+    FROM marts.fct_trade_annual_by_aggregate
+    WHERE partner_aggregate = 'world' AND year = 2017
+      AND reporter_iso3 IN ('AUS', 'BRN', 'CAN', 'CHL', 'JPN', 'MYS', 'MEX', 'NZL', 'PER', 'SGP', 'VNM')
 ), derived AS (
     SELECT 'C01' AS claim_id, (SELECT avg_total_bn FROM fig1 WHERE years = 5) AS jlac_number, NULL AS jlac_text,
            'figures.fig1_japan_lac_trade: mean of exports + imports, 2014-2018 (IMF DOTS, Japan as reporter, CELAC)'
@@ -48,6 +53,9 @@ WITH fig1 AS (
            'aiddata-gcdf2-projects ends in 2017; GCDF 3.0 has no lender split: 2018 policy-bank loans not derivable'
     UNION ALL SELECT 'C06', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2017), NULL,
            'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, AidData GCDF 2.0 (nominal)'
+    UNION ALL SELECT 'C12', (SELECT usd_tn FROM cptpp WHERE members = 11), NULL,
+           'marts.fct_trade_annual_by_aggregate: goods exports + imports with the world of the 11 CPTPP members, '
+           || '2017, as each reports to the IMF (DOTS)'
     UNION ALL SELECT 'C21', (SELECT CASE WHEN count(*) = 5 THEN count(*) FILTER (WHERE top = 'CHN') END
                              FROM top_partner),
            (SELECT string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) FROM top_partner),
