@@ -11,6 +11,8 @@ import os
 
 # jlac's own loggers belong in the flow run's logs (set before Prefect configures logging).
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jlac")
+# ... and outside a flow run (plain pipeline calls) they just log locally, without a warning per line.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
