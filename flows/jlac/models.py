@@ -10,7 +10,9 @@ Models run in dependency order, found from the ``schema.table`` names each file 
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -19,6 +21,8 @@ import duckdb
 
 from jlac.config import SQL_DIR
 from jlac.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts", "figures")
 _REF = re.compile(r"\b(raw|seeds|staging|intermediate|marts|figures|meta)\.([a-z_][a-z0-9_]*)\b", re.I)
@@ -104,4 +108,12 @@ def run_all(con: duckdb.DuckDBPyConnection, models: list[Model] | None = None) -
     """Run every model in dependency order; return row counts by model."""
     for schema in LAYERS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    return {m.name: run_model(con, m) for m in (models if models is not None else discover())}
+    counts, seconds = {}, {}
+    for m in models if models is not None else discover():
+        start = time.perf_counter()
+        counts[m.name] = run_model(con, m)
+        seconds[m.name] = time.perf_counter() - start
+    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
+    log.info("%d SQL models built in %.1f s; slowest: %s", len(counts), sum(seconds.values()),
+             ", ".join(f"{n} {s:.1f} s" for n, s in slowest))
+    return counts

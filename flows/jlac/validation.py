@@ -24,6 +24,7 @@ from jlac.snapshots import Snapshot
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)  # one INFO line per context otherwise
 
 
 @dataclass
