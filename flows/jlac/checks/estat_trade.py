@@ -24,6 +24,12 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToBeInSet(column="unit", value_set=["千円"], mostly=0.99),
                 E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
+                E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
+                E.ExpectColumnValuesToNotBeNull(column="flow"),
+                # jlac asks each table for its commodity total and annual value only, and staging sums MOF
+                # codes into ISO3 per flow, area and year: two tables covering the same year (e.g. an old
+                # and a new table family) or two items of one table would count a value twice.
+                E.ExpectCompoundColumnsToBeUnique(column_list=["flow", "area_code", "time_code"]),
             ],
         )
     ]

@@ -7,6 +7,12 @@ Envelope: ``{"GET_STATS_DATA": {"RESULT": {"STATUS": 0, "ERROR_MSG": ...}, "STAT
 "@area", "@time", "@unit", "$"}]}}}}``. A single item comes back as an object, not a list. Values
 are strings in thousand yen (千円); '-' and similar marks mean no value. Area codes are '50' + MOF's
 3-digit country code.
+
+The data pages do not say whether a table counts exports or imports: MOF publishes them as separate
+tables (e.g. 0003425295 exports, 0003425296 imports). The flow is read from the table's own
+getMetaInfo: its title (TABLE_INF: STATISTICS_NAME, TITLE, TITLE_SPEC.TABLE_NAME) and the name of its
+commodity class (cat01, e.g. 統計品目表(輸入)) must mention exactly one of 輸出 (exports) and 輸入
+(imports); a table that names neither or both fails with the texts it read.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 
 _DATA_FILE = re.compile(r"^(\d+)_data_p\d+\.json$")
+FLOW_WORDS = {"輸出": "export", "輸入": "import"}
 FIELDS = (
     "stats_data_id",
+    "flow",
+    "table_title",
     "cat01_code",
     "cat02_code",
     "area_code",
@@ -82,6 +91,39 @@ def class_lists(meta_inner: dict) -> dict[str, list[dict]]:
     return {o["@id"]: as_list(o.get("CLASS")) for o in as_list(objs)}
 
 
+def _text(x) -> str:
+    """e-Stat sends a label either as a string or as {"@code"/"@no": ..., "$": text}."""
+    return x.get("$", "") if isinstance(x, dict) else str(x or "")
+
+
+def table_flow(meta_inner: dict, label: str) -> tuple[str, str]:
+    """(flow, title) of a MOF trade table from its getMetaInfo: 'export' for 輸出, 'import' for 輸入."""
+    info = (meta_inner.get("METADATA_INF") or {}).get("TABLE_INF") or {}
+    title = " ".join(
+        t
+        for t in (
+            _text(info.get("STATISTICS_NAME")),
+            _text(info.get("TITLE")),
+            _text((info.get("TITLE_SPEC") or {}).get("TABLE_NAME")),
+        )
+        if t
+    )
+    cat01 = next(
+        (_text(o.get("@name")) for o in as_list(meta_inner["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"])
+         if o.get("@id") == "cat01"),
+        "",
+    )
+    # 輸出入 (exports and imports together) names no single flow; remove it before looking for the words.
+    texts = f"{title} {cat01}".replace("輸出入", "")
+    flows = {flow for word, flow in FLOW_WORDS.items() if word in texts}
+    if len(flows) != 1:
+        raise ParseError(
+            f"{label}: cannot tell exports from imports: the title {title!r} and the commodity class "
+            f"{cat01!r} should name exactly one of 輸出 (exports) / 輸入 (imports), found {sorted(flows) or 'none'}"
+        )
+    return flows.pop(), title
+
+
 def data_values(inner: dict, label: str) -> list[dict]:
     try:
         values = as_list(inner["STATISTICAL_DATA"]["DATA_INF"]["VALUE"])
@@ -121,12 +163,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         meta_name = f"{table}_meta.json"
         if meta_name not in names:
             raise ParseError(f"estat-trade {snapshot.id}: {name} has no {meta_name} beside it")
-        areas = {
-            c["@code"]: c.get("@name")
-            for c in class_lists(read_envelope(snapshot.path(meta_name), meta_name, "GET_META_INFO")).get(
-                "area", []
-            )
-        }
+        meta_label = f"estat-trade {snapshot.id}/{meta_name}"
+        meta = read_envelope(snapshot.path(meta_name), meta_label, "GET_META_INFO")
+        areas = {c["@code"]: c.get("@name") for c in class_lists(meta).get("area", [])}
+        flow, title = table_flow(meta, meta_label)
         label = f"estat-trade {snapshot.id}/{name}"
         for v in data_values(read_envelope(snapshot.path(name), label, "GET_STATS_DATA"), label):
             area, time = v["@area"], v["@time"]
@@ -134,6 +174,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                 (
                     name,
                     table,
+                    flow,
+                    title,
                     v.get("@cat01"),
                     v.get("@cat02"),
                     area,
@@ -159,6 +201,8 @@ SOURCE = Source(
     columns=(
         Column("file", "VARCHAR", "Data page file in the snapshot"),
         Column("stats_data_id", "VARCHAR", "e-Stat table id (statsDataId)"),
+        Column("flow", "VARCHAR", "export (輸出 tables, FOB) or import (輸入 tables, CIF), from the table's title"),
+        Column("table_title", "VARCHAR", "Table title from getMetaInfo (statistics name, title, table name)"),
         Column("cat01_code", "VARCHAR", "Commodity code (cat01); the table's total code for country totals"),
         Column(
             "cat02_code", "VARCHAR", "Item code (cat02): quantity or value, year or month (see getMetaInfo)"
@@ -175,4 +219,5 @@ SOURCE = Source(
     parse=parse,
     key=("stats_data_id", "cat01_code", "cat02_code", "area_code", "time_code"),
     required=False,
+    version="2",  # flow and table_title
 )
