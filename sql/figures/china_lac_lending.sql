@@ -1,14 +1,16 @@
 -- China's policy-bank lending to LAC: loans (incl. export credits) committed by China Development Bank and
 -- the Export-Import Bank of China to the 33 CELAC states, by year and country, from AidData's project rows
--- (GCDF 2.0, nominal US$, to 2017), beside the Dialogue/Boston University China-Latin America Finance Database
--- totals the report quotes. One row per year and country plus a 'LAC' row per year with the totals.
+-- (GCDF 3.0 projects where a snapshot of them is loaded, 2000-2021; otherwise GCDF 2.0, to 2017; nominal US$;
+-- see intermediate.int_dev_finance_china_policy_bank_loans for the precedence), beside the Dialogue/Boston
+-- University China-Latin America Finance Database totals the report quotes. One row per year and country plus a 'LAC' row per year with the totals.
 -- The two databases differ: AidData counts a co-financed loan whole when CDB or Eximbank is among the funders,
 -- includes loans to firms and export credits, and dates loans at commitment; the Dialogue/BU database counts
 -- loans to governments and state-owned firms only and revises its series between vintages.
 -- @col year: Commitment year
 -- @col recipient_iso3: ISO3 of the borrower's country, or 'LAC' for the total over CELAC
 -- @col n_loans: Number of AidData loan projects
--- @col aiddata_usd_m: Loans committed, US$ millions, nominal (AidData GCDF 2.0)
+-- @col aiddata_usd_m: Loans committed, US$ millions, nominal (AidData)
+-- @col aiddata_source: AidData dataset of the year's loans (aiddata-gcdf3-projects or aiddata-gcdf2-projects)
 -- @col dialogue_bu_usd_m: Dialogue/BU database total as published, US$ millions (NULL where no statement)
 -- @col difference_usd_m: aiddata_usd_m minus dialogue_bu_usd_m
 -- @col note: Why the two differ, or why jlac has no value
@@ -17,6 +19,7 @@ WITH loans AS (
     SELECT p.commitment_year AS year, p.recipient_iso3, count(*) AS n_loans, sum(p.amount_usd_nominal) / 1e6 AS usd_m
     FROM intermediate.int_dev_finance_china_policy_bank_loans p
     GROUP BY ALL
+
 ), by_year AS (
     SELECT year, 'LAC' AS recipient_iso3, sum(n_loans) AS n_loans, sum(usd_m) AS usd_m FROM loans GROUP BY year
 ), statements AS (  -- Dialogue/BU annual totals (IAD<year>_total) and the Venezuela/Dominican Republic loans
@@ -26,9 +29,12 @@ WITH loans AS (
            source_url
     FROM seeds.published_finance_statements
     WHERE regexp_matches(claim_id, '^IAD\d{4}_(total|VEN|DOM)$')
-), coverage AS (
-    SELECT min(commitment_year) AS first_year, max(commitment_year) AS last_year
-    FROM staging.stg_aiddata_gcdf2_projects__projects
+), coverage AS (  -- years each loaded AidData project dataset covers (GCDF 3.0 wins where both do)
+    SELECT g3.first_year AS gcdf3_first, g3.last_year AS gcdf3_last, g2.last_year AS gcdf2_last,
+           greatest(g3.last_year, g2.last_year) AS last_year
+    FROM (SELECT min(commitment_year) AS first_year, max(commitment_year) AS last_year
+          FROM staging.stg_aiddata_gcdf3_projects__projects) g3,
+         (SELECT max(commitment_year) AS last_year FROM staging.stg_aiddata_gcdf2_projects__projects) g2
 ), keys AS (
     SELECT year, recipient_iso3 FROM loans
     UNION SELECT year, recipient_iso3 FROM by_year
@@ -39,11 +45,15 @@ SELECT
     k.recipient_iso3,
     coalesce(l.n_loans, y.n_loans) AS n_loans,
     round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END), 1) AS aiddata_usd_m,
+    CASE WHEN k.year BETWEEN c.gcdf3_first AND c.gcdf3_last THEN 'aiddata-gcdf3-projects'
+         WHEN k.year <= c.gcdf2_last THEN 'aiddata-gcdf2-projects' END AS aiddata_source,
     round(s.usd_m, 1) AS dialogue_bu_usd_m,
     round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END) - s.usd_m, 1) AS difference_usd_m,
     CASE
-        WHEN k.year > c.last_year THEN 'AidData GCDF 2.0 ends in ' || c.last_year || '; GCDF 3.0 in the mirror is summed '
-             || 'by country without a lender split, so policy-bank loans for ' || k.year || ' are not derivable'
+        WHEN k.year > c.last_year OR c.last_year IS NULL
+            THEN 'AidData project data loaded end in ' || coalesce(CAST(c.last_year AS VARCHAR), '(none loaded)')
+             || ' (GCDF 2.0 ends in 2017); GCDF 3.0 country-year sums have no lender split, so policy-bank loans for '
+             || k.year || ' are not derivable without a GCDF 3.0 projects snapshot (jlac fetch aiddata-gcdf3-projects)'
         WHEN s.usd_m IS NULL THEN NULL
         WHEN abs(coalesce(l.usd_m, y.usd_m, 0) - s.usd_m) <= 0.05 * s.usd_m THEN 'within 5% of the Dialogue/BU total'
         ELSE 'AidData counts co-financed loans whole, loans to private firms and export credits, dated at '

@@ -19,8 +19,11 @@ WITH fig1 AS (
     SELECT avg(total_usd_bn) AS avg_total_bn, 100 * sum(total_usd_bn) / sum(japan_world_trade_usd_bn) AS share_pct,
            count(*) AS years
     FROM figures.fig1_japan_lac_trade WHERE year BETWEEN 2014 AND 2018
-), lending AS (
-    SELECT year, aiddata_usd_m FROM figures.china_lac_lending WHERE recipient_iso3 = 'LAC'
+), lending AS (  -- C05/C06: the LAC total per year, with Venezuela's part and the AidData dataset used
+    SELECT l.year, l.aiddata_usd_m, l.aiddata_source, coalesce(v.aiddata_usd_m, 0) AS venezuela_usd_m
+    FROM figures.china_lac_lending l
+    LEFT JOIN figures.china_lac_lending v ON v.year = l.year AND v.recipient_iso3 = 'VEN'
+    WHERE l.recipient_iso3 = 'LAC' AND l.aiddata_usd_m IS NOT NULL
 ), route32 AS (
     SELECT sum(amount_usd_nominal) / 1e6 AS usd_m FROM staging.stg_aiddata_gcdf2_projects__projects
     WHERE project_id IN (37364, 39847)
@@ -50,9 +53,14 @@ WITH fig1 AS (
            'oecd-dac2a: Japan net ODA disbursements to CELAC states, 2017 (net of loan repayments, calendar year; '
            || 'JICA''s figure is gross program value by fiscal year)'
     UNION ALL SELECT 'C05', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2018), NULL,
-           'aiddata-gcdf2-projects ends in 2017; GCDF 3.0 has no lender split: 2018 policy-bank loans not derivable'
+           coalesce((SELECT 'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2018, ' || aiddata_source
+                            || ' (nominal); of which Venezuela US$' || round(venezuela_usd_m / 1000, 2) || ' bn'
+                     FROM lending WHERE year = 2018),
+                    'aiddata-gcdf2-projects ends in 2017 and GCDF 3.0 country-year sums have no lender split: 2018 '
+                    || 'policy-bank loans need a GCDF 3.0 projects snapshot (aiddata-gcdf3-projects)')
     UNION ALL SELECT 'C06', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2017), NULL,
-           'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, AidData GCDF 2.0 (nominal)'
+           'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, '
+           || coalesce((SELECT aiddata_source FROM lending WHERE year = 2017), 'AidData') || ' (nominal)'
     UNION ALL SELECT 'C12', (SELECT usd_tn FROM cptpp WHERE members = 11), NULL,
            'marts.fct_trade_annual_by_aggregate: goods exports + imports with the world of the 11 CPTPP members, '
            || '2017, as each reports to the IMF (DOTS)'

@@ -41,6 +41,10 @@ CONNECTORS = {
     "mof-customs": "jlac.connectors.mof_customs",
     "estat-trade": "jlac.connectors.estat",
     "comtrade-v1": "jlac.connectors.comtrade",
+    # Finance: live slices get their own source names, so they never displace the mirror's fuller files.
+    "oecd-dac2a-api": "jlac.connectors.oecd",
+    "oecd-crs-api": "jlac.connectors.oecd_crs",
+    "aiddata-gcdf3-projects": "jlac.connectors.aiddata",
 }
 
 

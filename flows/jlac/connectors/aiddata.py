@@ -7,8 +7,8 @@ shared/api-recordings/oecd/oda_reader_mapping_aidData_schema.json); an HTML page
 a renamed column fails the source. AidData publishes new versions rarely (3.0: Sept 2023); the file is fetched
 with a conditional GET, so an unchanged release costs one 304.
 
-No parser reads ``aiddata-gcdf3-projects`` yet: the warehouse uses the mirrored GCDF 2.0 projects and GCDF 3.0
-country-year sums (see docs/finance.md).
+``jlac.sources.aiddata_gcdf3_projects`` parses the stored zip; its lender column (``Funding Agencies``) is what
+makes CDB and China Eximbank lending for 2018-2021 derivable (see docs/finance.md).
 """
 
 from __future__ import annotations

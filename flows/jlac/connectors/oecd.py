@@ -2,14 +2,16 @@
 
 DAC2A: ``<JLAC_OECD_URL>/data/OECD.DCD.FSD,DSD_DAC2@DF_DAC2A,/<donors>.<recipients>.206.USD.V`` with
 ``startPeriod``, ``dimensionAtObservation=AllDimensions`` and ``format=csvfilewithlabels`` -> ``DAC2A.csv`` in
-the ``oecd-dac2a`` source, which ``jlac.sources.oecd_dac2a`` reads beside the mirrored QWIDS files. Donors:
-Japan, Korea and all official donors (ALLD); recipients: the 33 CELAC states. Measure 206 = ODA
-disbursements (net), USD, current prices (V). No key is needed. The OECD updates DAC2A twice a year
-(preliminary in April, final in December).
+the ``oecd-dac2a-api`` source (parser ``jlac.sources.oecd_dac2a_api``). Donors: Japan, Korea and all official
+donors (ALLD); recipients: the 33 CELAC states. It is its own source, not a vintage of the mirror's
+``oecd-dac2a`` (every recipient x ~150 donors), which this slice would otherwise replace as the newest
+vintage. Measure 206 = ODA disbursements (net), USD, current prices (V). No key is needed. The OECD updates
+DAC2A twice a year (preliminary in April, final in December).
 
 CRS: ``<JLAC_OECD_DCD_URL>/data/OECD.DCD.FSD,DSD_CRS@DF_CRS,<version>/<donors>.<recipients>..100+14...C+D.V.DD..USD``
 (activity-level ODA and OOF commitments and disbursements of Japan and Korea to CELAC) -> ``CRS.csv`` in the
-``oecd-crs`` source, through :func:`fetch_crs`. No parser reads that source yet.
+``oecd-crs-api`` source, through :func:`fetch_crs` (registered as ``jlac.connectors.oecd_crs``; parser
+``jlac.sources.oecd_crs_api``).
 
 Every body is checked with the parser's own reader before anything is stored; an empty result, an HTML page,
 a changed schema or a different measure fail the source with the request in the message.
@@ -28,10 +30,10 @@ from jlac.countries import CELAC
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
 from jlac.snapshots import latest_snapshot
-from jlac.sources import oecd_dac2a
+from jlac.sources import oecd_crs_api, oecd_dac2a
 
-SOURCE_NAME = "oecd-dac2a"
-CRS_SOURCE_NAME = "oecd-crs"
+SOURCE_NAME = "oecd-dac2a-api"
+CRS_SOURCE_NAME = "oecd-crs-api"
 DEFAULT_URL = "https://sdmx.oecd.org/public/rest"
 DEFAULT_DCD_URL = "https://sdmx.oecd.org/dcd-public/rest"
 DAC2A_FLOW = "OECD.DCD.FSD,DSD_DAC2@DF_DAC2A,"  # empty version = latest
@@ -40,7 +42,7 @@ DONORS = ("ALLD", "JPN", "KOR")
 CRS_DONORS = ("JPN", "KOR")
 START_YEAR = 2000
 PARAMS = {"startPeriod": str(START_YEAR), "dimensionAtObservation": "AllDimensions", "format": "csvfilewithlabels"}
-CRS_COLUMNS = ("DONOR", "RECIPIENT", "MEASURE", "FLOW_TYPE", "PRICE_BASE", "TIME_PERIOD", "OBS_VALUE")
+CRS_COLUMNS = oecd_crs_api.REQUIRED
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
@@ -65,7 +67,7 @@ def _text_head(path: Path, label: str, expected: str) -> str:
 
 
 def check_dac2a(path: Path, label: str) -> int:
-    """Read the body with the oecd-dac2a parser; return its row count, or raise FetchError naming the request."""
+    """Read the body with the DAC2A SDMX reader; return its row count, or raise FetchError naming the request."""
     text = _text_head(path, label, "an SDMX CSV of DAC2A")
     if not text.startswith("STRUCTURE,"):
         raise FetchError(f"{label}: expected an SDMX CSV starting 'STRUCTURE,', found {text[:80]!r}")
@@ -115,21 +117,15 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
 
 
 def check_crs(path: Path, label: str) -> int:
-    """The CRS body is an SDMX CSV with the columns jlac needs and at least one observation."""
+    """Read the body with the oecd-crs-api parser's reader; return its row count, or raise FetchError."""
     text = _text_head(path, label, "an SDMX CSV of CRS")
-    header = text.splitlines()[0].split(",")
-    missing = [c for c in CRS_COLUMNS if c not in header]
-    if not text.startswith("STRUCTURE,") or missing:
-        raise FetchError(f"{label}: expected an SDMX CSV with columns {list(CRS_COLUMNS)}; missing {missing}")
+    if not text.startswith("STRUCTURE,"):
+        raise FetchError(f"{label}: expected an SDMX CSV starting 'STRUCTURE,', found {text[:80]!r}")
     with duckdb.connect() as con:
         try:
-            rel = con.read_csv(str(path), header=True, all_varchar=True)
-            count = rel.count("*").fetchall()[0][0]
-        except duckdb.Error as exc:
-            raise FetchError(f"{label}: unreadable CSV ({exc})") from None
-    if count == 0:
-        raise FetchError(f"{label}: the CSV has a header but no observation (empty result)")
-    return count
+            return len(oecd_crs_api.sdmx_relation(con, path, path.name).fetchall())
+        except (ParseError, duckdb.Error) as exc:
+            raise FetchError(f"{label}: {exc}") from None
 
 
 def fetch_crs(settings: Settings, client: HttpClient) -> FetchResult:
