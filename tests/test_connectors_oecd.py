@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import urllib.parse
 
 import duckdb
 import pytest
+from conftest import SHARED
 from jlac.config import get_settings
-from jlac.connectors import FetchError, aiddata, oecd
+from jlac.connectors import CONNECTORS, FetchError, aiddata, connector, oecd
 from jlac.http import HttpClient
-from jlac.snapshots import list_vintages
-from jlac.sources import oecd_dac2a
+from jlac.snapshots import latest_snapshot, list_vintages
+from jlac.sources import get_source, oecd_crs_api, oecd_dac2a_api
 
 HEADER = ("STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,DONOR,Donor,RECIPIENT,Recipient,MEASURE,Measure,UNIT_MEASURE,"
           "Unit of measure,PRICE_BASE,Price base,TIME_PERIOD,Time period,OBS_VALUE,Observation value,BASE_PER,"
@@ -67,9 +69,9 @@ def test_dac2a_fetch_writes_a_vintage_the_parser_reads(settings, httpserver):
     httpserver.expect_request(PATH, query_string=query()).respond_with_data(BODY, content_type="text/csv")
     result = oecd.fetch(settings, client())
     assert result.status == "new" and result.requests == 1
-    [snap] = list_vintages("oecd-dac2a", settings)
+    [snap] = list_vintages("oecd-dac2a-api", settings)
     assert snap.manifest["requests"][0]["file"] == "DAC2A.csv"
-    rel = oecd_dac2a.SOURCE.parse(snap, duckdb.connect())
+    rel = oecd_dac2a_api.SOURCE.parse(snap, duckdb.connect())
     got = {(r[0], r[1], r[2]): r[3:] for r in rel.project(
         "year, recipient_iso3, donor_name, donor_iso3, value_usd_m").fetchall()}
     assert got[(2017, "CRI", "Japan")] == ("JPN", 38.97)
@@ -78,7 +80,22 @@ def test_dac2a_fetch_writes_a_vintage_the_parser_reads(settings, httpserver):
     assert got[(2015, "IND", "Official Donors, Total")] == (None, 3174.348367)
     assert got[(2012, "CRI", "Japan")] == ("JPN", -8.43)
     again = oecd.fetch(settings, client())
-    assert again.status == "unchanged" and len(list_vintages("oecd-dac2a", settings)) == 1
+    assert again.status == "unchanged" and len(list_vintages("oecd-dac2a-api", settings)) == 1
+
+
+def test_live_dac2a_does_not_displace_the_mirror(settings, httpserver, monkeypatch, mirror):
+    """The live slice (Japan, Korea, all donors to CELAC) is its own source; the mirror's full DAC2a stays newest."""
+    monkeypatch.setenv("JLAC_MIRROR", str(mirror))
+    httpserver.expect_request(PATH).respond_with_data(BODY, content_type="text/csv")
+    assert connector("oecd-dac2a-api").fetch(get_settings(), client()).status == "new"
+    assert latest_snapshot("oecd-dac2a", get_settings()).vintage == "2022-01-18"
+    assert latest_snapshot("oecd-dac2a-api", get_settings()).root.is_relative_to(get_settings().snapshots)
+
+
+def test_registry_names_match_sources():
+    for name in ("oecd-dac2a-api", "oecd-crs-api", "aiddata-gcdf3-projects"):
+        assert name in CONNECTORS
+        assert connector(name).SOURCE_NAME == name and get_source(name).name == name
 
 
 def test_dac2a_retries_a_server_error(settings, httpserver):
@@ -103,22 +120,73 @@ def test_dac2a_retries_a_server_error(settings, httpserver):
 )
 def test_dac2a_bad_responses_fail_and_store_nothing(settings, httpserver, body, status, message):
     httpserver.expect_request(PATH).respond_with_data(body, status=status)
-    with pytest.raises(FetchError, match="oecd-dac2a") as err:
+    with pytest.raises(FetchError, match="oecd-dac2a-api") as err:
         oecd.fetch(settings, client())
     assert message in str(err.value) and PATH.split("/")[-1][:20] in urllib.parse.unquote(str(err.value))
-    assert list_vintages("oecd-dac2a", settings) == []
+    assert list_vintages("oecd-dac2a-api", settings) == []
 
 
-def test_crs_fetch(settings, httpserver):
-    path = "/dcd-public/rest/data/" + oecd.CRS_FLOW + "/" + "+".join(oecd.CRS_DONORS)
-    crs_header = "STRUCTURE,STRUCTURE_ID,ACTION,DONOR,RECIPIENT,MEASURE,FLOW_TYPE,PRICE_BASE,TIME_PERIOD,OBS_VALUE"
-    body = crs_header + "\r\nDATAFLOW,OECD.DCD.FSD:DSD_CRS@DF_CRS(1.6),I,JPN,CRI,100,C,V,2017,234.1\r\n"
-    httpserver.expect_request(urllib.parse.quote(path, safe="/,@+") + "." + ".".join(
-        ["+".join(sorted(oecd.CELAC))]) + "..100+14...C+D.V.DD..USD").respond_with_data(body)
-    result = oecd.fetch_crs(settings, client())
+# The CRS SDMX CSV columns, in order, as the Data Explorer returns them with labels (recorded column list).
+CRS_HEADER = list(json.loads((SHARED / "api-recordings/oecd/oda_reader_mapping_crs_dotstat.json").read_text()))
+CRS_PATH = (urllib.parse.quote("/dcd-public/rest/data/" + oecd.CRS_FLOW, safe="/,@") + "/"
+            + "+".join(oecd.CRS_DONORS) + "." + "+".join(sorted(oecd.CELAC)) + "..100+14...C+D.V.DD..USD")
+
+
+def crs_row(**cells):
+    """One CRS observation: a JICA loan to Costa Rica unless cells say otherwise."""
+    base = {"STRUCTURE": "DATAFLOW", "STRUCTURE_ID": "OECD.DCD.FSD:DSD_CRS@DF_CRS(1.6)", "ACTION": "I",
+            "DONOR": "JPN", "Donor": "Japan", "RECIPIENT": "CRI", "Recipient": "Costa Rica", "SECTOR": "23210",
+            "MEASURE": "100", "FLOW_TYPE": "C", "PRICE_BASE": "V", "MD_DIM": "DD", "MD_ID": "2013000123",
+            "UNIT_MEASURE": "USD", "TIME_PERIOD": "2013", "OBS_VALUE": "559.86", "UNIT_MULT": "6",
+            "DONOR_AGENCY": "3", "Donor agency": "Japan International Cooperation Agency",
+            "PROJECT_TITLE": "Guanacaste Geothermal Development Sector Loan", "FINANCETYPE_CODE": "421"}
+    base.update(cells)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([base.get(c, "") for c in CRS_HEADER])
+    return out.getvalue()
+
+
+CRS_BODY = "\ufeff" + "\r\n".join([
+    ",".join(CRS_HEADER), crs_row(),
+    crs_row(FLOW_TYPE="D", TIME_PERIOD="2017", OBS_VALUE="41.2"),
+    crs_row(DONOR="KOR", Donor="Korea", DONOR_AGENCY="1", **{"Donor agency": "Korea International Cooperation "
+            "Agency"}, MD_ID="2017000777", OBS_VALUE="250000", UNIT_MULT="0", FINANCETYPE_CODE="110",
+            TIME_PERIOD="2017", FLOW_TYPE="D"),
+]) + "\r\n"
+
+
+def test_crs_fetch_through_the_registry_and_parse(settings, httpserver):
+    httpserver.expect_request(CRS_PATH, query_string=query()).respond_with_data(CRS_BODY, content_type="text/csv")
+    result = connector("oecd-crs-api").fetch(settings, client())
     assert result.status == "new", result.message
-    [snap] = list_vintages("oecd-crs", settings)
-    assert snap.path("CRS.csv").read_text().startswith("STRUCTURE,")
+    [snap] = list_vintages("oecd-crs-api", settings)
+    rel = oecd_crs_api.SOURCE.parse(snap, duckdb.connect())
+    got = rel.project("year, donor_iso3, donor_agency, recipient_iso3, flow_type, finance_type_code, value_usd")
+    assert sorted(got.fetchall()) == [
+        (2013, "JPN", "Japan International Cooperation Agency", "CRI", "C", "421", 559860000.0),
+        (2017, "JPN", "Japan International Cooperation Agency", "CRI", "D", "421", 41200000.0),
+        (2017, "KOR", "Korea International Cooperation Agency", "CRI", "D", "110", 250000.0),
+    ]
+    assert connector("oecd-crs-api").fetch(settings, client()).status == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (",".join(CRS_HEADER) + "\r\n" + crs_row(PRICE_BASE="Q"), "PRICE_BASE should be V (current prices)"),
+        (",".join(CRS_HEADER) + "\r\n" + crs_row(FLOW_TYPE="E"), "FLOW_TYPE should be C (commitments)"),
+        (",".join(CRS_HEADER) + "\r\n" + crs_row(OBS_VALUE="n/a"), "line 2: '2013', 'n/a', '6'"),
+        (",".join(c for c in CRS_HEADER if c != "UNIT_MULT") + "\r\n", "lacks column(s) ['UNIT_MULT']"),
+        (",".join(CRS_HEADER) + "\r\n", "no observation (empty result)"),
+        ("<html>maintenance</html>", "an HTML/XML page"),
+    ],
+)
+def test_crs_bad_responses_fail_and_store_nothing(settings, httpserver, body, message):
+    httpserver.expect_request(CRS_PATH).respond_with_data(body)
+    with pytest.raises(FetchError, match="oecd-crs-api GET") as err:
+        connector("oecd-crs-api").fetch(settings, client())
+    assert message in str(err.value)
+    assert list_vintages("oecd-crs-api", settings) == []
 
 
 def gcdf_zip(tmp_path, columns, rows, sheet="GCDF_3.0"):

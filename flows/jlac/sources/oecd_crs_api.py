@@ -52,18 +52,20 @@ def _names(header: list[str]) -> list[str]:
 def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
     """One SDMX CSV of DSD_CRS@DF_CRS as checked rows (codes, year, number); raises ParseError naming the line."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        has_rows = any(any(cell.strip() for cell in r) for r in reader)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ParseError(f"oecd-crs-api {label}: SDMX CSV lacks column(s) {missing}; found {header[:12]}")
+    if not has_rows:  # DuckDB cannot sniff an empty body; say what it means
+        raise ParseError(f"oecd-crs-api {label}: the SDMX CSV has a header but no observation (empty result)")
     names = _names(header)
     view = "_oecd_crs_" + re.sub(r"\W", "_", label)
     con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"').create_view(
         f"{view}_src", replace=True)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT row_number() OVER () + 1 AS row_number, * "
                 f"FROM {view}_src")
-    if con.sql(f"SELECT count(*) FROM {view}").fetchone()[0] == 0:
-        raise ParseError(f"oecd-crs-api {label}: the SDMX CSV has a header but no observation (empty result)")
     for col, allowed, meaning in (
         ("MEASURE", MEASURES, "100 (ODA) or 14 (OOF)"),
         ("FLOW_TYPE", FLOW_TYPES, "C (commitments) or D (disbursements)"),
