@@ -1,0 +1,62 @@
+"""Helpers for the trade-source tests: build a warehouse in memory from a (small) mirror and run only the SQL
+models a test needs, the way the pipeline does (same parse cache, raw loading, name map and model runner)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+from jlac import models, pipeline
+from jlac.config import Settings
+from jlac.sources import all_sources
+
+
+def load_raw_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
+    """Every source's raw table (empty without a snapshot), the country-name map and the seeds."""
+    for schema in ("raw", "seeds", "meta", *models.LAYERS):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    sources = all_sources()
+    snapshots = pipeline.discover(settings)
+    counts = {}
+    for name, src in sources.items():
+        snap = snapshots.get(name)
+        parquet = pipeline.parse_to_cache(settings, src, snap) if snap is not None else None
+        counts[name] = pipeline.load_raw(con, src, snap, parquet)
+    pipeline.build_country_name_map(con, sources)
+    pipeline.load_seeds(con)
+    return counts
+
+
+def run_models_for(con: duckdb.DuckDBPyConnection, targets: list[str]) -> dict[str, int]:
+    """Run the models ``targets`` read from (transitively) and the targets themselves, in dependency order."""
+    found = models.discover()
+    by_name = {m.name: m for m in found}
+    needed, todo = set(), list(targets)
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        todo += by_name[name].refs
+    return {m.name: models.run_model(con, m) for m in found if m.name in needed}
+
+
+def build_models(con: duckdb.DuckDBPyConnection, settings: Settings, targets: list[str]) -> dict[str, int]:
+    load_raw_tables(con, settings)
+    return run_models_for(con, targets)
+
+
+def fred_monthly_rates(mirror: Path) -> dict[str, float]:
+    """FRED EXJPUS by 'YYYY-MM', read with the csv module from the mirror file."""
+    path = next((mirror / "fred-exjpus").glob("*/EXJPUS.csv"))
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {r["observation_date"][:7]: float(r["EXJPUS"]) for r in rows if r["EXJPUS"] not in ("", ".")}
+
+
+def fred_annual_rate(mirror: Path, year: int) -> float:
+    """Mean of the twelve monthly averages of ``year``."""
+    months = [v for k, v in fred_monthly_rates(mirror).items() if k.startswith(f"{year}-")]
+    assert len(months) == 12, f"FRED has {len(months)} months of {year}"
+    return sum(months) / 12
