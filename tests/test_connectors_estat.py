@@ -27,6 +27,8 @@ def meta() -> dict:
     parsed e-Stat trade output: area '50' + MOF code, time 2023000000)."""
     doc = json.loads((REC / "content_getMetaInfo.DECODED.json").read_text(encoding="utf-8"))
     doc["GET_META_INFO"]["PARAMETER"]["STATS_DATA_ID"] = TABLE
+    # the parser reads the flow from the title: 輸出 = exports
+    doc["GET_META_INFO"]["METADATA_INF"]["TABLE_INF"]["STATISTICS_NAME"] = "普通貿易統計 概況品別国別表 輸出"
     doc["GET_META_INFO"]["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"] = [
         {
             "@id": "cat01",

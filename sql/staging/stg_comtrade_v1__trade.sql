@@ -1,8 +1,8 @@
 -- UN Comtrade v1 total goods trade (cmdCode TOTAL), newest vintage, in the columns of
 -- staging.stg_imf_dots__trade. Values are plain US dollars as Comtrade publishes them (primaryValue: CIF for
--- imports, FOB for exports), so nothing is converted. Partners are kept when Comtrade's partnerISO is a
--- country jlac knows (staging.country_name_map) or the world (partner code 0); Comtrade's own groupings
--- ('nes' areas, bunkers, free zones) are left out.
+-- imports, FOB for exports), so nothing is converted. Rows are kept when reporterISO and partnerISO are
+-- three letters (ISO3) or the partner is the world (code 0); Comtrade's own groupings carry digits or
+-- underscores in those codes (W00 World, S19 'Asia, nes', _X 'Areas, nes', X1 ...) and are left out.
 -- @col reporter_iso3: Reporter ISO3 (reporterISO)
 -- @col reporter_aggregate: Always NULL: jlac asks Comtrade for country reporters
 -- @col partner_iso3: Partner ISO3; NULL for the world
@@ -27,5 +27,5 @@ SELECT
 FROM raw.comtrade_v1 AS r
 WHERE r.vintage = (SELECT max(vintage) FROM raw.comtrade_v1)
   AND r.cmd_code = 'TOTAL'
-  AND r.reporter_iso3 IN (SELECT iso3 FROM staging.country_name_map WHERE iso3 IS NOT NULL)
-  AND (r.partner_code = 0 OR r.partner_iso3 IN (SELECT iso3 FROM staging.country_name_map WHERE iso3 IS NOT NULL))
+  AND regexp_full_match(r.reporter_iso3, '[A-Z]{3}')
+  AND (r.partner_code = 0 OR regexp_full_match(r.partner_iso3, '[A-Z]{3}'))

@@ -21,7 +21,7 @@ from jlac.config import Settings
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
-from jlac.sources.estat_trade import class_lists, data_values, next_key, read_envelope
+from jlac.sources.estat_trade import class_lists, data_values, next_key, read_envelope, table_flow
 
 SOURCE_NAME = "estat-trade"
 DEFAULT_URL = "https://api.e-stat.go.jp/rest/3.0/app"
@@ -127,7 +127,11 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 "GET_META_INFO",
             )
             cat01, cat02 = resolve(class_lists(meta), table)
-            resolved[table] = {"cat01": cat01, "cat02": cat02}
+            try:  # a table whose title names no single flow could not be parsed: fail the fetch, not the refresh
+                flow, _ = table_flow(meta, f"estat-trade table {table}")
+            except ParseError as exc:
+                raise FetchError(str(exc)) from None
+            resolved[table] = {"cat01": cat01, "cat02": cat02, "flow": flow}
             start, page = 1, 1
             while True:
                 name = f"{table}_data_p{page:03d}.json"
