@@ -32,7 +32,9 @@ def _ledger(settings, *runs):
 
 def test_every_source_has_a_release_rhythm_and_no_rhythm_is_orphaned():
     rhythms = load_rhythms()
-    assert set(rhythms) == set(all_sources())
+    missing, orphaned = set(all_sources()) - set(rhythms), set(rhythms) - set(all_sources())
+    assert not missing, f"add a release rhythm for {sorted(missing)} to flows/jlac/data/release_rhythm.yml"
+    assert not orphaned, f"release_rhythm.yml names sources that do not exist: {sorted(orphaned)}"
     assert rhythms["fred-exjpus"].rhythm == "monthly" and rhythms["fred-exjpus"].stale_after_days == 45
     assert rhythms["imf-dots"].stale_after_days is None  # frozen: never flagged
 
