@@ -30,11 +30,10 @@ def _ledger(settings, *runs):
     settings.run_ledger.write_text("".join(json.dumps(r) + "\n" for r in runs))
 
 
-def test_every_source_has_a_release_rhythm_and_no_rhythm_is_orphaned():
+def test_every_source_has_a_release_rhythm():
     rhythms = load_rhythms()
-    missing, orphaned = set(all_sources()) - set(rhythms), set(rhythms) - set(all_sources())
+    missing = set(all_sources()) - set(rhythms)
     assert not missing, f"add a release rhythm for {sorted(missing)} to flows/jlac/data/release_rhythm.yml"
-    assert not orphaned, f"release_rhythm.yml names sources that do not exist: {sorted(orphaned)}"
     assert rhythms["fred-exjpus"].rhythm == "monthly" and rhythms["fred-exjpus"].stale_after_days == 45
     assert rhythms["imf-dots"].stale_after_days is None  # frozen: never flagged
 
