@@ -7,7 +7,7 @@
 -- @col partner_iso3: ISO3 of the CELAC partner, or 'CELAC' for the total
 -- @col japan_imports_usd_m: Japan's imports from the partner as Japan reports them, US$ millions (CIF)
 -- @col mirror_exports_usd_m: The partner's exports to Japan as the partner reports them, US$ millions (FOB); NULL where it reported none
--- @col japan_net_weight_t: Net weight of Japan's reported imports, tonnes; NULL where not reported
+-- @col japan_net_weight_t: Net weight of Japan's reported imports, tonnes; NULL where not reported (for 'CELAC', where any partner's is missing)
 -- @col source: Source of both values
 WITH celac AS (
     SELECT iso3 FROM marts.dim_country WHERE is_celac
@@ -32,7 +32,9 @@ SELECT year, hs_chapter, partner_iso3, round(japan_usd / 1e6, 3) AS japan_import
 FROM cells
 UNION ALL
 SELECT year, hs_chapter, 'CELAC', round(sum(japan_usd) / 1e6, 3), round(sum(mirror_usd) / 1e6, 3),
-       round(sum(net_weight_kg) / 1e3, 1), 'comtrade-classic-hs27-hs44'
+       -- a partial weight total would mislead: only when every partner's imports carry a weight
+       CASE WHEN count(net_weight_kg) = count(japan_usd) THEN round(sum(net_weight_kg) / 1e3, 1) END,
+       'comtrade-classic-hs27-hs44'
 FROM cells
 GROUP BY year, hs_chapter
 ORDER BY year, hs_chapter, partner_iso3 <> 'CELAC', partner_iso3
