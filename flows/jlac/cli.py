@@ -41,7 +41,7 @@ def _pins(pin: list[str]) -> dict[str, str]:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False)
+    err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -73,7 +73,12 @@ def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse (never blocks or is blocked by a refresh)."""
     if not settings.warehouse.exists():
         raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
-    return duckdb.connect(str(settings.warehouse), read_only=True)
+    # Attach into a fresh in-memory database: duckdb.connect(path) would reuse a database this process
+    # already has open, which after a publish is the previous file.
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(settings.warehouse)])
+    con.execute("USE jlac")
+    return con
 
 
 @contextmanager
