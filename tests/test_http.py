@@ -127,6 +127,7 @@ def test_secret_never_appears_in_messages_or_logs(httpserver, tmp_path, caplog):
     httpserver.expect_request("/ok").respond_with_data("fine")
     seen: list[str] = []
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # the CLI quiets httpx; other tests may have run it
     with client(Sleeps(), secrets=[SECRET], progress=seen.append) as c:
         d = c.download(httpserver.url_for("/ok"), tmp_path, params={"subscription-key": SECRET})
         with pytest.raises(HttpError) as err:
