@@ -19,7 +19,9 @@ from jlac.errors import JlacError
 # Let jlac's own loggers show up in Prefect's run logs; keep the ephemeral API's state (and the task
 # cache) beside the warehouse rather than in a ~/.prefect shared with other projects.
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jlac")
-os.environ.setdefault("PREFECT_HOME", str(get_settings().home / ".prefect"))
+if "PREFECT_HOME" not in os.environ:
+    (get_settings().home / ".prefect").mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level
+    os.environ["PREFECT_HOME"] = str(get_settings().home / ".prefect")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The temporary API takes 15-20 s to start on a quiet 2-core machine; Prefect's default wait is 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -19,7 +19,8 @@ MEASURE_LABEL = {"commitment": "commitments", "net_disbursement": "net disbursem
                  "gross_disbursement": "gross disbursements"}
 SOURCE_LABEL = {"oecd-dac2a": "OECD DAC2a", "aiddata-gcdf2-projects": "AidData GCDF 2.0",
                 "aiddata-gcdf3-country-year": "AidData GCDF 3.0", "aiddata-v2-donor-recipient-year": "AidData 2.x",
-                "mideplan-cooperation": "MIDEPLAN records"}
+                "mideplan-cooperation": "MIDEPLAN records", "oecd-dac2a-api": "OECD DAC2A (API)",
+                "oecd-crs-api": "OECD CRS (API)", "aiddata-gcdf3-projects": "AidData GCDF 3.0 projects"}
 # Tables written as CSV only (no chart): they are read as tables.
 TABLES = ("fig3_reconciliation", "table1_japan_lac_policy", "report_claims")
 
