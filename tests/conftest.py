@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# jlac's loggers outside a flow run log locally (as jlac.refresh_flow sets for the CLI), before Prefect loads.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("JLAC_TEST_SHARED", REPO.parent / "shared")).resolve()
 MIRROR = SHARED / "snapshots"
