@@ -9,16 +9,8 @@
 -- @col in_report_span: True for 1995-2018, the years the report's Figure 1 shows
 -- @col partners: Number of partner countries with a value that year
 -- @col sources: Sources of the values
-SELECT
-    year,
-    round(exports_usd / 1e9, 3) AS exports_usd_bn,
-    round(imports_usd / 1e9, 3) AS imports_usd_bn,
-    round((exports_usd + imports_usd) / 1e9, 3) AS total_usd_bn,
-    round((world_exports_usd + world_imports_usd) / 1e9, 3) AS japan_world_trade_usd_bn,
-    round(100 * (exports_usd + imports_usd) / (world_exports_usd + world_imports_usd), 3) AS lac_share_pct,
-    year BETWEEN 1995 AND 2018 AS in_report_span,
-    partners,
-    sources
+SELECT year, exports_usd_bn, imports_usd_bn, total_usd_bn, japan_world_trade_usd_bn, lac_share_pct, in_report_span,
+       partners, sources
 FROM intermediate.int_japan_trade_by_region
 WHERE region = 'celac' AND year >= 1995
 ORDER BY year

@@ -10,6 +10,12 @@
 -- @col partners: Number of partner countries with a value that year
 -- @col estimated_values: Number of partner values flagged as estimates
 -- @col sources: Sources of the values, comma-separated
+-- @col exports_usd_bn: exports_usd in US$ billions (3 decimals)
+-- @col imports_usd_bn: imports_usd in US$ billions
+-- @col total_usd_bn: Exports plus imports, US$ billions
+-- @col japan_world_trade_usd_bn: Japan's exports plus imports with the world, US$ billions
+-- @col lac_share_pct: The region's share of Japan's trade with the world, percent
+-- @col in_report_span: True for 1995-2018, the years the report's Figure 1 shows
 WITH regions AS (
     SELECT 'celac' AS region, iso3 FROM marts.dim_country WHERE is_celac
     UNION ALL
@@ -37,7 +43,14 @@ WITH regions AS (
     GROUP BY year
 )
 SELECT lac.region, lac.year, lac.exports_usd, lac.imports_usd, world.world_exports_usd, world.world_imports_usd,
-       lac.partners, lac.estimated_values, lac.sources
+       lac.partners, lac.estimated_values, lac.sources,
+       round(lac.exports_usd / 1e9, 3) AS exports_usd_bn,
+       round(lac.imports_usd / 1e9, 3) AS imports_usd_bn,
+       round((lac.exports_usd + lac.imports_usd) / 1e9, 3) AS total_usd_bn,
+       round((world.world_exports_usd + world.world_imports_usd) / 1e9, 3) AS japan_world_trade_usd_bn,
+       round(100 * (lac.exports_usd + lac.imports_usd) / (world.world_exports_usd + world.world_imports_usd), 3)
+           AS lac_share_pct,
+       lac.year BETWEEN 1995 AND 2018 AS in_report_span
 FROM lac
 LEFT JOIN world USING (year)
 ORDER BY lac.region, lac.year
