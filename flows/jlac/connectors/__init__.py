@@ -29,7 +29,7 @@ from pathlib import Path
 
 from jlac.config import Settings
 from jlac.errors import JlacError
-from jlac.http import Download, HttpClient, now_iso
+from jlac.http import Download, HttpClient, HttpError, now_iso
 from jlac.snapshots import Snapshot, latest_snapshot, sha256_file, write_snapshot
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,19 @@ class Staged:
             {"file": name, "url": download.url, "status": download.status, **download.validators()}
         )
         return target
+
+    def get(self, client: HttpClient, name: str, url: str, previous: Snapshot | None, label: str,
+            **kwargs) -> tuple[Path, str]:
+        """Conditional GET of one file of this vintage (ETag / Last-Modified of ``previous``).
+
+        Returns the file and the request's redacted URL; an HTTP failure becomes a FetchError
+        starting with ``label``.
+        """
+        try:
+            download = client.download(url, self.workdir, **validators_for(previous, name), **kwargs)
+        except HttpError as exc:
+            raise FetchError(f"{label}: {exc}") from None
+        return self.add(name, download, reuse_from=previous), download.url
 
 
 def base_url(var: str, default: str) -> str:

@@ -20,8 +20,8 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from jlac import connectors
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed, validators_for
-from jlac.http import HttpClient, HttpError
+from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 
 SOURCE_NAME = "aiddata-gcdf3-projects"
@@ -77,12 +77,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     url = f"{base_url('JLAC_AIDDATA_URL', DEFAULT_URL)}/ad4/datasets/{FILE}"
     previous = latest_snapshot(SOURCE_NAME, settings)
     with staging(settings, SOURCE_NAME) as staged:
-        try:
-            download = client.download(url, staged.workdir, **validators_for(previous, FILE))
-        except HttpError as exc:
-            raise FetchError(f"{SOURCE_NAME}: {exc}") from None
-        path = staged.add(FILE, download, reuse_from=previous)
-        projects = check_zip(path, f"{SOURCE_NAME} GET {download.url}")
+        path, got = staged.get(client, FILE, url, previous, SOURCE_NAME)
+        projects = check_zip(path, f"{SOURCE_NAME} GET {got}")
         metadata = {
             "title": "AidData's Global Chinese Development Finance Dataset, Version 3.0 (project level)",
             "publisher": "AidData at William & Mary",

@@ -20,10 +20,10 @@ import pycountry
 
 from jlac import connectors
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed, validators_for
+from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.countries import CELAC
 from jlac.errors import ParseError
-from jlac.http import HttpClient, HttpError
+from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 from jlac.sources.comtrade_v1 import read_comtrade_json
 
@@ -80,15 +80,10 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                     "customsCode": "C00",
                     "includeDesc": "true",
                 }
+                path, got = staged.get(client, name, url, previous, f"comtrade-v1 {iso3} {years[0]}-{years[-1]}",
+                                       params=params, headers=headers)
                 try:
-                    download = client.download(
-                        url, staged.workdir, params=params, headers=headers, **validators_for(previous, name)
-                    )
-                except HttpError as exc:
-                    raise FetchError(f"comtrade-v1 {iso3} {years[0]}-{years[-1]}: {exc}") from None
-                path = staged.add(name, download, reuse_from=previous)
-                try:
-                    read_comtrade_json(path, f"comtrade-v1 GET {download.url}")
+                    read_comtrade_json(path, f"comtrade-v1 GET {got}")
                 except ParseError as exc:
                     raise FetchError(client.redact(str(exc))) from None
         metadata = {

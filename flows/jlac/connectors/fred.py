@@ -13,8 +13,8 @@ from pathlib import Path
 
 from jlac import connectors
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed, validators_for
-from jlac.http import HttpClient, HttpError
+from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 
 SOURCE_NAME = "fred-exjpus"
@@ -57,14 +57,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     name = f"{SERIES}.csv"
     with staging(settings, SOURCE_NAME) as staged:
-        try:
-            download = client.download(
-                url, staged.workdir, params={"id": SERIES}, **validators_for(previous, name)
-            )
-        except HttpError as exc:
-            raise FetchError(f"fred-exjpus: {exc}") from None
-        path = staged.add(name, download, reuse_from=previous)
-        check_csv(path, f"fred-exjpus GET {download.url}")
+        path, got = staged.get(client, name, url, previous, "fred-exjpus", params={"id": SERIES})
+        check_csv(path, f"fred-exjpus GET {got}")
         metadata = {
             "title": "Japanese yen per US dollar, monthly average (FRED series EXJPUS, Federal Reserve H.10)",
             "publisher": "Board of Governors of the Federal Reserve System, via FRED "

@@ -22,14 +22,13 @@ from jlac.connectors import (
     base_url,
     staging,
     store_if_changed,
-    validators_for,
 )
 from jlac.connectors import (
     make_client as _make_client,
 )
 from jlac.countries import CELAC
 from jlac.errors import ParseError
-from jlac.http import HttpClient, HttpError
+from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 from jlac.sources.imf_imts import read_imts_xml
 
@@ -82,19 +81,10 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
         for i, reporter in enumerate(todo, 1):
             name = f"IMTS_{reporter}_{frequency}.xml"
             url, params = request_for(base, reporter, frequency, start)
+            path, got = staged.get(client, name, url, previous, f"imf-imts reporter {reporter} ({i}/{len(todo)})",
+                                   params=params, headers={"Accept": "application/xml"})
             try:
-                download = client.download(
-                    url,
-                    staged.workdir,
-                    params=params,
-                    headers={"Accept": "application/xml"},
-                    **validators_for(previous, name),
-                )
-            except HttpError as exc:
-                raise FetchError(f"imf-imts reporter {reporter} ({i}/{len(todo)}): {exc}") from None
-            path = staged.add(name, download, reuse_from=previous)
-            try:
-                read_imts_xml(path, f"imf-imts GET {download.url}")
+                read_imts_xml(path, f"imf-imts GET {got}")
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
         metadata = {

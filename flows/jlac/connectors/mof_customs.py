@@ -11,9 +11,9 @@ import os
 
 from jlac import connectors
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed, validators_for
+from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.errors import ParseError
-from jlac.http import HttpClient, HttpError
+from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 from jlac.sources.mof_customs import read_mof_csv
 
@@ -33,15 +33,9 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     with staging(settings, SOURCE_NAME) as staged:
         for name in names:
+            path, got = staged.get(client, name, f"{base}/suii/html/data/{name}", previous, f"mof-customs {name}")
             try:
-                download = client.download(
-                    f"{base}/suii/html/data/{name}", staged.workdir, **validators_for(previous, name)
-                )
-            except HttpError as exc:
-                raise FetchError(f"mof-customs {name}: {exc}") from None
-            path = staged.add(name, download, reuse_from=previous)
-            try:
-                read_mof_csv(path, f"mof-customs GET {download.url}")
+                read_mof_csv(path, f"mof-customs GET {got}")
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
         metadata = {

@@ -25,10 +25,10 @@ import duckdb
 
 from jlac import connectors
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed, validators_for
+from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.countries import CELAC
 from jlac.errors import ParseError
-from jlac.http import HttpClient, HttpError
+from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 from jlac.sources import oecd_crs_api, oecd_dac2a
 
@@ -98,12 +98,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     name = "DAC2A.csv"
     with staging(settings, SOURCE_NAME) as staged:
-        try:
-            download = client.download(url, staged.workdir, params=PARAMS, **validators_for(previous, name))
-        except HttpError as exc:
-            raise FetchError(f"{SOURCE_NAME}: {exc}") from None
-        path = staged.add(name, download, reuse_from=previous)
-        check_dac2a(path, f"{SOURCE_NAME} GET {download.url}")
+        path, got = staged.get(client, name, url, previous, SOURCE_NAME, params=PARAMS)
+        check_dac2a(path, f"{SOURCE_NAME} GET {got}")
         metadata = {
             "title": "OECD DAC Table 2a: ODA disbursements by donor and recipient (Data Explorer, SDMX CSV)",
             "publisher": "OECD Development Assistance Committee",
@@ -135,12 +131,8 @@ def fetch_crs(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(CRS_SOURCE_NAME, settings)
     name = "CRS.csv"
     with staging(settings, CRS_SOURCE_NAME) as staged:
-        try:
-            download = client.download(url, staged.workdir, params=PARAMS, **validators_for(previous, name))
-        except HttpError as exc:
-            raise FetchError(f"{CRS_SOURCE_NAME}: {exc}") from None
-        path = staged.add(name, download, reuse_from=previous)
-        check_crs(path, f"{CRS_SOURCE_NAME} GET {download.url}")
+        path, got = staged.get(client, name, url, previous, CRS_SOURCE_NAME, params=PARAMS)
+        check_crs(path, f"{CRS_SOURCE_NAME} GET {got}")
         metadata = {
             "title": "OECD Creditor Reporting System: activities of Japan and Korea to CELAC (SDMX CSV)",
             "publisher": "OECD Development Assistance Committee",
