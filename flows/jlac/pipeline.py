@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import countries, models, validation, warehouse
+from jlac import countries, models, publish_hooks, validation, warehouse
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
 from jlac.snapshots import Snapshot, latest_snapshot, verify
@@ -194,6 +194,7 @@ class RunRecord:
     failed_source: str | None = None
     failed_suite: str | None = None
     report_path: str | None = None
+    hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status
@@ -351,8 +352,24 @@ class Stages:
     def figures(self, build, outdir):
         return render_figures(build, outdir)
 
-    def publish(self, build, settings):
-        return warehouse.publish(build, settings)
+    def publish(self, ctx: publish_hooks.PublishContext):
+        return publish(ctx)
+
+    def after_publish(self, ctx: publish_hooks.PublishContext):
+        return publish_hooks.run_after(ctx, alert=_alert_hook_failure)
+
+
+def publish(ctx: publish_hooks.PublishContext) -> Path:
+    """Run the before-publish hooks on the build, then swap it in atomically."""
+    publish_hooks.run_before(ctx)
+    return warehouse.publish(ctx.build, ctx.settings)
+
+
+def _alert_hook_failure(hook: str, message: str) -> None:
+    from jlac.ops import alerts
+
+    alerts.send({"text": f"jlac: published warehouse stands, but publish hook {hook} failed: {message}",
+                 "state": "hook_failed", "hook": hook, "error": message})
 
 
 def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: str = "cli",
@@ -365,6 +382,7 @@ def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: 
     stages = stages or Stages()
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=flow_run_id)
     build: Path | None = None
+    published = False
     staged_output = settings.build_dir / f"{record.run_id}-output"
     with warehouse.refresh_lock(settings):
         warehouse.remove_stale_builds(settings)
@@ -392,13 +410,20 @@ def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: 
             record.finish("completed")
             with duckdb.connect(str(build)) as con:
                 write_meta(con, settings, record, results)
-            stages.publish(build, settings)
+            ctx = publish_hooks.PublishContext(
+                settings, record, build, settings.warehouse if settings.warehouse.exists() else None)
+            stages.publish(ctx)
+            published = True
             move_outputs(staged_output, settings.output)
+            record.hooks = [o.__dict__ for o in stages.after_publish(ctx)]
             append_ledger(settings, record)
             log.info("published %s (run %s, %.1f s)", settings.warehouse, record.run_id, record.duration_s)
             return record
         except BaseException as exc:
-            record.finish("failed" if isinstance(exc, Exception) else "crashed", str(exc))
+            if published:  # interrupted in an after-publish hook: the new warehouse is out, say so
+                record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
+            else:
+                record.finish("failed" if isinstance(exc, Exception) else "crashed", str(exc))
             append_ledger(settings, record)
             if build is not None:
                 for p in (build, build.with_suffix(".duckdb.wal")):

@@ -66,8 +66,13 @@ def figures_task(build, outdir):
 
 
 @task(name="publish", retries=1, retry_delay_seconds=2)
-def publish_task(build, settings):
-    return pipeline.Stages().publish(build, settings)
+def publish_task(ctx):
+    return pipeline.Stages().publish(ctx)
+
+
+@task(name="after-publish")
+def after_publish_task(ctx):
+    return pipeline.Stages().after_publish(ctx)
 
 
 class PrefectStages(pipeline.Stages):
@@ -103,8 +108,11 @@ class PrefectStages(pipeline.Stages):
     def figures(self, build, outdir):
         return figures_task(build, outdir)
 
-    def publish(self, build, settings):
-        return publish_task(build, settings)
+    def publish(self, ctx):
+        return publish_task(ctx)
+
+    def after_publish(self, ctx):
+        return after_publish_task(ctx)
 
 
 def _notify(flow_, flow_run, state) -> None:

@@ -1,0 +1,106 @@
+"""The one hook point around the atomic publish. Every consumer of a new warehouse plugs in here.
+
+A hook is a module in this package defining ``HOOK = PublishHook(...)``; it is found automatically (like
+sources). Two phases:
+
+* ``before(ctx)`` runs on the finished build while the previous warehouse is still the published one
+  (``ctx.previous``), e.g. to record which published values the new build changes. It may write into
+  ``ctx.build``. An exception stops the publish: nothing is published, the run fails.
+* ``after(ctx)`` runs once the new warehouse is published (``ctx.published``), e.g. to load a serving copy
+  or write the report site. A failure here never undoes the publish: it is logged, kept in the run record
+  (``hooks`` in ``runs.jsonl``) and alerted, and the next refresh's hook catches up.
+
+Hooks run in ``order`` (then name) in both phases.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jlac.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PublishContext:
+    """What a hook sees: the settings, the run, the build file, and the published file before/after the swap."""
+
+    settings: Settings
+    record: Any  # jlac.pipeline.RunRecord (the run being published)
+    build: Path  # the finished, checkpointed build (before) — gone once published
+    previous: Path | None  # the published warehouse before the swap, None on a first publish (before only)
+
+    @property
+    def published(self) -> Path:
+        return self.settings.warehouse
+
+
+@dataclass(frozen=True)
+class PublishHook:
+    name: str
+    before: Callable[[PublishContext], None] | None = None
+    after: Callable[[PublishContext], dict | None] | None = None  # may return details for the run record
+    order: int = 100
+
+
+@dataclass
+class HookOutcome:
+    hook: str
+    status: str  # ok, failed
+    seconds: float
+    message: str | None = None
+    details: dict | None = None
+
+
+@cache
+def all_hooks() -> list[PublishHook]:
+    """Every hook module in this package, in order."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        hook = getattr(importlib.import_module(f"{__name__}.{info.name}"), "HOOK", None)
+        if isinstance(hook, PublishHook):
+            found.append(hook)
+    return sorted(found, key=lambda h: (h.order, h.name))
+
+
+def run_before(ctx: PublishContext, hooks: list[PublishHook] | None = None) -> None:
+    """Run every ``before`` hook; the first exception propagates and stops the publish."""
+    for hook in all_hooks() if hooks is None else hooks:
+        if hook.before is not None:
+            started = time.perf_counter()
+            hook.before(ctx)
+            log.info("publish hook %s (before): %.2f s", hook.name, time.perf_counter() - started)
+
+
+def run_after(ctx: PublishContext, hooks: list[PublishHook] | None = None,
+              alert: Callable[[str, str], None] | None = None) -> list[HookOutcome]:
+    """Run every ``after`` hook; failures are caught, logged and alerted, and returned as outcomes."""
+    outcomes = []
+    for hook in all_hooks() if hooks is None else hooks:
+        if hook.after is None:
+            continue
+        started = time.perf_counter()
+        try:
+            details = hook.after(ctx)
+        except Exception as exc:  # noqa: BLE001 - the publish stands whatever a consumer does
+            seconds = round(time.perf_counter() - started, 2)
+            message = f"{type(exc).__name__}: {exc}"
+            log.error("publish hook %s failed after publishing %s (%s); the published warehouse stands",
+                      hook.name, ctx.published, message)
+            outcomes.append(HookOutcome(hook.name, "failed", seconds, message))
+            if alert is not None:
+                alert(hook.name, message)
+            continue
+        seconds = round(time.perf_counter() - started, 2)
+        log.info("publish hook %s (after): %.2f s", hook.name, seconds)
+        outcomes.append(HookOutcome(hook.name, "ok", seconds, None, details))
+    return outcomes
