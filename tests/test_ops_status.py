@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from jlac import ledger
 from jlac.cli import app
 from jlac.config import get_settings
 from jlac.ops.status import load_rhythms, read_ledger, source_status, vintage_age
@@ -74,13 +75,18 @@ def test_status_from_the_mirror_and_the_ledger(settings):
     assert imts.stale is (all_sources()["imf-imts"].required)
 
 
-def test_ledger_with_a_torn_last_line_is_read_and_a_damaged_middle_line_is_an_error(tmp_path):
+def test_ledger_skips_torn_lines_says_so_and_keeps_appending(tmp_path, caplog):
     path = tmp_path / "runs.jsonl"
-    path.write_text('{"run_id": "a"}\n{"run_id": "b"}\n{"run_id": "c", "sta')
+    path.write_text('{"run_id": "a"}\n{"run_id": "b"}\n{"run_id": "c", "sta')  # killed while appending
     assert [r["run_id"] for r in read_ledger(path)] == ["a", "b"]
-    path.write_text('{"run_id": "a"}\nnot json\n{"run_id": "c"}\n')
-    with pytest.raises(ValueError, match="line 2 is not JSON"):
-        read_ledger(path)
+    ledger.append(path, ledger.RunRecord(run_id="d", snapshots=[
+        {"source": "imf-dots", "vintage": "2022-02-02", "fingerprint": "f", "files": [{"path": "x"}] * 300}]))
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        runs = read_ledger(path)
+    assert [r["run_id"] for r in runs] == ["a", "b", "d"]  # the torn line stays isolated, later runs read
+    assert "line 3 is not JSON" in caplog.text
+    assert runs[-1]["snapshots"] == [{"source": "imf-dots", "vintage": "2022-02-02", "fingerprint": "f"}]
+    assert len(path.read_text().splitlines()[-1]) < 1000  # per-run summary, no file lists
 
 
 def test_cli_status_flags_stale_sources_with_exit_code_3(settings):

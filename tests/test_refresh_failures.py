@@ -9,7 +9,7 @@ import duckdb
 import openpyxl
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
-from jlac import pipeline
+from jlac import ledger, pipeline
 from jlac.config import Settings
 from jlac.errors import ParseError, SnapshotError, ValidationFailed
 
@@ -74,7 +74,7 @@ def test_checksum_mismatch(published, mirror):
     with pytest.raises(SnapshotError, match=r"(?s)imf-dots/2022-02-02 .* checksum mismatch for DOTS_88.xlsx"):
         pipeline.refresh(bad, trigger="test")
     _assert_unchanged(settings, before)
-    last = pipeline.read_ledger(settings)[-1]
+    last = ledger.read(settings.run_ledger)[-1]
     assert last["status"] == "failed" and last["failed_source"] == "imf-dots"
 
 
@@ -133,7 +133,7 @@ def test_negative_value(published, mirror):
     text = str(info.value)
     assert "non-negative" in text and "-5.0" in text and "'row_number': 203" in text
     _assert_unchanged(published[1], before)
-    last = pipeline.read_ledger(published[1])[-1]
+    last = ledger.read(published[1].run_ledger)[-1]
     assert last["failed_suite"].startswith("imf-dots: non-negative") and last["report_path"]
 
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from conftest import write_manifest
-from jlac.config import get_settings
+from jlac.config import Settings, get_settings
 from jlac.errors import SnapshotError
 from jlac.snapshots import latest_snapshot, list_vintages, load_snapshot, verify, write_snapshot
 
@@ -67,3 +67,26 @@ def test_write_snapshot_is_atomic_and_checksummed(tmp_path):
     verify(snap)
     assert snap.files[0].path == "EXJPUS.csv" and not tmp_file.exists()
     assert [p.name for p in (tmp_path / "store" / "fred-exjpus").iterdir()] == ["2026-11-28"]
+
+
+def test_parse_cache_key_covers_the_reviewed_data_files_and_used_modules(tmp_path, monkeypatch, mirror):
+    """Editing a country-name override (or any module a parser uses) invalidates that parser's cached batch."""
+
+    from jlac import pipeline
+    from jlac.snapshots import latest_snapshot
+    from jlac.sources import all_sources
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "snaps",
+                        mirrors=(mirror,), output=tmp_path / "out")
+    src = all_sources()["oecd-dac2a"]
+    snap = latest_snapshot(src.name, settings)
+    used = [m.__name__ for m in pipeline._jlac_modules(__import__(f"jlac.sources.{src.module}", fromlist=["x"]))]
+    assert "jlac.countries" in used and "jlac.sources.imf_dots" not in used
+    before = pipeline.cache_path(settings, src, snap)
+    data = tmp_path / "data"
+    shutil.copytree(pipeline.DATA_DIR, data)
+    monkeypatch.setattr(pipeline, "DATA_DIR", data)
+    assert pipeline.cache_path(settings, src, snap) == before  # same bytes, same key
+    with open(data / "country_names.csv", "a", encoding="utf-8") as fh:
+        fh.write("oecd,Republic of Atlantis,ATL,999,country,Atlantis,,,,test override\n")
+    assert pipeline.cache_path(settings, src, snap) != before

@@ -13,20 +13,20 @@ import logging
 import os
 import pkgutil
 import shutil
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 import jlac
-from jlac import countries, models, publish_hooks, validation, warehouse
+from jlac import countries, ledger, models, publish_hooks, validation, warehouse
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
+from jlac.ledger import RunRecord, new_run_id
 from jlac.snapshots import Snapshot, latest_snapshot, verify
 from jlac.sources import Source, all_sources
 
 log = logging.getLogger(__name__)
+DATA_DIR = Path(jlac.__file__).parent / "data"  # reviewed files parsers read (country-name overrides, ...)
 
 
 # --- discover and verify -------------------------------------------------------------------------
@@ -50,11 +50,36 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
 
 # --- parse (cached on snapshot checksum + code version) ------------------------------------------
 
+def _jlac_modules(module) -> list:
+    """The module and every jlac module it uses, directly or through others (what a parse can run)."""
+    seen: dict[str, object] = {}
+    todo = [module]
+    while todo:
+        mod = todo.pop()
+        if mod.__name__ in seen:
+            continue
+        seen[mod.__name__] = mod
+        for value in vars(mod).values():
+            if inspect.ismodule(value) and value.__name__.startswith(mod.__name__ + "."):
+                continue  # a package's loaded submodules (every parser, for jlac.sources) are not its code
+            name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            if isinstance(name, str) and (name == "jlac" or name.startswith("jlac.")) and name not in seen:
+                todo.append(importlib.import_module(name))
+    return [seen[n] for n in sorted(seen)]
+
+
 def code_version(source: Source) -> str:
-    """Changes whenever the parser's code, declared columns or jlac's version change."""
+    """Changes whenever anything a parse reads changes: the parser's code and every jlac module it uses, the
+    reviewed data files (country-name overrides, ...), the declared columns, and the source or jlac version."""
     module = importlib.import_module(f"jlac.sources.{source.module}")
     h = hashlib.sha256()
-    h.update(inspect.getsource(module).encode())
+    for mod in _jlac_modules(module):
+        h.update(mod.__name__.encode())
+        h.update(inspect.getsource(mod).encode())
+    for path in sorted(DATA_DIR.rglob("*")) if DATA_DIR.is_dir() else []:
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
     h.update(repr([(c.name, c.type) for c in source.columns]).encode())
     h.update(f"{source.version}/{jlac.__version__}".encode())
     return h.hexdigest()[:16]
@@ -180,46 +205,10 @@ def render_figures(db_path: Path, outdir: Path) -> list[Path]:
     return written
 
 
-@dataclass
-class RunRecord:
-    run_id: str
-    trigger: str = "cli"
-    flow_run_id: str | None = None
-    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    ended: str | None = None
-    status: str = "running"
-    duration_s: float | None = None
-    snapshots: list[dict] = field(default_factory=list)
-    error: str | None = None
-    failed_source: str | None = None
-    failed_suite: str | None = None
-    report_path: str | None = None
-    hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
-
-    def finish(self, status: str, error: str | None = None) -> None:
-        self.status = status
-        self.error = error
-        now = datetime.now(UTC)
-        self.ended = now.isoformat(timespec="seconds")
-        self.duration_s = round((now - datetime.fromisoformat(self.started)).total_seconds(), 2)
-
-
-def append_ledger(settings: Settings, record: RunRecord) -> None:
-    settings.run_ledger.parent.mkdir(parents=True, exist_ok=True)
-    with open(settings.run_ledger, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record.__dict__, default=str) + "\n")
-
-
-def read_ledger(settings: Settings) -> list[dict]:
-    if not settings.run_ledger.exists():
-        return []
-    return [json.loads(line) for line in settings.run_ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRecord,
                results: list[validation.SuiteResult]) -> None:
     """meta.runs (every run in the ledger plus this one), meta.snapshots, meta.validations."""
-    runs = [*read_ledger(settings), record.__dict__]
+    runs = [*ledger.read(settings.run_ledger), record.summary()]
     con.execute(
         "CREATE OR REPLACE TABLE meta.runs (run_id VARCHAR, flow_run_id VARCHAR, trigger VARCHAR, started TIMESTAMPTZ, "
         "ended TIMESTAMPTZ, status VARCHAR, duration_s DOUBLE, snapshots JSON, error VARCHAR, failed_source VARCHAR, "
@@ -300,10 +289,6 @@ def move_outputs(staged: Path, outdir: Path) -> None:
     for p in staged.iterdir():
         os.replace(p, outdir / p.name)
     shutil.rmtree(staged, ignore_errors=True)
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
 
 
 def fail_on_validation(results: list[validation.SuiteResult], report: Path, record: RunRecord) -> None:
@@ -416,7 +401,7 @@ def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: 
             published = True
             move_outputs(staged_output, settings.output)
             record.hooks = [o.__dict__ for o in stages.after_publish(ctx)]
-            append_ledger(settings, record)
+            ledger.append(settings.run_ledger, record)
             log.info("published %s (run %s, %.1f s)", settings.warehouse, record.run_id, record.duration_s)
             return record
         except BaseException as exc:
@@ -424,7 +409,7 @@ def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: 
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:
                 record.finish("failed" if isinstance(exc, Exception) else "crashed", str(exc))
-            append_ledger(settings, record)
+            ledger.append(settings.run_ledger, record)
             if build is not None:
                 for p in (build, build.with_suffix(".duckdb.wal")):
                     p.unlink(missing_ok=True)

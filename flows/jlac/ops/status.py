@@ -6,7 +6,6 @@ Inputs are files only (the snapshot store and mirrors, the run ledger, ``data/re
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -15,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from jlac.config import Settings
+from jlac.ledger import read as read_ledger
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
 
@@ -66,23 +66,6 @@ def load_rhythms(path: Path | None = None) -> dict[str, Rhythm]:
         limit = int(days) if days is not None else None
         rhythms[name] = Rhythm(str(spec["rhythm"]), limit, spec.get("note", ""))
     return rhythms
-
-
-def read_ledger(path: Path) -> list[dict]:
-    """The run ledger (one JSON object a line), oldest first; a torn last line (a crash) is skipped."""
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    runs = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            runs.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            if n != len(lines):
-                raise ValueError(f"{path}: line {n} is not JSON ({exc.msg}); the ledger is damaged") from exc
-    return runs
 
 
 def vintage_age(vintage: str, today: date) -> int | None:

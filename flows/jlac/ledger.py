@@ -1,0 +1,78 @@
+"""The run ledger, ``runs.jsonl``: one small JSON summary per refresh run, failed ones included.
+
+It is appended to by every run and read by ``meta.runs``, ``jlac status``, alerts and backfills. A run killed
+while appending leaves a torn line; that line is skipped (with a warning naming it) and never stops a later
+run. File lists are not repeated per run: a run names the snapshots it used (source, vintage, fingerprint);
+their files and sha256s are in the snapshot manifests and in the warehouse's ``meta.snapshots``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunRecord:
+    """What a refresh run did; ``snapshots`` carries each snapshot's files while the run needs them."""
+
+    run_id: str
+    trigger: str = "cli"
+    flow_run_id: str | None = None
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    ended: str | None = None
+    status: str = "running"
+    duration_s: float | None = None
+    snapshots: list[dict] = field(default_factory=list)
+    error: str | None = None
+    failed_source: str | None = None
+    failed_suite: str | None = None
+    report_path: str | None = None
+    hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        now = datetime.now(UTC)
+        self.ended = now.isoformat(timespec="seconds")
+        self.duration_s = round((now - datetime.fromisoformat(self.started)).total_seconds(), 2)
+
+    def summary(self) -> dict:
+        """The ledger line: the record without per-file lists."""
+        return {**self.__dict__,
+                "snapshots": [{k: v for k, v in s.items() if k != "files"} for s in self.snapshots]}
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+
+
+def append(path: Path, record: RunRecord) -> None:
+    """Append the run's summary line (starting a new line if a killed run left a torn one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        torn = fh.tell() > 0 and (fh.seek(-1, os.SEEK_END) or fh.read(1) != b"\n")
+        line = json.dumps(record.summary(), default=str) + "\n"
+        fh.write((b"\n" if torn else b"") + line.encode("utf-8"))
+
+
+def read(path: Path) -> list[dict]:
+    """Every run in the ledger, oldest first; a line that is not JSON (a torn append) is skipped and reported."""
+    if not path.exists():
+        return []
+    runs = []
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a run killed while writing it)",
+                        path, n, exc.msg, line[:60])
+    return runs
