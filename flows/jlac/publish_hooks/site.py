@@ -1,0 +1,19 @@
+"""After publishing: write the report site (JLAC_OUTPUT/site) from the newly published warehouse.
+
+A failure leaves the published warehouse as it is (and the previous site in place); it is recorded in the run's
+``hooks`` and alerted, and ``jlac report`` writes the site again.
+"""
+
+from __future__ import annotations
+
+from jlac.publish_hooks import PublishContext, PublishHook
+
+
+def after(ctx: PublishContext) -> dict:
+    from jlac.site import write_site
+
+    index = write_site(ctx.settings, ctx.published)
+    return {"site": str(index)}
+
+
+HOOK = PublishHook("site", after=after, order=90)
