@@ -12,7 +12,8 @@ from jlac.publish_hooks import PublishContext, PublishHook
 def after(ctx: PublishContext) -> dict:
     from jlac.site import write_site
 
-    index = write_site(ctx.settings, ctx.published)
+    # the charts this refresh rendered from the same warehouse were just moved into JLAC_OUTPUT
+    index = write_site(ctx.settings, ctx.published, charts=ctx.settings.output)
     return {"site": str(index)}
 
 

@@ -203,8 +203,12 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
     )
 
 
-def write_site(settings: Settings, db_path: Path | None = None) -> Path:
-    """Write the site for ``db_path`` (default: the published warehouse); return the path of index.html."""
+def write_site(settings: Settings, db_path: Path | None = None, charts: Path | None = None) -> Path:
+    """Write the site for ``db_path`` (default: the published warehouse); return the path of index.html.
+
+    ``charts``: a folder holding the charts the same warehouse's refresh just rendered (the after-publish hook
+    passes JLAC_OUTPUT), copied instead of rendered again; without it the charts are rendered from ``db_path``.
+    """
     from jlac.pipeline import render_figures
 
     db_path = db_path or settings.warehouse
@@ -215,9 +219,14 @@ def write_site(settings: Settings, db_path: Path | None = None) -> Path:
     assets = tmp / "assets"
     assets.mkdir(parents=True)
     try:
-        for p in render_figures(db_path, assets):
-            if p.suffix not in CHART_EXTENSIONS:
-                p.unlink(missing_ok=True)
+        if charts is not None:
+            for p in charts.iterdir():
+                if p.is_file() and p.suffix in CHART_EXTENSIONS:
+                    shutil.copy2(p, assets / p.name)
+        else:
+            for p in render_figures(db_path, assets):
+                if p.suffix not in CHART_EXTENSIONS:
+                    p.unlink(missing_ok=True)
         style = resources.files("jlac.site").joinpath("templates/site.css").read_text(encoding="utf-8")
         (assets / "site.css").write_text(style, encoding="utf-8")
         con = _connect(db_path)
