@@ -135,7 +135,7 @@ def test_every_figure_and_table_1_render_offline_without_errors(site, browser, t
     assert page.locator("section#claims tbody tr").count() > 20
     assert page.locator("section#freshness tbody tr").count() >= 10
     assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []
-    assert len(seen["requests"]) >= 7  # the page, its style sheet, six charts
+    assert len(seen["requests"]) >= 7  # the page, its style sheet, five charts
     assert [u for u in seen["requests"] if not u.startswith("file://")] == []
     page.screenshot(path=shots / "desktop.png")
     page.screenshot(path=shots / "desktop-full.png", full_page=True)
@@ -198,3 +198,39 @@ def test_a_page_whose_number_differs_from_the_warehouse_fails(site, browser, tmp
     tables = page.evaluate(READ_TABLES)
     page.close()
     assert [m.split(":")[0] for m in mismatches(settings.warehouse, tables)] == ["figures.japan_main_lac_partners"]
+
+
+def test_jlac_report_writes_the_site_from_the_published_warehouse(site, tmp_path):
+    from html.parser import HTMLParser
+
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    settings, index = site
+    env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_OUTPUT": str(settings.output),
+           "JLAC_MIRROR": str(settings.mirrors[0]), "JLAC_SNAPSHOTS": str(settings.snapshots)}
+    shutil.rmtree(index.parent)
+    result = CliRunner().invoke(app, ["report"], env=env)
+    assert result.exit_code == 0, result.output
+    assert index.exists() and "report site:" in result.output
+
+    class Loads(HTMLParser):
+        """What the page loads by itself: img/script src and stylesheet links (not the <a> links a reader follows)."""
+
+        def __init__(self):
+            super().__init__()
+            self.urls = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag in ("img", "script", "iframe", "source") and a.get("src"):
+                self.urls.append(a["src"])
+            if tag == "link" and a.get("href"):
+                self.urls.append(a["href"])
+
+    loads = Loads()
+    loads.feed(index.read_text(encoding="utf-8"))
+    assert len(loads.urls) == 6 and all(not u.startswith(("http:", "https:", "//", "/")) for u in loads.urls)
+    assert all((index.parent / u).is_file() for u in loads.urls)
+    missing = CliRunner().invoke(app, ["report"], env={**env, "JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
+    assert missing.exit_code == 1 and "no warehouse" in missing.output
