@@ -89,8 +89,9 @@ def _model_sources(model_name: str, by_name: dict[str, models.Model]) -> tuple[s
     return raw, seeds
 
 
-def _manifest(root: str, source: str, vintage: str) -> dict:
-    path = Path(root) / source / vintage / "SNAPSHOT.yml"
+def _manifest(root: str) -> dict:
+    """The SNAPSHOT.yml of a vintage folder (meta.snapshots.root), or {} when it is gone."""
+    path = Path(root) / "SNAPSHOT.yml"
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
@@ -113,7 +114,7 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
         if src is None:
             continue
         row = used.get(src.name)
-        manifest = _manifest(row[2], src.name, row[1]) if row else {}
+        manifest = _manifest(row[2]) if row else {}
         sources.append({
             "name": src.name, "description": src.description, "vintage": row[1] if row else None,
             "title": manifest.get("title"), "publisher": manifest.get("publisher"),
