@@ -132,6 +132,7 @@ def world(tmp_path_factory, mirror, make_httpserver):
         write_manifest(final, "mof-trade-by-country-top30")
         out["runs"].append(pipeline.refresh(settings, trigger="test"))
         out[3] = snapshot_of_warehouse()
+        out["site_html"] = (settings.output / "site" / "index.html").read_text(encoding="utf-8")
         out["cli_latest"] = CliRunner().invoke(app, ["revisions"], env={"COLUMNS": "250"})
         out["cli_all"] = CliRunner().invoke(app, ["revisions", "--all", "--limit", "100"], env={"COLUMNS": "250"})
         # 4. a damaged vintage: a row with Japan on both sides, a negative value, a partner no one knows
@@ -251,6 +252,14 @@ def test_jlac_revisions_shows_the_latest_publish_and_all_the_history(world):
     assert "1,811,250,000,000" in latest.output and "imf-dots" not in latest.output
     assert everything.exit_code == 0, everything.output
     assert "imf-dots" in everything.output and "8,900,000,000" in everything.output
+
+
+def test_the_report_page_shows_the_latest_publishs_revisions(world):
+    html = world["site_html"]
+    section = html[html.index('<section id="revisions">'):html.index('<section id="freshness">')]
+    assert 'data-revisions="1"' in section and world["runs"][2].run_id in section
+    assert "1,811,250,000,000" in section and "1,803,477,011,000" in section and "2026-12-01" in section
+    assert "imf-dots" not in section  # an earlier publish's change is history, not this publish's
 
 
 def test_a_damaged_vintage_is_refused_and_nothing_is_published(world):
