@@ -17,7 +17,7 @@ import pytest
 from conftest import JAPAN_WORKBOOK, small_mirror
 from jlac import pipeline
 from jlac.config import Settings
-from jlac.site import _fmt
+from jlac.site import fmt_cell
 from PIL import Image, ImageStat
 
 CHROMIUM = os.environ.get("JLAC_CHROMIUM", "/usr/bin/chromium")
@@ -79,7 +79,8 @@ def not_blank(path: Path) -> float:
 
 def warehouse_rows(db: Path, table: str, columns: list[str]) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM {table}").fetchall()
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        rows = con.execute(f"SELECT {quoted} FROM {table}").fetchall()
     return sorted((tuple(_normal(v) for v in row) for row in rows), key=repr)
 
 
@@ -88,7 +89,7 @@ def _normal(v):
         return None
     if isinstance(v, int | float) and not isinstance(v, bool):
         return round(float(v), 3)
-    return _fmt(v)
+    return fmt_cell(v)
 
 
 def page_rows(table: dict) -> list[tuple]:

@@ -58,7 +58,8 @@ def read_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict:
         return {"spec": spec, "columns": [], "rows": [], "missing": True}
     by_name = {c[0]: c for c in described}
     wanted = [c for c in (spec.columns or [c[0] for c in described]) if c in by_name]
-    sql = f"SELECT {', '.join(chr(34) + c + chr(34) for c in wanted)} FROM {spec.table}"
+    quoted = ", ".join(f'"{c}"' for c in wanted)
+    sql = f"SELECT {quoted} FROM {spec.table}"
     if spec.where:
         sql += f" WHERE {spec.where}"
     if spec.order:
@@ -135,7 +136,7 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
 
 # --- the page ------------------------------------------------------------------------------------
 
-def _fmt(value) -> str:
+def fmt_cell(value) -> str:
     """How a cell reads on the page; the test reads the same text back."""
     if value is None:
         return "—"
@@ -193,7 +194,7 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("jlac.site", "templates"), autoescape=jinja2.select_autoescape(),
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["fmt"] = _fmt
+    env.filters["fmt"] = fmt_cell
     env.tests["number"] = _is_number
     run = con.execute("SELECT run_id, ended FROM meta.runs WHERE status = 'completed' ORDER BY started DESC "
                       "LIMIT 1").fetchone()
