@@ -53,56 +53,32 @@ def fetch(
 def revisions(
     limit: Annotated[int, typer.Option(help="How many revisions to show, newest first")] = 20,
     reporter: Annotated[str, typer.Option(help="Only this reporter (ISO3)")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="The whole history, not only the latest publish")] = False,
 ) -> None:
-    """Print the latest revisions of published trade values (marts.trade_revisions)."""
+    """Print the published trade values the latest publish changed (marts.trade_revisions); --all for history."""
+    from jlac import revisions as rev
+
     settings = get_settings()
     if not settings.warehouse.exists():
         console.print(f"[red]no warehouse at {settings.warehouse}[/]; run `jlac refresh` first")
         raise typer.Exit(1)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'marts' AND table_name = 'trade_revisions'"
-        ).fetchone()[0]
-        if not exists:
-            console.print(
-                "[red]the warehouse has no marts.trade_revisions[/]; refresh with the live sources first"
-            )
-            raise typer.Exit(1)
-        where = "WHERE reporter_iso3 = ?" if reporter else ""
-        rows = con.execute(
-            f"""SELECT source, reporter_iso3, coalesce(partner_iso3, partner_aggregate), flow, year,
-                       old_vintage, old_value, new_vintage, new_value, change_pct
-                FROM marts.trade_revisions {where}
-                ORDER BY new_vintage DESC, abs(change_pct) DESC NULLS LAST LIMIT ?""",
-            [reporter.upper(), limit] if reporter else [limit],
-        ).fetchall()
-    if not rows:
-        console.print("no revisions: no fetched vintage changed a value published before")
+        try:
+            found = rev.read(con, everything=all_, reporter=reporter, limit=limit)
+        except LookupError:
+            console.print("[red]the warehouse has no marts.trade_revisions[/]; run `jlac refresh`")
+            raise typer.Exit(1) from None
+    if not found.rows:
+        console.print(f"no revisions ({found.scope}): no published value changed"
+                      + ("; `jlac revisions --all` shows the history" if not all_ else ""))
         return
-    table = Table(
-        "source",
-        "reporter",
-        "partner",
-        "flow",
-        "year",
-        "old vintage",
-        "old US$",
-        "new vintage",
-        "new US$",
-        "change %",
-    )
-    for src, rep, partner, flow, year, ov, old, nv, new, pct in rows:
+    table = Table("source", "reporter", "partner", "flow", "year", "old source", "old vintage", "old value",
+                  "new source", "new vintage", "new value", "unit", "change %",
+                  title=f"Revisions of published trade values: {found.scope}")
+    for r in found.rows:
         table.add_row(
-            src,
-            rep,
-            partner,
-            flow,
-            str(year),
-            ov,
-            f"{old:,.0f}",
-            nv,
-            f"{new:,.0f}",
-            "-" if pct is None else f"{pct:+.3f}",
+            r["source"], r["reporter_iso3"], r["partner"], r["flow"], str(r["year"]), r["old_source"],
+            r["old_vintage"], f"{r['old_value']:,.0f}", r["new_source"], r["new_vintage"], f"{r['new_value']:,.0f}",
+            r["unit"], "-" if r["change_pct"] is None else f"{r['change_pct']:+.3f}",
         )
     console.print(table)

@@ -1,6 +1,9 @@
 -- Japan's trade with two definitions of Latin America and the Caribbean, by year, as Japan reports it:
 -- 'celac' (the 33 CELAC states, the report's LAC) and 'mof_latin_america' (MOF's wider 'Middle and South
 -- America' zone, as far as IMF partner rows exist for its territories), beside Japan's trade with the world.
+-- Values from mof-trade-by-country-top30 are left out: that file has Japan's 30 largest partners only (Mexico,
+-- Brazil and Chile in the region), and a region total needs every partner (IMF, e-Stat or MOF's full files);
+-- those three partners are shown on their own in figures.japan_main_lac_partners.
 -- @col region: celac or mof_latin_america
 -- @col year: Calendar year
 -- @col exports_usd: Japan's exports FOB to the region, US dollars
@@ -31,7 +34,7 @@ WITH regions AS (
         string_agg(DISTINCT t.source, ',' ORDER BY t.source) AS sources
     FROM marts.fct_trade_annual AS t
     JOIN regions AS r ON r.iso3 = t.partner_iso3
-    WHERE t.reporter_iso3 = 'JPN'
+    WHERE t.reporter_iso3 = 'JPN' AND t.source <> 'mof-trade-by-country-top30'
     GROUP BY r.region, t.year
 ), world AS (
     SELECT

@@ -1,4 +1,9 @@
-"""Figure 1: Japan's trade with LAC (CELAC-33), 1995 to the latest year, US$ billions."""
+"""Figure 1: Japan's trade with LAC (CELAC-33), 1995 to the latest year, US$ billions.
+
+Beside the CELAC-33 bars, the years from 2021 on for Mexico, Brazil and Chile alone (MOF's file of Japan's 30
+largest partners, figures.japan_main_lac_partners) are drawn as a separate, labelled line: three partners are
+not the region, so they are never added into its total.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ def render(con, outdir: Path) -> list[Path]:
         "SELECT year, exports_usd_bn, imports_usd_bn, total_usd_bn, japan_world_trade_usd_bn, lac_share_pct "
         "FROM figures.fig1_japan_lac_trade ORDER BY year"
     ).df()
+    three = con.execute(
+        "SELECT year, flow, sum(value_usd_bn) AS usd_bn, count(value_usd_bn) AS n "
+        "FROM figures.japan_main_lac_partners WHERE year >= 2021 GROUP BY year, flow ORDER BY year"
+    ).df()
     written = [outdir / "fig1_japan_lac_trade.csv"]
     df.to_csv(written[0], index=False)
     if df.empty:
@@ -31,21 +40,35 @@ def render(con, outdir: Path) -> list[Path]:
                label="Exports to LAC" if alpha == 1.0 else None)
         ax.bar(years[mask] + width / 2, df["imports_usd_bn"][mask], width, color="#c55a11", alpha=alpha,
                label="Imports from LAC" if alpha == 1.0 else None)
-    if update.any():
-        ax.axvspan(REPORT_END + 0.5, years.max() + 0.6, color="#999999", alpha=0.12, lw=0)
+    # Mexico + Brazil + Chile from 2021: their own series, only years where all three have a dollar value
+    yen_only = sorted(set(three[three.n < 3].year))
+    three = three[three.n == 3]
+    for flow, color, label in (("export", "#1f4e79", "Exports to Mexico+Brazil+Chile only (MOF)"),
+                               ("import", "#c55a11", "Imports from Mexico+Brazil+Chile only (MOF)")):
+        part = three[three.flow == flow]
+        if not part.empty:
+            ax.plot(part.year, part.usd_bn, color=color, lw=1.4, ls=":", marker="D", ms=4, label=label)
+    last = int(max([years.max(), *three.year, *yen_only]))
+    years_all = list(range(int(years.min()), last + 1))
+    if update.any() or last > years.max():
+        ax.axvspan(REPORT_END + 0.5, last + 0.6, color="#999999", alpha=0.12, lw=0)
         ax.text(REPORT_END + 0.6, ax.get_ylim()[1] * 0.95, "update after\nthe report", va="top", fontsize=8,
                 color="#555555")
+    for year in yen_only:  # MOF has the year in yen, FRED no full-year rate yet: say so instead of a point
+        ax.text(year, ax.get_ylim()[1] * 0.02, f"{year}: Mexico+Brazil+Chile\nin yen only (no full-year\n"
+                "FRED rate yet)", rotation=90, fontsize=7, color="#555555", ha="center", va="bottom")
     ax.axvline(REPORT_END + 0.5, color="#555555", lw=0.8, ls="--")
-    ax.set_title(f"Japanese trade with LAC, 1995-{years.max()} (US$ billions)", loc="left", fontsize=12)
+    ax.set_title(f"Japanese trade with LAC, 1995-{last} (US$ billions)", loc="left", fontsize=12)
     ax.set_ylabel("US$ billions")
-    ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
-    ax.set_xticks(years[::2] if len(years) > 16 else years)
+    ax.set_xlim(years.min() - 0.7, last + 0.7)
+    ax.set_xticks(years_all[::2] if len(years_all) > 16 else years_all)
     ax.tick_params(axis="x", labelrotation=45)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, loc="upper left")
     fig.text(0.01, 0.01, "Source: IMF Direction of Trade Statistics (Japan's reports), via jlac. LAC = 33 CELAC "
-             "states. Report span 1995-2018 marked.", fontsize=7, color="#555555")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+             "states. Report span 1995-2018 marked.\nDotted: Mexico, Brazil and Chile only (MOF, yen at FRED's "
+             "annual rate), not a LAC total.", fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     for ext in ("png", "svg"):
         path = outdir / f"fig1_japan_lac_trade.{ext}"
         fig.savefig(path)

@@ -1,0 +1,40 @@
+"""Expectations for MOF's yearly top-30-partner file as parsed (raw.mof_trade_by_country_top30)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation, unmapped_names_query
+from jlac.validation import Check
+
+E = gx.expectations
+
+
+def checks(source, snapshot) -> list[Check]:
+    rows = ("file", "row_number")
+    return [
+        Check(
+            name="schema, grain and values",
+            index_columns=rows,
+            expectations=[
+                schema_expectation(source),
+                E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
+                # exactly one of From/To is Japan: the parser leaves flow NULL otherwise
+                E.ExpectColumnValuesToNotBeNull(column="flow"),
+                E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
+                E.ExpectColumnValuesToNotBeNull(column="value_jpy_thousand"),
+                E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
+                # 30 partners x 2 flows a year; far fewer means a truncated file
+                E.ExpectTableRowCountToBeBetween(min_value=60),
+            ],
+        ),
+        Check(
+            name="every partner name maps to a country",
+            query=unmapped_names_query(source, "mof", "partner_name"),
+            index_columns=rows,
+            expectations=[E.ExpectColumnValuesToBeNull(column="unmapped_name")],
+        ),
+    ]

@@ -1,0 +1,27 @@
+"""``jlac report``: write the static report site from the published warehouse."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from jlac.config import get_settings
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the report command to the jlac CLI."""
+    app.command("report")(report)
+
+
+def report() -> None:
+    """Write JLAC_OUTPUT/site/index.html and its assets (offline: no CDN, no web fonts) from the published warehouse."""
+    from jlac.site import write_site
+
+    settings = get_settings()
+    if not settings.warehouse.exists():
+        console.print(f"[red]no warehouse at {settings.warehouse}[/]; run `jlac refresh` first")
+        raise typer.Exit(1)
+    index = write_site(settings)
+    console.print(f"report site: {index}")

@@ -1,0 +1,65 @@
+"""Figure 1 carried forward for Mexico, Brazil and Chile: exports and imports in US$ and in yen, 1995 on.
+
+One column per partner, dollars above and yen below: a year MOF has in yen but FRED has no full-year rate for
+(2025 in the mirror) appears in the yen row only. Provisional values are drawn hollow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
+FLOWS = (("export", "Exports to", "#1f4e79"), ("import", "Imports from", "#c55a11"))
+MOF_FROM = 2021
+
+
+def render(con, outdir: Path) -> list[Path]:
+    """The chart (PNG, SVG) and the table (CSV) of figures.japan_main_lac_partners."""
+    df = con.execute(
+        "SELECT year, partner_iso3, flow, value_jpy_bn, value_usd_bn, source, is_provisional "
+        "FROM figures.japan_main_lac_partners ORDER BY partner_iso3, flow, year"
+    ).df()
+    written = [outdir / "japan_main_lac_partners.csv"]
+    df.to_csv(written[0], index=False)
+    if df.empty:
+        return written
+    fig, axes = plt.subplots(2, 3, figsize=(11, 6.4), dpi=110, sharex=True)
+    for col, (iso3, name) in enumerate(PARTNERS):
+        for row, (unit, label) in enumerate((("value_usd_bn", "US$ billions"), ("value_jpy_bn", "¥ billions"))):
+            ax = axes[row][col]
+            for flow, verb, color in FLOWS:
+                part = df[(df.partner_iso3 == iso3) & (df.flow == flow) & df[unit].notna()]
+                ax.plot(part.year, part[unit], color=color, lw=1.6, label=f"{verb} {name}")
+                prov = part[part.is_provisional.astype(bool)]
+                ax.plot(prov.year, prov[unit], "o", mfc="white", mec=color, ms=5,
+                        label="provisional (MOF)" if flow == "import" and not prov.empty else None)
+            ax.axvline(MOF_FROM - 0.5, color="#777777", lw=0.8, ls="--")
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.tick_params(labelsize=8)
+            if row == 0:
+                ax.set_title(name, loc="left", fontsize=11)
+            if col == 0:
+                ax.set_ylabel(label)
+            if row == 1:
+                ax.legend(frameon=False, fontsize=7, loc="upper left")
+    axes[0][0].text(MOF_FROM - 0.3, axes[0][0].get_ylim()[1] * 0.97, "MOF", fontsize=7, color="#555555", va="top")
+    last = int(df.year.max())
+    missing = sorted(set(df[df.value_usd_bn.isna()].year))
+    note = (f" No US$ value for {', '.join(map(str, missing))}: FRED has no full-year yen/dollar average yet."
+            if missing else "")
+    fig.suptitle(f"Japan's trade with Mexico, Brazil and Chile, 1995-{last}", x=0.01, ha="left", fontsize=12)
+    fig.text(0.01, 0.01, "Sources: IMF Direction of Trade Statistics (Japan's reports) to 2020; MOF Trade "
+             f"Statistics from {MOF_FROM}; yen/dollar: FRED EXJPUS annual average." + note,
+             fontsize=7, color="#555555", wrap=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    for ext in ("png", "svg"):
+        path = outdir / f"japan_main_lac_partners.{ext}"
+        fig.savefig(path)
+        written.append(path)
+    plt.close(fig)
+    return written

@@ -1,0 +1,85 @@
+"""Before publishing: put on record every published trade value this build changes.
+
+Compares ``marts.fct_trade_annual`` and ``marts.fct_trade_annual_by_aggregate`` of the build with the warehouse
+that is still published, key by key, and appends a ``recorded_by = 'publish'`` row to the build's
+``marts.trade_revisions`` for every value that differs — whichever source or vintage the old and the new value
+came from (an IMTS release taking a year over from IMF DOTS, MOF's final figures replacing its preliminary
+ones). Dollar values are compared, and yen values for the sources that report yen. The rows earlier publishes
+recorded are carried forward from the previous warehouse, so the history survives every rebuild.
+
+A failure here stops the publish: the warehouse stays as it was and nothing goes unrecorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import duckdb
+
+from jlac.publish_hooks import PublishContext, PublishHook
+
+log = logging.getLogger(__name__)
+
+# Differences below this many units are float noise of the same computation, not revisions.
+TOLERANCE = 0.5
+COLUMNS = ("source, reporter_iso3, partner_iso3, partner_aggregate, flow, year, old_vintage, old_value, new_vintage, "
+           "new_value, change_pct, old_source, new_source, unit, recorded_by, published_run, published_at")
+# the published tables compared, with the column that names their partner
+TABLES = (("marts.fct_trade_annual", "partner_iso3"), ("marts.fct_trade_annual_by_aggregate", "partner_aggregate"))
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
+        "AND table_name = ?", [catalog, schema, table]).fetchall()}
+
+
+def _changes_sql(table: str, partner: str, unit: str, column: str) -> str:
+    """Rows of the build's table whose value differs from the previous warehouse's for the same key."""
+    iso3 = "n.partner_iso3" if partner == "partner_iso3" else "NULL::VARCHAR"
+    aggregate = "n.partner_aggregate" if partner == "partner_aggregate" else "NULL::VARCHAR"
+    return f"""
+        SELECT n.source, n.reporter_iso3, {iso3}, {aggregate}, n.flow, n.year,
+               o.vintage, o.{column}, n.vintage, n.{column},
+               round(100 * (n.{column} - o.{column}) / nullif(o.{column}, 0), 4),
+               o.source, n.source, '{unit}', 'publish', $run, $at
+        FROM {table} AS n
+        JOIN prev.{table} AS o
+          ON o.reporter_iso3 = n.reporter_iso3 AND o.{partner} = n.{partner} AND o.flow = n.flow AND o.year = n.year
+        WHERE o.{column} IS NOT NULL AND n.{column} IS NOT NULL AND abs(n.{column} - o.{column}) > {TOLERANCE}"""
+
+
+def record(build, previous, run_id: str, at: datetime | None = None) -> int:
+    """Write this publish's revision rows (and the carried-forward ones) into the build; return the new count."""
+    at = at or datetime.now(UTC)
+    with duckdb.connect(str(build)) as con:
+        if previous is None:
+            return 0
+        build_catalog = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute("ATTACH ? AS prev (READ_ONLY)", [str(previous)])
+        try:
+            old_cols = _columns(con, "prev", "marts", "trade_revisions")
+            if "recorded_by" in old_cols:
+                con.execute(f"INSERT INTO marts.trade_revisions ({COLUMNS}) SELECT {COLUMNS} "
+                            "FROM prev.marts.trade_revisions WHERE recorded_by = 'publish'")
+            before = con.execute("SELECT count(*) FROM marts.trade_revisions").fetchone()[0]
+            for table, partner in TABLES:
+                schema, name = table.split(".")
+                shared = _columns(con, "prev", schema, name) & _columns(con, build_catalog, schema, name)
+                for unit, column in (("USD", "value_usd"), ("JPY", "value_jpy")):
+                    if column in shared:  # a previous warehouse without the column published no such value
+                        con.execute(f"INSERT INTO marts.trade_revisions ({COLUMNS}) "
+                                    + _changes_sql(table, partner, unit, column), {"run": run_id, "at": at})
+            added = con.execute("SELECT count(*) FROM marts.trade_revisions").fetchone()[0] - before
+        finally:
+            con.execute("DETACH prev")
+    log.info("revisions: %d published value(s) changed by run %s", added, run_id)
+    return added
+
+
+def before(ctx: PublishContext) -> None:
+    record(ctx.build, ctx.previous, ctx.record.run_id)
+
+
+HOOK = PublishHook("revisions", before=before, order=10)

@@ -1,0 +1,249 @@
+"""The report site: ``JLAC_OUTPUT/site/index.html`` and its assets, from a published (or finished) warehouse.
+
+Static and offline: the charts are the SVGs ``jlac.figures`` renders (text as paths, no fonts to fetch), the
+style sheet ships in ``assets/``, nothing is loaded from elsewhere. The page shows each figure of the report with
+its caption (the report's and jlac's), its data table, the reconciliation with the report's statements and a
+"where this comes from" box (sources, vintages, retrieval dates, licenses, sha256, the SQL model); then the
+report's claims with their status, the revisions of published values by the latest publish, and the freshness
+of every source. Written by ``jlac report`` and by the after-publish hook ``jlac.publish_hooks.site``.
+
+The site is written beside the old one and swapped in with renames, so a reader never sees half a site.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import shutil
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import jinja2
+import yaml
+
+from jlac import models, revisions
+from jlac.config import Settings
+from jlac.site.sections import CLAIMS, SECTIONS, Section, TableSpec
+from jlac.sources import all_sources
+
+log = logging.getLogger(__name__)
+
+CHART_EXTENSIONS = (".svg", ".png", ".csv")
+
+
+def site_dir(settings: Settings) -> Path:
+    return settings.output / "site"
+
+
+# --- reading the warehouse -----------------------------------------------------------------------
+
+def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only view of the warehouse file, attached into a fresh database (see warehouse.connect_readonly)."""
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(db_path)])
+    con.execute("USE jlac")
+    return con
+
+
+def read_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict:
+    """Columns (name, type, comment) and rows of one table as the page shows it."""
+    schema, name = spec.table.split(".")
+    described = con.execute(
+        "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = 'jlac' "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
+    if not described:
+        return {"spec": spec, "columns": [], "rows": [], "missing": True}
+    by_name = {c[0]: c for c in described}
+    wanted = [c for c in (spec.columns or [c[0] for c in described]) if c in by_name]
+    quoted = ", ".join(f'"{c}"' for c in wanted)
+    sql = f"SELECT {quoted} FROM {spec.table}"
+    if spec.where:
+        sql += f" WHERE {spec.where}"
+    if spec.order:
+        sql += f" ORDER BY {spec.order}"
+    rows = con.execute(sql).fetchall()
+    columns = [{"name": c, "type": by_name[c][1], "comment": by_name[c][2] or ""} for c in wanted]
+    return {"spec": spec, "columns": columns, "rows": rows, "missing": False}
+
+
+def _model_sources(model_name: str, by_name: dict[str, models.Model]) -> tuple[set[str], set[str]]:
+    """The raw and seed tables a model reads, following its references down to the raw layer."""
+    raw, seeds, todo, seen = set(), set(), [model_name], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        model = by_name.get(name)
+        if model is None:
+            continue
+        for ref in model.refs:
+            if ref.startswith("raw."):
+                raw.add(ref)
+            elif ref.startswith("seeds."):
+                seeds.add(ref)
+            else:
+                todo.append(ref)
+    return raw, seeds
+
+
+def _manifest(root: str) -> dict:
+    """The SNAPSHOT.yml of a vintage folder (meta.snapshots.root), or {} when it is gone."""
+    path = Path(root) / "SNAPSHOT.yml"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+
+
+def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[str, models.Model]) -> dict:
+    """Sources (vintage, retrieval, license, files with sha256), seeds and the SQL of one figure model."""
+    raw, seeds = _model_sources(model_name, by_name)
+    by_table = {f"raw.{s.table}": s for s in all_sources().values()}
+    used = {r[0]: r for r in con.execute(
+        "SELECT source, any_value(vintage), any_value(root) FROM meta.snapshots GROUP BY source").fetchall()}
+    files = {}
+    for source, file, sha256, size in con.execute(
+            "SELECT source, file, sha256, bytes FROM meta.snapshots ORDER BY source, file").fetchall():
+        files.setdefault(source, []).append({"file": file, "sha256": sha256, "bytes": size})
+    sources = []
+    for table in sorted(raw):
+        src = by_table.get(table)
+        if src is None:
+            continue
+        row = used.get(src.name)
+        manifest = _manifest(row[2]) if row else {}
+        sources.append({
+            "name": src.name, "description": src.description, "vintage": row[1] if row else None,
+            "title": manifest.get("title"), "publisher": manifest.get("publisher"),
+            "url": manifest.get("publisher_url") or manifest.get("url"),
+            "retrieved": manifest.get("retrieved_at") or (f"vintage {row[1]}" if row else None),
+            "retrieved_from": manifest.get("retrieved_from"), "license": manifest.get("license"),
+            "files": files.get(src.name, []),
+        })
+    seed_rows = []
+    for table in sorted(seeds):
+        comment = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = 'jlac' AND "
+                              "schema_name = 'seeds' AND table_name = ?", [table.split(".")[1]]).fetchone()
+        seed_rows.append({"name": table, "description": comment[0] if comment else ""})
+    model = by_name.get(model_name)
+    return {"model": model_name, "sql_path": f"sql/{model.path.parent.name}/{model.path.name}" if model else None,
+            "sql": model.path.read_text(encoding="utf-8") if model else "", "sources": sources, "seeds": seed_rows}
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+def fmt_cell(value) -> str:
+    """How a cell reads on the page; the test reads the same text back."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    return str(value)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _charts(section: Section, assets: Path) -> list[dict]:
+    names = sorted(p.name for p in assets.iterdir())
+    out = []
+    for pattern, alt in section.charts:
+        hits = [n for n in names if fnmatch.fnmatch(n, pattern) and n not in {c["file"] for c in out}]
+        if hits:
+            name = hits[-1]  # the latest year for patterns such as fig2_..._2*.svg
+            stem = name.rsplit(".", 1)[0]
+            out.append({"file": name, "alt": alt, "png": f"{stem}.png" if f"{stem}.png" in names else None,
+                        "csv": f"{stem}.csv" if f"{stem}.csv" in names else None})
+    return out
+
+
+def _freshness(settings: Settings) -> list[dict]:
+    from jlac.ops import status
+
+    return [{"source": s.source, "rhythm": s.rhythm.rhythm, "vintage": s.vintage, "age_days": s.age_days,
+             "stale": s.stale, "last_vintage": s.last_vintage, "required": s.required,
+             "note": s.rhythm.note} for s in status.source_status(settings)]
+
+
+def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path) -> str:
+    """The HTML of index.html for the warehouse behind ``con`` (charts already in ``assets``)."""
+    by_name = {m.name: m for m in models.discover()}
+    sections = []
+    for section in SECTIONS:
+        sections.append({
+            "section": section, "charts": _charts(section, assets),
+            "tables": [read_table(con, t) for t in section.tables],
+            "reconciliation": [read_table(con, t) for t in section.reconciliation],
+            "provenance": provenance(con, section.tables[0].table, by_name),
+        })
+    try:
+        changes = revisions.read(con)
+    except LookupError:
+        changes = revisions.Revisions("none", None, [])
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("jlac.site", "templates"), autoescape=jinja2.select_autoescape(),
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["fmt"] = fmt_cell
+    env.tests["number"] = _is_number
+    run = con.execute("SELECT run_id, ended FROM meta.runs WHERE status = 'completed' ORDER BY started DESC "
+                      "LIMIT 1").fetchone()
+    return env.get_template("index.html.j2").render(
+        sections=sections, claims=read_table(con, CLAIMS), revisions=changes, freshness=_freshness(settings),
+        run_id=run[0] if run else None, built=run[1] if run else None,
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def write_site(settings: Settings, db_path: Path | None = None, charts: Path | None = None) -> Path:
+    """Write the site for ``db_path`` (default: the published warehouse); return the path of index.html.
+
+    ``charts``: a folder holding the charts the same warehouse's refresh just rendered (the after-publish hook
+    passes JLAC_OUTPUT), copied instead of rendered again; without it the charts are rendered from ``db_path``.
+    """
+    from jlac.pipeline import render_figures
+
+    db_path = db_path or settings.warehouse
+    target = site_dir(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".site-{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    assets = tmp / "assets"
+    assets.mkdir(parents=True)
+    try:
+        if charts is not None:
+            for p in charts.iterdir():
+                if p.is_file() and p.suffix in CHART_EXTENSIONS:
+                    shutil.copy2(p, assets / p.name)
+        else:
+            for p in render_figures(db_path, assets):
+                if p.suffix not in CHART_EXTENSIONS:
+                    p.unlink(missing_ok=True)
+        style = resources.files("jlac.site").joinpath("templates/site.css").read_text(encoding="utf-8")
+        (assets / "site.css").write_text(style, encoding="utf-8")
+        con = _connect(db_path)
+        try:
+            html = render_page(con, settings, assets)
+        finally:
+            con.close()
+        (tmp / "index.html").write_text(html, encoding="utf-8")
+        old = target.with_name(f".site-{os.getpid()}.old")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("report site written: %s", target / "index.html")
+    return target / "index.html"

@@ -1,0 +1,302 @@
+"""MOF's yearly top-30-partner file: parser, checks, staging, Figure 1 carried forward for Mexico, Brazil and
+Chile, yen->dollar only for full FRED years, and every change of a published value on record.
+
+One small warehouse over the real mirror, refreshed four times as new releases arrive:
+  1. the mirror as it is (MOF 2021-2025, FRED to April 2025: 2025 stays in yen);
+  2. after `jlac fetch` of a FRED release covering 2025 and an IMF IMTS release (both from a loopback server):
+     2025 gets its dollar value and nothing else in MOF's rows changes; IMTS takes 2020-2021 values over from
+     IMF DOTS and MOF, and the revision record says so;
+  3. after MOF's final 2025 figures arrive as a new vintage: the change is a revision row;
+  4. a damaged MOF vintage: refused by validation, the published warehouse untouched.
+The FRED months May-December 2025, IMTS's values and MOF's final 2025 value are stand-ins written for this test
+(no such release is in the mirror); every other number is the mirror's.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from statistics import mean
+
+import duckdb
+import pytest
+from conftest import JAPAN_WORKBOOK, MIRROR, small_mirror, write_manifest
+from jlac import pipeline
+from jlac.cli import app
+from jlac.config import Settings
+from jlac.connectors import fetch_all
+from jlac.errors import ParseError, ValidationFailed
+from jlac.http import HttpClient
+from jlac.snapshots import list_vintages
+from jlac.sources import mof_trade_by_country_top30 as top30
+from test_connectors_imf_imts import JPN_2021, PATH, RECORDED, imts_xml
+from typer.testing import CliRunner
+
+MOF_DIR = MIRROR / "mof-trade-by-country-top30" / "2026-10-04"
+MOF_CSV = MOF_DIR / "jp-trade-by-country-2021-2025.en.csv"
+FRED_CSV = MIRROR / "fred-exjpus" / "2025-05-27" / "EXJPUS.csv"
+# Stand-in FRED months for May-December 2025 (a release covering the year is not in the mirror).
+FRED_2025_REST = {5: 144.93, 6: 144.52, 7: 146.91, 8: 147.58, 9: 147.87, 10: 151.61, 11: 154.78, 12: 155.41}
+MOF_FINAL_MEX_EXPORT_2025 = 1_811_250_000  # thousand yen: stand-in for MOF's final figure
+
+
+def fred_rates(extra: dict[int, float] | None = None) -> dict[int, list[float]]:
+    """Monthly rates by year, read from the mirror's CSV (plus stand-in 2025 months)."""
+    by_year: dict[int, list[float]] = {}
+    with FRED_CSV.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            by_year.setdefault(int(row["observation_date"][:4]), []).append(float(row["EXJPUS"]))
+    by_year[2025] += list((extra or {}).values())
+    return by_year
+
+
+def mof_value(year: int, frm: str, to: str) -> int:
+    with MOF_CSV.open(encoding="utf-8") as fh:
+        return next(int(r[3]) for r in csv.reader(fh) if r[:3] == [str(year), frm, to])
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def partners(con) -> dict[tuple, tuple]:
+    rows = con.execute("SELECT year, partner_iso3, flow, value_jpy_bn, value_usd_bn, source, is_provisional, vintage, "
+                       "jpy_per_usd, value_usd_note FROM figures.japan_main_lac_partners").fetchall()
+    return {r[:3]: r[3:] for r in rows}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, mirror, make_httpserver):
+    """Runs the four refreshes; returns what each published, read back from the warehouse."""
+    httpserver = make_httpserver
+    home = tmp_path_factory.mktemp("top30")
+    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "store", mirrors=(root,),
+                        output=home / "out")
+    out = {"settings": settings, "runs": []}
+
+    def snapshot_of_warehouse():
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return {
+                "partners": partners(con),
+                "fct": con.execute("SELECT partner_iso3, flow, year, value_usd, value_jpy, source, vintage, "
+                                   "is_provisional, value_usd_note FROM marts.fct_trade_annual WHERE reporter_iso3 = "
+                                   "'JPN' AND partner_iso3 IN ('MEX', 'BRA', 'CHL') AND year >= 2019").fetchall(),
+                "fig1_years": [r[0] for r in con.execute("SELECT year FROM figures.fig1_japan_lac_trade")
+                               .fetchall()],
+                "revisions": con.execute(
+                    "SELECT partner_iso3, flow, year, unit, old_source, old_vintage, old_value, new_source, "
+                    "new_vintage, new_value, published_run FROM marts.trade_revisions WHERE recorded_by = 'publish' "
+                    "ORDER BY published_run, partner_iso3, flow, year, unit").fetchall(),
+                "reconciliation": con.execute(
+                    "SELECT year, partner_iso3, flow, shown_source, shown_value_usd_bn, other_source, "
+                    "other_value_usd_bn FROM figures.japan_main_lac_partners_reconciliation").fetchall(),
+                "raw_rows": con.execute("SELECT count(*), count(DISTINCT partner_name) "
+                                        "FROM raw.mof_trade_by_country_top30").fetchone(),
+            }
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JLAC_FRED_URL", httpserver.url_for("/"))
+        mp.setenv("JLAC_IMF_URL", httpserver.url_for("/"))
+        mp.setenv("JLAC_IMF_REPORTERS", "JPN,USA")
+        for k, v in {"JLAC_WAREHOUSE": settings.warehouse, "JLAC_SNAPSHOTS": settings.snapshots,
+                     "JLAC_MIRROR": root, "JLAC_OUTPUT": settings.output}.items():
+            mp.setenv(k, str(v))
+        # 1. the mirror as it is
+        out["runs"].append(pipeline.refresh(settings, trigger="test"))
+        out[1] = snapshot_of_warehouse()
+        # 2. a FRED release covering 2025 and an IMTS release, fetched from a loopback server
+        fred = FRED_CSV.read_text(encoding="utf-8").rstrip("\n") + "\n" + "".join(
+            f"2025-{m:02d}-01,{v}\n" for m, v in FRED_2025_REST.items())
+        httpserver.clear()
+        httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(fred, content_type="text/csv")
+        httpserver.expect_request(PATH.format("JPN")).respond_with_data(imts_xml(JPN_2021),
+                                                                         content_type="application/xml")
+        httpserver.expect_request(PATH.format("USA")).respond_with_data(RECORDED.read_bytes(),
+                                                                         content_type="application/xml")
+
+        def client(progress=None):
+            return HttpClient(retries=1, backoff=0.0, sleep=lambda s: None, progress=progress)
+
+        fetched = fetch_all(["fred-exjpus", "imf-imts"], settings, client_factory=client)
+        assert [f.status for f in fetched] == ["new", "new"], [f.message for f in fetched]
+        out["runs"].append(pipeline.refresh(settings, trigger="test"))
+        out[2] = snapshot_of_warehouse()
+        # 3. MOF's final 2025 as a new vintage (MOF publishes the final year at the end of November)
+        final = settings.snapshots / "mof-trade-by-country-top30" / "2026-12-01"
+        final.mkdir(parents=True)
+        old_row = f"2025,Japan,Mexico,{mof_value(2025, 'Japan', 'Mexico')}\n"
+        text = MOF_CSV.read_text(encoding="utf-8").replace(old_row, f"2025,Japan,Mexico,{MOF_FINAL_MEX_EXPORT_2025}\n")
+        (final / MOF_CSV.name).write_text(text, encoding="utf-8")
+        write_manifest(final, "mof-trade-by-country-top30")
+        out["runs"].append(pipeline.refresh(settings, trigger="test"))
+        out[3] = snapshot_of_warehouse()
+        out["site_html"] = (settings.output / "site" / "index.html").read_text(encoding="utf-8")
+        out["cli_latest"] = CliRunner().invoke(app, ["revisions"], env={"COLUMNS": "250"})
+        out["cli_all"] = CliRunner().invoke(app, ["revisions", "--all", "--limit", "100"], env={"COLUMNS": "250"})
+        # 4. a damaged vintage: a row with Japan on both sides, a negative value, a partner no one knows
+        bad = settings.snapshots / "mof-trade-by-country-top30" / "2026-12-02"
+        bad.mkdir(parents=True)
+        damage = "2025,Japan,Japan,5\n2025,Peru,Japan,-7\n2025,Atlantis,Japan,3\n"
+        (bad / MOF_CSV.name).write_text(text + damage, encoding="utf-8")
+        write_manifest(bad, "mof-trade-by-country-top30")
+        published = _digest(settings.warehouse)
+        with pytest.raises(ValidationFailed) as failed:
+            pipeline.refresh(settings, trigger="test")
+        out["bad_error"] = str(failed.value)
+        out["bad_report"] = failed.value.report_path.read_text(encoding="utf-8")
+        out["unchanged_after_bad"] = _digest(settings.warehouse) == published
+        shutil.rmtree(bad)
+    return out
+
+
+def test_mirror_values_in_yen_and_dollars(world):
+    fig = world[1]["partners"]
+    fred = fred_rates()
+    avg2024 = mean(fred[2024])
+    assert len(fred[2024]) == 12 and len(fred[2025]) == 4
+    exports_mex_2024 = mof_value(2024, "Japan", "Mexico")
+    assert exports_mex_2024 == 1_858_141_277  # thousand yen, the file's value
+    jpy_bn, usd_bn, source, provisional, vintage, rate, note = fig[(2024, "MEX", "export")]
+    assert jpy_bn == 1858.141
+    assert usd_bn == round(exports_mex_2024 * 1000 / avg2024 / 1e9, 3) == 12.268
+    assert rate == pytest.approx(avg2024)
+    assert (source, provisional, vintage, note) == ("mof-trade-by-country-top30", False, "2026-10-04", None)
+    # Brazil and Chile, imports, from the file
+    assert fig[(2023, "BRA", "import")][0] == round(mof_value(2023, "Brazil", "Japan") / 1e6, 3) == 1552.088
+    assert fig[(2021, "CHL", "import")][:2] == (854.743, round(854_742_809_000 / mean(fred[2021]) / 1e9, 3))
+
+
+def test_2025_stays_in_yen_with_a_reason_and_is_provisional(world):
+    fig = world[1]["partners"]
+    for iso3 in ("MEX", "BRA", "CHL"):
+        for flow in ("export", "import"):
+            jpy_bn, usd_bn, source, provisional, vintage, rate, note = fig[(2025, iso3, flow)]
+            assert usd_bn is None and rate is None and provisional is True
+            assert "FRED EXJPUS has 4 of 12 months" in note and "2025-04" in note
+    assert fig[(2025, "MEX", "export")][0] == 1803.477
+    fct = {(r[0], r[1], r[2]): r[3:] for r in world[1]["fct"]}
+    assert fct[("MEX", "export", 2025)][:4] == (None, 1_803_477_011_000, "mof-trade-by-country-top30", "2026-10-04")
+    assert fct[("MEX", "export", 2025)][4] is True
+
+
+def test_dots_years_carry_yen_at_freds_rate_and_the_region_total_stays_whole(world):
+    snap = world[1]
+    fct = {(r[0], r[1], r[2]): r[3:] for r in snap["fct"]}
+    value_usd, _, source, _, _, _ = fct[("MEX", "export", 2020)]
+    assert source == "imf-dots"
+    jpy_bn, usd_bn, src, *_ = snap["partners"][(2020, "MEX", "export")]
+    assert src == "imf-dots" and usd_bn == round(value_usd / 1e9, 3)
+    assert jpy_bn == round(value_usd * mean(fred_rates()[2020]) / 1e9, 3)
+    # 2021-2025: all thirty rows are MOF's, and none enters the CELAC-33 total of Figure 1
+    assert {fct[k][2] for k in fct if k[2] >= 2021} == {"mof-trade-by-country-top30"}
+    assert len([k for k in fct if k[2] >= 2021]) == 30
+    assert max(snap["fig1_years"]) == 2020
+    assert snap["raw_rows"] == (300, 30)
+    assert snap["revisions"] == [] and snap["reconciliation"] == []  # a first publish; no overlap in the mirror
+
+
+def test_a_fred_release_covering_2025_fills_in_the_dollars_and_nothing_else(world):
+    before, after = world[1]["partners"], world[2]["partners"]
+    avg2025 = mean(fred_rates(FRED_2025_REST)[2025])
+    for key, old in before.items():
+        if key[0] < 2021:
+            continue  # IMF years: IMTS took some over in this refresh (next test)
+        new = after[key]
+        if key[0] == 2025:
+            assert new[1] == round(old[0] * 1e9 / avg2025 / 1e9, 3) or abs(new[1] - old[0] / avg2025) < 0.0015
+            assert new[5] == pytest.approx(avg2025) and new[6] is None
+            assert (new[0], new[2], new[3]) == (old[0], old[2], old[3])  # yen, source, provisional unchanged
+        else:
+            assert new == old, key
+    assert after[(2025, "MEX", "export")][1] == round(1_803_477_011_000 / avg2025 / 1e9, 3)
+    # dollars filled in are an addition, not a revision
+    assert not [r for r in world[2]["revisions"] if r[2] == 2025]
+
+
+def test_a_published_value_changed_by_another_source_is_on_record(world):
+    runs = world["runs"]
+    revisions = {(r[0], r[1], r[2], r[3]): r[4:] for r in world[2]["revisions"]}
+    old_2020 = {(r[0], r[1], r[2]): r[3] for r in world[1]["fct"]}[("MEX", "export", 2020)]
+    assert revisions[("MEX", "export", 2020, "USD")] == (
+        "imf-dots", "2022-02-02", old_2020, "imf-imts", list_vintages("imf-imts", world["settings"])[-1].vintage,
+        8.9e9, runs[1].run_id)
+    old_2021 = {(r[0], r[1], r[2]): r[3] for r in world[1]["fct"]}[("MEX", "export", 2021)]
+    row = revisions[("MEX", "export", 2021, "USD")]
+    assert row[:3] == ("mof-trade-by-country-top30", "2026-10-04", old_2021) and row[3] == "imf-imts"
+    # the figure keeps MOF from 2021; the IMTS value for the same year is in the reconciliation table
+    assert world[2]["partners"][(2021, "MEX", "export")][2] == "mof-trade-by-country-top30"
+    assert (2021, "MEX", "export", "mof-trade-by-country-top30", round(old_2021 / 1e9, 3), "imf-imts", 10.9) \
+        in world[2]["reconciliation"]
+
+
+def test_mofs_final_2025_is_a_revision_and_history_is_carried_forward(world):
+    runs = world["runs"]
+    latest = [r for r in world[3]["revisions"] if r[-1] == runs[2].run_id]
+    old_yen = mof_value(2025, "Japan", "Mexico") * 1000
+    assert [r[:10] for r in latest if r[3] == "JPY"] == [
+        ("MEX", "export", 2025, "JPY", "mof-trade-by-country-top30", "2026-10-04", old_yen,
+         "mof-trade-by-country-top30", "2026-12-01", MOF_FINAL_MEX_EXPORT_2025 * 1000)]
+    assert [(r[0], r[1], r[2]) for r in latest] == [("MEX", "export", 2025)] * 2  # JPY and USD
+    carried = [r for r in world[3]["revisions"] if r[-1] == runs[1].run_id]
+    assert carried == [r for r in world[2]["revisions"]]
+    jpy_bn, usd_bn, source, provisional, vintage, *_ = world[3]["partners"][(2025, "MEX", "export")]
+    assert (jpy_bn, provisional, vintage) == (1811.25, False, "2026-12-01")
+
+
+def test_jlac_revisions_shows_the_latest_publish_and_all_the_history(world):
+    latest, everything = world["cli_latest"], world["cli_all"]
+    assert latest.exit_code == 0, latest.output
+    assert "latest publish" in latest.output and "2026-12-01" in latest.output
+    assert "1,811,250,000,000" in latest.output and "imf-dots" not in latest.output
+    assert everything.exit_code == 0, everything.output
+    assert "imf-dots" in everything.output and "8,900,000,000" in everything.output
+
+
+def test_the_report_page_shows_the_latest_publishs_revisions(world):
+    html = world["site_html"]
+    section = html[html.index('<section id="revisions">'):html.index('<section id="freshness">')]
+    assert 'data-revisions="1"' in section and world["runs"][2].run_id in section
+    assert "1,811,250,000,000" in section and "1,803,477,011,000" in section and "2026-12-01" in section
+    assert "imf-dots" not in section  # an earlier publish's change is history, not this publish's
+
+
+def test_a_damaged_vintage_is_refused_and_nothing_is_published(world):
+    assert world["unchanged_after_bad"]
+    assert "mof-trade-by-country-top30" in world["bad_error"]
+    report = world["bad_report"]
+    assert "FAILED: mof-trade-by-country-top30: schema, grain and values" in report
+    assert "'row_number': 302, 'flow': None" in report  # Japan on both sides: no flow
+    assert "'row_number': 303, 'value_jpy_thousand': -7" in report
+    assert "FAILED: mof-trade-by-country-top30: every partner name maps to a country" in report
+    assert "Atlantis" in report
+
+
+def test_parser_names_file_and_column_or_line(tmp_path):
+    settings = Settings(warehouse=tmp_path / "wh.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    for vintage, text, message in (
+        ("2026-10-05", "Year,From,To,Value (yen)\n2024,Japan,Mexico,1\n",
+         r"header column 4 is 'Value \(yen\)', expected 'Value \(thousand yen\)'"),
+        ("2026-10-06", "Year,From,To,Value (thousand yen)\n2024,Japan,Mexico,1\n2024,Japan,Brazil,\"1,5\"\n",
+         r"line 3: Year '2024' / Value '1,5' is not a whole number"),
+    ):
+        folder = settings.snapshots / "mof-trade-by-country-top30" / vintage
+        folder.mkdir(parents=True)
+        (folder / "jp-trade-by-country-2021-2025.en.csv").write_text(text, encoding="utf-8")
+        write_manifest(folder, "mof-trade-by-country-top30")
+        snap = [s for s in list_vintages("mof-trade-by-country-top30", settings) if s.vintage == vintage][0]
+        with pytest.raises(ParseError, match=message) as err:
+            top30.SOURCE.parse(snap, duckdb.connect())
+        assert f"mof-trade-by-country-top30/{vintage}/jp-trade-by-country-2021-2025.en.csv" in str(err.value)
+
+
+def test_provisional_rule_follows_mofs_calendar(tmp_path):
+    settings = Settings(warehouse=tmp_path / "wh.duckdb", snapshots=tmp_path / "store", mirrors=(MIRROR,),
+                        output=tmp_path / "out")
+    [snap] = list_vintages("mof-trade-by-country-top30", settings)
+    con = duckdb.connect()
+    rows = top30.SOURCE.parse(snap, con).filter("partner_name = 'Chile'").select("year, flow, is_provisional")
+    flags = {(y, f): p for y, f, p in rows.fetchall()}
+    assert flags[(2025, "export")] is True and flags[(2024, "import")] is False and len(flags) == 10

@@ -1,0 +1,237 @@
+"""The report site in a real browser: Debian's headless Chromium, driven by Playwright, opens the page from disk.
+
+Every figure and Table 1 render, the console stays clean, no request leaves the machine (every request is
+recorded; only file:// is allowed), the screenshots are not blank, the page fits a phone's width, and every
+number in every figure's data table equals the warehouse's (read from the DOM, compared with SQL); a page
+with one number changed fails that comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import JAPAN_WORKBOOK, small_mirror
+from jlac import pipeline
+from jlac.config import Settings
+from jlac.site import fmt_cell
+from PIL import Image, ImageStat
+
+CHROMIUM = os.environ.get("JLAC_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+SECTIONS = {"figure-1": 1, "figure-1-partners": 1, "figure-2": 2, "figure-3": 1, "table-1": 0}  # charts each
+READ_TABLES = """() => [...document.querySelectorAll('table[data-table]')].map(t => ({
+    table: t.dataset.table,
+    columns: [...t.querySelectorAll('thead th')].map(th => th.dataset.column),
+    rows: [...t.querySelectorAll('tbody tr')].filter(tr => !tr.querySelector('td[colspan]')).map(tr =>
+        [...tr.querySelectorAll('td')].map(td => ({value: td.dataset.value ?? null, isNull: td.dataset.null === '1',
+                                                  text: td.textContent.trim()})))
+}))"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, mirror):
+    """A warehouse published from a small mirror; the after-publish hook writes the site."""
+    home = tmp_path_factory.mktemp("site")
+    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(root,), output=home / "out")
+    record = pipeline.refresh(settings, trigger="test")
+    assert [(h["hook"], h["status"]) for h in record.hooks if h["hook"] == "site"] == [("site", "ok")], record.hooks
+    index = settings.output / "site" / "index.html"
+    assert index.exists()
+    return settings, index
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (`apt-get install -y chromium`; "
+                    "bash .ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, viewport: dict):
+    """Open ``url`` recording every request, console message and page error."""
+    page = browser.new_page(viewport=viewport)
+    seen = {"requests": [], "console": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: seen["console"].append((m.type, m.text)))
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto(url, wait_until="load")
+    return page, seen
+
+
+def not_blank(path: Path) -> float:
+    """Standard deviation of the grey levels: about 0 for a blank (one-colour) screenshot."""
+    with Image.open(path) as img:
+        return ImageStat.Stat(img.convert("L")).stddev[0]
+
+
+def warehouse_rows(db: Path, table: str, columns: list[str]) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        rows = con.execute(f"SELECT {quoted} FROM {table}").fetchall()
+    return sorted((tuple(_normal(v) for v in row) for row in rows), key=repr)
+
+
+def _normal(v):
+    if v is None:
+        return None
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return round(float(v), 3)
+    return fmt_cell(v)
+
+
+def page_rows(table: dict) -> list[tuple]:
+    out = []
+    for row in table["rows"]:
+        cells = []
+        for cell in row:
+            if cell["isNull"]:
+                cells.append(None)
+            elif cell["value"] is not None:
+                shown = float(cell["text"].replace(",", ""))
+                assert abs(shown - float(cell["value"])) < 0.0006, (table["table"], cell)  # text says the value
+                cells.append(round(float(cell["value"]), 3))
+            else:
+                cells.append(cell["text"])
+        out.append(tuple(cells))
+    return sorted(out, key=repr)
+
+
+def mismatches(db: Path, tables: list[dict]) -> list[str]:
+    """Tables whose rows on the page differ from the warehouse's, with the first differing row."""
+    bad = []
+    for t in tables:
+        expected, shown = warehouse_rows(db, t["table"], t["columns"]), page_rows(t)
+        if expected != shown:
+            diff = next((f"{a} != {b}" for a, b in zip(shown, expected, strict=False) if a != b),
+                        f"{len(shown)} rows shown, {len(expected)} in the warehouse")
+            bad.append(f"{t['table']}: {diff}")
+    return bad
+
+
+def test_every_figure_and_table_1_render_offline_without_errors(site, browser, tmp_path_factory):
+    settings, index = site
+    page, seen = open_page(browser, index.as_uri(), {"width": 1280, "height": 900})
+    shots = tmp_path_factory.mktemp("shots")
+    for section, charts in SECTIONS.items():
+        images = page.locator(f"section#{section} img[data-chart]")
+        assert images.count() == charts, section
+        for i in range(charts):
+            loaded = images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0")
+            assert loaded, f"{section}: chart {images.nth(i).get_attribute('src')} did not render"
+        assert page.locator(f"section#{section} table[data-table] tbody tr").count() > 0, section
+    assert page.locator("section#table-1 table[data-table='figures.table1_japan_lac_policy'] tbody tr").count() == 7
+    assert page.locator("section#claims tbody tr").count() > 20
+    assert page.locator("section#freshness tbody tr").count() >= 10
+    assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []
+    assert len(seen["requests"]) >= 7  # the page, its style sheet, five charts
+    assert [u for u in seen["requests"] if not u.startswith("file://")] == []
+    page.screenshot(path=shots / "desktop.png")
+    page.screenshot(path=shots / "desktop-full.png", full_page=True)
+    assert not_blank(shots / "desktop.png") > 20
+    keep = os.environ.get("JLAC_SCREENSHOTS")  # a folder to keep the screenshots in, for a person to look at
+    if keep:
+        shutil.copytree(shots, keep, dirs_exist_ok=True)
+    # every asset the page uses is inside the site folder
+    site_dir = index.parent.resolve()
+    assert all(Path(u.removeprefix("file://")).resolve().is_relative_to(site_dir) for u in seen["requests"])
+    page.close()
+
+
+def test_readable_on_a_phone(site, browser, tmp_path_factory):
+    settings, index = site
+    page, seen = open_page(browser, index.as_uri(), {"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px screen: it scrolls sideways"
+    font = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert font >= 14
+    chart = page.locator("section#figure-1 img[data-chart]").first.bounding_box()
+    assert chart["width"] <= 390 and chart["width"] > 300
+    shots = tmp_path_factory.mktemp("phone")
+    page.screenshot(path=shots / "phone.png")
+    assert not_blank(shots / "phone.png") > 20
+    keep = os.environ.get("JLAC_SCREENSHOTS")
+    if keep:
+        shutil.copytree(shots, keep, dirs_exist_ok=True)
+    assert [u for u in seen["requests"] if not u.startswith("file://")] == []
+    page.close()
+
+
+def test_numbers_on_the_page_are_the_warehouses(site, browser):
+    settings, index = site
+    page, _ = open_page(browser, index.as_uri(), {"width": 1280, "height": 900})
+    tables = page.evaluate(READ_TABLES)
+    page.close()
+    names = {t["table"] for t in tables}
+    assert {"figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners", "figures.fig2_mexico_auto_plants",
+            "figures.fig3_costa_rica_finance", "figures.table1_japan_lac_policy", "figures.report_claims",
+            "figures.fig1_reconciliation", "figures.fig3_reconciliation"} <= names
+    assert mismatches(settings.warehouse, tables) == []
+    # the headline number, as the page shows it
+    partners = next(t for t in tables if t["table"] == "figures.japan_main_lac_partners")
+    cols = partners["columns"]
+    mex_2024 = [r for r in partners["rows"] if [c["text"] for c in r[:3]] == ["2024", "MEX", "export"]]
+    assert [(r[cols.index("value_jpy_bn")]["text"], r[cols.index("value_usd_bn")]["text"]) for r in mex_2024] == [
+        ("1,858.141", "12.268")]
+
+
+def test_a_page_whose_number_differs_from_the_warehouse_fails(site, browser, tmp_path):
+    settings, index = site
+    copy = tmp_path / "site"
+    shutil.copytree(index.parent, copy)
+    html = (copy / "index.html").read_text(encoding="utf-8")
+    assert html.count('data-value="1858.141">1,858.141<') == 1
+    changed = html.replace('data-value="1858.141">1,858.141<', 'data-value="1858.14">1,858.140<')
+    (copy / "index.html").write_text(changed, encoding="utf-8")
+    page, _ = open_page(browser, (copy / "index.html").as_uri(), {"width": 1280, "height": 900})
+    tables = page.evaluate(READ_TABLES)
+    page.close()
+    assert [m.split(":")[0] for m in mismatches(settings.warehouse, tables)] == ["figures.japan_main_lac_partners"]
+
+
+def test_jlac_report_writes_the_site_from_the_published_warehouse(site, tmp_path):
+    from html.parser import HTMLParser
+
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    settings, index = site
+    env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_OUTPUT": str(settings.output),
+           "JLAC_MIRROR": str(settings.mirrors[0]), "JLAC_SNAPSHOTS": str(settings.snapshots)}
+    shutil.rmtree(index.parent)
+    result = CliRunner().invoke(app, ["report"], env=env)
+    assert result.exit_code == 0, result.output
+    assert index.exists() and "report site:" in result.output
+
+    class Loads(HTMLParser):
+        """What the page loads by itself: img/script src and stylesheet links (not the <a> links a reader follows)."""
+
+        def __init__(self):
+            super().__init__()
+            self.urls = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag in ("img", "script", "iframe", "source") and a.get("src"):
+                self.urls.append(a["src"])
+            if tag == "link" and a.get("href"):
+                self.urls.append(a["href"])
+
+    loads = Loads()
+    loads.feed(index.read_text(encoding="utf-8"))
+    assert len(loads.urls) == 6 and all(not u.startswith(("http:", "https:", "//", "/")) for u in loads.urls)
+    assert all((index.parent / u).is_file() for u in loads.urls)
+    missing = CliRunner().invoke(app, ["report"], env={**env, "JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
+    assert missing.exit_code == 1 and "no warehouse" in missing.output
