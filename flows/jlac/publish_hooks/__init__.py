@@ -35,7 +35,7 @@ class PublishContext:
     """What a hook sees: the settings, the run, the build file, and the published file before/after the swap."""
 
     settings: Settings
-    record: Any  # jlac.pipeline.RunRecord (the run being published)
+    record: Any  # jlac.ledger.RunRecord (the run being published)
     build: Path  # the finished, checkpointed build (before) — gone once published
     previous: Path | None  # the published warehouse before the swap, None on a first publish (before only)
 
