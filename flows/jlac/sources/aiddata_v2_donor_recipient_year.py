@@ -14,6 +14,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -22,7 +23,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     if len(files) != 1:
         raise ParseError(f"aiddata-v2-donor-recipient-year {snapshot.id}: expected one CSV, found {files}")
     label = files[0]
-    rel = con.read_csv(str(snapshot.path(label)), header=True, all_varchar=True)
+    rel = read_csv(con, snapshot.path(label), f"aiddata-v2-donor-recipient-year {label}", header=True, all_varchar=True)
     cols = rel.columns
     years = cols[2:]
     if cols[:2] != ["donor", "recipient"] or not years or not all(y.isdigit() and len(y) == 4 for y in years):

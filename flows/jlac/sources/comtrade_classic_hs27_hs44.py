@@ -20,6 +20,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 _FILE = re.compile(r"^(oil|wood)/processed_data_(\d{4})\.csv$")
 CHAPTER_OF_FOLDER = {"oil": "27", "wood": "44"}
@@ -85,7 +86,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     _check_headers(snapshot, files)
     paths = [str(snapshot.path(f)) for f in files]
     root = str(snapshot.path(""))
-    rel = con.read_csv(paths, header=True, all_varchar=True, names=list(HEADER.values()), filename=True,
+    rel = read_csv(con, paths, f"comtrade-classic-hs27-hs44 {snapshot.id}",
+                   header=True, all_varchar=True, names=list(HEADER.values()), filename=True,
                        quotechar='"')
     rel.create_view("_comtrade_classic_src", replace=True)
     con.execute(

@@ -16,6 +16,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HEADER = ["Exp or Imp", "Year", "HS", "Unit1", "Unit2", "Quantity1-Year", "Quantity2-Year", "Value-Year"] + [
@@ -53,8 +54,9 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     paths = [str(snapshot.path(f)) for f in files]
     # quote='"' so the apostrophes around HS codes stay in the text (stripped below), all_varchar so
     # a non-numeric cell fails in the cast below with DuckDB naming the value instead of being sniffed away.
-    rel = con.read_csv(
-        paths, header=False, skiprows=1, quotechar='"', columns=dict.fromkeys(_NAMES, "VARCHAR"), filename=True
+    rel = read_csv(
+        con, paths, f"mof-hs9-imports {snapshot.id}",
+        header=False, skiprows=1, quotechar='"', columns=dict.fromkeys(_NAMES, "VARCHAR"), filename=True
     )
     con.register("mof_hs9_csv", rel)
     months = " + ".join(f"CAST(value_{m.lower()} AS BIGINT)" for m in MONTHS)

@@ -26,6 +26,7 @@ from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 COUNTRY_TAG = "oecd"
 _FILE = re.compile(r"ODA-(\d{4})-DAC2a\.csv$")
@@ -66,7 +67,8 @@ def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) 
         header = next(csv.reader(fh))
     donors = donor_names(header, label)
     names = ["recipient_name", "_filler", *donors]
-    rel = con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    rel = read_csv(con, path, f"oecd-dac2a {label}",
+                   header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
     width = len(rel.columns)
     if width != len(names):
         raise ParseError(
@@ -109,7 +111,8 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     for h in header:
         names.append(f"{h}_label" if h.lower() in seen else h)
         seen.add(h.lower())
-    rel = con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    rel = read_csv(con, path, f"oecd-dac2a {label}",
+                   header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
     view = "_oecd_dac2a_sdmx_" + re.sub(r"\W", "_", label)
     rel.create_view(f"{view}_src", replace=True)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS "
