@@ -56,7 +56,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path | list, label: str, *, e
         text = str(exc)
         m = _LINE.search(text)
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        named = [Path(p).name for p in paths if str(p) in text or Path(p).name in text]
+        where = f"{label}/{named[0]}" if len(paths) > 1 and named else label
         raise ParseError(
-            f"{label}: {'line ' + m.group(1) + ': ' if m else ''}not a CSV in the expected layout ({first[:300]})"
+            f"{where}: {'line ' + m.group(1) + ': ' if m else ''}not a CSV in the expected layout ({first[:300]})"
         ) from None
     return con.table(table)

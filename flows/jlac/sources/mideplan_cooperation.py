@@ -248,6 +248,7 @@ SOURCE = Source(
     ),
     parse=parse,
     key=("file", "row_number"),
+    conflict_key=("project_id",),  # a project repeated with other values is refused showing both rows
     required=False,
     version="1",
 )

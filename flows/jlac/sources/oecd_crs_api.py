@@ -155,6 +155,9 @@ SOURCE = Source(
     ),
     parse=parse,
     key=("file", "row_number"),
+    # one activity, sector, channel, modality, flow type, finance type and year holds one value
+    conflict_key=("donor_code", "donor_agency_code", "recipient_code", "measure_code", "flow_type", "sector_code",
+                  "channel_code", "modality_code", "finance_type_code", "activity_id", "year"),
     required=False,
     version="1",
 )

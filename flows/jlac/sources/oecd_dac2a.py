@@ -26,7 +26,7 @@ from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import check_text, read_csv
 
 COUNTRY_TAG = "oecd"
 _FILE = re.compile(r"ODA-(\d{4})-DAC2a\.csv$")
@@ -64,7 +64,7 @@ def iso3_relation(con: duckdb.DuckDBPyConnection, tag: str, names) -> duckdb.Duc
 
 def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) -> duckdb.DuckDBPyRelation:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh))
+        header = next(csv.reader(fh), [])
     donors = donor_names(header, label)
     names = ["recipient_name", "_filler", *donors]
     rel = read_csv(con, path, f"oecd-dac2a {label}",
@@ -138,7 +138,8 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     )
 
 
-def _is_sdmx(path) -> bool:
+def _is_sdmx(path, label: str) -> bool:
+    check_text(path, f"oecd-dac2a {label}")  # empty, HTML or not UTF-8: refused here, naming the file
     with open(path, encoding="utf-8-sig") as fh:
         return fh.readline().startswith("STRUCTURE,")
 
@@ -150,7 +151,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         if not f.path.lower().endswith(".csv"):
             continue
         path = snapshot.path(f.path)
-        if _is_sdmx(path):
+        if _is_sdmx(path, f.path):
             parts.append(sdmx_relation(con, path, f.path))
             continue
         m = _FILE.search(f.path)
