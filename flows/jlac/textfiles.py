@@ -8,6 +8,7 @@ file and, where DuckDB gives it, the line.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import re
 from pathlib import Path
@@ -56,9 +57,28 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path | list, label: str, *, e
         text = str(exc)
         m = _LINE.search(text)
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        for p in paths:  # DuckDB's sniffer seldom names the line: find a ragged one ourselves
+            ragged = _ragged_line(Path(p), options.get("delimiter") or options.get("sep") or ",", encoding)
+            if ragged:
+                where = label if len(paths) == 1 else f"{label}/{Path(p).name}"
+                raise ParseError(f"{where}: {ragged}") from None
         named = [Path(p).name for p in paths if str(p) in text or Path(p).name in text]
         where = f"{label}/{named[0]}" if len(paths) > 1 and named else label
         raise ParseError(
             f"{where}: {'line ' + m.group(1) + ': ' if m else ''}not a CSV in the expected layout ({first[:300]})"
         ) from None
     return con.table(table)
+
+
+def _ragged_line(path: Path, delimiter: str, encoding: str) -> str | None:
+    """'line N has X fields, the header has Y' for the first record whose width differs from the header's."""
+    with open(path, encoding=encoding + ("-sig" if encoding == "utf-8" else ""), newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = next(reader, [])
+        start = 2
+        for record in reader:
+            if record and len(record) != len(header):
+                return (f"line {start} has {len(record)} fields, the header has {len(header)}: "
+                        f"{record[:4]}... (a cell missing or added: shifted row?)")
+            start = reader.line_num + 1
+    return None

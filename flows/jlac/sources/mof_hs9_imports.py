@@ -96,7 +96,8 @@ def _read(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, paths: list[str]) 
     bad = con.sql(
         f"SELECT parse_filename(filename), line, {', '.join(numeric)} FROM mof_hs9_csv WHERE "
         + " OR ".join(f"({c} IS NOT NULL AND TRY_CAST({c} AS BIGINT) IS NULL)" for c in numeric) + " LIMIT 1"
-    ).fetchone()
+    ).fetchall()
+    bad = bad[0] if bad else None
     if bad:
         col = next(i for i, v in enumerate(bad[2:]) if v is not None and not v.strip().lstrip("-").isdigit())
         header = HEADER[_NAMES.index(numeric[col])]
