@@ -53,6 +53,15 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """Damaged data the source still accepts: a known gap, stated in docs/robustness.md; the test pins it so a
+    fix shows up (then make it a refusal)."""
+
+    why: str
+    same_rows: bool = False
+
+
+@dataclass(frozen=True)
 class Accepted:
     """Valid data in a form the publisher uses; ``why`` gives the publisher's evidence."""
 
@@ -89,6 +98,7 @@ class Table:
     delimiter: str = ","
     encoding: str = "utf-8"
     number: Callable[[str], str] | None = None  # how a value is written back changed (default: +1 as text)
+    scaled: bool = False  # the source scales the value (SDMX UNIT_MULT): a message shows it scaled, not as written
 
     @property
     def data_row(self) -> int:
@@ -253,7 +263,7 @@ def table_mutations(t: Table) -> dict[str, Callable[[Path], Change]]:
             rows.insert(t.data_row + 1, again)
         edit_table(v, t, edit)
         old, new = found["values"]
-        return Change(t.file, found["names"], values=(_number_text(old), _number_text(new)))
+        return Change(t.file, found["names"], values=() if t.scaled else (_number_text(old), _number_text(new)))
 
     def unknown_code(v: Path) -> Change:
         found = {}
@@ -280,7 +290,8 @@ def table_mutations(t: Table) -> dict[str, Callable[[Path], Change]]:
         return Change(t.file)
 
     out = {
-        "table rewritten, unchanged": rewritten, "header renamed": header_rename, "header footnote mark": header_note, "column missing": column_missing,
+        "table rewritten, unchanged": rewritten, "header renamed": header_rename,
+        "header footnote mark": header_note, "column missing": column_missing,
         "column extra": column_extra, "value not a number": value_text, "value out of range": value_out_of_range,
         "row repeated, same values": repeat_equal, "row repeated, conflicting value": repeat_conflicting,
         "row shifted by one cell": row_shifted,

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from conftest import SHARED
-from mutation_harness import Accepted, Change, Elements, Records, Refused, SourceSpec, Table, edit_table
+from mutation_harness import Accepted, Change, Elements, Gap, Records, Refused, SourceSpec, Table, edit_table
 
 REC = SHARED / "api-recordings"
 
@@ -149,8 +149,16 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
     SourceSpec(
         "oecd-dac2a", files=("ODA-2008-DAC2a.csv",),
         tables=(Table("ODA-2008-DAC2a.csv", value="Japan", code="Recipient", row=30, out_of_range="1e9"),),
-        expect={"column extra": Accepted(
-            "a new donor column: OECD adds donors over the years (the 2002-2019 files differ in donor columns)")},
+        expect={
+            "column extra": Accepted(
+                "a new donor column: OECD adds donors over the years (the 2002-2019 files differ in donor columns)"),
+            "value out of range": Gap("net ODA may be negative and has no documented upper bound: 1e9 US$ "
+                                      "millions loads"),
+            "unknown code": Gap("an unknown recipient name loads with a NULL ISO3, like OECD's regional totals; "
+                                "only the CELAC recipients are checked present"),
+            "row shifted by one cell": Gap("2004-2009 headers carry an extra 'Donor(s)' cell the data rows lack, "
+                                           "so a row one cell short is not told apart by width"),
+        },
     ),
     SourceSpec(
         "aiddata-gcdf2-projects",
@@ -166,6 +174,9 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
     SourceSpec(
         "aiddata-v2-donor-recipient-year",
         tables=(Table("aiddata-totals-d-r-y.csv", value="2007", code="donor"),),
+        expect={"unknown code": Accepted(
+            "multilateral and private donors are free-text names in AidData 2.x ('(ASDB)', 'Bill & Melinda Gates "
+            "Foundation'); only JPN and KOR are checked present")},
     ),
     SourceSpec(
         "mof-customs", build=_mof_customs, encoding="cp932",
@@ -179,11 +190,13 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
     ),
     SourceSpec(
         "oecd-dac2a-api", build=_dac2a_api,
-        tables=(Table("DAC2A.csv", value="OBS_VALUE", code="RECIPIENT", row=2, out_of_range="abc"),),
+        tables=(Table("DAC2A.csv", value="OBS_VALUE", code="RECIPIENT", row=2, out_of_range="abc", scaled=True),),
+        expect={"column extra": Accepted("the Data Explorer's SDMX CSV carries optional attribute columns "
+                                         "(oda_reader_mapping_dac2a_dotstat.json); the parser reads by name")},
     ),
     SourceSpec(
         "oecd-crs-api", build=_crs_api,
-        tables=(Table("CRS.csv", value="OBS_VALUE", code="RECIPIENT"),),
+        tables=(Table("CRS.csv", value="OBS_VALUE", code="RECIPIENT", scaled=True),),
         expect={"column extra": Accepted("the Data Explorer's CRS CSV has ~100 optional columns "
                                          "(oda_reader_mapping_crs_dotstat.json); the parser reads by name")},
     ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from jlac.sources import all_sources
-from mutation_harness import Accepted, Outcome, base_snapshot, check_refusal, reseal, run_source
+from mutation_harness import Accepted, Gap, Outcome, base_snapshot, check_refusal, reseal, run_source
 from mutation_sources import SPECS
 
 CASES = [(name, case) for name, spec in SPECS.items() for case in spec.cases()]
@@ -48,6 +48,9 @@ def test_mutation(source, case, tmp_path, tmp_path_factory, monkeypatch):
     change = mutate(vintage)
     reseal(vintage)
     outcome: Outcome = run_source(source, vintage, tmp_path)  # any non-jlac exception fails the test here
+    if isinstance(expected, Gap):  # a known gap (docs/robustness.md): pinned, so that a fix shows up here
+        assert outcome.stage == "accepted", f"{source} now refuses {case}: make it a Refused case\n{outcome.message}"
+        return
     if isinstance(expected, Accepted):
         assert outcome.stage == "accepted", (
             f"{source} refused a variant it should accept ({expected.why}):\n{outcome.message}")

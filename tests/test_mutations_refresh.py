@@ -60,7 +60,8 @@ CASES = [
     ("imf-dots", "row repeated, conflicting value", ValidationFailed,
      ["no conflicting values", "Brazil", "4004.035503", "4005.035503"]),
     ("fred-exjpus", "value not a number", ParseError, ["fred-exjpus/2025-05-27", "EXJPUS.csv", "line 2", "n.a.*"]),
-    ("oecd-dac2a", "row repeated, conflicting value", ValidationFailed, ["oecd-dac2a/2022-01-18", "ODA-2008-DAC2a.csv"]),
+    ("oecd-dac2a", "row repeated, conflicting value", ValidationFailed,
+     ["oecd-dac2a/2022-01-18", "ODA-2008-DAC2a.csv"]),
     ("japan-customs-country-codes", "file truncated", JlacError, ["japan-customs-country-codes/2021-09-23",
                                                                   "Countries.csv"]),
 ]

@@ -21,7 +21,7 @@ import pycountry
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import check_text, read_csv
 
 REQUIRED = ("DONOR", "RECIPIENT", "MEASURE", "FLOW_TYPE", "PRICE_BASE", "TIME_PERIOD", "OBS_VALUE", "UNIT_MULT")
 # raw column -> SDMX CSV column it comes from, when the response has it
@@ -52,6 +52,7 @@ def _names(header: list[str]) -> list[str]:
 
 def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
     """One SDMX CSV of DSD_CRS@DF_CRS as checked rows (codes, year, number); raises ParseError naming the line."""
+    check_text(path, f"oecd-crs-api {label}")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])

@@ -95,6 +95,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) 
 
 def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
     """An SDMX CSV of DSD_DAC2@DF_DAC2A as rows of (file, row_number, year, recipient_name, donor_name, value)."""
+    check_text(path, f"oecd-dac2a {label}")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
