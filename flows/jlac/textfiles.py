@@ -40,14 +40,21 @@ def check_text(path: Path, label: str, encoding: str = "utf-8") -> None:
 
 
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path | list, label: str, *, encoding: str = "utf-8",
-             **options) -> duckdb.DuckDBPyRelation:
+             files: list[str] | None = None, **options) -> duckdb.DuckDBPyRelation:
     """``con.read_csv`` with every row read at once; any reading error is a ParseError naming file and line.
 
-    ``path`` may be a list of files (one read); ``label`` then names the snapshot and DuckDB's message the file.
+    ``path`` may be a list of files (one read): ``label`` names the snapshot and ``files`` the files in it
+    (default: their names). The delimiter is ',' unless given: a ragged line must not make DuckDB sniff another.
     """
     paths = path if isinstance(path, list) else [path]
-    for p in paths:
-        check_text(p, label if len(paths) == 1 else f"{label}/{Path(p).name}", encoding)
+    names = files or [Path(p).name for p in paths]
+
+    def where(i: int) -> str:
+        return label if names[i] in label else f"{label}/{names[i]}"
+
+    options.setdefault("delimiter", ",")
+    for i, p in enumerate(paths):
+        check_text(p, where(i), encoding)
     table = f"_csv_{next(_names)}"
     try:
         rel = con.read_csv([str(p) for p in paths] if isinstance(path, list) else str(path), **options)
@@ -57,28 +64,37 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path | list, label: str, *, e
         text = str(exc)
         m = _LINE.search(text)
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        for p in paths:  # DuckDB's sniffer seldom names the line: find a ragged one ourselves
-            ragged = _ragged_line(Path(p), options.get("delimiter") or options.get("sep") or ",", encoding)
+        for i, p in enumerate(paths):  # DuckDB's sniffer seldom names the line: find a ragged one ourselves
+            ragged = _ragged_line(Path(p), options["delimiter"], encoding)
             if ragged:
-                where = label if len(paths) == 1 else f"{label}/{Path(p).name}"
-                raise ParseError(f"{where}: {ragged}") from None
-        named = [Path(p).name for p in paths if str(p) in text or Path(p).name in text]
-        where = f"{label}/{named[0]}" if len(paths) > 1 and named else label
+                raise ParseError(f"{where(i)}: {ragged}") from None
+        named = [i for i, p in enumerate(paths) if str(p) in text]
         raise ParseError(
-            f"{where}: {'line ' + m.group(1) + ': ' if m else ''}not a CSV in the expected layout ({first[:300]})"
+            f"{where(named[0]) if named else label}: {'line ' + m.group(1) + ': ' if m else ''}"
+            f"not a CSV in the expected layout ({first[:300]})"
         ) from None
     return con.table(table)
 
 
 def _ragged_line(path: Path, delimiter: str, encoding: str) -> str | None:
-    """'line N has X fields, the header has Y' for the first record whose width differs from the header's."""
+    """'line N has X fields, the other lines Y' for the first data line whose width differs from the usual.
+
+    The usual width is the most common one (some publishers' headers carry an extra cell: OECD DAC2a 2004-2009).
+    """
+    widths: dict[int, int] = {}
+    lines: list[tuple[int, list[str]]] = []
     with open(path, encoding=encoding + ("-sig" if encoding == "utf-8" else ""), newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, [])
+        next(reader, None)
         start = 2
         for record in reader:
-            if record and len(record) != len(header):
-                return (f"line {start} has {len(record)} fields, the header has {len(header)}: "
-                        f"{record[:4]}... (a cell missing or added: shifted row?)")
+            if record:
+                widths[len(record)] = widths.get(len(record), 0) + 1
+                lines.append((start, record))
             start = reader.line_num + 1
-    return None
+    if len(widths) < 2:
+        return None
+    usual = max(widths, key=lambda w: widths[w])
+    line, record = next((n, r) for n, r in lines if len(r) != usual)
+    return (f"line {line} has {len(record)} fields, the other lines {usual}: {record[:4]}... "
+            "(a cell missing or added: shifted row, or a truncated file?)")

@@ -92,7 +92,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     _check_headers(snapshot, files)
     paths = [str(snapshot.path(f)) for f in files]
     root = str(snapshot.path(""))
-    rel = read_csv(con, paths, f"comtrade-classic-hs27-hs44 {snapshot.id}",
+    rel = read_csv(con, paths, f"comtrade-classic-hs27-hs44 {snapshot.id}", files=files,
                    header=True, all_varchar=True, names=list(HEADER.values()), filename=True,
                        quotechar='"')
     rel.create_view("_comtrade_classic_src", replace=True)
@@ -107,13 +107,14 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         for c in (*INTEGERS, *NUMBERS)
     )
     bad = con.sql(
-        f"SELECT file, reporter_name, partner_name, trade_flow, {', '.join((*INTEGERS, *NUMBERS))} "
+        f"SELECT file, reporter_name, partner_name || ' (' || coalesce(partner_iso, '') || ')', trade_flow, "
+        f"{', '.join((*INTEGERS, *NUMBERS))} "
         f"FROM _comtrade_classic WHERE {not_number} LIMIT 3"
     ).fetchall()
     if bad:
         names = (*INTEGERS, *NUMBERS)
         where = "; ".join(
-            f"{r[0]} reporter {r[1]!r} partner {r[2]!r} {r[3]}: "
+            f"{r[0]} reporter {r[1]!r} partner {r[2]} {r[3]}: "
             + ", ".join(f"{n}={v!r}" for n, v in zip(names, r[4:], strict=True))
             for r in bad
         )
