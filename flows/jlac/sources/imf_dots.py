@@ -72,7 +72,9 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
     repeats: list[str] = []
     for sheet_name, flow in SHEETS.items():
         sheet = wb.get_sheet_by_name(sheet_name)
-        first_row = (sheet.start or (0, 0))[0] + 1  # calamine trims leading blank rows; keep Excel numbering
+        # calamine trims leading blank rows and columns; messages keep Excel's numbering (row 7, column 5 = E7)
+        first_row = (sheet.start or (0, 0))[0] + 1
+        first_col = (sheet.start or (0, 0))[1]
         rows = sheet.to_python(skip_empty_area=True)
         where = f"imf-dots {file_label} sheet '{sheet_name}'"
         unit_idx = next((i for i, r in enumerate(rows[:10]) if r and r[0] == UNIT), None)
@@ -91,7 +93,7 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
             year = _year(c)
             if year is None and str(c).strip():
                 raise ParseError(
-                    f"{where} row {first_row + hdr_idx} column {j + 2}: header cell {c!r} is not a year "
+                    f"{where} row {first_row + hdr_idx} column {first_col + j + 2}: header cell {c!r} is not a year "
                     "(IMF writes plain years such as 2019 there)"
                 )
             years.append(year)
@@ -103,12 +105,13 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
                 continue
             excel_row = first_row + i
             for j, cell in enumerate(row[1:]):
-                parsed = _cell_value(cell, f"{where} row {excel_row} column {j + 2}")
+                parsed = _cell_value(cell, f"{where} row {excel_row} column {first_col + j + 2}")
                 if parsed is None:
                     continue
                 year = years[j] if j < len(years) else None
                 if year is None:
-                    raise ParseError(f"{where} row {excel_row} column {j + 2}: a value under a header without a year")
+                    raise ParseError(f"{where} row {excel_row} column {first_col + j + 2}: "
+                                     "a value under a header without a year")
                 out.append((sheet_name, excel_row, partner, flow, year, parsed[0], parsed[1]))
             if partner in seen:
                 # IMF repeats some partners (e.g. 'Australia' above 'World'). Every cell of both rows is kept:
