@@ -163,6 +163,62 @@ def edit_table(vintage: Path, t: Table, edit: Callable[[list[list]], None]) -> N
         raise AssertionError(f"no table reader for {t.file}")
 
 
+def edit_workbook(vintage: Path, t: Table, edit: Callable[[openpyxl.Workbook], None]) -> None:
+    """Let ``edit`` change the workbook (.xlsx, or the .xlsx inside a .zip) and write it back."""
+    path = vintage / t.file
+    inner = None
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            inner = next(n for n in zf.namelist() if n.lower().endswith(".xlsx"))
+            data = zf.read(inner)
+    else:
+        data = path.read_bytes()
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    edit(wb)
+    out = io.BytesIO()
+    wb.save(out)
+    if inner is None:
+        path.write_bytes(out.getvalue())
+    else:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(inner, out.getvalue())
+
+
+def sheet_mutations(t: Table) -> dict[str, Callable[[Path], Change]]:
+    """Renamed, missing and extra sheets of a workbook table."""
+
+    def sheet(wb):
+        return wb[t.sheet] if t.sheet else wb.worksheets[0]
+
+    def renamed(v: Path) -> Change:
+        name = {}
+
+        def edit(wb):
+            ws = sheet(wb)
+            name["old"] = ws.title
+            ws.title = f"{ws.title[:25]} (2)"
+        edit_workbook(v, t, edit)
+        return Change(t.file, {name["old"]})
+
+    def missing(v: Path) -> Change:
+        name = {}
+
+        def edit(wb):
+            ws = sheet(wb)
+            name["old"] = ws.title
+            if len(wb.worksheets) == 1:
+                wb.create_sheet("Sheet1")
+            wb.remove(ws)
+        edit_workbook(v, t, edit)
+        return Change(t.file, {name["old"]})
+
+    def extra(v: Path) -> Change:
+        edit_workbook(v, t, lambda wb: wb.create_sheet("Notes").append(["Source: see the publisher's notes"]))
+        return Change(t.file)
+
+    return {"sheet renamed": renamed, "sheet missing": missing, "sheet extra": extra}
+
+
 def _col(rows: list[list], t: Table, header: str | int) -> int:
     if isinstance(header, int):
         return header
@@ -484,6 +540,8 @@ DEFAULTS = {
     "row repeated, same values": Accepted(_SAME, same_rows=True),
     "record repeated, same values": Accepted(_SAME, same_rows=True),
     "observation repeated, same values": Accepted(_SAME, same_rows=True),
+    "sheet extra": Accepted("sheets are read by name (or the first, for MIDEPLAN); another sheet, such as notes, "
+                            "is not read", same_rows=True),
     "field extra": Accepted("APIs add fields to their records over time; the parser reads the fields it needs by "
                             "name"),
 }
@@ -521,6 +579,8 @@ class SourceSpec:
                 generic[name if len(self.base_files()) == 1 else f"{name}: {f}"] = m
         for t in self.tables:
             generic.update(table_mutations(t))
+            if Path(t.file).suffix.lower() in (".xlsx", ".zip"):
+                generic.update(sheet_mutations(t))
         for r in self.records:
             generic.update(json_mutations(r))
         for e in self.elements:
