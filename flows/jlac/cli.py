@@ -25,6 +25,9 @@ if "PREFECT_HOME" not in os.environ:
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The temporary API takes 15-20 s to start on a quiet 2-core machine; Prefect's default wait is 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# When the temporary API stops after a run, its services log the flushes they were cancelled in with a Python
+# traceback (prefect.server.services.task_run_recorder): noise on stderr that looks like jlac failing.
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -3,7 +3,14 @@
 Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CIF'; the reporter's
 name in the first column above the unit line; a header row of years (which differ by sheet); then
 one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
-text cells like '1,032.13 e'.
+text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
+166,000 of them). A year header cell must be a plain year: anything else (a note, a footnote mark) is refused
+naming sheet, row and column.
+
+Repeats: IMF repeats some partner rows in a sheet ('Australia' above 'World' and again in its region, in most
+workbooks); every cell of both rows is kept, the core drops the identical ones, and validation refuses a year
+in which they disagree. A workbook repeating another's reporter (DOTS_144 = DOTS_143, Nicaragua) is kept,
+marked ``duplicate_of``, only when the two agree cell for cell; otherwise the parse stops naming both.
 """
 
 from __future__ import annotations
