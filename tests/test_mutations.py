@@ -7,6 +7,8 @@ tests/mutation_sources.py; the table of what is refused and accepted, and why: d
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from jlac.sources import all_sources
 from mutation_harness import Accepted, Gap, Outcome, base_snapshot, check_refusal, reseal, run_source
@@ -40,13 +42,14 @@ def test_every_source_has_a_spec():
 
 
 @pytest.mark.parametrize(("source", "case"), CASES, ids=[f"{s}: {c}" for s, c in CASES])
-def test_mutation(source, case, tmp_path, tmp_path_factory, monkeypatch):
+def test_mutation(source, case, tmp_path, tmp_path_factory, monkeypatch, caplog):
     spec = SPECS[source]
     mutate, expected = spec.cases()[case]
     _env(monkeypatch, tmp_path, tmp_path / "mirror")
     vintage = base_snapshot(spec, tmp_path / "mirror")
     change = mutate(vintage)
     reseal(vintage)
+    caplog.set_level(logging.INFO, logger="jlac.pipeline")
     outcome: Outcome = run_source(source, vintage, tmp_path)  # any non-jlac exception fails the test here
     if isinstance(expected, Gap):  # a known gap (docs/robustness.md): pinned, so that a fix shows up here
         assert outcome.stage == "accepted", f"{source} now refuses {case}: make it a Refused case\n{outcome.message}"
@@ -57,6 +60,8 @@ def test_mutation(source, case, tmp_path, tmp_path_factory, monkeypatch):
         assert outcome.rows > 0
         if expected.same_rows:
             assert outcome.rows == base_rows(source, tmp_path_factory)
+        if "repeated, same values" in case:  # dropped, but never silently
+            assert "identical repeated row(s) dropped" in caplog.text
     else:
         assert outcome.stage != "accepted", f"{source} accepted damaged data ({case}): {outcome.rows} rows"
         check_refusal(spec, vintage, change, outcome, expected)

@@ -45,6 +45,16 @@ def _pins(pin: list[str]) -> dict[str, str]:
     return out
 
 
+class _NoTracebackForJlacErrors(logging.Filter):
+    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], JlacError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def _fail(exc: Exception) -> None:
     err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
@@ -60,6 +70,8 @@ def refresh(
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
     from jlac.refresh_flow import refresh as refresh_flow
 
+    for name in ("prefect.task_runs", "prefect.flow_runs"):  # bad input ends in a message, not a traceback
+        logging.getLogger(name).addFilter(_NoTracebackForJlacErrors())
     try:
         result = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=_pins(pin) or None,
                               trigger="cli")
