@@ -229,7 +229,5 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
     SourceSpec(
         "imf-imts", build=_imts,
         elements=(Elements("IMTS_USA_A.xml", tag="Obs", value="OBS_VALUE", parent_code="COUNTERPART_COUNTRY"),),
-        expect={"unknown code": Gap("IMTS partner codes are ISO3 or IMF group codes (G001 ...); the list of valid "
-                                    "group codes is not recorded here, so an unknown partner code loads")},
     ),
 )}
