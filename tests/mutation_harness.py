@@ -551,9 +551,9 @@ DEFAULTS = {
 class SourceSpec:
     """How to attack one source: its base snapshot, the table or records to aim at, what each case expects.
 
-    ``expect`` maps a mutation name to its outcome; a generic mutation not listed is expected refused (at
-    any stage). ``extra`` adds source-specific cases (accepted layout variants, ...): name -> (mutation,
-    outcome).
+    ``expect`` maps a mutation name to its outcome; a generic mutation not listed gets its ``DEFAULTS`` outcome
+    (controls and identical repeats accepted) or is expected refused (at any stage). ``extra`` adds
+    source-specific cases (accepted layout variants, ...): name -> (mutation, outcome).
     """
 
     source: str
@@ -563,15 +563,15 @@ class SourceSpec:
     files: tuple[str, ...] = ()  # mirror files to keep (glob patterns; default: all) - keeps cases fast
     build: Callable[[Path], None] | None = None  # live-only sources: write the base files into the folder
     encoding: str | None = "utf-8"  # of the text files; None: binary (xlsx, zip)
-    expect: dict[str, Refused | Accepted] = field(default_factory=dict)
-    extra: dict[str, tuple[Callable[[Path], Change], Refused | Accepted]] = field(default_factory=dict)
+    expect: dict[str, Refused | Accepted | Gap] = field(default_factory=dict)
+    extra: dict[str, tuple[Callable[[Path], Change], Refused | Accepted | Gap]] = field(default_factory=dict)
     skip: tuple[str, ...] = ()  # generic mutations that do not apply, each with the reason in the spec
 
     def base_files(self) -> list[str]:
         return sorted({t.file for t in self.tables} | {r.file for r in self.records} | {e.file for e in self.elements})
 
-    def cases(self) -> dict[str, tuple[Callable[[Path], Change], Refused | Accepted]]:
-        out: dict[str, tuple[Callable[[Path], Change], Refused | Accepted]] = {}
+    def cases(self) -> dict[str, tuple[Callable[[Path], Change], Refused | Accepted | Gap]]:
+        out: dict[str, tuple[Callable[[Path], Change], Refused | Accepted | Gap]] = {}
         generic: dict[str, Callable[[Path], Change]] = {}
         for f in self.base_files():
             enc = self.encoding if Path(f).suffix.lower() in (".csv", ".json", ".xml", ".txt") else None
