@@ -27,12 +27,24 @@ def test_japan_exports_and_imports_brazil_2018(japan):
     assert rows[("World", "export", 2020)][5] == pytest.approx(638167.043688)
 
 
-def test_repeated_partner_row_kept_once(japan):
-    _, rows, repeats = japan
-    # 'Australia' stands above 'World' (row 8) and again in its region (row 32), identical.
+def test_repeated_partner_rows_both_parsed():
+    # 'Australia' stands above 'World' (row 8) and again in its region (row 32), identical. The parser keeps
+    # both; the core drops the identical repeat (tests/test_mutations.py: "row repeated, same values").
+    _, rows, repeats = parse_workbook(JAPAN_WORKBOOK, "DOTS_101.xlsx")
     assert repeats == ["Australia", "Australia"]
-    assert rows[("Australia", "export", 2018)][1] == 8
-    assert rows[("Australia", "export", 2018)][5] == pytest.approx(17110.684248)
+    hits = [r for r in rows if r[2:5] == ("Australia", "export", 2018)]
+    assert [r[1] for r in hits] == [8, 32]
+    assert hits[0][5] == hits[1][5] == pytest.approx(17110.684248)
+
+
+def test_year_header_with_a_note_names_the_cell(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    wb["Imports, CIF"].cell(row=7, column=5).value = "1962 (p)"
+    wb.save(tmp_path / "DOTS_101.xlsx")
+    with pytest.raises(ParseError, match=r"'Imports, CIF' row 7 column 5: header cell '1962 \(p\)' is not a year"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
 
 
 def test_estimate_cells_keep_their_flag():

@@ -123,7 +123,7 @@ def test_non_numeric_value_fails(tmp_path, hs9_dir):
     write_manifest(vintage, HS9)
     settings = Settings(warehouse=tmp_path / "w.duckdb", snapshots=tmp_path / "s", mirrors=(tmp_path,),
                         output=tmp_path / "o")
-    with pytest.raises(ParseError, match="does not fit its declared column type"):
+    with pytest.raises(ParseError, match=r"ik-110h2018i001.csv line \d+ column Value-Year: expected a whole number"):
         pipeline.parse_to_cache(settings, all_sources()[HS9], latest_snapshot(HS9, settings))
 
 

@@ -25,6 +25,9 @@ if "PREFECT_HOME" not in os.environ:
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # The temporary API takes 15-20 s to start on a quiet 2-core machine; Prefect's default wait is 20 s.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# When the temporary API stops after a run, its services log the flushes they were cancelled in with a Python
+# traceback (prefect.server.services.task_run_recorder): noise on stderr that looks like jlac failing.
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -42,6 +45,16 @@ def _pins(pin: list[str]) -> dict[str, str]:
     return out
 
 
+class _NoTracebackForJlacErrors(logging.Filter):
+    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], JlacError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def _fail(exc: Exception) -> None:
     err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
@@ -57,6 +70,8 @@ def refresh(
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
     from jlac.refresh_flow import refresh as refresh_flow
 
+    for name in ("prefect.task_runs", "prefect.flow_runs"):  # bad input ends in a message, not a traceback
+        logging.getLogger(name).addFilter(_NoTracebackForJlacErrors())
     try:
         result = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=_pins(pin) or None,
                               trigger="cli")

@@ -150,6 +150,34 @@ def _types_check(source: Source) -> Check:
     )
 
 
+def _text(column: str) -> str:
+    return f"coalesce(CAST(\"{column}\" AS VARCHAR), 'NULL')"
+
+
+def conflicts_check(source: Source) -> Check | None:
+    """Every source with a key, automatically: one key never holds two different values.
+
+    Identical repeats were dropped at parse, so any key that still repeats is a conflict. Each row of it
+    fails with its key, its values and where it was read from, so the report shows both values side by side.
+    """
+    key = source.value_key
+    if not key:
+        return None
+    declared = {c.name for c in source.columns}
+    where = [c for c in ("file", "sheet", "row_number") if c in declared]
+    keys = ", ".join(f'"{c}"' for c in key)
+    describe = " || ', ' || ".join(f"'{c}=' || {_text(c)}" for c in key)
+    values = " || ', ' || ".join(f"'{c}=' || {_text(c)}" for c in source.payload) or "''"
+    at = " || ' ' || ".join(f"'{c} ' || {_text(c)}" for c in where) or "''"
+    return Check(
+        name=f"no conflicting values for one key ({', '.join(key)})",
+        query=f"SELECT *, CASE WHEN count(*) OVER (PARTITION BY {keys}) > 1 THEN "
+        f"'key ' || {describe} || ': ' || {values} || ' at ' || {at} END AS conflict FROM {source.raw_table}",
+        index_columns=tuple(where),
+        expectations=[gx.expectations.ExpectColumnValuesToBeNull(column="conflict")],
+    )
+
+
 def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None) -> list[SuiteResult]:
     """Run the source's checks module over its raw table in the build warehouse."""
     try:
@@ -159,6 +187,9 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None) ->
             f"source {source.name} has no checks module jlac/checks/{source.module}.py; every source needs one"
         ) from exc
     checks = [_types_check(source), *module.checks(source, snapshot)]
+    conflicts = conflicts_check(source)
+    if conflicts is not None:
+        checks.append(conflicts)
     return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,
                       default_query=f"SELECT * FROM {source.raw_table}")
 

@@ -24,6 +24,8 @@ def checks(source, snapshot) -> list[Check]:
                 schema_expectation(source),
                 E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=2000, max_value=date.today().year),
+                # Correlates of War state codes run from 2 (USA) to 990 (Samoa)
+                E.ExpectColumnValuesToBeBetween(column="cow_code", min_value=2, max_value=999),
                 *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in AMOUNTS),
             ],
         ),

@@ -38,8 +38,9 @@ def checks(source, snapshot) -> list[Check]:
             # Country projects carry an ISO-3 code; a blank or odd code (other than AidData's regional rows) would
             # drop the project from every country table.
             name="recipient ISO-3 codes are three capitals",
-            query="SELECT * FROM raw.aiddata_gcdf3_projects WHERE NOT regexp_matches(recipient_iso3, '^[A-Z]{3}$')",
+            query="SELECT *, CASE WHEN NOT regexp_matches(recipient_iso3, '^[A-Z]{3}$') THEN recipient_iso3 END "
+            "AS bad_iso3 FROM raw.aiddata_gcdf3_projects",
             index_columns=rows,
-            expectations=[E.ExpectTableRowCountToBeBetween(min_value=0, max_value=0)],
+            expectations=[E.ExpectColumnValuesToBeNull(column="bad_iso3")],
         ),
     ]

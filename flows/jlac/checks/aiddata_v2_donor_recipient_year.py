@@ -20,6 +20,8 @@ def checks(source, snapshot) -> list[Check]:
                 schema_expectation(source),
                 E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
                 E.ExpectColumnValuesToNotBeNull(column="amount_usd"),
+                # commitments: 0 occurs (57 cells in the 2012 file), a negative amount does not
+                E.ExpectColumnValuesToBeBetween(column="amount_usd", min_value=0),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1947, max_value=2011),
             ],
         ),

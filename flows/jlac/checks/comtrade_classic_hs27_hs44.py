@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import great_expectations as gx
+import pycountry
 
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
 E = gx.expectations
+# ISO 3166-1 and ISO 3166-3 (former states) alpha-3, plus the codes Comtrade uses for former states without one
+ISO3 = sorted({c.alpha_3 for c in pycountry.countries} | {c.alpha_3 for c in pycountry.historic_countries}
+              | {"ANT", "SCG", "PCI", "DDR", "YMD", "CSK", "SUN", "YUG"})
 TABLE = "raw.comtrade_classic_hs27_hs44"
 
 
@@ -42,11 +46,19 @@ def checks(source, snapshot) -> list[Check]:
             # Only Comtrade's non-geographic entries lack an ISO3 (World, 'Other Asia, nes', 'Areas, nes',
             # 'Bunkers', 'Free Zones', regional 'nes' buckets); a country without one would vanish from the mart.
             name="partners without ISO3 are World or non-geographic",
-            query=f"SELECT * FROM {TABLE} WHERE partner_iso3 IS NULL AND partner_code <> 0 "
+            query=f"SELECT *, CASE WHEN partner_iso3 IS NULL AND partner_code <> 0 "
             "AND partner_name NOT LIKE '%nes' AND partner_name NOT IN ('Bunkers', 'Free Zones', "
-            "'Special Categories', 'US Misc. Pacific Isds', 'Neutral Zone', 'Br. Antarctic Terr.')",
+            "'Special Categories', 'US Misc. Pacific Isds', 'Neutral Zone', 'Br. Antarctic Terr.') "
+            f"THEN partner_name END AS partner_without_iso3 FROM {TABLE}",
             index_columns=rows,
-            expectations=[E.ExpectTableRowCountToBeBetween(min_value=0, max_value=0)],
+            expectations=[E.ExpectColumnValuesToBeNull(column="partner_without_iso3")],
+        ),
+        Check(
+            # Reporter and partner ISO are ISO 3166 alpha-3, current or former (ISO 3166-3: SUN, YUG, ...)
+            name="reporter and partner ISO codes are ISO 3166",
+            index_columns=rows,
+            expectations=[E.ExpectColumnValuesToBeInSet(column=c, value_set=ISO3)
+                          for c in ("reporter_iso3", "partner_iso3")],
         ),
         Check(
             name="Japan reports both chapters every year",

@@ -26,6 +26,8 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
                 E.ExpectColumnValuesToNotBeNull(column="flow"),
+                # an area code must be one of the table's own (getMetaInfo) codes
+                E.ExpectColumnValuesToNotBeNull(column="area_name"),
                 # jlac asks each table for its commodity total and annual value only, and staging sums MOF
                 # codes into ISO3 per flow, area and year: two tables covering the same year (e.g. an old
                 # and a new table family) or two items of one table would count a value twice.

@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import date
 
 import great_expectations as gx
+import pycountry
 
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
 E = gx.expectations
+# Partner codes IMTS uses (its availability response for the United States, api-recordings/imf-imts-sdmx3):
+# ISO3 codes, former states, and IMF groups G<nnn>, GX<nnn>, TX<nnn> (G001 World, G998 European Union, ...)
+OTHER_PARTNERS = ("ANT", "CSK", "DDR", "KOS", "SCG", "SUN", "WBG", "YAR", "YMD", "YUG")
+GROUP_CODE = r"^(G|GX|TX)[0-9]{3}$"
+
+
+def _known_partner_sql() -> str:
+    codes = sorted({c.alpha_3 for c in pycountry.countries} | set(OTHER_PARTNERS))
+    listed = ", ".join(f"'{c}'" for c in codes)
+    return f"partner_code IN ({listed}) OR regexp_matches(partner_code, '{GROUP_CODE}')"
 
 
 def checks(source, snapshot) -> list[Check]:
@@ -28,6 +39,13 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToBeInSet(column="frequency", value_set=["A", "Q", "M"]),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=date.today().year),
             ],
+        ),
+        Check(
+            name="partner codes are ISO3 or IMF group codes",
+            query=f"SELECT *, CASE WHEN NOT ({_known_partner_sql()}) THEN partner_code END AS unknown_partner "
+            "FROM raw.imf_imts",
+            index_columns=rows,
+            expectations=[E.ExpectColumnValuesToBeNull(column="unknown_partner")],
         ),
         Check(
             # Plain dollars, not millions: a country's annual trade with the world is above US$ 1 million.

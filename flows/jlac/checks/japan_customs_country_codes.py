@@ -13,7 +13,7 @@ E = gx.expectations
 def checks(source, snapshot) -> list[Check]:
     return [
         Check(
-            index_columns=("code",),
+            index_columns=("file", "code", "zone", "country"),
             expectations=[
                 schema_expectation(source),
                 E.ExpectColumnValuesToBeUnique(column="code"),
@@ -26,7 +26,7 @@ def checks(source, snapshot) -> list[Check]:
         Check(
             name="every MOF country name maps to ISO3 or is a known unallocated area",
             query=unmapped_names_query(source, "mof", "country"),
-            index_columns=("code",),
+            index_columns=("file", "code"),
             expectations=[E.ExpectColumnValuesToBeNull(column="unmapped_name")],
         ),
     ]

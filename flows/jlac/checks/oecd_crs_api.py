@@ -29,6 +29,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToBeInSet(column="donor_iso3", value_set=["JPN", "KOR"]),
                 E.ExpectColumnValuesToNotBeNull(column="donor_iso3"),
                 E.ExpectColumnValuesToBeInSet(column="recipient_iso3", value_set=sorted(CELAC)),
+                E.ExpectColumnValuesToNotBeNull(column="recipient_iso3"),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1960, max_value=date.today().year),
             ],
         ),

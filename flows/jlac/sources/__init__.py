@@ -18,6 +18,9 @@ import duckdb
 
 from jlac.snapshots import Snapshot
 
+# Columns that say where a row was read from, not what it says: two rows that differ only in these are repeats.
+PROVENANCE = ("file", "sheet", "row_number")
+
 
 @dataclass(frozen=True)
 class Column:
@@ -45,11 +48,27 @@ class Source:
     version: str = "1"  # bump when the parser's output changes for the same input
     # (tag, column) pairs of country names to map through jlac.countries, e.g. (("imf", "partner_name"),)
     country_names: tuple[tuple[str, str], ...] = ()
+    # Columns that name one value: two rows with them equal but other values differing are a conflict
+    # (refused by validation with both rows); identical repeats are dropped at parse, with a count in the
+    # log. None: the key, unless the key is only a file position (row_number); (): no such check.
+    conflict_key: tuple[str, ...] | None = None
     module: str = field(default="", compare=False)
 
     @property
     def raw_table(self) -> str:
         return f"raw.{self.table}"
+
+    @property
+    def value_key(self) -> tuple[str, ...]:
+        """The effective conflict key (see ``conflict_key``); empty when the source has none."""
+        if self.conflict_key is not None:
+            return self.conflict_key
+        return () if "row_number" in self.key else self.key
+
+    @property
+    def payload(self) -> tuple[str, ...]:
+        """Columns that carry the value(s) of a key: all but the key and where a row was read from."""
+        return tuple(c.name for c in self.columns if c.name not in self.value_key and c.name not in PROVENANCE)
 
 
 @cache

@@ -14,6 +14,7 @@ from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 from jlac.sources.oecd_dac2a import iso3_relation
+from jlac.textfiles import read_csv
 
 COUNTRY_TAG = "aiddata"
 
@@ -51,7 +52,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     if len(files) != 1:
         raise ParseError(f"aiddata-gcdf2-projects {snapshot.id}: expected one CSV file, found {files}")
     label = files[0]
-    rel = con.read_csv(str(snapshot.path(label)), delimiter=";", header=True, all_varchar=True, quotechar='"')
+    rel = read_csv(con, snapshot.path(label), f"aiddata-gcdf2-projects {label}",
+                   delimiter=";", header=True, all_varchar=True, quotechar='"')
     missing = [h for h in HEADER if h not in rel.columns]
     if missing:
         raise ParseError(

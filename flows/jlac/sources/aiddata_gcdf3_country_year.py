@@ -19,6 +19,7 @@ import pandas as pd
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 FILE = "cow_gcdf.csv"
 EXPECTED = ["ccode", "year", "oof_amt", "oof_adj", "oda_amt", "oda_adj", "vof_amt", "vof_adj"]
@@ -35,7 +36,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     """One row per COW recipient and year, with ISO3 where jlac knows the code."""
     if FILE not in {f.path for f in snapshot.files}:
         raise ParseError(f"aiddata-gcdf3-country-year {snapshot.id}: {FILE} is not in the manifest")
-    rel = con.read_csv(str(snapshot.path(FILE)), header=True, all_varchar=True)
+    rel = read_csv(con, snapshot.path(FILE), f"aiddata-gcdf3-country-year {FILE}", header=True, all_varchar=True)
     if rel.columns != EXPECTED:
         raise ParseError(
             f"aiddata-gcdf3-country-year {FILE}: expected columns {EXPECTED}, found {rel.columns}"

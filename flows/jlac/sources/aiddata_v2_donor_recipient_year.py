@@ -14,6 +14,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -22,14 +23,21 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     if len(files) != 1:
         raise ParseError(f"aiddata-v2-donor-recipient-year {snapshot.id}: expected one CSV, found {files}")
     label = files[0]
-    rel = con.read_csv(str(snapshot.path(label)), header=True, all_varchar=True)
+    rel = read_csv(con, snapshot.path(label), f"aiddata-v2-donor-recipient-year {label}", header=True, all_varchar=True)
     cols = rel.columns
     years = cols[2:]
-    if cols[:2] != ["donor", "recipient"] or not years or not all(y.isdigit() and len(y) == 4 for y in years):
+    if cols[:2] != ["donor", "recipient"] or not years:
         raise ParseError(
             f"aiddata-v2-donor-recipient-year {label}: expected header 'donor,recipient,<year>,...', "
             f"found {cols[:5]}"
         )
+    for i, y in enumerate(years):
+        # one column per year, consecutive: a missing or annotated year would shift or drop a year's sums
+        if not (y.isdigit() and len(y) == 4) or (i and int(y) != int(years[i - 1]) + 1):
+            raise ParseError(
+                f"aiddata-v2-donor-recipient-year {label}: header column {i + 3} is {y!r}, expected the year "
+                f"{int(years[i - 1]) + 1 if i and years[i - 1].isdigit() else 'YYYY'} (one column per year, in order)"
+            )
     rel.create_view("_aidv2_src", replace=True)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _aidv2 AS "

@@ -13,6 +13,7 @@ About 844,000 rows: DuckDB reads all files in one ``read_csv`` over the file lis
 
 from __future__ import annotations
 
+import csv
 import re
 
 import duckdb
@@ -20,6 +21,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import check_text, read_csv
 
 _FILE = re.compile(r"^(oil|wood)/processed_data_(\d{4})\.csv$")
 CHAPTER_OF_FOLDER = {"oil": "27", "wood": "44"}
@@ -70,12 +72,17 @@ def _files(snapshot: Snapshot) -> list[str]:
 def _check_headers(snapshot: Snapshot, files: list[str]) -> None:
     expected = ",".join(HEADER)
     for f in files:
+        check_text(snapshot.path(f), f"comtrade-classic-hs27-hs44 {f}")
         with open(snapshot.path(f), encoding="utf-8-sig", newline="") as fh:
             first = fh.readline().rstrip("\r\n")
         if first != expected:
+            found = next(csv.reader([first]), [])
+            col = next((i for i, (a, b) in enumerate(zip(found, HEADER, strict=False)) if a != b),
+                       min(len(found), len(HEADER)))
             raise ParseError(
-                f"comtrade-classic-hs27-hs44 {f}: header should be the 22 legacy Comtrade columns "
-                f"({expected[:60]}...), found {first[:120]!r}"
+                f"comtrade-classic-hs27-hs44 {f}: header column {col + 1} is "
+                f"{found[col] if col < len(found) else 'missing'!r}, expected "
+                f"{list(HEADER)[col] if col < len(HEADER) else 'no more columns'!r} (the 22 legacy Comtrade columns)"
             )
 
 
@@ -85,7 +92,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     _check_headers(snapshot, files)
     paths = [str(snapshot.path(f)) for f in files]
     root = str(snapshot.path(""))
-    rel = con.read_csv(paths, header=True, all_varchar=True, names=list(HEADER.values()), filename=True,
+    rel = read_csv(con, paths, f"comtrade-classic-hs27-hs44 {snapshot.id}", files=files,
+                   header=True, all_varchar=True, names=list(HEADER.values()), filename=True,
                        quotechar='"')
     rel.create_view("_comtrade_classic_src", replace=True)
     con.execute(
@@ -99,13 +107,14 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         for c in (*INTEGERS, *NUMBERS)
     )
     bad = con.sql(
-        f"SELECT file, reporter_name, partner_name, trade_flow, {', '.join((*INTEGERS, *NUMBERS))} "
+        f"SELECT file, reporter_name, partner_name || ' (' || coalesce(partner_iso, '') || ')', trade_flow, "
+        f"{', '.join((*INTEGERS, *NUMBERS))} "
         f"FROM _comtrade_classic WHERE {not_number} LIMIT 3"
     ).fetchall()
     if bad:
         names = (*INTEGERS, *NUMBERS)
         where = "; ".join(
-            f"{r[0]} reporter {r[1]!r} partner {r[2]!r} {r[3]}: "
+            f"{r[0]} reporter {r[1]!r} partner {r[2]} {r[3]}: "
             + ", ".join(f"{n}={v!r}" for n, v in zip(names, r[4:], strict=True))
             for r in bad
         )

@@ -19,6 +19,7 @@ from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 
 FLOWS = {"X": "export", "M": "import"}
+OTHER_FLOWS = ("RX", "RM", "DX", "FM")  # re-exports, re-imports, domestic exports, foreign imports
 REQUIRED = ("reporterCode", "partnerCode", "flowCode", "period", "primaryValue", "cmdCode")
 FIELDS = (
     "reporter_code",
@@ -65,20 +66,31 @@ def read_comtrade_json(path: Path, label: str) -> list[tuple]:
             raise ParseError(f"{label} data[{i}]: missing field(s) {missing}; the Comtrade schema changed?")
         flow = FLOWS.get(rec["flowCode"])
         if flow is None:
-            continue  # re-exports/re-imports (RX, RM) are not the trade flows jlac compares
+            if rec["flowCode"] in OTHER_FLOWS:
+                continue  # re-exports/re-imports are not the trade flows jlac compares
+            raise ParseError(f"{label} data[{i}]: flowCode {rec['flowCode']!r} is none of Comtrade's X, M, RX, RM, "
+                             "DX, FM")
+        try:
+            numbers = (int(rec["reporterCode"]), int(rec["partnerCode"]), int(str(rec["period"])[:4]))
+            values = [None if rec.get(k) is None else float(rec[k]) for k in ("primaryValue", "cifvalue", "fobvalue")]
+        except (TypeError, ValueError):
+            fields = {k: rec.get(k) for k in ("reporterCode", "partnerCode", "period", "primaryValue", "cifvalue",
+                                              "fobvalue")}
+            raise ParseError(f"{label} data[{i}]: expected numeric codes, a year and US$ values, found {fields}") \
+                from None
+        if values[0] is None:
+            raise ParseError(f"{label} data[{i}]: primaryValue is null")
         rows.append(
             (
-                int(rec["reporterCode"]),
+                numbers[0],
                 rec.get("reporterISO"),
-                int(rec["partnerCode"]),
+                numbers[1],
                 rec.get("partnerISO"),
                 flow,
-                int(str(rec["period"])[:4]),
+                numbers[2],
                 rec["cmdCode"],
                 rec.get("classificationCode"),
-                rec["primaryValue"],
-                rec.get("cifvalue"),
-                rec.get("fobvalue"),
+                *values,
                 rec.get("isReported"),
                 rec.get("isAggregate"),
             )

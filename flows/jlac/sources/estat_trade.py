@@ -144,11 +144,17 @@ def next_key(inner: dict):
     return ((inner.get("STATISTICAL_DATA") or {}).get("RESULT_INF") or {}).get("NEXT_KEY")
 
 
-def _number(text: str) -> float | None:
+# e-Stat's marks for "no value" or "confidential" (its 特殊記号): the cell is kept as text, its number NULL.
+MARKS = {"", "-", "―", "－", "…", "***", "x", "X", "*"}
+
+
+def _number(text: str, where: str = "e-Stat VALUE") -> float | None:
     try:
         return float(text.replace(",", ""))
-    except (ValueError, AttributeError):
-        return None  # '-', '***', 'x' ... = no value or confidential
+    except ValueError:
+        if text.strip() in MARKS:
+            return None
+        raise ParseError(f"{where}: {text!r} is neither a number nor one of e-Stat's marks {sorted(MARKS)}") from None
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -169,7 +175,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         flow, title = table_flow(meta, meta_label)
         label = f"estat-trade {snapshot.id}/{name}"
         for v in data_values(read_envelope(snapshot.path(name), label, "GET_STATS_DATA"), label):
-            area, time = v["@area"], v["@time"]
+            area, time = str(v["@area"]), str(v["@time"])
+            if not (time[:4].isdigit() and area.isdigit()):
+                raise ParseError(f"{label}: VALUE @area {area!r} @time {time!r}: expected numeric e-Stat codes "
+                                 "(area '50' + MOF code, time like 2023000000)")
             records.append(
                 (
                     name,
@@ -184,8 +193,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                     time,
                     int(time[:4]),
                     v.get("@unit"),
-                    v["$"],
-                    _number(v["$"]),
+                    str(v["$"]),
+                    _number(str(v["$"]), f"{label}: VALUE @area {area} @time {time}"),
                 )
             )
     if not records:

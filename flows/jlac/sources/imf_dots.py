@@ -3,7 +3,14 @@
 Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CIF'; the reporter's
 name in the first column above the unit line; a header row of years (which differ by sheet); then
 one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
-text cells like '1,032.13 e'.
+text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
+166,000 of them). A year header cell must be a plain year: anything else (a note, a footnote mark) is refused
+naming sheet, row and column.
+
+Repeats: IMF repeats some partner rows in a sheet ('Australia' above 'World' and again in its region, in most
+workbooks); every cell of both rows is kept, the core drops the identical ones, and validation refuses a year
+in which they disagree. A workbook repeating another's reporter (DOTS_144 = DOTS_143, Nicaragua) is kept,
+marked ``duplicate_of``, only when the two agree cell for cell; otherwise the parse stops naming both.
 """
 
 from __future__ import annotations
@@ -44,11 +51,19 @@ def _cell_value(cell, where: str) -> tuple[float, bool] | None:
     raise ParseError(f"{where}: expected a number or an IMF estimate like '1,032.13 e', found {cell!r}")
 
 
+def _year(cell) -> int | None:
+    """A header cell as a year: IMF writes 2019 (text or number); anything else is None."""
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool) and float(cell).is_integer():
+        return int(cell) if 1900 <= cell <= 2100 else None
+    text = str(cell).strip()
+    return int(text) if text.isdigit() and len(text) == 4 else None
+
+
 def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
     """Parse one DOTS workbook.
 
     Returns the reporter name, rows of (sheet, excel_row, partner, flow, year, value, is_estimate),
-    and the partners whose row was repeated (one kept).
+    and the partners whose row was repeated (all rows kept; see ``parse``).
     """
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -64,7 +79,9 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
     repeats: list[str] = []
     for sheet_name, flow in SHEETS.items():
         sheet = wb.get_sheet_by_name(sheet_name)
-        first_row = (sheet.start or (0, 0))[0] + 1  # calamine trims leading blank rows; keep Excel numbering
+        # calamine trims leading blank rows and columns; messages keep Excel's numbering (row 7, column 5 = E7)
+        first_row = (sheet.start or (0, 0))[0] + 1
+        first_col = (sheet.start or (0, 0))[1]
         rows = sheet.to_python(skip_empty_area=True)
         where = f"imf-dots {file_label} sheet '{sheet_name}'"
         unit_idx = next((i for i, r in enumerate(rows[:10]) if r and r[0] == UNIT), None)
@@ -75,49 +92,59 @@ def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
             reporter = name
         elif name != reporter:
             raise ParseError(f"{where}: reporter {name!r} differs from the other sheet's {reporter!r}")
-        hdr_idx = next(
-            (i for i in range(unit_idx + 1, min(len(rows), unit_idx + 5)) if str(rows[i][1]).strip().isdigit()), None
-        )
+        hdr_idx = next((i for i in range(unit_idx + 1, min(len(rows), unit_idx + 5)) if _year(rows[i][1])), None)
         if hdr_idx is None:
             raise ParseError(f"{where}: expected a header row of years after the unit line")
         years: list[int | None] = []
-        for c in rows[hdr_idx][1:]:
-            text = str(c).strip()
-            years.append(int(float(text)) if text else None)
-        seen: dict[str, tuple[int, list[tuple]]] = {}
+        for j, c in enumerate(rows[hdr_idx][1:]):
+            year = _year(c)
+            if year is None and str(c).strip():
+                raise ParseError(
+                    f"{where} row {first_row + hdr_idx} column {first_col + j + 2}: header cell {c!r} is not a year "
+                    "(IMF writes plain years such as 2019 there)"
+                )
+            years.append(year)
+        seen: dict[str, int] = {}
         for i in range(hdr_idx + 1, len(rows)):
             row = rows[i]
             partner = str(row[0]).strip()
             if not partner:
                 continue
             excel_row = first_row + i
-            cells: list[tuple] = []
             for j, cell in enumerate(row[1:]):
-                parsed = _cell_value(cell, f"{where} row {excel_row} column {j + 2}")
+                parsed = _cell_value(cell, f"{where} row {excel_row} column {first_col + j + 2}")
                 if parsed is None:
                     continue
                 year = years[j] if j < len(years) else None
                 if year is None:
-                    raise ParseError(f"{where} row {excel_row} column {j + 2}: a value under a header without a year")
-                cells.append((sheet_name, excel_row, partner, flow, year, parsed[0], parsed[1]))
+                    raise ParseError(f"{where} row {excel_row} column {first_col + j + 2}: "
+                                     "a value under a header without a year")
+                out.append((sheet_name, excel_row, partner, flow, year, parsed[0], parsed[1]))
             if partner in seen:
-                # IMF repeats some partners (e.g. 'Australia' above 'World'): keep the fuller row, first on ties.
-                prev_row, prev_cells = seen[partner]
-                same = sorted(c[4:] for c in prev_cells) == sorted(c[4:] for c in cells)
-                keep_new = len(cells) > len(prev_cells)
+                # IMF repeats some partners (e.g. 'Australia' above 'World'). Every cell of both rows is kept:
+                # the core drops the cells they share, and validation refuses a year they disagree on.
                 repeats.append(partner)
-                log.debug(
-                    "%s: partner %r repeated at rows %d and %d (%s); kept row %d",
-                    where, partner, prev_row, excel_row, "identical" if same else "DIFFERENT values",
-                    excel_row if keep_new else prev_row,
-                )
-                if keep_new:
-                    seen[partner] = (excel_row, cells)
-                continue
-            seen[partner] = (excel_row, cells)
-        for _, cells in seen.values():
-            out.extend(cells)
+                log.debug("%s: partner %r repeated at rows %d and %d", where, partner, seen[partner], excel_row)
+            seen[partner] = excel_row
     return reporter or "", out, repeats
+
+
+def _refuse_differences(path: str, first: str, reporter: str, kept: list[tuple], rows: list[tuple]) -> None:
+    """Two workbooks of one reporter must agree cell for cell; otherwise which one is right is not ours to pick."""
+    def cells(rs):
+        return {(r[2], r[3], r[4]): (r[5], r[6], r[1]) for r in rs}  # (partner, flow, year) -> (value, est, row)
+
+    a, b = cells(kept), cells(rows)
+    differ = sorted(k for k in a.keys() | b.keys() if (a.get(k) or (None, None))[:2] != (b.get(k) or (None, None))[:2])
+    if differ:
+        shown = "; ".join(
+            f"{p} {fl} {y}: {first} row {a[(p, fl, y)][2] if (p, fl, y) in a else '-'} has "
+            f"{a.get((p, fl, y), (None,))[0]!r}, {path} row {b[(p, fl, y)][2] if (p, fl, y) in b else '-'} has "
+            f"{b.get((p, fl, y), (None,))[0]!r}"
+            for p, fl, y in differ[:3]
+        )
+        raise ParseError(f"imf-dots {path}: repeats reporter {reporter!r} of {first} with different values in "
+                         f"{len(differ)} cell(s): {shown}")
 
 
 def _file_order(path: str) -> tuple[int, str]:
@@ -139,11 +166,9 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         if reporter in reporters:
             # Kept in raw, marked, so the manifest's file count still checks out; staging drops it.
             duplicate_of, kept_rows = reporters[reporter]
-            same = sorted(r[1:] for r in kept_rows) == sorted(r[1:] for r in rows)
-            log.warning(
-                "imf-dots: %s repeats reporter %r of %s (%s); %s is used (lower file index)",
-                f.path, reporter, duplicate_of, "identical content" if same else "DIFFERENT content", duplicate_of,
-            )
+            _refuse_differences(f.path, duplicate_of, reporter, kept_rows, rows)
+            log.warning("imf-dots: %s repeats reporter %r of %s (identical content); %s is used (lower file index)",
+                        f.path, reporter, duplicate_of, duplicate_of)
         else:
             reporters[reporter] = (f.path, rows)
         for sheet, excel_row, partner, flow, year, value, est in rows:
@@ -158,7 +183,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             cols["is_estimate"].append(est)
             cols["duplicate_of"].append(duplicate_of)
     if repeated:
-        log.info("imf-dots %s: repeated partner rows dropped (kept the fuller row, the first on ties): %s",
+        log.info("imf-dots %s: partner rows repeated in a sheet (identical cells are dropped by the core, "
+                 "differing ones refused by validation): %s",
                  snapshot.id, ", ".join(f"{p} x{n}" for p, n in sorted(repeated.items())))
     frame = pd.DataFrame(cols)
     return con.from_df(frame)
@@ -184,5 +210,8 @@ SOURCE = Source(
     ),
     parse=parse,
     key=("reporter_name", "partner_name", "flow", "year"),
+    # a workbook that repeats an earlier reporter is checked on its own (duplicate_of), not against it
+    conflict_key=("reporter_name", "partner_name", "flow", "year", "duplicate_of"),
+    version="2",  # repeated partner rows: every cell kept (identical dropped by the core), no 'fuller row'
     country_names=(("imf", "reporter_name"), ("imf", "partner_name")),
 )

@@ -115,7 +115,10 @@ def read_imts_xml(path: Path, label: str) -> list[tuple]:
                     raise ParseError(
                         f"{where}: TIME_PERIOD {period!r} is not a year or a month (YYYY, YYYY-MM)"
                     )
-                if value in (None, "", "NaN"):
+                if value is None:
+                    raise ParseError(f"{where} {period}: the <Obs> has no OBS_VALUE attribute; found "
+                                     f"{sorted(obs.attrib)}; the IMTS structure changed?")
+                if value in ("", "NaN"):
                     continue
                 try:
                     number = float(value)

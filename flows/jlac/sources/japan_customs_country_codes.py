@@ -7,6 +7,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 HEADER = ["Code", "Geographical Zone", "Country"]
 
@@ -17,7 +18,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     if len(files) != 1:
         raise ParseError(f"japan-customs-country-codes {snapshot.id}: expected one CSV file, found {files}")
     path = snapshot.path(files[0])
-    csv = con.read_csv(str(path), header=True, all_varchar=True, quotechar='"')
+    csv = read_csv(con, path, f"japan-customs-country-codes {files[0]}", header=True, all_varchar=True, quotechar='"')
     if csv.columns != HEADER:
         raise ParseError(f"japan-customs-country-codes {files[0]}: expected columns {HEADER}, found {csv.columns}")
     con.register("countries_csv", csv)

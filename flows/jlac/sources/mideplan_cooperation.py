@@ -25,6 +25,7 @@ from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
 
 COUNTRY_TAG = "mideplan"
 COLUMNS = (
@@ -112,7 +113,7 @@ def _file_frame(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, label: str) 
         _check_header(list(frame.columns), label)
         rel = con.from_df(frame)
     else:
-        rel = con.read_csv(str(path), header=True, all_varchar=True, quotechar='"')
+        rel = read_csv(con, path, f"mideplan-cooperation {label}", header=True, all_varchar=True, quotechar='"')
         _check_header(rel.columns, label)
     cols = ", ".join(f"nullif(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in rel.columns else f"NULL AS {c}"
                      for c in COLUMNS + OPTIONAL)
@@ -247,6 +248,7 @@ SOURCE = Source(
     ),
     parse=parse,
     key=("file", "row_number"),
+    conflict_key=("project_id",),  # a project repeated with other values is refused showing both rows
     required=False,
     version="1",
 )

@@ -45,6 +45,20 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
         raise ParseError(f"{label}: no header with Exp-/Imp- columns in the first 15 lines; layout changed?")
     header = [c.strip() for c in lines[header_at]]
     columns = {j: _COLUMN.match(c) for j, c in enumerate(header) if _COLUMN.match(c)}
+    # Every column after the first is Exp-<code> or Imp-<code>, and each code has both: anything else
+    # (a renamed or annotated header cell, a lone flow) would drop or mislabel values.
+    odd = [(j, c) for j, c in enumerate(header) if j and j not in columns]
+    if odd:
+        j, c = odd[0]
+        raise ParseError(f"{label} line {header_at + 1} column {j + 1}: header cell {c!r} is not Exp-<code> or "
+                         "Imp-<code>; layout changed?")
+    flows: dict[str, set[str]] = {}
+    for m in columns.values():
+        flows.setdefault(m.group(2), set()).add(m.group(1))
+    lone = sorted(code for code, f in flows.items() if f != {"Exp", "Imp"})
+    if lone:
+        raise ParseError(f"{label} line {header_at + 1}: column(s) for {lone} have only one of Exp-/Imp-; "
+                         f"header {header}")
     rows = []
     for i, line in enumerate(lines[header_at + 1 :], header_at + 2):
         if not line or not "".join(line).strip():

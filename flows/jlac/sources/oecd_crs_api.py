@@ -21,6 +21,7 @@ import pycountry
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import check_text, read_csv
 
 REQUIRED = ("DONOR", "RECIPIENT", "MEASURE", "FLOW_TYPE", "PRICE_BASE", "TIME_PERIOD", "OBS_VALUE", "UNIT_MULT")
 # raw column -> SDMX CSV column it comes from, when the response has it
@@ -51,6 +52,7 @@ def _names(header: list[str]) -> list[str]:
 
 def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
     """One SDMX CSV of DSD_CRS@DF_CRS as checked rows (codes, year, number); raises ParseError naming the line."""
+    check_text(path, f"oecd-crs-api {label}")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
@@ -62,7 +64,8 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
         raise ParseError(f"oecd-crs-api {label}: the SDMX CSV has a header but no observation (empty result)")
     names = _names(header)
     view = "_oecd_crs_" + re.sub(r"\W", "_", label)
-    con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"').create_view(
+    read_csv(con, path, f"oecd-crs-api {label}",
+             header=False, skiprows=1, all_varchar=True, names=names, quotechar='"').create_view(
         f"{view}_src", replace=True)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT row_number() OVER () + 1 AS row_number, * "
                 f"FROM {view}_src")
@@ -153,6 +156,9 @@ SOURCE = Source(
     ),
     parse=parse,
     key=("file", "row_number"),
+    # one activity, sector, channel, modality, flow type, finance type and year holds one value
+    conflict_key=("donor_code", "donor_agency_code", "recipient_code", "measure_code", "flow_type", "sector_code",
+                  "channel_code", "modality_code", "finance_type_code", "activity_id", "year"),
     required=False,
     version="1",
 )

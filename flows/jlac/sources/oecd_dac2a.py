@@ -26,6 +26,7 @@ from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import check_text, read_csv
 
 COUNTRY_TAG = "oecd"
 _FILE = re.compile(r"ODA-(\d{4})-DAC2a\.csv$")
@@ -63,10 +64,11 @@ def iso3_relation(con: duckdb.DuckDBPyConnection, tag: str, names) -> duckdb.Duc
 
 def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) -> duckdb.DuckDBPyRelation:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh))
+        header = next(csv.reader(fh), [])
     donors = donor_names(header, label)
     names = ["recipient_name", "_filler", *donors]
-    rel = con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    rel = read_csv(con, path, f"oecd-dac2a {label}",
+                   header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
     width = len(rel.columns)
     if width != len(names):
         raise ParseError(
@@ -93,6 +95,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) 
 
 def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
     """An SDMX CSV of DSD_DAC2@DF_DAC2A as rows of (file, row_number, year, recipient_name, donor_name, value)."""
+    check_text(path, f"oecd-dac2a {label}")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
@@ -109,7 +112,8 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     for h in header:
         names.append(f"{h}_label" if h.lower() in seen else h)
         seen.add(h.lower())
-    rel = con.read_csv(str(path), header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    rel = read_csv(con, path, f"oecd-dac2a {label}",
+                   header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
     view = "_oecd_dac2a_sdmx_" + re.sub(r"\W", "_", label)
     rel.create_view(f"{view}_src", replace=True)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS "
@@ -135,7 +139,8 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     )
 
 
-def _is_sdmx(path) -> bool:
+def _is_sdmx(path, label: str) -> bool:
+    check_text(path, f"oecd-dac2a {label}")  # empty, HTML or not UTF-8: refused here, naming the file
     with open(path, encoding="utf-8-sig") as fh:
         return fh.readline().startswith("STRUCTURE,")
 
@@ -147,7 +152,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         if not f.path.lower().endswith(".csv"):
             continue
         path = snapshot.path(f.path)
-        if _is_sdmx(path):
+        if _is_sdmx(path, f.path):
             parts.append(sdmx_relation(con, path, f.path))
             continue
         m = _FILE.search(f.path)

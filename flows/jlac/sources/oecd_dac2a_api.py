@@ -17,6 +17,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source, oecd_dac2a
+from jlac.textfiles import check_text
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -25,6 +26,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     if not files:
         raise ParseError(f"oecd-dac2a-api {snapshot.id}: no CSV file in the manifest (expected DAC2A.csv)")
     for name in files:
+        check_text(snapshot.path(name), f"oecd-dac2a-api {snapshot.id}/{name}")
         with open(snapshot.path(name), encoding="utf-8-sig") as fh:
             first = fh.readline()
         if not first.startswith("STRUCTURE,"):

@@ -1,0 +1,100 @@
+"""Reading publishers' text files so that every way they can be broken ends in a ParseError naming the file.
+
+DuckDB's CSV reader sniffs and reads lazily: a file that is empty, an HTML error page, in another encoding,
+or has a ragged or cut-off line fails deep inside a query with a message about sniffer options. ``read_csv``
+checks the bytes first, then reads and materialises the rows at once, so the error is raised here, names the
+file and, where DuckDB gives it, the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from pathlib import Path
+
+import duckdb
+
+from jlac.errors import ParseError
+
+_LINE = re.compile(r"\b[Ll]ine:? (\d+)")
+_names = itertools.count()
+
+
+def check_text(path: Path, label: str, encoding: str = "utf-8") -> None:
+    """Refuse an empty file, an HTML page, or text that is not ``encoding``; name the file and the byte."""
+    raw = Path(path).read_bytes()
+    if not raw.strip():
+        raise ParseError(f"{label}: empty file where a CSV was expected")
+    head = raw[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head[:200]:
+        raise ParseError(f"{label}: an HTML/XML page where a CSV was expected: {raw[:100]!r}")
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ParseError(
+            f"{label}: line {line} is not {encoding} text (byte {raw[exc.start:exc.start + 1]!r} at offset "
+            f"{exc.start}); another encoding, or not a CSV?"
+        ) from None
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path | list, label: str, *, encoding: str = "utf-8",
+             files: list[str] | None = None, **options) -> duckdb.DuckDBPyRelation:
+    """``con.read_csv`` with every row read at once; any reading error is a ParseError naming file and line.
+
+    ``path`` may be a list of files (one read): ``label`` names the snapshot and ``files`` the files in it
+    (default: their names). The delimiter is ',' unless given: a ragged line must not make DuckDB sniff another.
+    """
+    paths = path if isinstance(path, list) else [path]
+    names = files or [Path(p).name for p in paths]
+
+    def where(i: int) -> str:
+        return label if names[i] in label else f"{label}/{names[i]}"
+
+    options.setdefault("delimiter", ",")
+    for i, p in enumerate(paths):
+        check_text(p, where(i), encoding)
+    table = f"_csv_{next(_names)}"
+    try:
+        rel = con.read_csv([str(p) for p in paths] if isinstance(path, list) else str(path), **options)
+        rel.create_view(f"{table}_src", replace=True)
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM {table}_src")
+    except duckdb.Error as exc:
+        text = str(exc)
+        m = _LINE.search(text)
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        for i, p in enumerate(paths):  # DuckDB's sniffer seldom names the line: find a ragged one ourselves
+            ragged = _ragged_line(Path(p), options["delimiter"], encoding)
+            if ragged:
+                raise ParseError(f"{where(i)}: {ragged}") from None
+        named = [i for i, p in enumerate(paths) if str(p) in text]
+        raise ParseError(
+            f"{where(named[0]) if named else label}: {'line ' + m.group(1) + ': ' if m else ''}"
+            f"not a CSV in the expected layout ({first[:300]})"
+        ) from None
+    return con.table(table)
+
+
+def _ragged_line(path: Path, delimiter: str, encoding: str) -> str | None:
+    """'line N has X fields, the other lines Y' for the first data line whose width differs from the usual.
+
+    The usual width is the most common one (some publishers' headers carry an extra cell: OECD DAC2a 2004-2009).
+    """
+    widths: dict[int, int] = {}
+    lines: list[tuple[int, list[str]]] = []
+    with open(path, encoding=encoding + ("-sig" if encoding == "utf-8" else ""), newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        next(reader, None)
+        start = 2
+        for record in reader:
+            if record:
+                widths[len(record)] = widths.get(len(record), 0) + 1
+                lines.append((start, record))
+            start = reader.line_num + 1
+    if len(widths) < 2:
+        return None
+    usual = max(widths, key=lambda w: widths[w])
+    line, record = next((n, r) for n, r in lines if len(r) != usual)
+    return (f"line {line} has {len(record)} fields, the other lines {usual}: {record[:4]}... "
+            "(a cell missing or added: shifted row, or a truncated file?)")

@@ -1,0 +1,233 @@
+"""What the mutation harness attacks in each source (see tests/mutation_harness.py and docs/robustness.md).
+
+Adding a source: one ``SourceSpec`` in ``SPECS``. A source with a mirror snapshot needs only the table to aim at
+(file, a numeric column, a code/name column, the row); its latest vintage is taken from the mirror. A live-only
+source gives ``build`` (files from the API recordings). ``expect`` lists the generic mutations that are not
+refused, with the publisher's evidence; ``extra`` adds accepted layout variants and other source-specific cases.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from conftest import SHARED
+from mutation_harness import Accepted, Change, Elements, Gap, Records, Refused, SourceSpec, Table, edit_table
+
+REC = SHARED / "api-recordings"
+
+
+def _rename_header(file: str, old: str, new: str, **table):
+    """A case that writes the publisher's other spelling of one header cell."""
+    t = Table(file=file, value=old, **table)
+
+    def mutate(v: Path) -> Change:
+        def edit(rows):
+            j = [str(c).strip() for c in rows[t.header_row]].index(old)
+            rows[t.header_row][j] = new
+        edit_table(v, t, edit)
+        return Change(file)
+    return mutate
+
+
+def _reencode(file: str, encoding: str, bom: bool = False):
+    def mutate(v: Path) -> Change:
+        p = v / file
+        text = p.read_bytes().decode("utf-8-sig")
+        p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+        return Change(file)
+    return mutate
+
+
+def _new_donor(v: Path) -> Change:
+    t = Table("ODA-2008-DAC2a.csv", value="Japan")
+
+    def edit(rows):
+        for i, r in enumerate(rows):
+            r.append("New Donor" if i == 0 else "1.5")
+    edit_table(v, t, edit)
+    return Change(t.file)
+
+
+# --- live-only sources: base files from the API recordings -----------------------------------------
+
+def _comtrade(v: Path) -> None:
+    shutil.copyfile(REC / "comtrade" / "data_v1_get_C_A_HS-60a6ad.json", v / "comtrade_156_2010.json")
+
+
+def _imts(v: Path) -> None:
+    shutil.copyfile(REC / "imf-imts-sdmx3" / "DECODED_data_IMTS_USA.XG_FOB_USD.G001+G998.A_2023-2024.xml",
+                    v / "IMTS_USA_A.xml")
+
+
+def _estat(v: Path) -> None:
+    from test_trade_live_staging import ESTAT_VALUES, TITLES, estat_meta, estat_page
+
+    for table, title in TITLES.items():
+        (v / f"{table}_meta.json").write_text(json.dumps(estat_meta(table, title), ensure_ascii=False), "utf-8")
+        page = estat_page(table, ESTAT_VALUES[table])
+        (v / f"{table}_data_p001.json").write_text(json.dumps(page, ensure_ascii=False), "utf-8")
+
+
+def _mof_customs(v: Path) -> None:
+    from test_trade_live_staging import MOF_MONTHS
+
+    lines = ["輸出入額の推移（千円）", "Years/Months,Exp-410,Imp-410"] + [f"{m},{x},{i}" for m, x, i in MOF_MONTHS]
+    (v / "d42ma400.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
+
+
+def _mideplan(v: Path) -> None:
+    import csv
+
+    from test_mideplan_format import COLUMNS, example_rows
+
+    with open(v / "cooperation.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*COLUMNS, "source_url"])
+        writer.writeheader()
+        writer.writerows(example_rows(SHARED))
+
+
+def _dac2a_api(v: Path) -> None:
+    from test_connectors_oecd import BODY, RECORDED_ROW
+
+    # the connector asks for CELAC recipients only: the recorded India row is left out
+    (v / "DAC2A.csv").write_bytes(BODY.replace(RECORDED_ROW + "\r\n", "").encode("utf-8"))
+
+
+def _crs_api(v: Path) -> None:
+    from test_connectors_oecd import CRS_BODY
+
+    (v / "CRS.csv").write_bytes(CRS_BODY.encode("utf-8"))
+
+
+def _gcdf3_projects(v: Path) -> None:
+    from test_finance_gcdf3_projects import ZIP, gcdf3_zip
+
+    scratch = v.parent / "scratch"
+    scratch.mkdir(exist_ok=True)
+    gcdf3_zip(scratch / ZIP)
+    shutil.move(scratch / ZIP, v / ZIP)
+    shutil.rmtree(scratch)
+
+
+GCDF3_ZIP = "AidDatas_Global_Chinese_Development_Finance_Dataset_Version_3_0.zip"
+
+SPECS: dict[str, SourceSpec] = {s.source: s for s in (
+    SourceSpec(
+        "imf-dots", files=("DOTS_101.xlsx",), encoding=None,
+        tables=(Table("DOTS_101.xlsx", sheet="Exports, FOB", header_row=6, value="2018", code=1, row=196),),
+        expect={"column missing": Accepted(
+            "a year without data: DOTS sheets start in different years and skip years (SNAPSHOT.yml)")},
+    ),
+    SourceSpec(
+        "fred-exjpus",
+        tables=(Table("EXJPUS.csv", value="EXJPUS", out_of_range="5000"),),
+        extra={"header DATE (FRED's fredgraph.csv before observation_date)": (
+            _rename_header("EXJPUS.csv", "observation_date", "DATE"),
+            Accepted("FRED's fredgraph.csv named the date column DATE until 2024; jlac.connectors.fred "
+                     "rewrites that header too", same_rows=True))},
+    ),
+    SourceSpec(
+        "japan-customs-country-codes",
+        tables=(Table("Countries.csv", value="Code", code="Country", conflict="Country", out_of_range="1234",
+                      row=5),),
+    ),
+    SourceSpec(
+        "mof-hs9-imports", files=("ik-110h2024i001.csv",),
+        tables=(Table("ik-110h2024i001.csv", value="Value-Year"),),
+        extra={
+            "header Value-Apl (MOF's spelling of April up to 2016)": (
+                _rename_header("ik-110h2024i001.csv", "Value-Apr", "Value-Apl"),
+                Accepted("MOF's files up to 2016 spell April 'Apl' (ik-110h2009i001.csv ... 2016 in the mirror)",
+                         same_rows=True)),
+            "Shift-JIS (cp932) text": (
+                _reencode("ik-110h2024i001.csv", "cp932"),
+                Accepted("MOF's customs downloads are Shift-JIS (cp932), as its d41ma.csv files "
+                         "(api-recordings/README.md)", same_rows=True)),
+            "UTF-8 with a BOM": (
+                _reencode("ik-110h2024i001.csv", "utf-8", bom=True),
+                Accepted("e-Stat's file downloads are UTF-8 with a BOM when saved from the site's CSV export",
+                         same_rows=True)),
+        },
+    ),
+    SourceSpec(
+        "comtrade-classic-hs27-hs44", files=("oil/processed_data_2017.csv", "wood/processed_data_2017.csv"),
+        tables=(Table("wood/processed_data_2017.csv", value="Trade Value (US$)", code="Partner ISO",
+                      unknown="XXA", row=3),),
+    ),
+    SourceSpec(
+        "oecd-dac2a", files=("ODA-2008-DAC2a.csv",),
+        tables=(Table("ODA-2008-DAC2a.csv", value="Japan", code="Recipient", row=30, out_of_range="1e9"),),
+        extra={"new donor column": (_new_donor, Accepted(
+            "OECD adds donors over the years: the 2002-2019 files of the mirror differ in their donor columns"))},
+        expect={
+            "value out of range": Gap("net ODA may be negative and has no documented upper bound: 1e9 US$ "
+                                      "millions loads"),
+            "unknown code": Gap("an unknown recipient name loads with a NULL ISO3, like OECD's regional totals; "
+                                "only the CELAC recipients are checked present"),
+        },
+    ),
+    SourceSpec(
+        "aiddata-gcdf2-projects",
+        tables=(Table("AidData_excerpt_aggregates_all_years.csv", value="Amount (Nominal)", code="Recipient",
+                      delimiter=";"),),
+        expect={"column extra": Accepted("the file is an excerpt of 21 of GCDF 2.0's columns; the others may "
+                                         "come with it (SNAPSHOT.yml)")},
+    ),
+    SourceSpec(
+        "aiddata-gcdf3-country-year", files=("cow_gcdf.csv",),
+        tables=(Table("cow_gcdf.csv", value="oof_amt", code="ccode", unknown="9999"),),
+    ),
+    SourceSpec(
+        "aiddata-v2-donor-recipient-year",
+        tables=(Table("aiddata-totals-d-r-y.csv", value="2007", code="donor"),),
+        expect={"unknown code": Accepted(
+            "multilateral and private donors are free-text names in AidData 2.x ('(ASDB)', 'Bill & Melinda Gates "
+            "Foundation'); only JPN and KOR are checked present")},
+    ),
+    SourceSpec(
+        "mof-customs", build=_mof_customs, encoding="cp932",
+        tables=(Table("d42ma400.csv", value="Exp-410", header_row=1, encoding="cp932"),),
+        expect={"file truncated": Gap("a file cut at the end of a line is a shorter series: MOF's flat CSVs have "
+                                      "no trailer or row count to check against")},
+    ),
+    SourceSpec(
+        "mideplan-cooperation", build=_mideplan,
+        tables=(Table("cooperation.csv", value="amount", code="cooperant_country", conflict="amount"),),
+        expect={"row repeated, same values": Refused(
+            "validate", "jlac's MIDEPLAN format: one row per project_id; a repeat is refused, not dropped")},
+    ),
+    SourceSpec(
+        "oecd-dac2a-api", build=_dac2a_api,
+        tables=(Table("DAC2A.csv", value="OBS_VALUE", code="RECIPIENT", row=2, out_of_range="abc", scaled=True),),
+        expect={"column extra": Accepted("the Data Explorer's SDMX CSV carries optional attribute columns "
+                                         "(oda_reader_mapping_dac2a_dotstat.json); the parser reads by name")},
+    ),
+    SourceSpec(
+        "oecd-crs-api", build=_crs_api,
+        tables=(Table("CRS.csv", value="OBS_VALUE", code="RECIPIENT", scaled=True),),
+        expect={"column extra": Accepted("the Data Explorer's CRS CSV has ~100 optional columns "
+                                         "(oda_reader_mapping_crs_dotstat.json); the parser reads by name")},
+    ),
+    SourceSpec(
+        "aiddata-gcdf3-projects", build=_gcdf3_projects, encoding=None,
+        tables=(Table(GCDF3_ZIP, value="Amount (Nominal USD)", code="Recipient ISO-3", unknown="XX1"),),
+        expect={"column extra": Accepted("GCDF 3.0 has 126 columns (oda_reader_mapping_aidData_schema.json) and "
+                                         "AidData adds columns between versions; the parser reads by name")},
+    ),
+    SourceSpec(
+        "comtrade-v1", build=_comtrade,
+        records=(Records("comtrade_156_2010.json", ("data",), value="primaryValue", code="flowCode",
+                         unknown="QQ", names=("partnerCode",)),),
+    ),
+    SourceSpec(
+        "estat-trade", build=_estat,
+        records=(Records("0003425295_data_p001.json", ("GET_STATS_DATA", "STATISTICAL_DATA", "DATA_INF", "VALUE"),
+                         value="$", code="@area", unknown="50999", names=("@area",)),),
+    ),
+    SourceSpec(
+        "imf-imts", build=_imts,
+        elements=(Elements("IMTS_USA_A.xml", tag="Obs", value="OBS_VALUE", parent_code="COUNTERPART_COUNTRY"),),
+    ),
+)}
