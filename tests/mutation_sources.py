@@ -217,6 +217,10 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                                          "AidData adds columns between versions; the parser reads by name")},
     ),
     SourceSpec(
+        "mof-trade-by-country-top30",
+        tables=(Table("jp-trade-by-country-2021-2025.en.csv", value="Value (thousand yen)", code="To", row=3),),
+    ),
+    SourceSpec(
         "comtrade-v1", build=_comtrade,
         records=(Records("comtrade_156_2010.json", ("data",), value="primaryValue", code="flowCode",
                          unknown="QQ", names=("partnerCode",)),),

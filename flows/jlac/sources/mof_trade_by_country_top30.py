@@ -16,6 +16,7 @@ import re
 
 import duckdb
 
+from jlac import textfiles
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -46,12 +47,14 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         )
     label = f"mof-trade-by-country-top30 {snapshot.id}/{files[0]}"
     path = snapshot.path(files[0])
+    textfiles.check_text(path, label)  # empty, HTML or another encoding: refused naming the file
     with path.open(encoding="utf-8-sig") as fh:
         check_header(fh.readline(), label)
     # all_varchar: a non-numeric value fails in the cast below with its row named, instead of being sniffed
-    # into a text column.
-    rel = con.read_csv(str(path), header=False, skiprows=1, all_varchar=True,
-                       columns={"year": "VARCHAR", "from_name": "VARCHAR", "to_name": "VARCHAR", "value": "VARCHAR"})
+    # into a text column. textfiles.read_csv names a ragged (shifted or cut) line.
+    rel = textfiles.read_csv(con, path, label, header=False, skiprows=1, all_varchar=True,
+                             columns={"year": "VARCHAR", "from_name": "VARCHAR", "to_name": "VARCHAR",
+                                      "value": "VARCHAR"})
     con.register("mof_top30_csv", rel)
     bad = con.execute(
         "SELECT n, year, value FROM (SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv) "
