@@ -78,7 +78,8 @@ def revisions(
     for r in found.rows:
         table.add_row(
             r["source"], r["reporter_iso3"], r["partner"], r["flow"], str(r["year"]), r["old_source"],
-            r["old_vintage"], f"{r['old_value']:,.0f}", r["new_source"], r["new_vintage"], f"{r['new_value']:,.0f}",
+            r["old_vintage"], f"{r['old_value']:,.0f}", r["new_source"] or "-", r["new_vintage"] or "-",
+            "withdrawn" if r["new_value"] is None else f"{r['new_value']:,.0f}",
             r["unit"], "-" if r["change_pct"] is None else f"{r['change_pct']:+.3f}",
         )
     console.print(table)

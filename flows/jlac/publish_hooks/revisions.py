@@ -4,8 +4,9 @@ Compares ``marts.fct_trade_annual`` and ``marts.fct_trade_annual_by_aggregate`` 
 that is still published, key by key, and appends a ``recorded_by = 'publish'`` row to the build's
 ``marts.trade_revisions`` for every value that differs — whichever source or vintage the old and the new value
 came from (an IMTS release taking a year over from IMF DOTS, MOF's final figures replacing its preliminary
-ones). Dollar values are compared, and yen values for the sources that report yen. The rows earlier publishes
-recorded are carried forward from the previous warehouse, so the history survives every rebuild.
+ones), or a published value the build no longer has. Dollar values are compared, and yen values for the sources
+that report yen. The rows earlier publishes recorded are carried forward from the previous warehouse, so the
+history survives every rebuild.
 
 A failure here stops the publish: the warehouse stays as it was and nothing goes unrecorded.
 """
@@ -36,18 +37,21 @@ def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: s
 
 
 def _changes_sql(table: str, partner: str, unit: str, column: str) -> str:
-    """Rows of the build's table whose value differs from the previous warehouse's for the same key."""
-    iso3 = "n.partner_iso3" if partner == "partner_iso3" else "NULL::VARCHAR"
-    aggregate = "n.partner_aggregate" if partner == "partner_aggregate" else "NULL::VARCHAR"
+    """Published values of the previous warehouse that the build changes or no longer has, for the same key.
+
+    A value the build drops (its key gone, or now empty) is recorded with an empty new value and source; a key
+    or value that was not published before is an addition, not a revision."""
+    iso3 = "o.partner_iso3" if partner == "partner_iso3" else "NULL::VARCHAR"
+    aggregate = "o.partner_aggregate" if partner == "partner_aggregate" else "NULL::VARCHAR"
     return f"""
-        SELECT n.source, n.reporter_iso3, {iso3}, {aggregate}, n.flow, n.year,
+        SELECT coalesce(n.source, o.source), o.reporter_iso3, {iso3}, {aggregate}, o.flow, o.year,
                o.vintage, o.{column}, n.vintage, n.{column},
                round(100 * (n.{column} - o.{column}) / nullif(o.{column}, 0), 4),
                o.source, n.source, '{unit}', 'publish', $run, $at
-        FROM {table} AS n
-        JOIN prev.{table} AS o
+        FROM prev.{table} AS o
+        LEFT JOIN {table} AS n
           ON o.reporter_iso3 = n.reporter_iso3 AND o.{partner} = n.{partner} AND o.flow = n.flow AND o.year = n.year
-        WHERE o.{column} IS NOT NULL AND n.{column} IS NOT NULL AND abs(n.{column} - o.{column}) > {TOLERANCE}"""
+        WHERE o.{column} IS NOT NULL AND (n.{column} IS NULL OR abs(n.{column} - o.{column}) > {TOLERANCE})"""
 
 
 def record(build, previous, run_id: str, at: datetime | None = None) -> int:
