@@ -107,6 +107,11 @@ def _print_status(settings, rows) -> None:
         error = f" - {run['error']}" if run.get("error") else ""
         console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
                       f"(ended {run.get('ended')}){error}")
+    from jlac.serving.status import serving_status
+
+    serving = serving_status(settings)
+    if serving is not None:
+        console.print(serving.line(), highlight=False)
 
 
 def export_parquet(
