@@ -111,8 +111,10 @@ def _render(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> Path:
 def _renderer(con, tables: list[Table], folder: Path, out: queue.Queue) -> None:
     """Render the tables one after another into ``out``, so DuckDB writes the next while PostgreSQL reads."""
     try:
+        cur = con.cursor()  # its own connection to the same DuckDB instance: the loading thread keeps ``con``
+        cur.execute("SET TimeZone = 'UTC'")
         for table in tables:
-            out.put((table, _render(con, table, folder), None))
+            out.put((table, _render(cur, table, folder), None))
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, which raises it
         out.put((None, None, exc))
 
@@ -130,7 +132,7 @@ def _create(pg: psycopg.Connection, stage: str, table: Table) -> None:
             pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(c), sql.Literal(comment)))
 
 
-def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path) -> int:
+def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path, duck: duckdb.DuckDBPyConnection) -> int:
     target = sql.Identifier(stage, table.name)
     try:
         with pg.cursor() as cur:
@@ -144,7 +146,19 @@ def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path) -> int:
         where = f" ({diag.context.strip()})" if diag.context else ""
         raise ServingLoadError(
             f"PostgreSQL refused {table.schema}.{table.name} from the published warehouse: "
-            f"{diag.message_primary or exc}{where}") from exc
+            f"{diag.message_primary or exc}{where}{_nul_columns(duck, table)}") from exc
+
+
+def _nul_columns(duck: duckdb.DuckDBPyConnection, table: Table) -> str:
+    """Name the text columns holding NUL characters (PostgreSQL text cannot store them; DuckDB's can)."""
+    found = []
+    for column, dtype, _ in table.columns:
+        if dtype.upper() == "VARCHAR":
+            n = duck.execute(f"SELECT count(*) FROM w.{quote(table.schema)}.{quote(table.name)} "
+                             f"WHERE contains({quote(column)}, chr(0))").fetchone()[0]
+            if n:
+                found.append(f"column {column}: {n} row(s)")
+    return "; NUL characters in " + ", ".join(found) if found else ""
 
 
 def _version_table(pg: psycopg.Connection, stage: str, version: str | None, published_at: datetime,
@@ -239,7 +253,7 @@ def _load(duck, pg, tables, version, published_at, started, warehouse, target, l
                         raise exc
                     stage = STAGE + table.schema
                     _create(pg, stage, table)
-                    rows += _copy(pg, stage, table, csv)
+                    rows += _copy(pg, stage, table, csv, duck)
                     os.unlink(csv)
                     pg.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage, table.name)))
             finally:
