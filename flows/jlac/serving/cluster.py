@@ -196,14 +196,18 @@ class LocalCluster:
         return port
 
     def target(self, port: int, reader: ReaderPolicy | None = None, dbname: str = DATABASE) -> Target:
-        """Owner connection to the cluster's ``jlac`` database over loopback."""
+        """Owner connection to the cluster's ``jlac`` database over loopback.
+
+        ``reader`` is serve-sql's reader policy; without it (the publish hook, jlac status) the reader role is
+        left as serve-sql set it up."""
         try:
             password = self.secret.read_text().strip()
         except OSError as exc:
             raise ClusterError(f"{self.secret}: cannot read the local cluster's owner password ({exc.strerror}); "
                                "run jlac as the user that started `jlac serve-sql`") from exc
         conninfo = f"host=127.0.0.1 port={port} dbname={dbname} user={OWNER} password={password}"
-        return Target(conninfo, f"local cluster {self.data} (127.0.0.1:{port})", reader or ReaderPolicy.from_env())
+        return Target(conninfo, f"local cluster {self.data} (127.0.0.1:{port})",
+                      reader or ReaderPolicy.from_env(), manage_reader=reader is not None)
 
     # --- creating and running (serve-sql) ----------------------------------------------------------
 

@@ -180,11 +180,18 @@ def _version_table(pg: psycopg.Connection, stage: str, version: str | None, publ
 
 def _swap(pg: psycopg.Connection, reader: str, lock_timeout: str) -> None:
     """Inside the load's transaction: replace the served schemas by the staged ones."""
-    role = sql.Identifier(reader)
-    for schema in SCHEMAS:
-        stage = sql.Identifier(STAGE + schema)
-        pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(stage, role))
-        pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(stage, role))
+    # The new tables are granted to the reader role and to every role that could read the copy before.
+    readers = {r for (r,) in pg.execute(
+        "SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE n.nspname = ANY(%s) AND a.privilege_type = 'USAGE' AND r.rolname <> current_user",
+        [list(SCHEMAS)]).fetchall()}
+    if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
+        readers.add(reader)
+    for role in sorted(readers):
+        for schema in SCHEMAS:
+            stage = sql.Identifier(STAGE + schema)
+            pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
+            pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
     # Wait for queries in flight on the old tables (bounded: a reader holding a transaction open for longer
     # makes this load fail and retry later, instead of queueing every new reader behind it).
     pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
@@ -221,7 +228,8 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
             previous = serving_version(pg)
             if previous == version and version is not None and not force:
                 return LoadResult("current", version, previous, target.description)
-            setup_reader(pg, target.reader)
+            if target.manage_reader:
+                setup_reader(pg, target.reader)
             tables = warehouse_tables(duck)
             for t in tables:  # every type mapped before anything is sent
                 for c, dtype, _ in t.columns:

@@ -63,6 +63,9 @@ class Target:
     conninfo: str  # libpq connection string or URL of the owner
     description: str  # for messages: never contains the password
     reader: ReaderPolicy = field(default_factory=ReaderPolicy)
+    # Whether a load (re)applies the reader role's settings. The local cluster's are serve-sql's to set: a
+    # refresh running with another environment must not change its password, limits or timeouts.
+    manage_reader: bool = True
 
     def connect(self, **kwargs) -> psycopg.Connection:
         """An owner connection; a refusal names the target (never the password)."""
