@@ -149,7 +149,7 @@ def _jdbc_jar() -> str:
     return found[-1]
 
 
-def test_pgjdbc_metadata_getters_and_parameters(served, tmp_path):
+def test_pgjdbc_metadata_getters_and_parameters(served, full_home, tmp_path):
     assert shutil.which("javac") and shutil.which("java"), "Java 17 (javac, java) is needed for the JDBC test"
     jar = _jdbc_jar()
     subprocess.run(["javac", "-d", str(tmp_path), str(HERE / "jdbc" / "JdbcProbe.java")], check=True, timeout=120)
@@ -162,6 +162,15 @@ def test_pgjdbc_metadata_getters_and_parameters(served, tmp_path):
     assert "fct_trade_annual" in out["tables.marts"].split(",")
     assert "fig1_japan_lac_trade" in out["tables.figures"].split(",")
     assert "runs" in out["tables.meta"].split(",")
+    # every mart and figure listed and counted through JDBC, with DuckDB's row counts
+    duck = _duck(full_home)
+    expected = {f"count.{s}.{t}": str(n) for s, t, n in duck.execute(
+        "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() WHERE database_name = 'w' "
+        "AND schema_name IN ('marts', 'figures', 'meta')").fetchall()}
+    for key in expected:
+        schema, table = key.split(".")[1:]
+        expected[key] = str(duck.execute(f'SELECT count(*) FROM w."{schema}"."{table}"').fetchone()[0])
+    assert {k: v for k, v in out.items() if k.startswith("count.") and k != "count.meta.serving_copy"} == expected
     assert "value_usd:float8:true" in out["columns.fct_trade_annual"]
     assert "is_estimate:bool:true" in out["columns.fct_trade_annual"]
     assert out["jpn_mex_export_2018"] == "11610830562"

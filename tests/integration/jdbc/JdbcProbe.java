@@ -14,10 +14,23 @@ public class JdbcProbe {
             System.out.println("schemas=" + schemas);
             for (String schema : new String[] {"marts", "figures", "meta"}) {
                 StringBuilder tables = new StringBuilder();
+                java.util.List<String> names = new java.util.ArrayList<>();
                 try (ResultSet rs = md.getTables(null, schema, "%", new String[] {"TABLE"})) {
-                    while (rs.next()) tables.append(rs.getString("TABLE_NAME")).append(',');
+                    while (rs.next()) {
+                        tables.append(rs.getString("TABLE_NAME")).append(',');
+                        names.add(rs.getString("TABLE_NAME"));
+                    }
                 }
                 System.out.println("tables." + schema + "=" + tables);
+                // every table it lists can be queried
+                try (Statement st = con.createStatement()) {
+                    for (String name : names) {
+                        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + schema + ".\"" + name + "\"")) {
+                            rs.next();
+                            System.out.println("count." + schema + "." + name + "=" + rs.getLong(1));
+                        }
+                    }
+                }
             }
             StringBuilder cols = new StringBuilder();
             try (ResultSet rs = md.getColumns(null, "marts", "fct_trade_annual", "%")) {
