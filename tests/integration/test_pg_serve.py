@@ -9,6 +9,10 @@ import time
 
 import psycopg
 import pytest
+from jlac.config import Settings
+from jlac.publish_hooks import PublishContext
+from jlac.publish_hooks import postgres as postgres_hook
+from jlac.serving.status import serving_status
 from sqlendpoint import JLAC, Endpoint, contract_refresh, endpoint_env, reachable_home, remove_home, wait_for
 from test_pg_security import RUNAWAY
 
@@ -61,10 +65,19 @@ def test_follows_publishes_keeps_transactions_whole_and_stops_on_sigterm(home):
     assert log.rstrip().endswith("database system is shut down")
     assert not (home / "postgres" / "data" / "postmaster.pid").exists()
 
-    # A restart (stopped with SIGINT this time) reuses the cluster and serves the copy it already holds.
+    # A refresh while serve-sql is stopped: the publish hook has no cluster to load, and says so ...
+    contract_refresh(warehouse, rows=3000, run_id="run-while-stopped")
+    settings = Settings(warehouse, home / "snapshots", (), home / "output")
+    assert postgres_hook.after(PublishContext(settings, None, warehouse, None)) == {
+        "status": "skipped",
+        "reason": "local cluster not running; `jlac serve-sql` loads this warehouse when it starts"}
+    status = serving_status(settings)
+    assert status.published == "run-while-stopped" and "not running" in status.line()
+    # ... and a restart (stopped with SIGINT this time) reuses the cluster and catches up at start.
     with Endpoint(endpoint_env(home)) as ep:
-        assert "serving run run-new" in ep.ready_line
-        assert _served_run(ep) == "run-new"
+        assert "serving run run-while-stopped" in ep.ready_line
+        with psycopg.connect(ep.dsn(), autocommit=True) as con:
+            assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (3000,)
         assert ep.stop(signal.SIGINT) == 0
     assert (home / "postgres" / "server.log").read_text().rstrip().endswith("database system is shut down")
 
