@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ from jlac import publish_hooks
 from jlac.config import Settings
 from jlac.publish_hooks import PublishContext
 from jlac.serving import cluster as pgcluster
-from jlac.serving.load import catch_up
+from jlac.serving.load import ServingLoadError, catch_up
 from jlac.serving.status import serving_status
 from jlac.serving.target import ReaderPolicy, team_target
 from sqlendpoint import PASSWORD, contract_refresh, reachable_home, remove_home
@@ -200,3 +201,23 @@ def test_every_mapped_type_arrives_with_its_value(team_env):
     assert row["list"] == ["x", "y"] and row["struct"] == {"k": 1, "v": "w"}
     assert json.dumps(row["map"]) in ('{"a": 1}', '[{"key": "a", "value": 1}]')
     assert row["enum"] == "high" and types["enum"] == "text"
+
+
+def test_a_reader_holding_the_old_tables_too_long_makes_the_swap_give_up_not_stall(team_env):
+    settings, port = team_env
+    [ok] = [o for o in _publish(settings, "run-held", rows=50) if o.hook == "postgres"]
+    assert ok.status == "ok", ok.message
+    contract_refresh(settings.warehouse, rows=60, run_id="run-waiting")
+    with _reader(port) as holder:
+        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        assert holder.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (50,)
+        started = time.monotonic()
+        with pytest.raises(ServingLoadError, match="readers kept the served tables busy for more than 2 s"):
+            catch_up(settings.warehouse, team_target(), lock_timeout="300ms", swap_wait_s=2)
+        assert time.monotonic() - started < 30
+        # other readers were served meanwhile, and the holder still has its snapshot
+        with _reader(port) as other:
+            assert other.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-held",)
+        assert holder.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (50,)
+        holder.execute("COMMIT")
+    assert catch_up(settings.warehouse, team_target()).version == "run-waiting"

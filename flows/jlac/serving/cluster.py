@@ -131,7 +131,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -162,7 +162,7 @@ class ServerConfig:
     @property
     def listen_addresses(self) -> str:
         # The owner (loader) always connects over loopback, so loopback is added to a specific address.
-        if self.host in ("*", "0.0.0.0", "::") or _is_loopback(self.host):
+        if self.host in ("*", "0.0.0.0", "::") or is_loopback(self.host):
             return self.host
         return f"127.0.0.1,{self.host}"
 

@@ -8,7 +8,7 @@ How a load stays whole for readers: ONE transaction creates ``jlac_load_<schema>
 with mapped types (``jlac.serving.types``), streams it with ``COPY ... FROM STDIN (FORMAT csv, FREEZE)`` from a
 CSV that DuckDB writes (DuckDB renders, PostgreSQL parses: no rows pass through Python objects), adds the table
 and column comments, grants the reader USAGE/SELECT, ANALYZEs, then takes ACCESS EXCLUSIVE locks on the old
-tables (waiting at most ``lock_timeout`` for queries in flight), drops the old schemas and renames the new
+tables (waiting for queries in flight, in short attempts: ``_lock_old``), drops the old schemas and renames the new
 ones. Until COMMIT, readers see the old copy; after it, the new one. Any error - PostgreSQL down, disk full,
 a value PostgreSQL cannot take - rolls the whole transaction back: the old copy stays as it was.
 """
@@ -178,7 +178,31 @@ def _version_table(pg: psycopg.Connection, stage: str, version: str | None, publ
         pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(col), sql.Literal(text)))
 
 
-def _swap(pg: psycopg.Connection, reader: str, lock_timeout: str) -> None:
+def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap_wait_s: float) -> None:
+    """Take the old tables from the readers: wait for queries and transactions in flight on them.
+
+    Each attempt waits at most ``lock_timeout``; between attempts new readers' queries (queued behind the
+    attempt) get through, so a long reader stalls the others for seconds, not for as long as it runs. After
+    ``swap_wait_s`` the load gives up (rolled back; retried later).
+    """
+    pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+    statement = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+        sql.SQL(", ").join(sql.SQL(name) for name in tables))
+    deadline = time.monotonic() + swap_wait_s
+    while True:
+        try:
+            with pg.transaction():  # a savepoint: a timed-out attempt does not abort the load
+                pg.execute(statement)
+            return
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
+            if time.monotonic() >= deadline:
+                raise ServingLoadError(
+                    f"readers kept the served tables busy for more than {swap_wait_s:.0f} s "
+                    f"({type(exc).__name__}); the new copy was not swapped in and will be retried") from exc
+            time.sleep(1)
+
+
+def _swap(pg: psycopg.Connection, reader: str, lock_timeout: str, swap_wait_s: float) -> None:
     """Inside the load's transaction: replace the served schemas by the staged ones."""
     # The new tables are granted to the reader role and to every role that could read the copy before.
     readers = {r for (r,) in pg.execute(
@@ -192,21 +216,18 @@ def _swap(pg: psycopg.Connection, reader: str, lock_timeout: str) -> None:
             stage = sql.Identifier(STAGE + schema)
             pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
             pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
-    # Wait for queries in flight on the old tables (bounded: a reader holding a transaction open for longer
-    # makes this load fail and retry later, instead of queueing every new reader behind it).
-    pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
     old = pg.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
                      "WHERE schemaname = ANY(%s)", [list(SCHEMAS)]).fetchall()
     if old:
-        pg.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-            sql.SQL(", ").join(sql.SQL(name) for (name,) in old)))
+        _lock_old(pg, [name for (name,) in old], lock_timeout, swap_wait_s)
     for schema in SCHEMAS:
         pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         pg.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(STAGE + schema),
                                                                  sql.Identifier(schema)))
 
 
-def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeout: str = "10s") -> LoadResult:
+def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeout: str = "2s",
+             swap_wait_s: float = 180.0) -> LoadResult:
     """Load the published warehouse into ``target`` unless the copy already holds it; return what happened.
 
     Raises ServingUnavailable (cannot connect) or ServingLoadError / psycopg.Error (the load failed and was
@@ -234,7 +255,8 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
             for t in tables:  # every type mapped before anything is sent
                 for c, dtype, _ in t.columns:
                     map_column(dtype, c, f"{t.schema}.{t.name}: ")
-            rows = _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout)
+            rows = _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout,
+                         swap_wait_s)
             result = LoadResult("loaded", version, previous, target.description,
                                 round(time.perf_counter() - started, 2), len(tables), rows)
             log.info("serving copy at %s now holds run %s (%d tables, %d rows, %.1f s; was %s)",
@@ -244,7 +266,7 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
         duck.close()
 
 
-def _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout) -> int:
+def _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout, swap_wait_s) -> int:
     rows = 0
     with tempfile.TemporaryDirectory(prefix="jlac-serving-") as tmp:
         with pg.transaction():
@@ -271,5 +293,5 @@ def _load(duck, pg, tables, version, published_at, started, warehouse, target, l
                     except queue.Empty:
                         pass
             _version_table(pg, STAGE + "meta", version, published_at, started, len(tables), rows, warehouse)
-            _swap(pg, target.reader.user, lock_timeout)
+            _swap(pg, target.reader.user, lock_timeout, swap_wait_s)
     return rows

@@ -59,6 +59,9 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             version = catch_up(warehouse, target).version
         except Exception as exc:  # noqa: BLE001 - serve what is there; retried below
             failed_at = _failed(exc, alert)
+        if config.tls_cert is None and not pgcluster.is_loopback(config.host):
+            log.warning("listening on %s without TLS: passwords are safe (SCRAM), but queries and results cross the "
+                        "network unencrypted; set JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY", config.host)
         ready(f"jlac SQL endpoint (PostgreSQL, cluster {cluster.data}) on {config.host}:{config.port}, "
               f"database {pgcluster.DATABASE}, user {reader.user}, serving run {version or '(none yet)'}")
         while True:
