@@ -215,7 +215,9 @@ def test_sixty_concurrent_clients_are_served_or_refused_cleanly(served):
     served_n = [n for kind, n in outcomes if kind == "served"]
     refused = [msg for kind, msg in outcomes if kind == "refused"]
     assert len(served_n) >= 40 and len(set(served_n)) == 1
-    assert all("too many connections for role \"jlac\"" in msg for msg in refused), refused[:3]
+    # refused cleanly: by the role's limit, or (a burst beyond the server's slots) by PostgreSQL's own count
+    assert all('too many connections for role "jlac"' in msg or "remaining connection slots are reserved" in msg
+               for msg in refused), refused[:3]
     assert len(served_n) + len(refused) == 60
     with psycopg.connect(served.dsn(), autocommit=True) as con:  # and it still serves afterwards
         assert con.execute("SELECT count(*) FROM marts.dim_country").fetchone()[0] == served_n[0]

@@ -270,7 +270,9 @@ class LocalCluster:
             "listen_addresses": config.listen_addresses,
             "port": str(config.port),
             "unix_socket_directories": "",  # TCP only: the owner uses loopback, and socket paths have a length limit
-            "max_connections": str(reader.connection_limit + 10),  # the reader's limit plus the loaders
+            # the reader's limit, plus room for the loaders and for connections still authenticating (counted
+            # before the role's limit is checked, so a burst would otherwise hit the reserved-slots refusal)
+            "max_connections": str(reader.connection_limit + 50),
             "password_encryption": "scram-sha-256",
             "authentication_timeout": "10s",  # an unauthenticated connection is dropped soon
             "ssl": "on" if config.tls_cert else "off",
