@@ -70,3 +70,38 @@ def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path], leave_out
         (vintage / name).write_bytes(path.read_bytes())
     write_manifest(vintage, "imf-dots")
     return root
+
+
+# --- PostgreSQL serving copy (tests/integration/test_pg_*.py) --------------------------------------------------
+# ONE full-mirror warehouse published once and ONE `jlac serve-sql` serving it per session: a full refresh costs
+# about a minute here, and every client test reads the same copy.
+
+@pytest.fixture(scope="session")
+def full_home(mirror):
+    """A warehouse folder (reachable by the cluster's system user) with the whole mirror published into it."""
+    import shutil
+
+    from integration.sqlendpoint import reachable_home, remove_home
+    from jlac import pipeline
+    from jlac.config import Settings
+
+    os.environ.pop("JLAC_POSTGRES_URL", None)  # the publish hook must find this folder's cluster, no other
+    home = reachable_home()
+    settings = Settings(warehouse=home / "jlac.duckdb", snapshots=home / "snapshots", mirrors=(mirror,),
+                        output=home / "output")
+    reuse = os.environ.get("JLAC_TEST_PG_REUSE")  # development only: a published full warehouse to copy
+    if reuse:
+        shutil.copyfile(reuse, settings.warehouse)
+    else:
+        assert pipeline.refresh(settings, trigger="pg-tests").status == "completed"
+    yield settings
+    remove_home(home)
+
+
+@pytest.fixture(scope="session")
+def served(full_home, mirror):
+    """`jlac serve-sql` serving the full warehouse (stopped with SIGTERM at the end of the session)."""
+    from integration.sqlendpoint import Endpoint, endpoint_env
+
+    with Endpoint(endpoint_env(full_home.home, JLAC_MIRROR=str(mirror))) as ep:
+        yield ep

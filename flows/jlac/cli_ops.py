@@ -107,6 +107,11 @@ def _print_status(settings, rows) -> None:
         error = f" - {run['error']}" if run.get("error") else ""
         console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
                       f"(ended {run.get('ended')}){error}")
+    from jlac.serving.status import serving_status
+
+    serving = serving_status(settings)
+    if serving is not None:
+        console.print(serving.line(), highlight=False)
 
 
 def export_parquet(
@@ -127,23 +132,21 @@ def export_parquet(
 
 def serve_sql(
     host: Annotated[str, typer.Option(envvar="JLAC_SQL_HOST", help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="JLAC_SQL_PORT", help="Port to listen on")] = 5433,
+    port: Annotated[int, typer.Option(envvar="JLAC_SQL_PORT", help="Port to listen on (0: a free one)")] = 5433,
 ) -> None:
-    """Serve the warehouse read-only over the PostgreSQL wire protocol (password: JLAC_SQL_PASSWORD)."""
-    from jlac.ops.sqlserver import EndpointConfig, make_server
+    """Serve the warehouse to BI tools from a local PostgreSQL (user jlac, password JLAC_SQL_PASSWORD)."""
+    from jlac.ops import alerts
+    from jlac.serving.cluster import ServerConfig
+    from jlac.serving.serve import serve
+    from jlac.serving.target import ReaderPolicy
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _user_errors():
-        config = EndpointConfig.from_env(get_settings().warehouse)
-    config = EndpointConfig(config.warehouse, host, port, config.user, config.password)
-    server = make_server(config)
-    bound_host, bound_port = server.server_address[:2]
-    # One line on stdout, flushed, so supervisors and tests can wait for it.
-    print(f"jlac SQL endpoint on {bound_host}:{bound_port} serving {config.warehouse} read-only "
-          f"(user {config.user})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+        reader = ReaderPolicy.from_env()
+        config = ServerConfig.from_env(host, port)
+        code = serve(get_settings().warehouse, config, reader,
+                     # one line on stdout, flushed, so supervisors and tests can wait for it
+                     ready=lambda line: print(line, flush=True),
+                     alert=lambda message: alerts.send({"text": f"jlac serve-sql: {message}",
+                                                        "state": "serving_failed", "error": message}))
+    raise typer.Exit(code)

@@ -1,0 +1,32 @@
+"""After each publish: bring the PostgreSQL serving copy to the new warehouse (``jlac.serving.load.catch_up``).
+
+Where: ``JLAC_POSTGRES_URL`` (a team's server) when set, else the local cluster of ``jlac serve-sql`` under the
+warehouse folder when it is running. With neither, there is no serving copy to update and the hook says so.
+When the local cluster exists but is stopped, ``jlac serve-sql`` catches up when it starts. A failure (server
+down, a value PostgreSQL cannot take) leaves the copy whole at its previous version; the publish hook point
+records it in the run and alerts, and the next refresh (or serve-sql's retry) catches up.
+"""
+
+from __future__ import annotations
+
+from jlac.publish_hooks import PublishContext, PublishHook
+from jlac.serving.cluster import LocalCluster
+from jlac.serving.load import catch_up
+from jlac.serving.target import team_target
+
+
+def after(ctx: PublishContext) -> dict:
+    """Load the published warehouse into the serving copy, unless it already holds it."""
+    target = team_target()
+    if target is None:
+        cluster = LocalCluster(ctx.settings.home)
+        port = cluster.running_port()
+        if port is None:
+            reason = ("local cluster not running; `jlac serve-sql` loads this warehouse when it starts"
+                      if cluster.initialized else "no serving copy configured (JLAC_POSTGRES_URL or jlac serve-sql)")
+            return {"status": "skipped", "reason": reason}
+        target = cluster.target(port)
+    return catch_up(ctx.published, target).details()
+
+
+HOOK = PublishHook("postgres", after=after, order=50)

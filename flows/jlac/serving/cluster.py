@@ -1,0 +1,350 @@
+"""The local PostgreSQL cluster that ``jlac serve-sql`` runs, under the warehouse folder.
+
+Layout (``<warehouse folder>/postgres/``): ``data/`` (the cluster, created by ``initdb`` on first start),
+``owner.secret`` (the owner role's generated password, mode 0600, for the publish hook and serve-sql),
+``server.log``. The publish hook finds a running cluster through ``data/postmaster.pid``, which PostgreSQL
+writes with its port: serve-sql and the hook agree on where the cluster is by this folder alone.
+
+Binaries: the machine's PostgreSQL (``JLAC_PG_BIN``, else ``pg_config --bindir``, else the newest
+``/usr/lib/postgresql/*/bin``, else ``PATH``). PostgreSQL refuses to run as root: started as root, jlac runs
+``initdb`` and ``postgres`` as the unprivileged system user ``JLAC_PG_OS_USER`` (default ``postgres``) and
+gives it the data folder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import ipaddress
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jlac.errors import JlacError
+from jlac.serving.target import ReaderPolicy, Target
+
+OWNER = "jlac_owner"
+DATABASE = "jlac"
+
+
+class ClusterError(JlacError):
+    """The local cluster cannot be created or started; the message says what to change."""
+
+
+def pg_bindir() -> Path:
+    """Folder of initdb/postgres: JLAC_PG_BIN, pg_config --bindir, /usr/lib/postgresql/<newest>/bin, PATH."""
+    candidates = []
+    if env := os.environ.get("JLAC_PG_BIN"):
+        candidates.append(Path(env))
+    if pg_config := shutil.which("pg_config"):
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout
+            candidates.append(Path(out.strip()))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
+                      if Path(p).parent.name.isdigit() else 0, reverse=True)
+    candidates += [Path(p) for p in versions]
+    if initdb := shutil.which("initdb"):
+        candidates.append(Path(initdb).parent)
+    for folder in candidates:
+        if (folder / "initdb").exists() and (folder / "postgres").exists():
+            return folder
+    raise ClusterError("no PostgreSQL server binaries (initdb, postgres) found: install the server "
+                       "(Debian: apt-get install postgresql) or set JLAC_PG_BIN to their folder")
+
+
+@dataclass(frozen=True)
+class OsUser:
+    """Who runs the cluster: the current user, or an unprivileged system user when jlac runs as root."""
+
+    name: str
+    uid: int
+    gid: int
+
+    @classmethod
+    def for_cluster(cls) -> OsUser:
+        if os.geteuid() != 0:
+            me = pwd.getpwuid(os.geteuid())
+            return cls(me.pw_name, me.pw_uid, me.pw_gid)
+        name = os.environ.get("JLAC_PG_OS_USER", "postgres")
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise ClusterError(f"jlac runs as root and PostgreSQL refuses root: it runs the cluster as system user "
+                               f"{name!r}, which does not exist. Create it (useradd --system {name}) or set "
+                               "JLAC_PG_OS_USER to an unprivileged user") from None
+        if entry.pw_uid == 0:
+            raise ClusterError(f"JLAC_PG_OS_USER={name!r} is root; PostgreSQL needs an unprivileged user")
+        return cls(name, entry.pw_uid, entry.pw_gid)
+
+    @property
+    def is_me(self) -> bool:
+        return self.uid == os.geteuid()
+
+    def popen_args(self) -> dict:
+        """subprocess arguments that run a child as this user (nothing when it is the current user)."""
+        if self.is_me:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": [],
+                "env": {**os.environ, "HOME": pwd.getpwuid(self.uid).pw_dir, "USER": self.name}}
+
+
+def check_reachable(path: Path, user: OsUser) -> None:
+    """Every folder above ``path`` must let ``user`` through (x), or PostgreSQL cannot open its data folder."""
+    if user.is_me:
+        return
+    groups = {user.gid} | {g.gr_gid for g in _groups_of(user.name)}
+    for parent in [*reversed(path.parents)]:
+        st = parent.stat()
+        if st.st_uid == user.uid:
+            ok = st.st_mode & stat.S_IXUSR
+        elif st.st_gid in groups:
+            ok = st.st_mode & stat.S_IXGRP
+        else:
+            ok = st.st_mode & stat.S_IXOTH
+        if not ok:
+            raise ClusterError(
+                f"PostgreSQL runs as system user {user.name!r} (jlac was started as root), which cannot enter "
+                f"{parent} (mode {stat.filemode(st.st_mode)}): run `chmod o+x {parent}` or set JLAC_WAREHOUSE "
+                "to a folder it can reach")
+
+
+def _groups_of(name: str):
+    import grp
+
+    return [g for g in grp.getgrall() if name in g.gr_mem]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (for --port 0)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host if host not in ("*", "0.0.0.0", "::") else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ServerConfig:
+    """How serve-sql runs the cluster (each field has an environment variable or an option)."""
+
+    host: str = "127.0.0.1"  # --host / JLAC_SQL_HOST: loopback unless configured
+    port: int = 5433  # --port / JLAC_SQL_PORT
+    tls_cert: Path | None = None  # JLAC_SQL_TLS_CERT
+    tls_key: Path | None = None  # JLAC_SQL_TLS_KEY
+
+    @classmethod
+    def from_env(cls, host: str, port: int) -> ServerConfig:
+        cert, key = os.environ.get("JLAC_SQL_TLS_CERT"), os.environ.get("JLAC_SQL_TLS_KEY")
+        if bool(cert) != bool(key):
+            raise ValueError("TLS needs both JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY")
+        for var, value in (("JLAC_SQL_TLS_CERT", cert), ("JLAC_SQL_TLS_KEY", key)):
+            if value and not Path(value).is_file():
+                raise FileNotFoundError(f"{var}={value}: no such file")
+        return cls(host, port, Path(cert) if cert else None, Path(key) if key else None)
+
+    @property
+    def listen_addresses(self) -> str:
+        # The owner (loader) always connects over loopback, so loopback is added to a specific address.
+        if self.host in ("*", "0.0.0.0", "::") or is_loopback(self.host):
+            return self.host
+        return f"127.0.0.1,{self.host}"
+
+
+class LocalCluster:
+    """The cluster folder under the warehouse folder; the same object for serve-sql and the publish hook."""
+
+    def __init__(self, home: Path):
+        self.root = home / "postgres"
+        self.data = self.root / "data"
+        self.secret = self.root / "owner.secret"
+        self.log = self.root / "server.log"
+
+    @property
+    def initialized(self) -> bool:
+        return (self.data / "PG_VERSION").exists() and self.secret.exists()
+
+    def running_port(self) -> int | None:
+        """Port of the running postmaster (from postmaster.pid), None when it is not running."""
+        try:
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, another user's process
+        return port
+
+    def target(self, port: int, reader: ReaderPolicy | None = None, dbname: str = DATABASE) -> Target:
+        """Owner connection to the cluster's ``jlac`` database over loopback.
+
+        ``reader`` is serve-sql's reader policy; without it (the publish hook, jlac status) the reader role is
+        left as serve-sql set it up."""
+        try:
+            password = self.secret.read_text().strip()
+        except OSError as exc:
+            raise ClusterError(f"{self.secret}: cannot read the local cluster's owner password ({exc.strerror}); "
+                               "run jlac as the user that started `jlac serve-sql`") from exc
+        conninfo = f"host=127.0.0.1 port={port} dbname={dbname} user={OWNER} password={password}"
+        return Target(conninfo, f"local cluster {self.data} (127.0.0.1:{port})",
+                      reader or ReaderPolicy.from_env(), manage_reader=reader is not None)
+
+    # --- creating and running (serve-sql) ----------------------------------------------------------
+
+    def init(self, user: OsUser, bindir: Path) -> None:
+        """initdb on first start: owner role with a generated password, scram-sha-256, UTF-8, C locale."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        check_reachable(self.root, user)
+        if self.initialized:
+            return
+        if self.data.exists():
+            shutil.rmtree(self.data)  # a first start that died half-way: nothing of value there yet
+        password = secrets.token_urlsafe(32)
+        pwfile = self.root / ".initdb-pw"
+        pwfile.write_text(password + "\n")
+        os.chmod(pwfile, 0o600)
+        os.chown(pwfile, user.uid, user.gid)
+        self.data.mkdir(mode=0o700)
+        os.chown(self.data, user.uid, user.gid)
+        try:
+            proc = subprocess.run(
+                [str(bindir / "initdb"), "-D", str(self.data), "-U", OWNER, f"--pwfile={pwfile}",
+                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+                capture_output=True, text=True, timeout=300, cwd=self.root, **user.popen_args())
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if proc.returncode != 0:
+            raise ClusterError(f"initdb of {self.data} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        fd = os.open(self.secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
+
+    def write_hba(self, user: OsUser, reader: str, tls: bool) -> None:
+        """pg_hba.conf: the owner from loopback only; the reader from anywhere the server listens (TLS
+        required off loopback when a certificate is configured); everyone else refused; scram-sha-256 always."""
+        reader_line = "hostssl" if tls else "host"
+        lines = [
+            "# written by jlac serve-sql at each start; edits are overwritten",
+            f"host    {DATABASE}  {OWNER}  127.0.0.1/32  scram-sha-256",
+            f"host    {DATABASE}  {OWNER}  ::1/128       scram-sha-256",
+            f"host    postgres  {OWNER}  127.0.0.1/32  scram-sha-256",  # to create the database
+            f"host    {DATABASE}  \"{reader}\"  127.0.0.1/32  scram-sha-256",
+            f"host    {DATABASE}  \"{reader}\"  ::1/128       scram-sha-256",
+            f"{reader_line} {DATABASE}  \"{reader}\"  0.0.0.0/0     scram-sha-256",
+            f"{reader_line} {DATABASE}  \"{reader}\"  ::/0          scram-sha-256",
+        ]
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("\n".join(lines) + "\n")
+        os.chown(hba, user.uid, user.gid)
+
+    def install_tls(self, user: OsUser, config: ServerConfig) -> None:
+        """Copy the certificate and key into the data folder, owned by the server user (PostgreSQL checks it)."""
+        for src, name in ((config.tls_cert, "server.crt"), (config.tls_key, "server.key")):
+            dest = self.data / name
+            shutil.copyfile(src, dest)
+            os.chmod(dest, 0o600)
+            os.chown(dest, user.uid, user.gid)
+
+    def server_args(self, bindir: Path, config: ServerConfig, reader: ReaderPolicy) -> list[str]:
+        settings = {
+            "listen_addresses": config.listen_addresses,
+            "port": str(config.port),
+            "unix_socket_directories": "",  # TCP only: the owner uses loopback, and socket paths have a length limit
+            # the reader's limit, plus room for the loaders and for connections still authenticating (counted
+            # before the role's limit is checked, so a burst would otherwise hit the reserved-slots refusal)
+            "max_connections": str(reader.connection_limit + 50),
+            "password_encryption": "scram-sha-256",
+            "authentication_timeout": "10s",  # an unauthenticated connection is dropped soon
+            "ssl": "on" if config.tls_cert else "off",
+            "wal_level": "minimal",  # a copy rebuilt from DuckDB: COPY into fresh tables skips the WAL
+            "max_wal_senders": "0",
+            "temp_file_limit": "2GB",  # a runaway sort cannot fill the disk
+            "log_line_prefix": "%m [%p] %u@%d ",
+            "log_connections": "off",
+            "timezone": "UTC",
+        }
+        args = [str(bindir / "postgres"), "-D", str(self.data)]
+        for key, value in settings.items():
+            args += ["-c", f"{key}={value}"]
+        return args
+
+    def start(self, config: ServerConfig, reader: ReaderPolicy, timeout: float = 60) -> subprocess.Popen:
+        """Create (first time) and start the cluster as a child process; return once it accepts connections."""
+        bindir = pg_bindir()
+        user = OsUser.for_cluster()
+        self.init(user, bindir)
+        if (port := self.running_port()) is not None:
+            raise ClusterError(f"a PostgreSQL server already runs on {self.data} (port {port}); "
+                               "is another `jlac serve-sql` running for this warehouse?")
+        self.write_hba(user, reader.user, tls=config.tls_cert is not None)
+        if config.tls_cert:
+            self.install_tls(user, config)
+        log = open(self.log, "ab")  # noqa: SIM115 - handed to the child for its whole life
+        proc = subprocess.Popen(self.server_args(bindir, config, reader), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=self.root, preexec_fn=_die_with_parent,
+                                **user.popen_args())
+        log.close()
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    raise ClusterError(f"PostgreSQL did not start (exit {proc.returncode}); its log {self.log} "
+                                       f"ends: {self._log_tail()}")
+                try:
+                    with self.target(config.port, reader, dbname="postgres").connect(autocommit=True) as con:
+                        if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
+                            con.execute(f"CREATE DATABASE {DATABASE}")
+                        return proc
+                except ConnectionError:
+                    time.sleep(0.2)
+            raise ClusterError(f"PostgreSQL did not accept connections within {timeout:.0f} s; "
+                               f"log: {self._log_tail()}")
+        except BaseException:
+            stop(proc)  # a signal or a failed start: no postmaster left behind
+            raise
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-1500:].strip()
+        except OSError:
+            return "(no log)"
+
+
+def _die_with_parent() -> None:
+    """In the child: if serve-sql dies without stopping it (kill -9), the postmaster gets SIGINT (fast shutdown)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> int | None:
+    """Fast shutdown (SIGINT: clients disconnected, a clean checkpoint), SIGQUIT if it does not stop in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGQUIT)
+            proc.wait(timeout=10)
+    return proc.returncode

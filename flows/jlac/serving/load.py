@@ -1,0 +1,297 @@
+"""Bring the PostgreSQL serving copy to the published warehouse: ``catch_up``, the one function for it.
+
+The publish hook calls it after every refresh; ``jlac serve-sql`` calls it at start and whenever the published
+file changes. A PostgreSQL advisory lock makes the two take turns, and the copy's version (the run id in
+``meta.serving_copy``) makes the second one a no-op.
+
+How a load stays whole for readers: ONE transaction creates ``jlac_load_<schema>`` schemas, creates each table
+with mapped types (``jlac.serving.types``), streams it with ``COPY ... FROM STDIN (FORMAT csv, FREEZE)`` from a
+CSV that DuckDB writes (DuckDB renders, PostgreSQL parses: no rows pass through Python objects), adds the table
+and column comments, grants the reader USAGE/SELECT, ANALYZEs, then takes ACCESS EXCLUSIVE locks on the old
+tables (waiting for queries in flight, in short attempts: ``_lock_old``), drops the old schemas and renames the new
+ones. Until COMMIT, readers see the old copy; after it, the new one. Any error - PostgreSQL down, disk full,
+a value PostgreSQL cannot take - rolls the whole transaction back: the old copy stays as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import psycopg
+from psycopg import sql
+
+from jlac.serving.target import SCHEMAS, Target, setup_reader
+from jlac.serving.types import map_column, quote
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x6A6C6163  # "jlac": pg_advisory_lock key shared by every loader of a database
+STAGE = "jlac_load_"
+VERSION_TABLE = "serving_copy"  # meta.serving_copy: which published warehouse this copy is
+CHUNK = 1 << 20
+
+
+class ServingLoadError(RuntimeError):
+    """The serving copy could not be loaded; it stays at its previous version."""
+
+
+@dataclass
+class LoadResult:
+    status: str  # loaded, current (nothing to do), no-warehouse
+    version: str | None  # run id of the warehouse now served
+    previous: str | None  # run id served before
+    target: str
+    seconds: float = 0.0
+    tables: int = 0
+    rows: int = 0
+
+    def details(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    comment: str | None
+    columns: list[tuple[str, str, str | None]]  # name, DuckDB type, comment
+
+
+def published_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Run id of the warehouse attached as ``w``: its newest completed run in meta.runs."""
+    try:
+        row = con.execute("SELECT run_id FROM w.meta.runs WHERE status = 'completed' "
+                          "ORDER BY started DESC NULLS LAST, run_id DESC LIMIT 1").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
+
+
+def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Every base table of the served schemas in the warehouse attached as ``w``, with comments."""
+    tables = con.execute(
+        "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = 'w' "
+        "AND schema_name IN (SELECT unnest(?)) ORDER BY schema_name, table_name", [list(SCHEMAS)]).fetchall()
+    out = []
+    for schema, name, comment in tables:
+        cols = con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = 'w' "
+            "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
+        out.append(Table(schema, name, comment, cols))
+    return out
+
+
+def serving_version(con: psycopg.Connection) -> str | None:
+    """Run id of the warehouse the serving copy holds, None when there is no copy yet."""
+    exists = con.execute("SELECT to_regclass(%s)", [f"meta.{VERSION_TABLE}"]).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute(f"SELECT run_id FROM meta.{VERSION_TABLE}").fetchone()
+    return row[0] if row else None
+
+
+def _render(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> Path:
+    """Write one table as CSV the way PostgreSQL's COPY reads it (DuckDB does the formatting)."""
+    exprs = ", ".join(map_column(t, c, f"{table.schema}.{table.name}: ").expr for c, t, _ in table.columns)
+    path = folder / f"{table.schema}.{table.name}.csv"
+    con.execute(f"COPY (SELECT {exprs} FROM w.{quote(table.schema)}.{quote(table.name)}) "
+                f"TO '{path}' (FORMAT csv, HEADER false)")
+    return path
+
+
+def _renderer(con, tables: list[Table], folder: Path, out: queue.Queue) -> None:
+    """Render the tables one after another into ``out``, so DuckDB writes the next while PostgreSQL reads."""
+    try:
+        cur = con.cursor()  # its own connection to the same DuckDB instance: the loading thread keeps ``con``
+        cur.execute("SET TimeZone = 'UTC'")
+        for table in tables:
+            out.put((table, _render(cur, table, folder), None))
+    except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, which raises it
+        out.put((None, None, exc))
+
+
+def _create(pg: psycopg.Connection, stage: str, table: Table) -> None:
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(map_column(t, c, f"{table.schema}.{table.name}: ").pg_type))
+        for c, t, _ in table.columns)
+    ident = sql.Identifier(stage, table.name)
+    pg.execute(sql.SQL("CREATE TABLE {} ({})").format(ident, cols))
+    if table.comment:
+        pg.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(ident, sql.Literal(table.comment)))
+    for c, _, comment in table.columns:
+        if comment:
+            pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(c), sql.Literal(comment)))
+
+
+def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path, duck: duckdb.DuckDBPyConnection) -> int:
+    target = sql.Identifier(stage, table.name)
+    try:
+        with pg.cursor() as cur:
+            with cur.copy(sql.SQL("COPY {} FROM STDIN (FORMAT csv, FREEZE)").format(target)) as copy:
+                with open(csv, "rb") as fh:
+                    while block := fh.read(CHUNK):
+                        copy.write(block)
+            return cur.rowcount
+    except psycopg.Error as exc:
+        diag = exc.diag
+        where = f" ({diag.context.strip()})" if diag.context else ""
+        raise ServingLoadError(
+            f"PostgreSQL refused {table.schema}.{table.name} from the published warehouse: "
+            f"{diag.message_primary or exc}{where}{_nul_columns(duck, table)}") from exc
+
+
+def _nul_columns(duck: duckdb.DuckDBPyConnection, table: Table) -> str:
+    """Name the text columns holding NUL characters (PostgreSQL text cannot store them; DuckDB's can)."""
+    found = []
+    for column, dtype, _ in table.columns:
+        if dtype.upper() == "VARCHAR":
+            n = duck.execute(f"SELECT count(*) FROM w.{quote(table.schema)}.{quote(table.name)} "
+                             f"WHERE contains({quote(column)}, chr(0))").fetchone()[0]
+            if n:
+                found.append(f"column {column}: {n} row(s)")
+    return "; NUL characters in " + ", ".join(found) if found else ""
+
+
+def _version_table(pg: psycopg.Connection, stage: str, version: str | None, published_at: datetime,
+                   started: float, tables: int, rows: int, source: Path) -> None:
+    ident = sql.Identifier(stage, VERSION_TABLE)
+    pg.execute(sql.SQL("CREATE TABLE {} (run_id text, published_at timestamptz, loaded_at timestamptz, "
+                       "load_seconds double precision, tables integer, rows bigint, source_file text)").format(ident))
+    pg.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, now(), %s, %s, %s, %s)").format(ident),
+               [version, published_at, round(time.perf_counter() - started, 2), tables, rows, str(source)])
+    pg.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(ident, sql.Literal(
+        "Which published DuckDB warehouse this PostgreSQL serving copy holds (one row; jlac, not the report)")))
+    for col, text in (("run_id", "Run that built the warehouse served here"),
+                      ("published_at", "When that warehouse was published (file time, UTC)"),
+                      ("loaded_at", "When this copy was loaded"), ("load_seconds", "Load time in seconds"),
+                      ("tables", "Tables loaded"), ("rows", "Rows loaded"),
+                      ("source_file", "The DuckDB file it was loaded from")):
+        pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(col), sql.Literal(text)))
+
+
+def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap_wait_s: float) -> None:
+    """Take the old tables from the readers: wait for queries and transactions in flight on them.
+
+    Each attempt waits at most ``lock_timeout``; between attempts new readers' queries (queued behind the
+    attempt) get through, so a long reader stalls the others for seconds, not for as long as it runs. After
+    ``swap_wait_s`` the load gives up (rolled back; retried later).
+    """
+    pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+    statement = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+        sql.SQL(", ").join(sql.SQL(name) for name in tables))
+    deadline = time.monotonic() + swap_wait_s
+    while True:
+        try:
+            with pg.transaction():  # a savepoint: a timed-out attempt does not abort the load
+                pg.execute(statement)
+            return
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
+            if time.monotonic() >= deadline:
+                raise ServingLoadError(
+                    f"readers kept the served tables busy for more than {swap_wait_s:.0f} s "
+                    f"({type(exc).__name__}); the new copy was not swapped in and will be retried") from exc
+            time.sleep(1)
+
+
+def _swap(pg: psycopg.Connection, reader: str, lock_timeout: str, swap_wait_s: float) -> None:
+    """Inside the load's transaction: replace the served schemas by the staged ones."""
+    # The new tables are granted to the reader role and to every role that could read the copy before.
+    readers = {r for (r,) in pg.execute(
+        "SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE n.nspname = ANY(%s) AND a.privilege_type = 'USAGE' AND r.rolname <> current_user",
+        [list(SCHEMAS)]).fetchall()}
+    if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
+        readers.add(reader)
+    for role in sorted(readers):
+        for schema in SCHEMAS:
+            stage = sql.Identifier(STAGE + schema)
+            pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
+            pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
+    old = pg.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
+                     "WHERE schemaname = ANY(%s)", [list(SCHEMAS)]).fetchall()
+    if old:
+        _lock_old(pg, [name for (name,) in old], lock_timeout, swap_wait_s)
+    for schema in SCHEMAS:
+        pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        pg.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(STAGE + schema),
+                                                                 sql.Identifier(schema)))
+
+
+def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeout: str = "2s",
+             swap_wait_s: float = 180.0) -> LoadResult:
+    """Load the published warehouse into ``target`` unless the copy already holds it; return what happened.
+
+    Raises ServingUnavailable (cannot connect) or ServingLoadError / psycopg.Error (the load failed and was
+    rolled back); in every failure the serving copy stays whole at its previous version.
+    """
+    if not warehouse.exists():
+        return LoadResult("no-warehouse", None, None, target.description)
+    started = time.perf_counter()
+    duck = duckdb.connect(":memory:")
+    try:
+        # The attached file is the one loaded, whatever is published meanwhile (os.replace swaps the path).
+        duck.execute(f"ATTACH '{warehouse}' AS w (READ_ONLY)")
+        duck.execute("SET TimeZone = 'UTC'")
+        published_at = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
+        version = published_version(duck)
+        with target.connect(autocommit=True) as pg:
+            pg.execute("SET statement_timeout = 0")
+            pg.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])  # taken in turns with the other loader
+            previous = serving_version(pg)
+            if previous == version and version is not None and not force:
+                return LoadResult("current", version, previous, target.description)
+            if target.manage_reader:
+                setup_reader(pg, target.reader)
+            tables = warehouse_tables(duck)
+            for t in tables:  # every type mapped before anything is sent
+                for c, dtype, _ in t.columns:
+                    map_column(dtype, c, f"{t.schema}.{t.name}: ")
+            rows = _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout,
+                         swap_wait_s)
+            result = LoadResult("loaded", version, previous, target.description,
+                                round(time.perf_counter() - started, 2), len(tables), rows)
+            log.info("serving copy at %s now holds run %s (%d tables, %d rows, %.1f s; was %s)",
+                     target.description, version, len(tables), rows, result.seconds, previous)
+            return result
+    finally:
+        duck.close()
+
+
+def _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout, swap_wait_s) -> int:
+    rows = 0
+    with tempfile.TemporaryDirectory(prefix="jlac-serving-") as tmp:
+        with pg.transaction():
+            for schema in SCHEMAS:
+                pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(STAGE + schema)))
+                pg.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(STAGE + schema)))
+            rendered: queue.Queue = queue.Queue(maxsize=2)
+            worker = threading.Thread(target=_renderer, args=(duck, tables, Path(tmp), rendered), daemon=True)
+            worker.start()
+            try:
+                for _ in tables:
+                    table, csv, exc = rendered.get()
+                    if exc is not None:
+                        raise exc
+                    stage = STAGE + table.schema
+                    _create(pg, stage, table)
+                    rows += _copy(pg, stage, table, csv, duck)
+                    os.unlink(csv)
+                    pg.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage, table.name)))
+            finally:
+                while worker.is_alive():  # let the renderer finish or fail before the folder goes away
+                    try:
+                        rendered.get(timeout=0.1)
+                    except queue.Empty:
+                        pass
+            _version_table(pg, STAGE + "meta", version, published_at, started, len(tables), rows, warehouse)
+            _swap(pg, target.reader.user, lock_timeout, swap_wait_s)
+    return rows

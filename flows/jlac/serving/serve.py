@@ -1,0 +1,100 @@
+"""``jlac serve-sql``: run the local cluster, keep its copy at the published warehouse, stop cleanly.
+
+The loop watches the published file's identity (device, inode, mtime, size): a refresh publishes with
+``os.replace``, so a new warehouse is a new inode. On a change, or while the last load failed (every
+``retry_s``), it calls ``catch_up`` - the same function the publish hook calls, so whichever comes first
+loads and the other finds the copy current. SIGTERM and SIGINT stop the cluster with a fast shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jlac.serving import cluster as pgcluster
+from jlac.serving.load import catch_up
+from jlac.serving.target import ReaderPolicy, setup_reader
+
+log = logging.getLogger(__name__)
+
+
+def file_identity(path: Path) -> tuple | None:
+    """What changes when a new warehouse is published onto ``path`` (None: nothing published yet)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class Stop(Exception):
+    """SIGTERM or SIGINT arrived."""
+
+
+def _raise_stop(signum, frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
+          ready: Callable[[str], None], poll_s: float = 1.0, retry_s: float = 30.0,
+          alert: Callable[[str], None] | None = None) -> int:
+    """Start the cluster, load, follow publishes until a signal; return the postmaster's exit code."""
+    if not reader.password:
+        raise ValueError("JLAC_SQL_PASSWORD is not set: no SQL endpoint without a password")
+    cluster = pgcluster.LocalCluster(warehouse.parent)
+    if config.port == 0:
+        config.port = pgcluster.free_port(config.host)
+    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    proc = None
+    try:
+        proc = cluster.start(config, reader)
+        target = cluster.target(config.port, reader)
+        with target.connect(autocommit=True) as con:
+            setup_reader(con, reader)  # the password of this start, before anyone can connect with it
+        seen, failed_at, version = file_identity(warehouse), None, None
+        try:
+            version = catch_up(warehouse, target).version
+        except Exception as exc:  # noqa: BLE001 - serve what is there; retried below
+            failed_at = _failed(exc, alert)
+        if config.tls_cert is None and not pgcluster.is_loopback(config.host):
+            log.warning("listening on %s without TLS: passwords are safe (SCRAM), but queries and results cross the "
+                        "network unencrypted; set JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY", config.host)
+        ready(f"jlac SQL endpoint (PostgreSQL, cluster {cluster.data}) on {config.host}:{config.port}, "
+              f"database {pgcluster.DATABASE}, user {reader.user}, serving run {version or '(none yet)'}")
+        while True:
+            time.sleep(poll_s)
+            if proc.poll() is not None:
+                log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
+                return proc.returncode or 1
+            now = file_identity(warehouse)
+            retry = failed_at is not None and time.monotonic() - failed_at >= retry_s
+            if now != seen or retry:
+                seen = now
+                try:
+                    result = catch_up(warehouse, target)
+                    failed_at = None
+                    if result.status == "loaded":
+                        log.info("serving run %s (loaded in %.1f s)", result.version, result.seconds)
+                except Exception as exc:  # noqa: BLE001 - the old copy stays served
+                    failed_at = _failed(exc, alert)
+    except Stop as why:
+        log.info("%s: stopping PostgreSQL", why)
+        return 0
+    finally:
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)  # a second signal must not interrupt the shutdown
+        if proc is not None:
+            pgcluster.stop(proc)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _failed(exc: Exception, alert: Callable[[str], None] | None) -> float:
+    message = f"serving copy not updated, it stays at its previous version: {type(exc).__name__}: {exc}"
+    log.error("%s", message)
+    if alert is not None:
+        alert(message)
+    return time.monotonic()

@@ -1,0 +1,97 @@
+"""The serving copy's version and lag, for ``jlac status``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from jlac.config import Settings
+from jlac.ops.status import read_ledger
+from jlac.serving.cluster import LocalCluster
+from jlac.serving.load import published_version, serving_version
+from jlac.serving.target import Target, team_target
+
+
+@dataclass
+class ServingStatus:
+    where: str  # the target, or why there is none
+    version: str | None = None  # run id the copy holds
+    published: str | None = None  # run id of the published warehouse
+    published_at: datetime | None = None
+    runs_behind: int = 0  # completed runs published after the copy's version
+    error: str | None = None  # why the copy could not be read
+    last_hook: dict | None = None  # the postgres hook's outcome in the last run that ran it
+
+    @property
+    def current(self) -> bool:
+        return self.version is not None and self.version == self.published
+
+    @property
+    def lag_s(self) -> float | None:
+        """How long the published warehouse has waited for the copy (0 when the copy holds it)."""
+        if self.current:
+            return 0.0
+        if self.published_at is None:
+            return None
+        return round((datetime.now(UTC) - self.published_at).total_seconds(), 1)
+
+    def line(self) -> str:
+        """One line for ``jlac status``."""
+        hook = ""
+        if self.last_hook and self.last_hook.get("status") == "failed":
+            hook = f"; last refresh's load failed: {self.last_hook.get('message')}"
+        if self.error:
+            return f"serving copy ({self.where}): unreadable - {self.error}{hook}"
+        if self.version is None and self.published is None:
+            return f"serving copy ({self.where}): empty, nothing published yet"
+        if self.current:
+            return f"serving copy ({self.where}): run {self.version}, current"
+        return (f"serving copy ({self.where}): run {self.version or '(none)'}, BEHIND the published run "
+                f"{self.published} by {self.runs_behind} run(s), lag {self.lag_s:.0f} s{hook}")
+
+
+def _target(settings: Settings) -> tuple[Target | None, str]:
+    team = team_target()
+    if team is not None:
+        return team, team.description
+    cluster = LocalCluster(settings.home)
+    port = cluster.running_port()
+    if port is not None:
+        return cluster.target(port), f"local cluster on 127.0.0.1:{port}"
+    if cluster.initialized:
+        return None, f"local cluster {cluster.data} not running"
+    return None, "none configured"
+
+
+def serving_status(settings: Settings) -> ServingStatus | None:
+    """Version and lag of the serving copy; None when neither JLAC_POSTGRES_URL nor a local cluster exists."""
+    target, where = _target(settings)
+    if target is None and where == "none configured":
+        return None
+    status = ServingStatus(where)
+    runs = read_ledger(settings.run_ledger)
+    status.last_hook = next((h for r in reversed(runs) for h in r.get("hooks") or [] if h.get("hook") == "postgres"),
+                            None)
+    if settings.warehouse.exists():
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(f"ATTACH '{settings.warehouse}' AS w (READ_ONLY)")
+            status.published = published_version(con)
+        finally:
+            con.close()
+        status.published_at = datetime.fromtimestamp(settings.warehouse.stat().st_mtime, UTC)
+    if target is None:
+        status.error = "start `jlac serve-sql` to serve and catch up"
+    else:
+        try:
+            with target.connect() as con:
+                status.version = serving_version(con)
+        except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
+            status.error = str(exc).strip().splitlines()[0]
+    if not status.current and status.published is not None:
+        completed = [r["run_id"] for r in runs if r.get("status") == "completed"]
+        after = completed[completed.index(status.version) + 1:] if status.version in completed else completed
+        status.runs_behind = max(1, len(after))
+    return status

@@ -1,0 +1,132 @@
+"""Where the serving copy lives, and the reader role's privileges there.
+
+Two kinds of target, one code path:
+
+* a team's own PostgreSQL: ``JLAC_POSTGRES_URL`` is an owner connection (a role that may create schemas in
+  that database and create or alter the reader role); no local cluster is started;
+* the local cluster under the warehouse folder (``jlac.serving.cluster``), when ``jlac serve-sql`` runs it.
+
+Security is the database's: the reader role (``JLAC_SQL_USER``, default ``jlac``) gets CONNECT on the
+database, USAGE on the served schemas and SELECT on their tables, nothing else: no CREATE anywhere, no
+temporary tables, no file access (that needs superuser or pg_write_server_files), transactions read-only
+by default, a statement timeout, an idle-in-transaction timeout and a connection limit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+SCHEMAS = ("marts", "figures", "meta")  # served, with the same names as in DuckDB
+URL_ENV = "JLAC_POSTGRES_URL"
+
+
+def _duration(var: str, default: str) -> str:
+    value = os.environ.get(var, default).strip()
+    if not re.fullmatch(r"\d+\s*(ms|s|min|h)?", value):
+        raise ValueError(f"{var}={value!r}: expected a duration such as 120s, 500ms or 5min")
+    return value
+
+
+@dataclass(frozen=True)
+class ReaderPolicy:
+    """The reader role and its limits (each field has an environment variable)."""
+
+    user: str = "jlac"  # JLAC_SQL_USER
+    password: str | None = None  # JLAC_SQL_PASSWORD: set on the role when given
+    statement_timeout: str = "120s"  # JLAC_SQL_STATEMENT_TIMEOUT
+    idle_in_transaction_timeout: str = "60s"  # JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT
+    connection_limit: int = 50  # JLAC_SQL_MAX_CONNECTIONS
+
+    @classmethod
+    def from_env(cls) -> ReaderPolicy:
+        limit = os.environ.get("JLAC_SQL_MAX_CONNECTIONS", "50")
+        if not limit.isdigit() or int(limit) < 1:
+            raise ValueError(f"JLAC_SQL_MAX_CONNECTIONS={limit!r}: expected a positive whole number")
+        return cls(
+            user=os.environ.get("JLAC_SQL_USER", "jlac"),
+            password=os.environ.get("JLAC_SQL_PASSWORD") or None,
+            statement_timeout=_duration("JLAC_SQL_STATEMENT_TIMEOUT", "120s"),
+            idle_in_transaction_timeout=_duration("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
+            connection_limit=int(limit),
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """An owner connection to the database that holds the serving copy."""
+
+    conninfo: str  # libpq connection string or URL of the owner
+    description: str  # for messages: never contains the password
+    reader: ReaderPolicy = field(default_factory=ReaderPolicy)
+    # Whether a load (re)applies the reader role's settings. The local cluster's are serve-sql's to set: a
+    # refresh running with another environment must not change its password, limits or timeouts.
+    manage_reader: bool = True
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        """An owner connection; a refusal names the target (never the password)."""
+        try:
+            return psycopg.connect(self.conninfo, connect_timeout=10, **kwargs)
+        except psycopg.OperationalError as exc:
+            raise ServingUnavailable(f"PostgreSQL serving copy at {self.description} is unreachable: "
+                                     f"{str(exc).strip()}") from exc
+
+
+class ServingUnavailable(ConnectionError):
+    """The serving database cannot be reached (down, refusing, wrong owner password)."""
+
+
+def describe_url(url: str) -> str:
+    """host:port/dbname as user, from a libpq URL or key=value string, without the password."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "JLAC_POSTGRES_URL (unparseable)"
+    return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '?')} "
+            f"as {info.get('user', '?')}")
+
+
+def team_target() -> Target | None:
+    """The team's server from JLAC_POSTGRES_URL, or None when it is not set."""
+    url = os.environ.get(URL_ENV, "").strip()
+    if not url:
+        return None
+    return Target(url, describe_url(url), ReaderPolicy.from_env())
+
+
+def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
+    """Create or update the reader role and its database-wide privileges (idempotent; owner connection).
+
+    Schema and table grants come with each load (``jlac.serving.load``), since every load makes new tables.
+    """
+    role = sql.Identifier(reader.user)
+    dbname = con.info.dbname
+    with con.transaction():
+        exists = con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader.user]).fetchone()
+        if not exists:
+            con.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+        con.execute(sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+                            "NOINHERIT CONNECTION LIMIT {}").format(role, sql.Literal(reader.connection_limit)))
+        if reader.password:
+            # the SCRAM verifier is computed here, so the password itself never reaches the server's logs
+            verifier = con.pgconn.encrypt_password(reader.password.encode(), reader.user.encode(),
+                                                   b"scram-sha-256").decode()
+            con.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
+        for name, value in (("default_transaction_read_only", "on"),
+                            ("statement_timeout", reader.statement_timeout),
+                            ("idle_in_transaction_session_timeout", reader.idle_in_transaction_timeout)):
+            con.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(name), sql.Literal(value)))
+        # The database is jlac's: nobody else gets in, nobody creates temporary tables or schemas.
+        db = sql.Identifier(dbname)
+        con.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+        con.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, role))
+        con.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+        # Roles the reader might have been given elsewhere that read or write server files.
+        for powerful in ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"):
+            member = con.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [reader.user, powerful]).fetchone()[0]
+            if member:
+                con.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(powerful), role))

@@ -1,0 +1,97 @@
+"""`jlac serve-sql` over small generated warehouses: it follows publishes, a transaction keeps its snapshot,
+the server-side statement timeout applies, SIGTERM/SIGINT stop PostgreSQL cleanly, a restart reuses the cluster."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import psycopg
+import pytest
+from jlac.config import Settings
+from jlac.publish_hooks import PublishContext
+from jlac.publish_hooks import postgres as postgres_hook
+from jlac.serving.status import serving_status
+from sqlendpoint import JLAC, Endpoint, contract_refresh, endpoint_env, reachable_home, remove_home, wait_for
+from test_pg_security import RUNAWAY
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def home():
+    home = reachable_home()
+    yield home
+    remove_home(home)
+
+
+def _served_run(ep: Endpoint) -> str | None:
+    with psycopg.connect(ep.dsn(), autocommit=True) as con:
+        try:
+            return con.execute("SELECT run_id FROM meta.serving_copy").fetchone()[0]
+        except psycopg.errors.UndefinedTable:  # nothing loaded yet
+            return None
+
+
+def test_follows_publishes_keeps_transactions_whole_and_stops_on_sigterm(home):
+    warehouse = home / "jlac.duckdb"
+    contract_refresh(warehouse, rows=1000, run_id="run-old")
+    with Endpoint(endpoint_env(home, JLAC_SQL_STATEMENT_TIMEOUT="1s")) as ep:
+        assert "serving run run-old" in ep.ready_line
+        with psycopg.connect(ep.dsn(), autocommit=True) as con:
+            assert con.execute("SELECT count(*), min(year), max(year) FROM marts.fct_trade").fetchone() == (
+                1000, 1990, 2019)
+            assert con.execute("SELECT obj_description('marts.fct_trade'::regclass, 'pg_class')").fetchone() == (
+                "Generated trade rows",)
+            # the server-side default statement timeout (JLAC_SQL_STATEMENT_TIMEOUT), without any client SET
+            with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+                con.execute(RUNAWAY)
+
+        # A reader inside a transaction keeps what it read; the swap waits for it (bounded by lock_timeout).
+        with psycopg.connect(ep.dsn()) as reader:
+            reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            assert reader.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (1000,)
+            contract_refresh(warehouse, rows=2000, run_id="run-new")
+            time.sleep(3)  # serve-sql saw the new file and is waiting to swap
+            assert reader.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (1000,)
+            assert reader.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-old",)
+            reader.commit()
+        wait_for(lambda: _served_run(ep) == "run-new", timeout=30)
+        with psycopg.connect(ep.dsn(), autocommit=True) as con:
+            assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (2000,)
+        assert ep.stop(signal.SIGTERM) == 0
+    log = (home / "postgres" / "server.log").read_text()
+    assert log.rstrip().endswith("database system is shut down")
+    assert not (home / "postgres" / "data" / "postmaster.pid").exists()
+
+    # A refresh while serve-sql is stopped: the publish hook has no cluster to load, and says so ...
+    contract_refresh(warehouse, rows=3000, run_id="run-while-stopped")
+    settings = Settings(warehouse, home / "snapshots", (), home / "output")
+    assert postgres_hook.after(PublishContext(settings, None, warehouse, None)) == {
+        "status": "skipped",
+        "reason": "local cluster not running; `jlac serve-sql` loads this warehouse when it starts"}
+    status = serving_status(settings)
+    assert status.published == "run-while-stopped" and "not running" in status.line()
+    # ... and a restart (stopped with SIGINT this time) reuses the cluster and catches up at start.
+    with Endpoint(endpoint_env(home)) as ep:
+        assert "serving run run-while-stopped" in ep.ready_line
+        with psycopg.connect(ep.dsn(), autocommit=True) as con:
+            assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (3000,)
+        assert ep.stop(signal.SIGINT) == 0
+    assert (home / "postgres" / "server.log").read_text().rstrip().endswith("database system is shut down")
+
+
+def test_refuses_to_start_without_a_password(home):
+    env = {k: v for k, v in endpoint_env(home).items() if k != "JLAC_SQL_PASSWORD"}
+    proc = subprocess.run([JLAC, "serve-sql", "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "JLAC_SQL_PASSWORD is not set" in proc.stderr + proc.stdout
+    assert not (home / "postgres").exists()
+
+
+def test_starts_before_the_first_publish_and_loads_it_when_it_comes(home):
+    with Endpoint(endpoint_env(home)) as ep:
+        assert "serving run (none yet)" in ep.ready_line
+        contract_refresh(home / "jlac.duckdb", rows=10, run_id="run-first")
+        wait_for(lambda: _served_run(ep) == "run-first", timeout=30)

@@ -1,0 +1,223 @@
+"""A team's own PostgreSQL (JLAC_POSTGRES_URL) through the publish hook, and failures that lose nothing:
+PostgreSQL down, a value PostgreSQL cannot take. Also every mapped DuckDB type, end to end, and TLS.
+
+The "team server" is a real PostgreSQL started here with jlac's cluster code, TLS on (a certificate made here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+from jlac import publish_hooks
+from jlac.config import Settings
+from jlac.publish_hooks import PublishContext
+from jlac.serving import cluster as pgcluster
+from jlac.serving.load import ServingLoadError, catch_up
+from jlac.serving.status import serving_status
+from jlac.serving.target import ReaderPolicy, team_target
+from sqlendpoint import PASSWORD, contract_refresh, reachable_home, remove_home
+
+pytestmark = pytest.mark.integration
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "server.crt", folder / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def team_server():
+    """A separate PostgreSQL with TLS; yields its owner URL and port."""
+    home = reachable_home()
+    cert, key = _self_signed(home)
+    cluster = pgcluster.LocalCluster(home / "team")
+    config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), cert, key)
+    proc = cluster.start(config, ReaderPolicy(password=PASSWORD))
+    try:
+        yield cluster.target(config.port).conninfo, config.port
+    finally:
+        pgcluster.stop(proc)
+        remove_home(home)
+
+
+@pytest.fixture
+def team_env(team_server, monkeypatch):
+    url, port = team_server
+    monkeypatch.setenv("JLAC_POSTGRES_URL", url)
+    monkeypatch.setenv("JLAC_SQL_PASSWORD", PASSWORD)
+    home = reachable_home()
+    settings = Settings(warehouse=home / "jlac.duckdb", snapshots=home / "snapshots", mirrors=(),
+                        output=home / "output")
+    yield settings, port
+    remove_home(home)
+
+
+def _publish(settings: Settings, run_id: str, rows: int = 100, extra_sql: str = "", alerts: list | None = None):
+    """Publish a generated warehouse and run the real after-publish hooks, as pipeline.refresh does."""
+    contract_refresh(settings.warehouse, rows=rows, run_id=run_id, extra_sql=extra_sql)
+    ctx = PublishContext(settings, None, settings.warehouse, None)
+    return publish_hooks.run_after(ctx, alert=(lambda h, m: alerts.append((h, m))) if alerts is not None else None)
+
+
+def _reader(port: int, **kw) -> psycopg.Connection:
+    return psycopg.connect(f"host=127.0.0.1 port={port} dbname=jlac user=jlac password={PASSWORD}",
+                           autocommit=True, **kw)
+
+
+def test_team_server_gets_every_publish_and_the_reader_role(team_env):
+    settings, port = team_env
+    run = f"run-{uuid.uuid4().hex[:6]}"
+    [outcome] = [o for o in _publish(settings, run, rows=300) if o.hook == "postgres"]
+    assert outcome.status == "ok", outcome.message
+    assert outcome.details["status"] == "loaded" and outcome.details["version"] == run
+    assert outcome.details["rows"] == 300 + 30 + 1  # fct_trade, fig1_trade (30 years), meta.runs
+    assert not (settings.home / "postgres").exists()  # no local cluster with a team server
+    with _reader(port) as con:
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == (run,)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (300,)
+        assert con.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        with pytest.raises(psycopg.Error, match="read-only|permission denied"):
+            con.execute("DELETE FROM marts.fct_trade")
+    # publishing the same warehouse again is a no-op
+    assert catch_up(settings.warehouse, team_target()).status == "current"
+    status = serving_status(settings)
+    assert status.current and status.version == run and "current" in status.line()
+
+
+def test_tls_when_a_certificate_is_given(team_env):
+    _, port = team_env
+    with _reader(port, sslmode="require") as con:
+        assert con.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
+
+
+def test_postgres_down_keeps_the_publish_records_and_alerts(team_env, monkeypatch):
+    settings, _ = team_env
+    dead = pgcluster.free_port()
+    monkeypatch.setenv("JLAC_POSTGRES_URL", f"postgresql://jlac_owner:pw@127.0.0.1:{dead}/jlac")
+    alerts: list = []
+    [outcome] = [o for o in _publish(settings, "run-while-down", alerts=alerts) if o.hook == "postgres"]
+    assert outcome.status == "failed"
+    assert f"127.0.0.1:{dead}/jlac as jlac_owner is unreachable" in outcome.message
+    assert "pw" not in outcome.message.replace("jlac_owner", "")  # the owner password is never shown
+    assert alerts and alerts[0][0] == "postgres"
+    assert settings.warehouse.exists()  # the DuckDB publish stands
+    status = serving_status(settings)
+    assert status.error and "unreachable" in status.error
+
+
+def test_a_value_postgres_cannot_take_leaves_the_previous_copy_whole(team_env):
+    settings, port = team_env
+    [ok] = [o for o in _publish(settings, "run-good", rows=500) if o.hook == "postgres"]
+    assert ok.status == "ok", ok.message
+    # PostgreSQL text cannot hold a NUL character; DuckDB's VARCHAR can
+    bad_sql = "CREATE TABLE marts.dim_note AS SELECT 'MEX' AS iso3, 'a' || chr(0) || 'b' AS note"
+    alerts: list = []
+    [bad] = [o for o in _publish(settings, "run-bad", rows=700, extra_sql=bad_sql, alerts=alerts)
+             if o.hook == "postgres"]
+    assert bad.status == "failed"
+    assert "PostgreSQL refused marts.dim_note from the published warehouse" in bad.message
+    assert "0x00" in bad.message and "line 1" in bad.message
+    assert "NUL characters in column note: 1 row(s)" in bad.message
+    assert alerts
+    with _reader(port) as con:  # the copy is still the previous version, all of it
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-good",)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (500,)
+        assert con.execute("SELECT to_regclass('marts.dim_note')").fetchone() == (None,)
+        assert con.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'jlac_load_%'").fetchone() == (0,)
+    status = serving_status(settings)
+    assert not status.current and status.version == "run-good" and status.published == "run-bad"
+    assert "BEHIND" in status.line() and status.lag_s >= 0
+    # the next refresh catches up
+    [fixed] = [o for o in _publish(settings, "run-fixed", rows=900) if o.hook == "postgres"]
+    assert fixed.status == "ok" and fixed.details["previous"] == "run-good"
+    with _reader(port) as con:
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-fixed",)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (900,)
+
+
+ALL_TYPES = """
+CREATE TYPE mood AS ENUM ('low', 'high');
+CREATE TABLE marts.every_type AS SELECT
+  true AS b, 1::TINYINT AS i1, 2::SMALLINT AS i2, 3::INTEGER AS i4, 4::BIGINT AS i8,
+  170141183460469231731687303715884105727::HUGEINT AS i16, 255::UTINYINT AS u1, 65535::USMALLINT AS u2,
+  4294967295::UINTEGER AS u4, 18446744073709551615::UBIGINT AS u8, 1.5::FLOAT AS f4, 'inf'::DOUBLE AS f8,
+  'nan'::DOUBLE AS f8nan, 123.45::DECIMAL(10,2) AS dec, '' AS empty, NULL::VARCHAR AS nothing,
+  'quote " comma , newline
+ end' AS tricky, '\\xDE\\xAD'::BLOB AS bin, DATE '2018-12-31' AS d, TIME '12:30:00' AS t,
+  TIMESTAMP '2018-12-31 23:59:59.5' AS ts, TIMESTAMPTZ '2018-12-31 23:59:59+00' AS tstz,
+  INTERVAL 14 MONTH AS iv, 'a3bb189e-8bf9-3888-9912-ace4e6543002'::UUID AS id, '{"a": [1, 2]}'::JSON AS js,
+  ['x', 'y'] AS list, {'k': 1, 'v': 'w'} AS struct, MAP {'a': 1} AS map, 'high'::mood AS enum
+"""
+
+
+def test_every_mapped_type_arrives_with_its_value(team_env):
+    settings, port = team_env
+    [outcome] = [o for o in _publish(settings, "run-types", rows=1, extra_sql=ALL_TYPES) if o.hook == "postgres"]
+    assert outcome.status == "ok", outcome.message
+    with _reader(port) as con:
+        cur = con.execute("SELECT * FROM marts.every_type")
+        row = dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
+        types = dict(con.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                 "WHERE attrelid = 'marts.every_type'::regclass AND attnum > 0").fetchall())
+    assert row["b"] is True and (row["i1"], row["i2"], row["i4"], row["i8"]) == (1, 2, 3, 4)
+    assert row["i16"] == Decimal("170141183460469231731687303715884105727")
+    assert (row["u1"], row["u2"], row["u4"], row["u8"]) == (255, 65535, 4294967295, Decimal("18446744073709551615"))
+    assert row["f4"] == 1.5 and row["f8"] == float("inf") and row["f8nan"] != row["f8nan"]
+    assert row["dec"] == Decimal("123.45") and types["dec"] == "numeric(10,2)"
+    assert row["empty"] == "" and row["nothing"] is None
+    assert row["tricky"] == 'quote " comma , newline\n end'
+    assert row["bin"] == b"\xde\xad"
+    assert row["d"] == dt.date(2018, 12, 31) and row["t"] == dt.time(12, 30)
+    assert row["ts"] == dt.datetime(2018, 12, 31, 23, 59, 59, 500000)
+    assert row["tstz"] == dt.datetime(2018, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    assert types["tstz"] == "timestamp with time zone" and types["iv"] == "interval"
+    assert str(row["id"]) == "a3bb189e-8bf9-3888-9912-ace4e6543002"
+    assert row["js"] == {"a": [1, 2]} and types["js"] == "jsonb"
+    assert row["list"] == ["x", "y"] and row["struct"] == {"k": 1, "v": "w"}
+    assert json.dumps(row["map"]) in ('{"a": 1}', '[{"key": "a", "value": 1}]')
+    assert row["enum"] == "high" and types["enum"] == "text"
+
+
+def test_a_reader_holding_the_old_tables_too_long_makes_the_swap_give_up_not_stall(team_env):
+    settings, port = team_env
+    [ok] = [o for o in _publish(settings, "run-held", rows=50) if o.hook == "postgres"]
+    assert ok.status == "ok", ok.message
+    contract_refresh(settings.warehouse, rows=60, run_id="run-waiting")
+    with _reader(port) as holder:
+        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        assert holder.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (50,)
+        started = time.monotonic()
+        with pytest.raises(ServingLoadError, match="readers kept the served tables busy for more than 2 s"):
+            catch_up(settings.warehouse, team_target(), lock_timeout="300ms", swap_wait_s=2)
+        assert time.monotonic() - started < 30
+        # other readers were served meanwhile, and the holder still has its snapshot
+        with _reader(port) as other:
+            assert other.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-held",)
+        assert holder.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (50,)
+        holder.execute("COMMIT")
+    assert catch_up(settings.warehouse, team_target()).version == "run-waiting"

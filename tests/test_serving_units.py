@@ -1,0 +1,100 @@
+"""The serving copy's plain parts, without a server: type mapping, settings from the environment, the
+reachability check for the cluster's system user, and the publish hook with nothing to serve."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from jlac.config import Settings
+from jlac.publish_hooks import PublishContext, all_hooks
+from jlac.publish_hooks.postgres import after
+from jlac.serving.cluster import ClusterError, OsUser, ServerConfig, check_reachable
+from jlac.serving.target import ReaderPolicy, describe_url
+from jlac.serving.types import UnmappedType, map_column
+
+
+@pytest.mark.parametrize(("duck", "pg"), [
+    ("VARCHAR", "text"), ("BIGINT", "bigint"), ("DOUBLE", "double precision"), ("BOOLEAN", "boolean"),
+    ("DECIMAL(3,1)", "numeric(3,1)"), ("HUGEINT", "numeric(39,0)"), ("UBIGINT", "numeric(20,0)"),
+    ("DATE", "date"), ("TIMESTAMP WITH TIME ZONE", "timestamptz"), ("TIMESTAMP", "timestamp"),
+    ("JSON", "jsonb"), ("VARCHAR[]", "jsonb"), ("INTEGER[3]", "jsonb"), ("STRUCT(a INTEGER, b VARCHAR)", "jsonb"),
+    ("MAP(VARCHAR, INTEGER)", "jsonb"), ("ENUM('a', 'b')", "text"), ("BLOB", "bytea"), ("UUID", "uuid"),
+    ("INTERVAL", "interval"),
+])
+def test_duckdb_types_map_to_postgres(duck, pg):
+    assert map_column(duck, "c").pg_type == pg
+
+
+def test_nested_and_binary_values_are_rendered_for_postgres():
+    assert map_column("VARCHAR[]", "imf names").expr == 'to_json("imf names")::VARCHAR'
+    assert map_column("BLOB", "b").expr == r"'\x' || hex(" + '"b")'
+
+
+def test_an_unmapped_type_names_the_table_and_column():
+    with pytest.raises(UnmappedType, match=r"marts.x: column 'v': DuckDB type VARINT has no PostgreSQL type"):
+        map_column("VARINT", "v", "marts.x: ")
+
+
+def test_reader_policy_from_the_environment(monkeypatch):
+    for var in ("JLAC_SQL_USER", "JLAC_SQL_PASSWORD", "JLAC_SQL_STATEMENT_TIMEOUT", "JLAC_SQL_MAX_CONNECTIONS",
+                "JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    assert ReaderPolicy.from_env() == ReaderPolicy("jlac", None, "120s", "60s", 50)
+    monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", "5min")
+    monkeypatch.setenv("JLAC_SQL_MAX_CONNECTIONS", "8")
+    assert (ReaderPolicy.from_env().statement_timeout, ReaderPolicy.from_env().connection_limit) == ("5min", 8)
+    monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", "120; DROP ROLE x")
+    with pytest.raises(ValueError, match="JLAC_SQL_STATEMENT_TIMEOUT=.*expected a duration"):
+        ReaderPolicy.from_env()
+    monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", "1s")
+    monkeypatch.setenv("JLAC_SQL_MAX_CONNECTIONS", "0")
+    with pytest.raises(ValueError, match="JLAC_SQL_MAX_CONNECTIONS='0'"):
+        ReaderPolicy.from_env()
+
+
+def test_server_config_tls_needs_both_files_and_listens_on_loopback_too(monkeypatch, tmp_path):
+    monkeypatch.delenv("JLAC_SQL_TLS_KEY", raising=False)
+    monkeypatch.setenv("JLAC_SQL_TLS_CERT", str(tmp_path / "c.pem"))
+    with pytest.raises(ValueError, match="both JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY"):
+        ServerConfig.from_env("127.0.0.1", 5433)
+    monkeypatch.setenv("JLAC_SQL_TLS_KEY", str(tmp_path / "k.pem"))
+    with pytest.raises(FileNotFoundError, match="JLAC_SQL_TLS_CERT=.*c.pem: no such file"):
+        ServerConfig.from_env("127.0.0.1", 5433)
+    assert ServerConfig("127.0.0.1").listen_addresses == "127.0.0.1"
+    assert ServerConfig("0.0.0.0").listen_addresses == "0.0.0.0"
+    assert ServerConfig("10.1.2.3").listen_addresses == "127.0.0.1,10.1.2.3"  # the loader connects over loopback
+
+
+def test_owner_url_is_described_without_its_password():
+    text = describe_url("postgresql://owner:s3cret@db.example.org:6543/analytics")
+    assert text == "db.example.org:6543/analytics as owner" and "s3cret" not in text
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cluster runs as another user only when jlac runs as root")
+def test_a_folder_the_cluster_user_cannot_enter_is_named():
+    top = Path(tempfile.mkdtemp(prefix="jlac-reach-"))  # pytest's own tmp folder is closed (0700) already
+    try:
+        top.chmod(0o755)
+        closed = top / "closed"
+        (closed / "wh").mkdir(parents=True)
+        closed.chmod(0o700)
+        user = OsUser("postgres", pwd.getpwnam("postgres").pw_uid, pwd.getpwnam("postgres").pw_gid)
+        with pytest.raises(ClusterError, match=rf"cannot enter {closed} \(mode drwx------\): run `chmod o\+x"):
+            check_reachable(closed / "wh" / "postgres", user)
+        closed.chmod(0o711)
+        check_reachable(closed / "wh" / "postgres", user)
+    finally:
+        shutil.rmtree(top)
+
+
+def test_the_hook_is_registered_and_skips_when_nothing_serves(tmp_path, monkeypatch):
+    monkeypatch.delenv("JLAC_POSTGRES_URL", raising=False)
+    assert "postgres" in [h.name for h in all_hooks()]
+    settings = Settings(tmp_path / "jlac.duckdb", tmp_path / "snapshots", (), tmp_path / "output")
+    assert after(PublishContext(settings, None, settings.warehouse, None)) == {
+        "status": "skipped", "reason": "no serving copy configured (JLAC_POSTGRES_URL or jlac serve-sql)"}
