@@ -15,7 +15,7 @@ import sys
 
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, REPO, small_mirror
-from jlac import pipeline
+from jlac import ledger, pipeline
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, ValidationFailed
 from mutation_harness import base_snapshot, reseal
@@ -81,7 +81,7 @@ def test_refresh_refuses_and_keeps_the_published_warehouse(published, mirror, so
         assert t in text, f"{t!r} not in:\n{text}"
     assert pipeline.UNEXPECTED not in text
     assert _digest(settings) == before  # the published warehouse is byte-identical
-    assert pipeline.read_ledger(settings)[-1]["failed_source"] == source
+    assert ledger.read(settings.run_ledger)[-1]["failed_source"] == source
 
 
 def test_cli_prints_a_message_not_a_traceback(published, mirror):
