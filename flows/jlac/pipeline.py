@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import countries, models, publish_hooks, validation, warehouse
-from jlac.config import Settings
+from jlac import countries, models, partitions, publish_hooks, validation, warehouse
+from jlac.config import Settings, get_settings
 from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
 from jlac.snapshots import Snapshot, latest_snapshot, verify
 from jlac.sources import Source, all_sources
@@ -74,7 +74,12 @@ def _typed_select(source: Source, rel_name: str) -> str:
 
 
 def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
-    """Parse a verified snapshot into a typed Parquet file; reuse it when it already exists."""
+    """Parse a verified snapshot into a typed Parquet file; reuse it when it already exists.
+
+    A partitioned source gets one Parquet file per snapshot file instead; the list of them is returned.
+    """
+    if source.partitioned:
+        return partitions.parse_all(settings, source, snapshot)
     out = cache_path(settings, source, snapshot)
     if out.exists():
         log.info("%s: snapshot %s unchanged (cache %s); parse skipped", source.name, snapshot.id, out.name)
@@ -102,6 +107,8 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
 
 def load_raw(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot | None, parquet: Path | None) -> int:
     """Create raw.<table> from the cached batch (or empty, for an optional source without snapshot)."""
+    if source.partitioned:  # a view over the partitions: nothing copied
+        return partitions.load_view(con, source, snapshot, parquet)
     declared = {c.name for c in source.columns}
     extra = [c for c in ("snapshot_id", "vintage") if c not in declared]  # a source may carry its own
     cols = ", ".join([f'"{c.name}" {c.type}' for c in source.columns] + [f"{c} VARCHAR" for c in extra])
@@ -327,7 +334,10 @@ class Stages:
         return discover(settings, pins=pins)
 
     def verify(self, snapshot):
-        verify(snapshot)
+        if all_sources()[snapshot.source].partitioned:  # hashes only files not seen unchanged before
+            partitions.verify(snapshot, get_settings())
+        else:
+            verify(snapshot)
 
     def parse(self, settings, source, snapshot):
         return parse_to_cache(settings, source, snapshot)

@@ -46,6 +46,14 @@ class Source:
     # (tag, column) pairs of country names to map through jlac.countries, e.g. (("imf", "partner_name"),)
     country_names: tuple[tuple[str, str], ...] = ()
     module: str = field(default="", compare=False)
+    # Partitioned sources (too large for one batch): ``parse_file(snapshot, file, con)`` parses one file of
+    # ``data_files(snapshot)`` into one Parquet partition, and raw.<table> is a view over them (jlac.partitions).
+    parse_file: Callable[[Snapshot, str, duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation] | None = None
+    data_files: Callable[[Snapshot], list[str]] | None = None
+
+    @property
+    def partitioned(self) -> bool:
+        return self.parse_file is not None
 
     @property
     def raw_table(self) -> str:
