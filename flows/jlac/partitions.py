@@ -130,10 +130,9 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
     with duckdb.connect() as con:
-        rel_parsed = source.parse_file(snapshot, rel, con)
-        con.register("parsed", rel_parsed)
+        select = source.parse_file(snapshot, rel, con)
         try:
-            con.execute(f"COPY (SELECT {cols} FROM parsed) TO '{tmp}' (FORMAT parquet)")
+            con.execute(f"COPY (SELECT {cols} FROM ({select})) TO '{tmp}' (FORMAT parquet)")
         except duckdb.Error as exc:
             tmp.unlink(missing_ok=True)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {exc}") from exc
@@ -146,17 +145,23 @@ def parts_list_path(settings: Settings, source: Source, snapshot: Snapshot, vers
     return settings.cache_dir / source.name / f"{snapshot.vintage}-{key}.parts.json"
 
 
-def parse_all(settings: Settings, source: Source, snapshot: Snapshot, mapper=None) -> Path:
-    """Parse every data file of the snapshot (``mapper(fn, files)`` runs the fan-out; default: one after another)
-    and write the list of its partitions; return that list's path."""
+def parse_all(settings: Settings, source: Source, snapshot: Snapshot, fan_out=None) -> Path:
+    """Parse every data file of the snapshot that has no partition yet, and write the list of its partitions;
+    return that list's path.
+
+    ``fan_out(files, version)`` parses the given files (each with ``parse_partition``), e.g. as Prefect tasks on a
+    Dask cluster; by default they are parsed one after another in this process (DuckDB uses every core on each).
+    """
     files = source.data_files(snapshot)
     if not files:
         raise ParseError(f"{source.name} {snapshot.id}: no data file in the snapshot")
     version = code_version(source)
     todo = [f for f in files if not partition_path(settings, source, snapshot, f, version).exists()]
-    if todo:
-        run = mapper or (lambda fn, items: [fn(i) for i in items])
-        run(lambda rel: parse_partition(settings, source, snapshot, rel, version), todo)
+    if todo and fan_out is not None:
+        fan_out(todo, version)
+    else:
+        for rel in todo:
+            parse_partition(settings, source, snapshot, rel, version)
     log.info("%s: %d of %d file(s) parsed into partitions, %d unchanged", source.name, len(todo), len(files),
              len(files) - len(todo))
     sha = {f.path: f.sha256 for f in snapshot.files}
@@ -179,20 +184,31 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
     """raw.<table> as a view over the partitions (empty without a snapshot) and raw.<table>_partitions."""
     declared = ", ".join(f'"{c.name}"' for c in source.columns)
     entries = json.loads(parts.read_text(encoding="utf-8")) if parts is not None and snapshot is not None else []
+    stats = [c for c in source.columns if c.name in source.partition_stats]
+    stat_cols = "".join(f", min_{c.name} {c.type}, max_{c.name} {c.type}" for c in stats)
     con.execute(f"CREATE OR REPLACE TABLE {source.raw_table}_partitions (file VARCHAR, sha256 VARCHAR, "
-                "parquet VARCHAR, rows BIGINT, checks_version VARCHAR)")
+                f"parquet VARCHAR, rows BIGINT, checks_version VARCHAR{stat_cols})")
     if entries:
         paths = "[" + ", ".join(_quote(e["parquet"]) for e in entries) + "]"
         con.execute(
             f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {declared}, {_quote(snapshot.id)} AS snapshot_id, "
             f"{_quote(snapshot.vintage)} AS vintage FROM read_parquet({paths})"
         )
-        rows = dict(con.execute(
-            f"SELECT file_name, sum(row_group_num_rows) FROM (SELECT DISTINCT file_name, row_group_id, "
-            f"row_group_num_rows FROM parquet_metadata({paths})) GROUP BY ALL").fetchall())
+        # Row counts and per-partition min/max from the Parquet footers: no data is read.
+        minmax = "".join(
+            f", min(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_min_value AS {c.type}) END)"
+            f", max(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_max_value AS {c.type}) END)"
+            for c in stats)
+        meta = {r[0]: r[1:] for r in con.execute(
+            f"SELECT file_name, sum(row_group_num_rows) FILTER (WHERE column_id = 0){minmax} "
+            f"FROM parquet_metadata({paths}) GROUP BY file_name").fetchall()}
         version = checks_version(source)
-        con.executemany(f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?)",
-                        [(e["file"], e["sha256"], e["parquet"], rows.get(e["parquet"], 0), version) for e in entries])
+        rows = []
+        for e in entries:
+            count, *minmax_values = meta.get(e["parquet"], (0, *[None] * 2 * len(stats)))
+            rows.append((e["file"], e["sha256"], e["parquet"], count, version, *minmax_values))
+        con.executemany(
+            f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?{', ?, ?' * len(stats)})", rows)
     else:
         typed = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in source.columns)
         con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
@@ -205,7 +221,9 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
                          "one per snapshot file, content-addressed.", {
         "file": "File in the snapshot", "sha256": "sha256 of the file (verified)",
         "parquet": "Partition the file was parsed into", "rows": "Rows in the partition",
-        "checks_version": "Version of the source's checks this partition passed in this build"})
+        "checks_version": "Version of the source's checks this partition passed in this build",
+        **{f"{m}_{c}": f"{'Smallest' if m == 'min' else 'Largest'} {c} in the partition (Parquet statistics)"
+           for c in source.partition_stats for m in ("min", "max")}})
     return con.execute(f"SELECT coalesce(sum(rows), 0) FROM {source.raw_table}_partitions").fetchone()[0]
 
 

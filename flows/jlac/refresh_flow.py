@@ -18,8 +18,9 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.context import get_run_context  # noqa: E402
 
-from jlac import pipeline  # noqa: E402
+from jlac import partitions, pipeline  # noqa: E402
 from jlac.config import get_settings  # noqa: E402
+from jlac.errors import JlacError  # noqa: E402
 
 
 def _parse_cache_key(context, parameters) -> str:
@@ -43,6 +44,48 @@ def verify_task(snapshot):
       task_run_name="parse {source.name}")
 def parse_task(settings, source, snapshot) -> str:
     return str(pipeline.parse_to_cache(settings, source, snapshot))
+
+
+# --- the parse fan-out of partitioned sources: one task per file, on Dask when JLAC_TASK_RUNNER names a cluster ---
+
+def task_runner_from_env():
+    """prefect-dask's DaskTaskRunner for JLAC_TASK_RUNNER (``dask://host:8786`` or ``local:N``); None when unset."""
+    spec = os.environ.get("JLAC_TASK_RUNNER", "").strip()
+    if not spec:
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if spec.startswith("dask://"):  # an existing scheduler: its workers must see the snapshot and cache paths
+        return DaskTaskRunner(address="tcp://" + spec.removeprefix("dask://"))
+    if spec.startswith("local:") and spec.removeprefix("local:").isdigit():
+        n = int(spec.removeprefix("local:"))
+        # processes, one thread each: DuckDB inside each task uses the cores; the dashboard would need a port
+        return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
+                                              "dashboard_address": None})
+    raise JlacError(f"JLAC_TASK_RUNNER={spec!r}: expected dask://host:port or local:N (N worker processes)")
+
+
+@task(name="parse-partition", task_run_name="parse {rel}", retries=1, retry_delay_seconds=2)
+def parse_partition_task(settings, source, snapshot, rel, version) -> str:
+    return partitions.parse_partition(settings, source, snapshot, rel, version)
+
+
+@flow(name="jlac-parse-partitions", log_prints=True)
+def parse_partitions_flow(settings, source, snapshot) -> str:
+    """Parse the files of a partitioned source, one task per file, on the flow's task runner."""
+    def fan_out(files, version):
+        futures = [parse_partition_task.submit(settings, source, snapshot, rel, version) for rel in files]
+        for future in futures:
+            future.result()  # raises the first failed file's error, naming the file
+
+    return str(partitions.parse_all(settings, source, snapshot, fan_out=fan_out))
+
+
+def parse_partitioned(settings, source, snapshot):
+    """The fan-out as a subflow: on the Dask cluster of JLAC_TASK_RUNNER, else on Prefect's default runner."""
+    runner = task_runner_from_env()
+    flow_ = parse_partitions_flow.with_options(task_runner=runner) if runner else parse_partitions_flow
+    return pipeline.Path(flow_(settings, source, snapshot))
 
 
 @task(name="load")
@@ -85,6 +128,8 @@ class PrefectStages(pipeline.Stages):
         verify_task(snapshot)
 
     def parse(self, settings, source, snapshot):
+        if source.partitioned:  # one task per file (Dask when configured); unchanged files are skipped inside
+            return parse_partitioned(settings, source, snapshot)
         # A batch file that has gone missing (deleted cache) must be parsed again, whatever the cache says.
         missing = not pipeline.cache_path(settings, source, snapshot).exists()
         state = parse_task.with_options(refresh_cache=missing)(settings, source, snapshot, return_state=True)

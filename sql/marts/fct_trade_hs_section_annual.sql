@@ -1,6 +1,8 @@
 -- Japan's trade by HS section, partner and year from MOF's HS-9 x country table: the sum of
 -- marts.fct_trade_commodity_annual_hs9 over the HS-9 lines of each section (see marts.dim_hs_section), in yen
--- and in US dollars (each month at its own rate; NULL when a month has no rate yet). Kept as a table: small.
+-- and in US dollars (each month at its own rate; NULL when a month has no rate yet). A view: a refresh that adds
+-- one month recomputes nothing; a query for a few years or partners reads only their partitions.
+-- @materialized: view
 -- @col reporter_iso3: Reporting country: JPN
 -- @col partner_iso3: Partner ISO3; NULL for MOF codes without a country
 -- @col partner_code: MOF 3-digit partner code
@@ -20,4 +22,4 @@ SELECT a.reporter_iso3, a.partner_iso3, a.partner_code, a.flow, a.year, s.sectio
 FROM marts.fct_trade_commodity_annual_hs9 AS a
 JOIN marts.dim_hs_section AS s USING (hs_chapter)
 GROUP BY ALL
-ORDER BY a.flow, a.year, a.partner_code, s.section_no
+

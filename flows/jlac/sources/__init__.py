@@ -46,10 +46,13 @@ class Source:
     # (tag, column) pairs of country names to map through jlac.countries, e.g. (("imf", "partner_name"),)
     country_names: tuple[tuple[str, str], ...] = ()
     module: str = field(default="", compare=False)
-    # Partitioned sources (too large for one batch): ``parse_file(snapshot, file, con)`` parses one file of
-    # ``data_files(snapshot)`` into one Parquet partition, and raw.<table> is a view over them (jlac.partitions).
-    parse_file: Callable[[Snapshot, str, duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation] | None = None
+    # Partitioned sources (too large for one batch): ``parse_file(snapshot, file, con)`` returns the SELECT (SQL
+    # text over DuckDB's readers) that parses one file of ``data_files(snapshot)`` into one Parquet partition, and
+    # raw.<table> is a view over the partitions (jlac.partitions).
+    parse_file: Callable[[Snapshot, str, duckdb.DuckDBPyConnection], str] | None = None
     data_files: Callable[[Snapshot], list[str]] | None = None
+    # columns whose smallest and largest value per partition raw.<table>_partitions keeps (from Parquet metadata)
+    partition_stats: tuple[str, ...] = ()
 
     @property
     def partitioned(self) -> bool:
