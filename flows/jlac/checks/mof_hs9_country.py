@@ -57,7 +57,8 @@ def checks(source, snapshot) -> list[Check]:
                 WHEN r.value_year <> {months} THEN 'Value-Year is not the sum of the twelve months'
                 END AS problem
                 FROM ({rows}) AS r
-                LEFT JOIN (SELECT DISTINCT code FROM raw.japan_customs_country_codes) AS c ON c.code = r.country_code""",
+                LEFT JOIN (SELECT DISTINCT code FROM raw.japan_customs_country_codes) AS c
+                    ON c.code = r.country_code""",
             index_columns=("file", "hs9", "country_code"),
             expectations=[E.ExpectColumnValuesToBeNull(column="problem")],
         ),
