@@ -3,8 +3,8 @@
 For a source too large to copy into every build (``Source.parse_file`` set, e.g. ``mof-hs9-country``):
 
 * **verify** checks the manifest like ``jlac.snapshots.verify``, but remembers each file it hashed by
-  (device, inode, size, mtime): a file seen unchanged since (an unchanged or hard-linked file of a new vintage)
-  is not read again. Changed, new, missing and unlisted files fail exactly as in ``snapshots.verify``.
+  (device, inode, size, mtime), as git's index does: a file seen unchanged since (an unchanged file, or a
+  hard link of it in a new vintage) is not read again. Changed, new, missing and unlisted files fail exactly as in ``snapshots.verify``.
 * **parse** turns each file into ``cache/<source>/parts/<sha256>-<code version>.parquet`` — content-addressed, so
   an unchanged file is never parsed twice, across vintages too. Files are independent: the fan-out runs one task
   per file, in process or on a Dask cluster (``jlac.refresh_flow``). The list of a snapshot's partitions is
@@ -65,9 +65,10 @@ def partition_path(settings: Settings, source: Source, snapshot: Snapshot, rel: 
 
 # --- verify ----------------------------------------------------------------------------------------
 
-def _stat_key(path: Path) -> list[int]:
+def _stat_key(path: Path) -> tuple[str, list[int]]:
+    """(device:inode, [size, mtime]): a hard link of a verified file (an unchanged file of a new vintage) is known."""
     st = path.stat()
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+    return f"{st.st_dev}:{st.st_ino}", [st.st_size, st.st_mtime_ns]
 
 
 def verify(snapshot: Snapshot, settings: Settings) -> int:
@@ -83,8 +84,9 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
         if not p.is_file():
             problems.append(f"missing file {f.path} (listed in {MANIFEST})")
             continue
-        seen = known.get(str(p.resolve()))
-        if not (seen and seen[:4] == _stat_key(p) and seen[4] == f.sha256):
+        inode, stat = _stat_key(p)
+        seen = known.get(inode)
+        if not (seen and seen[:2] == stat and seen[2] == f.sha256):
             to_hash.append(f)
     # hashlib lets go of the GIL on large blocks: two threads hash two files at once.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
@@ -95,8 +97,8 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
             problems.append(f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, "
                             f"file has {actual[f.path][:12]}…")
         else:
-            p = snapshot.path(f.path)
-            known[str(p.resolve())] = [*_stat_key(p), f.sha256]
+            inode, stat = _stat_key(snapshot.path(f.path))
+            known[inode] = [*stat, f.sha256]
     listed = {f.path for f in snapshot.files}
     for p in sorted(snapshot.root.rglob("*")):
         rel = p.relative_to(snapshot.root).as_posix()
