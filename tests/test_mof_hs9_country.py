@@ -104,11 +104,13 @@ def test_annual_and_section_rollups(published, mirror):
     assert got == section_v * 1000  # mineral products: the real national total, whatever the partner split
     # the annual dollar value is the sum of the monthly conversions
     annual, monthly = con.execute(
-        "SELECT (SELECT sum(value_usd) FROM marts.fct_trade_commodity_annual_hs9 WHERE year = 2017 AND flow = 'export'),"
+        "SELECT (SELECT sum(value_usd) FROM marts.fct_trade_commodity_annual_hs9 WHERE year = 2017 "
+        "AND flow = 'export'),"
         " (SELECT sum(value_usd) FROM marts.fct_trade_commodity_monthly WHERE year = 2017 AND flow = 'export')"
     ).fetchone()
     assert annual == pytest.approx(monthly, rel=1e-9)
-    assert con.execute("SELECT count(*) FROM raw.mof_hs9_country_partitions WHERE min_year = max_year").fetchone() == (4,)
+    one_year = "SELECT count(*) FROM raw.mof_hs9_country_partitions WHERE min_year = max_year"
+    assert con.execute(one_year).fetchone() == (4,)
 
 
 def _copy_snapshot(generated: Path, dest_root: Path) -> Path:
@@ -188,8 +190,8 @@ def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirro
     assert all(r.success for r in results)
     assert len(set(parts_dir.iterdir()) - before) == 2
     with duckdb.connect(str(path), read_only=True) as con:
-        assert con.execute("SELECT min(month), max(month), count(DISTINCT file) FROM staging.stg_mof_hs9_country__monthly"
-                           " WHERE year = 2019").fetchone() == (1, 1, 2)
+        assert con.execute("SELECT min(month), max(month), count(DISTINCT file) "
+                           "FROM staging.stg_mof_hs9_country__monthly WHERE year = 2019").fetchone() == (1, 1, 2)
     # a file changed in place after it was verified is caught: new mtime, so it is hashed again
     victim = new / "hs9-country-2019-imp.csv"
     victim.unlink()  # hard links: replace the file, never write through to the other vintage

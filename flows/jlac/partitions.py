@@ -4,7 +4,8 @@ For a source too large to copy into every build (``Source.parse_file`` set, e.g.
 
 * **verify** checks the manifest like ``jlac.snapshots.verify``, but remembers each file it hashed by
   (device, inode, size, mtime), as git's index does: a file seen unchanged since (an unchanged file, or a
-  hard link of it in a new vintage) is not read again. Changed, new, missing and unlisted files fail exactly as in ``snapshots.verify``.
+  hard link of it in a new vintage) is not read again. Changed, new, missing and unlisted files fail exactly
+  as in ``snapshots.verify``.
 * **parse** turns each file into ``cache/<source>/parts/<sha256>-<code version>.parquet`` — content-addressed, so
   an unchanged file is never parsed twice, across vintages too. Files are independent: the fan-out runs one task
   per file, in process or on a Dask cluster (``jlac.refresh_flow``). The list of a snapshot's partitions is

@@ -185,7 +185,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 write_csv(out, rows, flow, year)
                 staged.files[out.name] = out
         metadata = {
-            "title": "Trade Statistics of Japan (普通貿易統計): HS-9 x country x month (品別国別表), via the e-Stat API",
+            "title": "Trade Statistics of Japan (普通貿易統計): HS-9 x country x month (品別国別表), "
+            "via the e-Stat API",
             "publisher": "Ministry of Finance, Japan; distributed by e-Stat (Statistics Bureau of Japan)",
             "publisher_url": "https://www.e-stat.go.jp/",
             "license": "Government of Japan Standard Terms of Use (compatible with CC BY 4.0)",
