@@ -66,26 +66,32 @@ def task_runner_from_env():
 
 
 @task(name="parse-partition", task_run_name="parse {rel}", retries=1, retry_delay_seconds=2)
-def parse_partition_task(settings, source, snapshot, rel, version) -> str:
-    return partitions.parse_partition(settings, source, snapshot, rel, version)
+def parse_partition_task(settings, source, snapshot, rel, version) -> dict:
+    """One file into its Parquet partition, wherever the task runner puts it (the worker's process id is kept)."""
+    return {"parquet": partitions.parse_partition(settings, source, snapshot, rel, version), "pid": os.getpid()}
 
 
 @flow(name="jlac-parse-partitions", log_prints=True)
-def parse_partitions_flow(settings, source, snapshot) -> str:
+def parse_partitions_flow(settings, source, snapshot) -> dict:
     """Parse the files of a partitioned source, one task per file, on the flow's task runner."""
+    pids = set()
+
     def fan_out(files, version):
         futures = [parse_partition_task.submit(settings, source, snapshot, rel, version) for rel in files]
         for future in futures:
-            future.result()  # raises the first failed file's error, naming the file
+            pids.add(future.result()["pid"])  # raises the first failed file's error, naming the file
 
-    return str(partitions.parse_all(settings, source, snapshot, fan_out=fan_out))
+    parts = partitions.parse_all(settings, source, snapshot, fan_out=fan_out)
+    if pids:
+        get_run_logger().info("%s: parsed on %d process(es) %s", source.name, len(pids), sorted(pids))
+    return {"parts": str(parts), "pids": sorted(pids)}
 
 
 def parse_partitioned(settings, source, snapshot):
     """The fan-out as a subflow: on the Dask cluster of JLAC_TASK_RUNNER, else on Prefect's default runner."""
     runner = task_runner_from_env()
     flow_ = parse_partitions_flow.with_options(task_runner=runner) if runner else parse_partitions_flow
-    return pipeline.Path(flow_(settings, source, snapshot))
+    return pipeline.Path(flow_(settings, source, snapshot)["parts"])
 
 
 @task(name="load")
