@@ -29,7 +29,7 @@ def test_dask_fan_out_builds_the_same_warehouse(harness, tmp_path, mirror, monke
     from jlac import refresh_flow
 
     gen = tmp_path / "gen"
-    generator().generate(gen, 2, mirror, last_year=2012, threads=2)  # four files: 2011-2012, exports and imports
+    generator().generate(gen, 1, mirror, last_year=2012, threads=2)  # two files: 2012 exports and imports
     single, results = build(settings_for(tmp_path / "single", gen, mirror))
     assert all(r.success for r in results)
 
@@ -42,7 +42,7 @@ def test_dask_fan_out_builds_the_same_warehouse(harness, tmp_path, mirror, monke
     out = refresh_flow.parse_partitions_flow.with_options(task_runner=runner)(
         settings, source, latest_snapshot("mof-hs9-country", settings))
     assert out["pids"] and os.getpid() not in out["pids"], "the files were parsed in the Dask worker processes"
-    assert len(list((settings.cache_dir / "mof-hs9-country" / "parts").glob("*.parquet"))) == 4
+    assert len(list((settings.cache_dir / "mof-hs9-country" / "parts").glob("*.parquet"))) == 2
     # the rest of the build through the refresh's Prefect stages (partitions found, nothing parsed again)
     monkeypatch.delenv("JLAC_TASK_RUNNER")
     dask, results = build(settings, stages=refresh_flow.PrefectStages())

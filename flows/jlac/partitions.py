@@ -139,8 +139,37 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
         except duckdb.Error as exc:
             tmp.unlink(missing_ok=True)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {exc}") from exc
-    os.replace(tmp, out)
+        _write_stats(con, source, tmp, stats_path(out))
+    os.replace(tmp, out)  # the partition last: a partition never exists without its statistics
     return str(out)
+
+
+def stats_path(partition: Path) -> Path:
+    return partition.with_name(partition.name + ".stats.json")
+
+
+def _write_stats(con: duckdb.DuckDBPyConnection, source: Source, parquet: Path, dest: Path) -> dict:
+    """Rows and the min/max of ``source.partition_stats`` from the partition's Parquet footer, kept beside it so
+    that loading a snapshot of many partitions reads none of them."""
+    cols = [c for c in source.columns if c.name in source.partition_stats]
+    minmax = "".join(
+        f", min(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_min_value AS {c.type}) END)"
+        f", max(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_max_value AS {c.type}) END)"
+        for c in cols)
+    row = con.execute(f"SELECT coalesce(sum(row_group_num_rows) FILTER (WHERE column_id = 0), 0){minmax} "
+                      "FROM parquet_metadata(?)", [str(parquet)]).fetchone()
+    stats = {"rows": row[0], "minmax": [v if isinstance(v, int | float | None) else str(v) for v in row[1:]]}
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(stats), encoding="utf-8")
+    os.replace(tmp, dest)
+    return stats
+
+
+def read_stats(con: duckdb.DuckDBPyConnection, source: Source, partition: Path) -> dict:
+    try:
+        return json.loads(stats_path(partition).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):  # written by an older jlac: read the footer once
+        return _write_stats(con, source, partition, stats_path(partition))
 
 
 def parts_list_path(settings: Settings, source: Source, snapshot: Snapshot, version: str) -> Path:
@@ -197,19 +226,12 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
             f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {declared}, {_quote(snapshot.id)} AS snapshot_id, "
             f"{_quote(snapshot.vintage)} AS vintage FROM read_parquet({paths})"
         )
-        # Row counts and per-partition min/max from the Parquet footers: no data is read.
-        minmax = "".join(
-            f", min(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_min_value AS {c.type}) END)"
-            f", max(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_max_value AS {c.type}) END)"
-            for c in stats)
-        meta = {r[0]: r[1:] for r in con.execute(
-            f"SELECT file_name, sum(row_group_num_rows) FILTER (WHERE column_id = 0){minmax} "
-            f"FROM parquet_metadata({paths}) GROUP BY file_name").fetchall()}
+        # Row counts and per-partition min/max, read from the partitions' footers when they were written.
         version = checks_version(source)
         rows = []
         for e in entries:
-            count, *minmax_values = meta.get(e["parquet"], (0, *[None] * 2 * len(stats)))
-            rows.append((e["file"], e["sha256"], e["parquet"], count, version, *minmax_values))
+            known = read_stats(con, source, Path(e["parquet"]))
+            rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version, *known["minmax"]))
         con.executemany(
             f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?{', ?, ?' * len(stats)})", rows)
     else:

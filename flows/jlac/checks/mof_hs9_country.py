@@ -36,13 +36,12 @@ def checks(source, snapshot) -> list[Check]:
     rows = _rows_query(source, snapshot)
     months = " + ".join(f"r.value_m{i:02d}" for i in range(1, 13))
     return [
-        Check(name="schema", query=f"SELECT * FROM {source.raw_table} LIMIT 0",
-              expectations=[schema_expectation(source)]),
         Check(
-            name="new rows: flow and values",
+            name="new rows: schema, flow and values",
             query=rows,
             index_columns=("file", "hs9", "country_code"),
             expectations=[
+                schema_expectation(source),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
                 E.ExpectColumnValuesToNotBeNull(column="value_year"),
                 E.ExpectColumnValuesToBeBetween(column="value_year", min_value=0),
