@@ -12,7 +12,7 @@ import duckdb
 import pytest
 import yaml
 from conftest import write_manifest
-from hs9_helpers import build, generator, settings_for
+from hs9_helpers import TARGETS, build, generator, settings_for
 from jlac import partitions
 from jlac.errors import ParseError, SnapshotError
 from jlac.snapshots import latest_snapshot
@@ -201,24 +201,54 @@ def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirro
         partitions.verify(latest_snapshot(SRC, settings), settings)
 
 
-def test_figure_never_reads_synthetic_rows(tmp_path, generated, mirror):
+def _comtrade_2017(root: Path, mirror: Path) -> dict[str, float]:
+    """A Comtrade snapshot of the 2017 fuel and wood files (linked in place); Japan's imports from CELAC states in
+    them by chapter, US$ millions, summed here with the csv module."""
+    from jlac.countries import CELAC
+
+    src = next((mirror / "comtrade-classic-hs27-hs44").iterdir())
+    vintage = root / "comtrade-classic-hs27-hs44" / src.name
+    sums = {}
+    for rel in ("oil/processed_data_2017.csv", "wood/processed_data_2017.csv"):
+        (vintage / rel).parent.mkdir(parents=True, exist_ok=True)
+        (vintage / rel).symlink_to(src / rel)
+        with (src / rel).open(encoding="utf-8-sig", newline="") as fh:
+            for r in csv.DictReader(fh):
+                if r["Reporter ISO"] == "JPN" and r["Trade Flow"] == "Import" and r["Partner ISO"] in CELAC:
+                    sums[r["Commodity Code"]] = sums.get(r["Commodity Code"], 0) + float(r["Trade Value (US$)"]) / 1e6
+    write_manifest(vintage, "comtrade-classic-hs27-hs44")
+    return sums
+
+
+def test_figure_uses_real_rows_only(tmp_path, generated, mirror):
     targets = ["figures.japan_lac_imports_by_hs_section"]
     sources = ("mof-hs9-country", "japan-customs-country-codes", "fred-exjpus", "comtrade-classic-hs27-hs44")
     root = tmp_path / "m"
-    vintage = _copy_snapshot(generated, root)
+    comtrade = _comtrade_2017(root, mirror)
+    vintage = _copy_snapshot(generated, root)  # 2017-2018, synthetic
     path, _ = build(settings_for(tmp_path / "h1", root, mirror), targets=targets, sources=sources)
+    query = ("SELECT year, section, imports_usd_m, coverage FROM figures.japan_lac_imports_by_hs_section "
+             "ORDER BY year, section_no")
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.mof_hs9_country").fetchone()[0] > 0
-        assert con.execute("SELECT count(*) FROM figures.japan_lac_imports_by_hs_section").fetchone() == (0,)
-    # the same rows from a real (not synthetic) snapshot, as an e-Stat fetch would write them, do reach it
+        rows = con.execute(query).fetchall()
+    # the synthetic 2017-2018 rows are not there: only the real Comtrade chapters of 2017
+    assert rows == [(2017, "V", pytest.approx(comtrade["27"], abs=0.001), "HS 27 and 44 only"),
+                    (2017, "IX", pytest.approx(comtrade["44"], abs=0.001), "HS 27 and 44 only")]
+    assert round(comtrade["27"], 3) == 2019.274  # Japan's fuel imports from CELAC states in 2017, US$ millions
+    # the same rows from a real (not synthetic) snapshot, as an e-Stat fetch would write them, do reach it and
+    # take precedence over Comtrade's two chapters for their years
     manifest = yaml.safe_load((vintage / "SNAPSHOT.yml").read_text())
     manifest["synthetic"] = False
     (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest))
-    path, _ = build(settings_for(tmp_path / "h2", root, mirror), targets=targets, sources=sources)
+    path, _ = build(settings_for(tmp_path / "h2", root, mirror), targets=[*targets, *TARGETS], sources=sources)
     with duckdb.connect(str(path), read_only=True) as con:
-        fig = con.execute("SELECT round(sum(imports_usd_m), 3), min(coverage) FROM "
+        fig = con.execute("SELECT round(sum(imports_usd_m), 3), min(coverage), count(*) FROM "
                           "figures.japan_lac_imports_by_hs_section WHERE year = 2018").fetchone()
         rollup = con.execute("SELECT sum(s.value_usd) / 1e6 FROM marts.fct_trade_hs_section_annual AS s "
                              "JOIN marts.dim_country AS c ON c.iso3 = s.partner_iso3 AND c.is_celac "
                              "WHERE s.flow = 'import' AND s.year = 2018").fetchone()[0]
-    assert fig[0] == pytest.approx(rollup, abs=0.05) and fig[0] > 0 and fig[1] == "all HS chapters"
+        sources_2017 = con.execute("SELECT DISTINCT source FROM figures.japan_lac_imports_by_hs_section "
+                                   "WHERE year = 2017").fetchall()
+    assert fig[0] == pytest.approx(rollup, abs=0.05) and fig[0] > 0 and fig[1] == "all HS chapters" and fig[2] > 2
+    assert sources_2017 == [("mof-hs9-country",)]

@@ -17,7 +17,7 @@ EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table
 def render(con, outdir: Path) -> list[Path]:
     """Stacked bars per year by section (US$ millions); an empty chart that says why when there are no rows."""
     df = con.execute(
-        f"SELECT year, section, section_name, imports_usd_m, partners, coverage, source FROM figures.{NAME} "
+        f"SELECT year, section, section_no, section_name, imports_usd_m, partners, coverage, source FROM figures.{NAME} "
         "ORDER BY year, section_no"
     ).df()
     written = [outdir / f"{NAME}.csv"]
@@ -27,7 +27,10 @@ def render(con, outdir: Path) -> list[Path]:
         ax.axis("off")
         ax.text(0.5, 0.5, EMPTY_NOTE, ha="center", va="center", wrap=True, fontsize=10)
     else:
-        wide = df.pivot_table(index="year", columns="section", values="imports_usd_m", aggfunc="sum").fillna(0)
+        df["label"] = df["section"] + " " + df["section_name"]
+        wide = df.pivot_table(index="year", columns="label", values="imports_usd_m", aggfunc="sum").fillna(0)
+        order = df.sort_values("section_no")["label"].unique()  # I, II, ... not alphabetical
+        wide = wide[order]
         bottom = None
         for section in wide.columns:
             ax.bar(wide.index, wide[section], bottom=bottom, label=section)
