@@ -17,7 +17,8 @@ EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table
 def render(con, outdir: Path) -> list[Path]:
     """Stacked bars per year by section (US$ millions); an empty chart that says why when there are no rows."""
     df = con.execute(
-        f"SELECT year, section, section_no, section_name, imports_usd_m, partners, coverage, source FROM figures.{NAME} "
+        f"SELECT year, section, section_no, section_name, imports_usd_m, partners, coverage, source "
+        f"FROM figures.{NAME} "
         "ORDER BY year, section_no"
     ).df()
     written = [outdir / f"{NAME}.csv"]
