@@ -176,7 +176,7 @@ def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirro
     settings = settings_for(tmp_path / "h", root, mirror)
     build(settings)
     parts_dir = settings.cache_dir / SRC / "parts"
-    before = set(parts_dir.iterdir())
+    before = set(parts_dir.glob("*.parquet"))
     assert len(before) == 4
     new = generator().append_month(root, "2019-01", mirror)
     snap = latest_snapshot(SRC, settings)
@@ -188,7 +188,7 @@ def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirro
     assert hashed == 2  # the hard-linked files of 2017-2018 are known unchanged
     path, results = build(settings)
     assert all(r.success for r in results)
-    assert len(set(parts_dir.iterdir()) - before) == 2
+    assert len(set(parts_dir.glob("*.parquet")) - before) == 2
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT min(month), max(month), count(DISTINCT file) "
                            "FROM staging.stg_mof_hs9_country__monthly WHERE year = 2019").fetchone() == (1, 1, 2)
@@ -252,3 +252,16 @@ def test_figure_uses_real_rows_only(tmp_path, generated, mirror):
                                    "WHERE year = 2017").fetchall()
     assert fig[0] == pytest.approx(rollup, abs=0.05) and fig[0] > 0 and fig[1] == "all HS chapters" and fig[2] > 2
     assert sources_2017 == [("mof-hs9-country",)]
+
+
+def test_empty_figure_says_why(tmp_path):
+    from jlac.figures import japan_lac_hs_sections
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA figures")
+    con.execute("CREATE TABLE figures.japan_lac_imports_by_hs_section (year INTEGER, section VARCHAR, section_no "
+                "INTEGER, section_name VARCHAR, imports_usd_m DOUBLE, partners BIGINT, coverage VARCHAR, "
+                "source VARCHAR)")
+    written = japan_lac_hs_sections.render(con, tmp_path)
+    assert sorted(p.name for p in written) == [f"japan_lac_imports_by_hs_section.{e}" for e in ("csv", "png", "svg")]
+    assert "No real rows" in (tmp_path / "japan_lac_imports_by_hs_section.svg").read_text()
