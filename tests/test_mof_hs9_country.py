@@ -163,7 +163,7 @@ def test_unknown_partner_code_fails_validation_naming_the_row(tmp_path, generate
     settings = settings_for(tmp_path / "h", tmp_path / "m", mirror)
     _, results = build(settings, publish=False)
     [failed] = [r for r in results if not r.success]
-    assert failed.suite == "mof-hs9-country: new rows: HS code, partner code, months"
+    assert failed.suite == "mof-hs9-country: new rows: flow, values, HS code, partner code, months"
     details = failed.failed[0].details
     assert "partner code is not in japan-customs-country-codes" in details
     assert f"'hs9': '{hs9}', 'country_code': '999'" in details and "hs9-country-2018-imp.csv" in details
