@@ -47,8 +47,18 @@ def needed_models(targets: list[str]):
 def build(settings: Settings, stages: pipeline.Stages | None = None, targets: list[str] = TARGETS,
           publish: bool = True, sources: tuple[str, ...] = SOURCES) -> tuple[Path, list]:
     """verify -> parse -> load -> validate -> models (-> publish) for ``sources``; returns (warehouse, results)."""
+    before = os.environ.get("JLAC_WAREHOUSE")
     os.environ["JLAC_WAREHOUSE"] = str(settings.warehouse)  # Stages.verify and the checks read the settings
-    stages = stages or pipeline.Stages()
+    try:
+        return _build(settings, stages or pipeline.Stages(), targets, publish, sources)
+    finally:  # leave the environment as the next test expects it
+        if before is None:
+            os.environ.pop("JLAC_WAREHOUSE", None)
+        else:
+            os.environ["JLAC_WAREHOUSE"] = before
+
+
+def _build(settings, stages, targets, publish, sources):
     srcs = {n: all_sources()[n] for n in sources}
     snaps = {n: latest_snapshot(n, settings) for n in sources}
     parts = {}
