@@ -71,7 +71,7 @@ def parse_partition_task(settings, source, snapshot, rel, version) -> dict:
     return {"parquet": partitions.parse_partition(settings, source, snapshot, rel, version), "pid": os.getpid()}
 
 
-@flow(name="jlac-parse-partitions", log_prints=True)
+@flow(name="jlac-parse-partitions")
 def parse_partitions_flow(settings, source, snapshot) -> dict:
     """Parse the files of a partitioned source, one task per file, on the flow's task runner."""
     pids = set()
