@@ -566,6 +566,8 @@ class SourceSpec:
     expect: dict[str, Refused | Accepted | Gap] = field(default_factory=dict)
     extra: dict[str, tuple[Callable[[Path], Change], Refused | Accepted | Gap]] = field(default_factory=dict)
     skip: tuple[str, ...] = ()  # generic mutations that do not apply, each with the reason in the spec
+    # other sources whose raw tables the source's checks read (loaded from the mirror as a refresh would)
+    with_sources: tuple[str, ...] = ()
 
     def base_files(self) -> list[str]:
         return sorted({t.file for t in self.tables} | {r.file for r in self.records} | {e.file for e in self.elements})
@@ -627,8 +629,10 @@ class Outcome:
     error: BaseException | None = None
 
 
-def run_source(source_name: str, vintage: Path, home: Path) -> Outcome:
-    """What a refresh runs for one source, on the vintage folder; a non-jlac exception propagates."""
+def run_source(source_name: str, vintage: Path, home: Path, with_sources: tuple[str, ...] = ()) -> Outcome:
+    """What a refresh runs for one source, on the vintage folder; a non-jlac exception propagates.
+
+    ``with_sources`` are loaded first from the real mirror (raw tables the source's checks join)."""
     source = all_sources()[source_name]
     settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "store",
                         mirrors=(vintage.parent.parent,), output=home / "out")
@@ -642,6 +646,11 @@ def run_source(source_name: str, vintage: Path, home: Path) -> Outcome:
     with duckdb.connect(str(build)) as con:
         for schema in ("raw", "staging", "seeds"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        for name in with_sources:
+            other = all_sources()[name]
+            snap = latest_snapshot(name, Settings(warehouse=home / "unused.duckdb", snapshots=home / "none",
+                                                  mirrors=(MIRROR,), output=home / "out"))
+            pipeline.load_raw(con, other, snap, pipeline.parse_to_cache(settings, other, snap))
         rows = pipeline.load_raw(con, source, snapshot, parquet)
         pipeline.build_country_name_map(con, {source_name: source})
     results = validation.validate_source(build, source, snapshot)

@@ -77,6 +77,26 @@ def _mof_customs(v: Path) -> None:
     (v / "d42ma400.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
 
 
+_HS9_COUNTRY: list[Path] = []
+
+
+def _mof_hs9_country(v: Path) -> None:
+    """The first 400 lines of each file of one year made by the scale generator (MOF's by-country layout, built from
+    the mirror's real HS-9 lines and country codes; mof-hs9-country has no mirror snapshot)."""
+    import tempfile
+
+    from hs9_helpers import generator
+
+    if not _HS9_COUNTRY:
+        out = Path(tempfile.mkdtemp(prefix="jlac-hs9-mutation-"))
+        vintage = generator().generate(out, 1, SHARED / "snapshots", last_year=2018, threads=1)
+        _HS9_COUNTRY.extend(sorted(Path(vintage).glob("*.csv")))
+    for path in _HS9_COUNTRY:
+        with open(path, encoding="utf-8", newline="") as fh:
+            head = [line for _, line in zip(range(400), fh, strict=False)]
+        (v / path.name).write_text("".join(head), encoding="utf-8", newline="")
+
+
 def _mideplan(v: Path) -> None:
     import csv
 
@@ -219,6 +239,13 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
     SourceSpec(
         "mof-trade-by-country-top30",
         tables=(Table("jp-trade-by-country-2021-2025.en.csv", value="Value (thousand yen)", code="To", row=3),),
+    ),
+    SourceSpec(
+        "mof-hs9-country", build=_mof_hs9_country, with_sources=("japan-customs-country-codes",),
+        tables=(Table("hs9-country-2018-imp.csv", value="Value-Year", code="Country", row=3),),
+        expect={"row repeated, same values": Refused(
+            "validate", "MOF's files hold one row per flow, year, HS-9 line and partner; the partitioned path writes "
+            "rows as read, so a repeat (a damaged file) is refused by the grain check, not dropped")},
     ),
     SourceSpec(
         "comtrade-v1", build=_comtrade,

@@ -29,7 +29,8 @@ def base_rows(source: str, tmp_path_factory) -> int:
     """Rows the unmutated base loads (once per source)."""
     if source not in _BASE_ROWS:
         home = tmp_path_factory.mktemp(f"base-{source}")
-        outcome = run_source(source, base_snapshot(SPECS[source], home / "mirror"), home)
+        outcome = run_source(source, base_snapshot(SPECS[source], home / "mirror"), home,
+                             SPECS[source].with_sources)
         assert outcome.stage == "accepted", f"{source}: the unmutated base is refused:\n{outcome.message}"
         _BASE_ROWS[source] = outcome.rows
     return _BASE_ROWS[source]
@@ -50,7 +51,8 @@ def test_mutation(source, case, tmp_path, tmp_path_factory, monkeypatch, caplog)
     change = mutate(vintage)
     reseal(vintage)
     caplog.set_level(logging.INFO, logger="jlac.pipeline")
-    outcome: Outcome = run_source(source, vintage, tmp_path)  # any non-jlac exception fails the test here
+    # any non-jlac exception fails the test here
+    outcome: Outcome = run_source(source, vintage, tmp_path, spec.with_sources)
     if isinstance(expected, Gap):  # a known gap (docs/robustness.md): pinned, so that a fix shows up here
         assert outcome.stage == "accepted", f"{source} now refuses {case}: make it a Refused case\n{outcome.message}"
         return

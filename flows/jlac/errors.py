@@ -23,3 +23,7 @@ class ValidationFailed(JlacError):
 
 class ModelError(JlacError):
     """A SQL model failed to build."""
+
+
+# Marks a ParseError that no parser check caught: the mutation tests treat it as a defect to fix.
+UNEXPECTED = "parser failed unexpectedly"

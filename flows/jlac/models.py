@@ -4,6 +4,7 @@ A model documents itself in its header, which becomes the table's and columns' C
 
     -- What the table holds (one or more lines).
     -- @col <column>: what the column holds
+    -- @materialized: view     (optional: a view instead of a table, for facts too large to copy each refresh)
 
 Models run in dependency order, found from the ``schema.table`` names each file mentions.
 """
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 LAYERS = ("staging", "intermediate", "marts", "figures")
 _REF = re.compile(r"\b(raw|seeds|staging|intermediate|marts|figures|meta)\.([a-z_][a-z0-9_]*)\b", re.I)
 _COL = re.compile(r"^--\s*@col\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.+)$")
+_MATERIALIZED = re.compile(r"^--\s*@materialized\s*:\s*(table|view)\s*$")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Model:
     description: str
     columns: dict[str, str] = field(default_factory=dict)
     refs: set[str] = field(default_factory=set)
+    materialized: str = "table"  # or "view": read at query time, nothing copied (large Parquet-backed facts)
 
 
 def _strip_comments(sql: str) -> str:
@@ -47,6 +50,7 @@ def load_model(path: Path) -> Model:
     text = path.read_text(encoding="utf-8")
     desc: list[str] = []
     cols: dict[str, str] = {}
+    materialized = "table"
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped.startswith("--"):
@@ -54,14 +58,18 @@ def load_model(path: Path) -> Model:
                 break
             continue
         m = _COL.match(stripped)
-        if m:
+        kind = _MATERIALIZED.match(stripped)
+        if kind:
+            materialized = kind.group(1)
+        elif m:
             cols[m.group(1)] = m.group(2).strip()
         elif not cols:
             desc.append(stripped[2:].strip())
     body = text.strip().rstrip(";")
     name = f"{path.parent.name}.{path.stem}"
     refs = {f"{a.lower()}.{b.lower()}" for a, b in _REF.findall(_strip_comments(body))} - {name}
-    return Model(name=name, path=path, sql=body, description=" ".join(d for d in desc if d), columns=cols, refs=refs)
+    return Model(name=name, path=path, sql=body, description=" ".join(d for d in desc if d), columns=cols, refs=refs,
+                 materialized=materialized)
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
@@ -86,10 +94,10 @@ def comment_table(con: duckdb.DuckDBPyConnection, table: str, description: str, 
         con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(text)}')
 
 
-def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
-    """Materialise one model and comment it; return its row count."""
+def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
+    """Materialise one model and comment it; return its row count (None for a view: counting would scan it)."""
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {model.name} AS {model.sql}")
+        con.execute(f"CREATE OR REPLACE {model.materialized.upper()} {model.name} AS {model.sql}")
     except duckdb.Error as exc:
         raise ModelError(f"SQL model {model.path.relative_to(model.path.parents[1])} failed: {exc}") from exc
     actual = [r[0] for r in con.execute(f"DESCRIBE {model.name}").fetchall()]
@@ -101,6 +109,8 @@ def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
             f"(undocumented: {undocumented or 'none'}; documented but absent: {unknown or 'none'})"
         )
     comment_table(con, model.name, model.description, model.columns)
+    if model.materialized == "view":
+        return None
     return con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
 
 

@@ -18,8 +18,9 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.context import get_run_context  # noqa: E402
 
-from jlac import pipeline  # noqa: E402
+from jlac import partitions, pipeline  # noqa: E402
 from jlac.config import get_settings  # noqa: E402
+from jlac.errors import JlacError  # noqa: E402
 
 
 def _parse_cache_key(context, parameters) -> str:
@@ -35,8 +36,8 @@ def discover_task(settings, pins):
 
 @task(name="verify", retries=2, retry_delay_seconds=[1, 5], retry_jitter_factor=0.5,
       task_run_name="verify {snapshot.id}")
-def verify_task(snapshot):
-    pipeline.verify(snapshot)
+def verify_task(settings, snapshot):
+    pipeline.Stages().verify(settings, snapshot)  # partitioned sources: files seen unchanged are not hashed again
 
 
 @task(name="parse", cache_key_fn=_parse_cache_key, persist_result=True, result_serializer="json",
@@ -45,14 +46,62 @@ def parse_task(settings, source, snapshot) -> str:
     return str(pipeline.parse_to_cache(settings, source, snapshot))
 
 
+# --- the parse fan-out of partitioned sources: one task per file, on Dask when JLAC_TASK_RUNNER names a cluster ---
+
+def task_runner_from_env():
+    """prefect-dask's DaskTaskRunner for JLAC_TASK_RUNNER (``dask://host:8786`` or ``local:N``); None when unset."""
+    spec = os.environ.get("JLAC_TASK_RUNNER", "").strip()
+    if not spec:
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if spec.startswith("dask://"):  # an existing scheduler: its workers must see the snapshot and cache paths
+        return DaskTaskRunner(address="tcp://" + spec.removeprefix("dask://"))
+    if spec.startswith("local:") and spec.removeprefix("local:").isdigit():
+        n = int(spec.removeprefix("local:"))
+        # processes, one thread each: DuckDB inside each task uses the cores; the dashboard would need a port
+        return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
+                                              "dashboard_address": None})
+    raise JlacError(f"JLAC_TASK_RUNNER={spec!r}: expected dask://host:port or local:N (N worker processes)")
+
+
+@task(name="parse-partition", task_run_name="parse {rel}", retries=1, retry_delay_seconds=2)
+def parse_partition_task(settings, source, snapshot, rel, version) -> dict:
+    """One file into its Parquet partition, wherever the task runner puts it (the worker's process id is kept)."""
+    return {"parquet": partitions.parse_partition(settings, source, snapshot, rel, version), "pid": os.getpid()}
+
+
+@flow(name="jlac-parse-partitions")
+def parse_partitions_flow(settings, source, snapshot) -> dict:
+    """Parse the files of a partitioned source, one task per file, on the flow's task runner."""
+    pids = set()
+
+    def fan_out(files, version):
+        futures = [parse_partition_task.submit(settings, source, snapshot, rel, version) for rel in files]
+        for future in futures:
+            pids.add(future.result()["pid"])  # raises the first failed file's error, naming the file
+
+    parts = partitions.parse_all(settings, source, snapshot, fan_out=fan_out)
+    if pids:
+        get_run_logger().info("%s: parsed on %d process(es) %s", source.name, len(pids), sorted(pids))
+    return {"parts": str(parts), "pids": sorted(pids)}
+
+
+def parse_partitioned(settings, source, snapshot):
+    """The fan-out as a subflow: on the Dask cluster of JLAC_TASK_RUNNER, else on Prefect's default runner."""
+    runner = task_runner_from_env()
+    flow_ = parse_partitions_flow.with_options(task_runner=runner) if runner else parse_partitions_flow
+    return pipeline.Path(flow_(settings, source, snapshot)["parts"])
+
+
 @task(name="load")
 def load_task(build, sources, snapshots, parquets):
     return pipeline.Stages().load(build, sources, snapshots, parquets)
 
 
 @task(name="validate")
-def validate_task(build, sources, snapshots):
-    return pipeline.Stages().validate(build, sources, snapshots)
+def validate_task(settings, build, sources, snapshots):
+    return pipeline.Stages().validate(settings, build, sources, snapshots)
 
 
 @task(name="model")
@@ -81,10 +130,12 @@ class PrefectStages(pipeline.Stages):
     def discover(self, settings, pins):
         return discover_task(settings, pins)
 
-    def verify(self, snapshot):
-        verify_task(snapshot)
+    def verify(self, settings, snapshot):
+        verify_task(settings, snapshot)
 
     def parse(self, settings, source, snapshot):
+        if source.partitioned:  # one task per file (Dask when configured); unchanged files are skipped inside
+            return parse_partitioned(settings, source, snapshot)
         # A batch file that has gone missing (deleted cache) must be parsed again, whatever the cache says.
         missing = not pipeline.cache_path(settings, source, snapshot).exists()
         state = parse_task.with_options(refresh_cache=missing)(settings, source, snapshot, return_state=True)
@@ -99,8 +150,8 @@ class PrefectStages(pipeline.Stages):
     def load(self, build, sources, snapshots, parquets):
         return load_task(build, sources, snapshots, parquets)
 
-    def validate(self, build, sources, snapshots):
-        return validate_task(build, sources, snapshots)
+    def validate(self, settings, build, sources, snapshots):
+        return validate_task(settings, build, sources, snapshots)
 
     def model(self, build):
         return model_task(build)

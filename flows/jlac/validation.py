@@ -9,6 +9,7 @@ the whole raw table) and the GX expectations its rows must meet. GX reads throug
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import duckdb_engine
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from jlac.config import Settings
 from jlac.errors import JlacError
 from jlac.snapshots import Snapshot
 from jlac.sources import Source
@@ -178,15 +180,21 @@ def conflicts_check(source: Source) -> Check | None:
     )
 
 
-def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None) -> list[SuiteResult]:
-    """Run the source's checks module over its raw table in the build warehouse."""
+def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
+                    settings: Settings | None = None) -> list[SuiteResult]:
+    """Run the source's checks module over its raw table in the build warehouse.
+
+    A checks module whose ``checks`` takes ``settings`` gets the refresh's settings (e.g. to skip files the
+    published warehouse already validated); without settings it must check everything.
+    """
     try:
         module = importlib.import_module(f"jlac.checks.{source.module}")
     except ModuleNotFoundError as exc:
         raise JlacError(
             f"source {source.name} has no checks module jlac/checks/{source.module}.py; every source needs one"
         ) from exc
-    checks = [_types_check(source), *module.checks(source, snapshot)]
+    extra = {"settings": settings} if "settings" in inspect.signature(module.checks).parameters else {}
+    checks = [_types_check(source), *module.checks(source, snapshot, **extra)]
     conflicts = conflicts_check(source)
     if conflicts is not None:
         checks.append(conflicts)

@@ -40,6 +40,7 @@ CONNECTORS = {
     "fred-exjpus": "jlac.connectors.fred",
     "mof-customs": "jlac.connectors.mof_customs",
     "estat-trade": "jlac.connectors.estat",
+    "mof-hs9-country": "jlac.connectors.estat_hs9_country",  # HS-9 x country x month (LAC partners by default)
     "comtrade-v1": "jlac.connectors.comtrade",
     # Finance: live slices get their own source names, so they never displace the mirror's fuller files.
     "oecd-dac2a-api": "jlac.connectors.oecd",

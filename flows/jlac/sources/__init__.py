@@ -53,6 +53,17 @@ class Source:
     # log. None: the key, unless the key is only a file position (row_number); (): no such check.
     conflict_key: tuple[str, ...] | None = None
     module: str = field(default="", compare=False)
+    # Partitioned sources (too large for one batch): ``parse_file(snapshot, file, con)`` returns the SELECT (SQL
+    # text over DuckDB's readers) that parses one file of ``data_files(snapshot)`` into one Parquet partition, and
+    # raw.<table> is a view over the partitions (jlac.partitions).
+    parse_file: Callable[[Snapshot, str, duckdb.DuckDBPyConnection], str] | None = None
+    data_files: Callable[[Snapshot], list[str]] | None = None
+    # columns whose smallest and largest value per partition raw.<table>_partitions keeps (from Parquet metadata)
+    partition_stats: tuple[str, ...] = ()
+
+    @property
+    def partitioned(self) -> bool:
+        return self.parse_file is not None
 
     @property
     def raw_table(self) -> str:

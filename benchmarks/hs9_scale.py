@@ -1,0 +1,199 @@
+"""MOF HS-9 x country x month at scale: jlac's ingest against DuckDB's own read_csv, peak RSS, one-month append.
+
+    .venv/bin/python benchmarks/hs9_scale.py [--years 10 38] [--mirror ../shared/snapshots] [--keep DIR]
+
+For each N in --years: writes N years of synthetic files with benchmarks/gen_mof_hs9_country.py, then, each in a
+fresh process (so peak RSS is that step's own):
+
+* floor — DuckDB alone: ``CREATE TABLE t AS SELECT * FROM read_csv([every file])`` into a new DuckDB file;
+* jlac — the real path for ``mof-hs9-country`` (with the two small sources its models join:
+  japan-customs-country-codes and fred-exjpus from the real mirror): verify the sha256s, parse each file into its
+  Parquet partition, load raw (a view over them), validate with the GX suites, build the models that read it,
+  publish — the same ``jlac.pipeline.Stages`` calls a refresh makes;
+* append — a new vintage with one more month (the next January; earlier files hard-linked, as unchanged files of
+  a new release), through the same path against the warehouse and cache of the jlac step.
+
+Each is run ``--repeat`` times (default 2, fresh warehouse home each time) and the fastest run of each counts: the
+machine is shared, and the least disturbed run is the best estimate of the work itself. Every run is printed.
+
+Prints one table (and appends it to benchmarks/RESULTS.md) with the machine load (``uptime``) beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import gen_mof_hs9_country as gen  # noqa: E402
+
+SOURCES = ("mof-hs9-country", "japan-customs-country-codes", "fred-exjpus")
+TARGETS = ["marts.fct_trade_commodity_monthly", "marts.fct_trade_commodity_annual_hs9",
+           "marts.fct_trade_hs_section_annual"]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child_floor(files: list[str], db: str) -> dict:
+    import duckdb
+
+    start = time.perf_counter()
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [files])
+        rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    return {"seconds": time.perf_counter() - start, "rows": rows, "rss_mb": _peak_rss_mb()}
+
+
+def needed_models(targets: list[str]):
+    """The models the targets read (transitively) and the targets, in dependency order."""
+    from jlac import models
+
+    found = models.discover()
+    by_name = {m.name: m for m in found}
+    needed, todo = set(), list(targets)
+    while todo:
+        name = todo.pop()
+        if name not in needed and name in by_name:
+            needed.add(name)
+            todo += by_name[name].refs
+    return [m for m in found if m.name in needed]
+
+
+def child_jlac(generated: str, home: str, mirror: str) -> dict:
+    """verify -> parse -> load -> validate -> models -> publish for the HS-9 source and the two it joins."""
+    os.environ["JLAC_WAREHOUSE"] = str(Path(home) / "jlac.duckdb")
+    import duckdb
+    from jlac import models, pipeline, warehouse
+    from jlac.config import get_settings
+    from jlac.snapshots import latest_snapshot
+    from jlac.sources import all_sources
+
+    os.environ["JLAC_MIRROR"] = os.pathsep.join([generated, mirror])
+    settings = get_settings()
+    sources = {n: all_sources()[n] for n in SOURCES}
+    stages = pipeline.Stages()
+    times = {}
+    t = time.perf_counter()
+    snaps = {n: latest_snapshot(n, settings) for n in SOURCES}
+    for snap in snaps.values():
+        stages.verify(settings, snap)
+    times["verify"] = time.perf_counter() - t
+    t = time.perf_counter()
+    parts = {n: stages.parse(settings, sources[n], snaps[n]) for n in SOURCES}
+    times["parse"] = time.perf_counter() - t
+    t = time.perf_counter()
+    build = warehouse.new_build(settings, pipeline.new_run_id())
+    counts = stages.load(build, sources, snaps, parts)
+    times["load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    results = stages.validate(settings, build, sources, snaps)
+    failed = [r.suite for r in results if not r.success]
+    if failed:
+        raise SystemExit(f"validation failed: {failed}")
+    times["validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with duckdb.connect(str(build)) as con:
+        models.run_all(con, needed_models(TARGETS))
+    times["models"] = time.perf_counter() - t
+    t = time.perf_counter()
+    warehouse.publish(build, settings)
+    times["publish"] = time.perf_counter() - t
+    return {"seconds": sum(times.values()), "stages": times, "rows": counts["mof-hs9-country"],
+            "rss_mb": _peak_rss_mb()}
+
+
+def run_child(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"{args[0]} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench(years: int, mirror: Path, work: Path, repeat: int) -> dict:
+    """Generate, then ``repeat`` times: the floor, a full jlac ingest into a fresh home, and the one-month append."""
+    gen_dir = work / f"gen{years}"
+    t = time.perf_counter()
+    vintage = gen.generate(gen_dir, years, mirror)
+    gen_s = time.perf_counter() - t
+    files = sorted(str(p) for p in vintage.glob("*.csv"))
+    size_mb = sum(Path(f).stat().st_size for f in files) / 1e6
+    appended = gen.append_month(gen_dir, f"{2025 + 1}-01", mirror)  # a newer vintage: hide it for the full runs
+    hidden = appended.with_name("." + appended.name)
+    appended.rename(hidden)
+    runs = []
+    for i in range(repeat):
+        floor = run_child("floor", json.dumps(files), str(work / f"floor{years}.duckdb"))
+        (work / f"floor{years}.duckdb").unlink()
+        home = work / f"home{years}-{i}"
+        jlac = run_child("jlac", str(gen_dir), str(home), str(mirror))
+        hidden.rename(appended)
+        append = run_child("jlac", str(gen_dir), str(home), str(mirror))
+        appended.rename(hidden)
+        shutil.rmtree(home)
+        runs.append({"floor": floor, "jlac": jlac, "append": append})
+    shutil.rmtree(gen_dir)
+    return {"years": years, "files": len(files), "csv_mb": size_mb, "gen_s": gen_s, "runs": runs,
+            # the least disturbed run of each (the machine is shared): min over the repetitions
+            "floor": min((r["floor"] for r in runs), key=lambda r: r["seconds"]),
+            "jlac": min((r["jlac"] for r in runs), key=lambda r: r["seconds"]),
+            "append": min((r["append"] for r in runs), key=lambda r: r["seconds"])}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        result = child_floor(json.loads(rest[0]), rest[1]) if kind == "floor" else child_jlac(*rest)
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=int, nargs="+", default=[10, 38])
+    parser.add_argument("--mirror", type=Path, default=gen.DEFAULT_MIRROR)
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a new temp folder, removed after)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of floor, ingest and append; the fastest counts")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="jlac-hs9-"))
+    work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    rows = [bench(n, args.mirror.resolve(), work, args.repeat) for n in args.years]
+    load_after = os.getloadavg()
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    header = ("| years | files | CSV MB | rows | DuckDB read_csv | jlac | ratio | jlac peak RSS | append 1 month "
+              "| append / full | jlac stages (s) |")
+    lines = [header, "|" + "---|" * 11]
+    for r in rows:
+        f, j, a = r["floor"], r["jlac"], r["append"]
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in j["stages"].items())
+        lines.append(
+            f"| {r['years']} | {r['files']} | {r['csv_mb']:.0f} | {j['rows']:,} | {f['seconds']:.1f} s "
+            f"(RSS {f['rss_mb']:.0f} MB) | {j['seconds']:.1f} s | {j['seconds'] / f['seconds']:.2f} | "
+            f"{j['rss_mb']:.0f} MB | {a['seconds']:.2f} s (RSS {a['rss_mb']:.0f} MB) | "
+            f"{100 * a['seconds'] / j['seconds']:.1f} % | {stages} |")
+    for r in rows:
+        each = "; ".join(f"floor {x['floor']['seconds']:.1f} s, jlac {x['jlac']['seconds']:.1f} s, append "
+                         f"{x['append']['seconds']:.2f} s" for x in r["runs"])
+        lines.append(f"\n{r['years']} years, every run: {each}.")
+    load = f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min; `uptime`)"
+    gen_note = ", ".join(f"{r['years']} years {r['gen_s']:.0f} s" for r in rows)
+    text = "\n".join(lines) + f"\n\n{load}; generator: {gen_note}.\n"
+    print(text)
+    with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
+        fh.write(f"\n## hs9_scale.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+                 f"{os.cpu_count()} cores, Python {platform.python_version()}\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Expectations for MOF's HS-9 x country x month files (raw.mof_hs9_country, a view over Parquet partitions).
+
+GX runs them through its SQL datasource, so DuckDB scans the Parquet partitions: no row reaches pandas. Row
+checks look only at the files whose partition the published warehouse does not already hold under this same
+suite (``jlac.partitions.files_to_validate``): a new month costs one month of checking, not the history. The
+check across files (one flow and year per file, no (flow, year) twice) reads the partitions' Parquet statistics.
+
+Each GX expectation is at least one scan of the rows (5.7 M of them for 38 years), so the rules on single rows
+(flow code, values, HS code, partner code, year = sum of months) are computed in one query as a ``problem`` text
+per row (NULL when the row is fine) and GX expects it to be NULL everywhere; the report lists the failing rows
+with their problem. The grain (one row per file, HS-9 line and partner) is a second scan.
+"""
+
+from __future__ import annotations
+
+import great_expectations as gx
+
+from jlac.checks import schema_expectation
+from jlac.partitions import files_to_validate
+from jlac.validation import Check
+
+E = gx.expectations
+# Nine digits, or MOF's confidential lines: the chapter, six X and a letter (e.g. 81XXXXXXA in mof-hs9-imports).
+HS9_PATTERN = "[0-9]{9}|[0-9]{2}X{6}[A-Z]"
+
+
+def _rows_query(source, snapshot, settings) -> str:
+    files = None if settings is None else files_to_validate(settings, source, snapshot)
+    if files is None:
+        return f"SELECT * FROM {source.raw_table}"
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files) or "NULL"
+    return f"SELECT * FROM {source.raw_table} WHERE file IN ({listed})"  # Parquet min/max skip the other files
+
+
+def checks(source, snapshot, settings=None) -> list[Check]:
+    rows = _rows_query(source, snapshot, settings)
+    months = " + ".join(f"r.value_m{i:02d}" for i in range(1, 13))
+    return [
+        Check(name="new rows: schema", query=rows, expectations=[schema_expectation(source)]),  # no scan
+        Check(
+            # One scan for every rule on a single row; the report lists each failing row with its problem.
+            name="new rows: flow, values, HS code, partner code, months",
+            query=f"""SELECT r.file, r.hs9, r.country_code, CASE
+                WHEN r.flow IS NULL THEN 'Exp or Imp is neither 1 (exports) nor 2 (imports)'
+                WHEN r.value_year IS NULL THEN 'Value-Year is empty'
+                WHEN r.value_year < 0 THEN 'Value-Year is negative'
+                WHEN NOT regexp_full_match(r.hs9, '{HS9_PATTERN}') THEN 'HS code is not 9 digits'
+                WHEN c.code IS NULL THEN 'partner code is not in japan-customs-country-codes'
+                -- Value-Year is MOF's own sum of the months; a difference means a shifted or truncated column
+                WHEN r.value_year <> {months} THEN 'Value-Year is not the sum of the twelve months'
+                END AS problem
+                FROM ({rows}) AS r
+                LEFT JOIN (SELECT DISTINCT code FROM raw.japan_customs_country_codes) AS c
+                    ON c.code = r.country_code""",
+            index_columns=("file", "hs9", "country_code"),
+            expectations=[E.ExpectColumnValuesToBeNull(column="problem")],
+        ),
+        Check(
+            # The grain: one row per HS-9 line and partner in a file (and, below, one flow and year per file).
+            name="new rows: one row per file, HS-9 line and partner",
+            query=f"SELECT file, hs9, country_code, count(*) AS rows_per_key FROM ({rows}) GROUP BY ALL",
+            index_columns=("file", "hs9", "country_code"),
+            expectations=[E.ExpectColumnValuesToBeBetween(column="rows_per_key", max_value=1)],
+        ),
+        Check(
+            # With the grain above, (flow, year, hs9, country_code) is unique over all partitions without reading
+            # the published ones again: their min/max statistics suffice.
+            name="all files: one flow and one year each, no (flow, year) twice",
+            query=f"SELECT file, min_exp_or_imp AS exp_or_imp, min_year AS year, "
+            f"min_exp_or_imp = max_exp_or_imp AND min_year = max_year AS one_flow_and_year "
+            f"FROM {source.raw_table}_partitions",
+            index_columns=("file",),
+            expectations=[
+                E.ExpectColumnValuesToBeInSet(column="one_flow_and_year", value_set=[True]),
+                E.ExpectCompoundColumnsToBeUnique(column_list=["exp_or_imp", "year"]),
+            ],
+        ),
+    ]

@@ -1,0 +1,55 @@
+"""Japan's imports from LAC (CELAC-33) by HS section, from real rows only (never benchmark data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+NAME = "japan_lac_imports_by_hs_section"
+EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table and no Comtrade HS 27/44 rows "
+              "for Japan's imports from CELAC states. Run `jlac fetch mof-hs9-country` (e-Stat appId needed).")
+
+
+def render(con, outdir: Path) -> list[Path]:
+    """Stacked bars per year by section (US$ millions); an empty chart that says why when there are no rows."""
+    df = con.execute(
+        f"SELECT year, section, section_no, section_name, imports_usd_m, partners, coverage, source "
+        f"FROM figures.{NAME} "
+        "ORDER BY year, section_no"
+    ).df()
+    written = [outdir / f"{NAME}.csv"]
+    df.to_csv(written[0], index=False)
+    fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
+    if df.empty:
+        ax.axis("off")
+        ax.text(0.5, 0.5, EMPTY_NOTE, ha="center", va="center", wrap=True, fontsize=10)
+    else:
+        df["label"] = df["section"] + " " + df["section_name"]
+        wide = df.pivot_table(index="year", columns="label", values="imports_usd_m", aggfunc="sum").fillna(0)
+        order = df.sort_values("section_no")["label"].unique()  # I, II, ... not alphabetical
+        wide = wide[order]
+        bottom = None
+        for section in wide.columns:
+            ax.bar(wide.index, wide[section], bottom=bottom, label=section)
+            bottom = wide[section] if bottom is None else bottom + wide[section]
+        ax.set_ylabel("US$ millions")
+        ax.legend(title="HS section", frameon=False, ncol=2, fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+        partial = sorted(df.loc[df["coverage"] != "all HS chapters", "year"].unique())
+        if partial:
+            fig.text(0.01, 0.04, f"{partial[0]}-{partial[-1]}: UN Comtrade HS 27 (section V) and HS 44 (IX) only; "
+                     "other years: MOF HS-9 x country, all chapters.", fontsize=7, color="#555555")
+    ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)
+    fig.text(0.01, 0.01, "Sources: MOF Trade Statistics of Japan via e-Stat (real rows only), UN Comtrade; via jlac.",
+             fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    for ext in ("png", "svg"):
+        path = outdir / f"{NAME}.{ext}"
+        fig.savefig(path)
+        written.append(path)
+    plt.close(fig)
+    return written

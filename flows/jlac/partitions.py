@@ -1,0 +1,288 @@
+"""Partitioned sources: one Parquet partition per snapshot file, and raw.<table> a view over them.
+
+For a source too large to copy into every build (``Source.parse_file`` set, e.g. ``mof-hs9-country``):
+
+* **verify** checks the manifest like ``jlac.snapshots.verify``, but remembers each file it hashed by
+  (device, inode, size, mtime), as git's index does: a file seen unchanged since (an unchanged file, or a
+  hard link of it in a new vintage) is not read again. Changed, new, missing and unlisted files fail exactly
+  as in ``snapshots.verify``.
+* **parse** turns each file into ``cache/<source>/parts/<sha256>-<code version>.parquet`` — content-addressed, so
+  an unchanged file is never parsed twice, across vintages too. Files are independent: the fan-out runs one task
+  per file, in process or on a Dask cluster (``jlac.refresh_flow``). The list of a snapshot's partitions is
+  written beside them (``<vintage>-<key>.parts.json``).
+* **load** creates ``raw.<table>`` as a view over the partitions (nothing copied) and ``raw.<table>_partitions``
+  (file, sha256, Parquet path, rows, and the checks version it was validated under).
+* **validate** (the source's checks) looks at the partitions the published warehouse does not already hold under
+  the same checks: a published partition passed the same suite when it was published.
+
+Partitions are never deleted by a refresh: the published warehouse's view reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+
+from jlac import models
+from jlac.config import Settings
+from jlac.errors import UNEXPECTED, JlacError, ParseError, SnapshotError
+from jlac.snapshots import MANIFEST, Snapshot, sha256_file
+from jlac.sources import Source
+
+log = logging.getLogger(__name__)
+
+
+def code_version(source: Source) -> str:
+    """Changes whenever the parser's code or declared columns change (same rule as whole-batch sources)."""
+    from jlac.pipeline import code_version as batch_code_version
+
+    return batch_code_version(source)
+
+
+def checks_version(source: Source) -> str:
+    """Changes whenever the source's Great Expectations suite changes: published partitions are checked again."""
+    module = importlib.import_module(f"jlac.checks.{source.module}")
+    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:16]
+
+
+def _synthetic(snapshot: Snapshot) -> bool:
+    return snapshot.manifest.get("synthetic") is True
+
+
+def partition_path(settings: Settings, source: Source, snapshot: Snapshot, rel: str, version: str | None = None
+                   ) -> Path:
+    sha = next(f.sha256 for f in snapshot.files if f.path == rel)
+    tag = "-synthetic" if _synthetic(snapshot) else ""
+    return settings.cache_dir / source.name / "parts" / f"{sha}-{version or code_version(source)}{tag}.parquet"
+
+
+# --- verify ----------------------------------------------------------------------------------------
+
+def _stat_key(path: Path) -> tuple[str, list[int]]:
+    """(device:inode, [size, mtime]): a hard link of a verified file (an unchanged file of a new vintage) is known."""
+    st = path.stat()
+    return f"{st.st_dev}:{st.st_ino}", [st.st_size, st.st_mtime_ns]
+
+
+def verify(snapshot: Snapshot, settings: Settings) -> int:
+    """Check every file against the manifest; return how many files were hashed (the rest were known unchanged)."""
+    cache_file = settings.cache_dir / snapshot.source / "verified.json"
+    try:
+        known = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        known = {}
+    problems, to_hash = [], []
+    for f in snapshot.files:
+        p = snapshot.path(f.path)
+        if not p.is_file():
+            problems.append(f"missing file {f.path} (listed in {MANIFEST})")
+            continue
+        inode, stat = _stat_key(p)
+        seen = known.get(inode)
+        if not (seen and seen[:2] == stat and seen[2] == f.sha256):
+            to_hash.append(f)
+    # hashlib lets go of the GIL on large blocks: two threads hash two files at once.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        actual = dict(zip([f.path for f in to_hash], pool.map(lambda f: sha256_file(snapshot.path(f.path)), to_hash),
+                          strict=True))
+    for f in to_hash:
+        if actual[f.path] != f.sha256:
+            problems.append(f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, "
+                            f"file has {actual[f.path][:12]}…")
+        else:
+            inode, stat = _stat_key(snapshot.path(f.path))
+            known[inode] = [*stat, f.sha256]
+    listed = {f.path for f in snapshot.files}
+    for p in sorted(snapshot.root.rglob("*")):
+        rel = p.relative_to(snapshot.root).as_posix()
+        if p.is_file() and rel != MANIFEST and rel not in listed:
+            problems.append(f"unlisted file {rel} (not in {MANIFEST})")
+    if problems:
+        raise SnapshotError(
+            f"snapshot {snapshot.id} at {snapshot.root} failed verification; nothing from it is loaded:\n  - "
+            + "\n  - ".join(problems)
+        )
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(known), encoding="utf-8")
+    os.replace(tmp, cache_file)
+    return len(to_hash)
+
+
+# --- parse -----------------------------------------------------------------------------------------
+
+def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel: str, version: str | None = None,
+                    threads: int | None = None) -> str:
+    """Parse one verified file into its Parquet partition (skipped when it exists); return the partition's path.
+
+    This is the unit of the fan-out: it only needs the file and a place to write, so it runs on any worker
+    that sees both.
+    """
+    out = partition_path(settings, source, snapshot, rel, version)
+    if out.exists():
+        return str(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
+    with duckdb.connect(config={"threads": threads} if threads else {}) as con:
+        try:
+            select = source.parse_file(snapshot, rel, con)
+            con.execute(f"COPY (SELECT {cols} FROM ({select})) TO '{tmp}' (FORMAT parquet)")
+        except JlacError:
+            tmp.unlink(missing_ok=True)
+            raise
+        except duckdb.Error as exc:
+            tmp.unlink(missing_ok=True)
+            raise ParseError(f"{source.name} {snapshot.id}/{rel}: {exc}") from exc
+        except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
+            tmp.unlink(missing_ok=True)
+            raise ParseError(f"{source.name} {snapshot.id}/{rel}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
+                             "the file does not have the layout the parser expects") from exc
+        _write_stats(con, source, tmp, stats_path(out))
+    os.replace(tmp, out)  # the partition last: a partition never exists without its statistics
+    return str(out)
+
+
+def stats_path(partition: Path) -> Path:
+    return partition.with_name(partition.name + ".stats.json")
+
+
+def _write_stats(con: duckdb.DuckDBPyConnection, source: Source, parquet: Path, dest: Path) -> dict:
+    """Rows and the min/max of ``source.partition_stats`` from the partition's Parquet footer, kept beside it so
+    that loading a snapshot of many partitions reads none of them."""
+    cols = [c for c in source.columns if c.name in source.partition_stats]
+    minmax = "".join(
+        f", min(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_min_value AS {c.type}) END)"
+        f", max(CASE WHEN path_in_schema = '{c.name}' THEN TRY_CAST(stats_max_value AS {c.type}) END)"
+        for c in cols)
+    row = con.execute(f"SELECT coalesce(sum(row_group_num_rows) FILTER (WHERE column_id = 0), 0){minmax} "
+                      "FROM parquet_metadata(?)", [str(parquet)]).fetchone()
+    stats = {"rows": row[0], "minmax": [v if isinstance(v, int | float | None) else str(v) for v in row[1:]]}
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(stats), encoding="utf-8")
+    os.replace(tmp, dest)
+    return stats
+
+
+def read_stats(con: duckdb.DuckDBPyConnection, source: Source, partition: Path) -> dict:
+    try:
+        return json.loads(stats_path(partition).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):  # written by an older jlac: read the footer once
+        return _write_stats(con, source, partition, stats_path(partition))
+
+
+def parts_list_path(settings: Settings, source: Source, snapshot: Snapshot, version: str) -> Path:
+    key = hashlib.sha256(f"{snapshot.fingerprint}/{version}".encode()).hexdigest()[:24]
+    return settings.cache_dir / source.name / f"{snapshot.vintage}-{key}.parts.json"
+
+
+def parse_all(settings: Settings, source: Source, snapshot: Snapshot, fan_out=None) -> Path:
+    """Parse every data file of the snapshot that has no partition yet, and write the list of its partitions;
+    return that list's path.
+
+    ``fan_out(files, version)`` parses the given files (each with ``parse_partition``), e.g. as Prefect tasks on a
+    Dask cluster; by default they are parsed in this process, one file per core at a time (a file's Parquet write
+    keeps about one core busy, so files side by side use the machine better than threads inside one file).
+    """
+    files = source.data_files(snapshot)
+    if not files:
+        raise ParseError(f"{source.name} {snapshot.id}: no data file in the snapshot")
+    version = code_version(source)
+    todo = [f for f in files if not partition_path(settings, source, snapshot, f, version).exists()]
+    if todo and fan_out is not None:
+        fan_out(todo, version)
+    elif todo:
+        workers = min(len(todo), os.cpu_count() or 1)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # DuckDB releases the GIL while it works
+            list(pool.map(lambda rel: parse_partition(settings, source, snapshot, rel, version, threads), todo))
+    log.info("%s: %d of %d file(s) parsed into partitions, %d unchanged", source.name, len(todo), len(files),
+             len(files) - len(todo))
+    sha = {f.path: f.sha256 for f in snapshot.files}
+    entries = []
+    for f in files:
+        part = partition_path(settings, source, snapshot, f, version)
+        if not part.exists():
+            raise ParseError(f"{source.name} {snapshot.id}/{f}: partition {part} was not written by the fan-out")
+        entries.append({"file": f, "sha256": sha[f], "parquet": str(part)})
+    out = parts_list_path(settings, source, snapshot, version)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot | None, parts: Path | None) -> int:
+    """raw.<table> as a view over the partitions (empty without a snapshot) and raw.<table>_partitions."""
+    declared = ", ".join(f'"{c.name}"' for c in source.columns)
+    entries = json.loads(parts.read_text(encoding="utf-8")) if parts is not None and snapshot is not None else []
+    stats = [c for c in source.columns if c.name in source.partition_stats]
+    stat_cols = "".join(f", min_{c.name} {c.type}, max_{c.name} {c.type}" for c in stats)
+    con.execute(f"CREATE OR REPLACE TABLE {source.raw_table}_partitions (file VARCHAR, sha256 VARCHAR, "
+                f"parquet VARCHAR, rows BIGINT, checks_version VARCHAR{stat_cols})")
+    if entries:
+        paths = "[" + ", ".join(_quote(e["parquet"]) for e in entries) + "]"
+        con.execute(
+            f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {declared}, {_quote(snapshot.id)} AS snapshot_id, "
+            f"{_quote(snapshot.vintage)} AS vintage FROM read_parquet({paths})"
+        )
+        # Row counts and per-partition min/max, read from the partitions' footers when they were written.
+        version = checks_version(source)
+        rows = []
+        for e in entries:
+            known = read_stats(con, source, Path(e["parquet"]))
+            rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version, *known["minmax"]))
+        con.executemany(
+            f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?{', ?, ?' * len(stats)})", rows)
+    else:
+        typed = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in source.columns)
+        con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
+                    "snapshot_id, CAST(NULL AS VARCHAR) AS vintage WHERE false")
+    description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
+    models.comment_table(con, source.raw_table, description, {
+        "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
+        "vintage": "Vintage (release date) of the snapshot", **{c.name: c.description for c in source.columns}})
+    models.comment_table(con, f"{source.raw_table}_partitions", f"Parquet partitions behind {source.raw_table}: "
+                         "one per snapshot file, content-addressed.", {
+        "file": "File in the snapshot", "sha256": "sha256 of the file (verified)",
+        "parquet": "Partition the file was parsed into", "rows": "Rows in the partition",
+        "checks_version": "Version of the source's checks this partition passed in this build",
+        **{f"{m}_{c}": f"{'Smallest' if m == 'min' else 'Largest'} {c} in the partition (Parquet statistics)"
+           for c in source.partition_stats for m in ("min", "max")}})
+    return con.execute(f"SELECT coalesce(sum(rows), 0) FROM {source.raw_table}_partitions").fetchone()[0]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- validate: only what the published warehouse does not already hold ----------------------------
+
+def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | None) -> list[str] | None:
+    """Files of the snapshot whose partition is not in the published warehouse under the same checks.
+
+    None means every file (no published warehouse, or it has no partitions of this source).
+    """
+    if snapshot is None or not settings.warehouse.exists():
+        return None
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
+            done = {r[0] for r in con.execute(
+                f"SELECT parquet FROM published.{source.raw_table}_partitions WHERE checks_version = ?",
+                [checks_version(source)]).fetchall()}
+    except duckdb.Error:  # an older warehouse without the partitions table: check everything
+        return None
+    version = code_version(source)
+    return [f for f in source.data_files(snapshot)
+            if str(partition_path(settings, source, snapshot, f, version)) not in done]

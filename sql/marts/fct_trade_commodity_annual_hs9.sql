@@ -1,0 +1,42 @@
+-- Japan's trade by HS 9-digit line and partner per year (MOF's Value-Year), exports FOB and imports CIF. The
+-- dollar value is the sum of the months, each converted at its own month's average rate (FRED EXJPUS), as in
+-- marts.fct_trade_commodity_monthly; NULL when a month with trade has no rate yet. A view over the Parquet
+-- partitions (one row per row of MOF's files): filter on year, flow, partner or hs9 to read less.
+-- @materialized: view
+-- @col reporter_iso3: Reporting country: JPN
+-- @col partner_iso3: Partner ISO3; NULL for MOF codes without a country
+-- @col partner_code: MOF 3-digit partner code
+-- @col flow: export (FOB) or import (CIF)
+-- @col hs9: HS 9-digit statistical code
+-- @col hs_chapter: First two digits of hs9
+-- @col year: Calendar year
+-- @col value_jpy: Value for the year in yen (MOF's Value-Year, thousand yen x 1000)
+-- @col value_usd: Sum over the months of the month's value divided by its yen per US dollar; NULL if a rate is missing
+-- @col quantity1: Quantity in unit1 for the year
+-- @col unit1: Unit of quantity1, NULL when none
+-- @col quantity2: Quantity in unit2 for the year
+-- @col unit2: Unit of quantity2, NULL when none
+-- @col is_synthetic: True for benchmark data from a snapshot marked synthetic
+-- @col source: mof-hs9-country
+-- @col vintage: Snapshot vintage
+WITH fx AS (  -- the twelve monthly rates of each year as one list (NULL where FRED has none)
+    SELECT y AS year, list(r.jpy_per_usd ORDER BY m) AS rates
+    FROM range(1950, 2101) AS yy(y), range(1, 13) AS t(m)
+    LEFT JOIN staging.stg_fred_exjpus__rates AS r ON r.month = make_date(CAST(y AS INTEGER), CAST(m AS INTEGER), 1)
+    GROUP BY y
+), usd AS (
+    SELECT r.*, list_transform(
+               [r.value_m01, r.value_m02, r.value_m03, r.value_m04, r.value_m05, r.value_m06,
+                r.value_m07, r.value_m08, r.value_m09, r.value_m10, r.value_m11, r.value_m12],
+               lambda v, i: CASE WHEN v = 0 THEN 0 ELSE v * 1000 / fx.rates[i] END) AS usd_months
+    FROM raw.mof_hs9_country AS r
+    LEFT JOIN fx ON fx.year = r.year
+)
+SELECT 'JPN' AS reporter_iso3, c.iso3 AS partner_iso3, r.country_code AS partner_code, r.flow, r.hs9,
+       left(r.hs9, 2) AS hs_chapter, r.year, r.value_year * 1000 AS value_jpy,
+       -- a month with trade but no rate yet leaves a NULL in the list: no partial dollar year
+       CASE WHEN list_count(r.usd_months) = 12 THEN list_sum(r.usd_months) END AS value_usd,
+       r.quantity1_year AS quantity1, r.unit1, r.quantity2_year AS quantity2, r.unit2, r.is_synthetic,
+       'mof-hs9-country' AS source, r.vintage
+FROM usd AS r
+LEFT JOIN staging.stg_japan_customs_country_codes__countries AS c ON c.code = r.country_code

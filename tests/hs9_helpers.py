@@ -1,0 +1,68 @@
+"""Helpers for the mof-hs9-country tests: the benchmark generator, and a warehouse built through the pipeline's
+own stages for mof-hs9-country and the two sources its models join (country codes, FRED)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+from jlac import models, pipeline, warehouse
+from jlac.config import Settings
+from jlac.snapshots import latest_snapshot
+from jlac.sources import all_sources
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCES = ("mof-hs9-country", "japan-customs-country-codes", "fred-exjpus")
+TARGETS = ["marts.fct_trade_commodity_monthly", "marts.fct_trade_commodity_annual_hs9",
+           "marts.fct_trade_hs_section_annual"]
+
+
+def generator():
+    """benchmarks/gen_mof_hs9_country.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("gen_mof_hs9_country", REPO / "benchmarks" / "gen_mof_hs9_country.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def settings_for(home: Path, *mirrors: Path) -> Settings:
+    return Settings(warehouse=home / "jlac.duckdb", snapshots=home / "store", mirrors=tuple(mirrors),
+                    output=home / "out")
+
+
+def needed_models(targets: list[str]):
+    found = models.discover()
+    by_name = {m.name: m for m in found}
+    needed, todo = set(), list(targets)
+    while todo:
+        name = todo.pop()
+        if name not in needed and name in by_name:
+            needed.add(name)
+            todo += by_name[name].refs
+    return [m for m in found if m.name in needed]
+
+
+def build(settings: Settings, stages: pipeline.Stages | None = None, targets: list[str] = TARGETS,
+          publish: bool = True, sources: tuple[str, ...] = SOURCES) -> tuple[Path, list]:
+    """verify -> parse -> load -> validate -> models (-> publish) for ``sources``; returns (warehouse, results)."""
+    return _build(settings, stages or pipeline.Stages(), targets, publish, sources)
+
+
+def _build(settings, stages, targets, publish, sources):
+    srcs = {n: all_sources()[n] for n in sources}
+    snaps = {n: latest_snapshot(n, settings) for n in sources}
+    parts = {}
+    for n, snap in snaps.items():
+        if snap is not None:
+            stages.verify(settings, snap)
+            parts[n] = stages.parse(settings, srcs[n], snap)
+    path = warehouse.new_build(settings, pipeline.new_run_id())
+    stages.load(path, srcs, snaps, parts)
+    results = stages.validate(settings, path, srcs, snaps)
+    if all(r.success for r in results):
+        with duckdb.connect(str(path)) as con:
+            models.run_all(con, needed_models(targets))
+        if publish:
+            path = warehouse.publish(path, settings)
+    return path, results

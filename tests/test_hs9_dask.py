@@ -1,0 +1,67 @@
+"""The parse fan-out of mof-hs9-country on a real 2-worker local Dask cluster (prefect-dask's DaskTaskRunner, chosen
+by JLAC_TASK_RUNNER=local:2) builds the same warehouse as the single-process path."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+from hs9_helpers import build, generator, settings_for
+from jlac.snapshots import latest_snapshot
+from jlac.sources import all_sources
+from prefect.testing.utilities import prefect_test_harness
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def _relations(con, catalog: str) -> list[str]:
+    return [f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = ? "
+        "AND table_schema IN ('raw', 'staging', 'marts') ORDER BY 1, 2", [catalog]).fetchall()]
+
+
+def test_dask_fan_out_builds_the_same_warehouse(harness, tmp_path, mirror, monkeypatch):
+    from jlac import refresh_flow
+
+    gen = tmp_path / "gen"
+    generator().generate(gen, 1, mirror, last_year=2012, threads=2)  # two files: 2012 exports and imports
+    single, results = build(settings_for(tmp_path / "single", gen, mirror))
+    assert all(r.success for r in results)
+
+    settings = settings_for(tmp_path / "dask", gen, mirror)
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(settings.warehouse))
+    monkeypatch.setenv("JLAC_TASK_RUNNER", "local:2")
+    runner = refresh_flow.task_runner_from_env()
+    assert type(runner).__name__ == "DaskTaskRunner"
+    source = all_sources()["mof-hs9-country"]
+    out = refresh_flow.parse_partitions_flow.with_options(task_runner=runner)(
+        settings, source, latest_snapshot("mof-hs9-country", settings))
+    assert out["pids"] and os.getpid() not in out["pids"], "the files were parsed in the Dask worker processes"
+    assert len(list((settings.cache_dir / "mof-hs9-country" / "parts").glob("*.parquet"))) == 2
+    # the rest of the build through the refresh's Prefect stages (partitions found, nothing parsed again)
+    monkeypatch.delenv("JLAC_TASK_RUNNER")
+    dask, results = build(settings, stages=refresh_flow.PrefectStages())
+    assert all(r.success for r in results)
+
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS a (READ_ONLY)", [str(single)])
+    con.execute("ATTACH ? AS b (READ_ONLY)", [str(dask)])
+    names = _relations(con, "a")
+    assert names == _relations(con, "b")
+    assert "raw.mof_hs9_country" in names and "marts.fct_trade_commodity_monthly" in names
+    for name in names:
+        cols = ", ".join(f'"{c}"' for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'a' AND "
+            "table_schema || '.' || table_name = ? AND column_name <> 'parquet' ORDER BY ordinal_position",
+            [name]).fetchall())  # partition paths differ by warehouse home; their content must not
+        diff = con.execute(f"SELECT count(*) FROM ((SELECT {cols} FROM a.{name} EXCEPT ALL SELECT {cols} FROM b.{name})"
+                           f" UNION ALL (SELECT {cols} FROM b.{name} EXCEPT ALL SELECT {cols} FROM a.{name}))"
+                           ).fetchone()[0]
+        assert diff == 0, f"{name}: {diff} rows differ between the single-process and the Dask build"
+    rows = con.execute("SELECT count(*) FROM b.marts.fct_trade_commodity_monthly").fetchone()[0]
+    assert rows > 100_000

@@ -1,0 +1,267 @@
+"""mof-hs9-country: MOF's HS-9 x country x month layout, from files the benchmark generator writes out of the real
+mirror (real HS-9 lines, real country codes, each import line's partners adding up to the real national total).
+Numbers are checked against the real mof-hs9-imports file and FRED, read here with the csv module."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from conftest import write_manifest
+from hs9_helpers import TARGETS, build, generator, settings_for
+from jlac import partitions
+from jlac.errors import ParseError, SnapshotError
+from jlac.snapshots import latest_snapshot
+from jlac.sources import all_sources
+from trade_helpers import fred_monthly_rates
+
+SRC = "mof-hs9-country"
+REAL_2018_IMPORTS = 82_703_304_395  # thousand yen: sum of Value-Year in mof-hs9-imports ik-110h2018i001.csv
+
+
+def _real_hs9(mirror: Path, year: int) -> list[dict]:
+    path = next((mirror / "mof-hs9-imports").glob(f"*/ik-110h{year}i001.csv"))
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, mirror) -> Path:
+    """2017 and 2018, exports and imports: four files in MOF's by-country layout."""
+    out = tmp_path_factory.mktemp("gen")
+    generator().generate(out, 2, mirror, last_year=2018, threads=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, generated, mirror):
+    settings = settings_for(tmp_path_factory.mktemp("home"), generated, mirror)
+    path, results = build(settings)
+    assert all(r.success for r in results), [r.suite for r in results if not r.success]
+    con = duckdb.connect()
+    con.execute("ATTACH ? AS wh (READ_ONLY)", [str(path)])
+    con.execute("USE wh")
+    yield settings, con
+    con.close()
+
+
+def test_generated_files_keep_the_real_national_totals(generated, mirror):
+    real = _real_hs9(mirror, 2018)
+    assert sum(int(r["Value-Year"]) for r in real) == REAL_2018_IMPORTS
+    rows = _rows(next(generated.glob("*/*/hs9-country-2018-imp.csv")))
+    assert list(rows[0])[:4] == ["Exp or Imp", "Year", "HS", "Country"]
+    assert sum(int(r["Value-Year"]) for r in rows) == REAL_2018_IMPORTS
+    by_line = {}
+    for r in rows:
+        by_line[r["HS"]] = by_line.get(r["HS"], 0) + int(r["Value-Year"])
+    assert by_line["'000000091'"] == 37_246_247  # the real line's Value-Year, split over partners
+    assert len({r["HS"] for r in rows}) == 8018
+    manifest = yaml.safe_load(next(generated.glob("*/*/SNAPSHOT.yml")).read_text())
+    assert manifest["synthetic"] is True
+
+
+def test_raw_view_and_monthly_fact_match_the_files(published, generated, mirror):
+    settings, con = published
+    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'raw' "
+                       "AND table_name = 'mof_hs9_country'").fetchone() == ("VIEW",)
+    got = con.execute("SELECT sum(value_year), count(DISTINCT hs9), count(DISTINCT file) FROM raw.mof_hs9_country "
+                      "WHERE flow = 'import' AND year = 2018").fetchone()
+    assert got == (REAL_2018_IMPORTS, 8018, 1)
+    assert con.execute("SELECT sum(value_jpy) FROM marts.fct_trade_commodity_monthly WHERE flow = 'import' "
+                       "AND year = 2018").fetchone()[0] == REAL_2018_IMPORTS * 1000
+    # one row of the file, month by month, in yen and dollars at FRED's monthly rate
+    row = _rows(next(generated.glob("*/*/hs9-country-2018-imp.csv")))[0]
+    hs9, country = row["HS"].strip("'"), row["Country"]
+    rates = fred_monthly_rates(mirror)
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    expected = [(i + 1, int(row[f"Value-{m}"]) * 1000, int(row[f"Value-{m}"]) * 1000 / rates[f"2018-{i + 1:02d}"])
+                for i, m in enumerate(months) if int(row[f"Value-{m}"]) or int(row[f"Quantity2-{m}"])]
+    fact = con.execute("SELECT month, value_jpy, value_usd FROM marts.fct_trade_commodity_monthly WHERE flow = "
+                       "'import' AND year = 2018 AND hs9 = ? AND partner_code = ? ORDER BY month",
+                       [hs9, country]).fetchall()
+    assert [(m, v) for m, v, _ in fact] == [(m, v) for m, v, _ in expected]
+    assert [round(u, 4) for *_, u in fact] == [round(u, 4) for *_, u in expected]
+    iso3 = con.execute("SELECT DISTINCT partner_iso3 FROM marts.fct_trade_commodity_monthly WHERE partner_code = '410'"
+                       ).fetchall()
+    assert iso3 == [("BRA",)]
+
+
+def test_annual_and_section_rollups(published, mirror):
+    _, con = published
+    real = _real_hs9(mirror, 2018)
+    section_v = sum(int(r["Value-Year"]) for r in real if 25 <= int(r["HS"].strip("'")[:2]) <= 27)
+    got = con.execute("SELECT sum(value_jpy) FROM marts.fct_trade_hs_section_annual WHERE flow = 'import' "
+                      "AND year = 2018 AND section = 'V'").fetchone()[0]
+    assert got == section_v * 1000  # mineral products: the real national total, whatever the partner split
+    # the annual dollar value is the sum of the monthly conversions
+    annual, monthly = con.execute(
+        "SELECT (SELECT sum(value_usd) FROM marts.fct_trade_commodity_annual_hs9 WHERE year = 2017 "
+        "AND flow = 'export'),"
+        " (SELECT sum(value_usd) FROM marts.fct_trade_commodity_monthly WHERE year = 2017 AND flow = 'export')"
+    ).fetchone()
+    assert annual == pytest.approx(monthly, rel=1e-9)
+    one_year = "SELECT count(*) FROM raw.mof_hs9_country_partitions WHERE min_year = max_year"
+    assert con.execute(one_year).fetchone() == (4,)
+
+
+def _copy_snapshot(generated: Path, dest_root: Path) -> Path:
+    src = next(generated.glob(f"{SRC}/*"))
+    dest = dest_root / SRC / src.name
+    shutil.copytree(src, dest)
+    return dest
+
+
+def test_header_without_country_fails_naming_the_column(tmp_path, generated):
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2017-exp.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != 3) for line in lines[:3]))
+    for p in vintage.glob("*.csv"):
+        if p != path:
+            p.unlink()
+    write_manifest(vintage, SRC)
+    snap = latest_snapshot(SRC, settings_for(tmp_path / "h", tmp_path / "m"))
+    with pytest.raises(ParseError, match=r"hs9-country-2017-exp.csv: header column 4 is 'Unit1', expected 'Country'"):
+        partitions.parse_all(settings_for(tmp_path / "h", tmp_path / "m"), all_sources()[SRC], snap)
+
+
+def test_non_numeric_value_fails_naming_file_and_line(tmp_path, generated):
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2018-imp.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[8] = "12x4"  # Value-Year
+    lines[5] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    write_manifest(vintage, SRC)
+    settings = settings_for(tmp_path / "h", tmp_path / "m")
+    with pytest.raises(ParseError) as err:
+        partitions.parse_all(settings, all_sources()[SRC], latest_snapshot(SRC, settings))
+    assert "hs9-country-2018-imp.csv" in str(err.value) and "12x4" in str(err.value)
+    assert not list((settings.cache_dir / SRC / "parts").glob("*.tmp")), "no half-written partition stays"
+
+
+def test_unknown_partner_code_fails_validation_naming_the_row(tmp_path, generated, mirror):
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2018-imp.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[1].split(",")
+    hs9 = cells[2].strip("'")
+    cells[3] = "999"
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    write_manifest(vintage, SRC, {"synthetic": True})
+    settings = settings_for(tmp_path / "h", tmp_path / "m", mirror)
+    _, results = build(settings, publish=False)
+    [failed] = [r for r in results if not r.success]
+    assert failed.suite == "mof-hs9-country: new rows: flow, values, HS code, partner code, months"
+    details = failed.failed[0].details
+    assert "partner code is not in japan-customs-country-codes" in details
+    assert f"'hs9': '{hs9}', 'country_code': '999'" in details and "hs9-country-2018-imp.csv" in details
+    assert not settings.warehouse.exists(), "nothing published"
+
+
+def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirror):
+    root = tmp_path / "m"
+    _copy_snapshot(generated, root)
+    settings = settings_for(tmp_path / "h", root, mirror)
+    build(settings)
+    parts_dir = settings.cache_dir / SRC / "parts"
+    before = set(parts_dir.glob("*.parquet"))
+    assert len(before) == 4
+    new = generator().append_month(root, "2019-01", mirror)
+    snap = latest_snapshot(SRC, settings)
+    assert snap.root == new
+    source = all_sources()[SRC]
+    assert partitions.files_to_validate(settings, source, snap) == ["hs9-country-2019-exp.csv",
+                                                                    "hs9-country-2019-imp.csv"]
+    hashed = partitions.verify(snap, settings)
+    assert hashed == 2  # the hard-linked files of 2017-2018 are known unchanged
+    path, results = build(settings)
+    assert all(r.success for r in results)
+    assert len(set(parts_dir.glob("*.parquet")) - before) == 2
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT min(month), max(month), count(DISTINCT file) "
+                           "FROM staging.stg_mof_hs9_country__monthly WHERE year = 2019").fetchone() == (1, 1, 2)
+    # a file changed in place after it was verified is caught: new mtime, so it is hashed again
+    victim = new / "hs9-country-2019-imp.csv"
+    victim.unlink()  # hard links: replace the file, never write through to the other vintage
+    victim.write_text((generated / SRC).joinpath(next((generated / SRC).iterdir()).name,
+                                                 "hs9-country-2018-imp.csv").read_text())
+    with pytest.raises(SnapshotError, match="checksum mismatch for hs9-country-2019-imp.csv"):
+        partitions.verify(latest_snapshot(SRC, settings), settings)
+
+
+def _comtrade_2017(root: Path, mirror: Path) -> dict[str, float]:
+    """A Comtrade snapshot of the 2017 fuel and wood files (linked in place); Japan's imports from CELAC states in
+    them by chapter, US$ millions, summed here with the csv module."""
+    from jlac.countries import CELAC
+
+    src = next((mirror / "comtrade-classic-hs27-hs44").iterdir())
+    vintage = root / "comtrade-classic-hs27-hs44" / src.name
+    sums = {}
+    for rel in ("oil/processed_data_2017.csv", "wood/processed_data_2017.csv"):
+        (vintage / rel).parent.mkdir(parents=True, exist_ok=True)
+        (vintage / rel).symlink_to(src / rel)
+        with (src / rel).open(encoding="utf-8-sig", newline="") as fh:
+            for r in csv.DictReader(fh):
+                if r["Reporter ISO"] == "JPN" and r["Trade Flow"] == "Import" and r["Partner ISO"] in CELAC:
+                    sums[r["Commodity Code"]] = sums.get(r["Commodity Code"], 0) + float(r["Trade Value (US$)"]) / 1e6
+    write_manifest(vintage, "comtrade-classic-hs27-hs44")
+    return sums
+
+
+def test_figure_uses_real_rows_only(tmp_path, generated, mirror):
+    targets = ["figures.japan_lac_imports_by_hs_section"]
+    sources = ("mof-hs9-country", "japan-customs-country-codes", "fred-exjpus", "comtrade-classic-hs27-hs44")
+    root = tmp_path / "m"
+    comtrade = _comtrade_2017(root, mirror)
+    vintage = _copy_snapshot(generated, root)  # 2017-2018, synthetic
+    path, _ = build(settings_for(tmp_path / "h1", root, mirror), targets=targets, sources=sources)
+    query = ("SELECT year, section, imports_usd_m, coverage FROM figures.japan_lac_imports_by_hs_section "
+             "ORDER BY year, section_no")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.mof_hs9_country").fetchone()[0] > 0
+        rows = con.execute(query).fetchall()
+    # the synthetic 2017-2018 rows are not there: only the real Comtrade chapters of 2017
+    assert rows == [(2017, "V", pytest.approx(comtrade["27"], abs=0.001), "HS 27 and 44 only"),
+                    (2017, "IX", pytest.approx(comtrade["44"], abs=0.001), "HS 27 and 44 only")]
+    assert round(comtrade["27"], 3) == 2019.274  # Japan's fuel imports from CELAC states in 2017, US$ millions
+    # the same rows from a real (not synthetic) snapshot, as an e-Stat fetch would write them, do reach it and
+    # take precedence over Comtrade's two chapters for their years
+    manifest = yaml.safe_load((vintage / "SNAPSHOT.yml").read_text())
+    manifest["synthetic"] = False
+    (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest))
+    path, _ = build(settings_for(tmp_path / "h2", root, mirror), targets=[*targets, *TARGETS], sources=sources)
+    with duckdb.connect(str(path), read_only=True) as con:
+        fig = con.execute("SELECT round(sum(imports_usd_m), 3), min(coverage), count(*) FROM "
+                          "figures.japan_lac_imports_by_hs_section WHERE year = 2018").fetchone()
+        rollup = con.execute("SELECT sum(s.value_usd) / 1e6 FROM marts.fct_trade_hs_section_annual AS s "
+                             "JOIN marts.dim_country AS c ON c.iso3 = s.partner_iso3 AND c.is_celac "
+                             "WHERE s.flow = 'import' AND s.year = 2018").fetchone()[0]
+        sources_2017 = con.execute("SELECT DISTINCT source FROM figures.japan_lac_imports_by_hs_section "
+                                   "WHERE year = 2017").fetchall()
+    assert fig[0] == pytest.approx(rollup, abs=0.05) and fig[0] > 0 and fig[1] == "all HS chapters" and fig[2] > 2
+    assert sources_2017 == [("mof-hs9-country",)]
+
+
+def test_empty_figure_says_why(tmp_path):
+    from jlac.figures import japan_lac_hs_sections
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA figures")
+    con.execute("CREATE TABLE figures.japan_lac_imports_by_hs_section (year INTEGER, section VARCHAR, section_no "
+                "INTEGER, section_name VARCHAR, imports_usd_m DOUBLE, partners BIGINT, coverage VARCHAR, "
+                "source VARCHAR)")
+    written = japan_lac_hs_sections.render(con, tmp_path)
+    assert sorted(p.name for p in written) == [f"japan_lac_imports_by_hs_section.{e}" for e in ("csv", "png", "svg")]
+    assert "No real rows" in (tmp_path / "japan_lac_imports_by_hs_section.svg").read_text()
