@@ -161,9 +161,13 @@ def conflicts_check(source: Source) -> Check | None:
 
     Identical repeats were dropped at parse, so any key that still repeats is a conflict. Each row of it
     fails with its key, its values and where it was read from, so the report shows both values side by side.
+
+    Not for a partitioned source: a window over its whole history at every refresh is the cost partitions avoid,
+    so such a source states its grain itself, over the new files and across files (mof-hs9-country: one row per
+    key in a file, one flow and year per file), refusing any repeat.
     """
     key = source.value_key
-    if not key:
+    if not key or source.partitioned:
         return None
     declared = {c.name for c in source.columns}
     where = [c for c in ("file", "sheet", "row_number") if c in declared]

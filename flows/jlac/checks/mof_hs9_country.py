@@ -58,8 +58,10 @@ def checks(source, snapshot, settings=None) -> list[Check]:
         Check(
             # The grain: one row per HS-9 line and partner in a file (and, below, one flow and year per file).
             name="new rows: one row per file, HS-9 line and partner",
-            query=f"SELECT file, hs9, country_code, count(*) AS rows_per_key FROM ({rows}) GROUP BY ALL",
-            index_columns=("file", "hs9", "country_code"),
+            # the repeated rows' Value-Year side by side: a conflict shows both values
+            query=f"SELECT file, hs9, country_code, count(*) AS rows_per_key, "
+            f"string_agg(value_year::VARCHAR, ' vs ') AS value_year FROM ({rows}) GROUP BY ALL",
+            index_columns=("file", "hs9", "country_code", "value_year"),
             expectations=[E.ExpectColumnValuesToBeBetween(column="rows_per_key", max_value=1)],
         ),
         Check(
