@@ -57,21 +57,6 @@ def child_floor(files: list[str], db: str) -> dict:
     return {"seconds": time.perf_counter() - start, "rows": rows, "rss_mb": _peak_rss_mb()}
 
 
-def needed_models(targets: list[str]):
-    """The models the targets read (transitively) and the targets, in dependency order."""
-    from jlac import models
-
-    found = models.discover()
-    by_name = {m.name: m for m in found}
-    needed, todo = set(), list(targets)
-    while todo:
-        name = todo.pop()
-        if name not in needed and name in by_name:
-            needed.add(name)
-            todo += by_name[name].refs
-    return [m for m in found if m.name in needed]
-
-
 def child_jlac(generated: str, home: str, mirror: str) -> dict:
     """verify -> parse -> load -> validate -> models -> publish for the HS-9 source and the two it joins."""
     os.environ["JLAC_WAREHOUSE"] = str(Path(home) / "jlac.duckdb")
@@ -106,7 +91,7 @@ def child_jlac(generated: str, home: str, mirror: str) -> dict:
     times["validate"] = time.perf_counter() - t
     t = time.perf_counter()
     with duckdb.connect(str(build)) as con:
-        models.run_all(con, needed_models(TARGETS))
+        models.run_all(con, models.upstream(TARGETS))
     times["models"] = time.perf_counter() - t
     t = time.perf_counter()
     warehouse.publish(build, settings)

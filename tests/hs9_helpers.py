@@ -31,18 +31,6 @@ def settings_for(home: Path, *mirrors: Path) -> Settings:
                     output=home / "out")
 
 
-def needed_models(targets: list[str]):
-    found = models.discover()
-    by_name = {m.name: m for m in found}
-    needed, todo = set(), list(targets)
-    while todo:
-        name = todo.pop()
-        if name not in needed and name in by_name:
-            needed.add(name)
-            todo += by_name[name].refs
-    return [m for m in found if m.name in needed]
-
-
 def build(settings: Settings, stages: pipeline.Stages | None = None, targets: list[str] = TARGETS,
           publish: bool = True, sources: tuple[str, ...] = SOURCES) -> tuple[Path, list]:
     """verify -> parse -> load -> validate -> models (-> publish) for ``sources``; returns (warehouse, results)."""
@@ -62,7 +50,7 @@ def _build(settings, stages, targets, publish, sources):
     results = stages.validate(settings, path, srcs, snaps)
     if all(r.success for r in results):
         with duckdb.connect(str(path)) as con:
-            models.run_all(con, needed_models(targets))
+            models.run_all(con, models.upstream(targets))
         if publish:
             path = warehouse.publish(path, settings)
     return path, results

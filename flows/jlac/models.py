@@ -83,6 +83,19 @@ def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
     return [models[n] for n in order]
 
 
+def upstream(targets: list[str], sql_dir: Path = SQL_DIR) -> list[Model]:
+    """The target models and every model they read (transitively), in dependency order."""
+    found = discover(sql_dir)
+    by_name = {m.name: m for m in found}
+    needed, todo = set(), list(targets)
+    while todo:
+        name = todo.pop()
+        if name not in needed and name in by_name:
+            needed.add(name)
+            todo += by_name[name].refs
+    return [m for m in found if m.name in needed]
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -33,8 +33,8 @@ import duckdb
 
 from jlac import models
 from jlac.config import Settings
-from jlac.errors import UNEXPECTED, JlacError, ParseError, SnapshotError
-from jlac.snapshots import MANIFEST, Snapshot, sha256_file
+from jlac.errors import UNEXPECTED, JlacError, ParseError
+from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
@@ -100,16 +100,7 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
         else:
             inode, stat = _stat_key(snapshot.path(f.path))
             known[inode] = [*stat, f.sha256]
-    listed = {f.path for f in snapshot.files}
-    for p in sorted(snapshot.root.rglob("*")):
-        rel = p.relative_to(snapshot.root).as_posix()
-        if p.is_file() and rel != MANIFEST and rel not in listed:
-            problems.append(f"unlisted file {rel} (not in {MANIFEST})")
-    if problems:
-        raise SnapshotError(
-            f"snapshot {snapshot.id} at {snapshot.root} failed verification; nothing from it is loaded:\n  - "
-            + "\n  - ".join(problems)
-        )
+    raise_problems(snapshot, problems)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(known), encoding="utf-8")

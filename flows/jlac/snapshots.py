@@ -118,7 +118,6 @@ def latest_snapshot(source: str, settings: Settings, pin: str | None = None) -> 
 def verify(snapshot: Snapshot) -> None:
     """Check every file against the manifest; raise naming each missing, changed or unlisted file."""
     problems: list[str] = []
-    listed = {f.path for f in snapshot.files}
     for f in snapshot.files:
         p = snapshot.path(f.path)
         if not p.is_file():
@@ -129,6 +128,12 @@ def verify(snapshot: Snapshot) -> None:
             problems.append(
                 f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, file has {actual[:12]}…"
             )
+    raise_problems(snapshot, problems)
+
+
+def raise_problems(snapshot: Snapshot, problems: list[str]) -> None:
+    """Add the files present but not in the manifest, then raise one error listing every problem (if any)."""
+    listed = {f.path for f in snapshot.files}
     for p in sorted(snapshot.root.rglob("*")):
         rel = p.relative_to(snapshot.root).as_posix()
         if p.is_file() and rel != MANIFEST and rel not in listed:
