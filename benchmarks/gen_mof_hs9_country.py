@@ -25,13 +25,13 @@ one new month of data, for the incremental-append benchmark.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from pathlib import Path
 
 import duckdb
 import yaml
+from jlac.snapshots import sha256_file
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_MIRROR = HERE.parent.parent / "shared" / "snapshots"
@@ -169,14 +169,6 @@ def write_year(con: duckdb.DuckDBPyConnection, out_dir: Path, year: int, flow: i
     return path
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_manifest(vintage_dir: Path, years: list[int], note: str) -> None:
     files = sorted(p for p in vintage_dir.iterdir() if p.suffix == ".csv")
     manifest = {
@@ -190,7 +182,7 @@ def write_manifest(vintage_dir: Path, years: list[int], note: str) -> None:
         "units": "Values in thousand yen; quantities in Unit1/Unit2",
         "coverage": f"{years[0]}-{years[-1]}, exports (1) and imports (2)",
         "caveats": note,
-        "files": [{"path": p.name, "bytes": p.stat().st_size, "sha256": sha256(p)} for p in files],
+        "files": [{"path": p.name, "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files],
     }
     (vintage_dir / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
 
