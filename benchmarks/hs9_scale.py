@@ -9,7 +9,7 @@ fresh process (so peak RSS is that step's own):
 * jlac — the real path for ``mof-hs9-country`` (with the two small sources its models join:
   japan-customs-country-codes and fred-exjpus from the real mirror): verify the sha256s, parse each file into its
   Parquet partition, load raw (a view over them), validate with the GX suites, build the models that read it,
-  publish — the same ``jlac.pipeline.Stages`` calls a refresh makes;
+  publish — the same stage functions the refresh flow's tasks run (``jlac.pipeline``);
 * append — a new vintage with one more month (the next January; earlier files hard-linked, as unchanged files of
   a new release), through the same path against the warehouse and cache of the jlac step.
 
@@ -61,30 +61,30 @@ def child_jlac(generated: str, home: str, mirror: str) -> dict:
     """verify -> parse -> load -> validate -> models -> publish for the HS-9 source and the two it joins."""
     os.environ["JLAC_WAREHOUSE"] = str(Path(home) / "jlac.duckdb")
     import duckdb
-    from jlac import models, pipeline, warehouse
+    from jlac import ledger, models, parse, partitions, validation, warehouse
     from jlac.config import get_settings
+    from jlac.load import load
     from jlac.snapshots import latest_snapshot
     from jlac.sources import all_sources
 
     os.environ["JLAC_MIRROR"] = os.pathsep.join([generated, mirror])
     settings = get_settings()
     sources = {n: all_sources()[n] for n in SOURCES}
-    stages = pipeline.Stages()
     times = {}
     t = time.perf_counter()
     snaps = {n: latest_snapshot(n, settings) for n in SOURCES}
     for snap in snaps.values():
-        stages.verify(settings, snap)
+        partitions.verify(snap, settings)
     times["verify"] = time.perf_counter() - t
     t = time.perf_counter()
-    parts = {n: stages.parse(settings, sources[n], snaps[n]) for n in SOURCES}
+    parts = {n: parse.parse_to_cache(settings, sources[n], snaps[n]) for n in SOURCES}
     times["parse"] = time.perf_counter() - t
     t = time.perf_counter()
-    build = warehouse.new_build(settings, pipeline.new_run_id())
-    counts = stages.load(build, sources, snaps, parts)
+    build = warehouse.new_build(settings, ledger.new_run_id())
+    counts = load(build, sources, snaps, parts)
     times["load"] = time.perf_counter() - t
     t = time.perf_counter()
-    results = stages.validate(settings, build, sources, snaps)
+    results = [r for n in SOURCES for r in validation.validate_source(build, sources[n], snaps[n], settings)]
     failed = [r.suite for r in results if not r.success]
     if failed:
         raise SystemExit(f"validation failed: {failed}")

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-# jlac's loggers outside a flow run log locally (as jlac.refresh_flow sets for the CLI), before Prefect loads.
+# jlac's records logged from threads outside the flow run's context stay local (as the CLI sets), and the
+# refresh flows tests run use a temporary API whose database is the session's own, not ~/.prefect.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="jlac-test-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("JLAC_TEST_SHARED", REPO.parent / "shared")).resolve()

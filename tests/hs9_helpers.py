@@ -7,8 +7,9 @@ import importlib.util
 from pathlib import Path
 
 import duckdb
-from jlac import models, pipeline, warehouse
+from jlac import ledger, models, parse, partitions, validation, warehouse
 from jlac.config import Settings
+from jlac.load import load
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
 
@@ -31,23 +32,21 @@ def settings_for(home: Path, *mirrors: Path) -> Settings:
                     output=home / "out")
 
 
-def build(settings: Settings, stages: pipeline.Stages | None = None, targets: list[str] = TARGETS,
+def build(settings: Settings, parse_fn=None, targets: list[str] = TARGETS,
           publish: bool = True, sources: tuple[str, ...] = SOURCES) -> tuple[Path, list]:
-    """verify -> parse -> load -> validate -> models (-> publish) for ``sources``; returns (warehouse, results)."""
-    return _build(settings, stages or pipeline.Stages(), targets, publish, sources)
-
-
-def _build(settings, stages, targets, publish, sources):
+    """verify -> parse -> load -> validate -> models (-> publish) for ``sources``, with the pipeline's own stage
+    functions (``parse_fn`` parses: jlac.parse.parse_to_cache unless given); returns (warehouse, results)."""
+    parse_fn = parse_fn or parse.parse_to_cache
     srcs = {n: all_sources()[n] for n in sources}
     snaps = {n: latest_snapshot(n, settings) for n in sources}
     parts = {}
     for n, snap in snaps.items():
         if snap is not None:
-            stages.verify(settings, snap)
-            parts[n] = stages.parse(settings, srcs[n], snap)
-    path = warehouse.new_build(settings, pipeline.new_run_id())
-    stages.load(path, srcs, snaps, parts)
-    results = stages.validate(settings, path, srcs, snaps)
+            partitions.verify(snap, settings)
+            parts[n] = parse_fn(settings, srcs[n], snap)
+    path = warehouse.new_build(settings, ledger.new_run_id())
+    load(path, srcs, snaps, parts)
+    results = [r for n in srcs for r in validation.validate_source(path, srcs[n], snaps[n], settings)]
     if all(r.success for r in results):
         with duckdb.connect(str(path)) as con:
             models.run_all(con, models.upstream(targets))

@@ -2,7 +2,7 @@
 
 A case copies a source's base snapshot (its latest real vintage in the mirror, or files built from the API
 recordings for live-only sources), applies one mutation, reseals the manifest (``write_manifest``) and runs
-what a refresh runs for one source: ``snapshots.verify`` -> ``pipeline.parse_to_cache`` -> ``pipeline.load_raw``
+what a refresh runs for one source: ``snapshots.verify`` -> ``parse.parse_to_cache`` -> ``load.load_raw``
 into a scratch build -> ``validation.validate_source``. The outcome is one of: refused at parse (a jlac error),
 refused by validation (a failed GX suite and its report), or accepted (rows loaded, every suite passed). Any
 other exception is a defect the test reports as such: no traceback may reach a user for bad input.
@@ -31,7 +31,7 @@ import duckdb
 import openpyxl
 import yaml
 from conftest import MIRROR, write_manifest
-from jlac import pipeline, validation
+from jlac import countries, errors, load, parse, validation
 from jlac.config import Settings
 from jlac.errors import JlacError, ValidationFailed
 from jlac.snapshots import MANIFEST, latest_snapshot, load_snapshot, verify
@@ -639,7 +639,7 @@ def run_source(source_name: str, vintage: Path, home: Path, with_sources: tuple[
     snapshot = load_snapshot(vintage)
     try:
         verify(snapshot)
-        parquet = pipeline.parse_to_cache(settings, source, snapshot)
+        parquet = parse.parse_to_cache(settings, source, snapshot)
     except JlacError as exc:
         return Outcome("parse", str(exc), error=exc)
     build = home / "build.duckdb"
@@ -650,9 +650,9 @@ def run_source(source_name: str, vintage: Path, home: Path, with_sources: tuple[
             other = all_sources()[name]
             snap = latest_snapshot(name, Settings(warehouse=home / "unused.duckdb", snapshots=home / "none",
                                                   mirrors=(MIRROR,), output=home / "out"))
-            pipeline.load_raw(con, other, snap, pipeline.parse_to_cache(settings, other, snap))
-        rows = pipeline.load_raw(con, source, snapshot, parquet)
-        pipeline.build_country_name_map(con, {source_name: source})
+            load.load_raw(con, other, snap, parse.parse_to_cache(settings, other, snap))
+        rows = load.load_raw(con, source, snapshot, parquet)
+        countries.build_name_map_table(con, {source_name: source})
     results = validation.validate_source(build, source, snapshot)
     if any(not r.success for r in results):
         report = validation.write_report(results, home / "validation.md", "mutation", {source_name: str(vintage)})
@@ -678,7 +678,7 @@ def _names(token: str, text: str) -> bool:
 def check_refusal(spec: SourceSpec, vintage: Path, change: Change, outcome: Outcome, expected: Refused) -> None:
     """The refusal names source, vintage, file and the row/column/cell, as the issue requires."""
     text = outcome.message + "\n" + outcome.report
-    assert pipeline.UNEXPECTED not in text, f"the parser's safety net caught it, the parser did not:\n{text}"
+    assert errors.UNEXPECTED not in text, f"the parser's safety net caught it, the parser did not:\n{text}"
     assert isinstance(outcome.error, JlacError), f"not a jlac error: {outcome.error!r}"
     if expected.stage != "any":
         assert outcome.stage == expected.stage, f"refused at {outcome.stage}, expected {expected.stage}:\n{text}"

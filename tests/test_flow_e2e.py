@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
+from jlac import ledger
 from prefect.testing.utilities import prefect_test_harness
 
 
@@ -24,7 +25,7 @@ def _content(path):
 
 
 def test_refresh_flow_twice(harness, tmp_path, monkeypatch, mirror, capfd):
-    from jlac.refresh_flow import refresh
+    from jlac.pipeline import refresh
 
     root = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK,
                                                       "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"})
@@ -32,20 +33,27 @@ def test_refresh_flow_twice(harness, tmp_path, monkeypatch, mirror, capfd):
     monkeypatch.setenv("JLAC_MIRROR", str(root))
     monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "wh" / "snapshots"))
     first = refresh(trigger="test")
-    assert first["status"] == "completed"
+    assert first.status == "completed" and first.plan["mode"] == "full"
     warehouse = tmp_path / "wh" / "jlac.duckdb"
     fig1, facts, runs = _content(warehouse)
     assert fig1[0][0] == 1995 and runs == [("completed", True)]
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "wh" / "cache").rglob("*.parquet")}
     assert any("imf-dots" in str(p) for p in cached)
 
-    capfd.readouterr()
+    # Nothing changed: nothing is built or published, the published file is untouched, the run is recorded.
+    stat = warehouse.stat()
     second = refresh(trigger="test")
-    assert second["status"] == "completed" and second["run_id"] != first["run_id"]
-    fig1_2, facts_2, runs_2 = _content(warehouse)
-    assert fig1_2 == fig1 and facts_2 == facts  # same rows, same values
-    assert runs_2 == [("completed", True), ("completed", True)]
-    # Nothing was parsed again: the cached batches are untouched and the flow said what it skipped.
+    assert second.status == "unchanged" and second.run_id != first.run_id
+    assert (warehouse.stat().st_ino, warehouse.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+    assert [r["status"] for r in ledger.read(tmp_path / "wh" / "runs.jsonl")] == ["completed", "unchanged"]
+
+    # A full rebuild asked for: same rows and values, and nothing parsed again (the batch cache).
+    capfd.readouterr()
+    third = refresh(trigger="test", full=True)
+    assert third.status == "completed" and third.plan["mode"] == "full"
+    fig1_3, facts_3, runs_3 = _content(warehouse)
+    assert fig1_3 == fig1 and facts_3 == facts
+    assert runs_3 == [("completed", True), ("unchanged", True), ("completed", True)]
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "wh" / "cache").rglob("*.parquet")} == cached
-    logs = capfd.readouterr().err  # Prefect console log handler
+    logs = capfd.readouterr().err
     assert "imf-dots: snapshot imf-dots/2022-02-02 unchanged" in logs and "parse skipped" in logs

@@ -26,7 +26,7 @@ def _relations(con, catalog: str) -> list[str]:
 
 
 def test_dask_fan_out_builds_the_same_warehouse(harness, tmp_path, mirror, monkeypatch):
-    from jlac import refresh_flow
+    from jlac import pipeline
 
     gen = tmp_path / "gen"
     generator().generate(gen, 1, mirror, last_year=2012, threads=2)  # two files: 2012 exports and imports
@@ -36,16 +36,16 @@ def test_dask_fan_out_builds_the_same_warehouse(harness, tmp_path, mirror, monke
     settings = settings_for(tmp_path / "dask", gen, mirror)
     monkeypatch.setenv("JLAC_WAREHOUSE", str(settings.warehouse))
     monkeypatch.setenv("JLAC_TASK_RUNNER", "local:2")
-    runner = refresh_flow.task_runner_from_env()
+    runner = pipeline.task_runner_from_env()
     assert type(runner).__name__ == "DaskTaskRunner"
     source = all_sources()["mof-hs9-country"]
-    out = refresh_flow.parse_partitions_flow.with_options(task_runner=runner)(
+    out = pipeline.parse_partitions_flow.with_options(task_runner=runner)(
         settings, source, latest_snapshot("mof-hs9-country", settings))
     assert out["pids"] and os.getpid() not in out["pids"], "the files were parsed in the Dask worker processes"
     assert len(list((settings.cache_dir / "mof-hs9-country" / "parts").glob("*.parquet"))) == 2
-    # the rest of the build through the refresh's Prefect stages (partitions found, nothing parsed again)
+    # the rest of the build through the refresh's parse step (partitions found, nothing parsed again)
     monkeypatch.delenv("JLAC_TASK_RUNNER")
-    dask, results = build(settings, stages=refresh_flow.PrefectStages())
+    dask, results = build(settings, parse_fn=pipeline.parse_source)
     assert all(r.success for r in results)
 
     con = duckdb.connect()

@@ -11,9 +11,10 @@ import duckdb
 import openpyxl
 import pytest
 from conftest import write_manifest
-from jlac import models, pipeline, validation
+from jlac import load, models, validation
 from jlac.config import SQL_DIR
 from jlac.errors import ParseError
+from jlac.parse import parse_to_cache
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
 from jlac.sources.mideplan_cooperation import COLUMNS
@@ -157,11 +158,11 @@ def test_gx_suite_fails_naming_rows_and_staging_keeps_good_ones(tmp_path, shared
                                    {**GOOD, "project_id": "BAD-2", "amount": "-5"}]
     snapshot = write_csv(tmp_path / "store" / SOURCE / "2025-01-01", rows)
     source = get_source(SOURCE)
-    parquet = pipeline.parse_to_cache(settings, source, snapshot)
+    parquet = parse_to_cache(settings, source, snapshot)
     db = tmp_path / "build.duckdb"
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE SCHEMA raw")
-        assert pipeline.load_raw(con, source, snapshot, parquet) == 6
+        assert load.load_raw(con, source, snapshot, parquet) == 6
     results = validation.validate_source(db, source, snapshot)
     failed = {o.expectation: o.details for r in results for o in r.failed}
     assert "expect_column_values_to_be_null" in failed

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import JAPAN_WORKBOOK, write_manifest
-from jlac import models, pipeline
+from jlac import models, parse
 from jlac.config import Settings
 from jlac.errors import ParseError
 from jlac.snapshots import latest_snapshot
@@ -124,7 +124,7 @@ def test_non_numeric_value_fails(tmp_path, hs9_dir):
     settings = Settings(warehouse=tmp_path / "w.duckdb", snapshots=tmp_path / "s", mirrors=(tmp_path,),
                         output=tmp_path / "o")
     with pytest.raises(ParseError, match=r"ik-110h2018i001.csv line \d+ column Value-Year: expected a whole number"):
-        pipeline.parse_to_cache(settings, all_sources()[HS9], latest_snapshot(HS9, settings))
+        parse.parse_to_cache(settings, all_sources()[HS9], latest_snapshot(HS9, settings))
 
 
 def test_models_are_documented():

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, REPO, small_mirror
-from jlac import ledger, pipeline
+from jlac import errors, ledger, pipeline
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, ValidationFailed
 from mutation_harness import base_snapshot, reseal
@@ -79,7 +79,7 @@ def test_refresh_refuses_and_keeps_the_published_warehouse(published, mirror, so
     text = str(info.value) + (info.value.report_path.read_text() if isinstance(info.value, ValidationFailed) else "")
     for t in texts:
         assert t in text, f"{t!r} not in:\n{text}"
-    assert pipeline.UNEXPECTED not in text
+    assert errors.UNEXPECTED not in text
     assert _digest(settings) == before  # the published warehouse is byte-identical
     assert ledger.read(settings.run_ledger)[-1]["failed_source"] == source
 

@@ -16,7 +16,7 @@ def test_the_served_schedule_and_the_deployment_share_one_cron():
     assert (schedule.cron, schedule.timezone) == (deployment["schedules"][0]["cron"],
                                                   deployment["schedules"][0]["timezone"])
     assert schedule.parameters == deployment["parameters"] == {"fetch": True}
-    assert deployment["entrypoint"] == "flows/jlac/refresh_flow.py:refresh"
+    assert deployment["entrypoint"] == "flows/jlac/pipeline.py:refresh"
     assert (PROJECT_ROOT / deployment["entrypoint"].split(":")[0]).exists()
 
 

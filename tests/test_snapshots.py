@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from conftest import write_manifest
+from jlac import parse
 from jlac.config import Settings, get_settings
 from jlac.errors import SnapshotError
 from jlac.snapshots import latest_snapshot, list_vintages, load_snapshot, verify, write_snapshot
@@ -72,7 +73,6 @@ def test_write_snapshot_is_atomic_and_checksummed(tmp_path):
 def test_parse_cache_key_covers_the_reviewed_data_files_and_used_modules(tmp_path, monkeypatch, mirror):
     """Editing a country-name override (or any module a parser uses) invalidates that parser's cached batch."""
 
-    from jlac import pipeline
     from jlac.snapshots import latest_snapshot
     from jlac.sources import all_sources
 
@@ -80,13 +80,13 @@ def test_parse_cache_key_covers_the_reviewed_data_files_and_used_modules(tmp_pat
                         mirrors=(mirror,), output=tmp_path / "out")
     src = all_sources()["oecd-dac2a"]
     snap = latest_snapshot(src.name, settings)
-    used = [m.__name__ for m in pipeline._jlac_modules(__import__(f"jlac.sources.{src.module}", fromlist=["x"]))]
+    used = [m.__name__ for m in parse._jlac_modules(__import__(f"jlac.sources.{src.module}", fromlist=["x"]))]
     assert "jlac.countries" in used and "jlac.sources.imf_dots" not in used
-    before = pipeline.cache_path(settings, src, snap)
+    before = parse.cache_path(settings, src, snap)
     data = tmp_path / "data"
-    shutil.copytree(pipeline.DATA_DIR, data)
-    monkeypatch.setattr(pipeline, "DATA_DIR", data)
-    assert pipeline.cache_path(settings, src, snap) == before  # same bytes, same key
+    shutil.copytree(parse.DATA_DIR, data)
+    monkeypatch.setattr(parse, "DATA_DIR", data)
+    assert parse.cache_path(settings, src, snap) == before  # same bytes, same key
     with open(data / "country_names.csv", "a", encoding="utf-8") as fh:
         fh.write("oecd,Republic of Atlantis,ATL,999,country,Atlantis,,,,test override\n")
-    assert pipeline.cache_path(settings, src, snap) != before
+    assert parse.cache_path(settings, src, snap) != before

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 import duckdb
-from jlac import models, pipeline
+from jlac import countries, load, models, parse, seeds
 from jlac.config import Settings
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
@@ -21,10 +21,10 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[
     counts = {}
     for name, src in sources.items():
         snap = latest_snapshot(name, settings)  # required sources may be absent too: a test mirror is partial
-        parquet = pipeline.parse_to_cache(settings, src, snap) if snap is not None else None
-        counts[name] = pipeline.load_raw(con, src, snap, parquet)
-    pipeline.build_country_name_map(con, sources)
-    pipeline.load_seeds(con)
+        parquet = parse.parse_to_cache(settings, src, snap) if snap is not None else None
+        counts[name] = load.load_raw(con, src, snap, parquet)
+    countries.build_name_map_table(con, sources)
+    seeds.load_seeds(con)
     return counts
 
 

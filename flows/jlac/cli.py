@@ -16,18 +16,24 @@ import jlac
 from jlac.config import get_settings
 from jlac.errors import JlacError
 
-# Let jlac's own loggers show up in Prefect's run logs; keep the ephemeral API's state (and the task
-# cache) beside the warehouse rather than in a ~/.prefect shared with other projects.
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jlac")
-if "PREFECT_HOME" not in os.environ:
-    (get_settings().home / ".prefect").mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level
-    os.environ["PREFECT_HOME"] = str(get_settings().home / ".prefect")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# The temporary API takes 15-20 s to start on a quiet 2-core machine; Prefect's default wait is 20 s.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-# When the temporary API stops after a run, its services log the flushes they were cancelled in with a Python
-# traceback (prefect.server.services.task_run_recorder): noise on stderr that looks like jlac failing.
-os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+
+def _prefect_env() -> None:
+    """Prefect settings for a CLI run (before Prefect is imported): keep the temporary API's state beside the
+    warehouse rather than in a ~/.prefect shared with other projects; with PREFECT_API_URL set, that server is
+    used instead of a temporary one."""
+    if "PREFECT_HOME" not in os.environ:
+        home = get_settings().home / ".prefect"
+        home.mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level
+        os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # jlac records logged by threads outside the flow run's context (file hashing) stay local, without a warning.
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    # The temporary API takes 10-20 s to start on a busy 2-core machine; Prefect's default wait is 20 s.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    # When the temporary API stops after a run, its services log the flushes they were cancelled in with a Python
+    # traceback (prefect.server.services.task_run_recorder): noise on stderr that looks like jlac failing.
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -64,28 +70,35 @@ def _fail(exc: Exception) -> None:
 def refresh(
     fetch: bool = typer.Option(False, "--fetch", help="Fetch new releases from the publishers first."),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network (overrides --fetch)."),
-    source: list[str] = typer.Option([], "--source", help="With --fetch: only these sources."),
+    source: list[str] = typer.Option([], "--source", help="Only these sources: fetched (with --fetch) and rebuilt; "
+                                     "the others keep the published vintages."),
     pin: list[str] = typer.Option([], "--pin", help="Build from a given vintage: SOURCE=VINTAGE (repeatable)."),
+    full: bool = typer.Option(False, "--full", help="Rebuild everything even when nothing changed."),
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
-    from jlac.refresh_flow import refresh as refresh_flow
+    from jlac.pipeline import refresh as refresh_flow
 
     for name in ("prefect.task_runs", "prefect.flow_runs"):  # bad input ends in a message, not a traceback
         logging.getLogger(name).addFilter(_NoTracebackForJlacErrors())
     try:
-        result = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=_pins(pin) or None,
-                              trigger="cli")
+        record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=_pins(pin) or None,
+                              trigger="cli", full=full)
     except JlacError as exc:
         _fail(exc)
     settings = get_settings()
-    console.print(f"[green]published[/] {settings.warehouse} (run {result['run_id']}, {result['duration_s']} s); "
-                  f"figures in {settings.output}")
+    if record.status == "unchanged":
+        console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "
+                      f"left as it was (run {record.run_id}, {record.duration_s} s)")
+        return
+    mode = (record.plan or {}).get("mode", "full")
+    console.print(f"[green]published[/] {settings.warehouse} ({mode} build, run {record.run_id}, "
+                  f"{record.duration_s} s); figures in {settings.output}")
 
 
 @app.command()
 def figures() -> None:
     """Render the figures' charts and CSVs again from the published warehouse."""
-    from jlac.pipeline import render_figures
+    from jlac.figures import render_all as render_figures
 
     settings = get_settings()
     if not settings.warehouse.exists():
@@ -133,6 +146,7 @@ def sources() -> None:
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    _prefect_env()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("great_expectations", "matplotlib", "httpx", "httpcore"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import duckdb
 import pycountry
 
 # The 33 member states of CELAC, the report's "LAC".
@@ -82,3 +83,40 @@ def name_map_rows(source: str, names) -> list[tuple]:
         if m is not None:
             rows.append((source, n, m.iso3, m.m49, m.kind, m.display_name, m.aggregate_code, m.imts_code, m.note))
     return rows
+
+
+def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = None) -> int:
+    """staging.country_name_map: every country name any raw table uses (all sources' tables unless given)."""
+    from jlac import comments
+    from jlac.sources import all_sources
+
+    sources = all_sources() if sources is None else sources
+    rows = []
+    for src in sources.values():
+        for tag, column in src.country_names:
+            query = f"SELECT DISTINCT {column} FROM {src.raw_table} WHERE {column} IS NOT NULL"
+            names = [r[0] for r in con.execute(query).fetchall()]
+            rows += name_map_rows(tag, names)
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.country_name_map (source VARCHAR, name VARCHAR, iso3 VARCHAR, m49 INTEGER, "
+        "kind VARCHAR, display_name VARCHAR, aggregate_code VARCHAR, imts_code VARCHAR, note VARCHAR, is_celac BOOLEAN)"
+    )
+    rows = sorted(set(rows))
+    if rows:
+        con.executemany(
+            "INSERT INTO staging.country_name_map VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*r, r[2] in CELAC) for r in rows],
+        )
+    comments.comment_table(
+        con, "staging.country_name_map",
+        "Every country or aggregate name found in the raw tables, resolved to ISO3/M49 by pycountry and jlac's "
+        "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent and "
+        "fail validation.",
+        {"source": "Naming convention: imf, mof, ...", "name": "Name as the publisher spells it",
+         "iso3": "ISO3 (or jlac code for historical entities); NULL for aggregates",
+         "m49": "UN M49 / ISO numeric code", "kind": "country, territory, historical, aggregate or unallocated",
+         "display_name": "Short English name", "aggregate_code": "jlac code of an IMF aggregate",
+         "imts_code": "IMF IMTS code of the aggregate where confirmed", "note": "Reviewer's note",
+         "is_celac": "ISO3 is one of the 33 CELAC states"},
+    )
+    return len(rows)

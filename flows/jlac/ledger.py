@@ -27,7 +27,7 @@ class RunRecord:
     flow_run_id: str | None = None
     started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     ended: str | None = None
-    status: str = "running"
+    status: str = "running"  # running, completed, unchanged (nothing to publish), failed, crashed
     duration_s: float | None = None
     snapshots: list[dict] = field(default_factory=list)
     error: str | None = None
@@ -35,6 +35,7 @@ class RunRecord:
     failed_suite: str | None = None
     report_path: str | None = None
     hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
+    plan: dict | None = None  # what the run had to build: mode (full, incremental, unchanged), reason, changed
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status

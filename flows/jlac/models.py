@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac.comments import comment_table
 from jlac.config import SQL_DIR
 from jlac.errors import ModelError
 
@@ -96,15 +97,16 @@ def upstream(targets: list[str], sql_dir: Path = SQL_DIR) -> list[Model]:
     return [m for m in found if m.name in needed]
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def comment_table(con: duckdb.DuckDBPyConnection, table: str, description: str, columns: dict[str, str]) -> None:
-    """Attach the descriptions as COMMENTs so the warehouse documents itself."""
-    con.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
-    for col, text in columns.items():
-        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(text)}')
+def downstream(tables: list[str], sql_dir: Path = SQL_DIR) -> list[Model]:
+    """Every model that reads any of ``tables`` (``schema.table``), directly or through other models, in order."""
+    found = discover(sql_dir)
+    hit = {t.lower() for t in tables}
+    chosen = []
+    for m in found:  # dependency order: a model's inputs were decided before it
+        if m.refs & hit:
+            chosen.append(m)
+            hit.add(m.name)
+    return chosen
 
 
 def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:

@@ -8,7 +8,7 @@ For a source too large to copy into every build (``Source.parse_file`` set, e.g.
   as in ``snapshots.verify``.
 * **parse** turns each file into ``cache/<source>/parts/<sha256>-<code version>.parquet`` — content-addressed, so
   an unchanged file is never parsed twice, across vintages too. Files are independent: the fan-out runs one task
-  per file, in process or on a Dask cluster (``jlac.refresh_flow``). The list of a snapshot's partitions is
+  per file, in process or on a Dask cluster (``jlac.pipeline``). The list of a snapshot's partitions is
   written beside them (``<vintage>-<key>.parts.json``).
 * **load** creates ``raw.<table>`` as a view over the partitions (nothing copied) and ``raw.<table>_partitions``
   (file, sha256, Parquet path, rows, and the checks version it was validated under).
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import models
+from jlac import comments
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
 from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 def code_version(source: Source) -> str:
     """Changes whenever the parser's code or declared columns change (same rule as whole-batch sources)."""
-    from jlac.pipeline import code_version as batch_code_version
+    from jlac.parse import code_version as batch_code_version
 
     return batch_code_version(source)
 
@@ -240,10 +240,10 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
         con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
                     "snapshot_id, CAST(NULL AS VARCHAR) AS vintage WHERE false")
     description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
-    models.comment_table(con, source.raw_table, description, {
+    comments.comment_table(con, source.raw_table, description, {
         "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
         "vintage": "Vintage (release date) of the snapshot", **{c.name: c.description for c in source.columns}})
-    models.comment_table(con, f"{source.raw_table}_partitions", f"Parquet partitions behind {source.raw_table}: "
+    comments.comment_table(con, f"{source.raw_table}_partitions", f"Parquet partitions behind {source.raw_table}: "
                          "one per snapshot file, content-addressed.", {
         "file": "File in the snapshot", "sha256": "sha256 of the file (verified)",
         "parquet": "Partition the file was parsed into", "rows": "Rows in the partition",

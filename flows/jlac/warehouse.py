@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,6 +68,25 @@ def publish(build: Path, settings: Settings) -> Path:
     os.replace(build, settings.warehouse)
     _fsync_dir(settings.warehouse.parent)
     return settings.warehouse
+
+
+def copy_published(settings: Settings, run_id: str) -> Path:
+    """A build that starts as a copy of the published warehouse (an incremental refresh changes only parts)."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_path(settings, run_id)
+    path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.copy")
+    shutil.copyfile(settings.warehouse, tmp)  # the published file is checkpointed: no WAL belongs to it
+    os.replace(tmp, path)
+    return path
+
+
+def publish_with_hooks(ctx) -> Path:
+    """Run the before-publish hooks on the build (``jlac.publish_hooks``), then swap it in atomically."""
+    from jlac import publish_hooks
+
+    publish_hooks.run_before(ctx)
+    return publish(ctx.build, ctx.settings)
 
 
 def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:

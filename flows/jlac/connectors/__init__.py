@@ -225,45 +225,53 @@ def fetch_all(
     source reaches the store, so the warehouse keeps building from its last good vintage.
     With ``offline`` no connector runs and nothing touches the network.
     """
+    names = connector_names(sources)
+    if offline:
+        results = [FetchResult(n, "skipped", None, message="offline: the network was not touched") for n in names]
+        return results
+    return [fetch_one(name, settings, progress=progress, client_factory=client_factory) for name in names]
+
+
+def connector_names(sources: list[str] | None) -> list[str]:
+    """The sources to fetch, in fetch order (all that have a connector when None/empty); unknown ones refused."""
     names = list(sources or CONNECTORS)
     unknown = [n for n in names if n not in CONNECTORS]
     if unknown:
         raise KeyError(f"no live connector for {', '.join(unknown)}; known: {', '.join(CONNECTORS)}")
-    if offline:
-        return [
-            FetchResult(n, "skipped", None, message="offline: the network was not touched") for n in names
-        ]
-    results = []
-    for name in names:
-        module = connector(name)
-        make = client_factory or module.make_client
-        client = make(progress=progress)
+    return names
+
+
+def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | None = None,
+              client_factory: Callable[..., HttpClient] | None = None) -> FetchResult:
+    """Run one source's connector; a failure is a result with status ``failed`` (recorded in the fetch ledger)."""
+    module = connector(name)
+    make = client_factory or module.make_client
+    client = make(progress=progress)
+    try:
+        if progress:
+            progress(f"{name}: fetching")
         try:
-            if progress:
-                progress(f"{name}: fetching")
-            try:
-                result = module.fetch(settings, client)
-            except (JlacError, OSError) as exc:
-                result = FetchResult(
-                    name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc))
-                )
-            log.log(
-                logging.ERROR if result.status == "failed" else logging.INFO,
-                "%s: %s (%s)",
-                name,
-                result.status,
-                client.redact(result.message),
+            result = module.fetch(settings, client)
+        except (JlacError, OSError) as exc:
+            result = FetchResult(
+                name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc))
             )
-            if progress:
-                progress(
-                    f"{name}: {result.status}, {result.requests} requests, {result.bytes:,} bytes; "
-                    f"{result.message}"
-                )
-            results.append(result)
-        finally:
-            client.close()
-    record_fetches(settings, results)
-    return results
+        log.log(
+            logging.ERROR if result.status == "failed" else logging.INFO,
+            "%s: %s (%s)",
+            name,
+            result.status,
+            client.redact(result.message),
+        )
+        if progress:
+            progress(
+                f"{name}: {result.status}, {result.requests} requests, {result.bytes:,} bytes; "
+                f"{result.message}"
+            )
+    finally:
+        client.close()
+    record_fetches(settings, [result])
+    return result
 
 
 def record_fetches(settings: Settings, results: list[FetchResult]) -> None:

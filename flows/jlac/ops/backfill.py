@@ -69,7 +69,7 @@ def backfill(first: int, last: int, sources: list[str] | None = None, offline: b
     check_range(first, last)
     settings = get_settings()
     if run_flow is None:
-        from jlac.refresh_flow import refresh as run_flow
+        from jlac.pipeline import refresh as run_flow
     before = range_fingerprint(settings.warehouse, first, last)
     runs_before = len(read_ledger(settings.run_ledger))
     run_flow(fetch=True, offline=offline, sources=sources, trigger=f"backfill {first}-{last}")

@@ -39,7 +39,7 @@ def serve(schedule: Schedule) -> None:
     """Serve the refresh on its cron in this process (Prefect's ``flow.serve``); blocks until interrupted."""
     from prefect.schedules import Cron
 
-    from jlac.refresh_flow import refresh  # its on_failure/on_crashed hooks send jlac.ops.alerts
+    from jlac.pipeline import refresh  # its on_failure/on_crashed hooks send jlac.ops.alerts
 
     refresh.serve(
         name=schedule.name,

@@ -211,7 +211,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
     ``charts``: a folder holding the charts the same warehouse's refresh just rendered (the after-publish hook
     passes JLAC_OUTPUT), copied instead of rendered again; without it the charts are rendered from ``db_path``.
     """
-    from jlac.pipeline import render_figures
+    from jlac.figures import render_all as render_figures
 
     db_path = db_path or settings.warehouse
     target = site_dir(settings)

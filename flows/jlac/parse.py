@@ -1,0 +1,146 @@
+"""Parse a verified snapshot into a typed Parquet batch, cached on everything the parse reads.
+
+The batch's file name carries the cache key: the snapshot's sha256 fingerprint and ``code_version`` (the
+parser's code and every jlac module it uses, the reviewed data files, the declared columns). A batch that
+exists is reused; anything that could change the parse's output changes the name. This file cache is the
+only parse cache (Prefect's task cache is not used for it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+
+import jlac
+from jlac import partitions
+from jlac.config import Settings
+from jlac.errors import UNEXPECTED, JlacError, ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Source
+
+log = logging.getLogger(__name__)
+DATA_DIR = Path(jlac.__file__).parent / "data"  # reviewed files parsers read (country-name overrides, ...)
+
+
+def _jlac_modules(module) -> list:
+    """The module and every jlac module it uses, directly or through others (what a parse can run)."""
+    seen: dict[str, object] = {}
+    todo = [module]
+    while todo:
+        mod = todo.pop()
+        if mod.__name__ in seen:
+            continue
+        seen[mod.__name__] = mod
+        for value in vars(mod).values():
+            if inspect.ismodule(value) and value.__name__.startswith(mod.__name__ + "."):
+                continue  # a package's loaded submodules (every parser, for jlac.sources) are not its code
+            name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+            if isinstance(name, str) and (name == "jlac" or name.startswith("jlac.")) and name not in seen:
+                todo.append(importlib.import_module(name))
+    return [seen[n] for n in sorted(seen)]
+
+
+PARSE_CORE = "2"  # bump when parse_to_cache changes what it writes (2: identical repeats dropped)
+
+
+def code_version(source: Source) -> str:
+    """Changes whenever anything a parse reads changes: the parser's code and every jlac module it uses, the
+    reviewed data files (country-name overrides, ...), the declared columns, and the source or jlac version."""
+    module = importlib.import_module(f"jlac.sources.{source.module}")
+    h = hashlib.sha256()
+    for mod in _jlac_modules(module):
+        h.update(mod.__name__.encode())
+        h.update(inspect.getsource(mod).encode())
+    for path in sorted(DATA_DIR.rglob("*")) if DATA_DIR.is_dir() else []:
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    h.update(repr([(c.name, c.type) for c in source.columns]).encode())
+    h.update(f"{source.version}/{jlac.__version__}/{PARSE_CORE}".encode())
+    return h.hexdigest()[:16]
+
+
+def cache_key(source: Source, snapshot: Snapshot) -> str:
+    return hashlib.sha256(f"{snapshot.fingerprint}/{code_version(source)}".encode()).hexdigest()[:24]
+
+
+def cache_path(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
+    return settings.cache_dir / source.name / f"{snapshot.vintage}-{cache_key(source, snapshot)}.parquet"
+
+
+def _typed_select(source: Source, rel_name: str) -> str:
+    cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
+    return f"SELECT {cols} FROM {rel_name}"
+
+
+def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
+    """Parse a verified snapshot into a typed Parquet file; reuse it when it already exists.
+
+    Identical repeats (same key and values, read from another row) are dropped here and counted in the
+    log; rows that share a key but differ in value are kept, and validation refuses them naming both.
+    Any error of a parser ends as a ParseError naming the source and the snapshot.
+    A partitioned source gets one Parquet file per snapshot file instead; the list of them is returned.
+    """
+    if source.partitioned:
+        return partitions.parse_all(settings, source, snapshot)
+    out = cache_path(settings, source, snapshot)
+    if out.exists():
+        log.info("%s: snapshot %s unchanged (cache %s); parse skipped", source.name, snapshot.id, out.name)
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            _parse_into(con, source, snapshot, tmp)
+        except JlacError as exc:
+            tmp.unlink(missing_ok=True)
+            if not isinstance(exc, ParseError) or snapshot.id in str(exc):
+                raise
+            raise ParseError(f"{snapshot.id}: {exc}") from exc  # every message names the vintage
+        except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
+            tmp.unlink(missing_ok=True)
+            log.debug("unexpected parser error", exc_info=True)
+            raise ParseError(
+                f"{source.name} {snapshot.id}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
+                "the files do not have the layout the parser expects"
+            ) from exc
+        os.replace(tmp, out)
+    log.info("%s: parsed %s into %s", source.name, snapshot.id, out.name)
+    return out
+
+
+def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot, tmp: Path) -> None:
+    rel = source.parse(snapshot, con)
+    missing = [c.name for c in source.columns if c.name not in rel.columns]
+    if missing:
+        raise ParseError(f"{source.name} {snapshot.id}: parser output lacks column(s) {missing}")
+    con.register("parsed", rel)
+    try:
+        con.execute(f"CREATE TEMP TABLE _typed AS SELECT row_number() OVER () AS _order, * FROM "
+                    f"({_typed_select(source, 'parsed')})")
+    except duckdb.ConversionException as exc:
+        raise ParseError(
+            f"{source.name} {snapshot.id}: a value does not fit its declared column type: {exc}"
+        ) from exc
+    select = "SELECT * EXCLUDE (_order) FROM _typed ORDER BY _order"
+    key, payload = source.value_key, source.payload
+    if key:
+        keys = ", ".join(f'"{c}"' for c in key)
+        repeated = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM _typed GROUP BY {keys} HAVING count(*) > 1)").fetchone()[0]
+        if repeated:
+            same = ", ".join(f'"{c}"' for c in (*key, *payload))
+            con.execute(f"CREATE TEMP TABLE _first AS SELECT * FROM _typed "
+                        f"QUALIFY row_number() OVER (PARTITION BY {same} ORDER BY _order) = 1")
+            dropped = con.execute("SELECT (SELECT count(*) FROM _typed) - (SELECT count(*) FROM _first)").fetchone()[0]
+            if dropped:
+                log.info("%s %s: %d identical repeated row(s) dropped (same %s and values as an earlier row)",
+                         source.name, snapshot.id, dropped, ", ".join(key))
+            select = "SELECT * EXCLUDE (_order) FROM _first ORDER BY _order"
+    con.execute(f"COPY ({select}) TO '{tmp}' (FORMAT parquet)")

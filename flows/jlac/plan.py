@@ -1,0 +1,124 @@
+"""What a refresh must do: the snapshots to build from, and how much of the published warehouse they change.
+
+Every input of a build has a fingerprint: each source's snapshot (its sha256 fingerprint, from the manifest the
+verify step checks the files against) and one ``code`` fingerprint over everything else a build reads (jlac's
+code and reviewed data files, the SQL models, the settings that change a build). The published warehouse keeps
+the fingerprints it was built from in ``meta.inputs``. Comparing them gives the plan:
+
+* ``unchanged`` — every input equal: nothing is built or published (the run is still recorded);
+* ``incremental`` — only some sources' snapshots differ and the code is the same: the build starts as a copy of
+  the published warehouse, only those sources are parsed, loaded and validated, and only the models downstream
+  of them are rebuilt;
+* ``full`` — no published warehouse, one built by another code version, or asked for: everything is rebuilt
+  (parses still come from the batch cache where their inputs are unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+import jlac
+from jlac.config import SQL_DIR, Settings
+from jlac.errors import JlacError, SnapshotError
+from jlac.snapshots import Snapshot, latest_snapshot
+from jlac.sources import all_sources
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(jlac.__file__).parent
+# Settings read while building (not paths): a change rebuilds everything.
+BUILD_ENV = ("JLAC_QUARANTINE_MAX_SHARE",)
+
+
+def discover(settings: Settings, names: list[str] | None = None, pins: dict[str, str] | None = None
+             ) -> dict[str, Snapshot | None]:
+    """The snapshot each source will be built from (latest vintage unless pinned); None when absent."""
+    sources = all_sources()
+    unknown = sorted((set(names or []) | set(pins or {})) - set(sources))
+    if unknown:
+        raise JlacError(f"unknown source(s) {unknown}; known: {sorted(sources)}")
+    chosen = {}
+    for name, src in sources.items():
+        snap = latest_snapshot(name, settings, (pins or {}).get(name))
+        if snap is None and src.required:
+            roots = ", ".join(str(r) for r in settings.snapshot_roots)
+            raise SnapshotError(f"{name}: no snapshot found under {roots} (set JLAC_MIRROR or run `jlac fetch`)")
+        chosen[name] = snap
+    return chosen
+
+
+def _hash_tree(h, root: Path, suffixes: tuple[str, ...] | None = None) -> None:
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.name.startswith("."):
+            continue
+        if suffixes and path.suffix not in suffixes:
+            continue
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+
+
+def code_fingerprint() -> str:
+    """One sha256 over jlac's code and data files, the SQL models and the build settings."""
+    h = hashlib.sha256(jlac.__version__.encode())
+    _hash_tree(h, PACKAGE_DIR)
+    if SQL_DIR.is_dir():
+        _hash_tree(h, SQL_DIR, (".sql", ".yml", ".yaml"))
+    for var in BUILD_ENV:
+        h.update(f"{var}={os.environ.get(var, '')}".encode())
+    return h.hexdigest()
+
+
+def inputs_of(snapshots: dict[str, Snapshot | None], code: str) -> dict[str, str]:
+    """The fingerprints a build from these snapshots records in ``meta.inputs``."""
+    out = {f"source:{name}": (snap.fingerprint if snap else "none") for name, snap in snapshots.items()}
+    out["code"] = code
+    return out
+
+
+def published_inputs(settings: Settings) -> dict[str, str] | None:
+    """``meta.inputs`` of the published warehouse; None when there is none or it predates meta.inputs."""
+    if not settings.warehouse.exists():
+        return None
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS pub (READ_ONLY)", [str(settings.warehouse)])
+            has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'pub' "
+                              "AND schema_name = 'meta' AND table_name = 'inputs'").fetchone()[0]
+            if not has:
+                return None
+            return dict(con.execute("SELECT input, fingerprint FROM pub.meta.inputs").fetchall())
+    except duckdb.Error as exc:  # an unreadable published file: rebuild from scratch, and say why
+        log.warning("published warehouse %s unreadable (%s): full rebuild", settings.warehouse, exc)
+        return None
+
+
+@dataclass
+class Plan:
+    mode: str  # full | incremental | unchanged
+    reason: str
+    inputs: dict[str, str]
+    changed: list[str] = field(default_factory=list)  # sources to load (all of them for a full build)
+
+
+def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], published: dict[str, str] | None,
+              *, full: bool = False) -> Plan:
+    """Compare this refresh's inputs with the published warehouse's."""
+    everything = sorted(snapshots)
+    if full:
+        return Plan("full", "a full rebuild was asked for", inputs, everything)
+    if published is None:
+        return Plan("full", "no published warehouse with recorded inputs", inputs, everything)
+    if published.get("code") != inputs["code"]:
+        return Plan("full", "jlac's code, data files, SQL models or build settings changed", inputs, everything)
+    if set(published) != set(inputs):
+        return Plan("full", "the set of sources changed", inputs, everything)
+    changed = [n for n in everything if published.get(f"source:{n}") != inputs[f"source:{n}"]]
+    if not changed:
+        return Plan("unchanged", "every input equals the published warehouse's", inputs, [])
+    return Plan("incremental", f"new snapshot(s) of {', '.join(changed)}", inputs, changed)
