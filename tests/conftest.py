@@ -110,3 +110,15 @@ def served(full_home, mirror):
 
     with Endpoint(endpoint_env(full_home.home, JLAC_MIRROR=str(mirror))) as ep:
         yield ep
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the temporary Prefect API the session's flows started, while pytest's output streams are still open
+    (stopped at interpreter exit instead, it logs into a closed stream: a 'Logging error' traceback)."""
+    import sys
+
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()

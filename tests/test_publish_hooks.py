@@ -42,7 +42,7 @@ def test_before_hook_sees_build_and_previous_and_its_failure_publishes_nothing(s
     monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [PublishHook("probe", before=before)])
     published = _digest(settings.warehouse)
     with pytest.raises(RuntimeError, match="revision check refused"):
-        pipeline.refresh(settings, trigger="test")
+        pipeline.refresh(settings, trigger="test", full=True)  # same inputs: only a full rebuild publishes
     assert seen["previous"] == settings.warehouse
     assert seen["rows"] > 1000
     assert _digest(settings.warehouse) == published
@@ -64,7 +64,7 @@ def test_after_hook_failure_keeps_the_publish_and_is_recorded_and_alerted(settin
     monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [
         PublishHook("a-ok", after=after_ok, order=1), PublishHook("b-down", after=after_bad, order=2)])
     before = _digest(settings.warehouse)
-    record = pipeline.refresh(settings, trigger="test")
+    record = pipeline.refresh(settings, trigger="test", full=True)
     assert record.status == "completed"
     assert _digest(settings.warehouse) != before  # a new warehouse was published
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:

@@ -1,0 +1,106 @@
+"""A refresh costs what changed: one source's new vintage is parsed, validated and modelled alone, into a copy of the
+published warehouse, and the result equals a full rebuild from the same inputs."""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pytest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
+from jlac import ledger, pipeline
+from jlac.config import Settings
+
+FRED = "fred-exjpus"
+
+
+def _tables(path) -> dict[str, tuple]:
+    """Row count and an order-independent content hash of every modelled table (revisions aside)."""
+    out = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = con.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name IN "
+            "('staging', 'intermediate', 'marts', 'figures') AND table_name <> 'trade_revisions' ORDER BY 1"
+        ).fetchall()
+        for (name,) in names:
+            out[name] = con.execute(f"SELECT count(*), sum(hash(t::VARCHAR)) FROM {name} t").fetchone()
+    return out
+
+
+def _revised_fred(mirror, store):
+    """A new FRED vintage in the own store: the mirror's file with January 2019 revised to 120 yen."""
+    [src] = (mirror / FRED).glob("*/EXJPUS.csv")
+    rows = list(csv.reader(src.read_text(encoding="utf-8").splitlines()))
+    for row in rows:
+        if row[0] == "2019-01-01":
+            assert row[1] == "108.9605"  # the real value, as the mirror has it
+            row[1] = "120.0000"
+    vintage = store / FRED / "2025-06-27"
+    vintage.mkdir(parents=True)
+    (vintage / "EXJPUS.csv").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    write_manifest(vintage, FRED)
+    year = [float(r[1]) for r in rows[1:] if r[0].startswith("2019-")]
+    return sum(year) / len(year)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, mirror):
+    home = tmp_path_factory.mktemp("incremental")
+    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK,
+                                                  "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"})
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(root,), output=home / "wh" / "output")
+    first = pipeline.refresh(settings, trigger="test")
+    assert first.status == "completed" and first.plan["mode"] == "full"
+    return settings, first
+
+
+def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
+    settings, first = home
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        old_2019 = con.execute("SELECT jpy_per_usd FROM marts.fct_fx_annual WHERE year = 2019").fetchone()[0]
+    batches = {p: p.stat().st_mtime_ns for p in settings.cache_dir.rglob("*.parquet")}
+    expected_2019 = _revised_fred(mirror, settings.snapshots)
+
+    second = pipeline.refresh(settings, trigger="test")
+    assert second.status == "completed"
+    assert second.plan == {"mode": "incremental", "reason": f"new snapshot(s) of {FRED}", "changed": [FRED]}
+    # only FRED was parsed: every earlier batch untouched, one new batch under fred-exjpus
+    assert {p: p.stat().st_mtime_ns for p in batches} == batches
+    new = [p for p in settings.cache_dir.rglob("*.parquet") if p not in batches]
+    assert [p.parent.name for p in new] == [FRED]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        fx = con.execute("SELECT jpy_per_usd, vintage FROM marts.fct_fx_annual WHERE year = 2019").fetchone()
+        validations = dict(con.execute("SELECT source, min(run_id) FROM meta.validations GROUP BY source").fetchall())
+        inputs = dict(con.execute("SELECT input, fingerprint FROM meta.inputs").fetchall())
+        snap = con.execute("SELECT DISTINCT vintage FROM meta.snapshots WHERE source = ?", [FRED]).fetchall()
+    assert fx[0] == pytest.approx(expected_2019) and fx[0] != pytest.approx(old_2019) and fx[1] == "2025-06-27"
+    # FRED was validated by this run; every other source keeps the results of the run that validated it
+    assert validations[FRED] == second.run_id
+    assert {s: r for s, r in validations.items() if s != FRED} == {s: first.run_id for s in validations if s != FRED}
+    assert snap == [("2025-06-27",)] and len(inputs) == len(validations) + 1
+
+    incremental = _tables(settings.warehouse)
+    third = pipeline.refresh(settings, trigger="test", full=True)
+    assert third.status == "completed" and third.plan["mode"] == "full"
+    assert _tables(settings.warehouse) == incremental  # the same warehouse as a rebuild from scratch
+
+    fourth = pipeline.refresh(settings, trigger="test")
+    assert fourth.status == "unchanged"
+    statuses = [r["status"] for r in ledger.read(settings.run_ledger)]
+    assert statuses == ["completed", "completed", "completed", "unchanged"]
+
+    # ``sources=[...]`` rebuilds only those; the others keep the vintages the published warehouse was built from.
+    vintage = settings.snapshots / FRED / "2025-06-27"
+    # a FRED vintage newer than the published one exists, but only imf-dots is asked for: FRED stays as published
+    newer = vintage.with_name("2025-07-27")
+    newer.mkdir()
+    (newer / "EXJPUS.csv").write_bytes((vintage / "EXJPUS.csv").read_bytes().replace(b"120.0000", b"121.0000"))
+    write_manifest(newer, FRED)
+    record = pipeline.refresh(settings, trigger="test", sources=["imf-dots"])
+    assert record.status == "unchanged"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT vintage FROM meta.snapshots WHERE source = ?", [FRED]).fetchall() == [
+            ("2025-06-27",)]
+    record = pipeline.refresh(settings, trigger="test", sources=[FRED])
+    assert record.plan["mode"] == "incremental" and record.plan["changed"] == [FRED]
