@@ -104,3 +104,40 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
             ("2025-06-27",)]
     record = pipeline.refresh(settings, trigger="test", sources=[FRED])
     assert record.plan["mode"] == "incremental" and record.plan["changed"] == [FRED]
+
+
+def test_editing_a_country_override_reparses_and_reaches_the_mart(home, tmp_path, monkeypatch):
+    """The parse cache key and the refresh plan cover the reviewed data files: an edited override is re-parsed
+    and shows in the marts, without any other change."""
+    import shutil
+
+    from jlac import config, parse
+    from jlac.sources import all_sources
+
+    settings, _ = home
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        # an IMF name resolved through a reviewed override, as the published warehouse has it
+        name, iso3, m49 = con.execute(
+            "SELECT m.name, m.iso3, d.m49 FROM staging.country_name_map m JOIN marts.dim_country d USING (iso3) "
+            "WHERE m.source = 'imf' AND m.name LIKE '%Kingdom of the Netherlands%' ORDER BY m.name LIMIT 1"
+        ).fetchone()
+    data = tmp_path / "data"
+    shutil.copytree(config.DATA_DIR, data)
+    monkeypatch.setattr(config, "DATA_DIR", data)
+    imf = all_sources()["imf-dots"]
+    from jlac.snapshots import latest_snapshot
+
+    before = parse.cache_path(settings, imf, latest_snapshot("imf-dots", settings))
+    text = (data / "country_names.csv").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith(f'imf,"{name}",{iso3},{m49},'))
+    (data / "country_names.csv").write_text(text.replace(line, line.replace(f",{m49},", ",999,", 1)),
+                                            encoding="utf-8")
+    after = parse.cache_path(settings, imf, latest_snapshot("imf-dots", settings))
+    assert after != before and not after.exists()
+
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed" and record.plan["mode"] == "full"
+    assert "reviewed data files" in record.plan["reason"] or "code" in record.plan["reason"]
+    assert after.exists()  # imf-dots was parsed again
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT m49 FROM marts.dim_country WHERE iso3 = ?", [iso3]).fetchone()[0] == 999

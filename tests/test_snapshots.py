@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from conftest import write_manifest
-from jlac import parse
+from jlac import config, parse
 from jlac.config import Settings, get_settings
 from jlac.errors import SnapshotError
 from jlac.snapshots import latest_snapshot, list_vintages, load_snapshot, verify, write_snapshot
@@ -84,8 +84,8 @@ def test_parse_cache_key_covers_the_reviewed_data_files_and_used_modules(tmp_pat
     assert "jlac.countries" in used and "jlac.sources.imf_dots" not in used
     before = parse.cache_path(settings, src, snap)
     data = tmp_path / "data"
-    shutil.copytree(parse.DATA_DIR, data)
-    monkeypatch.setattr(parse, "DATA_DIR", data)
+    shutil.copytree(config.DATA_DIR, data)
+    monkeypatch.setattr(config, "DATA_DIR", data)
     assert parse.cache_path(settings, src, snap) == before  # same bytes, same key
     with open(data / "country_names.csv", "a", encoding="utf-8") as fh:
         fh.write("oecd,Republic of Atlantis,ATL,999,country,Atlantis,,,,test override\n")

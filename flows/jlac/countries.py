@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pycountry
+
+from jlac import config
 
 # The 33 member states of CELAC, the report's "LAC".
 CELAC = frozenset(
@@ -34,9 +36,16 @@ class CountryMatch:
     note: str = ""
 
 
-@cache
 def _overrides() -> dict[tuple[str, str], CountryMatch]:
-    text = resources.files("jlac").joinpath("data/country_names.csv").read_text(encoding="utf-8")
+    """The reviewed overrides, read again whenever the file changes (a long-running scheduler sees an edit)."""
+    path = config.DATA_DIR / "country_names.csv"
+    stat = path.stat()
+    return _read_overrides(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _read_overrides(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str], CountryMatch]:
+    text = Path(path).read_text(encoding="utf-8")
     out = {}
     for row in csv.DictReader(text.splitlines()):
         iso3 = row["iso3"] or None
@@ -53,10 +62,13 @@ def _overrides() -> dict[tuple[str, str], CountryMatch]:
     return out
 
 
-@cache
 def resolve(source: str, name: str) -> CountryMatch | None:
     """The country, territory or aggregate a publisher's name denotes; None when unknown."""
-    name = name.strip()
+    return _resolve(source, name.strip(), id(_overrides()))
+
+
+@cache
+def _resolve(source: str, name: str, _overrides_id: int) -> CountryMatch | None:
     hit = _overrides().get((source, name))
     if hit:
         return hit

@@ -18,14 +18,13 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import partitions
+from jlac import config, partitions
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
-DATA_DIR = Path(jlac.__file__).parent / "data"  # reviewed files parsers read (country-name overrides, ...)
 
 
 def _jlac_modules(module) -> list:
@@ -57,7 +56,8 @@ def code_version(source: Source) -> str:
     for mod in _jlac_modules(module):
         h.update(mod.__name__.encode())
         h.update(inspect.getsource(mod).encode())
-    for path in sorted(DATA_DIR.rglob("*")) if DATA_DIR.is_dir() else []:
+    data_dir = config.DATA_DIR  # reviewed files parsers read (country-name overrides, ...)
+    for path in sorted(data_dir.rglob("*")) if data_dir.is_dir() else []:
         if path.is_file():
             h.update(path.name.encode())
             h.update(path.read_bytes())

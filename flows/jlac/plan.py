@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 import jlac
+from jlac import config
 from jlac.config import SQL_DIR, Settings
 from jlac.errors import JlacError, SnapshotError
 from jlac.snapshots import Snapshot, latest_snapshot
@@ -67,6 +68,8 @@ def code_fingerprint() -> str:
     """One sha256 over jlac's code and data files, the SQL models and the build settings."""
     h = hashlib.sha256(jlac.__version__.encode())
     _hash_tree(h, PACKAGE_DIR)
+    if config.DATA_DIR.is_dir() and not config.DATA_DIR.is_relative_to(PACKAGE_DIR):  # data files kept elsewhere
+        _hash_tree(h, config.DATA_DIR)
     if SQL_DIR.is_dir():
         _hash_tree(h, SQL_DIR, (".sql", ".yml", ".yaml"))
     for var in BUILD_ENV:
