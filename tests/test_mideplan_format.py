@@ -16,7 +16,7 @@ from jlac.config import SQL_DIR
 from jlac.errors import ParseError
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
-from jlac.sources.mideplan_cooperation import COLUMNS
+from jlac.sources.mideplan_cooperation.source import COLUMNS
 
 SOURCE = "mideplan-cooperation"
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}

@@ -117,16 +117,23 @@ def sql(query: str = typer.Argument(..., help="SQL to run against the published 
 
 @app.command()
 def sources() -> None:
-    """List the sources and the snapshot each would be built from."""
+    """List the sources: live connector, checks, release rhythm, and the snapshot each would be built from."""
+    from jlac.ops.status import load_rhythms
     from jlac.snapshots import list_vintages
-    from jlac.sources import all_sources
+    from jlac.sources import all_sources, part
 
     settings = get_settings()
-    table = Table("source", "raw table", "latest vintage", "vintages", "from")
+    rhythms = load_rhythms()
+    table = Table("source", "raw table", "connector", "checks", "release rhythm", "latest vintage", "vintages",
+                  "from")
     for name, src in all_sources().items():
         vintages = list_vintages(name, settings)
         latest = vintages[-1] if vintages else None
-        table.add_row(name, src.raw_table, latest.vintage if latest else "-", str(len(vintages)),
+        rhythm = rhythms.get(name)
+        table.add_row(name, src.raw_table, "live" if part(src, "connector") else "-",
+                      "yes" if (src.folder / "checks.py").is_file() else "[red]missing[/]",
+                      rhythm.rhythm if rhythm else "unknown",
+                      latest.vintage if latest else "-", str(len(vintages)),
                       str(latest.root.parent.parent) if latest else "-")
     console.print(table)
 
