@@ -18,7 +18,9 @@ Adding a source means adding these files, and editing nothing else:
                                      ``make_client``, ``FETCH_ORDER`` (see ``jlac.connectors``)
   sql/models/staging/<table>/        ``_<table>__sources.yml`` and ``stg_<table>__<entity>.sql`` (the dbt side)
 
-The files inside a folder are found by these fixed names; nothing is registered anywhere else.
+The files inside a folder are found by these fixed names; nothing is registered anywhere else. (The test suite
+also attacks every source's parser: ``tests/test_mutations.py`` asks for its ``SourceSpec`` in
+``tests/mutation_sources.py``.)
 """
 
 from __future__ import annotations
