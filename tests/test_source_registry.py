@@ -120,14 +120,17 @@ def test_parse_cache_key_covers_the_source_package_not_its_checks_or_connector()
     assert not {"jlac.sources.fred_exjpus.checks", "jlac.sources.fred_exjpus.connector"} & set(used)
 
 
-def test_jlac_sources_lists_every_source(jlac_env):
-    run = CliRunner().invoke(app, ["sources"], env={"COLUMNS": "300"})
+def test_jlac_sources_lists_every_source(jlac_env, mirror):
+    run = CliRunner().invoke(app, ["sources"], env={"COLUMNS": "80"})  # a plain terminal: nothing cut short
     assert run.exit_code == 0, run.output
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
-            for line in run.output.splitlines() if line.count("│") > 5}
-    assert set(all_sources()) <= set(rows)
-    assert rows["fred-exjpus"][:5] == ["raw.fred_exjpus", "live", "yes", "monthly", "2025-05-27"]
-    assert rows["imf-dots"][:5] == ["raw.imf_dots", "-", "yes", "frozen", "2022-02-02"]
+    names = set(all_sources()) | {"source"}
+    rows = {cells[0]: cells[1:] for cells in map(str.split, run.output.splitlines()) if cells and cells[0] in names}
+    assert set(rows) == names and all(len(cells) == 6 for cells in rows.values()), run.output
+    assert rows["source"] == ["live", "checks", "rhythm", "vintage", "of", "from"]
+    assert rows["fred-exjpus"] == ["yes", "yes", "monthly", "2025-05-27", "1", "mirror"]
+    assert rows["imf-dots"] == ["-", "yes", "frozen", "2022-02-02", "1", "mirror"]
+    assert rows["mideplan-cooperation"] == ["-", "yes", "irregular", "-", "0", "-"]
+    assert f"mirror: {mirror}" in run.output
 
 
 def test_jlac_fetch_takes_a_source_name_or_an_old_name(jlac_env):

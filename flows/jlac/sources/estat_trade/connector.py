@@ -11,14 +11,12 @@ until the last page. The appId travels in the query string, so the client redact
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from pathlib import Path
 
-from jlac import connectors
 from jlac.config import Settings
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
+from jlac.connectors.estat import make_client as make_client  # e-Stat's pacing
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
 from jlac.sources.estat_trade.source import class_lists, data_values, next_key, read_envelope, table_flow
@@ -26,27 +24,8 @@ from jlac.sources.estat_trade.source import class_lists, data_values, next_key, 
 SOURCE_NAME = "estat-trade"
 FETCH_ORDER = 40  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
 DEPRECATED_NAMES = ("estat",)  # the connector's old name, accepted by `jlac fetch` with a warning until 0.2
-DEFAULT_URL = "https://api.e-stat.go.jp/rest/3.0/app"
 DEFAULT_TABLES = "0003425295,0003425296"
 MAX_PAGES = 500
-
-
-def make_client(progress=None, **kwargs) -> HttpClient:
-    kwargs.setdefault("min_interval", 0.5)
-    return connectors.make_client(progress=progress, **kwargs)
-
-
-def app_id() -> str | None:
-    """The appId from the environment, else from a Prefect Secret block (when one is named)."""
-    value = os.environ.get("JLAC_ESTAT_APPID")
-    if value:
-        return value
-    block = os.environ.get("JLAC_ESTAT_APPID_BLOCK")
-    if block:
-        from prefect.blocks.system import Secret
-
-        return Secret.load(block).get()
-    return None
 
 
 def resolve(classes: dict[str, list[dict]], table: str) -> tuple[str, str]:
@@ -80,15 +59,6 @@ def resolve(classes: dict[str, list[dict]], table: str) -> tuple[str, str]:
             )
         cat02 = hits[0]
     return cat01, cat02
-
-
-def data_fingerprint(path: Path) -> str:
-    """sha256 of the response without RESULT.DATE (the time of the answer)."""
-    doc = json.loads(path.read_bytes())
-    for inner in doc.values():
-        if isinstance(inner, dict):
-            (inner.get("RESULT") or {}).pop("DATE", None)
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _get(client: HttpClient, staged, url: str, params: dict, name: str, root: str) -> dict:

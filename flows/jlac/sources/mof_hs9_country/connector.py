@@ -32,17 +32,16 @@ from pathlib import Path
 
 from jlac.config import Settings
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
+from jlac.connectors.estat import make_client as make_client  # same pacing as the other e-Stat fetches
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
-from jlac.sources.estat_trade.connector import app_id, data_fingerprint
-from jlac.sources.estat_trade.connector import make_client as make_client  # same pacing as the other e-Stat fetches
 from jlac.sources.estat_trade.source import as_list, class_lists, data_values, next_key, read_envelope, table_flow
 from jlac.sources.mof_hs9_country.source import HEADER, MONTHS
 
 SOURCE_NAME = "mof-hs9-country"
 FETCH_ORDER = 50  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
 DEPRECATED_NAMES = ('estat_hs9_country',)  # the connector's old name, accepted by `jlac fetch` with a warning until 0.2
-DEFAULT_URL = "https://api.e-stat.go.jp/rest/3.0/app"
 STATS_CODE = "00350300"  # 普通貿易統計 (Trade Statistics of Japan)
 MAX_PAGES = 2000
 _ITEM = re.compile(r"^(合計|(\d{1,2})月)_(数量1|数量2|金額)$")

@@ -2,8 +2,8 @@
 
 ``<JLAC_OECD_DCD_URL>/data/OECD.DCD.FSD,DSD_CRS@DF_CRS,<version>/<donors>.<recipients>..100+14...C+D.V.DD..USD``
 (activity-level ODA and OOF commitments and disbursements of Japan and Korea to CELAC) -> ``CRS.csv``, parsed by
-``jlac.sources.oecd_crs_api.source``. Same API and format as DAC2A: the request parameters, HTTP client and body
-checks are those of ``jlac.sources.oecd_dac2a_api.connector``.
+``jlac.sources.oecd_crs_api.source``. Same API and format as DAC2A (``oecd-dac2a-api``): the request parameters,
+HTTP client and first body check are shared, in ``jlac.connectors.oecd``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import duckdb
 
 from jlac.config import Settings
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.connectors.oecd import PARAMS, text_head
+from jlac.connectors.oecd import make_client as make_client
 from jlac.countries import CELAC
 from jlac.errors import ParseError
 from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 from jlac.sources.oecd_crs_api.source import sdmx_relation
-from jlac.sources.oecd_dac2a_api.connector import PARAMS, text_head
-from jlac.sources.oecd_dac2a_api.connector import make_client as make_client  # same client as DAC2A
 
 SOURCE_NAME = "oecd-crs-api"
 FETCH_ORDER = 80  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)

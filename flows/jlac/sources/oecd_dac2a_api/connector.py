@@ -9,7 +9,7 @@ vintage. Measure 206 = ODA disbursements (net), USD, current prices (V). No key 
 DAC2A twice a year (preliminary in April, final in December).
 
 CRS, on the same API with the same format, is the ``oecd-crs-api`` source's connector
-(``jlac.sources.oecd_crs_api.connector``), which uses this module's request parameters and body checks.
+(``jlac.sources.oecd_crs_api.connector``); what both share is in ``jlac.connectors.oecd``.
 
 Every body is checked with the parser's own reader before anything is stored; an empty result, an HTML page,
 a changed schema or a different measure fail the source with the request in the message.
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import connectors
 from jlac.config import Settings
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.connectors.oecd import DEFAULT_URL, PARAMS, text_head
+from jlac.connectors.oecd import make_client as make_client
 from jlac.countries import CELAC
 from jlac.errors import ParseError
 from jlac.http import HttpClient
@@ -33,32 +34,13 @@ from jlac.sources.oecd_dac2a import source as oecd_dac2a
 SOURCE_NAME = "oecd-dac2a-api"
 FETCH_ORDER = 70  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
 DEPRECATED_NAMES = ("oecd",)  # the connector's old name, accepted by `jlac fetch` with a warning until 0.2
-DEFAULT_URL = "https://sdmx.oecd.org/public/rest"
 DAC2A_FLOW = "OECD.DCD.FSD,DSD_DAC2@DF_DAC2A,"  # empty version = latest
 DONORS = ("ALLD", "JPN", "KOR")
-START_YEAR = 2000
-PARAMS = {"startPeriod": str(START_YEAR), "dimensionAtObservation": "AllDimensions", "format": "csvfilewithlabels"}
-
-
-def make_client(progress=None, **kwargs) -> HttpClient:
-    return connectors.make_client(progress=progress, **kwargs)
 
 
 def dac2a_key(donors=DONORS, recipients=None) -> str:
     """The SDMX key DONOR.RECIPIENT.MEASURE.UNIT_MEASURE.PRICE_BASE for ODA disbursements, USD, current."""
     return f"{'+'.join(donors)}.{'+'.join(sorted(recipients or CELAC))}.206.USD.V"
-
-
-def text_head(path: Path, label: str, expected: str) -> str:
-    raw = path.read_bytes()
-    text = raw[:2000].decode("utf-8-sig", errors="replace")
-    if not raw.strip():
-        raise FetchError(f"{label}: empty body where {expected} was expected")
-    if "<html" in text.lower() or text.lstrip().startswith("<"):
-        raise FetchError(f"{label}: an HTML/XML page where {expected} was expected: {text[:160]!r}")
-    if "NoRecordsFound" in text or "NoResultsFound" in text:
-        raise FetchError(f"{label}: the OECD answered 'no records found' (query matched nothing)")
-    return text
 
 
 def check_dac2a(path: Path, label: str) -> int:
