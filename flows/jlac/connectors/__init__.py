@@ -1,12 +1,16 @@
 """Live connectors: fetch a publisher's current release into the snapshot store as a new vintage.
 
-A live source's connector is ``jlac/sources/<table>/connector.py`` (this package holds what connectors share),
-defining ``SOURCE_NAME`` (its source's name: the snapshot source it writes and its parser reads),
-``fetch(settings, client) -> FetchResult``, ``make_client(progress=None)`` and ``FETCH_ORDER``: ``jlac fetch``
-without arguments runs the connectors by that number, then by name (the rates and IMF data first: 10 IMF IMTS,
-20 FRED, then the trade sources and 70-90 finance; nothing reads another's fresh vintage during a fetch, so the
-order only sets what lands first when a fetch is cut short). It
-downloads into a hidden staging folder inside the store, checks every body with the parser's own
+A live source's connector is ``jlac/sources/<table>/connector.py`` (this package holds only what connectors
+share: the staging and storing below, ``estat`` and ``oecd`` for the two APIs two sources use). It defines
+``SOURCE_NAME`` (its source's name: the snapshot source it writes and its parser reads), ``fetch(settings, client)
+-> FetchResult``, ``make_client(progress=None)``, ``FETCH_ORDER`` and, for one release, ``DEPRECATED_NAMES`` (its
+old connector names, which ``jlac fetch`` still accepts with a warning).
+
+``jlac fetch`` without arguments runs the connectors by ``FETCH_ORDER``, then name: 10 IMF IMTS, 20 FRED, 30-60 the
+trade sources, 70-90 finance. No connector reads another source's vintage (FRED converts MOF's yen at build time,
+after every fetch), so the order only decides what has landed when a fetch is cut short: Figure 1's inputs first.
+
+A connector downloads into a hidden staging folder inside the store, checks every body with the parser's own
 reader (an HTML error page, an API error message, an empty result, a truncated body or a changed
 schema each fail the source with a message naming the request), and writes a vintage with
 ``jlac.snapshots.write_snapshot`` only when the content differs from the latest vintage.
