@@ -145,7 +145,7 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
         tables=(Table("EXJPUS.csv", value="EXJPUS", out_of_range="5000"),),
         extra={"header DATE (FRED's fredgraph.csv before observation_date)": (
             _rename_header("EXJPUS.csv", "observation_date", "DATE"),
-            Accepted("FRED's fredgraph.csv named the date column DATE until 2024; jlac.connectors.fred "
+            Accepted("FRED's fredgraph.csv named the date column DATE until 2024; jlac.sources.fred_exjpus.connector "
                      "rewrites that header too", same_rows=True))},
     ),
     SourceSpec(

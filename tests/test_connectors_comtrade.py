@@ -12,7 +12,7 @@ from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
-from jlac.sources.comtrade_v1 import SOURCE
+from jlac.sources.comtrade_v1.source import SOURCE
 
 REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "comtrade"
 DATA = REC / "data_v1_get_C_A_HS-60a6ad.json"  # China 156 with Argentina and Germany, 2010

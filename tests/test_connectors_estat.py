@@ -13,7 +13,7 @@ from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
-from jlac.sources.estat_trade import SOURCE
+from jlac.sources.estat_trade.source import SOURCE
 from werkzeug import Request, Response
 
 REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "estat"

@@ -13,7 +13,7 @@ from jlac.config import SQL_DIR, get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
-from jlac.sources.imf_imts import SOURCE, read_imts_xml
+from jlac.sources.imf_imts.source import SOURCE, read_imts_xml
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 RECORDED = SHARED / "api-recordings" / "imf-imts-sdmx3" / "DECODED_data_IMTS_USA.XG_FOB_USD.G001+G998.A_2023-2024.xml"
@@ -276,7 +276,8 @@ def test_cli_fetch_and_revisions(env, httpserver, monkeypatch, tmp_path):
     cli_fetch.register(app)
     app.command("noop")(lambda: None)  # typer needs two commands to route by name
     serve(httpserver, imts_xml(JPN_2020))
-    monkeypatch.setattr("jlac.connectors.imf_imts.make_client", lambda progress=None: HttpClient(progress=progress))
+    monkeypatch.setattr("jlac.sources.imf_imts.connector.make_client",
+                        lambda progress=None: HttpClient(progress=progress))
     run = CliRunner().invoke(app, ["fetch", "imf-imts"], env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
     assert "GET http://localhost" in run.output and "imf-imts: new, 2 requests" in run.output

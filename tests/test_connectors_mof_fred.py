@@ -10,7 +10,8 @@ from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
-from jlac.sources import fred_exjpus, mof_customs
+from jlac.sources.fred_exjpus import source as fred_exjpus
+from jlac.sources.mof_customs import source as mof_customs
 
 MIRROR = Path(__file__).resolve().parents[1] / ".." / "shared" / "snapshots"
 FRED_CSV = next((MIRROR / "fred-exjpus").glob("*/EXJPUS.csv"))

@@ -12,10 +12,15 @@ import duckdb
 import pytest
 from conftest import SHARED
 from jlac.config import get_settings
-from jlac.connectors import CONNECTORS, FetchError, aiddata, connector, oecd
+from jlac.connectors import FetchError, connector, connectors
 from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot, list_vintages
-from jlac.sources import get_source, oecd_crs_api, oecd_dac2a_api
+from jlac.sources import get_source
+from jlac.sources.aiddata_gcdf3_projects import connector as aiddata
+from jlac.sources.oecd_crs_api import connector as crs
+from jlac.sources.oecd_crs_api import source as oecd_crs_api
+from jlac.sources.oecd_dac2a_api import connector as oecd
+from jlac.sources.oecd_dac2a_api import source as oecd_dac2a_api
 
 HEADER = ("STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,DONOR,Donor,RECIPIENT,Recipient,MEASURE,Measure,UNIT_MEASURE,"
           "Unit of measure,PRICE_BASE,Price base,TIME_PERIOD,Time period,OBS_VALUE,Observation value,BASE_PER,"
@@ -94,7 +99,7 @@ def test_live_dac2a_does_not_displace_the_mirror(settings, httpserver, monkeypat
 
 def test_registry_names_match_sources():
     for name in ("oecd-dac2a-api", "oecd-crs-api", "aiddata-gcdf3-projects"):
-        assert name in CONNECTORS
+        assert name in connectors()
         assert connector(name).SOURCE_NAME == name and get_source(name).name == name
 
 
@@ -128,8 +133,8 @@ def test_dac2a_bad_responses_fail_and_store_nothing(settings, httpserver, body, 
 
 # The CRS SDMX CSV columns, in order, as the Data Explorer returns them with labels (recorded column list).
 CRS_HEADER = list(json.loads((SHARED / "api-recordings/oecd/oda_reader_mapping_crs_dotstat.json").read_text()))
-CRS_PATH = (urllib.parse.quote("/dcd-public/rest/data/" + oecd.CRS_FLOW, safe="/,@") + "/"
-            + "+".join(oecd.CRS_DONORS) + "." + "+".join(sorted(oecd.CELAC)) + "..100+14...C+D.V.DD..USD")
+CRS_PATH = (urllib.parse.quote("/dcd-public/rest/data/" + crs.CRS_FLOW, safe="/,@") + "/"
+            + "+".join(crs.CRS_DONORS) + "." + "+".join(sorted(oecd.CELAC)) + "..100+14...C+D.V.DD..USD")
 
 
 def crs_row(**cells):

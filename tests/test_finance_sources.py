@@ -11,7 +11,7 @@ from conftest import write_manifest
 from jlac.errors import ParseError
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
-from jlac.sources.oecd_dac2a import donor_names
+from jlac.sources.oecd_dac2a.source import donor_names
 
 DAC2A = "oecd-dac2a/2022-01-18"
 

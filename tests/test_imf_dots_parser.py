@@ -6,7 +6,7 @@ import duckdb
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK
 from jlac.errors import ParseError
-from jlac.sources.imf_dots import _cell_value, parse_workbook
+from jlac.sources.imf_dots.source import _cell_value, parse_workbook
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_duplicate_workbook_is_marked_not_dropped(tmp_path):
     """DOTS_144 repeats DOTS_143 (Nicaragua): both parsed, the later one marked as a duplicate."""
     from conftest import small_mirror
     from jlac.snapshots import load_snapshot
-    from jlac.sources.imf_dots import parse
+    from jlac.sources.imf_dots.source import parse
 
     root = small_mirror(tmp_path / "m", IMF_DOTS.parent.parent,
                         {n: IMF_DOTS / n for n in ("DOTS_143.xlsx", "DOTS_144.xlsx")})

@@ -17,7 +17,7 @@ from jlac.errors import ParseError
 from jlac.parse import parse_to_cache
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
-from jlac.sources.mideplan_cooperation import COLUMNS
+from jlac.sources.mideplan_cooperation.source import COLUMNS
 
 SOURCE = "mideplan-cooperation"
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}

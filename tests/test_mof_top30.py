@@ -29,7 +29,7 @@ from jlac.connectors import fetch_all
 from jlac.errors import ParseError, ValidationFailed
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
-from jlac.sources import mof_trade_by_country_top30 as top30
+from jlac.sources.mof_trade_by_country_top30 import source as top30
 from test_connectors_imf_imts import JPN_2021, PATH, RECORDED, imts_xml
 from typer.testing import CliRunner
 

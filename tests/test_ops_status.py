@@ -11,7 +11,7 @@ import pytest
 from jlac import ledger
 from jlac.cli import app
 from jlac.config import get_settings
-from jlac.ops.status import load_rhythms, read_ledger, source_status, vintage_age
+from jlac.ops.status import load_rhythms, read_ledger, read_rhythm, source_status, vintage_age
 from jlac.sources import all_sources
 from typer.testing import CliRunner
 
@@ -34,16 +34,17 @@ def _ledger(settings, *runs):
 def test_every_source_has_a_release_rhythm():
     rhythms = load_rhythms()
     missing = set(all_sources()) - set(rhythms)
-    assert not missing, f"add a release rhythm for {sorted(missing)} to flows/jlac/data/release_rhythm.yml"
+    assert not missing, f"add release.yml to the folders of {sorted(missing)} (flows/jlac/sources/<table>/)"
     assert rhythms["fred-exjpus"].rhythm == "monthly" and rhythms["fred-exjpus"].stale_after_days == 45
     assert rhythms["imf-dots"].stale_after_days is None  # frozen: never flagged
 
 
-def test_a_rhythm_without_its_name_is_refused(tmp_path):
-    bad = tmp_path / "r.yml"
-    bad.write_text("fred-exjpus:\n  stale_after_days: 3\n")
-    with pytest.raises(ValueError, match="entry 'fred-exjpus' needs a 'rhythm'"):
-        load_rhythms(bad)
+def test_a_release_file_without_a_rhythm_is_refused(tmp_path):
+    bad = tmp_path / "fred_exjpus" / "release.yml"
+    bad.parent.mkdir()
+    bad.write_text("stale_after_days: 3\n")
+    with pytest.raises(ValueError, match=r"fred_exjpus/release.yml: needs a 'rhythm'"):
+        read_rhythm(bad)
 
 
 def test_vintage_age_in_days():

@@ -80,8 +80,8 @@ def test_parse_cache_key_covers_the_reviewed_data_files_and_used_modules(tmp_pat
                         mirrors=(mirror,), output=tmp_path / "out")
     src = all_sources()["oecd-dac2a"]
     snap = latest_snapshot(src.name, settings)
-    used = [m.__name__ for m in parse._jlac_modules(__import__(f"jlac.sources.{src.module}", fromlist=["x"]))]
-    assert "jlac.countries" in used and "jlac.sources.imf_dots" not in used
+    used = [m.__name__ for m in parse._jlac_modules(__import__(f"{src.package}.source", fromlist=["x"]))]
+    assert "jlac.countries" in used and "jlac.sources.imf_dots.source" not in used
     before = parse.cache_path(settings, src, snap)
     data = tmp_path / "data"
     shutil.copytree(config.DATA_DIR, data)

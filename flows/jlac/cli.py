@@ -9,6 +9,7 @@ import pkgutil
 import sys
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -130,18 +131,40 @@ def sql(query: str = typer.Argument(..., help="SQL to run against the published 
 
 @app.command()
 def sources() -> None:
-    """List the sources and the snapshot each would be built from."""
+    """List the sources: live connector, checks, release rhythm, and the snapshot each would be built from."""
+    from jlac.ops.status import load_rhythms
     from jlac.snapshots import list_vintages
-    from jlac.sources import all_sources
+    from jlac.sources import all_sources, part
 
     settings = get_settings()
-    table = Table("source", "raw table", "latest vintage", "vintages", "from")
+    rhythms = load_rhythms()
+    # a source's name is also its raw table (raw.<name with - -> _>); compact, so it fits an 80-column terminal
+    table = Table(box=box.SIMPLE_HEAD, padding=0)
+    table.add_column("source", no_wrap=True)
+    table.add_column("live")
+    table.add_column("checks")
+    table.add_column("rhythm", no_wrap=True)
+    table.add_column("vintage", no_wrap=True)
+    table.add_column("of", justify="right")
+    table.add_column("from")
+    roots = {}
     for name, src in all_sources().items():
         vintages = list_vintages(name, settings)
         latest = vintages[-1] if vintages else None
-        table.add_row(name, src.raw_table, latest.vintage if latest else "-", str(len(vintages)),
-                      str(latest.root.parent.parent) if latest else "-")
+        rhythm = rhythms.get(name)
+        if latest:
+            root = latest.root.parent.parent
+            roots.setdefault(root, "store" if root == settings.snapshots else f"mirror{len(roots) or ''}")
+        table.add_row(name, "yes" if part(src, "connector") else "-",
+                      "yes" if (src.folder / "checks.py").is_file() else "[red]missing[/]",
+                      rhythm.rhythm if rhythm else "unknown",
+                      latest.vintage if latest else "-", str(len(vintages)),
+                      roots[latest.root.parent.parent] if latest else "-")
     console.print(table)
+    console.print("live: has a connector (jlac fetch <source>); vintage: the latest, of that many; raw table: "
+                  "raw.<source with - -> _>")
+    for root, label in roots.items():
+        console.print(f"{label}: {root}", highlight=False, soft_wrap=True)
 
 
 @app.callback()

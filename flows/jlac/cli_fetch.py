@@ -21,19 +21,22 @@ def register(app: typer.Typer) -> None:
 
 
 def fetch(
-    sources: Annotated[list[str], typer.Argument(help="Sources to fetch (default: all live sources)")] = None,
+    sources: Annotated[list[str], typer.Argument(
+        help="Source names to fetch, as `jlac sources` lists them (default: every live source)")] = None,
     offline: Annotated[bool, typer.Option(help="Touch no network; report what would be fetched")] = False,
 ) -> None:
     """Fetch new releases from the publishers into the snapshot store (a vintage only when data changed)."""
-    from jlac.connectors import CONNECTORS, fetch_all
+    from jlac.connectors import connectors, fetch_all, resolve
 
-    unknown = [s for s in sources or [] if s not in CONNECTORS]
-    if unknown:
-        console.print(
-            f"[red]unknown source(s) {', '.join(unknown)}[/]; live sources: {', '.join(CONNECTORS)}"
-        )
-        raise typer.Exit(2)
-    results = fetch_all(sources or None, get_settings(), offline=offline, progress=lambda m: console.print(m))
+    live = connectors()
+    names = []
+    for name in sources or []:
+        try:
+            names.append(resolve(name))  # an old connector name maps to its source, with a logged warning
+        except KeyError:
+            console.print(f"[red]unknown source {name}[/]; live sources: {', '.join(live)}")
+            raise typer.Exit(2) from None
+    results = fetch_all(names or None, get_settings(), offline=offline, progress=lambda m: console.print(m))
     table = Table("source", "status", "vintage", "requests", "bytes", "message")
     colour = {"new": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
     for r in results:

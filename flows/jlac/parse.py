@@ -27,10 +27,10 @@ from jlac.sources import Source
 log = logging.getLogger(__name__)
 
 
-def _jlac_modules(module) -> list:
-    """The module and every jlac module it uses, directly or through others (what a parse can run)."""
+def _jlac_modules(*modules) -> list:
+    """The modules and every jlac module they use, directly or through others (what a parse can run)."""
     seen: dict[str, object] = {}
-    todo = [module]
+    todo = list(modules)
     while todo:
         mod = todo.pop()
         if mod.__name__ in seen:
@@ -38,7 +38,7 @@ def _jlac_modules(module) -> list:
         seen[mod.__name__] = mod
         for value in vars(mod).values():
             if inspect.ismodule(value) and value.__name__.startswith(mod.__name__ + "."):
-                continue  # a package's loaded submodules (every parser, for jlac.sources) are not its code
+                continue  # a package's loaded submodules (every source, its checks and connector) are not its code
             name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
             if isinstance(name, str) and (name == "jlac" or name.startswith("jlac.")) and name not in seen:
                 todo.append(importlib.import_module(name))
@@ -51,9 +51,9 @@ PARSE_CORE = "2"  # bump when parse_to_cache changes what it writes (2: identica
 def code_version(source: Source) -> str:
     """Changes whenever anything a parse reads changes: the parser's code and every jlac module it uses, the
     reviewed data files (country-name overrides, ...), the declared columns, and the source or jlac version."""
-    module = importlib.import_module(f"jlac.sources.{source.module}")
+    module = importlib.import_module(f"{source.package}.source")  # the folder's package is walked too (its __init__)
     h = hashlib.sha256()
-    for mod in _jlac_modules(module):
+    for mod in _jlac_modules(module, importlib.import_module(source.package)):
         h.update(mod.__name__.encode())
         h.update(inspect.getsource(mod).encode())
     data_dir = config.DATA_DIR  # reviewed files parsers read (country-name overrides, ...)

@@ -49,7 +49,7 @@ def code_version(source: Source) -> str:
 
 def checks_version(source: Source) -> str:
     """Changes whenever the source's Great Expectations suite changes: published partitions are checked again."""
-    module = importlib.import_module(f"jlac.checks.{source.module}")
+    module = importlib.import_module(f"{source.package}.checks")
     return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:16]
 
 

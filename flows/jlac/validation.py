@@ -1,6 +1,6 @@
 """Great Expectations validation of raw batches where they live: the warehouse being built.
 
-Each source has a checks module ``jlac/checks/<module>.py`` with
+Each source has a checks module ``jlac/sources/<table>/checks.py`` with
 ``checks(source, snapshot) -> list[Check]``. A Check is a SQL query over the build warehouse (default:
 the whole raw table) and the GX expectations its rows must meet. GX reads through its SQL datasource
 (duckdb-engine), so millions of rows are checked by DuckDB, not pulled into pandas.
@@ -8,7 +8,6 @@ the whole raw table) and the GX expectations its rows must meet. GX reads throug
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from jlac.config import Settings
 from jlac.errors import JlacError
 from jlac.snapshots import Snapshot
-from jlac.sources import Source
+from jlac.sources import Source, part
 
 log = logging.getLogger(__name__)
 logging.getLogger("great_expectations").setLevel(logging.WARNING)  # one INFO line per context otherwise
@@ -191,12 +190,10 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
     A checks module whose ``checks`` takes ``settings`` gets the refresh's settings (e.g. to skip files the
     published warehouse already validated); without settings it must check everything.
     """
-    try:
-        module = importlib.import_module(f"jlac.checks.{source.module}")
-    except ModuleNotFoundError as exc:
-        raise JlacError(
-            f"source {source.name} has no checks module jlac/checks/{source.module}.py; every source needs one"
-        ) from exc
+    module = part(source, "checks")
+    if module is None:
+        raise JlacError(f"source {source.name} has no checks module {source.folder / 'checks.py'}; "
+                        "every source needs one")
     extra = {"settings": settings} if "settings" in inspect.signature(module.checks).parameters else {}
     checks = [_types_check(source), *module.checks(source, snapshot, **extra)]
     conflicts = conflicts_check(source)

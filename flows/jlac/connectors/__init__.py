@@ -1,8 +1,16 @@
 """Live connectors: fetch a publisher's current release into the snapshot store as a new vintage.
 
-A connector is one module here defining ``SOURCE_NAME`` (the snapshot source it writes, the same
-name its parser in ``jlac.sources`` reads) and ``fetch(settings, client) -> FetchResult``. It
-downloads into a hidden staging folder inside the store, checks every body with the parser's own
+A live source's connector is ``jlac/sources/<table>/connector.py`` (this package holds only what connectors
+share: the staging and storing below, ``estat`` and ``oecd`` for the two APIs two sources use). It defines
+``SOURCE_NAME`` (its source's name: the snapshot source it writes and its parser reads), ``fetch(settings, client)
+-> FetchResult``, ``make_client(progress=None)``, ``FETCH_ORDER`` and, for one release, ``DEPRECATED_NAMES`` (its
+old connector names, which ``jlac fetch`` still accepts with a warning).
+
+``jlac fetch`` without arguments runs the connectors by ``FETCH_ORDER``, then name: 10 IMF IMTS, 20 FRED, 30-60 the
+trade sources, 70-90 finance. No connector reads another source's vintage (FRED converts MOF's yen at build time,
+after every fetch), so the order only decides what has landed when a fetch is cut short: Figure 1's inputs first.
+
+A connector downloads into a hidden staging folder inside the store, checks every body with the parser's own
 reader (an HTML error page, an API error message, an empty result, a truncated body or a changed
 schema each fail the source with a message naming the request), and writes a vintage with
 ``jlac.snapshots.write_snapshot`` only when the content differs from the latest vintage.
@@ -15,7 +23,6 @@ connector says how to fingerprint its files.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -26,28 +33,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 from jlac.config import Settings
 from jlac.errors import JlacError
 from jlac.http import Download, HttpClient, HttpError, now_iso
 from jlac.snapshots import Snapshot, latest_snapshot, sha256_file, write_snapshot
+from jlac.sources import RegistryError, all_sources, part
 
 log = logging.getLogger(__name__)
-
-# snapshot source name -> connector module; the order is the order of `jlac fetch` with no arguments.
-CONNECTORS = {
-    "imf-imts": "jlac.connectors.imf_imts",
-    "fred-exjpus": "jlac.connectors.fred",
-    "mof-customs": "jlac.connectors.mof_customs",
-    "estat-trade": "jlac.connectors.estat",
-    "mof-hs9-country": "jlac.connectors.estat_hs9_country",  # HS-9 x country x month (LAC partners by default)
-    "comtrade-v1": "jlac.connectors.comtrade",
-    # Finance: live slices get their own source names, so they never displace the mirror's fuller files.
-    "oecd-dac2a-api": "jlac.connectors.oecd",
-    "oecd-crs-api": "jlac.connectors.oecd_crs",
-    "aiddata-gcdf3-projects": "jlac.connectors.aiddata",
-}
-
 
 class FetchError(JlacError):
     """A publisher's response is not what the connector expected; the message names the request."""
@@ -194,7 +188,7 @@ def store_if_changed(
     manifest = {
         **metadata,
         "retrieved_at": now_iso(),
-        "retrieved_by": f"jlac connector {CONNECTORS.get(staged.source, staged.source)}",
+        "retrieved_by": f"jlac connector {_module_name(staged.source)}",
         "content_fingerprint": fingerprint,
         "requests": staged.requests,
     }
@@ -205,11 +199,47 @@ def store_if_changed(
     return FetchResult(staged.source, "new", snap.vintage, client.stats.requests, client.stats.bytes, message)
 
 
-def connector(source: str):
-    """The connector module of a source name."""
-    if source not in CONNECTORS:
-        raise KeyError(f"no live connector for {source!r}; known: {', '.join(CONNECTORS)}")
-    return importlib.import_module(CONNECTORS[source])
+def connectors() -> dict[str, ModuleType]:
+    """Every source folder's ``connector.py``, by source name, in fetch order (FETCH_ORDER, then name)."""
+    found = {}
+    for name, src in all_sources().items():
+        module = part(src, "connector")
+        if module is None:
+            continue
+        declared = getattr(module, "SOURCE_NAME", None)
+        if declared != name:
+            raise RegistryError(f"{src.folder / 'connector.py'}: SOURCE_NAME is {declared!r}, expected its "
+                                f"folder's source name {name!r}")
+        found[name] = module
+    return dict(sorted(found.items(), key=lambda kv: (getattr(kv[1], "FETCH_ORDER", 100), kv[0])))
+
+
+def _module_name(source: str) -> str:
+    module = connectors().get(source)
+    return module.__name__ if module else source
+
+
+def old_names() -> dict[str, str]:
+    """Deprecated connector name -> source name (each connector's ``DEPRECATED_NAMES``; removed in jlac 0.2)."""
+    return {old: source for source, module in connectors().items() for old in getattr(module, "DEPRECATED_NAMES", ())}
+
+
+def resolve(name: str) -> str:
+    """The source name of a ``jlac fetch`` argument; an old connector name (``fred``) warns and maps to its source."""
+    live = connectors()
+    if name in live:
+        return name
+    source = old_names().get(name)
+    if source is not None:
+        log.warning("%r is the deprecated connector name of the source %r: use `jlac fetch %s`; old names "
+                    "stop working in jlac 0.2", name, source, source)
+        return source
+    raise KeyError(f"no live connector for {name!r}; live sources: {', '.join(live)}")
+
+
+def connector(source: str) -> ModuleType:
+    """The connector module of a source name (or of a deprecated connector name, with a warning)."""
+    return connectors()[resolve(source)]
 
 
 def fetch_all(
@@ -227,18 +257,18 @@ def fetch_all(
     """
     names = connector_names(sources)
     if offline:
-        results = [FetchResult(n, "skipped", None, message="offline: the network was not touched") for n in names]
-        return results
+        return [FetchResult(n, "skipped", None, message="offline: the network was not touched") for n in names]
     return [fetch_one(name, settings, progress=progress, client_factory=client_factory) for name in names]
 
 
 def connector_names(sources: list[str] | None) -> list[str]:
-    """The sources to fetch, in fetch order (all that have a connector when None/empty); unknown ones refused."""
-    names = list(sources or CONNECTORS)
-    unknown = [n for n in names if n not in CONNECTORS]
+    """The sources to fetch, in fetch order (every source with a connector when None/empty); old connector names
+    are accepted (with a warning) and unknown ones refused."""
+    live = connectors()
+    unknown = [n for n in sources or [] if n not in live and n not in old_names()]
     if unknown:
-        raise KeyError(f"no live connector for {', '.join(unknown)}; known: {', '.join(CONNECTORS)}")
-    return names
+        raise KeyError(f"no live connector for {', '.join(unknown)}; live sources: {', '.join(live)}")
+    return [resolve(n) for n in sources] if sources else list(live)
 
 
 def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | None = None,

@@ -1,6 +1,6 @@
 """Freshness: per source, the newest vintage, its age, the last run that used it, and whether it is stale.
 
-Inputs are files only (the snapshot store and mirrors, the run ledger, ``data/release_rhythm.yml``), so
+Inputs are files only (the snapshot store and mirrors, the run ledger, each source's ``release.yml``), so
 ``jlac status`` works while a refresh runs and without a Prefect server.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -53,19 +52,25 @@ class SourceStatus:
         return None not in (self.vintage, self.last_vintage) and self.vintage != self.last_vintage
 
 
-def load_rhythms(path: Path | None = None) -> dict[str, Rhythm]:
-    """Read the release rhythms (default: the packaged ``data/release_rhythm.yml``)."""
-    text = path.read_text(encoding="utf-8") if path else (
-        resources.files("jlac") / "data" / "release_rhythm.yml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text) or {}
-    rhythms = {}
-    for name, spec in raw.items():
-        if not isinstance(spec, dict) or "rhythm" not in spec:
-            raise ValueError(f"release_rhythm.yml: entry {name!r} needs a 'rhythm' (monthly, annual, frozen)")
-        days = spec.get("stale_after_days")
-        limit = int(days) if days is not None else None
-        rhythms[name] = Rhythm(str(spec["rhythm"]), limit, spec.get("note", ""))
-    return rhythms
+RELEASE_FILE = "release.yml"  # in each source's folder, jlac/sources/<table>/
+
+
+def read_rhythm(path: Path) -> Rhythm:
+    """One source's ``release.yml``: ``rhythm``, ``stale_after_days`` (absent: never flagged), ``note``."""
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(spec, dict) or "rhythm" not in spec:
+        raise ValueError(f"{path}: needs a 'rhythm' (monthly, annual, irregular, frozen)")
+    days = spec.get("stale_after_days")
+    return Rhythm(str(spec["rhythm"]), int(days) if days is not None else None, spec.get("note", ""))
+
+
+def load_rhythms() -> dict[str, Rhythm]:
+    """The release rhythm of every registered source that has a ``release.yml`` in its folder, by source name.
+
+    A source without one is shown with rhythm "unknown" and never flagged stale.
+    """
+    return {name: read_rhythm(src.folder / RELEASE_FILE) for name, src in all_sources().items()
+            if (src.folder / RELEASE_FILE).is_file()}
 
 
 def vintage_age(vintage: str, today: date) -> int | None:

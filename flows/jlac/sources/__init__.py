@@ -1,22 +1,43 @@
-"""Source registry. A source is one module in this package that defines ``SOURCE``.
+"""Source registry: one folder per source, ``jlac/sources/<table>/``, found by scanning this package.
 
-Adding a source means adding three things, and editing nothing else:
-  * ``jlac/sources/<module>.py`` with ``SOURCE = Source(...)`` and its parser,
-  * ``jlac/checks/<module>.py`` with ``expectations(snapshot) -> list`` (its Great Expectations suite),
-  * ``sql/staging/stg_<module>__<entity>.sql`` (and any marts that use it).
+A source has one name. ``imf-dots`` is its snapshot folder (``<store>/imf-dots/<vintage>/``) and the name
+``jlac fetch``, ``jlac status`` and ``jlac sources`` use; with ``-`` -> ``_`` it is ``imf_dots``: this folder, the
+raw table ``raw.imf_dots`` and the dbt staging folder ``sql/models/staging/imf_dots/``. A folder whose name is not
+its SOURCE's table is refused, naming the folder.
+
+Adding a source means adding these files, and editing nothing else:
+
+  jlac/sources/<table>/__init__.py   a one-line docstring (it makes the folder a package)
+  jlac/sources/<table>/source.py     ``SOURCE = Source(name=..., ...)`` and its parser (the parse cache key hashes
+                                     this module, the folder's ``__init__.py`` and every jlac module they use)
+  jlac/sources/<table>/checks.py     ``checks(source, snapshot[, settings]) -> list[jlac.validation.Check]``: its
+                                     Great Expectations suite (required; helpers in ``jlac.checks``)
+  jlac/sources/<table>/release.yml   its release rhythm for ``jlac status``: ``rhythm`` (monthly, annual,
+                                     irregular, frozen), ``stale_after_days`` (omit: never flagged stale), ``note``
+  jlac/sources/<table>/connector.py  only for a live source: ``SOURCE_NAME``, ``fetch(settings, client)``,
+                                     ``make_client``, ``FETCH_ORDER`` (see ``jlac.connectors``)
+  sql/models/staging/<table>/        ``_<table>__sources.yml`` and ``stg_<table>__<entity>.sql`` (the dbt side)
+
+The files inside a folder are found by these fixed names; nothing is registered anywhere else. (The test suite
+also attacks every source's parser: ``tests/test_mutations.py`` asks for its ``SourceSpec`` in
+``tests/mutation_sources.py``.)
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 import duckdb
 
+from jlac.errors import JlacError
 from jlac.snapshots import Snapshot
+
+SOURCES_DIR = Path(__file__).parent
 
 # Columns that say where a row was read from, not what it says: two rows that differ only in these are repeats.
 PROVENANCE = ("file", "sheet", "row_number")
@@ -38,8 +59,7 @@ class Source:
     on the snapshot sha256 and the parser's code version, and loads it into the new warehouse.
     """
 
-    name: str  # snapshot source name, e.g. "imf-dots"
-    table: str  # raw table name, e.g. "imf_dots"
+    name: str  # snapshot source name, e.g. "imf-dots"; its table and folder are derived from it (``table``)
     description: str
     columns: tuple[Column, ...]
     parse: Callable[[Snapshot, duckdb.DuckDBPyConnection], duckdb.DuckDBPyRelation]
@@ -52,7 +72,8 @@ class Source:
     # (refused by validation with both rows); identical repeats are dropped at parse, with a count in the
     # log. None: the key, unless the key is only a file position (row_number); (): no such check.
     conflict_key: tuple[str, ...] | None = None
-    module: str = field(default="", compare=False)
+    # the Python package of the source's folder; the registry sets it, the default is jlac.sources.<table>
+    package: str = field(default="", compare=False)
     # Partitioned sources (too large for one batch): ``parse_file(snapshot, file, con)`` returns the SELECT (SQL
     # text over DuckDB's readers) that parses one file of ``data_files(snapshot)`` into one Parquet partition, and
     # raw.<table> is a view over the partitions (jlac.partitions).
@@ -60,6 +81,20 @@ class Source:
     data_files: Callable[[Snapshot], list[str]] | None = None
     # columns whose smallest and largest value per partition raw.<table>_partitions keeps (from Parquet metadata)
     partition_stats: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.package:
+            object.__setattr__(self, "package", f"{__name__}.{self.table}")
+
+    @property
+    def table(self) -> str:
+        """Raw table and folder name: the source name with ``-`` -> ``_`` (``imf-dots`` -> ``imf_dots``)."""
+        return self.name.replace("-", "_")
+
+    @property
+    def folder(self) -> Path:
+        """The source's folder (``jlac/sources/<table>/``)."""
+        return Path(importlib.import_module(self.package).__path__[0])
 
     @property
     def partitioned(self) -> bool:
@@ -82,19 +117,50 @@ class Source:
         return tuple(c.name for c in self.columns if c.name not in self.value_key and c.name not in PROVENANCE)
 
 
-@cache
-def all_sources() -> dict[str, Source]:
-    """Every source module in this package, by source name."""
+class RegistryError(JlacError):
+    """A source folder that breaks the registry's rules; the message names the folder."""
+
+
+def part(source: Source, name: str) -> ModuleType | None:
+    """The module ``<folder>/<name>.py`` of a source (``checks``, ``connector``); None when the folder has none."""
+    if not (source.folder / f"{name}.py").is_file():
+        return None
+    return importlib.import_module(f"{source.package}.{name}")
+
+
+def scan(root: Path = SOURCES_DIR, package: str = __name__) -> dict[str, Source]:
+    """Every source folder under ``root`` (the Python package ``package``), by source name.
+
+    A folder is a source when it holds ``source.py`` defining ``SOURCE``; its name must be the SOURCE's table.
+    A folder with Python files but no ``source.py`` is an error too (a source half-added or half-removed).
+    """
     found: dict[str, Source] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        src = getattr(module, "SOURCE", None)
-        if isinstance(src, Source):
-            found[src.name] = Source(**{**src.__dict__, "module": info.name})
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        where = f"source folder {folder}"
+        if not (folder / "source.py").is_file():
+            if any(folder.glob("*.py")):
+                raise RegistryError(f"{where} has no source.py: a source folder needs source.py defining SOURCE")
+            continue
+        src = getattr(importlib.import_module(f"{package}.{folder.name}.source"), "SOURCE", None)
+        if not isinstance(src, Source):
+            raise RegistryError(f"{where}: source.py defines no SOURCE = Source(...)")
+        if src.table != folder.name:
+            raise RegistryError(
+                f"{where}: its SOURCE is named {src.name!r}, so its folder must be {src.table!r}, not "
+                f"{folder.name!r} (folder, raw table and source name are one name, with '-' -> '_')"
+            )
+        found[src.name] = replace(src, package=f"{package}.{folder.name}")
     return found
 
 
+@cache
+def all_sources() -> dict[str, Source]:
+    """Every source folder in this package, by source name."""
+    return scan()
+
+
 def get_source(name: str) -> Source:
+    """The registered source of a name; a KeyError listing the known names otherwise."""
     sources = all_sources()
     if name not in sources:
         raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(sources))}")

@@ -1,0 +1,99 @@
+"""UN Comtrade API v1: total goods trade of Japan, China and the United States with each CELAC
+state and the world.
+
+Without a key: the public preview ``<base>/public/v1/preview/C/A/HS`` (at most 500 records per
+call). With ``JLAC_COMTRADE_KEY``: ``<base>/data/v1/get/C/A/HS``, the key sent in the
+``Ocp-Apim-Subscription-Key`` header (never in the URL, so never in a manifest). One request per
+reporter and block of at most five years (Comtrade's limit per call). Environment: JLAC_COMTRADE_URL,
+JLAC_COMTRADE_KEY, JLAC_COMTRADE_START (default 2015), JLAC_COMTRADE_END (default two years ago).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pycountry
+
+from jlac import connectors
+from jlac.config import Settings
+from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.countries import CELAC
+from jlac.errors import ParseError
+from jlac.http import HttpClient
+from jlac.snapshots import latest_snapshot
+from jlac.sources.comtrade_v1.source import read_comtrade_json
+
+SOURCE_NAME = "comtrade-v1"
+FETCH_ORDER = 60  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
+DEPRECATED_NAMES = ("comtrade",)  # the connector's old name, accepted by `jlac fetch` with a warning until 0.2
+DEFAULT_URL = "https://comtradeapi.un.org"
+REPORTERS = {"JPN": 392, "CHN": 156, "USA": 842}
+
+
+def make_client(progress=None, **kwargs) -> HttpClient:
+    kwargs.setdefault("min_interval", 1.0)  # the free tier allows about one call per second
+    kwargs.setdefault("secrets", [os.environ.get("JLAC_COMTRADE_KEY", "")])
+    return connectors.make_client(progress=progress, **kwargs)
+
+
+def partner_codes() -> list[int]:
+    """World (0) and the CELAC states' M49 codes (Comtrade's own variants coincide for these)."""
+    return [0, *sorted(int(pycountry.countries.get(alpha_3=c).numeric) for c in CELAC)]
+
+
+def year_blocks(start: int, end: int, size: int = 5) -> list[list[int]]:
+    return [list(range(y, min(y + size, end + 1))) for y in range(start, end + 1, size)]
+
+
+def data_fingerprint(path: Path) -> str:
+    """sha256 of the response without ``elapsedTime``, which differs on every call."""
+    doc = json.loads(path.read_bytes())
+    doc.pop("elapsedTime", None)
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def fetch(settings: Settings, client: HttpClient) -> FetchResult:
+    """Fetch every reporter x year block; a vintage only when the data differ from the latest one."""
+    base = base_url("JLAC_COMTRADE_URL", DEFAULT_URL)
+    key = os.environ.get("JLAC_COMTRADE_KEY", "")
+    client.add_secret(key)
+    url = f"{base}/data/v1/get/C/A/HS" if key else f"{base}/public/v1/preview/C/A/HS"
+    headers = {"Ocp-Apim-Subscription-Key": key} if key else {}
+    start = int(os.environ.get("JLAC_COMTRADE_START", 2015))
+    end = int(os.environ.get("JLAC_COMTRADE_END", date.today().year - 2))
+    previous = latest_snapshot(SOURCE_NAME, settings)
+    partners = ",".join(str(p) for p in partner_codes())
+    with staging(settings, SOURCE_NAME) as staged:
+        for iso3, code in REPORTERS.items():
+            for years in year_blocks(start, end):
+                name = f"comtrade_{iso3}_{years[0]}-{years[-1]}.json"
+                params = {
+                    "reporterCode": code,
+                    "partnerCode": partners,
+                    "period": ",".join(map(str, years)),
+                    "flowCode": "X,M",
+                    "cmdCode": "TOTAL",
+                    "motCode": 0,
+                    "partner2Code": 0,
+                    "customsCode": "C00",
+                    "includeDesc": "true",
+                }
+                path, got = staged.get(client, name, url, previous, f"comtrade-v1 {iso3} {years[0]}-{years[-1]}",
+                                       params=params, headers=headers)
+                try:
+                    read_comtrade_json(path, f"comtrade-v1 GET {got}")
+                except ParseError as exc:
+                    raise FetchError(client.redact(str(exc))) from None
+        metadata = {
+            "title": "UN Comtrade, total goods trade by partner (cmdCode TOTAL), API v1",
+            "publisher": "United Nations Statistics Division (UN Comtrade)",
+            "publisher_url": "https://comtradeplus.un.org/",
+            "license": "UN Comtrade terms of use",
+            "endpoint": "data (subscription key)" if key else "public preview (no key)",
+            "query": {"base_url": base, "start": start, "end": end, "reporters": list(REPORTERS)},
+        }
+        return store_if_changed(settings, staged, metadata, client, data_fingerprint)

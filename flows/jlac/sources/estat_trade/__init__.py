@@ -1,0 +1,1 @@
+"""The estat-trade source; what each file of this folder does: see jlac.sources."""

@@ -1,0 +1,1 @@
+"""The imf-dots source; what each file of this folder does: see jlac.sources."""

@@ -1,0 +1,216 @@
+"""IMF Direction of Trade Statistics: one workbook per reporter, exports FOB and imports CIF by partner.
+
+Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CIF'; the reporter's
+name in the first column above the unit line; a header row of years (which differ by sheet); then
+one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
+text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
+166,000 of them). A year header cell must be a plain year: anything else (a note, a footnote mark) is refused
+naming sheet, row and column.
+
+Repeats: IMF repeats some partner rows in a sheet ('Australia' above 'World' and again in its region, in most
+workbooks); every cell of both rows is kept, the core drops the identical ones, and validation refuses a year
+in which they disagree. A workbook repeating another's reporter (DOTS_144 = DOTS_143, Nicaragua) is kept,
+marked ``duplicate_of``, only when the two agree cell for cell; otherwise the parse stops naming both.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import duckdb
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+
+log = logging.getLogger(__name__)
+
+SHEETS = {"Exports, FOB": "export", "Imports, CIF": "import"}
+UNIT = "US Dollars, Millions"
+_ESTIMATE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*e\s*$")
+_FILE_INDEX = re.compile(r"(\d+)")
+
+
+def _cell_value(cell, where: str) -> tuple[float, bool] | None:
+    """A cell as (value, is_estimate); None for a blank cell."""
+    if cell == "" or cell is None:
+        return None
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return float(cell), False
+    if isinstance(cell, str):
+        m = _ESTIMATE.match(cell)
+        if m:
+            return float(m.group(1).replace(",", "")), True
+        try:
+            return float(cell.replace(",", "")), False
+        except ValueError:
+            pass
+    raise ParseError(f"{where}: expected a number or an IMF estimate like '1,032.13 e', found {cell!r}")
+
+
+def _year(cell) -> int | None:
+    """A header cell as a year: IMF writes 2019 (text or number); anything else is None."""
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool) and float(cell).is_integer():
+        return int(cell) if 1900 <= cell <= 2100 else None
+    text = str(cell).strip()
+    return int(text) if text.isdigit() and len(text) == 4 else None
+
+
+def parse_workbook(path, file_label: str) -> tuple[str, list[tuple], list[str]]:
+    """Parse one DOTS workbook.
+
+    Returns the reporter name, rows of (sheet, excel_row, partner, flow, year, value, is_estimate),
+    and the partners whose row was repeated (all rows kept; see ``parse``).
+    """
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise ParseError(f"imf-dots {file_label}: not a readable .xlsx workbook ({exc})") from exc
+    missing = [s for s in SHEETS if s not in wb.sheet_names]
+    if missing:
+        raise ParseError(
+            f"imf-dots {file_label}: missing sheet(s) {missing}; expected {list(SHEETS)}, found {wb.sheet_names}"
+        )
+    reporter = None
+    out: list[tuple] = []
+    repeats: list[str] = []
+    for sheet_name, flow in SHEETS.items():
+        sheet = wb.get_sheet_by_name(sheet_name)
+        # calamine trims leading blank rows and columns; messages keep Excel's numbering (row 7, column 5 = E7)
+        first_row = (sheet.start or (0, 0))[0] + 1
+        first_col = (sheet.start or (0, 0))[1]
+        rows = sheet.to_python(skip_empty_area=True)
+        where = f"imf-dots {file_label} sheet '{sheet_name}'"
+        unit_idx = next((i for i, r in enumerate(rows[:10]) if r and r[0] == UNIT), None)
+        if unit_idx is None or unit_idx < 1:
+            raise ParseError(f"{where}: expected the unit line {UNIT!r} in the first rows; layout changed?")
+        name = str(rows[unit_idx - 1][0]).strip()
+        if reporter is None:
+            reporter = name
+        elif name != reporter:
+            raise ParseError(f"{where}: reporter {name!r} differs from the other sheet's {reporter!r}")
+        hdr_idx = next((i for i in range(unit_idx + 1, min(len(rows), unit_idx + 5)) if _year(rows[i][1])), None)
+        if hdr_idx is None:
+            raise ParseError(f"{where}: expected a header row of years after the unit line")
+        years: list[int | None] = []
+        for j, c in enumerate(rows[hdr_idx][1:]):
+            year = _year(c)
+            if year is None and str(c).strip():
+                raise ParseError(
+                    f"{where} row {first_row + hdr_idx} column {first_col + j + 2}: header cell {c!r} is not a year "
+                    "(IMF writes plain years such as 2019 there)"
+                )
+            years.append(year)
+        seen: dict[str, int] = {}
+        for i in range(hdr_idx + 1, len(rows)):
+            row = rows[i]
+            partner = str(row[0]).strip()
+            if not partner:
+                continue
+            excel_row = first_row + i
+            for j, cell in enumerate(row[1:]):
+                parsed = _cell_value(cell, f"{where} row {excel_row} column {first_col + j + 2}")
+                if parsed is None:
+                    continue
+                year = years[j] if j < len(years) else None
+                if year is None:
+                    raise ParseError(f"{where} row {excel_row} column {first_col + j + 2}: "
+                                     "a value under a header without a year")
+                out.append((sheet_name, excel_row, partner, flow, year, parsed[0], parsed[1]))
+            if partner in seen:
+                # IMF repeats some partners (e.g. 'Australia' above 'World'). Every cell of both rows is kept:
+                # the core drops the cells they share, and validation refuses a year they disagree on.
+                repeats.append(partner)
+                log.debug("%s: partner %r repeated at rows %d and %d", where, partner, seen[partner], excel_row)
+            seen[partner] = excel_row
+    return reporter or "", out, repeats
+
+
+def _refuse_differences(path: str, first: str, reporter: str, kept: list[tuple], rows: list[tuple]) -> None:
+    """Two workbooks of one reporter must agree cell for cell; otherwise which one is right is not ours to pick."""
+    def cells(rs):
+        return {(r[2], r[3], r[4]): (r[5], r[6], r[1]) for r in rs}  # (partner, flow, year) -> (value, est, row)
+
+    a, b = cells(kept), cells(rows)
+    differ = sorted(k for k in a.keys() | b.keys() if (a.get(k) or (None, None))[:2] != (b.get(k) or (None, None))[:2])
+    if differ:
+        shown = "; ".join(
+            f"{p} {fl} {y}: {first} row {a[(p, fl, y)][2] if (p, fl, y) in a else '-'} has "
+            f"{a.get((p, fl, y), (None,))[0]!r}, {path} row {b[(p, fl, y)][2] if (p, fl, y) in b else '-'} has "
+            f"{b.get((p, fl, y), (None,))[0]!r}"
+            for p, fl, y in differ[:3]
+        )
+        raise ParseError(f"imf-dots {path}: repeats reporter {reporter!r} of {first} with different values in "
+                         f"{len(differ)} cell(s): {shown}")
+
+
+def _file_order(path: str) -> tuple[int, str]:
+    m = _FILE_INDEX.search(path)
+    return (int(m.group(1)) if m else 1 << 30, path)
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """All workbooks of the snapshot, long format, one row per non-blank cell."""
+    cols: dict[str, list] = {k: [] for k in ("file", "sheet", "row_number", "reporter_name", "partner_name",
+                                             "flow", "year", "value_usd_m", "is_estimate", "duplicate_of")}
+    reporters: dict[str, tuple[str, list[tuple]]] = {}
+    repeated: dict[str, int] = {}
+    for f in sorted((f for f in snapshot.files if f.path.lower().endswith(".xlsx")), key=lambda f: _file_order(f.path)):
+        reporter, rows, repeats = parse_workbook(snapshot.path(f.path), f.path)
+        for partner in repeats:
+            repeated[partner] = repeated.get(partner, 0) + 1
+        duplicate_of = None
+        if reporter in reporters:
+            # Kept in raw, marked, so the manifest's file count still checks out; staging drops it.
+            duplicate_of, kept_rows = reporters[reporter]
+            _refuse_differences(f.path, duplicate_of, reporter, kept_rows, rows)
+            log.warning("imf-dots: %s repeats reporter %r of %s (identical content); %s is used (lower file index)",
+                        f.path, reporter, duplicate_of, duplicate_of)
+        else:
+            reporters[reporter] = (f.path, rows)
+        for sheet, excel_row, partner, flow, year, value, est in rows:
+            cols["file"].append(f.path)
+            cols["sheet"].append(sheet)
+            cols["row_number"].append(excel_row)
+            cols["reporter_name"].append(reporter)
+            cols["partner_name"].append(partner)
+            cols["flow"].append(flow)
+            cols["year"].append(year)
+            cols["value_usd_m"].append(value)
+            cols["is_estimate"].append(est)
+            cols["duplicate_of"].append(duplicate_of)
+    if repeated:
+        log.info("imf-dots %s: partner rows repeated in a sheet (identical cells are dropped by the core, "
+                 "differing ones refused by validation): %s",
+                 snapshot.id, ", ".join(f"{p} x{n}" for p, n in sorted(repeated.items())))
+    frame = pd.DataFrame(cols)
+    return con.from_df(frame)
+
+
+SOURCE = Source(
+    name="imf-dots",
+    description="IMF Direction of Trade Statistics workbooks as parsed: one row per reporter, partner, flow and "
+    "year (US$ millions, exports FOB and imports CIF as the reporter reports them).",
+    columns=(
+        Column("file", "VARCHAR", "Workbook file name in the snapshot"),
+        Column("sheet", "VARCHAR", "Sheet name: 'Exports, FOB' or 'Imports, CIF'"),
+        Column("row_number", "INTEGER", "Excel row number of the partner row"),
+        Column("reporter_name", "VARCHAR", "Reporting economy, IMF naming (countries and IMF aggregates)"),
+        Column("partner_name", "VARCHAR", "Partner economy, IMF naming (countries and IMF aggregates)"),
+        Column("flow", "VARCHAR", "export (FOB) or import (CIF), as reported by the reporter"),
+        Column("year", "INTEGER", "Calendar year"),
+        Column("value_usd_m", "DOUBLE", "Value in US$ millions, current prices"),
+        Column("is_estimate", "BOOLEAN", "True where IMF marked the cell as an estimate (' e' suffix)"),
+        Column("duplicate_of", "VARCHAR", "Set when this workbook repeats the reporter of an earlier workbook "
+               "(e.g. DOTS_144 = DOTS_143, Nicaragua): the file used instead; such rows are not used downstream"),
+    ),
+    parse=parse,
+    key=("reporter_name", "partner_name", "flow", "year"),
+    # a workbook that repeats an earlier reporter is checked on its own (duplicate_of), not against it
+    conflict_key=("reporter_name", "partner_name", "flow", "year", "duplicate_of"),
+    version="2",  # repeated partner rows: every cell kept (identical dropped by the core), no 'fuller row'
+    country_names=(("imf", "reporter_name"), ("imf", "partner_name")),
+)

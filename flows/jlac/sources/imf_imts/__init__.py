@@ -1,0 +1,1 @@
+"""The imf-imts source; what each file of this folder does: see jlac.sources."""

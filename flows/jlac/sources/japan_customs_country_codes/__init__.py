@@ -1,0 +1,1 @@
+"""The japan-customs-country-codes source; what each file of this folder does: see jlac.sources."""

@@ -1,0 +1,253 @@
+"""Project-level international cooperation records for Costa Rica, in the format jlac defines for MIDEPLAN.
+
+MIDEPLAN (Costa Rica's planning ministry) registers every cooperation project the country receives but
+publishes no API or machine-readable file, so jlac defines an input format (docs/finance.md) that an
+analyst fills from MIDEPLAN's registry and drops into the snapshot store as
+``mideplan-cooperation/<vintage>/*.csv`` or ``*.xlsx`` (first sheet) with a SNAPSHOT.yml.
+
+The parser is deliberately lenient: every row is loaded with its text as given, the typed values it
+could read, and ``problem``, one message per broken rule. The Great Expectations suite
+(``jlac/sources/mideplan_cooperation/checks.py``) then fails the refresh naming each bad row and its message,
+and the staging model keeps only rows without a problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from importlib import resources
+
+import duckdb
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+
+from jlac.countries import resolve
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+from jlac.textfiles import read_csv
+
+COUNTRY_TAG = "mideplan"
+COLUMNS = (
+    "project_id", "title", "cooperant_country", "cooperant_agency", "modality", "instrument", "sector",
+    "approval_date", "amount", "currency", "executing_institution", "status",
+)
+# Columns every row must fill; the others must be in the header but may be empty.
+REQUIRED = ("project_id", "title", "cooperant_country", "modality", "instrument", "approval_date", "amount",
+            "currency")
+OPTIONAL = ("source_url", "note")
+# Accepted spellings (English codes and MIDEPLAN's Spanish terms), normalised to the code.
+MODALITY = {
+    "non_reimbursable": "non_reimbursable", "no reembolsable": "non_reimbursable",
+    "reimbursable": "reimbursable", "reembolsable": "reimbursable",
+}
+INSTRUMENT = {
+    "grant": "grant", "donación": "grant", "donacion": "grant",
+    "technical_cooperation": "technical_cooperation", "cooperación técnica": "technical_cooperation",
+    "cooperacion tecnica": "technical_cooperation",
+    "loan": "loan", "préstamo": "loan", "prestamo": "loan",
+}
+# A loan is repaid; grants and technical cooperation are not (MIDEPLAN's own classification).
+MODALITY_OF_INSTRUMENT = {"grant": "non_reimbursable", "technical_cooperation": "non_reimbursable",
+                          "loan": "reimbursable"}
+STATUS = {
+    "approved": "approved", "aprobado": "approved",
+    "in_execution": "in_execution", "en ejecución": "in_execution", "en ejecucion": "in_execution",
+    "completed": "completed", "finalizado": "completed",
+    "cancelled": "cancelled", "cancelado": "cancelled",
+}
+
+
+def fx_rates() -> pd.DataFrame:
+    """Documented annual exchange rates, currency units per US$ (``jlac/data/fx_rates_mideplan.csv``)."""
+    text = resources.files("jlac").joinpath("data/fx_rates_mideplan.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    frame = pd.DataFrame({
+        "currency": [r["currency"] for r in rows] + ["USD"] * 100,
+        "year": [int(r["year"]) for r in rows] + list(range(1950, 2050)),
+        "units_per_usd": [float(r["units_per_usd"]) for r in rows] + [1.0] * 100,
+    })
+    return frame
+
+
+def _cell_text(value) -> str | None:
+    """A workbook cell as the text a CSV would hold (dates as ISO, whole numbers without '.0')."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(path, label: str) -> pd.DataFrame:
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except (CalamineError, OSError, ValueError, IndexError) as exc:
+        raise ParseError(f"mideplan-cooperation {label}: not a readable .xlsx workbook ({exc})") from exc
+    if not rows:
+        raise ParseError(f"mideplan-cooperation {label}: the first sheet is empty; expected a header row")
+    header = [str(h).strip() for h in rows[0]]
+    body = [[_cell_text(c) for c in r] for r in rows[1:] if any(c not in (None, "") for c in r)]
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
+def _check_header(columns: list[str], label: str) -> None:
+    missing = [c for c in COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in COLUMNS + OPTIONAL]
+    if missing or unknown:
+        raise ParseError(
+            f"mideplan-cooperation {label}: header must name the columns {list(COLUMNS)} (optional: "
+            f"{list(OPTIONAL)}); missing {missing or 'none'}, unknown {unknown or 'none'}"
+        )
+
+
+def _file_frame(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, label: str) -> duckdb.DuckDBPyRelation:
+    path = snapshot.path(label)
+    if label.lower().endswith(".xlsx"):
+        frame = _read_xlsx(path, label)
+        _check_header(list(frame.columns), label)
+        rel = con.from_df(frame)
+    else:
+        rel = read_csv(con, path, f"mideplan-cooperation {label}", header=True, all_varchar=True, quotechar='"')
+        _check_header(rel.columns, label)
+    cols = ", ".join(f"nullif(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in rel.columns else f"NULL AS {c}"
+                     for c in COLUMNS + OPTIONAL)
+    return rel.project(f"'{label}' AS file, row_number() OVER () + 1 AS row_number, {cols}")
+
+
+def _mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str]) -> None:
+    frame = pd.DataFrame({"given": list(mapping), "code": list(mapping.values())})
+    con.from_df(frame).create_view(name, replace=True)
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """Every row of every CSV/XLSX file: typed values where readable, ``problem`` naming what is wrong."""
+    labels = [f.path for f in snapshot.files if f.path.lower().endswith((".csv", ".xlsx"))]
+    if not labels:
+        raise ParseError(f"mideplan-cooperation {snapshot.id}: no .csv or .xlsx file in the manifest")
+    rel = None
+    for label in sorted(labels):
+        part = _file_frame(con, snapshot, label)
+        rel = part if rel is None else rel.union(part)
+    rel.create_view("_mideplan_src", replace=True)
+    con.execute("CREATE OR REPLACE TEMP TABLE _mideplan AS SELECT * FROM _mideplan_src")
+    names = [r[0] for r in con.sql("SELECT DISTINCT cooperant_country FROM _mideplan").fetchall()]
+    frame = pd.DataFrame(
+        [(n, *((m.iso3, m.kind) if (m := resolve(COUNTRY_TAG, n)) else (None, None))) for n in names if n],
+        columns=["name", "iso3", "kind"],
+    ).astype(object)
+    con.from_df(frame).create_view("_mideplan_cooperants", replace=True)
+    con.from_df(fx_rates()).create_view("_mideplan_fx", replace=True)
+    _mapping(con, "_mideplan_modality", MODALITY)
+    _mapping(con, "_mideplan_instrument", INSTRUMENT)
+    _mapping(con, "_mideplan_status", STATUS)
+    _mapping(con, "_mideplan_instrument_modality", MODALITY_OF_INSTRUMENT)
+    required_checks = " ".join(
+        f"CASE WHEN t.{c} IS NULL THEN '{c} is empty (required)' END," for c in REQUIRED
+    )
+    return con.sql(
+        f"""
+        WITH typed AS (
+            SELECT t.*,
+                   try_strptime(t.approval_date, '%Y-%m-%d')::DATE AS approval_day,
+                   TRY_CAST(t.amount AS DOUBLE) AS amount_value,
+                   upper(t.currency) AS currency_code,
+                   c.iso3 AS cooperant_iso3, c.kind AS cooperant_kind,
+                   m.code AS modality_code, i.code AS instrument_code, s.code AS status_code,
+                   count(*) OVER (PARTITION BY t.project_id) AS id_count
+            FROM _mideplan t
+            LEFT JOIN _mideplan_cooperants c ON c.name = t.cooperant_country
+            LEFT JOIN _mideplan_modality m ON m.given = lower(t.modality)
+            LEFT JOIN _mideplan_instrument i ON i.given = lower(t.instrument)
+            LEFT JOIN _mideplan_status s ON s.given = lower(t.status)
+        ), rated AS (
+            SELECT t.*, fx.units_per_usd,
+                   (SELECT count(*) FROM _mideplan_fx k WHERE k.currency = t.currency_code) AS currency_known
+            FROM typed t
+            LEFT JOIN _mideplan_fx fx ON fx.currency = t.currency_code AND fx.year = year(t.approval_day)
+        )
+        SELECT file, row_number, project_id, title, cooperant_country, cooperant_iso3, cooperant_agency,
+               modality_code AS modality, instrument_code AS instrument, sector,
+               approval_date AS approval_date_text, approval_day AS approval_date,
+               amount AS amount_text, amount_value AS amount, currency_code AS currency, units_per_usd,
+               amount_value / units_per_usd AS amount_usd, executing_institution, status_code AS status,
+               source_url, note,
+               nullif(concat_ws('; ', {required_checks}
+                   CASE WHEN id_count > 1 AND project_id IS NOT NULL
+                        THEN 'project_id ' || project_id || ' appears ' || id_count || ' times' END,
+                   CASE WHEN cooperant_country IS NOT NULL AND cooperant_kind IS NULL
+                        THEN 'cooperant_country ''' || cooperant_country || ''' is not a known country or '
+                             || 'cooperant (add it to country_names.csv with source mideplan)' END,
+                   CASE WHEN t.modality IS NOT NULL AND modality_code IS NULL
+                        THEN 'modality ''' || t.modality || ''' is not non_reimbursable or reimbursable' END,
+                   CASE WHEN t.instrument IS NOT NULL AND instrument_code IS NULL
+                        THEN 'instrument ''' || t.instrument
+                             || ''' is not grant, technical_cooperation or loan' END,
+                   CASE WHEN modality_code IS NOT NULL AND instrument_code IS NOT NULL
+                         AND modality_code <> (SELECT code FROM _mideplan_instrument_modality
+                                               WHERE given = instrument_code)
+                        THEN 'instrument ' || instrument_code || ' cannot be ' || modality_code END,
+                   CASE WHEN t.status IS NOT NULL AND status_code IS NULL
+                        THEN 'status ''' || t.status
+                             || ''' is not approved, in_execution, completed or cancelled' END,
+                   CASE WHEN approval_date IS NOT NULL AND approval_day IS NULL
+                        THEN 'approval_date ''' || approval_date || ''' is not a date YYYY-MM-DD' END,
+                   CASE WHEN approval_day > current_date
+                        THEN 'approval_date ' || approval_date || ' is in the future' END,
+                   CASE WHEN amount IS NOT NULL AND amount_value IS NULL
+                        THEN 'amount ''' || amount
+                             || ''' is not a number (use a plain decimal like 1234.5)' END,
+                   CASE WHEN amount_value <= 0 THEN 'amount ' || amount || ' is not positive' END,
+                   CASE WHEN t.currency IS NOT NULL AND currency_known = 0
+                        THEN 'currency ''' || t.currency
+                             || ''' has no documented rate (known: USD, CRC, JPY, CNY, KRW, EUR)' END,
+                   CASE WHEN currency_known > 0 AND approval_day IS NOT NULL AND units_per_usd IS NULL
+                        THEN 'no documented ' || currency_code || ' rate for ' || year(approval_day)
+                             || ' (fx_rates_mideplan.csv)' END
+               ), '') AS problem
+        FROM rated t
+        """
+    )
+
+
+SOURCE = Source(
+    name="mideplan-cooperation",
+    description="Costa Rica's international cooperation projects as registered by MIDEPLAN, in jlac's input "
+    "format (docs/finance.md): one row per project as given, typed values where readable, amount in US$ at "
+    "documented annual rates, and 'problem' naming every broken rule (NULL for a good row).",
+    columns=(
+        Column("file", "VARCHAR", "File in the snapshot (CSV, or XLSX first sheet)"),
+        Column("row_number", "INTEGER", "Row in the file (header = row 1)"),
+        Column("project_id", "VARCHAR", "MIDEPLAN project id"),
+        Column("title", "VARCHAR", "Project title"),
+        Column("cooperant_country", "VARCHAR", "Cooperant country as written (Spanish or English)"),
+        Column("cooperant_iso3", "VARCHAR", "ISO3 of the cooperant country (NULL for multilaterals)"),
+        Column("cooperant_agency", "VARCHAR", "Cooperant agency (JICA, China Eximbank, KOICA, ...)"),
+        Column("modality", "VARCHAR", "non_reimbursable or reimbursable (NULL if unknown)"),
+        Column("instrument", "VARCHAR", "grant, technical_cooperation or loan (NULL if unknown)"),
+        Column("sector", "VARCHAR", "Sector as MIDEPLAN records it"),
+        Column("approval_date_text", "VARCHAR", "Approval date as given"),
+        Column("approval_date", "DATE", "Approval date (NULL if not a YYYY-MM-DD date)"),
+        Column("amount_text", "VARCHAR", "Amount as given"),
+        Column("amount", "DOUBLE", "Amount in the original currency (NULL if not a number)"),
+        Column("currency", "VARCHAR", "ISO 4217 currency code of the amount"),
+        Column("units_per_usd", "DOUBLE",
+               "Annual average rate used: currency units per US$ (fx_rates_mideplan.csv)"),
+        Column("amount_usd", "DOUBLE", "Amount in US dollars at the approval year's average rate"),
+        Column("executing_institution", "VARCHAR", "Costa Rican executing institution"),
+        Column("status", "VARCHAR", "approved, in_execution, completed or cancelled (NULL if unknown)"),
+        Column("source_url", "VARCHAR", "Where the record can be checked (optional)"),
+        Column("note", "VARCHAR", "Analyst's note (optional)"),
+        Column("problem", "VARCHAR", "Every rule the row breaks, separated by '; '; NULL for a good row"),
+    ),
+    parse=parse,
+    key=("file", "row_number"),
+    conflict_key=("project_id",),  # a project repeated with other values is refused showing both rows
+    required=False,
+    version="1",
+)

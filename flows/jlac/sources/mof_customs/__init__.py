@@ -1,0 +1,1 @@
+"""The mof-customs source; what each file of this folder does: see jlac.sources."""

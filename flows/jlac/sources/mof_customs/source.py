@@ -1,0 +1,114 @@
+"""Japan MOF customs flat CSVs (Trade Statistics of Japan, ``customs.go.jp/toukei/suii/html/data``).
+
+``d41ma.csv``: world monthly totals, columns ``Years/Months,Exp-Total,Imp-Total``; region files
+``d42maNNN.csv`` add ``Exp-<code>,Imp-<code>`` pairs per partner. Shift-JIS (cp932) text; values in
+thousand yen; future months of the current year are padded with zeros (dropped here). The layout
+is taken from MOF's documentation and scripts that read these files; no live copy was available
+when this parser was written, so the reader checks it strictly and names what differs.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+
+_MONTH = re.compile(r"^\s*(\d{4})\s*/\s*(\d{1,2})\s*$")
+_COLUMN = re.compile(r"^(Exp|Imp)-(\w+)$")
+FIELDS = ("row_number", "month", "column_name", "flow", "partner_code", "value_jpy_thousand")
+
+
+def read_mof_csv(path: Path, label: str) -> list[tuple]:
+    """Rows of one MOF CSV in the order of ``FIELDS``; ParseError naming ``label`` when the layout differs."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ParseError(f"{label}: empty body where a MOF customs CSV was expected")
+    try:
+        text = raw.decode("cp932")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"{label}: not Shift-JIS (cp932) text ({exc}); truncated or another format?"
+        ) from None
+    if "<html" in text[:500].lower():
+        raise ParseError(f"{label}: an HTML page where a MOF customs CSV was expected: {text[:120]!r}")
+    lines = list(csv.reader(text.splitlines()))
+    header_at = next((i for i, r in enumerate(lines[:15]) if any(_COLUMN.match(c.strip()) for c in r)), None)
+    if header_at is None:
+        raise ParseError(f"{label}: no header with Exp-/Imp- columns in the first 15 lines; layout changed?")
+    header = [c.strip() for c in lines[header_at]]
+    columns = {j: _COLUMN.match(c) for j, c in enumerate(header) if _COLUMN.match(c)}
+    # Every column after the first is Exp-<code> or Imp-<code>, and each code has both: anything else
+    # (a renamed or annotated header cell, a lone flow) would drop or mislabel values.
+    odd = [(j, c) for j, c in enumerate(header) if j and j not in columns]
+    if odd:
+        j, c = odd[0]
+        raise ParseError(f"{label} line {header_at + 1} column {j + 1}: header cell {c!r} is not Exp-<code> or "
+                         "Imp-<code>; layout changed?")
+    flows: dict[str, set[str]] = {}
+    for m in columns.values():
+        flows.setdefault(m.group(2), set()).add(m.group(1))
+    lone = sorted(code for code, f in flows.items() if f != {"Exp", "Imp"})
+    if lone:
+        raise ParseError(f"{label} line {header_at + 1}: column(s) for {lone} have only one of Exp-/Imp-; "
+                         f"header {header}")
+    rows = []
+    for i, line in enumerate(lines[header_at + 1 :], header_at + 2):
+        if not line or not "".join(line).strip():
+            continue
+        m = _MONTH.match(line[0])
+        if not m:
+            raise ParseError(
+                f"{label} line {i}: expected a month like 2024/01 in the first column, found {line[0]!r}"
+            )
+        month = date(int(m.group(1)), int(m.group(2)), 1)
+        if len(line) < len(header):
+            raise ParseError(
+                f"{label} line {i}: {len(line)} fields, the header has {len(header)}; truncated?"
+            )
+        for j, cm in columns.items():
+            cell = line[j].strip().replace(",", "")
+            if not cell.lstrip("-").isdigit():
+                raise ParseError(
+                    f"{label} line {i} column {header[j]}: expected thousand yen, found {line[j]!r}"
+                )
+            flow = "export" if cm.group(1) == "Exp" else "import"
+            rows.append((i, month, header[j], flow, cm.group(2), int(cell)))
+    last = max((r[1] for r in rows if r[5] != 0), default=None)
+    if last is None:
+        raise ParseError(f"{label}: no month with a non-zero value (empty result)")
+    return [r for r in rows if r[1] <= last]  # drop the zero-padded future months
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """Every CSV of the snapshot, long format: one row per file, month and column."""
+    records = []
+    for f in sorted(f.path for f in snapshot.files if f.path.lower().endswith(".csv")):
+        records += [(f, *r) for r in read_mof_csv(snapshot.path(f), f"mof-customs {snapshot.id}/{f}")]
+    return con.from_df(pd.DataFrame.from_records(records, columns=["file", *FIELDS]))
+
+
+SOURCE = Source(
+    name="mof-customs",
+    description="Japan MOF customs monthly trade totals (world and partner areas) from the flat CSVs of "
+    "customs.go.jp, in thousand yen: one row per file, month and Exp-/Imp- column.",
+    columns=(
+        Column("file", "VARCHAR", "CSV file in the snapshot, e.g. d41ma.csv"),
+        Column("row_number", "INTEGER", "Line number in the CSV"),
+        Column("month", "DATE", "First day of the month"),
+        Column("column_name", "VARCHAR", "Column header as sent, e.g. Exp-Total"),
+        Column("flow", "VARCHAR", "export (Exp-) or import (Imp-), as Japan reports it"),
+        Column("partner_code", "VARCHAR", "Partner part of the header: Total, or MOF's area/country code"),
+        Column("value_jpy_thousand", "BIGINT", "Value in thousand yen"),
+    ),
+    parse=parse,
+    key=("file", "month", "column_name"),
+    required=False,
+)

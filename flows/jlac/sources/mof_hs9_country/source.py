@@ -1,0 +1,116 @@
+"""Japan MOF trade by HS 9-digit commodity x partner country x month (品別国別表), exports and imports.
+
+MOF's commodity-by-country CSV layout (e-Stat file downloads, and what ``jlac fetch mof-hs9-country`` writes from
+the e-Stat API): ``Exp or Imp`` (1 exports, 2 imports), ``Year``, ``HS`` (quoted with apostrophes,
+``'000000011'``), ``Country`` (MOF 3-digit code, see ``japan-customs-country-codes``), ``Unit1``, ``Unit2``,
+then quantity 1, quantity 2 and value for the year and for each month (thousand yen). It is the layout of
+``mof-hs9-imports`` with ``Country`` after ``HS``.
+
+The full history is millions of wide rows, so this source is *partitioned*: every CSV is parsed on its own
+into a typed Parquet partition (cached on the file's sha256 and this parser's code), and ``raw.mof_hs9_country``
+is a view over the partitions (see ``jlac.partitions``). A new month re-parses only the files that changed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from jlac import textfiles
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+HEADER = ["Exp or Imp", "Year", "HS", "Country", "Unit1", "Unit2", "Quantity1-Year", "Quantity2-Year",
+          "Value-Year"] + [f"{kind}-{m}" for m in MONTHS for kind in ("Quantity1", "Quantity2", "Value")]
+# Column names and types the CSV is read with (by position, after the header was checked by name).
+_READ = {"exp_or_imp": "INTEGER", "year": "INTEGER", "hs": "VARCHAR", "country": "VARCHAR", "unit1": "VARCHAR",
+         "unit2": "VARCHAR", "quantity1_year": "BIGINT", "quantity2_year": "BIGINT", "value_year": "BIGINT"}
+for _i in range(1, 13):
+    _READ |= {f"quantity1_m{_i:02d}": "BIGINT", f"quantity2_m{_i:02d}": "BIGINT", f"value_m{_i:02d}": "BIGINT"}
+MONTH_COLUMNS = [c for c in _READ if "_m" in c]
+
+
+def data_files(snapshot: Snapshot) -> list[str]:
+    """The CSV files of a snapshot (each becomes one partition)."""
+    return sorted(f.path for f in snapshot.files if f.path.lower().endswith(".csv"))
+
+
+def check_header(line: str, label: str) -> None:
+    """The first line must be MOF's by-country header (April may be spelt Apl); name the first column that differs."""
+    found = [c.strip() for c in line.strip().lstrip("\ufeff").split(",")]
+    normalised = [c.replace("-Apl", "-Apr") for c in found]
+    if normalised != HEADER:
+        diff = next((i for i, (a, b) in enumerate(zip(normalised, HEADER, strict=False)) if a != b),
+                    min(len(found), len(HEADER)))
+        raise ParseError(
+            f"{label}: header column {diff + 1} is {found[diff] if diff < len(found) else 'missing'!r}, expected "
+            f"{HEADER[diff] if diff < len(HEADER) else 'no more columns'!r} ({len(found)} columns, expected "
+            f"{len(HEADER)}); not MOF's commodity-by-country layout (Country after HS)?"
+        )
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def parse_file(snapshot: Snapshot, rel: str, con: duckdb.DuckDBPyConnection) -> str:
+    """One CSV as a SELECT of typed wide rows: one row per flow, year, HS-9 line and partner, with its months.
+
+    Returned as SQL text, not a relation: DuckDB runs ``COPY (<select>) TO parquet`` in parallel, which it does
+    not for a registered Python relation (twice as slow here).
+    """
+    label = f"mof-hs9-country {snapshot.id}/{rel}"
+    path = snapshot.path(rel)
+    textfiles.check_text(path, label)  # empty, an HTML page or another encoding: refused naming the file
+    with path.open(encoding="utf-8") as fh:
+        check_header(fh.readline(), label)
+    # Typed read: a non-numeric cell fails in DuckDB's reader, which names the line and the column.
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _READ.items()) + "}"
+    return f"""
+        SELECT {_sql_text(rel)} AS file, exp_or_imp,
+               CASE exp_or_imp WHEN 1 THEN 'export' WHEN 2 THEN 'import' END AS flow,
+               year, trim(hs, '''') AS hs9, trim(country) AS country_code,
+               nullif(trim(unit1), '') AS unit1, nullif(trim(unit2), '') AS unit2,
+               quantity1_year, quantity2_year, value_year, {", ".join(MONTH_COLUMNS)},
+               {snapshot.manifest.get("synthetic") is True} AS is_synthetic
+        FROM read_csv({_sql_text(str(path))}, header = false, skip = 1, quote = '"', columns = {columns})"""
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """Every file at once (small snapshots and tests; the refresh parses file by file into partitions)."""
+    files = data_files(snapshot)
+    if not files:
+        raise ParseError(f"mof-hs9-country {snapshot.id}: no .csv file in the snapshot")
+    return con.sql(" UNION ALL ".join(parse_file(snapshot, f, con) for f in files))
+
+
+_MONTH_DESC = {"quantity1": "Quantity 1 (Unit1)", "quantity2": "Quantity 2 (Unit2)", "value": "Value, thousand yen"}
+SOURCE = Source(
+    name="mof-hs9-country",
+    description="Japan MOF trade by HS 9-digit commodity x partner (MOF 3-digit code) x month, exports FOB and "
+    "imports CIF, thousand yen, one wide row per flow, year, HS-9 line and partner; a view over Parquet "
+    "partitions, one per CSV file.",
+    columns=(
+        Column("file", "VARCHAR", "CSV file in the snapshot"),
+        Column("exp_or_imp", "INTEGER", "MOF's 'Exp or Imp' code: 1 exports, 2 imports"),
+        Column("flow", "VARCHAR", "export or import (from exp_or_imp); NULL for an unknown code"),
+        Column("year", "INTEGER", "Year"),
+        Column("hs9", "VARCHAR", "HS 9-digit statistical code (Japan's tariff schedule), apostrophes removed"),
+        Column("country_code", "VARCHAR", "MOF 3-digit partner country code"),
+        Column("unit1", "VARCHAR", "Unit of quantity 1, NULL when none"),
+        Column("unit2", "VARCHAR", "Unit of quantity 2, NULL when none"),
+        Column("quantity1_year", "BIGINT", "Quantity 1 for the year"),
+        Column("quantity2_year", "BIGINT", "Quantity 2 for the year"),
+        Column("value_year", "BIGINT", "Value-Year: value for the year, thousand yen"),
+        *(Column(c, "BIGINT", f"{_MONTH_DESC[c.split('_')[0]]}, month {int(c[-2:])}") for c in MONTH_COLUMNS),
+        Column("is_synthetic", "BOOLEAN", "True when the snapshot's manifest says synthetic: true (benchmark data "
+               "from benchmarks/gen_mof_hs9_country.py); figures leave such rows out"),
+    ),
+    parse=parse,
+    parse_file=parse_file,
+    data_files=data_files,
+    partition_stats=("exp_or_imp", "year"),
+    key=("flow", "year", "hs9", "country_code"),
+    required=False,
+)

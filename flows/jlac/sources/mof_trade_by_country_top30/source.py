@@ -1,0 +1,108 @@
+"""Japan MOF yearly exports and imports with Japan's 30 largest partners (``jp-trade-by-country-*.csv``).
+
+One CSV, header ``Year,From,To,Value (thousand yen)``. A row ``Japan -> partner`` is Japan's exports to the
+partner (FOB), a row ``partner -> Japan`` Japan's imports from it (CIF), both in thousand yen as MOF's
+by-country time-series files give them. Partner names are English as the redistributor wrote them
+('United States of America', 'South Korea'); they map to ISO3 through jlac.countries (tag ``mof``).
+
+Which years are provisional is not in the file: MOF publishes a year's confirmed (final) annual figures at
+the end of November of the following year, so a year counts as provisional when the snapshot's vintage is
+before 1 December of the next year (the mirror's 2026-10-04 vintage: 2025 provisional, 2021-2024 final).
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from jlac import textfiles
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+
+HEADER = ["Year", "From", "To", "Value (thousand yen)"]
+_FILE = re.compile(r"^jp-trade-by-country-.*\.csv$")
+JAPAN = "Japan"
+
+
+def check_header(line: str, label: str) -> None:
+    """The header must be the redistributor's four columns; name the first one that differs."""
+    found = [c.strip() for c in line.strip().lstrip("\ufeff").split(",")]
+    if found != HEADER:
+        pairs = enumerate(zip(found, HEADER, strict=False))
+        diff = next((i for i, (a, b) in pairs if a != b), min(len(found), len(HEADER)))
+        raise ParseError(
+            f"{label}: header column {diff + 1} is {found[diff] if diff < len(found) else 'missing'!r}, "
+            f"expected {HEADER[diff] if diff < len(HEADER) else 'no more columns'!r} (expected header {HEADER})"
+        )
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """Every row of the CSV with its flow and partner; values stay thousand yen (converted in staging)."""
+    files = sorted(f.path for f in snapshot.files if _FILE.match(f.path))
+    if len(files) != 1:
+        raise ParseError(
+            f"mof-trade-by-country-top30 {snapshot.id}: expected one jp-trade-by-country-*.csv file, found {files}"
+        )
+    label = f"mof-trade-by-country-top30 {snapshot.id}/{files[0]}"
+    path = snapshot.path(files[0])
+    textfiles.check_text(path, label)  # empty, HTML or another encoding: refused naming the file
+    with path.open(encoding="utf-8-sig") as fh:
+        check_header(fh.readline(), label)
+    # all_varchar: a non-numeric value fails in the cast below with its row named, instead of being sniffed
+    # into a text column. textfiles.read_csv names a ragged (shifted or cut) line.
+    rel = textfiles.read_csv(con, path, label, header=False, skiprows=1, all_varchar=True,
+                             columns={"year": "VARCHAR", "from_name": "VARCHAR", "to_name": "VARCHAR",
+                                      "value": "VARCHAR"})
+    con.register("mof_top30_csv", rel)
+    bad = con.execute(
+        "SELECT n, year, value FROM (SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv) "
+        "WHERE TRY_CAST(year AS INTEGER) IS NULL OR TRY_CAST(value AS BIGINT) IS NULL LIMIT 1"
+    ).fetchone()
+    if bad:
+        raise ParseError(f"{label}: line {bad[0]}: Year {bad[1]!r} / Value {bad[2]!r} is not a whole number "
+                         "(expected a year and a value in thousand yen)")
+    vintage_year, vintage_md = int(snapshot.vintage[:4]), snapshot.vintage[5:10]
+    return con.sql(
+        f"""
+        SELECT '{files[0]}' AS file,
+               n AS row_number,
+               CAST(year AS INTEGER) AS year,
+               trim(from_name) AS from_name,
+               trim(to_name) AS to_name,
+               CASE WHEN trim(from_name) = '{JAPAN}' AND trim(to_name) <> '{JAPAN}' THEN 'export'
+                    WHEN trim(to_name) = '{JAPAN}' AND trim(from_name) <> '{JAPAN}' THEN 'import' END AS flow,
+               CASE WHEN trim(from_name) = '{JAPAN}' THEN trim(to_name) ELSE trim(from_name) END AS partner_name,
+               CAST(value AS BIGINT) AS value_jpy_thousand,
+               -- final figures for year Y appear at the end of November of Y+1 (see the module docstring)
+               CASE WHEN CAST(year AS INTEGER) + 1 > {vintage_year} THEN true
+                    WHEN CAST(year AS INTEGER) + 1 = {vintage_year} THEN '{vintage_md}' < '12-01'
+                    ELSE false END AS is_provisional
+        FROM (SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv)
+        """
+    )
+
+
+SOURCE = Source(
+    name="mof-trade-by-country-top30",
+    description="Japan MOF yearly exports (FOB) and imports (CIF) with Japan's 30 largest partners, thousand yen, "
+    "one row per year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value).",
+    columns=(
+        Column("file", "VARCHAR", "CSV file in the snapshot"),
+        Column("row_number", "INTEGER", "Line number in the CSV (header = 1)"),
+        Column("year", "INTEGER", "Calendar year"),
+        Column("from_name", "VARCHAR", "From column: 'Japan' for Japan's exports, else the partner"),
+        Column("to_name", "VARCHAR", "To column: 'Japan' for Japan's imports, else the partner"),
+        Column("flow", "VARCHAR", "export (Japan -> partner) or import (partner -> Japan); NULL when neither or "
+               "both of From/To is Japan"),
+        Column("partner_name", "VARCHAR", "The side that is not Japan, as the file spells it"),
+        Column("value_jpy_thousand", "BIGINT", "Value, thousand yen"),
+        Column("is_provisional", "BOOLEAN", "True when MOF's final figures for the year were not out at the "
+               "snapshot's vintage (before 1 December of the following year)"),
+    ),
+    parse=parse,
+    key=("year", "flow", "partner_name"),
+    required=False,
+    country_names=(("mof", "partner_name"),),
+)

@@ -1,0 +1,221 @@
+"""OECD DAC Table 2a: net ODA disbursements, one CSV per year, recipients x donors (US$ millions, current).
+
+Layout (see the snapshot's SNAPSHOT.yml): one row per recipient (countries and regional/income totals),
+one column per donor (DAC members, multilaterals, totals). The redistributor edited the header row:
+  * usually ``Recipient, FakeColumn, <donors...>``; data rows have an empty cell under ``FakeColumn``;
+  * 2004-2009 headers carry an extra ``Donor(s)`` cell after ``FakeColumn`` that data rows lack;
+  * the 2010 header is ``"", Donor(s), <donors...>`` (``Donor(s)`` stands where ``FakeColumn`` is).
+So the donor names are the header cells after the first, less ``FakeColumn`` and ``Donor(s)``, and they
+name the data columns from the third on. An empty cell means no flow; values may be negative (net).
+
+Vintages fetched by the ``oecd-dac2a-api`` connector hold the OECD Data Explorer's SDMX CSV instead (long format,
+header ``STRUCTURE,STRUCTURE_ID,...,DONOR,Donor,RECIPIENT,Recipient,MEASURE,...``; OBS_VALUE scaled by
+10^UNIT_MULT). The parser tells the layouts apart by the first header cell and yields the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import duckdb
+import pandas as pd
+import pycountry
+
+from jlac.countries import resolve
+from jlac.errors import ParseError
+from jlac.snapshots import Snapshot
+from jlac.sources import Column, Source
+from jlac.textfiles import check_text, read_csv
+
+COUNTRY_TAG = "oecd"
+_FILE = re.compile(r"ODA-(\d{4})-DAC2a\.csv$")
+_HEADER_FILLERS = {"FakeColumn", "Donor(s)"}
+SDMX_COLUMNS = ("DONOR", "Donor", "RECIPIENT", "Recipient", "MEASURE", "UNIT_MEASURE", "PRICE_BASE", "TIME_PERIOD",
+                "OBS_VALUE", "UNIT_MULT")
+# The one series this source holds: ODA disbursements (206), US dollars, current prices (V).
+SDMX_SERIES = {"MEASURE": "206", "UNIT_MEASURE": "USD", "PRICE_BASE": "V"}
+# Data Explorer labels of donor totals, renamed to their QWIDS names so models read both layouts alike.
+SDMX_DONOR_NAMES = {"ALLD": "Official Donors, Total", "DAC": "DAC Countries, Total"}
+
+
+def donor_names(header: list[str], label: str) -> list[str]:
+    """The donor columns named by a DAC2a header row, in data-column order (see the module docstring)."""
+    if not header or header[0] not in ("Recipient", ""):
+        raise ParseError(
+            f"oecd-dac2a {label}: first header cell should be 'Recipient' (or blank), found {header[:1]}"
+        )
+    donors = [h.strip() for h in header[1:] if h.strip() not in _HEADER_FILLERS]
+    if not donors or "Japan" not in donors:
+        raise ParseError(f"oecd-dac2a {label}: no donor columns (expected e.g. 'Japan') in the header row")
+    if len(set(donors)) != len(donors):
+        raise ParseError(f"oecd-dac2a {label}: a donor name repeats in the header row; cannot name columns")
+    return donors
+
+
+def iso3_relation(con: duckdb.DuckDBPyConnection, tag: str, names) -> duckdb.DuckDBPyRelation:
+    """(name, iso3, kind) per distinct publisher name, via ``jlac.countries`` (iso3 NULL when unknown)."""
+    rows = []
+    for n in sorted({n for n in names if n is not None}):
+        m = resolve(tag, n)
+        rows.append((n, m.iso3 if m else None, m.kind if m else None))
+    return con.from_df(pd.DataFrame(rows, columns=["name", "iso3", "kind"]).astype(object))
+
+
+def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) -> duckdb.DuckDBPyRelation:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    donors = donor_names(header, label)
+    names = ["recipient_name", "_filler", *donors]
+    rel = read_csv(con, path, f"oecd-dac2a {label}",
+                   header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    width = len(rel.columns)
+    if width != len(names):
+        raise ParseError(
+            f"oecd-dac2a {label}: data rows have {width} cells, the header names {len(names)} "
+            f"(recipient, filler and {len(donors)} donors); layout changed?"
+        )
+    view = f"_oecd_dac2a_{year}"
+    rel.create_view(f"{view}_src", replace=True)
+    # Line numbers: DuckDB keeps file order for a single CSV (preserve_insertion_order), header is line 1.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {view} AS "
+        f"SELECT row_number() OVER () + 1 AS row_number, * FROM {view}_src"
+    )
+    return con.sql(
+        f"""
+        SELECT '{label}' AS file, row_number, {year} AS year, trim(recipient_name) AS recipient_name,
+               donor_name, value
+        FROM (UNPIVOT {view} ON COLUMNS(* EXCLUDE (row_number, recipient_name, _filler))
+              INTO NAME donor_name VALUE value)
+        WHERE trim(value) <> ''
+        """
+    )
+
+
+def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
+    """An SDMX CSV of DSD_DAC2@DF_DAC2A as rows of (file, row_number, year, recipient_name, donor_name, value)."""
+    check_text(path, f"oecd-dac2a {label}")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        has_rows = any(any(cell.strip() for cell in r) for r in reader)
+    missing = [c for c in SDMX_COLUMNS if c not in header]
+    if missing:
+        raise ParseError(f"oecd-dac2a {label}: SDMX CSV lacks column(s) {missing}; found {header[:12]}")
+    if not has_rows:
+        raise ParseError(f"oecd-dac2a {label}: the SDMX CSV has a header but no observation (empty result)")
+    # Codes and labels differ only in case (DONOR, Donor) and DuckDB's names are case-insensitive: a label
+    # column whose name repeats an earlier one's is read as <name>_label.
+    seen: set[str] = set()
+    names = []
+    for h in header:
+        names.append(f"{h}_label" if h.lower() in seen else h)
+        seen.add(h.lower())
+    rel = read_csv(con, path, f"oecd-dac2a {label}",
+                   header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
+    view = "_oecd_dac2a_sdmx_" + re.sub(r"\W", "_", label)
+    rel.create_view(f"{view}_src", replace=True)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS "
+                f"SELECT row_number() OVER () + 1 AS row_number, * FROM {view}_src")
+    for col, code in SDMX_SERIES.items():
+        other = con.sql(f"SELECT DISTINCT {col} FROM {view} WHERE {col} IS DISTINCT FROM '{code}'").fetchall()
+        if other:
+            raise ParseError(f"oecd-dac2a {label}: {col} should be {code} throughout (ODA disbursements, USD, "
+                             f"current prices); found {[o[0] for o in other]}")
+    renames = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SDMX_DONOR_NAMES.items())
+    return con.sql(
+        f"""
+        SELECT '{label}' AS file, row_number, TRY_CAST(TIME_PERIOD AS INTEGER) AS year,
+               trim(Recipient_label) AS recipient_name, CASE DONOR {renames} ELSE trim(Donor_label) END AS donor_name,
+               CASE WHEN TRY_CAST(OBS_VALUE AS DOUBLE) IS NULL THEN OBS_VALUE
+                    -- dividing by an exact power of ten keeps 1840000 (UNIT_MULT 0) at 1.84 million
+                    ELSE CAST(CAST(OBS_VALUE AS DOUBLE) / pow(10, 6 - coalesce(TRY_CAST(UNIT_MULT AS INTEGER), 0))
+                              AS VARCHAR) END AS value,
+               DONOR AS donor_code, RECIPIENT AS recipient_code
+        FROM {view}
+        WHERE nullif(trim(OBS_VALUE), '') IS NOT NULL
+        """
+    )
+
+
+def _is_sdmx(path, label: str) -> bool:
+    check_text(path, f"oecd-dac2a {label}")  # empty, HTML or not UTF-8: refused here, naming the file
+    with open(path, encoding="utf-8-sig") as fh:
+        return fh.readline().startswith("STRUCTURE,")
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """All files, long format: one row per recipient, donor and year with a non-empty cell."""
+    parts = []
+    for f in sorted(snapshot.files, key=lambda f: f.path):
+        if not f.path.lower().endswith(".csv"):
+            continue
+        path = snapshot.path(f.path)
+        if _is_sdmx(path, f.path):
+            parts.append(sdmx_relation(con, path, f.path))
+            continue
+        m = _FILE.search(f.path)
+        if not m:
+            raise ParseError(f"oecd-dac2a {snapshot.id}: {f.path} is neither ODA-<year>-DAC2a.csv nor an SDMX CSV")
+        rel = _file_relation(con, path, f.path, int(m.group(1)))
+        parts.append(rel.project("*, NULL::VARCHAR AS donor_code, NULL::VARCHAR AS recipient_code"))
+    if not parts:
+        raise ParseError(f"oecd-dac2a {snapshot.id}: no ODA-<year>-DAC2a.csv or SDMX CSV file in the manifest")
+    rel = parts[0]
+    for p in parts[1:]:
+        rel = rel.union(p)
+    rel.create_view("_oecd_dac2a_union", replace=True)
+    con.execute("CREATE OR REPLACE TEMP TABLE _oecd_dac2a_long AS SELECT * FROM _oecd_dac2a_union")
+    bad = con.sql(
+        "SELECT file, row_number, recipient_name, donor_name, value FROM _oecd_dac2a_long "
+        "WHERE TRY_CAST(value AS DOUBLE) IS NULL OR year IS NULL LIMIT 5"
+    ).fetchall()
+    if bad:
+        where = "; ".join(f"{f} line {r} recipient {rc!r} donor {d!r}: {v!r}" for f, r, rc, d, v in bad)
+        raise ParseError(f"oecd-dac2a: expected numbers (US$ millions) and a year, found: {where}")
+    names = [r[0] for r in con.sql("SELECT DISTINCT recipient_name FROM _oecd_dac2a_long").fetchall()]
+    names += [r[0] for r in con.sql("SELECT DISTINCT donor_name FROM _oecd_dac2a_long").fetchall()]
+    iso3_relation(con, COUNTRY_TAG, names).create_view("_oecd_dac2a_iso", replace=True)
+    # SDMX codes are ISO3 for countries (JPN, CRI) and letters/digits for aggregates (ALLD, DPGC): a code
+    # that is a country's alpha-3 wins over the name lookup.
+    codes = [r[0] for r in con.sql("SELECT DISTINCT donor_code FROM _oecd_dac2a_long UNION "
+                                   "SELECT DISTINCT recipient_code FROM _oecd_dac2a_long").fetchall() if r[0]]
+    frame = pd.DataFrame({"code": codes, "iso3": [c if pycountry.countries.get(alpha_3=c) else None for c in codes]})
+    con.from_df(frame.astype(object)).create_view("_oecd_dac2a_codes", replace=True)
+    return con.sql(
+        """
+        SELECT l.file, l.row_number, l.year, l.recipient_name,
+               CASE WHEN l.recipient_code IS NULL THEN r.iso3 ELSE rc.iso3 END AS recipient_iso3,
+               l.donor_name, CASE WHEN l.donor_code IS NULL THEN d.iso3 ELSE dc.iso3 END AS donor_iso3,
+               CAST(l.value AS DOUBLE) AS value_usd_m
+        FROM _oecd_dac2a_long l
+        LEFT JOIN _oecd_dac2a_iso r ON r.name = l.recipient_name
+        LEFT JOIN _oecd_dac2a_iso d ON d.name = l.donor_name
+        LEFT JOIN _oecd_dac2a_codes rc ON rc.code = l.recipient_code
+        LEFT JOIN _oecd_dac2a_codes dc ON dc.code = l.donor_code
+        """
+    )
+
+
+SOURCE = Source(
+    name="oecd-dac2a",
+    description="OECD DAC Table 2a (QWIDS export) as parsed: net ODA disbursements in US$ millions, current "
+    "prices, one row per recipient, donor and year with a non-empty cell (regional and income totals "
+    "included).",
+    columns=(
+        Column("file", "VARCHAR", "CSV file in the snapshot (ODA-<year>-DAC2a.csv)"),
+        Column("row_number", "INTEGER", "Line number of the recipient row in the file (header = line 1)"),
+        Column("year", "INTEGER", "Calendar year of the disbursements (from the file name)"),
+        Column("recipient_name", "VARCHAR", "Recipient as OECD names it (countries, regions, income groups)"),
+        Column("recipient_iso3", "VARCHAR", "ISO3 of the recipient; NULL for regional/income totals"),
+        Column("donor_name", "VARCHAR", "Donor column header as OECD names it (countries, agencies, totals)"),
+        Column("donor_iso3", "VARCHAR", "ISO3 of a donor country; NULL for multilaterals and totals"),
+        Column("value_usd_m", "DOUBLE",
+               "Net ODA disbursements, US$ millions, current prices (negative = net repayment)"),
+    ),
+    parse=parse,
+    key=("year", "recipient_name", "donor_name"),
+    required=False,
+    version="2",
+)

@@ -1,0 +1,141 @@
+"""One name per source, one folder per source: the registry finds every folder, refuses a misnamed one, and
+`jlac sources` / `jlac fetch` speak the source names (old connector names only as deprecated aliases)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import textwrap
+
+import pytest
+from jlac import pipeline
+from jlac.cli import app
+from jlac.connectors import connector, connectors, fetch_all, old_names, resolve
+from jlac.sources import SOURCES_DIR, RegistryError, all_sources, part, scan
+from typer.testing import CliRunner
+
+LIVE = ["imf-imts", "fred-exjpus", "mof-customs", "estat-trade", "mof-hs9-country", "comtrade-v1",
+        "oecd-dac2a-api", "oecd-crs-api", "aiddata-gcdf3-projects"]  # the fetch order of `jlac fetch`
+
+
+def test_every_folder_registers_under_its_one_name():
+    sources = all_sources()
+    folders = sorted(p.name for p in SOURCES_DIR.iterdir() if (p / "source.py").is_file())
+    assert len(folders) == 19 and sorted(s.table for s in sources.values()) == folders
+    for name, src in sources.items():
+        assert src.name == name and src.table == name.replace("-", "_") == src.folder.name
+        assert src.folder == SOURCES_DIR / src.table and src.package == f"jlac.sources.{src.table}"
+        assert src.raw_table == f"raw.{src.table}"
+        assert part(src, "checks") is not None, f"{name} has no checks.py"
+        assert (src.folder / "release.yml").is_file(), f"{name} has no release.yml"
+    assert sources["fred-exjpus"].folder.name == "fred_exjpus" and "mof-trade-by-country-top30" in sources
+
+
+def test_connectors_are_found_in_their_source_folders_in_fetch_order():
+    live = connectors()
+    assert list(live) == LIVE
+    assert set(LIVE) == {n for n, s in all_sources().items() if (s.folder / "connector.py").is_file()}
+    for name, module in live.items():
+        assert module.__name__ == f"jlac.sources.{name.replace('-', '_')}.connector" and module.SOURCE_NAME == name
+    assert part(all_sources()["imf-dots"], "connector") is None  # a mirror-only source has no connector
+
+
+def test_old_connector_names_are_deprecated_aliases(caplog):
+    assert old_names() == {"imf_imts": "imf-imts", "fred": "fred-exjpus", "mof_customs": "mof-customs",
+                           "estat": "estat-trade", "estat_hs9_country": "mof-hs9-country", "comtrade": "comtrade-v1",
+                           "oecd": "oecd-dac2a-api", "oecd_crs": "oecd-crs-api", "aiddata": "aiddata-gcdf3-projects"}
+    with caplog.at_level(logging.WARNING, logger="jlac.connectors"):
+        assert resolve("fred-exjpus") == "fred-exjpus"
+        assert not caplog.records
+        assert resolve("oecd_crs") == "oecd-crs-api"
+        assert connector("estat").SOURCE_NAME == "estat-trade"
+    assert "'oecd_crs' is the deprecated connector name of the source 'oecd-crs-api'" in caplog.text
+    assert "use `jlac fetch estat-trade`" in caplog.text
+    with pytest.raises(KeyError, match="no live connector for 'imf-dots'; live sources: imf-imts, fred-exjpus"):
+        resolve("imf-dots")
+
+
+def test_fetch_all_takes_source_names_and_old_names(jlac_env):
+    got = fetch_all(["fred", "oecd-crs-api"], jlac_env, offline=True)
+    assert [(r.source, r.status) for r in got] == [("fred-exjpus", "skipped"), ("oecd-crs-api", "skipped")]
+    assert [r.source for r in fetch_all(None, jlac_env, offline=True)] == LIVE
+    with pytest.raises(KeyError, match="no live connector for fredd"):
+        fetch_all(["fredd"], jlac_env, offline=True)
+
+
+def _toy_package(root, package: str, folders: dict[str, dict[str, str]]) -> None:
+    """A package ``package`` under ``root`` with one sub-folder per entry of ``folders`` (file name -> text)."""
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text("")
+    for folder, files in folders.items():
+        (root / package / folder).mkdir()
+        for name, text in ({"__init__.py": "", **files} if files else {}).items():  # no files: not a package
+            (root / package / folder / name).write_text(textwrap.dedent(text))
+
+
+TOY_SOURCE = """
+    from jlac.sources import Column, Source
+
+    SOURCE = Source(name="toy-source", description="a toy", columns=(Column("x", "INTEGER", "x"),),
+                    parse=lambda snapshot, con: con.sql("SELECT 1 AS x"))
+"""
+
+
+def test_a_folder_named_after_its_source_registers(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _toy_package(tmp_path, "toyreg_ok", {"toy_source": {"source.py": TOY_SOURCE, "checks.py": "def checks(s, n):\n"
+                                                        "    return []\n"}, "notes": {}})
+    found = scan(tmp_path / "toyreg_ok", "toyreg_ok")
+    assert list(found) == ["toy-source"]  # a folder without Python files (notes/) is not a source
+    toy = found["toy-source"]
+    assert (toy.table, toy.package, toy.folder) == ("toy_source", "toyreg_ok.toy_source", tmp_path / "toyreg_ok" /
+                                                    "toy_source")
+    assert part(toy, "checks").checks(toy, None) == [] and part(toy, "connector") is None
+
+
+def test_a_folder_whose_name_disagrees_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _toy_package(tmp_path, "toyreg_bad", {"toy_sauce": {"source.py": TOY_SOURCE}})
+    with pytest.raises(RegistryError, match=r"toyreg_bad/toy_sauce: its SOURCE is named 'toy-source', so its "
+                                            r"folder must be 'toy_source', not 'toy_sauce'"):
+        scan(tmp_path / "toyreg_bad", "toyreg_bad")
+
+
+@pytest.mark.parametrize(("package", "files", "message"), [
+    ("toyreg_nosource", {"checks.py": "def checks(s, n):\n    return []\n"}, "toyreg_nosource/half has no source.py"),
+    ("toyreg_noSOURCE", {"source.py": "X = 1\n"}, "toyreg_noSOURCE/half: source.py defines no SOURCE"),
+])
+def test_a_half_made_folder_is_refused_naming_it(tmp_path, monkeypatch, package, files, message):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _toy_package(tmp_path, package, {"half": files})
+    with pytest.raises(RegistryError, match=message):
+        scan(tmp_path / package, package)
+
+
+def test_parse_cache_key_covers_the_source_package_not_its_checks_or_connector():
+    src = all_sources()["fred-exjpus"]
+    used = [m.__name__ for m in pipeline._jlac_modules(importlib.import_module(f"{src.package}.source"),
+                                                          importlib.import_module(src.package))]
+    assert {"jlac.sources.fred_exjpus", "jlac.sources.fred_exjpus.source", "jlac.sources"} <= set(used)
+    assert not {"jlac.sources.fred_exjpus.checks", "jlac.sources.fred_exjpus.connector"} & set(used)
+
+
+def test_jlac_sources_lists_every_source(jlac_env, mirror):
+    run = CliRunner().invoke(app, ["sources"], env={"COLUMNS": "80"})  # a plain terminal: nothing cut short
+    assert run.exit_code == 0, run.output
+    names = set(all_sources()) | {"source"}
+    rows = {cells[0]: cells[1:] for cells in map(str.split, run.output.splitlines()) if cells and cells[0] in names}
+    assert set(rows) == names and all(len(cells) == 6 for cells in rows.values()), run.output
+    assert rows["source"] == ["live", "checks", "rhythm", "vintage", "of", "from"]
+    assert rows["fred-exjpus"] == ["yes", "yes", "monthly", "2025-05-27", "1", "mirror"]
+    assert rows["imf-dots"] == ["-", "yes", "frozen", "2022-02-02", "1", "mirror"]
+    assert rows["mideplan-cooperation"] == ["-", "yes", "irregular", "-", "0", "-"]
+    assert f"mirror: {mirror}" in run.output
+
+
+def test_jlac_fetch_takes_a_source_name_or_an_old_name(jlac_env):
+    run = CliRunner().invoke(app, ["fetch", "--offline", "fred", "imf-imts"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "fred-exjpus" in run.output and "imf-imts" in run.output and run.output.count("skipped") == 2
+    run = CliRunner().invoke(app, ["fetch", "--offline", "imf-dots"], env={"COLUMNS": "200"})
+    assert run.exit_code == 2 and "unknown source imf-dots" in run.output and "live sources: imf-imts" in run.output
