@@ -8,7 +8,7 @@ import logging
 import textwrap
 
 import pytest
-from jlac import pipeline
+from jlac import parse
 from jlac.cli import app
 from jlac.connectors import connector, connectors, fetch_all, old_names, resolve
 from jlac.sources import SOURCES_DIR, RegistryError, all_sources, part, scan
@@ -114,7 +114,7 @@ def test_a_half_made_folder_is_refused_naming_it(tmp_path, monkeypatch, package,
 
 def test_parse_cache_key_covers_the_source_package_not_its_checks_or_connector():
     src = all_sources()["fred-exjpus"]
-    used = [m.__name__ for m in pipeline._jlac_modules(importlib.import_module(f"{src.package}.source"),
+    used = [m.__name__ for m in parse._jlac_modules(importlib.import_module(f"{src.package}.source"),
                                                           importlib.import_module(src.package))]
     assert {"jlac.sources.fred_exjpus", "jlac.sources.fred_exjpus.source", "jlac.sources"} <= set(used)
     assert not {"jlac.sources.fred_exjpus.checks", "jlac.sources.fred_exjpus.connector"} & set(used)
