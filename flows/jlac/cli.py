@@ -7,6 +7,7 @@ import logging
 import os
 import pkgutil
 import sys
+import threading
 
 import typer
 from rich import box
@@ -40,6 +41,32 @@ app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), r
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True)
+
+
+def _start_prefect_api() -> threading.Thread | None:
+    """Start Prefect's temporary local API in a background thread (when no PREFECT_API_URL names a server).
+
+    Starting it takes 5-20 s (importing Prefect's server, then a uvicorn process coming up); importing the pipeline
+    (Great Expectations, DuckDB, Prefect) takes several seconds too, and the two overlap this way. The flow then
+    finds the API running (Prefect keeps one temporary server per process); if starting failed here, the flow
+    starts it again and reports what went wrong.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+
+    def start() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        try:
+            SubprocessASGIServer().start()
+        except Exception as exc:  # noqa: BLE001 - the flow's own start reports it
+            logging.getLogger("jlac.cli").debug("background start of Prefect's API failed: %s", exc)
+
+    thread = threading.Thread(target=start, name="prefect-api-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def _pins(pin: list[str]) -> dict[str, str]:
@@ -77,7 +104,11 @@ def refresh(
     full: bool = typer.Option(False, "--full", help="Rebuild everything even when nothing changed."),
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
+    api = _start_prefect_api()  # seconds of Prefect's start overlap with the seconds of importing the pipeline
     from jlac.pipeline import refresh as refresh_flow
+
+    if api is not None:
+        api.join()
 
     for name in ("prefect.task_runs", "prefect.flow_runs"):  # bad input ends in a message, not a traceback
         logging.getLogger(name).addFilter(_NoTracebackForJlacErrors())
