@@ -105,8 +105,10 @@ def _print_status(settings, rows) -> None:
     run = last_run(settings)
     if run:
         error = f" - {run['error']}" if run.get("error") else ""
+        plan = run.get("plan") or {}
+        built = f", {plan['mode']} build ({plan.get('reason')})" if plan.get("mode") else ""
         console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
-                      f"(ended {run.get('ended')}){error}")
+                      f"(ended {run.get('ended')}{built}){error}")
     from jlac.serving.status import serving_status
 
     serving = serving_status(settings)
