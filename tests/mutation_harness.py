@@ -31,7 +31,7 @@ import duckdb
 import openpyxl
 import yaml
 from conftest import MIRROR, write_manifest
-from jlac import pipeline, validation
+from jlac import pipeline, quarantine, validation
 from jlac.config import Settings
 from jlac.errors import JlacError, ValidationFailed
 from jlac.snapshots import MANIFEST, latest_snapshot, load_snapshot, verify
@@ -653,6 +653,7 @@ def run_source(source_name: str, vintage: Path, home: Path, with_sources: tuple[
             pipeline.load_raw(con, other, snap, pipeline.parse_to_cache(settings, other, snap))
         rows = pipeline.load_raw(con, source, snapshot, parquet)
         pipeline.build_country_name_map(con, {source_name: source})
+        quarantine.apply(con, {source_name: source})  # as the refresh's load stage does
     results = validation.validate_source(build, source, snapshot)
     if any(not r.success for r in results):
         report = validation.write_report(results, home / "validation.md", "mutation", {source_name: str(vintage)})

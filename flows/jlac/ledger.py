@@ -35,6 +35,8 @@ class RunRecord:
     failed_suite: str | None = None
     report_path: str | None = None
     hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
+    # rows set aside per source (jlac.quarantine): {source: {"rows", "raw_rows", "share", "values"}}
+    quarantine: dict[str, dict] = field(default_factory=dict)
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status

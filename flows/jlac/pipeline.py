@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import countries, ledger, models, partitions, publish_hooks, validation, warehouse
+from jlac import countries, ledger, models, partitions, publish_hooks, quarantine, validation, warehouse
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, SnapshotError, ValidationFailed
 from jlac.ledger import RunRecord, new_run_id
@@ -372,6 +372,7 @@ class Stages:
             con.begin()  # one commit for the many small statements (comments, views): three times faster
             counts = {n: load_raw(con, sources[n], snapshots[n], parquets.get(n)) for n in sources}
             build_country_name_map(con, sources)
+            quarantine.apply(con, sources)  # unknown names no figure reads: set aside before validation
             load_seeds(con)
             con.commit()
         return counts
@@ -439,6 +440,7 @@ def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: 
             build = warehouse.new_build(settings, record.run_id)
             counts = stages.load(build, sources, snapshots, parquets)
             log.info("raw rows loaded: %s", counts)
+            record.quarantine = quarantine.summary(build)  # rows set aside per source, for the ledger
             results = stages.validate(settings, build, sources, snapshots)
             report = write_report_for(settings, record, results, snapshots)
             fail_on_validation(results, report, record)
