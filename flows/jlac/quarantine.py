@@ -148,7 +148,8 @@ def _apply_one(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     con.execute("DROP TABLE _quarantine")
     if quarantined:
         log.warning("%s %s: %s of %s rows set aside in %s (unknown country name, no published figure reads "
-                    "them): %s", source.name, snapshot_id, f"{quarantined:,}", f"{raw_rows:,}", ROWS, describe_values(values))
+                    "them): %s", source.name, snapshot_id, f"{quarantined:,}", f"{raw_rows:,}", ROWS,
+                    describe_values(values))
     return quarantined
 
 
