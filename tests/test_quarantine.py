@@ -99,8 +99,8 @@ def test_unknown_reporter_is_quarantined_and_the_rest_published(quarantined):
     q = record.quarantine["imf-dots"]
     assert q["rows"] == ANTIGUA_ROWS + HAITI_BRAZIL_ROWS
     assert q["raw_rows"] == 37_909 and q["share"] == pytest.approx(5112 / 37909, abs=1e-6)
-    assert f"reporter_name '{GROUPING}' ({ANTIGUA_ROWS:,} rows)" in q["values"]
-    assert f"partner_name 'Atlantis Islands' ({HAITI_BRAZIL_ROWS} rows)" in q["values"]
+    assert f"reporter_name '{GROUPING}' ({ANTIGUA_ROWS:,} rows in DOTS_300.xlsx)" in q["values"]
+    assert f"partner_name 'Atlantis Islands' ({HAITI_BRAZIL_ROWS} rows in DOTS_88.xlsx)" in q["values"]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         # Figure 1 as with Japan's workbook alone (tests/test_cli.py): 57.254 bn in 2018
         assert con.execute("SELECT total_usd_bn FROM figures.fig1_japan_lac_trade WHERE year = 2018"
@@ -122,6 +122,8 @@ def test_unknown_reporter_is_quarantined_and_the_rest_published(quarantined):
                            "WHERE reporter_iso3 = 'HTI' AND flow = 'export'").fetchone()[0] > 100
         assert con.execute("SELECT count(*) FROM marts.fct_trade_annual WHERE reporter_iso3 = 'HTI' AND "
                            "partner_iso3 = 'BRA' AND flow = 'export'").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE comment IS NULL AND (schema_name = "
+                           "'quarantine' OR table_name = 'quarantine')").fetchone()[0] == 0  # documented
         meta = con.execute("SELECT raw_rows, quarantined_rows, anchor_rows FROM meta.quarantine").fetchall()
         assert meta == [(37_909, 5112, 23_164)]  # Japan's 23,164 raw rows meet the anchor
     last = ledger.read(settings.run_ledger)[-1]
@@ -132,7 +134,8 @@ def test_quarantine_is_alerted(quarantined):
     *_, record, alerts = quarantined
     (alert,) = alerts
     assert alert["state"] == "quarantined" and alert["run_id"] == record.run_id
-    assert f"'{GROUPING}' ({ANTIGUA_ROWS:,} rows)" in alert["text"] and "5,112 of 37,909 rows" in alert["text"]
+    assert f"'{GROUPING}' ({ANTIGUA_ROWS:,} rows in DOTS_300.xlsx)" in alert["text"]
+    assert "5,112 of 37,909 rows" in alert["text"]
     assert [h for h in record.hooks if h["hook"] == "quarantine"][0]["details"]["alerted"] is True
 
 
@@ -143,7 +146,8 @@ def test_status_shows_quarantine(quarantined):
     result = CliRunner().invoke(app, ["status"], env={**env, "COLUMNS": "250"})
     assert "5,112 rows quarantined" in result.output, result.output  # imf-dots' flag in the table
     assert ("quarantined: imf-dots imf-dots/2022-02-02: 5,112 of 37,909 rows (13.48 %) in quarantine.rows: "
-            f"reporter_name '{GROUPING}' (5,068 rows), partner_name 'Atlantis Islands' (44 rows)") in result.output
+            f"reporter_name '{GROUPING}' (5,068 rows in DOTS_300.xlsx), partner_name 'Atlantis Islands' (44 rows in "
+            "DOTS_88.xlsx)") in result.output
     result = CliRunner().invoke(app, ["status", "--json"], env=env)
     dots = next(r for r in json.loads(result.output) if r["source"] == "imf-dots")
     assert dots["quarantined"]["rows"] == 5112 and dots["quarantined"]["snapshot_id"] == "imf-dots/2022-02-02"
@@ -181,7 +185,7 @@ def test_quarantined_share_above_the_limit_refuses(quarantined, monkeypatch):
     text = str(info.value)
     assert "5,112 of 37,909 rows (13.48 %) have an unknown country name" in text
     assert "JLAC_QUARANTINE_MAX_SHARE (10 %)" in text
-    assert f"'{GROUPING}' ({ANTIGUA_ROWS:,} rows)" in text
+    assert f"'{GROUPING}' ({ANTIGUA_ROWS:,} rows in DOTS_300.xlsx)" in text
     assert _digest(settings) == before
     monkeypatch.setenv("JLAC_QUARANTINE_MAX_SHARE", "5 %")
     with pytest.raises(ValueError, match="JLAC_QUARANTINE_MAX_SHARE='5 %': expected a share between 0 and 1"):
@@ -195,7 +199,8 @@ def test_japan_under_a_new_name_is_not_set_aside(quarantined, mirror):
     with pytest.raises(ValidationFailed) as info:
         pipeline.refresh(_settings(home, root, quarantine_max_share=0.9), trigger="test")
     text = str(info.value)
-    assert "no row meets reporter_name_iso3 = 'JPN'" in text and "'Japan, Govt. of' (23,164 rows)" in text
+    assert "no row meets reporter_name_iso3 = 'JPN'" in text
+    assert "'Japan, Govt. of' (23,164 rows in DOTS_101.xlsx)" in text
 
 
 def test_distinct_counts():

@@ -130,8 +130,9 @@ def _apply_one(con: duckdb.DuckDBPyConnection, source: Source) -> int:
     if quarantined:
         con.execute(f"DELETE FROM {source.raw_table} WHERE rowid IN (SELECT _rowid FROM _quarantine)")
     values = con.execute(
-        f"SELECT field, value, count(*) AS n FROM {ROWS} WHERE source = ? GROUP BY ALL ORDER BY n DESC, value "
-        f"LIMIT {MAX_VALUES + 1}", [source.name]).fetchall()
+        f"SELECT field, value, count(*) AS n, list(DISTINCT file ORDER BY file) FILTER (WHERE file IS NOT NULL) "
+        f"FROM {ROWS} WHERE source = ? GROUP BY ALL ORDER BY n DESC, value LIMIT {MAX_VALUES + 1}",
+        [source.name]).fetchall()
     anchor_rows = None
     if scope.anchor:
         mapped_from, mapped_cols, _ = _mapped(source)
@@ -162,8 +163,12 @@ def _quote_literal(text: str) -> str:
 
 
 def describe_values(values: list[tuple]) -> str:
-    """(field, value, rows) as "reporter_name 'Euro Area' (12 rows), ..." (at most MAX_VALUES, then '...')."""
-    shown = [f"{f} {v!r} ({n:,} row{'s' if n != 1 else ''})" for f, v, n in values[:MAX_VALUES]]
+    """(field, value, rows, files) as "reporter_name 'Euro Area' (12 rows in DOTS_229.xlsx), ..." (at most
+    MAX_VALUES values and three files each)."""
+    shown = []
+    for f, v, n, files in values[:MAX_VALUES]:
+        where = f" in {', '.join(files[:3])}{', ...' if len(files) > 3 else ''}" if files else ""
+        shown.append(f"{f} {v!r} ({n:,} row{'s' if n != 1 else ''}{where})")
     return ", ".join(shown) + (", ..." if len(values) > MAX_VALUES else "")
 
 
