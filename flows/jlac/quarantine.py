@@ -59,7 +59,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         "quarantined_rows": "Rows set aside", "share": "quarantined_rows / raw_rows",
         "unknown_values": "The unknown names with their row counts, most frequent first",
         "anchor": "Predicate at least one kept row must meet when rows are set aside (Source.figure_scope)",
-        "anchor_rows": "Kept rows meeting the anchor (NULL without anchor)"})
+        "anchor_rows": "Kept rows meeting the anchor (NULL without anchor or when nothing was set aside)"})
 
 
 def _check_declaration(source: Source) -> None:
@@ -134,7 +134,7 @@ def _apply_one(con: duckdb.DuckDBPyConnection, source: Source) -> int:
         f"FROM {ROWS} WHERE source = ? GROUP BY ALL ORDER BY n DESC, value LIMIT {MAX_VALUES + 1}",
         [source.name]).fetchall()
     anchor_rows = None
-    if scope.anchor:
+    if scope.anchor and quarantined:  # the anchor matters only when something was set aside
         mapped_from, mapped_cols, _ = _mapped(source)
         anchor_rows = con.execute(
             f"SELECT count(*) FROM (SELECT r.*, {', '.join(mapped_cols)} FROM {mapped_from}) "
