@@ -207,3 +207,19 @@ def test_distinct_counts():
     values = ["Euro Area"] * 12 + ["Other"] * 3 + ["Solo"]
     assert distinct_counts(values) == "'Euro Area' (12 rows), 'Other' (3 rows), 'Solo' (1 row)"
     assert distinct_counts([str(i) for i in range(12)], limit=10).endswith("and 2 more distinct value(s)")
+
+
+def test_a_partitioned_source_cannot_declare_a_scope():
+    """Quarantine deletes rows from a raw table; a partitioned source's raw table is a view over Parquet files."""
+    from dataclasses import replace
+
+    from jlac import quarantine
+    from jlac.errors import JlacError
+    from jlac.sources import FigureScope, all_sources
+
+    hs9 = all_sources()["mof-hs9-country"]
+    assert hs9.partitioned
+    scoped = replace(hs9, figure_scope=FigureScope(where="true", why="test"))
+    with duckdb.connect() as con, pytest.raises(JlacError, match="mof-hs9-country: a partitioned source cannot"):
+        quarantine.apply(con, {hs9.name: scoped})
+    assert [s.name for s in all_sources().values() if s.figure_scope] == ["imf-dots"]
