@@ -223,3 +223,11 @@ def test_a_partitioned_source_cannot_declare_a_scope():
     with duckdb.connect() as con, pytest.raises(JlacError, match="mof-hs9-country: a partitioned source cannot"):
         quarantine.apply(con, {hs9.name: scoped})
     assert [s.name for s in all_sources().values() if s.figure_scope] == ["imf-dots"]
+    dots = all_sources()["imf-dots"]
+    typo = replace(dots, figure_scope=FigureScope(where="reporter_iso3 = 'JPN'", why="test"))
+    with duckdb.connect() as con:  # an empty raw table: the predicate is bound all the same
+        con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
+        pipeline.load_raw(con, dots, None, None)
+        pipeline.build_country_name_map(con, {dots.name: dots})
+        with pytest.raises(JlacError, match=r"imf-dots: figure_scope \"reporter_iso3 = 'JPN'\".* does not run"):
+            quarantine.apply(con, {dots.name: typo})

@@ -96,7 +96,11 @@ def apply(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> dict[st
         if source.figure_scope is None:
             continue
         _check_declaration(source)
-        out[source.name] = _apply_one(con, source)
+        try:
+            out[source.name] = _apply_one(con, source)
+        except duckdb.Error as exc:  # a declaration that does not fit the raw table: name it, not a traceback
+            raise JlacError(f"source {source.name}: figure_scope {source.figure_scope.where!r} (anchor "
+                            f"{source.figure_scope.anchor!r}) does not run on {source.raw_table}: {exc}") from exc
     return out
 
 
