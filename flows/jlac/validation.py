@@ -21,6 +21,7 @@ import duckdb_engine
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from jlac import quarantine
 from jlac.config import Settings, get_settings
 from jlac.errors import JlacError
 from jlac.snapshots import Snapshot
@@ -214,8 +215,6 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
     conflicts = conflicts_check(source)
     if conflicts is not None:
         checks.append(conflicts)
-    from jlac import quarantine  # (imports Check from here)
-
     checks += quarantine.checks(source, (settings or get_settings()).quarantine_max_share)
     return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,
                       default_query=f"SELECT * FROM {source.raw_table}")
