@@ -87,9 +87,13 @@ def _describe(result) -> str:
         parts.append(f"values {distinct_counts(values)}")
     rows = r.get("unexpected_index_list") or []
     if rows:
-        # GX repeats the checked column's value in every row: it is listed once above, with its count
+        rows = rows[:10]
+        # GX puts the checked column's value in every row; when all the rows shown carry the same one, it is said
+        # once above with its count instead of ten times here (differing values stay beside their rows)
         column = result.expectation_config.kwargs.get("column")
-        rows = [{k: v for k, v in row.items() if k != column} if isinstance(row, dict) else row for row in rows[:10]]
+        if column and len(rows) > 1 and all(isinstance(row, dict) for row in rows) and \
+                len({repr(row.get(column)) for row in rows}) == 1:
+            rows = [{k: v for k, v in row.items() if k != column} for row in rows]
         parts.append(f"rows {rows!r}")
     if result.exception_info and result.exception_info.get("raised_exception"):
         parts.append(f"error: {result.exception_info.get('exception_message')}")
