@@ -31,7 +31,7 @@ import duckdb
 import openpyxl
 import yaml
 from conftest import MIRROR, write_manifest
-from jlac import countries, errors, load, parse, validation
+from jlac import countries, errors, load, parse, quarantine, validation
 from jlac.config import Settings
 from jlac.errors import JlacError, ValidationFailed
 from jlac.snapshots import MANIFEST, latest_snapshot, load_snapshot, verify
@@ -653,6 +653,7 @@ def run_source(source_name: str, vintage: Path, home: Path, with_sources: tuple[
             load.load_raw(con, other, snap, parse.parse_to_cache(settings, other, snap))
         rows = load.load_raw(con, source, snapshot, parquet)
         countries.build_name_map_table(con, {source_name: source})
+        quarantine.apply(con, {source_name: source})  # as the refresh's load stage does
     results = validation.validate_source(build, source, snapshot)
     if any(not r.success for r in results):
         report = validation.write_report(results, home / "validation.md", "mutation", {source_name: str(vintage)})

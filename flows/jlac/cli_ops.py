@@ -96,12 +96,19 @@ def _print_status(settings, rows) -> None:
     for r in rows:
         flag = "STALE" if r.stale else "no snapshot" if r.vintage is None else (
             "newer vintage not built" if r.unpublished else "")
+        if r.quarantined:  # rows set aside by the last run (jlac.quarantine)
+            flag = ", ".join(f for f in (flag, f"{r.quarantined['rows']:,} rows quarantined") if f)
         age = str(r.age_days) if r.age_days is not None else "-"
         table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
                       r.last_run_id or "-", r.last_status or "never run",
                       f"{r.last_duration_s:.1f}s" if r.last_duration_s is not None else "-",
                       f"[red]{flag}[/red]" if r.stale else flag)
     console.print(table)
+    for r in rows:
+        if r.quarantined:
+            q = r.quarantined
+            console.print(f"quarantined: {r.source} {q['snapshot_id']}: {q['rows']:,} of {q['raw_rows']:,} rows "
+                          f"({100 * q['share']:.2f} %) in quarantine.rows: {q['values']}", highlight=False)
     run = last_run(settings)
     if run:
         error = f" - {run['error']}" if run.get("error") else ""

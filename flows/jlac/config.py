@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -11,6 +11,24 @@ SQL_DIR = PROJECT_ROOT / "sql"
 # Reviewed data files shipped with the package (country-name overrides, seeds, ...); read through this name at
 # call time, so that every reader (parsers, the parse cache key, the refresh plan) sees the same folder.
 DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+QUARANTINE_MAX_SHARE_ENV = "JLAC_QUARANTINE_MAX_SHARE"
+QUARANTINE_MAX_SHARE = 0.02  # one IMF DOTS reporter workbook of ~220 is ~0.5 % of the source's rows
+
+
+def quarantine_max_share() -> float:
+    """JLAC_QUARANTINE_MAX_SHARE: the largest share (0..1) of a source's rows a refresh may set aside."""
+    value = os.environ.get(QUARANTINE_MAX_SHARE_ENV, "").strip()
+    if not value:
+        return QUARANTINE_MAX_SHARE
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"{QUARANTINE_MAX_SHARE_ENV}={value!r}: expected a share between 0 and 1, e.g. 0.02")
+    return share
 
 
 def _path(var: str, default: Path) -> Path:
@@ -26,6 +44,8 @@ class Settings:
     snapshots: Path  # JLAC_SNAPSHOTS: jlac's own, writable snapshot store
     mirrors: tuple[Path, ...]  # JLAC_MIRROR: read-only snapshot mirrors (os.pathsep-separated)
     output: Path  # JLAC_OUTPUT: charts and CSVs of the figures
+    # JLAC_QUARANTINE_MAX_SHARE: above this share of a source's rows set aside (jlac.quarantine), validation refuses
+    quarantine_max_share: float = field(default_factory=quarantine_max_share)
 
     @property
     def home(self) -> Path:

@@ -36,6 +36,8 @@ class RunRecord:
     report_path: str | None = None
     hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
     plan: dict | None = None  # what the run had to build: mode (full, incremental, unchanged), reason, changed
+    # rows set aside per source (jlac.quarantine): {source: {"rows", "raw_rows", "share", "values"}}
+    quarantine: dict[str, dict] = field(default_factory=dict)
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import comments, countries, partitions, seeds
+from jlac import comments, countries, partitions, quarantine, seeds
 from jlac.snapshots import Snapshot
 from jlac.sources import Source
 
@@ -14,11 +14,13 @@ from jlac.sources import Source
 def load(build: Path, sources: dict[str, Source], snapshots: dict[str, Snapshot | None],
          parquets: dict[str, Path], *, with_seeds: bool = True) -> dict[str, int]:
     """Create ``raw.<table>`` for each of ``sources`` (from its batch, or empty), then the country-name map
-    over every raw table in the build and, unless told otherwise, the seed tables; return raw row counts."""
+    over every raw table in the build, set aside (``jlac.quarantine``) the rows of these sources whose unknown
+    country names no figure reads and, unless told otherwise, load the seed tables; return raw row counts."""
     with duckdb.connect(str(build)) as con:
         con.begin()  # one commit for the many small statements (comments, views): three times faster
         counts = {n: load_raw(con, sources[n], snapshots.get(n), parquets.get(n)) for n in sources}
         countries.build_name_map_table(con)
+        quarantine.apply(con, sources)  # unknown names no figure reads: set aside before validation
         if with_seeds:
             seeds.load_seeds(con)
         con.commit()

@@ -24,7 +24,19 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from jlac import figures, ledger, meta, models, parse, partitions, plan, publish_hooks, validation, warehouse
+from jlac import (
+    figures,
+    ledger,
+    meta,
+    models,
+    parse,
+    partitions,
+    plan,
+    publish_hooks,
+    quarantine,
+    validation,
+    warehouse,
+)
 from jlac.config import Settings, get_settings
 from jlac.connectors import connector_names, fetch_one
 from jlac.errors import JlacError, ValidationFailed
@@ -250,6 +262,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
             build = new_build_task(settings, record.run_id, the_plan)
             counts = load_task(build, chosen, snapshots, parquets, with_seeds=the_plan.mode == "full")
             log.info("raw rows loaded: %s", counts)
+            record.quarantine = quarantine.summary(build)  # rows set aside per source, for the ledger
             results = []
             for name, src in chosen.items():
                 results += validate_task(build, src, snapshots[name], settings)

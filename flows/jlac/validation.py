@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ import duckdb_engine
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from jlac.config import Settings
+from jlac import quarantine
+from jlac.config import Settings, get_settings
 from jlac.errors import JlacError
 from jlac.snapshots import Snapshot
 from jlac.sources import Source, part
@@ -79,12 +81,19 @@ def _describe(result) -> str:
         parts.append(f"observed {r['observed_value']!r}")
     if r.get("unexpected_count"):
         parts.append(f"{r['unexpected_count']} unexpected row(s)")
-    values = r.get("partial_unexpected_list") or []
+    values = r.get("unexpected_list") or r.get("partial_unexpected_list") or []
     if values:
-        parts.append(f"values {values[:10]!r}")
+        parts.append(f"values {distinct_counts(values)}")
     rows = r.get("unexpected_index_list") or []
     if rows:
-        parts.append(f"rows {rows[:10]!r}")
+        rows = rows[:10]
+        # GX puts the checked column's value in every row; when all the rows shown carry the same one, it is said
+        # once above with its count instead of ten times here (differing values stay beside their rows)
+        column = result.expectation_config.kwargs.get("column")
+        if column and len(rows) > 1 and all(isinstance(row, dict) for row in rows) and \
+                len({repr(row.get(column)) for row in rows}) == 1:
+            rows = [{k: v for k, v in row.items() if k != column} for row in rows]
+        parts.append(f"rows {rows!r}")
     if result.exception_info and result.exception_info.get("raised_exception"):
         parts.append(f"error: {result.exception_info.get('exception_message')}")
     else:  # GX keys exception_info by metric when several metrics failed
@@ -93,6 +102,14 @@ def _describe(result) -> str:
                 parts.append(f"error: {info.get('exception_message')}")
                 break
     return "; ".join(parts) or "failed"
+
+
+def distinct_counts(values: list, limit: int = 10) -> str:
+    """Distinct values with their row counts, most frequent first: "'Euro Area' (12 rows), 'Other' (3 rows)"."""
+    counts = Counter(repr(v) for v in values)  # repr: compound-column values are dicts, not hashable
+    shown = ", ".join(f"{v} ({n:,} row{'s' if n != 1 else ''})" for v, n in counts.most_common(limit))
+    more = len(counts) - limit
+    return shown + (f" and {more:,} more distinct value(s)" if more > 0 else "")
 
 
 def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, checks: list[Check],
@@ -199,6 +216,7 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
     conflicts = conflicts_check(source)
     if conflicts is not None:
         checks.append(conflicts)
+    checks += quarantine.checks(source, (settings or get_settings()).quarantine_max_share)
     return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,
                       default_query=f"SELECT * FROM {source.raw_table}")
 

@@ -38,6 +38,8 @@ class SourceStatus:
     last_duration_s: float | None
     last_vintage: str | None  # the vintage that run used
     required: bool = True  # a required source with no snapshot at all is stale; an optional one is "missing"
+    # rows the last run set aside in quarantine.rows (jlac.quarantine): rows, raw_rows, share, values; None: none
+    quarantined: dict | None = None
 
     @property
     def stale(self) -> bool:
@@ -109,6 +111,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
             last_duration_s=run.get("duration_s") if run else None,
             last_vintage=used,
             required=src.required,
+            quarantined=((run or {}).get("quarantine") or {}).get(name),
         ))
     return out
 

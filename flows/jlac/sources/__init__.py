@@ -51,6 +51,22 @@ class Column:
 
 
 @dataclass(frozen=True)
+class FigureScope:
+    """Which rows of a source a published figure reads; an unknown country name outside them is quarantined.
+
+    ``where`` is a SQL predicate over a raw row in which every country-name column ``<col>`` of the source also
+    has ``<col>_iso3`` and ``<col>_kind`` (what jlac.countries maps it to; NULL when the name is unknown). A row
+    with an unknown name that meets ``where`` fails validation as before; one that does not is set aside in
+    ``quarantine.rows`` (jlac.quarantine). ``anchor``: a predicate at least one kept row must meet whenever rows
+    are set aside, so that a renamed figure entity (IMF spelling 'Japan' anew) fails instead of vanishing.
+    """
+
+    where: str
+    why: str  # which models and figures read these rows: shown in quarantine reasons
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
 class Source:
     """A raw source: how to parse one snapshot into the table ``raw.<table>``.
 
@@ -72,6 +88,9 @@ class Source:
     # (refused by validation with both rows); identical repeats are dropped at parse, with a count in the
     # log. None: the key, unless the key is only a file position (row_number); (): no such check.
     conflict_key: tuple[str, ...] | None = None
+    # The rows a published figure reads (see FigureScope): rows outside it whose country name is unknown are
+    # quarantined instead of failing the refresh. None: every unknown name fails validation.
+    figure_scope: FigureScope | None = None
     # the Python package of the source's folder; the registry sets it, the default is jlac.sources.<table>
     package: str = field(default="", compare=False)
     # Partitioned sources (too large for one batch): ``parse_file(snapshot, file, con)`` returns the SELECT (SQL

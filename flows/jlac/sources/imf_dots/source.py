@@ -24,7 +24,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
-from jlac.sources import Column, Source
+from jlac.sources import Column, FigureScope, Source
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,17 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     return con.from_df(frame)
 
 
+# The reporters whose rows a published figure reads, from the SQL models (every partner of theirs is read):
+#   JPN                  Figure 1 and its companions: intermediate.int_japan_trade_by_region (fig1_japan_lac_trade,
+#                        fig1_japan_mof_region_trade, fig1_reconciliation), fig1_japan_totals_crosscheck,
+#                        japan_main_lac_partners(_reconciliation);
+#   ARG BRA CHL PER URY  report_claims C21 (each one's largest partner in marts.fct_trade_annual);
+#   the 11 CPTPP members report_claims C12 (trade with the world in marts.fct_trade_annual_by_aggregate).
+# Reporters outside this list feed only marts.fct_trade_annual(_by_aggregate) and dim_country; IMF aggregate
+# reporters (World, Euro Area, ...) feed no model (int_trade_annual_unioned keeps country reporters only).
+# tests/test_quarantine.py checks that every reporter code the figure SQL names is in this list.
+FIGURE_REPORTERS = ("JPN", "ARG", "BRA", "CHL", "PER", "URY", "AUS", "BRN", "CAN", "MYS", "MEX", "NZL", "SGP", "VNM")
+
 SOURCE = Source(
     name="imf-dots",
     description="IMF Direction of Trade Statistics workbooks as parsed: one row per reporter, partner, flow and "
@@ -213,4 +224,10 @@ SOURCE = Source(
     conflict_key=("reporter_name", "partner_name", "flow", "year", "duplicate_of"),
     version="2",  # repeated partner rows: every cell kept (identical dropped by the core), no 'fuller row'
     country_names=(("imf", "reporter_name"), ("imf", "partner_name")),
+    figure_scope=FigureScope(
+        where="reporter_name_iso3 IN (" + ", ".join(f"'{c}'" for c in FIGURE_REPORTERS) + ")",
+        why="the reporters Figure 1 and report_claims read: " + " ".join(FIGURE_REPORTERS),
+        # Figure 1 is Japan's own report: if Japan's workbook came under a new name it must fail, not be set aside
+        anchor="reporter_name_iso3 = 'JPN'",
+    ),
 )
