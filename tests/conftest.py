@@ -118,7 +118,9 @@ def pytest_sessionfinish(session, exitstatus):
     import sys
 
     if "prefect.server.api.server" in sys.modules:
+        from prefect.logging.handlers import APILogHandler
         from prefect.server.api.server import SubprocessASGIServer
 
+        APILogHandler().flush()  # the run logs still queued, while their server is up
         for server in list(SubprocessASGIServer._instances.values()):
             server.stop()
