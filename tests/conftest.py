@@ -72,15 +72,20 @@ def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path], leave_out
     return root
 
 
-# --- PostgreSQL serving copy (tests/integration/test_pg_*.py) --------------------------------------------------
-# ONE full-mirror warehouse published once and ONE `jlac serve-sql` serving it per session: a full refresh costs
-# about a minute here, and every client test reads the same copy.
+# --- The one whole-mirror warehouse of a session ------------------------------------------------------------------
+# A whole-mirror refresh costs over a minute on 2 cores: it runs ONCE per session (full_build), and every test that
+# reads a whole-mirror number (tests/test_warehouse.py, the PostgreSQL serving tests in tests/integration/) reads this
+# warehouse instead of refreshing its own. Tests using it stay on one xdist worker (group "full-mirror", set below),
+# and the one test that publishes into it again (marked publishes_full_home) runs after every reader.
 
 @pytest.fixture(scope="session")
-def full_home(mirror):
-    """A warehouse folder (reachable by the cluster's system user) with the whole mirror published into it."""
+def full_build(mirror):
+    """(settings, record): a warehouse folder (reachable by the cluster's system user) with the whole mirror
+    published into it by one plain-pipeline refresh."""
     import shutil
+    from types import SimpleNamespace
 
+    import duckdb
     from integration.sqlendpoint import reachable_home, remove_home
     from jlac import pipeline
     from jlac.config import Settings
@@ -92,10 +97,20 @@ def full_home(mirror):
     reuse = os.environ.get("JLAC_TEST_PG_REUSE")  # development only: a published full warehouse to copy
     if reuse:
         shutil.copyfile(reuse, settings.warehouse)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            run_id = con.execute("SELECT max(run_id) FROM meta.runs WHERE status = 'completed'").fetchone()[0]
+        record = SimpleNamespace(status="completed", run_id=run_id)
     else:
-        assert pipeline.refresh(settings, trigger="pg-tests").status == "completed"
-    yield settings
+        record = pipeline.refresh(settings, trigger="test")
+        assert record.status == "completed"
+    yield settings, record
     remove_home(home)
+
+
+@pytest.fixture(scope="session")
+def full_home(full_build):
+    """Settings of the shared whole-mirror warehouse (see full_build)."""
+    return full_build[0]
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +120,24 @@ def served(full_home, mirror):
 
     with Endpoint(endpoint_env(full_home.home, JLAC_MIRROR=str(mirror))) as ep:
         yield ep
+
+
+# --- Grouping and order ------------------------------------------------------------------------------------------
+# Under pytest-xdist (`-n 2 --dist loadgroup`, see pyproject) a test goes to whichever worker is free; a session or
+# module fixture would then be built once per worker. So: every test of the shared whole-mirror warehouse goes to
+# one group, every other module's tests stay together (their module fixtures are built once), and only the mutation
+# cases (one small scratch build each, no shared fixture) are spread one by one to fill the gaps.
+SPREAD = {"test_mutations.py"}
+FULL_MIRROR_FIXTURES = {"full_build", "full_home", "served"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if FULL_MIRROR_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("full-mirror"))
+            item.add_marker(pytest.mark.e2e)  # `-m "not e2e"` leaves out everything that waits for that refresh
+        elif not list(item.iter_markers("xdist_group")) and item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    # a test that publishes a new warehouse into the shared one runs after every test that reads the first one
+    items.sort(key=lambda item: item.get_closest_marker("publishes_full_home") is not None)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# e2e: a second whole-mirror refresh; it publishes into the session's shared warehouse, so it runs after every test
+# reading the first one (conftest orders publishes_full_home last)
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.publishes_full_home]
 
 ROOT = Path(__file__).resolve().parents[2]
 
