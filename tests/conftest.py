@@ -17,6 +17,7 @@ SHARED = Path(os.environ.get("JLAC_TEST_SHARED", REPO.parent / "shared")).resolv
 MIRROR = SHARED / "snapshots"
 IMF_DOTS = MIRROR / "imf-dots" / "2022-02-02"
 JAPAN_WORKBOOK = IMF_DOTS / "DOTS_101.xlsx"  # reporter Japan
+GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}  # Japan and Haiti
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,47 @@ def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path], leave_out
         (vintage / name).write_bytes(path.read_bytes())
     write_manifest(vintage, "imf-dots")
     return root
+
+
+# --- One small-mirror warehouse shared by the tests that only read it ---------------------------------------------
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory, mirror):
+    """(settings, record): a warehouse published once from a small mirror (Japan's DOTS workbook, every other source
+    but HEAVY_OPTIONAL), for tests that only read it (the CLI, Figures 2 and 3, the report site). Tests that publish
+    again or break a refresh build their own."""
+    from jlac import pipeline
+    from jlac.config import Settings
+
+    home = tmp_path_factory.mktemp("small-home")
+    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(root,), output=home / "out")
+    with pytest.MonkeyPatch.context() as mp:  # what the environment says is what the settings say
+        for k, v in {"JLAC_WAREHOUSE": settings.warehouse, "JLAC_MIRROR": root, "JLAC_SNAPSHOTS": settings.snapshots,
+                     "JLAC_OUTPUT": settings.output}.items():
+            mp.setenv(k, str(v))
+        record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed", record.error
+    return settings, record
+
+
+@pytest.fixture(scope="session")
+def good_home(tmp_path_factory, mirror):
+    """(home, settings, record): a warehouse published once from a small good mirror (Japan's and Haiti's DOTS
+    workbooks + the other sources), shared by the tests that break a refresh against it and check it is left as it
+    was (test_refresh_failures, test_mutations_refresh) or publish again over it (test_publish_hooks). Each of them
+    compares against the warehouse as it finds it, never against another test's."""
+    from jlac import pipeline
+    from jlac.config import Settings
+
+    home = tmp_path_factory.mktemp("good-home")
+    good = small_mirror(home / "good-mirror", mirror, GOOD)
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(good,), output=home / "wh" / "output")
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed", record.error
+    return home, settings, record
 
 
 # --- The one whole-mirror warehouse of a session ------------------------------------------------------------------
@@ -129,14 +171,18 @@ def served(full_home, mirror):
 # cases (one small scratch build each, no shared fixture) are spread one by one to fill the gaps.
 SPREAD = {"test_mutations.py"}
 FULL_MIRROR_FIXTURES = {"full_build", "full_home", "served"}
+SHARED_HOMES = {"small_home", "good_home"}  # session warehouses of small mirrors: one group each
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if FULL_MIRROR_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if FULL_MIRROR_FIXTURES & fixtures:
             item.add_marker(pytest.mark.xdist_group("full-mirror"))
             item.add_marker(pytest.mark.e2e)  # `-m "not e2e"` leaves out everything that waits for that refresh
+        elif shared := sorted(SHARED_HOMES & fixtures):
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
         elif not list(item.iter_markers("xdist_group")) and item.path.name not in SPREAD:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
     # a test that publishes a new warehouse into the shared one runs after every test that reads the first one
