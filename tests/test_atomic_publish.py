@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,11 +25,21 @@ def _settings(home, mirror_root):
                     mirrors=(mirror_root,), output=home / "wh" / "output")
 
 
+@pytest.fixture(scope="module")
+def published_old(tmp_path_factory, mirror):
+    """The old small mirror published once; each test starts from a byte-identical copy of that warehouse folder
+    (published file, parse cache, ledger), as if it had run the same refresh itself."""
+    home = tmp_path_factory.mktemp("atomic")
+    old = small_mirror(home / "old", mirror, OLD)
+    pipeline.refresh(_settings(home, old), trigger="test")
+    return home, old
+
+
 @pytest.fixture
-def homes(tmp_path, mirror):
-    old = small_mirror(tmp_path / "old", mirror, OLD)
+def homes(tmp_path, mirror, published_old):
+    template, old = published_old
+    shutil.copytree(template / "wh", tmp_path / "wh", symlinks=True)
     new = small_mirror(tmp_path / "new", mirror, NEW)
-    pipeline.refresh(_settings(tmp_path, old), trigger="test")
     return tmp_path, old, new
 
 
