@@ -11,6 +11,10 @@ import yaml
 
 # jlac's loggers outside a flow run log locally (as jlac.refresh_flow sets for the CLI), before Prefect loads.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+# An xdist worker starts with COLUMNS=80 in its environment; jlac.cli's rich Console would take that width for good
+# at import, and the CLI tests that give COLUMNS for one invocation (wide tables) would still get 80 columns.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("JLAC_TEST_SHARED", REPO.parent / "shared")).resolve()
@@ -165,25 +169,54 @@ def served(full_home, mirror):
 
 
 # --- Grouping and order ------------------------------------------------------------------------------------------
-# Under pytest-xdist (`-n 2 --dist loadgroup`, see pyproject) a test goes to whichever worker is free; a session or
-# module fixture would then be built once per worker. So: every test of the shared whole-mirror warehouse goes to
-# one group, every other module's tests stay together (their module fixtures are built once), and only the mutation
-# cases (one small scratch build each, no shared fixture) are spread one by one to fill the gaps.
-SPREAD = {"test_mutations.py"}
-FULL_MIRROR_FIXTURES = {"full_build", "full_home", "served"}
-SHARED_HOMES = {"small_home", "good_home"}  # session warehouses of small mirrors: one group each
+# Under pytest-xdist (`make test`: `-n 2 --dist loadgroup`) a test goes to whichever worker is free, so a session or
+# module fixture would be built once per worker. The scheduler below keeps together: the files of each shared
+# warehouse (SHARED_GROUPS), every other test file as a whole (its module fixtures are built once), and spreads the
+# mutation cases (one small scratch build each, no shared fixture) one by one to fill the gaps. xdist hands out the
+# largest groups first, so `full-mirror` (whole refresh, PostgreSQL tests, second refresh) starts at once.
+# (xdist's own xdist_group marks are not used: with pytest 9.2 its loadgroup scheduler silently ignores them,
+# pytest-xdist issue 1386.)
+SHARED_GROUPS = {  # group -> test files (relative to tests/) whose tests use that session fixture
+    "full-mirror": ("test_warehouse.py", "integration/test_pg_clients.py", "integration/test_pg_security.py",
+                    "integration/test_pg_concurrency.py"),
+    "small_home": ("test_cli.py", "test_fig3_end_to_end.py", "test_site_browser.py"),
+    "good_home": ("test_mutations_refresh.py", "test_publish_hooks.py", "test_refresh_failures.py"),
+}
+FIXTURE_GROUPS = {"full_build": "full-mirror", "full_home": "full-mirror", "served": "full-mirror",
+                  "small_home": "small_home", "good_home": "good_home"}
+SPREAD = ("test_mutations.py",)
+_GROUP_OF_FILE = {f"tests/{f}": group for group, files in SHARED_GROUPS.items() for f in files}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def xdist_scope(nodeid: str) -> str:
+    """The unit a worker gets whole: a shared warehouse's group, a test file, or (SPREAD files) one test."""
+    path = nodeid.split("::")[0]
+    if path.removeprefix("tests/") in SPREAD:
+        return nodeid
+    return _GROUP_OF_FILE.get(path, path)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist: ignored when it is not installed
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedWarehouseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SharedWarehouseScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if FULL_MIRROR_FIXTURES & fixtures:
-            item.add_marker(pytest.mark.xdist_group("full-mirror"))
-            item.add_marker(pytest.mark.e2e)  # `-m "not e2e"` leaves out everything that waits for that refresh
-        elif shared := sorted(SHARED_HOMES & fixtures):
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
-        elif not list(item.iter_markers("xdist_group")) and item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        for fixture in sorted(FIXTURE_GROUPS.keys() & set(getattr(item, "fixturenames", ()))):
+            group = FIXTURE_GROUPS[fixture]
+            if xdist_scope(item.nodeid) != group:  # else xdist would build that warehouse on a second worker
+                raise pytest.UsageError(f"{item.nodeid} uses the session fixture {fixture}: add its file to "
+                                        f"SHARED_GROUPS[{group!r}] in tests/conftest.py")
+            if group == "full-mirror":
+                item.add_marker(pytest.mark.e2e)  # `-m "not e2e"` leaves out everything waiting for that refresh
     # a test that publishes a new warehouse into the shared one runs after every test that reads the first one
     items.sort(key=lambda item: item.get_closest_marker("publishes_full_home") is not None)
