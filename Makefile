@@ -4,6 +4,10 @@ VENV ?= .venv
 MIRROR ?= $(wildcard ../shared/snapshots)
 export JLAC_MIRROR ?= $(abspath $(MIRROR))
 
+# 2 xdist workers, tests sharing a session warehouse kept on one (tests/conftest.py, docs/testing.md); PYTEST_WORKERS=
+# (empty) runs in one process.
+PYTEST_WORKERS ?= -n 2 --dist loadgroup
+
 .PHONY: setup run test lint clean
 
 $(VENV)/.installed: pyproject.toml
@@ -19,7 +23,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check flows tests benchmarks
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q $(PYTEST_WORKERS)
 
 clean:
 	rm -rf $(VENV)

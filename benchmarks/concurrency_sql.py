@@ -173,7 +173,7 @@ def main() -> None:
            f"password={os.environ['JLAC_SQL_PASSWORD']}")
     settings = get_settings()
     before = probe_file(settings.warehouse)
-    result = measure(dsn, lambda: pipeline.refresh(settings, trigger="benchmark"), readers=args.readers,
+    result = measure(dsn, lambda: pipeline.refresh(settings, trigger="benchmark", full=True), readers=args.readers,
                      figures=figure_queries(settings.warehouse))
     after = probe_file(settings.warehouse)
     print(result.summary())

@@ -16,12 +16,17 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="jlac-test-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# An xdist worker starts with COLUMNS=80 in its environment; jlac.cli's rich Console would take that width for good
+# at import, and the CLI tests that give COLUMNS for one invocation (wide tables) would still get 80 columns.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("JLAC_TEST_SHARED", REPO.parent / "shared")).resolve()
 MIRROR = SHARED / "snapshots"
 IMF_DOTS = MIRROR / "imf-dots" / "2022-02-02"
 JAPAN_WORKBOOK = IMF_DOTS / "DOTS_101.xlsx"  # reporter Japan
+GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}  # Japan and Haiti
 
 
 @pytest.fixture(scope="session")
@@ -77,15 +82,61 @@ def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path], leave_out
     return root
 
 
-# --- PostgreSQL serving copy (tests/integration/test_pg_*.py) --------------------------------------------------
-# ONE full-mirror warehouse published once and ONE `jlac serve-sql` serving it per session: a full refresh costs
-# about a minute here, and every client test reads the same copy.
+# --- One small-mirror warehouse shared by the tests that only read it ---------------------------------------------
 
 @pytest.fixture(scope="session")
-def full_home(mirror):
-    """A warehouse folder (reachable by the cluster's system user) with the whole mirror published into it."""
-    import shutil
+def small_home(tmp_path_factory, mirror):
+    """(settings, record): a warehouse published once from a small mirror (Japan's DOTS workbook, every other source
+    but HEAVY_OPTIONAL), for tests that only read it (the CLI, Figures 2 and 3, the report site). Tests that publish
+    again or break a refresh build their own."""
+    from jlac import pipeline
+    from jlac.config import Settings
 
+    home = tmp_path_factory.mktemp("small-home")
+    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(root,), output=home / "out")
+    with pytest.MonkeyPatch.context() as mp:  # what the environment says is what the settings say
+        for k, v in {"JLAC_WAREHOUSE": settings.warehouse, "JLAC_MIRROR": root, "JLAC_SNAPSHOTS": settings.snapshots,
+                     "JLAC_OUTPUT": settings.output}.items():
+            mp.setenv(k, str(v))
+        record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed", record.error
+    return settings, record
+
+
+@pytest.fixture(scope="session")
+def good_home(tmp_path_factory, mirror):
+    """(home, settings, record): a warehouse published once from a small good mirror (Japan's and Haiti's DOTS
+    workbooks + the other sources), shared by the tests that break a refresh against it and check it is left as it
+    was (test_refresh_failures, test_mutations_refresh) or publish again over it (test_publish_hooks). Each of them
+    compares against the warehouse as it finds it, never against another test's."""
+    from jlac import pipeline
+    from jlac.config import Settings
+
+    home = tmp_path_factory.mktemp("good-home")
+    good = small_mirror(home / "good-mirror", mirror, GOOD)
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(good,), output=home / "wh" / "output")
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed", record.error
+    return home, settings, record
+
+
+# --- The one whole-mirror warehouse of a session ------------------------------------------------------------------
+# A whole-mirror refresh costs over a minute on 2 cores: it runs ONCE per session (full_build), and every test that
+# reads a whole-mirror number (tests/test_warehouse.py, the PostgreSQL serving tests in tests/integration/) reads this
+# warehouse instead of refreshing its own. Tests using it stay on one xdist worker (group "full-mirror", set below),
+# and the one test that publishes into it again (marked publishes_full_home) runs after every reader.
+
+@pytest.fixture(scope="session")
+def full_build(mirror):
+    """(settings, record): a warehouse folder (reachable by the cluster's system user) with the whole mirror
+    published into it by one plain-pipeline refresh."""
+    import shutil
+    from types import SimpleNamespace
+
+    import duckdb
     from integration.sqlendpoint import reachable_home, remove_home
     from jlac import pipeline
     from jlac.config import Settings
@@ -97,10 +148,20 @@ def full_home(mirror):
     reuse = os.environ.get("JLAC_TEST_PG_REUSE")  # development only: a published full warehouse to copy
     if reuse:
         shutil.copyfile(reuse, settings.warehouse)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            run_id = con.execute("SELECT max(run_id) FROM meta.runs WHERE status = 'completed'").fetchone()[0]
+        record = SimpleNamespace(status="completed", run_id=run_id)
     else:
-        assert pipeline.refresh(settings, trigger="pg-tests").status == "completed"
-    yield settings
+        record = pipeline.refresh(settings, trigger="test")
+        assert record.status == "completed"
+    yield settings, record
     remove_home(home)
+
+
+@pytest.fixture(scope="session")
+def full_home(full_build):
+    """Settings of the shared whole-mirror warehouse (see full_build)."""
+    return full_build[0]
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +171,60 @@ def served(full_home, mirror):
 
     with Endpoint(endpoint_env(full_home.home, JLAC_MIRROR=str(mirror))) as ep:
         yield ep
+
+
+# --- Grouping and order ------------------------------------------------------------------------------------------
+# Under pytest-xdist (`make test`: `-n 2 --dist loadgroup`) a test goes to whichever worker is free, so a session or
+# module fixture would be built once per worker. The scheduler below keeps together: the files of each shared
+# warehouse (SHARED_GROUPS), every other test file as a whole (its module fixtures are built once), and spreads the
+# mutation cases (one small scratch build each, no shared fixture) one by one to fill the gaps. xdist hands out the
+# largest groups first, so `full-mirror` (whole refresh, PostgreSQL tests, second refresh) starts at once.
+# (xdist's own xdist_group marks are not used: with pytest 9.2 its loadgroup scheduler silently ignores them,
+# pytest-xdist issue 1386.)
+SHARED_GROUPS = {  # group -> test files (relative to tests/) whose tests use that session fixture
+    "full-mirror": ("test_warehouse.py", "integration/test_pg_clients.py", "integration/test_pg_security.py",
+                    "integration/test_pg_concurrency.py"),
+    "small_home": ("test_cli.py", "test_fig3_end_to_end.py", "test_site_browser.py"),
+    "good_home": ("test_mutations_refresh.py", "test_publish_hooks.py", "test_refresh_failures.py"),
+}
+FIXTURE_GROUPS = {"full_build": "full-mirror", "full_home": "full-mirror", "served": "full-mirror",
+                  "small_home": "small_home", "good_home": "good_home"}
+SPREAD = ("test_mutations.py",)
+_GROUP_OF_FILE = {f"tests/{f}": group for group, files in SHARED_GROUPS.items() for f in files}
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit a worker gets whole: a shared warehouse's group, a test file, or (SPREAD files) one test."""
+    path = nodeid.split("::")[0]
+    if path.removeprefix("tests/") in SPREAD:
+        return nodeid
+    return _GROUP_OF_FILE.get(path, path)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # a hook of pytest-xdist: ignored when it is not installed
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedWarehouseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SharedWarehouseScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in sorted(FIXTURE_GROUPS.keys() & set(getattr(item, "fixturenames", ()))):
+            group = FIXTURE_GROUPS[fixture]
+            if xdist_scope(item.nodeid) != group:  # else xdist would build that warehouse on a second worker
+                raise pytest.UsageError(f"{item.nodeid} uses the session fixture {fixture}: add its file to "
+                                        f"SHARED_GROUPS[{group!r}] in tests/conftest.py")
+            if group == "full-mirror":
+                item.add_marker(pytest.mark.e2e)  # `-m "not e2e"` leaves out everything waiting for that refresh
+    # a test that publishes a new warehouse into the shared one runs after every test that reads the first one
+    items.sort(key=lambda item: item.get_closest_marker("publishes_full_home") is not None)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,11 +25,21 @@ def _settings(home, mirror_root):
                     mirrors=(mirror_root,), output=home / "wh" / "output")
 
 
+@pytest.fixture(scope="module")
+def published_old(tmp_path_factory, mirror):
+    """The old small mirror published once; each test starts from a byte-identical copy of that warehouse folder
+    (published file, parse cache, ledger), as if it had run the same refresh itself."""
+    home = tmp_path_factory.mktemp("atomic")
+    old = small_mirror(home / "old", mirror, OLD)
+    pipeline.refresh(_settings(home, old), trigger="test")
+    return home, old
+
+
 @pytest.fixture
-def homes(tmp_path, mirror):
-    old = small_mirror(tmp_path / "old", mirror, OLD)
+def homes(tmp_path, mirror, published_old):
+    template, old = published_old
+    shutil.copytree(template / "wh", tmp_path / "wh", symlinks=True)
     new = small_mirror(tmp_path / "new", mirror, NEW)
-    pipeline.refresh(_settings(tmp_path, old), trigger="test")
     return tmp_path, old, new
 
 
@@ -50,13 +61,18 @@ def test_kill_9_leaves_old_warehouse(homes, moment):
     home, _, new = homes
     settings = _settings(home, new)
     before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+    seen = (settings.cache_dir / "imf-dots" / "verified.json").stat().st_mtime_ns
     proc = _start_refresh(home, new)
     if moment == "during start-up":
         time.sleep(0.5)
     elif moment == "while parsing":
+        # verify rewrites imf-dots' list of verified files (the new workbook), then the plan sends imf-dots to parse
+        verified = settings.cache_dir / "imf-dots" / "verified.json"
         deadline = time.time() + 120
-        while not (settings.cache_dir / "imf-dots").exists() and time.time() < deadline:
+        while verified.stat().st_mtime_ns == seen and time.time() < deadline:
             time.sleep(0.05)
+        assert verified.stat().st_mtime_ns != seen, "the refresh never verified the new workbook"
+        time.sleep(0.3)
     else:
         deadline = time.time() + 180
         while not list(settings.build_dir.glob("*.duckdb")) and time.time() < deadline:

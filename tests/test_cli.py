@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from conftest import JAPAN_WORKBOOK, small_mirror
-from jlac import pipeline
 from jlac.cli import app
-from jlac.config import get_settings
 from typer.testing import CliRunner
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def warehouse_env(tmp_path_factory, mirror):
-    home = tmp_path_factory.mktemp("cli")
-    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
-    env = {"JLAC_WAREHOUSE": str(home / "wh" / "jlac.duckdb"), "JLAC_MIRROR": str(root),
-           "JLAC_SNAPSHOTS": str(home / "wh" / "snapshots"), "JLAC_OUTPUT": str(home / "out")}
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        pipeline.refresh(get_settings(), trigger="test")
-    return env
+def warehouse_env(small_home):
+    """The environment of the session's small-mirror warehouse (conftest.small_home)."""
+    settings, _ = small_home
+    return {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_MIRROR": str(settings.mirrors[0]),
+            "JLAC_SNAPSHOTS": str(settings.snapshots), "JLAC_OUTPUT": str(settings.output)}
 
 
 def test_sql_reads(warehouse_env):

@@ -3,39 +3,18 @@ and 3, Table 1, the China lending view and the claims table, with their charts a
 
 from __future__ import annotations
 
-import os
-
 import duckdb
 import pytest
-from conftest import JAPAN_WORKBOOK, small_mirror
 from jlac.figures import fig2_mexico_auto_plants, fig3_costa_rica_finance
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, mirror):
-    root = tmp_path_factory.mktemp("e2e")
-    small = small_mirror(root / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
-    env = {"JLAC_MIRROR": str(small), "JLAC_WAREHOUSE": str(root / "wh" / "jlac.duckdb")}
-    old = {k: os.environ.get(k) for k in (*env, "JLAC_SNAPSHOTS", "JLAC_OUTPUT")}
-    os.environ.update(env)
-    for k in ("JLAC_SNAPSHOTS", "JLAC_OUTPUT"):
-        os.environ.pop(k, None)
-    try:
-        from jlac.config import get_settings
-        from jlac.pipeline import refresh
-
-        settings = get_settings()
-        record = refresh(settings)
-        assert record.status == "completed", record.error
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
-        yield con, settings.output
-        con.close()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def built(small_home):
+    """The session's small-mirror warehouse (conftest.small_home: Japan's DOTS workbook, every finance source whole)."""
+    settings, _ = small_home
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    yield con, settings.output
+    con.close()
 
 
 def rows(con, sql, params=()):

@@ -25,12 +25,10 @@ GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xls
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, mirror):
-    home = tmp_path_factory.mktemp("mutations-refresh")
-    good = small_mirror(home / "good-mirror", mirror, GOOD)
-    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
-                        mirrors=(good,), output=home / "wh" / "output")
-    assert pipeline.refresh(settings, trigger="test").status == "completed"
+def published(good_home):
+    """(home, settings) of the session's warehouse published from the good small mirror (conftest.good_home)."""
+    home, settings, record = good_home
+    assert record.status == "completed"
     return home, settings
 
 

@@ -8,22 +8,14 @@ import json
 
 import duckdb
 import pytest
-from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
 from jlac import pipeline, publish_hooks
-from jlac.config import Settings
 from jlac.publish_hooks import PublishHook
-
-GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory, mirror):
-    home = tmp_path_factory.mktemp("hooks")
-    good = small_mirror(home / "mirror", mirror, GOOD)
-    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
-                        mirrors=(good,), output=home / "wh" / "output")
-    pipeline.refresh(settings, trigger="test")
-    return settings
+def settings(good_home):
+    """Settings of the session's warehouse published from the good small mirror (conftest.good_home)."""
+    return good_home[1]
 
 
 def _digest(path):

@@ -17,14 +17,10 @@ GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xls
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, mirror):
-    """A warehouse published from a small good mirror (Japan and Haiti workbooks + the other sources)."""
-    home = tmp_path_factory.mktemp("failures")
-    good = small_mirror(home / "good-mirror", mirror, GOOD)
-    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
-                        mirrors=(good,), output=home / "wh" / "output")
-    record = pipeline.refresh(settings, trigger="test")
-    return home, settings, record
+def published(good_home):
+    """The session's warehouse published from a small good mirror (Japan and Haiti workbooks + the other sources):
+    conftest.good_home."""
+    return good_home
 
 
 def _fingerprint(settings):

@@ -14,9 +14,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import JAPAN_WORKBOOK, small_mirror
-from jlac import pipeline
-from jlac.config import Settings
 from jlac.site import fmt_cell
 from PIL import Image, ImageStat
 
@@ -34,13 +31,9 @@ READ_TABLES = """() => [...document.querySelectorAll('table[data-table]')].map(t
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, mirror):
-    """A warehouse published from a small mirror; the after-publish hook writes the site."""
-    home = tmp_path_factory.mktemp("site")
-    root = small_mirror(home / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
-    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
-                        mirrors=(root,), output=home / "out")
-    record = pipeline.refresh(settings, trigger="test")
+def site(small_home):
+    """The session's small-mirror warehouse (conftest.small_home); the after-publish hook wrote the site."""
+    settings, record = small_home
     assert [(h["hook"], h["status"]) for h in record.hooks if h["hook"] == "site"] == [("site", "ok")], record.hooks
     index = settings.output / "site" / "index.html"
     assert index.exists()

@@ -7,6 +7,8 @@ import openpyxl
 import pytest
 from conftest import JAPAN_WORKBOOK
 
+pytestmark = pytest.mark.e2e  # reads the session's whole-mirror warehouse (conftest.full_build)
+
 # The 33 CELAC states as the IMF names them; written out here so the test does not reuse jlac's mapping.
 CELAC_IMF_NAMES = [
     "Antigua and Barbuda", "Argentina", "Bahamas, The", "Barbados", "Belize", "Bolivia", "Brazil", "Chile",
@@ -18,15 +20,9 @@ CELAC_IMF_NAMES = [
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, mirror):
-    """Build the warehouse once from the full mirror with the plain pipeline (no Prefect server)."""
-    from jlac import pipeline
-    from jlac.config import Settings
-
-    home = tmp_path_factory.mktemp("wh")
-    settings = Settings(warehouse=home / "jlac.duckdb", snapshots=home / "snapshots", mirrors=(mirror,),
-                        output=home / "output")
-    record = pipeline.refresh(settings, trigger="test")
+def built(full_build):
+    """The session's one whole-mirror warehouse (conftest.full_build: one plain-pipeline refresh, no Prefect)."""
+    settings, record = full_build
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     yield settings, record, con
     con.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import JAPAN_WORKBOOK, small_mirror
 from pytest_httpserver import HTTPServer
 
 pytestmark = pytest.mark.integration
@@ -57,6 +58,9 @@ def _wait_for_run(api: str, run_id: str, timeout: float = 240) -> dict:
 
 @pytest.fixture
 def prefect_env(tmp_path):
+    # the deployed flow's run reads a small mirror (Japan's DOTS workbook, the other sources but the two heavy trade
+    # details): what is checked here is the deployment path, which the whole mirror would only make a minute longer
+    mirror = small_mirror(tmp_path / "mirror", MIRROR, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
     port = _free_port()
     env = {
         **os.environ,
@@ -70,7 +74,7 @@ def prefect_env(tmp_path):
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "JLAC_PROJECT_DIR": str(ROOT),
         "JLAC_WAREHOUSE": str(tmp_path / "warehouse" / "jlac.duckdb"),
-        "JLAC_MIRROR": str(MIRROR),
+        "JLAC_MIRROR": str(mirror),
     }
     server = subprocess.Popen([PREFECT, "server", "start", "--no-ui"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
