@@ -6,8 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import duckdb
-from jlac import models, pipeline, warehouse
+from jlac import pipeline, transform, warehouse
 from jlac.config import Settings
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
@@ -49,8 +48,7 @@ def _build(settings, stages, targets, publish, sources):
     stages.load(path, srcs, snaps, parts)
     results = stages.validate(settings, path, srcs, snaps)
     if all(r.success for r in results):
-        with duckdb.connect(str(path)) as con:
-            models.run_all(con, models.upstream(targets))
+        transform.build(path, settings, select=transform.upstream_of(targets))
         if publish:
             path = warehouse.publish(path, settings)
     return path, results

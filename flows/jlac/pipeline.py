@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import countries, ledger, models, partitions, publish_hooks, validation, warehouse
+from jlac import countries, ledger, partitions, publish_hooks, transform, validation, warehouse
+from jlac.comments import comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, SnapshotError, ValidationFailed
 from jlac.ledger import RunRecord, new_run_id
@@ -185,7 +186,7 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot 
             [*(values[c] for c in extra), str(parquet)],
         )
     description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
-    models.comment_table(
+    comment_table(
         con, source.raw_table, description,
         {"snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
          "vintage": "Vintage (release date) of the snapshot",
@@ -212,7 +213,7 @@ def build_country_name_map(con: duckdb.DuckDBPyConnection, sources: dict[str, So
             "INSERT INTO staging.country_name_map VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*r, r[2] in countries.CELAC) for r in rows],
         )
-    models.comment_table(
+    comment_table(
         con, "staging.country_name_map",
         "Every country or aggregate name found in the raw tables, resolved to ISO3/M49 by pycountry and jlac's "
         "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent and "
@@ -267,8 +268,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
           r.get("duration_s"), json.dumps(r.get("snapshots") or []), r.get("error"), r.get("failed_source"),
           r.get("failed_suite"), r.get("report_path")) for r in runs],
     )
-    models.comment_table(con, "meta.runs", "Every refresh run, failed ones included (from warehouse/runs.jsonl); "
-                         "this warehouse was published by the last 'completed' row.", {
+    comment_table(con, "meta.runs", "Every refresh run, failed ones included (from warehouse/runs.jsonl); "
+                  "this warehouse was published by the last 'completed' row.", {
         "run_id": "jlac run id", "flow_run_id": "Prefect flow run id", "trigger": "cli, schedule, deployment, test",
         "started": "Start time (UTC)", "ended": "End time (UTC)", "status": "completed, failed or crashed",
         "duration_s": "Wall time in seconds", "snapshots": "Snapshots used: source, vintage, sha256 fingerprint",
@@ -286,8 +287,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         [(f["at"], f["source"], f["status"], f.get("vintage"), f.get("requests"), f.get("bytes"), f.get("message"))
          for f in fetches],
     )
-    models.comment_table(con, "meta.fetches", "Every live fetch (from warehouse/fetches.jsonl): a new vintage, "
-                         "'unchanged' (nothing written), 'failed' or 'skipped'.", {
+    comment_table(con, "meta.fetches", "Every live fetch (from warehouse/fetches.jsonl): a new vintage, "
+                  "'unchanged' (nothing written), 'failed' or 'skipped'.", {
         "fetched_at": "When the fetch ran (UTC)", "source": "Source fetched",
         "status": "new, unchanged, failed or skipped",
         "vintage": "Vintage written (status new)", "requests": "HTTP requests made", "bytes": "Bytes received",
@@ -301,7 +302,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         [(record.run_id, s["source"], s["vintage"], s["root"], f["path"], f["sha256"], f.get("bytes"))
          for s in record.snapshots for f in s["files"]],
     )
-    models.comment_table(con, "meta.snapshots", "Every file this warehouse was built from, with its sha256.", {
+    comment_table(con, "meta.snapshots", "Every file this warehouse was built from, with its sha256.", {
         "run_id": "Run that built this warehouse", "source": "Source name", "vintage": "Snapshot vintage",
         "root": "Folder the snapshot was read from", "file": "File path in the snapshot",
         "sha256": "sha256 verified before parsing", "bytes": "File size in bytes"})
@@ -314,7 +315,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         [(record.run_id, r.suite, r.source, r.snapshot_id, o.expectation, json.dumps(o.kwargs, default=str),
           o.success, o.details) for r in results for o in r.outcomes],
     )
-    models.comment_table(con, "meta.validations", "Great Expectations results of the run that built this warehouse.", {
+    comment_table(con, "meta.validations", "Great Expectations results of the run that built this warehouse.", {
         "run_id": "Run id", "suite": "Suite: source and check name", "source": "Source validated",
         "snapshot_id": "Snapshot validated", "expectation": "GX expectation type", "arguments": "Its arguments (JSON)",
         "success": "Whether it passed", "details": "What failed: values and rows"})
@@ -334,6 +335,8 @@ def move_outputs(staged: Path, outdir: Path) -> None:
     """Move freshly rendered charts into the output folder (after the warehouse is published)."""
     outdir.mkdir(parents=True, exist_ok=True)
     for p in staged.iterdir():
+        if p.is_dir() and (outdir / p.name).is_dir():  # a folder (dbt-docs) replaces the previous run's
+            shutil.rmtree(outdir / p.name)
         os.replace(p, outdir / p.name)
     shutil.rmtree(staged, ignore_errors=True)
 
@@ -382,9 +385,8 @@ class Stages:
             results += validation.validate_source(build, src, snapshots[name], settings)
         return results
 
-    def model(self, build):
-        with duckdb.connect(str(build)) as con:
-            return models.run_all(con)
+    def model(self, build, settings, docs_dir=None):
+        return transform.build(build, settings, docs_dir=docs_dir)  # dbt build: models and tests (jlac.transform)
 
     def figures(self, build, outdir):
         return render_figures(build, outdir)
@@ -442,7 +444,7 @@ def refresh(settings: Settings, *, pins: dict[str, str] | None = None, trigger: 
             results = stages.validate(settings, build, sources, snapshots)
             report = write_report_for(settings, record, results, snapshots)
             fail_on_validation(results, report, record)
-            stages.model(build)
+            stages.model(build, settings, staged_output / "dbt-docs")
             stages.figures(build, staged_output)
             record.finish("completed")
             with duckdb.connect(str(build)) as con:

@@ -105,8 +105,8 @@ def validate_task(settings, build, sources, snapshots):
 
 
 @task(name="model")
-def model_task(build):
-    return pipeline.Stages().model(build)
+def model_task(build, settings, docs_dir=None):
+    return pipeline.Stages().model(build, settings, docs_dir)
 
 
 @task(name="figures")
@@ -153,8 +153,8 @@ class PrefectStages(pipeline.Stages):
     def validate(self, settings, build, sources, snapshots):
         return validate_task(settings, build, sources, snapshots)
 
-    def model(self, build):
-        return model_task(build)
+    def model(self, build, settings, docs_dir=None):
+        return model_task(build, settings, docs_dir)
 
     def figures(self, build, outdir):
         return figures_task(build, outdir)

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from jlac.comments import comment_table
 from jlac.errors import ParseError
-from jlac.models import comment_table
 
 
 @dataclass(frozen=True)

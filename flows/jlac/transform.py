@@ -82,10 +82,11 @@ def _args(command: list[str], home: Path) -> list[str]:
 def _forward(event) -> None:
     """dbt's per-node result lines (and its errors) to the jlac logger, so each model shows in the run's log."""
     name = event.info.name
-    if name in ("LogModelResult", "LogTestResult", "LogHookEndLine") or event.info.level == "error":
+    level = {"error": logging.ERROR, "warn": logging.WARNING}.get(event.info.level, logging.INFO)
+    if name in ("LogModelResult", "LogTestResult") or level > logging.INFO:
         msg = event.info.msg.strip()
         if msg:
-            (log.error if event.info.level == "error" else log.info)("dbt: %s", msg)
+            log.log(level, "dbt: %s", msg)
 
 
 def _invoke(command: list[str], settings: Settings, build_path: Path):
@@ -139,7 +140,8 @@ def _failures(results, build_path: Path) -> list[str]:
         status = str(r.status)
         node = r.node
         if status == "error":
-            what = f"SQL model {_relation(node)}" if node.resource_type == "model" else f"dbt {node.resource_type} {node.name}"
+            kind = node.resource_type
+            what = f"SQL model {_relation(node)}" if kind == "model" else f"dbt {kind} {node.name}"
             problems.append(f"{what} failed: {r.message}")
         elif status == "fail":
             target = (node.attached_node or "").rsplit(".", 1)[-1]
@@ -265,6 +267,6 @@ def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dic
             elif k in nodes:
                 todo += nodes[k]["depends_on"]["nodes"]
         out[f"{node['schema']}.{node['alias']}"] = {
-            "reads": sorted(reads), "path": f"sql/{node['original_file_path']}",
+            "reads": sorted(reads), "path": f"flows/jlac/sql/{node['original_file_path']}",
             "sql": (PROJECT_DIR / node["original_file_path"]).read_text(encoding="utf-8")}
     return out
