@@ -105,3 +105,18 @@ def served(full_home, mirror):
 
     with Endpoint(endpoint_env(full_home.home, JLAC_MIRROR=str(mirror))) as ep:
         yield ep
+
+
+# --- dbt (jlac.transform) --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def dbt_home(tmp_path_factory):
+    """One dbt folder for the session: dbt parses the project once, every later build reuses its partial parse
+    (a refresh outside the tests keeps it in <warehouse home>/.dbt, see jlac.transform.dbt_home)."""
+    path = tmp_path_factory.mktemp("dbt")
+    saved = os.environ.get("JLAC_DBT_HOME")
+    os.environ["JLAC_DBT_HOME"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("JLAC_DBT_HOME", None)
+    else:
+        os.environ["JLAC_DBT_HOME"] = saved

@@ -12,7 +12,9 @@ check; the project has no packages to fetch).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -38,8 +40,10 @@ _OFFLINE = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "fal
 
 
 def dbt_home(settings: Settings) -> Path:
-    """Where dbt keeps its profile, target folder (manifest, partial-parse file, docs) and logs."""
-    return settings.home / ".dbt"
+    """Where dbt keeps its profile, target folder (manifest, partial-parse file, docs) and logs:
+    ``<warehouse home>/.dbt``, or ``JLAC_DBT_HOME`` (the tests share one, so dbt parses the project once)."""
+    override = os.environ.get("JLAC_DBT_HOME")
+    return Path(override) if override else settings.home / ".dbt"
 
 
 def _profile(home: Path) -> Path:
@@ -134,8 +138,22 @@ def _relation(node) -> str:
     return f"{node.schema}.{node.alias or node.name}"
 
 
+def _test_label(node, relations: dict[str, str]) -> str:
+    """``unique_combination(columns=[...]) on marts.fct_trade_annual`` (dbt's own test name in brackets)."""
+    meta = node.test_metadata
+    target = node.attached_node or ""
+    where = relations.get(target, target.rsplit(".", 1)[-1])
+    if getattr(node, "column_name", None):
+        where += f".{node.column_name}"
+    if meta is None:  # a singular test (tests/*.sql)
+        return f"{node.name} on {where}"
+    args = ", ".join(f"{k}={v}" for k, v in meta.kwargs.items() if k not in ("model", "column_name"))
+    return f"{meta.name}({args}) on {where} [{node.name}]"
+
+
 def _failures(results, build_path: Path) -> list[str]:
     problems = []
+    relations = {r.node.unique_id: _relation(r.node) for r in results if r.node.resource_type == "model"}
     for r in results:
         status = str(r.status)
         node = r.node
@@ -144,9 +162,8 @@ def _failures(results, build_path: Path) -> list[str]:
             what = f"SQL model {_relation(node)}" if kind == "model" else f"dbt {kind} {node.name}"
             problems.append(f"{what} failed: {r.message}")
         elif status == "fail":
-            target = (node.attached_node or "").rsplit(".", 1)[-1]
             sample = _sample(build_path, getattr(node, "compiled_code", None))
-            problems.append(f"dbt test {node.name} on {target} failed: {r.failures} failing row(s)"
+            problems.append(f"dbt test {_test_label(node, relations)} failed: {r.failures} failing row(s)"
                             + (f"; e.g. {sample}" if sample else ""))
     return problems
 
@@ -239,6 +256,16 @@ def project_fingerprint() -> str:
             h.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0")
             h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def list_models(settings: Settings, select: list[str]) -> list[str]:
+    """The models (``schema.table``) that dbt selectors pick, without building anything (``dbt ls``)."""
+    with contextlib.redirect_stdout(io.StringIO()):  # dbt ls prints its list, --quiet or not
+        res = _invoke(["ls", "--resource-type", "model", "--output", "json", "--output-keys", "name schema",
+                       "--select", *select], settings, settings.warehouse)
+    if not res.success:
+        raise ModelError(f"dbt ls {select} failed: {res.exception}")
+    return sorted(f"{node['schema']}.{node['name']}" for node in map(json.loads, res.result))
 
 
 def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dict]:
