@@ -89,7 +89,7 @@ def child_jlac(generated: str, home: str, mirror: str) -> dict:
         raise SystemExit(f"validation failed: {failed}")
     times["validate"] = time.perf_counter() - t
     t = time.perf_counter()
-    transform.build(build, settings, select=transform.upstream_of(TARGETS))
+    transform.build(build, settings, select=transform.upstream_of(TARGETS), tests="buildable")
     times["models"] = time.perf_counter() - t
     t = time.perf_counter()
     warehouse.publish(build, settings)

@@ -48,7 +48,7 @@ def _build(settings, stages, targets, publish, sources):
     stages.load(path, srcs, snaps, parts)
     results = stages.validate(settings, path, srcs, snaps)
     if all(r.success for r in results):
-        transform.build(path, settings, select=transform.upstream_of(targets))
+        transform.build(path, settings, select=transform.upstream_of(targets), tests="buildable")
         if publish:
             path = warehouse.publish(path, settings)
     return path, results

@@ -23,6 +23,16 @@ def _content(path):
     return fig1, facts, runs
 
 
+def _task_run_names(flow_run_id: str) -> set[str]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                     limit=200)
+    return {r.name for r in runs}
+
+
 def test_refresh_flow_twice(harness, tmp_path, monkeypatch, mirror, capfd):
     from jlac.refresh_flow import refresh
 
@@ -38,6 +48,9 @@ def test_refresh_flow_twice(harness, tmp_path, monkeypatch, mirror, capfd):
     assert fig1[0][0] == 1995 and runs == [("completed", True)]
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "wh" / "cache").rglob("*.parquet")}
     assert any("imf-dots" in str(p) for p in cached)
+    tasks = _task_run_names(first["flow_run_id"])  # prefect-dbt: each dbt model and test is a task of the run
+    assert {"model fct_trade_annual", "model fig1_japan_lac_trade"} <= tasks
+    assert any(t.startswith("test unique_combination_fct_trade_annual") for t in tasks)
 
     capfd.readouterr()
     second = refresh(trigger="test")

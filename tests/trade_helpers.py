@@ -35,7 +35,7 @@ def build_models(settings: Settings, targets: list[str]) -> duckdb.DuckDBPyConne
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         load_raw_tables(con, settings)
-    transform.build(path, settings, select=transform.upstream_of(targets))
+    transform.build(path, settings, select=transform.upstream_of(targets), tests="buildable")
     return duckdb.connect(str(path))
 
 

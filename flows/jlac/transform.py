@@ -1,9 +1,9 @@
 """The SQL models: the dbt project in ``flows/jlac/sql`` (dbt-core 1.10 + dbt-duckdb), run against a build file.
 
-``build`` runs ``dbt build`` (models and their data tests) in-process through dbt's programmatic API and reports
-each model to the ``jlac`` logger as it finishes (inside a Prefect flow run that logger is forwarded to the run's
-log). A failed model or test raises :class:`jlac.errors.ModelError` naming it, with the failing rows' count and a
-sample; the refresh then publishes nothing.
+``build`` runs ``dbt build`` (models and their data tests) in-process: inside a Prefect flow run through
+prefect-dbt's ``PrefectDbtRunner`` (each model and test is a task of the run), otherwise through dbt's own
+``dbtRunner``, each node's result going to the ``jlac`` logger. A failed model or test raises
+:class:`jlac.errors.ModelError` naming it, with the failing rows' count and a sample; nothing is published.
 
 dbt's profile, target folder (manifest, partial-parse file, docs), logs and the build-file link live under
 ``settings.home / ".dbt"``, never in the package. dbt never reaches the network (no usage statistics, no version
@@ -93,6 +93,25 @@ def _forward(event) -> None:
             log.log(level, "dbt: %s", msg)
 
 
+def _in_flow_run() -> bool:
+    """Inside a Prefect flow run (Prefect already loaded): dbt's nodes become the run's tasks."""
+    import sys
+
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def _prefect_runner():
+    """prefect-dbt's runner: each model and test shows as a task of the flow run, its log lines in the run's log.
+    Failures are not raised by it: build() names them (model, test, failing rows) the same way in and out of a flow."""
+    from prefect_dbt import PrefectDbtRunner
+
+    return PrefectDbtRunner(raise_on_failure=False, disable_assets=True)
+
+
 def _invoke(command: list[str], settings: Settings, build_path: Path):
     """Run one dbt command in-process against ``build_path``; return dbt's result object."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -103,6 +122,8 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
     saved = {k: os.environ.get(k) for k in _OFFLINE}
     os.environ.update(_OFFLINE)
     try:
+        if _in_flow_run():
+            return _prefect_runner().invoke(_args(command, home))
         return dbtRunner(callbacks=[_forward]).invoke(_args(command, home))
     finally:
         # dbt-duckdb keeps its DuckDB instance for the process: close it, so the build file is free for the next
@@ -169,16 +190,19 @@ def _failures(results, build_path: Path) -> list[str]:
 
 
 def build(build_path: Path, settings: Settings, *, select: list[str] | None = None,
-          docs_dir: Path | None = None) -> dict[str, dict]:
+          docs_dir: Path | None = None, tests: str = "eager") -> dict[str, dict]:
     """Build the models (and run their tests) in ``build_path``: ``dbt build``, everything or ``select``.
 
     ``select`` takes dbt selectors (``source:fred_exjpus+``, ``+fig1_japan_lac_trade``; see ``downstream_of``).
+    ``tests`` is dbt's indirect selection: ``eager`` (every test touching a selected model) suits a selection built
+    into a copy of a complete warehouse; ``buildable`` leaves out tests that read a model neither selected nor read
+    by the selection (a relationship to ``dim_country`` in a partial build into a fresh file).
     Returns per model ``schema.table``: status, rows (None for a view: counting would scan it) and seconds.
     With ``docs_dir``, also writes dbt's documentation site there (``index.html`` with the catalog and lineage;
     ``static_index.html`` opens offline as a single file).
     Raises ModelError naming every failed model or test (with failing rows' count and a sample).
     """
-    command = ["build"] + (["--select", *select] if select else [])
+    command = ["build", "--indirect-selection", tests] + (["--select", *select] if select else [])
     start = time.perf_counter()
     res = _invoke(command, settings, build_path)
     if res.exception is not None:
