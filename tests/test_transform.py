@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 
 import duckdb
@@ -55,7 +56,8 @@ def test_every_model_table_and_column_has_its_yml_comment(published):
     assert view.startswith("Japan's trade by HS 9-digit line, partner and month")
 
 
-def test_model_results_and_docs_site(published, tmp_path):
+def test_model_results_and_docs_site(published, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="jlac")
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(published.warehouse, copy)
     docs = tmp_path / "docs"
@@ -65,6 +67,9 @@ def test_model_results_and_docs_site(published, tmp_path):
     assert out["figures.fig1_japan_lac_trade"]["rows"] == 26  # 1995-2020 from the Japan workbook
     assert out["marts.fct_trade_commodity_monthly"]["rows"] is None  # a view: not counted
     assert "figures.fig2_mexico_auto_plants" not in out
+    logged = [r.getMessage() for r in caplog.records if r.name == "jlac.transform"]  # each node's result, as it ends
+    assert any("OK created sql table model figures.fig1_japan_lac_trade" in m for m in logged)
+    assert any("PASS unique_combination_fct_trade_annual_reporter_iso3__partner_iso3__flow__year" in m for m in logged)
     assert (docs / "index.html").is_file() and (docs / "static_index.html").is_file()
     assert "fct_trade_annual" in (docs / "static_index.html").read_text(encoding="utf-8")
     catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))

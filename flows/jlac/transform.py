@@ -1,9 +1,11 @@
 """The SQL models: the dbt project in ``flows/jlac/sql`` (dbt-core 1.10 + dbt-duckdb), run against a build file.
 
-``build`` runs ``dbt build`` (models and their data tests) in-process: inside a Prefect flow run through
-prefect-dbt's ``PrefectDbtRunner`` (each model and test is a task of the run), otherwise through dbt's own
-``dbtRunner``, each node's result going to the ``jlac`` logger. A failed model or test raises
-:class:`jlac.errors.ModelError` naming it, with the failing rows' count and a sample; nothing is published.
+``build`` runs ``dbt build`` (models and their data tests) in-process through dbt's own ``dbtRunner``, each node's
+result going to the ``jlac`` logger (in a flow run: the run's log). With ``JLAC_DBT_TASKS=1`` inside a flow run,
+prefect-dbt's ``PrefectDbtRunner`` makes each model and test a task of the run instead; off by default, as its
+~120 task runs cost about 23 s per whole build against Prefect's temporary API (17 s -> 41 s, measured).
+A failed model or test raises :class:`jlac.errors.ModelError` naming it, with the failing rows' count and a
+sample; nothing is published.
 
 dbt's profile, target folder (manifest, partial-parse file, docs), logs and the build-file link live under
 ``settings.home / ".dbt"``, never in the package. dbt never reaches the network (no usage statistics, no version
@@ -94,22 +96,23 @@ def _forward(event) -> None:
 
 
 def _in_flow_run() -> bool:
-    """Inside a Prefect flow run (Prefect already loaded): dbt's nodes become the run's tasks."""
+    """Inside a Prefect flow run (Prefect already loaded) and JLAC_DBT_TASKS=1: dbt's nodes become the run's tasks."""
     import sys
 
-    if "prefect" not in sys.modules:
+    if "prefect" not in sys.modules or os.environ.get("JLAC_DBT_TASKS", "0") != "1":
         return False
     from prefect.context import FlowRunContext
 
     return FlowRunContext.get() is not None
 
 
-def _prefect_runner():
+def _prefect_runner(home: Path):
     """prefect-dbt's runner: each model and test shows as a task of the flow run, its log lines in the run's log.
     Failures are not raised by it: build() names them (model, test, failing rows) the same way in and out of a flow."""
-    from prefect_dbt import PrefectDbtRunner
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
-    return PrefectDbtRunner(raise_on_failure=False, disable_assets=True)
+    settings = PrefectDbtSettings(profiles_dir=home, project_dir=PROJECT_DIR, target_path=home / "target")
+    return PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
 
 
 def _invoke(command: list[str], settings: Settings, build_path: Path):
@@ -123,7 +126,7 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
     os.environ.update(_OFFLINE)
     try:
         if _in_flow_run():
-            return _prefect_runner().invoke(_args(command, home))
+            return _prefect_runner(home).invoke(_args(command, home))
         return dbtRunner(callbacks=[_forward]).invoke(_args(command, home))
     finally:
         # dbt-duckdb keeps its DuckDB instance for the process: close it, so the build file is free for the next
