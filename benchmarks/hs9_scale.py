@@ -60,8 +60,7 @@ def child_floor(files: list[str], db: str) -> dict:
 def child_jlac(generated: str, home: str, mirror: str) -> dict:
     """verify -> parse -> load -> validate -> models -> publish for the HS-9 source and the two it joins."""
     os.environ["JLAC_WAREHOUSE"] = str(Path(home) / "jlac.duckdb")
-    import duckdb
-    from jlac import ledger, models, parse, partitions, validation, warehouse
+    from jlac import ledger, parse, partitions, transform, validation, warehouse
     from jlac.config import get_settings
     from jlac.load import load
     from jlac.snapshots import latest_snapshot
@@ -90,8 +89,7 @@ def child_jlac(generated: str, home: str, mirror: str) -> dict:
         raise SystemExit(f"validation failed: {failed}")
     times["validate"] = time.perf_counter() - t
     t = time.perf_counter()
-    with duckdb.connect(str(build)) as con:
-        models.run_all(con, models.upstream(TARGETS))
+    transform.build(build, settings, select=transform.upstream_of(TARGETS), tests="buildable")
     times["models"] = time.perf_counter() - t
     t = time.perf_counter()
     warehouse.publish(build, settings)

@@ -239,3 +239,18 @@ def pytest_sessionfinish(session, exitstatus):
         APILogHandler().flush()  # the run logs still queued, while their server is up
         for server in list(SubprocessASGIServer._instances.values()):
             server.stop()
+
+
+# --- dbt (jlac.transform) --------------------------------------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def dbt_home(tmp_path_factory):
+    """One dbt folder for the session: dbt parses the project once, every later build reuses its partial parse
+    (a refresh outside the tests keeps it in <warehouse home>/.dbt, see jlac.transform.dbt_home)."""
+    path = tmp_path_factory.mktemp("dbt")
+    saved = os.environ.get("JLAC_DBT_HOME")
+    os.environ["JLAC_DBT_HOME"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("JLAC_DBT_HOME", None)
+    else:
+        os.environ["JLAC_DBT_HOME"] = saved

@@ -6,8 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import duckdb
-from jlac import ledger, models, parse, partitions, validation, warehouse
+from jlac import ledger, parse, partitions, transform, validation, warehouse
 from jlac.config import Settings
 from jlac.load import load
 from jlac.snapshots import latest_snapshot
@@ -48,8 +47,7 @@ def build(settings: Settings, parse_fn=None, targets: list[str] = TARGETS,
     load(path, srcs, snaps, parts)
     results = [r for n in srcs for r in validation.validate_source(path, srcs[n], snaps[n], settings)]
     if all(r.success for r in results):
-        with duckdb.connect(str(path)) as con:
-            models.run_all(con, models.upstream(targets))
+        transform.build(path, settings, select=transform.upstream_of(targets), tests="buildable")
         if publish:
             path = warehouse.publish(path, settings)
     return path, results

@@ -6,18 +6,17 @@ from __future__ import annotations
 import duckdb
 import pytest
 from conftest import write_manifest
-from jlac.config import SQL_DIR
+from jlac import transform
+from jlac.config import Settings
 from jlac.countries import CELAC
 from jlac.errors import ParseError
-from jlac.models import load_model, run_model
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
 
 SOURCE = "comtrade-classic-hs27-hs44"
 VINTAGE = "2020-09-15"
 FILES = ("oil/processed_data_1995.csv", "oil/processed_data_2017.csv", "wood/processed_data_2017.csv")
-MODELS = ("staging/stg_comtrade_classic_hs27_hs44__trade", "marts/fct_trade_commodity_annual",
-          "figures/japan_lac_fuel_wood_imports")
+MODELS = ["stg_comtrade_classic_hs27_hs44__trade", "fct_trade_commodity_annual", "japan_lac_fuel_wood_imports"]
 
 
 def subset(tmp_path, mirror, files=FILES):
@@ -32,8 +31,10 @@ def subset(tmp_path, mirror, files=FILES):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, mirror):
-    snap = subset(tmp_path_factory.mktemp("ct"), mirror)
-    con = duckdb.connect()
+    home = tmp_path_factory.mktemp("ct")
+    snap = subset(home, mirror)
+    path = home / "models.duckdb"
+    con = duckdb.connect(str(path))
     get_source(SOURCE).parse(snap, con).create_view("parsed")
     for schema in ("raw", "staging", "marts", "figures"):
         con.execute(f"CREATE SCHEMA {schema}")
@@ -41,9 +42,10 @@ def built(tmp_path_factory, mirror):
     # dim_country comes from the whole build; the figure needs only its CELAC flag.
     con.execute("CREATE TABLE marts.dim_country AS SELECT unnest($1::VARCHAR[]) AS iso3, true AS is_celac",
                 [sorted(CELAC)])
-    for m in MODELS:
-        run_model(con, load_model(SQL_DIR / f"{m}.sql"))
-    return con
+    con.close()
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "store", mirrors=(), output=home / "o")
+    transform.build(path, settings, select=MODELS)  # dbt build: these three models and their tests
+    return duckdb.connect(str(path))
 
 
 def one(con, sql, *params):

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 import yaml
 from conftest import JAPAN_WORKBOOK, small_mirror
-from jlac.config import SQL_DIR, get_settings
+from jlac import transform
+from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
@@ -100,8 +101,11 @@ def serve(httpserver, jpn: bytes, usa: bytes | None = None):
 
 
 def build(settings) -> duckdb.DuckDBPyConnection:
-    """raw.imf_imts from the newest vintage, then this module's SQL models, in a throwaway DuckDB."""
-    con = duckdb.connect()
+    """raw.imf_imts from the newest vintage, then this module's SQL models (dbt build), in a throwaway file."""
+    path = settings.home / "imts-models.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
     for schema in ("raw", "staging", "marts"):
         con.execute(f"CREATE SCHEMA {schema}")
     snap = list_vintages("imf-imts", settings)[-1]
@@ -110,14 +114,9 @@ def build(settings) -> duckdb.DuckDBPyConnection:
         "CREATE TABLE staging.country_name_map AS SELECT * FROM (VALUES ('aggregate', 'G001', 'world')) "
         "t(kind, imts_code, aggregate_code)"
     )
-    for model in (
-        "staging/stg_imf_imts__trade_vintages",
-        "staging/stg_imf_imts__trade",
-        "marts/trade_revisions",
-    ):
-        sql = (SQL_DIR / f"{model}.sql").read_text()
-        con.execute(f"CREATE TABLE {model.replace('/', '.')} AS {sql}")
-    return con
+    con.close()
+    transform.build(path, settings, select=["stg_imf_imts__trade_vintages", "stg_imf_imts__trade", "trade_revisions"])
+    return duckdb.connect(str(path))
 
 
 def test_recorded_response_parses_in_plain_dollars():

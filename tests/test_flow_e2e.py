@@ -42,6 +42,46 @@ def _run_log(flow_run_id: str) -> str:
     return asyncio.run(read())
 
 
+def _task_run_names(flow_run_id: str) -> set[str]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                     limit=200)
+    return {r.name for r in runs}
+
+
+def _flow_run_ids(warehouse) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT flow_run_id FROM meta.runs ORDER BY started").fetchall()]
+
+
+def test_dbt_nodes_as_prefect_tasks(harness, tmp_path, monkeypatch):
+    """JLAC_DBT_TASKS=1: prefect-dbt's runner makes each dbt model and test a task of the flow run."""
+    from jlac import transform
+    from jlac.config import Settings
+    from prefect import flow
+    from prefect.context import get_run_context
+
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.fred_exjpus AS SELECT DATE '2020-01-01' + INTERVAL (i) MONTH "
+                    "AS month, 100.0 + i AS jpy_per_usd, '2025-01-01' AS vintage FROM range(24) t(i)")
+    settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(), output=tmp_path)
+
+    @flow
+    def build_fx() -> tuple[str, dict]:
+        return str(get_run_context().flow_run.id), transform.build(path, settings, select=["+fct_fx_annual"])
+
+    monkeypatch.setenv("JLAC_DBT_TASKS", "1")
+    flow_run_id, out = build_fx()
+    assert out["marts.fct_fx_annual"]["rows"] == 2  # two complete years of the 24 months
+    tasks = _task_run_names(flow_run_id)
+    assert {"model stg_fred_exjpus__rates", "model fct_fx_annual", "test unique_combination_fct_fx_annual_year",
+            "test not_null_fct_fx_annual_year"} <= tasks
+
+
 def test_refresh_flow_twice(harness, tmp_path, monkeypatch, mirror):
     from jlac.pipeline import refresh
 

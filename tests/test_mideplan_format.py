@@ -11,8 +11,7 @@ import duckdb
 import openpyxl
 import pytest
 from conftest import write_manifest
-from jlac import load, models, validation
-from jlac.config import SQL_DIR
+from jlac import load, transform, validation
 from jlac.errors import ParseError
 from jlac.parse import parse_to_cache
 from jlac.snapshots import load_snapshot
@@ -170,9 +169,8 @@ def test_gx_suite_fails_naming_rows_and_staging_keeps_good_ones(tmp_path, shared
     assert "BAD-1" in details and "BAD-2" in details and "has no documented rate" in details
     assert "amount -5 is not positive" in details
     assert "expect_column_values_to_be_in_set" in failed  # currency XYZ
+    transform.build(db, settings, select=["stg_mideplan_cooperation__projects"])
     with duckdb.connect(str(db)) as con:
-        con.execute("CREATE SCHEMA staging")
-        models.run_model(con, models.load_model(SQL_DIR / "staging" / "stg_mideplan_cooperation__projects.sql"))
         kept = sorted(r[0] for r in con.execute("SELECT project_id FROM staging.stg_mideplan_cooperation__projects")
                       .fetchall())
     assert len(kept) == 4 and not any(k.startswith("BAD") for k in kept)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import JAPAN_WORKBOOK, write_manifest
-from jlac import models, parse
+from jlac import parse
 from jlac.config import Settings
 from jlac.errors import ParseError
 from jlac.snapshots import latest_snapshot
@@ -46,8 +46,7 @@ def warehouse(tmp_path_factory, mirror):
     write_manifest(dots, "imf-dots")
     settings = Settings(warehouse=home / "jlac.duckdb", snapshots=home / "store", mirrors=(small,),
                         output=home / "out")
-    con = duckdb.connect()
-    build_models(con, settings, ["figures.fig1_japan_totals_crosscheck"])
+    con = build_models(settings, ["figures.fig1_japan_totals_crosscheck"])
     yield con
     con.close()
 
@@ -127,8 +126,12 @@ def test_non_numeric_value_fails(tmp_path, hs9_dir):
         parse.parse_to_cache(settings, all_sources()[HS9], latest_snapshot(HS9, settings))
 
 
-def test_models_are_documented():
-    for name in ("staging/stg_mof_hs9_imports__totals", "marts/fct_japan_trade_totals_mof",
-                 "figures/fig1_japan_totals_crosscheck"):
-        model = models.load_model(Path(models.SQL_DIR) / f"{name}.sql")
-        assert model.description and model.columns
+def test_models_are_documented(warehouse):
+    for name in ("staging.stg_mof_hs9_imports__totals", "marts.fct_japan_trade_totals_mof",
+                 "figures.fig1_japan_totals_crosscheck"):
+        schema, table = name.split(".")
+        [(comment,)] = warehouse.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND "
+                                         "table_name = ?", [schema, table]).fetchall()
+        columns = warehouse.execute("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = ? "
+                                    "AND table_name = ?", [schema, table]).fetchall()
+        assert comment and columns and all(c for _, c in columns), (name, columns)

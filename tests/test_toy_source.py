@@ -126,6 +126,7 @@ def test_a_toy_source_needs_only_its_two_folders(tmp_path, mirror):
     env = {**os.environ, "PYTHONPATH": str(project / "flows"), "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"),
            "JLAC_MIRROR": os.pathsep.join([str(small), str(toy.parents[1])]), "COLUMNS": "200"}
     env.pop("JLAC_SNAPSHOTS", None)
+    env.pop("JLAC_DBT_HOME", None)  # the copy's dbt project parses into its own warehouse home
 
     def jlac(*args):
         return subprocess.run([sys.executable, "-m", "jlac.cli", *args], env=env, capture_output=True, text=True,

@@ -119,9 +119,8 @@ def built(tmp_path_factory, mirror):
     write_estat(root / "mirror")
     write_mof(root / "mirror")
     write_comtrade(root / "mirror")
-    con = duckdb.connect()
     marts = ["marts.fct_trade_annual", "marts.fct_trade_annual_by_aggregate", "marts.fct_japan_trade_totals_mof"]
-    build_models(con, settings, marts)
+    con = build_models(settings, marts)
     yield con
     con.close()
 

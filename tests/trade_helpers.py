@@ -1,5 +1,5 @@
 """Helpers for the trade-source tests: build a warehouse in memory from a (small) mirror and run only the SQL
-models a test needs, the way the pipeline does (same parse cache, raw loading, name map and model runner)."""
+models a test needs, the way the pipeline does (same parse cache, raw loading, name map and dbt build)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 import duckdb
-from jlac import countries, load, models, parse, seeds
+from jlac import countries, load, parse, seeds, transform
 from jlac.config import Settings
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
@@ -15,7 +15,7 @@ from jlac.sources import all_sources
 
 def load_raw_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
     """Every source's raw table (empty without a snapshot), the country-name map and the seeds."""
-    for schema in ("raw", "seeds", "meta", *models.LAYERS):
+    for schema in ("raw", "seeds", "meta", "staging"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     sources = all_sources()
     counts = {}
@@ -28,23 +28,15 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[
     return counts
 
 
-def run_models_for(con: duckdb.DuckDBPyConnection, targets: list[str]) -> dict[str, int]:
-    """Run the models ``targets`` read from (transitively) and the targets themselves, in dependency order."""
-    found = models.discover()
-    by_name = {m.name: m for m in found}
-    needed, todo = set(), list(targets)
-    while todo:
-        name = todo.pop()
-        if name in needed or name not in by_name:
-            continue
-        needed.add(name)
-        todo += by_name[name].refs
-    return {m.name: models.run_model(con, m) for m in found if m.name in needed}
-
-
-def build_models(con: duckdb.DuckDBPyConnection, settings: Settings, targets: list[str]) -> dict[str, int]:
-    load_raw_tables(con, settings)
-    return run_models_for(con, targets)
+def build_models(settings: Settings, targets: list[str]) -> duckdb.DuckDBPyConnection:
+    """Load the raw tables into ``<home>/models.duckdb``, build ``targets`` and what they read (dbt build, tests
+    included); return a connection to the file."""
+    path = settings.home / "models.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        load_raw_tables(con, settings)
+    transform.build(path, settings, select=transform.upstream_of(targets), tests="buildable")
+    return duckdb.connect(str(path))
 
 
 def fred_monthly_rates(mirror: Path) -> dict[str, float]:

@@ -1,4 +1,8 @@
-"""Table and column COMMENTs: how the warehouse documents itself (raw, seeds, meta, models)."""
+"""DuckDB COMMENTs for the tables jlac writes itself (raw, seeds, the country-name map, meta).
+
+The SQL models get theirs from their yml through dbt (persist_docs); these helpers document the rest, so every
+table of the warehouse describes itself in ``duckdb_tables()`` / ``duckdb_columns()``.
+"""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SQL_DIR = PROJECT_ROOT / "sql"
 # Reviewed data files shipped with the package (country-name overrides, seeds, ...); read through this name at
 # call time, so that every reader (parsers, the parse cache key, the refresh plan) sees the same folder.
 DATA_DIR = Path(__file__).resolve().parent / "data"

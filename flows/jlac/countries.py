@@ -132,3 +132,13 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
          "is_celac": "ISO3 is one of the 33 CELAC states"},
     )
     return len(rows)
+
+
+def name_map_fingerprint(build) -> str:
+    """An order-independent fingerprint of ``staging.country_name_map`` in a build file ('' when it has none)."""
+    with duckdb.connect(str(build), read_only=True) as con:
+        has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'staging' "
+                          "AND table_name = 'country_name_map'").fetchone()[0]
+        if not has:
+            return ""
+        return str(con.execute("SELECT count(*), bit_xor(hash(m::VARCHAR)) FROM staging.country_name_map m").fetchone())

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import comments
+from jlac.comments import comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
 from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file
@@ -240,10 +240,10 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
         con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
                     "snapshot_id, CAST(NULL AS VARCHAR) AS vintage WHERE false")
     description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
-    comments.comment_table(con, source.raw_table, description, {
+    comment_table(con, source.raw_table, description, {
         "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
         "vintage": "Vintage (release date) of the snapshot", **{c.name: c.description for c in source.columns}})
-    comments.comment_table(con, f"{source.raw_table}_partitions", f"Parquet partitions behind {source.raw_table}: "
+    comment_table(con, f"{source.raw_table}_partitions", f"Parquet partitions behind {source.raw_table}: "
                          "one per snapshot file, content-addressed.", {
         "file": "File in the snapshot", "sha256": "sha256 of the file (verified)",
         "parquet": "Partition the file was parsed into", "rows": "Rows in the partition",

@@ -25,15 +25,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 from jlac import (
+    countries,
     figures,
     ledger,
     meta,
-    models,
     parse,
     partitions,
     plan,
     publish_hooks,
     quarantine,
+    transform,
     validation,
     warehouse,
 )
@@ -92,11 +93,12 @@ def new_build(settings: Settings, run_id: str, the_plan: plan.Plan) -> Path:
 new_build_task = task(new_build, name="new-build", **_TASK)
 
 
-def run_models(build: Path, changed_tables: list[str] | None = None) -> dict:
-    """Build the SQL models: all of them, or only those downstream of the changed raw tables."""
-    with duckdb.connect(str(build)) as con:
-        chosen = None if changed_tables is None else models.downstream([f"raw.{t}" for t in changed_tables])
-        return models.run_all(con, chosen)
+def run_models(build: Path, settings: Settings, changed: list[str] | None = None,
+               docs_dir: Path | None = None) -> dict:
+    """Build the SQL models with dbt (models and their tests): all of them, or only those downstream of the
+    ``changed`` raw tables (or ``country_name_map``); with ``docs_dir``, also dbt's documentation site."""
+    select = None if changed is None else transform.downstream_of(changed)
+    return transform.build(build, settings, select=select, docs_dir=docs_dir)
 
 
 model_task = task(run_models, name="model", **_TASK)
@@ -260,7 +262,9 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 parquets[name] = parse_source(settings, src, snapshots[name])
             record.failed_source = None
             build = new_build_task(settings, record.run_id, the_plan)
-            counts = load_task(build, chosen, snapshots, parquets, with_seeds=the_plan.mode == "full")
+            incremental = the_plan.mode == "incremental"
+            map_before = countries.name_map_fingerprint(build) if incremental else None
+            counts = load_task(build, chosen, snapshots, parquets, with_seeds=not incremental)
             log.info("raw rows loaded: %s", counts)
             record.quarantine = quarantine.summary(build)  # rows set aside per source, for the ledger
             results = []
@@ -268,8 +272,12 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 results += validate_task(build, src, snapshots[name], settings)
             report = _write_report(settings, record, results, snapshots)
             _fail_on_validation(results, report, record)
-            incremental = the_plan.mode == "incremental"
-            model_task(build, [s.table for s in chosen.values()] if incremental else None)
+            changed = None
+            if incremental:  # the models downstream of the new snapshots (and of new country names, if any)
+                changed = [s.table for s in chosen.values()]
+                if countries.name_map_fingerprint(build) != map_before:
+                    changed.append("country_name_map")
+            model_task(build, settings, changed, docs_dir=staged_output / "dbt-docs")
             figures_task(build, staged_output)
             record.finish("completed")
             with duckdb.connect(str(build)) as con:

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import config
-from jlac.config import SQL_DIR, Settings
+from jlac import config, transform
+from jlac.config import Settings
 from jlac.errors import JlacError, SnapshotError
 from jlac.snapshots import Snapshot, latest_snapshot
 from jlac.sources import all_sources
@@ -56,7 +56,10 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
 
 def _hash_tree(h, root: Path, suffixes: tuple[str, ...] | None = None) -> None:
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.name.startswith("."):
+        parts = path.relative_to(root).parts
+        # generated files: bytecode, and dbt's target/ and logs/ if dbt was ever run by hand inside the project
+        if not path.is_file() or "__pycache__" in parts or path.name.startswith(".") or \
+                {"target", "logs"} & set(parts[:-1]) and "sql" in parts:
             continue
         if suffixes and path.suffix not in suffixes:
             continue
@@ -70,8 +73,7 @@ def code_fingerprint() -> str:
     _hash_tree(h, PACKAGE_DIR)
     if config.DATA_DIR.is_dir() and not config.DATA_DIR.is_relative_to(PACKAGE_DIR):  # data files kept elsewhere
         _hash_tree(h, config.DATA_DIR)
-    if SQL_DIR.is_dir():
-        _hash_tree(h, SQL_DIR, (".sql", ".yml", ".yaml"))
+    h.update(transform.project_fingerprint().encode())  # the dbt project (inside the package, hashed above too)
     for var in BUILD_ENV:
         h.update(f"{var}={os.environ.get(var, '')}".encode())
     return h.hexdigest()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import models
+from jlac import comments
 from jlac.errors import JlacError
 from jlac.sources import PROVENANCE, Source
 
@@ -43,7 +43,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {ROWS} (source VARCHAR, snapshot_id VARCHAR, file VARCHAR, sheet VARCHAR, "
         "row_number BIGINT, field VARCHAR, value VARCHAR, reason VARCHAR, row_data JSON)")
-    models.comment_table(con, ROWS, "Raw rows set aside by the refresh (jlac.quarantine): their country name is "
+    comments.comment_table(con, ROWS, "Raw rows set aside by the refresh (jlac.quarantine): their country name is "
                          "unknown and no published figure reads them. They are not in raw, staging or marts.", {
         "source": "Source of the row", "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
         "file": "File in the snapshot (NULL when the source has no file column)",
@@ -53,7 +53,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {SUMMARY} (source VARCHAR, snapshot_id VARCHAR, raw_rows BIGINT, "
         "quarantined_rows BIGINT, share DOUBLE, unknown_values VARCHAR, anchor VARCHAR, anchor_rows BIGINT)")
-    models.comment_table(con, SUMMARY, "Per source with a declared figure scope: how many raw rows this "
+    comments.comment_table(con, SUMMARY, "Per source with a declared figure scope: how many raw rows this "
                          "warehouse's refresh set aside in quarantine.rows.", {
         "source": "Source", "snapshot_id": "Snapshot loaded", "raw_rows": "Rows parsed, before quarantine",
         "quarantined_rows": "Rows set aside", "share": "quarantined_rows / raw_rows",

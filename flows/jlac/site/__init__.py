@@ -24,7 +24,7 @@ import duckdb
 import jinja2
 import yaml
 
-from jlac import models, revisions
+from jlac import revisions, transform
 from jlac.config import Settings
 from jlac.site.sections import CLAIMS, SECTIONS, Section, TableSpec
 from jlac.sources import all_sources
@@ -69,25 +69,10 @@ def read_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict:
     return {"spec": spec, "columns": columns, "rows": rows, "missing": False}
 
 
-def _model_sources(model_name: str, by_name: dict[str, models.Model]) -> tuple[set[str], set[str]]:
-    """The raw and seed tables a model reads, following its references down to the raw layer."""
-    raw, seeds, todo, seen = set(), set(), [model_name], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        model = by_name.get(name)
-        if model is None:
-            continue
-        for ref in model.refs:
-            if ref.startswith("raw."):
-                raw.add(ref)
-            elif ref.startswith("seeds."):
-                seeds.add(ref)
-            else:
-                todo.append(ref)
-    return raw, seeds
+def _model_sources(model_name: str, by_name: dict[str, dict]) -> tuple[set[str], set[str]]:
+    """The raw and seed tables a model reads, down to the raw layer (from dbt's lineage, jlac.transform.lineage)."""
+    reads = (by_name.get(model_name) or {}).get("reads", [])
+    return {t for t in reads if t.startswith("raw.")}, {t for t in reads if t.startswith("seeds.")}
 
 
 def _manifest(root: str) -> dict:
@@ -99,7 +84,7 @@ def _manifest(root: str) -> dict:
         return {}
 
 
-def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[str, models.Model]) -> dict:
+def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[str, dict]) -> dict:
     """Sources (vintage, retrieval, license, files with sha256), seeds and the SQL of one figure model."""
     raw, seeds = _model_sources(model_name, by_name)
     by_table = {f"raw.{s.table}": s for s in all_sources().values()}
@@ -130,8 +115,8 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
                               "schema_name = 'seeds' AND table_name = ?", [table.split(".")[1]]).fetchone()
         seed_rows.append({"name": table, "description": comment[0] if comment else ""})
     model = by_name.get(model_name)
-    return {"model": model_name, "sql_path": f"sql/{model.path.parent.name}/{model.path.name}" if model else None,
-            "sql": model.path.read_text(encoding="utf-8") if model else "", "sources": sources, "seeds": seed_rows}
+    return {"model": model_name, "sql_path": model["path"] if model else None,
+            "sql": model["sql"] if model else "", "sources": sources, "seeds": seed_rows}
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -178,7 +163,7 @@ def _freshness(settings: Settings) -> list[dict]:
 
 def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path) -> str:
     """The HTML of index.html for the warehouse behind ``con`` (charts already in ``assets``)."""
-    by_name = {m.name: m for m in models.discover()}
+    by_name = transform.lineage(settings)
     sections = []
     for section in SECTIONS:
         sections.append({

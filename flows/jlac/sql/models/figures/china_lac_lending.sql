@@ -1,0 +1,51 @@
+WITH loans AS (
+    SELECT p.commitment_year AS year, p.recipient_iso3, count(*) AS n_loans, sum(p.amount_usd_nominal) / 1e6 AS usd_m
+    FROM {{ ref('int_dev_finance_china_policy_bank_loans') }} p
+    GROUP BY ALL
+
+), by_year AS (
+    SELECT year, 'LAC' AS recipient_iso3, sum(n_loans) AS n_loans, sum(usd_m) AS usd_m FROM loans GROUP BY year
+), statements AS (  -- Dialogue/BU annual totals (IAD<year>_total) and the Venezuela/Dominican Republic loans
+    SELECT TRY_CAST(year AS INTEGER) AS year,
+           CASE claim_id WHEN 'IAD2018_VEN' THEN 'VEN' WHEN 'IAD2018_DOM' THEN 'DOM' ELSE 'LAC' END AS recipient_iso3,
+           TRY_CAST(value AS DOUBLE) * CASE WHEN unit LIKE 'US$ billion%' THEN 1000 ELSE 1 END AS usd_m,
+           source_url
+    FROM {{ source('seeds', 'published_finance_statements') }}
+    WHERE regexp_matches(claim_id, '^IAD\d{4}_(total|VEN|DOM)$')
+), coverage AS (  -- years each loaded AidData project dataset covers (GCDF 3.0 wins where both do)
+    SELECT g3.first_year AS gcdf3_first, g3.last_year AS gcdf3_last, g2.last_year AS gcdf2_last,
+           greatest(g3.last_year, g2.last_year) AS last_year
+    FROM (SELECT min(commitment_year) AS first_year, max(commitment_year) AS last_year
+          FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }}) g3,
+         (SELECT max(commitment_year) AS last_year FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}) g2
+), keys AS (
+    SELECT year, recipient_iso3 FROM loans
+    UNION SELECT year, recipient_iso3 FROM by_year
+    UNION SELECT year, recipient_iso3 FROM statements
+)
+SELECT
+    k.year,
+    k.recipient_iso3,
+    coalesce(l.n_loans, y.n_loans) AS n_loans,
+    round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END), 1) AS aiddata_usd_m,
+    CASE WHEN k.year BETWEEN c.gcdf3_first AND c.gcdf3_last THEN 'aiddata-gcdf3-projects'
+         WHEN k.year <= c.gcdf2_last THEN 'aiddata-gcdf2-projects' END AS aiddata_source,
+    round(s.usd_m, 1) AS dialogue_bu_usd_m,
+    round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END) - s.usd_m, 1) AS difference_usd_m,
+    CASE
+        WHEN k.year > c.last_year OR c.last_year IS NULL
+            THEN 'AidData project data loaded end in ' || coalesce(CAST(c.last_year AS VARCHAR), '(none loaded)')
+             || ' (GCDF 2.0 ends in 2017); GCDF 3.0 country-year sums have no lender split, so policy-bank loans for '
+             || k.year || ' are not derivable without a GCDF 3.0 projects snapshot (jlac fetch aiddata-gcdf3-projects)'
+        WHEN s.usd_m IS NULL THEN NULL
+        WHEN abs(coalesce(l.usd_m, y.usd_m, 0) - s.usd_m) <= 0.05 * s.usd_m THEN 'within 5% of the Dialogue/BU total'
+        ELSE 'AidData counts co-financed loans whole, loans to private firms and export credits, dated at '
+             || 'commitment; Dialogue/BU counts loans to governments and state firms, dated by its own rules'
+    END AS note,
+    s.source_url AS statement_url
+FROM keys k
+CROSS JOIN coverage c
+LEFT JOIN loans l ON l.year = k.year AND l.recipient_iso3 = k.recipient_iso3
+LEFT JOIN by_year y ON y.year = k.year AND y.recipient_iso3 = k.recipient_iso3
+LEFT JOIN statements s ON s.year = k.year AND s.recipient_iso3 = k.recipient_iso3
+ORDER BY k.year, k.recipient_iso3 <> 'LAC', k.recipient_iso3

@@ -1,0 +1,29 @@
+WITH donors AS (
+    SELECT * FROM (VALUES ('CHN', 'China'), ('JPN', 'Japan'), ('KOR', 'Korea')) AS d(donor_iso3, donor)
+), series AS (  -- which source measures which donor, and the years each source covers (for any recipient)
+    SELECT f.donor_iso3, f.measure, f.source, f.price_basis, min(f.year) AS first_year, max(f.year) AS last_year
+    FROM {{ ref('fct_dev_finance') }} f JOIN donors USING (donor_iso3)
+    GROUP BY ALL
+), years AS (
+    SELECT unnest(generate_series(2009, (SELECT max(year) FROM {{ ref('fct_dev_finance') }}))) AS year
+), cells AS (
+    SELECT * FROM {{ ref('fig3_finance_by_donor') }} WHERE recipient_iso3 = 'CRI'
+)
+SELECT
+    s.donor_iso3,
+    d.donor,
+    y.year,
+    s.measure,
+    s.source,
+    s.price_basis,
+    CASE WHEN y.year BETWEEN s.first_year AND s.last_year THEN coalesce(c.amount_usd_m, 0) END AS amount_usd_m,
+    c.loans_usd_m,
+    CASE WHEN y.year NOT BETWEEN s.first_year AND s.last_year THEN 'outside source years'
+         WHEN c.amount_usd_m IS NULL THEN 'none recorded'
+         ELSE 'reported' END AS coverage
+FROM series s
+JOIN donors d USING (donor_iso3)
+CROSS JOIN years y
+LEFT JOIN cells c ON c.donor_iso3 = s.donor_iso3 AND c.year = y.year AND c.source = s.source
+    AND c.measure = s.measure AND c.price_basis = s.price_basis
+ORDER BY s.donor_iso3, s.source, y.year

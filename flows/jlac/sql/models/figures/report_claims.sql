@@ -1,0 +1,95 @@
+WITH fig1 AS (
+    SELECT avg(total_usd_bn) AS avg_total_bn, 100 * sum(total_usd_bn) / sum(japan_world_trade_usd_bn) AS share_pct,
+           count(*) AS years
+    FROM {{ ref('fig1_japan_lac_trade') }} WHERE year BETWEEN 2014 AND 2018
+), lending AS (  -- C05/C06: the LAC total per year, with Venezuela's part and the AidData dataset used
+    SELECT l.year, l.aiddata_usd_m, l.aiddata_source, coalesce(v.aiddata_usd_m, 0) AS venezuela_usd_m
+    FROM {{ ref('china_lac_lending') }} l
+    LEFT JOIN {{ ref('china_lac_lending') }} v ON v.year = l.year AND v.recipient_iso3 = 'VEN'
+    WHERE l.recipient_iso3 = 'LAC' AND l.aiddata_usd_m IS NOT NULL
+), route32 AS (
+    SELECT sum(amount_usd_nominal) / 1e6 AS usd_m FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}
+    WHERE project_id IN (37364, 39847)
+), jp_lac_oda AS (
+    SELECT sum(net_oda_usd) / 1e6 AS usd_m FROM {{ ref('stg_oecd_dac2a__net_oda') }}
+    WHERE donor_iso3 = 'JPN' AND year = 2017 AND recipient_iso3 IN (SELECT iso3 FROM {{ ref('dim_country') }} WHERE is_celac)
+), top_partner AS (  -- C21: each country's largest partner by exports + imports in 2018, as it reports them
+    SELECT reporter_iso3, arg_max(partner_iso3, total) AS top
+    FROM (SELECT reporter_iso3, partner_iso3, sum(value_usd) AS total FROM {{ ref('fct_trade_annual') }}
+          WHERE year = 2018 AND reporter_iso3 IN ('ARG', 'BRA', 'CHL', 'PER', 'URY') GROUP BY ALL)
+    GROUP BY reporter_iso3
+), mideplan_jica AS (
+    SELECT sum(amount_usd) / 1e6 AS usd_m FROM {{ ref('fct_dev_finance') }}
+    WHERE source = 'mideplan-cooperation' AND donor_iso3 = 'JPN' AND instrument = 'loan' AND year BETWEEN 2013 AND 2017
+), cptpp AS (  -- C12: goods exports + imports with the world of the 11 CPTPP members, as each reports them
+    SELECT sum(value_usd) / 1e12 AS usd_tn, count(DISTINCT reporter_iso3) AS members
+    FROM {{ ref('fct_trade_annual_by_aggregate') }}
+    WHERE partner_aggregate = 'world' AND year = 2017
+      AND reporter_iso3 IN ('AUS', 'BRN', 'CAN', 'CHL', 'JPN', 'MYS', 'MEX', 'NZL', 'PER', 'SGP', 'VNM')
+), derived AS (
+    SELECT 'C01' AS claim_id, (SELECT avg_total_bn FROM fig1 WHERE years = 5) AS jlac_number, NULL AS jlac_text,
+           'figures.fig1_japan_lac_trade: mean of exports + imports, 2014-2018 (IMF DOTS, Japan as reporter, CELAC)'
+               AS jlac_source
+    UNION ALL SELECT 'C02', (SELECT share_pct FROM fig1 WHERE years = 5), NULL,
+           'figures.fig1_japan_lac_trade: CELAC trade / Japan world trade, summed over 2014-2018'
+    UNION ALL SELECT 'C03', (SELECT usd_m FROM jp_lac_oda), NULL,
+           'oecd-dac2a: Japan net ODA disbursements to CELAC states, 2017 (net of loan repayments, calendar year; '
+           || 'JICA''s figure is gross program value by fiscal year)'
+    UNION ALL SELECT 'C05', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2018), NULL,
+           coalesce((SELECT 'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2018, ' || aiddata_source
+                            || ' (nominal); of which Venezuela US$' || round(venezuela_usd_m / 1000, 2) || ' bn'
+                     FROM lending WHERE year = 2018),
+                    'aiddata-gcdf2-projects ends in 2017 and GCDF 3.0 country-year sums have no lender split: 2018 '
+                    || 'policy-bank loans need a GCDF 3.0 projects snapshot (aiddata-gcdf3-projects)')
+    UNION ALL SELECT 'C06', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2017), NULL,
+           'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, '
+           || coalesce((SELECT aiddata_source FROM lending WHERE year = 2017), 'AidData') || ' (nominal)'
+    UNION ALL SELECT 'C12', (SELECT usd_tn FROM cptpp WHERE members = 11), NULL,
+           'marts.fct_trade_annual_by_aggregate: goods exports + imports with the world of the 11 CPTPP members, '
+           || '2017, as each reports to the IMF (DOTS)'
+    UNION ALL SELECT 'C21', (SELECT CASE WHEN count(*) = 5 THEN count(*) FILTER (WHERE top = 'CHN') END
+                             FROM top_partner),
+           (SELECT string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) FROM top_partner),
+           'marts.fct_trade_annual: largest partner by exports + imports in 2018 as each country reports it; '
+           || 'jlac_number counts those whose largest partner is China (the report names 5)'
+    UNION ALL SELECT 'C22', NULL, (SELECT strftime(min(announced_date), '%Y-%m-%d') FROM {{ source('seeds', 'japan_lac_policy') }}
+                                   WHERE year_announced = 2018),
+           'seeds.japan_lac_policy (MOFA page of the 2018 initiative)'
+    UNION ALL SELECT 'C23', NULL, (SELECT strftime(min(announced_date), '%Y-%m-%d') FROM {{ source('seeds', 'japan_lac_policy') }}
+                                   WHERE year_announced = 2014),
+           'seeds.japan_lac_policy (MOFA, 2014 Juntos speech)'
+    UNION ALL SELECT 'C26', (SELECT usd_m FROM mideplan_jica), NULL,
+           'mideplan-cooperation: JICA loans registered 2013-2017 (needs a MIDEPLAN-format snapshot)'
+    UNION ALL SELECT 'C27', (SELECT usd_m FROM route32), NULL,
+           'aiddata-gcdf2-projects 37364 (US$296m buyer''s credit) + 39847 (RMB 628m concessional loan), nominal US$'
+), claims AS (
+    SELECT c.*, TRY_CAST(regexp_extract(replace(c.report_value, ',', ''), '-?\d+(\.\d+)?') AS DOUBLE) AS report_number
+    FROM {{ source('seeds', 'report_claims') }} c
+)
+SELECT
+    c.claim_id,
+    c.topic,
+    c.claim_paraphrased AS claim,
+    c.report_value,
+    c.unit,
+    c.ref_period,
+    CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
+    coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
+    round(d.jlac_number, 3) AS jlac_number,
+    CASE WHEN c.unit <> 'date' THEN round(d.jlac_number - c.report_number, 3) END AS difference,
+    CASE WHEN c.unit <> 'date' AND c.report_number <> 0
+         THEN round(100 * (d.jlac_number - c.report_number) / c.report_number, 1) END AS difference_pct,
+    CASE
+        WHEN c.unit = 'date' AND d.jlac_text IS NOT NULL
+            THEN CASE WHEN d.jlac_text = c.report_value THEN 'reproduced' ELSE 'differs' END
+        WHEN c.claim_id = 'C21' AND d.jlac_number IS NOT NULL
+            THEN CASE WHEN d.jlac_number = 5 THEN 'reproduced' ELSE 'differs' END
+        WHEN d.jlac_number IS NULL OR c.report_number IS NULL THEN 'not derivable from open data'
+        WHEN abs(d.jlac_number - c.report_number) <= 0.05 * abs(c.report_number) THEN 'reproduced'
+        ELSE 'differs'
+    END AS status,
+    coalesce(d.jlac_source, 'no source in the warehouse covers this claim (' || c.rederive_dataset || ')')
+        AS jlac_source
+FROM claims c
+LEFT JOIN derived d USING (claim_id)
+ORDER BY c.claim_id

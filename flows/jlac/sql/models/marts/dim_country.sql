@@ -1,0 +1,21 @@
+WITH names AS (
+    SELECT * FROM {{ source('staging', 'country_name_map') }} WHERE iso3 IS NOT NULL
+), mof AS (
+    SELECT iso3, list(code ORDER BY code) AS mof_codes, bool_or(is_mof_latin_america) AS is_mof_latin_america
+    FROM {{ ref('stg_japan_customs_country_codes__countries') }}
+    WHERE iso3 IS NOT NULL
+    GROUP BY iso3
+)
+SELECT
+    n.iso3,
+    arg_min(n.display_name, CASE n.source WHEN 'imf' THEN 0 WHEN 'mof' THEN 1 ELSE 2 END) AS name,
+    max(n.m49) AS m49,
+    arg_min(n.kind, CASE n.source WHEN 'imf' THEN 0 WHEN 'mof' THEN 1 ELSE 2 END) AS kind,
+    bool_or(n.is_celac) AS is_celac,
+    coalesce(any_value(mof.is_mof_latin_america), false) AS is_mof_latin_america,
+    list(DISTINCT n.name ORDER BY n.name) FILTER (WHERE n.source = 'imf') AS imf_names,
+    any_value(mof.mof_codes) AS mof_codes
+FROM names AS n
+LEFT JOIN mof USING (iso3)
+GROUP BY n.iso3
+ORDER BY n.iso3

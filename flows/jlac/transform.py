@@ -1,0 +1,326 @@
+"""The SQL models: the dbt project in ``flows/jlac/sql`` (dbt-core 1.10 + dbt-duckdb), run against a build file.
+
+``build`` runs ``dbt build`` (models and their data tests) in-process through dbt's own ``dbtRunner``, each node's
+result going to the ``jlac`` logger (in a flow run: the run's log). With ``JLAC_DBT_TASKS=1`` inside a flow run,
+prefect-dbt's ``PrefectDbtRunner`` makes each model and test a task of the run instead; off by default, as its
+~120 task runs cost about 23 s per whole build against Prefect's temporary API (17 s -> 41 s, measured).
+A failed model or test raises :class:`jlac.errors.ModelError` naming it, with the failing rows' count and a
+sample; nothing is published.
+
+dbt's profile, target folder (manifest, partial-parse file, docs), logs and the build-file link live under
+``settings.home / ".dbt"``, never in the package. dbt never reaches the network (no usage statistics, no version
+check; the project has no packages to fetch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+
+from jlac.config import Settings
+from jlac.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent / "sql"
+# What dbt reads to build; a change to any of these is a change of the warehouse's models.
+PROJECT_FILES = ("dbt_project.yml", "models", "macros", "tests")
+THREADS = 2  # independent models in parallel: the machines jlac runs on have few cores, DuckDB uses them all
+SAMPLE_ROWS = 5
+
+# dbt must not phone home or look for a newer release, whatever the user's environment says.
+_OFFLINE = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false", "DO_NOT_TRACK": "1"}
+
+
+def dbt_home(settings: Settings) -> Path:
+    """Where dbt keeps its profile, target folder (manifest, partial-parse file, docs) and logs:
+    ``<warehouse home>/.dbt``, or ``JLAC_DBT_HOME`` (the tests share one, so dbt parses the project once)."""
+    override = os.environ.get("JLAC_DBT_HOME")
+    return Path(override) if override else settings.home / ".dbt"
+
+
+def _profile(home: Path) -> Path:
+    """Write the profile: dbt-duckdb on ``home/build.duckdb``, a link to the build file of the run.
+
+    The path dbt sees never changes (it is part of dbt's partial-parse state and names the database of every
+    relation in the manifest), so partial parsing survives from one refresh to the next.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    text = (
+        "# Written by jlac.transform: dbt-duckdb against build.duckdb, a link to the build file of the run.\n"
+        "jlac:\n  target: build\n  outputs:\n    build:\n      type: duckdb\n"
+        # An in-memory database with the build file attached as catalog "build": the name (and the path) dbt sees
+        # stay the same whichever run's file the link points at.
+        f"      path: ':memory:'\n      database: build\n      schema: main\n      threads: {THREADS}\n"
+        f"      attach:\n        - path: {json.dumps(str(home / 'build.duckdb'))}\n          alias: build\n"
+    )
+    path = home / "profiles.yml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return home
+
+
+def _link(home: Path, build_path: Path) -> Path:
+    """Point ``home/build.duckdb`` at the build file (and drop a write-ahead log a killed run left at the link)."""
+    link = home / "build.duckdb"
+    for stale in (link, home / "build.duckdb.wal"):
+        if stale.is_symlink() or stale.exists():
+            stale.unlink()
+    link.symlink_to(Path(build_path).resolve())
+    return link
+
+
+def _args(command: list[str], home: Path) -> list[str]:
+    return [*command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(home),
+            "--target-path", str(home / "target"), "--log-path", str(home / "logs"), "--quiet",
+            "--no-use-colors", "--partial-parse", "--no-send-anonymous-usage-stats", "--no-version-check"]
+
+
+def _forward(event) -> None:
+    """dbt's per-node result lines (and its errors) to the jlac logger, so each model shows in the run's log."""
+    name = event.info.name
+    level = {"error": logging.ERROR, "warn": logging.WARNING}.get(event.info.level, logging.INFO)
+    if name in ("LogModelResult", "LogTestResult") or level > logging.INFO:
+        msg = event.info.msg.strip()
+        if msg:
+            log.log(level, "dbt: %s", msg)
+
+
+def _in_flow_run() -> bool:
+    """Inside a Prefect flow run (Prefect already loaded) and JLAC_DBT_TASKS=1: dbt's nodes become the run's tasks."""
+    import sys
+
+    if "prefect" not in sys.modules or os.environ.get("JLAC_DBT_TASKS", "0") != "1":
+        return False
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def _prefect_runner(home: Path):
+    """prefect-dbt's runner: each model and test shows as a task of the flow run, its log lines in the run's log.
+    Failures are not raised by it: build() names them (model, test, failing rows) the same way in and out of a flow."""
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    settings = PrefectDbtSettings(profiles_dir=home, project_dir=PROJECT_DIR, target_path=home / "target")
+    return PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
+
+
+def _invoke(command: list[str], settings: Settings, build_path: Path):
+    """Run one dbt command in-process against ``build_path``; return dbt's result object."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    home = _profile(dbt_home(settings))
+    link = _link(home, build_path)
+    saved = {k: os.environ.get(k) for k in _OFFLINE}
+    os.environ.update(_OFFLINE)
+    try:
+        if _in_flow_run():
+            return _prefect_runner(home).invoke(_args(command, home))
+        return dbtRunner(callbacks=[_forward]).invoke(_args(command, home))
+    finally:
+        # dbt-duckdb keeps its DuckDB instance for the process: close it, so the build file is free for the next
+        # stage (DuckDB allows one writer) and no WAL is left beside the link.
+        DuckDBConnectionManager.close_all_connections()
+        import gc
+
+        gc.collect()
+        link.unlink(missing_ok=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _sample(build_path: Path, sql: str | None) -> str:
+    """A few of a failed test's rows, by running its compiled query on the build file."""
+    if not sql:
+        return ""
+    sql = sql.replace('"build".', "")  # the link's database name; the file opened here is the build itself
+    try:
+        with duckdb.connect(str(build_path), read_only=True) as con:
+            cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {SAMPLE_ROWS}")
+            names = [d[0] for d in cur.description]
+            return "; ".join(", ".join(f"{n}={v!r}" for n, v in zip(names, row, strict=True))
+                             for row in cur.fetchall())
+    except duckdb.Error as exc:
+        return f"(sample not available: {exc})"
+
+
+def _relation(node) -> str:
+    return f"{node.schema}.{node.alias or node.name}"
+
+
+def _test_label(node, relations: dict[str, str]) -> str:
+    """``unique_combination(columns=[...]) on marts.fct_trade_annual`` (dbt's own test name in brackets)."""
+    meta = node.test_metadata
+    target = node.attached_node or ""
+    where = relations.get(target, target.rsplit(".", 1)[-1])
+    if getattr(node, "column_name", None):
+        where += f".{node.column_name}"
+    if meta is None:  # a singular test (tests/*.sql)
+        return f"{node.name} on {where}"
+    args = ", ".join(f"{k}={v}" for k, v in meta.kwargs.items() if k not in ("model", "column_name"))
+    return f"{meta.name}({args}) on {where} [{node.name}]"
+
+
+def _failures(results, build_path: Path) -> list[str]:
+    problems = []
+    relations = {r.node.unique_id: _relation(r.node) for r in results if r.node.resource_type == "model"}
+    for r in results:
+        status = str(r.status)
+        node = r.node
+        if status == "error":
+            kind = node.resource_type
+            what = f"SQL model {_relation(node)}" if kind == "model" else f"dbt {kind} {node.name}"
+            problems.append(f"{what} failed: {r.message}")
+        elif status == "fail":
+            sample = _sample(build_path, getattr(node, "compiled_code", None))
+            problems.append(f"dbt test {_test_label(node, relations)} failed: {r.failures} failing row(s)"
+                            + (f"; e.g. {sample}" if sample else ""))
+    return problems
+
+
+def build(build_path: Path, settings: Settings, *, select: list[str] | None = None,
+          docs_dir: Path | None = None, tests: str = "eager") -> dict[str, dict]:
+    """Build the models (and run their tests) in ``build_path``: ``dbt build``, everything or ``select``.
+
+    ``select`` takes dbt selectors (``source:fred_exjpus+``, ``+fig1_japan_lac_trade``; see ``downstream_of``).
+    ``tests`` is dbt's indirect selection: ``eager`` (every test touching a selected model) suits a selection built
+    into a copy of a complete warehouse; ``buildable`` leaves out tests that read a model neither selected nor read
+    by the selection (a relationship to ``dim_country`` in a partial build into a fresh file).
+    Returns per model ``schema.table``: status, rows (None for a view: counting would scan it) and seconds.
+    With ``docs_dir``, also writes dbt's documentation site there (``index.html`` with the catalog and lineage;
+    ``static_index.html`` opens offline as a single file).
+    Raises ModelError naming every failed model or test (with failing rows' count and a sample).
+    """
+    command = ["build", "--indirect-selection", tests] + (["--select", *select] if select else [])
+    start = time.perf_counter()
+    res = _invoke(command, settings, build_path)
+    if res.exception is not None:
+        raise ModelError(f"dbt build could not run the SQL models ({PROJECT_DIR}): {res.exception}")
+    results = list(res.result or [])
+    problems = _failures(results, build_path)
+    skipped = [_relation(r.node) for r in results if str(r.status) == "skipped" and r.node.resource_type == "model"]
+    if problems or not res.success:
+        raise ModelError(
+            "SQL models failed; nothing was published:\n  " + "\n  ".join(problems or ["dbt build failed"])
+            + (f"\n  skipped because of it: {', '.join(sorted(skipped))}" if skipped else ""))
+    out: dict[str, dict] = {}
+    with duckdb.connect(str(build_path), read_only=True) as con:
+        for r in results:
+            node = r.node
+            if node.resource_type != "model":
+                continue
+            name = _relation(node)
+            view = node.config.materialized == "view"
+            rows = None if view else con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            out[name] = {"status": str(r.status), "rows": rows, "seconds": round(r.execution_time, 3)}
+    tests = sum(1 for r in results if r.node.resource_type == "test")
+    slowest = sorted(out.items(), key=lambda kv: -kv[1]["seconds"])[:3]
+    log.info("dbt build: %d SQL models and %d tests in %.1f s; slowest: %s", len(out), tests,
+             time.perf_counter() - start, ", ".join(f"{n} {v['seconds']:.1f} s" for n, v in slowest))
+    if docs_dir is not None:
+        docs(build_path, settings, docs_dir)
+    return out
+
+
+def docs(build_path: Path, settings: Settings, docs_dir: Path) -> Path:
+    """``dbt docs generate --static`` on the built file; the site (catalog and lineage, offline) into docs_dir."""
+    res = _invoke(["docs", "generate", "--static"], settings, build_path)
+    if not res.success:
+        raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
+    target = dbt_home(settings) / "target"
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
+        shutil.copy2(target / name, docs_dir / name)
+    return docs_dir / "index.html"
+
+
+def downstream_of(tables: list[str]) -> list[str]:
+    """dbt selectors for every model downstream of the given raw tables (``fred_exjpus`` or ``raw.fred_exjpus``).
+
+    ``country_name_map`` and ``seeds.<table>`` select what reads those; a source's new country names change
+    ``staging.country_name_map``, so a caller whose map changed passes it too.
+    """
+    selectors = []
+    for table in tables:
+        schema, _, name = table.rpartition(".")
+        if name == "country_name_map":
+            selectors.append("source:staging.country_name_map+")
+        elif schema == "seeds":
+            selectors.append(f"source:seeds.{name}+")
+        elif schema in ("", "raw"):
+            selectors.append(f"source:{name}+")
+        else:
+            raise ValueError(f"downstream_of takes raw, seed or country-map tables, not {table!r}")
+    return selectors
+
+
+def upstream_of(models: list[str]) -> list[str]:
+    """dbt selectors for models and everything they read (``marts.fct_trade_annual`` or ``fct_trade_annual``)."""
+    return [f"+{m.rpartition('.')[2]}" for m in models]
+
+
+def project_fingerprint() -> str:
+    """sha256 over every file of the dbt project that affects a build (models, yml, macros, tests, project)."""
+    h = hashlib.sha256()
+    for entry in PROJECT_FILES:
+        root = PROJECT_DIR / entry
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            h.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def list_models(settings: Settings, select: list[str]) -> list[str]:
+    """The models (``schema.table``) that dbt selectors pick, without building anything (``dbt ls``)."""
+    with contextlib.redirect_stdout(io.StringIO()):  # dbt ls prints its list, --quiet or not
+        res = _invoke(["ls", "--resource-type", "model", "--output", "json", "--output-keys", "name schema",
+                       "--select", *select], settings, settings.warehouse)
+    if not res.success:
+        raise ModelError(f"dbt ls {select} failed: {res.exception}")
+    return sorted(f"{node['schema']}.{node['name']}" for node in map(json.loads, res.result))
+
+
+def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dict]:
+    """Per model ``schema.table``: the raw tables and seeds it reads (transitively), its SQL file and code.
+
+    Read from dbt's manifest (``dbt parse`` writes it when no build has yet).
+    """
+    manifest_path = dbt_home(settings) / "target" / "manifest.json"
+    if not manifest_path.exists():
+        res = _invoke(["parse"], settings, build_path or settings.warehouse)
+        if not res.success:
+            raise ModelError(f"dbt parse failed: {res.exception}")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
+    sources = manifest["sources"]
+    out = {}
+    for key, node in nodes.items():
+        reads, todo, seen = set(), [key], set()
+        while todo:
+            k = todo.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            if k in sources:
+                reads.add(f"{sources[k]['schema']}.{sources[k]['name']}")
+            elif k in nodes:
+                todo += nodes[k]["depends_on"]["nodes"]
+        out[f"{node['schema']}.{node['alias']}"] = {
+            "reads": sorted(reads), "path": f"flows/jlac/sql/{node['original_file_path']}",
+            "sql": (PROJECT_DIR / node["original_file_path"]).read_text(encoding="utf-8")}
+    return out

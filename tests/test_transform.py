@@ -1,0 +1,173 @@
+"""The SQL models as a dbt project (jlac.transform): build-time tests stop the publish, every table and column is
+documented (COMMENTs), selection downstream of a source, the documentation site, the project's fingerprint.
+
+One small-mirror refresh (two DOTS workbooks, Japan's among them) is shared by the module."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+
+import duckdb
+import pytest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
+from jlac import pipeline, transform
+from jlac.config import Settings
+from jlac.errors import ModelError
+
+WORKBOOKS = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
+MODEL_SCHEMAS = ("staging", "intermediate", "marts", "figures")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, mirror):
+    home = tmp_path_factory.mktemp("dbt-refresh")
+    small = small_mirror(home / "mirror", mirror, WORKBOOKS)
+    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
+                        mirrors=(small,), output=home / "wh" / "output")
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed"
+    return settings
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_model_table_and_column_has_its_yml_comment(published):
+    with duckdb.connect(str(published.warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE schema_name IN ? UNION ALL "
+            "SELECT schema_name, view_name, comment FROM duckdb_views() WHERE schema_name IN ? AND NOT internal",
+            [list(MODEL_SCHEMAS), list(MODEL_SCHEMAS)]).fetchall()
+        columns = con.execute("SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+                              "WHERE schema_name IN ?", [list(MODEL_SCHEMAS)]).fetchall()
+        fx = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts' "
+                              "AND table_name = 'fct_fx_annual'").fetchall())
+        [(view,)] = con.execute("SELECT comment FROM duckdb_views() WHERE schema_name = 'marts' "
+                                "AND view_name = 'fct_trade_commodity_monthly'").fetchall()
+    assert len(tables) == 52 and len(columns) > 500  # 51 models and the country-name map
+    assert [t for t in tables if not t[2]] == []
+    assert [c for c in columns if not c[3]] == []
+    # the text of flows/jlac/sql/models/marts/fct_fx_annual.yml, and a view's (persist_docs on a view)
+    assert fx["months"] == "Number of months averaged (always 12)"
+    assert view.startswith("Japan's trade by HS 9-digit line, partner and month")
+
+
+def test_model_results_and_docs_site(published, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="jlac")
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    docs = tmp_path / "docs"
+    out = transform.build(copy, published, docs_dir=docs, select=transform.upstream_of(
+        ["figures.fig1_japan_lac_trade", "marts.fct_trade_commodity_monthly"]))
+    assert out["figures.fig1_japan_lac_trade"]["status"] == "success"
+    assert out["figures.fig1_japan_lac_trade"]["rows"] == 26  # 1995-2020 from the Japan workbook
+    assert out["marts.fct_trade_commodity_monthly"]["rows"] is None  # a view: not counted
+    assert "figures.fig2_mexico_auto_plants" not in out
+    logged = [r.getMessage() for r in caplog.records if r.name == "jlac.transform"]  # each node's result, as it ends
+    assert any("OK created sql table model figures.fig1_japan_lac_trade" in m for m in logged)
+    assert any("PASS unique_combination_fct_trade_annual_reporter_iso3__partner_iso3__flow__year" in m for m in logged)
+    assert (docs / "index.html").is_file() and (docs / "static_index.html").is_file()
+    assert "fct_trade_annual" in (docs / "static_index.html").read_text(encoding="utf-8")
+    catalog = json.loads((docs / "catalog.json").read_text(encoding="utf-8"))
+    fact = catalog["nodes"]["model.jlac.fct_trade_annual"]
+    assert fact["metadata"]["schema"] == "marts" and "reporter_iso3" in fact["columns"]
+    manifest = json.loads((docs / "manifest.json").read_text(encoding="utf-8"))
+    assert "source.jlac.imf_dots.imf_dots" in manifest["parent_map"]["model.jlac.stg_imf_dots__trade"]
+
+
+def test_refresh_ships_the_docs_site(published):
+    site = published.output / "dbt-docs"
+    assert (site / "index.html").is_file() and (site / "catalog.json").is_file()
+
+
+class DuplicatedGrain(pipeline.Stages):
+    """The raw Comtrade table (validated empty: the source is left out) gets the same key twice before the models."""
+
+    def model(self, build, settings, docs_dir=None):
+        with duckdb.connect(str(build)) as con:
+            con.execute("INSERT INTO raw.comtrade_classic_hs27_hs44 (file, classification, year, trade_flow_code, "
+                        "reporter_iso3, partner_iso3, commodity_code, trade_value_usd, netweight_kg, flag, vintage) "
+                        "VALUES ('x.csv', 'H4', 2017, 1, 'JPN', 'MEX', '27', 100.0, 1.0, '0', 'test'), "
+                        "('x.csv', 'H4', 2017, 1, 'JPN', 'MEX', '27', 250.0, 2.0, '0', 'test')")
+        return super().model(build, settings, docs_dir)
+
+
+def test_failed_dbt_test_stops_the_publish_naming_the_test(published):
+    before = _digest(published.warehouse)
+    with pytest.raises(ModelError) as err:
+        pipeline.refresh(published, trigger="test", stages=DuplicatedGrain())
+    msg = str(err.value)
+    assert "nothing was published" in msg
+    assert ("dbt test unique_combination(columns=['reporter_iso3', 'partner_iso3', 'flow', 'year', 'hs_chapter']) "
+            "on marts.fct_trade_commodity_annual") in msg
+    assert "1 failing row(s)" in msg and "reporter_iso3='JPN', partner_iso3='MEX'" in msg and "n_rows=2" in msg
+    assert "skipped because of it: figures.japan_lac_fuel_wood_imports" in msg
+    assert _digest(published.warehouse) == before
+    last = pipeline.ledger.read(published.run_ledger)[-1]
+    assert last["status"] == "failed" and "unique_combination" in last["error"]
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch):
+    """A copy of the dbt project to damage; jlac.transform builds it instead of the real one."""
+    copy = tmp_path / "sql"
+    shutil.copytree(transform.PROJECT_DIR, copy)
+    monkeypatch.setattr(transform, "PROJECT_DIR", copy)
+    return copy
+
+
+def _build_copy(published, tmp_path, model):
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                        output=tmp_path / "o")
+    return transform.build(path, settings, select=[model])
+
+
+def test_undocumented_column_is_refused(published, project_copy, tmp_path):
+    sql = project_copy / "models" / "marts" / "fct_fx_annual.sql"
+    sql.write_text(sql.read_text().replace("SELECT", "SELECT 1 AS mystery,", 1))
+    with pytest.raises(ModelError, match=r"SQL model marts\.fct_fx_annual .*undocumented: mystery; documented but "
+                                         r"absent: none"):
+        _build_copy(published, tmp_path, "fct_fx_annual")
+
+
+def test_documented_but_absent_column_is_refused(published, project_copy, tmp_path):
+    yml = project_copy / "models" / "marts" / "fct_fx_annual.yml"
+    yml.write_text(yml.read_text() + "      - name: gone\n        description: A column the SQL does not have\n")
+    with pytest.raises(ModelError, match=r"marts\.fct_fx_annual .*undocumented: none; documented but absent: gone"):
+        _build_copy(published, tmp_path, "fct_fx_annual")
+
+
+def test_broken_sql_names_the_model(published, project_copy, tmp_path):
+    sql = project_copy / "models" / "marts" / "fct_fx_annual.sql"
+    sql.write_text(sql.read_text().replace("SELECT", "SELECT no_such_column,", 1))
+    with pytest.raises(ModelError, match=r"(?s)SQL model marts\.fct_fx_annual failed: .*no_such_column"):
+        _build_copy(published, tmp_path, "fct_fx_annual")
+
+
+def test_downstream_of_a_source(published):
+    assert transform.downstream_of(["fred_exjpus"]) == ["source:fred_exjpus+"]
+    picked = transform.list_models(published, transform.downstream_of(["raw.fred_exjpus"]))
+    assert {"staging.stg_fred_exjpus__rates", "marts.fct_fx_annual", "figures.fig1_japan_totals_crosscheck",
+            "figures.japan_main_lac_partners", "marts.fct_trade_annual"} <= set(picked)
+    assert "figures.fig2_mexico_auto_plants" not in picked and "marts.dim_country" not in picked
+    seeds = transform.list_models(published, transform.downstream_of(["seeds.mexico_auto_plants"]))
+    assert seeds == ["figures.fig2_mexico_auto_plants"]
+    with pytest.raises(ValueError, match="marts.fct_trade_annual"):
+        transform.downstream_of(["marts.fct_trade_annual"])
+
+
+def test_project_fingerprint_follows_the_models(project_copy):
+    first = transform.project_fingerprint()
+    assert first == transform.project_fingerprint() and len(first) == 64
+    (project_copy / "target").mkdir()  # dbt's output is not the project
+    (project_copy / "target" / "manifest.json").write_text("{}")
+    assert transform.project_fingerprint() == first
+    yml = project_copy / "models" / "marts" / "fct_fx_annual.yml"
+    yml.write_text(yml.read_text().replace("Calendar year", "Calendar year (Gregorian)"))
+    assert transform.project_fingerprint() != first
