@@ -15,7 +15,7 @@ import re
 import duckdb
 import openpyxl
 import pytest
-from conftest import IMF_DOTS, JAPAN_WORKBOOK, REPO, small_mirror, write_manifest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
 from jlac import countries, ledger, load, pipeline
 from jlac.cli import app
 from jlac.config import QUARANTINE_MAX_SHARE, Settings, get_settings
@@ -85,7 +85,9 @@ def quarantined(tmp_path_factory, mirror):
 def test_figure_scope_names_every_reporter_the_figures_read():
     """The declared scope is read off the SQL: every reporter code a figure or intermediate model names is in it."""
     named = set()
-    models = [p for p in (REPO / "sql").rglob("*.sql") if p.parent.name in ("figures", "intermediate")]
+    from jlac import transform
+
+    models = [p for p in transform.PROJECT_DIR.rglob("*.sql") if p.parent.name in ("figures", "intermediate")]
     assert len(models) > 10
     for path in models:
         sql = path.read_text(encoding="utf-8")

@@ -84,22 +84,26 @@ def test_refresh_ships_the_docs_site(published):
     assert (site / "index.html").is_file() and (site / "catalog.json").is_file()
 
 
-class DuplicatedGrain(pipeline.Stages):
+def _duplicated_grain(build):
     """The raw Comtrade table (validated empty: the source is left out) gets the same key twice before the models."""
-
-    def model(self, build, settings, docs_dir=None):
-        with duckdb.connect(str(build)) as con:
-            con.execute("INSERT INTO raw.comtrade_classic_hs27_hs44 (file, classification, year, trade_flow_code, "
-                        "reporter_iso3, partner_iso3, commodity_code, trade_value_usd, netweight_kg, flag, vintage) "
-                        "VALUES ('x.csv', 'H4', 2017, 1, 'JPN', 'MEX', '27', 100.0, 1.0, '0', 'test'), "
-                        "('x.csv', 'H4', 2017, 1, 'JPN', 'MEX', '27', 250.0, 2.0, '0', 'test')")
-        return super().model(build, settings, docs_dir)
+    with duckdb.connect(str(build)) as con:
+        con.execute("INSERT INTO raw.comtrade_classic_hs27_hs44 (file, classification, year, trade_flow_code, "
+                    "reporter_iso3, partner_iso3, commodity_code, trade_value_usd, netweight_kg, flag, vintage) "
+                    "VALUES ('x.csv', 'H4', 2017, 1, 'JPN', 'MEX', '27', 100.0, 1.0, '0', 'test'), "
+                    "('x.csv', 'H4', 2017, 1, 'JPN', 'MEX', '27', 250.0, 2.0, '0', 'test')")
 
 
-def test_failed_dbt_test_stops_the_publish_naming_the_test(published):
+def test_failed_dbt_test_stops_the_publish_naming_the_test(published, monkeypatch):
     before = _digest(published.warehouse)
+    build = transform.build
+
+    def broken_then_build(build_path, settings, **kwargs):
+        _duplicated_grain(build_path)
+        return build(build_path, settings, **kwargs)
+
+    monkeypatch.setattr(transform, "build", broken_then_build)
     with pytest.raises(ModelError) as err:
-        pipeline.refresh(published, trigger="test", stages=DuplicatedGrain())
+        pipeline.refresh(published, trigger="test", full=True)  # same inputs: only a full rebuild runs the models
     msg = str(err.value)
     assert "nothing was published" in msg
     assert ("dbt test unique_combination(columns=['reporter_iso3', 'partner_iso3', 'flow', 'year', 'hs_chapter']) "

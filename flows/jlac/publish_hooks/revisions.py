@@ -65,6 +65,9 @@ def record(build, previous, run_id: str, at: datetime | None = None) -> int:
         try:
             old_cols = _columns(con, "prev", "marts", "trade_revisions")
             if "recorded_by" in old_cols:
+                # an incremental build is a copy of the previous warehouse: its publish rows are already there
+                # (the model rebuilds only when IMTS changed); carry the previous ones forward exactly once
+                con.execute("DELETE FROM marts.trade_revisions WHERE recorded_by = 'publish'")
                 con.execute(f"INSERT INTO marts.trade_revisions ({COLUMNS}) SELECT {COLUMNS} "
                             "FROM prev.marts.trade_revisions WHERE recorded_by = 'publish'")
             before = con.execute("SELECT count(*) FROM marts.trade_revisions").fetchone()[0]
