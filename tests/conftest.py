@@ -241,6 +241,17 @@ def pytest_sessionfinish(session, exitstatus):
             server.stop()
 
 
+@pytest.fixture(scope="session")
+def prefect_api_url() -> str:
+    """The session's temporary Prefect API, started here once. Tests that run `jlac` in a subprocess give it as
+    PREFECT_API_URL (the documented way to use a running server) instead of each starting its own (10-20 s)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    return server.api_url
+
+
 # --- dbt (jlac.transform) --------------------------------------------------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
 def dbt_home(tmp_path_factory):

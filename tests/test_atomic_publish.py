@@ -48,21 +48,21 @@ def _reporters(path):
         return con.execute("SELECT count(DISTINCT reporter_iso3) FROM marts.fct_trade_annual").fetchone()[0]
 
 
-def _start_refresh(home, mirror_root):
+def _start_refresh(home, mirror_root, api_url):
     env = {**os.environ, "JLAC_WAREHOUSE": str(home / "wh" / "jlac.duckdb"), "JLAC_MIRROR": str(mirror_root),
-           "JLAC_SNAPSHOTS": str(home / "wh" / "snapshots")}
+           "JLAC_SNAPSHOTS": str(home / "wh" / "snapshots"), "PREFECT_API_URL": api_url}
     code = "from jlac import pipeline; from jlac.config import get_settings; pipeline.refresh(get_settings())"
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("moment", ["during start-up", "while parsing", "while building"])
-def test_kill_9_leaves_old_warehouse(homes, moment):
+def test_kill_9_leaves_old_warehouse(homes, moment, prefect_api_url):
     home, _, new = homes
     settings = _settings(home, new)
     before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
     seen = (settings.cache_dir / "imf-dots" / "verified.json").stat().st_mtime_ns
-    proc = _start_refresh(home, new)
+    proc = _start_refresh(home, new, prefect_api_url)
     if moment == "during start-up":
         time.sleep(0.5)
     elif moment == "while parsing":

@@ -82,14 +82,14 @@ def test_refresh_refuses_and_keeps_the_published_warehouse(published, mirror, so
     assert ledger.read(settings.run_ledger)[-1]["failed_source"] == source
 
 
-def test_cli_prints_a_message_not_a_traceback(published, mirror):
+def test_cli_prints_a_message_not_a_traceback(published, mirror, prefect_api_url):
     """`jlac refresh` on a damaged header: exit 1, the error on stderr, no Python traceback."""
     home, settings = published
     before = _digest(settings)
     root, _, _ = variant(published, mirror, "imf-dots", "header renamed")
     env = {**os.environ, "JLAC_MIRROR": str(root), "JLAC_WAREHOUSE": str(settings.warehouse),
            "JLAC_SNAPSHOTS": str(settings.snapshots), "JLAC_OUTPUT": str(settings.output),
-           "PREFECT_HOME": str(home / "prefect")}
+           "PREFECT_HOME": str(home / "prefect"), "PREFECT_API_URL": prefect_api_url}  # the session's API
     done = subprocess.run([sys.executable, "-m", "jlac.cli", "refresh"], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 1, done.stderr[-2000:]

@@ -99,7 +99,7 @@ def _manifest(vintage, source):
 
 
 @pytest.mark.e2e
-def test_a_toy_source_needs_only_its_two_folders(tmp_path, mirror):
+def test_a_toy_source_needs_only_its_two_folders(tmp_path, mirror, prefect_api_url):
     project = tmp_path / "project"
     shutil.copytree(REPO / "flows", project / "flows",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "target", "logs"))
@@ -124,7 +124,8 @@ def test_a_toy_source_needs_only_its_two_folders(tmp_path, mirror):
     small = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK,
                                                        "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"})
     env = {**os.environ, "PYTHONPATH": str(project / "flows"), "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"),
-           "JLAC_MIRROR": os.pathsep.join([str(small), str(toy.parents[1])]), "COLUMNS": "200"}
+           "JLAC_MIRROR": os.pathsep.join([str(small), str(toy.parents[1])]), "COLUMNS": "200",
+           "PREFECT_API_URL": prefect_api_url}
     env.pop("JLAC_SNAPSHOTS", None)
     env.pop("JLAC_DBT_HOME", None)  # the copy's dbt project parses into its own warehouse home
 
