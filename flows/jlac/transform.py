@@ -115,12 +115,24 @@ def _prefect_runner(home: Path):
     return PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
 
 
+def _forget_parse_of_another_project(home: Path) -> None:
+    """Drop dbt's partial-parse state when the project (its folder or any file's content) differs from the one it
+    was parsed from. dbt's partial parsing was seen to keep a yml's old content when one dbt folder served two
+    copies of the project; a full parse (about 3 s) is the price of certainty, paid only when the project changed."""
+    marker = home / "parsed-project"
+    current = f"{PROJECT_DIR}\n{project_fingerprint()}"
+    if not marker.exists() or marker.read_text(encoding="utf-8") != current:
+        (home / "target" / "partial_parse.msgpack").unlink(missing_ok=True)
+        marker.write_text(current, encoding="utf-8")
+
+
 def _invoke(command: list[str], settings: Settings, build_path: Path):
     """Run one dbt command in-process against ``build_path``; return dbt's result object."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
     home = _profile(dbt_home(settings))
+    _forget_parse_of_another_project(home)
     link = _link(home, build_path)
     saved = {k: os.environ.get(k) for k in _OFFLINE}
     os.environ.update(_OFFLINE)
