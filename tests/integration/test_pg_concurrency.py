@@ -29,19 +29,14 @@ def _benchmark():
 
 def _new_fred_release(settings):
     """A new FRED vintage in the warehouse's own store: the mirror's series with January 2019 revised."""
-    import hashlib
-
-    import yaml
+    from conftest import write_manifest
 
     [src] = sorted(p for r in settings.mirrors for p in (r / "fred-exjpus").glob("*/EXJPUS.csv"))[-1:]
     text = src.read_text(encoding="utf-8").replace("2019-01-01,108.9605", "2019-01-01,120.0000")
     vintage = settings.snapshots / "fred-exjpus" / "2099-01-01"
     vintage.mkdir(parents=True)
     (vintage / "EXJPUS.csv").write_text(text, encoding="utf-8")
-    body = (vintage / "EXJPUS.csv").read_bytes()
-    (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump({
-        "source": "fred-exjpus", "vintage": vintage.name, "title": "test: revised January 2019",
-        "files": [{"path": "EXJPUS.csv", "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}]}))
+    write_manifest(vintage, "fred-exjpus")
 
 
 def test_readers_during_a_real_refresh_see_old_or_new_never_a_mix(served, full_home, capsys):
