@@ -265,3 +265,73 @@ def test_empty_figure_says_why(tmp_path):
     written = japan_lac_hs_sections.render(con, tmp_path)
     assert sorted(p.name for p in written) == [f"japan_lac_imports_by_hs_section.{e}" for e in ("csv", "png", "svg")]
     assert "No real rows" in (tmp_path / "japan_lac_imports_by_hs_section.svg").read_text()
+
+
+def _repeat_a_row_of(year: int):
+    """A tamper for hs9_helpers: raw.mof_hs9_country shows one of ``year``'s rows twice (past GX, which ran already),
+    so only the dbt tests on the views can see it."""
+    def tamper(con):
+        sql = con.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'raw' "
+                          "AND view_name = 'mof_hs9_country'").fetchone()[0]
+        select = sql.split(" AS ", 1)[1].rstrip().rstrip(";")
+        con.execute(f"CREATE OR REPLACE VIEW raw.mof_hs9_country AS {select} UNION ALL "
+                    f"(SELECT * FROM ({select}) WHERE year = {year} AND value_m01 <> 0 ORDER BY hs9, country_code "
+                    f"LIMIT 1)")
+    return tamper
+
+
+def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, generated, mirror):
+    """dbt's tests on the HS-9 views (grain, keys, flow values) read the rows of the partitions new to the warehouse
+    (macros/new_partitions.sql), as the GX suite does: a month appended costs a month of testing. A full build tests
+    every row."""
+    from hs9_helpers import incremental_build
+    from jlac.errors import ModelError
+
+    root = tmp_path / "m"
+    _copy_snapshot(generated, root)
+    settings = settings_for(tmp_path / "h", root, mirror)
+    build(settings)
+    generator().append_month(root, "2019-01", mirror)
+    # an old row repeated is outside what an incremental build tests (it passed when it was new) ...
+    path = incremental_build(settings, tamper=_repeat_a_row_of(2017))
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT file FROM raw.mof_hs9_country_partitions WHERE is_new ORDER BY file").fetchall() \
+            == [("hs9-country-2019-exp.csv",), ("hs9-country-2019-imp.csv",), ]
+        assert con.execute("SELECT count(*) FROM raw.mof_hs9_country_partitions").fetchone()[0] == 6
+    # ... a new row repeated is caught, by the monthly grain (counted per yearly line) and the annual grain
+    with pytest.raises(ModelError) as err:
+        incremental_build(settings, tamper=_repeat_a_row_of(2019))
+    text = str(err.value)
+    assert "unique_months(columns=['partner_code', 'flow', 'hs9', 'year', 'vintage'], month=month) on " \
+           "marts.fct_trade_commodity_monthly" in text
+    assert "unique_combination(columns=['partner_code', 'flow', 'hs9', 'year', 'vintage']) on " \
+           "marts.fct_trade_commodity_annual_hs9" in text and "failing row(s); e.g." in text
+    # a full build tests every partition: the old row repeated is caught too
+    with pytest.raises(ModelError, match="unique_months"):
+        from jlac import transform
+
+        full = tmp_path / "full.duckdb"
+        shutil.copyfile(path, full)
+        with duckdb.connect(str(full)) as con:
+            con.execute("UPDATE raw.mof_hs9_country_partitions SET is_new = true")  # as a new build file lists them
+            _repeat_a_row_of(2017)(con)
+        transform.build(full, settings, select=transform.upstream_of(TARGETS), tests="buildable")
+
+
+def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_path):
+    """unique_months counts each yearly line's months with a bit per month: a staging view that gives two of a row's
+    values the same month (a slip in the unnest) fails it, though every raw row is unique."""
+    from jlac import transform
+    from jlac.errors import ModelError
+
+    settings, _ = published
+    path = tmp_path / "b.duckdb"
+    shutil.copyfile(settings.warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        sql = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'stg_mof_hs9_country__monthly'"
+                          ).fetchone()[0]
+        assert '"range"(1, 13)' in sql
+        con.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW")
+                    .replace('"range"(1, 13)', "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11]"))
+    with pytest.raises(ModelError, match=r"unique_months\(.*\) on marts.fct_trade_commodity_monthly .*failing row"):
+        transform.build(path, settings, select=["fct_trade_commodity_monthly"], tests="buildable")

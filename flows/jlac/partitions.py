@@ -219,8 +219,10 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
     entries = json.loads(parts.read_text(encoding="utf-8")) if parts is not None and snapshot is not None else []
     stats = [c for c in source.columns if c.name in source.partition_stats]
     stat_cols = "".join(f", min_{c.name} {c.type}, max_{c.name} {c.type}" for c in stats)
+    # An incremental build is a copy of the published warehouse: the partitions it already lists are not new.
+    held = _listed_partitions(con, source)
     con.execute(f"CREATE OR REPLACE TABLE {source.raw_table}_partitions (file VARCHAR, sha256 VARCHAR, "
-                f"parquet VARCHAR, rows BIGINT, checks_version VARCHAR{stat_cols})")
+                f"parquet VARCHAR, rows BIGINT, checks_version VARCHAR, is_new BOOLEAN{stat_cols})")
     if entries:
         paths = "[" + ", ".join(_quote(e["parquet"]) for e in entries) + "]"
         con.execute(
@@ -232,9 +234,10 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
         rows = []
         for e in entries:
             known = read_stats(con, source, Path(e["parquet"]))
-            rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version, *known["minmax"]))
+            rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version, e["parquet"] not in held,
+                         *known["minmax"]))
         con.executemany(
-            f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?{', ?, ?' * len(stats)})", rows)
+            f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?, ?{', ?, ?' * len(stats)})", rows)
     else:
         typed = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in source.columns)
         con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
@@ -248,9 +251,21 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
         "file": "File in the snapshot", "sha256": "sha256 of the file (verified)",
         "parquet": "Partition the file was parsed into", "rows": "Rows in the partition",
         "checks_version": "Version of the source's checks this partition passed in this build",
+        "is_new": "True when the build that loaded it was the first to hold this partition (not in the warehouse "
+                  "it was copied from); the dbt tests on views over the partitions check these rows",
         **{f"{m}_{c}": f"{'Smallest' if m == 'min' else 'Largest'} {c} in the partition (Parquet statistics)"
            for c in source.partition_stats for m in ("min", "max")}})
     return con.execute(f"SELECT coalesce(sum(rows), 0) FROM {source.raw_table}_partitions").fetchone()[0]
+
+
+def _listed_partitions(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
+    """Parquet paths already in ``raw.<table>_partitions`` of this build (none in a new build file)."""
+    schema, table = source.raw_table.split(".")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                         "AND schema_name = ? AND table_name = ?", [schema, f"{table}_partitions"]).fetchone()[0]
+    if not exists:
+        return set()
+    return {r[0] for r in con.execute(f"SELECT parquet FROM {source.raw_table}_partitions").fetchall()}
 
 
 def _quote(text: str) -> str:

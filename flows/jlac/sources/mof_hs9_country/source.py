@@ -110,7 +110,9 @@ SOURCE = Source(
     parse=parse,
     parse_file=parse_file,
     data_files=data_files,
-    partition_stats=("exp_or_imp", "year"),
+    # exp_or_imp and year: one of each per file (checks.py); flow and year: what the dbt tests on the views over
+    # the partitions select new rows by (macros/new_partitions.sql)
+    partition_stats=("exp_or_imp", "flow", "year"),
     key=("flow", "year", "hs9", "country_code"),
     required=False,
 )
