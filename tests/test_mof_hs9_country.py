@@ -320,7 +320,7 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
 
 def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_path):
     """unique_months counts each yearly line's months with a bit per month: a staging view that gives two of a row's
-    values the same month (a slip in the unnest) fails it, though every raw row is unique."""
+    values the same month (a slip in the months it joins) fails it, though every raw row is unique."""
     from jlac import transform
     from jlac.errors import ModelError
 
@@ -332,6 +332,6 @@ def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_
                           ).fetchone()[0]
         assert '"range"(1, 13)' in sql
         con.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW")
-                    .replace('"range"(1, 13)', "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11]"))
+                    .replace('"range"(1, 13)', "(SELECT unnest([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11]))"))
     with pytest.raises(ModelError, match=r"unique_months\(.*\) on marts.fct_trade_commodity_monthly .*failing row"):
         transform.build(path, settings, select=["fct_trade_commodity_monthly"], tests="buildable")
