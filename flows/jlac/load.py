@@ -18,6 +18,7 @@ def load(build: Path, sources: dict[str, Source], snapshots: dict[str, Snapshot 
     country names no figure reads and, unless told otherwise, load the seed tables; return raw row counts."""
     with duckdb.connect(str(build)) as con:
         con.begin()  # one commit for the many small statements (comments, views): three times faster
+        partitions.mark_none_new(con)  # an incremental build copies the published one: its partitions are not new
         counts = {n: load_raw(con, sources[n], snapshots.get(n), parquets.get(n)) for n in sources}
         countries.build_name_map_table(con)
         quarantine.apply(con, sources)  # unknown names no figure reads: set aside before validation

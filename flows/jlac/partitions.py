@@ -258,6 +258,15 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
     return con.execute(f"SELECT coalesce(sum(rows), 0) FROM {source.raw_table}_partitions").fetchone()[0]
 
 
+def mark_none_new(con: duckdb.DuckDBPyConnection) -> None:
+    """Set ``is_new`` false in every ``raw.*_partitions`` table of a build (one copied from the published warehouse):
+    a partitioned source this build does not load again has no new partitions (``load_view`` marks those it does)."""
+    for (table,) in con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'raw' "
+            "AND table_name LIKE '%\\_partitions' ESCAPE '\\' AND column_name = 'is_new'").fetchall():
+        con.execute(f'UPDATE raw."{table}" SET is_new = false')
+
+
 def _listed_partitions(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
     """Parquet paths already in ``raw.<table>_partitions`` of this build (none in a new build file)."""
     schema, table = source.raw_table.split(".")
