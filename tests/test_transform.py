@@ -82,6 +82,11 @@ def test_model_results_and_docs_site(published, tmp_path, caplog):
 def test_refresh_ships_the_docs_site(published):
     site = published.output / "dbt-docs"
     assert (site / "index.html").is_file() and (site / "catalog.json").is_file()
+    # a full build writes the site without compiling again (--no-compile): the build's compiled SQL is in it
+    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert len(models) > 40 and all(n.get("compiled_code") for n in models)
+    assert len(json.loads((site / "catalog.json").read_text(encoding="utf-8"))["nodes"]) == len(models)
 
 
 def _duplicated_grain(build):

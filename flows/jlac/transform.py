@@ -244,13 +244,16 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     log.info("dbt build: %d SQL models and %d tests in %.1f s; slowest: %s", len(out), tests,
              time.perf_counter() - start, ", ".join(f"{n} {v['seconds']:.1f} s" for n, v in slowest))
     if docs_dir is not None:
-        docs(build_path, settings, docs_dir)
+        docs(build_path, settings, docs_dir, compile=select is not None)
     return out
 
 
-def docs(build_path: Path, settings: Settings, docs_dir: Path) -> Path:
-    """``dbt docs generate --static`` on the built file; the site (catalog and lineage, offline) into docs_dir."""
-    res = _invoke(["docs", "generate", "--static"], settings, build_path)
+def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True) -> Path:
+    """``dbt docs generate --static`` on the built file; the site (catalog and lineage, offline) into docs_dir.
+
+    ``compile=False`` right after a build of every model: that build compiled each one already (the manifest dbt
+    keeps has their compiled SQL), and compiling all again is most of the command's time (1.2 s -> 0.35 s)."""
+    res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
     if not res.success:
         raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
     target = dbt_home(settings) / "target"
