@@ -56,10 +56,12 @@ def _wait_for_run(api: str, run_id: str, timeout: float = 240) -> dict:
     raise AssertionError(f"flow run {run_id} did not finish in {timeout}s; last state {run['state']}")
 
 
-@pytest.fixture
-def prefect_env(tmp_path):
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory):
     # the deployed flow's run reads a small mirror (Japan's DOTS workbook, the other sources but the two heavy trade
-    # details): what is checked here is the deployment path, which the whole mirror would only make a minute longer
+    # details): what is checked here is the deployment path, which the whole mirror would only make a minute longer.
+    # One server for the module's tests (a start costs 10-20 s); each test removes the deployment it looks for first.
+    tmp_path = tmp_path_factory.mktemp("prefect-deployment")
     mirror = small_mirror(tmp_path / "mirror", MIRROR, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
     port = _free_port()
     env = {
@@ -94,9 +96,17 @@ def prefect_env(tmp_path):
         _stop(server)
 
 
+def _forget_deployment(api: str) -> None:
+    """Delete jlac-refresh/jlac-refresh if an earlier test of the module registered it, so a test sees its own."""
+    found = httpx.get(f"{api}/deployments/name/jlac-refresh/jlac-refresh", timeout=10)
+    if found.status_code == 200:
+        httpx.delete(f"{api}/deployments/{found.json()['id']}", timeout=10).raise_for_status()
+
+
 def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServer, tmp_path):
     env = {**prefect_env, "JLAC_ALERT_WEBHOOK": httpserver.url_for("/alerts")}
     api = env["PREFECT_API_URL"]
+    _forget_deployment(api)
     httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
 
     _run(["work-pool", "create", "jlac", "--type", "process"], env)
@@ -143,6 +153,7 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
 
 def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
     api = prefect_env["PREFECT_API_URL"]
+    _forget_deployment(api)
     serve = subprocess.Popen([str(Path(sys.executable).with_name("jlac")), "serve"], env=prefect_env, cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
