@@ -150,6 +150,24 @@ def test_non_numeric_value_fails_naming_file_and_line(tmp_path, generated):
     assert not list((settings.cache_dir / SRC / "parts").glob("*.tmp")), "no half-written partition stays"
 
 
+def test_another_encoding_past_the_first_64_kb_fails_naming_the_line(tmp_path, generated):
+    """Only a file's first 64 KB are decoded in Python (a history is ~1 GB); a Latin-1 byte further on stops DuckDB's
+    reader, and the error names the line and the byte as the check of the whole file did."""
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2018-imp.csv"
+    lines = path.read_bytes().split(b"\n")
+    deep = next(i for i in range(len(lines)) if sum(len(x) + 1 for x in lines[:i]) > 200_000)
+    cells = lines[deep].split(b",")
+    cells[4] = b"\xe9" + cells[4]  # Unit1, in Latin-1
+    lines[deep] = b",".join(cells)
+    path.write_bytes(b"\n".join(lines))
+    write_manifest(vintage, SRC)
+    settings = settings_for(tmp_path / "h", tmp_path / "m")
+    expected = rf"hs9-country-2018-imp.csv: line {deep + 1} is not utf-8 text \(byte b'\\xe9'"
+    with pytest.raises(ParseError, match=expected):
+        partitions.parse_all(settings, all_sources()[SRC], latest_snapshot(SRC, settings))
+
+
 def test_unknown_partner_code_fails_validation_naming_the_row(tmp_path, generated, mirror):
     vintage = _copy_snapshot(generated, tmp_path / "m")
     path = vintage / "hs9-country-2018-imp.csv"

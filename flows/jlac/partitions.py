@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac import textfiles
 from jlac.comments import comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
@@ -132,6 +133,7 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
             raise
         except duckdb.Error as exc:
             tmp.unlink(missing_ok=True)
+            textfiles.explain_read_error(snapshot.path(rel), f"{source.name} {snapshot.id}/{rel}", exc)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {exc}") from exc
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
             tmp.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ file and, where DuckDB gives it, the line.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import re
@@ -21,14 +22,39 @@ _LINE = re.compile(r"\b[Ll]ine:? (\d+)")
 _names = itertools.count()
 
 
-def check_text(path: Path, label: str, encoding: str = "utf-8") -> None:
-    """Refuse an empty file, an HTML page, or text that is not ``encoding``; name the file and the byte."""
-    raw = Path(path).read_bytes()
-    if not raw.strip():
+def check_head(path: Path, label: str, encoding: str = "utf-8") -> None:
+    """Refuse an empty file, an HTML/XML page or a start that is not ``encoding``, reading only the file's first
+    64 KB (for files too large to decode in Python: the rest is checked by DuckDB's reader as it reads, see
+    ``explain_read_error``)."""
+    with Path(path).open("rb") as fh:
+        head = fh.read(65536)
+    whole = len(head) < 65536
+    _check_head(head, label, whole)
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(head, final=whole)  # a character cut at 64 KB is fine
+    except UnicodeDecodeError:
+        check_text(path, label, encoding)  # names the line and the byte
+
+
+def _check_head(raw: bytes, label: str, whole: bool) -> None:
+    if whole and not raw.strip():
         raise ParseError(f"{label}: empty file where a CSV was expected")
     head = raw[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head[:200]:
         raise ParseError(f"{label}: an HTML/XML page where a CSV was expected: {raw[:100]!r}")
+
+
+def explain_read_error(path: Path, label: str, error: Exception, encoding: str = "utf-8") -> None:
+    """After DuckDB's reader failed on a file whose head passed ``check_head``: when DuckDB says the text is not
+    valid unicode, raise ``check_text``'s error, which names the line and the byte."""
+    if "unicode" in str(error).lower():
+        check_text(path, label, encoding)
+
+
+def check_text(path: Path, label: str, encoding: str = "utf-8") -> None:
+    """Refuse an empty file, an HTML page, or text that is not ``encoding``; name the file and the byte."""
+    raw = Path(path).read_bytes()
+    _check_head(raw, label, whole=True)
     try:
         raw.decode(encoding)
     except UnicodeDecodeError as exc:
