@@ -4,6 +4,7 @@ published warehouse, and the result equals a full rebuild from the same inputs."
 from __future__ import annotations
 
 import csv
+import json
 
 import duckdb
 import pytest
@@ -61,9 +62,18 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
         old_2019 = con.execute("SELECT jpy_per_usd FROM marts.fct_fx_annual WHERE year = 2019").fetchone()[0]
     batches = {p: p.stat().st_mtime_ns for p in settings.cache_dir.rglob("*.parquet")}
     expected_2019 = _revised_fred(mirror, settings.snapshots)
+    drawn = {p.name: p.stat().st_mtime_ns for p in settings.output.glob("*.png")}
 
     second = pipeline.refresh(settings, trigger="test")
     assert second.status == "completed"
+    # charts are drawn again only where the tables they read changed (jlac.figures): MOF's partners in dollars at
+    # FRED's rate, and Figure 1 which shows them; the auto plants and the finance to Costa Rica stay as drawn
+    redrawn = {name for name, ns in drawn.items() if (settings.output / name).stat().st_mtime_ns != ns}
+    assert {"japan_main_lac_partners.png", "fig1_japan_lac_trade.png"} <= redrawn
+    assert not redrawn & {"fig2_mexico_auto_plants_2018.png", "fig3_costa_rica_finance.png",
+                          "china_lac_lending.png"}
+    record = json.loads((settings.output / "figures.json").read_text(encoding="utf-8"))
+    assert "fig2_mexico_auto_plants_2018.png" in record["fig2_mexico_auto_plants"]["files"]
     assert second.plan == {"mode": "incremental", "reason": f"new snapshot(s) of {FRED}", "changed": [FRED]}
     # only FRED was parsed: every earlier batch untouched, one new batch under fred-exjpus
     assert {p: p.stat().st_mtime_ns for p in batches} == batches
@@ -102,8 +112,10 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT DISTINCT vintage FROM meta.snapshots WHERE source = ?", [FRED]).fetchall() == [
             ("2025-06-27",)]
+    (settings.output / "fig2_mexico_auto_plants_2018.png").unlink()  # a chart gone from the output is drawn again
     record = pipeline.refresh(settings, trigger="test", sources=[FRED])
     assert record.plan["mode"] == "incremental" and record.plan["changed"] == [FRED]
+    assert (settings.output / "fig2_mexico_auto_plants_2018.png").is_file()
 
 
 def test_editing_a_country_override_reparses_and_reaches_the_mart(home, tmp_path, monkeypatch):

@@ -278,7 +278,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 if countries.name_map_fingerprint(build) != map_before:
                     changed.append("country_name_map")
             model_task(build, settings, changed, docs_dir=staged_output / "dbt-docs")
-            figures_task(build, staged_output)
+            figures_task(build, staged_output, previous=settings.output)
             record.finish("completed")
             with duckdb.connect(str(build)) as con:
                 meta.write_meta(con, settings, record, results, the_plan.inputs,

@@ -1,21 +1,79 @@
-"""Chart renderers, one module per figure: ``render(con, outdir) -> list[Path]``; ``render_all`` runs them all."""
+"""Chart renderers, one module per figure: ``render(con, outdir) -> list[Path]``; ``render_all`` runs them.
+
+A module that declares ``READS`` (the warehouse tables it reads) is drawn again only when those tables' content,
+jlac's code or matplotlib's version changed since the files in the output folder were drawn: ``figures.json``
+there records, per module, a fingerprint of them and the files it wrote. A refresh that changes one source leaves
+the charts that do not read it (and their files' dates) as they were; a module without ``READS`` is always drawn.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
+import logging
 import pkgutil
 from pathlib import Path
 
 import duckdb
+import matplotlib
+
+from jlac import plan
+
+log = logging.getLogger(__name__)
+
+RECORD = "figures.json"
 
 
-def render_all(db_path: Path, outdir: Path) -> list[Path]:
-    """Run every ``jlac.figures.<name>.render(con, outdir)`` against a built warehouse."""
+def _fingerprint(con: duckdb.DuckDBPyConnection, module, code: str) -> str | None:
+    """sha256 over ``code`` (jlac's and matplotlib's versions), the module's name and the content of every table it
+    reads (row count and two row-hash sums, independent of row order); None when the module does not say what it
+    reads."""
+    tables = getattr(module, "READS", None)
+    if not tables:
+        return None
+    h = hashlib.sha256(f"{code}/{module.__name__}".encode())
+    for table in sorted(tables):
+        row = con.execute(f"SELECT count(*), bit_xor(hash(t)), sum(hash(t) >> 32) FROM {table} AS t").fetchone()
+        h.update(f"{table}:{row}".encode())
+    return h.hexdigest()
+
+
+def _record(folder: Path | None) -> dict:
+    try:
+        return json.loads((folder / RECORD).read_text(encoding="utf-8")) if folder else {}
+    except (OSError, json.JSONDecodeError):  # none yet, or unreadable: draw everything
+        return {}
+
+
+def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> list[Path]:
+    """Run every ``jlac.figures.<name>.render(con, outdir)`` against a built warehouse; return the files written.
+
+    ``previous``: the output folder of the published warehouse. A module whose fingerprint equals the one recorded
+    there, and whose files are all still there, is not drawn again (its files stay where they are).
+    """
     outdir.mkdir(parents=True, exist_ok=True)
+    before = _record(previous)
+    record: dict = {}
     written: list[Path] = []
+    kept = []
+    code = f"{plan.code_fingerprint()}/matplotlib {matplotlib.__version__}"  # any code change draws all again
     with duckdb.connect(str(db_path), read_only=True) as con:
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
             module = importlib.import_module(f"{__name__}.{info.name}")
-            if hasattr(module, "render"):
-                written += module.render(con, outdir)
+            if not hasattr(module, "render"):
+                continue
+            fingerprint = _fingerprint(con, module, code)
+            old = before.get(info.name, {})
+            if fingerprint and old.get("fingerprint") == fingerprint and \
+                    all((previous / name).is_file() for name in old.get("files", [])):
+                record[info.name] = old
+                kept.append(info.name)
+                continue
+            files = module.render(con, outdir)
+            written += files
+            record[info.name] = {"fingerprint": fingerprint, "files": [p.relative_to(outdir).as_posix() for p in files]}
+    (outdir / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    if kept:
+        log.info("figures unchanged since the published charts, not drawn again: %s", ", ".join(kept))
     return written

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 REPORT_END = 2018
 
+READS = ("figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners")  # see figures/__init__
+
 
 def render(con, outdir: Path) -> list[Path]:
     """Exports and imports per year as bars, the report's 1995-2018 span marked, later years as the update."""

@@ -34,6 +34,8 @@ def outline(country: str) -> list[list[tuple[float, float]]]:
     polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
     return [[tuple(p) for p in poly[0]] for poly in polygons]
 
+READS = ("figures.fig2_mexico_auto_plants",)  # see figures/__init__
+
 
 def _color(company: str) -> str:
     return next((c for name, c in COLORS.items() if company.startswith(name)), "#555555")

@@ -23,6 +23,8 @@ SOURCE_LABEL = {"oecd-dac2a": "OECD DAC2a", "aiddata-gcdf2-projects": "AidData G
                 "oecd-crs-api": "OECD CRS (API)", "aiddata-gcdf3-projects": "AidData GCDF 3.0 projects"}
 # Tables written as CSV only (no chart): they are read as tables.
 TABLES = ("fig3_reconciliation", "table1_japan_lac_policy", "report_claims")
+READS = ("figures.fig3_finance_by_donor", "figures.china_lac_lending", "figures.fig3_costa_rica_finance",
+         *(f"figures.{t}" for t in TABLES))  # see figures/__init__
 
 
 def series_label(measure: str, source: str, price_basis: str) -> str:

@@ -13,6 +13,8 @@ NAME = "japan_lac_imports_by_hs_section"
 EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table and no Comtrade HS 27/44 rows "
               "for Japan's imports from CELAC states. Run `jlac fetch mof-hs9-country` (e-Stat appId needed).")
 
+READS = (f"figures.{NAME}",)  # see figures/__init__
+
 
 def render(con, outdir: Path) -> list[Path]:
     """Stacked bars per year by section (US$ millions); an empty chart that says why when there are no rows."""

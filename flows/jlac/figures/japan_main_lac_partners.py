@@ -17,6 +17,8 @@ PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
 FLOWS = (("export", "Exports to", "#1f4e79"), ("import", "Imports from", "#c55a11"))
 MOF_FROM = 2021
 
+READS = ("figures.japan_main_lac_partners",)  # see figures/__init__
+
 
 def render(con, outdir: Path) -> list[Path]:
     """The chart (PNG, SVG) and the table (CSV) of figures.japan_main_lac_partners."""
