@@ -196,6 +196,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
     ``charts``: a folder holding the charts the same warehouse's refresh just rendered (the after-publish hook
     passes JLAC_OUTPUT), copied instead of rendered again; without it the charts are rendered from ``db_path``.
     """
+    from jlac import figures
     from jlac.figures import render_all as render_figures
 
     db_path = db_path or settings.warehouse
@@ -214,6 +215,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
             for p in render_figures(db_path, assets):
                 if p.suffix not in CHART_EXTENSIONS:
                     p.unlink(missing_ok=True)
+            (assets / figures.RECORD).unlink(missing_ok=True)  # what was drawn from what: not part of the site
         style = resources.files("jlac.site").joinpath("templates/site.css").read_text(encoding="utf-8")
         (assets / "site.css").write_text(style, encoding="utf-8")
         con = _connect(db_path)
