@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import duckdb
 from jlac import ledger, parse, partitions, transform, validation, warehouse
 from jlac.config import Settings
 from jlac.load import load
@@ -31,18 +32,23 @@ def settings_for(home: Path, *mirrors: Path) -> Settings:
                     output=home / "out")
 
 
-def build(settings: Settings, parse_fn=None, targets: list[str] = TARGETS,
-          publish: bool = True, sources: tuple[str, ...] = SOURCES) -> tuple[Path, list]:
-    """verify -> parse -> load -> validate -> models (-> publish) for ``sources``, with the pipeline's own stage
-    functions (``parse_fn`` parses: jlac.parse.parse_to_cache unless given); returns (warehouse, results)."""
-    parse_fn = parse_fn or parse.parse_to_cache
-    srcs = {n: all_sources()[n] for n in sources}
-    snaps = {n: latest_snapshot(n, settings) for n in sources}
+def _verify_and_parse(settings: Settings, names: tuple[str, ...], parse_fn):
+    """Sources, latest snapshots and parsed batches of ``names``, each snapshot verified first."""
+    srcs = {n: all_sources()[n] for n in names}
+    snaps = {n: latest_snapshot(n, settings) for n in names}
     parts = {}
     for n, snap in snaps.items():
         if snap is not None:
             partitions.verify(snap, settings)
             parts[n] = parse_fn(settings, srcs[n], snap)
+    return srcs, snaps, parts
+
+
+def build(settings: Settings, parse_fn=None, targets: list[str] = TARGETS,
+          publish: bool = True, sources: tuple[str, ...] = SOURCES) -> tuple[Path, list]:
+    """verify -> parse -> load -> validate -> models (-> publish) for ``sources``, with the pipeline's own stage
+    functions (``parse_fn`` parses: jlac.parse.parse_to_cache unless given); returns (warehouse, results)."""
+    srcs, snaps, parts = _verify_and_parse(settings, sources, parse_fn or parse.parse_to_cache)
     path = warehouse.new_build(settings, ledger.new_run_id())
     load(path, srcs, snaps, parts)
     results = [r for n in srcs for r in validation.validate_source(path, srcs[n], snaps[n], settings)]
@@ -59,19 +65,12 @@ def incremental_build(settings: Settings, changed: tuple[str, ...] = ("mof-hs9-c
     warehouse, only those sources are parsed, loaded and validated, and dbt builds what is downstream of them (and
     upstream of ``targets``, the models these sources feed). ``tamper(con)`` may change the build before the models.
     Returns the build file (not published)."""
-    srcs = {n: all_sources()[n] for n in changed}
-    snaps = {n: latest_snapshot(n, settings) for n in changed}
-    parts = {}
-    for n, snap in snaps.items():
-        partitions.verify(snap, settings)
-        parts[n] = parse.parse_to_cache(settings, srcs[n], snap)
+    srcs, snaps, parts = _verify_and_parse(settings, changed, parse.parse_to_cache)
     path = warehouse.copy_published(settings, ledger.new_run_id())
     load(path, srcs, snaps, parts, with_seeds=False)
     results = [r for n in srcs for r in validation.validate_source(path, srcs[n], snaps[n], settings)]
     assert all(r.success for r in results), [r.suite for r in results if not r.success]
     if tamper is not None:
-        import duckdb
-
         with duckdb.connect(str(path)) as con:
             tamper(con)
     down = transform.downstream_of([s.table for s in srcs.values()])

@@ -29,14 +29,14 @@ def check_head(path: Path, label: str, encoding: str = "utf-8") -> None:
     with Path(path).open("rb") as fh:
         head = fh.read(65536)
     whole = len(head) < 65536
-    _check_head(head, label, whole)
+    _refuse_empty_or_html(head, label, whole)
     try:
         codecs.getincrementaldecoder(encoding)().decode(head, final=whole)  # a character cut at 64 KB is fine
     except UnicodeDecodeError:
         check_text(path, label, encoding)  # names the line and the byte
 
 
-def _check_head(raw: bytes, label: str, whole: bool) -> None:
+def _refuse_empty_or_html(raw: bytes, label: str, whole: bool) -> None:
     if whole and not raw.strip():
         raise ParseError(f"{label}: empty file where a CSV was expected")
     head = raw[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -54,7 +54,7 @@ def explain_read_error(path: Path, label: str, error: Exception, encoding: str =
 def check_text(path: Path, label: str, encoding: str = "utf-8") -> None:
     """Refuse an empty file, an HTML page, or text that is not ``encoding``; name the file and the byte."""
     raw = Path(path).read_bytes()
-    _check_head(raw, label, whole=True)
+    _refuse_empty_or_html(raw, label, whole=True)
     try:
         raw.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -197,7 +197,6 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
     passes JLAC_OUTPUT), copied instead of rendered again; without it the charts are rendered from ``db_path``.
     """
     from jlac import figures
-    from jlac.figures import render_all as render_figures
 
     db_path = db_path or settings.warehouse
     target = site_dir(settings)
@@ -212,7 +211,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
                 if p.is_file() and p.suffix in CHART_EXTENSIONS:
                     shutil.copy2(p, assets / p.name)
         else:
-            for p in render_figures(db_path, assets):
+            for p in figures.render_all(db_path, assets):
                 if p.suffix not in CHART_EXTENSIONS:
                     p.unlink(missing_ok=True)
             (assets / figures.RECORD).unlink(missing_ok=True)  # what was drawn from what: not part of the site
