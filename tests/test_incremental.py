@@ -28,6 +28,17 @@ def _tables(path) -> dict[str, tuple]:
     return out
 
 
+def _uncommented(path) -> list[tuple]:
+    """Model tables, views and columns without a COMMENT (the dbt project writes them for every model it builds)."""
+    schemas = ["staging", "intermediate", "marts", "figures"]
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT schema_name, table_name, NULL FROM duckdb_tables() WHERE schema_name IN ? AND comment IS NULL "
+            "UNION ALL SELECT schema_name, view_name, NULL FROM duckdb_views() WHERE schema_name IN ? "
+            "AND NOT internal AND comment IS NULL UNION ALL SELECT schema_name, table_name, column_name "
+            "FROM duckdb_columns() WHERE schema_name IN ? AND comment IS NULL", [schemas] * 3).fetchall()
+
+
 def _revised_fred(mirror, store):
     """A new FRED vintage in the own store: the mirror's file with January 2019 revised to 120 yen."""
     [src] = (mirror / FRED).glob("*/EXJPUS.csv")
@@ -89,6 +100,7 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     assert validations[FRED] == second.run_id
     assert {s: r for s, r in validations.items() if s != FRED} == {s: first.run_id for s in validations if s != FRED}
     assert snap == [("2025-06-27",)] and len(inputs) == len(validations) + 1
+    assert _uncommented(settings.warehouse) == []  # the rebuilt models got their COMMENTs again
 
     incremental = _tables(settings.warehouse)
     third = pipeline.refresh(settings, trigger="test", full=True)

@@ -51,7 +51,7 @@ def test_every_model_table_and_column_has_its_yml_comment(published):
     assert len(tables) == 52 and len(columns) > 500  # 51 models and the country-name map
     assert [t for t in tables if not t[2]] == []
     assert [c for c in columns if not c[3]] == []
-    # the text of flows/jlac/sql/models/marts/fct_fx_annual.yml, and a view's (persist_docs on a view)
+    # the text of flows/jlac/sql/models/marts/fct_fx_annual.yml, and a view's (COMMENT ON VIEW)
     assert fx["months"] == "Number of months averaged (always 12)"
     assert view.startswith("Japan's trade by HS 9-digit line, partner and month")
 

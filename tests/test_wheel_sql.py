@@ -28,5 +28,5 @@ def test_wheel_lists_every_sql_and_yml_file(tmp_path):
     project = {f.as_posix() for f in files if not {"target", "logs", "__pycache__"} & set(f.parts)} - {".gitignore"}
     assert packaged == project
     assert {"dbt_project.yml", "models/marts/fct_trade_annual.sql", "models/marts/fct_trade_annual.yml",
-            "models/staging/fred_exjpus/_fred_exjpus__sources.yml", "macros/require_docs.sql",
+            "models/staging/fred_exjpus/_fred_exjpus__sources.yml", "macros/document_models.sql",
             "tests/generic/unique_combination.sql"} <= packaged

@@ -1,7 +1,7 @@
 """DuckDB COMMENTs for the tables jlac writes itself (raw, seeds, the country-name map, meta).
 
-The SQL models get theirs from their yml through dbt (persist_docs); these helpers document the rest, so every
-table of the warehouse describes itself in ``duckdb_tables()`` / ``duckdb_columns()``.
+The SQL models get theirs from their yml through dbt (``sql/macros/document_models.sql``); these helpers document
+the rest, so every table of the warehouse describes itself in ``duckdb_tables()`` / ``duckdb_columns()``.
 """
 
 from __future__ import annotations

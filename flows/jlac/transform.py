@@ -80,8 +80,12 @@ def _link(home: Path, build_path: Path) -> Path:
 
 
 def _args(command: list[str], home: Path) -> list[str]:
+    # dbt.log at dbt's default (debug: every query and event) cost a quarter of a build's CPU (7.1 s -> 5.4 s for
+    # 51 models and 68 tests, measured); at info it keeps each node's result. DBT_LOG_LEVEL_FILE=debug brings the
+    # rest back when troubleshooting.
+    log_file = [] if os.environ.get("DBT_LOG_LEVEL_FILE") else ["--log-level-file", "info"]
     return [*command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(home),
-            "--target-path", str(home / "target"), "--log-path", str(home / "logs"), "--quiet",
+            "--target-path", str(home / "target"), "--log-path", str(home / "logs"), "--quiet", *log_file,
             "--no-use-colors", "--partial-parse", "--no-send-anonymous-usage-stats", "--no-version-check"]
 
 
