@@ -248,8 +248,19 @@ def prefect_api_url() -> str:
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()
-    server.start(timeout=120)
+    server.start(timeout=120)  # a no-op when a flow of this process already started it
     return server.api_url
+
+
+@pytest.fixture(scope="module")
+def prefect_api(prefect_api_url):
+    """This module's flows and clients (and the processes they start, e.g. Dask workers) use the session's Prefect
+    API through PREFECT_API_URL. Replaces prefect_test_harness, which starts a server of its own (15-20 s); tests
+    find their runs by flow-run id, so sharing the server's database loses nothing."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api_url}):
+        yield prefect_api_url
 
 
 # --- dbt (jlac.transform) --------------------------------------------------------------------------------------

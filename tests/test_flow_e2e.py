@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import duckdb
-import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
 from jlac import ledger
-from prefect.testing.utilities import prefect_test_harness
-
-
-@pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def _content(path):
@@ -57,7 +49,7 @@ def _flow_run_ids(warehouse) -> list[str]:
         return [r[0] for r in con.execute("SELECT flow_run_id FROM meta.runs ORDER BY started").fetchall()]
 
 
-def test_dbt_nodes_as_prefect_tasks(harness, tmp_path, monkeypatch):
+def test_dbt_nodes_as_prefect_tasks(prefect_api, tmp_path, monkeypatch):
     """JLAC_DBT_TASKS=1: prefect-dbt's runner makes each dbt model and test a task of the flow run."""
     from jlac import transform
     from jlac.config import Settings
@@ -82,7 +74,7 @@ def test_dbt_nodes_as_prefect_tasks(harness, tmp_path, monkeypatch):
             "test not_null_fct_fx_annual_year"} <= tasks
 
 
-def test_refresh_flow_twice(harness, tmp_path, monkeypatch, mirror):
+def test_refresh_flow_twice(prefect_api, tmp_path, monkeypatch, mirror):
     from jlac.pipeline import refresh
 
     root = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK,

@@ -6,17 +6,9 @@ from __future__ import annotations
 import os
 
 import duckdb
-import pytest
 from hs9_helpers import build, generator, settings_for
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
-from prefect.testing.utilities import prefect_test_harness
-
-
-@pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def _relations(con, catalog: str) -> list[str]:
@@ -25,7 +17,7 @@ def _relations(con, catalog: str) -> list[str]:
         "AND table_schema IN ('raw', 'staging', 'marts') ORDER BY 1, 2", [catalog]).fetchall()]
 
 
-def test_dask_fan_out_builds_the_same_warehouse(harness, tmp_path, mirror, monkeypatch):
+def test_dask_fan_out_builds_the_same_warehouse(prefect_api, tmp_path, mirror, monkeypatch):
     from jlac import pipeline
 
     gen = tmp_path / "gen"
