@@ -109,8 +109,9 @@ def small_home(tmp_path_factory, mirror):
 def good_home(tmp_path_factory, mirror):
     """(home, settings, record): a warehouse published once from a small good mirror (Japan's and Haiti's DOTS
     workbooks + the other sources), shared by the tests that break a refresh against it and check it is left as it
-    was (test_refresh_failures, test_mutations_refresh) or publish again over it (test_publish_hooks). Each of them
-    compares against the warehouse as it finds it, never against another test's."""
+    was (test_refresh_failures, test_mutations_refresh, test_transform) or publish again over it
+    (test_publish_hooks). Each of them compares against the warehouse as it finds it, never against another
+    test's."""
     from jlac import pipeline
     from jlac.config import Settings
 
@@ -185,7 +186,8 @@ SHARED_GROUPS = {  # group -> test files (relative to tests/) whose tests use th
     "full-mirror": ("test_warehouse.py", "integration/test_pg_clients.py", "integration/test_pg_security.py",
                     "integration/test_pg_concurrency.py"),
     "small_home": ("test_cli.py", "test_fig3_end_to_end.py", "test_site_browser.py"),
-    "good_home": ("test_mutations_refresh.py", "test_publish_hooks.py", "test_refresh_failures.py"),
+    "good_home": ("test_mutations_refresh.py", "test_publish_hooks.py", "test_refresh_failures.py",
+                  "test_transform.py"),
 }
 FIXTURE_GROUPS = {"full_build": "full-mirror", "full_home": "full-mirror", "served": "full-mirror",
                   "small_home": "small_home", "good_home": "good_home"}

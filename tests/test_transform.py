@@ -1,7 +1,7 @@
 """The SQL models as a dbt project (jlac.transform): build-time tests stop the publish, every table and column is
 documented (COMMENTs), selection downstream of a source, the documentation site, the project's fingerprint.
 
-One small-mirror refresh (two DOTS workbooks, Japan's among them) is shared by the module."""
+They read the session's good small-mirror warehouse (two DOTS workbooks, Japan's among them)."""
 
 from __future__ import annotations
 
@@ -12,24 +12,18 @@ import shutil
 
 import duckdb
 import pytest
-from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
 from jlac import pipeline, transform
 from jlac.config import Settings
 from jlac.errors import ModelError
 
-WORKBOOKS = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
 MODEL_SCHEMAS = ("staging", "intermediate", "marts", "figures")
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, mirror):
-    home = tmp_path_factory.mktemp("dbt-refresh")
-    small = small_mirror(home / "mirror", mirror, WORKBOOKS)
-    settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "wh" / "snapshots",
-                        mirrors=(small,), output=home / "wh" / "output")
-    record = pipeline.refresh(settings, trigger="test")
-    assert record.status == "completed"
-    return settings
+def published(good_home):
+    """The session's good small-mirror warehouse (Japan's and Haiti's DOTS workbooks, conftest.good_home): these
+    tests read it, build copies of it, or refresh into it and fail (leaving it as they found it)."""
+    return good_home[1]
 
 
 def _digest(path):
