@@ -4,6 +4,9 @@ Each source has a checks module ``jlac/sources/<table>/checks.py`` with
 ``checks(source, snapshot) -> list[Check]``. A Check is a SQL query over the build warehouse (default:
 the whole raw table) and the GX expectations its rows must meet. GX reads through its SQL datasource
 (duckdb-engine), so millions of rows are checked by DuckDB, not pulled into pandas.
+
+GX is imported when something is validated (``jlac.gx_runtime``): its imports take 3-4 s, which a CLI command, an
+unchanged refresh or the SQL endpoint never need to pay.
 """
 
 from __future__ import annotations
@@ -14,17 +17,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import duckdb
-import duckdb_engine
-import great_expectations as gx
-from great_expectations.data_context import EphemeralDataContext
-from great_expectations.data_context.data_context.context_factory import project_manager
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
 
 from jlac import quarantine
 from jlac.config import Settings, get_settings
@@ -67,19 +59,6 @@ class SuiteResult:
         return [o for o in self.outcomes if not o.success]
 
 
-# duckdb-engine hands every SQLAlchemy cursor the same DuckDB connection, and the ROLLBACK that
-# SQLAlchemy sends when GX closes a connection wipes results GX has not fetched yet. Giving each
-# cursor its own DuckDB cursor (same database) keeps results intact.
-class _DuckCursor(duckdb_engine.CursorWrapper):
-    def close(self) -> None:
-        self._CursorWrapper__c.close()
-
-
-class _DuckConnection(duckdb_engine.ConnectionWrapper):
-    def cursor(self):
-        return _DuckCursor(self._ConnectionWrapper__c.cursor(), self)
-
-
 def _describe(result) -> str:
     r = result.result or {}
     parts = []
@@ -118,31 +97,15 @@ def distinct_counts(values: list, limit: int = 10) -> str:
     return shown + (f" and {more:,} more distinct value(s)" if more > 0 else "")
 
 
-class _InMemoryContext(EphemeralDataContext):
-    """GX's ephemeral context without the YAML dump of its whole configuration after every datasource, asset and
-    batch definition added. Nothing reads an ephemeral context's configuration back (GX documents it as "not
-    saved"); the dumps were a quarter of the validation stage (about 180 per refresh, each a bigger document)."""
-
-    def _save_project_config(self) -> None:
-        return None
-
-
-def _context() -> EphemeralDataContext:
-    """A fresh in-memory GX context, made the current project as ``gx.get_context`` would."""
-    context = _InMemoryContext(DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults()))
-    project_manager.set_project(context)
-    return context
-
-
 def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, checks: list[Check],
                default_query: str) -> list[SuiteResult]:
     """Run the checks with GX against the DuckDB file; the file must not be open for writing elsewhere."""
-    context = _context()
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm noise in run logs
-    datasource = context.data_sources.add_sql(
-        "warehouse", connection_string=f"duckdb:///{db_path}",
-        kwargs={"creator": lambda: _DuckConnection(duckdb.connect(str(db_path), read_only=True))},
-    )
+    import great_expectations as gx
+
+    from jlac import gx_runtime
+
+    context = gx_runtime.context()
+    datasource = gx_runtime.add_warehouse(context, db_path)
     results = []
     try:
         for i, check in enumerate(checks):
@@ -178,6 +141,8 @@ def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, 
 
 def _types_check(source: Source) -> Check:
     """Every source, automatically: the raw table's columns have the declared DuckDB types."""
+    import great_expectations as gx
+
     schema, table = source.raw_table.split(".")
     types = {"snapshot_id": "VARCHAR", "vintage": "VARCHAR", **{c.name: c.type for c in source.columns}}
     declared = [f"{name}: {kind}" for name, kind in types.items()]
@@ -209,6 +174,8 @@ def conflicts_check(source: Source) -> Check | None:
     key = source.value_key
     if not key or source.partitioned:
         return None
+    import great_expectations as gx
+
     declared = {c.name for c in source.columns}
     where = [c for c in ("file", "sheet", "row_number") if c in declared]
     keys = ", ".join(f'"{c}"' for c in key)
