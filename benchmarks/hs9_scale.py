@@ -72,6 +72,7 @@ def child_jlac(generated: str, home: str, mirror: str, mode: str = "full") -> di
     os.environ["JLAC_WAREHOUSE"] = str(Path(home) / "jlac.duckdb")
     t = time.perf_counter()
     import dbt.cli.main  # noqa: F401  imports are paid once per process, whatever the data: timed apart
+    import great_expectations  # noqa: F401  (jlac loads it at first use: the checks module's code is hashed at load)
     from jlac import ledger, parse, partitions, plan, transform, validation, warehouse
     from jlac.config import get_settings
     from jlac.load import load
