@@ -21,8 +21,49 @@ from great_expectations.data_context.types.base import (
 # duckdb-engine hands every SQLAlchemy cursor the same DuckDB connection, and the ROLLBACK that
 # SQLAlchemy sends when GX closes a connection wipes results GX has not fetched yet. Giving each
 # cursor its own DuckDB cursor (same database) keeps results intact.
+#
+# GX learns a query check's column names by running the whole query (its column reflection for a text query has
+# no LIMIT), and DuckDB computes an aggregate (a grain check's GROUP BY over millions of rows) before it returns
+# anything: the most expensive check ran once more than its metrics need. So a SELECT without parameters is bound
+# at execute (its columns known, SQL errors raised there as before) and run at the first fetch; GX fetches no
+# rows of that one.
 class _DuckCursor(duckdb_engine.CursorWrapper):
+    _pending: tuple[str, list] | None = None
+
+    def execute(self, statement, parameters=None, context=None) -> None:
+        self._pending = None
+        if not parameters and statement.lstrip()[:6].upper() == "SELECT":
+            self._pending = (statement, self._CursorWrapper__c.sql(statement).description)
+            return
+        super().execute(statement, parameters, context)
+
+    def _run_pending(self) -> None:
+        if self._pending is not None:
+            statement, self._pending = self._pending[0], None
+            super().execute(statement)
+
+    @property
+    def description(self):
+        return self._pending[1] if self._pending is not None else self._CursorWrapper__c.description
+
+    def fetchone(self):
+        self._run_pending()
+        return self._CursorWrapper__c.fetchone()
+
+    def fetchall(self):
+        self._run_pending()
+        return self._CursorWrapper__c.fetchall()
+
+    def fetchmany(self, size=None):
+        self._run_pending()
+        return super().fetchmany(size)
+
+    def __getattr__(self, name):
+        self._run_pending()
+        return super().__getattr__(name)
+
     def close(self) -> None:
+        self._pending = None
         self._CursorWrapper__c.close()
 
 

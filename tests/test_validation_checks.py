@@ -1,0 +1,73 @@
+"""jlac.validation.run_checks on a small DuckDB file: how often GX runs a check's query, violation checks, errors."""
+
+from __future__ import annotations
+
+import duckdb
+import duckdb_engine
+import great_expectations as gx
+import pytest
+from jlac.validation import Check, run_checks
+
+GROUPED = "SELECT k, count(*) AS n FROM raw.t GROUP BY k"
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT * FROM (VALUES ('a', 1), ('b', 2), ('b', 3), ('c', 4)) v(k, x)")
+    return path
+
+
+@pytest.fixture
+def executed(monkeypatch):
+    """Every statement that reaches DuckDB through GX's connection, in order."""
+    seen: list[str] = []
+    original = duckdb_engine.CursorWrapper.execute
+
+    def execute(self, statement, parameters=None, context=None):
+        seen.append(" ".join(statement.split()))
+        return original(self, statement, parameters, context)
+
+    monkeypatch.setattr(duckdb_engine.CursorWrapper, "execute", execute)
+    return seen
+
+
+def _run(db, check):
+    return run_checks(db, "t", "t", None, [check], default_query="SELECT * FROM raw.t")[0]
+
+
+def test_an_aggregating_query_runs_once_per_metric_query_not_for_its_column_names(db, executed):
+    """GX reads a query's column names by running it whole; jlac's connection binds it instead, so a GROUP BY over
+    millions of rows is computed for GX's two metric queries (row count, unexpected count), not three times."""
+    result = _run(db, Check(query=GROUPED, expectations=[
+        gx.expectations.ExpectColumnValuesToBeBetween(column="n", max_value=5)]))
+    assert result.success
+    assert sum(GROUPED in s for s in executed) == 2, executed
+
+
+def test_a_violations_check_reads_its_query_once_and_shows_the_first_rows(db, executed):
+    check = Check(name="one row per k", query=f"{GROUPED} HAVING count(*) > 1", violations=True,
+                  expectations=[gx.expectations.ExpectTableRowCountToEqual(value=0)])
+    result = _run(db, check)
+    assert not result.success
+    assert sum(GROUPED in s for s in executed) == 3  # the count; on failure, the count again and the rows
+    assert "observed 1" in result.outcomes[0].details
+    assert "'k': 'b', 'n': 2" in result.outcomes[0].details
+
+    executed.clear()
+    clean = Check(query="SELECT k, count(*) AS n FROM raw.t WHERE x <> 3 GROUP BY k HAVING count(*) > 1",
+                  violations=True, expectations=[gx.expectations.ExpectTableRowCountToEqual(value=0)])
+    assert _run(db, clean).success
+    assert sum("GROUP BY k" in s for s in executed) == 1
+
+
+@pytest.mark.parametrize(("query", "error"), [
+    ("SELECT CAST(k || 'x' AS INTEGER) AS n FROM raw.t", "Conversion Error"),  # fails when run, not when bound
+    ("SELECT no_such_column AS n FROM raw.t", "no_such_column"),  # fails when bound
+])
+def test_a_query_that_fails_fails_the_check_with_the_error(db, query, error):
+    result = _run(db, Check(query=query, expectations=[gx.expectations.ExpectColumnValuesToNotBeNull(column="n")]))
+    assert not result.success
+    assert error in " ".join(o.details for o in result.outcomes)
