@@ -36,6 +36,10 @@ class Check:
     query: str | None = None  # default: SELECT * FROM raw.<table>
     name: str = "all rows"
     index_columns: tuple[str, ...] = field(default_factory=tuple)  # name failing rows in the report
+    # The query returns only the rows that break the rule (e.g. keys seen twice) and the expectation is that there
+    # are none (ExpectTableRowCountToEqual 0): one pass over an aggregating query, where a column expectation
+    # makes two (GX counts the rows apart from the values). A failure shows the first rows the query returns.
+    violations: bool = False
 
 
 @dataclass
@@ -97,6 +101,13 @@ def distinct_counts(values: list, limit: int = 10) -> str:
     return shown + (f" and {more:,} more distinct value(s)" if more > 0 else "")
 
 
+def _first_rows(datasource, query: str, limit: int = 10) -> list[dict]:
+    import sqlalchemy as sa
+
+    with datasource.get_engine().connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM ({query}) LIMIT {limit}"))]
+
+
 def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, checks: list[Check],
                default_query: str) -> list[SuiteResult]:
     """Run the checks with GX against the DuckDB file; the file must not be open for writing elsewhere."""
@@ -118,17 +129,20 @@ def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, 
             # per expectation (half the time of a check over millions of rows). Only a failed check is run again
             # for them, so the report can name values and rows.
             run = batch.validate(gx_suite, result_format={"result_format": "BOOLEAN_ONLY"})
+            shown = ""
             if not run.success:
                 result_format = {"result_format": "COMPLETE"}
                 if check.index_columns:
                     result_format["unexpected_index_column_names"] = list(check.index_columns)
                 run = batch.validate(gx_suite, result_format=result_format)
+                if check.violations:  # the rows the query lists are what is wrong
+                    shown = f"; rows {_first_rows(datasource, check.query or default_query)!r}"
             outcomes = [
                 ExpectationOutcome(
                     expectation=r.expectation_config.type,
                     kwargs={k: v for k, v in r.expectation_config.kwargs.items() if k not in ("batch_id",)},
                     success=bool(r.success),
-                    details="" if r.success else _describe(r),
+                    details="" if r.success else _describe(r) + shown,
                 )
                 for r in run.results
             ]
