@@ -67,7 +67,9 @@ def parse_file(snapshot: Snapshot, rel: str, con: duckdb.DuckDBPyConnection) -> 
     textfiles.check_head(path, label)
     with path.open(encoding="utf-8") as fh:
         check_header(fh.readline(), label)
-    # Typed read: a non-numeric cell fails in DuckDB's reader, which names the line and the column.
+    # Typed read: a non-numeric cell fails in DuckDB's reader, which names the line and the column. The dialect is
+    # MOF's, stated, not sniffed: sniffing each file (a sample of 20,480 lines) cost two thirds of reading it
+    # (76 files of 38 years: 5.6 s of reading -> 3.1 s without the sniffer).
     columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _READ.items()) + "}"
     return f"""
         SELECT {_sql_text(rel)} AS file, exp_or_imp,
@@ -76,7 +78,8 @@ def parse_file(snapshot: Snapshot, rel: str, con: duckdb.DuckDBPyConnection) -> 
                nullif(trim(unit1), '') AS unit1, nullif(trim(unit2), '') AS unit2,
                quantity1_year, quantity2_year, value_year, {", ".join(MONTH_COLUMNS)},
                {snapshot.manifest.get("synthetic") is True} AS is_synthetic
-        FROM read_csv({_sql_text(str(path))}, header = false, skip = 1, quote = '"', columns = {columns})"""
+        FROM read_csv({_sql_text(str(path))}, header = false, skip = 1, auto_detect = false, delim = ',',
+                      quote = '"', columns = {columns})"""
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
