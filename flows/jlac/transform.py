@@ -221,7 +221,10 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     ``static_index.html`` opens offline as a single file).
     Raises ModelError naming every failed model or test (with failing rows' count and a sample).
     """
-    command = ["build", "--indirect-selection", tests] + (["--select", *select] if select else [])
+    # dbt's JSON artifacts (manifest, run results: 0.3 s a build) only for the docs step that reads them, the one after
+    # a full build (see docs()); jlac reads the results in memory, and a docs step that compiles writes its own
+    artifacts = "--write-json" if docs_dir is not None and select is None else "--no-write-json"
+    command = ["build", artifacts, "--indirect-selection", tests] + (["--select", *select] if select else [])
     start = time.perf_counter()
     res = _invoke(command, settings, build_path)
     if res.exception is not None:
