@@ -120,23 +120,26 @@ def _csv_write(path: Path, t: Table, rows: list[list], meta: dict) -> None:
     path.write_bytes((b"\xef\xbb\xbf" if meta["bom"] else b"") + out.getvalue().encode(t.encoding))
 
 
-def _xlsx_read(data: bytes, t: Table) -> list[list]:
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    ws = wb[t.sheet] if t.sheet else wb.worksheets[0]
-    return [list(r) for r in ws.iter_rows(values_only=True)]
+def _sheet_edit(t: Table, edit: Callable[[list[list]], None]) -> Callable[[openpyxl.Workbook], None]:
+    """A workbook edit that hands the table's sheet to ``edit`` as rows of values and writes back what changed."""
 
-
-def _xlsx_write(data: bytes, t: Table, rows: list[list]) -> bytes:
-    wb = openpyxl.load_workbook(io.BytesIO(data))
-    ws = wb[t.sheet] if t.sheet else wb.worksheets[0]
-    ws.delete_rows(1, ws.max_row)
-    for i, row in enumerate(rows, 1):
-        for j, v in enumerate(row, 1):
-            if v is not None:
-                ws.cell(row=i, column=j, value=v)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    def on(wb: openpyxl.Workbook) -> None:
+        ws = wb[t.sheet] if t.sheet else wb.worksheets[0]
+        before = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = copy.deepcopy(before)
+        edit(rows)
+        if [len(r) for r in rows] == [len(r) for r in before]:  # cells changed in place: write only those
+            for i, (old, new) in enumerate(zip(before, rows, strict=True), 1):
+                for j, (a, b) in enumerate(zip(old, new, strict=True), 1):
+                    if a != b:
+                        ws.cell(row=i, column=j, value=b)
+            return
+        ws.delete_rows(1, ws.max_row)  # rows or cells added or removed: the sheet written again
+        for i, row in enumerate(rows, 1):
+            for j, v in enumerate(row, 1):
+                if v is not None:
+                    ws.cell(row=i, column=j, value=v)
+    return on
 
 
 def edit_table(vintage: Path, t: Table, edit: Callable[[list[list]], None]) -> None:
@@ -146,19 +149,8 @@ def edit_table(vintage: Path, t: Table, edit: Callable[[list[list]], None]) -> N
         rows, meta = _csv_read(path, t)
         edit(rows)
         _csv_write(path, t, rows, meta)
-    elif path.suffix.lower() == ".xlsx":
-        rows = _xlsx_read(path.read_bytes(), t)
-        edit(rows)
-        path.write_bytes(_xlsx_write(path.read_bytes(), t, rows))
-    elif path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            inner = next(n for n in zf.namelist() if n.lower().endswith(".xlsx"))
-            data = zf.read(inner)
-        rows = _xlsx_read(data, t)
-        edit(rows)
-        data = _xlsx_write(data, t, rows)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(inner, data)
+    elif path.suffix.lower() in (".xlsx", ".zip"):
+        edit_workbook(vintage, t, _sheet_edit(t, edit))  # one load and one save of the workbook
     else:
         raise AssertionError(f"no table reader for {t.file}")
 
