@@ -126,7 +126,7 @@ def _sheet_edit(t: Table, edit: Callable[[list[list]], None]) -> Callable[[openp
     def on(wb: openpyxl.Workbook) -> None:
         ws = wb[t.sheet] if t.sheet else wb.worksheets[0]
         before = [list(r) for r in ws.iter_rows(values_only=True)]
-        rows = copy.deepcopy(before)
+        rows = [list(r) for r in before]
         edit(rows)
         if [len(r) for r in rows] == [len(r) for r in before]:  # cells changed in place: write only those
             for i, (old, new) in enumerate(zip(before, rows, strict=True), 1):

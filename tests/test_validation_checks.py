@@ -6,6 +6,7 @@ import duckdb
 import duckdb_engine
 import great_expectations as gx
 import pytest
+from jlac.checks import violations_check
 from jlac.validation import Check, run_checks
 
 GROUPED = "SELECT k, count(*) AS n FROM raw.t GROUP BY k"
@@ -48,17 +49,15 @@ def test_an_aggregating_query_runs_once_per_metric_query_not_for_its_column_name
 
 
 def test_a_violations_check_reads_its_query_once_and_shows_the_first_rows(db, executed):
-    check = Check(name="one row per k", query=f"{GROUPED} HAVING count(*) > 1", violations=True,
-                  expectations=[gx.expectations.ExpectTableRowCountToEqual(value=0)])
-    result = _run(db, check)
+    result = _run(db, violations_check("one row per k", f"{GROUPED} HAVING count(*) > 1"))
     assert not result.success
     assert sum(GROUPED in s for s in executed) == 3  # the count; on failure, the count again and the rows
     assert "observed 1" in result.outcomes[0].details
     assert "'k': 'b', 'n': 2" in result.outcomes[0].details
 
     executed.clear()
-    clean = Check(query="SELECT k, count(*) AS n FROM raw.t WHERE x <> 3 GROUP BY k HAVING count(*) > 1",
-                  violations=True, expectations=[gx.expectations.ExpectTableRowCountToEqual(value=0)])
+    clean = violations_check("one row per k", "SELECT k, count(*) AS n FROM raw.t WHERE x <> 3 GROUP BY k "
+                             "HAVING count(*) > 1")
     assert _run(db, clean).success
     assert sum("GROUP BY k" in s for s in executed) == 1
 

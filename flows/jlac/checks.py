@@ -21,3 +21,15 @@ def unmapped_names_query(source: Source, tag: str, column: str) -> str:
         f"FROM {source.raw_table} AS r LEFT JOIN staging.country_name_map AS m "
         f"ON m.source = '{tag}' AND m.name = r.{column}"
     )
+
+
+def violations_check(name: str, query: str):
+    """A check whose ``query`` lists the rows that break a rule (e.g. keys seen twice), expected to list none.
+
+    One pass over the query, where a column expectation makes two; a failure shows the first rows it lists
+    (``jlac.validation.Check.violations``).
+    """
+    from jlac.validation import Check
+
+    return Check(name=name, query=query, violations=True,
+                 expectations=[gx.expectations.ExpectTableRowCountToEqual(value=0)])

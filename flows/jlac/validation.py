@@ -36,9 +36,9 @@ class Check:
     query: str | None = None  # default: SELECT * FROM raw.<table>
     name: str = "all rows"
     index_columns: tuple[str, ...] = field(default_factory=tuple)  # name failing rows in the report
-    # The query returns only the rows that break the rule (e.g. keys seen twice) and the expectation is that there
-    # are none (ExpectTableRowCountToEqual 0): one pass over an aggregating query, where a column expectation
-    # makes two (GX counts the rows apart from the values). A failure shows the first rows the query returns.
+    # The query returns only the rows that break the rule and the expectation is that there are none: one pass over
+    # an aggregating query, where a column expectation makes two (GX counts the rows apart from the values). A
+    # failure shows the first rows the query returns. Made by jlac.checks.violations_check.
     violations: bool = False
 
 
