@@ -8,6 +8,7 @@ refused, with the publisher's evidence; ``extra`` adds accepted layout variants 
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 from pathlib import Path
@@ -103,6 +104,7 @@ def _mof_hs9_country(v: Path) -> None:
 
     if not _HS9_COUNTRY:
         out = Path(tempfile.mkdtemp(prefix="jlac-hs9-mutation-"))
+        atexit.register(shutil.rmtree, out, ignore_errors=True)  # 25 MB of generated files, read by every case
         vintage = generator().generate(out, 1, SHARED / "snapshots", last_year=2018, threads=1)
         _HS9_COUNTRY.extend(sorted(Path(vintage).glob("*.csv")))
     for path in _HS9_COUNTRY:
