@@ -208,8 +208,10 @@ def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirro
     assert all(r.success for r in results)
     assert len(set(parts_dir.glob("*.parquet")) - before) == 2
     with duckdb.connect(str(path), read_only=True) as con:
-        assert con.execute("SELECT min(month), max(month), count(DISTINCT file) "
-                           "FROM staging.stg_mof_hs9_country__monthly WHERE year = 2019").fetchone() == (1, 1, 2)
+        assert con.execute("SELECT min(month), max(month) "
+                           "FROM marts.fct_trade_commodity_monthly WHERE year = 2019").fetchone() == (1, 1)
+        assert con.execute("SELECT count(DISTINCT file) FROM staging.stg_mof_hs9_country__lines WHERE year = 2019"
+                           ).fetchone() == (2,)
     # a file changed in place after it was verified is caught: new mtime, so it is hashed again
     victim = new / "hs9-country-2019-imp.csv"
     victim.unlink()  # hard links: replace the file, never write through to the other vintage
@@ -342,8 +344,8 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
         transform.build(full, settings, select=transform.upstream_of(TARGETS), tests="buildable")
 
 
-def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_path):
-    """unique_months counts each yearly line's months with a bit per month: a staging view that gives two of a row's
+def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_path, monkeypatch):
+    """unique_months counts each yearly line's months with a bit per month: a monthly fact that gives two of a line's
     values the same month (a slip in the months it joins) fails it, though every raw row is unique."""
     from jlac import transform
     from jlac.errors import ModelError
@@ -351,11 +353,13 @@ def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_
     settings, _ = published
     path = tmp_path / "b.duckdb"
     shutil.copyfile(settings.warehouse, path)
-    with duckdb.connect(str(path)) as con:
-        sql = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'stg_mof_hs9_country__monthly'"
-                          ).fetchone()[0]
-        assert '"range"(1, 13)' in sql
-        con.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW")
-                    .replace('"range"(1, 13)', "(SELECT unnest([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11]))"))
+    project = tmp_path / "sql"  # the fact's SQL with the slip, in a copy of the project that dbt builds instead
+    shutil.copytree(transform.PROJECT_DIR, project)
+    fact = project / "models" / "marts" / "fct_trade_commodity_monthly.sql"
+    sql = fact.read_text(encoding="utf-8")
+    assert "range(1, 13) AS m(month)" in sql
+    fact.write_text(sql.replace("range(1, 13) AS m(month)",
+                                "(SELECT unnest([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11])) AS m(month)"), "utf-8")
+    monkeypatch.setattr(transform, "PROJECT_DIR", project)
     with pytest.raises(ModelError, match=r"unique_months\(.*\) on marts.fct_trade_commodity_monthly .*failing row"):
         transform.build(path, settings, select=["fct_trade_commodity_monthly"], tests="buildable")
