@@ -6,13 +6,18 @@ import duckdb
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK
 from jlac.errors import ParseError
-from jlac.sources.imf_dots.source import _cell_value, parse_workbook
+from jlac.sources.imf_dots.source import CELL_COLUMNS, _cell_value, parse_workbook
+
+
+def _rows(cells: dict[str, list]) -> list[tuple]:
+    """The workbook's cells as (sheet, excel_row, partner, flow, year, value, is_estimate) tuples."""
+    return list(zip(*(cells[c] for c in CELL_COLUMNS), strict=True))
 
 
 @pytest.fixture(scope="module")
 def japan():
-    reporter, rows, repeats = parse_workbook(JAPAN_WORKBOOK, "DOTS_101.xlsx")
-    return reporter, {(r[2], r[3], r[4]): r for r in rows}, repeats
+    reporter, cells, repeats = parse_workbook(JAPAN_WORKBOOK, "DOTS_101.xlsx")
+    return reporter, {(r[2], r[3], r[4]): r for r in _rows(cells)}, repeats
 
 
 def test_japan_exports_and_imports_brazil_2018(japan):
@@ -30,9 +35,9 @@ def test_japan_exports_and_imports_brazil_2018(japan):
 def test_repeated_partner_rows_both_parsed():
     # 'Australia' stands above 'World' (row 8) and again in its region (row 32), identical. The parser keeps
     # both; the core drops the identical repeat (tests/test_mutations.py: "row repeated, same values").
-    _, rows, repeats = parse_workbook(JAPAN_WORKBOOK, "DOTS_101.xlsx")
+    _, cells, repeats = parse_workbook(JAPAN_WORKBOOK, "DOTS_101.xlsx")
     assert repeats == ["Australia", "Australia"]
-    hits = [r for r in rows if r[2:5] == ("Australia", "export", 2018)]
+    hits = [r for r in _rows(cells) if r[2:5] == ("Australia", "export", 2018)]
     assert [r[1] for r in hits] == [8, 32]
     assert hits[0][5] == hits[1][5] == pytest.approx(17110.684248)
 
@@ -49,9 +54,9 @@ def test_year_header_with_a_note_names_the_cell(tmp_path):
 
 def test_estimate_cells_keep_their_flag():
     # DOTS_88.xlsx (Haiti), sheet 'Exports, FOB', row 40 (Japan), 2018: text cell '3.89 e'
-    reporter, rows, _ = parse_workbook(IMF_DOTS / "DOTS_88.xlsx", "DOTS_88.xlsx")
+    reporter, cells, _ = parse_workbook(IMF_DOTS / "DOTS_88.xlsx", "DOTS_88.xlsx")
     assert reporter == "Haiti"
-    hit = [r for r in rows if r[2] == "Japan" and r[3] == "export" and r[4] == 2018]
+    hit = [r for r in _rows(cells) if r[2] == "Japan" and r[3] == "export" and r[4] == 2018]
     assert len(hit) == 1 and hit[0][1] == 40
     assert hit[0][5] == pytest.approx(3.89) and hit[0][6] is True
 
@@ -94,3 +99,31 @@ def test_missing_sheet_and_unreadable_file(tmp_path):
     garbage.write_bytes(JAPAN_WORKBOOK.read_bytes()[:5000])  # a truncated copy
     with pytest.raises(ParseError, match=r"DOTS_7.xlsx: not a readable .xlsx workbook"):
         parse_workbook(garbage, "DOTS_7.xlsx")
+
+
+def test_duplicate_workbook_that_differs_is_refused_naming_the_cell(tmp_path):
+    """A second workbook of the same reporter that disagrees on one cell stops the parse, naming both files, the
+    partner, flow and year, and both values (which one is right is not jlac's to pick)."""
+    import openpyxl
+    from conftest import write_manifest
+    from jlac.snapshots import load_snapshot
+    from jlac.sources.imf_dots.source import parse
+
+    vintage = tmp_path / "imf-dots" / "2022-02-02"
+    vintage.mkdir(parents=True)
+    wb = openpyxl.load_workbook(IMF_DOTS / "DOTS_143.xlsx")
+    wb.save(vintage / "DOTS_143.xlsx")  # both through openpyxl: its way of writing numbers is then the same in both
+    sheet = wb["Exports, FOB"]
+    # names in column B, years from column C: the header row has 2018, the World row follows it
+    years = {c.column: c.value for c in next(r for r in sheet.iter_rows() if any(c.value == "2018" for c in r))}
+    world = next(r for r in sheet.iter_rows() if any(c.value == "World" for c in r))
+    cell = next(c for c in reversed(world) if isinstance(c.value, float | int) and years.get(c.column))
+    before, cell.value = cell.value, cell.value + 1
+    wb.save(vintage / "DOTS_144.xlsx")
+    write_manifest(vintage, "imf-dots")
+    with pytest.raises(ParseError) as err:
+        parse(load_snapshot(vintage), duckdb.connect())
+    msg = str(err.value)
+    assert "DOTS_144.xlsx: repeats reporter 'Nicaragua' of DOTS_143.xlsx with different values in 1 cell(s)" in msg
+    assert f"World export {int(years[cell.column])}: DOTS_143.xlsx row {cell.row} has {before!r}" in msg
+    assert f"DOTS_144.xlsx row {cell.row} has {before + 1!r}" in msg
