@@ -69,11 +69,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+# libyaml's loader when PyYAML was built with it (its wheels are): the same documents, about 8x faster to read. Every
+# refresh reads every manifest (imf-dots' lists 224 files): 0.2 s of an unchanged refresh's 1.1 s with the Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_snapshot(vintage_dir: Path) -> Snapshot:
     """Read the manifest of one vintage folder."""
     manifest_path = vintage_dir / MANIFEST
     try:
-        manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8")) or {}
+        manifest = yaml.load(manifest_path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
     except FileNotFoundError as exc:
         raise SnapshotError(f"{vintage_dir}: no {MANIFEST}; every vintage needs a manifest") from exc
     except yaml.YAMLError as exc:
