@@ -90,3 +90,11 @@ def test_parse_cache_key_covers_the_reviewed_data_files_and_used_modules(tmp_pat
     with open(data / "country_names.csv", "a", encoding="utf-8") as fh:
         fh.write("oecd,Republic of Atlantis,ATL,999,country,Atlantis,,,,test override\n")
     assert parse.cache_path(settings, src, snap) != before
+
+
+def test_broken_manifest_names_the_file_and_line(tmp_path):
+    vintage = tmp_path / "imf-dots" / "2022-02-02"
+    vintage.mkdir(parents=True)
+    (vintage / "SNAPSHOT.yml").write_text("source: imf-dots\nfiles: [DOTS_101.xlsx\n  - path: x\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"(?s)2022-02-02/SNAPSHOT.yml: not valid YAML .*line 3, column 9"):
+        load_snapshot(vintage)
