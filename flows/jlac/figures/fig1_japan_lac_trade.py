@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jlac.figures import save  # noqa: E402
+
 REPORT_END = 2018
 
 READS = ("figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners")  # see figures/__init__
@@ -70,10 +72,4 @@ def render(con, outdir: Path) -> list[Path]:
     fig.text(0.01, 0.01, "Source: IMF Direction of Trade Statistics (Japan's reports), via jlac. LAC = 33 CELAC "
              "states. Report span 1995-2018 marked.\nDotted: Mexico, Brazil and Chile only (MOF, yen at FRED's "
              "annual rate), not a LAC total.", fontsize=7, color="#555555")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    for ext in ("png", "svg"):
-        path = outdir / f"fig1_japan_lac_trade.{ext}"
-        fig.savefig(path)
-        written.append(path)
-    plt.close(fig)
-    return written
+    return written + save(fig, outdir, "fig1_japan_lac_trade", rect=(0, 0.05, 1, 1))

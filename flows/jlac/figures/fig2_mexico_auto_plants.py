@@ -18,6 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from countryinfo import CountryInfo  # noqa: E402
 
+from jlac.figures import save  # noqa: E402
+
 REPORT_YEAR = 2018
 NEIGHBOURS = ("United States", "Guatemala", "Belize")
 COLORS = {"Nissan": "#c3002f", "Honda": "#1f4e79", "Toyota": "#2e7d32", "Mazda": "#6a1b9a", "Hino": "#ef6c00",
@@ -93,14 +95,7 @@ def draw_map(frame, year: int, outdir: Path, stem: str) -> list[Path]:
     ax.set_title(f"Japanese automobile manufacturers in Mexico, as of {year}", loc="left", fontsize=12)
     fig.text(0.01, 0.01, "Plant list: jlac reviewed seed from company and press sources (see the CSV's source_url); "
              "locations approximate. Outline: countryinfo (Natural Earth-derived).", fontsize=6.5, color="#555555")
-    fig.tight_layout()
-    written = []
-    for ext in ("png", "svg"):
-        path = outdir / f"{stem}.{ext}"
-        fig.savefig(path)
-        written.append(path)
-    plt.close(fig)
-    return written
+    return save(fig, outdir, stem)
 
 
 def render_as_of(con, outdir: Path, year: int) -> list[Path]:

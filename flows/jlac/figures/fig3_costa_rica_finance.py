@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jlac.figures import save  # noqa: E402
+
 DONORS = (("CHN", "China"), ("JPN", "Japan"), ("KOR", "Korea"))
 MEASURE_LABEL = {"commitment": "commitments", "net_disbursement": "net disbursements",
                  "gross_disbursement": "gross disbursements"}
@@ -31,16 +33,6 @@ def series_label(measure: str, source: str, price_basis: str) -> str:
     """'net disbursements, OECD DAC2a (current US$)': what a line measures, for the legend."""
     basis = "current US$" if price_basis == "current" else price_basis.replace("constant-", "constant ") + " US$"
     return f"{MEASURE_LABEL.get(measure, measure)}, {SOURCE_LABEL.get(source, source)} ({basis})"
-
-
-def _save(fig, outdir: Path, stem: str) -> list[Path]:
-    paths = []
-    for ext in ("png", "svg"):
-        path = outdir / f"{stem}.{ext}"
-        fig.savefig(path)
-        paths.append(path)
-    plt.close(fig)
-    return paths
 
 
 def finance_chart(frame, title: str, outdir: Path, stem: str) -> list[Path]:
@@ -65,8 +57,7 @@ def finance_chart(frame, title: str, outdir: Path, stem: str) -> list[Path]:
     fig.text(0.01, 0.01, "Measures are not comparable: commitments are pledged or signed amounts in the year; net "
              "disbursements are payments minus repayments (negative when repayments exceed them). See docs/finance.md.",
              fontsize=6.5, color="#555555")
-    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
-    return _save(fig, outdir, stem)
+    return save(fig, outdir, stem, rect=(0, 0.04, 1, 0.95))
 
 
 def render_recipient(con, outdir: Path, recipient_iso3: str) -> list[Path]:
@@ -103,8 +94,7 @@ def china_lending_chart(con, outdir: Path) -> list[Path]:
     ax.set_title("Chinese policy-bank loans to LAC (CELAC-33), US$ billions", loc="left", fontsize=12)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    return _save(fig, outdir, "china_lac_lending")
+    return save(fig, outdir, "china_lac_lending")
 
 
 def render(con, outdir: Path) -> list[Path]:

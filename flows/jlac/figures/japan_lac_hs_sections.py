@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jlac.figures import save  # noqa: E402
+
 NAME = "japan_lac_imports_by_hs_section"
 EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table and no Comtrade HS 27/44 rows "
               "for Japan's imports from CELAC states. Run `jlac fetch mof-hs9-country` (e-Stat appId needed).")
@@ -48,10 +50,4 @@ def render(con, outdir: Path) -> list[Path]:
     ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)
     fig.text(0.01, 0.01, "Sources: MOF Trade Statistics of Japan via e-Stat (real rows only), UN Comtrade; via jlac.",
              fontsize=7, color="#555555")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    for ext in ("png", "svg"):
-        path = outdir / f"{NAME}.{ext}"
-        fig.savefig(path)
-        written.append(path)
-    plt.close(fig)
-    return written
+    return written + save(fig, outdir, NAME, rect=(0, 0.06, 1, 1))

@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jlac.figures import save  # noqa: E402
+
 PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
 FLOWS = (("export", "Exports to", "#1f4e79"), ("import", "Imports from", "#c55a11"))
 MOF_FROM = 2021
@@ -58,10 +60,4 @@ def render(con, outdir: Path) -> list[Path]:
     fig.text(0.01, 0.01, "Sources: IMF Direction of Trade Statistics (Japan's reports) to 2020; MOF Trade "
              f"Statistics from {MOF_FROM}; yen/dollar: FRED EXJPUS annual average." + note,
              fontsize=7, color="#555555", wrap=True)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
-    for ext in ("png", "svg"):
-        path = outdir / f"japan_main_lac_partners.{ext}"
-        fig.savefig(path)
-        written.append(path)
-    plt.close(fig)
-    return written
+    return written + save(fig, outdir, "japan_main_lac_partners", rect=(0, 0.04, 1, 0.96))
