@@ -16,6 +16,7 @@ import duckdb
 import pycountry
 
 from jlac import config
+from jlac.bulk_insert import insert_rows
 
 # The 33 member states of CELAC, the report's "LAC".
 CELAC = frozenset(
@@ -119,11 +120,7 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
         "kind VARCHAR, display_name VARCHAR, aggregate_code VARCHAR, imts_code VARCHAR, note VARCHAR, is_celac BOOLEAN)"
     )
     rows = sorted(set(rows))
-    if rows:
-        con.executemany(
-            "INSERT INTO staging.country_name_map VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*r, r[2] in CELAC) for r in rows],
-        )
+    insert_rows(con, "staging.country_name_map", [(*r, r[2] in CELAC) for r in rows])
     comments.comment_table(
         con, "staging.country_name_map",
         "Every country or aggregate name found in the raw tables, resolved to ISO3/M49 by pycountry and jlac's "

@@ -7,6 +7,7 @@ import json
 import duckdb
 
 from jlac import comments, ledger, validation
+from jlac.bulk_insert import insert_rows
 from jlac.config import Settings
 from jlac.ledger import RunRecord
 from jlac.snapshots import Snapshot
@@ -24,8 +25,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "ended TIMESTAMPTZ, status VARCHAR, duration_s DOUBLE, snapshots JSON, error VARCHAR, failed_source VARCHAR, "
         "failed_suite VARCHAR, report_path VARCHAR)"
     )
-    _insert_many(
-        con, "INSERT INTO meta.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con, "meta.runs",
         [(r["run_id"], r.get("flow_run_id"), r.get("trigger"), r.get("started"), r.get("ended"), r.get("status"),
           r.get("duration_s"), json.dumps(r.get("snapshots") or []), r.get("error"), r.get("failed_source"),
           r.get("failed_suite"), r.get("report_path")) for r in runs],
@@ -44,8 +45,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "CREATE OR REPLACE TABLE meta.fetches (fetched_at TIMESTAMPTZ, source VARCHAR, status VARCHAR, "
         "vintage VARCHAR, requests INTEGER, bytes BIGINT, message VARCHAR)"
     )
-    _insert_many(
-        con, "INSERT INTO meta.fetches VALUES (?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con, "meta.fetches",
         [(f["at"], f["source"], f["status"], f.get("vintage"), f.get("requests"), f.get("bytes"), f.get("message"))
          for f in fetches],
     )
@@ -59,8 +60,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "CREATE OR REPLACE TABLE meta.snapshots (run_id VARCHAR, source VARCHAR, vintage VARCHAR, root VARCHAR, "
         "file VARCHAR, sha256 VARCHAR, bytes BIGINT)"
     )
-    _insert_many(
-        con, "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con, "meta.snapshots",
         [(record.run_id, s["source"], s["vintage"], s["root"], f["path"], f["sha256"], f.get("bytes"))
          for s in record.snapshots for f in s["files"]],
     )
@@ -77,9 +78,9 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "CREATE OR REPLACE TABLE meta.validations (run_id VARCHAR, suite VARCHAR, source VARCHAR, snapshot_id VARCHAR, "
         "expectation VARCHAR, arguments VARCHAR, success BOOLEAN, details VARCHAR)"
     )
-    _insert_many(con, "INSERT INTO meta.validations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", kept)
-    _insert_many(
-        con, "INSERT INTO meta.validations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(con, "meta.validations", kept)
+    insert_rows(
+        con, "meta.validations",
         [(record.run_id, r.suite, r.source, r.snapshot_id, o.expectation, json.dumps(o.kwargs, default=str),
           o.success, o.details) for r in results for o in r.outcomes],
     )
@@ -91,17 +92,12 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "success": "Whether it passed", "details": "What failed: values and rows"})
 
     con.execute("CREATE OR REPLACE TABLE meta.inputs (input VARCHAR, fingerprint VARCHAR)")
-    _insert_many(con, "INSERT INTO meta.inputs VALUES (?, ?)", sorted(inputs.items()))
+    insert_rows(con, "meta.inputs", sorted(inputs.items()))
     comments.comment_table(con, "meta.inputs", "What this warehouse was built from, one fingerprint per input: "
                            "'source:<name>' (the snapshot's sha256 fingerprint, or 'none'), 'code' (jlac's code, "
                            "reviewed data files, SQL models and build settings). A refresh whose inputs all equal "
                            "these publishes nothing.", {
         "input": "source:<name> or code", "fingerprint": "sha256 fingerprint of the input"})
-
-
-def _insert_many(con: duckdb.DuckDBPyConnection, sql: str, rows: list) -> None:
-    if rows:  # DuckDB refuses executemany with no parameter sets
-        con.executemany(sql, rows)
 
 
 def snapshot_record(snapshot: Snapshot) -> dict:

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from jlac import textfiles
+from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
@@ -238,8 +239,7 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
             known = read_stats(con, source, Path(e["parquet"]))
             rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version, e["parquet"] not in held,
                          *known["minmax"]))
-        con.executemany(
-            f"INSERT INTO {source.raw_table}_partitions VALUES (?, ?, ?, ?, ?, ?{', ?, ?' * len(stats)})", rows)
+        insert_rows(con, f"{source.raw_table}_partitions", rows)
     else:
         typed = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in source.columns)
         con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
