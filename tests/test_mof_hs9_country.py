@@ -324,7 +324,7 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
     text = str(err.value)
     assert "unique_months(columns=['partner_code', 'flow', 'hs9', 'year', 'vintage'], month=month) on " \
            "marts.fct_trade_commodity_monthly" in text
-    assert "unique_combination(columns=['partner_code', 'flow', 'hs9', 'year', 'vintage']) on " \
+    assert "unique_combination(columns=['partner_code', 'flow', 'hs9', 'year', 'vintage'], hash_first=True) on " \
            "marts.fct_trade_commodity_annual_hs9" in text and "failing row(s); e.g." in text
     # an incremental build that loads another source (a new FRED vintage) adds no partition: the views are rebuilt
     # (they join FRED) and their tests have no new rows to read, even right after a full build listed all as new
@@ -363,3 +363,26 @@ def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_
     monkeypatch.setattr(transform, "PROJECT_DIR", project)
     with pytest.raises(ModelError, match=r"unique_months\(.*\) on marts.fct_trade_commodity_monthly .*failing row"):
         transform.build(path, settings, select=["fct_trade_commodity_monthly"], tests="buildable")
+
+
+def test_hashed_grain_test_catches_a_repeated_line(published, tmp_path, monkeypatch):
+    """The annual fact's grain test groups by a hash of the key first (hash_first): a fact that repeats one line of
+    MOF's files still fails it, naming the test and its one failing key."""
+    from jlac import transform
+    from jlac.errors import ModelError
+
+    settings, _ = published
+    path = tmp_path / "b.duckdb"
+    shutil.copyfile(settings.warehouse, path)
+    project = tmp_path / "sql"
+    shutil.copytree(transform.PROJECT_DIR, project)
+    fact = project / "models" / "marts" / "fct_trade_commodity_annual_hs9.sql"
+    sql = fact.read_text(encoding="utf-8")
+    lines = "{{ ref('stg_mof_hs9_country__lines') }}"
+    assert f"FROM {lines} AS l" in sql
+    repeated = f"FROM (SELECT * FROM {lines} UNION ALL (SELECT * FROM {lines} LIMIT 1)) AS l"
+    fact.write_text(sql.replace(f"FROM {lines} AS l", repeated), "utf-8")
+    monkeypatch.setattr(transform, "PROJECT_DIR", project)
+    with pytest.raises(ModelError, match=r"unique_combination\(.*hash_first=True\) on "
+                                         r"marts.fct_trade_commodity_annual_hs9 .*: 1 failing row"):
+        transform.build(path, settings, select=["fct_trade_commodity_annual_hs9"], tests="buildable")

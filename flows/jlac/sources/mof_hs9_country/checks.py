@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import great_expectations as gx
 
-from jlac.checks import schema_expectation, violations_check
+from jlac.checks import repeated_keys_query, schema_expectation, violations_check
 from jlac.partitions import files_to_validate
 from jlac.validation import Check
 
@@ -59,8 +59,8 @@ def checks(source, snapshot, settings=None) -> list[Check]:
         # lists the repeated keys, with their lowest and highest Value-Year (a conflict shows both values).
         violations_check(
             "new rows: one row per file, HS-9 line and partner",
-            f"SELECT file, hs9, country_code, count(*) AS rows_per_key, min(value_year) AS value_year_min, "
-            f"max(value_year) AS value_year_max FROM ({rows}) GROUP BY ALL HAVING count(*) > 1",
+            repeated_keys_query(rows, ["file", "hs9", "country_code"],
+                                also="min(value_year) AS value_year_min, max(value_year) AS value_year_max"),
         ),
         Check(
             # With the grain above, (flow, year, hs9, country_code) is unique over all partitions without reading
