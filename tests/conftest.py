@@ -282,3 +282,15 @@ def dbt_home(tmp_path_factory):
         os.environ.pop("JLAC_DBT_HOME", None)
     else:
         os.environ["JLAC_DBT_HOME"] = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_flow_heartbeats():
+    """The flow runs of a test process send no heartbeats. Prefect 3.9 sends one every 180 s by default, from a thread
+    that sleeps in one-second steps and is joined when the run ends: every flow run and subflow waited up to a
+    second for it (tests/test_flow_e2e.py: 69-79 s -> 65-73 s, two runs each). No test checks heartbeats; a
+    deployed run (integration/test_prefect_deployment.py, a subprocess) still sends them, as in production."""
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
