@@ -95,3 +95,38 @@ def test_starts_before_the_first_publish_and_loads_it_when_it_comes(home):
         assert "serving run (none yet)" in ep.ready_line
         contract_refresh(home / "jlac.duckdb", rows=10, run_id="run-first")
         wait_for(lambda: _served_run(ep) == "run-first", timeout=30)
+
+
+def test_sigterm_during_a_load_stops_serve_sql(home, monkeypatch):
+    """A SIGTERM that arrives while a publish is being loaded stops serve-sql: it returns 0 and PostgreSQL is
+    stopped. It was taken for a failed load (the handler that keeps the old copy served), after which serve-sql
+    went on serving until it was killed."""
+    import os
+
+    from jlac.serving import serve as serve_mod
+    from jlac.serving.cluster import LocalCluster, ServerConfig
+    from jlac.serving.target import ReaderPolicy
+
+    class StillServing(BaseException):
+        """A second load was tried: the signal did not stop serve-sql."""
+
+    warehouse = home / "jlac.duckdb"
+    contract_refresh(warehouse, rows=100, run_id="run-1")
+    real, loads = serve_mod.catch_up, []
+
+    def load_then_signal(*args, **kwargs):
+        loads.append(args)
+        if len(loads) > 1:
+            raise StillServing
+        result = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill` or systemd would, while the load is still running
+        time.sleep(5)  # the handler runs here, inside the load
+        return result
+
+    monkeypatch.setattr(serve_mod, "catch_up", load_then_signal)
+    ready: list[str] = []
+    code = serve_mod.serve(warehouse, ServerConfig(port=0), ReaderPolicy(password="test-password"), ready.append,
+                           poll_s=0.1, retry_s=0.1)
+    assert code == 0 and len(loads) == 1 and ready == []
+    assert not (LocalCluster(home).data / "postmaster.pid").exists()  # PostgreSQL stopped
+    assert signal.getsignal(signal.SIGTERM) is not serve_mod._raise_stop  # the process's own handler is back

@@ -30,8 +30,12 @@ def file_identity(path: Path) -> tuple | None:
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-class Stop(Exception):
-    """SIGTERM or SIGINT arrived."""
+class Stop(BaseException):
+    """SIGTERM or SIGINT arrived.
+
+    A BaseException, like KeyboardInterrupt: the signal can arrive while a load is running, inside the handlers that
+    keep the old copy served when a load fails (``except Exception``). As an Exception it was taken for a failed
+    load there, and serve-sql went on serving until it was killed."""
 
 
 def _raise_stop(signum, frame):
