@@ -344,45 +344,41 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
         transform.build(full, settings, select=transform.upstream_of(TARGETS), tests="buildable")
 
 
-def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_path, monkeypatch):
-    """unique_months counts each yearly line's months with a bit per month: a monthly fact that gives two of a line's
-    values the same month (a slip in the months it joins) fails it, though every raw row is unique."""
+def _build_with_slip(published, tmp_path, monkeypatch, model: str, old: str, new: str):
+    """Build ``model`` into a copy of the published warehouse from a copy of the dbt project whose ``model``.sql
+    has ``old`` replaced by ``new`` (dbt rebuilds the model it tests, so the slip must be in its SQL)."""
     from jlac import transform
-    from jlac.errors import ModelError
-
-    settings, _ = published
-    path = tmp_path / "b.duckdb"
-    shutil.copyfile(settings.warehouse, path)
-    project = tmp_path / "sql"  # the fact's SQL with the slip, in a copy of the project that dbt builds instead
-    shutil.copytree(transform.PROJECT_DIR, project)
-    fact = project / "models" / "marts" / "fct_trade_commodity_monthly.sql"
-    sql = fact.read_text(encoding="utf-8")
-    assert "range(1, 13) AS m(month)" in sql
-    fact.write_text(sql.replace("range(1, 13) AS m(month)",
-                                "(SELECT unnest([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11])) AS m(month)"), "utf-8")
-    monkeypatch.setattr(transform, "PROJECT_DIR", project)
-    with pytest.raises(ModelError, match=r"unique_months\(.*\) on marts.fct_trade_commodity_monthly .*failing row"):
-        transform.build(path, settings, select=["fct_trade_commodity_monthly"], tests="buildable")
-
-
-def test_hashed_grain_test_catches_a_repeated_line(published, tmp_path, monkeypatch):
-    """The annual fact's grain test groups by a hash of the key first (hash_first): a fact that repeats one line of
-    MOF's files still fails it, naming the test and its one failing key."""
-    from jlac import transform
-    from jlac.errors import ModelError
 
     settings, _ = published
     path = tmp_path / "b.duckdb"
     shutil.copyfile(settings.warehouse, path)
     project = tmp_path / "sql"
     shutil.copytree(transform.PROJECT_DIR, project)
-    fact = project / "models" / "marts" / "fct_trade_commodity_annual_hs9.sql"
-    sql = fact.read_text(encoding="utf-8")
-    lines = "{{ ref('stg_mof_hs9_country__lines') }}"
-    assert f"FROM {lines} AS l" in sql
-    repeated = f"FROM (SELECT * FROM {lines} UNION ALL (SELECT * FROM {lines} LIMIT 1)) AS l"
-    fact.write_text(sql.replace(f"FROM {lines} AS l", repeated), "utf-8")
+    sql_file = project / "models" / "marts" / f"{model}.sql"
+    sql = sql_file.read_text(encoding="utf-8")
+    assert old in sql
+    sql_file.write_text(sql.replace(old, new), "utf-8")
     monkeypatch.setattr(transform, "PROJECT_DIR", project)
+    transform.build(path, settings, select=[model], tests="buildable")
+
+
+def test_monthly_grain_test_catches_a_model_that_repeats_a_month(published, tmp_path, monkeypatch):
+    """unique_months counts each yearly line's months with a bit per month: a monthly fact that gives two of a line's
+    values the same month (a slip in the months it joins) fails it, though every raw row is unique."""
+    from jlac.errors import ModelError
+
+    with pytest.raises(ModelError, match=r"unique_months\(.*\) on marts.fct_trade_commodity_monthly .*failing row"):
+        _build_with_slip(published, tmp_path, monkeypatch, "fct_trade_commodity_monthly", "range(1, 13) AS m(month)",
+                         "(SELECT unnest([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11])) AS m(month)")
+
+
+def test_hashed_grain_test_catches_a_repeated_line(published, tmp_path, monkeypatch):
+    """The annual fact's grain test groups by a hash of the key first (hash_first): a fact that repeats one line of
+    MOF's files still fails it, naming the test and its one failing key."""
+    from jlac.errors import ModelError
+
+    lines = "{{ ref('stg_mof_hs9_country__lines') }}"
     with pytest.raises(ModelError, match=r"unique_combination\(.*hash_first=True\) on "
                                          r"marts.fct_trade_commodity_annual_hs9 .*: 1 failing row"):
-        transform.build(path, settings, select=["fct_trade_commodity_annual_hs9"], tests="buildable")
+        _build_with_slip(published, tmp_path, monkeypatch, "fct_trade_commodity_annual_hs9", f"FROM {lines} AS l",
+                         f"FROM (SELECT * FROM {lines} UNION ALL (SELECT * FROM {lines} LIMIT 1)) AS l")
