@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -28,6 +30,14 @@ def published(good_home):
 
 def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _held(path):
+    """What this process still holds open of a DuckDB file: its file descriptors on it or its WAL (Linux)."""
+    names = {str(path.resolve()), str(path.resolve()) + ".wal"}
+    fds = Path("/proc/self/fd")
+    return [fd.name for fd in fds.iterdir() if fd.exists() and os.readlink(fd) in names] + \
+        [w.name for w in [path.with_name(path.name + ".wal")] if w.exists()]
 
 
 def test_every_model_table_and_column_has_its_yml_comment(published):
@@ -57,6 +67,7 @@ def test_model_results_and_docs_site(published, tmp_path, caplog):
     docs = tmp_path / "docs"
     out = transform.build(copy, published, docs_dir=docs, select=transform.upstream_of(
         ["figures.fig1_japan_lac_trade", "marts.fct_trade_commodity_monthly"]))
+    assert _held(copy) == []  # dbt's DuckDB is closed after the build and the docs: the next stage may write
     assert out["figures.fig1_japan_lac_trade"]["status"] == "success"
     assert out["figures.fig1_japan_lac_trade"]["rows"] == 26  # 1995-2020 from the Japan workbook
     assert out["marts.fct_trade_commodity_monthly"]["rows"] is None  # a view: not counted
@@ -151,6 +162,25 @@ def test_broken_sql_names_the_model(published, project_copy, tmp_path):
     sql.write_text(sql.read_text().replace("SELECT", "SELECT no_such_column,", 1))
     with pytest.raises(ModelError, match=r"(?s)SQL model marts\.fct_fx_annual failed: .*no_such_column"):
         _build_copy(published, tmp_path, "fct_fx_annual")
+    assert _held(tmp_path / "w.duckdb") == []
+
+
+def test_dbt_duckdb_is_closed_even_with_a_handle_left_open(published, tmp_path, monkeypatch):
+    """A run that ends with one of dbt-duckdb's handles still open (an interrupted node) would keep the build file
+    open for the rest of the process: jlac closes dbt-duckdb's database itself, not only drops its reference."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    left_open = []
+    forward = transform._forward
+
+    def forward_and_leak(event):
+        if not left_open and DuckDBConnectionManager._ENV is not None:
+            left_open.append(DuckDBConnectionManager._ENV.handle())
+        forward(event)
+
+    monkeypatch.setattr(transform, "_forward", forward_and_leak)
+    _build_copy(published, tmp_path, "fct_fx_annual")
+    assert left_open and _held(tmp_path / "w.duckdb") == []
 
 
 def test_downstream_of_a_source(published):
