@@ -70,3 +70,26 @@ def test_a_query_that_fails_fails_the_check_with_the_error(db, query, error):
     result = _run(db, Check(query=query, expectations=[gx.expectations.ExpectColumnValuesToNotBeNull(column="n")]))
     assert not result.success
     assert error in " ".join(o.details for o in result.outcomes)
+
+
+def test_a_source_without_a_snapshot_is_checked_empty_with_one_count(tmp_path, executed):
+    """Without a snapshot the raw table is made empty from the source's declared columns: validation counts its rows
+    (no GX suite, whose every expectation would hold on no rows) and fails if any is there, naming the table."""
+    from jlac.sources import get_source
+    from jlac.validation import validate_source
+
+    source = get_source("imf-imts")
+    path = tmp_path / "build.duckdb"
+    types = {"snapshot_id": "VARCHAR", "vintage": "VARCHAR", **{c.name: c.type for c in source.columns}}
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute(f"CREATE TABLE {source.raw_table} ({', '.join(f'{n} {t}' for n, t in types.items())})")
+    [result] = validate_source(path, source, None)
+    assert result.success and result.suite == "imf-imts: no snapshot, raw table empty" and result.snapshot_id is None
+    assert executed == []  # GX did not run
+
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"INSERT INTO {source.raw_table} (snapshot_id, reporter_iso3) VALUES ('stray', 'JPN')")
+    [result] = validate_source(path, source, None)
+    assert not result.success
+    assert result.outcomes[0].details == "observed 1 row(s) in raw.imf_imts without a snapshot"
