@@ -382,3 +382,44 @@ def test_hashed_grain_test_catches_a_repeated_line(published, tmp_path, monkeypa
                                          r"marts.fct_trade_commodity_annual_hs9 .*: 1 failing row"):
         _build_with_slip(published, tmp_path, monkeypatch, "fct_trade_commodity_annual_hs9", f"FROM {lines} AS l",
                          f"FROM (SELECT * FROM {lines} UNION ALL (SELECT * FROM {lines} LIMIT 1)) AS l")
+
+
+def test_a_moved_warehouse_home_is_loaded_again_and_not_checked_again(tmp_path, generated, mirror):
+    """The raw view lists its partitions by path: moved with the home, it reads nothing. The next refresh loads the
+    source again (even with every snapshot unchanged) and finds the same partitions by name under the new cache:
+    nothing parsed, validated or dbt-tested again."""
+    from hs9_helpers import SOURCES, incremental_build
+    from jlac import plan, warehouse
+
+    root = tmp_path / "m"
+    _copy_snapshot(generated, root)
+    old_home = tmp_path / "home"
+    build(settings_for(old_home, root, mirror))
+    new_home = tmp_path / "moved"
+    shutil.move(old_home, new_home)  # the whole home: warehouse file, cache, snapshot store
+    moved = settings_for(new_home, root, mirror)
+    with duckdb.connect(str(moved.warehouse), read_only=True) as con, \
+            pytest.raises(duckdb.IOException, match=str(old_home)):
+        con.execute("SELECT count(*) FROM raw.mof_hs9_country").fetchone()
+
+    sources = all_sources()
+    missing = partitions.missing_partitions(moved, sources)
+    assert list(missing) == [SRC]
+    assert missing[SRC].startswith(f"4 of 4 partition(s) missing, e.g. {old_home}")
+    snaps = {n: latest_snapshot(n, moved) for n in SOURCES}
+    inputs = plan.inputs_of(snaps, "code")
+    assert plan.make_plan(snaps, inputs, dict(inputs)).mode == "unchanged"  # the snapshots alone say nothing
+    the_plan = plan.make_plan(snaps, inputs, dict(inputs), missing=missing)
+    assert (the_plan.mode, the_plan.changed) == ("incremental", [SRC])
+    assert "the published partitions of mof-hs9-country are gone (4 of 4" in the_plan.reason
+
+    assert partitions.files_to_validate(moved, sources[SRC], snaps[SRC]) == []
+    parts = {p: p.stat().st_mtime_ns for p in (moved.cache_dir / SRC / "parts").glob("*.parquet")}
+    assert len(parts) == 4
+    warehouse.publish(incremental_build(moved), moved)
+    assert {p: p.stat().st_mtime_ns for p in (moved.cache_dir / SRC / "parts").glob("*.parquet")} == parts
+    assert partitions.missing_partitions(moved, sources) == {}
+    with duckdb.connect(str(moved.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FILTER (WHERE is_new), count(*), bool_and(starts_with(parquet, ?)) "
+                           "FROM raw.mof_hs9_country_partitions", [str(new_home)]).fetchone() == (0, 4, True)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade_commodity_monthly").fetchone()[0] > 0

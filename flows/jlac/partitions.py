@@ -15,7 +15,10 @@ For a source too large to copy into every build (``Source.parse_file`` set, e.g.
 * **validate** (the source's checks) looks at the partitions the published warehouse does not already hold under
   the same checks: a published partition passed the same suite when it was published.
 
-Partitions are never deleted by a refresh: the published warehouse's view reads them.
+Partitions are never deleted by a refresh: the published warehouse's view reads them. If they are no longer where
+the view lists them (the warehouse home moved, the cache was deleted), the next refresh loads the source again
+(``missing_partitions``): moved partitions are found under the new cache by name and not checked again, deleted
+ones are parsed again from the snapshot.
 """
 
 from __future__ import annotations
@@ -237,8 +240,8 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
         rows = []
         for e in entries:
             known = read_stats(con, source, Path(e["parquet"]))
-            rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version, e["parquet"] not in held,
-                         *known["minmax"]))
+            rows.append((e["file"], e["sha256"], e["parquet"], known["rows"], version,
+                         Path(e["parquet"]).name not in held, *known["minmax"]))
         insert_rows(con, f"{source.raw_table}_partitions", rows)
     else:
         typed = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in source.columns)
@@ -270,13 +273,14 @@ def mark_none_new(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _listed_partitions(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
-    """Parquet paths already in ``raw.<table>_partitions`` of this build (none in a new build file)."""
+    """Names of the partitions already in ``raw.<table>_partitions`` of this build (none in a new build file):
+    content-addressed, so a partition is the same one wherever the cache is."""
     schema, table = source.raw_table.split(".")
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                          "AND schema_name = ? AND table_name = ?", [schema, f"{table}_partitions"]).fetchone()[0]
     if not exists:
         return set()
-    return {r[0] for r in con.execute(f"SELECT parquet FROM {source.raw_table}_partitions").fetchall()}
+    return {Path(r[0]).name for r in con.execute(f"SELECT parquet FROM {source.raw_table}_partitions").fetchall()}
 
 
 def _quote(text: str) -> str:
@@ -295,11 +299,39 @@ def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | N
     try:
         with duckdb.connect() as con:
             con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
-            done = {r[0] for r in con.execute(
+            done = {Path(r[0]).name for r in con.execute(
                 f"SELECT parquet FROM published.{source.raw_table}_partitions WHERE checks_version = ?",
                 [checks_version(source)]).fetchall()}
     except duckdb.Error:  # an older warehouse without the partitions table: check everything
         return None
     version = code_version(source)
+    # by name (sha256 of the file + parser version): the same partition, even where the cache has moved
     return [f for f in source.data_files(snapshot)
-            if str(partition_path(settings, source, snapshot, f, version)) not in done]
+            if partition_path(settings, source, snapshot, f, version).name not in done]
+
+
+def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[str, str]:
+    """Partitioned sources whose published view reads partitions that are not where it lists them (the warehouse
+    home moved, or its cache was deleted): {source: what is missing}. Their views fail on every read, so the
+    refresh must load them again (``jlac.plan``), whatever else changed."""
+    partitioned = {n: s for n, s in sources.items() if s.partitioned}
+    if not partitioned or not settings.warehouse.exists():
+        return {}
+    out = {}
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
+            for name, source in sorted(partitioned.items()):
+                schema, table = source.raw_table.split(".")
+                if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published' AND "
+                                   "schema_name = ? AND table_name = ?", [schema, f"{table}_partitions"]
+                                   ).fetchone()[0]:
+                    continue
+                listed = [r[0] for r in con.execute(
+                    f"SELECT parquet FROM published.{source.raw_table}_partitions ORDER BY parquet").fetchall()]
+                gone = [p for p in listed if not Path(p).is_file()]
+                if gone:
+                    out[name] = f"{len(gone)} of {len(listed)} partition(s) missing, e.g. {gone[0]}"
+    except duckdb.Error as exc:  # unreadable: the plan's own read of the warehouse says so and rebuilds
+        log.warning("published warehouse %s: partitions not checked (%s)", settings.warehouse, exc)
+    return out

@@ -243,7 +243,8 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                     verify_task(snap, settings)
             record.failed_source = None
             the_plan = plan.make_plan(snapshots, plan.inputs_of(snapshots, plan.code_fingerprint()),
-                                      plan.published_inputs(settings), full=full)
+                                      plan.published_inputs(settings), full=full,
+                                      missing=partitions.missing_partitions(settings, all_sources()))
             record.plan = {"mode": the_plan.mode, "reason": the_plan.reason, "changed": the_plan.changed}
             log.info("plan: %s (%s)", the_plan.mode, the_plan.reason)
             if the_plan.mode == "unchanged":

@@ -112,8 +112,11 @@ class Plan:
 
 
 def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], published: dict[str, str] | None,
-              *, full: bool = False) -> Plan:
-    """Compare this refresh's inputs with the published warehouse's."""
+              *, full: bool = False, missing: dict[str, str] | None = None) -> Plan:
+    """Compare this refresh's inputs with the published warehouse's.
+
+    ``missing``: sources whose published view lists partitions that are gone (``partitions.missing_partitions``);
+    they are loaded again even when their snapshot is unchanged."""
     everything = sorted(snapshots)
     if full:
         return Plan("full", "a full rebuild was asked for", inputs, everything)
@@ -123,7 +126,10 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
         return Plan("full", "jlac's code, data files, SQL models or build settings changed", inputs, everything)
     if set(published) != set(inputs):
         return Plan("full", "the set of sources changed", inputs, everything)
-    changed = [n for n in everything if published.get(f"source:{n}") != inputs[f"source:{n}"]]
-    if not changed:
+    newer = [n for n in everything if published.get(f"source:{n}") != inputs[f"source:{n}"]]
+    gone = {n: why for n, why in (missing or {}).items() if n in snapshots and n not in newer}
+    if not newer and not gone:
         return Plan("unchanged", "every input equals the published warehouse's", inputs, [])
-    return Plan("incremental", f"new snapshot(s) of {', '.join(changed)}", inputs, changed)
+    reasons = ([f"new snapshot(s) of {', '.join(newer)}"] if newer else []) + [
+        f"the published partitions of {n} are gone ({why}): loaded again" for n, why in sorted(gone.items())]
+    return Plan("incremental", "; ".join(reasons), inputs, sorted([*newer, *gone]))
