@@ -275,12 +275,17 @@ def mark_none_new(con: duckdb.DuckDBPyConnection) -> None:
 def _listed_partitions(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
     """Names of the partitions already in ``raw.<table>_partitions`` of this build (none in a new build file):
     content-addressed, so a partition is the same one wherever the cache is."""
-    schema, table = source.raw_table.split(".")
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                         "AND schema_name = ? AND table_name = ?", [schema, f"{table}_partitions"]).fetchone()[0]
-    if not exists:
+    if not _has_partitions_table(con, source):
         return set()
     return {Path(r[0]).name for r in con.execute(f"SELECT parquet FROM {source.raw_table}_partitions").fetchall()}
+
+
+def _has_partitions_table(con: duckdb.DuckDBPyConnection, source: Source, database: str | None = None) -> bool:
+    """Whether ``raw.<table>_partitions`` exists in ``database`` (default: the connection's own)."""
+    schema, table = source.raw_table.split(".")
+    where = "database_name = ?" if database else "database_name = current_database()"
+    return con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE {where} AND schema_name = ? AND table_name = ?",
+                       [*([database] if database else []), schema, f"{table}_partitions"]).fetchone()[0] > 0
 
 
 def _quote(text: str) -> str:
@@ -322,10 +327,7 @@ def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[s
         with duckdb.connect() as con:
             con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
             for name, source in sorted(partitioned.items()):
-                schema, table = source.raw_table.split(".")
-                if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'published' AND "
-                                   "schema_name = ? AND table_name = ?", [schema, f"{table}_partitions"]
-                                   ).fetchone()[0]:
+                if not _has_partitions_table(con, source, "published"):
                     continue
                 listed = [r[0] for r in con.execute(
                     f"SELECT parquet FROM published.{source.raw_table}_partitions ORDER BY parquet").fetchall()]
