@@ -4,8 +4,10 @@ by JLAC_TASK_RUNNER=local:2) builds the same warehouse as the single-process pat
 from __future__ import annotations
 
 import os
+import socket
 
 import duckdb
+import pytest
 from hs9_helpers import build, generator, settings_for
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
@@ -18,7 +20,7 @@ def _relations(con, catalog: str) -> list[str]:
 
 
 def test_dask_fan_out_builds_the_same_warehouse(prefect_api, tmp_path, mirror, monkeypatch):
-    from jlac import pipeline
+    from jlac import pipeline, task_runners
 
     gen = tmp_path / "gen"
     generator().generate(gen, 1, mirror, last_year=2012, threads=2)  # two files: 2012 exports and imports
@@ -28,7 +30,7 @@ def test_dask_fan_out_builds_the_same_warehouse(prefect_api, tmp_path, mirror, m
     settings = settings_for(tmp_path / "dask", gen, mirror)
     monkeypatch.setenv("JLAC_WAREHOUSE", str(settings.warehouse))
     monkeypatch.setenv("JLAC_TASK_RUNNER", "local:2")
-    runner = pipeline.task_runner_from_env()
+    runner = task_runners.from_env()
     assert type(runner).__name__ == "DaskTaskRunner"
     source = all_sources()["mof-hs9-country"]
     out = pipeline.parse_partitions_flow.with_options(task_runner=runner)(
@@ -57,3 +59,44 @@ def test_dask_fan_out_builds_the_same_warehouse(prefect_api, tmp_path, mirror, m
         assert diff == 0, f"{name}: {diff} rows differ between the single-process and the Dask build"
     rows = con.execute("SELECT count(*) FROM b.marts.fct_trade_commodity_monthly").fetchone()[0]
     assert rows > 100_000
+
+
+@pytest.mark.parametrize(("spec", "address"), [
+    ("local:2", None), ("LOCAL:3", None), ("dask://sched", "tcp://sched:8786"), ("dask://sched:9000", "tcp://sched:9000"),
+    ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"), ("tls://sched:8787", "tls://sched:8787"),
+    ("dask://[::1]", "tcp://[::1]:8786"),
+])
+def test_task_runner_specs(spec, address):
+    from jlac import task_runners
+
+    assert task_runners.dask_address(spec) == address
+
+
+@pytest.mark.parametrize("spec", ["local:0", "local:x", "local", "dask://", "dask://sched:", "dask://sched:99999",
+                                  "dask://sched:abc", "dask://sched/x", "http://sched:8786", "sched:8786"])
+def test_a_wrong_task_runner_is_named(spec, monkeypatch):
+    from jlac import task_runners
+    from jlac.errors import JlacError
+
+    monkeypatch.setenv("JLAC_TASK_RUNNER", spec)
+    with pytest.raises(JlacError, match=f"JLAC_TASK_RUNNER={spec!r}: .*expected dask://host"):
+        task_runners.from_env()
+
+
+def test_a_scheduler_that_does_not_answer_is_named_at_once(monkeypatch, tmp_path, mirror):
+    """A port nobody listens on: the parse step says which setting and address, before any task (no 30 s timeout)."""
+    import time
+
+    from jlac import pipeline
+    from jlac.errors import JlacError
+
+    with socket.socket() as s:  # a free port, closed again: connecting to it is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("JLAC_TASK_RUNNER", f"dask://127.0.0.1:{port}")
+    source = all_sources()["mof-hs9-country"]
+    start = time.monotonic()
+    with pytest.raises(JlacError, match=rf"JLAC_TASK_RUNNER='dask://127.0.0.1:{port}': no Dask scheduler answers at "
+                                        rf"tcp://127.0.0.1:{port} .*unset JLAC_TASK_RUNNER"):
+        pipeline.parse_source(settings_for(tmp_path, tmp_path / "gen", mirror), source, snapshot=None)
+    assert time.monotonic() - start < 5

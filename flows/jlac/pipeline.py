@@ -34,6 +34,7 @@ from jlac import (
     plan,
     publish_hooks,
     quarantine,
+    task_runners,
     transform,
     validation,
     warehouse,
@@ -106,23 +107,6 @@ model_task = task(run_models, name="model", **_TASK)
 
 # --- the parse fan-out of partitioned sources: one task per file, on Dask when JLAC_TASK_RUNNER names a cluster --
 
-def task_runner_from_env():
-    """prefect-dask's DaskTaskRunner for JLAC_TASK_RUNNER (``dask://host:8786`` or ``local:N``); None when unset."""
-    spec = os.environ.get("JLAC_TASK_RUNNER", "").strip()
-    if not spec:
-        return None
-    from prefect_dask import DaskTaskRunner
-
-    if spec.startswith("dask://"):  # an existing scheduler: its workers must see the snapshot and cache paths
-        return DaskTaskRunner(address="tcp://" + spec.removeprefix("dask://"))
-    if spec.startswith("local:") and spec.removeprefix("local:").isdigit():
-        n = int(spec.removeprefix("local:"))
-        # processes, one thread each: DuckDB inside each task uses the cores; the dashboard would need a port
-        return DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1, "processes": True,
-                                              "dashboard_address": None})
-    raise JlacError(f"JLAC_TASK_RUNNER={spec!r}: expected dask://host:port or local:N (N worker processes)")
-
-
 def _parse_partition(settings, source, snapshot, rel, version) -> dict:
     """One file into its Parquet partition, wherever the task runner puts it (the worker's process id is kept)."""
     return {"parquet": partitions.parse_partition(settings, source, snapshot, rel, version), "pid": os.getpid()}
@@ -152,7 +136,7 @@ def parse_source(settings: Settings, source: Source, snapshot: Snapshot) -> Path
     """A source's batch: one task, or for a partitioned source a subflow with one task per file (Dask if set)."""
     if not source.partitioned:
         return parse_task(settings, source, snapshot)
-    runner = task_runner_from_env()
+    runner = task_runners.from_env()
     flow_ = parse_partitions_flow.with_options(task_runner=runner) if runner else parse_partitions_flow
     return Path(flow_(settings, source, snapshot)["parts"])
 
