@@ -89,8 +89,12 @@ class _NoTracebackForJlacErrors(logging.Filter):
         return True
 
 
-def _fail(exc: Exception) -> None:
+def _report(exc: Exception) -> None:
     err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+
+
+def _fail(exc: Exception) -> None:
+    _report(exc)
     raise typer.Exit(1)
 
 
@@ -199,7 +203,7 @@ def sources() -> None:
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def global_options(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
     _prefect_env()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -212,5 +216,17 @@ for _info in sorted(pkgutil.iter_modules(jlac.__path__), key=lambda i: i.name):
     if _info.name.startswith("cli_"):
         importlib.import_module(f"jlac.{_info.name}").register(app)
 
+
+
+def main() -> None:
+    """The ``jlac`` command. A JlacError raised before or outside a command's own handling (a setting jlac cannot use,
+    read while the command starts) ends in one line naming it and exit status 1, not a traceback."""
+    try:
+        app()
+    except JlacError as exc:
+        _report(exc)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

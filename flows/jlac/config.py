@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jlac.errors import SettingError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Reviewed data files shipped with the package (country-name overrides, seeds, ...); read through this name at
 # call time, so that every reader (parsers, the parse cache key, the refresh plan) sees the same folder.
@@ -26,8 +28,25 @@ def quarantine_max_share() -> float:
     except ValueError:
         share = -1.0
     if not 0 <= share <= 1:
-        raise ValueError(f"{QUARANTINE_MAX_SHARE_ENV}={value!r}: expected a share between 0 and 1, e.g. 0.02")
+        raise SettingError(f"{QUARANTINE_MAX_SHARE_ENV}={value!r}: expected a share between 0 and 1, e.g. 0.02")
     return share
+
+
+def env_number(var: str, default: int | float, minimum: int | float = 0):
+    """A number from the environment (int when the default is one), the default when unset or empty; a value that
+    is not such a number, or below ``minimum``, raises SettingError naming the variable."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    kind = int if isinstance(default, int) else float
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or number != number or number < minimum:  # number != number: NaN
+        what = "a whole number" if kind is int else "a number"
+        raise SettingError(f"{var}={value!r}: expected {what} of at least {minimum} (default {default})")
+    return number
 
 
 def _path(var: str, default: Path) -> Path:

@@ -21,6 +21,10 @@ class ValidationFailed(JlacError):
         self.report_path = report_path
 
 
+class SettingError(JlacError, ValueError):
+    """An environment variable holds a value jlac cannot use; the message names the variable and what it takes."""
+
+
 class ModelError(JlacError):
     """A SQL model failed to build."""
 

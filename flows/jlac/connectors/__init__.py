@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
-from jlac.config import Settings
+from jlac.config import Settings, env_number
 from jlac.errors import JlacError
 from jlac.http import Download, HttpClient, HttpError, now_iso
 from jlac.snapshots import Snapshot, latest_snapshot, sha256_file, write_snapshot
@@ -124,9 +124,9 @@ def staging(settings: Settings, source: str) -> Iterator[Staged]:
 def make_client(progress: Callable[[str], None] | None = None, **kwargs) -> HttpClient:
     """An HttpClient with jlac's defaults; timeouts and retries can be tuned by environment variables."""
     return HttpClient(
-        connect_timeout=float(os.environ.get("JLAC_HTTP_CONNECT_TIMEOUT", 10)),
-        read_timeout=float(os.environ.get("JLAC_HTTP_READ_TIMEOUT", 120)),
-        retries=int(os.environ.get("JLAC_HTTP_RETRIES", 4)),
+        connect_timeout=env_number("JLAC_HTTP_CONNECT_TIMEOUT", 10.0, minimum=0.1),
+        read_timeout=env_number("JLAC_HTTP_READ_TIMEOUT", 120.0, minimum=0.1),
+        retries=env_number("JLAC_HTTP_RETRIES", 4),
         progress=progress,
         **kwargs,
     )

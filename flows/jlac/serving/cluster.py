@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jlac.errors import JlacError
+from jlac.errors import JlacError, SettingError
 from jlac.serving.target import ReaderPolicy, Target
 
 OWNER = "jlac_owner"
@@ -153,7 +153,7 @@ class ServerConfig:
     def from_env(cls, host: str, port: int) -> ServerConfig:
         cert, key = os.environ.get("JLAC_SQL_TLS_CERT"), os.environ.get("JLAC_SQL_TLS_KEY")
         if bool(cert) != bool(key):
-            raise ValueError("TLS needs both JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY")
+            raise SettingError("TLS needs both JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY")
         for var, value in (("JLAC_SQL_TLS_CERT", cert), ("JLAC_SQL_TLS_KEY", key)):
             if value and not Path(value).is_file():
                 raise FileNotFoundError(f"{var}={value}: no such file")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from jlac.errors import SettingError
 from jlac.serving import cluster as pgcluster
 from jlac.serving.load import catch_up
 from jlac.serving.target import ReaderPolicy, setup_reader
@@ -47,7 +48,7 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
           alert: Callable[[str], None] | None = None) -> int:
     """Start the cluster, load, follow publishes until a signal; return the postmaster's exit code."""
     if not reader.password:
-        raise ValueError("JLAC_SQL_PASSWORD is not set: no SQL endpoint without a password")
+        raise SettingError("JLAC_SQL_PASSWORD is not set: no SQL endpoint without a password")
     cluster = pgcluster.LocalCluster(warehouse.parent)
     if config.port == 0:
         config.port = pgcluster.free_port(config.host)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from jlac.errors import SettingError
+
 SCHEMAS = ("marts", "figures", "meta")  # served, with the same names as in DuckDB
 URL_ENV = "JLAC_POSTGRES_URL"
 
@@ -28,7 +30,7 @@ URL_ENV = "JLAC_POSTGRES_URL"
 def _duration(var: str, default: str) -> str:
     value = os.environ.get(var, default).strip()
     if not re.fullmatch(r"\d+\s*(ms|s|min|h)?", value):
-        raise ValueError(f"{var}={value!r}: expected a duration such as 120s, 500ms or 5min")
+        raise SettingError(f"{var}={value!r}: expected a duration such as 120s, 500ms or 5min")
     return value
 
 
@@ -46,7 +48,7 @@ class ReaderPolicy:
     def from_env(cls) -> ReaderPolicy:
         limit = os.environ.get("JLAC_SQL_MAX_CONNECTIONS", "50")
         if not limit.isdigit() or int(limit) < 1:
-            raise ValueError(f"JLAC_SQL_MAX_CONNECTIONS={limit!r}: expected a positive whole number")
+            raise SettingError(f"JLAC_SQL_MAX_CONNECTIONS={limit!r}: expected a positive whole number")
         return cls(
             user=os.environ.get("JLAC_SQL_USER", "jlac"),
             password=os.environ.get("JLAC_SQL_PASSWORD") or None,

@@ -19,10 +19,10 @@ from pathlib import Path
 import pycountry
 
 from jlac import connectors
-from jlac.config import Settings
+from jlac.config import Settings, env_number
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.countries import CELAC
-from jlac.errors import ParseError
+from jlac.errors import ParseError, SettingError
 from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
 from jlac.sources.comtrade_v1.source import read_comtrade_json
@@ -63,8 +63,11 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     client.add_secret(key)
     url = f"{base}/data/v1/get/C/A/HS" if key else f"{base}/public/v1/preview/C/A/HS"
     headers = {"Ocp-Apim-Subscription-Key": key} if key else {}
-    start = int(os.environ.get("JLAC_COMTRADE_START", 2015))
-    end = int(os.environ.get("JLAC_COMTRADE_END", date.today().year - 2))
+    start = env_number("JLAC_COMTRADE_START", 2015, minimum=1962)  # Comtrade's first year
+    end = env_number("JLAC_COMTRADE_END", date.today().year - 2, minimum=1962)
+    if end < start:
+        raise SettingError(f"comtrade-v1: JLAC_COMTRADE_START={start} is after JLAC_COMTRADE_END={end}: "
+                           "no year to fetch")
     previous = latest_snapshot(SOURCE_NAME, settings)
     partners = ",".join(str(p) for p in partner_codes())
     with staging(settings, SOURCE_NAME) as staged:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from jlac.config import Settings
+from jlac.config import Settings, env_number
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
 from jlac.connectors.estat import make_client as make_client  # e-Stat's pacing
@@ -86,7 +86,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     client.add_secret(key)
     base = base_url("JLAC_ESTAT_URL", DEFAULT_URL)
     tables = [t.strip() for t in os.environ.get("JLAC_ESTAT_TABLES", DEFAULT_TABLES).split(",") if t.strip()]
-    limit = int(os.environ.get("JLAC_ESTAT_LIMIT", 100000))
+    limit = env_number("JLAC_ESTAT_LIMIT", 100000, minimum=1)
     resolved = {}
     with staging(settings, SOURCE_NAME) as staged:
         for table in tables:

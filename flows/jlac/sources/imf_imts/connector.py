@@ -15,7 +15,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from jlac.config import Settings
+from jlac.config import Settings, env_number
 from jlac.connectors import (
     FetchError,
     FetchResult,
@@ -41,7 +41,7 @@ INDICATORS = "XG_FOB_USD+MG_CIF_USD"
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
-    kwargs.setdefault("min_interval", float(os.environ.get("JLAC_IMF_MIN_INTERVAL", 0.5)))
+    kwargs.setdefault("min_interval", env_number("JLAC_IMF_MIN_INTERVAL", 0.5))
     return _make_client(progress=progress, **kwargs)
 
 
@@ -76,7 +76,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     frequency = os.environ.get("JLAC_IMF_FREQUENCY", "A").upper()
     if frequency not in {"A", "M", "Q"}:
         raise FetchError(f"imf-imts: JLAC_IMF_FREQUENCY={frequency!r}; expected A, M or Q")
-    start = int(os.environ.get("JLAC_IMF_START", 1990))
+    start = env_number("JLAC_IMF_START", 1990, minimum=1948)  # IMF DOTS/IMTS begin in 1948
     previous = latest_snapshot(SOURCE_NAME, settings)
     with staging(settings, SOURCE_NAME) as staged:
         todo = reporters()

@@ -30,7 +30,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from jlac.config import Settings
+from jlac.config import Settings, env_number
 from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
 from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
 from jlac.connectors.estat import make_client as make_client  # same pacing as the other e-Stat fetches
@@ -131,7 +131,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                            message="no e-Stat appId (set JLAC_ESTAT_APPID or JLAC_ESTAT_APPID_BLOCK)")
     client.add_secret(key)
     base = base_url("JLAC_ESTAT_URL", DEFAULT_URL)
-    limit = int(os.environ.get("JLAC_ESTAT_LIMIT", 100000))
+    limit = env_number("JLAC_ESTAT_LIMIT", 100000, minimum=1)
     resolved = {}
     with staging(settings, SOURCE_NAME) as staged:
         (staged.workdir / "estat").mkdir()

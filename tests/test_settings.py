@@ -1,0 +1,62 @@
+"""Settings from the environment: a value jlac cannot use is refused naming the variable, and the CLI says so in
+one line (exit status 1), not a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from jlac.config import env_number
+from jlac.errors import JlacError, SettingError
+
+
+def test_numbers_from_the_environment(monkeypatch):
+    monkeypatch.delenv("JLAC_TEST_N", raising=False)
+    assert env_number("JLAC_TEST_N", 4) == 4
+    for value, default, expected in (("", 4, 4), (" 7 ", 4, 7), ("0.5", 10.0, 0.5), ("3", 10.0, 3.0)):
+        monkeypatch.setenv("JLAC_TEST_N", value)
+        got = env_number("JLAC_TEST_N", default)
+        assert got == expected and type(got) is type(default)
+
+
+@pytest.mark.parametrize(("value", "default", "minimum"), [("x", 4, 0), ("2.5", 4, 0), ("-1", 4, 0), ("nan", 1.0, 0),
+                                                           ("0.05", 10.0, 0.1), ("1961", 2015, 1962)])
+def test_a_number_jlac_cannot_use_is_named(monkeypatch, value, default, minimum):
+    monkeypatch.setenv("JLAC_TEST_N", value)
+    with pytest.raises(SettingError, match=rf"JLAC_TEST_N='{value}': expected a (whole )?number of at least "
+                                           rf"{minimum} \(default {default}\)"):
+        env_number("JLAC_TEST_N", default, minimum=minimum)
+
+
+def test_setting_errors_are_jlac_errors_and_value_errors():
+    assert issubclass(SettingError, JlacError) and issubclass(SettingError, ValueError)
+
+
+@pytest.mark.parametrize(("var", "value", "args", "message"), [
+    ("JLAC_QUARANTINE_MAX_SHARE", "abc", ["sources"],
+     "JLAC_QUARANTINE_MAX_SHARE='abc': expected a share between 0 and 1"),
+    ("JLAC_HTTP_RETRIES", "many", ["fetch", "fred-exjpus"], "JLAC_HTTP_RETRIES='many': expected a whole number"),
+])
+def test_the_cli_names_a_bad_setting_in_one_line(monkeypatch, capsys, tmp_path, var, value, args, message):
+    from jlac import cli
+
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    monkeypatch.setenv(var, value)
+    monkeypatch.setattr(sys, "argv", ["jlac", *args])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+    assert f"jlac: SettingError: {message}" in err
+    assert "Traceback" not in err
+
+
+def test_comtrade_years_the_wrong_way_round(monkeypatch, tmp_path):
+    from jlac.config import Settings
+    from jlac.sources.comtrade_v1 import connector
+
+    monkeypatch.setenv("JLAC_COMTRADE_START", "2030")
+    monkeypatch.setenv("JLAC_COMTRADE_END", "2020")
+    settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(), output=tmp_path)
+    with pytest.raises(SettingError, match="JLAC_COMTRADE_START=2030 is after JLAC_COMTRADE_END=2020"):
+        connector.fetch(settings, connector.make_client())
