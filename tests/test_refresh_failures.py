@@ -11,7 +11,7 @@ import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
 from jlac import ledger, pipeline
 from jlac.config import Settings
-from jlac.errors import ParseError, SnapshotError, ValidationFailed
+from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
 
 GOOD = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
 
@@ -142,3 +142,17 @@ def test_stale_build_is_cleaned(published):
         pipeline.refresh(Settings(warehouse=settings.warehouse, snapshots=settings.snapshots,
                                   mirrors=(settings.home / "nowhere",), output=settings.output))
     assert not leftover.exists()
+
+
+def test_an_unknown_source_name_is_refused_before_anything_runs(published):
+    """`jlac refresh --source fred` (a typo, or an old connector name) must not refresh everything else as if nothing
+    had been asked: refused before any fetch or build, naming the closest source, the warehouse untouched."""
+    _, settings, _ = published
+    before = _fingerprint(settings)
+    runs = len(ledger.read(settings.run_ledger))
+    with pytest.raises(JlacError, match=r"unknown source\(s\) \['fred'\]; 'fred': did you mean 'fred-exjpus'\?; known"):
+        pipeline.refresh(settings, sources=["fred"], trigger="test")
+    with pytest.raises(JlacError, match=r"unknown source\(s\) \['no-such-source'\]; known: \["):
+        pipeline.refresh(settings, pins={"no-such-source": "2020-01-01"}, trigger="test")
+    _assert_unchanged(settings, before)
+    assert len(ledger.read(settings.run_ledger)) == runs

@@ -189,6 +189,7 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     either way, and a failed validation leaves a report naming source, file and rows.
     """
     settings = settings or get_settings()
+    plan.check_known(sources, pins)  # before anything is fetched or built
     handler = _log_to_run(logging.getLogger("jlac"))
     try:
         if fetch and not offline:

@@ -15,6 +15,7 @@ the fingerprints it was built from in ``meta.inputs``. Comparing them gives the 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import os
@@ -37,13 +38,22 @@ PACKAGE_DIR = Path(jlac.__file__).parent
 BUILD_ENV = ("JLAC_QUARANTINE_MAX_SHARE",)
 
 
+def check_known(names: list[str] | None = None, pins: dict[str, str] | None = None) -> None:
+    """Raise JlacError when a source name given (to build or to pin) is not a registered source, with the closest
+    known names: a typo must not run the refresh of everything else as if nothing had been asked."""
+    sources = sorted(all_sources())
+    unknown = sorted((set(names or []) | set(pins or {})) - set(sources))
+    if unknown:
+        close = {u: difflib.get_close_matches(u, sources, n=2, cutoff=0.5) for u in unknown}
+        hints = "; ".join(f"{u!r}: did you mean {' or '.join(map(repr, c))}?" for u, c in close.items() if c)
+        raise JlacError(f"unknown source(s) {unknown}{'; ' + hints if hints else ''}; known: {sources}")
+
+
 def discover(settings: Settings, names: list[str] | None = None, pins: dict[str, str] | None = None
              ) -> dict[str, Snapshot | None]:
     """The snapshot each source will be built from (latest vintage unless pinned); None when absent."""
+    check_known(names, pins)
     sources = all_sources()
-    unknown = sorted((set(names or []) | set(pins or {})) - set(sources))
-    if unknown:
-        raise JlacError(f"unknown source(s) {unknown}; known: {sorted(sources)}")
     chosen = {}
     for name, src in sources.items():
         snap = latest_snapshot(name, settings, (pins or {}).get(name))
