@@ -30,6 +30,12 @@ def test_sql_refuses_writes(warehouse_env):
     assert "read-only" in result.output or "attached in read-only mode" in result.output
 
 
+def test_sql_without_a_statement(warehouse_env):
+    for text in ("", "   ", "/* nothing */"):
+        result = runner.invoke(app, ["sql", text], env=warehouse_env)
+        assert result.exit_code == 1 and "no SQL statement in" in result.output, result.output
+
+
 def test_sql_without_warehouse(tmp_path):
     result = runner.invoke(app, ["sql", "SELECT 1"], env={"JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
     assert result.exit_code == 1 and "run `jlac refresh` first" in result.output

@@ -153,8 +153,10 @@ def sql(query: str = typer.Argument(..., help="SQL to run against the published 
     try:
         with connect_readonly(get_settings()) as con:
             cur = con.execute(query)
+            if cur is None:  # DuckDB's answer to text without a statement (empty, only a comment)
+                raise JlacError(f"no SQL statement in {query!r}; e.g. jlac sql 'SELECT * FROM meta.runs'")
             columns = [d[0] for d in cur.description or []]
-            rows = cur.fetchall()
+            rows = cur.fetchall() if columns else []
     except (JlacError, duckdb.Error) as exc:
         _fail(exc)
     table = Table(*columns, show_lines=False)

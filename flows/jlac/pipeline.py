@@ -204,7 +204,10 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
 
 def _fetch(settings: Settings, sources: list[str] | None) -> None:
     logger = get_run_logger()
-    names = [s for s in sources if s in connector_names(None)] if sources else connector_names(None)
+    live = connector_names(None)
+    names = [s for s in sources if s in live] if sources else live
+    if sources and (offline_only := sorted(set(sources) - set(live))):
+        logger.info("no live connector for %s: built from the snapshots at hand", ", ".join(offline_only))
     for name in names:
         state = fetch_task(name, settings, return_state=True)
         if state.is_failed():  # one publisher down never stops the others or the build
