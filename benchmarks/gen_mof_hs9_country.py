@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -231,9 +232,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mirror", type=Path, default=DEFAULT_MIRROR)
     parser.add_argument("--append-month", help="YYYY-MM: write a new vintage with this month added")
     args = parser.parse_args(argv)
+    # what the generator reads: the real HS-9 lines and the real country codes (read in place from the mirror)
+    for needed, pattern in (("mof-hs9-imports", "*/ik-110h*i001.csv"), ("japan-customs-country-codes",
+                                                                       "*/Countries.csv")):
+        if not any((args.mirror / needed).glob(pattern)):
+            parser.error(f"--mirror {args.mirror}: no {needed}/{pattern} in it (the mirror's real files are read)")
     if args.append_month:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.append_month):
+            parser.error(f"--append-month {args.append_month!r}: expected YYYY-MM, e.g. 2026-01")
+        if not (args.out / SOURCE).is_dir() or not any(p.is_dir() for p in (args.out / SOURCE).iterdir()):
+            parser.error(f"--append-month: no vintage under {args.out / SOURCE} to append to; generate one first")
         path = append_month(args.out, args.append_month, args.mirror)
     else:
+        if args.years < 1:
+            parser.error(f"--years {args.years}: expected at least 1")
         path = generate(args.out, args.years, args.mirror, args.last_year)
     size = sum(p.stat().st_size for p in path.glob("*.csv"))
     print(f"{path}: {len(list(path.glob('*.csv')))} files, {size / 1e6:.0f} MB", file=sys.stderr)

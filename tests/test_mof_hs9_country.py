@@ -69,6 +69,20 @@ def test_generated_files_keep_the_real_national_totals(generated, mirror):
     assert manifest["synthetic"] is True
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--years", "0"], "--years 0: expected at least 1"),
+    (["--append-month", "2026-13"], "--append-month '2026-13': expected YYYY-MM"),
+    (["--append-month", "2026-01"], "--append-month: no vintage under"),
+    (["--years", "1", "--mirror", "."], "no mof-hs9-imports/*/ik-110h*i001.csv in it"),
+])
+def test_generator_arguments_it_cannot_use_are_named(tmp_path, mirror, capsys, args, message):
+    args = args if "--mirror" in args else [*args, "--mirror", str(mirror)]
+    with pytest.raises(SystemExit) as exit_:
+        generator().main([str(tmp_path / "out"), *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
 def test_raw_view_and_monthly_fact_match_the_files(published, generated, mirror):
     settings, con = published
     assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'raw' "
