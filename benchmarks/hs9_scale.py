@@ -226,6 +226,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="scratch folder (default: a new temp folder, removed after)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of floor, ingest and append; the fastest counts")
     args = parser.parse_args()
+    if min(args.years) < 1 or args.repeat < 1:
+        parser.error(f"--years {args.years} --repeat {args.repeat}: each must be at least 1")
     work = args.work or Path(tempfile.mkdtemp(prefix="jlac-hs9-"))
     work.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
