@@ -74,6 +74,8 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     batches = {p: p.stat().st_mtime_ns for p in settings.cache_dir.rglob("*.parquet")}
     expected_2019 = _revised_fred(mirror, settings.snapshots)
     drawn = {p.name: p.stat().st_mtime_ns for p in settings.output.glob("*.png")}
+    site = {p.name: p.stat().st_mtime_ns for p in (settings.output / "dbt-docs").iterdir()}
+    assert set(site) == {"index.html", "static_index.html", "manifest.json", "catalog.json", "jlac-docs.json"}
 
     second = pipeline.refresh(settings, trigger="test")
     assert second.status == "completed"
@@ -101,6 +103,8 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     assert {s: r for s, r in validations.items() if s != FRED} == {s: first.run_id for s in validations if s != FRED}
     assert snap == [("2025-06-27",)] and len(inputs) == len(validations) + 1
     assert _uncommented(settings.warehouse) == []  # the rebuilt models got their COMMENTs again
+    # new data only: the same relations, columns and comments, so the published docs site is kept as it was
+    assert {p.name: p.stat().st_mtime_ns for p in (settings.output / "dbt-docs").iterdir()} == site
 
     incremental = _tables(settings.warehouse)
     third = pipeline.refresh(settings, trigger="test", full=True)

@@ -65,8 +65,9 @@ def test_model_results_and_docs_site(published, tmp_path, caplog):
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(published.warehouse, copy)
     docs = tmp_path / "docs"
-    out = transform.build(copy, published, docs_dir=docs, select=transform.upstream_of(
+    out = transform.build(copy, published, select=transform.upstream_of(
         ["figures.fig1_japan_lac_trade", "marts.fct_trade_commodity_monthly"]))
+    assert transform.docs(copy, published, docs) == docs / "index.html"
     assert _held(copy) == []  # dbt's DuckDB is closed after the build and the docs: the next stage may write
     assert out["figures.fig1_japan_lac_trade"]["status"] == "success"
     assert out["figures.fig1_japan_lac_trade"]["rows"] == 26  # 1995-2020 from the Japan workbook
@@ -92,6 +93,25 @@ def test_refresh_ships_the_docs_site(published):
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
     assert len(models) > 40 and all(n.get("compiled_code") for n in models)
     assert len(json.loads((site / "catalog.json").read_text(encoding="utf-8"))["nodes"]) == len(models)
+
+
+def test_docs_site_is_kept_only_while_it_describes_the_build(published, tmp_path):
+    """The published site (written after the meta tables, so they are in its catalog) describes the published file;
+    a build with the same relations, columns and comments keeps it; a changed comment writes a new one."""
+    site = published.output / "dbt-docs"
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    recorded = json.loads((site / transform.DOCS_RECORD).read_text(encoding="utf-8"))["fingerprint"]
+    assert recorded == transform.docs_fingerprint(copy)
+    assert "source.jlac.meta.runs" in json.loads((site / "catalog.json").read_text(encoding="utf-8"))["sources"]
+    assert transform.docs(copy, published, tmp_path / "kept", previous=site) is None
+    assert not (tmp_path / "kept").exists()
+    with duckdb.connect(str(copy)) as con:
+        con.execute("COMMENT ON COLUMN marts.fct_trade_annual.year IS 'Calendar year (edited)'")
+    assert transform.docs(copy, published, tmp_path / "new", previous=site) == tmp_path / "new" / "index.html"
+    catalog = json.loads((tmp_path / "new" / "catalog.json").read_text(encoding="utf-8"))
+    assert catalog["nodes"]["model.jlac.fct_trade_annual"]["columns"]["year"]["comment"] == "Calendar year (edited)"
+    assert _held(copy) == []
 
 
 def _duplicated_grain(build):

@@ -18,3 +18,12 @@ def comment_table(con: duckdb.DuckDBPyConnection, table: str, description: str, 
     con.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
     for col, text in columns.items():
         con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(text)}')
+
+
+def comment_raw_table(con: duckdb.DuckDBPyConnection, source, has_snapshot: bool) -> None:
+    """A source's raw table (or view) described from the source's declaration. Which snapshot the rows come from is
+    in their snapshot_id and vintage columns (and meta.snapshots), not in the COMMENT: a comment that changes only
+    with the code keeps dbt's docs site of the warehouse the same across refreshes that bring new data only."""
+    comment_table(con, source.raw_table, source.description + ("" if has_snapshot else " No snapshot: empty."), {
+        "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
+        "vintage": "Vintage (release date) of the snapshot", **{c.name: c.description for c in source.columns}})

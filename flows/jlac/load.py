@@ -42,11 +42,5 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot 
             f"INSERT INTO {source.raw_table} SELECT *{''.join(', ?' for _ in extra)} FROM read_parquet(?)",
             [*(values[c] for c in extra), str(parquet)],
         )
-    description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
-    comments.comment_table(
-        con, source.raw_table, description,
-        {"snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
-         "vintage": "Vintage (release date) of the snapshot",
-         **{c.name: c.description for c in source.columns}},
-    )
+    comments.comment_raw_table(con, source, has_snapshot=snapshot is not None)
     return con.execute(f"SELECT count(*) FROM {source.raw_table}").fetchone()[0]

@@ -36,7 +36,7 @@ import duckdb
 
 from jlac import textfiles
 from jlac.bulk_insert import insert_rows
-from jlac.comments import comment_table
+from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
 from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file
@@ -247,10 +247,7 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
         typed = ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in source.columns)
         con.execute(f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {typed}, CAST(NULL AS VARCHAR) AS "
                     "snapshot_id, CAST(NULL AS VARCHAR) AS vintage WHERE false")
-    description = source.description + (f" Snapshot {snapshot.id}." if snapshot else " No snapshot: empty.")
-    comment_table(con, source.raw_table, description, {
-        "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
-        "vintage": "Vintage (release date) of the snapshot", **{c.name: c.description for c in source.columns}})
+    comment_raw_table(con, source, has_snapshot=snapshot is not None)
     comment_table(con, f"{source.raw_table}_partitions", f"Parquet partitions behind {source.raw_table}: "
                          "one per snapshot file, content-addressed.", {
         "file": "File in the snapshot", "sha256": "sha256 of the file (verified)",

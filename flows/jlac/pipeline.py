@@ -94,15 +94,21 @@ def new_build(settings: Settings, run_id: str, the_plan: plan.Plan) -> Path:
 new_build_task = task(new_build, name="new-build", **_TASK)
 
 
-def run_models(build: Path, settings: Settings, changed: list[str] | None = None,
-               docs_dir: Path | None = None) -> dict:
+def run_models(build: Path, settings: Settings, changed: list[str] | None = None) -> dict:
     """Build the SQL models with dbt (models and their tests): all of them, or only those downstream of the
-    ``changed`` raw tables (or ``country_name_map``); with ``docs_dir``, also dbt's documentation site."""
+    ``changed`` raw tables (or ``country_name_map``). The docs step follows (``write_docs``)."""
     select = None if changed is None else transform.downstream_of(changed)
-    return transform.build(build, settings, select=select, docs_dir=docs_dir)
+    return transform.build(build, settings, select=select, docs_next=True)
+
+
+def write_docs(build: Path, settings: Settings, docs_dir: Path, full: bool) -> Path | None:
+    """dbt's documentation site of the build (meta tables included: it runs after they are written) into docs_dir;
+    nothing when the published site already describes the same project, relations and columns."""
+    return transform.docs(build, settings, docs_dir, compile=not full, previous=settings.output / "dbt-docs")
 
 
 model_task = task(run_models, name="model", **_TASK)
+docs_task = task(write_docs, name="docs", **_TASK)
 
 
 # --- the parse fan-out of partitioned sources: one task per file, on Dask when JLAC_TASK_RUNNER names a cluster --
@@ -266,12 +272,13 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 changed = [s.table for s in chosen.values()]
                 if countries.name_map_fingerprint(build) != map_before:
                     changed.append("country_name_map")
-            model_task(build, settings, changed, docs_dir=staged_output / "dbt-docs")
+            model_task(build, settings, changed)
             figures_task(build, staged_output, previous=settings.output)
             record.finish("completed")
             with duckdb.connect(str(build)) as con:
                 meta.write_meta(con, settings, record, results, the_plan.inputs,
                                 carried=frozenset(set(all_src) - set(chosen)) if incremental else frozenset())
+            docs_task(build, settings, staged_output / "dbt-docs", full=changed is None)
             ctx = publish_hooks.PublishContext(
                 settings, record, build, settings.warehouse if settings.warehouse.exists() else None)
             publish_task(ctx)

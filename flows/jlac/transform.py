@@ -217,8 +217,8 @@ def _failures(results, build_path: Path) -> list[str]:
     return problems
 
 
-def build(build_path: Path, settings: Settings, *, select: list[str] | None = None,
-          docs_dir: Path | None = None, tests: str = "eager") -> dict[str, dict]:
+def build(build_path: Path, settings: Settings, *, select: list[str] | None = None, tests: str = "eager",
+          docs_next: bool = False) -> dict[str, dict]:
     """Build the models (and run their tests) in ``build_path``: ``dbt build``, everything or ``select``.
 
     ``select`` takes dbt selectors (``source:fred_exjpus+``, ``+fig1_japan_lac_trade``; see ``downstream_of``).
@@ -226,13 +226,13 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     into a copy of a complete warehouse; ``buildable`` leaves out tests that read a model neither selected nor read
     by the selection (a relationship to ``dim_country`` in a partial build into a fresh file).
     Returns per model ``schema.table``: status, rows (None for a view: counting would scan it) and seconds.
-    With ``docs_dir``, also writes dbt's documentation site there (``index.html`` with the catalog and lineage;
-    ``static_index.html`` opens offline as a single file).
+    ``docs_next``: ``docs`` will run on this build; after a build of every model, dbt then keeps the compiled
+    project for it.
     Raises ModelError naming every failed model or test (with failing rows' count and a sample).
     """
     # dbt's JSON artifacts (manifest, run results: 0.3 s a build) only for the docs step that reads them, the one after
     # a full build (see docs()); jlac reads the results in memory, and a docs step that compiles writes its own
-    artifacts = "--write-json" if docs_dir is not None and select is None else "--no-write-json"
+    artifacts = "--write-json" if docs_next and select is None else "--no-write-json"
     command = ["build", artifacts, "--indirect-selection", tests] + (["--select", *select] if select else [])
     start = time.perf_counter()
     res = _invoke(command, settings, build_path)
@@ -259,23 +259,58 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     slowest = sorted(out.items(), key=lambda kv: -kv[1]["seconds"])[:3]
     log.info("dbt build: %d SQL models and %d tests in %.1f s; slowest: %s", len(out), tests,
              time.perf_counter() - start, ", ".join(f"{n} {v['seconds']:.1f} s" for n, v in slowest))
-    if docs_dir is not None:
-        docs(build_path, settings, docs_dir, compile=select is not None)
     return out
 
 
-def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True) -> Path:
-    """``dbt docs generate --static`` on the built file; the site (catalog and lineage, offline) into docs_dir.
+DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_fingerprint)
 
-    ``compile=False`` right after a build of every model: that build compiled each one already (the manifest dbt
-    keeps has their compiled SQL), and compiling all again is most of the command's time (1.2 s -> 0.35 s)."""
+
+def docs_fingerprint(build_path: Path) -> str:
+    """What dbt's site shows of a build: the project's files, dbt's version, and every relation's columns, types and
+    comments (DuckDB's catalog). dbt-duckdb's catalog has no table statistics, so new rows alone change nothing."""
+    import dbt.version
+
+    h = hashlib.sha256(f"{project_fingerprint()}\0dbt {dbt.version.__version__}\0".encode())
+    with duckdb.connect(str(build_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT schema_name, table_name, column_index, column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT schema_name, table_name, -1, 'table', 'table', comment FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND NOT internal "
+            "UNION ALL SELECT schema_name, view_name, -1, 'view', 'view', comment FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY ALL").fetchall()
+    h.update(repr(rows).encode())
+    return h.hexdigest()
+
+
+def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True,
+         previous: Path | None = None) -> Path | None:
+    """``dbt docs generate --static`` on the built file: the site (``index.html`` with the catalog and lineage;
+    ``static_index.html`` opens offline as a single file) into docs_dir.
+
+    ``compile=False`` after a build of every model (``build(docs_next=True)``): that build compiled each one already
+    (the manifest dbt keeps has their compiled SQL), and compiling all again is most of the command's time
+    (1.2 s -> 0.35 s).
+
+    ``previous``: the published site. When it describes the same project and the same relations, columns, types and
+    comments (``docs_fingerprint``: an incremental refresh with new data only), it is left as it is and nothing is
+    written (None returned): a new site would say the same (1.6 s of a one-source refresh)."""
+    fingerprint = docs_fingerprint(build_path)
+    if previous is not None and all((previous / name).is_file() for name in DOCS_FILES):
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads((previous / DOCS_RECORD).read_text(encoding="utf-8"))["fingerprint"] == fingerprint:
+                log.info("dbt docs: the published site describes this build (same project, relations, columns and "
+                         "comments); kept")
+                return None
     res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
     if not res.success:
         raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
     target = dbt_home(settings) / "target"
     docs_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
+    for name in DOCS_FILES:
         shutil.copy2(target / name, docs_dir / name)
+    (docs_dir / DOCS_RECORD).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
     return docs_dir / "index.html"
 
 
