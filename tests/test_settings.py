@@ -60,3 +60,23 @@ def test_comtrade_years_the_wrong_way_round(monkeypatch, tmp_path):
     settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(), output=tmp_path)
     with pytest.raises(SettingError, match="JLAC_COMTRADE_START=2030 is after JLAC_COMTRADE_END=2020"):
         connector.fetch(settings, connector.make_client())
+
+
+def test_a_prefect_server_that_does_not_answer_is_named_before_the_refresh(monkeypatch, capsys, tmp_path):
+    import socket
+
+    from jlac import cli
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with socket.socket() as s:  # a free port, closed again: connecting to it is refused
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    monkeypatch.setattr(sys, "argv", ["jlac", "refresh"])
+    with temporary_settings(updates={PREFECT_API_URL: url}), pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"jlac: JlacError: PREFECT_API_URL={url}: no Prefect API answers there" in err
+    assert "unset PREFECT_API_URL" in err and "Traceback" not in err
+    assert not (tmp_path / "jlac.duckdb").exists()

@@ -69,6 +69,24 @@ def _start_prefect_api() -> threading.Thread | None:
     return thread
 
 
+def check_prefect_api() -> None:
+    """With PREFECT_API_URL set, that server must answer before anything runs: one line naming it and what to do,
+    instead of Prefect's traceback from inside the flow's start ("Failed to reach API")."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        return
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()  # Prefect's own check: GET /health, with the client's auth
+    if problem is not None:
+        _fail(JlacError(f"PREFECT_API_URL={url}: no Prefect API answers there ({type(problem).__name__}: {problem}). "
+                        "Start that server (`prefect server start`) or unset PREFECT_API_URL to run on a temporary "
+                        "local API."))
+
+
 def _pins(pin: list[str]) -> dict[str, str]:
     out = {}
     for item in pin:
@@ -108,6 +126,7 @@ def refresh(
     full: bool = typer.Option(False, "--full", help="Rebuild everything even when nothing changed."),
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
+    check_prefect_api()
     api = _start_prefect_api()  # seconds of Prefect's start overlap with the seconds of importing the pipeline
     from jlac.pipeline import refresh as refresh_flow
 

@@ -46,10 +46,12 @@ def serve(
     schedule: Annotated[Path, typer.Option(help="Schedule file (name, cron, timezone, parameters)")] = None,
 ) -> None:
     """Run the refresh (with fetch) on the cron of deploy/schedule.yml, through Prefect's serve."""
+    from jlac.cli import check_prefect_api
     from jlac.ops import schedule as sched
 
     with _user_errors():
         spec = sched.load_schedule(schedule or sched.SCHEDULE_FILE)
+    check_prefect_api()
     console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}")
     sched.serve(spec)
 
@@ -61,7 +63,10 @@ def backfill(
     offline: Annotated[bool, typer.Option(help="Fetch from recordings, not the network")] = False,
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
+    from jlac.cli import check_prefect_api
     from jlac.ops.backfill import backfill as run_backfill
+
+    check_prefect_api()
 
     with _user_errors():
         result = run_backfill(first, last, source or None, offline=offline)
