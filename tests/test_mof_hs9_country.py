@@ -419,13 +419,13 @@ def test_a_moved_warehouse_home_is_loaded_again_and_not_checked_again(tmp_path, 
     sources = all_sources()
     missing = partitions.missing_partitions(moved, sources)
     assert list(missing) == [SRC]
-    assert missing[SRC].startswith(f"4 of 4 partition(s) missing, e.g. {old_home}")
+    assert missing[SRC].startswith(f"4 of 4 partition(s) missing or damaged, e.g. {old_home}")
     snaps = {n: latest_snapshot(n, moved) for n in SOURCES}
     inputs = plan.inputs_of(snaps, "code")
     assert plan.make_plan(snaps, inputs, dict(inputs)).mode == "unchanged"  # the snapshots alone say nothing
     the_plan = plan.make_plan(snaps, inputs, dict(inputs), missing=missing)
     assert (the_plan.mode, the_plan.changed) == ("incremental", [SRC])
-    assert "the published partitions of mof-hs9-country are gone (4 of 4" in the_plan.reason
+    assert "the published partitions of mof-hs9-country cannot be read (4 of 4" in the_plan.reason
 
     assert partitions.files_to_validate(moved, sources[SRC], snaps[SRC]) == []
     parts = {p: p.stat().st_mtime_ns for p in (moved.cache_dir / SRC / "parts").glob("*.parquet")}
@@ -437,3 +437,59 @@ def test_a_moved_warehouse_home_is_loaded_again_and_not_checked_again(tmp_path, 
         assert con.execute("SELECT count(*) FILTER (WHERE is_new), count(*), bool_and(starts_with(parquet, ?)) "
                            "FROM raw.mof_hs9_country_partitions", [str(new_home)]).fetchone() == (0, 4, True)
         assert con.execute("SELECT count(*) FROM marts.fct_trade_commodity_monthly").fetchone()[0] > 0
+
+
+def test_a_damaged_partition_is_parsed_again_and_repairs_the_published_view(tmp_path, generated, mirror):
+    """A partition cut short in the cache (a full disk, a copy that stopped): the published view fails on it, the
+    next refresh sees it (even with every snapshot unchanged), parses that one file again under the same name, and
+    the warehouse reads the same rows as before."""
+    from hs9_helpers import incremental_build
+    from jlac import warehouse
+
+    root = tmp_path / "m"
+    _copy_snapshot(generated, root)
+    settings = settings_for(tmp_path / "home", root, mirror)
+    build(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        before = con.execute("SELECT count(*), sum(value_jpy) FROM marts.fct_trade_commodity_monthly").fetchone()
+    parts = sorted((settings.cache_dir / SRC / "parts").glob("*.parquet"))
+    assert all(partitions.parquet_intact(p) for p in parts)
+    damaged = parts[0]
+    with damaged.open("r+b") as f:
+        f.truncate(damaged.stat().st_size // 2)
+    assert not partitions.parquet_intact(damaged)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con, pytest.raises(duckdb.Error):
+        con.execute("SELECT count(*), sum(value_jpy) FROM marts.fct_trade_commodity_monthly").fetchone()
+
+    missing = partitions.missing_partitions(settings, all_sources())
+    assert missing == {SRC: f"1 of 4 partition(s) missing or damaged, e.g. {damaged}"}
+    untouched = {p: p.stat().st_mtime_ns for p in parts[1:]}
+    warehouse.publish(incremental_build(settings), settings)
+    assert partitions.parquet_intact(damaged)
+    assert {p: p.stat().st_mtime_ns for p in parts[1:]} == untouched  # only the damaged file was parsed again
+    assert partitions.missing_partitions(settings, all_sources()) == {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(value_jpy) FROM marts.fct_trade_commodity_monthly").fetchone() \
+            == before
+
+
+def test_a_damaged_parse_cache_is_parsed_again(tmp_path, mirror, caplog):
+    """Every source's cached batch: one cut short is parsed again from the snapshot, with a warning."""
+    from jlac import parse
+
+    settings = settings_for(tmp_path, mirror)
+    source = all_sources()["fred-exjpus"]
+    snap = latest_snapshot("fred-exjpus", settings)
+    batch = parse.parse_to_cache(settings, source, snap)
+
+    def content():
+        with duckdb.connect() as con:
+            return con.execute("SELECT count(*), sum(hash(t::VARCHAR)) FROM read_parquet(?) t", [str(batch)]).fetchone()
+
+    good = content()
+    assert good[0] > 600  # FRED's monthly rates since 1971
+    batch.write_bytes(batch.read_bytes()[: batch.stat().st_size // 2])
+    with caplog.at_level("WARNING", logger="jlac.parse"):
+        assert parse.parse_to_cache(settings, source, snap) == batch
+    assert "fred-exjpus: cached batch" in caplog.text and "is damaged; parsed again" in caplog.text
+    assert content() == good

@@ -90,7 +90,9 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
     if source.partitioned:
         return partitions.parse_all(settings, source, snapshot)
     out = cache_path(settings, source, snapshot)
-    if out.exists():
+    if out.exists() and not partitions.parquet_intact(out):
+        log.warning("%s: cached batch %s is damaged; parsed again", source.name, out)
+    elif out.exists():
         log.info("%s: snapshot %s unchanged (cache %s); parse skipped", source.name, snapshot.id, out.name)
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -115,6 +115,19 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
 
 # --- parse -----------------------------------------------------------------------------------------
 
+def parquet_intact(path: Path) -> bool:
+    """A cached Parquet file is whole: it exists and starts and ends with Parquet's magic bytes (a file cut short by
+    a full disk, a copy that stopped or a hand edit does not). Eight bytes read, so every refresh can afford it for
+    every partition; the pages inside are DuckDB's to check when it reads them."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+            f.seek(-4, os.SEEK_END)
+            return head == b"PAR1" and f.read(4) == b"PAR1" and path.stat().st_size > 12
+    except OSError:  # missing, unreadable, or shorter than the magic bytes
+        return False
+
+
 def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel: str, version: str | None = None,
                     threads: int | None = None) -> str:
     """Parse one verified file into its Parquet partition (skipped when it exists); return the partition's path.
@@ -123,8 +136,10 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
     that sees both.
     """
     out = partition_path(settings, source, snapshot, rel, version)
-    if out.exists():
+    if parquet_intact(out):
         return str(out)
+    if out.exists():
+        log.warning("%s %s/%s: cached partition %s is damaged; parsed again", source.name, snapshot.id, rel, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
@@ -193,7 +208,7 @@ def parse_all(settings: Settings, source: Source, snapshot: Snapshot, fan_out=No
     if not files:
         raise ParseError(f"{source.name} {snapshot.id}: no data file in the snapshot")
     version = code_version(source)
-    todo = [f for f in files if not partition_path(settings, source, snapshot, f, version).exists()]
+    todo = [f for f in files if not parquet_intact(partition_path(settings, source, snapshot, f, version))]
     if todo and fan_out is not None:
         fan_out(todo, version)
     elif todo:
@@ -314,8 +329,8 @@ def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | N
 
 def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[str, str]:
     """Partitioned sources whose published view reads partitions that are not where it lists them (the warehouse
-    home moved, or its cache was deleted): {source: what is missing}. Their views fail on every read, so the
-    refresh must load them again (``jlac.plan``), whatever else changed."""
+    home moved, or its cache was deleted) or are damaged (``parquet_intact``): {source: what is missing}. Their views
+    fail on every read, so the refresh must load them again (``jlac.plan``), whatever else changed."""
     partitioned = {n: s for n, s in sources.items() if s.partitioned}
     if not partitioned or not settings.warehouse.exists():
         return {}
@@ -328,9 +343,9 @@ def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[s
                     continue
                 listed = [r[0] for r in con.execute(
                     f"SELECT parquet FROM published.{source.raw_table}_partitions ORDER BY parquet").fetchall()]
-                gone = [p for p in listed if not Path(p).is_file()]
+                gone = [p for p in listed if not parquet_intact(Path(p))]
                 if gone:
-                    out[name] = f"{len(gone)} of {len(listed)} partition(s) missing, e.g. {gone[0]}"
+                    out[name] = f"{len(gone)} of {len(listed)} partition(s) missing or damaged, e.g. {gone[0]}"
     except duckdb.Error as exc:  # unreadable: the plan's own read of the warehouse says so and rebuilds
         log.warning("published warehouse %s: partitions not checked (%s)", settings.warehouse, exc)
     return out

@@ -125,8 +125,8 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
               *, full: bool = False, missing: dict[str, str] | None = None) -> Plan:
     """Compare this refresh's inputs with the published warehouse's.
 
-    ``missing``: sources whose published view lists partitions that are gone (``partitions.missing_partitions``);
-    they are loaded again even when their snapshot is unchanged."""
+    ``missing``: sources whose published view lists partitions that are gone or damaged
+    (``partitions.missing_partitions``); they are loaded again even when their snapshot is unchanged."""
     everything = sorted(snapshots)
     if full:
         return Plan("full", "a full rebuild was asked for", inputs, everything)
@@ -141,5 +141,5 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
     if not newer and not gone:
         return Plan("unchanged", "every input equals the published warehouse's", inputs, [])
     reasons = ([f"new snapshot(s) of {', '.join(newer)}"] if newer else []) + [
-        f"the published partitions of {n} are gone ({why}): loaded again" for n, why in sorted(gone.items())]
+        f"the published partitions of {n} cannot be read ({why}): loaded again" for n, why in sorted(gone.items())]
     return Plan("incremental", "; ".join(reasons), inputs, sorted([*newer, *gone]))
