@@ -17,6 +17,7 @@ from jlac import partitions
 from jlac.errors import ParseError, SnapshotError
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
+from jlac.sources.mof_hs9_country import source as source_mod
 from trade_helpers import fred_monthly_rates
 
 SRC = "mof-hs9-country"
@@ -132,6 +133,24 @@ def _copy_snapshot(generated: Path, dest_root: Path) -> Path:
     dest = dest_root / SRC / src.name
     shutil.copytree(src, dest)
     return dest
+
+
+def test_a_quoted_header_crlf_lines_and_april_spelt_apl_read_the_same_rows(tmp_path, generated):
+    """Variants of MOF's CSV a download or an export tool may produce: the same rows as the file as generated."""
+    from jlac.snapshots import load_snapshot
+
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2017-exp.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = ",".join(f'"{c}"' for c in lines[0].replace("-Apr", "-Apl").split(","))
+    path.write_bytes(("\r\n".join([header, *lines[1:]]) + "\r\n").encode("utf-8"))
+    write_manifest(vintage, SRC)
+    original = load_snapshot(next(generated.glob(f"{SRC}/*")))
+    query = "SELECT count(*), sum(value_year), sum(value_m04), min(hs9), max(country_code) FROM ({})"
+    with duckdb.connect() as con:
+        got = con.execute(query.format(source_mod.parse_file(load_snapshot(vintage), path.name, con))).fetchone()
+        want = con.execute(query.format(source_mod.parse_file(original, path.name, con))).fetchone()
+    assert got == want and got[0] > 1000
 
 
 def test_header_without_country_fails_naming_the_column(tmp_path, generated):

@@ -38,7 +38,7 @@ def data_files(snapshot: Snapshot) -> list[str]:
 
 def check_header(line: str, label: str) -> None:
     """The first line must be MOF's by-country header (April may be spelt Apl); name the first column that differs."""
-    found = [c.strip() for c in line.strip().lstrip("\ufeff").split(",")]
+    found = [c.strip().strip('"').strip() for c in line.strip().lstrip("\ufeff").split(",")]  # quoted or not
     normalised = [c.replace("-Apl", "-Apr") for c in found]
     if normalised != HEADER:
         diff = next((i for i, (a, b) in enumerate(zip(normalised, HEADER, strict=False)) if a != b),

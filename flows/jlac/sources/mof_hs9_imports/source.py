@@ -38,7 +38,7 @@ _NAMES = ["exp_or_imp", "year", "hs", "unit1", "unit2", "q1_year", "q2_year", "v
 
 def check_header(line: str, label: str) -> None:
     """The header must be MOF's layout (April spelt Apr or Apl); name the first column that differs."""
-    found = [c.strip() for c in line.lstrip("\ufeff").strip().split(",")]
+    found = [c.strip().strip('"').strip() for c in line.lstrip("\ufeff").strip().split(",")]  # quoted or not
     normalised = [c.replace("-Apl", "-Apr") for c in found]
     if normalised != HEADER:
         pairs = enumerate(zip(normalised, HEADER, strict=False))
