@@ -106,6 +106,10 @@ def test_docs_site_is_kept_only_while_it_describes_the_build(published, tmp_path
     assert "source.jlac.meta.runs" in json.loads((site / "catalog.json").read_text(encoding="utf-8"))["sources"]
     assert transform.docs(copy, published, tmp_path / "kept", previous=site) is None
     assert not (tmp_path / "kept").exists()
+    odd = tmp_path / "odd-site"  # a record that says nothing usable: a new site, not an error
+    shutil.copytree(site, odd)
+    (odd / transform.DOCS_RECORD).write_text("[]", encoding="utf-8")
+    assert transform.docs(copy, published, tmp_path / "again", previous=odd) == tmp_path / "again" / "index.html"
     with duckdb.connect(str(copy)) as con:
         con.execute("COMMENT ON COLUMN marts.fct_trade_annual.year IS 'Calendar year (edited)'")
     assert transform.docs(copy, published, tmp_path / "new", previous=site) == tmp_path / "new" / "index.html"

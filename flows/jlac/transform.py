@@ -284,6 +284,15 @@ def docs_fingerprint(build_path: Path) -> str:
     return h.hexdigest()
 
 
+def _recorded_fingerprint(site: Path) -> str | None:
+    """The fingerprint a site's DOCS_RECORD holds; None when there is none or it cannot be read (a new site then)."""
+    try:
+        record = json.loads((site / DOCS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("fingerprint") if isinstance(record, dict) else None
+
+
 def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True,
          previous: Path | None = None) -> Path | None:
     """``dbt docs generate --static`` on the built file: the site (``index.html`` with the catalog and lineage;
@@ -297,12 +306,11 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
     comments (``docs_fingerprint``: an incremental refresh with new data only), it is left as it is and nothing is
     written (None returned): a new site would say the same (1.6 s of a one-source refresh)."""
     fingerprint = docs_fingerprint(build_path)
-    if previous is not None and all((previous / name).is_file() for name in DOCS_FILES):
-        with contextlib.suppress(OSError, ValueError):
-            if json.loads((previous / DOCS_RECORD).read_text(encoding="utf-8"))["fingerprint"] == fingerprint:
-                log.info("dbt docs: the published site describes this build (same project, relations, columns and "
-                         "comments); kept")
-                return None
+    if previous is not None and all((previous / name).is_file() for name in DOCS_FILES) and \
+            _recorded_fingerprint(previous) == fingerprint:
+        log.info("dbt docs: the published site describes this build (same project, relations, columns and comments); "
+                 "kept")
+        return None
     res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
     if not res.success:
         raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
