@@ -238,7 +238,6 @@ for _info in sorted(pkgutil.iter_modules(jlac.__path__), key=lambda i: i.name):
         importlib.import_module(f"jlac.{_info.name}").register(app)
 
 
-
 def main() -> None:
     """The ``jlac`` command. A JlacError raised before or outside a command's own handling (a setting jlac cannot use,
     read while the command starts) ends in one line naming it and exit status 1, not a traceback."""

@@ -15,7 +15,7 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-from jlac.errors import JlacError
+from jlac.errors import JlacError, SettingError
 
 ENV = "JLAC_TASK_RUNNER"
 DASK_PORT = 8786  # Dask's default scheduler port
@@ -27,17 +27,17 @@ EXPECTED = ("expected dask://host[:port] (tcp:// or tls:// for Dask's own addres
 def dask_address(spec: str) -> str | None:
     """The scheduler address a remote spec names (``tcp://host:port`` or ``tls://host:port``), None for a local one.
 
-    Raises JlacError naming the setting when the spec is not one of the forms above."""
+    Raises SettingError naming the setting when the spec is not one of the forms above."""
     scheme, sep, rest = spec.strip().partition("://")
     scheme = scheme.lower()
     if not sep:
         kind, _, n = spec.strip().partition(":")
         if kind.lower() == "local" and n.isdigit() and int(n) >= 1:
             return None
-        raise JlacError(f"{ENV}={spec!r}: {EXPECTED}")
+        raise SettingError(f"{ENV}={spec!r}: {EXPECTED}")
     if scheme not in ("dask", "tcp", "tls"):
-        raise JlacError(f"{ENV}={spec!r}: unknown scheme {scheme!r}; {EXPECTED}")
-    bad = JlacError(f"{ENV}={spec!r}: no host and port (1-65535) in it; {EXPECTED}")
+        raise SettingError(f"{ENV}={spec!r}: unknown scheme {scheme!r}; {EXPECTED}")
+    bad = SettingError(f"{ENV}={spec!r}: no host and port (1-65535) in it; {EXPECTED}")
     try:
         parts = urlsplit(f"{scheme}://{rest}")
         host, port = parts.hostname, parts.port  # .port raises ValueError: not a number, or out of range

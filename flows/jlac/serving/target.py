@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from jlac.config import env_number
 from jlac.errors import SettingError
 
 SCHEMAS = ("marts", "figures", "meta")  # served, with the same names as in DuckDB
@@ -46,15 +47,12 @@ class ReaderPolicy:
 
     @classmethod
     def from_env(cls) -> ReaderPolicy:
-        limit = os.environ.get("JLAC_SQL_MAX_CONNECTIONS", "50")
-        if not limit.isdigit() or int(limit) < 1:
-            raise SettingError(f"JLAC_SQL_MAX_CONNECTIONS={limit!r}: expected a positive whole number")
         return cls(
             user=os.environ.get("JLAC_SQL_USER", "jlac"),
             password=os.environ.get("JLAC_SQL_PASSWORD") or None,
             statement_timeout=_duration("JLAC_SQL_STATEMENT_TIMEOUT", "120s"),
             idle_in_transaction_timeout=_duration("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
-            connection_limit=int(limit),
+            connection_limit=env_number("JLAC_SQL_MAX_CONNECTIONS", 50, minimum=1),
         )
 
 
