@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from jlac import publish_hooks
 from jlac.config import Settings
+from jlac.errors import SettingError
 from jlac.publish_hooks import PublishContext
 from jlac.serving import cluster as pgcluster
 from jlac.serving.load import ServingLoadError, catch_up
@@ -158,6 +159,47 @@ def test_a_value_postgres_cannot_take_leaves_the_previous_copy_whole(team_env):
     with _reader(port) as con:
         assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-fixed",)
         assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (900,)
+
+
+VIEW_SQL = """
+CREATE VIEW marts.fct_trade_by_year AS SELECT year, count(*) AS n_rows, sum(value_usd) AS value_usd
+  FROM marts.fct_trade GROUP BY year;
+COMMENT ON VIEW marts.fct_trade_by_year IS 'Generated trade per year (a view, as the HS-9 facts are)';
+COMMENT ON COLUMN marts.fct_trade_by_year.n_rows IS 'Rows of the year'
+"""
+
+
+def test_views_are_served_as_tables_and_jlac_sql_skip_leaves_relations_out(team_env, monkeypatch):
+    settings, port = team_env
+    [outcome] = [o for o in _publish(settings, "run-views", rows=300, extra_sql=VIEW_SQL) if o.hook == "postgres"]
+    assert outcome.status == "ok", outcome.message
+    assert outcome.details["rows"] == 300 + 30 + 30 + 1  # fct_trade, fig1_trade, the view's 30 years, meta.runs
+    with _reader(port) as con:
+        assert con.execute("SELECT relkind FROM pg_class WHERE oid = 'marts.fct_trade_by_year'::regclass"
+                           ).fetchone() == ("r",)  # the view's rows, as a table
+        assert con.execute("SELECT sum(n_rows), count(*) FROM marts.fct_trade_by_year").fetchone() == (300, 30)
+        assert con.execute("SELECT obj_description('marts.fct_trade_by_year'::regclass, 'pg_class'), "
+                           "col_description('marts.fct_trade_by_year'::regclass, 2)").fetchone() == (
+            "Generated trade per year (a view, as the HS-9 facts are)", "Rows of the year")
+        assert con.execute("SELECT left_out FROM meta.serving_copy").fetchone() == ("",)
+
+    # leaving a relation out reloads the copy of the same run without it, and says so in meta.serving_copy
+    monkeypatch.setenv("JLAC_SQL_SKIP", "marts.fct_trade_by_year")
+    result = catch_up(settings.warehouse, team_target())
+    assert (result.status, result.version, result.tables) == ("loaded", "run-views", 3)
+    with _reader(port) as con:
+        assert con.execute("SELECT to_regclass('marts.fct_trade_by_year')").fetchone() == (None,)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (300,)
+        assert con.execute("SELECT run_id, left_out FROM meta.serving_copy").fetchone() == (
+            "run-views", "marts.fct_trade_by_year")
+    assert catch_up(settings.warehouse, team_target()).status == "current"
+
+    # a name the warehouse does not serve is refused, naming it; the copy stays as it was
+    monkeypatch.setenv("JLAC_SQL_SKIP", "marts.fct_trade_by_year, marts.fct_trade_by_yaer")
+    with pytest.raises(SettingError, match=r"JLAC_SQL_SKIP=.*marts\.fct_trade_by_yaer is not a table or view"):
+        catch_up(settings.warehouse, team_target())
+    with _reader(port) as con:
+        assert con.execute("SELECT left_out FROM meta.serving_copy").fetchone() == ("marts.fct_trade_by_year",)
 
 
 ALL_TYPES = """

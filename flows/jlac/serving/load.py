@@ -2,7 +2,10 @@
 
 The publish hook calls it after every refresh; ``jlac serve-sql`` calls it at start and whenever the published
 file changes. A PostgreSQL advisory lock makes the two take turns, and the copy's version (the run id in
-``meta.serving_copy``) makes the second one a no-op.
+``meta.serving_copy``, with the relations ``JLAC_SQL_SKIP`` left out) makes the second one a no-op.
+
+What is copied: every table and view of ``marts``, ``figures`` and ``meta``; a view (the HS-9 facts over their
+Parquet partitions) arrives as a table holding its rows, since PostgreSQL cannot read the partitions.
 
 How a load stays whole for readers: ONE transaction creates ``jlac_load_<schema>`` schemas, creates each table
 with mapped types (``jlac.serving.types``), streams it with ``COPY ... FROM STDIN (FORMAT csv, FREEZE)`` from a
@@ -29,6 +32,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from jlac.errors import SettingError
 from jlac.serving.target import SCHEMAS, Target, setup_reader
 from jlac.serving.types import map_column, quote
 
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x6A6C6163  # "jlac": pg_advisory_lock key shared by every loader of a database
 STAGE = "jlac_load_"
 VERSION_TABLE = "serving_copy"  # meta.serving_copy: which published warehouse this copy is
+SKIP_ENV = "JLAC_SQL_SKIP"  # relations (schema.name) not copied: e.g. a fact too big to copy at every publish
 CHUNK = 1 << 20
 
 
@@ -64,6 +69,11 @@ class Table:
     name: str
     comment: str | None
     columns: list[tuple[str, str, str | None]]  # name, DuckDB type, comment
+    view: bool = False  # a DuckDB view (the HS-9 facts): PostgreSQL gets its rows as a table
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
 
 
 def published_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -76,27 +86,60 @@ def published_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
-    """Every base table of the served schemas in the warehouse attached as ``w``, with comments."""
-    tables = con.execute(
-        "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = 'w' "
-        "AND schema_name IN (SELECT unnest(?)) ORDER BY schema_name, table_name", [list(SCHEMAS)]).fetchall()
+def warehouse_tables(con: duckdb.DuckDBPyConnection, left_out: frozenset[str] = frozenset()) -> list[Table]:
+    """Every table and view of the served schemas in the warehouse attached as ``w``, with comments, but those
+    named in ``left_out`` (``schema.name``).
+
+    Views are served as tables holding their rows: PostgreSQL cannot read the Parquet partitions behind the HS-9
+    facts (``marts.fct_trade_commodity_*``), and a BI tool must find every relation of ``marts`` it finds in DuckDB.
+    """
+    relations = con.execute(
+        "SELECT schema_name, table_name, comment, false FROM duckdb_tables() WHERE database_name = 'w' "
+        "AND schema_name IN (SELECT unnest(?)) UNION ALL "
+        "SELECT schema_name, view_name, comment, true FROM duckdb_views() WHERE database_name = 'w' AND NOT internal "
+        "AND schema_name IN (SELECT unnest(?)) ORDER BY 1, 2", [list(SCHEMAS), list(SCHEMAS)]).fetchall()
     out = []
-    for schema, name, comment in tables:
+    for schema, name, comment, view in relations:
+        if f"{schema}.{name}" in left_out:
+            continue
         cols = con.execute(
             "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = 'w' "
             "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
-        out.append(Table(schema, name, comment, cols))
+        out.append(Table(schema, name, comment, cols, view))
     return out
+
+
+def left_out_setting(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The relations ``JLAC_SQL_SKIP`` leaves out of the serving copy (``schema.name``, comma- or space-separated),
+    each checked against the warehouse attached as ``w``: a name it does not serve is a SettingError, not a
+    relation silently copied after all."""
+    names = frozenset(n for n in os.environ.get(SKIP_ENV, "").replace(",", " ").split() if n)
+    if not names:
+        return names
+    served = {f"{s}.{n}" for s, n in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'w' UNION ALL "
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'w' AND NOT internal").fetchall()
+        if s in SCHEMAS}
+    unknown = sorted(names - served)
+    if unknown:
+        raise SettingError(f"{SKIP_ENV}={os.environ[SKIP_ENV]!r}: {', '.join(unknown)} is not a table or view the "
+                           f"warehouse serves (schemas {', '.join(SCHEMAS)}; written schema.name, e.g. "
+                           f"marts.fct_trade_commodity_monthly)")
+    return names
 
 
 def serving_version(con: psycopg.Connection) -> str | None:
     """Run id of the warehouse the serving copy holds, None when there is no copy yet."""
+    return _served(con)[0]
+
+
+def _served(con: psycopg.Connection) -> tuple[str | None, str]:
+    """(run id, relations left out) of the serving copy; a copy from before ``left_out`` existed left none out."""
     exists = con.execute("SELECT to_regclass(%s)", [f"meta.{VERSION_TABLE}"]).fetchone()[0]
     if not exists:
-        return None
-    row = con.execute(f"SELECT run_id FROM meta.{VERSION_TABLE}").fetchone()
-    return row[0] if row else None
+        return None, ""
+    row = con.execute(f"SELECT to_jsonb(s) FROM meta.{VERSION_TABLE} AS s").fetchone()
+    return (row[0].get("run_id"), row[0].get("left_out") or "") if row else (None, "")
 
 
 def _render(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> Path:
@@ -162,19 +205,21 @@ def _nul_columns(duck: duckdb.DuckDBPyConnection, table: Table) -> str:
 
 
 def _version_table(pg: psycopg.Connection, stage: str, version: str | None, published_at: datetime,
-                   started: float, tables: int, rows: int, source: Path) -> None:
+                   started: float, tables: int, rows: int, source: Path, left_out: str) -> None:
     ident = sql.Identifier(stage, VERSION_TABLE)
     pg.execute(sql.SQL("CREATE TABLE {} (run_id text, published_at timestamptz, loaded_at timestamptz, "
-                       "load_seconds double precision, tables integer, rows bigint, source_file text)").format(ident))
-    pg.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, now(), %s, %s, %s, %s)").format(ident),
-               [version, published_at, round(time.perf_counter() - started, 2), tables, rows, str(source)])
+                       "load_seconds double precision, tables integer, rows bigint, source_file text, "
+                       "left_out text)").format(ident))
+    pg.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, now(), %s, %s, %s, %s, %s)").format(ident),
+               [version, published_at, round(time.perf_counter() - started, 2), tables, rows, str(source), left_out])
     pg.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(ident, sql.Literal(
         "Which published DuckDB warehouse this PostgreSQL serving copy holds (one row; jlac, not the report)")))
     for col, text in (("run_id", "Run that built the warehouse served here"),
                       ("published_at", "When that warehouse was published (file time, UTC)"),
                       ("loaded_at", "When this copy was loaded"), ("load_seconds", "Load time in seconds"),
                       ("tables", "Tables loaded"), ("rows", "Rows loaded"),
-                      ("source_file", "The DuckDB file it was loaded from")):
+                      ("source_file", "The DuckDB file it was loaded from"),
+                      ("left_out", f"Relations of the warehouse not copied here ({SKIP_ENV}), comma-separated")):
         pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(col), sql.Literal(text)))
 
 
@@ -246,27 +291,32 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
         with target.connect(autocommit=True) as pg:
             pg.execute("SET statement_timeout = 0")
             pg.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])  # taken in turns with the other loader
-            previous = serving_version(pg)
-            if previous == version and version is not None and not force:
+            previous, previous_left_out = _served(pg)
+            left_out = left_out_setting(duck)
+            listed = ",".join(sorted(left_out))
+            # the same run with the same relations left out: nothing to do (a changed JLAC_SQL_SKIP reloads)
+            if previous == version and previous_left_out == listed and version is not None and not force:
                 return LoadResult("current", version, previous, target.description)
             if target.manage_reader:
                 setup_reader(pg, target.reader)
-            tables = warehouse_tables(duck)
+            tables = warehouse_tables(duck, left_out)
             for t in tables:  # every type mapped before anything is sent
                 for c, dtype, _ in t.columns:
                     map_column(dtype, c, f"{t.schema}.{t.name}: ")
             rows = _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout,
-                         swap_wait_s)
+                         swap_wait_s, listed)
             result = LoadResult("loaded", version, previous, target.description,
                                 round(time.perf_counter() - started, 2), len(tables), rows)
-            log.info("serving copy at %s now holds run %s (%d tables, %d rows, %.1f s; was %s)",
-                     target.description, version, len(tables), rows, result.seconds, previous)
+            log.info("serving copy at %s now holds run %s (%d tables, %d of them DuckDB views, %d rows, %.1f s; "
+                     "was %s)%s", target.description, version, len(tables), sum(t.view for t in tables), rows,
+                     result.seconds, previous, f"; left out ({SKIP_ENV}): {listed}" if listed else "")
             return result
     finally:
         duck.close()
 
 
-def _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout, swap_wait_s) -> int:
+def _load(duck, pg, tables, version, published_at, started, warehouse, target, lock_timeout, swap_wait_s,
+          left_out: str) -> int:
     rows = 0
     with tempfile.TemporaryDirectory(prefix="jlac-serving-") as tmp:
         with pg.transaction():
@@ -292,6 +342,6 @@ def _load(duck, pg, tables, version, published_at, started, warehouse, target, l
                         rendered.get(timeout=0.1)
                     except queue.Empty:
                         pass
-            _version_table(pg, STAGE + "meta", version, published_at, started, len(tables), rows, warehouse)
+            _version_table(pg, STAGE + "meta", version, published_at, started, len(tables), rows, warehouse, left_out)
             _swap(pg, target.reader.user, lock_timeout, swap_wait_s)
     return rows
