@@ -202,6 +202,41 @@ def test_views_are_served_as_tables_and_jlac_sql_skip_leaves_relations_out(team_
         assert con.execute("SELECT left_out FROM meta.serving_copy").fetchone() == ("marts.fct_trade_by_year",)
 
 
+FIXED_SQL = """
+CREATE TABLE marts.dim_fixed AS SELECT range AS id, 'code ' || range AS code FROM range(1000);
+COMMENT ON TABLE marts.dim_fixed IS '{comment}'
+"""
+
+
+def test_a_table_whose_content_did_not_change_is_kept_not_copied_again(team_env):
+    settings, port = team_env
+    first = [o for o in _publish(settings, "run-k1", rows=200, extra_sql=FIXED_SQL.format(comment="Fixed codes"))
+             if o.hook == "postgres"][0]
+    assert first.status == "ok", first.message
+    assert (first.details["rows"], first.details["kept"]) == (200 + 30 + 1000 + 1, 0)
+    # the next publish: new trade rows and a new run; dim_fixed the same
+    second = [o for o in _publish(settings, "run-k2", rows=300, extra_sql=FIXED_SQL.format(comment="Fixed codes"))
+              if o.hook == "postgres"][0]
+    assert second.status == "ok", second.message
+    assert (second.details["rows"], second.details["kept"], second.details["tables"]) == (300 + 30 + 1, 1, 4)
+    with _reader(port) as con:  # the kept table is served whole, with its comment, by the reader role
+        assert con.execute("SELECT count(*), max(code) FROM marts.dim_fixed").fetchone() == (1000, "code 999")
+        assert con.execute("SELECT obj_description('marts.dim_fixed'::regclass, 'pg_class')").fetchone() == (
+            "Fixed codes",)
+        assert con.execute("SELECT run_id, kept FROM meta.serving_copy").fetchone() == ("run-k2", 1)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (300,)
+        assert con.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'jlac_load_%'").fetchone() == (0,)
+    # a new comment is a change of what is served: copied again
+    third = [o for o in _publish(settings, "run-k3", rows=300, extra_sql=FIXED_SQL.format(comment="Fixed codes, v2"))
+             if o.hook == "postgres"][0]
+    assert third.status == "ok" and third.details["kept"] == 0, third.details
+    with _reader(port) as con:
+        assert con.execute("SELECT obj_description('marts.dim_fixed'::regclass, 'pg_class')").fetchone() == (
+            "Fixed codes, v2",)
+    # forced, nothing is kept
+    assert catch_up(settings.warehouse, team_target(), force=True).kept == 0
+
+
 ALL_TYPES = """
 CREATE TYPE mood AS ENUM ('low', 'high');
 CREATE TABLE marts.every_type AS SELECT
