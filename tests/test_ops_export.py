@@ -18,6 +18,8 @@ def warehouse(tmp_path):
                 "t(iso3, name)")
     con.execute("CREATE TABLE figures.fig1 AS SELECT year, sum(usd) AS usd FROM marts.fct_trade GROUP BY year")
     con.execute("CREATE TABLE raw.imf_dots AS SELECT 1 AS secret")
+    # a view, as the HS-9 facts are (over raw Parquet partitions): exported with its rows
+    con.execute("CREATE VIEW marts.fct_trade_by_year AS SELECT year, count(*) AS n FROM marts.fct_trade GROUP BY year")
     con.close()
     return path
 
@@ -25,7 +27,10 @@ def warehouse(tmp_path):
 def test_every_mart_and_figure_table_is_written_with_its_rows(warehouse, tmp_path):
     out = tmp_path / "parquet"
     done = {e.table: e for e in export_parquet(warehouse, out)}
-    assert set(done) == {"marts.fct_trade", "marts.dim_country", "figures.fig1"}  # raw.* is not exported
+    assert set(done) == {"marts.fct_trade", "marts.dim_country", "marts.fct_trade_by_year",
+                         "figures.fig1"}  # raw.* is not exported
+    assert duckdb.connect().execute(f"SELECT sum(n), count(*) FROM '{out}/marts/fct_trade_by_year.parquet'"
+                                    ).fetchone() == (500, 5)
     con = duckdb.connect()
     rows, usd = con.execute(f"SELECT count(*), sum(usd) FROM '{out}/marts/fct_trade.parquet'").fetchone()
     assert (rows, float(usd)) == (500, 187_125.0)  # 1.5 * (0 + 1 + ... + 499)

@@ -132,7 +132,7 @@ def export_parquet(
     outdir: Annotated[Path, typer.Argument(help="Output folder (default: <warehouse dir>/parquet)")] = None,
     partition_rows: Annotated[int, typer.Option(help="Partition larger tables by year")] = 1_000_000,
 ) -> None:
-    """Write every mart and figure table as Parquet (partitioned by year where large)."""
+    """Write every mart and figure table and view as Parquet (partitioned by year where large)."""
     from jlac.ops.export import export_parquet as run_export
 
     settings = get_settings()
