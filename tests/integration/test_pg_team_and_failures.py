@@ -237,6 +237,27 @@ def test_a_table_whose_content_did_not_change_is_kept_not_copied_again(team_env)
     assert catch_up(settings.warehouse, team_target(), force=True).kept == 0
 
 
+def test_a_view_whose_partitions_are_gone_names_itself_and_leaves_the_copy_whole(team_env):
+    settings, port = team_env
+    part = settings.home / "part.parquet"
+    view_sql = (f"COPY (SELECT 2018 AS year, 1.5 AS value_usd) TO '{part}' (FORMAT parquet); "
+                f"CREATE VIEW marts.fct_parts AS SELECT * FROM read_parquet('{part}')")
+    [ok] = [o for o in _publish(settings, "run-parts", rows=40, extra_sql=view_sql) if o.hook == "postgres"]
+    assert ok.status == "ok", ok.message
+    contract_refresh(settings.warehouse, rows=60, run_id="run-parts-gone", extra_sql=view_sql)
+    part.unlink()  # as when the warehouse moved without its cache/
+    alerts: list = []
+    [bad] = [o for o in publish_hooks.run_after(PublishContext(settings, None, settings.warehouse, None),
+                                                alert=lambda h, m: alerts.append((h, m))) if o.hook == "postgres"]
+    assert bad.status == "failed" and alerts
+    assert "marts.fct_parts cannot be read from the published warehouse (a view)" in bad.message
+    assert str(part) in bad.message
+    with _reader(port) as con:  # the copy of the first run, its rows of the view included
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-parts",)
+        assert con.execute("SELECT year, value_usd FROM marts.fct_parts").fetchone() == (2018, Decimal("1.5"))
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (40,)
+
+
 ALL_TYPES = """
 CREATE TYPE mood AS ENUM ('low', 'high');
 CREATE TABLE marts.every_type AS SELECT

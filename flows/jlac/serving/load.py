@@ -140,8 +140,12 @@ def content_key(con: duckdb.DuckDBPyConnection, table: Table) -> str:
     monthly HS-9 fact, against about 100 s to copy them). A key the serving copy already holds for that table means
     the same rows, so the table is kept instead of copied again."""
     mapped = [(c, t, map_column(t, c).pg_type, map_column(t, c).expr, comment) for c, t, comment in table.columns]
-    count, checksum = con.execute(
-        f"SELECT count(*), sum(hash(r))::HUGEINT FROM w.{quote(table.schema)}.{quote(table.name)} AS r").fetchone()
+    try:
+        count, checksum = con.execute(
+            f"SELECT count(*), sum(hash(r))::HUGEINT FROM w.{quote(table.schema)}.{quote(table.name)} AS r").fetchone()
+    except duckdb.Error as exc:  # e.g. a view over Parquet partitions that are no longer where it says
+        raise ServingLoadError(f"{table.qualified} cannot be read from the published warehouse "
+                               f"({'a view' if table.view else 'a table'}): {exc}") from exc
     described = json.dumps([LOAD_FORMAT, table.comment, mapped, count, str(checksum)], default=str)
     return hashlib.sha256(described.encode()).hexdigest()
 
