@@ -92,9 +92,8 @@ def published_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def warehouse_tables(con: duckdb.DuckDBPyConnection, left_out: frozenset[str] = frozenset()) -> list[Table]:
-    """Every table and view of the served schemas in the warehouse attached as ``w``, with comments, but those
-    named in ``left_out`` (``schema.name``).
+def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Every table and view of the served schemas in the warehouse attached as ``w``, with comments.
 
     Views are served as tables holding their rows: PostgreSQL cannot read the Parquet partitions behind the HS-9
     facts (``marts.fct_trade_commodity_*``), and a BI tool must find every relation of ``marts`` it finds in DuckDB.
@@ -106,8 +105,6 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection, left_out: frozenset[str] = 
         "AND schema_name IN (SELECT unnest(?)) ORDER BY 1, 2", [list(SCHEMAS), list(SCHEMAS)]).fetchall()
     out = []
     for schema, name, comment, view in relations:
-        if f"{schema}.{name}" in left_out:
-            continue
         cols = con.execute(
             "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = 'w' "
             "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
@@ -115,17 +112,11 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection, left_out: frozenset[str] = 
     return out
 
 
-def left_out_setting(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+def left_out_setting(served: set[str]) -> frozenset[str]:
     """The relations ``JLAC_SQL_SKIP`` leaves out of the serving copy (``schema.name``, comma- or space-separated),
-    each checked against the warehouse attached as ``w``: a name it does not serve is a SettingError, not a
-    relation silently copied after all."""
+    each checked against the ``served`` ones: a name the warehouse does not serve is a SettingError, not a relation
+    silently copied after all."""
     names = frozenset(n for n in os.environ.get(SKIP_ENV, "").replace(",", " ").split() if n)
-    if not names:
-        return names
-    served = {f"{s}.{n}" for s, n in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'w' UNION ALL "
-        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'w' AND NOT internal").fetchall()
-        if s in SCHEMAS}
     unknown = sorted(names - served)
     if unknown:
         raise SettingError(f"{SKIP_ENV}={os.environ[SKIP_ENV]!r}: {', '.join(unknown)} is not a table or view the "
@@ -139,7 +130,7 @@ def content_key(con: duckdb.DuckDBPyConnection, table: Table) -> str:
     count and the sum of its rows' 64-bit hashes (one scan in DuckDB: 3.5 s for the 46.9 M rows of the 38-year
     monthly HS-9 fact, against about 100 s to copy them). A key the serving copy already holds for that table means
     the same rows, so the table is kept instead of copied again."""
-    mapped = [(c, t, map_column(t, c).pg_type, map_column(t, c).expr, comment) for c, t, comment in table.columns]
+    mapped = [(c, t, (m := map_column(t, c)).pg_type, m.expr, comment) for c, t, comment in table.columns]
     try:
         count, checksum = con.execute(
             f"SELECT count(*), sum(hash(r))::HUGEINT FROM w.{quote(table.schema)}.{quote(table.name)} AS r").fetchone()
@@ -327,14 +318,15 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
             pg.execute("SET statement_timeout = 0")
             pg.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])  # taken in turns with the other loader
             previous, previous_left_out, previous_keys = _served(pg)
-            left_out = left_out_setting(duck)
+            relations = warehouse_tables(duck)
+            left_out = left_out_setting({t.qualified for t in relations})
             listed = ",".join(sorted(left_out))
             # the same run with the same relations left out: nothing to do (a changed JLAC_SQL_SKIP reloads)
             if previous == version and previous_left_out == listed and version is not None and not force:
                 return LoadResult("current", version, previous, target.description)
             if target.manage_reader:
                 setup_reader(pg, target.reader)
-            tables = warehouse_tables(duck, left_out)
+            tables = [t for t in relations if t.qualified not in left_out]
             for t in tables:  # every type mapped before anything is sent
                 for c, dtype, _ in t.columns:
                     map_column(dtype, c, f"{t.schema}.{t.name}: ")
