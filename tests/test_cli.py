@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import pytest
 from jlac.cli import app
 from typer.testing import CliRunner
@@ -22,6 +26,53 @@ def test_sql_reads(warehouse_env):
                                         "WHERE year = 2018"], env=warehouse_env)
     assert result.exit_code == 0, result.output
     assert "2018" in result.output and "57.254" in result.output and "1 row(s)" in result.output
+
+
+FIG1_2018 = "SELECT * FROM figures.fig1_japan_lac_trade WHERE year = 2018"
+
+
+def test_sql_table_never_shortens_a_value(warehouse_env):
+    # piped (no terminal, no COLUMNS): as wide as its content, each value whole on its line
+    result = runner.invoke(app, ["sql", FIG1_2018], env={**warehouse_env, "COLUMNS": None})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "2018" in line)
+    assert "1486.276" in row and "57.254" in row and "imf-dots" in row and "…" not in result.output
+    # an 80-column terminal folds a long value onto the next line instead of cutting it with an ellipsis
+    result = runner.invoke(app, ["sql", FIG1_2018], env={**warehouse_env, "COLUMNS": "80"})
+    assert result.exit_code == 0 and "…" not in result.output, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+def test_sql_csv_and_json_write_every_row_with_its_types(warehouse_env):
+    query = "SELECT year, total_usd_bn, in_report_span, NULL AS nothing FROM figures.fig1_japan_lac_trade ORDER BY year"
+    result = runner.invoke(app, ["sql", "--format", "csv", query], env={**warehouse_env, "COLUMNS": "40"})
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert rows[0]["year"] == "1995" and len(rows) == 26  # 1995-2020 from Japan's DOTS workbook
+    assert rows[23] == {"year": "2018", "total_usd_bn": "57.254", "in_report_span": "true", "nothing": ""}
+    result = runner.invoke(app, ["sql", "-f", "json", query, "--max-rows", "1"], env=warehouse_env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)  # --max-rows limits a table only
+    assert len(data) == 26
+    assert data[23] == {"year": 2018, "total_usd_bn": 57.254, "in_report_span": True, "nothing": None}
+    result = runner.invoke(app, ["sql", "-f", "json", query + " LIMIT 0"], env=warehouse_env)
+    assert result.exit_code == 0 and json.loads(result.output) == []
+
+
+def test_sql_table_shows_at_most_max_rows_and_says_there_are_more(warehouse_env):
+    query = "SELECT year FROM figures.fig1_japan_lac_trade ORDER BY year"
+    result = runner.invoke(app, ["sql", "--max-rows", "3", query], env=warehouse_env)
+    assert result.exit_code == 0, result.output
+    assert "1997" in result.output and "1998" not in result.output
+    assert "first 3 row(s) shown, there are more" in result.output
+    result = runner.invoke(app, ["sql", "--max-rows", "26", query], env=warehouse_env)
+    assert "2020" in result.output and "26 row(s)" in result.output and "more" not in result.output
+
+
+def test_sql_error_in_csv_mode_is_a_message(warehouse_env):
+    result = runner.invoke(app, ["sql", "-f", "csv", "SELECT nope FROM figures.fig1_japan_lac_trade"],
+                           env=warehouse_env)
+    assert result.exit_code == 1 and 'column "nope" not found' in result.output, result.output
 
 
 def test_sql_refuses_writes(warehouse_env):

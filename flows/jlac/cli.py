@@ -8,13 +8,14 @@ import os
 import pkgutil
 import sys
 import threading
+from enum import StrEnum
 
 import typer
 from rich import box
 from rich.console import Console
-from rich.table import Table
 
 import jlac
+from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
 
@@ -162,8 +163,19 @@ def figures() -> None:
         console.print(str(path))
 
 
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
 @app.command()
-def sql(query: str = typer.Argument(..., help="SQL to run against the published warehouse (read-only).")) -> None:
+def sql(
+    query: str = typer.Argument(..., help="SQL to run against the published warehouse (read-only)."),
+    format_: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f",
+                                         help="table (for reading), or csv / json: every row, for other tools."),
+    max_rows: int = typer.Option(1000, "--max-rows", min=1, help="Rows a table shows at most (csv and json: all)."),
+) -> None:
     """Run a read-only SQL query against the published warehouse and print the result."""
     import duckdb
 
@@ -175,14 +187,21 @@ def sql(query: str = typer.Argument(..., help="SQL to run against the published 
             if cur is None:  # DuckDB's answer to text without a statement (empty, only a comment)
                 raise JlacError(f"no SQL statement in {query!r}; e.g. jlac sql 'SELECT * FROM meta.runs'")
             columns = [d[0] for d in cur.description or []]
-            rows = cur.fetchall() if columns else []
+            if format_ is not OutputFormat.table:  # streamed while the connection is open
+                write = out.write_csv if format_ is OutputFormat.csv else out.write_json
+                write(columns, out.batches(cur) if columns else [])
+                return
+            rows = cur.fetchmany(max_rows + 1) if columns else []
     except (JlacError, duckdb.Error) as exc:
         _fail(exc)
-    table = Table(*columns, show_lines=False)
+    more = len(rows) > max_rows
+    rows = rows[:max_rows]
+    table = out.table(*columns)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
-    console.print(f"{len(rows)} row(s)", style="dim")
+        table.add_row(*(out.cell(v) for v in row))
+    out.show(console, table)
+    console.print(f"first {len(rows)} row(s) shown, there are more: --max-rows N shows more, --format csv writes "
+                  "them all" if more else f"{len(rows)} row(s)", style="dim", highlight=False)
 
 
 @app.command()
@@ -195,14 +214,8 @@ def sources() -> None:
     settings = get_settings()
     rhythms = load_rhythms()
     # a source's name is also its raw table (raw.<name with - -> _>); compact, so it fits an 80-column terminal
-    table = Table(box=box.SIMPLE_HEAD, padding=0)
-    table.add_column("source", no_wrap=True)
-    table.add_column("live")
-    table.add_column("checks")
-    table.add_column("rhythm", no_wrap=True)
-    table.add_column("vintage", no_wrap=True)
-    table.add_column("of", justify="right")
-    table.add_column("from")
+    table = out.table("source", "live", "checks", "rhythm", "vintage", "of", "from", box=box.SIMPLE_HEAD, padding=0)
+    table.columns[5].justify = "right"
     roots = {}
     for name, src in all_sources().items():
         vintages = list_vintages(name, settings)
@@ -216,7 +229,7 @@ def sources() -> None:
                       rhythm.rhythm if rhythm else "unknown",
                       latest.vintage if latest else "-", str(len(vintages)),
                       roots[latest.root.parent.parent] if latest else "-")
-    console.print(table)
+    out.show(console, table)
     console.print("live: has a connector (jlac fetch <source>); vintage: the latest, of that many; raw table: "
                   "raw.<source with - -> _>")
     for root, label in roots.items():

@@ -7,8 +7,8 @@ from typing import Annotated
 import duckdb
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from jlac import printing as out
 from jlac.config import get_settings
 
 console = Console()
@@ -37,7 +37,7 @@ def fetch(
             console.print(f"[red]unknown source {name}[/]; live sources: {', '.join(live)}")
             raise typer.Exit(2) from None
     results = fetch_all(names or None, get_settings(), offline=offline, progress=lambda m: console.print(m))
-    table = Table("source", "status", "vintage", "requests", "bytes", "message")
+    table = out.table("source", "status", "vintage", "requests", "bytes", "message")
     colour = {"new": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
     for r in results:
         table.add_row(
@@ -48,7 +48,7 @@ def fetch(
             f"{r.bytes:,}",
             r.message,
         )
-    console.print(table)
+    out.show(console, table)
     if any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
@@ -75,7 +75,7 @@ def revisions(
         console.print(f"no revisions ({found.scope}): no published value changed"
                       + ("; `jlac revisions --all` shows the history" if not all_ else ""))
         return
-    table = Table("source", "reporter", "partner", "flow", "year", "old source", "old vintage", "old value",
+    table = out.table("source", "reporter", "partner", "flow", "year", "old source", "old vintage", "old value",
                   "new source", "new vintage", "new value", "unit", "change %",
                   title=f"Revisions of published trade values: {found.scope}")
     for r in found.rows:
@@ -85,4 +85,4 @@ def revisions(
             "withdrawn" if r["new_value"] is None else f"{r['new_value']:,.0f}",
             r["unit"], "-" if r["change_pct"] is None else f"{r['change_pct']:+.3f}",
         )
-    console.print(table)
+    out.show(console, table)

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
 
@@ -95,9 +95,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
 def _print_status(settings, rows) -> None:
     from jlac.ops.status import last_run
 
-    table = Table(title=f"jlac sources ({settings.warehouse})")
-    for col in ("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag"):
-        table.add_column(col)
+    table = out.table("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag",
+                      title=f"jlac sources ({settings.warehouse})")
     for r in rows:
         flag = "STALE" if r.stale else "no snapshot" if r.vintage is None else (
             "newer vintage not built" if r.unpublished else "")
@@ -108,7 +107,7 @@ def _print_status(settings, rows) -> None:
                       r.last_run_id or "-", r.last_status or "never run",
                       f"{r.last_duration_s:.1f}s" if r.last_duration_s is not None else "-",
                       f"[red]{flag}[/red]" if r.stale else flag)
-    console.print(table)
+    out.show(console, table)
     for r in rows:
         if r.quarantined:
             q = r.quarantined

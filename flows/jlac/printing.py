@@ -1,0 +1,99 @@
+"""How the command line prints: tables that never cut a value short, and query results as CSV or JSON.
+
+Rich's default is to shorten a cell that does not fit with an ellipsis: ``jlac sql`` printed Figure 1's
+``japan_total_usd_bn`` as ``1486.…`` in an 80-column terminal, and every line piped into a file or another tool
+(which has no terminal width, so rich assumes 80) lost digits the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+# The width of output that goes to no terminal (a pipe, a file): a table is as wide as its content, never squeezed.
+UNBOUNDED = 100_000
+BATCH_ROWS = 10_000  # rows fetched at a time when streaming a result as CSV or JSON
+
+
+def table(*headers: str, **options) -> Table:
+    """A rich Table whose columns wrap a long value onto more lines instead of shortening it."""
+    t = Table(**options)
+    for header in headers:
+        t.add_column(header, overflow="fold")
+    return t
+
+
+def show(console: Console, renderable) -> None:
+    """Print a table whole: in a terminal at the terminal's width (long values fold); piped or redirected, as wide
+    as its content (COLUMNS, when set, still decides)."""
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        console.print(renderable)
+    else:  # print(width=...) can only narrow a console: a console of that width, on the same stream, widens
+        Console(file=console.file, width=UNBOUNDED, no_color=console.no_color).print(renderable)
+
+
+def cell(value) -> str:
+    """A value as a table shows it: NULL as an empty cell."""
+    return "" if value is None else str(value)
+
+
+def _json_value(value):
+    if isinstance(value, decimal.Decimal):  # DuckDB DECIMAL: a JSON number, not a string
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
+    """Write a header and the rows as CSV (NULL as an empty field); return the number of rows."""
+    writer = csv.writer(out or sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    n = 0
+    for rows in batches:
+        writer.writerows([["" if v is None else _csv_value(v) for v in row] for row in rows])
+        n += len(rows)
+    return n
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=_json_value)
+    return value
+
+
+def write_json(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
+    """Write the rows as a JSON array of objects (column -> value, NULL as null), one object per line, streamed;
+    return the number of rows."""
+    out = out or sys.stdout
+    out.write("[")
+    n = 0
+    for rows in batches:
+        for row in rows:
+            out.write(("\n" if n == 0 else ",\n")
+                      + json.dumps(dict(zip(columns, row, strict=True)), default=_json_value, ensure_ascii=False))
+            n += 1
+    out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def batches(cursor, size: int = BATCH_ROWS):
+    """A DuckDB cursor's rows, ``size`` at a time (a result larger than memory is never held whole)."""
+    while rows := cursor.fetchmany(size):
+        yield rows
