@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from jlac.cli import app
+from jlac.errors import JlacError
 from jlac.ops.export import export_parquet
+from typer.testing import CliRunner
 
 
 @pytest.fixture
@@ -61,3 +64,31 @@ def test_no_warehouse_or_no_marts_is_an_error_that_says_so(tmp_path):
     duckdb.connect(str(empty)).close()
     with pytest.raises(LookupError, match="no tables in schemas marts, figures"):
         export_parquet(empty, tmp_path / "out")
+
+
+def test_a_file_that_is_not_a_warehouse_is_a_message_not_a_traceback(tmp_path):
+    bad = tmp_path / "jlac.duckdb"
+    bad.write_text("not a database")
+    with pytest.raises(JlacError, match=r"jlac.duckdb: cannot be read as a DuckDB warehouse .*nothing was exported"):
+        export_parquet(bad, tmp_path / "out")
+    result = CliRunner().invoke(app, ["export", "parquet", str(tmp_path / "out")], env={"JLAC_WAREHOUSE": str(bad)})
+    assert result.exit_code == 1 and "cannot be read as a DuckDB warehouse" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_a_table_that_fails_to_export_keeps_its_previous_files_and_leaves_no_half_file(warehouse, tmp_path):
+    # a view over a Parquet file (as the HS-9 facts are over partitions) exports while the file is there ...
+    part = tmp_path / "part.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 2001 AS year, 7 AS n) TO '{part}' (FORMAT parquet)")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE VIEW marts.fct_parts AS SELECT * FROM read_parquet('{part}')")
+    out = tmp_path / "it's out"  # a quote in the folder's name is part of the path, not the end of SQL text
+    export_parquet(warehouse, out)
+    before = (out / "marts" / "fct_parts.parquet").read_bytes()
+    # ... and fails, naming itself, once the file is gone; what it had exported stays as it was
+    part.unlink()
+    with pytest.raises(JlacError, match=r"export of marts.fct_parts into .* failed: IO Error.*written before it in "
+                                         r"this run: figures.fig1, marts.dim_country$"):
+        export_parquet(warehouse, out)
+    assert (out / "marts" / "fct_parts.parquet").read_bytes() == before
+    assert not [p for p in (out / "marts").iterdir() if p.name.startswith(".")]

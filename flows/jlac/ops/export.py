@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from jlac.errors import JlacError
+
 SCHEMAS = ("marts", "figures")
 PARTITION_ROWS = 1_000_000  # above this, a table with a year column is split into year=YYYY folders
 YEAR_COLUMNS = ("year", "commitment_year", "period_year")
@@ -41,40 +43,59 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
         raise FileNotFoundError(f"{warehouse}: no published warehouse yet; run `jlac refresh` first")
     # A private in-memory instance with the file attached (not duckdb.connect(path)): the Python instance
     # cache could otherwise return an older, still-open copy of a replaced warehouse file.
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
-    # A year-partitioned write buffers each partition up to this many rows before writing it out; DuckDB's default
-    # (524,288 per partition and thread) took the 38-year HS-9 monthly fact's export to 5.5 GB of memory. At one
-    # row group (122,880 rows) it took 0.7 GB, in less time, to the same files.
-    con.execute(f"SET partitioned_write_flush_threshold = {FLUSH_ROWS}")
-    tables = con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name IN ? "
-        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'wh' AND NOT internal "
-        "AND schema_name IN ? ORDER BY 1, 2", [list(SCHEMAS), list(SCHEMAS)]).fetchall()
-    if not tables:
-        raise LookupError(f"{warehouse}: no tables in schemas {', '.join(SCHEMAS)}; has a refresh published?")
-    done = []
-    for schema, table in tables:
-        columns = [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
-            "AND table_name = ?", [schema, table]).fetchall()]
-        rows = con.execute(f'SELECT count(*) FROM wh."{schema}"."{table}"').fetchone()[0]
-        year = _year_column(columns) if rows > partition_rows else None
-        folder = outdir / schema
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / (table if year else f"{table}.parquet")
-        staging = folder / f".{final.name}.tmp"
-        _remove(staging)
-        if year:
-            options = f"FORMAT parquet, PARTITION_BY ({year})"
-        else:
-            options = "FORMAT parquet"
-        con.execute(f"COPY (SELECT * FROM wh.\"{schema}\".\"{table}\") TO '{staging}' ({options})")
-        _swap(staging, final)
-        _remove(folder / (f"{table}.parquet" if year else table))  # the other layout, from an earlier export
-        done.append(Exported(f"{schema}.{table}", final, rows, year))
-    con.close()
+    with duckdb.connect(":memory:") as con:
+        try:
+            con.execute(f"ATTACH {_literal(warehouse)} AS wh (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise JlacError(f"{warehouse}: cannot be read as a DuckDB warehouse ({exc}); nothing was exported") from exc
+        # A year-partitioned write buffers each partition up to this many rows before writing it out; DuckDB's default
+        # (524,288 per partition and thread) took the 38-year HS-9 monthly fact's export to 5.5 GB of memory. At one
+        # row group (122,880 rows) it took 0.7 GB, in less time, to the same files.
+        con.execute(f"SET partitioned_write_flush_threshold = {FLUSH_ROWS}")
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name IN ? "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'wh' AND NOT internal "
+            "AND schema_name IN ? ORDER BY 1, 2", [list(SCHEMAS), list(SCHEMAS)]).fetchall()
+        if not tables:
+            raise LookupError(f"{warehouse}: no tables in schemas {', '.join(SCHEMAS)}; has a refresh published?")
+        done: list[Exported] = []
+        for schema, table in tables:
+            try:
+                done.append(_export_one(con, schema, table, outdir, partition_rows))
+            except duckdb.Error as exc:  # e.g. a full disk, a view whose files are gone: no half-written file is left
+                written = ", ".join(e.table for e in done) or "none"
+                raise JlacError(f"export of {schema}.{table} into {outdir / schema} failed: {exc}. Its previous export "
+                                f"(if any) is as it was; written before it in this run: {written}") from exc
     return done
+
+
+def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir: Path,
+                partition_rows: int) -> Exported:
+    """One table or view into ``outdir/<schema>/``: written beside its place, then swapped in."""
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
+        "AND table_name = ?", [schema, table]).fetchall()]
+    rows = con.execute(f'SELECT count(*) FROM wh."{schema}"."{table}"').fetchone()[0]
+    year = _year_column(columns) if rows > partition_rows else None
+    folder = outdir / schema
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / (table if year else f"{table}.parquet")
+    staging = folder / f".{final.name}.tmp"
+    _remove(staging)
+    options = f"FORMAT parquet, PARTITION_BY ({year})" if year else "FORMAT parquet"
+    try:
+        con.execute(f'COPY (SELECT * FROM wh."{schema}"."{table}") TO {_literal(staging)} ({options})')
+    except duckdb.Error:
+        _remove(staging)
+        raise
+    _swap(staging, final)
+    _remove(folder / (f"{table}.parquet" if year else table))  # the other layout, from an earlier export
+    return Exported(f"{schema}.{table}", final, rows, year)
+
+
+def _literal(path: Path) -> str:
+    """A path as an SQL string literal (a quote in a folder name must not end it)."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _remove(path: Path) -> None:
