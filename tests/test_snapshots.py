@@ -98,3 +98,14 @@ def test_broken_manifest_names_the_file_and_line(tmp_path):
     (vintage / "SNAPSHOT.yml").write_text("source: imf-dots\nfiles: [DOTS_101.xlsx\n  - path: x\n", encoding="utf-8")
     with pytest.raises(SnapshotError, match=r"(?s)2022-02-02/SNAPSHOT.yml: not valid YAML .*line 3, column 9"):
         load_snapshot(vintage)
+
+
+def test_a_required_source_without_snapshot_names_where_it_looked_and_a_missing_mirror(tmp_path):
+    from jlac import plan
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "snaps",
+                        mirrors=(tmp_path / "typo",), output=tmp_path / "out")
+    (tmp_path / "snaps").mkdir()
+    with pytest.raises(SnapshotError, match=rf"no snapshot found under {tmp_path}/snaps, {tmp_path}/typo "
+                                            r"\(no such folder\) \(set JLAC_MIRROR"):
+        plan.discover(settings)

@@ -58,7 +58,7 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
     for name, src in sources.items():
         snap = latest_snapshot(name, settings, (pins or {}).get(name))
         if snap is None and src.required:
-            roots = ", ".join(str(r) for r in settings.snapshot_roots)
+            roots = ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
             raise SnapshotError(f"{name}: no snapshot found under {roots} (set JLAC_MIRROR or run `jlac fetch`)")
         chosen[name] = snap
     return chosen
