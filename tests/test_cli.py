@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from jlac.cli import app
@@ -98,3 +101,16 @@ def test_figures_and_sources(warehouse_env, tmp_path):
     assert (tmp_path / "fig1_japan_lac_trade.png").stat().st_size > 10_000
     result = runner.invoke(app, ["sources"], env=warehouse_env)
     assert result.exit_code == 0 and "imf-dots" in result.output and "2022-02-02" in result.output
+
+
+def test_a_damaged_warehouse_file_is_one_line_not_a_traceback(tmp_path):
+    """`jlac` itself (its entry point, not only a command's own handling): a file that is not a DuckDB database."""
+    bad = tmp_path / "jlac.duckdb"
+    bad.write_text("not a database")
+    env = {**os.environ, "JLAC_WAREHOUSE": str(bad), "JLAC_OUTPUT": str(tmp_path / "out")}
+    for command in (["revisions"], ["figures"]):
+        done = subprocess.run([sys.executable, "-m", "jlac.cli", *command], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 1, done.stderr[-3000:]
+        assert "Traceback" not in done.stderr, done.stderr[-3000:]
+        assert f'The file "{bad}" exists, but it is not a valid DuckDB database file' in done.stderr, done.stderr

@@ -253,10 +253,13 @@ for _info in sorted(pkgutil.iter_modules(jlac.__path__), key=lambda i: i.name):
 
 def main() -> None:
     """The ``jlac`` command. A JlacError raised before or outside a command's own handling (a setting jlac cannot use,
-    read while the command starts) ends in one line naming it and exit status 1, not a traceback."""
+    read while the command starts), or a DuckDB error reading the warehouse (a file that is not a DuckDB database,
+    one written by a newer DuckDB), ends in one line naming it and exit status 1, not a traceback."""
+    import duckdb
+
     try:
         app()
-    except JlacError as exc:
+    except (JlacError, duckdb.Error) as exc:
         _report(exc)
         raise SystemExit(1) from None
 
