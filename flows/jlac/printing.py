@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -52,9 +53,7 @@ def _json_value(value):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+    return str(value)  # UUID, interval, ...: their text, as DuckDB prints them
 
 
 def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
@@ -86,8 +85,9 @@ def write_json(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=N
     n = 0
     for rows in batches:
         for row in rows:
-            out.write(("\n" if n == 0 else ",\n")
-                      + json.dumps(dict(zip(columns, row, strict=True)), default=_json_value, ensure_ascii=False))
+            record = {c: None if isinstance(v, float) and not math.isfinite(v) else v  # NaN is not JSON
+                      for c, v in zip(columns, row, strict=True)}
+            out.write(("\n" if n == 0 else ",\n") + json.dumps(record, default=_json_value, ensure_ascii=False))
             n += 1
     out.write("\n]\n" if n else "]\n")
     return n
