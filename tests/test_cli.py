@@ -60,6 +60,10 @@ def test_sql_csv_and_json_write_every_row_with_its_types(warehouse_env):
     assert data[23] == {"year": 2018, "total_usd_bn": 57.254, "in_report_span": True, "nothing": None}
     result = runner.invoke(app, ["sql", "-f", "json", query + " LIMIT 0"], env=warehouse_env)
     assert result.exit_code == 0 and json.loads(result.output) == []
+    # strict JSON: NaN is null; a UUID (no JSON type) is its text
+    result = runner.invoke(app, ["sql", "-f", "json", "SELECT 'nan'::DOUBLE AS x, "
+                                 "'00000000-0000-0000-0000-000000000001'::UUID AS u"], env=warehouse_env)
+    assert json.loads(result.output) == [{"x": None, "u": "00000000-0000-0000-0000-000000000001"}], result.output
 
 
 def test_sql_table_shows_at_most_max_rows_and_says_there_are_more(warehouse_env):
