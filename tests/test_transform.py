@@ -228,3 +228,23 @@ def test_project_fingerprint_follows_the_models(project_copy):
     yml = project_copy / "models" / "marts" / "fct_fx_annual.yml"
     yml.write_text(yml.read_text().replace("Calendar year", "Calendar year (Gregorian)"))
     assert transform.project_fingerprint() != first
+
+
+def test_lineage_is_the_published_builds_even_after_an_upgrade_renamed_a_model(tmp_path):
+    """`jlac report` before the first refresh after an upgrade: the lineage and SQL of the published warehouse come
+    from the manifest published with it, not from the project files (a model the upgrade renamed is not looked for)."""
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "snaps", mirrors=(),
+                        output=tmp_path / "out")
+    model = {"resource_type": "model", "schema": "marts", "alias": "fct_old_name",
+             "original_file_path": "models/marts/fct_old_name.sql", "raw_code": "SELECT * FROM {{ ref('stg_x') }}",
+             "depends_on": {"nodes": ["model.jlac.stg_x"]}}
+    staging = {"resource_type": "model", "schema": "staging", "alias": "stg_x", "raw_code": "SELECT 1",
+               "original_file_path": "models/staging/x/stg_x.sql", "depends_on": {"nodes": ["source.jlac.raw.x"]}}
+    manifest = {"nodes": {"model.jlac.fct_old_name": model, "model.jlac.stg_x": staging},
+                "sources": {"source.jlac.raw.x": {"schema": "raw", "name": "x"}}}
+    (settings.output / "dbt-docs").mkdir(parents=True)
+    (settings.output / "dbt-docs" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not (transform.PROJECT_DIR / model["original_file_path"]).exists()
+    found = transform.lineage(settings)
+    assert found["marts.fct_old_name"] == {"reads": ["raw.x"], "path": "flows/jlac/sql/models/marts/fct_old_name.sql",
+                                           "sql": "SELECT * FROM {{ ref('stg_x') }}"}

@@ -372,9 +372,13 @@ def list_models(settings: Settings, select: list[str]) -> list[str]:
 def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dict]:
     """Per model ``schema.table``: the raw tables and seeds it reads (transitively), its SQL file and code.
 
-    Read from dbt's manifest (``dbt parse`` writes it when no build has yet).
+    Read from the dbt manifest of the published warehouse's docs site (``<output>/dbt-docs``: written from the build
+    that was published, kept while it describes it), else dbt's last one in its home, else ``dbt parse`` writes one.
+    The SQL is the manifest's own: after an upgrade of jlac, and before the next refresh, it is still the code that
+    built the published warehouse, and a model file the upgrade renamed is not looked for.
     """
-    manifest_path = dbt_home(settings) / "target" / "manifest.json"
+    published = settings.output / "dbt-docs" / "manifest.json"
+    manifest_path = published if published.is_file() else dbt_home(settings) / "target" / "manifest.json"
     if not manifest_path.exists():
         res = _invoke(["parse"], settings, build_path or settings.warehouse)
         if not res.success:
@@ -396,5 +400,5 @@ def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dic
                 todo += nodes[k]["depends_on"]["nodes"]
         out[f"{node['schema']}.{node['alias']}"] = {
             "reads": sorted(reads), "path": f"flows/jlac/sql/{node['original_file_path']}",
-            "sql": (PROJECT_DIR / node["original_file_path"]).read_text(encoding="utf-8")}
+            "sql": node["raw_code"]}
     return out
