@@ -104,7 +104,7 @@ def run_models(build: Path, settings: Settings, changed: list[str] | None = None
 def write_docs(build: Path, settings: Settings, docs_dir: Path, full: bool) -> Path | None:
     """dbt's documentation site of the build (meta tables included: it runs after they are written) into docs_dir;
     nothing when the published site already describes the same project, relations and columns."""
-    return transform.docs(build, settings, docs_dir, compile=not full, previous=settings.output / "dbt-docs")
+    return transform.docs(build, settings, docs_dir, compile=not full, previous=settings.output / transform.DOCS_DIR)
 
 
 model_task = task(run_models, name="model", **_TASK)
@@ -278,7 +278,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
             with duckdb.connect(str(build)) as con:
                 meta.write_meta(con, settings, record, results, the_plan.inputs,
                                 carried=frozenset(set(all_src) - set(chosen)) if incremental else frozenset())
-            docs_task(build, settings, staged_output / "dbt-docs", full=changed is None)
+            docs_task(build, settings, staged_output / transform.DOCS_DIR, full=changed is None)
             ctx = publish_hooks.PublishContext(
                 settings, record, build, settings.warehouse if settings.warehouse.exists() else None)
             publish_task(ctx)

@@ -1,7 +1,7 @@
 """How the command line prints: tables that never cut a value short, and query results as CSV or JSON.
 
 Rich's default is to shorten a cell that does not fit with an ellipsis: ``jlac sql`` printed Figure 1's
-``japan_total_usd_bn`` as ``1486.…`` in an 80-column terminal, and every line piped into a file or another tool
+``japan_world_trade_usd_bn`` as ``1486.…`` in an 80-column terminal, and every line piped into a file or another tool
 (which has no terminal width, so rich assumes 80) lost digits the same way.
 """
 
@@ -49,11 +49,11 @@ def cell(value) -> str:
 def _json_value(value):
     if isinstance(value, decimal.Decimal):  # DuckDB DECIMAL: a JSON number, not a string
         return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.date | dt.time | dt.datetime):
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
-    return str(value)  # UUID, interval, ...: their text, as DuckDB prints them
+    return str(value)  # UUID, timedelta (an interval), ...: their Python text
 
 
 def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
@@ -70,7 +70,7 @@ def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=No
 def _csv_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dt.date | dt.time | dt.datetime):
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, list | dict):
         return json.dumps(value, default=_json_value)

@@ -262,6 +262,7 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     return out
 
 
+DOCS_DIR = "dbt-docs"  # the site's folder in the refresh outputs (JLAC_OUTPUT)
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_fingerprint)
 
@@ -377,7 +378,7 @@ def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dic
     The SQL is the manifest's own: after an upgrade of jlac, and before the next refresh, it is still the code that
     built the published warehouse, and a model file the upgrade renamed is not looked for.
     """
-    published = settings.output / "dbt-docs" / "manifest.json"
+    published = settings.output / DOCS_DIR / "manifest.json"
     manifest_path = published if published.is_file() else dbt_home(settings) / "target" / "manifest.json"
     if not manifest_path.exists():
         res = _invoke(["parse"], settings, build_path or settings.warehouse)
