@@ -64,6 +64,13 @@ def test_sql_csv_and_json_write_every_row_with_its_types(warehouse_env):
     result = runner.invoke(app, ["sql", "-f", "json", "SELECT 'nan'::DOUBLE AS x, "
                                  "'00000000-0000-0000-0000-000000000001'::UUID AS u"], env=warehouse_env)
     assert json.loads(result.output) == [{"x": None, "u": "00000000-0000-0000-0000-000000000001"}], result.output
+    # ... also inside a list; an interval is ISO 8601 (which other tools parse), in JSON and in CSV
+    intervals = ("SELECT [1.5, 'nan'::DOUBLE] AS l, INTERVAL '3 days 2 hours' AS i, INTERVAL '-90 minutes' AS j, "
+                 "INTERVAL '1.5 seconds' AS k")
+    result = runner.invoke(app, ["sql", "-f", "json", intervals], env=warehouse_env)
+    assert json.loads(result.output) == [{"l": [1.5, None], "i": "P3DT2H", "j": "-PT1H30M", "k": "PT1.5S"}]
+    result = runner.invoke(app, ["sql", "-f", "csv", intervals], env=warehouse_env)
+    assert result.output.splitlines()[1] == '"[1.5, null]",P3DT2H,-PT1H30M,PT1.5S', result.output
 
 
 def test_sql_table_shows_at_most_max_rows_and_says_there_are_more(warehouse_env):

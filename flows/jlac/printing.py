@@ -53,7 +53,34 @@ def _json_value(value):
         return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
-    return str(value)  # UUID, timedelta (an interval), ...: their Python text
+    if isinstance(value, dt.timedelta):
+        return iso_duration(value)
+    return str(value)  # UUID, ...: its Python text
+
+
+def iso_duration(value: dt.timedelta) -> str:
+    """An interval as ISO 8601 (``P3DT2H``, ``-PT1H30M``), which other tools parse; Python's own text
+    (``-1 day, 22:30:00``) they do not. DuckDB hands a month over as 30 days."""
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    secs = f"{seconds}.{value.microseconds:06d}".rstrip("0").rstrip(".") if value.microseconds else str(seconds)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n)
+    time += f"{secs}S" if seconds or value.microseconds else ""
+    days = f"{value.days}D" if value.days else ""
+    return f"{sign}P{days}{'T' + time if time else ''}" if days or time else "PT0S"
+
+
+def _finite(value):
+    """NaN and infinities as None, inside lists and structs too: JSON has no number for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
@@ -72,8 +99,10 @@ def _csv_value(value):
         return "true" if value else "false"
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return iso_duration(value)
     if isinstance(value, list | dict):
-        return json.dumps(value, default=_json_value)
+        return json.dumps(_finite(value), default=_json_value)
     return value
 
 
@@ -85,8 +114,7 @@ def write_json(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=N
     n = 0
     for rows in batches:
         for row in rows:
-            record = {c: None if isinstance(v, float) and not math.isfinite(v) else v  # NaN is not JSON
-                      for c, v in zip(columns, row, strict=True)}
+            record = {c: _finite(v) for c, v in zip(columns, row, strict=True)}
             out.write(("\n" if n == 0 else ",\n") + json.dumps(record, default=_json_value, ensure_ascii=False))
             n += 1
     out.write("\n]\n" if n else "]\n")
