@@ -13,11 +13,24 @@ from jlac.connectors import fetch_all
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
 from jlac.sources.comtrade_v1.source import SOURCE
+from werkzeug import Request, Response
 
 REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "comtrade"
 DATA = REC / "data_v1_get_C_A_HS-60a6ad.json"  # China 156 with Argentina and Germany, 2010
 EMPTY = REC / "bulk_v1_get_error_HS-a503f3.json"
 KEY = "ct-subscription-0123456789abcdef"
+REPORTER_ISO = {392: "JPN", 156: "CHN", 842: "USA"}
+
+
+def for_reporter(request: Request, elapsed: str | None = None) -> Response:
+    """The recorded answer (China's 2010 records) as the reporter asked for would get it: under its code."""
+    body = json.loads(DATA.read_bytes())
+    code = int(request.args["reporterCode"])
+    for rec in body["data"]:
+        rec["reporterCode"], rec["reporterISO"] = code, REPORTER_ISO[code]
+    if elapsed:
+        body["elapsedTime"] = elapsed
+    return Response(json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture
@@ -37,9 +50,7 @@ def make(progress=None):
 
 
 def test_keyless_preview_then_unchanged(env, httpserver):
-    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_data(
-        DATA.read_bytes(), content_type="application/json"
-    )
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_handler(for_reporter)
     [first] = fetch_all(["comtrade-v1"], env, client_factory=make)
     assert first.status == "new" and first.requests == 3  # JPN, CHN, USA x one year block
     query = httpserver.log[0][0].args
@@ -47,9 +58,8 @@ def test_keyless_preview_then_unchanged(env, httpserver):
     assert query["partnerCode"].startswith("0,28,32,")  # World, then CELAC M49 codes
     # elapsedTime differs on every call; the data do not: no new vintage.
     httpserver.clear()
-    body = json.loads(DATA.read_bytes())
-    body["elapsedTime"] = "0.99 secs"
-    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_json(body)
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_handler(
+        lambda request: for_reporter(request, elapsed="0.99 secs"))
     [second] = fetch_all(["comtrade-v1"], env, client_factory=make)
     assert second.status == "unchanged"
     [snap] = list_vintages("comtrade-v1", env)
@@ -68,7 +78,7 @@ def test_key_goes_in_a_header_and_never_into_logs_or_manifest(env, httpserver, m
     caplog.set_level(logging.DEBUG)
     httpserver.expect_request(
         "/data/v1/get/C/A/HS", headers={"Ocp-Apim-Subscription-Key": KEY}
-    ).respond_with_data(DATA.read_bytes(), content_type="application/json")
+    ).respond_with_handler(for_reporter)
     seen = []
     [result] = fetch_all(["comtrade-v1"], env, client_factory=make, progress=seen.append)
     assert result.status == "new"
@@ -93,4 +103,16 @@ def test_empty_result_and_error_fail_with_the_request_named(env, httpserver):
     )
     [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
     assert "Comtrade answered with an error: Invalid reporterCode" in result.message
+    assert list_vintages("comtrade-v1", env) == []
+
+
+def test_an_answer_for_another_query_is_refused(env, httpserver):
+    # China's records whatever was asked (an API ignoring a parameter it no longer knows): Japan's file would hold
+    # China's trade, and the parsed snapshot China's rows three times
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_data(DATA.read_bytes(),
+                                                                            content_type="application/json")
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert result.status == "failed", result.message
+    assert ("the answer is not for the query: (reporterCode, period) [(156, 2010)] where reporterCode 392 (JPN) "
+            "and period 2010 were asked") in result.message
     assert list_vintages("comtrade-v1", env) == []

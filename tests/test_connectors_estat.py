@@ -177,3 +177,64 @@ def test_without_appid_the_source_is_skipped(env, httpserver, monkeypatch):
     [result] = fetch_all(["estat-trade"], env, client_factory=make)
     assert result.status == "skipped" and "JLAC_ESTAT_APPID" in result.message
     assert httpserver.log == []
+
+
+# --- answers the connector must refuse, one line each, nothing stored (found with a fake publisher) ---------------
+
+def _fetch_with(env, httpserver, meta_doc: dict, pages: dict[str, dict]):
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(meta_doc)
+
+    def stats_data(request: Request) -> Response:
+        return Response(json.dumps(pages[request.args["startPosition"]]), content_type="application/json")
+
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_handler(stats_data)
+    [result] = fetch_all(["estat-trade"], env, client_factory=make)
+    assert result.status == "failed", result.message
+    assert list_vintages("estat-trade", env) == []
+    return result
+
+
+@pytest.mark.parametrize("nxt, expected", [
+    (1, "NEXT_KEY 1 does not move past this page's startPosition 1"),  # the same page again: was 501 requests
+    ("abc", "NEXT_KEY 'abc' is not a row position"),  # was a ValueError traceback
+])
+def test_next_key_that_does_not_move_forward_fails_at_once(env, httpserver, nxt, expected):
+    first = page([value("50410", "1")], next_key=None)
+    first["GET_STATS_DATA"]["STATISTICAL_DATA"]["RESULT_INF"]["NEXT_KEY"] = nxt
+    result = _fetch_with(env, httpserver, meta(), {"1": first})
+    assert expected in result.message and f"{TABLE}_data_p001.json" in result.message
+    assert result.requests == 2  # getMetaInfo and one page
+
+
+def test_a_later_value_without_area_fails_the_fetch(env, httpserver):
+    odd = value("50305", "2")
+    odd["@region"] = odd.pop("@area")
+    result = _fetch_with(env, httpserver, meta(), {"1": page([value("50410", "1"), odd], next_key=None)})
+    assert "VALUE[1] lacks ['@area']" in result.message
+
+
+def test_meta_info_in_another_shape_is_a_message_not_a_traceback(env, httpserver):
+    renamed = meta()
+    renamed["GET_META_INFO"]["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"][0]["CLASS"][0]["@cd"] = "00000000"
+    del renamed["GET_META_INFO"]["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"][0]["CLASS"][0]["@code"]
+    assert "class cat01 entry 0 has no @code" in _fetch_with(env, httpserver, renamed, {}).message
+    httpserver.clear()
+    result = _fetch_with(env, httpserver, {"GET_META_INFO": "maintenance"}, {})
+    assert "GET_META_INFO is str 'maintenance', not an object" in result.message
+
+
+def test_an_unforeseen_error_fails_that_source_and_the_others_still_run(env, httpserver, monkeypatch):
+    from jlac.sources.estat_trade import connector
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a shape nobody foresaw")
+
+    monkeypatch.setattr(connector, "resolve", broken)
+    monkeypatch.setenv("JLAC_FRED_URL", httpserver.url_for("/fred"))
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(meta())
+    httpserver.expect_request("/fred/graph/fredgraph.csv").respond_with_data("observation_date,EXJPUS\n")
+    results = fetch_all(["estat-trade", "fred-exjpus"], env, client_factory=make)
+    assert [r.source for r in results] == ["estat-trade", "fred-exjpus"]
+    assert results[0].status == "failed"
+    assert "unexpected RuntimeError in the estat-trade connector: a shape nobody foresaw" in results[0].message
+    assert results[1].status == "failed" and "fred" in results[1].message.lower()  # it ran: its own answer is empty

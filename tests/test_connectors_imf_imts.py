@@ -228,8 +228,13 @@ def test_conditional_request_304_keeps_latest(env, httpserver, sleeps):
             "application/xml",
             "expected an SDMX-ML StructureSpecificData message, found <GenericData>",
         ),
+        (  # the USA's series where Japan's were asked for (an API ignoring a key it no longer knows)
+            RECORDED.read_bytes(),
+            "application/xml",
+            "the answer is not for the query: series of (COUNTRY, FREQUENCY) [('USA', 'A')] where JPN, A was asked",
+        ),
     ],
-    ids=["html", "empty-dataset", "sdmx-error", "empty-body", "cut-xml", "changed-schema"],
+    ids=["html", "empty-dataset", "sdmx-error", "empty-body", "cut-xml", "changed-schema", "another-query"],
 )
 def test_bad_responses_fail_the_source_and_write_nothing(env, httpserver, sleeps, body, content_type, expected):
     if body is None:

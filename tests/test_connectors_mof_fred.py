@@ -96,3 +96,37 @@ def test_mof_customs_changed_layout_fails(env, httpserver):
         "no header with Exp-/Imp- columns" in result.message
         and "/toukei/suii/html/data/d41ma.csv" in result.message
     )
+
+
+def test_mof_customs_csv_cut_inside_a_quoted_cell_fails(env, httpserver):
+    # a body that ends inside "9,263,100,000": read loosely, 2024/11 imports became 92,631 thousand yen... stored
+    cut = MOF_CSV[: MOF_CSV.index(b'"9,263,1') + 7]
+    httpserver.expect_request("/toukei/suii/html/data/d41ma.csv").respond_with_data(cut)
+    [result] = fetch_all(["mof-customs"], env, client_factory=make)
+    assert result.status == "failed", result.message
+    assert "not well-formed CSV" in result.message and "d41ma.csv" in result.message
+    assert list_vintages("mof-customs", env) == []
+
+
+def test_fetch_removes_what_killed_fetches_left_and_writes_a_vintage_others_can_read(env, httpserver):
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store = env.snapshots / "fred-exjpus"
+    for name, pid in ((".incoming-killed", dead.stdout.strip()), (".incoming-running", str(os.getpid()))):
+        (store / name).mkdir(parents=True)
+        (store / name / ".pid").write_text(pid)
+        (store / name / ".part-x").write_text("half a body")
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(FRED_CSV.read_bytes(), content_type="text/csv")
+    mask = os.umask(0o022)
+    try:
+        [result] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    finally:
+        os.umask(mask)
+    assert result.status == "new", result.message
+    assert sorted(p.name for p in store.glob(".incoming-*")) == [".incoming-running"]  # a live fetch's is kept
+    [snap] = list_vintages("fred-exjpus", env)
+    assert oct(snap.root.stat().st_mode & 0o777) == "0o755"  # was 0700 (mkdtemp): other accounts could not read it
+    assert {oct(p.stat().st_mode & 0o777) for p in snap.root.iterdir()} == {"0o644"}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import time
 
 import pytest
 from jlac.http import USER_AGENT, HttpClient, HttpError, retry_after_seconds
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 SECRET = "s3cr3t-KEY-9f8e7d"
@@ -150,3 +153,88 @@ def test_retry_after_parsing():
     assert retry_after_seconds("120") == 120.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+# --- bodies that arrive whole on the wire but are not (found by a fake publisher, see docs/sources-live.md) -------
+
+def _gzip_csv() -> tuple[bytes, bytes]:
+    text = b"DATE,EXJPUS\n" + b"".join(f"{y}-{m:02d}-01,{100 + m}.981\n".encode() for y in range(1995, 2025)
+                                        for m in range(1, 13))
+    return text, gzip.compress(text)
+
+
+def test_gzip_body_is_decoded_and_checked_whole(httpserver, tmp_path):
+    text, packed = _gzip_csv()
+    httpserver.expect_request("/x").respond_with_data(packed, headers={"Content-Encoding": "gzip"})
+    with client(Sleeps()) as c:
+        d = c.download(httpserver.url_for("/x"), tmp_path)
+    assert d.path.read_bytes() == text and d.bytes == len(text)
+
+
+def test_gzip_stream_cut_short_is_retried_then_refused(httpserver, tmp_path):
+    # Content-Length is right for what was sent; the gzip stream inside it stops in the middle. httpx alone
+    # decoded it to a shorter CSV (its last row `1996-12-01,11`), stored as a good vintage.
+    _, packed = _gzip_csv()
+    httpserver.expect_request("/x").respond_with_data(packed[: len(packed) // 2], headers={"Content-Encoding": "gzip"})
+    sleeps = Sleeps()
+    with client(sleeps, retries=2) as c, pytest.raises(HttpError) as err:
+        c.download(httpserver.url_for("/x"), tmp_path)
+    assert "failed after 3 attempt(s): compressed body ends before its compressed stream does" in str(err.value)
+    assert len(sleeps) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_body_that_is_not_its_content_encoding_is_retried_then_refused(httpserver, tmp_path):
+    httpserver.expect_request("/x").respond_with_data(b"DATE,EXJPUS\n", headers={"Content-Encoding": "gzip"})
+    with client(Sleeps(), retries=1) as c, pytest.raises(HttpError, match="does not decode as its Content-Encoding"):
+        c.download(httpserver.url_for("/x"), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_encoding_jlac_did_not_ask_for_fails_at_once(httpserver, tmp_path):
+    httpserver.expect_request("/x").respond_with_data(b"\x00\x01", headers={"Content-Encoding": "compress"})
+    sleeps = Sleeps()
+    with client(sleeps) as c, pytest.raises(HttpError, match=r"Content-Encoding 'compress' \(jlac asks for gzip"):
+        c.download(httpserver.url_for("/x"), tmp_path)
+    assert sleeps == []
+
+
+def _echo_headers(request: Request) -> Response:
+    return Response(json.dumps({k.lower(): v for k, v in request.headers.items()}))
+
+
+def test_api_key_header_is_not_sent_to_another_origin_on_redirect(httpserver, tmp_path):
+    other = HTTPServer(host="127.0.0.1", port=0)
+    other.start()
+    try:
+        other.expect_request("/elsewhere").respond_with_handler(_echo_headers)
+        httpserver.expect_request("/moved").respond_with_data("", status=302,
+                                                              headers={"Location": other.url_for("/elsewhere")})
+        httpserver.expect_request("/here").respond_with_handler(_echo_headers)
+        httpserver.expect_request("/same").respond_with_data("", status=301, headers={"Location": "/here"})
+        with client(Sleeps(), secrets=[SECRET]) as c:
+            away = c.download(httpserver.url_for("/moved"), tmp_path, headers={"Ocp-Apim-Subscription-Key": SECRET})
+            home = c.download(httpserver.url_for("/same"), tmp_path, headers={"Ocp-Apim-Subscription-Key": SECRET})
+        assert "ocp-apim-subscription-key" not in json.loads(away.path.read_text())  # the other host never saw it
+        assert json.loads(home.path.read_text())["ocp-apim-subscription-key"] == SECRET  # same origin: kept
+    finally:
+        other.stop()
+
+
+def test_redirect_loop_is_one_message(httpserver, tmp_path):
+    httpserver.expect_request("/loop").respond_with_data("", status=302, headers={"Location": "/loop"})
+    with client(Sleeps()) as c, pytest.raises(HttpError, match=r"/loop: more than 10 redirects"):
+        c.download(httpserver.url_for("/loop"), tmp_path)
+
+
+def test_urls_jlac_cannot_fetch_fail_at_once_naming_them(tmp_path):
+    sleeps = Sleeps()
+    with client(sleeps) as c:
+        with pytest.raises(HttpError, match=r"GET http://\[::1: not a valid URL"):
+            c.download("http://[::1", tmp_path)
+        with pytest.raises(HttpError, match=r"GET ftp://example.org/x.csv: .*jlac fetches http:// and https://"):
+            c.download("ftp://example.org/x.csv", tmp_path)
+    assert sleeps == []
+
+
+def test_retry_after_with_a_non_ascii_digit_is_ignored():
+    assert retry_after_seconds("²") is None and retry_after_seconds("٣") is None and retry_after_seconds(" 12 ") == 12

@@ -18,6 +18,7 @@ import random
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"jlac/{__version__} (+https://github.com/jlac)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 10
 REDACTED = "***"
 _SECRETS: set[str] = set()  # every secret any client was given: the log filter below needs them all
 
@@ -98,7 +100,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit alone takes '²' and other non-ASCII digits
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -108,6 +110,53 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
+
+
+class _Damaged(Exception):
+    """A body that arrived whole on the wire but does not decode: retried like a truncated one."""
+
+
+class _Unsupported(Exception):
+    """An answer jlac cannot take whatever the retries: fail at once."""
+
+
+class _Decoder:
+    """The body's Content-Encoding undone by jlac itself, so that a compressed stream cut short is an error.
+
+    httpx decodes gzip without checking that the stream ended: a gzip body cut inside (its Content-Length right
+    for what was sent) came out as a shorter file, and was stored as a good new vintage with the later rows
+    missing. Here the stream must reach its end (``eof``), else the body is damaged.
+    """
+
+    def __init__(self, header: str | None):
+        names = [n.strip().lower() for n in (header or "").split(",") if n.strip()]
+        self._stages = []
+        for name in reversed([n for n in names if n != "identity"]):  # applied in order, undone in reverse
+            if name in ("gzip", "x-gzip"):
+                self._stages.append(zlib.decompressobj(16 + zlib.MAX_WBITS))
+            elif name == "deflate":  # RFC 9110 deflate is the zlib format
+                self._stages.append(zlib.decompressobj())
+            else:
+                raise _Unsupported(f"Content-Encoding {header!r} (jlac asks for gzip or deflate only)")
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            for stage in self._stages:
+                data = stage.decompress(data)
+        except zlib.error as exc:
+            raise _Damaged(f"body does not decode as its Content-Encoding ({exc})") from None
+        return data
+
+    def finish(self) -> bytes:
+        data = b""
+        for stage in self._stages:
+            try:
+                data = stage.decompress(data) + stage.flush()
+            except zlib.error as exc:
+                raise _Damaged(f"body does not decode as its Content-Encoding ({exc})") from None
+            if not stage.eof:
+                raise _Damaged("compressed body ends before its compressed stream does (cut short)")
+        return data
 
 
 class HttpClient:
@@ -152,8 +201,11 @@ class HttpClient:
             self.add_secret(s)
         self._last_request: dict[str, float] = {}
         self._lock = threading.Lock()
+        # Redirects are followed by _send, which drops secret headers on the way to another origin (httpx drops
+        # only Authorization). Encodings: only those _Decoder undoes and checks.
         self._client = httpx.Client(
-            timeout=self.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
+            timeout=self.timeout, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            follow_redirects=False,
         )
 
     # -- secrets ---------------------------------------------------------------------------------
@@ -214,7 +266,10 @@ class HttpClient:
         Download with ``not_modified=True`` and no file. Retries 429/5xx/connection errors and
         truncated bodies; raises HttpError (with the secret-free URL) when it gives up.
         """
-        request = self._client.build_request("GET", url, params=params, headers=dict(headers or {}))
+        try:
+            request = self._client.build_request("GET", url, params=params, headers=dict(headers or {}))
+        except httpx.InvalidURL as exc:
+            raise HttpError(f"GET {self.redact(url)}: not a valid URL ({exc})", self.redact(url)) from None
         if etag:
             request.headers["If-None-Match"] = etag
         if last_modified:
@@ -232,6 +287,13 @@ class HttpClient:
             self.stats.per_host[host] = self.stats.per_host.get(host, 0) + 1
             try:
                 result, delay, last_problem = self._attempt(request, shown, dest_dir)
+            except httpx.UnsupportedProtocol as exc:  # no scheme, ftp://, ...: no retry can help
+                raise HttpError(f"GET {shown}: {self.redact(str(exc))}; jlac fetches http:// and https:// URLs",
+                                shown) from None
+            except _Unsupported as exc:
+                raise HttpError(f"GET {shown}: {exc}", shown) from None
+            except _Damaged as exc:
+                result, delay, last_problem = None, None, str(exc)
             except httpx.TimeoutException as exc:
                 result, delay = None, None
                 last_problem = (
@@ -249,9 +311,27 @@ class HttpClient:
             self.sleep(wait)
         raise HttpError(f"GET {shown} failed after {self.retries + 1} attempt(s): {last_problem}", shown)
 
+    def _send(self, request: httpx.Request, shown: str) -> httpx.Response:
+        """Send, following redirects; a header carrying a registered secret (an API key) is not sent to another
+        origin than the request's, the way httpx itself drops Authorization."""
+        origin = (request.url.scheme, request.url.host, request.url.port)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._client.send(request, stream=True)
+            if response.next_request is None:
+                return response
+            response.read()
+            response.close()
+            request = response.next_request
+            if (request.url.scheme, request.url.host, request.url.port) != origin:
+                for name, value in list(request.headers.items()):
+                    if any(secret in value for secret in self._secrets):
+                        del request.headers[name]
+            self._say(f"GET {shown}: HTTP {response.status_code}, redirected to {self.redact(str(request.url))}")
+        raise HttpError(f"GET {shown}: more than {MAX_REDIRECTS} redirects (a redirect loop?)", shown)
+
     def _attempt(self, request: httpx.Request, shown: str, dest_dir: Path):
         """One exchange: (Download, None, '') on success, or (None, wait-or-None, problem) to retry."""
-        response = self._client.send(request, stream=True)
+        response = self._send(request, shown)
         try:
             status = response.status_code
             if status == 304:
@@ -278,19 +358,21 @@ class HttpClient:
                     shown,
                     status,
                 )
+            decoder = _Decoder(response.headers.get("Content-Encoding"))
             dest_dir.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest_dir)
             tmp = Path(tmp_name)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    for chunk in response.iter_bytes():
-                        fh.write(chunk)
-                wire = response.num_bytes_downloaded
-                self.stats.bytes += wire
-                expected = response.headers.get("Content-Length")
-                encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-                if expected and expected.isdigit() and not encoded and wire != int(expected):
-                    raise httpx.RemoteProtocolError(f"truncated body: received {wire} of {expected} bytes")
+                    for chunk in response.iter_raw():
+                        fh.write(decoder.feed(chunk))
+                    wire = response.num_bytes_downloaded
+                    self.stats.bytes += wire
+                    # Content-Length counts the bytes as sent (compressed or not)
+                    expected = response.headers.get("Content-Length")
+                    if expected and expected.isdigit() and wire != int(expected):
+                        raise httpx.RemoteProtocolError(f"truncated body: received {wire} of {expected} bytes")
+                    fh.write(decoder.finish())
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise

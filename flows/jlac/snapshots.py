@@ -150,6 +150,21 @@ def raise_problems(snapshot: Snapshot, problems: list[str]) -> None:
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shareable(folder: Path) -> None:
+    """Give a folder made with mkdtemp/mkstemp (owner-only: 0700 and 0600) the modes any other file of the user
+    gets (0777/0666 less the umask): a vintage is read by other accounts too (a service's worker, a team's
+    reader), like the vintages of the mirror."""
+    mask = _umask()
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 def write_snapshot(
     store: Path, source: str, files: dict[str, Path], metadata: dict, vintage: str | None = None
 ) -> Snapshot:
@@ -175,6 +190,7 @@ def write_snapshot(
             entries.append({"path": rel, "bytes": dest.stat().st_size, "sha256": sha256_file(dest)})
         manifest = {"source": source, "vintage": vintage, **metadata, "files": entries}
         (tmp / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        shareable(tmp)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -114,11 +115,40 @@ def staging(settings: Settings, source: str) -> Iterator[Staged]:
     """
     parent = settings.snapshots / source
     parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(parent)
     workdir = Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
+    (workdir / OWNER).write_text(str(os.getpid()), encoding="ascii")
     try:
         yield Staged(source, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+OWNER = ".pid"  # in a staging folder: the process fetching into it
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Remove the staging folders of fetches that were killed (SIGKILL, a power cut: no ``finally`` ran). A folder
+    is abandoned when the process its ``.pid`` names is gone; one without a ``.pid`` (an older jlac) after a day."""
+    for folder in parent.glob(".incoming-*"):
+        try:
+            pid = int((folder / OWNER).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            try:
+                abandoned = time.time() - folder.stat().st_mtime > 86400
+            except OSError:
+                continue
+        else:
+            try:
+                os.kill(pid, 0)
+                abandoned = False
+            except ProcessLookupError:
+                abandoned = True
+            except PermissionError:  # another user's live process
+                abandoned = False
+        if abandoned:
+            log.info("%s: removing %s, left by a fetch that was stopped", parent.name, folder.name)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def make_client(progress: Callable[[str], None] | None = None, **kwargs) -> HttpClient:
@@ -285,6 +315,14 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
         except (JlacError, OSError) as exc:
             result = FetchResult(
                 name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc))
+            )
+        except Exception as exc:  # noqa: BLE001 - an answer the connector did not foresee: this source fails, the
+            # others still run (a traceback here stopped `jlac fetch a b c` at the first), and the ledger says so
+            log.debug("%s: connector raised", name, exc_info=True)
+            result = FetchResult(
+                name, "failed", None, client.stats.requests, client.stats.bytes,
+                client.redact(f"unexpected {type(exc).__name__} in the {name} connector: {exc} (an answer it does not "
+                              "understand, or a bug); nothing was stored, jlac -v fetch shows the traceback"),
             )
         log.log(
             logging.ERROR if result.status == "failed" else logging.INFO,

@@ -88,9 +88,16 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 path, got = staged.get(client, name, url, previous, f"comtrade-v1 {iso3} {years[0]}-{years[-1]}",
                                        params=params, headers=headers)
                 try:
-                    read_comtrade_json(path, f"comtrade-v1 GET {got}")
+                    rows = read_comtrade_json(path, f"comtrade-v1 GET {got}")
                 except ParseError as exc:
                     raise FetchError(client.redact(str(exc))) from None
+                # an API that ignores a renamed or misspelt parameter answers another query: not stored as this one
+                odd = sorted({(r[0], r[5]) for r in rows if r[0] != code or r[5] not in years})
+                if odd:
+                    raise FetchError(client.redact(
+                        f"comtrade-v1 GET {got}: the answer is not for the query: (reporterCode, period) "
+                        f"{odd[:5]}{' ...' if len(odd) > 5 else ''} where reporterCode {code} ({iso3}) and period "
+                        f"{','.join(map(str, years))} were asked; nothing was stored"))
         metadata = {
             "title": "UN Comtrade, total goods trade by partner (cmdCode TOTAL), API v1",
             "publisher": "United Nations Statistics Division (UN Comtrade)",

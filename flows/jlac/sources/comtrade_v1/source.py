@@ -57,10 +57,14 @@ def read_comtrade_json(path: Path, label: str) -> list[tuple]:
     if doc.get("error"):
         raise ParseError(f"{label}: Comtrade answered with an error: {str(doc['error'])[:300]}")
     records = doc["data"] or []
+    if not isinstance(records, list):
+        raise ParseError(f"{label}: 'data' is a {type(records).__name__}, not a list of records; format changed?")
     if not records:
         raise ParseError(f"{label}: the response holds no record (count={doc.get('count')}; empty result)")
     rows = []
     for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise ParseError(f"{label} data[{i}]: {str(rec)[:80]!r} is not a record (an object); format changed?")
         missing = [k for k in REQUIRED if k not in rec]
         if missing:
             raise ParseError(f"{label} data[{i}]: missing field(s) {missing}; the Comtrade schema changed?")

@@ -19,7 +19,7 @@ from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
 from jlac.connectors.estat import make_client as make_client  # e-Stat's pacing
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
-from jlac.sources.estat_trade.source import class_lists, data_values, next_key, read_envelope, table_flow
+from jlac.sources.estat_trade.source import class_lists, data_values, next_start, read_envelope, table_flow
 
 SOURCE_NAME = "estat-trade"
 FETCH_ORDER = 40  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
@@ -120,16 +120,16 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 inner = _get(client, staged, f"{base}/json/getStatsData", params, name, "GET_STATS_DATA")
                 try:
                     data_values(inner, f"estat-trade {name}")
+                    nxt = next_start(inner, start, f"estat-trade {name}")
                 except ParseError as exc:
                     raise FetchError(str(exc)) from None
-                nxt = next_key(inner)
-                if not nxt:
+                if nxt is None:
                     break
                 if page >= MAX_PAGES:
                     raise FetchError(
                         f"estat-trade table {table}: more than {MAX_PAGES} pages; raise JLAC_ESTAT_LIMIT"
                     )
-                start, page = int(nxt), page + 1
+                start, page = nxt, page + 1
         metadata = {
             "title": "Trade Statistics of Japan (普通貿易統計) by country, via the e-Stat API",
             "publisher": "Ministry of Finance, Japan; distributed by e-Stat (Statistics Bureau of Japan)",

@@ -71,6 +71,9 @@ def read_envelope(path: Path, label: str, root: str) -> dict:
         keys = list(doc)[:5] if isinstance(doc, dict) else type(doc).__name__
         raise ParseError(f"{label}: expected a {root} response, found {keys}; API version changed?")
     inner = doc[root]
+    if not isinstance(inner, dict):
+        raise ParseError(f"{label}: {root} is {type(inner).__name__} {str(inner)[:80]!r}, not an object; "
+                         "format changed or the API is down?")
     result = inner.get("RESULT") or {}
     status = result.get("STATUS")
     if status == 1:
@@ -88,7 +91,21 @@ def class_lists(meta_inner: dict) -> dict[str, list[dict]]:
         objs = meta_inner["METADATA_INF"]["CLASS_INF"]["CLASS_OBJ"]
     except (KeyError, TypeError):
         raise ParseError("e-Stat getMetaInfo: no METADATA_INF.CLASS_INF.CLASS_OBJ; format changed?") from None
-    return {o["@id"]: as_list(o.get("CLASS")) for o in as_list(objs)}
+    out = {}
+    for i, o in enumerate(as_list(objs)):
+        if not isinstance(o, dict) or "@id" not in o:
+            raise ParseError(f"e-Stat getMetaInfo: CLASS_OBJ[{i}] has no @id (found {_keys(o)}); format changed?")
+        classes = as_list(o.get("CLASS"))
+        for j, c in enumerate(classes):
+            if not isinstance(c, dict) or "@code" not in c:
+                raise ParseError(f"e-Stat getMetaInfo: class {o['@id']} entry {j} has no @code (found {_keys(c)}); "
+                                 "format changed?")
+        out[o["@id"]] = classes
+    return out
+
+
+def _keys(x) -> str:
+    return str(list(x)[:8]) if isinstance(x, dict) else f"a {type(x).__name__}"
 
 
 def _text(x) -> str:
@@ -133,15 +150,26 @@ def data_values(inner: dict, label: str) -> list[dict]:
         ) from None
     if not values:
         raise ParseError(f"{label}: DATA_INF.VALUE is empty (empty result)")
-    for i, v in enumerate(values[:1]):
-        missing = [k for k in ("@area", "@time", "$") if k not in v]
+    for i, v in enumerate(values):  # every value: a page whose later values changed shape must not be stored
+        missing = [k for k in ("@area", "@time", "$") if k not in v] if isinstance(v, dict) else ["an object"]
         if missing:
-            raise ParseError(f"{label}: VALUE[{i}] lacks {missing}; found keys {list(v)}; format changed?")
+            raise ParseError(f"{label}: VALUE[{i}] lacks {missing}; found keys {_keys(v)}; format changed?")
     return values
 
 
-def next_key(inner: dict):
-    return ((inner.get("STATISTICAL_DATA") or {}).get("RESULT_INF") or {}).get("NEXT_KEY")
+def next_start(inner: dict, start: int, label: str) -> int | None:
+    """The startPosition of the next page (e-Stat's NEXT_KEY), None on the last page. A NEXT_KEY that is not a
+    position after ``start`` would page forever (or repeat pages): a ParseError at once."""
+    nxt = ((inner.get("STATISTICAL_DATA") or {}).get("RESULT_INF") or {}).get("NEXT_KEY")
+    if nxt is None or nxt == "":
+        return None
+    text = str(nxt).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ParseError(f"{label}: NEXT_KEY {nxt!r} is not a row position; format changed?")
+    if int(text) <= start:
+        raise ParseError(f"{label}: NEXT_KEY {text} does not move past this page's startPosition {start}: "
+                         "the API would return the same rows again")
+    return int(text)
 
 
 # e-Stat's marks for "no value" or "confidential" (its 特殊記号): the cell is kept as text, its number NULL.

@@ -86,9 +86,14 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             path, got = staged.get(client, name, url, previous, f"imf-imts reporter {reporter} ({i}/{len(todo)})",
                                    params=params, headers={"Accept": "application/xml"})
             try:
-                read_imts_xml(path, f"imf-imts GET {got}")
+                rows = read_imts_xml(path, f"imf-imts GET {got}")
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
+            # the series must be the ones asked for (an API ignoring a changed key would answer another query)
+            odd = sorted({(r[0], r[4]) for r in rows if r[0] != reporter or r[4] != frequency})
+            if odd:
+                raise FetchError(f"imf-imts GET {got}: the answer is not for the query: series of (COUNTRY, FREQUENCY) "
+                                 f"{odd[:5]} where {reporter}, {frequency} was asked; nothing was stored")
         metadata = {
             "title": "IMF International Trade in Goods (by partner country), IMTS, SDMX 3.0",
             "publisher": "International Monetary Fund, Statistics Department",

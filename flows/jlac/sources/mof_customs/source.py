@@ -10,6 +10,7 @@ when this parser was written, so the reader checks it strictly and names what di
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import date
 from pathlib import Path
@@ -39,7 +40,10 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
         ) from None
     if "<html" in text[:500].lower():
         raise ParseError(f"{label}: an HTML page where a MOF customs CSV was expected: {text[:120]!r}")
-    lines = list(csv.reader(text.splitlines()))
+    try:  # strict: a quoted field never closed (a body cut short inside a cell) is an error, not a shorter number
+        lines = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ParseError(f"{label}: not well-formed CSV ({exc}); cut short inside a quoted cell?") from None
     header_at = next((i for i, r in enumerate(lines[:15]) if any(_COLUMN.match(c.strip()) for c in r)), None)
     if header_at is None:
         raise ParseError(f"{label}: no header with Exp-/Imp- columns in the first 15 lines; layout changed?")

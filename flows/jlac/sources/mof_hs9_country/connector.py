@@ -36,7 +36,7 @@ from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
 from jlac.connectors.estat import make_client as make_client  # same pacing as the other e-Stat fetches
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
-from jlac.sources.estat_trade.source import as_list, class_lists, data_values, next_key, read_envelope, table_flow
+from jlac.sources.estat_trade.source import as_list, class_lists, data_values, next_start, read_envelope, table_flow
 from jlac.sources.mof_hs9_country.source import HEADER, MONTHS
 
 SOURCE_NAME = "mof-hs9-country"
@@ -169,6 +169,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                     inner = _get(client, staged, f"{base}/json/getStatsData", params, name, "GET_STATS_DATA")
                     try:
                         values = data_values(inner, f"mof-hs9-country {name}")
+                        nxt = next_start(inner, start, f"mof-hs9-country {name}")
                     except ParseError as exc:
                         raise FetchError(str(exc)) from None
                     for v in values:
@@ -176,12 +177,11 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                         area = v["@area"]
                         if column and area.startswith("50"):
                             rows[(v.get("@cat01"), area[2:])][column] = str(v["$"]).strip()
-                    nxt = next_key(inner)
-                    if not nxt:
+                    if nxt is None:
                         break
                     if page >= MAX_PAGES:
                         raise FetchError(f"mof-hs9-country table {table} {year}: more than {MAX_PAGES} pages")
-                    start, page = int(nxt), page + 1
+                    start, page = nxt, page + 1
                 out = staged.workdir / f"hs9-country-{year}-{'exp' if flow == 'export' else 'imp'}.csv"
                 write_csv(out, rows, flow, year)
                 staged.files[out.name] = out
