@@ -90,6 +90,18 @@ def test_refuses_to_start_without_a_password(home):
     assert not (home / "postgres").exists()
 
 
+def test_refuses_to_start_when_jlac_sql_skip_names_nothing_served(home):
+    # it used to start, log "serving run (none yet)" while serving the old copy, and alert every 30 s
+    contract_refresh(home / "jlac.duckdb", rows=10, run_id="run-skip")
+    env = {**endpoint_env(home), "JLAC_SQL_SKIP": "marts.nope, marts.fct_trade"}
+    proc = subprocess.run([JLAC, "serve-sql", "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    said = " ".join((proc.stderr + proc.stdout).split())  # folded at the terminal's width
+    assert "JLAC_SQL_SKIP='marts.nope, marts.fct_trade': marts.nope is not a table or view the warehouse serves" \
+        in said
+    assert "Traceback" not in proc.stderr and not (home / "postgres").exists()
+
+
 def test_starts_before_the_first_publish_and_loads_it_when_it_comes(home):
     with Endpoint(endpoint_env(home)) as ep:
         assert "serving run (none yet)" in ep.ready_line
@@ -130,3 +142,23 @@ def test_sigterm_during_a_load_stops_serve_sql(home, monkeypatch):
     assert code == 0 and len(loads) == 1 and ready == []
     assert not (LocalCluster(home).data / "postmaster.pid").exists()  # PostgreSQL stopped
     assert signal.getsignal(signal.SIGTERM) is not serve_mod._raise_stop  # the process's own handler is back
+
+
+def test_a_cluster_copied_as_root_is_given_back_to_the_server_user(home):
+    import os
+
+    from jlac.serving import cluster as pgcluster
+    from jlac.serving.target import ReaderPolicy
+
+    if os.geteuid() != 0:
+        pytest.skip("only root runs PostgreSQL as another user")
+    cluster = pgcluster.LocalCluster(home)
+    config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), None, None)
+    pgcluster.stop(cluster.start(config, ReaderPolicy(password="p4ss-word")))
+    for path in [cluster.data, *cluster.data.rglob("*")]:  # what `cp -r` of the warehouse folder by root leaves
+        os.lchown(path, 0, 0)
+    proc = cluster.start(config, ReaderPolicy(password="p4ss-word"))  # was: "did not start (exit 2)", Permission denied
+    try:
+        assert cluster.data.stat().st_uid != 0 and (cluster.data / "PG_VERSION").stat().st_uid != 0
+    finally:
+        pgcluster.stop(proc)

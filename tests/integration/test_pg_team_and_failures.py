@@ -20,9 +20,9 @@ from jlac.config import Settings
 from jlac.errors import SettingError
 from jlac.publish_hooks import PublishContext
 from jlac.serving import cluster as pgcluster
-from jlac.serving.load import ServingLoadError, catch_up
+from jlac.serving.load import LOCK_KEY, ServingLoadError, catch_up
 from jlac.serving.status import serving_status
-from jlac.serving.target import ReaderPolicy, team_target
+from jlac.serving.target import ReaderPolicy, reader_drift, setup_reader, team_target
 from sqlendpoint import PASSWORD, contract_refresh, reachable_home, remove_home
 
 pytestmark = pytest.mark.integration
@@ -319,3 +319,76 @@ def test_a_reader_holding_the_old_tables_too_long_makes_the_swap_give_up_not_sta
         assert holder.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (50,)
         holder.execute("COMMIT")
     assert catch_up(settings.warehouse, team_target()).version == "run-waiting"
+
+
+# --- what one reader session must not be able to do to the others (found by exploring the endpoint as a client) --
+
+def _dead(con: psycopg.Connection) -> bool:
+    try:
+        con.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False
+
+
+def test_a_reader_holding_the_loaders_lock_is_disconnected_not_waited_for(team_env):
+    settings, port = team_env
+    contract_refresh(settings.warehouse, rows=40, run_id="run-squatted")
+    with _reader(port) as squatter:
+        # any role may call pg_advisory_lock: this held every load, and the refresh's hook, for as long as it liked
+        squatter.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+        started = time.monotonic()
+        assert catch_up(settings.warehouse, team_target()).version == "run-squatted"
+        assert time.monotonic() - started < 30
+        assert _dead(squatter)
+
+
+def test_a_reader_past_its_limits_is_disconnected_at_the_swap(team_env, monkeypatch):
+    settings, port = team_env
+    [ok] = [o for o in _publish(settings, "run-idle", rows=20) if o.hook == "postgres"]
+    assert ok.status == "ok", ok.message
+    contract_refresh(settings.warehouse, rows=30, run_id="run-after-idle")
+    monkeypatch.setenv("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "1s")  # the role's limit the swap enforces
+    try:
+        with _reader(port) as holder:
+            holder.execute("SET idle_in_transaction_session_timeout = 0")  # a session may lift its own limit...
+            holder.execute("BEGIN")
+            assert holder.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (20,)
+            time.sleep(1.5)  # ... and stay idle in its transaction past the role's
+            result = catch_up(settings.warehouse, team_target(), lock_timeout="300ms", swap_wait_s=2)
+            assert result.version == "run-after-idle" and _dead(holder)
+        with _reader(port) as other:
+            assert other.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (30,)
+    finally:
+        monkeypatch.delenv("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT")
+        with psycopg.connect(team_target().conninfo, autocommit=True) as owner:
+            setup_reader(owner, ReaderPolicy.from_env())
+
+
+def test_a_session_changing_the_reader_role_is_found_and_put_back(team_env):
+    settings, port = team_env
+    policy = ReaderPolicy.from_env()
+    with psycopg.connect(team_target().conninfo, autocommit=True) as owner:
+        setup_reader(owner, policy)
+        assert reader_drift(owner, policy) == []
+        with _reader(port) as rogue:  # every role may do this to itself, read-only default or not
+            rogue.execute("SET default_transaction_read_only = off")
+            rogue.execute("ALTER ROLE jlac SET statement_timeout = 0")
+            rogue.execute("ALTER ROLE jlac IN DATABASE jlac SET idle_in_transaction_session_timeout = 0")
+            rogue.execute("ALTER ROLE jlac PASSWORD 'mine-now'")
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            _reader(port)  # the other analysts are locked out
+        assert reader_drift(owner, policy) == ["idle_in_transaction_session_timeout=0 for database jlac",
+                                               "statement_timeout=0", "its password"]
+        setup_reader(owner, policy)
+        assert reader_drift(owner, policy) == []
+    with _reader(port) as back:
+        assert back.execute("SHOW statement_timeout").fetchone() == ("2min",)
+        assert back.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
+
+
+def test_the_owner_cannot_be_made_the_reader(team_env, monkeypatch):
+    monkeypatch.setenv("JLAC_SQL_USER", pgcluster.OWNER)
+    with psycopg.connect(team_target().conninfo, autocommit=True) as owner, \
+            pytest.raises(SettingError, match=f"JLAC_SQL_USER='{pgcluster.OWNER}' is the owner role jlac loads"):
+        setup_reader(owner, ReaderPolicy.from_env())

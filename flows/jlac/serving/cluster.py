@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import ipaddress
+import logging
 import os
 import pwd
 import secrets
@@ -216,6 +217,7 @@ class LocalCluster:
         self.root.mkdir(parents=True, exist_ok=True)
         check_reachable(self.root, user)
         if self.initialized:
+            self._own(user)
             return
         if self.data.exists():
             shutil.rmtree(self.data)  # a first start that died half-way: nothing of value there yet
@@ -265,6 +267,16 @@ class LocalCluster:
             os.chmod(dest, 0o600)
             os.chown(dest, user.uid, user.gid)
 
+    def _own(self, user: OsUser) -> None:
+        """Give the data folder to the server's user when someone else owns it: a cluster copied or restored as
+        root (``cp -r``) is root's, and PostgreSQL, run as ``postgres``, then cannot read its own files."""
+        if os.geteuid() != 0 or self.data.stat().st_uid == user.uid:
+            return
+        logging.getLogger(__name__).warning("%s belongs to uid %s: giving it to %s, the user PostgreSQL runs as",
+                                         self.data, self.data.stat().st_uid, user.name)
+        for path in [self.data, *self.data.rglob("*")]:
+            os.lchown(path, user.uid, user.gid)
+
     def server_args(self, bindir: Path, config: ServerConfig, reader: ReaderPolicy) -> list[str]:
         settings = {
             "listen_addresses": config.listen_addresses,
@@ -279,6 +291,8 @@ class LocalCluster:
             "wal_level": "minimal",  # a copy rebuilt from DuckDB: COPY into fresh tables skips the WAL
             "max_wal_senders": "0",
             "temp_file_limit": "2GB",  # a runaway sort cannot fill the disk
+            # a client gone mid-query (a closed BI tab) stops its query within seconds, not at the statement timeout
+            "client_connection_check_interval": "5s",
             "log_line_prefix": "%m [%p] %u@%d ",
             "log_connections": "off",
             "timezone": "UTC",
@@ -294,8 +308,10 @@ class LocalCluster:
         user = OsUser.for_cluster()
         self.init(user, bindir)
         if (port := self.running_port()) is not None:
-            raise ClusterError(f"a PostgreSQL server already runs on {self.data} (port {port}); "
-                               "is another `jlac serve-sql` running for this warehouse?")
+            pid = (self.data / "postmaster.pid").read_text().split()[0]
+            raise ClusterError(f"a PostgreSQL server already runs on {self.data} (port {port}, process {pid} in "
+                               "postmaster.pid); is another `jlac serve-sql` running for this warehouse? If that "
+                               "process is not PostgreSQL, remove postmaster.pid")
         self.write_hba(user, reader.user, tls=config.tls_cert is not None)
         if config.tls_cert:
             self.install_tls(user, config)
@@ -315,7 +331,10 @@ class LocalCluster:
                         if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
                             con.execute(f"CREATE DATABASE {DATABASE}")
                         return proc
-                except ConnectionError:
+                except ConnectionError as exc:
+                    if "password authentication failed" in str(exc):  # up, but not for jlac: waiting cannot help
+                        raise ClusterError(f"PostgreSQL at {self.data} refused the owner role {OWNER} with the "
+                                           f"password in {self.secret} (changed by someone?): {exc}") from None
                     time.sleep(0.2)
             raise ClusterError(f"PostgreSQL did not accept connections within {timeout:.0f} s; "
                                f"log: {self._log_tail()}")

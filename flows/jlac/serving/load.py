@@ -37,7 +37,7 @@ import psycopg
 from psycopg import sql
 
 from jlac.errors import SettingError
-from jlac.serving.target import SCHEMAS, Target, setup_reader
+from jlac.serving.target import SCHEMAS, ReaderPolicy, Target, setup_reader
 from jlac.serving.types import map_column, quote
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,15 @@ def left_out_setting(served: set[str]) -> frozenset[str]:
                            f"warehouse serves (schemas {', '.join(SCHEMAS)}; written schema.name, e.g. "
                            f"marts.fct_trade_commodity_monthly)")
     return names
+
+
+def check_left_out(warehouse: Path) -> None:
+    """Check ``JLAC_SQL_SKIP`` against the published warehouse (nothing to check before the first publish)."""
+    if not os.environ.get(SKIP_ENV, "").strip() or not warehouse.exists():
+        return
+    with duckdb.connect(":memory:") as duck:
+        duck.execute(f"ATTACH '{warehouse}' AS w (READ_ONLY)")
+        left_out_setting({t.qualified for t in warehouse_tables(duck)})
 
 
 def content_key(con: duckdb.DuckDBPyConnection, table: Table) -> str:
@@ -244,17 +253,63 @@ def _version_table(pg: psycopg.Connection, stage: str, version: str | None, publ
         pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(col), sql.Literal(text)))
 
 
-def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap_wait_s: float) -> None:
+def _loaders_lock(pg: psycopg.Connection) -> None:
+    """Take the loaders' advisory lock (one load at a time per database), waiting for another loader.
+
+    Any role may call pg_advisory_lock, so a reader session could take this key and hold every load (and the
+    refresh's hook) for as long as it stays connected. A holder that is not the loaders' role is disconnected.
+    """
+    while not pg.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]:
+        squatters = pg.execute(
+            "SELECT a.pid, a.usename, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 1 "
+            "AND a.usename <> current_user", [LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF]).fetchall()
+        for pid, user, app in squatters:
+            ended = _terminate(pg, pid)
+            log.warning("session %s of role %s (%s) held jlac's loader lock: %s", pid, user, app or "no application",
+                        "disconnected" if ended else "could not disconnect it (the loader needs pg_signal_backend)")
+        time.sleep(0.5)
+
+
+def _terminate(pg: psycopg.Connection, pid: int) -> bool:
+    """Disconnect a session; False when this role may not (a team server's loader without pg_signal_backend)."""
+    try:
+        with pg.transaction():  # inside the load's transaction a savepoint: a refusal does not abort the load
+            return bool(pg.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0])
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+
+
+def _seconds(pg: psycopg.Connection, duration: str) -> float:
+    return float(pg.execute("SELECT extract(epoch FROM %s::interval)", [duration]).fetchone()[0])
+
+
+def _blockers(pg: psycopg.Connection, tables: list[str]) -> list[tuple]:
+    """Other sessions holding locks on ``tables``: pid, role, application, state, seconds in that state, seconds
+    since their query started."""
+    return pg.execute(
+        "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, "
+        "extract(epoch FROM now() - a.state_change), extract(epoch FROM now() - a.query_start) "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])", [tables]).fetchall()
+
+
+def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap_wait_s: float,
+              reader: ReaderPolicy | None = None) -> None:
     """Take the old tables from the readers: wait for queries and transactions in flight on them.
 
     Each attempt waits at most ``lock_timeout``; between attempts new readers' queries (queued behind the
     attempt) get through, so a long reader stalls the others for seconds, not for as long as it runs. After
-    ``swap_wait_s`` the load gives up (rolled back; retried later).
+    ``swap_wait_s`` a blocking reader session past the reader role's limits (idle in its transaction longer than
+    ``idle_in_transaction_timeout``, or one query longer than ``statement_timeout``: limits any session can turn
+    off for itself) is disconnected and the lock taken; a reader within them makes the load give up (rolled back;
+    retried later).
     """
     pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
     statement = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
         sql.SQL(", ").join(sql.SQL(name) for name in tables))
     deadline = time.monotonic() + swap_wait_s
+    evicted = False
     while True:
         try:
             with pg.transaction():  # a savepoint: a timed-out attempt does not abort the load
@@ -262,19 +317,46 @@ def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap
             return
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
             if time.monotonic() >= deadline:
+                blockers = _blockers(pg, tables)
+                if reader is not None and not evicted:
+                    evicted = _evict(pg, blockers, reader)
+                    if evicted:
+                        continue
+                held = "; ".join(f"pid {pid} ({user}, {app or 'no application'}, {state} for {in_state:.0f} s)"
+                                 for pid, user, app, state, in_state, _ in blockers) or "none left"
                 raise ServingLoadError(
                     f"readers kept the served tables busy for more than {swap_wait_s:.0f} s "
-                    f"({type(exc).__name__}); the new copy was not swapped in and will be retried") from exc
+                    f"({type(exc).__name__}; sessions on them: {held}); the new copy was not swapped in and will be "
+                    "retried") from exc
             time.sleep(1)
 
 
-def _swap(pg: psycopg.Connection, reader: str, lock_timeout: str, swap_wait_s: float, kept: list[str]) -> None:
+def _evict(pg: psycopg.Connection, blockers: list[tuple], reader: ReaderPolicy) -> bool:
+    """Disconnect the blocking sessions of other roles that are past the reader role's limits; True if any."""
+    idle_limit = _seconds(pg, reader.idle_in_transaction_timeout)
+    query_limit = _seconds(pg, reader.statement_timeout)
+    me = pg.execute("SELECT current_user").fetchone()[0]
+    ended = False
+    for pid, user, app, state, in_state, query_for in blockers:
+        over = ((state or "").startswith("idle in transaction") and idle_limit > 0 and in_state > idle_limit) or \
+            (state == "active" and query_limit > 0 and (query_for or 0) > query_limit)
+        if user != me and over and _terminate(pg, pid):
+            log.warning("disconnected session %s of role %s (%s, %s for %.0f s, past the reader role's limits): it "
+                        "kept the new serving copy from being swapped in", pid, user, app or "no application", state,
+                        in_state)
+            ended = True
+    return ended
+
+
+def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_wait_s: float,
+          kept: list[str]) -> None:
     """Inside the load's transaction: replace the served schemas by the staged ones, moving the ``kept`` tables
     (``schema.name``, unchanged content) from the old schemas into the new ones instead of copying them again."""
     old = pg.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
                      "WHERE schemaname = ANY(%s)", [list(SCHEMAS)]).fetchall()
+    reader = policy.user
     if old:
-        _lock_old(pg, [name for (name,) in old], lock_timeout, swap_wait_s)
+        _lock_old(pg, [name for (name,) in old], lock_timeout, swap_wait_s, policy)
     for name in kept:  # under the lock: no reader is on them; comments, grants and statistics move with them
         schema, table = name.split(".", 1)
         pg.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(schema, table),
@@ -316,7 +398,7 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
         version = published_version(duck)
         with target.connect(autocommit=True) as pg:
             pg.execute("SET statement_timeout = 0")
-            pg.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])  # taken in turns with the other loader
+            _loaders_lock(pg)  # taken in turns with the other loader
             previous, previous_left_out, previous_keys = _served(pg)
             relations = warehouse_tables(duck)
             left_out = left_out_setting({t.qualified for t in relations})
@@ -379,5 +461,5 @@ def _load(duck, pg, tables, kept, version, published_at, started, warehouse, tar
                         pass
             _version_table(pg, STAGE + "meta", version, published_at, started, len(tables), rows, warehouse, left_out,
                            keys, len(kept))
-            _swap(pg, target.reader.user, lock_timeout, swap_wait_s, sorted(kept))
+            _swap(pg, target.reader, lock_timeout, swap_wait_s, sorted(kept))
     return rows

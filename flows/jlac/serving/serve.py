@@ -16,8 +16,8 @@ from pathlib import Path
 
 from jlac.errors import SettingError
 from jlac.serving import cluster as pgcluster
-from jlac.serving.load import catch_up
-from jlac.serving.target import ReaderPolicy, setup_reader
+from jlac.serving.load import catch_up, check_left_out, serving_version
+from jlac.serving.target import ReaderPolicy, reader_drift, setup_reader
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,15 @@ def _raise_stop(signum, frame):
 
 def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
           ready: Callable[[str], None], poll_s: float = 1.0, retry_s: float = 30.0,
-          alert: Callable[[str], None] | None = None) -> int:
-    """Start the cluster, load, follow publishes until a signal; return the postmaster's exit code."""
+          alert: Callable[[str], None] | None = None, guard_s: float = 10.0) -> int:
+    """Start the cluster, load, follow publishes until a signal; return the postmaster's exit code.
+
+    Every ``guard_s`` it also checks the reader role: PostgreSQL lets any session change its own role's password
+    and defaults, which would lock the other analysts out or lift the limits; a change is put back and alerted.
+    """
     if not reader.password:
         raise SettingError("JLAC_SQL_PASSWORD is not set: no SQL endpoint without a password")
+    check_left_out(warehouse)  # a JLAC_SQL_SKIP naming nothing served: refused now, not alerted every retry
     cluster = pgcluster.LocalCluster(warehouse.parent)
     if config.port == 0:
         config.port = pgcluster.free_port(config.host)
@@ -64,6 +69,9 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             version = catch_up(warehouse, target).version
         except Exception as exc:  # noqa: BLE001 - serve what is there; retried below
             failed_at = _failed(exc, alert)
+            with target.connect(autocommit=True) as con:
+                version = serving_version(con)  # what the copy still holds from before
+        guarded = time.monotonic()
         if config.tls_cert is None and not pgcluster.is_loopback(config.host):
             log.warning("listening on %s without TLS: passwords are safe (SCRAM), but queries and results cross the "
                         "network unencrypted; set JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY", config.host)
@@ -74,6 +82,9 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             if proc.poll() is not None:
                 log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
                 return proc.returncode or 1
+            if time.monotonic() - guarded >= guard_s:
+                guarded = time.monotonic()
+                _guard_reader(target, reader, alert)
             now = file_identity(warehouse)
             retry = failed_at is not None and time.monotonic() - failed_at >= retry_s
             if now != seen or retry:
@@ -95,6 +106,24 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             pgcluster.stop(proc)
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _guard_reader(target, reader: ReaderPolicy, alert: Callable[[str], None] | None) -> None:
+    """Put the reader role back as serve-sql set it when a session changed it (see serve)."""
+    try:
+        with target.connect(autocommit=True) as con:
+            changed = reader_drift(con, reader)
+            if changed:
+                setup_reader(con, reader)
+    except Exception as exc:  # noqa: BLE001 - a check that cannot run now runs again at the next guard
+        log.warning("could not check the reader role %s: %s", reader.user, exc)
+        return
+    if changed:
+        message = (f"a session changed the shared reader role {reader.user}: {', '.join(changed)}; put back as "
+                   "serve-sql set it (PostgreSQL lets every role change its own password and defaults)")
+        log.warning("%s", message)
+        if alert is not None:
+            alert(message)
 
 
 def _failed(exc: Exception, alert: Callable[[str], None] | None) -> float:

@@ -106,7 +106,15 @@ def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
     role = sql.Identifier(reader.user)
     dbname = con.info.dbname
     with con.transaction():
-        exists = con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader.user]).fetchone()
+        me, = con.execute("SELECT current_user").fetchone()
+        exists = con.execute("SELECT rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls FROM pg_roles "
+                             "WHERE rolname = %s", [reader.user]).fetchone()
+        if reader.user == me or (exists and exists[0]):
+            # the settings below would turn an owner or administrator into the reader: a password every analyst
+            # knows, read-only sessions, and (as the local cluster's owner) a cluster jlac can no longer enter
+            what = "the owner role jlac loads with" if reader.user == me else "a role with administrative rights"
+            raise SettingError(f"JLAC_SQL_USER={reader.user!r} is {what}; the reader must be a role of its own "
+                               "(default jlac)")
         if not exists:
             con.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
         con.execute(sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
@@ -116,6 +124,10 @@ def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
             verifier = con.pgconn.encrypt_password(reader.password.encode(), reader.user.encode(),
                                                    b"scram-sha-256").decode()
             con.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
+        # Any role may change its own defaults (ALTER ROLE ... SET, also IN DATABASE, which wins): jlac's are
+        # the only ones, put back at every call (serve-sql checks them while it runs: reader_drift).
+        con.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(role))
+        con.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(role, sql.Identifier(dbname)))
         for name, value in (("default_transaction_read_only", "on"),
                             ("statement_timeout", reader.statement_timeout),
                             ("idle_in_transaction_session_timeout", reader.idle_in_transaction_timeout)):
@@ -130,3 +142,50 @@ def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
             member = con.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [reader.user, powerful]).fetchone()[0]
             if member:
                 con.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(powerful), role))
+
+
+def reader_drift(con: psycopg.Connection, reader: ReaderPolicy) -> list[str]:
+    """What a session changed in the reader role since ``setup_reader`` (owner connection, superuser to see the
+    password): PostgreSQL lets every role change its own password and session defaults, so a reader can lock the
+    others out (a new password) or lift its limits for later sessions. Empty when nothing changed."""
+    expected = {"default_transaction_read_only": "on", "statement_timeout": reader.statement_timeout,
+                "idle_in_transaction_session_timeout": reader.idle_in_transaction_timeout}
+    rows = con.execute(
+        "SELECT coalesce(d.datname, '(every database)'), s.setconfig FROM pg_db_role_setting s "
+        "JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase "
+        "WHERE r.rolname = %s", [reader.user]).fetchall()
+    found = {}
+    changes = []
+    for where, config in rows:
+        for item in config or []:
+            name, _, value = item.partition("=")
+            if where == "(every database)":
+                found[name] = value
+            else:
+                changes.append(f"{name}={value} for database {where}")
+    changes += [f"{name}={found.get(name, '(unset)')}" for name, value in expected.items()
+                if found.get(name) != value]
+    changes += [f"{name}={value}" for name, value in found.items() if name not in expected]
+    if reader.password:
+        try:
+            stored = con.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", [reader.user]).fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            stored = None  # a team server's owner may not read pg_authid: the settings are still checked
+        if stored is not None and not _verifies(stored[0], reader.password):
+            changes.append("its password")
+    return changes
+
+
+def _verifies(verifier: str | None, password: str) -> bool:
+    """Whether a stored SCRAM-SHA-256 verifier is the one of ``password`` (RFC 5802/7677)."""
+    import base64
+    import hashlib
+    import hmac
+
+    m = re.fullmatch(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)", verifier or "")
+    if not m:
+        return False
+    iterations, salt, stored_key = int(m.group(1)), base64.b64decode(m.group(2)), base64.b64decode(m.group(3))
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key)
