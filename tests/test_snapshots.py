@@ -109,3 +109,35 @@ def test_a_required_source_without_snapshot_names_where_it_looked_and_a_missing_
     with pytest.raises(SnapshotError, match=rf"no snapshot found under {tmp_path}/snaps, {tmp_path}/typo "
                                             r"\(no such folder\) \(set JLAC_MIRROR"):
         plan.discover(settings)
+
+
+@pytest.mark.parametrize("name", ["2026-9-30", "latest", "2026-02-30"])
+def test_a_folder_not_named_by_its_date_is_refused_naming_it(tmp_path, monkeypatch, mirror, name):
+    # '2026-9-30' sorted after '2026-10-04' as text and was published as the newest vintage; 'latest' beat every date
+    odd = tmp_path / "store" / "fred-exjpus" / name
+    odd.mkdir(parents=True)
+    (odd / "EXJPUS.csv").write_text("observation_date,EXJPUS\n2025-05-01,143.0\n")
+    write_manifest(odd, "fred-exjpus")
+    monkeypatch.setenv("JLAC_SNAPSHOTS", str(tmp_path / "store"))
+    monkeypatch.setenv("JLAC_MIRROR", str(mirror))
+    with pytest.raises(SnapshotError, match=rf"fred-exjpus: folder .*/{name}: '{name}' is not a vintage name: "
+                                            r"expected its date as YYYY-MM-DD"):
+        latest_snapshot("fred-exjpus", get_settings())
+
+
+@pytest.mark.parametrize("files, expected", [
+    ([{"path": "EXJPUS.csv", "bytes": 10}], r"files entry 1 \(.*\) has no sha256 of 64 hex digits \(found None\)"),
+    (["EXJPUS.csv"], r"files entry 1 \(EXJPUS.csv\) is not a mapping with path, sha256 and bytes"),
+    ([{"sha256": "0" * 64}], r"files entry 1 \(.*\) has no path"),
+])
+def test_a_manifest_entry_without_its_fields_is_one_message(tmp_path, files, expected):
+    import yaml
+
+    vintage = tmp_path / "fred-exjpus" / "2026-01-01"
+    vintage.mkdir(parents=True)
+    (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump({"source": "fred-exjpus", "files": files}))
+    with pytest.raises(SnapshotError, match=r"2026-01-01/SNAPSHOT.yml: " + expected):  # was KeyError: 'sha256'
+        load_snapshot(vintage)
+    (vintage / "SNAPSHOT.yml").write_text("- just\n- a list\n")
+    with pytest.raises(SnapshotError, match="expected a mapping .* found a list"):
+        load_snapshot(vintage)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -74,6 +75,37 @@ def sha256_file(path: Path) -> str:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _file_entry_problem(entry) -> str | None:
+    """What is wrong with one ``files:`` entry of a manifest, None when it is whole."""
+    if not isinstance(entry, dict):
+        return "is not a mapping with path, sha256 and bytes"
+    if not isinstance(entry.get("path"), str) or not entry["path"]:
+        return "has no path"
+    if not isinstance(entry.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
+        return f"has no sha256 of 64 hex digits (found {entry.get('sha256')!r})"
+    if entry.get("bytes") is not None and (not isinstance(entry["bytes"], int) or entry["bytes"] < 0):
+        return f"has bytes {entry['bytes']!r}, not a size"
+    return None
+
+
+# A vintage is named by its date, ISO 8601 (sorted as text, that is by date), with an optional suffix: a second
+# release on one day (2026-11-28T170102), a derived vintage (2000-01-01+2026-01).
+_VINTAGE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T+_.-].*)?")
+
+
+def vintage_problem(name: str) -> str | None:
+    """Why ``name`` is not a vintage folder's name, None when it is one."""
+    m = _VINTAGE.fullmatch(name)
+    if m:
+        try:
+            datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            return None
+        except ValueError:
+            pass
+    return ("is not a vintage name: expected its date as YYYY-MM-DD (zero-padded, so that the newest sorts last), "
+            "optionally followed by T, +, _, . or - and more")
+
+
 def load_snapshot(vintage_dir: Path) -> Snapshot:
     """Read the manifest of one vintage folder."""
     manifest_path = vintage_dir / MANIFEST
@@ -83,8 +115,15 @@ def load_snapshot(vintage_dir: Path) -> Snapshot:
         raise SnapshotError(f"{vintage_dir}: no {MANIFEST}; every vintage needs a manifest") from exc
     except yaml.YAMLError as exc:
         raise SnapshotError(f"{manifest_path}: not valid YAML ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise SnapshotError(f"{manifest_path}: expected a mapping (source, vintage, files, ...), found a "
+                            f"{type(manifest).__name__}")
     if not isinstance(manifest.get("files"), list) or not manifest["files"]:
         raise SnapshotError(f"{manifest_path}: expected a non-empty 'files:' list with path and sha256")
+    for i, entry in enumerate(manifest["files"], 1):
+        problem = _file_entry_problem(entry)
+        if problem:
+            raise SnapshotError(f"{manifest_path}: files entry {i} ({str(entry)[:80]}) {problem}")
     return Snapshot(
         source=vintage_dir.parent.name, vintage=str(manifest.get("vintage") or vintage_dir.name),
         root=vintage_dir, manifest=manifest,
@@ -103,6 +142,11 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
             continue
         for vintage_dir in sorted(p for p in source_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if vintage_dir.name not in found and (vintage_dir / MANIFEST).exists():
+                # '2026-9-30' sorted after '2026-10-04' and was taken as the newest; 'latest' after every date
+                problem = vintage_problem(vintage_dir.name)
+                if problem:
+                    raise SnapshotError(f"{source}: folder {vintage_dir}: {vintage_dir.name!r} {problem}; rename it "
+                                        "or move it out of the store")
                 found[vintage_dir.name] = load_snapshot(vintage_dir)
     return [found[k] for k in sorted(found)]
 
