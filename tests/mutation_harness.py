@@ -283,6 +283,15 @@ def table_mutations(t: Table) -> dict[str, Callable[[Path], Change]]:
         edit_table(v, t, edit)
         return Change(t.file, found["names"], values=("n.a.*",))
 
+    def value_nan(v: Path) -> Change:  # float() and DuckDB read it as a number: NaN, which no range check stops
+        found = {}
+
+        def edit(rows):
+            found.update(names=_row_names(rows, t))
+            rows[t.data_row][_col(rows, t, t.value)] = "NaN"
+        edit_table(v, t, edit)
+        return Change(t.file, found["names"])
+
     def value_out_of_range(v: Path) -> Change:
         found = {}
 
@@ -340,7 +349,8 @@ def table_mutations(t: Table) -> dict[str, Callable[[Path], Change]]:
     out = {
         "table rewritten, unchanged": rewritten, "header renamed": header_rename,
         "header footnote mark": header_note, "column missing": column_missing,
-        "column extra": column_extra, "value not a number": value_text, "value out of range": value_out_of_range,
+        "column extra": column_extra, "value not a number": value_text, "value NaN": value_nan,
+        "value out of range": value_out_of_range,
         "row repeated, same values": repeat_equal, "row repeated, conflicting value": repeat_conflicting,
         "row shifted by one cell": row_shifted,
     }
@@ -433,6 +443,10 @@ def json_mutations(r: Records) -> dict[str, Callable[[Path], Change]]:
         rec = edit(v, lambda recs: (recs[0].update({r.value: "n.a.*"}), recs[0])[1])
         return Change(r.file, label(rec) | {"n.a.*"})
 
+    def value_nan(v):
+        rec = edit(v, lambda recs: (recs[0].update({r.value: "NaN"}), recs[0])[1])
+        return Change(r.file, label(rec))
+
     def value_out_of_range(v):
         rec = edit(v, lambda recs: (recs[0].update({r.value: r.out_of_range}), recs[0])[1])
         return Change(r.file, label(rec))
@@ -457,8 +471,9 @@ def json_mutations(r: Records) -> dict[str, Callable[[Path], Change]]:
         return Change(r.file, {str(r.unknown)}, values=(str(r.unknown),))
 
     return {"field renamed": field_renamed, "field extra": field_extra, "value not a number": value_text,
-            "value out of range": value_out_of_range, "record repeated, same values": repeat_equal,
-            "record repeated, conflicting value": repeat_conflicting, "unknown code": unknown_code}
+            "value NaN": value_nan, "value out of range": value_out_of_range,
+            "record repeated, same values": repeat_equal, "record repeated, conflicting value": repeat_conflicting,
+            "unknown code": unknown_code}
 
 
 # --- XML bodies: observation elements ------------------------------------------------------------

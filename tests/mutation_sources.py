@@ -41,6 +41,19 @@ def _reencode(file: str, encoding: str, bom: bool = False):
     return mutate
 
 
+def _digits_appended(file: str, value: str, digits: str, **table):
+    """A case that appends digits to one value (a misplaced digit group: 1858141277 -> 1858141277000)."""
+    t = Table(file=file, value=value, **table)
+
+    def mutate(v: Path) -> Change:
+        def edit(rows):
+            j = [str(c).strip() for c in rows[t.header_row]].index(value)
+            rows[t.data_row][j] = f"{rows[t.data_row][j]}{digits}"
+        edit_table(v, t, edit)
+        return Change(file)
+    return mutate
+
+
 def _rename_dots_reporter(file: str, name: str):
     """A DOTS workbook whose reporter (the cell above the unit line, both sheets) is spelt anew."""
     def mutate(v: Path) -> Change:
@@ -259,6 +272,10 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
     SourceSpec(
         "mof-trade-by-country-top30",
         tables=(Table("jp-trade-by-country-2021-2025.en.csv", value="Value (thousand yen)", code="To", row=3),),
+        extra={"value with digits appended (¥ quadrillions)": (
+            _digits_appended("jp-trade-by-country-2021-2025.en.csv", "Value (thousand yen)", "000000", row=3),
+            Refused("validate", "one partner in one year is at most ¥100 trillion, four times the largest ever; "
+                    "this was published as Japan's 2024 exports to Mexico before the bound"))},
     ),
     SourceSpec(
         "mof-hs9-country", build=_mof_hs9_country, with_sources=("japan-customs-country-codes",),

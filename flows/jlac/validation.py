@@ -207,6 +207,32 @@ def conflicts_check(source: Source) -> Check | None:
     )
 
 
+FLOATING = ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8")
+
+
+def finite_check(source: Source) -> Check | None:
+    """Every source, automatically: no NaN or infinity in a floating-point column.
+
+    The text "NaN" (or "inf") in a numeric cell parses as a float, and in DuckDB NaN is not NULL and sorts above
+    every number: it passed not-null and between-bounds expectations alike and reached Figures 1 and 3 as "nan".
+    Not for a partitioned source (its history would be scanned at every refresh; its own checks state its values).
+    """
+    columns = [c.name for c in source.columns if c.type.upper() in FLOATING]
+    if not columns or source.partitioned:
+        return None
+    from jlac.checks import violations_check
+
+    declared = {c.name for c in source.columns}
+    where = [c for c in ("file", "sheet", "row_number") if c in declared]
+    bad = " OR ".join(f'isnan("{c}") OR isinf("{c}")' for c in columns)
+    which = " || ' ' || ".join(f"CASE WHEN isnan(\"{c}\") OR isinf(\"{c}\") THEN '{c}=' || \"{c}\" ELSE '' END"
+                               for c in columns)
+    at = ", ".join(f'"{c}"' for c in where)
+    return violations_check(
+        "numbers are finite (no NaN or infinity)",
+        f"SELECT trim({which}) AS not_finite{', ' + at if at else ''} FROM {source.raw_table} WHERE {bad}")
+
+
 def _empty_without_snapshot(db_path: Path, source: Source) -> SuiteResult:
     """A source without a snapshot has an empty raw table (made from its declared columns), and that is all there is to
     check: one count, not its suites, whose every expectation holds on no rows (GX took 0.1-0.3 s a source for that,
@@ -234,9 +260,7 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
         return [_empty_without_snapshot(db_path, source)]
     extra = {"settings": settings} if "settings" in inspect.signature(module.checks).parameters else {}
     checks = [_types_check(source), *module.checks(source, snapshot, **extra)]
-    conflicts = conflicts_check(source)
-    if conflicts is not None:
-        checks.append(conflicts)
+    checks += [c for c in (conflicts_check(source), finite_check(source)) if c is not None]
     checks += quarantine.checks(source, (settings or get_settings()).quarantine_max_share)
     return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,
                       default_query=f"SELECT * FROM {source.raw_table}")

@@ -18,6 +18,7 @@ commodity class (cat01, e.g. 統計品目表(輸入)) must mention exactly one o
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -178,11 +179,14 @@ MARKS = {"", "-", "―", "－", "…", "***", "x", "X", "*"}
 
 def _number(text: str, where: str = "e-Stat VALUE") -> float | None:
     try:
-        return float(text.replace(",", ""))
+        value = float(text.replace(",", ""))
     except ValueError:
-        if text.strip() in MARKS:
-            return None
-        raise ParseError(f"{where}: {text!r} is neither a number nor one of e-Stat's marks {sorted(MARKS)}") from None
+        value = math.nan
+    if math.isfinite(value):  # float() also reads 'NaN' and 'inf': no value e-Stat writes
+        return value
+    if text.strip() in MARKS:
+        return None
+    raise ParseError(f"{where}: {text!r} is neither a number nor one of e-Stat's marks {sorted(MARKS)}") from None
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import date
 
 import duckdb
@@ -52,6 +53,8 @@ def read_rows(path, label: str) -> list[tuple]:
             try:
                 rate = float(value)
             except ValueError:
+                rate = math.nan
+            if not math.isfinite(rate):  # float() also reads 'NaN' and 'inf'; FRED's missing value is '.'
                 raise ParseError(
                     f"{label} line {i} column EXJPUS: expected yen per dollar or '.', found {value!r}") from None
         rows.append((i, month, rate))

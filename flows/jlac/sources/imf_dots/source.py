@@ -16,6 +16,7 @@ marked ``duplicate_of``, only when the two agree cell for cell; otherwise the pa
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 import duckdb
@@ -42,16 +43,18 @@ def _cell_value(cell, where: str) -> tuple[float, bool] | None:
     """A cell as (value, is_estimate); None for a blank cell."""
     if cell == "" or cell is None:
         return None
-    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool) and math.isfinite(cell):
         return float(cell), False
     if isinstance(cell, str):
         m = _ESTIMATE.match(cell)
         if m:
             return float(m.group(1).replace(",", "")), True
         try:
-            return float(cell.replace(",", "")), False
+            value = float(cell.replace(",", ""))
         except ValueError:
-            pass
+            value = math.nan
+        if math.isfinite(value):  # float() also reads 'NaN' and 'inf', which are no trade value
+            return value, False
     raise ParseError(f"{where}: expected a number or an IMF estimate like '1,032.13 e', found {cell!r}")
 
 

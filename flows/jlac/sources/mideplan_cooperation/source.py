@@ -155,7 +155,9 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         WITH typed AS (
             SELECT t.*,
                    try_strptime(t.approval_date, '%Y-%m-%d')::DATE AS approval_day,
-                   TRY_CAST(t.amount AS DOUBLE) AS amount_value,
+                   -- 'NaN' and 'inf' cast to DOUBLE: not an amount, like any other text
+                   CASE WHEN isfinite(TRY_CAST(t.amount AS DOUBLE)) THEN TRY_CAST(t.amount AS DOUBLE) END
+                       AS amount_value,
                    upper(t.currency) AS currency_code,
                    c.iso3 AS cooperant_iso3, c.kind AS cooperant_kind,
                    m.code AS modality_code, i.code AS instrument_code, s.code AS status_code,

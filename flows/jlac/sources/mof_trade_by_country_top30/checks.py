@@ -25,7 +25,9 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToNotBeNull(column="flow"),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
                 E.ExpectColumnValuesToNotBeNull(column="value_jpy_thousand"),
-                E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0),
+                # at most ¥100 trillion with one partner in one year: four times the largest ever (China, about
+                # ¥25 tn); a value ~50,000 times too large (a misplaced digit group) was published as Mexico 2024
+                E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0, max_value=100_000_000_000),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
                 # 30 partners x 2 flows a year; far fewer means a truncated file
                 E.ExpectTableRowCountToBeBetween(min_value=60),

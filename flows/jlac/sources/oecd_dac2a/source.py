@@ -169,7 +169,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     con.execute("CREATE OR REPLACE TEMP TABLE _oecd_dac2a_long AS SELECT * FROM _oecd_dac2a_union")
     bad = con.sql(
         "SELECT file, row_number, recipient_name, donor_name, value FROM _oecd_dac2a_long "
-        "WHERE TRY_CAST(value AS DOUBLE) IS NULL OR year IS NULL LIMIT 5"
+        "WHERE NOT isfinite(coalesce(TRY_CAST(value AS DOUBLE), 'nan'::DOUBLE)) OR year IS NULL LIMIT 5"
     ).fetchall()
     if bad:
         where = "; ".join(f"{f} line {r} recipient {rc!r} donor {d!r}: {v!r}" for f, r, rc, d, v in bad)
