@@ -156,3 +156,18 @@ def test_an_unknown_source_name_is_refused_before_anything_runs(published):
         pipeline.refresh(settings, pins={"no-such-source": "2020-01-01"}, trigger="test")
     _assert_unchanged(settings, before)
     assert len(ledger.read(settings.run_ledger)) == runs
+
+
+def test_a_refresh_turned_away_by_the_lock_is_recorded_and_names_the_holder(tmp_path):
+    import os
+
+    from jlac import warehouse
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    with warehouse.refresh_lock(settings):  # another refresh running (flock: per open file, so also in-process)
+        with pytest.raises(JlacError, match=rf"another refresh \(process {os.getpid()}\) holds .*\.refresh\.lock"):
+            pipeline.refresh(settings, trigger="test")
+    [run] = ledger.read(settings.run_ledger)  # "every run, failed and unchanged ones too, is appended"
+    assert run["status"] == "failed" and "another refresh" in run["error"]
+    assert not settings.warehouse.exists()

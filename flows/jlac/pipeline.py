@@ -14,6 +14,7 @@ Either way the published warehouse is replaced only by a build that passed every
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -220,12 +221,25 @@ def _fetch(settings: Settings, sources: list[str] | None) -> None:
             logger.error("fetch %s failed; building from its last good vintage", name)
 
 
+@contextlib.contextmanager
+def _refresh_lock(settings: Settings, record: RunRecord):
+    """The warehouse's refresh lock; a refresh turned away by it is recorded in the ledger too (every run is)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(warehouse.refresh_lock(settings))
+        except JlacError as exc:
+            record.finish("failed", str(exc))
+            ledger.append(settings.run_ledger, record)
+            raise
+        yield
+
+
 def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> RunRecord:
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
     build: Path | None = None
     published = False
     staged_output = settings.build_dir / f"{record.run_id}-output"
-    with warehouse.refresh_lock(settings):
+    with _refresh_lock(settings, record):
         warehouse.remove_stale_builds(settings)
         try:
             pins = {**(_published_pins(settings, sources) if sources else {}), **(pins or {})}

@@ -106,11 +106,16 @@ def refresh_lock(settings: Settings):
     """One refresh at a time per warehouse; a second one fails at once with a clear message."""
     settings.home.mkdir(parents=True, exist_ok=True)
     lock_path = settings.home / ".refresh.lock"
-    with open(lock_path, "w") as fh:
+    with open(lock_path, "a+") as fh:  # not "w": that emptied the holder's pid before the lock was tried
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise JlacError(f"another refresh holds {lock_path}; wait for it to finish") from exc
+            fh.seek(0)
+            holder = fh.read().strip()
+            raise JlacError(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait for "
+                            "it to finish") from exc
+        fh.seek(0)
+        fh.truncate()
         fh.write(str(os.getpid()))
         fh.flush()
         try:
