@@ -125,3 +125,40 @@ def test_a_damaged_warehouse_file_is_one_line_not_a_traceback(tmp_path):
         assert done.returncode == 1, done.stderr[-3000:]
         assert "Traceback" not in done.stderr, done.stderr[-3000:]
         assert f'The file "{bad}" exists, but it is not a valid DuckDB database file' in done.stderr, done.stderr
+
+
+def test_sql_cannot_write_the_warehouse_by_attaching_it_again(warehouse_env, tmp_path):
+    import hashlib
+    import shutil
+
+    copy = tmp_path / "jlac.duckdb"  # never the session's shared warehouse: this test tries to damage it
+    shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], copy)
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    env = {**warehouse_env, "JLAC_WAREHOUSE": str(copy)}
+    for attack in (f"USE memory; DETACH jlac; ATTACH '{copy}' AS w; DROP TABLE w.figures.fig1_reconciliation",
+                   f"ATTACH '{copy}' AS w2; DROP TABLE w2.figures.fig1_reconciliation",
+                   "DROP TABLE figures.fig1_reconciliation"):
+        result = runner.invoke(app, ["sql", attack], env=env)
+        assert result.exit_code == 1, (attack, result.output)
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+
+
+def test_sql_json_refuses_repeated_column_names(warehouse_env):
+    # a dict kept the last 'year' and 'vintage': the FX table's vintage shown as the trade row's
+    result = runner.invoke(app, ["sql", "-f", "json", "SELECT 1 AS a, 2 AS a, 3 AS b"], env=warehouse_env)
+    assert result.exit_code == 1 and "more than one column named a" in result.output, result.output
+    result = runner.invoke(app, ["sql", "-f", "csv", "SELECT 1 AS a, 2 AS a"], env=warehouse_env)
+    assert result.exit_code == 0 and result.output.splitlines() == ["a,a", "1,2"]
+
+
+def test_unusable_folders_are_one_line_not_a_traceback(warehouse_env, tmp_path):
+    """An output folder jlac cannot create, and a warehouse folder it cannot write (its Prefect home goes there)."""
+    env = {k: v for k, v in {**os.environ, **warehouse_env}.items() if k != "PREFECT_HOME"}
+    runs = [(["report"], {"JLAC_OUTPUT": "/proc/jlac-out"}, "/proc/jlac-out"),
+            (["sql", "SELECT 1"], {"JLAC_WAREHOUSE": "/proc/jlac-wh/jlac.duckdb"}, "no published warehouse at "
+                                                                                   "/proc/jlac-wh/jlac.duckdb")]
+    for command, extra, expected in runs:
+        done = subprocess.run([sys.executable, "-m", "jlac.cli", *command], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 1, done.stderr[-3000:]
+        assert "Traceback" not in done.stderr and expected in " ".join(done.stderr.split()), done.stderr[-3000:]

@@ -26,8 +26,17 @@ def _prefect_env() -> None:
     used instead of a temporary one."""
     if "PREFECT_HOME" not in os.environ:
         home = get_settings().home / ".prefect"
-        home.mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level
+        try:
+            home.mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level
+        except OSError:
+            # a warehouse on a read-only mount (or a mistyped JLAC_WAREHOUSE): the reading commands still work,
+            # Prefect keeps its state in its default home; a refresh fails later, naming the folder it cannot write
+            return _prefect_defaults()
         os.environ["PREFECT_HOME"] = str(home)
+    _prefect_defaults()
+
+
+def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # jlac records logged by threads outside the flow run's context (file hashing) stay local, without a warning.
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
@@ -179,14 +188,18 @@ def sql(
     """Run a read-only SQL query against the published warehouse and print the result."""
     import duckdb
 
-    from jlac.warehouse import connect_readonly
+    from jlac.warehouse import connect_for_queries
 
     try:
-        with connect_readonly(get_settings()) as con:
+        with connect_for_queries(get_settings()) as con:
             cur = con.execute(query)
             if cur is None:  # DuckDB's answer to text without a statement (empty, only a comment)
                 raise JlacError(f"no SQL statement in {query!r}; e.g. jlac sql 'SELECT * FROM meta.runs'")
             columns = [d[0] for d in cur.description or []]
+            repeated = sorted({c for c in columns if columns.count(c) > 1})
+            if format_ is OutputFormat.json and repeated:  # a JSON object keeps one value per name: no silent loss
+                raise JlacError(f"the result has more than one column named {', '.join(repeated)}; JSON objects "
+                                "need distinct names: name them apart with AS (or use -f csv)")
             if format_ is not OutputFormat.table:  # streamed while the connection is open
                 write = out.write_csv if format_ is OutputFormat.csv else out.write_json
                 write(columns, out.batches(cur) if columns else [])
@@ -254,13 +267,23 @@ for _info in sorted(pkgutil.iter_modules(jlac.__path__), key=lambda i: i.name):
 def main() -> None:
     """The ``jlac`` command. A JlacError raised before or outside a command's own handling (a setting jlac cannot use,
     read while the command starts), or a DuckDB error reading the warehouse (a file that is not a DuckDB database,
-    one written by a newer DuckDB), ends in one line naming it and exit status 1, not a traceback."""
+    one written by a newer DuckDB), ends in one line naming it and exit status 1, not a traceback. So does a file or
+    folder the command cannot use (an output folder under /proc, a file where a folder should be, a read-only
+    mount): the operating system's reason and the path."""
     import duckdb
+    import yaml
 
     try:
         app()
-    except (JlacError, duckdb.Error) as exc:
+    except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
         _report(exc)
+        raise SystemExit(1) from None
+    except OSError as exc:  # not BrokenPipeError: a reader that stopped reading is no failure to report
+        if isinstance(exc, BrokenPipeError):
+            raise
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc.strerror or exc}{': ' + where if where else ''}",
+                  markup=True, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -101,6 +101,19 @@ def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """A connection for SQL a user types (``jlac sql``): the published file opened as a read-only database.
+
+    Not ``connect_readonly``'s read-only attachment to a writable in-memory database: there ``USE memory; DETACH
+    jlac; ATTACH '<file>'`` attached the warehouse again, writable, and dropped its tables. A read-only database
+    cannot be detached (it is the default), and whatever is attached to it is read-only too. Meant for a process
+    that opens the file once (the CLI): DuckDB hands a path already open in the process its existing database.
+    """
+    if not settings.warehouse.exists():
+        raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
+    return duckdb.connect(str(settings.warehouse), read_only=True)
+
+
 @contextmanager
 def refresh_lock(settings: Settings):
     """One refresh at a time per warehouse; a second one fails at once with a clear message."""
