@@ -228,3 +228,11 @@ def test_jlac_report_writes_the_site_from_the_published_warehouse(site, tmp_path
     assert all((index.parent / u).is_file() for u in loads.urls)
     missing = CliRunner().invoke(app, ["report"], env={**env, "JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
     assert missing.exit_code == 1 and "no warehouse" in missing.output
+
+
+def test_a_source_link_is_the_address_without_the_note_after_it():
+    from jlac.site import _link
+
+    assert _link("https://data-explorer.oecd.org/ (DSD_DAC2@DF_DAC2A)") == "https://data-explorer.oecd.org/"
+    assert _link("https://fred.stlouisfed.org/series/EXJPUS") == "https://fred.stlouisfed.org/series/EXJPUS"
+    assert _link("see the publisher's site") is None and _link(None) is None

@@ -60,7 +60,8 @@ def backfill(
     first: Annotated[int, typer.Option("--from", help="First year to fetch and rebuild")],
     last: Annotated[int, typer.Option("--to", help="Last year (inclusive)")],
     source: Annotated[list[str], typer.Option(help="Only this connector's source (repeatable)")] = None,
-    offline: Annotated[bool, typer.Option(help="Fetch from recordings, not the network")] = False,
+    offline: Annotated[bool, typer.Option(help="Fetch nothing: rebuild the years from the snapshots already in the "
+                                                "store and mirrors")] = False,
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
     from jlac.cli import check_prefect_api
@@ -129,7 +130,7 @@ def _print_status(settings, rows) -> None:
 
 def export_parquet(
     outdir: Annotated[Path, typer.Argument(help="Output folder (default: <warehouse dir>/parquet)")] = None,
-    partition_rows: Annotated[int, typer.Option(help="Partition larger tables by year")] = 1_000_000,
+    partition_rows: Annotated[int, typer.Option(min=1, help="Partition larger tables by year")] = 1_000_000,
 ) -> None:
     """Write every mart and figure table and view as Parquet (partitioned by year where large)."""
     from jlac.ops.export import export_parquet as run_export

@@ -104,7 +104,7 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
         sources.append({
             "name": src.name, "description": src.description, "vintage": row[1] if row else None,
             "title": manifest.get("title"), "publisher": manifest.get("publisher"),
-            "url": manifest.get("publisher_url") or manifest.get("url"),
+            "url": _link(manifest.get("publisher_url") or manifest.get("url")),
             "retrieved": manifest.get("retrieved_at") or (f"vintage {row[1]}" if row else None),
             "retrieved_from": manifest.get("retrieved_from"), "license": manifest.get("license"),
             "files": files.get(src.name, []),
@@ -233,3 +233,10 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
         raise
     log.info("report site written: %s", target / "index.html")
     return target / "index.html"
+
+
+def _link(text: str | None) -> str | None:
+    """The address in a manifest's URL field: some carry a note after it ('https://data-explorer.oecd.org/
+    (DSD_DAC2@DF_DAC2A)'), which in an href made a broken link."""
+    first = str(text or "").split()
+    return first[0] if first and first[0].startswith(("http://", "https://")) else None
