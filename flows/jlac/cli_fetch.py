@@ -12,6 +12,7 @@ from jlac import printing as out
 from jlac.config import get_settings
 
 console = Console()
+err = Console(stderr=True)  # messages about failures: not mixed into output a user redirects
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +35,7 @@ def fetch(
         try:
             names.append(resolve(name))  # an old connector name maps to its source, with a logged warning
         except KeyError:
-            console.print(f"[red]unknown source {name}[/]; live sources: {', '.join(live)}")
+            err.print(f"[red]jlac: unknown source {name}[/]; live sources: {', '.join(live)}", soft_wrap=True)
             raise typer.Exit(2) from None
     results = fetch_all(names or None, get_settings(), offline=offline, progress=lambda m: console.print(m))
     table = out.table("source", "status", "vintage", "requests", "bytes", "message")
@@ -63,7 +64,7 @@ def revisions(
 
     settings = get_settings()
     if not settings.warehouse.exists():
-        console.print(f"[red]no warehouse at {settings.warehouse}[/]; run `jlac refresh` first")
+        err.print(f"[red]jlac: no warehouse at {settings.warehouse}[/]; run `jlac refresh` first", soft_wrap=True)
         raise typer.Exit(1)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         try:

@@ -27,7 +27,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (JlacError, ValueError, LookupError, FileNotFoundError) as exc:
-        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False)
+        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
 
 

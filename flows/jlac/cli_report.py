@@ -8,6 +8,7 @@ from rich.console import Console
 from jlac.config import get_settings
 
 console = Console()
+err = Console(stderr=True)  # messages about failures: not mixed into output a user redirects
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +22,7 @@ def report() -> None:
 
     settings = get_settings()
     if not settings.warehouse.exists():
-        console.print(f"[red]no warehouse at {settings.warehouse}[/]; run `jlac refresh` first")
+        err.print(f"[red]jlac: no warehouse at {settings.warehouse}[/]; run `jlac refresh` first", soft_wrap=True)
         raise typer.Exit(1)
     index = write_site(settings)
     console.print(f"report site: {index}")
