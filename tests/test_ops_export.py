@@ -19,7 +19,8 @@ def warehouse(tmp_path):
                 "FROM range(500)")
     con.execute("CREATE TABLE marts.dim_country AS SELECT * FROM (VALUES ('BRA', 'Brazil'), ('MEX', 'Mexico')) "
                 "t(iso3, name)")
-    con.execute("CREATE TABLE figures.fig1 AS SELECT year, sum(usd) AS usd FROM marts.fct_trade GROUP BY year")
+    con.execute("CREATE TABLE figures.fig1 AS SELECT year, sum(usd) AS usd, sum(id) AS id_total FROM marts.fct_trade "
+                "GROUP BY year")  # sum of integers: HUGEINT
     con.execute("CREATE TABLE raw.imf_dots AS SELECT 1 AS secret")
     # a view, as the HS-9 facts are (over raw Parquet partitions): exported with its rows
     con.execute("CREATE VIEW marts.fct_trade_by_year AS SELECT year, count(*) AS n FROM marts.fct_trade GROUP BY year")
@@ -40,6 +41,9 @@ def test_every_mart_and_figure_table_is_written_with_its_rows(warehouse, tmp_pat
     assert con.execute(f"SELECT * FROM '{out}/marts/dim_country.parquet' ORDER BY 1").fetchall() == [
         ("BRA", "Brazil"), ("MEX", "Mexico")]
     assert done["figures.fig1"].rows == 5 and done["figures.fig1"].partitioned_by is None
+    # a HUGEINT stays an integer (DuckDB alone writes it to Parquet as DOUBLE)
+    assert con.execute(f"SELECT typeof(id_total), sum(id_total) FROM '{out}/figures/fig1.parquet' GROUP BY 1"
+                       ).fetchall() == [("BIGINT", 124_750)]
 
 
 def test_large_tables_are_partitioned_by_year_and_a_second_export_replaces_the_first(warehouse, tmp_path):

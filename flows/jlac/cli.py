@@ -278,6 +278,9 @@ def main() -> None:
     except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
         _report(exc)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # Ctrl-C: a refresh has recorded the run as crashed and left the warehouse as it was
+        err.print("[bold red]jlac: interrupted[/]", markup=True, highlight=False)
+        raise SystemExit(130) from None
     except OSError as exc:  # not BrokenPipeError: a reader that stopped reading is no failure to report
         if isinstance(exc, BrokenPipeError):
             raise

@@ -72,9 +72,14 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
 def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir: Path,
                 partition_rows: int) -> Exported:
     """One table or view into ``outdir/<schema>/``: written beside its place, then swapped in."""
-    columns = [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
-        "AND table_name = ?", [schema, table]).fetchall()]
+    typed = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
+        "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
+    columns = [c for c, _ in typed]
+    # Parquet has no 128-bit integer: DuckDB writes a HUGEINT (a SUM of integers) as DOUBLE, and counts read back as
+    # 1.0. As BIGINT they stay integers (a value beyond BIGINT fails the export, naming the table).
+    hugeints = [c for c, t in typed if t == "HUGEINT"]
+    replace = (" REPLACE (" + ", ".join(f'CAST("{c}" AS BIGINT) AS "{c}"' for c in hugeints) + ")") if hugeints else ""
     rows = con.execute(f'SELECT count(*) FROM wh."{schema}"."{table}"').fetchone()[0]
     year = _year_column(columns) if rows > partition_rows else None
     folder = outdir / schema
@@ -84,7 +89,7 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
     _remove(staging)
     options = f"FORMAT parquet, PARTITION_BY ({year})" if year else "FORMAT parquet"
     try:
-        con.execute(f'COPY (SELECT * FROM wh."{schema}"."{table}") TO {_literal(staging)} ({options})')
+        con.execute(f'COPY (SELECT *{replace} FROM wh."{schema}"."{table}") TO {_literal(staging)} ({options})')
     except duckdb.Error:
         _remove(staging)
         raise
