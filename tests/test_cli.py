@@ -162,3 +162,16 @@ def test_unusable_folders_are_one_line_not_a_traceback(warehouse_env, tmp_path):
                               text=True, timeout=300)
         assert done.returncode == 1, done.stderr[-3000:]
         assert "Traceback" not in done.stderr and expected in " ".join(done.stderr.split()), done.stderr[-3000:]
+
+
+def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
+    import signal
+    import time
+
+    env = {**os.environ, **warehouse_env}
+    proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "sql", "SELECT count(*) FROM range(100000000000)"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # imports, then the query runs (for minutes)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "jlac: interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]

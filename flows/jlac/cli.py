@@ -278,7 +278,11 @@ def main() -> None:
     except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
         _report(exc)
         raise SystemExit(1) from None
-    except KeyboardInterrupt:  # Ctrl-C: a refresh has recorded the run as crashed and left the warehouse as it was
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # Ctrl-C: a refresh has recorded the run as crashed and left the warehouse as it was; DuckDB's Python client
+        # turns it into RuntimeError('Query interrupted') when it arrives during a query
+        if isinstance(exc, RuntimeError) and str(exc) != "Query interrupted":
+            raise
         err.print("[bold red]jlac: interrupted[/]", markup=True, highlight=False)
         raise SystemExit(130) from None
     except OSError as exc:  # not BrokenPipeError: a reader that stopped reading is no failure to report
