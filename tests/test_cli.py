@@ -175,3 +175,14 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "jlac: interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
+
+
+@pytest.mark.parametrize("pins, expected", [
+    (["fred-exjpus="], "--pin takes SOURCE=VINTAGE, got 'fred-exjpus='"),  # built the latest vintage silently
+    (["fred-exjpus=2025-05-27", "fred-exjpus=2026-01-01"], "--pin fred-exjpus given twice"),
+])
+def test_refresh_refuses_an_empty_or_repeated_pin_before_building(tmp_path, pins, expected):
+    args = ["refresh", "--offline"] + [a for p in pins for a in ("--pin", p)]
+    result = runner.invoke(app, args, env={"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")})
+    assert result.exit_code == 2 and expected in " ".join(result.output.split()), result.output
+    assert not (tmp_path / "wh" / "jlac.duckdb").exists()

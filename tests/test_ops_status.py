@@ -96,3 +96,16 @@ def test_cli_status_flags_stale_sources_with_exit_code_3(settings):
     rows = {r["source"]: r for r in json.loads(result.output)}
     assert rows["fred-exjpus"]["vintage"] == "2025-05-27" and rows["fred-exjpus"]["stale"] is True
     assert rows["aiddata-v2-donor-recipient-year"]["stale"] is False
+
+
+def test_ledger_skips_json_that_is_no_run_record_and_appends_without_blank_lines(tmp_path, caplog):
+    path = tmp_path / "runs.jsonl"
+    ledger.append(path, ledger.RunRecord(run_id="a"))
+    ledger.append(path, ledger.RunRecord(run_id="b"))
+    assert len(path.read_text().splitlines()) == 2  # was: a blank line before every record after the first
+    with open(path, "a") as fh:
+        fh.write('123\n[1, 2]\nnull\n"x"\n{}\n')  # valid JSON, no run: every later build failed on it
+    ledger.append(path, ledger.RunRecord(run_id="c"))
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        assert [r["run_id"] for r in read_ledger(path)] == ["a", "b", "c"]
+    assert "line 3 is not a run record ('123'" in caplog.text

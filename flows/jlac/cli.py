@@ -100,9 +100,11 @@ def check_prefect_api() -> None:
 def _pins(pin: list[str]) -> dict[str, str]:
     out = {}
     for item in pin:
-        source, sep, vintage = item.partition("=")
-        if not sep:
+        source, sep, vintage = (part.strip() for part in item.partition("="))
+        if not sep or not source or not vintage:  # 'fred-exjpus=' built the latest vintage without a word
             raise typer.BadParameter(f"--pin takes SOURCE=VINTAGE, got {item!r}")
+        if out.get(source, vintage) != vintage:
+            raise typer.BadParameter(f"--pin {source} given twice: {out[source]} and {vintage}")
         out[source] = vintage
     return out
 
@@ -136,6 +138,7 @@ def refresh(
     full: bool = typer.Option(False, "--full", help="Rebuild everything even when nothing changed."),
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
+    pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
     check_prefect_api()
     api = _start_prefect_api()  # seconds of Prefect's start overlap with the seconds of importing the pipeline
     from jlac.pipeline import refresh as refresh_flow
@@ -146,7 +149,7 @@ def refresh(
     for name in ("prefect.task_runs", "prefect.flow_runs"):  # bad input ends in a message, not a traceback
         logging.getLogger(name).addFilter(_NoTracebackForJlacErrors())
     try:
-        record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=_pins(pin) or None,
+        record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
                               trigger="cli", full=full)
     except JlacError as exc:
         _fail(exc)

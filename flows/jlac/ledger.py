@@ -60,7 +60,11 @@ def append(path: Path, record: RunRecord) -> None:
     """Append the run's summary line (starting a new line if a killed run left a torn one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as fh:
-        torn = fh.tell() > 0 and (fh.seek(-1, os.SEEK_END) or fh.read(1) != b"\n")
+        # (seek returns the new offset, never falsy here: read the last byte on its own line)
+        torn = False
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"
         line = json.dumps(record.summary(), default=str) + "\n"
         fh.write((b"\n" if torn else b"") + line.encode("utf-8"))
 
@@ -74,8 +78,14 @@ def read(path: Path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            runs.append(json.loads(line))
+            run = json.loads(line)
         except json.JSONDecodeError as exc:
-            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a run killed while writing it)",
+            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a run killed while writing it, or an edit)",
                         path, n, exc.msg, line[:60])
+            continue
+        if not isinstance(run, dict) or not isinstance(run.get("run_id"), str):
+            # valid JSON that is no run record (123, [1, 2], {}): every later build read it as one and failed
+            log.warning("%s: line %d is not a run record (%r...): skipped", path, n, line[:60])
+            continue
+        runs.append(run)
     return runs

@@ -154,7 +154,7 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
 def latest_snapshot(source: str, settings: Settings, pin: str | None = None) -> Snapshot | None:
     """The newest vintage of a source, or the pinned one; None when the source has no snapshot."""
     vintages = list_vintages(source, settings)
-    if pin:
+    if pin is not None:
         for snap in vintages:
             if snap.vintage == pin:
                 return snap
