@@ -171,3 +171,20 @@ def test_a_refresh_turned_away_by_the_lock_is_recorded_and_names_the_holder(tmp_
     [run] = ledger.read(settings.run_ledger)  # "every run, failed and unchanged ones too, is appended"
     assert run["status"] == "failed" and "another refresh" in run["error"]
     assert not settings.warehouse.exists()
+
+
+def test_a_damaged_published_warehouse_is_replaced_by_the_next_refresh(published, tmp_path):
+    # The plan saw it unreadable and rebuilt everything, then the revisions hook (before publish) failed reading it,
+    # and every refresh after that failed the same way: nothing could replace the damaged file.
+    _, settings, _ = published
+    home = tmp_path / "wh"
+    shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("*.duckdb", "*.wal", ".build", ".refresh.lock"))
+    damaged = home / "jlac.duckdb"
+    damaged.write_bytes(settings.warehouse.read_bytes()[: 2 << 20])  # cut short, as a full disk leaves it
+    copy = Settings(warehouse=damaged, snapshots=settings.snapshots, mirrors=settings.mirrors,
+                    output=tmp_path / "out")
+    with pytest.raises(JlacError, match="--source keeps the other sources .* cannot be read"):
+        pipeline.refresh(copy, sources=["fred-exjpus"], trigger="test")
+    record = pipeline.refresh(copy, trigger="test")
+    assert record.status == "completed", record.error
+    assert _fingerprint(copy)[1] == _fingerprint(settings)[1]  # the same rows as the good warehouse

@@ -168,8 +168,13 @@ def _published_pins(settings: Settings, keep: list[str]) -> dict[str, str]:
     """The vintages the published warehouse was built from, for every source but ``keep``."""
     if not settings.warehouse.exists():
         return {}
-    with warehouse.connect_readonly(settings) as con:
-        rows = con.execute("SELECT DISTINCT source, vintage FROM meta.snapshots").fetchall()
+    try:
+        with warehouse.connect_readonly(settings) as con:
+            rows = con.execute("SELECT DISTINCT source, vintage FROM meta.snapshots").fetchall()
+    except duckdb.Error as exc:
+        raise JlacError(f"--source keeps the other sources at the vintages of the published warehouse, but "
+                        f"{settings.warehouse} cannot be read ({str(exc).splitlines()[0]}); a refresh without "
+                        "--source rebuilds and replaces it") from None
     return {s: v for s, v in rows if s not in keep}
 
 
@@ -293,8 +298,14 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 meta.write_meta(con, settings, record, results, the_plan.inputs,
                                 carried=frozenset(set(all_src) - set(chosen)) if incremental else frozenset())
             docs_task(build, settings, staged_output / transform.DOCS_DIR, full=changed is None)
-            ctx = publish_hooks.PublishContext(
-                settings, record, build, settings.warehouse if settings.warehouse.exists() else None)
+            previous = settings.warehouse if settings.warehouse.exists() else None
+            if previous is not None and (why := warehouse.unreadable(previous)):
+                # a damaged published file is replaced, not compared: the before-publish hooks (revisions) that
+                # read it would otherwise refuse every later publish, and nothing could ever replace it
+                log.warning("the published warehouse %s cannot be read (%s): replaced without comparing it",
+                               previous, why)
+                previous = None
+            ctx = publish_hooks.PublishContext(settings, record, build, previous)
             publish_task(ctx)
             published = True
             _move_outputs(staged_output, settings.output)

@@ -101,6 +101,17 @@ def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def unreadable(path: Path) -> str | None:
+    """Why the DuckDB file at ``path`` cannot be read (damaged, cut short, not a database), None when it can."""
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS probe (READ_ONLY)", [str(path)])
+            con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'probe'").fetchone()
+    except duckdb.Error as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A connection for SQL a user types (``jlac sql``): the published file opened as a read-only database.
 
