@@ -141,3 +141,12 @@ def test_a_manifest_entry_without_its_fields_is_one_message(tmp_path, files, exp
     (vintage / "SNAPSHOT.yml").write_text("- just\n- a list\n")
     with pytest.raises(SnapshotError, match="expected a mapping .* found a list"):
         load_snapshot(vintage)
+
+
+def test_a_manifest_naming_another_vintage_than_its_folder_is_refused(tmp_path, mirror):
+    vintage = _copy_fred(tmp_path, mirror)  # the mirror's 2025-05-27, manifest and all
+    newer = vintage.with_name("2025-06-30")
+    vintage.rename(newer)  # a copied vintage, its manifest not edited: it was listed twice as 2025-05-27
+    with pytest.raises(SnapshotError, match=r"2025-06-30/SNAPSHOT.yml: says vintage '2025-05-27' but its folder is "
+                                            r"'2025-06-30'"):
+        load_snapshot(newer)

@@ -124,8 +124,14 @@ def load_snapshot(vintage_dir: Path) -> Snapshot:
         problem = _file_entry_problem(entry)
         if problem:
             raise SnapshotError(f"{manifest_path}: files entry {i} ({str(entry)[:80]}) {problem}")
+    said = manifest.get("vintage")
+    if said is not None and str(said) != vintage_dir.name:
+        # a vintage copied to a new folder keeps the old manifest's name: it was listed twice under the old name,
+        # recorded so, and `--source` then pinned the other source back to the old folder's data
+        raise SnapshotError(f"{manifest_path}: says vintage {str(said)!r} but its folder is {vintage_dir.name!r}; "
+                            f"a copied vintage keeps the manifest it was copied with: set vintage: {vintage_dir.name}")
     return Snapshot(
-        source=vintage_dir.parent.name, vintage=str(manifest.get("vintage") or vintage_dir.name),
+        source=vintage_dir.parent.name, vintage=vintage_dir.name,
         root=vintage_dir, manifest=manifest,
     )
 
