@@ -172,7 +172,7 @@ def figures() -> None:
     if not settings.warehouse.exists():
         _fail(JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first"))
     for path in render_figures(settings.warehouse, settings.output):
-        console.print(str(path))
+        console.print(str(path), soft_wrap=True)
 
 
 class OutputFormat(StrEnum):

@@ -52,7 +52,7 @@ def serve(
     with _user_errors():
         spec = sched.load_schedule(schedule or sched.SCHEDULE_FILE)
     check_prefect_api()
-    console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}")
+    console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}", soft_wrap=True)
     sched.serve(spec)
 
 
@@ -72,11 +72,11 @@ def backfill(
     with _user_errors():
         result = run_backfill(first, last, source or None, offline=offline)
     run = result.run or {}
-    console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}")
+    console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}", soft_wrap=True)
     if not result.changed:
-        console.print(f"no mart or figure row of {first}-{last} changed")
+        console.print(f"no mart or figure row of {first}-{last} changed", soft_wrap=True)
     for table, ((rows0, _), (rows1, _)) in result.changed.items():
-        console.print(f"{table}: rows of {first}-{last} changed ({rows0} -> {rows1} rows)")
+        console.print(f"{table}: rows of {first}-{last} changed ({rows0} -> {rows1} rows)", soft_wrap=True)
 
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
@@ -120,7 +120,7 @@ def _print_status(settings, rows) -> None:
         plan = run.get("plan") or {}
         built = f", {plan['mode']} build ({plan.get('reason')})" if plan.get("mode") else ""
         console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
-                      f"(ended {run.get('ended')}{built}){error}")
+                      f"(ended {run.get('ended')}{built}){error}", soft_wrap=True)
     from jlac.serving.status import serving_status
 
     serving = serving_status(settings)
@@ -141,7 +141,7 @@ def export_parquet(
         exported = run_export(settings.warehouse, outdir, partition_rows)
     for item in exported:
         part = f" partitioned by {item.partitioned_by}" if item.partitioned_by else ""
-        console.print(f"{item.table}: {item.rows} rows -> {item.path}{part}")
+        console.print(f"{item.table}: {item.rows} rows -> {item.path}{part}", soft_wrap=True)
 
 
 def serve_sql(

@@ -25,4 +25,4 @@ def report() -> None:
         err.print(f"[red]jlac: no warehouse at {settings.warehouse}[/]; run `jlac refresh` first", soft_wrap=True)
         raise typer.Exit(1)
     index = write_site(settings)
-    console.print(f"report site: {index}")
+    console.print(f"report site: {index}", soft_wrap=True)
