@@ -125,12 +125,18 @@ def left_out_setting(served: set[str]) -> frozenset[str]:
     return names
 
 
+def attach_published(duck: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """Attach the published warehouse read-only as ``w``, the name every query of this module reads it by (the path
+    as a parameter: a quote in a folder name does not end it)."""
+    duck.execute("ATTACH ? AS w (READ_ONLY)", [str(warehouse)])
+
+
 def check_left_out(warehouse: Path) -> None:
     """Check ``JLAC_SQL_SKIP`` against the published warehouse (nothing to check before the first publish)."""
     if not os.environ.get(SKIP_ENV, "").strip() or not warehouse.exists():
         return
     with duckdb.connect(":memory:") as duck:
-        duck.execute(f"ATTACH '{warehouse}' AS w (READ_ONLY)")
+        attach_published(duck, warehouse)
         left_out_setting({t.qualified for t in warehouse_tables(duck)})
 
 
@@ -392,7 +398,7 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
     duck = duckdb.connect(":memory:")
     try:
         # The attached file is the one loaded, whatever is published meanwhile (os.replace swaps the path).
-        duck.execute(f"ATTACH '{warehouse}' AS w (READ_ONLY)")
+        attach_published(duck, warehouse)
         duck.execute("SET TimeZone = 'UTC'")
         published_at = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
         version = published_version(duck)

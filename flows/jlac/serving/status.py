@@ -10,7 +10,7 @@ import duckdb
 from jlac.config import Settings
 from jlac.ops.status import read_ledger
 from jlac.serving.cluster import LocalCluster
-from jlac.serving.load import published_version, serving_version
+from jlac.serving.load import attach_published, published_version, serving_version
 from jlac.serving.target import Target, team_target
 
 
@@ -77,7 +77,7 @@ def serving_status(settings: Settings) -> ServingStatus | None:
     if settings.warehouse.exists():
         con = duckdb.connect(":memory:")
         try:
-            con.execute(f"ATTACH '{settings.warehouse}' AS w (READ_ONLY)")
+            attach_published(con, settings.warehouse)
             status.published = published_version(con)
         finally:
             con.close()
