@@ -112,11 +112,20 @@ def _in_flow_run() -> bool:
 
 def _prefect_runner(home: Path):
     """prefect-dbt's runner: each model and test shows as a task of the flow run, its log lines in the run's log.
-    Failures are not raised by it: build() names them (model, test, failing rows) the same way in and out of a flow."""
+    Failures are not raised by it: build() names them (model, test, failing rows) the same way in and out of a flow.
+
+    The runner maps dbt's events to nodes through a manifest; left to itself it reads ``target/manifest.json``,
+    which a fresh dbt home does not have (jlac's builds write no JSON artifacts) and an older one may hold for an
+    earlier version of the project: no node became a task then, silently. It is given the manifest of the
+    project as it is now (``dbt parse``, partial: well under a second)."""
+    from dbt.cli.main import dbtRunner
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
+    parsed = dbtRunner().invoke(_args(["parse"], home))
+    if not parsed.success:
+        raise ModelError(f"dbt could not parse the SQL models ({PROJECT_DIR}): {parsed.exception}")
     settings = PrefectDbtSettings(profiles_dir=home, project_dir=PROJECT_DIR, target_path=home / "target")
-    return PrefectDbtRunner(settings=settings, raise_on_failure=False, disable_assets=True)
+    return PrefectDbtRunner(settings=settings, manifest=parsed.result, raise_on_failure=False, disable_assets=True)
 
 
 def _forget_parse_of_another_project(home: Path) -> None:
