@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from jlac.cli import app
@@ -164,6 +165,21 @@ def test_unusable_folders_are_one_line_not_a_traceback(warehouse_env, tmp_path):
         assert "Traceback" not in done.stderr and expected in " ".join(done.stderr.split()), done.stderr[-3000:]
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open (Linux /proc)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if Path(os.readlink(fd)) == path:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
 def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
     import signal
     import time
@@ -171,7 +187,12 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
     env = {**os.environ, **warehouse_env}
     proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "sql", "SELECT count(*) FROM range(100000000000)"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # imports, then the query runs (for minutes)
+    # imports, then the query runs (for minutes): the interrupt goes once the process has the warehouse open
+    warehouse = Path(warehouse_env["JLAC_WAREHOUSE"]).resolve()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not _has_open(proc.pid, warehouse):
+        time.sleep(0.1)
+    time.sleep(1.0)  # the query itself has started
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "jlac: interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]

@@ -392,6 +392,7 @@ def _build_with_slip(published, tmp_path, monkeypatch, model: str, old: str, new
     assert old in sql
     sql_file.write_text(sql.replace(old, new), "utf-8")
     monkeypatch.setattr(transform, "PROJECT_DIR", project)
+    monkeypatch.setenv("JLAC_DBT_HOME", str(tmp_path / "dbt"))  # the session's dbt home keeps the real project's parse
     transform.build(path, settings, select=[model], tests="buildable")
 
 

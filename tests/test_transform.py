@@ -151,10 +151,12 @@ def test_failed_dbt_test_stops_the_publish_naming_the_test(published, monkeypatc
 
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch):
-    """A copy of the dbt project to damage; jlac.transform builds it instead of the real one."""
+    """A copy of the dbt project to damage; jlac.transform builds it instead of the real one, parsed into a dbt home
+    of its own: in the session's, it would make the next test's build parse the real project from scratch again."""
     copy = tmp_path / "sql"
     shutil.copytree(transform.PROJECT_DIR, copy)
     monkeypatch.setattr(transform, "PROJECT_DIR", copy)
+    monkeypatch.setenv("JLAC_DBT_HOME", str(tmp_path / "dbt"))
     return copy
 
 
