@@ -236,3 +236,40 @@ def test_a_source_link_is_the_address_without_the_note_after_it():
     assert _link("https://data-explorer.oecd.org/ (DSD_DAC2@DF_DAC2A)") == "https://data-explorer.oecd.org/"
     assert _link("https://fred.stlouisfed.org/series/EXJPUS") == "https://fred.stlouisfed.org/series/EXJPUS"
     assert _link("see the publisher's site") is None and _link(None) is None
+
+
+def test_text_from_the_warehouse_is_escaped(site, tmp_path):
+    """A '<', '&' or '"' in a cell (a slogan, a URL from a reviewed seed) is text on the page, never markup."""
+    from html.parser import HTMLParser
+
+    from jlac.site import render_page
+
+    settings, _ = site
+    copy = tmp_path / "jlac.duckdb"
+    shutil.copyfile(settings.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE figures.table1_japan_lac_policy SET slogan = '<script>alert(1)</script> R&D' "
+                    "WHERE rowid = (SELECT min(rowid) FROM figures.table1_japan_lac_policy)")
+        con.execute("UPDATE figures.fig2_mexico_auto_plants SET source_url = 'https://x.example/\" onmouseover=\"x' "
+                    "WHERE rowid = (SELECT min(rowid) FROM figures.fig2_mexico_auto_plants)")
+    (tmp_path / "assets").mkdir()
+    with duckdb.connect(str(copy), read_only=True) as con:
+        html = render_page(con, settings, tmp_path / "assets")
+
+    class Markup(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.scripts, self.handlers, self.texts = 0, [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.scripts += tag == "script"
+            self.handlers += [k for k, _ in attrs if k.startswith("on")]
+
+        def handle_data(self, data):
+            self.texts.append(data)
+
+    page = Markup()
+    page.feed(html)
+    assert page.scripts == 0 and page.handlers == []
+    assert "<script>alert(1)</script> R&D" in page.texts  # shown as the text it is
+    assert "&lt;script&gt;" in html and 'href="https://x.example/&#34; onmouseover=&#34;x"' in html

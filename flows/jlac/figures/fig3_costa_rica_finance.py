@@ -35,8 +35,9 @@ def series_label(measure: str, source: str, price_basis: str) -> str:
     return f"{MEASURE_LABEL.get(measure, measure)}, {SOURCE_LABEL.get(source, source)} ({basis})"
 
 
-def finance_chart(frame, title: str, outdir: Path, stem: str) -> list[Path]:
-    """One panel per donor, one line per series (measure x source x price basis), US$ millions."""
+def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") -> list[Path]:
+    """One panel per donor, one line per series (measure x source x price basis), US$ millions; ``note`` is added to
+    the footnote."""
     donors = [d for d in DONORS if d[0] in set(frame["donor_iso3"])]
     fig, axes = plt.subplots(1, max(len(donors), 1), figsize=(4.6 * max(len(donors), 1), 4.6), dpi=120,
                              sharex=True, squeeze=False)
@@ -55,7 +56,8 @@ def finance_chart(frame, title: str, outdir: Path, stem: str) -> list[Path]:
         ax.legend(frameon=False, fontsize=6.5, loc="upper left")
     fig.suptitle(title, x=0.01, ha="left", fontsize=12)
     fig.text(0.01, 0.01, "Measures are not comparable: commitments are pledged or signed amounts in the year; net "
-             "disbursements are payments minus repayments (negative when repayments exceed them). See docs/finance.md.",
+             "disbursements are payments minus repayments (negative when repayments exceed them). See docs/finance.md."
+             + (f"\n{note}" if note else ""),
              fontsize=6.5, color="#555555")
     return save(fig, outdir, stem, rect=(0, 0.04, 1, 0.95))
 
@@ -100,16 +102,19 @@ def china_lending_chart(con, outdir: Path) -> list[Path]:
 def render(con, outdir: Path) -> list[Path]:
     """Figure 3 for Costa Rica (chart + CSV), the China lending chart, and the report tables as CSV."""
     frame = con.execute(
-        "SELECT donor_iso3, donor, year, measure, source, price_basis, amount_usd_m, loans_usd_m, coverage "
-        "FROM figures.fig3_costa_rica_finance ORDER BY donor_iso3, source, year"
+        "SELECT donor_iso3, donor, year, measure, source, price_basis, amount_usd_m, loans_usd_m, "
+        "projects_without_amount, coverage FROM figures.fig3_costa_rica_finance ORDER BY donor_iso3, source, year"
     ).df()
+    unknown = frame[frame["coverage"] == "projects recorded without an amount"]
+    note = ("No point where AidData records projects without a stated amount only (amount unknown): "
+            + ", ".join(str(y) for y in sorted({int(y) for y in unknown["year"]})) + "." if len(unknown) else "")
     written = [outdir / "fig3_costa_rica_finance.csv"]
     frame.to_csv(written[0], index=False)
     if not frame.empty:
         last = int(frame["year"].max())
         written += finance_chart(
             frame, f"Grants and development finance to Costa Rica from China, Japan and Korea, 2009-{last} "
-            "(US$ millions)", outdir, "fig3_costa_rica_finance",
+            "(US$ millions)", outdir, "fig3_costa_rica_finance", note,
         )
     lending = con.execute("SELECT * FROM figures.china_lac_lending").df()
     lending.to_csv(outdir / "china_lac_lending.csv", index=False)

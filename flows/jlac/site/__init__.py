@@ -177,7 +177,7 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
     except LookupError:
         changes = revisions.Revisions("none", None, [])
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("jlac.site", "templates"), autoescape=jinja2.select_autoescape(),
+        loader=jinja2.PackageLoader("jlac.site", "templates"), autoescape=True,  # every template is HTML (.html.j2)
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = fmt_cell
     env.tests["number"] = _is_number

@@ -8,6 +8,16 @@ WITH donors AS (
     SELECT unnest(generate_series(2009, (SELECT max(year) FROM {{ ref('fct_dev_finance') }}))) AS year
 ), cells AS (
     SELECT * FROM {{ ref('fig3_finance_by_donor') }} WHERE recipient_iso3 = 'CRI'
+), unvalued AS (  -- AidData projects with no stated amount (fct_dev_finance keeps valued ones, with its filters)
+    SELECT 'aiddata-gcdf2-projects' AS source, commitment_year AS year, count(*) AS projects
+    FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}
+    WHERE recipient_iso3 = 'CRI' AND amount_usd_nominal IS NULL
+    GROUP BY ALL
+    UNION ALL
+    SELECT 'aiddata-gcdf3-projects', commitment_year, count(*)
+    FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }}
+    WHERE recipient_iso3 = 'CRI' AND amount_usd_nominal IS NULL AND recommended_for_aggregates
+    GROUP BY ALL
 )
 SELECT
     s.donor_iso3,
@@ -16,14 +26,22 @@ SELECT
     s.measure,
     s.source,
     s.price_basis,
-    CASE WHEN y.year BETWEEN s.first_year AND s.last_year THEN coalesce(c.amount_usd_m, 0) END AS amount_usd_m,
+    -- a year whose only records have no amount is unknown (NULL), not zero
+    CASE WHEN y.year BETWEEN s.first_year AND s.last_year AND (c.amount_usd_m IS NOT NULL OR u.projects IS NULL)
+         THEN coalesce(c.amount_usd_m, 0) END AS amount_usd_m,
     c.loans_usd_m,
+    CASE WHEN y.year BETWEEN s.first_year AND s.last_year
+         THEN CASE WHEN s.source IN ('aiddata-gcdf2-projects', 'aiddata-gcdf3-projects') THEN coalesce(u.projects, 0)
+              END END AS projects_without_amount,
     CASE WHEN y.year NOT BETWEEN s.first_year AND s.last_year THEN 'outside source years'
+         WHEN c.amount_usd_m IS NULL AND u.projects > 0 THEN 'projects recorded without an amount'
          WHEN c.amount_usd_m IS NULL THEN 'none recorded'
+         WHEN u.projects > 0 THEN 'reported; more projects recorded without an amount'
          ELSE 'reported' END AS coverage
 FROM series s
 JOIN donors d USING (donor_iso3)
 CROSS JOIN years y
 LEFT JOIN cells c ON c.donor_iso3 = s.donor_iso3 AND c.year = y.year AND c.source = s.source
     AND c.measure = s.measure AND c.price_basis = s.price_basis
+LEFT JOIN unvalued u ON s.donor_iso3 = 'CHN' AND u.source = s.source AND u.year = y.year
 ORDER BY s.donor_iso3, s.source, y.year

@@ -1,7 +1,14 @@
-WITH fig1 AS (
-    SELECT avg(total_usd_bn) AS avg_total_bn, 100 * sum(total_usd_bn) / sum(japan_world_trade_usd_bn) AS share_pct,
+WITH fig1 AS (  -- Figure 1's years, unrounded (the figure rounds each year to US$ million: a mean of those is off)
+    SELECT avg(exports_usd + imports_usd) / 1e9 AS avg_total_bn,
+           100 * sum(exports_usd + imports_usd) / sum(world_exports_usd + world_imports_usd) AS share_pct,
            count(*) AS years
-    FROM {{ ref('fig1_japan_lac_trade') }} WHERE year BETWEEN 2014 AND 2018
+    FROM {{ ref('int_japan_trade_by_region') }} WHERE region = 'celac' AND year BETWEEN 2014 AND 2018
+), companies AS (  -- C09/C24: MOFA's counts of Japanese companies, a reviewed seed with a source on every row
+    SELECT country, year, max(count) AS companies, string_agg(DISTINCT source_publisher, '; ') AS publisher,
+           count(*) AS n_rows
+    FROM {{ source('seeds', 'japanese_companies_mexico') }}
+    WHERE (country = 'Mexico' AND year = 2018) OR (country = 'LAC total' AND year = 2015)
+    GROUP BY ALL
 ), lending AS (  -- C05/C06: the LAC total per year, with Venezuela's part and the AidData dataset used
     SELECT l.year, l.aiddata_usd_m, l.aiddata_source, coalesce(v.aiddata_usd_m, 0) AS venezuela_usd_m
     FROM {{ ref('china_lac_lending') }} l
@@ -44,6 +51,14 @@ WITH fig1 AS (
     UNION ALL SELECT 'C06', (SELECT aiddata_usd_m / 1000 FROM lending WHERE year = 2017), NULL,
            'figures.china_lac_lending: CDB + China Eximbank loans to CELAC, 2017, '
            || coalesce((SELECT aiddata_source FROM lending WHERE year = 2017), 'AidData') || ' (nominal)'
+    UNION ALL SELECT 'C09', (SELECT companies FROM companies WHERE country = 'Mexico' AND year = 2018 AND n_rows = 1),
+           NULL, coalesce((SELECT 'seeds.japanese_companies_mexico: Mexico, 2018 (' || publisher || ')' FROM companies
+                           WHERE country = 'Mexico' AND year = 2018 AND n_rows = 1),
+                          'seeds.japanese_companies_mexico has no single 2018 count for Mexico')
+    UNION ALL SELECT 'C24', (SELECT companies FROM companies WHERE country = 'LAC total' AND year = 2015 AND n_rows = 1),
+           NULL, coalesce((SELECT 'seeds.japanese_companies_mexico: LAC total, 2015 (' || publisher || ')'
+                           FROM companies WHERE country = 'LAC total' AND year = 2015 AND n_rows = 1),
+                          'seeds.japanese_companies_mexico has no single 2015 count for LAC')
     UNION ALL SELECT 'C12', (SELECT usd_tn FROM cptpp WHERE members = 11), NULL,
            'marts.fct_trade_annual_by_aggregate: goods exports + imports with the world of the 11 CPTPP members, '
            || '2017, as each reports to the IMF (DOTS)'
