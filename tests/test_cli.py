@@ -207,3 +207,47 @@ def test_refresh_refuses_an_empty_or_repeated_pin_before_building(tmp_path, pins
     result = runner.invoke(app, args, env={"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")})
     assert result.exit_code == 2 and expected in " ".join(result.output.split()), result.output
     assert not (tmp_path / "wh" / "jlac.duckdb").exists()
+
+
+def test_figures_removes_charts_no_longer_drawn(warehouse_env, tmp_path):
+    """A chart whose table became empty is not left in the output folder beside the new files."""
+    import shutil
+
+    import duckdb
+
+    copy = tmp_path / "wh" / "jlac.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], copy)
+    env = {**warehouse_env, "JLAC_WAREHOUSE": str(copy), "JLAC_OUTPUT": str(tmp_path / "out")}
+    assert runner.invoke(app, ["figures"], env=env).exit_code == 0
+    assert (tmp_path / "out" / "fig1_japan_lac_trade.svg").is_file()
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DELETE FROM figures.fig1_japan_lac_trade")
+    result = runner.invoke(app, ["figures"], env=env)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "out" / "fig1_japan_lac_trade.svg").exists()
+    assert not (tmp_path / "out" / "fig1_japan_lac_trade.png").exists()
+    assert (tmp_path / "out" / "fig1_japan_lac_trade.csv").read_text(encoding="utf-8").count("\n") == 1  # header
+
+
+def test_a_refresh_output_keeps_no_chart_the_new_record_does_not_list(tmp_path):
+    """The refresh's move of freshly drawn files into the output folder removes what the new record drops."""
+    import json
+
+    from jlac.pipeline import _move_outputs
+
+    out, staged = tmp_path / "out", tmp_path / "staged"
+    out.mkdir()
+    staged.mkdir()
+    for name in ("a_2025.svg", "a_2025.png", "b.svg", "keep.txt"):
+        (out / name).write_text("old", encoding="utf-8")
+    old = {"a": {"files": ["a_2025.svg", "a_2025.png"]}, "b": {"files": ["b.svg"]},
+           "evil": {"files": ["../outside.txt"]}}  # a name leaving the folder is never deleted
+    (out / "figures.json").write_text(json.dumps(old), encoding="utf-8")
+    (staged / "a_2026.svg").write_text("new", encoding="utf-8")
+    (staged / "figures.json").write_text(json.dumps({"a": {"files": ["a_2026.svg"]}, "b": {"files": ["b.svg"]}}),
+                                         encoding="utf-8")
+    (tmp_path / "outside.txt").write_text("x", encoding="utf-8")
+    _move_outputs(staged, out)
+    assert sorted(p.name for p in out.iterdir()) == ["a_2026.svg", "b.svg", "figures.json", "keep.txt"]
+    assert (tmp_path / "outside.txt").exists() and not staged.exists()

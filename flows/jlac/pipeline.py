@@ -348,13 +348,18 @@ def _fail_on_validation(results: list[validation.SuiteResult], report: Path, rec
 
 
 def _move_outputs(staged: Path, outdir: Path) -> None:
-    """Move freshly rendered charts into the output folder (after the warehouse is published)."""
+    """Move freshly rendered charts into the output folder (after the warehouse is published); charts the new
+    figures record no longer lists are removed, so nothing drawn from older data stays beside the new."""
     outdir.mkdir(parents=True, exist_ok=True)
+    published = figures.read_record(outdir)
+    fresh = figures.read_record(staged) if (staged / figures.RECORD).is_file() else None
     if staged.is_dir():
         for p in staged.iterdir():
             if p.is_dir() and (outdir / p.name).is_dir():
                 shutil.rmtree(outdir / p.name)
             os.replace(p, outdir / p.name)
+    if fresh is not None:
+        figures.remove_stale(outdir, published, fresh)
     shutil.rmtree(staged, ignore_errors=True)
 
 

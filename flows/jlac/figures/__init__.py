@@ -61,11 +61,31 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, module, code: str) -> str | Non
     return h.hexdigest()
 
 
-def _record(folder: Path | None) -> dict:
+def read_record(folder: Path | None) -> dict:
+    """The figures record of an output folder (module -> fingerprint and files); {} when there is none or it is not
+    one (unreadable, or not a JSON object): everything is drawn then."""
     try:
-        return json.loads((folder / RECORD).read_text(encoding="utf-8")) if folder else {}
-    except (OSError, json.JSONDecodeError):  # none yet, or unreadable: draw everything
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8")) if folder else {}
+    except (OSError, json.JSONDecodeError):
         return {}
+    return {k: v for k, v in record.items() if isinstance(v, dict)} if isinstance(record, dict) else {}
+
+
+def remove_stale(folder: Path, old: dict, new: dict) -> list[str]:
+    """Delete from ``folder`` the files the ``old`` record lists and the ``new`` one does not (a chart no longer drawn:
+    its table became empty, or a year left it); return their names. Names that would leave the folder are ignored."""
+    def files(record: dict) -> set[str]:
+        return {n for entry in record.values() for n in entry.get("files") or [] if isinstance(n, str)}
+
+    gone = []
+    for name in sorted(files(old) - files(new)):
+        path = (folder / name).resolve()
+        if path.parent == folder.resolve() and path.is_file():
+            path.unlink()
+            gone.append(name)
+    if gone:
+        log.info("figures: removed files no longer drawn from %s: %s", folder, ", ".join(gone))
+    return gone
 
 
 def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> list[Path]:
@@ -75,7 +95,8 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> lis
     there, and whose files are all still there, is not drawn again (its files stay where they are).
     """
     outdir.mkdir(parents=True, exist_ok=True)
-    before = _record(previous)
+    before = read_record(previous)
+    drawn_here = read_record(outdir)  # what an earlier run drew into this same folder (jlac figures)
     record: dict = {}
     written: list[Path] = []
     kept = []
@@ -96,6 +117,7 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> lis
             written += files
             record[info.name] = {"fingerprint": fingerprint, "files": [p.relative_to(outdir).as_posix() for p in files]}
     (outdir / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    remove_stale(outdir, drawn_here, record)
     if kept:
         log.info("figures unchanged since the published charts, not drawn again: %s", ", ".join(kept))
     return written
