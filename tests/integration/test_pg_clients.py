@@ -90,8 +90,10 @@ def test_every_table_and_column_is_there_with_its_type_and_comment(served, full_
             n = duck.execute(f'SELECT count(*) FROM w."{schema}"."{table}"').fetchone()[0]
             assert con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0] == n, (schema, table)
     types = {dtype for *_, dtype, _c, _t in columns}
-    # the types of this warehouse, each mapped: lists and JSON to jsonb, TIMESTAMPTZ, DECIMAL, HUGEINT to numeric
-    assert {"VARCHAR[]", "JSON", "TIMESTAMP WITH TIME ZONE", "DECIMAL(3,1)", "HUGEINT", "DATE"} <= types
+    # the types of this warehouse, each mapped: lists and JSON to jsonb, TIMESTAMPTZ, DECIMAL (HUGEINT, which the
+    # models no longer produce, and every other DuckDB type: test_pg_team_and_failures.py's ALL_TYPES)
+    assert {"VARCHAR[]", "JSON", "TIMESTAMP WITH TIME ZONE", "DECIMAL(3,1)", "DATE"} <= types
+    assert "HUGEINT" not in types  # sums of integer counts and yen are cast back to BIGINT in the models
 
 
 def test_values_arrive_typed(served):

@@ -4,7 +4,8 @@ WITH loans AS (
     GROUP BY ALL
 
 ), by_year AS (
-    SELECT year, 'LAC' AS recipient_iso3, sum(n_loans) AS n_loans, sum(usd_m) AS usd_m FROM loans GROUP BY year
+    SELECT year, 'LAC' AS recipient_iso3, CAST(sum(n_loans) AS BIGINT) AS n_loans, sum(usd_m) AS usd_m  -- not HUGEINT
+    FROM loans GROUP BY year
 ), statements AS (  -- Dialogue/BU annual totals (IAD<year>_total) and the Venezuela/Dominican Republic loans
     SELECT TRY_CAST(year AS INTEGER) AS year,
            CASE claim_id WHEN 'IAD2018_VEN' THEN 'VEN' WHEN 'IAD2018_DOM' THEN 'DOM' ELSE 'LAC' END AS recipient_iso3,

@@ -8,7 +8,7 @@ SELECT
     round(sum(amount_usd) / 1e6, 3) AS amount_usd_m,
     CASE WHEN source IN ('aiddata-gcdf2-projects', 'mideplan-cooperation')
          THEN round(sum(amount_usd) FILTER (WHERE instrument = 'loan') / 1e6, 3) END AS loans_usd_m,
-    sum(n_records) AS n_records
+    CAST(sum(n_records) AS BIGINT) AS n_records  -- a count: BIGINT, not the HUGEINT of sum()
 FROM {{ ref('fct_dev_finance') }}
 GROUP BY recipient_iso3, donor_iso3, year, measure, source, price_basis
 ORDER BY recipient_iso3, donor_iso3, year, source
