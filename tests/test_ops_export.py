@@ -96,3 +96,15 @@ def test_a_table_that_fails_to_export_keeps_its_previous_files_and_leaves_no_hal
         export_parquet(warehouse, out)
     assert (out / "marts" / "fct_parts.parquet").read_bytes() == before
     assert not [p for p in (out / "marts").iterdir() if p.name.startswith(".")]
+
+
+def test_the_export_of_a_table_the_warehouse_no_longer_has_is_removed(warehouse, tmp_path):
+    out = tmp_path / "parquet"
+    export_parquet(warehouse, out, partition_rows=100)  # fct_trade partitioned by year (a folder)
+    (out / "marts" / "notes.txt").write_text("mine", encoding="utf-8")  # not an export: left alone
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DROP VIEW marts.fct_trade_by_year; DROP TABLE marts.fct_trade; DROP TABLE figures.fig1")
+    done = export_parquet(warehouse, out, partition_rows=100)
+    assert [e.table for e in done] == ["marts.dim_country"]
+    assert sorted(p.name for p in (out / "marts").iterdir()) == ["dim_country.parquet", "notes.txt"]
+    assert list((out / "figures").iterdir()) == []

@@ -66,7 +66,26 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
                 written = ", ".join(e.table for e in done) or "none"
                 raise JlacError(f"export of {schema}.{table} into {outdir / schema} failed: {exc}. Its previous export "
                                 f"(if any) is as it was; written before it in this run: {written}") from exc
+    _remove_dropped(outdir, done)
     return done
+
+
+def _remove_dropped(outdir: Path, done: list[Exported]) -> list[Path]:
+    """Remove the exports of tables the warehouse no longer has (a model renamed or dropped), once every table of
+    this export is in place: a tool reading the folder must not find a table of an earlier warehouse beside it. Only
+    what an export writes is touched: ``<table>.parquet`` files and year-partitioned ``<table>/`` folders."""
+    exported = {e.path.resolve() for e in done}
+    removed = []
+    for schema in SCHEMAS:
+        folder = outdir / schema
+        for p in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if p.name.startswith(".") or p.resolve() in exported:
+                continue
+            partitioned = p.is_dir() and any(c.is_dir() and c.name.split("=")[0] in YEAR_COLUMNS for c in p.iterdir())
+            if (p.is_file() and p.suffix == ".parquet") or partitioned:
+                _remove(p)
+                removed.append(p)
+    return removed
 
 
 def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir: Path,
