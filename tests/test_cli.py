@@ -251,3 +251,14 @@ def test_a_refresh_output_keeps_no_chart_the_new_record_does_not_list(tmp_path):
     _move_outputs(staged, out)
     assert sorted(p.name for p in out.iterdir()) == ["a_2026.svg", "b.svg", "figures.json", "keep.txt"]
     assert (tmp_path / "outside.txt").exists() and not staged.exists()
+
+
+def test_brackets_in_paths_and_messages_are_printed_as_they_are(warehouse_env, tmp_path):
+    """rich took '[draft]' in a path for a style tag (dropped it) and '[/]' for a closing one (a traceback)."""
+    outdir = tmp_path / "[draft]a[/]b"
+    result = runner.invoke(app, ["export", "parquet", str(outdir)], env=warehouse_env)
+    assert result.exit_code == 0, result.output
+    assert str(outdir / "figures" / "fig1_japan_lac_trade.parquet") in "".join(result.output.splitlines())
+    missing = tmp_path / "[red]x[/]" / "jlac.duckdb"
+    result = runner.invoke(app, ["report"], env={**warehouse_env, "JLAC_WAREHOUSE": str(missing)})
+    assert result.exit_code == 1 and str(missing) in "".join(result.output.splitlines()), result.output

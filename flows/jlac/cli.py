@@ -13,6 +13,8 @@ from enum import StrEnum
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 import jlac
 from jlac import printing as out
@@ -49,8 +51,9 @@ def _prefect_defaults() -> None:
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
+# markup=False: paths, messages and values are printed as they are (a '[' in a path is no style tag)
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 
 def _start_prefect_api() -> threading.Thread | None:
@@ -120,7 +123,8 @@ class _NoTracebackForJlacErrors(logging.Filter):
 
 
 def _report(exc: Exception) -> None:
-    err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
+              soft_wrap=True)
 
 
 def _fail(exc: Exception) -> None:
@@ -159,8 +163,8 @@ def refresh(
                       f"left as it was (run {record.run_id}, {record.duration_s} s)")
         return
     mode = (record.plan or {}).get("mode", "full")
-    console.print(f"[green]published[/] {settings.warehouse} ({mode} build, run {record.run_id}, "
-                  f"{record.duration_s} s); figures in {settings.output}")
+    console.print(Text.assemble(("published", "green"), f" {settings.warehouse} ({mode} build, run {record.run_id}, "
+                                f"{record.duration_s} s); figures in {settings.output}"))
 
 
 @app.command()
@@ -241,7 +245,7 @@ def sources() -> None:
             root = latest.root.parent.parent
             roots.setdefault(root, "store" if root == settings.snapshots else f"mirror{len(roots) or ''}")
         table.add_row(name, "yes" if part(src, "connector") else "-",
-                      "yes" if (src.folder / "checks.py").is_file() else "[red]missing[/]",
+                      "yes" if (src.folder / "checks.py").is_file() else Text("missing", style="red"),
                       rhythm.rhythm if rhythm else "unknown",
                       latest.vintage if latest else "-", str(len(vintages)),
                       roots[latest.root.parent.parent] if latest else "-")
@@ -292,7 +296,8 @@ def main() -> None:
         if isinstance(exc, BrokenPipeError):
             raise
         where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
-        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc.strerror or exc}{': ' + where if where else ''}",
+        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: "
+                  f"{escape(str(exc.strerror or exc))}{escape(': ' + where) if where else ''}",
                   markup=True, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 

@@ -7,12 +7,14 @@ from typing import Annotated
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from jlac import printing as out
 from jlac.config import get_settings
 
-console = Console()
-err = Console(stderr=True)  # messages about failures: not mixed into output a user redirects
+console = Console(markup=False)  # values printed as they are (see jlac.cli)
+err = Console(stderr=True, markup=False)  # messages about failures: not mixed into output a user redirects
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +37,8 @@ def fetch(
         try:
             names.append(resolve(name))  # an old connector name maps to its source, with a logged warning
         except KeyError:
-            err.print(f"[red]jlac: unknown source {name}[/]; live sources: {', '.join(live)}", soft_wrap=True)
+            err.print(f"[red]jlac: unknown source {escape(name)}[/]; live sources: {', '.join(live)}", markup=True,
+                      soft_wrap=True)
             raise typer.Exit(2) from None
     results = fetch_all(names or None, get_settings(), offline=offline, progress=lambda m: console.print(m))
     table = out.table("source", "status", "vintage", "requests", "bytes", "message")
@@ -43,7 +46,7 @@ def fetch(
     for r in results:
         table.add_row(
             r.source,
-            f"[{colour.get(r.status, 'white')}]{r.status}[/]",
+            Text(r.status, style=colour.get(r.status, "white")),
             r.vintage or "-",
             str(r.requests),
             f"{r.bytes:,}",
@@ -64,13 +67,14 @@ def revisions(
 
     settings = get_settings()
     if not settings.warehouse.exists():
-        err.print(f"[red]jlac: no warehouse at {settings.warehouse}[/]; run `jlac refresh` first", soft_wrap=True)
+        err.print(f"[red]jlac: no warehouse at {escape(str(settings.warehouse))}[/]; run `jlac refresh` first",
+                  markup=True, soft_wrap=True)
         raise typer.Exit(1)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         try:
             found = rev.read(con, everything=all_, reporter=reporter, limit=limit)
         except LookupError:
-            console.print("[red]the warehouse has no marts.trade_revisions[/]; run `jlac refresh`")
+            console.print("[red]the warehouse has no marts.trade_revisions[/]; run `jlac refresh`", markup=True)
             raise typer.Exit(1) from None
     if not found.rows:
         console.print(f"no revisions ({found.scope}): no published value changed"

@@ -12,13 +12,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
 
-console = Console()
-err = Console(stderr=True)
+console = Console(markup=False)  # values printed as they are (see jlac.cli)
+err = Console(stderr=True, markup=False)
 
 
 @contextmanager
@@ -27,7 +29,8 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (JlacError, ValueError, LookupError, FileNotFoundError) as exc:
-        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
+                  soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
@@ -107,7 +110,7 @@ def _print_status(settings, rows) -> None:
         table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
                       r.last_run_id or "-", r.last_status or "never run",
                       f"{r.last_duration_s:.1f}s" if r.last_duration_s is not None else "-",
-                      f"[red]{flag}[/red]" if r.stale else flag)
+                      Text(flag, style="red") if r.stale else flag)
     out.show(console, table)
     for r in rows:
         if r.quarantined:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jlac.config import get_settings
 
-console = Console()
-err = Console(stderr=True)  # messages about failures: not mixed into output a user redirects
+console = Console(markup=False)  # values printed as they are (see jlac.cli)
+err = Console(stderr=True, markup=False)  # messages about failures: not mixed into output a user redirects
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +23,8 @@ def report() -> None:
 
     settings = get_settings()
     if not settings.warehouse.exists():
-        err.print(f"[red]jlac: no warehouse at {settings.warehouse}[/]; run `jlac refresh` first", soft_wrap=True)
+        err.print(f"[red]jlac: no warehouse at {escape(str(settings.warehouse))}[/]; run `jlac refresh` first",
+                  markup=True, soft_wrap=True)
         raise typer.Exit(1)
     index = write_site(settings)
     console.print(f"report site: {index}", soft_wrap=True)
