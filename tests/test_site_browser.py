@@ -273,3 +273,16 @@ def test_text_from_the_warehouse_is_escaped(site, tmp_path):
     assert page.scripts == 0 and page.handlers == []
     assert "<script>alert(1)</script> R&D" in page.texts  # shown as the text it is
     assert "&lt;script&gt;" in html and 'href="https://x.example/&#34; onmouseover=&#34;x"' in html
+
+
+def test_work_folders_of_a_killed_site_write_are_removed_by_the_next(tmp_path):
+    import subprocess
+
+    from jlac.site import _remove_abandoned
+
+    proc = subprocess.Popen(["true"])  # a pid that existed and is gone: a killed writer's
+    proc.wait()
+    for name in (f".site-{proc.pid}.tmp", f".site-{proc.pid}.old", f".site-{os.getpid()}.tmp", ".site-x.tmp", "site"):
+        (tmp_path / name).mkdir()
+    _remove_abandoned(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f".site-{os.getpid()}.tmp", ".site-x.tmp", "site"])

@@ -201,6 +201,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
     db_path = db_path or settings.warehouse
     target = site_dir(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(target.parent)
     tmp = target.with_name(f".site-{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     assets = tmp / "assets"
@@ -233,6 +234,21 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
         raise
     log.info("report site written: %s", target / "index.html")
     return target / "index.html"
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Remove the work folders (``.site-<pid>.tmp``/``.old``) of site writes whose process is gone (killed: no
+    ``except`` ran); a live writer's, another user's included, are left alone."""
+    for folder in parent.glob(".site-*.*"):
+        try:
+            pid = int(folder.name.split("-", 1)[1].split(".", 1)[0])
+            os.kill(pid, 0)
+        except ValueError:  # not one of ours
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def _link(text: str | None) -> str | None:
