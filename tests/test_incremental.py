@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -133,11 +134,22 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     assert record.plan["mode"] == "incremental" and record.plan["changed"] == [FRED]
     assert (settings.output / "fig2_mexico_auto_plants_2018.png").is_file()
 
+    # a new vintage of the same files (a release whose numbers did not move) is still a new vintage: the rows say
+    # which release they are from, and a parser may read the release date (MOF's provisional or final year)
+    same = newer.with_name("2025-08-27")
+    shutil.copytree(newer, same)
+    write_manifest(same, FRED)
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.plan["mode"] == "incremental" and record.plan["changed"] == [FRED], record.plan
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT vintage FROM meta.snapshots WHERE source = ?", [FRED]).fetchall() == [
+            ("2025-08-27",)]
+        assert con.execute("SELECT DISTINCT vintage FROM marts.fct_fx_annual").fetchall() == [("2025-08-27",)]
+
 
 def test_editing_a_country_override_reparses_and_reaches_the_mart(home, tmp_path, monkeypatch):
     """The parse cache key and the refresh plan cover the reviewed data files: an edited override is re-parsed
     and shows in the marts, without any other change."""
-    import shutil
 
     from jlac import config, parse
     from jlac.sources import all_sources

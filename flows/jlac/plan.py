@@ -90,8 +90,13 @@ def code_fingerprint() -> str:
 
 
 def inputs_of(snapshots: dict[str, Snapshot | None], code: str) -> dict[str, str]:
-    """The fingerprints a build from these snapshots records in ``meta.inputs``."""
-    out = {f"source:{name}": (snap.fingerprint if snap else "none") for name, snap in snapshots.items()}
+    """The fingerprints a build from these snapshots records in ``meta.inputs``.
+
+    A snapshot's input is its vintage with its files' checksums: the rows carry their vintage, and a parser may read
+    it (MOF's top-30 table is provisional or final by its release date), so a new vintage of identical files is a
+    change too, not an 'unchanged' that left the older vintage published while the ledger named the new one."""
+    out = {f"source:{name}": (f"{snap.vintage}/{snap.fingerprint}" if snap else "none")
+           for name, snap in snapshots.items()}
     out["code"] = code
     return out
 

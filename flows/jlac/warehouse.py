@@ -89,13 +89,18 @@ def publish_with_hooks(ctx) -> Path:
     return publish(ctx.build, ctx.settings)
 
 
+# A table the warehouse lacks is "does not exist", not a Python object of the same name (DuckDB's replacement scans
+# look a missing table up among the caller's variables: `figures.fig1_japan_lac_trade` found jlac's module).
+NO_PYTHON_LOOKUP = {"python_enable_replacements": False}
+
+
 def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse (never blocks or is blocked by a refresh)."""
     if not settings.warehouse.exists():
         raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
     # Attach into a fresh in-memory database: duckdb.connect(path) would reuse a database this process
     # already has open, which after a publish is the previous file.
-    con = duckdb.connect()
+    con = duckdb.connect(config=NO_PYTHON_LOOKUP)
     con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(settings.warehouse)])
     con.execute("USE jlac")
     return con
@@ -122,7 +127,9 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     """
     if not settings.warehouse.exists():
         raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
-    return duckdb.connect(str(settings.warehouse), read_only=True)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con.execute("SET python_enable_replacements = false")  # not as config: the file may be open in the process
+    return con
 
 
 @contextmanager

@@ -102,6 +102,7 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> lis
     kept = []
     code = f"{plan.code_fingerprint()}/matplotlib {matplotlib.__version__}"  # any code change draws all again
     with duckdb.connect(str(db_path), read_only=True) as con:
+        con.execute("SET python_enable_replacements = false")  # a missing table is named, not a module (warehouse.py)
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
             module = importlib.import_module(f"{__name__}.{info.name}")
             if not hasattr(module, "render"):

@@ -24,7 +24,7 @@ import duckdb
 import jinja2
 import yaml
 
-from jlac import revisions, transform
+from jlac import revisions, transform, warehouse
 from jlac.config import Settings
 from jlac.site.sections import CLAIMS, SECTIONS, Section, TableSpec
 from jlac.sources import all_sources
@@ -42,7 +42,7 @@ def site_dir(settings: Settings) -> Path:
 
 def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only view of the warehouse file, attached into a fresh database (see warehouse.connect_readonly)."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=warehouse.NO_PYTHON_LOOKUP)
     con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(db_path)])
     con.execute("USE jlac")
     return con
