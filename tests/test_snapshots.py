@@ -129,6 +129,9 @@ def test_a_folder_not_named_by_its_date_is_refused_naming_it(tmp_path, monkeypat
     ([{"path": "EXJPUS.csv", "bytes": 10}], r"files entry 1 \(.*\) has no sha256 of 64 hex digits \(found None\)"),
     (["EXJPUS.csv"], r"files entry 1 \(EXJPUS.csv\) is not a mapping with path, sha256 and bytes"),
     ([{"sha256": "0" * 64}], r"files entry 1 \(.*\) has no path"),
+    # a file listed twice was read twice: the errors spoke of a repeated reporter or of a row count
+    ([{"path": "EXJPUS.csv", "sha256": "0" * 64}, {"path": "EXJPUS.csv", "sha256": "0" * 64}],
+     r"lists EXJPUS.csv more than once; each file once"),
 ])
 def test_a_manifest_entry_without_its_fields_is_one_message(tmp_path, files, expected):
     import yaml

@@ -124,6 +124,10 @@ def load_snapshot(vintage_dir: Path) -> Snapshot:
         problem = _file_entry_problem(entry)
         if problem:
             raise SnapshotError(f"{manifest_path}: files entry {i} ({str(entry)[:80]}) {problem}")
+    paths = [str(entry["path"]) for entry in manifest["files"]]
+    if repeated := sorted({p for p in paths if paths.count(p) > 1}):
+        # a file listed twice was read twice: the errors then spoke of a repeated reporter or a row count
+        raise SnapshotError(f"{manifest_path}: lists {', '.join(repeated)} more than once; each file once")
     said = manifest.get("vintage")
     if said is not None and str(said) != vintage_dir.name:
         # a vintage copied to a new folder keeps the old manifest's name: it was listed twice under the old name,
