@@ -109,3 +109,41 @@ def test_ledger_skips_json_that_is_no_run_record_and_appends_without_blank_lines
     with caplog.at_level("WARNING", logger="jlac.ledger"):
         assert [r["run_id"] for r in read_ledger(path)] == ["a", "b", "c"]
     assert "line 3 is not a run record ('123'" in caplog.text
+
+
+def test_status_describes_the_published_warehouse_not_the_last_attempt(settings):
+    """A refresh that failed on a newer vintage leaves the published data (and its staleness, and what it set aside)
+    as they were; an unchanged run keeps the quarantine flag; a published vintage gone from the store is named."""
+    from conftest import write_manifest
+
+    newer = settings.snapshots / "fred-exjpus" / "2026-11-20"
+    newer.mkdir(parents=True)
+    (newer / "EXJPUS.csv").write_bytes(next((MIRROR / "fred-exjpus").glob("*/EXJPUS.csv")).read_bytes())
+    write_manifest(newer, "fred-exjpus")
+    set_aside = {"rows": 44, "raw_rows": 32841, "share": 0.0013, "snapshot_id": "imf-dots/2022-02-02",
+                 "values": "'Atlantis' (44 rows)"}
+    _ledger(settings,
+            {"run_id": "r1", "status": "completed", "duration_s": 41.5, "plan": {"mode": "full"},
+             "quarantine": {"imf-dots": set_aside},
+             "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27"},
+                           {"source": "imf-dots", "vintage": "2022-02-02"},
+                           {"source": "oecd-dac2a", "vintage": "2099-01-01"}]},
+            {"run_id": "r2", "status": "unchanged", "duration_s": 1.0, "plan": {"mode": "unchanged"},
+             "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27"},
+                           {"source": "imf-dots", "vintage": "2022-02-02"}]},
+            {"run_id": "r3", "status": "failed", "duration_s": 6.6, "failed_source": "fred-exjpus",
+             "snapshots": [{"source": "fred-exjpus", "vintage": "2026-11-20"},
+                           {"source": "imf-dots", "vintage": "2022-02-02"}]})
+    rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    fred = rows["fred-exjpus"]
+    assert (fred.vintage, fred.age_days, fred.last_vintage, fred.last_status) == ("2026-11-20", 8, "2025-05-27",
+                                                                                  "failed")
+    assert fred.unpublished and fred.stale  # the readers' FRED data is 550 days old, whatever failed to replace it
+    dots = rows["imf-dots"]
+    assert dots.last_status == "failed (fred-exjpus)" and dots.quarantined == set_aside
+    oecd = rows["oecd-dac2a"]
+    assert oecd.published_gone and not oecd.unpublished
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert "newer vintage not built (published: 2025-05-27)" in result.output
+    assert "published vintage 2099-01-01 gone: the next refresh builds 2022-01-18" in result.output
+    assert "44 rows quarantined" in result.output

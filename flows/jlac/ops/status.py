@@ -36,22 +36,31 @@ class SourceStatus:
     last_run_id: str | None  # the last run that used or failed on this source
     last_status: str | None
     last_duration_s: float | None
-    last_vintage: str | None  # the vintage that run used
+    last_vintage: str | None  # the vintage the published warehouse holds (the last run that published used it)
     required: bool = True  # a required source with no snapshot at all is stale; an optional one is "missing"
-    # rows the last run set aside in quarantine.rows (jlac.quarantine): rows, raw_rows, share, values; None: none
+    # rows the published warehouse sets aside in quarantine.rows (jlac.quarantine): rows, raw_rows, share, values
     quarantined: dict | None = None
+    published_age_days: int | None = None  # age of last_vintage
 
     @property
     def stale(self) -> bool:
-        if self.vintage is None:
+        """The data a reader gets is older than the source's rhythm allows: the published vintage's age, or (never
+        published) the newest vintage's. A newer vintage that failed to build does not make old data fresh."""
+        if self.vintage is None and self.last_vintage is None:
             return self.required
         limit = self.rhythm.stale_after_days
-        return limit is not None and self.age_days is not None and self.age_days > limit
+        age = self.published_age_days if self.last_vintage is not None else self.age_days
+        return limit is not None and age is not None and age > limit
 
     @property
     def unpublished(self) -> bool:
-        """A newer vintage exists than the one the last run used: the next refresh will pick it up."""
-        return None not in (self.vintage, self.last_vintage) and self.vintage != self.last_vintage
+        """A newer vintage exists than the published one: the next refresh will pick it up."""
+        return None not in (self.vintage, self.last_vintage) and self.vintage > self.last_vintage
+
+    @property
+    def published_gone(self) -> bool:
+        """The published vintage is no longer in the store or mirrors: the next refresh goes back to ``vintage``."""
+        return None not in (self.vintage, self.last_vintage) and self.vintage < self.last_vintage
 
 
 RELEASE_FILE = "release.yml"  # in each source's folder, jlac/sources/<table>/
@@ -83,12 +92,38 @@ def vintage_age(vintage: str, today: date) -> int | None:
         return None
 
 
-def _last_run_for(source: str, runs: list[dict]) -> tuple[dict | None, str | None]:
+def _last_run_for(source: str, runs: list[dict]) -> dict | None:
     for run in reversed(runs):
-        used = {s.get("source"): s.get("vintage") for s in run.get("snapshots") or []}
+        used = {s.get("source") for s in run.get("snapshots") or []}
         if source in used or run.get("failed_source") == source:
-            return run, used.get(source)
-    return None, None
+            return run
+    return None
+
+
+def _published(source: str, runs: list[dict]) -> tuple[str | None, dict | None]:
+    """(vintage, quarantine entry) of ``source`` in the published warehouse, from the ledger: the vintage of the last
+    run that published, and the quarantine of the last publishing run that validated the source (a full build, or
+    an incremental one that rebuilt it; the others carried its rows over). Failed and unchanged runs publish nothing."""
+    vintage = quarantine = None
+    found_vintage = found_quarantine = False
+    for run in reversed(runs):
+        if run.get("status") != "completed":
+            continue
+        used = {s.get("source"): s.get("vintage") for s in run.get("snapshots") or []}
+        if not found_vintage:
+            vintage, found_vintage = used.get(source), True
+        plan = run.get("plan") or {}
+        if plan.get("mode") != "incremental" or source in (plan.get("changed") or []):
+            quarantine, found_quarantine = (run.get("quarantine") or {}).get(source), True
+        if found_quarantine:
+            break
+    return vintage, quarantine
+
+
+def _outcome(source: str, run: dict) -> str | None:
+    """The run's status, naming the source that failed it when that was another one."""
+    status, failed = run.get("status"), run.get("failed_source")
+    return f"{status} ({failed})" if status == "failed" and failed and failed != source else status
 
 
 def source_status(settings: Settings, today: date | None = None, rhythms: dict[str, Rhythm] | None = None
@@ -100,18 +135,20 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
     out = []
     for name, src in sorted(all_sources().items()):
         snap = latest_snapshot(name, settings)
-        run, used = _last_run_for(name, runs)
+        run = _last_run_for(name, runs)
+        published, quarantined = _published(name, runs)
         out.append(SourceStatus(
             source=name,
             rhythm=rhythms.get(name, Rhythm("unknown")),
             vintage=snap.vintage if snap else None,
             age_days=vintage_age(snap.vintage, today) if snap else None,
             last_run_id=run.get("run_id") if run else None,
-            last_status=run.get("status") if run else None,
+            last_status=_outcome(name, run) if run else None,
             last_duration_s=run.get("duration_s") if run else None,
-            last_vintage=used,
+            last_vintage=published,
             required=src.required,
-            quarantined=((run or {}).get("quarantine") or {}).get(name),
+            quarantined=quarantined,
+            published_age_days=vintage_age(published, today) if published else None,
         ))
     return out
 
