@@ -153,3 +153,22 @@ def test_a_manifest_naming_another_vintage_than_its_folder_is_refused(tmp_path, 
     with pytest.raises(SnapshotError, match=r"2025-06-30/SNAPSHOT.yml: says vintage '2025-05-27' but its folder is "
                                             r"'2025-06-30'"):
         load_snapshot(newer)
+
+
+def test_source_option_with_a_published_vintage_gone_says_so(tmp_path, mirror):
+    """--source keeps the other sources at their published vintages; one of those gone from the store is named as
+    such (it was 'pinned vintage not found' for a pin the user never gave)."""
+    import duckdb
+    from jlac.config import Settings
+    from jlac.errors import JlacError
+    from jlac.pipeline import _published_pins
+
+    settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
+                        output=tmp_path / "out")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.snapshots AS SELECT * FROM (VALUES "
+                    "('fred-exjpus', '2025-05-27'), ('oecd-dac2a', '2099-01-01')) t(source, vintage)")
+    with pytest.raises(JlacError, match=r"oecd-dac2a's published vintage '2099-01-01' is no longer in the store or "
+                                        r"the mirrors \(available: 2022-01-18\).*--pin oecd-dac2a=VINTAGE"):
+        _published_pins(settings, ["imf-dots"])
+    assert _published_pins(settings, ["imf-dots"], {"oecd-dac2a": "2022-01-18"}) == {"fred-exjpus": "2025-05-27"}

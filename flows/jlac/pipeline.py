@@ -45,7 +45,7 @@ from jlac.connectors import connector_names, fetch_one
 from jlac.errors import JlacError, ValidationFailed
 from jlac.ledger import RunRecord, new_run_id
 from jlac.load import load
-from jlac.snapshots import Snapshot
+from jlac.snapshots import Snapshot, list_vintages
 from jlac.sources import Source, all_sources
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,9 @@ def _alert_hook_failure(hook: str, message: str) -> None:
                  "state": "hook_failed", "hook": hook, "error": message})
 
 
-def _published_pins(settings: Settings, keep: list[str]) -> dict[str, str]:
-    """The vintages the published warehouse was built from, for every source but ``keep``."""
+def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] | None = None) -> dict[str, str]:
+    """The vintages the published warehouse was built from, for every source but ``keep`` (and ``pinned``, which
+    the caller pins itself)."""
     if not settings.warehouse.exists():
         return {}
     try:
@@ -175,7 +176,18 @@ def _published_pins(settings: Settings, keep: list[str]) -> dict[str, str]:
         raise JlacError(f"--source keeps the other sources at the vintages of the published warehouse, but "
                         f"{settings.warehouse} cannot be read ({str(exc).splitlines()[0]}); a refresh without "
                         "--source rebuilds and replaces it") from None
-    return {s: v for s, v in rows if s not in keep}
+    pins = {s: v for s, v in rows if s not in keep and s not in (pinned or {})}
+    for source, vintage in sorted(pins.items()):
+        if source not in all_sources():
+            continue  # a source the code no longer has: the plan ignores it
+        available = [snap.vintage for snap in list_vintages(source, settings)]
+        if vintage not in available:
+            raise JlacError(
+                f"--source {', '.join(keep)} keeps every other source at the vintage the published warehouse holds, "
+                f"but {source}'s published vintage {vintage!r} is no longer in the store or the mirrors (available: "
+                f"{', '.join(available) or 'none'}); refresh without --source to build {source} from its newest "
+                f"vintage, or name one with --pin {source}=VINTAGE")
+    return pins
 
 
 def _log_to_run(logger: logging.Logger) -> logging.Handler:
@@ -247,7 +259,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
     with _refresh_lock(settings, record):
         warehouse.remove_stale_builds(settings)
         try:
-            pins = {**(_published_pins(settings, sources) if sources else {}), **(pins or {})}
+            pins = {**(_published_pins(settings, sources, pins) if sources else {}), **(pins or {})}
             snapshots = discover_task(settings, pins=pins)
             record.snapshots = [meta.snapshot_record(s) for s in snapshots.values() if s is not None]
             for name, snap in snapshots.items():
