@@ -163,6 +163,12 @@ def test_unusable_folders_are_one_line_not_a_traceback(warehouse_env, tmp_path):
                               text=True, timeout=300)
         assert done.returncode == 1, done.stderr[-3000:]
         assert "Traceback" not in done.stderr and expected in " ".join(done.stderr.split()), done.stderr[-3000:]
+    # a mistyped warehouse path: a reading command says so and leaves no folder behind (no Prefect home there)
+    typo = tmp_path / "typo" / "jlac.duckdb"
+    done = subprocess.run([sys.executable, "-m", "jlac.cli", "figures"], env={**env, "JLAC_WAREHOUSE": str(typo)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "no published warehouse" in done.stderr, done.stderr[-3000:]
+    assert not typo.parent.exists()
 
 
 def _has_open(pid: int, path: Path) -> bool:

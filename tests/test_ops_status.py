@@ -147,3 +147,6 @@ def test_status_describes_the_published_warehouse_not_the_last_attempt(settings)
     assert "newer vintage not built (published: 2025-05-27)" in result.output
     assert "published vintage 2099-01-01 gone: the next refresh builds 2022-01-18" in result.output
     assert "44 rows quarantined" in result.output
+    assert rows["fred-exjpus"].future is False
+    assert [r.future for r in source_status(settings, today=date(2026, 11, 19))
+            if r.source == "fred-exjpus"] == [True]  # 2026-11-20 is tomorrow then

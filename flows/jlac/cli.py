@@ -21,12 +21,16 @@ from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
 
+# Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
+# JLAC_WAREHOUSE must not leave folders behind).
+READ_ONLY_COMMANDS = frozenset({"sql", "figures", "report", "export", "status", "sources", "revisions", "serve-sql"})
 
-def _prefect_env() -> None:
+
+def _prefect_env(command: str | None = None) -> None:
     """Prefect settings for a CLI run (before Prefect is imported): keep the temporary API's state beside the
     warehouse rather than in a ~/.prefect shared with other projects; with PREFECT_API_URL set, that server is
-    used instead of a temporary one."""
-    if "PREFECT_HOME" not in os.environ:
+    used instead of a temporary one. ``command``: the subcommand; a read-only one gets no Prefect home."""
+    if "PREFECT_HOME" not in os.environ and command not in READ_ONLY_COMMANDS:
         home = get_settings().home / ".prefect"
         try:
             home.mkdir(parents=True, exist_ok=True)  # Prefect creates only the last level
@@ -257,8 +261,9 @@ def sources() -> None:
 
 
 @app.callback()
-def global_options(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
-    _prefect_env()
+def global_options(ctx: typer.Context,
+                   verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    _prefect_env(ctx.invoked_subcommand)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("great_expectations", "matplotlib", "httpx", "httpcore"):

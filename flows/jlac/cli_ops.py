@@ -90,7 +90,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     rows = source_status(settings)
     if as_json:
         print(json.dumps([{**asdict(r), "stale": r.stale, "unpublished": r.unpublished,
-                           "published_gone": r.published_gone} for r in rows], default=str, indent=1))
+                           "published_gone": r.published_gone, "future": r.future} for r in rows], default=str,
+                          indent=1))
     else:
         _print_status(settings, rows)
     if any(r.stale for r in rows):
@@ -106,7 +107,8 @@ def _print_status(settings, rows) -> None:
         flag = ", ".join(f for f in ("STALE" if r.stale else "", "no snapshot" if r.vintage is None else "",
                                      f"newer vintage not built (published: {r.last_vintage})" if r.unpublished else "",
                                      f"published vintage {r.last_vintage} gone: the next refresh builds {r.vintage}"
-                                     if r.published_gone else "") if f)
+                                     if r.published_gone else "",
+                                     "vintage dated in the future" if r.future else "") if f)
         if r.quarantined:  # rows the published warehouse set aside (jlac.quarantine)
             flag = ", ".join(f for f in (flag, f"{r.quarantined['rows']:,} rows quarantined") if f)
         age = str(r.age_days) if r.age_days is not None else "-"

@@ -58,6 +58,11 @@ class SourceStatus:
         return None not in (self.vintage, self.last_vintage) and self.vintage > self.last_vintage
 
     @property
+    def future(self) -> bool:
+        """The newest vintage is dated after today (a typo'd year?): it wins over every real release until then."""
+        return self.age_days is not None and self.age_days < 0
+
+    @property
     def published_gone(self) -> bool:
         """The published vintage is no longer in the store or mirrors: the next refresh goes back to ``vintage``."""
         return None not in (self.vintage, self.last_vintage) and self.vintage < self.last_vintage
