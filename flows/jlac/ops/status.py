@@ -1,4 +1,5 @@
-"""Freshness: per source, the newest vintage, its age, the last run that used it, and whether it is stale.
+"""Freshness: per source, the newest vintage, its age, the last run that used it, the vintage (and quarantined rows)
+the published warehouse holds, and whether what readers get is stale.
 
 Inputs are files only (the snapshot store and mirrors, the run ledger, each source's ``release.yml``), so
 ``jlac status`` works while a refresh runs and without a Prefect server.
