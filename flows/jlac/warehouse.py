@@ -94,16 +94,25 @@ def publish_with_hooks(ctx) -> Path:
 NO_PYTHON_LOOKUP = {"python_enable_replacements": False}
 
 
+def attach_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """The DuckDB file at ``path``, attached read-only as ``jlac`` (the default catalog) into a fresh in-memory
+    database: duckdb.connect(path) would reuse a database this process already has open, which after a publish is
+    the previous file."""
+    con = duckdb.connect(config=NO_PYTHON_LOOKUP)
+    try:
+        con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(path)])
+        con.execute("USE jlac")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
+
+
 def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse (never blocks or is blocked by a refresh)."""
     if not settings.warehouse.exists():
         raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
-    # Attach into a fresh in-memory database: duckdb.connect(path) would reuse a database this process
-    # already has open, which after a publish is the previous file.
-    con = duckdb.connect(config=NO_PYTHON_LOOKUP)
-    con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(settings.warehouse)])
-    con.execute("USE jlac")
-    return con
+    return attach_readonly(settings.warehouse)
 
 
 def unreadable(path: Path) -> str | None:

@@ -110,19 +110,15 @@ def _published(source: str, runs: list[dict]) -> tuple[str | None, dict | None]:
     """(vintage, quarantine entry) of ``source`` in the published warehouse, from the ledger: the vintage of the last
     run that published, and the quarantine of the last publishing run that validated the source (a full build, or
     an incremental one that rebuilt it; the others carried its rows over). Failed and unchanged runs publish nothing."""
-    vintage = quarantine = None
-    found_vintage = found_quarantine = False
-    for run in reversed(runs):
-        if run.get("status") != "completed":
-            continue
-        used = {s.get("source"): s.get("vintage") for s in run.get("snapshots") or []}
-        if not found_vintage:
-            vintage, found_vintage = used.get(source), True
+    published = [run for run in reversed(runs) if run.get("status") == "completed"]
+    vintage = next(({s.get("source"): s.get("vintage") for s in run.get("snapshots") or []}.get(source)
+                    for run in published[:1]), None)
+
+    def validated(run: dict) -> bool:
         plan = run.get("plan") or {}
-        if plan.get("mode") != "incremental" or source in (plan.get("changed") or []):
-            quarantine, found_quarantine = (run.get("quarantine") or {}).get(source), True
-        if found_quarantine:
-            break
+        return plan.get("mode") != "incremental" or source in (plan.get("changed") or [])
+
+    quarantine = next(((run.get("quarantine") or {}).get(source) for run in published if validated(run)), None)
     return vintage, quarantine
 
 

@@ -40,14 +40,6 @@ def site_dir(settings: Settings) -> Path:
 
 # --- reading the warehouse -----------------------------------------------------------------------
 
-def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only view of the warehouse file, attached into a fresh database (see warehouse.connect_readonly)."""
-    con = duckdb.connect(config=warehouse.NO_PYTHON_LOOKUP)
-    con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(db_path)])
-    con.execute("USE jlac")
-    return con
-
-
 def read_table(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict:
     """Columns (name, type, comment) and rows of one table as the page shows it."""
     schema, name = spec.table.split(".")
@@ -218,7 +210,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
             (assets / figures.RECORD).unlink(missing_ok=True)  # what was drawn from what: not part of the site
         style = resources.files("jlac.site").joinpath("templates/site.css").read_text(encoding="utf-8")
         (assets / "site.css").write_text(style, encoding="utf-8")
-        con = _connect(db_path)
+        con = warehouse.attach_readonly(db_path)
         try:
             html = render_page(con, settings, assets)
         finally:
