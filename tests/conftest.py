@@ -18,6 +18,13 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 if "PREFECT_HOME" not in os.environ:
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="jlac-test-prefect-")
     atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)  # each test process makes one
+# One parse cache for every warehouse home of the session (JLAC_CACHE; the xdist workers inherit it from the main
+# process): a snapshot the last test parsed is not parsed again by the next test's fresh home, as a deployment's
+# warehouses sharing a cache would not (~3 s of a 13 s small-mirror refresh). Entries are keyed by the files' content
+# and every input of the parse; tests that count parses or damage cache files give their home its own cache.
+if "JLAC_CACHE" not in os.environ:
+    os.environ["JLAC_CACHE"] = tempfile.mkdtemp(prefix="jlac-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["JLAC_CACHE"], ignore_errors=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 # An xdist worker starts with COLUMNS=80 in its environment; jlac.cli's rich Console would take that width for good
@@ -84,6 +91,15 @@ def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path], leave_out
         (vintage / name).write_bytes(path.read_bytes())
     write_manifest(vintage, "imf-dots")
     return root
+
+
+@pytest.fixture(scope="module")
+def own_cache():
+    """This module's warehouse homes keep their parse cache in ``<home>/cache`` (JLAC_CACHE unset): for tests that
+    count what was parsed, look into the cache or damage what is in it (``pytestmark = usefixtures("own_cache")``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("JLAC_CACHE", raising=False)
+        yield
 
 
 # --- One small-mirror warehouse shared by the tests that only read it ---------------------------------------------

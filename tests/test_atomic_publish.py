@@ -16,6 +16,8 @@ from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
 from jlac import pipeline
 from jlac.config import Settings
 
+pytestmark = pytest.mark.usefixtures("own_cache")  # they read the verified-files record of their own home
+
 OLD = {"DOTS_101.xlsx": JAPAN_WORKBOOK}
 NEW = {"DOTS_101.xlsx": JAPAN_WORKBOOK, "DOTS_88.xlsx": IMF_DOTS / "DOTS_88.xlsx"}
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
 from jlac import ledger
+
+pytestmark = pytest.mark.usefixtures("own_cache")  # they look for their batches in <home>/cache
 
 
 def _content(path):

@@ -12,6 +12,8 @@ from hs9_helpers import build, generator, settings_for
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
 
+pytestmark = pytest.mark.usefixtures("own_cache")  # it counts the partitions its build parsed
+
 
 def _relations(con, catalog: str) -> list[str]:
     return [f"{s}.{t}" for s, t in con.execute(

@@ -13,6 +13,8 @@ from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
 from jlac import ledger, pipeline
 from jlac.config import Settings
 
+pytestmark = pytest.mark.usefixtures("own_cache")  # they count the batches a refresh parsed
+
 FRED = "fred-exjpus"
 
 

@@ -20,6 +20,8 @@ from jlac.sources import all_sources
 from jlac.sources.mof_hs9_country import source as source_mod
 from trade_helpers import fred_monthly_rates
 
+pytestmark = pytest.mark.usefixtures("own_cache")  # they count, move and damage cached partitions
+
 SRC = "mof-hs9-country"
 REAL_2018_IMPORTS = 82_703_304_395  # thousand yen: sum of Value-Year in mof-hs9-imports ik-110h2018i001.csv
 

@@ -80,3 +80,30 @@ def test_a_prefect_server_that_does_not_answer_is_named_before_the_refresh(monke
     assert f"jlac: JlacError: PREFECT_API_URL={url}: no Prefect API answers there" in err
     assert "unset PREFECT_API_URL" in err and "Traceback" not in err
     assert not (tmp_path / "jlac.duckdb").exists()
+
+
+def test_two_warehouse_homes_share_one_cache(monkeypatch, tmp_path, mirror, caplog):
+    """JLAC_CACHE: a snapshot parsed for one home is not parsed again for another; unset, each home keeps its own."""
+    import logging
+
+    from jlac import parse
+    from jlac.config import get_settings
+    from jlac.snapshots import latest_snapshot
+    from jlac.sources import all_sources
+
+    monkeypatch.setenv("JLAC_MIRROR", str(mirror))
+    monkeypatch.setenv("JLAC_CACHE", str(tmp_path / "shared-cache"))
+    fred = all_sources()["fred-exjpus"]
+    batches = []
+    for home in ("staging", "production"):
+        monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / home / "jlac.duckdb"))
+        settings = get_settings()
+        assert settings.cache_dir == tmp_path / "shared-cache"
+        with caplog.at_level(logging.INFO, logger="jlac.parse"):
+            caplog.clear()
+            batches.append(parse.parse_to_cache(settings, fred, latest_snapshot("fred-exjpus", settings)))
+        batches.append("skipped" if "parse skipped" in caplog.text else "parsed")
+    assert batches[0] == batches[2] and batches[0].parent.parent == tmp_path / "shared-cache"
+    assert batches[1::2] == ["parsed", "skipped"]
+    monkeypatch.delenv("JLAC_CACHE")
+    assert get_settings().cache_dir == tmp_path / "production" / "cache"

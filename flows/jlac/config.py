@@ -54,6 +54,12 @@ def _path(var: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def cache_setting() -> Path | None:
+    """JLAC_CACHE: the folder of parsed snapshots and verified-file records; None (unset): ``<home>/cache``."""
+    value = os.environ.get("JLAC_CACHE", "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where jlac reads and writes. Every field has an environment variable."""
@@ -64,6 +70,10 @@ class Settings:
     output: Path  # JLAC_OUTPUT: charts and CSVs of the figures
     # JLAC_QUARANTINE_MAX_SHARE: above this share of a source's rows set aside (jlac.quarantine), validation refuses
     quarantine_max_share: float = field(default_factory=quarantine_max_share)
+    # JLAC_CACHE: parsed snapshots (Parquet) and the record of verified files. Entries are keyed by the files'
+    # content and every input of their parse, and written by rename, so warehouse homes may share one folder (a
+    # staging and a production warehouse parse each snapshot once); unset, each home keeps its own.
+    cache: Path | None = field(default_factory=cache_setting)
 
     @property
     def home(self) -> Path:
@@ -76,7 +86,7 @@ class Settings:
 
     @property
     def cache_dir(self) -> Path:
-        return self.home / "cache"
+        return self.cache or self.home / "cache"
 
     @property
     def reports_dir(self) -> Path:
