@@ -149,6 +149,23 @@ def test_failed_dbt_test_stops_the_publish_naming_the_test(published, monkeypatc
     assert last["status"] == "failed" and "unique_combination" in last["error"]
 
 
+def test_a_null_key_fails_the_facts_key_test_naming_the_column(published, tmp_path):
+    """A fact's keys are tested in one node (not_null_columns): a row without a year fails it, and the failing row's
+    sample shows which key is missing."""
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO raw.comtrade_classic_hs27_hs44 (file, classification, year, trade_flow_code, "
+                    "reporter_iso3, partner_iso3, commodity_code, trade_value_usd, netweight_kg, flag, vintage) "
+                    "VALUES ('x.csv', 'H4', NULL, 1, 'JPN', 'MEX', '27', 100.0, 1.0, '0', 'test')")
+    with pytest.raises(ModelError) as err:
+        transform.build(path, published, select=["stg_comtrade_classic_hs27_hs44__trade", "fct_trade_commodity_annual"])
+    msg = str(err.value)
+    assert ("dbt test not_null_columns(columns=['reporter_iso3', 'flow', 'year', 'hs_chapter']) on "
+            "marts.fct_trade_commodity_annual [") in msg
+    assert "failed: 1 failing row(s); e.g. reporter_iso3='JPN', flow='import', year=None, hs_chapter='27'" in msg
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch):
     """A copy of the dbt project to damage; jlac.transform builds it instead of the real one, parsed into a dbt home
