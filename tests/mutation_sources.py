@@ -32,6 +32,17 @@ def _rename_header(file: str, old: str, new: str, **table):
     return mutate
 
 
+def _edit_text(file: str, old: str, new: str):
+    """A case that replaces one piece of a text file's content."""
+    def mutate(v: Path) -> Change:
+        path = v / file
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{file} has no {old!r}"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return Change(file)
+    return mutate
+
+
 def _reencode(file: str, encoding: str, bom: bool = False):
     def mutate(v: Path) -> Change:
         p = v / file
@@ -49,6 +60,19 @@ def _digits_appended(file: str, value: str, digits: str, **table):
         def edit(rows):
             j = [str(c).strip() for c in rows[t.header_row]].index(value)
             rows[t.data_row][j] = f"{rows[t.data_row][j]}{digits}"
+        edit_table(v, t, edit)
+        return Change(file)
+    return mutate
+
+
+def _set_value(file: str, value: str, new, **table):
+    """A case that writes ``new`` into one value cell (a number cell of a workbook stays a number)."""
+    t = Table(file=file, value=value, **table)
+
+    def mutate(v: Path) -> Change:
+        def edit(rows):
+            j = [str(c).strip() for c in rows[t.header_row]].index(value)
+            rows[t.data_row][j] = new
         edit_table(v, t, edit)
         return Change(file)
     return mutate
@@ -171,7 +195,14 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
         extra={"reporter renamed (Japan under a name the overrides do not know)": (
             _rename_dots_reporter("DOTS_101.xlsx", "Japan, Govt. of"),
             Refused("validate", "an unknown reporter is set aside only outside the figures' scope; Japan's rows "
-                    "under a new name would leave Figure 1 empty, so the scope's anchor refuses (jlac.quarantine)"))},
+                    "under a new name would leave Figure 1 empty, so the scope's anchor refuses (jlac.quarantine)")),
+               "a value of US$ 1e9 millions (a number cell)": (
+            _set_value("DOTS_101.xlsx", "2018", 1e9, sheet="Exports, FOB", header_row=6, code=1, row=196),
+            Refused("validate", "US$ 100 trillion is five times the world's trade with itself; 1e9 made Japan's LAC "
+                    "share of Figure 1 70,108 %")),
+               "a decimal comma in a text cell ('10636,91 e')": (
+            _set_value("DOTS_101.xlsx", "2018", "10636,91 e", sheet="Exports, FOB", header_row=6, code=1, row=196),
+            Refused("parse", "with every comma removed it would read 100 times too large"))},
     ),
     SourceSpec(
         "fred-exjpus",
@@ -179,12 +210,20 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
         extra={"header DATE (FRED's fredgraph.csv before observation_date)": (
             _rename_header("EXJPUS.csv", "observation_date", "DATE"),
             Accepted("FRED's fredgraph.csv named the date column DATE until 2024; jlac.sources.fred_exjpus.connector "
-                     "rewrites that header too", same_rows=True))},
+                     "rewrites that header too", same_rows=True)),
+               "a date not on the first of its month": (
+            _edit_text("EXJPUS.csv", "2023-06-01,141.3581", "2023-06-01,141.3581\n2023-06-15,140.0"),
+            Refused("parse", "a monthly series: a second June would make 2023 a year of 13 months and drop it from "
+                    "the annual rates"))},
     ),
     SourceSpec(
         "japan-customs-country-codes",
         tables=(Table("Countries.csv", value="Code", code="Country", conflict="Country", out_of_range="1234",
                       row=5),),
+        extra={"a zone renamed (Mexico's row)": (
+            _edit_text("Countries.csv", "Middle and South America,Mexico", "Central and South America,Mexico"),
+            Refused("validate", "the MOF-region figure selects its countries by the zone's label: an unknown label "
+                    "would drop them from it silently"))},
     ),
     SourceSpec(
         "mof-hs9-imports", files=("ik-110h2024i001.csv",),

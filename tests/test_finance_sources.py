@@ -130,6 +130,18 @@ def test_gcdf3_changed_header_is_an_error(tmp_path, mirror):
         get_source("aiddata-gcdf3-country-year").parse(load_snapshot(vintage), duckdb.connect())
 
 
+def test_gcdf3_country_code_written_as_a_decimal_is_refused(tmp_path, mirror):
+    """Costa Rica's code 94 written 94.5 would be rounded to 95 (Panama) by a cast: refused, naming the line."""
+    vintage = tmp_path / "aiddata-gcdf3-country-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / "aiddata-gcdf3-country-year/2025-09-24/cow_gcdf.csv").read_text()
+    assert "\n94,2013," in text
+    (vintage / "cow_gcdf.csv").write_text(text.replace("\n94,2013,", "\n94.5,2013,", 1))
+    write_manifest(vintage, "aiddata-gcdf3-country-year")
+    with pytest.raises(ParseError, match=r"column 'ccode' expects a whole number; line \d+: '94.5'"):
+        get_source("aiddata-gcdf3-country-year").parse(load_snapshot(vintage), duckdb.connect())
+
+
 def test_aiddata_v2_japan_costa_rica_2009(mirror):
     con, rel = parsed(mirror, "aiddata-v2-donor-recipient-year/2012-05-04")
     row = rel.filter("donor = 'JPN' AND recipient = 'CRI' AND year = 2009").project("amount_usd").fetchall()
@@ -146,3 +158,32 @@ def test_aiddata_v2_missing_year_header(tmp_path, mirror):
     write_manifest(vintage, "aiddata-v2-donor-recipient-year")
     with pytest.raises(ParseError, match="header column 3 is 'year1947', expected the year"):
         get_source("aiddata-v2-donor-recipient-year").parse(load_snapshot(vintage), duckdb.connect())
+
+
+def test_dac2a_costa_rica_missing_from_one_years_file_is_refused(tmp_path, mirror):
+    """Costa Rica renamed in the 2010 file only: the all-years checks still see it (2009); the per-file check of
+    Figure 3's recipient and donors refuses, naming the file (Figure 3 would show Japan's 2010 as 0, none recorded).
+    2009 and 2010: every CELAC state but the Bahamas is on the DAC list in both."""
+    from jlac import load, parse, validation
+    from jlac.config import Settings
+
+    vintage = tmp_path / "store" / "oecd-dac2a" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    real = next((mirror / "oecd-dac2a").iterdir())
+    shutil.copyfile(real / "ODA-2009-DAC2a.csv", vintage / "ODA-2009-DAC2a.csv")
+    text = (real / "ODA-2010-DAC2a.csv").read_text(encoding="utf-8")
+    assert text.count('"Costa Rica"') == 1
+    (vintage / "ODA-2010-DAC2a.csv").write_text(text.replace('"Costa Rica"', '"Costa Rica (CR)"'), encoding="utf-8")
+    write_manifest(vintage, "oecd-dac2a")
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    source, snapshot = get_source("oecd-dac2a"), load_snapshot(vintage)
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
+    failed = [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
+    assert [r.suite.split(": ", 1)[1] for r in failed] == [
+        "Figure 3's recipient (Costa Rica) and donors (Japan, Korea) in every year's file"]
+    details = " ".join(o.details for o in failed[0].outcomes)
+    assert "'file': 'ODA-2010-DAC2a.csv', 'missing': 'CRI', 'role': 'recipient'" in details

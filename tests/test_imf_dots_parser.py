@@ -65,8 +65,30 @@ def test_cell_values():
     assert _cell_value("1,032.13 e", "x") == (1032.13, True)
     assert _cell_value(12.5, "x") == (12.5, False)
     assert _cell_value("", "x") is None
-    with pytest.raises(ParseError, match=r"DOTS_9.xlsx row 7 column 3: expected a number or an IMF estimate"):
+    assert _cell_value(" 10636.91 ", "x") == (10636.91, False) and _cell_value("-3", "x") == (-3.0, False)
+    assert _cell_value("1,234,567.5", "x") == (1234567.5, False) and _cell_value(".5 e", "x") == (0.5, True)
+    with pytest.raises(ParseError, match=r"DOTS_9.xlsx row 7 column 3: expected a number \(commas only between "
+                                         r"thousands, a point for decimals\) or an IMF estimate"):
         _cell_value("n/a", "DOTS_9.xlsx row 7 column 3")
+    # a decimal comma would read 100 or 1000 times too large or too small with every comma removed
+    for text in ("10636,91 e", "10.636,91", "1,0636.91", "NaN", "inf", "1e9", "12,34"):
+        with pytest.raises(ParseError, match="expected a number"):
+            _cell_value(text, "x")
+
+
+def test_values_in_a_row_without_a_partner_are_refused(tmp_path):
+    """A partner name cleared from a row with values: refused naming the row, not dropped from every total."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    sheet = wb["Exports, FOB"]
+    # DOTS_101.xlsx, sheet 'Exports, FOB': partner names in column B, Mexico in row 220
+    assert sheet.cell(row=220, column=2).value == "Mexico"
+    sheet.cell(row=220, column=2).value = None
+    wb.save(tmp_path / "DOTS_101.xlsx")
+    with pytest.raises(ParseError, match=r"'Exports, FOB' row 220: values in a row without a partner name "
+                                         r"\(column 2 is blank\)"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
 
 
 def test_duplicate_workbook_is_marked_not_dropped(tmp_path):

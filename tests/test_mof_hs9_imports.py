@@ -112,12 +112,13 @@ def test_changed_header_names_file_and_column(tmp_path, hs9_dir):
         all_sources()[HS9].parse(snap, duckdb.connect())
 
 
-def test_non_numeric_value_fails(tmp_path, hs9_dir):
+@pytest.mark.parametrize("value", ["x", "1234.5", "0x1F"])
+def test_non_numeric_value_fails(tmp_path, hs9_dir, value):
     vintage = tmp_path / HS9 / "2099-01-01"
     vintage.mkdir(parents=True)
     lines = (hs9_dir / "ik-110h2018i001.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     cells = lines[1].split(",")
-    cells[7] = "x"
+    cells[7] = value  # DuckDB's cast to BIGINT would round 1234.5 and read 0x1F as 31
     (vintage / "ik-110h2018i001.csv").write_text(lines[0] + ",".join(cells), encoding="utf-8")
     write_manifest(vintage, HS9)
     settings = Settings(warehouse=tmp_path / "w.duckdb", snapshots=tmp_path / "s", mirrors=(tmp_path,),

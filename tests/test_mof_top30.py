@@ -281,6 +281,17 @@ def test_parser_names_file_and_column_or_line(tmp_path):
          r"header column 4 is 'Value \(yen\)', expected 'Value \(thousand yen\)'"),
         ("2026-10-06", "Year,From,To,Value (thousand yen)\n2024,Japan,Mexico,1\n2024,Japan,Brazil,\"1,5\"\n",
          r"line 3: Year '2024' / Value '1,5' is not a whole number"),
+        # DuckDB's own cast to an integer would round these (1858141.277 -> 1858141) or read them as hex/exponents
+        ("2026-10-07", "Year,From,To,Value (thousand yen)\n2024,Japan,Mexico,1858141.277\n",
+         r"line 2: Year '2024' / Value '1858141.277' is not a whole number"),
+        ("2026-10-08", "Year,From,To,Value (thousand yen)\n2024,Japan,Mexico,1.5e10\n",
+         r"line 2: Year '2024' / Value '1.5e10' is not a whole number"),
+        ("2026-10-09", "Year,From,To,Value (thousand yen)\n2024.5,Japan,Mexico,7\n",
+         r"line 2: Year '2024.5' / Value '7' is not a whole number"),
+        # cut after the first digit of 2023's last value: the file's name says 2021-2025
+        ("2026-10-10", "Year,From,To,Value (thousand yen)\n" + "".join(f"{y},Japan,Mexico,7\n" for y in (2021, 2022))
+         + "2023,Russia,Japan,1", r"the file's name spans 2021-2025 but it has no rows for 2024, 2025 \(a file cut "
+         r"short\?\)"),
     ):
         folder = settings.snapshots / "mof-trade-by-country-top30" / vintage
         folder.mkdir(parents=True)
@@ -300,3 +311,24 @@ def test_provisional_rule_follows_mofs_calendar(tmp_path):
     rows = top30.SOURCE.parse(snap, con).filter("partner_name = 'Chile'").select("year, flow, is_provisional")
     flags = {(y, f): p for y, f, p in rows.fetchall()}
     assert flags[(2025, "export")] is True and flags[(2024, "import")] is False and len(flags) == 10
+
+
+def test_a_file_with_every_cell_quoted_reads_the_same(tmp_path):
+    """The same CSV written with every cell in quotes (a spreadsheet's export): header and values read as before."""
+    import io
+
+    from jlac.snapshots import load_snapshot
+
+    [real] = list((MIRROR / "mof-trade-by-country-top30").glob("*/jp-trade-by-country-2021-2025.en.csv"))
+    rows = list(csv.reader(real.open(encoding="utf-8-sig")))
+    vintage = tmp_path / "mof-trade-by-country-top30" / "2026-12-01"
+    vintage.mkdir(parents=True)
+    text = io.StringIO()
+    csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    (vintage / real.name).write_text(text.getvalue(), encoding="utf-8")
+    write_manifest(vintage, "mof-trade-by-country-top30")
+    con = duckdb.connect()
+    cols = "year, flow, partner_name, value_jpy_thousand"
+    quoted = top30.SOURCE.parse(load_snapshot(vintage), con).project(cols).fetchall()
+    assert len(quoted) == 300
+    assert sorted(quoted) == sorted(top30.SOURCE.parse(load_snapshot(real.parent), con).project(cols).fetchall())

@@ -65,9 +65,10 @@ def test_checksum_mismatch(published, mirror):
     home, settings, _ = published
     root = small_mirror(home / "tampered", mirror, GOOD)
     with open(root / "imf-dots" / "2022-02-02" / "DOTS_88.xlsx", "ab") as fh:
-        fh.write(b"\0")  # manifest not updated: the file no longer matches its sha256
+        fh.write(b"\0")  # manifest not updated: the file no longer has its size (nor its sha256)
     bad, before = _refresh_with(published, root)
-    with pytest.raises(SnapshotError, match=r"(?s)imf-dots/2022-02-02 .* checksum mismatch for DOTS_88.xlsx"):
+    with pytest.raises(SnapshotError, match=r"(?s)imf-dots/2022-02-02 .* size mismatch for DOTS_88.xlsx: manifest "
+                                            r"[\d,]+ bytes, file has [\d,]+"):
         pipeline.refresh(bad, trigger="test")
     _assert_unchanged(settings, before)
     last = ledger.read(settings.run_ledger)[-1]

@@ -38,9 +38,30 @@ def test_checksum_mismatch_missing_and_unlisted(tmp_path, mirror):
     assert "fred-exjpus/2025-05-27" in text and "nothing from it is loaded" in text
     assert "checksum mismatch for EXJPUS.csv" in text
     assert "unlisted file notes.txt" in text
+    with csv.open("a", encoding="utf-8") as fh:
+        fh.write("2025-06-01,144.0\n")  # grown: its size differs from the manifest's before any hashing
+    with pytest.raises(SnapshotError, match=r"size mismatch for EXJPUS.csv: manifest [\d,]+ bytes, file has [\d,]+"):
+        verify(load_snapshot(vintage))
     csv.unlink()
     with pytest.raises(SnapshotError, match="missing file EXJPUS.csv"):
         verify(load_snapshot(vintage))
+
+
+def test_a_vintage_folder_without_a_manifest_is_named_not_used(tmp_path, mirror, caplog):
+    """Files copied into a new vintage folder without SNAPSHOT.yml: the refresh says so instead of "unchanged"."""
+    import logging
+
+    _copy_fred(tmp_path, mirror)
+    (tmp_path / "fred-exjpus" / "2026-12-01").mkdir()
+    (tmp_path / "fred-exjpus" / "2026-12-01" / "EXJPUS.csv").write_text("observation_date,EXJPUS\n")
+    settings = Settings(warehouse=tmp_path / "w" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(tmp_path,),
+                        output=tmp_path / "o")
+    with caplog.at_level(logging.WARNING, logger="jlac.snapshots"):
+        assert [s.vintage for s in list_vintages("fred-exjpus", settings)] == ["2025-05-27"]
+        list_vintages("fred-exjpus", settings)
+    warned = [r.getMessage() for r in caplog.records if "has no SNAPSHOT.yml" in r.getMessage()]
+    assert len(warned) == 1 and "fred-exjpus: folder" in warned[0] and "2026-12-01 has no SNAPSHOT.yml and is not " \
+        "used" in warned[0]
 
 
 def test_latest_vintage_wins_unless_pinned(tmp_path, monkeypatch, mirror):

@@ -39,7 +39,7 @@ from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError
-from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file
+from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file, size_problem
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,9 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
             problems.append(f"missing file {f.path} (listed in {MANIFEST})")
             continue
         inode, stat = _stat_key(p)
+        if size_problem(f, stat[0]):
+            problems.append(size_problem(f, stat[0]))
+            continue
         seen = known.get(inode)
         if not (seen and seen[:2] == stat and seen[2] == f.sha256):
             to_hash.append(f)

@@ -8,6 +8,7 @@ newest vintage of a source wins unless one is pinned.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -20,6 +21,9 @@ import yaml
 
 from jlac.config import Settings
 from jlac.errors import SnapshotError
+
+log = logging.getLogger(__name__)
+_WARNED: set[Path] = set()  # folders without a manifest, warned about once per process
 
 MANIFEST = "SNAPSHOT.yml"
 
@@ -151,7 +155,15 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
         if not source_dir.is_dir():
             continue
         for vintage_dir in sorted(p for p in source_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if vintage_dir.name not in found and (vintage_dir / MANIFEST).exists():
+            if not (vintage_dir / MANIFEST).exists():
+                # jlac writes a vintage with its manifest in one rename: a folder without one is files copied in by
+                # hand; it is not used, and said so (a new release dropped there would otherwise look "unchanged")
+                if vintage_dir not in _WARNED and any(vintage_dir.iterdir()):
+                    _WARNED.add(vintage_dir)
+                    log.warning("%s: folder %s has no %s and is not used; a vintage needs its manifest (origin, "
+                                "license, the sha256 and size of each file)", source, vintage_dir, MANIFEST)
+                continue
+            if vintage_dir.name not in found:
                 # '2026-9-30' sorted after '2026-10-04' and was taken as the newest; 'latest' after every date
                 problem = vintage_problem(vintage_dir.name)
                 if problem:
@@ -182,12 +194,23 @@ def verify(snapshot: Snapshot) -> None:
         if not p.is_file():
             problems.append(f"missing file {f.path} (listed in {MANIFEST})")
             continue
+        if size_problem(f, p.stat().st_size):
+            problems.append(size_problem(f, p.stat().st_size))
+            continue
         actual = sha256_file(p)
         if actual != f.sha256:
             problems.append(
                 f"checksum mismatch for {f.path}: manifest sha256 {f.sha256[:12]}…, file has {actual[:12]}…"
             )
     raise_problems(snapshot, problems)
+
+
+def size_problem(f: SnapshotFile, size: int) -> str | None:
+    """The manifest's size of a file, when it gives one, against the file's: a file cut short or grown is named
+    before it is hashed."""
+    if f.bytes is not None and f.bytes != size:
+        return f"size mismatch for {f.path}: manifest {f.bytes:,} bytes, file has {size:,}"
+    return None
 
 
 def raise_problems(snapshot: Snapshot, problems: list[str]) -> None:

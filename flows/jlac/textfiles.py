@@ -22,6 +22,13 @@ _LINE = re.compile(r"\b[Ll]ine:? (\d+)")
 _names = itertools.count()
 
 
+def is_whole_number(expr: str) -> str:
+    """SQL that is true when the text ``expr`` is a whole number as publishers write one (an optional minus and
+    digits, blanks around), false otherwise (NULL included). DuckDB's TRY_CAST to an integer type, and its CSV
+    reader for an integer column, also take '1858141.277' (rounded to 1858141), '1.5e10', '0x1F' and '1_000'."""
+    return f"coalesce(regexp_full_match(trim({expr}), '-?[0-9]+'), false)"
+
+
 def check_head(path: Path, label: str, encoding: str = "utf-8") -> None:
     """Refuse an empty file, an HTML/XML page or a start that is not ``encoding``, reading only the file's first
     64 KB (for files too large to decode in Python: the rest is checked by DuckDB's reader as it reads, see

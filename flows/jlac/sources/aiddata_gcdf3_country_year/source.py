@@ -19,10 +19,11 @@ import pandas as pd
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import is_whole_number, read_csv
 
 FILE = "cow_gcdf.csv"
 EXPECTED = ["ccode", "year", "oof_amt", "oof_adj", "oda_amt", "oda_adj", "vof_amt", "vof_adj"]
+WHOLE = ("ccode", "year")  # a country code or a year written 94.5 is refused, not rounded to another country
 
 
 def cow_codes() -> pd.DataFrame:
@@ -48,11 +49,13 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     )
     for col in EXPECTED:
         bad = con.sql(
-            f"SELECT row_number, {col} FROM _gcdf3 WHERE TRY_CAST({col} AS DOUBLE) IS NULL LIMIT 3"
+            f"SELECT row_number, {col} FROM _gcdf3 WHERE TRY_CAST({col} AS DOUBLE) IS NULL "
+            f"{'OR NOT ' + is_whole_number(col) if col in WHOLE else ''} LIMIT 3"
         ).fetchall()
         if bad:
             raise ParseError(
-                f"aiddata-gcdf3-country-year {FILE}: column {col!r} expects a number; "
+                f"aiddata-gcdf3-country-year {FILE}: column {col!r} expects a "
+                f"{'whole number' if col in WHOLE else 'number'}; "
                 + "; ".join(f"line {r}: {v!r}" for r, v in bad)
             )
     con.from_df(cow_codes()).create_view("_gcdf3_cow", replace=True)

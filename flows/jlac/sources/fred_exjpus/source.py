@@ -45,6 +45,8 @@ def read_rows(path, label: str) -> list[tuple]:
         try:
             month = date.fromisoformat(day)
         except ValueError:
+            month = None
+        if month is None or month.day != 1:  # a monthly series: another day would be a thirteenth month of its year
             raise ParseError(
                 f"{label} line {i} column {header[0]}: expected a date YYYY-MM-01, found {day!r}") from None
         if value in ("", "."):

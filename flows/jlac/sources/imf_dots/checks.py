@@ -24,6 +24,9 @@ def checks(source, snapshot) -> list[Check]:
             expectations=[
                 E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
                 E.ExpectColumnValuesToNotBeNull(column="value_usd_m"),
+                # US$ 100 trillion: five times the world's trade with itself (World x World 2018, US$ 19.5 tn); a
+                # misread cell (1e9) made Japan's LAC share 70,108 % of its world trade
+                E.ExpectColumnValuesToBeBetween(column="value_usd_m", max_value=100_000_000),
                 E.ExpectColumnValuesToNotBeNull(column="reporter_name"),
                 E.ExpectColumnValuesToNotBeNull(column="partner_name"),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),

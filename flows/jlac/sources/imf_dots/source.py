@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 
 SHEETS = {"Exports, FOB": "export", "Imports, CIF": "import"}
 UNIT = "US Dollars, Millions"
-_ESTIMATE = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*e\s*$")
+# A number as IMF writes it in a text cell: digits, commas only as thousands separators, a point for decimals, and
+# " e" after an estimate. Anything else ('10636,91 e', '10.636,91') is refused: removing every comma would read them
+# 100 or 1000 times too large or small.
+_NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
+_ESTIMATE = re.compile(rf"^\s*({_NUMBER})\s*e\s*$")
+_PLAIN = re.compile(rf"^\s*({_NUMBER})\s*$")
 _FILE_INDEX = re.compile(r"(\d+)")
 CELL_COLUMNS = ("sheet", "row_number", "partner_name", "flow", "year", "value_usd_m", "is_estimate")
 _PARSED = {"file": pa.string(), "sheet": pa.string(), "row_number": pa.int64(), "reporter_name": pa.string(),
@@ -46,16 +51,12 @@ def _cell_value(cell, where: str) -> tuple[float, bool] | None:
     if isinstance(cell, (int, float)) and not isinstance(cell, bool) and math.isfinite(cell):
         return float(cell), False
     if isinstance(cell, str):
-        m = _ESTIMATE.match(cell)
-        if m:
-            return float(m.group(1).replace(",", "")), True
-        try:
-            value = float(cell.replace(",", ""))
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value):  # float() also reads 'NaN' and 'inf', which are no trade value
-            return value, False
-    raise ParseError(f"{where}: expected a number or an IMF estimate like '1,032.13 e', found {cell!r}")
+        for pattern, estimate in ((_PLAIN, False), (_ESTIMATE, True)):
+            m = pattern.match(cell)
+            if m:
+                return float(m.group(1).replace(",", "")), estimate
+    raise ParseError(f"{where}: expected a number (commas only between thousands, a point for decimals) or an IMF "
+                     f"estimate like '1,032.13 e', found {cell!r}")
 
 
 def _year(cell) -> int | None:
@@ -116,10 +117,14 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
         seen: dict[str, int] = {}
         for i in range(hdr_idx + 1, len(rows)):
             row = rows[i]
-            partner = str(row[0]).strip()
-            if not partner:
-                continue
+            partner = str(row[0] if row[0] is not None else "").strip()
             excel_row = first_row + i
+            if not partner:
+                # a blank row is layout; values without a partner name would vanish from every total unseen
+                if any(c not in ("", None) for c in row[1:]):
+                    raise ParseError(f"{where} row {excel_row}: values in a row without a partner name "
+                                     f"(column {first_col + 1} is blank)")
+                continue
             # plain numbers take the short way; a cell's place is spelt out only for a text cell (_cell_value)
             values, estimates, cell_years = [], [], []
             for j in range(1, len(row)):

@@ -21,7 +21,7 @@ import duckdb
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import is_whole_number, read_csv
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HEADER = ["Exp or Imp", "Year", "HS", "Unit1", "Unit2", "Quantity1-Year", "Quantity2-Year", "Value-Year"] + [
@@ -95,7 +95,7 @@ def _read(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, paths: list[str]) 
     numeric = [n for n in _NAMES if n not in ("hs", "unit1", "unit2")]
     bad = con.sql(
         f"SELECT parse_filename(filename), line, {', '.join(numeric)} FROM mof_hs9_csv WHERE "
-        + " OR ".join(f"({c} IS NOT NULL AND TRY_CAST({c} AS BIGINT) IS NULL)" for c in numeric) + " LIMIT 1"
+        + " OR ".join(f"({c} IS NOT NULL AND NOT {is_whole_number(c)})" for c in numeric) + " LIMIT 1"
     ).fetchall()
     bad = bad[0] if bad else None
     if bad:

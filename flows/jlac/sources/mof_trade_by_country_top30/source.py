@@ -12,6 +12,7 @@ before 1 December of the next year (the mirror's 2026-10-04 vintage: 2025 provis
 
 from __future__ import annotations
 
+import csv
 import re
 
 import duckdb
@@ -28,7 +29,7 @@ JAPAN = "Japan"
 
 def check_header(line: str, label: str) -> None:
     """The header must be the redistributor's four columns; name the first one that differs."""
-    found = [c.strip() for c in line.strip().lstrip("\ufeff").split(",")]
+    found = [c.strip() for c in next(csv.reader([line.strip().lstrip("\ufeff")]), [])]  # quoted cells too
     if found != HEADER:
         pairs = enumerate(zip(found, HEADER, strict=False))
         diff = next((i for i, (a, b) in pairs if a != b), min(len(found), len(HEADER)))
@@ -38,14 +39,28 @@ def check_header(line: str, label: str) -> None:
         )
 
 
+def _check_years_of_the_name(con: duckdb.DuckDBPyConnection, name: str, label: str) -> None:
+    """A file named ``...-2021-2025...`` holds every year from 2021 to 2025: one cut short between two years (its last
+    line cut after a digit of the value) passes every check of a year's grid and drops the later years."""
+    span = re.search(r"(\d{4})-(\d{4})", name)
+    if not span:
+        return
+    first, last = int(span.group(1)), int(span.group(2))
+    found = {int(r[0]) for r in con.execute("SELECT DISTINCT year FROM mof_top30_csv").fetchall()}
+    missing = sorted(set(range(first, last + 1)) - found)
+    if missing:
+        raise ParseError(f"{label}: the file's name spans {first}-{last} but it has no rows for "
+                         f"{', '.join(map(str, missing))} (a file cut short?)")
+
+
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Every row of the CSV with its flow and partner; values stay thousand yen (converted in staging)."""
     files = sorted(f.path for f in snapshot.files if _FILE.match(f.path))
     if len(files) != 1:
         raise ParseError(
-            f"mof-trade-by-country-top30 {snapshot.id}: expected one jp-trade-by-country-*.csv file, found {files}"
+            f"{snapshot.id}: expected one jp-trade-by-country-*.csv file, found {files}"
         )
-    label = f"mof-trade-by-country-top30 {snapshot.id}/{files[0]}"
+    label = f"{snapshot.id}/{files[0]}"  # the snapshot's id starts with the source's name
     path = snapshot.path(files[0])
     textfiles.check_text(path, label)  # empty, HTML or another encoding: refused naming the file
     with path.open(encoding="utf-8-sig") as fh:
@@ -58,11 +73,12 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     con.register("mof_top30_csv", rel)
     bad = con.execute(
         "SELECT n, year, value FROM (SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv) "
-        "WHERE TRY_CAST(year AS INTEGER) IS NULL OR TRY_CAST(value AS BIGINT) IS NULL LIMIT 1"
+        f"WHERE NOT {textfiles.is_whole_number('year')} OR NOT {textfiles.is_whole_number('value')} LIMIT 1"
     ).fetchone()
     if bad:
         raise ParseError(f"{label}: line {bad[0]}: Year {bad[1]!r} / Value {bad[2]!r} is not a whole number "
                          "(expected a year and a value in thousand yen)")
+    _check_years_of_the_name(con, files[0], label)
     vintage_year, vintage_md = int(snapshot.vintage[:4]), snapshot.vintage[5:10]
     return con.sql(
         f"""

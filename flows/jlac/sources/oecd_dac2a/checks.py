@@ -6,7 +6,7 @@ from datetime import date
 
 import great_expectations as gx
 
-from jlac.checks import schema_expectation
+from jlac.checks import schema_expectation, violations_check
 from jlac.countries import CELAC
 from jlac.validation import Check
 
@@ -47,6 +47,15 @@ def checks(source, snapshot) -> list[Check]:
             ],
         ),
     ]
+    out.append(violations_check(
+        # ... and per year: a name that stops resolving in one year's file alone (Costa Rica renamed in 2015) passes
+        # the checks above and shows as 0, "none recorded", in Figure 3. Countries do leave the DAC list (Chile and
+        # Uruguay in 2018), so the rule per file is for Figure 3's recipient and donors only.
+        "Figure 3's recipient (Costa Rica) and donors (Japan, Korea) in every year's file",
+        "SELECT f.file, m.iso3 AS missing, m.role FROM (SELECT DISTINCT file FROM raw.oecd_dac2a) AS f "
+        "CROSS JOIN (VALUES ('CRI', 'recipient'), ('JPN', 'donor'), ('KOR', 'donor')) AS m(iso3, role) "
+        "WHERE NOT EXISTS (SELECT 1 FROM raw.oecd_dac2a AS r WHERE r.file = f.file AND "
+        "CASE m.role WHEN 'recipient' THEN r.recipient_iso3 ELSE r.donor_iso3 END = m.iso3) ORDER BY f.file, m.iso3"))
     if files:
         out.append(
             Check(
