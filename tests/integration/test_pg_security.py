@@ -34,6 +34,9 @@ RUNAWAY = "SELECT count(*) FROM generate_series(1, 200000) a, generate_series(1,
     "COPY (SELECT 1) TO PROGRAM 'touch /tmp/jlac-stolen.csv'",
     "SELECT pg_read_file('/etc/passwd')",
     "SELECT lo_export(lo_from_bytea(0, 'x'), '/tmp/jlac-stolen.csv')",
+    "SELECT lo_from_bytea(0, 'x')",  # large objects outlive the session: rows a reader could fill the disk with
+    "SELECT lo_create(0)",
+    "SELECT lo_creat(-1)",
     "SET temp_file_limit = -1",
 ])
 @pytest.mark.parametrize("read_only", ["on", "off"])  # the client switching off read-only changes nothing

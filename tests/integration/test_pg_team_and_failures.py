@@ -392,3 +392,54 @@ def test_the_owner_cannot_be_made_the_reader(team_env, monkeypatch):
     with psycopg.connect(team_target().conninfo, autocommit=True) as owner, \
             pytest.raises(SettingError, match=f"JLAC_SQL_USER='{pgcluster.OWNER}' is the owner role jlac loads"):
         setup_reader(owner, ReaderPolicy.from_env())
+
+
+def test_a_one_column_table_holding_backslash_dot_is_served_whole(team_env):
+    """'\\.' alone on a line ends the data of a CSV COPY: in a table of one column it cut the copy short, silently."""
+    settings, port = team_env
+    notes = "CREATE TABLE marts.notes AS SELECT * FROM (VALUES ('a'), ('\\.'), ('b'), (NULL), ('')) AS v(note)"
+    [outcome] = [o for o in _publish(settings, "run-notes", rows=100, extra_sql=notes) if o.hook == "postgres"]
+    assert outcome.status == "ok", outcome.message
+    with _reader(port) as con:
+        assert con.execute("SELECT note FROM marts.notes ORDER BY note NULLS LAST").fetchall() == [
+            ("",), ("\\.",), ("a",), ("b",), (None,)]
+
+
+def test_a_transaction_begun_before_a_publish_reads_one_whole_copy(team_env):
+    """A REPEATABLE READ transaction open across a swap (as BI tools hold one): the tables it reads afterwards and
+    meta.serving_copy name the same run, never an empty serving_copy beside new rows."""
+    settings, port = team_env
+    [first] = [o for o in _publish(settings, "run-rr-1", rows=200) if o.hook == "postgres"]
+    assert first.status == "ok", first.message
+    with _reader(port) as con:
+        con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        con.execute("SELECT 1")  # the snapshot is taken; no served table touched (nothing to wait for at the swap)
+        [second] = [o for o in _publish(settings, "run-rr-2", rows=400) if o.hook == "postgres"]
+        assert second.status == "ok", second.message
+        seen = (con.execute("SELECT run_id FROM meta.serving_copy").fetchall(),
+                con.execute("SELECT count(*) FROM marts.fct_trade").fetchone()[0])
+        con.execute("COMMIT")
+    assert seen in (([("run-rr-1",)], 200), ([("run-rr-2",)], 400)), seen
+
+
+def test_blocking_sessions_are_timed_by_the_clock_inside_the_loads_transaction(team_env, team_server):
+    """The durations the swap judges readers by grow while the load's transaction waits (now() would not)."""
+    from jlac.serving.load import _blockers
+
+    settings, _ = team_env
+    [outcome] = [o for o in _publish(settings, "run-clock", rows=100) if o.hook == "postgres"]
+    assert outcome.status == "ok", outcome.message
+    url, port = team_server
+    with _reader(port) as reader, psycopg.connect(url, autocommit=True) as owner:
+        tables = [r[0] for r in owner.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = 'marts'").fetchall()]
+        assert tables
+        reader.execute("BEGIN")
+        reader.execute(f"SELECT count(*) FROM {tables[0]}")  # holds a lock until it ends
+        with owner.transaction():
+            [first] = [b for b in _blockers(owner, tables) if b[1] == "jlac"]
+            time.sleep(1.5)
+            [later] = [b for b in _blockers(owner, tables) if b[1] == "jlac"]
+        reader.execute("ROLLBACK")
+    assert first[3] == "idle in transaction" and first[4] >= 0
+    assert later[4] - first[4] >= 1.4, (first, later)

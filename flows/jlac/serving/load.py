@@ -173,13 +173,17 @@ def _served(con: psycopg.Connection) -> tuple[str | None, str, dict[str, str]]:
     return row[0].get("run_id"), row[0].get("left_out") or "", row[0].get("content_keys") or {}
 
 
-def _render(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> Path:
-    """Write one table as CSV the way PostgreSQL's COPY reads it (DuckDB does the formatting)."""
+def _render(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> tuple[Path, int]:
+    """Write one table as CSV the way PostgreSQL's COPY reads it (DuckDB does the formatting); return the file and
+    its number of rows."""
     exprs = ", ".join(map_column(t, c, f"{table.schema}.{table.name}: ").expr for c, t, _ in table.columns)
     path = folder / f"{table.schema}.{table.name}.csv"
-    con.execute(f"COPY (SELECT {exprs} FROM w.{quote(table.schema)}.{quote(table.name)}) "
-                f"TO '{path}' (FORMAT csv, HEADER false)")
-    return path
+    # A line that is only \. ends COPY's data in PostgreSQL's CSV format unless quoted: the value '\.' in a table of
+    # one column cut the copy there, without an error. Quoted, it is a value (a NULL stays an unquoted empty field).
+    quoted = f", FORCE_QUOTE ({quote(table.columns[0][0])})" if len(table.columns) == 1 else ""
+    rows = con.execute(f"COPY (SELECT {exprs} FROM w.{quote(table.schema)}.{quote(table.name)}) "
+                       f"TO '{path}' (FORMAT csv, HEADER false{quoted})").fetchone()[0]
+    return path, rows
 
 
 def _renderer(con, tables: list[Table], folder: Path, out: queue.Queue) -> None:
@@ -188,9 +192,9 @@ def _renderer(con, tables: list[Table], folder: Path, out: queue.Queue) -> None:
         cur = con.cursor()  # its own connection to the same DuckDB instance: the loading thread keeps ``con``
         cur.execute("SET TimeZone = 'UTC'")
         for table in tables:
-            out.put((table, _render(cur, table, folder), None))
+            out.put((table, *_render(cur, table, folder), None))
     except BaseException as exc:  # noqa: BLE001 - handed to the loading thread, which raises it
-        out.put((None, None, exc))
+        out.put((None, None, 0, exc))
 
 
 def _create(pg: psycopg.Connection, stage: str, table: Table) -> None:
@@ -206,7 +210,9 @@ def _create(pg: psycopg.Connection, stage: str, table: Table) -> None:
             pg.execute(sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(ident, sql.Identifier(c), sql.Literal(comment)))
 
 
-def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path, duck: duckdb.DuckDBPyConnection) -> int:
+def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path, duck: duckdb.DuckDBPyConnection,
+          expected: int) -> int:
+    """COPY the rendered file into the staging table; raise unless PostgreSQL read every row DuckDB wrote."""
     target = sql.Identifier(stage, table.name)
     try:
         with pg.cursor() as cur:
@@ -214,6 +220,10 @@ def _copy(pg: psycopg.Connection, stage: str, table: Table, csv: Path, duck: duc
                 with open(csv, "rb") as fh:
                     while block := fh.read(CHUNK):
                         copy.write(block)
+            if cur.rowcount != expected:
+                raise ServingLoadError(
+                    f"PostgreSQL read {cur.rowcount:,} of the {expected:,} rows of {table.schema}.{table.name} from "
+                    "the published warehouse; the copy is not served")
             return cur.rowcount
     except psycopg.Error as exc:
         diag = exc.diag
@@ -242,9 +252,11 @@ def _version_table(pg: psycopg.Connection, stage: str, version: str | None, publ
     pg.execute(sql.SQL("CREATE TABLE {} (run_id text, published_at timestamptz, loaded_at timestamptz, "
                        "load_seconds double precision, tables integer, rows bigint, source_file text, "
                        "left_out text, kept integer, content_keys jsonb)").format(ident))
-    pg.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, now(), %s, %s, %s, %s, %s, %s, %s)").format(ident),
-               [version, published_at, round(time.perf_counter() - started, 2), tables, rows, str(source), left_out,
-                kept, json.dumps(keys)])
+    # FREEZE, as the tables' rows: a REPEATABLE READ transaction begun before the swap then reads the new tables
+    # (frozen rows are visible to every snapshot) and the row naming their run, not an empty meta.serving_copy
+    with pg.cursor() as cur, cur.copy(sql.SQL("COPY {} FROM STDIN (FREEZE)").format(ident)) as copy:
+        copy.write_row([version, published_at, datetime.now(UTC), round(time.perf_counter() - started, 2), tables,
+                        rows, str(source), left_out, kept, json.dumps(keys)])
     pg.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(ident, sql.Literal(
         "Which published DuckDB warehouse this PostgreSQL serving copy holds (one row; jlac, not the report)")))
     for col, text in (("run_id", "Run that built the warehouse served here"),
@@ -292,10 +304,16 @@ def _seconds(pg: psycopg.Connection, duration: str) -> float:
 
 def _blockers(pg: psycopg.Connection, tables: list[str]) -> list[tuple]:
     """Other sessions holding locks on ``tables``: pid, role, application, state, seconds in that state, seconds
-    since their query started."""
+    since their query started.
+
+    Asked inside the load's long transaction: now() is that transaction's start and pg_stat_activity a snapshot
+    taken at its first read, so a session's durations came out short (even negative) and nobody was ever past a
+    limit. The clock and a fresh snapshot of the sessions instead."""
+    pg.execute("SELECT pg_stat_clear_snapshot()")
     return pg.execute(
         "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, "
-        "extract(epoch FROM now() - a.state_change), extract(epoch FROM now() - a.query_start) "
+        "extract(epoch FROM clock_timestamp() - a.state_change), "
+        "extract(epoch FROM clock_timestamp() - a.query_start) "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])", [tables]).fetchall()
 
@@ -451,12 +469,12 @@ def _load(duck, pg, tables, kept, version, published_at, started, warehouse, tar
             worker.start()
             try:
                 for _ in copied:
-                    table, csv, exc = rendered.get()
+                    table, csv, n, exc = rendered.get()
                     if exc is not None:
                         raise exc
                     stage = STAGE + table.schema
                     _create(pg, stage, table)
-                    rows += _copy(pg, stage, table, csv, duck)
+                    rows += _copy(pg, stage, table, csv, duck, n)
                     os.unlink(csv)
                     pg.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(stage, table.name)))
             finally:

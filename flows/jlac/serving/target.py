@@ -137,6 +137,13 @@ def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
         con.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
         con.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, role))
         con.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+        # Large objects are the one write a read-only session can switch itself out of (SET
+        # default_transaction_read_only = off, then lo_from_bytea: rows in pg_largeobject that outlive the session
+        # and can fill the disk). In jlac's database nobody creates or writes them.
+        for function in ("lo_creat(integer)", "lo_create(oid)", "lo_from_bytea(oid, bytea)", "lo_import(text)",
+                         "lo_import(text, oid)", "lo_put(oid, bigint, bytea)", "lowrite(integer, bytea)",
+                         "lo_truncate(integer, integer)", "lo_truncate64(integer, bigint)"):
+            con.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog.{} FROM PUBLIC").format(sql.SQL(function)))
         # Roles the reader might have been given elsewhere that read or write server files.
         for powerful in ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"):
             member = con.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [reader.user, powerful]).fetchone()[0]
