@@ -214,7 +214,11 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                "a date not on the first of its month": (
             _edit_text("EXJPUS.csv", "2023-06-01,141.3581", "2023-06-01,141.3581\n2023-06-15,140.0"),
             Refused("parse", "a monthly series: a second June would make 2023 a year of 13 months and drop it from "
-                    "the annual rates"))},
+                    "the annual rates")),
+               "the last line cut after its comma": (
+            _edit_text("EXJPUS.csv", "2025-04-01,144.1286", "2025-04-01,"),
+            Refused("parse", "FRED ends a series at its latest value: an empty last rate is a file cut short, and "
+                    "would make April 2025 a month without a rate"))},
     ),
     SourceSpec(
         "japan-customs-country-codes",

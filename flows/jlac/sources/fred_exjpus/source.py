@@ -62,6 +62,9 @@ def read_rows(path, label: str) -> list[tuple]:
         rows.append((i, month, rate))
     if not rows:
         raise ParseError(f"{label}: the header has no observation under it (truncated or empty result)")
+    if rows[-1][2] is None:  # FRED ends a series at its last value: an empty last one is a line cut after its comma
+        raise ParseError(f"{label} line {rows[-1][0]}: the last observation ({rows[-1][1]:%Y-%m}) has no rate; FRED "
+                         "ends a series at its latest value (a file cut short?)")
     return rows
 
 
