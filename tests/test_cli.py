@@ -96,6 +96,32 @@ def test_sql_refuses_writes(warehouse_env):
     assert "read-only" in result.output or "attached in read-only mode" in result.output
 
 
+def test_sql_writes_no_file_and_runs_one_query(warehouse_env, tmp_path):
+    """The warehouse is opened read-only, which protects its tables, not the disk: statements that write files (or
+    change the session) are refused by type, naming it, and nothing is written."""
+    target = tmp_path / "out.csv"
+    for text, kind in ((f"COPY (SELECT 42 AS a) TO '{target}'", "COPY"),
+                       (f"COPY marts.dim_country TO '{target}' (FORMAT csv)", "COPY"),
+                       (f"EXPORT DATABASE '{tmp_path / 'dump'}'", "EXPORT"),
+                       (f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{target}'", "EXPLAIN COPY"),
+                       ("CREATE TEMP TABLE t AS SELECT 1 AS a", "CREATE"),
+                       (f"PRAGMA profiling_output = '{target}'", "SET"),  # DuckDB reads PRAGMA x = y as SET
+                       ("PRAGMA enable_profiling", "PRAGMA"),
+                       ("SET threads = 1", "SET"),
+                       ("INSTALL httpfs", "LOAD")):
+        result = runner.invoke(app, ["sql", text], env=warehouse_env)
+        assert result.exit_code == 1, (text, result.output)
+        assert f"this is a {kind} statement" in result.output and "read-only" in result.output, result.output
+    assert not target.exists() and not (tmp_path / "dump").exists()
+    result = runner.invoke(app, ["sql", "SELECT 1; SELECT 2"], env=warehouse_env)
+    assert result.exit_code == 1 and "2 statements given; jlac sql runs one query at a time" in result.output
+    for text in ("DESCRIBE figures.fig1_japan_lac_trade", "SHOW TABLES", "EXPLAIN SELECT 1",
+                 "WITH a AS (SELECT 1 AS x) SELECT * FROM a", "FROM figures.fig1_japan_lac_trade LIMIT 1",
+                 "SUMMARIZE SELECT 1 AS x", "EXPLAIN ANALYZE SELECT count(*) FROM marts.dim_country"):
+        result = runner.invoke(app, ["sql", "-f", "csv", text], env=warehouse_env)
+        assert result.exit_code == 0, (text, result.output)
+
+
 def test_sql_without_a_statement(warehouse_env):
     for text in ("", "   ", "/* nothing */"):
         result = runner.invoke(app, ["sql", text], env=warehouse_env)
@@ -268,3 +294,9 @@ def test_brackets_in_paths_and_messages_are_printed_as_they_are(warehouse_env, t
     missing = tmp_path / "[red]x[/]" / "jlac.duckdb"
     result = runner.invoke(app, ["report"], env={**warehouse_env, "JLAC_WAREHOUSE": str(missing)})
     assert result.exit_code == 1 and str(missing) in "".join(result.output.splitlines()), result.output
+
+
+def test_revisions_limit_below_one_is_a_usage_error(warehouse_env):
+    result = runner.invoke(app, ["revisions", "--limit", "-1"], env=warehouse_env)
+    assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output, result.output
+    assert "Binder" not in result.output

@@ -199,10 +199,11 @@ def sql(
     """Run a read-only SQL query against the published warehouse and print the result."""
     import duckdb
 
-    from jlac.warehouse import connect_for_queries
+    from jlac.warehouse import connect_for_queries, read_only_statement
 
     try:
         with connect_for_queries(get_settings()) as con:
+            read_only_statement(con, query)
             cur = con.execute(query)
             if cur is None:  # DuckDB's answer to text without a statement (empty, only a comment)
                 raise JlacError(f"no SQL statement in {query!r}; e.g. jlac sql 'SELECT * FROM meta.runs'")

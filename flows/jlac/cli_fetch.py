@@ -58,7 +58,7 @@ def fetch(
 
 
 def revisions(
-    limit: Annotated[int, typer.Option(help="How many revisions to show, newest first")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many revisions to show, newest first")] = 20,
     reporter: Annotated[str, typer.Option(help="Only this reporter (ISO3)")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The whole history, not only the latest publish")] = False,
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +140,32 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     con.execute("SET python_enable_replacements = false")  # not as config: the file may be open in the process
     return con
+
+
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\b(?:\s+ANALY[SZ]E\b)?(?:\s*\([^)]*\))?", re.IGNORECASE)
+
+
+def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
+    """Refuse SQL a user types unless it is one query that only reads: a SELECT (WITH, FROM-first, VALUES,
+    DESCRIBE, SHOW, SUMMARIZE) or EXPLAIN [ANALYZE] of one.
+
+    A read-only database protects its tables, not the disk: COPY ... TO, EXPORT DATABASE, INSTALL/LOAD, SET,
+    PRAGMA profiling_output or EXPLAIN ANALYZE COPY wrote or overwrote files beside the warehouse, and a second
+    statement's result replaced the first's unseen. Raises JlacError naming what was found."""
+    statements = con.extract_statements(text)
+    if len(statements) > 1:
+        raise JlacError(f"{len(statements)} statements given; jlac sql runs one query at a time")
+    if not statements:
+        raise JlacError(f"no SQL statement in {text!r}; e.g. jlac sql 'SELECT * FROM meta.runs'")
+    kind = statements[0].type.name
+    if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs what it explains: that must be a query too
+        match = _EXPLAIN.match(statements[0].query)
+        inner = con.extract_statements(statements[0].query[match.end():]) if match else []
+        kind = f"EXPLAIN {inner[0].type.name}" if len(inner) == 1 else "EXPLAIN"
+    if kind not in ("SELECT", "EXPLAIN SELECT"):
+        raise JlacError(f"jlac sql runs read-only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN of "
+                        f"one); this is a {kind} statement. To write files use `jlac export`, or DuckDB on a copy "
+                        "of the warehouse")
 
 
 @contextmanager
