@@ -199,6 +199,32 @@ def test_conditional_request_304_keeps_latest(env, httpserver, sleeps):
     assert second.status == "unchanged", second.message
 
 
+def test_a_304_without_validators_keeps_the_earlier_ones(tmp_path):
+    """A 304 that leaves out ETag/Last-Modified: the file is the earlier vintage's, and so are its validators (else
+    the next fetch of that file could no longer ask conditionally)."""
+    from conftest import write_manifest
+    from jlac.connectors import Staged
+    from jlac.http import Download
+    from jlac.snapshots import load_snapshot
+
+    earlier = tmp_path / "imf-imts" / "2026-11-01"
+    earlier.mkdir(parents=True)
+    (earlier / "JPN.xml").write_bytes(imts_xml(JPN_2020))
+    write_manifest(earlier, "imf-imts", {"requests": [{"file": "JPN.xml", "url": "u", "status": 200,
+                                                       "etag": '"v1"', "last_modified": "Sun, 01 Nov 2026"}]})
+    staged = Staged("imf-imts", tmp_path / "work")
+    (tmp_path / "work").mkdir()
+    bare = Download(url="u", status=304, path=None, bytes=0, etag=None, last_modified=None, content_type="",
+                    not_modified=True)
+    staged.add("JPN.xml", bare, reuse_from=load_snapshot(earlier))
+    assert staged.requests == [{"file": "JPN.xml", "url": "u", "status": 304, "etag": '"v1"',
+                                "last_modified": "Sun, 01 Nov 2026"}]
+    fresh = Download(url="u", status=304, path=None, bytes=0, etag='"v2"', last_modified=None, content_type="",
+                     not_modified=True)
+    staged.add("JPN.xml", fresh, reuse_from=load_snapshot(earlier))
+    assert staged.requests[-1]["etag"] == '"v2"' and staged.requests[-1]["last_modified"] == "Sun, 01 Nov 2026"
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "expected"),
     [

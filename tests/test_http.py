@@ -238,3 +238,53 @@ def test_urls_jlac_cannot_fetch_fail_at_once_naming_them(tmp_path):
 
 def test_retry_after_with_a_non_ascii_digit_is_ignored():
     assert retry_after_seconds("²") is None and retry_after_seconds("٣") is None and retry_after_seconds(" 12 ") == 12
+
+
+def test_a_gzip_body_of_several_members_is_decoded_whole(httpserver, tmp_path):
+    """RFC 1952 allows members one after another; stopping at the first stored half the file as a good vintage."""
+    text, _ = _gzip_csv()
+    half = text.index(b"\n", len(text) // 2) + 1
+    packed = gzip.compress(text[:half]) + gzip.compress(text[half:])
+    httpserver.expect_request("/x").respond_with_data(packed, headers={"Content-Encoding": "gzip"})
+    with client(Sleeps()) as c:
+        d = c.download(httpserver.url_for("/x"), tmp_path)
+    assert d.path.read_bytes() == text
+
+
+def test_bytes_after_the_compressed_stream_are_damage(httpserver, tmp_path):
+    _, packed = _gzip_csv()
+    httpserver.expect_request("/x").respond_with_data(packed + b"<html>oops</html>",
+                                                      headers={"Content-Encoding": "gzip"})
+    with client(Sleeps(), retries=1) as c, pytest.raises(HttpError, match="does not decode as its Content-Encoding"):
+        c.download(httpserver.url_for("/x"), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_page_mislabelled_as_gzip_is_still_a_status(httpserver, tmp_path):
+    """A proxy's plain 'Service Unavailable' labelled gzip: retried as the 503 it is; a 403 so labelled is named with
+    its status and URL (both were 'unexpected DecodingError', at once)."""
+    plain = {"Content-Encoding": "gzip"}
+    httpserver.expect_ordered_request("/x").respond_with_data("Service Unavailable", status=503, headers=plain)
+    httpserver.expect_ordered_request("/x").respond_with_data("fine")
+    sleeps = Sleeps()
+    with client(sleeps, retries=2) as c:
+        assert c.download(httpserver.url_for("/x"), tmp_path).path.read_bytes() == b"fine"
+    assert len(sleeps) == 1
+    httpserver.expect_request("/forbidden").respond_with_data("Forbidden here", status=403, headers=plain)
+    with client(Sleeps()) as c, pytest.raises(HttpError) as err:
+        c.download(httpserver.url_for("/forbidden"), tmp_path)
+    assert "/forbidden: HTTP 403 FORBIDDEN; body starts: 'Forbidden here'" in str(err.value)
+
+
+def test_a_key_with_url_special_characters_is_redacted_as_the_url_carries_it(httpserver, tmp_path, caplog):
+    key = "key+with/slash=="
+    httpserver.expect_request("/k").respond_with_data("no", status=403)
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    with client(Sleeps(), secrets=[key]) as c, pytest.raises(HttpError) as err:
+        c.download(httpserver.url_for("/k"), tmp_path, params={"appId": key})
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]  # werkzeug = the test server
+    assert any("HTTP Request: GET" in m for m in ours)
+    text = "\n".join([str(err.value), err.value.url, *ours])
+    assert "appId=***" in str(err.value)
+    for form in (key, "key%2Bwith%2Fslash%3D%3D", "key%2Bwith/slash%3D%3D"):
+        assert form not in text

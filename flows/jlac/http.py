@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
@@ -125,38 +125,67 @@ class _Decoder:
 
     httpx decodes gzip without checking that the stream ended: a gzip body cut inside (its Content-Length right
     for what was sent) came out as a shorter file, and was stored as a good new vintage with the later rows
-    missing. Here the stream must reach its end (``eof``), else the body is damaged.
+    missing. Here the stream must reach its end (``eof``), else the body is damaged. A gzip body may be several
+    members one after another (RFC 1952): each is decoded, where stopping at the first stored half a file.
     """
 
     def __init__(self, header: str | None):
         names = [n.strip().lower() for n in (header or "").split(",") if n.strip()]
-        self._stages = []
+        self._stages: list[list] = []
         for name in reversed([n for n in names if n != "identity"]):  # applied in order, undone in reverse
             if name in ("gzip", "x-gzip"):
-                self._stages.append(zlib.decompressobj(16 + zlib.MAX_WBITS))
+                self._stages.append(["gzip", _inflater("gzip")])
             elif name == "deflate":  # RFC 9110 deflate is the zlib format
-                self._stages.append(zlib.decompressobj())
+                self._stages.append(["deflate", _inflater("deflate")])
             else:
                 raise _Unsupported(f"Content-Encoding {header!r} (jlac asks for gzip or deflate only)")
 
+    def _through(self, i: int, data: bytes) -> bytes:
+        kind, stage = self._stages[i]
+        out = stage.decompress(data)
+        while stage.eof and stage.unused_data:  # bytes after the end of a stream: the next gzip member
+            if kind != "gzip":
+                raise _Damaged("body has data after the end of its compressed stream")
+            rest, stage = stage.unused_data, _inflater(kind)
+            self._stages[i][1] = stage
+            out += stage.decompress(rest)
+        return out
+
     def feed(self, data: bytes) -> bytes:
         try:
-            for stage in self._stages:
-                data = stage.decompress(data)
+            for i in range(len(self._stages)):
+                data = self._through(i, data)
         except zlib.error as exc:
             raise _Damaged(f"body does not decode as its Content-Encoding ({exc})") from None
         return data
 
     def finish(self) -> bytes:
         data = b""
-        for stage in self._stages:
+        for i in range(len(self._stages)):
             try:
-                data = stage.decompress(data) + stage.flush()
+                data = self._through(i, data)
+                data += self._stages[i][1].flush()
             except zlib.error as exc:
                 raise _Damaged(f"body does not decode as its Content-Encoding ({exc})") from None
-            if not stage.eof:
+            if not self._stages[i][1].eof:
                 raise _Damaged("compressed body ends before its compressed stream does (cut short)")
         return data
+
+
+def _inflater(kind: str):
+    return zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
+
+
+def _error_body(response: httpx.Response) -> bytes:
+    """The body of an answer that is not the data (an error page, a redirect), read as sent and decoded when it
+    decodes: a server labelling a plain 'Service Unavailable' as gzip must still give a retry or a message naming
+    the URL and status, not a decoding error."""
+    raw = b"".join(response.iter_raw())
+    try:
+        decoder = _Decoder(response.headers.get("Content-Encoding"))
+        return decoder.feed(raw) + decoder.finish()
+    except (_Damaged, _Unsupported):
+        return raw
 
 
 class HttpClient:
@@ -212,8 +241,11 @@ class HttpClient:
     def add_secret(self, value: str | None) -> None:
         """Register a value that must never appear in a URL, log line or message this client makes."""
         if value and len(value) >= 4:  # shorter values would redact ordinary text
-            self._secrets.add(value)
-            _SECRETS.add(value)
+            # as given, and as a URL carries it: 'a+b/c=' is a%2Bb%2Fc%3D in a query string (httpx), a+b/c= or
+            # a%2Bb/c%3D elsewhere
+            for form in {value, quote(value, safe=""), quote_plus(value), quote(value)}:
+                self._secrets.add(form)
+                _SECRETS.add(form)
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret replaced by ``***``."""
@@ -319,7 +351,7 @@ class HttpClient:
             response = self._client.send(request, stream=True)
             if response.next_request is None:
                 return response
-            response.read()
+            _error_body(response)
             response.close()
             request = response.next_request
             if (request.url.scheme, request.url.host, request.url.port) != origin:
@@ -346,11 +378,11 @@ class HttpClient:
                         status,
                     )
                 problem = f"HTTP {status}" + (f" (Retry-After {after:.0f}s)" if after is not None else "")
-                response.read()
+                _error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 return None, after, problem
             if status >= 400:
-                body = response.read()
+                body = _error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 snippet = self.redact(body[:300].decode("utf-8", "replace")).strip().replace("\n", " ")
                 raise HttpError(

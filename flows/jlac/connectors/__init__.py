@@ -82,8 +82,11 @@ class Staged:
             assert download.path is not None
             target = download.path
         self.files[name] = target
+        # a 304 may leave out the validators (RFC 9110 asks for them, not every server sends them): the file is the
+        # earlier one, so are its validators, else the next fetch could not ask conditionally any more
+        kept = validators_for(reuse_from, name) if download.not_modified else {}
         self.requests.append(
-            {"file": name, "url": download.url, "status": download.status, **download.validators()}
+            {"file": name, "url": download.url, "status": download.status, **{**kept, **download.validators()}}
         )
         return target
 
