@@ -233,12 +233,21 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
 @pytest.mark.parametrize("pins, expected", [
     (["fred-exjpus="], "--pin takes SOURCE=VINTAGE, got 'fred-exjpus='"),  # built the latest vintage silently
     (["fred-exjpus=2025-05-27", "fred-exjpus=2026-01-01"], "--pin fred-exjpus given twice"),
+    (["imf-dots=garbage"], "--pin imf-dots=garbage: 'garbage' is not"),  # a failed run was recorded for it
 ])
 def test_refresh_refuses_an_empty_or_repeated_pin_before_building(tmp_path, pins, expected):
     args = ["refresh", "--offline"] + [a for p in pins for a in ("--pin", p)]
     result = runner.invoke(app, args, env={"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")})
     assert result.exit_code == 2 and expected in " ".join(result.output.split()), result.output
-    assert not (tmp_path / "wh" / "jlac.duckdb").exists()
+    assert not (tmp_path / "wh").exists()  # no run recorded, no Prefect started
+
+
+@pytest.mark.parametrize("args", [["--source", "fred"], ["--pin", "no-such=2025-05-27"]])
+def test_refresh_names_an_unknown_source_before_prefect_starts(tmp_path, args):
+    result = runner.invoke(app, ["refresh", "--offline", *args],
+                           env={"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")})
+    assert result.exit_code == 1 and "unknown source(s)" in result.output, result.output
+    assert "Starting temporary server" not in result.output and not (tmp_path / "wh").exists()
 
 
 def test_figures_removes_charts_no_longer_drawn(warehouse_env, tmp_path):

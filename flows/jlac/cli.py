@@ -20,6 +20,7 @@ import jlac
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
+from jlac.snapshots import vintage_problem
 
 # Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
 # JLAC_WAREHOUSE must not leave folders behind).
@@ -112,6 +113,9 @@ def _pins(pin: list[str]) -> dict[str, str]:
             raise typer.BadParameter(f"--pin takes SOURCE=VINTAGE, got {item!r}")
         if out.get(source, vintage) != vintage:
             raise typer.BadParameter(f"--pin {source} given twice: {out[source]} and {vintage}")
+        problem = vintage_problem(vintage)
+        if problem:  # no folder can have that name: refused here, not after a run recorded as failed
+            raise typer.BadParameter(f"--pin {item}: {vintage!r} {problem}")
         out[source] = vintage
     return out
 
@@ -147,6 +151,12 @@ def refresh(
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
+    from jlac.plan import check_known
+
+    try:
+        check_known(source or None, pins)  # so is an unknown source name (a typo)
+    except JlacError as exc:
+        _fail(exc)
     check_prefect_api()
     api = _start_prefect_api()  # seconds of Prefect's start overlap with the seconds of importing the pipeline
     from jlac.pipeline import refresh as refresh_flow
