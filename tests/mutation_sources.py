@@ -19,17 +19,23 @@ from mutation_harness import Accepted, Change, Elements, Gap, Records, Refused, 
 REC = SHARED / "api-recordings"
 
 
-def _rename_header(file: str, old: str, new: str, **table):
-    """A case that writes the publisher's other spelling of one header cell."""
-    t = Table(file=file, value=old, **table)
+def _cell_case(file: str, column: str, rewrite, header: bool = False, **table):
+    """A case that rewrites one cell of ``column``: its header cell (``header``) or the table's data row."""
+    t = Table(file=file, value=column, **table)
 
     def mutate(v: Path) -> Change:
         def edit(rows):
-            j = [str(c).strip() for c in rows[t.header_row]].index(old)
-            rows[t.header_row][j] = new
+            j = [str(c).strip() for c in rows[t.header_row]].index(column)
+            row = t.header_row if header else t.data_row
+            rows[row][j] = rewrite(rows[row][j])
         edit_table(v, t, edit)
         return Change(file)
     return mutate
+
+
+def _rename_header(file: str, old: str, new: str, **table):
+    """A case that writes the publisher's other spelling of one header cell."""
+    return _cell_case(file, old, lambda _: new, header=True, **table)
 
 
 def _edit_text(file: str, old: str, new: str):
@@ -54,28 +60,12 @@ def _reencode(file: str, encoding: str, bom: bool = False):
 
 def _digits_appended(file: str, value: str, digits: str, **table):
     """A case that appends digits to one value (a misplaced digit group: 1858141277 -> 1858141277000)."""
-    t = Table(file=file, value=value, **table)
-
-    def mutate(v: Path) -> Change:
-        def edit(rows):
-            j = [str(c).strip() for c in rows[t.header_row]].index(value)
-            rows[t.data_row][j] = f"{rows[t.data_row][j]}{digits}"
-        edit_table(v, t, edit)
-        return Change(file)
-    return mutate
+    return _cell_case(file, value, lambda old: f"{old}{digits}", **table)
 
 
 def _set_value(file: str, value: str, new, **table):
     """A case that writes ``new`` into one value cell (a number cell of a workbook stays a number)."""
-    t = Table(file=file, value=value, **table)
-
-    def mutate(v: Path) -> Change:
-        def edit(rows):
-            j = [str(c).strip() for c in rows[t.header_row]].index(value)
-            rows[t.data_row][j] = new
-        edit_table(v, t, edit)
-        return Change(file)
-    return mutate
+    return _cell_case(file, value, lambda _: new, **table)
 
 
 def _rename_dots_reporter(file: str, name: str):

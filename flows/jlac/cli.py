@@ -213,10 +213,8 @@ def sql(
 
     try:
         with connect_for_queries(get_settings()) as con:
-            read_only_statement(con, query)
+            read_only_statement(con, query)  # one query that only reads (empty text is named there too)
             cur = con.execute(query)
-            if cur is None:  # DuckDB's answer to text without a statement (empty, only a comment)
-                raise JlacError(f"no SQL statement in {query!r}; e.g. jlac sql 'SELECT * FROM meta.runs'")
             columns = [d[0] for d in cur.description or []]
             repeated = sorted({c for c in columns if columns.count(c) > 1})
             if format_ is OutputFormat.json and repeated:  # a JSON object keeps one value per name: no silent loss

@@ -91,8 +91,8 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
             problems.append(f"missing file {f.path} (listed in {MANIFEST})")
             continue
         inode, stat = _stat_key(p)
-        if size_problem(f, stat[0]):
-            problems.append(size_problem(f, stat[0]))
+        if wrong_size := size_problem(f, stat[0]):
+            problems.append(wrong_size)
             continue
         seen = known.get(inode)
         if not (seen and seen[:2] == stat and seen[2] == f.sha256):

@@ -194,8 +194,8 @@ def verify(snapshot: Snapshot) -> None:
         if not p.is_file():
             problems.append(f"missing file {f.path} (listed in {MANIFEST})")
             continue
-        if size_problem(f, p.stat().st_size):
-            problems.append(size_problem(f, p.stat().st_size))
+        if wrong_size := size_problem(f, p.stat().st_size):
+            problems.append(wrong_size)
             continue
         actual = sha256_file(p)
         if actual != f.sha256:
