@@ -217,8 +217,11 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
     import time
 
     env = {**os.environ, **warehouse_env}
+    # as from a terminal: a job a non-interactive shell put in the background (a CI runner's `cmd &`) starts with
+    # SIGINT ignored, which pytest and its children inherit, and Python then installs no KeyboardInterrupt handler
     proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "sql", "SELECT count(*) FROM range(100000000000)"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # imports, then the query runs (for minutes): the interrupt goes once the process has the warehouse open
     warehouse = Path(warehouse_env["JLAC_WAREHOUSE"]).resolve()
     deadline = time.monotonic() + 120
@@ -309,3 +312,57 @@ def test_revisions_limit_below_one_is_a_usage_error(warehouse_env):
     result = runner.invoke(app, ["revisions", "--limit", "-1"], env=warehouse_env)
     assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output, result.output
     assert "Binder" not in result.output
+
+
+def test_a_drawing_is_copied_from_the_cache_for_the_same_tables_and_drawn_again_when_not(warehouse_env, tmp_path,
+                                                                                        caplog):
+    """jlac.figures with a cache (a refresh's): what a module drew is copied into another output folder whose build
+    has the same tables; a changed table, or a cached file that changed since, is drawn again."""
+    import logging
+    import shutil
+
+    import duckdb
+    from jlac import figures
+
+    caplog.set_level(logging.INFO, logger="jlac.figures")
+    db, cache = Path(warehouse_env["JLAC_WAREHOUSE"]), tmp_path / "cache"
+    first = figures.render_all(db, tmp_path / "a", cache=cache)
+    names = sorted(p.relative_to(tmp_path / "a").as_posix() for p in first)
+    assert {"fig1_japan_lac_trade.png", "fig1_japan_lac_trade.svg", "fig3_costa_rica_finance.svg"} <= set(names)
+    assert "copied from" not in caplog.text
+    second = figures.render_all(db, tmp_path / "b", cache=cache)
+    assert sorted(p.relative_to(tmp_path / "b").as_posix() for p in second) == names
+    # byte for byte the first drawing (an SVG drawn again would carry another date in its metadata)
+    assert all((tmp_path / "b" / n).read_bytes() == (tmp_path / "a" / n).read_bytes() for n in names)
+    copied = caplog.records[-1].getMessage()
+    assert "copied from" in copied and "fig1_japan_lac_trade" in copied and "fig2_mexico_auto_plants" in copied
+    assert json.loads((tmp_path / "b" / "figures.json").read_text()) == \
+        json.loads((tmp_path / "a" / "figures.json").read_text())
+
+    # a cached file changed since it was kept: drawn again, said, and the output is a real chart
+    entry = next((cache / "fig1_japan_lac_trade").iterdir())
+    (entry / "fig1_japan_lac_trade.png").write_bytes(b"not a png")
+    caplog.clear()
+    figures.render_all(db, tmp_path / "c", cache=cache)
+    assert "fig1_japan_lac_trade.png of fig1_japan_lac_trade differs from what was drawn" in caplog.text
+    assert (tmp_path / "c" / "fig1_japan_lac_trade.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "fig1_japan_lac_trade," not in caplog.records[-1].getMessage()
+    caplog.clear()
+    figures.render_all(db, tmp_path / "c2", cache=cache)  # the new drawing took the damaged one's place
+    assert "fig1_japan_lac_trade," in caplog.records[-1].getMessage()
+    assert (tmp_path / "c2" / "fig1_japan_lac_trade.png").read_bytes() == \
+        (tmp_path / "c" / "fig1_japan_lac_trade.png").read_bytes()
+
+    # another state of a table a chart reads: that chart is drawn, the others are still copied
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DELETE FROM figures.fig1_japan_lac_trade WHERE year = (SELECT min(year) FROM "
+                    "figures.fig1_japan_lac_trade)")
+    caplog.clear()
+    figures.render_all(copy, tmp_path / "d", cache=cache)
+    copied = caplog.records[-1].getMessage()
+    assert "fig2_mexico_auto_plants" in copied and "fig1_japan_lac_trade" not in copied
+    assert (tmp_path / "d" / "fig1_japan_lac_trade.svg").read_bytes() != (tmp_path / "a" /
+                                                                          "fig1_japan_lac_trade.svg").read_bytes()
+    assert len(list((cache / "fig1_japan_lac_trade").iterdir())) == 2

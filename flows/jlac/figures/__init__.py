@@ -4,6 +4,9 @@ A module that declares ``READS`` (the warehouse tables it reads) is drawn again 
 jlac's code or matplotlib's version changed since the files in the output folder were drawn: ``figures.json``
 there records, per module, a fingerprint of them and the files it wrote. A refresh that changes one source leaves
 the charts that do not read it (and their files' dates) as they were; a module without ``READS`` is always drawn.
+With a cache folder (a refresh's: ``<JLAC_CACHE>/figures``), what a module drew is kept there under its fingerprint
+and copied, not drawn again, into any output folder whose build has the same tables: a full rebuild of unchanged
+data, a second warehouse home (staging and production) sharing the cache.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import hashlib
 import importlib
 import json
 import logging
+import os
 import pkgutil
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -88,18 +93,79 @@ def remove_stale(folder: Path, old: dict, new: dict) -> list[str]:
     return gone
 
 
-def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> list[Path]:
+CACHE_ENTRIES = 8  # drawings kept per module in the cache: the latest few data states (a few hundred KB each)
+_ENTRY = "files.json"  # written last into a cache entry: names, sizes and sha256 of its files
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def from_cache(cache: Path, module: str, fingerprint: str, outdir: Path) -> list[Path] | None:
+    """Copy the files a module drew for ``fingerprint`` from the cache into ``outdir``; None when the cache has no
+    whole entry for it (not there, or a file missing or changed since: it is drawn again then)."""
+    entry = cache / module / fingerprint
+    try:
+        listed = json.loads((entry / _ENTRY).read_text(encoding="utf-8"))
+        for name, sha in listed.items():
+            if not (outdir / name).resolve().is_relative_to(outdir.resolve()):
+                return None  # not an entry this module wrote
+            if _sha256(entry / name) != sha:
+                log.warning("figures: cached %s of %s differs from what was drawn; drawn again", name, module)
+                shutil.rmtree(entry, ignore_errors=True)  # the new drawing takes its place
+                return None
+        paths = []
+        for name in listed:
+            (outdir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(entry / name, outdir / name)
+            paths.append(outdir / name)
+        os.utime(entry)  # recently used: the last to be pruned
+    except (OSError, ValueError, AttributeError):  # no entry, a half-pruned one, or a files.json not a mapping
+        return None
+    return paths
+
+
+def to_cache(cache: Path, module: str, fingerprint: str, outdir: Path, files: list[Path]) -> None:
+    """Keep a module's drawing in the cache under its fingerprint (written aside, then renamed into place: a
+    concurrent refresh sees a whole entry or none), and at most CACHE_ENTRIES entries per module."""
+    folder = cache / module
+    tmp = folder / f".{fingerprint}.{os.getpid()}.tmp"
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        listed = {}
+        for path in files:
+            name = path.relative_to(outdir).as_posix()
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp / name)
+            listed[name] = _sha256(tmp / name)
+        (tmp / _ENTRY).write_text(json.dumps(listed, indent=1), encoding="utf-8")
+        try:
+            os.rename(tmp, folder / fingerprint)
+        except OSError:  # another refresh kept the same drawing first
+            shutil.rmtree(tmp, ignore_errors=True)
+        entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
+                         key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[CACHE_ENTRIES:]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # a cache that cannot be written costs a drawing next time, never the refresh
+        shutil.rmtree(tmp, ignore_errors=True)
+        log.warning("figures: could not keep %s's drawing in %s: %s", module, cache, exc)
+
+
+def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache: Path | None = None) -> list[Path]:
     """Run every ``jlac.figures.<name>.render(con, outdir)`` against a built warehouse; return the files written.
 
     ``previous``: the output folder of the published warehouse. A module whose fingerprint equals the one recorded
     there, and whose files are all still there, is not drawn again (its files stay where they are).
+    ``cache``: a folder of earlier drawings by fingerprint (``from_cache``/``to_cache``): a module drawn before from
+    the same tables and code is copied from there instead of drawn.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     before = read_record(previous)
     drawn_here = read_record(outdir)  # what an earlier run drew into this same folder (jlac figures)
     record: dict = {}
     written: list[Path] = []
-    kept = []
+    kept, copied = [], []
     code = f"{plan.code_fingerprint()}/matplotlib {matplotlib.__version__}"  # any code change draws all again
     with duckdb.connect(str(db_path), read_only=True) as con:
         con.execute("SET python_enable_replacements = false")  # a missing table is named, not a module (warehouse.py)
@@ -114,11 +180,19 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None) -> lis
                 record[info.name] = old
                 kept.append(info.name)
                 continue
-            files = module.render(con, outdir)
+            files = from_cache(cache, info.name, fingerprint, outdir) if fingerprint and cache else None
+            if files is not None:
+                copied.append(info.name)
+            else:
+                files = module.render(con, outdir)
+                if fingerprint and cache:
+                    to_cache(cache, info.name, fingerprint, outdir, files)
             written += files
             record[info.name] = {"fingerprint": fingerprint, "files": [p.relative_to(outdir).as_posix() for p in files]}
     (outdir / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
     remove_stale(outdir, drawn_here, record)
     if kept:
         log.info("figures unchanged since the published charts, not drawn again: %s", ", ".join(kept))
+    if copied:
+        log.info("figures drawn before from the same tables, copied from %s: %s", cache, ", ".join(copied))
     return written
