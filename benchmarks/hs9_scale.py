@@ -99,6 +99,7 @@ def child_jlac(generated: str, home: str, mirror: str, mode: str = "full") -> di
     if the_plan.mode != ("full" if mode == "full" else "incremental"):
         raise SystemExit(f"{mode}: the plan is {the_plan.mode} ({the_plan.reason})")
     changed = {n: sources[n] for n in the_plan.changed}
+    transform.prepare(settings)  # as the refresh flow: dbt reads its project while the data is parsed and checked
     times["verify"] = time.perf_counter() - t
     t = time.perf_counter()
     parts = {n: parse.parse_to_cache(settings, src, snaps[n]) for n, src in changed.items()}

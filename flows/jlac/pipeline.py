@@ -277,6 +277,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 ledger.append(settings.run_ledger, record)
                 log.info("nothing changed since the published warehouse; nothing published (run %s)", record.run_id)
                 return record
+            transform.prepare(settings)  # dbt reads its project in the background while data is parsed and checked
             all_src = all_sources()
             chosen = {n: all_src[n] for n in the_plan.changed}
             parquets = {}
@@ -304,7 +305,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 if countries.name_map_fingerprint(build) != map_before:
                     changed.append("country_name_map")
             model_task(build, settings, changed)
-            figures_task(build, staged_output, previous=settings.output)
+            figures_task(build, staged_output, previous=settings.output, cache=settings.cache_dir / "figures")
             record.finish("completed")
             with duckdb.connect(str(build)) as con:
                 meta.write_meta(con, settings, record, results, the_plan.inputs,

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -110,22 +111,74 @@ def _in_flow_run() -> bool:
     return FlowRunContext.get() is not None
 
 
-def _prefect_runner(home: Path):
+def _prefect_runner(home: Path, manifest):
     """prefect-dbt's runner: each model and test shows as a task of the flow run, its log lines in the run's log.
     Failures are not raised by it: build() names them (model, test, failing rows) the same way in and out of a flow.
 
     The runner maps dbt's events to nodes through a manifest; left to itself it reads ``target/manifest.json``,
     which a fresh dbt home does not have (jlac's builds write no JSON artifacts) and an older one may hold for an
     earlier version of the project: no node became a task then, silently. It is given the manifest of the
-    project as it is now (``dbt parse``, partial: well under a second)."""
-    from dbt.cli.main import dbtRunner
+    project as it is now (``_manifest``)."""
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
-    parsed = dbtRunner().invoke(_args(["parse"], home))
-    if not parsed.success:
-        raise ModelError(f"dbt could not parse the SQL models ({PROJECT_DIR}): {parsed.exception}")
     settings = PrefectDbtSettings(profiles_dir=home, project_dir=PROJECT_DIR, target_path=home / "target")
-    return PrefectDbtRunner(settings=settings, manifest=parsed.result, raise_on_failure=False, disable_assets=True)
+    return PrefectDbtRunner(settings=settings, manifest=manifest, raise_on_failure=False, disable_assets=True)
+
+
+@contextlib.contextmanager
+def _offline():
+    """dbt's environment switches that keep it off the network, for the time of one command."""
+    saved = {k: os.environ.get(k) for k in _OFFLINE}
+    os.environ.update(_OFFLINE)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# The project as dbt parsed it, for every later command of this process: dbt reads, renders and validates the
+# project's files again at each command otherwise (its saved partial parse: 0.3-0.8 s a command, two or three
+# commands a refresh). Keyed by everything a parse reads; one entry (the project as it is now).
+_PARSED: dict[tuple, object] = {}
+_PARSE_LOCK = threading.Lock()
+
+
+def _manifest(home: Path):
+    """dbt's manifest of the project as it is now: parsed once per process and dbt home (partially, from the state
+    dbt saved in ``home``), then reused by each command (``dbtRunner(manifest=...)``, dbt's documented way).
+    Raises ModelError when the project does not parse."""
+    from dbt.cli.main import dbtRunner
+
+    key = (str(PROJECT_DIR), project_fingerprint(), str(home), (home / "profiles.yml").read_text(encoding="utf-8"))
+    with _PARSE_LOCK:
+        if key not in _PARSED:
+            _forget_parse_of_another_project(home)
+            with _offline():
+                res = dbtRunner(callbacks=[_forward]).invoke(_args(["parse", "--no-write-json"], home))
+            if not res.success:
+                raise ModelError(f"dbt could not parse the SQL models ({PROJECT_DIR}): {res.exception}")
+            _PARSED.clear()
+            _PARSED[key] = res.result
+        return _PARSED[key]
+
+
+def prepare(settings: Settings) -> threading.Thread:
+    """Parse the project in a background thread (``_manifest``), so that dbt reads its project while the refresh
+    parses, loads and validates data (work DuckDB does, mostly outside Python's lock): the first dbt command of a
+    process then starts at once. A failure is left for that command to raise."""
+    home = _profile(dbt_home(settings))
+
+    def parse() -> None:
+        with contextlib.suppress(Exception):
+            _manifest(home)
+
+    thread = threading.Thread(target=parse, name="jlac-dbt-parse", daemon=True)
+    thread.start()
+    return thread
 
 
 def _forget_parse_of_another_project(home: Path) -> None:
@@ -159,22 +212,16 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
     from dbt.cli.main import dbtRunner
 
     home = _profile(dbt_home(settings))
-    _forget_parse_of_another_project(home)
+    manifest = _manifest(home)
     link = _link(home, build_path)
-    saved = {k: os.environ.get(k) for k in _OFFLINE}
-    os.environ.update(_OFFLINE)
     try:
-        if _in_flow_run():
-            return _prefect_runner(home).invoke(_args(command, home))
-        return dbtRunner(callbacks=[_forward]).invoke(_args(command, home))
+        with _offline():
+            if _in_flow_run():
+                return _prefect_runner(home, manifest).invoke(_args(command, home))
+            return dbtRunner(manifest=manifest, callbacks=[_forward]).invoke(_args(command, home))
     finally:
         _close_dbt_duckdb(DuckDBConnectionManager)
         link.unlink(missing_ok=True)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _sample(build_path: Path, sql: str | None) -> str:
@@ -379,20 +426,20 @@ def list_models(settings: Settings, select: list[str]) -> list[str]:
     return sorted(f"{node['schema']}.{node['name']}" for node in map(json.loads, res.result))
 
 
-def lineage(settings: Settings, build_path: Path | None = None) -> dict[str, dict]:
+def lineage(settings: Settings) -> dict[str, dict]:
     """Per model ``schema.table``: the raw tables and seeds it reads (transitively), its SQL file and code.
 
     Read from the dbt manifest of the published warehouse's docs site (``<output>/dbt-docs``: written from the build
-    that was published, kept while it describes it), else dbt's last one in its home, else ``dbt parse`` writes one.
+    that was published, kept while it describes it), else dbt's last one in its home, else the project's as parsed
+    now (``_manifest``) is written there.
     The SQL is the manifest's own: after an upgrade of jlac, and before the next refresh, it is still the code that
     built the published warehouse, and a model file the upgrade renamed is not looked for.
     """
     published = settings.output / DOCS_DIR / "manifest.json"
     manifest_path = published if published.is_file() else dbt_home(settings) / "target" / "manifest.json"
     if not manifest_path.exists():
-        res = _invoke(["parse"], settings, build_path or settings.warehouse)
-        if not res.success:
-            raise ModelError(f"dbt parse failed: {res.exception}")
+        manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        _manifest(_profile(dbt_home(settings))).write(str(manifest_path))
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
     sources = manifest["sources"]
