@@ -344,7 +344,8 @@ def test_a_drawing_is_copied_from_the_cache_for_the_same_tables_and_drawn_again_
     (entry / "fig1_japan_lac_trade.png").write_bytes(b"not a png")
     caplog.clear()
     figures.render_all(db, tmp_path / "c", cache=cache)
-    assert "fig1_japan_lac_trade.png of fig1_japan_lac_trade differs from what was drawn" in caplog.text
+    assert "cached fig1_japan_lac_trade.png of fig1_japan_lac_trade differs from what was kept; made again" in \
+        caplog.text
     assert (tmp_path / "c" / "fig1_japan_lac_trade.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert "fig1_japan_lac_trade," not in caplog.records[-1].getMessage()
     caplog.clear()

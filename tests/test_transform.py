@@ -118,6 +118,33 @@ def test_docs_site_is_kept_only_while_it_describes_the_build(published, tmp_path
     assert _held(copy) == []
 
 
+def test_a_site_generated_before_for_the_same_catalog_is_copied_from_the_cache(published, tmp_path, caplog):
+    """A second home (or a rebuild) with the same project, relations, columns and comments gets the site from the
+    cache (jlac.output_cache) instead of generating it again; a changed comment generates a new one."""
+    caplog.set_level(logging.INFO, logger="jlac")
+    copy, cache = tmp_path / "copy.duckdb", tmp_path / "cache"
+    shutil.copyfile(published.warehouse, copy)
+    assert transform.docs(copy, published, tmp_path / "a", cache=cache) == tmp_path / "a" / "index.html"
+    assert "copied from" not in caplog.text
+    caplog.clear()
+    assert transform.docs(copy, published, tmp_path / "b", cache=cache) == tmp_path / "b" / "index.html"
+    assert "dbt docs: a site generated before for the same project, relations, columns and comments, copied" in \
+        caplog.text
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(
+        [*transform.DOCS_FILES, transform.DOCS_RECORD])
+    # the same bytes: generated again, manifest.json would carry another invocation id and time
+    assert all(_digest(tmp_path / "a" / n) == _digest(tmp_path / "b" / n) for n in names)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("COMMENT ON COLUMN marts.fct_trade_annual.year IS 'Calendar year (edited)'")
+    caplog.clear()
+    transform.docs(copy, published, tmp_path / "c", cache=cache)
+    assert "copied from" not in caplog.text
+    catalog = json.loads((tmp_path / "c" / "catalog.json").read_text(encoding="utf-8"))
+    assert catalog["nodes"]["model.jlac.fct_trade_annual"]["columns"]["year"]["comment"] == "Calendar year (edited)"
+    assert len(list((cache / "site").iterdir())) == 2
+
+
 def _duplicated_grain(build):
     """The raw Comtrade table (validated empty: the source is left out) gets the same key twice before the models."""
     with duckdb.connect(str(build)) as con:

@@ -105,7 +105,8 @@ def run_models(build: Path, settings: Settings, changed: list[str] | None = None
 def write_docs(build: Path, settings: Settings, docs_dir: Path, full: bool) -> Path | None:
     """dbt's documentation site of the build (meta tables included: it runs after they are written) into docs_dir;
     nothing when the published site already describes the same project, relations and columns."""
-    return transform.docs(build, settings, docs_dir, compile=not full, previous=settings.output / transform.DOCS_DIR)
+    return transform.docs(build, settings, docs_dir, compile=not full, previous=settings.output / transform.DOCS_DIR,
+                          cache=settings.cache_dir / transform.DOCS_DIR)
 
 
 model_task = task(run_models, name="model", **_TASK)

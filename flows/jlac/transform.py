@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac import output_cache
 from jlac.config import Settings
 from jlac.errors import ModelError
 
@@ -351,7 +352,7 @@ def _recorded_fingerprint(site: Path) -> str | None:
 
 
 def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True,
-         previous: Path | None = None) -> Path | None:
+         previous: Path | None = None, cache: Path | None = None) -> Path | None:
     """``dbt docs generate --static`` on the built file: the site (``index.html`` with the catalog and lineage;
     ``static_index.html`` opens offline as a single file) into docs_dir.
 
@@ -361,20 +362,28 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
 
     ``previous``: the published site. When it describes the same project and the same relations, columns, types and
     comments (``docs_fingerprint``: an incremental refresh with new data only), it is left as it is and nothing is
-    written (None returned): a new site would say the same (1.6 s of a one-source refresh)."""
+    written (None returned): a new site would say the same (1.6 s of a one-source refresh).
+    ``cache``: a folder of sites by fingerprint (``jlac.output_cache``); a site made before for the same fingerprint
+    (another home sharing the cache, a rebuild of the same project) is copied from there instead of generated."""
     fingerprint = docs_fingerprint(build_path)
     if previous is not None and all((previous / name).is_file() for name in DOCS_FILES) and \
             _recorded_fingerprint(previous) == fingerprint:
         log.info("dbt docs: the published site describes this build (same project, relations, columns and comments); "
                  "kept")
         return None
-    res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
-    if not res.success:
-        raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
-    target = dbt_home(settings) / "target"
     docs_dir.mkdir(parents=True, exist_ok=True)
-    for name in DOCS_FILES:
-        shutil.copy2(target / name, docs_dir / name)
+    if cache is not None and output_cache.restore(cache, "site", fingerprint, docs_dir) is not None:
+        log.info("dbt docs: a site generated before for the same project, relations, columns and comments, copied "
+                 "from %s", cache)
+    else:
+        res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
+        if not res.success:
+            raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
+        target = dbt_home(settings) / "target"
+        for name in DOCS_FILES:
+            shutil.copy2(target / name, docs_dir / name)
+        if cache is not None:
+            output_cache.keep(cache, "site", fingerprint, docs_dir, [docs_dir / name for name in DOCS_FILES])
     (docs_dir / DOCS_RECORD).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
     return docs_dir / "index.html"
 

@@ -15,15 +15,13 @@ import hashlib
 import importlib
 import json
 import logging
-import os
 import pkgutil
-import shutil
 from pathlib import Path
 
 import duckdb
 import matplotlib
 
-from jlac import plan
+from jlac import output_cache, plan
 
 log = logging.getLogger(__name__)
 
@@ -93,71 +91,12 @@ def remove_stale(folder: Path, old: dict, new: dict) -> list[str]:
     return gone
 
 
-CACHE_ENTRIES = 8  # drawings kept per module in the cache: the latest few data states (a few hundred KB each)
-_ENTRY = "files.json"  # written last into a cache entry: names, sizes and sha256 of its files
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def from_cache(cache: Path, module: str, fingerprint: str, outdir: Path) -> list[Path] | None:
-    """Copy the files a module drew for ``fingerprint`` from the cache into ``outdir``; None when the cache has no
-    whole entry for it (not there, or a file missing or changed since: it is drawn again then)."""
-    entry = cache / module / fingerprint
-    try:
-        listed = json.loads((entry / _ENTRY).read_text(encoding="utf-8"))
-        for name, sha in listed.items():
-            if not (outdir / name).resolve().is_relative_to(outdir.resolve()):
-                return None  # not an entry this module wrote
-            if _sha256(entry / name) != sha:
-                log.warning("figures: cached %s of %s differs from what was drawn; drawn again", name, module)
-                shutil.rmtree(entry, ignore_errors=True)  # the new drawing takes its place
-                return None
-        paths = []
-        for name in listed:
-            (outdir / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(entry / name, outdir / name)
-            paths.append(outdir / name)
-        os.utime(entry)  # recently used: the last to be pruned
-    except (OSError, ValueError, AttributeError):  # no entry, a half-pruned one, or a files.json not a mapping
-        return None
-    return paths
-
-
-def to_cache(cache: Path, module: str, fingerprint: str, outdir: Path, files: list[Path]) -> None:
-    """Keep a module's drawing in the cache under its fingerprint (written aside, then renamed into place: a
-    concurrent refresh sees a whole entry or none), and at most CACHE_ENTRIES entries per module."""
-    folder = cache / module
-    tmp = folder / f".{fingerprint}.{os.getpid()}.tmp"
-    try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        listed = {}
-        for path in files:
-            name = path.relative_to(outdir).as_posix()
-            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, tmp / name)
-            listed[name] = _sha256(tmp / name)
-        (tmp / _ENTRY).write_text(json.dumps(listed, indent=1), encoding="utf-8")
-        try:
-            os.rename(tmp, folder / fingerprint)
-        except OSError:  # another refresh kept the same drawing first
-            shutil.rmtree(tmp, ignore_errors=True)
-        entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
-                         key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[CACHE_ENTRIES:]:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:  # a cache that cannot be written costs a drawing next time, never the refresh
-        shutil.rmtree(tmp, ignore_errors=True)
-        log.warning("figures: could not keep %s's drawing in %s: %s", module, cache, exc)
-
-
 def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache: Path | None = None) -> list[Path]:
     """Run every ``jlac.figures.<name>.render(con, outdir)`` against a built warehouse; return the files written.
 
     ``previous``: the output folder of the published warehouse. A module whose fingerprint equals the one recorded
     there, and whose files are all still there, is not drawn again (its files stay where they are).
-    ``cache``: a folder of earlier drawings by fingerprint (``from_cache``/``to_cache``): a module drawn before from
+    ``cache``: a folder of earlier drawings by fingerprint (``jlac.output_cache``): a module drawn before from
     the same tables and code is copied from there instead of drawn.
     """
     outdir.mkdir(parents=True, exist_ok=True)
@@ -180,13 +119,13 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache:
                 record[info.name] = old
                 kept.append(info.name)
                 continue
-            files = from_cache(cache, info.name, fingerprint, outdir) if fingerprint and cache else None
+            files = output_cache.restore(cache, info.name, fingerprint, outdir) if fingerprint and cache else None
             if files is not None:
                 copied.append(info.name)
             else:
                 files = module.render(con, outdir)
                 if fingerprint and cache:
-                    to_cache(cache, info.name, fingerprint, outdir, files)
+                    output_cache.keep(cache, info.name, fingerprint, outdir, files)
             written += files
             record[info.name] = {"fingerprint": fingerprint, "files": [p.relative_to(outdir).as_posix() for p in files]}
     (outdir / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
