@@ -9,17 +9,20 @@ none); its files' sha256 are checked when it is used, and an entry that changed 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 ENTRIES = 8  # entries kept per name: the latest few states of its inputs (charts: a few hundred KB each)
 _LIST = "files.json"  # written last into an entry: each file's path and sha256
+_ABANDONED_S = 3600  # an entry being written for longer than this was left by a killed refresh
 
 
 def _sha256(path: Path) -> str:
@@ -28,10 +31,16 @@ def _sha256(path: Path) -> str:
 
 def restore(cache: Path, name: str, fingerprint: str, outdir: Path) -> list[Path] | None:
     """Copy the files kept for ``name`` under ``fingerprint`` into ``outdir`` and return their paths; None when the
-    cache has no whole entry for it (none, a half-pruned one, or a file changed since it was kept)."""
+    cache has no whole entry for it (none, a half-pruned one, or one changed since it was kept: a file's content, or
+    files the listing leaves out). A cache that can only be read (another user's, a read-only mount) is used."""
     entry = cache / name / fingerprint
     try:
         listed = json.loads((entry / _LIST).read_text(encoding="utf-8"))
+        present = {p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_file()} - {_LIST}
+        if not isinstance(listed, dict) or not listed or set(listed) != present:
+            log.warning("%s: the cached entry of %s does not list the files it holds; made again", cache, name)
+            shutil.rmtree(entry, ignore_errors=True)
+            return None
         for rel, sha in listed.items():
             if not (outdir / rel).resolve().is_relative_to(outdir.resolve()):
                 return None  # not an entry keep() wrote
@@ -44,9 +53,10 @@ def restore(cache: Path, name: str, fingerprint: str, outdir: Path) -> list[Path
             (outdir / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(entry / rel, outdir / rel)
             paths.append(outdir / rel)
-        os.utime(entry)  # recently used: pruned last
-    except (OSError, ValueError, AttributeError):  # AttributeError: a files.json that is not a mapping
+    except (OSError, ValueError):
         return None
+    with contextlib.suppress(OSError):  # recently used, so pruned last; a cache that cannot be written still serves
+        os.utime(entry)
     return paths
 
 
@@ -72,6 +82,10 @@ def keep(cache: Path, name: str, fingerprint: str, outdir: Path, files: list[Pat
                          key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[ENTRIES:]:
             shutil.rmtree(old, ignore_errors=True)
+        for left in folder.glob(".*.tmp"):  # written by a refresh killed before its rename
+            with contextlib.suppress(OSError):
+                if time.time() - left.stat().st_mtime > _ABANDONED_S:
+                    shutil.rmtree(left, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         log.warning("could not keep %s in the cache %s: %s", name, cache, exc)

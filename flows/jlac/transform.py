@@ -325,11 +325,12 @@ DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_finge
 
 
 def docs_fingerprint(build_path: Path) -> str:
-    """What dbt's site shows of a build: the project's files, dbt's version, and every relation's columns, types and
-    comments (DuckDB's catalog). dbt-duckdb's catalog has no table statistics, so new rows alone change nothing."""
-    import dbt.version
+    """What dbt's site shows of a build: the project's files, dbt's and dbt-duckdb's versions, and every relation's
+    columns, types and comments (DuckDB's catalog). dbt-duckdb's catalog has no table statistics, so new rows alone
+    change nothing."""
+    from importlib.metadata import version
 
-    h = hashlib.sha256(f"{project_fingerprint()}\0dbt {dbt.version.__version__}\0".encode())
+    h = hashlib.sha256(f"{project_fingerprint()}\0dbt {version('dbt-core')} {version('dbt-duckdb')}\0".encode())
     with duckdb.connect(str(build_path), read_only=True) as con:
         rows = con.execute(
             "SELECT schema_name, table_name, column_index, column_name, data_type, comment FROM duckdb_columns() "

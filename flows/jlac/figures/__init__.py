@@ -1,9 +1,10 @@
 """Chart renderers, one module per figure: ``render(con, outdir) -> list[Path]``; ``render_all`` runs them.
 
 A module that declares ``READS`` (the warehouse tables it reads) is drawn again only when those tables' content,
-jlac's code or matplotlib's version changed since the files in the output folder were drawn: ``figures.json``
-there records, per module, a fingerprint of them and the files it wrote. A refresh that changes one source leaves
-the charts that do not read it (and their files' dates) as they were; a module without ``READS`` is always drawn.
+jlac's code or the versions of the libraries drawing them changed since the files in the output folder were drawn:
+``figures.json`` there records, per module, a fingerprint of them and the files it wrote. A refresh that changes one
+source leaves the charts that do not read it (and their files' dates) as they were; a module without ``READS`` is
+always drawn.
 With a cache folder (a refresh's: ``<JLAC_CACHE>/figures``), what a module drew is kept there under its fingerprint
 and copied, not drawn again, into any output folder whose build has the same tables: a full rebuild of unchanged
 data, a second warehouse home (staging and production) sharing the cache.
@@ -19,7 +20,6 @@ import pkgutil
 from pathlib import Path
 
 import duckdb
-import matplotlib
 
 from jlac import output_cache, plan
 
@@ -51,17 +51,33 @@ def save(fig, outdir: Path, stem: str, rect=(0, 0, 1, 1)) -> list[Path]:
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, module, code: str) -> str | None:
-    """sha256 over ``code`` (jlac's and matplotlib's versions), the module's name and the content of every table it
-    reads (row count and two row-hash sums, independent of row order); None when the module does not say what it
-    reads."""
+    """sha256 over ``code`` (jlac's code and the drawing libraries' versions), the module's name and the content of
+    every table it reads (row count and row-hash sums, independent of row order); None when the module does not say
+    what it reads."""
     tables = getattr(module, "READS", None)
     if not tables:
         return None
     h = hashlib.sha256(f"{code}/{module.__name__}".encode())
     for table in sorted(tables):
-        row = con.execute(f"SELECT count(*), bit_xor(hash(t)), sum(hash(t) >> 32) FROM {table} AS t").fetchone()
+        # the row's text too: DuckDB hashes -0.0 like 0.0, which a chart's CSV writes apart
+        row = con.execute(f"SELECT count(*), bit_xor(hash(t)), sum(hash(t) >> 32), bit_xor(hash(CAST(t AS VARCHAR))) "
+                          f"FROM {table} AS t").fetchone()
         h.update(f"{table}:{row}".encode())
     return h.hexdigest()
+
+
+def _libraries() -> str:
+    """The versions of the libraries whose work is in the files: matplotlib (charts), pandas (CSVs), countryinfo
+    (Figure 2's map outline)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+
+    return ", ".join(f"{name} {of(name)}" for name in ("matplotlib", "pandas", "countryinfo"))
 
 
 def read_record(folder: Path | None) -> dict:
@@ -105,7 +121,7 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache:
     record: dict = {}
     written: list[Path] = []
     kept, copied = [], []
-    code = f"{plan.code_fingerprint()}/matplotlib {matplotlib.__version__}"  # any code change draws all again
+    code = f"{plan.code_fingerprint()}/{_libraries()}"  # any code or library change draws all again
     with duckdb.connect(str(db_path), read_only=True) as con:
         con.execute("SET python_enable_replacements = false")  # a missing table is named, not a module (warehouse.py)
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
