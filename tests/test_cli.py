@@ -253,6 +253,43 @@ def test_refresh_names_an_unknown_source_before_prefect_starts(tmp_path, args):
     assert "Starting temporary server" not in result.output and not (tmp_path / "wh").exists()
 
 
+@pytest.mark.parametrize("command, env, expected", [
+    (["backfill", "--from", "2020", "--to", "2020", "--offline", "--source", "nosuch"], {}, "unknown source(s)"),
+    (["refresh", "--fetch", "--source", "fred-exjpus"], {"JLAC_HTTP_RETRIES": "many"}, "JLAC_HTTP_RETRIES"),
+    (["backfill", "--from", "2020", "--to", "2021", "--source", "fred-exjpus"], {"JLAC_HTTP_RETRIES": "many"},
+     "JLAC_HTTP_RETRIES"),
+    (["refresh", "--offline"], {"JLAC_TASK_RUNNER": "local:0"}, "JLAC_TASK_RUNNER='local:0'"),
+    (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}"}, "is a folder; it names the warehouse's DuckDB file"),
+    (["refresh", "--offline"], {"JLAC_OUTPUT": "{tmp}/a-file/out"}, "is a file, so no folder can be made there"),
+    (["refresh", "--offline"], {"JLAC_CACHE": "{tmp}/a-file"}, "JLAC_CACHE"),
+], ids=["backfill unknown source", "refresh bad retries", "backfill bad retries", "task runner local:0",
+        "warehouse a folder", "output under a file", "cache a file"])
+def test_what_a_run_would_fail_on_is_named_before_prefect_starts(tmp_path, command, env, expected):
+    """Found by a QA pass: a bad fetch setting failed only that fetch inside the run (exit 0, "nothing changed"),
+    a bad task runner passed unless an HS-9 file was parsed, and a bad folder was found after building or after
+    publishing (tracebacks, a ledger saying completed beside exit 1). Each is one line now, nothing started."""
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    base = {"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")}
+    result = runner.invoke(app, command, env={**base, **{k: v.format(tmp=tmp_path) for k, v in env.items()}})
+    assert result.exit_code == 1 and expected in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output and "Starting temporary server" not in result.output
+    assert not (tmp_path / "wh").exists()  # no run recorded, nothing built
+
+
+def test_export_to_an_empty_path_is_refused_not_written_where_one_stands(warehouse_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["export", "parquet", ""], env=warehouse_env)
+    assert result.exit_code == 1 and "the output folder is empty text" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_revisions_of_an_unknown_reporter_says_so_and_a_huge_limit_is_a_usage_error(warehouse_env):
+    result = runner.invoke(app, ["revisions", "--reporter", "XXX"], env=warehouse_env)
+    assert result.exit_code == 0 and "no published value of reporter XXX changed" in " ".join(result.output.split())
+    result = runner.invoke(app, ["revisions", "--limit", "99999999999999999999"], env=warehouse_env)
+    assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output, result.output
+
+
 def test_figures_removes_charts_no_longer_drawn(warehouse_env, tmp_path):
     """A chart whose table became empty is not left in the output folder beside the new files."""
     import shutil

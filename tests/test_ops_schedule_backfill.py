@@ -59,6 +59,13 @@ def test_range_fingerprint_sees_changes_inside_the_range_only(tmp_path):
     assert range_fingerprint(path, 2010, 2015) != first
 
 
+def test_range_fingerprint_reads_a_warehouse_in_a_folder_named_with_an_apostrophe(tmp_path):
+    path = tmp_path / "it's [x] ü" / "w.duckdb"  # ATTACH '<path>' was a parser error (found by a QA pass)
+    path.parent.mkdir()
+    _build(path, [(2010, "BRA", 2.0)])
+    assert range_fingerprint(path, 2010, 2015)["marts.fct_trade"][0] == 1
+
+
 def test_backfill_twice_reports_no_change_the_second_time(tmp_path, monkeypatch):
     warehouse = tmp_path / "jlac.duckdb"
     monkeypatch.setenv("JLAC_WAREHOUSE", str(warehouse))

@@ -111,6 +111,27 @@ def test_ledger_skips_json_that_is_no_run_record_and_appends_without_blank_lines
     assert "line 3 is not a run record ('123'" in caplog.text
 
 
+@pytest.mark.parametrize("line", [
+    {"run_id": "zzz", "status": "completed", "plan": "x"},
+    {"run_id": "zzz", "status": "completed", "snapshots": "abc"},
+    {"run_id": "zzz", "status": "completed", "snapshots": ["fred-exjpus"]},
+    {"run_id": "zzz", "status": "failed", "duration_s": "fast", "snapshots": [{"source": "fred-exjpus"}]},
+    {"run_id": "zzz", "status": 3},
+], ids=["plan text", "snapshots text", "snapshot not an object", "duration text", "status number"])
+def test_status_skips_a_ledger_line_whose_fields_have_other_types(settings, caplog, line):
+    """Valid JSON with a run id but a field of another type (an edit, another tool) stopped `jlac status` with a
+    traceback; it is skipped, named, like a torn line."""
+    _ledger(settings, {"run_id": "r1", "status": "completed", "duration_s": 41.5,
+                       "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27", "fingerprint": "x"}]}, line)
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    assert (rows["fred-exjpus"].last_run_id, rows["fred-exjpus"].last_duration_s) == ("r1", 41.5)
+    assert "line 2 (run zzz) has" in caplog.text and "skipped" in caplog.text
+    result = CliRunner().invoke(app, ["status"], env={"JLAC_WAREHOUSE": str(settings.warehouse),
+                                                      "JLAC_MIRROR": str(MIRROR)})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+
+
 def test_status_describes_the_published_warehouse_not_the_last_attempt(settings):
     """A refresh that failed on a newer vintage leaves the published data (and its staleness, and what it set aside)
     as they were; an unchanged run keeps the quarantine flag; a published vintage gone from the store is named."""

@@ -145,6 +145,19 @@ def test_a_site_generated_before_for_the_same_catalog_is_copied_from_the_cache(p
     assert len(list((cache / "site").iterdir())) == 2
 
 
+def test_a_build_in_a_folder_named_with_an_apostrophe(published, tmp_path, monkeypatch):
+    """dbt-duckdb writes the attached file's path between single quotes without escaping: every build in a warehouse
+    home named "it's ..." failed with a parser error (found by a QA pass)."""
+    home = tmp_path / "it's [x] ü"
+    home.mkdir()
+    copy = home / "build.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    monkeypatch.setenv("JLAC_DBT_HOME", str(home / ".dbt"))  # where the build file's link and dbt's profile live
+    out = transform.build(copy, published, select=["fct_fx_annual"])
+    assert out["marts.fct_fx_annual"]["status"] == "success" and out["marts.fct_fx_annual"]["rows"] > 0
+    assert _held(copy) == []
+
+
 def _duplicated_grain(build):
     """The raw Comtrade table (validated empty: the source is left out) gets the same key twice before the models."""
     with duckdb.connect(str(build)) as con:

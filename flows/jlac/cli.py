@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.text import Text
 
 import jlac
+from jlac import preflight
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
@@ -130,6 +131,14 @@ class _NoTracebackForJlacErrors(logging.Filter):
         return True
 
 
+def quiet_jlac_tracebacks() -> None:
+    """Bad input ends in a message, not a traceback: Prefect's failed task and flow lines lose theirs for JlacErrors."""
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTracebackForJlacErrors) for f in logger.filters):
+            logger.addFilter(_NoTracebackForJlacErrors())
+
+
 def _report(exc: Exception) -> None:
     err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
               soft_wrap=True)
@@ -151,10 +160,8 @@ def refresh(
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
-    from jlac.plan import check_known
-
     try:
-        check_known(source or None, pins)  # so is an unknown source name (a typo)
+        preflight.check(get_settings(), source or None, pins, fetch=fetch and not offline)  # a typo, a bad setting
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()
@@ -164,8 +171,7 @@ def refresh(
     if api is not None:
         api.join()
 
-    for name in ("prefect.task_runs", "prefect.flow_runs"):  # bad input ends in a message, not a traceback
-        logging.getLogger(name).addFilter(_NoTracebackForJlacErrors())
+    quiet_jlac_tracebacks()
     try:
         record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
                               trigger="cli", full=full)

@@ -58,7 +58,7 @@ def fetch(
 
 
 def revisions(
-    limit: Annotated[int, typer.Option(min=1, help="How many revisions to show, newest first")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=10**9, help="How many revisions to show, newest first")] = 20,
     reporter: Annotated[str, typer.Option(help="Only this reporter (ISO3)")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The whole history, not only the latest publish")] = False,
 ) -> None:
@@ -77,7 +77,8 @@ def revisions(
             console.print("[red]the warehouse has no marts.trade_revisions[/]; run `jlac refresh`", markup=True)
             raise typer.Exit(1) from None
     if not found.rows:
-        console.print(f"no revisions ({found.scope}): no published value changed"
+        console.print(f"no revisions ({found.scope}): no published value"
+                      + (f" of reporter {reporter}" if reporter else "") + " changed"
                       + ("; `jlac revisions --all` shows the history" if not all_ else ""))
         return
     table = out.table("source", "reporter", "partner", "flow", "year", "old source", "old vintage", "old value",

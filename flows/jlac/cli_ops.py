@@ -67,11 +67,14 @@ def backfill(
                                                 "store and mirrors")] = False,
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
-    from jlac.cli import check_prefect_api
+    from jlac import preflight
+    from jlac.cli import check_prefect_api, quiet_jlac_tracebacks
     from jlac.ops.backfill import backfill as run_backfill
 
+    with _user_errors():
+        preflight.check(get_settings(), source or None, fetch=not offline)
     check_prefect_api()
-
+    quiet_jlac_tracebacks()
     with _user_errors():
         result = run_backfill(first, last, source or None, offline=offline)
     run = result.run or {}
@@ -137,15 +140,17 @@ def _print_status(settings, rows) -> None:
 
 
 def export_parquet(
-    outdir: Annotated[Path, typer.Argument(help="Output folder (default: <warehouse dir>/parquet)")] = None,
+    outdir: Annotated[str, typer.Argument(help="Output folder (default: <warehouse dir>/parquet)")] = None,
     partition_rows: Annotated[int, typer.Option(min=1, help="Partition larger tables by year")] = 1_000_000,
 ) -> None:
     """Write every mart and figure table and view as Parquet (partitioned by year where large)."""
     from jlac.ops.export import export_parquet as run_export
 
     settings = get_settings()
-    outdir = outdir or settings.home / "parquet"
     with _user_errors():
+        if outdir is not None and not outdir.strip():  # Path("") is ".": the tables would land where one stands
+            raise JlacError("the output folder is empty text; name one, or leave it out for <warehouse dir>/parquet")
+        outdir = Path(outdir) if outdir is not None else settings.home / "parquet"
         exported = run_export(settings.warehouse, outdir, partition_rows)
     for item in exported:
         part = f" partitioned by {item.partitioned_by}" if item.partitioned_by else ""

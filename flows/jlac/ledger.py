@@ -52,6 +52,26 @@ class RunRecord:
                 "snapshots": [{k: v for k, v in s.items() if k != "files"} for s in self.snapshots]}
 
 
+# The JSON types of a ledger line's fields (RunRecord's): a line of valid JSON whose field has another type (an edit,
+# another tool's line) would stop `jlac status` and every reader at that field.
+_TYPES = {"trigger": (str,), "flow_run_id": (str, type(None)), "started": (str,), "ended": (str, type(None)),
+          "status": (str,), "duration_s": (int, float, type(None)), "snapshots": (list,), "error": (str, type(None)),
+          "failed_source": (str, type(None)), "failed_suite": (str, type(None)), "report_path": (str, type(None)),
+          "hooks": (list,), "plan": (dict, type(None)), "quarantine": (dict,)}
+
+
+def _wrong_field(run: dict) -> str | None:
+    """The first field of a ledger line whose type is not a run record's, as ``name=value``; None when all fit."""
+    for name, types in _TYPES.items():
+        value = run.get(name)
+        if name in run and (not isinstance(value, types) or isinstance(value, bool)):
+            return f"{name}={value!r}"
+    for item in run.get("snapshots") or []:
+        if not isinstance(item, dict):
+            return f"snapshots item {item!r}"
+    return None
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
 
@@ -86,6 +106,10 @@ def read(path: Path) -> list[dict]:
         if not isinstance(run, dict) or not isinstance(run.get("run_id"), str):
             # valid JSON that is no run record (123, [1, 2], {}): every later build read it as one and failed
             log.warning("%s: line %d is not a run record (%r...): skipped", path, n, line[:60])
+            continue
+        if wrong := _wrong_field(run):
+            log.warning("%s: line %d (run %s) has %s, not what a run record holds there: skipped", path, n,
+                        run["run_id"], wrong[:80])
             continue
         runs.append(run)
     return runs

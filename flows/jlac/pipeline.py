@@ -33,6 +33,7 @@ from jlac import (
     parse,
     partitions,
     plan,
+    preflight,
     publish_hooks,
     quarantine,
     task_runners,
@@ -214,7 +215,7 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     either way, and a failed validation leaves a report naming source, file and rows.
     """
     settings = settings or get_settings()
-    plan.check_known(sources, pins)  # before anything is fetched or built
+    preflight.check(settings, sources, pins, fetch=fetch and not offline)  # before anything is fetched or built
     handler = _log_to_run(logging.getLogger("jlac"))
     try:
         if fetch and not offline:

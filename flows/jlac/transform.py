@@ -50,6 +50,12 @@ def dbt_home(settings: Settings) -> Path:
     return Path(override) if override else settings.home / ".dbt"
 
 
+def _sql_quoted(path: Path) -> str:
+    """The path as dbt-duckdb must be given it: it writes it between single quotes into ATTACH without escaping, so
+    a folder named with an apostrophe ("it's") broke every build there."""
+    return str(path).replace("'", "''")
+
+
 def _profile(home: Path) -> Path:
     """Write the profile: dbt-duckdb on ``home/build.duckdb``, a link to the build file of the run.
 
@@ -63,7 +69,7 @@ def _profile(home: Path) -> Path:
         # An in-memory database with the build file attached as catalog "build": the name (and the path) dbt sees
         # stay the same whichever run's file the link points at.
         f"      path: ':memory:'\n      database: build\n      schema: main\n      threads: {THREADS}\n"
-        f"      attach:\n        - path: {json.dumps(str(home / 'build.duckdb'))}\n          alias: build\n"
+        f"      attach:\n        - path: {json.dumps(_sql_quoted(home / 'build.duckdb'))}\n          alias: build\n"
     )
     path = home / "profiles.yml"
     if not path.exists() or path.read_text(encoding="utf-8") != text:

@@ -41,7 +41,8 @@ def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple
         return {}
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH '{warehouse}' AS wh (READ_ONLY)")
+        path = str(warehouse).replace("'", "''")  # a folder named with an apostrophe (it's) is a folder too
+        con.execute(f"ATTACH '{path}' AS wh (READ_ONLY)")
         cols = con.execute(
             "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = 'wh' "
             "AND schema_name IN ('marts', 'figures') AND column_name IN ? ORDER BY 1, 2, 3",

@@ -1,0 +1,39 @@
+"""What a refresh (or backfill) would fail on later, checked before anything starts: the CLI calls it before Prefect's
+seconds of start, the refresh flow at its beginning (a deployment's run).
+
+Inside a run, a fetch's bad setting only failed that fetch (the run went on and ended "nothing changed", status 0),
+a bad JLAC_TASK_RUNNER passed unless a partitioned file was parsed, and a folder that cannot be what the settings say
+was found after building (the warehouse a folder) or after publishing (the output under a file).
+"""
+
+from __future__ import annotations
+
+import os
+
+from jlac.config import Settings
+from jlac.errors import JlacError
+
+
+def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
+          fetch: bool = False) -> None:
+    """Raise JlacError (SettingError for a setting) naming what is wrong: an unknown source name, a JLAC_HTTP_* value
+    when the run fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache path no refresh can write."""
+    from jlac import task_runners
+    from jlac.plan import check_known
+
+    check_known(sources, pins)
+    if fetch:
+        from jlac.connectors import make_client
+
+        make_client()  # reads and checks JLAC_HTTP_CONNECT_TIMEOUT, _READ_TIMEOUT and _RETRIES
+    spec = os.environ.get(task_runners.ENV, "").strip()
+    if spec:
+        task_runners.dask_address(spec)  # its form only: whether a scheduler answers is checked when it is used
+    if settings.warehouse.is_dir():
+        raise JlacError(f"JLAC_WAREHOUSE={settings.warehouse} is a folder; it names the warehouse's DuckDB file "
+                        "(e.g. warehouse/jlac.duckdb)")
+    for name, folder in (("JLAC_OUTPUT", settings.output), ("JLAC_CACHE", settings.cache_dir),
+                         ("JLAC_WAREHOUSE's folder", settings.home)):
+        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise JlacError(f"{name} {folder}: {blocking} is a file, so no folder can be made there")
