@@ -93,3 +93,21 @@ def test_a_source_without_a_snapshot_is_checked_empty_with_one_count(tmp_path, e
     [result] = validate_source(path, source, None)
     assert not result.success
     assert result.outcomes[0].details == "observed 1 row(s) in raw.imf_imts without a snapshot"
+
+
+def test_a_failed_check_names_each_row_once_with_its_count(tmp_path):
+    """One row of a DOTS sheet holds a value per year: an unknown partner's row was named ten times over (found by
+    a QA pass); each distinct row is named once, with its count when it repeats."""
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT 'DOTS_101.xlsx' AS file, 226 AS row_number, y AS year, "
+                    "'Republic of Perú' AS partner FROM range(2010, 2022) r(y) "
+                    "UNION ALL SELECT 'DOTS_101.xlsx', 300 + i, 2020, 'Atlantis ' || i FROM range(12) r(i)")
+    check = Check(name="partners known", index_columns=("file", "row_number"), expectations=[
+        gx.expectations.ExpectColumnValuesToBeInSet(column="partner", value_set=["Mexico"])])
+    (result,) = run_checks(path, "imf-dots", "imf-dots", "imf-dots/2022-02-02", [check], "SELECT * FROM raw.t")
+    details = result.outcomes[0].details
+    assert "{'file': 'DOTS_101.xlsx', 'row_number': 226, 'partner': 'Republic of Perú'} (12 rows)" in details
+    assert details.count("'row_number': 226") == 1
+    assert "{'file': 'DOTS_101.xlsx', 'row_number': 300, 'partner': 'Atlantis 0'}, " in details  # once: no count

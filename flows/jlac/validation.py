@@ -77,14 +77,13 @@ def _describe(result) -> str:
         parts.append(f"values {distinct_counts(values)}")
     rows = r.get("unexpected_index_list") or []
     if rows:
-        rows = rows[:10]
-        # GX puts the checked column's value in every row; when all the rows shown carry the same one, it is said
-        # once above with its count instead of ten times here (differing values stay beside their rows)
+        # GX puts the checked column's value in every row; when all the rows carry the same one, it is said once
+        # above with its count instead of beside every row (differing values stay beside their rows)
         column = result.expectation_config.kwargs.get("column")
         if column and len(rows) > 1 and all(isinstance(row, dict) for row in rows) and \
                 len({repr(row.get(column)) for row in rows}) == 1:
             rows = [{k: v for k, v in row.items() if k != column} for row in rows]
-        parts.append(f"rows {rows!r}")
+        parts.append(f"rows {distinct_rows(rows)}")
     if result.exception_info and result.exception_info.get("raised_exception"):
         parts.append(f"error: {result.exception_info.get('exception_message')}")
     else:  # GX keys exception_info by metric when several metrics failed
@@ -101,6 +100,15 @@ def distinct_counts(values: list, limit: int = 10) -> str:
     shown = ", ".join(f"{v} ({n:,} row{'s' if n != 1 else ''})" for v, n in counts.most_common(limit))
     more = len(counts) - limit
     return shown + (f" and {more:,} more distinct value(s)" if more > 0 else "")
+
+
+def distinct_rows(rows: list, limit: int = 10) -> str:
+    """The rows a failed check names, each once with its count when it repeats (one row of a sheet holds a value per
+    year: the same file, sheet and row ten times said nothing ten times), the first ``limit`` distinct ones."""
+    counts = Counter(repr(row) for row in rows)
+    shown = [f"{key} ({n:,} rows)" if n > 1 else key for key, n in list(counts.items())[:limit]]
+    more = len(counts) - limit
+    return "[" + ", ".join(shown) + "]" + (f" and {more:,} more distinct row(s)" if more > 0 else "")
 
 
 def _first_rows(datasource, query: str, limit: int = 10) -> list[dict]:
