@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import duckdb
 
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+from jlac import sqltext
 
 
 def comment_table(con: duckdb.DuckDBPyConnection, table: str, description: str, columns: dict[str, str]) -> None:
     """Attach the descriptions as COMMENTs so the warehouse documents itself."""
-    con.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
+    con.execute(f"COMMENT ON TABLE {table} IS {sqltext.literal(description)}")
     for col, text in columns.items():
-        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(text)}')
+        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {sqltext.literal(text)}')
 
 
 def comment_raw_table(con: duckdb.DuckDBPyConnection, source, has_snapshot: bool) -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import textfiles
+from jlac import sqltext, textfiles
 from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
@@ -248,10 +248,10 @@ def load_view(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot
     con.execute(f"CREATE OR REPLACE TABLE {source.raw_table}_partitions (file VARCHAR, sha256 VARCHAR, "
                 f"parquet VARCHAR, rows BIGINT, checks_version VARCHAR, is_new BOOLEAN{stat_cols})")
     if entries:
-        paths = "[" + ", ".join(_quote(e["parquet"]) for e in entries) + "]"
+        paths = "[" + ", ".join(sqltext.literal(e["parquet"]) for e in entries) + "]"
         con.execute(
-            f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {declared}, {_quote(snapshot.id)} AS snapshot_id, "
-            f"{_quote(snapshot.vintage)} AS vintage FROM read_parquet({paths})"
+            f"CREATE OR REPLACE VIEW {source.raw_table} AS SELECT {declared}, {sqltext.literal(snapshot.id)} "
+            f"AS snapshot_id, {sqltext.literal(snapshot.vintage)} AS vintage FROM read_parquet({paths})"
         )
         # Row counts and per-partition min/max, read from the partitions' footers when they were written.
         version = checks_version(source)
@@ -301,10 +301,6 @@ def _has_partitions_table(con: duckdb.DuckDBPyConnection, source: Source, databa
     where = "database_name = ?" if database else "database_name = current_database()"
     return con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE {where} AND schema_name = ? AND table_name = ?",
                        [*([database] if database else []), schema, f"{table}_partitions"]).fetchone()[0] > 0
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --- validate: only what the published warehouse does not already hold ----------------------------

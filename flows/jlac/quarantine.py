@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import comments
+from jlac import comments, sqltext
 from jlac.errors import JlacError
 from jlac.sources import PROVENANCE, Source
 
@@ -123,7 +123,7 @@ def _apply_one(con: duckdb.DuckDBPyConnection, source: Source) -> int:
         f"CASE WHEN _unknown_{i} THEN 'unknown {c} ' || {_quote(chr(34) + c + chr(34))} || ' ({tag} naming: not "
         "in pycountry nor flows/jlac/data/country_names.csv)' END"
         for i, (tag, c) in enumerate(source.country_names)) + ") || "
-        + _quote_literal(f"; outside the rows a published figure reads ({scope.why})"))
+        + sqltext.literal(f"; outside the rows a published figure reads ({scope.why})"))
     where = [f'"{c}"' if c in declared else "NULL" for c in PROVENANCE]
     raw_cols = [*(c.name for c in source.columns), *(c for c in ("snapshot_id", "vintage") if c not in declared)]
     row_data = "to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in raw_cols) + "))"
@@ -160,10 +160,6 @@ def _apply_one(con: duckdb.DuckDBPyConnection, source: Source) -> int:
 
 def _ident(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def describe_values(values: list[tuple]) -> str:

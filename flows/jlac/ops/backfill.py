@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac import sqltext
 from jlac.config import get_settings
 from jlac.ops.status import read_ledger
 
@@ -41,8 +42,7 @@ def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple
         return {}
     con = duckdb.connect(":memory:")
     try:
-        path = str(warehouse).replace("'", "''")  # a folder named with an apostrophe (it's) is a folder too
-        con.execute(f"ATTACH '{path}' AS wh (READ_ONLY)")
+        con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (READ_ONLY)")  # a folder may be named "it's"
         cols = con.execute(
             "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = 'wh' "
             "AND schema_name IN ('marts', 'figures') AND column_name IN ? ORDER BY 1, 2, 3",

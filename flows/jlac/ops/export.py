@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac import sqltext
 from jlac.errors import JlacError
 
 SCHEMAS = ("marts", "figures")
@@ -45,7 +46,7 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
     # cache could otherwise return an older, still-open copy of a replaced warehouse file.
     with duckdb.connect(":memory:") as con:
         try:
-            con.execute(f"ATTACH {_literal(warehouse)} AS wh (READ_ONLY)")
+            con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (READ_ONLY)")
         except duckdb.Error as exc:
             raise JlacError(f"{warehouse}: cannot be read as a DuckDB warehouse ({exc}); nothing was exported") from exc
         # A year-partitioned write buffers each partition up to this many rows before writing it out; DuckDB's default
@@ -108,18 +109,13 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
     _remove(staging)
     options = f"FORMAT parquet, PARTITION_BY ({year})" if year else "FORMAT parquet"
     try:
-        con.execute(f'COPY (SELECT *{replace} FROM wh."{schema}"."{table}") TO {_literal(staging)} ({options})')
+        con.execute(f'COPY (SELECT *{replace} FROM wh."{schema}"."{table}") TO {sqltext.literal(staging)} ({options})')
     except duckdb.Error:
         _remove(staging)
         raise
     _swap(staging, final)
     _remove(folder / (f"{table}.parquet" if year else table))  # the other layout, from an earlier export
     return Exported(f"{schema}.{table}", final, rows, year)
-
-
-def _literal(path: Path) -> str:
-    """A path as an SQL string literal (a quote in a folder name must not end it)."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _remove(path: Path) -> None:

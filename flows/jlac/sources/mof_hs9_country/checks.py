@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import great_expectations as gx
 
+from jlac import sqltext
 from jlac.checks import repeated_keys_query, schema_expectation, violations_check
 from jlac.partitions import files_to_validate
 from jlac.validation import Check
@@ -28,7 +29,7 @@ def _rows_query(source, snapshot, settings) -> str:
     files = None if settings is None else files_to_validate(settings, source, snapshot)
     if files is None:
         return f"SELECT * FROM {source.raw_table}"
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files) or "NULL"
+    listed = ", ".join(sqltext.literal(f) for f in files) or "NULL"
     return f"SELECT * FROM {source.raw_table} WHERE file IN ({listed})"  # Parquet min/max skip the other files
 
 
