@@ -262,15 +262,18 @@ def test_refresh_names_an_unknown_source_before_prefect_starts(tmp_path, args):
     (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}"}, "is a folder; it names the warehouse's DuckDB file"),
     (["refresh", "--offline"], {"JLAC_OUTPUT": "{tmp}/a-file/out"}, "is a file, so no folder can be made there"),
     (["refresh", "--offline"], {"JLAC_CACHE": "{tmp}/a-file"}, "JLAC_CACHE"),
+    (["refresh", "--offline"], {"JLAC_DBT_HOME": "{tmp}/what?/dbt"}, "JLAC_DBT_HOME"),
+    (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}/wh/a?b/jlac.duckdb", "JLAC_DBT_HOME": None}, "has a '?'"),
 ], ids=["backfill unknown source", "refresh bad retries", "backfill bad retries", "task runner local:0",
-        "warehouse a folder", "output under a file", "cache a file"])
+        "warehouse a folder", "output under a file", "cache a file", "dbt home with ?", "warehouse folder with ?"])
 def test_what_a_run_would_fail_on_is_named_before_prefect_starts(tmp_path, command, env, expected):
     """Found by a QA pass: a bad fetch setting failed only that fetch inside the run (exit 0, "nothing changed"),
     a bad task runner passed unless an HS-9 file was parsed, and a bad folder was found after building or after
     publishing (tracebacks, a ledger saying completed beside exit 1). Each is one line now, nothing started."""
     (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
     base = {"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")}
-    result = runner.invoke(app, command, env={**base, **{k: v.format(tmp=tmp_path) for k, v in env.items()}})
+    env = {k: v if v is None else v.format(tmp=tmp_path) for k, v in env.items()}  # None: unset
+    result = runner.invoke(app, command, env={**base, **env})
     assert result.exit_code == 1 and expected in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output and "Starting temporary server" not in result.output
     assert not (tmp_path / "wh").exists()  # no run recorded, nothing built

@@ -20,6 +20,7 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     when the run fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache path no refresh can write."""
     from jlac import task_runners
     from jlac.plan import check_known
+    from jlac.transform import dbt_home
 
     check_known(sources, pins)
     if fetch:
@@ -32,6 +33,12 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     if settings.warehouse.is_dir():
         raise JlacError(f"JLAC_WAREHOUSE={settings.warehouse} is a folder; it names the warehouse's DuckDB file "
                         "(e.g. warehouse/jlac.duckdb)")
+    dbt = dbt_home(settings)
+    if "?" in str(dbt):  # dbt-duckdb drops everything from a "?" on from the path it attaches (URL parameters)
+        which = "JLAC_DBT_HOME" if os.environ.get("JLAC_DBT_HOME") else "JLAC_WAREHOUSE's folder"
+        raise JlacError(f"{which} {dbt.parent if which != 'JLAC_DBT_HOME' else dbt}: dbt cannot build in a folder "
+                        "whose path has a '?' (dbt-duckdb reads what follows it as URL parameters); choose a folder "
+                        "without one, or set JLAC_DBT_HOME to one")
     for name, folder in (("JLAC_OUTPUT", settings.output), ("JLAC_CACHE", settings.cache_dir),
                          ("JLAC_WAREHOUSE's folder", settings.home)):
         blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
