@@ -59,8 +59,11 @@ def meta() -> dict:
     return doc
 
 
-def page(values: list[dict], next_key: int | None) -> dict:
-    result_inf = {"TOTAL_NUMBER": 3, "FROM_NUMBER": 1, "TO_NUMBER": len(values)}
+def page(values: list[dict], next_key: int | None, start: int = 1, total: int | None = None) -> dict:
+    """One getStatsData page as e-Stat writes it: rows ``start`` to ``start + len(values) - 1`` of ``total``."""
+    total = len(values) + start - 1 if total is None and next_key is None else total
+    result_inf = {"TOTAL_NUMBER": total if total is not None else 3, "FROM_NUMBER": start,
+                  "TO_NUMBER": start + len(values) - 1}
     if next_key:
         result_inf["NEXT_KEY"] = next_key
     return {
@@ -107,8 +110,8 @@ def test_meta_then_two_pages(env, httpserver, caplog):
         "/rest/3.0/app/json/getMetaInfo", query_string={"appId": APPID, "statsDataId": TABLE}
     ).respond_with_json(meta())
     pages = {
-        "1": page([value("50410", "1,234,567"), value("50305", "2345678")], next_key=3),
-        "3": page([value("50999", "-")], next_key=None),
+        "1": page([value("50410", "1,234,567"), value("50305", "2345678")], next_key=3, total=3),
+        "3": page([value("50999", "-")], next_key=None, start=3, total=3),
     }
 
     def stats_data(request: Request) -> Response:
@@ -204,6 +207,31 @@ def test_next_key_that_does_not_move_forward_fails_at_once(env, httpserver, nxt,
     result = _fetch_with(env, httpserver, meta(), {"1": first})
     assert expected in result.message and f"{TABLE}_data_p001.json" in result.message
     assert result.requests == 2  # getMetaInfo and one page
+
+
+TWO = [value("50410", "1"), value("50305", "2")]
+
+
+@pytest.mark.parametrize("pages, expected", [
+    # page 1 says the next rows start at 5: rows 3-4 were never fetched
+    ({"1": page(TWO, next_key=5, total=6), "5": page(TWO, next_key=None, start=5, total=6)},
+     "NEXT_KEY 5 does not follow this page's 2 row(s) from 1 (expected 3)"),
+    # the API answers page 2 with page 1's rows again
+    ({"1": page(TWO, next_key=3, total=6), "3": page(TWO, next_key=5, start=1, total=6)},
+     "the page starts at row 1 where row 3 was asked for"),
+    # the last page arrives and the rows do not add up to TOTAL_NUMBER
+    ({"1": page(TWO, next_key=3, total=6), "3": page(TWO, next_key=None, start=3, total=6)},
+     "4 value(s) fetched where TOTAL_NUMBER says 6"),
+    # a page holding fewer values than its FROM_NUMBER..TO_NUMBER
+    ({"1": {"GET_STATS_DATA": {**page(TWO, next_key=None)["GET_STATS_DATA"], "STATISTICAL_DATA": {
+        "RESULT_INF": {"TOTAL_NUMBER": 3, "FROM_NUMBER": 1, "TO_NUMBER": 3}, "DATA_INF": {"VALUE": TWO}}}}},
+     "2 value(s) where FROM_NUMBER 1 to TO_NUMBER 3 says 3"),
+], ids=["a page skipped", "a page repeated", "short of TOTAL_NUMBER", "a page cut short"])
+def test_pages_that_do_not_add_up_fail_the_fetch_and_store_nothing(env, httpserver, pages, expected):
+    """Found by a QA pass: with JLAC_ESTAT_LIMIT=2, a skipped page stored 4 of 6 rows and a repeated page 2 of 6
+    distinct rows as a new vintage, and the refresh published them (exit 0)."""
+    result = _fetch_with(env, httpserver, meta(), pages)
+    assert expected in result.message, result.message
 
 
 def test_a_later_value_without_area_fails_the_fetch(env, httpserver):

@@ -82,7 +82,9 @@ PAGES = {
 
 def stats_data(request: Request) -> Response:
     values, nxt = PAGES[(request.args["cdTime"], request.args["startPosition"])]
-    result_inf = {"TOTAL_NUMBER": 9, "FROM_NUMBER": 1, "TO_NUMBER": len(values)}
+    start = int(request.args["startPosition"])
+    total = sum(len(vals) for (time, _), (vals, _) in PAGES.items() if time == request.args["cdTime"])
+    result_inf = {"TOTAL_NUMBER": total, "FROM_NUMBER": start, "TO_NUMBER": start + len(values) - 1}
     if nxt:
         result_inf["NEXT_KEY"] = nxt
     body = {"GET_STATS_DATA": {"RESULT": OK, "PARAMETER": {"STATS_DATA_ID": IMPORTS},

@@ -130,3 +130,34 @@ def test_fetch_removes_what_killed_fetches_left_and_writes_a_vintage_others_can_
     [snap] = list_vintages("fred-exjpus", env)
     assert oct(snap.root.stat().st_mode & 0o777) == "0o755"  # was 0700 (mkdtemp): other accounts could not read it
     assert {oct(p.stat().st_mode & 0o777) for p in snap.root.iterdir()} == {"0o644"}
+
+
+def test_a_body_cut_short_without_a_length_is_not_stored(env, httpserver):
+    """Found by a QA pass: a server that sent no Content-Length and closed early gave a FRED CSV ending
+    "1991-09-01,134.2" (the real value 134.2995, the series running to 2025): stored as a new vintage, and the
+    refresh published Figure 1's dollars from 20 years of rates. MOF the same with a file cut to its first months."""
+    whole = FRED_CSV.read_bytes()
+    assert b"1991-09-01,134.2995\n" in whole  # the mirror's file
+    httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(whole, content_type="text/csv")
+    [first] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert first.status == "new", first.message
+    # cut inside a line: no line break at the end
+    cut = whole[: whole.index(b"1991-09-01,134.2995") + len(b"1991-09-01,134.2")]
+    httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(cut, content_type="text/csv")
+    [bad] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert bad.status == "failed" and "the body ends inside a line" in bad.message, bad.message
+    # cut at a line break: fewer months than the vintage before
+    cut = whole[: whole.index(b"1991-10-01")]
+    httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(cut, content_type="text/csv")
+    [bad] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert bad.status == "failed" and "line(s) where the previous vintage" in bad.message, bad.message
+    assert len(list_vintages("fred-exjpus", env)) == 1  # only the whole one
+    # MOF: a whole file, then one cut after its first month (a valid-looking row)
+    httpserver.expect_oneshot_request("/toukei/suii/html/data/d41ma.csv").respond_with_data(MOF_CSV)
+    [ok] = fetch_all(["mof-customs"], env, client_factory=make)
+    assert ok.status == "new", ok.message
+    short = MOF_CSV[: MOF_CSV.index("2024/12".encode("cp932"))]
+    httpserver.expect_oneshot_request("/toukei/suii/html/data/d41ma.csv").respond_with_data(short)
+    [bad] = fetch_all(["mof-customs"], env, client_factory=make)
+    assert bad.status == "failed" and "3 line(s) where the previous vintage" in bad.message, bad.message
+    assert len(list_vintages("mof-customs", env)) == 1

@@ -288,3 +288,18 @@ def test_a_key_with_url_special_characters_is_redacted_as_the_url_carries_it(htt
     assert "appId=***" in str(err.value)
     for form in (key, "key%2Bwith%2Fslash%3D%3D", "key%2Bwith/slash%3D%3D"):
         assert form not in text
+
+
+def test_a_redirect_without_location_and_a_redirect_to_an_error_are_named(httpserver, tmp_path):
+    """Found by a QA pass: a 302 without a Location was taken as the data (the connector then said "empty body"),
+    and after a redirect to a 404 the message named only the URL asked for, not the one that failed."""
+    httpserver.expect_request("/nowhere").respond_with_data("moved", status=302)
+    httpserver.expect_request("/old").respond_with_data("", status=301, headers={"Location": "/other/login"})
+    httpserver.expect_request("/other/login").respond_with_data("no such page", status=404)
+    with client(Sleeps()) as c:
+        with pytest.raises(HttpError, match=r"(?i)/nowhere: HTTP 302 Found without a Location header") as caught:
+            c.download(httpserver.url_for("/nowhere"), tmp_path)
+        assert caught.value.status == 302
+        with pytest.raises(HttpError, match=r"/old \(redirected to http://\S+/other/login\): HTTP 404"):
+            c.download(httpserver.url_for("/old"), tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing left behind

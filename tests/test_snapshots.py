@@ -193,3 +193,20 @@ def test_source_option_with_a_published_vintage_gone_says_so(tmp_path, mirror):
                                         r"the mirrors \(available: 2022-01-18\).*--pin oecd-dac2a=VINTAGE"):
         _published_pins(settings, ["imf-dots"])
     assert _published_pins(settings, ["imf-dots"], {"oecd-dac2a": "2022-01-18"}) == {"fred-exjpus": "2025-05-27"}
+
+
+def test_vintages_written_within_one_second_each_get_a_name_that_sorts_after_the_last(tmp_path):
+    """Found by a QA pass: a third vintage of a source within one second failed with a bare
+    '[Errno 39] Directory not empty' naming no source, and the fetched data was thrown away."""
+    names = []
+    for i in range(4):
+        f = tmp_path / f"f{i}.csv"
+        f.write_text(f"a\n{i}\n")
+        names.append(write_snapshot(tmp_path / "store", "src", {"f.csv": f}, {"title": "t"}).vintage)
+    assert len(set(names)) == 4 and names == sorted(names)  # the newest is the one `latest` picks
+    assert names[0].count("-") == 2 and "T" in names[1]  # today's date first, then the time to the second
+    vintages = list_vintages("src", Settings(warehouse=tmp_path / "wh" / "jlac.duckdb",
+                                             snapshots=tmp_path / "store", mirrors=(), output=tmp_path / "out"))
+    assert [v.vintage for v in vintages][-1] == names[-1]
+    assert [v.path("f.csv").read_text() for v in vintages] == [f"a\n{i}\n" for i in range(4)]
+    assert [v.manifest["vintage"] for v in vintages] == [v.vintage for v in vintages]

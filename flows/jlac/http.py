@@ -381,12 +381,24 @@ class HttpClient:
                 _error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 return None, after, problem
+            # where the answer came from, when a redirect led elsewhere: the URL that failed is that one
+            final = self.redact(str(response.url))
+            there = f" (redirected to {final})" if final != shown else ""
             if status >= 400:
                 body = _error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 snippet = self.redact(body[:300].decode("utf-8", "replace")).strip().replace("\n", " ")
                 raise HttpError(
-                    f"GET {shown}: HTTP {status} {response.reason_phrase}; body starts: {snippet!r}",
+                    f"GET {shown}{there}: HTTP {status} {response.reason_phrase}; body starts: {snippet!r}",
+                    shown,
+                    status,
+                )
+            if 300 <= status < 400:  # a redirect not followed (no Location): no data, whatever its body holds
+                _error_body(response)
+                self.stats.bytes += response.num_bytes_downloaded
+                raise HttpError(
+                    f"GET {shown}{there}: HTTP {status} {response.reason_phrase} without a Location header to "
+                    "follow; expected the data or a redirect to it",
                     shown,
                     status,
                 )

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -242,6 +243,22 @@ def shareable(folder: Path) -> None:
         path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
+def _vintage_names(vintage: str | None) -> Iterator[str]:
+    """The names a new vintage may take, first free one wins: the given name or today's date, then (a second release
+    on one day) the time to the second, then (several in one second: two fetches at once, a quick retry) the time
+    with -02, -03, ... (sorted after the plain time, as a later vintage must be)."""
+    if vintage:
+        yield vintage
+    now = datetime.now(UTC)
+    if not vintage:
+        yield now.strftime("%Y-%m-%d")
+    stamp = now.strftime("%Y-%m-%dT%H%M%S")
+    yield stamp
+    for i in range(2, 100):
+        yield f"{stamp}-{i:02d}"
+    raise SnapshotError(f"no free vintage name left for {stamp}: 99 vintages written in one second?")
+
+
 def write_snapshot(
     store: Path, source: str, files: dict[str, Path], metadata: dict, vintage: str | None = None
 ) -> Snapshot:
@@ -250,13 +267,10 @@ def write_snapshot(
     ``files`` maps the relative name in the snapshot to a finished temp file (moved, not copied).
     A reader never sees a half-written vintage.
     """
-    vintage = vintage or datetime.now(UTC).strftime("%Y-%m-%d")
     source_dir = store / source
     source_dir.mkdir(parents=True, exist_ok=True)
-    final = source_dir / vintage
-    if final.exists():  # a second release on the same day gets a time suffix
-        vintage = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S")
-        final = source_dir / vintage
+    names = _vintage_names(vintage)
+    vintage = next(n for n in names if not (source_dir / n).exists())
     tmp = Path(tempfile.mkdtemp(prefix=f".{vintage}-", dir=source_dir))
     try:
         entries = []
@@ -265,10 +279,21 @@ def write_snapshot(
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(src), dest)
             entries.append({"path": rel, "bytes": dest.stat().st_size, "sha256": sha256_file(dest)})
-        manifest = {"source": source, "vintage": vintage, **metadata, "files": entries}
-        (tmp / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")
         shareable(tmp)
-        os.replace(tmp, final)
+        while True:
+            manifest = {"source": source, "vintage": vintage, **metadata, "files": entries}
+            (tmp / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True),
+                                        encoding="utf-8")
+            shareable(tmp / MANIFEST)
+            final = source_dir / vintage
+            try:
+                os.replace(tmp, final)
+                break
+            except OSError as exc:  # another fetch took the name meanwhile: the next one
+                if not final.exists():
+                    raise SnapshotError(f"{source}: could not write vintage {vintage} into {source_dir}: "
+                                        f"{exc.strerror or exc}") from exc
+                vintage = next(n for n in names if not (source_dir / n).exists())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -187,6 +187,29 @@ def content_fingerprint(files: dict[str, Path], file_fingerprint: Callable[[Path
     return h.hexdigest()
 
 
+def check_not_cut_short(path: Path, previous: Snapshot | None, name: str, label: str, *,
+                        line_end: bool = False) -> None:
+    """For a file the publisher sends whole at each release (a series' history, then the new months): it holds at
+    least the lines of the previous vintage's file and, with ``line_end``, ends with a line break.
+
+    A server that sends no length and closes the connection early (an answer delimited by the close) gives a body
+    cut short that HTTP cannot tell from a whole one, and that parses as a valid, shorter series: a FRED file ending
+    "1991-09-01,134.2" (for 134.2995) was stored and published. Raises FetchError; nothing is stored.
+    """
+    data = path.read_bytes()
+    if line_end and data and not data.endswith(b"\n"):
+        raise FetchError(f"{label}: the body ends inside a line ({data[-40:]!r}), not with a line break: cut short "
+                         "in transfer? Not stored")
+    if previous is None or name not in {f.path for f in previous.files}:
+        return
+    lines = sum(1 for line in data.splitlines() if line.strip())
+    before = sum(1 for line in previous.path(name).read_bytes().splitlines() if line.strip())
+    if lines < before:
+        raise FetchError(f"{label}: {lines:,} line(s) where the previous vintage ({previous.id}) has {before:,}; the "
+                         "publisher re-sends the whole history, so a shorter file is a body cut short in transfer. "
+                         "Not stored")
+
+
 def store_if_changed(
     settings: Settings,
     staged: Staged,

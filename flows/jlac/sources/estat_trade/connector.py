@@ -19,7 +19,7 @@ from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
 from jlac.connectors.estat import make_client as make_client  # e-Stat's pacing
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
-from jlac.sources.estat_trade.source import class_lists, data_values, next_start, read_envelope, table_flow
+from jlac.sources.estat_trade.source import Paging, class_lists, data_values, read_envelope, table_flow
 
 SOURCE_NAME = "estat-trade"
 FETCH_ORDER = 40  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
@@ -104,7 +104,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
             resolved[table] = {"cat01": cat01, "cat02": cat02, "flow": flow}
-            start, page = 1, 1
+            start, page, paging = 1, 1, Paging(f"estat-trade table {table}")
             while True:
                 name = f"{table}_data_p{page:03d}.json"
                 params = {
@@ -119,8 +119,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 }
                 inner = _get(client, staged, f"{base}/json/getStatsData", params, name, "GET_STATS_DATA")
                 try:
-                    data_values(inner, f"estat-trade {name}")
-                    nxt = next_start(inner, start, f"estat-trade {name}")
+                    values = data_values(inner, f"estat-trade {name}")
+                    nxt = paging.next_start(inner, start, len(values), f"estat-trade {name}")
                 except ParseError as exc:
                     raise FetchError(str(exc)) from None
                 if nxt is None:

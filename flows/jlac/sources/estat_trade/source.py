@@ -158,19 +158,53 @@ def data_values(inner: dict, label: str) -> list[dict]:
     return values
 
 
-def next_start(inner: dict, start: int, label: str) -> int | None:
-    """The startPosition of the next page (e-Stat's NEXT_KEY), None on the last page. A NEXT_KEY that is not a
-    position after ``start`` would page forever (or repeat pages): a ParseError at once."""
-    nxt = ((inner.get("STATISTICAL_DATA") or {}).get("RESULT_INF") or {}).get("NEXT_KEY")
-    if nxt is None or nxt == "":
+def _position(ri: dict, key: str, label: str) -> int | None:
+    value = ri.get(key)
+    if value is None or value == "":
         return None
-    text = str(nxt).strip()
+    text = str(value).strip()
     if not (text.isascii() and text.isdigit()):
-        raise ParseError(f"{label}: NEXT_KEY {nxt!r} is not a row position; format changed?")
-    if int(text) <= start:
-        raise ParseError(f"{label}: NEXT_KEY {text} does not move past this page's startPosition {start}: "
-                         "the API would return the same rows again")
+        raise ParseError(f"{label}: {key} {value!r} is not a row position; format changed?")
     return int(text)
+
+
+class Paging:
+    """One query's pages through ``startPosition`` = NEXT_KEY, each checked against e-Stat's RESULT_INF: the page
+    starts where it was asked to (FROM_NUMBER), holds the rows it says (TO_NUMBER), NEXT_KEY continues right after
+    it, and the pages add up to TOTAL_NUMBER. A page the API sent twice or a page skipped was stored and published
+    as a whole table before (found by a QA pass); each is a ParseError naming the page now."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.fetched = 0
+        self.total: int | None = None
+
+    def next_start(self, inner: dict, start: int, count: int, label: str) -> int | None:
+        """The startPosition of the next page, None after the last one (then the rows must add up)."""
+        ri = (inner.get("STATISTICAL_DATA") or {}).get("RESULT_INF") or {}
+        first, last = _position(ri, "FROM_NUMBER", label), _position(ri, "TO_NUMBER", label)
+        total, nxt = _position(ri, "TOTAL_NUMBER", label), _position(ri, "NEXT_KEY", label)
+        if first is not None and first != start:
+            raise ParseError(f"{label}: the page starts at row {first} where row {start} was asked for "
+                             "(startPosition): the API sent another page")
+        if first is not None and last is not None and last - first + 1 != count:
+            raise ParseError(f"{label}: {count} value(s) where FROM_NUMBER {first} to TO_NUMBER {last} says "
+                             f"{last - first + 1}: a page cut short?")
+        if nxt is not None and nxt <= start:
+            raise ParseError(f"{label}: NEXT_KEY {nxt} does not move past this page's startPosition {start}: "
+                             "the API would return the same rows again")
+        if nxt is not None and nxt != start + count:
+            raise ParseError(f"{label}: NEXT_KEY {nxt} does not follow this page's {count} row(s) from {start} "
+                             f"(expected {start + count}): rows would be skipped or read twice")
+        if total is not None:
+            if self.total is not None and total != self.total:
+                raise ParseError(f"{label}: TOTAL_NUMBER {total} where the first page said {self.total}: the data "
+                                 "changed while it was paged; fetch again")
+            self.total = total
+        self.fetched += count
+        if nxt is None and self.total is not None and self.fetched != self.total:
+            raise ParseError(f"{self.label}: {self.fetched} value(s) fetched where TOTAL_NUMBER says {self.total}")
+        return nxt
 
 
 # e-Stat's marks for "no value" or "confidential" (its 特殊記号): the cell is kept as text, its number NULL.

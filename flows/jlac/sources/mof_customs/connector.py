@@ -11,7 +11,7 @@ import os
 
 from jlac import connectors
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.connectors import FetchError, FetchResult, base_url, check_not_cut_short, staging, store_if_changed
 from jlac.errors import ParseError
 from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
@@ -40,6 +40,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 read_mof_csv(path, f"mof-customs GET {got}")
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
+            # MOF re-sends each file whole (every month since 1979, then months padded with zeros)
+            check_not_cut_short(path, previous, name, f"mof-customs GET {got}")
         metadata = {
             "title": "Trade Statistics of Japan: monthly exports and imports by area (flat CSV)",
             "publisher": "Ministry of Finance, Japan (Customs)",

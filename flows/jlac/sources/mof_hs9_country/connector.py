@@ -36,7 +36,7 @@ from jlac.connectors.estat import DEFAULT_URL, app_id, data_fingerprint
 from jlac.connectors.estat import make_client as make_client  # same pacing as the other e-Stat fetches
 from jlac.errors import ParseError
 from jlac.http import HttpClient, HttpError
-from jlac.sources.estat_trade.source import as_list, class_lists, data_values, next_start, read_envelope, table_flow
+from jlac.sources.estat_trade.source import Paging, as_list, class_lists, data_values, read_envelope, table_flow
 from jlac.sources.mof_hs9_country.source import HEADER, MONTHS
 
 SOURCE_NAME = "mof-hs9-country"
@@ -159,7 +159,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             for time_code in times:
                 year = int(time_code[:4])
                 rows: dict[tuple, dict[str, str]] = defaultdict(dict)
-                start, page = 1, 1
+                start, page, paging = 1, 1, Paging(f"mof-hs9-country table {table} {year}")
                 while True:
                     name = f"estat/{table}_{year}_p{page:03d}.json"
                     params = {"appId": key, "statsDataId": table, "cdTime": time_code, "metaGetFlg": "N",
@@ -169,7 +169,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                     inner = _get(client, staged, f"{base}/json/getStatsData", params, name, "GET_STATS_DATA")
                     try:
                         values = data_values(inner, f"mof-hs9-country {name}")
-                        nxt = next_start(inner, start, f"mof-hs9-country {name}")
+                        nxt = paging.next_start(inner, start, len(values), f"mof-hs9-country {name}")
                     except ParseError as exc:
                         raise FetchError(str(exc)) from None
                     for v in values:
