@@ -141,6 +141,21 @@ def test_figures_and_sources(warehouse_env, tmp_path):
     assert result.exit_code == 0 and "imf-dots" in result.output and "2022-02-02" in result.output
 
 
+def test_figure_1_title_names_what_each_span_covers(warehouse_env):
+    """Found by a QA pass: "Japanese trade with LAC, 1995-2025" while the region's bars end in 2020 and 2021-2025
+    are Mexico, Brazil and Chile only (MOF)."""
+    import duckdb
+    from jlac.figures import fig1_japan_lac_trade as fig1
+
+    with duckdb.connect(warehouse_env["JLAC_WAREHOUSE"], read_only=True) as con:
+        first, lac_last = con.execute("SELECT min(year), max(year) FROM figures.fig1_japan_lac_trade").fetchone()
+        three_last = con.execute("SELECT max(year) FROM figures.japan_main_lac_partners").fetchone()[0]
+    assert (first, lac_last, three_last) == (1995, 2020, 2025)  # DOTS_101.xlsx ends in 2020; MOF's file in 2025
+    assert fig1.title(first, lac_last, three_last) == ("Japanese trade with LAC (33 CELAC states), 1995-2020; with "
+                                                       "Mexico, Brazil and Chile only, to 2025 (US$ billions)")
+    assert fig1.title(1995, 2020, 2020) == "Japanese trade with LAC (33 CELAC states), 1995-2020 (US$ billions)"
+
+
 def test_a_damaged_warehouse_file_is_one_line_not_a_traceback(tmp_path):
     """`jlac` itself (its entry point, not only a command's own handling): a file that is not a DuckDB database."""
     bad = tmp_path / "jlac.duckdb"

@@ -118,3 +118,20 @@ def test_map_outline_is_offline_and_mexico_shaped():
     lons = [p[0] for ring in rings for p in ring]
     lats = [p[1] for ring in rings for p in ring]
     assert -118 < min(lons) < -116 and -87.5 < max(lons) < -86 and 14 < min(lats) < 15 and 32 < max(lats) < 33
+
+
+def test_the_chart_breaks_its_line_where_an_amount_is_unknown(built):
+    """Found by a QA pass: China's GCDF 2.0 line ran straight from 2009 to 2011 across 2010, whose projects have no
+    stated amount (NULL in the table and the CSV), as if the year had been interpolated."""
+    con, _ = built
+    frame = con.execute("SELECT year, amount_usd_m FROM figures.fig3_costa_rica_finance WHERE donor_iso3 = 'CHN' "
+                        "AND source = 'aiddata-gcdf2-projects' ORDER BY year").df()
+    points = fig3_costa_rica_finance.yearly(frame)
+    assert points.index.tolist() == list(range(int(frame["year"].min()), int(frame["year"].max()) + 1))
+    assert points.loc[2009] == pytest.approx(112.1, abs=0.05) and points.loc[2011] == pytest.approx(66.4, abs=0.05)
+    assert points.isna()[[2010, 2016]].all()  # AidData: projects recorded in those years, none with an amount
+    # a year with no row at all is a gap too, not a straight line
+    import pandas as pd
+
+    gap = fig3_costa_rica_finance.yearly(pd.DataFrame({"year": [2009, 2012], "amount_usd_m": [1.0, 2.0]}))
+    assert gap.index.tolist() == [2009, 2010, 2011, 2012] and gap.isna().tolist() == [False, True, True, False]

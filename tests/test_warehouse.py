@@ -131,6 +131,17 @@ def test_claims_rederived_from_trade(built):
     claims = {r[0]: r[1:] for r in con.execute(
         "SELECT claim_id, jlac_number, status FROM figures.report_claims WHERE claim_id IN ('C01', 'C02', 'C12')"
     ).fetchall()}
-    assert claims["C01"] == (pytest.approx(54.153, abs=1e-3), "differs")  # report: about US$58 bn
+    assert claims["C01"] == (pytest.approx(54.152, abs=1e-3), "differs")  # report: about US$58 bn (54.15245 by hand)
     assert claims["C02"] == (pytest.approx(3.934, abs=1e-3), "reproduced")  # report: about 4%
     assert claims["C12"] == (pytest.approx(5.406, abs=1e-3), "reproduced")  # report: CPTPP trade about US$5.3 tn
+
+
+def test_a_claim_measured_otherwise_is_shown_not_compared(built):
+    """Found by a QA pass: C03 set Japan's net ODA to CELAC (-361.98 US$ m in 2017: repayments exceed disbursements,
+    the sum of Japan's column over the 33 CELAC rows of ODA-2017-DAC2a.csv) against JICA's gross program value
+    (325) and reported a -211 % difference, as if it were a gap."""
+    _, _, con = built
+    row = con.execute("SELECT jlac_number, comparable, difference, difference_pct, status FROM figures.report_claims "
+                      "WHERE claim_id = 'C03'").fetchone()
+    assert row == (pytest.approx(-361.98, abs=0.01), False, None, None, "other measure")
+    assert con.execute("SELECT count(*) FROM figures.report_claims WHERE NOT comparable").fetchone()[0] == 1

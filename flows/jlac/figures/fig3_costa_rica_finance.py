@@ -35,6 +35,15 @@ def series_label(measure: str, source: str, price_basis: str) -> str:
     return f"{MEASURE_LABEL.get(measure, measure)}, {SOURCE_LABEL.get(source, source)} ({basis})"
 
 
+def yearly(series):
+    """A series' amounts (US$ m) on every year of its span: a year without an amount (NULL, or no row) is NaN, so
+    the drawn line breaks there instead of running straight across it as if the year had been interpolated."""
+    amounts = series.groupby("year")["amount_usd_m"].sum(min_count=1)
+    if amounts.empty:
+        return amounts.astype(float)
+    return amounts.reindex(range(int(amounts.index.min()), int(amounts.index.max()) + 1)).astype(float)
+
+
 def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") -> list[Path]:
     """One panel per donor, one line per series (measure x source x price basis), US$ millions; ``note`` is added to
     the footnote."""
@@ -44,11 +53,12 @@ def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") ->
     for ax, (iso3, name) in zip(axes[0], donors, strict=False):
         sub = frame[frame["donor_iso3"] == iso3]
         for (measure, source, basis), s in sub.groupby(["measure", "source", "price_basis"], sort=True):
-            s = s.dropna(subset=["amount_usd_m"]).sort_values("year")
-            if s.empty:
+            amounts = yearly(s)
+            if amounts.isna().all():
                 continue
             style = "-o" if measure == "commitment" else "-s"
-            ax.plot(s["year"], s["amount_usd_m"], style, ms=3.5, lw=1.4, label=series_label(measure, source, basis))
+            ax.plot(amounts.index, amounts.to_numpy(), style, ms=3.5, lw=1.4,
+                    label=series_label(measure, source, basis))
         ax.axhline(0, color="#777777", lw=0.7)
         ax.set_title(name, loc="left", fontsize=11)
         ax.set_ylabel("US$ millions")

@@ -77,6 +77,8 @@ WITH fig1 AS (  -- Figure 1's years, unrounded (the figure rounds each year to U
            'mideplan-cooperation: JICA loans registered 2013-2017 (needs a MIDEPLAN-format snapshot)'
     UNION ALL SELECT 'C27', (SELECT usd_m FROM route32), NULL,
            'aiddata-gcdf2-projects 37364 (US$296m buyer''s credit) + 39847 (RMB 628m concessional loan), nominal US$'
+), measures AS (  -- a claim whose open-data value measures something else: shown, never compared
+    SELECT 'C03' AS claim_id  -- net ODA disbursements by calendar year vs JICA's gross program value by fiscal year
 ), claims AS (
     SELECT c.*, TRY_CAST(regexp_extract(replace(c.report_value, ',', ''), '-?\d+(\.\d+)?') AS DOUBLE) AS report_number
     FROM {{ source('seeds', 'report_claims') }} c
@@ -91,10 +93,13 @@ SELECT
     CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
     coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
     round(d.jlac_number, 3) AS jlac_number,
-    CASE WHEN c.unit <> 'date' THEN round(d.jlac_number - c.report_number, 3) END AS difference,
-    CASE WHEN c.unit <> 'date' AND c.report_number <> 0
+    m.claim_id IS NULL AS comparable,
+    CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL THEN round(d.jlac_number - c.report_number, 3) END
+        AS difference,
+    CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND c.report_number <> 0
          THEN round(100 * (d.jlac_number - c.report_number) / c.report_number, 1) END AS difference_pct,
     CASE
+        WHEN m.claim_id IS NOT NULL AND d.jlac_number IS NOT NULL THEN 'other measure'
         WHEN c.unit = 'date' AND d.jlac_text IS NOT NULL
             THEN CASE WHEN d.jlac_text = c.report_value THEN 'reproduced' ELSE 'differs' END
         WHEN c.claim_id = 'C21' AND d.jlac_number IS NOT NULL
@@ -107,4 +112,5 @@ SELECT
         AS jlac_source
 FROM claims c
 LEFT JOIN derived d USING (claim_id)
+LEFT JOIN measures m USING (claim_id)
 ORDER BY c.claim_id
