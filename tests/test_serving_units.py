@@ -98,3 +98,31 @@ def test_the_hook_is_registered_and_skips_when_nothing_serves(tmp_path, monkeypa
     settings = Settings(tmp_path / "jlac.duckdb", tmp_path / "snapshots", (), tmp_path / "output")
     assert after(PublishContext(settings, None, settings.warehouse, None)) == {
         "status": "skipped", "reason": "no serving copy configured (JLAC_POSTGRES_URL or jlac serve-sql)"}
+
+
+def test_the_reader_role_is_checked_while_the_loop_waits_for_a_load():
+    """Found by a QA pass: serve-sql checked the shared reader role between two polls of its loop only, and a load
+    waiting for the loaders' lock (held by a refresh's hook, itself waiting up to 180 s for readers) held that loop:
+    a reader's lifted statement_timeout stayed for 116 s. The check now runs in a thread of its own."""
+    import threading
+    import time
+
+    from jlac.serving.serve import ReaderGuard
+
+    checks, held = [], threading.Lock()
+
+    def check():
+        checks.append(time.monotonic())
+        if len(checks) == 2:
+            raise RuntimeError("the cluster did not answer")  # a failed check: logged, the next one still runs
+
+    guard = ReaderGuard(check, every=0.05).start()
+    with held:  # the serving loop, blocked in a load the way catch_up waits for the loaders' lock
+        blocked = threading.Thread(target=lambda: held.acquire(timeout=0.6))
+        blocked.start()
+        blocked.join()
+    guard.stop()
+    assert len(checks) >= 5, checks  # every 50 ms while the loop could not move, a failed check included
+    count = len(checks)
+    time.sleep(0.15)
+    assert len(checks) == count  # stopped: no check after stop()

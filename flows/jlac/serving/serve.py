@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,35 @@ def _raise_stop(signum, frame):
     raise Stop(signal.Signals(signum).name)
 
 
+class ReaderGuard:
+    """Calls ``check`` every ``every`` seconds in a thread of its own, from ``start`` to ``stop``.
+
+    The reader role was checked between two polls of the serving loop only, and a load can hold that loop for
+    minutes (waiting for the loaders' lock a refresh's publish hook holds, which itself waits up to 180 s for the
+    readers of the old tables): a reader who lifted the role's limits kept them that long (found by a QA pass)."""
+
+    def __init__(self, check: Callable[[], None], every: float):
+        self.check, self.every = check, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jlac-reader-guard", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the next round checks again; the loop must not die of it
+                log.exception("the reader role check failed")
+
+    def start(self) -> ReaderGuard:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+
 def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
           ready: Callable[[str], None], poll_s: float = 1.0, retry_s: float = 30.0,
           alert: Callable[[str], None] | None = None, guard_s: float = 10.0) -> int:
@@ -58,12 +88,14 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
     if config.port == 0:
         config.port = pgcluster.free_port(config.host)
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    proc = None
+    proc = guard = None
     try:
         proc = cluster.start(config, reader)
         target = cluster.target(config.port, reader)
         with target.connect(autocommit=True) as con:
             setup_reader(con, reader)  # the password of this start, before anyone can connect with it
+        # checked from now on, in its own thread: loads included (they can hold this loop for minutes)
+        guard = ReaderGuard(lambda: _guard_reader(target, reader, alert), guard_s).start()
         seen, failed_at, version = file_identity(warehouse), None, None
         try:
             version = catch_up(warehouse, target).version
@@ -71,7 +103,6 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             failed_at = _failed(exc, alert)
             with target.connect(autocommit=True) as con:
                 version = serving_version(con)  # what the copy still holds from before
-        guarded = time.monotonic()
         if config.tls_cert is None and not pgcluster.is_loopback(config.host):
             log.warning("listening on %s without TLS: passwords are safe (SCRAM), but queries and results cross the "
                         "network unencrypted; set JLAC_SQL_TLS_CERT and JLAC_SQL_TLS_KEY", config.host)
@@ -82,9 +113,6 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             if proc.poll() is not None:
                 log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
                 return proc.returncode or 1
-            if time.monotonic() - guarded >= guard_s:
-                guarded = time.monotonic()
-                _guard_reader(target, reader, alert)
             now = file_identity(warehouse)
             retry = failed_at is not None and time.monotonic() - failed_at >= retry_s
             if now != seen or retry:
@@ -102,6 +130,8 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
     finally:
         for s in previous:
             signal.signal(s, signal.SIG_IGN)  # a second signal must not interrupt the shutdown
+        if guard is not None:
+            guard.stop()
         if proc is not None:
             pgcluster.stop(proc)
         for s, handler in previous.items():
