@@ -37,6 +37,8 @@ from jlac.snapshots import sha256_file
 HERE = Path(__file__).resolve().parent
 DEFAULT_MIRROR = HERE.parent.parent / "shared" / "snapshots"
 SOURCE = "mof-hs9-country"
+VINTAGE = "2000-01-01"  # the base vintage's name: old enough that any real vintage is newer
+FIRST_YEAR = 1988  # MOF's HS-9 by country table starts here
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 REAL_FIRST, REAL_LAST = 2009, 2024
 # Japan's largest partners first, so the skewed draw picks them most (MOF codes: China, USA, Korea, Taiwan, ...).
@@ -188,8 +190,16 @@ def write_manifest(vintage_dir: Path, years: list[int], note: str) -> None:
     (vintage_dir / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
 
 
+def last_month_of(vintage_dir: Path) -> str:
+    """The newest month a vintage holds, YYYY-MM: the month appended last, else December of its newest year."""
+    if "+" in vintage_dir.name:
+        return vintage_dir.name.rsplit("+", 1)[1]
+    years = [int(p.name.split("-")[2]) for p in vintage_dir.glob("hs9-country-*.csv")]
+    return f"{max(years)}-12" if years else "0000-00"
+
+
 def generate(out: Path, years: int, mirror: Path = DEFAULT_MIRROR, last_year: int = 2025,
-             vintage: str = "2000-01-01", threads: int | None = None) -> Path:
+             vintage: str = VINTAGE, threads: int | None = None) -> Path:
     """Write ``years`` full years ending with ``last_year``; return the vintage folder."""
     vintage_dir = out / SOURCE / vintage
     vintage_dir.mkdir(parents=True, exist_ok=True)
@@ -232,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mirror", type=Path, default=DEFAULT_MIRROR)
     parser.add_argument("--append-month", help="YYYY-MM: write a new vintage with this month added")
     args = parser.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"OUT {args.out} is a file; expected a folder (the mirror root the vintage is written under)")
     # what the generator reads: the real HS-9 lines and the real country codes (read in place from the mirror)
     for needed, pattern in (("mof-hs9-imports", "*/ik-110h*i001.csv"), ("japan-customs-country-codes",
                                                                        "*/Countries.csv")):
@@ -242,10 +254,21 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--append-month {args.append_month!r}: expected YYYY-MM, e.g. 2026-01")
         if not (args.out / SOURCE).is_dir() or not any(p.is_dir() for p in (args.out / SOURCE).iterdir()):
             parser.error(f"--append-month: no vintage under {args.out / SOURCE} to append to; generate one first")
+        last = last_month_of(max(p for p in (args.out / SOURCE).iterdir() if p.is_dir()))
+        if args.append_month <= last:
+            parser.error(f"--append-month {args.append_month}: the newest vintage already runs to {last}; a new "
+                         "month comes after it (an earlier one would cut that year's file short)")
         path = append_month(args.out, args.append_month, args.mirror)
     else:
         if args.years < 1:
             parser.error(f"--years {args.years}: expected at least 1")
+        if args.last_year - args.years + 1 < FIRST_YEAR:
+            parser.error(f"--years {args.years} --last-year {args.last_year} would start in "
+                         f"{args.last_year - args.years + 1}; MOF's table starts in {FIRST_YEAR}")
+        held = args.out / SOURCE / VINTAGE
+        if held.is_dir() and any(held.iterdir()):
+            parser.error(f"{held} already holds files (an earlier or killed run): they would be listed in the new "
+                         "vintage's SNAPSHOT.yml; remove the folder or choose another OUT")
         path = generate(args.out, args.years, args.mirror, args.last_year)
     size = sum(p.stat().st_size for p in path.glob("*.csv"))
     print(f"{path}: {len(list(path.glob('*.csv')))} files, {size / 1e6:.0f} MB", file=sys.stderr)

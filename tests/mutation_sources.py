@@ -120,6 +120,26 @@ def _mof_customs(v: Path) -> None:
 
 
 _HS9_COUNTRY: list[Path] = []
+HS9_FILE = "hs9-country-2018-imp.csv"
+
+
+def _header_only(file: str):
+    """A case that leaves only a file's first line (its header)."""
+    def mutate(v: Path) -> Change:
+        path = v / file
+        with path.open(encoding="utf-8", newline="") as fh:
+            header = fh.readline()
+        path.write_text(header, encoding="utf-8", newline="")
+        return Change(file)
+    return mutate
+
+
+def _copied_as(file: str, name: str):
+    """A case that adds a copy of a file under another name (one flow and year in two files)."""
+    def mutate(v: Path) -> Change:
+        shutil.copyfile(v / file, v / name)
+        return Change(file, values=(file, name))
+    return mutate
 
 
 def _mof_hs9_country(v: Path) -> None:
@@ -316,6 +336,20 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
         expect={"row repeated, same values": Refused(
             "validate", "MOF's files hold one row per flow, year, HS-9 line and partner; the partitioned path writes "
             "rows as read, so a repeat (a damaged file) is refused by the grain check, not dropped")},
+        # found by a QA pass: each of these was published
+        extra={
+            "a month's value empty": (_set_value(HS9_FILE, "Value-Feb", "", row=3), Refused(
+                "validate", "MOF writes 0 for a month without trade; an empty month fell out of the monthly fact "
+                "while Value-Year kept it")),
+            "a month's value negative": (_set_value(HS9_FILE, "Value-Jan", "-5", row=3), Refused(
+                "validate", "values are amounts traded, never negative (only Value-Year was checked)")),
+            "a quantity negative": (_set_value(HS9_FILE, "Quantity1-Jan", "-7", row=3), Refused(
+                "validate", "quantities are amounts traded, never negative")),
+            "only the header left": (_header_only(HS9_FILE), Refused(
+                "validate", "a file with its header and no row took its flow and year out of every fact")),
+            "a second file of the same flow and year": (_copied_as(HS9_FILE, "hs9-country-2018-imp-b.csv"), Refused(
+                "validate", "two files of one flow and year would count it twice; the message names both files")),
+        },
     ),
     SourceSpec(
         "comtrade-v1", build=_comtrade,

@@ -77,6 +77,7 @@ def test_generated_files_keep_the_real_national_totals(generated, mirror):
     (["--append-month", "2026-13"], "--append-month '2026-13': expected YYYY-MM"),
     (["--append-month", "2026-01"], "--append-month: no vintage under"),
     (["--years", "1", "--mirror", "."], "no mof-hs9-imports/*/ik-110h*i001.csv in it"),
+    (["--years", "100"], "would start in 1926; MOF's table starts in 1988"),
 ])
 def test_generator_arguments_it_cannot_use_are_named(tmp_path, mirror, capsys, args, message):
     args = args if "--mirror" in args else [*args, "--mirror", str(mirror)]
@@ -84,6 +85,27 @@ def test_generator_arguments_it_cannot_use_are_named(tmp_path, mirror, capsys, a
         generator().main([str(tmp_path / "out"), *args])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_generator_refuses_what_would_make_a_wrong_vintage(tmp_path, mirror, capsys):
+    """Found by a QA pass: leftovers in OUT were listed in the new vintage's SNAPSHOT.yml, an earlier month appended
+    cut a whole year short, and OUT as a file was a traceback."""
+    gen = generator()
+    base = tmp_path / "out" / "mof-hs9-country" / "2000-01-01"
+    base.mkdir(parents=True)
+    (base / "hs9-country-2025-imp.csv").write_text("junk\n")
+    (tmp_path / "a-file").write_text("")
+    for args, message in ((["--years", "1"], "already holds files (an earlier or killed run)"),
+                          (["--append-month", "2025-03"], "the newest vintage already runs to 2025-12"),
+                          (["--append-month", "2025-12"], "the newest vintage already runs to 2025-12")):
+        with pytest.raises(SystemExit) as exit_:
+            gen.main([str(tmp_path / "out"), *args, "--mirror", str(mirror)])
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert sorted(p.name for p in base.parent.iterdir()) == ["2000-01-01"]  # no vintage written
+    with pytest.raises(SystemExit):
+        gen.main([str(tmp_path / "a-file"), "--years", "1", "--mirror", str(mirror)])
+    assert "is a file; expected a folder" in capsys.readouterr().err
+    assert gen.last_month_of(base.with_name("2000-01-01+2026-02")) == "2026-02"
 
 
 def test_raw_view_and_monthly_fact_match_the_files(published, generated, mirror):
@@ -320,6 +342,26 @@ def test_empty_figure_says_why(tmp_path):
     written = japan_lac_hs_sections.render(con, tmp_path)
     assert sorted(p.name for p in written) == [f"japan_lac_imports_by_hs_section.{e}" for e in ("csv", "png", "svg")]
     assert "No real rows" in (tmp_path / "japan_lac_imports_by_hs_section.svg").read_text()
+
+
+def test_a_year_without_dollars_for_every_line_is_left_out_of_the_chart_not_drawn_short(tmp_path):
+    """Found by a QA pass (by reading): sum() skips NULLs, so a year in which some lines have no dollar value yet
+    (a month without FRED's rate) showed only the lines priced so far. The table says NULL now, and the chart leaves
+    that year out with a note."""
+    from jlac.figures import japan_lac_hs_sections
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA figures")
+    con.execute("CREATE TABLE figures.japan_lac_imports_by_hs_section AS SELECT * FROM (VALUES "
+                "(2024, 'V', 5, 'Mineral products', 120.5, 3, 'all HS chapters', 'mof-hs9-country'), "
+                "(2025, 'V', 5, 'Mineral products', NULL, 3, 'all HS chapters', 'mof-hs9-country'), "
+                "(2025, 'IX', 9, 'Wood', 7.25, 1, 'all HS chapters', 'mof-hs9-country')) "
+                "AS t(year, section, section_no, section_name, imports_usd_m, partners, coverage, source)")
+    japan_lac_hs_sections.render(con, tmp_path)
+    svg = (tmp_path / "japan_lac_imports_by_hs_section.svg").read_text()
+    assert "Not drawn: 2025 (a month without FRED" in svg
+    csv_rows = (tmp_path / "japan_lac_imports_by_hs_section.csv").read_text().splitlines()
+    assert len(csv_rows) == 4 and csv_rows[2].startswith("2025,V,5,Mineral products,,")  # the CSV keeps the NULL
 
 
 def _repeat_a_row_of(year: int):

@@ -33,6 +33,9 @@ def render(con, outdir: Path) -> list[Path]:
         ax.text(0.5, 0.5, EMPTY_NOTE, ha="center", va="center", wrap=True, fontsize=10)
     else:
         df["label"] = df["section"] + " " + df["section_name"]
+        # a year with a section in yen only (no dollar rate for a month yet) is left out, not drawn short
+        unpriced = sorted(int(y) for y in df.loc[df["imports_usd_m"].isna(), "year"].unique())
+        df = df[~df["year"].isin(unpriced)]
         wide = df.pivot_table(index="year", columns="label", values="imports_usd_m", aggfunc="sum").fillna(0)
         order = df.sort_values("section_no")["label"].unique()  # I, II, ... not alphabetical
         wide = wide[order]
@@ -44,9 +47,14 @@ def render(con, outdir: Path) -> list[Path]:
         ax.legend(title="HS section", frameon=False, ncol=2, fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
         partial = sorted(df.loc[df["coverage"] != "all HS chapters", "year"].unique())
+        notes = []
         if partial:
-            fig.text(0.01, 0.04, f"{partial[0]}-{partial[-1]}: UN Comtrade HS 27 (section V) and HS 44 (IX) only; "
-                     "other years: MOF HS-9 x country, all chapters.", fontsize=7, color="#555555")
+            notes.append(f"{partial[0]}-{partial[-1]}: UN Comtrade HS 27 (section V) and HS 44 (IX) only; other "
+                         "years: MOF HS-9 x country, all chapters.")
+        if unpriced:
+            notes.append(f"Not drawn: {', '.join(map(str, unpriced))} (a month without FRED's dollar rate yet).")
+        if notes:
+            fig.text(0.01, 0.04, " ".join(notes), fontsize=7, color="#555555")
     ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)
     fig.text(0.01, 0.01, "Sources: MOF Trade Statistics of Japan via e-Stat (real rows only), UN Comtrade; via jlac.",
              fontsize=7, color="#555555")

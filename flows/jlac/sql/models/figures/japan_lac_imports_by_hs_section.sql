@@ -14,7 +14,10 @@ WITH celac AS (
     UNION ALL
     SELECT *, 'HS 27 and 44 only', 'comtrade-classic-hs27-hs44' FROM comtrade
 )
-SELECT r.year, s.section, s.section_no, s.section_name, round(sum(r.value_usd) / 1e6, 3) AS imports_usd_m,
+-- NULL, not a partial sum, when a line has no dollar value (a month without FRED's rate yet): sum() skips NULLs, and
+-- a year's bars would show only the lines that traded in the months with a rate (found by a QA pass)
+SELECT r.year, s.section, s.section_no, s.section_name,
+       CASE WHEN count(r.value_usd) = count(*) THEN round(sum(r.value_usd) / 1e6, 3) END AS imports_usd_m,
        count(DISTINCT r.partner_iso3) AS partners, r.coverage, r.source
 FROM rows AS r
 JOIN {{ ref('dim_hs_section') }} AS s USING (hs_chapter)
