@@ -21,7 +21,8 @@ LIVE = ["imf-imts", "fred-exjpus", "mof-customs", "estat-trade", "mof-hs9-countr
 def test_every_folder_registers_under_its_one_name():
     sources = all_sources()
     folders = sorted(p.name for p in SOURCES_DIR.iterdir() if (p / "source.py").is_file())
-    assert len(folders) == 19 and sorted(s.table for s in sources.values()) == folders
+    # 19 today; a new source adds its folder and nothing here (found by a QA pass: this said == 19)
+    assert len(folders) >= 19 and sorted(s.table for s in sources.values()) == folders
     for name, src in sources.items():
         assert src.name == name and src.table == name.replace("-", "_") == src.folder.name
         assert src.folder == SOURCES_DIR / src.table and src.package == f"jlac.sources.{src.table}"
@@ -70,7 +71,8 @@ def _toy_package(root, package: str, folders: dict[str, dict[str, str]]) -> None
     for folder, files in folders.items():
         (root / package / folder).mkdir()
         for name, text in ({"__init__.py": "", **files} if files else {}).items():  # no files: not a package
-            (root / package / folder / name).write_text(textwrap.dedent(text))
+            if text is not None:  # None: leave that file out
+                (root / package / folder / name).write_text(textwrap.dedent(text))
 
 
 TOY_SOURCE = """
@@ -104,6 +106,8 @@ def test_a_folder_whose_name_disagrees_is_refused_naming_it(tmp_path, monkeypatc
 @pytest.mark.parametrize(("package", "files", "message"), [
     ("toyreg_nosource", {"checks.py": "def checks(s, n):\n    return []\n"}, "toyreg_nosource/half has no source.py"),
     ("toyreg_noSOURCE", {"source.py": "X = 1\n"}, "toyreg_noSOURCE/half: source.py defines no SOURCE"),
+    # found by a QA pass: listed by `jlac sources`, then a TypeError traceback in the refresh (a namespace package)
+    ("toyreg_noinit", {"__init__.py": None, "source.py": TOY_SOURCE}, "toyreg_noinit/half has no __init__.py"),
 ])
 def test_a_half_made_folder_is_refused_naming_it(tmp_path, monkeypatch, package, files, message):
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -160,6 +160,10 @@ def scan(root: Path = SOURCES_DIR, package: str = __name__) -> dict[str, Source]
             if any(folder.glob("*.py")):
                 raise RegistryError(f"{where} has no source.py: a source folder needs source.py defining SOURCE")
             continue
+        if not (folder / "__init__.py").is_file():  # else Python imports it as a namespace package, whose code the
+            # parse cache key cannot read: `jlac sources` listed it and the refresh crashed with a TypeError
+            raise RegistryError(f"{where} has no __init__.py: a source folder is a Python package (a one-line "
+                                "docstring is enough)")
         src = getattr(importlib.import_module(f"{package}.{folder.name}.source"), "SOURCE", None)
         if not isinstance(src, Source):
             raise RegistryError(f"{where}: source.py defines no SOURCE = Source(...)")
