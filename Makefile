@@ -21,8 +21,10 @@ setup: $(VENV)/.installed
 run: setup
 	$(VENV)/bin/jlac refresh
 
-test: setup
+lint: setup
 	$(VENV)/bin/ruff check flows tests benchmarks
+
+test: setup lint
 	$(VENV)/bin/pytest -q $(PYTEST_WORKERS)
 
 clean:

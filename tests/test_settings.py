@@ -107,3 +107,15 @@ def test_two_warehouse_homes_share_one_cache(monkeypatch, tmp_path, mirror, capl
     assert batches[1::2] == ["parsed", "skipped"]
     monkeypatch.delenv("JLAC_CACHE")
     assert get_settings().cache_dir == tmp_path / "production" / "cache"
+
+
+def test_installed_from_a_wheel_the_warehouse_defaults_to_the_current_folder(tmp_path, monkeypatch):
+    """Found by a QA pass: installed from a wheel, `jlac refresh` wrote warehouse/ into the virtualenv's lib folder
+    (the package's parents[2]); in a checkout it stays the checkout's."""
+    from jlac import config
+
+    assert config.default_root() == config.PROJECT_ROOT  # this checkout: pyproject.toml beside flows/
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path / "venv" / "lib" / "python3.11")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JLAC_WAREHOUSE", raising=False)
+    assert config.get_settings().warehouse == tmp_path / "warehouse" / "jlac.duckdb"

@@ -105,7 +105,7 @@ def _print_status(settings, rows) -> None:
     from jlac.ops.status import last_run
 
     table = out.table("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag",
-                      title=f"jlac sources ({settings.warehouse})")
+                      title=f"jlac status: freshness per source ({settings.warehouse})")
     for r in rows:
         flag = ", ".join(f for f in ("STALE" if r.stale else "", "no snapshot" if r.vintage is None else "",
                                      f"newer vintage not built (published: {r.last_vintage})" if r.unpublished else "",

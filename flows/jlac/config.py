@@ -9,6 +9,13 @@ from pathlib import Path
 from jlac.errors import SettingError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_root() -> Path:
+    """Where ``warehouse/`` goes by default: the source checkout (pyproject.toml beside ``flows/``), or, for jlac
+    installed from a wheel, the current folder (``parents[2]`` is then the virtualenv's lib folder, where a QA pass
+    found the warehouse written)."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()
 # Reviewed data files shipped with the package (country-name overrides, seeds, ...); read through this name at
 # call time, so that every reader (parsers, the parse cache key, the refresh plan) sees the same folder.
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -108,7 +115,7 @@ class Settings:
 
 def get_settings() -> Settings:
     """Read the settings from the environment (called anew each time, so tests can change it)."""
-    warehouse = _path("JLAC_WAREHOUSE", PROJECT_ROOT / "warehouse" / "jlac.duckdb")
+    warehouse = _path("JLAC_WAREHOUSE", default_root() / "warehouse" / "jlac.duckdb")
     mirrors = tuple(
         Path(p).expanduser().resolve() for p in os.environ.get("JLAC_MIRROR", "").split(os.pathsep) if p.strip()
     )
