@@ -254,7 +254,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--append-month {args.append_month!r}: expected YYYY-MM, e.g. 2026-01")
         if not (args.out / SOURCE).is_dir() or not any(p.is_dir() for p in (args.out / SOURCE).iterdir()):
             parser.error(f"--append-month: no vintage under {args.out / SOURCE} to append to; generate one first")
-        last = last_month_of(max(p for p in (args.out / SOURCE).iterdir() if p.is_dir()))
+        newest = max(p for p in (args.out / SOURCE).iterdir() if p.is_dir())
+        if not (newest / "SNAPSHOT.yml").is_file():  # an append would copy its (missing) files: years lost
+            parser.error(f"{newest} has no SNAPSHOT.yml (a killed run?): remove it; an append copies the newest "
+                         "vintage's files")
+        last = last_month_of(newest)
         if args.append_month <= last:
             parser.error(f"--append-month {args.append_month}: the newest vintage already runs to {last}; a new "
                          "month comes after it (an earlier one would cut that year's file short)")

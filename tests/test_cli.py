@@ -149,10 +149,12 @@ def test_figure_1_title_names_what_each_span_covers(warehouse_env):
 
     with duckdb.connect(warehouse_env["JLAC_WAREHOUSE"], read_only=True) as con:
         first, lac_last = con.execute("SELECT min(year), max(year) FROM figures.fig1_japan_lac_trade").fetchone()
-        three_last = con.execute("SELECT max(year) FROM figures.japan_main_lac_partners").fetchone()[0]
-    assert (first, lac_last, three_last) == (1995, 2020, 2025)  # DOTS_101.xlsx ends in 2020; MOF's file in 2025
-    assert fig1.title(first, lac_last, three_last) == ("Japanese trade with LAC (33 CELAC states), 1995-2020; with "
-                                                       "Mexico, Brazil and Chile only, to 2025 (US$ billions)")
+        dollars_last = con.execute("SELECT max(year) FROM figures.japan_main_lac_partners "
+                                   "WHERE value_usd_bn IS NOT NULL").fetchone()[0]
+    # DOTS_101.xlsx ends in 2020; MOF's file in 2025, in dollars to 2024 (FRED has no full-year 2025 rate)
+    assert (first, lac_last, dollars_last) == (1995, 2020, 2024)
+    assert fig1.title(first, lac_last, dollars_last) == ("Japanese trade with LAC (33 CELAC states), 1995-2020 (US$ "
+                                                         "billions)\nthen with Mexico, Brazil and Chile only, to 2024")
     assert fig1.title(1995, 2020, 2020) == "Japanese trade with LAC (33 CELAC states), 1995-2020 (US$ billions)"
 
 

@@ -94,6 +94,7 @@ def test_generator_refuses_what_would_make_a_wrong_vintage(tmp_path, mirror, cap
     base = tmp_path / "out" / "mof-hs9-country" / "2000-01-01"
     base.mkdir(parents=True)
     (base / "hs9-country-2025-imp.csv").write_text("junk\n")
+    (base / "SNAPSHOT.yml").write_text("source: mof-hs9-country\n")
     (tmp_path / "a-file").write_text("")
     for args, message in ((["--years", "1"], "already holds files (an earlier or killed run)"),
                           (["--append-month", "2025-03"], "the newest vintage already runs to 2025-12"),
@@ -102,6 +103,11 @@ def test_generator_refuses_what_would_make_a_wrong_vintage(tmp_path, mirror, cap
             gen.main([str(tmp_path / "out"), *args, "--mirror", str(mirror)])
         assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert sorted(p.name for p in base.parent.iterdir()) == ["2000-01-01"]  # no vintage written
+    # the newest folder without its manifest (a killed append): an append would copy nothing from it
+    base.with_name("2000-01-01+2026-01").mkdir()
+    with pytest.raises(SystemExit):
+        gen.main([str(tmp_path / "out"), "--append-month", "2026-02", "--mirror", str(mirror)])
+    assert "2000-01-01+2026-01 has no SNAPSHOT.yml (a killed run?)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         gen.main([str(tmp_path / "a-file"), "--years", "1", "--mirror", str(mirror)])
     assert "is a file; expected a folder" in capsys.readouterr().err
@@ -157,6 +163,32 @@ def _copy_snapshot(generated: Path, dest_root: Path) -> Path:
     dest = dest_root / SRC / src.name
     shutil.copytree(src, dest)
     return dest
+
+
+def test_a_vintage_without_a_published_year_is_refused_naming_it(tmp_path, generated, mirror):
+    """Found by a QA pass: an append made from a folder a killed run left empty held 2026 alone, and the refresh
+    published it: 2024 and 2025 were gone from every fact, without a refusal."""
+    from conftest import write_manifest
+
+    root = tmp_path / "m"
+    base = _copy_snapshot(generated, root)  # 2017 and 2018, exports and imports
+    settings = settings_for(tmp_path / "h", root, mirror)
+    published, results = build(settings)
+    assert all(r.success for r in results)
+    before = published.stat().st_mtime_ns
+    cut = base.with_name("2000-02-01")
+    cut.mkdir()
+    for f in base.glob("hs9-country-2018-*.csv"):
+        shutil.copyfile(f, cut / f.name)
+    write_manifest(cut, SRC, {"synthetic": True})
+    _, results = build(settings)
+    failed = [r for r in results if not r.success]
+    assert [r.suite for r in failed] == ["mof-hs9-country: all files: every flow and year the published warehouse "
+                                         "holds"]
+    details = failed[0].failed[0].details
+    assert "'exp_or_imp': 1, 'year': 2017" in details and "'exp_or_imp': 2, 'year': 2017" in details, details
+    assert "missing from this vintage" in details
+    assert published.stat().st_mtime_ns == before  # nothing published
 
 
 def test_a_quoted_header_crlf_lines_and_april_spelt_apl_read_the_same_rows(tmp_path, generated):

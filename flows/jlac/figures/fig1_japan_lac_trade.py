@@ -23,12 +23,12 @@ READS = ("figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners")  # s
 
 def title(first: int, lac_last: int, last: int) -> str:
     """The chart's title names what each span covers: the 33 CELAC states to their last year, then (when later
-    years exist only for them) Mexico, Brazil and Chile. "LAC, 1995-2025" claimed the region to 2025 while its bars
-    ended in 2020 (found by a QA pass)."""
-    head = f"Japanese trade with LAC (33 CELAC states), {first}-{lac_last}"
-    if last > lac_last:
-        head += f"; with Mexico, Brazil and Chile only, to {last}"
-    return head + " (US$ billions)"
+    years exist only for them) Mexico, Brazil and Chile to their last year in dollars. "LAC, 1995-2025" claimed the
+    region to 2025 while its bars ended in 2020 and the dollars in 2024 (found by a QA pass)."""
+    head = f"Japanese trade with LAC (33 CELAC states), {first}-{lac_last} (US$ billions)"
+    if last > lac_last:  # a second line: one line ran off the chart's right edge
+        head += f"\nthen with Mexico, Brazil and Chile only, to {last}"
+    return head
 
 
 def render(con, outdir: Path) -> list[Path]:
@@ -72,7 +72,9 @@ def render(con, outdir: Path) -> list[Path]:
         ax.text(year, ax.get_ylim()[1] * 0.02, f"{year}: Mexico+Brazil+Chile\nin yen only (no full-year\n"
                 "FRED rate yet)", rotation=90, fontsize=7, color="#555555", ha="center", va="bottom")
     ax.axvline(REPORT_END + 0.5, color="#555555", lw=0.8, ls="--")
-    ax.set_title(title(int(years.min()), int(years.max()), last), loc="left", fontsize=12)
+    # the title's span ends with the last year in dollars (a year in yen only is noted on the chart, not counted)
+    dollars_last = int(max([years.max(), *three.year]))
+    ax.set_title(title(int(years.min()), int(years.max()), dollars_last), loc="left", fontsize=12)
     ax.set_ylabel("US$ billions")
     ax.set_xlim(years.min() - 0.7, last + 0.7)
     ax.set_xticks(years_all[::2] if len(years_all) > 16 else years_all)

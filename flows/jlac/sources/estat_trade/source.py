@@ -203,7 +203,8 @@ class Paging:
             self.total = total
         self.fetched += count
         if nxt is None and self.total is not None and self.fetched != self.total:
-            raise ParseError(f"{self.label}: {self.fetched} value(s) fetched where TOTAL_NUMBER says {self.total}")
+            raise ParseError(f"{self.label}: {self.fetched} value(s) fetched where TOTAL_NUMBER says {self.total} "
+                             f"(pages up to {label})")
         return nxt
 
 

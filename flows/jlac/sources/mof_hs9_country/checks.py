@@ -13,6 +13,7 @@ with their problem. The grain (one row per file, HS-9 line and partner) is a sec
 
 from __future__ import annotations
 
+import duckdb
 import great_expectations as gx
 
 from jlac import sqltext
@@ -31,6 +32,18 @@ def _rows_query(source, snapshot, settings) -> str:
         return f"SELECT * FROM {source.raw_table}"
     listed = ", ".join(sqltext.literal(f) for f in files) or "NULL"
     return f"SELECT * FROM {source.raw_table} WHERE file IN ({listed})"  # Parquet min/max skip the other files
+
+
+def _published_flow_years(settings, source) -> list[tuple[int, int]]:
+    """(flow code, year) of every partition with rows in the published warehouse; none without one."""
+    if settings is None or not settings.warehouse.is_file():
+        return []
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return con.execute(f"SELECT DISTINCT min_exp_or_imp, min_year FROM {source.raw_table}_partitions "
+                               "WHERE rows > 0 ORDER BY ALL").fetchall()
+    except duckdb.Error:  # no such table yet (the source never published), or a file DuckDB cannot open
+        return []
 
 
 def _named(columns: list[str], test: str) -> str:
@@ -92,4 +105,24 @@ def checks(source, snapshot, settings=None) -> list[Check]:
                          min_year ORDER BY file ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
                 END AS problem
                 FROM {source.raw_table}_partitions QUALIFY problem IS NOT NULL ORDER BY file"""),
+        *_history_kept(source, settings),
     ]
+
+
+def _history_kept(source, settings) -> list[Check]:
+    """MOF's table keeps every year: a new vintage without a flow and year the published warehouse holds (a vintage
+    whose files were lost, e.g. an append copied from a folder a killed run left empty) would take it out of every
+    fact. Found by a QA pass: such a vintage published only 2026, dropping 2024 and 2025."""
+    published = _published_flow_years(settings, source)
+    if not published:
+        return []
+    values = ", ".join(f"({int(f)}, {int(y)})" for f, y in published if f is not None and y is not None)
+    if not values:
+        return []
+    return [violations_check(
+        "all files: every flow and year the published warehouse holds",
+        f"""SELECT p.exp_or_imp, p.year, 'published, and missing from this vintage: a vintage that lost files? '
+                || '(a vintage with fewer years is published into a new warehouse home only)' AS problem
+            FROM (VALUES {values}) AS p(exp_or_imp, year)
+            WHERE NOT EXISTS (SELECT 1 FROM {source.raw_table}_partitions AS n WHERE n.rows > 0
+                              AND n.min_exp_or_imp = p.exp_or_imp AND n.min_year = p.year)""")]
