@@ -374,17 +374,18 @@ def _evict(pg: psycopg.Connection, blockers: list[tuple], reader: ReaderPolicy) 
 
 def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_wait_s: float,
           kept: list[str]) -> None:
-    """Inside the load's transaction: replace the served schemas by the staged ones, moving the ``kept`` tables
-    (``schema.name``, unchanged content) from the old schemas into the new ones instead of copying them again."""
-    old = pg.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
-                     "WHERE schemaname = ANY(%s)", [list(SCHEMAS)]).fetchall()
+    """Inside the load's transaction: replace the served tables by the staged ones, keeping the ``kept`` tables
+    (``schema.name``, unchanged content) where they are instead of copying them again.
+
+    The served schemas themselves stay (their OIDs never change): the swap used to drop them and rename the staged
+    ones into their place, and a reader's query that had just looked a schema up by name could find it gone the next
+    moment ("schema with OID ... does not exist", seen once in CI). Tables are what PostgreSQL locks, and looks up
+    again after waiting for a lock, so a query blocked by the swap reads the new table, whole."""
+    old = [(schema, table) for schema, table in pg.execute(
+        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", [list(SCHEMAS)]).fetchall()]
     reader = policy.user
     if old:
-        _lock_old(pg, [name for (name,) in old], lock_timeout, swap_wait_s, policy)
-    for name in kept:  # under the lock: no reader is on them; comments, grants and statistics move with them
-        schema, table = name.split(".", 1)
-        pg.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(schema, table),
-                                                                 sql.Identifier(STAGE + schema)))
+        _lock_old(pg, [sql.Identifier(*name).as_string(pg) for name in old], lock_timeout, swap_wait_s, policy)
     # The new tables are granted to the reader role and to every role that could read the copy before.
     readers = {r for (r,) in pg.execute(
         "SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
@@ -392,15 +393,21 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
         [list(SCHEMAS)]).fetchall()}
     if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
         readers.add(reader)
-    for role in sorted(readers):
-        for schema in SCHEMAS:
-            stage = sql.Identifier(STAGE + schema)
-            pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
-            pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(stage, sql.Identifier(role)))
+    keep = {tuple(name.split(".", 1)) for name in kept}
+    for name in old:  # under the lock: no reader is on them
+        if name not in keep:
+            pg.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(*name)))
     for schema in SCHEMAS:
-        pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-        pg.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(STAGE + schema),
-                                                                 sql.Identifier(schema)))
+        stage = STAGE + schema
+        pg.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        for (table,) in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [stage]).fetchall():
+            pg.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(stage, table),
+                                                                     sql.Identifier(schema)))
+        pg.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(stage)))
+        for role in sorted(readers):
+            pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
+            pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema),
+                                                                                     sql.Identifier(role)))
 
 
 def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeout: str = "2s",
