@@ -589,3 +589,26 @@ def test_a_damaged_parse_cache_is_parsed_again(tmp_path, mirror, caplog):
         assert parse.parse_to_cache(settings, source, snap) == batch
     assert "fred-exjpus: cached batch" in caplog.text and "is damaged; parsed again" in caplog.text
     assert content() == good
+
+
+def test_a_cell_the_reader_cannot_take_is_one_line_naming_file_line_and_column(tmp_path, generated):
+    """Found by a QA pass: DuckDB's reader errors reached the user as twenty lines (its possible fixes and its
+    settings dump) around the three that matter."""
+    from jlac.config import Settings
+    from jlac.snapshots import load_snapshot
+
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2018-imp.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[30].split(",")
+    cells[10] = "abc"  # January's Quantity2 (after the nine yearly columns and January's Quantity1)
+    lines[30] = ",".join(cells)
+    path.write_text("".join(lines), encoding="utf-8")
+    write_manifest(vintage, SRC, {"synthetic": True})
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                        output=tmp_path / "o")
+    with pytest.raises(ParseError) as caught:
+        partitions.parse_partition(settings, all_sources()[SRC], load_snapshot(vintage), path.name)
+    message = str(caught.value)
+    assert "\n" not in message and "Possible" not in message and "delimiter =" not in message, message
+    assert "hs9-country-2018-imp.csv" in message and "Line: 31" in message and '"quantity2_m01"' in message

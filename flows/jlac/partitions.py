@@ -156,7 +156,7 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
         except duckdb.Error as exc:
             tmp.unlink(missing_ok=True)
             textfiles.explain_read_error(snapshot.path(rel), f"{source.name} {snapshot.id}/{rel}", exc)
-            raise ParseError(f"{source.name} {snapshot.id}/{rel}: {exc}") from exc
+            raise ParseError(f"{source.name} {snapshot.id}/{rel}: {textfiles.reader_error(exc)}") from exc
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
             tmp.unlink(missing_ok=True)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "

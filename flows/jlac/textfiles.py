@@ -58,6 +58,17 @@ def explain_read_error(path: Path, label: str, error: Exception, encoding: str =
         check_text(path, label, encoding)
 
 
+def reader_error(error: Exception) -> str:
+    """DuckDB's CSV error in one line: its first paragraph (the line, the original line, what failed), without its
+    "Possible fixes" and the dump of its reader settings (twenty lines that named no more than the first three)."""
+    lines = []
+    for line in str(error).strip().splitlines():
+        if not line.strip() or line.startswith(("Possible", "*")):
+            break
+        lines.append(line.strip()[:200] + ("..." if len(line.strip()) > 200 else ""))
+    return "; ".join(lines) or type(error).__name__
+
+
 def check_text(path: Path, label: str, encoding: str = "utf-8") -> None:
     """Refuse an empty file, an HTML page, or text that is not ``encoding``; name the file and the byte."""
     raw = Path(path).read_bytes()
