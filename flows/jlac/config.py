@@ -16,6 +16,8 @@ def default_root() -> Path:
     installed from a wheel, the current folder (``parents[2]`` is then the virtualenv's lib folder, where a QA pass
     found the warehouse written)."""
     return PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()
+
+
 # Reviewed data files shipped with the package (country-name overrides, seeds, ...); read through this name at
 # call time, so that every reader (parsers, the parse cache key, the refresh plan) sees the same folder.
 DATA_DIR = Path(__file__).resolve().parent / "data"

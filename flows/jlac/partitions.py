@@ -305,21 +305,31 @@ def _has_partitions_table(con: duckdb.DuckDBPyConnection, source: Source, databa
 
 # --- validate: only what the published warehouse does not already hold ----------------------------
 
+def published_partitions(settings: Settings, source: Source, select: str, where: str = "true",
+                         params: list | None = None) -> list[tuple] | None:
+    """``SELECT {select} FROM raw.<table>_partitions WHERE {where}`` in the published warehouse (attached read-only);
+    None when there is none, or it has no partitions table of this source (an older warehouse)."""
+    if not settings.warehouse.exists():
+        return None
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
+            return con.execute(f"SELECT {select} FROM published.{source.raw_table}_partitions WHERE {where}",
+                               params or []).fetchall()
+    except duckdb.Error:
+        return None
+
+
 def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | None) -> list[str] | None:
     """Files of the snapshot whose partition is not in the published warehouse under the same checks.
 
     None means every file (no published warehouse, or it has no partitions of this source).
     """
-    if snapshot is None or not settings.warehouse.exists():
+    rows = None if snapshot is None else published_partitions(settings, source, "parquet", "checks_version = ?",
+                                                               [checks_version(source)])
+    if rows is None:  # check everything
         return None
-    try:
-        with duckdb.connect() as con:
-            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
-            done = {Path(r[0]).name for r in con.execute(
-                f"SELECT parquet FROM published.{source.raw_table}_partitions WHERE checks_version = ?",
-                [checks_version(source)]).fetchall()}
-    except duckdb.Error:  # an older warehouse without the partitions table: check everything
-        return None
+    done = {Path(r[0]).name for r in rows}
     version = code_version(source)
     # by name (sha256 of the file + parser version): the same partition, even where the cache has moved
     return [f for f in source.data_files(snapshot)

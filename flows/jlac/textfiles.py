@@ -62,10 +62,10 @@ def reader_error(error: Exception) -> str:
     """DuckDB's CSV error in one line: its first paragraph (the line, the original line, what failed), without its
     "Possible fixes" and the dump of its reader settings (twenty lines that named no more than the first three)."""
     lines = []
-    for line in str(error).strip().splitlines():
-        if not line.strip() or line.startswith(("Possible", "*")):
+    for line in (raw.strip() for raw in str(error).strip().splitlines()):
+        if not line or line.startswith(("Possible", "*")):
             break
-        lines.append(line.strip()[:200] + ("..." if len(line.strip()) > 200 else ""))
+        lines.append(line if len(line) <= 200 else line[:200] + "...")
     return "; ".join(lines) or type(error).__name__
 
 

@@ -381,8 +381,8 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
     ones into their place, and a reader's query that had just looked a schema up by name could find it gone the next
     moment ("schema with OID ... does not exist", seen once in CI). Tables are what PostgreSQL locks, and looks up
     again after waiting for a lock, so a query blocked by the swap reads the new table, whole."""
-    old = [(schema, table) for schema, table in pg.execute(
-        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)", [list(SCHEMAS)]).fetchall()]
+    old = pg.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)",
+                     [list(SCHEMAS)]).fetchall()
     reader = policy.user
     if old:
         _lock_old(pg, [sql.Identifier(*name).as_string(pg) for name in old], lock_timeout, swap_wait_s, policy)

@@ -13,12 +13,11 @@ with their problem. The grain (one row per file, HS-9 line and partner) is a sec
 
 from __future__ import annotations
 
-import duckdb
 import great_expectations as gx
 
 from jlac import sqltext
 from jlac.checks import repeated_keys_query, schema_expectation, violations_check
-from jlac.partitions import files_to_validate
+from jlac.partitions import files_to_validate, published_partitions
 from jlac.validation import Check
 
 E = gx.expectations
@@ -32,18 +31,6 @@ def _rows_query(source, snapshot, settings) -> str:
         return f"SELECT * FROM {source.raw_table}"
     listed = ", ".join(sqltext.literal(f) for f in files) or "NULL"
     return f"SELECT * FROM {source.raw_table} WHERE file IN ({listed})"  # Parquet min/max skip the other files
-
-
-def _published_flow_years(settings, source) -> list[tuple[int, int]]:
-    """(flow code, year) of every partition with rows in the published warehouse; none without one."""
-    if settings is None or not settings.warehouse.is_file():
-        return []
-    try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            return con.execute(f"SELECT DISTINCT min_exp_or_imp, min_year FROM {source.raw_table}_partitions "
-                               "WHERE rows > 0 ORDER BY ALL").fetchall()
-    except duckdb.Error:  # no such table yet (the source never published), or a file DuckDB cannot open
-        return []
 
 
 def _named(columns: list[str], test: str) -> str:
@@ -113,12 +100,12 @@ def _history_kept(source, settings) -> list[Check]:
     """MOF's table keeps every year: a new vintage without a flow and year the published warehouse holds (a vintage
     whose files were lost, e.g. an append copied from a folder a killed run left empty) would take it out of every
     fact. Found by a QA pass: such a vintage published only 2026, dropping 2024 and 2025."""
-    published = _published_flow_years(settings, source)
+    published = None if settings is None else published_partitions(
+        settings, source, "DISTINCT min_exp_or_imp, min_year",
+        "rows > 0 AND min_exp_or_imp IS NOT NULL AND min_year IS NOT NULL")
     if not published:
         return []
-    values = ", ".join(f"({int(f)}, {int(y)})" for f, y in published if f is not None and y is not None)
-    if not values:
-        return []
+    values = ", ".join(f"({int(f)}, {int(y)})" for f, y in sorted(published))
     return [violations_check(
         "all files: every flow and year the published warehouse holds",
         f"""SELECT p.exp_or_imp, p.year, 'published, and missing from this vintage: a vintage that lost files? '
