@@ -7,7 +7,8 @@ One small warehouse over the real mirror, refreshed four times as new releases a
      2025 gets its dollar value and nothing else in MOF's rows changes; IMTS takes 2020-2021 values over from
      IMF DOTS and MOF, and the revision record says so;
   3. after MOF's final 2025 figures arrive as a new vintage: the change is a revision row;
-  4. a damaged MOF vintage: refused by validation, the published warehouse untouched.
+  4. a damaged MOF vintage: refused by validation, the published warehouse untouched;
+  5. the next release's five-year window moves on (2022-2026): 2021 keeps the last values that covered it.
 The FRED months May-December 2025, IMTS's values and MOF's final 2025 value are stand-ins written for this test
 (no such release is in the mirror); every other number is the mirror's.
 """
@@ -148,6 +149,17 @@ def world(tmp_path_factory, mirror, make_httpserver):
         out["bad_report"] = failed.value.report_path.read_text(encoding="utf-8")
         out["unchanged_after_bad"] = _digest(settings.warehouse) == published
         shutil.rmtree(bad)
+        # 5. the window moves on: 2021 dropped, 2026 added (stand-in values: 2025's plus one)
+        moved = settings.snapshots / "mof-trade-by-country-top30" / "2027-10-05"
+        moved.mkdir(parents=True)
+        header, *lines = text.splitlines()
+        kept = [line for line in lines if not line.startswith("2021,")]
+        added = [f"2026,{a},{b},{int(v) + 1}" for y, a, b, v in csv.reader(lines) if y == "2025"]
+        (moved / "jp-trade-by-country-2022-2026.en.csv").write_text("\n".join([header, *kept, *added]) + "\n",
+                                                                    encoding="utf-8")
+        write_manifest(moved, "mof-trade-by-country-top30")
+        out["runs"].append(pipeline.refresh(settings, trigger="test"))
+        out[5] = snapshot_of_warehouse()
     return out
 
 
@@ -273,6 +285,28 @@ def test_a_damaged_vintage_is_refused_and_nothing_is_published(world):
     assert "Atlantis" in report
 
 
+def test_a_moving_window_keeps_the_year_it_drops_from_the_last_release_that_had_it(world):
+    """MOF's next file covers 2022-2026: 2021 is not deleted from the warehouse (nor from the figure) but kept from
+    the newest vintage that still covers it; 2022-2026 come from the new one; no published value is removed."""
+    before, after, run = world[3], world[5], world["runs"][3]
+    assert run.status == "completed"
+    by_year = {}
+    for _partner, _flow, year, _usd, _jpy, source, vintage, _provisional, _note in after["fct"]:
+        if source == "mof-trade-by-country-top30":
+            by_year.setdefault(year, set()).add(vintage)
+    assert by_year == {2021: {"2026-12-01"}, 2022: {"2027-10-05"}, 2023: {"2027-10-05"}, 2024: {"2027-10-05"},
+                       2025: {"2027-10-05"}, 2026: {"2027-10-05"}}
+    old_2021 = {r[:3]: r[3:5] for r in before["fct"] if r[2] == 2021}
+    assert old_2021 and {r[:3]: r[3:5] for r in after["fct"] if r[2] == 2021} == old_2021
+    assert after["partners"][(2021, "MEX", "export")][:2] == before["partners"][(2021, "MEX", "export")][:2]
+    jpy_bn, _usd, source, provisional, vintage, *_ = after["partners"][(2026, "MEX", "export")]
+    assert (jpy_bn, source, provisional, vintage) == (
+        round((MOF_FINAL_MEX_EXPORT_2025 + 1) * 1000 / 1e9, 3), "mof-trade-by-country-top30", True, "2027-10-05")
+    assert after["raw_rows"][0] == 900  # three vintages of 300 rows each, every vintage kept in raw
+    removed = [r for r in after["revisions"] if r[-1] == run.run_id and r[9] is None]
+    assert removed == []
+
+
 def test_parser_names_file_and_column_or_line(tmp_path):
     settings = Settings(warehouse=tmp_path / "wh.duckdb", snapshots=tmp_path / "store", mirrors=(),
                         output=tmp_path / "out")
@@ -329,6 +363,8 @@ def test_a_file_with_every_cell_quoted_reads_the_same(tmp_path):
     write_manifest(vintage, "mof-trade-by-country-top30")
     con = duckdb.connect()
     cols = "year, flow, partner_name, value_jpy_thousand"
-    quoted = top30.SOURCE.parse(load_snapshot(vintage), con).project(cols).fetchall()
+    # the parse reads the older vintages of the environment's mirror too (the moving window): this vintage's rows
+    quoted = top30.SOURCE.parse(load_snapshot(vintage), con).filter("vintage = '2026-12-01'").project(cols).fetchall()
     assert len(quoted) == 300
-    assert sorted(quoted) == sorted(top30.SOURCE.parse(load_snapshot(real.parent), con).project(cols).fetchall())
+    assert sorted(quoted) == sorted(top30.SOURCE.parse(load_snapshot(real.parent), con).filter(
+        f"vintage = '{real.parent.name}'").project(cols).fetchall())

@@ -171,3 +171,32 @@ def test_status_describes_the_published_warehouse_not_the_last_attempt(settings)
     assert rows["fred-exjpus"].future is False
     assert [r.future for r in source_status(settings, today=date(2026, 11, 19))
             if r.source == "fred-exjpus"] == [True]  # 2026-11-20 is tomorrow then
+
+
+def test_a_ledger_write_that_fails_midway_leaves_no_torn_line_and_names_the_file(tmp_path):
+    """A disk that fills while the run's line is written (here: a file-size limit, a real short write then EFBIG,
+    in a child process): the part written is taken back, the error names the ledger, and later runs read it whole."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "runs.jsonl"
+    ledger.append(path, ledger.RunRecord(run_id="a"))
+    size = path.stat().st_size
+    child = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from jlac import ledger\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({size + 40}, resource.RLIM_INFINITY))\n"
+        "try:\n"
+        f"    ledger.append(Path({str(path)!r}), ledger.RunRecord(run_id='b', error='x' * 500))\n"
+        "except OSError as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "cannot add run b to the run ledger" in done.stdout and str(path) in done.stdout
+    assert path.stat().st_size == size  # nothing of run b's line left behind
+    ledger.append(path, ledger.RunRecord(run_id="c"))
+    assert [r["run_id"] for r in read_ledger(path)] == ["a", "c"]

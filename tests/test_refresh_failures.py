@@ -189,3 +189,75 @@ def test_a_damaged_published_warehouse_is_replaced_by_the_next_refresh(published
     record = pipeline.refresh(copy, trigger="test")
     assert record.status == "completed", record.error
     assert _fingerprint(copy)[1] == _fingerprint(settings)[1]  # the same rows as the good warehouse
+
+
+def test_outputs_move_onto_an_output_folder_on_another_filesystem(tmp_path):
+    """JLAC_OUTPUT on another filesystem than the warehouse home (a share): the outputs staged beside the build are
+    copied over and renamed into place (a rename alone fails with EXDEV: every refresh failed after publishing)."""
+    import os
+    import uuid
+    from pathlib import Path
+
+    from jlac import figures
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on a filesystem of its own")
+    outdir = shm / f"jlac-test-{uuid.uuid4().hex}" / "output"
+    try:
+        (outdir / "dbt-docs").mkdir(parents=True)
+        (outdir / "dbt-docs" / "old.html").write_text("old")
+        (outdir / "fig1.png").write_bytes(b"old")
+        staged = tmp_path / "staged"
+        (staged / "dbt-docs").mkdir(parents=True)
+        (staged / "dbt-docs" / "index.html").write_text("new docs")
+        (staged / "fig1.png").write_bytes(b"new chart")
+        (staged / "fig3.csv").write_text("year\n2024\n")
+        assert os.stat(staged).st_dev != os.stat(outdir).st_dev
+        pipeline._move_outputs(staged, outdir)
+        assert sorted(p.name for p in outdir.iterdir()) == ["dbt-docs", "fig1.png", "fig3.csv"]  # no leftovers
+        assert (outdir / "fig1.png").read_bytes() == b"new chart"
+        assert [p.name for p in (outdir / "dbt-docs").iterdir()] == ["index.html"]  # the old site replaced whole
+        assert not staged.exists()
+        assert not (outdir / figures.RECORD).exists()
+    finally:
+        shutil.rmtree(outdir.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("how", ["interrupt", "signal"])
+def test_a_stop_during_a_parse_is_an_interruption_not_a_damaged_file(tmp_path, mirror, how):
+    """SIGTERM (systemd stopping the service; Prefect's handler raises in the query) or Ctrl-C while DuckDB parses:
+    DuckDB raises it as its interruption, which must reach the CLI as one ("jlac: interrupted"), not as a ParseError
+    blaming the source's files in the ledger and the alert."""
+    import dataclasses
+    import signal
+    import threading
+
+    from jlac import parse
+    from jlac.errors import is_interrupt
+    from jlac.snapshots import latest_snapshot
+    from jlac.sources import all_sources
+
+    def slow(snapshot, con):
+        if how == "interrupt":
+            threading.Timer(0.3, con.interrupt).start()
+        else:  # a Python signal handler raising while the query runs, as Prefect's SIGTERM handler does
+            signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+        con.execute("SELECT count(*) FROM range(100000000000)").fetchall()  # a parser's own query, stopped
+        raise AssertionError("the query was not stopped")
+
+    source = dataclasses.replace(all_sources()["mof-trade-by-country-top30"], parse=slow)
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store",
+                        mirrors=(mirror,), output=tmp_path / "out")
+    snap = latest_snapshot(source.name, settings)
+    previous = signal.getsignal(signal.SIGALRM)
+    try:
+        with pytest.raises(BaseException) as stopped:
+            parse.parse_to_cache(settings, source, snap)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not isinstance(stopped.value, ParseError), stopped.value
+    assert is_interrupt(stopped.value), repr(stopped.value)
+    assert not list((settings.cache_dir / source.name).glob(".*.tmp"))  # nothing half-written left

@@ -55,3 +55,46 @@ def test_changed_and_withdrawn_values_are_revisions_additions_are_not(tmp_path):
 def test_a_first_publish_records_nothing(tmp_path):
     new = _warehouse(tmp_path / "new.duckdb", [("imf-dots", "MEX", 2020, 8.85e9, None, "2022-02-02")])
     assert revisions.record(new, None, "run-1") == 0
+
+
+def test_removed_values_are_alerted_and_shown_by_status(tmp_path, monkeypatch):
+    """A publish that drops published values (a release no longer covering a year) alerts naming source and years,
+    and `jlac status` flags the source; a publish that only revises values alerts nothing."""
+    import json
+    from types import SimpleNamespace
+
+    from jlac.config import Settings
+    from jlac.ops import alerts, status
+    from jlac.publish_hooks import PublishContext
+
+    old = _warehouse(tmp_path / "old.duckdb", [
+        ("mof-trade-by-country-top30", "BRA", 2021, 4.187e9, 459.6e9, "2026-10-04"),
+        ("mof-trade-by-country-top30", "MEX", 2021, 9.1e9, 1000e9, "2026-10-04"),
+        ("imf-dots", "CHL", 2020, 1.5e9, None, "2022-02-02"),
+    ])
+    new = _warehouse(tmp_path / "new.duckdb", [("imf-dots", "CHL", 2020, 1.6e9, None, "2022-02-02")])
+    assert revisions.record(new, old, "run-2") == 5  # BRA and MEX 2021 in USD and JPY, CHL's revision
+    settings = Settings(warehouse=new, snapshots=tmp_path / "store", mirrors=(), output=tmp_path / "out")
+    sent = []
+    monkeypatch.setattr(alerts, "send", lambda payload, **kw: sent.append(payload) or True)
+    details = revisions.HOOK.after(PublishContext(settings, SimpleNamespace(run_id="run-2"), new, old))
+    assert details == {"alerted": True, "removed": {"mof-trade-by-country-top30": 4}}
+    [payload] = sent
+    assert payload["state"] == "values removed"
+    assert "mof-trade-by-country-top30: 4 value(s) of 2021" in payload["text"] and "run-2" in payload["text"]
+    assert "imf-dots" not in payload["text"]  # revised, not removed
+    # status reads it from the ledger's record of the last publish
+    runs = [{"run_id": "run-2", "status": "completed", "snapshots": [],
+             "hooks": [{"hook": "revisions", "status": "ok", "details": details}]}]
+    assert status._removed("mof-trade-by-country-top30", runs) == ("run-2", 4)
+    assert status._removed("imf-dots", runs) is None
+    later = [*runs, {"run_id": "run-3", "status": "completed", "snapshots": [], "hooks": []}]
+    assert status._removed("mof-trade-by-country-top30", later) is None  # only the last publish counts
+    json.dumps(details)  # the run record stores it as JSON
+    # nothing removed: no alert
+    again = _warehouse(tmp_path / "again.duckdb", [("imf-dots", "CHL", 2020, 1.6e9, None, "2022-02-02")])
+    revisions.record(again, new, "run-3")
+    sent.clear()
+    settings = Settings(warehouse=again, snapshots=tmp_path / "store", mirrors=(), output=tmp_path / "out")
+    assert revisions.HOOK.after(PublishContext(settings, SimpleNamespace(run_id="run-3"), again, new)) is None
+    assert sent == []

@@ -20,7 +20,7 @@ import jlac
 from jlac import preflight
 from jlac import printing as out
 from jlac.config import get_settings
-from jlac.errors import JlacError
+from jlac.errors import JlacError, is_interrupt
 from jlac.snapshots import vintage_problem
 
 # Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
@@ -302,16 +302,16 @@ def main() -> None:
 
     try:
         app()
-    except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
-        _report(exc)
-        raise SystemExit(1) from None
-    except (KeyboardInterrupt, RuntimeError) as exc:
+    except (KeyboardInterrupt, RuntimeError, duckdb.InterruptException) as exc:
         # Ctrl-C: a refresh has recorded the run as crashed and left the warehouse as it was; DuckDB's Python client
         # turns it into RuntimeError('Query interrupted') when it arrives during a query
-        if isinstance(exc, RuntimeError) and str(exc) != "Query interrupted":
+        if not is_interrupt(exc):
             raise
         err.print("[bold red]jlac: interrupted[/]", markup=True, highlight=False)
         raise SystemExit(130) from None
+    except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
+        _report(exc)
+        raise SystemExit(1) from None
     except OSError as exc:  # not BrokenPipeError: a reader that stopped reading is no failure to report
         if isinstance(exc, BrokenPipeError):
             raise

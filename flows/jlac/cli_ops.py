@@ -114,6 +114,8 @@ def _print_status(settings, rows) -> None:
                                      "vintage dated in the future" if r.future else "") if f)
         if r.quarantined:  # rows the published warehouse set aside (jlac.quarantine)
             flag = ", ".join(f for f in (flag, f"{r.quarantined['rows']:,} rows quarantined") if f)
+        if r.removed:  # the last publish dropped published values of the source (jlac.publish_hooks.revisions)
+            flag = ", ".join(f for f in (flag, f"{r.removed[1]:,} published values removed by {r.removed[0]}") if f)
         age = str(r.age_days) if r.age_days is not None else "-"
         table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
                       r.last_run_id or "-", r.last_status or "never run",

@@ -31,3 +31,13 @@ class ModelError(JlacError):
 
 # Marks a ParseError that no parser check caught: the mutation tests treat it as a defect to fix.
 UNEXPECTED = "parser failed unexpectedly"
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C or a stop signal (SIGTERM from systemd or Prefect), as DuckDB raises it when it arrives during a query:
+    ``RuntimeError('Query interrupted')`` or ``duckdb.InterruptException``. Not a data error: never blame a file."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    if type(exc).__name__ == "InterruptException":
+        return True
+    return isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"

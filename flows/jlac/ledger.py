@@ -8,6 +8,7 @@ their files and sha256s are in the snapshot manifests and in the warehouse's ``m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -77,16 +78,27 @@ def new_run_id() -> str:
 
 
 def append(path: Path, record: RunRecord) -> None:
-    """Append the run's summary line (starting a new line if a killed run left a torn one)."""
+    """Append the run's summary line (starting a new line if a killed run left a torn one).
+
+    A write that fails (a full disk) takes back what it wrote, so it leaves no torn line behind, and the error names
+    the ledger file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as fh:
-        # (seek returns the new offset, never falsy here: read the last byte on its own line)
-        torn = False
-        if fh.tell() > 0:
-            fh.seek(-1, os.SEEK_END)
-            torn = fh.read(1) != b"\n"
-        line = json.dumps(record.summary(), default=str) + "\n"
-        fh.write((b"\n" if torn else b"") + line.encode("utf-8"))
+    line = json.dumps(record.summary(), default=str) + "\n"
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.lseek(fd, 0, os.SEEK_END)
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        data = memoryview((b"\n" if torn else b"") + line.encode("utf-8"))
+        try:
+            while data:  # unbuffered: a short write is seen here, not at close
+                data = data[os.write(fd, data):]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise OSError(exc.errno, f"{exc.strerror}: cannot add run {record.run_id} to the run ledger",
+                          str(path)) from exc
+    finally:
+        os.close(fd)
 
 
 def read(path: Path) -> list[dict]:

@@ -20,7 +20,7 @@ import duckdb
 import jlac
 from jlac import config, partitions
 from jlac.config import Settings
-from jlac.errors import UNEXPECTED, JlacError, ParseError
+from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt
 from jlac.snapshots import Snapshot
 from jlac.sources import Source
 
@@ -107,6 +107,8 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
             raise ParseError(f"{snapshot.id}: {exc}") from exc  # every message names the vintage
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
             tmp.unlink(missing_ok=True)
+            if is_interrupt(exc):  # stopped (Ctrl-C, SIGTERM), not a file the parser cannot read
+                raise
             log.debug("unexpected parser error", exc_info=True)
             raise ParseError(
                 f"{source.name} {snapshot.id}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "

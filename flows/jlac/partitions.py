@@ -38,7 +38,7 @@ from jlac import sqltext, textfiles
 from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
-from jlac.errors import UNEXPECTED, JlacError, ParseError
+from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt
 from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file, size_problem
 from jlac.sources import Source
 
@@ -155,10 +155,14 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
             raise
         except duckdb.Error as exc:
             tmp.unlink(missing_ok=True)
+            if is_interrupt(exc):
+                raise
             textfiles.explain_read_error(snapshot.path(rel), f"{source.name} {snapshot.id}/{rel}", exc)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {textfiles.reader_error(exc)}") from exc
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
             tmp.unlink(missing_ok=True)
+            if is_interrupt(exc):  # stopped (Ctrl-C, SIGTERM), not a file the parser cannot read
+                raise
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
                              "the file does not have the layout the parser expects") from exc
         _write_stats(con, source, tmp, stats_path(out))

@@ -15,6 +15,7 @@ Either way the published warehouse is replaced only by a build that passed every
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -43,7 +44,7 @@ from jlac import (
 )
 from jlac.config import Settings, get_settings
 from jlac.connectors import connector_names, fetch_one
-from jlac.errors import JlacError, ValidationFailed
+from jlac.errors import JlacError, ValidationFailed, is_interrupt
 from jlac.ledger import RunRecord, new_run_id
 from jlac.load import load
 from jlac.snapshots import Snapshot, list_vintages
@@ -333,12 +334,18 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
             if published:  # interrupted in an after-publish hook: the new warehouse is out, say so
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:
-                record.finish("failed" if isinstance(exc, Exception) else "crashed", str(exc))
-            ledger.append(settings.run_ledger, record)
+                stopped = not isinstance(exc, Exception) or is_interrupt(exc)  # Ctrl-C, SIGTERM: not a failure
+                record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
+            # the build first: on a full disk the ledger's write fails too, and the build must not stay behind
             if build is not None:
                 for p in (build, build.with_suffix(".duckdb.wal")):
-                    p.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):
+                        p.unlink(missing_ok=True)
             shutil.rmtree(staged_output, ignore_errors=True)
+            try:
+                ledger.append(settings.run_ledger, record)
+            except OSError as ledger_error:  # the run's own error is the one to report, not this one's
+                log.error("%s; the run's outcome (%s) is not in the ledger", ledger_error, record.status)
             raise
 
 
@@ -362,6 +369,35 @@ def _fail_on_validation(results: list[validation.SuiteResult], report: Path, rec
         )
 
 
+def _move_into(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst``, replacing it. The outputs are staged beside the build, and the output folder may be
+    on another filesystem (JLAC_OUTPUT on a share): there a rename fails (EXDEV), so the item is copied next to
+    ``dst`` first and renamed into place, which a reader of the folder still sees as one step per item."""
+    try:
+        if src.is_dir() and dst.is_dir():
+            shutil.rmtree(dst)
+        os.replace(src, dst)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.moving")
+    if tmp.is_dir():
+        shutil.rmtree(tmp)
+    tmp.unlink(missing_ok=True)
+    try:
+        if src.is_dir():
+            shutil.copytree(src, tmp)
+        else:
+            shutil.copy2(src, tmp)
+        if dst.is_dir():
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        raise
+
+
 def _move_outputs(staged: Path, outdir: Path) -> None:
     """Move freshly rendered charts into the output folder (after the warehouse is published); charts the new
     figures record no longer lists are removed, so nothing drawn from older data stays beside the new."""
@@ -370,9 +406,7 @@ def _move_outputs(staged: Path, outdir: Path) -> None:
     fresh = figures.read_record(staged) if (staged / figures.RECORD).is_file() else None
     if staged.is_dir():
         for p in staged.iterdir():
-            if p.is_dir() and (outdir / p.name).is_dir():
-                shutil.rmtree(outdir / p.name)
-            os.replace(p, outdir / p.name)
+            _move_into(p, outdir / p.name)
     if fresh is not None:
         figures.remove_stale(outdir, published, fresh)
     shutil.rmtree(staged, ignore_errors=True)

@@ -174,6 +174,16 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
     return [found[k] for k in sorted(found)]
 
 
+def vintages_up_to(snapshot: Snapshot, settings: Settings) -> list[Snapshot]:
+    """Every vintage of ``snapshot``'s source not newer than it, oldest first, ``snapshot`` itself last; the older
+    ones verified against their manifests (a source whose releases each cover a window of years, or whose older
+    releases feed revisions, reads them too)."""
+    older = [s for s in list_vintages(snapshot.source, settings) if s.vintage < snapshot.vintage]
+    for s in older:
+        verify(s)
+    return [*older, snapshot]
+
+
 def latest_snapshot(source: str, settings: Settings, pin: str | None = None) -> Snapshot | None:
     """The newest vintage of a source, or the pinned one; None when the source has no snapshot."""
     vintages = list_vintages(source, settings)

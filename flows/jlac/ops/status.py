@@ -42,6 +42,8 @@ class SourceStatus:
     # rows the published warehouse sets aside in quarantine.rows (jlac.quarantine): rows, raw_rows, share, values
     quarantined: dict | None = None
     published_age_days: int | None = None  # age of last_vintage
+    # published values of this source the last publish removed (jlac.publish_hooks.revisions): (run id, count)
+    removed: tuple[str, int] | None = None
 
     @property
     def stale(self) -> bool:
@@ -122,6 +124,16 @@ def _published(source: str, runs: list[dict]) -> tuple[str | None, dict | None]:
     return vintage, quarantine
 
 
+def _removed(source: str, runs: list[dict]) -> tuple[str, int] | None:
+    """(run id, values) when the last publishing run removed published values of ``source`` (its revisions hook)."""
+    last = next((run for run in reversed(runs) if run.get("status") == "completed"), None)
+    for hook in (last or {}).get("hooks") or []:
+        removed = ((hook.get("details") or {}).get("removed") or {}) if hook.get("hook") == "revisions" else {}
+        if isinstance(removed, dict) and removed.get(source):
+            return last.get("run_id"), int(removed[source])
+    return None
+
+
 def _outcome(source: str, run: dict) -> str | None:
     """The run's status, naming the source that failed it when that was another one."""
     status, failed = run.get("status"), run.get("failed_source")
@@ -151,6 +163,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
             required=src.required,
             quarantined=quarantined,
             published_age_days=vintage_age(published, today) if published else None,
+            removed=_removed(name, runs),
         ))
     return out
 

@@ -9,6 +9,10 @@ that report yen. The rows earlier publishes recorded are carried forward from th
 history survives every rebuild.
 
 A failure here stops the publish: the warehouse stays as it was and nothing goes unrecorded.
+
+After publishing, a value the publish removed (a release that no longer covers a year or a partner the warehouse
+had) is alerted, naming the source, the years and the count: the warehouse keeps publishing, but "a published
+number disappeared" is something someone should see, not only a row in ``marts.trade_revisions``.
 """
 
 from __future__ import annotations
@@ -85,8 +89,49 @@ def record(build, previous, run_id: str, at: datetime | None = None) -> int:
     return added
 
 
+def removed(warehouse, run_id: str) -> list[tuple[str, str, int, int]]:
+    """The published values run ``run_id`` removed: (old source, unit, year, values), by source, unit and year."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "SELECT old_source, unit, year, count(*) FROM marts.trade_revisions WHERE recorded_by = 'publish' "
+            "AND published_run = ? AND new_value IS NULL GROUP BY ALL ORDER BY ALL", [run_id]).fetchall()
+
+
+def removal_message(run_id: str, rows: list[tuple[str, str, int, int]]) -> str | None:
+    """The alert's text for the values a publish removed, or None when it removed none."""
+    if not rows:
+        return None
+    by_source: dict[str, list[tuple[str, int, int]]] = {}
+    for source, unit, year, n in rows:
+        by_source.setdefault(source, []).append((unit, year, n))
+    parts = []
+    for source, items in by_source.items():
+        total = sum(n for _, _, n in items)
+        years = sorted({y for _, y, _ in items})
+        parts.append(f"{source}: {total:,} value(s) of {', '.join(map(str, years))}")
+    return (f"jlac refresh {run_id} published without values the previous warehouse had (no source of the build "
+            f"has them any more): {'; '.join(parts)}. The old values are in marts.trade_revisions (new_value "
+            "empty); check that the newest release really dropped them.")
+
+
 def before(ctx: PublishContext) -> None:
     record(ctx.build, ctx.previous, ctx.record.run_id)
 
 
-HOOK = PublishHook("revisions", before=before, order=10)
+def after(ctx: PublishContext) -> dict | None:
+    from jlac.ops import alerts
+
+    rows = removed(ctx.published, ctx.record.run_id)
+    text = removal_message(ctx.record.run_id, rows)
+    if text is None:
+        return None
+    log.warning("%s", text)
+    sent = alerts.send({"text": text, "state": "values removed", "run_id": ctx.record.run_id,
+                        "removed": [{"source": s, "unit": u, "year": y, "values": n} for s, u, y, n in rows]})
+    by_source: dict[str, int] = {}
+    for source, _unit, _year, n in rows:
+        by_source[source] = by_source.get(source, 0) + n
+    return {"alerted": sent, "removed": by_source}
+
+
+HOOK = PublishHook("revisions", before=before, after=after, order=10)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from jlac.config import get_settings
 from jlac.errors import ParseError
-from jlac.snapshots import Snapshot, list_vintages, verify
+from jlac.snapshots import Snapshot, vintages_up_to
 from jlac.sources import Column, Source
 
 FLOWS = {"XG_FOB_USD": "export", "MG_CIF_USD": "import"}
@@ -148,18 +148,10 @@ def data_files(snapshot: Snapshot) -> list[str]:
     return sorted(f.path for f in snapshot.files if f.path.lower().endswith(".xml"))
 
 
-def _vintages_up_to(snapshot: Snapshot) -> list[Snapshot]:
-    """Every vintage of the source not newer than ``snapshot``, oldest first; ``snapshot`` itself last."""
-    older = [s for s in list_vintages(snapshot.source, get_settings()) if s.vintage < snapshot.vintage]
-    for s in older:
-        verify(s)  # the core verifies the loaded vintage; the older ones feed the revisions
-    return [*older, snapshot]
-
-
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Observations of every vintage up to ``snapshot``, one row per vintage x series x period."""
     records = []
-    for snap in _vintages_up_to(snapshot):
+    for snap in vintages_up_to(snapshot, get_settings()):  # the older ones feed the revisions
         for name in data_files(snap):
             for row in read_imts_xml(snap.path(name), f"imf-imts {snap.vintage}/{name}"):
                 records.append((snap.vintage, name, *row))

@@ -13,7 +13,7 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
-    rows = ("file", "row_number")
+    rows = ("vintage", "file", "row_number")
     return [
         Check(
             name="schema, grain and values",
@@ -34,13 +34,14 @@ def checks(source, snapshot) -> list[Check]:
             ],
         ),
         Check(
-            # The file is a full grid: every year has the same partners in both flows. A file cut short ends
-            # inside a year, which then lacks partners (a cut exactly between years is not detectable here).
+            # Each vintage's file is a full grid: every year has the same partners in both flows. A file cut short
+            # ends inside a year, which then lacks partners (a cut exactly between years: the file's name says).
             name="every year and flow has every partner",
             query=(
                 f"SELECT r.*, CASE WHEN (SELECT count(DISTINCT partner_name) FROM {source.raw_table} AS g "
-                f"WHERE g.year = r.year AND g.flow = r.flow) < (SELECT count(DISTINCT partner_name) FROM "
-                f"{source.raw_table}) THEN r.year || ' ' || r.flow END AS incomplete_year_flow "
+                f"WHERE g.vintage = r.vintage AND g.year = r.year AND g.flow = r.flow) < (SELECT "
+                f"count(DISTINCT partner_name) FROM {source.raw_table} AS v WHERE v.vintage = r.vintage) "
+                f"THEN r.vintage || ': ' || r.year || ' ' || r.flow END AS incomplete_year_flow "
                 f"FROM {source.raw_table} AS r"
             ),
             index_columns=rows,

@@ -8,6 +8,11 @@ by-country time-series files give them. Partner names are English as the redistr
 Which years are provisional is not in the file: MOF publishes a year's confirmed (final) annual figures at
 the end of November of the following year, so a year counts as provisional when the snapshot's vintage is
 before 1 December of the next year (the mirror's 2026-10-04 vintage: 2025 provisional, 2021-2024 final).
+
+Each release covers a window of five years (``...-2021-2025...``) that moves forward: the next one drops the
+oldest year. So the parse reads every vintage up to the loaded one (like imf-imts), each row with its vintage, and
+staging takes each year from the newest vintage that covers it: a year a newer window no longer holds keeps the
+values of the last release that had it, instead of leaving the warehouse.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import re
 import duckdb
 
 from jlac import textfiles
+from jlac.config import get_settings
 from jlac.errors import ParseError
-from jlac.snapshots import Snapshot
+from jlac.snapshots import Snapshot, vintages_up_to
 from jlac.sources import Column, Source
 
 HEADER = ["Year", "From", "To", "Value (thousand yen)"]
@@ -39,22 +45,22 @@ def check_header(line: str, label: str) -> None:
         )
 
 
-def _check_years_of_the_name(con: duckdb.DuckDBPyConnection, name: str, label: str) -> None:
+def _check_years_of_the_name(con: duckdb.DuckDBPyConnection, table: str, name: str, label: str) -> None:
     """A file named ``...-2021-2025...`` holds every year from 2021 to 2025: one cut short between two years (its last
     line cut after a digit of the value) passes every check of a year's grid and drops the later years."""
     span = re.search(r"(\d{4})-(\d{4})", name)
     if not span:
         return
     first, last = int(span.group(1)), int(span.group(2))
-    found = {int(r[0]) for r in con.execute("SELECT DISTINCT year FROM mof_top30_csv").fetchall()}
+    found = {int(r[0]) for r in con.execute(f"SELECT DISTINCT year FROM {table}").fetchall()}
     missing = sorted(set(range(first, last + 1)) - found)
     if missing:
         raise ParseError(f"{label}: the file's name spans {first}-{last} but it has no rows for "
                          f"{', '.join(map(str, missing))} (a file cut short?)")
 
 
-def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-    """Every row of the CSV with its flow and partner; values stay thousand yen (converted in staging)."""
+def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> str:
+    """The SELECT of one vintage's rows with their flow and partner; values stay thousand yen."""
     files = sorted(f.path for f in snapshot.files if _FILE.match(f.path))
     if len(files) != 1:
         raise ParseError(
@@ -70,19 +76,22 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     rel = textfiles.read_csv(con, path, label, header=False, skiprows=1, all_varchar=True,
                              columns={"year": "VARCHAR", "from_name": "VARCHAR", "to_name": "VARCHAR",
                                       "value": "VARCHAR"})
+    table = "mof_top30_" + re.sub(r"\W", "_", snapshot.vintage)
     con.register("mof_top30_csv", rel)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv")
+    con.unregister("mof_top30_csv")
     bad = con.execute(
-        "SELECT n, year, value FROM (SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv) "
+        f"SELECT n, year, value FROM {table} "
         f"WHERE NOT {textfiles.is_whole_number('year')} OR NOT {textfiles.is_whole_number('value')} LIMIT 1"
     ).fetchone()
     if bad:
         raise ParseError(f"{label}: line {bad[0]}: Year {bad[1]!r} / Value {bad[2]!r} is not a whole number "
                          "(expected a year and a value in thousand yen)")
-    _check_years_of_the_name(con, files[0], label)
+    _check_years_of_the_name(con, table, files[0], label)
     vintage_year, vintage_md = int(snapshot.vintage[:4]), snapshot.vintage[5:10]
-    return con.sql(
-        f"""
-        SELECT '{files[0]}' AS file,
+    return f"""
+        SELECT '{snapshot.vintage}' AS vintage,
+               '{files[0]}' AS file,
                n AS row_number,
                CAST(year AS INTEGER) AS year,
                trim(from_name) AS from_name,
@@ -95,17 +104,24 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                CASE WHEN CAST(year AS INTEGER) + 1 > {vintage_year} THEN true
                     WHEN CAST(year AS INTEGER) + 1 = {vintage_year} THEN '{vintage_md}' < '12-01'
                     ELSE false END AS is_provisional
-        FROM (SELECT row_number() OVER () + 1 AS n, * FROM mof_top30_csv)
-        """
-    )
+        FROM {table}"""
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """Every row of every vintage up to ``snapshot`` (see the module docstring), each with its vintage."""
+    selects = [_parse_vintage(snap, con) for snap in vintages_up_to(snapshot, get_settings())]
+    return con.sql("\nUNION ALL\n".join(selects))
 
 
 SOURCE = Source(
     name="mof-trade-by-country-top30",
     description="Japan MOF yearly exports (FOB) and imports (CIF) with Japan's 30 largest partners, thousand yen, "
-    "one row per year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value).",
+    "one row per vintage, year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value) "
+    "of every vintage up to the loaded one.",
     columns=(
-        Column("file", "VARCHAR", "CSV file in the snapshot"),
+        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from (every vintage up to the loaded one is "
+               "kept: staging takes each year from the newest vintage that covers it)"),
+        Column("file", "VARCHAR", "CSV file in the vintage"),
         Column("row_number", "INTEGER", "Line number in the CSV (header = 1)"),
         Column("year", "INTEGER", "Calendar year"),
         Column("from_name", "VARCHAR", "From column: 'Japan' for Japan's exports, else the partner"),
@@ -118,7 +134,7 @@ SOURCE = Source(
                "snapshot's vintage (before 1 December of the following year)"),
     ),
     parse=parse,
-    key=("year", "flow", "partner_name"),
+    key=("vintage", "year", "flow", "partner_name"),
     required=False,
     country_names=(("mof", "partner_name"),),
 )

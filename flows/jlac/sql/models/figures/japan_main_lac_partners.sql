@@ -1,8 +1,9 @@
 WITH chosen AS (
     SELECT *, row_number() OVER (
         PARTITION BY partner_iso3, flow, year
-        -- the IMF series to 2020 and MOF's from 2021, each in the warehouse's precedence order
-        ORDER BY CASE WHEN (year <= 2020) = (source IN ('imf-imts', 'imf-dots')) THEN 0 ELSE 1 END, source_rank
+        -- the IMF series to 2020 and MOF's from 2021, each in the warehouse's precedence order; as there, a final
+        -- figure before another source's estimate (an IMF estimate of a year MOF has final figures for is not shown)
+        ORDER BY coalesce(is_estimate, false), CASE WHEN (year <= 2020) = (source IN ('imf-imts', 'imf-dots')) THEN 0 ELSE 1 END, source_rank
     ) AS pick
     FROM {{ ref('int_trade_annual_unioned') }}
     WHERE reporter_iso3 = 'JPN' AND partner_iso3 IN ('MEX', 'BRA', 'CHL') AND year >= 1995

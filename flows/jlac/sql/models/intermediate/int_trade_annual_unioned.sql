@@ -3,6 +3,9 @@ SELECT
     row_number() OVER (
         PARTITION BY reporter_iso3, coalesce(partner_iso3, partner_aggregate), flow, year
         ORDER BY
+            -- a final figure beats another source's estimate (IMF marks its estimates): Japan's customs value for a
+            -- year is not replaced by an IMF estimate of it; among finals (or among estimates), the sources' order
+            coalesce(is_estimate, false),
             CASE source
                 WHEN 'imf-imts' THEN 1 WHEN 'imf-dots' THEN 2 WHEN 'estat-trade' THEN 3
                 WHEN 'mof-customs' THEN 4
