@@ -68,6 +68,10 @@ def test_server_config_tls_needs_both_files_and_listens_on_loopback_too(monkeypa
     assert ServerConfig("127.0.0.1").listen_addresses == "127.0.0.1"
     assert ServerConfig("0.0.0.0").listen_addresses == "0.0.0.0"
     assert ServerConfig("10.1.2.3").listen_addresses == "127.0.0.1,10.1.2.3"  # the loader connects over loopback
+    # PostgreSQL's IPv6 sockets do not answer on 127.0.0.1, nor does another loopback address
+    assert ServerConfig("::1").listen_addresses == "127.0.0.1,::1"
+    assert ServerConfig("::").listen_addresses == "127.0.0.1,::"
+    assert ServerConfig("127.0.0.2").listen_addresses == "127.0.0.1,127.0.0.2"
 
 
 def test_owner_url_is_described_without_its_password():

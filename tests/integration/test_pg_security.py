@@ -89,6 +89,12 @@ def test_server_settings_for_the_reader(served):
         assert con.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
         assert con.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)  # loopback unless configured
         assert con.execute("SHOW password_encryption").fetchone() == ("scram-sha-256",)
+        # unqualified names find the served tables; a BI tool's table picker (Grafana's lists the tables of
+        # current_schemas(false)) sees them
+        assert con.execute("SHOW search_path").fetchone() == ("marts, figures, meta",)
+        assert con.execute("SELECT count(*) > 0 FROM fig1_japan_lac_trade").fetchone() == (True,)
+        assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ANY("
+                           "current_schemas(false))").fetchone()[0] >= 20
         row = con.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolconnlimit FROM pg_roles "
                           "WHERE rolname = current_user").fetchone()
         assert row == (False, False, False, 50)

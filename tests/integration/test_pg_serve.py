@@ -162,3 +162,24 @@ def test_a_cluster_copied_as_root_is_given_back_to_the_server_user(home):
         assert cluster.data.stat().st_uid != 0 and (cluster.data / "PG_VERSION").stat().st_uid != 0
     finally:
         pgcluster.stop(proc)
+
+
+@pytest.mark.parametrize("host", ["::1", "::"])
+def test_an_ipv6_host_starts_and_serves_readers_over_ipv6(home, host):
+    """`--host ::1` or `--host ::` (all IPv6 addresses): PostgreSQL's IPv6 sockets do not answer on 127.0.0.1, where
+    the loader connects; serve-sql waited 60 s and gave up while the server's log said it was ready."""
+    import psycopg
+    from jlac.serving import cluster as pgcluster
+    from jlac.serving.target import ReaderPolicy
+
+    cluster = pgcluster.LocalCluster(home)
+    config = pgcluster.ServerConfig(host, pgcluster.free_port(host), None, None)
+    proc = cluster.start(config, ReaderPolicy(password="p4ss-word"))
+    try:
+        conninfo = cluster.target(config.port).conninfo  # the loader's: 127.0.0.1
+        with psycopg.connect(conninfo, connect_timeout=10) as owner:
+            assert owner.execute("SHOW listen_addresses").fetchone() == (f"127.0.0.1,{host}",)
+        with psycopg.connect(conninfo.replace("host=127.0.0.1", "host=::1"), connect_timeout=10) as over_ipv6:
+            assert over_ipv6.execute("SELECT family(inet_client_addr())").fetchone() == (6,)
+    finally:
+        pgcluster.stop(proc)

@@ -127,8 +127,10 @@ def _groups_of(name: str):
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on now (for --port 0)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host if host not in ("*", "0.0.0.0", "::") else "127.0.0.1", 0))
+    wildcard = {"*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1", "localhost": "127.0.0.1"}
+    address = wildcard.get(host, host)
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as s:
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
@@ -162,8 +164,10 @@ class ServerConfig:
 
     @property
     def listen_addresses(self) -> str:
-        # The owner (loader) always connects over loopback, so loopback is added to a specific address.
-        if self.host in ("*", "0.0.0.0", "::") or is_loopback(self.host):
+        # The owner (loader) always connects to 127.0.0.1, so it is added to any address that does not cover it:
+        # PostgreSQL's IPv6 sockets are IPv6-only ("::" and "::1" do not answer on 127.0.0.1), and 127.0.0.2 is
+        # loopback but another address.
+        if self.host in ("*", "0.0.0.0", "127.0.0.1", "localhost"):
             return self.host
         return f"127.0.0.1,{self.host}"
 
@@ -250,7 +254,7 @@ class LocalCluster:
             f"host    {DATABASE}  {OWNER}  127.0.0.1/32  scram-sha-256",
             f"host    {DATABASE}  {OWNER}  ::1/128       scram-sha-256",
             f"host    postgres  {OWNER}  127.0.0.1/32  scram-sha-256",  # to create the database
-            f"host    {DATABASE}  \"{reader}\"  127.0.0.1/32  scram-sha-256",
+            f"host    {DATABASE}  \"{reader}\"  127.0.0.0/8   scram-sha-256",
             f"host    {DATABASE}  \"{reader}\"  ::1/128       scram-sha-256",
             f"{reader_line} {DATABASE}  \"{reader}\"  0.0.0.0/0     scram-sha-256",
             f"{reader_line} {DATABASE}  \"{reader}\"  ::/0          scram-sha-256",

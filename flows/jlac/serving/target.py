@@ -25,6 +25,7 @@ from jlac.config import env_number
 from jlac.errors import SettingError
 
 SCHEMAS = ("marts", "figures", "meta")  # served, with the same names as in DuckDB
+SEARCH_PATH = ", ".join(SCHEMAS)  # the reader role's, as PostgreSQL stores it
 URL_ENV = "JLAC_POSTGRES_URL"
 
 
@@ -132,6 +133,10 @@ def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
                             ("statement_timeout", reader.statement_timeout),
                             ("idle_in_transaction_session_timeout", reader.idle_in_transaction_timeout)):
             con.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(name), sql.Literal(value)))
+        # Unqualified names find the served tables (a BI tool's table picker lists those on the search path: an
+        # empty list with PostgreSQL's default "$user", public); a list of identifiers, not one quoted string.
+        con.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(
+            role, sql.SQL(", ").join(sql.Identifier(s) for s in SCHEMAS)))
         # The database is jlac's: nobody else gets in, nobody creates temporary tables or schemas.
         db = sql.Identifier(dbname)
         con.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
@@ -156,7 +161,8 @@ def reader_drift(con: psycopg.Connection, reader: ReaderPolicy) -> list[str]:
     password): PostgreSQL lets every role change its own password and session defaults, so a reader can lock the
     others out (a new password) or lift its limits for later sessions. Empty when nothing changed."""
     expected = {"default_transaction_read_only": "on", "statement_timeout": reader.statement_timeout,
-                "idle_in_transaction_session_timeout": reader.idle_in_transaction_timeout}
+                "idle_in_transaction_session_timeout": reader.idle_in_transaction_timeout,
+                "search_path": SEARCH_PATH}
     rows = con.execute(
         "SELECT coalesce(d.datname, '(every database)'), s.setconfig FROM pg_db_role_setting s "
         "JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase "
