@@ -104,3 +104,48 @@ def test_open_reader_keeps_reading_across_a_publish(homes):
     assert reader.execute("SELECT max(run_id) FROM meta.runs WHERE status = 'completed'").fetchone()[0] == old_run
     reader.close()
     assert _reporters(settings.warehouse) == 2
+
+
+def test_ctrl_c_in_a_terminal_stops_the_refresh_at_once_and_records_it(homes):
+    """Ctrl-C in a terminal signals the whole foreground process group, Prefect's temporary API included: it died
+    with the run it should record, the run retried reporting its crash for ~3 minutes and ended in an httpx
+    traceback (exit 1). The API now runs in a session of its own: one line, exit 130, the run recorded as crashed,
+    the published warehouse as it was, and the API stopped too."""
+    import re
+    import socket
+
+    from jlac import ledger
+
+    home, _, new = homes
+    settings = _settings(home, new)
+    before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+    verified = settings.cache_dir / "imf-dots" / "verified.json"
+    seen = verified.stat().st_mtime_ns
+    env = {**os.environ, "JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_MIRROR": str(new),
+           "JLAC_SNAPSHOTS": str(settings.snapshots)}
+    env.pop("PREFECT_API_URL", None)  # the CLI's own temporary API, as `make run` uses it
+    log = home / "refresh.err"
+    with log.open("w") as err:
+        # as from a terminal: its own process group, SIGINT not ignored (a CI runner's `cmd &` ignores it)
+        proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "refresh"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 180
+    while verified.stat().st_mtime_ns == seen and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert verified.stat().st_mtime_ns != seen, log.read_text()[-3000:]
+    time.sleep(0.3)
+    assert proc.poll() is None, "the refresh ended before Ctrl-C"
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does
+    stopped = time.monotonic()
+    code = proc.wait(timeout=300)
+    took = time.monotonic() - stopped
+    text = log.read_text()
+    assert code == 130, text[-3000:]
+    assert "jlac: interrupted" in text and "Traceback" not in text, text[-3000:]
+    assert took < 60, f"{took:.0f} s from Ctrl-C to exit"
+    assert ledger.read(settings.run_ledger)[-1]["status"] == "crashed"
+    assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
+    port = int(re.search(r"Starting temporary server on http://127\.0\.0\.1:(\d+)", text).group(1))
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "the temporary API outlived the run"

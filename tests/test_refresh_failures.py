@@ -249,7 +249,7 @@ def test_a_stop_during_a_parse_is_an_interruption_not_a_damaged_file(tmp_path, m
 
     source = dataclasses.replace(all_sources()["mof-trade-by-country-top30"], parse=slow)
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store",
-                        mirrors=(mirror,), output=tmp_path / "out")
+                        mirrors=(mirror,), output=tmp_path / "out", cache=tmp_path / "cache")  # no cached batch
     snap = latest_snapshot(source.name, settings)
     previous = signal.getsignal(signal.SIGALRM)
     try:

@@ -7,7 +7,6 @@ import logging
 import os
 import pkgutil
 import sys
-import threading
 from enum import StrEnum
 
 import typer
@@ -60,32 +59,6 @@ app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), r
 # markup=False: paths, messages and values are printed as they are (a '[' in a path is no style tag)
 console = Console(markup=False)
 err = Console(stderr=True, markup=False)
-
-
-def _start_prefect_api() -> threading.Thread | None:
-    """Start Prefect's temporary local API in a background thread (when no PREFECT_API_URL names a server).
-
-    Starting it takes 5-20 s (importing Prefect's server, then a uvicorn process coming up); importing the pipeline
-    (Great Expectations, DuckDB, Prefect) takes several seconds too, and the two overlap this way. The flow then
-    finds the API running (Prefect keeps one temporary server per process); if starting failed here, the flow
-    starts it again and reports what went wrong.
-    """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return None
-
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        try:
-            SubprocessASGIServer().start()
-        except Exception as exc:  # noqa: BLE001 - the flow's own start reports it
-            logging.getLogger("jlac.cli").debug("background start of Prefect's API failed: %s", exc)
-
-    thread = threading.Thread(target=start, name="prefect-api-start", daemon=True)
-    thread.start()
-    return thread
 
 
 def check_prefect_api() -> None:
@@ -144,6 +117,13 @@ def _report(exc: Exception) -> None:
               soft_wrap=True)
 
 
+def _interrupted() -> None:
+    """Ctrl-C or SIGTERM: one line and the shell's status for an interrupted command (a refresh has recorded the
+    run as crashed and left the published warehouse as it was)."""
+    err.print("[bold red]jlac: interrupted[/]", markup=True, highlight=False)
+    raise SystemExit(130) from None
+
+
 def _fail(exc: Exception) -> None:
     _report(exc)
     raise typer.Exit(1)
@@ -165,11 +145,13 @@ def refresh(
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()
-    api = _start_prefect_api()  # seconds of Prefect's start overlap with the seconds of importing the pipeline
+    from jlac import prefect_api
+
+    api = prefect_api.start_in_background()  # seconds of Prefect's start overlap with the pipeline's imports
     from jlac.pipeline import refresh as refresh_flow
 
     if api is not None:
-        api.join()
+        api.wait()
 
     quiet_jlac_tracebacks()
     try:
@@ -177,6 +159,10 @@ def refresh(
                               trigger="cli", full=full)
     except JlacError as exc:
         _fail(exc)
+    except (KeyboardInterrupt, RuntimeError) as exc:  # click turns a bare KeyboardInterrupt into "Aborted!", exit 1
+        if not is_interrupt(exc):
+            raise
+        _interrupted()
     settings = get_settings()
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "
@@ -307,8 +293,7 @@ def main() -> None:
         # turns it into RuntimeError('Query interrupted') when it arrives during a query
         if not is_interrupt(exc):
             raise
-        err.print("[bold red]jlac: interrupted[/]", markup=True, highlight=False)
-        raise SystemExit(130) from None
+        _interrupted()
     except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
         _report(exc)
         raise SystemExit(1) from None

@@ -40,7 +40,11 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     failed_suite = run.get("failed_suite")
     report = run.get("report_path")
     error = run.get("error") or message
-    if failed_suite:
+    if run.get("status") == "crashed":  # stopped (Ctrl-C, SIGTERM): no source or file is to blame
+        state = "crashed"
+        where = "stopped" + (f" while working on {failed_source}" if failed_source else "")
+        failed_source = None
+    elif failed_suite:
         where = f"suite {failed_suite}"
     else:
         where = f"source {failed_source}" if failed_source else "the run"

@@ -1,0 +1,80 @@
+"""Prefect's temporary local API for a CLI refresh, out of reach of the terminal's signals.
+
+Prefect starts its temporary API (``SubprocessASGIServer``: uvicorn in a child process) in the CLI's process group.
+Ctrl-C in a terminal signals the whole foreground group, so the API died together with the run it should record:
+the flow then spent minutes retrying to report its crash to a dead server and ended in an httpx traceback instead of
+"jlac: interrupted". Here the API runs in a session of its own, so it records the run as crashed and is stopped by
+Prefect's own exit handler; if jlac dies without stopping it (kill -9, a closed terminal), the child gets SIGTERM
+from the kernel (parent-death signal), as the thread that started it lives as long as the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the thread that started it ends (the CLI process exiting or killed)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _server_class():
+    import prefect
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    class ShieldedAPIServer(SubprocessASGIServer):
+        """Prefect's temporary API server, its uvicorn child in a session of its own."""
+
+        def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
+            # Prefect's own command and environment (SubprocessASGIServer._run_uvicorn_command), in a new session
+            env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                   "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)}
+            return subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+                 "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--log-level", "error", "--lifespan", "on"],
+                env=env, start_new_session=True, preexec_fn=_die_with_parent)
+
+    return ShieldedAPIServer
+
+
+def start_in_background() -> threading.Event | None:
+    """Start the temporary API in a background thread (when no PREFECT_API_URL names a server).
+
+    Starting it takes 5-20 s (importing Prefect's server, then a uvicorn process coming up); importing the pipeline
+    (Great Expectations, DuckDB, Prefect) takes several seconds too, and the two overlap this way. The flow then
+    finds the API running (Prefect keeps one temporary server per process: this one, registered first); if starting
+    failed here, the flow starts it again and reports what went wrong. The thread then stays (idle) for the life of
+    the process: the server's parent-death signal follows the thread that started it. Returns the event set once the
+    start is over (started or failed).
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    started = threading.Event()
+
+    def start() -> None:
+        try:
+            _server_class()().start()
+        except Exception as exc:  # noqa: BLE001 - the flow's own start reports it
+            log.debug("background start of Prefect's API failed: %s", exc)
+        finally:
+            started.set()
+        threading.Event().wait()  # never set: see the docstring
+
+    threading.Thread(target=start, name="prefect-api", daemon=True).start()
+    return started
