@@ -158,6 +158,26 @@ def test_figure_1_title_names_what_each_span_covers(warehouse_env):
     assert fig1.title(1995, 2020, 2020) == "Japanese trade with LAC (33 CELAC states), 1995-2020 (US$ billions)"
 
 
+def test_a_warehouse_of_another_jlac_version_is_one_line_naming_what_to_do(tmp_path, warehouse_env):
+    """A warehouse whose meta tables lack a column this jlac reads (built by an older jlac): `jlac report` printed
+    DuckDB's multi-line binder error; one line now, saying the file lacks it and what rebuilds it."""
+    import shutil
+
+    import duckdb
+
+    old = tmp_path / "jlac.duckdb"
+    shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("ALTER TABLE meta.snapshots DROP COLUMN root")
+    env = {**os.environ, **warehouse_env, "JLAC_WAREHOUSE": str(old), "JLAC_OUTPUT": str(tmp_path / "out")}
+    done = subprocess.run([sys.executable, "-m", "jlac.cli", "report"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "LINE 1" not in done.stderr, done.stderr[-3000:]
+    line = [ln for ln in done.stderr.splitlines() if ln.startswith("jlac:")]
+    assert len(line) == 1 and '"root" not found' in line[0] and "jlac refresh --full" in line[0], done.stderr
+
+
 def test_a_damaged_warehouse_file_is_one_line_not_a_traceback(tmp_path):
     """`jlac` itself (its entry point, not only a command's own handling): a file that is not a DuckDB database."""
     bad = tmp_path / "jlac.duckdb"

@@ -113,7 +113,7 @@ def small_mirror(root: Path, mirror: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, mirror):
+def built_world(tmp_path_factory, mirror):
     root = tmp_path_factory.mktemp("live")
     settings = small_mirror(root / "mirror", mirror)
     write_estat(root / "mirror")
@@ -121,8 +121,13 @@ def built(tmp_path_factory, mirror):
     write_comtrade(root / "mirror")
     marts = ["marts.fct_trade_annual", "marts.fct_trade_annual_by_aggregate", "marts.fct_japan_trade_totals_mof"]
     con = build_models(settings, marts)
-    yield con
+    yield settings, con
     con.close()
+
+
+@pytest.fixture(scope="module")
+def built(built_world):
+    return built_world[1]
 
 
 def test_estat_flow_from_the_table_title(built):
@@ -180,6 +185,35 @@ def test_precedence_estat_then_mof_then_comtrade(built, mirror):
         "WHERE reporter_iso3 = 'JPN' AND partner_iso3 = 'BRA' AND flow = 'export' AND year = 2023"
     ).fetchall()
     assert fact == [("estat-trade", pytest.approx(1_234_567_000 / fred_annual_rate(mirror, 2023)))]
+
+
+def test_a_final_figure_beats_another_sources_estimate(built_world, tmp_path):
+    """An IMF DOTS estimate (its 'e' mark) for a year e-Stat has Japan's final customs figure of: the mart keeps
+    the final one (IMF's precedence holds among finals), and the estimate stays on record in the union."""
+    import shutil
+
+    from jlac import transform
+
+    settings, con = built_world
+    con.execute("CHECKPOINT")
+    copy_ = tmp_path / "models.duckdb"
+    shutil.copyfile(settings.home / "models.duckdb", copy_)
+    with duckdb.connect(str(copy_)) as scratch:
+        scratch.execute(  # the row the DOTS parser makes of a cell written '1,111.00 e' (staging: a table)
+            "INSERT INTO staging.stg_imf_dots__trade BY NAME SELECT 'JPN' AS reporter_iso3, 'BRA' AS partner_iso3, "
+            "'export' AS flow, 2023 AS year, 1.111e9 AS value_usd, true AS is_estimate, 'imf-dots' AS source, "
+            "'2024-02-02' AS vintage")
+    transform.build(copy_, settings, select=["int_trade_annual_unioned+,+fct_trade_annual"], tests="buildable")
+    with duckdb.connect(str(copy_), read_only=True) as scratch:
+        ranks = scratch.execute(
+            "SELECT source, is_estimate, source_rank FROM intermediate.int_trade_annual_unioned WHERE reporter_iso3 = "
+            "'JPN' AND partner_iso3 = 'BRA' AND flow = 'export' AND year = 2023 ORDER BY source_rank").fetchall()
+        fact = scratch.execute(
+            "SELECT source, is_estimate FROM marts.fct_trade_annual "
+            "WHERE reporter_iso3 = 'JPN' AND partner_iso3 = 'BRA' AND flow = 'export' AND year = 2023").fetchall()
+    assert ranks == [("estat-trade", False, 1), ("mof-customs", False, 2), ("comtrade-v1", False, 3),
+                     ("imf-dots", True, 4)]
+    assert fact == [("estat-trade", False)]
 
 
 def test_comtrade_rows_in_dollars_as_sent(built):

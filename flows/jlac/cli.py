@@ -294,6 +294,13 @@ def main() -> None:
         if not is_interrupt(exc):
             raise
         _interrupted()
+    except (duckdb.BinderException, duckdb.CatalogException) as exc:
+        # jlac's own query on the published warehouse (`jlac sql` reports a user's query itself): the file lacks a
+        # table or column this jlac reads, e.g. one built by an older jlac; DuckDB's caret lines say no more
+        err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {escape(str(exc).splitlines()[0])} (the published "
+                  "warehouse lacks a table or column this version of jlac reads: built by another version? "
+                  "`jlac refresh --full` rebuilds it)", markup=True, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
     except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
         _report(exc)
         raise SystemExit(1) from None
