@@ -9,6 +9,7 @@ import pkgutil
 import sys
 from enum import StrEnum
 
+import httpx
 import typer
 from rich import box
 from rich.console import Console
@@ -163,6 +164,16 @@ def refresh(
         if not is_interrupt(exc):
             raise
         _interrupted()
+    except httpx.TransportError as exc:  # Prefect's API went away during the run (its server killed, the network)
+        from jlac.ops.status import last_run
+
+        run = last_run(get_settings()) or {}
+        _report(JlacError(f"Prefect's API stopped answering during the run ({type(exc).__name__}: {exc}); the run "
+                          f"itself: {run.get('run_id', '?')} {run.get('status', 'not recorded')} (runs.jsonl)"))
+        # Prefect's exit handlers would retry sending the run's events and logs to the dead API for minutes
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
     settings = get_settings()
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "
