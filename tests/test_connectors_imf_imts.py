@@ -14,7 +14,7 @@ from jlac import transform
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
-from jlac.snapshots import list_vintages
+from jlac.snapshots import list_vintages, with_history
 from jlac.sources.imf_imts.source import SOURCE, read_imts_xml
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -108,7 +108,7 @@ def build(settings) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     for schema in ("raw", "staging", "marts"):
         con.execute(f"CREATE SCHEMA {schema}")
-    snap = list_vintages("imf-imts", settings)[-1]
+    snap = with_history(list_vintages("imf-imts", settings)[-1], settings)  # the earlier ones, as the refresh reads
     SOURCE.parse(snap, con).create("raw.imf_imts")
     con.execute(
         "CREATE TABLE staging.country_name_map AS SELECT * FROM (VALUES ('aggregate', 'G001', 'world')) "

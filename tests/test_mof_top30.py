@@ -302,9 +302,66 @@ def test_a_moving_window_keeps_the_year_it_drops_from_the_last_release_that_had_
     jpy_bn, _usd, source, provisional, vintage, *_ = after["partners"][(2026, "MEX", "export")]
     assert (jpy_bn, source, provisional, vintage) == (
         round((MOF_FINAL_MEX_EXPORT_2025 + 1) * 1000 / 1e9, 3), "mof-trade-by-country-top30", True, "2027-10-05")
-    assert after["raw_rows"][0] == 900  # three vintages of 300 rows each, every vintage kept in raw
+    # the new vintage's 300 rows and 2021's 60 of 2026-12-01; 2026-10-04 (2021-2025) is covered by the two and not read
+    assert after["raw_rows"][0] == 360
     removed = [r for r in after["revisions"] if r[-1] == run.run_id and r[9] is None]
     assert removed == []
+
+
+def _vintage(store, vintage, years, name=None, scale=1, damage=""):
+    """A top-30 vintage of the mirror's rows, for ``years`` (rows of a year missing from the mirror: 2025's)."""
+    rows = list(csv.reader(MOF_CSV.open(encoding="utf-8-sig")))
+    header, body = rows[0], rows[1:]
+    out = [header]
+    for year in years:
+        source_year = str(year) if any(r[0] == str(year) for r in body) else "2025"
+        out += [[str(year), r[1], r[2], str(int(r[3]) * scale)] for r in body if r[0] == source_year]
+    folder = store / "mof-trade-by-country-top30" / vintage
+    folder.mkdir(parents=True)
+    text = "\n".join(",".join(r) for r in out) + "\n" + damage
+    (folder / (name or f"jp-trade-by-country-{years[0]}-{years[-1]}.en.csv")).write_text(text, encoding="utf-8")
+    write_manifest(folder, "mof-trade-by-country-top30")
+    return folder
+
+
+def test_an_earlier_vintage_added_later_changes_the_fingerprint_and_the_rows(tmp_path):
+    """The parse reads earlier vintages, so they are part of the snapshot's fingerprint (the parse cache's key and the
+    refresh plan's input): an earlier release added to the store afterwards is seen, not an 'unchanged' refresh
+    with its years missing; a damaged release a newer one fully covers holds nothing back; a damaged one still
+    needed for its years stops the source, saying so."""
+    from jlac import parse, plan
+    from jlac.errors import SnapshotError
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(MIRROR,),
+                        output=tmp_path / "out", cache=tmp_path / "cache")  # the store's vintage wins the mirror's
+    _vintage(settings.snapshots, "2026-10-04", list(range(2021, 2026)))
+    _vintage(settings.snapshots, "2027-10-05", list(range(2022, 2027)))
+
+    def loaded():
+        snap = plan.discover(settings)["mof-trade-by-country-top30"]
+        rows = top30.SOURCE.parse(snap, duckdb.connect()).aggregate(
+            "year, vintage, count(*)", "year, vintage").order("year").fetchall()
+        return snap, rows
+
+    first, rows = loaded()
+    assert [s.vintage for s in first.older] == ["2026-10-04"]
+    assert rows == [(2021, "2026-10-04", 60), *[(y, "2027-10-05", 60) for y in range(2022, 2027)]]
+    _vintage(settings.snapshots, "2025-10-03", list(range(2020, 2025)))  # an earlier release, added afterwards
+    second, rows = loaded()
+    assert second.fingerprint != first.fingerprint
+    assert parse.cache_path(settings, top30.SOURCE, second) != parse.cache_path(settings, top30.SOURCE, first)
+    assert plan.inputs_of({"t": second}, "c") != plan.inputs_of({"t": first}, "c")
+    assert rows[:2] == [(2020, "2025-10-03", 60), (2021, "2026-10-04", 60)]
+    # a damaged release that newer ones cover entirely (2023-2026): not read, not in the way
+    bad = _vintage(settings.snapshots, "2027-06-01", list(range(2023, 2027)))
+    (bad / "jp-trade-by-country-2023-2026.en.csv").write_text("broken\n", encoding="utf-8")
+    _, again = loaded()
+    assert again == rows
+    # a damaged release still needed for its years (2020): stops the source naming it and what to do
+    (settings.snapshots / "mof-trade-by-country-top30" / "2025-10-03" /
+     "jp-trade-by-country-2020-2024.en.csv").write_text("broken\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"also reads the earlier vintage 2025-10-03 .*restore it, or move it out"):
+        loaded()
 
 
 def test_parser_names_file_and_column_or_line(tmp_path):

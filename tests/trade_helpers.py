@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from jlac import countries, load, parse, seeds, transform
 from jlac.config import Settings
-from jlac.snapshots import latest_snapshot
+from jlac.snapshots import latest_snapshot, with_history
 from jlac.sources import all_sources
 
 
@@ -21,6 +21,8 @@ def load_raw_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[
     counts = {}
     for name, src in sources.items():
         snap = latest_snapshot(name, settings)  # required sources may be absent too: a test mirror is partial
+        if snap is not None and src.reads_history:  # as plan.discover: the earlier vintages it reads
+            snap = with_history(snap, settings)
         parquet = parse.parse_to_cache(settings, src, snap) if snap is not None else None
         counts[name] = load.load_raw(con, src, snap, parquet)
     countries.build_name_map_table(con, sources)

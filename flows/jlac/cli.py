@@ -118,11 +118,12 @@ def _report(exc: Exception) -> None:
               soft_wrap=True)
 
 
-def _interrupted() -> None:
-    """Ctrl-C or SIGTERM: one line and the shell's status for an interrupted command (a refresh has recorded the
-    run as crashed and left the published warehouse as it was)."""
-    err.print("[bold red]jlac: interrupted[/]", markup=True, highlight=False)
-    raise SystemExit(130) from None
+def _interrupted(code: int = 130) -> None:
+    """Ctrl-C or SIGTERM: one line and the shell's status for an interrupted command, 130 or 143 (a refresh has
+    recorded the run as crashed and left the published warehouse as it was)."""
+    err.print("[bold red]jlac: interrupted[/]" if code == 130 else "[bold red]jlac: terminated[/]", markup=True,
+              highlight=False)
+    raise SystemExit(code) from None
 
 
 def _fail(exc: Exception) -> None:
@@ -174,6 +175,10 @@ def refresh(
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)
+    except BaseException as exc:  # Prefect's TerminationSignal (SIGTERM) is no Exception
+        if not is_interrupt(exc):
+            raise
+        _interrupted(128 + int(getattr(exc, "signal", 2)))
     settings = get_settings()
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "

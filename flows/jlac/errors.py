@@ -34,10 +34,11 @@ UNEXPECTED = "parser failed unexpectedly"
 
 
 def is_interrupt(exc: BaseException) -> bool:
-    """Ctrl-C or a stop signal (SIGTERM from systemd or Prefect), as DuckDB raises it when it arrives during a query:
-    ``RuntimeError('Query interrupted')`` or ``duckdb.InterruptException``. Not a data error: never blame a file."""
+    """Ctrl-C or a stop signal (SIGTERM from systemd or Prefect): ``KeyboardInterrupt``, Prefect's
+    ``TerminationSignal``, or as DuckDB raises either when it arrives during a query, ``RuntimeError('Query
+    interrupted')`` or ``duckdb.InterruptException``. Not a data error: never blame a file."""
     if isinstance(exc, KeyboardInterrupt):
         return True
-    if type(exc).__name__ == "InterruptException":
+    if type(exc).__name__ in ("InterruptException", "TerminationSignal"):  # DuckDB's; Prefect's SIGTERM handler's
         return True
     return isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"

@@ -257,7 +257,7 @@ def _refresh_lock(settings: Settings, record: RunRecord):
 def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> RunRecord:
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
     build: Path | None = None
-    published = False
+    published = recorded = False
     staged_output = settings.build_dir / f"{record.run_id}-output"
     with _refresh_lock(settings, record):
         warehouse.remove_stale_builds(settings)
@@ -327,10 +327,13 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
             _move_outputs(staged_output, settings.output)
             record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
             ledger.append(settings.run_ledger, record)
+            recorded = True
             log.info("published %s (run %s, %s build, %.1f s)", settings.warehouse, record.run_id, the_plan.mode,
                      record.duration_s)
             return record
         except BaseException as exc:
+            if recorded:  # stopped after the run's line was written (its last log line): nothing left to record
+                raise
             if published:  # interrupted in an after-publish hook: the new warehouse is out, say so
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:

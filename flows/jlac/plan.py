@@ -28,7 +28,7 @@ import jlac
 from jlac import config, transform
 from jlac.config import Settings
 from jlac.errors import JlacError, SnapshotError
-from jlac.snapshots import Snapshot, latest_snapshot
+from jlac.snapshots import Snapshot, latest_snapshot, with_history
 from jlac.sources import all_sources
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
     chosen = {}
     for name, src in sources.items():
         snap = latest_snapshot(name, settings, (pins or {}).get(name))
+        if snap is not None and src.reads_history:
+            snap = with_history(snap, settings)
         if snap is None and src.required:
             roots = ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
             raise SnapshotError(f"{name}: no snapshot found under {roots} (set JLAC_MIRROR or run `jlac fetch`)")

@@ -7,6 +7,7 @@ newest vintage of a source wins unless one is pinned.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -14,7 +15,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class Snapshot:
     vintage: str
     root: Path  # the vintage folder
     manifest: dict
+    # the source's earlier vintages, oldest first, for a source whose parse reads them (``Source.reads_history``;
+    # attached by ``with_history``): part of the fingerprint, so a vintage added or changed among them is a change
+    older: tuple[Snapshot, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -64,6 +68,8 @@ class Snapshot:
         h = hashlib.sha256()
         for f in sorted(self.files, key=lambda f: f.path):
             h.update(f"{f.path}\0{f.sha256}\n".encode())
+        for snap in self.older:
+            h.update(f"older\0{snap.vintage}\0{snap.fingerprint}\n".encode())
         return h.hexdigest()
 
 
@@ -174,14 +180,28 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
     return [found[k] for k in sorted(found)]
 
 
-def vintages_up_to(snapshot: Snapshot, settings: Settings) -> list[Snapshot]:
-    """Every vintage of ``snapshot``'s source not newer than it, oldest first, ``snapshot`` itself last; the older
-    ones verified against their manifests (a source whose releases each cover a window of years, or whose older
-    releases feed revisions, reads them too)."""
-    older = [s for s in list_vintages(snapshot.source, settings) if s.vintage < snapshot.vintage]
-    for s in older:
-        verify(s)
-    return [*older, snapshot]
+def with_history(snapshot: Snapshot, settings: Settings) -> Snapshot:
+    """``snapshot`` with every earlier vintage of its source attached (``Snapshot.older``)."""
+    older = tuple(s for s in list_vintages(snapshot.source, settings) if s.vintage < snapshot.vintage)
+    return dataclasses.replace(snapshot, older=older)
+
+
+def history(snapshot: Snapshot) -> list[Snapshot]:
+    """The vintages a history-reading parse reads, oldest first, ``snapshot`` last; the earlier ones verified against
+    their manifests (the core verifies the loaded one). A damaged earlier vintage stops the source, saying so."""
+    for snap in snapshot.older:
+        verify_earlier(snapshot, snap)
+    return [*snapshot.older, snapshot]
+
+
+def verify_earlier(snapshot: Snapshot, earlier: Snapshot) -> None:
+    """``verify`` of an earlier vintage ``snapshot``'s parse reads, its error saying why it matters and what to do."""
+    try:
+        verify(earlier)
+    except SnapshotError as exc:
+        raise SnapshotError(f"{snapshot.id} also reads the earlier vintage {earlier.vintage} (for the years or "
+                            f"revisions newer releases no longer hold), which is damaged; restore it, or move it out "
+                            f"of the store if its data is not needed: {exc}") from None
 
 
 def latest_snapshot(source: str, settings: Settings, pin: str | None = None) -> Snapshot | None:

@@ -29,7 +29,7 @@ import duckdb
 
 from jlac import output_cache
 from jlac.config import Settings
-from jlac.errors import ModelError
+from jlac.errors import ModelError, is_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ def _args(command: list[str], home: Path) -> list[str]:
 def _forward(event) -> None:
     """dbt's per-node result lines (and its errors) to the jlac logger, so each model shows in the run's log."""
     name = event.info.name
+    if name in ("MainStackTrace", "MainEncounteredError"):
+        return  # the exception itself comes back to build(), which reports it (a Python traceback says nothing more)
     level = {"error": logging.ERROR, "warn": logging.WARNING}.get(event.info.level, logging.INFO)
     if name in ("LogModelResult", "LogTestResult") or level > logging.INFO:
         msg = event.info.msg.strip()
@@ -300,6 +302,8 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     start = time.perf_counter()
     res = _invoke(command, settings, build_path)
     if res.exception is not None:
+        if is_interrupt(res.exception):  # Ctrl-C or SIGTERM while dbt ran: a stop, not a model that failed
+            raise res.exception
         raise ModelError(f"dbt build could not run the SQL models ({PROJECT_DIR}): {res.exception}")
     results = list(res.result or [])
     problems = _failures(results, build_path)

@@ -77,7 +77,11 @@ def copy_published(settings: Settings, run_id: str) -> Path:
     path = build_path(settings, run_id)
     path.with_suffix(".duckdb.wal").unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.copy")
-    shutil.copyfile(settings.warehouse, tmp)  # the published file is checkpointed: no WAL belongs to it
+    try:
+        shutil.copyfile(settings.warehouse, tmp)  # the published file is checkpointed: no WAL belongs to it
+    except BaseException:  # a full disk: no half copy left on it
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path
 

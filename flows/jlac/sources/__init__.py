@@ -82,6 +82,9 @@ class Source:
     key: tuple[str, ...] = ()  # columns unique together in the raw table (checked by GX)
     required: bool = True  # a refresh fails when a required source has no snapshot at all
     version: str = "1"  # bump when the parser's output changes for the same input
+    # the parse reads the source's earlier vintages too (``snapshot.older``, attached by the core; revisions, or a
+    # release that covers a moving window of years), so they count in the snapshot's fingerprint
+    reads_history: bool = False
     # (tag, column) pairs of country names to map through jlac.countries, e.g. (("imf", "partner_name"),)
     country_names: tuple[tuple[str, str], ...] = ()
     # Columns that name one value: two rows with them equal but other values differing are a conflict

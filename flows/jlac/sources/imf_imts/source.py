@@ -19,9 +19,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from jlac.config import get_settings
 from jlac.errors import ParseError
-from jlac.snapshots import Snapshot, vintages_up_to
+from jlac.snapshots import Snapshot, history
 from jlac.sources import Column, Source
 
 FLOWS = {"XG_FOB_USD": "export", "MG_CIF_USD": "import"}
@@ -151,7 +150,7 @@ def data_files(snapshot: Snapshot) -> list[str]:
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Observations of every vintage up to ``snapshot``, one row per vintage x series x period."""
     records = []
-    for snap in vintages_up_to(snapshot, get_settings()):  # the older ones feed the revisions
+    for snap in history(snapshot):  # the older ones feed the revisions
         for name in data_files(snap):
             for row in read_imts_xml(snap.path(name), f"imf-imts {snap.vintage}/{name}"):
                 records.append((snap.vintage, name, *row))
@@ -191,5 +190,6 @@ SOURCE = Source(
     parse=parse,
     key=("vintage", "reporter_iso3", "indicator", "partner_code", "frequency", "time_period"),
     required=False,
+    reads_history=True,
     version="1",
 )

@@ -23,9 +23,8 @@ import re
 import duckdb
 
 from jlac import textfiles
-from jlac.config import get_settings
 from jlac.errors import ParseError
-from jlac.snapshots import Snapshot, vintages_up_to
+from jlac.snapshots import Snapshot, verify_earlier
 from jlac.sources import Column, Source
 
 HEADER = ["Year", "From", "To", "Value (thousand yen)"]
@@ -107,10 +106,32 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> str:
         FROM {table}"""
 
 
+def _name_years(snapshot: Snapshot) -> set[int] | None:
+    """The years a vintage's file name spans (``...-2021-2025...``), None when the name says none."""
+    names = [f.path for f in snapshot.files if _FILE.match(f.path)]
+    span = re.search(r"(\d{4})-(\d{4})", names[0]) if len(names) == 1 else None
+    return set(range(int(span.group(1)), int(span.group(2)) + 1)) if span else None
+
+
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-    """Every row of every vintage up to ``snapshot`` (see the module docstring), each with its vintage."""
-    selects = [_parse_vintage(snap, con) for snap in vintages_up_to(snapshot, get_settings())]
-    return con.sql("\nUNION ALL\n".join(selects))
+    """The rows of ``snapshot``, and of each earlier vintage the years no newer one covers (see the module
+    docstring), each with its vintage. An earlier vintage whose name says all its years are covered by newer ones is
+    not read at all (a damaged or refused release that a later one replaced does not hold the source back)."""
+    selects, covered = [], set()
+    for snap in (snapshot, *reversed(snapshot.older)):
+        earlier = snap is not snapshot
+        spans = _name_years(snap)
+        if earlier and spans is not None and spans <= covered:
+            continue
+        if earlier:
+            verify_earlier(snapshot, snap)
+        select = _parse_vintage(snap, con)
+        years = {r[0] for r in con.execute(f"SELECT DISTINCT CAST(year AS INTEGER) FROM ({select})").fetchall()}
+        kept = years - covered
+        if kept:
+            selects.append(f"SELECT * FROM ({select}) WHERE year IN ({', '.join(map(str, sorted(kept)))})")
+        covered |= years
+    return con.sql("\nUNION ALL\n".join(reversed(selects)))
 
 
 SOURCE = Source(
@@ -136,5 +157,6 @@ SOURCE = Source(
     parse=parse,
     key=("vintage", "year", "flow", "partner_name"),
     required=False,
+    reads_history=True,
     country_names=(("mof", "partner_name"),),
 )
