@@ -106,6 +106,26 @@ def test_open_reader_keeps_reading_across_a_publish(homes):
     assert _reporters(settings.warehouse) == 2
 
 
+def test_a_crashed_writer_sessions_wal_is_not_replayed_onto_the_new_warehouse(homes):
+    """A user's session that opened the published file for writing leaves a write-ahead log beside it; killed (a
+    crashed notebook), the log stays. It was replayed onto the next published file: "WAL does not match database
+    file" for every reader and hook, every refresh after. The publish now renames it aside, keeping its content."""
+    home, _, new = homes
+    settings = _settings(home, new)
+    code = ("import duckdb, os, signal, sys; con = duckdb.connect(sys.argv[1]); "
+            "con.execute('CREATE TABLE main.my_notes AS SELECT 1 AS n'); print('written', flush=True); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    done = subprocess.run([sys.executable, "-c", code, str(settings.warehouse)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "written" and done.returncode == -signal.SIGKILL, done.stderr
+    wal = settings.warehouse.with_name(settings.warehouse.name + ".wal")
+    assert wal.exists()  # the session's uncheckpointed change
+    record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "completed" and not record.error and all(h["status"] == "ok" for h in record.hooks)
+    assert not wal.exists() and len(list(wal.parent.glob(wal.name + ".*.set-aside"))) == 1
+    assert _reporters(settings.warehouse) == 2  # readers open the new file
+
+
 @pytest.mark.parametrize("moment", ["while parsing", "while dbt builds"])
 def test_ctrl_c_in_a_terminal_stops_the_refresh_at_once_and_records_it(homes, moment):
     """Ctrl-C in a terminal signals the whole foreground process group, Prefect's temporary API included: it died

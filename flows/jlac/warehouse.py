@@ -8,6 +8,7 @@ the old or the new file in place, never a mix, because the build happens in ``.b
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ import duckdb
 
 from jlac.config import Settings
 from jlac.errors import JlacError
+
+log = logging.getLogger(__name__)
 
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "figures", "meta")
 
@@ -66,9 +69,25 @@ def publish(build: Path, settings: Settings) -> Path:
     with open(build, "rb") as fh:
         os.fsync(fh.fileno())
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    _set_aside_foreign_wal(settings.warehouse, build)
     os.replace(build, settings.warehouse)
     _fsync_dir(settings.warehouse.parent)
     return settings.warehouse
+
+
+def _set_aside_foreign_wal(published: Path, build: Path) -> None:
+    """A write-ahead log beside the published file belongs to it, i.e. to someone's session that opened it for
+    writing (jlac's own published file never has one). Left there, DuckDB would replay it onto the new file: "WAL
+    does not match database file" for every reader and hook, for good once that session is gone. It is renamed
+    aside: the session keeps writing to it (its open file), and what it held is kept, not replayed into new data."""
+    wal = published.with_name(published.name + ".wal")
+    if not wal.exists():
+        return
+    aside = wal.with_name(f"{wal.name}.{build.stem}.set-aside")
+    os.replace(wal, aside)
+    log.warning("%s: a write-ahead log of a session that opened the published warehouse for writing was beside it; "
+                "renamed %s so that it is not replayed onto the new warehouse (its uncheckpointed changes are in "
+                "it, against the previous file)", published, aside.name)
 
 
 def copy_published(settings: Settings, run_id: str) -> Path:
