@@ -261,3 +261,36 @@ def test_a_stop_during_a_parse_is_an_interruption_not_a_damaged_file(tmp_path, m
     assert not isinstance(stopped.value, ParseError), stopped.value
     assert is_interrupt(stopped.value), repr(stopped.value)
     assert not list((settings.cache_dir / source.name).glob(".*.tmp"))  # nothing half-written left
+
+
+def test_a_read_only_output_or_warehouse_folder_is_refused_before_anything_runs(tmp_path):
+    """A read-only mount (root writes anywhere else) under JLAC_OUTPUT was found after the publish: the run failed
+    with the new warehouse out, its hooks never ran, and the next refresh was 'unchanged'. Under the warehouse's
+    folder it was 325 lines of Prefect's database errors. Both are refused first, naming the folder."""
+    import subprocess
+
+    from jlac import preflight
+
+    ro = tmp_path / "ro"
+    (ro / "out").mkdir(parents=True)
+    if subprocess.run(["mount", "--bind", str(ro), str(ro)], capture_output=True).returncode != 0:
+        pytest.skip("needs mount (root) for a real read-only folder")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)], check=True, capture_output=True)
+        ok = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                      output=tmp_path / "out")
+        preflight.check(ok)
+        for name, settings in (
+                ("JLAC_OUTPUT", Settings(warehouse=ok.warehouse, snapshots=ok.snapshots, mirrors=(),
+                                         output=ro / "out" / "figures")),
+                ("JLAC_WAREHOUSE's folder", Settings(warehouse=ro / "wh" / "jlac.duckdb", snapshots=ok.snapshots,
+                                                     mirrors=(), output=ok.output, cache=tmp_path / "cache"))):
+            with pytest.raises(JlacError, match=rf"{name} .*: {ro}(/out)? cannot be written \(a read-only file "
+                                                r"system\); a refresh writes there"):
+                preflight.check(settings)
+        store = Settings(warehouse=ok.warehouse, snapshots=ro / "store", mirrors=(), output=ok.output)
+        preflight.check(store)  # a read-only store is fine without --fetch
+        with pytest.raises(JlacError, match=r"JLAC_SNAPSHOTS .* cannot be written; `--fetch` stores"):
+            preflight.check(store, fetch=True)
+    finally:
+        subprocess.run(["umount", str(ro)], capture_output=True)

@@ -9,6 +9,7 @@ was found after building (the warehouse a folder) or after publishing (the outpu
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from jlac.config import Settings
 from jlac.errors import JlacError
@@ -44,3 +45,20 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
         blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if blocking is not None and not blocking.is_dir():
             raise JlacError(f"{name} {folder}: {blocking} is a file, so no folder can be made there")
+        # a read-only mount (root too: access() answers EROFS) or a folder of another user: found after the publish
+        # it was the outputs that failed (and the hooks never ran); the warehouse's own folder at Prefect's start
+        if blocking is not None and not os.access(blocking, os.W_OK | os.X_OK):
+            why = "a read-only file system" if _read_only_mount(blocking) else "no write permission"
+            raise JlacError(f"{name} {folder}: {blocking} cannot be written ({why}); a refresh writes there")
+    if fetch:
+        blocking = next((p for p in (settings.snapshots, *settings.snapshots.parents) if p.exists()), None)
+        if blocking is not None and blocking.is_dir() and not os.access(blocking, os.W_OK | os.X_OK):
+            raise JlacError(f"JLAC_SNAPSHOTS {settings.snapshots}: {blocking} cannot be written; `--fetch` stores "
+                            "the new releases there")
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
