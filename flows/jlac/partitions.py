@@ -111,7 +111,11 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
     raise_problems(snapshot, problems)
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(known), encoding="utf-8")
+    try:
+        tmp.write_text(json.dumps(known), encoding="utf-8")
+    except OSError as exc:  # a full disk: no empty leftover, and the error says what was being written
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, f"{exc.strerror}: writing the record of verified files", str(cache_file)) from exc
     os.replace(tmp, cache_file)
     return len(to_hash)
 
