@@ -126,6 +126,29 @@ def test_a_crashed_writer_sessions_wal_is_not_replayed_onto_the_new_warehouse(ho
     assert _reporters(settings.warehouse) == 2  # readers open the new file
 
 
+def test_a_session_holding_the_published_file_for_writing_keeps_the_refresh_incremental_and_compared(homes, caplog):
+    """A user's session with the published file open for writing holds DuckDB's lock: the plan could not read the
+    published inputs (a full rebuild, "no published warehouse with recorded inputs") and the revisions hook was
+    skipped. Both now read a byte copy of the published (checkpointed) file; the publish itself never needed it."""
+    home, _, new = homes
+    settings = _settings(home, new)
+    code = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(600)"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(settings.warehouse)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with caplog.at_level("WARNING"):
+            record = pipeline.refresh(settings, trigger="test")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert record.status == "completed" and record.plan["mode"] == "incremental", record.plan
+    assert "held open for writing by another process; its inputs read from a copy" in caplog.text
+    assert "replaced without comparing it" not in caplog.text
+    assert [h["hook"] for h in record.hooks if h["status"] != "ok"] == []
+    assert not list(settings.build_dir.glob("*published-copy*"))
+    assert _reporters(settings.warehouse) == 2
+
+
 @pytest.mark.parametrize("moment", ["while parsing", "while dbt builds"])
 def test_ctrl_c_in_a_terminal_stops_the_refresh_at_once_and_records_it(homes, moment):
     """Ctrl-C in a terminal signals the whole foreground process group, Prefect's temporary API included: it died

@@ -257,6 +257,7 @@ def _refresh_lock(settings: Settings, record: RunRecord):
 def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> RunRecord:
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
     build: Path | None = None
+    previous_copy: Path | None = None
     published = recorded = False
     staged_output = settings.build_dir / f"{record.run_id}-output"
     with _refresh_lock(settings, record):
@@ -315,7 +316,11 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                                 carried=frozenset(set(all_src) - set(chosen)) if incremental else frozenset())
             docs_task(build, settings, staged_output / transform.DOCS_DIR, full=changed is None)
             previous = settings.warehouse if settings.warehouse.exists() else None
-            if previous is not None and (why := warehouse.unreadable(previous)):
+            if previous is not None and (why := warehouse.unreadable(previous)) and warehouse.locked_by_a_writer(why):
+                # a user's session holds it open for writing: the hooks compare with a copy of its published bytes
+                previous = previous_copy = warehouse.readable_copy(previous, settings, record.run_id)
+                why = warehouse.unreadable(previous)
+            if previous is not None and why:
                 # a damaged published file is replaced, not compared: the before-publish hooks (revisions) that
                 # read it would otherwise refuse every later publish, and nothing could ever replace it
                 log.warning("the published warehouse %s cannot be read (%s): replaced without comparing it",
@@ -324,6 +329,8 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
             ctx = publish_hooks.PublishContext(settings, record, build, previous)
             publish_task(ctx)
             published = True
+            if previous_copy is not None:
+                previous_copy.unlink(missing_ok=True)
             _move_outputs(staged_output, settings.output)
             record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
             ledger.append(settings.run_ledger, record)
@@ -340,6 +347,8 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> R
                 stopped = not isinstance(exc, Exception) or is_interrupt(exc)  # Ctrl-C, SIGTERM: not a failure
                 record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
             # the build first: on a full disk the ledger's write fails too, and the build must not stay behind
+            if previous_copy is not None:
+                previous_copy.unlink(missing_ok=True)
             if build is not None:
                 for p in (build, build.with_suffix(".duckdb.wal")):
                     with contextlib.suppress(OSError):

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import config, transform
+from jlac import config, transform, warehouse
 from jlac.config import Settings
 from jlac.errors import JlacError, SnapshotError
 from jlac.snapshots import Snapshot, latest_snapshot, with_history
@@ -108,16 +108,32 @@ def published_inputs(settings: Settings) -> dict[str, str] | None:
     if not settings.warehouse.exists():
         return None
     try:
-        with duckdb.connect() as con:
-            con.execute("ATTACH ? AS pub (READ_ONLY)", [str(settings.warehouse)])
-            has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'pub' "
-                              "AND schema_name = 'meta' AND table_name = 'inputs'").fetchone()[0]
-            if not has:
-                return None
-            return dict(con.execute("SELECT input, fingerprint FROM pub.meta.inputs").fetchall())
-    except duckdb.Error as exc:  # an unreadable published file: rebuild from scratch, and say why
+        return _read_inputs(settings.warehouse)
+    except duckdb.Error as exc:
+        if not warehouse.locked_by_a_writer(str(exc)):  # an unreadable published file: rebuild, and say why
+            log.warning("published warehouse %s unreadable (%s): full rebuild", settings.warehouse, exc)
+            return None
+    # another process holds it open for writing (a user's session): its checkpointed bytes are what is published
+    log.warning("published warehouse %s is held open for writing by another process; its inputs read from a copy",
+                settings.warehouse)
+    copy = warehouse.readable_copy(settings.warehouse, settings, f"plan-{os.getpid()}")
+    try:
+        return _read_inputs(copy)
+    except duckdb.Error as exc:
         log.warning("published warehouse %s unreadable (%s): full rebuild", settings.warehouse, exc)
         return None
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _read_inputs(path: Path) -> dict[str, str] | None:
+    with duckdb.connect() as con:
+        con.execute("ATTACH ? AS pub (READ_ONLY)", [str(path)])
+        has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'pub' "
+                          "AND schema_name = 'meta' AND table_name = 'inputs'").fetchone()[0]
+        if not has:
+            return None
+        return dict(con.execute("SELECT input, fingerprint FROM pub.meta.inputs").fetchall())
 
 
 @dataclass

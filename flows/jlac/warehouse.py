@@ -139,6 +139,25 @@ def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     return attach_readonly(settings.warehouse)
 
 
+def locked_by_a_writer(message: str) -> bool:
+    """DuckDB's error when another process holds the file open for writing (a user's session): its lock, not damage.
+    The published file is checkpointed, so its bytes are the published warehouse (the session's own changes are in
+    its write-ahead log): a copy of them can be read."""
+    return "Could not set lock on file" in message
+
+
+def readable_copy(path: Path, settings: Settings, run_id: str) -> Path:
+    """A byte copy of the published file in the build folder, for reading it while a writer holds its lock."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    copy = settings.build_dir / f"{run_id}.published-copy.duckdb"
+    try:
+        shutil.copyfile(path, copy)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    return copy
+
+
 def unreadable(path: Path) -> str | None:
     """Why the DuckDB file at ``path`` cannot be read (damaged, cut short, not a database), None when it can."""
     try:
