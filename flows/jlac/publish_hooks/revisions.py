@@ -89,26 +89,20 @@ def record(build, previous, run_id: str, at: datetime | None = None) -> int:
     return added
 
 
-def removed(warehouse, run_id: str) -> list[tuple[str, str, int, int]]:
-    """The published values run ``run_id`` removed: (old source, unit, year, values), by source, unit and year."""
+def removed(warehouse, run_id: str) -> list[tuple[str, int, list[int]]]:
+    """The published values run ``run_id`` removed, per source: (old source, values, years)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(
-            "SELECT old_source, unit, year, count(*) FROM marts.trade_revisions WHERE recorded_by = 'publish' "
-            "AND published_run = ? AND new_value IS NULL GROUP BY ALL ORDER BY ALL", [run_id]).fetchall()
+            "SELECT old_source, count(*), list(DISTINCT year ORDER BY year) FROM marts.trade_revisions "
+            "WHERE recorded_by = 'publish' AND published_run = ? AND new_value IS NULL GROUP BY old_source "
+            "ORDER BY old_source", [run_id]).fetchall()
 
 
-def removal_message(run_id: str, rows: list[tuple[str, str, int, int]]) -> str | None:
+def removal_message(run_id: str, rows: list[tuple[str, int, list[int]]]) -> str | None:
     """The alert's text for the values a publish removed, or None when it removed none."""
     if not rows:
         return None
-    by_source: dict[str, list[tuple[str, int, int]]] = {}
-    for source, unit, year, n in rows:
-        by_source.setdefault(source, []).append((unit, year, n))
-    parts = []
-    for source, items in by_source.items():
-        total = sum(n for _, _, n in items)
-        years = sorted({y for _, y, _ in items})
-        parts.append(f"{source}: {total:,} value(s) of {', '.join(map(str, years))}")
+    parts = [f"{source}: {n:,} value(s) of {', '.join(map(str, years))}" for source, n, years in rows]
     return (f"jlac refresh {run_id} published without values the previous warehouse had (no source of the build "
             f"has them any more): {'; '.join(parts)}. The old values are in marts.trade_revisions (new_value "
             "empty); check that the newest release really dropped them.")
@@ -127,11 +121,8 @@ def after(ctx: PublishContext) -> dict | None:
         return None
     log.warning("%s", text)
     sent = alerts.send({"text": text, "state": "values removed", "run_id": ctx.record.run_id,
-                        "removed": [{"source": s, "unit": u, "year": y, "values": n} for s, u, y, n in rows]})
-    by_source: dict[str, int] = {}
-    for source, _unit, _year, n in rows:
-        by_source[source] = by_source.get(source, 0) + n
-    return {"alerted": sent, "removed": by_source}
+                        "removed": [{"source": s, "values": n, "years": years} for s, n, years in rows]})
+    return {"alerted": sent, "removed": {source: n for source, n, _ in rows}}
 
 
 HOOK = PublishHook("revisions", before=before, after=after, order=10)

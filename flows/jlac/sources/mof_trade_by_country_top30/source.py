@@ -10,9 +10,9 @@ the end of November of the following year, so a year counts as provisional when 
 before 1 December of the next year (the mirror's 2026-10-04 vintage: 2025 provisional, 2021-2024 final).
 
 Each release covers a window of five years (``...-2021-2025...``) that moves forward: the next one drops the
-oldest year. So the parse reads every vintage up to the loaded one (like imf-imts), each row with its vintage, and
-staging takes each year from the newest vintage that covers it: a year a newer window no longer holds keeps the
-values of the last release that had it, instead of leaving the warehouse.
+oldest year. So the parse reads the earlier vintages too (``Source.reads_history``) and takes each year from the
+newest vintage that covers it, each row with its vintage: a year a newer window no longer holds keeps the values of
+the last release that had it, instead of leaving the warehouse.
 """
 
 from __future__ import annotations
@@ -44,22 +44,24 @@ def check_header(line: str, label: str) -> None:
         )
 
 
-def _check_years_of_the_name(con: duckdb.DuckDBPyConnection, table: str, name: str, label: str) -> None:
+def _years_in_name(name: str) -> set[int] | None:
+    """The years a file name spans (``...-2021-2025...``), None when the name says none."""
+    span = re.search(r"(\d{4})-(\d{4})", name)
+    return set(range(int(span.group(1)), int(span.group(2)) + 1)) if span else None
+
+
+def _check_years_of_the_name(found: set[int], name: str, label: str) -> None:
     """A file named ``...-2021-2025...`` holds every year from 2021 to 2025: one cut short between two years (its last
     line cut after a digit of the value) passes every check of a year's grid and drops the later years."""
-    span = re.search(r"(\d{4})-(\d{4})", name)
-    if not span:
-        return
-    first, last = int(span.group(1)), int(span.group(2))
-    found = {int(r[0]) for r in con.execute(f"SELECT DISTINCT year FROM {table}").fetchall()}
-    missing = sorted(set(range(first, last + 1)) - found)
+    named = _years_in_name(name)
+    missing = sorted((named or set()) - found)
     if missing:
-        raise ParseError(f"{label}: the file's name spans {first}-{last} but it has no rows for "
+        raise ParseError(f"{label}: the file's name spans {min(named)}-{max(named)} but it has no rows for "
                          f"{', '.join(map(str, missing))} (a file cut short?)")
 
 
-def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> str:
-    """The SELECT of one vintage's rows with their flow and partner; values stay thousand yen."""
+def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> tuple[str, set[int]]:
+    """The SELECT of one vintage's rows with their flow and partner (values stay thousand yen), and its years."""
     files = sorted(f.path for f in snapshot.files if _FILE.match(f.path))
     if len(files) != 1:
         raise ParseError(
@@ -86,7 +88,8 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> str:
     if bad:
         raise ParseError(f"{label}: line {bad[0]}: Year {bad[1]!r} / Value {bad[2]!r} is not a whole number "
                          "(expected a year and a value in thousand yen)")
-    _check_years_of_the_name(con, table, files[0], label)
+    found = {int(r[0]) for r in con.execute(f"SELECT DISTINCT year FROM {table}").fetchall()}
+    _check_years_of_the_name(found, files[0], label)
     vintage_year, vintage_md = int(snapshot.vintage[:4]), snapshot.vintage[5:10]
     return f"""
         SELECT '{snapshot.vintage}' AS vintage,
@@ -103,14 +106,13 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> str:
                CASE WHEN CAST(year AS INTEGER) + 1 > {vintage_year} THEN true
                     WHEN CAST(year AS INTEGER) + 1 = {vintage_year} THEN '{vintage_md}' < '12-01'
                     ELSE false END AS is_provisional
-        FROM {table}"""
+        FROM {table}""", found
 
 
 def _name_years(snapshot: Snapshot) -> set[int] | None:
-    """The years a vintage's file name spans (``...-2021-2025...``), None when the name says none."""
+    """The years a vintage's file name spans, None when it has not the one file or its name says none."""
     names = [f.path for f in snapshot.files if _FILE.match(f.path)]
-    span = re.search(r"(\d{4})-(\d{4})", names[0]) if len(names) == 1 else None
-    return set(range(int(span.group(1)), int(span.group(2)) + 1)) if span else None
+    return _years_in_name(names[0]) if len(names) == 1 else None
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -125,8 +127,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             continue
         if earlier:
             verify_earlier(snapshot, snap)
-        select = _parse_vintage(snap, con)
-        years = {r[0] for r in con.execute(f"SELECT DISTINCT CAST(year AS INTEGER) FROM ({select})").fetchall()}
+        select, years = _parse_vintage(snap, con)
         kept = years - covered
         if kept:
             selects.append(f"SELECT * FROM ({select}) WHERE year IN ({', '.join(map(str, sorted(kept)))})")
@@ -137,11 +138,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
 SOURCE = Source(
     name="mof-trade-by-country-top30",
     description="Japan MOF yearly exports (FOB) and imports (CIF) with Japan's 30 largest partners, thousand yen, "
-    "one row per vintage, year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value) "
-    "of every vintage up to the loaded one.",
+    "one row per year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value), each year "
+    "from the newest vintage that covers it.",
     columns=(
-        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from (every vintage up to the loaded one is "
-               "kept: staging takes each year from the newest vintage that covers it)"),
+        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from: the newest that covers its year"),
         Column("file", "VARCHAR", "CSV file in the vintage"),
         Column("row_number", "INTEGER", "Line number in the CSV (header = 1)"),
         Column("year", "INTEGER", "Calendar year"),

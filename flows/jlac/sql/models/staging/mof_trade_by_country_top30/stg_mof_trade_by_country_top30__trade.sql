@@ -2,11 +2,6 @@ WITH fred AS (
     SELECT year(month) AS year, count(*) AS months, max(vintage) AS vintage, max(month) AS last_month
     FROM {{ ref('stg_fred_exjpus__rates') }}
     GROUP BY year(month)
-), coverage AS (
-    -- each release covers a window of years that moves forward: a year comes from the newest vintage that has it
-    SELECT year, max(vintage) AS vintage
-    FROM {{ source('mof_trade_by_country_top30', 'mof_trade_by_country_top30') }}
-    GROUP BY year
 ), fred_latest AS (
     SELECT max(vintage) AS vintage, max(month) AS last_month FROM {{ ref('stg_fred_exjpus__rates') }}
 )
@@ -28,7 +23,6 @@ SELECT
     r.vintage
 FROM {{ source('mof_trade_by_country_top30', 'mof_trade_by_country_top30') }} AS r
 JOIN {{ source('staging', 'country_name_map') }} AS m ON m.source = 'mof' AND m.name = r.partner_name
-JOIN coverage AS c ON c.year = r.year AND c.vintage = r.vintage
 LEFT JOIN {{ ref('fct_fx_annual') }} AS fx ON fx.year = r.year
 LEFT JOIN fred AS f ON f.year = r.year
 CROSS JOIN fred_latest AS l
