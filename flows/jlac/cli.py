@@ -96,17 +96,19 @@ def _pins(pin: list[str]) -> dict[str, str]:
 
 
 class _NoTracebackForJlacErrors(logging.Filter):
-    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all."""
+    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all, and a stop
+    (Ctrl-C, SIGTERM: DuckDB's "Query interrupted" fails the task it arrived in) is no error of the code."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], JlacError):
+        if record.exc_info and (isinstance(record.exc_info[1], JlacError) or is_interrupt(record.exc_info[1])):
             record.exc_info = None
             record.exc_text = None
         return True
 
 
 def quiet_jlac_tracebacks() -> None:
-    """Bad input ends in a message, not a traceback: Prefect's failed task and flow lines lose theirs for JlacErrors."""
+    """Bad input or a stop ends in a message, not a traceback: Prefect's failed task and flow lines lose theirs for
+    JlacErrors and interruptions."""
     for name in ("prefect.task_runs", "prefect.flow_runs"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoTracebackForJlacErrors) for f in logger.filters):
