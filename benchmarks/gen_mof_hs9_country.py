@@ -18,8 +18,10 @@ What is real and what is made up:
 Everything is a deterministic function of the inputs (DuckDB ``hash``), so the same call writes the same bytes.
 
 ``--append-month 2026-01`` writes a new vintage beside the newest one in OUT: every earlier file hard-linked
-(same bytes, as a publisher's unchanged files would be) plus the files of that year with months 1..m filled —
-one new month of data, for the incremental-append benchmark.
+(same bytes, as a publisher's unchanged files would be) plus the files of that year as released after month m:
+the rows traded in months 1..m with those months' values, the start of the year's final file (before 4 December
+2026 every row of the year was listed in January with its whole year's value: a January file as large as a year).
+One new month of data, for the incremental-append benchmark.
 """
 
 from __future__ import annotations
@@ -89,7 +91,9 @@ def prepare(con: duckdb.DuckDBPyConnection, mirror: Path) -> None:
 
 
 def year_sql(year: int, flow: int, last_month: int = 12) -> str:
-    """One SELECT producing the wide MOF rows of one year and flow (months after ``last_month`` are 0)."""
+    """One SELECT producing the wide MOF rows of one year and flow as released after ``last_month``: the whole
+    year's trade cut at that month (later months 0, Year columns the sum so far, rows not traded yet left out), so
+    each release of a year is the start of its final file and a month holds a month's trade, not a year's."""
     real = min(max(year, REAL_FIRST), REAL_LAST)
     scale = 1.03 ** (year - real)
     f = f"'{flow}'"
@@ -128,8 +132,8 @@ def year_sql(year: int, flow: int, last_month: int = 12) -> str:
         FROM shares
     ), months AS (  -- months with trade: all for large rows, fewer for small ones; always the row's own month
         SELECT r.hs9, r.code, r.value, m,
-               1 + CAST(hash(r.hs9, r.code, {y}, {f}) % {last_month} AS INTEGER) AS own
-        FROM rowval r, range(1, {last_month} + 1) AS t(m)
+               1 + CAST(hash(r.hs9, r.code, {y}, {f}) % 12 AS INTEGER) AS own
+        FROM rowval r, range(1, 13) AS t(m)
         WHERE r.value > 0
     ), active AS (
         SELECT mo.*, (l.shape[m] + 1) * (0.5 + {_u('mo.hs9', 'mo.code', y, f, 'm')}) AS mw
@@ -150,6 +154,7 @@ def year_sql(year: int, flow: int, last_month: int = 12) -> str:
                CASE WHEN trim(l.unit1) = '' THEN 0 ELSE CAST(round(mo.vm * l.q1 / l.v) AS BIGINT) END AS q1m,
                CASE WHEN trim(l.unit2) = '' THEN 0 ELSE CAST(round(mo.vm * l.q2 / l.v) AS BIGINT) END AS q2m
         FROM monthly mo JOIN line l USING (hs9)
+        WHERE mo.m <= {last_month}  -- a release in the year: the months so far; a row with none is not listed yet
     ), wide AS (
         SELECT hs9, code, sum(q1m) AS q1y, sum(q2m) AS q2y, sum(vm) AS vy, {month_cols}
         FROM withq GROUP BY hs9, code

@@ -74,6 +74,6 @@ def incremental_build(settings: Settings, changed: tuple[str, ...] = ("mof-hs9-c
         with duckdb.connect(str(path)) as con:
             tamper(con)
     down = transform.downstream_of([s.table for s in srcs.values()])
-    transform.build(path, settings, select=[f"{d},{u}" for d in down for u in transform.upstream_of(targets)],
-                    tests="buildable")
+    select = transform.into_a_copy([f"{d},{u}" for d in down for u in transform.upstream_of(targets)], settings)
+    transform.build(path, settings, select=select, tests="buildable")
     return path

@@ -435,8 +435,8 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
            "marts.fct_trade_commodity_monthly" in text
     assert "unique_combination(columns=['partner_code', 'flow', 'hs9', 'year', 'vintage'], hash_first=True) on " \
            "marts.fct_trade_commodity_annual_hs9" in text and "failing row(s); e.g." in text
-    # an incremental build that loads another source (a new FRED vintage) adds no partition: the views are rebuilt
-    # (they join FRED) and their tests have no new rows to read, even right after a full build listed all as new
+    # an incremental build that loads another source (a new FRED vintage) adds no partition: the views' tests run
+    # (they join FRED) and have no new rows to read, even right after a full build listed all as new
     path = incremental_build(settings, changed=("fred-exjpus",), tamper=_repeat_a_row_of(2018))
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT count(*) FILTER (WHERE is_new), count(*) "

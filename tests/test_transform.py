@@ -278,6 +278,35 @@ def test_downstream_of_a_source(published):
         transform.downstream_of(["marts.fct_trade_annual"])
 
 
+def _tests_picked(settings, select: list[str]) -> set[str]:
+    import contextlib
+    import io
+    import json
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        res = transform._invoke(["ls", "--resource-type", "test", "--output", "json", "--output-keys", "name",
+                                 "--select", *select], settings, settings.warehouse)
+    assert res.success, res.exception
+    return {json.loads(n)["name"] for n in res.result}
+
+
+def test_a_build_into_a_copy_tests_the_views_without_creating_them_again(published):
+    """The HS-9 models are views: an incremental build (a copy of the published warehouse, same SQL) runs their tests
+    on the new rows and creates none of them again; tables downstream are built as before."""
+    down = transform.downstream_of(["mof_hs9_country"])
+    views = transform.list_models(published, ["config.materialized:view"])
+    assert "marts.fct_trade_commodity_monthly" in views and "staging.stg_mof_hs9_country__lines" in views
+    assert set(views) < set(transform.list_models(published, down))
+    # the figure of real rows by HS section is a table: it is built again
+    assert transform.list_models(published, transform.into_a_copy(down, published)) == [
+        "figures.japan_lac_imports_by_hs_section"]
+    tests = _tests_picked(published, transform.into_a_copy(down, published))
+    assert tests == _tests_picked(published, down) and any(t.startswith("unique_months_") for t in tests)
+    fred = transform.downstream_of(["fred_exjpus"])  # its tables are built again, the HS-9 views reading it are not
+    assert transform.list_models(published, transform.into_a_copy(fred, published)) == sorted(
+        set(transform.list_models(published, fred)) - set(views))
+
+
 def test_project_fingerprint_follows_the_models(project_copy):
     first = transform.project_fingerprint()
     assert first == transform.project_fingerprint() and len(first) == 64

@@ -99,8 +99,9 @@ new_build_task = task(new_build, name="new-build", **_TASK)
 
 def run_models(build: Path, settings: Settings, changed: list[str] | None = None) -> dict:
     """Build the SQL models with dbt (models and their tests): all of them, or only those downstream of the
-    ``changed`` raw tables (or ``country_name_map``). The docs step follows (``write_docs``)."""
-    select = None if changed is None else transform.downstream_of(changed)
+    ``changed`` raw tables (or ``country_name_map``) in a copy of the published warehouse, whose views are kept as
+    they are (``transform.into_a_copy``). The docs step follows (``write_docs``)."""
+    select = None if changed is None else transform.into_a_copy(transform.downstream_of(changed), settings)
     return transform.build(build, settings, select=select, docs_next=True)
 
 
