@@ -225,6 +225,22 @@ def _build_copy(published, tmp_path, model):
     return transform.build(path, settings, select=[model])
 
 
+def test_a_partial_build_missing_a_relation_it_reads_says_to_build_everything(published, tmp_path):
+    """An incremental build reads what it does not build from the copy of the published warehouse: a model dropped
+    from it by hand fails the build naming it, and the message says a full refresh builds it again."""
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE marts.dim_country")  # read by the relationships tests of what FRED feeds
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                        output=tmp_path / "o")
+    with pytest.raises(ModelError) as err:
+        transform.build(path, settings, select=transform.into_a_copy(transform.downstream_of(["fred_exjpus"]),
+                                                                     settings))
+    assert "dim_country" in str(err.value) and "does not exist" in str(err.value)
+    assert "`jlac refresh --full` builds every model again" in str(err.value)
+
+
 def test_undocumented_column_is_refused(published, project_copy, tmp_path):
     sql = project_copy / "models" / "marts" / "fct_fx_annual.sql"
     sql.write_text(sql.read_text().replace("SELECT", "SELECT 1 AS mystery,", 1))

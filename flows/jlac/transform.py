@@ -311,9 +311,14 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     problems = _failures(results, build_path, settings)
     skipped = [_relation(r.node) for r in results if str(r.status) == "skipped" and r.node.resource_type == "model"]
     if problems or not res.success:
+        # a build of part of the models reads the rest from the warehouse it copied: one missing there (dropped by
+        # hand in the published file) is not built again by this run, only by a full one
+        missing = select is not None and any("does not exist" in p for p in problems)
         raise ModelError(
             "SQL models failed; nothing was published:\n  " + "\n  ".join(problems or ["dbt build failed"])
-            + (f"\n  skipped because of it: {', '.join(sorted(skipped))}" if skipped else ""))
+            + (f"\n  skipped because of it: {', '.join(sorted(skipped))}" if skipped else "")
+            + ("\n  a relation this partial build reads is missing from the published warehouse it started from: "
+               "`jlac refresh --full` builds every model again" if missing else ""))
     out: dict[str, dict] = {}
     with duckdb.connect(str(build_path), read_only=True) as con:
         for r in results:
