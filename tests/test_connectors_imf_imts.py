@@ -359,3 +359,38 @@ def test_refresh_after_fetch_extends_figure_1_and_records_revisions(env, httpser
     assert con.execute("SELECT partner_iso3, year, old_value, new_value FROM marts.trade_revisions").fetchall() == [
         ("MEX", 2020, 8.85e9, 8.9e9)
     ]
+    con.close()
+
+    # The publisher answers with a maintenance page: the refresh builds from the vintages at hand and says so in its
+    # record, the ledger, an alert, `jlac status` and the CLI's exit status (4), as a scheduled run must see it.
+    import json
+
+    from jlac import pipeline as pipeline_module
+    from jlac.cli import FETCH_FAILED, app
+    from jlac.ledger import read as read_ledger
+    from jlac.ops.status import source_status
+    from typer.testing import CliRunner
+
+    httpserver.clear()
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data("<html>maintenance</html>")
+    httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
+    monkeypatch.setenv("JLAC_ALERT_WEBHOOK", httpserver.url_for("/alerts"))
+    monkeypatch.setattr(pipeline_module, "fetch_task", pipeline_module.fetch_task.with_options(retry_delay_seconds=0))
+    record = pipeline.refresh(settings, fetch=True, sources=["imf-imts"])
+    assert record.status == "unchanged" and list(record.fetch_failed) == ["imf-imts"]
+    assert "JPN" in record.fetch_failed["imf-imts"] or "XML" in record.fetch_failed["imf-imts"], record.fetch_failed
+    assert read_ledger(settings.run_ledger)[-1]["fetch_failed"] == record.fetch_failed
+    [alert] = [json.loads(r.get_data()) for r, _ in httpserver.log if r.path == "/alerts"]
+    assert alert["state"] == "fetch_failed" and alert["fetch_failed"] == record.fetch_failed
+    assert "the fetch of imf-imts failed" in alert["text"] and record.run_id in alert["text"]
+    [imts] = [s for s in source_status(settings) if s.source == "imf-imts"]
+    assert imts.fetch_failed is not None and imts.fetch_failed[1] == record.fetch_failed["imf-imts"]
+    # a torn line in the fetch ledger (a fetch killed while writing it) stops neither reader nor writer
+    with settings.fetch_ledger.open("a", encoding="utf-8") as fh:
+        fh.write('{"at": "2026-12-04T10:00:00+00:00", "source": "imf-im')
+    run = CliRunner().invoke(app, ["refresh", "--fetch", "--source", "imf-imts"], env={"COLUMNS": "200"})
+    assert run.exit_code == FETCH_FAILED, run.output
+    assert "nothing changed" in run.output and "jlac: fetch failed for imf-imts:" in " ".join(run.output.split())
+    assert [s.fetch_failed for s in source_status(settings) if s.source == "imf-imts"][0] is not None
+    assert settings.fetch_ledger.read_text(encoding="utf-8").count("\n") == len(
+        settings.fetch_ledger.read_text(encoding="utf-8").splitlines())  # the next line started on its own

@@ -90,6 +90,35 @@ def test_ledger_skips_torn_lines_says_so_and_keeps_appending(tmp_path, caplog):
     assert len(path.read_text().splitlines()[-1]) < 1000  # per-run summary, no file lists
 
 
+def test_fetch_ledger_skips_torn_and_foreign_lines_and_keeps_appending(tmp_path, caplog):
+    """fetches.jsonl (meta.fetches, `jlac status`) had neither guard: a fetch killed while appending left a torn line
+    that failed every later publish at meta.fetches, and the next fetch was written onto the end of it."""
+    from jlac.connectors import FetchResult, record_fetches
+    from jlac.meta import write_meta
+
+    settings = get_settings().__class__(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                                        output=tmp_path / "o")
+    path = settings.fetch_ledger
+    path.write_text('{"at": "2026-12-01T00:00:00+00:00", "source": "fred-exjpus", "status": "new", "vintage": "v"}\n'
+                    '{"at": 5, "source": "x", "status": "new"}\n'  # valid JSON, not a fetch record
+                    '{"at": "2026-12-02T00:00:00+00:00", "source": "imf-im', encoding="utf-8")  # torn
+    record_fetches(settings, [FetchResult("imf-imts", "failed", None, 2, 0, "GET ...: 503 Service Unavailable")])
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        fetches = ledger.read_fetches(path)
+    assert [(f["source"], f["status"]) for f in fetches] == [("fred-exjpus", "new"), ("imf-imts", "failed")]
+    assert "line 2 is not a fetch record (at=5)" in caplog.text and "line 3 is not JSON" in caplog.text
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "m.duckdb")) as con:
+        con.execute("CREATE SCHEMA meta")
+        write_meta(con, settings, ledger.RunRecord(run_id="r"), [], {})
+        assert con.execute("SELECT source, status, message FROM meta.fetches ORDER BY fetched_at").fetchall() == [
+            ("fred-exjpus", "new", None), ("imf-imts", "failed", "GET ...: 503 Service Unavailable")]
+    [imts] = [s for s in source_status(settings) if s.source == "imf-imts"]
+    assert imts.fetch_failed[1] == "GET ...: 503 Service Unavailable"
+    assert [s.fetch_failed for s in source_status(settings) if s.source == "fred-exjpus"] == [None]
+
+
 def test_cli_status_flags_stale_sources_with_exit_code_3(settings):
     result = CliRunner().invoke(app, ["status", "--json"])
     assert result.exit_code == 3, result.output

@@ -133,6 +133,10 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
+# `jlac refresh --fetch` exit status when the refresh published (or had nothing to publish) but a fetch failed
+FETCH_FAILED = 4
+
+
 @app.command()
 def refresh(
     fetch: bool = typer.Option(False, "--fetch", help="Fetch new releases from the publishers first."),
@@ -185,10 +189,15 @@ def refresh(
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "
                       f"left as it was (run {record.run_id}, {record.duration_s} s)")
-        return
-    mode = (record.plan or {}).get("mode", "full")
-    console.print(Text.assemble(("published", "green"), f" {settings.warehouse} ({mode} build, run {record.run_id}, "
-                                f"{record.duration_s} s); figures in {settings.output}"))
+    else:
+        mode = (record.plan or {}).get("mode", "full")
+        console.print(Text.assemble(("published", "green"), f" {settings.warehouse} ({mode} build, run "
+                                    f"{record.run_id}, {record.duration_s} s); figures in {settings.output}"))
+    if record.fetch_failed:  # the warehouse is whole, but not as new as asked: a scheduler must see it
+        for name, message in sorted(record.fetch_failed.items()):
+            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; built from its last "
+                                    "good vintage"), soft_wrap=True)
+        raise typer.Exit(FETCH_FAILED)
 
 
 @app.command()

@@ -116,6 +116,8 @@ def _print_status(settings, rows) -> None:
             flag = ", ".join(f for f in (flag, f"{r.quarantined['rows']:,} rows quarantined") if f)
         if r.removed:  # the last publish dropped published values of the source (jlac.publish_hooks.revisions)
             flag = ", ".join(f for f in (flag, f"{r.removed[1]:,} published values removed by {r.removed[0]}") if f)
+        if r.fetch_failed:  # the publisher did not answer as expected: the vintage is the last good one
+            flag = ", ".join(f for f in (flag, f"last fetch failed ({r.fetch_failed[0]})") if f)
         age = str(r.age_days) if r.age_days is not None else "-"
         table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
                       r.last_run_id or "-", r.last_status or "never run",
@@ -127,6 +129,9 @@ def _print_status(settings, rows) -> None:
             q = r.quarantined
             console.print(f"quarantined: {r.source} {q['snapshot_id']}: {q['rows']:,} of {q['raw_rows']:,} rows "
                           f"({100 * q['share']:.2f} %) in quarantine.rows: {q['values']}", highlight=False)
+        if r.fetch_failed:
+            console.print(f"fetch failed: {r.source} at {r.fetch_failed[0]}: {r.fetch_failed[1]}", highlight=False,
+                          soft_wrap=True)
     run = last_run(settings)
     if run:
         error = f" - {run['error']}" if run.get("error") else ""

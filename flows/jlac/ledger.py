@@ -1,9 +1,11 @@
-"""The run ledger, ``runs.jsonl``: one small JSON summary per refresh run, failed ones included.
+"""The run ledger, ``runs.jsonl``: one small JSON summary per refresh run, failed ones included; and the fetch
+ledger, ``fetches.jsonl``: one line per connector run (``jlac.connectors``).
 
-It is appended to by every run and read by ``meta.runs``, ``jlac status``, alerts and backfills. A run killed
-while appending leaves a torn line; that line is skipped (with a warning naming it) and never stops a later
-run. File lists are not repeated per run: a run names the snapshots it used (source, vintage, fingerprint);
-their files and sha256s are in the snapshot manifests and in the warehouse's ``meta.snapshots``.
+The run ledger is appended to by every run and read by ``meta.runs``, ``jlac status``, alerts and backfills; the
+fetch ledger by ``meta.fetches`` and ``jlac status``. A process killed while appending leaves a torn line; that line
+is skipped (with a warning naming it) and never stops a later run, and the next append starts on a line of its own.
+File lists are not repeated per run: a run names the snapshots it used (source, vintage, fingerprint); their files
+and sha256s are in the snapshot manifests and in the warehouse's ``meta.snapshots``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class RunRecord:
     plan: dict | None = None  # what the run had to build: mode (full, incremental, unchanged), reason, changed
     # rows set aside per source (jlac.quarantine): {source: {"rows", "raw_rows", "share", "values"}}
     quarantine: dict[str, dict] = field(default_factory=dict)
+    # sources whose fetch failed in this run (after its retries), {source: message}: built from their last vintage
+    fetch_failed: dict[str, str] = field(default_factory=dict)
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status
@@ -58,7 +62,7 @@ class RunRecord:
 _TYPES = {"trigger": (str,), "flow_run_id": (str, type(None)), "started": (str,), "ended": (str, type(None)),
           "status": (str,), "duration_s": (int, float, type(None)), "snapshots": (list,), "error": (str, type(None)),
           "failed_source": (str, type(None)), "failed_suite": (str, type(None)), "report_path": (str, type(None)),
-          "hooks": (list,), "plan": (dict, type(None)), "quarantine": (dict,)}
+          "hooks": (list,), "plan": (dict, type(None)), "quarantine": (dict,), "fetch_failed": (dict,)}
 
 
 def _wrong_field(run: dict) -> str | None:
@@ -78,25 +82,27 @@ def new_run_id() -> str:
 
 
 def append(path: Path, record: RunRecord) -> None:
-    """Append the run's summary line (starting a new line if a killed run left a torn one).
+    """Add the run's summary line to the run ledger."""
+    append_lines(path, [json.dumps(record.summary(), default=str)], f"run {record.run_id}", "the run ledger")
 
-    A write that fails (a full disk) takes back what it wrote, so it leaves no torn line behind, and the error names
-    the ledger file."""
+
+def append_lines(path: Path, lines: list[str], what: str, ledger: str) -> None:
+    """Append JSON lines to a ledger in one write: after a torn last line (a process killed while appending) they
+    start on a line of their own; a failed write (a full disk) leaves the file as it was and names ``what``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record.summary(), default=str) + "\n"
+    text = "".join(line + "\n" for line in lines)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
         torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
-        data = memoryview((b"\n" if torn else b"") + line.encode("utf-8"))
+        data = memoryview((b"\n" if torn else b"") + text.encode("utf-8"))
         try:
             while data:  # unbuffered: a short write is seen here, not at close
                 data = data[os.write(fd, data):]
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
-            raise OSError(exc.errno, f"{exc.strerror}: cannot add run {record.run_id} to the run ledger",
-                          str(path)) from exc
+            raise OSError(exc.errno, f"{exc.strerror}: cannot add {what} to {ledger}", str(path)) from exc
     finally:
         os.close(fd)
 
@@ -125,3 +131,34 @@ def read(path: Path) -> list[dict]:
             continue
         runs.append(run)
     return runs
+
+
+# A fetch ledger line's fields and their JSON types (``jlac.connectors.FetchResult`` plus the time, ``at``).
+_FETCH_TYPES = {"at": (str,), "source": (str,), "status": (str,), "vintage": (str, type(None)),
+                "requests": (int, type(None)), "bytes": (int, type(None)), "message": (str, type(None))}
+
+
+def read_fetches(path: Path) -> list[dict]:
+    """Every fetch in the fetch ledger, oldest first; a line that is not a fetch record (a torn append, an edit) is
+    skipped and reported, as in ``read``."""
+    if not path.exists():
+        return []
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a fetch killed while writing it, or an edit)",
+                        path, n, exc.msg, line[:60])
+            continue
+        wrong = "not an object" if not isinstance(item, dict) else next(
+            (f"{k}={item.get(k)!r}" for k, types in _FETCH_TYPES.items()
+             if (k in ("at", "source", "status") and k not in item)
+             or (k in item and (not isinstance(item[k], types) or isinstance(item[k], bool)))), None)
+        if wrong:
+            log.warning("%s: line %d is not a fetch record (%s): skipped", path, n, wrong[:80])
+            continue
+        out.append(item)
+    return out

@@ -38,9 +38,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "duration_s": "Wall time in seconds", "snapshots": "Snapshots used: source, vintage, sha256 fingerprint",
         "error": "Error message of a failed run", "failed_source": "Source that failed, if any",
         "failed_suite": "Validation suite that failed, if any", "report_path": "Validation report of the run"})
-    fetches = []
-    if settings.fetch_ledger.exists():
-        fetches = [json.loads(line) for line in settings.fetch_ledger.read_text(encoding="utf-8").splitlines() if line]
+    fetches = ledger.read_fetches(settings.fetch_ledger)
     con.execute(
         "CREATE OR REPLACE TABLE meta.fetches (fetched_at TIMESTAMPTZ, source VARCHAR, status VARCHAR, "
         "vintage VARCHAR, requests INTEGER, bytes BIGINT, message VARCHAR)"

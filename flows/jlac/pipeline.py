@@ -220,26 +220,47 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     preflight.check(settings, sources, pins, fetch=fetch and not offline)  # before anything is fetched or built
     handler = _log_to_run(logging.getLogger("jlac"))
     try:
-        if fetch and not offline:
-            _fetch(settings, sources)
-        record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full)
+        fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
+        record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full,
+                                    fetch_failed=fetch_failed)
     finally:
         logging.getLogger("jlac").removeHandler(handler)
     if record.status == "completed":
         _artifacts(settings, record)
+    if record.fetch_failed:
+        _alert_fetch_failure(record)
     return record
 
 
-def _fetch(settings: Settings, sources: list[str] | None) -> None:
+def _fetch(settings: Settings, sources: list[str] | None) -> dict[str, str]:
+    """Fetch every live source (or those of ``sources``), one task each; return {source: message} of the failed."""
     logger = get_run_logger()
     live = connector_names(None)
     names = [s for s in sources if s in live] if sources else live
     if sources and (offline_only := sorted(set(sources) - set(live))):
         logger.info("no live connector for %s: built from the snapshots at hand", ", ".join(offline_only))
+    failed = {}
     for name in names:
         state = fetch_task(name, settings, return_state=True)
         if state.is_failed():  # one publisher down never stops the others or the build
-            logger.error("fetch %s failed; building from its last good vintage", name)
+            exc = state.result(raise_on_failure=False)
+            message = str(exc).removeprefix(f"fetch {name}: ") if isinstance(exc, FetchFailed) else (
+                f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else state.message or "failed")
+            failed[name] = message
+            logger.error("fetch %s failed (%s); building from its last good vintage", name, message)
+    return failed
+
+
+def _alert_fetch_failure(record: RunRecord) -> None:
+    """A run whose fetches failed published (or kept) the last good vintages of those sources: say which and why,
+    as the run's outcome alone ("completed", "unchanged") would not."""
+    from jlac.ops import alerts
+
+    names = ", ".join(sorted(record.fetch_failed))
+    lines = [f"jlac refresh {record.run_id} {record.status}, but the fetch of {names} failed: built from their last "
+             "good vintage"] + [f"{name}: {message}" for name, message in sorted(record.fetch_failed.items())]
+    alerts.send({"text": "\n".join(lines), "state": "fetch_failed", "run_id": record.run_id,
+                 "status": record.status, "fetch_failed": record.fetch_failed})
 
 
 @contextlib.contextmanager
@@ -255,8 +276,9 @@ def _refresh_lock(settings: Settings, record: RunRecord):
         yield
 
 
-def _build_and_publish(settings: Settings, *, sources, pins, trigger, full) -> RunRecord:
-    record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
+def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetch_failed=None) -> RunRecord:
+    record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id),
+                       fetch_failed=dict(fetch_failed or {}))
     build: Path | None = None
     previous_copy: Path | None = None
     published = recorded = False

@@ -370,8 +370,8 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
 
 def record_fetches(settings: Settings, results: list[FetchResult]) -> None:
     """Append the outcomes to the fetch ledger (``fetches.jsonl``), the source of ``meta.fetches``."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from jlac import ledger
+
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    with open(settings.fetch_ledger, "a", encoding="utf-8") as fh:
-        for r in results:
-            fh.write(json.dumps({"at": at, **asdict(r)}) + "\n")
+    ledger.append_lines(settings.fetch_ledger, [json.dumps({"at": at, **asdict(r)}) for r in results],
+                        "the fetch of " + ", ".join(r.source for r in results), "the fetch ledger")

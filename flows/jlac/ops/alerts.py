@@ -51,6 +51,9 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     lines = [f"jlac refresh {flow_run_name} ({flow_run_id}) {state.lower()}: {where}", str(error)]
     if report:
         lines.append(f"validation report: {report}")
+    fetch_failed = run.get("fetch_failed") or {}
+    if fetch_failed:  # the run was to build from what it fetched: those sources were not fetched
+        lines.append("fetch failed: " + "; ".join(f"{name}: {msg}" for name, msg in sorted(fetch_failed.items())))
     if ui_url:
         lines.append(ui_url)
     return {
@@ -64,6 +67,7 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
         "report_path": report,
         "error": str(error),
         "ui_url": ui_url,
+        "fetch_failed": fetch_failed,
     }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from jlac import ledger
 from jlac.config import Settings
 from jlac.ledger import read as read_ledger
 from jlac.snapshots import latest_snapshot
@@ -44,6 +45,8 @@ class SourceStatus:
     published_age_days: int | None = None  # age of last_vintage
     # published values of this source the last publish removed (jlac.publish_hooks.revisions): (run id, count)
     removed: tuple[str, int] | None = None
+    # the source's last live fetch failed (fetches.jsonl): (when, message); None when it succeeded or never ran
+    fetch_failed: tuple[str, str] | None = None
 
     @property
     def stale(self) -> bool:
@@ -134,6 +137,13 @@ def _removed(source: str, runs: list[dict]) -> tuple[str, int] | None:
     return None
 
 
+def _fetch_failed(source: str, fetches: list[dict]) -> tuple[str, str] | None:
+    """(when, message) when the source's last fetch that reached the publisher failed (skipped ones, e.g. offline,
+    say nothing about the publisher)."""
+    last = next((f for f in reversed(fetches) if f["source"] == source and f["status"] != "skipped"), None)
+    return (last["at"], last.get("message") or "failed") if last and last["status"] == "failed" else None
+
+
 def _outcome(source: str, run: dict) -> str | None:
     """The run's status, naming the source that failed it when that was another one."""
     status, failed = run.get("status"), run.get("failed_source")
@@ -146,6 +156,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
     today = today or datetime.now(UTC).date()
     rhythms = rhythms if rhythms is not None else load_rhythms()
     runs = read_ledger(settings.run_ledger)
+    fetches = ledger.read_fetches(settings.fetch_ledger)
     out = []
     for name, src in sorted(all_sources().items()):
         snap = latest_snapshot(name, settings)
@@ -164,6 +175,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
             quarantined=quarantined,
             published_age_days=vintage_age(published, today) if published else None,
             removed=_removed(name, runs),
+            fetch_failed=_fetch_failed(name, fetches),
         ))
     return out
 
