@@ -6,6 +6,10 @@ the flow then spent minutes retrying to report its crash to a dead server and en
 "jlac: interrupted". Here the API runs in a session of its own, so it records the run as crashed and is stopped by
 Prefect's own exit handler; if jlac dies without stopping it (kill -9, a closed terminal), the child gets SIGTERM
 from the kernel (parent-death signal), as the thread that started it lives as long as the process.
+
+If the API's process ends on its own during the run (killed by hand or by the kernel's OOM killer), that thread
+starts it again on the same port with the same database: Prefect's client retries its calls, and the run goes on
+where it was. Left dead, every call of the run's tasks retried for minutes before the run failed.
 """
 
 from __future__ import annotations
@@ -48,7 +52,31 @@ def _server_class():
                  "--log-level", "error", "--lifespan", "on"],
                 env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
+        def stop(self) -> None:
+            self.stopping = True  # the watchdog (keep_running) must not take this end for a death
+            super().stop()
+
+        def keep_running(self, restarts: int = RESTARTS) -> None:
+            """Start the API's process again each time it ends while not stopped (at most ``restarts`` times).
+            Runs in the thread that started it: the parent-death signal of a child follows that thread."""
+            while (proc := self.server_process) is not None:
+                code = proc.wait()
+                if getattr(self, "stopping", False) or self.server_process is not proc:
+                    return
+                how = f"signal {-code}" if code < 0 else f"exit status {code}"
+                if restarts <= 0:
+                    log.error("Prefect's temporary API (pid %d) ended (%s) again; not started any more: the run "
+                              "cannot record its progress and will fail", proc.pid, how)
+                    return
+                restarts -= 1
+                log.error("Prefect's temporary API (pid %d) ended during the run (%s); started again on %s with the "
+                          "same database, and the run goes on", proc.pid, how, self.api_url)
+                self.server_process = self._run_uvicorn_command()
+
     return ShieldedAPIServer
+
+
+RESTARTS = 3  # a server that keeps dying (its database damaged, its port taken) is not started forever
 
 
 def start_in_background() -> threading.Event | None:
@@ -68,12 +96,17 @@ def start_in_background() -> threading.Event | None:
     started = threading.Event()
 
     def start() -> None:
+        server = None
         try:
-            _server_class()().start()
+            server = _server_class()()
+            server.start()
         except Exception as exc:  # noqa: BLE001 - the flow's own start reports it
             log.debug("background start of Prefect's API failed: %s", exc)
+            server = None
         finally:
             started.set()
+        if server is not None:
+            server.keep_running()
         threading.Event().wait()  # never set: see the docstring
 
     threading.Thread(target=start, name="prefect-api", daemon=True).start()

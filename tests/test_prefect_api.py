@@ -1,0 +1,55 @@
+"""The CLI's temporary Prefect API (jlac.prefect_api): started again, same port and database, when its process dies
+during a run (killed by hand or by the OOM killer); left alone once Prefect stops it at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+# Runs in its own process: the test session's flows use a temporary API of their own, which this must not touch.
+SCRIPT = r"""
+import json, os, signal, time
+import httpx
+from jlac import prefect_api
+prefect_api.start_in_background().wait()
+from prefect.server.api.server import SubprocessASGIServer
+[server] = SubprocessASGIServer._instances.values()
+url, first = server.api_url, server.server_process.pid
+assert httpx.post(f"{url}/flows/", json={"name": "made-before-the-kill"}).status_code in (200, 201)
+os.kill(first, signal.SIGKILL)
+deadline, healthy = time.time() + 90, False
+while time.time() < deadline and not healthy:
+    time.sleep(0.2)
+    proc = server.server_process
+    try:
+        healthy = proc is not None and proc.pid != first and httpx.get(f"{url}/health").status_code == 200
+    except httpx.HTTPError:
+        pass
+flows = [f["name"] for f in httpx.post(f"{url}/flows/filter", json={}).json()] if healthy else []
+second = server.server_process.pid
+server.stop()  # as Prefect's exit handler does: not a death, nothing started again
+time.sleep(1.5)
+try:
+    httpx.get(f"{url}/health", timeout=2)
+    after_stop = "answers"
+except httpx.HTTPError:
+    after_stop = "down"
+print(json.dumps({"healthy": healthy, "first": first, "second": second, "flows": flows, "after_stop": after_stop,
+                  "process": None if server.server_process is None else server.server_process.pid}))
+"""
+
+
+def test_a_killed_api_is_started_again_with_its_database_and_not_after_it_is_stopped(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["healthy"] and out["second"] != out["first"], (out, done.stderr[-3000:])
+    assert "made-before-the-kill" in out["flows"]  # the same database: the run's records so far are kept
+    assert f"Prefect's temporary API (pid {out['first']}) ended during the run (signal 9); started again" \
+        in done.stderr
+    assert out["after_stop"] == "down" and out["process"] is None
+    assert done.stderr.count("started again") == 1
