@@ -145,3 +145,15 @@ def test_a_claim_measured_otherwise_is_shown_not_compared(built):
                       "WHERE claim_id = 'C03'").fetchone()
     assert row == (pytest.approx(-361.98, abs=0.01), False, None, None, "other measure")
     assert con.execute("SELECT count(*) FROM figures.report_claims WHERE NOT comparable").fetchone()[0] == 1
+
+
+def test_dac2a_ec_row_is_not_added_to_ecuador(built):
+    """Found by a QA pass: DAC2a's recipient row 'EC' (the European Commission) resolved to Ecuador (ISO alpha-2 EC),
+    and fct_dev_finance summed it into each EU donor's net ODA to Ecuador. ODA-2017-DAC2a.csv: row 'Ecuador',
+    Germany 29.99; row 'EC', Germany 2,056.03 (US$ m)."""
+    _, _, con = built
+    rows = con.execute("SELECT donor_iso3, amount_usd, n_records FROM marts.fct_dev_finance WHERE recipient_iso3 = "
+                       "'ECU' AND year = 2017 AND source = 'oecd-dac2a' AND donor_iso3 IN ('DEU', 'FRA') ORDER BY 1"
+                       ).fetchall()
+    assert rows == [("DEU", pytest.approx(29.99e6), 1), ("FRA", pytest.approx(36.91e6), 1)]
+
