@@ -157,3 +157,18 @@ def test_dac2a_ec_row_is_not_added_to_ecuador(built):
                        ).fetchall()
     assert rows == [("DEU", pytest.approx(29.99e6), 1), ("FRA", pytest.approx(36.91e6), 1)]
 
+
+def test_aiddata_v2_partial_year_2010_is_left_out(built):
+    """Found by a QA pass: aiddata-totals-d-r-y.csv's 2010 column has rows for 7 donor countries (40 in 2008), e.g.
+    India -> Afghanistan 224,276,004.31, India's 2010 total 504m against 1,376m in 2009: a partial year that
+    reached marts.fct_dev_finance as if it were a fall. The file's usable span is 1947-2009."""
+    _, _, con = built
+    assert con.execute("SELECT amount_usd FROM raw.aiddata_v2_donor_recipient_year WHERE donor = 'IND' AND "
+                       "recipient = 'AFG' AND year = 2010").fetchone()[0] == pytest.approx(224_276_004.31)
+    last = con.execute("SELECT max(year) FROM marts.fct_dev_finance WHERE source = 'aiddata-v2-donor-recipient-year'"
+                       ).fetchone()[0]
+    assert last == 2009
+    jpn_cri = con.execute("SELECT amount_usd FROM marts.fct_dev_finance WHERE source = "
+                          "'aiddata-v2-donor-recipient-year' AND donor_iso3 = 'JPN' AND recipient_iso3 = 'CRI' "
+                          "AND year = 2009").fetchone()[0]
+    assert jpn_cri == pytest.approx(7_912_733.95)
