@@ -135,3 +135,19 @@ def test_the_chart_breaks_its_line_where_an_amount_is_unknown(built):
 
     gap = fig3_costa_rica_finance.yearly(pd.DataFrame({"year": [2009, 2012], "amount_usd_m": [1.0, 2.0]}))
     assert gap.index.tolist() == [2009, 2010, 2011, 2012] and gap.isna().tolist() == [False, True, True, False]
+
+
+def test_gcdf3_year_whose_projects_have_no_amount_is_unknown_not_zero(built):
+    """Found by a QA pass: cow_gcdf.csv has a row only for a year with projects (Costa Rica, COW 94: 2007-2021);
+    its rows 94,2016 and 94,2019 have every sum 0 (oof_amt, oda_amt, vof_amt), i.e. projects without a stated amount
+    (GCDF 2.0's one Costa Rica project of 2016, AVIC's grant, has none). Figure 3 showed China 2016 and 2019 as
+    0.0 'none recorded'."""
+    con, _ = built
+    cells = {y: (a, c) for y, a, c in rows(
+        con, "SELECT year, amount_usd_m, coverage FROM figures.fig3_costa_rica_finance WHERE donor_iso3 = 'CHN' "
+        "AND source = 'aiddata-gcdf3-country-year' AND year IN (2015, 2016, 2017, 2019)")}
+    assert cells[2016] == (None, "projects recorded without an amount")
+    assert cells[2019] == (None, "projects recorded without an amount")
+    # 94,2015: oda_amt 160698.55; 94,2017: oda_amt 20234502.22 (constant 2021 US$)
+    assert cells[2015] == (pytest.approx(0.161, abs=0.001), "reported")
+    assert cells[2017] == (pytest.approx(20.235, abs=0.001), "reported")

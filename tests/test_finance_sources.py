@@ -75,6 +75,23 @@ def test_dac2a_iso_codes(dac):
     assert rows == {"Japan": "JPN", "Korea": "KOR", "EU Institutions": None}
 
 
+def test_dac2a_ec_row_is_not_ecuador(dac, mirror):
+    # ODA-2017-DAC2a.csv has a recipient row "Ecuador" (Germany 29.99) and a row "EC" (Germany 2,056.03: the EU
+    # members' contributions to the European Commission). 'EC' is Ecuador's ISO alpha-2 code, so a name lookup
+    # that accepts codes gave both rows ECU and marts.fct_dev_finance summed them (US$2,086.02m).
+    path = mirror / DAC2A / "ODA-2017-DAC2a.csv"
+    assert csv_cell(path, "Ecuador", "Germany") == 29.99
+    assert csv_cell(path, "EC", "Germany") == 2056.03
+    rows = dict(dac.execute(
+        "SELECT recipient_name, value_usd_m FROM dac WHERE year = 2017 AND donor_name = 'Germany' "
+        "AND recipient_iso3 = 'ECU'"
+    ).fetchall())
+    assert rows == {"Ecuador": 29.99}
+    assert dac.execute(
+        "SELECT count(*) FROM dac WHERE recipient_name = 'EC' AND recipient_iso3 IS NOT NULL"
+    ).fetchone()[0] == 0
+
+
 def test_dac2a_header_without_donors_is_an_error():
     with pytest.raises(ParseError, match="no donor columns"):
         donor_names(["Recipient", "FakeColumn"], "ODA-2030-DAC2a.csv")

@@ -145,3 +145,30 @@ def test_a_claim_measured_otherwise_is_shown_not_compared(built):
                       "WHERE claim_id = 'C03'").fetchone()
     assert row == (pytest.approx(-361.98, abs=0.01), False, None, None, "other measure")
     assert con.execute("SELECT count(*) FROM figures.report_claims WHERE NOT comparable").fetchone()[0] == 1
+
+
+def test_dac2a_ec_row_is_not_added_to_ecuador(built):
+    """Found by a QA pass: DAC2a's recipient row 'EC' (the European Commission) resolved to Ecuador (ISO alpha-2 EC),
+    and fct_dev_finance summed it into each EU donor's net ODA to Ecuador. ODA-2017-DAC2a.csv: row 'Ecuador',
+    Germany 29.99; row 'EC', Germany 2,056.03 (US$ m)."""
+    _, _, con = built
+    rows = con.execute("SELECT donor_iso3, amount_usd, n_records FROM marts.fct_dev_finance WHERE recipient_iso3 = "
+                       "'ECU' AND year = 2017 AND source = 'oecd-dac2a' AND donor_iso3 IN ('DEU', 'FRA') ORDER BY 1"
+                       ).fetchall()
+    assert rows == [("DEU", pytest.approx(29.99e6), 1), ("FRA", pytest.approx(36.91e6), 1)]
+
+
+def test_aiddata_v2_partial_year_2010_is_left_out(built):
+    """Found by a QA pass: aiddata-totals-d-r-y.csv's 2010 column has rows for 7 donor countries (40 in 2008), e.g.
+    India -> Afghanistan 224,276,004.31, India's 2010 total 504m against 1,376m in 2009: a partial year that
+    reached marts.fct_dev_finance as if it were a fall. The file's usable span is 1947-2009."""
+    _, _, con = built
+    assert con.execute("SELECT amount_usd FROM raw.aiddata_v2_donor_recipient_year WHERE donor = 'IND' AND "
+                       "recipient = 'AFG' AND year = 2010").fetchone()[0] == pytest.approx(224_276_004.31)
+    last = con.execute("SELECT max(year) FROM marts.fct_dev_finance WHERE source = 'aiddata-v2-donor-recipient-year'"
+                       ).fetchone()[0]
+    assert last == 2009
+    jpn_cri = con.execute("SELECT amount_usd FROM marts.fct_dev_finance WHERE source = "
+                          "'aiddata-v2-donor-recipient-year' AND donor_iso3 = 'JPN' AND recipient_iso3 = 'CRI' "
+                          "AND year = 2009").fetchone()[0]
+    assert jpn_cri == pytest.approx(7_912_733.95)

@@ -73,6 +73,11 @@ def _resolve(source: str, name: str, _overrides_id: int) -> CountryMatch | None:
     hit = _overrides().get((source, name))
     if hit:
         return hit
+    if len(name) == 2:
+        # pycountry's lookup also matches ISO alpha-2 codes, but a publisher's name column never holds one: DAC2a's
+        # recipient row 'EC' is the European Commission (EU members' contributions), not Ecuador (EC), and was
+        # added into every EU donor's net ODA to Ecuador (Germany 2017: 29.99 + 2,056.03 = US$2,086.02m).
+        return None
     try:
         c = pycountry.countries.lookup(name)
     except LookupError:

@@ -18,6 +18,15 @@ WITH donors AS (
     FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }}
     WHERE recipient_iso3 = 'CRI' AND amount_usd_nominal IS NULL AND recommended_for_aggregates
     GROUP BY ALL
+    UNION ALL
+    -- GCDF 3.0's country-year file has a row only for a year with projects (Costa Rica: 2007-2021, none before);
+    -- a row whose sums are all 0 is a year whose projects state no amount (2016: GCDF 2.0's one project that year,
+    -- AVIC's grant, has none), not a year without finance. 1 marks the year; no project count exists at this grain.
+    SELECT 'aiddata-gcdf3-country-year', year, 1
+    FROM {{ ref('stg_aiddata_gcdf3_country_year__commitments') }}
+    WHERE recipient_iso3 = 'CRI'
+    GROUP BY year
+    HAVING sum(amount_usd_2021) = 0
 )
 SELECT
     s.donor_iso3,
