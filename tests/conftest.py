@@ -245,8 +245,11 @@ def pytest_collection_modifyitems(config, items):
                                         f"SHARED_GROUPS[{group!r}] in tests/conftest.py")
             if group == "full-mirror":
                 item.add_marker(pytest.mark.e2e)  # `-m "not e2e"` leaves out everything waiting for that refresh
-    # a test that publishes a new warehouse into the shared one runs after every test that reads the first one
-    items.sort(key=lambda item: item.get_closest_marker("publishes_full_home") is not None)
+    # a test that publishes a new warehouse into the shared one runs after every test that reads the first one; the
+    # mutation cases (SPREAD, each its own scope) after every file: xdist hands out scopes of equal size in this order,
+    # and a file of one slow test (a subprocess refresh) drawn after them ran alone at the end of the session
+    items.sort(key=lambda item: (xdist_scope(item.nodeid) == item.nodeid,
+                                 item.get_closest_marker("publishes_full_home") is not None))
 
 
 def pytest_sessionfinish(session, exitstatus):
