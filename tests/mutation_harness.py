@@ -421,10 +421,12 @@ def json_mutations(r: Records) -> dict[str, Callable[[Path], Change]]:
     def edit(v: Path, change: Callable[[list], object]) -> object:
         p = v / r.file
         doc = json.loads(p.read_text(encoding="utf-8-sig"))
-        node = doc
+        node = parent = doc
         for k in r.path:
-            node = node[k]
+            parent, node = node, node[k]
         result = change(node)
+        if isinstance(parent, dict) and isinstance(parent.get("count"), int):
+            parent["count"] = len(node)  # as the publisher would count them (Comtrade's count is checked against data)
         p.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         return result
 

@@ -116,3 +116,23 @@ def test_an_answer_for_another_query_is_refused(env, httpserver):
     assert ("the answer is not for the query: (reporterCode, period) [(156, 2010)] where reporterCode 392 (JPN) "
             "and period 2010 were asked") in result.message
     assert list_vintages("comtrade-v1", env) == []
+
+
+def test_an_answer_with_fewer_records_than_its_count_is_refused(env, httpserver):
+    # the recorded answer (count 4) with its last record gone: Germany's imports would be missing from the vintage
+    def three_of_four(request: Request) -> Response:
+        body = json.loads(for_reporter(request).get_data())
+        body["data"] = body["data"][:3]
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_handler(three_of_four)
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert result.status == "failed", result.message
+    assert "'count' is 4 but 'data' holds 3 record(s)" in result.message
+    assert "comtrade-v1 GET http://localhost" in result.message and "reporterCode=392" in result.message
+    assert list_vintages("comtrade-v1", env) == []
+    assert not list((env.snapshots / "comtrade-v1").glob(".incoming-*"))
+    httpserver.clear()
+    httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_handler(for_reporter)
+    [later] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert later.status == "new", later.message

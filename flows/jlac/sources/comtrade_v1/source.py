@@ -61,6 +61,12 @@ def read_comtrade_json(path: Path, label: str) -> list[tuple]:
         raise ParseError(f"{label}: 'data' is a {type(records).__name__}, not a list of records; format changed?")
     if not records:
         raise ParseError(f"{label}: the response holds no record (count={doc.get('count')}; empty result)")
+    count = doc.get("count")
+    # 'count' is the number of records the answer carries: fewer in 'data' is an answer cut to a page or a cap (the
+    # preview's 500 records), which would be stored as the whole year with partners missing
+    if isinstance(count, int) and not isinstance(count, bool) and count != len(records):
+        raise ParseError(f"{label}: 'count' is {count} but 'data' holds {len(records)} record(s); expected every "
+                         "record of the query in one answer (cut short or capped?)")
     rows = []
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
