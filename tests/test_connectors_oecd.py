@@ -214,6 +214,24 @@ def gcdf_zip(tmp_path, columns, rows, sheet="GCDF_3.0"):
     return out.read_bytes()
 
 
+def damaged_deflate(stored: bytes) -> bytes:
+    """The zip deflated (as AidData's is) with its member's first compressed bytes damaged: the zip's directory
+    reads, the workbook does not inflate."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(stored)) as src:
+        [info] = src.infolist()
+        data = src.read(info)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(info.filename, data)
+    body = bytearray(out.getvalue())
+    start = 30 + len(info.filename)  # the local header, then the member's deflate stream
+    body[start:start + 4] = b"\xff\xff\xff\xff"  # block type 3: invalid
+    return bytes(body)
+
+
 GCDF_PATH = "/ad4/datasets/" + aiddata.FILE
 # Route 32's buyer's credit as GCDF 2.0 in the mirror records it (project 37364, US$296m, 2013).
 ROUTE32 = ("37364", "Yes", "China (People's Republic of)", "Costa Rica", "CRI", "America", 2013,
@@ -246,6 +264,7 @@ def test_aiddata_zip_is_checked_and_stored(aid_settings, httpserver, tmp_path):
          "lacks column(s) ['Funding Agencies']"),
         (lambda t: gcdf_zip(t, aiddata.REQUIRED_COLUMNS, [ROUTE32], sheet="Sheet1"), "has no sheet 'GCDF_3.0'"),
         (lambda t: gcdf_zip(t, aiddata.REQUIRED_COLUMNS, []), "no project (empty result)"),
+        (lambda t: damaged_deflate(gcdf_zip(t, aiddata.REQUIRED_COLUMNS, [ROUTE32])), "does not decompress"),
     ],
 )
 def test_aiddata_bad_downloads_fail(aid_settings, httpserver, tmp_path, make_body, message):

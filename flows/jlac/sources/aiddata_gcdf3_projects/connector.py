@@ -14,6 +14,7 @@ makes CDB and China Eximbank lending for 2018-2021 derivable (see docs/finance.m
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook
@@ -56,6 +57,8 @@ def check_zip(path: Path, label: str) -> int:
             book = Path(zf.extract(books[0], workdir))
     except zipfile.BadZipFile as exc:
         raise FetchError(f"{label}: not a zip file ({exc}); truncated download or error page?") from None
+    except (zlib.error, EOFError) as exc:  # the directory reads, a member's deflate stream does not (damaged bytes)
+        raise FetchError(f"{label}: the zip's workbook does not decompress ({exc}); damaged download?") from None
     try:
         wb = CalamineWorkbook.from_path(str(book))
         if SHEET not in wb.sheet_names:
