@@ -144,6 +144,22 @@ def test_secret_never_appears_in_messages_or_logs(httpserver, tmp_path, caplog):
     assert "appId=***" in str(err.value) and "bad key ***" in str(err.value)
 
 
+def test_a_key_with_a_line_break_is_redacted_where_errors_show_it_escaped(httpserver, tmp_path, caplog):
+    # a key read from a secrets file keeps its line break; h11 refuses the header and its error shows the value as
+    # bytes (b'KEY\\n'), which the key as given does not match: the key was in the message, the fetch ledger and
+    # httpcore's debug lines (httpcore.http11, a child logger the filter on 'httpcore' did not see)
+    httpserver.expect_request("/k").respond_with_data("never reached")
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    with client(Sleeps(), retries=1, secrets=[SECRET + "\n"], progress=seen.append) as c:
+        with pytest.raises(HttpError, match="Illegal header value") as err:
+            c.download(httpserver.url_for("/k"), tmp_path, headers={"Ocp-Apim-Subscription-Key": SECRET + "\n"})
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]
+    assert any(r.name.startswith("httpcore.") and "Illegal header value" in r.getMessage() for r in caplog.records)
+    assert SECRET not in "\n".join([str(err.value), *ours, *seen])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_offline_client_refuses(tmp_path):
     with client(Sleeps(), offline=True) as c, pytest.raises(HttpError, match="offline"):
         c.download("http://127.0.0.1:9/x", tmp_path)

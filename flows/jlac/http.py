@@ -57,7 +57,9 @@ class _RedactingFilter(logging.Filter):
         return True
 
 
-for _name in ("httpx", "httpcore"):
+# a logger's filters do not see its children's records: httpcore logs from httpcore.http11, .connection ...
+for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.connection_pool", "httpcore.http11",
+              "httpcore.http2", "httpcore.proxy"):
     logging.getLogger(_name).addFilter(_RedactingFilter())
 
 
@@ -240,12 +242,15 @@ class HttpClient:
     # -- secrets ---------------------------------------------------------------------------------
     def add_secret(self, value: str | None) -> None:
         """Register a value that must never appear in a URL, log line or message this client makes."""
-        if value and len(value) >= 4:  # shorter values would redact ordinary text
-            # as given, and as a URL carries it: 'a+b/c=' is a%2Bb%2Fc%3D in a query string (httpx), a+b/c= or
-            # a%2Bb/c%3D elsewhere
-            for form in {value, quote(value, safe=""), quote_plus(value), quote(value)}:
-                self._secrets.add(form)
-                _SECRETS.add(form)
+        # a key read from a file keeps its line break ('KEY\n'): errors show it escaped (b'KEY\\n'), where only the
+        # key without the white space matches
+        for secret in {value, (value or "").strip()}:
+            if secret and len(secret) >= 4:  # shorter values would redact ordinary text
+                # as given, and as a URL carries it: 'a+b/c=' is a%2Bb%2Fc%3D in a query string (httpx), a+b/c= or
+                # a%2Bb/c%3D elsewhere
+                for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
+                    self._secrets.add(form)
+                    _SECRETS.add(form)
 
     def redact(self, text: str) -> str:
         """``text`` with every registered secret replaced by ``***``."""
