@@ -89,6 +89,17 @@ def test_key_goes_in_a_header_and_never_into_logs_or_manifest(env, httpserver, m
     assert "data (subscription key)" in manifest
 
 
+def test_a_key_with_a_line_break_is_sent_without_it(env, httpserver, monkeypatch):
+    # JLAC_COMTRADE_KEY=$(cat key.txt) keeps no line break, a key pasted from a file or a .env may: no header can
+    # carry one, so every request failed before it was sent
+    monkeypatch.setenv("JLAC_COMTRADE_KEY", KEY + "\n")
+    httpserver.expect_request(
+        "/data/v1/get/C/A/HS", headers={"Ocp-Apim-Subscription-Key": KEY}
+    ).respond_with_handler(for_reporter)
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert result.status == "new", result.message
+
+
 def test_empty_result_and_error_fail_with_the_request_named(env, httpserver):
     httpserver.expect_request("/public/v1/preview/C/A/HS").respond_with_data(
         EMPTY.read_bytes(), content_type="application/json"

@@ -182,6 +182,19 @@ def test_without_appid_the_source_is_skipped(env, httpserver, monkeypatch):
     assert httpserver.log == []
 
 
+def test_an_appid_with_a_line_break_is_sent_without_it(env, httpserver, monkeypatch):
+    # pasted from a file, the appId kept its line break and went out as appId=...%0A: e-Stat refuses such an appId
+    monkeypatch.setenv("JLAC_ESTAT_APPID", APPID + "\r\n")
+    httpserver.expect_request(
+        "/rest/3.0/app/json/getMetaInfo", query_string={"appId": APPID, "statsDataId": TABLE}
+    ).respond_with_json(meta())
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_json(
+        page([value("50410", "1,234,567")], next_key=None, total=1))
+    [result] = fetch_all(["estat-trade"], env, client_factory=make)
+    assert result.status == "new", result.message
+    assert httpserver.log[1][0].args["appId"] == APPID
+
+
 # --- answers the connector must refuse, one line each, nothing stored (found with a fake publisher) ---------------
 
 def _fetch_with(env, httpserver, meta_doc: dict, pages: dict[str, dict]):

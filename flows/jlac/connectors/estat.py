@@ -21,15 +21,16 @@ def make_client(progress=None, **kwargs) -> HttpClient:
 
 
 def app_id() -> str | None:
-    """The appId from the environment, else from a Prefect Secret block (when one is named)."""
-    value = os.environ.get("JLAC_ESTAT_APPID")
+    """The appId from the environment, else from a Prefect Secret block (when one is named), without surrounding
+    white space (a value pasted from a file keeps its line break, which the query would carry as %0A)."""
+    value = (os.environ.get("JLAC_ESTAT_APPID") or "").strip()
     if value:
         return value
     block = os.environ.get("JLAC_ESTAT_APPID_BLOCK")
     if block:
         from prefect.blocks.system import Secret
 
-        return Secret.load(block).get()
+        return str(Secret.load(block).get()).strip() or None
     return None
 
 

@@ -36,8 +36,14 @@ REPORTERS = {"JPN": 392, "CHN": 156, "USA": 842}
 
 def make_client(progress=None, **kwargs) -> HttpClient:
     kwargs.setdefault("min_interval", 1.0)  # the free tier allows about one call per second
-    kwargs.setdefault("secrets", [os.environ.get("JLAC_COMTRADE_KEY", "")])
+    kwargs.setdefault("secrets", [api_key()])
     return connectors.make_client(progress=progress, **kwargs)
+
+
+def api_key() -> str:
+    """JLAC_COMTRADE_KEY without surrounding white space: a key read from a file keeps its line break, which no
+    header may carry (the request failed before it was sent)."""
+    return os.environ.get("JLAC_COMTRADE_KEY", "").strip()
 
 
 def partner_codes() -> list[int]:
@@ -59,7 +65,7 @@ def data_fingerprint(path: Path) -> str:
 def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     """Fetch every reporter x year block; a vintage only when the data differ from the latest one."""
     base = base_url("JLAC_COMTRADE_URL", DEFAULT_URL)
-    key = os.environ.get("JLAC_COMTRADE_KEY", "")
+    key = api_key()
     client.add_secret(key)
     url = f"{base}/data/v1/get/C/A/HS" if key else f"{base}/public/v1/preview/C/A/HS"
     headers = {"Ocp-Apim-Subscription-Key": key} if key else {}
