@@ -98,6 +98,18 @@ def test_mof_customs_changed_layout_fails(env, httpserver):
     )
 
 
+def test_mof_customs_error_page_in_utf8_is_named_an_html_page(env, httpserver):
+    # customs.go.jp's pages are UTF-8: a "page not found" answered with 200 does not decode as cp932
+    page = ('<!DOCTYPE html>\n<html lang="ja"><head><meta charset="UTF-8"><title>ページが見つかりません｜税関 Japan '
+            'Customs</title></head><body>お探しのページは見つかりませんでした。</body></html>')
+    httpserver.expect_request("/toukei/suii/html/data/d41ma.csv").respond_with_data(
+        page.encode("utf-8"), content_type="text/html; charset=UTF-8")
+    [result] = fetch_all(["mof-customs"], env, client_factory=make)
+    assert result.status == "failed"
+    assert "d41ma.csv: an HTML page where a MOF customs CSV was expected" in result.message, result.message
+    assert list_vintages("mof-customs", env) == []
+
+
 def test_mof_customs_csv_cut_inside_a_quoted_cell_fails(env, httpserver):
     # a body that ends inside "9,263,100,000": read loosely, 2024/11 imports became 92,631 thousand yen... stored
     cut = MOF_CSV[: MOF_CSV.index(b'"9,263,1') + 7]

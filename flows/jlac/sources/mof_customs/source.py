@@ -32,14 +32,18 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
     raw = path.read_bytes()
     if not raw.strip():
         raise ParseError(f"{label}: empty body where a MOF customs CSV was expected")
+    # looked for in the bytes, before decoding: customs.go.jp's pages are UTF-8, which does not decode as cp932, and
+    # an error page served with 200 was reported as 'not Shift-JIS text'
+    head = raw[:500].lower()
+    if b"<html" in head or b"<!doctype" in head:
+        snippet = raw[:120].decode("utf-8", errors="replace")
+        raise ParseError(f"{label}: an HTML page where a MOF customs CSV was expected: {snippet!r}")
     try:
         text = raw.decode("cp932")
     except UnicodeDecodeError as exc:
         raise ParseError(
             f"{label}: not Shift-JIS (cp932) text ({exc}); truncated or another format?"
         ) from None
-    if "<html" in text[:500].lower():
-        raise ParseError(f"{label}: an HTML page where a MOF customs CSV was expected: {text[:120]!r}")
     try:  # strict: a quoted field never closed (a body cut short inside a cell) is an error, not a shorter number
         lines = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
