@@ -279,3 +279,20 @@ def test_an_unforeseen_error_fails_that_source_and_the_others_still_run(env, htt
     assert results[0].status == "failed"
     assert "unexpected RuntimeError in the estat-trade connector: a shape nobody foresaw" in results[0].message
     assert results[1].status == "failed" and "fred" in results[1].message.lower()  # it ran: its own answer is empty
+
+
+def test_the_traceback_of_an_unforeseen_error_is_redacted_in_the_debug_log(env, httpserver, monkeypatch, caplog):
+    # `jlac -v fetch` shows the traceback; its last line is the exception's text, which may hold the request URL
+    from jlac.sources.estat_trade import connector
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"a shape nobody foresaw at getMetaInfo?appId={APPID}")
+
+    monkeypatch.setattr(connector, "resolve", broken)
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(meta())
+    [result] = fetch_all(["estat-trade"], env, client_factory=make)
+    assert result.status == "failed" and "appId=***" in result.message
+    ours = "\n".join(caplog.handler.format(r) for r in caplog.records if r.name != "werkzeug")  # werkzeug: the server
+    assert "Traceback" in ours and "appId=***" in ours
+    assert APPID not in ours

@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -344,7 +345,8 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
             )
         except Exception as exc:  # noqa: BLE001 - an answer the connector did not foresee: this source fails, the
             # others still run (a traceback here stopped `jlac fetch a b c` at the first), and the ledger says so
-            log.debug("%s: connector raised", name, exc_info=True)
+            # the traceback as text, redacted: exc_info would be formatted by the handler, after any filter
+            log.debug("%s: connector raised\n%s", name, client.redact(traceback.format_exc()))
             result = FetchResult(
                 name, "failed", None, client.stats.requests, client.stats.bytes,
                 client.redact(f"unexpected {type(exc).__name__} in the {name} connector: {exc} (an answer it does not "
