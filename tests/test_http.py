@@ -160,6 +160,26 @@ def test_a_key_with_a_line_break_is_redacted_where_errors_show_it_escaped(httpse
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_server_trickling_its_body_is_given_up_after_the_total_timeout(httpserver, tmp_path):
+    # a byte now and then never trips the read timeout (it bounds each wait): without a bound on the whole exchange
+    # a fetch waited as long as the server kept trickling
+    def trickle(request: Request) -> Response:
+        def body():
+            for _ in range(40):
+                time.sleep(0.05)
+                yield b"x"
+        return Response(body(), headers={"Content-Length": "40"})
+
+    httpserver.expect_request("/slow").respond_with_handler(trickle)
+    started = time.monotonic()
+    with client(Sleeps(), retries=1, read_timeout=5.0, total_timeout=0.3) as c, pytest.raises(HttpError) as err:
+        c.download(httpserver.url_for("/slow"), tmp_path)
+    assert "failed after 2 attempt(s): body still arriving after 0.3s" in str(err.value)
+    assert "the server sends too slowly" in str(err.value)
+    assert time.monotonic() - started < 3.0  # two attempts of about 0.3 s, not 2 s each
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_offline_client_refuses(tmp_path):
     with client(Sleeps(), offline=True) as c, pytest.raises(HttpError, match="offline"):
         c.download("http://127.0.0.1:9/x", tmp_path)

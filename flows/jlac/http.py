@@ -1,7 +1,7 @@
 """The one HTTP client of jlac's live connectors.
 
 Why a wrapper around httpx: every publisher gets the same manners and the same safety. Timeouts on
-connect and read; retries with exponential backoff and full jitter on 429, 5xx and connection
+connect, read and a whole exchange; retries with exponential backoff and full jitter on 429, 5xx and connection
 errors, honouring ``Retry-After``; a minimum interval between requests to the same host; conditional
 requests (``If-None-Match`` / ``If-Modified-Since``); bodies streamed to a temp file that becomes
 visible only when complete; a User-Agent naming jlac. Secrets (API keys in query parameters or
@@ -118,6 +118,10 @@ class _Damaged(Exception):
     """A body that arrived whole on the wire but does not decode: retried like a truncated one."""
 
 
+class _TooSlow(Exception):
+    """A body still arriving after the client's total time for one exchange: retried, then the request fails."""
+
+
 class _Unsupported(Exception):
     """An answer jlac cannot take whatever the retries: fail at once."""
 
@@ -203,6 +207,7 @@ class HttpClient:
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
+        total_timeout: float = 1800.0,
         retries: int = 4,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
@@ -216,6 +221,9 @@ class HttpClient:
         offline: bool = False,
     ):
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        # the read timeout bounds each wait for bytes: a server trickling a byte now and then never trips it, and a
+        # fetch could hang for hours; this bounds one exchange as a whole (checked as the body arrives)
+        self.total_timeout = total_timeout
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -329,7 +337,7 @@ class HttpClient:
                                 shown) from None
             except _Unsupported as exc:
                 raise HttpError(f"GET {shown}: {exc}", shown) from None
-            except _Damaged as exc:
+            except (_Damaged, _TooSlow) as exc:
                 result, delay, last_problem = None, None, str(exc)
             except httpx.TimeoutException as exc:
                 result, delay = None, None
@@ -368,6 +376,7 @@ class HttpClient:
 
     def _attempt(self, request: httpx.Request, shown: str, dest_dir: Path):
         """One exchange: (Download, None, '') on success, or (None, wait-or-None, problem) to retry."""
+        started = time.monotonic()
         response = self._send(request, shown)
         try:
             status = response.status_code
@@ -415,6 +424,11 @@ class HttpClient:
                 with os.fdopen(fd, "wb") as fh:
                     for chunk in response.iter_raw():
                         fh.write(decoder.feed(chunk))
+                        if time.monotonic() - started > self.total_timeout:
+                            raise _TooSlow(
+                                f"body still arriving after {self.total_timeout:g}s "
+                                f"({response.num_bytes_downloaded:,} bytes so far): the server sends too slowly"
+                            )
                     wire = response.num_bytes_downloaded
                     self.stats.bytes += wire
                     # Content-Length counts the bytes as sent (compressed or not)
