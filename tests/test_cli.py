@@ -270,6 +270,34 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
     assert proc.returncode == 130 and "jlac: interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
 
 
+@pytest.mark.e2e  # runs the jlac CLI in a separate process
+@pytest.mark.parametrize("command", [["refresh"], ["backfill", "--from", "2010", "--to", "2011", "--offline"]])
+def test_sigterm_during_a_refresh_is_one_line_and_exit_143(tmp_path, mirror, prefect_api_url, command):
+    """SIGTERM (`kill`, cron's `timeout`) during a refresh or a backfill: docs/operations.md promises one line and the
+    shell's status. Prefect handles it inside the flow run, then sends it again to the handler it found: Python's
+    default killed jlac without a line, before the CLI's "jlac: terminated"."""
+    import signal
+    import time
+
+    from conftest import JAPAN_WORKBOOK, small_mirror
+
+    root = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    warehouse = tmp_path / "wh" / "jlac.duckdb"
+    env = {**os.environ, "JLAC_MIRROR": str(root), "JLAC_WAREHOUSE": str(warehouse),
+           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": prefect_api_url}  # the session's API
+    proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", *command], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lock = warehouse.parent / ".refresh.lock"  # taken by the flow run, at its start
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not lock.exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "jlac: terminated" in stderr, (proc.returncode, stderr[-3000:])
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert not warehouse.exists()  # nothing published
+
+
 @pytest.mark.parametrize("pins, expected", [
     (["fred-exjpus="], "--pin takes SOURCE=VINTAGE, got 'fred-exjpus='"),  # built the latest vintage silently
     (["fred-exjpus=2025-05-27", "fred-exjpus=2026-01-01"], "--pin fred-exjpus given twice"),

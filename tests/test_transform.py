@@ -352,3 +352,46 @@ def test_lineage_is_the_published_builds_even_after_an_upgrade_renamed_a_model(t
     found = transform.lineage(settings)
     assert found["marts.fct_old_name"] == {"reads": ["raw.x"], "path": "flows/jlac/sql/models/marts/fct_old_name.sql",
                                            "sql": "SELECT * FROM {{ ref('stg_x') }}"}
+
+
+
+
+STOP_DURING_BUILD = """
+import os, signal, sys, threading
+from pathlib import Path
+import dbt.cli.main, dbt.adapters.duckdb.connections  # imported before the clock starts, as in a refresh
+from jlac import transform
+from jlac.config import get_settings
+from jlac.errors import is_interrupt
+from prefect.exceptions import TerminationSignal
+
+def prefects_handler(signum, frame):
+    raise TerminationSignal(signal=signum)
+
+signal.signal(signal.SIGTERM, prefects_handler)
+copy = Path(sys.argv[1])
+threading.Timer(float(sys.argv[2]), os.kill, (os.getpid(), signal.SIGTERM)).start()
+try:
+    transform.build(copy, get_settings())
+    print("not stopped")
+except BaseException as exc:
+    print("stopped" if is_interrupt(exc) else "not a stop: " + repr(exc)[:2000])
+"""
+
+
+@pytest.mark.parametrize("after_s", [1.5, 3.0])
+def test_a_stop_while_dbt_runs_is_a_stop_not_a_dbt_error(published, tmp_path, after_s):
+    """SIGTERM during the models stage, Prefect's handler in place (it raises TerminationSignal in the main thread):
+    dbt made it models failing on a half-opened build file, or DuckDB's "connection is busy" from closing the
+    connection its threads still queried, and the run was recorded failed with that error, alerted and exited 1
+    (found by a QA pass stopping `jlac backfill` with `kill`). It must come out as the stop it is. In a process of
+    its own: dbt's in-process state after a stop is not for later builds."""
+    import subprocess
+    import sys
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    env = {**os.environ, "JLAC_WAREHOUSE": str(published.warehouse), "JLAC_OUTPUT": str(published.output)}
+    done = subprocess.run([sys.executable, "-c", STOP_DURING_BUILD, str(copy), str(after_s)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.splitlines()[-1:] == ["stopped"], (done.stdout[-3000:], done.stderr[-3000:])

@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import signal
 import sys
 from enum import StrEnum
 
@@ -128,6 +129,18 @@ def _interrupted(code: int = 130) -> None:
     raise SystemExit(code) from None
 
 
+def _terminate_in_one_line() -> None:
+    """SIGTERM raises Prefect's TerminationSignal from here on, as inside a flow run. After handling it, Prefect puts
+    back the handler it found and sends the signal again: with Python's default there, `jlac refresh` died without
+    a line (status 143, no "jlac: terminated"), before a flow run and during one."""
+    from prefect.exceptions import TerminationSignal
+
+    def raise_termination(signum: int, frame) -> None:
+        raise TerminationSignal(signal=signum)
+
+    signal.signal(signal.SIGTERM, raise_termination)
+
+
 def _fail(exc: Exception) -> None:
     _report(exc)
     raise typer.Exit(1)
@@ -156,13 +169,14 @@ def refresh(
     from jlac import prefect_api
 
     api = prefect_api.start_in_background()  # seconds of Prefect's start overlap with the pipeline's imports
-    from jlac.pipeline import refresh as refresh_flow
-
-    if api is not None:
-        api.wait()
-
-    quiet_jlac_tracebacks()
     try:
+        _terminate_in_one_line()
+        from jlac.pipeline import refresh as refresh_flow
+
+        if api is not None:
+            api.wait()
+
+        quiet_jlac_tracebacks()
         record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
                               trigger="cli", full=full)
     except JlacError as exc:

@@ -68,15 +68,22 @@ def backfill(
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
     from jlac import preflight
-    from jlac.cli import check_prefect_api, quiet_jlac_tracebacks
+    from jlac.cli import _interrupted, _terminate_in_one_line, check_prefect_api, quiet_jlac_tracebacks
+    from jlac.errors import is_interrupt
     from jlac.ops.backfill import backfill as run_backfill
 
     with _user_errors():
         preflight.check(get_settings(), source or None, fetch=not offline)
     check_prefect_api()
     quiet_jlac_tracebacks()
-    with _user_errors():
-        result = run_backfill(first, last, source or None, offline=offline)
+    _terminate_in_one_line()
+    try:
+        with _user_errors():
+            result = run_backfill(first, last, source or None, offline=offline)
+    except BaseException as exc:  # a stop, as `jlac refresh` reports it (Prefect's TerminationSignal is no Exception)
+        if not is_interrupt(exc):
+            raise
+        _interrupted(128 + int(getattr(exc, "signal", 2)))
     run = result.run or {}
     console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}", soft_wrap=True)
     if not result.changed:

@@ -201,7 +201,7 @@ def _forget_parse_of_another_project(home: Path) -> None:
         marker.write_text(current, encoding="utf-8")
 
 
-def _close_dbt_duckdb(manager) -> None:
+def _close_dbt_duckdb(manager, stopped: bool = False) -> None:
     """Close the DuckDB database dbt-duckdb opened, whatever happened in the run: the build file must be free for
     the next stage (DuckDB allows one writer) and no WAL left beside the link.
 
@@ -211,26 +211,87 @@ def _close_dbt_duckdb(manager) -> None:
     collection over the process's heap cost 0.3-0.9 s per dbt command (most in a fresh process)."""
     env = getattr(manager, "_ENV", None)
     manager.close_all_connections()
-    if env is not None:
-        env.close()
+    if not stopped:
+        if env is not None:
+            env.close()
+        return
+    # After a stop, dbt's threads may still run a query on it: closing it fails with DuckDB's "connection is busy",
+    # which must not take the stop's place (the run ends with the stop; a refresh's process with it)
+    if env is not None and env.conn is not None:
+        with contextlib.suppress(duckdb.Error):
+            env.conn.interrupt()
+        with contextlib.suppress(duckdb.Error):
+            env.close()
+
+
+@contextlib.contextmanager
+def _noting_stops():
+    """Note a Ctrl-C or SIGTERM that arrives while dbt runs, then let the handler in place act as before.
+
+    dbt swallows what such a handler raises (Prefect's TerminationSignal, KeyboardInterrupt) or turns it into
+    something else: models that fail on a half-opened build file, or DuckDB's "connection is busy" from closing a
+    connection its threads still query. The stop then read as a model error (run failed, alert, exit 1). Yields the
+    list of signals noted; signals can only be handled in the main thread, elsewhere nothing is noted."""
+    import signal
+
+    noted: list[int] = []
+    previous = {}
+
+    def note(signum, frame):
+        noted.append(signum)
+        previous[signum](signum, frame)
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(sig)
+            if callable(handler):  # Python's KeyboardInterrupt, Prefect's TerminationSignal (not SIG_DFL, SIG_IGN)
+                previous[sig] = handler
+                signal.signal(sig, note)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield noted
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_for(signum: int) -> BaseException:
+    """The exception a stop by ``signum`` is: KeyboardInterrupt, or Prefect's TerminationSignal for SIGTERM."""
+    import signal
+
+    if signum == signal.SIGINT:
+        return KeyboardInterrupt()
+    from prefect.exceptions import TerminationSignal
+
+    return TerminationSignal(signal=signum)
 
 
 def _invoke(command: list[str], settings: Settings, build_path: Path):
-    """Run one dbt command in-process against ``build_path``; return dbt's result object."""
+    """Run one dbt command in-process against ``build_path``; return dbt's result object. A Ctrl-C or SIGTERM while
+    it runs raises as itself (KeyboardInterrupt, TerminationSignal), whatever dbt made of it."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
     home = _profile(dbt_home(settings))
     manifest = _manifest(home)
     link = _link(home, build_path)
-    try:
-        with _offline():
-            if _in_flow_run():
-                return _prefect_runner(home, manifest).invoke(_args(command, home))
-            return dbtRunner(manifest=manifest, callbacks=[_forward]).invoke(_args(command, home))
-    finally:
-        _close_dbt_duckdb(DuckDBConnectionManager)
-        link.unlink(missing_ok=True)
+    with _noting_stops() as stops:
+        try:
+            with _offline():
+                if _in_flow_run():
+                    res = _prefect_runner(home, manifest).invoke(_args(command, home))
+                else:
+                    res = dbtRunner(manifest=manifest, callbacks=[_forward]).invoke(_args(command, home))
+        except BaseException:
+            if not stops:
+                raise
+        finally:
+            _close_dbt_duckdb(DuckDBConnectionManager, stopped=bool(stops))
+            link.unlink(missing_ok=True)
+    if stops:  # whatever dbt returned or raised after it, the run was stopped
+        raise _stop_for(stops[0]) from None
+    return res
 
 
 def _sample(build_path: Path, sql: str | None) -> str:
