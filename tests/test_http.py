@@ -150,6 +150,8 @@ def test_a_key_with_a_line_break_is_redacted_where_errors_show_it_escaped(httpse
     # httpcore's debug lines (httpcore.http11, a child logger the filter on 'httpcore' did not see)
     httpserver.expect_request("/k").respond_with_data("never reached")
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore"):  # the CLI quiets both; other tests of this process may have run it
+        caplog.set_level(logging.DEBUG, logger=name)
     seen: list[str] = []
     with client(Sleeps(), retries=1, secrets=[SECRET + "\n"], progress=seen.append) as c:
         with pytest.raises(HttpError, match="Illegal header value") as err:

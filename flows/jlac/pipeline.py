@@ -194,15 +194,23 @@ def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] 
     return pins
 
 
-def _log_to_run(logger: logging.Logger) -> logging.Handler:
-    """Send jlac's own log records to the flow run's log too (console output keeps going through the root)."""
+@contextlib.contextmanager
+def _log_to_run(logger: logging.Logger):
+    """Send jlac's own log records to the flow run's log too (console output keeps going through the root), at INFO
+    at least; the logger's level is given back at the end (it stayed INFO: `jlac -v` lost jlac's debug lines, and so
+    did everything later in the same process)."""
     from prefect.logging.handlers import APILogHandler
 
     handler = APILogHandler()
+    level = logger.level
     logger.addHandler(handler)
-    if logger.level == logging.NOTSET:
+    if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
-    return handler
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify])
@@ -218,13 +226,10 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     """
     settings = settings or get_settings()
     preflight.check(settings, sources, pins, fetch=fetch and not offline)  # before anything is fetched or built
-    handler = _log_to_run(logging.getLogger("jlac"))
-    try:
+    with _log_to_run(logging.getLogger("jlac")):
         fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
         record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full,
                                     fetch_failed=fetch_failed)
-    finally:
-        logging.getLogger("jlac").removeHandler(handler)
     if record.status == "completed":
         _artifacts(settings, record)
     if record.fetch_failed:
