@@ -105,7 +105,9 @@ def start_in_background() -> threading.Event | None:
             server = None
         finally:
             started.set()
-        if server is not None:
+        # Prefect keeps one temporary server per process: one a flow of this process started before is Prefect's own
+        # (no keep_running), and is left as Prefect runs it
+        if server is not None and hasattr(server, "keep_running"):
             server.keep_running()
         threading.Event().wait()  # never set: see the docstring
 
