@@ -107,20 +107,25 @@ def append_lines(path: Path, lines: list[str], what: str, ledger: str) -> None:
         os.close(fd)
 
 
-def read(path: Path) -> list[dict]:
-    """Every run in the ledger, oldest first; a line that is not JSON (a torn append) is skipped and reported."""
+def _json_lines(path: Path, what: str):
+    """(line number, line, value) of each JSON line of a ledger; a line that is not JSON (a torn append) is skipped
+    and reported, naming ``what`` was being written."""
     if not path.exists():
-        return []
-    runs = []
+        return
     for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            run = json.loads(line)
+            yield n, line, json.loads(line)
         except json.JSONDecodeError as exc:
-            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a run killed while writing it, or an edit)",
-                        path, n, exc.msg, line[:60])
-            continue
+            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a %s killed while writing it, or an edit)",
+                        path, n, exc.msg, line[:60], what)
+
+
+def read(path: Path) -> list[dict]:
+    """Every run in the ledger, oldest first; a line that is not JSON (a torn append) is skipped and reported."""
+    runs = []
+    for n, line, run in _json_lines(path, "run"):
         if not isinstance(run, dict) or not isinstance(run.get("run_id"), str):
             # valid JSON that is no run record (123, [1, 2], {}): every later build read it as one and failed
             log.warning("%s: line %d is not a run record (%r...): skipped", path, n, line[:60])
@@ -141,18 +146,8 @@ _FETCH_TYPES = {"at": (str,), "source": (str,), "status": (str,), "vintage": (st
 def read_fetches(path: Path) -> list[dict]:
     """Every fetch in the fetch ledger, oldest first; a line that is not a fetch record (a torn append, an edit) is
     skipped and reported, as in ``read``."""
-    if not path.exists():
-        return []
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            log.warning("%s: line %d is not JSON (%s, %r...): skipped (a fetch killed while writing it, or an edit)",
-                        path, n, exc.msg, line[:60])
-            continue
+    for n, _, item in _json_lines(path, "fetch"):
         wrong = "not an object" if not isinstance(item, dict) else next(
             (f"{k}={item.get(k)!r}" for k, types in _FETCH_TYPES.items()
              if (k in ("at", "source", "status") and k not in item)

@@ -61,12 +61,19 @@ _TASK = {"cache_policy": NO_CACHE}
 class FetchFailed(JlacError):
     """A connector's fetch failed (after its HTTP retries); the task retries it once more."""
 
+    def __init__(self, name: str, message: str):
+        super().__init__(name, message)  # both in args: a pickled copy (Prefect's state) is built again from them
+        self.source, self.message = name, message
+
+    def __str__(self) -> str:
+        return f"fetch {self.source}: {self.message}"
+
 
 def fetch_source(name: str, settings: Settings):
     """Run one connector; raise when it failed, so that Prefect retries the source."""
     result = fetch_one(name, settings)
     if result.status == "failed":
-        raise FetchFailed(f"fetch {name}: {result.message}")
+        raise FetchFailed(name, result.message)
     return result
 
 
@@ -249,7 +256,7 @@ def _fetch(settings: Settings, sources: list[str] | None) -> dict[str, str]:
         state = fetch_task(name, settings, return_state=True)
         if state.is_failed():  # one publisher down never stops the others or the build
             exc = state.result(raise_on_failure=False)
-            message = str(exc).removeprefix(f"fetch {name}: ") if isinstance(exc, FetchFailed) else (
+            message = exc.message.removeprefix(f"{name}: ") if isinstance(exc, FetchFailed) else (
                 f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else state.message or "failed")
             failed[name] = message
             logger.error("fetch %s failed (%s); building from its last good vintage", name, message)

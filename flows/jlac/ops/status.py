@@ -141,7 +141,9 @@ def _fetch_failed(source: str, fetches: list[dict]) -> tuple[str, str] | None:
     """(when, message) when the source's last fetch that reached the publisher failed (skipped ones, e.g. offline,
     say nothing about the publisher)."""
     last = next((f for f in reversed(fetches) if f["source"] == source and f["status"] != "skipped"), None)
-    return (last["at"], last.get("message") or "failed") if last and last["status"] == "failed" else None
+    if not last or last["status"] != "failed":
+        return None
+    return last["at"], (last.get("message") or "failed").removeprefix(f"{source}: ")  # the line names the source
 
 
 def _outcome(source: str, run: dict) -> str | None:
