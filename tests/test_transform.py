@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -398,3 +400,52 @@ def test_a_stop_while_dbt_runs_is_a_stop_not_a_dbt_error(published, tmp_path, af
                           capture_output=True, text=True, timeout=300)
     outcomes = [line.removeprefix("OUTCOME ") for line in done.stdout.splitlines() if line.startswith("OUTCOME ")]
     assert outcomes == ["stopped"], (done.stdout[-3000:], done.stderr[-3000:])
+
+
+def test_a_later_process_builds_from_the_saved_parse_and_a_changed_project_is_parsed_again(published, tmp_path,
+                                                                                            project_copy):
+    """dbt's parse is saved in its home for the next process (a refresh is one): a fresh process loads it instead of
+    running dbt's parse, and builds with it (every ref() compiles: dbt's own pickling of its manifest put its fields
+    one place off). A project changed since, or a torn file, is parsed again."""
+    home = transform._profile(transform.dbt_home(published))
+    transform._PARSED.clear()
+    first = transform._manifest(home)  # parsed (the copy's own dbt home) and saved
+    saved = home / "target" / transform.SAVED_PARSE
+    assert saved.is_file()
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    script = f"""
+import sys
+from pathlib import Path
+import dbt.cli.main
+from jlac import transform
+from jlac.config import Settings
+transform.PROJECT_DIR = Path({str(project_copy)!r})
+class NoParse(dbt.cli.main.dbtRunner):
+    def invoke(self, args, **kw):
+        assert args[0] != "parse" or self.manifest is not None, "dbt parsed the project again"
+        return super().invoke(args, **kw)
+dbt.cli.main.dbtRunner = NoParse
+s = Settings(warehouse=Path({str(tmp_path / 'wh' / 'jlac.duckdb')!r}), snapshots=Path('s'), mirrors=(),
+             output=Path('o'))
+out = transform.build(Path({str(path)!r}), s, select=["+fig1_japan_lac_trade"])
+print("BUILT", sorted(out))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "JLAC_DBT_HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    built = proc.stdout.split("BUILT", 1)[1]
+    assert "figures.fig1_japan_lac_trade" in built and "marts.fct_trade_annual" in built
+
+    yml = project_copy / "models" / "marts" / "fct_fx_annual.yml"
+    yml.write_text(yml.read_text().replace("Calendar year", "Calendar year (Gregorian)"))
+    key = transform._parse_key(home)
+    assert transform._saved_parse(home, key) is None  # saved for the project as it was
+    transform._PARSED.clear()
+    again = transform._manifest(home)
+    assert again is not first and "Gregorian" in json.dumps(
+        {c: col.description for n in again.nodes.values() if n.name == "fct_fx_annual" for c, col in n.columns.items()})
+    assert transform._saved_parse(home, key) is not None
+    saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])  # torn (a kill during the write of a copy)
+    assert transform._saved_parse(home, key) is None
+    transform._PARSED.clear()
