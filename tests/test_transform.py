@@ -449,3 +449,25 @@ print("BUILT", sorted(out))
     saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])  # torn (a kill during the write of a copy)
     assert transform._saved_parse(home, key) is None
     transform._PARSED.clear()
+
+
+def test_prepare_starts_dbt_once_per_process(published, monkeypatch):
+    """prepare() runs dbt's per-process start (a `dbt parse` on the parsed project) in the background once: a later
+    refresh of the same process (the tests, a deployment's worker) does not pay it again."""
+    import threading
+
+    from dbt.cli.main import dbtRunner
+
+    starts = []
+    real = dbtRunner.invoke
+
+    def invoke(self, args, **kw):
+        if args[0] == "parse" and self.manifest is not None:
+            starts.append(threading.current_thread().name)
+        return real(self, args, **kw)
+
+    monkeypatch.setattr(dbtRunner, "invoke", invoke)
+    monkeypatch.setattr(transform, "_STARTED", threading.Event())
+    transform.prepare(published).join()
+    transform.prepare(published).join()
+    assert starts == ["jlac-dbt-prepare"] and transform._STARTED.is_set()

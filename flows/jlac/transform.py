@@ -158,6 +158,7 @@ _PARSED: dict[tuple, object] = {}
 _PARSE_LOCK = threading.Lock()
 # dbt keeps global state per command (flags, events, adapters): one command at a time in a process.
 _INVOKE_LOCK = threading.RLock()
+_STARTED = threading.Event()  # a dbt command ran in this process (prepare's start is then done)
 # dbt's parse as it was right after parsing, for the next processes (a refresh is a process): loading it is 0.01 s
 # where dbt's own start from its partial-parse file is a command of its own (0.6-1.0 s of CPU, a fresh process).
 SAVED_PARSE = "jlac-parsed-manifest.pickle"
@@ -253,7 +254,9 @@ def prepare(settings: Settings) -> threading.Thread:
         with contextlib.suppress(Exception):
             manifest = _manifest(home)
             with _INVOKE_LOCK, _offline():
-                dbtRunner(manifest=manifest).invoke(_args(["parse", "--no-write-json"], home))
+                if not _STARTED.is_set():  # else a command of this process ran: what it does once is done
+                    dbtRunner(manifest=manifest).invoke(_args(["parse", "--no-write-json"], home))
+                    _STARTED.set()
 
     from dbt.cli.main import dbtRunner
 
@@ -355,6 +358,7 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
                     res = _prefect_runner(home, manifest).invoke(_args(command, home))
                 else:
                     res = dbtRunner(manifest=manifest, callbacks=[_forward]).invoke(_args(command, home))
+                _STARTED.set()
         except BaseException:
             if not stops:
                 raise
