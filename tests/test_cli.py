@@ -298,6 +298,36 @@ def test_sigterm_during_a_refresh_is_one_line_and_exit_143(tmp_path, mirror, pre
     assert not warehouse.exists()  # nothing published
 
 
+@pytest.mark.parametrize("command, target", [(["refresh"], "jlac.pipeline:refresh"),
+                                             (["backfill", "--from", "2010", "--to", "2011", "--offline"],
+                                              "jlac.ops.backfill:backfill")])
+def test_sigterm_is_a_stop_whatever_the_code_it_interrupted_raises(tmp_path, prefect_api_url, command, target):
+    """A SIGTERM at the moment Prefect creates a task run came out of Prefect's cleanup as
+    ``ValueError('Task run is not set')``: the CLI printed that traceback, exit 1 (seen once in `make test`). Once a
+    SIGTERM arrived, what the command raises is the stop's: one line, status 143. The refresh (or backfill) here
+    receives the signal and raises that ValueError, as Prefect's task engine did."""
+    module, name = target.split(":")
+    script = f"""
+import os, signal, sys, time, importlib
+def stopped(*args, **kwargs):
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+    except BaseException:
+        raise ValueError("Task run is not set")
+    raise AssertionError("no SIGTERM handler raised")
+setattr(importlib.import_module({module!r}), {name!r}, stopped)
+from jlac.cli import main
+sys.argv = ["jlac", *{command!r}]
+main()
+"""
+    env = {**os.environ, "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"), "PREFECT_API_URL": prefect_api_url,
+           "PREFECT_HOME": str(tmp_path / "prefect")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143 and "jlac: terminated" in proc.stderr, (proc.returncode, proc.stderr[-3000:])
+    assert "Traceback" not in proc.stderr and "Task run is not set" not in proc.stderr, proc.stderr[-3000:]
+
+
 @pytest.mark.parametrize("pins, expected", [
     (["fred-exjpus="], "--pin takes SOURCE=VINTAGE, got 'fred-exjpus='"),  # built the latest vintage silently
     (["fred-exjpus=2025-05-27", "fred-exjpus=2026-01-01"], "--pin fred-exjpus given twice"),

@@ -129,6 +129,9 @@ def _interrupted(code: int = 130) -> None:
     raise SystemExit(code) from None
 
 
+_TERMINATED: list[int] = []  # the SIGTERMs this process received (_terminate_in_one_line)
+
+
 def _terminate_in_one_line() -> None:
     """SIGTERM raises Prefect's TerminationSignal from here on, as inside a flow run. After handling it, Prefect puts
     back the handler it found and sends the signal again: with Python's default there, `jlac refresh` died without
@@ -136,12 +139,27 @@ def _terminate_in_one_line() -> None:
     from prefect.exceptions import TerminationSignal
 
     def raise_termination(signum: int, frame) -> None:
+        _TERMINATED.append(signum)
         raise TerminationSignal(signal=signum)
 
     signal.signal(signal.SIGTERM, raise_termination)
 
 
+def stop_status(exc: BaseException) -> int | None:
+    """The exit status when ``exc`` ended the command because it was stopped (130 Ctrl-C, 143 SIGTERM), else None.
+
+    Once a SIGTERM arrived, whatever the command raises is the stop's doing: Prefect, stopped while it created a task
+    run, raised ``ValueError('Task run is not set')`` from its own cleanup instead of the TerminationSignal."""
+    if _TERMINATED:
+        return 128 + _TERMINATED[0]
+    if is_interrupt(exc):
+        return 128 + int(getattr(exc, "signal", 2))
+    return None
+
+
 def _fail(exc: Exception) -> None:
+    if _TERMINATED:  # the failure came from the stop (see stop_status)
+        _interrupted(128 + _TERMINATED[0])
     _report(exc)
     raise typer.Exit(1)
 
@@ -182,9 +200,9 @@ def refresh(
     except JlacError as exc:
         _fail(exc)
     except (KeyboardInterrupt, RuntimeError) as exc:  # click turns a bare KeyboardInterrupt into "Aborted!", exit 1
-        if not is_interrupt(exc):
+        if stop_status(exc) is None:
             raise
-        _interrupted()
+        _interrupted(stop_status(exc))
     except httpx.TransportError as exc:  # Prefect's API went away during the run (its server killed, the network)
         from jlac.ops.status import last_run
 
@@ -196,9 +214,9 @@ def refresh(
         sys.stderr.flush()
         os._exit(1)
     except BaseException as exc:  # Prefect's TerminationSignal (SIGTERM) is no Exception
-        if not is_interrupt(exc):
+        if stop_status(exc) is None:
             raise
-        _interrupted(128 + int(getattr(exc, "signal", 2)))
+        _interrupted(stop_status(exc))
     settings = get_settings()
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "

@@ -29,6 +29,10 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (JlacError, ValueError, LookupError, FileNotFoundError) as exc:
+        from jlac.cli import stop_status
+
+        if stop_status(exc) is not None:  # raised because the command was stopped: the stop is reported
+            raise
         err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(1) from exc
@@ -68,8 +72,7 @@ def backfill(
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
     from jlac import preflight
-    from jlac.cli import _interrupted, _terminate_in_one_line, check_prefect_api, quiet_jlac_tracebacks
-    from jlac.errors import is_interrupt
+    from jlac.cli import _interrupted, _terminate_in_one_line, check_prefect_api, quiet_jlac_tracebacks, stop_status
     from jlac.ops.backfill import backfill as run_backfill
 
     with _user_errors():
@@ -81,9 +84,9 @@ def backfill(
         with _user_errors():
             result = run_backfill(first, last, source or None, offline=offline)
     except BaseException as exc:  # a stop, as `jlac refresh` reports it (Prefect's TerminationSignal is no Exception)
-        if not is_interrupt(exc):
+        if stop_status(exc) is None:
             raise
-        _interrupted(128 + int(getattr(exc, "signal", 2)))
+        _interrupted(stop_status(exc))
     run = result.run or {}
     console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}", soft_wrap=True)
     if not result.changed:
