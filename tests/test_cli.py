@@ -298,6 +298,19 @@ def test_sigterm_during_a_refresh_is_one_line_and_exit_143(tmp_path, mirror, pre
     assert not warehouse.exists()  # nothing published
 
 
+# A stand-in for code that receives a SIGTERM and raises something else, as Prefect's task engine did
+_STOPPED_AS_VALUEERROR = """
+import os, signal, sys, time, importlib
+def stopped(*args, **kwargs):
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+    except BaseException:
+        raise ValueError("Task run is not set")
+    raise AssertionError("no SIGTERM handler raised")
+"""
+
+
 @pytest.mark.parametrize("command, target", [(["refresh"], "jlac.pipeline:refresh"),
                                              (["backfill", "--from", "2010", "--to", "2011", "--offline"],
                                               "jlac.ops.backfill:backfill")])
@@ -307,15 +320,7 @@ def test_sigterm_is_a_stop_whatever_the_code_it_interrupted_raises(tmp_path, pre
     SIGTERM arrived, what the command raises is the stop's: one line, status 143. The refresh (or backfill) here
     receives the signal and raises that ValueError, as Prefect's task engine did."""
     module, name = target.split(":")
-    script = f"""
-import os, signal, sys, time, importlib
-def stopped(*args, **kwargs):
-    try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(10)
-    except BaseException:
-        raise ValueError("Task run is not set")
-    raise AssertionError("no SIGTERM handler raised")
+    script = _STOPPED_AS_VALUEERROR + f"""
 setattr(importlib.import_module({module!r}), {name!r}, stopped)
 from jlac.cli import main
 sys.argv = ["jlac", *{command!r}]
@@ -326,6 +331,30 @@ main()
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 143 and "jlac: terminated" in proc.stderr, (proc.returncode, proc.stderr[-3000:])
     assert "Traceback" not in proc.stderr and "Task run is not set" not in proc.stderr, proc.stderr[-3000:]
+
+
+@pytest.mark.e2e  # runs the jlac CLI in a separate process
+def test_a_sigterm_the_refresh_saw_as_another_error_is_recorded_as_a_stop(tmp_path, mirror, prefect_api_url):
+    """The same inside the flow run: the run is recorded as crashed (a stop), not failed with Prefect's ValueError
+    (a failure would alert as one). The plan step here receives the signal and raises what Prefect raised."""
+    from conftest import JAPAN_WORKBOOK, small_mirror
+
+    root = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    warehouse = tmp_path / "wh" / "jlac.duckdb"
+    script = _STOPPED_AS_VALUEERROR + """
+import jlac.plan
+jlac.plan.make_plan = stopped
+from jlac.cli import main
+sys.argv = ["jlac", "refresh"]
+main()
+"""
+    env = {**os.environ, "JLAC_MIRROR": str(root), "JLAC_WAREHOUSE": str(warehouse), "PREFECT_API_URL": prefect_api_url,
+           "PREFECT_HOME": str(tmp_path / "prefect")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 143 and "jlac: terminated" in proc.stderr, (proc.returncode, proc.stderr[-3000:])
+    runs = [json.loads(line) for line in (warehouse.parent / "runs.jsonl").read_text().splitlines()]
+    assert runs[-1]["status"] == "crashed" and "Task run is not set" in runs[-1]["error"], runs[-1]
+    assert not warehouse.exists()
 
 
 @pytest.mark.parametrize("pins, expected", [

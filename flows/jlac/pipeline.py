@@ -37,6 +37,7 @@ from jlac import (
     preflight,
     publish_hooks,
     quarantine,
+    stops,
     task_runners,
     transform,
     validation,
@@ -295,7 +296,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
     previous_copy: Path | None = None
     published = recorded = False
     staged_output = settings.build_dir / f"{record.run_id}-output"
-    with _refresh_lock(settings, record):
+    with _refresh_lock(settings, record), stops.noting() as noted:
         warehouse.remove_stale_builds(settings)
         try:
             pins = {**(_published_pins(settings, sources, pins) if sources else {}), **(pins or {})}
@@ -379,7 +380,8 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             if published:  # interrupted in an after-publish hook: the new warehouse is out, say so
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:
-                stopped = not isinstance(exc, Exception) or is_interrupt(exc)  # Ctrl-C, SIGTERM: not a failure
+                # Ctrl-C, SIGTERM: not a failure, whatever the code it interrupted raised (jlac.stops)
+                stopped = not isinstance(exc, Exception) or is_interrupt(exc) or bool(noted)
                 record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
             # the build first: on a full disk the ledger's write fails too, and the build must not stay behind
             if previous_copy is not None:
@@ -393,6 +395,8 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 ledger.append(settings.run_ledger, record)
             except OSError as ledger_error:  # the run's own error is the one to report, not this one's
                 log.error("%s; the run's outcome (%s) is not in the ledger", ledger_error, record.status)
+            if noted and not is_interrupt(exc):  # the stop, not what the code it interrupted made of it
+                raise stops.exception_for(noted[0]) from exc
             raise
 
 

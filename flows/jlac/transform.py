@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import output_cache
+from jlac import output_cache, stops
 from jlac.config import Settings
 from jlac.errors import ModelError, is_interrupt
 
@@ -299,49 +299,6 @@ def _close_dbt_duckdb(manager, stopped: bool = False) -> None:
             env.close()
 
 
-@contextlib.contextmanager
-def _noting_stops():
-    """Note a Ctrl-C or SIGTERM that arrives while dbt runs, then let the handler in place act as before.
-
-    dbt swallows what such a handler raises (Prefect's TerminationSignal, KeyboardInterrupt) or turns it into
-    something else: models that fail on a half-opened build file, or DuckDB's "connection is busy" from closing a
-    connection its threads still query. The stop then read as a model error (run failed, alert, exit 1). Yields the
-    list of signals noted; signals can only be handled in the main thread, elsewhere nothing is noted."""
-    import signal
-
-    noted: list[int] = []
-    previous = {}
-
-    def note(signum, frame):
-        noted.append(signum)
-        previous[signum](signum, frame)
-
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            handler = signal.getsignal(sig)
-            if callable(handler):  # Python's KeyboardInterrupt, Prefect's TerminationSignal (not SIG_DFL, SIG_IGN)
-                previous[sig] = handler
-                signal.signal(sig, note)
-    except ValueError:  # not the main thread
-        pass
-    try:
-        yield noted
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _stop_for(signum: int) -> BaseException:
-    """The exception a stop by ``signum`` is: KeyboardInterrupt, or Prefect's TerminationSignal for SIGTERM."""
-    import signal
-
-    if signum == signal.SIGINT:
-        return KeyboardInterrupt()
-    from prefect.exceptions import TerminationSignal
-
-    return TerminationSignal(signal=signum)
-
-
 def _invoke(command: list[str], settings: Settings, build_path: Path):
     """Run one dbt command in-process against ``build_path``; return dbt's result object. A Ctrl-C or SIGTERM while
     it runs raises as itself (KeyboardInterrupt, TerminationSignal), whatever dbt made of it."""
@@ -351,7 +308,8 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
     home = _profile(dbt_home(settings))
     manifest = _manifest(home)
     link = _link(home, build_path)
-    with _noting_stops() as stops:
+    # dbt swallows a stop or turns it into model errors: noted, it ends the run as the stop it is (jlac.stops)
+    with stops.noting() as noted:
         try:
             with _INVOKE_LOCK, _offline():
                 if _in_flow_run():
@@ -360,13 +318,13 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
                     res = dbtRunner(manifest=manifest, callbacks=[_forward]).invoke(_args(command, home))
                 _STARTED.set()
         except BaseException:
-            if not stops:
+            if not noted:
                 raise
         finally:
-            _close_dbt_duckdb(DuckDBConnectionManager, stopped=bool(stops))
+            _close_dbt_duckdb(DuckDBConnectionManager, stopped=bool(noted))
             link.unlink(missing_ok=True)
-    if stops:  # whatever dbt returned or raised after it, the run was stopped
-        raise _stop_for(stops[0]) from None
+    if noted:  # whatever dbt returned or raised after it, the run was stopped
+        raise stops.exception_for(noted[0]) from None
     return res
 
 
