@@ -204,15 +204,18 @@ def refresh(
             raise
         _interrupted(stop_status(exc))
     except httpx.TransportError as exc:  # Prefect's API went away during the run (its server killed, the network)
-        from jlac.ops.status import last_run
+        if _TERMINATED:  # stopped with it (systemd stops every process of the service): the stop is what happened
+            err.print("[bold red]jlac: terminated[/]", markup=True, highlight=False)
+        else:
+            from jlac.ops.status import last_run
 
-        run = last_run(get_settings()) or {}
-        _report(JlacError(f"Prefect's API stopped answering during the run ({type(exc).__name__}: {exc}); the run "
-                          f"itself: {run.get('run_id', '?')} {run.get('status', 'not recorded')} (runs.jsonl)"))
+            run = last_run(get_settings()) or {}
+            _report(JlacError(f"Prefect's API stopped answering during the run ({type(exc).__name__}: {exc}); the "
+                              f"run itself: {run.get('run_id', '?')} {run.get('status', 'not recorded')} (runs.jsonl)"))
         # Prefect's exit handlers would retry sending the run's events and logs to the dead API for minutes
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(1)
+        os._exit(128 + _TERMINATED[0] if _TERMINATED else 1)
     except BaseException as exc:  # Prefect's TerminationSignal (SIGTERM) is no Exception
         if stop_status(exc) is None:
             raise
