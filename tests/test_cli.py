@@ -298,8 +298,8 @@ def test_sigterm_during_a_refresh_is_one_line_and_exit_143(tmp_path, mirror, pre
     assert not warehouse.exists()  # nothing published
 
 
-# A stand-in for code that receives a SIGTERM and raises something else, as Prefect's task engine did
-_STOPPED_AS_VALUEERROR = """
+# A stand-in for code that receives a SIGTERM and raises something else (RAISED), as Prefect's task engine did
+_RECEIVES_SIGTERM_THEN_RAISES = """
 import os, signal, sys, time, importlib
 import httpx
 RAISED = ValueError("Task run is not set")
@@ -326,7 +326,7 @@ def test_sigterm_is_a_stop_whatever_the_code_it_interrupted_raises(tmp_path, pre
     SIGTERM arrived, what the command raises is the stop's: one line, status 143. The refresh (or backfill) here
     receives the signal and raises that ValueError, as Prefect's task engine did (or the API's connection error)."""
     module, name = target.split(":")
-    script = _STOPPED_AS_VALUEERROR + (f"RAISED = {raised}\n" if raised else "") + f"""
+    script = _RECEIVES_SIGTERM_THEN_RAISES + (f"RAISED = {raised}\n" if raised else "") + f"""
 setattr(importlib.import_module({module!r}), {name!r}, stopped)
 from jlac.cli import main
 sys.argv = ["jlac", *{command!r}]
@@ -348,7 +348,7 @@ def test_a_sigterm_the_refresh_saw_as_another_error_is_recorded_as_a_stop(tmp_pa
 
     root = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
     warehouse = tmp_path / "wh" / "jlac.duckdb"
-    script = _STOPPED_AS_VALUEERROR + """
+    script = _RECEIVES_SIGTERM_THEN_RAISES + """
 import jlac.plan
 jlac.plan.make_plan = stopped
 from jlac.cli import main

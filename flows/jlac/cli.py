@@ -158,8 +158,8 @@ def stop_status(exc: BaseException) -> int | None:
 
 
 def _fail(exc: Exception) -> None:
-    if _TERMINATED:  # the failure came from the stop (see stop_status)
-        _interrupted(128 + _TERMINATED[0])
+    if (code := stop_status(exc)) is not None:  # the failure came from the stop
+        _interrupted(code)
     _report(exc)
     raise typer.Exit(1)
 
@@ -200,11 +200,12 @@ def refresh(
     except JlacError as exc:
         _fail(exc)
     except (KeyboardInterrupt, RuntimeError) as exc:  # click turns a bare KeyboardInterrupt into "Aborted!", exit 1
-        if stop_status(exc) is None:
+        if (code := stop_status(exc)) is None:
             raise
-        _interrupted(stop_status(exc))
+        _interrupted(code)
     except httpx.TransportError as exc:  # Prefect's API went away during the run (its server killed, the network)
-        if _TERMINATED:  # stopped with it (systemd stops every process of the service): the stop is what happened
+        code = stop_status(exc)
+        if code is not None:  # stopped with it (systemd stops every process of the service): the stop is what happened
             err.print("[bold red]jlac: terminated[/]", markup=True, highlight=False)
         else:
             from jlac.ops.status import last_run
@@ -215,11 +216,11 @@ def refresh(
         # Prefect's exit handlers would retry sending the run's events and logs to the dead API for minutes
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(128 + _TERMINATED[0] if _TERMINATED else 1)
+        os._exit(code or 1)
     except BaseException as exc:  # Prefect's TerminationSignal (SIGTERM) is no Exception
-        if stop_status(exc) is None:
+        if (code := stop_status(exc)) is None:
             raise
-        _interrupted(stop_status(exc))
+        _interrupted(code)
     settings = get_settings()
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "

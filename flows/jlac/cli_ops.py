@@ -84,9 +84,9 @@ def backfill(
         with _user_errors():
             result = run_backfill(first, last, source or None, offline=offline)
     except BaseException as exc:  # a stop, as `jlac refresh` reports it (Prefect's TerminationSignal is no Exception)
-        if stop_status(exc) is None:
+        if (code := stop_status(exc)) is None:
             raise
-        _interrupted(stop_status(exc))
+        _interrupted(code)
     run = result.run or {}
     console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}", soft_wrap=True)
     if not result.changed:

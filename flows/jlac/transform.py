@@ -248,6 +248,8 @@ def prepare(settings: Settings) -> threading.Thread:
     (``_manifest``), then ``dbt parse`` on that parse, which reads nothing again but does what every command does
     first once per process (dbt validates its project and profile against JSON schemas it builds from its classes,
     registers the adapter: 0.4 s in a fresh process). A failure is left for that command to raise."""
+    from dbt.cli.main import dbtRunner
+
     home = _profile(dbt_home(settings))
 
     def warm() -> None:
@@ -257,8 +259,6 @@ def prepare(settings: Settings) -> threading.Thread:
                 if not _STARTED.is_set():  # else a command of this process ran: what it does once is done
                     dbtRunner(manifest=manifest).invoke(_args(["parse", "--no-write-json"], home))
                     _STARTED.set()
-
-    from dbt.cli.main import dbtRunner
 
     thread = threading.Thread(target=warm, name="jlac-dbt-prepare", daemon=True)
     thread.start()
