@@ -173,3 +173,44 @@ def test_a_body_cut_short_without_a_length_is_not_stored(env, httpserver):
     [bad] = fetch_all(["mof-customs"], env, client_factory=make)
     assert bad.status == "failed" and "3 line(s) where the previous vintage" in bad.message, bad.message
     assert len(list_vintages("mof-customs", env)) == 1
+
+
+def test_validators_the_server_sends_for_unchanged_content_are_the_ones_asked_with_next(env, httpserver):
+    """A publisher that stamps the same file anew (a new ETag, the same bytes) answered every later conditional GET
+    with the whole file: the new ETag was not kept (no new vintage, and a vintage's manifest is never rewritten)."""
+    body = FRED_CSV.read_bytes()
+    path = "/graph/fredgraph.csv"
+    httpserver.expect_ordered_request(path).respond_with_data(body, headers={"ETag": '"v1"'})
+    httpserver.expect_ordered_request(path, headers={"If-None-Match": '"v1"'}).respond_with_data(
+        body, headers={"ETag": '"v2"'})  # re-stamped: same bytes
+    httpserver.expect_ordered_request(path, headers={"If-None-Match": '"v2"'}).respond_with_data(
+        "", status=304, headers={"ETag": '"v2"'})
+    results = [fetch_all(["fred-exjpus"], env, client_factory=make)[0] for _ in range(3)]
+    assert [r.status for r in results] == ["new", "unchanged", "unchanged"], [r.message for r in results]
+    httpserver.check_assertions()
+    asked = [req.headers.get("If-None-Match") for req, _ in httpserver.log]
+    assert asked == [None, '"v1"', '"v2"']
+    assert results[2].bytes == 0  # the third fetch downloaded nothing
+    [snap] = list_vintages("fred-exjpus", env)
+    assert snap.manifest["requests"][0]["etag"] == '"v1"'  # the vintage's own record is left as written
+
+    # a new release: its manifest holds the newest validators, and the remembered ones go
+    httpserver.clear()
+    httpserver.expect_request(path).respond_with_data(body + b"2025-05-01,144.93\n", headers={"ETag": '"v3"'})
+    [new] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert new.status == "new", new.message
+    assert list_vintages("fred-exjpus", env)[-1].manifest["requests"][0]["etag"] == '"v3"'
+    assert not (env.snapshots / "fred-exjpus" / ".validators.json").exists()
+
+
+def test_a_redirected_download_records_where_it_came_from_without_the_signed_query(env, httpserver):
+    body = FRED_CSV.read_bytes()
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
+        "", status=302, headers={"Location": httpserver.url_for("/files/EXJPUS.csv") + "?X-Amz-Signature=abc123"})
+    httpserver.expect_request("/files/EXJPUS.csv").respond_with_data(body, content_type="text/csv")
+    [result] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert result.status == "new", result.message
+    [request] = list_vintages("fred-exjpus", env)[0].manifest["requests"]
+    assert request["url"] == httpserver.url_for("/graph/fredgraph.csv") + "?id=EXJPUS"  # what to ask again
+    assert request["redirected_to"] == httpserver.url_for("/files/EXJPUS.csv")
+    assert "abc123" not in (list_vintages("fred-exjpus", env)[0].root / "SNAPSHOT.yml").read_text()

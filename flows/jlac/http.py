@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 import httpx
 
@@ -84,6 +84,7 @@ class Download:
     last_modified: str | None
     content_type: str
     not_modified: bool = False
+    final_url: str | None = None  # redacted; where redirects led, when that is not ``url``
 
     def validators(self) -> dict:
         """The conditional-request validators to keep in the manifest (only those the server sent)."""
@@ -457,7 +458,14 @@ class HttpClient:
             last_modified=response.headers.get("Last-Modified"),
             content_type=response.headers.get("Content-Type", ""),
             not_modified=path is None,
+            final_url=_without_query(final) if (final := self.redact(str(response.url))) != shown else None,
         )
+
+
+def _without_query(url: str) -> str:
+    """A redirect's target as provenance: scheme, host and path. Its query is left out, as a signed download link
+    (``X-Amz-Signature=...``) is a credential that must not be kept in a manifest."""
+    return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
 
 
 def host_of(url: str) -> str:

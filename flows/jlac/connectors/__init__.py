@@ -69,6 +69,17 @@ class Staged:
     workdir: Path
     files: dict[str, Path] = field(default_factory=dict)  # snapshot-relative name -> temp file
     requests: list[dict] = field(default_factory=list)  # manifest entries: file, url, status, validators
+    # the validators a later fetch was sent for the latest vintage's unchanged content (``VALIDATORS``)
+    fresher: dict = field(default_factory=dict)
+
+    def validators(self, previous: Snapshot | None, name: str) -> dict:
+        """ETag / Last-Modified to send for ``name``: what the server last sent for the latest vintage's content
+        (a fetch that found it unchanged under new validators), else what that vintage's manifest recorded."""
+        if previous is not None and self.fresher.get("vintage") == previous.vintage:
+            newer = (self.fresher.get("files") or {}).get(name)
+            if isinstance(newer, dict):
+                return {k: v for k, v in newer.items() if k in ("etag", "last_modified") and isinstance(v, str)}
+        return validators_for(previous, name)
 
     def add(self, name: str, download: Download, reuse_from: Snapshot | None = None) -> Path:
         """Record a download under ``name``; a 304 reuses the file of the latest vintage."""
@@ -85,9 +96,12 @@ class Staged:
         self.files[name] = target
         # a 304 may leave out the validators (RFC 9110 asks for them, not every server sends them): the file is the
         # earlier one, so are its validators, else the next fetch could not ask conditionally any more
-        kept = validators_for(reuse_from, name) if download.not_modified else {}
+        kept = self.validators(reuse_from, name) if download.not_modified else {}
+        # where a redirect led is provenance too: the URL asked for is the one to ask again
+        moved = {"redirected_to": download.final_url} if download.final_url else {}
         self.requests.append(
-            {"file": name, "url": download.url, "status": download.status, **{**kept, **download.validators()}}
+            {"file": name, "url": download.url, **moved, "status": download.status,
+             **{**kept, **download.validators()}}
         )
         return target
 
@@ -99,7 +113,7 @@ class Staged:
         starting with ``label``.
         """
         try:
-            download = client.download(url, self.workdir, **validators_for(previous, name), **kwargs)
+            download = client.download(url, self.workdir, **self.validators(previous, name), **kwargs)
         except HttpError as exc:
             raise FetchError(f"{label}: {exc}") from None
         return self.add(name, download, reuse_from=previous), download.url
@@ -123,12 +137,40 @@ def staging(settings: Settings, source: str) -> Iterator[Staged]:
     workdir = Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
     (workdir / OWNER).write_text(str(os.getpid()), encoding="ascii")
     try:
-        yield Staged(source, workdir)
+        yield Staged(source, workdir, fresher=_read_validators(parent))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 OWNER = ".pid"  # in a staging folder: the process fetching into it
+# In the store's <source>/ folder: the ETag / Last-Modified the server sent when a fetch found the latest vintage's
+# content unchanged. A vintage's manifest is never rewritten, and without this a publisher that re-stamps the same
+# file (a new ETag, the same bytes) would be asked with the old ETag and send the whole file at every fetch.
+VALIDATORS = ".validators.json"
+
+
+def _read_validators(source_dir: Path) -> dict:
+    try:
+        data = json.loads((source_dir / VALIDATORS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or unreadable: the manifest's validators are used
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember_validators(settings: Settings, staged: Staged, previous: Snapshot) -> None:
+    """After a fetch that found ``previous``'s content unchanged: keep the validators the server sent now when
+    they differ from those the next fetch would otherwise send."""
+    sent = {r["file"]: {k: r[k] for k in ("etag", "last_modified") if r.get(k)} for r in staged.requests}
+    if all(v == staged.validators(previous, name) for name, v in sent.items()):
+        return
+    path = settings.snapshots / staged.source / VALIDATORS
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"vintage": previous.vintage, "files": sent}, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # the next fetch asks with the older validators: a full download, nothing wrong stored
+        tmp.unlink(missing_ok=True)
+        log.warning("%s: could not keep the server's new validators in %s (%s)", staged.source, path, exc)
 
 
 def _remove_abandoned(parent: Path) -> None:
@@ -223,6 +265,7 @@ def store_if_changed(
     fingerprint = content_fingerprint(staged.files, file_fingerprint)
     previous = latest_snapshot(staged.source, settings)
     if previous is not None and previous.manifest.get("content_fingerprint") == fingerprint:
+        _remember_validators(settings, staged, previous)
         return FetchResult(
             staged.source,
             "unchanged",
@@ -235,6 +278,7 @@ def store_if_changed(
         # A vintage from a mirror or an older jlac: compare its files the same way.
         old = {f.path: previous.path(f.path) for f in previous.files}
         if set(old) == set(staged.files) and content_fingerprint(old, file_fingerprint) == fingerprint:
+            _remember_validators(settings, staged, previous)
             return FetchResult(
                 staged.source,
                 "unchanged",
@@ -251,6 +295,7 @@ def store_if_changed(
         "requests": staged.requests,
     }
     snap = write_snapshot(settings.snapshots, staged.source, staged.files, manifest)
+    (settings.snapshots / staged.source / VALIDATORS).unlink(missing_ok=True)  # the new manifest has the newest
     message = f"new vintage {snap.vintage} ({len(snap.files)} files)"
     if previous is not None:
         message += f", previous {previous.vintage}"
