@@ -214,3 +214,27 @@ def test_a_redirected_download_records_where_it_came_from_without_the_signed_que
     assert request["url"] == httpserver.url_for("/graph/fredgraph.csv") + "?id=EXJPUS"  # what to ask again
     assert request["redirected_to"] == httpserver.url_for("/files/EXJPUS.csv")
     assert "abc123" not in (list_vintages("fred-exjpus", env)[0].root / "SNAPSHOT.yml").read_text()
+
+
+def test_remembered_validators_of_files_a_fetch_did_not_ask_for_are_kept(env, tmp_path):
+    """A source of several files whose fetch asks for some of them (IMF IMTS's reporters still to do): what was
+    remembered for the others stays."""
+    import json
+
+    from jlac.connectors import VALIDATORS, Staged, _remember_validators
+    from jlac.snapshots import Snapshot
+
+    previous = Snapshot("imf-imts", "2026-11-01", tmp_path, {"requests": [
+        {"file": "a.xml", "etag": '"a1"'}, {"file": "b.xml", "etag": '"b1"'}]})
+    staged = Staged("imf-imts", tmp_path / "work",
+                    fresher={"vintage": "2026-11-01", "files": {"a.xml": {"etag": '"a2"'}}})
+    assert staged.validators(previous, "a.xml") == {"etag": '"a2"'}  # remembered beats the manifest
+    assert staged.validators(previous, "b.xml") == {"etag": '"b1"'}
+    staged.requests.append({"file": "b.xml", "url": "http://x/b", "status": 200, "etag": '"b2"'})
+    _remember_validators(env, staged, previous)
+    kept = json.loads((env.snapshots / "imf-imts" / VALIDATORS).read_text())
+    assert kept == {"vintage": "2026-11-01", "files": {"a.xml": {"etag": '"a2"'}, "b.xml": {"etag": '"b2"'}}}
+    # remembered for another vintage: the manifest's
+    other = Staged("imf-imts", tmp_path / "work",
+                   fresher={"vintage": "2026-10-01", "files": {"a.xml": {"etag": '"x"'}}})
+    assert other.validators(previous, "a.xml") == {"etag": '"a1"'}

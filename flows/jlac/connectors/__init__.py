@@ -163,10 +163,14 @@ def _remember_validators(settings: Settings, staged: Staged, previous: Snapshot)
     sent = {r["file"]: {k: r[k] for k in ("etag", "last_modified") if r.get(k)} for r in staged.requests}
     if all(v == staged.validators(previous, name) for name, v in sent.items()):
         return
+    # files this fetch did not ask for keep what was remembered for them
+    kept = staged.fresher.get("files") if staged.fresher.get("vintage") == previous.vintage else None
+    files = {**(kept if isinstance(kept, dict) else {}), **sent}
     path = settings.snapshots / staged.source / VALIDATORS
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps({"vintage": previous.vintage, "files": sent}, indent=1), encoding="utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps({"vintage": previous.vintage, "files": files}, indent=1), encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:  # the next fetch asks with the older validators: a full download, nothing wrong stored
         tmp.unlink(missing_ok=True)
