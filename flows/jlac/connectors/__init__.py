@@ -72,14 +72,18 @@ class Staged:
     # the validators a later fetch was sent for the latest vintage's unchanged content (``VALIDATORS``)
     fresher: dict = field(default_factory=dict)
 
+    def remembered(self, previous: Snapshot | None) -> dict:
+        """File -> validators kept in ``VALIDATORS`` for ``previous`` (none when they were kept for another vintage)."""
+        if previous is None or self.fresher.get("vintage") != previous.vintage:
+            return {}
+        files = self.fresher.get("files")
+        return files if isinstance(files, dict) else {}
+
     def validators(self, previous: Snapshot | None, name: str) -> dict:
         """ETag / Last-Modified to send for ``name``: what the server last sent for the latest vintage's content
         (a fetch that found it unchanged under new validators), else what that vintage's manifest recorded."""
-        if previous is not None and self.fresher.get("vintage") == previous.vintage:
-            newer = (self.fresher.get("files") or {}).get(name)
-            if isinstance(newer, dict):
-                return {k: v for k, v in newer.items() if k in ("etag", "last_modified") and isinstance(v, str)}
-        return validators_for(previous, name)
+        newer = self.remembered(previous).get(name)
+        return _validators_in(newer) if isinstance(newer, dict) else validators_for(previous, name)
 
     def add(self, name: str, download: Download, reuse_from: Snapshot | None = None) -> Path:
         """Record a download under ``name``; a 304 reuses the file of the latest vintage."""
@@ -160,12 +164,10 @@ def _read_validators(source_dir: Path) -> dict:
 def _remember_validators(settings: Settings, staged: Staged, previous: Snapshot) -> None:
     """After a fetch that found ``previous``'s content unchanged: keep the validators the server sent now when
     they differ from those the next fetch would otherwise send."""
-    sent = {r["file"]: {k: r[k] for k in ("etag", "last_modified") if r.get(k)} for r in staged.requests}
+    sent = {r["file"]: _validators_in(r) for r in staged.requests}
     if all(v == staged.validators(previous, name) for name, v in sent.items()):
         return
-    # files this fetch did not ask for keep what was remembered for them
-    kept = staged.fresher.get("files") if staged.fresher.get("vintage") == previous.vintage else None
-    files = {**(kept if isinstance(kept, dict) else {}), **sent}
+    files = {**staged.remembered(previous), **sent}  # files this fetch did not ask for keep what was remembered
     path = settings.snapshots / staged.source / VALIDATORS
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
@@ -219,8 +221,13 @@ def validators_for(snapshot: Snapshot | None, name: str) -> dict:
         return {}
     for req in snapshot.manifest.get("requests") or []:
         if req.get("file") == name:
-            return {k: req[k] for k in ("etag", "last_modified") if req.get(k)}
+            return _validators_in(req)
     return {}
+
+
+def _validators_in(entry: dict) -> dict:
+    """The ETag / Last-Modified an entry holds (a manifest's request, a remembered file), only those present."""
+    return {k: entry[k] for k in ("etag", "last_modified") if isinstance(entry.get(k), str) and entry[k]}
 
 
 def raw_fingerprint(path: Path) -> str:
