@@ -79,19 +79,21 @@ def fetch_source(name: str, settings: Settings):
 
 
 fetch_task = task(fetch_source, name="fetch", task_run_name="fetch {name}", retries=1, retry_delay_seconds=10,
-                  **_TASK)
+                  retry_condition_fn=stops.no_stop_noted, **_TASK)
 
 
 # --- build stages ---------------------------------------------------------------------------------------
 
 discover_task = task(plan.discover, name="discover", **_TASK)
+# files seen unchanged (size, mtime, inode) are not re-hashed
 verify_task = task(partitions.verify, name="verify", task_run_name="verify {snapshot.id}", retries=2,
-                   retry_delay_seconds=[1, 5], **_TASK)  # files seen unchanged (size, mtime, inode) are not re-hashed
+                   retry_delay_seconds=[1, 5], retry_condition_fn=stops.no_stop_noted, **_TASK)
 parse_task = task(parse.parse_to_cache, name="parse", task_run_name="parse {source.name}", **_TASK)
 load_task = task(load, name="load", **_TASK)
 validate_task = task(validation.validate_source, name="validate", task_run_name="validate {source.name}", **_TASK)
 figures_task = task(figures.render_all, name="figures", **_TASK)
-publish_task = task(warehouse.publish_with_hooks, name="publish", retries=1, retry_delay_seconds=2, **_TASK)
+publish_task = task(warehouse.publish_with_hooks, name="publish", retries=1, retry_delay_seconds=2,
+                    retry_condition_fn=stops.no_stop_noted, **_TASK)
 after_publish_task = task(publish_hooks.run_after, name="after-publish", **_TASK)
 
 
@@ -132,7 +134,7 @@ def _parse_partition(settings, source, snapshot, rel, version) -> dict:
 
 
 parse_partition_task = task(_parse_partition, name="parse-partition", task_run_name="parse {rel}", retries=1,
-                            retry_delay_seconds=2, **_TASK)
+                            retry_delay_seconds=2, retry_condition_fn=stops.no_stop_noted, **_TASK)
 
 
 @flow(name="jlac-parse-partitions")
@@ -145,7 +147,9 @@ def parse_partitions_flow(settings, source, snapshot) -> dict:
         for future in futures:
             pids.add(future.result()["pid"])  # raises the first failed file's error, naming the file
 
-    parts = partitions.parse_all(settings, source, snapshot, fan_out=fan_out)
+    with stops.noting() as noted:  # Prefect's handler of this subflow stands in front of the refresh's (jlac.stops)
+        parts = partitions.parse_all(settings, source, snapshot, fan_out=fan_out)
+    stops.check(noted)
     if pids:
         get_run_logger().info("%s: parsed on %d process(es) %s", source.name, len(pids), sorted(pids))
     return {"parts": str(parts), "pids": sorted(pids)}
@@ -234,8 +238,9 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     """
     settings = settings or get_settings()
     preflight.check(settings, sources, pins, fetch=fetch and not offline)  # before anything is fetched or built
-    with _log_to_run(logging.getLogger("jlac")):
+    with _log_to_run(logging.getLogger("jlac")), stops.noting() as noted:
         fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
+        stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
         record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full,
                                     fetch_failed=fetch_failed)
     if record.status == "completed":
@@ -313,6 +318,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             record.plan = {"mode": the_plan.mode, "reason": the_plan.reason, "changed": the_plan.changed}
             log.info("plan: %s (%s)", the_plan.mode, the_plan.reason)
             if the_plan.mode == "unchanged":
+                stops.check(noted)
                 record.finish("unchanged")
                 ledger.append(settings.run_ledger, record)
                 log.info("nothing changed since the published warehouse; nothing published (run %s)", record.run_id)
@@ -363,12 +369,14 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                                previous, why)
                 previous = None
             ctx = publish_hooks.PublishContext(settings, record, build, previous)
+            stops.check(noted)  # stopped, and the code it interrupted went on: nothing is published
             publish_task(ctx)
             published = True
             if previous_copy is not None:
                 previous_copy.unlink(missing_ok=True)
             _move_outputs(staged_output, settings.output)
             record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
+            stops.check(noted)  # published, then stopped: recorded as interrupted after publishing
             ledger.append(settings.run_ledger, record)
             recorded = True
             log.info("published %s (run %s, %s build, %.1f s)", settings.warehouse, record.run_id, the_plan.mode,

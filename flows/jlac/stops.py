@@ -6,6 +6,11 @@ DuckDB's "connection is busy"; Prefect, stopped while it creates a task run, rai
 ``ValueError('Task run is not set')`` from its cleanup. Read as errors, such stops were recorded as failed runs,
 alerted, and printed as tracebacks. ``noting`` records each stop signal before the handler acts, so the code around
 can tell a stop from a failure.
+
+Some code swallows a stop outright: DuckDB turns the exception a handler raises during a query into
+``RuntimeError('Query interrupted')``, and code that handles that error carries on (a retried task, a fallback).
+A refresh then ran to the end and published after a SIGTERM. ``check`` raises a noted stop at the points where
+carrying on would be wrong (before publishing), and ``no_stop_noted`` keeps Prefect from retrying a task after one.
 """
 
 from __future__ import annotations
@@ -13,11 +18,17 @@ from __future__ import annotations
 import contextlib
 import signal
 
+_OPEN: list[list[int]] = []  # the noted lists of the noting() blocks open in the main thread, outermost first
+
 
 @contextlib.contextmanager
 def noting():
     """Note each Ctrl-C or SIGTERM that arrives inside the block, then let the handler in place act as before.
-    Yields the list of signals noted. Signals can only be handled in the main thread: elsewhere nothing is noted."""
+    Yields the list of signals noted. Signals can only be handled in the main thread: elsewhere nothing is noted.
+
+    Blocks nest: what an inner block noted is added to the outer ones when it ends. (A Prefect subflow puts its own
+    handler in place of an outer block's ``note``: the subflow's body notes for itself, and the stops it noted reach
+    the refresh around it.)"""
     noted: list[int] = []
     previous = {}
 
@@ -29,15 +40,33 @@ def noting():
         for sig in (signal.SIGINT, signal.SIGTERM):
             handler = signal.getsignal(sig)
             if callable(handler):  # Python's KeyboardInterrupt, Prefect's TerminationSignal (not SIG_DFL, SIG_IGN)
+                signal.signal(sig, note)  # raises outside the main thread: nothing to give back then
                 previous[sig] = handler
-                signal.signal(sig, note)
     except ValueError:  # not the main thread
         pass
+    if previous:
+        _OPEN.append(noted)
     try:
         yield noted
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if previous:
+            del _OPEN[next(i for i, block in enumerate(_OPEN) if block is noted)]
+            for outer in _OPEN:
+                outer.extend(sig for sig in noted if sig not in outer)
+
+
+def check(noted: list[int]) -> None:
+    """Raise the stop noted in ``noted``, if any: the code it interrupted may have swallowed it and gone on."""
+    if noted:
+        raise exception_for(noted[0])
+
+
+def no_stop_noted(task, task_run, state) -> bool:
+    """Prefect's ``retry_condition_fn``: a task that failed after a stop arrived is not tried again (the stop may
+    have reached it as an ordinary error, e.g. DuckDB's "Query interrupted"); the failure goes up to the flow."""
+    return not any(_OPEN)
 
 
 def exception_for(signum: int) -> BaseException:

@@ -1,0 +1,116 @@
+"""jlac.stops: a stop (Ctrl-C, SIGTERM) stays a stop when the code it interrupted swallows it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import duckdb
+import pytest
+from jlac import stops
+from prefect.exceptions import TerminationSignal
+
+
+class Stop(BaseException):
+    """What a handler in place raises (Prefect's TerminationSignal, Python's KeyboardInterrupt)."""
+
+
+def _raise_stop(signum, frame):
+    raise Stop()
+
+
+@pytest.fixture
+def sigterm_raises():
+    """SIGTERM raises Stop in this process for the test (as Prefect's handler raises TerminationSignal)."""
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_duckdb_turns_a_stop_into_an_ordinary_error(sigterm_raises):
+    """Why the stops must be noted: a stop arriving during a query comes out of DuckDB as RuntimeError('Query
+    interrupted'), an Exception, and the stop the handler raised is gone (not even its context)."""
+    con = duckdb.connect()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        with pytest.raises(Exception) as caught:
+            con.execute("SELECT count(*) FROM range(20000000000) t(x) WHERE x % 7 = 3").fetchone()
+    finally:
+        timer.cancel()
+    assert type(caught.value) is RuntimeError and "interrupted" in str(caught.value)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert con.execute("SELECT 42").fetchone() == (42,)  # the connection goes on as if nothing had happened
+
+
+def test_a_swallowed_stop_is_noted_and_checked(sigterm_raises):
+    with stops.noting() as noted:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except Stop:
+            pass  # the code the stop interrupted carries on
+    assert noted == [signal.SIGTERM]
+    with pytest.raises(TerminationSignal):
+        stops.check(noted)
+    stops.check([])  # nothing noted: nothing raised
+
+
+def test_an_inner_block_passes_its_stops_out_past_a_handler_of_its_own(sigterm_raises):
+    """A Prefect subflow puts its own SIGTERM handler in front of the refresh's ``note``: a stop it swallows was
+    never seen by the refresh. Its body notes for itself, and the refresh's block gets what it noted."""
+    with stops.noting() as outer:
+        previous = signal.signal(signal.SIGTERM, _raise_stop)  # the subflow's handler, not calling the outer note
+        try:
+            with stops.noting() as inner:
+                try:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                except Stop:
+                    pass
+                assert outer == []
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        assert inner == [signal.SIGTERM] and outer == [signal.SIGTERM]
+    assert stops._OPEN == []
+
+
+def test_a_block_outside_the_main_thread_notes_nothing_and_is_not_kept():
+    seen = []
+
+    def run():
+        with stops.noting() as noted:
+            seen.append(list(stops._OPEN))
+        seen.append(noted)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [[], []]
+
+
+def test_a_task_is_not_retried_after_a_stop(prefect_api, sigterm_raises):
+    """Prefect retries a failed task when it may (verify, fetch, publish, the HS-9 parse): after a stop, the failure
+    may be the stop in disguise (DuckDB's "Query interrupted"), and trying again would carry on past it."""
+    from prefect import flow, task
+
+    attempts = []
+
+    @task(retries=2, retry_delay_seconds=0, retry_condition_fn=stops.no_stop_noted)
+    def flaky():
+        attempts.append(1)
+        raise RuntimeError("Query interrupted")
+
+    @flow
+    def run(stop: bool):
+        with stops.noting() as noted:
+            if stop:
+                try:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                except BaseException:  # Prefect's TerminationSignal, swallowed
+                    pass
+            state = flaky(return_state=True)
+        return state.is_failed(), noted
+
+    assert run(False) == (True, []) and len(attempts) == 3  # no stop: tried three times, as before
+    attempts.clear()
+    assert run(True) == (True, [signal.SIGTERM]) and len(attempts) == 1
