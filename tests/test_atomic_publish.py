@@ -233,8 +233,9 @@ def test_a_stop_the_interrupted_code_swallowed_still_stops_the_refresh(homes, pr
     """SIGTERM while DuckDB runs a query comes back as RuntimeError('Query interrupted'), the stop itself gone; code
     that handles that error carries on (a retried task, a fallback: the published file read as unreadable and
     replaced without comparing). A CI run saw `jlac refresh` publish and exit 0 after a SIGTERM. The stop is noted
-    when it arrives and acted on before publishing: exit 143, the run recorded as crashed, the published file as it
-    was; after publishing, recorded as interrupted there."""
+    when it arrives and acted on at the end of the stage it arrived in (a stop in the plan's reading builds nothing)
+    and before publishing: exit 143, the run recorded as crashed, the published file as it was; after publishing,
+    recorded as interrupted there."""
     from jlac import ledger
 
     home, _, new = homes
@@ -254,3 +255,5 @@ def test_a_stop_the_interrupted_code_swallowed_still_stops_the_refresh(homes, pr
         assert last["status"] == "crashed", last
         assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
         assert not list(settings.build_dir.glob("*.duckdb*")), "a build stayed behind"
+    if where == "jlac.plan.published_inputs":
+        assert "plan: incremental" in proc.stderr and "raw rows loaded" not in proc.stderr, proc.stderr[-3000:]

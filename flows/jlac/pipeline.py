@@ -317,8 +317,8 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                                       missing=partitions.missing_partitions(settings, all_sources()))
             record.plan = {"mode": the_plan.mode, "reason": the_plan.reason, "changed": the_plan.changed}
             log.info("plan: %s (%s)", the_plan.mode, the_plan.reason)
+            stops.check(noted)  # at each stage's end: a stop the stage swallowed ends the run there
             if the_plan.mode == "unchanged":
-                stops.check(noted)
                 record.finish("unchanged")
                 ledger.append(settings.run_ledger, record)
                 log.info("nothing changed since the published warehouse; nothing published (run %s)", record.run_id)
@@ -333,6 +333,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                     log.info("%s: no snapshot; its raw table stays empty", name)
                     continue
                 parquets[name] = parse_source(settings, src, snapshots[name])
+                stops.check(noted)
             record.failed_source = None
             build = new_build_task(settings, record.run_id, the_plan)
             incremental = the_plan.mode == "incremental"
@@ -344,6 +345,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             for name, src in chosen.items():
                 results += validate_task(build, src, snapshots[name], settings)
             report = _write_report(settings, record, results, snapshots)
+            stops.check(noted)
             _fail_on_validation(results, report, record)
             changed = None
             if incremental:  # the models downstream of the new snapshots (and of new country names, if any)
