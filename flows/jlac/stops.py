@@ -10,7 +10,8 @@ can tell a stop from a failure.
 Some code swallows a stop outright: DuckDB turns the exception a handler raises during a query into
 ``RuntimeError('Query interrupted')``, and code that handles that error carries on (a retried task, a fallback).
 A refresh then ran to the end and published after a SIGTERM. ``check`` raises a noted stop at the points where
-carrying on would be wrong (before publishing), and ``no_stop_noted`` keeps Prefect from retrying a task after one.
+carrying on would be wrong (a stage's end, before publishing), and ``no_stop_noted`` keeps Prefect from retrying a
+task after one.
 """
 
 from __future__ import annotations
