@@ -323,8 +323,7 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
         finally:
             _close_dbt_duckdb(DuckDBConnectionManager, stopped=bool(noted))
             link.unlink(missing_ok=True)
-    if noted:  # whatever dbt returned or raised after it, the run was stopped
-        raise stops.exception_for(noted[0]) from None
+    stops.check(noted)  # whatever dbt returned or raised after a stop, the run was stopped
     return res
 
 
