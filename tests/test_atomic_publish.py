@@ -201,13 +201,20 @@ def test_ctrl_c_in_a_terminal_stops_the_refresh_at_once_and_records_it(homes, mo
 
 
 SWALLOWED_STOP = """
-import os, signal, sys, time
+import os, signal, sys, threading, time
+import duckdb
 from importlib import import_module
 from jlac import cli
 
 module, name = sys.argv[1].rsplit(".", 1)
 module = import_module(module)
 original = getattr(module, name)
+
+def in_a_query(*args, **kwargs):
+    # a SIGTERM that lands in a DuckDB query: DuckDB raises RuntimeError('Query interrupted') in its place
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    duckdb.connect().execute("SELECT count(*) FROM range(20000000000) t(x) WHERE x % 7 = 3").fetchone()
+    raise AssertionError("the query was not stopped")
 
 def swallowing(*args, **kwargs):
     # what DuckDB does with a stop that arrives during a query (test_duckdb_turns_a_stop_into_an_ordinary_error):
@@ -219,7 +226,7 @@ def swallowing(*args, **kwargs):
         pass
     return original(*args, **kwargs)
 
-setattr(module, name, swallowing)
+setattr(module, name, in_a_query if sys.argv[2] == "query" else swallowing)
 sys.argv = ["jlac", "refresh"]
 cli.main()
 """
@@ -236,15 +243,35 @@ def test_a_stop_the_interrupted_code_swallowed_still_stops_the_refresh(homes, pr
     when it arrives and acted on at the end of the stage it arrived in (a stop in the plan's reading builds nothing)
     and before publishing: exit 143, the run recorded as crashed, the published file as it was; after publishing,
     recorded as interrupted there."""
-    from jlac import ledger
+    proc, settings, before = _refresh_stopped_in(homes, prefect_api_url, where)
+    _assert_stopped(proc, settings, before, published)
+    if where == "jlac.plan.published_inputs":
+        assert "plan: incremental" in proc.stderr and "raw rows loaded" not in proc.stderr, proc.stderr[-3000:]
 
+
+def test_a_sigterm_landing_in_a_query_is_a_termination_not_a_ctrl_c(homes, prefect_api_url):
+    """A SIGTERM that lands in a DuckDB query (not swallowed: DuckDB's interruption goes up) was reported as a
+    Ctrl-C, "jlac: interrupted" and exit 130, where systemd and cron's `timeout` look for 143. The stop noted is the
+    one reported."""
+    proc, settings, before = _refresh_stopped_in(homes, prefect_api_url, "jlac.plan.published_inputs", "query")
+    _assert_stopped(proc, settings, before, published=False)
+    assert "jlac: interrupted" not in proc.stderr
+
+
+def _refresh_stopped_in(homes, api_url, where, how="swallowed"):
     home, _, new = homes
     settings = _settings(home, new)
     before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
     env = {**os.environ, "JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_MIRROR": str(new),
-           "JLAC_SNAPSHOTS": str(settings.snapshots), "PREFECT_API_URL": prefect_api_url}
-    proc = subprocess.run([sys.executable, "-c", SWALLOWED_STOP, where], env=env, capture_output=True, text=True,
+           "JLAC_SNAPSHOTS": str(settings.snapshots), "PREFECT_API_URL": api_url}
+    proc = subprocess.run([sys.executable, "-c", SWALLOWED_STOP, where, how], env=env, capture_output=True, text=True,
                           timeout=300)
+    return proc, settings, before
+
+
+def _assert_stopped(proc, settings, before, published):
+    from jlac import ledger
+
     assert proc.returncode == 143, (proc.returncode, proc.stderr[-3000:])
     assert "jlac: terminated" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     last = ledger.read(settings.run_ledger)[-1]
@@ -255,5 +282,3 @@ def test_a_stop_the_interrupted_code_swallowed_still_stops_the_refresh(homes, pr
         assert last["status"] == "crashed", last
         assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
         assert not list(settings.build_dir.glob("*.duckdb*")), "a build stayed behind"
-    if where == "jlac.plan.published_inputs":
-        assert "plan: incremental" in proc.stderr and "raw rows loaded" not in proc.stderr, proc.stderr[-3000:]

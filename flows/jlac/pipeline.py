@@ -405,7 +405,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 ledger.append(settings.run_ledger, record)
             except OSError as ledger_error:  # the run's own error is the one to report, not this one's
                 log.error("%s; the run's outcome (%s) is not in the ledger", ledger_error, record.status)
-            if noted and not is_interrupt(exc):  # the stop, not what the code it interrupted made of it
+            if stops.made_over(exc, noted):  # the stop, not what the code it interrupted made of it
                 raise stops.exception_for(noted[0]) from exc
             raise
 

@@ -77,3 +77,10 @@ def exception_for(signum: int) -> BaseException:
     from prefect.exceptions import TerminationSignal
 
     return TerminationSignal(signal=signum)
+
+
+def made_over(exc: BaseException, noted: list[int]) -> bool:
+    """Whether ``exc`` is what the interrupted code made of the first stop in ``noted`` (DuckDB's "Query
+    interrupted", dbt's model errors, Prefect's ValueError) rather than that stop as its handler raises it. A SIGTERM
+    landing in a query came out as DuckDB's interruption, and the CLI called it a Ctrl-C (exit 130, not 143)."""
+    return bool(noted) and type(exc) is not type(exception_for(noted[0]))
