@@ -226,7 +226,12 @@ def swallowing(*args, **kwargs):
         pass
     return original(*args, **kwargs)
 
-setattr(module, name, in_a_query if sys.argv[2] == "query" else swallowing)
+def stopped_in(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)  # raised here by Prefect's handler, not swallowed
+    time.sleep(5)
+    raise AssertionError("the stop did not arrive")
+
+setattr(module, name, {"query": in_a_query, "swallowed": swallowing, "raised": stopped_in}[sys.argv[2]])
 sys.argv = ["jlac", "refresh"]
 cli.main()
 """
@@ -282,3 +287,17 @@ def _assert_stopped(proc, settings, before, published):
         assert last["status"] == "crashed", last
         assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
         assert not list(settings.build_dir.glob("*.duckdb*")), "a build stayed behind"
+
+
+def test_a_stop_inside_the_publish_after_its_swap_is_recorded_as_after_publishing(homes, prefect_api_url):
+    """SIGTERM inside the publish task after the build was swapped in (while the folder is synced, or in Prefect's
+    bookkeeping of the finished task): the run was recorded as crashed and its charts thrown away while its warehouse
+    was the published one. It is recorded as interrupted after publishing, and the charts go out with it."""
+    proc, settings, before = _refresh_stopped_in(homes, prefect_api_url, "jlac.warehouse._fsync_dir", "raised")
+    _assert_stopped(proc, settings, before, published=True)
+    assert not list(settings.build_dir.glob("*-output")), "the run's charts stayed in the build folder"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        run = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
+    from jlac import ledger
+
+    assert run == ledger.read(settings.run_ledger)[-1]["run_id"]  # the published warehouse is that run's

@@ -300,6 +300,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
     build: Path | None = None
     previous_copy: Path | None = None
     published = recorded = False
+    swapped_in: int | None = None  # the build file's inode: the published file is this one once the swap is done
     staged_output = settings.build_dir / f"{record.run_id}-output"
     with _refresh_lock(settings, record), stops.noting() as noted:
         warehouse.remove_stale_builds(settings)
@@ -372,6 +373,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 previous = None
             ctx = publish_hooks.PublishContext(settings, record, build, previous)
             stops.check(noted)  # stopped, and the code it interrupted went on: nothing is published
+            swapped_in = build.stat().st_ino
             publish_task(ctx)
             published = True
             if previous_copy is not None:
@@ -387,6 +389,15 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
         except BaseException as exc:
             if recorded:  # stopped after the run's line was written (its last log line): nothing left to record
                 raise
+            if not published and swapped_in is not None and _is_file(settings.warehouse, swapped_in):
+                # stopped inside the publish task after its swap (syncing the folder, Prefect's bookkeeping): the
+                # new warehouse is out, and its charts go with it, as after a publish
+                published = True
+                try:
+                    _move_outputs(staged_output, settings.output)
+                except OSError as move_error:
+                    log.error("the charts of run %s were not moved into %s: %s", record.run_id, settings.output,
+                              move_error)
             if published:  # interrupted in an after-publish hook: the new warehouse is out, say so
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:
@@ -457,6 +468,13 @@ def _move_into(src: Path, dst: Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
         raise
+
+
+def _is_file(path: Path, inode: int) -> bool:
+    try:
+        return path.stat().st_ino == inode
+    except OSError:
+        return False
 
 
 def _move_outputs(staged: Path, outdir: Path) -> None:
