@@ -68,3 +68,44 @@ def test_after_hook_failure_keeps_the_publish_and_is_recorded_and_alerted(settin
     assert alerts == [("b-down", "ConnectionError: serving database down")]
     last = json.loads(settings.run_ledger.read_text().splitlines()[-1])
     assert last["run_id"] == record.run_id and last["hooks"][1]["status"] == "failed"
+
+    # the next refresh finds nothing changed: it publishes nothing, but gives the failed hook (only it) another go,
+    # with the run that published as the hook's run
+    seen = []
+    monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [
+        PublishHook("a-ok", after=lambda ctx: seen.append(("a-ok", ctx.record.run_id)), order=1),
+        PublishHook("b-down", after=lambda ctx: seen.append(("b-down", ctx.record.run_id)) or {"caught": 1},
+                    order=2)])
+    published = _digest(settings.warehouse)
+    again = pipeline.refresh(settings, trigger="test")
+    assert again.status == "unchanged" and _digest(settings.warehouse) == published
+    assert seen == [("b-down", record.run_id)]
+    assert again.hooks_for == record.run_id
+    assert [(h["hook"], h["status"], h["details"]) for h in again.hooks] == [("b-down", "ok", {"caught": 1})]
+    last = json.loads(settings.run_ledger.read_text().splitlines()[-1])
+    assert (last["run_id"], last["hooks_for"], last["hooks"][0]["hook"]) == (again.run_id, record.run_id, "b-down")
+    # ... once: caught up, a later unchanged refresh runs no hook
+    third = pipeline.refresh(settings, trigger="test")
+    assert third.status == "unchanged" and third.hooks == [] and third.hooks_for is None
+    assert seen == [("b-down", record.run_id)]
+
+
+def test_pending_hooks_are_those_not_yet_ok_for_the_published_run():
+    hooks = [PublishHook(n, after=lambda ctx: None) for n in ("postgres", "site")] + [
+        PublishHook("check", before=lambda ctx: None)]  # before-only: never pending after a publish
+    runs = [
+        {"run_id": "r1", "status": "completed", "hooks": [{"hook": "postgres", "status": "ok"}]},
+        {"run_id": "r2", "status": "completed", "hooks": [{"hook": "postgres", "status": "failed"},
+                                                          {"hook": "site", "status": "ok"}]},
+        {"run_id": "r3", "status": "unchanged", "hooks": [{"hook": "postgres", "status": "failed"}],
+         "hooks_for": "r2"},
+    ]
+    assert [h.name for h in publish_hooks.pending("r2", runs, hooks)] == ["postgres"]
+    runs.append({"run_id": "r4", "status": "unchanged", "hooks": [{"hook": "postgres", "status": "ok"}],
+                 "hooks_for": "r2"})
+    assert publish_hooks.pending("r2", runs, hooks) == []
+    # a run stopped after its swap recorded no hook outcome; a run missing from the ledger (killed before its line)
+    # has none either: every after hook is pending for them
+    runs.append({"run_id": "r5", "status": "completed", "hooks": [], "error": "interrupted after publishing: ..."})
+    assert [h.name for h in publish_hooks.pending("r5", runs, hooks)] == ["postgres", "site"]
+    assert [h.name for h in publish_hooks.pending("r6", runs, hooks)] == ["postgres", "site"]

@@ -43,6 +43,14 @@ class RunRecord:
     quarantine: dict[str, dict] = field(default_factory=dict)
     # sources whose fetch failed in this run (after its retries), {source: message}: built from their last vintage
     fetch_failed: dict[str, str] = field(default_factory=dict)
+    # a refresh that published nothing but ran the after-publish hooks the published run still lacked
+    # (jlac.publish_hooks.catch_up): that run's id; its ``hooks`` are for that run's warehouse
+    hooks_for: str | None = None
+
+    @classmethod
+    def from_summary(cls, line: dict) -> RunRecord:
+        """A record from its ledger line (as ``read`` returns it); fields the line lacks keep their defaults."""
+        return cls(**{k: v for k, v in line.items() if k in cls.__dataclass_fields__})
 
     def finish(self, status: str, error: str | None = None) -> None:
         self.status = status
@@ -62,7 +70,8 @@ class RunRecord:
 _TYPES = {"trigger": (str,), "flow_run_id": (str, type(None)), "started": (str,), "ended": (str, type(None)),
           "status": (str,), "duration_s": (int, float, type(None)), "snapshots": (list,), "error": (str, type(None)),
           "failed_source": (str, type(None)), "failed_suite": (str, type(None)), "report_path": (str, type(None)),
-          "hooks": (list,), "plan": (dict, type(None)), "quarantine": (dict,), "fetch_failed": (dict,)}
+          "hooks": (list,), "plan": (dict, type(None)), "quarantine": (dict,), "fetch_failed": (dict,),
+          "hooks_for": (str, type(None))}
 
 
 def _wrong_field(run: dict) -> str | None:

@@ -95,6 +95,7 @@ figures_task = task(figures.render_all, name="figures", **_TASK)
 publish_task = task(warehouse.publish_with_hooks, name="publish", retries=1, retry_delay_seconds=2,
                     retry_condition_fn=stops.no_stop_noted, **_TASK)
 after_publish_task = task(publish_hooks.run_after, name="after-publish", **_TASK)
+catch_up_task = task(publish_hooks.catch_up, name="after-publish catch-up", **_TASK)
 
 
 def new_build(settings: Settings, run_id: str, the_plan: plan.Plan) -> Path:
@@ -320,6 +321,9 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             log.info("plan: %s (%s)", the_plan.mode, the_plan.reason)
             stops.check(noted)  # at each stage's end: a stop the stage swallowed ends the run there
             if the_plan.mode == "unchanged":
+                # hooks that failed for the published warehouse (a serving database down) get another go
+                record.hooks = [o.__dict__ for o in catch_up_task(settings, record, alert=_alert_hook_failure)]
+                stops.check(noted)
                 record.finish("unchanged")
                 ledger.append(settings.run_ledger, record)
                 log.info("nothing changed since the published warehouse; nothing published (run %s)", record.run_id)

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from jlac import publish_hooks
+from jlac import ledger, publish_hooks
 from jlac.config import Settings
 from jlac.errors import SettingError
+from jlac.ledger import RunRecord
 from jlac.publish_hooks import PublishContext
+from jlac.publish_hooks import postgres as postgres_hook
 from jlac.serving import cluster as pgcluster
 from jlac.serving.load import LOCK_KEY, ServingLoadError, catch_up
 from jlac.serving.status import serving_status
@@ -129,6 +131,34 @@ def test_postgres_down_keeps_the_publish_records_and_alerts(team_env, monkeypatc
     assert settings.warehouse.exists()  # the DuckDB publish stands
     status = serving_status(settings)
     assert status.error and "unreachable" in status.error
+
+
+def test_a_refresh_that_publishes_nothing_brings_a_copy_that_missed_a_publish_up_to_date(team_env, monkeypatch):
+    """The server was down when run-missed published; the next refresh has nothing new to publish, and its
+    catch-up (the same call pipeline.refresh makes on an unchanged plan) loads the copy anyway, once."""
+    settings, port = team_env
+    url = team_target().conninfo
+    monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [postgres_hook.HOOK])  # the hook under test alone
+    assert _publish(settings, "run-served", rows=200)[0].status == "ok"
+    monkeypatch.setenv("JLAC_POSTGRES_URL", f"postgresql://jlac_owner:pw@127.0.0.1:{pgcluster.free_port()}/jlac")
+    outcomes = _publish(settings, "run-missed", rows=400)
+    assert [o.status for o in outcomes if o.hook == "postgres"] == ["failed"]
+    ledger.append(settings.run_ledger, RunRecord(run_id="run-missed", status="completed",
+                                                 hooks=[o.__dict__ for o in outcomes]))
+    with _reader(port) as con:
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-served",)
+
+    monkeypatch.setenv("JLAC_POSTGRES_URL", url)  # the server is back
+    record = RunRecord(run_id="run-unchanged")
+    [caught] = publish_hooks.catch_up(settings, record, alert=lambda h, m: pytest.fail(m))
+    assert (caught.hook, caught.status, caught.details["version"]) == ("postgres", "ok", "run-missed")
+    assert record.hooks_for == "run-missed"
+    with _reader(port) as con:
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-missed",)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (400,)
+    record.hooks = [caught.__dict__]
+    ledger.append(settings.run_ledger, record)
+    assert publish_hooks.catch_up(settings, RunRecord(run_id="run-later")) == []  # caught up: nothing runs again
 
 
 def test_a_value_postgres_cannot_take_leaves_the_previous_copy_whole(team_env):

@@ -10,6 +10,11 @@ sources). Two phases:
   or write the report site. A failure here never undoes the publish: it is logged, kept in the run record
   (``hooks`` in ``runs.jsonl``) and alerted, and the next refresh's hook catches up.
 
+A refresh that publishes nothing (its inputs equal the published warehouse's) still runs again, once, every
+``after`` hook that has not succeeded for the published warehouse (``catch_up``): a hook that failed, or the hooks
+of a run stopped after its swap. Otherwise a serving copy a down server missed would stay behind until a publisher
+releases new data.
+
 Hooks run in ``order`` (then name) in both phases.
 """
 
@@ -25,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jlac import ledger
 from jlac.config import Settings
 
 log = logging.getLogger(__name__)
@@ -104,3 +110,44 @@ def run_after(ctx: PublishContext, hooks: list[PublishHook] | None = None,
         log.info("publish hook %s (after): %.2f s", hook.name, seconds)
         outcomes.append(HookOutcome(hook.name, "ok", seconds, None, details))
     return outcomes
+
+
+def pending(published_run: str, runs: list[dict], hooks: list[PublishHook] | None = None) -> list[PublishHook]:
+    """The ``after`` hooks that have not succeeded for the warehouse ``published_run`` published, from the run
+    ledger: its own outcomes, and those of later refreshes that caught up for it (``hooks_for``)."""
+    done = {h["hook"] for run in runs
+            if run["run_id"] == published_run or run.get("hooks_for") == published_run
+            for h in run.get("hooks") or [] if isinstance(h, dict) and h.get("status") == "ok"}
+    return [h for h in (all_hooks() if hooks is None else hooks) if h.after is not None and h.name not in done]
+
+
+def catch_up(settings: Settings, record, alert: Callable[[str, str], None] | None = None) -> list[HookOutcome]:
+    """For a refresh that publishes nothing: run the ``after`` hooks still pending for the published warehouse
+    (``pending``), as for its own publish, and note in ``record.hooks_for`` which run they were for. Each hook runs
+    again until it succeeds once; nothing pending costs one read of the ledger and of the warehouse's run id."""
+    import duckdb
+
+    from jlac.revisions import published_run
+
+    if not settings.warehouse.exists():
+        return []
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            run_id = published_run(con)
+    except duckdb.Error as exc:  # held open for writing by a session, or damaged: the next refresh tries again
+        log.warning("publish hooks: the published warehouse %s cannot be read (%s); hooks not caught up",
+                    settings.warehouse, exc)
+        return []
+    if run_id is None:
+        return []
+    runs = ledger.read(settings.run_ledger)
+    hooks = pending(run_id, runs)
+    if not hooks:
+        return []
+    # the hooks see the run that published (its quarantine, its id in alerts), as they would have then
+    known = next((r for r in reversed(runs) if r["run_id"] == run_id), None)
+    published_record = ledger.RunRecord.from_summary(known) if known else ledger.RunRecord(run_id=run_id)
+    log.info("publish hooks %s have not succeeded for the published run %s: running them again",
+             ", ".join(h.name for h in hooks), run_id)
+    record.hooks_for = run_id
+    return run_after(PublishContext(settings, published_record, settings.warehouse, None), hooks, alert=alert)

@@ -4,7 +4,8 @@ Where: ``JLAC_POSTGRES_URL`` (a team's server) when set, else the local cluster 
 warehouse folder when it is running. With neither, there is no serving copy to update and the hook says so.
 When the local cluster exists but is stopped, ``jlac serve-sql`` catches up when it starts. A failure (server
 down, a value PostgreSQL cannot take) leaves the copy whole at its previous version; the publish hook point
-records it in the run and alerts, and the next refresh (or serve-sql's retry) catches up.
+records it in the run and alerts, and the next refresh (or serve-sql's retry) catches up, also a refresh that
+finds nothing new to publish (``jlac.publish_hooks.catch_up``).
 """
 
 from __future__ import annotations
