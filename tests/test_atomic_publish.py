@@ -214,7 +214,8 @@ def in_a_query(*args, **kwargs):
     # a SIGTERM that lands in a DuckDB query: DuckDB raises RuntimeError('Query interrupted') in its place
     threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
     # one DuckDB thread: the query's own thread looks at the signals between its tasks (test_stops.py)
-    duckdb.connect(config={"threads": 1}).execute("SELECT count(*) FROM range(20000000000) t(x) WHERE x % 7 = 3").fetchone()
+    con = duckdb.connect(config={"threads": 1})
+    con.execute("SELECT count(*) FROM range(20000000000) t(x) WHERE x % 7 = 3").fetchone()
     raise AssertionError("the query was not stopped")
 
 def swallowing(*args, **kwargs):

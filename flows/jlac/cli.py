@@ -225,6 +225,10 @@ def refresh(
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "
                       f"left as it was (run {record.run_id}, {record.duration_s} s)")
+        if record.hooks:  # a consumer that missed the last publish (a serving database down) was brought up to date
+            done = ", ".join(f"{h['hook']} {h['status']}" for h in record.hooks)
+            console.print(f"after-publish hooks run again for the published run {record.hooks_for}: {done}",
+                          soft_wrap=True)
     else:
         mode = (record.plan or {}).get("mode", "full")
         console.print(Text.assemble(("published", "green"), f" {settings.warehouse} ({mode} build, run "
