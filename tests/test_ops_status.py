@@ -127,6 +127,31 @@ def test_cli_status_flags_stale_sources_with_exit_code_3(settings):
     assert rows["aiddata-v2-donor-recipient-year"]["stale"] is False
 
 
+def test_cli_status_names_the_after_publish_hooks_still_pending_for_the_published_run(settings):
+    """A serving copy or site behind the published warehouse is shown until a refresh runs its hook again."""
+    from jlac.publish_hooks import all_hooks
+
+    names = [h.name for h in all_hooks() if h.after is not None]
+    assert "postgres" in names and "site" in names
+    ok = [{"hook": n, "status": "ok", "seconds": 0.1} for n in names if n != "postgres"]
+    down = {"hook": "postgres", "status": "failed", "seconds": 0.1,
+            "message": "ServingUnavailable: PostgreSQL serving copy at db:5432/jlac as jlac_owner is unreachable"}
+    _ledger(settings, {"run_id": "r1", "status": "completed", "hooks": [*ok, down]},
+            {"run_id": "r2", "status": "unchanged", "hooks_for": "r1", "hooks": [down]})
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert ("after-publish hooks not done for the published run r1: postgres (ServingUnavailable: PostgreSQL serving "
+            "copy at db:5432/jlac as jlac_owner is unreachable); the next refresh runs them again") in result.output
+    # a run stopped after its swap ran none of them
+    _ledger(settings, {"run_id": "r1", "status": "completed", "hooks": [*ok, down]},
+            {"run_id": "r3", "status": "completed", "hooks": [], "error": "interrupted after publishing: stopped"})
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert "hooks not done for the published run r3: " + "; ".join(f"{n} (not run)" for n in names) in result.output
+    # caught up: nothing said
+    _ledger(settings, {"run_id": "r1", "status": "completed", "hooks": [*ok, down]},
+            {"run_id": "r2", "status": "unchanged", "hooks_for": "r1", "hooks": [{**down, "status": "ok"}]})
+    assert "hooks not done" not in CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output
+
+
 def test_ledger_skips_json_that_is_no_run_record_and_appends_without_blank_lines(tmp_path, caplog):
     path = tmp_path / "runs.jsonl"
     ledger.append(path, ledger.RunRecord(run_id="a"))

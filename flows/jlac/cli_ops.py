@@ -112,7 +112,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
 
 
 def _print_status(settings, rows) -> None:
-    from jlac.ops.status import last_run
+    from jlac.ops.status import last_run, pending_hooks
 
     table = out.table("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag",
                       title=f"jlac status: freshness per source ({settings.warehouse})")
@@ -149,6 +149,11 @@ def _print_status(settings, rows) -> None:
         built = f", {plan['mode']} build ({plan.get('reason')})" if plan.get("mode") else ""
         console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
                       f"(ended {run.get('ended')}{built}){error}", soft_wrap=True)
+    if pending := pending_hooks(settings):
+        run_id, hooks = pending
+        what = "; ".join(f"{hook} ({message})" if message else f"{hook} (not run)" for hook, message in hooks)
+        console.print(f"after-publish hooks not done for the published run {run_id}: {what}; the next refresh runs "
+                      "them again", highlight=False, soft_wrap=True)
     from jlac.serving.status import serving_status
 
     serving = serving_status(settings)

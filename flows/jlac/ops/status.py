@@ -186,3 +186,25 @@ def last_run(settings: Settings) -> dict | None:
     """The newest ledger entry, whatever its sources."""
     runs = read_ledger(settings.run_ledger)
     return runs[-1] if runs else None
+
+
+def pending_hooks(settings: Settings) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """(run id, [(hook, its last failure message or None)]) for the after-publish hooks that have not succeeded for the
+    last publishing run in the ledger (a serving copy or the report site behind it; the next refresh runs them again,
+    ``jlac.publish_hooks.catch_up``); None when there is none."""
+    from jlac.publish_hooks import pending
+
+    runs = read_ledger(settings.run_ledger)
+    published = next((run for run in reversed(runs) if run.get("status") == "completed"), None)
+    if published is None:
+        return None
+    hooks = pending(published["run_id"], runs)
+    if not hooks:
+        return None
+    last: dict[str, str | None] = {}
+    for run in runs:
+        if run["run_id"] == published["run_id"] or run.get("hooks_for") == published["run_id"]:
+            for outcome in run.get("hooks") or []:
+                if isinstance(outcome, dict) and isinstance(outcome.get("hook"), str):
+                    last[outcome["hook"]] = outcome.get("message")
+    return published["run_id"], [(h.name, last.get(h.name)) for h in hooks]
