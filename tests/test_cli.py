@@ -340,6 +340,30 @@ main()
     assert "stopped answering" not in proc.stderr, proc.stderr[-3000:]  # one line: the stop
 
 
+def test_a_sigterm_after_the_refresh_returned_is_one_line_and_exit_143(tmp_path, prefect_api_url):
+    """A SIGTERM once the flow run is over, while `jlac refresh` prints its outcome: the handler's TerminationSignal
+    came out of the command as a traceback, exit 1. (The refresh here is a stand-in that returns at once.)"""
+    script = """
+import os, signal, sys, time
+import jlac.cli, jlac.pipeline
+from jlac.ledger import RunRecord
+jlac.pipeline.refresh = lambda **kwargs: RunRecord(run_id="r1", status="unchanged")
+printing = jlac.cli.console.print
+def print_then_stopped(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(10)
+    printing(*args, **kwargs)
+jlac.cli.console.print = print_then_stopped
+sys.argv = ["jlac", "refresh"]
+jlac.cli.main()
+"""
+    env = {**os.environ, "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"), "PREFECT_API_URL": prefect_api_url,
+           "PREFECT_HOME": str(tmp_path / "prefect")}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143 and "jlac: terminated" in proc.stderr, (proc.returncode, proc.stderr[-3000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+
+
 @pytest.mark.e2e  # runs the jlac CLI in a separate process
 def test_a_sigterm_the_refresh_saw_as_another_error_is_recorded_as_a_stop(tmp_path, mirror, prefect_api_url):
     """The same inside the flow run: the run is recorded as crashed (a stop), not failed with Prefect's ValueError

@@ -360,7 +360,7 @@ def main() -> None:
         # turns it into RuntimeError('Query interrupted') when it arrives during a query
         if not is_interrupt(exc):
             raise
-        _interrupted()
+        _interrupted(stop_status(exc) or 130)
     except (duckdb.BinderException, duckdb.CatalogException) as exc:
         # jlac's own query on the published warehouse (`jlac sql` reports a user's query itself): the file lacks a
         # table or column this jlac reads, e.g. one built by an older jlac; DuckDB's caret lines say no more
@@ -379,6 +379,12 @@ def main() -> None:
                   f"{escape(str(exc.strerror or exc))}{escape(': ' + where) if where else ''}",
                   markup=True, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
+    except BaseException as exc:
+        # Prefect's TerminationSignal (SIGTERM, once a refresh set its handler) outside the command's own handling:
+        # after the flow run returned, while its outcome is printed. It printed a traceback, exit 1.
+        if not is_interrupt(exc):
+            raise
+        _interrupted(stop_status(exc) or 143)
 
 
 if __name__ == "__main__":
