@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -109,3 +111,29 @@ def test_pending_hooks_are_those_not_yet_ok_for_the_published_run():
     runs.append({"run_id": "r5", "status": "completed", "hooks": [], "error": "interrupted after publishing: ..."})
     assert [h.name for h in publish_hooks.pending("r5", runs, hooks)] == ["postgres", "site"]
     assert [h.name for h in publish_hooks.pending("r6", runs, hooks)] == ["postgres", "site"]
+
+
+def test_catch_up_reads_the_publishing_run_from_the_ledger_while_a_session_holds_the_file(settings, monkeypatch,
+                                                                                          caplog):
+    """A user's session holding the published file for writing (DBeaver's DuckDB driver does) keeps it from being
+    read: the catch-up takes the publishing run from the ledger instead of skipping (and warning at every refresh)."""
+    from jlac import ledger
+
+    seen = []
+    monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [
+        PublishHook("new-consumer", after=lambda ctx: seen.append(ctx.record.run_id))])
+    published = [r for r in ledger.read(settings.run_ledger) if r["status"] == "completed"][-1]["run_id"]
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(600)", str(settings.warehouse)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(duckdb.IOException, match="lock"):
+            duckdb.connect(str(settings.warehouse), read_only=True)
+        record = ledger.RunRecord(run_id="held")
+        [outcome] = publish_hooks.catch_up(settings, record)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (outcome.hook, outcome.status, seen, record.hooks_for) == ("new-consumer", "ok", [published], published)
+    assert "cannot be read" not in caplog.text

@@ -127,20 +127,24 @@ def catch_up(settings: Settings, record, alert: Callable[[str, str], None] | Non
     again until it succeeds once; nothing pending costs one read of the ledger and of the warehouse's run id."""
     import duckdb
 
+    from jlac import warehouse
     from jlac.revisions import published_run
 
     if not settings.warehouse.exists():
         return []
+    runs = ledger.read(settings.run_ledger)
     try:
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             run_id = published_run(con)
-    except duckdb.Error as exc:  # held open for writing by a session, or damaged: the next refresh tries again
-        log.warning("publish hooks: the published warehouse %s cannot be read (%s); hooks not caught up",
-                    settings.warehouse, exc)
-        return []
+    except duckdb.Error as exc:
+        if not warehouse.locked_by_a_writer(str(exc)):  # damaged: the next refresh replaces it
+            log.warning("publish hooks: the published warehouse %s cannot be read (%s); hooks not caught up",
+                        settings.warehouse, exc)
+            return []
+        # a user's session holds it open for writing (DBeaver does): the ledger names the run that published it
+        run_id = next((r["run_id"] for r in reversed(runs) if r.get("status") == "completed"), None)
     if run_id is None:
         return []
-    runs = ledger.read(settings.run_ledger)
     hooks = pending(run_id, runs)
     if not hooks:
         return []
