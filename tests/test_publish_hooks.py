@@ -103,6 +103,9 @@ def test_pending_hooks_are_those_not_yet_ok_for_the_published_run():
          "hooks_for": "r2"},
     ]
     assert [h.name for h in publish_hooks.pending("r2", runs, hooks)] == ["postgres"]
+    # an edited line's odd outcomes (no hook name, not an object) count for nothing and stop nothing
+    runs.append({"run_id": "r3b", "status": "unchanged", "hooks_for": "r2", "hooks": [{"status": "ok"}, "ok", 3]})
+    assert [h.name for h in publish_hooks.pending("r2", runs, hooks)] == ["postgres"]
     runs.append({"run_id": "r4", "status": "unchanged", "hooks": [{"hook": "postgres", "status": "ok"}],
                  "hooks_for": "r2"})
     assert publish_hooks.pending("r2", runs, hooks) == []

@@ -115,7 +115,7 @@ def run_after(ctx: PublishContext, hooks: list[PublishHook] | None = None,
 def pending(published_run: str, runs: list[dict], hooks: list[PublishHook] | None = None) -> list[PublishHook]:
     """The ``after`` hooks that have not succeeded for the warehouse ``published_run`` published, from the run
     ledger: its own outcomes, and those of later refreshes that caught up for it (``hooks_for``)."""
-    done = {h["hook"] for run in runs
+    done = {h.get("hook") for run in runs
             if run["run_id"] == published_run or run.get("hooks_for") == published_run
             for h in run.get("hooks") or [] if isinstance(h, dict) and h.get("status") == "ok"}
     return [h for h in (all_hooks() if hooks is None else hooks) if h.after is not None and h.name not in done]
