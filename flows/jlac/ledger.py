@@ -147,6 +147,12 @@ def read(path: Path) -> list[dict]:
     return runs
 
 
+def last_published(runs: list[dict]) -> dict | None:
+    """The newest run of ``runs`` (``read``'s lines) that published (status completed); failed and unchanged runs
+    publish nothing."""
+    return next((run for run in reversed(runs) if run.get("status") == "completed"), None)
+
+
 # A fetch ledger line's fields and their JSON types (``jlac.connectors.FetchResult`` plus the time, ``at``).
 _FETCH_TYPES = {"at": (str,), "source": (str,), "status": (str,), "vintage": (str, type(None)),
                 "requests": (int, type(None)), "bytes": (int, type(None)), "message": (str, type(None))}

@@ -129,7 +129,7 @@ def _published(source: str, runs: list[dict]) -> tuple[str | None, dict | None]:
 
 def _removed(source: str, runs: list[dict]) -> tuple[str, int] | None:
     """(run id, values) when the last publishing run removed published values of ``source`` (its revisions hook)."""
-    last = next((run for run in reversed(runs) if run.get("status") == "completed"), None)
+    last = ledger.last_published(runs)
     for hook in (last or {}).get("hooks") or []:
         removed = ((hook.get("details") or {}).get("removed") or {}) if hook.get("hook") == "revisions" else {}
         if isinstance(removed, dict) and removed.get(source):
@@ -192,19 +192,11 @@ def pending_hooks(settings: Settings) -> tuple[str, list[tuple[str, str | None]]
     """(run id, [(hook, its last failure message or None)]) for the after-publish hooks that have not succeeded for the
     last publishing run in the ledger (a serving copy or the report site behind it; the next refresh runs them again,
     ``jlac.publish_hooks.catch_up``); None when there is none."""
-    from jlac.publish_hooks import pending
+    from jlac.publish_hooks import outcomes_for, pending
 
     runs = read_ledger(settings.run_ledger)
-    published = next((run for run in reversed(runs) if run.get("status") == "completed"), None)
-    if published is None:
+    published = ledger.last_published(runs)
+    if published is None or not (hooks := pending(published["run_id"], runs)):
         return None
-    hooks = pending(published["run_id"], runs)
-    if not hooks:
-        return None
-    last: dict[str, str | None] = {}
-    for run in runs:
-        if run["run_id"] == published["run_id"] or run.get("hooks_for") == published["run_id"]:
-            for outcome in run.get("hooks") or []:
-                if isinstance(outcome, dict) and isinstance(outcome.get("hook"), str):
-                    last[outcome["hook"]] = outcome.get("message")
+    last = {h["hook"]: h.get("message") for h in outcomes_for(published["run_id"], runs)}  # the newest of each
     return published["run_id"], [(h.name, last.get(h.name)) for h in hooks]

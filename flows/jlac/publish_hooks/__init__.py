@@ -112,12 +112,16 @@ def run_after(ctx: PublishContext, hooks: list[PublishHook] | None = None,
     return outcomes
 
 
+def outcomes_for(published_run: str, runs: list[dict]) -> list[dict]:
+    """The after-publish hook outcomes recorded for the warehouse ``published_run`` published, oldest first: its own,
+    and those of later refreshes that caught up for it (``hooks_for``). Items that are no outcome are left out."""
+    return [h for run in runs if run["run_id"] == published_run or run.get("hooks_for") == published_run
+            for h in run.get("hooks") or [] if isinstance(h, dict) and isinstance(h.get("hook"), str)]
+
+
 def pending(published_run: str, runs: list[dict], hooks: list[PublishHook] | None = None) -> list[PublishHook]:
-    """The ``after`` hooks that have not succeeded for the warehouse ``published_run`` published, from the run
-    ledger: its own outcomes, and those of later refreshes that caught up for it (``hooks_for``)."""
-    done = {h.get("hook") for run in runs
-            if run["run_id"] == published_run or run.get("hooks_for") == published_run
-            for h in run.get("hooks") or [] if isinstance(h, dict) and h.get("status") == "ok"}
+    """The ``after`` hooks that have not succeeded for the warehouse ``published_run`` published (``outcomes_for``)."""
+    done = {h["hook"] for h in outcomes_for(published_run, runs) if h.get("status") == "ok"}
     return [h for h in (all_hooks() if hooks is None else hooks) if h.after is not None and h.name not in done]
 
 
@@ -142,7 +146,7 @@ def catch_up(settings: Settings, record, alert: Callable[[str, str], None] | Non
                         settings.warehouse, exc)
             return []
         # a user's session holds it open for writing (DBeaver does): the ledger names the run that published it
-        run_id = next((r["run_id"] for r in reversed(runs) if r.get("status") == "completed"), None)
+        run_id = (ledger.last_published(runs) or {}).get("run_id")
     if run_id is None:
         return []
     hooks = pending(run_id, runs)
