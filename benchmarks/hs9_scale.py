@@ -115,7 +115,7 @@ def child_jlac(generated: str, home: str, mirror: str, mode: str = "full") -> di
     run_id = ledger.new_run_id()
     incremental = the_plan.mode == "incremental"
     build = warehouse.copy_published(settings, run_id) if incremental else warehouse.new_build(settings, run_id)
-    counts = load(build, changed, snaps, parts, with_seeds=not incremental)
+    counts = load(build, changed, snaps, parts, incremental=incremental)
     times["load"] = time.perf_counter() - t
     t = time.perf_counter()
     results = [r for n, src in changed.items() for r in validation.validate_source(build, src, snaps[n], settings)]

@@ -67,7 +67,7 @@ def incremental_build(settings: Settings, changed: tuple[str, ...] = ("mof-hs9-c
     Returns the build file (not published)."""
     srcs, snaps, parts = _verify_and_parse(settings, changed, parse.parse_to_cache)
     path = warehouse.copy_published(settings, ledger.new_run_id())
-    load(path, srcs, snaps, parts, with_seeds=False)
+    load(path, srcs, snaps, parts, incremental=True)
     results = [r for n in srcs for r in validation.validate_source(path, srcs[n], snaps[n], settings)]
     assert all(r.success for r in results), [r.suite for r in results if not r.success]
     if tamper is not None:

@@ -183,3 +183,34 @@ def test_editing_a_country_override_reparses_and_reaches_the_mart(home, tmp_path
     assert after.exists()  # imf-dots was parsed again
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT m49 FROM marts.dim_country WHERE iso3 = ?", [iso3]).fetchone()[0] == 999
+
+
+def test_an_incremental_load_resolves_again_only_the_names_of_the_conventions_it_loads():
+    """load(incremental=True) resolves again the country names of the naming conventions the new snapshots use
+    (from every raw table using them) and keeps the published map's other rows; a source without country names (a
+    new FRED vintage, a month of MOF HS-9) leaves the map as it is."""
+    from jlac import countries
+    from jlac.sources import all_sources
+
+    sources = all_sources()
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
+        con.execute("CREATE TABLE raw.imf_dots AS SELECT * FROM (VALUES ('Japan', 'Mexico')) t(reporter_name, "
+                    "partner_name)")
+        con.execute("CREATE TABLE raw.japan_customs_country_codes AS SELECT 'Mexico' AS country")
+        countries.build_name_map_table(con)
+
+        def rows():
+            return sorted(con.execute("SELECT source, name, iso3, is_celac FROM staging.country_name_map").fetchall())
+
+        published = [("imf", "Japan", "JPN", False), ("imf", "Mexico", "MEX", True), ("mof", "Mexico", "MEX", True)]
+        assert rows() == published
+        con.execute("INSERT INTO raw.imf_dots VALUES ('Brazil', 'Chile')")  # as if changed (it is not loaded again)
+        con.execute("INSERT INTO raw.japan_customs_country_codes VALUES ('Peru')")
+        only = {n: sources[n] for n in ("japan-customs-country-codes", "mof-hs9-country")}
+        assert countries.build_name_map_table(con, only_for=only) == 2  # the MOF convention's rows, resolved again
+        assert rows() == [*published, ("mof", "Peru", "PER", True)]
+        assert countries.build_name_map_table(con, only_for={"fred-exjpus": sources["fred-exjpus"]}) == 0
+        assert rows() == [*published, ("mof", "Peru", "PER", True)]
+        countries.build_name_map_table(con)  # a full build: every raw table's names
+        assert ("imf", "Brazil", "BRA", True) in rows() and ("imf", "Chile", "CHL", True) in rows()

@@ -12,17 +12,21 @@ from jlac.sources import Source
 
 
 def load(build: Path, sources: dict[str, Source], snapshots: dict[str, Snapshot | None],
-         parquets: dict[str, Path], *, with_seeds: bool = True) -> dict[str, int]:
+         parquets: dict[str, Path], *, incremental: bool = False) -> dict[str, int]:
     """Create ``raw.<table>`` for each of ``sources`` (from its batch, or empty), then the country-name map
     over every raw table in the build, set aside (``jlac.quarantine``) the rows of these sources whose unknown
-    country names no figure reads and, unless told otherwise, load the seed tables; return raw row counts."""
+    country names no figure reads and load the seed tables; return raw row counts.
+
+    ``incremental``: the build is a copy of the published warehouse and ``sources`` the ones whose snapshots
+    changed: its seeds are those of the same code, and only the country names of these sources' naming
+    conventions are resolved again."""
     with duckdb.connect(str(build)) as con:
         con.begin()  # one commit for the many small statements (comments, views): three times faster
         partitions.mark_none_new(con)  # an incremental build copies the published one: its partitions are not new
         counts = {n: load_raw(con, sources[n], snapshots.get(n), parquets.get(n)) for n in sources}
-        countries.build_name_map_table(con)
+        countries.build_name_map_table(con, only_for=sources if incremental else None)
         quarantine.apply(con, sources)  # unknown names no figure reads: set aside before validation
-        if with_seeds:
+        if not incremental:
             seeds.load_seeds(con)
         con.commit()
     return counts

@@ -343,7 +343,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             build = new_build_task(settings, record.run_id, the_plan)
             incremental = the_plan.mode == "incremental"
             map_before = countries.name_map_fingerprint(build) if incremental else None
-            counts = load_task(build, chosen, snapshots, parquets, with_seeds=not incremental)
+            counts = load_task(build, chosen, snapshots, parquets, incremental=incremental)
             log.info("raw rows loaded: %s", counts)
             record.quarantine = quarantine.summary(build)  # rows set aside per source, for the ledger
             results = []
