@@ -71,6 +71,10 @@ def _profile(home: Path) -> Path:
         # An in-memory database with the build file attached as catalog "build": the name (and the path) dbt sees
         # stay the same whichever run's file the link points at.
         f"      path: ':memory:'\n      database: build\n      schema: main\n      threads: {THREADS}\n"
+        # the tests on the views over a partitioned source (MOF HS-9: one Parquet file per year and flow) each read
+        # every file's footer to skip what their filter leaves out; partitions are content-addressed and written by
+        # rename, so a footer read once stays right for the run (38 years: the append's 9 tests 0.47 -> 0.40 s)
+        "      settings:\n        parquet_metadata_cache: true\n"
         f"      attach:\n        - path: {json.dumps(_sql_quoted(home / 'build.duckdb'))}\n          alias: build\n"
     )
     path = home / "profiles.yml"
