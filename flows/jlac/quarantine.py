@@ -36,6 +36,33 @@ SUMMARY = "meta.quarantine"
 MAX_VALUES = 20  # distinct unknown values kept per source in meta.quarantine and the ledger
 
 
+# The two tables: columns (name, type, description) and the table's description, written as COMMENTs.
+_TABLES = {
+    ROWS: ([("source", "VARCHAR", "Source of the row"),
+            ("snapshot_id", "VARCHAR", "Snapshot the row was parsed from (<source>/<vintage>)"),
+            ("file", "VARCHAR", "File in the snapshot (NULL when the source has no file column)"),
+            ("sheet", "VARCHAR", "Sheet of the file, where the source has sheets"),
+            ("row_number", "BIGINT", "Row in the file, where known"),
+            ("field", "VARCHAR", "Column(s) whose country name is unknown"),
+            ("value", "VARCHAR", "The unknown name(s), ' | '-separated"),
+            ("reason", "VARCHAR", "Why the row was set aside"),
+            ("row_data", "JSON", "The whole raw row as JSON")],
+           "Raw rows set aside by the refresh (jlac.quarantine): their country name is unknown and no published "
+           "figure reads them. They are not in raw, staging or marts."),
+    SUMMARY: ([("source", "VARCHAR", "Source"), ("snapshot_id", "VARCHAR", "Snapshot loaded"),
+               ("raw_rows", "BIGINT", "Rows parsed, before quarantine"),
+               ("quarantined_rows", "BIGINT", "Rows set aside"),
+               ("share", "DOUBLE", "quarantined_rows / raw_rows"),
+               ("unknown_values", "VARCHAR", "The unknown names with their row counts, most frequent first"),
+               ("anchor", "VARCHAR", "Predicate at least one kept row must meet when rows are set aside "
+                                     "(Source.figure_scope)"),
+               ("anchor_rows", "BIGINT", "Kept rows meeting the anchor (NULL without anchor or when nothing was "
+                                         "set aside)")],
+              "Per source with a declared figure scope: how many raw rows this warehouse's refresh set aside in "
+              "quarantine.rows."),
+}
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``quarantine.rows`` and ``meta.quarantine`` (documented, possibly empty) in the build; a build copied
     from the published warehouse has them already, with their COMMENTs (about 20 catalog changes saved)."""
@@ -43,28 +70,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     present = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
-    if ROWS not in present:
-        con.execute(
-            f"CREATE TABLE {ROWS} (source VARCHAR, snapshot_id VARCHAR, file VARCHAR, sheet VARCHAR, "
-            "row_number BIGINT, field VARCHAR, value VARCHAR, reason VARCHAR, row_data JSON)")
-        comments.comment_table(con, ROWS, "Raw rows set aside by the refresh (jlac.quarantine): their country name is "
-                             "unknown and no published figure reads them. They are not in raw, staging or marts.", {
-            "source": "Source of the row", "snapshot_id": "Snapshot the row was parsed from (<source>/<vintage>)",
-            "file": "File in the snapshot (NULL when the source has no file column)",
-            "sheet": "Sheet of the file, where the source has sheets", "row_number": "Row in the file, where known",
-            "field": "Column(s) whose country name is unknown", "value": "The unknown name(s), ' | '-separated",
-            "reason": "Why the row was set aside", "row_data": "The whole raw row as JSON"})
-    if SUMMARY not in present:
-        con.execute(
-            f"CREATE TABLE {SUMMARY} (source VARCHAR, snapshot_id VARCHAR, raw_rows BIGINT, "
-            "quarantined_rows BIGINT, share DOUBLE, unknown_values VARCHAR, anchor VARCHAR, anchor_rows BIGINT)")
-        comments.comment_table(con, SUMMARY, "Per source with a declared figure scope: how many raw rows this "
-                             "warehouse's refresh set aside in quarantine.rows.", {
-            "source": "Source", "snapshot_id": "Snapshot loaded", "raw_rows": "Rows parsed, before quarantine",
-            "quarantined_rows": "Rows set aside", "share": "quarantined_rows / raw_rows",
-            "unknown_values": "The unknown names with their row counts, most frequent first",
-            "anchor": "Predicate at least one kept row must meet when rows are set aside (Source.figure_scope)",
-            "anchor_rows": "Kept rows meeting the anchor (NULL without anchor or when nothing was set aside)"})
+    for table, (columns, description) in _TABLES.items():
+        if table not in present:
+            con.execute(f"CREATE TABLE {table} ({', '.join(f'{name} {kind}' for name, kind, _ in columns)})")
+            comments.comment_table(con, table, description, {name: text for name, _, text in columns})
 
 
 def _check_declaration(source: Source) -> None:
