@@ -92,6 +92,35 @@ def test_after_hook_failure_keeps_the_publish_and_is_recorded_and_alerted(settin
     assert seen == [("b-down", record.run_id)]
 
 
+def test_a_stop_inside_an_after_hook_keeps_the_outcomes_of_the_hooks_before_it(settings, monkeypatch):
+    """Ctrl-C while the after-publish hooks run: the run's ledger line named no hook outcome, so the next refresh ran
+    every hook again, the ones that had succeeded (a PostgreSQL load, an alert sent) included. It now keeps the
+    outcomes of the hooks that ended before the stop, and the catch-up runs only the rest."""
+    seen = []
+
+    def stopped(ctx):
+        raise KeyboardInterrupt  # Ctrl-C inside the hook: not a hook failure, the run stops
+
+    monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [
+        PublishHook("a-ok", after=lambda ctx: seen.append("a-ok") or {"loaded": 1}, order=1),
+        PublishHook("b-stopped", after=stopped, order=2),
+        PublishHook("c-never", after=lambda ctx: seen.append("c-never"), order=3)])
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.refresh(settings, trigger="test", full=True)
+    assert seen == ["a-ok"]
+    last = json.loads(settings.run_ledger.read_text().splitlines()[-1])
+    assert last["error"].startswith("interrupted after publishing"), last
+    assert [(h["hook"], h["status"], h["details"]) for h in last["hooks"]] == [("a-ok", "ok", {"loaded": 1})]
+
+    monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [
+        PublishHook(name, after=lambda ctx, name=name: seen.append(name), order=i)
+        for i, name in enumerate(("a-ok", "b-stopped", "c-never"))])
+    again = pipeline.refresh(settings, trigger="test")
+    assert again.status == "unchanged" and again.hooks_for == last["run_id"]
+    assert seen == ["a-ok", "b-stopped", "c-never"]  # a-ok once, at the publish; the other two caught up
+    assert [h["hook"] for h in again.hooks] == ["b-stopped", "c-never"]
+
+
 def test_pending_hooks_are_those_not_yet_ok_for_the_published_run():
     hooks = [PublishHook(n, after=lambda ctx: None) for n in ("postgres", "site")] + [
         PublishHook("check", before=lambda ctx: None)]  # before-only: never pending after a publish

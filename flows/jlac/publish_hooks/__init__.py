@@ -89,7 +89,11 @@ def run_before(ctx: PublishContext, hooks: list[PublishHook] | None = None) -> N
 
 def run_after(ctx: PublishContext, hooks: list[PublishHook] | None = None,
               alert: Callable[[str, str], None] | None = None) -> list[HookOutcome]:
-    """Run every ``after`` hook; failures are caught, logged and alerted, and returned as outcomes."""
+    """Run every ``after`` hook; failures are caught, logged and alerted, and returned as outcomes.
+
+    Each outcome is also noted on ``ctx.record.hooks`` as soon as its hook ends: a stop in a later hook (Ctrl-C,
+    SIGTERM: not caught here) leaves in the run's ledger line the hooks that did succeed, so the next refresh's catch-up
+    does not run them (nor alert) again."""
     outcomes = []
     for hook in all_hooks() if hooks is None else hooks:
         if hook.after is None:
@@ -103,13 +107,20 @@ def run_after(ctx: PublishContext, hooks: list[PublishHook] | None = None,
             log.error("publish hook %s failed after publishing %s (%s); the published warehouse stands",
                       hook.name, ctx.published, message)
             outcomes.append(HookOutcome(hook.name, "failed", seconds, message))
+            _note(ctx, outcomes)
             if alert is not None:
                 alert(hook.name, message)
             continue
         seconds = round(time.perf_counter() - started, 2)
         log.info("publish hook %s (after): %.2f s", hook.name, seconds)
         outcomes.append(HookOutcome(hook.name, "ok", seconds, None, details))
+        _note(ctx, outcomes)
     return outcomes
+
+
+def _note(ctx: PublishContext, outcomes: list[HookOutcome]) -> None:
+    if hasattr(ctx.record, "hooks"):
+        ctx.record.hooks = [o.__dict__ for o in outcomes]
 
 
 def outcomes_for(published_run: str, runs: list[dict]) -> list[dict]:
