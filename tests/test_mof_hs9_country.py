@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -563,6 +565,17 @@ def test_a_damaged_partition_is_parsed_again_and_repairs_the_published_view(tmp_
 
     missing = partitions.missing_partitions(settings, all_sources())
     assert missing == {SRC: f"1 of 4 partition(s) missing or damaged, e.g. {damaged}"}
+    # ... also while a user's session holds the published file open for writing (DBeaver's DuckDB driver does): it
+    # was "partitions not checked" at every refresh, and the broken view stayed published until the session ended
+    code = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(600)"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(settings.warehouse)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert partitions.missing_partitions(settings, all_sources()) == missing
+        assert not list(settings.build_dir.glob("*published-copy*"))  # the copy it read is gone
+    finally:
+        holder.kill()
+        holder.wait()
     untouched = {p: p.stat().st_mtime_ns for p in parts[1:]}
     warehouse.publish(incremental_build(settings), settings)
     assert partitions.parquet_intact(damaged)

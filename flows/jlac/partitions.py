@@ -347,22 +347,40 @@ def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | N
 def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[str, str]:
     """Partitioned sources whose published view reads partitions that are not where it lists them (the warehouse
     home moved, or its cache was deleted) or are damaged (``parquet_intact``): {source: what is missing}. Their views
-    fail on every read, so the refresh must load them again (``jlac.plan``), whatever else changed."""
+    fail on every read, so the refresh must load them again (``jlac.plan``), whatever else changed. While another
+    process holds the published file open for writing (a user's session), its checkpointed bytes are read from a
+    copy, as the plan reads its inputs (``plan.published_inputs``)."""
     partitioned = {n: s for n, s in sources.items() if s.partitioned}
     if not partitioned or not settings.warehouse.exists():
         return {}
-    out = {}
+    from jlac import warehouse
+
     try:
-        with duckdb.connect() as con:
-            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
-            for name, source in sorted(partitioned.items()):
-                if not _has_partitions_table(con, source, "published"):
-                    continue
-                listed = [r[0] for r in con.execute(
-                    f"SELECT parquet FROM published.{source.raw_table}_partitions ORDER BY parquet").fetchall()]
-                gone = [p for p in listed if not parquet_intact(Path(p))]
-                if gone:
-                    out[name] = f"{len(gone)} of {len(listed)} partition(s) missing or damaged, e.g. {gone[0]}"
-    except duckdb.Error as exc:  # unreadable: the plan's own read of the warehouse says so and rebuilds
+        return _missing_in(settings.warehouse, partitioned)
+    except duckdb.Error as exc:
+        if not warehouse.locked_by_a_writer(str(exc)):  # unreadable: the plan's own read of it says so and rebuilds
+            log.warning("published warehouse %s: partitions not checked (%s)", settings.warehouse, exc)
+            return {}
+    copy = warehouse.readable_copy(settings.warehouse, settings, f"partitions-{os.getpid()}")
+    try:
+        return _missing_in(copy, partitioned)
+    except duckdb.Error as exc:
         log.warning("published warehouse %s: partitions not checked (%s)", settings.warehouse, exc)
+        return {}
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _missing_in(path: Path, partitioned: dict[str, Source]) -> dict[str, str]:
+    out = {}
+    with duckdb.connect() as con:
+        con.execute("ATTACH ? AS published (READ_ONLY)", [str(path)])
+        for name, source in sorted(partitioned.items()):
+            if not _has_partitions_table(con, source, "published"):
+                continue
+            listed = [r[0] for r in con.execute(
+                f"SELECT parquet FROM published.{source.raw_table}_partitions ORDER BY parquet").fetchall()]
+            gone = [p for p in listed if not parquet_intact(Path(p))]
+            if gone:
+                out[name] = f"{len(gone)} of {len(listed)} partition(s) missing or damaged, e.g. {gone[0]}"
     return out
