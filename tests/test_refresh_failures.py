@@ -294,3 +294,30 @@ def test_a_read_only_output_or_warehouse_folder_is_refused_before_anything_runs(
             preflight.check(store, fetch=True)
     finally:
         subprocess.run(["umount", str(ro)], capture_output=True)
+
+
+def test_a_stop_just_after_the_run_is_written_to_the_ledger_lists_it_once(published, monkeypatch):
+    """A stop (Ctrl-C, SIGTERM) in the instant after a refresh wrote its ledger line, before it said so: the run was
+    written again, as crashed, and listed twice (`jlac status`, meta.runs)."""
+    _, settings, _ = published
+    write = ledger.append
+
+    def write_then_stop(path, record):
+        write(path, record)
+        raise KeyboardInterrupt  # the stop lands right after the write
+
+    before = [r["run_id"] for r in ledger.read(settings.run_ledger)]
+    monkeypatch.setattr(ledger, "append", write_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.refresh(settings, trigger="test")
+    runs = ledger.read(settings.run_ledger)
+    assert [r["run_id"] for r in runs[:-1]] == before
+    assert runs[-1]["status"] == "unchanged", runs[-1]
+
+
+def test_run_ids_are_unique_in_a_process_and_sort_by_time():
+    """Ids were the time to the second and the pid: two refreshes of one process within a second (an unchanged one
+    takes about a second) shared an id, so the ledger held two lines for "one" run."""
+    ids = [ledger.new_run_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids) and ids == sorted(ids)
+    assert "19990101T000000-1" < ids[0]  # ids of the old form (to the second) sort before the new ones

@@ -14,6 +14,8 @@ import contextlib
 import json
 import logging
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,8 +88,19 @@ def _wrong_field(run: dict) -> str | None:
     return None
 
 
+_ID_LOCK = threading.Lock()
+_last_id_ms = 0
+
+
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    """A run's id: the UTC time to the millisecond and the process id (``20261205T051117123-2397``), so ids sort by
+    time, and never the same twice in a process. To the second only, two refreshes of one process within a second
+    (unchanged ones take about one) got the same id: two ledger lines with it, and a stopped run found "its" line."""
+    global _last_id_ms
+    with _ID_LOCK:
+        ms = _last_id_ms = max(time.time_ns() // 1_000_000, _last_id_ms + 1)
+    seconds, millis = divmod(ms, 1000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y%m%dT%H%M%S") + f"{millis:03d}-{os.getpid()}"
 
 
 def append(path: Path, record: RunRecord) -> None:

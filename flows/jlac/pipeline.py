@@ -326,6 +326,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 stops.check(noted)
                 record.finish("unchanged")
                 ledger.append(settings.run_ledger, record)
+                recorded = True
                 log.info("nothing changed since the published warehouse; nothing published (run %s)", record.run_id)
                 return record
             transform.prepare(settings)  # dbt reads its project in the background while data is parsed and checked
@@ -391,7 +392,9 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                      record.duration_s)
             return record
         except BaseException as exc:
-            if recorded:  # stopped after the run's line was written (its last log line): nothing left to record
+            # stopped after the run's line was written (its last log line), or in the instant between that write and
+            # the flag saying so: nothing left to record, and a second line would list the run twice
+            if recorded or _in_ledger(settings, record.run_id):
                 raise
             if not published and swapped_in is not None and _is_file(settings.warehouse, swapped_in):
                 # stopped inside the publish task after its swap (syncing the folder, Prefect's bookkeeping): the
@@ -423,6 +426,14 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             if stops.made_over(exc, noted):  # the stop, not what the code it interrupted made of it
                 raise stops.exception_for(noted[0]) from exc
             raise
+
+
+def _in_ledger(settings: Settings, run_id: str) -> bool:
+    """Whether the ledger already has the run's line (read after a stop: any error reading it counts as no)."""
+    try:
+        return any(r["run_id"] == run_id for r in ledger.read(settings.run_ledger))
+    except Exception:  # noqa: BLE001 - the run's own error is the one to report
+        return False
 
 
 def _write_report(settings: Settings, record: RunRecord, results, snapshots) -> Path:
