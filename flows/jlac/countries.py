@@ -139,13 +139,14 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
     rows = sorted(set(rows))
     if tags is not None:
         con.execute("DELETE FROM staging.country_name_map WHERE source IN (SELECT unnest(?))", [sorted(tags)])
-        insert_rows(con, "staging.country_name_map", [(*r, r[2] in CELAC) for r in rows])
-        return len(rows)
-    con.execute(
-        "CREATE OR REPLACE TABLE staging.country_name_map (source VARCHAR, name VARCHAR, iso3 VARCHAR, m49 INTEGER, "
-        "kind VARCHAR, display_name VARCHAR, aggregate_code VARCHAR, imts_code VARCHAR, note VARCHAR, is_celac BOOLEAN)"
-    )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TABLE staging.country_name_map (source VARCHAR, name VARCHAR, iso3 VARCHAR, "
+            "m49 INTEGER, kind VARCHAR, display_name VARCHAR, aggregate_code VARCHAR, imts_code VARCHAR, note VARCHAR, "
+            "is_celac BOOLEAN)")
     insert_rows(con, "staging.country_name_map", [(*r, r[2] in CELAC) for r in rows])
+    if tags is not None:  # the table and its COMMENTs are the published warehouse's
+        return len(rows)
     comments.comment_table(
         con, "staging.country_name_map",
         "Every country or aggregate name found in the raw tables, resolved to ISO3/M49 by pycountry and jlac's "

@@ -356,19 +356,10 @@ def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[s
     from jlac import warehouse
 
     try:
-        return _missing_in(settings.warehouse, partitioned)
-    except duckdb.Error as exc:
-        if not warehouse.locked_by_a_writer(str(exc)):  # unreadable: the plan's own read of it says so and rebuilds
-            log.warning("published warehouse %s: partitions not checked (%s)", settings.warehouse, exc)
-            return {}
-    copy = warehouse.readable_copy(settings.warehouse, settings, f"partitions-{os.getpid()}")
-    try:
-        return _missing_in(copy, partitioned)
-    except duckdb.Error as exc:
+        return warehouse.read_published(settings, lambda path: _missing_in(path, partitioned), "partitions")
+    except duckdb.Error as exc:  # unreadable: the plan's own read of the warehouse says so and rebuilds
         log.warning("published warehouse %s: partitions not checked (%s)", settings.warehouse, exc)
         return {}
-    finally:
-        copy.unlink(missing_ok=True)
 
 
 def _missing_in(path: Path, partitioned: dict[str, Source]) -> dict[str, str]:

@@ -108,22 +108,10 @@ def published_inputs(settings: Settings) -> dict[str, str] | None:
     if not settings.warehouse.exists():
         return None
     try:
-        return _read_inputs(settings.warehouse)
-    except duckdb.Error as exc:
-        if not warehouse.locked_by_a_writer(str(exc)):  # an unreadable published file: rebuild, and say why
-            log.warning("published warehouse %s unreadable (%s): full rebuild", settings.warehouse, exc)
-            return None
-    # another process holds it open for writing (a user's session): its checkpointed bytes are what is published
-    log.warning("published warehouse %s is held open for writing by another process; its inputs read from a copy",
-                settings.warehouse)
-    copy = warehouse.readable_copy(settings.warehouse, settings, f"plan-{os.getpid()}")
-    try:
-        return _read_inputs(copy)
-    except duckdb.Error as exc:
+        return warehouse.read_published(settings, _read_inputs, "inputs")
+    except duckdb.Error as exc:  # an unreadable published file: rebuild, and say why
         log.warning("published warehouse %s unreadable (%s): full rebuild", settings.warehouse, exc)
         return None
-    finally:
-        copy.unlink(missing_ok=True)
 
 
 def _read_inputs(path: Path) -> dict[str, str] | None:

@@ -12,8 +12,10 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -21,6 +23,7 @@ from jlac.config import Settings
 from jlac.errors import JlacError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "figures", "meta")
 
@@ -156,6 +159,24 @@ def readable_copy(path: Path, settings: Settings, run_id: str) -> Path:
         copy.unlink(missing_ok=True)
         raise
     return copy
+
+
+def read_published(settings: Settings, read: Callable[[Path], T], what: str) -> T:
+    """``read(path)`` on the published warehouse file; while another process holds it open for writing (a user's
+    session: DBeaver's DuckDB driver does), on a byte copy of it, its checkpointed bytes being what is published.
+    Any other DuckDB error (a damaged file) propagates. ``what`` names the reading in the log line and the copy."""
+    try:
+        return read(settings.warehouse)
+    except duckdb.Error as exc:
+        if not locked_by_a_writer(str(exc)):
+            raise
+    log.warning("published warehouse %s is held open for writing by another process; its %s read from a copy",
+                settings.warehouse, what)
+    copy = readable_copy(settings.warehouse, settings, f"{what.replace(' ', '-')}-{os.getpid()}")
+    try:
+        return read(copy)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def unreadable(path: Path) -> str | None:
