@@ -102,3 +102,41 @@ def test_a_scheduler_that_does_not_answer_is_named_at_once(monkeypatch, tmp_path
                                         rf"tcp://127.0.0.1:{port} .*unset JLAC_TASK_RUNNER"):
         pipeline.parse_source(settings_for(tmp_path, tmp_path / "gen", mirror), source, snapshot=None)
     assert time.monotonic() - start < 5
+
+
+def test_without_a_task_runner_a_partitioned_source_is_one_parse_task_of_the_flow(prefect_api, tmp_path, mirror):
+    """JLAC_TASK_RUNNER unset: mof-hs9-country's files are parsed by the refresh flow's own parse task, as every
+    other source's, not in a subflow. A subflow is a flow run of its own (its API calls, and Prefect's wait for its
+    heartbeat thread at its end: about a second with heartbeats on, as in production)."""
+    import time
+
+    from jlac import pipeline
+    from prefect import flow, get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+    from prefect.context import get_run_context
+
+    gen = tmp_path / "gen"
+    generator().generate(gen, 1, mirror, last_year=2012, threads=2)  # two files: 2012 exports and imports
+    settings = settings_for(tmp_path / "home", gen, mirror)
+    source = all_sources()["mof-hs9-country"]
+    snapshot = latest_snapshot("mof-hs9-country", settings)
+
+    @flow
+    def a_refresh() -> tuple[str, str]:
+        return str(get_run_context().flow_run.id), str(pipeline.parse_source(settings, source, snapshot))
+
+    flow_run_id, parts = a_refresh()
+    assert len(list((settings.cache_dir / "mof-hs9-country" / "parts").glob("*.parquet"))) == 2
+    assert parts.endswith(".json")
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 30
+        while True:  # task runs reach the API's database through its event stream, a moment after the run
+            names = {r.name for r in client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))}
+            if names or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        subflows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])))
+    assert names == {"parse mof-hs9-country"}
+    assert subflows == []

@@ -157,12 +157,12 @@ def parse_partitions_flow(settings, source, snapshot) -> dict:
 
 
 def parse_source(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
-    """A source's batch: one task, or for a partitioned source a subflow with one task per file (Dask if set)."""
-    if not source.partitioned:
+    """A source's batch: one task (a partitioned source's files side by side in it), or, for a partitioned source
+    when JLAC_TASK_RUNNER names a runner (Dask), a subflow on that runner with one task per file."""
+    runner = task_runners.from_env() if source.partitioned else None
+    if runner is None:  # a subflow would be a flow run of its own for nothing: its API calls, its heartbeat's end
         return parse_task(settings, source, snapshot)
-    runner = task_runners.from_env()
-    flow_ = parse_partitions_flow.with_options(task_runner=runner) if runner else parse_partitions_flow
-    return Path(flow_(settings, source, snapshot)["parts"])
+    return Path(parse_partitions_flow.with_options(task_runner=runner)(settings, source, snapshot)["parts"])
 
 
 # --- the flow ----------------------------------------------------------------------------------------------
