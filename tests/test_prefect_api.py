@@ -60,3 +60,44 @@ def test_a_killed_api_is_started_again_with_its_database_and_not_after_it_is_sto
         in done.stderr
     assert out["after_stop"] == "down" and out["process"] is None
     assert done.stderr.count("started again") == 1
+
+
+def test_flow_runs_on_the_temporary_api_send_no_heartbeats_and_runs_on_a_server_do(prefect_api_url):
+    """`jlac refresh` and `jlac backfill` on the temporary API: no heartbeat thread, which Prefect joins at each run's
+    end (up to a second); with PREFECT_API_URL naming a server, heartbeats are sent (Prefect's default every 180 s),
+    so that server can tell a crashed run from a slow one. Prefect's engine logs each heartbeat thread it starts."""
+    import logging
+
+    from jlac import prefect_api
+    from prefect import flow
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    @flow
+    def trivial() -> int:
+        return 1
+
+    class Lines(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    def heartbeat_threads(api_url) -> int:
+        lines = Lines()
+        logger = logging.getLogger("prefect.flow_runs")
+        level = logger.level
+        logger.addHandler(lines)
+        logger.setLevel(logging.DEBUG)
+        try:  # the session turns heartbeats off (conftest.no_flow_heartbeats): Prefect's default again, here
+            with temporary_settings(updates={PREFECT_API_URL: api_url, "flows.heartbeat_frequency": 180}), \
+                    prefect_api.heartbeats_only_for_a_server():
+                assert trivial() == 1
+        finally:
+            logger.removeHandler(lines)
+            logger.setLevel(level)
+        return sum("Started flow run heartbeat context" in line for line in lines.lines)
+
+    assert heartbeat_threads(None) == 0  # the process's temporary API (the session's, already running)
+    assert heartbeat_threads(prefect_api_url) == 1  # a server named by PREFECT_API_URL

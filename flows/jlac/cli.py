@@ -195,8 +195,9 @@ def refresh(
             api.wait()
 
         quiet_jlac_tracebacks()
-        record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
-                              trigger="cli", full=full)
+        with prefect_api.heartbeats_only_for_a_server():
+            record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
+                                  trigger="cli", full=full)
     except JlacError as exc:
         _fail(exc)
     except (KeyboardInterrupt, RuntimeError) as exc:  # click turns a bare KeyboardInterrupt into "Aborted!", exit 1

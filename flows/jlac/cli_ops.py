@@ -71,7 +71,7 @@ def backfill(
                                                 "store and mirrors")] = False,
 ) -> None:
     """Fetch and rebuild the years FROM..TO; running it twice changes nothing."""
-    from jlac import preflight
+    from jlac import prefect_api, preflight
     from jlac.cli import _interrupted, _terminate_in_one_line, check_prefect_api, quiet_jlac_tracebacks, stop_status
     from jlac.ops.backfill import backfill as run_backfill
 
@@ -81,7 +81,7 @@ def backfill(
     quiet_jlac_tracebacks()
     _terminate_in_one_line()
     try:
-        with _user_errors():
+        with _user_errors(), prefect_api.heartbeats_only_for_a_server():
             result = run_backfill(first, last, source or None, offline=offline)
     except BaseException as exc:  # a stop, as `jlac refresh` reports it (Prefect's TerminationSignal is no Exception)
         if (code := stop_status(exc)) is None:

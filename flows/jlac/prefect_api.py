@@ -14,6 +14,7 @@ where it was. Left dead, every call of the run's tasks retried for minutes befor
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -113,3 +114,19 @@ def start_in_background() -> threading.Event | None:
 
     threading.Thread(target=start, name="prefect-api", daemon=True).start()
     return started
+
+
+@contextlib.contextmanager
+def heartbeats_only_for_a_server():
+    """Flow runs started inside send heartbeats only when PREFECT_API_URL names a server that outlives them.
+
+    A heartbeat tells a server watching for crashed runs that a run is alive. The temporary API lives and dies with
+    this process, so nothing can act on one; meanwhile Prefect joins the heartbeat thread, which sleeps in
+    one-second steps, at the end of every flow run: up to a second each (0.6 s of an unchanged refresh's 1.1 s)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        yield
