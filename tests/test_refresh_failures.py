@@ -318,6 +318,22 @@ def test_a_stop_just_after_the_run_is_written_to_the_ledger_lists_it_once(publis
     assert runs[-1]["status"] == "unchanged", runs[-1]
 
 
+def test_a_runs_duration_is_the_time_it_took():
+    """The start was kept to the second, so a run's duration counted the part of the second it started in: an
+    unchanged refresh of 0.23 s was recorded (ledger, meta.runs, the CLI's line) as 1.13 s."""
+    import time
+
+    while not 0.5 <= time.time() % 1 < 0.8:  # late in a second: the part a start to the second would drop
+        time.sleep(0.01)
+    t = time.perf_counter()
+    record = ledger.RunRecord(run_id=ledger.new_run_id())
+    time.sleep(0.05)
+    record.finish("unchanged")
+    took = time.perf_counter() - t
+    assert 0.04 <= record.duration_s <= took + 0.01, (record.duration_s, took)
+    assert record.started < record.ended
+
+
 def test_run_ids_are_unique_in_a_process_and_sort_by_time():
     """Ids were the time to the second and the pid: two refreshes of one process within a second (an unchanged one
     takes about a second) shared an id, so the ledger held two lines for "one" run."""

@@ -30,7 +30,9 @@ class RunRecord:
     run_id: str
     trigger: str = "cli"
     flow_run_id: str | None = None
-    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # to the millisecond: to the second, a run's duration counted the part of the second it started in (up to 1 s
+    # more than it took) and runs of one second had no order
+    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     ended: str | None = None
     status: str = "running"  # running, completed, unchanged (nothing to publish), failed, crashed
     duration_s: float | None = None
@@ -58,7 +60,7 @@ class RunRecord:
         self.status = status
         self.error = error
         now = datetime.now(UTC)
-        self.ended = now.isoformat(timespec="seconds")
+        self.ended = now.isoformat(timespec="milliseconds")
         self.duration_s = round((now - datetime.fromisoformat(self.started)).total_seconds(), 2)
 
     def summary(self) -> dict:
