@@ -11,6 +11,7 @@ import sys
 import duckdb
 import pytest
 from jlac import pipeline, publish_hooks
+from jlac.errors import JlacError
 from jlac.publish_hooks import PublishHook
 
 
@@ -29,16 +30,18 @@ def test_before_hook_sees_build_and_previous_and_its_failure_publishes_nothing(s
 
     def before(ctx):
         seen["previous"] = ctx.previous
+        seen["calls"] = seen.get("calls", 0) + 1
         with duckdb.connect(str(ctx.build), read_only=True) as con:
             seen["rows"] = con.execute("SELECT count(*) FROM marts.fct_trade_annual").fetchone()[0]
-        raise RuntimeError("revision check refused the build")
+        raise JlacError("revision check refused the build")
 
     monkeypatch.setattr(publish_hooks, "all_hooks", lambda: [PublishHook("probe", before=before)])
     published = _digest(settings.warehouse)
-    with pytest.raises(RuntimeError, match="revision check refused"):
+    with pytest.raises(JlacError, match="revision check refused"):
         pipeline.refresh(settings, trigger="test", full=True)  # same inputs: only a full rebuild publishes
     assert seen["previous"] == settings.warehouse
     assert seen["rows"] > 1000
+    assert seen["calls"] == 1  # a hook's verdict is not asked again (the publish task retries what may pass)
     assert _digest(settings.warehouse) == published
     last = json.loads(settings.run_ledger.read_text().splitlines()[-1])
     assert last["status"] == "failed" and "revision check refused" in last["error"]

@@ -116,3 +116,30 @@ def test_a_task_is_not_retried_after_a_stop(prefect_api, sigterm_raises):
     assert run(False) == (True, []) and len(attempts) == 3  # no stop: tried three times, as before
     attempts.clear()
     assert run(True) == (True, [signal.SIGTERM]) and len(attempts) == 1
+
+
+def test_file_stages_are_tried_again_after_an_error_that_may_pass_not_after_jlacs_verdict(prefect_api):
+    """verify, the HS-9 parse and publish retry with ``pipeline.may_pass``: an I/O error may pass, a JlacError (a
+    checksum mismatch, a refused file, a refusing before-publish hook) is what the same files give again."""
+    import errno
+
+    from jlac import pipeline
+    from jlac.errors import JlacError, SnapshotError
+    from prefect import flow, task
+
+    attempts = []
+
+    @task(retries=2, retry_delay_seconds=0, retry_condition_fn=pipeline.may_pass)
+    def stage(error: BaseException):
+        attempts.append(type(error).__name__)
+        raise error
+
+    @flow
+    def run(error: BaseException) -> bool:
+        return stage(error, return_state=True).is_failed()
+
+    assert run(OSError(errno.EIO, "Input/output error")) and attempts == ["OSError"] * 3
+    attempts.clear()
+    assert run(SnapshotError("checksum mismatch for DOTS_88.xlsx")) and attempts == ["SnapshotError"]
+    attempts.clear()
+    assert run(JlacError("a before-publish hook refused the build")) and attempts == ["JlacError"]

@@ -57,6 +57,17 @@ log = logging.getLogger(__name__)
 _TASK = {"cache_policy": NO_CACHE}
 
 
+def may_pass(task, task_run, state) -> bool:
+    """Prefect's ``retry_condition_fn`` of the stages that read and write files (verify, the HS-9 parse, publish):
+    try again after an error that may pass (an I/O error, a lost Dask worker, a hook's connection), not after
+    jlac's own verdict (a ``JlacError``: a checksum mismatch, a file the parser refuses, a before-publish hook
+    refusing the build), which the same files give again. Those waited 1 + 5 s (verify) or 2 s (publish, its hooks
+    run twice) before failing as they had the first time. Never after a stop (``stops.no_stop_noted``)."""
+    if not stops.no_stop_noted(task, task_run, state):
+        return False
+    return not isinstance(state.result(raise_on_failure=False), JlacError)
+
+
 # --- fetch: one task per source, retried where the network is ---------------------------------------------
 
 class FetchFailed(JlacError):
@@ -87,13 +98,13 @@ fetch_task = task(fetch_source, name="fetch", task_run_name="fetch {name}", retr
 discover_task = task(plan.discover, name="discover", **_TASK)
 # files seen unchanged (size, mtime, inode) are not re-hashed
 verify_task = task(partitions.verify, name="verify", task_run_name="verify {snapshot.id}", retries=2,
-                   retry_delay_seconds=[1, 5], retry_condition_fn=stops.no_stop_noted, **_TASK)
+                   retry_delay_seconds=[1, 5], retry_condition_fn=may_pass, **_TASK)
 parse_task = task(parse.parse_to_cache, name="parse", task_run_name="parse {source.name}", **_TASK)
 load_task = task(load, name="load", **_TASK)
 validate_task = task(validation.validate_source, name="validate", task_run_name="validate {source.name}", **_TASK)
 figures_task = task(figures.render_all, name="figures", **_TASK)
 publish_task = task(warehouse.publish_with_hooks, name="publish", retries=1, retry_delay_seconds=2,
-                    retry_condition_fn=stops.no_stop_noted, **_TASK)
+                    retry_condition_fn=may_pass, **_TASK)
 after_publish_task = task(publish_hooks.run_after, name="after-publish", **_TASK)
 catch_up_task = task(publish_hooks.catch_up, name="after-publish catch-up", **_TASK)
 
@@ -135,7 +146,7 @@ def _parse_partition(settings, source, snapshot, rel, version) -> dict:
 
 
 parse_partition_task = task(_parse_partition, name="parse-partition", task_run_name="parse {rel}", retries=1,
-                            retry_delay_seconds=2, retry_condition_fn=stops.no_stop_noted, **_TASK)
+                            retry_delay_seconds=2, retry_condition_fn=may_pass, **_TASK)
 
 
 @flow(name="jlac-parse-partitions")

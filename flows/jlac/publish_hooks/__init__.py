@@ -5,7 +5,9 @@ sources). Two phases:
 
 * ``before(ctx)`` runs on the finished build while the previous warehouse is still the published one
   (``ctx.previous``), e.g. to record which published values the new build changes. It may write into
-  ``ctx.build``. An exception stops the publish: nothing is published, the run fails.
+  ``ctx.build``. An exception stops the publish: nothing is published, the run fails. A ``JlacError`` (the hook's
+  verdict on the build) fails it at once; any other error (a file system's, a connection's) may pass, and the
+  publish task is tried once more, hooks included, 2 s later (``jlac.pipeline.may_pass``).
 * ``after(ctx)`` runs once the new warehouse is published (``ctx.published``), e.g. to load a serving copy
   or write the report site. A failure here never undoes the publish: it is logged, kept in the run record
   (``hooks`` in ``runs.jsonl``) and alerted, and the next refresh's hook catches up.
