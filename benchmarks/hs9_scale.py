@@ -118,7 +118,8 @@ def child_jlac(generated: str, home: str, mirror: str, mode: str = "full") -> di
     counts = load(build, changed, snaps, parts, incremental=incremental)
     times["load"] = time.perf_counter() - t
     t = time.perf_counter()
-    results = [r for n, src in changed.items() for r in validation.validate_source(build, src, snaps[n], settings)]
+    with validation.one_database(build):  # as the refresh's validate stage
+        results = [r for n, src in changed.items() for r in validation.validate_source(build, src, snaps[n], settings)]
     failed = [r.suite for r in results if not r.success]
     if failed:
         raise SystemExit(f"validation failed: {failed}")

@@ -663,7 +663,8 @@ def run_source(source_name: str, vintage: Path, home: Path, with_sources: tuple[
         rows = load.load_raw(con, source, snapshot, parquet)
         countries.build_name_map_table(con, {source_name: source})
         quarantine.apply(con, {source_name: source})  # as the refresh's load stage does
-    results = validation.validate_source(build, source, snapshot)
+    with validation.one_database(build):  # as the refresh's validate stage
+        results = validation.validate_source(build, source, snapshot)
     if any(not r.success for r in results):
         report = validation.write_report(results, home / "validation.md", "mutation", {source_name: str(vintage)})
         exc = ValidationFailed(validation.summary(results), report_path=report)

@@ -359,8 +359,9 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             log.info("raw rows loaded: %s", counts)
             record.quarantine = quarantine.summary(build)  # rows set aside per source, for the ledger
             results = []
-            for name, src in chosen.items():
-                results += validate_task(build, src, snapshots[name], settings)
+            with validation.one_database(build):  # the checks' connections join one open database
+                for name, src in chosen.items():
+                    results += validate_task(build, src, snapshots[name], settings)
             report = _write_report(settings, record, results, snapshots)
             stops.check(noted)
             _fail_on_validation(results, report, record)

@@ -11,6 +11,7 @@ unchanged refresh or the SQL endpoint never need to pay.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections import Counter
@@ -250,6 +251,21 @@ def _empty_without_snapshot(db_path: Path, source: Source) -> SuiteResult:
     details = "" if rows == 0 else f"observed {rows:,} row(s) in {source.raw_table} without a snapshot"
     outcome = ExpectationOutcome("expect_table_row_count_to_equal", {"value": 0}, rows == 0, details)
     return SuiteResult(f"{source.name}: no snapshot, raw table empty", source.name, None, rows == 0, [outcome])
+
+
+@contextlib.contextmanager
+def one_database(db_path: Path):
+    """Keep the build file open read-only for the block: every check's connection to it (GX's, the counts) then
+    joins this one DuckDB database instead of opening and closing the file again (DuckDB shares an open file's
+    database within a process). The block must end before anything opens the file for writing.
+
+    Measured on a small-mirror refresh (19 sources, 10 with a snapshot): the validate stage 1.10-1.19 s -> 0.79-0.88 s;
+    opening the file is about 15 ms each time, and a source without a snapshot did nothing else."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        yield
+    finally:
+        con.close()
 
 
 def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
