@@ -124,7 +124,7 @@ def run_models(build: Path, settings: Settings, changed: list[str] | None = None
     ``changed`` raw tables (or ``country_name_map``) in a copy of the published warehouse, whose views are kept as
     they are (``transform.into_a_copy``). The docs step follows (``write_docs``)."""
     select = None if changed is None else transform.into_a_copy(transform.downstream_of(changed), settings)
-    return transform.build(build, settings, select=select, docs_next=True)
+    return transform.build(build, settings, select=select)
 
 
 def write_docs(build: Path, settings: Settings, docs_dir: Path, full: bool) -> Path | None:

@@ -382,8 +382,8 @@ def _failures(results, build_path: Path, settings: Settings) -> list[str]:
     return problems
 
 
-def build(build_path: Path, settings: Settings, *, select: list[str] | None = None, tests: str = "eager",
-          docs_next: bool = False) -> dict[str, dict]:
+def build(build_path: Path, settings: Settings, *, select: list[str] | None = None,
+          tests: str = "eager") -> dict[str, dict]:
     """Build the models (and run their tests) in ``build_path``: ``dbt build``, everything or ``select``.
 
     ``select`` takes dbt selectors (``source:fred_exjpus+``, ``+fig1_japan_lac_trade``; see ``downstream_of``).
@@ -391,14 +391,11 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     into a copy of a complete warehouse; ``buildable`` leaves out tests that read a model neither selected nor read
     by the selection (a relationship to ``dim_country`` in a partial build into a fresh file).
     Returns per model ``schema.table``: status, rows (None for a view: counting would scan it) and seconds.
-    ``docs_next``: ``docs`` will run on this build; after a build of every model, dbt then keeps the compiled
-    project for it.
     Raises ModelError naming every failed model or test (with failing rows' count and a sample).
     """
-    # dbt's JSON artifacts (manifest, run results: 0.3 s a build) only for the docs step that reads them, the one after
-    # a full build (see docs()); jlac reads the results in memory, and a docs step that compiles writes its own
-    artifacts = "--write-json" if docs_next and select is None else "--no-write-json"
-    command = ["build", artifacts, "--indirect-selection", tests]
+    # No JSON artifacts (manifest, run results, graph pickle: 0.2-0.3 s a build): jlac reads the results in memory,
+    # and the docs step that follows in the same process works from the manifest this build compiled (docs())
+    command = ["build", "--no-write-json", "--indirect-selection", tests]
     if select:
         # jlac's selections join parts that may pick nothing by design (into_a_copy's "its tables", of a source whose
         # models are all views): dbt's warning for each would show in every incremental refresh's log
@@ -471,14 +468,29 @@ def _recorded_fingerprint(site: Path) -> str | None:
     return record.get("fingerprint") if isinstance(record, dict) else None
 
 
+def _write_compiled_manifest(home: Path) -> bool:
+    """Write the manifest this process's build compiled (``_manifest``: dbt compiles its nodes in place) to
+    ``target/manifest.json``, where ``dbt docs generate --no-compile`` reads it, as dbt's own compile step writes it.
+    False, and nothing written, when a model in it has no compiled SQL (no build of every model in this process)."""
+    from dbt.parser.manifest import write_manifest
+
+    manifest = _manifest(_profile(home))
+    if not all(getattr(n, "compiled_code", None) for n in manifest.nodes.values() if n.resource_type == "model"):
+        return False
+    (home / "target").mkdir(parents=True, exist_ok=True)
+    write_manifest(manifest, str(home / "target"))
+    return True
+
+
 def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True,
          previous: Path | None = None, cache: Path | None = None) -> Path | None:
     """``dbt docs generate --static`` on the built file: the site (``index.html`` with the catalog and lineage;
     ``static_index.html`` opens offline as a single file) into docs_dir.
 
-    ``compile=False`` after a build of every model (``build(docs_next=True)``): that build compiled each one already
-    (the manifest dbt keeps has their compiled SQL), and compiling all again is most of the command's time
-    (1.2 s -> 0.35 s).
+    ``compile=False`` after a build of every model in this process: that build compiled each one already in the
+    manifest dbt keeps in memory (``_manifest``), which is written for dbt's docs step only here, when a site is
+    made (``_write_compiled_manifest``; compiled again if a model lacks its SQL); compiling all again is most of
+    the command's time (1.2 s -> 0.35 s).
 
     ``previous``: the published site. When it describes the same project and the same relations, columns, types and
     comments (``docs_fingerprint``: an incremental refresh with new data only), it is left as it is and nothing is
@@ -496,6 +508,8 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
         log.info("dbt docs: a site generated before for the same project, relations, columns and comments, copied "
                  "from %s", cache)
     else:
+        if not compile:
+            compile = not _write_compiled_manifest(dbt_home(settings))
         res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
         if not res.success:
             raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
