@@ -492,3 +492,19 @@ def test_prepare_starts_dbt_once_per_process(published, monkeypatch):
     transform.prepare(published).join()
     transform.prepare(published).join()
     assert starts == ["jlac-dbt-prepare"] and transform._STARTED.is_set()
+
+
+def test_the_docs_step_compiles_again_when_no_build_compiled_every_model(tmp_path, monkeypatch):
+    """``docs(compile=False)`` writes the manifest this process's build compiled; a model without compiled SQL (no
+    build of every model in this process) makes the step compile instead of shipping a site without its SQL."""
+    from types import SimpleNamespace
+
+    written = []
+    monkeypatch.setattr("dbt.parser.manifest.write_manifest", lambda manifest, path: written.append(path))
+    compiled = SimpleNamespace(resource_type="model", compiled_code="SELECT 1")
+    bare = SimpleNamespace(resource_type="model", compiled_code=None)
+    test = SimpleNamespace(resource_type="test", compiled_code=None)  # tests are not in the site's SQL
+    monkeypatch.setattr(transform, "_manifest", lambda home: SimpleNamespace(nodes={"a": compiled, "t": test}))
+    assert transform._write_compiled_manifest(tmp_path) is True and written == [str(tmp_path / "target")]
+    monkeypatch.setattr(transform, "_manifest", lambda home: SimpleNamespace(nodes={"a": compiled, "b": bare}))
+    assert transform._write_compiled_manifest(tmp_path) is False and len(written) == 1
