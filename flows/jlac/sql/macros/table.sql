@@ -5,8 +5,8 @@
    database never see the table missing. jlac builds into a private file that no reader sees before the whole build
    is published (jlac.warehouse), and DuckDB's DDL is transactional: in an incremental build (a copy of the published
    warehouse) the old table is dropped and the new one created in the same transaction, so a failed model leaves the
-   old table as it was. Measured on the small-mirror build (48 tables, 56 tests, 2 threads): 2.1 -> 1.8 s, CPU
-   2.5 -> 2.3 s. Contracts, sql_header and Python models go through dbt-duckdb's own create_table_as; descriptions
+   old table as it was. Measured on the small-mirror build (48 tables, 56 tests, 2 threads): 2.1 -> 1.7 s, CPU
+   2.5 -> 2.1 s. Contracts, sql_header and Python models go through dbt-duckdb's own create_table_as; descriptions
    become COMMENTs in one batch at the run's end (document_models.sql), hooks run where dbt runs them. #}
 {% materialization table, adapter="duckdb", supported_languages=['sql', 'python'] %}
   {%- set language = model['language'] -%}
