@@ -202,7 +202,8 @@ def test_status_describes_the_published_warehouse_not_the_last_attempt(settings)
              "quarantine": {"imf-dots": set_aside},
              "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27"},
                            {"source": "imf-dots", "vintage": "2022-02-02"},
-                           {"source": "oecd-dac2a", "vintage": "2099-01-01"}]},
+                           {"source": "oecd-dac2a", "vintage": "2099-01-01"},
+                           {"source": "estat-trade", "vintage": "2026-01-01"}]},  # no snapshot of it any more
             {"run_id": "r2", "status": "unchanged", "duration_s": 1.0, "plan": {"mode": "unchanged"},
              "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27"},
                            {"source": "imf-dots", "vintage": "2022-02-02"}]},
@@ -221,6 +222,8 @@ def test_status_describes_the_published_warehouse_not_the_last_attempt(settings)
     result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
     assert "newer vintage not built (published: 2025-05-27)" in result.output
     assert "published vintage 2099-01-01 gone: the next refresh builds 2022-01-18" in result.output
+    assert ("published vintage 2026-01-01 not in the store or mirrors: the next refresh stops (`jlac refresh --drop "
+            "estat-trade` builds without it)") in result.output
     assert "44 rows quarantined" in result.output
     assert rows["fred-exjpus"].future is False
     assert [r.future for r in source_status(settings, today=date(2026, 11, 19))

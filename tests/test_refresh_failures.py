@@ -8,7 +8,7 @@ import shutil
 import duckdb
 import openpyxl
 import pytest
-from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
+from conftest import HEAVY_OPTIONAL, IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
 from jlac import ledger, pipeline
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
@@ -359,3 +359,30 @@ def test_run_ids_are_unique_in_a_process_and_sort_by_time():
     ids = [ledger.new_run_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids) and ids == sorted(ids)
     assert "19990101T000000-1" < ids[0]  # ids of the old form (to the second) sort before the new ones
+
+
+def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unless_dropped(published, mirror,
+                                                                                           tmp_path):
+    """A mirror no longer configured for one optional source (AidData's country-year table): its snapshot is None, and
+    the refresh built its raw table empty and published that, removing its data without a word. It now stops before
+    building, naming the source and the vintage the warehouse holds; ``drop`` builds without it on purpose."""
+    _, good, _ = published
+    shutil.copytree(good.warehouse.parent, tmp_path / "wh", symlinks=True)  # a copy: the session's home stays as it is
+    source = "aiddata-gcdf3-country-year"
+    root = small_mirror(tmp_path / "mirror", mirror, GOOD, leave_out=(*HEAVY_OPTIONAL, source))
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=good.snapshots, mirrors=(root,),
+                        output=tmp_path / "wh" / "output")
+    before = _fingerprint(settings)
+    with pytest.raises(SnapshotError, match=rf"no snapshot found of {source} \(the published warehouse holds its "
+                                            r"vintage 2025-09-24\) under .*--drop aiddata-gcdf3-country-year"):
+        pipeline.refresh(settings, trigger="test")
+    _assert_unchanged(settings, before)
+    last = ledger.read(settings.run_ledger)[-1]
+    assert last["status"] == "failed" and last["failed_source"] == source
+    with pytest.raises(JlacError, match="unknown source"):
+        pipeline.refresh(settings, trigger="test", drop=["aiddata-gcdf3-country"])  # a typo drops nothing
+    record = pipeline.refresh(settings, trigger="test", drop=[source])
+    assert record.status == "completed" and record.plan["changed"] == [source]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf3_country_year").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM meta.snapshots WHERE source = ?", [source]).fetchone()[0] == 0

@@ -176,11 +176,13 @@ def refresh(
                                      "the others keep the published vintages."),
     pin: list[str] = typer.Option([], "--pin", help="Build from a given vintage: SOURCE=VINTAGE (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Rebuild everything even when nothing changed."),
+    drop: list[str] = typer.Option([], "--drop", help="Build without this source although the published warehouse "
+                                   "holds it (no snapshot of it is found any more): its published data is removed."),
 ) -> None:
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
     try:
-        preflight.check(get_settings(), source or None, pins, fetch=fetch and not offline)  # a typo, a bad setting
+        preflight.check(get_settings(), [*source, *drop] or None, pins, fetch=fetch and not offline)  # a typo
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()
@@ -197,7 +199,7 @@ def refresh(
         quiet_jlac_tracebacks()
         with prefect_api.heartbeats_only_for_a_server():
             record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
-                                  trigger="cli", full=full)
+                                  trigger="cli", full=full, drop=drop or None)
     except JlacError as exc:
         _fail(exc)
     except (KeyboardInterrupt, RuntimeError) as exc:  # click turns a bare KeyboardInterrupt into "Aborted!", exit 1

@@ -117,7 +117,10 @@ def _print_status(settings, rows) -> None:
     table = out.table("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag",
                       title=f"jlac status: freshness per source ({settings.warehouse})")
     for r in rows:
-        flag = ", ".join(f for f in ("STALE" if r.stale else "", "no snapshot" if r.vintage is None else "",
+        missing = "no snapshot" if r.last_vintage is None else (
+            f"published vintage {r.last_vintage} not in the store or mirrors: the next refresh stops"
+            + ("" if r.required else f" (`jlac refresh --drop {r.source}` builds without it)"))
+        flag = ", ".join(f for f in ("STALE" if r.stale else "", missing if r.vintage is None else "",
                                      f"newer vintage not built (published: {r.last_vintage})" if r.unpublished else "",
                                      f"published vintage {r.last_vintage} gone: the next refresh builds {r.vintage}"
                                      if r.published_gone else "",

@@ -240,21 +240,24 @@ def _log_to_run(logger: logging.Logger):
 @flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify])
 def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool = False,
             sources: list[str] | None = None, pins: dict[str, str] | None = None, trigger: str = "prefect",
-            full: bool = False) -> RunRecord:
+            full: bool = False, drop: list[str] | None = None) -> RunRecord:
     """Fetch new releases (optional), then build, validate and publish what changed.
 
     ``sources`` limits the fetch and the rebuild to those sources (the others keep the published vintages);
     ``pins`` builds from given vintages; ``full`` rebuilds everything even when nothing changed.
+    A source the published warehouse holds but of which no snapshot is found any more stops the refresh before
+    anything is built (its published data would be removed), unless ``drop`` names it.
     On any failure the published warehouse is left exactly as it was; the run is recorded in the ledger
     either way, and a failed validation leaves a report naming source, file and rows.
     """
     settings = settings or get_settings()
-    preflight.check(settings, sources, pins, fetch=fetch and not offline)  # before anything is fetched or built
+    preflight.check(settings, [*(sources or []), *(drop or [])] or None, pins,
+                    fetch=fetch and not offline)  # before anything is fetched or built
     with _log_to_run(logging.getLogger("jlac")), stops.noting() as noted:
         fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
         stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
         record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full,
-                                    fetch_failed=fetch_failed)
+                                    fetch_failed=fetch_failed, drop=drop)
     if record.status == "completed":
         _artifacts(settings, record)
     if record.fetch_failed:
@@ -306,7 +309,8 @@ def _refresh_lock(settings: Settings, record: RunRecord):
         yield
 
 
-def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetch_failed=None) -> RunRecord:
+def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetch_failed=None,
+                       drop=None) -> RunRecord:
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id),
                        fetch_failed=dict(fetch_failed or {}))
     build: Path | None = None
@@ -325,8 +329,16 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 if snap is not None:
                     verify_task(snap, settings)
             record.failed_source = None
+            published_inputs = plan.published_inputs(settings)
+            vanished = plan.vanished(snapshots, published_inputs)
+            if kept := sorted(set(vanished) - set(drop or [])):
+                record.failed_source = kept[0]
+                plan.refuse_vanished(snapshots, published_inputs, settings, drop)
+            if vanished:
+                log.warning("built without %s, as asked (--drop): its published data is removed",
+                            ", ".join(sorted(vanished)))
             the_plan = plan.make_plan(snapshots, plan.inputs_of(snapshots, plan.code_fingerprint()),
-                                      plan.published_inputs(settings), full=full,
+                                      published_inputs, full=full,
                                       missing=partitions.missing_partitions(settings, all_sources()))
             record.plan = {"mode": the_plan.mode, "reason": the_plan.reason, "changed": the_plan.changed}
             log.info("plan: %s (%s)", the_plan.mode, the_plan.reason)

@@ -66,6 +66,35 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
     return chosen
 
 
+def vanished(snapshots: dict[str, Snapshot | None], published: dict[str, str] | None) -> dict[str, str]:
+    """Sources the published warehouse was built from (``meta.inputs``) of which no snapshot is found now:
+    {source: the published vintage}. A build without them would publish their raw tables empty."""
+    out = {}
+    for name, snap in snapshots.items():
+        was = (published or {}).get(f"source:{name}")
+        if snap is None and was is not None and was != "none":
+            out[name] = was.split("/", 1)[0]
+    return out
+
+
+def refuse_vanished(snapshots: dict[str, Snapshot | None], published: dict[str, str] | None,
+                    settings: Settings, drop: list[str] | None = None) -> None:
+    """Raise SnapshotError when a source the published warehouse holds has no snapshot any more (a mirror no longer
+    configured, a store moved): the refresh would otherwise remove its published data. ``drop`` names the sources
+    to build without on purpose."""
+    gone = {n: v for n, v in vanished(snapshots, published).items() if n not in (drop or [])}
+    if not gone:
+        return
+    roots = ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
+    names = " ".join(f"--drop {n}" for n in sorted(gone))
+    raise SnapshotError(
+        "no snapshot found of " + ", ".join(f"{n} (the published warehouse holds its vintage {v})"
+                                             for n, v in sorted(gone.items()))
+        + f" under {roots}: a refresh now would remove its published data; nothing was built. Set JLAC_MIRROR or "
+        f"JLAC_SNAPSHOTS to where its vintages are, fetch it (`jlac fetch`), or build without it on purpose: "
+        f"`jlac refresh {names}`")
+
+
 def _hash_tree(h, root: Path, suffixes: tuple[str, ...] | None = None) -> None:
     for path in sorted(root.rglob("*")):
         parts = path.relative_to(root).parts
