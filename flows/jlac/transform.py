@@ -75,6 +75,10 @@ def _profile(home: Path) -> Path:
         # every file's footer to skip what their filter leaves out; partitions are content-addressed and written by
         # rename, so a footer read once stays right for the run (38 years: the append's 9 tests 0.47 -> 0.40 s)
         "      settings:\n        parquet_metadata_cache: true\n"
+        # no fsync at each model's commit: the build file is private until published, and the publish checkpoints
+        # it, fsyncs it and its folder (jlac.warehouse.publish); a build a crash interrupted is thrown away. On a
+        # disk (ext4), the small-mirror build's wall 1.64-1.99 s -> 1.49-1.77 s; nothing on tmpfs.
+        "        fsync_mode: none\n"
         f"      attach:\n        - path: {json.dumps(_sql_quoted(home / 'build.duckdb'))}\n          alias: build\n"
     )
     path = home / "profiles.yml"
