@@ -93,6 +93,24 @@ def small_mirror(root: Path, mirror: Path, workbooks: dict[str, Path], leave_out
     return root
 
 
+def task_runs(flow_run_id: str, done=bool, timeout: float = 30) -> list:
+    """The task runs of a flow run as the Prefect API has them, read until ``done(runs)`` (task runs reach the API's
+    database through its event stream, a moment after the run) or ``timeout`` seconds."""
+    import time
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                         limit=200)
+            if done(runs) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def own_cache():
     """This module's warehouse homes keep their parse cache in ``<home>/cache`` (JLAC_CACHE unset): for tests that

@@ -8,6 +8,7 @@ import socket
 
 import duckdb
 import pytest
+from conftest import task_runs
 from hs9_helpers import build, generator, settings_for
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
@@ -108,11 +109,9 @@ def test_without_a_task_runner_a_partitioned_source_is_one_parse_task_of_the_flo
     """JLAC_TASK_RUNNER unset: mof-hs9-country's files are parsed by the refresh flow's own parse task, as every
     other source's, not in a subflow. A subflow is a flow run of its own (its API calls, and Prefect's wait for its
     heartbeat thread at its end: about a second with heartbeats on, as in production)."""
-    import time
-
     from jlac import pipeline
     from prefect import flow, get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.context import get_run_context
 
     gen = tmp_path / "gen"
@@ -128,14 +127,8 @@ def test_without_a_task_runner_a_partitioned_source_is_one_parse_task_of_the_flo
     flow_run_id, parts = a_refresh()
     assert len(list((settings.cache_dir / "mof-hs9-country" / "parts").glob("*.parquet"))) == 2
     assert parts.endswith(".json")
+    names = {r.name for r in task_runs(flow_run_id)}
     with get_client(sync_client=True) as client:
-        deadline = time.monotonic() + 30
-        while True:  # task runs reach the API's database through its event stream, a moment after the run
-            names = {r.name for r in client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))}
-            if names or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
         subflows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])))
     assert names == {"parse mof-hs9-country"}

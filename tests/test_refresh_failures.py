@@ -8,7 +8,7 @@ import shutil
 import duckdb
 import openpyxl
 import pytest
-from conftest import HEAVY_OPTIONAL, IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
+from conftest import HEAVY_OPTIONAL, IMF_DOTS, JAPAN_WORKBOOK, small_mirror, task_runs, write_manifest
 from jlac import ledger, pipeline
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError, ValidationFailed
@@ -74,24 +74,11 @@ def test_checksum_mismatch(published, mirror):
     last = ledger.read(settings.run_ledger)[-1]
     assert last["status"] == "failed" and last["failed_source"] == "imf-dots"
     # the same bytes give the same mismatch: verify fails at once (it waited 1 + 5 s for two more tries)
-    assert _run_counts(last["flow_run_id"], "verify imf-dots/2022-02-02") == [1]
+    name = "verify imf-dots/2022-02-02"
+    runs = task_runs(last["flow_run_id"], lambda rs: any(r.name == name and r.state and r.state.is_final()
+                                                          for r in rs))
+    assert [r.run_count for r in runs if r.name == name] == [1]
 
-
-def _run_counts(flow_run_id: str, name: str) -> list[int]:
-    """How many times each task run called ``name`` of the flow run ran, once the API has its final state."""
-    import time
-
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    deadline = time.monotonic() + 30
-    with get_client(sync_client=True) as client:
-        while True:  # task runs reach the API's database through its event stream, a moment after the run
-            runs = [r for r in client.read_task_runs(flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[flow_run_id])), limit=200) if r.name == name]
-            if (runs and all(r.state and r.state.is_final() for r in runs)) or time.monotonic() > deadline:
-                return [r.run_count for r in runs]
-            time.sleep(0.2)
 
 
 def test_corrupted_workbook(published, mirror):

@@ -331,9 +331,9 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             record.failed_source = None
             published_inputs = plan.published_inputs(settings)
             vanished = plan.vanished(snapshots, published_inputs)
-            if kept := sorted(set(vanished) - set(drop or [])):
-                record.failed_source = kept[0]
-                plan.refuse_vanished(snapshots, published_inputs, settings, drop)
+            if gone := {n: v for n, v in vanished.items() if n not in (drop or [])}:
+                record.failed_source = min(gone)
+                plan.refuse_vanished(gone, settings)
             if vanished:
                 log.warning("built without %s, as asked (--drop): its published data is removed",
                             ", ".join(sorted(vanished)))

@@ -60,8 +60,8 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
         if snap is not None and src.reads_history:
             snap = with_history(snap, settings)
         if snap is None and src.required:
-            roots = ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
-            raise SnapshotError(f"{name}: no snapshot found under {roots} (set JLAC_MIRROR or run `jlac fetch`)")
+            raise SnapshotError(f"{name}: no snapshot found under {_roots(settings)} (set JLAC_MIRROR or run "
+                                "`jlac fetch`)")
         chosen[name] = snap
     return chosen
 
@@ -77,22 +77,22 @@ def vanished(snapshots: dict[str, Snapshot | None], published: dict[str, str] | 
     return out
 
 
-def refuse_vanished(snapshots: dict[str, Snapshot | None], published: dict[str, str] | None,
-                    settings: Settings, drop: list[str] | None = None) -> None:
-    """Raise SnapshotError when a source the published warehouse holds has no snapshot any more (a mirror no longer
-    configured, a store moved): the refresh would otherwise remove its published data. ``drop`` names the sources
-    to build without on purpose."""
-    gone = {n: v for n, v in vanished(snapshots, published).items() if n not in (drop or [])}
-    if not gone:
-        return
-    roots = ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
+def refuse_vanished(gone: dict[str, str], settings: Settings) -> None:
+    """Raise SnapshotError for the sources the published warehouse holds of which no snapshot is found any more
+    (``vanished``; a mirror no longer configured, a store moved): a refresh would otherwise remove their published
+    data."""
     names = " ".join(f"--drop {n}" for n in sorted(gone))
     raise SnapshotError(
         "no snapshot found of " + ", ".join(f"{n} (the published warehouse holds its vintage {v})"
                                              for n, v in sorted(gone.items()))
-        + f" under {roots}: a refresh now would remove its published data; nothing was built. Set JLAC_MIRROR or "
-        f"JLAC_SNAPSHOTS to where its vintages are, fetch it (`jlac fetch`), or build without it on purpose: "
-        f"`jlac refresh {names}`")
+        + f" under {_roots(settings)}: a refresh now would remove its published data; nothing was built. Set "
+        f"JLAC_MIRROR or JLAC_SNAPSHOTS to where its vintages are, fetch it (`jlac fetch`), or build without it on "
+        f"purpose: `jlac refresh {names}`")
+
+
+def _roots(settings: Settings) -> str:
+    """Where snapshots are looked for, as an error names them."""
+    return ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
 
 
 def _hash_tree(h, root: Path, suffixes: tuple[str, ...] | None = None) -> None:
