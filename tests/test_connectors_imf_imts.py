@@ -284,6 +284,52 @@ def test_a_failed_source_does_not_stop_the_others(env, httpserver, sleeps, monke
     assert [(r.source, r.status) for r in results] == [("imf-imts", "failed"), ("fred-exjpus", "new")]
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(("answer", "tries", "says"), [
+    ((503, b"busy"), 2, "HTTP 503"),
+    (None, 2, "failed after 1 attempt(s)"),  # nothing listening: connection refused
+    ((404, b"no such series"), 1, "HTTP 404"),
+    ((200, b"<html>maintenance</html>"), 1, "imf-imts GET"),  # a body the connector refuses
+], ids=["503", "no connection", "404", "not understood"])
+def test_the_fetch_task_tries_again_only_a_failure_that_may_pass(env, httpserver, monkeypatch, answer, tries, says):
+    """The fetch task tries a source once more (after 10 s) when its server still failed after the HTTP client's
+    own retries (5xx, 429, no connection); not when the answer will be the same (404, 401, a body the connector
+    does not understand): that waited 10 s to fail with the same message. One fetch-ledger line per try."""
+    from jlac import pipeline
+    from prefect import flow
+
+    monkeypatch.setenv("JLAC_HTTP_RETRIES", "0")  # one request per try: the tries are counted at the server
+    monkeypatch.setenv("JLAC_IMF_MIN_INTERVAL", "0")
+    monkeypatch.setenv("JLAC_IMF_REPORTERS", "JPN")
+    if answer is None:
+        monkeypatch.setenv("JLAC_IMF_URL", f"http://127.0.0.1:{_closed_port()}/")
+    else:
+        httpserver.expect_request(PATH.format("JPN")).respond_with_data(answer[1], status=answer[0])
+    fetch = pipeline.fetch_task.with_options(retry_delay_seconds=0)
+
+    @flow(name="fetch-imts-once")
+    def fetch_imts() -> tuple:
+        try:
+            fetch("imf-imts", env)
+        except pipeline.FetchFailed as exc:
+            return exc.may_pass, str(exc)
+        return None, "fetched"
+
+    may_pass, message = fetch_imts()
+    assert may_pass == (tries == 2) and says in message, message
+    if answer is not None:
+        assert len(httpserver.log) == tries
+    lines = env.fetch_ledger.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == tries and all('"status": "failed"' in line and "may_pass" not in line for line in lines)
+
+
 def test_offline_touches_nothing(env, httpserver):
     results = fetch_all(None, env, offline=True)
     assert {r.status for r in results} == {"skipped"}

@@ -2,7 +2,14 @@
 
 
 class JlacError(Exception):
-    """Base class of every error jlac reports to its users."""
+    """Base class of every error jlac reports to its users.
+
+    ``may_pass``: whether the same step tried again later may succeed (a server that stayed down through the HTTP
+    retries). jlac's own verdicts (a checksum mismatch, a refused file, an HTTP 404) do not pass: retrying them
+    only delays the message.
+    """
+
+    may_pass = False
 
 
 class SnapshotError(JlacError):

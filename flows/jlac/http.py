@@ -66,10 +66,11 @@ for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.connection_p
 class HttpError(JlacError):
     """A request failed for good (after retries), or returned something other than success."""
 
-    def __init__(self, message: str, url: str = "", status: int | None = None):
+    def __init__(self, message: str, url: str = "", status: int | None = None, may_pass: bool = False):
         super().__init__(message)
         self.url = url  # already redacted
         self.status = status
+        self.may_pass = may_pass  # True only when the retries ran out on 429/5xx/connection errors (JlacError)
 
 
 @dataclass
@@ -355,7 +356,8 @@ class HttpClient:
                 break
             wait = delay if delay is not None else self._backoff(attempt)
             self.sleep(wait)
-        raise HttpError(f"GET {shown} failed after {self.retries + 1} attempt(s): {last_problem}", shown)
+        raise HttpError(f"GET {shown} failed after {self.retries + 1} attempt(s): {last_problem}", shown,
+                        may_pass=True)
 
     def _send(self, request: httpx.Request, shown: str) -> httpx.Response:
         """Send, following redirects; a header carrying a registered secret (an API key) is not sent to another

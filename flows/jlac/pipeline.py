@@ -58,39 +58,43 @@ _TASK = {"cache_policy": NO_CACHE}
 
 
 def may_pass(task, task_run, state) -> bool:
-    """Prefect's ``retry_condition_fn`` of the stages that read and write files (verify, the HS-9 parse, publish):
-    try again after an error that may pass (an I/O error, a lost Dask worker, a hook's connection), not after
-    jlac's own verdict (a ``JlacError``: a checksum mismatch, a file the parser refuses, a before-publish hook
-    refusing the build), which the same files give again. Those waited 1 + 5 s (verify) or 2 s (publish, its hooks
-    run twice) before failing as they had the first time. Never after a stop (``stops.no_stop_noted``)."""
+    """Prefect's ``retry_condition_fn`` of the stages that retry (fetch, verify, the HS-9 parse, publish): try again
+    after an error that may pass (an I/O error, a lost Dask worker, a hook's connection, a server still down after
+    the HTTP retries), not after jlac's own verdict (a ``JlacError`` whose ``may_pass`` is False: a checksum
+    mismatch, a file the parser refuses, a before-publish hook refusing the build, an HTTP 404 or 401, an answer
+    the connector does not understand), which the same files or the same server give again. Those waited 1 + 5 s
+    (verify), 2 s (publish, its hooks run twice) or 10 s (fetch) before failing as they had the first time.
+    Never after a stop (``stops.no_stop_noted``)."""
     if not stops.no_stop_noted(task, task_run, state):
         return False
-    return not isinstance(state.result(raise_on_failure=False), JlacError)
+    exc = state.result(raise_on_failure=False)
+    return not isinstance(exc, JlacError) or exc.may_pass
 
 
 # --- fetch: one task per source, retried where the network is ---------------------------------------------
 
 class FetchFailed(JlacError):
-    """A connector's fetch failed (after its HTTP retries); the task retries it once more."""
+    """A connector's fetch failed (after its HTTP retries); the task tries once more if it may pass."""
 
-    def __init__(self, name: str, message: str):
-        super().__init__(name, message)  # both in args: a pickled copy (Prefect's state) is built again from them
-        self.source, self.message = name, message
+    def __init__(self, name: str, message: str, may_pass: bool = False):
+        super().__init__(name, message, may_pass)  # in args: a pickled copy (Prefect's state) is built from them
+        self.source, self.message, self.may_pass = name, message, may_pass
 
     def __str__(self) -> str:
         return f"fetch {self.source}: {self.message}"
 
 
 def fetch_source(name: str, settings: Settings):
-    """Run one connector; raise when it failed, so that Prefect retries the source."""
+    """Run one connector; raise when it failed (FetchFailed: Prefect tries once more if the failure may pass)."""
     result = fetch_one(name, settings)
     if result.status == "failed":
-        raise FetchFailed(name, result.message)
+        raise FetchFailed(name, result.message, result.may_pass)
     return result
 
 
+# once more after 10 s when the failure may pass (a server still down after the HTTP client's own retries)
 fetch_task = task(fetch_source, name="fetch", task_run_name="fetch {name}", retries=1, retry_delay_seconds=10,
-                  retry_condition_fn=stops.no_stop_noted, **_TASK)
+                  retry_condition_fn=may_pass, **_TASK)
 
 
 # --- build stages ---------------------------------------------------------------------------------------

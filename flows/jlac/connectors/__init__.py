@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 class FetchError(JlacError):
     """A publisher's response is not what the connector expected; the message names the request."""
 
+    @classmethod
+    def from_http(cls, label: str, exc: HttpError) -> FetchError:
+        """``label: <the HTTP failure>``; it may pass when the HTTP failure may (the retries ran out on 5xx)."""
+        error = cls(f"{label}: {exc}")
+        error.may_pass = exc.may_pass
+        return error
+
 
 @dataclass
 class FetchResult:
@@ -59,6 +66,8 @@ class FetchResult:
     requests: int = 0
     bytes: int = 0
     message: str = ""
+    # a failure that trying again later may get past (jlac.errors.JlacError.may_pass, an I/O error); not recorded
+    may_pass: bool = False
 
 
 @dataclass
@@ -119,7 +128,7 @@ class Staged:
         try:
             download = client.download(url, self.workdir, **self.validators(previous, name), **kwargs)
         except HttpError as exc:
-            raise FetchError(f"{label}: {exc}") from None
+            raise FetchError.from_http(label, exc) from None
         return self.add(name, download, reuse_from=previous), download.url
 
 
@@ -398,7 +407,8 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
             result = module.fetch(settings, client)
         except (JlacError, OSError) as exc:
             result = FetchResult(
-                name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc))
+                name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc)),
+                may_pass=isinstance(exc, OSError) or exc.may_pass,
             )
         except Exception as exc:  # noqa: BLE001 - an answer the connector did not foresee: this source fails, the
             # others still run (a traceback here stopped `jlac fetch a b c` at the first), and the ledger says so
@@ -432,5 +442,6 @@ def record_fetches(settings: Settings, results: list[FetchResult]) -> None:
     from jlac import ledger
 
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    ledger.append_lines(settings.fetch_ledger, [json.dumps({"at": at, **asdict(r)}) for r in results],
+    lines = [json.dumps({"at": at, **{k: v for k, v in asdict(r).items() if k != "may_pass"}}) for r in results]
+    ledger.append_lines(settings.fetch_ledger, lines,
                         "the fetch of " + ", ".join(r.source for r in results), "the fetch ledger")

@@ -65,7 +65,7 @@ def _get(client: HttpClient, staged, url: str, params: dict, name: str, root: st
     try:
         download = client.download(url, staged.workdir, params=params)
     except HttpError as exc:
-        raise FetchError(f"estat-trade {name}: {exc}") from None
+        raise FetchError.from_http(f"estat-trade {name}", exc) from None
     path = staged.add(name, download)
     try:
         return read_envelope(path, f"estat-trade GET {download.url}", root)
