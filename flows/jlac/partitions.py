@@ -64,9 +64,15 @@ def _synthetic(snapshot: Snapshot) -> bool:
 
 def partition_path(settings: Settings, source: Source, snapshot: Snapshot, rel: str, version: str | None = None
                    ) -> Path:
+    """The partition of one file, named by everything its content depends on: the file's sha256, its name in the
+    snapshot (a partition's rows carry it, in the ``file`` column the checks select new rows by), the parser's
+    version and the synthetic tag. Named by content alone, a file refused by validation and sent again under
+    another name reused the partition of its first name: the checks of the new name selected no row, and its
+    rows were published (found by a QA pass)."""
     sha = next(f.sha256 for f in snapshot.files if f.path == rel)
+    name = hashlib.sha256(rel.encode()).hexdigest()[:8]
     tag = "-synthetic" if _synthetic(snapshot) else ""
-    return settings.cache_dir / source.name / "parts" / f"{sha}-{version or code_version(source)}{tag}.parquet"
+    return settings.cache_dir / source.name / "parts" / f"{sha}-{name}-{version or code_version(source)}{tag}.parquet"
 
 
 # --- verify ----------------------------------------------------------------------------------------

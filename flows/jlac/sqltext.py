@@ -9,3 +9,8 @@ from pathlib import Path
 def literal(text: str | Path) -> str:
     """``text`` as an SQL string literal: ``it's`` -> ``'it''s'``."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier: ``Value-Jan`` -> ``"Value-Jan"`` (a double quote in it doubled)."""
+    return '"' + name.replace('"', '""') + '"'

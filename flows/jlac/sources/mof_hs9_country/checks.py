@@ -6,9 +6,10 @@ suite (``jlac.partitions.files_to_validate``): a new month costs one month of ch
 check across files (one flow and year per file, no (flow, year) twice) reads the partitions' Parquet statistics.
 
 Each GX expectation is at least one scan of the rows (5.7 M of them for 38 years), so the rules on single rows
-(flow code, values, HS code, partner code, year = sum of months) are computed in one query as a ``problem`` text
-per row (NULL when the row is fine) and GX expects it to be NULL everywhere; the report lists the failing rows
-with their problem. The grain (one row per file, HS-9 line and partner) is a second scan, listing repeated keys.
+(flow code, year, values and quantities, HS code, partner code, year = sum of months) are computed in one query
+as a ``problem`` text per row (NULL when the row is fine) and GX expects it to be NULL everywhere; the report lists
+the failing rows with their problem. The grain (one row per file, HS-9 line and partner) is a second scan, listing
+repeated keys.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from jlac.validation import Check
 E = gx.expectations
 # Nine digits, or MOF's confidential lines: the chapter, six X and a letter (e.g. 81XXXXXXA in mof-hs9-imports).
 HS9_PATTERN = "[0-9]{9}|[0-9]{2}X{6}[A-Z]"
+FIRST_YEAR = 1988  # MOF's HS-9 by country table starts in 1988
 
 
 def _rows_query(source, snapshot, settings) -> str:
@@ -44,9 +46,16 @@ def checks(source, snapshot, settings=None) -> list[Check]:
     months = " + ".join(f"r.{c}" for c in month_cols)
     empty_month = " OR ".join(f"r.{c} IS NULL" for c in month_cols)
     which_empty = _named(month_cols, "IS NULL")
-    signed = month_cols + [c.name for c in source.columns if c.name.startswith("quantity")]
+    quantities = [c.name for c in source.columns if c.name.startswith("quantity")]
+    empty_quantity = " OR ".join(f"r.{c} IS NULL" for c in quantities)
+    which_empty_quantity = _named(quantities, "IS NULL")
+    signed = month_cols + quantities
     negative = " OR ".join(f"r.{c} < 0" for c in signed)
     which_negative = _named(signed, "< 0")
+    # MOF's quantities for the year are its own sums of the months, as its values are (every line of the mirror's
+    # mof-hs9-imports, 2009-2024: 126,887 lines)
+    quantity_sums = " OR ".join(
+        f"r.quantity{k}_year <> " + " + ".join(f"r.quantity{k}_m{i:02d}" for i in range(1, 13)) for k in (1, 2))
     return [
         Check(name="new rows: schema", query=rows, expectations=[schema_expectation(source)]),  # no scan
         Check(
@@ -54,15 +63,23 @@ def checks(source, snapshot, settings=None) -> list[Check]:
             name="new rows: flow, values, HS code, partner code, months",
             query=f"""SELECT r.file, r.hs9, r.country_code, CASE
                 WHEN r.flow IS NULL THEN 'Exp or Imp is neither 1 (exports) nor 2 (imports)'
+                -- an empty Year passed every rule below (and the dbt tests, which select new rows by year) and was
+                -- published as a year of NULL (found by a QA pass)
+                WHEN r.year IS NULL THEN 'Year is empty'
+                WHEN r.year < {FIRST_YEAR} THEN 'Year ' || r.year || ' is before {FIRST_YEAR}, MOF''s first year'
                 WHEN r.value_year IS NULL THEN 'Value-Year is empty'
                 WHEN r.value_year < 0 THEN 'Value-Year is negative'
                 -- an empty month made the sum below NULL, so the rule passed and the month was lost in the facts
                 WHEN {empty_month} THEN 'a month''s value is empty: ' || {which_empty}
+                WHEN {empty_quantity} THEN 'a quantity is empty: ' || {which_empty_quantity}
                 WHEN {negative} THEN 'a month''s value or a quantity is negative: ' || {which_negative}
+                -- regexp_full_match of an empty HS is NULL, not false: the rule passed it
+                WHEN r.hs9 IS NULL OR r.hs9 = '' THEN 'HS code is empty'
                 WHEN NOT regexp_full_match(r.hs9, '{HS9_PATTERN}') THEN 'HS code is not 9 digits'
                 WHEN c.code IS NULL THEN 'partner code is not in japan-customs-country-codes'
                 -- Value-Year is MOF's own sum of the months; a difference means a shifted or truncated column
                 WHEN r.value_year <> {months} THEN 'Value-Year is not the sum of the twelve months'
+                WHEN {quantity_sums} THEN 'Quantity1-Year or Quantity2-Year is not the sum of the twelve months'
                 END AS problem
                 FROM ({rows}) AS r
                 LEFT JOIN (SELECT DISTINCT code FROM raw.japan_customs_country_codes) AS c
