@@ -303,3 +303,49 @@ def test_a_stop_inside_the_publish_after_its_swap_is_recorded_as_after_publishin
     from jlac import ledger
 
     assert run == ledger.read(settings.run_ledger)[-1]["run_id"]  # the published warehouse is that run's
+
+
+def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_next(homes, caplog):
+    """Found by a QA pass: a run killed after its swap, while its after-publish hooks ran, left no ledger line.
+    `jlac status` then named the previous vintages for good, the next refresh found nothing changed, and the next
+    publish dropped the run from meta.runs. The next refresh records it from the published warehouse's meta.runs,
+    moves the charts it had staged into the output, and removes what other killed runs staged."""
+    import logging
+
+    from jlac import ledger
+    from jlac.ops.status import source_status
+    from jlac.revisions import published_run
+
+    home, old, _ = homes
+    settings = _settings(home, old)
+    lines = settings.run_ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    killed = ledger.read(settings.run_ledger)[-1]
+    assert killed["status"] == "completed"
+    settings.run_ledger.write_text("".join(lines[:-1]), encoding="utf-8")  # its line never written
+    staged = settings.build_dir / f"{killed['run_id']}-output"
+    staged.mkdir(parents=True)
+    (staged / "drawn-by-the-killed-run.csv").write_text("year,value\n2020,1\n", encoding="utf-8")
+    other = settings.build_dir / "20990101T000000000-1-output"  # a run killed before it published
+    other.mkdir()
+    (other / "x.csv").write_text("x\n", encoding="utf-8")
+    before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+
+    with caplog.at_level(logging.WARNING, logger="jlac"):
+        record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "unchanged"
+    runs = ledger.read(settings.run_ledger)
+    assert [r["run_id"] for r in runs[-2:]] == [killed["run_id"], record.run_id]
+    recovered = runs[-2]
+    assert recovered["status"] == "completed" and recovered["started"] == killed["started"]
+    assert recovered["snapshots"] == killed["snapshots"]
+    assert f"run {killed['run_id']} published" in caplog.text and "recorded now" in caplog.text
+    assert (settings.output / "drawn-by-the-killed-run.csv").is_file()
+    assert not staged.exists() and not other.exists()
+    assert hashlib.sha256(settings.warehouse.read_bytes()).hexdigest() == before
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert published_run(con) == killed["run_id"]
+    vintages = {s.source: s for s in source_status(settings)}
+    assert vintages["imf-dots"].last_vintage == "2022-02-02"
+    again = pipeline.refresh(settings, trigger="test")  # once recorded, not recorded twice
+    assert [r["run_id"] for r in ledger.read(settings.run_ledger)].count(killed["run_id"]) == 1
+    assert again.status == "unchanged"

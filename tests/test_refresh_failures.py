@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 
 import duckdb
@@ -349,7 +350,7 @@ def test_run_ids_are_unique_in_a_process_and_sort_by_time():
 
 
 def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unless_dropped(published, mirror,
-                                                                                           tmp_path):
+                                                                                           tmp_path, caplog):
     """A mirror no longer configured for one optional source (AidData's country-year table): its snapshot is None, and
     the refresh built its raw table empty and published that, removing its data without a word. It now stops before
     building, naming the source and the vintage the warehouse holds; ``drop`` builds without it on purpose."""
@@ -368,7 +369,13 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
     assert last["status"] == "failed" and last["failed_source"] == source
     with pytest.raises(JlacError, match="unknown source"):
         pipeline.refresh(settings, trigger="test", drop=["aiddata-gcdf3-country"])  # a typo drops nothing
-    record = pipeline.refresh(settings, trigger="test", drop=[source])
+    # a required source cannot be dropped; one whose snapshots are found is built as usual, and the log says so
+    # (both went by without a word: found by a QA pass)
+    with pytest.raises(JlacError, match=r"--drop imf-dots: a required source .* cannot be built without"):
+        pipeline.refresh(settings, trigger="test", drop=[source, "imf-dots"])
+    with caplog.at_level(logging.WARNING, logger="jlac"):
+        record = pipeline.refresh(settings, trigger="test", drop=[source, "aiddata-gcdf2-projects"])
+    assert "--drop aiddata-gcdf2-projects: its snapshots are found, so it is built as usual" in caplog.text
     assert record.status == "completed" and record.plan["changed"] == [source]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf3_country_year").fetchone()[0] == 0

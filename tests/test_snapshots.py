@@ -187,12 +187,21 @@ def test_source_option_with_a_published_vintage_gone_says_so(tmp_path, mirror):
     settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
                         output=tmp_path / "out")
     with duckdb.connect(str(settings.warehouse)) as con:
-        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.snapshots AS SELECT * FROM (VALUES "
-                    "('fred-exjpus', '2025-05-27'), ('oecd-dac2a', '2099-01-01')) t(source, vintage)")
+        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.inputs AS SELECT * FROM (VALUES "
+                    "('source:fred-exjpus', '2025-05-27/ab12'), ('source:oecd-dac2a', '2099-01-01/cd34'), "
+                    "('source:mof-hs9-imports', 'none'), ('source:gone-from-the-code', '2020-01-01/ef56'), "
+                    "('code', '0123')) t(input, fingerprint)")
     with pytest.raises(JlacError, match=r"oecd-dac2a's published vintage '2099-01-01' is no longer in the store or "
                                         r"the mirrors \(available: 2022-01-18\).*--pin oecd-dac2a=VINTAGE"):
         _published_pins(settings, ["imf-dots"])
-    assert _published_pins(settings, ["imf-dots"], {"oecd-dac2a": "2022-01-18"}) == {"fred-exjpus": "2025-05-27"}
+    # a source published without a snapshot stays without one (found by a QA pass: `--source fred-exjpus` loaded
+    # mof-hs9-imports, whose snapshot had appeared since); one the code no longer has is left to the plan
+    assert _published_pins(settings, ["imf-dots"], {"oecd-dac2a": "2022-01-18"}) == (
+        {"fred-exjpus": "2025-05-27"}, ["mof-hs9-imports"])
+    from jlac import plan
+
+    snaps = plan.discover(settings, pins={"fred-exjpus": "2025-05-27"}, absent=["mof-hs9-imports"])
+    assert snaps["mof-hs9-imports"] is None and snaps["fred-exjpus"].vintage == "2025-05-27"
 
 
 def test_vintages_written_within_one_second_each_get_a_name_that_sorts_after_the_last(tmp_path):
@@ -210,3 +219,43 @@ def test_vintages_written_within_one_second_each_get_a_name_that_sorts_after_the
     assert [v.vintage for v in vintages][-1] == names[-1]
     assert [v.path("f.csv").read_text() for v in vintages] == [f"a\n{i}\n" for i in range(4)]
     assert [v.manifest["vintage"] for v in vintages] == [v.vintage for v in vintages]
+
+
+def test_the_fingerprint_covers_what_a_parser_reads_from_the_manifest(tmp_path):
+    """Found by a QA pass: the fingerprint hashed the files alone, and mof-hs9-country's parser reads the manifest's
+    ``synthetic`` flag into every row. A manifest edited to say ``synthetic: false`` left the refresh 'unchanged'
+    (rows still marked synthetic, so left out of the figures) where a full build unmarked them."""
+    from jlac import plan
+
+    vintage = tmp_path / "mof-hs9-country" / "2026-01-01"
+    vintage.mkdir(parents=True)
+    (vintage / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    write_manifest(vintage, "mof-hs9-country", {"synthetic": True})
+    before = load_snapshot(vintage)
+    write_manifest(vintage, "mof-hs9-country", {"synthetic": False})
+    after = load_snapshot(vintage)
+    assert before.files == after.files and before.fingerprint != after.fingerprint
+    published = plan.inputs_of({"mof-hs9-country": before}, "code")
+    the_plan = plan.make_plan({"mof-hs9-country": after}, plan.inputs_of({"mof-hs9-country": after}, "code"),
+                              published)
+    assert (the_plan.mode, the_plan.changed) == ("incremental", ["mof-hs9-country"])
+    write_manifest(vintage, "mof-hs9-country", {"synthetic": False})  # the same manifest again: the same input
+    assert load_snapshot(vintage).fingerprint == after.fingerprint
+
+
+def test_source_option_refuses_a_kept_source_whose_snapshot_changed_since_it_was_published():
+    """Found by a QA pass: `--source fred-exjpus` pinned the other sources' vintages, but mof-trade-by-country-top30
+    reads its earlier vintages too, and one added to the store since was loaded with it. A kept source whose input
+    differs from the published one is named, and nothing is built; with other code every source is rebuilt anyway."""
+    from jlac.errors import JlacError
+    from jlac.pipeline import _refuse_changed_kept
+
+    published = {"code": "c1", "source:fred-exjpus": "2025-05-27/a", "source:mof-trade-by-country-top30":
+                 "2026-10-04/b", "source:mof-hs9-imports": "none"}
+    inputs = {**published, "source:fred-exjpus": "2099-01-01/z", "source:mof-trade-by-country-top30": "2026-10-04/b2"}
+    kept = ["mof-trade-by-country-top30", "mof-hs9-imports"]
+    with pytest.raises(JlacError, match=r"--source fred-exjpus keeps every other source as the published warehouse "
+                                        r"holds it, but the snapshot of mof-trade-by-country-top30 now differs"):
+        _refuse_changed_kept(["fred-exjpus"], kept, inputs, published)
+    _refuse_changed_kept(["fred-exjpus"], ["mof-hs9-imports"], inputs, published)  # kept as published: fine
+    _refuse_changed_kept(["fred-exjpus"], kept, {**inputs, "code": "c2"}, published)  # a full build: not refused

@@ -182,7 +182,7 @@ def refresh(
     """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
     try:
-        preflight.check(get_settings(), [*source, *drop] or None, pins, fetch=fetch and not offline)  # a typo
+        preflight.check(get_settings(), source or None, pins, fetch=fetch and not offline, drop=drop or None)  # a typo
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import shutil
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -196,22 +198,26 @@ def _alert_hook_failure(hook: str, message: str) -> None:
                  "state": "hook_failed", "hook": hook, "error": message})
 
 
-def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] | None = None) -> dict[str, str]:
-    """The vintages the published warehouse was built from, for every source but ``keep`` (and ``pinned``, which
-    the caller pins itself)."""
+def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] | None = None
+                    ) -> tuple[dict[str, str], list[str]]:
+    """For ``--source``: the vintages the published warehouse was built from, for every source but ``keep`` (and
+    ``pinned``, which the caller pins itself), and the sources it was built without (no snapshot then: they stay
+    without one, although a snapshot may have appeared since)."""
     if not settings.warehouse.exists():
-        return {}
+        return {}, []
     try:
         with warehouse.connect_readonly(settings) as con:
-            rows = con.execute("SELECT DISTINCT source, vintage FROM meta.snapshots").fetchall()
+            rows = con.execute("SELECT substr(input, 8), split_part(fingerprint, '/', 1) FROM meta.inputs "
+                               "WHERE input LIKE 'source:%'").fetchall()
     except duckdb.Error as exc:
-        raise JlacError(f"--source keeps the other sources at the vintages of the published warehouse, but "
+        raise JlacError(f"--source keeps the other sources as the published warehouse holds them, but "
                         f"{settings.warehouse} cannot be read ({str(exc).splitlines()[0]}); a refresh without "
                         "--source rebuilds and replaces it") from None
-    pins = {s: v for s, v in rows if s not in keep and s not in (pinned or {})}
+    # a source the code no longer has is left to the plan (it ignores it)
+    kept = {s: v for s, v in rows if s not in keep and s not in (pinned or {}) and s in all_sources()}
+    absent = sorted(s for s, v in kept.items() if v == "none")
+    pins = {s: v for s, v in kept.items() if v != "none"}
     for source, vintage in sorted(pins.items()):
-        if source not in all_sources():
-            continue  # a source the code no longer has: the plan ignores it
         available = [snap.vintage for snap in list_vintages(source, settings)]
         if vintage not in available:
             raise JlacError(
@@ -219,7 +225,23 @@ def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] 
                 f"but {source}'s published vintage {vintage!r} is no longer in the store or the mirrors (available: "
                 f"{', '.join(available) or 'none'}); refresh without --source to build {source} from its newest "
                 f"vintage, or name one with --pin {source}=VINTAGE")
-    return pins
+    return pins, absent
+
+
+def _refuse_changed_kept(keep: list[str], kept: list[str], inputs: dict[str, str], published: dict[str, str] | None
+                         ) -> None:
+    """``--source``: a source kept as published whose input now differs from the published one (its vintage's
+    manifest edited, or an earlier vintage it reads added since) would be rebuilt too, against what was asked
+    (found by a QA pass: an older vintage of mof-trade-by-country-top30 added to the store was loaded by
+    ``--source fred-exjpus``). Refused, naming it; only when the code is the same (else every source is rebuilt)."""
+    if not published or published.get("code") != inputs.get("code"):
+        return
+    changed = sorted(n for n in kept if inputs.get(f"source:{n}") != published.get(f"source:{n}"))
+    if changed:
+        raise JlacError(
+            f"--source {', '.join(keep)} keeps every other source as the published warehouse holds it, but the "
+            f"snapshot of {', '.join(changed)} now differs from the published one (its manifest, or, for a source "
+            "that reads its earlier vintages, those); refresh without --source to build it, or add it to --source")
 
 
 @contextlib.contextmanager
@@ -255,8 +277,8 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     either way, and a failed validation leaves a report naming source, file and rows.
     """
     settings = settings or get_settings()
-    preflight.check(settings, [*(sources or []), *(drop or [])] or None, pins,
-                    fetch=fetch and not offline)  # before anything is fetched or built
+    preflight.check(settings, sources, pins, fetch=fetch and not offline,
+                    drop=drop)  # before anything is fetched or built
     with _log_to_run(logging.getLogger("jlac")), stops.noting() as noted:
         fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
         stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
@@ -313,6 +335,39 @@ def _refresh_lock(settings: Settings, record: RunRecord):
         yield
 
 
+def _finish_an_interrupted_publish(settings: Settings) -> None:
+    """A run killed after its swap and before its ledger line (its after-publish hooks run in between): record it
+    now from the published warehouse's ``meta.runs`` (which the run wrote), and move the charts it had staged into
+    the output. Without this, `jlac status` named the warehouse's previous vintages for good, the next refresh
+    found nothing changed, and the next publish dropped the run from ``meta.runs`` (found by a QA pass). Its
+    after-publish hooks are caught up by ``publish_hooks.catch_up`` as for any hook that did not succeed."""
+    from jlac.revisions import published_run
+
+    if not settings.warehouse.exists():
+        return
+    try:
+        with warehouse.connect_readonly(settings) as con:
+            run_id = published_run(con)
+            row = con.execute("SELECT run_id, flow_run_id, trigger, started, ended, duration_s, snapshots::VARCHAR "
+                              "FROM meta.runs WHERE run_id = ?", [run_id]).fetchone() if run_id else None
+    except duckdb.Error:  # unreadable or held by a writer: the plan's own read of it says so
+        return
+    if row is None or any(r["run_id"] == run_id for r in ledger.read(settings.run_ledger)):
+        return
+
+    def when(t):
+        return t.astimezone(UTC).isoformat(timespec="milliseconds") if t is not None else None
+
+    record = RunRecord(run_id=row[0], flow_run_id=row[1], trigger=row[2] or "cli", started=when(row[3]),
+                       ended=when(row[4]), status="completed", duration_s=row[5], snapshots=json.loads(row[6] or "[]"))
+    log.warning("run %s published %s but was stopped before recording it (killed?): recorded now from the "
+                "warehouse's meta.runs; its after-publish hooks are run again", run_id, settings.warehouse)
+    ledger.append(settings.run_ledger, record)
+    staged = settings.build_dir / f"{run_id}-output"
+    if staged.is_dir():
+        _move_outputs(staged, settings.output)
+
+
 def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetch_failed=None,
                        drop=None) -> RunRecord:
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id),
@@ -323,10 +378,12 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
     swapped_in: int | None = None  # the build file's inode: the published file is this one once the swap is done
     staged_output = settings.build_dir / f"{record.run_id}-output"
     with _refresh_lock(settings, record), stops.noting() as noted:
+        _finish_an_interrupted_publish(settings)
         warehouse.remove_stale_builds(settings)
         try:
-            pins = {**(_published_pins(settings, sources, pins) if sources else {}), **(pins or {})}
-            snapshots = discover_task(settings, pins=pins)
+            kept, absent = _published_pins(settings, sources, pins) if sources else ({}, [])
+            pins = {**kept, **(pins or {})}
+            snapshots = discover_task(settings, pins=pins, absent=absent)
             record.snapshots = [meta.snapshot_record(s) for s in snapshots.values() if s is not None]
             for name, snap in snapshots.items():
                 record.failed_source = name
@@ -341,8 +398,12 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             if vanished:
                 log.warning("built without %s, as asked (--drop): its published data is removed",
                             ", ".join(sorted(vanished)))
-            the_plan = plan.make_plan(snapshots, plan.inputs_of(snapshots, plan.code_fingerprint()),
-                                      published_inputs, full=full,
+            if kept := sorted(set(drop or []) - set(vanished)):
+                log.warning("--drop %s: its snapshots are found, so it is built as usual (--drop builds without a "
+                            "source only when its snapshots are no longer found)", ", ".join(kept))
+            inputs = plan.inputs_of(snapshots, plan.code_fingerprint())
+            _refuse_changed_kept(sources or [], [*kept, *absent], inputs, published_inputs)
+            the_plan = plan.make_plan(snapshots, inputs, published_inputs, full=full,
                                       missing=partitions.missing_partitions(settings, all_sources()))
             record.plan = {"mode": the_plan.mode, "reason": the_plan.reason, "changed": the_plan.changed}
             log.info("plan: %s (%s)", the_plan.mode, the_plan.reason)

@@ -49,13 +49,17 @@ def check_known(names: list[str] | None = None, pins: dict[str, str] | None = No
         raise JlacError(f"unknown source(s) {unknown}{'; ' + hints if hints else ''}; known: {sources}")
 
 
-def discover(settings: Settings, names: list[str] | None = None, pins: dict[str, str] | None = None
-             ) -> dict[str, Snapshot | None]:
-    """The snapshot each source will be built from (latest vintage unless pinned); None when absent."""
+def discover(settings: Settings, names: list[str] | None = None, pins: dict[str, str] | None = None,
+             absent: list[str] | None = None) -> dict[str, Snapshot | None]:
+    """The snapshot each source will be built from (latest vintage unless pinned); None when absent, or when
+    ``absent`` names it (``--source`` keeps a source the published warehouse was built without, without)."""
     check_known(names, pins)
     sources = all_sources()
     chosen = {}
     for name, src in sources.items():
+        if name in (absent or []) and not src.required:
+            chosen[name] = None
+            continue
         snap = latest_snapshot(name, settings, (pins or {}).get(name))
         if snap is not None and src.reads_history:
             snap = with_history(snap, settings)

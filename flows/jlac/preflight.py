@@ -16,14 +16,19 @@ from jlac.errors import JlacError
 
 
 def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
-          fetch: bool = False) -> None:
-    """Raise JlacError (SettingError for a setting) naming what is wrong: an unknown source name, a JLAC_HTTP_* value
-    when the run fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache path no refresh can write."""
+          fetch: bool = False, drop: list[str] | None = None) -> None:
+    """Raise JlacError (SettingError for a setting) naming what is wrong: an unknown source name, a required source
+    to ``drop``, a JLAC_HTTP_* value when the run fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache
+    path no refresh can write."""
     from jlac import task_runners
     from jlac.plan import check_known
+    from jlac.sources import all_sources
     from jlac.transform import dbt_home
 
-    check_known(sources, pins)
+    check_known([*(sources or []), *(drop or [])] or None, pins)
+    if required := sorted(n for n in drop or [] if all_sources()[n].required):
+        raise JlacError(f"--drop {', '.join(required)}: a required source (the models and figures need its data) "
+                        "cannot be built without; put its snapshots back where JLAC_MIRROR or JLAC_SNAPSHOTS say")
     if fetch:
         from jlac.connectors import make_client
 

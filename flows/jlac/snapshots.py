@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import re
@@ -64,10 +65,15 @@ class Snapshot:
 
     @property
     def fingerprint(self) -> str:
-        """One sha256 over the files' paths and checksums: changes when any file changes."""
+        """One sha256 over the files' paths and checksums and the rest of the manifest: changes when any file
+        changes, or anything else a parser may read from the manifest (``synthetic: true`` marks every row of
+        mof-hs9-country synthetic; a manifest edited to say otherwise left the refresh ``unchanged``, its rows
+        still marked, where a full build unmarked them: found by a QA pass)."""
         h = hashlib.sha256()
         for f in sorted(self.files, key=lambda f: f.path):
             h.update(f"{f.path}\0{f.sha256}\n".encode())
+        rest = {k: v for k, v in self.manifest.items() if k != "files"}
+        h.update(b"manifest\0" + json.dumps(rest, sort_keys=True, default=str).encode())
         for snap in self.older:
             h.update(f"older\0{snap.vintage}\0{snap.fingerprint}\n".encode())
         return h.hexdigest()
