@@ -154,3 +154,60 @@ def test_without_appid_it_is_skipped(env, httpserver, monkeypatch):
     monkeypatch.delenv("JLAC_ESTAT_APPID")
     [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
     assert result.status == "skipped" and httpserver.log == []
+
+
+def _serve(httpserver):
+    httpserver.expect_request("/rest/3.0/app/json/getStatsList").respond_with_json(stats_list())
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(meta())
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_handler(stats_data)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("***", "'***' is a figure e-Stat does not show (confidential?)"),
+    ("x", "'x' is a figure e-Stat does not show (confidential?)"),
+    ("5.7", "'5.7' is not a whole number"),
+    ("N/A", "'N/A' is not a whole number"),
+    ("１２３", "'１２３' is not a whole number"),  # full-width digits: str.isdigit() took them
+], ids=["***", "x", "fraction", "N/A", "full-width"])
+def test_a_value_that_is_not_a_whole_number_stops_the_fetch_naming_the_cell(env, httpserver, monkeypatch, value,
+                                                                          says):
+    """Found by a QA pass: every VALUE that was not ASCII digits was written to the CSV as 0, so a figure e-Stat
+    hides ('***', 'x') became a real zero in the warehouse, and a fraction a zero the checks caught only by the sums.
+    e-Stat's 'none' mark ('-') is still 0, as MOF's own files write it."""
+    monkeypatch.setitem(PAGES, ("2023000000", "1"), ([v("081090010", "140", "50305", "2023000000", value),
+                                                      v("081090010", "500", "50305", "2023000000", "5")], None))
+    _serve(httpserver)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed"
+    assert f"table {IMPORTS} 2023, HS 081090010, partner 305, Value-Year: {says}" in result.message, result.message
+    assert list_vintages("mof-hs9-country", env) == []
+
+
+@pytest.mark.parametrize(("var", "value", "says"), [
+    ("JLAC_ESTAT_HS9_AREAS", "50410", "JLAC_ESTAT_HS9_AREAS='50410': 50410 not among the codes the e-Stat tables "
+                                      "list (304, 305, 410)"),
+    ("JLAC_ESTAT_HS9_AREAS", "410,999", "JLAC_ESTAT_HS9_AREAS='410,999': 999 not among the codes"),
+    ("JLAC_ESTAT_HS9_YEARS", "2019", "JLAC_ESTAT_HS9_YEARS='2019': 2019 not among the codes the e-Stat tables list "
+                                     "(2023, 2024)"),
+])
+def test_a_filter_naming_no_listed_code_is_refused_before_any_data_request(env, httpserver, monkeypatch, var, value,
+                                                                           says):
+    """Found by a QA pass: an area filter that matched no code was left out of the query (every partner of the
+    world), and a year filter that matched none stored a vintage without data, which stopped every later refresh."""
+    monkeypatch.setenv(var, value)
+    _serve(httpserver)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed" and says in result.message, result.message
+    assert not [r for r, _ in httpserver.log if r.path.endswith("getStatsData")]
+    assert list_vintages("mof-hs9-country", env) == []
+
+
+def test_a_cell_given_twice_with_two_values_stops_the_fetch(env, httpserver, monkeypatch):
+    """Found by a QA pass: the later of two values for one cell won, without a word."""
+    values, nxt = PAGES[("2023000000", "1")]
+    monkeypatch.setitem(PAGES, ("2023000000", "1"), (
+        [*values, v("081090010", "140", "50305", "2023000000", "999")], nxt))
+    _serve(httpserver)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed"
+    assert "HS 081090010, area 50305, Value-Year is given twice, '5' and '999'" in result.message, result.message

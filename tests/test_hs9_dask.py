@@ -75,7 +75,7 @@ def test_task_runner_specs(spec, address):
     assert task_runners.dask_address(spec) == address
 
 
-@pytest.mark.parametrize("spec", ["local:0", "local:x", "local", "dask://", "dask://sched:", "dask://sched:99999",
+@pytest.mark.parametrize("spec", ["local:0", "local:x", "local:²", "local", "dask://", "dask://sched:", "dask://sched:99999",
                                   "dask://sched:abc", "dask://sched/x", "http://sched:8786", "sched:8786"])
 def test_a_wrong_task_runner_is_named(spec, monkeypatch):
     from jlac import task_runners

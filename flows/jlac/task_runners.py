@@ -32,7 +32,7 @@ def dask_address(spec: str) -> str | None:
     scheme = scheme.lower()
     if not sep:
         kind, _, n = spec.strip().partition(":")
-        if kind.lower() == "local" and n.isdigit() and int(n) >= 1:
+        if kind.lower() == "local" and n.isascii() and n.isdigit() and int(n) >= 1:  # not "²"
             return None
         raise SettingError(f"{ENV}={spec!r}: {EXPECTED}")
     if scheme not in ("dask", "tcp", "tls"):

@@ -104,12 +104,41 @@ def _get(client: HttpClient, staged, url: str, params: dict, name: str, root: st
         raise FetchError(client.redact(str(exc))) from None
 
 
-def _choose(codes: list[str], env: str, default: list[str]) -> list[str]:
+def _choose(codes: list[str], env: str, default: list[str], key=lambda c: c) -> list[str]:
+    """The codes ``env`` names (by ``key(code)``), else ``default``. A value naming none of the codes is refused,
+    naming it: it left the filter out of the query (every partner of the world: about 20 times the pages) or stored a
+    vintage without data, which then stopped every refresh (found by a QA pass)."""
     wanted = [v.strip() for v in os.environ.get(env, "").split(",") if v.strip()]
-    return [c for c in codes if c in wanted] if wanted else default
+    if not wanted:
+        return default
+    unknown = sorted(set(wanted) - {key(c) for c in codes})
+    if unknown:
+        known = sorted({key(c) for c in codes})
+        raise FetchError(f"{env}={os.environ[env]!r}: {', '.join(unknown)} not among the codes the e-Stat tables list "
+                         f"({', '.join(known[:12])}{', ...' if len(known) > 12 else ''}); nothing was fetched")
+    return [c for c in codes if key(c) in wanted]
 
 
-def write_csv(path: Path, rows: dict[tuple, dict[str, str]], flow: str, year: int) -> None:
+# e-Stat's marks in a trade table's VALUE: none (no trade; MOF's CSV writes 0), and a figure not shown
+_NONE = {"-", "―", "－"}
+_HIDDEN = {"***", "x", "X", "*", "…"}
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
+def _cell(value: str | None, where: str) -> str:
+    """A number of MOF's CSV from e-Stat's VALUE text: ASCII digits as they are, e-Stat's 'none' marks as 0. A figure
+    e-Stat does not show ('***', 'x') or anything else (a fraction, 'N/A', full-width digits) stops the fetch, naming
+    the cell: they were written as 0, real zeros in the warehouse (found by a QA pass)."""
+    text = (value or "").replace(",", "").strip()
+    if not text or text in _NONE:
+        return "0"
+    if _WHOLE.fullmatch(text):
+        return text
+    what = "a figure e-Stat does not show (confidential?)" if text in _HIDDEN else "not a whole number"
+    raise FetchError(f"{where}: {value!r} is {what}; MOF's CSV layout has a whole number there. Nothing was stored")
+
+
+def write_csv(path: Path, rows: dict[tuple, dict[str, str]], flow: str, year: int, label: str = "") -> None:
     """Rows keyed (hs9, country code) as MOF's CSV: HS quoted with apostrophes, absent numbers 0, no unit '  '."""
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh, lineterminator="\n")
@@ -117,9 +146,8 @@ def write_csv(path: Path, rows: dict[tuple, dict[str, str]], flow: str, year: in
         for (hs9, country), items in sorted(rows.items()):
             line = ["1" if flow == "export" else "2", str(year), f"'{hs9}'", country,
                     items.get("Unit1") or "  ", items.get("Unit2") or "  "]
-            for col in HEADER[6:]:
-                value = (items.get(col) or "0").replace(",", "")
-                line.append(value if value.lstrip("-").isdigit() else "0")  # '-' and '***' mean none
+            line += [_cell(items.get(col), f"{label or 'mof-hs9-country'} {year}, HS {hs9}, partner {country}, "
+                                           f"{col}") for col in HEADER[6:]]
             out.writerow(line)
 
 
@@ -142,6 +170,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                                 f"estat/{table}_meta.json", "GET_META_INFO")
         all_years = sorted({c["@code"][:4] for m in metas.values() for c in class_lists(m).get("time", [])})
         years = _choose(all_years, "JLAC_ESTAT_HS9_YEARS", all_years[-2:])
+        if not years:
+            raise FetchError(f"mof-hs9-country: the tables {', '.join(tables)} list no year; nothing was fetched")
         for table, meta in metas.items():
             classes = class_lists(meta)
             try:
@@ -151,8 +181,10 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             items = item_columns(classes, table)
             areas = [c["@code"] for c in classes.get("area", []) if c["@code"].startswith("50")]
             default_areas = [a for a in areas if a[2:].isdigit() and int(a[2:]) in LATIN_AMERICA]
-            wanted = [v.strip() for v in os.environ.get("JLAC_ESTAT_HS9_AREAS", "").split(",") if v.strip()]
-            chosen_areas = [a for a in areas if a[2:] in wanted] if wanted else default_areas
+            chosen_areas = _choose(areas, "JLAC_ESTAT_HS9_AREAS", default_areas, key=lambda a: a[2:])
+            if not chosen_areas:  # without cdArea the query is every partner of the world
+                raise FetchError(f"mof-hs9-country table {table}: its area list has none of MOF's Latin American "
+                                 f"codes ({LATIN_AMERICA.start}-{LATIN_AMERICA.stop - 1}); set JLAC_ESTAT_HS9_AREAS")
             times = [c["@code"] for c in classes.get("time", []) if c["@code"][:4] in years]
             resolved[table] = {"flow": flow, "title": title, "years": [t[:4] for t in times],
                                "areas": len(chosen_areas)}
@@ -176,15 +208,21 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                         column = items.get(v.get("@cat02"))
                         area = v["@area"]
                         if column and area.startswith("50"):
-                            rows[(v.get("@cat01"), area[2:])][column] = str(v["$"]).strip()
+                            cells, text = rows[(v.get("@cat01"), area[2:])], str(v["$"]).strip()
+                            if cells.setdefault(column, text) != text:  # the later one won, without a word
+                                raise FetchError(f"mof-hs9-country {name}: HS {v.get('@cat01')}, area {area}, "
+                                                 f"{column} is given twice, {cells[column]!r} and {text!r}")
                     if nxt is None:
                         break
                     if page >= MAX_PAGES:
                         raise FetchError(f"mof-hs9-country table {table} {year}: more than {MAX_PAGES} pages")
                     start, page = nxt, page + 1
                 out = staged.workdir / f"hs9-country-{year}-{'exp' if flow == 'export' else 'imp'}.csv"
-                write_csv(out, rows, flow, year)
+                write_csv(out, rows, flow, year, f"mof-hs9-country table {table}")
                 staged.files[out.name] = out
+        if not any(name.endswith(".csv") for name in staged.files):  # a vintage without data stops every refresh
+            raise FetchError(f"mof-hs9-country: no table lists a year of {', '.join(years)} (tables "
+                             f"{', '.join(tables)}); nothing was stored")
         metadata = {
             "title": "Trade Statistics of Japan (普通貿易統計): HS-9 x country x month (品別国別表), "
             "via the e-Stat API",
