@@ -380,3 +380,29 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf3_country_year").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM meta.snapshots WHERE source = ?", [source]).fetchone()[0] == 0
+
+
+def test_two_workbooks_of_one_country_under_two_names_stop_the_publish(published, mirror):
+    """Found by a QA pass: a second workbook whose reporter is named 'JPN' (mapped to Japan as 'Japan' is) with other
+    values passed every workbook check, and the two were published mixed, row by row, Figure 1 included. The
+    staging model's grain test (one value per reporter, partner, flow and year) stops the publish."""
+    from jlac.errors import ModelError
+    from jlac.sources.imf_dots.source import UNIT
+
+    home, _, _ = published
+    root = small_mirror(home / "two-names", mirror, GOOD)
+    vintage = root / "imf-dots" / "2022-02-02"
+    wb = openpyxl.load_workbook(vintage / "DOTS_101.xlsx")
+    for ws in wb.worksheets:  # the reporter's name is the cell above the unit line (B4 above B5)
+        unit = next(c for r in ws.iter_rows(max_row=10) for c in r if c.value == UNIT)
+        ws.cell(row=unit.row - 1, column=unit.column, value="JPN")
+    row = next(r for r in wb["Exports, FOB"].iter_rows() if r[1].value == "Brazil")
+    row[-3].value = (row[-3].value or 0) * 1.5 + 1
+    wb.save(vintage / "DOTS_901.xlsx")
+    write_manifest(vintage, "imf-dots")
+    bad, before = _refresh_with(published, root)
+    with pytest.raises(ModelError, match=r"unique_combination\(columns=\['reporter_iso3', 'reporter_aggregate', "
+                                         r"'partner_iso3', 'partner_aggregate', 'flow', 'year'\]\) on "
+                                         r"staging.stg_imf_dots__trade .*reporter_iso3='JPN'"):
+        pipeline.refresh(bad, trigger="test")
+    _assert_unchanged(published[1], before)

@@ -62,20 +62,41 @@ def test_comtrade_years_the_wrong_way_round(monkeypatch, tmp_path):
         connector.fetch(settings, connector.make_client())
 
 
-def test_a_prefect_server_that_does_not_answer_is_named_before_the_refresh(monkeypatch, capsys, tmp_path):
+@pytest.mark.parametrize("server", ["closed port", "not prefect", "never answers"])
+def test_a_prefect_server_that_does_not_answer_is_named_before_the_refresh(monkeypatch, capsys, tmp_path, server,
+                                                                          httpserver):
+    """A closed port, an HTTP server that is not Prefect's (it answered /health with 200, then an 87-line traceback)
+    and one that accepts and never answers (the command waited 7 minutes): one line, at once (found by a QA pass)."""
     import socket
+    import time
 
     from jlac import cli
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with socket.socket() as s:  # a free port, closed again: connecting to it is refused
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"
+    listener = None
+    if server == "not prefect":
+        httpserver.expect_request("/api/health").respond_with_data("<html>ok</html>", content_type="text/html")
+        httpserver.expect_request("/api/admin/version").respond_with_data("<html>ok</html>", content_type="text/html")
+        url = httpserver.url_for("/api")
+    else:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/api"
+        if server == "never answers":
+            listener.listen(8)  # connections are accepted by the kernel, and never read
+        else:
+            listener.close()  # a free port, closed again: connecting to it is refused
     monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
     monkeypatch.setattr(sys, "argv", ["jlac", "refresh"])
-    with temporary_settings(updates={PREFECT_API_URL: url}), pytest.raises(SystemExit) as exit_:
-        cli.main()
+    start = time.monotonic()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}), pytest.raises(SystemExit) as exit_:
+            cli.main()
+    finally:
+        if listener is not None:
+            listener.close()
     assert exit_.value.code == 1
+    assert time.monotonic() - start < 30
     err = " ".join(capsys.readouterr().err.split())
     assert f"jlac: JlacError: PREFECT_API_URL={url}: no Prefect API answers there" in err
     assert "unset PREFECT_API_URL" in err and "Traceback" not in err

@@ -111,3 +111,21 @@ def test_a_failed_check_names_each_row_once_with_its_count(tmp_path):
     assert "{'file': 'DOTS_101.xlsx', 'row_number': 226, 'partner': 'Republic of Perú'} (12 rows)" in details
     assert details.count("'row_number': 226") == 1
     assert "{'file': 'DOTS_101.xlsx', 'row_number': 300, 'partner': 'Atlantis 0'}, " in details  # once: no count
+
+
+def test_a_failure_says_when_it_lists_only_the_first_rows():
+    """Found by a QA pass: GX lists at most 20 rows of an SQL datasource, and '122 unexpected row(s); ... rows [...
+    (20 rows)]' read as the whole set (the 61 rows of the other sheet were not named)."""
+    from types import SimpleNamespace
+
+    from jlac.validation import _describe
+
+    row = {"file": "DOTS_101.xlsx", "sheet": "Exports, FOB", "row_number": 8}
+    result = SimpleNamespace(
+        result={"unexpected_count": 122, "unexpected_list": ["Narnia"] * 122, "unexpected_index_list": [row] * 20},
+        expectation_config=SimpleNamespace(kwargs={"column": "unmapped_name"}), exception_info=None)
+    text = _describe(result)
+    assert "122 unexpected row(s); values 'Narnia' (122 rows); rows (in the first 20 of 122 rows) [" in text, text
+    complete = SimpleNamespace(result={"unexpected_count": 2, "unexpected_index_list": [row, {**row, "row_number": 9}]},
+                               expectation_config=SimpleNamespace(kwargs={}), exception_info=None)
+    assert "rows [{" in _describe(complete) and "first" not in _describe(complete)

@@ -72,13 +72,25 @@ def check_prefect_api() -> None:
     if not url:
         return
     from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    with get_client(sync_client=True) as client:
+    # One try of 10 s (Prefect's client retries a timeout with its 60 s timeout: a server that accepted and never
+    # answered held the command 7 minutes), then the server's version: an HTTP server that is not Prefect's
+    # answered /health with 200 and ended in an 87-line traceback (both found by a QA pass).
+    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), \
+            get_client(sync_client=True, httpx_settings={"timeout": 10}) as client:
         problem = client.api_healthcheck()  # Prefect's own check: GET /health, with the client's auth
+        if problem is None:
+            try:
+                version = client.api_version()  # what the flow's start reads next
+                problem = None if isinstance(version, str) and version[:1].isdigit() else ValueError(
+                    f"/admin/version answered {str(version)[:60]!r}, not a Prefect version")
+            except Exception as exc:  # noqa: BLE001  not JSON, not there: not a Prefect API
+                problem = exc
     if problem is not None:
-        _fail(JlacError(f"PREFECT_API_URL={url}: no Prefect API answers there ({type(problem).__name__}: {problem}). "
-                        "Start that server (`prefect server start`) or unset PREFECT_API_URL to run on a temporary "
-                        "local API."))
+        _fail(JlacError(f"PREFECT_API_URL={url}: no Prefect API answers there ({type(problem).__name__}: "
+                        f"{str(problem)[:200]}). Start that server (`prefect server start`) or unset PREFECT_API_URL "
+                        "to run on a temporary local API."))
 
 
 def _pins(pin: list[str]) -> dict[str, str]:
