@@ -94,7 +94,17 @@ def test_refresh_ships_the_docs_site(published):
     manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
     assert len(models) > 40 and all(n.get("compiled_code") for n in models)
-    assert len(json.loads((site / "catalog.json").read_text(encoding="utf-8"))["nodes"]) == len(models)
+    catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
+    assert len(catalog["nodes"]) == len(models)
+    # every relation of the warehouse is in the site's catalog: the quarantine tables, meta.inputs and the HS-9
+    # partitions list were left out (found by a QA pass)
+    listed = {f"{e['metadata']['schema']}.{e['metadata']['name']}" for kind in ("nodes", "sources")
+              for e in catalog[kind].values()}
+    with duckdb.connect(str(published.warehouse), read_only=True) as con:
+        held = {f"{s}.{t}" for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal UNION ALL "
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert held - listed == set()
 
 
 def test_docs_site_is_kept_only_while_it_describes_the_build(published, tmp_path):
