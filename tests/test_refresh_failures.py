@@ -406,3 +406,23 @@ def test_two_workbooks_of_one_country_under_two_names_stop_the_publish(published
                                          r"staging.stg_imf_dots__trade .*reporter_iso3='JPN'"):
         pipeline.refresh(bad, trigger="test")
     _assert_unchanged(published[1], before)
+
+
+def test_source_option_stops_when_a_kept_source_changed_since_it_was_published(published, mirror, tmp_path):
+    """`--source imf-dots` keeps FRED as published; FRED's published vintage, its manifest edited since (a copy in
+    the own store wins the mirror's for the same vintage), is another input: the refresh stops naming it, before
+    building, rather than rebuild a source it was not given."""
+    _, good, _ = published
+    shutil.copytree(good.warehouse.parent, tmp_path / "wh", symlinks=True)  # a copy: the session's home stays as it is
+    root = small_mirror(tmp_path / "mirror", mirror, GOOD)
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(root,),
+                        output=tmp_path / "wh" / "output")
+    [fred] = sorted((root / "fred-exjpus").iterdir())[-1:]
+    edited = settings.snapshots / "fred-exjpus" / fred.name
+    shutil.copytree(fred, edited)
+    write_manifest(edited, "fred-exjpus", {"note": "edited since it was published"})
+    before = _fingerprint(settings)
+    with pytest.raises(JlacError, match=r"--source imf-dots keeps every other source as the published warehouse "
+                                        r"holds it, but the snapshot of fred-exjpus now differs"):
+        pipeline.refresh(settings, trigger="test", sources=["imf-dots"])
+    _assert_unchanged(settings, before)

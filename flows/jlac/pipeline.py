@@ -398,9 +398,9 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             if vanished:
                 log.warning("built without %s, as asked (--drop): its published data is removed",
                             ", ".join(sorted(vanished)))
-            if kept := sorted(set(drop or []) - set(vanished)):
+            if present := sorted(set(drop or []) - set(vanished)):
                 log.warning("--drop %s: its snapshots are found, so it is built as usual (--drop builds without a "
-                            "source only when its snapshots are no longer found)", ", ".join(kept))
+                            "source only when its snapshots are no longer found)", ", ".join(present))
             inputs = plan.inputs_of(snapshots, plan.code_fingerprint())
             _refuse_changed_kept(sources or [], [*kept, *absent], inputs, published_inputs)
             the_plan = plan.make_plan(snapshots, inputs, published_inputs, full=full,
