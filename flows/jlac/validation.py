@@ -83,14 +83,13 @@ def _describe(result) -> str:
         parts.append(f"values{of_all(len(values))} {distinct_counts(values)}")
     rows = r.get("unexpected_index_list") or []
     if rows:
-        listed = len(rows)
         # GX puts the checked column's value in every row; when all the rows carry the same one, it is said once
         # above with its count instead of beside every row (differing values stay beside their rows)
         column = result.expectation_config.kwargs.get("column")
         if column and len(rows) > 1 and all(isinstance(row, dict) for row in rows) and \
                 len({repr(row.get(column)) for row in rows}) == 1:
             rows = [{k: v for k, v in row.items() if k != column} for row in rows]
-        parts.append(f"rows{of_all(listed)} {distinct_rows(rows)}")
+        parts.append(f"rows{of_all(len(rows))} {distinct_rows(rows)}")
     if result.exception_info and result.exception_info.get("raised_exception"):
         parts.append(f"error: {result.exception_info.get('exception_message')}")
     else:  # GX keys exception_info by metric when several metrics failed
