@@ -586,8 +586,66 @@ def test_a_damaged_partition_is_parsed_again_and_repairs_the_published_view(tmp_
             == before
 
 
-def test_a_damaged_parse_cache_is_parsed_again(tmp_path, mirror, caplog):
-    """Every source's cached batch: one cut short is parsed again from the snapshot, with a warning."""
+def test_an_edited_partition_is_parsed_again_and_repairs_the_published_view(tmp_path, generated, mirror):
+    """A partition edited in the cache into another valid Parquet file (one value changed, magic bytes and footer
+    whole): the published view read the edited value, and no refresh saw it (found by a QA pass). Its seal no longer
+    matches, so the next refresh parses that file again and the warehouse reads the files' values."""
+    from hs9_helpers import incremental_build
+    from jlac import warehouse
+
+    root = tmp_path / "m"
+    _copy_snapshot(generated, root)
+    settings = settings_for(tmp_path / "home", root, mirror)
+    build(settings)
+    total = "SELECT count(*), sum(value_jpy) FROM marts.fct_trade_commodity_monthly"
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        before = con.execute(total).fetchone()
+    parts = sorted((settings.cache_dir / SRC / "parts").glob("*.parquet"))
+    edited = parts[0]
+    _one_value_changed("value_m01")(edited)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute(total).fetchone() != before  # the published view reads the edit
+    assert partitions.missing_partitions(settings, all_sources()) == {
+        SRC: f"1 of 4 partition(s) missing or damaged, e.g. {edited}"}
+    warehouse.publish(incremental_build(settings), settings)
+    assert partitions.missing_partitions(settings, all_sources()) == {}
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute(total).fetchone() == before
+
+
+def _cut_short(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _bytes_changed_inside(path: Path) -> None:
+    """Damage in the middle of the file, Parquet's magic bytes intact at both ends."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 3
+    data[middle:middle + 64] = b"A" * 64
+    path.write_bytes(bytes(data))
+
+
+def _one_value_changed(column: str):
+    """A valid Parquet file with the same rows but for one value of ``column`` (a hand edit): every check of its
+    shape passes."""
+    def tamper(path: Path) -> None:
+        tmp = path.with_name("edited.parquet")
+        with duckdb.connect() as con:
+            con.execute(f"COPY (SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN {column} + 1 ELSE {column} "
+                        f"END AS {column}) FROM read_parquet(?)) TO '{tmp}' (FORMAT parquet)", [str(path)])
+        tmp.replace(path)
+    return tamper
+
+
+DAMAGE = {"cut short": _cut_short, "bytes changed inside": _bytes_changed_inside}
+
+
+@pytest.mark.parametrize("damage", [*DAMAGE, "one value changed"])
+def test_a_damaged_parse_cache_is_parsed_again(tmp_path, mirror, caplog, damage):
+    """Every source's cached batch: one cut short, damaged inside or edited is parsed again from the snapshot, with a
+    warning. Found by a QA pass: with its magic bytes intact, a damaged batch was reused (by `--full` too), and its
+    values reached the checks, which blamed the publisher's file for months it does not have
+    ('2999418-07-04' at EXJPUS.csv row 206); an edited value passed them and was published."""
     from jlac import parse
 
     settings = settings_for(tmp_path, mirror)
@@ -601,11 +659,39 @@ def test_a_damaged_parse_cache_is_parsed_again(tmp_path, mirror, caplog):
 
     good = content()
     assert good[0] > 600  # FRED's monthly rates since 1971
-    batch.write_bytes(batch.read_bytes()[: batch.stat().st_size // 2])
+    assert partitions.parquet_intact(batch)
+    {**DAMAGE, "one value changed": _one_value_changed("jpy_per_usd")}[damage](batch)
+    assert not partitions.parquet_intact(batch)
     with caplog.at_level("WARNING", logger="jlac.parse"):
         assert parse.parse_to_cache(settings, source, snap) == batch
-    assert "fred-exjpus: cached batch" in caplog.text and "is damaged; parsed again" in caplog.text
+    assert "fred-exjpus: cached batch" in caplog.text
+    assert "is damaged or changed since it was written; parsed again" in caplog.text
     assert content() == good
+    caplog.clear()
+    with caplog.at_level("INFO", logger="jlac.parse"):  # parsed again and sealed: reused from now on
+        assert parse.parse_to_cache(settings, source, snap) == batch
+    assert "parse skipped" in caplog.text and "parsed again" not in caplog.text
+
+
+def test_a_moved_parse_cache_is_hashed_once_and_reused(tmp_path, mirror, caplog):
+    """A cache copied elsewhere (new inodes and times, same bytes) is reused, not parsed again: its seal is checked
+    by hash once and then by stat."""
+    from jlac import parse, sealed
+
+    settings = settings_for(tmp_path / "a", mirror)
+    source = all_sources()["fred-exjpus"]
+    snap = latest_snapshot("fred-exjpus", settings)
+    batch = parse.parse_to_cache(settings, source, snap)
+    copied = tmp_path / "b" / "cache"
+    shutil.copytree(settings.cache_dir, copied)  # new inodes and modification times
+    moved = settings_for(tmp_path / "b", mirror)
+    assert moved.cache_dir == copied
+    twin = parse.cache_path(moved, source, snap)
+    assert twin.exists() and twin.stat().st_ino != batch.stat().st_ino
+    with caplog.at_level("INFO", logger="jlac.parse"):
+        assert parse.parse_to_cache(moved, source, snap) == twin
+    assert "parse skipped" in caplog.text
+    assert sealed.intact(twin)
 
 
 def test_a_cell_the_reader_cannot_take_is_one_line_naming_file_line_and_column(tmp_path, generated):

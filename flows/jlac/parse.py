@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import config, partitions
+from jlac import config, partitions, sealed
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt
 from jlac.snapshots import Snapshot
@@ -91,7 +91,7 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
         return partitions.parse_all(settings, source, snapshot)
     out = cache_path(settings, source, snapshot)
     if out.exists() and not partitions.parquet_intact(out):
-        log.warning("%s: cached batch %s is damaged; parsed again", source.name, out)
+        log.warning("%s: cached batch %s is damaged or changed since it was written; parsed again", source.name, out)
     elif out.exists():
         log.info("%s: snapshot %s unchanged (cache %s); parse skipped", source.name, snapshot.id, out.name)
         return out
@@ -114,6 +114,7 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
                 f"{source.name} {snapshot.id}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
                 "the files do not have the layout the parser expects"
             ) from exc
+        sealed.seal(tmp, out)
         os.replace(tmp, out)
     log.info("%s: parsed %s into %s", source.name, snapshot.id, out.name)
     return out

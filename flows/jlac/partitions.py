@@ -6,10 +6,11 @@ For a source too large to copy into every build (``Source.parse_file`` set, e.g.
   (device, inode, size, mtime), as git's index does: a file seen unchanged since (an unchanged file, or a
   hard link of it in a new vintage) is not read again. Changed, new, missing and unlisted files fail exactly
   as in ``snapshots.verify``.
-* **parse** turns each file into ``cache/<source>/parts/<sha256>-<code version>.parquet`` — content-addressed, so
-  an unchanged file is never parsed twice, across vintages too. Files are independent: the fan-out runs one task
-  per file, in process or on a Dask cluster (``jlac.pipeline``). The list of a snapshot's partitions is
-  written beside them (``<vintage>-<key>.parts.json``).
+* **parse** turns each file into ``cache/<source>/parts/<sha256>-<name>-<code version>.parquet`` (``partition_path``),
+  sealed with its own sha256 (``jlac.sealed``) — content-addressed, so an unchanged file is never parsed twice, across
+  vintages too, and a partition damaged or edited since it was written is parsed again. Files are independent: the
+  fan-out runs one task per file, in process or on a Dask cluster (``jlac.pipeline``). The list of a snapshot's
+  partitions is written beside them (``<vintage>-<key>.parts.json``).
 * **load** creates ``raw.<table>`` as a view over the partitions (nothing copied) and ``raw.<table>_partitions``
   (file, sha256, Parquet path, rows, and the checks version it was validated under).
 * **validate** (the source's checks) looks at the partitions the published warehouse does not already hold under
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import sqltext, textfiles
+from jlac import sealed, sqltext, textfiles
 from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
@@ -129,16 +130,18 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
 # --- parse -----------------------------------------------------------------------------------------
 
 def parquet_intact(path: Path) -> bool:
-    """A cached Parquet file is whole: it exists and starts and ends with Parquet's magic bytes (a file cut short by
-    a full disk, a copy that stopped or a hand edit does not). Eight bytes read, so every refresh can afford it for
-    every partition; the pages inside are DuckDB's to check when it reads them."""
+    """A cached Parquet file is the one jlac wrote: it starts and ends with Parquet's magic bytes (a file cut short by
+    a full disk or a copy that stopped does not) and has the bytes of its seal (``jlac.sealed``: a file damaged inside
+    or edited by hand does not). Eight bytes and a stat while the file is untouched, so every refresh can afford it
+    for every partition."""
     try:
         with path.open("rb") as f:
             head = f.read(4)
             f.seek(-4, os.SEEK_END)
-            return head == b"PAR1" and f.read(4) == b"PAR1" and path.stat().st_size > 12
+            whole = head == b"PAR1" and f.read(4) == b"PAR1" and path.stat().st_size > 12
     except OSError:  # missing, unreadable, or shorter than the magic bytes
         return False
+    return whole and sealed.intact(path)
 
 
 def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel: str, version: str | None = None,
@@ -152,7 +155,8 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
     if parquet_intact(out):
         return str(out)
     if out.exists():
-        log.warning("%s %s/%s: cached partition %s is damaged; parsed again", source.name, snapshot.id, rel, out)
+        log.warning("%s %s/%s: cached partition %s is damaged or changed since it was written; parsed again",
+                    source.name, snapshot.id, rel, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
@@ -176,7 +180,8 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
                              "the file does not have the layout the parser expects") from exc
         _write_stats(con, source, tmp, stats_path(out))
-    os.replace(tmp, out)  # the partition last: a partition never exists without its statistics
+    sealed.seal(tmp, out)
+    os.replace(tmp, out)  # the partition last: a partition never exists without its statistics and seal
     return str(out)
 
 
