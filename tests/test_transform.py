@@ -218,6 +218,25 @@ def test_a_null_key_fails_the_facts_key_test_naming_the_column(published, tmp_pa
     assert "failed: 1 failing row(s); e.g. reporter_iso3='JPN', flow='import', year=None, hs_chapter='27'" in msg
 
 
+@pytest.mark.parametrize(("seed", "insert", "expected"), [
+    ("report_claims", "INSERT INTO seeds.report_claims SELECT * REPLACE (99 AS report_value) FROM seeds.report_claims "
+     "WHERE claim_id = 'C01'", "dbt test unique_combination(columns=['claim_id']) on seeds.report_claims"),
+    ("japan_lac_policy", "INSERT INTO seeds.japan_lac_policy SELECT * REPLACE ('3' AS pillar_no, NULL AS source_url) "
+     "FROM seeds.japan_lac_policy LIMIT 1", "dbt test not_null_columns(columns=['policy', 'pillar_no', 'source_url']) "
+     "on seeds.japan_lac_policy"),
+])
+def test_a_seed_row_repeating_a_key_or_without_its_url_fails_the_build(published, tmp_path, seed, insert, expected):
+    """Found by a QA pass: a reviewed seed with a claim given twice (two values for C01 on the report page) or a
+    policy row without its source URL was published; data/seeds.yml says every row keeps its URL."""
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute(insert)
+    with pytest.raises(ModelError) as err:
+        transform.build(path, published, select=[f"source:seeds.{seed}+"])
+    assert expected in str(err.value)
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch):
     """A copy of the dbt project to damage; jlac.transform builds it instead of the real one, parsed into a dbt home

@@ -357,7 +357,8 @@ def _relation(node) -> str:
 def _test_label(node, relations: dict[str, str]) -> str:
     """``unique_combination(columns=[...]) on marts.fct_trade_annual`` (dbt's own test name in brackets)."""
     meta = node.test_metadata
-    target = node.attached_node or ""
+    # a test on a source (a seed table) is attached to no node: it depends on the source alone
+    target = node.attached_node or next(iter(node.depends_on.nodes), "")
     where = relations.get(target, target.rsplit(".", 1)[-1])
     if getattr(node, "column_name", None):
         where += f".{node.column_name}"
@@ -370,8 +371,9 @@ def _test_label(node, relations: dict[str, str]) -> str:
 def _failures(results, build_path: Path, settings: Settings) -> list[str]:
     problems = []
     # every model's relation, built in this run or not (an incremental build tests views it does not create again)
-    relations = {uid: _relation(node) for uid, node in _manifest(_profile(dbt_home(settings))).nodes.items()
-                 if node.resource_type == "model"}
+    manifest = _manifest(_profile(dbt_home(settings)))
+    relations = {uid: _relation(node) for uid, node in manifest.nodes.items() if node.resource_type == "model"}
+    relations.update({uid: f"{src.schema}.{src.identifier or src.name}" for uid, src in manifest.sources.items()})
     for r in results:
         status = str(r.status)
         node = r.node
