@@ -237,6 +237,51 @@ def test_a_seed_row_repeating_a_key_or_without_its_url_fails_the_build(published
     assert expected in str(err.value)
 
 
+def _fig1_years(path: Path) -> dict[int, tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r[0]: r[1:] for r in con.execute(
+            "SELECT year, export_partners, import_partners, partners FROM figures.fig1_japan_lac_trade").fetchall()}
+
+
+def test_figure_1_draws_whole_years_only_and_says_which_are_left_out(published, tmp_path, monkeypatch):
+    """Found by a QA pass: a release whose latest year held two of the 33 partners (Mexico, Brazil) so far was drawn
+    as a whole "LAC" year (bars a fraction of the year before, the title to 2021), and `partners` counted a partner
+    with a value in either flow, so a year missing Costa Rica's exports still said 33. A year is drawn when each
+    flow's partners hold 99 % of what the region's partners held in the years before; a small partner missing
+    keeps its year, a large one takes it out; the chart says which year it left out and why."""
+    import matplotlib.axes
+    from jlac.figures import fig1_japan_lac_trade
+
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    before = _fig1_years(path)
+    assert before[2015] == (33, 33, 33) and max(before) == 2020
+    with duckdb.connect(str(path)) as con:
+        # 2021: Mexico and Brazil only; 2015: Dominica's exports gone (a small partner); 2016: Mexico's exports gone
+        con.execute("INSERT INTO marts.fct_trade_annual SELECT * REPLACE (2021 AS year) FROM marts.fct_trade_annual "
+                    "WHERE reporter_iso3 = 'JPN' AND year = 2020 AND partner_iso3 IN ('MEX', 'BRA')")
+        con.execute("DELETE FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' AND flow = 'export' AND "
+                    "((year = 2015 AND partner_iso3 = 'DMA') OR (year = 2016 AND partner_iso3 = 'MEX'))")
+    transform.build(path, published, select=["int_japan_trade_by_region+"])
+    after = _fig1_years(path)
+    assert max(after) == 2020 and 2016 not in after
+    assert after[2015] == (32, 33, 33)  # kept, counted per flow
+    with duckdb.connect(str(path), read_only=True) as con:
+        partial = con.execute(
+            "SELECT year, export_partners, import_partners, export_coverage < 0.99, import_coverage < 0.99, "
+            "is_complete FROM intermediate.int_japan_trade_by_region WHERE region = 'celac' AND year IN (2016, 2021) "
+            "ORDER BY year").fetchall()
+        assert partial == [(2016, 32, 33, True, False, False), (2021, 2, 2, True, True, False)]
+        drawn = []
+        real_text = matplotlib.axes.Axes.text
+        monkeypatch.setattr(matplotlib.axes.Axes, "text",
+                            lambda self, x, y, s, *a, **k: drawn.append(s) or real_text(self, x, y, s, *a, **k))
+        fig1_japan_lac_trade.render(con, tmp_path)
+    note = next(t for t in drawn if t.startswith("2021: left out"))
+    assert "of exports" in note and "of imports" in note
+    assert any(t.startswith("2016: left out") for t in drawn)  # a gap inside the span too
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch):
     """A copy of the dbt project to damage; jlac.transform builds it instead of the real one, parsed into a dbt home

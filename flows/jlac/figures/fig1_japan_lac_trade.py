@@ -18,7 +18,8 @@ from jlac.figures import save  # noqa: E402
 
 REPORT_END = 2018
 
-READS = ("figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners")  # see figures/__init__
+READS = ("figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners",
+         "intermediate.int_japan_trade_by_region")  # see figures/__init__
 
 
 def title(first: int, lac_last: int, last: int) -> str:
@@ -38,9 +39,15 @@ def render(con, outdir: Path) -> list[Path]:
         "FROM figures.fig1_japan_lac_trade ORDER BY year"
     ).df()
     three = con.execute(
-        "SELECT year, flow, sum(value_usd_bn) AS usd_bn, count(value_usd_bn) AS n "
+        "SELECT year, flow, sum(value_usd_bn) AS usd_bn, count(value_usd_bn) AS n, count(DISTINCT partner_iso3) AS "
+        "partners, string_agg(DISTINCT partner_iso3, ',' ORDER BY partner_iso3) AS present "
         "FROM figures.japan_main_lac_partners WHERE year >= 2021 GROUP BY year, flow ORDER BY year"
     ).df()
+    # years the figure leaves out (a release with a few partners so far): said on the chart, not drawn as the region
+    partial = con.execute(
+        "SELECT year, export_coverage, import_coverage FROM intermediate.int_japan_trade_by_region "
+        "WHERE region = 'celac' AND year >= 1995 AND NOT is_complete ORDER BY year"
+    ).fetchall()
     written = [outdir / "fig1_japan_lac_trade.csv"]
     df.to_csv(written[0], index=False)
     if df.empty:
@@ -55,14 +62,17 @@ def render(con, outdir: Path) -> list[Path]:
         ax.bar(years[mask] + width / 2, df["imports_usd_bn"][mask], width, color="#c55a11", alpha=alpha,
                label="Imports from LAC" if alpha == 1.0 else None)
     # Mexico + Brazil + Chile from 2021: their own series, only years where all three have a dollar value
-    yen_only = sorted(set(three[three.n < 3].year))
+    # a year without one of the three (it left MOF's top 30) is not "in yen only": it has no line, said as such
+    missing = {int(r.year): sorted({"BRA", "CHL", "MEX"} - set(r.present.split(","))) for r in three.itertuples()
+               if r.partners < 3}
+    yen_only = sorted(set(three[(three.n < 3) & (three.partners == 3)].year) - set(missing))
     three = three[three.n == 3]
     for flow, color, label in (("export", "#1f4e79", "Exports to Mexico+Brazil+Chile only (MOF)"),
                                ("import", "#c55a11", "Imports from Mexico+Brazil+Chile only (MOF)")):
         part = three[three.flow == flow]
         if not part.empty:
             ax.plot(part.year, part.usd_bn, color=color, lw=1.4, ls=":", marker="D", ms=4, label=label)
-    last = int(max([years.max(), *three.year, *yen_only]))
+    last = int(max([years.max(), *three.year, *yen_only, *missing, *(y for y, _, _ in partial)]))
     years_all = list(range(int(years.min()), last + 1))
     if update.any() or last > years.max():
         ax.axvspan(REPORT_END + 0.5, last + 0.6, color="#999999", alpha=0.12, lw=0)
@@ -71,6 +81,13 @@ def render(con, outdir: Path) -> list[Path]:
     for year in yen_only:  # MOF has the year in yen, FRED no full-year rate yet: say so instead of a point
         ax.text(year, ax.get_ylim()[1] * 0.02, f"{year}: Mexico+Brazil+Chile\nin yen only (no full-year\n"
                 "FRED rate yet)", rotation=90, fontsize=7, color="#555555", ha="center", va="bottom")
+    for year, absent in missing.items():
+        ax.text(year, ax.get_ylim()[1] * 0.02, f"{year}: no line, {'+'.join(absent)}\nnot in MOF's file",
+                rotation=90, fontsize=7, color="#555555", ha="center", va="bottom")
+    for year, exports, imports in partial:
+        ax.text(year, ax.get_ylim()[1] * 0.02, f"{year}: left out, partners\nwith data so far:\n{_share(exports)} "
+                f"of exports,\n{_share(imports)} of imports", rotation=90, fontsize=7, color="#555555", ha="center",
+                va="bottom")
     ax.axvline(REPORT_END + 0.5, color="#555555", lw=0.8, ls="--")
     # the title's span ends with the last year in dollars (a year in yen only is noted on the chart, not counted)
     dollars_last = int(max([years.max(), *three.year]))
@@ -85,3 +102,8 @@ def render(con, outdir: Path) -> list[Path]:
              "states. Report span 1995-2018 marked.\nDotted: Mexico, Brazil and Chile only (MOF, yen at FRED's "
              "annual rate), not a LAC total.", fontsize=7, color="#555555")
     return written + save(fig, outdir, "fig1_japan_lac_trade", rect=(0, 0.05, 1, 1))
+
+
+def _share(coverage: float | None) -> str:
+    return "no value" if coverage is None else f"{100 * coverage:.0f} %"
+

@@ -38,8 +38,10 @@ SECTIONS = (
         report_caption="Figure 1: Japanese trade with LAC, 1995-2018 (US$ billions). Source: Trade Statistics of "
         "Japan, Ministry of Finance.",
         caption="Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them to "
-        "the IMF, US$ billions. The report's span, 1995-2018, is marked; later years are the update, as far as a "
-        "source covers all 33 partners. The dotted lines from 2021 are Mexico, Brazil and Chile alone (MOF's file "
+        "the IMF, US$ billions. The report's span, 1995-2018, is marked; later years are the update. Whole years "
+        "only: a year whose partners with a value hold less than 99 % of the region's trade in the years before "
+        "(a release with a few partners so far) is left out, and the chart says so. The dotted lines from 2021 are "
+        "Mexico, Brazil and Chile alone (MOF's file "
         "of Japan's 30 largest partners): three partners, never added into the LAC total.",
         charts=(("fig1_japan_lac_trade.svg", "Figure 1: Japan's exports to and imports from LAC by year, bars"),),
         tables=(TableSpec("figures.fig1_japan_lac_trade", "Data: Japan's trade with CELAC-33", order="year"),),

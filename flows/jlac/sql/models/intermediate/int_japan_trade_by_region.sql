@@ -15,6 +15,38 @@ WITH regions AS (
     JOIN regions AS r ON r.iso3 = t.partner_iso3
     WHERE t.reporter_iso3 = 'JPN' AND t.source <> 'mof-trade-by-country-top30'
     GROUP BY r.region, t.year
+), partner_values AS (  -- each partner's value per flow and year
+    SELECT r.region, t.flow, t.partner_iso3, t.year, sum(t.value_usd) AS value_usd
+    FROM {{ ref('fct_trade_annual') }} AS t
+    JOIN regions AS r ON r.iso3 = t.partner_iso3
+    WHERE t.reporter_iso3 = 'JPN' AND t.source <> 'mof-trade-by-country-top30' AND t.value_usd IS NOT NULL
+    GROUP BY ALL
+), expected AS (
+    -- A year's partners, per flow, against those that had a value in any of the three years before it, each
+    -- weighted by its latest value then: a release whose latest year holds a few partners so far was drawn as a
+    -- whole "LAC" year (found by a QA pass). Three years, so that a run of partial years is not compared with
+    -- itself. In the mirror every year's partners cover at least 99.9 % of that weight.
+    SELECT y.region, y.flow, y.year, p.partner_iso3, arg_max(p.value_usd, p.year) AS last_value,
+           bool_or(n.partner_iso3 IS NOT NULL) AS present
+    FROM (SELECT DISTINCT region, flow, year FROM partner_values) AS y
+    JOIN partner_values AS p ON p.region = y.region AND p.flow = y.flow AND p.year BETWEEN y.year - 3 AND y.year - 1
+    LEFT JOIN partner_values AS n
+        ON n.region = y.region AND n.flow = y.flow AND n.year = y.year AND n.partner_iso3 = p.partner_iso3
+    GROUP BY ALL
+), coverage AS (
+    SELECT region, year,
+           coalesce(sum(last_value) FILTER (WHERE flow = 'export' AND present), 0)
+               / nullif(sum(last_value) FILTER (WHERE flow = 'export'), 0) AS export_coverage,
+           coalesce(sum(last_value) FILTER (WHERE flow = 'import' AND present), 0)
+               / nullif(sum(last_value) FILTER (WHERE flow = 'import'), 0) AS import_coverage
+    FROM expected
+    GROUP BY ALL
+), counts AS (
+    SELECT region, year,
+           count(*) FILTER (WHERE flow = 'export') AS export_partners,
+           count(*) FILTER (WHERE flow = 'import') AS import_partners
+    FROM partner_values
+    GROUP BY ALL
 ), world AS (
     SELECT
         year,
@@ -25,7 +57,13 @@ WITH regions AS (
     GROUP BY year
 )
 SELECT lac.region, lac.year, lac.exports_usd, lac.imports_usd, world.world_exports_usd, world.world_imports_usd,
-       lac.partners, lac.estimated_values, lac.sources,
+       lac.partners, counts.export_partners, counts.import_partners,
+       round(coverage.export_coverage, 6) AS export_coverage, round(coverage.import_coverage, 6) AS import_coverage,
+       -- both flows have a value, and each year's partners hold 99 % of what the partners of the years before held
+       lac.exports_usd IS NOT NULL AND lac.imports_usd IS NOT NULL
+           AND coalesce(coverage.export_coverage, 1) >= 0.99 AND coalesce(coverage.import_coverage, 1) >= 0.99
+           AS is_complete,
+       lac.estimated_values, lac.sources,
        round(lac.exports_usd / 1e9, 3) AS exports_usd_bn,
        round(lac.imports_usd / 1e9, 3) AS imports_usd_bn,
        round((lac.exports_usd + lac.imports_usd) / 1e9, 3) AS total_usd_bn,
@@ -35,4 +73,6 @@ SELECT lac.region, lac.year, lac.exports_usd, lac.imports_usd, world.world_expor
        lac.year BETWEEN 1995 AND 2018 AS in_report_span
 FROM lac
 LEFT JOIN world USING (year)
+LEFT JOIN counts USING (region, year)
+LEFT JOIN coverage USING (region, year)
 ORDER BY lac.region, lac.year
