@@ -272,6 +272,9 @@ def test_figure_1_draws_whole_years_only_and_says_which_are_left_out(published, 
             "is_complete FROM intermediate.int_japan_trade_by_region WHERE region = 'celac' AND year IN (2016, 2021) "
             "ORDER BY year").fetchall()
         assert partial == [(2016, 32, 33, True, False, False), (2021, 2, 2, True, True, False)]
+    with duckdb.connect(str(path)) as con:  # Chile left MOF's top 30 in 2022: a missing partner, not "yen only"
+        assert con.execute("DELETE FROM figures.japan_main_lac_partners WHERE year = 2022 AND partner_iso3 = 'CHL' "
+                           "AND value_usd_bn IS NOT NULL").fetchall() == [(2,)]
         drawn = []
         real_text = matplotlib.axes.Axes.text
         monkeypatch.setattr(matplotlib.axes.Axes, "text",
@@ -280,6 +283,8 @@ def test_figure_1_draws_whole_years_only_and_says_which_are_left_out(published, 
     note = next(t for t in drawn if t.startswith("2021: left out"))
     assert "of exports" in note and "of imports" in note
     assert any(t.startswith("2016: left out") for t in drawn)  # a gap inside the span too
+    assert "2022: no line, CHL\nnot in MOF's file" in drawn
+    assert not any(t.startswith("2022") and "yen only" in t for t in drawn)
 
 
 @pytest.fixture
