@@ -52,6 +52,29 @@ def test_changed_and_withdrawn_values_are_revisions_additions_are_not(tmp_path):
         assert con.execute("SELECT count(*), min(published_run) FROM marts.trade_revisions").fetchone() == (2, "run-2")
 
 
+def test_a_source_without_yen_taking_a_year_over_changes_the_source_and_removes_no_yen(tmp_path):
+    """IMF DOTS gains 2021, which MOF's yen file (ranked after it) also has: the dollar value changes source (a
+    revision when it differs), the yen is not "removed by the publisher" (found by a QA pass: alerted and shown by
+    `jlac status` as 60 values removed while MOF's file still had them). A yen value whose key is gone is still
+    recorded as removed."""
+    old = _warehouse(tmp_path / "old.duckdb", [
+        ("mof-trade-by-country-top30", "MEX", 2021, 10.8e9, 1189.5e9, "2026-10-04"),
+        ("mof-trade-by-country-top30", "BRA", 2021, 4.187e9, 459.6e9, "2026-10-04"),
+    ])
+    new = _warehouse(tmp_path / "new.duckdb", [
+        ("imf-dots", "MEX", 2021, 10.9e9, None, "2026-12-01"),  # DOTS outranks MOF: dollars only
+        # BRA 2021 gone from every source
+    ])
+    assert revisions.record(new, old, "run-2") == 3
+    with duckdb.connect(str(new), read_only=True) as con:
+        rows = con.execute("SELECT partner_iso3, unit, old_source, new_source, new_value FROM marts.trade_revisions "
+                           "ORDER BY partner_iso3, unit").fetchall()
+    assert rows == [("BRA", "JPY", "mof-trade-by-country-top30", None, None),
+                    ("BRA", "USD", "mof-trade-by-country-top30", None, None),
+                    ("MEX", "USD", "mof-trade-by-country-top30", "imf-dots", 10.9e9)]
+    assert revisions.removed(new, "run-2") == [("mof-trade-by-country-top30", 2, [2021])]
+
+
 def test_a_first_publish_records_nothing(tmp_path):
     new = _warehouse(tmp_path / "new.duckdb", [("imf-dots", "MEX", 2020, 8.85e9, None, "2022-02-02")])
     assert revisions.record(new, None, "run-1") == 0

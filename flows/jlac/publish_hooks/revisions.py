@@ -44,7 +44,14 @@ def _changes_sql(table: str, partner: str, unit: str, column: str) -> str:
     """Published values of the previous warehouse that the build changes or no longer has, for the same key.
 
     A value the build drops (its key gone, or now empty) is recorded with an empty new value and source; a key
-    or value that was not published before is an addition, not a revision."""
+    or value that was not published before is an addition, not a revision. A key whose value now comes from
+    source without yen (IMF DOTS taking a year over from MOF's yen file) has changed source, not lost a value: its
+    dollar values are compared, and its yen is not recorded as removed (that was alerted as "no source of the build
+    has them any more" while MOF's file still had them; found by a QA pass)."""
+    # yen only: a dollar value the new source lacks is still a published value gone (an IMF release dropping a
+    # year under MOF's yen-only row); only MOF's files report yen, and a higher-ranked source without yen is usual
+    moved = (" AND NOT (n.reporter_iso3 IS NOT NULL AND n.value_jpy IS NULL AND n.source IS DISTINCT FROM o.source)"
+             if column == "value_jpy" else "")
     iso3 = "o.partner_iso3" if partner == "partner_iso3" else "NULL::VARCHAR"
     aggregate = "o.partner_aggregate" if partner == "partner_aggregate" else "NULL::VARCHAR"
     return f"""
@@ -55,7 +62,7 @@ def _changes_sql(table: str, partner: str, unit: str, column: str) -> str:
         FROM prev.{table} AS o
         LEFT JOIN {table} AS n
           ON o.reporter_iso3 = n.reporter_iso3 AND o.{partner} = n.{partner} AND o.flow = n.flow AND o.year = n.year
-        WHERE o.{column} IS NOT NULL AND (n.{column} IS NULL OR abs(n.{column} - o.{column}) > {TOLERANCE})"""
+        WHERE o.{column} IS NOT NULL AND (n.{column} IS NULL OR abs(n.{column} - o.{column}) > {TOLERANCE}){moved}"""
 
 
 def record(build, previous, run_id: str, at: datetime | None = None) -> int:
