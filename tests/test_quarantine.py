@@ -236,3 +236,17 @@ def test_a_partitioned_source_cannot_declare_a_scope():
         countries.build_name_map_table(con, {dots.name: dots})
         with pytest.raises(JlacError, match=r"imf-dots: figure_scope \"reporter_iso3 = 'JPN'\".* does not run"):
             quarantine.apply(con, {dots.name: typo})
+
+
+@pytest.mark.parametrize(("name", "iso3"), [
+    ("Bolivia (Plurinational State of)", "BOL"), ("Venezuela (Bolivarian Republic of)", "VEN"),
+    ("Korea (Democratic People's Republic of)", "PRK"), ("Bolivia (Plurinational State of", None),
+    ("Mexico (United Mexican States)", None), ("Atlantis (Republic of)", None),
+])
+def test_a_partner_under_the_uns_m49_spelling_is_known(name, iso3):
+    """Found by a QA pass: Japan's partner 'Bolivia (Plurinational State of)', the UN's spelling of ISO's 'Bolivia,
+    Plurinational State of', was unknown and stopped the refresh. Only that exact rewriting is tried."""
+    from jlac import countries
+
+    match = countries.resolve("imf", name)
+    assert (match.iso3 if match else None) == iso3
