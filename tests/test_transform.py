@@ -258,10 +258,11 @@ def test_figure_1_draws_whole_years_only_and_says_which_are_left_out(published, 
     assert before[2015] == (33, 33, 33) and max(before) == 2020
     with duckdb.connect(str(path)) as con:
         # 2021: Mexico and Brazil only; 2015: Dominica's exports gone (a small partner); 2016: Mexico's exports gone
-        con.execute("INSERT INTO marts.fct_trade_annual SELECT * REPLACE (2021 AS year) FROM marts.fct_trade_annual "
-                    "WHERE reporter_iso3 = 'JPN' AND year = 2020 AND partner_iso3 IN ('MEX', 'BRA')")
-        con.execute("DELETE FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' AND flow = 'export' AND "
-                    "((year = 2015 AND partner_iso3 = 'DMA') OR (year = 2016 AND partner_iso3 = 'MEX'))")
+        con.execute("INSERT INTO intermediate.int_trade_annual_unioned SELECT * REPLACE (2021 AS year) FROM "
+                    "intermediate.int_trade_annual_unioned WHERE reporter_iso3 = 'JPN' AND year = 2020 AND "
+                    "source_rank = 1 AND partner_iso3 IN ('MEX', 'BRA')")
+        con.execute("DELETE FROM intermediate.int_trade_annual_unioned WHERE reporter_iso3 = 'JPN' AND flow = 'export' "
+                    "AND ((year = 2015 AND partner_iso3 = 'DMA') OR (year = 2016 AND partner_iso3 = 'MEX'))")
     transform.build(path, published, select=["int_japan_trade_by_region+"])
     after = _fig1_years(path)
     assert max(after) == 2020 and 2016 not in after
@@ -285,6 +286,33 @@ def test_figure_1_draws_whole_years_only_and_says_which_are_left_out(published, 
     assert any(t.startswith("2016: left out") for t in drawn)  # a gap inside the span too
     assert "2022: no line, CHL\nnot in MOF's file" in drawn
     assert not any(t.startswith("2022") and "yen only" in t for t in drawn)
+
+
+def test_figure_1_takes_the_next_source_where_mofs_top_30_file_is_first(published, tmp_path):
+    """A year IMF has not published (2030 here), from Comtrade for every partner and from MOF's top-30 file (ranked
+    before Comtrade) for Mexico, Brazil and Chile: the region's total takes those three from Comtrade. Filtering the
+    fact dropped them (found by a QA pass): 30 partners drawn as LAC."""
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(published.warehouse, path)
+    three = "('MEX', 'BRA', 'CHL')"
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO intermediate.int_trade_annual_unioned SELECT * REPLACE (2030 AS year, 'comtrade-v1' "
+                    f"AS source, 'test' AS vintage, CASE WHEN partner_iso3 IN {three} THEN 2 ELSE 1 END AS "
+                    "source_rank) FROM intermediate.int_trade_annual_unioned WHERE reporter_iso3 = 'JPN' AND "
+                    "year = 2020 AND source_rank = 1")
+        con.execute("INSERT INTO intermediate.int_trade_annual_unioned SELECT * REPLACE (2030 AS year, "
+                    "'mof-trade-by-country-top30' AS source, 'test' AS vintage, value_usd * 1.5 AS value_usd, 1 AS "
+                    "source_rank) FROM intermediate.int_trade_annual_unioned WHERE reporter_iso3 = 'JPN' AND "
+                    f"year = 2020 AND source_rank = 1 AND partner_iso3 IN {three}")
+    transform.build(path, published, select=["fct_trade_annual+", "int_japan_trade_by_region+"])
+    years = _fig1_years(path)
+    assert years[2030] == years[2020]  # 33 partners in each flow, as in 2020
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT total_usd_bn, sources FROM figures.fig1_japan_lac_trade WHERE year = 2030"
+                           ).fetchone() == (con.execute("SELECT total_usd_bn FROM figures.fig1_japan_lac_trade WHERE "
+                                                        "year = 2020").fetchone()[0], "comtrade-v1")
+        assert con.execute(f"SELECT DISTINCT source FROM marts.fct_trade_annual WHERE year = 2030 AND partner_iso3 IN "
+                           f"{three}").fetchall() == [("mof-trade-by-country-top30",)]  # the fact keeps its order
 
 
 @pytest.fixture

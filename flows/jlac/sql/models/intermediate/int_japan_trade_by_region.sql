@@ -1,4 +1,12 @@
-WITH regions AS (
+WITH japan AS (
+    -- Japan's values by partner as marts.fct_trade_annual chooses them, but from the sources that cover every
+    -- partner: where MOF's top-30 file is first (a year IMF has not published yet), the next source in the order
+    -- stands in. Filtering the fact instead dropped Mexico, Brazil and Chile from such a year while the other
+    -- partners came from Comtrade (found by a QA pass).
+    SELECT * FROM {{ ref('int_trade_annual_unioned') }}
+    WHERE reporter_iso3 = 'JPN' AND partner_iso3 IS NOT NULL AND source <> 'mof-trade-by-country-top30'
+    QUALIFY row_number() OVER (PARTITION BY partner_iso3, flow, year ORDER BY source_rank) = 1
+), regions AS (
     SELECT 'celac' AS region, iso3 FROM {{ ref('dim_country') }} WHERE is_celac
     UNION ALL
     SELECT 'mof_latin_america', iso3 FROM {{ ref('dim_country') }} WHERE is_mof_latin_america
@@ -11,15 +19,14 @@ WITH regions AS (
         count(DISTINCT t.partner_iso3) AS partners,
         count(*) FILTER (WHERE t.is_estimate) AS estimated_values,
         string_agg(DISTINCT t.source, ',' ORDER BY t.source) AS sources
-    FROM {{ ref('fct_trade_annual') }} AS t
+    FROM japan AS t
     JOIN regions AS r ON r.iso3 = t.partner_iso3
-    WHERE t.reporter_iso3 = 'JPN' AND t.source <> 'mof-trade-by-country-top30'
     GROUP BY r.region, t.year
 ), partner_values AS (  -- each partner's value per flow and year
     SELECT r.region, t.flow, t.partner_iso3, t.year, sum(t.value_usd) AS value_usd
-    FROM {{ ref('fct_trade_annual') }} AS t
+    FROM japan AS t
     JOIN regions AS r ON r.iso3 = t.partner_iso3
-    WHERE t.reporter_iso3 = 'JPN' AND t.source <> 'mof-trade-by-country-top30' AND t.value_usd IS NOT NULL
+    WHERE t.value_usd IS NOT NULL
     GROUP BY ALL
 ), expected AS (
     -- A year's partners, per flow, against those that had a value in any of the three years before it, each
