@@ -297,3 +297,38 @@ def test_the_traceback_of_an_unforeseen_error_is_redacted_in_the_debug_log(env, 
     ours = "\n".join(caplog.handler.format(r) for r in caplog.records if r.name != "werkzeug")  # werkzeug: the server
     assert "Traceback" in ours and "appId=***" in ours
     assert APPID not in ours
+
+
+@pytest.mark.parametrize("again, expected", [
+    ("2", "given twice, '2' in 0003425295_data_p001.json and '2' here (the same value twice: a page repeated a row"),
+    ("7", "given twice, '2' in 0003425295_data_p001.json and '7' here (two values)"),
+], ids=["same value", "two values"])
+def test_a_row_repeated_on_a_later_page_fails_the_fetch(env, httpserver, again, expected):
+    """Found by a QA pass: page 2 gave area 50305 again instead of another area; the paging numbers added up, so the
+    vintage was stored with a duplicate key and stopped every later refresh at validation."""
+    pages = {"1": page(TWO, next_key=3, total=3), "3": page([value("50305", again)], next_key=None, start=3, total=3)}
+    result = _fetch_with(env, httpserver, meta(), pages)
+    assert f"estat-trade {TABLE}_data_p002.json: cat01 00000000, cat02 120, area 50305, time 2023000000" \
+        in result.message, result.message
+    assert expected in result.message, result.message
+
+
+def test_a_password_in_the_base_url_is_sent_but_stored_and_shown_redacted(env, httpserver, monkeypatch, caplog):
+    """Found by a QA pass: JLAC_ESTAT_URL=http://user:PASSWORD@host/... (a mirror or proxy with basic auth) put the
+    password in SNAPSHOT.yml (query.base_url, requests[].url), the progress lines and the fetch ledger."""
+    password = "Pr0xy-S3cret"
+    monkeypatch.setenv("JLAC_ESTAT_URL", httpserver.url_for("/rest/3.0/app").replace("://", f"://jlac:{password}@"))
+    httpserver.expect_request("/rest/3.0/app/json/getMetaInfo").respond_with_json(meta())
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_json(
+        page([value("50410", "1,234,567")], next_key=None, total=1))
+    caplog.set_level(logging.DEBUG)
+    seen = []
+    [result] = fetch_all(["estat-trade"], env, client_factory=make, progress=seen.append)
+    assert result.status == "new", result.message
+    assert httpserver.log[0][0].authorization.password == password  # sent, as basic auth
+    [snap] = list_vintages("estat-trade", env)
+    manifest = (snap.root / "SNAPSHOT.yml").read_text()
+    assert "jlac:***@" in snap.manifest["query"]["base_url"] and "jlac:***@" in manifest
+    ledger = env.fetch_ledger.read_text()
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]
+    assert password not in "\n".join([manifest, ledger, *ours, *seen, result.message])

@@ -238,3 +238,112 @@ def test_remembered_validators_of_files_a_fetch_did_not_ask_for_are_kept(env, tm
     other = Staged("imf-imts", tmp_path / "work",
                    fresher={"vintage": "2026-10-01", "files": {"a.xml": {"etag": '"x"'}}})
     assert other.validators(previous, "a.xml") == {"etag": '"a1"'}
+
+
+def _child_env(env, url: str) -> dict:
+    import os
+
+    return {**os.environ, "JLAC_WAREHOUSE": str(env.warehouse), "JLAC_SNAPSHOTS": str(env.snapshots),
+            "JLAC_MIRROR": "", "JLAC_FRED_URL": url, "JLAC_HTTP_RETRIES": "0"}
+
+
+def test_a_vintage_whose_writer_was_killed_is_removed_by_the_next_fetch(env, httpserver):
+    """Found by a QA pass: a fetch killed inside write_snapshot (before its final rename) left a hidden folder
+    `.<vintage>-<random>` holding the data in the store, which no later fetch removed (they only looked for
+    `.incoming-*`)."""
+    import os
+    import subprocess
+    import sys
+
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(FRED_CSV.read_bytes(), content_type="text/csv")
+    script = (  # killed for real, at the moment the vintage's files are in its hidden folder
+        "import os, signal\n"
+        "import jlac.snapshots as snapshots\n"
+        "from jlac.config import get_settings\n"
+        "from jlac.connectors import fetch_all\n"
+        "snapshots.shareable = lambda folder: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "fetch_all(['fred-exjpus'], get_settings())\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], env=_child_env(env, httpserver.url_for("/")),
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    store = env.snapshots / "fred-exjpus"
+    [left] = [p for p in store.iterdir() if p.name.startswith(".") and not p.name.startswith(".incoming-")]
+    assert (left / "EXJPUS.csv").exists()  # the data, left behind by the killed writer
+    live = store / f".2020-01-01-pid{os.getpid()}-abcd1234"  # a vintage this (live) process is writing: kept
+    live.mkdir()
+    [result] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert result.status == "new", result.message
+    assert sorted(p.name for p in store.iterdir() if p.name.startswith(".")) == [live.name]
+
+
+def test_a_vintage_that_cannot_be_written_names_the_source_the_step_and_the_folder(env, httpserver):
+    """A full disk while writing the vintage gave a bare "[Errno 28] No space left on device". A file-size limit
+    (RLIMIT_FSIZE) in a child process makes the manifest's write fail for real."""
+    import subprocess
+    import sys
+
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data("observation_date,EXJPUS\n2025-04-01,144.2\n")
+    script = (
+        "import resource, signal\n"
+        "from jlac.config import get_settings\n"
+        "from jlac.connectors import make_client\n"
+        "from jlac.sources.fred_exjpus import connector\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200, resource.RLIM_INFINITY))\n"  # the CSV fits, SNAPSHOT.yml not
+        "try:\n"
+        "    connector.fetch(get_settings(), make_client())\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc, exc.may_pass)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], env=_child_env(env, httpserver.url_for("/")),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    store = env.snapshots / "fred-exjpus"
+    assert out.stdout.startswith(f"SnapshotError fred-exjpus: writing {store}/."), out.stdout
+    assert "/SNAPSHOT.yml failed: File too large; vintage " in out.stdout and out.stdout.endswith(
+        " not written, nothing stored True\n"), out.stdout
+    assert [p.name for p in store.iterdir() if not p.name.startswith(".incoming-")] == []  # nothing left
+
+
+@pytest.mark.parametrize("signal_name, status, line", [("SIGTERM", 143, "jlac: terminated"),
+                                                        ("SIGINT", 130, "jlac: interrupted")])
+def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name, status, line):
+    """Found by a QA pass: `jlac fetch` died on SIGTERM without a word (status -15) and printed nothing on Ctrl-C,
+    where `jlac refresh` prints one line; neither was recorded."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    asked = threading.Event()
+
+    def slow(request):
+        asked.set()
+        time.sleep(5)
+        return Response("observation_date,EXJPUS\n")
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.expect_request("/graph/fredgraph.csv").respond_with_handler(slow)
+    server.start()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "fetch", "fred-exjpus"],
+                                env=_child_env(env, server.url_for("/")), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        assert asked.wait(120), "the fetch never asked"
+        proc.send_signal(getattr(signal, signal_name))
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        server.clear()
+        server.stop()
+    assert proc.returncode == status and line in stderr and "Traceback" not in stderr, (proc.returncode, stderr)
+    [entry] = [json.loads(x) for x in env.fetch_ledger.read_text().splitlines()]
+    assert entry["source"] == "fred-exjpus" and entry["status"] == "failed"
+    assert "before it finished; nothing was stored" in entry["message"]
+    assert list_vintages("fred-exjpus", env) == []

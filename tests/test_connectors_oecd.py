@@ -273,3 +273,13 @@ def test_aiddata_bad_downloads_fail(aid_settings, httpserver, tmp_path, make_bod
         aiddata.fetch(aid_settings, client())
     assert message in str(err.value)
     assert list_vintages("aiddata-gcdf3-projects", aid_settings) == []
+
+
+def test_dac2a_line_errors_name_the_file_it_is_stored_as(settings, httpserver):
+    """Found by a QA pass: a line with too few fields was reported in ".part-0hbq22wb", the temporary file."""
+    short = row("JPN", "Japan", "CRI", "Costa Rica", "2017", "38.97").rsplit(",", 16)[0]
+    httpserver.expect_request(PATH).respond_with_data(BODY + short + "\r\n", content_type="text/csv")
+    with pytest.raises(FetchError) as err:
+        oecd.fetch(settings, client())
+    assert "DAC2A.csv" in str(err.value) and ".part-" not in str(err.value), str(err.value)
+    assert list_vintages("oecd-dac2a-api", settings) == []

@@ -341,3 +341,142 @@ def test_a_redirect_without_location_and_a_redirect_to_an_error_are_named(httpse
         with pytest.raises(HttpError, match=r"/old \(redirected to http://\S+/other/login\): HTTP 404"):
             c.download(httpserver.url_for("/old"), tmp_path)
     assert not list(tmp_path.iterdir())  # nothing left behind
+
+
+# --- the total timeout covers the whole exchange (found by a QA pass with a fault-injecting server) ---------------
+
+@pytest.fixture
+def slow_server():
+    """A server of its own answering each request in a thread: a handler still sleeping after the client gave up
+    must not hold up the next request (the shared ``httpserver`` answers one at a time)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def _trickle(status: int, chunks: int = 40, pause: float = 0.05, **headers):
+    def handler(request: Request) -> Response:
+        def body():
+            for _ in range(chunks):
+                time.sleep(pause)
+                yield b"x"
+        return Response(body(), status=status, headers={"Content-Length": str(chunks), **headers})
+    return handler
+
+
+def test_the_total_timeout_bounds_the_wait_for_the_headers_and_says_so(slow_server, tmp_path):
+    """The wait for the response headers was not bounded: a server slow to answer (its header lines trickled, or
+    held back) took 21.5 s with a total timeout of 3 s, and the message then blamed a body that had come whole."""
+    def late(request: Request) -> Response:
+        time.sleep(1.2)
+        return Response("a,b\n1,2\n")
+
+    slow_server.expect_request("/late").respond_with_handler(late)
+    started = time.monotonic()
+    with client(Sleeps(), retries=1, read_timeout=5.0, total_timeout=0.3) as c, pytest.raises(HttpError) as err:
+        c.download(slow_server.url_for("/late"), tmp_path)
+    assert time.monotonic() - started < 1.1  # two attempts of about 0.3 s, not 1.2 s each
+    assert "failed after 2 attempt(s): no response headers within 0.3s, the total time for one exchange" \
+        in str(err.value)
+    assert "body still arriving" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("status, expected", [
+    (404, "HTTP 404 NOT FOUND; body starts: 'xxx"),  # the status at once, with what arrived of the body
+    (503, "failed after 2 attempt(s): HTTP 503"),  # retried, each attempt bounded
+])
+def test_the_total_timeout_bounds_an_error_body_that_trickles(slow_server, tmp_path, status, expected):
+    slow_server.expect_request("/err").respond_with_handler(_trickle(status))  # 40 bytes over 2 s
+    started = time.monotonic()
+    with client(Sleeps(), retries=1, read_timeout=5.0, total_timeout=0.3) as c, pytest.raises(HttpError) as err:
+        c.download(slow_server.url_for("/err"), tmp_path)
+    assert time.monotonic() - started < 1.5, str(err.value)  # was 2 s per attempt
+    assert expected in str(err.value)
+
+
+def test_only_the_start_of_an_error_body_is_read(httpserver, tmp_path):
+    """300 characters of an error page are shown: a 5 MB one was read whole into memory."""
+    httpserver.expect_request("/big").respond_with_data(b"<html>" + b"x" * 5_000_000, status=404)
+    with client(Sleeps()) as c:
+        with pytest.raises(HttpError, match=r"HTTP 404 NOT FOUND; body starts: '<html>xxx"):
+            c.download(httpserver.url_for("/big"), tmp_path)
+        assert c.stats.bytes < 500_000
+
+
+# --- a transport error after a redirect names where the redirect led --------------------------------------------
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_connection_error_after_a_redirect_names_both_urls(httpserver, tmp_path):
+    gone = f"http://127.0.0.1:{_closed_port()}/moved-here.csv"
+    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": gone})
+    httpserver.expect_request("/ftp").respond_with_data("", status=301, headers={"Location": "ftp://example.org/x.csv"})
+    with client(Sleeps(), retries=1) as c:
+        with pytest.raises(HttpError) as err:
+            c.download(httpserver.url_for("/old"), tmp_path)
+        assert f"GET {httpserver.url_for('/old')} failed after 2 attempt(s): connection error at {gone}, where a " \
+               "redirect led (ConnectError" in str(err.value)
+        with pytest.raises(HttpError) as err:
+            c.download(httpserver.url_for("/ftp"), tmp_path)
+        assert f"GET {httpserver.url_for('/ftp')} (redirected to ftp://example.org/x.csv): " in str(err.value)
+        assert "jlac fetches http:// and https:// URLs" in str(err.value)
+
+
+# --- credentials in a URL's userinfo: sent, never shown ------------------------------------------------------------
+
+def test_a_password_in_the_url_is_sent_but_never_shown(httpserver, tmp_path, caplog):
+    """A mirror or proxy with basic auth (JLAC_IMF_URL=http://user:S3cret@host/imf): the password was in messages,
+    progress lines, the manifest and the fetch ledger."""
+    password = "S3cret-pa55"
+    httpserver.expect_request("/ok").respond_with_handler(_echo_headers)
+    httpserver.expect_request("/gone").respond_with_data("no such file", status=404)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    seen: list[str] = []
+    base = httpserver.url_for("/").replace("http://", f"http://mirror:{password}@")
+    with client(Sleeps(), progress=seen.append) as c:
+        d = c.download(base + "ok", tmp_path)
+        with pytest.raises(HttpError) as err:
+            c.download(base + "gone", tmp_path)
+    assert json.loads(d.path.read_text())["authorization"].startswith("Basic ")  # the server did get it
+    assert d.url == base.replace(password, "***") + "ok"
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]
+    text = "\n".join([str(err.value), err.value.url, d.url, *ours, *seen])
+    assert password not in text and "mirror:***@" in str(err.value)
+
+
+# --- a full disk names the step and the file ------------------------------------------------------------------------
+
+def test_a_body_that_cannot_be_written_names_the_file(httpserver, tmp_path):
+    """A full disk gave a bare "[Errno 28] No space left on device". A file-size limit (RLIMIT_FSIZE) makes the same
+    write fail for real, in a child process."""
+    import subprocess
+    import sys
+
+    httpserver.expect_request("/big").respond_with_data(b"x" * 200_000)
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from jlac.http import HttpClient, HttpError\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, resource.RLIM_INFINITY))\n"
+        "try:\n"
+        "    HttpClient(retries=0).download(sys.argv[1], Path(sys.argv[2]))\n"
+        "except HttpError as exc:\n"
+        "    print(exc, exc.may_pass)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, httpserver.url_for("/big"), str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"GET {httpserver.url_for('/big')}: writing the body to {tmp_path}/.part-" in out.stdout, out.stdout
+    assert "failed: File too large True" in out.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -29,6 +29,7 @@ def fetch(
     offline: Annotated[bool, typer.Option(help="Touch no network; report what would be fetched")] = False,
 ) -> None:
     """Fetch new releases from the publishers into the snapshot store (a vintage only when data changed)."""
+    from jlac.cli import _interrupted, _terminate_in_one_line, stop_status
     from jlac.connectors import connectors, fetch_all, resolve
 
     live = connectors()
@@ -40,7 +41,16 @@ def fetch(
             err.print(f"[red]jlac: unknown source {escape(name)}[/]; live sources: {', '.join(live)}", markup=True,
                       soft_wrap=True)
             raise typer.Exit(2) from None
-    results = fetch_all(names or None, get_settings(), offline=offline, progress=lambda m: console.print(m))
+    settings = get_settings()
+    # as `jlac refresh`: a stop is one line and the shell's status (130, 143), and the source it stopped is recorded
+    # in the fetch ledger (jlac.connectors.fetch_one); SIGTERM killed the process without a word before
+    _terminate_in_one_line()
+    try:
+        results = fetch_all(names or None, settings, offline=offline, progress=lambda m: console.print(m))
+    except BaseException as exc:  # KeyboardInterrupt and Prefect's TerminationSignal are no Exception
+        if (code := stop_status(exc)) is None:
+            raise
+        _interrupted(code)
     table = out.table("source", "status", "vintage", "requests", "bytes", "message")
     colour = {"new": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
     for r in results:

@@ -15,6 +15,7 @@ import email.utils
 import logging
 import os
 import random
+import re
 import tempfile
 import threading
 import time
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 
 from jlac import __version__
@@ -36,20 +38,25 @@ USER_AGENT = f"jlac/{__version__} (+https://github.com/jlac)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 10
 REDACTED = "***"
+# what is read of an error page or a redirect's body: 300 characters of it are shown, and a server could send gigabytes
+ERROR_BODY_MAX = 64 * 1024
 _SECRETS: set[str] = set()  # every secret any client was given: the log filter below needs them all
+# the password of a URL's userinfo (http://user:PASSWORD@host/, a mirror or proxy with basic auth)
+_USERINFO_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#@\s:]*:)[^/?#@\s]+@")
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
     for s in sorted(secrets, key=len, reverse=True):
         text = text.replace(s, REDACTED)
-    return text
+    # whether or not the password was registered: a URL with credentials is shown as http://user:***@host/
+    return _USERINFO_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
 
 
 class _RedactingFilter(logging.Filter):
     """httpx logs every request URL (query string included) at INFO: scrub secrets from those lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS:
+        if _SECRETS or "@" in str(record.msg) or record.args:
             message = record.getMessage()
             clean = _redact(message, _SECRETS)
             if clean != message:
@@ -124,6 +131,21 @@ class _TooSlow(Exception):
     """A body still arriving after the client's total time for one exchange: retried, then the request fails."""
 
 
+class _WriteFailed(Exception):
+    """The body could not be written to disk (a full disk, a quota): the step and the file, for the message."""
+
+    def __init__(self, error: OSError, step: str, path: Path):
+        super().__init__(f"{step} {path} failed: {error.strerror or error}")
+        self.error = error
+
+
+def _write(fh, data: bytes, path: Path) -> None:
+    try:
+        fh.write(data)
+    except OSError as exc:
+        raise _WriteFailed(exc, "writing the body to", path) from None
+
+
 class _Unsupported(Exception):
     """An answer jlac cannot take whatever the retries: fail at once."""
 
@@ -184,16 +206,74 @@ def _inflater(kind: str):
     return zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
 
 
-def _error_body(response: httpx.Response) -> bytes:
-    """The body of an answer that is not the data (an error page, a redirect), read as sent and decoded when it
-    decodes: a server labelling a plain 'Service Unavailable' as gzip must still give a retry or a message naming
-    the URL and status, not a decoding error."""
-    raw = b"".join(response.iter_raw())
-    try:
-        decoder = _Decoder(response.headers.get("Content-Encoding"))
-        return decoder.feed(raw) + decoder.finish()
-    except (_Damaged, _Unsupported):
-        return raw
+class _Exchange(threading.local):
+    """The exchange a thread is in: its deadline (``total_timeout`` from its start), whether the deadline cut an
+    I/O wait short, and the URL of the hop being asked (redacted; another than the one asked for after a redirect).
+
+    The read timeout bounds each wait for bytes: a server trickling its header lines, a redirect's body or an error
+    page never trips it, and such an exchange took 20 s with a total timeout of 3 s. So every wait of the exchange
+    (connect, send, headers, every body, every redirect hop) is bounded by what is left until the deadline."""
+
+    deadline: float | None = None
+    expired = False
+    url = ""
+
+    def bounded(self, io: Callable[[float | None], object], timeout: float | None):
+        """``io(timeout)`` with the timeout cut to the time left; a timeout the deadline caused sets ``expired``."""
+        if self.deadline is None:
+            return io(timeout)
+        # past the deadline, bytes that already arrived are still taken (a body that came whole is whole); nothing
+        # more is waited for
+        left = max(self.deadline - time.monotonic(), 0.001)
+        if timeout is not None and timeout <= left:
+            return io(timeout)
+        try:
+            return io(left)
+        except httpcore.TimeoutException:
+            self.expired = True
+            raise
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits no longer than its exchange has left."""
+
+    def __init__(self, stream: httpcore.NetworkStream, exchange: _Exchange):
+        self._stream, self._exchange = stream, exchange
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._exchange.bounded(lambda t: self._stream.read(max_bytes, t), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._exchange.bounded(lambda t: self._stream.write(buffer, t), timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None, timeout: float | None = None):
+        tls = self._exchange.bounded(lambda t: self._stream.start_tls(ssl_context, server_hostname, t), timeout)
+        return _DeadlineStream(tls, self._exchange)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with every connection bounded by its exchange's deadline (``_Exchange``)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend, exchange: _Exchange):
+        self._backend, self._exchange = backend, exchange
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._exchange.bounded(
+            lambda t: self._backend.connect_tcp(host, port, t, local_address, socket_options), timeout)
+        return _DeadlineStream(stream, self._exchange)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        stream = self._exchange.bounded(lambda t: self._backend.connect_unix_socket(path, t, socket_options), timeout)
+        return _DeadlineStream(stream, self._exchange)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
 
 
 class HttpClient:
@@ -248,6 +328,14 @@ class HttpClient:
             timeout=self.timeout, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
             follow_redirects=False,
         )
+        self._exchange = _Exchange()
+        # httpx has no public way to give its connection pools a network backend: set it on each (the direct one and
+        # those of proxies from the environment) before any connection is made. Without it only the data body would
+        # be bounded by total_timeout, checked as it arrives.
+        for transport in [self._client._transport, *self._client._mounts.values()]:
+            pool = getattr(transport, "_pool", None)
+            if pool is not None and hasattr(pool, "_network_backend"):
+                pool._network_backend = _DeadlineBackend(pool._network_backend, self._exchange)
 
     # -- secrets ---------------------------------------------------------------------------------
     def add_secret(self, value: str | None) -> None:
@@ -321,6 +409,9 @@ class HttpClient:
             request.headers["If-None-Match"] = etag
         if last_modified:
             request.headers["If-Modified-Since"] = last_modified
+        if request.url.password:  # sent (as basic auth), never shown: registered like an API key
+            self.add_secret(request.url.password)
+            self.add_secret(quote(request.url.password, safe=""))
         shown = self.redact(str(request.url))
         if self.offline:
             raise HttpError(f"GET {shown}: refused, jlac runs offline (--offline)", shown)
@@ -335,21 +426,23 @@ class HttpClient:
             try:
                 result, delay, last_problem = self._attempt(request, shown, dest_dir)
             except httpx.UnsupportedProtocol as exc:  # no scheme, ftp://, ...: no retry can help
-                raise HttpError(f"GET {shown}: {self.redact(str(exc))}; jlac fetches http:// and https:// URLs",
-                                shown) from None
+                raise HttpError(f"GET {shown}{self._there(shown)}: {self.redact(str(exc))}; jlac fetches http:// and "
+                                "https:// URLs", shown) from None
             except _Unsupported as exc:
-                raise HttpError(f"GET {shown}: {exc}", shown) from None
+                raise HttpError(f"GET {shown}{self._there(shown)}: {exc}", shown) from None
+            except _WriteFailed as exc:  # not retried: the disk stays full for the next attempt; may pass later
+                raise HttpError(f"GET {shown}: {exc}", shown, may_pass=True) from None
             except (_Damaged, _TooSlow) as exc:
                 result, delay, last_problem = None, None, str(exc)
             except httpx.TimeoutException as exc:
                 result, delay = None, None
                 last_problem = (
-                    f"timed out ({type(exc).__name__}; connect {self.timeout.connect}s, "
+                    f"timed out{self._at(shown)} ({type(exc).__name__}; connect {self.timeout.connect}s, "
                     f"read {self.timeout.read}s)"
                 )
             except httpx.TransportError as exc:
                 result, delay = None, None
-                last_problem = f"connection error ({type(exc).__name__}: {self.redact(str(exc))})"
+                last_problem = f"connection error{self._at(shown)} ({type(exc).__name__}: {self.redact(str(exc))})"
             if result is not None:
                 return result
             if attempt == self.retries:
@@ -359,15 +452,56 @@ class HttpClient:
         raise HttpError(f"GET {shown} failed after {self.retries + 1} attempt(s): {last_problem}", shown,
                         may_pass=True)
 
+    def _there(self, shown: str) -> str:
+        """`` (redirected to URL)`` when the exchange failed at another URL than the one asked for, else ''."""
+        hop = self._exchange.url
+        return f" (redirected to {hop})" if hop and hop != shown else ""
+
+    def _at(self, shown: str) -> str:
+        hop = self._exchange.url
+        return f" at {hop}, where a redirect led" if hop and hop != shown else ""
+
+    def _error_body(self, response: httpx.Response) -> bytes:
+        """The start of the body of an answer that is not the data (an error page, a redirect): at most
+        ERROR_BODY_MAX bytes and what arrived before the exchange's deadline, decoded when it decodes: a server
+        labelling a plain 'Service Unavailable' as gzip must still give a retry or a message naming the URL and
+        status, not a decoding error."""
+        raw, whole = bytearray(), True
+        try:
+            for chunk in response.iter_raw():
+                raw += chunk
+                if len(raw) >= ERROR_BODY_MAX:
+                    whole = False
+                    break
+        except httpx.TimeoutException:
+            if not self._exchange.expired:
+                raise
+            whole = False  # the status says what matters; the deadline passed while the rest trickled
+        try:
+            decoder = _Decoder(response.headers.get("Content-Encoding"))
+            text = decoder.feed(bytes(raw))
+            return text + decoder.finish() if whole else text
+        except (_Damaged, _Unsupported):
+            return bytes(raw)
+
     def _send(self, request: httpx.Request, shown: str) -> httpx.Response:
         """Send, following redirects; a header carrying a registered secret (an API key) is not sent to another
         origin than the request's, the way httpx itself drops Authorization."""
         origin = (request.url.scheme, request.url.host, request.url.port)
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._client.send(request, stream=True)
+            hop = self._exchange.url = self.redact(str(request.url))
+            try:
+                response = self._client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                if not self._exchange.expired:
+                    raise
+                at = f" from {hop}, where a redirect led" if hop != shown else ""
+                what = "no connection" if isinstance(exc, httpx.ConnectTimeout) else "no response headers"
+                raise _TooSlow(f"{what}{at} within {self.total_timeout:g}s, the total time for one exchange "
+                               "(JLAC_HTTP_TOTAL_TIMEOUT): the server answers too slowly") from None
             if response.next_request is None:
                 return response
-            _error_body(response)
+            self._error_body(response)
             response.close()
             request = response.next_request
             if (request.url.scheme, request.url.host, request.url.port) != origin:
@@ -380,6 +514,14 @@ class HttpClient:
     def _attempt(self, request: httpx.Request, shown: str, dest_dir: Path):
         """One exchange: (Download, None, '') on success, or (None, wait-or-None, problem) to retry."""
         started = time.monotonic()
+        exchange = self._exchange
+        exchange.deadline, exchange.expired, exchange.url = started + self.total_timeout, False, shown
+        try:
+            return self._exchange_once(request, shown, dest_dir, started)
+        finally:
+            exchange.deadline = None
+
+    def _exchange_once(self, request: httpx.Request, shown: str, dest_dir: Path, started: float):
         response = self._send(request, shown)
         try:
             status = response.status_code
@@ -394,15 +536,16 @@ class HttpClient:
                         shown,
                         status,
                     )
-                problem = f"HTTP {status}" + (f" (Retry-After {after:.0f}s)" if after is not None else "")
-                _error_body(response)
+                problem = f"HTTP {status}{self._at(shown)}" + (
+                    f" (Retry-After {after:.0f}s)" if after is not None else "")
+                self._error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 return None, after, problem
             # where the answer came from, when a redirect led elsewhere: the URL that failed is that one
             final = self.redact(str(response.url))
             there = f" (redirected to {final})" if final != shown else ""
             if status >= 400:
-                body = _error_body(response)
+                body = self._error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 snippet = self.redact(body[:300].decode("utf-8", "replace")).strip().replace("\n", " ")
                 raise HttpError(
@@ -411,7 +554,7 @@ class HttpClient:
                     status,
                 )
             if 300 <= status < 400:  # a redirect not followed (no Location): no data, whatever its body holds
-                _error_body(response)
+                self._error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 raise HttpError(
                     f"GET {shown}{there}: HTTP {status} {response.reason_phrase} without a Location header to "
@@ -420,31 +563,46 @@ class HttpClient:
                     status,
                 )
             decoder = _Decoder(response.headers.get("Content-Encoding"))
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest_dir)
+            headers_after = time.monotonic() - started
+            try:
+                dest_dir.mkdir(parents=True, exist_ok=True)
+                fd, tmp_name = tempfile.mkstemp(prefix=".part-", dir=dest_dir)
+            except OSError as exc:
+                raise _WriteFailed(exc, "creating a temporary file for the body in", dest_dir) from None
             tmp = Path(tmp_name)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    for chunk in response.iter_raw():
-                        fh.write(decoder.feed(chunk))
-                        if time.monotonic() - started > self.total_timeout:
-                            raise _TooSlow(
-                                f"body still arriving after {self.total_timeout:g}s "
-                                f"({response.num_bytes_downloaded:,} bytes so far): the server sends too slowly"
-                            )
-                    wire = response.num_bytes_downloaded
+                    try:
+                        for chunk in response.iter_raw():
+                            _write(fh, decoder.feed(chunk), tmp)
+                            if time.monotonic() - started > self.total_timeout:  # bytes keep coming, fast or not
+                                raise self._too_slow(response, headers_after)
+                        wire = response.num_bytes_downloaded
+                    except httpx.TimeoutException:
+                        if not self._exchange.expired:
+                            raise
+                        raise self._too_slow(response, headers_after) from None
                     self.stats.bytes += wire
                     # Content-Length counts the bytes as sent (compressed or not)
                     expected = response.headers.get("Content-Length")
                     if expected and expected.isdigit() and wire != int(expected):
                         raise httpx.RemoteProtocolError(f"truncated body: received {wire} of {expected} bytes")
-                    fh.write(decoder.finish())
+                    _write(fh, decoder.finish(), tmp)
+                    try:
+                        fh.flush()  # a full disk shows here, not at close, where it would be a bare OSError
+                    except OSError as exc:
+                        raise _WriteFailed(exc, "writing the body to", tmp) from None
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
             return self._download(response, shown, tmp, tmp.stat().st_size), None, ""
         finally:
             response.close()
+
+    def _too_slow(self, response: httpx.Response, headers_after: float) -> _TooSlow:
+        return _TooSlow(f"body still arriving after {self.total_timeout:g}s, the total time for one exchange "
+                        f"({response.num_bytes_downloaded:,} bytes so far; the headers came after {headers_after:.1f}s)"
+                        ": the server sends too slowly")
 
     def _download(self, response: httpx.Response, shown: str, path: Path | None, size: int) -> Download:
         if path is not None:

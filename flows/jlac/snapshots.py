@@ -295,33 +295,56 @@ def _vintage_names(vintage: str | None) -> Iterator[str]:
     raise SnapshotError(f"no free vintage name left for {stamp}: 99 vintages written in one second?")
 
 
+# A vintage being written: a hidden folder beside the vintages, named for the vintage and the writing process (a
+# killed writer leaves it behind; the next fetch of the source removes it once that process is gone).
+_WRITING = re.compile(r"\.(?P<vintage>.+)-pid(?P<pid>\d+)-[a-z0-9_]+")
+
+
+def writing_folder(name: str) -> tuple[str, int | None] | None:
+    """(vintage, pid of the writer) when ``name`` is the hidden folder of a vintage being written, else None; the pid
+    is None for one an older jlac wrote (``.<vintage>-<random>``)."""
+    if m := _WRITING.fullmatch(name):
+        return m["vintage"], int(m["pid"])
+    if name.startswith(".") and not vintage_problem(name[1:].rsplit("-", 1)[0]) and "-" in name:
+        return name[1:].rsplit("-", 1)[0], None
+    return None
+
+
 def write_snapshot(
     store: Path, source: str, files: dict[str, Path], metadata: dict, vintage: str | None = None
 ) -> Snapshot:
     """Write a new vintage atomically: files are moved into a hidden temp folder, then renamed.
 
     ``files`` maps the relative name in the snapshot to a finished temp file (moved, not copied).
-    A reader never sees a half-written vintage.
+    A reader never sees a half-written vintage. An OSError (a full disk) is a SnapshotError naming the source, the
+    step and the folder; nothing of the vintage is left.
     """
     source_dir = store / source
-    source_dir.mkdir(parents=True, exist_ok=True)
-    names = _vintage_names(vintage)
-    vintage = next(n for n in names if not (source_dir / n).exists())
-    tmp = Path(tempfile.mkdtemp(prefix=f".{vintage}-", dir=source_dir))
+    step = f"creating the folder {source_dir}"
+    tmp: Path | None = None
     try:
+        source_dir.mkdir(parents=True, exist_ok=True)
+        names = _vintage_names(vintage)
+        vintage = next(n for n in names if not (source_dir / n).exists())
+        step = f"creating a temporary folder for vintage {vintage} in {source_dir}"
+        tmp = Path(tempfile.mkdtemp(prefix=f".{vintage}-pid{os.getpid()}-", dir=source_dir))
         entries = []
         for rel, src in sorted(files.items()):
             dest = tmp / rel
+            step = f"moving {rel} into {tmp}"
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(src), dest)
             entries.append({"path": rel, "bytes": dest.stat().st_size, "sha256": sha256_file(dest)})
+        step = f"setting the modes of {tmp}"
         shareable(tmp)
         while True:
             manifest = {"source": source, "vintage": vintage, **metadata, "files": entries}
+            step = f"writing {tmp / MANIFEST}"
             (tmp / MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True),
                                         encoding="utf-8")
             shareable(tmp / MANIFEST)
             final = source_dir / vintage
+            step = f"renaming {tmp} to {final}"
             try:
                 os.replace(tmp, final)
                 break
@@ -330,7 +353,12 @@ def write_snapshot(
                     raise SnapshotError(f"{source}: could not write vintage {vintage} into {source_dir}: "
                                         f"{exc.strerror or exc}") from exc
                 vintage = next(n for n in names if not (source_dir / n).exists())
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    except OSError as exc:
+        error = SnapshotError(f"{source}: {step} failed: {exc.strerror or exc}; "
+                              f"{f'vintage {vintage}' if vintage else 'the vintage'} not written, nothing stored")
+        error.may_pass = True  # a disk with room again, a quota raised: the same fetch may then succeed
+        raise error from exc
+    finally:
+        if tmp is not None and tmp.exists():  # not renamed: whatever stopped it, nothing half-written is left
+            shutil.rmtree(tmp, ignore_errors=True)
     return load_snapshot(final)

@@ -38,9 +38,9 @@ from pathlib import Path
 from types import ModuleType
 
 from jlac.config import Settings, env_number
-from jlac.errors import JlacError
+from jlac.errors import JlacError, is_interrupt
 from jlac.http import Download, HttpClient, HttpError, now_iso
-from jlac.snapshots import Snapshot, latest_snapshot, sha256_file, write_snapshot
+from jlac.snapshots import Snapshot, latest_snapshot, sha256_file, write_snapshot, writing_folder
 from jlac.sources import RegistryError, all_sources, part
 
 log = logging.getLogger(__name__)
@@ -189,27 +189,39 @@ def _remember_validators(settings: Settings, staged: Staged, previous: Snapshot)
 
 
 def _remove_abandoned(parent: Path) -> None:
-    """Remove the staging folders of fetches that were killed (SIGKILL, a power cut: no ``finally`` ran). A folder
-    is abandoned when the process its ``.pid`` names is gone; one without a ``.pid`` (an older jlac) after a day."""
-    for folder in parent.glob(".incoming-*"):
-        try:
-            pid = int((folder / OWNER).read_text(encoding="ascii"))
-        except (OSError, ValueError):
+    """Remove what fetches that were killed (SIGKILL, a power cut: no ``finally`` ran) left in a source's folder: their
+    staging folders (``.incoming-*``, the process named by the ``.pid`` inside) and the hidden folders of the vintages
+    they were writing (``.<vintage>-pid<N>-*``, the process named in the name). Each is abandoned when its process is
+    gone; one that names none (an older jlac) after a day."""
+    for folder in parent.iterdir():
+        if folder.name.startswith(".incoming-"):
             try:
-                abandoned = time.time() - folder.stat().st_mtime > 86400
-            except OSError:
-                continue
+                pid: int | None = int((folder / OWNER).read_text(encoding="ascii"))
+            except (OSError, ValueError):
+                pid = None
+        elif (writing := writing_folder(folder.name)) is not None:
+            pid = writing[1]
         else:
-            try:
-                os.kill(pid, 0)
-                abandoned = False
-            except ProcessLookupError:
-                abandoned = True
-            except PermissionError:  # another user's live process
-                abandoned = False
-        if abandoned:
-            log.info("%s: removing %s, left by a fetch that was stopped", parent.name, folder.name)
-            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        if not folder.is_dir() or not _abandoned(folder, pid):
+            continue
+        log.info("%s: removing %s, left by a fetch that was stopped", parent.name, folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _abandoned(folder: Path, pid: int | None) -> bool:
+    if pid is None:
+        try:
+            return time.time() - folder.stat().st_mtime > 86400
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False
 
 
 def make_client(progress: Callable[[str], None] | None = None, **kwargs) -> HttpClient:
@@ -307,19 +319,31 @@ def store_if_changed(
                 client.stats.bytes,
                 f"content equals the latest vintage {previous.vintage}",
             )
-    manifest = {
+    manifest = _redacted({
         **metadata,
         "retrieved_at": now_iso(),
         "retrieved_by": f"jlac connector {_module_name(staged.source)}",
         "content_fingerprint": fingerprint,
         "requests": staged.requests,
-    }
+    }, client)
     snap = write_snapshot(settings.snapshots, staged.source, staged.files, manifest)
     (settings.snapshots / staged.source / VALIDATORS).unlink(missing_ok=True)  # the new manifest has the newest
     message = f"new vintage {snap.vintage} ({len(snap.files)} files)"
     if previous is not None:
         message += f", previous {previous.vintage}"
     return FetchResult(staged.source, "new", snap.vintage, client.stats.requests, client.stats.bytes, message)
+
+
+def _redacted(value, client: HttpClient):
+    """``value`` with every string redacted by ``client``: a base URL in ``query`` (``JLAC_IMF_URL`` of a mirror with
+    basic auth, http://user:password@host/) is stored as the client shows it, http://user:***@host/."""
+    if isinstance(value, str):
+        return client.redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, client) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, client) for v in value]
+    return value
 
 
 def connectors() -> dict[str, ModuleType]:
@@ -405,11 +429,12 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
             progress(f"{name}: fetching")
         try:
             result = module.fetch(settings, client)
-        except (JlacError, OSError) as exc:
-            result = FetchResult(
-                name, "failed", None, client.stats.requests, client.stats.bytes, client.redact(str(exc)),
-                may_pass=isinstance(exc, OSError) or exc.may_pass,
-            )
+        except JlacError as exc:
+            result = FetchResult(name, "failed", None, client.stats.requests, client.stats.bytes,
+                                 client.redact(str(exc)), may_pass=exc.may_pass)
+        except OSError as exc:  # a full disk, a folder it may not write: the bare "[Errno 28] ..." named nothing
+            result = FetchResult(name, "failed", None, client.stats.requests, client.stats.bytes,
+                                 client.redact(_os_error(name, settings, exc)), may_pass=True)
         except Exception as exc:  # noqa: BLE001 - an answer the connector did not foresee: this source fails, the
             # others still run (a traceback here stopped `jlac fetch a b c` at the first), and the ledger says so
             # the traceback as text, redacted: exc_info would be formatted by the handler, after any filter
@@ -419,6 +444,12 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
                 client.redact(f"unexpected {type(exc).__name__} in the {name} connector: {exc} (an answer it does not "
                               "understand, or a bug); nothing was stored, jlac -v fetch shows the traceback"),
             )
+        except BaseException as exc:  # KeyboardInterrupt, Prefect's TerminationSignal (jlac fetch's SIGTERM handler)
+            if is_interrupt(exc):  # the ledger says the fetch was stopped; nothing of it is stored (staging removed)
+                stop = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else "terminated (a stop signal)"
+                record_fetches(settings, [FetchResult(name, "failed", None, client.stats.requests, client.stats.bytes,
+                                                      f"{name}: {stop} before it finished; nothing was stored")])
+            raise
         log.log(
             logging.ERROR if result.status == "failed" else logging.INFO,
             "%s: %s (%s)",
@@ -426,6 +457,7 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
             result.status,
             client.redact(result.message),
         )
+        result.message = client.redact(result.message)  # shown, and kept in the fetch ledger
         if progress:
             progress(
                 f"{name}: {result.status}, {result.requests} requests, {result.bytes:,} bytes; "
@@ -435,6 +467,13 @@ def fetch_one(name: str, settings: Settings, progress: Callable[[str], None] | N
         client.close()
     record_fetches(settings, [result])
     return result
+
+
+def _os_error(name: str, settings: Settings, exc: OSError) -> str:
+    """A file-system failure of a fetch as a message naming the source, the file and the step."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f) or str(settings.snapshots / name)
+    return (f"{name}: {exc.strerror or exc} ({where}) while fetching into the snapshot store "
+            f"{settings.snapshots}; nothing was stored")
 
 
 def record_fetches(settings: Settings, results: list[FetchResult]) -> None:

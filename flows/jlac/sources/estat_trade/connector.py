@@ -73,6 +73,23 @@ def _get(client: HttpClient, staged, url: str, params: dict, name: str, root: st
         raise FetchError(client.redact(str(exc))) from None
 
 
+def _check_once(given: dict[tuple, tuple[str, str]], values: list[dict], name: str) -> None:
+    """Each key of the source (commodity, item, area, time within a table) once over a table's pages. Paging numbers
+    that add up do not prove it: a page that repeated a row instead of sending another was stored, and the vintage
+    then stopped every refresh at validation (a duplicate key). Raises FetchError naming both pages and values."""
+    for v in values:
+        key = (v.get("@cat01"), v.get("@cat02"), str(v["@area"]), str(v["@time"]))
+        text = str(v["$"]).strip()
+        if key in given:
+            where, before = given[key]
+            same = ("the same value twice: a page repeated a row, so another row is missing" if before == text
+                    else "two values")
+            raise FetchError(f"estat-trade {name}: cat01 {key[0]}, cat02 {key[1]}, area {key[2]}, time {key[3]} is "
+                             f"given twice, {before!r} in {where} and {text!r} here ({same}); expected each once. "
+                             "Not stored; fetch again later")
+        given[key] = (name, text)
+
+
 def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     """Fetch metadata and every data page of each table; a vintage only when the data changed."""
     key = app_id()
@@ -105,6 +122,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 raise FetchError(str(exc)) from None
             resolved[table] = {"cat01": cat01, "cat02": cat02, "flow": flow}
             start, page, paging = 1, 1, Paging(f"estat-trade table {table}")
+            given: dict[tuple, tuple[str, str]] = {}  # the parser's key -> (page, value) of this table
             while True:
                 name = f"{table}_data_p{page:03d}.json"
                 params = {
@@ -123,6 +141,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                     nxt = paging.next_start(inner, start, len(values), f"estat-trade {name}")
                 except ParseError as exc:
                     raise FetchError(str(exc)) from None
+                _check_once(given, values, name)
                 if nxt is None:
                     break
                 if page >= MAX_PAGES:

@@ -43,14 +43,16 @@ def dac2a_key(donors=DONORS, recipients=None) -> str:
     return f"{'+'.join(donors)}.{'+'.join(sorted(recipients or CELAC))}.206.USD.V"
 
 
-def check_dac2a(path: Path, label: str) -> int:
-    """Read the body with the DAC2A SDMX reader; return its row count, or raise FetchError naming the request."""
+def check_dac2a(path: Path, label: str, name: str = "DAC2A.csv") -> int:
+    """Read the body with the DAC2A SDMX reader; return its row count, or raise FetchError naming the request and
+    ``name``, the file the body is stored as (not the temporary file it is in: ".part-0hbq22wb: line 46" named no
+    file anyone could find)."""
     text = text_head(path, label, "an SDMX CSV of DAC2A")
     if not text.startswith("STRUCTURE,"):
         raise FetchError(f"{label}: expected an SDMX CSV starting 'STRUCTURE,', found {text[:80]!r}")
     with duckdb.connect() as con:
         try:
-            rows = oecd_dac2a.sdmx_relation(con, path, path.name).fetchall()
+            rows = oecd_dac2a.sdmx_relation(con, path, name).fetchall()
         except (ParseError, duckdb.Error) as exc:
             raise FetchError(f"{label}: {exc}") from None
     if not rows:
@@ -76,7 +78,9 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     name = "DAC2A.csv"
     with staging(settings, SOURCE_NAME) as staged:
         path, got = staged.get(client, name, url, previous, SOURCE_NAME, params=PARAMS)
-        check_dac2a(path, f"{SOURCE_NAME} GET {got}")
+        # the CSV reader's messages name the file they read: the one it is stored as, not the temporary .part-...
+        path = staged.files[name] = path.rename(staged.workdir / name)
+        check_dac2a(path, f"{SOURCE_NAME} GET {got}", name)
         metadata = {
             "title": "OECD DAC Table 2a: ODA disbursements by donor and recipient (Data Explorer, SDMX CSV)",
             "publisher": "OECD Development Assistance Committee",
