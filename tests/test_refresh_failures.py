@@ -377,6 +377,8 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
         record = pipeline.refresh(settings, trigger="test", drop=[source, "aiddata-gcdf2-projects"])
     assert "--drop aiddata-gcdf2-projects: its snapshots are found, so it is built as usual" in caplog.text
     assert record.status == "completed" and record.plan["changed"] == [source]
+    # said as what it is (it read "new snapshot(s) of aiddata-gcdf3-country-year")
+    assert record.plan["reason"] == f"built without {source} (no snapshot any more)"
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf3_country_year").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM meta.snapshots WHERE source = ?", [source]).fetchone()[0] == 0

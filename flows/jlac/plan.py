@@ -184,6 +184,10 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
     gone = {n: why for n, why in (missing or {}).items() if n in snapshots and n not in newer}
     if not newer and not gone:
         return Plan("unchanged", "every input equals the published warehouse's", inputs, [])
-    reasons = ([f"new snapshot(s) of {', '.join(newer)}"] if newer else []) + [
+    # a source the build has no snapshot of any more (`--drop`) is not "new snapshots": said as what it is
+    dropped = [n for n in newer if inputs[f"source:{n}"] == "none"]
+    arrived = [n for n in newer if n not in dropped]
+    reasons = ([f"new snapshot(s) of {', '.join(arrived)}"] if arrived else []) + (
+        [f"built without {', '.join(dropped)} (no snapshot any more)"] if dropped else []) + [
         f"the published partitions of {n} cannot be read ({why}): loaded again" for n, why in sorted(gone.items())]
     return Plan("incremental", "; ".join(reasons), inputs, sorted([*newer, *gone]))
