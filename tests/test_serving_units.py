@@ -130,3 +130,36 @@ def test_the_reader_role_is_checked_while_the_loop_waits_for_a_load():
     count = len(checks)
     time.sleep(0.15)
     assert len(checks) == count  # stopped: no check after stop()
+
+
+def test_a_duration_without_a_unit_is_seconds_and_nonsense_is_refused(monkeypatch):
+    """Found by a QA pass: JLAC_SQL_STATEMENT_TIMEOUT=120 reached PostgreSQL as 120 (milliseconds there) while
+    jlac's own checks read 120 s; the unit is now always written out (the real server: test_pg_team_and_failures)."""
+    monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", "120")
+    monkeypatch.setenv("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60")
+    policy = ReaderPolicy.from_env()
+    assert (policy.statement_timeout, policy.idle_in_transaction_timeout) == ("120s", "60s")
+    monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", "500 ms")
+    assert ReaderPolicy.from_env().statement_timeout == "500ms"
+    for nonsense in ("-5", "1.5s", "2 days", "9999999h"):
+        monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", nonsense)
+        with pytest.raises(ValueError, match=rf"JLAC_SQL_STATEMENT_TIMEOUT='{nonsense}'"):
+            ReaderPolicy.from_env()
+
+
+def test_status_with_an_owner_secret_it_cannot_read_says_so_instead_of_crashing(tmp_path, monkeypatch):
+    """Found by a QA pass: `jlac status` run by a user who cannot read the running cluster's owner.secret (serve-sql
+    started by another user) crashed. Here the cluster's files say it runs (this process's pid in postmaster.pid)
+    and owner.secret cannot be read (a folder: unreadable whoever runs the test, root included)."""
+    from jlac.serving.status import serving_status
+
+    monkeypatch.delenv("JLAC_POSTGRES_URL", raising=False)
+    data = tmp_path / "postgres" / "data"
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    (data / "postmaster.pid").write_text(f"{os.getpid()}\n{data}\n0\n5999\n\n127.0.0.1\n0\nready\n")
+    (tmp_path / "postgres" / "owner.secret").mkdir()
+    settings = Settings(tmp_path / "jlac.duckdb", tmp_path / "snapshots", (), tmp_path / "output")
+    line = serving_status(settings).line()
+    assert line.startswith("serving copy (local cluster on 127.0.0.1:5999): unreadable - ")
+    assert "owner.secret: cannot read the local cluster's owner password" in line

@@ -183,3 +183,70 @@ def test_an_ipv6_host_starts_and_serves_readers_over_ipv6(home, host):
             assert over_ipv6.execute("SELECT family(inet_client_addr())").fetchone() == (6,)
     finally:
         pgcluster.stop(proc)
+
+
+def test_a_port_another_server_holds_is_refused_and_that_server_is_never_loaded_into(home):
+    """serve-sql B on the port serve-sql A serves: B's postmaster cannot listen, yet B took A's server for its own
+    (it answered on the port): with a copy of A's warehouse folder (the same owner.secret) B loaded its warehouse
+    into A's cluster and changed the reader password; without one it blamed the owner password."""
+    import shutil
+
+    contract_refresh(home / "jlac.duckdb", rows=10, run_id="run-a")
+    with Endpoint(endpoint_env(home)):
+        pass  # creates A's cluster
+    clone = reachable_home()
+    try:
+        shutil.copytree(home / "postgres", clone / "postgres")  # A stopped: postmaster.pid is gone
+        contract_refresh(clone / "jlac.duckdb", rows=20, run_id="run-clone")
+        fresh = reachable_home()
+        contract_refresh(fresh / "jlac.duckdb", rows=30, run_id="run-fresh")
+        with Endpoint(endpoint_env(home)) as a:
+            for other in (clone, fresh):
+                proc = subprocess.run([JLAC, "serve-sql", "--port", str(a.port)], capture_output=True, text=True,
+                                      timeout=120, env=endpoint_env(other, JLAC_SQL_PASSWORD="another-password"))
+                said = " ".join((proc.stdout + proc.stderr).split())
+                assert proc.returncode != 0 and "SQL endpoint" not in proc.stdout, said
+                assert f"port {a.port} is in use (by another server)" in said, said
+                assert "refused the owner role" not in said
+            # A still serves its own warehouse, to its own password
+            assert _served_run(a) == "run-a"
+            with psycopg.connect(a.dsn(), autocommit=True) as con:
+                assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (10,)
+    finally:
+        remove_home(clone)
+        remove_home(fresh)
+
+
+def test_serve_sql_loads_again_a_copy_emptied_in_postgres_while_nothing_is_published(home):
+    """serve-sql compared the copy with the published run only when the file changed: a copy someone dropped stayed
+    empty until the next publish."""
+    import os
+    import threading
+
+    from jlac.serving import serve as serve_mod
+    from jlac.serving.cluster import LocalCluster, ServerConfig
+    from jlac.serving.target import ReaderPolicy
+
+    warehouse = home / "jlac.duckdb"
+    contract_refresh(warehouse, rows=100, run_id="run-kept")
+    config = ServerConfig(port=0)
+    seen: list = []
+
+    def wipe_then_stop() -> None:
+        try:
+            owner = LocalCluster(home).target(config.port).conninfo
+            with psycopg.connect(owner, autocommit=True) as con:
+                con.execute("DROP TABLE meta.serving_copy, marts.fct_trade")
+
+                def reloaded():
+                    return con.execute("SELECT to_regclass('meta.serving_copy') IS NOT NULL AND "
+                                       "to_regclass('marts.fct_trade') IS NOT NULL").fetchone()[0]
+                wait_for(reloaded, timeout=20)
+                seen.append(con.execute("SELECT run_id FROM meta.serving_copy").fetchone()[0])
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    code = serve_mod.serve(warehouse, config, ReaderPolicy(password="test-password"),
+                           lambda line: threading.Thread(target=wipe_then_stop, daemon=True).start(),
+                           poll_s=0.2, retry_s=1)
+    assert code == 0 and seen == ["run-kept"]

@@ -511,3 +511,193 @@ def test_new_sessions_querying_during_swaps_never_see_an_error(team_env):
             t.join()
     assert errors == [] and len(answers) > 50, (errors[:3], len(answers))
     assert set(answers) <= {f"run-{i}" for i in range(9)} and answers[-1] == "run-8"
+
+
+# --- found by a QA pass: a reader holding its role, non-superuser owners, durations, settings elsewhere, values --
+
+def test_a_reader_holding_its_own_role_locked_neither_stalls_a_load_nor_keeps_its_password(team_env):
+    """A reader session writes to its own role in a transaction it keeps open: every ALTER ROLE of the owner waited
+    for it (147 s seen; as long as the session lives), and the refresh's hook waited behind the loaders' lock."""
+    from concurrent.futures import ThreadPoolExecutor, TimeoutError
+
+    settings, port = team_env
+    with psycopg.connect(team_target().conninfo, autocommit=True) as owner:
+        setup_reader(owner, ReaderPolicy.from_env())  # the reader exists, with the shared password
+    contract_refresh(settings.warehouse, rows=25, run_id="run-role-held")
+    with _reader(port) as rogue, ThreadPoolExecutor(1) as pool:
+        rogue.execute("SET default_transaction_read_only = off")
+        rogue.execute("SET idle_in_transaction_session_timeout = 0")  # a session may lift its own limits
+        rogue.execute("BEGIN")
+        rogue.execute("ALTER ROLE jlac PASSWORD 'zzz'")  # the role's row is locked until this transaction ends
+        load = pool.submit(catch_up, settings.warehouse, team_target(), force=True)
+        try:
+            result = load.result(timeout=30)
+        except TimeoutError:
+            rogue.execute("ROLLBACK")  # let the stalled load end, then fail
+            load.result()
+            pytest.fail("the load waited for the reader's transaction on its own role")
+        assert result.version == "run-role-held"
+        assert _dead(rogue)  # disconnected: its new password never committed
+    with _reader(port) as con:  # the shared password still works
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (25,)
+
+
+def test_a_team_owner_without_superuser_loads_and_names_the_revoke_a_superuser_must_run(monkeypatch):
+    """Documented: owning the database and CREATEROLE are enough. But NOSUPERUSER/NOREPLICATION/NOBYPASSRLS in ALTER
+    ROLE need a superuser ("must be superuser to alter superuser roles or change superuser attribute"), and the owner's
+    REVOKE on the large-object functions only warned "no privileges could be revoked": the reader kept them."""
+    import re
+
+    from jlac.serving.target import LO_WRITERS
+
+    home = reachable_home()
+    cluster = pgcluster.LocalCluster(home / "server")
+    config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), None, None)
+    proc = cluster.start(config, ReaderPolicy(password=PASSWORD))
+    try:
+        with psycopg.connect(cluster.target(config.port).conninfo, autocommit=True) as admin:
+            admin.execute("CREATE ROLE team_owner LOGIN PASSWORD 'ownerpw' CREATEROLE")
+            admin.execute("ALTER DATABASE jlac OWNER TO team_owner")
+            hba = cluster.data / "pg_hba.conf"
+            hba.write_text(hba.read_text() + "host jlac team_owner 127.0.0.1/32 scram-sha-256\n")
+            admin.execute("SELECT pg_reload_conf()")
+            url = f"postgresql://team_owner:ownerpw@127.0.0.1:{config.port}/jlac"
+            wait_for_connect = time.monotonic() + 10
+            while True:
+                try:
+                    psycopg.connect(url).close()
+                    break
+                except psycopg.OperationalError:
+                    if time.monotonic() > wait_for_connect:
+                        raise
+                    time.sleep(0.2)
+            monkeypatch.setenv("JLAC_POSTGRES_URL", url)
+            monkeypatch.setenv("JLAC_SQL_PASSWORD", PASSWORD)
+            warehouse = home / "jlac.duckdb"
+            contract_refresh(warehouse, rows=40, run_id="run-team-owner")
+            with pytest.raises(SettingError) as refused:
+                catch_up(warehouse, team_target())
+            said = str(refused.value)
+            assert "the reader role jlac could create large objects in database jlac" in said
+            assert "team_owner is not one" in said
+            assert "pg_catalog.lo_from_bytea(oid, bytea)" in said
+            revoke = re.search(r"run once: (REVOKE EXECUTE ON FUNCTION .* FROM PUBLIC);", said).group(1)
+            admin.execute(revoke)  # what the message tells a superuser to run
+
+            result = catch_up(warehouse, team_target())
+            assert (result.status, result.version) == ("loaded", "run-team-owner")
+            assert admin.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
+                                 "rolinherit FROM pg_roles WHERE rolname = 'jlac'").fetchone() == (False,) * 6
+            assert not any(admin.execute("SELECT has_function_privilege('jlac', %s, 'EXECUTE')",
+                                         [f"pg_catalog.{f}"]).fetchone()[0] for f in LO_WRITERS)
+        with _reader(config.port) as reader:
+            assert reader.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (40,)
+            reader.execute("SET default_transaction_read_only = off")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute("SELECT lo_from_bytea(0, 'x')")
+    finally:
+        pgcluster.stop(proc)
+        remove_home(home)
+
+
+def test_durations_without_a_unit_are_seconds_in_postgresql_too(team_env, monkeypatch):
+    """JLAC_SQL_STATEMENT_TIMEOUT=120 was 120 ms in PostgreSQL (its unit for a bare number) and 120 s in jlac's own
+    checks of the readers (which evict by it)."""
+    from jlac.serving.load import _seconds
+
+    _, port = team_env
+    monkeypatch.setenv("JLAC_SQL_STATEMENT_TIMEOUT", "120")
+    monkeypatch.setenv("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60")
+    policy = ReaderPolicy.from_env()
+    try:
+        with psycopg.connect(team_target().conninfo, autocommit=True) as owner:
+            setup_reader(owner, policy)
+            assert reader_drift(owner, policy) == []
+            assert (_seconds(owner, policy.statement_timeout), _seconds(owner, policy.idle_in_transaction_timeout)) \
+                == (120, 60)
+        with _reader(port) as con:
+            assert con.execute("SHOW statement_timeout").fetchone() == ("2min",)
+            assert con.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
+    finally:
+        monkeypatch.delenv("JLAC_SQL_STATEMENT_TIMEOUT")
+        monkeypatch.delenv("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT")
+        with psycopg.connect(team_target().conninfo, autocommit=True) as owner:
+            setup_reader(owner, ReaderPolicy.from_env())
+
+
+def test_reader_settings_for_other_databases_are_put_back_not_alerted_forever(team_env):
+    """reader_drift reported the role's settings in every database, setup_reader reset them in jlac's only: serve-sql
+    alerted "put back" every 10 s while they stayed."""
+    _, port = team_env
+    policy = ReaderPolicy.from_env()
+    with psycopg.connect(team_target().conninfo, autocommit=True) as owner:
+        setup_reader(owner, policy)
+        with _reader(port) as rogue:
+            rogue.execute("SET default_transaction_read_only = off")
+            rogue.execute("ALTER ROLE jlac IN DATABASE postgres SET work_mem = '1MB'")
+            rogue.execute("ALTER ROLE jlac IN DATABASE template1 SET statement_timeout = 0")
+        assert reader_drift(owner, policy) == ["work_mem=1MB for database postgres",
+                                               "statement_timeout=0 for database template1"]
+        setup_reader(owner, policy)
+        assert reader_drift(owner, policy) == []
+        assert owner.execute("SELECT count(*) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+                             "WHERE r.rolname = 'jlac' AND s.setdatabase <> 0").fetchone() == (0,)
+
+
+NESTED_FLOATS = """
+CREATE TABLE marts.nested_floats AS SELECT [1.0, NULL, 'NaN'::DOUBLE, 'inf'::DOUBLE] AS l,
+  {'a': '-inf'::FLOAT, 'b': 'x', 'c': [2.5, 'nan'::DOUBLE]} AS s, MAP {'k': 'nan'::DOUBLE, 'j': 1.5} AS m,
+  NULL::STRUCT(a DOUBLE) AS nothing, 'nan'::DOUBLE AS plain
+"""
+
+
+def test_nan_and_infinity_inside_nested_values_arrive_as_json_null(team_env):
+    """DuckDB's JSON of [1.0, NULL, NaN] is the bare word NaN, which jsonb refuses: the whole load failed."""
+    settings, port = team_env
+    [outcome] = [o for o in _publish(settings, "run-nan", rows=10, extra_sql=NESTED_FLOATS) if o.hook == "postgres"]
+    assert outcome.status == "ok", outcome.message
+    with _reader(port) as con:
+        row = con.execute("SELECT l, s, m, nothing, plain FROM marts.nested_floats").fetchone()
+    assert row[0] == [1.0, None, None, None]
+    assert row[1] == {"a": None, "b": "x", "c": [2.5, None]}
+    assert row[2] in ({"k": None, "j": 1.5}, [{"key": "k", "value": None}, {"key": "j", "value": 1.5}])
+    assert row[3] is None
+    assert row[4] != row[4]  # a DOUBLE column keeps its NaN
+
+
+def test_two_column_names_postgresql_would_cut_to_one_are_refused_naming_table_and_columns(team_env):
+    settings, port = team_env
+    first, second = "c" * 70 + "1", "c" * 70 + "2"
+    clash = f'CREATE TABLE figures.longcols ("{first}" INTEGER, "{second}" INTEGER)'
+    [outcome] = [o for o in _publish(settings, "run-long", rows=10, extra_sql=clash) if o.hook == "postgres"]
+    assert outcome.status == "failed"
+    assert f"columns {first!r} and {second!r} of figures.longcols" in outcome.message
+    assert "first 63 bytes" in outcome.message
+
+
+def test_a_published_file_held_open_for_writing_is_still_loaded_and_reported(team_env):
+    """A BI tool holding the DuckDB file open read-write: catch_up (serve-sql, the hook) and jlac status failed with
+    "Could not set lock on file", and serve-sql alerted "serving copy not updated" about a current copy."""
+    import subprocess
+    import sys
+
+    settings, port = team_env
+    [ok] = [o for o in _publish(settings, "run-before-lock", rows=10) if o.hook == "postgres"]
+    assert ok.status == "ok", ok.message
+    contract_refresh(settings.warehouse, rows=70, run_id="run-locked")
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); sys.stdin.read()", str(settings.warehouse)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = catch_up(settings.warehouse, team_target())
+        assert (result.status, result.version) == ("loaded", "run-locked")
+        assert catch_up(settings.warehouse, team_target()).status == "current"
+        status = serving_status(settings)
+        assert status.current and status.published == "run-locked", status.line()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    with _reader(port) as con:
+        assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (70,)
+    assert not list(settings.home.glob(".jlac-serving-read-*"))  # the byte copy is gone

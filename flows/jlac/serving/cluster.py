@@ -320,6 +320,7 @@ class LocalCluster:
         if config.tls_cert:
             self.install_tls(user, config)
         log = open(self.log, "ab")  # noqa: SIM115 - handed to the child for its whole life
+        log_start = log.tell()  # this start's lines: an older one's "Address already in use" is not this one's
         proc = subprocess.Popen(self.server_args(bindir, config, reader), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=self.root, preexec_fn=_die_with_parent,
                                 **user.popen_args())
@@ -328,10 +329,22 @@ class LocalCluster:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if proc.poll() is not None:
+                    tail = self._log_tail(log_start)
+                    if "Address already in use" in tail:
+                        raise ClusterError(f"port {config.port} is in use (by another server): PostgreSQL for "
+                                           f"{self.data} could not listen on {config.listen_addresses}. Stop that "
+                                           "server or choose another port (--port or JLAC_SQL_PORT); its log "
+                                           f"{self.log} ends: {tail}")
                     raise ClusterError(f"PostgreSQL did not start (exit {proc.returncode}); its log {self.log} "
-                                       f"ends: {self._log_tail()}")
+                                       f"ends: {tail}")
+                # Whatever answers on the port before our postmaster says it is ready is another server (it may
+                # even take the owner password of a copied warehouse folder): connect only to our own.
+                if not self._ready(proc.pid):
+                    time.sleep(0.2)
+                    continue
                 try:
                     with self.target(config.port, reader, dbname="postgres").connect(autocommit=True) as con:
+                        self._check_own(con, config.port)
                         if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
                             con.execute(f"CREATE DATABASE {DATABASE}")
                         return proc
@@ -341,14 +354,33 @@ class LocalCluster:
                                            f"password in {self.secret} (changed by someone?): {exc}") from None
                     time.sleep(0.2)
             raise ClusterError(f"PostgreSQL did not accept connections within {timeout:.0f} s; "
-                               f"log: {self._log_tail()}")
+                               f"log: {self._log_tail(log_start)}")
         except BaseException:
             stop(proc)  # a signal or a failed start: no postmaster left behind
             raise
 
-    def _log_tail(self) -> str:
+    def _ready(self, pid: int) -> bool:
+        """Whether postmaster.pid names ``pid`` (the postmaster just started) and says it accepts connections
+        (line 8, "ready", written once it listens)."""
         try:
-            return self.log.read_text(errors="replace")[-1500:].strip()
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+    def _check_own(self, con, port: int) -> None:
+        """The server that answered must run on this data folder, not another cluster that took the port."""
+        served = con.execute("SHOW data_directory").fetchone()[0]
+        if os.path.realpath(served) != os.path.realpath(self.data):
+            raise ClusterError(f"port {port} is in use (by another server): the PostgreSQL answering on "
+                               f"127.0.0.1:{port} runs on {served}, not on {self.data}; stop it or choose another "
+                               "port (--port or JLAC_SQL_PORT)")
+
+    def _log_tail(self, start: int = 0) -> str:
+        try:
+            with open(self.log, "rb") as fh:
+                fh.seek(start)
+                return fh.read().decode(errors="replace")[-1500:].strip()
         except OSError:
             return "(no log)"
 

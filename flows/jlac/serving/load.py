@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import tempfile
 import threading
 import time
@@ -39,6 +40,7 @@ from psycopg import sql
 from jlac.errors import SettingError
 from jlac.serving.target import SCHEMAS, ReaderPolicy, Target, setup_reader
 from jlac.serving.types import map_column, quote
+from jlac.warehouse import locked_by_a_writer
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,59 @@ def attach_published(duck: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     """Attach the published warehouse read-only as ``w``, the name every query of this module reads it by (the path
     as a parameter: a quote in a folder name does not end it)."""
     duck.execute("ATTACH ? AS w (READ_ONLY)", [str(warehouse)])
+
+
+def attach_readable(duck: duckdb.DuckDBPyConnection, warehouse: Path) -> Path | None:
+    """``attach_published``, or, while another process holds the file open for writing (a BI tool's DuckDB driver
+    does: "Could not set lock on file"), the same on a byte copy of it in a folder beside it: the published file is
+    checkpointed, so its bytes are the published warehouse (as the refresh reads it, ``jlac.warehouse.
+    read_published``). Returns the copy's folder, for the caller to remove once ``duck`` is closed."""
+    try:
+        attach_published(duck, warehouse)
+        return None
+    except duckdb.Error as exc:
+        if not locked_by_a_writer(str(exc)):
+            raise
+    log.warning("published warehouse %s is held open for writing by another process; the serving copy reads a "
+                "copy of it", warehouse)
+    folder = Path(tempfile.mkdtemp(prefix=".jlac-serving-read-", dir=warehouse.parent))
+    try:
+        copy = folder / warehouse.name
+        shutil.copyfile(warehouse, copy)
+        attach_published(duck, copy)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def pg_name(name: str) -> str:
+    """The name PostgreSQL keeps of an identifier: its first 63 bytes (NAMEDATALEN - 1), cut at a character."""
+    return name.encode()[:63].decode(errors="ignore")
+
+
+def check_names(tables: list[Table]) -> None:
+    """Refuse two tables of a schema, or two columns of a table, that PostgreSQL would see as one name (it keeps
+    the first 63 bytes of an identifier): the load failed with DuplicateColumn/DuplicateTable naming neither."""
+    def clashes(names: list[str]) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        found = []
+        for name in names:
+            if (cut := pg_name(name)) in seen:
+                found.append((seen[cut], name))
+            seen.setdefault(cut, name)
+        return found
+
+    problems = []
+    for schema in sorted({t.schema for t in tables}):
+        problems += [f"tables {schema}.{a!r} and {schema}.{b!r}"
+                     for a, b in clashes([t.name for t in tables if t.schema == schema])]
+    for t in tables:
+        problems += [f"columns {a!r} and {b!r} of {t.qualified}" for a, b in clashes([c for c, _, _ in t.columns])]
+    if problems:
+        raise ServingLoadError(
+            f"PostgreSQL keeps the first 63 bytes of a name, and these share them: {'; '.join(problems)}. Rename one "
+            f"in the warehouse, or leave the table out of the serving copy ({SKIP_ENV}=schema.name)")
 
 
 def check_left_out(warehouse: Path) -> None:
@@ -421,9 +476,10 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
         return LoadResult("no-warehouse", None, None, target.description)
     started = time.perf_counter()
     duck = duckdb.connect(":memory:")
+    copied = None
     try:
         # The attached file is the one loaded, whatever is published meanwhile (os.replace swaps the path).
-        attach_published(duck, warehouse)
+        copied = attach_readable(duck, warehouse)
         duck.execute("SET TimeZone = 'UTC'")
         published_at = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
         version = published_version(duck)
@@ -440,9 +496,10 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
             if target.manage_reader:
                 setup_reader(pg, target.reader)
             tables = [t for t in relations if t.qualified not in left_out]
-            for t in tables:  # every type mapped before anything is sent
+            for t in tables:  # every type mapped, every name distinct in PostgreSQL, before anything is sent
                 for c, dtype, _ in t.columns:
                     map_column(dtype, c, f"{t.schema}.{t.name}: ")
+            check_names(tables)
             keys = {t.qualified: content_key(duck, t) for t in tables}
             # a table the copy holds with the same content is kept (moved over at the swap), unless forced
             kept = set() if force else {
@@ -460,6 +517,8 @@ def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeo
             return result
     finally:
         duck.close()
+        if copied is not None:
+            shutil.rmtree(copied, ignore_errors=True)
 
 
 def _load(duck, pg, tables, kept, version, published_at, started, warehouse, target, lock_timeout, swap_wait_s,

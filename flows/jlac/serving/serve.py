@@ -1,8 +1,9 @@
 """``jlac serve-sql``: run the local cluster, keep its copy at the published warehouse, stop cleanly.
 
 The loop watches the published file's identity (device, inode, mtime, size): a refresh publishes with
-``os.replace``, so a new warehouse is a new inode. On a change, or while the last load failed (every
-``retry_s``), it calls ``catch_up`` - the same function the publish hook calls, so whichever comes first
+``os.replace``, so a new warehouse is a new inode. On a change, and every ``retry_s`` in any case (a failed load is
+retried; a copy someone emptied or changed in PostgreSQL is found by its run id and loaded again), it calls
+``catch_up`` - the same function the publish hook calls, so whichever comes first
 loads and the other finds the copy current. SIGTERM and SIGINT stop the cluster with a fast shutdown.
 """
 
@@ -96,11 +97,12 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             setup_reader(con, reader)  # the password of this start, before anyone can connect with it
         # checked from now on, in its own thread: loads included (they can hold this loop for minutes)
         guard = ReaderGuard(lambda: _guard_reader(target, reader, alert), guard_s).start()
-        seen, failed_at, version = file_identity(warehouse), None, None
+        seen, version, checked_at, failing = file_identity(warehouse), None, time.monotonic(), False
         try:
             version = catch_up(warehouse, target).version
         except Exception as exc:  # noqa: BLE001 - serve what is there; retried below
-            failed_at = _failed(exc, alert)
+            _failed(exc, alert)
+            failing = True
             with target.connect(autocommit=True) as con:
                 version = serving_version(con)  # what the copy still holds from before
         if config.tls_cert is None and not pgcluster.is_loopback(config.host):
@@ -114,16 +116,22 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
                 log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
                 return proc.returncode or 1
             now = file_identity(warehouse)
-            retry = failed_at is not None and time.monotonic() - failed_at >= retry_s
-            if now != seen or retry:
-                seen = now
+            # also when the file did not change: the copy's run id is compared with the published one (a no-op
+            # while they agree), so a failed load is retried and a copy changed in PostgreSQL is loaded again
+            due = time.monotonic() - checked_at >= retry_s
+            if now == seen and due and not failing and _holds(target, version):
+                checked_at = time.monotonic()  # the copy holds what was loaded: the published file is not read
+                continue  # (while a BI tool holds it open for writing, reading it means copying it whole)
+            if now != seen or due:
+                seen, checked_at = now, time.monotonic()
                 try:
                     result = catch_up(warehouse, target)
-                    failed_at = None
+                    version, failing = result.version, False
                     if result.status == "loaded":
                         log.info("serving run %s (loaded in %.1f s)", result.version, result.seconds)
                 except Exception as exc:  # noqa: BLE001 - the old copy stays served
-                    failed_at = _failed(exc, alert)
+                    _failed(exc, alert)
+                    failing = True
     except Stop as why:
         log.info("%s: stopping PostgreSQL", why)
         return 0
@@ -156,9 +164,19 @@ def _guard_reader(target, reader: ReaderPolicy, alert: Callable[[str], None] | N
             alert(message)
 
 
-def _failed(exc: Exception, alert: Callable[[str], None] | None) -> float:
+def _holds(target, version: str | None) -> bool:
+    """Whether the serving copy still holds run ``version`` (None when it cannot be asked: then it is loaded)."""
+    if version is None:
+        return False
+    try:
+        with target.connect(autocommit=True) as con:
+            return serving_version(con) == version
+    except Exception:  # noqa: BLE001 - catch_up then says what is wrong, as for any failed load
+        return False
+
+
+def _failed(exc: Exception, alert: Callable[[str], None] | None) -> None:
     message = f"serving copy not updated, it stays at its previous version: {type(exc).__name__}: {exc}"
     log.error("%s", message)
     if alert is not None:
         alert(message)
-    return time.monotonic()

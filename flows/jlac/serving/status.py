@@ -9,9 +9,10 @@ import duckdb
 
 from jlac.config import Settings
 from jlac.ops.status import read_ledger
-from jlac.serving.cluster import LocalCluster
+from jlac.serving.cluster import ClusterError, LocalCluster
 from jlac.serving.load import attach_published, published_version, serving_version
 from jlac.serving.target import Target, team_target
+from jlac.warehouse import read_published
 
 
 @dataclass
@@ -59,15 +60,26 @@ def _target(settings: Settings) -> tuple[Target | None, str]:
     cluster = LocalCluster(settings.home)
     port = cluster.running_port()
     if port is not None:
-        return cluster.target(port), f"local cluster on 127.0.0.1:{port}"
+        return cluster.target(port), f"local cluster on 127.0.0.1:{port}"  # ClusterError: owner.secret unreadable
     if cluster.initialized:
         return None, f"local cluster {cluster.data} not running"
     return None, "none configured"
 
 
+def _published_run(path) -> str | None:
+    with duckdb.connect(":memory:") as con:
+        attach_published(con, path)
+        return published_version(con)
+
+
 def serving_status(settings: Settings) -> ServingStatus | None:
     """Version and lag of the serving copy; None when neither JLAC_POSTGRES_URL nor a local cluster exists."""
-    target, where = _target(settings)
+    try:
+        target, where = _target(settings)
+        unreadable = None
+    except ClusterError as exc:  # e.g. an owner.secret this user cannot read: status reports it, not crashes
+        target, where = None, f"local cluster on 127.0.0.1:{LocalCluster(settings.home).running_port()}"
+        unreadable = str(exc).strip().splitlines()[0]
     if target is None and where == "none configured":
         return None
     status = ServingStatus(where)
@@ -75,21 +87,23 @@ def serving_status(settings: Settings) -> ServingStatus | None:
     status.last_hook = next((h for r in reversed(runs) for h in r.get("hooks") or [] if h.get("hook") == "postgres"),
                             None)
     if settings.warehouse.exists():
-        con = duckdb.connect(":memory:")
-        try:
-            attach_published(con, settings.warehouse)
-            status.published = published_version(con)
-        finally:
-            con.close()
+        try:  # on a byte copy while a BI tool holds the file open for writing
+            status.published = read_published(settings, _published_run, "serving status")
+        except duckdb.Error as exc:  # a damaged file: said on the serving line, the copy is still read
+            unreadable = f"published warehouse {settings.warehouse}: {str(exc).strip().splitlines()[0]}"
         status.published_at = datetime.fromtimestamp(settings.warehouse.stat().st_mtime, UTC)
+    if unreadable is not None:
+        status.error = unreadable
     if target is None:
-        status.error = "start `jlac serve-sql` to serve and catch up"
+        status.error = status.error or "start `jlac serve-sql` to serve and catch up"
     else:
         try:
             with target.connect() as con:
                 status.version = serving_version(con)
         except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
             status.error = str(exc).strip().splitlines()[0]
+            if unreadable is not None:
+                status.error = f"{unreadable}; {status.error}"
     if not status.current and status.published is not None:
         completed = [r["run_id"] for r in runs if r.get("status") == "completed"]
         after = completed[completed.index(status.version) + 1:] if status.version in completed else completed

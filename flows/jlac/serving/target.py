@@ -14,8 +14,10 @@ by default, a statement timeout, an idle-in-transaction timeout and a connection
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -27,13 +29,27 @@ from jlac.errors import SettingError
 SCHEMAS = ("marts", "figures", "meta")  # served, with the same names as in DuckDB
 SEARCH_PATH = ", ".join(SCHEMAS)  # the reader role's, as PostgreSQL stores it
 URL_ENV = "JLAC_POSTGRES_URL"
+# Large-object functions that create or write one (see setup_reader).
+LO_WRITERS = ("lo_creat(integer)", "lo_create(oid)", "lo_from_bytea(oid, bytea)", "lo_import(text)",
+              "lo_import(text, oid)", "lo_put(oid, bigint, bytea)", "lowrite(integer, bytea)",
+              "lo_truncate(integer, integer)", "lo_truncate64(integer, bigint)")
+_UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
+
+log = logging.getLogger(__name__)
 
 
 def _duration(var: str, default: str) -> str:
+    """A duration for PostgreSQL, always with its unit: a bare number is seconds (as the defaults, 120s and 60s,
+    read), where PostgreSQL would take it as milliseconds while jlac's own checks read seconds."""
     value = os.environ.get(var, default).strip()
-    if not re.fullmatch(r"\d+\s*(ms|s|min|h)?", value):
-        raise SettingError(f"{var}={value!r}: expected a duration such as 120s, 500ms or 5min")
-    return value
+    m = re.fullmatch(r"(\d+)\s*(ms|s|min|h)?", value)
+    if not m:
+        raise SettingError(f"{var}={value!r}: expected a duration such as 120s, 500ms or 5min (a number without a "
+                           "unit is seconds; 0 turns the limit off)")
+    number, unit = int(m.group(1)), m.group(2) or "s"
+    if number * _UNIT_MS[unit] > 2**31 - 1:  # PostgreSQL's limit for these settings (about 24.8 days)
+        raise SettingError(f"{var}={value!r}: longer than PostgreSQL's limit of 2147483647 ms (24 days)")
+    return f"{number}{unit}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,10 @@ class ServingUnavailable(ConnectionError):
     """The serving database cannot be reached (down, refusing, wrong owner password)."""
 
 
+class ReaderRoleBusy(RuntimeError):
+    """Another session kept the reader role locked (a write to it in an open transaction) past every attempt."""
+
+
 def describe_url(url: str) -> str:
     """host:port/dbname as user, from a libpq URL or key=value string, without the password."""
     try:
@@ -99,61 +119,128 @@ def team_target() -> Target | None:
     return Target(url, describe_url(url), ReaderPolicy.from_env())
 
 
-def setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
+def setup_reader(con: psycopg.Connection, reader: ReaderPolicy, lock_timeout: str = "2s", attempts: int = 5) -> None:
     """Create or update the reader role and its database-wide privileges (idempotent; owner connection).
 
     Schema and table grants come with each load (``jlac.serving.load``), since every load makes new tables.
+
+    A reader session may write to its own role (``ALTER ROLE jlac PASSWORD ...`` in a transaction it keeps open):
+    the role's row stays locked until that transaction ends, and every statement here would wait for it, holding the
+    load (and the refresh's publish hook behind the loaders' lock) for as long as the session lives. So each
+    statement waits at most ``lock_timeout``; then the reader sessions with a write in flight are disconnected and
+    the whole setup tried again, ``attempts`` times in all, before ReaderRoleBusy.
     """
+    for attempt in range(1, attempts + 1):
+        try:
+            with con.transaction():
+                con.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+                _setup_reader(con, reader)
+            return
+        except psycopg.errors.LockNotAvailable as exc:
+            writers = _role_writers(con, reader.user)
+            ended = [pid for pid, *_ in writers if _terminate(con, pid)]
+            held = "; ".join(f"pid {pid} ({app or 'no application'}, {state} for {secs:.0f} s)"
+                             for pid, app, state, secs in writers) or "none of the reader's sessions"
+            log.warning("the reader role %s was locked by another session (%s): %s", reader.user, held,
+                        f"disconnected {len(ended)}" if ended else "could not disconnect it")
+            if attempt == attempts:
+                raise ReaderRoleBusy(
+                    f"the reader role {reader.user} stayed locked by another session's open transaction through "
+                    f"{attempts} attempts of {lock_timeout} (sessions of {reader.user} with a write in flight: "
+                    f"{held}); its settings were not applied") from exc
+            if not ended:
+                time.sleep(1)
+
+
+def _role_writers(con: psycopg.Connection, user: str) -> list[tuple]:
+    """The reader's sessions with a transaction id: sessions that wrote (the reader may write only to its own
+    role), which is what can hold the role's row locked. pid, application, state, seconds in that state."""
+    con.execute("SELECT pg_stat_clear_snapshot()")
+    return con.execute(
+        "SELECT pid, application_name, state, extract(epoch FROM clock_timestamp() - state_change) "
+        "FROM pg_stat_activity WHERE usename = %s AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+        [user]).fetchall()
+
+
+def _terminate(con: psycopg.Connection, pid: int) -> bool:
+    """Disconnect a session; False when this role may not (a team server's owner without pg_signal_backend)."""
+    try:
+        with con.transaction():
+            return bool(con.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0])
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+
+
+def _setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
     role = sql.Identifier(reader.user)
     dbname = con.info.dbname
-    with con.transaction():
-        me, = con.execute("SELECT current_user").fetchone()
-        exists = con.execute("SELECT rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls FROM pg_roles "
-                             "WHERE rolname = %s", [reader.user]).fetchone()
-        if reader.user == me or (exists and exists[0]):
-            # the settings below would turn an owner or administrator into the reader: a password every analyst
-            # knows, read-only sessions, and (as the local cluster's owner) a cluster jlac can no longer enter
-            what = "the owner role jlac loads with" if reader.user == me else "a role with administrative rights"
-            raise SettingError(f"JLAC_SQL_USER={reader.user!r} is {what}; the reader must be a role of its own "
-                               "(default jlac)")
-        if not exists:
-            con.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
-        con.execute(sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
-                            "NOINHERIT CONNECTION LIMIT {}").format(role, sql.Literal(reader.connection_limit)))
-        if reader.password:
-            # the SCRAM verifier is computed here, so the password itself never reaches the server's logs
-            verifier = con.pgconn.encrypt_password(reader.password.encode(), reader.user.encode(),
-                                                   b"scram-sha-256").decode()
-            con.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
-        # Any role may change its own defaults (ALTER ROLE ... SET, also IN DATABASE, which wins): jlac's are
-        # the only ones, put back at every call (serve-sql checks them while it runs: reader_drift).
-        con.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(role))
-        con.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(role, sql.Identifier(dbname)))
-        for name, value in (("default_transaction_read_only", "on"),
-                            ("statement_timeout", reader.statement_timeout),
-                            ("idle_in_transaction_session_timeout", reader.idle_in_transaction_timeout)):
-            con.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(name), sql.Literal(value)))
-        # Unqualified names find the served tables (a BI tool's table picker lists those on the search path: an
-        # empty list with PostgreSQL's default "$user", public); a list of identifiers, not one quoted string.
-        con.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(
-            role, sql.SQL(", ").join(sql.Identifier(s) for s in SCHEMAS)))
-        # The database is jlac's: nobody else gets in, nobody creates temporary tables or schemas.
-        db = sql.Identifier(dbname)
-        con.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
-        con.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, role))
-        con.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
-        # Large objects are the one write a read-only session can switch itself out of (SET
-        # default_transaction_read_only = off, then lo_from_bytea: rows in pg_largeobject that outlive the session
-        # and can fill the disk). In jlac's database nobody creates or writes them.
-        for function in ("lo_creat(integer)", "lo_create(oid)", "lo_from_bytea(oid, bytea)", "lo_import(text)",
-                         "lo_import(text, oid)", "lo_put(oid, bigint, bytea)", "lowrite(integer, bytea)",
-                         "lo_truncate(integer, integer)", "lo_truncate64(integer, bigint)"):
-            con.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog.{} FROM PUBLIC").format(sql.SQL(function)))
-        # Roles the reader might have been given elsewhere that read or write server files.
-        for powerful in ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"):
-            member = con.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [reader.user, powerful]).fetchone()[0]
-            if member:
-                con.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(powerful), role))
+    me, superuser = con.execute("SELECT rolname, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    exists = con.execute("SELECT rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls FROM pg_roles "
+                         "WHERE rolname = %s", [reader.user]).fetchone()
+    if reader.user == me or (exists and exists[0]):
+        # the settings below would turn an owner or administrator into the reader: a password every analyst
+        # knows, read-only sessions, and (as the local cluster's owner) a cluster jlac can no longer enter
+        what = "the owner role jlac loads with" if reader.user == me else "a role with administrative rights"
+        raise SettingError(f"JLAC_SQL_USER={reader.user!r} is {what}; the reader must be a role of its own "
+                           "(default jlac)")
+    if not exists:
+        con.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+    # Only a superuser may name SUPERUSER, REPLICATION or BYPASSRLS at all, even to say NO; a team server's owner
+    # with CREATEROLE cannot, and needs not: the role it created has none, and one that had any was refused above.
+    attributes = ("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT" if superuser
+                  else "LOGIN NOCREATEDB NOCREATEROLE NOINHERIT")
+    con.execute(sql.SQL("ALTER ROLE {} {} CONNECTION LIMIT {}").format(role, sql.SQL(attributes),
+                                                                       sql.Literal(reader.connection_limit)))
+    if reader.password:
+        # the SCRAM verifier is computed here, so the password itself never reaches the server's logs
+        verifier = con.pgconn.encrypt_password(reader.password.encode(), reader.user.encode(),
+                                               b"scram-sha-256").decode()
+        con.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, sql.Literal(verifier)))
+    # Any role may change its own defaults (ALTER ROLE ... SET, also IN DATABASE, which wins, for any database):
+    # jlac's are the only ones, put back at every call in every database (serve-sql checks them while it runs:
+    # reader_drift, which reports a setting in any database).
+    con.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(role))
+    databases = {dbname} | {d for (d,) in con.execute(
+        "SELECT d.datname FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+        "JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = %s", [reader.user]).fetchall()}
+    for database in sorted(databases):
+        con.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(role, sql.Identifier(database)))
+    for name, value in (("default_transaction_read_only", "on"),
+                        ("statement_timeout", reader.statement_timeout),
+                        ("idle_in_transaction_session_timeout", reader.idle_in_transaction_timeout)):
+        con.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(role, sql.Identifier(name), sql.Literal(value)))
+    # Unqualified names find the served tables (a BI tool's table picker lists those on the search path: an
+    # empty list with PostgreSQL's default "$user", public); a list of identifiers, not one quoted string.
+    con.execute(sql.SQL("ALTER ROLE {} SET search_path = {}").format(
+        role, sql.SQL(", ").join(sql.Identifier(s) for s in SCHEMAS)))
+    # The database is jlac's: nobody else gets in, nobody creates temporary tables or schemas.
+    db = sql.Identifier(dbname)
+    con.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+    con.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, role))
+    con.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+    # Large objects are the one write a read-only session can switch itself out of (SET
+    # default_transaction_read_only = off, then lo_from_bytea: rows in pg_largeobject that outlive the session
+    # and can fill the disk). In jlac's database nobody creates or writes them. Only the functions' owner (the
+    # bootstrap superuser) can revoke: anyone else's REVOKE is a warning that changes nothing, so it is checked.
+    for function in _lo_writers_open(con, reader.user):
+        con.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog.{} FROM PUBLIC").format(sql.SQL(function)))
+    if still := _lo_writers_open(con, reader.user):
+        listed = ", ".join(f"pg_catalog.{f}" for f in still)
+        raise SettingError(
+            f"the reader role {reader.user} could create large objects in database {dbname} (EXECUTE on {listed}): "
+            f"only a superuser may revoke that here, and {me} is not one. As a superuser, connected to database "
+            f"{dbname}, run once: REVOKE EXECUTE ON FUNCTION {listed} FROM PUBLIC; then load again")
+    # Roles the reader might have been given elsewhere that read or write server files.
+    for powerful in ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"):
+        member = con.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [reader.user, powerful]).fetchone()[0]
+        if member:
+            con.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(powerful), role))
+
+
+def _lo_writers_open(con: psycopg.Connection, user: str) -> list[str]:
+    """The large-object writing functions ``user`` may still execute (through PUBLIC or a grant of its own)."""
+    return [f for f in LO_WRITERS
+            if con.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [user, f"pg_catalog.{f}"]).fetchone()[0]]
 
 
 def reader_drift(con: psycopg.Connection, reader: ReaderPolicy) -> list[str]:
