@@ -7,7 +7,7 @@ For a source too large to copy into every build (``Source.parse_file`` set, e.g.
   hard link of it in a new vintage) is not read again. Changed, new, missing and unlisted files fail exactly
   as in ``snapshots.verify``.
 * **parse** turns each file into ``cache/<source>/parts/<sha256>-<name>-<code version>.parquet`` (``partition_path``),
-  sealed with its own sha256 (``jlac.sealed``) — content-addressed, so an unchanged file is never parsed twice, across
+  sealed with a CRC-32 (``jlac.sealed``) — content-addressed, so an unchanged file is never parsed twice, across
   vintages too, and a partition damaged or edited since it was written is parsed again. Files are independent: the
   fan-out runs one task per file, in process or on a Dask cluster (``jlac.pipeline``). The list of a snapshot's
   partitions is written beside them (``<vintage>-<key>.parts.json``).
