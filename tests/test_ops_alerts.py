@@ -84,3 +84,37 @@ def test_without_a_webhook_the_alert_is_only_logged(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         assert alerts.send(payload) is False
     assert "no JLAC_ALERT_WEBHOOK set" in caplog.text
+
+
+def test_a_receiver_that_trickles_its_answer_is_given_up_on_and_a_malformed_url_is_logged(caplog):
+    """Found by a QA pass: a webhook sending its answer a byte every few seconds held a failed refresh (its lock, its
+    stop) as long as it trickled, httpx's timeout bounding each wait for bytes only; and a URL httpx cannot take
+    (``httpx.InvalidURL`` is no ``HTTPError``) raised from the flow's hooks. ``timeout`` is now the whole exchange's."""
+    import time
+
+    from werkzeug import Request, Response
+
+    def trickle(request: Request) -> Response:
+        def body():
+            for _ in range(8):
+                time.sleep(0.5)
+                yield b"o"
+        return Response(body(), status=200)
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        server.expect_request("/hook", method="POST").respond_with_handler(trickle)
+        payload = {"text": "jlac refresh x failed"}
+        started = time.monotonic()
+        with caplog.at_level(logging.ERROR, logger="jlac.ops.alerts"):
+            assert alerts.send(payload, server.url_for("/hook"), timeout=1.0) is False
+        assert time.monotonic() - started < 2.5  # not the 4 s it trickles
+        assert "did not answer within 1 s; alert was: jlac refresh x failed" in caplog.text
+    finally:
+        server.clear()
+        server.stop()
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="jlac.ops.alerts"):
+        assert alerts.send(payload, "http://hooks.example.com:80a/x") is False
+    assert "alert webhook http://hooks.example.com:80a/x unreachable (InvalidURL" in caplog.text

@@ -374,8 +374,11 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
     with pytest.raises(JlacError, match=r"--drop imf-dots: a required source .* cannot be built without"):
         pipeline.refresh(settings, trigger="test", drop=[source, "imf-dots"])
     with caplog.at_level(logging.WARNING, logger="jlac"):
-        record = pipeline.refresh(settings, trigger="test", drop=[source, "aiddata-gcdf2-projects"])
+        record = pipeline.refresh(settings, trigger="test", drop=[source, "aiddata-gcdf2-projects", "oecd-dac2a-api"])
     assert "--drop aiddata-gcdf2-projects: its snapshots are found, so it is built as usual" in caplog.text
+    # a source never fetched: said as such (it read "its snapshots are found")
+    assert ("--drop oecd-dac2a-api: no snapshot of it, and the published warehouse holds none either: nothing to "
+            "drop") in caplog.text and "oecd-dac2a-api: its snapshots are found" not in caplog.text
     assert record.status == "completed" and record.plan["changed"] == [source]
     # said as what it is (it read "new snapshot(s) of aiddata-gcdf3-country-year")
     assert record.plan["reason"] == f"built without {source} (no snapshot any more)"

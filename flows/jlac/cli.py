@@ -74,17 +74,27 @@ def check_prefect_api() -> None:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
+    from jlac.deadline import TimedOut, within
+
     # One try of 10 s (Prefect's client retries a timeout with its 60 s timeout: a server that accepted and never
     # answered held the command 7 minutes), then the server's version: an HTTP server that is not Prefect's
-    # answered /health with 200 and ended in an 87-line traceback (both found by a QA pass).
-    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), \
-            get_client(sync_client=True, httpx_settings={"timeout": 10}) as client:
-        problem = client.api_healthcheck()  # Prefect's own check: GET /health, with the client's auth
-        if problem is None:
-            try:  # Prefect's own check at a flow's start (Prefect Cloud passes it without asking)
-                client.raise_for_api_version_mismatch()
-            except Exception as exc:  # noqa: BLE001  not JSON, not a version, another major version
-                problem = exc
+    # answered /health with 200 and ended in an 87-line traceback (both found by a QA pass). 10 s in all: httpx's
+    # timeout bounds each wait for bytes, and a server sending one now and then held the check without end.
+    def ask() -> Exception | None:
+        with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), \
+                get_client(sync_client=True, httpx_settings={"timeout": 10}) as client:
+            problem = client.api_healthcheck()  # Prefect's own check: GET /health, with the client's auth
+            if problem is None:
+                try:  # Prefect's own check at a flow's start (Prefect Cloud passes it without asking)
+                    client.raise_for_api_version_mismatch()
+                except Exception as exc:  # noqa: BLE001  not JSON, not a version, another major version
+                    problem = exc
+            return problem
+
+    try:
+        problem = within(10, ask, name="jlac-prefect-check")
+    except TimedOut as exc:
+        problem = exc
     if problem is not None:
         _fail(JlacError(f"PREFECT_API_URL={url}: no Prefect API answers there ({type(problem).__name__}: "
                         f"{str(problem)[:200]}). Start that server (`prefect server start`) or unset PREFECT_API_URL "

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import typing
 from datetime import UTC
 from pathlib import Path
 
@@ -263,7 +264,17 @@ def _log_to_run(logger: logging.Logger):
         logger.setLevel(level)
 
 
+def _annotations_resolved(fn):
+    """The function with its annotations as objects, not strings. Prefect's runner (``jlac serve``) sends the flow to
+    the process that runs it by value (cloudpickle), with only the globals its code uses: a string annotation
+    ('Settings | None') could not be resolved there, and every served run failed validating its parameters before
+    it started (found by a QA pass; a worker imports the module and was not affected)."""
+    fn.__annotations__ = typing.get_type_hints(fn)
+    return fn
+
+
 @flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify])
+@_annotations_resolved
 def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool = False,
             sources: list[str] | None = None, pins: dict[str, str] | None = None, trigger: str = "prefect",
             full: bool = False, drop: list[str] | None = None) -> RunRecord:
@@ -398,9 +409,13 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             if vanished:
                 log.warning("built without %s, as asked (--drop): its published data is removed",
                             ", ".join(sorted(vanished)))
-            if present := sorted(set(drop or []) - set(vanished)):
+            if present := sorted(n for n in set(drop or []) - set(vanished) if snapshots.get(n) is not None):
                 log.warning("--drop %s: its snapshots are found, so it is built as usual (--drop builds without a "
                             "source only when its snapshots are no longer found)", ", ".join(present))
+            # "its snapshots are found" was said of a source never fetched too (found by a QA pass)
+            if idle := sorted(n for n in set(drop or []) - set(vanished) if snapshots.get(n) is None):
+                log.warning("--drop %s: no snapshot of it, and the published warehouse holds none either: nothing to "
+                            "drop", ", ".join(idle))
             inputs = plan.inputs_of(snapshots, plan.code_fingerprint())
             _refuse_changed_kept(sources or [], [*kept, *absent], inputs, published_inputs)
             the_plan = plan.make_plan(snapshots, inputs, published_inputs, full=full,

@@ -182,5 +182,15 @@ def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
         assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["30 5 * * 1"]
         assert deployment["parameters"] == {"fetch": True}
         assert serve.poll() is None  # still serving
+        # a run of the served deployment runs (found by a QA pass: every one failed validating its parameters, the
+        # flow sent to its process by value without the class its annotation names)
+        started = _run(["deployment", "run", "jlac-refresh/jlac-refresh", "--param", "fetch=false",
+                        "--param", "offline=true"], prefect_env)
+        run_id = next(line.split()[-1] for line in started.splitlines() if "UUID" in line)
+        run = _wait_for_run(api, run_id)
+        assert run["state"]["type"] == "COMPLETED", run["state"]["message"]
+        ledger = [json.loads(x) for x in Path(prefect_env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text()
+                  .splitlines()]
+        assert ledger[-1]["flow_run_id"] == run_id and ledger[-1]["status"] in ("completed", "unchanged")
     finally:
         _stop(serve)

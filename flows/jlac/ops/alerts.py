@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from jlac.config import get_settings
+from jlac.deadline import TimedOut, within
 from jlac.ops.status import read_ledger
 
 log = logging.getLogger(__name__)
@@ -75,16 +76,22 @@ def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0)
     """POST the payload; True when the receiver answered 2xx.
 
     Never raises: an unreachable webhook must not turn a failed run's report into a different error,
-    so the problem is logged (with the URL and the answer) and the caller carries on.
+    so the problem is logged (with the URL and the answer) and the caller carries on. ``timeout`` is the whole
+    exchange's: a receiver trickling its answer held a failed refresh, its lock and its stop without end, and a
+    malformed URL (``httpx.InvalidURL`` is no ``HTTPError``) raised from the flow's hooks (both found by a QA pass).
     """
     url = url or os.environ.get(WEBHOOK_ENV)
     if not url:
         log.warning("no %s set; alert not sent: %s", WEBHOOK_ENV, payload["text"])
         return False
     try:
-        response = httpx.post(url, json=payload, timeout=timeout)
-    except httpx.HTTPError as exc:
-        log.error("alert webhook %s unreachable (%s); alert was: %s", url, exc, payload["text"])
+        response = within(timeout, lambda: httpx.post(url, json=payload, timeout=timeout), name="jlac-alert")
+    except TimedOut:
+        log.error("alert webhook %s did not answer within %g s; alert was: %s", url, timeout, payload["text"])
+        return False
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused, or a URL httpx cannot take
+        log.error("alert webhook %s unreachable (%s: %s); alert was: %s", url, type(exc).__name__, exc,
+                  payload["text"])
         return False
     if response.is_success:
         return True
