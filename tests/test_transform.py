@@ -157,10 +157,12 @@ def test_a_site_generated_before_for_the_same_catalog_is_copied_from_the_cache(p
     assert len(list((cache / "site").iterdir())) == 2
 
 
-def test_a_build_in_a_folder_named_with_an_apostrophe(published, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["it's [x] ü", "odd {{x}} {%y%} #1"])
+def test_a_build_in_a_folder_named_with_an_apostrophe(published, tmp_path, monkeypatch, name):
     """dbt-duckdb writes the attached file's path between single quotes without escaping: every build in a warehouse
-    home named "it's ..." failed with a parser error (found by a QA pass)."""
-    home = tmp_path / "it's [x] ü"
+    home named "it's ..." failed with a parser error; and dbt renders profiles.yml as Jinja, so '{{x}}' vanished
+    from the path (both found by a QA pass)."""
+    home = tmp_path / name
     home.mkdir()
     copy = home / "build.duckdb"
     shutil.copyfile(published.warehouse, copy)

@@ -58,6 +58,12 @@ def _sql_quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
+def _jinja_literal(text: str) -> str:
+    """``text`` as dbt's rendering of profiles.yml leaves it: dbt renders every value as Jinja, and a warehouse home
+    whose path held '{{x}}' lost it ("Cannot open file .../ #1/.dbt/build.duckdb", found by a QA pass)."""
+    return f"{{% raw %}}{text}{{% endraw %}}" if any(m in text for m in ("{{", "{%", "{#")) else text
+
+
 def _profile(home: Path) -> Path:
     """Write the profile: dbt-duckdb on ``home/build.duckdb``, a link to the build file of the run.
 
@@ -79,7 +85,8 @@ def _profile(home: Path) -> Path:
         # it, fsyncs it and its folder (jlac.warehouse.publish); a build a crash interrupted is thrown away. On a
         # disk (ext4), the small-mirror build's wall 1.64-1.99 s -> 1.49-1.77 s; nothing on tmpfs.
         "        fsync_mode: none\n"
-        f"      attach:\n        - path: {json.dumps(_sql_quoted(home / 'build.duckdb'))}\n          alias: build\n"
+        f"      attach:\n        - path: {json.dumps(_jinja_literal(_sql_quoted(home / 'build.duckdb')))}\n"
+        "          alias: build\n"
     )
     path = home / "profiles.yml"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
