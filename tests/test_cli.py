@@ -414,13 +414,19 @@ def test_refresh_names_an_unknown_source_before_prefect_starts(tmp_path, args):
     (["backfill", "--from", "2020", "--to", "2021", "--source", "fred-exjpus"], {"JLAC_HTTP_RETRIES": "many"},
      "JLAC_HTTP_RETRIES"),
     (["refresh", "--offline"], {"JLAC_TASK_RUNNER": "local:0"}, "JLAC_TASK_RUNNER='local:0'"),
-    (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}"}, "is a folder; it names the warehouse's DuckDB file"),
+    (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}"}, "names a folder; it names the warehouse's DuckDB file"),
+    # a path ending in '/' became a DuckDB file named after the folder (QA pass)
+    (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}/wh/"}, "wh/ names a folder; it names the warehouse's DuckDB"),
+    # a vintage that does not exist was found inside the flow, recorded and alerted as a failed run (QA pass)
+    (["refresh", "--offline", "--pin", "fred-exjpus=2020-01-01"], {},
+     "fred-exjpus: pinned vintage '2020-01-01' not found; available: ['2025-05-27']"),
     (["refresh", "--offline"], {"JLAC_OUTPUT": "{tmp}/a-file/out"}, "is a file, so no folder can be made there"),
     (["refresh", "--offline"], {"JLAC_CACHE": "{tmp}/a-file"}, "JLAC_CACHE"),
     (["refresh", "--offline"], {"JLAC_DBT_HOME": "{tmp}/what?/dbt"}, "JLAC_DBT_HOME"),
     (["refresh", "--offline"], {"JLAC_WAREHOUSE": "{tmp}/wh/a?b/jlac.duckdb", "JLAC_DBT_HOME": None}, "has a '?'"),
 ], ids=["backfill unknown source", "refresh bad retries", "backfill bad retries", "task runner local:0",
-        "warehouse a folder", "output under a file", "cache a file", "dbt home with ?", "warehouse folder with ?"])
+        "warehouse a folder", "warehouse ending in a slash", "pin of no vintage", "output under a file",
+        "cache a file", "dbt home with ?", "warehouse folder with ?"])
 def test_what_a_run_would_fail_on_is_named_before_prefect_starts(tmp_path, command, env, expected):
     """Found by a QA pass: a bad fetch setting failed only that fetch inside the run (exit 0, "nothing changed"),
     a bad task runner passed unless an HS-9 file was parsed, and a bad folder was found after building or after
