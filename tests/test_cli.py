@@ -72,6 +72,10 @@ def test_sql_csv_and_json_write_every_row_with_its_types(warehouse_env):
     assert json.loads(result.output) == [{"l": [1.5, None], "i": "P3DT2H", "j": "-PT1H30M", "k": "PT1.5S"}]
     result = runner.invoke(app, ["sql", "-f", "csv", intervals], env=warehouse_env)
     assert result.output.splitlines()[1] == '"[1.5, null]",P3DT2H,-PT1H30M,PT1.5S', result.output
+    # a BLOB is its bytes in hex in both (CSV wrote Python's repr, b'\x00\xff'; found by a QA pass)
+    for fmt, expected in (("csv", "b\n00ff"), ("json", '[\n{"b": "00ff"}\n]')):
+        result = runner.invoke(app, ["sql", "-f", fmt, "SELECT '\\x00\\xFF'::BLOB AS b"], env=warehouse_env)
+        assert result.output.strip() == expected, result.output
 
 
 def test_sql_table_shows_at_most_max_rows_and_says_there_are_more(warehouse_env):

@@ -101,6 +101,8 @@ def _csv_value(value):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return iso_duration(value)
+    if isinstance(value, bytes):  # as in JSON; the csv module wrote Python's repr, b'\x00' (found by a QA pass)
+        return value.hex()
     if isinstance(value, list | dict):
         return json.dumps(_finite(value), default=_json_value)
     return value
