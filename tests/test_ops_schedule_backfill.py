@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 import yaml
@@ -82,3 +84,101 @@ def test_backfill_twice_reports_no_change_the_second_time(tmp_path, monkeypatch)
     assert list(changed) == ["marts.fct_trade"]
     assert backfill(2010, 2012, run_flow=fake_flow).changed == {}
     assert calls[1] == {"fetch": True, "offline": False, "sources": ["fred-exjpus"], "trigger": "backfill 2010-2012"}
+
+
+def test_a_backfill_of_a_source_without_a_live_connector_is_refused(tmp_path):
+    """`jlac backfill --source imf-dots` fetched nothing (an INFO line said so) and reported "unchanged", exit 0, as
+    if the publisher had been asked. Refused in one line, before Prefect starts; --offline still rebuilds it."""
+    from jlac.cli import app
+    from jlac.errors import JlacError
+    from typer.testing import CliRunner
+
+    warehouse = tmp_path / "wh" / "jlac.duckdb"
+    result = CliRunner().invoke(app, ["backfill", "--from", "2010", "--to", "2018", "--source", "imf-dots"],
+                                env={"JLAC_WAREHOUSE": str(warehouse), "COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert ("jlac: JlacError: backfill --source imf-dots: no live connector, so nothing to fetch (live sources: "
+            in result.output and "fred-exjpus" in result.output and "add --offline" in result.output), result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not warehouse.parent.exists()  # no run recorded, no Prefect home
+    with pytest.raises(JlacError, match="no live connector"):
+        backfill(2010, 2018, ["imf-dots"], run_flow=lambda **params: pytest.fail("ran the flow"))
+
+
+@pytest.mark.e2e  # a small-mirror refresh through the CLI
+def test_a_backfill_whose_fetch_failed_exits_4_naming_it(tmp_path, monkeypatch, mirror, prefect_api_url, httpserver):
+    """Every fetch failing (FRED answering 503) gave exit 0, "run ... unchanged", "no mart or figure row of
+    2010-2018 changed": a backfill that asked no publisher looked like one that found nothing to revise. As
+    `jlac refresh --fetch`: exit 4 (FETCH_FAILED), naming the source and why."""
+    from conftest import JAPAN_WORKBOOK, small_mirror
+    from jlac import pipeline
+    from jlac.cli import FETCH_FAILED, app
+    from typer.testing import CliRunner
+
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data("down for maintenance", status=503)
+    root = small_mirror(tmp_path / "mirror", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
+    for name, value in {"JLAC_WAREHOUSE": tmp_path / "wh" / "jlac.duckdb", "JLAC_MIRROR": root,
+                        "JLAC_SNAPSHOTS": tmp_path / "wh" / "snapshots", "JLAC_OUTPUT": tmp_path / "out",
+                        "JLAC_FRED_URL": httpserver.url_for("/"), "JLAC_HTTP_RETRIES": 0,
+                        "PREFECT_API_URL": prefect_api_url, "COLUMNS": 300}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setattr(pipeline, "fetch_task", pipeline.fetch_task.with_options(retry_delay_seconds=0))
+    result = CliRunner().invoke(app, ["backfill", "--from", "2010", "--to", "2018", "--source", "fred-exjpus"])
+    assert result.exit_code == FETCH_FAILED, result.output
+    said = " ".join(result.output.split())
+    assert "jlac: fetch failed for fred-exjpus:" in said and "503" in said, said
+    assert "2010-2018 built from its last good vintage" in said
+    assert [r.path for r, _ in httpserver.log].count("/graph/fredgraph.csv") >= 1  # the publisher was asked
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("- a\n- b\n", "schedule.yml: expected a mapping of name, cron, timezone and parameters, found a list"),
+    ("just text\n", "schedule.yml: expected a mapping of name, cron, timezone and parameters, found a str"),
+    ("name: x\ncron: '30 5 * * 1'\nparameters: [1, 2]\n", "schedule.yml: parameters is [1, 2], expected a mapping"),
+    ("name: x\ncron: '30 5 * * 1'\ntimezone: Mars/Olympus\n", "schedule.yml: timezone 'Mars/Olympus' is no IANA"),
+    ("name: x\ncron: '99 * * * *'\n", "schedule.yml: cron '99 * * * *' is no cron expression"),
+    ("name: x\ncron: 5\n", "schedule.yml: cron is 5, expected text"),
+    ("name: x\ncron: '30 5 * * 1'\nparameters: {fetch: maybe}\n",
+     "schedule.yml: parameters: fetch: Input should be a valid boolean"),
+    ("name: x\ncron: '30 5 * * 1'\nparameters: {bogus: 1}\n",
+     "schedule.yml: parameters bogus: not a parameter of the refresh flow (it takes settings, fetch, offline"),
+    ("name: x\ncron: [\n", "schedule.yml: not YAML"),
+], ids=["list", "scalar", "parameters a list", "unknown time zone", "bad cron", "cron a number", "fetch maybe",
+        "unknown parameter", "not YAML"])
+def test_jlac_serve_names_the_file_and_field_of_a_malformed_schedule(tmp_path, text, expected):
+    """A YAML list or scalar (AttributeError), `parameters: [1, 2]` (TypeError) were tracebacks, and an unknown time
+    zone passed load_schedule to fail with a pydantic traceback once served: one line each, naming file and field."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    path = tmp_path / "schedule.yml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match="^" + re.escape(f"{tmp_path}/{expected}")) as caught:
+        load_schedule(path)
+    assert "\n" not in str(caught.value)
+    result = CliRunner().invoke(app, ["serve", "--schedule", str(path)],
+                                env={"PREFECT_API_URL": "http://127.0.0.1:1/api", "COLUMNS": "400"})
+    assert result.exit_code == 1 and expected in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output, result.output
+
+
+def test_jlac_serve_without_a_prefect_server_is_refused(tmp_path):
+    """Without PREFECT_API_URL, `jlac serve` served on its own temporary API, where Prefect schedules nothing (it
+    only warns "Cannot schedule flows on an ephemeral server"), and waited forever (run apart, so that is a failure
+    here, not a hang)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(JLAC_WAREHOUSE=str(tmp_path / "wh" / "jlac.duckdb"), PREFECT_HOME=str(tmp_path / "prefect"),
+               COLUMNS="400")
+    try:
+        done = subprocess.run([sys.executable, "-m", "jlac.cli", "serve"], env=env, capture_output=True, text=True,
+                              timeout=90)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`jlac serve` without PREFECT_API_URL still running after 90 s: {exc.stderr!s:.2000}")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "jlac serve needs a running Prefect server and PREFECT_API_URL naming it" in done.stderr
+    assert "export PREFECT_API_URL=http://127.0.0.1:4200/api" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not done.stdout, done.stderr[-3000:]

@@ -257,3 +257,71 @@ def test_a_ledger_write_that_fails_midway_leaves_no_torn_line_and_names_the_file
     assert path.stat().st_size == size  # nothing of run b's line left behind
     ledger.append(path, ledger.RunRecord(run_id="c"))
     assert [r["run_id"] for r in read_ledger(path)] == ["a", "c"]
+
+
+def test_a_ledger_line_with_a_time_no_reader_takes_is_skipped_and_named(settings, caplog):
+    """`"started": "2026"` in runs.jsonl (or `"at": "yesterday"` in fetches.jsonl) was read as a run, then failed
+    every later refresh after its whole build, at meta.runs' TIMESTAMPTZ, naming neither the file nor the line."""
+    import duckdb
+    from jlac.meta import write_meta
+
+    good = {"run_id": "r1", "status": "completed", "started": "2026-12-01T05:11:17.123+00:00",
+            "ended": "2026-12-01T05:12:00.000+00:00"}
+    _ledger(settings, good, {"run_id": "x4", "status": "completed", "started": "2026"},
+            {"run_id": "x5", "status": "failed", "started": "2026-12-01T05:11:17+00:00", "ended": "2026-02-30"},
+            {"run_id": "x6", "status": "failed", "started": 20261201})
+    settings.fetch_ledger.write_text(
+        '{"at": "yesterday", "source": "fred-exjpus", "status": "failed", "message": "x"}\n'
+        '{"at": "2026-12-01T05:11:17+00:00", "source": "fred-exjpus", "status": "new", "vintage": "2026-12-01"}\n')
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        assert [r["run_id"] for r in read_ledger(settings.run_ledger)] == ["r1"]
+        assert [f["status"] for f in ledger.read_fetches(settings.fetch_ledger)] == ["new"]
+    assert f"{settings.run_ledger}: line 2 (run x4) has started='2026' (not an ISO 8601 time" in caplog.text
+    assert "line 3 (run x5) has ended='2026-02-30'" in caplog.text and "line 4 (run x6) has started=20261201" in \
+        caplog.text
+    assert f"{settings.fetch_ledger}: line 1 is not a fetch record (at='yesterday', not an ISO 8601 time" in \
+        caplog.text
+    with duckdb.connect(str(settings.home / "m.duckdb")) as con:
+        con.execute("CREATE SCHEMA meta")
+        write_meta(con, settings, ledger.RunRecord(run_id="r2"), [], {})
+        assert [r for (r,) in con.execute("SELECT run_id FROM meta.runs ORDER BY run_id").fetchall()] == ["r1", "r2"]
+        assert con.execute("SELECT count(*) FROM meta.fetches").fetchone() == (1,)
+
+
+def test_status_takes_odd_snapshot_and_hook_values_without_a_traceback(settings, caplog):
+    """A vintage that is no text in the last completed run (TypeError in vintage_age) and a revisions hook's count
+    that is no number (ValueError in _removed) stopped `jlac status` with a traceback."""
+    from jlac.ops.status import _removed
+
+    fine = {"run_id": "r1", "status": "completed",
+            "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27", "fingerprint": "x"}]}
+    odd_hook = {"run_id": "r3", "status": "completed",
+                "snapshots": [{"source": "fred-exjpus", "vintage": "2025-05-27", "fingerprint": "x"}],
+                "hooks": [{"hook": "revisions", "status": "ok", "details": {"removed": {"fred-exjpus": "many"}}}]}
+    _ledger(settings, fine, {"run_id": "r2", "status": "completed", "snapshots": [{"source": "fred-exjpus",
+                                                                                   "vintage": 42}]}, odd_hook)
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    assert "line 2 (run r2) has snapshots item {'source': 'fred-exjpus', 'vintage': 42} (vintage is no text)" in \
+        caplog.text
+    fred = rows["fred-exjpus"]
+    assert (fred.last_run_id, fred.last_vintage, fred.published_age_days, fred.removed) == ("r3", "2025-05-27", 550,
+                                                                                           None)
+    assert vintage_age(42, TODAY) is None and vintage_age(None, TODAY) is None
+    assert _removed("fred-exjpus", [{"run_id": "r", "status": "completed", "hooks": [
+        "x", {"hook": "revisions", "details": "x"}, {"hook": "revisions", "details": {"removed": [1]}}]}]) is None
+    for args in (["status"], ["status", "--json"]):
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+        assert result.exit_code == 3 and result.exception is not None and isinstance(result.exception, SystemExit), \
+            result.output
+
+
+def test_cli_status_warns_once_about_a_bad_ledger_line(settings, caplog):
+    """`jlac status` read the run ledger for the table, the last run and the pending hooks: three warnings a line."""
+    _ledger(settings, {"run_id": "r1", "status": "completed", "hooks": []}, {"run_id": "x4", "status": 3})
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert result.exit_code == 3, result.output
+    assert "after-publish hooks not done for the published run r1" in result.output  # the other parts still read it
+    assert [r.getMessage() for r in caplog.records].count(
+        f"{settings.run_ledger}: line 2 (run x4) has status=3, not what a run record holds there: skipped") == 1

@@ -53,11 +53,17 @@ def serve(
     schedule: Annotated[Path, typer.Option(help="Schedule file (name, cron, timezone, parameters)")] = None,
 ) -> None:
     """Run the refresh (with fetch) on the cron of deploy/schedule.yml, through Prefect's serve."""
+    from prefect.settings import PREFECT_API_URL
+
     from jlac.cli import check_prefect_api
     from jlac.ops import schedule as sched
 
     with _user_errors():
         spec = sched.load_schedule(schedule or sched.SCHEDULE_FILE)
+        if not PREFECT_API_URL.value():  # on this process's temporary API Prefect schedules nothing, only warns
+            raise JlacError("jlac serve needs a running Prefect server and PREFECT_API_URL naming it (without one, "
+                            "nothing is ever scheduled): `prefect server start --host 127.0.0.1 --port 4200 &`, then "
+                            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (docs/operations.md, 1. Schedules)")
     check_prefect_api()
     console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}", soft_wrap=True)
     sched.serve(spec)
@@ -74,9 +80,12 @@ def backfill(
     from jlac import prefect_api, preflight
     from jlac.cli import _interrupted, _terminate_in_one_line, check_prefect_api, quiet_jlac_tracebacks, stop_status
     from jlac.ops.backfill import backfill as run_backfill
+    from jlac.ops.backfill import check_range, check_sources
 
     with _user_errors():
         preflight.check(get_settings(), source or None, fetch=not offline)
+        check_range(first, last)  # before Prefect's seconds of start, as a bad --source
+        check_sources(source or None, offline)
     check_prefect_api()
     quiet_jlac_tracebacks()
     _terminate_in_one_line()
@@ -88,25 +97,35 @@ def backfill(
             raise
         _interrupted(code)
     run = result.run or {}
+    failed = run.get("fetch_failed") or {}
     console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}", soft_wrap=True)
     if not result.changed:
-        console.print(f"no mart or figure row of {first}-{last} changed", soft_wrap=True)
+        console.print(f"no mart or figure row of {first}-{last} changed"
+                      + (f" (the fetch of {', '.join(sorted(failed))} failed)" if failed else ""), soft_wrap=True)
     for table, ((rows0, _), (rows1, _)) in result.changed.items():
         console.print(f"{table}: rows of {first}-{last} changed ({rows0} -> {rows1} rows)", soft_wrap=True)
+    if failed:  # as `jlac refresh --fetch`: the years were not checked against the publisher, a scheduler must see it
+        from jlac.cli import FETCH_FAILED
+
+        for name, message in sorted(failed.items()):
+            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; {first}-{last} built "
+                                    "from its last good vintage"), soft_wrap=True)
+        raise typer.Exit(FETCH_FAILED)
 
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """Per source: newest vintage, its age, the last run's outcome and duration; flags stale sources."""
-    from jlac.ops.status import source_status
+    from jlac.ops.status import one_read, source_status
 
     settings = get_settings()
-    rows = source_status(settings)
-    if as_json:
-        print(json.dumps([{**asdict(r), "stale": r.stale, "unpublished": r.unpublished,
-                           "published_gone": r.published_gone, "future": r.future} for r in rows], default=str,
-                          indent=1))
-    else:
-        _print_status(settings, rows)
+    with one_read():  # the table, the last run, the pending hooks and the serving line: one read, one warning a line
+        rows = source_status(settings)
+        if as_json:
+            print(json.dumps([{**asdict(r), "stale": r.stale, "unpublished": r.unpublished,
+                               "published_gone": r.published_gone, "future": r.future} for r in rows], default=str,
+                              indent=1))
+        else:
+            _print_status(settings, rows)
     if any(r.stale for r in rows):
         raise typer.Exit(code=3)  # so cron and monitoring can act on staleness without parsing the table
 

@@ -4,6 +4,7 @@ ledger, ``fetches.jsonl``: one line per connector run (``jlac.connectors``).
 The run ledger is appended to by every run and read by ``meta.runs``, ``jlac status``, alerts and backfills; the
 fetch ledger by ``meta.fetches`` and ``jlac status``. A process killed while appending leaves a torn line; that line
 is skipped (with a warning naming it) and never stops a later run, and the next append starts on a line of its own.
+So is a line no reader can use (an edit, another tool's): no record, a field of another type, a time that is none.
 File lists are not repeated per run: a run names the snapshots it used (source, vintage, fingerprint); their files
 and sha256s are in the snapshot manifests and in the warehouse's ``meta.snapshots``.
 """
@@ -14,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -78,15 +80,45 @@ _TYPES = {"trigger": (str,), "flow_run_id": (str, type(None)), "started": (str,)
           "hooks_for": (str, type(None))}
 
 
+# An ISO 8601 time as jlac writes it (datetime.isoformat) and both readers take: Python's fromisoformat (run
+# durations) and DuckDB's TIMESTAMPTZ (meta.runs, meta.fetches). A line with "2026" or "yesterday" there was read,
+# then failed every later refresh after its whole build, at meta.runs, without naming the ledger or the line.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?")
+
+
+def _not_a_time(value: object) -> bool:
+    """True unless ``value`` is None or a time both readers of the ledgers take (``_TIMESTAMP``)."""
+    if value is None:
+        return False
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return True
+    try:
+        datetime.fromisoformat(value)  # a date that does not exist (2026-02-30, month 13)
+    except ValueError:
+        return True
+    return False
+
+
 def _wrong_field(run: dict) -> str | None:
-    """The first field of a ledger line whose type is not a run record's, as ``name=value``; None when all fit."""
+    """The first field of a ledger line whose type (or time format) is not a run record's, as ``name=value``; None
+    when all fit. The items the readers look into are checked too: each snapshot's source and vintage (`jlac
+    status` compares and dates vintages), each hook outcome and quarantine entry being an object."""
     for name, types in _TYPES.items():
         value = run.get(name)
         if name in run and (not isinstance(value, types) or isinstance(value, bool)):
             return f"{name}={value!r}"
+    for name in ("started", "ended"):
+        if _not_a_time(run.get(name)):
+            return f"{name}={run[name]!r} (not an ISO 8601 time such as 2026-12-01T05:11:17.123+00:00)"
     for item in run.get("snapshots") or []:
         if not isinstance(item, dict):
             return f"snapshots item {item!r}"
+        if wrong := next((k for k in ("source", "vintage") if k in item and not isinstance(item[k], str)), None):
+            return f"snapshots item {item!r} ({wrong} is no text)"
+    if item := next((h for h in run.get("hooks") or [] if not isinstance(h, dict)), None):
+        return f"hooks item {item!r}"
+    if name := next((k for k, v in (run.get("quarantine") or {}).items() if not isinstance(v, dict)), None):
+        return f"quarantine {name}={run['quarantine'][name]!r}"
     return None
 
 
@@ -156,7 +188,7 @@ def read(path: Path) -> list[dict]:
             continue
         if wrong := _wrong_field(run):
             log.warning("%s: line %d (run %s) has %s, not what a run record holds there: skipped", path, n,
-                        run["run_id"], wrong[:80])
+                        run["run_id"], wrong[:120])
             continue
         runs.append(run)
     return runs
@@ -182,8 +214,10 @@ def read_fetches(path: Path) -> list[dict]:
             (f"{k}={item.get(k)!r}" for k, types in _FETCH_TYPES.items()
              if (k in ("at", "source", "status") and k not in item)
              or (k in item and (not isinstance(item[k], types) or isinstance(item[k], bool)))), None)
+        if not wrong and _not_a_time(item["at"]):  # meta.fetches.fetched_at is a TIMESTAMPTZ, as meta.runs' times
+            wrong = f"at={item['at']!r}, not an ISO 8601 time such as 2026-12-01T05:11:17+00:00"
         if wrong:
-            log.warning("%s: line %d is not a fetch record (%s): skipped", path, n, wrong[:80])
+            log.warning("%s: line %d is not a fetch record (%s): skipped", path, n, wrong[:120])
             continue
         out.append(item)
     return out

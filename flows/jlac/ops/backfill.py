@@ -18,6 +18,7 @@ import duckdb
 
 from jlac import sqltext
 from jlac.config import get_settings
+from jlac.errors import JlacError
 from jlac.ops.status import read_ledger
 
 YEAR_COLUMNS = ("year", "commitment_year")
@@ -34,6 +35,19 @@ def check_range(first: int, last: int) -> None:
         raise ValueError(f"backfill range {first}..{last} is empty: --from must not be after --to")
     if first < 1960 or last > 2100:
         raise ValueError(f"backfill range {first}..{last}: years must lie between 1960 and 2100")
+
+
+def check_sources(sources: list[str] | None, offline: bool) -> None:
+    """A backfill fetches again: a source without a live connector has nothing to fetch, and its backfill reported
+    "unchanged" as if the publisher had been asked (``--offline`` rebuilds from the snapshots at hand: allowed)."""
+    if offline or not sources:
+        return
+    from jlac.connectors import connectors
+
+    live = connectors()
+    if missing := [s for s in sources if s not in live]:
+        raise JlacError(f"backfill --source {', '.join(missing)}: no live connector, so nothing to fetch (live "
+                        f"sources: {', '.join(live)}); add --offline to rebuild the years from the snapshots at hand")
 
 
 def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple]:
@@ -68,6 +82,7 @@ def backfill(first: int, last: int, sources: list[str] | None = None, offline: b
     ``run_flow`` defaults to the Prefect refresh flow; tests pass the plain pipeline.
     """
     check_range(first, last)
+    check_sources(sources, offline)
     settings = get_settings()
     if run_flow is None:
         from jlac.pipeline import refresh as run_flow

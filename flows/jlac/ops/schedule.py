@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import yaml
 
@@ -22,17 +25,63 @@ class Schedule:
 
 
 def load_schedule(path: Path = SCHEDULE_FILE) -> Schedule:
-    """Read deploy/schedule.yml; name the file and the missing key when it is incomplete."""
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    """Read deploy/schedule.yml; a ValueError of one line names the file and the field that is missing or wrong (a
+    YAML list, ``parameters: [1, 2]`` or an unknown time zone were tracebacks, the time zone only once served)."""
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not YAML ({' '.join(str(exc).split())})") from None
+    spec = {} if spec is None else spec
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: expected a mapping of name, cron, timezone and parameters, found a "
+                         f"{type(spec).__name__}: {str(spec)[:60]}")
     missing = [k for k in ("name", "cron") if not spec.get(k)]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)} "
                          "(expected e.g. name: jlac-refresh, cron: '30 5 * * 1')")
+    name, cron, timezone = spec["name"], spec["cron"], spec.get("timezone", "UTC")
+    parameters = spec.get("parameters") or {}
+    for key, value in (("name", name), ("cron", cron), ("timezone", timezone)):
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: {key} is {value!r}, expected text (e.g. name: jlac-refresh, "
+                             "cron: '30 5 * * 1', timezone: Asia/Tokyo)")
+    if timezone not in available_timezones():  # Prefect's own check, but only once the flow is served
+        raise ValueError(f"{path}: timezone {timezone!r} is no IANA time zone (e.g. UTC, Asia/Tokyo, "
+                         "America/Mexico_City)")
     from prefect.schedules import Cron
 
-    Cron(spec["cron"], timezone=spec.get("timezone", "UTC"))  # validates the expression and the timezone now
-    return Schedule(spec["name"], spec["cron"], spec.get("timezone", "UTC"),
-                    dict(spec.get("parameters") or {}))
+    try:
+        Cron(cron, timezone=timezone)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cron {cron!r} is no cron expression ({str(exc).splitlines()[0]}; expected five "
+                         "fields: minute hour day-of-month month day-of-week, e.g. '30 5 * * 1')") from None
+    if not isinstance(parameters, dict):
+        raise ValueError(f"{path}: parameters is {parameters!r}, expected a mapping of the refresh flow's "
+                         "parameters (e.g. parameters: {fetch: true})")
+    _check_parameters(path, parameters)
+    return Schedule(name, cron, timezone, dict(parameters))
+
+
+def _check_parameters(path: Path, parameters: dict[str, Any]) -> None:
+    """The names and values the refresh flow takes, checked as Prefect checks them at each scheduled run: there, a
+    wrong one failed every run of the schedule, not its start."""
+    from prefect.exceptions import ParameterTypeError
+
+    from jlac.pipeline import refresh
+
+    known = list(inspect.signature(refresh.fn).parameters)
+    if unknown := [str(k) for k in parameters if k not in known]:
+        raise ValueError(f"{path}: parameters {', '.join(unknown)}: not a parameter of the refresh flow "
+                         f"(it takes {', '.join(known)})")
+    flows_log = logging.getLogger("prefect.flows")  # it logs the failure with every detail, before ours
+    disabled, flows_log.disabled = flows_log.disabled, True
+    try:
+        refresh.validate_parameters(dict(parameters))
+    except ParameterTypeError as exc:
+        problems = "; ".join(line.strip(" -") for line in str(exc).splitlines()[1:]) or str(exc)
+        raise ValueError(f"{path}: parameters: {problems}") from None
+    finally:
+        flows_log.disabled = disabled
 
 
 def serve(schedule: Schedule) -> None:

@@ -7,6 +7,9 @@ Inputs are files only (the snapshot store and mirrors, the run ledger, each sour
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,7 +18,6 @@ import yaml
 
 from jlac import ledger
 from jlac.config import Settings
-from jlac.ledger import read as read_ledger
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
 
@@ -95,8 +97,36 @@ def load_rhythms() -> dict[str, Rhythm]:
             if (src.folder / RELEASE_FILE).is_file()}
 
 
-def vintage_age(vintage: str, today: date) -> int | None:
-    """Days since a vintage named YYYY-MM-DD (None for vintages named otherwise)."""
+# Within ``one_read``: the ledgers read so far, by path. `jlac status` reads the run ledger for the table, the last
+# run, the pending hooks and the serving line: each read warned again about the same bad line.
+_READ: ContextVar[dict[Path, list[dict]] | None] = ContextVar("jlac_status_ledger_reads", default=None)
+
+
+@contextmanager
+def one_read() -> Iterator[None]:
+    """Within it, ``read_ledger`` reads each ledger once (and warns once about a line it skips); the ledger is taken
+    as it was at the first read, as one report must be."""
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
+def read_ledger(path: Path) -> list[dict]:
+    """``jlac.ledger.read``, once per ledger within ``one_read``."""
+    reads = _READ.get()
+    if reads is None:
+        return ledger.read(path)
+    if path not in reads:
+        reads[path] = ledger.read(path)
+    return reads[path]
+
+
+def vintage_age(vintage: object, today: date) -> int | None:
+    """Days since a vintage named YYYY-MM-DD (None for vintages named otherwise, or a ledger's odd value)."""
+    if not isinstance(vintage, str):
+        return None
     try:
         return (today - date.fromisoformat(vintage[:10])).days
     except ValueError:
@@ -121,19 +151,29 @@ def _published(source: str, runs: list[dict]) -> tuple[str | None, dict | None]:
 
     def validated(run: dict) -> bool:
         plan = run.get("plan") or {}
-        return plan.get("mode") != "incremental" or source in (plan.get("changed") or [])
+        changed = plan.get("changed")
+        return plan.get("mode") != "incremental" or (isinstance(changed, list) and source in changed)
 
     quarantine = next(((run.get("quarantine") or {}).get(source) for run in published if validated(run)), None)
-    return vintage, quarantine
+    return (vintage if isinstance(vintage, str) else None), (quarantine if _whole_quarantine(quarantine) else None)
+
+
+def _whole_quarantine(entry: object) -> bool:
+    """A quarantine entry as jlac.quarantine writes it (the report prints its counts); another (an edit) is ignored."""
+    return (isinstance(entry, dict) and all(isinstance(entry.get(k), int) for k in ("rows", "raw_rows"))
+            and isinstance(entry.get("share"), int | float) and "snapshot_id" in entry and "values" in entry)
 
 
 def _removed(source: str, runs: list[dict]) -> tuple[str, int] | None:
     """(run id, values) when the last publishing run removed published values of ``source`` (its revisions hook)."""
     last = ledger.last_published(runs)
     for hook in (last or {}).get("hooks") or []:
-        removed = ((hook.get("details") or {}).get("removed") or {}) if hook.get("hook") == "revisions" else {}
-        if isinstance(removed, dict) and removed.get(source):
-            return last.get("run_id"), int(removed[source])
+        details = hook.get("details") if isinstance(hook, dict) and hook.get("hook") == "revisions" else None
+        removed = details.get("removed") if isinstance(details, dict) else None
+        count = removed.get(source) if isinstance(removed, dict) else None
+        # a count as the hook writes it; another value (an edit: "many") says nothing countable
+        if isinstance(count, int) and not isinstance(count, bool) and count:
+            return last.get("run_id"), count
     return None
 
 
