@@ -76,6 +76,14 @@ def test_sql_csv_and_json_write_every_row_with_its_types(warehouse_env):
     for fmt, expected in (("csv", "b\n00ff"), ("json", '[\n{"b": "00ff"}\n]')):
         result = runner.invoke(app, ["sql", "-f", fmt, "SELECT '\\x00\\xFF'::BLOB AS b"], env=warehouse_env)
         assert result.output.strip() == expected, result.output
+    # ... in a table too, and as a MAP's key (a traceback: JSON keys must be text)
+    result = runner.invoke(app, ["sql", "SELECT '\\x00\\xFF'::BLOB AS b"], env={**warehouse_env, "COLUMNS": "80"})
+    assert "00ff" in result.output and "\\x" not in result.output, result.output
+    keyed = "SELECT map(['\\x03'::BLOB], [DATE '2020-01-02']) AS m, map([DATE '2020-01-02'], [1]) AS d"
+    result = runner.invoke(app, ["sql", "-f", "json", keyed], env=warehouse_env)
+    assert json.loads(result.output) == [{"m": {"03": "2020-01-02"}, "d": {"2020-01-02": 1}}], result.output
+    result = runner.invoke(app, ["sql", "-f", "csv", keyed], env=warehouse_env)
+    assert result.output.splitlines()[1] == '"{""03"": ""2020-01-02""}","{""2020-01-02"": 1}"', result.output
 
 
 def test_sql_table_shows_at_most_max_rows_and_says_there_are_more(warehouse_env):

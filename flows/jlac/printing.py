@@ -42,8 +42,10 @@ def show(console: Console, renderable) -> None:
 
 
 def cell(value) -> str:
-    """A value as a table shows it: NULL as an empty cell."""
-    return "" if value is None else str(value)
+    """A value as a table shows it: NULL as an empty cell, a BLOB's bytes in hex (as csv and json write it)."""
+    if value is None:
+        return ""
+    return value.hex() if isinstance(value, bytes) else str(value)
 
 
 def _json_value(value):
@@ -78,8 +80,9 @@ def _finite(value):
         return None
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a MAP's keys may be BLOBs or dates, which JSON objects cannot take as they are
+        return {k if isinstance(k, str | int | float | bool) or k is None else _json_value(k): _finite(v)
+                for k, v in value.items()}
     return value
 
 
