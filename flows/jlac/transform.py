@@ -104,7 +104,7 @@ def _link(home: Path, build_path: Path) -> Path:
     return link
 
 
-def _args(command: list[str], home: Path) -> list[str]:
+def _args(command: list[str], home: Path, console: list[str] | None = None) -> list[str]:
     # dbt.log at dbt's default (debug: every query and event) cost a quarter of a build's CPU (7.1 s -> 5.4 s for
     # 51 models and 68 tests, measured); at info it keeps each node's result. DBT_LOG_LEVEL_FILE=debug brings the
     # rest back when troubleshooting.
@@ -112,7 +112,8 @@ def _args(command: list[str], home: Path) -> list[str]:
     # nothing on stdout: --quiet still printed a failed test's lines, and after a stop dbt's traceback and every node's
     # error (~90 lines under the CLI's one; found by a QA pass). Each result reaches jlac's log through _forward.
     return [*command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(home),
-            "--target-path", str(home / "target"), "--log-path", str(home / "logs"), "--log-level", "none", *log_file,
+            "--target-path", str(home / "target"), "--log-path", str(home / "logs"),
+            *(console or ["--log-level", "none"]), *log_file,
             "--no-use-colors", "--partial-parse", "--no-send-anonymous-usage-stats", "--no-version-check"]
 
 
@@ -330,7 +331,8 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
         try:
             with _INVOKE_LOCK, _offline():
                 if _in_flow_run():
-                    res = _prefect_runner(home, manifest).invoke(_args(command, home))
+                    # prefect-dbt maps dbt's log level to its own levels, which have no "none"
+                    res = _prefect_runner(home, manifest).invoke(_args(command, home, console=["--quiet"]))
                 else:
                     res = dbtRunner(manifest=manifest, callbacks=[_forward]).invoke(_args(command, home))
                 _STARTED.set()

@@ -14,8 +14,9 @@ WITH japan AS (
     SELECT
         r.region,
         t.year,
-        sum(t.value_usd) FILTER (WHERE t.flow = 'export') AS exports_usd,
-        sum(t.value_usd) FILTER (WHERE t.flow = 'import') AS imports_usd,
+        -- summed in one order: the rows come from a window in any order, and a float sum's last bits follow it
+        sum(t.value_usd ORDER BY t.partner_iso3) FILTER (WHERE t.flow = 'export') AS exports_usd,
+        sum(t.value_usd ORDER BY t.partner_iso3) FILTER (WHERE t.flow = 'import') AS imports_usd,
         count(DISTINCT t.partner_iso3) AS partners,
         count(*) FILTER (WHERE t.is_estimate) AS estimated_values,
         string_agg(DISTINCT t.source, ',' ORDER BY t.source) AS sources
@@ -42,10 +43,10 @@ WITH japan AS (
     GROUP BY ALL
 ), coverage AS (
     SELECT region, year,
-           coalesce(sum(last_value) FILTER (WHERE flow = 'export' AND present), 0)
-               / nullif(sum(last_value) FILTER (WHERE flow = 'export'), 0) AS export_coverage,
-           coalesce(sum(last_value) FILTER (WHERE flow = 'import' AND present), 0)
-               / nullif(sum(last_value) FILTER (WHERE flow = 'import'), 0) AS import_coverage
+           coalesce(sum(last_value ORDER BY partner_iso3) FILTER (WHERE flow = 'export' AND present), 0)
+               / nullif(sum(last_value ORDER BY partner_iso3) FILTER (WHERE flow = 'export'), 0) AS export_coverage,
+           coalesce(sum(last_value ORDER BY partner_iso3) FILTER (WHERE flow = 'import' AND present), 0)
+               / nullif(sum(last_value ORDER BY partner_iso3) FILTER (WHERE flow = 'import'), 0) AS import_coverage
     FROM expected
     GROUP BY ALL
 ), counts AS (
