@@ -347,3 +347,37 @@ def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name,
     assert entry["source"] == "fred-exjpus" and entry["status"] == "failed"
     assert "before it finished; nothing was stored" in entry["message"]
     assert list_vintages("fred-exjpus", env) == []
+
+
+def test_two_fetches_of_one_source_at_once_store_one_vintage(env, monkeypatch):
+    """Found by a QA pass: two fetches of a source at the same moment (a schedule and a hand-run `jlac fetch`) both
+    found the same latest vintage and both wrote the same new content, as two vintages. The compare and the write
+    are taken in turns: the second finds the first's vintage and stores nothing."""
+    import threading
+    import time
+
+    from jlac import connectors
+
+    write = connectors.write_snapshot
+
+    def slow_write(*args, **kwargs):  # hashing a large release takes a while: both fetches are past the compare
+        time.sleep(0.5)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(connectors, "write_snapshot", slow_write)
+    results = []
+
+    def fetch_once():
+        with connectors.staging(env, "fred-exjpus") as staged:
+            path = staged.workdir / "EXJPUS.csv"
+            path.write_bytes(FRED_CSV.read_bytes())
+            staged.files["EXJPUS.csv"] = path
+            results.append(connectors.store_if_changed(env, staged, {"title": "test"}, make()))
+
+    threads = [threading.Thread(target=fetch_once) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == ["new", "unchanged"], [r.message for r in results]
+    assert len(list_vintages("fred-exjpus", env)) == 1

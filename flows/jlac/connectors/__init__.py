@@ -22,6 +22,7 @@ connector says how to fingerprint its files.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -293,8 +294,31 @@ def store_if_changed(
     client: HttpClient,
     file_fingerprint: Callable[[Path], str] = raw_fingerprint,
 ) -> FetchResult:
-    """Write ``staged`` as a new vintage unless its content equals the latest vintage's."""
+    """Write ``staged`` as a new vintage unless its content equals the latest vintage's. One fetch of a source at a
+    time compares and writes (``_store_lock``)."""
     fingerprint = content_fingerprint(staged.files, file_fingerprint)
+    with _store_lock(settings, staged.source):
+        return _store_unless_latest(settings, staged, metadata, client, file_fingerprint, fingerprint)
+
+
+@contextmanager
+def _store_lock(settings: Settings, source: str) -> Iterator[None]:
+    """Two fetches of one source at once (a schedule and a hand-run `jlac fetch`) both found the same latest vintage
+    and both wrote the same new content as two vintages (found by a QA pass): the compare and the write are taken in
+    turns, the second then finds the first's vintage. An flock on the store's <source>/ folder itself: no lock file
+    is left beside the vintages, and a killed fetch's lock goes with its process."""
+    folder = settings.snapshots / source
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def _store_unless_latest(settings: Settings, staged: Staged, metadata: dict, client: HttpClient,
+                         file_fingerprint: Callable[[Path], str], fingerprint: str) -> FetchResult:
     previous = latest_snapshot(staged.source, settings)
     if previous is not None and previous.manifest.get("content_fingerprint") == fingerprint:
         _remember_validators(settings, staged, previous)
