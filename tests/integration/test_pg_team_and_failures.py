@@ -158,7 +158,17 @@ def test_a_refresh_that_publishes_nothing_brings_a_copy_that_missed_a_publish_up
         assert con.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (400,)
     record.hooks = [caught.__dict__]
     ledger.append(settings.run_ledger, record)
-    assert publish_hooks.catch_up(settings, RunRecord(run_id="run-later")) == []  # caught up: nothing runs again
+    # caught up: the next refresh's check finds the copy current, one query, nothing loaded
+    [again] = publish_hooks.catch_up(settings, RunRecord(run_id="run-later"))
+    assert (again.status, again.details["status"]) == ("ok", "current")
+    # a copy emptied on the team's server (a restore, a DBA's DROP) while nothing new is published is loaded again by
+    # the next refresh; the ledger said the hook was done, and it never ran again (found by a QA pass)
+    with psycopg.connect(url, autocommit=True) as owner:
+        owner.execute("DROP TABLE meta.serving_copy")
+    [reloaded] = publish_hooks.catch_up(settings, RunRecord(run_id="run-after-restore"))
+    assert (reloaded.status, reloaded.details["status"], reloaded.details["version"]) == ("ok", "loaded", "run-missed")
+    with _reader(port) as con:
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-missed",)
 
 
 def test_a_value_postgres_cannot_take_leaves_the_previous_copy_whole(team_env):

@@ -58,6 +58,10 @@ class PublishHook:
     before: Callable[[PublishContext], None] | None = None
     after: Callable[[PublishContext], dict | None] | None = None  # may return details for the run record
     order: int = 100
+    # run again by every refresh that publishes nothing, even once it succeeded, while this answers True: for a
+    # consumer whose state can be lost behind jlac's back (a team's PostgreSQL restored or emptied) and whose ``after``
+    # is cheap when it is current
+    recheck: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -162,7 +166,11 @@ def catch_up(settings: Settings, record, alert: Callable[[str, str], None] | Non
         run_id = (ledger.last_published(runs) or {}).get("run_id")
     if run_id is None:
         return []
-    hooks = pending(run_id, runs)
+    waiting = pending(run_id, runs)
+    # and the hooks that check their consumer again whatever the ledger says (``PublishHook.recheck``)
+    names = {h.name for h in waiting}
+    hooks = sorted([*waiting, *(h for h in all_hooks() if h.name not in names and h.after is not None
+                                and h.recheck is not None and h.recheck())], key=lambda h: h.order)
     if not hooks:
         return []
     # the hooks see the run that published (its quarantine, its id in alerts), as they would have then

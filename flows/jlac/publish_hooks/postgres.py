@@ -5,7 +5,8 @@ warehouse folder when it is running. With neither, there is no serving copy to u
 When the local cluster exists but is stopped, ``jlac serve-sql`` catches up when it starts. A failure (server
 down, a value PostgreSQL cannot take) leaves the copy whole at its previous version; the publish hook point
 records it in the run and alerts, and the next refresh (or serve-sql's retry) catches up, also a refresh that
-finds nothing new to publish (``jlac.publish_hooks.catch_up``).
+finds nothing new to publish (``jlac.publish_hooks.catch_up``). With a team's server, every refresh checks the copy
+(``recheck``): one emptied or restored there is loaded again.
 """
 
 from __future__ import annotations
@@ -30,4 +31,11 @@ def after(ctx: PublishContext) -> dict:
     return catch_up(ctx.published, target).details()
 
 
-HOOK = PublishHook("postgres", after=after, order=50)
+def _team_server() -> bool:
+    """A team's server (JLAC_POSTGRES_URL) is checked by every refresh, also one with nothing new to publish: a copy
+    emptied or restored there was never loaded again while the ledger said it was done (found by a QA pass). It
+    costs one query when the copy holds the published run. serve-sql checks its own cluster every 30 s."""
+    return team_target() is not None
+
+
+HOOK = PublishHook("postgres", after=after, order=50, recheck=_team_server)
