@@ -247,13 +247,20 @@ def _child_env(env, url: str) -> dict:
             "JLAC_MIRROR": "", "JLAC_FRED_URL": url, "JLAC_HTTP_RETRIES": "0"}
 
 
+def _run_script(script: str, env, url: str):
+    """``script`` in a Python process of its own, against this test's store and FRED server."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", script], env=_child_env(env, url), capture_output=True, text=True,
+                          timeout=120)
+
+
 def test_a_vintage_whose_writer_was_killed_is_removed_by_the_next_fetch(env, httpserver):
     """Found by a QA pass: a fetch killed inside write_snapshot (before its final rename) left a hidden folder
     `.<vintage>-<random>` holding the data in the store, which no later fetch removed (they only looked for
     `.incoming-*`)."""
     import os
-    import subprocess
-    import sys
 
     httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(FRED_CSV.read_bytes(), content_type="text/csv")
     script = (  # killed for real, at the moment the vintage's files are in its hidden folder
@@ -264,8 +271,7 @@ def test_a_vintage_whose_writer_was_killed_is_removed_by_the_next_fetch(env, htt
         "snapshots.shareable = lambda folder: os.kill(os.getpid(), signal.SIGKILL)\n"
         "fetch_all(['fred-exjpus'], get_settings())\n"
     )
-    killed = subprocess.run([sys.executable, "-c", script], env=_child_env(env, httpserver.url_for("/")),
-                            capture_output=True, text=True, timeout=120)
+    killed = _run_script(script, env, httpserver.url_for("/"))
     assert killed.returncode == -9, killed.stderr[-2000:]
     store = env.snapshots / "fred-exjpus"
     [left] = [p for p in store.iterdir() if p.name.startswith(".") and not p.name.startswith(".incoming-")]
@@ -280,8 +286,6 @@ def test_a_vintage_whose_writer_was_killed_is_removed_by_the_next_fetch(env, htt
 def test_a_vintage_that_cannot_be_written_names_the_source_the_step_and_the_folder(env, httpserver):
     """A full disk while writing the vintage gave a bare "[Errno 28] No space left on device". A file-size limit
     (RLIMIT_FSIZE) in a child process makes the manifest's write fail for real."""
-    import subprocess
-    import sys
 
     httpserver.expect_request("/graph/fredgraph.csv").respond_with_data("observation_date,EXJPUS\n2025-04-01,144.2\n")
     script = (
@@ -296,8 +300,7 @@ def test_a_vintage_that_cannot_be_written_names_the_source_the_step_and_the_fold
         "except Exception as exc:\n"
         "    print(type(exc).__name__, exc, exc.may_pass)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], env=_child_env(env, httpserver.url_for("/")),
-                         capture_output=True, text=True, timeout=120)
+    out = _run_script(script, env, httpserver.url_for("/"))
     assert out.returncode == 0, out.stderr[-2000:]
     store = env.snapshots / "fred-exjpus"
     assert out.stdout.startswith(f"SnapshotError fred-exjpus: writing {store}/."), out.stdout
