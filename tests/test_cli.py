@@ -191,16 +191,25 @@ def test_a_warehouse_of_another_jlac_version_is_one_line_naming_what_to_do(tmp_p
 
 
 def test_a_damaged_warehouse_file_is_one_line_not_a_traceback(tmp_path):
-    """`jlac` itself (its entry point, not only a command's own handling): a file that is not a DuckDB database."""
-    bad = tmp_path / "jlac.duckdb"
-    bad.write_text("not a database")
-    env = {**os.environ, "JLAC_WAREHOUSE": str(bad), "JLAC_OUTPUT": str(tmp_path / "out")}
-    for command in (["revisions"], ["figures"]):
-        done = subprocess.run([sys.executable, "-m", "jlac.cli", *command], env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert done.returncode == 1, done.stderr[-3000:]
-        assert "Traceback" not in done.stderr, done.stderr[-3000:]
-        assert f'The file "{bad}" exists, but it is not a valid DuckDB database file' in done.stderr, done.stderr
+    """`jlac` itself (its entry point, not only a command's own handling): a file that is not a DuckDB database.
+    A QA pass found a path ending in .csv (a figure's CSV) read by DuckDB as another kind of database: 'Cannot launch
+    in-memory database in read-only mode', with the hint to rebuild, which would write over the user's file."""
+    for name in ("jlac.duckdb", "fig1_japan_lac_trade.csv"):
+        bad = tmp_path / name
+        bad.write_text("not a database\n1,2\n")
+        env = {**os.environ, "JLAC_WAREHOUSE": str(bad), "JLAC_OUTPUT": str(tmp_path / "out")}
+        for command in (["revisions"], ["figures"]):
+            done = subprocess.run([sys.executable, "-m", "jlac.cli", *command], env=env, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 1, done.stderr[-3000:]
+            assert "Traceback" not in done.stderr and "refresh --full" not in done.stderr, done.stderr[-3000:]
+            assert f'The file "{bad}" exists, but it is not a valid DuckDB database file' in done.stderr, done.stderr
+    # and a refresh does not replace the user's CSV with a warehouse (refused before Prefect starts)
+    before = bad.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "jlac.cli", "refresh"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1 and "a refresh would replace it" in done.stderr, done.stderr[-3000:]
+    assert bad.read_bytes() == before
 
 
 def test_sql_cannot_write_the_warehouse_by_attaching_it_again(warehouse_env, tmp_path):

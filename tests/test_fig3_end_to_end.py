@@ -113,6 +113,16 @@ def test_charts_and_map_written(built):
         assert (output / f"{table}.csv").exists()
 
 
+def test_the_plant_maps_csv_has_the_source_url_its_footer_points_to(built):
+    """Found by a QA pass: the Figure 2 maps say "see the CSV's source_url", and their CSVs had no such column."""
+    import csv
+
+    _, output = built
+    with open(output / "fig2_mexico_auto_plants_2018.csv", encoding="utf-8", newline="") as fh:
+        plants = list(csv.DictReader(fh))
+    assert plants and all(p["source_url"].startswith("https://") for p in plants)
+
+
 def test_map_outline_is_offline_and_mexico_shaped():
     rings = fig2_mexico_auto_plants.outline("Mexico")
     lons = [p[0] for ring in rings for p in ring]
@@ -151,3 +161,18 @@ def test_gcdf3_year_whose_projects_have_no_amount_is_unknown_not_zero(built):
     # 94,2015: oda_amt 160698.55; 94,2017: oda_amt 20234502.22 (constant 2021 US$)
     assert cells[2015] == (pytest.approx(0.161, abs=0.001), "reported")
     assert cells[2017] == (pytest.approx(20.235, abs=0.001), "reported")
+
+
+def test_a_gcdf2_year_of_grants_only_has_no_loans_not_an_unknown_amount(built):
+    """Found by a QA pass: GCDF 2.0 splits instruments (Flow Type), yet a Costa Rica year whose projects are all grants
+    had loans_usd_m NULL, 'no instrument split' by the column's own description. AidData_excerpt_aggregates_all_years:
+    2009 (TUFF 37256, 37266, 54804 ...), 2011 and 2015 are grants only; 2013 holds the Route 32 loans (398.136)."""
+    con, _ = built
+    cells = {y: (a, lo) for y, a, lo in rows(
+        con, "SELECT year, amount_usd_m, loans_usd_m FROM figures.fig3_costa_rica_finance WHERE donor_iso3 = 'CHN' "
+        "AND source = 'aiddata-gcdf2-projects' AND year IN (2009, 2011, 2013, 2015)")}
+    assert cells[2009] == (112.092, 0) and cells[2011] == (66.37, 0) and cells[2015] == (0.143, 0)
+    assert cells[2013] == (402.11, 398.136)
+    # sources without an instrument split still say nothing about loans
+    assert rows(con, "SELECT count(*) FROM figures.fig3_finance_by_donor WHERE source = 'oecd-dac2a' "
+                "AND loans_usd_m IS NOT NULL") == [(0,)]

@@ -166,6 +166,51 @@ def test_aiddata_v2_japan_costa_rica_2009(mirror):
     assert rel.filter("donor = 'CHN'").count("*").fetchall()[0][0] == 0  # no China rows in AidData 2.x
 
 
+def test_aiddata_v2_codes_that_are_not_iso_are_recoded_or_left_out(mirror):
+    """Found by a QA pass: the file spells Rwanda RQA (aiddata-totals-d-r-y.csv: 56 lines, none under RWA), and its
+    one IRA row and the donors WFP and WHO passed for countries (Rwanda's US$ 8.5 bn was published under 'RQA')."""
+    con, rel = parsed(mirror, "aiddata-v2-donor-recipient-year/2012-05-04")
+    rel.create_view("v")
+    # aiddata-totals-d-r-y.csv line 'AUS,RQA,...': column 1983, 90518.22
+    assert con.sql("SELECT recipient_iso3, amount_usd FROM v WHERE donor = 'AUS' AND recipient = 'RQA' "
+                   "AND year = 1983").fetchall() == [("RWA", 90518.22)]
+    # 56 lines name RQA, 55 with a value; none names RWA
+    assert con.sql("SELECT count(DISTINCT row_number) FROM v WHERE recipient = 'RQA'").fetchall() == [(55,)]
+    assert con.sql("SELECT count(*) FROM v WHERE recipient = 'RWA'").fetchall() == [(0,)]
+    assert con.sql("SELECT DISTINCT recipient_iso3 FROM v WHERE recipient IN ('IRA', 'Africa, regional')"
+                   ).fetchall() == [(None,)]
+    assert con.sql("SELECT DISTINCT donor, donor_is_country, donor_iso3 FROM v WHERE donor IN ('WHO', 'WFP', "
+                   "'(IADB)', 'JPN') ORDER BY 1").fetchall() == [
+        ("(IADB)", False, None), ("JPN", True, "JPN"), ("WHO", False, None)]  # WFP's line has no value
+    assert con.sql("SELECT count(*) FROM v WHERE unknown_code IS NOT NULL").fetchall() == [(0,)]
+    assert con.sql("SELECT count(*) FROM v WHERE recipient_iso3 = 'CRI' AND donor_iso3 = 'JPN' AND year = 2009"
+                   ).fetchall() == [(1,)]
+
+
+def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirror):
+    """A three-letter code neither ISO nor reviewed (Rwanda spelled 'RWQ' in a new file) would drop a country's rows
+    from the marts without a word: the checks refuse, naming the code and its count."""
+    from jlac import load, parse, validation
+    from jlac.config import Settings
+
+    vintage = tmp_path / "store" / "aiddata-v2-donor-recipient-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text()
+    (vintage / "aiddata-totals-d-r-y.csv").write_text(text.replace(",RQA,", ",RWQ,"))
+    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    source, snapshot = get_source("aiddata-v2-donor-recipient-year"), load_snapshot(vintage)
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
+    failed = [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
+    assert len(failed) == 1
+    details = " ".join(o.details for o in failed[0].outcomes if not o.success)
+    assert "734 unexpected row(s)" in details and "'RWQ'" in details, details
+
+
 def test_aiddata_v2_missing_year_header(tmp_path, mirror):
     vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
     vintage.mkdir(parents=True)

@@ -806,3 +806,31 @@ def test_a_number_with_decimals_is_refused_not_rounded(tmp_path, generated, mirr
                 rf"partner {row['Country']}: expected a whole number")
     with pytest.raises(ParseError, match=expected):
         partitions.parse_all(settings, all_sources()[SRC], latest_snapshot(SRC, settings))
+
+
+def test_the_hs_section_charts_notes_and_sources_name_what_its_rows_come_from(tmp_path):
+    """Found by a QA pass: with Comtrade's extract alone (the mirror), the chart said 'other years: MOF HS-9 x
+    country, all chapters', credited MOF/e-Stat, and labelled HS 27 alone 'Mineral products (ores, fuels)'."""
+    from jlac.figures import japan_lac_hs_sections
+
+    def svg_of(rows: str) -> str:
+        con = duckdb.connect()
+        con.execute("CREATE SCHEMA figures")
+        con.execute("CREATE TABLE figures.japan_lac_imports_by_hs_section AS SELECT * FROM (VALUES " + rows + ") "
+                    "AS t(year, section, section_no, section_name, imports_usd_m, partners, coverage, source)")
+        japan_lac_hs_sections.render(con, tmp_path)
+        return (tmp_path / "japan_lac_imports_by_hs_section.svg").read_text()
+
+    comtrade = ("(2016, 'V', 5, 'Mineral products (ores, fuels)', 10.0, 3, 'HS 27 and 44 only', "
+                "'comtrade-classic-hs27-hs44'), (2017, 'IX', 9, 'Wood', 2.0, 1, 'HS 27 and 44 only', "
+                "'comtrade-classic-hs27-hs44')")
+    svg = svg_of(comtrade)
+    assert "2016-2017: UN Comtrade HS 27 (section V) and HS 44 (IX) only." in svg
+    assert "MOF" not in svg and "Sources: UN Comtrade; via jlac." in svg
+    assert "Mineral products (ores, fuels) (HS 27 only)" in svg and "Wood (HS 44 only)" in svg
+    svg = svg_of(comtrade + ", (2018, 'V', 5, 'Mineral products (ores, fuels)', 30.0, 4, 'all HS chapters', "
+                 "'mof-hs9-country')")
+    assert ("2016-2017: UN Comtrade HS 27 (section V) and HS 44 (IX) only; 2018: MOF HS-9 x country, all chapters."
+            in svg)
+    assert "Sources: MOF Trade Statistics of Japan via e-Stat, UN Comtrade; via jlac." in svg
+    assert "(HS 27 only)" not in svg and "Wood (HS 44 only)" in svg

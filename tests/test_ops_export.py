@@ -108,3 +108,29 @@ def test_the_export_of_a_table_the_warehouse_no_longer_has_is_removed(warehouse,
     assert [e.table for e in done] == ["marts.dim_country"]
     assert sorted(p.name for p in (out / "marts").iterdir()) == ["dim_country.parquet", "notes.txt"]
     assert list((out / "figures").iterdir()) == []
+
+
+def test_the_users_own_files_in_the_folder_are_never_removed(warehouse, tmp_path):
+    """Found by a QA pass: an export removed every Parquet file and year-partitioned folder it had not just written
+    under marts/ and figures/, the user's own analysis included, without a word. Only what an earlier export wrote
+    (its record, .jlac-export.json) is removed when its table is gone."""
+    out = tmp_path / "parquet"
+    mine = out / "marts" / "my_own_analysis.parquet"
+    mine.parent.mkdir(parents=True)
+    duckdb.connect().execute(f"COPY (SELECT 42 AS x) TO '{mine}' (FORMAT parquet)")
+    part = out / "figures" / "my_part" / "year=2020" / "a.parquet"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(mine.read_bytes())
+    export_parquet(warehouse, out, partition_rows=100)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("DROP TABLE figures.fig1")
+    export_parquet(warehouse, out, partition_rows=100)
+    assert mine.is_file() and part.is_file()
+    assert not (out / "figures" / "fig1.parquet").exists()  # jlac's own export of a dropped table: removed
+    # a record that is not jlac's (damaged, or pointing out of the folder) removes nothing
+    (out / ".jlac-export.json").write_text('{"written": ["../../x", "marts/my_own_analysis.parquet/.."]}')
+    export_parquet(warehouse, out, partition_rows=100)
+    assert mine.is_file() and (tmp_path / "parquet").is_dir()
+    (out / ".jlac-export.json").write_text("not json")
+    export_parquet(warehouse, out, partition_rows=100)
+    assert mine.is_file() and part.is_file()

@@ -284,5 +284,8 @@ def test_work_folders_of_a_killed_site_write_are_removed_by_the_next(tmp_path):
     proc.wait()
     for name in (f".site-{proc.pid}.tmp", f".site-{proc.pid}.old", f".site-{os.getpid()}.tmp", ".site-x.tmp", "site"):
         (tmp_path / name).mkdir()
+    # where JLAC_OUTPUT/site was a file, the write moved the file aside: a file, which rmtree left for good
+    (tmp_path / f".site-{proc.pid}.old").rmdir()
+    (tmp_path / f".site-{proc.pid}.old").write_text("a file called site")
     _remove_abandoned(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f".site-{os.getpid()}.tmp", ".site-x.tmp", "site"])

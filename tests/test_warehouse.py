@@ -70,6 +70,24 @@ def test_figure1_span_and_reconciliation(built):
     assert mof >= 57.254  # the wider MOF region includes every CELAC state
 
 
+def test_the_mof_region_keeps_the_netherlands_antilles_after_2010(built):
+    """Found by a QA pass: MOF's code 326 'Netherlands Antilles' still stands for the islands the Antilles became in
+    2010, and the IMF moved Japan's trade with Curacao from ANT to CUW in 2019 (DOTS: exports 2019 9.273, 2020
+    13.003 US$ m). CUW was outside MOF's zone, so the MOF-region figure lost it (all of it in 2020)."""
+    _, _, con = built
+    rows = con.execute("SELECT iso3, is_mof_latin_america, mof_codes FROM marts.dim_country "
+                       "WHERE iso3 IN ('ANT', 'CUW', 'SXM', 'BES') ORDER BY iso3").fetchall()
+    assert rows == [(iso3, True, ["326"]) for iso3 in ("ANT", "CUW", "SXM")]  # no source of the mirror names BES
+    cuw = dict(con.execute("SELECT year, value_usd FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' AND "
+                           "partner_iso3 = 'CUW' AND flow = 'export'").fetchall())
+    assert cuw == {2019: pytest.approx(9.273e6, abs=1e3), 2020: pytest.approx(13.003e6, abs=1e3)}
+    # the 37 partners with a value before, Curacao the 38th; CELAC (the report's LAC) is unchanged
+    got = dict(con.execute("SELECT region, (exports_usd, export_partners) FROM intermediate.int_japan_trade_by_region "
+                           "WHERE year = 2020").fetchall())
+    assert got["mof_latin_america"] == (pytest.approx(20728579825.0 + cuw[2020], abs=1), 38)
+    assert got["celac"] == (20717928156.0, 33)
+
+
 def test_dim_country_covers_every_workbook_name(built):
     _, _, con = built
     unmapped = con.execute("""

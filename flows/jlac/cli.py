@@ -267,10 +267,13 @@ def refresh(
 def figures() -> None:
     """Render the figures' charts and CSVs again from the published warehouse."""
     from jlac.figures import render_all as render_figures
+    from jlac.warehouse import not_duckdb
 
     settings = get_settings()
     if not settings.warehouse.exists():
         _fail(JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first"))
+    if (why := not_duckdb(settings.warehouse)) is not None:
+        _fail(JlacError(why))
     for path in render_figures(settings.warehouse, settings.output):
         console.print(str(path), soft_wrap=True)
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from jlac import printing as out
 from jlac.config import get_settings
+from jlac.warehouse import not_duckdb
 
 console = Console(markup=False)  # values printed as they are (see jlac.cli)
 err = Console(stderr=True, markup=False)  # messages about failures: not mixed into output a user redirects
@@ -79,6 +80,9 @@ def revisions(
     if not settings.warehouse.exists():
         err.print(f"[red]jlac: no warehouse at {escape(str(settings.warehouse))}[/]; run `jlac refresh` first",
                   markup=True, soft_wrap=True)
+        raise typer.Exit(1)
+    if (why := not_duckdb(settings.warehouse)) is not None:
+        err.print(f"[red]jlac: {escape(why)}[/]", markup=True, soft_wrap=True)
         raise typer.Exit(1)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         try:

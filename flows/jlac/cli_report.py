@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from jlac.config import get_settings
+from jlac.warehouse import not_duckdb
 
 console = Console(markup=False)  # values printed as they are (see jlac.cli)
 err = Console(stderr=True, markup=False)  # messages about failures: not mixed into output a user redirects
@@ -25,6 +26,9 @@ def report() -> None:
     if not settings.warehouse.exists():
         err.print(f"[red]jlac: no warehouse at {escape(str(settings.warehouse))}[/]; run `jlac refresh` first",
                   markup=True, soft_wrap=True)
+        raise typer.Exit(1)
+    if (why := not_duckdb(settings.warehouse)) is not None:
+        err.print(f"[red]jlac: {escape(why)}[/]", markup=True, soft_wrap=True)
         raise typer.Exit(1)
     index = write_site(settings)
     console.print(f"report site: {index}", soft_wrap=True)

@@ -332,7 +332,7 @@ def published_partitions(settings: Settings, source: Source, select: str, where:
         return None
     try:
         with duckdb.connect() as con:
-            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
+            con.execute("ATTACH ? AS published (TYPE duckdb, READ_ONLY)", [str(settings.warehouse)])
             return con.execute(f"SELECT {select} FROM published.{source.raw_table}_partitions WHERE {where}",
                                params or []).fetchall()
     except duckdb.Error:
@@ -376,7 +376,7 @@ def missing_partitions(settings: Settings, sources: dict[str, Source]) -> dict[s
 def _missing_in(path: Path, partitioned: dict[str, Source]) -> dict[str, str]:
     out = {}
     with duckdb.connect() as con:
-        con.execute("ATTACH ? AS published (READ_ONLY)", [str(path)])
+        con.execute("ATTACH ? AS published (TYPE duckdb, READ_ONLY)", [str(path)])
         for name, source in sorted(partitioned.items()):
             if not _has_partitions_table(con, source, "published"):
                 continue

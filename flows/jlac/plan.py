@@ -149,7 +149,7 @@ def published_inputs(settings: Settings) -> dict[str, str] | None:
 
 def _read_inputs(path: Path) -> dict[str, str] | None:
     with duckdb.connect() as con:
-        con.execute("ATTACH ? AS pub (READ_ONLY)", [str(path)])
+        con.execute("ATTACH ? AS pub (TYPE duckdb, READ_ONLY)", [str(path)])
         has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'pub' "
                           "AND schema_name = 'meta' AND table_name = 'inputs'").fetchone()[0]
         if not has:

@@ -25,6 +25,7 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     from jlac.snapshots import latest_snapshot
     from jlac.sources import all_sources
     from jlac.transform import dbt_home
+    from jlac.warehouse import not_duckdb
 
     check_known([*(sources or []), *(drop or [])] or None, pins)
     if required := sorted(n for n in drop or [] if all_sources()[n].required):
@@ -42,6 +43,11 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
         # a path ending in '/' became a DuckDB file of the folder's name, the folder's siblings its home (QA pass)
         raise JlacError(f"JLAC_WAREHOUSE={raw or settings.warehouse} names a folder; it names the warehouse's DuckDB "
                         "file (e.g. warehouse/jlac.duckdb)")
+    if settings.warehouse.suffix.lower() not in (".duckdb", ".db", ".ddb") and (
+            why := not_duckdb(settings.warehouse)) is not None:
+        # the publish would replace it: a user's CSV named by mistake is theirs (a damaged jlac.duckdb is replaced)
+        raise JlacError(f"JLAC_WAREHOUSE: {why}; a refresh would replace it. Move it away, or point JLAC_WAREHOUSE "
+                        "at the warehouse's .duckdb file")
     for name, vintage in (pins or {}).items():
         # a vintage that does not exist was found only inside the flow, after Prefect's start, and recorded and
         # alerted as a failed run (found by a QA pass); the message lists the vintages there are

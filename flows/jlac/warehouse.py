@@ -131,12 +131,27 @@ def attach_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     the previous file."""
     con = duckdb.connect(config=NO_PYTHON_LOOKUP)
     try:
-        con.execute("ATTACH ? AS jlac (READ_ONLY)", [str(path)])
+        con.execute("ATTACH ? AS jlac (TYPE duckdb, READ_ONLY)", [str(path)])
         con.execute("USE jlac")
     except duckdb.Error:
         con.close()
         raise
     return con
+
+
+def not_duckdb(path: Path) -> str | None:
+    """Why the existing file at ``path`` is not a DuckDB database (its header lacks DuckDB's magic bytes), or None.
+
+    Checked before opening the published path: DuckDB opens a path ending in .csv or .parquet as another kind of
+    database ('Cannot launch in-memory database in read-only mode'), and a refresh would replace what is there."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    if head[8:12] == b"DUCK":
+        return None
+    return f'The file "{path}" exists, but it is not a valid DuckDB database file'
 
 
 def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -187,7 +202,7 @@ def unreadable(path: Path) -> str | None:
     """Why the DuckDB file at ``path`` cannot be read (damaged, cut short, not a database), None when it can."""
     try:
         with duckdb.connect() as con:
-            con.execute("ATTACH ? AS probe (READ_ONLY)", [str(path)])
+            con.execute("ATTACH ? AS probe (TYPE duckdb, READ_ONLY)", [str(path)])
             con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'probe'").fetchone()
     except duckdb.Error as exc:
         return str(exc).splitlines()[0]

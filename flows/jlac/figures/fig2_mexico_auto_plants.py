@@ -46,7 +46,8 @@ def _color(company: str) -> str:
 def plants_as_of(con, year: int):
     """Plants and their status at the end of ``year`` (figures.fig2_mexico_auto_plants)."""
     return con.execute(
-        "SELECT plant_id, company, plant_name, state, latitude, longitude, status, opened_year, closed_year "
+        "SELECT plant_id, company, plant_name, state, latitude, longitude, status, opened_year, closed_year, "
+        "source_url "
         "FROM figures.fig2_mexico_auto_plants WHERE as_of_year = ? ORDER BY company, plant_id",
         [year],
     ).df()

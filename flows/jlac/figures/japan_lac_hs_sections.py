@@ -32,7 +32,11 @@ def render(con, outdir: Path) -> list[Path]:
         ax.axis("off")
         ax.text(0.5, 0.5, EMPTY_NOTE, ha="center", va="center", wrap=True, fontsize=10)
     else:
-        df["label"] = df["section"] + " " + df["section_name"]
+        # a section drawn from Comtrade's extract alone holds one chapter of it: the legend says which
+        only = df.groupby("section")["coverage"].agg(lambda c: set(c) == {"HS 27 and 44 only"})
+        chapter = {"V": " (HS 27 only)", "IX": " (HS 44 only)"}
+        df["label"] = df["section"] + " " + df["section_name"] + df["section"].map(
+            lambda sec: chapter.get(sec, "") if only.get(sec, False) else "")
         # a year with a section in yen only (no dollar rate for a month yet) is left out, not drawn short
         unpriced = sorted(int(y) for y in df.loc[df["imports_usd_m"].isna(), "year"].unique())
         df = df[~df["year"].isin(unpriced)]
@@ -46,16 +50,29 @@ def render(con, outdir: Path) -> list[Path]:
         ax.set_ylabel("US$ millions")
         ax.legend(title="HS section", frameon=False, ncol=2, fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
-        partial = sorted(df.loc[df["coverage"] != "all HS chapters", "year"].unique())
+        partial = sorted(int(y) for y in df.loc[df["coverage"] != "all HS chapters", "year"].unique())
+        whole = sorted(int(y) for y in df.loc[df["coverage"] == "all HS chapters", "year"].unique())
         notes = []
         if partial:
-            notes.append(f"{partial[0]}-{partial[-1]}: UN Comtrade HS 27 (section V) and HS 44 (IX) only; other "
-                         "years: MOF HS-9 x country, all chapters.")
+            notes.append(f"{_span(partial)}: UN Comtrade HS 27 (section V) and HS 44 (IX) only"
+                         + (f"; {_span(whole)}: MOF HS-9 x country, all chapters." if whole else "."))
         if unpriced:
             notes.append(f"Not drawn: {', '.join(map(str, unpriced))} (a month without FRED's dollar rate yet).")
         if notes:
             fig.text(0.01, 0.04, " ".join(notes), fontsize=7, color="#555555")
     ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)
-    fig.text(0.01, 0.01, "Sources: MOF Trade Statistics of Japan via e-Stat (real rows only), UN Comtrade; via jlac.",
+    names = {"mof-hs9-country": "MOF Trade Statistics of Japan via e-Stat", "comtrade-classic-hs27-hs44": "UN Comtrade"}
+    used = [names.get(x, x) for x in sorted(set(df["source"]), key=lambda x: list(names).index(x) if x in names else 9)]
+    fig.text(0.01, 0.01, f"Sources: {', '.join(used) if used else 'none with real rows yet'}; via jlac.",
              fontsize=7, color="#555555")
     return written + save(fig, outdir, NAME, rect=(0, 0.06, 1, 1))
+
+
+def _span(years: list[int]) -> str:
+    """'1988-2017' for consecutive years, '1988-1990, 1995' otherwise."""
+    runs, start = [], years[0]
+    for prev, y in zip(years, [*years[1:], None], strict=True):
+        if y is None or y != prev + 1:
+            runs.append(f"{start}-{prev}" if prev != start else f"{start}")
+            start = y
+    return ", ".join(runs)

@@ -56,7 +56,8 @@ def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple
         return {}
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (READ_ONLY)")  # a folder may be named "it's"
+        # a folder may be named "it's"
+        con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (TYPE duckdb, READ_ONLY)")
         cols = con.execute(
             "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = 'wh' "
             "AND schema_name IN ('marts', 'figures') AND column_name IN ? ORDER BY 1, 2, 3",

@@ -6,10 +6,15 @@ lines, not the facts' partners, months and dollars.
 The whole export reads one published warehouse through one read-only connection, so a refresh that
 publishes meanwhile cannot mix two versions into one export. Each table is written beside its final
 place and renamed into it, so a tool reading the folder sees a table's old file or its new one.
+
+The folder may hold the user's own files: an export removes only what an earlier export wrote (listed in
+``<outdir>/.jlac-export.json``) and this one did not write again (a table the warehouse no longer has).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,7 +25,10 @@ import duckdb
 from jlac import sqltext
 from jlac.errors import JlacError
 
+log = logging.getLogger(__name__)
+
 SCHEMAS = ("marts", "figures")
+RECORD = ".jlac-export.json"  # what the exports into a folder wrote (paths relative to it)
 PARTITION_ROWS = 1_000_000  # above this, a table with a year column is split into year=YYYY folders
 YEAR_COLUMNS = ("year", "commitment_year", "period_year")
 FLUSH_ROWS = 122_880  # DuckDB's row group size
@@ -46,7 +54,7 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
     # cache could otherwise return an older, still-open copy of a replaced warehouse file.
     with duckdb.connect(":memory:") as con:
         try:
-            con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (READ_ONLY)")
+            con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (TYPE duckdb, READ_ONLY)")
         except duckdb.Error as exc:
             raise JlacError(f"{warehouse}: cannot be read as a DuckDB warehouse ({exc}); nothing was exported") from exc
         # A year-partitioned write buffers each partition up to this many rows before writing it out; DuckDB's default
@@ -59,38 +67,66 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
             "AND schema_name IN ? ORDER BY 1, 2", [list(SCHEMAS), list(SCHEMAS)]).fetchall()
         if not tables:
             raise LookupError(f"{warehouse}: no tables in schemas {', '.join(SCHEMAS)}; has a refresh published?")
+        previous = _recorded(outdir)
         done: list[Exported] = []
         for schema, table in tables:
             try:
-                done.append(_export_one(con, schema, table, outdir, partition_rows))
+                done.append(_export_one(con, schema, table, outdir, partition_rows, previous))
             except duckdb.Error as exc:  # e.g. a full disk, a view whose files are gone: no half-written file is left
                 written = ", ".join(e.table for e in done) or "none"
+                # what is on disk is the earlier exports' and this run's: all of it stays jlac's to replace
+                _record(outdir, previous | {_relative(outdir, e.path) for e in done})
                 raise JlacError(f"export of {schema}.{table} into {outdir / schema} failed: {exc}. Its previous export "
                                 f"(if any) is as it was; written before it in this run: {written}") from exc
-    _remove_dropped(outdir, done)
+    _remove_dropped(outdir, done, previous)
+    _record(outdir, {_relative(outdir, e.path) for e in done})
     return done
 
 
-def _remove_dropped(outdir: Path, done: list[Exported]) -> list[Path]:
+def _relative(outdir: Path, path: Path) -> str:
+    return path.relative_to(outdir).as_posix()
+
+
+def _recorded(outdir: Path) -> set[str]:
+    """The paths earlier exports into ``outdir`` wrote; none when it has no readable record (nothing is removed)."""
+    path = outdir / RECORD
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        written = data["written"]
+        if not (isinstance(written, list) and all(isinstance(w, str) for w in written)):
+            raise ValueError("'written' is not a list of paths")
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("%s: not a record of jlac's exports (%s); no earlier export is removed", path, exc)
+        return set()
+    # only a table's place inside the schema folders, never a path out of the folder
+    return {w for w in written if w.split("/", 1)[0] in SCHEMAS and ".." not in w.split("/") and w.count("/") == 1}
+
+
+def _record(outdir: Path, written: set[str]) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    tmp = outdir / f"{RECORD}.tmp"
+    tmp.write_text(json.dumps({"written": sorted(written)}, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, outdir / RECORD)
+
+
+def _remove_dropped(outdir: Path, done: list[Exported], previous: set[str]) -> list[Path]:
     """Remove the exports of tables the warehouse no longer has (a model renamed or dropped), once every table of
     this export is in place: a tool reading the folder must not find a table of an earlier warehouse beside it. Only
-    what an export writes is touched: ``<table>.parquet`` files and year-partitioned ``<table>/`` folders."""
-    exported = {e.path.resolve() for e in done}
+    what an earlier export wrote (``previous``, its record) is touched: the user's own files stay."""
+    exported = {_relative(outdir, e.path) for e in done}
     removed = []
-    for schema in SCHEMAS:
-        folder = outdir / schema
-        for p in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if p.name.startswith(".") or p.resolve() in exported:
-                continue
-            partitioned = p.is_dir() and any(c.is_dir() and c.name.split("=")[0] in YEAR_COLUMNS for c in p.iterdir())
-            if (p.is_file() and p.suffix == ".parquet") or partitioned:
-                _remove(p)
-                removed.append(p)
+    for rel in sorted(previous - exported):
+        p = outdir / rel
+        if p.exists():
+            _remove(p)
+            removed.append(p)
     return removed
 
 
 def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir: Path,
-                partition_rows: int) -> Exported:
+                partition_rows: int, previous: set[str] = frozenset()) -> Exported:
     """One table or view into ``outdir/<schema>/``: written beside its place, then swapped in."""
     typed = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
@@ -114,7 +150,9 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
         _remove(staging)
         raise
     _swap(staging, final)
-    _remove(folder / (f"{table}.parquet" if year else table))  # the other layout, from an earlier export
+    other = folder / (f"{table}.parquet" if year else table)  # the other layout, from an earlier export
+    if _relative(outdir, other) in previous:
+        _remove(other)
     return Exported(f"{schema}.{table}", final, rows, year)
 
 

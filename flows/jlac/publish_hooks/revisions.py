@@ -72,7 +72,7 @@ def record(build, previous, run_id: str, at: datetime | None = None) -> int:
         if previous is None:
             return 0
         build_catalog = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute("ATTACH ? AS prev (READ_ONLY)", [str(previous)])
+        con.execute("ATTACH ? AS prev (TYPE duckdb, READ_ONLY)", [str(previous)])
         try:
             old_cols = _columns(con, "prev", "marts", "trade_revisions")
             if "recorded_by" in old_cols:

@@ -130,7 +130,7 @@ def left_out_setting(served: set[str]) -> frozenset[str]:
 def attach_published(duck: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     """Attach the published warehouse read-only as ``w``, the name every query of this module reads it by (the path
     as a parameter: a quote in a folder name does not end it)."""
-    duck.execute("ATTACH ? AS w (READ_ONLY)", [str(warehouse)])
+    duck.execute("ATTACH ? AS w (TYPE duckdb, READ_ONLY)", [str(warehouse)])
 
 
 def attach_readable(duck: duckdb.DuckDBPyConnection, warehouse: Path) -> Path | None:

@@ -220,7 +220,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
         if target.exists():
             os.replace(target, old)
         os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -238,9 +238,17 @@ def _remove_abandoned(parent: Path) -> None:
         except ValueError:  # not one of ours
             continue
         except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
         except PermissionError:
             continue
+
+
+def _remove(path: Path) -> None:
+    """Remove a work folder, or a file where the site's folder was a file (rmtree leaves a file where it was)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _link(text: str | None) -> str | None:

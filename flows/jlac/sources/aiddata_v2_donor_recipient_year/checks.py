@@ -23,6 +23,9 @@ def checks(source, snapshot) -> list[Check]:
                 # commitments: 0 occurs (57 cells in the 2012 file), a negative amount does not
                 E.ExpectColumnValuesToBeBetween(column="amount_usd", min_value=0),
                 E.ExpectColumnValuesToBeBetween(column="year", min_value=1947, max_value=2011),
+                # a code neither ISO3 nor reviewed (source.RECODES, NOT_COUNTRIES) would drop or misplace a
+                # country's rows: named with its row count, to be reviewed
+                E.ExpectColumnValuesToBeNull(column="unknown_code"),
             ],
         ),
         Check(

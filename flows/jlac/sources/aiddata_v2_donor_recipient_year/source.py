@@ -5,16 +5,46 @@ Layout (see the snapshot's SNAPSHOT.yml): CSV, wide: ``donor, recipient`` then o
 ('(IADB)') or plain names ('Bill & Melinda Gates Foundation'). US dollars; the price basis is not
 documented (AidData 2.x mostly constant 2009 US$), so jlac labels it approximate. An empty cell is no
 commitment recorded.
+
+Not every three-letter code is ISO 3166: the file spells Rwanda ``RQA`` (56 rows, none under ``RWA``; its donors are
+Rwanda's: AfDF, IDA, Belgium, the Netherlands) and has one recipient ``IRA`` (Liechtenstein, 1984: Iran or Iraq, the
+file does not say), and two UN agencies are donors under three letters (``WFP``, ``WHO``). ``donor_iso3`` and
+``recipient_iso3`` hold ISO3 only: a code ISO (or pycountry's historic list) knows, or a reviewed recode below; a
+reviewed non-country code is NULL, like a regional name. A three-letter code neither knows is ``unknown_code``, which
+the source's checks refuse, naming it with its row count: review it here.
 """
 
 from __future__ import annotations
 
 import duckdb
+import pycountry
 
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 from jlac.textfiles import read_csv
+
+# AidData 2.x codes that are not ISO 3166 alpha-3, reviewed against the file's own rows
+RECODES = {"RQA": "RWA"}  # Rwanda: the file has no RWA, and RQA's donors and years are Rwanda's
+NOT_COUNTRIES = {
+    "IRA": "one recipient row (donor LIE, 1984): Iran (IRN) or Iraq (IRQ), both present under ISO codes",
+    "WFP": "World Food Programme (a UN agency, donor)",
+    "WHO": "World Health Organization (a UN agency, donor)",
+}
+
+
+def iso3_of(code: str) -> tuple[str | None, bool]:
+    """(ISO3 or None, whether the code is unknown): ISO and historic ISO codes, the reviewed recodes and non-countries;
+    names (multilaterals, regional recipients) are not codes and not unknown."""
+    if len(code) != 3 or not code.isascii() or not code.isupper() or not code.isalpha():
+        return None, False
+    if code in RECODES:
+        return RECODES[code], False
+    if code in NOT_COUNTRIES:
+        return None, False
+    if pycountry.countries.get(alpha_3=code) or pycountry.historic_countries.get(alpha_3=code):
+        return code, False
+    return None, True
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -60,11 +90,19 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             f"aiddata-v2-donor-recipient-year {label}: expected US$ amounts; "
             + "; ".join(f"line {r} year {y}: {v!r}" for r, y, v in bad)
         )
+    codes = [c for (c,) in con.execute(
+        "SELECT DISTINCT donor FROM _aidv2_long UNION SELECT DISTINCT recipient FROM _aidv2_long").fetchall()]
+    con.execute("CREATE OR REPLACE TEMP TABLE _aidv2_codes (code VARCHAR, iso3 VARCHAR, is_unknown BOOLEAN)")
+    con.executemany("INSERT INTO _aidv2_codes VALUES (?, ?, ?)", [(c, *iso3_of(c)) for c in codes])
     return con.sql(
         f"""
         SELECT '{label}' AS file, row_number, donor, recipient, year, CAST(value AS DOUBLE) AS amount_usd,
-               regexp_matches(donor, '^[A-Z]{{3}}$') AS donor_is_country
+               d.iso3 IS NOT NULL AS donor_is_country, d.iso3 AS donor_iso3, r.iso3 AS recipient_iso3,
+               CASE WHEN d.is_unknown THEN donor WHEN r.is_unknown THEN recipient END AS unknown_code
         FROM _aidv2_long
+        JOIN _aidv2_codes AS d ON d.code = donor
+        JOIN _aidv2_codes AS r ON r.code = recipient
+        ORDER BY row_number, year
         """
     )
 
@@ -80,10 +118,16 @@ SOURCE = Source(
         Column("recipient", "VARCHAR", "Recipient: ISO3 for countries, names for regional recipients"),
         Column("year", "INTEGER", "Commitment year"),
         Column("amount_usd", "DOUBLE", "Commitments, US$ (approximate price basis: mostly constant 2009)"),
-        Column("donor_is_country", "BOOLEAN", "True when the donor is an ISO3 country code"),
+        Column("donor_is_country", "BOOLEAN", "True when the donor is a country (donor_iso3 is not NULL)"),
+        Column("donor_iso3", "VARCHAR", "ISO3 of a donor country (reviewed recodes applied); NULL for multilaterals, "
+               "foundations and UN agencies"),
+        Column("recipient_iso3", "VARCHAR", "ISO3 of a recipient country (reviewed recodes applied: RQA is RWA); "
+               "NULL for regional and unspecified recipients and the ambiguous IRA"),
+        Column("unknown_code", "VARCHAR", "A donor or recipient code of three capitals that is neither ISO3 nor "
+               "reviewed in the source module (refused by the checks); NULL otherwise"),
     ),
     parse=parse,
     key=("donor", "recipient", "year"),
     required=False,
-    version="1",
+    version="2",
 )

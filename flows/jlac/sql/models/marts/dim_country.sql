@@ -1,10 +1,21 @@
 WITH names AS (
     SELECT * FROM {{ source('staging', 'country_name_map') }} WHERE iso3 IS NOT NULL
-), mof AS (
+), mof_direct AS (
     SELECT iso3, list(code ORDER BY code) AS mof_codes, bool_or(is_mof_latin_america) AS is_mof_latin_america
     FROM {{ ref('stg_japan_customs_country_codes__countries') }}
     WHERE iso3 IS NOT NULL
     GROUP BY iso3
+), successors AS (
+    -- ISO 3166-3 ANHH: the Netherlands Antilles were dissolved in 2010 into Curacao, Sint Maarten and Bonaire,
+    -- Sint Eustatius and Saba; MOF's code list keeps one code for them ('Netherlands Antilles'), so they take its
+    -- codes and zone (the IMF reports Japan's trade with Curacao from 2019 on, no longer under ANT)
+    SELECT * FROM (VALUES ('CUW', 'ANT'), ('SXM', 'ANT'), ('BES', 'ANT')) AS s(iso3, predecessor)
+), mof AS (
+    SELECT * FROM mof_direct
+    UNION ALL
+    SELECT s.iso3, m.mof_codes, m.is_mof_latin_america
+    FROM successors AS s JOIN mof_direct AS m ON m.iso3 = s.predecessor
+    WHERE s.iso3 NOT IN (SELECT iso3 FROM mof_direct)  -- a code of their own, once MOF has one, wins
 )
 SELECT
     n.iso3,
