@@ -225,7 +225,7 @@ SHARED_GROUPS = {  # group -> test files (relative to tests/) whose tests use th
                     "integration/test_pg_concurrency.py"),
     "small_home": ("test_cli.py", "test_fig3_end_to_end.py", "test_site_browser.py"),
     "good_home": ("test_mutations_refresh.py", "test_publish_hooks.py", "test_refresh_failures.py",
-                  "test_transform.py"),
+                  "test_transform.py", "test_docs_site_catalog.py"),
 }
 FIXTURE_GROUPS = {"full_build": "full-mirror", "full_home": "full-mirror", "served": "full-mirror",
                   "small_home": "small_home", "good_home": "good_home"}

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import shutil
 import threading
 import time
@@ -454,16 +455,21 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
 
 DOCS_DIR = "dbt-docs"  # the site's folder in the refresh outputs (JLAC_OUTPUT)
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
-DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_fingerprint)
+DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_fingerprint and the database it names)
+# What jlac makes of dbt's site after generating it (_publishable); part of docs_fingerprint, so a site kept or cached
+# by an older jlac (no column descriptions of the sources, database "build") is made again. 2: both added.
+DOCS_SITE_VERSION = 2
+_BUILD_DATABASE = "build"  # the build file's catalog name in dbt's profile (_profile): every relation dbt names
 
 
 def docs_fingerprint(build_path: Path) -> str:
-    """What dbt's site shows of a build: the project's files, dbt's and dbt-duckdb's versions, and every relation's
-    columns, types and comments (DuckDB's catalog). dbt-duckdb's catalog has no table statistics, so new rows alone
-    change nothing."""
+    """What dbt's site shows of a build: the project's files, dbt's and dbt-duckdb's versions, what jlac does to the
+    site (DOCS_SITE_VERSION), and every relation's columns, types and comments (DuckDB's catalog). dbt-duckdb's
+    catalog has no table statistics, so new rows alone change nothing."""
     from importlib.metadata import version
 
-    h = hashlib.sha256(f"{project_fingerprint()}\0dbt {version('dbt-core')} {version('dbt-duckdb')}\0".encode())
+    h = hashlib.sha256(f"jlac docs site {DOCS_SITE_VERSION}\0{project_fingerprint()}\0"
+                       f"dbt {version('dbt-core')} {version('dbt-duckdb')}\0".encode())
     with duckdb.connect(str(build_path), read_only=True) as con:
         rows = con.execute(
             "SELECT schema_name, table_name, column_index, column_name, data_type, comment FROM duckdb_columns() "
@@ -476,13 +482,108 @@ def docs_fingerprint(build_path: Path) -> str:
     return h.hexdigest()
 
 
-def _recorded_fingerprint(site: Path) -> str | None:
-    """The fingerprint a site's DOCS_RECORD holds; None when there is none or it cannot be read (a new site then)."""
+def _recorded(site: Path) -> dict | None:
+    """What a site's DOCS_RECORD says it describes; None when there is none or it cannot be read (a new site then)."""
     try:
         record = json.loads((site / DOCS_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record.get("fingerprint") if isinstance(record, dict) else None
+    return record if isinstance(record, dict) else None
+
+
+def published_database(warehouse: Path) -> str:
+    """The name DuckDB gives the published warehouse's database when it is opened, which queries on it use
+    (``jlac`` for ``jlac.duckdb``): the file's name up to its first dot, as DuckDB takes it (``a.b.duckdb`` is
+    ``a``; ``main``, ``temp`` and ``system``, its reserved names, get ``_db``)."""
+    name = next((part for part in Path(warehouse).name.split(".") if part), "memory")
+    return f"{name}_db" if name.lower() in ("main", "temp", "system") else name
+
+
+def _sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _describe_columns(manifest: dict, catalog: dict) -> int:
+    """Give every column of the manifest's nodes and sources the description its COMMENT in the catalog holds when
+    the manifest has none (a relation without a description, its table's COMMENT); return how many were filled.
+
+    dbt's site shows a column's description from the manifest, which has only what a yml lists: the sources' columns
+    (raw, seeds, meta, quarantine, the country-name map) are documented by jlac's load stage as COMMENTs, from each
+    source's ``Source.columns`` and seeds.yml, and are written nowhere else (one place for that metadata)."""
+    filled = 0
+    for kind in ("nodes", "sources"):
+        for uid, entry in catalog.get(kind, {}).items():
+            node = manifest.get(kind, {}).get(uid)
+            if node is None:
+                continue
+            comment = (entry.get("metadata") or {}).get("comment")
+            if comment and not node.get("description"):
+                node["description"] = comment
+            columns = node.setdefault("columns", {})
+            by_lower = {name.lower(): name for name in columns}  # dbt's site matches column names so (any case)
+            for name, column in sorted(entry.get("columns", {}).items(), key=lambda kv: kv[1].get("index", 0)):
+                if not column.get("comment"):
+                    continue
+                known = columns.get(by_lower.get(name.lower(), name))
+                if known is None:
+                    columns[name] = _column_info(name, column["comment"])
+                elif not known.get("description"):
+                    known["description"] = column["comment"]
+                else:
+                    continue
+                filled += 1
+    return filled
+
+
+def _column_info(name: str, description: str) -> dict:
+    from dbt.artifacts.resources import ColumnInfo
+
+    # dbt's own shape for a documented column, so the manifest stays valid for its schema version
+    return ColumnInfo(name=name, description=description).to_dict(omit_none=False)
+
+
+def _name_database(manifest: dict, catalog: dict, database: str) -> None:
+    """Name the published warehouse's database, not the build's (``build``: dbt ran against the build file), in
+    every node's and source's ``database``, ``relation_name`` and compiled SQL, and in the catalog: the site's
+    RELATION, Sample SQL and compiled code then run as shown on the published file."""
+    build, quoted = _sql_identifier(_BUILD_DATABASE) + ".", _sql_identifier(database) + "."
+    for kind in ("nodes", "sources"):
+        for node in manifest.get(kind, {}).values():
+            if node.get("database") == _BUILD_DATABASE:
+                node["database"] = database
+            for key in ("relation_name", "compiled_code"):
+                if isinstance(node.get(key), str):
+                    node[key] = node[key].replace(build, quoted)
+        for entry in catalog.get(kind, {}).values():
+            metadata = entry.get("metadata") or {}
+            if metadata.get("database") == _BUILD_DATABASE:
+                metadata["database"] = database
+
+
+_INLINE = re.compile(r'"(MANIFEST|CATALOG)\.JSON INLINE DATA"')
+
+
+def _publishable(docs_dir: Path, database: str) -> None:
+    """Make the site dbt generated in docs_dir describe the published warehouse: column descriptions from the
+    catalog's COMMENTs (_describe_columns), its database name (_name_database); ``manifest.json`` and
+    ``catalog.json`` rewritten, and ``static_index.html`` made again from ``index.html`` as dbt makes it (the two
+    files inlined into the page), so the three agree."""
+    manifest = json.loads((docs_dir / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((docs_dir / "catalog.json").read_text(encoding="utf-8"))
+    filled = _describe_columns(manifest, catalog)
+    _name_database(manifest, catalog, database)
+    texts = {"MANIFEST": json.dumps(manifest), "CATALOG": json.dumps(catalog)}
+    template = (docs_dir / "index.html").read_text(encoding="utf-8")
+    if sorted(m.group(1) for m in _INLINE.finditer(template)) != ["CATALOG", "MANIFEST"]:
+        raise ModelError("dbt docs: index.html has not the one place for each of the manifest and the catalog that "
+                         "static_index.html is made with; this dbt's site is not one jlac knows")
+    # one pass, so a description holding the other placeholder's text is left alone; "</" escaped (still the same
+    # JSON) so that a comment holding "</script>" cannot end the page's script
+    page = _INLINE.sub(lambda m: texts[m.group(1)].replace("</", "<\\/"), template)
+    (docs_dir / "manifest.json").write_text(texts["MANIFEST"], encoding="utf-8")
+    (docs_dir / "catalog.json").write_text(texts["CATALOG"], encoding="utf-8")
+    (docs_dir / "static_index.html").write_text(page, encoding="utf-8")
+    log.debug("dbt docs: %d column descriptions from the catalog's comments; database named %r", filled, database)
 
 
 def _write_compiled_manifest(home: Path) -> bool:
@@ -502,7 +603,8 @@ def _write_compiled_manifest(home: Path) -> bool:
 def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = True,
          previous: Path | None = None, cache: Path | None = None) -> Path | None:
     """``dbt docs generate --static`` on the built file: the site (``index.html`` with the catalog and lineage;
-    ``static_index.html`` opens offline as a single file) into docs_dir.
+    ``static_index.html`` opens offline as a single file) into docs_dir, made to describe the published warehouse
+    (``_publishable``: every column's description, the published file's database name).
 
     ``compile=False`` after a build of every model in this process: that build compiled each one already in the
     manifest dbt keeps in memory (``_manifest``), which is written for dbt's docs step only here, when a site is
@@ -514,14 +616,16 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
     written (None returned): a new site would say the same (1.6 s of a one-source refresh).
     ``cache``: a folder of sites by fingerprint (``jlac.output_cache``); a site made before for the same fingerprint
     (another home sharing the cache, a rebuild of the same project) is copied from there instead of generated."""
-    fingerprint = docs_fingerprint(build_path)
+    # the site names the published file's database (_publishable): a site made for another name is not this one
+    record = {"fingerprint": docs_fingerprint(build_path), "database": published_database(settings.warehouse)}
     if previous is not None and all((previous / name).is_file() for name in DOCS_FILES) and \
-            _recorded_fingerprint(previous) == fingerprint:
+            _recorded(previous) == record:
         log.info("dbt docs: the published site describes this build (same project, relations, columns and comments); "
                  "kept")
         return None
     docs_dir.mkdir(parents=True, exist_ok=True)
-    if cache is not None and output_cache.restore(cache, "site", fingerprint, docs_dir) is not None:
+    key = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    if cache is not None and output_cache.restore(cache, "site", key, docs_dir) is not None:
         log.info("dbt docs: a site generated before for the same project, relations, columns and comments, copied "
                  "from %s", cache)
     else:
@@ -533,9 +637,10 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
         target = dbt_home(settings) / "target"
         for name in DOCS_FILES:
             shutil.copy2(target / name, docs_dir / name)
+        _publishable(docs_dir, record["database"])
         if cache is not None:
-            output_cache.keep(cache, "site", fingerprint, docs_dir, [docs_dir / name for name in DOCS_FILES])
-    (docs_dir / DOCS_RECORD).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+            output_cache.keep(cache, "site", key, docs_dir, [docs_dir / name for name in DOCS_FILES])
+    (docs_dir / DOCS_RECORD).write_text(json.dumps(record), encoding="utf-8")
     return docs_dir / "index.html"
 
 
