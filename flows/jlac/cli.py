@@ -284,6 +284,15 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+def _without_extension_advice(exc: Exception) -> Exception:
+    """A query that needs an extension jlac sql does not install or load (connect_for_queries): DuckDB's first line,
+    and why, instead of its advice to run INSTALL and SET, which jlac sql refuses."""
+    text = str(exc)
+    if "\n\nPlease try installing and loading the " not in text:
+        return exc
+    return JlacError(f"{text.splitlines()[0].rstrip('.')}; jlac sql neither installs nor loads DuckDB extensions")
+
+
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="SQL to run against the published warehouse (read-only)."),
@@ -299,7 +308,7 @@ def sql(
     try:
         with connect_for_queries(get_settings()) as con:
             read_only_statement(con, query)  # one query that only reads (empty text is named there too)
-            cur = con.execute(query)
+            cur = out.execute(con, query, format_.value)  # DuckDB writes what Python would convert lossily
             columns = [d[0] for d in cur.description or []]
             repeated = sorted({c for c in columns if columns.count(c) > 1})
             if format_ is OutputFormat.json and repeated:  # a JSON object keeps one value per name: no silent loss
@@ -309,11 +318,12 @@ def sql(
                 write = out.write_csv if format_ is OutputFormat.csv else out.write_json
                 write(columns, out.batches(cur) if columns else [])
                 return
-            rows = cur.fetchmany(max_rows + 1) if columns else []
+            shown = min(max_rows, sys.maxsize - 1)  # fetchmany takes no more (a larger --max-rows was a traceback)
+            rows = cur.fetchmany(shown + 1) if columns else []
     except (JlacError, duckdb.Error) as exc:
-        _fail(exc)
-    more = len(rows) > max_rows
-    rows = rows[:max_rows]
+        _fail(_without_extension_advice(exc))
+    more = len(rows) > shown
+    rows = rows[:shown]
     table = out.table(*columns)
     for row in rows:
         table.add_row(*(out.cell(v) for v in row))

@@ -8,7 +8,6 @@ Rich's default is to shorten a cell that does not fit with an ellipsis: ``jlac s
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import decimal
 import json
 import math
@@ -42,52 +41,184 @@ def show(console: Console, renderable) -> None:
 
 
 def cell(value) -> str:
-    """A value as a table shows it: NULL as an empty cell, a BLOB's bytes in hex (as csv and json write it)."""
+    """A value as a table shows it: NULL as an empty cell, a BLOB's bytes in hex (as csv and json write it), any other
+    value as DuckDB writes it (``execute`` has DuckDB write those whose Python value reads otherwise)."""
     if value is None:
         return ""
-    return value.hex() if isinstance(value, bytes) else str(value)
-
-
-def _json_value(value):
-    if isinstance(value, decimal.Decimal):  # DuckDB DECIMAL: a JSON number, not a string
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, dt.timedelta):
-        return iso_duration(value)
-    return str(value)  # UUID, ...: its Python text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, decimal.Decimal):
+        return _decimal_text(value)
+    return str(value)
 
 
-def iso_duration(value: dt.timedelta) -> str:
-    """An interval as ISO 8601 (``P3DT2H``, ``-PT1H30M``), which other tools parse; Python's own text
-    (``-1 day, 22:30:00``) they do not. DuckDB hands a month over as 30 days."""
-    sign = "-" if value < dt.timedelta(0) else ""
-    value = abs(value)
-    hours, rest = divmod(value.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    secs = f"{seconds}.{value.microseconds:06d}".rstrip("0").rstrip(".") if value.microseconds else str(seconds)
-    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n)
-    time += f"{secs}S" if seconds or value.microseconds else ""
-    days = f"{value.days}D" if value.days else ""
-    return f"{sign}P{days}{'T' + time if time else ''}" if days or time else "PT0S"
+def _decimal_text(value: decimal.Decimal) -> str:
+    # DuckDB's digits, never an exponent: str() writes DECIMAL(38,10) zero as 0E-10
+    return format(value, "f")
 
 
-def _finite(value):
-    """NaN and infinities as None, inside lists and structs too: JSON has no number for them."""
-    if isinstance(value, float) and not math.isfinite(value):
+# DuckDB types whose Python value is exact and prints (through cell, the csv and JSON writers) as DuckDB writes it.
+# Any other type loses in Python's conversion or reads otherwise: DATE and TIMESTAMP infinities clamped to year 9999,
+# TIMESTAMP_NS cut to microseconds, FLOAT widened (1.1 as 1.100000023841858), INTERVAL's month taken as 30 days.
+_PYTHON_EXACT = frozenset({"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger",
+                           "ubigint", "uhugeint", "double", "decimal", "boolean", "varchar", "blob", "uuid", "enum",
+                           "bit", "bignum", "null"})
+_TIMESTAMPS = frozenset({"timestamp", "timestamp_s", "timestamp_ms", "timestamp_ns", "timestamp with time zone"})
+
+
+def execute(con, query: str, format_: str):
+    """Run ``query``, one statement that only reads, for printing as ``format_`` (table, csv or json); return the
+    cursor, whose ``description`` names the query's own columns.
+
+    Where a column's values would reach Python lossily, the query runs wrapped (``FROM query('<query>')``, its
+    columns taken by position, so repeated names stay) and DuckDB writes them: a table shows every such value, a
+    nested one too, as DuckDB's text (``[1, 2, NULL]``, ``90 days``); csv and json get DATE, TIME and TIMESTAMP as
+    DuckDB's text (a timestamp's date and time joined by ``T``, as ISO 8601 has it; ``infinity`` as it is), INTERVAL
+    as ISO 8601 (``P1M``, ``-PT1H30M``) and FLOAT as the double of its shortest text, inside lists, structs and maps
+    too. DECIMAL, HUGEINT and DOUBLE reach Python exact."""
+    statement = con.extract_statements(query)[0]
+    if statement.type.name == "SELECT":  # EXPLAIN's rows are text; query() takes only a SELECT
+        relation = con.sql(query)  # bound, not run: the names and types of its columns
+        columns = []
+        for i, (name, type_) in enumerate(zip(relation.columns, relation.types, strict=True), start=1):
+            if format_ != "table":
+                expr = _rewrite(f"#{i}", type_, _exact_leaf)
+            elif type_.id not in _PYTHON_EXACT:  # DuckDB's text, with a nested BLOB in hex
+                expr = f"CAST({_rewrite(f'#{i}', type_, _table_leaf) or f'#{i}'} AS VARCHAR)"
+            else:
+                expr = None
+            columns.append((expr, name))
+        if any(expr for expr, _ in columns):
+            select = ", ".join(f"{expr or f'#{i}'} AS {_identifier(name)}"
+                               for i, (expr, name) in enumerate(columns, start=1))
+            return con.execute(f"SELECT {select} FROM query({_literal(query)})")
+    return con.execute(query)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _rewrite(expr: str, type_, leaf, depth: int = 0) -> str | None:
+    """SQL for ``expr`` (of DuckDB type ``type_``) with ``leaf`` applied to each scalar inside it, or None when
+    ``leaf`` changes none. A NULL list, struct or map stays NULL."""
+    kind, x = type_.id, f"x{depth}"  # a lambda's variable, one name per level of nesting
+    if kind in ("list", "array"):  # an ARRAY comes back a LIST, as Python gets a LIST: a JSON array either way
+        inner = _rewrite(x, dict(type_.children)["child"], leaf, depth + 1)
+        return None if inner is None else f"list_transform({expr}, lambda {x}: {inner})"
+    if kind in ("struct", "tuple"):
+        fields = type_.children
+        named = kind == "struct" and all(name for name, _ in fields)  # row(1, 2)'s: by position
+        taken = [f"struct_extract({expr}, {_literal(name) if named else n})" for n, (name, _) in enumerate(fields, 1)]
+        inner = [_rewrite(t, ft, leaf, depth + 1) for t, (_, ft) in zip(taken, fields, strict=True)]
+        if all(i is None for i in inner):
+            return None
+        values = [i or t for i, t in zip(inner, taken, strict=True)]
+        pairs = zip((name for name, _ in fields), values, strict=True)
+        built = (f"struct_pack({', '.join(f'{_identifier(name)} := {v}' for name, v in pairs)})" if named
+                 else f"row({', '.join(values)})")
+        return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {built} END"
+    if kind == "map":
+        types = dict(type_.children)
+        key = _rewrite(f"{x}.key", types["key"], leaf, depth + 1)
+        value = _rewrite(f"{x}.value", types["value"], leaf, depth + 1)
+        if key is None and value is None:
+            return None
+        return (f"map_from_entries(list_transform(map_entries({expr}), lambda {x}: "
+                f"struct_pack(key := {key or f'{x}.key'}, value := {value or f'{x}.value'})))")
+    if kind == "union":  # its members' text, as DuckDB writes the value
+        needs = any(_rewrite("u", t, leaf) is not None for name, t in type_.children if name)
+        return f"CAST({expr} AS VARCHAR)" if needs else None
+    return leaf(expr, type_)
+
+
+def _table_leaf(expr: str, type_) -> str | None:
+    # a BLOB inside a list or struct in hex, as a table shows a BLOB column (DuckDB writes \x00\xFF)
+    return f"lower(hex({expr}))" if type_.id == "blob" else None
+
+
+def _exact_leaf(expr: str, type_) -> str | None:
+    kind = type_.id
+    if kind in _PYTHON_EXACT:
         return None
+    if kind in _TIMESTAMPS:  # the first space only: 'infinity' has none, a BC date's ' (BC)' stays
+        return f"regexp_replace(CAST({expr} AS VARCHAR), ' ', 'T')"
+    if kind == "interval":
+        return _iso_interval(expr)
+    if kind == "float":  # its shortest text read as a DOUBLE: 1.1, not the float's exact 1.100000023841858
+        return f"CAST(CAST({expr} AS VARCHAR) AS DOUBLE)"
+    return f"CAST({expr} AS VARCHAR)"  # DATE, TIME, TIMETZ, TIME_NS and types Python does not know: DuckDB's text
+
+
+def _iso_interval(expr: str) -> str:
+    """SQL writing an INTERVAL as ISO 8601, which other tools parse (DuckDB's ``-01:30:00`` they do not): months, days
+    and microseconds apart, as DuckDB keeps them (a month is no fixed number of days). All negative: a leading minus
+    (``-PT1H30M``); mixed signs: each part its own (``P1M-1D``)."""
+    parts = (f"[datepart('year', {expr}) * 12 + datepart('month', {expr}), datepart('day', {expr}), "
+             f"datepart('hour', {expr}) * 3600000000 + datepart('minute', {expr}) * 60000000 "
+             f"+ datepart('microseconds', {expr})]")
+    return (f"list_transform([{parts}], lambda p: CASE WHEN p[1] IS NULL THEN NULL "
+            "WHEN p[1] = 0 AND p[2] = 0 AND p[3] = 0 THEN 'PT0S' "
+            f"WHEN p[1] <= 0 AND p[2] <= 0 AND p[3] <= 0 THEN '-' || {_iso_parts('-p[1]', '-p[2]', '-p[3]')} "
+            f"ELSE {_iso_parts('p[1]', 'p[2]', 'p[3]')} END)[1]")
+
+
+def _iso_parts(months: str, days: str, micros: str) -> str:
+    # integer // and % truncate toward zero: each part keeps the sign of what it is taken from
+    m, d, us = f"({months})", f"({days})", f"({micros})"
+    s = f"({us} % 60000000)"
+    seconds = (f"concat(CASE WHEN {s} < 0 THEN '-' END, abs({s}) // 1000000, CASE WHEN abs({s}) % 1000000 <> 0 "
+               f"THEN '.' || rtrim(lpad(CAST(abs({s}) % 1000000 AS VARCHAR), 6, '0'), '0') END)")
+    return ("concat('P', "  # concat skips a NULL: a CASE without ELSE adds nothing
+            f"CASE WHEN {m} // 12 <> 0 THEN concat({m} // 12, 'Y') END, "
+            f"CASE WHEN {m} % 12 <> 0 THEN concat({m} % 12, 'M') END, "
+            f"CASE WHEN {d} <> 0 THEN concat({d}, 'D') END, "
+            f"CASE WHEN {us} <> 0 THEN 'T' END, "
+            f"CASE WHEN {us} // 3600000000 <> 0 THEN concat({us} // 3600000000, 'H') END, "
+            f"CASE WHEN {us} % 3600000000 // 60000000 <> 0 THEN concat({us} % 3600000000 // 60000000, 'M') END, "
+            f"CASE WHEN {s} <> 0 THEN concat({seconds}, 'S') END)")
+
+
+def json_text(value) -> str:
+    """A value as JSON text: a DECIMAL's exact digits as a number (json.dumps took it through float: 20 digits became
+    1.2345678901234567e+19), NaN and infinities as null (JSON has no number for them), a BLOB's bytes in hex, a MAP's
+    keys as text, a UUID as its text. Separators as json.dumps writes them."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else "null"
+    if isinstance(value, decimal.Decimal):
+        return _decimal_text(value) if value.is_finite() else "null"
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, dict):  # a MAP's keys may be BLOBs or dates, which JSON objects cannot take as they are
-        return {k if isinstance(k, str | int | float | bool) or k is None else _json_value(k): _finite(v)
-                for k, v in value.items()}
-    return value
+        return "[" + ", ".join(json_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_json_key(k)}: {json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bytes):
+        value = value.hex()
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _json_key(key) -> str:
+    # a MAP's key may be a BLOB or a number, which a JSON object cannot take as it is
+    if isinstance(key, str):
+        return json.dumps(key, ensure_ascii=False)
+    text = json_text(key)
+    return text if text.startswith('"') else json.dumps(text, ensure_ascii=False)
 
 
 def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
-    """Write a header and the rows as CSV (NULL as an empty field); return the number of rows."""
+    """Write a header and the rows as CSV (NULL as an empty field, a list, struct or map as JSON); return the number
+    of rows."""
     writer = csv.writer(out or sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     n = 0
@@ -100,14 +231,12 @@ def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=No
 def _csv_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return iso_duration(value)
+    if isinstance(value, decimal.Decimal):
+        return _decimal_text(value)
     if isinstance(value, bytes):  # as in JSON; the csv module wrote Python's repr, b'\x00' (found by a QA pass)
         return value.hex()
-    if isinstance(value, list | dict):
-        return json.dumps(_finite(value), default=_json_value)
+    if isinstance(value, list | tuple | dict):  # a fixed-size ARRAY (a tuple) as a LIST is: it was written (1, 2)
+        return json_text(value)
     return value
 
 
@@ -115,12 +244,13 @@ def write_json(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=N
     """Write the rows as a JSON array of objects (column -> value, NULL as null), one object per line, streamed;
     return the number of rows."""
     out = out or sys.stdout
+    names = [json.dumps(c, ensure_ascii=False) for c in columns]
     out.write("[")
     n = 0
     for rows in batches:
         for row in rows:
-            record = {c: _finite(v) for c, v in zip(columns, row, strict=True)}
-            out.write(("\n" if n == 0 else ",\n") + json.dumps(record, default=_json_value, ensure_ascii=False))
+            record = ", ".join(f"{name}: {json_text(v)}" for name, v in zip(names, row, strict=True))
+            out.write(("\n" if n == 0 else ",\n") + "{" + record + "}")
             n += 1
     out.write("\n]\n" if n else "]\n")
     return n

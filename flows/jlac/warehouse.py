@@ -221,6 +221,11 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
         raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     con.execute("SET python_enable_replacements = false")  # not as config: the file may be open in the process
+    # A query that reads a URL or a format DuckDB lacks would download and install an extension (into
+    # ~/.duckdb/extensions) and load it: it fails instead, naming the extension. Those built into the Python package
+    # (json, parquet, icu) are loaded already.
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
     return con
 
 
