@@ -5,6 +5,9 @@
 -- 5.7 M lines instead of 47 M monthly rows at 38 years: a tenth less for a scan of the whole fact, a third less for
 -- one partner. Not UNPIVOT: DuckDB stores an UNPIVOT view with the build's catalog name in it, which breaks the view
 -- once the file is published under another name.
+-- The months with trade come from the lines' trade_months (bit m: a value or a quantity that is not 0 in month m, set
+-- by the parser): a query that reads no value (a count, the grain and key tests) then reads none of the 36 month
+-- columns (a count of 47 M rows at 38 years: 1.7 s -> 0.16 s of CPU).
 SELECT 'JPN' AS reporter_iso3, partner_iso3, partner_code, flow, hs9, year, month,
        value_jpy_thousand * 1000 AS value_jpy, value_jpy_thousand * 1000 / jpy_per_usd AS value_usd, jpy_per_usd,
        quantity1, unit1, quantity2, unit2, is_synthetic, 'mof-hs9-country' AS source, vintage
@@ -17,5 +20,5 @@ FROM (
     LEFT JOIN {{ ref('stg_japan_customs_country_codes__countries') }} AS c ON c.code = l.country_code
     LEFT JOIN {{ ref('int_jpy_per_usd_by_year') }} AS fx ON fx.year = l.year
     CROSS JOIN range(1, 13) AS m(month)
+    WHERE (l.trade_months >> m.month) & 1 = 1
 )
-WHERE value_jpy_thousand <> 0 OR quantity1 <> 0 OR quantity2 <> 0

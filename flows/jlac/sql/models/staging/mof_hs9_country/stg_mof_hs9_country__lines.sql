@@ -11,5 +11,5 @@ SELECT file, flow, year, hs9, country_code, unit1, unit2,
        [{% for i in range(1, 13) %}{{ column }}_m{{ '%02d' % i }}{{ ', ' if not loop.last }}{% endfor %}]
            AS {{ name }}_months,
        {%- endfor %}
-       is_synthetic, vintage
+       trade_months, is_synthetic, vintage
 FROM {{ source('mof_hs9_country', 'mof_hs9_country') }}
