@@ -99,7 +99,6 @@ BAD = {
     "zero amount": ({"amount": "0"}, "amount 0 is not positive"),
     "amount with separators": ({"amount": "1,000"}, "amount '1,000' is not a number"),
     "impossible date": ({"approval_date": "2017-13-01"}, "approval_date '2017-13-01' is not a date YYYY-MM-DD"),
-    "date in the future": ({"approval_date": "2999-01-01"}, "approval_date 2999-01-01 is in the future"),
     "unknown modality": ({"modality": "mixta"}, "modality 'mixta' is not non_reimbursable or reimbursable"),
     "unknown instrument": ({"instrument": "bond"}, "instrument 'bond' is not grant, technical_cooperation or loan"),
     "loan given as grant": ({"instrument": "loan"}, "instrument loan cannot be non_reimbursable"),
@@ -174,3 +173,27 @@ def test_gx_suite_fails_naming_rows_and_staging_keeps_good_ones(tmp_path, shared
         kept = sorted(r[0] for r in con.execute("SELECT project_id FROM staging.stg_mideplan_cooperation__projects")
                       .fetchall())
     assert len(kept) == 4 and not any(k.startswith("BAD") for k in kept)
+
+
+def test_an_approval_date_after_the_refreshs_day_is_refused_until_that_day(tmp_path, monkeypatch):
+    """The rule is checked on the day of the refresh, not by the parser: a parse is cached, and a QA pass found a
+    project approved 2026-12-20 still refused on 2027-01-04, by --full too, while a fresh home published it."""
+    from jlac import plan
+    from jlac.config import Settings
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    rows = [{**GOOD, "project_id": "OK-1"}, {**GOOD, "project_id": "CR-0005", "approval_date": "2026-12-20"}]
+    snapshot = write_csv(tmp_path / "store" / SOURCE / "2026-12-04", rows)
+    source = get_source(SOURCE)
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        load.load_raw(con, source, snapshot, parse_to_cache(settings, source, snapshot))
+    monkeypatch.setattr(plan, "today", lambda: dt.date(2026, 12, 5))
+    failed = [r for r in validation.validate_source(db, source, snapshot) if not r.success]
+    assert [r.suite.split(": ", 1)[1] for r in failed] == ["no approval date after the refresh's day (2026-12-05)"]
+    details = " ".join(o.details for o in failed[0].failed)
+    assert "CR-0005" in details and "OK-1" not in details, details
+    monkeypatch.setattr(plan, "today", lambda: dt.date(2027, 1, 4))  # the same cached parse, a later day
+    assert all(r.success for r in validation.validate_source(db, source, snapshot))

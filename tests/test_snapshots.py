@@ -259,3 +259,29 @@ def test_source_option_refuses_a_kept_source_whose_snapshot_changed_since_it_was
         _refuse_changed_kept(["fred-exjpus"], kept, inputs, published)
     _refuse_changed_kept(["fred-exjpus"], ["mof-hs9-imports"], inputs, published)  # kept as published: fine
     _refuse_changed_kept(["fred-exjpus"], kept, {**inputs, "code": "c2"}, published)  # a full build: not refused
+
+
+def test_a_new_calendar_year_rebuilds_what_runs_to_the_current_year(tmp_path, monkeypatch):
+    """Found by a QA pass: refreshes after New Year (new vintages or none) kept last year's Figure 2 (a row per year up
+    to the current one) and last year's bounds on the checks, while a full rebuild drew the new year: the year a
+    warehouse was built in is one of its inputs."""
+    import datetime as dt
+
+    from jlac import plan
+
+    vintage = tmp_path / "fred-exjpus" / "2026-01-01"
+    vintage.mkdir(parents=True)
+    (vintage / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    write_manifest(vintage, "fred-exjpus")
+    snaps = {"fred-exjpus": load_snapshot(vintage)}
+    monkeypatch.setattr(plan, "today", lambda: dt.date(2026, 12, 31))
+    published = plan.inputs_of(snaps, "code")
+    assert published["calendar_year"] == "2026"
+    assert plan.make_plan(snaps, plan.inputs_of(snaps, "code"), published).mode == "unchanged"
+    monkeypatch.setattr(plan, "today", lambda: dt.date(2027, 1, 1))
+    the_plan = plan.make_plan(snaps, plan.inputs_of(snaps, "code"), published)
+    assert (the_plan.mode, the_plan.changed) == ("full", ["fred-exjpus"])
+    assert the_plan.reason.startswith("a new calendar year (2027; the published warehouse was built in 2026)")
+    # a warehouse published before the year was an input: built again once, saying so
+    older = {k: v for k, v in published.items() if k != "calendar_year"}
+    assert "built in an earlier one" in plan.make_plan(snaps, plan.inputs_of(snaps, "code"), older).reason

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -133,7 +134,16 @@ def inputs_of(snapshots: dict[str, Snapshot | None], code: str) -> dict[str, str
     out = {f"source:{name}": (f"{snap.vintage}/{snap.fingerprint}" if snap else "none")
            for name, snap in snapshots.items()}
     out["code"] = code
+    # the build reads the date: Figure 2 has a row per year up to the current one, the checks bound years by it and a
+    # MIDEPLAN approval date may not be after it. A new year is a new input (found by a QA pass: refreshes after
+    # New Year kept last year's Figure 2, a full rebuild drew this year's)
+    out["calendar_year"] = str(today().year)
     return out
+
+
+def today() -> date:
+    """The date a build is made on (one place, so that a test can set it)."""
+    return date.today()
 
 
 def published_inputs(settings: Settings) -> dict[str, str] | None:
@@ -178,6 +188,10 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
         return Plan("full", "no published warehouse with recorded inputs", inputs, everything)
     if published.get("code") != inputs["code"]:
         return Plan("full", "jlac's code, data files, SQL models or build settings changed", inputs, everything)
+    if published.get("calendar_year") != inputs.get("calendar_year"):
+        return Plan("full", f"a new calendar year ({inputs.get('calendar_year')}; the published warehouse was built in "
+                    f"{published.get('calendar_year') or 'an earlier one'}): what runs to the current year (Figure 2's "
+                    "years, the checks' year bounds) is built again", inputs, everything)
     if set(published) != set(inputs):
         return Plan("full", "the set of sources changed", inputs, everything)
     newer = [n for n in everything if published.get(f"source:{n}") != inputs[f"source:{n}"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.sources.mideplan_cooperation.source import INSTRUMENT, MODALITY, REQUIRED
 from jlac.validation import Check
@@ -38,5 +39,13 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToBeInSet(column="currency", value_set=CURRENCIES),
                 E.ExpectColumnValuesToBeUnique(column="project_id"),
             ],
+        ),
+        Check(
+            # checked on the day of the refresh, not by the parser: a parse is cached, and a project refused for an
+            # approval date after the day of its parse stayed refused, --full too, once that day had come (QA pass)
+            name=f"no approval date after the refresh's day ({plan.today().isoformat()})",
+            index_columns=ROWS,
+            expectations=[E.ExpectColumnValuesToBeBetween(column="approval_date",
+                                                          max_value=plan.today().isoformat())],
         ),
     ]

@@ -199,8 +199,6 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                              || ''' is not approved, in_execution, completed or cancelled' END,
                    CASE WHEN approval_date IS NOT NULL AND approval_day IS NULL
                         THEN 'approval_date ''' || approval_date || ''' is not a date YYYY-MM-DD' END,
-                   CASE WHEN approval_day > current_date
-                        THEN 'approval_date ' || approval_date || ' is in the future' END,
                    CASE WHEN amount IS NOT NULL AND amount_value IS NULL
                         THEN 'amount ''' || amount
                              || ''' is not a number (use a plain decimal like 1234.5)' END,
