@@ -104,7 +104,8 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     # FRED was validated by this run; every other source keeps the results of the run that validated it
     assert validations[FRED] == second.run_id
     assert {s: r for s, r in validations.items() if s != FRED} == {s: first.run_id for s in validations if s != FRED}
-    assert snap == [("2025-06-27",)] and len(inputs) == len(validations) + 1
+    # an input per source, jlac's code and the calendar year
+    assert snap == [("2025-06-27",)] and len(inputs) == len(validations) + 2 and "calendar_year" in inputs
     assert _uncommented(settings.warehouse) == []  # the rebuilt models got their COMMENTs again
     # new data only: the same relations, columns and comments, so the published docs site is kept as it was
     assert {p.name: p.stat().st_mtime_ns for p in (settings.output / "dbt-docs").iterdir()} == site

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import great_expectations as gx
 
-from jlac.checks import schema_expectation, unmapped_names_query
+from jlac import warehouse
+from jlac.checks import schema_expectation, unmapped_names_query, violations_check
 from jlac.validation import Check
 
 E = gx.expectations
 
 
-def checks(source, snapshot) -> list[Check]:
+def checks(source, snapshot, settings=None) -> list[Check]:
     workbooks = sum(1 for f in snapshot.files if f.path.lower().endswith(".xlsx")) if snapshot else 0
     rows = ("file", "sheet", "row_number")
     out = [
@@ -56,6 +58,7 @@ def checks(source, snapshot) -> list[Check]:
             expectations=[E.ExpectColumnValuesToBeNull(column="unmapped_name")],
         ),
     ]
+    out += _japans_partners_kept(settings)
     if workbooks:
         out.append(
             Check(
@@ -67,3 +70,45 @@ def checks(source, snapshot) -> list[Check]:
             )
         )
     return out
+
+
+def _published_japan_partners(settings) -> list[tuple[str, str]]:
+    """(partner ISO3, flow) of Japan's CELAC partners the published warehouse has from IMF DOTS; none without one."""
+    if settings is None or not settings.warehouse.exists():
+        return []
+
+    def read(path):
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS pub (TYPE duckdb, READ_ONLY)", [str(path)])
+            return con.execute(
+                "SELECT DISTINCT t.partner_iso3, t.flow FROM pub.marts.fct_trade_annual AS t "
+                "JOIN pub.marts.dim_country AS d ON d.iso3 = t.partner_iso3 AND d.is_celac "
+                "WHERE t.reporter_iso3 = 'JPN' AND t.source = 'imf-dots' ORDER BY ALL").fetchall()
+
+    try:
+        return warehouse.read_published(settings, read, "imf-dots partners")
+    except duckdb.Error:  # an older or damaged warehouse: nothing to compare with (a full rebuild follows)
+        return []
+
+
+def _japans_partners_kept(settings) -> list[Check]:
+    """A release that lost a partner of Japan that Figure 1 sums (its whole series in one flow) would lower every
+    year of the figure, and the figure's coverage rule (each year against the three before) cannot see it, since the
+    earlier years lose it too. Found by a QA pass: Peru's row deleted from DOTS_101.xlsx's imports was published,
+    Japan's imports from LAC 2014 28.464 -> 26.696 US$ bn. Refused, naming the partner and flow (a release that
+    really withdrew one can be left out with ``--pin imf-dots=<the previous vintage>``)."""
+    published = _published_japan_partners(settings)
+    if not published:
+        return []
+    values = ", ".join(f"('{iso3}', '{flow}')" for iso3, flow in published)
+    return [violations_check(
+        "Japan's CELAC partners of the published Figure 1 are all in this release",
+        f"""SELECT p.partner_iso3, p.flow,
+                   'a partner of Japan in the published Figure 1, with no row in this release' AS problem
+            FROM (VALUES {values}) AS p(partner_iso3, flow)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM raw.imf_dots AS r
+                JOIN staging.country_name_map AS rm ON rm.source = 'imf' AND rm.name = r.reporter_name
+                JOIN staging.country_name_map AS pm ON pm.source = 'imf' AND pm.name = r.partner_name
+                WHERE r.duplicate_of IS NULL AND rm.iso3 = 'JPN' AND pm.iso3 = p.partner_iso3 AND r.flow = p.flow)
+            ORDER BY ALL""")]
