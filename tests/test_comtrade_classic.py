@@ -122,3 +122,31 @@ def test_a_file_outside_the_layout_is_an_error(tmp_path):
     write_manifest(vintage, SOURCE)
     with pytest.raises(ParseError, match=r"not oil\|wood/processed_data_<YYYY>.csv"):
         get_source(SOURCE).parse(load_snapshot(vintage), duckdb.connect())
+
+
+def _validate(tmp_path, snapshot):
+    """The source's validation of ``snapshot`` on a scratch build file: the failed suites."""
+    from jlac import load, parse, validation
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out", cache=tmp_path / "cache")
+    source, db = get_source(SOURCE), tmp_path / f"build-{snapshot.vintage}-{len(snapshot.files)}.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw")
+        load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
+    return [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
+
+
+def test_a_listed_file_with_only_its_header_is_refused_naming_it(tmp_path, mirror):
+    """A new year's file that holds only its header parses (no row to refuse) but adds nothing: validation refuses
+    the vintage naming that file, not only a count of the files that did contribute."""
+    snapshot = subset(tmp_path, mirror, files=FILES[1:])  # 2017, both chapters: Japan reports both
+    assert _validate(tmp_path, snapshot) == []
+    vintage = tmp_path / SOURCE / VINTAGE
+    header = (mirror / SOURCE / VINTAGE / FILES[1]).read_text(encoding="utf-8-sig").splitlines()[0]
+    (vintage / "oil/processed_data_2018.csv").write_text("\ufeff" + header + "\r\n", encoding="utf-8")
+    write_manifest(vintage, SOURCE)
+    failed = _validate(tmp_path, load_snapshot(vintage))
+    assert [r.suite for r in failed] == [f"{SOURCE}: every file listed contributes rows (3 listed)"]
+    details = " ".join(o.details for o in failed[0].outcomes)
+    assert "observed 1" in details and "{'file_without_rows': 'oil/processed_data_2018.csv'}" in details

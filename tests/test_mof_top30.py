@@ -425,3 +425,36 @@ def test_a_file_with_every_cell_quoted_reads_the_same(tmp_path):
     assert len(quoted) == 300
     assert sorted(quoted) == sorted(top30.SOURCE.parse(load_snapshot(real.parent), con).filter(
         f"vintage = '{real.parent.name}'").project(cols).fetchall())
+
+
+def test_a_partner_missing_from_one_year_and_flow_is_refused_naming_it(tmp_path):
+    """The mirror's file with one line deleted (Chile's 2024 exports to Japan, MOF's 2024 import): validation names
+    the missing year, flow and partner, not the 29 rows of that year and flow that are there; the mirror passes."""
+    from jlac import countries, load, parse, validation
+    from jlac.snapshots import load_snapshot
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out", cache=tmp_path / "cache")
+    lines = MOF_CSV.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    assert [line for line in lines if line.startswith("2024,Chile,Japan,")] == ["2024,Chile,Japan,1273237518\n"]
+    vintage = tmp_path / "mof-trade-by-country-top30" / "2026-12-01"
+    vintage.mkdir(parents=True)
+    (vintage / MOF_CSV.name).write_text("".join(line for line in lines if not line.startswith("2024,Chile,Japan,")),
+                                        encoding="utf-8")
+    write_manifest(vintage, "mof-trade-by-country-top30")
+
+    def failed(snapshot):
+        db = tmp_path / f"build-{snapshot.vintage}.duckdb"
+        with duckdb.connect(str(db)) as con:
+            con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
+            load.load_raw(con, top30.SOURCE, snapshot, parse.parse_to_cache(settings, top30.SOURCE, snapshot))
+            countries.build_name_map_table(con, {top30.SOURCE.name: top30.SOURCE})
+        return [r for r in validation.validate_source(db, top30.SOURCE, snapshot, settings) if not r.success]
+
+    assert failed(load_snapshot(MOF_DIR)) == []
+    [bad] = failed(load_snapshot(vintage))
+    assert bad.suite == "mof-trade-by-country-top30: every year and flow has every partner"
+    details = " ".join(o.details for o in bad.outcomes)
+    assert "observed 1" in details
+    assert (f"'vintage': '2026-12-01', 'file': '{MOF_CSV.name}', 'year': 2024, 'flow': 'import', "
+            "'missing_partner': 'Chile'") in details

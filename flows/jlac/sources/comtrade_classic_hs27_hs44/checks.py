@@ -5,7 +5,7 @@ from __future__ import annotations
 import great_expectations as gx
 import pycountry
 
-from jlac.checks import schema_expectation
+from jlac.checks import schema_expectation, violations_check
 from jlac.validation import Check
 
 E = gx.expectations
@@ -16,7 +16,7 @@ TABLE = "raw.comtrade_classic_hs27_hs44"
 
 
 def checks(source, snapshot) -> list[Check]:
-    files = sum(1 for f in snapshot.files if f.path.lower().endswith(".csv")) if snapshot else 0
+    files = sorted(f.path for f in snapshot.files if f.path.lower().endswith(".csv")) if snapshot else []
     rows = ("file", "trade_flow_code", "reporter_code", "partner_code")
     out = [
         Check(
@@ -68,11 +68,10 @@ def checks(source, snapshot) -> list[Check]:
         ),
     ]
     if files:
-        out.append(
-            Check(
-                name=f"every file listed contributes rows ({files} listed)",
-                query=f"SELECT DISTINCT file FROM {TABLE}",
-                expectations=[E.ExpectTableRowCountToBeBetween(min_value=files, max_value=files)],
-            )
-        )
+        # Lists the files without a row (e.g. only a header), so the failure names them, not just a count.
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        out.append(violations_check(
+            f"every file listed contributes rows ({len(files)} listed)",
+            f"SELECT file AS file_without_rows FROM (SELECT unnest([{listed}]) AS file) AS l "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS r WHERE r.file = l.file) ORDER BY file"))
     return out

@@ -6,7 +6,7 @@ from datetime import date
 
 import great_expectations as gx
 
-from jlac.checks import schema_expectation, unmapped_names_query
+from jlac.checks import schema_expectation, unmapped_names_query, violations_check
 from jlac.validation import Check
 
 E = gx.expectations
@@ -33,19 +33,18 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectTableRowCountToBeBetween(min_value=60),
             ],
         ),
-        Check(
-            # Each vintage's file is a full grid: every year has the same partners in both flows. A file cut short
-            # ends inside a year, which then lacks partners (a cut exactly between years: the file's name says).
-            name="every year and flow has every partner",
-            query=(
-                f"SELECT r.*, CASE WHEN (SELECT count(DISTINCT partner_name) FROM {source.raw_table} AS g "
-                f"WHERE g.vintage = r.vintage AND g.year = r.year AND g.flow = r.flow) < (SELECT "
-                f"count(DISTINCT partner_name) FROM {source.raw_table} AS v WHERE v.vintage = r.vintage) "
-                f"THEN r.vintage || ': ' || r.year || ' ' || r.flow END AS incomplete_year_flow "
-                f"FROM {source.raw_table} AS r"
-            ),
-            index_columns=rows,
-            expectations=[E.ExpectColumnValuesToBeNull(column="incomplete_year_flow")],
+        # Each vintage's file is a full grid: every year has the same partners in both flows. A file cut short
+        # ends inside a year, which then lacks partners (a cut exactly between years: the file's name says).
+        # The query lists what is missing (vintage, file, year, flow, partner), not the rows that are there.
+        # Rows without a flow are left out: the first check names them.
+        violations_check(
+            "every year and flow has every partner",
+            f"SELECT g.vintage, g.file, g.year, g.flow, p.partner_name AS missing_partner "
+            f"FROM (SELECT DISTINCT vintage, file, year, flow FROM {source.raw_table} WHERE flow IS NOT NULL) AS g "
+            f"JOIN (SELECT DISTINCT vintage, partner_name FROM {source.raw_table} WHERE flow IS NOT NULL) AS p "
+            f"ON p.vintage = g.vintage WHERE NOT EXISTS (SELECT 1 FROM {source.raw_table} AS r "
+            f"WHERE r.vintage = g.vintage AND r.year = g.year AND r.flow = g.flow AND r.partner_name = p.partner_name) "
+            f"ORDER BY g.vintage, g.year, g.flow, missing_partner",
         ),
         Check(
             name="every partner name maps to a country",
