@@ -176,3 +176,19 @@ def test_a_gcdf2_year_of_grants_only_has_no_loans_not_an_unknown_amount(built):
     # sources without an instrument split still say nothing about loans
     assert rows(con, "SELECT count(*) FROM figures.fig3_finance_by_donor WHERE source = 'oecd-dac2a' "
                 "AND loans_usd_m IS NOT NULL") == [(0,)]
+
+
+def test_the_china_lending_chart_says_which_years_have_one_source_only(built):
+    """Found by a QA pass: the 2018 and 2022 bars were Dialogue/BU's alone, and nothing said AidData has no number
+    for those years (GCDF 2.0 ends in 2017), so they read as no AidData lending."""
+    _, output = built
+    svg = (output / "china_lac_lending.svg").read_text()
+    assert "No AidData bar for 2018, 2022: GCDF 2.0 ends in 2017." in svg
+    assert "No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed statements." in svg  # no row for 2002
+
+
+def test_year_spans():
+    from jlac.figures import year_spans
+
+    assert year_spans([1990, 1988, 1989, 1995, 1995]) == "1988-1990, 1995"
+    assert (year_spans([2000]), year_spans([])) == ("2000", "")

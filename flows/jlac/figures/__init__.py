@@ -29,6 +29,19 @@ RECORD = "figures.json"
 FORMATS = ("png", "svg")
 
 
+def year_spans(years) -> str:
+    """Years as a chart's note says them: '1988-2017' for consecutive years, '2018, 2022' otherwise."""
+    years = sorted({int(y) for y in years})
+    if not years:
+        return ""
+    runs, start = [], years[0]
+    for prev, y in zip(years, [*years[1:], None], strict=True):
+        if y is None or y != prev + 1:
+            runs.append(f"{start}-{prev}" if prev != start else f"{start}")
+            start = y
+    return ", ".join(runs)
+
+
 def save(fig, outdir: Path, stem: str, rect=(0, 0, 1, 1)) -> list[Path]:
     """Lay the figure out (``tight_layout`` within ``rect``), write ``<stem>.png`` and ``<stem>.svg``, close it.
 

@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from jlac.figures import save  # noqa: E402
+from jlac.figures import save, year_spans  # noqa: E402
 
 DONORS = (("CHN", "China"), ("JPN", "Japan"), ("KOR", "Korea"))
 MEASURE_LABEL = {"commitment": "commitments", "net_disbursement": "net disbursements",
@@ -106,7 +106,19 @@ def china_lending_chart(con, outdir: Path) -> list[Path]:
     ax.set_title("Chinese policy-bank loans to LAC (CELAC-33), US$ billions", loc="left", fontsize=12)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    return save(fig, outdir, "china_lac_lending")
+    # a year with one bar is one source's: the other has no number for it, which is not a zero (QA pass)
+    only_bu = frame.loc[frame["aiddata_usd_m"].isna() & frame["dialogue_bu_usd_m"].notna(), "year"]
+    only_aiddata = frame.loc[frame["dialogue_bu_usd_m"].isna() & frame["aiddata_usd_m"].notna(), "year"]
+    notes = []
+    if len(only_bu):
+        last = frame.loc[frame["aiddata_usd_m"].notna(), "year"].max()
+        notes.append(f"No AidData bar for {year_spans(only_bu)}: GCDF 2.0 ends in {int(last)}."
+                     if last == last else f"No AidData bar for {year_spans(only_bu)}.")  # last is NaN without rows
+    if len(only_aiddata):
+        notes.append(f"No Dialogue/BU total for {year_spans(only_aiddata)} in jlac's reviewed statements.")
+    if notes:
+        fig.text(0.01, 0.01, " ".join(notes), fontsize=7, color="#555555")
+    return save(fig, outdir, "china_lac_lending", rect=(0, 0.04, 1, 1) if notes else (0, 0, 1, 1))
 
 
 def render(con, outdir: Path) -> list[Path]:

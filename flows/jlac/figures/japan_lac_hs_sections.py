@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from jlac.figures import save  # noqa: E402
+from jlac.figures import save, year_spans  # noqa: E402
 
 NAME = "japan_lac_imports_by_hs_section"
 EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table and no Comtrade HS 27/44 rows "
@@ -54,8 +54,8 @@ def render(con, outdir: Path) -> list[Path]:
         whole = sorted(int(y) for y in df.loc[df["coverage"] == "all HS chapters", "year"].unique())
         notes = []
         if partial:
-            notes.append(f"{_span(partial)}: UN Comtrade HS 27 (section V) and HS 44 (IX) only"
-                         + (f"; {_span(whole)}: MOF HS-9 x country, all chapters." if whole else "."))
+            notes.append(f"{year_spans(partial)}: UN Comtrade HS 27 (section V) and HS 44 (IX) only"
+                         + (f"; {year_spans(whole)}: MOF HS-9 x country, all chapters." if whole else "."))
         if unpriced:
             notes.append(f"Not drawn: {', '.join(map(str, unpriced))} (a month without FRED's dollar rate yet).")
         if notes:
@@ -66,13 +66,3 @@ def render(con, outdir: Path) -> list[Path]:
     fig.text(0.01, 0.01, f"Sources: {', '.join(used) if used else 'none with real rows yet'}; via jlac.",
              fontsize=7, color="#555555")
     return written + save(fig, outdir, NAME, rect=(0, 0.06, 1, 1))
-
-
-def _span(years: list[int]) -> str:
-    """'1988-2017' for consecutive years, '1988-1990, 1995' otherwise."""
-    runs, start = [], years[0]
-    for prev, y in zip(years, [*years[1:], None], strict=True):
-        if y is None or y != prev + 1:
-            runs.append(f"{start}-{prev}" if prev != start else f"{start}")
-            start = y
-    return ", ".join(runs)
