@@ -325,3 +325,95 @@ def test_cli_status_warns_once_about_a_bad_ledger_line(settings, caplog):
     assert "after-publish hooks not done for the published run r1" in result.output  # the other parts still read it
     assert [r.getMessage() for r in caplog.records].count(
         f"{settings.run_ledger}: line 2 (run x4) has status=3, not what a run record holds there: skipped") == 1
+
+
+TOP30 = "mof-trade-by-country-top30"
+
+
+def test_every_source_whose_own_checks_failed_is_shown_failed_and_alerted(settings, caplog):
+    """A refresh failed validation in two sources (a bad top30 vintage and a bad OECD DAC2a one): the ledger kept one
+    failed_source, so `jlac status` showed oecd-dac2a as `failed (mof-trade-by-country-top30)`, failed because of
+    another source, and the alert named the top30 suite only (found by a QA pass)."""
+    from jlac.ops.alerts import build_payload
+
+    suites = [f"{TOP30}: all rows", "oecd-dac2a: all rows"]
+    used = [{"source": s, "vintage": v} for s, v in ((TOP30, "2026-10-31"), ("oecd-dac2a", "2022-01-18"),
+                                                     ("imf-dots", "2022-02-02"))]
+    failed = {"run_id": "r2", "status": "failed", "duration_s": 9.0, "snapshots": used, "error": "validation failed",
+              "failed_source": TOP30, "failed_suite": suites[0], "failed_sources": [TOP30, "oecd-dac2a"],
+              "failed_suites": suites, "report_path": "/w/reports/r2/validation.md"}
+    _ledger(settings, {"run_id": "r1", "status": "completed", "snapshots": used}, failed,
+            {"run_id": "r3", "status": "failed", "failed_sources": [7]}, {"run_id": "r4", "dropped": "imf-dots"})
+    with caplog.at_level("WARNING", logger="jlac.ledger"):
+        rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    assert (rows[TOP30].last_run_id, rows[TOP30].last_status) == ("r2", "failed")
+    assert (rows["oecd-dac2a"].last_run_id, rows["oecd-dac2a"].last_status) == ("r2", "failed")
+    assert rows["imf-dots"].last_status == f"failed ({TOP30}, oecd-dac2a)"  # failed by the others
+    # the new list fields are checked as the others: an item that is no name, a list that is none, skip the line
+    assert "line 3 (run r3) has failed_sources item 7" in caplog.text
+    assert "line 4 (run r4) has dropped='imf-dots'" in caplog.text
+    text = build_payload(flow_run_id="f", flow_run_name="n", state="Failed", message="m", run=failed)
+    assert text["text"].splitlines()[0] == (f"jlac refresh n (f) failed: suites {suites[0]}; {suites[1]} "
+                                            f"(sources {TOP30}, oecd-dac2a)")
+    assert (text["failed_sources"], text["failed_suites"]) == ([TOP30, "oecd-dac2a"], suites)
+    # a line of an older run (failed_source only) reads as before
+    old = {k: v for k, v in failed.items() if k not in ("failed_sources", "failed_suites")}
+    _ledger(settings, old)
+    rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    assert (rows[TOP30].last_status, rows["imf-dots"].last_status) == ("failed", f"failed ({TOP30})")
+    assert build_payload(flow_run_id="f", flow_run_name="n", state="Failed", message="m", run=old)["text"].startswith(
+        f"jlac refresh n (f) failed: suite {suites[0]}\n")
+
+
+def test_a_failed_validation_records_every_failed_source_and_suite(tmp_path):
+    """The run record names all the suites that failed, and its ledger line reads back."""
+    from jlac import pipeline
+    from jlac.errors import ValidationFailed
+    from jlac.validation import ExpectationOutcome, SuiteResult
+
+    bad = [ExpectationOutcome("expect_column_values_to_be_between", {"column": "value"}, False, "-5.0 in row 3")]
+    results = [SuiteResult(f"{TOP30}: all rows", TOP30, f"{TOP30}/2026-10-31", False, bad),
+               SuiteResult(f"{TOP30}: totals", TOP30, f"{TOP30}/2026-10-31", False, bad),
+               SuiteResult("imf-dots: all rows", "imf-dots", "imf-dots/2022-02-02", True, []),
+               SuiteResult("oecd-dac2a: all rows", "oecd-dac2a", "oecd-dac2a/2022-01-18", False, bad)]
+    record = ledger.RunRecord(run_id="r1")
+    with pytest.raises(ValidationFailed):
+        pipeline._fail_on_validation(results, tmp_path / "validation.md", record)
+    assert (record.failed_source, record.failed_suite) == (TOP30, f"{TOP30}: all rows")
+    assert record.failed_sources == [TOP30, "oecd-dac2a"]
+    assert record.failed_suites == [f"{TOP30}: all rows", f"{TOP30}: totals", "oecd-dac2a: all rows"]
+    record.finish("failed", "validation failed")
+    ledger.append(tmp_path / "runs.jsonl", record)
+    [line] = read_ledger(tmp_path / "runs.jsonl")
+    assert (line["failed_sources"], line["dropped"]) == ([TOP30, "oecd-dac2a"], [])
+
+
+def test_status_shows_a_source_dropped_by_a_run_as_dropped_not_as_never_built(settings):
+    """After `jlac refresh --drop estat-trade` (its snapshots gone, so a plain refresh refused), status showed the
+    refused run, `failed`, and the generic `no snapshot` of a source never built: nothing said it was dropped or that
+    its published data was removed (found by a QA pass)."""
+    others = [{"source": "fred-exjpus", "vintage": "2025-05-27"}, {"source": "imf-dots", "vintage": "2022-02-02"}]
+    held = {"run_id": "r1", "status": "completed", "duration_s": 40.0,
+            "snapshots": [*others, {"source": "estat-trade", "vintage": "2026-01-01"}]}
+    refused = {"run_id": "r2", "status": "failed", "duration_s": 1.0, "snapshots": others,
+               "failed_source": "estat-trade", "error": "no snapshot found of estat-trade"}
+    dropped = {"run_id": "r3", "status": "completed", "duration_s": 12.0, "snapshots": others,
+               "dropped": ["estat-trade"], "plan": {"mode": "incremental", "changed": ["estat-trade"]}}
+    later = {"run_id": "r4", "status": "unchanged", "duration_s": 1.0, "snapshots": others}
+    _ledger(settings, held, refused, dropped, later)
+    rows = {r.source: r for r in source_status(settings, today=TODAY)}
+    estat = rows["estat-trade"]
+    assert (estat.last_run_id, estat.last_status, estat.dropped, estat.last_vintage) == ("r3", "dropped", "r3", None)
+    assert rows["fred-exjpus"].dropped is None and rows["fred-exjpus"].last_status == "unchanged"
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    [line] = [x for x in result.output.splitlines() if "estat-trade" in x]
+    assert "dropped by run r3 (--drop): its data removed from the published warehouse" in line, result.output
+    assert "no snapshot" not in line
+    assert {r["source"]: r for r in json.loads(CliRunner().invoke(app, ["status", "--json"]).output)}[
+        "estat-trade"]["dropped"] == "r3"
+    # a drop run that failed removed nothing: the warehouse still holds the source's vintage
+    _ledger(settings, held, refused, {**dropped, "status": "failed", "failed_source": "imf-dots"})
+    estat = {r.source: r for r in source_status(settings, today=TODAY)}["estat-trade"]
+    assert (estat.last_run_id, estat.last_status, estat.dropped, estat.last_vintage) == (
+        "r3", "failed (imf-dots)", None, "2026-01-01")
+

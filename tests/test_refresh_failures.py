@@ -385,6 +385,13 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf3_country_year").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM meta.snapshots WHERE source = ?", [source]).fetchone()[0] == 0
+    # the run record names the source built without, and `jlac status` says it was dropped, not "no snapshot" as a
+    # source never built (found by a QA pass)
+    from jlac.ops.status import source_status
+
+    assert record.dropped == [source] and ledger.read(settings.run_ledger)[-1]["dropped"] == [source]
+    row = {r.source: r for r in source_status(settings)}[source]
+    assert (row.last_run_id, row.last_status, row.dropped) == (record.run_id, "dropped", record.run_id)
 
 
 def test_two_workbooks_of_one_country_under_two_names_stop_the_publish(published, mirror):

@@ -91,7 +91,8 @@ def revisions(
             console.print("[red]the warehouse has no marts.trade_revisions[/]; run `jlac refresh`", markup=True)
             raise typer.Exit(1) from None
     if not found.rows:
-        console.print(f"no revisions ({found.scope}): no published value"
+        scope = "in any publish" if found.scope == "all" else f"in the {found.scope}"
+        console.print(f"no revisions {scope}: no published value"
                       + (f" of reporter {reporter}" if reporter else "") + " changed"
                       + ("; `jlac revisions --all` shows the history" if not all_ else ""))
         return

@@ -139,7 +139,11 @@ def _print_status(settings, rows) -> None:
         missing = "no snapshot" if r.last_vintage is None else (
             f"published vintage {r.last_vintage} not in the store or mirrors: the next refresh stops"
             + ("" if r.required else f" (`jlac refresh --drop {r.source}` builds without it)"))
-        flag = ", ".join(f for f in ("STALE" if r.stale else "", missing if r.vintage is None else "",
+        # built without at `jlac refresh --drop`: not "no snapshot" as a source never built (found by a QA pass)
+        dropped = (f"dropped by run {r.dropped} (--drop): its data removed from the published warehouse"
+                   if r.dropped else "")
+        flag = ", ".join(f for f in ("STALE" if r.stale else "", dropped,
+                                     missing if r.vintage is None and not r.dropped else "",
                                      f"newer vintage not built (published: {r.last_vintage})" if r.unpublished else "",
                                      f"published vintage {r.last_vintage} gone: the next refresh builds {r.vintage}"
                                      if r.published_gone else "",

@@ -40,8 +40,15 @@ class RunRecord:
     duration_s: float | None = None
     snapshots: list[dict] = field(default_factory=list)
     error: str | None = None
-    failed_source: str | None = None
+    failed_source: str | None = None  # the first (or only) source that failed the run, or it was working on
     failed_suite: str | None = None
+    # every source and suite whose validation failed (``failed_source``/``failed_suite`` name the first only); lines
+    # of older runs lack them: read them with ``failed_sources``
+    failed_sources: list[str] = field(default_factory=list)
+    failed_suites: list[str] = field(default_factory=list)
+    # optional sources built without at ``--drop`` (no snapshot of them found any more): a completed run removed
+    # their published data
+    dropped: list[str] = field(default_factory=list)
     report_path: str | None = None
     hooks: list[dict] = field(default_factory=list)  # outcomes of the after-publish hooks
     plan: dict | None = None  # what the run had to build: mode (full, incremental, unchanged), reason, changed
@@ -77,7 +84,9 @@ _TYPES = {"trigger": (str,), "flow_run_id": (str, type(None)), "started": (str,)
           "status": (str,), "duration_s": (int, float, type(None)), "snapshots": (list,), "error": (str, type(None)),
           "failed_source": (str, type(None)), "failed_suite": (str, type(None)), "report_path": (str, type(None)),
           "hooks": (list,), "plan": (dict, type(None)), "quarantine": (dict,), "fetch_failed": (dict,),
-          "hooks_for": (str, type(None))}
+          "hooks_for": (str, type(None)), "failed_sources": (list,), "failed_suites": (list,), "dropped": (list,)}
+# the list fields whose items are names (`jlac status` compares them with source names, alerts join them)
+_NAME_LISTS = ("failed_sources", "failed_suites", "dropped")
 
 
 # An ISO 8601 time as jlac writes it (datetime.isoformat) and both readers take: Python's fromisoformat (run
@@ -115,6 +124,9 @@ def _wrong_field(run: dict) -> str | None:
             return f"snapshots item {item!r}"
         if wrong := next((k for k in ("source", "vintage") if k in item and not isinstance(item[k], str)), None):
             return f"snapshots item {item!r} ({wrong} is no text)"
+    for name in _NAME_LISTS:
+        if bad := [i for i in run.get(name) or [] if not isinstance(i, str)]:
+            return f"{name} item {bad[0]!r}"
     if item := next((h for h in run.get("hooks") or [] if not isinstance(h, dict)), None):
         return f"hooks item {item!r}"
     if name := next((k for k, v in (run.get("quarantine") or {}).items() if not isinstance(v, dict)), None):
@@ -192,6 +204,14 @@ def read(path: Path) -> list[dict]:
             continue
         runs.append(run)
     return runs
+
+
+def failed_sources(run: dict) -> list[str]:
+    """Every source whose own checks failed the run (``read``'s line): ``failed_sources``, and ``failed_source``,
+    all a line of an older run has (one source, though more may have failed)."""
+    names = list(run.get("failed_sources") or [])
+    first = run.get("failed_source")
+    return names + [first] if first and first not in names else names
 
 
 def last_published(runs: list[dict]) -> dict | None:

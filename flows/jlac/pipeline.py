@@ -407,6 +407,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 record.failed_source = min(gone)
                 plan.refuse_vanished(gone, settings)
             if vanished:
+                record.dropped = sorted(vanished)
                 log.warning("built without %s, as asked (--drop): its published data is removed",
                             ", ".join(sorted(vanished)))
             if present := sorted(n for n in set(drop or []) - set(vanished) if snapshots.get(n) is not None):
@@ -553,6 +554,8 @@ def _fail_on_validation(results: list[validation.SuiteResult], report: Path, rec
     if failed:
         record.failed_source = failed[0].source
         record.failed_suite = failed[0].suite
+        record.failed_sources = list(dict.fromkeys(r.source for r in failed))
+        record.failed_suites = [r.suite for r in failed]
         raise ValidationFailed(
             f"validation failed in {len(failed)} suite(s); nothing was published. Report: {report}\n"
             + validation.summary(results),

@@ -1,8 +1,8 @@
 """Failure alerts: a JSON POST to a webhook when a refresh fails or crashes.
 
 The webhook URL comes from ``JLAC_ALERT_WEBHOOK`` (unset: alerts are only logged). The payload names the
-flow run, the failing source or validation suite, and the validation report, taken from the run's ledger
-line when the pipeline got as far as writing one, and from the Prefect state otherwise (a crash).
+flow run, the failing sources or validation suites (all of them), and the validation report, taken from the run's
+ledger line when the pipeline got as far as writing one, and from the Prefect state otherwise (a crash).
 
 The payload is plain JSON with a ``text`` field, which Slack, Mattermost and Teams incoming webhooks show
 as the message; other receivers can read the structured fields.
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from jlac import ledger
 from jlac.config import get_settings
 from jlac.deadline import TimedOut, within
 from jlac.ops.status import read_ledger
@@ -39,12 +40,21 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     run = run or {}
     failed_source = run.get("failed_source")
     failed_suite = run.get("failed_suite")
+    # every source and suite that failed (a line of an older run names one of each: failed_source, failed_suite)
+    failed_sources = ledger.failed_sources(run)
+    failed_suites = list(run.get("failed_suites") or [])
+    if failed_suite and failed_suite not in failed_suites:
+        failed_suites.append(failed_suite)
     report = run.get("report_path")
     error = run.get("error") or message
     if run.get("status") == "crashed":  # stopped (Ctrl-C, SIGTERM): no source or file is to blame
         state = "crashed"
         where = "stopped" + (f" while working on {failed_source}" if failed_source else "")
-        failed_source = None
+        failed_source, failed_sources = None, []
+    elif len(failed_suites) > 1 or len(failed_sources) > 1:  # all of them, not the first only (found by a QA pass)
+        sources = f"source{'s' * (len(failed_sources) > 1)} {', '.join(failed_sources)}" if failed_sources else ""
+        suites = f"suite{'s' * (len(failed_suites) > 1)} {'; '.join(failed_suites)}" if failed_suites else ""
+        where = f"{suites} ({sources})" if suites and sources else suites or sources
     elif failed_suite:
         where = f"suite {failed_suite}"
     else:
@@ -65,6 +75,8 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
         "run_id": run.get("run_id"),
         "failed_source": failed_source,
         "failed_suite": failed_suite,
+        "failed_sources": failed_sources,
+        "failed_suites": failed_suites,
         "report_path": report,
         "error": str(error),
         "ui_url": ui_url,

@@ -49,6 +49,9 @@ class SourceStatus:
     removed: tuple[str, int] | None = None
     # the source's last live fetch failed (fetches.jsonl): (when, message); None when it succeeded or never ran
     fetch_failed: tuple[str, str] | None = None
+    # the run that published the warehouse without this source at ``jlac refresh --drop`` (its data removed), when
+    # no run used it since; None otherwise
+    dropped: str | None = None
 
     @property
     def stale(self) -> bool:
@@ -134,10 +137,18 @@ def vintage_age(vintage: object, today: date) -> int | None:
 
 
 def _last_run_for(source: str, runs: list[dict]) -> dict | None:
+    """The last run that used the source, failed on it, or built without it at ``--drop``."""
     for run in reversed(runs):
         used = {s.get("source") for s in run.get("snapshots") or []}
-        if source in used or run.get("failed_source") == source:
+        if source in used or source in ledger.failed_sources(run) or source in (run.get("dropped") or []):
             return run
+    return None
+
+
+def _dropped_by(source: str, run: dict | None) -> str | None:
+    """The run's id when it published the warehouse without ``source`` at ``--drop`` (a failed one removed nothing)."""
+    if run and run.get("status") == "completed" and source in (run.get("dropped") or []):
+        return run.get("run_id")
     return None
 
 
@@ -187,9 +198,12 @@ def _fetch_failed(source: str, fetches: list[dict]) -> tuple[str, str] | None:
 
 
 def _outcome(source: str, run: dict) -> str | None:
-    """The run's status, naming the source that failed it when that was another one."""
-    status, failed = run.get("status"), run.get("failed_source")
-    return f"{status} ({failed})" if status == "failed" and failed and failed != source else status
+    """The run's status, naming the sources that failed it when the source's own checks did not; ``dropped`` for a
+    publishing run that built without the source (``--drop``)."""
+    status, failed = run.get("status"), ledger.failed_sources(run)
+    if _dropped_by(source, run):
+        return "dropped"
+    return f"{status} ({', '.join(failed)})" if status == "failed" and failed and source not in failed else status
 
 
 def source_status(settings: Settings, today: date | None = None, rhythms: dict[str, Rhythm] | None = None
@@ -218,6 +232,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
             published_age_days=vintage_age(published, today) if published else None,
             removed=_removed(name, runs),
             fetch_failed=_fetch_failed(name, fetches),
+            dropped=_dropped_by(name, run),
         ))
     return out
 
