@@ -163,3 +163,15 @@ def test_status_with_an_owner_secret_it_cannot_read_says_so_instead_of_crashing(
     line = serving_status(settings).line()
     assert line.startswith("serving copy (local cluster on 127.0.0.1:5999): unreadable - ")
     assert "owner.secret: cannot read the local cluster's owner password" in line
+
+
+def test_a_port_outside_0_65535_is_a_usage_error_before_postgresql_starts(tmp_path):
+    """Found by a QA pass: `serve-sql --port 99999` started PostgreSQL (initdb, a cluster) before refusing."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    env = {"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"), "JLAC_SQL_PASSWORD": "x"}
+    for args, env_port in ((["serve-sql", "--port", "99999"], None), (["serve-sql"], "-1")):
+        result = CliRunner().invoke(app, args, env={**env, **({"JLAC_SQL_PORT": env_port} if env_port else {})})
+        assert result.exit_code == 2 and "Invalid value for '--port'" in result.output, result.output
+    assert not (tmp_path / "wh").exists()  # no cluster folder made

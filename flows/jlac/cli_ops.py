@@ -207,7 +207,8 @@ def export_parquet(
 
 def serve_sql(
     host: Annotated[str, typer.Option(envvar="JLAC_SQL_HOST", help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="JLAC_SQL_PORT", help="Port to listen on (0: a free one)")] = 5433,
+    port: Annotated[int, typer.Option(envvar="JLAC_SQL_PORT", min=0, max=65535,
+                                      help="Port to listen on (0: a free one)")] = 5433,
 ) -> None:
     """Serve the warehouse to BI tools from a local PostgreSQL (user jlac, password JLAC_SQL_PASSWORD)."""
     from jlac.ops import alerts
