@@ -192,3 +192,14 @@ def test_year_spans():
 
     assert year_spans([1990, 1988, 1989, 1995, 1995]) == "1988-1990, 1995"
     assert (year_spans([2000]), year_spans([])) == ("2000", "")
+
+
+def test_a_series_has_one_colour_in_every_panel(built):
+    """Found by a QA pass: colours were assigned per donor's panel, so one colour meant GCDF 3.0 commitments for
+    China and DAC2a net disbursements for Japan and Korea."""
+    con, _ = built
+    frame = con.execute("SELECT donor_iso3, measure, source, price_basis FROM figures.fig3_costa_rica_finance").df()
+    colours = fig3_costa_rica_finance.series_colours(frame)
+    keys = {tuple(k) for k in frame[["measure", "source", "price_basis"]].itertuples(index=False)}
+    assert set(colours) == keys and len(set(colours.values())) == len(keys)  # fewer series than the palette
+    assert fig3_costa_rica_finance.series_colours(frame.iloc[::-1]) == colours  # not by the rows' order

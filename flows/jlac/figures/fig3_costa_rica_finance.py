@@ -44,10 +44,19 @@ def yearly(series):
     return amounts.reindex(range(int(amounts.index.min()), int(amounts.index.max()) + 1)).astype(float)
 
 
+def series_colours(frame) -> dict[tuple[str, str, str], str]:
+    """One colour per series (measure, source, price basis) for every panel of a chart. Assigned per panel, orange
+    was GCDF 3.0 commitments for China and DAC2a net disbursements for Japan and Korea (found by a QA pass)."""
+    keys = sorted({tuple(k) for k in frame[["measure", "source", "price_basis"]].itertuples(index=False)})
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {k: palette[i % len(palette)] for i, k in enumerate(keys)}
+
+
 def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") -> list[Path]:
     """One panel per donor, one line per series (measure x source x price basis), US$ millions; ``note`` is added to
     the footnote."""
     donors = [d for d in DONORS if d[0] in set(frame["donor_iso3"])]
+    colour = series_colours(frame)
     fig, axes = plt.subplots(1, max(len(donors), 1), figsize=(4.6 * max(len(donors), 1), 4.6), dpi=120,
                              sharex=True, squeeze=False)
     for ax, (iso3, name) in zip(axes[0], donors, strict=False):
@@ -57,7 +66,7 @@ def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") ->
             if amounts.isna().all():
                 continue
             style = "-o" if measure == "commitment" else "-s"
-            ax.plot(amounts.index, amounts.to_numpy(), style, ms=3.5, lw=1.4,
+            ax.plot(amounts.index, amounts.to_numpy(), style, ms=3.5, lw=1.4, color=colour[(measure, source, basis)],
                     label=series_label(measure, source, basis))
         ax.axhline(0, color="#777777", lw=0.7)
         ax.set_title(name, loc="left", fontsize=11)
