@@ -139,6 +139,14 @@ def test_negative_value(published, mirror):
     _assert_unchanged(published[1], before)
     last = ledger.read(published[1].run_ledger)[-1]
     assert last["failed_suite"].startswith("imf-dots: non-negative") and last["report_path"]
+    # the failed source's validate task is Failed, naming its suite; the others are Completed (every task showed
+    # Completed, only the flow Failed: found by a QA pass)
+    runs = task_runs(last["flow_run_id"], lambda rs: sum(r.name.startswith("validate ") and r.state is not None
+                                                          and r.state.is_final() for r in rs) >= 2)
+    states = {r.name: r.state for r in runs if r.name.startswith("validate ")}
+    assert states["validate imf-dots"].is_failed(), states["validate imf-dots"]
+    assert "imf-dots: non-negative" in states["validate imf-dots"].message
+    assert all(s.is_completed() for name, s in states.items() if name != "validate imf-dots"), states
 
 
 def test_stale_build_is_cleaned(published):
@@ -163,7 +171,12 @@ def test_an_unknown_source_name_is_refused_before_anything_runs(published):
     with pytest.raises(JlacError, match=r"unknown source\(s\) \['no-such-source'\]; known: \["):
         pipeline.refresh(settings, pins={"no-such-source": "2020-01-01"}, trigger="test")
     _assert_unchanged(settings, before)
-    assert len(ledger.read(settings.run_ledger)) == runs
+    # a flow run refused by its pre-flight check (a deployment's, a schedule's: the CLI checks before it starts a
+    # flow) is recorded as failed, as every run is; it was in no ledger line (found by a QA pass)
+    refused = ledger.read(settings.run_ledger)[runs:]
+    assert [r["status"] for r in refused] == ["failed", "failed"]
+    assert "did you mean 'fred-exjpus'" in refused[0]["error"] and "no-such-source" in refused[1]["error"]
+    assert all(r["snapshots"] == [] and r["flow_run_id"] for r in refused)
 
 
 def test_a_refresh_turned_away_by_the_lock_is_recorded_and_names_the_holder(tmp_path):

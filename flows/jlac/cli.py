@@ -21,7 +21,7 @@ import jlac
 from jlac import preflight
 from jlac import printing as out
 from jlac.config import get_settings
-from jlac.errors import JlacError, is_interrupt
+from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks
 from jlac.snapshots import vintage_problem
 
 # Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
@@ -114,26 +114,6 @@ def _pins(pin: list[str]) -> dict[str, str]:
             raise typer.BadParameter(f"--pin {item}: {vintage!r} {problem}")
         out[source] = vintage
     return out
-
-
-class _NoTracebackForJlacErrors(logging.Filter):
-    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all, and a stop
-    (Ctrl-C, SIGTERM: DuckDB's "Query interrupted" fails the task it arrived in) is no error of the code."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and (isinstance(record.exc_info[1], JlacError) or is_interrupt(record.exc_info[1])):
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def quiet_jlac_tracebacks() -> None:
-    """Bad input or a stop ends in a message, not a traceback: Prefect's failed task and flow lines lose theirs for
-    JlacErrors and interruptions."""
-    for name in ("prefect.task_runs", "prefect.flow_runs"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _NoTracebackForJlacErrors) for f in logger.filters):
-            logger.addFilter(_NoTracebackForJlacErrors())
 
 
 def _report(exc: Exception) -> None:

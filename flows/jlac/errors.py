@@ -1,5 +1,7 @@
 """Errors meant for people: each names the source, file, row or field and what was expected."""
 
+import logging
+
 
 class JlacError(Exception):
     """Base class of every error jlac reports to its users.
@@ -49,3 +51,26 @@ def is_interrupt(exc: BaseException) -> bool:
     if type(exc).__name__ in ("InterruptException", "TerminationSignal"):  # DuckDB's; Prefect's SIGTERM handler's
         return True
     return isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"
+
+
+class _NoTracebackForJlacErrors(logging.Filter):
+    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all, and a stop
+    (Ctrl-C, SIGTERM: DuckDB's "Query interrupted" fails the task it arrived in) is no error of the code. A task
+    that ends Failed without an exception (a validate task whose checks failed) was logged with 'NoneType: None'."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.exc_info and (exc is None or isinstance(exc, JlacError) or is_interrupt(exc)):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_jlac_tracebacks() -> None:
+    """Bad input or a stop ends in a message, not a traceback: Prefect's failed task and flow lines lose theirs for
+    JlacErrors and interruptions. Installed by the CLI and by the refresh flow itself (a served or a worker's run
+    has no CLI: its log carried whole tracebacks, found by a QA pass)."""
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoTracebackForJlacErrors) for f in logger.filters):
+            logger.addFilter(_NoTracebackForJlacErrors())

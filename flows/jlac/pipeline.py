@@ -48,13 +48,15 @@ from jlac import (
 )
 from jlac.config import Settings, get_settings
 from jlac.connectors import connector_names, fetch_one
-from jlac.errors import JlacError, ValidationFailed, is_interrupt
+from jlac.errors import JlacError, ValidationFailed, is_interrupt, quiet_jlac_tracebacks
 from jlac.ledger import RunRecord, new_run_id
 from jlac.load import load
 from jlac.snapshots import Snapshot, list_vintages
 from jlac.sources import Source, all_sources
 
-log = logging.getLogger(__name__)
+# by name, not __name__: a deployment's worker loads this file by its path (deploy/prefect.yaml's entrypoint), as a
+# module named 'pipeline', and the run's log (jlac's loggers: _log_to_run) lost every line of the flow's own (QA pass)
+log = logging.getLogger("jlac.pipeline")
 
 # Inputs are settings, sources and snapshots (not worth hashing); the one parse cache is the batch file's name.
 _TASK = {"cache_policy": NO_CACHE}
@@ -84,7 +86,8 @@ class FetchFailed(JlacError):
         self.source, self.message, self.may_pass = name, message, may_pass
 
     def __str__(self) -> str:
-        return f"fetch {self.source}: {self.message}"
+        # a connector's message may name its source already ("fred-exjpus: GET ..."): said once
+        return f"fetch {self.source}: {self.message.removeprefix(f'{self.source}: ')}"
 
 
 def fetch_source(name: str, settings: Settings):
@@ -108,7 +111,19 @@ verify_task = task(partitions.verify, name="verify", task_run_name="verify {snap
                    retry_delay_seconds=[1, 5], retry_condition_fn=may_pass, **_TASK)
 parse_task = task(parse.parse_to_cache, name="parse", task_run_name="parse {source.name}", **_TASK)
 load_task = task(load, name="load", **_TASK)
-validate_task = task(validation.validate_source, name="validate", task_run_name="validate {source.name}", **_TASK)
+def validate_source(build: Path, source: Source, snapshot: Snapshot | None, settings: Settings):
+    """``validation.validate_source``; when a suite fails, the task's state is Failed (naming the suites) and still
+    carries every result, which the flow reports with the other sources' (a failed check showed as a Completed task,
+    only the flow Failed: found by a QA pass)."""
+    from prefect.states import Failed
+
+    results = validation.validate_source(build, source, snapshot, settings)
+    if failed := [r.suite for r in results if not r.success]:
+        return Failed(message=f"{len(failed)} suite(s) failed: {'; '.join(failed)}", data=results)
+    return results
+
+
+validate_task = task(validate_source, name="validate", task_run_name="validate {source.name}", **_TASK)
 figures_task = task(figures.render_all, name="figures", **_TASK)
 publish_task = task(warehouse.publish_with_hooks, name="publish", retries=1, retry_delay_seconds=2,
                     retry_condition_fn=may_pass, **_TASK)
@@ -250,9 +265,21 @@ def _log_to_run(logger: logging.Logger):
     """Send jlac's own log records to the flow run's log too (console output keeps going through the root), at INFO
     at least; the logger's level is given back at the end (it stayed INFO: `jlac -v` lost jlac's debug lines, and so
     did everything later in the same process)."""
+    from prefect.context import FlowRunContext, TaskRunContext
     from prefect.logging.handlers import APILogHandler
 
     handler = APILogHandler()
+    flow_run_id = get_run_context().flow_run.id
+
+    def stamp(record: logging.LogRecord) -> bool:
+        # A record from a thread without Prefect's run context (dbt runs its nodes in threads of its own: every
+        # model's and test's line) is the flow run's: without its id, Prefect dropped it with a warning (QA pass)
+        if getattr(record, "flow_run_id", None) is None and FlowRunContext.get() is None and \
+                TaskRunContext.get() is None:
+            record.flow_run_id = flow_run_id
+        return True
+
+    handler.addFilter(stamp)
     level = logger.level
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
@@ -288,18 +315,42 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     either way, and a failed validation leaves a report naming source, file and rows.
     """
     settings = settings or get_settings()
-    preflight.check(settings, sources, pins, fetch=fetch and not offline,
-                    drop=drop)  # before anything is fetched or built
+    quiet_jlac_tracebacks()  # a served or a worker's run has no CLI to install it
+    try:
+        preflight.check(settings, sources, pins, fetch=fetch and not offline,
+                        drop=drop)  # before anything is fetched or built
+    except JlacError as exc:
+        _record_refused(settings, trigger, exc)
+        raise
     with _log_to_run(logging.getLogger("jlac")), stops.noting() as noted:
         fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
         stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
         record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full,
                                     fetch_failed=fetch_failed, drop=drop)
     if record.status == "completed":
-        _artifacts(settings, record)
+        try:
+            _artifacts(settings, record)
+        except Exception as exc:  # noqa: BLE001  the run published: a summary Prefect cannot take does not fail it
+            # (a server gone after the publish made a published, recorded run exit 1 and alert 'failed': QA pass)
+            log.warning("run %s published, but its Prefect artifacts could not be written: %s: %s", record.run_id,
+                        type(exc).__name__, exc)
     if record.fetch_failed:
         _alert_fetch_failure(record)
     return record
+
+
+def _record_refused(settings: Settings, trigger: str, exc: JlacError) -> None:
+    """A run the pre-flight check refused, in the ledger as every run is. The CLI checks before it starts a flow (a
+    usage error, no run); a deployment's or a schedule's run is refused here, and it was in no ledger line, so that
+    `jlac status` kept showing the run before it (found by a QA pass). A ledger that cannot be written (the check's
+    own complaint may be that folder) is said in the log."""
+    record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
+    record.finish("failed", f"{type(exc).__name__}: {exc}")
+    try:
+        ledger.append(settings.run_ledger, record)
+    except OSError as write_error:
+        log.warning("run %s refused before it started, and not recorded in %s: %s", record.run_id,
+                    settings.run_ledger, write_error)
 
 
 def _fetch(settings: Settings, sources: list[str] | None) -> dict[str, str]:
@@ -454,7 +505,11 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             results = []
             with validation.one_database(build):  # the checks' connections join one open database
                 for name, src in chosen.items():
-                    results += validate_task(build, src, snapshots[name], settings)
+                    state = validate_task(build, src, snapshots[name], settings, return_state=True)
+                    got = state.result(raise_on_failure=False)
+                    if isinstance(got, BaseException):  # the checks themselves broke: that error, as before
+                        raise got
+                    results += got
             report = _write_report(settings, record, results, snapshots)
             stops.check(noted)
             _fail_on_validation(results, report, record)
@@ -622,9 +677,11 @@ def _artifacts(settings: Settings, record: RunRecord) -> None:
             "SELECT year, exports_usd_bn, imports_usd_bn, total_usd_bn, lac_share_pct, sources "
             "FROM figures.fig1_japan_lac_trade ORDER BY year DESC LIMIT 8"
         ).fetchall()
+        # views too (the HS-9 facts are views over Parquet partitions), without counting their rows (47 M at 38 years)
         tables = con.execute(
-            "SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables() "
-            "WHERE schema_name IN ('marts', 'figures') ORDER BY 1"
+            "SELECT schema_name || '.' || table_name, CAST(estimated_size AS VARCHAR) FROM duckdb_tables() "
+            "WHERE schema_name IN ('marts', 'figures') UNION ALL SELECT schema_name || '.' || view_name, 'view' "
+            "FROM duckdb_views() WHERE NOT internal AND schema_name IN ('marts', 'figures') ORDER BY 1"
         ).fetchall()
     snaps = "\n".join(f"| {s['source']} | {s['vintage']} | `{s['fingerprint'][:16]}` |" for s in record.snapshots)
     plan_ = record.plan or {}

@@ -67,6 +67,25 @@ def _wait_for_run(api: str, run_id: str, timeout: float = 240) -> dict:
     raise AssertionError(f"flow run {run_id} did not finish in {timeout}s; last state {run['state']}")
 
 
+def _run_log(api: str, run_id: str, complete, timeout: float = 60) -> list[str]:
+    """The messages of a flow run's log, read until ``complete(messages)`` (the worker's process sends them in
+    batches, the last ones as it ends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages: list[str] = []
+        while True:  # the API answers 200 at most per request
+            found = httpx.post(f"{api}/logs/filter", timeout=10, json={
+                "logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200, "offset": len(messages),
+                "sort": "TIMESTAMP_ASC"})
+            page = [entry["message"] for entry in found.json()] if found.status_code == 200 else []
+            messages += page
+            if len(page) < 200:
+                break
+        if complete(messages) or time.monotonic() > deadline:
+            return messages
+        time.sleep(1)
+
+
 @pytest.fixture(scope="module")
 def prefect_env(tmp_path_factory):
     # the deployed flow's run reads a small mirror (Japan's DOTS workbook, the other sources but the two heavy trade
@@ -141,6 +160,12 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
         assert Path(env["JLAC_WAREHOUSE"]).exists()
         ledger = [json.loads(x) for x in Path(env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text().splitlines()]
         assert ledger[-1]["flow_run_id"] == good_id and ledger[-1]["status"] == "completed"
+        # the run's log has the flow's own lines (the worker loads pipeline.py by its path, as a module 'pipeline':
+        # they were lost) and dbt's line per model and test (logged from dbt's threads: dropped), found by a QA pass
+        messages = _run_log(api, good_id, lambda ms: any(m.startswith("plan: ") for m in ms)
+                            and any(m.startswith("dbt: ") for m in ms))
+        assert any(m.startswith("published ") for m in messages), messages[-20:]
+        assert sum(m.startswith("dbt: ") for m in messages) > 50, messages[-20:]
 
         # 2. a run pinned to a vintage that does not exist fails, and the webhook hears about it
         bad = _run(["deployment", "run", "jlac-refresh/jlac-refresh", "--param", "fetch=false",
@@ -148,6 +173,9 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
         bad_id = next(line.split()[-1] for line in bad.splitlines() if "UUID" in line)
         run = _wait_for_run(api, bad_id)
         assert run["state"]["type"] == "FAILED", run["state"]["message"]
+        # refused by the pre-flight check inside the flow: in the ledger as every run (it was in none: QA pass)
+        last = json.loads(Path(env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text().splitlines()[-1])
+        assert last["flow_run_id"] == bad_id and last["status"] == "failed" and "1900-01-01" in last["error"], last
         # the hook runs once the Failed state is set: give it time before the worker stops
         deadline = time.monotonic() + 60
         while not httpserver.log and time.monotonic() < deadline:
@@ -181,6 +209,10 @@ def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
         assert deployment, f"jlac serve registered nothing: {serve.stdout.read() if serve.poll() is not None else ''}"
         assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["30 5 * * 1"]
         assert deployment["parameters"] == {"fetch": True}
+        # its own cron in the description, and one run at a time, as deploy/prefect.yaml's (found by a QA pass: a
+        # run due while another worked failed on the refresh lock and alerted)
+        assert "'30 5 * * 1'" in deployment["description"] and "fetch=True" in deployment["description"]
+        assert (deployment.get("global_concurrency_limit") or {}).get("limit") == 1, deployment
         assert serve.poll() is None  # still serving
         # a run of the served deployment runs (found by a QA pass: every one failed validating its parameters, the
         # flow sent to its process by value without the class its annotation names)

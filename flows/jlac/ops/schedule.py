@@ -94,6 +94,16 @@ def serve(schedule: Schedule) -> None:
         name=schedule.name,
         schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
         parameters=schedule.parameters,
-        description="Weekly jlac refresh with fetch (from deploy/schedule.yml)",
+        description=description(schedule),
         tags=["jlac"],
+        # one refresh at a time, as deploy/prefect.yaml's concurrency_limit: a run due while another works waits
+        # for it (it failed on the refresh lock and alerted 'failed': found by a QA pass)
+        global_limit=1,
     )
+
+
+def description(schedule: Schedule) -> str:
+    """The served deployment's description: its own cron and parameters (it said 'Weekly ... with fetch' whatever
+    the schedule file gave)."""
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(schedule.parameters.items())) or "none"
+    return f"jlac refresh on cron '{schedule.cron}' ({schedule.timezone}); parameters: {params}"
