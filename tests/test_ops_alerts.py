@@ -118,3 +118,13 @@ def test_a_receiver_that_trickles_its_answer_is_given_up_on_and_a_malformed_url_
     with caplog.at_level(logging.ERROR, logger="jlac.ops.alerts"):
         assert alerts.send(payload, "http://hooks.example.com:80a/x") is False
     assert "alert webhook http://hooks.example.com:80a/x unreachable (InvalidURL" in caplog.text
+
+
+def test_a_run_stopped_during_a_query_is_said_to_be_interrupted_not_query_interrupted():
+    """Found by a QA pass: a SIGTERM during a DuckDB query alerted 'crashed: stopped' and 'Query interrupted', which
+    reads like a failed query; the alert says the run was interrupted."""
+    payload = alerts.build_payload(flow_run_id="x", flow_run_name="y", state="Crashed", message="m",
+                                   run={"status": "crashed", "error": "Query interrupted", "run_id": "r1"})
+    assert payload["text"].splitlines()[:2] == ["jlac refresh y (x) crashed: stopped",
+                                                "interrupted (Ctrl-C, or a stop signal such as SIGTERM)"]
+    assert "Query interrupted" not in payload["text"]

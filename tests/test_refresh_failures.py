@@ -147,6 +147,7 @@ def test_negative_value(published, mirror):
     assert states["validate imf-dots"].is_failed(), states["validate imf-dots"]
     assert "imf-dots: non-negative" in states["validate imf-dots"].message
     assert all(s.is_completed() for name, s in states.items() if name != "validate imf-dots"), states
+    assert any(r.name.startswith("plan") and r.state.is_completed() for r in runs)  # a stage task, as README says
 
 
 def test_stale_build_is_cleaned(published):

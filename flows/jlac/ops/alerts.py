@@ -49,6 +49,8 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     error = run.get("error") or message
     if run.get("status") == "crashed":  # stopped (Ctrl-C, SIGTERM): no source or file is to blame
         state = "crashed"
+        if error in ("Query interrupted", "KeyboardInterrupt", ""):  # DuckDB's and Python's words for the stop
+            error = "interrupted (Ctrl-C, or a stop signal such as SIGTERM)"
         where = "stopped" + (f" while working on {failed_source}" if failed_source else "")
         failed_source, failed_sources = None, []
     elif len(failed_suites) > 1 or len(failed_sources) > 1:  # all of them, not the first only (found by a QA pass)
