@@ -175,3 +175,28 @@ def test_a_port_outside_0_65535_is_a_usage_error_before_postgresql_starts(tmp_pa
         result = CliRunner().invoke(app, args, env={**env, **({"JLAC_SQL_PORT": env_port} if env_port else {})})
         assert result.exit_code == 2 and "Invalid value for '--port'" in result.output, result.output
     assert not (tmp_path / "wh").exists()  # no cluster folder made
+
+
+class _Database:
+    """A connection whose database has character type ``ctype`` (what ctype_note asks)."""
+
+    def __init__(self, ctype: str):
+        self.ctype = ctype
+
+    def execute(self, query: str, params=None):
+        assert "datctype" in query
+        return self
+
+    def fetchone(self):
+        return (self.ctype,)
+
+
+def test_a_cluster_made_with_ctype_c_is_named_with_the_way_out():
+    """A cluster an older jlac made keeps ctype C (initdb's choice is for good): serve-sql's log says what to do."""
+    from jlac.serving.cluster import CTYPE, ctype_note
+
+    assert ctype_note(_Database(CTYPE), Path("/w/postgres")) is None
+    for old in ("C", "POSIX"):
+        note = ctype_note(_Database(old), Path("/w/postgres"))
+        assert f"character type (LC_CTYPE) {old}" in note and "ILIKE" in note
+        assert "remove /w/postgres" in note and f"gets {CTYPE}" in note

@@ -34,6 +34,10 @@ from jlac.serving.target import ReaderPolicy, Target
 
 OWNER = "jlac_owner"
 DATABASE = "jlac"
+# Sorting stays byte order (collation C, as DuckDB's default); character classes are UTF-8's, so upper(), lower()
+# and ILIKE change accented letters as DuckDB does (with ctype C, upper('Curaçao') was 'CURAçAO'). glibc has
+# C.UTF-8 built in (2.35+; Debian's before); initdb refuses a locale the machine lacks, naming it.
+CTYPE = "C.UTF-8"
 
 
 class ClusterError(JlacError):
@@ -217,7 +221,8 @@ class LocalCluster:
     # --- creating and running (serve-sql) ----------------------------------------------------------
 
     def init(self, user: OsUser, bindir: Path) -> None:
-        """initdb on first start: owner role with a generated password, scram-sha-256, UTF-8, C locale."""
+        """initdb on first start: owner role with a generated password, scram-sha-256, UTF-8, byte-order collation
+        (C) with UTF-8 character classes (``CTYPE``)."""
         self.root.mkdir(parents=True, exist_ok=True)
         check_reachable(self.root, user)
         if self.initialized:
@@ -235,7 +240,8 @@ class LocalCluster:
         try:
             proc = subprocess.run(
                 [str(bindir / "initdb"), "-D", str(self.data), "-U", OWNER, f"--pwfile={pwfile}",
-                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+                 "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", f"--lc-ctype={CTYPE}",
+                 "--no-instructions"],
                 capture_output=True, text=True, timeout=300, cwd=self.root, **user.popen_args())
         finally:
             pwfile.unlink(missing_ok=True)
@@ -383,6 +389,19 @@ class LocalCluster:
                 return fh.read().decode(errors="replace")[-1500:].strip()
         except OSError:
             return "(no log)"
+
+
+def ctype_note(con, root: Path) -> str | None:
+    """What to do when the database on ``con`` has ASCII-only character classes (ctype C or POSIX: a cluster made
+    by a jlac before ``CTYPE``, which keeps it), None otherwise. initdb's locale is the cluster's for good; the
+    cluster under ``root`` is a copy of the published warehouse, so making it again is the way to the new one."""
+    ctype = con.execute("SELECT datctype FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    if ctype.upper() not in ("C", "POSIX"):
+        return None
+    return (f"the serving copy's database has character type (LC_CTYPE) {ctype} (a cluster made by an older jlac): "
+            "PostgreSQL's upper(), lower() and ILIKE leave accented letters as they are (ILIKE '%CURAÇAO%' does not "
+            f"find 'Curaçao'; DuckDB does). To change that, stop serve-sql, remove {root} (a copy, loaded again from "
+            f"the published warehouse) and start serve-sql again: the new cluster gets {CTYPE}")
 
 
 def _die_with_parent() -> None:

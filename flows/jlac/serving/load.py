@@ -373,41 +373,113 @@ def _blockers(pg: psycopg.Connection, tables: list[str]) -> list[tuple]:
         "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])", [tables]).fetchall()
 
 
+class _StillBusy(Exception):
+    """An attempt did not get every table: ``table`` (None: none now) stayed another session's."""
+
+    def __init__(self, table: str | None, stuck: bool):
+        super().__init__(f"{table} is busy")
+        self.table, self.stuck = table, stuck
+
+
 def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap_wait_s: float,
               reader: ReaderPolicy | None = None) -> None:
     """Take the old tables from the readers: wait for queries and transactions in flight on them.
 
-    Each attempt waits at most ``lock_timeout``; between attempts new readers' queries (queued behind the
-    attempt) get through, so a long reader stalls the others for seconds, not for as long as it runs. After
-    ``swap_wait_s`` a blocking reader session past the reader role's limits (idle in its transaction longer than
-    ``idle_in_transaction_timeout``, or one query longer than ``statement_timeout``: limits any session can turn
-    off for itself) is disconnected and the lock taken; a reader within them makes the load give up (rolled back;
-    retried later).
+    Never waits while holding some of them. One ``LOCK TABLE`` of them all took them one at a time, waiting for
+    each while holding the ones before it: a reader holding a later one and asking for an earlier one (a join naming
+    figures before marts, a REPEATABLE READ transaction) closed a cycle, and PostgreSQL aborted one of the two with
+    "deadlock detected", most often the reader. So an attempt takes them all with NOWAIT, in a savepoint. When one is
+    busy the savepoint is rolled back (every table released) and the next attempt first waits for that table alone
+    (new queries on it queue behind the attempt, so a stream of short readers cannot keep it busy), then keeps it
+    while it tries the others again with NOWAIT, the whole attempt lasting about ``lock_timeout``; it lets the table
+    go at once when a reader waiting for it holds one of the others (that reader cannot finish first).
+
+    Between attempts new readers' queries get through, so a long reader stalls the others for seconds, not for as
+    long as it runs. After ``swap_wait_s`` a blocking reader session past the reader role's limits (idle in its
+    transaction longer than ``idle_in_transaction_timeout``, or one query longer than ``statement_timeout``: limits
+    any session can turn off for itself) is disconnected and the lock taken; a reader within them makes the load give
+    up (rolled back; retried later).
     """
     pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
-    statement = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+    hold_s = _seconds(pg, lock_timeout) or 2.0  # lock_timeout 0 means no limit: an attempt stays bounded
+    everything = sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT").format(
         sql.SQL(", ").join(sql.SQL(name) for name in tables))
     deadline = time.monotonic() + swap_wait_s
     evicted = False
+    busy: str | None = None  # the table the next attempt waits for first, holding no other
     while True:
+        waited, started = False, time.monotonic()
         try:
-            with pg.transaction():  # a savepoint: a timed-out attempt does not abort the load
-                pg.execute(statement)
+            with pg.transaction():  # a savepoint: a failed attempt releases what it took and does not abort the load
+                if busy is not None:
+                    waited = True
+                    pg.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(busy)))
+                    waited = False
+                # holding the waited-for table, the others are tried until the attempt's time is up (a few tries
+                # at least); holding nothing, once
+                until = max(started + hold_s, time.monotonic() + 0.1) if busy is not None else 0.0
+                if (still := _take_rest(pg, everything, tables, until)) is not None:
+                    raise still
             return
-        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected) as exc:
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected, _StillBusy) as exc:
             if time.monotonic() >= deadline:
                 blockers = _blockers(pg, tables)
                 if reader is not None and not evicted:
                     evicted = _evict(pg, blockers, reader)
                     if evicted:
+                        busy = None
                         continue
                 held = "; ".join(f"pid {pid} ({user}, {app or 'no application'}, {state} for {in_state:.0f} s)"
                                  for pid, user, app, state, in_state, _ in blockers) or "none left"
+                kind = "LockNotAvailable" if isinstance(exc, _StillBusy) else type(exc).__name__
                 raise ServingLoadError(
                     f"readers kept the served tables busy for more than {swap_wait_s:.0f} s "
-                    f"({type(exc).__name__}; sessions on them: {held}); the new copy was not swapped in and will be "
+                    f"({kind}; sessions on them: {held}); the new copy was not swapped in and will be "
                     "retried") from exc
-            time.sleep(1)
+            if isinstance(exc, _StillBusy):
+                had = busy
+                busy = exc.table
+                # held a table for a whole lock_timeout in vain (a long reader on another): queued readers get
+                # through before the next attempt, as after a timed-out wait
+                pause = 1.0 if had is not None and not exc.stuck else 0.0
+            else:
+                busy = _busy(pg, tables)[0]
+                pause = 1.0 if waited else 0.0
+            time.sleep(pause if busy is not None else max(pause, 0.01))
+
+
+def _take_rest(pg: psycopg.Connection, everything: sql.Composable, tables: list[str],
+               until: float) -> _StillBusy | None:
+    """Lock every table with NOWAIT, again and again with short pauses until ``until`` (time.monotonic; at least
+    once); None when done, else what stayed busy. Each try is a savepoint of its own: a failed one keeps none of the
+    tables it took."""
+    pause = 0.001
+    while True:
+        try:
+            with pg.transaction():
+                pg.execute(everything)
+            return None
+        except psycopg.errors.LockNotAvailable:
+            pass
+        busy, stuck = _busy(pg, tables)
+        if stuck or time.monotonic() + pause > until:
+            return _StillBusy(busy, stuck)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.02)
+
+
+def _busy(pg: psycopg.Connection, tables: list[str]) -> tuple[str | None, bool]:
+    """The first of ``tables`` another session holds a lock on (None: none now), and whether a session waiting for
+    one of them (for the one this load holds) holds another: it cannot finish while the load keeps what it has."""
+    first, stuck = pg.execute(
+        "WITH t AS (SELECT rel, i FROM unnest(%s::regclass[]) WITH ORDINALITY AS u(rel, i)), "
+        "l AS (SELECT l.pid, l.granted, t.i FROM pg_locks l JOIN t ON t.rel = l.relation "
+        "WHERE l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
+        "SELECT (SELECT min(i) FROM l WHERE granted), "
+        "EXISTS (SELECT 1 FROM l w JOIN l h ON h.pid = w.pid AND h.granted WHERE NOT w.granted)",
+        [tables]).fetchone()
+    return (tables[first - 1] if first else None), stuck
 
 
 def _evict(pg: psycopg.Connection, blockers: list[tuple], reader: ReaderPolicy) -> bool:

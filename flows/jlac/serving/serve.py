@@ -19,7 +19,7 @@ from pathlib import Path
 from jlac.errors import SettingError
 from jlac.serving import cluster as pgcluster
 from jlac.serving.load import catch_up, check_left_out, serving_version
-from jlac.serving.target import ReaderPolicy, reader_drift, setup_reader
+from jlac.serving.target import ReaderPolicy, reader_drift, release_notify_queue, setup_reader
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
         target = cluster.target(config.port, reader)
         with target.connect(autocommit=True) as con:
             setup_reader(con, reader)  # the password of this start, before anyone can connect with it
+            if note := pgcluster.ctype_note(con, cluster.root):
+                log.warning("%s", note)
         # checked from now on, in its own thread: loads included (they can hold this loop for minutes)
         guard = ReaderGuard(lambda: _guard_reader(target, reader, alert), guard_s).start()
         seen, version, checked_at, failing = file_identity(warehouse), None, time.monotonic(), False
@@ -147,15 +149,25 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
 
 
 def _guard_reader(target, reader: ReaderPolicy, alert: Callable[[str], None] | None) -> None:
-    """Put the reader role back as serve-sql set it when a session changed it (see serve)."""
+    """Put the reader role back as serve-sql set it when a session changed it (see serve), and disconnect the
+    reader sessions that keep PostgreSQL's NOTIFY queue from emptying once it fills (``release_notify_queue``)."""
     try:
         with target.connect(autocommit=True) as con:
             changed = reader_drift(con, reader)
             if changed:
                 setup_reader(con, reader)
+            usage, ended = release_notify_queue(con, reader)
     except Exception as exc:  # noqa: BLE001 - a check that cannot run now runs again at the next guard
         log.warning("could not check the reader role %s: %s", reader.user, exc)
         return
+    if ended:
+        sessions = "; ".join(f"pid {pid} ({app or 'no application'}, {state} for {secs:.0f} s)"
+                             for pid, app, state, secs in ended)
+        message = (f"PostgreSQL's NOTIFY queue was {usage:.1%} full: disconnected the reader sessions idle in a "
+                   f"transaction, which hold it ({sessions}); a LISTEN left unread lets NOTIFY fill the disk")
+        log.warning("%s", message)
+        if alert is not None:
+            alert(message)
     if changed:
         message = (f"a session changed the shared reader role {reader.user}: {', '.join(changed)}; put back as "
                    "serve-sql set it (PostgreSQL lets every role change its own password and defaults)")

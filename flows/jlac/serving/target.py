@@ -34,6 +34,10 @@ LO_WRITERS = ("lo_creat(integer)", "lo_create(oid)", "lo_from_bytea(oid, bytea)"
               "lo_import(text, oid)", "lo_put(oid, bigint, bytea)", "lowrite(integer, bytea)",
               "lo_truncate(integer, integer)", "lo_truncate64(integer, bigint)")
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
+# Share of PostgreSQL's notification queue (8 GB on disk, pg_notify/) above which release_notify_queue acts: nothing
+# of jlac's notifies, and a listener that reads keeps it near empty; 1 % is 80 MB held by a listener that does not.
+NOTIFY_QUEUE_SHARE = 0.01
+NOTIFY_IDLE_S = 5.0  # idle in its transaction this long: not a client between two statements of a transaction
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +239,32 @@ def _setup_reader(con: psycopg.Connection, reader: ReaderPolicy) -> None:
         member = con.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [reader.user, powerful]).fetchone()[0]
         if member:
             con.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(powerful), role))
+
+
+def release_notify_queue(con: psycopg.Connection, reader: ReaderPolicy, share: float | None = None,
+                         idle_s: float | None = None) -> tuple[float, list[tuple]]:
+    """Disconnect the reader's sessions that keep PostgreSQL's NOTIFY queue from emptying, once it is more than
+    ``share`` (default ``NOTIFY_QUEUE_SHARE``) full; return the queue's usage and the sessions disconnected (pid,
+    application, state, seconds in it). Owner connection, allowed to end the reader's sessions.
+
+    Any session may LISTEN and NOTIFY (pg_notify too), read-only or not, and no privilege takes that away. The queue
+    keeps each notification until every listening session has read it, and a session reads them only between
+    transactions: a listener left idle in a transaction (its idle limit lifted, as any session may) let another
+    session grow the queue towards its 8 GB on disk with pg_notify in a loop. Which sessions listen is not shown;
+    one idle in a transaction for ``idle_s`` (default ``NOTIFY_IDLE_S``) is what can hold the queue that long, so
+    above the share those of the reader are disconnected."""
+    share = NOTIFY_QUEUE_SHARE if share is None else share
+    idle_s = NOTIFY_IDLE_S if idle_s is None else idle_s
+    usage = float(con.execute("SELECT pg_notification_queue_usage()").fetchone()[0])
+    if usage <= share:
+        return usage, []
+    con.execute("SELECT pg_stat_clear_snapshot()")
+    idle = con.execute(
+        "SELECT pid, application_name, state, extract(epoch FROM clock_timestamp() - state_change) "
+        "FROM pg_stat_activity WHERE usename = %s AND state LIKE 'idle in transaction%%' "
+        "AND clock_timestamp() - state_change >= make_interval(secs => %s) AND pid <> pg_backend_pid()",
+        [reader.user, idle_s]).fetchall()
+    return usage, [(pid, app, state, float(secs)) for pid, app, state, secs in idle if _terminate(con, pid)]
 
 
 def _lo_writers_open(con: psycopg.Connection, user: str) -> list[str]:
