@@ -211,6 +211,21 @@ def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirr
     assert "734 unexpected row(s)" in details and "'RWQ'" in details, details
 
 
+def test_aiddata_v2_an_empty_donor_or_recipient_cell_is_no_country_not_a_crash(tmp_path, mirror):
+    """Found by a review: an empty cell is NULL, and the code lookup failed with a TypeError on it."""
+    vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text()
+    header = text.splitlines()[0]
+    cells = ",".join(["", "BRA", "5"] + [""] * (header.count(",") - 2))
+    (vintage / "a.csv").write_text(text.rstrip("\n") + "\n" + cells + "\n")
+    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
+    con = duckdb.connect()
+    rel = get_source("aiddata-v2-donor-recipient-year").parse(load_snapshot(vintage), con)
+    assert rel.filter("donor IS NULL").project("recipient, donor_is_country, donor_iso3, recipient_iso3, unknown_code"
+                                               ).fetchall() == [("BRA", False, None, "BRA", None)]
+
+
 def test_aiddata_v2_missing_year_header(tmp_path, mirror):
     vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
     vintage.mkdir(parents=True)

@@ -66,3 +66,18 @@ def test_a_release_without_a_partner_of_figure_1_is_refused_naming_it(tmp_path, 
     assert [r.suite.split(": ", 1)[1] for r in failed] == [CHECK]
     details = " ".join(o.details for o in failed[0].failed)
     assert "PER" in details and "import" in details and "BRA" not in details, details
+
+
+def test_a_partner_named_as_withdrawn_is_published_without_it(tmp_path, monkeypatch):
+    """A release that really dropped a partner could never be published (every scheduled run failing on it): once a
+    reviewer names it in JLAC_IMF_DOTS_WITHDRAWN the release passes; a malformed value is a setting error."""
+    from jlac.errors import SettingError
+
+    monkeypatch.setenv("JLAC_IMF_DOTS_WITHDRAWN", "PER:import")
+    assert _failed(tmp_path, "accepted", True) == []
+    monkeypatch.setenv("JLAC_IMF_DOTS_WITHDRAWN", "BRA")  # another partner accepted: Peru's loss still refused
+    failed = _failed(tmp_path, "other", True)
+    assert [r.suite.split(": ", 1)[1] for r in failed] == [CHECK]
+    monkeypatch.setenv("JLAC_IMF_DOTS_WITHDRAWN", "Peru")
+    with pytest.raises(SettingError, match=r"JLAC_IMF_DOTS_WITHDRAWN='Peru': 'Peru' is not ISO3"):
+        _failed(tmp_path, "bad", True)

@@ -134,3 +134,13 @@ def test_the_users_own_files_in_the_folder_are_never_removed(warehouse, tmp_path
     (out / ".jlac-export.json").write_text("not json")
     export_parquet(warehouse, out, partition_rows=100)
     assert mine.is_file() and part.is_file()
+
+
+def test_an_export_made_before_the_record_existed_is_not_left_in_its_other_layout(warehouse, tmp_path):
+    """Found by a review: the other layout of a table (year folders, or one file) was removed only when the record
+    listed it, so a folder exported by an older jlac kept both, and a reader found the table twice."""
+    out = tmp_path / "parquet"
+    export_parquet(warehouse, out, partition_rows=100)  # fct_trade as year folders
+    (out / ".jlac-export.json").unlink()  # as an export made before the record
+    export_parquet(warehouse, out)  # now one file
+    assert (out / "marts" / "fct_trade.parquet").is_file() and not (out / "marts" / "fct_trade").exists()

@@ -71,7 +71,7 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
         done: list[Exported] = []
         for schema, table in tables:
             try:
-                done.append(_export_one(con, schema, table, outdir, partition_rows, previous))
+                done.append(_export_one(con, schema, table, outdir, partition_rows))
             except duckdb.Error as exc:  # e.g. a full disk, a view whose files are gone: no half-written file is left
                 written = ", ".join(e.table for e in done) or "none"
                 # what is on disk is the earlier exports' and this run's: all of it stays jlac's to replace
@@ -126,7 +126,7 @@ def _remove_dropped(outdir: Path, done: list[Exported], previous: set[str]) -> l
 
 
 def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir: Path,
-                partition_rows: int, previous: set[str] = frozenset()) -> Exported:
+                partition_rows: int) -> Exported:
     """One table or view into ``outdir/<schema>/``: written beside its place, then swapped in."""
     typed = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
@@ -150,9 +150,9 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
         _remove(staging)
         raise
     _swap(staging, final)
-    other = folder / (f"{table}.parquet" if year else table)  # the other layout, from an earlier export
-    if _relative(outdir, other) in previous:
-        _remove(other)
+    # the other layout of the same table (a file or year folders), from an earlier export, even one without a record
+    # (made before the record existed): a reader must not find the table twice; the name is this table's
+    _remove(folder / (f"{table}.parquet" if year else table))
     return Exported(f"{schema}.{table}", final, rows, year)
 
 

@@ -474,7 +474,7 @@ def _busy(pg: psycopg.Connection, tables: list[str]) -> tuple[str | None, bool]:
     first, stuck = pg.execute(
         "WITH t AS (SELECT rel, i FROM unnest(%s::regclass[]) WITH ORDINALITY AS u(rel, i)), "
         "l AS (SELECT l.pid, l.granted, t.i FROM pg_locks l JOIN t ON t.rel = l.relation "
-        "WHERE l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+        "WHERE l.locktype = 'relation' AND l.pid IS DISTINCT FROM pg_backend_pid() "  # a prepared transaction: no pid
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
         "SELECT (SELECT min(i) FROM l WHERE granted), "
         "EXISTS (SELECT 1 FROM l w JOIN l h ON h.pid = w.pid AND h.granted WHERE NOT w.granted)",

@@ -90,18 +90,20 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             f"aiddata-v2-donor-recipient-year {label}: expected US$ amounts; "
             + "; ".join(f"line {r} year {y}: {v!r}" for r, y, v in bad)
         )
+    # an empty donor or recipient cell is NULL: no code, no country (and no crash: found by a review)
     codes = [c for (c,) in con.execute(
-        "SELECT DISTINCT donor FROM _aidv2_long UNION SELECT DISTINCT recipient FROM _aidv2_long").fetchall()]
+        "SELECT DISTINCT donor FROM _aidv2_long UNION SELECT DISTINCT recipient FROM _aidv2_long").fetchall()
+        if c is not None]
     con.execute("CREATE OR REPLACE TEMP TABLE _aidv2_codes (code VARCHAR, iso3 VARCHAR, is_unknown BOOLEAN)")
     con.executemany("INSERT INTO _aidv2_codes VALUES (?, ?, ?)", [(c, *iso3_of(c)) for c in codes])
     return con.sql(
         f"""
         SELECT '{label}' AS file, row_number, donor, recipient, year, CAST(value AS DOUBLE) AS amount_usd,
-               d.iso3 IS NOT NULL AS donor_is_country, d.iso3 AS donor_iso3, r.iso3 AS recipient_iso3,
+               coalesce(d.iso3 IS NOT NULL, false) AS donor_is_country, d.iso3 AS donor_iso3, r.iso3 AS recipient_iso3,
                CASE WHEN d.is_unknown THEN donor WHEN r.is_unknown THEN recipient END AS unknown_code
         FROM _aidv2_long
-        JOIN _aidv2_codes AS d ON d.code = donor
-        JOIN _aidv2_codes AS r ON r.code = recipient
+        LEFT JOIN _aidv2_codes AS d ON d.code = donor
+        LEFT JOIN _aidv2_codes AS r ON r.code = recipient
         ORDER BY row_number, year
         """
     )

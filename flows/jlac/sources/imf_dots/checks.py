@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import date
 
 import duckdb
@@ -9,6 +11,7 @@ import great_expectations as gx
 
 from jlac import warehouse
 from jlac.checks import schema_expectation, unmapped_names_query, violations_check
+from jlac.errors import SettingError
 from jlac.validation import Check
 
 E = gx.expectations
@@ -96,8 +99,10 @@ def _japans_partners_kept(settings) -> list[Check]:
     year of the figure, and the figure's coverage rule (each year against the three before) cannot see it, since the
     earlier years lose it too. Found by a QA pass: Peru's row deleted from DOTS_101.xlsx's imports was published,
     Japan's imports from LAC 2014 28.464 -> 26.696 US$ bn. Refused, naming the partner and flow (a release that
-    really withdrew one can be left out with ``--pin imf-dots=<the previous vintage>``)."""
-    published = _published_japan_partners(settings)
+    really withdrew one is published once it is named in ``JLAC_IMF_DOTS_WITHDRAWN``: accepted_withdrawals)."""
+    withdrawn = accepted_withdrawals()
+    published = [(iso3, flow) for iso3, flow in _published_japan_partners(settings)
+                 if (iso3, flow) not in withdrawn and (iso3, None) not in withdrawn]
     if not published:
         return []
     values = ", ".join(f"('{iso3}', '{flow}')" for iso3, flow in published)
@@ -112,3 +117,21 @@ def _japans_partners_kept(settings) -> list[Check]:
                 JOIN staging.country_name_map AS pm ON pm.source = 'imf' AND pm.name = r.partner_name
                 WHERE r.duplicate_of IS NULL AND rm.iso3 = 'JPN' AND pm.iso3 = p.partner_iso3 AND r.flow = p.flow)
             ORDER BY ALL""")]
+
+
+WITHDRAWN_ENV = "JLAC_IMF_DOTS_WITHDRAWN"
+
+
+def accepted_withdrawals() -> set[tuple[str, str | None]]:
+    """Partners of Japan a reviewer accepts as withdrawn by the IMF: ``JLAC_IMF_DOTS_WITHDRAWN``, e.g. ``PER:import``
+    or ``PER`` (both flows), comma- or space-separated. Without it a release that really dropped a partner could never
+    be published, and every scheduled run would fail on it (found by a review)."""
+    raw = os.environ.get(WITHDRAWN_ENV, "").strip()
+    out: set[tuple[str, str | None]] = set()
+    for item in filter(None, re.split(r"[,\s]+", raw)):
+        m = re.fullmatch(r"([A-Z]{3})(?::(export|import))?", item)
+        if not m:
+            raise SettingError(f"{WITHDRAWN_ENV}={raw!r}: {item!r} is not ISO3 or ISO3:export / ISO3:import "
+                               "(e.g. PER:import, or PER for both flows)")
+        out.add((m.group(1), m.group(2)))
+    return out
