@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -73,6 +74,27 @@ def write_manifest(vintage_dir: Path, source: str, extra: dict | None = None) ->
     manifest = {"source": source, "vintage": vintage_dir.name, "title": "test snapshot", **(extra or {}),
                 "files": files}
     (vintage_dir / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+
+
+def scratch_build(db: Path, source, snapshot, settings, before_checks=None) -> Path:
+    """``snapshot`` parsed and loaded into a new build file ``db`` as the refresh loads it, for a test to run the
+    source's checks on (``jlac.validation.validate_source``); ``before_checks(con)`` does what the refresh does in
+    between (the country-name map, quarantine)."""
+    from jlac import load, parse
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
+        load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
+        if before_checks is not None:
+            before_checks(con)
+    return db
+
+
+def failed_checks(db: Path, source, snapshot, settings=None) -> list:
+    """The source's suites that fail on the build file ``db``."""
+    from jlac import validation
+
+    return [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
 
 
 # Optional sources that no small-mirror test reads and that cost seconds per refresh to load and check.

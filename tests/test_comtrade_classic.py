@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from conftest import write_manifest
+from conftest import failed_checks, scratch_build, write_manifest
 from jlac import transform
 from jlac.config import Settings
 from jlac.countries import CELAC
@@ -126,15 +126,11 @@ def test_a_file_outside_the_layout_is_an_error(tmp_path):
 
 def _validate(tmp_path, snapshot):
     """The source's validation of ``snapshot`` on a scratch build file: the failed suites."""
-    from jlac import load, parse, validation
-
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
                         output=tmp_path / "out", cache=tmp_path / "cache")
-    source, db = get_source(SOURCE), tmp_path / f"build-{snapshot.vintage}-{len(snapshot.files)}.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE SCHEMA raw")
-        load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
-    return [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
+    source = get_source(SOURCE)
+    db = scratch_build(tmp_path / f"build-{snapshot.vintage}-{len(snapshot.files)}.duckdb", source, snapshot, settings)
+    return failed_checks(db, source, snapshot, settings)
 
 
 def test_a_listed_file_with_only_its_header_is_refused_naming_it(tmp_path, mirror):

@@ -7,7 +7,7 @@ import shutil
 
 import duckdb
 import pytest
-from conftest import write_manifest
+from conftest import failed_checks, scratch_build, write_manifest
 from jlac.errors import ParseError
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
@@ -190,7 +190,6 @@ def test_aiddata_v2_codes_that_are_not_iso_are_recoded_or_left_out(mirror):
 def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirror):
     """A three-letter code neither ISO nor reviewed (Rwanda spelled 'RWQ' in a new file) would drop a country's rows
     from the marts without a word: the checks refuse, naming the code and its count."""
-    from jlac import load, parse, validation
     from jlac.config import Settings
 
     vintage = tmp_path / "store" / "aiddata-v2-donor-recipient-year" / "2030-01-01"
@@ -201,11 +200,8 @@ def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirr
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
                         output=tmp_path / "out")
     source, snapshot = get_source("aiddata-v2-donor-recipient-year"), load_snapshot(vintage)
-    db = tmp_path / "build.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE SCHEMA raw")
-        load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
-    failed = [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
+    failed = failed_checks(scratch_build(tmp_path / "build.duckdb", source, snapshot, settings), source, snapshot,
+                           settings)
     assert len(failed) == 1
     details = " ".join(o.details for o in failed[0].outcomes if not o.success)
     assert "734 unexpected row(s)" in details and "'RWQ'" in details, details

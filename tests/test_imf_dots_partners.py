@@ -9,10 +9,9 @@ import shutil
 import duckdb
 import openpyxl
 import pytest
-from conftest import JAPAN_WORKBOOK, write_manifest
-from jlac import countries, load, quarantine, validation
+from conftest import JAPAN_WORKBOOK, failed_checks, scratch_build, write_manifest
+from jlac import countries, quarantine
 from jlac.config import Settings
-from jlac.parse import parse_to_cache
 from jlac.snapshots import load_snapshot
 from jlac.sources import get_source
 
@@ -48,13 +47,13 @@ def _failed(tmp_path, name: str, drop_peru_imports: bool) -> list:
                         mirrors=(), output=tmp_path / name / "out")
     _published(settings.warehouse)
     source, snapshot = get_source("imf-dots"), load_snapshot(vintage)
-    db = tmp_path / name / "build.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
-        load.load_raw(con, source, snapshot, parse_to_cache(settings, source, snapshot))
+
+    def as_the_refresh(con):  # the country-name map and quarantine, before the checks
         countries.build_name_map_table(con, {"imf-dots": source})
-        quarantine.apply(con, {"imf-dots": source})  # as the refresh, before validation
-    return [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
+        quarantine.apply(con, {"imf-dots": source})
+
+    db = scratch_build(tmp_path / name / "build.duckdb", source, snapshot, settings, as_the_refresh)
+    return failed_checks(db, source, snapshot, settings)
 
 
 @pytest.mark.parametrize("drop", [False, True], ids=["Japan's workbook as published", "Peru's imports deleted"])

@@ -10,7 +10,7 @@ import re
 import duckdb
 import openpyxl
 import pytest
-from conftest import write_manifest
+from conftest import failed_checks, scratch_build, write_manifest
 from jlac import load, transform, validation
 from jlac.errors import ParseError
 from jlac.parse import parse_to_cache
@@ -186,14 +186,11 @@ def test_an_approval_date_after_the_refreshs_day_is_refused_until_that_day(tmp_p
     rows = [{**GOOD, "project_id": "OK-1"}, {**GOOD, "project_id": "CR-0005", "approval_date": "2026-12-20"}]
     snapshot = write_csv(tmp_path / "store" / SOURCE / "2026-12-04", rows)
     source = get_source(SOURCE)
-    db = tmp_path / "build.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("CREATE SCHEMA raw")
-        load.load_raw(con, source, snapshot, parse_to_cache(settings, source, snapshot))
+    db = scratch_build(tmp_path / "build.duckdb", source, snapshot, settings)
     monkeypatch.setattr(plan, "today", lambda: dt.date(2026, 12, 5))
-    failed = [r for r in validation.validate_source(db, source, snapshot) if not r.success]
+    failed = failed_checks(db, source, snapshot)
     assert [r.suite.split(": ", 1)[1] for r in failed] == ["no approval date after the refresh's day (2026-12-05)"]
     details = " ".join(o.details for o in failed[0].failed)
     assert "CR-0005" in details and "OK-1" not in details, details
     monkeypatch.setattr(plan, "today", lambda: dt.date(2027, 1, 4))  # the same cached parse, a later day
-    assert all(r.success for r in validation.validate_source(db, source, snapshot))
+    assert failed_checks(db, source, snapshot) == []
