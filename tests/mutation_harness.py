@@ -396,9 +396,16 @@ def file_mutations(file: str, text_encoding: str | None = "utf-8") -> dict[str, 
         p.write_bytes(p.read_bytes().decode(codec).encode("utf-16"))
         return Change(file, {file})
 
+    def line_endings(v: Path) -> Change:  # as a publisher's or a user's tool re-saves one file of a release
+        p = v / file
+        data = p.read_bytes()
+        p.write_bytes(data.replace(b"\r\n", b"\n") if b"\r\n" in data else data.replace(b"\n", b"\r\n"))
+        return Change(file, {file})
+
     out = {"file truncated": truncated, "file empty": empty, "HTML error page instead of data": html}
     if text_encoding:
         out["wrong encoding (UTF-16)"] = utf16
+        out["line endings switched (CRLF <-> LF)"] = line_endings
     return out
 
 
@@ -553,6 +560,10 @@ DEFAULTS = {
                             "is not read", same_rows=True),
     "field extra": Accepted("APIs add fields to their records over time; the parser reads the fields it needs by "
                             "name"),
+    # DuckDB sniffs a list of CSV files by the first one: another line ending in a later file lost it, without an
+    # error (found by a QA pass); files are now read one by one
+    "line endings switched (CRLF <-> LF)": Accepted("Windows and Unix line endings are both text; a release may "
+                                                    "mix them", same_rows=True),
 }
 
 
@@ -599,7 +610,7 @@ class SourceSpec:
         generic["unchanged (control)"] = lambda v: Change("")
         for name, m in generic.items():
             if name not in self.skip:
-                out[name] = (m, self.expect.get(name, DEFAULTS.get(name, Refused())))
+                out[name] = (m, self.expect.get(name, DEFAULTS.get(name.split(": ")[0], Refused())))
         unknown = set(self.expect) - set(generic) - set(self.extra)
         assert not unknown, f"{self.source}: expectations for mutations that do not exist: {sorted(unknown)}"
         out.update(self.extra)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import JAPAN_WORKBOOK, write_manifest
+from conftest import JAPAN_WORKBOOK, failed_checks, scratch_build, write_manifest
 from jlac import parse
 from jlac.config import Settings
 from jlac.errors import ParseError
@@ -110,6 +110,44 @@ def test_changed_header_names_file_and_column(tmp_path, hs9_dir):
     expected = r"ik-110h2018i001.csv: header column 8 is 'Value-Total', expected 'Value-Year'"
     with pytest.raises(ParseError, match=expected):
         all_sources()[HS9].parse(snap, duckdb.connect())
+
+
+@pytest.mark.parametrize("crlf", ["ik-110h2017i001.csv", "ik-110h2018i001.csv"])
+def test_a_file_with_other_line_endings_is_read_whole(tmp_path, hs9_dir, crlf):
+    """Two years, one re-saved with Windows line endings (first or second in the list): every line of both is read.
+    Read in one DuckDB read_csv over the list, the file whose line endings differed from the first's gave no row
+    and the year left the warehouse without a word (found by a QA pass)."""
+    vintage = tmp_path / HS9 / "2099-01-01"
+    vintage.mkdir(parents=True)
+    for name in ("ik-110h2017i001.csv", "ik-110h2018i001.csv"):
+        data = (hs9_dir / name).read_bytes()
+        assert b"\r\n" not in data  # the mirror's files end lines with LF
+        (vintage / name).write_bytes(data.replace(b"\n", b"\r\n") if name == crlf else data)
+    write_manifest(vintage, HS9)
+    con = duckdb.connect()
+    rel = all_sources()[HS9].parse(latest_snapshot(HS9, Settings(
+        warehouse=tmp_path / "w.duckdb", snapshots=tmp_path / "s", mirrors=(tmp_path,), output=tmp_path / "o")), con)
+    got = {y: (v, n) for y, v, n in rel.aggregate("year, sum(value_jpy_thousand), count(*)", "year").fetchall()}
+    assert got == {2017: _sum_value_year(hs9_dir / "ik-110h2017i001.csv"),
+                   2018: _sum_value_year(hs9_dir / "ik-110h2018i001.csv")}
+    assert got[2018] == (82_703_304_395, 8018)
+
+
+def test_a_year_cut_short_fails_the_checks_naming_its_file(tmp_path, hs9_dir):
+    """A year's file with a few lines among whole ones: the checks name it and its count. The total row count of
+    the snapshot still passed (16 files of ~8,000 lines against 5,000 a file), hiding a lost year."""
+    vintage = tmp_path / HS9 / "2099-01-01"
+    vintage.mkdir(parents=True)
+    shutil.copy(hs9_dir / "ik-110h2017i001.csv", vintage)
+    lines = (hs9_dir / "ik-110h2018i001.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (vintage / "ik-110h2018i001.csv").write_text("".join(lines[:11]), encoding="utf-8")
+    write_manifest(vintage, HS9)
+    settings = Settings(warehouse=tmp_path / "w.duckdb", snapshots=tmp_path / "s", mirrors=(tmp_path,),
+                        output=tmp_path / "o")
+    source, snap = all_sources()[HS9], latest_snapshot(HS9, settings)
+    failed = failed_checks(scratch_build(tmp_path / "build.duckdb", source, snap, settings), source, snap, settings)
+    assert [r.suite for r in failed] == ["mof-hs9-imports: every year's file has at least 5,000 HS-9 lines"]
+    assert "'file': 'ik-110h2018i001.csv', 'lines': 10" in " ".join(o.details for o in failed[0].failed)
 
 
 @pytest.mark.parametrize("value", ["x", "1234.5", "0x1F"])

@@ -8,7 +8,7 @@ holds the reporter's total. ``Reporter ISO`` / ``Partner ISO`` are ISO 3166 alph
 states: SUN, YUG, CSK, DDR, ANT, SCG, YMD, PCI); they are empty for Comtrade's non-geographic partners
 (``Other Asia, nes`` = Taiwan, ``Areas, nes``, ``Bunkers``, ``Free Zones``...), whose ISO3 stays NULL here.
 
-About 844,000 rows: DuckDB reads all files in one ``read_csv`` over the file list (~3 s).
+About 844,000 rows: DuckDB reads the files one by one into one table (~3 s).
 """
 
 from __future__ import annotations

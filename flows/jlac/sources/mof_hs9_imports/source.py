@@ -27,7 +27,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 HEADER = ["Exp or Imp", "Year", "HS", "Unit1", "Unit2", "Quantity1-Year", "Quantity2-Year", "Value-Year"] + [
     f"{kind}-{m}" for m in MONTHS for kind in ("Quantity1", "Quantity2", "Value")
 ]
-_FILE = re.compile(r"^ik-110h(\d{4})i001\.csv$")
+FILE = re.compile(r"^ik-110h(\d{4})i001\.csv$")
 # MOF's files come as UTF-8 (the mirror's), UTF-8 with a BOM, or Shift-JIS (cp932, MOF's customs downloads)
 ENCODINGS = ("utf-8-sig", "cp932")
 # Positional names used to read the CSVs; only the year value and the monthly values are kept.
@@ -52,7 +52,7 @@ def check_header(line: str, label: str) -> None:
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Every yearly CSV, one row per HS-9 line: the year's value and the sum of its twelve months."""
-    files = sorted(f.path for f in snapshot.files if _FILE.match(f.path))
+    files = sorted(f.path for f in snapshot.files if FILE.match(f.path))
     if not files:
         raise ParseError(f"mof-hs9-imports {snapshot.id}: no ik-110h<YYYY>i001.csv file in the snapshot")
     scratch = Path(tempfile.mkdtemp(prefix="jlac-mof-hs9-"))
