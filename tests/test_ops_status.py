@@ -47,6 +47,42 @@ def test_a_release_file_without_a_rhythm_is_refused(tmp_path):
         read_rhythm(bad)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("rhythm: monthly\nstale_after_days: soon\n",
+     r"stale_after_days 'soon' is not a number of days: expected a whole number of at least 1 \(e\.g\. 45\), or no "
+     r"stale_after_days for a source never flagged stale"),
+    ("rhythm: monthly\nstale_after_days: 0\n", r"stale_after_days 0 is not a number of days"),
+    ("rhythm: monthly\nstale_after_days: true\n", r"stale_after_days True is not a number of days"),
+    ("rhythm: monthly\nstale_after_days: 4.5\n", r"stale_after_days 4\.5 is not a number of days"),
+    ("rhythm: weekly\n", r"rhythm 'weekly' is not one of monthly, annual, irregular, frozen"),
+    ("rhythm: [monthly]\n", r"rhythm \['monthly'\] is not one of monthly, annual, irregular, frozen"),
+])
+def test_a_release_file_jlac_cannot_use_is_one_line_naming_file_and_field(tmp_path, monkeypatch, capsys, text,
+                                                                          message):
+    """`stale_after_days: soon` crashed `jlac sources` and `jlac status` with a traceback from int(); a rhythm outside
+    the four was shown as it was. Both now stop the command in one line naming the release.yml and the field."""
+    import sys
+    from types import SimpleNamespace
+
+    from jlac import cli
+    from jlac.ops import status
+    from jlac.sources import RegistryError
+
+    bad = tmp_path / "fred_exjpus" / "release.yml"
+    bad.parent.mkdir()
+    bad.write_text(text)
+    with pytest.raises(RegistryError, match=rf"^{bad}: {message}"):
+        read_rhythm(bad)
+    monkeypatch.setattr(status, "all_sources", lambda: {"fred-exjpus": SimpleNamespace(folder=bad.parent)})
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    for command in ("sources", "status"):
+        monkeypatch.setattr(sys, "argv", ["jlac", command])
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+        err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+        assert exit_.value.code == 1 and f"jlac: ReleaseFileError: {bad}: " in err and "Traceback" not in err
+
+
 def test_vintage_age_in_days():
     assert vintage_age("2025-05-27", TODAY) == 550
     assert vintage_age("latest", TODAY) is None

@@ -408,6 +408,29 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
     assert (row.last_run_id, row.last_status, row.dropped) == (record.run_id, "dropped", record.run_id)
 
 
+def test_a_published_source_no_longer_registered_stops_the_refresh_unless_dropped(published, tmp_path, monkeypatch):
+    """A source folder removed, or its SOURCE renamed: the refresh built without it and published, its data gone
+    without a word (found by a QA pass). It now stops before building, naming it; ``--drop`` names it on purpose."""
+    from jlac import preflight
+    from jlac.sources import all_sources
+
+    _, good, _ = published
+    shutil.copytree(good.warehouse.parent, tmp_path / "wh", symlinks=True)
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=good.snapshots, mirrors=good.mirrors,
+                        output=tmp_path / "wh" / "output")
+    before = _fingerprint(settings)
+    source = "aiddata-gcdf3-country-year"
+    monkeypatch.delitem(all_sources(), source)  # as if its folder were gone
+    with pytest.raises(SnapshotError, match=rf"{source} \(vintage 2025-09-24\) is in the published warehouse but no "
+                                            r"longer a registered source .*nothing was built\. Put the source back, or "
+                                            rf"build without it on purpose: `jlac refresh --drop {source}`"):
+        pipeline.refresh(settings, trigger="test")
+    _assert_unchanged(settings, before)
+    preflight.check(settings, drop=[source])  # --drop takes its name, though no source has it any more
+    with pytest.raises(JlacError, match="unknown source"):
+        preflight.check(settings, drop=["aiddata-gcdf3-country"])  # a typo still does not
+
+
 def test_two_workbooks_of_one_country_under_two_names_stop_the_publish(published, mirror):
     """Found by a QA pass: a second workbook whose reporter is named 'JPN' (mapped to Japan as 'Japan' is) with other
     values passed every workbook check, and the two were published mixed, row by row, Figure 1 included. The

@@ -285,3 +285,85 @@ def test_a_new_calendar_year_rebuilds_what_runs_to_the_current_year(tmp_path, mo
     # a warehouse published before the year was an input: built again once, saying so
     older = {k: v for k, v in published.items() if k != "calendar_year"}
     assert "built in an earlier one" in plan.make_plan(snaps, plan.inputs_of(snaps, "code"), older).reason
+
+
+def _relisted(vintage, path: str) -> None:
+    """The vintage's manifest with its one file listed as ``path``, checksum and size as they are."""
+    import yaml
+
+    manifest = yaml.safe_load((vintage / "SNAPSHOT.yml").read_text(encoding="utf-8"))
+    (entry,) = manifest["files"]
+    entry["path"] = path
+    (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("listed", ["./EXJPUS.csv", ".\\EXJPUS.csv", ".//EXJPUS.csv"])
+def test_a_listed_path_is_read_as_the_file_it_names(tmp_path, mirror, listed):
+    """`./EXJPUS.csv` in the manifest was refused as "unlisted file EXJPUS.csv (not in SNAPSHOT.yml)"; the listed
+    path is now taken as the folder's file it names."""
+    vintage = _copy_fred(tmp_path, mirror)
+    _relisted(vintage, listed)
+    snap = load_snapshot(vintage)
+    assert [f.path for f in snap.files] == ["EXJPUS.csv"]
+    verify(snap)
+    assert snap.path(snap.files[0].path).read_text().startswith("observation_date,EXJPUS\n")
+    assert snap.fingerprint == load_snapshot(next((mirror / "fred-exjpus").iterdir())).fingerprint
+
+
+@pytest.mark.parametrize(("listed", "problem"), [
+    ("../2025-05-27/EXJPUS.csv", r"has the path '\.\./2025-05-27/EXJPUS\.csv', which leads out of the vintage "
+                                 r"folder \('\.\.'\)"),
+    ("sub/../../x/EXJPUS.csv", r"has the path 'sub/\.\./\.\./x/EXJPUS\.csv', which leads out of the vintage folder"),
+    ("{abs}", r"has the absolute path '.*/EXJPUS\.csv'; expected a path relative to the vintage folder"),
+    ("C:\\data\\EXJPUS.csv", r"has the absolute path 'C:\\\\data\\\\EXJPUS\.csv'"),
+    ("./", r"has the path '\./', which names no data file in the vintage folder"),
+    ("./SNAPSHOT.yml", r"has the path '\./SNAPSHOT\.yml', which names no data file"),
+])
+def test_a_listed_path_outside_the_vintage_folder_is_refused(tmp_path, mirror, listed, problem):
+    """A manifest naming a file outside its folder, with a matching checksum, had that file read and loaded."""
+    vintage = _copy_fred(tmp_path, mirror)
+    outside = tmp_path / "x" / "EXJPUS.csv"
+    outside.parent.mkdir()
+    outside.write_bytes((vintage / "EXJPUS.csv").read_bytes())
+    _relisted(vintage, listed.format(abs=outside))
+    with pytest.raises(SnapshotError, match=r"2025-05-27/SNAPSHOT.yml: files entry 1 \(.*\) " + problem):
+        load_snapshot(vintage)
+
+
+def test_a_manifest_without_its_origin_is_used_and_named(tmp_path, mirror, caplog):
+    """The README says a manifest carries origin and license; one without them was used without a word. It is used
+    (hand-made and tests' manifests are minimal), with one warning naming it and what it lacks."""
+    import logging
+
+    import yaml
+    from jlac.snapshots import missing_origin
+
+    for manifest in mirror.glob("*/*/SNAPSHOT.yml"):  # every manifest of the mirror has its origin: no warning
+        assert missing_origin(yaml.safe_load(manifest.read_text(encoding="utf-8"))) == [], manifest
+    vintage = _copy_fred(tmp_path, mirror)
+    manifest = yaml.safe_load((vintage / "SNAPSHOT.yml").read_text(encoding="utf-8"))
+    for name in ("license", "publisher_url", "publisher"):
+        del manifest[name]
+    manifest["url"] = "https://fred.stlouisfed.org/series/EXJPUS"  # stands for publisher_url
+    (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    settings = Settings(warehouse=tmp_path / "w" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(tmp_path,),
+                        output=tmp_path / "o")
+    with caplog.at_level(logging.WARNING, logger="jlac.snapshots"):
+        assert latest_snapshot("fred-exjpus", settings).vintage == "2025-05-27"
+        verify(load_snapshot(vintage))  # used as before
+        list_vintages("fred-exjpus", settings)
+    warned = [r.getMessage() for r in caplog.records if r.name == "jlac.snapshots"]
+    assert warned == [f"{vintage / 'SNAPSHOT.yml'}: no publisher, license; a manifest carries the data's origin "
+                      "(title, publisher, publisher_url) and license: add them"]
+
+
+def test_a_manifest_of_another_source_is_refused_naming_both(tmp_path, mirror):
+    """A fred-exjpus vintage copied, manifest and all, into imf-dots' folder was read by imf-dots' parser."""
+    vintage = _copy_fred(tmp_path, mirror)
+    moved = tmp_path / "imf-dots" / vintage.name
+    moved.parent.mkdir()
+    vintage.rename(moved)
+    with pytest.raises(SnapshotError, match=r"imf-dots/2025-05-27/SNAPSHOT.yml: says source 'fred-exjpus' but lies "
+                                            r"in the folder of source 'imf-dots'; move the vintage to fred-exjpus/ "
+                                            r"or set source: imf-dots"):
+        load_snapshot(moved)

@@ -103,6 +103,17 @@ def test_a_folder_whose_name_disagrees_is_refused_naming_it(tmp_path, monkeypatc
         scan(tmp_path / "toyreg_bad", "toyreg_bad")
 
 
+def test_a_source_name_with_an_underscore_is_refused(tmp_path, monkeypatch):
+    """'toy_source' as the name passed (its table is the folder's name too) and was published as a second source
+    beside 'toy-source', the first one's data removed (found by a QA pass)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _toy_package(tmp_path, "toyreg_under", {"toy_source": {"source.py": TOY_SOURCE.replace('"toy-source"',
+                                                                                           '"toy_source"')}})
+    with pytest.raises(RegistryError, match=r"toyreg_under/toy_source: its SOURCE name 'toy_source' is not lowercase "
+                                            r"letters and digits in words joined by '-' \(e.g. 'toy-source'\)"):
+        scan(tmp_path / "toyreg_under", "toyreg_under")
+
+
 @pytest.mark.parametrize(("package", "files", "message"), [
     ("toyreg_nosource", {"checks.py": "def checks(s, n):\n    return []\n"}, "toyreg_nosource/half has no source.py"),
     ("toyreg_noSOURCE", {"source.py": "X = 1\n"}, "toyreg_noSOURCE/half: source.py defines no SOURCE"),

@@ -377,6 +377,57 @@ def test_broken_sql_names_the_model(published, project_copy, tmp_path):
     assert _held(tmp_path / "w.duckdb") == []
 
 
+def test_a_dbt_source_not_named_as_its_raw_table_stops_the_build(published, project_copy, tmp_path):
+    """A contributor's dbt source named otherwise than its raw table (``jica`` for raw.jica_volunteers): an incremental
+    refresh selected nothing downstream of ``source:<table>`` and published the new raw rows under the old staging
+    table (found by a QA pass). Any build now refuses, naming the file and the name expected; so do a staging model
+    outside its source's folder and a raw-schema dbt source that is no registered source."""
+    folder = project_copy / "models" / "staging" / "fred_exjpus"
+    yml = folder / "_fred_exjpus__sources.yml"
+    yml.write_text(yml.read_text().replace("  - name: fred_exjpus\n", "  - name: fred\n", 1))
+    sql = folder / "stg_fred_exjpus__rates.sql"
+    sql.write_text(sql.read_text().replace("source('fred_exjpus', 'fred_exjpus')", "source('fred', 'fred_exjpus')"))
+    assert "source('fred', 'fred_exjpus')" in sql.read_text()
+    with pytest.raises(ModelError) as err:
+        _build_copy(published, tmp_path, "fct_fx_annual")
+    said = str(err.value)
+    assert ("source fred-exjpus: the dbt project declares no source 'fred_exjpus' with a table 'fred_exjpus' (schema "
+            f"raw); {yml} declares raw.fred_exjpus as source 'fred': name that source 'fred_exjpus'") in said
+    assert f"{yml}: dbt source 'fred' (schema raw) is no registered source's raw table" in said
+
+
+def test_a_staging_model_outside_its_sources_folder_stops_the_build(published, project_copy, tmp_path):
+    folder = project_copy / "models" / "staging" / "fred_exjpus"
+    moved = project_copy / "models" / "staging" / "fx"
+    moved.mkdir()
+    for f in folder.glob("stg_*"):
+        f.rename(moved / f.name)
+    with pytest.raises(ModelError, match=rf"model {moved / 'stg_fred_exjpus__rates.sql'} reads source 'fred_exjpus' "
+                                         rf"directly: "
+                                         rf"only the source's staging models do, {folder}/stg_fred_exjpus__<entity>"):
+        _build_copy(published, tmp_path, "fct_fx_annual")
+
+
+def test_a_model_reading_a_raw_table_by_name_is_told_to_use_source(published, project_copy, tmp_path):
+    """'schema "raw" does not exist' (the build file is attached under dbt's name) sent a contributor looking for a
+    missing schema; the message now says how a model reads a source (found by a QA pass)."""
+    sql = project_copy / "models" / "staging" / "fred_exjpus" / "stg_fred_exjpus__rates.sql"
+    sql.write_text(sql.read_text().replace("{{ source('fred_exjpus', 'fred_exjpus') }}", "raw.fred_exjpus"))
+    with pytest.raises(ModelError, match=r"(?s)SQL model staging\.stg_fred_exjpus__rates failed: .*does not exist.*; a "
+                                         r"model reads a source's table as \{\{ source\('<table>', '<table>'\) \}\}"):
+        _build_copy(published, tmp_path, "stg_fred_exjpus__rates")
+
+
+def test_a_model_yml_naming_no_model_stops_the_parse(published, project_copy, tmp_path):
+    """A typo in a model's yml name: dbt warned in its log only, and the model was built without the yml's tests and
+    descriptions (found by a QA pass)."""
+    yml = project_copy / "models" / "marts" / "fct_fx_annual.yml"
+    yml.write_text(yml.read_text().replace("name: fct_fx_annual", "name: fct_fx_anual", 1))
+    with pytest.raises(ModelError, match=r"(?s)could not parse the SQL models .*Did not find matching node for patch "
+                                         r"with name 'fct_fx_anual'"):
+        _build_copy(published, tmp_path, "fct_fx_annual")
+
+
 def test_dbt_duckdb_is_closed_even_with_a_handle_left_open(published, tmp_path, monkeypatch):
     """A run that ends with one of dbt-duckdb's handles still open (an interrupted node) would keep the build file
     open for the rest of the process: jlac closes dbt-duckdb's database itself, not only drops its reference."""

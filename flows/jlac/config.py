@@ -58,6 +58,35 @@ def env_number(var: str, default: int | float, minimum: int | float = 0):
     return number
 
 
+# The spellings a switch takes (any case). Anything else is refused: JLAC_DBT_TASKS=yes was read as off, silently,
+# while every other setting jlac cannot use stops the command naming it (found by a QA pass).
+FLAG_ON = ("1", "true", "yes", "on")
+FLAG_OFF = ("0", "false", "no", "off")
+
+
+def env_flag(var: str, default: bool = False) -> bool:
+    """A switch from the environment: the default when unset or empty; ``FLAG_ON`` or ``FLAG_OFF`` in any case;
+    anything else raises SettingError naming the variable and the spellings it takes. Every boolean JLAC_* setting
+    is read through it."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    if value.lower() in FLAG_ON:
+        return True
+    if value.lower() in FLAG_OFF:
+        return False
+    raise SettingError(f"{var}={value!r}: expected {', '.join(FLAG_ON)} (on) or {', '.join(FLAG_OFF)} (off), in any "
+                       f"case; unset: {'on' if default else 'off'}")
+
+
+DBT_TASKS_ENV = "JLAC_DBT_TASKS"
+
+
+def dbt_tasks() -> bool:
+    """JLAC_DBT_TASKS: each dbt model and test as a Prefect task of the refresh's flow run (off by default)."""
+    return env_flag(DBT_TASKS_ENV)
+
+
 def _path(var: str, default: Path) -> Path:
     value = os.environ.get(var)
     return Path(value).expanduser().resolve() if value else default
@@ -83,6 +112,8 @@ class Settings:
     # content and every input of their parse, and written by rename, so warehouse homes may share one folder (a
     # staging and a production warehouse parse each snapshot once); unset, each home keeps its own.
     cache: Path | None = field(default_factory=cache_setting)
+    # JLAC_DBT_TASKS: read here too, so that a value jlac cannot use stops the command as it starts, named
+    dbt_tasks: bool = field(default_factory=dbt_tasks)
 
     @property
     def home(self) -> Path:

@@ -118,6 +118,21 @@ def name_map_rows(source: str, names) -> list[tuple]:
     return rows
 
 
+def iso_rows() -> list[tuple]:
+    """Rows for ``staging.country_name_map`` of convention ``iso``: every ISO 3166-1 country (and ISO 3166-3 former
+    country) under its alpha-3 code.
+    Sources that carry codes instead of names (AidData, Comtrade, MOF's code list) hold ISO3s that no name in the
+    map gave; with these rows every one is in ``marts.dim_country``, which the facts' relationships tests read
+    (Liechtenstein, Mayotte, Martinique, Wallis and Futuna were missing: found by a QA pass)."""
+    current = [("iso", c.alpha_3, c.alpha_3, int(c.numeric), "country", getattr(c, "common_name", None) or c.name,
+                None, None, "ISO 3166-1") for c in pycountry.countries]
+    codes = {r[2] for r in current}
+    # ISO 3166-3's former countries too (Comtrade's partner PCI, the Pacific Islands trust territory), without an
+    # M49: jlac's reviewed overrides give the historical codes theirs (YUG 890, where ISO 3166-3 has 891)
+    return current + [("iso", c.alpha_3, c.alpha_3, None, "historical", c.name, None, None, "ISO 3166-3")
+                      for c in pycountry.historic_countries if c.alpha_3 not in codes]
+
+
 def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = None, *,
                          only_for: dict | None = None) -> int:
     """staging.country_name_map: every country name the raw tables in the build use (all sources' unless given).
@@ -151,6 +166,8 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
             query = f"SELECT DISTINCT {column} FROM {src.raw_table} WHERE {column} IS NOT NULL"
             names = [r[0] for r in con.execute(query).fetchall()]
             rows += name_map_rows(tag, names)
+    if tags is None:  # an incremental build keeps the published map's, from the same pycountry (same code)
+        rows += iso_rows()
     rows = sorted(set(rows))
     if tags is not None:
         con.execute("DELETE FROM staging.country_name_map WHERE source IN (SELECT unnest(?))", [sorted(tags)])
@@ -164,10 +181,12 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
         return len(rows)
     comments.comment_table(
         con, "staging.country_name_map",
-        "Every country or aggregate name found in the raw tables, resolved to ISO3/M49 by pycountry and jlac's "
+        "Every country or aggregate name found in the raw tables (and every ISO 3166-1 code, convention iso), "
+        "resolved to ISO3/M49 by pycountry and jlac's "
         "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent and "
         "fail validation.",
-        {"source": "Naming convention: imf, mof, ...", "name": "Name as the publisher spells it",
+        {"source": "Naming convention: imf, mof, ...; iso: every ISO 3166-1 and 3166-3 country by its alpha-3 code",
+         "name": "Name as the publisher spells it",
          "iso3": "ISO3 (or jlac code for historical entities); NULL for aggregates",
          "m49": "UN M49 / ISO numeric code", "kind": "country, territory, historical, aggregate or unallocated",
          "display_name": "Short English name", "aggregate_code": "jlac code of an IMF aggregate",

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import logging
 import os
+import traceback
 from pathlib import Path
 
 import duckdb
@@ -110,14 +111,36 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
             if is_interrupt(exc):  # stopped (Ctrl-C, SIGTERM), not a file the parser cannot read
                 raise
             log.debug("unexpected parser error", exc_info=True)
+            at = raised_at(exc, source.parse)
             raise ParseError(
-                f"{source.name} {snapshot.id}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
-                "the files do not have the layout the parser expects"
+                f"{source.name} {snapshot.id}: {UNEXPECTED} ({type(exc).__name__}: {exc}{at}); the files do not "
+                "have the layout the parser expects, or the parser has a bug there (`jlac -v refresh` shows the "
+                "traceback)"
             ) from exc
         sealed.seal(tmp, out)
         os.replace(tmp, out)
     log.info("%s: parsed %s into %s", source.name, snapshot.id, out.name)
     return out
+
+
+def raised_at(exc: BaseException, parser=None) -> str:
+    """`` at <file> line <n> (in <function>)``: the last place in jlac's code (or the module of ``parser``, a parse
+    function kept elsewhere) the exception passed through: the parser's own line, not pandas' or DuckDB's below it;
+    empty when none. A KeyError from a parser was reported as the files' layout only, with nothing to tell a bug in
+    the parser from a changed file (found by a QA pass)."""
+    own = [Path(jlac.__file__).resolve().parent]
+    if code := getattr(parser, "__code__", None):
+        own.append(Path(code.co_filename).resolve())
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if any(Path(f.filename).resolve().is_relative_to(p) for p in own)]
+    if not frames:
+        return ""
+    last = frames[-1]
+    where = Path(last.filename).resolve()
+    # in a checkout, the path from its root (flows/jlac/...); installed from a wheel, the whole path
+    root = config.PROJECT_ROOT if (config.PROJECT_ROOT / "pyproject.toml").is_file() else None
+    shown = where.relative_to(root) if root and where.is_relative_to(root) else where
+    return f" at {shown} line {last.lineno} (in {last.name})"
 
 
 def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot, tmp: Path) -> None:

@@ -177,8 +177,11 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
             tmp.unlink(missing_ok=True)
             if is_interrupt(exc):  # stopped (Ctrl-C, SIGTERM), not a file the parser cannot read
                 raise
-            raise ParseError(f"{source.name} {snapshot.id}/{rel}: {UNEXPECTED} ({type(exc).__name__}: {exc}); "
-                             "the file does not have the layout the parser expects") from exc
+            from jlac.parse import raised_at  # (jlac.parse imports this module)
+
+            raise ParseError(f"{source.name} {snapshot.id}/{rel}: {UNEXPECTED} ({type(exc).__name__}: {exc}"
+                             f"{raised_at(exc, source.parse_file)}); the file does not have the layout the parser "
+                             "expects, or the parser has a bug there (`jlac -v refresh` shows the traceback)") from exc
         _write_stats(con, source, tmp, stats_path(out))
     sealed.seal(tmp, out)
     os.replace(tmp, out)  # the partition last: a partition never exists without its statistics and seal

@@ -72,27 +72,47 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
 
 
 def vanished(snapshots: dict[str, Snapshot | None], published: dict[str, str] | None) -> dict[str, str]:
-    """Sources the published warehouse was built from (``meta.inputs``) of which no snapshot is found now:
-    {source: the published vintage}. A build without them would publish their raw tables empty."""
+    """Sources the published warehouse was built from (``meta.inputs``) of which no snapshot is found now, or which
+    are no longer registered at all (``snapshots`` has every registered source): {source: the published vintage}.
+    A build without them would publish their raw tables empty, or without them."""
     out = {}
-    for name, snap in snapshots.items():
-        was = (published or {}).get(f"source:{name}")
-        if snap is None and was is not None and was != "none":
+    for key, was in (published or {}).items():
+        name = key.removeprefix("source:")
+        if key.startswith("source:") and snapshots.get(name) is None and was != "none":
             out[name] = was.split("/", 1)[0]
     return out
 
 
+def published_sources(settings: Settings) -> set[str]:
+    """The sources the published warehouse was built from (``meta.inputs``), registered or not."""
+    return {k.removeprefix("source:") for k, v in (published_inputs(settings) or {}).items()
+            if k.startswith("source:") and v != "none"}
+
+
 def refuse_vanished(gone: dict[str, str], settings: Settings) -> None:
     """Raise SnapshotError for the sources the published warehouse holds of which no snapshot is found any more
-    (``vanished``; a mirror no longer configured, a store moved): a refresh would otherwise remove their published
-    data."""
+    (``vanished``; a mirror no longer configured, a store moved) or which are no longer registered (a source
+    folder removed, or its ``SOURCE.name`` changed: found by a QA pass): a refresh would otherwise remove their
+    published data."""
     names = " ".join(f"--drop {n}" for n in sorted(gone))
+    registered = all_sources()
+    lost = {n: v for n, v in gone.items() if n in registered}
+    unregistered = {n: v for n, v in gone.items() if n not in registered}
+    said = []
+    if lost:
+        said.append("no snapshot found of " + ", ".join(f"{n} (the published warehouse holds its vintage {v})"
+                                                        for n, v in sorted(lost.items()))
+                    + f" under {_roots(settings)}")
+    if unregistered:
+        said.append(", ".join(f"{n} (vintage {v})" for n, v in sorted(unregistered.items()))
+                    + " is in the published warehouse but no longer a registered source (its folder under "
+                    "flows/jlac/sources/ removed, or the name in its SOURCE changed; registered: "
+                    + ", ".join(sorted(registered)) + ")")
     raise SnapshotError(
-        "no snapshot found of " + ", ".join(f"{n} (the published warehouse holds its vintage {v})"
-                                             for n, v in sorted(gone.items()))
-        + f" under {_roots(settings)}: a refresh now would remove its published data; nothing was built. Set "
-        f"JLAC_MIRROR or JLAC_SNAPSHOTS to where its vintages are, fetch it (`jlac fetch`), or build without it on "
-        f"purpose: `jlac refresh {names}`")
+        "; ".join(said) + ": a refresh now would remove its published data; nothing was built. "
+        + ("Set JLAC_MIRROR or JLAC_SNAPSHOTS to where its vintages are, fetch it (`jlac fetch`), " if lost else
+           "Put the source back, ")
+        + f"or build without it on purpose: `jlac refresh {names}`")
 
 
 def _roots(settings: Settings) -> str:

@@ -27,8 +27,14 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     from jlac.transform import dbt_home
     from jlac.warehouse import not_duckdb
 
-    check_known([*(sources or []), *(drop or [])] or None, pins)
-    if required := sorted(n for n in drop or [] if all_sources()[n].required):
+    # --drop may name a source the published warehouse holds that is no longer registered (its folder removed)
+    gone = {n for n in drop or [] if n not in all_sources()}
+    if gone:
+        from jlac.plan import published_sources
+
+        gone -= published_sources(settings)
+    check_known([*(sources or []), *gone] or None, pins)
+    if required := sorted(n for n in drop or [] if n in all_sources() and all_sources()[n].required):
         raise JlacError(f"--drop {', '.join(required)}: a required source (the models and figures need its data) "
                         "cannot be built without; put its snapshots back where JLAC_MIRROR or JLAC_SNAPSHOTS say")
     if fetch:

@@ -26,7 +26,7 @@ from jlac.config import Settings
 from jlac.errors import SnapshotError
 
 log = logging.getLogger(__name__)
-_WARNED: set[Path] = set()  # folders without a manifest, warned about once per process
+_WARNED: set[Path] = set()  # folders without a manifest, and manifests without their origin: warned once per process
 
 MANIFEST = "SNAPSHOT.yml"
 
@@ -92,12 +92,34 @@ def sha256_file(path: Path) -> str:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def normal_path(path: str) -> str:
+    """A listed path as the files are found in the folder: ``/`` between parts (a manifest written on Windows has
+    ``\\``), no ``./`` or empty parts. ``./EXJPUS.csv`` was refused as "unlisted file EXJPUS.csv (not in
+    SNAPSHOT.yml)" (found by a QA pass)."""
+    return "/".join(part for part in path.replace("\\", "/").split("/") if part not in ("", "."))
+
+
+def _path_problem(path: str) -> str | None:
+    """Why a listed path does not name a file inside the vintage folder, None when it does: an absolute path or one
+    climbing out with ``..`` would have read (and, its checksum matching, loaded) a file from anywhere."""
+    posix = path.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"[A-Za-z]:/", posix):
+        return f"has the absolute path {path!r}; expected a path relative to the vintage folder"
+    if ".." in posix.split("/"):
+        return f"has the path {path!r}, which leads out of the vintage folder ('..'); expected a path inside it"
+    if not normal_path(path) or normal_path(path) == MANIFEST:
+        return f"has the path {path!r}, which names no data file in the vintage folder"
+    return None
+
+
 def _file_entry_problem(entry) -> str | None:
     """What is wrong with one ``files:`` entry of a manifest, None when it is whole."""
     if not isinstance(entry, dict):
         return "is not a mapping with path, sha256 and bytes"
     if not isinstance(entry.get("path"), str) or not entry["path"]:
         return "has no path"
+    if problem := _path_problem(entry["path"]):
+        return problem
     if not isinstance(entry.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
         return f"has no sha256 of 64 hex digits (found {entry.get('sha256')!r})"
     if entry.get("bytes") is not None and (not isinstance(entry["bytes"], int) or entry["bytes"] < 0):
@@ -141,20 +163,51 @@ def load_snapshot(vintage_dir: Path) -> Snapshot:
         problem = _file_entry_problem(entry)
         if problem:
             raise SnapshotError(f"{manifest_path}: files entry {i} ({str(entry)[:80]}) {problem}")
-    paths = [str(entry["path"]) for entry in manifest["files"]]
+    # each path as the folder's files are named (verify and the parsers compare them with those names)
+    manifest = {**manifest, "files": [{**entry, "path": normal_path(entry["path"])} for entry in manifest["files"]]}
+    paths = [entry["path"] for entry in manifest["files"]]
     if repeated := sorted({p for p in paths if paths.count(p) > 1}):
         # a file listed twice was read twice: the errors then spoke of a repeated reporter or a row count
         raise SnapshotError(f"{manifest_path}: lists {', '.join(repeated)} more than once; each file once")
+    source = manifest.get("source")
+    if source is not None and str(source) != vintage_dir.parent.name:
+        # the folder decides which parser reads the files: a manifest of another source copied in was read as this one
+        raise SnapshotError(f"{manifest_path}: says source {str(source)!r} but lies in the folder of source "
+                            f"{vintage_dir.parent.name!r}; move the vintage to {source}/ or set source: "
+                            f"{vintage_dir.parent.name}")
     said = manifest.get("vintage")
     if said is not None and str(said) != vintage_dir.name:
         # a vintage copied to a new folder keeps the old manifest's name: it was listed twice under the old name,
         # recorded so, and `--source` then pinned the other source back to the old folder's data
         raise SnapshotError(f"{manifest_path}: says vintage {str(said)!r} but its folder is {vintage_dir.name!r}; "
                             f"a copied vintage keeps the manifest it was copied with: set vintage: {vintage_dir.name}")
+    _warn_missing_origin(manifest_path, manifest)
     return Snapshot(
         source=vintage_dir.parent.name, vintage=vintage_dir.name,
         root=vintage_dir, manifest=manifest,
     )
+
+
+# The origin every manifest carries (each of the mirror's, and what every connector writes): what the data is, who
+# publishes it, where from, under which license. ``url`` stands for ``publisher_url`` (the report site reads either).
+ORIGIN_FIELDS = ("title", "publisher", "publisher_url", "license")
+
+
+def missing_origin(manifest: dict) -> list[str]:
+    """The origin fields (``ORIGIN_FIELDS``) a manifest lacks or leaves empty."""
+    said = {name: str(manifest.get(name) or "").strip() for name in (*ORIGIN_FIELDS, "url")}
+    said["publisher_url"] = said["publisher_url"] or said["url"]
+    return [name for name in ORIGIN_FIELDS if not said[name]]
+
+
+def _warn_missing_origin(manifest_path: Path, manifest: dict) -> None:
+    """A manifest without its origin is used (tests and hand-made vintages write minimal ones), and said so once:
+    data of unknown origin or license went into the warehouse without a word (found by a QA pass)."""
+    if manifest_path in _WARNED or not (missing := missing_origin(manifest)):
+        return
+    _WARNED.add(manifest_path)
+    log.warning("%s: no %s; a manifest carries the data's origin (%s) and license: add them", manifest_path,
+                ", ".join(missing), ", ".join(ORIGIN_FIELDS[:-1]))
 
 
 def list_vintages(source: str, settings: Settings) -> list[Snapshot]:

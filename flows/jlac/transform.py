@@ -134,7 +134,9 @@ def _in_flow_run() -> bool:
     """Inside a Prefect flow run (Prefect already loaded) and JLAC_DBT_TASKS=1: dbt's nodes become the run's tasks."""
     import sys
 
-    if "prefect" not in sys.modules or os.environ.get("JLAC_DBT_TASKS", "0") != "1":
+    from jlac.config import dbt_tasks
+
+    if "prefect" not in sys.modules or not dbt_tasks():
         return False
     from prefect.context import FlowRunContext
 
@@ -251,7 +253,10 @@ def _manifest(home: Path):
             if manifest is None:
                 _forget_parse_of_another_project(home)
                 with _offline():
-                    res = dbtRunner(callbacks=[_forward]).invoke(_args(["parse", "--no-write-json"], home))
+                    # a model's yml whose name matches no model (a typo) is an error, not a warning in the log: its
+                    # description and tests were dropped without a word (found by a QA pass)
+                    res = dbtRunner(callbacks=[_forward]).invoke(_args(
+                        ["parse", "--no-write-json", "--warn-error-options", '{"error": ["NoNodeForYamlKey"]}'], home))
                 if not res.success:
                     raise ModelError(f"dbt could not parse the SQL models ({PROJECT_DIR}): {res.exception}")
                 manifest = res.result
@@ -392,12 +397,57 @@ def _failures(results, build_path: Path, settings: Settings) -> list[str]:
         if status == "error":
             kind = node.resource_type
             what = f"SQL model {_relation(node)}" if kind == "model" else f"dbt {kind} {node.name}"
-            problems.append(f"{what} failed: {r.message}")
+            # a model naming raw.<table> itself: the build file is attached under dbt's name for it, so the schema
+            # "does not exist", which sent a contributor looking for a missing schema (found by a QA pass)
+            hint = ("; a model reads a source's table as {{ source('<table>', '<table>') }} and another model as "
+                    "{{ ref('<model>') }}, not by its schema-qualified name"
+                    if re.search(r'schema "?(raw|staging|intermediate|marts|figures|seeds|meta)"? does not exist',
+                                 r.message or "") else "")
+            problems.append(f"{what} failed: {r.message}{hint}")
         elif status == "fail":
             sample = _sample(build_path, getattr(node, "compiled_code", None))
             problems.append(f"dbt test {_test_label(node, relations)} failed: {r.failures} failing row(s)"
                             + (f"; e.g. {sample}" if sample else ""))
     return problems
+
+
+def check_source_layout(manifest, sources: dict) -> None:
+    """Raise ModelError naming every registered source whose dbt side does not follow the one-name rule: a dbt
+    source named as its raw table, with that table, declared in ``models/staging/<table>/``, read directly only by
+    that folder's ``stg_<table>__*`` models; and every dbt source of schema raw a registered source's table.
+
+    An incremental build selects what is downstream of ``source:<table>``: a dbt source named otherwise selected
+    nothing, and the refresh published the new raw rows under a staging table built from the old ones, its tests
+    not run (found by a QA pass, as a contributor's new source)."""
+    problems = []
+    raw = [d for d in manifest.sources.values() if d.schema == "raw"]
+    for name, src in sorted(sources.items()):
+        t, folder = src.table, f"models/staging/{src.table}/"
+        found = [d for d in raw if d.source_name == t and d.name == t]
+        if not found:
+            other = [d for d in raw if t in (d.name, d.identifier)]
+            problems.append(
+                f"source {name}: the dbt project declares no source {t!r} with a table {t!r} (schema raw); "
+                + (f"{PROJECT_DIR / other[0].original_file_path} declares raw.{t} as source "
+                   f"{other[0].source_name!r}: name that source {t!r}" if other else
+                   f"expected in {PROJECT_DIR / folder / f'_{t}__sources.yml'}"))
+            continue
+        if not found[0].original_file_path.startswith(folder):
+            problems.append(f"source {name}: its dbt source is declared in {PROJECT_DIR / found[0].original_file_path}"
+                            f", expected in {PROJECT_DIR / folder}")
+        readers = [n for n in manifest.nodes.values() if n.resource_type == "model" and any(
+            dep in manifest.sources and manifest.sources[dep].schema == "raw" and manifest.sources[dep].source_name == t
+            for dep in n.depends_on.nodes)]
+        problems += [f"model {PROJECT_DIR / n.original_file_path} reads source {t!r} directly: only the source's "
+                     f"staging models do, {PROJECT_DIR / folder / f'stg_{t}__<entity>.sql'}" for n in readers
+                     if not (n.original_file_path.startswith(folder) and n.name.startswith(f"stg_{t}__"))]
+    tables = {src.table for src in sources.values()}
+    problems += [f"{PROJECT_DIR / d.original_file_path}: dbt source {d.source_name!r} (schema raw) is no registered "
+                 f"source's raw table (registered: {', '.join(sorted(tables))})"
+                 for d in raw if d.source_name not in tables]
+    if problems:
+        raise ModelError("the dbt project does not match the registered sources; nothing was built:\n  "
+                         + "\n  ".join(dict.fromkeys(problems)))
 
 
 def build(build_path: Path, settings: Settings, *, select: list[str] | None = None,
@@ -418,6 +468,9 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
         # jlac's selections join parts that may pick nothing by design (into_a_copy's "its tables", of a source whose
         # models are all views): dbt's warning for each would show in every incremental refresh's log
         command += ["--select", *select, "--warn-error-options", '{"silence": ["NoNodesForSelectionCriteria"]}']
+    from jlac.sources import all_sources
+
+    check_source_layout(_manifest(_profile(dbt_home(settings))), all_sources())
     start = time.perf_counter()
     res = _invoke(command, settings, build_path)
     if res.exception is not None:

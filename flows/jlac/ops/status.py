@@ -19,7 +19,7 @@ import yaml
 from jlac import ledger
 from jlac.config import Settings
 from jlac.snapshots import latest_snapshot
-from jlac.sources import all_sources
+from jlac.sources import RegistryError, all_sources
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,28 @@ class SourceStatus:
 
 
 RELEASE_FILE = "release.yml"  # in each source's folder, jlac/sources/<table>/
+RHYTHMS = ("monthly", "annual", "irregular", "frozen")  # what a release.yml's rhythm may say (jlac.sources' docstring)
+
+
+class ReleaseFileError(RegistryError, ValueError):
+    """A source's ``release.yml`` that ``jlac status`` cannot use; the message names the file, the field and what it
+    takes. A JlacError, so the CLI says it in one line (``stale_after_days: soon`` was a traceback from int())."""
 
 
 def read_rhythm(path: Path) -> Rhythm:
     """One source's ``release.yml``: ``rhythm``, ``stale_after_days`` (absent: never flagged), ``note``."""
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(spec, dict) or "rhythm" not in spec:
-        raise ValueError(f"{path}: needs a 'rhythm' (monthly, annual, irregular, frozen)")
+        raise ReleaseFileError(f"{path}: needs a 'rhythm' ({', '.join(RHYTHMS)})")
+    rhythm = spec["rhythm"]
+    if rhythm not in RHYTHMS:
+        raise ReleaseFileError(f"{path}: rhythm {rhythm!r} is not one of {', '.join(RHYTHMS)}")
     days = spec.get("stale_after_days")
-    return Rhythm(str(spec["rhythm"]), int(days) if days is not None else None, spec.get("note", ""))
+    # a whole number of days (not a bool, which int() took as 1 or 0); absent or empty: never flagged stale
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+        raise ReleaseFileError(f"{path}: stale_after_days {days!r} is not a number of days: expected a whole number "
+                               "of at least 1 (e.g. 45), or no stale_after_days for a source never flagged stale")
+    return Rhythm(rhythm, days, spec.get("note", ""))
 
 
 def load_rhythms() -> dict[str, Rhythm]:

@@ -26,6 +26,7 @@ also attacks every source's parser: ``tests/test_mutations.py`` asks for its ``S
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -150,6 +151,9 @@ def part(source: Source, name: str) -> ModuleType | None:
     return importlib.import_module(f"{source.package}.{name}")
 
 
+NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a source's name: imf-dots, fred-exjpus
+
+
 def scan(root: Path = SOURCES_DIR, package: str = __name__) -> dict[str, Source]:
     """Every source folder under ``root`` (the Python package ``package``), by source name.
 
@@ -170,6 +174,10 @@ def scan(root: Path = SOURCES_DIR, package: str = __name__) -> dict[str, Source]
         src = getattr(importlib.import_module(f"{package}.{folder.name}.source"), "SOURCE", None)
         if not isinstance(src, Source):
             raise RegistryError(f"{where}: source.py defines no SOURCE = Source(...)")
+        if not NAME.fullmatch(src.name):  # 'jica_volunteers' passed, and its table was the folder's name too
+            raise RegistryError(
+                f"{where}: its SOURCE name {src.name!r} is not lowercase letters and digits in words joined by '-' "
+                f"(e.g. {src.name.lower().replace('_', '-').strip('-')!r}); its folder and raw table take '_'")
         if src.table != folder.name:
             raise RegistryError(
                 f"{where}: its SOURCE is named {src.name!r}, so its folder must be {src.table!r}, not "

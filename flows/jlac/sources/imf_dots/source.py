@@ -5,7 +5,8 @@ name in the first column above the unit line; a header row of years (which diffe
 one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
 text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
 166,000 of them). A year header cell must be a plain year: anything else (a note, a footnote mark) is refused
-naming sheet, row and column.
+naming sheet, row and column. Every file the manifest lists is such a workbook (.xlsx) or a note beside them
+(.txt, .md, .pdf: not read); any other file is refused by name, not skipped.
 
 Repeats: IMF repeats some partner rows in a sheet ('Australia' above 'World' and again in its region, in most
 workbooks); every cell of both rows is kept, the core drops the identical ones, and validation refuses a year
@@ -18,13 +19,14 @@ from __future__ import annotations
 import logging
 import math
 import re
+from pathlib import PurePosixPath
 
 import duckdb
 import pyarrow as pa
 from python_calamine import CalamineError, CalamineWorkbook
 
 from jlac.errors import ParseError
-from jlac.snapshots import Snapshot
+from jlac.snapshots import MANIFEST, Snapshot, SnapshotFile
 from jlac.sources import Column, FigureScope, Source
 
 log = logging.getLogger(__name__)
@@ -182,13 +184,37 @@ def _file_order(path: str) -> tuple[int, str]:
     return (int(m.group(1)) if m else 1 << 30, path)
 
 
+# Files a snapshot may list beside the workbooks that are not data (a README, the publisher's notes): not read.
+NOTES = (".txt", ".md", ".pdf")
+
+
+def workbooks(snapshot: Snapshot) -> list[SnapshotFile]:
+    """The workbooks the manifest lists, in file-index order. Every other listed file is a note (``NOTES``) or
+    refused by name: DOTS_43.xlsx renamed DOTS_43.xls and resealed was verified, then skipped, and Colombia's rows
+    vanished with a generic warning (found by a QA pass). Only .xlsx is read, not the .xls, .xlsb or .ods that
+    calamine also reads: checks.py counts the .xlsx files listed against the files loaded."""
+    books = []
+    for f in snapshot.files:
+        suffix = PurePosixPath(f.path.lower()).suffix
+        if suffix == ".xlsx":
+            books.append(f)
+        elif suffix not in NOTES:
+            raise ParseError(
+                f"imf-dots {snapshot.id}: {f.path} is listed in {MANIFEST} but is not an .xlsx workbook; imf-dots "
+                "reads one .xlsx workbook per reporter (sheets 'Exports, FOB' and 'Imports, CIF') and leaves notes "
+                f"({', '.join(NOTES)}) unread. Save it as .xlsx (or give a renamed .xlsx its name back) and list it "
+                f"so in {MANIFEST}, or take it out of the snapshot"
+            )
+    return sorted(books, key=lambda f: _file_order(f.path))
+
+
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """All workbooks of the snapshot, long format, one row per non-blank cell."""
     cols: dict[str, list] = {name: [] for name in _PARSED}
     # reporter -> its first workbook (a repeated reporter, rare, reads its first again: no cells kept for it)
     reporters: dict[str, str] = {}
     repeated: dict[str, int] = {}
-    for f in sorted((f for f in snapshot.files if f.path.lower().endswith(".xlsx")), key=lambda f: _file_order(f.path)):
+    for f in workbooks(snapshot):
         reporter, cells, repeats = parse_workbook(snapshot.path(f.path), f.path)
         for partner in repeats:
             repeated[partner] = repeated.get(partner, 0) + 1

@@ -19,9 +19,9 @@ WITH names AS (
 )
 SELECT
     n.iso3,
-    arg_min(n.display_name, CASE n.source WHEN 'imf' THEN 0 WHEN 'mof' THEN 1 ELSE 2 END) AS name,
+    arg_min(n.display_name, CASE n.source WHEN 'imf' THEN 0 WHEN 'mof' THEN 1 WHEN 'iso' THEN 3 ELSE 2 END) AS name,
     max(n.m49) AS m49,
-    arg_min(n.kind, CASE n.source WHEN 'imf' THEN 0 WHEN 'mof' THEN 1 ELSE 2 END) AS kind,
+    arg_min(n.kind, CASE n.source WHEN 'imf' THEN 0 WHEN 'mof' THEN 1 WHEN 'iso' THEN 3 ELSE 2 END) AS kind,
     bool_or(n.is_celac) AS is_celac,
     coalesce(any_value(mof.is_mof_latin_america), false) AS is_mof_latin_america,
     list(DISTINCT n.name ORDER BY n.name) FILTER (WHERE n.source = 'imf') AS imf_names,

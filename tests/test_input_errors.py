@@ -1,0 +1,138 @@
+"""Inputs jlac must read or refuse by name: files an imf-dots manifest lists, a parser's own bug, settings switches."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import duckdb
+import pytest
+from conftest import IMF_DOTS, JAPAN_WORKBOOK, write_manifest
+from jlac import parse
+from jlac.config import Settings, env_flag, get_settings
+from jlac.errors import UNEXPECTED, ParseError, SettingError
+from jlac.snapshots import load_snapshot, verify
+from jlac.sources import all_sources
+from jlac.sources.imf_dots import source as imf_dots
+
+
+def _dots_vintage(tmp_path, files: dict[str, bytes]):
+    """An imf-dots vintage of the given files (real workbooks of the mirror under the names given), manifest sealed."""
+    vintage = tmp_path / "imf-dots" / "2022-02-02"
+    vintage.mkdir(parents=True)
+    for name, data in files.items():
+        (vintage / name).parent.mkdir(parents=True, exist_ok=True)
+        (vintage / name).write_bytes(data)
+    write_manifest(vintage, "imf-dots")
+    snap = load_snapshot(vintage)
+    verify(snap)  # what the refresh checks first: every file is as its manifest says
+    return snap
+
+
+@pytest.mark.parametrize("name", ["DOTS_43.xls", "DOTS_43.XLS", "DOTS_43.csv", "DOTS_43.xlsx.bak", "DOTS_43"])
+def test_a_listed_dots_file_the_parser_does_not_read_is_refused_by_name(tmp_path, name):
+    """DOTS_43.xlsx (Colombia) renamed DOTS_43.xls and resealed was verified, then skipped: Colombia's rows vanished
+    with only a generic warning. Every listed file is now read or refused, naming it and what is expected."""
+    snap = _dots_vintage(tmp_path, {"DOTS_101.xlsx": JAPAN_WORKBOOK.read_bytes(),
+                                    name: (IMF_DOTS / "DOTS_43.xlsx").read_bytes()})
+    with pytest.raises(ParseError) as err:
+        imf_dots.parse(snap, duckdb.connect())
+    msg = str(err.value)
+    assert f"imf-dots imf-dots/2022-02-02: {name} is listed in SNAPSHOT.yml but is not an .xlsx workbook" in msg
+    assert "one .xlsx workbook per reporter (sheets 'Exports, FOB' and 'Imports, CIF')" in msg
+
+
+def test_notes_beside_the_workbooks_are_not_read_and_every_workbook_is(tmp_path):
+    snap = _dots_vintage(tmp_path, {"DOTS_43.xlsx": (IMF_DOTS / "DOTS_43.xlsx").read_bytes(),
+                                    "README.txt": b"IMF DOTS, one workbook per reporter\n",
+                                    "notes/method.md": b"# how the workbooks were downloaded\n"})
+    con = duckdb.connect()
+    con.register("parsed", imf_dots.parse(snap, con))
+    assert con.execute("SELECT DISTINCT file, reporter_name FROM parsed").fetchall() == [("DOTS_43.xlsx", "Colombia")]
+    # DOTS_43.xlsx, sheet 'Exports, FOB', row 40 (Japan), column 2018: 474.062236
+    assert con.execute("SELECT row_number, value_usd_m FROM parsed WHERE partner_name = 'Japan' AND flow = 'export' "
+                       "AND year = 2018").fetchall() == [(40, pytest.approx(474.062236))]
+
+
+def _fred_copy(tmp_path, mirror):
+    import shutil
+
+    src = next((mirror / "fred-exjpus").iterdir())
+    dest = tmp_path / "mirror" / "fred-exjpus" / src.name
+    shutil.copytree(src, dest)
+    return load_snapshot(dest)
+
+
+def _settings(tmp_path) -> Settings:
+    return Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                    output=tmp_path / "out")
+
+
+def _new_parse(snapshot, con):
+    """A contributor's parse() with a slip: the column is called observation_date, not country."""
+    import csv
+
+    with open(snapshot.path("EXJPUS.csv"), encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return con.sql(f"SELECT '{rows[0]['country']}' AS x")
+
+
+def test_a_parser_bug_is_named_where_it_was_raised(tmp_path, mirror):
+    """A KeyError in a parser was reported as "the files do not have the layout the parser expects" and nothing more:
+    the message now also says where it was raised and how to see the traceback."""
+    source = dataclasses.replace(all_sources()["fred-exjpus"], parse=_new_parse)
+    snap = _fred_copy(tmp_path, mirror)
+    with pytest.raises(ParseError) as err:
+        parse.parse_to_cache(_settings(tmp_path), source, snap)
+    msg = str(err.value)
+    line = _new_parse.__code__.co_firstlineno + 6  # the line reading rows[0]['country']
+    assert (f"fred-exjpus fred-exjpus/2025-05-27: {UNEXPECTED} (KeyError: 'country' at tests/test_input_errors.py line "
+            f"{line} (in _new_parse)); the files do not have the layout the parser expects, or the parser has a bug "
+            "there (`jlac -v refresh` shows the traceback)") == msg
+
+
+def test_the_place_named_is_the_parsers_line_not_the_library_below_it(tmp_path, monkeypatch):
+    """A slip inside a jlac parser module (here: its year reader failing) is named at the parser's line that called
+    it; frames of the libraries below and of the test are not jlac's code."""
+    import inspect
+
+    def broken_year(cell):
+        raise KeyError("year")
+
+    monkeypatch.setattr(imf_dots, "_year", broken_year)
+    snap = _dots_vintage(tmp_path, {"DOTS_43.xlsx": (IMF_DOTS / "DOTS_43.xlsx").read_bytes()})
+    with pytest.raises(ParseError) as err:
+        parse.parse_to_cache(_settings(tmp_path), imf_dots.SOURCE, snap)
+    source_lines, first = inspect.getsourcelines(imf_dots.parse_workbook)
+    line = first + next(i for i, text in enumerate(source_lines) if "_year(rows[i][1])" in text)
+    # (in <genexpr>): the call stands in the generator expression that finds the header row
+    assert (f"(KeyError: 'year' at flows/jlac/sources/imf_dots/source.py line {line} (in <genexpr>)); "
+            in str(err.value))
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("yes", True), ("TRUE", True), (" On ", True),
+                                                 ("0", False), ("no", False), ("False", False), ("OFF", False),
+                                                 ("", False)])
+def test_switches_take_the_usual_spellings(monkeypatch, value, expected):
+    monkeypatch.setenv("JLAC_DBT_TASKS", value)
+    assert env_flag("JLAC_DBT_TASKS") is expected
+    assert get_settings().dbt_tasks is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "y", "enabled"])
+def test_a_switch_jlac_cannot_read_is_named_not_taken_as_off(monkeypatch, capsys, tmp_path, value):
+    """JLAC_DBT_TASKS=yes was silently off while every other bad setting stopped the command: now an unknown
+    spelling stops it in one line naming the variable and the spellings it takes."""
+    from jlac import cli
+
+    monkeypatch.setenv("JLAC_DBT_TASKS", value)
+    with pytest.raises(SettingError, match=rf"^JLAC_DBT_TASKS='{value}': expected 1, true, yes, on \(on\) or 0, "
+                                           r"false, no, off \(off\), in any case; unset: off$"):
+        get_settings()
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    monkeypatch.setattr(sys, "argv", ["jlac", "sources"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = " ".join(capsys.readouterr().err.split())
+    assert exit_.value.code == 1 and f"jlac: SettingError: JLAC_DBT_TASKS='{value}': expected" in err
+    assert "Traceback" not in err
