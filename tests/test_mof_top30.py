@@ -29,9 +29,10 @@ from jlac.config import Settings
 from jlac.connectors import fetch_all
 from jlac.errors import ParseError, ValidationFailed
 from jlac.http import HttpClient
-from jlac.snapshots import list_vintages
+from jlac.snapshots import latest_snapshot, list_vintages, with_history
 from jlac.sources.mof_trade_by_country_top30 import source as top30
 from test_connectors_imf_imts import JPN_2021, PATH, RECORDED, imts_xml
+from trade_helpers import build_models
 from typer.testing import CliRunner
 
 MOF_DIR = MIRROR / "mof-trade-by-country-top30" / "2026-10-04"
@@ -455,3 +456,105 @@ def test_a_partner_missing_from_one_year_and_flow_is_refused_naming_it(tmp_path)
     assert "observed 1" in details
     assert (f"'vintage': '2026-12-01', 'file': '{MOF_CSV.name}', 'year': 2024, 'flow': 'import', "
             "'missing_partner': 'Chile'") in details
+
+
+# Chile's values in the mirror's file (jp-trade-by-country-2021-2025.en.csv, thousand yen): (year, flow) -> value
+CHILE = {(2021, "export"): 203_078_475, (2021, "import"): 854_742_809, (2022, "export"): 301_029_654,
+         (2022, "import"): 997_208_425, (2023, "export"): 286_054_081, (2023, "import"): 1_084_993_320,
+         (2024, "export"): 249_741_092, (2024, "import"): 1_273_237_518, (2025, "export"): 259_326_078,
+         (2025, "import"): 1_346_914_311}
+
+
+def _chile_replaced_by_peru(store, vintage="2027-10-05"):
+    """A 2022-2026 release in which Chile left the top 30 and Peru came in (Peru's values and 2026 are stand-ins:
+    Peru 100,000,000 + year exports and 200,000,000 + year imports, 2026 = 2025 + 1; Mexico's 2025 exports
+    MOF_FINAL_MEX_EXPORT_2025); every other value is the mirror's."""
+    rows = list(csv.reader(MOF_CSV.open(encoding="utf-8-sig")))
+    out = [rows[0]]
+    for year in range(2022, 2027):
+        for y, frm, to, value in rows[1:]:
+            if y != str(min(year, 2025)):
+                continue
+            value = int(value) + (year == 2026)
+            if (frm, to) == ("Japan", "Chile"):
+                frm, to, value = "Japan", "Peru", 100_000_000 + year
+            elif (frm, to) == ("Chile", "Japan"):
+                frm, to, value = "Peru", "Japan", 200_000_000 + year
+            elif (frm, to) == ("Japan", "Mexico") and year == 2025:
+                value = MOF_FINAL_MEX_EXPORT_2025
+            out.append([str(year), frm, to, str(value)])
+    folder = store / "mof-trade-by-country-top30" / vintage
+    folder.mkdir(parents=True)
+    lines = [",".join(r) for r in out]
+    (folder / "jp-trade-by-country-2022-2026.en.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_manifest(folder, "mof-trade-by-country-top30")
+    return folder
+
+
+def _top30_settings(tmp_path):
+    """The mirror's 2026-10-04 release (and FRED) under a mirror root, an empty own store for newer releases."""
+    root = tmp_path / "mirror"
+    for name in ("mof-trade-by-country-top30", "fred-exjpus"):
+        (root / name).mkdir(parents=True)
+        vintage = next((MIRROR / name).iterdir())
+        (root / name / vintage.name).symlink_to(vintage, target_is_directory=True)
+    return Settings(warehouse=tmp_path / "wh" / "w.duckdb", snapshots=tmp_path / "store", mirrors=(root,),
+                    output=tmp_path / "out")
+
+
+def test_a_partner_leaving_the_top_30_keeps_its_values_from_the_last_release_that_listed_it(tmp_path):
+    """Found by a QA pass: a 2022-2026 release in which Peru replaced Chile lost Chile's 2022-2025 values, which the
+    2026-10-04 release had (the parse kept older values per year, not per partner, year and flow). A partner leaving
+    the ranking is not a withdrawn value: Chile's 2021-2025 stay from 2026-10-04; the new release's values win where
+    both list them (Mexico's 2025 exports); Chile has no 2026 (no release lists it). The checks pass, and the marts and
+    Figure 1 carried forward have Chile's 2022-2025, so a publish removes nothing."""
+    from jlac import countries
+
+    settings = _top30_settings(tmp_path)
+    _chile_replaced_by_peru(settings.snapshots)
+    snap = with_history(latest_snapshot("mof-trade-by-country-top30", settings), settings)
+    assert (snap.vintage, [s.vintage for s in snap.older]) == ("2027-10-05", ["2026-10-04"])
+    rel = top30.SOURCE.parse(snap, duckdb.connect())
+    counts = dict(rel.aggregate("vintage, count(*)", "vintage").fetchall())
+    assert counts == {"2027-10-05": 300, "2026-10-04": 60 + 8}  # 2021 whole, and Chile's 2022-2025
+    chile = {(y, f): (v, vin) for y, f, v, vin in rel.filter("partner_name = 'Chile'").project(
+        "year, flow, value_jpy_thousand, vintage").fetchall()}
+    assert chile == {k: (v, "2026-10-04") for k, v in CHILE.items()}
+    peru = dict(rel.filter("partner_name = 'Peru' AND flow = 'export'").project("year, value_jpy_thousand").fetchall())
+    assert peru == {y: 100_000_000 + y for y in range(2022, 2027)}
+    mex = rel.filter("partner_name = 'Mexico' AND flow = 'export' AND year = 2025").project(
+        "value_jpy_thousand, vintage").fetchall()
+    assert mex == [(MOF_FINAL_MEX_EXPORT_2025, "2027-10-05")]
+
+    db = scratch_build(tmp_path / "build.duckdb", top30.SOURCE, snap, settings,
+                       lambda con: countries.build_name_map_table(con, {top30.SOURCE.name: top30.SOURCE}))
+    assert failed_checks(db, top30.SOURCE, snap, settings) == []
+
+    con = build_models(settings, ["fct_trade_annual", "japan_main_lac_partners"])
+    fct = {(y, f): (v, vin) for y, f, v, vin in con.execute(
+        "SELECT year, flow, value_jpy, vintage FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' "
+        "AND partner_iso3 = 'CHL' AND year >= 2021").fetchall()}
+    fig = dict(con.execute("SELECT year, value_jpy_bn FROM figures.japan_main_lac_partners WHERE partner_iso3 = 'CHL' "
+                           "AND flow = 'export' AND year >= 2021").fetchall())
+    con.close()
+    assert fct == {k: (v * 1000, "2026-10-04") for k, v in CHILE.items()}
+    assert fig == {2021: 203.078, 2022: 301.030, 2023: 286.054, 2024: 249.741, 2025: 259.326}
+
+
+def test_an_earlier_release_cut_inside_a_year_is_refused_when_its_values_are_read(tmp_path):
+    """An earlier release is read whole now (its partners a newer one no longer lists): one whose file lacks a partner
+    in a year and flow (Chile's 2024 exports to Japan deleted) stops the source, naming the release, the partner, the
+    flow and the year, instead of losing that value unseen."""
+    settings = _top30_settings(tmp_path)
+    old = tmp_path / "store" / "mof-trade-by-country-top30" / "2026-12-01"
+    old.mkdir(parents=True)
+    text = MOF_CSV.read_text(encoding="utf-8")
+    assert "2024,Chile,Japan,1273237518\n" in text
+    (old / MOF_CSV.name).write_text(text.replace("2024,Chile,Japan,1273237518\n", ""), encoding="utf-8")
+    write_manifest(old, "mof-trade-by-country-top30")
+    _chile_replaced_by_peru(settings.snapshots)
+    snap = with_history(latest_snapshot("mof-trade-by-country-top30", settings), settings)
+    assert [s.vintage for s in snap.older] == ["2026-10-04", "2026-12-01"]
+    with pytest.raises(ParseError, match=r"mof-trade-by-country-top30/2026-12-01/jp-trade-by-country-2021-2025\.en"
+                       r"\.csv \(an earlier vintage 2027-10-05 reads\): no import row for 'Chile' in 2024"):
+        top30.SOURCE.parse(snap, duckdb.connect())

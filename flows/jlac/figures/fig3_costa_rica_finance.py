@@ -139,6 +139,12 @@ def render(con, outdir: Path) -> list[Path]:
     unknown = frame[frame["coverage"] == "projects recorded without an amount"]
     note = ("No point where AidData records projects without a stated amount only (amount unknown): "
             + ", ".join(str(y) for y in sorted({int(y) for y in unknown["year"]})) + "." if len(unknown) else "")
+    # a year the source's release lacks is a gap in its line, not a zero: said, as the CSV's coverage says it
+    absent = frame[frame["coverage"] == "year not in source"]
+    if len(absent):
+        note = " ".join(filter(None, [note, "No point for years the source's release does not hold: " + "; ".join(
+            f"{src} {year_spans(sorted({int(y) for y in rows['year']}))}" for src, rows in absent.groupby("source"))
+            + "."]))
     written = [outdir / "fig3_costa_rica_finance.csv"]
     frame.to_csv(written[0], index=False)
     if not frame.empty:

@@ -10,26 +10,37 @@ the end of November of the following year, so a year counts as provisional when 
 before 1 December of the next year (the mirror's 2026-10-04 vintage: 2025 provisional, 2021-2024 final).
 
 Each release covers a window of five years (``...-2021-2025...``) that moves forward: the next one drops the
-oldest year. So the parse reads the earlier vintages too (``Source.reads_history``) and takes each year from the
-newest vintage that covers it, each row with its vintage: a year a newer window no longer holds keeps the values of
-the last release that had it, instead of leaving the warehouse.
+oldest year. And it lists the 30 partners with the largest trade in its latest year, so a partner may leave the list
+(Chile replaced by Peru) while MOF still publishes its values. Neither is a withdrawn value. So the parse reads the
+earlier vintages too (``Source.reads_history``) and takes each (partner, year, flow) from the newest vintage that
+lists it, each row with its vintage: a year a newer window no longer holds, and a partner a newer release no longer
+ranks, keep the values of the last release that had them, instead of leaving the warehouse (taking whole years only
+lost Chile's 2022-2025 when it left the top 30: found by a QA pass). Where two releases list the same value, the
+newer one wins. Partners are matched by country (``jlac.countries``, tag ``mof``), so a respelled name is one partner.
+
+An earlier vintage is read whole and must itself be a full grid (every partner of the file in every year and flow:
+a file cut inside a year is refused naming it); one that cannot be read (damaged, refused) is skipped with a warning
+only when every year it spans is covered by newer releases, else it stops the source.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import re
 
 import duckdb
 
 from jlac import textfiles
-from jlac.errors import ParseError
+from jlac.countries import resolve
+from jlac.errors import JlacError, ParseError
 from jlac.snapshots import Snapshot, verify_earlier
 from jlac.sources import Column, Source
 
 HEADER = ["Year", "From", "To", "Value (thousand yen)"]
 _FILE = re.compile(r"^jp-trade-by-country-.*\.csv$")
 JAPAN = "Japan"
+log = logging.getLogger(__name__)
 
 
 def check_header(line: str, label: str) -> None:
@@ -115,33 +126,92 @@ def _name_years(snapshot: Snapshot) -> set[int] | None:
     return _years_in_name(names[0]) if len(names) == 1 else None
 
 
+def _check_grid(con: duckdb.DuckDBPyConnection, select: str, earlier: Snapshot, snapshot: Snapshot) -> None:
+    """An earlier vintage's file must be a full grid (every partner of the file in every year and flow), as the checks
+    require of the loaded vintage: only some of its rows are kept, so a file cut inside a year would otherwise lose a
+    partner's values unseen."""
+    gap = con.execute(f"""
+        WITH v AS ({select}), g AS (SELECT DISTINCT year FROM v),
+             p AS (SELECT DISTINCT partner_name FROM v WHERE flow IS NOT NULL)
+        SELECT (SELECT any_value(file) FROM v), g.year, f.flow, p.partner_name
+        FROM g CROSS JOIN (VALUES ('export'), ('import')) AS f(flow) CROSS JOIN p
+        WHERE NOT EXISTS (SELECT 1 FROM v WHERE v.year = g.year AND v.flow = f.flow AND v.partner_name = p.partner_name)
+        ORDER BY g.year, f.flow, p.partner_name LIMIT 1""").fetchone()
+    if gap:
+        raise ParseError(f"{earlier.id}/{gap[0]} (an earlier vintage {snapshot.vintage} reads): no {gap[2]} row for "
+                         f"{gap[3]!r} in {gap[1]}, while the file lists that partner elsewhere (a file cut inside a "
+                         "year?)")
+
+
+def _partner_key(con: duckdb.DuckDBPyConnection, selects: list[str]) -> str:
+    """A temp table (partner_name -> partner_key): the ISO3 the name maps to (tag ``mof``), else the name itself, so
+    that one partner spelt differently by two releases is one partner; the name table's name."""
+    names = {r[0] for sel in selects for r in con.execute(f"SELECT DISTINCT partner_name FROM ({sel})").fetchall()}
+    rows = [(n, (m.iso3 if (m := resolve("mof", n)) and m.iso3 else None) or n) for n in sorted(n for n in names if n)]
+    con.execute("CREATE OR REPLACE TEMP TABLE mof_top30_partner_key (partner_name VARCHAR, partner_key VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO mof_top30_partner_key VALUES (?, ?)", rows)
+    return "mof_top30_partner_key"
+
+
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-    """The rows of ``snapshot``, and of each earlier vintage the years no newer one covers (see the module
-    docstring), each with its vintage. An earlier vintage whose name says all its years are covered by newer ones is
-    not read at all (a damaged or refused release that a later one replaced does not hold the source back)."""
+    """The rows of ``snapshot``, and of each earlier vintage the (partner, year, flow) no newer one lists (see the
+    module docstring), each with its vintage. An earlier vintage that cannot be read is skipped (with a warning) when
+    newer ones cover every year it spans: a damaged or refused release that a later one replaced does not hold the
+    source back."""
     selects, covered = [], set()
-    for snap in (snapshot, *reversed(snapshot.older)):
+    for snap in (snapshot, *reversed(snapshot.older)):  # newest first
         earlier = snap is not snapshot
         spans = _name_years(snap)
-        if earlier and spans is not None and spans <= covered:
-            continue
-        if earlier:
-            verify_earlier(snapshot, snap)
-        select, years = _parse_vintage(snap, con)
-        kept = years - covered
-        if kept:
-            selects.append(f"SELECT * FROM ({select}) WHERE year IN ({', '.join(map(str, sorted(kept)))})")
+        try:
+            if earlier:
+                verify_earlier(snapshot, snap)
+            select, years = _parse_vintage(snap, con)
+            if earlier:
+                _check_grid(con, select, snap, snapshot)
+        except JlacError as exc:
+            if earlier and spans is not None and spans <= covered:
+                log.warning("%s: skipped the earlier vintage %s, whose years newer releases cover: %s",
+                            snapshot.id, snap.vintage, exc)
+                continue
+            raise
+        selects.append(select)
         covered |= years
-    return con.sql("\nUNION ALL\n".join(reversed(selects)))
+    keys = _partner_key(con, selects)
+    ranked = "\nUNION ALL\n".join(f"SELECT *, {i} AS newness FROM ({sel})" for i, sel in enumerate(selects))
+    # rank, not row_number: every row of the newest vintage listing a key stays (a repeat within it is the checks' to
+    # judge, an identical one is dropped by the core), and older vintages' rows for that key go
+    final = f"""
+        SELECT r.* EXCLUDE (newness, partner_key) FROM (
+            SELECT v.*, coalesce(k.partner_key, v.partner_name) AS partner_key
+            FROM ({ranked}) AS v LEFT JOIN {keys} AS k USING (partner_name)) AS r
+        QUALIFY rank() OVER (PARTITION BY r.year, r.flow, r.partner_key ORDER BY r.newness) = 1"""
+    _log_carried(con, final, snapshot)
+    return con.sql(final)
+
+
+def _log_carried(con: duckdb.DuckDBPyConnection, final: str, snapshot: Snapshot) -> None:
+    """Log the partners whose values in years the loaded vintage covers come from an earlier one (they left the top
+    30 list): kept, not withdrawn, but worth a line."""
+    carried = con.execute(f"""
+        WITH r AS ({final})
+        SELECT partner_name, vintage, min(year), max(year) FROM r
+        WHERE vintage <> ? AND year IN (SELECT year FROM r WHERE vintage = ?)
+        GROUP BY ALL ORDER BY ALL""", [snapshot.vintage, snapshot.vintage]).fetchall()
+    if carried:
+        log.info("%s: partners not in this release's list, their values kept from the last release that listed them: "
+                 "%s", snapshot.id, "; ".join(f"{n} {lo}-{hi} from {v}" for n, v, lo, hi in carried))
 
 
 SOURCE = Source(
     name="mof-trade-by-country-top30",
     description="Japan MOF yearly exports (FOB) and imports (CIF) with Japan's 30 largest partners, thousand yen, "
-    "one row per year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value), each year "
-    "from the newest vintage that covers it.",
+    "one row per year, flow and partner, from the redistributed by-country CSV (Year, From, To, Value), each "
+    "(partner, year, flow) from the newest vintage that lists it (a year a newer window drops, a partner a newer "
+    "release no longer ranks among the 30, keep the last release's values).",
     columns=(
-        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from: the newest that covers its year"),
+        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from: the newest that lists its partner, year "
+               "and flow"),
         Column("file", "VARCHAR", "CSV file in the vintage"),
         Column("row_number", "INTEGER", "Line number in the CSV (header = 1)"),
         Column("year", "INTEGER", "Calendar year"),

@@ -56,6 +56,14 @@ def checks(source, snapshot) -> list[Check]:
         "CROSS JOIN (VALUES ('CRI', 'recipient'), ('JPN', 'donor'), ('KOR', 'donor')) AS m(iso3, role) "
         "WHERE NOT EXISTS (SELECT 1 FROM raw.oecd_dac2a AS r WHERE r.file = f.file AND "
         "CASE m.role WHEN 'recipient' THEN r.recipient_iso3 ELSE r.donor_iso3 END = m.iso3) ORDER BY f.file, m.iso3"))
+    out.append(violations_check(
+        # One file per year: a release without one year's file (all but ODA-2012-DAC2a.csv) passed every check above,
+        # and Figure 3 showed Japan's and Korea's 2012 as 0, "none recorded" (QA pass). The years between the first and
+        # the last the release has must all be there; the query names each missing one.
+        "no year missing between the first and the last",
+        f"SELECT g.year AS missing_year, g.first_year, g.last_year FROM (SELECT unnest(generate_series(min(year), "
+        f"max(year))) AS year, min(year) AS first_year, max(year) AS last_year FROM {source.raw_table}) AS g "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {source.raw_table} AS r WHERE r.year = g.year) ORDER BY g.year"))
     if files:
         out.append(
             Check(

@@ -27,6 +27,14 @@ WITH donors AS (
     WHERE recipient_iso3 = 'CRI'
     GROUP BY year
     HAVING sum(amount_usd_2021) = 0
+), source_years AS (
+    -- The years each source has at all (any donor, any recipient). A year inside a series' span that its source lacks
+    -- (a DAC2a release without its 2012 file) is unknown, not 0: it was drawn as 0.0 'none recorded' (QA pass). A
+    -- year the source has without a row for this donor and Costa Rica (an empty DAC2a cell) is 0, none recorded.
+    -- MIDEPLAN's registry is Costa Rica's projects only: a year without any is none recorded, so it is not checked.
+    SELECT DISTINCT source, year FROM {{ ref('fct_dev_finance') }}
+    UNION
+    SELECT source, year FROM unvalued
 )
 SELECT
     s.donor_iso3,
@@ -35,14 +43,16 @@ SELECT
     s.measure,
     s.source,
     s.price_basis,
-    -- a year whose only records have no amount is unknown (NULL), not zero
+    -- a year whose only records have no amount is unknown (NULL), not zero; so is a year the source lacks
     CASE WHEN y.year BETWEEN s.first_year AND s.last_year AND (c.amount_usd_m IS NOT NULL OR u.projects IS NULL)
+              AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation')
          THEN coalesce(c.amount_usd_m, 0) END AS amount_usd_m,
     c.loans_usd_m,
-    CASE WHEN y.year BETWEEN s.first_year AND s.last_year
+    CASE WHEN y.year BETWEEN s.first_year AND s.last_year AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation')
          THEN CASE WHEN s.source IN ('aiddata-gcdf2-projects', 'aiddata-gcdf3-projects') THEN coalesce(u.projects, 0)
               END END AS projects_without_amount,
     CASE WHEN y.year NOT BETWEEN s.first_year AND s.last_year THEN 'outside source years'
+         WHEN sy.year IS NULL AND s.source <> 'mideplan-cooperation' THEN 'year not in source'
          WHEN c.amount_usd_m IS NULL AND u.projects > 0 THEN 'projects recorded without an amount'
          WHEN c.amount_usd_m IS NULL THEN 'none recorded'
          WHEN u.projects > 0 THEN 'reported; more projects recorded without an amount'
@@ -53,4 +63,5 @@ CROSS JOIN years y
 LEFT JOIN cells c ON c.donor_iso3 = s.donor_iso3 AND c.year = y.year AND c.source = s.source
     AND c.measure = s.measure AND c.price_basis = s.price_basis
 LEFT JOIN unvalued u ON s.donor_iso3 = 'CHN' AND u.source = s.source AND u.year = y.year
+LEFT JOIN source_years sy ON sy.source = s.source AND sy.year = y.year
 ORDER BY s.donor_iso3, s.source, y.year

@@ -1,8 +1,23 @@
-WITH fig1 AS (  -- Figure 1's years, unrounded (the figure rounds each year to US$ million: a mean of those is off)
-    SELECT avg(exports_usd + imports_usd) / 1e9 AS avg_total_bn,
-           100 * sum(exports_usd + imports_usd) / sum(world_exports_usd + world_imports_usd) AS share_pct,
-           count(*) AS years
-    FROM {{ ref('int_japan_trade_by_region') }} WHERE region = 'celac' AND year BETWEEN 2014 AND 2018
+WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds each year to US$ million: a mean of
+    -- those is off). Whole years only, as Figure 1 draws them (is_complete; the share also needs the world totals): a
+    -- year incomplete or absent is left out and named, and the claim is then not compared (an average of 2014-2018
+    -- without 2015 was published as the 2014-2018 value: QA pass)
+    SELECT s.year, t.exports_usd + t.imports_usd AS lac_usd, t.world_exports_usd + t.world_imports_usd AS world_usd,
+           coalesce(t.is_complete, false) AS lac_whole,
+           coalesce(t.is_complete, false) AND t.world_exports_usd IS NOT NULL AND t.world_imports_usd IS NOT NULL
+               AS share_whole
+    FROM (SELECT CAST(range AS INTEGER) AS year FROM range(2014, 2019)) AS s
+    LEFT JOIN {{ ref('int_japan_trade_by_region') }} AS t ON t.region = 'celac' AND t.year = s.year
+), fig1 AS (
+    SELECT 'C01' AS claim_id, avg(lac_usd) FILTER (WHERE lac_whole) / 1e9 AS value,
+           string_agg(CAST(year AS VARCHAR), ', ' ORDER BY year) FILTER (WHERE lac_whole) AS years,
+           string_agg(CAST(year AS VARCHAR), ', ' ORDER BY year) FILTER (WHERE NOT lac_whole) AS missing_years
+    FROM span
+    UNION ALL
+    SELECT 'C02', 100 * sum(lac_usd) FILTER (WHERE share_whole) / sum(world_usd) FILTER (WHERE share_whole),
+           string_agg(CAST(year AS VARCHAR), ', ' ORDER BY year) FILTER (WHERE share_whole),
+           string_agg(CAST(year AS VARCHAR), ', ' ORDER BY year) FILTER (WHERE NOT share_whole)
+    FROM span
 ), companies AS (  -- C09/C24: MOFA's counts of Japanese companies, a reviewed seed with a source on every row
     SELECT country, year, max(count) AS companies, string_agg(DISTINCT source_publisher, '; ') AS publisher,
            count(*) AS n_rows
@@ -34,11 +49,19 @@ WITH fig1 AS (  -- Figure 1's years, unrounded (the figure rounds each year to U
     WHERE partner_aggregate = 'world' AND year = 2017
       AND reporter_iso3 IN ('AUS', 'BRN', 'CAN', 'CHL', 'JPN', 'MYS', 'MEX', 'NZL', 'PER', 'SGP', 'VNM')
 ), derived AS (
-    SELECT 'C01' AS claim_id, (SELECT avg_total_bn FROM fig1 WHERE years = 5) AS jlac_number, NULL AS jlac_text,
-           'figures.fig1_japan_lac_trade: mean of exports + imports, 2014-2018 (IMF DOTS, Japan as reporter, CELAC)'
-               AS jlac_source
-    UNION ALL SELECT 'C02', (SELECT share_pct FROM fig1 WHERE years = 5), NULL,
-           'figures.fig1_japan_lac_trade: CELAC trade / Japan world trade, summed over 2014-2018'
+    SELECT f.claim_id, f.value AS jlac_number,
+           CASE WHEN f.missing_years IS NOT NULL
+                THEN coalesce(CAST(round(f.value, 3) AS VARCHAR) || ' (' || f.years || ' only)', 'not computable')
+           END AS jlac_text,
+           CASE f.claim_id
+               WHEN 'C01' THEN 'figures.fig1_japan_lac_trade: mean of exports + imports, 2014-2018 (IMF DOTS, Japan '
+                               || 'as reporter, CELAC)'
+               ELSE 'figures.fig1_japan_lac_trade: CELAC trade / Japan world trade, summed over 2014-2018' END
+           || CASE WHEN f.missing_years IS NULL THEN ''
+                   WHEN f.years IS NULL THEN '; not computable: no year of 2014-2018 is complete in Figure 1'
+                   ELSE '; ' || f.missing_years || ' incomplete or absent in Figure 1: left out, the value covers '
+                        || f.years || ' only and is not compared with the report' END AS jlac_source
+    FROM fig1 AS f
     UNION ALL SELECT 'C03', (SELECT usd_m FROM jp_lac_oda), NULL,
            'oecd-dac2a: Japan net ODA disbursements to CELAC states, 2017 (net of loan repayments, calendar year; '
            || 'JICA''s figure is gross program value by fiscal year)'
@@ -79,6 +102,8 @@ WITH fig1 AS (  -- Figure 1's years, unrounded (the figure rounds each year to U
            'aiddata-gcdf2-projects 37364 (US$296m buyer''s credit) + 39847 (RMB 628m concessional loan), nominal US$'
 ), measures AS (  -- a claim whose open-data value measures something else: shown, never compared
     SELECT 'C03' AS claim_id  -- net ODA disbursements by calendar year vs JICA's gross program value by fiscal year
+), partial AS (  -- a claim whose span has years missing from Figure 1: shown with the years it covers, never compared
+    SELECT claim_id FROM fig1 WHERE missing_years IS NOT NULL
 ), claims AS (
     SELECT c.*, TRY_CAST(regexp_extract(replace(c.report_value, ',', ''), '-?\d+(\.\d+)?') AS DOUBLE) AS report_number
     FROM {{ source('seeds', 'report_claims') }} c
@@ -93,12 +118,13 @@ SELECT
     CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
     coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
     round(d.jlac_number, 3) AS jlac_number,
-    m.claim_id IS NULL AS comparable,
-    CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL THEN round(d.jlac_number - c.report_number, 3) END
-        AS difference,
-    CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND c.report_number <> 0
+    m.claim_id IS NULL AND p.claim_id IS NULL AS comparable,
+    CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL
+         THEN round(d.jlac_number - c.report_number, 3) END AS difference,
+    CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL AND c.report_number <> 0
          THEN round(100 * (d.jlac_number - c.report_number) / c.report_number, 1) END AS difference_pct,
     CASE
+        WHEN p.claim_id IS NOT NULL THEN 'incomplete span'
         WHEN m.claim_id IS NOT NULL AND d.jlac_number IS NOT NULL THEN 'other measure'
         WHEN c.unit = 'date' AND d.jlac_text IS NOT NULL
             THEN CASE WHEN d.jlac_text = c.report_value THEN 'reproduced' ELSE 'differs' END
@@ -113,4 +139,5 @@ SELECT
 FROM claims c
 LEFT JOIN derived d USING (claim_id)
 LEFT JOIN measures m USING (claim_id)
+LEFT JOIN partial p USING (claim_id)
 ORDER BY c.claim_id
