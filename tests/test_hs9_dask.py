@@ -105,6 +105,31 @@ def test_a_scheduler_that_does_not_answer_is_named_at_once(monkeypatch, tmp_path
     assert time.monotonic() - start < 5
 
 
+def test_a_server_that_is_not_a_dask_scheduler_is_named(tmp_path):
+    """A web server on the port: it accepted the connection and the refresh then waited for good on the first parse
+    task, past Dask's own timeouts (found by a QA pass). The check asks for the scheduler's identity first."""
+    import http.server
+    import threading
+    import time
+
+    from jlac import task_runners
+    from jlac.errors import JlacError
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        start = time.monotonic()
+        with pytest.raises(JlacError, match=rf"JLAC_TASK_RUNNER='dask://127.0.0.1:{port}': what listens at "
+                                            rf"tcp://127.0.0.1:{port} is not a Dask scheduler \(no Dask answer within "
+                                            r"2 s \(TimeoutError\)\)\. Start one there"):
+            task_runners.check_reachable(f"tcp://127.0.0.1:{port}", f"dask://127.0.0.1:{port}", timeout=2)
+        assert time.monotonic() - start < 10
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_without_a_task_runner_a_partitioned_source_is_one_parse_task_of_the_flow(prefect_api, tmp_path, mirror):
     """JLAC_TASK_RUNNER unset: mof-hs9-country's files are parsed by the refresh flow's own parse task, as every
     other source's, not in a subflow. A subflow is a flow run of its own (its API calls, and Prefect's wait for its

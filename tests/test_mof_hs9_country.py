@@ -17,7 +17,7 @@ import yaml
 from conftest import write_manifest
 from hs9_helpers import TARGETS, build, generator, settings_for
 from jlac import partitions
-from jlac.errors import ParseError, SnapshotError
+from jlac.errors import JlacError, ParseError, SnapshotError
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
 from jlac.sources.mof_hs9_country import source as source_mod
@@ -224,6 +224,27 @@ def test_header_without_country_fails_naming_the_column(tmp_path, generated):
     snap = latest_snapshot(SRC, settings_for(tmp_path / "h", tmp_path / "m"))
     with pytest.raises(ParseError, match=r"hs9-country-2017-exp.csv: header column 4 is 'Unit1', expected 'Country'"):
         partitions.parse_all(settings_for(tmp_path / "h", tmp_path / "m"), all_sources()[SRC], snap)
+
+
+def test_a_parse_that_cannot_see_the_file_or_write_the_cache_says_so(tmp_path, generated):
+    """Where the parse runs (a Dask worker) it must see the snapshot and write JLAC_CACHE at the refresh's paths: a
+    worker that could not see the file was told the file 'does not have the layout the parser expects', and one with
+    a read-only cache got an OSError, retried for 25 s (found by a QA pass)."""
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    settings = settings_for(tmp_path / "h", tmp_path / "m")
+    snap = latest_snapshot(SRC, settings)
+    source, rel = all_sources()[SRC], "hs9-country-2017-exp.csv"
+    (vintage / rel).rename(vintage / "elsewhere.csv")  # as a worker that does not see the folder
+    with pytest.raises(ParseError, match=rf"{rel}: no file at {vintage / rel} on host .*, process \d+; the parse reads "
+                                         r"the snapshot where it runs .*JLAC_MIRROR, JLAC_SNAPSHOTS"):
+        partitions.parse_partition(settings, source, snap, rel)
+    (vintage / "elsewhere.csv").rename(vintage / rel)
+    settings.cache_dir.mkdir(parents=True)
+    (settings.cache_dir / SRC).write_text("a file where the cache's folder goes")  # mkdir fails, as on a read-only disk
+    with pytest.raises(JlacError, match=rf"{rel}: cannot write the parse cache {settings.cache_dir / SRC / 'parts'} on "
+                                        r"host .*; JLAC_CACHE must be writable where the parse runs") as err:
+        partitions.parse_partition(settings, source, snap, rel)
+    assert not err.value.may_pass  # not retried: the same worker fails the same way
 
 
 def test_non_numeric_value_fails_naming_file_and_line(tmp_path, generated):

@@ -30,6 +30,7 @@ import inspect
 import json
 import logging
 import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -157,8 +158,22 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
     if out.exists():
         log.warning("%s %s/%s: cached partition %s is damaged or changed since it was written; parsed again",
                     source.name, snapshot.id, rel, out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    # Where the parse runs (a Dask worker, JLAC_TASK_RUNNER) it must see the snapshot and write the cache at the
+    # paths the refresh gave: each said as such, once, not as a file in the wrong layout or an OSError retried for
+    # 25 s (found by a QA pass)
+    where = f"on host {socket.gethostname()}, process {os.getpid()}"
+    if not snapshot.path(rel).is_file():
+        raise ParseError(f"{source.name} {snapshot.id}/{rel}: no file at {snapshot.path(rel)} {where}; the parse "
+                         "reads the snapshot where it runs (with JLAC_TASK_RUNNER, a Dask worker), which must see "
+                         "the snapshot stores (JLAC_MIRROR, JLAC_SNAPSHOTS) at the same paths as the refresh")
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch()
+    except OSError as exc:
+        raise JlacError(f"{source.name} {snapshot.id}/{rel}: cannot write the parse cache {out.parent} {where} "
+                        f"({exc.strerror or exc}); JLAC_CACHE must be writable where the parse runs (with "
+                        "JLAC_TASK_RUNNER, on every Dask worker)") from exc
     cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
     with duckdb.connect(config={"threads": threads} if threads else {}) as con:
         try:

@@ -5,12 +5,14 @@
 * ``dask://host[:port]``: an existing Dask scheduler (port 8786, Dask's default, when none is given); Dask's own
   ``tcp://`` and ``tls://`` addresses are taken too.
 
-A scheduler is checked before the run starts: one that does not answer is named with the setting, at once, instead
-of Dask's timeout (30 s) and a traceback from inside the task runner.
+A scheduler is checked before the run starts: one that does not answer, or a server there that is not a Dask
+scheduler, is named with the setting, at once, instead of Dask's timeout (30 s) and a traceback from inside the
+task runner, or a wait without end.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from urllib.parse import urlsplit
@@ -55,16 +57,43 @@ def _local_workers(spec: str) -> int:
 
 
 def check_reachable(address: str, spec: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Raise JlacError naming the setting when nothing accepts a connection at the scheduler's host and port."""
+    """Raise JlacError naming the setting when nothing accepts a connection at the scheduler's host and port, or
+    what does is not a Dask scheduler (a tcp:// address is asked for its identity, as Dask's own clients do)."""
     host, _, port = address.split("://", 1)[1].rpartition(":")
+    start = f"Start one there (`dask scheduler`, workers with `dask worker {address}`) or unset {ENV} to parse in " \
+            "this process."
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass
     except OSError as exc:
-        raise JlacError(
-            f"{ENV}={spec!r}: no Dask scheduler answers at {address} ({exc.strerror or exc}). Start one there "
-            f"(`dask scheduler`, workers with `dask worker {address}`) or unset {ENV} to parse in this process."
-        ) from exc
+        raise JlacError(f"{ENV}={spec!r}: no Dask scheduler answers at {address} ({exc.strerror or exc}). "
+                        + start) from exc
+    if not address.startswith("tcp://"):  # tls:// needs the cluster's certificates, which Dask's config gives it
+        return
+    # Something else listening there (a web server) accepted the connection and the refresh then waited for good
+    # on the first task, past Dask's own timeouts (found by a QA pass)
+    try:
+        kind = asyncio.run(_identity(address, timeout)).get("type")
+    except Exception as exc:  # noqa: BLE001  a timeout, a closed connection, an answer Dask cannot read
+        kind = f"no Dask answer within {timeout:g} s ({type(exc).__name__})"
+    if kind != "Scheduler":
+        raise JlacError(f"{ENV}={spec!r}: what listens at {address} is not a Dask scheduler ({kind}). " + start)
+
+
+async def _identity(address: str, timeout: float) -> dict:
+    """The ``identity`` a Dask server at ``address`` gives of itself (``type``: Scheduler, Worker, ...)."""
+    from distributed.comm import connect
+
+    async def ask() -> dict:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            answer = await comm.read()
+        finally:
+            comm.abort()
+        return answer if isinstance(answer, dict) else {"type": repr(answer)[:60]}
+
+    return await asyncio.wait_for(ask(), timeout)
 
 
 def from_env(check: bool = True):
