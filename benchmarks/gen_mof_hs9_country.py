@@ -239,6 +239,14 @@ def append_month(out: Path, month: str, mirror: Path = DEFAULT_MIRROR) -> Path:
     return vintage_dir
 
 
+def _writing(parser: argparse.ArgumentParser, out: Path, write):
+    """``write()``, an OSError (a folder that cannot be made or written) said in one line naming OUT."""
+    try:
+        return write()
+    except OSError as exc:
+        parser.error(f"OUT {out}: cannot write there ({exc.strerror or exc}: {exc.filename or out})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -267,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.append_month <= last:
             parser.error(f"--append-month {args.append_month}: the newest vintage already runs to {last}; a new "
                          "month comes after it (an earlier one would cut that year's file short)")
-        path = append_month(args.out, args.append_month, args.mirror)
+        path = _writing(parser, args.out, lambda: append_month(args.out, args.append_month, args.mirror))
     else:
         if args.years < 1:
             parser.error(f"--years {args.years}: expected at least 1")
@@ -278,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         if held.is_dir() and any(held.iterdir()):
             parser.error(f"{held} already holds files (an earlier or killed run): they would be listed in the new "
                          "vintage's SNAPSHOT.yml; remove the folder or choose another OUT")
-        path = generate(args.out, args.years, args.mirror, args.last_year)
+        path = _writing(parser, args.out, lambda: generate(args.out, args.years, args.mirror, args.last_year))
     size = sum(p.stat().st_size for p in path.glob("*.csv"))
     print(f"{path}: {len(list(path.glob('*.csv')))} files, {size / 1e6:.0f} MB", file=sys.stderr)
 

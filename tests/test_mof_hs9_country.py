@@ -90,6 +90,16 @@ def test_generator_arguments_it_cannot_use_are_named(tmp_path, mirror, capsys, a
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
+def test_generator_says_an_out_it_cannot_write_in_one_line(tmp_path, mirror, capsys):
+    """An OUT under a file (as under /proc) was a FileNotFoundError traceback (found by a QA pass)."""
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(SystemExit) as exit_:
+        generator().main([str(tmp_path / "plain" / "out"), "--years", "1", "--mirror", str(mirror)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"OUT {tmp_path / 'plain' / 'out'}: cannot write there (" in err
+    assert "Traceback" not in err
+
+
 def test_generator_refuses_what_would_make_a_wrong_vintage(tmp_path, mirror, capsys):
     """Found by a QA pass: leftovers in OUT were listed in the new vintage's SNAPSHOT.yml, an earlier month appended
     cut a whole year short, and OUT as a file was a traceback."""
