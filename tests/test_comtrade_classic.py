@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 from conftest import failed_checks, scratch_build, write_manifest
-from jlac import transform
+from jlac import countries, transform
 from jlac.config import Settings
 from jlac.countries import CELAC
 from jlac.errors import ParseError
@@ -39,9 +39,11 @@ def built(tmp_path_factory, mirror):
     for schema in ("raw", "staging", "marts", "figures"):
         con.execute(f"CREATE SCHEMA {schema}")
     con.execute(f"CREATE TABLE raw.comtrade_classic_hs27_hs44 AS SELECT *, '{VINTAGE}' AS vintage FROM parsed")
-    # dim_country comes from the whole build; the figure needs only its CELAC flag.
-    con.execute("CREATE TABLE marts.dim_country AS SELECT unnest($1::VARCHAR[]) AS iso3, true AS is_celac",
-                [sorted(CELAC)])
+    # dim_country comes from the whole build, which holds every ISO code (countries.iso_rows): the relationships
+    # tests read it; the figure needs only its CELAC flag.
+    codes = sorted({r[2] for r in countries.iso_rows()})
+    con.execute("CREATE TABLE marts.dim_country AS SELECT iso3, list_contains($2::VARCHAR[], iso3) AS is_celac "
+                "FROM (SELECT unnest($1::VARCHAR[]) AS iso3)", [codes, sorted(CELAC)])
     con.close()
     settings = Settings(warehouse=home / "wh" / "jlac.duckdb", snapshots=home / "store", mirrors=(), output=home / "o")
     transform.build(path, settings, select=MODELS)  # dbt build: these three models and their tests

@@ -4,22 +4,29 @@ real import table 0003425294 (as the parsed e-Stat output in api-recordings/esta
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from jlac import partitions
+import yaml
+from conftest import failed_checks, scratch_build
+from jlac import load, parse, partitions
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
-from jlac.snapshots import list_vintages
+from jlac.snapshots import latest_snapshot, list_vintages, sha256_file
 from jlac.sources import all_sources
 from werkzeug import Request, Response
 
 REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "estat"
 APPID = "estat-appid-9f8e7d6c5b4a"
 IMPORTS = "0003425294"  # 品別国別表 imports 2021-25
+EXPORTS = "0003425293"  # 品別国別表 exports 2021-25
+BOTH = "0003425299"  # a listed 品別国別表 table whose title names 輸出入: no single flow, left out
 SUMMARY = "0003425296"  # 概況品別国別表 (SITC summary): not this table, must be left out
 OK = {"STATUS": 0, "ERROR_MSG": "正常に終了しました。", "DATE": "2026-11-28T17:00:00.000+09:00"}
 MONTHS = ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"]
@@ -44,12 +51,12 @@ def stats_list() -> dict:
     return doc
 
 
-def meta(with_months: bool = True) -> dict:
+def meta(with_months: bool = True, years=(2023, 2024), flow: str = "輸入") -> dict:
     doc = json.loads((REC / "content_getMetaInfo.DECODED.json").read_text(encoding="utf-8"))
     inf = doc["GET_META_INFO"]["METADATA_INF"]
-    inf["TABLE_INF"]["STATISTICS_NAME"] = "普通貿易統計 品別国別表 輸入"
+    inf["TABLE_INF"]["STATISTICS_NAME"] = f"普通貿易統計 品別国別表 {flow}"
     inf["CLASS_INF"]["CLASS_OBJ"] = [
-        {"@id": "cat01", "@name": "統計品目表(輸入)",
+        {"@id": "cat01", "@name": f"統計品目表({flow})",
          "CLASS": [{"@code": "081090010", "@name": "081090010"}, {"@code": "270900000", "@name": "270900000"}]},
         {"@id": "cat02", "@name": "統計品目表の数量・金額",
          "CLASS": items() if with_months else items()[:5]},
@@ -57,7 +64,7 @@ def meta(with_months: bool = True) -> dict:
             {"@code": "50304", "@name": "304_アメリカ合衆国"}, {"@code": "50305", "@name": "305_メキシコ"},
             {"@code": "50410", "@name": "410_ブラジル"}]},
         {"@id": "time", "@name": "時間軸(年次)", "CLASS": [
-            {"@code": "2023000000", "@name": "2023年"}, {"@code": "2024000000", "@name": "2024年"}]},
+            {"@code": f"{y}000000", "@name": f"{y}年"} for y in years]},
     ]
     return doc
 
@@ -80,14 +87,31 @@ PAGES = {
 }
 
 
+# Mexico's fruit exports, 2023 and 2024 (table EXPORTS)
+EXPORT_PAGES = {
+    ("2023000000", "1"): ([v("081090010", "140", "50305", "2023000000", "9"),
+                           v("081090010", "500", "50305", "2023000000", "9")], None),
+    ("2024000000", "1"): ([v("081090010", "140", "50305", "2024000000", "8"),
+                           v("081090010", "170", "50305", "2024000000", "8")], None),
+}
+NO_DATA: set[tuple[str, str]] = set()  # (statsDataId, cdTime) e-Stat answers with STATUS 1 (no data)
+
+
 def stats_data(request: Request) -> Response:
-    values, nxt = PAGES[(request.args["cdTime"], request.args["startPosition"])]
+    table, time = request.args["statsDataId"], request.args["cdTime"]
+    if (table, time) in NO_DATA:  # e-Stat's answer to a query without data: STATUS 1, no STATISTICAL_DATA
+        body = {"GET_STATS_DATA": {"RESULT": {**OK, "STATUS": 1,
+                                              "ERROR_MSG": "正常に終了しましたが、該当データはありませんでした。"},
+                                   "PARAMETER": {"STATS_DATA_ID": table}}}
+        return Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
+    pages = EXPORT_PAGES if table == EXPORTS else PAGES
+    values, nxt = pages[(time, request.args["startPosition"])]
     start = int(request.args["startPosition"])
-    total = sum(len(vals) for (time, _), (vals, _) in PAGES.items() if time == request.args["cdTime"])
+    total = sum(len(vals) for (t, _), (vals, _) in pages.items() if t == time)
     result_inf = {"TOTAL_NUMBER": total, "FROM_NUMBER": start, "TO_NUMBER": start + len(values) - 1}
     if nxt:
         result_inf["NEXT_KEY"] = nxt
-    body = {"GET_STATS_DATA": {"RESULT": OK, "PARAMETER": {"STATS_DATA_ID": IMPORTS},
+    body = {"GET_STATS_DATA": {"RESULT": OK, "PARAMETER": {"STATS_DATA_ID": table},
                                "STATISTICAL_DATA": {"RESULT_INF": result_inf, "DATA_INF": {"VALUE": values}}}}
     return Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
 
@@ -211,3 +235,256 @@ def test_a_cell_given_twice_with_two_values_stops_the_fetch(env, httpserver, mon
     [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
     assert result.status == "failed"
     assert "HS 081090010, area 50305, Value-Year is given twice, '5' and '999'" in result.message, result.message
+
+
+# --- every year kept, layouts and answers refused, tables left out, years without data (found by a QA pass) ---
+
+def _serve_tables(httpserver, listed: list[dict], metas: dict[str, dict]):
+    """getStatsList listing ``listed``; getMetaInfo answering each table's own ``metas`` entry."""
+    doc = stats_list()
+    doc["GET_STATS_LIST"]["DATALIST_INF"]["TABLE_INF"] = listed
+    httpserver.expect_request("/rest/3.0/app/json/getStatsList").respond_with_json(doc)
+    for table, body in metas.items():
+        httpserver.expect_request("/rest/3.0/app/json/getMetaInfo",
+                                  query_string={"appId": APPID, "statsDataId": table}).respond_with_json(body)
+    httpserver.expect_request("/rest/3.0/app/json/getStatsData").respond_with_handler(stats_data)
+
+
+def _asked(httpserver) -> list[tuple[str, str]]:
+    return sorted({(r.args["statsDataId"], r.args["cdTime"][:4]) for r, _ in httpserver.log
+                   if r.path.endswith("getStatsData")})
+
+
+def _change_2024(monkeypatch):
+    """Mexico's fruit in 2024: 78 where the first answer said 77 (the year and January)."""
+    monkeypatch.setitem(PAGES, ("2024000000", "4"), ([v("270900000", "290", "50410", "2024000000", "1234"),
+                                                      v("081090010", "140", "50305", "2024000000", "78"),
+                                                      v("081090010", "170", "50305", "2024000000", "78"),
+                                                      v("081090010", "200", "50305", "2024000000", "-")], None))
+
+
+def _csvs(snap) -> dict[str, str]:
+    return {f.path: f.sha256 for f in snap.files if f.path.endswith(".csv")}
+
+
+def _country_codes(settings, mirror):
+    """What the refresh loads beside the source for its checks: the real japan-customs-country-codes of the mirror."""
+    with_mirror = dataclasses.replace(settings, mirrors=(mirror,))
+    src = all_sources()["japan-customs-country-codes"]
+    snap = latest_snapshot(src.name, with_mirror)
+    parsed = parse.parse_to_cache(with_mirror, src, snap)
+    return lambda con: load.load_raw(con, src, snap, parsed)
+
+
+def _publish(settings, mirror, snap) -> None:
+    """``snap`` loaded into the published warehouse file (what the source's history check compares with)."""
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    source = all_sources()["mof-hs9-country"]
+    scratch_build(settings.warehouse, source, snap, settings, _country_codes(settings, mirror))
+
+
+def _failing_checks(settings, mirror, snap, tmp_path) -> list[str]:
+    """The source's suites that fail on ``snap``, against the published warehouse (as a refresh runs them)."""
+    source = all_sources()["mof-hs9-country"]
+    db = scratch_build(tmp_path / f"build-{snap.vintage}.duckdb", source, snap, settings,
+                       _country_codes(settings, mirror))
+    return [r.suite for r in failed_checks(db, source, snap, settings)]
+
+
+def test_a_fetch_of_fewer_years_keeps_the_previous_vintages_other_years(env, httpserver, monkeypatch, mirror,
+                                                                         tmp_path):
+    """Found by a QA pass: a vintage held only the years fetched, so `JLAC_ESTAT_HS9_YEARS=2024 jlac fetch` after a
+    default fetch (2023 and 2024) wrote a vintage without 2023, which the source's checks then refused ("published,
+    and missing from this vintage"). The new vintage keeps the previous one's files of the years not fetched,
+    unchanged (hard links within the store), and an unchanged answer writes no vintage at all."""
+    _serve(httpserver)
+    [first] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert first.status == "new", first.message
+    [v1] = list_vintages("mof-hs9-country", env)
+    _publish(env, mirror, v1)
+
+    monkeypatch.setenv("JLAC_ESTAT_HS9_YEARS", "2024")
+    monkeypatch.setitem(OK, "DATE", "2026-12-28T17:00:00.000+09:00")  # e-Stat stamps every answer with its time
+    [same] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert same.status == "unchanged", same.message  # 2024 as before, 2023 kept: nothing new
+    assert [s.vintage for s in list_vintages("mof-hs9-country", env)] == [v1.vintage]
+
+    httpserver.clear_log()
+    _change_2024(monkeypatch)
+    [second] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert second.status == "new", second.message
+    assert _asked(httpserver) == [(IMPORTS, "2024")]
+    v2 = latest_snapshot("mof-hs9-country", env)
+    assert sorted(_csvs(v2)) == ["hs9-country-2023-imp.csv", "hs9-country-2024-imp.csv"]
+    kept = "hs9-country-2023-imp.csv"
+    assert _csvs(v2)[kept] == _csvs(v1)[kept] == sha256_file(v2.path(kept))
+    assert _csvs(v2)["hs9-country-2024-imp.csv"] != _csvs(v1)["hs9-country-2024-imp.csv"]
+    assert v2.path(kept).stat().st_ino == v1.path(kept).stat().st_ino  # a hard link, not a copy
+    assert f"estat/{IMPORTS}_2023_p001.json" in {f.path for f in v2.files}  # the kept year's answer too
+    manifest = yaml.safe_load((v2.root / "SNAPSHOT.yml").read_text(encoding="utf-8"))
+    assert manifest["kept_from_previous"]["vintage"] == v1.vintage
+    assert manifest["kept_from_previous"]["csv"] == [kept]
+    assert _failing_checks(env, mirror, v2, tmp_path) == []
+
+
+def test_the_default_years_move_on_in_january_and_the_year_left_behind_is_kept(env, httpserver, monkeypatch):
+    """The default window (the two latest years the tables list) moves when a new year is listed: the year it
+    leaves behind stays in the vintage, as MOF's table keeps it."""
+    _serve(httpserver)
+    assert fetch_all(["mof-hs9-country"], env, client_factory=make)[0].status == "new"
+    v1 = latest_snapshot("mof-hs9-country", env)
+    httpserver.clear()
+    monkeypatch.setitem(PAGES, ("2025000000", "1"), ([v("081090010", "140", "50305", "2025000000", "3"),
+                                                      v("081090010", "170", "50305", "2025000000", "3")], None))
+    _serve_tables(httpserver, stats_list()["GET_STATS_LIST"]["DATALIST_INF"]["TABLE_INF"],
+                  {IMPORTS: meta(years=(2023, 2024, 2025))})
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "new", result.message
+    assert _asked(httpserver) == [(IMPORTS, "2024"), (IMPORTS, "2025")]
+    v2 = latest_snapshot("mof-hs9-country", env)
+    assert sorted(_csvs(v2)) == [f"hs9-country-{y}-imp.csv" for y in (2023, 2024, 2025)]
+    assert _csvs(v2)["hs9-country-2023-imp.csv"] == _csvs(v1)["hs9-country-2023-imp.csv"]
+
+
+def test_the_years_kept_from_a_mirror_are_copied_and_a_damaged_one_is_refused(env, httpserver, monkeypatch,
+                                                                              tmp_path):
+    """The previous vintage may lie in a read-only mirror: its files are copied (never linked: the new vintage's
+    modes would be set on the mirror's files) and checked against its manifest; one that does not match is not
+    carried into a new vintage."""
+    _serve(httpserver)
+    assert fetch_all(["mof-hs9-country"], env, client_factory=make)[0].status == "new"
+    v1 = latest_snapshot("mof-hs9-country", env)
+    mirrored = tmp_path / "mirror" / "mof-hs9-country" / v1.vintage
+    shutil.copytree(v1.root, mirrored)
+    shutil.rmtree(v1.root)
+    monkeypatch.setenv("JLAC_MIRROR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("JLAC_ESTAT_HS9_YEARS", "2024")
+    _change_2024(monkeypatch)
+    kept = mirrored / "hs9-country-2023-imp.csv"
+    good = kept.read_bytes()
+    kept.write_bytes(good.replace(b",5,", b",6,", 1))
+    settings = get_settings()
+    [damaged] = fetch_all(["mof-hs9-country"], settings, client_factory=make)
+    assert damaged.status == "failed"
+    assert (f"hs9-country-2023-imp.csv of the previous vintage mof-hs9-country/{v1.vintage}, kept for the years this "
+            "fetch did not ask for, does not match its manifest") in damaged.message, damaged.message
+    assert [s.vintage for s in list_vintages("mof-hs9-country", settings)] == [v1.vintage]
+
+    kept.write_bytes(good)
+    [result] = fetch_all(["mof-hs9-country"], settings, client_factory=make)
+    assert result.status == "new", result.message
+    v2 = latest_snapshot("mof-hs9-country", settings)
+    assert v2.root.parent == settings.snapshots / "mof-hs9-country"
+    assert sorted(_csvs(v2)) == ["hs9-country-2023-imp.csv", "hs9-country-2024-imp.csv"]
+    assert sha256_file(v2.path("hs9-country-2023-imp.csv")) == sha256_file(kept)
+    assert v2.path("hs9-country-2023-imp.csv").stat().st_ino != kept.stat().st_ino
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ("@cat02", "@tab02", "lacks ['@cat02']"),
+    ("@cat01", None, "lacks ['@cat01']"),
+], ids=["@tab02 for @cat02", "no @cat01"])
+def test_a_value_without_its_item_or_commodity_is_refused_naming_the_field(env, httpserver, monkeypatch, old, new,
+                                                                            says):
+    """Found by a QA pass: VALUE entries carrying @tab02 for @cat02 gave header-only CSVs (exit 0), and without
+    @cat01 rows of HS 'None' were stored."""
+    values, nxt = PAGES[("2024000000", "1")]
+    changed = [{(new if k == old else k): x for k, x in value.items() if new is not None or k != old}
+               for value in values]
+    monkeypatch.setitem(PAGES, ("2024000000", "1"), (changed, nxt))
+    _serve(httpserver)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed"
+    assert f"mof-hs9-country table {IMPORTS} 2024 (estat/{IMPORTS}_2024_p001.json): VALUE[0] {says}" \
+        in result.message, result.message
+    assert list_vintages("mof-hs9-country", env) == []
+
+
+def test_an_answer_for_another_year_than_asked_is_refused(env, httpserver, monkeypatch):
+    """Found by a QA pass: @time was never compared with the cdTime asked for, so an answer for 1999 was stored as
+    2023 and as 2024."""
+    for key, (values, nxt) in list(PAGES.items()):
+        monkeypatch.setitem(PAGES, key, ([{**value, "@time": "1999000000"} for value in values], nxt))
+    _serve(httpserver)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed"
+    assert (f"mof-hs9-country table {IMPORTS} 2023 (estat/{IMPORTS}_2023_p001.json): asked for 2023 (cdTime "
+            "2023000000), VALUE[0] is for 1999 (@time '1999000000')") in result.message, result.message
+    assert list_vintages("mof-hs9-country", env) == []
+
+
+def _listed(*tables: tuple[str, str]) -> list[dict]:
+    return [{"@id": t, "STATISTICS_NAME": f"普通貿易統計 品別国別表 {flow}",
+             "TITLE": {"@no": "1", "$": "2021年～2025年"}} for t, flow in tables]
+
+
+def test_a_listed_table_of_exports_and_imports_together_is_left_out_with_a_log_line(env, httpserver, caplog):
+    """Found by a QA pass: the docs said discovery keeps only titles naming one flow, but a listed 品別国別表 table
+    naming 輸出入 failed the whole fetch ("cannot tell exports from imports")."""
+    _serve_tables(httpserver, _listed((IMPORTS, "輸入"), (EXPORTS, "輸出"), (BOTH, "輸出入")),
+                  {IMPORTS: meta(), EXPORTS: meta(flow="輸出"), BOTH: meta(flow="輸出入")})
+    with caplog.at_level(logging.INFO, logger="jlac"):
+        [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "new", result.message
+    assert any(r.levelno == logging.INFO and BOTH in r.getMessage() and "left out" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert BOTH not in {r.args["statsDataId"] for r, _ in httpserver.log if "statsDataId" in r.args}
+    assert sorted(_csvs(latest_snapshot("mof-hs9-country", env))) == [
+        f"hs9-country-{y}-{f}.csv" for y in (2023, 2024) for f in ("exp", "imp")]
+
+
+def test_a_table_left_out_that_leaves_a_flow_without_a_table_fails_naming_the_flow(env, httpserver):
+    _serve_tables(httpserver, _listed((IMPORTS, "輸入"), (BOTH, "輸出入")), {IMPORTS: meta()})
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed"
+    says = f"lists no table of exports (輸出) once {BOTH} (普通貿易統計 品別国別表 輸出入"
+    assert says in result.message, result.message
+    assert list_vintages("mof-hs9-country", env) == []
+
+
+def test_no_data_for_one_table_and_year_keeps_the_others_and_says_so(env, httpserver, monkeypatch, caplog):
+    """Found by a QA pass: e-Stat's STATUS 1 (no data) for one table and year discarded the whole fetch. It is that
+    flow's year without data now: the rest is stored, the log and the manifest's note say it."""
+    monkeypatch.setattr(f"{__name__}.NO_DATA", {(IMPORTS, "2023000000")})
+    _serve(httpserver)
+    with caplog.at_level(logging.WARNING, logger="jlac"):
+        [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "new", result.message
+    snap = latest_snapshot("mof-hs9-country", env)
+    assert sorted(_csvs(snap)) == ["hs9-country-2024-imp.csv"]
+    assert f"estat/{IMPORTS}_2023_nodata.json" in {f.path for f in snap.files}
+    note = f"e-Stat found no data (STATUS 1) for table {IMPORTS} (imports) 2023: no imports file for 2023"
+    assert yaml.safe_load((snap.root / "SNAPSHOT.yml").read_text(encoding="utf-8"))["note"] == note
+    assert any(note in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_no_data_for_a_published_year_keeps_the_previous_vintages_file(env, httpserver, monkeypatch, mirror,
+                                                                       tmp_path):
+    """A year e-Stat has no data for any more, which the warehouse publishes: the new vintage keeps the previous
+    vintage's file for it (a vintage without it is refused by the source's checks), and the note says so."""
+    _serve(httpserver)
+    assert fetch_all(["mof-hs9-country"], env, client_factory=make)[0].status == "new"
+    v1 = latest_snapshot("mof-hs9-country", env)
+    _publish(env, mirror, v1)
+    monkeypatch.setattr(f"{__name__}.NO_DATA", {(IMPORTS, "2023000000")})
+    _change_2024(monkeypatch)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "new", result.message
+    v2 = latest_snapshot("mof-hs9-country", env)
+    assert _csvs(v2)["hs9-country-2023-imp.csv"] == _csvs(v1)["hs9-country-2023-imp.csv"]
+    paths = {f.path for f in v2.files}
+    assert {f"estat/{IMPORTS}_2023_p001.json", f"estat/{IMPORTS}_2023_nodata.json"} <= paths
+    note = yaml.safe_load((v2.root / "SNAPSHOT.yml").read_text(encoding="utf-8"))["note"]
+    assert note == (f"e-Stat found no data (STATUS 1) for table {IMPORTS} (imports) 2023: hs9-country-2023-imp.csv "
+                    f"kept from the previous vintage {v1.vintage}")
+    assert _failing_checks(env, mirror, v2, tmp_path) == []
+
+
+def test_no_data_for_every_table_and_year_fails(env, httpserver, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.NO_DATA", {(IMPORTS, "2023000000"), (IMPORTS, "2024000000")})
+    _serve(httpserver)
+    [result] = fetch_all(["mof-hs9-country"], env, client_factory=make)
+    assert result.status == "failed"
+    assert (f"e-Stat found no data (STATUS 1) for any table and year asked (table {IMPORTS} 2023, table {IMPORTS} "
+            "2024); nothing was stored") in result.message, result.message
+    assert list_vintages("mof-hs9-country", env) == []

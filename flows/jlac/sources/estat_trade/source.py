@@ -53,10 +53,15 @@ def as_list(x) -> list:
     return [] if x is None else x if isinstance(x, list) else [x]
 
 
+class NoData(ParseError):
+    """e-Stat's STATUS 1: the query matched no data. A ParseError like the other refusals; a caller for which one
+    query without data is not an error (``mof-hs9-country``: one table and year) catches this one."""
+
+
 def read_envelope(path: Path, label: str, root: str) -> dict:
     """The inner object of an e-Stat JSON response, after checking RESULT.STATUS.
 
-    STATUS 0 is success; 1 means the query matched no data (an empty result); 100 and above are
+    STATUS 0 is success; 1 means the query matched no data (an empty result: ``NoData``); 100 and above are
     errors (bad appId, unknown table, bad parameter ...). Each raises ParseError naming ``label``.
     """
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
@@ -78,7 +83,7 @@ def read_envelope(path: Path, label: str, root: str) -> dict:
     result = inner.get("RESULT") or {}
     status = result.get("STATUS")
     if status == 1:
-        raise ParseError(
+        raise NoData(
             f"{label}: e-Stat found no data for the query (STATUS 1: {result.get('ERROR_MSG')}); empty result"
         )
     if status != 0:
@@ -142,7 +147,9 @@ def table_flow(meta_inner: dict, label: str) -> tuple[str, str]:
     return flows.pop(), title
 
 
-def data_values(inner: dict, label: str) -> list[dict]:
+def data_values(inner: dict, label: str, fields: tuple[str, ...] = ("@area", "@time", "$")) -> list[dict]:
+    """The VALUE entries of a getStatsData page, each holding ``fields`` (a caller that reads the classes adds
+    theirs, e.g. ``@cat01``/``@cat02``): a page whose values changed shape is refused, naming the field."""
     try:
         values = as_list(inner["STATISTICAL_DATA"]["DATA_INF"]["VALUE"])
     except (KeyError, TypeError):
@@ -152,7 +159,7 @@ def data_values(inner: dict, label: str) -> list[dict]:
     if not values:
         raise ParseError(f"{label}: DATA_INF.VALUE is empty (empty result)")
     for i, v in enumerate(values):  # every value: a page whose later values changed shape must not be stored
-        missing = [k for k in ("@area", "@time", "$") if k not in v] if isinstance(v, dict) else ["an object"]
+        missing = [k for k in fields if k not in v] if isinstance(v, dict) else ["an object"]
         if missing:
             raise ParseError(f"{label}: VALUE[{i}] lacks {missing}; found keys {_keys(v)}; format changed?")
     return values
