@@ -153,6 +153,59 @@ def test_figures_and_sources(warehouse_env, tmp_path):
     assert result.exit_code == 0 and "imf-dots" in result.output and "2022-02-02" in result.output
 
 
+def test_figures_and_report_wait_for_a_running_refresh(warehouse_env, tmp_path):
+    """`jlac figures` beside a refresh drew the old warehouse's chart over the one the refresh had just published,
+    and the next refresh, finding nothing changed, left it so (found by a QA pass). It now waits for the refresh's
+    lock, saying so."""
+    import shutil
+    import time
+
+    from jlac.config import Settings
+    from jlac.warehouse import refresh_lock
+
+    shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], tmp_path / "jlac.duckdb")
+    env = {**os.environ, **warehouse_env, "JLAC_WAREHOUSE": str(tmp_path / "jlac.duckdb"),
+           "JLAC_OUTPUT": str(tmp_path / "out")}
+    settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(), output=tmp_path / "o")
+    for command, what in (("figures", "jlac figures"), ("report", "jlac report")):
+        with refresh_lock(settings):  # as a refresh holds it
+            proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", command], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            line = proc.stderr.readline()
+            assert line.startswith(f"jlac: {what} waits for the refresh (process {os.getpid()}) to finish"), line
+            time.sleep(0.5)
+            assert proc.poll() is None  # still waiting
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+    assert (tmp_path / "out" / "fig1_japan_lac_trade.png").is_file() and (tmp_path / "out" / "site").is_dir()
+
+
+def test_the_sites_freshness_is_the_rendered_warehouses(warehouse_env, tmp_path):
+    """The site written by the publish itself read the run ledger, whose line comes after the hooks: it showed the
+    run before's vintages, and a source built without at --drop as "missing" (found by a QA pass). It now reads the
+    warehouse it renders (meta.snapshots), and the publishing run's --drop."""
+    import shutil
+
+    import duckdb
+    from jlac.config import Settings
+    from jlac.site import _freshness
+
+    db = tmp_path / "jlac.duckdb"
+    shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE meta.snapshots SET vintage = '2026-11-30' WHERE source = 'fred-exjpus'")
+        con.execute("DELETE FROM meta.snapshots WHERE source = 'oecd-dac2a'")
+    env = {k: Path(v) for k, v in warehouse_env.items()}
+    settings = Settings(warehouse=env["JLAC_WAREHOUSE"], snapshots=env["JLAC_SNAPSHOTS"],
+                        mirrors=(env["JLAC_MIRROR"],), output=tmp_path / "o")
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = {f["source"]: f for f in _freshness(settings, con, dropped=("oecd-dac2a",))}
+    assert (rows["fred-exjpus"]["used_vintage"], rows["fred-exjpus"]["state"]) == ("2026-11-30", "fresh")
+    assert rows["oecd-dac2a"]["used_vintage"] is None
+    assert rows["oecd-dac2a"]["state"] == "dropped (built without it at --drop)"
+    assert rows["imf-dots"]["used_vintage"] == "2022-02-02"
+
+
 def test_figure_1_title_names_what_each_span_covers(warehouse_env):
     """Found by a QA pass: "Japanese trade with LAC, 1995-2025" while the region's bars end in 2020 and 2021-2025
     are Mexico, Brazil and Chile only (MOF)."""

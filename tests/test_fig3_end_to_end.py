@@ -96,7 +96,8 @@ def test_table1_and_claims(built):
     assert len(claims) == 27
     assert claims["C27"] == (398.136, "reproduced")  # Route 32, 396 in the report
     assert claims["C06"] == (7.646, "differs")  # 9bn in the report (Dialogue/BU), AidData 7.6bn
-    assert claims["C05"] == (None, "not derivable from open data")
+    assert claims["C05"] == (None, "not derivable from open data")  # GCDF 2.0 loaded, ends in 2017
+    assert claims["C26"] == (None, "source not loaded")  # the mirror has no MIDEPLAN-format snapshot
     assert claims["C22"][1] == "reproduced"
     # C01 from Figure 1 (Japan's DOTS workbook): mean 2014-2018 of exports + imports with CELAC
     fig1 = rows(con, "SELECT avg(total_usd_bn) FROM figures.fig1_japan_lac_trade WHERE year BETWEEN 2014 AND 2018")
@@ -203,3 +204,33 @@ def test_a_series_has_one_colour_in_every_panel(built):
     keys = {tuple(k) for k in frame[["measure", "source", "price_basis"]].itertuples(index=False)}
     assert set(colours) == keys and len(set(colours.values())) == len(keys)  # fewer series than the palette
     assert fig3_costa_rica_finance.series_colours(frame.iloc[::-1]) == colours  # not by the rows' order
+
+
+def test_a_claim_whose_source_is_not_loaded_says_so(small_home, tmp_path):
+    """Built without oecd-dac2a (--drop) or AidData's projects, C03, C06 and C27 said "not derivable from open data"
+    (found by a QA pass): they are derivable, only not loaded. The claims table says so, naming the source."""
+    import shutil
+
+    from jlac import transform
+    from jlac.config import Settings
+
+    settings, _ = small_home
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(settings.warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DELETE FROM raw.oecd_dac2a")
+        con.execute("DELETE FROM raw.aiddata_gcdf2_projects")
+    transform.build(path, Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                                   output=tmp_path / "o"),
+                    select=transform.downstream_of(["oecd_dac2a", "aiddata_gcdf2_projects"]))
+    with duckdb.connect(str(path), read_only=True) as con:
+        claims = {r[0]: r[1:] for r in rows(con, "SELECT claim_id, status, jlac_source FROM figures.report_claims")}
+    assert claims["C03"][0] == "source not loaded"
+    assert claims["C03"][1].endswith("; oecd-dac2a not loaded in this warehouse (no snapshot, or built without it at "
+                                     "--drop)")
+    assert claims["C27"][0] == "source not loaded" and "aiddata-gcdf2-projects not loaded" in claims["C27"][1]
+    # C06 reads GCDF 2.0 or 3.0 projects: neither loaded here
+    assert claims["C06"][0] == "source not loaded"
+    assert "aiddata-gcdf2-projects or aiddata-gcdf3-projects not loaded" in claims["C06"][1]
+    # imf-dots is loaded: C12 lacks 10 of the 11 members' workbooks in this small mirror, and says so as before
+    assert claims["C12"][0] == "not derivable from open data"

@@ -137,6 +137,7 @@ def world(tmp_path_factory, mirror, make_httpserver):
         out["site_html"] = (settings.output / "site" / "index.html").read_text(encoding="utf-8")
         out["cli_latest"] = CliRunner().invoke(app, ["revisions"], env={"COLUMNS": "250"})
         out["cli_all"] = CliRunner().invoke(app, ["revisions", "--all", "--limit", "100"], env={"COLUMNS": "250"})
+        out["cli_one"] = CliRunner().invoke(app, ["revisions", "--all", "--limit", "1"], env={"COLUMNS": "250"})
         # 4. a damaged vintage: a row with Japan on both sides, a negative value, a partner no one knows
         bad = settings.snapshots / "mof-trade-by-country-top30" / "2026-12-02"
         bad.mkdir(parents=True)
@@ -265,6 +266,11 @@ def test_jlac_revisions_shows_the_latest_publish_and_all_the_history(world):
     assert "1,811,250,000,000" in latest.output and "imf-dots" not in latest.output
     assert everything.exit_code == 0, everything.output
     assert "imf-dots" in everything.output and "8,900,000,000" in everything.output
+    # fewer shown than there are: said (20 of 600 were shown without a word: found by a QA pass)
+    total = len(world[3]["revisions"])
+    assert total > 1 and f"1 of {total:,} revisions shown (the largest changes first); --limit {total} shows them " \
+        "all" in " ".join(world["cli_one"].output.split())
+    assert "revisions shown" not in everything.output  # all of them were
 
 
 def test_the_report_page_shows_the_latest_publishs_revisions(world):

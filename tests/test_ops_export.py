@@ -80,6 +80,16 @@ def test_a_file_that_is_not_a_warehouse_is_a_message_not_a_traceback(tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
+def test_an_output_that_is_a_file_is_one_line(warehouse, tmp_path):
+    """`jlac export parquet afile` printed a warning about its record, then NotADirectoryError (found by a QA pass)."""
+    afile = tmp_path / "afile"
+    afile.write_text("the user's file")
+    result = CliRunner().invoke(app, ["export", "parquet", str(afile)], env={"JLAC_WAREHOUSE": str(warehouse)})
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == 1 and len(lines) == 1 and "afile is a file; export writes a folder" in lines[0], lines
+    assert afile.read_text() == "the user's file"
+
+
 def test_a_table_that_fails_to_export_keeps_its_previous_files_and_leaves_no_half_file(warehouse, tmp_path):
     # a view over a Parquet file (as the HS-9 facts are over partitions) exports while the file is there ...
     part = tmp_path / "part.parquet"

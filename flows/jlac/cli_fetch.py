@@ -107,3 +107,6 @@ def revisions(
             r["unit"], "-" if r["change_pct"] is None else f"{r['change_pct']:+.3f}",
         )
     out.show(console, table)
+    if found.total is not None and found.total > len(found.rows):  # 20 of 600 were shown without a word (QA pass)
+        err.print(f"{len(found.rows)} of {found.total:,} revisions shown (the largest changes first); --limit "
+                  f"{found.total} shows them all", soft_wrap=True)

@@ -199,6 +199,9 @@ def export_parquet(
         if outdir is not None and not outdir.strip():  # Path("") is ".": the tables would land where one stands
             raise JlacError("the output folder is empty text; name one, or leave it out for <warehouse dir>/parquet")
         outdir = Path(outdir) if outdir is not None else settings.home / "parquet"
+        if outdir.exists() and not outdir.is_dir():  # was a warning about its record, then NotADirectoryError (QA)
+            raise JlacError(f"{outdir} is a file; export writes a folder of Parquet files: name a folder (new or "
+                            "one an earlier export wrote)")
         exported = run_export(settings.warehouse, outdir, partition_rows)
     for item in exported:
         part = f" partitioned by {item.partitioned_by}" if item.partitioned_by else ""

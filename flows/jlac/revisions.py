@@ -18,6 +18,7 @@ class Revisions:
     scope: str  # 'latest publish (run ...)' or 'all'
     run_id: str | None  # the run that published this warehouse, if known
     rows: list[dict]
+    total: int | None = None  # rows in the scope before ``limit`` (None: not counted)
 
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str | None = None) -> bool:
@@ -61,7 +62,10 @@ def read(con: duckdb.DuckDBPyConnection, *, everything: bool = False, reporter: 
                "source, old_vintage, old_value, source, new_vintage, new_value, 'USD', change_pct, 'vintages', NULL"))
     sql = (f"SELECT {cols} FROM marts.trade_revisions {'WHERE ' + ' AND '.join(where) if where else ''} "
            "ORDER BY new_vintage DESC, abs(change_pct) DESC NULLS LAST, reporter_iso3, partner, flow, year")
+    total = None
     if limit:
         sql += f" LIMIT {int(limit)}"
+        scope_sql = f"WHERE {' AND '.join(where)}" if where else ""
+        total = con.execute(f"SELECT count(*) FROM marts.trade_revisions {scope_sql}", args).fetchone()[0]
     rows = [dict(zip(FIELDS, r, strict=True)) for r in con.execute(sql, args).fetchall()]
-    return Revisions(scope, run, rows)
+    return Revisions(scope, run, rows, total)

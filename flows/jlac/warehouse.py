@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -256,8 +257,12 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
 
 
 @contextmanager
-def refresh_lock(settings: Settings):
-    """One refresh at a time per warehouse; a second one fails at once with a clear message."""
+def refresh_lock(settings: Settings, waiting: str | None = None):
+    """One refresh at a time per warehouse; a second one fails at once with a clear message.
+
+    ``waiting``: what waits for a running refresh instead (``jlac figures``, ``jlac report``: they write the outputs
+    its publish moves into place; run beside it, one redrew the old warehouse's chart over the new one, and the next
+    refresh, finding nothing changed, left it so: found by a QA pass); said on stderr while it waits."""
     settings.home.mkdir(parents=True, exist_ok=True)
     lock_path = settings.home / ".refresh.lock"
     with open(lock_path, "a+") as fh:  # not "w": that emptied the holder's pid before the lock was tried
@@ -266,8 +271,12 @@ def refresh_lock(settings: Settings):
         except BlockingIOError as exc:
             fh.seek(0)
             holder = fh.read().strip()
-            raise JlacError(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait for "
-                            "it to finish") from exc
+            if waiting is None:
+                raise JlacError(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait "
+                                "for it to finish") from exc
+            print(f"jlac: {waiting} waits for the refresh{f' (process {holder})' if holder else ''} to finish "
+                  f"({lock_path})", file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))

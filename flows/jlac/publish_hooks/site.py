@@ -13,7 +13,8 @@ def after(ctx: PublishContext) -> dict:
     from jlac.site import write_site
 
     # the charts this refresh rendered from the same warehouse were just moved into JLAC_OUTPUT
-    index = write_site(ctx.settings, ctx.published, charts=ctx.settings.output)
+    index = write_site(ctx.settings, ctx.published, charts=ctx.settings.output,
+                       dropped=tuple(getattr(ctx.record, "dropped", None) or ()))
     return {"site": str(index)}
 
 

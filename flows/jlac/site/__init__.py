@@ -145,16 +145,37 @@ def _charts(section: Section, assets: Path) -> list[dict]:
     return out
 
 
-def _freshness(settings: Settings) -> list[dict]:
+def _freshness(settings: Settings, con: duckdb.DuckDBPyConnection, dropped=()) -> list[dict]:
+    """Per source: the newest vintage found, and the vintage the rendered warehouse was built from (its
+    ``meta.snapshots``), with its state. Read from the run ledger, the site written by the publish itself showed the
+    run before (its line is written after the hooks) and a source built without at ``--drop`` as "missing" (found by a
+    QA pass). ``dropped``: the sources the publishing run built without on purpose (its ledger line not yet written)."""
     from jlac.ops import status
 
-    return [{"source": s.source, "rhythm": s.rhythm.rhythm, "vintage": s.vintage, "age_days": s.age_days,
-             "stale": s.stale, "last_vintage": s.last_vintage, "required": s.required,
-             "note": s.rhythm.note} for s in status.source_status(settings)]
+    used = dict(con.execute("SELECT source, max(vintage) FROM meta.snapshots GROUP BY source").fetchall())
+    today = datetime.now(UTC).date()
+    out = []
+    for s in status.source_status(settings):
+        vintage = used.get(s.source)
+        limit, age = s.rhythm.stale_after_days, status.vintage_age(vintage, today)
+        if vintage is not None:
+            state = "stale" if limit is not None and age is not None and age > limit else "fresh"
+        elif s.source in dropped or s.dropped:
+            state = "dropped (built without it at --drop)"
+        elif s.vintage is None:
+            state = "stale" if s.required else "no snapshot"
+        else:
+            state = "not loaded"
+        out.append({"source": s.source, "rhythm": s.rhythm.rhythm, "vintage": s.vintage, "age_days": s.age_days,
+                    "used_vintage": vintage, "used_age_days": age, "state": state, "note": s.rhythm.note,
+                    # as before, for a template of an older jlac
+                    "stale": state == "stale", "last_vintage": vintage, "required": s.required})
+    return out
 
 
-def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path) -> str:
-    """The HTML of index.html for the warehouse behind ``con`` (charts already in ``assets``)."""
+def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path, dropped=()) -> str:
+    """The HTML of index.html for the warehouse behind ``con`` (charts already in ``assets``); ``dropped``: the
+    sources its run built without at ``--drop``."""
     by_name = transform.lineage(settings)
     sections = []
     for section in SECTIONS:
@@ -176,17 +197,19 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
     run = con.execute("SELECT run_id, ended FROM meta.runs WHERE status = 'completed' ORDER BY started DESC "
                       "LIMIT 1").fetchone()
     return env.get_template("index.html.j2").render(
-        sections=sections, claims=read_table(con, CLAIMS), revisions=changes, freshness=_freshness(settings),
+        sections=sections, claims=read_table(con, CLAIMS), revisions=changes,
+        freshness=_freshness(settings, con, dropped),
         run_id=run[0] if run else None, built=run[1] if run else None,
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 
-def write_site(settings: Settings, db_path: Path | None = None, charts: Path | None = None) -> Path:
+def write_site(settings: Settings, db_path: Path | None = None, charts: Path | None = None, dropped=()) -> Path:
     """Write the site for ``db_path`` (default: the published warehouse); return the path of index.html.
 
     ``charts``: a folder holding the charts the same warehouse's refresh just rendered (the after-publish hook
     passes JLAC_OUTPUT), copied instead of rendered again; without it the charts are rendered from ``db_path``.
+    ``dropped``: the sources the publishing run built without at ``--drop`` (the hook passes its record's).
     """
     from jlac import figures
 
@@ -212,7 +235,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
         (assets / "site.css").write_text(style, encoding="utf-8")
         con = warehouse.attach_readonly(db_path)
         try:
-            html = render_page(con, settings, assets)
+            html = render_page(con, settings, assets, dropped)
         finally:
             con.close()
         (tmp / "index.html").write_text(html, encoding="utf-8")

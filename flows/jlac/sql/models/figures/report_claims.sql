@@ -100,6 +100,21 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
            'mideplan-cooperation: JICA loans registered 2013-2017 (needs a MIDEPLAN-format snapshot)'
     UNION ALL SELECT 'C27', (SELECT usd_m FROM route32), NULL,
            'aiddata-gcdf2-projects 37364 (US$296m buyer''s credit) + 39847 (RMB 628m concessional loan), nominal US$'
+), needs AS (  -- the sources a claim is derived from; none holding a row: not in this warehouse (built without it at
+    -- --drop, or no snapshot), which is not "not derivable from open data" (a QA pass saw C03, C06, C27 say so)
+    SELECT claim_id, string_agg(source, ' or ' ORDER BY source) AS sources, NOT bool_or(loaded) AS none_loaded
+    FROM (
+        SELECT 'C03' AS claim_id, 'oecd-dac2a' AS source,
+               EXISTS (SELECT 1 FROM {{ ref('stg_oecd_dac2a__net_oda') }}) AS loaded
+        UNION ALL SELECT c.claim_id, 'aiddata-gcdf2-projects',
+               EXISTS (SELECT 1 FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }})
+        FROM (VALUES ('C05'), ('C06'), ('C27')) AS c(claim_id)
+        UNION ALL SELECT c.claim_id, 'aiddata-gcdf3-projects',
+               EXISTS (SELECT 1 FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }})
+        FROM (VALUES ('C05'), ('C06')) AS c(claim_id)
+        UNION ALL SELECT 'C26', 'mideplan-cooperation',
+               EXISTS (SELECT 1 FROM {{ ref('stg_mideplan_cooperation__projects') }})
+    ) GROUP BY claim_id
 ), measures AS (  -- a claim whose open-data value measures something else: shown, never compared
     SELECT 'C03' AS claim_id  -- net ODA disbursements by calendar year vs JICA's gross program value by fiscal year
 ), partial AS (  -- a claim whose span has years missing from Figure 1: shown with the years it covers, never compared
@@ -130,14 +145,18 @@ SELECT
             THEN CASE WHEN d.jlac_text = c.report_value THEN 'reproduced' ELSE 'differs' END
         WHEN c.claim_id = 'C21' AND d.jlac_number IS NOT NULL
             THEN CASE WHEN d.jlac_number = 5 THEN 'reproduced' ELSE 'differs' END
+        WHEN d.jlac_number IS NULL AND n.none_loaded THEN 'source not loaded'
         WHEN d.jlac_number IS NULL OR c.report_number IS NULL THEN 'not derivable from open data'
         WHEN abs(d.jlac_number - c.report_number) <= 0.05 * abs(c.report_number) THEN 'reproduced'
         ELSE 'differs'
     END AS status,
     coalesce(d.jlac_source, 'no source in the warehouse covers this claim (' || c.rederive_dataset || ')')
-        AS jlac_source
+        || CASE WHEN d.jlac_number IS NULL AND n.none_loaded
+                THEN '; ' || n.sources || ' not loaded in this warehouse (no snapshot, or built without it at --drop)'
+                ELSE '' END AS jlac_source
 FROM claims c
 LEFT JOIN derived d USING (claim_id)
 LEFT JOIN measures m USING (claim_id)
 LEFT JOIN partial p USING (claim_id)
+LEFT JOIN needs n USING (claim_id)
 ORDER BY c.claim_id
