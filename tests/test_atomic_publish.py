@@ -13,7 +13,7 @@ import time
 import duckdb
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror
-from jlac import pipeline
+from jlac import ledger, pipeline
 from jlac.config import Settings
 
 pytestmark = pytest.mark.usefixtures("own_cache")  # they read the verified-files record of their own home
@@ -81,6 +81,8 @@ def test_kill_9_leaves_old_warehouse(homes, moment, prefect_api_url):
             time.sleep(0.05)
         time.sleep(1.0)  # inside load/validate
         assert list(settings.build_dir.glob("*.duckdb")), "the build never started"
+    killed = [p.name.split(".", 1)[0] for p in settings.build_dir.glob("*.duckdb")] if settings.build_dir.is_dir() \
+        else []
     assert proc.poll() is None, "the refresh ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -90,6 +92,10 @@ def test_kill_9_leaves_old_warehouse(homes, moment, prefect_api_url):
     record = pipeline.refresh(settings, trigger="test")
     assert record.status == "completed" and _reporters(settings.warehouse) == 2
     assert not list(settings.build_dir.glob("*.duckdb*"))
+    # the killed run is in the ledger, once (it had no line, and `jlac status` never named it: found by a QA pass)
+    lines = {r["run_id"]: r for r in ledger.read(settings.run_ledger)}
+    for run_id in killed:
+        assert lines[run_id]["status"] == "crashed" and "before its publish (killed?)" in lines[run_id]["error"]
 
 
 def test_open_reader_keeps_reading_across_a_publish(homes):

@@ -128,3 +128,35 @@ def test_a_run_stopped_during_a_query_is_said_to_be_interrupted_not_query_interr
     assert payload["text"].splitlines()[:2] == ["jlac refresh y (x) crashed: stopped",
                                                 "interrupted (Ctrl-C, or a stop signal such as SIGTERM)"]
     assert "Query interrupted" not in payload["text"]
+
+
+def test_prefects_runner_calls_the_crash_hook_by_keyword():
+    """A run's process killed (the OOM killer): Prefect's runner calls the flow's on_crashed hooks as
+    ``hook(flow=..., flow_run=..., state=...)``; the hook's first parameter was ``flow_``, a TypeError in the runner's
+    log, and no alert (found by a QA pass)."""
+    import inspect
+
+    from jlac import pipeline
+
+    seen = []
+    original = alerts.on_flow_failure
+    alerts.on_flow_failure = lambda *args: seen.append(args)
+    try:
+        pipeline._notify(flow="the flow", flow_run="the run", state="the state")
+        pipeline._notify("the flow", "the run", "the state")  # the flow engine's own call, by position
+    finally:
+        alerts.on_flow_failure = original
+    assert seen == [("the flow", "the run", "the state")] * 2
+    assert list(inspect.signature(pipeline._notify).parameters) == ["flow", "flow_run", "state"]
+
+
+def test_a_crash_by_sigterm_is_said_to_be_interrupted_and_names_no_report():
+    payload = alerts.build_payload(flow_run_id="f", flow_run_name="n", state="Crashed", message="",
+                                   run={"run_id": "r", "status": "crashed", "error": "TerminationSignal",
+                                        "report_path": "/w/reports/r/validation.md"})
+    assert payload["error"] == "interrupted (Ctrl-C, or a stop signal such as SIGTERM)"
+    assert "validation report" not in payload["text"]
+    failed = alerts.build_payload(flow_run_id="f", flow_run_name="n", state="Failed", message="", run={
+        "run_id": "r", "status": "failed", "error": "validation failed", "failed_suites": ["imf-dots: all rows"],
+        "report_path": "/w/reports/r/validation.md"})
+    assert "validation report: /w/reports/r/validation.md" in failed["text"]

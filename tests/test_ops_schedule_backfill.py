@@ -20,6 +20,9 @@ def test_the_served_schedule_and_the_deployment_share_one_cron():
     assert schedule.parameters == deployment["parameters"] == {"fetch": True}
     assert deployment["entrypoint"] == "flows/jlac/pipeline.py:refresh"
     assert (PROJECT_ROOT / deployment["entrypoint"].split(":")[0]).exists()
+    # two names: of one name, `jlac serve`'s deployment replaced the work pool's and left it paused when serve stopped
+    # (found by a QA pass)
+    assert schedule.name == "jlac-refresh-served" and deployment["name"] == "jlac-refresh"
 
 
 def test_a_bad_schedule_file_names_the_problem(tmp_path):

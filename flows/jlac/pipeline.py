@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import typing
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -219,11 +219,13 @@ def parse_source(settings: Settings, source: Source, snapshot: Snapshot) -> Path
 
 # --- the flow ----------------------------------------------------------------------------------------------
 
-def _notify(flow_, flow_run, state) -> None:
-    """Failure/crash hook: hand over to the alerts module."""
+def _notify(flow, flow_run, state) -> None:
+    """Failure/crash hook: hand over to the alerts module. The parameters keep Prefect's names: its runner calls a
+    crashed run's hooks by keyword (``flow=``), and ``flow_`` made the crash alert of a killed run a TypeError in the
+    runner's log, no alert sent (found by a QA pass)."""
     from jlac.ops import alerts
 
-    alerts.on_flow_failure(flow_, flow_run, state)
+    alerts.on_flow_failure(flow, flow_run, state)
 
 
 def _alert_hook_failure(hook: str, message: str) -> None:
@@ -416,6 +418,30 @@ def _refresh_lock(settings: Settings, record: RunRecord):
         yield
 
 
+def _record_killed_builds(settings: Settings, removed: list[Path]) -> None:
+    """Say which runs' build files were left (a run killed before its publish: kill -9, the OOM killer) and record
+    each in the ledger as crashed, once: such a run had no line and `jlac status` never named it (found by a QA
+    pass). A build file is named ``<run id>.duckdb``."""
+    if not removed:
+        return
+    runs = sorted({p.name.split(".", 1)[0].removesuffix("-output") for p in removed})
+    known = {r["run_id"] for r in ledger.read(settings.run_ledger)}
+    log.warning("removed what runs %s left in %s (stopped before their publish: killed?); the published warehouse "
+                "is as they found it", ", ".join(runs), settings.build_dir)
+    for run_id in runs:
+        try:  # the id starts with the run's start time, to the millisecond (ledger.new_run_id)
+            started = datetime.strptime(run_id.split("-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+        except ValueError:
+            continue  # not a run's build file
+        if run_id in known:
+            continue
+        record = RunRecord(run_id=run_id, trigger="unknown", started=started.isoformat(timespec="milliseconds"))
+        record.finish("crashed", "stopped during its build, before its publish (killed?): its build file was found "
+                                 f"in {settings.build_dir} and removed by a later run")
+        record.duration_s = None  # unknown: the time until it was found is no run's duration
+        ledger.append(settings.run_ledger, record)
+
+
 def _finish_an_interrupted_publish(settings: Settings) -> None:
     """A run killed after its swap and before its ledger line (its after-publish hooks run in between): record it
     now from the published warehouse's ``meta.runs`` (which the run wrote), and move the charts it had staged into
@@ -460,7 +486,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
     staged_output = settings.build_dir / f"{record.run_id}-output"
     with _refresh_lock(settings, record), stops.noting() as noted:
         _finish_an_interrupted_publish(settings)
-        warehouse.remove_stale_builds(settings)
+        _record_killed_builds(settings, warehouse.remove_stale_builds(settings))
         try:
             kept, absent = _published_pins(settings, sources, pins) if sources else ({}, [])
             pins = {**kept, **(pins or {})}

@@ -126,9 +126,12 @@ def prefect_env(tmp_path_factory):
         _stop(server)
 
 
-def _forget_deployment(api: str) -> None:
-    """Delete jlac-refresh/jlac-refresh if an earlier test of the module registered it, so a test sees its own."""
-    found = _api("GET", f"{api}/deployments/name/jlac-refresh/jlac-refresh")
+SERVED = "jlac-refresh-served"  # deploy/schedule.yml's name, not deploy/prefect.yaml's
+
+
+def _forget_deployment(api: str, name: str = "jlac-refresh") -> None:
+    """Delete jlac-refresh/<name> if an earlier test of the module registered it, so a test sees its own."""
+    found = _api("GET", f"{api}/deployments/name/jlac-refresh/{name}")
     if found.status_code == 200:
         _api("DELETE", f"{api}/deployments/{found.json()['id']}").raise_for_status()
     elif found.status_code != 404:
@@ -194,14 +197,14 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
 
 def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
     api = prefect_env["PREFECT_API_URL"]
-    _forget_deployment(api)
+    _forget_deployment(api, SERVED)
     serve = subprocess.Popen([str(Path(sys.executable).with_name("jlac")), "serve"], env=prefect_env, cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 90
         deployment = None
         while time.monotonic() < deadline and serve.poll() is None:
-            found = _api("GET", f"{api}/deployments/name/jlac-refresh/jlac-refresh")
+            found = _api("GET", f"{api}/deployments/name/jlac-refresh/{SERVED}")
             if found.status_code == 200:
                 deployment = found.json()
                 break
@@ -216,7 +219,7 @@ def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
         assert serve.poll() is None  # still serving
         # a run of the served deployment runs (found by a QA pass: every one failed validating its parameters, the
         # flow sent to its process by value without the class its annotation names)
-        started = _run(["deployment", "run", "jlac-refresh/jlac-refresh", "--param", "fetch=false",
+        started = _run(["deployment", "run", f"jlac-refresh/{SERVED}", "--param", "fetch=false",
                         "--param", "offline=true"], prefect_env)
         run_id = next(line.split()[-1] for line in started.splitlines() if "UUID" in line)
         run = _wait_for_run(api, run_id)

@@ -49,7 +49,9 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     error = run.get("error") or message
     if run.get("status") == "crashed":  # stopped (Ctrl-C, SIGTERM): no source or file is to blame
         state = "crashed"
-        if error in ("Query interrupted", "KeyboardInterrupt", ""):  # DuckDB's and Python's words for the stop
+        # DuckDB's, Python's and jlac's words for the stop (a SIGTERM said "TerminationSignal": found by a QA pass)
+        if error in ("Query interrupted", "KeyboardInterrupt", "TerminationSignal", "") or \
+                error.startswith("TerminationSignal"):
             error = "interrupted (Ctrl-C, or a stop signal such as SIGTERM)"
         where = "stopped" + (f" while working on {failed_source}" if failed_source else "")
         failed_source, failed_sources = None, []
@@ -62,7 +64,7 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     else:
         where = f"source {failed_source}" if failed_source else "the run"
     lines = [f"jlac refresh {flow_run_name} ({flow_run_id}) {state.lower()}: {where}", str(error)]
-    if report:
+    if report and failed_suites:  # a crash or a dbt error pointed to a report saying every suite passed (QA pass)
         lines.append(f"validation report: {report}")
     fetch_failed = run.get("fetch_failed") or {}
     if fetch_failed:  # the run was to build from what it fetched: those sources were not fetched
