@@ -96,3 +96,9 @@ def test_cli_prints_a_message_not_a_traceback(published, mirror, prefect_api_url
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, done.stderr[-4000:]
     assert "jlac: ParseError" in done.stderr and "DOTS_101.xlsx" in done.stderr and "2018 (renamed)" in done.stderr
     assert _digest(settings) == before
+    # its flow run is tagged as the deployments' are (filtering by 'jlac' missed every CLI run: found by a QA pass)
+    import httpx
+
+    flow_run_id = ledger.read(settings.run_ledger)[-1]["flow_run_id"]
+    run = httpx.get(f"{prefect_api_url}/flow_runs/{flow_run_id}", timeout=30).json()
+    assert {"jlac", "cli"} <= set(run["tags"]), run["tags"]

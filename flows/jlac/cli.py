@@ -197,7 +197,10 @@ def refresh(
             api.wait()
 
         quiet_jlac_tracebacks()
-        with prefect_api.heartbeats_only_for_a_server():
+        from prefect import tags
+
+        # tagged as the deployments' runs are: filtering the server's runs by 'jlac' missed every CLI run (QA pass)
+        with prefect_api.heartbeats_only_for_a_server(), tags("jlac", "cli"):
             record = refresh_flow(fetch=fetch, offline=offline, sources=source or None, pins=pins or None,
                                   trigger="cli", full=full, drop=drop or None)
     except JlacError as exc:
