@@ -188,7 +188,7 @@ def test_the_sites_freshness_is_the_rendered_warehouses(warehouse_env, tmp_path)
 
     import duckdb
     from jlac.config import Settings
-    from jlac.site import _freshness
+    from jlac.site import _freshness, render_page
 
     db = tmp_path / "jlac.duckdb"
     shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], db)
@@ -197,9 +197,15 @@ def test_the_sites_freshness_is_the_rendered_warehouses(warehouse_env, tmp_path)
         con.execute("DELETE FROM meta.snapshots WHERE source = 'oecd-dac2a'")
     env = {k: Path(v) for k, v in warehouse_env.items()}
     settings = Settings(warehouse=env["JLAC_WAREHOUSE"], snapshots=env["JLAC_SNAPSHOTS"],
-                        mirrors=(env["JLAC_MIRROR"],), output=tmp_path / "o")
+                        mirrors=(env["JLAC_MIRROR"],), output=env["JLAC_OUTPUT"])
+    (tmp_path / "assets").mkdir()
     with duckdb.connect(str(db), read_only=True) as con:
         rows = {f["source"]: f for f in _freshness(settings, con, dropped=("oecd-dac2a",))}
+        html = render_page(con, settings, tmp_path / "assets", dropped=("oecd-dac2a",))
+    table = html[html.index('<section id="freshness">'):]
+    row = table[table.index('data-source="oecd-dac2a"'):].split("</tr>", 1)[0]
+    assert "dropped (built without it at --drop)" in row and "used by this warehouse" in table
+    assert "<td>2026-11-30</td>" in table[table.index('data-source="fred-exjpus"'):].split("</tr>", 1)[0]
     assert (rows["fred-exjpus"]["used_vintage"], rows["fred-exjpus"]["state"]) == ("2026-11-30", "fresh")
     assert rows["oecd-dac2a"]["used_vintage"] is None
     assert rows["oecd-dac2a"]["state"] == "dropped (built without it at --drop)"

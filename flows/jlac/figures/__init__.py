@@ -29,6 +29,19 @@ RECORD = "figures.json"
 FORMATS = ("png", "svg")
 
 
+def write_csv(frame, path: Path) -> Path:
+    """``frame`` (a pandas DataFrame) as CSV with booleans written true/false, as `jlac sql -f csv` (jlac.printing)
+    writes them (pandas writes True/False); NULL stays an empty field."""
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].astype(object).map(lambda v: None if pd.isna(v) else ("true" if v else "false"))
+    out.to_csv(path, index=False)
+    return path
+
+
 def year_spans(years) -> str:
     """Years as a chart's note says them: '1988-2017' for consecutive years, '2018, 2022' otherwise."""
     years = sorted({int(y) for y in years})

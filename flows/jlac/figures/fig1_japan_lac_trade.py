@@ -2,7 +2,9 @@
 
 Beside the CELAC-33 bars, the years from 2021 on for Mexico, Brazil and Chile alone (MOF's file of Japan's 30
 largest partners, figures.japan_main_lac_partners) are drawn as a separate, labelled line: three partners are
-not the region, so they are never added into its total.
+not the region, so they are never added into its total. The legend and the footnote are written from the rows
+there are: the dotted lines, their sources and years, and the hollow (provisional) points only when drawn; without
+MOF's rows the footnote says the file is not loaded.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
-from jlac.figures import save  # noqa: E402
+from jlac.figures import save, year_spans  # noqa: E402
 
 REPORT_END = 2018
+MOF_FROM = 2021  # the first year of MOF's file in figures.japan_main_lac_partners
+MOF_SOURCE = "mof-trade-by-country-top30"
+SOURCE_NAMES = {MOF_SOURCE: "MOF", "mof-customs": "MOF", "estat-trade": "MOF via e-Stat", "imf-imts": "IMF IMTS",
+                "imf-dots": "IMF DOTS", "comtrade-v1": "UN Comtrade"}
 
 READS = ("figures.fig1_japan_lac_trade", "figures.japan_main_lac_partners",
          "intermediate.int_japan_trade_by_region")  # see figures/__init__
@@ -40,9 +47,13 @@ def render(con, outdir: Path) -> list[Path]:
     ).df()
     three = con.execute(
         "SELECT year, flow, sum(value_usd_bn) AS usd_bn, count(value_usd_bn) AS n, count(DISTINCT partner_iso3) AS "
-        "partners, string_agg(DISTINCT partner_iso3, ',' ORDER BY partner_iso3) AS present "
-        "FROM figures.japan_main_lac_partners WHERE year >= 2021 GROUP BY year, flow ORDER BY year"
+        "partners, string_agg(DISTINCT partner_iso3, ',' ORDER BY partner_iso3) AS present, "
+        "bool_or(is_provisional) AS provisional, string_agg(DISTINCT source, ',' ORDER BY source) AS sources "
+        f"FROM figures.japan_main_lac_partners WHERE year >= {MOF_FROM} GROUP BY year, flow ORDER BY year"
     ).df()
+    # MOF's rows at all (any year): none means its file is not in this build (jlac refresh --drop, a mirror without it)
+    mof_rows = con.execute("SELECT count(*) FROM figures.japan_main_lac_partners WHERE source = ?",
+                           [MOF_SOURCE]).fetchone()[0]
     # years the figure leaves out (a release with a few partners so far): said on the chart, not drawn as the region
     partial = con.execute(
         "SELECT year, export_coverage, import_coverage FROM intermediate.int_japan_trade_by_region "
@@ -53,6 +64,7 @@ def render(con, outdir: Path) -> list[Path]:
     if df.empty:
         return written
     fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
+    handles = []  # the dotted series' legend entries, added only for what is drawn
     width = 0.4
     years = df["year"].to_numpy()
     update = years > REPORT_END
@@ -67,11 +79,21 @@ def render(con, outdir: Path) -> list[Path]:
                if r.partners < 3}
     yen_only = sorted(set(three[(three.n < 3) & (three.partners == 3)].year) - set(missing))
     three = three[three.n == 3]
-    for flow, color, label in (("export", "#1f4e79", "Exports to Mexico+Brazil+Chile only (MOF)"),
-                               ("import", "#c55a11", "Imports from Mexico+Brazil+Chile only (MOF)")):
+    by = source_names(s for cell in three.sources for s in cell.split(","))  # the legend names the lines' sources
+    for flow, color, verb in (("export", "#1f4e79", "Exports to"), ("import", "#c55a11", "Imports from")):
         part = three[three.flow == flow]
-        if not part.empty:
-            ax.plot(part.year, part.usd_bn, color=color, lw=1.4, ls=":", marker="D", ms=4, label=label)
+        if part.empty:
+            continue
+        final, prov = part[~part.provisional.astype(bool)], part[part.provisional.astype(bool)]
+        ax.plot(part.year, part.usd_bn, color=color, lw=1.4, ls=":")
+        ax.plot(final.year, final.usd_bn, "D", color=color, ms=4)
+        # provisional years hollow, as in japan_main_lac_partners' chart (found by a QA pass: drawn filled)
+        ax.plot(prov.year, prov.usd_bn, "D", mfc="white", mec=color, ms=4)
+        handles.append(Line2D([], [], color=color, lw=1.4, ls=":", marker="D", ms=4,
+                              label=f"{verb} Mexico+Brazil+Chile only ({by})"))
+    if three.provisional.astype(bool).any():
+        handles.append(Line2D([], [], color="#555555", ls="none", marker="D", mfc="white", ms=4,
+                              label="hollow: provisional (to be revised)"))
     last = int(max([years.max(), *three.year, *yen_only, *missing, *(y for y, _, _ in partial)]))
     years_all = list(range(int(years.min()), last + 1))
     if update.any() or last > years.max():
@@ -97,11 +119,33 @@ def render(con, outdir: Path) -> list[Path]:
     ax.set_xticks(years_all[::2] if len(years_all) > 16 else years_all)
     ax.tick_params(axis="x", labelrotation=45)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False, loc="upper left")
-    fig.text(0.01, 0.01, "Source: IMF Direction of Trade Statistics (Japan's reports), via jlac. LAC = 33 CELAC "
-             "states. Report span 1995-2018 marked.\nDotted: Mexico, Brazil and Chile only (MOF, yen at FRED's "
-             "annual rate), not a LAC total.", fontsize=7, color="#555555")
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], frameon=False, loc="upper left")
+    fig.text(0.01, 0.01, footnote(three, mof_rows > 0), fontsize=7, color="#555555")
     return written + save(fig, outdir, "fig1_japan_lac_trade", rect=(0, 0.05, 1, 1))
+
+
+def source_names(sources) -> str:
+    """'MOF', 'IMF IMTS' ...: the sources of the dotted series, as the legend and footnote name them."""
+    return ", ".join(dict.fromkeys(SOURCE_NAMES.get(s, s) for s in sorted(set(sources))))
+
+
+def footnote(three, mof_loaded: bool) -> str:
+    """The chart's footnote from the rows drawn (``three``: the Mexico+Brazil+Chile years with a dollar value): the
+    dotted series' sources and years, and the hollow points, only when drawn; said plainly when MOF's file is not in
+    the build. It said "Dotted: ... (MOF ...)" with no dotted line drawn and the data ending in 2020 (QA pass)."""
+    text = ("Source: IMF Direction of Trade Statistics (Japan's reports), via jlac. LAC = 33 CELAC states. Report span "
+            "1995-2018 marked.")
+    if not three.empty:
+        by = source_names(s for cell in three.sources for s in cell.split(","))
+        text += (f"\nDotted: Mexico, Brazil and Chile only, {year_spans(three.year)} ({by}, yen at FRED's annual "
+                 "rate), not a LAC total.")
+        provisional = three[three.provisional.astype(bool)]
+        if not provisional.empty:
+            text += f" Hollow: provisional ({year_spans(provisional.year)}), to be revised."
+    if not mof_loaded:
+        text += (f"\nMOF's file of Japan's 30 largest partners ({MOF_SOURCE}) is not loaded in this build"
+                 + (": no Mexico+Brazil+Chile lines." if three.empty else "."))
+    return text
 
 
 def _share(coverage: float | None) -> str:

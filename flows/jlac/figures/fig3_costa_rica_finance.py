@@ -7,14 +7,18 @@ lines and never stacked or summed; the legend names measure, source and price ba
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from jlac.figures import save, year_spans  # noqa: E402
+from jlac.figures import save, write_csv, year_spans  # noqa: E402
+
+log = logging.getLogger(__name__)
 
 DONORS = (("CHN", "China"), ("JPN", "Japan"), ("KOR", "Korea"))
 MEASURE_LABEL = {"commitment": "commitments", "net_disbursement": "net disbursements",
@@ -23,6 +27,9 @@ SOURCE_LABEL = {"oecd-dac2a": "OECD DAC2a", "aiddata-gcdf2-projects": "AidData G
                 "aiddata-gcdf3-country-year": "AidData GCDF 3.0", "aiddata-v2-donor-recipient-year": "AidData 2.x",
                 "mideplan-cooperation": "MIDEPLAN records", "oecd-dac2a-api": "OECD DAC2A (API)",
                 "oecd-crs-api": "OECD CRS (API)", "aiddata-gcdf3-projects": "AidData GCDF 3.0 projects"}
+# The sources figures.fig3_costa_rica_finance reads (its model's lineage, checked by tests/test_figures_absent_sources)
+FIG3_SOURCES = ("oecd-dac2a", "oecd-dac2a-api", "oecd-crs-api", "aiddata-gcdf2-projects", "aiddata-gcdf3-projects",
+                "aiddata-gcdf3-country-year", "aiddata-v2-donor-recipient-year", "mideplan-cooperation")
 # Tables written as CSV only (no chart): they are read as tables.
 TABLES = ("fig3_reconciliation", "table1_japan_lac_policy", "report_claims")
 READS = ("figures.fig3_finance_by_donor", "figures.china_lac_lending", "figures.fig3_costa_rica_finance",
@@ -89,8 +96,7 @@ def render_recipient(con, outdir: Path, recipient_iso3: str) -> list[Path]:
         [recipient_iso3],
     ).df()
     stem = f"fig3_finance_{recipient_iso3.lower()}"
-    frame.to_csv(outdir / f"{stem}.csv", index=False)
-    written = [outdir / f"{stem}.csv"]
+    written = [write_csv(frame, outdir / f"{stem}.csv")]
     if not frame.empty:
         title = f"Development finance to {recipient_iso3} from China, Japan and Korea (US$ millions)"
         written += finance_chart(frame, title, outdir, stem)
@@ -98,36 +104,69 @@ def render_recipient(con, outdir: Path, recipient_iso3: str) -> list[Path]:
 
 
 def china_lending_chart(con, outdir: Path) -> list[Path]:
-    """AidData CDB + China Eximbank loans to LAC by year beside the Dialogue/BU totals the report quotes."""
+    """AidData CDB + China Eximbank loans to LAC by year beside the Dialogue/BU totals the report quotes.
+
+    A series is drawn, and has a legend entry, only when it has a number; the legend names the AidData datasets the
+    bars come from. Without AidData's project data in the build the chart says so (it drew the Dialogue/BU bars under
+    a legend "AidData GCDF 2.0: ..." with no AidData row: found by a QA pass)."""
     frame = con.execute(
-        "SELECT year, aiddata_usd_m, dialogue_bu_usd_m FROM figures.china_lac_lending "
+        "SELECT year, aiddata_usd_m, aiddata_source, dialogue_bu_usd_m FROM figures.china_lac_lending "
         "WHERE recipient_iso3 = 'LAC' ORDER BY year"
     ).df()
-    if frame.empty:
+    aiddata, bu = frame["aiddata_usd_m"].notna(), frame["dialogue_bu_usd_m"].notna()
+    if not (aiddata.any() or bu.any()):
+        log.warning("china_lac_lending not drawn: figures.china_lac_lending has no AidData loans and no Dialogue/BU "
+                    "total for LAC")
         return []
     fig, ax = plt.subplots(figsize=(9, 4.6), dpi=120)
     width = 0.4
-    ax.bar(frame["year"] - width / 2, frame["aiddata_usd_m"] / 1000, width, color="#8c2d04",
-           label="AidData GCDF 2.0: CDB + China Eximbank loans (commitments, nominal)")
-    ax.bar(frame["year"] + width / 2, frame["dialogue_bu_usd_m"] / 1000, width, color="#fdae6b",
-           label="Dialogue/BU database totals as published")
+    datasets = sorted(set(frame.loc[aiddata, "aiddata_source"].dropna()))
+    if aiddata.any():
+        names = " + ".join(SOURCE_LABEL.get(d, d).removeprefix("AidData ") for d in datasets) or "project data"
+        ax.bar(frame["year"] - width / 2, frame["aiddata_usd_m"] / 1000, width, color="#8c2d04",
+               label=f"AidData {names}: CDB + China Eximbank loans (commitments, nominal)")
+    if bu.any():
+        ax.bar(frame["year"] + width / 2, frame["dialogue_bu_usd_m"] / 1000, width, color="#fdae6b",
+               label="Dialogue/BU database totals as published")
     ax.set_ylabel("US$ billions")
     ax.set_title("Chinese policy-bank loans to LAC (CELAC-33), US$ billions", loc="left", fontsize=12)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     # a year with one bar is one source's: the other has no number for it, which is not a zero (QA pass)
-    only_bu = frame.loc[frame["aiddata_usd_m"].isna() & frame["dialogue_bu_usd_m"].notna(), "year"]
-    only_aiddata = frame.loc[frame["dialogue_bu_usd_m"].isna() & frame["aiddata_usd_m"].notna(), "year"]
     notes = []
-    if len(only_bu):
-        last = frame.loc[frame["aiddata_usd_m"].notna(), "year"].max()
-        notes.append(f"No AidData bar for {year_spans(only_bu)}: GCDF 2.0 ends in {int(last)}."
-                     if last == last else f"No AidData bar for {year_spans(only_bu)}.")  # last is NaN without rows
-    if len(only_aiddata):
+    if not frame["aiddata_source"].notna().any():  # no year inside a loaded AidData dataset's span: none is loaded
+        notes.append("No AidData bars: AidData's project data (aiddata-gcdf2-projects, aiddata-gcdf3-projects) is not "
+                     "loaded in this build.")
+    elif (only_bu := frame.loc[~aiddata & bu, "year"]).size:
+        last = frame.loc[aiddata, ["year", "aiddata_source"]].dropna().tail(1)
+        notes.append(f"No AidData bar for {year_spans(only_bu)}: "
+                     f"{SOURCE_LABEL.get(last.aiddata_source.iloc[0], 'AidData').removeprefix('AidData ')} ends in "
+                     f"{int(last.year.iloc[0])}." if len(last) else f"No AidData bar for {year_spans(only_bu)}.")
+    if not bu.any():
+        notes.append("No Dialogue/BU total in jlac's reviewed statements.")
+    elif (only_aiddata := frame.loc[aiddata & ~bu, "year"]).size:
         notes.append(f"No Dialogue/BU total for {year_spans(only_aiddata)} in jlac's reviewed statements.")
     if notes:
         fig.text(0.01, 0.01, " ".join(notes), fontsize=7, color="#555555")
     return save(fig, outdir, "china_lac_lending", rect=(0, 0.04, 1, 1) if notes else (0, 0, 1, 1))
+
+
+def not_loaded(con) -> list[str]:
+    """The sources Figure 3 reads that this build holds no row of: their raw table is empty (a refresh without a
+    snapshot of them, --drop) or absent. Read from the raw tables, not meta.snapshots: a refresh draws the figures
+    before it writes its meta tables. Only to say why Figure 3 is not drawn, so not in READS."""
+    from jlac.sources import all_sources
+
+    sources, absent = all_sources(), []
+    for name in FIG3_SOURCES:
+        table = sources[name].table if name in sources else name.replace("-", "_")
+        try:
+            rows = con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
+        except duckdb.CatalogException:
+            rows = 0
+        if not rows:
+            absent.append(name)
+    return absent
 
 
 def render(con, outdir: Path) -> list[Path]:
@@ -145,19 +184,23 @@ def render(con, outdir: Path) -> list[Path]:
         note = " ".join(filter(None, [note, "No point for years the source's release does not hold: " + "; ".join(
             f"{src} {year_spans(sorted({int(y) for y in rows['year']}))}" for src, rows in absent.groupby("source"))
             + "."]))
-    written = [outdir / "fig3_costa_rica_finance.csv"]
-    frame.to_csv(written[0], index=False)
+    written = [write_csv(frame, outdir / "fig3_costa_rica_finance.csv")]
     if not frame.empty:
         last = int(frame["year"].max())
         written += finance_chart(
             frame, f"Grants and development finance to Costa Rica from China, Japan and Korea, 2009-{last} "
             "(US$ millions)", outdir, "fig3_costa_rica_finance", note,
         )
+    else:  # said, not skipped in silence (found by a QA pass): which of its sources the build lacks
+        unloaded = not_loaded(con)
+        why = (f"not loaded in this build (no row in their raw tables): {', '.join(unloaded)}" if unloaded
+               else "its sources are loaded but hold no finance from China, Japan or Korea to Costa Rica since 2009")
+        if unloaded and len(unloaded) < len(FIG3_SOURCES):
+            why += f"; loaded: {', '.join(s for s in FIG3_SOURCES if s not in unloaded)}"
+        log.warning("Figure 3 (fig3_costa_rica_finance) not drawn: figures.fig3_costa_rica_finance has no rows; %s",
+                    why)
     lending = con.execute("SELECT * FROM figures.china_lac_lending").df()
-    lending.to_csv(outdir / "china_lac_lending.csv", index=False)
-    written += [outdir / "china_lac_lending.csv", *china_lending_chart(con, outdir)]
+    written += [write_csv(lending, outdir / "china_lac_lending.csv"), *china_lending_chart(con, outdir)]
     for table in TABLES:
-        path = outdir / f"{table}.csv"
-        con.execute(f"SELECT * FROM figures.{table}").df().to_csv(path, index=False)
-        written.append(path)
+        written.append(write_csv(con.execute(f"SELECT * FROM figures.{table}").df(), outdir / f"{table}.csv"))
     return written

@@ -1,7 +1,8 @@
 """Figure 1 carried forward for Mexico, Brazil and Chile: exports and imports in US$ and in yen, 1995 on.
 
 One column per partner, dollars above and yen below: a year MOF has in yen but FRED has no full-year rate for
-(2025 in the mirror) appears in the yen row only. Provisional values are drawn hollow.
+(2025 in the mirror) appears in the yen row only. Provisional values are drawn hollow. The footnote names the
+sources and years of the rows drawn; without MOF's rows (its file not loaded) it says so, and no MOF divider is drawn.
 """
 
 from __future__ import annotations
@@ -12,26 +13,42 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 
-from jlac.figures import save  # noqa: E402
+from jlac.figures import save, write_csv, year_spans  # noqa: E402
 
 PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
 FLOWS = (("export", "Exports to", "#1f4e79"), ("import", "Imports from", "#c55a11"))
 MOF_FROM = 2021
+MOF_SOURCE = "mof-trade-by-country-top30"
+SOURCE_TEXT = {"imf-dots": "IMF Direction of Trade Statistics (Japan's reports)",
+               "imf-imts": "IMF International Trade in Goods (IMTS)", "estat-trade": "MOF Trade Statistics (e-Stat)",
+               "mof-customs": "MOF Trade Statistics (monthly tables)",
+               MOF_SOURCE: "MOF Trade Statistics (Japan's 30 largest partners)", "comtrade-v1": "UN Comtrade"}
+COLUMNS = ("year", "partner_iso3", "flow", "value_jpy_bn", "value_usd_bn", "source", "is_provisional", "vintage",
+           "jpy_per_usd", "value_usd_note")
 
 READS = ("figures.japan_main_lac_partners",)  # see figures/__init__
 
 
+def sources_text(df: pd.DataFrame) -> str:
+    """'IMF Direction of Trade Statistics (Japan's reports) 1995-2020; MOF Trade Statistics (...) 2021-2025': the
+    sources of the rows there are, each with its years, in the order of their first year."""
+    spans = sorted((int(rows.year.min()), SOURCE_TEXT.get(src, src), year_spans(rows.year))
+                   for src, rows in df.groupby("source"))
+    return "; ".join(f"{name} {years}" for _, name, years in spans)
+
+
 def render(con, outdir: Path) -> list[Path]:
-    """The chart (PNG, SVG) and the table (CSV) of figures.japan_main_lac_partners."""
+    """The chart (PNG, SVG) and the table (CSV, every column of figures.japan_main_lac_partners: the note saying why
+    a dollar value is blank too) of figures.japan_main_lac_partners."""
     df = con.execute(
-        "SELECT year, partner_iso3, flow, value_jpy_bn, value_usd_bn, source, is_provisional "
-        "FROM figures.japan_main_lac_partners ORDER BY partner_iso3, flow, year"
+        f"SELECT {', '.join(COLUMNS)} FROM figures.japan_main_lac_partners ORDER BY partner_iso3, flow, year"
     ).df()
-    written = [outdir / "japan_main_lac_partners.csv"]
-    df.to_csv(written[0], index=False)
+    written = [write_csv(df, outdir / "japan_main_lac_partners.csv")]
     if df.empty:
         return written
+    mof = bool((df.source == MOF_SOURCE).any())  # none: MOF's file is not in this build (--drop, a mirror without it)
     fig, axes = plt.subplots(2, 3, figsize=(11, 6.4), dpi=110, sharex=True)
     for col, (iso3, name) in enumerate(PARTNERS):
         for row, (unit, label) in enumerate((("value_usd_bn", "US$ billions"), ("value_jpy_bn", "¥ billions"))):
@@ -41,8 +58,9 @@ def render(con, outdir: Path) -> list[Path]:
                 ax.plot(part.year, part[unit], color=color, lw=1.6, label=f"{verb} {name}")
                 prov = part[part.is_provisional.astype(bool)]
                 ax.plot(prov.year, prov[unit], "o", mfc="white", mec=color, ms=5,
-                        label="provisional (MOF)" if flow == "import" and not prov.empty else None)
-            ax.axvline(MOF_FROM - 0.5, color="#777777", lw=0.8, ls="--")
+                        label="provisional (to be revised)" if flow == "import" and not prov.empty else None)
+            if mof:
+                ax.axvline(MOF_FROM - 0.5, color="#777777", lw=0.8, ls="--")
             ax.spines[["top", "right"]].set_visible(False)
             ax.tick_params(labelsize=8)
             if row == 0:
@@ -51,13 +69,15 @@ def render(con, outdir: Path) -> list[Path]:
                 ax.set_ylabel(label)
             if row == 1:
                 ax.legend(frameon=False, fontsize=7, loc="upper left")
-    axes[0][0].text(MOF_FROM - 0.3, axes[0][0].get_ylim()[1] * 0.97, "MOF", fontsize=7, color="#555555", va="top")
-    last = int(df.year.max())
+    if mof:
+        axes[0][0].text(MOF_FROM - 0.3, axes[0][0].get_ylim()[1] * 0.97, "MOF", fontsize=7, color="#555555", va="top")
+    first, last = int(df.year.min()), int(df.year.max())
     missing = sorted(set(df[df.value_usd_bn.isna()].year))
     note = (f" No US$ value for {', '.join(map(str, missing))}: FRED has no full-year yen/dollar average yet."
             if missing else "")
-    fig.suptitle(f"Japan's trade with Mexico, Brazil and Chile, 1995-{last}", x=0.01, ha="left", fontsize=12)
-    fig.text(0.01, 0.01, "Sources: IMF Direction of Trade Statistics (Japan's reports) to 2020; MOF Trade "
-             f"Statistics from {MOF_FROM}; yen/dollar: FRED EXJPUS annual average." + note,
+    if not mof:
+        note += f" MOF's file of Japan's 30 largest partners ({MOF_SOURCE}) is not loaded in this build."
+    fig.suptitle(f"Japan's trade with Mexico, Brazil and Chile, {first}-{last}", x=0.01, ha="left", fontsize=12)
+    fig.text(0.01, 0.01, f"Sources: {sources_text(df)}; yen/dollar: FRED EXJPUS annual average." + note,
              fontsize=7, color="#555555", wrap=True)
     return written + save(fig, outdir, "japan_main_lac_partners", rect=(0, 0.04, 1, 0.96))

@@ -3,11 +3,28 @@
 Each section names the warehouse tables it shows (a figure's data table and its reconciliation with the report's
 statements) and the chart files ``jlac.figures`` renders; the page's "where this comes from" box is derived from
 the SQL model of the section's first table (its sources found by following the model's references).
+
+Headings and captions that name years or sources are written from the rows on the page (``Section.text``): a build
+without a source (``jlac refresh --drop``, a mirror without it) says so instead of describing data it does not hold,
+and a section with no chart or no rows says which of its sources the warehouse was not built from (meta.snapshots,
+read into the section's provenance).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from jlac.figures import year_spans
+
+MOF_TOP30 = "mof-trade-by-country-top30"
+MOF_FROM = 2021  # figures.japan_main_lac_partners: the IMF series to 2020, MOF's from 2021
+SOURCE_TEXT = {"imf-dots": "IMF Direction of Trade Statistics (Japan's reports)",
+               "imf-imts": "IMF International Trade in Goods Statistics",
+               "estat-trade": "MOF's Trade Statistics (e-Stat)",
+               "mof-customs": "MOF's Trade Statistics (monthly tables)",
+               MOF_TOP30: "MOF's Trade Statistics (Japan's 30 largest partners)", "comtrade-v1": "UN Comtrade"}
+IMF = ("imf-dots", "imf-imts")
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,125 @@ class Section:
     tables: tuple[TableSpec, ...]
     reconciliation: tuple[TableSpec, ...] = ()
     extra_sources: tuple[str, ...] = field(default=())
+    # (this section's page data, every section's by id) -> (title, caption) written from the data; None: as above
+    describe: Callable[[dict, dict[str, dict]], tuple[str, str]] | None = None
+
+    def text(self, page: dict, pages: list[dict]) -> dict:
+        """Title, caption and notes as the page shows them. ``page``: this section as jlac.site.render_page reads it
+        (``tables`` with their rows, ``charts`` found, ``provenance``); ``pages``: every section's."""
+        title, caption = (self.describe(page, {p["section"].id: p for p in pages}) if self.describe
+                          else (self.title, self.caption))
+        return {"title": title, "caption": caption, "notes": absent_notes(page)}
+
+
+def rows(page: dict | None, table: str) -> list[dict]:
+    """The rows of ``table`` shown in a section, as column -> value."""
+    for t in (page or {}).get("tables", []):
+        if t["spec"].table == table and not t.get("missing"):
+            names = [c["name"] for c in t["columns"]]
+            return [dict(zip(names, r, strict=True)) for r in t["rows"]]
+    return []
+
+
+def not_loaded(page: dict | None) -> list[str]:
+    """The sources a section's model reads that the warehouse was not built from (no snapshot in meta.snapshots)."""
+    return [src["name"] for src in ((page or {}).get("provenance") or {}).get("sources", []) if not src.get("vintage")]
+
+
+def absent_notes(page: dict) -> list[str]:
+    """Why a section has no chart or a table of it no rows: the sources it reads that this build was not made from.
+    Figure 3 with its sources dropped showed "0 rows. No rows." and no chart, with no reason (found by a QA pass)."""
+    section, notes = page["section"], []
+    empty = [t["spec"].table for t in page.get("tables", []) if not t.get("missing") and not t["rows"]]
+    no_chart = bool(section.charts) and not page.get("charts")
+    if not (empty or no_chart):
+        return notes
+    absent = not_loaded(page)
+    loaded = [s["name"] for s in (page.get("provenance") or {}).get("sources", []) if s.get("vintage")]
+    what = " and ".join(filter(None, ["no chart" if no_chart else "",
+                                      f"no rows in {', '.join(empty)}" if empty else ""]))
+    if absent and not loaded:
+        why = ("none of the sources this figure reads is loaded in this build (the warehouse's meta.snapshots lists "
+               f"none of them): {', '.join(absent)}")
+    elif absent:
+        why = (f"not loaded in this build (not in the warehouse's meta.snapshots): {', '.join(absent)}; loaded: "
+               f"{', '.join(loaded)}")
+    else:
+        why = f"every source this figure reads is loaded ({', '.join(loaded)}), none has data for it"
+    notes.append(f"{what[0].upper()}{what[1:]}: {why}.")
+    return notes
+
+
+def _mof_not_loaded(pages: dict[str, dict]) -> bool:
+    """MOF's top-30 file is not in this build: not in meta.snapshots (the partners section's provenance), or (a page
+    without provenance) no row of it in figures.japan_main_lac_partners."""
+    page = pages.get("figure-1-partners")
+    if page and (page.get("provenance") or {}).get("sources"):
+        return MOF_TOP30 in not_loaded(page)
+    return not any(r["source"] == MOF_TOP30 for r in rows(page, "figures.japan_main_lac_partners"))
+
+
+def _sources_text(partner_rows: list[dict]) -> str:
+    """'IMF Direction of Trade Statistics (Japan's reports), 1995-2020; MOF's Trade Statistics (...), 2021-2025'."""
+    by: dict[str, list[int]] = {}
+    for r in partner_rows:
+        by.setdefault(r["source"], []).append(r["year"])
+    spans = sorted((min(y), SOURCE_TEXT.get(src, src), year_spans(y)) for src, y in by.items())
+    return "; ".join(f"{name}, {years}" for _, name, years in spans)
+
+
+def _three_lines(partner_rows: list[dict]) -> tuple[list[int], list[str]]:
+    """The years Figure 1 draws Mexico+Brazil+Chile as dotted lines (from 2021, all three with a dollar value in a
+    flow) and the sources of those rows."""
+    count: dict[tuple[int, str], int] = {}
+    for r in partner_rows:
+        if r["year"] >= MOF_FROM and r["value_usd_bn"] is not None:
+            count[(r["year"], r["flow"])] = count.get((r["year"], r["flow"]), 0) + 1
+    years = sorted({y for (y, _), n in count.items() if n == 3})
+    sources = sorted({r["source"] for r in partner_rows if r["year"] in years})
+    return years, sources
+
+
+def _figure_1(page: dict, pages: dict[str, dict]) -> tuple[str, str]:
+    years = [r["year"] for r in rows(page, "figures.fig1_japan_lac_trade")]
+    partner_rows = rows(pages.get("figure-1-partners"), "figures.japan_main_lac_partners")
+    lines, sources = _three_lines(partner_rows)
+    span = f", {min(years)} to {max(years)}" if years else ""
+    caption = ("Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them to "
+               f"the IMF, US$ billions{span}. The report's span, 1995-2018, is marked; later years are the update. "
+               "Whole years only: a year whose partners with a value hold less than 99 % of the region's trade in the "
+               "years before (a release with a few partners so far) is left out, and the chart says so.")
+    if lines:
+        names = "; ".join(SOURCE_TEXT.get(s, s) for s in sources)
+        caption += (f" The dotted lines, {year_spans(lines)}, are Mexico, Brazil and Chile alone ({names}): three "
+                    "partners, never added into the LAC total.")
+    if _mof_not_loaded(pages):
+        caption += (f" MOF's file of Japan's 30 largest partners ({MOF_TOP30}) is not loaded in this build"
+                    + ("." if lines else ": no Mexico, Brazil and Chile lines are drawn."))
+    return page["section"].title, caption
+
+
+def _figure_1_partners(page: dict, pages: dict[str, dict]) -> tuple[str, str]:
+    partner_rows = rows(page, "figures.japan_main_lac_partners")
+    years = [r["year"] for r in partner_rows]
+    title = "Figure 1 carried forward — Mexico, Brazil and Chile" + (f", {min(years)} to {max(years)}" if years else "")
+    sources = {r["source"] for r in partner_rows}
+    caption = "Japan's exports to and imports from its three largest LAC partners"
+    caption += f": {_sources_text(partner_rows)}." if partner_rows else "."
+    imf, mof = bool(sources & set(IMF)), bool(sources - set(IMF))
+    if imf:
+        caption += " Yen for the IMF years at FRED's annual average yen per dollar" + (";" if mof else ".")
+    if mof:
+        caption += (" dollars for MOF's years the same way" if imf else " Dollars for MOF's years at FRED's annual "
+                    "average yen per dollar") + (", only for years with all twelve monthly rates (a year without stays "
+                                                 "in yen, with the reason).")
+    provisional = sorted({r["year"] for r in partner_rows if r["is_provisional"]})
+    if provisional:
+        caption += f" Hollow points are provisional ({year_spans(provisional)}: to be revised by the publisher)."
+    if _mof_not_loaded(pages):
+        caption += (f" MOF's file of Japan's 30 largest partners ({MOF_TOP30}) is not loaded in this build"
+                    + (f": the series ends in {max(years)}." if years else "."))
+    return title, caption
 
 
 SECTIONS = (
@@ -47,6 +183,7 @@ SECTIONS = (
         tables=(TableSpec("figures.fig1_japan_lac_trade", "Data: Japan's trade with CELAC-33", order="year"),),
         reconciliation=(TableSpec("figures.fig1_reconciliation", "The report's statements beside jlac's numbers",
                                   order="statement_id"),),
+        describe=_figure_1,
     ),
     Section(
         id="figure-1-partners",
@@ -64,6 +201,7 @@ SECTIONS = (
                           order="partner_iso3, flow, year"),),
         reconciliation=(TableSpec("figures.japan_main_lac_partners_reconciliation",
                                   "Where two sources give the same year", order="partner_iso3, flow, year"),),
+        describe=_figure_1_partners,
     ),
     Section(
         id="figure-2",

@@ -34,10 +34,18 @@ SELECT
     round(s.usd_m, 1) AS dialogue_bu_usd_m,
     round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END) - s.usd_m, 1) AS difference_usd_m,
     CASE
-        WHEN k.year > c.last_year OR c.last_year IS NULL
-            THEN 'AidData project data loaded end in ' || coalesce(CAST(c.last_year AS VARCHAR), '(none loaded)')
-             || ' (GCDF 2.0 ends in 2017); GCDF 3.0 country-year sums have no lender split, so policy-bank loans for '
+        -- neither project dataset in the build (jlac refresh --drop, a mirror without them): said as such; it read
+        -- "AidData project data loaded end in (none loaded) ... not derivable for 2015" (found by a QA pass)
+        WHEN c.last_year IS NULL
+            THEN 'AidData''s project data (aiddata-gcdf2-projects, aiddata-gcdf3-projects) is not loaded in this '
+             || 'build: no AidData policy-bank loans for ' || k.year
+        WHEN k.year > c.last_year AND c.gcdf3_last IS NULL
+            THEN 'AidData project data loaded end in ' || c.last_year
+             || ' (GCDF 2.0); GCDF 3.0 country-year sums have no lender split, so policy-bank loans for '
              || k.year || ' are not derivable without a GCDF 3.0 projects snapshot (jlac fetch aiddata-gcdf3-projects)'
+        WHEN k.year > c.last_year
+            THEN 'AidData project data loaded end in ' || c.last_year || ': policy-bank loans for ' || k.year
+             || ' are not derivable from them'
         WHEN s.usd_m IS NULL THEN NULL
         WHEN abs(coalesce(l.usd_m, y.usd_m, 0) - s.usd_m) <= 0.05 * s.usd_m THEN 'within 5% of the Dialogue/BU total'
         ELSE 'AidData counts co-financed loans whole, loans to private firms and export credits, dated at '
