@@ -153,31 +153,42 @@ def test_figures_and_sources(warehouse_env, tmp_path):
     assert result.exit_code == 0 and "imf-dots" in result.output and "2022-02-02" in result.output
 
 
-def test_figures_and_report_wait_for_a_running_refresh(warehouse_env, tmp_path):
-    """`jlac figures` beside a refresh drew the old warehouse's chart over the one the refresh had just published,
-    and the next refresh, finding nothing changed, left it so (found by a QA pass). It now waits for the refresh's
-    lock, saying so."""
+def test_figures_and_report_wait_for_a_refresh_publishing_and_never_turn_a_refresh_away(warehouse_env, tmp_path):
+    """`jlac figures` beside a refresh's publish drew the old warehouse's chart over the one the refresh had just
+    published, and the next refresh, finding nothing changed, left it so (found by a QA pass). The published outputs
+    now have a lock of their own (warehouse.outputs_lock): figures and report wait for a publish, saying so, and a
+    publish for them; neither takes the refresh lock, so a refresh is never turned away by a report."""
     import shutil
     import time
 
     from jlac.config import Settings
-    from jlac.warehouse import refresh_lock
+    from jlac.errors import JlacError
+    from jlac.warehouse import outputs_lock, refresh_lock
 
     shutil.copyfile(warehouse_env["JLAC_WAREHOUSE"], tmp_path / "jlac.duckdb")
     env = {**os.environ, **warehouse_env, "JLAC_WAREHOUSE": str(tmp_path / "jlac.duckdb"),
            "JLAC_OUTPUT": str(tmp_path / "out")}
     settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(), output=tmp_path / "o")
     for command, what in (("figures", "jlac figures"), ("report", "jlac report")):
-        with refresh_lock(settings):  # as a refresh holds it
+        with outputs_lock(settings, "refresh r1"):  # as a refresh holds it while it publishes
             proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", command], env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
             line = proc.stderr.readline()
-            assert line.startswith(f"jlac: {what} waits for the refresh (process {os.getpid()}) to finish"), line
+            assert line.startswith(f"jlac: {what} waits for refresh r1 (process {os.getpid()}) to finish writing "
+                                   "the published outputs"), line
             time.sleep(0.5)
             assert proc.poll() is None  # still waiting
+            with refresh_lock(settings):  # the refresh lock is free: a scheduled refresh is not refused
+                pass
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
     assert (tmp_path / "out" / "fig1_japan_lac_trade.png").is_file() and (tmp_path / "out" / "site").is_dir()
+    # a holder that never lets go: the waiter gives up, naming it (a hook running `jlac report` inside a publish)
+    with outputs_lock(settings, "refresh r2"), pytest.raises(
+            JlacError, match=rf"jlac report: refresh r2 \(process {os.getpid()}\) has held .*\.outputs\.lock for "
+                             r"more than 0\.5 s"):
+        with outputs_lock(settings, "jlac report", timeout=0.5):
+            pass
 
 
 def test_the_sites_freshness_is_the_rendered_warehouses(warehouse_env, tmp_path):

@@ -130,6 +130,25 @@ def test_a_server_that_is_not_a_dask_scheduler_is_named(tmp_path):
         server.server_close()
 
 
+def test_a_dask_scheduler_is_taken_also_from_inside_an_event_loop():
+    """The identity check answers for a real scheduler, called plainly or from a running event loop (an async flow:
+    asyncio.run inside a loop raised, and the scheduler was called 'not a Dask scheduler')."""
+    import asyncio
+
+    from distributed import LocalCluster
+    from jlac import task_runners
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        task_runners.check_reachable(address, address, timeout=10)
+
+        async def in_a_loop():
+            task_runners.check_reachable(address, address, timeout=10)
+
+        asyncio.run(in_a_loop())
+
+
 def test_without_a_task_runner_a_partitioned_source_is_one_parse_task_of_the_flow(prefect_api, tmp_path, mirror):
     """JLAC_TASK_RUNNER unset: mof-hs9-country's files are parsed by the refresh flow's own parse task, as every
     other source's, not in a subflow. A subflow is a flow run of its own (its API calls, and Prefect's wait for its

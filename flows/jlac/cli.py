@@ -250,15 +250,14 @@ def refresh(
 def figures() -> None:
     """Render the figures' charts and CSVs again from the published warehouse."""
     from jlac.figures import render_all as render_figures
-    from jlac.warehouse import not_duckdb
-    from jlac.warehouse import refresh_lock as warehouse_lock
+    from jlac.warehouse import not_duckdb, outputs_lock
 
     settings = get_settings()
     if not settings.warehouse.exists():
         _fail(JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first"))
     if (why := not_duckdb(settings.warehouse)) is not None:
         _fail(JlacError(why))
-    with warehouse_lock(settings, waiting="jlac figures"):  # not beside a refresh's publish of the same outputs
+    with outputs_lock(settings, "jlac figures"):  # not beside a refresh's publish of the same outputs
         paths = render_figures(settings.warehouse, settings.output)
     for path in paths:
         console.print(str(path), soft_wrap=True)

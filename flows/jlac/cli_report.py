@@ -30,8 +30,8 @@ def report() -> None:
     if (why := not_duckdb(settings.warehouse)) is not None:
         err.print(f"[red]jlac: {escape(why)}[/]", markup=True, soft_wrap=True)
         raise typer.Exit(1)
-    from jlac.warehouse import refresh_lock
+    from jlac.warehouse import outputs_lock
 
-    with refresh_lock(settings, waiting="jlac report"):  # not beside a refresh's publish of the same site
+    with outputs_lock(settings, "jlac report"):  # not beside a refresh's publish of the same site
         index = write_site(settings)
     console.print(f"report site: {index}", soft_wrap=True)

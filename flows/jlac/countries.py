@@ -129,8 +129,10 @@ def iso_rows() -> list[tuple]:
     codes = {r[2] for r in current}
     # ISO 3166-3's former countries too (Comtrade's partner PCI, the Pacific Islands trust territory), without an
     # M49: jlac's reviewed overrides give the historical codes theirs (YUG 890, where ISO 3166-3 has 891)
+    # and Kosovo's user-assigned XKX (the IMF's, the EU's and AidData's code; no M49), which ISO 3166 lacks
     return current + [("iso", c.alpha_3, c.alpha_3, None, "historical", c.name, None, None, "ISO 3166-3")
-                      for c in pycountry.historic_countries if c.alpha_3 not in codes]
+                      for c in pycountry.historic_countries if c.alpha_3 not in codes] + [
+        ("iso", "XKX", "XKX", None, "country", "Kosovo", None, None, "user-assigned code (IMF, EU)")]
 
 
 def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = None, *,

@@ -583,12 +583,15 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             ctx = publish_hooks.PublishContext(settings, record, build, previous)
             stops.check(noted)  # stopped, and the code it interrupted went on: nothing is published
             swapped_in = build.stat().st_ino
-            publish_task(ctx)
-            published = True
-            if previous_copy is not None:
-                previous_copy.unlink(missing_ok=True)
-            _move_outputs(staged_output, settings.output)
-            record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
+            # the swap, the outputs and the site as one section: `jlac figures` or `jlac report` beside it wrote the
+            # old warehouse's charts over the new ones (warehouse.outputs_lock)
+            with warehouse.outputs_lock(settings, f"refresh {record.run_id}"):
+                publish_task(ctx)
+                published = True
+                if previous_copy is not None:
+                    previous_copy.unlink(missing_ok=True)
+                _move_outputs(staged_output, settings.output)
+                record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
             stops.check(noted)  # published, then stopped: recorded as interrupted after publishing
             ledger.append(settings.run_ledger, record)
             recorded = True

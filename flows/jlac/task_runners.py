@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from jlac.errors import JlacError, SettingError
@@ -72,8 +73,9 @@ def check_reachable(address: str, spec: str, timeout: float = CONNECT_TIMEOUT_S)
         return
     # Something else listening there (a web server) accepted the connection and the refresh then waited for good
     # on the first task, past Dask's own timeouts (found by a QA pass)
-    try:
-        kind = asyncio.run(_identity(address, timeout)).get("type")
+    try:  # in a thread of its own: asyncio.run cannot start inside a running event loop (an async flow or task)
+        with ThreadPoolExecutor(1) as pool:
+            kind = pool.submit(asyncio.run, _identity(address, timeout)).result().get("type")
     except Exception as exc:  # noqa: BLE001  a timeout, a closed connection, an answer Dask cannot read
         kind = f"no Dask answer within {timeout:g} s ({type(exc).__name__})"
     if kind != "Scheduler":

@@ -7,12 +7,14 @@ the old or the new file in place, never a mix, because the build happens in ``.b
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -257,12 +259,8 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
 
 
 @contextmanager
-def refresh_lock(settings: Settings, waiting: str | None = None):
-    """One refresh at a time per warehouse; a second one fails at once with a clear message.
-
-    ``waiting``: what waits for a running refresh instead (``jlac figures``, ``jlac report``: they write the outputs
-    its publish moves into place; run beside it, one redrew the old warehouse's chart over the new one, and the next
-    refresh, finding nothing changed, left it so: found by a QA pass); said on stderr while it waits."""
+def refresh_lock(settings: Settings):
+    """One refresh at a time per warehouse; a second one fails at once with a clear message."""
     settings.home.mkdir(parents=True, exist_ok=True)
     lock_path = settings.home / ".refresh.lock"
     with open(lock_path, "a+") as fh:  # not "w": that emptied the holder's pid before the lock was tried
@@ -271,16 +269,63 @@ def refresh_lock(settings: Settings, waiting: str | None = None):
         except BlockingIOError as exc:
             fh.seek(0)
             holder = fh.read().strip()
-            if waiting is None:
-                raise JlacError(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait "
-                                "for it to finish") from exc
-            print(f"jlac: {waiting} waits for the refresh{f' (process {holder})' if holder else ''} to finish "
-                  f"({lock_path})", file=sys.stderr, flush=True)
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            raise JlacError(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait for "
+                            "it to finish") from exc
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
         fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+OUTPUTS_WAIT_S = 600  # a report renders every chart in well under a minute; a publish section takes seconds
+
+
+@contextmanager
+def outputs_lock(settings: Settings, who: str, timeout: float = OUTPUTS_WAIT_S):
+    """The published outputs (charts, CSVs, the site) are written by one at a time: a refresh's publish (swap,
+    outputs moved in, after-publish hooks), ``jlac figures``, ``jlac report``. Beside a publish, `jlac figures` read
+    the old warehouse and wrote its chart over the new one, and the next refresh, finding nothing changed, left it so
+    (found by a QA pass). Not the refresh lock: a refresh must not be turned away by a report, nor a report wait
+    for a whole build; each waits here for the other's short section, saying so on stderr, and gives up after
+    ``timeout`` seconds naming the holder. A reader who cannot write the warehouse folder goes on without it."""
+    lock_path = settings.home / ".outputs.lock"
+    fh = None
+    for mode in ("a+", "r"):  # flock takes a read-only descriptor too
+        with contextlib.suppress(OSError):
+            fh = open(lock_path, mode)  # noqa: SIM115  closed below
+            break
+    if fh is None:
+        log.warning("%s: no lock for the outputs (the folder cannot be written); written without waiting for a "
+                    "refresh's publish", lock_path)
+        yield
+        return
+    with fh:
+        deadline = time.monotonic() + timeout
+        said = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                if time.monotonic() > deadline:
+                    raise JlacError(f"{who}: {holder} has held {lock_path} for more than {timeout:g} s (writing the "
+                                    "published outputs); try again once it is done") from None
+                if not said:
+                    print(f"jlac: {who} waits for {holder} to finish writing the published outputs ({lock_path})",
+                          file=sys.stderr, flush=True)
+                    said = True
+                time.sleep(0.2)
+        with contextlib.suppress(OSError):  # read-only: the lock holds, the holder is only not named
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{who} (process {os.getpid()})")
+            fh.flush()
         try:
             yield
         finally:
