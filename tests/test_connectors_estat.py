@@ -52,6 +52,8 @@ def meta() -> dict:
             "CLASS": [
                 {"@code": "50410", "@name": "410_ブラジル", "@level": "2"},
                 {"@code": "50305", "@name": "305_メキシコ", "@level": "2"},
+                # a row marked '-' (no value): an area of the table's list, or the fetch's checks refuse it
+                {"@code": "50999", "@name": "999_その他", "@level": "2"},
             ],
         },
         {"@id": "time", "@name": "時間軸(年次)", "CLASS": {"@code": "2023000000", "@name": "2023年"}},
@@ -138,7 +140,7 @@ def test_meta_then_two_pages(env, httpserver, caplog):
     assert rows.select("mof_country_code, area_name, year, value_jpy_thousand").fetchall() == [
         ("305", "305_メキシコ", 2023, 2345678.0),
         ("410", "410_ブラジル", 2023, 1234567.0),
-        ("999", None, 2023, None),
+        ("999", "999_その他", 2023, None),
     ]
 
 

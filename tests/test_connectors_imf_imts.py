@@ -233,7 +233,6 @@ def test_a_304_without_validators_keeps_the_earlier_ones(tmp_path):
             "text/html",
             "an HTML page where SDMX-ML data was expected",
         ),
-        (None, "application/xml", "empty result"),
         (
             b'<?xml version="1.0"?><message:Error '
             b'xmlns:message="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message" '
@@ -260,11 +259,9 @@ def test_a_304_without_validators_keeps_the_earlier_ones(tmp_path):
             "the answer is not for the query: series of (COUNTRY, FREQUENCY) [('USA', 'A')] where JPN, A was asked",
         ),
     ],
-    ids=["html", "empty-dataset", "sdmx-error", "empty-body", "cut-xml", "changed-schema", "another-query"],
+    ids=["html", "sdmx-error", "empty-body", "cut-xml", "changed-schema", "another-query"],
 )
 def test_bad_responses_fail_the_source_and_write_nothing(env, httpserver, sleeps, body, content_type, expected):
-    if body is None:
-        body = imts_xml({})
     httpserver.expect_request(PATH.format("JPN")).respond_with_data(body, content_type=content_type)
     [result] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
     assert result.status == "failed"
@@ -277,9 +274,8 @@ def test_bad_responses_fail_the_source_and_write_nothing(env, httpserver, sleeps
 def test_a_failed_source_does_not_stop_the_others(env, httpserver, sleeps, monkeypatch):
     monkeypatch.setenv("JLAC_FRED_URL", httpserver.url_for("/"))
     httpserver.expect_request(PATH.format("JPN")).respond_with_data("<html>down</html>", content_type="text/html")
-    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
-        "observation_date,EXJPUS\n2025-01-01,156.4905\n", content_type="text/csv"
-    )
+    fred = next((SHARED / "snapshots" / "fred-exjpus").glob("*/EXJPUS.csv"))  # the series its checks accept
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(fred.read_bytes(), content_type="text/csv")
     results = fetch_all(["imf-imts", "fred-exjpus"], env, client_factory=fast_client(sleeps))
     assert [(r.source, r.status) for r in results] == [("imf-imts", "failed"), ("fred-exjpus", "new")]
 
@@ -446,3 +442,90 @@ def test_refresh_after_fetch_records_revisions_and_a_two_partner_year_stays_out_
     assert [s.fetch_failed for s in source_status(settings) if s.source == "imf-imts"][0] is not None
     assert settings.fetch_ledger.read_text(encoding="utf-8").count("\n") == len(
         settings.fetch_ledger.read_text(encoding="utf-8").splitlines())  # the next line started on its own
+
+
+def staged_values(settings, reporter: str = "JPN", partner: str = "MEX") -> list[tuple]:
+    con = build(settings)
+    try:
+        return con.sql(
+            f"SELECT year, value_usd, vintage FROM staging.stg_imf_imts__trade WHERE reporter_iso3 = '{reporter}' "
+            f"AND coalesce(partner_iso3, partner_aggregate) = '{partner}' AND flow = 'export' ORDER BY year"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_an_answer_of_fewer_years_or_reporters_keeps_the_others_in_staging(env, httpserver, sleeps, monkeypatch):
+    """Found by a QA pass: an answer with only Japan's 2021 (after 2019-2021), or a narrower JLAC_IMF_REPORTERS,
+    took 2019-2020 (the other reporters) out of the warehouse without a word: staging kept max(vintage) only. Each
+    (reporter, partner, flow, year) now comes from the newest vintage that has it."""
+    serve(httpserver, imts_xml(JPN_2021))
+    [first] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert first.status == "new", first.message
+    only_2021 = {k: {2021: v[2021] * 1.01} for k, v in JPN_2021.items()}  # 2021 revised, nothing else sent
+    httpserver.clear()
+    serve(httpserver, imts_xml(only_2021))
+    [second] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert second.status == "new", second.message
+    assert staged_values(env) == [(2019, 11.6e9, first.vintage), (2020, 8.9e9, first.vintage),
+                                  (2021, 10.9e9 * 1.01, second.vintage)]
+    # Japan alone asked for: the United States' values stay as the vintage before had them
+    monkeypatch.setenv("JLAC_IMF_REPORTERS", "JPN")
+    httpserver.clear()
+    serve(httpserver, imts_xml(JPN_2021))
+    [third] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert third.status == "new", third.message
+    assert [f.path for f in list_vintages("imf-imts", env)[-1].files] == ["IMTS_JPN_A.xml"]
+    assert staged_values(env, "USA", "world") == [(2023, 2_019_551_635_133, second.vintage),
+                                                  (2024, 2_065_411_250_609, second.vintage)]
+    assert [v for _, v, _ in staged_values(env)] == [11.6e9, 8.9e9, 10.9e9]
+
+
+def test_a_reporter_without_observations_is_that_reporters_no_data(env, httpserver, sleeps, caplog):
+    """Found by a QA pass: one reporter answering a data set without observations threw the whole fetch away. It is
+    that reporter's no data: the others are stored, the log and the manifest's note say it, the reporter's earlier
+    values stay in staging; only a fetch where no reporter has data fails."""
+    import logging
+
+    serve(httpserver, imts_xml(JPN_2020))
+    [first] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert first.status == "new", first.message
+    httpserver.clear()
+    serve(httpserver, imts_xml({}))  # Japan: no observation; the United States as recorded
+    with caplog.at_level(logging.WARNING, logger="jlac"):
+        [second] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert second.status == "new", second.message
+    snap = list_vintages("imf-imts", env)[-1]
+    assert [f.path for f in snap.files] == ["IMTS_USA_A.xml"]
+    assert snap.manifest["note"].startswith("IMTS answered no observation for JPN (frequency A, from 1990)")
+    assert [r["file"] for r in snap.manifest["requests"]] == ["IMTS_USA_A.xml"]
+    assert any("empty result" in r.getMessage() and "IMTS_JPN_A.xml is left out" in r.getMessage()
+               for r in caplog.records)
+    assert staged_values(env) == [(2019, 11.6e9, first.vintage), (2020, 8.85e9, first.vintage)]
+    # no reporter with data: nothing stored
+    httpserver.clear()
+    serve(httpserver, imts_xml({}), imts_xml({}))
+    [third] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert third.status == "failed" and "no reporter asked has an observation from 1990 (empty data sets for " \
+        "JPN, USA)" in third.message, third.message
+    assert len(list_vintages("imf-imts", env)) == 2
+
+
+@pytest.mark.parametrize(("series", "start", "expected"), [
+    ({("JPN", "XG_FOB_USD", "MEX"): {2019: 11.6e9, "2019-01": 0.9e9}}, None,
+     "series JPN.XG_FOB_USD.MEX.A: TIME_PERIOD '2019-01' is a month, but the series' FREQUENCY is A (annual: a year "
+     "YYYY expected)"),
+    ({("JPN", "XG_FOB_USD", "MEX"): {1960: 0.1e9, 2019: 11.6e9, 2020: 8.85e9}}, "2019",
+     "the answer is not for the query: TIME_PERIOD before 2019 (ge:2019-01-01 was asked): JPN.XG_FOB_USD.MEX.A 1960 "
+     "(1 observation(s))"),
+], ids=["month-in-annual-series", "year-before-start"])
+def test_periods_not_asked_for_are_refused(env, httpserver, sleeps, monkeypatch, series, start, expected):
+    """Found by a QA pass: a TIME_PERIOD 2019-01 under FREQUENCY A was stored and read as the annual 2019, and a year
+    before the asked range (1960 when ge:2019 was asked) was stored."""
+    if start:
+        monkeypatch.setenv("JLAC_IMF_START", start)
+    serve(httpserver, imts_xml(series))
+    [result] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert result.status == "failed" and expected in result.message, result.message
+    assert "JPN.XG_FOB_USD+MG_CIF_USD" in result.message  # the request
+    assert list_vintages("imf-imts", env) == []

@@ -55,13 +55,14 @@ def test_fred_snapshot_reads_with_the_mirror_parser(env, httpserver):
 
 
 def test_fred_old_header_is_normalised_and_html_fails(env, httpserver):
+    whole = FRED_CSV.read_bytes()  # the mirror's series under FRED's older header (the checks ask for 12 months)
     httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(
-        "DATE,EXJPUS\n2025-04-01,144.2\n"
+        whole.replace(b"observation_date,EXJPUS\n", b"DATE,EXJPUS\n", 1)
     )
     [ok] = fetch_all(["fred-exjpus"], env, client_factory=make)
-    assert ok.status == "new"
+    assert ok.status == "new", ok.message
     [snap] = list_vintages("fred-exjpus", env)
-    assert snap.path("EXJPUS.csv").read_text() == "observation_date,EXJPUS\n2025-04-01,144.2\n"
+    assert snap.path("EXJPUS.csv").read_bytes() == whole
     httpserver.expect_oneshot_request("/graph/fredgraph.csv").respond_with_data(
         "<html><title>Error</title></html>", content_type="text/html"
     )
@@ -287,14 +288,22 @@ def test_a_vintage_that_cannot_be_written_names_the_source_the_step_and_the_fold
     """A full disk while writing the vintage gave a bare "[Errno 28] No space left on device". A file-size limit
     (RLIMIT_FSIZE) in a child process makes the manifest's write fail for real."""
 
-    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data("observation_date,EXJPUS\n2025-04-01,144.2\n")
+    head = b"".join(FRED_CSV.read_bytes().splitlines(keepends=True)[:13])  # twelve months: passes the checks
+    assert len(head) < 400
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(head)
     script = (
         "import resource, signal\n"
         "from jlac.config import get_settings\n"
         "from jlac.connectors import make_client\n"
+        "import jlac.connectors as connectors\n"
         "from jlac.sources.fred_exjpus import connector\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (200, resource.RLIM_INFINITY))\n"  # the CSV fits, SNAPSHOT.yml not
+        "write = connectors.write_snapshot\n"
+        "def limited(*args, **kwargs):\n"  # once the fetched files passed their checks (which write a scratch file)
+        # the CSV fits, the manifest not
+        "    resource.setrlimit(resource.RLIMIT_FSIZE, (400, resource.RLIM_INFINITY))\n"
+        "    return write(*args, **kwargs)\n"
+        "connectors.write_snapshot = limited\n"
         "try:\n"
         "    connector.fetch(get_settings(), make_client())\n"
         "except Exception as exc:\n"

@@ -44,7 +44,7 @@ def row(donor, donor_label, recipient, recipient_label, year, value, measure="20
 
 # Costa Rica 2017 as the DAC2a mirror file holds it (Japan 38.97, Korea 1.84, all official donors 99.26).
 BODY = "\ufeff" + "\r\n".join([
-    HEADER, RECORDED_ROW,
+    HEADER, RECORDED_ROW.replace(",IND,India,", ",HTI,Haiti,"),  # the recorded row, for a recipient asked for
     row("JPN", "Japan", "CRI", "Costa Rica", "2017", "38.97"),
     row("KOR", "Korea", "CRI", "Costa Rica", "2017", "1840000", unit_mult="0"),
     row("ALLD", "Official donors", "CRI", "Costa Rica", "2017", "99.26"),
@@ -82,7 +82,7 @@ def test_dac2a_fetch_writes_a_vintage_the_parser_reads(settings, httpserver):
     assert got[(2017, "CRI", "Japan")] == ("JPN", 38.97)
     assert got[(2017, "CRI", "Korea")] == ("KOR", 1.84)  # UNIT_MULT 0: plain dollars scaled to millions
     assert got[(2017, "CRI", "Official Donors, Total")] == (None, 99.26)  # QWIDS name, as the models expect
-    assert got[(2015, "IND", "Official Donors, Total")] == (None, 3174.348367)
+    assert got[(2015, "HTI", "Official Donors, Total")] == (None, 3174.348367)
     assert got[(2012, "CRI", "Japan")] == ("JPN", -8.43)
     again = oecd.fetch(settings, client())
     assert again.status == "unchanged" and len(list_vintages("oecd-dac2a-api", settings)) == 1
@@ -244,8 +244,18 @@ def aid_settings(settings, monkeypatch, httpserver):
     return settings
 
 
+# Route 32 with every column the aiddata-gcdf3-projects parser reads (the connector's first look needs fewer; a zip
+# the parser refuses is not stored)
+ROUTE32_PARSED = {**dict(zip(aiddata.REQUIRED_COLUMNS, ROUTE32, strict=True)), "Umbrella": "No",
+                  "Title": "Route 32 rehabilitation and extension", "Status": "Completion", "Intent": "Development",
+                  "Sector Name": "TRANSPORT AND STORAGE", "Funding Agencies Type": "State-owned Policy Bank",
+                  "Amount (Original Currency)": 296000000.0, "Original Currency": "USD"}
+
+
 def test_aiddata_zip_is_checked_and_stored(aid_settings, httpserver, tmp_path):
-    body = gcdf_zip(tmp_path, aiddata.REQUIRED_COLUMNS, [ROUTE32])
+    from jlac.sources.aiddata_gcdf3_projects.source import HEADER as PARSED_COLUMNS
+
+    body = gcdf_zip(tmp_path, list(PARSED_COLUMNS), [[ROUTE32_PARSED[c] for c in PARSED_COLUMNS]])
     httpserver.expect_request(GCDF_PATH).respond_with_data(body, content_type="application/zip",
                                                            headers={"ETag": '"v3"'})
     result = aiddata.fetch(aid_settings, client())
@@ -283,3 +293,57 @@ def test_dac2a_line_errors_name_the_file_it_is_stored_as(settings, httpserver):
         oecd.fetch(settings, client())
     assert "DAC2A.csv" in str(err.value) and ".part-" not in str(err.value), str(err.value)
     assert list_vintages("oecd-dac2a-api", settings) == []
+
+
+@pytest.mark.parametrize(("rows", "says"), [
+    ([RECORDED_ROW], "DAC2A.csv line 2: DONOR 'ALLD', RECIPIENT 'IND'"),  # the recorded row: India, not asked
+    ([row("JPN", "Japan", "CRI", "Costa Rica", "2017", "38.97"), row("USA", "United States", "CRI", "Costa Rica",
+                                                                     "2017", "12.5")],
+     "DAC2A.csv line 3: DONOR 'USA', RECIPIENT 'CRI'"),
+], ids=["recipient-not-asked", "donor-not-asked"])
+def test_dac2a_rows_of_donors_or_recipients_not_asked_for_are_refused(settings, httpserver, rows, says):
+    """Found by a QA pass: donor and recipient were not compared with the query (an API ignoring part of the key
+    answers another query)."""
+    httpserver.expect_request(PATH).respond_with_data("\r\n".join([HEADER, *rows]) + "\r\n", content_type="text/csv")
+    with pytest.raises(FetchError, match="the answer is not for the query") as err:
+        oecd.fetch(settings, client())
+    assert says in str(err.value) and "oecd-dac2a-api GET" in str(err.value), str(err.value)
+    assert list_vintages("oecd-dac2a-api", settings) == []
+
+
+@pytest.mark.parametrize(("cells", "says"), [
+    ({"DONOR": "USA", "Donor": "United States"}, "CRS.csv line 3: DONOR 'USA'"),
+    ({"RECIPIENT": "F97", "Recipient": "America, regional"}, "CRS.csv line 3: RECIPIENT 'F97'"),
+    ({"MD_DIM": "_T"}, "CRS.csv line 3: MD_DIM '_T'"),  # the total above the activities
+], ids=["donor", "recipient", "activity-level"])
+def test_crs_rows_not_for_the_query_are_refused(settings, httpserver, cells, says):
+    """Found by a QA pass: donor, recipient and CRS's activity level (MD_DIM DD) were not compared with the query."""
+    body = "\r\n".join([",".join(CRS_HEADER), crs_row(), crs_row(**cells)]) + "\r\n"
+    httpserver.expect_request(CRS_PATH).respond_with_data(body, content_type="text/csv")
+    with pytest.raises(FetchError, match="oecd-crs-api GET") as err:
+        connector("oecd-crs-api").fetch(settings, client())
+    assert "the answer is not for the query: 1 row(s)" in str(err.value) and says in str(err.value), str(err.value)
+    assert list_vintages("oecd-crs-api", settings) == []
+
+
+def test_crs_line_errors_name_the_file_it_is_stored_as(settings, httpserver):
+    """Found by a QA pass: errors named the download's temporary file (".part-4_oi_jtz"), not CRS.csv."""
+    body = "\r\n".join([",".join(CRS_HEADER), crs_row(), crs_row(OBS_VALUE="n/a")]) + "\r\n"
+    httpserver.expect_request(CRS_PATH).respond_with_data(body, content_type="text/csv")
+    with pytest.raises(FetchError) as err:
+        connector("oecd-crs-api").fetch(settings, client())
+    assert "oecd-crs-api CRS.csv: expected a year, a number" in str(err.value), str(err.value)
+    assert ".part-" not in str(err.value)
+
+
+def test_an_aiddata_zip_its_parser_refuses_is_not_stored(aid_settings, httpserver, tmp_path):
+    """The connector's first look needs fewer columns than the parser reads: such a zip was stored, and every refresh
+    then failed on it. The parser runs before anything is stored."""
+    body = gcdf_zip(tmp_path, aiddata.REQUIRED_COLUMNS, [ROUTE32])
+    httpserver.expect_request(GCDF_PATH).respond_with_data(body, content_type="application/zip")
+    with pytest.raises(FetchError) as err:
+        aiddata.fetch(aid_settings, client())
+    assert str(err.value).startswith("aiddata-gcdf3-projects: the fetched files do not parse with the source's parser, "
+                                     "so they were not stored (no vintage of it is stored)"), str(err.value)
+    assert "sheet GCDF_3.0 lacks column(s) ['Umbrella', 'Title'" in str(err.value)
+    assert list_vintages("aiddata-gcdf3-projects", aid_settings) == []

@@ -13,7 +13,9 @@ after every fetch), so the order only decides what has landed when a fetch is cu
 A connector downloads into a hidden staging folder inside the store, checks every body with the parser's own
 reader (an HTML error page, an API error message, an empty result, a truncated body or a changed
 schema each fail the source with a message naming the request), and writes a vintage with
-``jlac.snapshots.write_snapshot`` only when the content differs from the latest vintage.
+``jlac.snapshots.write_snapshot`` only when the content differs from the latest vintage and the source's own parser
+and Great Expectations checks pass on the staged files (``jlac.connectors.checked``: what a refresh would refuse is
+never stored).
 
 "Differs" compares content fingerprints, not raw bytes, because some publishers stamp every
 response (SDMX ``<message:Prepared>``, e-Stat ``RESULT.DATE``, Comtrade ``elapsedTime``): each
@@ -265,13 +267,19 @@ def content_fingerprint(files: dict[str, Path], file_fingerprint: Callable[[Path
 
 
 def check_not_cut_short(path: Path, previous: Snapshot | None, name: str, label: str, *,
-                        line_end: bool = False) -> None:
+                        line_end: bool = False, settings: Settings | None = None) -> None:
     """For a file the publisher sends whole at each release (a series' history, then the new months): it holds at
     least the lines of the previous vintage's file and, with ``line_end``, ends with a line break.
 
     A server that sends no length and closes the connection early (an answer delimited by the close) gives a body
     cut short that HTTP cannot tell from a whole one, and that parses as a valid, shorter series: a FRED file ending
     "1991-09-01,134.2" (for 134.2995) was stored and published. Raises FetchError; nothing is stored.
+
+    The comparison is with the newest vintage the source can read: a vintage its parser or checks refuse (stored by
+    an older jlac, or copied into a mirror: a month given twice, one line too many) is skipped, with a warning naming
+    it. Compared with such a vintage, every later correct answer was refused as cut short ("653 lines where the
+    previous vintage has 654"), for good. With ``settings`` that vintage is looked for only when the file is shorter
+    than the previous one's (it costs a parse and a check of the earlier vintages).
     """
     data = path.read_bytes()
     if line_end and data and not data.endswith(b"\n"):
@@ -280,11 +288,42 @@ def check_not_cut_short(path: Path, previous: Snapshot | None, name: str, label:
     if previous is None or name not in {f.path for f in previous.files}:
         return
     lines = sum(1 for line in data.splitlines() if line.strip())
-    before = sum(1 for line in previous.path(name).read_bytes().splitlines() if line.strip())
-    if lines < before:
-        raise FetchError(f"{label}: {lines:,} line(s) where the previous vintage ({previous.id}) has {before:,}; the "
-                         "publisher re-sends the whole history, so a shorter file is a body cut short in transfer. "
-                         "Not stored")
+    before = _lines(previous, name)
+    if lines >= before:
+        return
+    reference = previous if settings is None else _readable_vintage(settings, previous, label)
+    if reference is None or name not in {f.path for f in reference.files}:
+        return
+    if reference.vintage != previous.vintage:
+        before = _lines(reference, name)
+        if lines >= before:
+            return
+    which = "the previous vintage" if reference.vintage == previous.vintage else "the newest vintage the source reads"
+    raise FetchError(f"{label}: {lines:,} line(s) where {which} ({reference.id}) has {before:,}; the "
+                     "publisher re-sends the whole history, so a shorter file is a body cut short in transfer. "
+                     f"Not stored (should the publisher really have shortened {name}, move {reference.root} aside "
+                     "and fetch again)")
+
+
+def _lines(snapshot: Snapshot, name: str) -> int:
+    return sum(1 for line in snapshot.path(name).read_bytes().splitlines() if line.strip())
+
+
+def _readable_vintage(settings: Settings, previous: Snapshot, label: str) -> Snapshot | None:
+    """The newest vintage up to ``previous`` that the source reads and its checks pass; None when there is none."""
+    from jlac.connectors import checked
+    from jlac.snapshots import list_vintages
+
+    candidates = [s for s in list_vintages(previous.source, settings) if s.vintage <= previous.vintage]
+    if not any(s.vintage == previous.vintage for s in candidates):
+        candidates.append(previous)
+    for snap in sorted(candidates, key=lambda s: s.vintage, reverse=True):
+        why = checked.refusal(settings, snap)
+        if why is None:
+            return snap
+        log.warning("%s: the vintage %s is not compared with: the source refuses it (%s); move it out of the store",
+                    label, snap.id, " ".join(why.split())[:600])
+    return None
 
 
 def store_if_changed(
@@ -350,6 +389,11 @@ def _store_unless_latest(settings: Settings, staged: Staged, metadata: dict, cli
         "content_fingerprint": fingerprint,
         "requests": staged.requests,
     }, client)
+    # what the source's parser or checks would refuse is not stored: it would fail every refresh (and a source reading
+    # its earlier vintages for good) and be the vintage the next fetches are compared with (jlac.connectors.checked)
+    from jlac.connectors import checked
+
+    checked.refuse_unless_checked(settings, staged.source, staged.workdir, staged.files, manifest, previous)
     snap = write_snapshot(settings.snapshots, staged.source, staged.files, manifest)
     (settings.snapshots / staged.source / VALIDATORS).unlink(missing_ok=True)  # the new manifest has the newest
     message = f"new vintage {snap.vintage} ({len(snap.files)} files)"

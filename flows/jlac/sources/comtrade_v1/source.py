@@ -9,6 +9,7 @@ Argentina as cifvalue = primaryValue = 6,804,128,143).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -38,8 +39,18 @@ FIELDS = (
 )
 
 
+class NoRecords(ParseError):
+    """An answer without any record (``count`` 0: an empty result). A ParseError like the other refusals; the
+    connector, for which one reporter's empty answer is that reporter's no data, catches this one."""
+
+
+_YEAR = re.compile(r"[0-9]{4}")
+
+
 def read_comtrade_json(path: Path, label: str) -> list[tuple]:
-    """Rows of one Comtrade v1 response; ParseError naming ``label`` for an error, HTML, empty or cut body."""
+    """Rows of one Comtrade v1 response; ParseError naming ``label`` for an error, HTML, empty or cut body, and for a
+    record that is not annual (``freqCode`` other than A, or a ``period`` that is not a year: a monthly record
+    ``201001`` was read as the year 2010's total)."""
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     if not text.strip():
         raise ParseError(f"{label}: empty body where a Comtrade JSON response was expected")
@@ -60,7 +71,7 @@ def read_comtrade_json(path: Path, label: str) -> list[tuple]:
     if not isinstance(records, list):
         raise ParseError(f"{label}: 'data' is a {type(records).__name__}, not a list of records; format changed?")
     if not records:
-        raise ParseError(f"{label}: the response holds no record (count={doc.get('count')}; empty result)")
+        raise NoRecords(f"{label}: the response holds no record (count={doc.get('count')}; empty result)")
     count = doc.get("count")
     # 'count' is the number of records the answer carries: fewer in 'data' is an answer cut to a page or a cap (the
     # preview's 500 records), which would be stored as the whole year with partners missing
@@ -80,8 +91,14 @@ def read_comtrade_json(path: Path, label: str) -> list[tuple]:
                 continue  # re-exports/re-imports are not the trade flows jlac compares
             raise ParseError(f"{label} data[{i}]: flowCode {rec['flowCode']!r} is none of Comtrade's X, M, RX, RM, "
                              "DX, FM")
+        freq, period = rec.get("freqCode"), rec["period"]
+        if freq not in (None, "A") or isinstance(period, bool) or not _YEAR.fullmatch(str(period)):
+            raise ParseError(f"{label} data[{i}] (reporterCode {rec['reporterCode']}, partnerCode "
+                             f"{rec['partnerCode']}, flowCode {rec['flowCode']}): period {period!r} with freqCode "
+                             f"{freq!r} is not an annual record (freqCode A, period YYYY); jlac asks Comtrade for "
+                             "annual data only")
         try:
-            numbers = (int(rec["reporterCode"]), int(rec["partnerCode"]), int(str(rec["period"])[:4]))
+            numbers = (int(rec["reporterCode"]), int(rec["partnerCode"]), int(str(period)))
             values = [None if rec.get(k) is None else float(rec[k]) for k in ("primaryValue", "cifvalue", "fobvalue")]
         except (TypeError, ValueError):
             fields = {k: rec.get(k) for k in ("reporterCode", "partnerCode", "period", "primaryValue", "cifvalue",

@@ -30,9 +30,11 @@ def make_client(progress=None, **kwargs) -> HttpClient:
     return connectors.make_client(progress=progress, **kwargs)
 
 
-def check_csv(path: Path, label: str, previous=None, name: str = f"{SERIES}.csv") -> None:
+def check_csv(path: Path, label: str, previous=None, name: str = f"{SERIES}.csv", settings: Settings | None = None
+              ) -> None:
     """Normalise the header and check every row is 'YYYY-MM-01,<rate or . or empty>', the body ends with a line
-    break and holds at least the months of the ``previous`` vintage (FRED sends the whole series each time)."""
+    break and holds at least the months of the ``previous`` vintage (FRED sends the whole series each time); with
+    ``settings``, of the newest vintage the source can read (``jlac.connectors.check_not_cut_short``)."""
     raw = path.read_bytes()
     text = raw.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()
@@ -51,7 +53,7 @@ def check_csv(path: Path, label: str, previous=None, name: str = f"{SERIES}.csv"
     for i, row in enumerate(rows, 2):
         if not _ROW.match(row):
             raise FetchError(f"{label} line {i}: expected 'YYYY-MM-01,<yen per dollar>', found {row[:60]!r}")
-    check_not_cut_short(path, previous, name, label, line_end=True)
+    check_not_cut_short(path, previous, name, label, line_end=True, settings=settings)
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
 
 
@@ -62,7 +64,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     name = f"{SERIES}.csv"
     with staging(settings, SOURCE_NAME) as staged:
         path, got = staged.get(client, name, url, previous, "fred-exjpus", params={"id": SERIES})
-        check_csv(path, f"fred-exjpus GET {got}", previous, name)
+        check_csv(path, f"fred-exjpus GET {got}", previous, name, settings)
         metadata = {
             "title": "Japanese yen per US dollar, monthly average (FRED series EXJPUS, Federal Reserve H.10)",
             "publisher": "Board of Governors of the Federal Reserve System, via FRED "

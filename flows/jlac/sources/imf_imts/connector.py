@@ -7,11 +7,19 @@ about 10 requests per 5 s, hence the per-host interval. No key is needed.
 
 Environment: JLAC_IMF_URL (base URL), JLAC_IMF_FREQUENCY (A, or M for monthly), JLAC_IMF_START
 (first year, default 1990), JLAC_IMF_REPORTERS (comma-separated ISO3 list, default all of the above).
+
+Every answer must be for its query: the series' COUNTRY and FREQUENCY those asked, each TIME_PERIOD of that frequency
+(the parser refuses a month in an annual series) and not before the first year asked; otherwise the fetch fails naming
+the series and period, and nothing is stored. A reporter whose answer is a data set without observations has no data:
+its file is left out of the vintage, the log (WARNING) and the manifest's ``note`` say so, and its values stay in the
+warehouse from the earlier vintages (staging takes each value from the newest vintage that has it); only a fetch in
+which no reporter has data fails.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -30,7 +38,9 @@ from jlac.countries import CELAC
 from jlac.errors import ParseError
 from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot
-from jlac.sources.imf_imts.source import read_imts_xml
+from jlac.sources.imf_imts.source import NoObservations, read_imts_xml
+
+log = logging.getLogger(__name__)
 
 SOURCE_NAME = "imf-imts"
 FETCH_ORDER = 10  # `jlac fetch` without arguments runs connectors by this number (see jlac.connectors)
@@ -80,6 +90,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     with staging(settings, SOURCE_NAME) as staged:
         todo = reporters()
+        empty: list[str] = []  # reporters whose answer holds no observation
         for i, reporter in enumerate(todo, 1):
             name = f"IMTS_{reporter}_{frequency}.xml"
             url, params = request_for(base, reporter, frequency, start)
@@ -87,13 +98,18 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                                    params=params, headers={"Accept": "application/xml"})
             try:
                 rows = read_imts_xml(path, f"imf-imts GET {got}")
+            except NoObservations as exc:  # that reporter's no data: the others are kept
+                log.warning("%s; %s is left out of the vintage", exc, name)
+                empty.append(reporter)
+                del staged.files[name]
+                staged.requests = [r for r in staged.requests if r["file"] != name]
+                continue
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
-            # the series must be the ones asked for (an API ignoring a changed key would answer another query)
-            odd = sorted({(r[0], r[4]) for r in rows if r[0] != reporter or r[4] != frequency})
-            if odd:
-                raise FetchError(f"imf-imts GET {got}: the answer is not for the query: series of (COUNTRY, FREQUENCY) "
-                                 f"{odd[:5]} where {reporter}, {frequency} was asked; nothing was stored")
+            check_query(rows, reporter, frequency, start, f"imf-imts GET {got}")
+        if not staged.files:
+            raise FetchError(f"imf-imts: no reporter asked has an observation from {start} (empty data sets for "
+                             f"{', '.join(empty)}); nothing was stored")
         metadata = {
             "title": "IMF International Trade in Goods (by partner country), IMTS, SDMX 3.0",
             "publisher": "International Monetary Fund, Statistics Department",
@@ -109,4 +125,25 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 "indicators": INDICATORS.split("+"),
             },
         }
+        if empty:
+            metadata["note"] = (f"IMTS answered no observation for {', '.join(empty)} (frequency {frequency}, from "
+                                f"{start}): {'their files are' if len(empty) > 1 else 'its file is'} not in this "
+                                "vintage; values of earlier vintages stay in the warehouse (staging takes each "
+                                "value from the newest vintage that has it)")
         return store_if_changed(settings, staged, metadata, client, data_fingerprint)
+
+
+def check_query(rows: list[tuple], reporter: str, frequency: str, start: int, label: str) -> None:
+    """Every series is the reporter and frequency asked for and every period from ``start`` on: an API that ignores a
+    changed key or filter answers another query (a year before the asked range was stored; found by a QA pass).
+    Raises FetchError naming the series and periods."""
+    odd = sorted({(r[0], r[4]) for r in rows if r[0] != reporter or r[4] != frequency})
+    if odd:
+        raise FetchError(f"{label}: the answer is not for the query: series of (COUNTRY, FREQUENCY) "
+                         f"{odd[:5]} where {reporter}, {frequency} was asked; nothing was stored")
+    early = sorted({(f"{r[0]}.{r[1]}.{r[3]}.{r[4]}", r[5]) for r in rows if r[6] < start})
+    if early:
+        shown = ", ".join(f"{series} {period}" for series, period in early[:5])
+        raise FetchError(f"{label}: the answer is not for the query: TIME_PERIOD before {start} (ge:{start}-01-01 was "
+                         f"asked): {shown}{' ...' if len(early) > 5 else ''} ({len(early)} observation(s)); nothing "
+                         "was stored")

@@ -7,7 +7,9 @@ although each Series says SCALE="6": the recorded response (USA exports to G001 
 2,019,551,635,133) proves it, so values are NOT multiplied; SCALE is kept as a column.
 
 The raw table holds the rows of EVERY vintage up to the one being loaded (column ``vintage``), so
-the revisions mart can compare each vintage with the one before; staging keeps the newest.
+the revisions mart can compare each vintage with the one before; staging takes each (reporter, partner, flow,
+year) from the newest vintage that has it (a vintage that answered fewer years or reporters does not remove the
+others' values).
 """
 
 from __future__ import annotations
@@ -68,11 +70,17 @@ def _sdmx_error(root: ET.Element) -> str:
     return f"code {', '.join(codes) or '?'}: {'; '.join(t for t in texts if t) or 'no text'}"
 
 
+class NoObservations(ParseError):
+    """A well-formed data set without any export/import observation (an empty result). A ParseError like the other
+    refusals; the connector, for which one reporter without data is that reporter's no data, catches this one."""
+
+
 def read_imts_xml(path: Path, label: str) -> list[tuple]:
     """Rows of one IMTS SDMX-ML response, in the order of ``FIELDS``.
 
     Raises ParseError naming ``label`` for an HTML page, an SDMX error message, a truncated or
-    malformed body, an unexpected structure, or a data set without any observation.
+    malformed body, an unexpected structure, a TIME_PERIOD that does not fit the series' FREQUENCY (a month in an
+    annual series would be read as that year), or (``NoObservations``) a data set without any observation.
     """
     _sniff(path, label)
     try:
@@ -114,6 +122,13 @@ def read_imts_xml(path: Path, label: str) -> list[tuple]:
                     raise ParseError(
                         f"{where}: TIME_PERIOD {period!r} is not a year or a month (YYYY, YYYY-MM)"
                     )
+                frequency = series.get("FREQUENCY")
+                if (frequency == "A" and m.group(2)) or (frequency == "M" and not m.group(2)):
+                    # a month under FREQUENCY A was stored and read as the annual value of its year (found by a QA
+                    # pass): the series says one thing and its periods another
+                    expected = "annual: a year YYYY" if frequency == "A" else "monthly: a month YYYY-MM"
+                    raise ParseError(f"{where}: TIME_PERIOD {period!r} is {'a month' if m.group(2) else 'a year'}, "
+                                     f"but the series' FREQUENCY is {frequency} ({expected} expected)")
                 if value is None:
                     raise ParseError(f"{where} {period}: the <Obs> has no OBS_VALUE attribute; found "
                                      f"{sorted(obs.attrib)}; the IMTS structure changed?")
@@ -139,7 +154,7 @@ def read_imts_xml(path: Path, label: str) -> list[tuple]:
                     )
                 )
     if not rows:
-        raise ParseError(f"{label}: the data set holds no export/import observation (empty result)")
+        raise NoObservations(f"{label}: the data set holds no export/import observation (empty result)")
     return rows
 
 

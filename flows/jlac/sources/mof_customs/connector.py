@@ -40,8 +40,9 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                 read_mof_csv(path, f"mof-customs GET {got}")
             except ParseError as exc:
                 raise FetchError(str(exc)) from None
-            # MOF re-sends each file whole (every month since 1979, then months padded with zeros)
-            check_not_cut_short(path, previous, name, f"mof-customs GET {got}")
+            # MOF re-sends each file whole (every month since 1979, then months padded with zeros): compared with the
+            # newest vintage the source can read
+            check_not_cut_short(path, previous, name, f"mof-customs GET {got}", settings=settings)
         metadata = {
             "title": "Trade Statistics of Japan: monthly exports and imports by area (flat CSV)",
             "publisher": "Ministry of Finance, Japan (Customs)",

@@ -8,6 +8,7 @@ HTTP client and first body check are shared, in ``jlac.connectors.oecd``.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import duckdb
@@ -30,16 +31,46 @@ CRS_FLOW = "OECD.DCD.FSD,DSD_CRS@DF_CRS,1.6"
 CRS_DONORS = ("JPN", "KOR")
 
 
-def check_crs(path: Path, label: str) -> int:
-    """Read the body with the oecd-crs-api parser's reader; return its row count, or raise FetchError."""
+def check_crs(path: Path, label: str, name: str = "CRS.csv") -> int:
+    """Read the body with the oecd-crs-api parser's reader; return its row count, or raise FetchError naming the
+    request and ``name``, the file the body is stored as (not the temporary ``.part-...`` it is in). Every row must be
+    of the donors, recipients and activity level (MD_DIM DD) asked for."""
     text = text_head(path, label, "an SDMX CSV of CRS")
     if not text.startswith("STRUCTURE,"):
         raise FetchError(f"{label}: expected an SDMX CSV starting 'STRUCTURE,', found {text[:80]!r}")
     with duckdb.connect() as con:
         try:
-            return len(sdmx_relation(con, path, path.name).fetchall())
+            count = len(sdmx_relation(con, path, name).fetchall())
         except (ParseError, duckdb.Error) as exc:
             raise FetchError(f"{label}: {exc}") from None
+    check_query(path, label, name)
+    return count
+
+
+ASKED = {"DONOR": set(CRS_DONORS), "RECIPIENT": set(CELAC), "MD_DIM": {"DD"}}
+
+
+def check_query(path: Path, label: str, name: str) -> None:
+    """Every row is of a donor (DONOR), recipient (RECIPIENT) and activity level (MD_DIM, where the answer has it) the
+    key asked for: an API ignoring a part of the key answers another query (other donors, regional recipients, the
+    aggregates above activities), whose rows were stored as this one's (found by a QA pass). Raises FetchError naming
+    the lines."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        columns = {c: header.index(c) for c in ASKED if c in header}
+        other = []
+        for line, row in enumerate(reader, 2):
+            if not any(cell.strip() for cell in row):
+                continue
+            off = [f"{c} {row[j]!r}" for c, j in columns.items() if j >= len(row) or row[j].strip() not in ASKED[c]]
+            if off:
+                other.append(f"line {line}: {', '.join(off)}")
+    if other:
+        raise FetchError(f"{label}: the answer is not for the query: {len(other)} row(s) of donors, recipients or "
+                         f"activity levels not asked for ({name} {'; '.join(other[:5])}"
+                         f"{' ...' if len(other) > 5 else ''}); asked: DONOR {'+'.join(CRS_DONORS)}, RECIPIENT the 33 "
+                         "CELAC states, MD_DIM DD; nothing was stored")
 
 
 def fetch(settings: Settings, client: HttpClient) -> FetchResult:
@@ -50,7 +81,9 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     name = "CRS.csv"
     with staging(settings, SOURCE_NAME) as staged:
         path, got = staged.get(client, name, url, previous, SOURCE_NAME, params=PARAMS)
-        check_crs(path, f"{SOURCE_NAME} GET {got}")
+        # the reader's messages name the file they read: the one it is stored as, not the temporary .part-...
+        path = staged.files[name] = path.rename(staged.workdir / name)
+        check_crs(path, f"{SOURCE_NAME} GET {got}", name)
         metadata = {
             "title": "OECD Creditor Reporting System: activities of Japan and Korea to CELAC (SDMX CSV)",
             "publisher": "OECD Development Assistance Committee",

@@ -12,7 +12,8 @@ CRS, on the same API with the same format, is the ``oecd-crs-api`` source's conn
 (``jlac.sources.oecd_crs_api.connector``); what both share is in ``jlac.connectors.oecd``.
 
 Every body is checked with the parser's own reader before anything is stored; an empty result, an HTML page,
-a changed schema or a different measure fail the source with the request in the message.
+a changed schema, a different measure or a row of a donor or recipient not asked for fail the source with the request
+in the message.
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def check_dac2a(path: Path, label: str, name: str = "DAC2A.csv") -> int:
     bad = [r for r in rows if r[2] is None or _not_number(r[5])]
     if bad:
         raise FetchError(f"{label} line {bad[0][1]}: expected a year and a number, found {bad[0][2]!r}, {bad[0][5]!r}")
+    # the donors and recipients asked for: an API ignoring a part of the key answers another query, whose rows were
+    # stored as this one's (found by a QA pass)
+    other = [r for r in rows if r[6] not in DONORS or r[7] not in CELAC]
+    if other:
+        shown = "; ".join(f"line {r[1]}: DONOR {r[6]!r}, RECIPIENT {r[7]!r}" for r in other[:5])
+        raise FetchError(f"{label}: the answer is not for the query: {len(other)} row(s) of donors or recipients not "
+                         f"asked for ({name} {shown}{' ...' if len(other) > 5 else ''}); asked: DONOR "
+                         f"{'+'.join(DONORS)}, RECIPIENT the 33 CELAC states; nothing was stored")
     return len(rows)
 
 

@@ -19,7 +19,8 @@ FROM (
     FROM {{ ref('stg_imf_dots__trade') }}
     WHERE reporter_iso3 IS NOT NULL
     UNION ALL
-    -- The live IMTS release (newest fetched vintage only; older vintages feed marts.trade_revisions).
+    -- The live IMTS releases: each value from the newest fetched vintage that has it (stg_imf_imts__trade; older
+    -- vintages feed marts.trade_revisions).
     SELECT reporter_iso3, partner_iso3, partner_aggregate, flow, year, value_usd, is_estimate, source, vintage,
            NULL, false, NULL
     FROM {{ ref('stg_imf_imts__trade') }}
