@@ -17,6 +17,7 @@ import yaml
 from conftest import write_manifest
 from hs9_helpers import TARGETS, build, generator, settings_for
 from jlac import partitions
+from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
@@ -728,7 +729,6 @@ def test_a_moved_parse_cache_is_hashed_once_and_reused(tmp_path, mirror, caplog)
 def test_a_cell_the_reader_cannot_take_is_one_line_naming_file_line_and_column(tmp_path, generated):
     """Found by a QA pass: DuckDB's reader errors reached the user as twenty lines (its possible fixes and its
     settings dump) around the three that matter."""
-    from jlac.config import Settings
     from jlac.snapshots import load_snapshot
 
     vintage = _copy_snapshot(generated, tmp_path / "m")
@@ -865,3 +865,40 @@ def test_the_hs_section_charts_notes_and_sources_name_what_its_rows_come_from(tm
             in svg)
     assert "Sources: MOF Trade Statistics of Japan via e-Stat, UN Comtrade; via jlac." in svg
     assert "(HS 27 only)" not in svg and "Wood (HS 44 only)" in svg
+
+
+def test_a_code_list_dropping_a_code_the_published_rows_use_stops_an_incremental_refresh(tmp_path, generated, mirror,
+                                                                                          prefect_api):
+    """Only the new partitions of mof-hs9-country are checked, and its checks read japan-customs-country-codes: a new
+    code list without a code the published rows use (Sweden, 203) was published by an incremental refresh, while a
+    full build of the same snapshots refuses it (found by a QA pass). A source whose checks read a changed one's raw
+    table (``READS``) is now checked again, every row."""
+    from conftest import HEAVY_OPTIONAL, JAPAN_WORKBOOK, small_mirror
+    from jlac import pipeline
+    from jlac.errors import ValidationFailed
+
+    codes = "japan-customs-country-codes"
+    root = small_mirror(tmp_path / "m", mirror, {"DOTS_101.xlsx": JAPAN_WORKBOOK},
+                        leave_out=(*HEAVY_OPTIONAL, codes, SRC))
+    real = next((mirror / codes).iterdir())
+    shutil.copytree(real, root / codes / real.name)
+    hs9 = _copy_snapshot(generated, root)
+    for f in hs9.glob("*.csv"):  # a few hundred lines a file, Sweden's among them
+        lines = f.read_text().splitlines(keepends=True)
+        keep = lines[:300] + [ln for ln in lines[300:] if ",203," in ln][:5]
+        f.write_text("".join(keep))
+    write_manifest(hs9, SRC, {"synthetic": True})
+    assert all(",203," in f.read_text() for f in hs9.glob("*.csv"))
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(root,),
+                        output=tmp_path / "out")
+    assert pipeline.refresh(settings, trigger="test").status == "completed"
+    before = settings.warehouse.read_bytes()
+    new = root / codes / "2099-01-01"
+    new.mkdir()
+    text = (real / "Countries.csv").read_text(encoding="utf-8")
+    assert "203,Western Europe,Sweden" in text
+    (new / "Countries.csv").write_text(text.replace("203,Western Europe,Sweden\n", ""), encoding="utf-8")
+    write_manifest(new, codes)
+    with pytest.raises(ValidationFailed, match="partner code is not in japan-customs-country-codes"):
+        pipeline.refresh(settings, trigger="test")
+    assert settings.warehouse.read_bytes() == before

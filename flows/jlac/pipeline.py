@@ -548,8 +548,13 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
             record.quarantine = quarantine.summary(build)  # rows set aside per source, for the ledger
             results = []
             with validation.one_database(build):  # the checks' connections join one open database
-                for name, src in chosen.items():
-                    state = validate_task(build, src, snapshots[name], settings, return_state=True)
+                # with the sources whose checks read a changed one's raw table, all their rows (validation.dependents)
+                again = validation.dependents(list(chosen), all_src, snapshots) if incremental else {}
+                if again:
+                    log.info("checked again against the new data they read: %s", ", ".join(sorted(again)))
+                for name, src in {**chosen, **again}.items():
+                    state = validate_task(build, src, snapshots[name], None if name in again else settings,
+                                          return_state=True)
                     got = state.result(raise_on_failure=False)
                     if isinstance(got, BaseException):  # the checks themselves broke: that error, as before
                         raise got

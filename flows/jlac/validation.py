@@ -295,6 +295,19 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
                       default_query=f"SELECT * FROM {source.raw_table}")
 
 
+def dependents(changed: list[str], sources: dict, snapshots: dict) -> dict:
+    """The sources not in ``changed`` whose checks read the raw table of one that is (``READS`` in their checks
+    module) and that have a snapshot: {name: source}. An incremental build checks them again, every row of them
+    (``validate_source`` without settings), against the new data they read."""
+    out = {}
+    for name, src in sources.items():
+        module = part(src, "checks")
+        if name not in changed and snapshots.get(name) is not None and module is not None and \
+                set(getattr(module, "READS", ())) & set(changed):
+            out[name] = src
+    return out
+
+
 def _short(value, limit: int = 300) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
