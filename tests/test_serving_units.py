@@ -200,3 +200,19 @@ def test_a_cluster_made_with_ctype_c_is_named_with_the_way_out():
         note = ctype_note(_Database(old), Path("/w/postgres"))
         assert f"character type (LC_CTYPE) {old}" in note and "ILIKE" in note
         assert "remove /w/postgres" in note and f"gets {CTYPE}" in note
+
+
+def test_a_lasting_load_failure_is_alerted_once_per_message(monkeypatch):
+    """A full temp disk made serve-sql send the same alert at every 30 s retry (found by a QA pass): a message is
+    alerted once, again only when it changes or after REALERT_S."""
+    from jlac.serving import serve
+
+    monkeypatch.setattr(serve, "_LAST_ALERT", {})
+    sent = []
+    for _ in range(3):
+        serve._failed(OSError(28, "No space left on device"), sent.append)
+    serve._failed(RuntimeError("connection refused"), sent.append)
+    assert len(sent) == 2 and "No space left" in sent[0] and "connection refused" in sent[1]
+    monkeypatch.setattr(serve, "REALERT_S", 0.0)
+    serve._failed(RuntimeError("connection refused"), sent.append)
+    assert len(sent) == 3

@@ -187,8 +187,17 @@ def _holds(target, version: str | None) -> bool:
         return False
 
 
+REALERT_S = 3600.0  # a failure that lasts is alerted again hourly, not at every retry
+_LAST_ALERT: dict = {}  # the last failure alerted: message and time
+
+
 def _failed(exc: Exception, alert: Callable[[str], None] | None) -> None:
+    """Log a failed load of the serving copy and alert it, once per distinct message (again after REALERT_S): a
+    lasting fault (a full temp disk) sent the same alert at every 30 s retry (found by a QA pass)."""
     message = f"serving copy not updated, it stays at its previous version: {type(exc).__name__}: {exc}"
     log.error("%s", message)
-    if alert is not None:
+    now = time.monotonic()
+    last = _LAST_ALERT
+    if alert is not None and (last.get("message") != message or now - last.get("at", 0.0) >= REALERT_S):
+        last.update(message=message, at=now)
         alert(message)
