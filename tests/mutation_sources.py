@@ -174,8 +174,10 @@ def _mideplan(v: Path) -> None:
 def _dac2a_api(v: Path) -> None:
     from test_connectors_oecd import BODY, RECORDED_ROW
 
-    # the connector asks for CELAC recipients only: the recorded India row is left out
-    (v / "DAC2A.csv").write_bytes(BODY.replace(RECORDED_ROW + "\r\n", "").encode("utf-8"))
+    # Costa Rica's rows only: the recorded row (India, or Haiti as the connector tests now give it) is left out
+    body = BODY.replace(RECORDED_ROW.replace(",IND,India,", ",HTI,Haiti,") + "\r\n", "")
+    assert body != BODY
+    (v / "DAC2A.csv").write_bytes(body.encode("utf-8"))
 
 
 def _crs_api(v: Path) -> None:

@@ -340,8 +340,10 @@ def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_ne
         record = pipeline.refresh(settings, trigger="test")
     assert record.status == "unchanged"
     runs = ledger.read(settings.run_ledger)
-    assert [r["run_id"] for r in runs[-2:]] == [killed["run_id"], record.run_id]
-    recovered = runs[-2]
+    # the run killed before it published is recorded too, as crashed, from what it left (it had no line)
+    assert [r["run_id"] for r in runs[-3:]] == [killed["run_id"], "20990101T000000000-1", record.run_id]
+    assert runs[-2]["status"] == "crashed" and "before its publish (killed?)" in runs[-2]["error"]
+    recovered = runs[-3]
     assert recovered["status"] == "completed" and recovered["started"] == killed["started"]
     assert recovered["snapshots"] == killed["snapshots"]
     assert f"run {killed['run_id']} published" in caplog.text and "recorded now" in caplog.text
