@@ -234,3 +234,34 @@ def test_a_claim_whose_source_is_not_loaded_says_so(small_home, tmp_path):
     assert "aiddata-gcdf2-projects or aiddata-gcdf3-projects not loaded" in claims["C06"][1]
     # imf-dots is loaded: C12 lacks 10 of the 11 members' workbooks in this small mirror, and says so as before
     assert claims["C12"][0] == "not derivable from open data"
+
+
+def test_gcdf2_rows_outside_aggregates_and_a_typographic_apostrophe_change_no_loan(small_home, tmp_path):
+    """Found by a QA pass: a GCDF 2.0 row not recommended for aggregates (or an umbrella agreement) was summed into
+    the loans (Costa Rica 2013: 398.1 -> 500.3 US$ m), and "Export Buyer’s Credit" with a typographic apostrophe
+    became 'unspecified' (the Route 32 buyer's credit left the loans)."""
+    import shutil
+
+    from jlac import transform
+    from jlac.config import Settings
+
+    settings, _ = small_home
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(settings.warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO raw.aiddata_gcdf2_projects SELECT * REPLACE (99999 AS project_id, "
+                    "'No' AS recommended_for_aggregates) FROM raw.aiddata_gcdf2_projects WHERE project_id = 39847")
+        con.execute("INSERT INTO raw.aiddata_gcdf2_projects SELECT * REPLACE (99998 AS project_id, 'Yes' AS umbrella) "
+                    "FROM raw.aiddata_gcdf2_projects WHERE project_id = 39847")
+        con.execute("UPDATE raw.aiddata_gcdf2_projects SET flow_type = replace(flow_type, chr(39), chr(8217)) "
+                    "WHERE flow_type LIKE 'Export Buyer%'")
+        assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf2_projects WHERE flow_type = "
+                           "'Export Buyer' || chr(8217) || 's Credit'").fetchone()[0] > 100
+    transform.build(path, Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                                   output=tmp_path / "o"), select=transform.downstream_of(["aiddata_gcdf2_projects"]))
+    with duckdb.connect(str(path), read_only=True) as con:
+        cri = rows(con, "SELECT n_loans, round(aiddata_usd_m, 1) FROM figures.china_lac_lending "
+                        "WHERE recipient_iso3 = 'CRI' AND year = 2013")
+        claims = dict(rows(con, "SELECT claim_id, jlac_number FROM figures.report_claims"))
+    assert cri == [(2, 398.1)]  # Route 32: the buyer's credit (US$ 296 m) and the concessional loan
+    assert claims["C27"] == 398.136

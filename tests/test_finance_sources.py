@@ -207,6 +207,58 @@ def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirr
     assert "734 unexpected row(s)" in details and "'RWQ'" in details, details
 
 
+def test_aiddata_v2_without_costa_rica_as_a_recipient_fails_the_checks(tmp_path, mirror):
+    """Costa Rica written as a name ('Costa Rica', read as a regional recipient) left Figure 3, which drew Japan's and
+    Korea's 2009 as 0 "none recorded" (found by a QA pass): the checks now ask for Figure 3's recipient."""
+    import re
+
+    from jlac.config import Settings
+
+    vintage = tmp_path / "store" / "aiddata-v2-donor-recipient-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text()
+    renamed = re.sub(r"(?m)^([^,\n]+),CRI,", r"\1,Costa Rica,", text)
+    assert renamed != text
+    (vintage / "aiddata-totals-d-r-y.csv").write_text(renamed)
+    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    source, snapshot = get_source("aiddata-v2-donor-recipient-year"), load_snapshot(vintage)
+    failed = failed_checks(scratch_build(tmp_path / "build.duckdb", source, snapshot, settings), source, snapshot,
+                           settings)
+    assert [r.suite for r in failed] == ["aiddata-v2-donor-recipient-year: Figure 3 recipient present (Costa Rica)"]
+
+
+def test_a_customs_code_given_to_a_country_that_has_one_fails_the_checks(tmp_path, mirror):
+    """Code 305 'Mexico' made 'Brazil': Brazil had two codes, Mexico none, and left the MOF-region figure (2018
+    exports 29.856 -> 18.245 US$ bn), published (found by a QA pass)."""
+    from jlac.config import Settings
+
+    name = "japan-customs-country-codes"
+    real = next((mirror / name).iterdir())
+    vintage = tmp_path / "store" / name / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (real / "Countries.csv").read_text(encoding="utf-8")
+    assert "305,Middle and South America,Mexico" in text
+    (vintage / "Countries.csv").write_text(text.replace("305,Middle and South America,Mexico",
+                                                        "305,Middle and South America,Brazil"), encoding="utf-8")
+    write_manifest(vintage, name)
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out")
+    source, snapshot = get_source(name), load_snapshot(vintage)
+
+    def name_map(con):
+        from jlac import countries
+
+        countries.build_name_map_table(con, {name: source})
+
+    failed = failed_checks(scratch_build(tmp_path / "build.duckdb", source, snapshot, settings, name_map), source,
+                           snapshot, settings)
+    assert [r.suite for r in failed] == [f"{name}: one code per country"]
+    assert "'Brazil'" in " ".join(o.details for o in failed[0].failed) and "'305'" in " ".join(
+        o.details for o in failed[0].failed)
+
+
 def test_aiddata_v2_an_empty_donor_or_recipient_cell_is_no_country_not_a_crash(tmp_path, mirror):
     """Found by a review: an empty cell is NULL, and the code lookup failed with a TypeError on it."""
     vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"

@@ -33,4 +33,12 @@ def checks(source, snapshot) -> list[Check]:
             query="SELECT DISTINCT donor FROM raw.aiddata_v2_donor_recipient_year WHERE donor_is_country",
             expectations=[E.ExpectColumnDistinctValuesToContainSet(column="donor", value_set=["JPN", "KOR"])],
         ),
+        # Figure 3's recipient: written 'Costa Rica' or 'cri' (read as a regional name), its rows left the figure,
+        # which drew Japan's and Korea's 2009 as 0 "none recorded" (found by a QA pass)
+        Check(
+            name="Figure 3 recipient present (Costa Rica)",
+            query="SELECT DISTINCT recipient_iso3 FROM raw.aiddata_v2_donor_recipient_year "
+                  "WHERE recipient_iso3 IS NOT NULL",
+            expectations=[E.ExpectColumnDistinctValuesToContainSet(column="recipient_iso3", value_set=["CRI"])],
+        ),
     ]
