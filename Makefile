@@ -2,7 +2,12 @@
 PY ?= python3
 VENV ?= .venv
 MIRROR ?= $(wildcard ../shared/snapshots)
+# MIRROR= on make's command line wins over an exported JLAC_MIRROR (the README exports one for the CLI examples)
+ifeq ($(origin MIRROR),command line)
+export JLAC_MIRROR := $(abspath $(MIRROR))
+else
 export JLAC_MIRROR ?= $(abspath $(MIRROR))
+endif
 
 # 2 xdist workers, tests sharing a session warehouse kept on one (tests/conftest.py, docs/testing.md); PYTEST_WORKERS=
 # (empty) runs in one process.
