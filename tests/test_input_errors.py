@@ -64,8 +64,10 @@ def _fred_copy(tmp_path, mirror):
 
 
 def _settings(tmp_path) -> Settings:
+    # a parse cache of its own: the session's (JLAC_CACHE) holds the real parser's batch of the same files, keyed by
+    # the source's module code, which a parse function swapped in by the test does not change
     return Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
-                    output=tmp_path / "out")
+                    output=tmp_path / "out", cache=tmp_path / "cache")
 
 
 def _new_parse(snapshot, con):
