@@ -401,8 +401,13 @@ def _alert_fetch_failure(record: RunRecord) -> None:
     names = ", ".join(sorted(record.fetch_failed))
     lines = [f"jlac refresh {record.run_id} {record.status}, but the fetch of {names} failed: built from their last "
              "good vintage"] + [f"{name}: {message}" for name, message in sorted(record.fetch_failed.items())]
+    # with the flow run's id and page, as a failed run's alert has them (a receiver links every alert to its run)
+    ui_url = alerts.ui_url(record.flow_run_id) if record.flow_run_id else None
+    if ui_url:
+        lines.append(ui_url)
     alerts.send({"text": "\n".join(lines), "state": "fetch_failed", "run_id": record.run_id,
-                 "status": record.status, "fetch_failed": record.fetch_failed})
+                 "status": record.status, "fetch_failed": record.fetch_failed, "flow_run_id": record.flow_run_id,
+                 "ui_url": ui_url})
 
 
 @contextlib.contextmanager

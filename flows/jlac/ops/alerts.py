@@ -116,7 +116,8 @@ def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0)
     return False
 
 
-def _ui_url(flow_run_id: str) -> str | None:
+def ui_url(flow_run_id: str) -> str | None:
+    """The flow run's page in Prefect's UI, None when no UI URL is set."""
     try:
         from prefect.settings import PREFECT_UI_URL
         base = PREFECT_UI_URL.value()
@@ -129,6 +130,6 @@ def on_flow_failure(flow, flow_run, state) -> None:
     """Prefect state hook of the refresh flow (``on_failure`` and ``on_crashed``): alert for this run."""
     payload = build_payload(
         flow_run_id=str(flow_run.id), flow_run_name=flow_run.name, state=state.name or str(state.type),
-        message=state.message or "", run=ledger_entry(str(flow_run.id)), ui_url=_ui_url(str(flow_run.id)),
+        message=state.message or "", run=ledger_entry(str(flow_run.id)), ui_url=ui_url(str(flow_run.id)),
     )
     send(payload)
