@@ -97,6 +97,35 @@ class Staged:
         newer = self.remembered(previous).get(name)
         return _validators_in(newer) if isinstance(newer, dict) else validators_for(previous, name)
 
+    def keep(self, previous: Snapshot, name: str, why: str, *, link: bool = False, hint: str = "") -> str:
+        """Put ``previous``'s file ``name`` into this vintage unchanged, for a part this fetch did not get (``why``,
+        as the messages say it): a hard link when ``link`` and the file is on the staging folder's filesystem and this
+        user's (writing the vintage sets its modes), else a copy (a mirror's files are never touched). Checked against
+        ``previous``'s manifest, so a damaged file is not carried on (FetchError, ``hint`` appended); returns its
+        sha256."""
+        entry = next(f for f in previous.files if f.path == name)
+        src, target = previous.path(name), self.workdir / ".kept" / name
+        what = f"{self.source}: {name} of the previous vintage {previous.id}, kept {why},"
+        if not src.is_file():
+            raise FetchError(f"{what} is missing ({src}); nothing was stored{hint}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        st = src.stat()
+        linked = False
+        if link and st.st_dev == target.parent.stat().st_dev and st.st_uid == os.getuid():
+            try:
+                os.link(src, target)
+                linked = True
+            except OSError:  # a filesystem without hard links: copied
+                pass
+        if not linked:
+            shutil.copy2(src, target)
+        size, sha = target.stat().st_size, sha256_file(target)
+        if sha != entry.sha256 or (entry.bytes is not None and entry.bytes != size):
+            raise FetchError(f"{what} does not match its manifest (sha256 {sha[:12]}…, {size:,} bytes; the manifest "
+                             f"says {entry.sha256[:12]}…, {entry.bytes} bytes): damaged? Nothing was stored{hint}")
+        self.files[name] = target
+        return sha
+
     def add(self, name: str, download: Download, reuse_from: Snapshot | None = None) -> Path:
         """Record a download under ``name``; a 304 reuses the file of the latest vintage."""
         if download.not_modified:

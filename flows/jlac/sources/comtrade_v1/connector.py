@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if
 from jlac.countries import CELAC
 from jlac.errors import ParseError, SettingError
 from jlac.http import HttpClient
-from jlac.snapshots import Snapshot, latest_snapshot, sha256_file
+from jlac.snapshots import Snapshot, latest_snapshot
 from jlac.sources.comtrade_v1.source import NoRecords, read_comtrade_json
 
 log = logging.getLogger(__name__)
@@ -190,15 +189,7 @@ def keep_previous(staged, previous: Snapshot | None, empty: list[str]) -> tuple[
             notes.append(f"Comtrade answered no record for {name}: no earlier file of it, left out")
             log.warning("comtrade-v1: no record for %s and no earlier file of it: left out of the vintage", name)
             continue
-        target = staged.workdir / ".kept" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(previous.path(name), target)
-        sha, entry = sha256_file(target), listed[name]
-        if sha != entry.sha256:
-            raise FetchError(f"comtrade-v1: {name} of the previous vintage {previous.id}, kept for an answer without "
-                             f"records, does not match its manifest (sha256 {sha[:12]}…, the manifest says "
-                             f"{entry.sha256[:12]}…): damaged? Nothing was stored")
-        staged.files[name] = target
+        staged.keep(previous, name, "for an answer without records")
         kept.append(name)
         notes.append(f"Comtrade answered no record for {name}: the file of the previous vintage {previous.vintage} "
                      "is kept")

@@ -41,7 +41,6 @@ import csv
 import logging
 import os
 import re
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -304,7 +303,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             # was compared with its RESULT.DATE (the time of the answer), and no fetch was ever "unchanged"
             if names.get(p, p.name).endswith(".json"):
                 return data_fingerprint(p)
-            return known.get(p) or _sha(p)  # a kept file's sha256 was just checked: not read again
+            return known.get(p) or sha256_file(p)  # a kept file's sha256 was just checked: not read again
 
         return store_if_changed(settings, staged, metadata, client, fingerprint)
 
@@ -377,11 +376,13 @@ def _csv_key_of_name(name: str) -> tuple[str, int] | None:
     return (_FLOW_CODE["export" if m[2] == "exp" else "import"], int(m[1])) if m else None
 
 
-def _csv_key(snapshot: Snapshot, rel: str) -> tuple[str, int]:
+def _csv_key(snapshot: Snapshot, rel: str) -> tuple[str, int] | None:
     """('1'/'2', year) of one of a vintage's CSVs: from its name as this connector writes it, else from its first
-    row (a vintage of MOF's file downloads)."""
+    row (a vintage of MOF's file downloads); None when the file is missing (keeping it then says so)."""
     if (named := _csv_key_of_name(rel)) is not None:
         return named
+    if not snapshot.path(rel).is_file():
+        return None
     with snapshot.path(rel).open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         rows = csv.reader(fh)
         next(rows, None)  # MOF's header
@@ -413,24 +414,12 @@ def keep_previous(settings: Settings, staged, previous: Snapshot | None
             continue
         if (m := _PAGE.fullmatch(f.path)) and (m[1], m[2]) in pages:
             continue
-        src, target = previous.path(f.path), staged.workdir / ".kept" / f.path
-        if not src.is_file():
-            raise FetchError(f"mof-hs9-country: {f.path} of the previous vintage {previous.id}, kept for the years "
-                             f"this fetch did not ask for, is missing ({src}); nothing was stored. Restore it, or "
-                             "fetch every year (JLAC_ESTAT_HS9_YEARS)")
         key = _csv_key(previous, f.path) if f.path.lower().endswith(".csv") else None
         if key is not None and key in fetched:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _link_or_copy(src, target, own)
-        size, sha = target.stat().st_size, sha256_file(target)
-        if sha != f.sha256 or (f.bytes is not None and f.bytes != size):
-            raise FetchError(f"mof-hs9-country: {f.path} of the previous vintage {previous.id}, kept for the years "
-                             f"this fetch did not ask for, does not match its manifest (sha256 {sha[:12]}…, "
-                             f"{size:,} bytes; the manifest says {f.sha256[:12]}…, {f.bytes} bytes): damaged? "
-                             "Nothing was stored. Restore it, or fetch every year (JLAC_ESTAT_HS9_YEARS)")
-        staged.files[f.path] = target
-        known[target] = sha
+        sha = staged.keep(previous, f.path, "for the years this fetch did not ask for", link=own,
+                          hint=". Restore it, or fetch every year (JLAC_ESTAT_HS9_YEARS)")
+        known[staged.files[f.path]] = sha
         kept[f.path] = key
     if kept:
         log.info("mof-hs9-country: %d file(s) of the previous vintage %s kept for what this fetch did not ask for "
@@ -443,23 +432,3 @@ def _inside(path: Path, root: Path) -> bool:
         return path.resolve().is_relative_to(root.resolve())
     except OSError:
         return False
-
-
-def _link_or_copy(src: Path, target: Path, link: bool) -> None:
-    """A hard link when ``link`` and the file is on the staging folder's filesystem and this user's (writing the
-    vintage sets its modes), else a copy (a mirror: its files are never touched)."""
-    if link:
-        st = src.stat()
-        if st.st_dev == target.parent.stat().st_dev and st.st_uid == os.getuid():
-            try:
-                os.link(src, target)
-                return
-            except OSError:  # a filesystem without hard links: copied
-                pass
-    shutil.copy2(src, target)
-
-
-def _sha(path: Path) -> str:
-    from jlac.snapshots import sha256_file
-
-    return sha256_file(path)
