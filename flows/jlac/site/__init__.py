@@ -167,9 +167,7 @@ def _freshness(settings: Settings, con: duckdb.DuckDBPyConnection, dropped=()) -
         else:
             state = "not loaded"
         out.append({"source": s.source, "rhythm": s.rhythm.rhythm, "vintage": s.vintage, "age_days": s.age_days,
-                    "used_vintage": vintage, "used_age_days": age, "state": state, "note": s.rhythm.note,
-                    # as before, for a template of an older jlac
-                    "stale": state == "stale", "last_vintage": vintage, "required": s.required})
+                    "used_vintage": vintage, "used_age_days": age, "state": state, "note": s.rhythm.note})
     return out
 
 
