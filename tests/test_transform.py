@@ -518,6 +518,31 @@ def test_lineage_is_the_published_builds_even_after_an_upgrade_renamed_a_model(t
                                            "sql": "SELECT * FROM {{ ref('stg_x') }}"}
 
 
+def test_lineage_in_a_process_that_loaded_the_saved_parse_and_has_no_docs_site(published, tmp_path):
+    """`jlac report` in a fresh process whose output has no docs site: the lineage comes from dbt's parse saved in
+    its home, which no dbt command of that process loaded. Writing it out first asked dbt for the global flags of a
+    command that never ran (AttributeError: SEND_ANONYMOUS_USAGE_STATS)."""
+    home = transform._profile(transform.dbt_home(published))
+    transform._manifest(home)  # parsed and saved for later processes
+    (home / "target" / "manifest.json").unlink(missing_ok=True)
+    script = f"""
+import json
+from pathlib import Path
+from jlac import transform
+from jlac.config import Settings
+s = Settings(warehouse=Path({str(tmp_path / 'wh' / 'jlac.duckdb')!r}), snapshots=Path('s'), mirrors=(),
+             output=Path({str(tmp_path / 'out')!r}))
+print("LINEAGE", json.dumps(transform.lineage(s)))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "JLAC_DBT_HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.split("LINEAGE", 1)[1])
+    fig1 = found["figures.fig1_japan_lac_trade"]
+    assert "raw.imf_dots" in fig1["reads"] and fig1["path"].endswith("fig1_japan_lac_trade.sql")
+    assert not (home / "target" / "manifest.json").exists()  # nothing written into dbt's home for it
+
+
 
 
 STOP_DURING_BUILD = """

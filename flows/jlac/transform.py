@@ -764,18 +764,24 @@ def lineage(settings: Settings) -> dict[str, dict]:
 
     Read from the dbt manifest of the published warehouse's docs site (``<output>/dbt-docs``: written from the build
     that was published, kept while it describes it), else dbt's last one in its home, else the project's as parsed
-    now (``_manifest``) is written there.
+    now (``_manifest``).
     The SQL is the manifest's own: after an upgrade of jlac, and before the next refresh, it is still the code that
     built the published warehouse, and a model file the upgrade renamed is not looked for.
     """
     published = settings.output / DOCS_DIR / "manifest.json"
     manifest_path = published if published.is_file() else dbt_home(settings) / "target" / "manifest.json"
-    if not manifest_path.exists():
-        manifest_path.parent.mkdir(parents=True, exist_ok=True)
-        _manifest(_profile(dbt_home(settings))).write(str(manifest_path))
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
-    sources = manifest["sources"]
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
+        sources = manifest["sources"]
+    else:
+        # read from the parse in memory, not written out first: dbt's writer reads the global flags of a dbt command,
+        # which a process that loaded the saved parse never ran (`jlac report` failed so; found by the suite)
+        parsed = _manifest(_profile(dbt_home(settings)))
+        nodes = {k: {"schema": n.schema, "alias": n.alias, "original_file_path": n.original_file_path,
+                     "raw_code": n.raw_code, "depends_on": {"nodes": list(n.depends_on.nodes)}}
+                 for k, n in parsed.nodes.items() if n.resource_type == "model"}
+        sources = {k: {"schema": s.schema, "name": s.name} for k, s in parsed.sources.items()}
     out = {}
     for key, node in nodes.items():
         reads, todo, seen = set(), [key], set()
