@@ -63,6 +63,10 @@ console = Console(markup=False)
 err = Console(stderr=True, markup=False)
 
 
+# How long the check of PREFECT_API_URL's server may take, in all (check_prefect_api)
+API_CHECK_SECONDS = 10
+
+
 def check_prefect_api() -> None:
     """With PREFECT_API_URL set, that server must answer before anything runs: one line naming it and what to do,
     instead of Prefect's traceback from inside the flow's start ("Failed to reach API")."""
@@ -82,7 +86,7 @@ def check_prefect_api() -> None:
     # timeout bounds each wait for bytes, and a server sending one now and then held the check without end.
     def ask() -> Exception | None:
         with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), \
-                get_client(sync_client=True, httpx_settings={"timeout": 10}) as client:
+                get_client(sync_client=True, httpx_settings={"timeout": API_CHECK_SECONDS}) as client:
             problem = client.api_healthcheck()  # Prefect's own check: GET /health, with the client's auth
             if problem is None:
                 try:  # Prefect's own check at a flow's start (Prefect Cloud passes it without asking)
@@ -92,7 +96,7 @@ def check_prefect_api() -> None:
             return problem
 
     try:
-        problem = within(10, ask, name="jlac-prefect-check")
+        problem = within(API_CHECK_SECONDS, ask, name="jlac-prefect-check")
     except TimedOut as exc:
         problem = exc
     if problem is not None:
