@@ -185,6 +185,11 @@ def write_manifest(vintage_dir: Path, years: list[int], note: str) -> None:
         "synthetic": True,
         "title": "SYNTHETIC MOF HS-9 x country x month trade, for scale tests only (never a figure)",
         "publisher": "jlac benchmarks/gen_mof_hs9_country.py (not a publisher)",
+        # the origin jlac asks of every manifest (jlac.snapshots.ORIGIN_FIELDS): whose layout and lines it imitates,
+        # and the terms of the files it was derived from (every append warned of their absence)
+        "publisher_url": "https://www.customs.go.jp/toukei/info/index_e.htm",
+        "license": "synthetic, derived from MOF's mof-hs9-imports lines (Government of Japan Standard Terms of "
+                   "Use 2.0) and the project's MIT-licensed generator",
         "format": "CSV, MOF commodity-by-country layout: Exp or Imp,Year,HS,Country,Unit1,Unit2,"
         "Quantity1-Year,Quantity2-Year,Value-Year, then Quantity1/Quantity2/Value per month Jan..Dec",
         "units": "Values in thousand yen; quantities in Unit1/Unit2",
