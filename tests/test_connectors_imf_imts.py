@@ -513,6 +513,38 @@ def test_a_reporter_without_observations_is_that_reporters_no_data(env, httpserv
     assert len(list_vintages("imf-imts", env)) == 2
 
 
+SDMX_NO_RESULTS = b"""<?xml version="1.0" encoding="utf-8"?>
+<message:Error xmlns:message="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message"
+  xmlns:common="http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common">
+  <message:ErrorMessage code="100"><common:Text xml:lang="en">No Results Found</common:Text></message:ErrorMessage>
+</message:Error>"""
+
+
+def test_sdmx_no_results_for_one_reporter_is_that_reporters_no_data_and_another_404_fails(env, httpserver, sleeps):
+    """SDMX web services answer a query matching no data with HTTP 404 and error 100, "No Results Found": one such
+    reporter failed the whole IMTS fetch (noted in a stop's closing note). It is that reporter's no data now; a 404
+    saying anything else (a wrong base URL) still fails the fetch, naming the request."""
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data(SDMX_NO_RESULTS, status=404,
+                                                                    content_type="application/xml")
+    httpserver.expect_request(PATH.format("USA")).respond_with_data(RECORDED.read_bytes(),
+                                                                    content_type="application/xml")
+    [first] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert first.status == "new", first.message
+    snap = list_vintages("imf-imts", env)[-1]
+    assert [f.path for f in snap.files] == ["IMTS_USA_A.xml"]
+    assert snap.manifest["note"].startswith("IMTS answered no observation for JPN (frequency A, from 1990)")
+    assert [r["file"] for r in snap.manifest["requests"]] == ["IMTS_USA_A.xml"]
+    httpserver.clear()
+    httpserver.expect_request(PATH.format("JPN")).respond_with_data("<html>Not Found</html>", status=404,
+                                                                    content_type="text/html")
+    httpserver.expect_request(PATH.format("USA")).respond_with_data(RECORDED.read_bytes(),
+                                                                    content_type="application/xml")
+    [second] = fetch_all(["imf-imts"], env, client_factory=fast_client(sleeps))
+    assert second.status == "failed" and "imf-imts reporter JPN (1/2)" in second.message \
+        and "HTTP 404" in second.message, second.message
+    assert len(list_vintages("imf-imts", env)) == 1
+
+
 @pytest.mark.parametrize(("series", "start", "expected"), [
     ({("JPN", "XG_FOB_USD", "MEX"): {2019: 11.6e9, "2019-01": 0.9e9}}, None,
      "series JPN.XG_FOB_USD.MEX.A: TIME_PERIOD '2019-01' is a month, but the series' FREQUENCY is A (annual: a year "

@@ -73,11 +73,13 @@ for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.connection_p
 class HttpError(JlacError):
     """A request failed for good (after retries), or returned something other than success."""
 
-    def __init__(self, message: str, url: str = "", status: int | None = None, may_pass: bool = False):
+    def __init__(self, message: str, url: str = "", status: int | None = None, may_pass: bool = False,
+                 body: str = ""):
         super().__init__(message)
         self.url = url  # already redacted
         self.status = status
         self.may_pass = may_pass  # True only when the retries ran out on 429/5xx/connection errors (JlacError)
+        self.body = body  # the start of an error answer's body (redacted): what the server said, for a connector
 
 
 @dataclass
@@ -547,11 +549,13 @@ class HttpClient:
             if status >= 400:
                 body = self._error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
-                snippet = self.redact(body[:300].decode("utf-8", "replace")).strip().replace("\n", " ")
+                text = self.redact(body[:2000].decode("utf-8", "replace")).strip()
+                snippet = text[:300].replace("\n", " ")
                 raise HttpError(
                     f"GET {shown}{there}: HTTP {status} {response.reason_phrase}; body starts: {snippet!r}",
                     shown,
                     status,
+                    body=text,
                 )
             if 300 <= status < 400:  # a redirect not followed (no Location): no data, whatever its body holds
                 self._error_body(response)

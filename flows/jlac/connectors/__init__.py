@@ -56,6 +56,7 @@ class FetchError(JlacError):
         """``label: <the HTTP failure>``; it may pass when the HTTP failure may (the retries ran out on 5xx)."""
         error = cls(f"{label}: {exc}")
         error.may_pass = exc.may_pass
+        error.http = exc  # its status and body, for a connector that reads an error answer as "no data"
         return error
 
 

@@ -10,7 +10,8 @@ Environment: JLAC_IMF_URL (base URL), JLAC_IMF_FREQUENCY (A, or M for monthly), 
 
 Every answer must be for its query: the series' COUNTRY and FREQUENCY those asked, each TIME_PERIOD of that frequency
 (the parser refuses a month in an annual series) and not before the first year asked; otherwise the fetch fails naming
-the series and period, and nothing is stored. A reporter whose answer is a data set without observations has no data:
+the series and period, and nothing is stored. A reporter whose answer is a data set without observations, or SDMX's
+"no results" (HTTP 404 saying "No Results Found"; any other 404 fails the fetch), has no data:
 its file is left out of the vintage, the log (WARNING) and the manifest's ``note`` say so, and its values stay in the
 warehouse from the earlier vintages (staging takes each value from the newest vintage that has it); only a fetch in
 which no reporter has data fails.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 
 from jlac.config import Settings, env_number
@@ -48,6 +50,16 @@ DEPRECATED_NAMES = ("imf_imts",)  # the connector's old name, accepted by `jlac 
 DEFAULT_URL = "https://api.imf.org/external/sdmx/3.0"
 REPORTERS = ("JPN", "CHN", "USA", *sorted(CELAC))
 INDICATORS = "XG_FOB_USD+MG_CIF_USD"
+# SDMX's web-service answer to a query that matches no data: HTTP 404 with error 100, "No Results Found" (the SDMX
+# REST standard; .Stat Suite, which serves api.imf.org, says "NoResultsFound"). A 404 saying anything else (a wrong
+# base URL, a retired path) is not "no data" and fails the fetch.
+NO_RESULTS = re.compile(r"no\s*results?\s*found|NoRecordsFound", re.IGNORECASE)
+
+
+def no_results(exc: FetchError) -> bool:
+    """True when a failed request is SDMX's "no results" answer (404, error 100), not a failure."""
+    http = getattr(exc, "http", None)
+    return http is not None and http.status == 404 and bool(NO_RESULTS.search(http.body))
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
@@ -94,8 +106,17 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
         for i, reporter in enumerate(todo, 1):
             name = f"IMTS_{reporter}_{frequency}.xml"
             url, params = request_for(base, reporter, frequency, start)
-            path, got = staged.get(client, name, url, previous, f"imf-imts reporter {reporter} ({i}/{len(todo)})",
-                                   params=params, headers={"Accept": "application/xml"})
+            try:
+                path, got = staged.get(client, name, url, previous,
+                                       f"imf-imts reporter {reporter} ({i}/{len(todo)})", params=params,
+                                       headers={"Accept": "application/xml"})
+            except FetchError as exc:
+                if not no_results(exc):
+                    raise
+                # that reporter's no data, said as SDMX says it (404, "No Results Found"): the others are kept
+                log.warning("%s; SDMX's answer for no data: %s is left out of the vintage", exc, name)
+                empty.append(reporter)
+                continue
             try:
                 rows = read_imts_xml(path, f"imf-imts GET {got}")
             except NoObservations as exc:  # that reporter's no data: the others are kept
