@@ -96,7 +96,10 @@ def test_table1_and_claims(built):
     assert len(claims) == 27
     assert claims["C27"] == (398.136, "reproduced")  # Route 32, 396 in the report
     assert claims["C06"] == (7.646, "differs")  # 9bn in the report (Dialogue/BU), AidData 7.6bn
-    assert claims["C05"] == (None, "not derivable from open data")  # GCDF 2.0 loaded, ends in 2017
+    # GCDF 2.0 is loaded but ends in 2017: 2018 needs the GCDF 3.0 projects, open data the mirror has no snapshot of
+    assert claims["C05"] == (None, "source not loaded")
+    c05 = rows(con, "SELECT jlac_source FROM figures.report_claims WHERE claim_id = 'C05'")[0][0]
+    assert "aiddata-gcdf3-projects not loaded in this warehouse" in c05 and "gcdf2" not in c05.split(";")[-1]
     assert claims["C26"] == (None, "source not loaded")  # the mirror has no MIDEPLAN-format snapshot
     assert claims["C22"][1] == "reproduced"
     # C01 from Figure 1 (Japan's DOTS workbook): mean 2014-2018 of exports + imports with CELAC

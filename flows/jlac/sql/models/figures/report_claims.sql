@@ -106,9 +106,11 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     FROM (
         SELECT 'C03' AS claim_id, 'oecd-dac2a' AS source,
                EXISTS (SELECT 1 FROM {{ ref('stg_oecd_dac2a__net_oda') }}) AS loaded
+        -- GCDF 2.0 ends in 2017: C05 (2018) needs GCDF 3.0 projects whether 2.0 is loaded or not (it said "not
+        -- derivable from open data" for an open dataset jlac reads; found by a QA pass)
         UNION ALL SELECT c.claim_id, 'aiddata-gcdf2-projects',
                EXISTS (SELECT 1 FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }})
-        FROM (VALUES ('C05'), ('C06'), ('C27')) AS c(claim_id)
+        FROM (VALUES ('C06'), ('C27')) AS c(claim_id)
         UNION ALL SELECT c.claim_id, 'aiddata-gcdf3-projects',
                EXISTS (SELECT 1 FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }})
         FROM (VALUES ('C05'), ('C06')) AS c(claim_id)
