@@ -58,9 +58,10 @@ def _prefect_defaults() -> None:
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-# markup=False: paths, messages and values are printed as they are (a '[' in a path is no style tag)
-console = Console(markup=False)
-err = Console(stderr=True, markup=False)
+# markup=False, emoji=False: paths, messages and values are printed as they are (a "[" in a path is no style tag,
+# ":x:" in a value no emoji)
+console = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 # How long the check of PREFECT_API_URL's server may take, in all (check_prefect_api)
@@ -282,6 +283,16 @@ def _without_extension_advice(exc: Exception) -> Exception:
     return JlacError(f"{text.splitlines()[0].rstrip('.')}; jlac sql neither installs nor loads DuckDB extensions")
 
 
+def _one_line(exc: Exception) -> Exception:
+    """DuckDB's error for a query on one line: its message, then what follows it (candidates, the query's line)
+    in parentheses, without the caret line under the query (a syntax error was four lines)."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line and set(line) != {"^"}]
+    if len(lines) > 1:
+        exc.args = (f"{lines[0]} ({'; '.join(lines[1:])})",)
+    return exc
+
+
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="SQL to run against the published warehouse (read-only)."),
@@ -310,7 +321,7 @@ def sql(
             shown = min(max_rows, sys.maxsize - 1)  # fetchmany takes no more (a larger --max-rows was a traceback)
             rows = cur.fetchmany(shown + 1) if columns else []
     except (JlacError, duckdb.Error) as exc:
-        _fail(_without_extension_advice(exc))
+        _fail(_one_line(_without_extension_advice(exc)))
     more = len(rows) > shown
     rows = rows[:shown]
     table = out.table(*columns)

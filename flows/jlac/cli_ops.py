@@ -19,8 +19,8 @@ from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
 
-console = Console(markup=False)  # values printed as they are (see jlac.cli)
-err = Console(stderr=True, markup=False)
+console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 @contextmanager

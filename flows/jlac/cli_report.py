@@ -9,8 +9,8 @@ from rich.markup import escape
 from jlac.config import get_settings
 from jlac.warehouse import not_duckdb
 
-console = Console(markup=False)  # values printed as they are (see jlac.cli)
-err = Console(stderr=True, markup=False)  # messages about failures: not mixed into output a user redirects
+console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
+err = Console(stderr=True, markup=False, emoji=False)  # messages about failures: not mixed into output a user redirects
 
 
 def register(app: typer.Typer) -> None:

@@ -37,7 +37,8 @@ def show(console: Console, renderable) -> None:
     if console.is_terminal or os.environ.get("COLUMNS"):
         console.print(renderable)
     else:  # print(width=...) can only narrow a console: a console of that width, on the same stream, widens
-        Console(file=console.file, width=UNBOUNDED, no_color=console.no_color, markup=False).print(renderable)
+        Console(file=console.file, width=UNBOUNDED, no_color=console.no_color, markup=False,
+                emoji=False).print(renderable)
 
 
 def cell(value) -> str:

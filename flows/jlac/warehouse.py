@@ -212,6 +212,9 @@ def unreadable(path: Path) -> str | None:
     return None
 
 
+QUERY_SEARCH_PATH = "marts,figures,meta,main"
+
+
 def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     """A connection for SQL a user types (``jlac sql``): the published file opened as a read-only database.
 
@@ -229,6 +232,9 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     # (json, parquet, icu) are loaded already.
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
+    # the schemas an analyst reads, as the PostgreSQL endpoint's search_path: `SHOW TABLES` lists their tables (it
+    # listed the empty main schema: nothing) and `FROM fct_trade_annual` needs no schema
+    con.execute(f"SET search_path = '{QUERY_SEARCH_PATH}'")
     return con
 
 
@@ -253,9 +259,18 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
         inner = con.extract_statements(statements[0].query[match.end():]) if match else []
         kind = f"EXPLAIN {inner[0].type.name}" if len(inner) == 1 else "EXPLAIN"
     if kind not in ("SELECT", "EXPLAIN SELECT"):
+        # named by its own first word: DuckDB files INSTALL under LOAD, USE under SET, CHECKPOINT under CALL
+        word = (re.match(r"\s*([A-Za-z]+)", statements[0].query) or re.match("", "")).group(0).strip().upper()
+        named = kind if not word or kind.startswith("EXPLAIN") else word
+        if named in ("INSTALL", "LOAD"):
+            advice = "jlac sql neither installs nor loads DuckDB extensions"
+        elif named in ("COPY", "EXPORT", "EXPLAIN COPY", "EXPLAIN EXPORT"):
+            advice = "to write files use `jlac export`, or DuckDB on a copy of the warehouse"
+        else:
+            advice = "for anything but reading, use DuckDB on a copy of the warehouse"
+        article = "an" if named[:1] in "AEIOU" else "a"
         raise JlacError(f"jlac sql runs read-only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN of "
-                        f"one); this is a {kind} statement. To write files use `jlac export`, or DuckDB on a copy "
-                        "of the warehouse")
+                        f"one); this is {article} {named} statement: {advice}")
 
 
 @contextmanager
