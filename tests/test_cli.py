@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,36 @@ def test_sql_shows_values_as_they_are_and_errors_in_one_line(warehouse_env):
         assert result.exit_code == 1 and says in " ".join(result.output.split()), result.output
         assert len(lines) == 1 or all(not line.startswith(("LINE", " ")) for line in lines), result.output
         assert "^^^" not in result.output
+
+
+def test_read_commands_read_a_copy_while_a_session_holds_the_warehouse_for_writing(small_home, tmp_path):
+    """A user's DuckDB session (DBeaver's default) holding the published file open for writing: a refresh read a copy,
+    while `jlac sql`, `revisions`, `figures` and `report` failed on DuckDB's lock error and `export` called the file
+    unreadable (found by a QA pass). Each reads a copy of its checkpointed bytes now, and leaves no copy behind."""
+    settings, _ = small_home
+    home = tmp_path / "wh"
+    home.mkdir()
+    shutil.copyfile(settings.warehouse, home / "jlac.duckdb")
+    env = {"JLAC_WAREHOUSE": str(home / "jlac.duckdb"), "JLAC_MIRROR": str(settings.mirrors[0]),
+           "JLAC_SNAPSHOTS": str(tmp_path / "store"), "JLAC_OUTPUT": str(tmp_path / "out"),
+           "JLAC_CACHE": str(tmp_path / "cache")}
+    code = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(600)"
+    holder = subprocess.Popen([sys.executable, "-c", code, env["JLAC_WAREHOUSE"]], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = runner.invoke(app, ["sql", "-f", "csv", "SELECT total_usd_bn FROM figures.fig1_japan_lac_trade "
+                                     "WHERE year = 2018"], env=env)
+        assert result.exit_code == 0 and "57.254" in result.output, result.output
+        for args in (["revisions"], ["figures"], ["report"], ["export", "parquet", str(tmp_path / "parquet")]):
+            result = runner.invoke(app, args, env=env)
+            assert result.exit_code == 0, (args, result.output)
+            assert "lock" not in result.output.lower() and "cannot be read" not in result.output, result.output
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp_path / "out" / "figures").is_dir() or any((tmp_path / "out").iterdir())
+    assert (tmp_path / "parquet" / "figures").is_dir()
+    assert sorted(p.name for p in home.iterdir() if "read-" in p.name) == []
 
 
 def test_sql_error_in_csv_mode_is_a_message(warehouse_env):

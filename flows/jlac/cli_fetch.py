@@ -12,7 +12,7 @@ from rich.text import Text
 
 from jlac import printing as out
 from jlac.config import get_settings
-from jlac.warehouse import not_duckdb
+from jlac.warehouse import not_duckdb, open_for_reading
 
 console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
 err = Console(stderr=True, markup=False, emoji=False)  # messages about failures: not mixed into output a user redirects
@@ -84,7 +84,7 @@ def revisions(
     if (why := not_duckdb(settings.warehouse)) is not None:
         err.print(f"[red]jlac: {escape(why)}[/]", markup=True, soft_wrap=True)
         raise typer.Exit(1)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with open_for_reading(settings.warehouse, lambda path: duckdb.connect(str(path), read_only=True)) as con:
         try:
             found = rev.read(con, everything=all_, reporter=reporter, limit=limit)
         except LookupError:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -131,15 +132,54 @@ NO_PYTHON_LOOKUP = {"python_enable_replacements": False}
 def attach_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     """The DuckDB file at ``path``, attached read-only as ``jlac`` (the default catalog) into a fresh in-memory
     database: duckdb.connect(path) would reuse a database this process already has open, which after a publish is
-    the previous file."""
-    con = duckdb.connect(config=NO_PYTHON_LOOKUP)
+    the previous file. While another process holds it open for writing, a copy of it (``open_for_reading``)."""
+
+    def attach(file: Path) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(config=NO_PYTHON_LOOKUP)
+        try:
+            con.execute("ATTACH ? AS jlac (TYPE duckdb, READ_ONLY)", [str(file)])
+            con.execute("USE jlac")
+        except duckdb.Error:
+            con.close()
+            raise
+        return con
+
+    return open_for_reading(path, attach)
+
+
+def open_for_reading(path: Path, open_: Callable[[Path], T]) -> T:
+    """``open_(path)``, a DuckDB file opened read-only; while another process holds it open for writing (a user's
+    DBeaver or DuckDB session), ``open_`` of a byte copy of it, whose name is removed once it is open (the open
+    file stays readable until closed, and nothing is left behind). The file's checkpointed bytes are what was
+    published (a session's own changes are in its write-ahead log). `jlac sql`, `revisions`, `figures`, `report`
+    and `export` failed on DuckDB's lock error there, while a refresh read a copy (found by a QA pass)."""
     try:
-        con.execute("ATTACH ? AS jlac (TYPE duckdb, READ_ONLY)", [str(path)])
-        con.execute("USE jlac")
-    except duckdb.Error:
-        con.close()
-        raise
-    return con
+        return open_(path)
+    except duckdb.Error as exc:
+        if not locked_by_a_writer(str(exc)):
+            raise
+    log.warning("%s is held open for writing by another process (DuckDB allows one writer): reading a copy of it",
+                path)
+    copy = None
+    for folder in (path.parent, Path(tempfile.gettempdir())):  # beside it (same disk), else where temp files go
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.stem}-read-", suffix=".duckdb", dir=folder)
+            os.close(fd)
+            copy = Path(name)
+            shutil.copyfile(path, copy)
+            break
+        except OSError as exc:
+            if copy is not None:
+                copy.unlink(missing_ok=True)
+                copy = None
+            problem = exc
+    if copy is None:
+        raise JlacError(f"{path} is held open for writing by another process (DuckDB allows one writer), and no "
+                        f"copy of it could be made to read ({problem}): close that session, or open it read-only")
+    try:
+        return open_(copy)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def not_duckdb(path: Path) -> str | None:
@@ -225,7 +265,7 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     """
     if not settings.warehouse.exists():
         raise JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first")
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_for_reading(settings.warehouse, lambda path: duckdb.connect(str(path), read_only=True))
     con.execute("SET python_enable_replacements = false")  # not as config: the file may be open in the process
     # A query that reads a URL or a format DuckDB lacks would download and install an extension (into
     # ~/.duckdb/extensions) and load it: it fails instead, naming the extension. Those built into the Python package

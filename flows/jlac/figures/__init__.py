@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import output_cache, plan
+from jlac import output_cache, plan, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,8 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache:
     written: list[Path] = []
     kept, copied = [], []
     code = f"{plan.code_fingerprint()}/{_libraries()}"  # any code or library change draws all again
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    # the published file may be held open for writing by a user's session (`jlac figures`): a copy is read then
+    with warehouse.open_for_reading(db_path, lambda path: duckdb.connect(str(path), read_only=True)) as con:
         con.execute("SET python_enable_replacements = false")  # a missing table is named, not a module (warehouse.py)
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
             module = importlib.import_module(f"{__name__}.{info.name}")

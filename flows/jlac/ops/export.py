@@ -24,6 +24,7 @@ import duckdb
 
 from jlac import sqltext
 from jlac.errors import JlacError
+from jlac.warehouse import open_for_reading
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,20 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
         raise FileNotFoundError(f"{warehouse}: no published warehouse yet; run `jlac refresh` first")
     # A private in-memory instance with the file attached (not duckdb.connect(path)): the Python instance
     # cache could otherwise return an older, still-open copy of a replaced warehouse file.
-    with duckdb.connect(":memory:") as con:
+    def attach(path: Path) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:")
         try:
-            con.execute(f"ATTACH {sqltext.literal(warehouse)} AS wh (TYPE duckdb, READ_ONLY)")
-        except duckdb.Error as exc:
-            raise JlacError(f"{warehouse}: cannot be read as a DuckDB warehouse ({exc}); nothing was exported") from exc
+            con.execute(f"ATTACH {sqltext.literal(path)} AS wh (TYPE duckdb, READ_ONLY)")
+        except duckdb.Error:
+            con.close()
+            raise
+        return con
+
+    try:  # while another process holds it open for writing: a copy (it was "cannot be read", for a lock)
+        con = open_for_reading(warehouse, attach)
+    except duckdb.Error as exc:
+        raise JlacError(f"{warehouse}: cannot be read as a DuckDB warehouse ({exc}); nothing was exported") from exc
+    with con:
         # A year-partitioned write buffers each partition up to this many rows before writing it out; DuckDB's default
         # (524,288 per partition and thread) took the 38-year HS-9 monthly fact's export to 5.5 GB of memory. At one
         # row group (122,880 rows) it took 0.7 GB, in less time, to the same files.
