@@ -123,13 +123,21 @@ def test_broken_manifest_names_the_file_and_line(tmp_path):
 
 def test_a_required_source_without_snapshot_names_where_it_looked_and_a_missing_mirror(tmp_path):
     from jlac import plan
+    from jlac.sources import all_sources
 
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "snaps",
                         mirrors=(tmp_path / "typo",), output=tmp_path / "out")
     (tmp_path / "snaps").mkdir()
     with pytest.raises(SnapshotError, match=rf"no snapshot found under {tmp_path}/snaps, {tmp_path}/typo "
-                                            r"\(no such folder\) \(set JLAC_MIRROR"):
+                                            r"\(no such folder\) of ") as info:
         plan.discover(settings)
+    # every missing source, each with what brings it: the first alone was named, and `jlac fetch` suggested for
+    # imf-dots, which has no connector (found by a QA pass)
+    text = str(info.value)
+    required = sorted(n for n, s in all_sources().items() if s.required)
+    assert len(required) > 1 and all(n in text for n in required), text
+    assert "set JLAC_MIRROR (or JLAC_SNAPSHOTS) to a folder holding imf-dots" in text
+    assert "jlac fetch" not in text or "imf-dots" not in text.split("jlac fetch", 1)[1], text
 
 
 @pytest.mark.parametrize("name", ["2026-9-30", "latest", "2026-02-30"])

@@ -152,5 +152,13 @@ def test_jlac_fetch_takes_a_source_name_or_an_old_name(jlac_env):
     run = CliRunner().invoke(app, ["fetch", "--offline", "fred", "imf-imts"], env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
     assert "fred-exjpus" in run.output and "imf-imts" in run.output and run.output.count("skipped") == 2
+    # a registered source without a connector is not "unknown", and a typo is named as `jlac refresh` names it: one
+    # line, exit 1 (exit 2 and other words before; found by a QA pass)
     run = CliRunner().invoke(app, ["fetch", "--offline", "imf-dots"], env={"COLUMNS": "200"})
-    assert run.exit_code == 2 and "unknown source imf-dots" in run.output and "live sources: imf-imts" in run.output
+    said = " ".join(run.output.split())
+    assert run.exit_code == 1 and "imf-dots: no live connector (read from snapshots only" in said, run.output
+    assert "live sources: imf-imts" in said and "unknown" not in said
+    run = CliRunner().invoke(app, ["fetch", "--offline", "fred-exjpu"], env={"COLUMNS": "200"})
+    said = " ".join(run.output.split())
+    assert run.exit_code == 1 and "jlac: JlacError: unknown source(s) ['fred-exjpu']; 'fred-exjpu': did you mean " \
+        "'fred-exjpus'?" in said and "live sources (with a connector): imf-imts" in said, run.output

@@ -12,6 +12,8 @@ from rich.text import Text
 
 from jlac import printing as out
 from jlac.config import get_settings
+from jlac.errors import JlacError
+from jlac.sources import all_sources
 from jlac.warehouse import not_duckdb, open_for_reading
 
 console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
@@ -30,18 +32,26 @@ def fetch(
     offline: Annotated[bool, typer.Option(help="Touch no network; report what would be fetched")] = False,
 ) -> None:
     """Fetch new releases from the publishers into the snapshot store (a vintage only when data changed)."""
-    from jlac.cli import _interrupted, _terminate_in_one_line, stop_status
+    from jlac.cli import _fail, _interrupted, _terminate_in_one_line, stop_status
     from jlac.connectors import connectors, fetch_all, resolve
+    from jlac.plan import check_known
 
     live = connectors()
-    names = []
+    names, unknown, mirror_only = [], [], []
     for name in sources or []:
         try:
             names.append(resolve(name))  # an old connector name maps to its source, with a logged warning
         except KeyError:
-            err.print(f"[red]jlac: unknown source {escape(name)}[/]; live sources: {', '.join(live)}", markup=True,
-                      soft_wrap=True)
-            raise typer.Exit(2) from None
+            (mirror_only if name in all_sources() else unknown).append(name)
+    # one line and exit 1, as `jlac refresh --source` says it (it was exit 2, worded otherwise, and a registered
+    # source without a connector was "unknown"; found by a QA pass)
+    try:
+        check_known(unknown)
+    except JlacError as exc:
+        _fail(JlacError(f"{exc}; live sources (with a connector): {', '.join(live)}"))
+    if mirror_only:
+        _fail(JlacError(f"{', '.join(mirror_only)}: no live connector (read from snapshots only: JLAC_MIRROR or "
+                        f"JLAC_SNAPSHOTS); live sources: {', '.join(live)}"))
     settings = get_settings()
     # as `jlac refresh`: a stop is one line and the shell's status (130, 143), and the source it stopped is recorded
     # in the fetch ledger (jlac.connectors.fetch_one); SIGTERM killed the process without a word before

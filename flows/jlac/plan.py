@@ -56,7 +56,7 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
     ``absent`` names it (``--source`` keeps a source the published warehouse was built without, without)."""
     check_known(names, pins)
     sources = all_sources()
-    chosen = {}
+    chosen, missing = {}, []
     for name, src in sources.items():
         if name in (absent or []) and not src.required:
             chosen[name] = None
@@ -65,10 +65,30 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
         if snap is not None and src.reads_history:
             snap = with_history(snap, settings)
         if snap is None and src.required:
-            raise SnapshotError(f"{name}: no snapshot found under {_roots(settings)} (set JLAC_MIRROR or run "
-                                "`jlac fetch`)")
+            missing.append(name)
         chosen[name] = snap
+    if missing:  # every one of them, each with what brings it (the first alone was named, with `jlac fetch` for all)
+        raise SnapshotError(f"no snapshot found under {_roots(settings)} of {', '.join(missing)}, which every build "
+                            f"needs: {how_to_get(missing)}")
     return chosen
+
+
+def how_to_get(names: list[str]) -> str:
+    """What brings snapshots of these sources: `jlac fetch` for those with a live connector, a mirror for the rest
+    (a mirror-only source, e.g. imf-dots, cannot be fetched: `jlac fetch` refuses it)."""
+    from jlac.connectors import connectors
+
+    live = connectors()
+    fetched = [n for n in names if n in live]
+    mirrored = [n for n in names if n not in live]
+    said = []
+    if mirrored:
+        said.append(f"set JLAC_MIRROR (or JLAC_SNAPSHOTS) to a folder holding {', '.join(mirrored)} (no live "
+                    f"connector: {'they are' if len(mirrored) > 1 else 'it is'} read from snapshots only)")
+    if fetched:
+        said.append(f"fetch {'them' if len(fetched) > 1 else 'it'} with `jlac fetch {' '.join(fetched)}`"
+                    + (" or set JLAC_MIRROR" if not mirrored else ""))
+    return "; ".join(said)
 
 
 def vanished(snapshots: dict[str, Snapshot | None], published: dict[str, str] | None) -> dict[str, str]:
@@ -110,8 +130,7 @@ def refuse_vanished(gone: dict[str, str], settings: Settings) -> None:
                     + ", ".join(sorted(registered)) + ")")
     raise SnapshotError(
         "; ".join(said) + ": a refresh now would remove its published data; nothing was built. "
-        + ("Set JLAC_MIRROR or JLAC_SNAPSHOTS to where its vintages are, fetch it (`jlac fetch`), " if lost else
-           "Put the source back, ")
+        + (f"To keep it: {how_to_get(sorted(lost))}; " if lost else "Put the source back, ")
         + f"or build without it on purpose: `jlac refresh {names}`")
 
 
