@@ -138,3 +138,33 @@ def test_a_switch_jlac_cannot_read_is_named_not_taken_as_off(monkeypatch, capsys
     err = " ".join(capsys.readouterr().err.split())
     assert exit_.value.code == 1 and f"jlac: SettingError: JLAC_DBT_TASKS='{value}': expected" in err
     assert "Traceback" not in err
+
+
+def test_prefect_logs_an_os_error_naming_its_file_without_its_traceback():
+    """An unreadable snapshot file (mode 000) failed the refresh with two Prefect tracebacks of 120 lines on stderr
+    before jlac's one line; a checksum mismatch had none (found by a QA pass). An OS error naming its file is logged
+    by its message; any other exception keeps its traceback, and so does the OS error under `jlac -v`."""
+    import logging
+
+    from jlac.errors import _NoTracebackForJlacErrors
+
+    def logged(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            record = logging.LogRecord("prefect.task_runs", logging.ERROR, __file__, 1, "Task run failed", None,
+                                       sys.exc_info())
+        _NoTracebackForJlacErrors().filter(record)
+        return record
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        root.setLevel(logging.INFO)
+        assert logged(PermissionError(13, "Permission denied", "/store/fred-exjpus/v/EXJPUS.csv")).exc_info is None
+        assert logged(PermissionError("no file named")).exc_info is not None  # says no path: the traceback does
+        assert logged(ValueError("a bug")).exc_info is not None
+        root.setLevel(logging.DEBUG)
+        assert logged(PermissionError(13, "Permission denied", "/store/x.csv")).exc_info is not None
+    finally:
+        root.setLevel(level)

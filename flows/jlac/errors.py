@@ -53,14 +53,23 @@ def is_interrupt(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"
 
 
+def _about_a_file(exc: BaseException) -> bool:
+    """An operating-system error naming its file (a snapshot file without read permission, a folder that cannot be
+    written): its message, the reason and the path, says it all; two Prefect tracebacks of 120 lines came with it
+    (found by a QA pass). With debug logging (`jlac -v`) the traceback is kept."""
+    return isinstance(exc, OSError) and exc.filename is not None and \
+        not logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 class _NoTracebackForJlacErrors(logging.Filter):
-    """Prefect logs a failed task or flow with its traceback; for a jlac error the message says it all, and a stop
-    (Ctrl-C, SIGTERM: DuckDB's "Query interrupted" fails the task it arrived in) is no error of the code. A task
+    """Prefect logs a failed task or flow with its traceback; for a jlac error (or an OS error naming its file) the
+    message says it all, and a stop (Ctrl-C, SIGTERM: DuckDB's "Query interrupted" fails the task it arrived in) is
+    no error of the code. A task
     that ends Failed without an exception (a validate task whose checks failed) was logged with 'NoneType: None'."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if record.exc_info and (exc is None or isinstance(exc, JlacError) or is_interrupt(exc)):
+        if record.exc_info and (exc is None or isinstance(exc, JlacError) or is_interrupt(exc) or _about_a_file(exc)):
             record.exc_info = None
             record.exc_text = None
         return True
