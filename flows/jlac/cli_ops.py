@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.text import Text
 
 from jlac import printing as out
-from jlac.config import get_settings
-from jlac.errors import JlacError
+from jlac.config import env_number, get_settings
+from jlac.errors import JlacError, SettingError
 
 console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
 err = Console(stderr=True, markup=False, emoji=False)
@@ -210,8 +210,9 @@ def export_parquet(
 
 def serve_sql(
     host: Annotated[str, typer.Option(envvar="JLAC_SQL_HOST", help="Address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="JLAC_SQL_PORT", min=0, max=65535,
-                                      help="Port to listen on (0: a free one)")] = 5433,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, show_default=False,
+                                             help="Port to listen on (0: a free one) [default: JLAC_SQL_PORT, else "
+                                                  "5433]")] = None,
 ) -> None:
     """Serve the warehouse to BI tools from a local PostgreSQL (user jlac, password JLAC_SQL_PASSWORD)."""
     from jlac.ops import alerts
@@ -221,6 +222,10 @@ def serve_sql(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with _user_errors():
+        if port is None:  # read here, not by typer: a bad value is a setting's one line (it was a usage box, exit 2)
+            port = env_number("JLAC_SQL_PORT", 5433)
+            if port > 65535:
+                raise SettingError(f"JLAC_SQL_PORT={port}: expected a port number from 0 to 65535 (default 5433)")
         reader = ReaderPolicy.from_env()
         config = ServerConfig.from_env(host, port)
         code = serve(get_settings().warehouse, config, reader,
