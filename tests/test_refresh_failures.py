@@ -318,6 +318,12 @@ def test_a_read_only_output_or_warehouse_folder_is_refused_before_anything_runs(
             with pytest.raises(JlacError, match=rf"{name} .*: {ro}(/out)? cannot be written \(a read-only file "
                                                 r"system\); a refresh writes there"):
                 preflight.check(settings)
+        # the output and cache folders by default under a read-only warehouse folder: the warehouse's folder is
+        # named, not "JLAC_OUTPUT", which the user never set (found by a QA pass)
+        under = Settings(warehouse=ro / "wh" / "jlac.duckdb", snapshots=ok.snapshots, mirrors=(),
+                         output=ro / "wh" / "output", cache=ro / "wh" / "cache")
+        with pytest.raises(JlacError, match=rf"^JLAC_WAREHOUSE's folder {ro}/wh: {ro} cannot be written"):
+            preflight.check(under)
         store = Settings(warehouse=ok.warehouse, snapshots=ro / "store", mirrors=(), output=ok.output)
         preflight.check(store)  # a read-only store is fine without --fetch
         with pytest.raises(JlacError, match=r"JLAC_SNAPSHOTS .* cannot be written; `--fetch` stores"):

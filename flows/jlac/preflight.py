@@ -64,8 +64,13 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
         raise JlacError(f"{which} {dbt.parent if which != 'JLAC_DBT_HOME' else dbt}: dbt cannot build in a folder "
                         "whose path has a '?' (dbt-duckdb reads what follows it as URL parameters); choose a folder "
                         "without one, or set JLAC_DBT_HOME to one")
-    for name, folder in (("JLAC_OUTPUT", settings.output), ("JLAC_CACHE", settings.cache_dir),
-                         ("JLAC_WAREHOUSE's folder", settings.home)):
+    # the warehouse's folder first, and a folder whose variable is unset named as the default it is: a read-only
+    # warehouse folder was reported as "JLAC_OUTPUT ...", a variable the user never set (found by a QA pass)
+    def label(var: str) -> str:
+        return var if os.environ.get(var) else f"{var} (unset: beside JLAC_WAREHOUSE)"
+
+    for name, folder in (("JLAC_WAREHOUSE's folder", settings.home), (label("JLAC_OUTPUT"), settings.output),
+                         (label("JLAC_CACHE"), settings.cache_dir)):
         blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if blocking is not None and not blocking.is_dir():
             raise JlacError(f"{name} {folder}: {blocking} is a file, so no folder can be made there")
