@@ -364,6 +364,18 @@ def test_sql_json_refuses_repeated_column_names(warehouse_env):
     assert result.exit_code == 0 and result.output.splitlines() == ["a,a", "1,2"]
 
 
+@pytest.mark.parametrize("command", [["figures"], ["report"], ["revisions"], ["sql", "SELECT 1"]])
+def test_every_reading_command_says_there_is_no_warehouse_in_the_same_words(tmp_path, command):
+    """`report` and `revisions` said "jlac: no warehouse at ...", `figures` and `sql` "jlac: JlacError: no published
+    warehouse at ..." (found by a QA pass): one wording, one line, exit 1, and no folder made for it."""
+    path = tmp_path / "none" / "jlac.duckdb"
+    result = runner.invoke(app, command, env={"JLAC_WAREHOUSE": str(path)})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and f"jlac: JlacError: no published warehouse at {path}; run `jlac refresh` first" \
+        in said, result.output
+    assert not path.parent.exists()
+
+
 def test_unusable_folders_are_one_line_not_a_traceback(warehouse_env, tmp_path):
     """An output folder jlac cannot create, and a warehouse folder it cannot write (its Prefect home goes there)."""
     env = {k: v for k, v in {**os.environ, **warehouse_env}.items() if k != "PREFECT_HOME"}

@@ -251,17 +251,25 @@ def refresh(
         raise typer.Exit(FETCH_FAILED)
 
 
-@app.command()
-def figures() -> None:
-    """Render the figures' charts and CSVs again from the published warehouse."""
-    from jlac.figures import render_all as render_figures
-    from jlac.warehouse import not_duckdb, outputs_lock
+def require_published(settings) -> None:
+    """End the command in one line (exit 1) when there is no published warehouse to read, or the file there is not
+    a DuckDB database: the same words for every command that reads it (`report` and `revisions` said it otherwise)."""
+    from jlac.warehouse import not_duckdb
 
-    settings = get_settings()
     if not settings.warehouse.exists():
         _fail(JlacError(f"no published warehouse at {settings.warehouse}; run `jlac refresh` first"))
     if (why := not_duckdb(settings.warehouse)) is not None:
         _fail(JlacError(why))
+
+
+@app.command()
+def figures() -> None:
+    """Render the figures' charts and CSVs again from the published warehouse."""
+    from jlac.figures import render_all as render_figures
+    from jlac.warehouse import outputs_lock
+
+    settings = get_settings()
+    require_published(settings)
     with outputs_lock(settings, "jlac figures"):  # not beside a refresh's publish of the same outputs
         paths = render_figures(settings.warehouse, settings.output)
     for path in paths:

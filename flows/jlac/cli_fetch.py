@@ -7,14 +7,13 @@ from typing import Annotated
 import duckdb
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError
 from jlac.sources import all_sources
-from jlac.warehouse import not_duckdb, open_for_reading
+from jlac.warehouse import open_for_reading
 
 console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
 err = Console(stderr=True, markup=False, emoji=False)  # messages about failures: not mixed into output a user redirects
@@ -85,15 +84,10 @@ def revisions(
 ) -> None:
     """Print the published trade values the latest publish changed (marts.trade_revisions); --all for history."""
     from jlac import revisions as rev
+    from jlac.cli import require_published
 
     settings = get_settings()
-    if not settings.warehouse.exists():
-        err.print(f"[red]jlac: no warehouse at {escape(str(settings.warehouse))}[/]; run `jlac refresh` first",
-                  markup=True, soft_wrap=True)
-        raise typer.Exit(1)
-    if (why := not_duckdb(settings.warehouse)) is not None:
-        err.print(f"[red]jlac: {escape(why)}[/]", markup=True, soft_wrap=True)
-        raise typer.Exit(1)
+    require_published(settings)
     with open_for_reading(settings.warehouse, lambda path: duckdb.connect(str(path), read_only=True)) as con:
         try:
             found = rev.read(con, everything=all_, reporter=reporter, limit=limit)

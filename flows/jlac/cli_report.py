@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from jlac.config import get_settings
-from jlac.warehouse import not_duckdb
 
 console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
 err = Console(stderr=True, markup=False, emoji=False)  # messages about failures: not mixed into output a user redirects
@@ -20,16 +18,11 @@ def register(app: typer.Typer) -> None:
 
 def report() -> None:
     """Write JLAC_OUTPUT/site/index.html and its assets (offline: no CDN, no web fonts) from the published warehouse."""
+    from jlac.cli import require_published
     from jlac.site import write_site
 
     settings = get_settings()
-    if not settings.warehouse.exists():
-        err.print(f"[red]jlac: no warehouse at {escape(str(settings.warehouse))}[/]; run `jlac refresh` first",
-                  markup=True, soft_wrap=True)
-        raise typer.Exit(1)
-    if (why := not_duckdb(settings.warehouse)) is not None:
-        err.print(f"[red]jlac: {escape(why)}[/]", markup=True, soft_wrap=True)
-        raise typer.Exit(1)
+    require_published(settings)
     from jlac.warehouse import outputs_lock
 
     with outputs_lock(settings, "jlac report"):  # not beside a refresh's publish of the same site
