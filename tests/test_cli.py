@@ -376,6 +376,25 @@ def test_every_reading_command_says_there_is_no_warehouse_in_the_same_words(tmp_
     assert not path.parent.exists()
 
 
+@pytest.mark.parametrize("command", [["figures"], ["report"]])
+def test_a_read_only_output_folder_is_one_line_before_anything_is_drawn(warehouse_env, tmp_path, command):
+    """`jlac figures` and `report` with JLAC_OUTPUT on a read-only mount warned that the outputs had no lock, then
+    failed on the first file (found by a QA pass): one line naming the folder and why, nothing else."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "--bind", str(ro), str(ro)], capture_output=True).returncode != 0:
+        pytest.skip("needs mount (root) for a real read-only folder")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)], check=True, capture_output=True)
+        result = runner.invoke(app, command, env={**warehouse_env, "JLAC_OUTPUT": str(ro / "out")})
+    finally:
+        subprocess.run(["umount", str(ro)], capture_output=True)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and f"jlac: JlacError: JLAC_OUTPUT {ro / 'out'}: {ro} cannot be written (a " \
+        "read-only file system)" in said, result.output
+    assert "WARNING" not in result.output and "no lock" not in said
+
+
 def test_unusable_folders_are_one_line_not_a_traceback(warehouse_env, tmp_path):
     """An output folder jlac cannot create, and a warehouse folder it cannot write (its Prefect home goes there)."""
     env = {k: v for k, v in {**os.environ, **warehouse_env}.items() if k != "PREFECT_HOME"}

@@ -266,10 +266,15 @@ def require_published(settings) -> None:
 def figures() -> None:
     """Render the figures' charts and CSVs again from the published warehouse."""
     from jlac.figures import render_all as render_figures
+    from jlac.preflight import check_writable, folder_label
     from jlac.warehouse import outputs_lock
 
     settings = get_settings()
     require_published(settings)
+    try:
+        check_writable(folder_label("JLAC_OUTPUT"), settings.output, "the charts and CSVs are written there")
+    except JlacError as exc:
+        _fail(exc)
     with outputs_lock(settings, "jlac figures"):  # not beside a refresh's publish of the same outputs
         paths = render_figures(settings.warehouse, settings.output)
     for path in paths:

@@ -18,11 +18,17 @@ def register(app: typer.Typer) -> None:
 
 def report() -> None:
     """Write JLAC_OUTPUT/site/index.html and its assets (offline: no CDN, no web fonts) from the published warehouse."""
-    from jlac.cli import require_published
+    from jlac.cli import _fail, require_published
+    from jlac.errors import JlacError
+    from jlac.preflight import check_writable, folder_label
     from jlac.site import write_site
 
     settings = get_settings()
     require_published(settings)
+    try:
+        check_writable(folder_label("JLAC_OUTPUT"), settings.output, "the site is written there (site/)")
+    except JlacError as exc:
+        _fail(exc)
     from jlac.warehouse import outputs_lock
 
     with outputs_lock(settings, "jlac report"):  # not beside a refresh's publish of the same site

@@ -66,24 +66,32 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
                         "without one, or set JLAC_DBT_HOME to one")
     # the warehouse's folder first, and a folder whose variable is unset named as the default it is: a read-only
     # warehouse folder was reported as "JLAC_OUTPUT ...", a variable the user never set (found by a QA pass)
-    def label(var: str) -> str:
-        return var if os.environ.get(var) else f"{var} (unset: beside JLAC_WAREHOUSE)"
-
-    for name, folder in (("JLAC_WAREHOUSE's folder", settings.home), (label("JLAC_OUTPUT"), settings.output),
-                         (label("JLAC_CACHE"), settings.cache_dir)):
-        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
-        if blocking is not None and not blocking.is_dir():
-            raise JlacError(f"{name} {folder}: {blocking} is a file, so no folder can be made there")
-        # a read-only mount (root too: access() answers EROFS) or a folder of another user: found after the publish
-        # it was the outputs that failed (and the hooks never ran); the warehouse's own folder at Prefect's start
-        if blocking is not None and not os.access(blocking, os.W_OK | os.X_OK):
-            why = "a read-only file system" if _read_only_mount(blocking) else "no write permission"
-            raise JlacError(f"{name} {folder}: {blocking} cannot be written ({why}); a refresh writes there")
+    for name, folder in (("JLAC_WAREHOUSE's folder", settings.home), (folder_label("JLAC_OUTPUT"), settings.output),
+                         (folder_label("JLAC_CACHE"), settings.cache_dir)):
+        check_writable(name, folder, "a refresh writes there")
     if fetch:
         blocking = next((p for p in (settings.snapshots, *settings.snapshots.parents) if p.exists()), None)
         if blocking is not None and blocking.is_dir() and not os.access(blocking, os.W_OK | os.X_OK):
             raise JlacError(f"JLAC_SNAPSHOTS {settings.snapshots}: {blocking} cannot be written; `--fetch` stores "
                             "the new releases there")
+
+
+def folder_label(var: str) -> str:
+    """How an error names a folder setting: the variable, and that it is the default when it is unset."""
+    return var if os.environ.get(var) else f"{var} (unset: beside JLAC_WAREHOUSE)"
+
+
+def check_writable(name: str, folder: Path, why_needed: str) -> None:
+    """Raise JlacError naming ``name`` and ``folder`` when the folder cannot be made or written: a file where it or
+    a parent should be, a read-only mount (root too: access() answers EROFS) or a folder of another user. Found
+    after a refresh's publish it was the outputs that failed (the hooks never ran); `jlac figures` and `report`
+    warned of their lock first, then failed on the first file (found by QA passes)."""
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise JlacError(f"{name} {folder}: {blocking} is a file, so no folder can be made there")
+    if blocking is not None and not os.access(blocking, os.W_OK | os.X_OK):
+        why = "a read-only file system" if _read_only_mount(blocking) else "no write permission"
+        raise JlacError(f"{name} {folder}: {blocking} cannot be written ({why}); {why_needed}")
 
 
 def _read_only_mount(path: Path) -> bool:
