@@ -175,6 +175,9 @@ def test_sql_writes_no_file_and_runs_one_query(warehouse_env, tmp_path):
                                ("PRAGMA enable_profiling", "a PRAGMA", "a copy of the warehouse"),
                                ("SET threads = 1", "a SET", "a copy of the warehouse"),
                                ("ATTACH ':memory:' AS m", "an ATTACH", "a copy of the warehouse"),
+                               ("USE memory", "a USE", "a copy of the warehouse"),
+                               ("WITH a AS (SELECT 1 AS x) INSERT INTO t SELECT * FROM a", "an INSERT",
+                                "a copy of the warehouse"),
                                ("INSTALL httpfs", "an INSTALL", "neither installs nor loads DuckDB extensions"),
                                ("load httpfs", "a LOAD", "neither installs nor loads DuckDB extensions")):
         result = runner.invoke(app, ["sql", text], env=warehouse_env)

@@ -273,8 +273,13 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     # the schemas an analyst reads, as the PostgreSQL endpoint's search_path: `SHOW TABLES` lists their tables (it
-    # listed the empty main schema: nothing) and `FROM fct_trade_annual` needs no schema
-    con.execute(f"SET search_path = '{QUERY_SEARCH_PATH}'")
+    # listed the empty main schema: nothing) and `FROM fct_trade_annual` needs no schema. Those the file has: DuckDB
+    # refuses a search_path naming a schema that does not exist.
+    present = {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = "
+                                         "current_database()").fetchall()}
+    path = ",".join(s for s in QUERY_SEARCH_PATH.split(",") if s in present)
+    if path:
+        con.execute(f"SET search_path = '{path}'")
     return con
 
 
@@ -299,16 +304,17 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
         inner = con.extract_statements(statements[0].query[match.end():]) if match else []
         kind = f"EXPLAIN {inner[0].type.name}" if len(inner) == 1 else "EXPLAIN"
     if kind not in ("SELECT", "EXPLAIN SELECT"):
-        # named by its own first word: DuckDB files INSTALL under LOAD, USE under SET, CHECKPOINT under CALL
-        word = (re.match(r"\s*([A-Za-z]+)", statements[0].query) or re.match("", "")).group(0).strip().upper()
-        named = kind if not word or kind.startswith("EXPLAIN") else word
+        # DuckDB files INSTALL under LOAD, USE and RESET under SET, CHECKPOINT under CALL: those are named by their
+        # own first word (an INSTALL was "a LOAD statement"), the others by their type
+        first = re.match(r"\s*([A-Za-z]+)", statements[0].query)
+        named = first.group(1).upper() if first and kind in ("LOAD", "SET", "CALL", "PRAGMA") else kind
         if named in ("INSTALL", "LOAD"):
             advice = "jlac sql neither installs nor loads DuckDB extensions"
         elif named in ("COPY", "EXPORT", "EXPLAIN COPY", "EXPLAIN EXPORT"):
             advice = "to write files use `jlac export`, or DuckDB on a copy of the warehouse"
         else:
             advice = "for anything but reading, use DuckDB on a copy of the warehouse"
-        article = "an" if named[:1] in "AEIOU" else "a"
+        article = "an" if named[:1] in "AEIO" or (named[:1] == "U" and not named.startswith("US")) else "a"
         raise JlacError(f"jlac sql runs read-only queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN of "
                         f"one); this is {article} {named} statement: {advice}")
 
