@@ -213,3 +213,18 @@ def test_aiddata_v2_partial_year_2010_is_left_out(built):
                           "'aiddata-v2-donor-recipient-year' AND donor_iso3 = 'JPN' AND recipient_iso3 = 'CRI' "
                           "AND year = 2009").fetchone()[0]
     assert jpn_cri == pytest.approx(7_912_733.95)
+
+
+def test_query_connection_searches_the_schemas_the_file_has(tmp_path):
+    """`jlac sql` searches marts, figures and meta (SHOW TABLES listed the empty main schema); a file without one of
+    them must still open: DuckDB refuses a search_path naming a schema that does not exist."""
+    from jlac.config import Settings
+    from jlac.warehouse import connect_for_queries
+
+    path = tmp_path / "jlac.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA figures; CREATE TABLE figures.only_one AS SELECT 42 AS x")
+    settings = Settings(warehouse=path, snapshots=tmp_path / "s", mirrors=(), output=tmp_path / "o")
+    with connect_for_queries(settings) as con:
+        assert con.execute("SHOW TABLES").fetchall() == [("only_one",)]
+        assert con.execute("SELECT x FROM only_one").fetchone() == (42,)
