@@ -227,7 +227,7 @@ def test_jlac_report_writes_the_site_from_the_published_warehouse(site, tmp_path
     assert len(loads.urls) == 6 and all(not u.startswith(("http:", "https:", "//", "/")) for u in loads.urls)
     assert all((index.parent / u).is_file() for u in loads.urls)
     missing = CliRunner().invoke(app, ["report"], env={**env, "JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
-    assert missing.exit_code == 1 and "no warehouse" in missing.output
+    assert missing.exit_code == 1 and "no published warehouse at" in missing.output
 
 
 def test_a_source_link_is_the_address_without_the_note_after_it():
