@@ -191,6 +191,17 @@ def test_the_china_lending_chart_says_which_years_have_one_source_only(built):
     assert "No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed statements." in svg  # no row for 2002
 
 
+def test_figure_3_says_where_a_line_ends_with_its_source(built):
+    """Found by a QA pass: Japan's and Korea's DAC2a lines stopped at 2019 under a title to 2021, with no word (the
+    release used ends in 2019); a note names each source's years when a line ends before the chart does."""
+    con, output = built
+    last = con.execute("SELECT max(year) FROM figures.fig3_costa_rica_finance WHERE source = 'oecd-dac2a' "
+                       "AND coverage <> 'outside source years'").fetchone()[0]
+    assert last == 2019
+    text = " ".join((output / "fig3_costa_rica_finance.svg").read_text().split())
+    assert "Each line covers the years of its source's release only:" in text and "oecd-dac2a 2009-2019" in text
+
+
 def test_year_spans():
     from jlac.figures import year_spans
 

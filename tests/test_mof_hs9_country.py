@@ -861,13 +861,13 @@ def test_the_hs_section_charts_notes_and_sources_name_what_its_rows_come_from(tm
     svg = svg_of(comtrade)
     assert "2016-2017: UN Comtrade HS 27 (section V) and HS 44 (IX) only." in svg
     assert "MOF" not in svg and "Sources: UN Comtrade; via jlac." in svg
-    assert "Mineral products (ores, fuels) (HS 27 only)" in svg and "Wood (HS 44 only)" in svg
+    assert "Mineral products (ores, fuels) (only HS 27, fuels)" in svg and "Wood (only HS 44, wood)" in svg
     svg = svg_of(comtrade + ", (2018, 'V', 5, 'Mineral products (ores, fuels)', 30.0, 4, 'all HS chapters', "
                  "'mof-hs9-country')")
     assert ("2016-2017: UN Comtrade HS 27 (section V) and HS 44 (IX) only; 2018: MOF HS-9 x country, all chapters."
             in svg)
     assert "Sources: MOF Trade Statistics of Japan via e-Stat, UN Comtrade; via jlac." in svg
-    assert "(HS 27 only)" not in svg and "Wood (HS 44 only)" in svg
+    assert "(only HS 27, fuels)" not in svg and "Wood (only HS 44, wood)" in svg
 
 
 def test_a_code_list_dropping_a_code_the_published_rows_use_stops_an_incremental_refresh(tmp_path, generated, mirror,

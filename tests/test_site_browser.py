@@ -126,7 +126,14 @@ def test_every_figure_and_table_1_render_offline_without_errors(site, browser, t
             assert loaded, f"{section}: chart {images.nth(i).get_attribute('src')} did not render"
         assert page.locator(f"section#{section} table[data-table] tbody tr").count() > 0, section
     assert page.locator("section#table-1 table[data-table='figures.table1_japan_lac_policy'] tbody tr").count() == 7
+    # the report's Table 1 (2018) first, as the model orders it (the site sorted 2014 first; a QA pass)
+    first = page.locator("section#table-1 table[data-table='figures.table1_japan_lac_policy'] tbody tr").first
+    assert first.locator("td").first.inner_text().strip() == "2018"
     assert page.locator("section#claims tbody tr").count() > 20
+    # every status the claims table shows is explained above it (C05, C26 said "source not loaded" unexplained)
+    intro = page.locator("section#claims p").first.inner_text()
+    assert all(status in intro for status in ("reproduced", "differs", "other measure", "incomplete span",
+                                              "source not loaded", "not derivable from open data"))
     assert page.locator("section#freshness tbody tr").count() >= 10
     assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []
     assert len(seen["requests"]) >= 7  # the page, its style sheet, five charts

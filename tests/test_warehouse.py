@@ -66,6 +66,11 @@ def test_figure1_span_and_reconciliation(built):
         "SELECT statement_id, report_value, jlac_value, difference_pct FROM figures.fig1_reconciliation").fetchall()}
     assert float(recon["C01"][0]) == 58.0 and recon["C01"][1] == pytest.approx(54.152, abs=1e-3)
     assert recon["C01"][2] == pytest.approx(-6.63, abs=0.01)
+    # the claims table says the same difference as Figure 1's reconciliation (it said -6.6, shown as -6.600, beside
+    # -6.630 on the same page; a QA pass)
+    claims = dict(con.execute("SELECT claim_id, difference_pct FROM figures.report_claims "
+                              "WHERE claim_id IN ('C01', 'C02')").fetchall())
+    assert claims == {"C01": recon["C01"][2], "C02": recon["C02"][2]}, (claims, recon)
     assert recon["C02"][1] == pytest.approx(3.934, abs=1e-3)
     mof = con.execute("SELECT total_usd_bn FROM figures.fig1_japan_mof_region_trade WHERE year = 2018").fetchone()[0]
     assert mof >= 57.254  # the wider MOF region includes every CELAC state

@@ -34,7 +34,7 @@ def render(con, outdir: Path) -> list[Path]:
     else:
         # a section drawn from Comtrade's extract alone holds one chapter of it: the legend says which
         only = df.groupby("section")["coverage"].agg(lambda c: set(c) == {"HS 27 and 44 only"})
-        chapter = {"V": " (HS 27 only)", "IX": " (HS 44 only)"}
+        chapter = {"V": " (only HS 27, fuels)", "IX": " (only HS 44, wood)"}
         df["label"] = df["section"] + " " + df["section_name"] + df["section"].map(
             lambda sec: chapter.get(sec, "") if only.get(sec, False) else "")
         # a year with a section in yen only (no dollar rate for a month yet) is left out, not drawn short

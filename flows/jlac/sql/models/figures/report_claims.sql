@@ -139,7 +139,7 @@ SELECT
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL
          THEN round(d.jlac_number - c.report_number, 3) END AS difference,
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL AND c.report_number <> 0
-         THEN round(100 * (d.jlac_number - c.report_number) / c.report_number, 1) END AS difference_pct,
+         THEN round(100 * (d.jlac_number - c.report_number) / c.report_number, 2) END AS difference_pct,
     CASE
         WHEN p.claim_id IS NOT NULL THEN 'incomplete span'
         WHEN m.claim_id IS NOT NULL AND d.jlac_number IS NOT NULL THEN 'other measure'
