@@ -11,6 +11,14 @@ WITH span_years AS (
                AS share_whole
     FROM span_years AS s
     LEFT JOIN {{ ref('int_japan_trade_by_region') }} AS t ON t.region = 'celac' AND t.year = s.year
+), mof_region AS (  -- C01 in MOF's wider "Middle and South America" region: the gap is not the LAC definition
+    SELECT avg(exports_usd + imports_usd) / 1e9 AS usd_bn
+    FROM {{ ref('int_japan_trade_by_region') }}
+    WHERE region = 'mof_latin_america' AND is_complete AND year BETWEEN 2014 AND 2018
+    HAVING count(*) = 5
+), crosscheck AS (  -- ... nor the currency: Japan's total imports in MOF's yen files at FRED's rate against IMF DOTS
+    SELECT max(abs(difference_pct)) AS worst_pct FROM {{ ref('fig1_japan_totals_crosscheck') }}
+    WHERE year BETWEEN 2014 AND 2018 HAVING count(difference_pct) = 5
 ), stats AS (
     SELECT 'C01' AS statement_id, 'Japan-LAC trade averaged about US$58 bn a year' AS statement, '2014-2018' AS period,
            58.0 AS report_value, avg(exports_usd + imports_usd) FILTER (WHERE lac_whole) / 1e9 AS jlac_value,
@@ -30,7 +38,19 @@ SELECT statement_id, statement, period, report_value, round(jlac_value, 3) AS jl
        CASE WHEN missing_years IS NULL THEN round(100 * (jlac_value - report_value) / report_value, 2) END
            AS difference_pct,
        jlac_years, missing_years,
-       CASE WHEN missing_years IS NULL THEN 'every year of ' || period || ' complete in Figure 1'
+       -- the site showed "differs" with no word of why (found by a QA pass): what rules out the region and the
+       -- currency is said where the difference is
+       CASE WHEN missing_years IS NULL AND statement_id = 'C01'
+                THEN 'every year of ' || period || ' complete in Figure 1; not the LAC definition: MOF''s wider '
+                     || 'Middle and South America region gives '
+                     || coalesce(CAST(round((SELECT usd_bn FROM mof_region), 3) AS VARCHAR), 'no value (MOF''s files '
+                                 || 'not loaded)')
+                     || ' (figures.fig1_japan_mof_region_trade)'
+                     || coalesce('; nor the currency: Japan''s total imports in MOF''s yen at FRED''s rate are within '
+                                 || CAST(round((SELECT worst_pct FROM crosscheck), 2) AS VARCHAR) || ' % of IMF DOTS '
+                                 || '(figures.fig1_japan_totals_crosscheck)', '')
+                     || '; the report does not state its aggregation'
+            WHEN missing_years IS NULL THEN 'every year of ' || period || ' complete in Figure 1'
             WHEN jlac_years IS NULL THEN 'not computable: no year of ' || period || ' is complete in Figure 1 ('
                  || missing_years || ' incomplete or absent)'
             ELSE 'incomplete span: ' || missing_years || ' of ' || period || ' incomplete or absent in Figure 1, '
