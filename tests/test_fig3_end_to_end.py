@@ -64,6 +64,12 @@ def test_reconciliation(built):
     # MIDEPLAN registered US$144.2m of grants in 2010; DAC2a net ODA from all official donors was US$101.13m
     assert rec["MIDEPLAN_CR_nonreimb_2010"][:2] == (144.2, 101.13)
     assert rec["MIDEPLAN_CR_nonreimb_2010"][3] is None  # different measures: no difference computed
+    # one statement once: the MIDEPLAN totals seed repeats four of the published statements (same years and amounts),
+    # which were listed twice under two ids (found by a QA pass); its other years stay
+    repeated = rows(con, "SELECT period, published_value, count(*) FROM figures.fig3_reconciliation "
+                         "GROUP BY ALL HAVING count(*) > 1")
+    assert repeated == [], repeated
+    assert "MIDEPLAN_TOTAL_2010" not in rec and "MIDEPLAN_TOTAL_1997" in rec and "MIDEPLAN_TOTAL_2007" in rec
 
 
 def test_china_lac_lending(built):

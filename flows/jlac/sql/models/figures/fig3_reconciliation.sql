@@ -18,7 +18,13 @@ WITH dac AS (
     UNION ALL
     SELECT 'MIDEPLAN_TOTAL_' || year, donor || ': cooperation received by Costa Rica (' || modality || ')', year,
            amount_usd_millions, 'US$ million', source_url
-    FROM {{ source('seeds', 'mideplan_costa_rica_cooperation_totals') }}
+    FROM {{ source('seeds', 'mideplan_costa_rica_cooperation_totals') }} AS t
+    -- a total the statements above already quote (same years, same amount) is one statement, not two: four were
+    -- listed twice under two ids (found by a QA pass)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {{ source('seeds', 'published_finance_statements') }} AS p
+        WHERE p.claim_id LIKE '%CR%' AND replace(p.year, '_', '-') = replace(t.year, '_', '-')
+          AND TRY_CAST(p.value AS DOUBLE) = TRY_CAST(t.amount_usd_millions AS DOUBLE))
 ), matched AS (
     SELECT s.*,
         CASE
