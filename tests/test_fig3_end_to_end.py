@@ -91,6 +91,12 @@ def test_fig2_status_by_year(built):
     assert status[(2018, "MX-TOY-TMMGT")] == "not yet open" and status[(2019, "MX-TOY-TMMGT")] == "operating"
     assert status[(2019, "MX-HON-ELSALTO")] == "operating" and status[(2020, "MX-HON-ELSALTO")] == "closed"
     assert sum(s == "operating" for (y, _), s in status.items() if y == 2018) == 13
+    # the legend lists the statuses the year has: 2026's listed "not yet open" for no plant (a QA pass)
+    _, output = built
+    latest = max(y for y, _ in status)
+    assert "not yet open" not in {s for (y, _), s in status.items() if y == latest}
+    assert "not yet open" not in (output / f"fig2_mexico_auto_plants_{latest}.svg").read_text()
+    assert "not yet open" in (output / "fig2_mexico_auto_plants_2018.svg").read_text()
 
 
 def test_table1_and_claims(built):

@@ -84,8 +84,10 @@ def draw_map(frame, year: int, outdir: Path, stem: str) -> list[Path]:
                         arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.5, "shrinkB": 2})
         else:
             ax.annotate(label, (lon, lat), xytext=(5, 3), textcoords="offset points", fontsize=6.3, zorder=4)
-    for status, marker in MARKERS.items():
-        ax.scatter([], [], marker=marker, color="#555555", label=status)
+    shown = set(frame["status"])
+    for status, marker in MARKERS.items():  # the statuses this year has (2026 listed "not yet open" for none)
+        if status in shown:
+            ax.scatter([], [], marker=marker, color="#555555", label=status)
     for company, color in COLORS.items():
         ax.scatter([], [], marker="s", color=color, label=company)
     ax.legend(frameon=False, fontsize=7, loc="lower left")
