@@ -130,6 +130,12 @@ def test_every_figure_and_table_1_render_offline_without_errors(site, browser, t
     first = page.locator("section#table-1 table[data-table='figures.table1_japan_lac_policy'] tbody tr").first
     assert first.locator("td").first.inner_text().strip() == "2018"
     assert page.locator("section#claims tbody tr").count() > 20
+    # an empty reconciliation says why in place of "No rows." (the IMF's and MOF's years do not overlap; a QA pass)
+    settings, _ = site
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        overlap = con.execute("SELECT count(*) FROM figures.japan_main_lac_partners_reconciliation").fetchone()[0]
+    recon = page.locator("section#figure-1-partners table[data-table='figures.japan_main_lac_partners_reconciliation']")
+    assert ("No year has both sources yet" in recon.inner_text()) == (overlap == 0)
     # every status the claims table shows is explained above it (C05, C26 said "source not loaded" unexplained)
     intro = page.locator("section#claims p").first.inner_text()
     assert all(status in intro for status in ("reproduced", "differs", "other measure", "incomplete span",

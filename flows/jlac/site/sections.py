@@ -34,6 +34,7 @@ class TableSpec:
     columns: tuple[str, ...] = ()  # empty: every column, in the table's order
     order: str = ""  # ORDER BY clause body; empty: the table's own order
     where: str = ""
+    empty: str = ""  # why the table may have no rows, said in place of "No rows." (not a missing source)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,10 @@ SECTIONS = (
                                    "is_provisional", "vintage", "value_usd_note"),
                           order="partner_iso3, flow, year"),),
         reconciliation=(TableSpec("figures.japan_main_lac_partners_reconciliation",
-                                  "Where two sources give the same year", order="partner_iso3, flow, year"),),
+                                  "Where two sources give the same year", order="partner_iso3, flow, year",
+                                  # it said "No rows." with no reason (a QA pass): no year has both sources yet
+                                  empty="No year has both sources yet: the IMF's years end where MOF's begin (a row "
+                                        "appears for a year both give, e.g. once IMF IMTS is fetched)."),),
         describe=_figure_1_partners,
     ),
     Section(
