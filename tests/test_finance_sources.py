@@ -187,21 +187,28 @@ def test_aiddata_v2_codes_that_are_not_iso_are_recoded_or_left_out(mirror):
                    ).fetchall() == [(1,)]
 
 
-def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirror):
-    """A three-letter code neither ISO nor reviewed (Rwanda spelled 'RWQ' in a new file) would drop a country's rows
-    from the marts without a word: the checks refuse, naming the code and its count."""
+def _aiddata_v2_failed_checks(tmp_path, mirror, edit) -> list:
+    """The failed checks of a new AidData 2.x vintage whose file is the mirror's, edited by ``edit(text)``."""
     from jlac.config import Settings
 
     vintage = tmp_path / "store" / "aiddata-v2-donor-recipient-year" / "2030-01-01"
     vintage.mkdir(parents=True)
     text = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text()
-    (vintage / "aiddata-totals-d-r-y.csv").write_text(text.replace(",RQA,", ",RWQ,"))
+    edited = edit(text)
+    assert edited != text
+    (vintage / "aiddata-totals-d-r-y.csv").write_text(edited)
     write_manifest(vintage, "aiddata-v2-donor-recipient-year")
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
                         output=tmp_path / "out")
     source, snapshot = get_source("aiddata-v2-donor-recipient-year"), load_snapshot(vintage)
-    failed = failed_checks(scratch_build(tmp_path / "build.duckdb", source, snapshot, settings), source, snapshot,
-                           settings)
+    return failed_checks(scratch_build(tmp_path / "build.duckdb", source, snapshot, settings), source, snapshot,
+                         settings)
+
+
+def test_aiddata_v2_an_unreviewed_code_fails_the_checks_naming_it(tmp_path, mirror):
+    """A three-letter code neither ISO nor reviewed (Rwanda spelled 'RWQ' in a new file) would drop a country's rows
+    from the marts without a word: the checks refuse, naming the code and its count."""
+    failed = _aiddata_v2_failed_checks(tmp_path, mirror, lambda text: text.replace(",RQA,", ",RWQ,"))
     assert len(failed) == 1
     details = " ".join(o.details for o in failed[0].outcomes if not o.success)
     assert "734 unexpected row(s)" in details and "'RWQ'" in details, details
@@ -212,20 +219,8 @@ def test_aiddata_v2_without_costa_rica_as_a_recipient_fails_the_checks(tmp_path,
     Korea's 2009 as 0 "none recorded" (found by a QA pass): the checks now ask for Figure 3's recipient."""
     import re
 
-    from jlac.config import Settings
-
-    vintage = tmp_path / "store" / "aiddata-v2-donor-recipient-year" / "2030-01-01"
-    vintage.mkdir(parents=True)
-    text = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text()
-    renamed = re.sub(r"(?m)^([^,\n]+),CRI,", r"\1,Costa Rica,", text)
-    assert renamed != text
-    (vintage / "aiddata-totals-d-r-y.csv").write_text(renamed)
-    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
-    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
-                        output=tmp_path / "out")
-    source, snapshot = get_source("aiddata-v2-donor-recipient-year"), load_snapshot(vintage)
-    failed = failed_checks(scratch_build(tmp_path / "build.duckdb", source, snapshot, settings), source, snapshot,
-                           settings)
+    failed = _aiddata_v2_failed_checks(tmp_path, mirror,
+                                       lambda text: re.sub(r"(?m)^([^,\n]+),CRI,", r"\1,Costa Rica,", text))
     assert [r.suite for r in failed] == ["aiddata-v2-donor-recipient-year: Figure 3 recipient present (Costa Rica)"]
 
 

@@ -262,19 +262,26 @@ def require_published(settings) -> None:
         _fail(JlacError(why))
 
 
+def require_writable_output(settings, why_needed: str) -> None:
+    """End the command in one line when the output folder cannot be written (a read-only mount, a file in its way),
+    before anything is drawn into it."""
+    from jlac.preflight import check_writable, folder_label
+
+    try:
+        check_writable(folder_label("JLAC_OUTPUT"), settings.output, why_needed)
+    except JlacError as exc:
+        _fail(exc)
+
+
 @app.command()
 def figures() -> None:
     """Render the figures' charts and CSVs again from the published warehouse."""
     from jlac.figures import render_all as render_figures
-    from jlac.preflight import check_writable, folder_label
     from jlac.warehouse import outputs_lock
 
     settings = get_settings()
     require_published(settings)
-    try:
-        check_writable(folder_label("JLAC_OUTPUT"), settings.output, "the charts and CSVs are written there")
-    except JlacError as exc:
-        _fail(exc)
+    require_writable_output(settings, "the charts and CSVs are written there")
     with outputs_lock(settings, "jlac figures"):  # not beside a refresh's publish of the same outputs
         paths = render_figures(settings.warehouse, settings.output)
     for path in paths:

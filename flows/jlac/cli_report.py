@@ -18,17 +18,12 @@ def register(app: typer.Typer) -> None:
 
 def report() -> None:
     """Write JLAC_OUTPUT/site/index.html and its assets (offline: no CDN, no web fonts) from the published warehouse."""
-    from jlac.cli import _fail, require_published
-    from jlac.errors import JlacError
-    from jlac.preflight import check_writable, folder_label
+    from jlac.cli import require_published, require_writable_output
     from jlac.site import write_site
 
     settings = get_settings()
     require_published(settings)
-    try:
-        check_writable(folder_label("JLAC_OUTPUT"), settings.output, "the site is written there (site/)")
-    except JlacError as exc:
-        _fail(exc)
+    require_writable_output(settings, "the site is written there (site/)")
     from jlac.warehouse import outputs_lock
 
     with outputs_lock(settings, "jlac report"):  # not beside a refresh's publish of the same site
