@@ -756,3 +756,19 @@ def test_a_drawing_is_copied_from_the_cache_for_the_same_tables_and_drawn_again_
     assert (tmp_path / "d" / "fig1_japan_lac_trade.svg").read_bytes() != (tmp_path / "a" /
                                                                           "fig1_japan_lac_trade.svg").read_bytes()
     assert len(list((cache / "fig1_japan_lac_trade").iterdir())) == 2
+
+
+def test_python_dash_m_jlac_is_the_jlac_command():
+    """``python -m jlac`` said "No module named jlac.__main__" (found by a QA pass)."""
+    done = subprocess.run([sys.executable, "-m", "jlac", "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "refresh" in done.stdout and "serve-sql" in done.stdout
+
+
+def test_serve_sql_help_names_the_port_default():
+    """rich took "[default: JLAC_SQL_PORT, else 5433]" in the option's help for a style tag and printed nothing of it
+    (found by a QA pass)."""
+    result = CliRunner().invoke(app, ["serve-sql", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "default: JLAC_SQL_PORT, else 5433" in result.output, result.output

@@ -185,3 +185,35 @@ def test_jlac_serve_without_a_prefect_server_is_refused(tmp_path):
     assert "jlac serve needs a running Prefect server and PREFECT_API_URL naming it" in done.stderr
     assert "export PREFECT_API_URL=http://127.0.0.1:4200/api" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not done.stdout, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("what", ["missing", "a folder"])
+def test_a_schedule_file_that_cannot_be_read_is_one_line_naming_it(tmp_path, what):
+    """A missing --schedule file was a FileNotFoundError traceback (found by a QA pass)."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    path = tmp_path / "schedule.yml"
+    if what == "a folder":
+        path.mkdir()
+    with pytest.raises(ValueError, match="^" + re.escape(f"{path}: cannot read the schedule file (")):
+        load_schedule(path)
+    result = CliRunner().invoke(app, ["serve", "--schedule", str(path)],
+                                env={"PREFECT_API_URL": "http://127.0.0.1:1/api", "COLUMNS": "400"})
+    assert result.exit_code == 1 and f"{path}: cannot read the schedule file" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_an_installed_jlac_without_a_checkout_asks_for_a_schedule_file(tmp_path, monkeypatch):
+    """jlac installed from a wheel has no deploy/ folder: its default schedule path pointed inside the virtualenv and
+    `jlac serve` failed on a FileNotFoundError naming it (found by a QA pass)."""
+    from jlac.ops import schedule
+
+    monkeypatch.setattr(schedule, "PROJECT_ROOT", tmp_path / "venv" / "lib" / "python3.11")
+    monkeypatch.setattr(schedule, "SCHEDULE_FILE", tmp_path / "venv" / "lib" / "python3.11" / "deploy" / "schedule.yml")
+    with pytest.raises(ValueError, match=r"^no schedule file: deploy/schedule.yml is part of jlac's repository.*"
+                                         r"`jlac serve --schedule FILE`"):
+        schedule.load_schedule(schedule.SCHEDULE_FILE)
+    own = tmp_path / "mine.yml"
+    own.write_text((PROJECT_ROOT / "deploy" / "schedule.yml").read_text())
+    assert schedule.load_schedule(own).cron == "30 5 * * 1"  # a file given still works there

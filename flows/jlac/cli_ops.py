@@ -50,9 +50,11 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    schedule: Annotated[Path, typer.Option(help="Schedule file (name, cron, timezone, parameters)")] = None,
+    schedule: Annotated[Path, typer.Option(help="Schedule file (name, cron, timezone, parameters); default "
+                                                "deploy/schedule.yml of the checkout")] = None,
 ) -> None:
-    """Run the refresh (with fetch) on the cron of deploy/schedule.yml, through Prefect's serve."""
+    """Run the refresh on the cron of a schedule file (deploy/schedule.yml: weekly, with fetch), through Prefect's
+    serve."""
     from prefect.settings import PREFECT_API_URL
 
     from jlac.cli import check_prefect_api
@@ -211,8 +213,8 @@ def export_parquet(
 def serve_sql(
     host: Annotated[str, typer.Option(envvar="JLAC_SQL_HOST", help="Address to bind")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(min=0, max=65535, show_default=False,
-                                             help="Port to listen on (0: a free one) [default: JLAC_SQL_PORT, else "
-                                                  "5433]")] = None,
+                                             help="Port to listen on (0: a free one; default: JLAC_SQL_PORT, else "
+                                                  "5433)")] = None,
 ) -> None:
     """Serve the warehouse to BI tools from a local PostgreSQL (user jlac, password JLAC_SQL_PASSWORD)."""
     from jlac.ops import alerts

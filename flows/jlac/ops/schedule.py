@@ -27,8 +27,16 @@ class Schedule:
 def load_schedule(path: Path = SCHEDULE_FILE) -> Schedule:
     """Read deploy/schedule.yml; a ValueError of one line names the file and the field that is missing or wrong (a
     YAML list, ``parameters: [1, 2]`` or an unknown time zone were tracebacks, the time zone only once served)."""
+    if path == SCHEDULE_FILE and not path.is_file() and not (PROJECT_ROOT / "pyproject.toml").is_file():
+        # jlac installed from a wheel: deploy/ belongs to a checkout (found by a QA pass: a FileNotFoundError
+        # naming a path inside the virtualenv)
+        raise ValueError("no schedule file: deploy/schedule.yml is part of jlac's repository, not of an installed "
+                         "jlac; give one with `jlac serve --schedule FILE` (name, cron, timezone, parameters: "
+                         "docs/operations.md, 1. Schedules)")
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:  # missing, a folder, unreadable: the file and the reason, in one line
+        raise ValueError(f"{path}: cannot read the schedule file ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not YAML ({' '.join(str(exc).split())})") from None
     spec = {} if spec is None else spec

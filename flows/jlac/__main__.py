@@ -1,0 +1,5 @@
+"""``python -m jlac``: the ``jlac`` command."""
+
+from jlac.cli import main
+
+main()
