@@ -453,3 +453,31 @@ def test_status_shows_a_source_dropped_by_a_run_as_dropped_not_as_never_built(se
     assert (estat.last_run_id, estat.last_status, estat.dropped, estat.last_vintage) == (
         "r3", "failed (imf-dots)", None, "2026-01-01")
 
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a DuckDB file"])
+def test_status_says_when_the_published_warehouse_cannot_be_read(settings, damage):
+    """A truncated published file (a copy cut short, a full disk) made every reading command fail while `jlac status`
+    showed the usual table and exit 3 (found by a QA pass): it says so, exit 1."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(300000)")
+    if damage == "truncated":
+        with open(settings.warehouse, "r+b") as fh:
+            fh.truncate(settings.warehouse.stat().st_size // 2)
+    else:
+        settings.warehouse.write_bytes(b"this is no DuckDB file\n" * 1000)
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert f"the published warehouse {settings.warehouse} cannot be read (" in result.output
+    assert "the next `jlac refresh` builds and publishes a new one" in result.output
+
+
+def test_status_of_a_readable_warehouse_says_nothing_of_it(settings):
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert "cannot be read" not in result.output and result.exit_code in (0, 3), result.output

@@ -121,6 +121,27 @@ def test_broken_manifest_names_the_file_and_line(tmp_path):
         load_snapshot(vintage)
 
 
+@pytest.mark.parametrize("command", ["sources", "status", "refresh"])
+def test_a_manifest_that_is_not_utf8_is_one_line_naming_it(tmp_path, mirror, command):
+    """A SNAPSHOT.yml saved as UTF-16 (as some editors do) crashed `jlac sources`, `status` and `refresh` with a
+    UnicodeDecodeError traceback naming no file (found by a QA pass)."""
+    import subprocess
+    import sys
+
+    vintage = tmp_path / "extra" / "imf-dots" / "2023-01-01"
+    vintage.mkdir(parents=True)
+    (vintage / "SNAPSHOT.yml").write_bytes("source: imf-dots\n".encode("utf-16"))
+    with pytest.raises(SnapshotError, match=r"^.*2023-01-01/SNAPSHOT.yml: not UTF-8 text \(byte 0xff at offset 0\)"):
+        load_snapshot(vintage)
+    env = {**__import__("os").environ, "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"),
+           "JLAC_MIRROR": f"{mirror}:{tmp_path / 'extra'}", "COLUMNS": "300"}
+    done = subprocess.run([sys.executable, "-m", "jlac", command], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "UnicodeDecodeError" not in done.stderr, done.stderr
+    assert f"{vintage}/SNAPSHOT.yml: not UTF-8 text" in done.stderr, done.stderr
+
+
 def test_a_required_source_without_snapshot_names_where_it_looked_and_a_missing_mirror(tmp_path):
     from jlac import plan
     from jlac.sources import all_sources

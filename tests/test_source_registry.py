@@ -162,3 +162,16 @@ def test_jlac_fetch_takes_a_source_name_or_an_old_name(jlac_env):
     said = " ".join(run.output.split())
     assert run.exit_code == 1 and "jlac: JlacError: unknown source(s) ['fred-exjpu']; 'fred-exjpu': did you mean " \
         "'fred-exjpus'?" in said and "live sources (with a connector): imf-imts" in said, run.output
+
+
+def test_jlac_sources_names_a_mirror_that_is_missing_or_holds_no_snapshot(jlac_env, mirror, tmp_path):
+    """A mistyped JLAC_MIRROR, or one a level too deep, listed every source without a vintage, exit 0, and the path
+    was printed nowhere (found by a QA pass): every configured root is listed, with what is wrong with it."""
+    env = {"COLUMNS": "300", "JLAC_MIRROR": f"{mirror}:{tmp_path / 'typo'}:{mirror / 'imf-dots'}"}
+    run = CliRunner().invoke(app, ["sources"], env=env)
+    assert run.exit_code == 0, run.output
+    said = " ".join(run.output.split())
+    assert f"mirror1: {mirror} " in said and f"mirror1: {mirror} (" not in said  # the one used: no note
+    assert f"mirror2: {tmp_path / 'typo'} (no such folder: check JLAC_MIRROR)" in said
+    assert f"mirror3: {mirror / 'imf-dots'} (no source's snapshot in it: a mirror holds " in said
+    assert f"store: {jlac_env.snapshots} (empty: `jlac fetch` writes there)" in said

@@ -364,24 +364,34 @@ def sources() -> None:
     # a source's name is also its raw table (raw.<name with - -> _>); compact, so it fits an 80-column terminal
     table = out.table("source", "live", "checks", "rhythm", "vintage", "of", "from", box=box.SIMPLE_HEAD, padding=0)
     table.columns[5].justify = "right"
-    roots = {}
+    # every configured root is listed below the table, the ones no source is built from too: a mistyped JLAC_MIRROR
+    # (or one a level too deep) left every source without a vintage and no word of the path (found by a QA pass)
+    roots = {settings.snapshots: "store", **{m: "mirror" if len(settings.mirrors) == 1 else f"mirror{i}"
+                                             for i, m in enumerate(settings.mirrors, 1) if m != settings.snapshots}}
+    used = set()
     for name, src in all_sources().items():
         vintages = list_vintages(name, settings)
         latest = vintages[-1] if vintages else None
         rhythm = rhythms.get(name)
         if latest:
-            root = latest.root.parent.parent
-            roots.setdefault(root, "store" if root == settings.snapshots else f"mirror{len(roots) or ''}")
+            used.add(latest.root.parent.parent)
         table.add_row(name, "yes" if part(src, "connector") else "-",
                       "yes" if (src.folder / "checks.py").is_file() else Text("missing", style="red"),
                       rhythm.rhythm if rhythm else "unknown",
                       latest.vintage if latest else "-", str(len(vintages)),
-                      roots[latest.root.parent.parent] if latest else "-")
+                      roots.get(latest.root.parent.parent, "?") if latest else "-")
     out.show(console, table)
     console.print("live: has a connector (jlac fetch <source>); vintage: the latest, of that many; raw table: "
                   "raw.<source with - -> _>")
     for root, label in roots.items():
-        console.print(f"{label}: {root}", highlight=False, soft_wrap=True)
+        note = ""
+        if root not in used and label != "store":
+            note = (" (no such folder: check JLAC_MIRROR)" if not root.is_dir() else
+                    " (no source's snapshot in it: a mirror holds <source>/<vintage>/SNAPSHOT.yml; check JLAC_MIRROR)")
+        elif not (root.is_dir() and any(root.iterdir())):
+            note = " (empty: `jlac fetch` writes there)"
+        console.print(Text(f"{label}: {root}{note}", style="red" if note and label != "store" else ""),
+                      soft_wrap=True)
 
 
 @app.callback()

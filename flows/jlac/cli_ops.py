@@ -117,7 +117,7 @@ def backfill(
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """Per source: newest vintage, its age, the last run's outcome and duration; flags stale sources."""
-    from jlac.ops.status import one_read, source_status
+    from jlac.ops.status import one_read, published_problem, source_status
 
     settings = get_settings()
     with one_read():  # the table, the last run, the pending hooks and the serving line: one read, one warning a line
@@ -128,6 +128,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
                               indent=1))
         else:
             _print_status(settings, rows)
+    if problem := published_problem(settings):  # worse than stale: every reader fails (exit 1, on stderr)
+        err.print(f"jlac: the published warehouse {settings.warehouse} cannot be read ({problem}): every reading "
+                  "command and BI tool fails on it; the next `jlac refresh` builds and publishes a new one",
+                  soft_wrap=True, highlight=False)
+        raise typer.Exit(code=1)
     if any(r.stale for r in rows):
         raise typer.Exit(code=3)  # so cron and monitoring can act on staleness without parsing the table
 

@@ -154,6 +154,11 @@ def load_snapshot(vintage_dir: Path) -> Snapshot:
         raise SnapshotError(f"{vintage_dir}: no {MANIFEST}; every vintage needs a manifest") from exc
     except yaml.YAMLError as exc:
         raise SnapshotError(f"{manifest_path}: not valid YAML ({exc})") from exc
+    except UnicodeDecodeError as exc:  # e.g. saved as UTF-16 by an editor: a traceback naming no file (QA pass)
+        raise SnapshotError(f"{manifest_path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                            f"{exc.start}); a manifest is YAML in UTF-8") from None
+    except OSError as exc:  # a folder of that name, unreadable: the file and the reason
+        raise SnapshotError(f"{manifest_path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(manifest, dict):
         raise SnapshotError(f"{manifest_path}: expected a mapping (source, vintage, files, ...), found a "
                             f"{type(manifest).__name__}")
