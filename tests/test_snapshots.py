@@ -122,7 +122,7 @@ def test_broken_manifest_names_the_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["sources", "status", "refresh"])
-def test_a_manifest_that_is_not_utf8_is_one_line_naming_it(tmp_path, mirror, command):
+def test_a_manifest_that_is_not_utf8_is_one_line_naming_it(tmp_path, mirror, command, prefect_api_url):
     """A SNAPSHOT.yml saved as UTF-16 (as some editors do) crashed `jlac sources`, `status` and `refresh` with a
     UnicodeDecodeError traceback naming no file (found by a QA pass)."""
     import subprocess
@@ -134,7 +134,8 @@ def test_a_manifest_that_is_not_utf8_is_one_line_naming_it(tmp_path, mirror, com
     with pytest.raises(SnapshotError, match=r"^.*2023-01-01/SNAPSHOT.yml: not UTF-8 text \(byte 0xff at offset 0\)"):
         load_snapshot(vintage)
     env = {**__import__("os").environ, "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"),
-           "JLAC_MIRROR": f"{mirror}:{tmp_path / 'extra'}", "COLUMNS": "300"}
+           "JLAC_MIRROR": f"{mirror}:{tmp_path / 'extra'}", "COLUMNS": "300",
+           "PREFECT_API_URL": prefect_api_url}  # the session's API: a refresh starts none of its own (10-20 s)
     done = subprocess.run([sys.executable, "-m", "jlac", command], capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.returncode == 1, (done.stdout, done.stderr)
