@@ -487,3 +487,100 @@ def test_source_option_stops_when_a_kept_source_changed_since_it_was_published(p
                                         r"holds it, but the snapshot of fred-exjpus now differs"):
         pipeline.refresh(settings, trigger="test", sources=["imf-dots"])
     _assert_unchanged(settings, before)
+
+
+def _own_copy(published, tmp_path):
+    """A copy of the session's good home (warehouse, ledger, outputs) with its own snapshot store and output."""
+    _, settings, _ = published
+    home = tmp_path / "wh"
+    shutil.copytree(settings.home, home, ignore=shutil.ignore_patterns("*.wal", ".build", ".refresh.lock", "cache"))
+    return Settings(warehouse=home / "jlac.duckdb", snapshots=home / "snapshots", mirrors=settings.mirrors,
+                    output=home / "output")
+
+
+def _new_fred_vintage(settings, mirror, rate="120.0000"):
+    """A newer FRED vintage in the own store: the mirror's file with January 2019 at ``rate``."""
+    [src] = (mirror / "fred-exjpus").glob("*/EXJPUS.csv")
+    vintage = settings.snapshots / "fred-exjpus" / "2025-06-27"
+    vintage.mkdir(parents=True)
+    (vintage / "EXJPUS.csv").write_text(src.read_text(encoding="utf-8").replace("2019-01-01,108.9605",
+                                                                                f"2019-01-01,{rate}"))
+    write_manifest(vintage, "fred-exjpus")
+
+
+def test_charts_whose_move_failed_after_the_swap_are_kept_and_moved_in_by_the_next_refresh(published, tmp_path,
+                                                                                          mirror, monkeypatch):
+    """A full disk under JLAC_OUTPUT after the swap: the staged charts were thrown away, the CLI said "OSError", and
+    the next refresh found nothing changed, so the output kept the previous warehouse's charts for good (found by a
+    QA pass). The run says it published, the charts wait in the build folder, and the next refresh moves them in."""
+    import errno
+
+    from jlac import figures
+
+    copy = _own_copy(published, tmp_path)
+    _new_fred_vintage(copy, mirror)
+    before = figures.read_record(copy.output)
+    real_move = pipeline._move_into
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(pipeline, "_move_into", full_disk)
+    with pytest.raises(JlacError, match=r"run \S+ published .*jlac.duckdb, but its charts and docs site could not be "
+                                        r"moved into .*output \(\[Errno 28\] No space left on device.*they wait in "
+                                        r".*-output, and the next `jlac refresh` moves them in"):
+        pipeline.refresh(copy, trigger="test")
+    with duckdb.connect(str(copy.warehouse), read_only=True) as con:  # published
+        assert con.execute("SELECT DISTINCT vintage FROM raw.fred_exjpus").fetchall() == [("2025-06-27",)]
+        run = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
+    assert figures.read_record(copy.output) == before  # the old charts still
+    assert (copy.build_dir / f"{run}-output").is_dir()
+    monkeypatch.setattr(pipeline, "_move_into", real_move)
+    record = pipeline.refresh(copy, trigger="test")
+    assert record.status == "unchanged", record
+    assert figures.read_record(copy.output) != before  # the new run's charts
+    assert not (copy.build_dir / f"{run}-output").exists()
+
+
+def test_a_published_file_damaged_inside_its_blocks_is_replaced_by_a_full_refresh(published, tmp_path, mirror):
+    """Damage DuckDB finds only when it reads a block (a checksum): `--full` built, then the revisions hook failed
+    reading the old file with "Corrupt database file", and nothing could ever replace it (found by a QA pass)."""
+    copy = _own_copy(published, tmp_path)
+    with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+        rows = con.execute("SELECT count(*), sum(value_usd) FROM marts.fct_trade_annual").fetchone()
+        # the data blocks of a table the revisions compare: its catalog stays readable, its values do not
+        blocks = con.execute("SELECT DISTINCT block_id FROM pragma_storage_info('marts.fct_trade_annual') "
+                             "WHERE block_id >= 0").fetchall()
+        size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    data = bytearray(copy.warehouse.read_bytes())
+    for (block,) in blocks:  # zeros after each block's checksum, as bit rot or a bad copy leaves it
+        at = 3 * 4096 + block * size + 1024
+        data[at:at + 4096] = bytes(4096)
+    copy.warehouse.write_bytes(bytes(data))
+    from jlac import warehouse
+    assert warehouse.unreadable(copy.warehouse) is None  # it opens: the damage shows only when its blocks are read
+    record = pipeline.refresh(copy, trigger="test", full=True)
+    assert record.status == "completed", record.error
+    with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(value_usd) FROM marts.fct_trade_annual").fetchone() == rows
+
+
+def test_an_incremental_refresh_over_a_damaged_published_file_says_to_run_full(published, tmp_path, mirror):
+    """An incremental build is a copy of the published file, damage included: it failed as "SQL model ... failed"
+    naming neither the file nor the way out, or could have published the damaged blocks again."""
+    copy = _own_copy(published, tmp_path)
+    with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+        blocks = con.execute("SELECT DISTINCT block_id FROM pragma_storage_info('marts.fct_trade_annual') "
+                             "WHERE block_id >= 0").fetchall()
+        size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    data = bytearray(copy.warehouse.read_bytes())
+    for (block,) in blocks:
+        data[3 * 4096 + block * size + 1024:3 * 4096 + block * size + 5120] = bytes(4096)
+    copy.warehouse.write_bytes(bytes(data))
+    damaged = hashlib.sha256(copy.warehouse.read_bytes()).hexdigest()
+    _new_fred_vintage(copy, mirror)
+    with pytest.raises(JlacError, match=r"(?s)published warehouse .*jlac.duckdb.*damaged.*`jlac refresh --full` builds "
+                                        r"a new warehouse from the snapshots"):
+        pipeline.refresh(copy, trigger="test")
+    assert hashlib.sha256(copy.warehouse.read_bytes()).hexdigest() == damaged  # left as it was
+    assert pipeline.refresh(copy, trigger="test", full=True).status == "completed"

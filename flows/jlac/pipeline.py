@@ -464,7 +464,14 @@ def _finish_an_interrupted_publish(settings: Settings) -> None:
                               "FROM meta.runs WHERE run_id = ?", [run_id]).fetchone() if run_id else None
     except duckdb.Error:  # unreadable or held by a writer: the plan's own read of it says so
         return
-    if row is None or any(r["run_id"] == run_id for r in ledger.read(settings.run_ledger)):
+    if row is None:
+        return
+    staged = settings.build_dir / f"{run_id}-output"
+    if any(r["run_id"] == run_id for r in ledger.read(settings.run_ledger)):
+        if staged.is_dir():  # its charts could not be moved (a full disk under JLAC_OUTPUT): moved now
+            log.warning("run %s published %s, but its charts and docs site stayed in %s (their move failed): moved "
+                        "into %s now", run_id, settings.warehouse, staged, settings.output)
+            _move_outputs(staged, settings.output)
         return
 
     def when(t):
@@ -475,7 +482,6 @@ def _finish_an_interrupted_publish(settings: Settings) -> None:
     log.warning("run %s published %s but was stopped before recording it (killed?): recorded now from the "
                 "warehouse's meta.runs; its after-publish hooks are run again", run_id, settings.warehouse)
     ledger.append(settings.run_ledger, record)
-    staged = settings.build_dir / f"{run_id}-output"
     if staged.is_dir():
         _move_outputs(staged, settings.output)
 
@@ -489,6 +495,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
     published = recorded = False
     swapped_in: int | None = None  # the build file's inode: the published file is this one once the swap is done
     staged_output = settings.build_dir / f"{record.run_id}-output"
+    incremental = False
     with _refresh_lock(settings, record), stops.noting() as noted:
         _finish_an_interrupted_publish(settings)
         _record_killed_builds(settings, warehouse.remove_stale_builds(settings))
@@ -604,7 +611,10 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 published = True
                 if previous_copy is not None:
                     previous_copy.unlink(missing_ok=True)
-                _move_outputs(staged_output, settings.output)
+                try:
+                    _move_outputs(staged_output, settings.output)
+                except OSError as move_error:
+                    raise _outputs_not_moved(settings, record, staged_output, move_error) from move_error
                 record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
             stops.check(noted)  # published, then stopped: recorded as interrupted after publishing
             ledger.append(settings.run_ledger, record)
@@ -624,8 +634,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 try:
                     _move_outputs(staged_output, settings.output)
                 except OSError as move_error:
-                    log.error("the charts of run %s were not moved into %s: %s", record.run_id, settings.output,
-                              move_error)
+                    log.error("%s", _outputs_not_moved(settings, record, staged_output, move_error))
             if published:  # interrupted in an after-publish hook: the new warehouse is out, say so
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:
@@ -639,13 +648,20 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 for p in (build, build.with_suffix(".duckdb.wal")):
                     with contextlib.suppress(OSError):
                         p.unlink(missing_ok=True)
-            shutil.rmtree(staged_output, ignore_errors=True)
+            if not published:  # after the swap, charts whose move failed stay for the next refresh to move in
+                shutil.rmtree(staged_output, ignore_errors=True)
             try:
                 ledger.append(settings.run_ledger, record)
             except OSError as ledger_error:  # the run's own error is the one to report, not this one's
                 log.error("%s; the run's outcome (%s) is not in the ledger", ledger_error, record.status)
             if stops.made_over(exc, noted):  # the stop, not what the code it interrupted made of it
                 raise stops.exception_for(noted[0]) from exc
+            if incremental and not published and "Corrupt database file" in str(exc):
+                # the build is a byte copy of the published file: its damage showed as a failed SQL model, naming
+                # neither the file nor the way out (found by a QA pass)
+                raise JlacError(f"{exc}\nThe build was a copy of the published warehouse {settings.warehouse}, which "
+                                "is damaged (DuckDB found a block whose checksum does not match): `jlac refresh "
+                                "--full` builds a new warehouse from the snapshots and replaces it") from exc
             raise
 
 
@@ -713,6 +729,17 @@ def _is_file(path: Path, inode: int) -> bool:
         return path.stat().st_ino == inode
     except OSError:
         return False
+
+
+def _outputs_not_moved(settings: Settings, record: RunRecord, staged: Path, exc: OSError) -> JlacError:
+    """The run published, and its charts and docs site could not be moved into the output folder (a full disk there):
+    they were thrown away, the output kept charts of the previous warehouse for good, and the CLI said only
+    "OSError" (found by a QA pass). They stay in the build folder; the next refresh moves them in."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        exc = OSError(f"{len(exc.args[0])} file(s) not copied, the first: {exc.args[0][0][-1]}")  # a list per file
+    return JlacError(f"run {record.run_id} published {settings.warehouse}, but its charts and docs site could not be "
+                     f"moved into {settings.output} ({exc}): they wait in {staged}, and the next `jlac refresh` moves "
+                     "them in (`jlac figures` draws the charts again now)")
 
 
 def _move_outputs(staged: Path, outdir: Path) -> None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from jlac.errors import JlacError
 from jlac.publish_hooks import PublishContext, PublishHook
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,39 @@ def removal_message(run_id: str, rows: list[tuple[str, int, list[int]]]) -> str 
 
 
 def before(ctx: PublishContext) -> None:
-    record(ctx.build, ctx.previous, ctx.record.run_id)
+    try:
+        record(ctx.build, ctx.previous, ctx.record.run_id)
+    except duckdb.Error:
+        damage = _damaged(ctx.previous) if ctx.previous is not None else None
+        if damage is None:
+            raise
+        if (getattr(ctx.record, "plan", None) or {}).get("mode") == "incremental":  # the build copied that damage
+            raise JlacError(f"the published warehouse {ctx.previous} is damaged ({damage}); this build is a copy of "
+                            "it: `jlac refresh --full` builds a new warehouse from the snapshots and replaces "
+                            "it") from None
+        # a published file damaged inside its data blocks (a checksum DuckDB finds only when it reads them) is
+        # replaced, not compared: else the publish failed here every time, `--full` too, and nothing could ever replace
+        # it (found by a QA pass); the revisions it held are lost with it
+        log.warning("the published warehouse %s is damaged (%s): this publish replaces it without recording which "
+                    "published values it changes, and the revisions it held are not carried forward", ctx.previous,
+                    damage)
+        with duckdb.connect(str(ctx.build)) as con:  # what record() wrote before it failed
+            con.execute("DELETE FROM marts.trade_revisions WHERE recorded_by = 'publish'")
+
+
+def _damaged(previous) -> str | None:
+    """DuckDB's error reading the tables the revisions compare in ``previous`` (every block of them), None when it
+    reads them whole."""
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS prev (TYPE duckdb, READ_ONLY)", [str(previous)])
+            for table in ["marts.trade_revisions", *(t for t, _ in TABLES)]:
+                if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' AND "
+                               "schema_name || '.' || table_name = ?", [table]).fetchone()[0]:
+                    con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM prev.{table}").fetchall()
+    except duckdb.Error as exc:
+        return " ".join(str(exc).split())[:300]
+    return None
 
 
 def after(ctx: PublishContext) -> dict | None:
