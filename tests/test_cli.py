@@ -43,7 +43,7 @@ def test_sql_table_never_shortens_a_value(warehouse_env):
     row = next(line for line in result.output.splitlines() if "2018" in line)
     assert "1486.276" in row and "57.254" in row and "imf-dots" in row and "…" not in result.output
     # an 80-column terminal folds a long value onto the next line instead of cutting it with an ellipsis
-    result = runner.invoke(app, ["sql", FIG1_2018], env={**warehouse_env, "COLUMNS": "80"})
+    result = runner.invoke(app, ["sql", FIG1_2018], env={**warehouse_env, "COLUMNS": "80", "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0 and "…" not in result.output, result.output
     assert max(len(line) for line in result.output.splitlines()) <= 80
 
@@ -772,3 +772,28 @@ def test_serve_sql_help_names_the_port_default():
     result = CliRunner().invoke(app, ["serve-sql", "--help"], env={"COLUMNS": "300"})
     assert result.exit_code == 0
     assert "default: JLAC_SQL_PORT, else 5433" in result.output, result.output
+
+
+def test_revisions_of_a_reporter_that_is_not_utf8_is_one_line(tmp_path):
+    """DuckDB's "Python Conversion Failure: cannot encode str as UTF-8" (found by a QA pass); said before the
+    warehouse is looked for."""
+    result = runner.invoke(app, ["revisions", "--reporter", "\udcff"],
+                           env={"JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == ("jlac: JlacError: --reporter is not valid UTF-8: byte 0 is 0xff; give it as "
+                                     "UTF-8 text"), result.output
+
+
+@pytest.mark.parametrize("command", [[], ["refresh"]])
+def test_help_shows_no_value_for_a_flag(command):
+    """Every flag showed a type, `--verbose -v <bool>`, as if it took a value (found by a QA pass)."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output, result.output
+    flags = {"--verbose", "--help"} if not command else {"--fetch", "--full", "--help"}
+    for line in result.output.splitlines():
+        words = line.strip("│ ").split()
+        if words and words[0] in flags:
+            assert not any(w.startswith("<") for w in words), line
+    if command:  # an option that takes a value still shows its type
+        assert "--source" in result.output and "<list[str]>" in result.output, result.output

@@ -136,3 +136,60 @@ def test_a_query_installs_no_extension(env, folder, tmp_path):
     query = (f"SELECT answer, to_json([answer]) AS j, json_extract('{{\"a\": 2}}', '$.a') AS a "
              f"FROM read_parquet('{folder / 'x.parquet'}')")
     assert sql(env, "-f", "csv", query).splitlines() == ["answer,j,a", "42,[42],2"]
+
+
+def test_a_query_that_is_not_utf8_is_one_line(env):
+    # bytes that are not UTF-8 reach Python as surrogate escapes: a TypeError traceback (found by a QA pass)
+    result = runner.invoke(app, ["sql", "SELECT 'é\udcff' AS x"], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == ("jlac: JlacError: the query is not valid UTF-8: byte 10 is 0xff; give it as "
+                                     "UTF-8 text"), result.output
+
+
+def test_a_piped_table_is_as_wide_as_its_content_whatever_columns_says(env):
+    # COLUMNS=20 folded the value into 7-character lines (found by a QA pass); a terminal still folds at its width
+    query = "SELECT 'abcdefghijklmnopqrstuvwxyz0123456789' AS long"
+    out = sql({**env, "COLUMNS": "20"}, query)
+    assert "│ abcdefghijklmnopqrstuvwxyz0123456789 │" in out, out
+    out = sql({**env, "COLUMNS": "20", "TTY_COMPATIBLE": "1"}, query)
+    assert "abcdefghijklmnopqrstuvwxyz0123456789" not in out and max(map(len, out.splitlines())) <= 20, out
+
+
+NULL_AND_EMPTY = "SELECT ''::VARCHAR AS k, NULL::VARCHAR AS l"
+
+
+def test_null_is_not_an_empty_string(env, folder):
+    """A table showed NULL blank, as '' is; csv wrote both as an empty field, which read_csv read back as NULL (found
+    by a QA pass). csv now writes them as DuckDB's COPY does."""
+    row = next(line for line in sql(env, NULL_AND_EMPTY).splitlines()[3:] if "│" in line)
+    assert [c.strip() for c in row.strip("│").split("│")] == ["", "NULL"], row
+    assert sql(env, "-f", "csv", NULL_AND_EMPTY).splitlines() == ["k,l", '"",']
+    # a row of one NULL is an empty line (the csv module wrote "", which is '')
+    one = "SELECT x FROM (VALUES (NULL), (''), ('a')) v(x) ORDER BY x NULLS FIRST"
+    written = sql(env, "-f", "csv", one)
+    assert written == 'x\n\n""\na\n', written
+    path = folder / "round-trip.csv"
+    path.write_text(written)
+    with duckdb.connect() as con:
+        back = con.sql(f"SELECT x FROM read_csv('{path}', allow_quoted_nulls = false, header = true)").fetchall()
+    assert back == [(None,), ("",), ("a",)]
+
+
+def test_a_table_shows_control_characters_as_escapes(env):
+    # an ESC sent as it is changed the terminal's colours (found by a QA pass); csv and json keep the value as it is
+    query = "SELECT 'a' || chr(27) || '[31mred' || chr(13) || 'x' AS v, [chr(0)] AS l, 1 AS \"h\x1b\""
+    out = sql(env, query)
+    assert "a\\x1b[31mred\\rx" in out and "h\\x1b" in out and "[\\x00]" in out, repr(out)
+    assert "\x1b" not in out and "\r" not in out, repr(out)
+    assert "\x1b[31mred\rx" in sql(env, "-f", "csv", query)
+    assert json.loads(sql(env, "-f", "json", query))[0]["v"] == "a\x1b[31mred\rx"
+
+
+def test_a_pivot_without_in_list_says_to_list_the_values(env):
+    # it was refused as "a MULTI statement" (found by a QA pass): DuckDB makes it a CREATE TYPE and a query
+    result = runner.invoke(app, ["sql", "PIVOT (SELECT 1 a, 'x' b) ON b USING sum(a)"], env=env)
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "a PIVOT whose ON has no IN (...) list needs DuckDB to create a type first" in said, said
+    assert "ON b IN ('x', 'y') USING sum(a)" in said and "MULTI" not in said
+    assert "│ 1 │" in sql(env, "pivot (SELECT 1 a, 'x' b) ON b IN ('x') USING sum(a)")

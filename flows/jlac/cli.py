@@ -16,6 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
+from typer.core import TyperOption
 
 import jlac
 from jlac import preflight
@@ -55,6 +56,18 @@ def _prefect_defaults() -> None:
     # traceback (prefect.server.services.task_run_recorder): noise on stderr that looks like jlac failing.
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
+
+# Typer's rich help shows every option's type, a flag's too: `--verbose -v <bool>` read as if it took a value
+# (found by a QA pass)
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(option: TyperOption, ctx) -> str | None:
+    """The type column of an option in --help: none for a flag, which takes no value."""
+    return None if option.is_flag else _option_type(option, ctx)
+
+
+TyperOption.display_type_rich = _flag_type
 
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -104,6 +117,19 @@ def check_prefect_api() -> None:
         _fail(JlacError(f"PREFECT_API_URL={url}: no Prefect API answers there ({type(problem).__name__}: "
                         f"{str(problem)[:200]}). Start that server (`prefect server start`) or unset PREFECT_API_URL "
                         "to run on a temporary local API."))
+
+
+def require_utf8(value: str | None, what: str) -> None:
+    """End the command in one line (exit 1) when a command-line argument holds bytes that are not UTF-8 (Python passes
+    them on as surrogate escapes), naming the first one's byte offset. ``what`` names the argument."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a traceback in jlac sql, DuckDB's "Python Conversion Failure" in revisions
+        offset = len(value[:exc.start].encode("utf-8"))  # each undecodable byte is one surrogate: bytes before it
+        _fail(JlacError(f"{what} is not valid UTF-8: byte {offset} is 0x{ord(value[exc.start]) & 0xFF:02x}; give it "
+                        "as UTF-8 text"))
 
 
 def _pins(pin: list[str]) -> dict[str, str]:
@@ -325,6 +351,7 @@ def sql(
 
     from jlac.warehouse import connect_for_queries, read_only_statement
 
+    require_utf8(query, "the query")  # found by a QA pass
     try:
         with connect_for_queries(get_settings()) as con:
             read_only_statement(con, query)  # one query that only reads (empty text is named there too)
@@ -344,7 +371,7 @@ def sql(
         _fail(_one_line(_without_extension_advice(exc)))
     more = len(rows) > shown
     rows = rows[:shown]
-    table = out.table(*columns)
+    table = out.table(*(out.visible(c) for c in columns))
     for row in rows:
         table.add_row(*(out.cell(v) for v in row))
     out.show(console, table)

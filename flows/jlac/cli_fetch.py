@@ -84,8 +84,9 @@ def revisions(
 ) -> None:
     """Print the published trade values the latest publish changed (marts.trade_revisions); --all for history."""
     from jlac import revisions as rev
-    from jlac.cli import require_published
+    from jlac.cli import require_published, require_utf8
 
+    require_utf8(reporter, "--reporter")  # DuckDB's "Python Conversion Failure" (found by a QA pass)
     settings = get_settings()
     require_published(settings)
     with open_for_reading(settings.warehouse, lambda path: duckdb.connect(str(path), read_only=True)) as con:

@@ -7,11 +7,10 @@ Rich's default is to shorten a cell that does not fit with an ellipsis: ``jlac s
 
 from __future__ import annotations
 
-import csv
 import decimal
 import json
 import math
-import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -33,8 +32,9 @@ def table(*headers: str, **options) -> Table:
 
 def show(console: Console, renderable) -> None:
     """Print a table whole: in a terminal at the terminal's width (long values fold); piped or redirected, as wide
-    as its content (COLUMNS, when set, still decides)."""
-    if console.is_terminal or os.environ.get("COLUMNS"):
+    as its content, whatever COLUMNS says."""
+    # COLUMNS decided piped output too: COLUMNS=20 folded a value into 7-character lines (found by a QA pass)
+    if console.is_terminal:
         console.print(renderable)
     else:  # print(width=...) can only narrow a console: a console of that width, on the same stream, widens
         Console(file=console.file, width=UNBOUNDED, no_color=console.no_color, markup=False,
@@ -42,17 +42,31 @@ def show(console: Console, renderable) -> None:
 
 
 def cell(value) -> str:
-    """A value as a table shows it: NULL as an empty cell, a BLOB's bytes in hex (as csv and json write it), any other
-    value as DuckDB writes it (``execute`` has DuckDB write those whose Python value reads otherwise)."""
+    """A value as a table shows it: NULL as ``NULL`` (as DuckDB writes it; an empty string stays an empty cell), a
+    BLOB's bytes in hex (as csv and json write it), any other value as DuckDB writes it (``execute`` has DuckDB write
+    those whose Python value reads otherwise), with its control characters made visible (``visible``)."""
+    # NULL was an empty cell, the same as '' (found by a QA pass)
     if value is None:
-        return ""
+        return "NULL"
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, decimal.Decimal):
         return _decimal_text(value)
-    return str(value)
+    return visible(str(value))
+
+
+# Control characters but tab and newline (EXPLAIN's plan is lines of text), and C1's (0x9b starts an escape sequence
+# on some terminals too)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NAMED = {"\r": "\\r", "\x0b": "\\v", "\x0c": "\\f"}
+
+
+def visible(text: str) -> str:
+    """``text`` for a terminal: each control character but tab and newline written as an escape (``\\x1b``,
+    ``\\r``). An ESC sent as it is changed the terminal's colours, a CR overwrote the line (found by a QA pass)."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
 def _decimal_text(value: decimal.Decimal) -> str:
@@ -218,15 +232,27 @@ def _json_key(key) -> str:
 
 
 def write_csv(columns: Sequence[str], batches: Iterable[Sequence[tuple]], out=None) -> int:
-    """Write a header and the rows as CSV (NULL as an empty field, a list, struct or map as JSON); return the number
-    of rows."""
-    writer = csv.writer(out or sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
+    """Write a header and the rows as CSV, as DuckDB's COPY writes it: NULL as an empty field, an empty string as
+    ``""``, a field quoted when it holds a comma, a quote or a line break; a list, struct or map as JSON. Return the
+    number of rows."""
+    # Python's csv module wrote NULL and '' alike, so read_csv turned '' into NULL (found by a QA pass); it also
+    # writes a row of one NULL as "": like DuckDB, jlac writes that row as an empty line
+    out = out or sys.stdout
+    out.write(",".join(_csv_field(c) for c in columns) + "\n")
     n = 0
     for rows in batches:
-        writer.writerows([["" if v is None else _csv_value(v) for v in row] for row in rows])
+        out.write("".join(",".join(_csv_field(v) for v in row) + "\n" for row in rows))
         n += len(rows)
     return n
+
+
+def _csv_field(value) -> str:
+    if value is None:
+        return ""
+    text = str(_csv_value(value))
+    if text == "" or any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _csv_value(value):

@@ -284,6 +284,8 @@ def connect_for_queries(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\b(?:\s+ANALY[SZ]E\b)?(?:\s*\([^)]*\))?", re.IGNORECASE)
+# The word PIVOT outside string literals and quoted names
+_PIVOT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\b(PIVOT)\b", re.IGNORECASE)
 
 
 def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
@@ -308,6 +310,10 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
         # own first word (an INSTALL was "a LOAD statement"), the others by their type
         first = re.match(r"\s*([A-Za-z]+)", statements[0].query)
         named = first.group(1).upper() if first and kind in ("LOAD", "SET", "CALL", "PRAGMA") else kind
+        if named == "MULTI" and any(m.group(1) for m in _PIVOT.finditer(text)):
+            # it was "a MULTI statement": DuckDB makes a PIVOT without IN (...) a CREATE TYPE and a query (QA pass)
+            raise JlacError("jlac sql runs read-only queries; a PIVOT whose ON has no IN (...) list needs DuckDB to "
+                            "create a type first: list the values, e.g. PIVOT t ON b IN ('x', 'y') USING sum(a)")
         if named in ("INSTALL", "LOAD"):
             advice = "jlac sql neither installs nor loads DuckDB extensions"
         elif named in ("COPY", "EXPORT", "EXPLAIN COPY", "EXPLAIN EXPORT"):
