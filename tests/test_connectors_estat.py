@@ -184,6 +184,24 @@ def test_without_appid_the_source_is_skipped(env, httpserver, monkeypatch):
     assert httpserver.log == []
 
 
+def test_jlac_fetch_of_a_named_source_without_its_appid_exits_1_saying_why(env, httpserver, monkeypatch):
+    """`jlac fetch estat-trade` skipped for a missing appId exited 0 (found by a QA pass); offline, a skip is what
+    was asked for; --offline's help said it reported "what would be fetched"."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    monkeypatch.delenv("JLAC_ESTAT_APPID")
+    result = CliRunner().invoke(app, ["fetch", "estat-trade"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert ("jlac: estat-trade was not fetched: no e-Stat appId (set JLAC_ESTAT_APPID or JLAC_ESTAT_APPID_BLOCK)"
+            in result.output), result.output
+    assert "Traceback" not in result.output and httpserver.log == []
+    offline = CliRunner().invoke(app, ["fetch", "--offline", "estat-trade"], env={"COLUMNS": "300"})
+    assert offline.exit_code == 0 and "not fetched" not in offline.output, offline.output
+    help_text = " ".join(CliRunner().invoke(app, ["fetch", "--help"], env={"COLUMNS": "200"}).output.split())
+    assert "fetch nothing: list the sources a fetch would run, each as skipped" in help_text, help_text
+
+
 def test_an_appid_with_a_line_break_is_sent_without_it(env, httpserver, monkeypatch):
     # pasted from a file, the appId kept its line break and went out as appId=...%0A: e-Stat refuses such an appId
     monkeypatch.setenv("JLAC_ESTAT_APPID", APPID + "\r\n")

@@ -90,6 +90,34 @@ def test_an_output_that_is_a_file_is_one_line(warehouse, tmp_path):
     assert afile.read_text() == "the user's file"
 
 
+def test_an_output_below_a_file_names_the_file_in_one_line(warehouse, tmp_path):
+    """`jlac export parquet afile/sub` warned that afile/sub/.jlac-export.json was no record of jlac's exports, then
+    ended in NotADirectoryError (found by a QA pass)."""
+    afile = tmp_path / "afile"
+    afile.write_text("the user's file")
+    result = CliRunner().invoke(app, ["export", "parquet", str(afile / "sub" / "deeper")],
+                                env={"JLAC_WAREHOUSE": str(warehouse), "COLUMNS": "300"})
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, lines
+    assert lines[0].startswith(f"jlac: JlacError: {afile} is a file; export writes a folder"), lines
+    assert "WARNING" not in result.output and afile.read_text() == "the user's file"
+
+
+@pytest.mark.parametrize("where", ["JLAC_SNAPSHOTS", "JLAC_MIRROR"])
+def test_an_export_into_the_snapshots_is_refused(warehouse, tmp_path, where):
+    """An export into the snapshot store or a mirror made every later command warn that its folders had no
+    SNAPSHOT.yml (found by a QA pass)."""
+    root = tmp_path / "snaps"
+    (root / "fred-exjpus").mkdir(parents=True)
+    outdir = root / "fred-exjpus"
+    env = {"JLAC_WAREHOUSE": str(warehouse), where: str(root), "COLUMNS": "300"}
+    result = CliRunner().invoke(app, ["export", "parquet", str(outdir)], env=env)
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == 1 and len(lines) == 1, lines
+    assert f"{outdir} is inside the snapshots at {root} ({where}), which hold only source snapshots" in lines[0]
+    assert list(outdir.iterdir()) == []
+
+
 def test_a_table_that_fails_to_export_keeps_its_previous_files_and_leaves_no_half_file(warehouse, tmp_path):
     # a view over a Parquet file (as the HS-9 facts are over partitions) exports while the file is there ...
     part = tmp_path / "part.parquet"

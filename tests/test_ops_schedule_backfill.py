@@ -146,8 +146,9 @@ def test_a_backfill_whose_fetch_failed_exits_4_naming_it(tmp_path, monkeypatch, 
     ("name: x\ncron: '30 5 * * 1'\nparameters: {bogus: 1}\n",
      "schedule.yml: parameters bogus: not a parameter of the refresh flow (it takes settings, fetch, offline"),
     ("name: x\ncron: [\n", "schedule.yml: not YAML"),
+    (b"\x89PNG\r\n\x1a\n\xff\xfe\x00binary", "schedule.yml: not UTF-8 text (invalid start byte at byte 0)"),
 ], ids=["list", "scalar", "parameters a list", "unknown time zone", "bad cron", "cron a number", "fetch maybe",
-        "unknown parameter", "not YAML"])
+        "unknown parameter", "not YAML", "binary"])
 def test_jlac_serve_names_the_file_and_field_of_a_malformed_schedule(tmp_path, text, expected):
     """A YAML list or scalar (AttributeError), `parameters: [1, 2]` (TypeError) were tracebacks, and an unknown time
     zone passed load_schedule to fail with a pydantic traceback once served: one line each, naming file and field."""
@@ -155,7 +156,7 @@ def test_jlac_serve_names_the_file_and_field_of_a_malformed_schedule(tmp_path, t
     from typer.testing import CliRunner
 
     path = tmp_path / "schedule.yml"
-    path.write_text(text)
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)  # bytes: not UTF-8 (QA pass)
     with pytest.raises(ValueError, match="^" + re.escape(f"{tmp_path}/{expected}")) as caught:
         load_schedule(path)
     assert "\n" not in str(caught.value)

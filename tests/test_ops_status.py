@@ -481,3 +481,41 @@ def test_status_of_a_readable_warehouse_says_nothing_of_it(settings):
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
     result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
     assert "cannot be read" not in result.output and result.exit_code in (0, 3), result.output
+
+
+def test_status_at_80_columns_breaks_no_value_across_lines(settings):
+    """At 80 columns rich wrapped every cell mid-word: "unchang/ed", run ids and dates split over lines (found by a
+    QA pass). Now each value is whole on its line; the run id and duration columns, left out to fit, are said so."""
+    run_id = "20261206T005502538-28588"
+    _ledger(settings, {"run_id": run_id, "status": "unchanged", "duration_s": 0.7,
+                       "snapshots": [{"source": "aiddata-v2-donor-recipient-year", "vintage": "2012-05-04"},
+                                     {"source": "fred-exjpus", "vintage": "2025-05-27"}]})
+    rows = {r.source: r for r in source_status(settings)}
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "80"})
+    assert result.exit_code == 3, result.output  # fred-exjpus is stale
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.output
+    for source in ("aiddata-v2-donor-recipient-year", "fred-exjpus", "comtrade-classic-hs27-hs44"):
+        [line] = [x for x in lines if x.startswith(source + " ")]
+        r = rows[source]
+        words = [r.rhythm.rhythm, r.vintage or "-", r.last_status or "never run"]
+        words += [f"{r.age_days}d"] if r.age_days is not None else []
+        assert all(f" {w} " in f" {line} " for w in words), (words, result.output)
+    assert "duration, last run: left out to fit 80 columns; a wider terminal or `jlac status --json` shows them" in (
+        " ".join(result.output.split()))
+    wide = CliRunner().invoke(app, ["status"], env={"COLUMNS": "200"}).output
+    [line] = [x for x in wide.splitlines() if x.startswith("fred-exjpus ")]
+    assert f" {run_id} unchanged 0.7s " in " ".join(line.split()) and "left out" not in wide
+
+
+def test_status_says_a_stopped_serving_cluster_is_not_running_not_unreadable(settings):
+    """A local cluster that is simply not running read "unreadable - start `jlac serve-sql` ..." (found by a QA pass):
+    "unreadable" is kept for a copy jlac failed to read."""
+    data = settings.home / "postgres" / "data"
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    (settings.home / "postgres" / "owner.secret").write_text("x\n")
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    assert (f"serving copy (local cluster {data} not running): start `jlac serve-sql` to serve and catch up"
+            in result.output), result.output
+    assert "unreadable" not in result.output

@@ -121,3 +121,59 @@ def test_removed_values_are_alerted_and_shown_by_status(tmp_path, monkeypatch):
     settings = Settings(warehouse=again, snapshots=tmp_path / "store", mirrors=(), output=tmp_path / "out")
     assert revisions.HOOK.after(PublishContext(settings, SimpleNamespace(run_id="run-3"), again, new)) is None
     assert sent == []
+
+
+def _two_publishes(tmp_path):
+    """A published warehouse whose trade_revisions holds two publishes of the same old and new vintage."""
+    path = tmp_path / "wh" / "jlac.duckdb"
+    path.parent.mkdir()
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute(REVISIONS)
+        for run, pct in (("20261205T214700019-21464", 0.5), ("20261206T003747365-31717", 0.754)):
+            con.executemany(
+                "INSERT INTO marts.trade_revisions VALUES ('mof-trade-by-country-top30', 'JPN', ?, NULL, ?, 2024, "
+                "'2026-10-04', ?, '2026-10-04', ?, ?, 'mof-trade-by-country-top30', 'mof-trade-by-country-top30', "
+                "'USD', 'publish', ?, now())",
+                [(p, flow, v, v * (1 + pct / 100), pct, run)
+                 for p, v in (("ARE", 12_622_882_327.0), ("AUS", 52_526_166_089.0)) for flow in ("export", "import")])
+    return {"JLAC_WAREHOUSE": str(path), "JLAC_MIRROR": str(tmp_path / "none")}
+
+
+def test_revisions_all_names_the_publish_of_each_revision_and_its_order(tmp_path):
+    """With --all, two publishes of the same old and new vintage read the same; the help and footer said "newest
+    first" and "the largest changes first" of one order (found by a QA pass)."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    env = _two_publishes(tmp_path)
+    result = CliRunner().invoke(app, ["revisions", "--all", "--limit", "3"], env={**env, "COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "publish run" in result.output
+    rows = [" ".join(line.split()) for line in result.output.splitlines() if line.startswith("mof-")]
+    assert [r.split()[-1] for r in rows] == ["20261206T003747365-31717"] * 3, result.output  # the larger change first
+    assert "3 of 8 revisions shown (newest vintage first, then the largest changes); --limit 8 shows them all" in (
+        " ".join(result.output.split()))
+    latest = CliRunner().invoke(app, ["revisions"], env={**env, "COLUMNS": "200"}).output
+    assert "publish run" not in latest  # no meta.runs: every row, but only --all asks which publish
+    help_text = " ".join(CliRunner().invoke(app, ["revisions", "--help"], env={"COLUMNS": "200"}).output.split())
+    assert "newest vintage first, then the largest changes" in help_text
+
+
+def test_revisions_at_80_columns_breaks_no_number_across_lines(tmp_path):
+    """At 80 columns rich wrapped every cell: 12,622,882,327 read as "12,/622/,88/2,3/27" (found by a QA pass). Each
+    value is whole on its line; the columns of one value in every row are said once in the title."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["revisions", "--all"], env={**_two_publishes(tmp_path), "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.output
+    said = " ".join(result.output.split())
+    assert "source, old source, new source mof-trade-by-country-top30; unit USD" in said, said
+    assert "publish run: left out to fit 80 columns; a wider terminal shows them" in said, said
+    for partner, flow, old in (("ARE", "export", "12,622,882,327"), ("AUS", "import", "52,526,166,089")):
+        new = f"{float(old.replace(',', '')) * 1.00754:,.0f}"
+        [row] = [x for x in lines if x.startswith(f"JPN      {partner}     {flow} ") and "+0.754" in x]
+        assert f" {old} " in row and f" {new} " in row, (old, new, result.output)

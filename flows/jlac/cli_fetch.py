@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
 def fetch(
     sources: Annotated[list[str], typer.Argument(
         help="Source names to fetch, as `jlac sources` lists them (default: every live source)")] = None,
-    offline: Annotated[bool, typer.Option(help="Touch no network; report what would be fetched")] = False,
+    offline: Annotated[bool, typer.Option(help="Touch no network and fetch nothing: list the sources a fetch "
+                                               "would run, each as skipped")] = False,
 ) -> None:
     """Fetch new releases from the publishers into the snapshot store (a vintage only when data changed)."""
     from jlac.cli import _fail, _interrupted, _terminate_in_one_line, stop_status
@@ -73,12 +74,18 @@ def fetch(
             r.message,
         )
     out.show(console, table)
-    if any(r.status == "failed" for r in results):
+    # a source the user named that cannot be fetched (a key it lacks) is no success: it was exit 0 (QA pass). Without
+    # names, sources not configured are skipped and the fetch of the others is exit 0 (docs/sources-live.md)
+    unfetched = [r for r in results if r.status == "skipped"] if sources and not offline else []
+    for r in unfetched:
+        err.print(f"jlac: {r.source} was not fetched: {r.message}", highlight=False, soft_wrap=True)
+    if unfetched or any(r.status == "failed" for r in results):
         raise typer.Exit(1)
 
 
 def revisions(
-    limit: Annotated[int, typer.Option(min=1, max=10**9, help="How many revisions to show, newest first")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=10**9, help="How many revisions to show: newest vintage first, "
+                                                              "then the largest changes")] = 20,
     reporter: Annotated[str, typer.Option(help="Only this reporter (ISO3)")] = None,
     all_: Annotated[bool, typer.Option("--all", help="The whole history, not only the latest publish")] = False,
 ) -> None:
@@ -101,17 +108,41 @@ def revisions(
                       + (f" of reporter {reporter}" if reporter else "") + " changed"
                       + ("; `jlac revisions --all` shows the history" if not all_ else ""))
         return
-    table = out.table("source", "reporter", "partner", "flow", "year", "old source", "old vintage", "old value",
-                  "new source", "new vintage", "new value", "unit", "change %",
-                  title=f"Revisions of published trade values: {found.scope}")
-    for r in found.rows:
-        table.add_row(
-            r["source"], r["reporter_iso3"], r["partner"], r["flow"], str(r["year"]), r["old_source"],
-            r["old_vintage"], f"{r['old_value']:,.0f}", r["new_source"] or "-", r["new_vintage"] or "-",
-            "withdrawn" if r["new_value"] is None else f"{r['new_value']:,.0f}",
-            r["unit"], "-" if r["change_pct"] is None else f"{r['change_pct']:+.3f}",
-        )
+    from jlac.tables import fitted, left_out
+
+    headers = ["source", "reporter", "partner", "flow", "year", "old source", "old vintage", "old value",
+               "new source", "new vintage", "new value", "unit", "change %"]
+    cells = [[r["source"], r["reporter_iso3"], r["partner"], r["flow"], str(r["year"]), r["old_source"],
+              r["old_vintage"], f"{r['old_value']:,.0f}", r["new_source"] or "-", r["new_vintage"] or "-",
+              "withdrawn" if r["new_value"] is None else f"{r['new_value']:,.0f}",
+              r["unit"], "-" if r["change_pct"] is None else f"{r['change_pct']:+.3f}"] for r in found.rows]
+    if all_:  # two publishes of the same old and new vintage read the same without it (found by a QA pass)
+        headers.append("publish run")
+        cells = [[*c, r["published_run"] or r["recorded_by"]] for c, r in zip(cells, found.rows, strict=True)]
+    title = f"Revisions of published trade values: {found.scope}"
+    same = _same_in_every_row(headers, cells, ("source", "old source", "new source", "unit",
+                                                      "old vintage", "new vintage", "publish run"))
+    # numbers, vintages and run ids never wrap: a narrow terminal first has a column whose value is the same in
+    # every row said once in the title, then loses the less telling columns (said below the table)
+    table, dropped = fitted(console, headers, cells, title=title, drop=(*same, "old source", "new source", "unit",
+                                                                       "old vintage", "publish run", "source",
+                                                                       "new vintage"))
+    said: dict[str, list[str]] = {}  # value -> the columns of that value left out
+    for h in same:
+        if h in dropped:
+            said.setdefault(str(cells[0][headers.index(h)]), []).append(h)
+    if said:
+        table.title = f"{title}; " + "; ".join(f"{', '.join(hs)} {value}" for value, hs in said.items())
+    dropped = [h for h in dropped if h not in same]
     out.show(console, table)
+    if dropped:
+        console.print(left_out(dropped, console.width, "a wider terminal"), highlight=False)
     if found.total is not None and found.total > len(found.rows):  # 20 of 600 were shown without a word (QA pass)
-        err.print(f"{len(found.rows)} of {found.total:,} revisions shown (the largest changes first); --limit "
-                  f"{found.total} shows them all", soft_wrap=True)
+        err.print(f"{len(found.rows)} of {found.total:,} revisions shown (newest vintage first, then the largest "
+                  f"changes); --limit {found.total} shows them all", soft_wrap=True)
+
+
+def _same_in_every_row(headers: list[str], cells: list[list], candidates: tuple[str, ...]) -> list[str]:
+    """The ``candidates`` columns whose value is the same in every row (with more than one row)."""
+    return [h for h in candidates if h in headers and len(cells) > 1
+            and len({str(c[headers.index(h)]) for c in cells}) == 1]

@@ -139,9 +139,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
 
 def _print_status(settings, rows) -> None:
     from jlac.ops.status import last_run, pending_hooks
+    from jlac.tables import fitted, left_out
 
-    table = out.table("source", "rhythm", "vintage", "age (days)", "last run", "outcome", "duration", "flag",
-                      title=f"jlac status: freshness per source ({settings.warehouse})")
+    cells = []
     for r in rows:
         missing = "no snapshot" if r.last_vintage is None else (
             f"published vintage {r.last_vintage} not in the store or mirrors: the next refresh stops"
@@ -161,12 +161,18 @@ def _print_status(settings, rows) -> None:
             flag = ", ".join(f for f in (flag, f"{r.removed[1]:,} published values removed by {r.removed[0]}") if f)
         if r.fetch_failed:  # the publisher did not answer as expected: the vintage is the last good one
             flag = ", ".join(f for f in (flag, f"last fetch failed ({r.fetch_failed[0]})") if f)
-        age = str(r.age_days) if r.age_days is not None else "-"
-        table.add_row(r.source, r.rhythm.rhythm, r.vintage or "-", age,
-                      r.last_run_id or "-", r.last_status or "never run",
+        age = f"{r.age_days}d" if r.age_days is not None else "-"  # 'd': the header is short, to fit 80 columns
+        cells.append((r.source, r.rhythm.rhythm, r.vintage or "-", age, r.last_run_id or "-",
+                      r.last_status or "never run",
                       f"{r.last_duration_s:.1f}s" if r.last_duration_s is not None else "-",
-                      Text(flag, style="red") if r.stale else flag)
+                      Text(flag, style="red") if r.stale else flag))
+    # only the flag wraps; a narrow terminal loses duration, then the run id (said below), never a broken value
+    table, dropped = fitted(console, ("source", "rhythm", "vintage", "age", "last run", "outcome", "duration",
+                                      "flag"), cells, free=("flag",), drop=("duration", "last run", "rhythm"),
+                            title=f"jlac status: freshness per source ({settings.warehouse})")
     out.show(console, table)
+    if dropped:
+        console.print(left_out(dropped, console.width, "a wider terminal or `jlac status --json`"), highlight=False)
     for r in rows:
         if r.quarantined:
             q = r.quarantined
@@ -206,9 +212,15 @@ def export_parquet(
         if outdir is not None and not outdir.strip():  # Path("") is ".": the tables would land where one stands
             raise JlacError("the output folder is empty text; name one, or leave it out for <warehouse dir>/parquet")
         outdir = Path(outdir) if outdir is not None else settings.home / "parquet"
-        if outdir.exists() and not outdir.is_dir():  # was a warning about its record, then NotADirectoryError (QA)
-            raise JlacError(f"{outdir} is a file; export writes a folder of Parquet files: name a folder (new or "
+        # the folder, or a folder above it, a file: was a warning about its record, then NotADirectoryError (QA)
+        if file := next((p for p in (outdir, *outdir.parents) if p.exists() and not p.is_dir()), None):
+            raise JlacError(f"{file} is a file; export writes a folder of Parquet files: name a folder (new or "
                             "one an earlier export wrote)")
+        # inside the snapshot store or a mirror, every command then warned of a folder without SNAPSHOT.yml (QA)
+        for root, name in ((settings.snapshots, "JLAC_SNAPSHOTS"), *((m, "JLAC_MIRROR") for m in settings.mirrors)):
+            if outdir.resolve().is_relative_to(root.resolve()):
+                raise JlacError(f"{outdir} is inside the snapshots at {root} ({name}), which hold only source "
+                                "snapshots: name an export folder outside it")
         exported = run_export(settings.warehouse, outdir, partition_rows)
     for item in exported:
         part = f" partitioned by {item.partitioned_by}" if item.partitioned_by else ""

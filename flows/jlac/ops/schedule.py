@@ -26,7 +26,8 @@ class Schedule:
 
 def load_schedule(path: Path = SCHEDULE_FILE) -> Schedule:
     """Read deploy/schedule.yml; a ValueError of one line names the file and the field that is missing or wrong (a
-    YAML list, ``parameters: [1, 2]`` or an unknown time zone were tracebacks, the time zone only once served)."""
+    file that is no UTF-8 text, a YAML list, ``parameters: [1, 2]`` or an unknown time zone were tracebacks, the time
+    zone only once served)."""
     if path == SCHEDULE_FILE and not path.is_file() and not (PROJECT_ROOT / "pyproject.toml").is_file():
         # jlac installed from a wheel: deploy/ belongs to a checkout (found by a QA pass: a FileNotFoundError
         # naming a path inside the virtualenv)
@@ -37,6 +38,8 @@ def load_schedule(path: Path = SCHEDULE_FILE) -> Schedule:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:  # missing, a folder, unreadable: the file and the reason, in one line
         raise ValueError(f"{path}: cannot read the schedule file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:  # a binary file was a bare UnicodeDecodeError without the file (QA pass)
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not YAML ({' '.join(str(exc).split())})") from None
     spec = {} if spec is None else spec

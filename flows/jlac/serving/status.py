@@ -23,6 +23,7 @@ class ServingStatus:
     published_at: datetime | None = None
     runs_behind: int = 0  # completed runs published after the copy's version
     error: str | None = None  # why the copy could not be read
+    advice: str | None = None  # what to do when there is no copy to read (not an error: the cluster is stopped)
     last_hook: dict | None = None  # the postgres hook's outcome in the last run that ran it
 
     @property
@@ -43,8 +44,11 @@ class ServingStatus:
         hook = ""
         if self.last_hook and self.last_hook.get("status") == "failed":
             hook = f"; last refresh's load failed: {self.last_hook.get('message')}"
+        advice = f"; {self.advice}" if self.advice else ""
         if self.error:
-            return f"serving copy ({self.where}): unreadable - {self.error}{hook}"
+            return f"serving copy ({self.where}): unreadable - {self.error}{hook}{advice}"
+        if self.advice:  # a stopped cluster is no read failure: it said "unreadable - start ..." (QA pass)
+            return f"serving copy ({self.where}): {self.advice}{hook}"
         if self.version is None and self.published is None:
             return f"serving copy ({self.where}): empty, nothing published yet"
         if self.current:
@@ -95,7 +99,7 @@ def serving_status(settings: Settings) -> ServingStatus | None:
     if unreadable is not None:
         status.error = unreadable
     if target is None:
-        status.error = status.error or "start `jlac serve-sql` to serve and catch up"
+        status.advice = "start `jlac serve-sql` to serve and catch up"
     else:
         try:
             with target.connect() as con:
