@@ -397,3 +397,37 @@ def test_a_manifest_of_another_source_is_refused_naming_both(tmp_path, mirror):
                                             r"in the folder of source 'imf-dots'; move the vintage to fred-exjpus/ "
                                             r"or set source: imf-dots"):
         load_snapshot(moved)
+
+
+def test_a_file_changed_in_place_with_its_mtime_put_back_is_hashed_when_its_bytes_are_parsed(tmp_path, mirror):
+    """verify trusted a file whose device, inode, size and mtime were those of a verified one: a same-size change
+    made in place with its mtime put back (bit rot aside: a copy tool keeping times) was parsed and published,
+    unchecked, when its parse was not cached (found by a QA pass). It is hashed whenever its bytes are to be read;
+    with its parse cached it is trusted by its stat (what is loaded is the parse of the bytes verified)."""
+    import os
+
+    from jlac import parse, partitions
+    from jlac.sources import all_sources
+
+    vintage = _copy_fred(tmp_path, mirror)
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store",
+                        mirrors=(tmp_path,), output=tmp_path / "out", cache=tmp_path / "cache")  # its own cache
+    snap = load_snapshot(vintage)
+    assert partitions.verify(snap, settings) == 1  # hashed, recorded
+    assert partitions.verify(snap, settings) == 1  # its parse is not cached: hashed again, as the parse reads it
+    csv = vintage / "EXJPUS.csv"
+    st = csv.stat()
+    with open(csv, "r+b") as fh:  # the same size, written through the same inode
+        data = fh.read()
+        assert b"2000-01-01,105.2960" in data
+        fh.seek(0)
+        fh.write(data.replace(b"2000-01-01,105.2960", b"2000-01-01,305.2960"))
+    os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert csv.stat().st_size == st.st_size and csv.stat().st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(SnapshotError, match="checksum mismatch for EXJPUS.csv"):
+        partitions.verify(snap, settings)
+    csv.write_bytes(data)  # back as published, then parsed: a verify trusts the stat of a file whose parse is cached
+    os.utime(csv, ns=(st.st_atime_ns, st.st_mtime_ns))
+    partitions.verify(snap, settings)
+    parse.parse_to_cache(settings, all_sources()["fred-exjpus"], snap)
+    assert partitions.verify(snap, settings) == 0
