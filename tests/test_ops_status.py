@@ -519,3 +519,23 @@ def test_status_says_a_stopped_serving_cluster_is_not_running_not_unreadable(set
     assert (f"serving copy (local cluster {data} not running): start `jlac serve-sql` to serve and catch up"
             in result.output), result.output
     assert "unreadable" not in result.output
+
+
+def test_status_names_a_published_run_the_ledger_does_not_list(settings):
+    """A run killed after its swap, or whose ledger line could not be written, left status describing the warehouse
+    before it ("last run ...: crashed in Nones", a newer vintage flagged as not built) with no word of the published
+    run (found by a QA pass)."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.runs (run_id VARCHAR, status VARCHAR, started TIMESTAMP)")
+        con.execute("INSERT INTO meta.runs VALUES ('20261206T010000000-1', 'completed', '2026-12-06 01:00:00')")
+    _ledger(settings, {"run_id": "20261205T010000000-1", "status": "crashed", "duration_s": None,
+                       "started": "2026-12-05T01:00:00.000+00:00"})
+    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert "last run 20261205T010000000-1: crashed (ended" in said and "Nones" not in said, result.output
+    assert (f"the published warehouse holds run 20261206T010000000-1 (meta.runs), which {settings.run_ledger} does not "
+            "list") in said, result.output
+    _ledger(settings, {"run_id": "20261206T010000000-1", "status": "completed", "duration_s": 1.0})
+    assert "does not list" not in CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output

@@ -584,3 +584,30 @@ def test_an_incremental_refresh_over_a_damaged_published_file_says_to_run_full(p
         pipeline.refresh(copy, trigger="test")
     assert hashlib.sha256(copy.warehouse.read_bytes()).hexdigest() == damaged  # left as it was
     assert pipeline.refresh(copy, trigger="test", full=True).status == "completed"
+
+
+def test_a_ledger_that_cannot_be_written_after_the_swap_says_the_run_published(published, tmp_path, mirror,
+                                                                             monkeypatch):
+    """The ledger line after the swap failed (a read-only runs.jsonl): the CLI said only "PermissionError" and the
+    alert "failed", while the new vintage was published (found by a QA pass). It says the run published; the next
+    refresh records it from meta.runs."""
+    import errno
+
+    copy = _own_copy(published, tmp_path)
+    _new_fred_vintage(copy, mirror)
+    real_append = ledger.append
+
+    def read_only(path, record):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(ledger, "append", read_only)
+    with pytest.raises(JlacError, match=r"run (\S+) published .*jlac.duckdb, but then failed: PermissionError: .*"
+                                        r"Operation not permitted.*the next refresh records it") as caught:
+        pipeline.refresh(copy, trigger="test")
+    run_id = caught.value.args[0].split()[1]
+    monkeypatch.setattr(ledger, "append", real_append)
+    with duckdb.connect(str(copy.warehouse), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT vintage FROM raw.fred_exjpus").fetchall() == [("2025-06-27",)]
+    assert run_id not in {r["run_id"] for r in ledger.read(copy.run_ledger)}
+    assert pipeline.refresh(copy, trigger="test").status == "unchanged"
+    assert run_id in {r["run_id"] for r in ledger.read(copy.run_ledger)}  # recorded from meta.runs

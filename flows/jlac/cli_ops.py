@@ -138,7 +138,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
 
 
 def _print_status(settings, rows) -> None:
-    from jlac.ops.status import last_run, pending_hooks
+    from jlac.ops.status import last_run, pending_hooks, unrecorded_publish
     from jlac.tables import fitted, left_out
 
     cells = []
@@ -186,8 +186,13 @@ def _print_status(settings, rows) -> None:
         error = f" - {run['error']}" if run.get("error") else ""
         plan = run.get("plan") or {}
         built = f", {plan['mode']} build ({plan.get('reason')})" if plan.get("mode") else ""
-        console.print(f"last run {run.get('run_id')}: {run.get('status')} in {run.get('duration_s')}s "
+        took = f" in {run['duration_s']}s" if run.get("duration_s") is not None else ""  # a killed run's is unknown
+        console.print(f"last run {run.get('run_id')}: {run.get('status')}{took} "
                       f"(ended {run.get('ended')}{built}){error}", soft_wrap=True)
+    if unrecorded := unrecorded_publish(settings):
+        console.print(Text(f"the published warehouse holds run {unrecorded} (meta.runs), which {settings.run_ledger} "
+                           "does not list (stopped, or its ledger could not be written, after its publish): the table "
+                           "above may name older vintages; the next refresh records it", style="red"), soft_wrap=True)
     if pending := pending_hooks(settings):
         run_id, hooks = pending
         what = "; ".join(f"{hook} ({message})" if message else f"{hook} (not run)" for hook, message in hooks)

@@ -656,6 +656,12 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 log.error("%s; the run's outcome (%s) is not in the ledger", ledger_error, record.status)
             if stops.made_over(exc, noted):  # the stop, not what the code it interrupted made of it
                 raise stops.exception_for(noted[0]) from exc
+            if published and isinstance(exc, OSError) and not is_interrupt(exc):
+                # the ledger's line after the swap (a full disk, a read-only file): it said only "PermissionError",
+                # and the alert "failed" (found by a QA pass)
+                raise JlacError(f"run {record.run_id} published {settings.warehouse}, but then failed: "
+                                f"{type(exc).__name__}: {exc}; `jlac status` names the published run as not in the "
+                                f"ledger {settings.run_ledger}, and the next refresh records it") from exc
             if incremental and not published and "Corrupt database file" in str(exc):
                 # the build is a byte copy of the published file: its damage showed as a failed SQL model, naming
                 # neither the file nor the way out (found by a QA pass)

@@ -276,6 +276,28 @@ def published_problem(settings: Settings) -> str | None:
     return None
 
 
+def unrecorded_publish(settings: Settings) -> str | None:
+    """The run id of the published warehouse when the ledger does not list it (killed after its swap, or its ledger
+    line could not be written): status described the warehouse before it, with no word (found by a QA pass). The
+    next refresh records it from ``meta.runs`` (``jlac.pipeline``). None otherwise, or when the file cannot be read."""
+    import duckdb
+
+    from jlac.revisions import published_run
+
+    if not settings.warehouse.exists():
+        return None
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
+            con.execute("USE published")
+            run_id = published_run(con)
+    except duckdb.Error:  # unreadable (published_problem says so) or held by a writer: nothing to say here
+        return None
+    if run_id is None or any(r.get("run_id") == run_id for r in read_ledger(settings.run_ledger)):
+        return None
+    return run_id
+
+
 def pending_hooks(settings: Settings) -> tuple[str, list[tuple[str, str | None]]] | None:
     """(run id, [(hook, its last failure message or None)]) for the after-publish hooks that have not succeeded for the
     last publishing run in the ledger (a serving copy or the report site behind it; the next refresh runs them again,
