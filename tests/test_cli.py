@@ -797,3 +797,16 @@ def test_help_shows_no_value_for_a_flag(command):
             assert not any(w.startswith("<") for w in words), line
     if command:  # an option that takes a value still shows its type
         assert "--source" in result.output and "<list[str]>" in result.output, result.output
+
+
+def test_a_file_where_the_build_folder_goes_is_named_before_prefect_starts(tmp_path):
+    """A file named .build in the warehouse's folder was "FileExistsError: File exists: .../.build" from inside the
+    run (found by a QA pass)."""
+    (tmp_path / "wh").mkdir()
+    (tmp_path / "wh" / ".build").write_text("not a folder", encoding="utf-8")
+    result = runner.invoke(app, ["refresh", "--offline"], env={"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb")})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    build = tmp_path / "wh" / ".build"
+    assert f"the build folder {build}: {build} is a file, so no folder" in said
+    assert "Traceback" not in result.output and "Starting temporary server" not in result.output

@@ -431,3 +431,33 @@ def test_a_file_changed_in_place_with_its_mtime_put_back_is_hashed_when_its_byte
     partitions.verify(snap, settings)
     parse.parse_to_cache(settings, all_sources()["fred-exjpus"], snap)
     assert partitions.verify(snap, settings) == 0
+
+
+@pytest.mark.parametrize("error", ["duckdb", "os"])
+def test_a_full_parse_cache_is_named_not_blamed_on_the_source(tmp_path, mirror, monkeypatch, error):
+    """A parse cache on a full disk failed as "ParseError: imf-dots ...: parser failed unexpectedly (IOException ...
+    No space left on device)", and the alert blamed the source (found by a QA pass): one line naming the folder."""
+    import errno
+
+    import duckdb
+    from jlac import parse
+    from jlac.errors import JlacError, ParseError
+    from jlac.sources import all_sources
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
+                        output=tmp_path / "out", cache=tmp_path / "cache")
+    source = all_sources()["fred-exjpus"]
+    snap = latest_snapshot(source.name, settings)
+
+    def full(con, source, snapshot, tmp):
+        if error == "os":
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+        raise duckdb.IOException(f'IO Error: Could not write file "{tmp}": No space left on device')
+
+    monkeypatch.setattr(parse, "_parse_into", full)
+    with pytest.raises(JlacError) as caught:
+        parse.parse_to_cache(settings, source, snap)
+    assert not isinstance(caught.value, ParseError)
+    assert str(caught.value) == (f"no space left on the device of {tmp_path / 'cache' / 'fred-exjpus'} while writing "
+                                 f"the parse of fred-exjpus {snap.id}: free space there (or set JLAC_CACHE to a folder "
+                                 "with room)")

@@ -1,6 +1,7 @@
 """Errors meant for people: each names the source, file, row or field and what was expected."""
 
 import logging
+from pathlib import Path
 
 
 class JlacError(Exception):
@@ -51,6 +52,18 @@ def is_interrupt(exc: BaseException) -> bool:
     if type(exc).__name__ in ("InterruptException", "TerminationSignal"):  # DuckDB's; Prefect's SIGTERM handler's
         return True
     return isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"
+
+
+def no_space_left(exc: BaseException, what: str, where: Path) -> JlacError | None:
+    """A full disk while writing ``what`` into ``where`` (an OSError, or DuckDB's IOException saying so), as one line
+    naming the folder; None for any other error. A full parse cache was "parser failed unexpectedly" and blamed the
+    source, whose file was fine (found by a QA pass)."""
+    import errno
+
+    if not ((isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc)):
+        return None
+    return JlacError(f"no space left on the device of {where} while writing {what}: free space there (or set "
+                     "JLAC_CACHE to a folder with room)")
 
 
 def _about_a_file(exc: BaseException) -> bool:

@@ -21,7 +21,7 @@ import duckdb
 import jlac
 from jlac import config, partitions, sealed
 from jlac.config import Settings
-from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt
+from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt, no_space_left
 from jlac.snapshots import Snapshot
 from jlac.sources import Source
 
@@ -110,6 +110,8 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
             tmp.unlink(missing_ok=True)
             if is_interrupt(exc):  # stopped (Ctrl-C, SIGTERM), not a file the parser cannot read
                 raise
+            if full := no_space_left(exc, f"the parse of {source.name} {snapshot.id}", out.parent):
+                raise full from exc
             log.debug("unexpected parser error", exc_info=True)
             at = raised_at(exc, source.parse)
             raise ParseError(

@@ -40,7 +40,7 @@ from jlac import sealed, sqltext, textfiles
 from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
-from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt
+from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt, no_space_left
 from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file, size_problem
 from jlac.sources import Source
 
@@ -206,6 +206,8 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
             tmp.unlink(missing_ok=True)
             if is_interrupt(exc):
                 raise
+            if full := no_space_left(exc, f"the parse of {source.name} {snapshot.id}/{rel}", out.parent):
+                raise full from exc
             textfiles.explain_read_error(snapshot.path(rel), f"{source.name} {snapshot.id}/{rel}", exc)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {textfiles.reader_error(exc)}") from exc
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback

@@ -66,7 +66,9 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
                         "without one, or set JLAC_DBT_HOME to one")
     # the warehouse's folder first, and a folder whose variable is unset named as the default it is: a read-only
     # warehouse folder was reported as "JLAC_OUTPUT ...", a variable the user never set (found by a QA pass)
-    for name, folder in (("JLAC_WAREHOUSE's folder", settings.home), (folder_label("JLAC_OUTPUT"), settings.output),
+    # the build folder too: a file named .build was a FileExistsError naming nothing else (found by a QA pass)
+    for name, folder in (("JLAC_WAREHOUSE's folder", settings.home), ("the build folder", settings.build_dir),
+                         (folder_label("JLAC_OUTPUT"), settings.output),
                          (folder_label("JLAC_CACHE"), settings.cache_dir)):
         check_writable(name, folder, "a refresh writes there")
     if fetch:
