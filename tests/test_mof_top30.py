@@ -268,8 +268,8 @@ def test_jlac_revisions_shows_the_latest_publish_and_all_the_history(world):
     assert "imf-dots" in everything.output and "8,900,000,000" in everything.output
     # fewer shown than there are: said (20 of 600 were shown without a word: found by a QA pass)
     total = len(world[3]["revisions"])
-    assert total > 1 and f"1 of {total:,} revisions shown (the largest changes first); --limit {total} shows them " \
-        "all" in " ".join(world["cli_one"].output.split())
+    assert total > 1 and (f"1 of {total:,} revisions shown (newest vintage first, then the largest changes); "
+                          f"--limit {total} shows them all") in " ".join(world["cli_one"].output.split())
     assert "revisions shown" not in everything.output  # all of them were
 
 
