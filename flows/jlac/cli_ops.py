@@ -188,7 +188,7 @@ def _print_status(settings, rows) -> None:
         built = f", {plan['mode']} build ({plan.get('reason')})" if plan.get("mode") else ""
         took = f" in {run['duration_s']}s" if run.get("duration_s") is not None else ""  # a killed run's is unknown
         console.print(f"last run {run.get('run_id')}: {run.get('status')}{took} "
-                      f"(ended {run.get('ended')}{built}){error}", soft_wrap=True)
+                      f"(ended {run.get('ended')}{built}){error}", soft_wrap=True, highlight=False)
     if unrecorded := unrecorded_publish(settings):
         console.print(Text(f"the published warehouse holds run {unrecorded} (meta.runs), which {settings.run_ledger} "
                            "does not list (stopped, or its ledger could not be written, after its publish): the table "
