@@ -20,3 +20,27 @@ def test_every_table_a_chart_module_reads_is_declared():
         declared = set(getattr(module, "READS", ()))
         assert declared, f"{module.__name__} declares no READS"
         assert read <= declared, f"{module.__name__} reads {sorted(read - declared)} without declaring them in READS"
+
+
+def test_a_chart_that_cannot_be_written_names_its_file(tmp_path, monkeypatch):
+    """A full disk while drawing was "OSError: No space left on device", naming no chart (found by a QA pass)."""
+    import errno
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pytest
+    from jlac import figures
+    from matplotlib.figure import Figure
+
+    def full_disk(self, fname, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full_disk)
+    fig, _ = plt.subplots()
+    with pytest.raises(OSError) as caught:
+        figures.save(fig, tmp_path, "fig9_test")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "fig9_test.png")
+    assert "No space left on device (writing a chart)" in str(caught.value)
+    assert not plt.get_fignums()  # closed all the same

@@ -68,11 +68,16 @@ def save(fig, outdir: Path, stem: str, rect=(0, 0, 1, 1)) -> list[Path]:
     fig.tight_layout(rect=rect)
     fig.set_layout_engine(None)
     paths = []
-    for ext in FORMATS:
-        path = outdir / f"{stem}.{ext}"
-        fig.savefig(path)
-        paths.append(path)
-    plt.close(fig)
+    try:
+        for ext in FORMATS:
+            path = outdir / f"{stem}.{ext}"
+            try:
+                fig.savefig(path)
+            except OSError as exc:  # a full disk was "OSError: No space left on device", no chart named (QA pass)
+                raise OSError(exc.errno, f"{exc.strerror or exc} (writing a chart)", str(path)) from exc
+            paths.append(path)
+    finally:
+        plt.close(fig)
     return paths
 
 
