@@ -461,3 +461,25 @@ def test_a_full_parse_cache_is_named_not_blamed_on_the_source(tmp_path, mirror, 
     assert str(caught.value) == (f"no space left on the device of {tmp_path / 'cache' / 'fred-exjpus'} while writing "
                                  f"the parse of fred-exjpus {snap.id}: free space there (or set JLAC_CACHE to a folder "
                                  "with room)")
+
+
+def test_a_symbolic_link_to_nothing_is_named_as_such(tmp_path, mirror):
+    """A source folder or a data file that is a link loop read as "no snapshot found ... fetch it" or "missing file"
+    (found by a QA pass)."""
+    from jlac import partitions
+
+    vintage = _copy_fred(tmp_path / "m", mirror)
+    csv = vintage / "EXJPUS.csv"
+    csv.unlink()
+    csv.symlink_to(csv)  # a loop
+    with pytest.raises(SnapshotError, match=r"EXJPUS.csv \(listed in SNAPSHOT.yml\) is a symbolic link to no file"):
+        verify(load_snapshot(vintage))
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store",
+                        mirrors=(tmp_path / "m",), output=tmp_path / "out", cache=tmp_path / "cache")
+    with pytest.raises(SnapshotError, match=r"is a symbolic link to no file"):
+        partitions.verify(load_snapshot(vintage), settings)
+    loop = tmp_path / "m" / "imf-dots"
+    loop.symlink_to(loop)
+    with pytest.raises(SnapshotError, match=r"^imf-dots: .*/m/imf-dots is a symbolic link to no folder \(broken, or a "
+                                            r"loop\)"):
+        list_vintages("imf-dots", settings)

@@ -116,7 +116,8 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
     for f in snapshot.files:
         p = snapshot.path(f.path)
         if not p.is_file():
-            problems.append(f"missing file {f.path} (listed in {MANIFEST})")
+            problems.append(f"missing file {f.path} (listed in {MANIFEST})" if not p.is_symlink() else
+                            f"{f.path} (listed in {MANIFEST}) is a symbolic link to no file (broken, or a loop)")
             continue
         inode, stat = _stat_key(p)
         if wrong_size := size_problem(f, stat[0]):

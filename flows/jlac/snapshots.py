@@ -224,6 +224,9 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
     for root in settings.snapshot_roots:
         source_dir = root / source
         if not source_dir.is_dir():
+            if source_dir.is_symlink():  # a link to nothing (broken, or a loop) read as "no snapshot found" (QA pass)
+                raise SnapshotError(f"{source}: {source_dir} is a symbolic link to no folder (broken, or a loop); "
+                                    "point it at the source's folder or remove it")
             continue
         for vintage_dir in sorted(p for p in source_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             if not (vintage_dir / MANIFEST).exists():
@@ -287,7 +290,8 @@ def verify(snapshot: Snapshot) -> None:
     for f in snapshot.files:
         p = snapshot.path(f.path)
         if not p.is_file():
-            problems.append(f"missing file {f.path} (listed in {MANIFEST})")
+            problems.append(f"missing file {f.path} (listed in {MANIFEST})" if not p.is_symlink() else
+                            f"{f.path} (listed in {MANIFEST}) is a symbolic link to no file (broken, or a loop)")
             continue
         if wrong_size := size_problem(f, p.stat().st_size):
             problems.append(wrong_size)
