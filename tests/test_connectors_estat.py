@@ -199,7 +199,8 @@ def test_jlac_fetch_of_a_named_source_without_its_appid_exits_1_saying_why(env, 
     offline = CliRunner().invoke(app, ["fetch", "--offline", "estat-trade"], env={"COLUMNS": "300"})
     assert offline.exit_code == 0 and "not fetched" not in offline.output, offline.output
     help_text = " ".join(CliRunner().invoke(app, ["fetch", "--help"], env={"COLUMNS": "200"}).output.split())
-    assert "fetch nothing: list the sources a fetch would run, each as skipped" in help_text, help_text
+    assert "fetch nothing: list the live sources (named, or all), each as skipped; keys are not checked" in help_text, \
+        help_text
 
 
 def test_an_appid_with_a_line_break_is_sent_without_it(env, httpserver, monkeypatch):

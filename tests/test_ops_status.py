@@ -490,11 +490,22 @@ def test_status_at_80_columns_breaks_no_value_across_lines(settings):
     _ledger(settings, {"run_id": run_id, "status": "unchanged", "duration_s": 0.7,
                        "snapshots": [{"source": "aiddata-v2-donor-recipient-year", "vintage": "2012-05-04"},
                                      {"source": "fred-exjpus", "vintage": "2025-05-27"}]})
+    # a flag with a long word: a fetch's timestamp was folded in a 10-wide flag column (found by a QA pass)
+    from jlac.connectors import FetchResult, record_fetches
+
+    record_fetches(settings, [FetchResult("fred-exjpus", "failed", None, 1, 0, "GET ...: 503 Service Unavailable")])
     rows = {r.source: r for r in source_status(settings)}
-    result = CliRunner().invoke(app, ["status"], env={"COLUMNS": "80"})
+    from datetime import datetime
+
+    stamp = datetime.fromisoformat(rows["fred-exjpus"].fetch_failed[0]).strftime("%Y-%m-%d %H:%M UTC")
+    terminal = {"COLUMNS": "80", "TTY_COMPATIBLE": "1"}  # as in a terminal of 80 columns
+    result = CliRunner().invoke(app, ["status"], env=terminal)
     assert result.exit_code == 3, result.output  # fred-exjpus is stale
     lines = result.output.splitlines()
-    assert max(len(line) for line in lines) <= 80, result.output
+    table = lines[:next(i for i, line in enumerate(lines) if "left out to fit" in line)]
+    assert max(len(line) for line in table) <= 80, result.output  # (the lines below it wrap as text)
+    assert all(word in result.output for word in stamp.split()), result.output  # each word of it whole
+    assert all(src in result.output for src in rows), result.output  # no source name broken
     for source in ("aiddata-v2-donor-recipient-year", "fred-exjpus", "comtrade-classic-hs27-hs44"):
         [line] = [x for x in lines if x.startswith(source + " ")]
         r = rows[source]
@@ -503,9 +514,10 @@ def test_status_at_80_columns_breaks_no_value_across_lines(settings):
         assert all(f" {w} " in f" {line} " for w in words), (words, result.output)
     assert "duration, last run: left out to fit 80 columns; a wider terminal or `jlac status --json` shows them" in (
         " ".join(result.output.split()))
-    wide = CliRunner().invoke(app, ["status"], env={"COLUMNS": "200"}).output
-    [line] = [x for x in wide.splitlines() if x.startswith("fred-exjpus ")]
-    assert f" {run_id} unchanged 0.7s " in " ".join(line.split()) and "left out" not in wide
+    for env in ({"COLUMNS": "200", "TTY_COMPATIBLE": "1"}, {"COLUMNS": "60"}):  # wide, or piped: every column
+        wide = CliRunner().invoke(app, ["status"], env=env).output
+        [line] = [x for x in wide.splitlines() if x.startswith("fred-exjpus ")]
+        assert f" {run_id} unchanged 0.7s " in " ".join(line.split()) and "left out" not in wide, (env, wide)
 
 
 def test_status_says_a_stopped_serving_cluster_is_not_running_not_unreadable(settings):

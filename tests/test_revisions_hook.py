@@ -126,7 +126,7 @@ def test_removed_values_are_alerted_and_shown_by_status(tmp_path, monkeypatch):
 def _two_publishes(tmp_path):
     """A published warehouse whose trade_revisions holds two publishes of the same old and new vintage."""
     path = tmp_path / "wh" / "jlac.duckdb"
-    path.parent.mkdir()
+    path.parent.mkdir(parents=True)
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA marts")
         con.execute(REVISIONS)
@@ -166,12 +166,16 @@ def test_revisions_at_80_columns_breaks_no_number_across_lines(tmp_path):
     from jlac.cli import app
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, ["revisions", "--all"], env={**_two_publishes(tmp_path), "COLUMNS": "80"})
+    result = CliRunner().invoke(app, ["revisions", "--all"], env={**_two_publishes(tmp_path), "COLUMNS": "80",
+                                                                               "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert max(len(line) for line in lines) <= 80, result.output
     said = " ".join(result.output.split())
-    assert "source, old source, new source mof-trade-by-country-top30; unit USD" in said, said
+    assert "every row: source, old source, new source mof-trade-by-country-top30; unit USD" in said, said
+    shown = CliRunner().invoke(app, ["revisions", "--all", "--limit", "2"],
+                               env={**_two_publishes(tmp_path / "b"), "COLUMNS": "80", "TTY_COMPATIBLE": "1"})
+    assert "every row shown: source" in " ".join(shown.output.split()), shown.output
     assert "publish run: left out to fit 80 columns; a wider terminal shows them" in said, said
     for partner, flow, old in (("ARE", "export", "12,622,882,327"), ("AUS", "import", "52,526,166,089")):
         new = f"{float(old.replace(',', '')) * 1.00754:,.0f}"

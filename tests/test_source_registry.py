@@ -175,3 +175,13 @@ def test_jlac_sources_names_a_mirror_that_is_missing_or_holds_no_snapshot(jlac_e
     assert f"mirror2: {tmp_path / 'typo'} (no such folder: check JLAC_MIRROR)" in said
     assert f"mirror3: {mirror / 'imf-dots'} (no source's snapshot in it: a mirror holds " in said
     assert f"store: {jlac_env.snapshots} (empty: `jlac fetch` writes there)" in said
+
+
+def test_jlac_sources_numbers_mirrors_without_the_store_or_a_repeat(jlac_env, mirror):
+    """A repeated JLAC_MIRROR entry, or the store listed as a mirror, left "mirror2" alone, no mirror1 (QA pass)."""
+    env = {"COLUMNS": "300", "JLAC_MIRROR": f"{jlac_env.snapshots}:{mirror}:{mirror}"}
+    run = CliRunner().invoke(app, ["sources"], env=env)
+    said = " ".join(run.output.split())
+    assert f"mirror: {mirror}" in said and "mirror2" not in said and "mirror1" not in said, run.output
+    rows = {cells[0]: cells[1:] for cells in map(str.split, run.output.splitlines()) if cells}
+    assert rows["fred-exjpus"][-1] == "mirror", run.output

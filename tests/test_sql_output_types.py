@@ -183,6 +183,9 @@ def test_a_table_shows_control_characters_as_escapes(env):
     assert "\x1b" not in out and "\r" not in out, repr(out)
     assert "\x1b[31mred\rx" in sql(env, "-f", "csv", query)
     assert json.loads(sql(env, "-f", "json", query))[0]["v"] == "a\x1b[31mred\rx"
+    # a tab read like a newline: rich wrapped the cell at it (found by a QA pass)
+    tabbed = sql(env, "SELECT 'a' || chr(9) || 'b' AS t, 'a' || chr(10) || 'b' AS n")
+    assert "a\\tb" in tabbed and "\t" not in tabbed, repr(tabbed)
 
 
 def test_a_pivot_without_in_list_says_to_list_the_values(env):

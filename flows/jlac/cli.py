@@ -393,8 +393,10 @@ def sources() -> None:
     table.columns[5].justify = "right"
     # every configured root is listed below the table, the ones no source is built from too: a mistyped JLAC_MIRROR
     # (or one a level too deep) left every source without a vintage and no word of the path (found by a QA pass)
-    roots = {settings.snapshots: "store", **{m: "mirror" if len(settings.mirrors) == 1 else f"mirror{i}"
-                                             for i, m in enumerate(settings.mirrors, 1) if m != settings.snapshots}}
+    # numbered in JLAC_MIRROR's order, the store and a repeated entry left out (mirror2 alone was shown: QA pass)
+    mirrors = list(dict.fromkeys(m for m in settings.mirrors if m != settings.snapshots))
+    roots = {settings.snapshots: "store",
+             **{m: "mirror" if len(mirrors) == 1 else f"mirror{i}" for i, m in enumerate(mirrors, 1)}}
     used = set()
     for name, src in all_sources().items():
         vintages = list_vintages(name, settings)

@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
 def fetch(
     sources: Annotated[list[str], typer.Argument(
         help="Source names to fetch, as `jlac sources` lists them (default: every live source)")] = None,
-    offline: Annotated[bool, typer.Option(help="Touch no network and fetch nothing: list the sources a fetch "
-                                               "would run, each as skipped")] = False,
+    offline: Annotated[bool, typer.Option(help="Touch no network and fetch nothing: list the live sources "
+                                               "(named, or all), each as skipped; keys are not checked")] = False,
 ) -> None:
     """Fetch new releases from the publishers into the snapshot store (a vintage only when data changed)."""
     from jlac.cli import _fail, _interrupted, _terminate_in_one_line, stop_status
@@ -132,7 +132,9 @@ def revisions(
         if h in dropped:
             said.setdefault(str(cells[0][headers.index(h)]), []).append(h)
     if said:
-        table.title = f"{title}; " + "; ".join(f"{', '.join(hs)} {value}" for value, hs in said.items())
+        # of the rows shown: with --limit below the total, other rows may differ (found by a QA pass)
+        scope = "every row" if len(found.rows) == found.total else "every row shown"
+        table.title = f"{title}; {scope}: " + "; ".join(f"{', '.join(hs)} {value}" for value, hs in said.items())
     dropped = [h for h in dropped if h not in same]
     out.show(console, table)
     if dropped:

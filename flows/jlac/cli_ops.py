@@ -53,8 +53,7 @@ def serve(
     schedule: Annotated[Path, typer.Option(help="Schedule file (name, cron, timezone, parameters); default "
                                                 "deploy/schedule.yml of the checkout")] = None,
 ) -> None:
-    """Run the refresh on the cron of a schedule file (deploy/schedule.yml: weekly, with fetch), through Prefect's
-    serve."""
+    """Run the refresh on a schedule file's cron (deploy/schedule.yml: weekly, with fetch), via Prefect's serve."""
     from prefect.settings import PREFECT_API_URL
 
     from jlac.cli import check_prefect_api
@@ -137,6 +136,17 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         raise typer.Exit(code=3)  # so cron and monitoring can act on staleness without parsing the table
 
 
+def _when(stamp: str) -> str:
+    """An ISO timestamp of the ledger as a table cell: to the minute, in UTC, with spaces where a narrow column may
+    wrap it (its 27 characters without one folded mid-number: found by a QA pass)."""
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
 def _print_status(settings, rows) -> None:
     from jlac.ops.status import last_run, pending_hooks, unrecorded_publish
     from jlac.tables import fitted, left_out
@@ -160,7 +170,7 @@ def _print_status(settings, rows) -> None:
         if r.removed:  # the last publish dropped published values of the source (jlac.publish_hooks.revisions)
             flag = ", ".join(f for f in (flag, f"{r.removed[1]:,} published values removed by {r.removed[0]}") if f)
         if r.fetch_failed:  # the publisher did not answer as expected: the vintage is the last good one
-            flag = ", ".join(f for f in (flag, f"last fetch failed ({r.fetch_failed[0]})") if f)
+            flag = ", ".join(f for f in (flag, f"last fetch failed {_when(r.fetch_failed[0])}") if f)
         age = f"{r.age_days}d" if r.age_days is not None else "-"  # 'd': the header is short, to fit 80 columns
         cells.append((r.source, r.rhythm.rhythm, r.vintage or "-", age, r.last_run_id or "-",
                       r.last_status or "never run",

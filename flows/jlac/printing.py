@@ -57,15 +57,15 @@ def cell(value) -> str:
     return visible(str(value))
 
 
-# Control characters but tab and newline (EXPLAIN's plan is lines of text), and C1's (0x9b starts an escape sequence
-# on some terminals too)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_NAMED = {"\r": "\\r", "\x0b": "\\v", "\x0c": "\\f"}
+# Control characters but newline (EXPLAIN's plan is lines of text), and C1's (0x9b starts an escape sequence on some
+# terminals too); a tab too: rich wrapped a cell at it, which then read as a newline (found by a QA pass)
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_NAMED = {"\t": "\\t", "\r": "\\r", "\x0b": "\\v", "\x0c": "\\f"}
 
 
 def visible(text: str) -> str:
-    """``text`` for a terminal: each control character but tab and newline written as an escape (``\\x1b``,
-    ``\\r``). An ESC sent as it is changed the terminal's colours, a CR overwrote the line (found by a QA pass)."""
+    """``text`` for a terminal: each control character but newline written as an escape (``\\x1b``, ``\\r``,
+    ``\\t``). An ESC sent as it is changed the terminal's colours, a CR overwrote the line (found by a QA pass)."""
     return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 

@@ -8,7 +8,6 @@ less important columns are left out (and said so) rather than any value broken.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from rich import box
@@ -30,7 +29,9 @@ def fitted(console: Console, headers: Sequence[str], rows: Sequence[Sequence], *
     (a terminal, or COLUMNS), the columns named in ``drop`` (those it has) are left out, in that order, until it
     fits; narrower still, values fold as rich's default has it (rather than be cut short). Returns the table and the
     headers left out, for the caller to say so."""
-    bounded = console.is_terminal or os.environ.get("COLUMNS")  # else printed as wide as its content (printing.show)
+    # piped or redirected, a table is printed as wide as its content (printing.show), COLUMNS or not: nothing is left
+    # out there (COLUMNS=60 left columns out of piped output that was then printed 111 wide: found by a QA pass)
+    bounded = console.is_terminal
     keep, dropped = list(headers), []
     for name in (None, *drop):
         if name not in keep and name is not None:  # named twice, or a column this table does not have
@@ -45,12 +46,19 @@ def fitted(console: Console, headers: Sequence[str], rows: Sequence[Sequence], *
     return _build(headers, rows, keep, headers, title, probe=False), dropped  # all may fold: no digit is lost
 
 
+def _longest_word(value) -> str:
+    """The widest run of a free-text cell that wrapping at spaces cannot break (at least FREE_MIN wide)."""
+    words = str(getattr(value, "plain", value)).split()
+    return "x" * max([FREE_MIN, *(len(w) for w in words)])
+
+
 def _build(headers, rows, keep, free, title, *, probe: bool) -> Table:
-    # probe: each free-text cell as wide as FREE_MIN, so the measured width is what the table needs at the least
+    # probe: each free-text cell as wide as its longest word, so the measured width is what the table needs at the
+    # least without a word broken (a flag's 27-character timestamp was folded in a 10-wide column: QA pass)
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=0, show_edge=False)
     for header in keep:
         table.add_column(header, no_wrap=header not in free, overflow="fold")
     index = [headers.index(h) for h in keep]
     for row in rows:
-        table.add_row(*("x" * FREE_MIN if probe and headers[i] in free else row[i] for i in index))
+        table.add_row(*(_longest_word(row[i]) if probe and headers[i] in free else row[i] for i in index))
     return table
