@@ -46,7 +46,7 @@ def test_every_mart_and_figure_table_is_written_with_its_rows(warehouse, tmp_pat
                        ).fetchall() == [("BIGINT", 124_750)]
 
 
-def test_large_tables_are_partitioned_by_year_and_a_second_export_replaces_the_first(warehouse, tmp_path):
+def test_large_tables_are_partitioned_by_year_and_a_second_export_replaces_the_first(warehouse, tmp_path, caplog):
     out = tmp_path / "parquet"
     done = {e.table: e for e in export_parquet(warehouse, out, partition_rows=100)}
     assert done["marts.fct_trade"].partitioned_by == "year"
@@ -55,9 +55,13 @@ def test_large_tables_are_partitioned_by_year_and_a_second_export_replaces_the_f
     glob = f"{out}/marts/fct_trade/*/*.parquet"
     assert con.execute(f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) WHERE year = 2003"
                        ).fetchone() == (100,)
-    # below the threshold again: the folder gives way to a single file, no stale partitions left behind
-    export_parquet(warehouse, out)
+    # below the threshold again: the folder gives way to a single file, no stale partitions left behind, and said
+    # (a BI connection to the old path breaks: it was silent, found by a QA pass)
+    with caplog.at_level("WARNING", logger="jlac.ops.export"):
+        export_parquet(warehouse, out)
     assert (out / "marts" / "fct_trade.parquet").is_file() and not (out / "marts" / "fct_trade").exists()
+    assert (f"marts.fct_trade: 500 rows, now one file {out / 'marts' / 'fct_trade.parquet'} (--partition-rows "
+            f"1,000,000); the earlier export's {out / 'marts' / 'fct_trade'} is removed") in caplog.text
     assert not [p for p in (out / "marts").iterdir() if p.name.startswith(".")]
 
 

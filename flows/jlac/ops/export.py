@@ -162,7 +162,12 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
     _swap(staging, final)
     # the other layout of the same table (a file or year folders), from an earlier export, even one without a record
     # (made before the record existed): a reader must not find the table twice; the name is this table's
-    _remove(folder / (f"{table}.parquet" if year else table))
+    other = folder / (f"{table}.parquet" if year else table)
+    if other.exists():  # a BI connection to the old path breaks: said, not silent (found by a QA pass)
+        now = f"year folders {final}" if year else f"one file {final}"
+        log.warning("%s.%s: %s rows, now %s (--partition-rows %s); the earlier export's %s is removed: point readers "
+                    "at the new path", schema, table, f"{rows:,}", now, f"{partition_rows:,}", other)
+    _remove(other)
     return Exported(f"{schema}.{table}", final, rows, year)
 
 
