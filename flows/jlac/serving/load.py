@@ -427,7 +427,10 @@ def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap
                 if reader is not None and not evicted:
                     evicted = _evict(pg, blockers, reader)
                     if evicted:
+                        # a disconnected session's backend lets its locks go as it exits, a moment later: the next
+                        # attempts get that moment, not one NOWAIT try (CI saw "sessions on them: none left")
                         busy = None
+                        deadline = time.monotonic() + max(hold_s, 1.0)
                         continue
                 held = "; ".join(f"pid {pid} ({user}, {app or 'no application'}, {state} for {in_state:.0f} s)"
                                  for pid, user, app, state, in_state, _ in blockers) or "none left"
