@@ -41,7 +41,7 @@ from jlac.bulk_insert import insert_rows
 from jlac.comments import comment_raw_table, comment_table
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt, no_space_left
-from jlac.snapshots import MANIFEST, Snapshot, raise_problems, sha256_file, size_problem
+from jlac.snapshots import Snapshot, missing_problem, raise_problems, sha256_file, size_problem
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ def verify(snapshot: Snapshot, settings: Settings) -> int:
     for f in snapshot.files:
         p = snapshot.path(f.path)
         if not p.is_file():
-            problems.append(f"missing file {f.path} (listed in {MANIFEST})" if not p.is_symlink() else
-                            f"{f.path} (listed in {MANIFEST}) is a symbolic link to no file (broken, or a loop)")
+            problems.append(missing_problem(f, p))
             continue
         inode, stat = _stat_key(p)
         if wrong_size := size_problem(f, stat[0]):

@@ -260,20 +260,10 @@ def published_problem(settings: Settings) -> str | None:
     """Why readers cannot open the published warehouse (truncated, not a DuckDB file, of another DuckDB version), or
     None: status read only the ledger and showed all well while every reading command failed (found by a QA pass).
     A file held open for writing by another process is readable (a copy of it, ``warehouse.open_for_reading``)."""
-    import duckdb
+    from jlac.warehouse import locked_by_a_writer, unreadable
 
-    from jlac.warehouse import locked_by_a_writer
-
-    if not settings.warehouse.exists():
-        return None
-    con = duckdb.connect()
-    try:  # attaching reads the file's header and catalog: what every reader does first
-        con.execute("ATTACH ? AS published (READ_ONLY)", [str(settings.warehouse)])
-    except duckdb.Error as exc:
-        return None if locked_by_a_writer(str(exc)) else " ".join(str(exc).split())
-    finally:
-        con.close()
-    return None
+    why = unreadable(settings.warehouse) if settings.warehouse.exists() else None
+    return None if why is None or locked_by_a_writer(why) else why
 
 
 def unrecorded_publish(settings: Settings) -> str | None:
