@@ -84,6 +84,27 @@ def test_china_lac_lending(built):
     assert ven == [(5000.0,)]
 
 
+def test_china_lac_lending_counts_loans_without_an_amount_and_says_why_aiddata_is_lower(built):
+    """Found by a QA pass: AidData is below Dialogue/BU in 2016 and 2017 (13.7 vs 21 and 7.6 vs 9 US$ bn), but the
+    note gave reasons that make AidData higher; and its loans without a stated amount were dropped unsaid, n_loans
+    counting only the others. GCDF 2.0 (AidData_China_Dev_Finance_Full.csv), policy-bank loans to CELAC states
+    recommended for aggregates: 2016 has 27, 4 of them without an amount (all Cuba); 2010 has 34, 8 without one."""
+    con, output = built
+    lac = {r[0]: r[1:] for r in rows(con, "SELECT year, n_loans, n_loans_without_amount, aiddata_usd_m, note "
+                                     "FROM figures.china_lac_lending WHERE recipient_iso3 = 'LAC'")}
+    assert lac[2016][:3] == (23, 4, 13726.8)
+    assert lac[2010][:2] == (26, 8)
+    assert lac[2016][3].startswith("AidData is lower: 4 of its loans this year have no stated amount")
+    assert lac[2017][3].startswith("AidData is lower: 1 of its loans") and "co-financed" not in lac[2017][3]
+    assert lac[2015][3] == "within 5% of the Dialogue/BU total"
+    lower = rows(con, "SELECT year, note FROM figures.china_lac_lending WHERE aiddata_usd_m < dialogue_bu_usd_m * 0.95")
+    assert lower and all(n.startswith("AidData is lower: ") for _, n in lower), lower
+    assert rows(con, "SELECT n_loans_without_amount FROM figures.china_lac_lending "
+                     "WHERE year = 2016 AND recipient_iso3 = 'CUB'") == [(4,)]
+    svg = (output / "china_lac_lending.svg").read_text()
+    assert "leave out its loans without a stated amount" in svg
+
+
 def test_fig2_status_by_year(built):
     con, _ = built
     status = {(y, p): s for y, p, s in rows(
@@ -212,6 +233,9 @@ def test_figure_3_says_where_a_line_ends_with_its_source(built):
     assert last == 2019
     text = " ".join((output / "fig3_costa_rica_finance.svg").read_text().split())
     assert "Each line covers the years of its source's release only:" in text and "oecd-dac2a 2009-2019" in text
+    # by source: one list of years named 2010 and 2019 for both AidData datasets, each true of one only (a QA pass)
+    assert ("No point where AidData records projects without a stated amount only (amount unknown): "
+            "aiddata-gcdf2-projects 2010, 2016; aiddata-gcdf3-country-year 2016, 2019.") in text
 
 
 def test_year_spans():
@@ -283,11 +307,19 @@ def test_gcdf2_rows_outside_aggregates_and_a_typographic_apostrophe_change_no_lo
                     "WHERE flow_type LIKE 'Export Buyer%'")
         assert con.execute("SELECT count(*) FROM raw.aiddata_gcdf2_projects WHERE flow_type = "
                            "'Export Buyer' || chr(8217) || 's Credit'").fetchone()[0] > 100
+        # a 2017 loan of US$ 5 bn to Cuba puts AidData's 2017 (7,646.0) above Dialogue/BU's 9,000: the note then
+        # gives the reasons that make AidData higher
+        con.execute("INSERT INTO raw.aiddata_gcdf2_projects SELECT * REPLACE (99997 AS project_id, "
+                    "2017 AS commitment_year, 'Cuba' AS recipient_name, 'CUB' AS recipient_iso3, "
+                    "5e9 AS amount_usd_nominal, 5e9 AS amount_usd_constant_2017) FROM raw.aiddata_gcdf2_projects "
+                    "WHERE project_id = 39847")
     transform.build(path, Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
                                    output=tmp_path / "o"), select=transform.downstream_of(["aiddata_gcdf2_projects"]))
     with duckdb.connect(str(path), read_only=True) as con:
         cri = rows(con, "SELECT n_loans, round(aiddata_usd_m, 1) FROM figures.china_lac_lending "
                         "WHERE recipient_iso3 = 'CRI' AND year = 2013")
         claims = dict(rows(con, "SELECT claim_id, jlac_number FROM figures.report_claims"))
+        note_2017 = rows(con, "SELECT note FROM figures.china_lac_lending WHERE year = 2017 AND recipient_iso3 = 'LAC'")
+    assert note_2017[0][0].startswith("AidData counts co-financed loans whole"), note_2017
     assert cri == [(2, 398.1)]  # Route 32: the buyer's credit (US$ 296 m) and the concessional loan
     assert claims["C27"] == 398.136

@@ -113,8 +113,8 @@ def china_lending_chart(con, outdir: Path) -> list[Path]:
     bars come from. Without AidData's project data in the build the chart says so (it drew the Dialogue/BU bars under
     a legend "AidData GCDF 2.0: ..." with no AidData row: found by a QA pass)."""
     frame = con.execute(
-        "SELECT year, aiddata_usd_m, aiddata_source, dialogue_bu_usd_m FROM figures.china_lac_lending "
-        "WHERE recipient_iso3 = 'LAC' ORDER BY year"
+        "SELECT year, aiddata_usd_m, aiddata_source, dialogue_bu_usd_m, n_loans_without_amount "
+        "FROM figures.china_lac_lending WHERE recipient_iso3 = 'LAC' ORDER BY year"
     ).df()
     aiddata, bu = frame["aiddata_usd_m"].notna(), frame["dialogue_bu_usd_m"].notna()
     if not (aiddata.any() or bu.any()):
@@ -145,6 +145,9 @@ def china_lending_chart(con, outdir: Path) -> list[Path]:
         notes.append(f"No AidData bar for {year_spans(only_bu)}: "
                      f"{SOURCE_LABEL.get(last.aiddata_source.iloc[0], 'AidData').removeprefix('AidData ')} ends in "
                      f"{int(last.year.iloc[0])}." if len(last) else f"No AidData bar for {year_spans(only_bu)}.")
+    # AidData's bar leaves out its loans without a stated amount (no zero is added for them): said (a QA pass)
+    if (no_amount := frame.loc[frame["n_loans_without_amount"].fillna(0) > 0, "year"]).size:
+        notes.append(f"AidData's bars leave out its loans without a stated amount ({year_spans(no_amount)}).")
     if not bu.any():
         notes.append("No Dialogue/BU total in jlac's reviewed statements.")
     elif (only_aiddata := frame.loc[aiddata & ~bu, "year"]).size:
@@ -179,8 +182,10 @@ def render(con, outdir: Path) -> list[Path]:
         "projects_without_amount, coverage FROM figures.fig3_costa_rica_finance ORDER BY donor_iso3, source, year"
     ).df()
     unknown = frame[frame["coverage"] == "projects recorded without an amount"]
-    note = ("No point where AidData records projects without a stated amount only (amount unknown): "
-            + ", ".join(str(y) for y in sorted({int(y) for y in unknown["year"]})) + "." if len(unknown) else "")
+    # by source: one list of years across GCDF 2.0 and 3.0 named years true of one of them only (a QA pass)
+    note = ("No point where AidData records projects without a stated amount only (amount unknown): " + "; ".join(
+        f"{src} {year_spans(sorted({int(y) for y in rows['year']}))}" for src, rows in unknown.groupby("source"))
+        + "." if len(unknown) else "")
     # a year the source's release lacks is a gap in its line, not a zero: said, as the CSV's coverage says it
     absent = frame[frame["coverage"] == "year not in source"]
     if len(absent):

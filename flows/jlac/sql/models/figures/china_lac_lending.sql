@@ -1,10 +1,13 @@
 WITH loans AS (
-    SELECT p.commitment_year AS year, p.recipient_iso3, count(*) AS n_loans, sum(p.amount_usd_nominal) / 1e6 AS usd_m
+    -- loans without a stated amount are counted apart: they add nothing to usd_m, which the note must say
+    SELECT p.commitment_year AS year, p.recipient_iso3, count(p.amount_usd_nominal) AS n_loans,
+           count(*) - count(p.amount_usd_nominal) AS n_loans_without_amount, sum(p.amount_usd_nominal) / 1e6 AS usd_m
     FROM {{ ref('int_dev_finance_china_policy_bank_loans') }} p
     GROUP BY ALL
 
 ), by_year AS (
-    SELECT year, 'LAC' AS recipient_iso3, CAST(sum(n_loans) AS BIGINT) AS n_loans, sum(usd_m) AS usd_m  -- not HUGEINT
+    SELECT year, 'LAC' AS recipient_iso3, CAST(sum(n_loans) AS BIGINT) AS n_loans,  -- not HUGEINT
+           CAST(sum(n_loans_without_amount) AS BIGINT) AS n_loans_without_amount, sum(usd_m) AS usd_m
     FROM loans GROUP BY year
 ), statements AS (  -- Dialogue/BU annual totals (IAD<year>_total) and the Venezuela/Dominican Republic loans
     SELECT TRY_CAST(year AS INTEGER) AS year,
@@ -28,6 +31,7 @@ SELECT
     k.year,
     k.recipient_iso3,
     coalesce(l.n_loans, y.n_loans) AS n_loans,
+    coalesce(l.n_loans_without_amount, y.n_loans_without_amount) AS n_loans_without_amount,
     round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END), 1) AS aiddata_usd_m,
     CASE WHEN k.year BETWEEN c.gcdf3_first AND c.gcdf3_last THEN 'aiddata-gcdf3-projects'
          WHEN k.year <= c.gcdf2_last THEN 'aiddata-gcdf2-projects' END AS aiddata_source,
@@ -48,8 +52,18 @@ SELECT
              || ' are not derivable from them'
         WHEN s.usd_m IS NULL THEN NULL
         WHEN abs(coalesce(l.usd_m, y.usd_m, 0) - s.usd_m) <= 0.05 * s.usd_m THEN 'within 5% of the Dialogue/BU total'
-        ELSE 'AidData counts co-financed loans whole, loans to private firms and export credits, dated at '
+        -- each reason below points one way: AidData above Dialogue/BU, or below it (a QA pass found the first
+        -- reason given for years where AidData is the lower one)
+        WHEN coalesce(l.usd_m, y.usd_m, 0) > s.usd_m
+            THEN 'AidData counts co-financed loans whole, loans to private firms and export credits, dated at '
              || 'commitment; Dialogue/BU counts loans to governments and state firms, dated by its own rules'
+        ELSE 'AidData is lower: '
+             || CASE WHEN coalesce(l.n_loans_without_amount, y.n_loans_without_amount, 0) > 0
+                     THEN coalesce(l.n_loans_without_amount, y.n_loans_without_amount)
+                          || ' of its loans this year have no stated amount and add nothing here; '
+                     ELSE '' END
+             || 'Dialogue/BU counts loans AidData does not record or records smaller (its own sources, revised '
+             || 'between vintages)'
     END AS note,
     s.source_url AS statement_url
 FROM keys k

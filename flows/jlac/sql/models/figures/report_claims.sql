@@ -135,7 +135,10 @@ SELECT
     CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
     coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
     round(d.jlac_number, 3) AS jlac_number,
-    m.claim_id IS NULL AND p.claim_id IS NULL AS comparable,
+    -- a claim jlac has no value for is not comparable either (it read TRUE for them: a QA pass)
+    m.claim_id IS NULL AND p.claim_id IS NULL
+        AND CASE WHEN c.unit = 'date' THEN d.jlac_text IS NOT NULL
+                 ELSE d.jlac_number IS NOT NULL AND c.report_number IS NOT NULL END AS comparable,
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL
          THEN round(d.jlac_number - c.report_number, 3) END AS difference,
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL AND c.report_number <> 0
