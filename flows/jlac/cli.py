@@ -16,10 +16,10 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from typer.core import TyperOption
+from typer.core import TyperGroup, TyperOption
 
 import jlac
-from jlac import preflight
+from jlac import preflight, stops
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks
@@ -69,8 +69,21 @@ def _flag_type(option: TyperOption, ctx) -> str | None:
 
 TyperOption.display_type_rich = _flag_type
 
+
+
+class _Commands(TyperGroup):
+    """jlac's commands. A Ctrl-C that a command lets through is its one line and status 130: typer ends such a
+    command with status 130 and no word (`jlac sql` stopped in a query came out that way)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            _interrupted(stop_status(exc) or 130)
+
+
 app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), refreshed by Prefect flows.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=_Commands)
 # markup=False, emoji=False: paths, messages and values are printed as they are (a "[" in a path is no style tag,
 # ":x:" in a value no emoji)
 console = Console(markup=False, emoji=False)
@@ -352,23 +365,30 @@ def sql(
     from jlac.warehouse import connect_for_queries, read_only_statement
 
     require_utf8(query, "the query")  # found by a QA pass
+    shown = min(max_rows, sys.maxsize - 1)  # fetchmany takes no more (a larger --max-rows was a traceback)
+
+    def run(con) -> tuple[list[str], list] | None:
+        read_only_statement(con, query)  # one query that only reads (empty text is named there too)
+        cur = out.execute(con, query, format_.value)  # DuckDB writes what Python would convert lossily
+        columns = [d[0] for d in cur.description or []]
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if format_ is OutputFormat.json and repeated:  # a JSON object keeps one value per name: no silent loss
+            raise JlacError(f"the result has more than one column named {', '.join(repeated)}; JSON objects "
+                            "need distinct names: name them apart with AS (or use -f csv)")
+        if format_ is not OutputFormat.table:  # streamed while the connection is open
+            write = out.write_csv if format_ is OutputFormat.csv else out.write_json
+            write(columns, out.batches(cur) if columns else [])
+            return None
+        return columns, cur.fetchmany(shown + 1) if columns else []
+
     try:
         with connect_for_queries(get_settings()) as con:
-            read_only_statement(con, query)  # one query that only reads (empty text is named there too)
-            cur = out.execute(con, query, format_.value)  # DuckDB writes what Python would convert lossily
-            columns = [d[0] for d in cur.description or []]
-            repeated = sorted({c for c in columns if columns.count(c) > 1})
-            if format_ is OutputFormat.json and repeated:  # a JSON object keeps one value per name: no silent loss
-                raise JlacError(f"the result has more than one column named {', '.join(repeated)}; JSON objects "
-                                "need distinct names: name them apart with AS (or use -f csv)")
-            if format_ is not OutputFormat.table:  # streamed while the connection is open
-                write = out.write_csv if format_ is OutputFormat.csv else out.write_json
-                write(columns, out.batches(cur) if columns else [])
-                return
-            shown = min(max_rows, sys.maxsize - 1)  # fetchmany takes no more (a larger --max-rows was a traceback)
-            rows = cur.fetchmany(shown + 1) if columns else []
+            result = stops.interruptible(con, lambda: run(con))  # a Ctrl-C stops the query at once
     except (JlacError, duckdb.Error) as exc:
         _fail(_one_line(_without_extension_advice(exc)))
+    if result is None:
+        return
+    columns, rows = result
     more = len(rows) > shown
     rows = rows[:shown]
     table = out.table(*(out.visible(c) for c in columns))
