@@ -155,11 +155,15 @@ def test_a_cluster_copied_as_root_is_given_back_to_the_server_user(home):
     cluster = pgcluster.LocalCluster(home)
     config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), None, None)
     pgcluster.stop(cluster.start(config, ReaderPolicy(password="p4ss-word")))
+    # the log holds readers' failed SQL: its owner's only, as the data folder (it was 0644: a QA pass)
+    assert cluster.log.stat().st_mode & 0o777 == 0o600
+    cluster.log.chmod(0o644)  # one an older jlac wrote
     for path in [cluster.data, *cluster.data.rglob("*")]:  # what `cp -r` of the warehouse folder by root leaves
         os.lchown(path, 0, 0)
     proc = cluster.start(config, ReaderPolicy(password="p4ss-word"))  # was: "did not start (exit 2)", Permission denied
     try:
         assert cluster.data.stat().st_uid != 0 and (cluster.data / "PG_VERSION").stat().st_uid != 0
+        assert cluster.log.stat().st_mode & 0o777 == 0o600
     finally:
         pgcluster.stop(proc)
 

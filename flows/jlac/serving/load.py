@@ -365,12 +365,13 @@ def _blockers(pg: psycopg.Connection, tables: list[str]) -> list[tuple]:
     taken at its first read, so a session's durations came out short (even negative) and nobody was ever past a
     limit. The clock and a fresh snapshot of the sessions instead."""
     pg.execute("SELECT pg_stat_clear_snapshot()")
+    # one row per session: a DISTINCT over the lock rows kept one per table held, the clock differing on each
     return pg.execute(
-        "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, "
+        "SELECT a.pid, a.usename, a.application_name, a.state, "
         "extract(epoch FROM clock_timestamp() - a.state_change), "
         "extract(epoch FROM clock_timestamp() - a.query_start) "
-        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])", [tables]).fetchall()
+        "FROM pg_stat_activity a WHERE a.pid IN (SELECT l.pid FROM pg_locks l WHERE l.granted "
+        "AND l.pid <> pg_backend_pid() AND l.relation = ANY(%s::regclass[])) ORDER BY a.pid", [tables]).fetchall()
 
 
 class _StillBusy(Exception):
@@ -382,7 +383,7 @@ class _StillBusy(Exception):
 
 
 def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap_wait_s: float,
-              reader: ReaderPolicy | None = None) -> None:
+              reader: ReaderPolicy | None = None, published_at: datetime | None = None) -> None:
     """Take the old tables from the readers: wait for queries and transactions in flight on them.
 
     Never waits while holding some of them. One ``LOCK TABLE`` of them all took them one at a time, waiting for
@@ -398,7 +399,10 @@ def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap
     long as it runs. After ``swap_wait_s`` a blocking reader session past the reader role's limits (idle in its
     transaction longer than ``idle_in_transaction_timeout``, or one query longer than ``statement_timeout``: limits
     any session can turn off for itself) is disconnected and the lock taken; a reader within them makes the load give
-    up (rolled back; retried later).
+    up (rolled back; retried later), unless the copy has lagged the warehouse published at ``published_at`` for
+    longer than the reader policy's ``max_stale``: then every blocking reader session is disconnected. (Readers
+    within their limits taking turns on the tables, a dashboard refreshing every few seconds beside a slow extract,
+    held a publish off for as long as they ran.)
     """
     pg.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
     hold_s = _seconds(pg, lock_timeout) or 2.0  # lock_timeout 0 means no limit: an attempt stays bounded
@@ -425,7 +429,7 @@ def _lock_old(pg: psycopg.Connection, tables: list[str], lock_timeout: str, swap
             if time.monotonic() >= deadline:
                 blockers = _blockers(pg, tables)
                 if reader is not None and not evicted:
-                    evicted = _evict(pg, blockers, reader)
+                    evicted = _evict(pg, blockers, reader, _stale_for(pg, reader, published_at))
                     if evicted:
                         # a disconnected session's backend lets its locks go as it exits, a moment later: the next
                         # attempts get that moment, not one NOWAIT try (CI saw "sessions on them: none left")
@@ -485,8 +489,19 @@ def _busy(pg: psycopg.Connection, tables: list[str]) -> tuple[str | None, bool]:
     return (tables[first - 1] if first else None), stuck
 
 
-def _evict(pg: psycopg.Connection, blockers: list[tuple], reader: ReaderPolicy) -> bool:
-    """Disconnect the blocking sessions of other roles that are past the reader role's limits; True if any."""
+def _stale_for(pg: psycopg.Connection, reader: ReaderPolicy, published_at: datetime | None) -> float | None:
+    """Seconds the copy has lagged the warehouse published at ``published_at`` when that is past the policy's
+    ``max_stale``, else None."""
+    limit = _seconds(pg, reader.max_stale)
+    if published_at is None or limit <= 0:
+        return None
+    lag = (datetime.now(UTC) - published_at).total_seconds()
+    return lag if lag > limit else None
+
+
+def _evict(pg: psycopg.Connection, blockers: list[tuple], reader: ReaderPolicy, stale_s: float | None = None) -> bool:
+    """Disconnect the blocking sessions of other roles that are past the reader role's limits, or every one of them
+    when the copy is stale (``stale_s``: seconds behind, past ``max_stale``); True if any."""
     idle_limit = _seconds(pg, reader.idle_in_transaction_timeout)
     query_limit = _seconds(pg, reader.statement_timeout)
     me = pg.execute("SELECT current_user").fetchone()[0]
@@ -494,16 +509,18 @@ def _evict(pg: psycopg.Connection, blockers: list[tuple], reader: ReaderPolicy) 
     for pid, user, app, state, in_state, query_for in blockers:
         over = ((state or "").startswith("idle in transaction") and idle_limit > 0 and in_state > idle_limit) or \
             (state == "active" and query_limit > 0 and (query_for or 0) > query_limit)
-        if user != me and over and _terminate(pg, pid):
-            log.warning("disconnected session %s of role %s (%s, %s for %.0f s, past the reader role's limits): it "
-                        "kept the new serving copy from being swapped in", pid, user, app or "no application", state,
-                        in_state)
+        if user != me and (over or stale_s is not None) and _terminate(pg, pid):
+            why = ("past the reader role's limits" if over else
+                   f"the copy lagged the published warehouse for {stale_s / 60:.0f} min, past JLAC_SQL_MAX_STALE "
+                   f"({reader.max_stale})")
+            log.warning("disconnected session %s of role %s (%s, %s for %.0f s, %s): it kept the new serving copy "
+                        "from being swapped in", pid, user, app or "no application", state, in_state, why)
             ended = True
     return ended
 
 
 def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_wait_s: float,
-          kept: list[str]) -> None:
+          kept: list[str], published_at: datetime | None = None) -> None:
     """Inside the load's transaction: replace the served tables by the staged ones, keeping the ``kept`` tables
     (``schema.name``, unchanged content) where they are instead of copying them again.
 
@@ -515,7 +532,8 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
                      [list(SCHEMAS)]).fetchall()
     reader = policy.user
     if old:
-        _lock_old(pg, [sql.Identifier(*name).as_string(pg) for name in old], lock_timeout, swap_wait_s, policy)
+        _lock_old(pg, [sql.Identifier(*name).as_string(pg) for name in old], lock_timeout, swap_wait_s, policy,
+                  published_at)
     # The new tables are granted to the reader role and to every role that could read the copy before.
     readers = {r for (r,) in pg.execute(
         "SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
@@ -626,5 +644,5 @@ def _load(duck, pg, tables, kept, version, published_at, started, warehouse, tar
                         pass
             _version_table(pg, STAGE + "meta", version, published_at, started, len(tables), rows, warehouse, left_out,
                            keys, len(kept))
-            _swap(pg, target.reader, lock_timeout, swap_wait_s, sorted(kept))
+            _swap(pg, target.reader, lock_timeout, swap_wait_s, sorted(kept), published_at)
     return rows

@@ -65,6 +65,9 @@ class ReaderPolicy:
     statement_timeout: str = "120s"  # JLAC_SQL_STATEMENT_TIMEOUT
     idle_in_transaction_timeout: str = "60s"  # JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT
     connection_limit: int = 50  # JLAC_SQL_MAX_CONNECTIONS
+    # how long the copy may lag the published warehouse before a swap disconnects the readers blocking it, within
+    # their limits or not (readers taking turns on the tables held a publish off for good: a QA pass); 0: never
+    max_stale: str = "15min"  # JLAC_SQL_MAX_STALE
 
     @classmethod
     def from_env(cls) -> ReaderPolicy:
@@ -74,6 +77,7 @@ class ReaderPolicy:
             statement_timeout=_duration("JLAC_SQL_STATEMENT_TIMEOUT", "120s"),
             idle_in_transaction_timeout=_duration("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
             connection_limit=env_number("JLAC_SQL_MAX_CONNECTIONS", 50, minimum=1),
+            max_stale=_duration("JLAC_SQL_MAX_STALE", "15min"),
         )
 
 
