@@ -188,6 +188,29 @@ def test_cli_status_names_the_after_publish_hooks_still_pending_for_the_publishe
     assert "hooks not done" not in CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output
 
 
+def test_cli_status_does_not_call_the_postgres_hook_pending_once_serve_sql_loaded_the_run(settings, monkeypatch):
+    """Found by a QA pass: after the hook gave up on busy readers, serve-sql loaded the run, and status said both
+    'postgres not done' and 'serving copy ... current'."""
+    from jlac.serving import status as serving_status_mod
+    from jlac.serving.status import ServingStatus
+
+    down = {"hook": "postgres", "status": "failed", "seconds": 181.0,
+            "message": "ServingLoadError: readers kept the served tables busy for more than 180 s"}
+    _ledger(settings, {"run_id": "r1", "status": "completed", "hooks": [down]})
+    monkeypatch.setattr(serving_status_mod, "serving_status",
+                        lambda s: ServingStatus("local cluster on 127.0.0.1:5433", version="r1", published="r1"))
+    output = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output
+    assert "postgres (ServingLoadError" not in output, output
+    assert ("serving copy (local cluster on 127.0.0.1:5433): run r1, current (loaded by serve-sql after the "
+            "refresh's postgres hook failed)") in output
+    # still behind: still pending
+    monkeypatch.setattr(serving_status_mod, "serving_status",
+                        lambda s: ServingStatus("local cluster on 127.0.0.1:5433", version="r0", published="r1"))
+    output = CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output
+    assert "after-publish hooks not done for the published run r1: " in output
+    assert "postgres (ServingLoadError" in output and "loaded by serve-sql" not in output
+
+
 def test_ledger_skips_json_that_is_no_run_record_and_appends_without_blank_lines(tmp_path, caplog):
     path = tmp_path / "runs.jsonl"
     ledger.append(path, ledger.RunRecord(run_id="a"))

@@ -203,16 +203,22 @@ def _print_status(settings, rows) -> None:
         console.print(Text(f"the published warehouse holds run {unrecorded} (meta.runs), which {settings.run_ledger} "
                            "does not list (stopped, or its ledger could not be written, after its publish): the table "
                            "above may name older vintages; the next refresh records it", style="red"), soft_wrap=True)
-    if pending := pending_hooks(settings):
-        run_id, hooks = pending
-        what = "; ".join(f"{hook} ({message})" if message else f"{hook} (not run)" for hook, message in hooks)
-        console.print(f"after-publish hooks not done for the published run {run_id}: {what}; the next refresh runs "
-                      "them again", highlight=False, soft_wrap=True)
     from jlac.serving.status import serving_status
 
     serving = serving_status(settings)
+    caught_up = False  # the postgres hook failed, but serve-sql has loaded the run since (the two lines contradicted)
+    if pending := pending_hooks(settings):
+        run_id, hooks = pending
+        caught_up = serving is not None and serving.current and serving.version == run_id and \
+            any(hook == "postgres" for hook, _ in hooks)
+        hooks = [(hook, message) for hook, message in hooks if not (caught_up and hook == "postgres")]
+        what = "; ".join(f"{hook} ({message})" if message else f"{hook} (not run)" for hook, message in hooks)
+        if hooks:
+            console.print(f"after-publish hooks not done for the published run {run_id}: {what}; the next refresh "
+                          "runs them again", highlight=False, soft_wrap=True)
     if serving is not None:
-        console.print(serving.line(), highlight=False)
+        console.print(serving.line() + (" (loaded by serve-sql after the refresh's postgres hook failed)"
+                                        if caught_up else ""), highlight=False)
 
 
 def export_parquet(
