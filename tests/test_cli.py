@@ -637,11 +637,12 @@ def test_export_to_an_empty_path_is_refused_not_written_where_one_stands(warehou
 def test_revisions_of_an_unknown_reporter_says_so_and_a_huge_limit_is_a_usage_error(warehouse_env):
     result = runner.invoke(app, ["revisions", "--reporter", "XXX"], env=warehouse_env)
     said = " ".join(result.output.split())
-    assert result.exit_code == 0 and "no published value of reporter XXX changed" in said
+    assert result.exit_code == 0 and "no published trade value of reporter XXX changed (trade values only" in said
     # one sentence, not "no revisions (latest publish (run ...))" (QA pass)
     assert said.startswith("no revisions in the latest publish (run ") and "((" not in said, said
     result = runner.invoke(app, ["revisions", "--all", "--reporter", "XXX"], env=warehouse_env)
-    assert " ".join(result.output.split()).startswith("no revisions in any publish: no published value"), result.output
+    said = " ".join(result.output.split())
+    assert said.startswith("no revisions in any publish: no published trade value"), said
     result = runner.invoke(app, ["revisions", "--limit", "99999999999999999999"], env=warehouse_env)
     assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output, result.output
 

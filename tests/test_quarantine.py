@@ -250,3 +250,21 @@ def test_a_partner_under_the_uns_m49_spelling_is_known(name, iso3):
 
     match = countries.resolve("imf", name)
     assert (match.iso3 if match else None) == iso3
+
+
+@pytest.mark.parametrize(("tag", "name", "iso3"), [
+    ("oecd", "Côte d'Ivoire", "CIV"), ("mof", "Curaçao", "CUW"), ("oecd", "Türkiye", "TUR"),
+    ("imf", "Réunion", "REU"),
+])
+def test_a_name_written_decomposed_is_the_same_name(tag, name, iso3):
+    """Found by a QA pass: 'Côte d'Ivoire' with its accent as a separate combining character (NFD, as files saved on
+    macOS often are) was unknown: a DAC2a year lost its rows silently, and a refusal named a value that looked exactly
+    like a known one."""
+    import unicodedata
+
+    from jlac import countries
+
+    decomposed = unicodedata.normalize("NFD", name)
+    assert decomposed != name
+    assert countries.resolve(tag, name).iso3 == iso3
+    assert countries.resolve(tag, decomposed).iso3 == iso3

@@ -104,8 +104,11 @@ def revisions(
             raise typer.Exit(1) from None
     if not found.rows:
         scope = "in any publish" if found.scope == "all" else f"in the {found.scope}"
-        console.print(f"no revisions {scope}: no published value"
-                      + (f" of reporter {reporter}" if reporter else "") + " changed"
+        # trade values only: aid or exchange-rate values a publish changed are not recorded (it said "no published
+        # value changed" after both had: a QA pass)
+        console.print(f"no revisions {scope}: no published trade value"
+                      + (f" of reporter {reporter}" if reporter else "") + " changed (trade values only: "
+                      "marts.fct_trade_annual and marts.fct_trade_annual_by_aggregate)"
                       + ("; `jlac revisions --all` shows the history" if not all_ else ""))
         return
     from jlac.tables import fitted, left_out

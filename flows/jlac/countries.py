@@ -8,6 +8,7 @@ MOF 'St.Vincent'), historical entities (USSR, Yugoslavia, ...), and IMF aggregat
 from __future__ import annotations
 
 import csv
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -55,7 +56,7 @@ def _read_overrides(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str]
             hit = pycountry.countries.get(alpha_3=iso3) or pycountry.historic_countries.get(alpha_3=iso3)
             if hit is not None:
                 display = getattr(hit, "common_name", None) or hit.name
-        out[(row["source"], row["name"])] = CountryMatch(
+        out[(row["source"], unicodedata.normalize("NFC", row["name"]))] = CountryMatch(
             name=row["name"], iso3=iso3, m49=int(row["m49"]) if row["m49"] else None, kind=row["kind"],
             display_name=display, aggregate_code=row["aggregate_code"] or None,
             imts_code=row["imts_code"] or None, note=row["note"],
@@ -64,8 +65,10 @@ def _read_overrides(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str]
 
 
 def resolve(source: str, name: str) -> CountryMatch | None:
-    """The country, territory or aggregate a publisher's name denotes; None when unknown."""
-    return _resolve(source, name.strip(), id(_overrides()))
+    """The country, territory or aggregate a publisher's name denotes; None when unknown. The name is compared in
+    Unicode's composed form (NFC): 'Côte d'Ivoire' written decomposed, as files saved on macOS often are, is the
+    same name (it was unknown, and looked exactly like the known one in the message: a QA pass)."""
+    return _resolve(source, unicodedata.normalize("NFC", name.strip()), id(_overrides()))
 
 
 @cache
