@@ -307,3 +307,48 @@ def test_dac2a_costa_rica_missing_from_one_years_file_is_refused(tmp_path, mirro
         "Figure 3's recipient (Costa Rica) and donors (Japan, Korea) in every year's file"]
     details = " ".join(o.details for o in failed[0].outcomes)
     assert "'file': 'ODA-2010-DAC2a.csv', 'missing': 'CRI', 'role': 'recipient'" in details
+
+
+def test_dac2a_years_a_newer_release_leaves_out_are_kept_from_the_earlier_one(tmp_path, mirror):
+    """Found by a QA pass: a DAC2a release without its 2002-2009 files was published and removed those years from
+    the warehouse (Figure 3's Japan 2009, 58.29, became "outside source years"), without a word. The years a newer
+    release lacks are now kept from the newest earlier vintage holding them, as MOF's top-30 keeps its window."""
+    from jlac.config import Settings
+    from jlac.snapshots import latest_snapshot, with_history
+
+    real = mirror / "oecd-dac2a" / "2022-01-18"
+    (tmp_path / "m" / "oecd-dac2a").mkdir(parents=True)
+    (tmp_path / "m" / "oecd-dac2a" / "2022-01-18").symlink_to(real, target_is_directory=True)
+    new = tmp_path / "m" / "oecd-dac2a" / "2026-12-01"
+    new.mkdir()
+    for year in range(2010, 2020):
+        shutil.copyfile(real / f"ODA-{year}-DAC2a.csv", new / f"ODA-{year}-DAC2a.csv")
+    before = csv_cell(real / "ODA-2019-DAC2a.csv", "Costa Rica", "Japan")
+    text = (new / "ODA-2019-DAC2a.csv").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith('"Costa Rica"'))
+    (new / "ODA-2019-DAC2a.csv").write_text(text.replace(row, row.replace(f"{before:g}", "20.19", 1)), encoding="utf-8")
+    assert csv_cell(new / "ODA-2019-DAC2a.csv", "Costa Rica", "Japan") == 20.19  # a revision in the new release
+    write_manifest(new, "oecd-dac2a")
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store",
+                        mirrors=(tmp_path / "m",), output=tmp_path / "out")
+    snapshot = with_history(latest_snapshot("oecd-dac2a", settings), settings)  # as the refresh's plan gives it
+    con = duckdb.connect()
+    get_source("oecd-dac2a").parse(snapshot, con).create_view("dac")
+    vintages = dict(con.execute("SELECT year, any_value(vintage) FROM dac GROUP BY year "
+                                "HAVING count(DISTINCT vintage) = 1").fetchall())
+    assert sorted(vintages) == list(range(2002, 2020))
+    assert {y: v for y, v in vintages.items() if y < 2010} == dict.fromkeys(range(2002, 2010), "2022-01-18")
+    assert {y: v for y, v in vintages.items() if y >= 2010} == dict.fromkeys(range(2010, 2020), "2026-12-01")
+    assert value(con, 2009, "Costa Rica", "Japan") == csv_cell(real / "ODA-2009-DAC2a.csv", "Costa Rica", "Japan")
+    assert value(con, 2019, "Costa Rica", "Japan") == 20.19
+    # an earlier vintage whose every year a newer one holds is neither read nor verified: its damage stops nothing
+    for year in range(2002, 2010):
+        shutil.copyfile(real / f"ODA-{year}-DAC2a.csv", new / f"ODA-{year}-DAC2a.csv")
+    write_manifest(new, "oecd-dac2a")
+    damaged = tmp_path / "m" / "oecd-dac2a" / "2022-01-18"
+    damaged.unlink()
+    shutil.copytree(real, damaged)
+    (damaged / "ODA-2005-DAC2a.csv").write_text("damaged", encoding="utf-8")
+    con = duckdb.connect()
+    rel = get_source("oecd-dac2a").parse(with_history(latest_snapshot("oecd-dac2a", settings), settings), con)
+    assert con.execute(f"SELECT DISTINCT vintage FROM ({rel.sql_query()})").fetchall() == [("2026-12-01",)]

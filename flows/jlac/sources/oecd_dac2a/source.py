@@ -16,6 +16,7 @@ header ``STRUCTURE,STRUCTURE_ID,...,DONOR,Donor,RECIPIENT,Recipient,MEASURE,...`
 from __future__ import annotations
 
 import csv
+import logging
 import re
 
 import duckdb
@@ -24,9 +25,11 @@ import pycountry
 
 from jlac.countries import resolve
 from jlac.errors import ParseError
-from jlac.snapshots import Snapshot
+from jlac.snapshots import Snapshot, verify_earlier
 from jlac.sources import Column, Source
 from jlac.textfiles import check_text, read_csv
+
+log = logging.getLogger(__name__)
 
 COUNTRY_TAG = "oecd"
 _FILE = re.compile(r"ODA-(\d{4})-DAC2a\.csv$")
@@ -145,28 +148,62 @@ def _is_sdmx(path, label: str) -> bool:
         return fh.readline().startswith("STRUCTURE,")
 
 
-def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-    """All files, long format: one row per recipient, donor and year with a non-empty cell."""
+def _vintage_rows(snap: Snapshot, con: duckdb.DuckDBPyConnection, table: str, skip: set[int]) -> set[int] | None:
+    """The rows of one vintage's files, less the years in ``skip``, into the temp table ``table`` (with the
+    vintage); the years it holds, or None when every one of its per-year files is of a year in ``skip`` (nothing
+    read)."""
     parts = []
-    for f in sorted(snapshot.files, key=lambda f: f.path):
+    for f in sorted(snap.files, key=lambda f: f.path):
         if not f.path.lower().endswith(".csv"):
             continue
-        path = snapshot.path(f.path)
+        m = _FILE.search(f.path)
+        if m and int(m.group(1)) in skip:  # a year a newer vintage holds: not read
+            continue
+        path = snap.path(f.path)
         if _is_sdmx(path, f.path):
             parts.append(sdmx_relation(con, path, f.path))
             continue
-        m = _FILE.search(f.path)
         if not m:
-            raise ParseError(f"oecd-dac2a {snapshot.id}: {f.path} is neither ODA-<year>-DAC2a.csv nor an SDMX CSV")
+            raise ParseError(f"oecd-dac2a {snap.id}: {f.path} is neither ODA-<year>-DAC2a.csv nor an SDMX CSV")
         rel = _file_relation(con, path, f.path, int(m.group(1)))
         parts.append(rel.project("*, NULL::VARCHAR AS donor_code, NULL::VARCHAR AS recipient_code"))
     if not parts:
-        raise ParseError(f"oecd-dac2a {snapshot.id}: no ODA-<year>-DAC2a.csv or SDMX CSV file in the manifest")
+        return None
     rel = parts[0]
     for p in parts[1:]:
         rel = rel.union(p)
     rel.create_view("_oecd_dac2a_union", replace=True)
-    con.execute("CREATE OR REPLACE TEMP TABLE _oecd_dac2a_long AS SELECT * FROM _oecd_dac2a_union")
+    # materialized before the next vintage's files replace the views it reads
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, ? AS vintage FROM _oecd_dac2a_union "
+                "WHERE year IS NULL OR year NOT IN (SELECT unnest(?::INTEGER[]))", [snap.vintage, sorted(skip)])
+    return {y for (y,) in con.execute(f"SELECT DISTINCT year FROM {table} WHERE year IS NOT NULL").fetchall()}
+
+
+def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """All files, long format: one row per recipient, donor and year with a non-empty cell; and the years an earlier
+    vintage holds that no newer one does, from the newest earlier vintage holding them. A release covering fewer
+    years (the OECD's tables start later as they grow) removed the years it left out from the published warehouse,
+    Figure 3's 2009 included, without a word (found by a QA pass); they are kept, as MOF's top-30 window keeps
+    its years."""
+    tables, covered = [], set()
+    for i, snap in enumerate((snapshot, *reversed(snapshot.older))):  # newest first
+        if snap is not snapshot:
+            per_year = [int(m.group(1)) for f in snap.files if (m := _FILE.search(f.path))]
+            if len(per_year) == sum(f.path.lower().endswith(".csv") for f in snap.files) and set(per_year) <= covered:
+                continue  # every file of a year a newer vintage holds: neither verified nor read
+            verify_earlier(snapshot, snap)
+        years = _vintage_rows(snap, con, f"_oecd_dac2a_v{i}", covered)
+        if years is None:
+            continue
+        if snap is not snapshot and years:
+            log.info("%s: years %s kept from the earlier vintage %s (the newer ones do not hold them)", snapshot.id,
+                     ", ".join(map(str, sorted(years))), snap.vintage)
+        tables.append(f"_oecd_dac2a_v{i}")
+        covered |= years
+    if not tables:
+        raise ParseError(f"oecd-dac2a {snapshot.id}: no ODA-<year>-DAC2a.csv or SDMX CSV file in the manifest")
+    con.execute("CREATE OR REPLACE TEMP TABLE _oecd_dac2a_long AS "
+                + " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables))
     bad = con.sql(
         "SELECT file, row_number, recipient_name, donor_name, value FROM _oecd_dac2a_long "
         "WHERE NOT isfinite(coalesce(TRY_CAST(value AS DOUBLE), 'nan'::DOUBLE)) OR year IS NULL LIMIT 5"
@@ -185,7 +222,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     con.from_df(frame.astype(object)).create_view("_oecd_dac2a_codes", replace=True)
     return con.sql(
         """
-        SELECT l.file, l.row_number, l.year, l.recipient_name,
+        SELECT l.vintage, l.file, l.row_number, l.year, l.recipient_name,
                CASE WHEN l.recipient_code IS NULL THEN r.iso3 ELSE rc.iso3 END AS recipient_iso3,
                l.donor_name, CASE WHEN l.donor_code IS NULL THEN d.iso3 ELSE dc.iso3 END AS donor_iso3,
                CAST(l.value AS DOUBLE) AS value_usd_m
@@ -204,7 +241,8 @@ SOURCE = Source(
     "prices, one row per recipient, donor and year with a non-empty cell (regional and income totals "
     "included).",
     columns=(
-        Column("file", "VARCHAR", "CSV file in the snapshot (ODA-<year>-DAC2a.csv)"),
+        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from: the newest that holds its year"),
+        Column("file", "VARCHAR", "CSV file in that vintage (ODA-<year>-DAC2a.csv, or an SDMX CSV)"),
         Column("row_number", "INTEGER", "Line number of the recipient row in the file (header = line 1)"),
         Column("year", "INTEGER", "Calendar year of the disbursements (from the file name)"),
         Column("recipient_name", "VARCHAR", "Recipient as OECD names it (countries, regions, income groups)"),
@@ -217,5 +255,6 @@ SOURCE = Source(
     parse=parse,
     key=("year", "recipient_name", "donor_name"),
     required=False,
-    version="2",
+    reads_history=True,
+    version="3",
 )

@@ -125,6 +125,9 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     SELECT c.*, TRY_CAST(regexp_extract(replace(c.report_value, ',', ''), '-?\d+(\.\d+)?') AS DOUBLE) AS report_number
     FROM {{ source('seeds', 'report_claims') }} c
 )
+-- comparable: the claims set against a jlac value (reproduced or differs); not those measured otherwise, over an
+-- incomplete span, or without a jlac value (they read TRUE: a QA pass)
+SELECT * REPLACE (status IN ('reproduced', 'differs') AS comparable) FROM (
 SELECT
     c.claim_id,
     c.topic,
@@ -135,10 +138,7 @@ SELECT
     CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
     coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
     round(d.jlac_number, 3) AS jlac_number,
-    -- a claim jlac has no value for is not comparable either (it read TRUE for them: a QA pass)
-    m.claim_id IS NULL AND p.claim_id IS NULL
-        AND CASE WHEN c.unit = 'date' THEN d.jlac_text IS NOT NULL
-                 ELSE d.jlac_number IS NOT NULL AND c.report_number IS NOT NULL END AS comparable,
+    NULL::BOOLEAN AS comparable,  -- from the status, below
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL
          THEN round(d.jlac_number - c.report_number, 3) END AS difference,
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL AND c.report_number <> 0
@@ -164,4 +164,5 @@ LEFT JOIN derived d USING (claim_id)
 LEFT JOIN measures m USING (claim_id)
 LEFT JOIN partial p USING (claim_id)
 LEFT JOIN needs n USING (claim_id)
-ORDER BY c.claim_id
+) AS claims_out
+ORDER BY claim_id
