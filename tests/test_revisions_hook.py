@@ -181,3 +181,40 @@ def test_revisions_at_80_columns_breaks_no_number_across_lines(tmp_path):
         new = f"{float(old.replace(',', '')) * 1.00754:,.0f}"
         [row] = [x for x in lines if x.startswith(f"JPN      {partner}     {flow} ") and "+0.754" in x]
         assert f" {old} " in row and f" {new} " in row, (old, new, result.output)
+
+
+def test_a_value_changing_a_hundredfold_stops_the_publish_unless_accepted(tmp_path, monkeypatch):
+    """Found by a QA pass: a MOF top-30 release read in million yen under its thousand-yen header (every value
+    / 1000), and one cut inside its last value (Russia's 2025 imports 828,081,800 -> 82 thousand yen), were both
+    published, the only trace a -99.9 % row in `jlac revisions`. A substantial value changing 100-fold either way
+    stops the publish, naming the source and values, unless JLAC_ACCEPT_REVISIONS names the source."""
+    from types import SimpleNamespace
+
+    import pytest
+    from jlac.errors import JlacError, SettingError
+
+    old = _warehouse(tmp_path / "old.duckdb", [
+        ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1858e9, "2026-10-04"),
+        ("mof-trade-by-country-top30", "RUS", 2025, 5.6e9, 828_081_800e3, "2026-10-04"),
+        ("imf-dots", "HTI", 2020, 4e4, None, "2022-02-02"),  # a few thousand dollars: free to grow 100-fold
+        ("imf-dots", "CHL", 2020, 1.5e9, None, "2022-02-02"),
+    ])
+    new = _warehouse(tmp_path / "new.duckdb", [
+        ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1.858e9, "2026-12-01"),  # thousand -> million
+        ("mof-trade-by-country-top30", "RUS", 2025, 5.6e9, 82e3, "2026-12-01"),  # cut inside the value
+        ("imf-dots", "HTI", 2020, 4e6, None, "2022-02-02"),
+        ("imf-dots", "CHL", 2020, 1.6e9, None, "2022-02-02"),  # an ordinary revision
+    ])
+    ctx = SimpleNamespace(build=new, previous=old, record=SimpleNamespace(run_id="run-2"))
+    with pytest.raises(JlacError) as exc:
+        revisions.before(ctx)  # the publish step's hook: records, then refuses
+    said = str(exc.value)
+    assert "mof-trade-by-country-top30: 2 value(s), e.g. JPN->RUS export 2025: 828,081,800,000 -> 82,000 JPY" in said
+    assert "JPN->MEX export 2024: 1,858,000,000,000 -> 1,858,000,000 JPY" in said
+    assert "HTI" not in said and "CHL" not in said and "Nothing was published" in said
+    assert "JLAC_ACCEPT_REVISIONS=mof-trade-by-country-top30" in said
+    monkeypatch.setenv("JLAC_ACCEPT_REVISIONS", "mof-trade-by-country-top30")
+    revisions.before(ctx)  # a reviewer accepted the release
+    monkeypatch.setenv("JLAC_ACCEPT_REVISIONS", "mof-top30")
+    with pytest.raises(SettingError, match="JLAC_ACCEPT_REVISIONS: no source named mof-top30"):
+        revisions.before(ctx)

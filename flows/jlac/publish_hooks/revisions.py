@@ -18,11 +18,12 @@ number disappeared" is something someone should see, not only a row in ``marts.t
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 
 import duckdb
 
-from jlac.errors import JlacError
+from jlac.errors import JlacError, SettingError
 from jlac.publish_hooks import PublishContext, PublishHook
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,66 @@ def record(build, previous, run_id: str, at: datetime | None = None) -> int:
     return added
 
 
+# A published value that changes by this factor or more (either way) is no revision but a unit read otherwise
+# (thousand vs million yen under an unchanged header) or a number cut short (a file cut inside its last value): both
+# were published by a QA pass, the only trace a -99.9 % row in `jlac revisions`. Values below SUBSTANTIAL are left
+# to change freely (a partner's few thousand dollars can grow a hundredfold).
+IMPLAUSIBLE_FACTOR = 100
+SUBSTANTIAL = {"USD": 1e6, "JPY": 1e8}
+ACCEPT_ENV = "JLAC_ACCEPT_REVISIONS"
+
+
+def accepted_sources() -> set[str]:
+    """Sources whose implausible changes a reviewer accepts for this refresh (``JLAC_ACCEPT_REVISIONS``, names
+    separated by commas or spaces); an unknown name is refused, naming it."""
+    from jlac.sources import all_sources
+
+    names = {n for n in os.environ.get(ACCEPT_ENV, "").replace(",", " ").split() if n}
+    if unknown := sorted(names - set(all_sources())):
+        raise SettingError(f"{ACCEPT_ENV}: no source named {', '.join(unknown)}; it takes source names "
+                           "(`jlac sources` lists them), e.g. mof-trade-by-country-top30")
+    return names
+
+
+def implausible(build, run_id: str) -> list[tuple]:
+    """This publish's changes of a substantial published value by IMPLAUSIBLE_FACTOR or more: (source, reporter,
+    partner, flow, year, old, new, unit), largest factor first."""
+    cases = " ".join(f"WHEN '{u}' THEN {v}" for u, v in SUBSTANTIAL.items())
+    with duckdb.connect(str(build), read_only=True) as con:
+        return con.execute(f"""
+            SELECT source, reporter_iso3, coalesce(partner_iso3, partner_aggregate), flow, year, old_value, new_value,
+                   unit
+            FROM marts.trade_revisions
+            WHERE recorded_by = 'publish' AND published_run = ? AND new_value IS NOT NULL
+              AND abs(old_value) >= CASE unit {cases} ELSE 'infinity'::DOUBLE END
+              AND (abs(new_value) * {IMPLAUSIBLE_FACTOR} <= abs(old_value)
+                   OR abs(new_value) >= abs(old_value) * {IMPLAUSIBLE_FACTOR})
+            ORDER BY greatest(abs(new_value) / nullif(abs(old_value), 0), abs(old_value) / nullif(abs(new_value), 0))
+                     DESC NULLS FIRST, source, year""", [run_id]).fetchall()
+
+
+def refuse_implausible(build, run_id: str) -> None:
+    """Stop the publish when a source's published values change by IMPLAUSIBLE_FACTOR or more, unless a reviewer
+    accepts that source's release (``JLAC_ACCEPT_REVISIONS``)."""
+    accepted = accepted_sources()
+    rows = [r for r in implausible(build, run_id) if r[0] not in accepted]
+    if not rows:
+        return
+    by_source: dict[str, list[tuple]] = {}
+    for r in rows:
+        by_source.setdefault(r[0], []).append(r)
+    parts = []
+    for source, found in by_source.items():
+        examples = "; ".join(f"{rep}->{partner} {flow} {year}: {old:,.0f} -> {new:,.0f} {unit}"
+                             for _, rep, partner, flow, year, old, new, unit in found[:3])
+        parts.append(f"{source}: {len(found):,} value(s), e.g. {examples}")
+    raise JlacError(
+        f"published trade values would change by a factor of {IMPLAUSIBLE_FACTOR} or more, which no revision does: "
+        f"{' | '.join(parts)}. A unit read otherwise (thousand vs million), or a file cut inside a number? Nothing "
+        f"was published. If the publisher really changed them so, {ACCEPT_ENV}={','.join(by_source)} accepts it "
+        "for a refresh")
+
+
 def removed(warehouse, run_id: str) -> list[tuple[str, int, list[int]]]:
     """The published values run ``run_id`` removed, per source: (old source, values, years)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -135,6 +196,8 @@ def before(ctx: PublishContext) -> None:
                     damage)
         with duckdb.connect(str(ctx.build)) as con:  # what record() wrote before it failed
             con.execute("DELETE FROM marts.trade_revisions WHERE recorded_by = 'publish'")
+    else:
+        refuse_implausible(ctx.build, ctx.record.run_id)
 
 
 def _damaged(previous) -> str | None:
