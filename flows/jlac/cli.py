@@ -70,7 +70,6 @@ def _flag_type(option: TyperOption, ctx) -> str | None:
 TyperOption.display_type_rich = _flag_type
 
 
-
 class _Commands(TyperGroup):
     """jlac's commands. A Ctrl-C that a command lets through is its one line and status 130: typer ends such a
     command with status 130 and no word (`jlac sql` stopped in a query came out that way)."""
