@@ -125,6 +125,14 @@ def test_table1_and_claims(built):
     pillars = rows(con, "SELECT pillar_no, slogan FROM figures.table1_japan_lac_policy WHERE year_announced = 2018 "
                    "AND pillar_no IN ('1', '2', '3') ORDER BY pillar_no")
     assert pillars == [("1", "Progressing together"), ("2", "Leading together"), ("3", "Inspiring together")]
+    # the English pillar names' source (JICA Annual Report 2020, named in source_publisher) was left out (QA pass)
+    assert rows(con, "SELECT DISTINCT secondary_source_url FROM figures.table1_japan_lac_policy WHERE "
+                "year_announced = 2018 AND pillar_no = '1'") == [
+        ("https://docslib.org/doc/10652946/latin-america-and-the-caribbean-deepening-partnerships",)]
+    # a capacity with its year and confidence: CIVAC's 170,000 vehicles/yr is a c.2010 trade-press figure (QA pass)
+    assert rows(con, "SELECT capacity_units, capacity_unit, capacity_year, confidence FROM "
+                "figures.fig2_mexico_auto_plants WHERE plant_id = 'MX-NIS-CIVAC' AND as_of_year = 2018") == [
+        (170000, "vehicles/yr", "c.2010", "high (open/close); low (capacity)")]
     claims = {r[0]: r[1:] for r in rows(con, "SELECT claim_id, jlac_number, status FROM figures.report_claims")}
     assert len(claims) == 27
     assert claims["C27"] == (398.136, "reproduced")  # Route 32, 396 in the report

@@ -245,7 +245,8 @@ SECTIONS = (
         charts=(),
         tables=(TableSpec("figures.table1_japan_lac_policy", "Table 1",
                           columns=("year_announced", "pillar_no", "connectivity_type", "slogan", "policy_objectives",
-                                   "policy", "announced_date", "venue", "confidence", "source_url"),
+                                   "policy", "announced_date", "venue", "confidence", "source_url",
+                                   "secondary_source_url"),
                           # the report's Table 1 (2018) first, as the model orders it
                           order="year_announced DESC, TRY_CAST(pillar_no AS INTEGER) NULLS LAST, pillar_no"),),
     ),
