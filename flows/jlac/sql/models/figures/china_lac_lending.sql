@@ -60,7 +60,9 @@ SELECT
         ELSE 'AidData is lower: '
              || CASE WHEN coalesce(l.n_loans_without_amount, y.n_loans_without_amount, 0) > 0
                      THEN coalesce(l.n_loans_without_amount, y.n_loans_without_amount)
-                          || ' of its loans this year have no stated amount and add nothing here; '
+                          || CASE WHEN coalesce(l.n_loans_without_amount, y.n_loans_without_amount) = 1
+                                  THEN ' of its loans this year has no stated amount and adds nothing here; '
+                                  ELSE ' of its loans this year have no stated amount and add nothing here; ' END
                      ELSE '' END
              || 'Dialogue/BU counts loans AidData does not record or records smaller (its own sources, revised '
              || 'between vintages)'
