@@ -1,5 +1,5 @@
 """``python -m jlac``: the ``jlac`` command."""
 
-from jlac.cli import main
+from jlac.launch import main
 
 main()

@@ -19,7 +19,7 @@ from rich.text import Text
 from typer.core import TyperGroup, TyperOption
 
 import jlac
-from jlac import preflight, stops
+from jlac import console_log, preflight, stops
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks
@@ -448,6 +448,7 @@ def global_options(ctx: typer.Context,
     _prefect_env(ctx.invoked_subcommand)
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console_log.install()
     for noisy in ("great_expectations", "matplotlib", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

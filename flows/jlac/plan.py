@@ -67,10 +67,16 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
         if snap is None and src.required:
             missing.append(name)
         chosen[name] = snap
-    if missing:  # every one of them, each with what brings it (the first alone was named, with `jlac fetch` for all)
-        raise SnapshotError(f"no snapshot found under {_roots(settings)} of {', '.join(missing)}, which every build "
-                            f"needs: {how_to_get(missing)}")
+    if missing:
+        raise missing_required(settings, missing)
     return chosen
+
+
+def missing_required(settings: Settings, missing: list[str]) -> SnapshotError:
+    """The error for required sources without a snapshot: every one of them, each with what brings it (the first
+    alone was named, with `jlac fetch` for all)."""
+    return SnapshotError(f"no snapshot found under {_roots(settings)} of {', '.join(missing)}, which every build "
+                         f"needs: {how_to_get(missing)}")
 
 
 def how_to_get(names: list[str]) -> str:

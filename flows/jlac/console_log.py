@@ -1,0 +1,61 @@
+"""The command line's log lines on the terminal: a long passage a warning or error line already showed is not shown
+in full again.
+
+A failed refresh printed its one error message six times, each time whole: the task's failure, its final state, the
+flow's exception, the alert (or the note that none was sent) and the flow's final state, before the command's own
+last line. Prefect's run log (its API, the UI) keeps every line whole; only the terminal is spared the repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from difflib import SequenceMatcher
+
+AS_ABOVE = "[…as above]"
+MIN_PASSAGE = 80  # characters: a shorter repeat (a run's name, a source) stays; an error message is longer
+
+
+class RepeatsElided(logging.Formatter):
+    """A formatter that replaces, in a line, each passage of ``MIN_PASSAGE`` characters or more (whole words) that one
+    of the last warning or error lines showed, with ``[…as above]``."""
+
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None, keep: int = 8) -> None:
+        super().__init__(fmt, datefmt)
+        self._said: deque[str] = deque(maxlen=keep)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        shown = text
+        for earlier in self._said:
+            shown = _elide(shown, earlier)
+        if record.levelno >= logging.WARNING:
+            self._said.append(text)
+        return shown
+
+
+def _elide(text: str, earlier: str) -> str:
+    """``text`` with every passage of it that ``earlier`` holds too (``MIN_PASSAGE`` characters or more) elided."""
+    while True:
+        match = SequenceMatcher(None, text, earlier, autojunk=False).find_longest_match()
+        start, end = match.a, match.a + match.size
+        # whole words only: "execution: X" after "exception: X" keeps "execution: "; punctuation at either end stays
+        while start < end and 0 < start and text[start - 1].isalnum() and text[start].isalnum():
+            start += 1
+        while start < end and not text[start].isalnum():
+            start += 1
+        while end > start and end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+            end -= 1
+        while end > start and not text[end - 1].isalnum():  # closing quotes and brackets stay
+            end -= 1
+        if end - start < MIN_PASSAGE:
+            return text
+        text = text[:start] + AS_ABOVE + text[end:]
+
+
+def install() -> None:
+    """Give the root logger's terminal handlers (``logging.basicConfig``'s) the eliding formatter, same format."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, RepeatsElided):
+            fmt = handler.formatter
+            handler.setFormatter(RepeatsElided(fmt._fmt if fmt else None, fmt.datefmt if fmt else None))
