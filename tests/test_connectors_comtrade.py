@@ -252,3 +252,16 @@ def test_one_reporters_empty_answer_is_its_no_data(env, httpserver, caplog):
     assert newest.path("comtrade_JPN_2010-2010.json").read_bytes() == \
         later.path("comtrade_JPN_2010-2010.json").read_bytes()
     assert f"the file of the previous vintage {second.vintage} is kept" in newest.manifest["note"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_names_the_setting_that_holds_it(env, httpserver, monkeypatch, status):
+    """The answer said "invalid subscription key", not which setting holds it (found by a QA pass)."""
+    monkeypatch.setenv("JLAC_COMTRADE_KEY", KEY)
+    body = {"statusCode": status, "message": "Access denied due to invalid subscription key."}
+    httpserver.expect_request("/data/v1/get/C/A/HS").respond_with_json(body, status=status)
+    [result] = fetch_all(["comtrade-v1"], env, client_factory=make)
+    assert result.status == "failed" and f"HTTP {status}" in result.message, result.message
+    assert result.message.endswith("check JLAC_COMTRADE_KEY (the key it holds was refused)")
+    assert KEY not in result.message
+    assert list_vintages("comtrade-v1", env) == []

@@ -393,3 +393,46 @@ def test_two_fetches_of_one_source_at_once_store_one_vintage(env, monkeypatch):
         t.join()
     assert sorted(r.status for r in results) == ["new", "unchanged"], [r.message for r in results]
     assert len(list_vintages("fred-exjpus", env)) == 1
+
+
+def test_a_csv_whose_end_only_the_close_marked_must_end_with_a_line_break(env, monkeypatch):
+    """Found by a QA pass: a server sending no length and closing inside December 2024's imports (9780290000) gave a
+    d41ma.csv ending "97802": stored as the first vintage (nothing earlier to compare with) and published as 97,802
+    thousand yen. A body framed only by the connection's close now has to end with a line break."""
+    from raw_http import CloseDelimitedServer
+
+    cut = MOF_CSV[: MOF_CSV.index(b"9780290000") + len(b"97802")]
+    server = CloseDelimitedServer(cut, MOF_CSV)
+    monkeypatch.setenv("JLAC_MOF_URL", server.url("/toukei"))
+    try:
+        [bad] = fetch_all(["mof-customs"], env, client_factory=make)
+        assert bad.status == "failed", bad.message
+        assert "mof-customs d41ma.csv GET http://127.0.0.1" in bad.message
+        assert "the body ends inside a line (b'" in bad.message and "97802')" in bad.message
+        assert "(the server sent no length: the connection's close ended it): cut short in transfer? Not stored" \
+            in bad.message
+        assert list_vintages("mof-customs", env) == []
+        [ok] = fetch_all(["mof-customs"], env, client_factory=make)  # the whole file, framed the same way
+        assert ok.status == "new", ok.message
+    finally:
+        server.close()
+    assert server.paths == ["/toukei/suii/html/data/d41ma.csv"] * 2
+
+
+def test_a_text_page_is_not_called_an_empty_body(env, httpserver):
+    page = "\n\n  Service temporarily unavailable. Please try later.\n"
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(page, content_type="text/plain")
+    [bad] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert bad.status == "failed" and "empty body" not in bad.message, bad.message
+    assert "a text page where the fredgraph CSV was expected: 'Service temporarily unavailable. Please try later.'" \
+        in bad.message
+
+
+def test_a_redirect_to_a_page_the_checks_refuse_names_where_it_led(env, httpserver):
+    httpserver.expect_request("/graph/fredgraph.csv").respond_with_data(
+        "", status=302, headers={"Location": httpserver.url_for("/maintenance")})
+    httpserver.expect_request("/maintenance").respond_with_data("<html><body>Down for maintenance</body></html>",
+                                                                content_type="text/html")
+    [bad] = fetch_all(["fred-exjpus"], env, client_factory=make)
+    assert bad.status == "failed", bad.message
+    assert f"(redirected to {httpserver.url_for('/maintenance')}): an HTML page where the fredgraph CSV" in bad.message

@@ -347,3 +347,16 @@ def test_an_aiddata_zip_its_parser_refuses_is_not_stored(aid_settings, httpserve
                                      "so they were not stored (no vintage of it is stored)"), str(err.value)
     assert "sheet GCDF_3.0 lacks column(s) ['Umbrella', 'Title'" in str(err.value)
     assert list_vintages("aiddata-gcdf3-projects", aid_settings) == []
+
+
+def test_a_dac2a_answer_shorter_than_the_vintage_before_is_not_stored(settings, httpserver):
+    """Found by a QA pass: a body cut after two thirds of its lines (no length, the connection closed) was stored and
+    published: Costa Rica's official donors 2017 and Japan 2012 left the warehouse without a word. The query re-sends
+    every year from 2000, so fewer lines than the newest vintage is a body cut short."""
+    httpserver.expect_oneshot_request(PATH, query_string=query()).respond_with_data(BODY, content_type="text/csv")
+    assert oecd.fetch(settings, client()).status == "new"
+    short = "\r\n".join(BODY.split("\r\n")[:4]) + "\r\n"  # the header and 3 rows of 5: whole lines, parses
+    httpserver.expect_oneshot_request(PATH, query_string=query()).respond_with_data(short, content_type="text/csv")
+    with pytest.raises(FetchError, match=r"oecd-dac2a-api GET .*: 4 line\(s\) where the previous vintage .* has 6"):
+        oecd.fetch(settings, client())
+    assert len(list_vintages("oecd-dac2a-api", settings)) == 1

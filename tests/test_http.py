@@ -480,3 +480,37 @@ def test_a_body_that_cannot_be_written_names_the_file(httpserver, tmp_path):
     assert f"GET {httpserver.url_for('/big')}: writing the body to {tmp_path}/.part-" in out.stdout, out.stdout
     assert "failed: File too large True" in out.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_retry_after_zero_is_a_floor_not_the_whole_wait(httpserver, tmp_path):
+    """Found by a QA pass: "Retry-After: 0" on every 429 made the retries one burst of 4 requests in a second."""
+    for _ in range(2):
+        httpserver.expect_ordered_request("/x").respond_with_data("slow down", status=429, headers={"Retry-After": "0"})
+    httpserver.expect_ordered_request("/x").respond_with_data("ok")
+    sleeps = Sleeps()
+    with client(sleeps, backoff=0.5) as c:
+        assert c.download(httpserver.url_for("/x"), tmp_path).path.read_text() == "ok"
+    assert len(sleeps) == 2 and 0 < sleeps[0] <= 0.5 and 0 < sleeps[1] <= 1.0  # the backoff's, jittered
+
+
+@pytest.mark.parametrize("status", [408, 520, 522, 524])
+def test_a_request_timeout_and_a_cdns_origin_errors_are_retried(httpserver, tmp_path, status):
+    """408 and Cloudflare's 520-524 failed a source at the first answer, as if permanent (found by a QA pass)."""
+    httpserver.expect_ordered_request("/x").respond_with_data("<html>origin down</html>", status=status)
+    httpserver.expect_ordered_request("/x").respond_with_data("ok")
+    with client(Sleeps()) as c:
+        assert c.download(httpserver.url_for("/x"), tmp_path).path.read_text() == "ok"
+        assert c.stats.requests == 2
+
+
+def test_a_body_framed_by_a_length_is_not_close_delimited(httpserver, tmp_path):
+    from raw_http import CloseDelimitedServer
+
+    httpserver.expect_request("/x").respond_with_data("a,b\n1,2\n")
+    server = CloseDelimitedServer(b"a,b\n1,2\n")
+    try:
+        with client(Sleeps()) as c:
+            assert c.download(httpserver.url_for("/x"), tmp_path).close_delimited is False
+            assert c.download(server.url("/x"), tmp_path).close_delimited is True
+    finally:
+        server.close()

@@ -226,6 +226,7 @@ def refresh(
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
     try:
         preflight.check(get_settings(), source or None, pins, fetch=fetch and not offline, drop=drop or None)  # a typo
+        preflight.check_snapshots(get_settings(), pins, fetch=fetch and not offline)
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()

@@ -85,6 +85,7 @@ def backfill(
 
     with _user_errors():
         preflight.check(get_settings(), source or None, fetch=not offline)
+        preflight.check_snapshots(get_settings(), fetch=not offline)
         check_range(first, last)  # before Prefect's seconds of start, as a bad --source
         check_sources(source or None, offline)
     check_prefect_api()

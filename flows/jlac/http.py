@@ -35,7 +35,9 @@ from jlac.errors import JlacError
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"jlac/{__version__} (+https://github.com/jlac)"
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# 408 (the server timed the request out) and the 52x a CDN in front of a publisher answers when the origin fails
+# (Cloudflare's 520-524) pass as 502-504 do: one of them once failed a source for good (found by a QA pass)
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 MAX_REDIRECTS = 10
 REDACTED = "***"
 # what is read of an error page or a redirect's body: 300 characters of it are shown, and a server could send gigabytes
@@ -95,6 +97,9 @@ class Download:
     content_type: str
     not_modified: bool = False
     final_url: str | None = None  # redacted; where redirects led, when that is not ``url``
+    # HTTP/1 with neither Content-Length nor chunked framing: the end of the body is the connection's close, so a
+    # connection lost early leaves a shorter body that HTTP cannot tell from a whole one
+    close_delimited: bool = False
 
     def validators(self) -> dict:
         """The conditional-request validators to keep in the manifest (only those the server sent)."""
@@ -449,7 +454,8 @@ class HttpClient:
                 return result
             if attempt == self.retries:
                 break
-            wait = delay if delay is not None else self._backoff(attempt)
+            # Retry-After is a floor, not the whole wait: "Retry-After: 0" on every 429 made the retries one burst
+            wait = self._backoff(attempt) if delay is None else max(delay, self._backoff(attempt))
             self.sleep(wait)
         raise HttpError(f"GET {shown} failed after {self.retries + 1} attempt(s): {last_problem}", shown,
                         may_pass=True)
@@ -552,7 +558,7 @@ class HttpClient:
                 text = self.redact(body[:2000].decode("utf-8", "replace")).strip()
                 snippet = text[:300].replace("\n", " ")
                 raise HttpError(
-                    f"GET {shown}{there}: HTTP {status} {response.reason_phrase}; body starts: {snippet!r}",
+                    f"GET {shown}{there}: HTTP {_status_line(response)}; body starts: {snippet!r}",
                     shown,
                     status,
                     body=text,
@@ -561,7 +567,7 @@ class HttpClient:
                 self._error_body(response)
                 self.stats.bytes += response.num_bytes_downloaded
                 raise HttpError(
-                    f"GET {shown}{there}: HTTP {status} {response.reason_phrase} without a Location header to "
+                    f"GET {shown}{there}: HTTP {_status_line(response)} without a Location header to "
                     "follow; expected the data or a redirect to it",
                     shown,
                     status,
@@ -623,7 +629,15 @@ class HttpClient:
             content_type=response.headers.get("Content-Type", ""),
             not_modified=path is None,
             final_url=_without_query(final) if (final := self.redact(str(response.url))) != shown else None,
+            close_delimited=path is not None and response.http_version.startswith("HTTP/1")
+            and response.headers.get("Content-Length") is None
+            and "chunked" not in response.headers.get("Transfer-Encoding", "").lower(),
         )
+
+
+def _status_line(response: httpx.Response) -> str:
+    """``520`` or ``404 Not Found``: a status without a reason phrase (a CDN's 52x) read "HTTP 520 ;"."""
+    return f"{response.status_code} {response.reason_phrase}".strip()
 
 
 def _without_query(url: str) -> str:

@@ -18,8 +18,8 @@ from jlac.errors import JlacError
 def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
           fetch: bool = False, drop: list[str] | None = None) -> None:
     """Raise JlacError (SettingError for a setting) naming what is wrong: an unknown source name, a required source
-    to ``drop``, a required source without a snapshot (unless the run fetches it), a JLAC_HTTP_* value when the run
-    fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache path no refresh can write."""
+    to ``drop``, a JLAC_HTTP_* value when the run fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache
+    path no refresh can write."""
     from jlac import task_runners
     from jlac.plan import check_known
     from jlac.snapshots import latest_snapshot
@@ -58,15 +58,6 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
         # a vintage that does not exist was found only inside the flow, after Prefect's start, and recorded and
         # alerted as a failed run (found by a QA pass); the message lists the vintages there are
         latest_snapshot(name, settings, vintage)
-    # a required source without a snapshot (JLAC_MIRROR unset or mistyped) was told after Prefect's start, 25-40 s on
-    # a busy machine, and in six log lines; one this run's fetch may bring is left to the fetch
-    from jlac.connectors import connectors
-    from jlac.plan import missing_required
-
-    fetched = set(connectors()) if fetch else set()
-    if missing := [n for n, src in sorted(all_sources().items()) if src.required and n not in (pins or {})
-                   and n not in fetched and latest_snapshot(n, settings) is None]:
-        raise missing_required(settings, missing)
     dbt = dbt_home(settings)
     if "?" in str(dbt):  # dbt-duckdb drops everything from a "?" on from the path it attaches (URL parameters)
         which = "JLAC_DBT_HOME" if os.environ.get("JLAC_DBT_HOME") else "JLAC_WAREHOUSE's folder"
@@ -85,6 +76,22 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
         if blocking is not None and blocking.is_dir() and not os.access(blocking, os.W_OK | os.X_OK):
             raise JlacError(f"JLAC_SNAPSHOTS {settings.snapshots}: {blocking} cannot be written; `--fetch` stores "
                             "the new releases there")
+
+
+def check_snapshots(settings: Settings, pins: dict[str, str] | None = None, fetch: bool = False) -> None:
+    """Raise SnapshotError naming every required source without a snapshot, but those this run's fetch may bring
+    (``fetch``). The command line calls it before Prefect's start: with JLAC_MIRROR unset or mistyped, a refresh said
+    so after the temporary API had started (25-40 s on a busy machine), in six log lines. The flow itself finds it
+    when it looks for the snapshots, after taking its lock."""
+    from jlac.connectors import connectors
+    from jlac.plan import missing_required
+    from jlac.snapshots import latest_snapshot
+    from jlac.sources import all_sources
+
+    fetched = set(connectors()) if fetch else set()
+    if missing := [n for n, src in sorted(all_sources().items()) if src.required and n not in (pins or {})
+                   and n not in fetched and latest_snapshot(n, settings) is None]:
+        raise missing_required(settings, missing)
 
 
 def folder_label(var: str) -> str:

@@ -101,8 +101,16 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
                     "customsCode": "C00",
                     "includeDesc": "true",
                 }
-                path, got = staged.get(client, name, url, previous, f"comtrade-v1 {iso3} {years[0]}-{years[-1]}",
-                                       params=params, headers=headers)
+                try:
+                    path, got = staged.get(client, name, url, previous,
+                                           f"comtrade-v1 {iso3} {years[0]}-{years[-1]}", params=params,
+                                           headers=headers)
+                except FetchError as exc:
+                    if getattr(getattr(exc, "http", None), "status", None) not in (401, 403):
+                        raise
+                    # the body names "subscription key", not the setting that holds it (found by a QA pass)
+                    said = "the key it holds was refused" if api_key() else "unset, and the API asks for a key"
+                    raise FetchError(f"{exc}; check JLAC_COMTRADE_KEY ({said})") from None
                 try:
                     rows = read_comtrade_json(path, f"comtrade-v1 GET {got}")
                 except NoRecords as exc:  # that reporter's years without data: the others are kept

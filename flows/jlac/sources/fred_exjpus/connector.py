@@ -38,8 +38,10 @@ def check_csv(path: Path, label: str, previous=None, name: str = f"{SERIES}.csv"
     raw = path.read_bytes()
     text = raw.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    if not text.strip():
         raise FetchError(f"{label}: empty body where the fredgraph CSV was expected")
+    if not lines[0].strip():  # a text page ("Service temporarily unavailable") was called an empty body (QA pass)
+        raise FetchError(f"{label}: a text page where the fredgraph CSV was expected: {text.strip()[:160]!r}")
     if "<html" in text[:300].lower():
         raise FetchError(f"{label}: an HTML page where the fredgraph CSV was expected: {text[:120]!r}")
     header = lines[0].strip()
@@ -63,7 +65,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     name = f"{SERIES}.csv"
     with staging(settings, SOURCE_NAME) as staged:
-        path, got = staged.get(client, name, url, previous, "fred-exjpus", params={"id": SERIES})
+        path, got = staged.get(client, name, url, previous, "fred-exjpus", lines=True, params={"id": SERIES})
         check_csv(path, f"fred-exjpus GET {got}", previous, name, settings)
         metadata = {
             "title": "Japanese yen per US dollar, monthly average (FRED series EXJPUS, Federal Reserve H.10)",

@@ -35,7 +35,8 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     with staging(settings, SOURCE_NAME) as staged:
         for name in names:
-            path, got = staged.get(client, name, f"{base}/suii/html/data/{name}", previous, f"mof-customs {name}")
+            path, got = staged.get(client, name, f"{base}/suii/html/data/{name}", previous, f"mof-customs {name}",
+                                   lines=True)
             try:
                 read_mof_csv(path, f"mof-customs GET {got}")
             except ParseError as exc:

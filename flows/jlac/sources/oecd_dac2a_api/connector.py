@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from jlac.config import Settings
-from jlac.connectors import FetchError, FetchResult, base_url, staging, store_if_changed
+from jlac.connectors import FetchError, FetchResult, base_url, check_not_cut_short, staging, store_if_changed
 from jlac.connectors.oecd import DEFAULT_URL, PARAMS, text_head
 from jlac.connectors.oecd import make_client as make_client
 from jlac.countries import CELAC
@@ -86,10 +86,13 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     name = "DAC2A.csv"
     with staging(settings, SOURCE_NAME) as staged:
-        path, got = staged.get(client, name, url, previous, SOURCE_NAME, params=PARAMS)
+        path, got = staged.get(client, name, url, previous, SOURCE_NAME, lines=True, params=PARAMS)
         # the CSV reader's messages name the file they read: the one it is stored as, not the temporary .part-...
         path = staged.files[name] = path.rename(staged.workdir / name)
         check_dac2a(path, f"{SOURCE_NAME} GET {got}", name)
+        # the query re-sends every year from START_YEAR: fewer lines than the newest vintage the source reads is a
+        # body cut short (a cut one was stored and published, 2 of 5 rows gone: found by a QA pass)
+        check_not_cut_short(path, previous, name, f"{SOURCE_NAME} GET {got}", settings=settings)
         metadata = {
             "title": "OECD DAC Table 2a: ODA disbursements by donor and recipient (Data Explorer, SDMX CSV)",
             "publisher": "OECD Development Assistance Committee",
