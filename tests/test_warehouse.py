@@ -241,3 +241,16 @@ def test_query_connection_searches_the_schemas_the_file_has(tmp_path):
     with connect_for_queries(settings) as con:
         assert con.execute("SHOW TABLES").fetchall() == [("only_one",)]
         assert con.execute("SELECT x FROM only_one").fetchone() == (42,)
+
+
+def test_the_published_file_is_in_a_format_duckdb_1_reads(built):
+    """DuckDB 2 writes its newest storage format by default, which DuckDB 1.x cannot open ("version number 999, but
+    we can only read versions between 64 and 67", found by a QA pass with DuckDB 1.4.3): the analysts' CLI and BI
+    drivers on 1.x could not read the warehouse. It is written in v1.0.0's format (jlac.warehouse.STORAGE_VERSION)."""
+    settings, _, con = built
+    [(version,)] = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                               "WHERE database_name = current_database()").fetchall()
+    assert version == "v1.0.0+"
+    with settings.warehouse.open("rb") as fh:  # the file's header: magic, then the storage version number
+        head = fh.read(20)
+    assert head[8:12] == b"DUCK" and int.from_bytes(head[12:20], "little") == 64

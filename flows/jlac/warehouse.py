@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "figures", "meta")
+# The storage format the warehouse file is written in. DuckDB 2 writes its newest by default, which no DuckDB 1.x
+# opens ("a database file with version number 999, but we can only read versions between 64 and 67"): the DuckDB
+# CLI, DBeaver or a notebook of an analyst on 1.x could not read the published warehouse (found by a QA pass).
+# v1.0.0's is read by every DuckDB from 1.0 on; a file keeps the format it was created in.
+STORAGE_VERSION = "v1.0.0"
 
 
 def build_path(settings: Settings, run_id: str) -> Path:
@@ -42,7 +47,7 @@ def new_build(settings: Settings, run_id: str) -> Path:
     path = build_path(settings, run_id)
     for stale in (path, path.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
-    with duckdb.connect(str(path)) as con:
+    with duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION}) as con:
         for schema in SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     return path

@@ -33,8 +33,11 @@
                 {% set undocumented = columns | reject('in', documented) | list %}
                 {% set absent = node.columns.keys() | reject('in', columns) | list %}
                 {% if not (node.description or '') | trim or undocumented or absent %}
+                    {% set yml = node.patch_path.split('://')[-1] if node.patch_path else none %}
                     {% do problems.append(
-                        "SQL model " ~ name ~ " (" ~ node.original_file_path ~ "): its yml must describe the table "
+                        "SQL model " ~ name ~ " (" ~ node.original_file_path ~ ", "
+                        ~ ("described in " ~ yml if yml else "no yml describes it: add one, e.g. "
+                           ~ node.original_file_path[:-4] ~ ".yml") ~ "): its yml must describe the table "
                         ~ "and every column (table description: "
                         ~ ("present" if (node.description or '') | trim else "missing") ~ "; undocumented: "
                         ~ (undocumented | join(', ') or 'none') ~ "; documented but absent: "
@@ -52,10 +55,14 @@
                     {% endfor %}
                 {% endif %}
             {% endfor %}
+            {# the models that follow the rule keep their COMMENTs (a table built again has none): one model without
+               its yml left every other model of a by-hand build without them (found by a QA pass) #}
+            {% if statements %}
+                {% do run_query(statements | join(';\n') ~ ';') %}
+            {% endif %}
             {% if problems %}
                 {{ exceptions.raise_compiler_error(problems | join('\n')) }}
             {% endif %}
-            {% do run_query(statements | join(';\n') ~ ';') %}
         {% endif %}
     {% endif %}
 {% endmacro %}
