@@ -158,9 +158,19 @@ def test_fetch_ledger_skips_torn_and_foreign_lines_and_keeps_appending(tmp_path,
 def test_cli_status_flags_stale_sources_with_exit_code_3(settings):
     result = CliRunner().invoke(app, ["status", "--json"])
     assert result.exit_code == 3, result.output
-    rows = {r["source"]: r for r in json.loads(result.output)}
+    rows = {r["source"]: r for r in json.loads(result.stdout)}
     assert rows["fred-exjpus"]["vintage"] == "2025-05-27" and rows["fred-exjpus"]["stale"] is True
     assert rows["aiddata-v2-donor-recipient-year"]["stale"] is False
+
+
+def test_cli_status_says_when_no_warehouse_is_published(settings, tmp_path):
+    """A mistyped JLAC_WAREHOUSE showed a table of "never run" and STALE, and no word that nothing is published
+    there (found by a QA pass); every reading command says it, status now too."""
+    typo = tmp_path / "typo-dir" / "jlac.duckdb"
+    result = CliRunner().invoke(app, ["status"], env={"JLAC_WAREHOUSE": str(typo)})
+    assert result.exit_code == 3, result.output
+    assert f"jlac: no published warehouse at {typo}: no refresh has published there" in " ".join(
+        result.stderr.split())
 
 
 def test_cli_status_names_the_after_publish_hooks_still_pending_for_the_published_run(settings):
@@ -468,7 +478,7 @@ def test_status_shows_a_source_dropped_by_a_run_as_dropped_not_as_never_built(se
     [line] = [x for x in result.output.splitlines() if "estat-trade" in x]
     assert "dropped by run r3 (--drop): its data removed from the published warehouse" in line, result.output
     assert "no snapshot" not in line
-    assert {r["source"]: r for r in json.loads(CliRunner().invoke(app, ["status", "--json"]).output)}[
+    assert {r["source"]: r for r in json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)}[
         "estat-trade"]["dropped"] == "r3"
     # a drop run that failed removed nothing: the warehouse still holds the source's vintage
     _ledger(settings, held, refused, {**dropped, "status": "failed", "failed_source": "imf-dots"})

@@ -154,7 +154,7 @@ def test_status_shows_quarantine(quarantined):
             f"reporter_name '{GROUPING}' (5,068 rows in DOTS_300.xlsx), partner_name 'Atlantis Islands' (44 rows in "
             "DOTS_88.xlsx)") in result.output
     result = CliRunner().invoke(app, ["status", "--json"], env=env)
-    dots = next(r for r in json.loads(result.output) if r["source"] == "imf-dots")
+    dots = next(r for r in json.loads(result.stdout) if r["source"] == "imf-dots")
     assert dots["quarantined"]["rows"] == 5112 and dots["quarantined"]["snapshot_id"] == "imf-dots/2022-02-02"
 
 

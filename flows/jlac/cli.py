@@ -13,7 +13,6 @@ from enum import StrEnum
 import httpx
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 from typer.core import TyperGroup, TyperOption
@@ -85,8 +84,7 @@ app = typer.Typer(help="jlac: Japan-LAC economic relations warehouse (DuckDB), r
                   no_args_is_help=True, pretty_exceptions_enable=False, cls=_Commands)
 # markup=False, emoji=False: paths, messages and values are printed as they are (a "[" in a path is no style tag,
 # ":x:" in a value no emoji)
-console = Console(markup=False, emoji=False)
-err = Console(stderr=True, markup=False, emoji=False)
+console, err = out.consoles()
 
 
 # How long the check of PREFECT_API_URL's server may take, in all (check_prefect_api)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import duckdb
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from jlac import printing as out
@@ -15,8 +14,7 @@ from jlac.errors import JlacError
 from jlac.sources import all_sources
 from jlac.warehouse import open_for_reading
 
-console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
-err = Console(stderr=True, markup=False, emoji=False)  # messages about failures: not mixed into output a user redirects
+console, err = out.consoles()  # values printed as they are, lines whole when piped (jlac.printing)
 
 
 def register(app: typer.Typer) -> None:

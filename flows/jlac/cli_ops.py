@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
@@ -19,8 +18,7 @@ from jlac import printing as out
 from jlac.config import env_number, get_settings
 from jlac.errors import JlacError, SettingError
 
-console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
-err = Console(stderr=True, markup=False, emoji=False)
+console, err = out.consoles()  # values printed as they are, lines whole when piped (jlac.printing)
 
 
 @contextmanager
@@ -128,6 +126,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
                               indent=1))
         else:
             _print_status(settings, rows)
+    if not settings.warehouse.exists():  # every row "never run" and STALE read as a stale warehouse (QA pass)
+        err.print(f"jlac: no published warehouse at {settings.warehouse}: no refresh has published there (a mistyped "
+                  "JLAC_WAREHOUSE?); every reading command and BI tool fails until `jlac refresh` publishes one",
+                  highlight=False)
     if problem := published_problem(settings):  # worse than stale: every reader fails (exit 1, on stderr)
         err.print(f"jlac: the published warehouse {settings.warehouse} cannot be read ({problem}): every reading "
                   "command and BI tool fails on it; the next `jlac refresh` builds and publishes a new one",

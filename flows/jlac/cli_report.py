@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
+from jlac import printing as out
 from jlac.config import get_settings
 
-console = Console(markup=False, emoji=False)  # values printed as they are (see jlac.cli)
-err = Console(stderr=True, markup=False, emoji=False)  # messages about failures: not mixed into output a user redirects
+console, err = out.consoles()  # values printed as they are, lines whole when piped (jlac.printing)
 
 
 def register(app: typer.Typer) -> None:

@@ -54,8 +54,9 @@ def _elide(text: str, earlier: str) -> str:
 
 
 def install() -> None:
-    """Give the root logger's terminal handlers (``logging.basicConfig``'s) the eliding formatter, same format."""
+    """Give the root logger's console handler (``logging.basicConfig``'s) the eliding formatter, same format. Not a
+    subclass's: a test runner's capture handler is a StreamHandler too, and must see every line whole."""
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, RepeatsElided):
+        if type(handler) is logging.StreamHandler and not isinstance(handler.formatter, RepeatsElided):
             fmt = handler.formatter
             handler.setFormatter(RepeatsElided(fmt._fmt if fmt else None, fmt.datefmt if fmt else None))

@@ -22,6 +22,25 @@ UNBOUNDED = 100_000
 BATCH_ROWS = 10_000  # rows fetched at a time when streaming a result as CSV or JSON
 
 
+class LineConsole(Console):
+    """The command line's console: on a terminal a long line wraps at its width; piped or redirected (cron mail, a
+    log file, a script) a line is never broken, as the terminal's 80 columns mean nothing there: `make run > log`
+    had the one result line of a refresh cut in two mid-sentence (found by a QA pass)."""
+
+    @property
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap if self.is_terminal else True
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        self._soft_wrap = value
+
+
+def consoles() -> tuple[Console, Console]:
+    """stdout and stderr consoles that print values as they are (no markup, no emoji) and lines whole when piped."""
+    return LineConsole(markup=False, emoji=False), LineConsole(stderr=True, markup=False, emoji=False)
+
+
 def table(*headers: str, **options) -> Table:
     """A rich Table whose columns wrap a long value onto more lines instead of shortening it."""
     t = Table(**options)
