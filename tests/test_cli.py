@@ -26,6 +26,21 @@ def warehouse_env(small_home):
             "JLAC_SNAPSHOTS": str(settings.snapshots), "JLAC_OUTPUT": str(settings.output)}
 
 
+@pytest.mark.parametrize("command", [["sql", "SELECT 1"], ["revisions"], ["figures"]])
+def test_a_warehouse_cut_short_is_named_with_what_to_do_by_every_reader(warehouse_env, tmp_path, command):
+    """`jlac status` said a damaged file cannot be read and that the next refresh builds a new one; `jlac sql`,
+    `revisions` and `report` printed only DuckDB's "IO Error: Could not read enough bytes" (found by a QA pass)."""
+    cut = tmp_path / "jlac.duckdb"
+    with open(warehouse_env["JLAC_WAREHOUSE"], "rb") as whole:
+        cut.write_bytes(whole.read(3_000_000))
+    done = subprocess.run([sys.executable, "-m", "jlac", *command], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **warehouse_env, "JLAC_WAREHOUSE": str(cut),
+                               "JLAC_OUTPUT": str(tmp_path / "out")})
+    text = " ".join(done.stderr.split())
+    assert done.returncode == 1 and f"{cut} cannot be read (" in text, done.stderr
+    assert "the next `jlac refresh` builds and publishes a new one" in text and "Traceback" not in text
+
+
 def test_sql_reads(warehouse_env):
     result = runner.invoke(app, ["sql", "SELECT year, total_usd_bn FROM figures.fig1_japan_lac_trade "
                                         "WHERE year = 2018"], env=warehouse_env)

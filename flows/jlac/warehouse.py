@@ -152,6 +152,11 @@ def attach_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     return open_for_reading(path, attach)
 
 
+class UnreadableWarehouse(JlacError, duckdb.IOException):
+    """A warehouse file DuckDB cannot open, said with what to do; still a ``duckdb.Error`` for the callers that
+    handle a damaged file as such (the refresh's own reads of the published warehouse)."""
+
+
 def open_for_reading(path: Path, open_: Callable[[Path], T]) -> T:
     """``open_(path)``, a DuckDB file opened read-only; while another process holds it open for writing (a user's
     DBeaver or DuckDB session), ``open_`` of a byte copy of it, whose name is removed once it is open (the open
@@ -162,7 +167,11 @@ def open_for_reading(path: Path, open_: Callable[[Path], T]) -> T:
         return open_(path)
     except duckdb.Error as exc:
         if not locked_by_a_writer(str(exc)):
-            raise
+            # a damaged file said only DuckDB's "Could not read enough bytes" here; `jlac status` said what to do
+            # (found by a QA pass)
+            raise UnreadableWarehouse(f"{path} cannot be read ({str(exc).splitlines()[0]}): every reading command "
+                                      "and BI tool fails on it; when the file is damaged (cut short, not a DuckDB "
+                                      "database), the next `jlac refresh` builds and publishes a new one") from None
     log.warning("%s is held open for writing by another process (DuckDB allows one writer): reading a copy of it",
                 path)
     copy = None

@@ -24,7 +24,7 @@ import duckdb
 
 from jlac import sqltext
 from jlac.errors import JlacError
-from jlac.warehouse import open_for_reading
+from jlac.warehouse import UnreadableWarehouse, open_for_reading
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
 
     try:  # while another process holds it open for writing: a copy (it was "cannot be read", for a lock)
         con = open_for_reading(warehouse, attach)
-    except duckdb.Error as exc:
-        raise JlacError(f"{warehouse}: cannot be read as a DuckDB warehouse ({exc}); nothing was exported") from exc
+    except UnreadableWarehouse as exc:
+        raise UnreadableWarehouse(f"{exc}; nothing was exported") from None
     with con:
         # A year-partitioned write buffers each partition up to this many rows before writing it out; DuckDB's default
         # (524,288 per partition and thread) took the 38-year HS-9 monthly fact's export to 5.5 GB of memory. At one
