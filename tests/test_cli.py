@@ -41,6 +41,16 @@ def test_a_warehouse_cut_short_is_named_with_what_to_do_by_every_reader(warehous
     assert "the next `jlac refresh` builds and publishes a new one" in text and "Traceback" not in text
 
 
+@pytest.mark.parametrize("args", [["-- a note\nSELECT 42 AS x", "-f", "csv"],
+                                  ["-f", "csv", "-- a note\nSELECT 42 AS x"]])
+def test_a_query_starting_with_a_comment_is_a_query_not_an_option(warehouse_env, args):
+    """Found by a QA pass: `jlac sql $'-- note\nSELECT 42'` (a pasted .sql file) was "No such option: -- note"."""
+    result = runner.invoke(app, ["sql", *args], env=warehouse_env)
+    assert result.exit_code == 0 and result.output.splitlines() == ["x", "42"], result.output
+    result = runner.invoke(app, ["sql", "--bogus", "SELECT 1"], env=warehouse_env)  # a mistyped option stays one
+    assert result.exit_code == 2 and "No such option: --bogus" in result.output, result.output
+
+
 def test_sql_reads(warehouse_env):
     result = runner.invoke(app, ["sql", "SELECT year, total_usd_bn FROM figures.fig1_japan_lac_trade "
                                         "WHERE year = 2018"], env=warehouse_env)

@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.text import Text
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 import jlac
 from jlac import console_log, preflight, stops
@@ -350,7 +350,18 @@ def _one_line(exc: Exception) -> Exception:
     return exc
 
 
-@app.command()
+class _QueryCommand(TyperCommand):
+    """A command whose argument is a query, which may start with a SQL comment ("-- note"): an argument with white
+    space in it is no option (it was "No such option: -- note", found by a QA pass)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        queries = [a for a in args if a.startswith("-") and any(c.isspace() for c in a)]
+        if queries and "--" not in args:
+            args = [a for a in args if a not in queries] + ["--", *queries]
+        return super().parse_args(ctx, args)
+
+
+@app.command(cls=_QueryCommand)
 def sql(
     query: str = typer.Argument(..., help="SQL to run against the published warehouse (read-only)."),
     format_: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f",
