@@ -184,6 +184,7 @@ def _terminate_in_one_line() -> None:
         raise TerminationSignal(signal=signum)
 
     signal.signal(signal.SIGTERM, raise_termination)
+    stops.quiet_threads_after_a_stop()
 
 
 def stop_status(exc: BaseException) -> int | None:

@@ -22,6 +22,9 @@ import threading
 import time
 
 _OPEN: list[list[int]] = []  # the noted lists of the noting() blocks open in the main thread, outermost first
+# the stops noted since the outermost noting() block last opened (a refresh's): kept after the blocks close, as the
+# threads a stop interrupted (dbt's) go on failing while the command unwinds
+_SINCE_START: list[int] = []
 
 
 @contextlib.contextmanager
@@ -37,6 +40,7 @@ def noting():
 
     def note(signum, frame):
         noted.append(signum)
+        _SINCE_START.append(signum)
         previous[signum](signum, frame)
 
     try:
@@ -48,6 +52,8 @@ def noting():
     except ValueError:  # not the main thread
         pass
     if previous:
+        if not _OPEN:
+            _SINCE_START.clear()
         _OPEN.append(noted)
     try:
         yield noted
@@ -70,6 +76,28 @@ def no_stop_noted(task, task_run, state) -> bool:
     """Prefect's ``retry_condition_fn``: a task that failed after a stop arrived is not tried again (the stop may
     have reached it as an ordinary error, e.g. DuckDB's "Query interrupted"); the failure goes up to the flow."""
     return not any(_OPEN)
+
+
+def stopping() -> bool:
+    """A stop was noted since the outermost ``noting()`` block last opened: what fails from now on fails because of
+    it."""
+    return bool(_SINCE_START) or any(_OPEN)
+
+
+def quiet_threads_after_a_stop() -> None:
+    """A worker thread that dies of an exception after a stop prints nothing (Python prints its traceback): dbt's
+    threads, stopped mid-model, raised "Tried to commit transaction" into a SIGTERM's one line (found by a QA pass).
+    Before any stop, a thread's exception is printed as Python does."""
+    if getattr(threading.excepthook, "_jlac", False):
+        return
+    original = threading.excepthook
+
+    def hook(args) -> None:
+        if not stopping():
+            original(args)
+
+    hook._jlac = True
+    threading.excepthook = hook
 
 
 def exception_for(signum: int) -> BaseException:

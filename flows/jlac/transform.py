@@ -124,6 +124,8 @@ def _forward(event) -> None:
     if name in ("MainStackTrace", "MainEncounteredError"):
         return  # the exception itself comes back to build(), which reports it (a Python traceback says nothing more)
     level = {"error": logging.ERROR, "warn": logging.WARNING}.get(event.info.level, logging.INFO)
+    if level > logging.INFO and stops.stopping():
+        return  # models failing because a stop (SIGTERM, Ctrl-C) interrupted them: the stop is the one line said
     if name in ("LogModelResult", "LogTestResult") or level > logging.INFO:
         msg = event.info.msg.strip()
         if msg:
