@@ -216,9 +216,11 @@ def test_a_gcdf2_year_of_grants_only_has_no_loans_not_an_unknown_amount(built):
     con, _ = built
     cells = {y: (a, lo) for y, a, lo in rows(
         con, "SELECT year, amount_usd_m, loans_usd_m FROM figures.fig3_costa_rica_finance WHERE donor_iso3 = 'CHN' "
-        "AND source = 'aiddata-gcdf2-projects' AND year IN (2009, 2011, 2013, 2015)")}
+        "AND source = 'aiddata-gcdf2-projects' AND year IN (2009, 2011, 2013, 2015, 2017)")}
     assert cells[2009] == (112.092, 0) and cells[2011] == (66.37, 0) and cells[2015] == (0.143, 0)
     assert cells[2013] == (402.11, 398.136)
+    # a year with none recorded: no loans either, as its amount (it was NULL beside 0.000: QA pass)
+    assert cells[2017] == (0, 0)
     # sources without an instrument split still say nothing about loans
     assert rows(con, "SELECT count(*) FROM figures.fig3_finance_by_donor WHERE source = 'oecd-dac2a' "
                 "AND loans_usd_m IS NOT NULL") == [(0,)]

@@ -47,7 +47,12 @@ SELECT
     CASE WHEN y.year BETWEEN s.first_year AND s.last_year AND (c.amount_usd_m IS NOT NULL OR u.projects IS NULL)
               AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation')
          THEN coalesce(c.amount_usd_m, 0) END AS amount_usd_m,
-    c.loans_usd_m,
+    -- a year with none recorded has no loans either (0, as its amount), where the source splits instruments: it was
+    -- NULL there beside 0.000 loans in years with grants only (QA pass)
+    CASE WHEN c.loans_usd_m IS NOT NULL THEN c.loans_usd_m
+         WHEN s.source IN ('aiddata-gcdf2-projects', 'mideplan-cooperation') AND c.amount_usd_m IS NULL
+              AND u.projects IS NULL AND y.year BETWEEN s.first_year AND s.last_year
+              AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation') THEN 0 END AS loans_usd_m,
     CASE WHEN y.year BETWEEN s.first_year AND s.last_year AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation')
          THEN CASE WHEN s.source IN ('aiddata-gcdf2-projects', 'aiddata-gcdf3-projects') THEN coalesce(u.projects, 0)
               END END AS projects_without_amount,
