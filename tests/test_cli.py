@@ -667,10 +667,14 @@ def test_refresh_names_an_unknown_source_before_prefect_starts(tmp_path, args):
     # what the run's fetch brings is left to it; the mirror-only sources it cannot bring are named
     (["refresh", "--fetch"], {"JLAC_MIRROR": "{tmp}/typo"},
      "{tmp}/typo (no such folder) of imf-dots, japan-customs-country-codes, which every build needs"),
+    # a source named without a snapshot of it said "nothing changed", exit 0 (found by a QA pass)
+    (["refresh", "--offline", "--source", "imf-imts"], {},
+     "--source imf-imts: no snapshot to build from (the store and mirrors hold none); fetch it with `jlac refresh "
+     "--fetch --source imf-imts`"),
 ], ids=["backfill unknown source", "refresh bad retries", "backfill bad retries", "task runner local:0",
         "warehouse a folder", "warehouse ending in a slash", "pin of no vintage", "output under a file",
         "cache a file", "dbt home with ?", "warehouse folder with ?", "no mirror", "backfill no mirror",
-        "no mirror, fetching"])
+        "no mirror, fetching", "named source without snapshot"])
 def test_what_a_run_would_fail_on_is_named_before_prefect_starts(tmp_path, command, env, expected):
     """Found by a QA pass: a bad fetch setting failed only that fetch inside the run (exit 0, "nothing changed"),
     a bad task runner passed unless an HS-9 file was parsed, and a bad folder was found after building or after

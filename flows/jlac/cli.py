@@ -221,11 +221,12 @@ def refresh(
     drop: list[str] = typer.Option([], "--drop", help="Build without this source although the published warehouse "
                                    "holds it (no snapshot of it is found any more): its published data is removed."),
 ) -> None:
-    """Build, validate and publish the warehouse and the figures (Prefect flow, ephemeral API)."""
+    """Build, validate and publish the warehouse and the figures (a Prefect flow run: on the server PREFECT_API_URL
+    names, else a temporary local API)."""
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
     try:
         preflight.check(get_settings(), source or None, pins, fetch=fetch and not offline, drop=drop or None)  # a typo
-        preflight.check_snapshots(get_settings(), pins, fetch=fetch and not offline)
+        preflight.check_snapshots(get_settings(), pins, fetch=fetch and not offline, named=source or None)
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()

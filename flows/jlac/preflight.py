@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from jlac.config import Settings
-from jlac.errors import JlacError
+from jlac.errors import JlacError, SnapshotError
 
 
 def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
@@ -78,13 +78,15 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
                             "the new releases there")
 
 
-def check_snapshots(settings: Settings, pins: dict[str, str] | None = None, fetch: bool = False) -> None:
-    """Raise SnapshotError naming every required source without a snapshot, but those this run's fetch may bring
-    (``fetch``). The command line calls it before Prefect's start: with JLAC_MIRROR unset or mistyped, a refresh said
-    so after the temporary API had started (25-40 s on a busy machine), in six log lines. The flow itself finds it
-    when it looks for the snapshots, after taking its lock."""
+def check_snapshots(settings: Settings, pins: dict[str, str] | None = None, fetch: bool = False,
+                    named: list[str] | None = None) -> None:
+    """Raise SnapshotError naming every required source without a snapshot, and every source ``named`` (``--source``)
+    without one, but those this run's fetch may bring (``fetch``). The command line calls it before Prefect's start:
+    with JLAC_MIRROR unset or mistyped, a refresh said so after the temporary API had started (25-40 s on a busy
+    machine), in six log lines; `--source imf-imts` without a snapshot of it said "nothing changed" and exit 0. The
+    flow itself finds a missing required source when it looks for the snapshots, after taking its lock."""
     from jlac.connectors import connectors
-    from jlac.plan import missing_required
+    from jlac.plan import how_to_get, missing_required
     from jlac.snapshots import latest_snapshot
     from jlac.sources import all_sources
 
@@ -92,6 +94,11 @@ def check_snapshots(settings: Settings, pins: dict[str, str] | None = None, fetc
     if missing := [n for n, src in sorted(all_sources().items()) if src.required and n not in (pins or {})
                    and n not in fetched and latest_snapshot(n, settings) is None]:
         raise missing_required(settings, missing)
+    if absent := sorted({n for n in named or [] if n in all_sources() and n not in (pins or {}) and n not in fetched
+                         and latest_snapshot(n, settings) is None}):
+        how = how_to_get(absent).replace("`jlac fetch", "`jlac refresh --fetch --source")
+        raise SnapshotError(f"--source {', '.join(absent)}: no snapshot to build from (the store and mirrors hold "
+                            f"none); {how}")
 
 
 def folder_label(var: str) -> str:
