@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from jlac.cli import app
@@ -188,3 +190,10 @@ def test_an_export_made_before_the_record_existed_is_not_left_in_its_other_layou
     (out / ".jlac-export.json").unlink()  # as an export made before the record
     export_parquet(warehouse, out)  # now one file
     assert (out / "marts" / "fct_trade.parquet").is_file() and not (out / "marts" / "fct_trade").exists()
+
+
+def test_a_folder_that_cannot_be_made_is_named(warehouse):
+    """`jlac export parquet /proc/nope` printed a bare FileNotFoundError (found by a QA pass)."""
+    with pytest.raises(JlacError, match=r"the export folder /proc/nope/\w+ cannot be made \(No such file or "
+                                        r"directory\)"):
+        export_parquet(warehouse, Path("/proc/nope"))

@@ -149,7 +149,11 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
     rows = con.execute(f'SELECT count(*) FROM wh."{schema}"."{table}"').fetchone()[0]
     year = _year_column(columns) if rows > partition_rows else None
     folder = outdir / schema
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # was a bare "FileNotFoundError: ... '/proc/nope'" (found by a QA pass)
+        raise JlacError(f"the export folder {folder} cannot be made ({exc.strerror or exc}): name a folder that can "
+                        "be created and written") from None
     final = folder / (table if year else f"{table}.parquet")
     staging = folder / f".{final.name}.tmp"
     _remove(staging)
