@@ -402,12 +402,20 @@ def sql(
     columns, rows = result
     more = len(rows) > shown
     rows = rows[:shown]
-    table = out.table(*(out.visible(c) for c in columns))
-    for row in rows:
-        table.add_row(*(out.cell(v) for v in row))
-    out.show(console, table)
-    console.print(f"first {len(rows)} row(s) shown, there are more: --max-rows N shows more, --format csv writes "
-                  "them all" if more else f"{len(rows)} row(s)", style="dim", highlight=False)
+    headers = [out.visible(c) for c in columns]
+    cells = [[out.cell(v) for v in row] for row in rows]
+    table = out.table(*headers)
+    for row in cells:
+        table.add_row(*row)
+    expanded = not out.fits(console, table)
+    if expanded:  # wider than the terminal: one field per line, no value broken
+        out.show_records(console, headers, cells)
+    else:
+        out.show(console, table)
+    console.print((f"first {len(rows)} row(s) shown, there are more: --max-rows N shows more, --format csv writes "
+                   "them all" if more else f"{len(rows)} row(s)")
+                  + ("; one field per line, as the table is wider than the terminal" if expanded else ""),
+                  style="dim", highlight=False)
 
 
 @app.command()

@@ -60,6 +60,27 @@ def show(console: Console, renderable) -> None:
                 emoji=False).print(renderable)
 
 
+def fits(console: Console, renderable) -> bool:
+    """Whether ``renderable`` is printed at its natural width on ``console`` (always when piped: see ``show``)."""
+    from rich.measure import Measurement
+
+    if not console.is_terminal:
+        return True
+    natural = Measurement.get(console, console.options.update(width=UNBOUNDED, max_width=UNBOUNDED), renderable)
+    return natural.maximum <= console.width
+
+
+def show_records(console: Console, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Rows one field per line, as psql's expanded display (``\\x``): for a result wider than the terminal, whose
+    table folded numbers and names across lines ("54.15" above "2": found by a QA pass). A value is never broken; a
+    line longer than the terminal wraps as the terminal wraps it."""
+    width = max((len(c) for c in columns), default=0)
+    for i, row in enumerate(rows, 1):
+        console.print(f"-[ row {i} ]" + "-" * max(0, width - 5), soft_wrap=True, highlight=False)
+        for name, value in zip(columns, row, strict=True):
+            console.print(f"{name.ljust(width)} | {value}", soft_wrap=True, highlight=False)
+
+
 def cell(value) -> str:
     """A value as a table shows it: NULL as ``NULL`` (as DuckDB writes it; an empty string stays an empty cell), a
     BLOB's bytes in hex (as csv and json write it), any other value as DuckDB writes it (``execute`` has DuckDB write
