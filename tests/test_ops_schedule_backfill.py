@@ -144,11 +144,16 @@ def test_a_backfill_whose_fetch_failed_exits_4_naming_it(tmp_path, monkeypatch, 
     ("name: x\ncron: '30 5 * * 1'\nparameters: {fetch: maybe}\n",
      "schedule.yml: parameters: fetch: Input should be a valid boolean"),
     ("name: x\ncron: '30 5 * * 1'\nparameters: {bogus: 1}\n",
-     "schedule.yml: parameters bogus: not a parameter of the refresh flow (it takes settings, fetch, offline"),
+     "schedule.yml: parameters: bogus: not a parameter a schedule sets (the refresh flow takes fetch, offline, "
+     "sources, pins, full, drop)"),
+    # every problem at once, and jlac's own parameters are not a schedule's (found by a QA pass)
+    ("name: x\ncron: '30 5 * * 1'\nparameters: {fetch: maybe, fetsh: true, trigger: x}\n",
+     "schedule.yml: parameters: fetsh, trigger: not a parameter a schedule sets (the refresh flow takes fetch, "
+     "offline, sources, pins, full, drop); fetch: Input should be a valid boolean"),
     ("name: x\ncron: [\n", "schedule.yml: not YAML"),
     (b"\x89PNG\r\n\x1a\n\xff\xfe\x00binary", "schedule.yml: not UTF-8 text (invalid start byte at byte 0)"),
 ], ids=["list", "scalar", "parameters a list", "unknown time zone", "bad cron", "cron a number", "fetch maybe",
-        "unknown parameter", "not YAML", "binary"])
+        "unknown parameter", "unknown and bad parameters", "not YAML", "binary"])
 def test_jlac_serve_names_the_file_and_field_of_a_malformed_schedule(tmp_path, text, expected):
     """A YAML list or scalar (AttributeError), `parameters: [1, 2]` (TypeError) were tracebacks, and an unknown time
     zone passed load_schedule to fail with a pydantic traceback once served: one line each, naming file and field."""
