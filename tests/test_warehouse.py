@@ -89,6 +89,11 @@ def test_the_mof_region_keeps_the_netherlands_antilles_after_2010(built):
                        "WHERE iso3 IN ('ANT', 'CUW', 'SXM', 'BES') ORDER BY iso3").fetchall()
     # BES, which no source of the mirror names, is there as every ISO 3166-1 country is (countries.iso_rows)
     assert rows == [(iso3, True, ["326"]) for iso3 in ("ANT", "BES", "CUW", "SXM")]
+    # MOF's 327 'French West Indies' is Guadeloupe's and Martinique's (and Saint Martin's, part of Guadeloupe until
+    # 2007): Martinique stood outside MOF's zone with no code (found by a QA pass)
+    rows = con.execute("SELECT iso3, is_mof_latin_america, mof_codes FROM marts.dim_country "
+                       "WHERE iso3 IN ('GLP', 'MTQ', 'MAF') ORDER BY iso3").fetchall()
+    assert rows == [(iso3, True, ["327"]) for iso3 in ("GLP", "MAF", "MTQ")]
     cuw = dict(con.execute("SELECT year, value_usd FROM marts.fct_trade_annual WHERE reporter_iso3 = 'JPN' AND "
                            "partner_iso3 = 'CUW' AND flow = 'export'").fetchall())
     assert cuw == {2019: pytest.approx(9.273e6, abs=1e3), 2020: pytest.approx(13.003e6, abs=1e3)}

@@ -10,6 +10,10 @@ WITH names AS (
     -- Sint Eustatius and Saba; MOF's code list keeps one code for them ('Netherlands Antilles'), so they take its
     -- codes and zone (the IMF reports Japan's trade with Curacao from 2019 on, no longer under ANT)
     SELECT * FROM (VALUES ('CUW', 'ANT'), ('SXM', 'ANT'), ('BES', 'ANT')) AS s(iso3, predecessor)
+    UNION ALL
+    -- MOF's 327 'French West Indies' (mapped to Guadeloupe) covers Martinique too, and Saint Martin, part of
+    -- Guadeloupe until 2007: they had no MOF code and stood outside MOF's Middle and South America (QA pass)
+    SELECT * FROM (VALUES ('MTQ', 'GLP'), ('MAF', 'GLP')) AS s(iso3, predecessor)
 ), mof AS (
     SELECT * FROM mof_direct
     UNION ALL
