@@ -43,13 +43,13 @@ def _windows(text: str) -> frozenset[str]:
     return frozenset(text[i:i + WINDOW] for i in range(len(text) - WINDOW + 1))
 
 
-def _elide(text: str, earlier: str, windows: frozenset[str] | None = None) -> str:
-    """``text`` with every passage of it that ``earlier`` holds too (``MIN_PASSAGE`` characters or more) elided.
+def _elide(text: str, earlier: str, windows: frozenset[str]) -> str:
+    """``text`` with every passage of it that ``earlier`` holds too (``MIN_PASSAGE`` characters or more) elided;
+    ``windows``: ``_windows(earlier)``.
 
     A passage of ``MIN_PASSAGE`` characters holds a piece of ``text`` starting at a multiple of ``WINDOW // 2``: a line
     none of whose such pieces ``earlier`` holds is returned at once (a refresh logs hundreds of dbt lines; comparing
     each whole with an error of 2,400 characters took 3 ms)."""
-    windows = _windows(earlier) if windows is None else windows
     if not any(text[i:i + WINDOW] in windows for i in range(0, len(text) - WINDOW + 1, WINDOW // 2)):
         return text
     while True:

@@ -81,7 +81,7 @@ def no_stop_noted(task, task_run, state) -> bool:
 def stopping() -> bool:
     """A stop was noted since the outermost ``noting()`` block last opened: what fails from now on fails because of
     it."""
-    return bool(_SINCE_START) or any(_OPEN)
+    return bool(_SINCE_START)  # every stop an open block notes is noted here too
 
 
 def quiet_threads_after_a_stop() -> None:

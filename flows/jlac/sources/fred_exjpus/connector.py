@@ -65,7 +65,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
     previous = latest_snapshot(SOURCE_NAME, settings)
     name = f"{SERIES}.csv"
     with staging(settings, SOURCE_NAME) as staged:
-        path, got = staged.get(client, name, url, previous, "fred-exjpus", lines=True, params={"id": SERIES})
+        path, got = staged.get(client, name, url, previous, "fred-exjpus", params={"id": SERIES})
         check_csv(path, f"fred-exjpus GET {got}", previous, name, settings)
         metadata = {
             "title": "Japanese yen per US dollar, monthly average (FRED series EXJPUS, Federal Reserve H.10)",
