@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import SHARED
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
@@ -15,7 +15,7 @@ from jlac.snapshots import list_vintages
 from jlac.sources.comtrade_v1.source import SOURCE
 from werkzeug import Request, Response
 
-REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "comtrade"
+REC = SHARED / "api-recordings" / "comtrade"
 DATA = REC / "data_v1_get_C_A_HS-60a6ad.json"  # China 156 with Argentina and Germany, 2010
 EMPTY = REC / "bulk_v1_get_error_HS-a503f3.json"
 KEY = "ct-subscription-0123456789abcdef"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import SHARED
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
@@ -16,7 +16,7 @@ from jlac.snapshots import list_vintages
 from jlac.sources.estat_trade.source import SOURCE
 from werkzeug import Request, Response
 
-REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "estat"
+REC = SHARED / "api-recordings" / "estat"
 APPID = "estat-appid-5a4b3c2d1e0f"
 TABLE = "0003425295"
 OK = {"STATUS": 0, "ERROR_MSG": "正常に終了しました。", "DATE": "2026-11-28T17:00:00.000+09:00"}

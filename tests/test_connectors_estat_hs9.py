@@ -8,12 +8,11 @@ import dataclasses
 import json
 import logging
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from conftest import failed_checks, scratch_build
+from conftest import SHARED, failed_checks, scratch_build
 from jlac import load, parse, partitions
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
@@ -22,7 +21,7 @@ from jlac.snapshots import latest_snapshot, list_vintages, sha256_file
 from jlac.sources import all_sources
 from werkzeug import Request, Response
 
-REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings" / "estat"
+REC = SHARED / "api-recordings" / "estat"
 APPID = "estat-appid-9f8e7d6c5b4a"
 IMPORTS = "0003425294"  # 品別国別表 imports 2021-25
 EXPORTS = "0003425293"  # 品別国別表 exports 2021-25

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from conftest import JAPAN_WORKBOOK, small_mirror
+from conftest import JAPAN_WORKBOOK, SHARED, small_mirror
 from jlac import transform
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
@@ -17,7 +16,6 @@ from jlac.http import HttpClient
 from jlac.snapshots import list_vintages, with_history
 from jlac.sources.imf_imts.source import SOURCE, read_imts_xml
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 RECORDED = SHARED / "api-recordings" / "imf-imts-sdmx3" / "DECODED_data_IMTS_USA.XG_FOB_USD.G001+G998.A_2023-2024.xml"
 PATH = "/data/dataflow/IMF.STA/IMTS/+/{}.XG_FOB_USD+MG_CIF_USD.*.A"
 

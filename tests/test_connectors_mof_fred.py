@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
+from conftest import MIRROR
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
 from jlac.http import HttpClient
@@ -13,7 +12,6 @@ from jlac.snapshots import list_vintages
 from jlac.sources.fred_exjpus import source as fred_exjpus
 from jlac.sources.mof_customs import source as mof_customs
 
-MIRROR = Path(__file__).resolve().parents[1] / ".." / "shared" / "snapshots"
 FRED_CSV = next((MIRROR / "fred-exjpus").glob("*/EXJPUS.csv"))
 
 # d41ma.csv as MOF describes it: Shift-JIS, a title line, Years/Months then totals in thousand yen,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import MIRROR
 from jlac import ledger
 from jlac.cli import app
 from jlac.config import get_settings
@@ -16,7 +16,6 @@ from jlac.sources import all_sources
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("JLAC_TEST_MIRROR", ROOT.parent / "shared" / "snapshots"))
 TODAY = date(2026, 11, 28)
 
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import write_manifest
+from conftest import SHARED, write_manifest
 from jlac.config import Settings
 from jlac.errors import ParseError
 from jlac.snapshots import latest_snapshot
 from jlac.sources import all_sources
 from trade_helpers import build_models, fred_annual_rate, fred_monthly_rates
 
-REC = Path(__file__).resolve().parents[1] / ".." / "shared" / "api-recordings"
+REC = SHARED / "api-recordings"
 VINTAGE = "2026-11-01"
 TITLES = {  # 概況品別国別表 (summary commodities by country), one table per flow
     "0003425295": "普通貿易統計 概況品別国別表 輸出 2021年1月～",

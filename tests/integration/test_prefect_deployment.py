@@ -13,14 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import JAPAN_WORKBOOK, small_mirror
+from conftest import JAPAN_WORKBOOK, MIRROR, small_mirror
 from pytest_httpserver import HTTPServer
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
-MIRROR = Path(os.environ.get("JLAC_TEST_MIRROR", ROOT.parent / "shared" / "snapshots"))
 
 
 def _free_port() -> int:
