@@ -138,7 +138,8 @@ def test_every_figure_and_table_1_render_offline_without_errors(site, browser, t
     assert ("No year has both sources yet" in recon.inner_text()) == (overlap == 0)
     # every status the claims table shows is explained above it (C05, C26 said "source not loaded" unexplained)
     intro = page.locator("section#claims p").first.inner_text()
-    assert all(status in intro for status in ("reproduced", "differs", "other measure", "incomplete span",
+    assert all(status in intro for status in ("reproduced", "differs", "matches cited source",
+                                              "differs from cited source", "other measure", "incomplete span",
                                               "source not loaded", "not derivable from open data"))
     assert page.locator("section#freshness tbody tr").count() >= 10
     assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []

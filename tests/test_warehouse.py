@@ -191,6 +191,21 @@ def test_claims_rederived_from_trade(built):
     assert claims["C12"] == (pytest.approx(5.406, abs=1e-3), "reproduced")  # report: CPTPP trade about US$5.3 tn
 
 
+def test_claims_looked_up_in_reviewed_seeds_say_so(built):
+    """Found by a QA pass: C09 and C24 (MOFA's counts of Japanese companies) and C22, C23 (policy dates) read
+    'reproduced', as if re-derived from open statistics; their value is a lookup of a reviewed seed with a cited
+    source on every row (reference/japanese_companies_mexico.csv: Mexico 2018, about 1,200, MOFA Diplomatic
+    Bluebook 2019; LAC total 2015, 2,508)."""
+    _, _, con = built
+    claims = {r[0]: r[1:] for r in con.execute(
+        "SELECT claim_id, jlac_value, comparable, status FROM figures.report_claims WHERE claim_id IN "
+        "('C09', 'C22', 'C23', 'C24', 'C27')").fetchall()}
+    assert claims["C09"][1:] == (True, "matches cited source") and claims["C24"] == ("2508", True,
+                                                                                       "matches cited source")
+    assert claims["C22"][2] == claims["C23"][2] == "matches cited source"
+    assert claims["C27"][2] == "reproduced"  # AidData's two Route 32 loans: open data, re-derived
+
+
 def test_a_claim_measured_otherwise_is_shown_not_compared(built):
     """Found by a QA pass: C03 set Japan's net ODA to CELAC (-361.98 US$ m in 2017: repayments exceed disbursements,
     the sum of Japan's column over the 33 CELAC rows of ODA-2017-DAC2a.csv) against JICA's gross program value

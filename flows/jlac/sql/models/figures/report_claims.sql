@@ -119,15 +119,25 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     ) GROUP BY claim_id
 ), measures AS (  -- a claim whose open-data value measures something else: shown, never compared
     SELECT 'C03' AS claim_id  -- net ODA disbursements by calendar year vs JICA's gross program value by fiscal year
+), cited AS (  -- claims whose jlac value is looked up in a reviewed seed (a cited source on every row), not derived
+    -- from open statistics: their status says so ('matches cited source'), not 'reproduced' (C09, C22-C24 read as
+    -- re-derived from open data)
+    SELECT * FROM (VALUES ('C09'), ('C22'), ('C23'), ('C24')) AS t(claim_id)
 ), partial AS (  -- a claim whose span has years missing from Figure 1: shown with the years it covers, never compared
     SELECT claim_id FROM fig1 WHERE missing_years IS NOT NULL
 ), claims AS (
     SELECT c.*, TRY_CAST(regexp_extract(replace(c.report_value, ',', ''), '-?\d+(\.\d+)?') AS DOUBLE) AS report_number
     FROM {{ source('seeds', 'report_claims') }} c
 )
--- comparable: the claims set against a jlac value (reproduced or differs); not those measured otherwise, over an
--- incomplete span, or without a jlac value (they read TRUE: a QA pass)
-SELECT * REPLACE (status IN ('reproduced', 'differs') AS comparable) FROM (
+-- comparable: the claims set against a jlac value (reproduced or differs, from open data or a cited source); not those
+-- measured otherwise, over an incomplete span, or without a jlac value (they read TRUE: a QA pass)
+SELECT claims_out.* REPLACE (
+    CASE WHEN cited.claim_id IS NULL THEN status
+         WHEN status = 'reproduced' THEN 'matches cited source'
+         WHEN status = 'differs' THEN 'differs from cited source'
+         ELSE status END AS status,
+    status IN ('reproduced', 'differs') AS comparable)
+FROM (
 SELECT
     c.claim_id,
     c.topic,
@@ -136,7 +146,8 @@ SELECT
     c.unit,
     c.ref_period,
     CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
-    coalesce(d.jlac_text, CAST(round(d.jlac_number, 3) AS VARCHAR)) AS jlac_value,
+    -- a whole number without '.0' (a count of companies read '2508.0')
+    coalesce(d.jlac_text, regexp_replace(CAST(round(d.jlac_number, 3) AS VARCHAR), '\.0$', '')) AS jlac_value,
     round(d.jlac_number, 3) AS jlac_number,
     NULL::BOOLEAN AS comparable,  -- from the status, below
     CASE WHEN c.unit <> 'date' AND m.claim_id IS NULL AND p.claim_id IS NULL
@@ -165,4 +176,5 @@ LEFT JOIN measures m USING (claim_id)
 LEFT JOIN partial p USING (claim_id)
 LEFT JOIN needs n USING (claim_id)
 ) AS claims_out
-ORDER BY claim_id
+LEFT JOIN cited ON cited.claim_id = claims_out.claim_id
+ORDER BY claims_out.claim_id
