@@ -93,6 +93,39 @@ def test_a_parser_bug_is_named_where_it_was_raised(tmp_path, mirror):
             "there (`jlac -v refresh` shows the traceback)") == msg
 
 
+def _with_column(source, name: str, kind: str | None):
+    """The source with column ``name`` declared as ``kind`` (None: not declared)."""
+    cols = tuple(dataclasses.replace(c, type=kind) if c.name == name else c for c in source.columns if
+                 c.name != name or kind is not None)
+    return dataclasses.replace(source, columns=cols)
+
+
+@pytest.mark.parametrize("kind", ["INTEGER", "DECIMAL(8,1)"])
+def test_a_declared_type_that_would_round_the_values_is_refused_naming_the_value(tmp_path, mirror, kind):
+    """Found by a QA pass (a contributor's new source): a value column declared INTEGER while the parser gives DOUBLE
+    was published rounded (19.08 -> 19) without a word. EXJPUS.csv's first month, 1971-01: 358.02 yen."""
+    snap = _fred_copy(tmp_path, mirror)
+    source = _with_column(all_sources()["fred-exjpus"], "jpy_per_usd", kind)
+    with pytest.raises(ParseError) as err:
+        parse.parse_to_cache(_settings(tmp_path), source, snap)
+    assert str(err.value).startswith(f"fred-exjpus fred-exjpus/2025-05-27: column jpy_per_usd is declared {kind}, "
+                                     "which would round the parser's DOUBLE value ")
+    assert "declare a type that holds it (DOUBLE, a wider DECIMAL) or round in the parser" in str(err.value)
+    assert "value 358.02 (to 358" in str(err.value)  # the first month's
+    # a type that holds every value passes: DECIMAL(9,4) holds FRED's four decimals (357.5450)
+    assert parse.parse_to_cache(_settings(tmp_path), _with_column(source, "jpy_per_usd", "DECIMAL(9,4)"), snap).exists()
+
+
+def test_a_column_the_parser_returns_but_the_source_does_not_declare_is_refused(tmp_path, mirror):
+    """Found by a QA pass: an undeclared column of the parser's output was dropped without a word."""
+    snap = _fred_copy(tmp_path, mirror)
+    source = _with_column(all_sources()["fred-exjpus"], "row_number", None)
+    with pytest.raises(ParseError, match=r"fred-exjpus fred-exjpus/2025-05-27: parser output has column\(s\) "
+                                         r"\['row_number'\] that the source does not declare: add them to "
+                                         r"Source.columns .* in jlac/sources/fred_exjpus/source.py"):
+        parse.parse_to_cache(_settings(tmp_path), source, snap)
+
+
 def test_the_place_named_is_the_parsers_line_not_the_library_below_it(tmp_path, monkeypatch):
     """A slip inside a jlac parser module (here: its year reader failing) is named at the parser's line that called
     it; frames of the libraries below and of the test are not jlac's code."""

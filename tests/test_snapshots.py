@@ -483,3 +483,37 @@ def test_a_symbolic_link_to_nothing_is_named_as_such(tmp_path, mirror):
     with pytest.raises(SnapshotError, match=r"^imf-dots: .*/m/imf-dots is a symbolic link to no folder \(broken, or a "
                                             r"loop\)"):
         list_vintages("imf-dots", settings)
+
+
+def test_a_store_folder_that_is_no_source_is_named_with_the_source_it_was_meant_for(tmp_path, mirror, caplog):
+    """Found by a QA pass (a contributor's new source): a snapshot folder spelt as the table (fred_exjpus) was
+    ignored, and the refresh said only "no snapshot" of the source."""
+    from jlac.cli import app
+    from jlac.plan import discover
+    from jlac.snapshots import unknown_folders
+    from jlac.sources import all_sources
+    from typer.testing import CliRunner
+
+    store = tmp_path / "store"
+    shutil.copytree(next((mirror / "fred-exjpus").iterdir()), store / "fred_exjpus" / "2025-05-27")
+    (store / "notes").mkdir()
+    (store / ".fetching").mkdir()  # hidden: a fetch's staging, not a source
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=store, mirrors=(mirror,),
+                        output=tmp_path / "out", cache=tmp_path / "cache")
+    names = list(all_sources())
+    lines = unknown_folders(settings, names)
+    assert lines == [
+        f"{store / 'fred_exjpus'} is no registered source's folder, so its snapshots are not read (the folder of "
+        f"source 'fred-exjpus' is {store / 'fred-exjpus'})",
+        f"{store / 'notes'} is no registered source's folder, so its snapshots are not read (a snapshot store holds "
+        "<source name>/<vintage>/SNAPSHOT.yml; `jlac sources` lists the names)"]
+    # the mirror's folders are every one a source's
+    assert unknown_folders(Settings(warehouse=settings.warehouse, snapshots=tmp_path / "none", mirrors=(mirror,),
+                                    output=tmp_path / "out"),
+                           names) == []
+    with caplog.at_level("WARNING"):
+        discover(settings)
+    assert f"{store / 'fred_exjpus'} is no registered source's folder" in caplog.text
+    env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_SNAPSHOTS": str(store), "JLAC_MIRROR": str(mirror)}
+    result = CliRunner().invoke(app, ["sources"], env=env)
+    assert result.exit_code == 0 and "fred_exjpus is no registered source's folder" in result.stdout

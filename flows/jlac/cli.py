@@ -422,7 +422,7 @@ def sql(
 def sources() -> None:
     """List the sources: live connector, checks, release rhythm, and the snapshot each would be built from."""
     from jlac.ops.status import load_rhythms
-    from jlac.snapshots import list_vintages
+    from jlac.snapshots import list_vintages, unknown_folders
     from jlac.sources import all_sources, part
 
     settings = get_settings()
@@ -460,6 +460,8 @@ def sources() -> None:
             note = " (empty: `jlac fetch` writes there)"
         console.print(Text(f"{label}: {root}{note}", style="red" if note and label != "store" else ""),
                       soft_wrap=True)
+    for line in unknown_folders(settings, list(all_sources())):
+        console.print(Text(line, style="red"), soft_wrap=True)
 
 
 @app.callback()

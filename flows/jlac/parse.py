@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 import jlac
-from jlac import config, partitions, sealed
+from jlac import config, partitions, sealed, sqltext
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt, no_space_left
 from jlac.snapshots import Snapshot
@@ -75,9 +75,65 @@ def cache_path(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
     return settings.cache_dir / source.name / f"{snapshot.vintage}-{cache_key(source, snapshot)}.parquet"
 
 
-def _typed_select(source: Source, rel_name: str) -> str:
-    cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
-    return f"SELECT {cols} FROM {rel_name}"
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+             "UHUGEINT", "INT", "INT4", "INT8", "INT2", "INT1", "LONG", "SHORT"}
+
+
+def _exact(kind: str) -> bool:
+    """An integer or DECIMAL type: a value with more decimals than it holds is rounded by a cast, without a word."""
+    kind = kind.upper().strip()
+    return kind in _INTEGERS or kind.startswith(("DECIMAL", "NUMERIC"))
+
+
+def _numeric(kind: str) -> bool:
+    kind = kind.upper().strip()
+    return _exact(kind) or kind in ("FLOAT", "REAL", "FLOAT4", "DOUBLE", "FLOAT8")
+
+
+def check_output_columns(source: Source, produced: list[str], label: str) -> None:
+    """The parser's output must hold every declared column and no other: a column it returns that
+    ``Source.columns`` does not declare was dropped without a word (found by a QA pass, as a contributor)."""
+    missing = [c.name for c in source.columns if c.name not in produced]
+    if missing:
+        raise ParseError(f"{label}: parser output lacks column(s) {missing}")
+    declared = {c.name for c in source.columns}
+    extra = [c for c in produced if c not in declared]
+    if extra:
+        raise ParseError(
+            f"{label}: parser output has column(s) {extra} that the source does not declare: add them to "
+            f"Source.columns (with a type and a description) in {source.package.replace('.', '/')}/source.py, or "
+            "leave them out of the parser's SELECT")
+
+
+def typed_columns(source: Source, produced: dict[str, str], label: str) -> str:
+    """The SELECT list casting the parser's columns (``produced``: name -> DuckDB type) to their declared types.
+
+    A cast to an integer or DECIMAL type rounds (DuckDB: 19.08 -> 19, '19.5' -> 20): a declared type narrower than
+    the values was published rounded, without a warning (found by a QA pass). Such a cast stops the parse instead
+    (DuckDB's ``error()``, raised as it reads), naming the column, the declared type and the first value it would
+    round; the same type, or a value it holds exactly, costs nothing more."""
+    out = []
+    for c in source.columns:
+        col, kind = sqltext.ident(c.name), produced.get(c.name, c.type)
+        cast = f"CAST({col} AS {c.type})"
+        if _exact(c.type) and kind.upper() != c.type.upper() and (_numeric(kind) or kind.upper() == "VARCHAR"):
+            back = f"CAST({cast} AS {kind})" if _numeric(kind) else f"CAST({cast} AS DOUBLE)"
+            original = col if _numeric(kind) else f"TRY_CAST({col} AS DOUBLE)"
+            rounds = f"{back} <> {original}"
+            if not _exact(kind) and _numeric(kind):  # a float's own noise (0.1 + 0.2) is not a value rounded away
+                rounds = f"abs({back} - {col}) > 1e-12 * abs({col})"
+            said = sqltext.literal(f"{label}: column {c.name} is declared {c.type}, which would round the parser's "
+                                   f"{kind} value ")
+            advice = sqltext.literal("): declare a type that holds it (DOUBLE, a wider DECIMAL) or round in the parser")
+            cast = (f"CASE WHEN {rounds} THEN error({said} || CAST({col} AS VARCHAR) || ' (to ' || "
+                    f"CAST({cast} AS VARCHAR) || {advice}) ELSE {cast} END")
+        out.append(f"{cast} AS {col}")
+    return ", ".join(out)
+
+
+def _typed_select(source: Source, rel: duckdb.DuckDBPyRelation, rel_name: str, label: str) -> str:
+    produced = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+    return f"SELECT {typed_columns(source, produced, label)} FROM {rel_name}"
 
 
 def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
@@ -147,17 +203,18 @@ def raised_at(exc: BaseException, parser=None) -> str:
 
 def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot, tmp: Path) -> None:
     rel = source.parse(snapshot, con)
-    missing = [c.name for c in source.columns if c.name not in rel.columns]
-    if missing:
-        raise ParseError(f"{source.name} {snapshot.id}: parser output lacks column(s) {missing}")
+    label = f"{source.name} {snapshot.id}"
+    check_output_columns(source, rel.columns, label)
     con.register("parsed", rel)
     try:
         con.execute(f"CREATE TEMP TABLE _typed AS SELECT row_number() OVER () AS _order, * FROM "
-                    f"({_typed_select(source, 'parsed')})")
+                    f"({_typed_select(source, rel, 'parsed', label)})")
     except duckdb.ConversionException as exc:
-        raise ParseError(
-            f"{source.name} {snapshot.id}: a value does not fit its declared column type: {exc}"
-        ) from exc
+        raise ParseError(f"{label}: a value does not fit its declared column type: {exc}") from exc
+    except duckdb.InvalidInputException as exc:  # typed_columns' refusal of a rounding cast (its message is whole)
+        if f"{label}: column " not in str(exc):
+            raise
+        raise ParseError(str(exc).removeprefix("Invalid Input Error: ")) from exc
     select = "SELECT * EXCLUDE (_order) FROM _typed ORDER BY _order"
     key, payload = source.value_key, source.payload
     if key:

@@ -194,10 +194,15 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
         raise JlacError(f"{source.name} {snapshot.id}/{rel}: cannot write the parse cache {out.parent} {where} "
                         f"({exc.strerror or exc}); JLAC_CACHE must be writable where the parse runs (with "
                         "JLAC_TASK_RUNNER, on every Dask worker)") from exc
-    cols = ", ".join(f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in source.columns)
+    from jlac.parse import check_output_columns, typed_columns  # (jlac.parse imports this module)
+
+    label = f"{source.name} {snapshot.id}/{rel}"
     with duckdb.connect(config={"threads": threads} if threads else {}) as con:
         try:
             select = source.parse_file(snapshot, rel, con)
+            described = con.sql(select)  # bound, not run: the output's names and types
+            check_output_columns(source, described.columns, label)
+            cols = typed_columns(source, dict(zip(described.columns, map(str, described.types), strict=True)), label)
             con.execute(f"COPY (SELECT {cols} FROM ({select})) TO '{tmp}' (FORMAT parquet)")
         except JlacError:
             tmp.unlink(missing_ok=True)
@@ -208,6 +213,8 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
                 raise
             if full := no_space_left(exc, f"the parse of {source.name} {snapshot.id}/{rel}", out.parent):
                 raise full from exc
+            if isinstance(exc, duckdb.InvalidInputException) and f"{label}: column " in str(exc):
+                raise ParseError(str(exc).removeprefix("Invalid Input Error: ")) from exc  # typed_columns' refusal
             textfiles.explain_read_error(snapshot.path(rel), f"{source.name} {snapshot.id}/{rel}", exc)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {textfiles.reader_error(exc)}") from exc
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback

@@ -29,7 +29,7 @@ import jlac
 from jlac import config, transform, warehouse
 from jlac.config import Settings
 from jlac.errors import JlacError, SnapshotError
-from jlac.snapshots import Snapshot, latest_snapshot, with_history
+from jlac.snapshots import Snapshot, latest_snapshot, unknown_folders, with_history
 from jlac.sources import all_sources
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ def discover(settings: Settings, names: list[str] | None = None, pins: dict[str,
     ``absent`` names it (``--source`` keeps a source the published warehouse was built without, without)."""
     check_known(names, pins)
     sources = all_sources()
+    for line in unknown_folders(settings, list(sources)):
+        log.warning("%s", line)
     chosen, missing = {}, []
     for name, src in sources.items():
         if name in (absent or []) and not src.required:

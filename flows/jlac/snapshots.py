@@ -247,6 +247,32 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
     return [found[k] for k in sorted(found)]
 
 
+def unknown_folders(settings: Settings, names: list[str]) -> list[str]:
+    """One line per folder of the store or a mirror that is no source in ``names``, with the name it was probably
+    meant as: its snapshots are never read. A new source's folder spelt as its table (``banxico_fix`` for
+    ``banxico-fix``) left the source without a snapshot and the refresh said only "no snapshot" (found by a QA
+    pass, as a contributor)."""
+    import difflib
+
+    known = set(names)
+    lines = []
+    for root in dict.fromkeys(settings.snapshot_roots):
+        try:
+            folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:  # a root that does not exist: `jlac sources` names it
+            continue
+        for name in folders:
+            if name in known:
+                continue
+            alike = [n for n in known if n.replace("_", "-").lower() == name.replace("_", "-").lower()]
+            guess = alike or difflib.get_close_matches(name, sorted(known), n=1)
+            lines.append(f"{root / name} is no registered source's folder, so its snapshots are not read"
+                         + (f" (the folder of source {guess[0]!r} is {root / guess[0]})" if guess else
+                            " (a snapshot store holds <source name>/<vintage>/SNAPSHOT.yml; `jlac sources` lists "
+                            "the names)"))
+    return lines
+
+
 def with_history(snapshot: Snapshot, settings: Settings) -> Snapshot:
     """``snapshot`` with every earlier vintage of its source attached (``Snapshot.older``)."""
     older = tuple(s for s in list_vintages(snapshot.source, settings) if s.vintage < snapshot.vintage)
