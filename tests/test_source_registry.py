@@ -127,6 +127,56 @@ def test_a_half_made_folder_is_refused_naming_it(tmp_path, monkeypatch, package,
         scan(tmp_path / package, package)
 
 
+def test_a_module_that_cannot_be_imported_is_named_with_its_line(tmp_path, monkeypatch):
+    """Found by a QA pass (a contributor): a syntax error in source.py was a 64-line traceback from every command, a
+    misspelt import in checks.py two tracebacks from the refresh."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    broken = textwrap.dedent(TOY_SOURCE).replace("SOURCE = Source(", "def parse(snapshot, con)\n    pass\n\n"
+                                                                       "SOURCE = Source(")
+    _toy_package(tmp_path, "toyreg_syntax", {"toy_source": {"source.py": broken}})
+    with pytest.raises(RegistryError) as err:
+        scan(tmp_path / "toyreg_syntax", "toyreg_syntax")
+    folder = tmp_path / "toyreg_syntax" / "toy_source"
+    assert str(err.value) == (f"source folder {folder}: source.py cannot be imported: SyntaxError: expected ':' at "
+                              f"{folder / 'source.py'} line 4")
+    _toy_package(tmp_path, "toyreg_checks", {"toy_source": {
+        "source.py": TOY_SOURCE, "checks.py": "from jlac.checks import schema_expectations\n"}})
+    toy = scan(tmp_path / "toyreg_checks", "toyreg_checks")["toy-source"]
+    folder = tmp_path / "toyreg_checks" / "toy_source"
+    with pytest.raises(RegistryError, match=rf"^source toy-source: {folder / 'checks'}.py cannot be imported: "
+                                            r"ImportError: cannot import name 'schema_expectations' from 'jlac.checks' "
+                                            rf".* at {folder / 'checks.py'} line 1$"):
+        part(toy, "checks")
+
+
+def test_checks_that_fail_before_running_are_one_line_naming_the_line(tmp_path, monkeypatch):
+    """Found by a QA pass: an expectation given a wrong argument (col= for column=) was two tracebacks ending in
+    pydantic's multi-line error."""
+    from jlac.errors import JlacError
+    from jlac.snapshots import Snapshot
+    from jlac.validation import validate_source
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    checks = """
+        import great_expectations as gx
+        from jlac.validation import Check
+
+        def checks(source, snapshot):
+            return [Check(name="x", query="SELECT 1 AS x",
+                          expectations=[gx.expectations.ExpectColumnValuesToBeUnique(col="x")])]
+    """
+    _toy_package(tmp_path, "toyreg_gx", {"toy_source": {"source.py": TOY_SOURCE, "checks.py": checks}})
+    toy = scan(tmp_path / "toyreg_gx", "toyreg_gx")["toy-source"]
+    folder = tmp_path / "toyreg_gx" / "toy_source"
+    snap = Snapshot(source="toy-source", vintage="2026-01-01", root=tmp_path, manifest={})
+    with pytest.raises(JlacError) as err:
+        validate_source(tmp_path / "none.duckdb", toy, snap)
+    msg = str(err.value)
+    assert msg.startswith(f"source toy-source: its checks ({folder / 'checks.py'}) failed before running: "
+                          "ValidationError: ") and msg.endswith(f" at {folder / 'checks.py'} line 7")
+    assert "\n" not in msg and "column" in msg
+
+
 def test_parse_cache_key_covers_the_source_package_not_its_checks_or_connector():
     src = all_sources()["fred-exjpus"]
     used = [m.__name__ for m in parse._jlac_modules(importlib.import_module(f"{src.package}.source"),

@@ -23,9 +23,9 @@ import duckdb
 
 from jlac import quarantine
 from jlac.config import Settings, get_settings
-from jlac.errors import JlacError
+from jlac.errors import JlacError, is_interrupt
 from jlac.snapshots import Snapshot
-from jlac.sources import Source, part
+from jlac.sources import Source, part, where_in
 
 log = logging.getLogger(__name__)
 logging.getLogger("great_expectations").setLevel(logging.WARNING)  # one INFO line per context otherwise
@@ -273,6 +273,11 @@ def one_database(db_path: Path):
         con.close()
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (pydantic's list one error a line)."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
                     settings: Settings | None = None) -> list[SuiteResult]:
     """Run the source's checks module over its raw table in the build warehouse (without a snapshot: check the table
@@ -287,8 +292,21 @@ def validate_source(db_path: Path, source: Source, snapshot: Snapshot | None,
                         "every source needs one")
     if snapshot is None:
         return [_empty_without_snapshot(db_path, source)]
+    if not callable(getattr(module, "checks", None)):
+        raise JlacError(f"source {source.name}: {source.folder / 'checks.py'} defines no checks(source, snapshot) "
+                        "function returning its list of Check")
     extra = {"settings": settings} if "settings" in inspect.signature(module.checks).parameters else {}
-    checks = [_types_check(source), *module.checks(source, snapshot, **extra)]
+    try:
+        stated = list(module.checks(source, snapshot, **extra))
+    except JlacError:
+        raise
+    except Exception as exc:  # a slip in a contributor's checks (a wrong argument of an expectation): one line, not
+        # two tracebacks (found by a QA pass)
+        if is_interrupt(exc):
+            raise
+        raise JlacError(f"source {source.name}: its checks ({source.folder / 'checks.py'}) failed before running: "
+                        f"{type(exc).__name__}: {_one_line(exc)}{where_in(exc, source.folder)}") from exc
+    checks = [_types_check(source), *stated]
     checks += [c for c in (conflicts_check(source), finite_check(source)) if c is not None]
     checks += quarantine.checks(source, (settings or get_settings()).quarantine_max_share)
     return run_checks(db_path, source.name, source.name, snapshot.id if snapshot else None, checks,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -144,11 +145,35 @@ class RegistryError(JlacError):
     """A source folder that breaks the registry's rules; the message names the folder."""
 
 
+def where_in(exc: BaseException, folder: Path) -> str:
+    """`` at <file> line <n>``: the last place in ``folder`` the exception was raised or passed through (a syntax
+    error: its own file and line); empty when none."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" at {exc.filename} line {exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(
+        folder.resolve())]
+    return f" at {frames[-1].filename} line {frames[-1].lineno}" if frames else ""
+
+
+def import_part(module: str, folder: Path, label: str) -> ModuleType:
+    """Import a module of a source folder; a module that cannot be imported (a syntax error, a misspelt import) is a
+    RegistryError naming the file and line, not a traceback from every command (found by a QA pass, as a
+    contributor)."""
+    try:
+        return importlib.import_module(module)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001  whatever a contributor's module raises at import
+        said = exc.msg if isinstance(exc, SyntaxError) else exc  # its str() repeats the file and line
+        raise RegistryError(f"{label} cannot be imported: {type(exc).__name__}: {said}{where_in(exc, folder)}") \
+            from exc
+
+
 def part(source: Source, name: str) -> ModuleType | None:
     """The module ``<folder>/<name>.py`` of a source (``checks``, ``connector``); None when the folder has none."""
     if not (source.folder / f"{name}.py").is_file():
         return None
-    return importlib.import_module(f"{source.package}.{name}")
+    return import_part(f"{source.package}.{name}", source.folder, f"source {source.name}: {source.folder / name}.py")
 
 
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a source's name: imf-dots, fred-exjpus
@@ -171,7 +196,7 @@ def scan(root: Path = SOURCES_DIR, package: str = __name__) -> dict[str, Source]
             # parse cache key cannot read: `jlac sources` listed it and the refresh crashed with a TypeError
             raise RegistryError(f"{where} has no __init__.py: a source folder is a Python package (a one-line "
                                 "docstring is enough)")
-        src = getattr(importlib.import_module(f"{package}.{folder.name}.source"), "SOURCE", None)
+        src = getattr(import_part(f"{package}.{folder.name}.source", folder, f"{where}: source.py"), "SOURCE", None)
         if not isinstance(src, Source):
             raise RegistryError(f"{where}: source.py defines no SOURCE = Source(...)")
         if not NAME.fullmatch(src.name):  # 'jica_volunteers' passed, and its table was the folder's name too
