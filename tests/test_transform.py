@@ -417,6 +417,36 @@ def test_a_dbt_source_not_named_as_its_raw_table_stops_the_build(published, proj
     assert f"{yml}: dbt source 'fred' (schema raw) is no registered source's raw table" in said
 
 
+def test_a_misnamed_table_and_a_misnamed_staging_model_are_each_named_as_what_they_are(published, project_copy,
+                                                                                        tmp_path):
+    """Found by a QA pass (a contributor): the sources yml naming the table otherwise was reported as a missing yml
+    ("expected in <the file that was there>"), and a staging model in the right folder under another name as a model
+    reading the source from outside its folder."""
+    folder = project_copy / "models" / "staging" / "fred_exjpus"
+    yml, sql = folder / "_fred_exjpus__sources.yml", folder / "stg_fred_exjpus__rates.sql"
+    text, code = yml.read_text(), sql.read_text()
+    assert "      - name: fred_exjpus\n" in text
+    yml.write_text(text.replace("      - name: fred_exjpus\n", "      - name: rates\n", 1))
+    sql.write_text(code.replace("source('fred_exjpus', 'fred_exjpus')", "source('fred_exjpus', 'rates')"))
+    with pytest.raises(ModelError) as err:
+        _build_copy(published, tmp_path, "fct_fx_annual")
+    assert (f"source fred-exjpus: the dbt project declares no source 'fred_exjpus' with a table 'fred_exjpus' (schema "
+            f"raw); {yml} declares source 'fred_exjpus' with table(s) 'rates': name its table 'fred_exjpus'"
+            ) in str(err.value)
+    yml.write_text(text)
+    sql.write_text(code)
+    renamed = folder / "stg_fred_rates.sql"  # a second staging model in the right folder, named otherwise
+    renamed.write_text(code)
+    model_yml = (folder / "stg_fred_exjpus__rates.yml").read_text()
+    (folder / "stg_fred_rates.yml").write_text(model_yml.replace("stg_fred_exjpus__rates", "stg_fred_rates"))
+    with pytest.raises(ModelError) as err:
+        _build_copy(published, tmp_path, "fct_fx_annual")
+    said = str(err.value)
+    assert (f"model {renamed} reads source 'fred_exjpus': a staging model's name starts with 'stg_fred_exjpus__' (e.g. "
+            "stg_fred_exjpus__<entity>.sql; rename its yml entry too)") in said
+    assert "directly" not in said
+
+
 def test_a_staging_model_outside_its_sources_folder_stops_the_build(published, project_copy, tmp_path):
     folder = project_copy / "models" / "staging" / "fred_exjpus"
     moved = project_copy / "models" / "staging" / "fx"

@@ -428,10 +428,15 @@ def check_source_layout(manifest, sources: dict) -> None:
         found = [d for d in raw if d.source_name == t and d.name == t]
         if not found:
             other = [d for d in raw if t in (d.name, d.identifier)]
+            # the source declared under its name with other tables: the yml is there, its table misnamed (the
+            # message sent a contributor looking for a file that existed: QA pass)
+            tables = [d for d in raw if d.source_name == t]
             problems.append(
                 f"source {name}: the dbt project declares no source {t!r} with a table {t!r} (schema raw); "
                 + (f"{PROJECT_DIR / other[0].original_file_path} declares raw.{t} as source "
                    f"{other[0].source_name!r}: name that source {t!r}" if other else
+                   f"{PROJECT_DIR / tables[0].original_file_path} declares source {t!r} with table(s) "
+                   f"{', '.join(repr(d.name) for d in tables)}: name its table {t!r}" if tables else
                    f"expected in {PROJECT_DIR / folder / f'_{t}__sources.yml'}"))
             continue
         if not found[0].original_file_path.startswith(folder):
@@ -440,9 +445,13 @@ def check_source_layout(manifest, sources: dict) -> None:
         readers = [n for n in manifest.nodes.values() if n.resource_type == "model" and any(
             dep in manifest.sources and manifest.sources[dep].schema == "raw" and manifest.sources[dep].source_name == t
             for dep in n.depends_on.nodes)]
-        problems += [f"model {PROJECT_DIR / n.original_file_path} reads source {t!r} directly: only the source's "
-                     f"staging models do, {PROJECT_DIR / folder / f'stg_{t}__<entity>.sql'}" for n in readers
-                     if not (n.original_file_path.startswith(folder) and n.name.startswith(f"stg_{t}__"))]
+        for n in readers:
+            if not n.original_file_path.startswith(folder):
+                problems.append(f"model {PROJECT_DIR / n.original_file_path} reads source {t!r} directly: only the "
+                                f"source's staging models do, {PROJECT_DIR / folder / f'stg_{t}__<entity>.sql'}")
+            elif not n.name.startswith(f"stg_{t}__"):  # the right folder, read as if it were the wrong one (QA pass)
+                problems.append(f"model {PROJECT_DIR / n.original_file_path} reads source {t!r}: a staging model's "
+                                f"name starts with 'stg_{t}__' (e.g. stg_{t}__<entity>.sql; rename its yml entry too)")
     tables = {src.table for src in sources.values()}
     problems += [f"{PROJECT_DIR / d.original_file_path}: dbt source {d.source_name!r} (schema raw) is no registered "
                  f"source's raw table (registered: {', '.join(sorted(tables))})"
