@@ -119,6 +119,14 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     assert fourth.status == "unchanged"
     statuses = [r["status"] for r in ledger.read(settings.run_ledger)]
     assert statuses == ["completed", "completed", "completed", "unchanged"]
+    # charts drawn since by another version (a rollback's `jlac figures`): an unchanged refresh draws them again
+    # (found by a QA pass: kept, the warehouse being unchanged)
+    drawn, chart = settings.output / "figures.json", settings.output / "fig1_japan_lac_trade.csv"
+    good, by_this = chart.read_bytes(), json.loads(drawn.read_text())
+    chart.write_bytes(b"year,an older column\n")
+    drawn.write_text(json.dumps({**by_this, "_drawn_by": {"code": "an older jlac"}}))
+    assert pipeline.refresh(settings, trigger="test").status == "unchanged"
+    assert chart.read_bytes() == good and json.loads(drawn.read_text()) == by_this
 
     # ``sources=[...]`` rebuilds only those; the others keep the vintages the published warehouse was built from.
     vintage = settings.snapshots / FRED / "2025-06-27"

@@ -234,6 +234,33 @@ def test_source_option_with_a_published_vintage_gone_says_so(tmp_path, mirror):
     assert snaps["mof-hs9-imports"] is None and snaps["fred-exjpus"].vintage == "2025-05-27"
 
 
+def test_a_warehouse_published_before_inputs_carried_vintages_keeps_its_vintages(tmp_path, mirror):
+    """Found by a QA pass (an upgrade): jlac before 4 December recorded a source's input as its sha256 alone. After
+    the upgrade, `--source fred-exjpus` took each hash for a vintage ("aiddata-gcdf2-projects's published vintage
+    '8adc1de3…' is no longer in the store"), and a refusal for a missing mirror named hashes as vintages. The vintage
+    is read from meta.snapshots then."""
+    import duckdb
+    from jlac import plan
+    from jlac.pipeline import _published_pins
+
+    settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
+                        output=tmp_path / "out")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.inputs AS SELECT * FROM (VALUES "
+                    "('source:fred-exjpus', 'ab12'), ('source:oecd-dac2a', 'cd34'), ('source:mof-hs9-imports', 'none'),"
+                    " ('code', '0123')) t(input, fingerprint); "
+                    "CREATE TABLE meta.snapshots AS SELECT * FROM (VALUES "
+                    "('r1', 'fred-exjpus', '2025-05-27', 'x.csv'), ('r1', 'oecd-dac2a', '2022-01-18', 'a.csv'), "
+                    "('r1', 'oecd-dac2a', '2022-01-18', 'b.csv')) "
+                    "t(run_id, source, vintage, path)")
+    assert _published_pins(settings, ["imf-dots"]) == (
+        {"fred-exjpus": "2025-05-27", "oecd-dac2a": "2022-01-18"}, ["mof-hs9-imports"])
+    published = plan.published_inputs(settings)
+    assert published["source:fred-exjpus"] == "2025-05-27/ab12" and published["code"] == "0123"
+    assert plan.vanished({"fred-exjpus": None, "oecd-dac2a": None}, published) == {
+        "fred-exjpus": "2025-05-27", "oecd-dac2a": "2022-01-18"}
+
+
 def test_vintages_written_within_one_second_each_get_a_name_that_sorts_after_the_last(tmp_path):
     """Found by a QA pass: a third vintage of a source within one second failed with a bare
     '[Errno 39] Directory not empty' naming no source, and the fetched data was thrown away."""

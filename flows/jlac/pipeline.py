@@ -244,8 +244,8 @@ def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] 
         return {}, []
     try:
         with warehouse.connect_readonly(settings) as con:
-            rows = con.execute("SELECT substr(input, 8), split_part(fingerprint, '/', 1) FROM meta.inputs "
-                               "WHERE input LIKE 'source:%'").fetchall()
+            rows = [(k.removeprefix("source:"), fp.split("/", 1)[0]) for k, fp in plan.inputs_in(con).items()
+                    if k.startswith("source:")]
     except duckdb.Error as exc:
         raise JlacError(f"--source keeps the other sources as the published warehouse holds them, but "
                         f"{settings.warehouse} cannot be read ({str(exc).splitlines()[0]}); a refresh without "
@@ -535,6 +535,11 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 # hooks that failed for the published warehouse (a serving database down) get another go
                 record.hooks = [o.__dict__ for o in catch_up_task(settings, record, alert=_alert_hook_failure)]
                 stops.check(noted)
+                if figures.drawn_by_other_code(settings.output):
+                    log.info("the charts in %s were drawn by another version of jlac: drawn again from the published "
+                             "warehouse", settings.output)
+                    with warehouse.outputs_lock(settings, f"refresh {record.run_id}"):
+                        figures_task(settings.warehouse, settings.output, cache=settings.cache_dir / "figures")
                 record.finish("unchanged")
                 ledger.append(settings.run_ledger, record)
                 recorded = True

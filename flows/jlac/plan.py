@@ -204,6 +204,23 @@ def published_inputs(settings: Settings) -> dict[str, str] | None:
         return None
 
 
+def inputs_in(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dict[str, str]:
+    """A published warehouse's ``meta.inputs`` (``catalog``: its attached name, if any) as {input: fingerprint}, a
+    source's fingerprint always ``<vintage>/<sha256>``. jlac before 4 December recorded the sha256 alone: its
+    vintage is then read from ``meta.snapshots``, or `--source` took the hash for the vintage and refused every
+    refresh of a warehouse published before an upgrade (found by a QA pass)."""
+    meta = f"{catalog}.meta" if catalog else "meta"
+    rows = con.execute(f"SELECT input, fingerprint FROM {meta}.inputs").fetchall()
+    if all("/" in fp or fp == "none" or not key.startswith("source:") for key, fp in rows):
+        return dict(rows)
+    vintages = dict(con.execute(f"SELECT source, max(vintage) FROM {meta}.snapshots GROUP BY source").fetchall()
+                    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = coalesce(?, "
+                                   "current_database()) AND schema_name = 'meta' AND table_name = 'snapshots'",
+                                   [catalog]).fetchone()[0] else [])
+    return {key: fp if "/" in fp or fp == "none" or not key.startswith("source:") else
+            f"{vintages.get(key.removeprefix('source:'), '?')}/{fp}" for key, fp in rows}
+
+
 def _read_inputs(path: Path) -> dict[str, str] | None:
     with duckdb.connect() as con:
         con.execute("ATTACH ? AS pub (TYPE duckdb, READ_ONLY)", [str(path)])
@@ -211,7 +228,7 @@ def _read_inputs(path: Path) -> dict[str, str] | None:
                           "AND schema_name = 'meta' AND table_name = 'inputs'").fetchone()[0]
         if not has:
             return None
-        return dict(con.execute("SELECT input, fingerprint FROM pub.meta.inputs").fetchall())
+        return inputs_in(con, "pub")
 
 
 @dataclass

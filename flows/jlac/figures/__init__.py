@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RECORD = "figures.json"
 FORMATS = ("png", "svg")
+DRAWN_BY = "_drawn_by"  # the record's entry naming the code and libraries that drew the folder (no module's name)
 
 
 def write_csv(frame, path: Path) -> Path:
@@ -111,6 +112,21 @@ def _libraries() -> str:
     return ", ".join(f"{name} {of(name)}" for name in ("matplotlib", "pandas", "countryinfo"))
 
 
+def drawing_code() -> str:
+    """jlac's code fingerprint and the drawing libraries' versions: what, beside the tables, a chart depends on."""
+    return f"{plan.code_fingerprint()}/{_libraries()}"
+
+
+def drawn_by_other_code(folder: Path) -> bool:
+    """The charts in ``folder`` were drawn by other code than this (another jlac version's `jlac figures`, after a
+    rollback), or it records no code: an unchanged refresh then draws them again from the published warehouse.
+    A rollback's charts were kept by the next refresh of the upgraded code, which found nothing changed (found by
+    a QA pass). False when the folder has no record at all (no charts: nothing to keep in step)."""
+    if not (folder / RECORD).is_file():
+        return False
+    return read_record(folder).get(DRAWN_BY, {}).get("code") != drawing_code()
+
+
 def read_record(folder: Path | None) -> dict:
     """The figures record of an output folder (module -> fingerprint and files); {} when there is none or it is not
     one (unreadable, or not a JSON object): everything is drawn then."""
@@ -152,7 +168,7 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache:
     record: dict = {}
     written: list[Path] = []
     kept, copied = [], []
-    code = f"{plan.code_fingerprint()}/{_libraries()}"  # any code or library change draws all again
+    code = drawing_code()  # any code or library change draws all again
     # the published file may be held open for writing by a user's session (`jlac figures`): a copy is read then
     with warehouse.open_for_reading(db_path, lambda path: duckdb.connect(str(path), read_only=True)) as con:
         con.execute("SET python_enable_replacements = false")  # a missing table is named, not a module (warehouse.py)
@@ -176,6 +192,7 @@ def render_all(db_path: Path, outdir: Path, previous: Path | None = None, cache:
                     output_cache.keep(cache, info.name, fingerprint, outdir, files)
             written += files
             record[info.name] = {"fingerprint": fingerprint, "files": [p.relative_to(outdir).as_posix() for p in files]}
+    record[DRAWN_BY] = {"code": code}
     (outdir / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
     remove_stale(outdir, drawn_here, record)
     if kept:
