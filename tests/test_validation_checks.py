@@ -129,3 +129,17 @@ def test_a_failure_says_when_it_lists_only_the_first_rows():
     complete = SimpleNamespace(result={"unexpected_count": 2, "unexpected_index_list": [row, {**row, "row_number": 9}]},
                                expectation_config=SimpleNamespace(kwargs={}), exception_info=None)
     assert "rows [{" in _describe(complete) and "first" not in _describe(complete)
+
+
+def test_failing_rows_show_dates_and_decimals_as_sql_writes_them():
+    """Found by a QA pass: a failing month was shown as datetime.date(2023, 1, 1) in the message and the report."""
+    import datetime
+    import decimal
+
+    from jlac.validation import distinct_counts, distinct_rows
+
+    rows = [{"file": "fix.csv", "month": datetime.date(2023, 1, 1)}] * 2 + [
+        {"value": decimal.Decimal("19.08"), "at": datetime.datetime(2020, 1, 1, 3, 4), "n": None}]
+    assert distinct_rows(rows) == ("[{'file': 'fix.csv', 'month': 2023-01-01} (2 rows), {'value': 19.08, 'at': "
+                                   "2020-01-01 03:04:00, 'n': None}]")
+    assert distinct_counts([datetime.date(2023, 1, 1), "Euro Area"]) == "2023-01-01 (1 row), 'Euro Area' (1 row)"

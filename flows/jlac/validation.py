@@ -16,7 +16,8 @@ import inspect
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -70,7 +71,7 @@ def _describe(result) -> str:
     r = result.result or {}
     parts = []
     if "observed_value" in r and r["observed_value"] is not None:
-        parts.append(f"observed {r['observed_value']!r}")
+        parts.append(f"observed {readable(r['observed_value'])}")
     if r.get("unexpected_count"):
         parts.append(f"{r['unexpected_count']} unexpected row(s)")
     count = r.get("unexpected_count") or 0
@@ -100,9 +101,23 @@ def _describe(result) -> str:
     return "; ".join(parts) or "failed"
 
 
+def readable(value) -> str:
+    """A value as a message shows it: Python's repr, but a date, time or decimal as SQL writes it (2023-01-01, 19.08),
+    not ``datetime.date(2023, 1, 1)`` (found by a QA pass); a row (dict) with each of its values so."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {readable(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(readable(v) for v in value) + "]"
+    if isinstance(value, date | time):  # (datetime is a date)
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return repr(value)
+
+
 def distinct_counts(values: list, limit: int = 10) -> str:
     """Distinct values with their row counts, most frequent first: "'Euro Area' (12 rows), 'Other' (3 rows)"."""
-    counts = Counter(repr(v) for v in values)  # repr: compound-column values are dicts, not hashable
+    counts = Counter(readable(v) for v in values)  # text: compound-column values are dicts, not hashable
     shown = ", ".join(f"{v} ({n:,} row{'s' if n != 1 else ''})" for v, n in counts.most_common(limit))
     more = len(counts) - limit
     return shown + (f" and {more:,} more distinct value(s)" if more > 0 else "")
@@ -111,7 +126,7 @@ def distinct_counts(values: list, limit: int = 10) -> str:
 def distinct_rows(rows: list, limit: int = 10) -> str:
     """The rows a failed check names, each once with its count when it repeats (one row of a sheet holds a value per
     year: the same file, sheet and row ten times said nothing ten times), the first ``limit`` distinct ones."""
-    counts = Counter(repr(row) for row in rows)
+    counts = Counter(readable(row) for row in rows)
     shown = [f"{key} ({n:,} rows)" if n > 1 else key for key, n in list(counts.items())[:limit]]
     more = len(counts) - limit
     return "[" + ", ".join(shown) + "]" + (f" and {more:,} more distinct row(s)" if more > 0 else "")
@@ -327,7 +342,7 @@ def dependents(changed: list[str], sources: dict, snapshots: dict) -> dict:
 
 
 def _short(value, limit: int = 300) -> str:
-    text = repr(value)
+    text = readable(value)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
