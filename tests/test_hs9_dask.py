@@ -33,8 +33,8 @@ def test_dask_fan_out_builds_the_same_warehouse(prefect_api, tmp_path, mirror, m
     settings = settings_for(tmp_path / "dask", gen, mirror)
     monkeypatch.setenv("JLAC_WAREHOUSE", str(settings.warehouse))
     monkeypatch.setenv("JLAC_TASK_RUNNER", "local:2")
-    runner = task_runners.from_env()
-    assert type(runner).__name__ == "DaskTaskRunner"
+    runner = task_runners.from_env(api_url=pipeline._api_url())  # the session's API (conftest.prefect_api)
+    assert type(runner).__name__ == "DaskTaskRunner" and runner.cluster_kwargs["env"]["PREFECT_API_URL"]
     source = all_sources()["mof-hs9-country"]
     out = pipeline.parse_partitions_flow.with_options(task_runner=runner)(
         settings, source, latest_snapshot("mof-hs9-country", settings))
@@ -177,3 +177,44 @@ def test_without_a_task_runner_a_partitioned_source_is_one_parse_task_of_the_flo
             parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id])))
     assert names == {"parse mof-hs9-country"}
     assert subflows == []
+
+
+def test_a_scheduler_without_workers_fails_the_parse_naming_it_instead_of_waiting_for_good(monkeypatch, caplog):
+    """Found by a QA pass: a Dask scheduler with no worker (none started, or every one killed mid-parse) left the
+    refresh waiting without end, logging nothing. A real scheduler without workers here: the wait says so, then
+    fails after JLAC_DASK_NO_WORKER_TIMEOUT."""
+    import logging
+
+    from distributed import Client, LocalCluster
+    from jlac import task_runners
+    from jlac.errors import JlacError, SettingError
+
+    monkeypatch.setattr(task_runners, "POLL_S", 0.2)
+    monkeypatch.setenv("JLAC_DASK_NO_WORKER_TIMEOUT", "1.5")
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None) as \
+            cluster, Client(cluster) as client:
+        address = cluster.scheduler_address
+        assert task_runners.workers_at(address) == 0
+        future = client.submit(sum, [1, 2])
+        with caplog.at_level(logging.WARNING, logger="jlac.task_runners"), pytest.raises(JlacError) as err:
+            task_runners.await_result(future, address, "dask://x", "the parse of mof-hs9-country a.csv")
+        assert (f"JLAC_TASK_RUNNER='dask://x': the Dask scheduler at {address} has had no worker for 2 s "
+                "(JLAC_DASK_NO_WORKER_TIMEOUT=1.5), so the parse of mof-hs9-country a.csv cannot run; start workers "
+                f"with `dask worker {address}`") in str(err.value)
+        assert f"the Dask scheduler at {address} has no worker; the parse of mof-hs9-country a.csv waits up to " \
+               "1.5 s for one" in caplog.text
+        cluster.scale(1)  # a worker arrives: the same wait ends with the result
+        assert task_runners.await_result(future, address, "dask://x", "the parse") == 3
+    monkeypatch.setenv("JLAC_DASK_NO_WORKER_TIMEOUT", "soon")
+    with pytest.raises(SettingError, match="JLAC_DASK_NO_WORKER_TIMEOUT='soon': expected a number of seconds"):
+        task_runners.no_worker_timeout()
+
+
+def test_a_local_clusters_workers_report_to_the_runs_prefect_api(monkeypatch):
+    """Found by a QA pass: each worker process of a local cluster started a temporary Prefect API of its own at its
+    first task (about 20 s each; one left running when a worker was killed). They are given the run's API."""
+    from jlac import task_runners
+
+    monkeypatch.setenv("JLAC_TASK_RUNNER", "local:2")
+    runner = task_runners.from_env(api_url="http://127.0.0.1:4321/api")
+    assert runner.cluster_kwargs["env"] == {"PREFECT_API_URL": "http://127.0.0.1:4321/api"}

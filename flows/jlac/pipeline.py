@@ -195,10 +195,14 @@ def parse_partitions_flow(settings, source, snapshot) -> dict:
     """Parse the files of a partitioned source, one task per file, on the flow's task runner."""
     pids = set()
 
+    spec = os.environ.get(task_runners.ENV, "").strip()
+    address = task_runners.dask_address(spec) if spec else None
+
     def fan_out(files, version):
         futures = [parse_partition_task.submit(settings, source, snapshot, rel, version) for rel in files]
-        for future in futures:
-            pids.add(future.result()["pid"])  # raises the first failed file's error, naming the file
+        for rel, future in zip(files, futures, strict=True):
+            # raises the first failed file's error, naming the file; or names a scheduler left without workers
+            pids.add(task_runners.await_result(future, address, spec, f"the parse of {source.name} {rel}")["pid"])
 
     with stops.noting() as noted:  # Prefect's handler of this subflow stands in front of the refresh's (jlac.stops)
         parts = partitions.parse_all(settings, source, snapshot, fan_out=fan_out)
@@ -208,10 +212,21 @@ def parse_partitions_flow(settings, source, snapshot) -> dict:
     return {"parts": str(parts), "pids": sorted(pids)}
 
 
+def _api_url() -> str | None:
+    """The URL of the Prefect API this run reports to (a server's, or the temporary one's), for a local Dask cluster's
+    workers; None when it cannot be told."""
+    try:
+        from prefect.client.orchestration import get_client
+
+        return str(get_client(sync_client=True).api_url).rstrip("/") or None
+    except Exception:  # noqa: BLE001  the workers then find the API as Prefect does by default
+        return None
+
+
 def parse_source(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
     """A source's batch: one task (a partitioned source's files side by side in it), or, for a partitioned source
     when JLAC_TASK_RUNNER names a runner (Dask), a subflow on that runner with one task per file."""
-    runner = task_runners.from_env() if source.partitioned else None
+    runner = task_runners.from_env(api_url=_api_url()) if source.partitioned else None
     if runner is None:  # a subflow would be a flow run of its own for nothing: its API calls, its heartbeat's end
         return parse_task(settings, source, snapshot)
     return Path(parse_partitions_flow.with_options(task_runner=runner)(settings, source, snapshot)["parts"])

@@ -13,16 +13,26 @@ task runner, or a wait without end.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from jlac.errors import JlacError, SettingError
 
+log = logging.getLogger(__name__)
+
 ENV = "JLAC_TASK_RUNNER"
 DASK_PORT = 8786  # Dask's default scheduler port
 CONNECT_TIMEOUT_S = 10
+# How long a parse waits while the scheduler has no worker (none started yet, or every one lost) before it fails:
+# an adaptive cluster may start its first worker only when tasks arrive, so not at once (a QA pass saw the refresh
+# wait for good, saying nothing, on a scheduler without workers)
+NO_WORKER_ENV = "JLAC_DASK_NO_WORKER_TIMEOUT"
+NO_WORKER_S = 120.0
+POLL_S = 5.0  # how often a parse waiting for its files asks the scheduler how many workers it has
 EXPECTED = ("expected dask://host[:port] (tcp:// or tls:// for Dask's own addresses) "
             "or local:N (N >= 1 worker processes)")
 
@@ -82,6 +92,62 @@ def check_reachable(address: str, spec: str, timeout: float = CONNECT_TIMEOUT_S)
         raise JlacError(f"{ENV}={spec!r}: what listens at {address} is not a Dask scheduler ({kind}). " + start)
 
 
+def no_worker_timeout() -> float:
+    """Seconds a parse waits while the scheduler has no worker (JLAC_DASK_NO_WORKER_TIMEOUT, default 120)."""
+    raw = os.environ.get(NO_WORKER_ENV, "").strip()
+    if not raw:
+        return NO_WORKER_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise SettingError(f"{NO_WORKER_ENV}={raw!r}: expected a number of seconds above 0")
+    return value
+
+
+def workers_at(address: str, timeout: float = CONNECT_TIMEOUT_S) -> int | None:
+    """How many workers the scheduler at ``address`` has; None when it cannot be asked (tls://, no answer)."""
+    if not address.startswith("tcp://"):
+        return None
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(asyncio.run, _identity(address, timeout)).result()
+    except Exception:  # noqa: BLE001  no answer now: the run's own calls to the scheduler will say why
+        return None
+    n = answer.get("n_workers")
+    return n if isinstance(n, int) else None
+
+
+def await_result(future, address: str | None, spec: str, what: str):
+    """``future.result()`` of a task sent to a remote Dask scheduler, failing with a JlacError when the scheduler has
+    had no worker for ``no_worker_timeout()`` seconds (a warning says so once it has had none for a while), instead
+    of waiting for good. A local cluster (``local:N``) restarts its own workers: waited for as Prefect does."""
+    if address is None:
+        return future.result()
+    limit, since, warned = no_worker_timeout(), None, False
+    while True:
+        try:
+            return future.result(timeout=POLL_S)
+        except TimeoutError:
+            pass
+        n = workers_at(address)
+        if n != 0:
+            since, warned = None, False
+            continue
+        since = since if since is not None else time.monotonic()
+        waited = time.monotonic() - since
+        if waited >= limit:
+            raise JlacError(f"{ENV}={spec!r}: the Dask scheduler at {address} has had no worker for {waited:.0f} s "
+                            f"({NO_WORKER_ENV}={limit:g}), so {what} cannot run; start workers with `dask worker "
+                            f"{address}` (they must see the snapshot and cache paths), or unset {ENV} to parse in "
+                            "this process")
+        if not warned:
+            log.warning("%s: the Dask scheduler at %s has no worker; %s waits up to %g s for one (start workers with "
+                        "`dask worker %s`)", ENV, address, what, limit, address)
+            warned = True
+
+
 async def _identity(address: str, timeout: float) -> dict:
     """The ``identity`` a Dask server at ``address`` gives of itself (``type``: Scheduler, Worker, ...)."""
     from distributed.comm import connect
@@ -98,9 +164,11 @@ async def _identity(address: str, timeout: float) -> dict:
     return await asyncio.wait_for(ask(), timeout)
 
 
-def from_env(check: bool = True):
+def from_env(check: bool = True, api_url: str | None = None):
     """prefect-dask's DaskTaskRunner for JLAC_TASK_RUNNER, None when unset. ``check``: a remote scheduler must accept
-    a connection now (JlacError naming the setting otherwise)."""
+    a connection now (JlacError naming the setting otherwise). ``api_url``: the Prefect API the run reports to, given
+    to the workers of a local cluster: without it each worker process started a temporary API of its own at its first
+    task (about 20 s each, and one left running when a worker was killed: found by a QA pass)."""
     spec = os.environ.get(ENV, "").strip()
     if not spec:
         return None
@@ -110,7 +178,9 @@ def from_env(check: bool = True):
     if address is not None:  # an existing scheduler: its workers must see the snapshot and cache paths
         if check:
             check_reachable(address, spec)
+            no_worker_timeout()  # its form, before anything is sent
         return DaskTaskRunner(address=address)
     # processes, one thread each: DuckDB inside each task uses the cores; the dashboard would need a port
+    env = {"PREFECT_API_URL": api_url} if api_url else {}
     return DaskTaskRunner(cluster_kwargs={"n_workers": _local_workers(spec), "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+                                          "processes": True, "dashboard_address": None, "env": env})
