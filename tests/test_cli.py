@@ -651,6 +651,26 @@ def test_refresh_names_an_unknown_source_before_prefect_starts(tmp_path, args):
     assert "Starting temporary server" not in result.output and not (tmp_path / "wh").exists()
 
 
+def test_a_refresh_beside_a_running_one_is_refused_before_prefect_starts(tmp_path, mirror):
+    """Found by a QA pass: a second `jlac refresh` on a home was refused only after starting Prefect's temporary API
+    (49 s there), and recorded and alerted as a failed run."""
+    import os
+
+    from jlac import warehouse
+    from jlac.config import Settings
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
+                        output=tmp_path / "out")
+    env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_MIRROR": str(mirror)}
+    with warehouse.refresh_lock(settings):  # a refresh running (flock: per open file, so also in-process)
+        result = runner.invoke(app, ["refresh", "--offline"], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"another refresh (process {os.getpid()}) holds {settings.home / '.refresh.lock'}; wait for it to finish" \
+        in " ".join(result.output.split())
+    assert "Starting temporary server" not in result.output and not settings.run_ledger.exists()
+    assert warehouse.refresh_held(settings) is None  # let go: the check itself holds nothing
+
+
 @pytest.mark.parametrize("command, env, expected", [
     (["backfill", "--from", "2020", "--to", "2020", "--offline", "--source", "nosuch"], {}, "unknown source(s)"),
     (["refresh", "--fetch", "--source", "fred-exjpus"], {"JLAC_HTTP_RETRIES": "many"}, "JLAC_HTTP_RETRIES"),

@@ -71,6 +71,10 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
                          (folder_label("JLAC_OUTPUT"), settings.output),
                          (folder_label("JLAC_CACHE"), settings.cache_dir)):
         check_writable(name, folder, "a refresh writes there")
+    from jlac.warehouse import refresh_held
+
+    if held := refresh_held(settings):
+        raise held
     if fetch:
         blocking = next((p for p in (settings.snapshots, *settings.snapshots.parents) if p.exists()), None)
         if blocking is not None and blocking.is_dir() and not os.access(blocking, os.W_OK | os.X_OK):
