@@ -581,5 +581,14 @@ def test_status_names_a_published_run_the_ledger_does_not_list(settings):
     assert "last run 20261205T010000000-1: crashed (ended" in said and "Nones" not in said, result.output
     assert (f"the published warehouse holds run 20261206T010000000-1 (meta.runs), which {settings.run_ledger} does not "
             "list") in said, result.output
+    # the same while a refresh holds the lock: it has published and runs its after-publish hooks (a QA pass saw
+    # status flag the vintage just published as not built, with no word)
+    from jlac import warehouse
+
+    with warehouse.refresh_lock(settings):
+        said = " ".join(CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output.split())
+    assert (f"run 20261206T010000000-1 has published and is finishing (its after-publish hooks); until it is recorded "
+            f"in {settings.run_ledger}, the table above names the vintages and flags of the run before it") in said
+    assert "does not list" not in said
     _ledger(settings, {"run_id": "20261206T010000000-1", "status": "completed", "duration_s": 1.0})
     assert "does not list" not in CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output

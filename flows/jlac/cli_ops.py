@@ -203,9 +203,17 @@ def _print_status(settings, rows) -> None:
         console.print(f"last run {run.get('run_id')}: {run.get('status')}{took} "
                       f"(ended {run.get('ended')}{built}){error}", soft_wrap=True, highlight=False)
     if unrecorded := unrecorded_publish(settings):
-        console.print(Text(f"the published warehouse holds run {unrecorded} (meta.runs), which {settings.run_ledger} "
-                           "does not list (stopped, or its ledger could not be written, after its publish): the table "
-                           "above may name older vintages; the next refresh records it", style="red"), soft_wrap=True)
+        from jlac.warehouse import refresh_held
+
+        if refresh_held(settings):  # published, its after-publish hooks running: not a stopped run (QA pass)
+            console.print(f"run {unrecorded} has published and is finishing (its after-publish hooks); until it is "
+                          f"recorded in {settings.run_ledger}, the table above names the vintages and flags of the "
+                          "run before it", soft_wrap=True, highlight=False)
+        else:
+            console.print(Text(f"the published warehouse holds run {unrecorded} (meta.runs), which "
+                               f"{settings.run_ledger} does not list (stopped, or its ledger could not be written, "
+                               "after its publish): the table above may name older vintages; the next refresh records "
+                               "it", style="red"), soft_wrap=True)
     from jlac.serving.status import serving_status
 
     serving = serving_status(settings)
