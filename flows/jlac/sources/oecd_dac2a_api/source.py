@@ -41,6 +41,9 @@ SOURCE = Source(
     description="OECD DAC Table 2a from the Data Explorer API: net ODA disbursements in US$ millions, current "
     "prices, from Japan, Korea and all official donors to the CELAC states, one row per recipient, donor and year.",
     columns=(
+        # the mirror source's parser, which this one reuses, names each row's vintage (that source reads its earlier
+        # vintages; this one does not: always this snapshot's)
+        Column("vintage", "VARCHAR", "Snapshot vintage the row comes from (this snapshot's)"),
         Column("file", "VARCHAR", "CSV file in the snapshot (DAC2A.csv)"),
         Column("row_number", "INTEGER", "Line number of the observation in the file (header = line 1)"),
         Column("year", "INTEGER", "Calendar year of the disbursements (TIME_PERIOD)"),
