@@ -210,15 +210,16 @@ def inputs_in(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> dic
     vintage is then read from ``meta.snapshots``, or `--source` took the hash for the vintage and refused every
     refresh of a warehouse published before an upgrade (found by a QA pass)."""
     meta = f"{catalog}.meta" if catalog else "meta"
-    rows = con.execute(f"SELECT input, fingerprint FROM {meta}.inputs").fetchall()
-    if all("/" in fp or fp == "none" or not key.startswith("source:") for key, fp in rows):
-        return dict(rows)
+    rows = dict(con.execute(f"SELECT input, fingerprint FROM {meta}.inputs").fetchall())
+    bare = [key for key, fp in rows.items() if key.startswith("source:") and fp != "none" and "/" not in fp]
+    if not bare:
+        return rows
+    has_snapshots = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = coalesce(?, "
+                                "current_database()) AND schema_name = 'meta' AND table_name = 'snapshots'",
+                                [catalog]).fetchone()[0]
     vintages = dict(con.execute(f"SELECT source, max(vintage) FROM {meta}.snapshots GROUP BY source").fetchall()
-                    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = coalesce(?, "
-                                   "current_database()) AND schema_name = 'meta' AND table_name = 'snapshots'",
-                                   [catalog]).fetchone()[0] else [])
-    return {key: fp if "/" in fp or fp == "none" or not key.startswith("source:") else
-            f"{vintages.get(key.removeprefix('source:'), '?')}/{fp}" for key, fp in rows}
+                    if has_snapshots else [])
+    return {**rows, **{key: f"{vintages.get(key.removeprefix('source:'), '?')}/{rows[key]}" for key in bare}}
 
 
 def _read_inputs(path: Path) -> dict[str, str] | None:
