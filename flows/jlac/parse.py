@@ -131,6 +131,14 @@ def typed_columns(source: Source, produced: dict[str, str], label: str) -> str:
     return ", ".join(out)
 
 
+def rounding_refused(exc: BaseException, label: str) -> ParseError | None:
+    """The ParseError for ``typed_columns``' refusal of a rounding cast (DuckDB raised its whole message), or None when
+    ``exc`` is another error."""
+    if isinstance(exc, duckdb.InvalidInputException) and f"{label}: column " in str(exc):
+        return ParseError(str(exc).removeprefix("Invalid Input Error: "))
+    return None
+
+
 def _typed_select(source: Source, rel: duckdb.DuckDBPyRelation, rel_name: str, label: str) -> str:
     produced = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
     return f"SELECT {typed_columns(source, produced, label)} FROM {rel_name}"
@@ -211,10 +219,10 @@ def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapsh
                     f"({_typed_select(source, rel, 'parsed', label)})")
     except duckdb.ConversionException as exc:
         raise ParseError(f"{label}: a value does not fit its declared column type: {exc}") from exc
-    except duckdb.InvalidInputException as exc:  # typed_columns' refusal of a rounding cast (its message is whole)
-        if f"{label}: column " not in str(exc):
-            raise
-        raise ParseError(str(exc).removeprefix("Invalid Input Error: ")) from exc
+    except duckdb.InvalidInputException as exc:
+        if refused := rounding_refused(exc, label):
+            raise refused from exc
+        raise
     select = "SELECT * EXCLUDE (_order) FROM _typed ORDER BY _order"
     key, payload = source.value_key, source.payload
     if key:

@@ -194,7 +194,7 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
         raise JlacError(f"{source.name} {snapshot.id}/{rel}: cannot write the parse cache {out.parent} {where} "
                         f"({exc.strerror or exc}); JLAC_CACHE must be writable where the parse runs (with "
                         "JLAC_TASK_RUNNER, on every Dask worker)") from exc
-    from jlac.parse import check_output_columns, typed_columns  # (jlac.parse imports this module)
+    from jlac.parse import check_output_columns, rounding_refused, typed_columns  # (jlac.parse imports this module)
 
     label = f"{source.name} {snapshot.id}/{rel}"
     with duckdb.connect(config={"threads": threads} if threads else {}) as con:
@@ -213,8 +213,8 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
                 raise
             if full := no_space_left(exc, f"the parse of {source.name} {snapshot.id}/{rel}", out.parent):
                 raise full from exc
-            if isinstance(exc, duckdb.InvalidInputException) and f"{label}: column " in str(exc):
-                raise ParseError(str(exc).removeprefix("Invalid Input Error: ")) from exc  # typed_columns' refusal
+            if refused := rounding_refused(exc, label):
+                raise refused from exc
             textfiles.explain_read_error(snapshot.path(rel), f"{source.name} {snapshot.id}/{rel}", exc)
             raise ParseError(f"{source.name} {snapshot.id}/{rel}: {textfiles.reader_error(exc)}") from exc
         except Exception as exc:  # a parser slip must still reach the user as a message, not a traceback
