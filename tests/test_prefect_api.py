@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # Runs in its own process: the test session's flows use a temporary API of their own, which this must not touch.
@@ -101,3 +102,30 @@ def test_flow_runs_on_the_temporary_api_send_no_heartbeats_and_runs_on_a_server_
 
     assert heartbeat_threads(None) == 0  # the process's temporary API (the session's, already running)
     assert heartbeat_threads(prefect_api_url) == 1  # a server named by PREFECT_API_URL
+
+
+def test_what_the_api_prints_while_serving_reaches_stderr_and_what_it_prints_once_stopped_does_not(tmp_path):
+    """Stopping the temporary API cancels its in-flight database work, and SQLAlchemy logged each cancelled connection
+    reset as an ERROR with a traceback after "jlac: interrupted" (a CI failure). Its output is relayed line by line
+    while it serves, dropped once it is being stopped, and read to the end so the child never blocks on the pipe."""
+    import threading
+
+    from jlac.prefect_api import relay_until
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nprint('while serving', file=sys.stderr, flush=True)\nsys.stdin.readline()\n"
+         "sys.stderr.write('Traceback (most recent call last):\\n' * 20000)\n"],  # far more than a pipe holds
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = tmp_path / "stderr"
+    stopping = threading.Event()
+    with out.open("wb") as sink:
+        thread = relay_until(child.stderr, stopping.is_set, sink.fileno())
+        deadline = time.time() + 30
+        while b"while serving" not in out.read_bytes() and time.time() < deadline:
+            time.sleep(0.02)
+        stopping.set()
+        child.stdin.write(b"\n")
+        child.stdin.close()
+        assert child.wait(timeout=30) == 0  # it wrote ~700 KB into a 64 KB pipe: the relay kept reading
+        thread.join(timeout=30)
+    assert out.read_bytes() == b"while serving\n"

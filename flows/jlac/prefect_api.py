@@ -10,6 +10,10 @@ from the kernel (parent-death signal), as the thread that started it lives as lo
 If the API's process ends on its own during the run (killed by hand or by the kernel's OOM killer), that thread
 starts it again on the same port with the same database: Prefect's client retries its calls, and the run goes on
 where it was. Left dead, every call of the run's tasks retried for minutes before the run failed.
+
+What the API prints while it serves the run reaches the terminal as before; what it prints once it is being stopped
+does not (``relay_until``): stopping it cancels its in-flight database work, and SQLAlchemy logged each cancelled
+connection reset as an ERROR with a traceback, after the run's last line ("jlac: interrupted").
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def relay_until(stream: IO[bytes], stopped: Callable[[], bool], fd: int = 2) -> threading.Thread:
+    """Copy a child's output pipe to ``fd`` line by line while ``stopped()`` is false; after that, read the rest and
+    drop it (the child must never block on a full pipe). Returns the (daemon) thread doing it."""
+
+    def relay() -> None:
+        writable = True
+        with stream:
+            for line in stream:
+                if not writable or stopped():
+                    continue
+                try:
+                    while line:
+                        line = line[os.write(fd, line):]
+                except OSError:  # our stderr is gone (a closed terminal): keep draining
+                    writable = False
+
+    thread = threading.Thread(target=relay, name="prefect-api-output", daemon=True)
+    thread.start()
+    return thread
 
 
 def _server_class():
@@ -47,11 +73,13 @@ def _server_class():
             # Prefect's own command and environment (SubprocessASGIServer._run_uvicorn_command), in a new session
             env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                    "PREFECT__SERVER_FINAL": "1", **get_current_settings().to_environment_variables(exclude_unset=True)}
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
                  "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
                  "--log-level", "error", "--lifespan", "on"],
-                env=env, start_new_session=True, preexec_fn=_die_with_parent)
+                env=env, start_new_session=True, preexec_fn=_die_with_parent, stderr=subprocess.PIPE)
+            relay_until(proc.stderr, lambda: getattr(self, "stopping", False))
+            return proc
 
         def stop(self) -> None:
             self.stopping = True  # the watchdog (keep_running) must not take this end for a death
