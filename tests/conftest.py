@@ -22,9 +22,11 @@ if "PREFECT_HOME" not in os.environ:
 # One parse cache for every warehouse home of the session (JLAC_CACHE; the xdist workers inherit it from the main
 # process): a snapshot the last test parsed is not parsed again by the next test's fresh home, as a deployment's
 # warehouses sharing a cache would not (~3 s of a 13 s small-mirror refresh). Entries are keyed by the files' content
-# and every input of the parse; tests that count parses or damage cache files give their home its own cache.
+# and every input of the parse; tests that count parses or damage cache files give their home its own cache. Its name
+# holds a quote and a non-ASCII letter: every parse of the suite writes into it through SQL text (COPY ... TO '...'),
+# where an unescaped quote in a folder name stopped every refresh (found by a QA pass).
 if "JLAC_CACHE" not in os.environ:
-    os.environ["JLAC_CACHE"] = tempfile.mkdtemp(prefix="jlac-test-cache-")
+    os.environ["JLAC_CACHE"] = tempfile.mkdtemp(prefix="jlac-test-cache-it's ü-")
     atexit.register(shutil.rmtree, os.environ["JLAC_CACHE"], ignore_errors=True)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

@@ -172,6 +172,23 @@ def test_a_build_in_a_folder_named_with_an_apostrophe(published, tmp_path, monke
     assert _held(copy) == []
 
 
+def test_seeds_load_from_an_install_in_a_folder_named_with_an_apostrophe(tmp_path):
+    """Seeds are read from where jlac is installed: read_csv('<path>') was a parser error for a virtualenv under
+    "it's ..." (found by a QA pass)."""
+    import dataclasses
+
+    from jlac import seeds
+
+    seed = next(s for s in seeds.seeds() if s.table == "report_claims")
+    moved = tmp_path / "it's ü" / seed.path.name
+    moved.parent.mkdir()
+    shutil.copyfile(seed.path, moved)
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA seeds")
+        rows = seeds.load_seed(con, dataclasses.replace(seed, path=moved))
+        assert rows == con.execute("SELECT count(*) FROM seeds.report_claims").fetchone()[0] > 20
+
+
 def _duplicated_grain(build):
     """The raw Comtrade table (validated empty: the source is left out) gets the same key twice before the models."""
     with duckdb.connect(str(build)) as con:

@@ -238,4 +238,4 @@ def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapsh
                 log.info("%s %s: %d identical repeated row(s) dropped (same %s and values as an earlier row)",
                          source.name, snapshot.id, dropped, ", ".join(key))
             select = "SELECT * EXCLUDE (_order) FROM _first ORDER BY _order"
-    con.execute(f"COPY ({select}) TO '{tmp}' (FORMAT parquet)")
+    con.execute(f"COPY ({select}) TO {sqltext.literal(tmp)} (FORMAT parquet)")

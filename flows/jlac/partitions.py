@@ -203,7 +203,7 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
             described = con.sql(select)  # bound, not run: the output's names and types
             check_output_columns(source, described.columns, label)
             cols = typed_columns(source, dict(zip(described.columns, map(str, described.types), strict=True)), label)
-            con.execute(f"COPY (SELECT {cols} FROM ({select})) TO '{tmp}' (FORMAT parquet)")
+            con.execute(f"COPY (SELECT {cols} FROM ({select})) TO {sqltext.literal(tmp)} (FORMAT parquet)")
         except JlacError:
             tmp.unlink(missing_ok=True)
             raise

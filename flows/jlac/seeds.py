@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from jlac import sqltext
 from jlac.comments import comment_table
 from jlac.errors import ParseError
 
@@ -55,7 +56,7 @@ def load_seed(con: duckdb.DuckDBPyConnection, seed: Seed) -> int:
     casts = ", ".join(
         f'TRY_CAST(nullif(trim("{c}"), \'\') AS {t}) AS "{c}"' for c, (t, _) in seed.columns.items()
     )
-    raw = f"read_csv('{seed.path}', header=true, columns={{{types}}})"
+    raw = f"read_csv({sqltext.literal(seed.path)}, header=true, columns={{{types}}})"
     # A value that does not fit its declared type is an error in the seed, not a NULL to carry on with.
     bad = [
         (c, v) for c, (t, _) in seed.columns.items() if t != "VARCHAR"

@@ -37,7 +37,11 @@ def _served_run(ep: Endpoint) -> str | None:
 def test_follows_publishes_keeps_transactions_whole_and_stops_on_sigterm(home):
     warehouse = home / "jlac.duckdb"
     contract_refresh(warehouse, rows=1000, run_id="run-old")
-    with Endpoint(endpoint_env(home, JLAC_SQL_STATEMENT_TIMEOUT="1s")) as ep:
+    # the loader renders tables as CSV under TMPDIR, through SQL text (COPY ... TO '...'): a quote in its name stopped
+    # every load, and the endpoint served nothing (found by a QA pass)
+    tmp = home / "it's tmp"
+    tmp.mkdir()
+    with Endpoint(endpoint_env(home, JLAC_SQL_STATEMENT_TIMEOUT="1s", TMPDIR=str(tmp))) as ep:
         assert "serving run run-old" in ep.ready_line
         with psycopg.connect(ep.dsn(), autocommit=True) as con:
             assert con.execute("SELECT count(*), min(year), max(year) FROM marts.fct_trade").fetchone() == (

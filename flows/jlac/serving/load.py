@@ -37,6 +37,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from jlac import sqltext
 from jlac.errors import SettingError
 from jlac.serving.target import SCHEMAS, ReaderPolicy, Target, setup_reader
 from jlac.serving.types import map_column, quote
@@ -237,7 +238,7 @@ def _render(con: duckdb.DuckDBPyConnection, table: Table, folder: Path) -> tuple
     # one column cut the copy there, without an error. Quoted, it is a value (a NULL stays an unquoted empty field).
     quoted = f", FORCE_QUOTE ({quote(table.columns[0][0])})" if len(table.columns) == 1 else ""
     rows = con.execute(f"COPY (SELECT {exprs} FROM w.{quote(table.schema)}.{quote(table.name)}) "
-                       f"TO '{path}' (FORMAT csv, HEADER false{quoted})").fetchone()[0]
+                       f"TO {sqltext.literal(path)} (FORMAT csv, HEADER false{quoted})").fetchone()[0]
     return path, rows
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
+from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -80,7 +81,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     iso3_relation(con, COUNTRY_TAG, names).create_view("_gcdf2_iso", replace=True)
     return con.sql(
         f"""
-        SELECT '{label}' AS file, g.row_number, CAST(g.project_id AS BIGINT) AS project_id,
+        SELECT {sqltext.literal(label)} AS file, g.row_number, CAST(g.project_id AS BIGINT) AS project_id,
                g.recommended_for_aggregates, g.umbrella, g.financier_country, g.recipient_name,
                i.iso3 AS recipient_iso3, g.recipient_region,
                CAST(g.commitment_year AS INTEGER) AS commitment_year,

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
+from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -106,7 +107,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     casts = {c: f"CAST({c} AS DOUBLE) AS {c}" for c in NUMERIC}
     casts["commitment_year"] = "CAST(CAST(commitment_year AS DOUBLE) AS INTEGER) AS commitment_year"
     cols = ", ".join(casts.get(c, c) for c in HEADER.values())
-    return con.sql(f"SELECT '{label}' AS file, CAST(row_number AS INTEGER) AS row_number, {cols} FROM _gcdf3_projects")
+    file = sqltext.literal(label)
+    return con.sql(f"SELECT {file} AS file, CAST(row_number AS INTEGER) AS row_number, {cols} FROM _gcdf3_projects")
 
 
 SOURCE = Source(

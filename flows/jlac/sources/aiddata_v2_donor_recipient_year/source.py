@@ -19,6 +19,7 @@ from __future__ import annotations
 import duckdb
 import pycountry
 
+from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -98,7 +99,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     con.executemany("INSERT INTO _aidv2_codes VALUES (?, ?, ?)", [(c, *iso3_of(c)) for c in codes])
     return con.sql(
         f"""
-        SELECT '{label}' AS file, row_number, donor, recipient, year, CAST(value AS DOUBLE) AS amount_usd,
+        SELECT {sqltext.literal(label)} AS file, row_number, donor, recipient, year,
+               CAST(value AS DOUBLE) AS amount_usd,
                coalesce(d.iso3 IS NOT NULL, false) AS donor_is_country, d.iso3 AS donor_iso3, r.iso3 AS recipient_iso3,
                CASE WHEN d.is_unknown THEN donor WHEN r.is_unknown THEN recipient END AS unknown_code
         FROM _aidv2_long

@@ -18,6 +18,7 @@ import re
 
 import duckdb
 
+from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -96,9 +97,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                    header=True, all_varchar=True, names=list(HEADER.values()), filename=True,
                        quotechar='"')
     rel.create_view("_comtrade_classic_src", replace=True)
+    prefix = sqltext.literal(root.rstrip('/') + '/')
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _comtrade_classic AS
-        SELECT replace(replace(filename, '\\', '/'), '{root.rstrip('/')}/', '') AS file, {", ".join(KEPT)}
+        SELECT replace(replace(filename, '\\', '/'), {prefix}, '') AS file, {", ".join(KEPT)}
         FROM _comtrade_classic_src"""
     )
     # One pass over the rows for every numeric column (netweight may be empty: no quantity reported).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -24,7 +25,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     con.register("countries_csv", csv)
     return con.sql(
         f"""
-        SELECT '{files[0]}' AS file,
+        SELECT {sqltext.literal(files[0])} AS file,
                trim("Code") AS code,
                regexp_replace(trim("Geographical Zone"), '\\s+', ' ', 'g') AS zone,
                trim("Country") AS country

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
+from jlac import sqltext
 from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
@@ -117,7 +118,7 @@ def _file_frame(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, label: str) 
         _check_header(rel.columns, label)
     cols = ", ".join(f"nullif(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in rel.columns else f"NULL AS {c}"
                      for c in COLUMNS + OPTIONAL)
-    return rel.project(f"'{label}' AS file, row_number() OVER () + 1 AS row_number, {cols}")
+    return rel.project(f"{sqltext.literal(label)} AS file, row_number() OVER () + 1 AS row_number, {cols}")
 
 
 def _mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str]) -> None:

@@ -31,7 +31,7 @@ import re
 
 import duckdb
 
-from jlac import textfiles
+from jlac import sqltext, textfiles
 from jlac.countries import resolve
 from jlac.errors import JlacError, ParseError
 from jlac.snapshots import Snapshot, verify_earlier
@@ -104,7 +104,7 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> tuple[
     vintage_year, vintage_md = int(snapshot.vintage[:4]), snapshot.vintage[5:10]
     return f"""
         SELECT '{snapshot.vintage}' AS vintage,
-               '{files[0]}' AS file,
+               {sqltext.literal(files[0])} AS file,
                n AS row_number,
                CAST(year AS INTEGER) AS year,
                trim(from_name) AS from_name,

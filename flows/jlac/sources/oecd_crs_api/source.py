@@ -18,6 +18,7 @@ import re
 import duckdb
 import pycountry
 
+from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -93,7 +94,7 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     )
     return con.sql(
         f"""
-        SELECT '{label}' AS file, row_number, CAST(TIME_PERIOD AS INTEGER) AS year, DONOR AS donor_code,
+        SELECT {sqltext.literal(label)} AS file, row_number, CAST(TIME_PERIOD AS INTEGER) AS year, DONOR AS donor_code,
                RECIPIENT AS recipient_code, MEASURE AS measure_code, FLOW_TYPE AS flow_type,
                -- rounded to cents: 38.97 x 10^6 is 38970000.000000004 in binary floating point
                round(CAST(OBS_VALUE AS DOUBLE) * pow(10, CAST(UNIT_MULT AS INTEGER)), 2) AS value_usd, {optional}

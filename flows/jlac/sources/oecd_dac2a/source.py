@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 import pycountry
 
+from jlac import sqltext
 from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot, verify_earlier
@@ -87,7 +88,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) 
     )
     return con.sql(
         f"""
-        SELECT '{label}' AS file, row_number, {year} AS year, trim(recipient_name) AS recipient_name,
+        SELECT {sqltext.literal(label)} AS file, row_number, {year} AS year, trim(recipient_name) AS recipient_name,
                donor_name, value
         FROM (UNPIVOT {view} ON COLUMNS(* EXCLUDE (row_number, recipient_name, _filler))
               INTO NAME donor_name VALUE value)
@@ -129,7 +130,7 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     renames = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SDMX_DONOR_NAMES.items())
     return con.sql(
         f"""
-        SELECT '{label}' AS file, row_number, TRY_CAST(TIME_PERIOD AS INTEGER) AS year,
+        SELECT {sqltext.literal(label)} AS file, row_number, TRY_CAST(TIME_PERIOD AS INTEGER) AS year,
                trim(Recipient_label) AS recipient_name, CASE DONOR {renames} ELSE trim(Donor_label) END AS donor_name,
                CASE WHEN TRY_CAST(OBS_VALUE AS DOUBLE) IS NULL THEN OBS_VALUE
                     -- dividing by an exact power of ten keeps 1840000 (UNIT_MULT 0) at 1.84 million
