@@ -465,7 +465,11 @@ def _has_open(pid: int, path: Path) -> bool:
     return False
 
 
-def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
+@pytest.mark.parametrize("times", [1, 3])
+def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env, times):
+    """A stop sent more than once (Ctrl-C pressed again, or `timeout -s INT`, which signals the command and then its
+    process group): the second one cut short the wait for the query to give up, the connection was closed under
+    it ("connection is busy") and the process aborted (exit 134), 1 time in 3 (found by a QA pass)."""
     import signal
     import time
 
@@ -483,8 +487,14 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env):
     time.sleep(1.0)  # the query itself has started
     proc.send_signal(signal.SIGINT)
     sent = time.monotonic()
+    for _ in range(times - 1):
+        time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "jlac: interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
+    # a stop landing in the last milliseconds of the exit, after Python put back the default handlers, ends the
+    # process by that signal: a shell shows 130 for both
+    assert proc.returncode in ((130,) if times == 1 else (130, -signal.SIGINT)), stderr[-3000:]
+    assert stderr.strip() == "jlac: interrupted", stderr[-3000:]
     # at once, not when DuckDB next looks at Python's signals: that took 20-27 s here (the query now runs in a thread
     # of its own, jlac.stops.interruptible; 0.1-0.2 s); the bound leaves room for a loaded machine
     assert time.monotonic() - sent < 10

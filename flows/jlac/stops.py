@@ -137,14 +137,19 @@ def interruptible(con, work):
     try:
         while not finished.wait(0.25):  # a signal ends the wait: its handler raises here
             pass
-    except BaseException:
+    except BaseException as stop:
         # again until the query gives up: an interrupt landing between two of its statements is lost (not for ever:
-        # a thread blocked writing to a pipe nobody reads ends with the process)
+        # a thread blocked writing to a pipe nobody reads ends with the process). A second stop (Ctrl-C pressed
+        # twice, or `timeout` signalling the command and then its process group) must not cut this short: the
+        # connection was then closed under the running query, "connection is busy", and the process aborted.
         deadline = time.monotonic() + 5
         while not finished.is_set() and time.monotonic() < deadline:
-            con.interrupt()
-            finished.wait(0.05)
-        raise
+            try:
+                con.interrupt()
+                finished.wait(0.05)
+            except BaseException:  # noqa: BLE001 - the first stop is the one raised
+                continue
+        raise stop
     ok, value = done[0]
     if not ok:
         raise value
