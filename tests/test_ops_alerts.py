@@ -75,7 +75,7 @@ def test_an_unreachable_receiver_is_logged_not_raised(caplog):
     payload = alerts.build_payload(flow_run_id="x", flow_run_name="y", state="Failed", message="m", run=None)
     with caplog.at_level(logging.ERROR):
         assert alerts.send(payload, f"http://127.0.0.1:{port}/hook", timeout=2) is False
-    assert f"alert webhook http://127.0.0.1:{port}/hook unreachable" in caplog.text
+    assert f"alert webhook http://127.0.0.1:{port}/… unreachable" in caplog.text
 
 
 def test_without_a_webhook_the_alert_is_only_logged(monkeypatch, caplog):
@@ -117,7 +117,25 @@ def test_a_receiver_that_trickles_its_answer_is_given_up_on_and_a_malformed_url_
     caplog.clear()
     with caplog.at_level(logging.ERROR, logger="jlac.ops.alerts"):
         assert alerts.send(payload, "http://hooks.example.com:80a/x") is False
-    assert "alert webhook http://hooks.example.com:80a/x unreachable (InvalidURL" in caplog.text
+    assert "alert webhook http://hooks.example.com:80a/… unreachable (InvalidURL" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/services/T0B1/B2C3/SECRETTOKEN42", "/hook?token=SECRETTOKEN42",
+                                  "/hook#SECRETTOKEN42"])
+def test_the_webhooks_url_is_its_credential_and_never_logged(httpserver: HTTPServer, caplog, path):
+    """A chat webhook's URL is its credential: every failure logged it whole, into Prefect's UI and the worker's
+    journal (found by a QA pass). Logs show its scheme, host and port; httpx's own request line hides it too."""
+    port = httpserver.port
+    httpserver.expect_request(path.split("?")[0].split("#")[0]).respond_with_data("no such channel",
+                                                                                  status=500)
+    payload = {"text": "jlac refresh x failed"}
+    with caplog.at_level(logging.DEBUG):
+        assert alerts.send(payload, httpserver.url_for(path)) is False
+        assert alerts.send(payload, f"http://user:SECRETPASS99@127.0.0.1:{port}{path}") is False
+    assert f"alert webhook http://127.0.0.1:{port}/… answered 500 no such channel" in caplog.text
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))  # not the server's
+    assert "SECRETTOKEN42" not in ours and "SECRETPASS99" not in ours, ours
+    assert "HTTP Request: POST" in ours  # httpx's line was there, scrubbed
 
 
 def test_a_run_stopped_during_a_query_is_said_to_be_interrupted_not_query_interrupted():

@@ -54,6 +54,13 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     return _USERINFO_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
 
 
+def keep_out_of_logs(value: str) -> None:
+    """Have httpx's and httpcore's log lines show ``***`` for ``value`` (a token in a URL's path, e.g. a chat
+    webhook's, which no client registered as its secret)."""
+    if value and len(value) >= 4:  # shorter values would redact ordinary text
+        _SECRETS.add(value)
+
+
 class _RedactingFilter(logging.Filter):
     """httpx logs every request URL (query string included) at INFO: scrub secrets from those lines."""
 

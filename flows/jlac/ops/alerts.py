@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from jlac import ledger
 from jlac.config import get_settings
 from jlac.deadline import TimedOut, within
+from jlac.http import keep_out_of_logs
 from jlac.ops.status import read_ledger
 
 log = logging.getLogger(__name__)
@@ -100,20 +102,48 @@ def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0)
     if not url:
         log.warning("no %s set; alert not sent: %s", WEBHOOK_ENV, payload["text"])
         return False
+    shown, hidden = shown_url(url)
+    for secret in hidden:
+        keep_out_of_logs(secret)  # httpx's own "HTTP Request: POST <url>" line
+
+    def clean(text: object) -> str:
+        text = str(text)
+        for secret in sorted(hidden, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
     try:
         response = within(timeout, lambda: httpx.post(url, json=payload, timeout=timeout), name="jlac-alert")
     except TimedOut:
-        log.error("alert webhook %s did not answer within %g s; alert was: %s", url, timeout, payload["text"])
+        log.error("alert webhook %s did not answer within %g s; alert was: %s", shown, timeout, payload["text"])
         return False
     except Exception as exc:  # noqa: BLE001 - unreachable, refused, or a URL httpx cannot take
-        log.error("alert webhook %s unreachable (%s: %s); alert was: %s", url, type(exc).__name__, exc,
+        log.error("alert webhook %s unreachable (%s: %s); alert was: %s", shown, type(exc).__name__, clean(exc),
                   payload["text"])
         return False
     if response.is_success:
         return True
     log.error("alert webhook %s answered %d %s; alert was: %s",
-              url, response.status_code, response.text[:200], payload["text"])
+              shown, response.status_code, clean(response.text[:200]), payload["text"])
     return False
+
+
+def shown_url(url: str) -> tuple[str, list[str]]:
+    """The webhook URL as logs may show it, and the parts they must not: a chat webhook's URL is its credential
+    (Slack's /services/T../B../<token>, Teams' and Mattermost's keys, a ?token=), so only its scheme, host and port
+    are shown (``https://hooks.slack.com/…``); a password in it is hidden too. The logs of a failed run (Prefect's
+    UI, the worker's journal) carried the whole URL (found by a QA pass)."""
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    hidden = [p for p in (parts.path.strip("/"), parts.query, parts.fragment, userinfo) if p]
+    if not parts.scheme or not host:
+        hidden.append(url)
+    # as written and as httpx writes it; shorter than 4 characters, replacing it would garble ordinary words
+    hidden = sorted({form for p in hidden for form in (p, quote(p, safe="/")) if len(form) >= 4})
+    if not parts.scheme or not host:
+        return "(a URL jlac cannot read)", hidden
+    rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{host}{rest}", hidden
 
 
 def ui_url(flow_run_id: str) -> str | None:
