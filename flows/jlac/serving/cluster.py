@@ -97,11 +97,21 @@ class OsUser:
         return self.uid == os.geteuid()
 
     def popen_args(self) -> dict:
-        """subprocess arguments that run a child as this user (nothing when it is the current user)."""
+        """subprocess arguments that run a child as this user (nothing when it is the current user).
+
+        The child gets the environment a server needs (PATH, locale, time zone, TMPDIR), not root's: root's carried
+        JLAC_SQL_PASSWORD, the owner's URL, API keys and the alert webhook into /proc/<pid>/environ of a process
+        any other program of that user can read (found by a QA pass)."""
         if self.is_me:
             return {}
+        env = {k: v for k, v in os.environ.items() if k in SERVER_ENV or k.startswith("LC_")}
+        home = pwd.getpwuid(self.uid).pw_dir
         return {"user": self.uid, "group": self.gid, "extra_groups": [],
-                "env": {**os.environ, "HOME": pwd.getpwuid(self.uid).pw_dir, "USER": self.name}}
+                "env": {**env, "HOME": home, "USER": self.name, "LOGNAME": self.name}}
+
+
+# What of root's environment PostgreSQL's programs get when they run as another system user (LC_* too)
+SERVER_ENV = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR"})
 
 
 def check_reachable(path: Path, user: OsUser) -> None:
