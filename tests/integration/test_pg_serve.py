@@ -265,3 +265,20 @@ def test_serve_sql_loads_again_a_copy_emptied_in_postgres_while_nothing_is_publi
                            lambda line: threading.Thread(target=wipe_then_stop, daemon=True).start(),
                            poll_s=0.2, retry_s=1)
     assert code == 0 and seen == ["run-kept"]
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "127.0.0.1,0.0.0.0"])
+def test_an_address_postgresql_cannot_listen_on_is_refused_not_announced_as_served(home, host):
+    """PostgreSQL starts when one of its addresses binds: an address the machine does not have (192.0.2.1, or one not
+    up yet at boot), or 0.0.0.0 after 127.0.0.1 took the port, was announced "on <host>:<port>" while readers found
+    nothing there (found by a QA pass)."""
+    from jlac.serving import cluster as pgcluster
+    from jlac.serving.target import ReaderPolicy
+
+    cluster = pgcluster.LocalCluster(home)
+    config = pgcluster.ServerConfig(host, pgcluster.free_port(), None, None)
+    with pytest.raises(pgcluster.ClusterError, match=r"PostgreSQL could not listen on (192\.0\.2\.1|0\.0\.0\.0) \(of "
+                                                       r"--host / JLAC_SQL_HOST") as refused:
+        cluster.start(config, ReaderPolicy(password="p4ss-word"))
+    assert "serve-sql does not serve on fewer addresses than asked" in str(refused.value)
+    assert not (home / "postgres" / "data" / "postmaster.pid").exists()  # stopped, not left running

@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -182,7 +183,8 @@ class ServerConfig:
         # The owner (loader) always connects to 127.0.0.1, so it is added to any address that does not cover it:
         # PostgreSQL's IPv6 sockets are IPv6-only ("::" and "::1" do not answer on 127.0.0.1), and 127.0.0.2 is
         # loopback but another address.
-        if self.host in ("*", "0.0.0.0", "127.0.0.1", "localhost"):
+        hosts = [h.strip() for h in self.host.split(",")]
+        if any(h in ("*", "0.0.0.0", "127.0.0.1", "localhost") for h in hosts):
             return self.host
         return f"127.0.0.1,{self.host}"
 
@@ -364,6 +366,7 @@ class LocalCluster:
                 if not self._ready(proc.pid):
                     time.sleep(0.2)
                     continue
+                self._check_listening(config, log_start)
                 try:
                     with self.target(config.port, reader, dbname="postgres").connect(autocommit=True) as con:
                         self._check_own(con, config.port)
@@ -390,6 +393,18 @@ class LocalCluster:
             return False
         return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
 
+    def _check_listening(self, config: ServerConfig, log_start: int) -> None:
+        """PostgreSQL starts when one of its listen_addresses binds: an address the machine does not have (yet, at
+        boot) or one another socket covers was announced as served while readers found nothing there (QA pass)."""
+        failed = re.findall(r'could not create listen socket for "([^"]*)"', self._log_tail(log_start, None))
+        if failed:
+            raise ClusterError(
+                f"PostgreSQL could not listen on {', '.join(dict.fromkeys(failed))} (of --host / JLAC_SQL_HOST "
+                f"{config.host!r}, port {config.port}); serve-sql does not serve on fewer addresses than asked. Is "
+                "that address this machine's (`ip addr`) and up (at boot: start serve-sql after "
+                "network-online.target)? A list holding 0.0.0.0 or * needs no other IPv4 address. Its log "
+                f"{self.log} ends: {self._log_tail(log_start)}")
+
     def _check_own(self, con, port: int) -> None:
         """The server that answered must run on this data folder, not another cluster that took the port."""
         served = con.execute("SHOW data_directory").fetchone()[0]
@@ -398,11 +413,12 @@ class LocalCluster:
                                f"127.0.0.1:{port} runs on {served}, not on {self.data}; stop it or choose another "
                                "port (--port or JLAC_SQL_PORT)")
 
-    def _log_tail(self, start: int = 0) -> str:
+    def _log_tail(self, start: int = 0, chars: int | None = 1500) -> str:
         try:
             with open(self.log, "rb") as fh:
                 fh.seek(start)
-                return fh.read().decode(errors="replace")[-1500:].strip()
+                text = fh.read().decode(errors="replace")
+                return (text[-chars:] if chars else text).strip()
         except OSError:
             return "(no log)"
 
