@@ -611,3 +611,50 @@ def test_a_ledger_that_cannot_be_written_after_the_swap_says_the_run_published(p
     assert run_id not in {r["run_id"] for r in ledger.read(copy.run_ledger)}
     assert pipeline.refresh(copy, trigger="test").status == "unchanged"
     assert run_id in {r["run_id"] for r in ledger.read(copy.run_ledger)}  # recorded from meta.runs
+
+
+_NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search,-fowner",
+                "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+
+
+@pytest.mark.parametrize("closed, said", [
+    ("jlac.duckdb", r"the published warehouse .*jlac\.duckdb cannot be read by this user \(uid \d+; mode ----------"),
+    ("runs.jsonl", r"the run ledger .*runs\.jsonl cannot be written: every refresh appends its record there"),
+    (".dbt", r"the dbt folder \(JLAC_DBT_HOME, unset: \.dbt beside JLAC_WAREHOUSE\) .*\.dbt: .*\.dbt cannot be "
+             r"written \(no write permission\); dbt keeps"),
+
+    ("../prefect", r"PREFECT_HOME .*prefect: .*prefect cannot be written \(no write permission\); Prefect's temporary "
+                   r"API keeps the run's records there"),
+])
+def test_what_this_user_may_not_read_or_write_stops_the_refresh_before_it_starts(published, tmp_path, closed, said):
+    """Found by a QA pass, as a user without root's override of file modes: an intact published file this user may
+    not read was taken for a damaged one and replaced ("unreadable: full rebuild"), its revision record lost, exit 0;
+    a read-only run ledger failed every refresh after its publish, a read-only .dbt after every source was parsed
+    and checked. Each is now one line before anything runs, the published file as it was."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv: file modes do not apply")
+    home, good, _ = published
+    wh = tmp_path / "wh"
+    shutil.copytree(good.warehouse.parent, wh, symlinks=True, ignore=shutil.ignore_patterns(".prefect"))
+    (wh / ".dbt").mkdir(exist_ok=True)
+    (tmp_path / "prefect").mkdir()
+    before = hashlib.sha256((wh / "jlac.duckdb").read_bytes()).hexdigest()
+    (wh / closed).chmod(0o555 if (wh / closed).is_dir() else 0o444 if closed == "runs.jsonl" else 0)
+    env = {k: v for k, v in os.environ.items() if k not in ("JLAC_DBT_HOME", "JLAC_CACHE")}
+    env.update(JLAC_WAREHOUSE=str(wh / "jlac.duckdb"), JLAC_MIRROR=str(good.mirrors[0]),
+               JLAC_SNAPSHOTS=str(good.snapshots), PREFECT_HOME=str(tmp_path / "prefect"))
+    prefix = _NO_OVERRIDE if os.geteuid() == 0 else []
+    try:
+        proc = subprocess.run([*prefix, sys.executable, "-m", "jlac.cli", "refresh"], env=env, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        (wh / closed).chmod(0o755 if (wh / closed).is_dir() else 0o644)
+    text = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and re.search(said, text), proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "Starting temporary server" not in proc.stderr
+    assert hashlib.sha256((wh / "jlac.duckdb").read_bytes()).hexdigest() == before

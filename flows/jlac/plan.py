@@ -197,6 +197,7 @@ def published_inputs(settings: Settings) -> dict[str, str] | None:
     """``meta.inputs`` of the published warehouse; None when there is none or it predates meta.inputs."""
     if not settings.warehouse.exists():
         return None
+    warehouse.check_readable(settings.warehouse)  # not "unreadable: full rebuild", which replaced it (QA pass)
     try:
         return warehouse.read_published(settings, _read_inputs, "inputs")
     except duckdb.Error as exc:  # an unreadable published file: rebuild, and say why

@@ -71,8 +71,29 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
                          (folder_label("JLAC_OUTPUT"), settings.output),
                          (folder_label("JLAC_CACHE"), settings.cache_dir)):
         check_writable(name, folder, "a refresh writes there")
-    from jlac.warehouse import refresh_held
+    # Each of these failed late: the dbt folder after parsing and checking every source, the run ledger after the
+    # publish (and again at once on every later refresh), Prefect's home after 4 minutes of its temporary API not
+    # starting, in a traceback naming no folder (found by a QA pass)
+    check_writable("the dbt folder (JLAC_DBT_HOME, unset: .dbt beside JLAC_WAREHOUSE)", dbt,
+                   "dbt keeps the build's link, its profile and its target folder there")
+    ledger = settings.run_ledger
+    if ledger.exists() and not os.access(ledger, os.W_OK):
+        raise JlacError(f"the run ledger {ledger} cannot be written: every refresh appends its record there; give "
+                        "this user write access to it")
+    prefect_home = os.environ.get("PREFECT_HOME", "").strip()
+    if prefect_home and not os.environ.get("PREFECT_API_URL", "").strip():
+        home = Path(prefect_home).expanduser()
+        name = "PREFECT_HOME (unset: .prefect beside JLAC_WAREHOUSE)" if home == settings.home / ".prefect" \
+            else "PREFECT_HOME"
+        check_writable(name, home, "Prefect's temporary API keeps the run's records there (or set PREFECT_API_URL "
+                       "to a Prefect server)")
+        db = home / "prefect.db"
+        if db.exists() and not os.access(db, os.R_OK | os.W_OK):
+            raise JlacError(f"PREFECT_HOME {home}: its database {db} cannot be read and written by this user; "
+                            "Prefect's temporary API keeps the run's records there")
+    from jlac.warehouse import check_readable, refresh_held
 
+    check_readable(settings.warehouse)  # an intact file this user may not read was replaced as "damaged"
     if held := refresh_held(settings):
         raise held
     if fetch:

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -256,7 +257,10 @@ def read_published(settings: Settings, read: Callable[[Path], T], what: str) -> 
 
 
 def unreadable(path: Path) -> str | None:
-    """Why the DuckDB file at ``path`` cannot be read (damaged, cut short, not a database), None when it can."""
+    """Why the DuckDB file at ``path`` cannot be read (damaged, cut short, not a database), None when it can.
+
+    A file this user may not read is no damaged file: raises JlacError (``check_readable``)."""
+    check_readable(path)
     try:
         with duckdb.connect() as con:
             con.execute("ATTACH ? AS probe (TYPE duckdb, READ_ONLY)", [str(path)])
@@ -264,6 +268,28 @@ def unreadable(path: Path) -> str | None:
     except duckdb.Error as exc:
         return str(exc).splitlines()[0]
     return None
+
+
+def check_readable(path: Path, what: str = "the published warehouse") -> None:
+    """Raise JlacError when ``path`` exists but this user may not read it. DuckDB's "Permission denied" read as a
+    damaged file: a refresh replaced an intact warehouse without comparing it, and its revision record was lost
+    (found by a QA pass)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        return
+    except PermissionError as exc:
+        try:
+            st = path.stat()
+            how = f"mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid}, group gid {st.st_gid}"
+        except OSError:
+            how = "its mode unknown"
+        raise JlacError(f"{what} {path} cannot be read by this user (uid {os.geteuid()}; {how}): {exc.strerror}. "
+                        "jlac neither reads nor replaces it: give this user read access, or run jlac as its "
+                        "owner") from None
+    except IsADirectoryError:
+        return  # named as a folder where the file is needed, by the caller's own checks
 
 
 QUERY_SEARCH_PATH = "marts,figures,meta,main"
