@@ -360,3 +360,36 @@ def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_ne
     again = pipeline.refresh(settings, trigger="test")  # once recorded, not recorded twice
     assert [r["run_id"] for r in ledger.read(settings.run_ledger)].count(killed["run_id"]) == 1
     assert again.status == "unchanged"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_publish_keeps_the_published_files_permissions_and_group(tmp_path, umask):
+    """A warehouse kept for a group (640, the BI tools' or postgres' group) became world-readable under umask 022,
+    or closed to that group under 077, at every publish: the build's own mode was swapped in (found by a QA pass)."""
+    import grp
+
+    import duckdb
+    from jlac import warehouse
+    from jlac.config import Settings
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                        output=tmp_path / "out")
+    settings.warehouse.parent.mkdir()
+    duckdb.connect(str(settings.warehouse)).close()
+    others = [g.gr_gid for g in grp.getgrall() if g.gr_gid != os.getegid()]
+    group = others[0] if os.geteuid() == 0 and others else os.getegid()  # root may give any group
+    os.chown(settings.warehouse, -1, group)
+    settings.warehouse.chmod(0o640)
+    old = os.umask(umask)
+    try:
+        build = tmp_path / "wh" / ".build" / "run.duckdb"
+        build.parent.mkdir()
+        with duckdb.connect(str(build)) as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS x")
+        warehouse.publish(build, settings)
+    finally:
+        os.umask(old)
+    st = settings.warehouse.stat()
+    assert (oct(st.st_mode & 0o7777), st.st_gid) == (oct(0o640), group)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("SELECT x FROM t").fetchone() == (1,)

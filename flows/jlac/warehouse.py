@@ -83,6 +83,7 @@ def publish(build: Path, settings: Settings) -> Path:
         con.execute("CHECKPOINT")  # no WAL may travel with the file
     if build.with_suffix(".duckdb.wal").exists():
         raise JlacError(f"{build}: a write-ahead log is still present after CHECKPOINT; not publishing")
+    _keep_access(settings.warehouse, build)
     with open(build, "rb") as fh:
         os.fsync(fh.fileno())
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +91,24 @@ def publish(build: Path, settings: Settings) -> Path:
     os.replace(build, settings.warehouse)
     _fsync_dir(settings.warehouse.parent)
     return settings.warehouse
+
+
+def _keep_access(published: Path, build: Path) -> None:
+    """The new file gets the published one's permission bits and group: the build had the refresh's umask, so a file
+    kept for a group (BI tools, the postgres user) became world-readable under umask 022, or closed to that group
+    under 077, at each publish (found by a QA pass). A group this user does not belong to cannot be given: the file
+    then keeps the user's own, with the same bits."""
+    try:
+        st = published.stat()
+    except FileNotFoundError:
+        return
+    if st.st_gid != build.stat().st_gid:
+        try:
+            os.chown(build, -1, st.st_gid)
+        except PermissionError:
+            log.warning("%s: its group (gid %d) could not be given to the new warehouse (this user is not in it); "
+                        "the new file is group gid %d", published, st.st_gid, build.stat().st_gid)
+    os.chmod(build, stat.S_IMODE(st.st_mode))
 
 
 def _set_aside_foreign_wal(published: Path, build: Path) -> None:
