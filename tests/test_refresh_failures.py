@@ -544,8 +544,16 @@ def test_charts_whose_move_failed_after_the_swap_are_kept_and_moved_in_by_the_ne
 
 def test_a_published_file_damaged_inside_its_blocks_is_replaced_by_a_full_refresh(published, tmp_path, mirror):
     """Damage DuckDB finds only when it reads a block (a checksum): `--full` built, then the revisions hook failed
-    reading the old file with "Corrupt database file", and nothing could ever replace it (found by a QA pass)."""
+    reading the old file with "Corrupt database file", and nothing could ever replace it (found by a QA pass). The
+    revisions it held, readable still, were then dropped with it, and no copy of it kept (another QA pass): they are
+    carried forward, and the damaged file is kept beside the new one."""
+    from jlac.publish_hooks.revisions import COLUMNS
+
     copy = _own_copy(published, tmp_path)
+    with duckdb.connect(str(copy.warehouse)) as con:  # a revision an earlier publish recorded
+        con.execute(f"INSERT INTO marts.trade_revisions ({COLUMNS}) VALUES ('imf-dots', 'JPN', 'MEX', NULL, 'export', "
+                    "2001, '2021-01-01', 100.0, '2022-02-02', 120.0, 20.0, 'imf-dots', 'imf-dots', 'USD', 'publish', "
+                    "'20220101T000000-old', TIMESTAMPTZ '2022-01-01 00:00:00+00')")
     with duckdb.connect(str(copy.warehouse), read_only=True) as con:
         rows = con.execute("SELECT count(*), sum(value_usd) FROM marts.fct_trade_annual").fetchone()
         # the data blocks of a table the revisions compare: its catalog stays readable, its values do not
@@ -559,10 +567,15 @@ def test_a_published_file_damaged_inside_its_blocks_is_replaced_by_a_full_refres
     copy.warehouse.write_bytes(bytes(data))
     from jlac import warehouse
     assert warehouse.unreadable(copy.warehouse) is None  # it opens: the damage shows only when its blocks are read
+    damaged = hashlib.sha256(copy.warehouse.read_bytes()).hexdigest()
     record = pipeline.refresh(copy, trigger="test", full=True)
     assert record.status == "completed", record.error
     with duckdb.connect(str(copy.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*), sum(value_usd) FROM marts.fct_trade_annual").fetchone() == rows
+        assert con.execute("SELECT published_run, old_value, new_value FROM marts.trade_revisions "
+                           "WHERE recorded_by = 'publish'").fetchall() == [("20220101T000000-old", 100.0, 120.0)]
+    kept = copy.warehouse.with_name(f"jlac.duckdb.damaged-{record.run_id}")
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == damaged
 
 
 def test_an_incremental_refresh_over_a_damaged_published_file_says_to_run_full(published, tmp_path, mirror):

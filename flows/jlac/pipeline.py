@@ -620,6 +620,7 @@ def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetc
                 # read it would otherwise refuse every later publish, and nothing could ever replace it
                 log.warning("the published warehouse %s cannot be read (%s): replaced without comparing it",
                                previous, why)
+                warehouse.keep_damaged(previous, record.run_id)
                 previous = None
             ctx = publish_hooks.PublishContext(settings, record, build, previous)
             stops.check(noted)  # stopped, and the code it interrupted went on: nothing is published

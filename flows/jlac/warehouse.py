@@ -289,6 +289,25 @@ def unreadable(path: Path) -> str | None:
     return None
 
 
+def keep_damaged(published: Path, run_id: str) -> Path | None:
+    """Keep the damaged published file beside the new one, as ``<name>.damaged-<run>``, before a publish replaces it:
+    what it still holds (a revision record, tables outside the damaged blocks) was lost with it (found by a QA pass).
+    A hard link costs no copy. Returns the kept file, None when it could not be kept (said in the log)."""
+    kept = published.with_name(f"{published.name}.damaged-{run_id}")
+    try:
+        try:
+            os.link(published, kept)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(published, kept)
+    except OSError as exc:
+        log.warning("the damaged published warehouse %s could not be kept as %s (%s); the publish replaces it",
+                    published, kept.name, exc)
+        return None
+    log.warning("the damaged published warehouse is kept as %s (what it still holds can be read from it; remove it "
+                "when done)", kept)
+    return kept
+
+
 def check_readable(path: Path, what: str = "the published warehouse") -> None:
     """Raise JlacError when ``path`` exists but this user may not read it. DuckDB's "Permission denied" read as a
     damaged file: a refresh replaced an intact warehouse without comparing it, and its revision record was lost

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from jlac import warehouse
 from jlac.errors import JlacError, SettingError
 from jlac.publish_hooks import PublishContext, PublishHook
 
@@ -190,14 +191,31 @@ def before(ctx: PublishContext) -> None:
                             "it") from None
         # a published file damaged inside its data blocks (a checksum DuckDB finds only when it reads them) is
         # replaced, not compared: else the publish failed here every time, `--full` too, and nothing could ever replace
-        # it (found by a QA pass); the revisions it held are lost with it
-        log.warning("the published warehouse %s is damaged (%s): this publish replaces it without recording which "
-                    "published values it changes, and the revisions it held are not carried forward", ctx.previous,
-                    damage)
+        # it (found by a QA pass). The revisions it held are carried forward when their own table still reads whole
+        # (they were dropped with the file, damage elsewhere or not: a QA pass), and the file is kept aside.
         with duckdb.connect(str(ctx.build)) as con:  # what record() wrote before it failed
             con.execute("DELETE FROM marts.trade_revisions WHERE recorded_by = 'publish'")
+        carried = _carry_forward(ctx.build, ctx.previous)
+        log.warning("the published warehouse %s is damaged (%s): this publish replaces it without recording which "
+                    "published values it changes; %s", ctx.previous, damage,
+                    f"the {carried:,} revision(s) it held are carried forward" if carried is not None else
+                    "the revisions it held could not be read, and are not carried forward")
+        warehouse.keep_damaged(ctx.previous, ctx.record.run_id)
     else:
         refuse_implausible(ctx.build, ctx.record.run_id)
+
+
+def _carry_forward(build, previous) -> int | None:
+    """Copy the previous warehouse's publish revisions into the build; their number, None when they do not read."""
+    try:
+        with duckdb.connect(str(build)) as con:
+            con.execute("ATTACH ? AS prev (TYPE duckdb, READ_ONLY)", [str(previous)])
+            if "recorded_by" not in _columns(con, "prev", "marts", "trade_revisions"):
+                return 0
+            return con.execute(f"INSERT INTO marts.trade_revisions ({COLUMNS}) SELECT {COLUMNS} "
+                               "FROM prev.marts.trade_revisions WHERE recorded_by = 'publish'").fetchone()[0]
+    except duckdb.Error:
+        return None
 
 
 def _damaged(previous) -> str | None:
