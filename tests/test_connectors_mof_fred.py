@@ -359,6 +359,50 @@ def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name,
     assert list_vintages("fred-exjpus", env) == []
 
 
+def test_a_refresh_stopped_in_its_fetch_is_in_the_ledger_naming_the_source(env, mirror, prefect_api_url):
+    """A refresh stopped during its fetch stage (the longest stage of a scheduled run, so where systemd's stop lands)
+    wrote no ledger line: `jlac status` showed the run before it, and the alert said "crashed: the run" (found by a
+    QA pass). Its line says crashed, names the source it was fetching, and its duration counts the fetch."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    asked = threading.Event()
+
+    def slow(request):
+        asked.set()
+        time.sleep(5)
+        return Response("observation_date,EXJPUS\n")
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.expect_request("/graph/fredgraph.csv").respond_with_handler(slow)
+    server.start()
+    try:
+        child = {**_child_env(env, server.url_for("/")), "JLAC_MIRROR": str(mirror),
+                 "PREFECT_API_URL": prefect_api_url, "PREFECT_HOME": os.environ["PREFECT_HOME"]}
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "refresh", "--fetch", "--source", "fred-exjpus"],
+                                env=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert asked.wait(180), "the fetch never asked"
+        asked_after = time.monotonic() - started
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        server.clear()
+        server.stop()
+    assert proc.returncode == 143 and "jlac: terminated" in stderr and "Traceback" not in stderr, stderr[-3000:]
+    [line] = [json.loads(x) for x in env.run_ledger.read_text().splitlines()]
+    assert line["status"] == "crashed" and line["failed_source"] == "fred-exjpus", line
+    assert line["duration_s"] > 0 and line["duration_s"] < asked_after + 60, line
+
+
 def test_two_fetches_of_one_source_at_once_store_one_vintage(env, monkeypatch):
     """Found by a QA pass: two fetches of a source at the same moment (a schedule and a hand-run `jlac fetch`) both
     found the same latest vintage and both wrote the same new content, as two vintages. The compare and the write

@@ -358,10 +358,19 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     except JlacError as exc:
         _record_refused(settings, trigger, exc)
         raise
+    # the run starts here, its fetch included: a stop during the fetch (its longest stage on a schedule) wrote no
+    # ledger line, so `jlac status` showed the run before it, and a run's duration left its fetch out (QA pass)
+    record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
     with _log_to_run(logging.getLogger("jlac")), stops.noting() as noted:
-        fetch_failed = _fetch(settings, sources) if fetch and not offline else {}
-        stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
-        record = _build_and_publish(settings, sources=sources, pins=pins, trigger=trigger, full=full,
+        try:
+            fetch_failed = _fetch(settings, sources, record) if fetch and not offline else {}
+            stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
+        except BaseException as exc:
+            _record_fetch_ended(settings, record, exc, noted)
+            if stops.made_over(exc, noted):
+                raise stops.exception_for(noted[0]) from exc
+            raise
+        record = _build_and_publish(settings, record=record, sources=sources, pins=pins, full=full,
                                     fetch_failed=fetch_failed, drop=drop)
     if record.status == "completed":
         try:
@@ -389,8 +398,19 @@ def _record_refused(settings: Settings, trigger: str, exc: JlacError) -> None:
                     settings.run_ledger, write_error)
 
 
-def _fetch(settings: Settings, sources: list[str] | None) -> dict[str, str]:
-    """Fetch every live source (or those of ``sources``), one task each; return {source: message} of the failed."""
+def _record_fetch_ended(settings: Settings, record: RunRecord, exc: BaseException, noted: list[int]) -> None:
+    """The run's ledger line when its fetch stage ended it: stopped (crashed), or an error no fetch task caught."""
+    stopped = not isinstance(exc, Exception) or is_interrupt(exc) or bool(noted)
+    record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
+    try:
+        ledger.append(settings.run_ledger, record)
+    except OSError as ledger_error:  # the run's own error is the one to report
+        log.error("%s; the run's outcome (%s) is not in the ledger", ledger_error, record.status)
+
+
+def _fetch(settings: Settings, sources: list[str] | None, record: RunRecord | None = None) -> dict[str, str]:
+    """Fetch every live source (or those of ``sources``), one task each; return {source: message} of the failed.
+    ``record.failed_source`` names the source being fetched meanwhile (a stop then names it)."""
     logger = get_run_logger()
     live = connector_names(None)
     names = [s for s in sources if s in live] if sources else live
@@ -398,6 +418,8 @@ def _fetch(settings: Settings, sources: list[str] | None) -> dict[str, str]:
         logger.info("no live connector for %s: built from the snapshots at hand", ", ".join(offline_only))
     failed = {}
     for name in names:
+        if record is not None:
+            record.failed_source = name
         state = fetch_task(name, settings, return_state=True)
         if state.is_failed():  # one publisher down never stops the others or the build
             exc = state.result(raise_on_failure=False)
@@ -405,6 +427,8 @@ def _fetch(settings: Settings, sources: list[str] | None) -> dict[str, str]:
                 f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else state.message or "failed")
             failed[name] = message
             logger.error("fetch %s failed (%s); building from its last good vintage", name, message)
+    if record is not None:
+        record.failed_source = None
     return failed
 
 
@@ -501,10 +525,9 @@ def _finish_an_interrupted_publish(settings: Settings) -> None:
         _move_outputs(staged, settings.output)
 
 
-def _build_and_publish(settings: Settings, *, sources, pins, trigger, full, fetch_failed=None,
+def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, full, fetch_failed=None,
                        drop=None) -> RunRecord:
-    record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id),
-                       fetch_failed=dict(fetch_failed or {}))
+    record.fetch_failed = dict(fetch_failed or {})
     build: Path | None = None
     previous_copy: Path | None = None
     published = recorded = False
