@@ -57,6 +57,22 @@ def test_reader_policy_from_the_environment(monkeypatch):
         ReaderPolicy.from_env()
 
 
+@pytest.mark.parametrize("name", ['ana"lyst', 'x" all all trust\nhost all', "", "pg_reader", "jlac_owner",
+                                  "a" * 64, "bi reader"])
+def test_a_reader_name_pg_hba_conf_cannot_hold_is_refused_naming_it(monkeypatch, name):
+    """JLAC_SQL_USER='ana"lyst' ended its quoted name in pg_hba.conf: the server did not start ("could not load
+    pg_hba.conf"), and a crafted name could add a line of its own (found by a QA pass)."""
+    monkeypatch.setenv("JLAC_SQL_USER", name)
+    with pytest.raises(ValueError, match=r"JLAC_SQL_USER=.*(a reader role name takes letters|keeps that name)"):
+        ReaderPolicy.from_env()
+
+
+@pytest.mark.parametrize("name", ["jlac", "bi_reader", "Metabase.RO", "r-1", "_x$"])
+def test_ordinary_reader_names_are_taken(monkeypatch, name):
+    monkeypatch.setenv("JLAC_SQL_USER", name)
+    assert ReaderPolicy.from_env().user == name
+
+
 def test_server_config_tls_needs_both_files_and_listens_on_loopback_too(monkeypatch, tmp_path):
     monkeypatch.delenv("JLAC_SQL_TLS_KEY", raising=False)
     monkeypatch.setenv("JLAC_SQL_TLS_CERT", str(tmp_path / "c.pem"))

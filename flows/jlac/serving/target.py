@@ -72,13 +72,30 @@ class ReaderPolicy:
     @classmethod
     def from_env(cls) -> ReaderPolicy:
         return cls(
-            user=os.environ.get("JLAC_SQL_USER", "jlac"),
+            user=reader_name(os.environ.get("JLAC_SQL_USER", "jlac")),
             password=os.environ.get("JLAC_SQL_PASSWORD") or None,
             statement_timeout=_duration("JLAC_SQL_STATEMENT_TIMEOUT", "120s"),
             idle_in_transaction_timeout=_duration("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
             connection_limit=env_number("JLAC_SQL_MAX_CONNECTIONS", 50, minimum=1),
             max_stale=_duration("JLAC_SQL_MAX_STALE", "15min"),
         )
+
+
+_ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$.-]{0,62}")
+
+
+def reader_name(name: str) -> str:
+    """JLAC_SQL_USER as a role name pg_hba.conf and every client take as it is: letters, digits, _ $ . -, at most 63
+    characters, not a name PostgreSQL or jlac keeps. A double quote ended its quoted name in pg_hba.conf (the server
+    did not start: "could not load pg_hba.conf"; a crafted name could add a line of its own; found by a QA pass)."""
+    name = name.strip()
+    if not _ROLE.fullmatch(name):
+        raise SettingError(f"JLAC_SQL_USER={name!r}: a reader role name takes letters, digits and _ $ . - (starting "
+                           "with a letter or _), at most 63 characters; e.g. jlac or bi_reader")
+    if name.lower().startswith("pg_") or name.lower() in ("postgres", "public", "jlac_owner"):
+        raise SettingError(f"JLAC_SQL_USER={name!r}: PostgreSQL or jlac keeps that name for a role of its own; "
+                           "choose another, e.g. jlac or bi_reader")
+    return name
 
 
 @dataclass(frozen=True)
