@@ -500,6 +500,17 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env, times):
     assert time.monotonic() - sent < 10
 
 
+def test_an_output_encoding_without_the_characters_is_one_line_not_a_traceback(warehouse_env):
+    """PYTHONIOENCODING=ascii (or a non-UTF-8 locale): a country named with ô ended in a UnicodeEncodeError traceback
+    (found by a QA pass). stdout may be data: nothing is written in the character's place, one line says why."""
+    env = {**os.environ, **warehouse_env, "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run([sys.executable, "-m", "jlac.cli", "sql", "-f", "csv", "SELECT 'Côte d''Ivoire' AS n"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "jlac: UnicodeEncodeError: the output holds '\\xf4', which this output's encoding (ascii) cannot write; " \
+           "use a UTF-8 locale" in " ".join(proc.stderr.split())
+
+
 _CTRL_C_WHILE_LOADING = """
 import sys
 

@@ -498,6 +498,14 @@ def main() -> None:
         if not is_interrupt(exc):
             raise
         _interrupted(stop_status(exc) or 130)
+    except UnicodeEncodeError as exc:
+        # PYTHONIOENCODING=ascii or a non-UTF-8 locale: a name with ô or a path with ñ ended in a traceback (QA pass);
+        # stdout may be data, so nothing is written in its place
+        encoding = getattr(sys.stdout, "encoding", None) or exc.encoding
+        err.print(f"[bold red]jlac: UnicodeEncodeError[/]: the output holds {exc.object[exc.start:exc.end]!a}, which "
+                  f"this output's encoding ({encoding}) cannot write; use a UTF-8 locale (e.g. LANG=C.UTF-8) or "
+                  "PYTHONIOENCODING=utf-8", markup=True, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
     except (duckdb.BinderException, duckdb.CatalogException) as exc:
         # jlac's own query on the published warehouse (`jlac sql` reports a user's query itself): the file lacks a
         # table or column this jlac reads, e.g. one built by an older jlac; DuckDB's caret lines say no more

@@ -10,6 +10,13 @@ import sys
 
 def main() -> None:
     """Load the command line, then run it (``jlac.cli.main``)."""
+    # messages never fail on a character stderr's encoding lacks (PYTHONIOENCODING=ascii, a path with ñ): written
+    # escaped; stdout, which may be data (`jlac sql -f csv`), is left strict and its failure named (jlac.cli.main)
+    if hasattr(sys.stderr, "reconfigure"):
+        try:
+            sys.stderr.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
     try:
         from jlac.cli import main as run
     except KeyboardInterrupt:
