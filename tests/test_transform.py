@@ -189,6 +189,36 @@ def test_seeds_load_from_an_install_in_a_folder_named_with_an_apostrophe(tmp_pat
         assert rows == con.execute("SELECT count(*) FROM seeds.report_claims").fetchone()[0] > 20
 
 
+_BUILD_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, sys
+from pathlib import Path
+from jlac import transform
+from jlac.config import Settings
+from jlac.errors import ModelError
+copy, home = Path(sys.argv[1]), Path(sys.argv[2])
+settings = Settings(warehouse=home / "jlac.duckdb", snapshots=home / "s", mirrors=(), output=home / "out")
+resource.setrlimit(resource.RLIMIT_FSIZE, (copy.stat().st_size, resource.RLIM_INFINITY))
+try:
+    transform.build(copy, settings)
+except ModelError as exc:
+    print(exc)
+"""
+
+
+def test_a_build_stopped_by_a_full_disk_or_a_file_size_limit_names_that_first(published, tmp_path):
+    """A full disk (or `ulimit -f`) failed a model, and the refresh said "SQL models failed ... marts.x failed", the
+    reason on the third line: the model's SQL was fine (found by a QA pass). The limit is named first."""
+    copy = tmp_path / "build.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    env = {**os.environ, "JLAC_DBT_HOME": str(tmp_path / ".dbt")}
+    proc = subprocess.run([sys.executable, "-c", _BUILD_UNDER_A_FILE_SIZE_LIMIT, str(copy), str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith(f"a file size limit (ulimit -f: File too large) stopped dbt writing under {tmp_path}; "
+                            "nothing was published. Raise the limit"), proc.stdout[-3000:]
+
+
 def _duplicated_grain(build):
     """The raw Comtrade table (validated empty: the source is left out) gets the same key twice before the models."""
     with duckdb.connect(str(build)) as con:

@@ -495,8 +495,17 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
         # a build of part of the models reads the rest from the warehouse it copied: one missing there (dropped by
         # hand in the published file) is not built again by this run, only by a full one
         missing = select is not None and any("does not exist" in p for p in problems)
+        # a full disk (or a file size limit) failed a model: that is the cause to name first, not the model, whose
+        # SQL is fine (the reason was on the third line: found by a QA pass)
+        full = next((why for why in ("No space left on device", "File too large") if any(why in p for p in problems)),
+                    None)
+        first = ("SQL models failed; nothing was published" if full is None else
+                 f"the disk under {build_path.parent} is full ({full}) while dbt built the models; nothing was "
+                 "published. Free space there and run the refresh again" if full.startswith("No space") else
+                 f"a file size limit (ulimit -f: {full}) stopped dbt writing under {build_path.parent}; nothing was "
+                 "published. Raise the limit and run the refresh again")
         raise ModelError(
-            "SQL models failed; nothing was published:\n  " + "\n  ".join(problems or ["dbt build failed"])
+            first + ":\n  " + "\n  ".join(problems or ["dbt build failed"])
             + (f"\n  skipped because of it: {', '.join(sorted(skipped))}" if skipped else "")
             + ("\n  a relation this partial build reads is missing from the published warehouse it started from: "
                "`jlac refresh --full` builds every model again" if missing else ""))
