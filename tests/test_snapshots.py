@@ -525,11 +525,15 @@ def test_a_store_folder_that_is_no_source_is_named_with_the_source_it_was_meant_
     shutil.copytree(next((mirror / "fred-exjpus").iterdir()), store / "fred_exjpus" / "2025-05-27")
     (store / "notes").mkdir()
     (store / ".fetching").mkdir()  # hidden: a fetch's staging, not a source
+    (store / "fred-exjpus" / "2099-01-01").mkdir(parents=True)  # a copy under way: its manifest comes last
+    (store / "fred-exjpus" / ".incoming-x").mkdir()
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=store, mirrors=(mirror,),
                         output=tmp_path / "out", cache=tmp_path / "cache")
     names = list(all_sources())
     lines = unknown_folders(settings, names)
     assert lines == [
+        f"{store / 'fred-exjpus' / '2099-01-01'} has no SNAPSHOT.yml, so it is not read (a copy still under way, or "
+        "its manifest lost): fred-exjpus's newest vintage with one is used",
         f"{store / 'fred_exjpus'} is no registered source's folder, so its snapshots are not read (the folder of "
         f"source 'fred-exjpus' is {store / 'fred-exjpus'})",
         f"{store / 'notes'} is no registered source's folder, so its snapshots are not read (a snapshot store holds "

@@ -249,9 +249,9 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
 
 def unknown_folders(settings: Settings, names: list[str]) -> list[str]:
     """One line per folder of the store or a mirror that is no source in ``names``, with the name it was probably
-    meant as: its snapshots are never read. A new source's folder spelt as its table (``banxico_fix`` for
-    ``banxico-fix``) left the source without a snapshot and the refresh said only "no snapshot" (found by a QA
-    pass, as a contributor)."""
+    meant as: its snapshots are never read; and one per vintage folder of a source without its manifest. A new
+    source's folder spelt as its table (``banxico_fix`` for ``banxico-fix``) left the source without a snapshot and
+    the refresh said only "no snapshot" (found by a QA pass, as a contributor)."""
     import difflib
 
     known = set(names)
@@ -263,6 +263,7 @@ def unknown_folders(settings: Settings, names: list[str]) -> list[str]:
             continue
         for name in folders:
             if name in known:
+                lines += _vintages_without_manifest(root / name)
                 continue
             alike = [n for n in known if n.replace("_", "-").lower() == name.replace("_", "-").lower()]
             guess = alike or difflib.get_close_matches(name, sorted(known), n=1)
@@ -271,6 +272,17 @@ def unknown_folders(settings: Settings, names: list[str]) -> list[str]:
                             " (a snapshot store holds <source name>/<vintage>/SNAPSHOT.yml; `jlac sources` lists "
                             "the names)"))
     return lines
+
+
+def _vintages_without_manifest(folder: Path) -> list[str]:
+    """A source's vintage folders without SNAPSHOT.yml: not read, as the manifest is written last (a copy or a sync
+    still under way, or a manifest lost). The refresh used the vintage before without a word (found by a QA pass)."""
+    try:
+        vintages = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+    return [f"{v} has no {MANIFEST}, so it is not read (a copy still under way, or its manifest lost): "
+            f"{folder.name}'s newest vintage with one is used" for v in vintages if not (v / MANIFEST).is_file()]
 
 
 def with_history(snapshot: Snapshot, settings: Settings) -> Snapshot:
