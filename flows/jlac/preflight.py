@@ -141,7 +141,8 @@ def check_writable(name: str, folder: Path, why_needed: str) -> None:
         raise JlacError(f"{name} {folder}: {blocking} is a file, so no folder can be made there")
     if blocking is not None and not os.access(blocking, os.W_OK | os.X_OK):
         why = "a read-only file system" if _read_only_mount(blocking) else "no write permission"
-        raise JlacError(f"{name} {folder}: {blocking} cannot be written ({why}); {why_needed}")
+        where = f"{name} {folder}" if blocking == folder else f"{name} {folder}: {blocking}"
+        raise JlacError(f"{where} cannot be written ({why}); {why_needed}")
 
 
 def _read_only_mount(path: Path) -> bool:
