@@ -166,6 +166,13 @@ def test_prefects_runner_calls_the_crash_hook_by_keyword():
         alerts.on_flow_failure = original
     assert seen == [("the flow", "the run", "the state")] * 2
     assert list(inspect.signature(pipeline._notify).parameters) == ["flow", "flow_run", "state"]
+    # a run Prefect cancels (`jlac serve` stopped by systemd: "Runner is shutting down") alerts too (QA pass)
+    assert all(pipeline._notify in hooks for hooks in (pipeline.refresh.on_failure_hooks,
+                                                       pipeline.refresh.on_crashed_hooks,
+                                                       pipeline.refresh.on_cancellation_hooks))
+    payload = alerts.build_payload(flow_run_id="f", flow_run_name="n", state="Cancelled",
+                                   message="Runner is shutting down.", run=None)
+    assert payload["text"].splitlines()[:2] == ["jlac refresh n (f) cancelled: the run", "Runner is shutting down."]
 
 
 def test_a_crash_by_sigterm_is_said_to_be_interrupted_and_names_no_report():

@@ -235,9 +235,9 @@ def parse_source(settings: Settings, source: Source, snapshot: Snapshot) -> Path
 # --- the flow ----------------------------------------------------------------------------------------------
 
 def _notify(flow, flow_run, state) -> None:
-    """Failure/crash hook: hand over to the alerts module. The parameters keep Prefect's names: its runner calls a
-    crashed run's hooks by keyword (``flow=``), and ``flow_`` made the crash alert of a killed run a TypeError in the
-    runner's log, no alert sent (found by a QA pass)."""
+    """Failure, crash and cancellation hook: hand over to the alerts module. The parameters keep Prefect's names: its
+    runner calls a crashed run's hooks by keyword (``flow=``), and ``flow_`` made the crash alert of a killed run a
+    TypeError in the runner's log, no alert sent (found by a QA pass)."""
     from jlac.ops import alerts
 
     alerts.on_flow_failure(flow, flow_run, state)
@@ -336,7 +336,9 @@ def _annotations_resolved(fn):
     return fn
 
 
-@flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify])
+# on_cancellation too: `jlac serve` stopped by systemd ends its run as Cancelled ("Runner is shutting down"), and no
+# alert went out (found by a QA pass); a run cancelled from the UI is a run that did not publish either
+@flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify], on_cancellation=[_notify])
 @_annotations_resolved
 def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool = False,
             sources: list[str] | None = None, pins: dict[str, str] | None = None, trigger: str = "prefect",

@@ -157,7 +157,8 @@ def ui_url(flow_run_id: str) -> str | None:
 
 
 def on_flow_failure(flow, flow_run, state) -> None:
-    """Prefect state hook of the refresh flow (``on_failure`` and ``on_crashed``): alert for this run."""
+    """Prefect state hook of the refresh flow (``on_failure``, ``on_crashed``, ``on_cancellation``): alert for this
+    run."""
     payload = build_payload(
         flow_run_id=str(flow_run.id), flow_run_name=flow_run.name, state=state.name or str(state.type),
         message=state.message or "", run=ledger_entry(str(flow_run.id)), ui_url=ui_url(str(flow_run.id)),
