@@ -160,3 +160,22 @@ def test_installed_from_a_wheel_the_warehouse_defaults_to_the_current_folder(tmp
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("JLAC_WAREHOUSE", raising=False)
     assert config.get_settings().warehouse == tmp_path / "warehouse" / "jlac.duckdb"
+
+
+@pytest.mark.parametrize("command", [["status"], ["sql", "SELECT 1"], ["refresh"]])
+def test_a_locale_whose_file_names_are_not_utf8_and_a_non_ascii_path_are_named(tmp_path, command):
+    """Under a locale naming files in another encoding (here C without Python's UTF-8 mode), Python and DuckDB name a
+    path with ñ by different bytes: an intact warehouse read as "does not exist", with the advice to build a new one,
+    a refresh's parse "failed unexpectedly" and `jlac sql` ended in `std::bad_cast` (found by a QA pass)."""
+    import os
+    import subprocess
+
+    home = tmp_path / "ñandú"
+    env = {**os.environ, "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "LC_ALL": "C",
+           "JLAC_WAREHOUSE": str(home / "wh" / "jlac.duckdb")}
+    proc = subprocess.run([sys.executable, "-m", "jlac.cli", *command], env=env, capture_output=True, timeout=120)
+    err = " ".join(proc.stderr.decode("utf-8", "replace").split())
+    assert proc.returncode == 1 and "Traceback" not in err, err[-3000:]
+    assert "jlac: SettingError: JLAC_WAREHOUSE " in err and "this process names files in ascii" in err and \
+        "Use a UTF-8 locale (e.g. LC_ALL=C.UTF-8) or a path of ASCII characters" in err, err
+    assert not (home / "wh").exists()

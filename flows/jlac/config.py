@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,9 +153,28 @@ def get_settings() -> Settings:
     mirrors = tuple(
         Path(p).expanduser().resolve() for p in os.environ.get("JLAC_MIRROR", "").split(os.pathsep) if p.strip()
     )
-    return Settings(
+    settings = Settings(
         warehouse=warehouse,
         snapshots=_path("JLAC_SNAPSHOTS", warehouse.parent / "snapshots"),
         mirrors=mirrors,
         output=_path("JLAC_OUTPUT", warehouse.parent / "output"),
     )
+    _check_path_encoding(settings)
+    return settings
+
+
+def _check_path_encoding(settings: Settings) -> None:
+    """Under a locale whose file names are not UTF-8 (LANG=en_US.ISO-8859-1), Python names a file by its Latin-1
+    bytes and DuckDB by its UTF-8 ones: a path with ñ is another file for DuckDB. An intact warehouse read as "does
+    not exist" (and the advice was to build a new one), a parse "failed unexpectedly", blaming the source (found by a
+    QA pass)."""
+    encoding = sys.getfilesystemencoding()
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        return
+    for var, path in (("JLAC_WAREHOUSE", settings.warehouse), ("JLAC_SNAPSHOTS", settings.snapshots),
+                      ("JLAC_OUTPUT", settings.output), ("JLAC_CACHE", settings.cache_dir),
+                      *(("JLAC_MIRROR", m) for m in settings.mirrors)):
+        if not str(path).isascii():
+            raise SettingError(f"{var} {path}: this process names files in {encoding} (its locale: LC_ALL/LANG), "
+                               "DuckDB in UTF-8, so a path with non-ASCII characters names another file for DuckDB. "
+                               "Use a UTF-8 locale (e.g. LC_ALL=C.UTF-8) or a path of ASCII characters")
