@@ -632,7 +632,8 @@ _NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search,-fowner",
 
 @pytest.mark.parametrize("closed, said", [
     ("jlac.duckdb", r"the published warehouse .*jlac\.duckdb cannot be read by this user \(uid \d+; mode ----------"),
-    ("runs.jsonl", r"the run ledger .*runs\.jsonl cannot be written: every refresh appends its record there"),
+    ("runs.jsonl", r"the run ledger .*runs\.jsonl cannot be read and written by this user: every refresh reads it"),
+    (".refresh.lock", r"the refresh lock .*\.refresh\.lock cannot be opened for writing by this user"),
     (".dbt", r"the dbt folder \(JLAC_DBT_HOME, unset: \.dbt beside JLAC_WAREHOUSE\) \S*/wh/\.dbt cannot be written "
              r"\(no write permission\); dbt keeps"),
     ("../prefect", r"PREFECT_HOME \S*/prefect cannot be written \(no write permission\); Prefect's temporary API "
@@ -656,7 +657,8 @@ def test_what_this_user_may_not_read_or_write_stops_the_refresh_before_it_starts
     (wh / ".dbt").mkdir(exist_ok=True)
     (tmp_path / "prefect").mkdir()
     before = hashlib.sha256((wh / "jlac.duckdb").read_bytes()).hexdigest()
-    (wh / closed).chmod(0o555 if (wh / closed).is_dir() else 0o444 if closed == "runs.jsonl" else 0)
+    (wh / ".refresh.lock").touch()
+    (wh / closed).chmod(0o555 if (wh / closed).is_dir() else 0o444 if closed in ("runs.jsonl", ".refresh.lock") else 0)
     env = {k: v for k, v in os.environ.items() if k not in ("JLAC_DBT_HOME", "JLAC_CACHE")}
     env.update(JLAC_WAREHOUSE=str(wh / "jlac.duckdb"), JLAC_MIRROR=str(good.mirrors[0]),
                JLAC_SNAPSHOTS=str(good.snapshots), PREFECT_HOME=str(tmp_path / "prefect"))

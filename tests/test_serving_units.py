@@ -59,12 +59,25 @@ def test_reader_policy_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize("name", ['ana"lyst', 'x" all all trust\nhost all', "", "pg_reader", "jlac_owner",
                                   "a" * 64, "bi reader"])
-def test_a_reader_name_pg_hba_conf_cannot_hold_is_refused_naming_it(monkeypatch, name):
+def test_a_reader_name_pg_hba_conf_cannot_hold_is_refused_naming_it(monkeypatch, tmp_path, name):
     """JLAC_SQL_USER='ana"lyst' ended its quoted name in pg_hba.conf: the server did not start ("could not load
     pg_hba.conf"), and a crafted name could add a line of its own (found by a QA pass)."""
+    from jlac.serving.cluster import LocalCluster
+
     monkeypatch.setenv("JLAC_SQL_USER", name)
+    policy = ReaderPolicy.from_env()  # read by `jlac status` too, which must not fail on serve-sql's setting
     with pytest.raises(ValueError, match=r"JLAC_SQL_USER=.*(a reader role name takes letters|keeps that name)"):
-        ReaderPolicy.from_env()
+        LocalCluster(tmp_path).start(ServerConfig("127.0.0.1", 1), policy)
+    assert not (tmp_path / "postgres").exists()  # refused before anything is made
+
+
+@pytest.mark.parametrize("host", ["", " ", "127.0.0.1,"])
+def test_a_host_naming_no_address_is_refused_before_postgresql_starts(tmp_path, host):
+    from jlac.serving.cluster import LocalCluster
+
+    with pytest.raises(ValueError, match=r"--host / JLAC_SQL_HOST .*: no address to listen on"):
+        LocalCluster(tmp_path).start(ServerConfig(host, 1), ReaderPolicy(password="p"))
+    assert not (tmp_path / "postgres").exists()
 
 
 @pytest.mark.parametrize("name", ["jlac", "bi_reader", "Metabase.RO", "r-1", "_x$"])

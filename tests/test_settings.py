@@ -179,3 +179,16 @@ def test_a_locale_whose_file_names_are_not_utf8_and_a_non_ascii_path_are_named(t
     assert "jlac: SettingError: JLAC_WAREHOUSE " in err and "this process names files in ascii" in err and \
         "Use a UTF-8 locale (e.g. LC_ALL=C.UTF-8) or a path of ASCII characters" in err, err
     assert not (home / "wh").exists()
+
+
+@pytest.mark.parametrize("var, path", [("JLAC_WAREHOUSE", "wh/jl\\ac.duckdb"), ("JLAC_WAREHOUSE", "x\\y/jlac.duckdb"),
+                                       ("JLAC_CACHE", "ca\\che")])
+def test_a_backslash_in_a_path_is_refused_as_duckdb_reads_it_as_a_separator(tmp_path, monkeypatch, var, path):
+    """DuckDB opens "jl\\ac.duckdb" as "jl/ac.duckdb": a refresh published where no reader found the file, each next
+    one rebuilt in full and recorded no revisions (found by a QA pass)."""
+    from jlac.config import get_settings
+
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "wh" / "jlac.duckdb"))
+    monkeypatch.setenv(var, str(tmp_path / path))
+    with pytest.raises(SettingError, match=rf"^{var} .*: DuckDB reads a backslash in a path as a folder separator"):
+        get_settings()

@@ -159,22 +159,26 @@ def get_settings() -> Settings:
         mirrors=mirrors,
         output=_path("JLAC_OUTPUT", warehouse.parent / "output"),
     )
-    _check_path_encoding(settings)
+    _check_paths_for_duckdb(settings)
     return settings
 
 
-def _check_path_encoding(settings: Settings) -> None:
-    """Under a locale whose file names are not UTF-8 (LANG=en_US.ISO-8859-1), Python names a file by its Latin-1
-    bytes and DuckDB by its UTF-8 ones: a path with ñ is another file for DuckDB. An intact warehouse read as "does
-    not exist" (and the advice was to build a new one), a parse "failed unexpectedly", blaming the source (found by a
-    QA pass)."""
+def _check_paths_for_duckdb(settings: Settings) -> None:
+    """Refuse paths DuckDB would open as another file than Python does. Under a locale whose file names are not
+    UTF-8 (LANG=en_US.ISO-8859-1), Python names a file by its Latin-1 bytes and DuckDB by its UTF-8 ones: a path with
+    ñ is another file for DuckDB. An intact warehouse read as "does not exist" (and the advice was to build a new
+    one), a parse "failed unexpectedly", blaming the source (found by a QA pass)."""
     encoding = sys.getfilesystemencoding()
-    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
-        return
+    utf8 = encoding.lower().replace("-", "").replace("_", "") == "utf8"
     for var, path in (("JLAC_WAREHOUSE", settings.warehouse), ("JLAC_SNAPSHOTS", settings.snapshots),
                       ("JLAC_OUTPUT", settings.output), ("JLAC_CACHE", settings.cache_dir),
                       *(("JLAC_MIRROR", m) for m in settings.mirrors)):
-        if not str(path).isascii():
+        if "\\" in str(path) and os.sep == "/":
+            # DuckDB reads a backslash in a path as a folder separator: a warehouse named "jl\ac.duckdb" was published
+            # where no reader found it, every refresh a full one and its revisions lost (found by a QA pass)
+            raise SettingError(f"{var} {path}: DuckDB reads a backslash in a path as a folder separator, so the file "
+                               "it opens would not be this one; choose a path without one")
+        if not utf8 and not str(path).isascii():
             raise SettingError(f"{var} {path}: this process names files in {encoding} (its locale: LC_ALL/LANG), "
                                "DuckDB in UTF-8, so a path with non-ASCII characters names another file for DuckDB. "
                                "Use a UTF-8 locale (e.g. LC_ALL=C.UTF-8) or a path of ASCII characters")

@@ -91,7 +91,10 @@ def context() -> EphemeralDataContext:
 
 def add_warehouse(ctx: EphemeralDataContext, db_path: Path):
     """GX's SQL datasource over the build file, read-only, each cursor its own DuckDB cursor."""
+    # GX substitutes $NAME / ${NAME} in a connection string from the environment: a warehouse folder named "d$x" failed
+    # every validation ("Unable to find a match for a config substitution variable"); "\$" is GX's literal dollar.
+    # The connection itself comes from the creator below, with the real path (found by a QA pass)
     return ctx.data_sources.add_sql(
-        "warehouse", connection_string=f"duckdb:///{db_path}",
+        "warehouse", connection_string="duckdb:///" + str(db_path).replace("$", "\\$"),
         kwargs={"creator": lambda: _DuckConnection(duckdb.connect(str(db_path), read_only=True))},
     )

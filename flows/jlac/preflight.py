@@ -77,9 +77,13 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     check_writable("the dbt folder (JLAC_DBT_HOME, unset: .dbt beside JLAC_WAREHOUSE)", dbt,
                    "dbt keeps the build's link, its profile and its target folder there")
     ledger = settings.run_ledger
-    if ledger.exists() and not os.access(ledger, os.W_OK):
-        raise JlacError(f"the run ledger {ledger} cannot be written: every refresh appends its record there; give "
-                        "this user write access to it")
+    if ledger.exists() and not os.access(ledger, os.R_OK | os.W_OK):
+        raise JlacError(f"the run ledger {ledger} cannot be read and written by this user: every refresh reads it "
+                        "and appends its record there; give this user read and write access to it")
+    lock = settings.home / ".refresh.lock"  # left by a run as another user (root, then the service's user)
+    if lock.exists() and not os.access(lock, os.R_OK | os.W_OK):
+        raise JlacError(f"the refresh lock {lock} cannot be opened for writing by this user (another user's run left "
+                        "it): give this user write access to it, or remove it while no refresh runs")
     prefect_home = os.environ.get("PREFECT_HOME", "").strip()
     if prefect_home and not os.environ.get("PREFECT_API_URL", "").strip():
         home = Path(prefect_home).expanduser()

@@ -186,6 +186,7 @@ def open_for_reading(path: Path, open_: Callable[[Path], T]) -> T:
     try:
         return open_(path)
     except duckdb.Error as exc:
+        check_readable(path)  # this user may not read it: no damaged file, and no refresh replaces it
         if not locked_by_a_writer(str(exc)):
             # a damaged file said only DuckDB's "Could not read enough bytes" here; `jlac status` said what to do
             # (found by a QA pass)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jlac.errors import JlacError, SettingError
-from jlac.serving.target import ReaderPolicy, Target
+from jlac.serving.target import ReaderPolicy, Target, reader_name
 
 OWNER = "jlac_owner"
 DATABASE = "jlac"
@@ -267,6 +267,7 @@ class LocalCluster:
     def write_hba(self, user: OsUser, reader: str, tls: bool) -> None:
         """pg_hba.conf: the owner from loopback only; the reader from anywhere the server listens (TLS
         required off loopback when a certificate is configured); everyone else refused; scram-sha-256 always."""
+        reader = reader_name(reader)  # a quote would end its quoted name here (QA pass)
         reader_line = "hostssl" if tls else "host"
         lines = [
             "# written by jlac serve-sql at each start; edits are overwritten",
@@ -327,6 +328,10 @@ class LocalCluster:
 
     def start(self, config: ServerConfig, reader: ReaderPolicy, timeout: float = 60) -> subprocess.Popen:
         """Create (first time) and start the cluster as a child process; return once it accepts connections."""
+        reader_name(reader.user)  # JLAC_SQL_USER, before anything is made
+        if not config.host.strip() or not all(h.strip() for h in config.host.split(",")):
+            raise SettingError(f"--host / JLAC_SQL_HOST {config.host!r}: no address to listen on; e.g. 127.0.0.1, "
+                               "0.0.0.0 (every IPv4 address) or a list: 127.0.0.1,192.168.1.5")
         bindir = pg_bindir()
         user = OsUser.for_cluster()
         self.init(user, bindir)

@@ -72,7 +72,7 @@ class ReaderPolicy:
     @classmethod
     def from_env(cls) -> ReaderPolicy:
         return cls(
-            user=reader_name(os.environ.get("JLAC_SQL_USER", "jlac")),
+            user=os.environ.get("JLAC_SQL_USER", "jlac").strip(),  # checked where serve-sql uses it (reader_name)
             password=os.environ.get("JLAC_SQL_PASSWORD") or None,
             statement_timeout=_duration("JLAC_SQL_STATEMENT_TIMEOUT", "120s"),
             idle_in_transaction_timeout=_duration("JLAC_SQL_IDLE_IN_TRANSACTION_TIMEOUT", "60s"),
