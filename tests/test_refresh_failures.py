@@ -184,6 +184,16 @@ def test_an_unknown_source_name_is_refused_before_anything_runs(published):
     assert [r["status"] for r in refused] == ["failed", "failed"]
     assert "did you mean 'fred-exjpus'" in refused[0]["error"] and "no-such-source" in refused[1]["error"]
     assert all(r["snapshots"] == [] and r["flow_run_id"] for r in refused)
+    # a deployment's run asked to rebuild a source of which no snapshot is found: "nothing changed", Completed, where
+    # the CLI refuses (found by a QA pass); a share the flow's `settings` parameter gives is checked as its variable
+    with pytest.raises(JlacError, match=r"--source imf-imts: no snapshot to build from"):
+        pipeline.refresh(settings, sources=["imf-imts"], trigger="test")
+    import dataclasses
+
+    with pytest.raises(JlacError, match=r"quarantine_max_share=7 \(JLAC_QUARANTINE_MAX_SHARE\): expected a share"):
+        pipeline.refresh(dataclasses.replace(settings, quarantine_max_share=7), trigger="test")
+    assert [r["status"] for r in ledger.read(settings.run_ledger)[runs + 2:]] == ["failed", "failed"]
+    _assert_unchanged(settings, before)
 
 
 def test_a_refresh_turned_away_by_the_lock_is_recorded_and_names_the_holder(tmp_path):

@@ -357,6 +357,9 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     try:
         preflight.check(settings, sources, pins, fetch=fetch and not offline,
                         drop=drop)  # before anything is fetched or built
+        # as the CLI does: a deployment's run with sources=["imf-imts"] and no snapshot of it said "nothing changed"
+        # and ended Completed, where `jlac refresh --source imf-imts` is refused (found by a QA pass)
+        preflight.check_snapshots(settings, pins, fetch=fetch and not offline, named=sources)
     except JlacError as exc:
         _record_refused(settings, trigger, exc)
         raise

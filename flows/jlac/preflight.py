@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from jlac.config import Settings
-from jlac.errors import JlacError, SnapshotError
+from jlac.errors import JlacError, SettingError, SnapshotError
 
 
 def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
@@ -34,6 +34,9 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
 
         gone -= published_sources(settings)
     check_known([*(sources or []), *gone] or None, pins)
+    if not 0 <= settings.quarantine_max_share <= 1:  # given as the flow's `settings` parameter, not read from the env
+        raise SettingError(f"quarantine_max_share={settings.quarantine_max_share!r} (JLAC_QUARANTINE_MAX_SHARE): "
+                           "expected a share between 0 and 1, e.g. 0.02")
     if required := sorted(n for n in drop or [] if n in all_sources() and all_sources()[n].required):
         raise JlacError(f"--drop {', '.join(required)}: a required source (the models and figures need its data) "
                         "cannot be built without; put its snapshots back where JLAC_MIRROR or JLAC_SNAPSHOTS say")
