@@ -359,7 +359,9 @@ def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name,
     assert list_vintages("fred-exjpus", env) == []
 
 
-def test_a_refresh_stopped_in_its_fetch_is_in_the_ledger_naming_the_source(env, mirror, prefect_api_url):
+@pytest.mark.parametrize("stop, status", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_refresh_stopped_in_its_fetch_is_in_the_ledger_naming_the_source(env, mirror, prefect_api_url, stop,
+                                                                           status):
     """A refresh stopped during its fetch stage (the longest stage of a scheduled run, so where systemd's stop lands)
     wrote no ledger line: `jlac status` showed the run before it, and the alert said "crashed: the run" (found by a
     QA pass). Its line says crashed, names the source it was fetching, and its duration counts the fetch."""
@@ -389,15 +391,17 @@ def test_a_refresh_stopped_in_its_fetch_is_in_the_ledger_naming_the_source(env, 
                  "PREFECT_API_URL": prefect_api_url, "PREFECT_HOME": os.environ["PREFECT_HOME"]}
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "refresh", "--fetch", "--source", "fred-exjpus"],
-                                env=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                env=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                # as from a terminal (a runner started under nohup passes SIGHUP on ignored)
+                                preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
         assert asked.wait(180), "the fetch never asked"
         asked_after = time.monotonic() - started
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(getattr(signal, stop))  # SIGHUP: the terminal or the SSH session closed
         _, stderr = proc.communicate(timeout=120)
     finally:
         server.clear()
         server.stop()
-    assert proc.returncode == 143 and "jlac: terminated" in stderr and "Traceback" not in stderr, stderr[-3000:]
+    assert proc.returncode == status and "jlac: terminated" in stderr and "Traceback" not in stderr, stderr[-3000:]
     [line] = [json.loads(x) for x in env.run_ledger.read_text().splitlines()]
     assert line["status"] == "crashed" and line["failed_source"] == "fred-exjpus", line
     assert line["duration_s"] > 0 and line["duration_s"] < asked_after + 60, line

@@ -184,6 +184,10 @@ def _terminate_in_one_line() -> None:
         raise TerminationSignal(signal=signum)
 
     signal.signal(signal.SIGTERM, raise_termination)
+    # SIGHUP (the terminal or the SSH session closed) killed the process where it stood: a refresh in its fetch left
+    # no ledger line and sent no alert (found by a QA pass); it is a stop as SIGTERM is (status 129)
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_DFL:  # not ignored (nohup): left as it is then
+        signal.signal(signal.SIGHUP, raise_termination)
     stops.quiet_threads_after_a_stop()
 
 
