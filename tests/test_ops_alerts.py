@@ -121,13 +121,13 @@ def test_a_receiver_that_trickles_its_answer_is_given_up_on_and_a_malformed_url_
 
 
 @pytest.mark.parametrize("path", ["/services/T0B1/B2C3/SECRETTOKEN42", "/hook?token=SECRETTOKEN42",
-                                  "/hook#SECRETTOKEN42"])
+                                  "/hook#SECRETTOKEN42", "/services/a/../SECRETTOKEN42"])
 def test_the_webhooks_url_is_its_credential_and_never_logged(httpserver: HTTPServer, caplog, path):
     """A chat webhook's URL is its credential: every failure logged it whole, into Prefect's UI and the worker's
     journal (found by a QA pass). Logs show its scheme, host and port; httpx's own request line hides it too."""
     port = httpserver.port
-    httpserver.expect_request(path.split("?")[0].split("#")[0]).respond_with_data("no such channel",
-                                                                                  status=500)
+    sent = path.split("?")[0].split("#")[0].replace("a/../", "")  # as httpx sends it
+    httpserver.expect_request(sent).respond_with_data("no such channel", status=500)
     payload = {"text": "jlac refresh x failed"}
     # httpx's logger at INFO whatever an earlier test set (the CLI sets it to WARNING)
     with caplog.at_level(logging.DEBUG), caplog.at_level(logging.INFO, logger="httpx"):

@@ -533,7 +533,7 @@ def test_a_store_folder_that_is_no_source_is_named_with_the_source_it_was_meant_
     lines = unknown_folders(settings, names)
     assert lines == [
         f"{store / 'fred-exjpus' / '2099-01-01'} has no SNAPSHOT.yml, so it is not read (a copy still under way, or "
-        "its manifest lost): fred-exjpus's newest vintage with one is used",
+        "its manifest lost): fred-exjpus's newest vintage with one, if any, is used",
         f"{store / 'fred_exjpus'} is no registered source's folder, so its snapshots are not read (the folder of "
         f"source 'fred-exjpus' is {store / 'fred-exjpus'})",
         f"{store / 'notes'} is no registered source's folder, so its snapshots are not read (a snapshot store holds "

@@ -282,7 +282,8 @@ def _vintages_without_manifest(folder: Path) -> list[str]:
     except OSError:
         return []
     return [f"{v} has no {MANIFEST}, so it is not read (a copy still under way, or its manifest lost): "
-            f"{folder.name}'s newest vintage with one is used" for v in vintages if not (v / MANIFEST).is_file()]
+            f"{folder.name}'s newest vintage with one, if any, is used" for v in vintages
+            if not (v / MANIFEST).is_file()]
 
 
 def with_history(snapshot: Snapshot, settings: Settings) -> Snapshot:

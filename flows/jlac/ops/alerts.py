@@ -136,6 +136,10 @@ def shown_url(url: str) -> tuple[str, list[str]]:
     parts = urlsplit(url)
     userinfo, _, host = parts.netloc.rpartition("@")
     hidden = [p for p in (parts.path.strip("/"), parts.query, parts.fragment, userinfo) if p]
+    try:  # as httpx sends and logs it: "a/../TOKEN" normalized to "TOKEN" (found by a QA pass)
+        hidden.append(httpx.URL(url).path.strip("/"))
+    except Exception:  # noqa: BLE001 - a URL httpx cannot take is hidden whole below
+        pass
     if not parts.scheme or not host:
         hidden.append(url)
     # as written and as httpx writes it; shorter than 4 characters, replacing it would garble ordinary words
