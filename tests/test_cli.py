@@ -511,6 +511,16 @@ def test_an_output_encoding_without_the_characters_is_one_line_not_a_traceback(w
            "use a UTF-8 locale" in " ".join(proc.stderr.split())
 
 
+def test_a_command_printing_for_people_writes_what_the_encoding_lacks_escaped(tmp_path):
+    """A refresh that published said so last, naming a path with ü: under PYTHONIOENCODING=ascii that line made the
+    published run exit 1 (found by a QA pass). Commands printing for people write such a character escaped."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "JLAC_WAREHOUSE": str(tmp_path / "ü" / "jlac.duckdb")}
+    proc = subprocess.run([sys.executable, "-m", "jlac.cli", "sources"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"store: {tmp_path}/\\xfc/snapshots" in proc.stdout
+
+
 _CTRL_C_WHILE_LOADING = """
 import sys
 

@@ -26,6 +26,8 @@ from jlac.snapshots import vintage_problem
 
 # Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
 # JLAC_WAREHOUSE must not leave folders behind).
+# commands whose stdout may be data for another program (csv, json): never written otherwise than asked
+DATA_ON_STDOUT = frozenset({"sql", "status"})
 READ_ONLY_COMMANDS = frozenset({"sql", "figures", "report", "export", "status", "sources", "revisions", "serve-sql"})
 
 
@@ -472,6 +474,13 @@ def sources() -> None:
 def global_options(ctx: typer.Context,
                    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
     _prefect_env(ctx.invoked_subcommand)
+    if ctx.invoked_subcommand not in DATA_ON_STDOUT and hasattr(sys.stdout, "reconfigure"):
+        # a refresh's last line naming a path with ü under PYTHONIOENCODING=ascii made a published run exit 1 (QA
+        # pass): what these commands print is for people, written escaped where the encoding lacks a character
+        try:
+            sys.stdout.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     console_log.install()
