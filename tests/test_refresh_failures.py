@@ -161,9 +161,13 @@ def test_stale_build_is_cleaned(published):
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     leftover = settings.build_dir / "19990101T000000-1.duckdb"
     shutil.copy(settings.warehouse, leftover)  # as if a run had been killed mid-build
+    # a refresh its pre-flight check refuses (no snapshots where it looks) touches nothing, the leftover included
     with pytest.raises(SnapshotError):
         pipeline.refresh(Settings(warehouse=settings.warehouse, snapshots=settings.snapshots,
                                   mirrors=(settings.home / "nowhere",), output=settings.output))
+    assert leftover.exists()
+    # the next refresh that runs removes it, whatever it then finds (nothing changed here)
+    assert pipeline.refresh(settings, trigger="test").status == "unchanged"
     assert not leftover.exists()
 
 
