@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import pytest
 from conftest import MIRROR
@@ -316,15 +318,9 @@ def test_a_vintage_that_cannot_be_written_names_the_source_the_step_and_the_fold
     assert [p.name for p in store.iterdir() if not p.name.startswith(".incoming-")] == []  # nothing left
 
 
-@pytest.mark.parametrize("signal_name, status, line", [("SIGTERM", 143, "jlac: terminated"),
-                                                        ("SIGINT", 130, "jlac: interrupted")])
-def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name, status, line):
-    """Found by a QA pass: `jlac fetch` died on SIGTERM without a word (status -15) and printed nothing on Ctrl-C,
-    where `jlac refresh` prints one line; neither was recorded."""
-    import json
-    import signal
-    import subprocess
-    import sys
+@contextlib.contextmanager
+def _fred_answering_slowly():
+    """(base URL, event set once asked): a FRED server that takes 5 s to answer, for stopping a fetch mid-request."""
     import threading
     import time
 
@@ -342,16 +338,30 @@ def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name,
     server.expect_request("/graph/fredgraph.csv").respond_with_handler(slow)
     server.start()
     try:
+        yield server.url_for("/"), asked
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.mark.parametrize("signal_name, status, line", [("SIGTERM", 143, "jlac: terminated"),
+                                                        ("SIGINT", 130, "jlac: interrupted")])
+def test_a_stopped_fetch_says_so_in_one_line_and_in_the_ledger(env, signal_name, status, line):
+    """Found by a QA pass: `jlac fetch` died on SIGTERM without a word (status -15) and printed nothing on Ctrl-C,
+    where `jlac refresh` prints one line; neither was recorded."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    with _fred_answering_slowly() as (url, asked):
         proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "fetch", "fred-exjpus"],
-                                env=_child_env(env, server.url_for("/")), stdout=subprocess.PIPE,
+                                env=_child_env(env, url), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert asked.wait(120), "the fetch never asked"
         proc.send_signal(getattr(signal, signal_name))
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        server.clear()
-        server.stop()
     assert proc.returncode == status and line in stderr and "Traceback" not in stderr, (proc.returncode, stderr)
     [entry] = [json.loads(x) for x in env.fetch_ledger.read_text().splitlines()]
     assert entry["source"] == "fred-exjpus" and entry["status"] == "failed"
@@ -370,24 +380,10 @@ def test_a_refresh_stopped_in_its_fetch_is_in_the_ledger_naming_the_source(env, 
     import signal
     import subprocess
     import sys
-    import threading
     import time
 
-    from pytest_httpserver import HTTPServer
-    from werkzeug import Response
-
-    asked = threading.Event()
-
-    def slow(request):
-        asked.set()
-        time.sleep(5)
-        return Response("observation_date,EXJPUS\n")
-
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.expect_request("/graph/fredgraph.csv").respond_with_handler(slow)
-    server.start()
-    try:
-        child = {**_child_env(env, server.url_for("/")), "JLAC_MIRROR": str(mirror),
+    with _fred_answering_slowly() as (url, asked):
+        child = {**_child_env(env, url), "JLAC_MIRROR": str(mirror),
                  "PREFECT_API_URL": prefect_api_url, "PREFECT_HOME": os.environ["PREFECT_HOME"]}
         started = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-m", "jlac.cli", "refresh", "--fetch", "--source", "fred-exjpus"],
@@ -398,9 +394,6 @@ def test_a_refresh_stopped_in_its_fetch_is_in_the_ledger_naming_the_source(env, 
         asked_after = time.monotonic() - started
         proc.send_signal(getattr(signal, stop))  # SIGHUP: the terminal or the SSH session closed
         _, stderr = proc.communicate(timeout=120)
-    finally:
-        server.clear()
-        server.stop()
     assert proc.returncode == status and "jlac: terminated" in stderr and "Traceback" not in stderr, stderr[-3000:]
     [line] = [json.loads(x) for x in env.run_ledger.read_text().splitlines()]
     assert line["status"] == "crashed" and line["failed_source"] == "fred-exjpus", line
