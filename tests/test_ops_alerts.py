@@ -173,7 +173,21 @@ def test_prefects_runner_calls_the_crash_hook_by_keyword():
                                                        pipeline.refresh.on_cancellation_hooks))
     payload = alerts.build_payload(flow_run_id="f", flow_run_name="n", state="Cancelled",
                                    message="Runner is shutting down.", run=None)
-    assert payload["text"].splitlines()[:2] == ["jlac refresh n (f) cancelled: the run", "Runner is shutting down."]
+    assert payload["text"].splitlines()[:2] == ["jlac refresh n (f) cancelled: stopped", "Runner is shutting down."]
+    # its process recorded a stop (no server answer when it asked): the alert still says cancelled, and Prefect's why
+    stopped = alerts.build_payload(flow_run_id="f", flow_run_name="n", state="Cancelled",
+                                   message="Runner is shutting down.",
+                                   run={"run_id": "r", "status": "crashed", "error": "TerminationSignal",
+                                        "failed_source": "imf-dots"})
+    assert stopped["state"] == "cancelled" and stopped["failed_source"] is None
+    assert stopped["text"].splitlines()[:2] == ["jlac refresh n (f) cancelled: stopped while working on imf-dots",
+                                                "Runner is shutting down."]
+    # recorded as cancelled by its process (it asked the server): so alerted, whatever state the hook was given
+    recorded = alerts.build_payload(flow_run_id="f", flow_run_name="n", state="Crashed", message="",
+                                    run={"run_id": "r", "status": "cancelled",
+                                         "error": "cancelled in Prefect (Cancelling: by ops)"})
+    assert recorded["state"] == "cancelled"
+    assert recorded["text"].splitlines()[1] == "cancelled in Prefect (Cancelling: by ops)"
 
 
 def test_a_crash_by_sigterm_is_said_to_be_interrupted_and_names_no_report():

@@ -143,3 +143,33 @@ def test_file_stages_are_tried_again_after_an_error_that_may_pass_not_after_jlac
     assert run(SnapshotError("checksum mismatch for DOTS_88.xlsx")) and attempts == ["SnapshotError"]
     attempts.clear()
     assert run(JlacError("a before-publish hook refused the build")) and attempts == ["JlacError"]
+
+
+def test_a_block_in_a_flow_run_leaves_prefects_cancel_working(prefect_api):
+    """A runner or worker cancels a flow run by telling its process over a control channel, which accepts only
+    while Prefect's SIGTERM bridge is in place, then sending SIGTERM. ``note`` in place of the bridge made every
+    Cancel a crash in Prefect (found by a QA pass): the block stands in for the bridge and gives it back."""
+    from prefect import flow
+    from prefect.utilities import engine
+
+    bridge = engine._prefect_sigterm_handler
+
+    @flow
+    def run():
+        seen = {"bridge before": engine.can_ack_control_intent()}
+        with stops.noting() as noted:
+            seen["in the block"] = engine.can_ack_control_intent()
+            with stops.noting():  # nested (the refresh's and a stage's): still so
+                seen["nested"] = engine.can_ack_control_intent()
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+            except TerminationSignal:  # a SIGTERM is still Prefect's TerminationSignal, and noted
+                seen["raised"] = True
+        seen["noted"] = noted
+        seen["after"] = engine.can_ack_control_intent() and signal.getsignal(signal.SIGTERM) is bridge
+        return seen
+
+    assert run() == {"bridge before": True, "in the block": True, "nested": True, "raised": True,
+                     "noted": [signal.SIGTERM], "after": True}
+    assert engine._prefect_sigterm_handler is bridge
+    assert not engine.can_ack_control_intent()  # outside a flow run: Prefect's bridge is not in place

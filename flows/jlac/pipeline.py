@@ -37,6 +37,7 @@ from jlac import (
     parse,
     partitions,
     plan,
+    prefect_api,
     preflight,
     publish_hooks,
     quarantine,
@@ -403,10 +404,20 @@ def _record_refused(settings: Settings, trigger: str, exc: JlacError) -> None:
                     settings.run_ledger, write_error)
 
 
+def _finish_stopped(record: RunRecord, exc: BaseException, *, stopped: bool) -> None:
+    """End the record of a run that an exception ended: ``failed``, or for a stop ``crashed`` (Ctrl-C, SIGTERM, a
+    closed terminal) or ``cancelled`` (Prefect's Cancel, which reaches the process as the same SIGTERM: it was
+    recorded and alerted as a crash, found by a QA pass)."""
+    why = prefect_api.cancelled_in_prefect(record.flow_run_id) if stopped else None
+    if why:
+        record.finish("cancelled", why)
+    else:
+        record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
+
+
 def _record_fetch_ended(settings: Settings, record: RunRecord, exc: BaseException, noted: list[int]) -> None:
     """The run's ledger line when its fetch stage ended it: stopped (crashed), or an error no fetch task caught."""
-    stopped = not isinstance(exc, Exception) or is_interrupt(exc) or bool(noted)
-    record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
+    _finish_stopped(record, exc, stopped=not isinstance(exc, Exception) or is_interrupt(exc) or bool(noted))
     try:
         ledger.append(settings.run_ledger, record)
     except OSError as ledger_error:  # the run's own error is the one to report
@@ -688,8 +699,8 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
                 record.error = f"interrupted after publishing: {type(exc).__name__}: {exc}"
             else:
                 # Ctrl-C, SIGTERM: not a failure, whatever the code it interrupted raised (jlac.stops)
-                stopped = not isinstance(exc, Exception) or is_interrupt(exc) or bool(noted)
-                record.finish("crashed" if stopped else "failed", str(exc) or type(exc).__name__)
+                _finish_stopped(record, exc,
+                                stopped=not isinstance(exc, Exception) or is_interrupt(exc) or bool(noted))
             # the build first: on a full disk the ledger's write fails too, and the build must not stay behind
             if previous_copy is not None:
                 previous_copy.unlink(missing_ok=True)

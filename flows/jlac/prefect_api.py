@@ -158,3 +158,38 @@ def heartbeats_only_for_a_server():
         return
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         yield
+
+
+CANCEL_CHECK_SECONDS = 3.0  # a stop must not wait on a server that does not answer: then it is recorded as crashed
+
+
+def cancelled_in_prefect(flow_run_id: str | None) -> str | None:
+    """Why Prefect cancelled the flow run, when it did, else None.
+
+    A cancellation (the UI's Cancel, ``prefect flow-run cancel``, a ``jlac serve`` or worker shutting down) reaches
+    the run's process as the same SIGTERM as any stop. Two things tell them apart: the intent the runner sent ahead
+    over its control channel (Prefect's own test for a cancellation, ``control_listener.get_intent``), and the
+    run's state on the server PREFECT_API_URL names (Cancelling). The temporary API of a CLI run has no one to
+    cancel from, and dies with a Ctrl-C: it is not asked. A failure to ask is no cancellation."""
+    from prefect.settings import PREFECT_API_URL
+
+    listener = sys.modules.get("prefect._internal.control_listener")
+    by_runner = getattr(listener, "get_intent", lambda: None)() == "cancel"
+    state = _server_state(flow_run_id) if flow_run_id and PREFECT_API_URL.value() else None
+    if state is not None and state.type.value in ("CANCELLING", "CANCELLED"):
+        return f"cancelled in Prefect ({state.name}{': ' + state.message if state.message else ''})"
+    return "cancelled by its Prefect runner or worker (shutting down?)" if by_runner else None
+
+
+def _server_state(flow_run_id: str):
+    """The flow run's state on the server, None when it does not answer in CANCEL_CHECK_SECONDS."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    try:
+        with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0}), \
+                get_client(httpx_settings={"timeout": CANCEL_CHECK_SECONDS}, sync_client=True) as client:
+            return client.read_flow_run(flow_run_id).state
+    except Exception as exc:  # noqa: BLE001 - the stop is recorded either way
+        log.debug("could not ask Prefect for the state of flow run %s: %s", flow_run_id, exc)
+        return None

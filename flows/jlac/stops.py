@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import time
 
@@ -37,6 +38,9 @@ def noting():
     the refresh around it.)"""
     noted: list[int] = []
     previous = {}
+    engine = sys.modules.get("prefect.utilities.engine")
+    bridge = getattr(engine, "_prefect_sigterm_handler", None)
+    stood_in = False
 
     def note(signum, frame):
         noted.append(signum)
@@ -49,6 +53,8 @@ def noting():
             if callable(handler):  # Python's KeyboardInterrupt, Prefect's TerminationSignal (not SIG_DFL, SIG_IGN)
                 signal.signal(sig, note)  # raises outside the main thread: nothing to give back then
                 previous[sig] = handler
+                if sig == signal.SIGTERM and bridge is not None and handler is bridge:
+                    stood_in = _stand_in_for_prefects_bridge(engine, note)
     except ValueError:  # not the main thread
         pass
     if previous:
@@ -60,10 +66,24 @@ def noting():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if stood_in:
+            _stand_in_for_prefects_bridge(engine, bridge)
         if previous:
             del _OPEN[next(i for i, block in enumerate(_OPEN) if block is noted)]
             for outer in _OPEN:
                 outer.extend(sig for sig in noted if sig not in outer)
+
+
+def _stand_in_for_prefects_bridge(engine, handler) -> bool:
+    """Make ``handler`` the one Prefect takes for its SIGTERM bridge (``prefect.utilities.engine``).
+
+    A runner or worker cancelling a flow run first tells the run's process over its control channel, which accepts
+    only while Prefect's own handler is SIGTERM's; the SIGTERM that follows is then a cancellation. ``note`` in its
+    place (it calls Prefect's handler, so a SIGTERM still raises TerminationSignal) made every Cancel a crash: the
+    run ended Crashed in Prefect, "Execution was aborted by a termination signal" (found by a QA pass)."""
+    with getattr(engine, "_prefect_sigterm_bridge_lock", contextlib.nullcontext()):
+        engine._prefect_sigterm_handler = handler
+    return True
 
 
 def check(noted: list[int]) -> None:

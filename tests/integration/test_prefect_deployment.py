@@ -229,5 +229,30 @@ def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
         ledger = [json.loads(x) for x in Path(prefect_env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text()
                   .splitlines()]
         assert ledger[-1]["flow_run_id"] == run_id and ledger[-1]["status"] in ("completed", "unchanged")
+
+        # a run cancelled in Prefect ends Cancelled there and is recorded as cancelled: it ended Crashed, "crashed:
+        # stopped" in the ledger and the alert (jlac.stops' handler stood in front of Prefect's; found by a QA pass)
+        started = _run(["deployment", "run", f"jlac-refresh/{SERVED}", "--param", "fetch=false",
+                        "--param", "offline=true", "--param", "full=true"], prefect_env)
+        run_id = next(line.split()[-1] for line in started.splitlines() if "UUID" in line)
+        _run_log(api, run_id, lambda ms: any(m.startswith("plan: ") for m in ms), timeout=120)
+        _run(["flow-run", "cancel", run_id], prefect_env)
+        run = _wait_for_run(api, run_id)
+        last = json.loads(Path(prefect_env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text().splitlines()[-1])
+        assert run["state"]["type"] == "CANCELLED", run["state"]
+        assert last["flow_run_id"] == run_id and last["status"] == "cancelled", last
+        assert last["error"].startswith("cancelled in Prefect (Cancelling"), last
+
+        # `jlac serve` stopped (systemd's SIGTERM) during a run: its runner cancels the run, and so it is recorded
+        started = _run(["deployment", "run", f"jlac-refresh/{SERVED}", "--param", "fetch=false",
+                        "--param", "offline=true", "--param", "full=true"], prefect_env)
+        run_id = next(line.split()[-1] for line in started.splitlines() if "UUID" in line)
+        _run_log(api, run_id, lambda ms: any(m.startswith("plan: ") for m in ms), timeout=120)
+        _stop(serve)
+        assert serve.returncode == 0, serve.stdout.read()[-3000:]
+        run = _wait_for_run(api, run_id, timeout=30)
+        assert run["state"]["type"] == "CANCELLED", run["state"]
+        last = json.loads(Path(prefect_env["JLAC_WAREHOUSE"]).with_name("runs.jsonl").read_text().splitlines()[-1])
+        assert last["flow_run_id"] == run_id and last["status"] == "cancelled", last
     finally:
         _stop(serve)

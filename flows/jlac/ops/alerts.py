@@ -49,12 +49,18 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
         failed_suites.append(failed_suite)
     report = run.get("report_path")
     error = run.get("error") or message
-    if run.get("status") == "crashed":  # stopped (Ctrl-C, SIGTERM): no source or file is to blame
-        state = "crashed"
+    cancelled = run.get("status") == "cancelled" or state.lower() == "cancelled"
+    if run.get("status") == "crashed" or cancelled:  # stopped (Ctrl-C, SIGTERM, Cancel): no source or file to blame
+        # a run cancelled in Prefect (its UI, `prefect flow-run cancel`, `jlac serve` stopped) says so: it was
+        # alerted as "crashed", the same words as a killed process (found by a QA pass)
+        state = "cancelled" if cancelled else "crashed"
         # DuckDB's, Python's and jlac's words for the stop (a SIGTERM said "TerminationSignal": found by a QA pass)
         if error in ("Query interrupted", "KeyboardInterrupt", "TerminationSignal", "") or \
                 error.startswith("TerminationSignal"):
-            error = "interrupted (Ctrl-C, or a stop signal such as SIGTERM)"
+            # cancelled while its process wrote "crashed" (the server did not answer it, or a runner stopping):
+            # Prefect's own message ("Runner is shutting down.")
+            error = (message if cancelled and run.get("status") != "cancelled" and message
+                     else "interrupted (Ctrl-C, or a stop signal such as SIGTERM)")
         where = "stopped" + (f" while working on {failed_source}" if failed_source else "")
         failed_source, failed_sources = None, []
     elif len(failed_suites) > 1 or len(failed_sources) > 1:  # all of them, not the first only (found by a QA pass)
