@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import shutil
 
 import duckdb
@@ -80,6 +82,28 @@ def test_checksum_mismatch(published, mirror):
                                                           for r in rs))
     assert [r.run_count for r in runs if r.name == name] == [1]
 
+
+
+def test_a_file_name_that_is_not_utf8_is_named_as_its_bytes_and_leaves_later_builds_working(published, mirror):
+    """A file in a vintage whose name is not UTF-8 is refused, named as its bytes; its message, kept in the run
+    ledger as Python's surrogate escapes, made every later build fail writing meta.runs ("cannot encode str as
+    UTF-8") until the line was removed by hand (found by a QA pass)."""
+    home, settings, _ = published
+    root = small_mirror(home / "bad-name", mirror, GOOD)
+    (root / "imf-dots" / "2022-02-02" / os.fsdecode(b"\xff\xfe-bad.csv")).write_bytes(b"x")
+    bad, before = _refresh_with(published, root)
+    with pytest.raises(SnapshotError, match=r"unlisted file \\xff\\xfe-bad\.csv \(not in SNAPSHOT\.yml\)"):
+        pipeline.refresh(bad, trigger="test")
+    _assert_unchanged(settings, before)
+    last = ledger.read(settings.run_ledger)[-1]
+    assert last["status"] == "failed" and "unlisted file \\xff\\xfe-bad.csv" in last["error"]
+    # a line an older jlac wrote with the escapes reads back as text DuckDB takes (meta.runs of the next build)
+    copy = home / "bad-name-runs.jsonl"
+    copy.write_text(json.dumps({**last, "error": "unlisted file " + os.fsdecode(b"\xff.csv")}) + "\n")
+    old = ledger.read(copy)[-1]
+    assert old["error"] == "unlisted file \\xff.csv"
+    with duckdb.connect() as con:
+        assert con.execute("SELECT ?", [old["error"]]).fetchone() == ("unlisted file \\xff.csv",)
 
 
 def test_corrupted_workbook(published, mirror):
@@ -686,3 +710,26 @@ def test_what_this_user_may_not_read_or_write_stops_the_refresh_before_it_starts
     assert proc.returncode == 1 and re.search(said, text), proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "Starting temporary server" not in proc.stderr
     assert hashlib.sha256((wh / "jlac.duckdb").read_bytes()).hexdigest() == before
+
+
+def test_a_clock_set_back_during_a_run_does_not_make_its_duration_negative(monkeypatch):
+    """The duration is measured on the monotonic clock: a wall clock set back an hour during a run (NTP, by hand)
+    gave -3613 s in the ledger, meta.runs and `jlac status` (found by a QA pass). A record of a run timed elsewhere
+    (a killed build's, from its start time) keeps the wall clock's difference."""
+    import datetime as dt
+
+    record = ledger.RunRecord(run_id=ledger.new_run_id())
+    real = dt.datetime
+
+    class HourBack(real):
+        @classmethod
+        def now(cls, tz=None):
+            return real.now(tz) - dt.timedelta(hours=1)
+
+    monkeypatch.setattr(ledger, "datetime", HourBack)
+    record.finish("completed")
+    assert 0 <= record.duration_s < 5 and record.ended < record.started  # the wall clock's facts, kept as they are
+    assert "_since" not in record.summary()
+    killed = ledger.RunRecord(run_id="r", started=(real.now(dt.UTC) - dt.timedelta(hours=3)).isoformat())
+    killed.finish("crashed")
+    assert 7100 < killed.duration_s < 7300  # its start three hours ago, by a wall clock now one hour behind

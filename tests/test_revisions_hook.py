@@ -218,3 +218,35 @@ def test_a_value_changing_a_hundredfold_stops_the_publish_unless_accepted(tmp_pa
     monkeypatch.setenv("JLAC_ACCEPT_REVISIONS", "mof-top30")
     with pytest.raises(SettingError, match="JLAC_ACCEPT_REVISIONS: no source named mof-top30"):
         revisions.before(ctx)
+
+
+def test_the_publishing_run_is_the_last_in_the_ledger_not_the_latest_started(tmp_path):
+    """A clock set back between two publishes: the second run started "before" the first. The published run was
+    read by start time, so `jlac revisions` said "no revisions in the latest publish (run <the first>)" and the site
+    named the first run (found by a QA pass). meta.runs keeps the ledger's order (seq) and the publisher is last."""
+    from jlac import ledger, meta
+    from jlac.config import Settings
+    from jlac.revisions import published_run
+    from jlac.serving.load import published_version
+
+    settings = Settings(warehouse=tmp_path / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(), output=tmp_path / "o")
+    first = ledger.RunRecord(run_id="20261206T143852542-1", started="2026-12-06T14:38:52.542+00:00")
+    first.finish("completed")
+    ledger.append(settings.run_ledger, first)
+    second = ledger.RunRecord(run_id="20261206T103018989-2", started="2026-12-06T10:30:18.989+00:00")
+    second.finish("completed")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("CREATE SCHEMA meta")
+        meta.write_meta(con, settings, second, [], {})
+        assert con.execute("SELECT run_id, seq FROM meta.runs ORDER BY seq").fetchall() == [
+            ("20261206T143852542-1", 1), ("20261206T103018989-2", 2)]
+        assert published_run(con) == "20261206T103018989-2"
+    with duckdb.connect() as con:
+        con.execute("ATTACH ? AS w (READ_ONLY)", [str(settings.warehouse)])
+        assert published_version(con) == "20261206T103018989-2"
+        # a warehouse of an older jlac, without seq: by start time, as before
+        con.execute("CREATE TABLE runs AS SELECT * EXCLUDE (seq) FROM w.meta.runs")
+        con.execute("CREATE SCHEMA meta")
+        con.execute("CREATE TABLE meta.runs AS SELECT * FROM runs")
+        assert published_run(con) == "20261206T143852542-1"
+        assert published_run(duckdb.connect()) is None  # no meta.runs at all

@@ -512,6 +512,11 @@ def main() -> None:
             raise
         _interrupted(stop_status(exc) or 130)
     except UnicodeEncodeError as exc:
+        if exc.reason == "surrogates not allowed":  # no encoding writes these: bytes of a name that is not UTF-8
+            err.print(f"[bold red]jlac: UnicodeEncodeError[/]: a text holds {exc.object[exc.start:exc.end]!a}, bytes "
+                      "that are not UTF-8 (a file or folder name in another encoding?): rename it",
+                      markup=True, highlight=False, soft_wrap=True)
+            raise SystemExit(1) from None
         # PYTHONIOENCODING=ascii or a non-UTF-8 locale: a name with ô or a path with ñ ended in a traceback (QA pass);
         # stdout may be data, so nothing is written in its place
         encoding = getattr(sys.stdout, "encoding", None) or exc.encoding

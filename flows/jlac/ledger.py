@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from jlac.textfiles import unicode_clean_all
+
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +36,9 @@ class RunRecord:
     flow_run_id: str | None = None
     # to the millisecond: to the second, a run's duration counted the part of the second it started in (up to 1 s
     # more than it took) and runs of one second had no order
-    started: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+    # (empty: now, and the duration is measured on the monotonic clock: a clock set back during a run, NTP, gave it
+    # a negative duration, -3613 s, found by a QA pass)
+    started: str = ""
     ended: str | None = None
     status: str = "running"  # running, completed, unchanged (nothing to publish), failed, crashed
     duration_s: float | None = None
@@ -60,22 +64,32 @@ class RunRecord:
     # (jlac.publish_hooks.catch_up): that run's id; its ``hooks`` are for that run's warehouse
     hooks_for: str | None = None
 
+    def __post_init__(self) -> None:
+        self._since: float | None = None  # monotonic start, for a run timed in this process
+        if not self.started:
+            self.started = datetime.now(UTC).isoformat(timespec="milliseconds")
+            self._since = time.monotonic()
+
     @classmethod
     def from_summary(cls, line: dict) -> RunRecord:
         """A record from its ledger line (as ``read`` returns it); fields the line lacks keep their defaults."""
         return cls(**{k: v for k, v in line.items() if k in cls.__dataclass_fields__})
 
     def finish(self, status: str, error: str | None = None) -> None:
+        """End the record: its status, error, end time and duration."""
         self.status = status
         self.error = error
         now = datetime.now(UTC)
         self.ended = now.isoformat(timespec="milliseconds")
-        self.duration_s = round((now - datetime.fromisoformat(self.started)).total_seconds(), 2)
+        took = (time.monotonic() - self._since if self._since is not None
+                else (now - datetime.fromisoformat(self.started)).total_seconds())
+        self.duration_s = round(max(took, 0.0), 2)
 
     def summary(self) -> dict:
-        """The ledger line: the record without per-file lists."""
-        return {**self.__dict__,
-                "snapshots": [{k: v for k, v in s.items() if k != "files"} for s in self.snapshots]}
+        """The ledger line: the record without per-file lists, its text as any UTF-8 writer takes it (a file name
+        that is not UTF-8, in an error, written as its bytes: ``\\xff``)."""
+        return unicode_clean_all({**{k: v for k, v in self.__dict__.items() if not k.startswith("_")},
+                                  "snapshots": [{k: v for k, v in s.items() if k != "files"} for s in self.snapshots]})
 
 
 # The JSON types of a ledger line's fields (RunRecord's): a line of valid JSON whose field has another type (an edit,
@@ -184,7 +198,8 @@ def _json_lines(path: Path, what: str):
         if not line.strip():
             continue
         try:
-            yield n, line, json.loads(line)
+            # a line an older jlac wrote may hold a non-UTF-8 file name's escapes, which DuckDB refuses (meta.runs)
+            yield n, line, unicode_clean_all(json.loads(line))
         except json.JSONDecodeError as exc:
             log.warning("%s: line %d is not JSON (%s, %r...): skipped (a %s killed while writing it, or an edit)",
                         path, n, exc.msg, line[:60], what)

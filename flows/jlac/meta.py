@@ -23,21 +23,24 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
     con.execute(
         "CREATE OR REPLACE TABLE meta.runs (run_id VARCHAR, flow_run_id VARCHAR, trigger VARCHAR, started TIMESTAMPTZ, "
         "ended TIMESTAMPTZ, status VARCHAR, duration_s DOUBLE, snapshots JSON, error VARCHAR, failed_source VARCHAR, "
-        "failed_suite VARCHAR, report_path VARCHAR)"
+        "failed_suite VARCHAR, report_path VARCHAR, seq INTEGER)"
     )
     insert_rows(
         con, "meta.runs",
         [(r["run_id"], r.get("flow_run_id"), r.get("trigger"), r.get("started"), r.get("ended"), r.get("status"),
           r.get("duration_s"), json.dumps(r.get("snapshots") or []), r.get("error"), r.get("failed_source"),
-          r.get("failed_suite"), r.get("report_path")) for r in runs],
+          r.get("failed_suite"), r.get("report_path"), seq) for seq, r in enumerate(runs, start=1)],
     )
     comments.comment_table(con, "meta.runs", "Every refresh run, failed ones included (from warehouse/runs.jsonl); "
-                         "this warehouse was published by the last 'completed' row.", {
+                         "this warehouse was published by the 'completed' row of the highest seq.", {
         "run_id": "jlac run id", "flow_run_id": "Prefect flow run id", "trigger": "cli, schedule, deployment, test",
-        "started": "Start time (UTC)", "ended": "End time (UTC)", "status": "completed, failed or crashed",
+        "started": "Start time (UTC)", "ended": "End time (UTC)",
+        "status": "completed, unchanged, failed, crashed or cancelled",
         "duration_s": "Wall time in seconds", "snapshots": "Snapshots used: source, vintage, sha256 fingerprint",
         "error": "Error message of a failed run", "failed_source": "Source that failed, if any",
-        "failed_suite": "Validation suite that failed, if any", "report_path": "Validation report of the run"})
+        "failed_suite": "Validation suite that failed, if any", "report_path": "Validation report of the run",
+        "seq": "Order of the run in the ledger, 1 the oldest; the run that built this warehouse is the last (its "
+               "start times follow the clock, which may have been set back)"})
     fetches = ledger.read_fetches(settings.fetch_ledger)
     con.execute(
         "CREATE OR REPLACE TABLE meta.fetches (fetched_at TIMESTAMPTZ, source VARCHAR, status VARCHAR, "

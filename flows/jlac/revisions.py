@@ -30,12 +30,20 @@ def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str | 
     return con.execute(sql, args).fetchone()[0] > 0
 
 
-def published_run(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The run that built and published this warehouse (the last completed run in its meta.runs)."""
-    if not _has(con, "meta", "runs"):
+def published_run(con: duckdb.DuckDBPyConnection, db: str | None = None) -> str | None:
+    """The run that built and published this warehouse (or the one attached as ``db``): the last completed run of
+    its meta.runs in ledger order (``seq``; the publishing run is written last). By start time, a clock set back
+    between two runs named the earlier one, and `jlac revisions`, the site and the hooks' catch-up followed it
+    (found by a QA pass); a warehouse of an older jlac, without ``seq``, is read so still."""
+    # from the catalog: a query of a missing table would have DuckDB look for a Python variable of that name
+    columns = {row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = coalesce(?, current_database()) "
+        "AND schema_name = 'meta' AND table_name = 'runs'", [db]).fetchall()}
+    if not columns:
         return None
-    row = con.execute("SELECT run_id FROM meta.runs WHERE status = 'completed' ORDER BY started DESC, run_id DESC "
-                      "LIMIT 1").fetchone()
+    order = "seq DESC" if "seq" in columns else "started DESC NULLS LAST, run_id DESC"
+    row = con.execute(f"SELECT run_id FROM {db + '.' if db else ''}meta.runs WHERE status = 'completed' "
+                      f"ORDER BY {order} LIMIT 1").fetchone()
     return row[0] if row else None
 
 

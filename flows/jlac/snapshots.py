@@ -24,6 +24,7 @@ import yaml
 
 from jlac.config import Settings
 from jlac.errors import SnapshotError
+from jlac.textfiles import unicode_clean
 
 log = logging.getLogger(__name__)
 _WARNED: set[Path] = set()  # folders without a manifest, and manifests without their origin: warned once per process
@@ -364,7 +365,8 @@ def raise_problems(snapshot: Snapshot, problems: list[str]) -> None:
     for p in sorted(snapshot.root.rglob("*")):
         rel = p.relative_to(snapshot.root).as_posix()
         if p.is_file() and rel != MANIFEST and rel not in listed:
-            problems.append(f"unlisted file {rel} (not in {MANIFEST})")
+            # a name that is not UTF-8 shown as its bytes (\xff): as is, it failed every later publish from the ledger
+            problems.append(f"unlisted file {unicode_clean(rel)} (not in {MANIFEST})")
     if problems:
         raise SnapshotError(
             f"snapshot {snapshot.id} at {snapshot.root} failed verification; nothing from it is loaded:\n  - "

@@ -86,13 +86,10 @@ class Table:
 
 
 def published_version(con: duckdb.DuckDBPyConnection) -> str | None:
-    """Run id of the warehouse attached as ``w``: its newest completed run in meta.runs."""
-    try:
-        row = con.execute("SELECT run_id FROM w.meta.runs WHERE status = 'completed' "
-                          "ORDER BY started DESC NULLS LAST, run_id DESC LIMIT 1").fetchone()
-    except duckdb.CatalogException:
-        return None
-    return row[0] if row else None
+    """Run id of the warehouse attached as ``w``: the run that published it (``revisions.published_run``)."""
+    from jlac.revisions import published_run
+
+    return published_run(con, "w")
 
 
 def warehouse_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:

@@ -192,8 +192,9 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = fmt_cell
     env.tests["number"] = _is_number
-    run = con.execute("SELECT run_id, ended FROM meta.runs WHERE status = 'completed' ORDER BY started DESC "
-                      "LIMIT 1").fetchone()
+    published = revisions.published_run(con)
+    run = con.execute("SELECT run_id, ended FROM meta.runs WHERE run_id = ?", [published]).fetchone() \
+        if published else None
     return env.get_template("index.html.j2").render(
         sections=sections, claims=read_table(con, CLAIMS), revisions=changes,
         freshness=_freshness(settings, con, dropped),
