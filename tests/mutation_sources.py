@@ -230,7 +230,11 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                "the last line cut after its comma": (
             _edit_text("EXJPUS.csv", "2025-04-01,144.1286", "2025-04-01,"),
             Refused("parse", "FRED ends a series at its latest value: an empty last rate is a file cut short, and "
-                    "would make April 2025 a month without a rate"))},
+                    "would make April 2025 a month without a rate")),
+               "a month to come (2099-01-01)": (
+            _edit_text("EXJPUS.csv", "2025-04-01,144.1286", "2025-04-01,144.1286\n2099-01-01,144.5"),
+            Refused("validate", "no rate is published before its month: a year 2099 was stored and published "
+                    "(found by a QA pass)"))},
     ),
     SourceSpec(
         "japan-customs-country-codes",

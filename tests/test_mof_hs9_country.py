@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import write_manifest
 from hs9_helpers import TARGETS, build, generator, settings_for
-from jlac import partitions
+from jlac import partitions, plan
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError
 from jlac.snapshots import latest_snapshot
@@ -805,10 +805,11 @@ def test_a_refused_file_sent_again_under_another_name_is_checked_again(tmp_path,
 @pytest.mark.parametrize(("cells", "problem"), [
     ({"Year": ""}, "Year is empty"),
     ({"Year": "1899"}, "Year 1899 is before 1988, MOF's first year"),
+    ({"Year": "2099"}, f"Year 2099 is after this year, {plan.today().year}"),  # was published (QA pass)
     ({"HS": ""}, "HS code is empty"),
     ({"Quantity2-Jan": ""}, "a quantity is empty: quantity2_m01"),
     ({"Quantity1-Year": "13670"}, "Quantity1-Year or Quantity2-Year is not the sum of the twelve months"),
-], ids=["year empty", "year before 1988", "HS empty", "quantity empty", "quantity year not the sum"])
+], ids=["year empty", "year before 1988", "year to come", "HS empty", "quantity empty", "quantity year not the sum"])
 def test_a_line_with_a_damaged_year_hs_code_or_quantity_is_refused_naming_it(tmp_path, generated, mirror, cells,
                                                                              problem):
     """Found by a QA pass: an empty Year or HS cell, an empty quantity, or a year's quantity that is not the sum of

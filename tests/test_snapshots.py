@@ -8,7 +8,7 @@ import pytest
 from conftest import write_manifest
 from jlac import config, parse
 from jlac.config import Settings, get_settings
-from jlac.errors import SnapshotError
+from jlac.errors import JlacError, SnapshotError
 from jlac.snapshots import latest_snapshot, list_vintages, load_snapshot, verify, write_snapshot
 
 
@@ -342,6 +342,33 @@ def test_a_new_calendar_year_rebuilds_what_runs_to_the_current_year(tmp_path, mo
     # a warehouse published before the year was an input: built again once, saying so
     older = {k: v for k, v in published.items() if k != "calendar_year"}
     assert "built in an earlier one" in plan.make_plan(snaps, plan.inputs_of(snaps, "code"), older).reason
+    # the year going back (a clock set back) is refused: the rebuild would take a year out of Figure 2 (QA pass)
+    monkeypatch.setattr(plan, "today", lambda: dt.date(2025, 12, 31))
+    with pytest.raises(JlacError, match=r"this machine's date is in 2025 \(UTC\), but the published warehouse was "
+                                        r"built in 2026: is the clock right\?"):
+        plan.make_plan(snaps, plan.inputs_of(snaps, "code"), published)
+    assert plan.make_plan(snaps, plan.inputs_of(snaps, "code"), published, full=True).mode == "full"
+
+
+def test_the_build_date_is_utcs_in_python_and_in_the_sql_models(monkeypatch, tmp_path):
+    """The local date made a refresh at 18:00 on 31 December west of UTC (06:00 on 1 January in UTC, the date of its
+    run id and ledger line) rebuild a warehouse built that morning in UTC and take 2027 out of Figure 2 (found by a
+    QA pass). plan.today and the SQL models' current_date (DuckDB's TimeZone in dbt's profile) are both in UTC."""
+    import datetime as dt
+    import re
+
+    from jlac import plan, transform
+
+    class West(dt.datetime):  # 18:00 on 31 December 2026 at UTC-12
+        @classmethod
+        def now(cls, tz=None):
+            moment = dt.datetime(2027, 1, 1, 6, 0, tzinfo=dt.UTC)
+            return moment.astimezone(tz) if tz else moment.astimezone(dt.timezone(dt.timedelta(hours=-12)))
+
+    monkeypatch.setattr(plan, "datetime", West)
+    assert plan.today() == dt.date(2027, 1, 1)
+    profile = (transform._profile(tmp_path) / "profiles.yml").read_text(encoding="utf-8")
+    assert re.search(r"^      settings:\n(        \w+: .+\n)*        TimeZone: UTC$", profile, re.M), profile
 
 
 def _relisted(vintage, path: str) -> None:

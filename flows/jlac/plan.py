@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -189,8 +189,11 @@ def inputs_of(snapshots: dict[str, Snapshot | None], code: str) -> dict[str, str
 
 
 def today() -> date:
-    """The date a build is made on (one place, so that a test can set it)."""
-    return date.today()
+    """The date a build is made on, in UTC as every date jlac writes (run ids, the ledger, vintages, and the SQL
+    models' ``current_date``: dbt's profile sets DuckDB's TimeZone): one place, so that a test can set it. The local
+    date made a machine west of UTC rebuild a warehouse built east of it and take a year out of Figure 2 (found by
+    a QA pass)."""
+    return datetime.now(UTC).date()
 
 
 def published_inputs(settings: Settings) -> dict[str, str] | None:
@@ -254,7 +257,13 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
         return Plan("full", "no published warehouse with recorded inputs", inputs, everything)
     if published.get("code") != inputs["code"]:
         return Plan("full", "jlac's code, data files, SQL models or build settings changed", inputs, everything)
-    if published.get("calendar_year") != inputs.get("calendar_year"):
+    built_in, now_in = published.get("calendar_year"), inputs.get("calendar_year")
+    if built_in and now_in and built_in.isdigit() and now_in.isdigit() and int(built_in) > int(now_in):
+        # a clock set back, or two machines whose dates disagree: the rebuild would take a year out of Figure 2
+        raise JlacError(f"this machine's date is in {now_in} (UTC), but the published warehouse was built in "
+                        f"{built_in}: is the clock right? Nothing was built; `jlac refresh --full` builds for {now_in} "
+                        "anyway")
+    if built_in != now_in:
         return Plan("full", f"a new calendar year ({inputs.get('calendar_year')}; the published warehouse was built in "
                     f"{published.get('calendar_year') or 'an earlier one'}): what runs to the current year (Figure 2's "
                     "years, the checks' year bounds) is built again", inputs, everything)

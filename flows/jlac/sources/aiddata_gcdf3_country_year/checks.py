@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
@@ -23,7 +22,7 @@ def checks(source, snapshot) -> list[Check]:
             expectations=[
                 schema_expectation(source),
                 E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=2000, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=2000, max_value=plan.today().year),
                 # Correlates of War state codes run from 2 (USA) to 990 (Samoa)
                 E.ExpectColumnValuesToBeBetween(column="cow_code", min_value=2, max_value=999),
                 *(E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in AMOUNTS),

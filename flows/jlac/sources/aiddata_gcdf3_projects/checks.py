@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
@@ -25,7 +24,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToNotBeNull(column="commitment_year"),
                 E.ExpectColumnValuesToNotBeNull(column="flow_type"),
                 E.ExpectColumnValuesToBeBetween(column="commitment_year", min_value=1990,
-                                                max_value=date.today().year),
+                                                max_value=plan.today().year),
                 E.ExpectColumnValuesToBeInSet(column="recommended_for_aggregates", value_set=["Yes", "No"]),
                 E.ExpectColumnValuesToBeInSet(
                     column="flow_class", value_set=["ODA-like", "OOF-like", "Vague (Official Finance)"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
@@ -23,7 +22,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToNotBeNull(column="value_usd"),
                 E.ExpectColumnValuesToBeBetween(column="value_usd", min_value=0),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1962, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1962, max_value=plan.today().year),
             ],
         )
     ]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
@@ -23,7 +22,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValueLengthsToEqual(column="area_code", value=5),  # GX has no regex on DuckDB
                 E.ExpectColumnValuesToBeInSet(column="unit", value_set=["千円"], mostly=0.99),
                 E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=plan.today().year),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
                 E.ExpectColumnValuesToNotBeNull(column="flow"),
                 # an area code must be one of the table's own (getMetaInfo) codes

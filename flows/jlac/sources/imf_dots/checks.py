@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
 
 import duckdb
 import great_expectations as gx
 
-from jlac import warehouse
+from jlac import plan, warehouse
 from jlac.checks import schema_expectation, unmapped_names_query, violations_check
 from jlac.errors import SettingError
 from jlac.validation import Check
@@ -36,7 +35,7 @@ def checks(source, snapshot, settings=None) -> list[Check]:
                 E.ExpectColumnValuesToNotBeNull(column="partner_name"),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
                 E.ExpectColumnValuesToBeInSet(column="sheet", value_set=["Exports, FOB", "Imports, CIF"]),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=plan.today().year),
             ],
         ),
         Check(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 import pycountry
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.validation import Check
 
@@ -37,7 +36,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToBeInSet(column="indicator", value_set=["XG_FOB_USD", "MG_CIF_USD"]),
                 E.ExpectColumnValuesToBeInSet(column="flow", value_set=["export", "import"]),
                 E.ExpectColumnValuesToBeInSet(column="frequency", value_set=["A", "Q", "M"]),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=plan.today().year),
             ],
         ),
         Check(

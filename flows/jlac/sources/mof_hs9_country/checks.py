@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import great_expectations as gx
 
-from jlac import sqltext
+from jlac import plan, sqltext
 from jlac.checks import repeated_keys_query, schema_expectation, violations_check
 from jlac.partitions import files_to_validate, published_partitions
 from jlac.validation import Check
@@ -46,6 +46,7 @@ def _named(columns: list[str], test: str) -> str:
 
 def checks(source, snapshot, settings=None) -> list[Check]:
     rows = _rows_query(source, snapshot, settings)
+    this_year = plan.today().year
     month_cols = [f"value_m{i:02d}" for i in range(1, 13)]
     months = " + ".join(f"r.{c}" for c in month_cols)
     empty_month = " OR ".join(f"r.{c} IS NULL" for c in month_cols)
@@ -71,6 +72,8 @@ def checks(source, snapshot, settings=None) -> list[Check]:
                 -- published as a year of NULL (found by a QA pass)
                 WHEN r.year IS NULL THEN 'Year is empty'
                 WHEN r.year < {FIRST_YEAR} THEN 'Year ' || r.year || ' is before {FIRST_YEAR}, MOF''s first year'
+                -- a year to come was published (found by a QA pass): every other dated source bounds it so
+                WHEN r.year > {this_year} THEN 'Year ' || r.year || ' is after this year, {this_year}'
                 WHEN r.value_year IS NULL THEN 'Value-Year is empty'
                 WHEN r.value_year < 0 THEN 'Value-Year is negative'
                 -- an empty month made the sum below NULL, so the rule passed and the month was lost in the facts

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation, unmapped_names_query, violations_check
 from jlac.validation import Check
 
@@ -28,7 +27,7 @@ def checks(source, snapshot) -> list[Check]:
                 # at most ¥100 trillion with one partner in one year: four times the largest ever (China, about
                 # ¥25 tn); a value ~50,000 times too large (a misplaced digit group) was published as Mexico 2024
                 E.ExpectColumnValuesToBeBetween(column="value_jpy_thousand", min_value=0, max_value=100_000_000_000),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1988, max_value=plan.today().year),
                 # 30 partners x 2 flows a year; far fewer means a truncated file
                 E.ExpectTableRowCountToBeBetween(min_value=60),
             ],

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation
 from jlac.countries import CELAC
 from jlac.validation import Check
@@ -30,7 +29,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectColumnValuesToNotBeNull(column="donor_iso3"),
                 E.ExpectColumnValuesToBeInSet(column="recipient_iso3", value_set=sorted(CELAC)),
                 E.ExpectColumnValuesToNotBeNull(column="recipient_iso3"),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1960, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1960, max_value=plan.today().year),
             ],
         ),
         Check(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import great_expectations as gx
 
+from jlac import plan
 from jlac.checks import schema_expectation, violations_check
 from jlac.countries import CELAC
 from jlac.validation import Check
@@ -25,7 +24,7 @@ def checks(source, snapshot) -> list[Check]:
                 E.ExpectCompoundColumnsToBeUnique(column_list=list(source.key)),
                 E.ExpectColumnValuesToNotBeNull(column="value_usd_m"),
                 E.ExpectColumnValuesToNotBeNull(column="recipient_name"),
-                E.ExpectColumnValuesToBeBetween(column="year", min_value=1960, max_value=date.today().year),
+                E.ExpectColumnValuesToBeBetween(column="year", min_value=1960, max_value=plan.today().year),
             ],
         ),
         Check(
