@@ -18,10 +18,17 @@ EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table
 READS = (f"figures.{NAME}",)  # see figures/__init__
 
 
+def _months(reported: int) -> str:
+    """'January-October' for 10 months reported, 'January' for one, 'no month' for none."""
+    names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December"]
+    return "no month" if reported < 1 else names[0] if reported == 1 else f"January-{names[reported - 1]}"
+
+
 def render(con, outdir: Path) -> list[Path]:
     """Stacked bars per year by section (US$ millions); an empty chart that says why when there are no rows."""
     df = con.execute(
-        f"SELECT year, section, section_no, section_name, imports_usd_m, partners, coverage, source "
+        f"SELECT year, section, section_no, section_name, imports_usd_m, partners, months_reported, coverage, source "
         f"FROM figures.{NAME} "
         "ORDER BY year, section_no"
     ).df()
@@ -39,7 +46,10 @@ def render(con, outdir: Path) -> list[Path]:
             lambda sec: chapter.get(sec, "") if only.get(sec, False) else "")
         # a year with a section in yen only (no dollar rate for a month yet) is left out, not drawn short
         unpriced = sorted(int(y) for y in df.loc[df["imports_usd_m"].isna(), "year"].unique())
-        df = df[~df["year"].isin(unpriced)]
+        # a MOF year in progress (its months so far) is left out, not drawn as a year's trade (found by a QA pass)
+        in_progress = {int(y): int(m) for y, m in df.groupby("year")["months_reported"].min().items() if m < 12
+                       and int(y) not in unpriced}
+        df = df[~df["year"].isin([*unpriced, *in_progress])]
         wide = df.pivot_table(index="year", columns="label", values="imports_usd_m", aggfunc="sum").fillna(0)
         order = df.sort_values("section_no")["label"].unique()  # I, II, ... not alphabetical
         wide = wide[order]
@@ -58,6 +68,9 @@ def render(con, outdir: Path) -> list[Path]:
                          + (f"; {year_spans(whole)}: MOF HS-9 x country, all chapters." if whole else "."))
         if unpriced:
             notes.append(f"Not drawn: {', '.join(map(str, unpriced))} (a month without FRED's dollar rate yet).")
+        if in_progress:
+            notes.append("Not drawn: " + ", ".join(f"{y} ({_months(m)} only, MOF's year in progress)"
+                                                   for y, m in sorted(in_progress.items())) + ".")
         if notes:
             fig.text(0.01, 0.04, " ".join(notes), fontsize=7, color="#555555")
     ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)

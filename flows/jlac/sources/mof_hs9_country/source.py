@@ -151,8 +151,9 @@ SOURCE = Source(
     parse_file=parse_file,
     data_files=data_files,
     # exp_or_imp and year: one of each per file (checks.py); flow and year: what the dbt tests on the views over
-    # the partitions select new rows by (macros/new_partitions.sql)
-    partition_stats=("exp_or_imp", "flow", "year"),
+    # the partitions select new rows by (macros/new_partitions.sql); the months' values: which months a file reports
+    # (int_mof_hs9_country__months_reported: a year in progress has its later months at 0 on every line)
+    partition_stats=("exp_or_imp", "flow", "year", *(c for c in MONTH_COLUMNS if c.startswith("value_"))),
     key=("flow", "year", "hs9", "country_code"),
     required=False,
 )
