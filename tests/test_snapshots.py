@@ -121,6 +121,23 @@ def test_broken_manifest_names_the_file_and_line(tmp_path):
         load_snapshot(vintage)
 
 
+def test_a_manifest_with_yaml_aliases_is_refused_before_anything_expands_them(tmp_path):
+    """Nine nested anchors in 1.6 KB stand for 10^9 strings: the refresh's fingerprint of the manifest expanded them
+    for minutes until memory ran out, then a traceback (found by a QA pass). An ampersand in a title is no anchor."""
+    vintage = tmp_path / "fred-exjpus" / "2025-06-01"
+    vintage.mkdir(parents=True)
+    (vintage / "EXJPUS.csv").write_text("observation_date,EXJPUS\n2025-05-01,144.0\n", encoding="utf-8")
+    write_manifest(vintage, "fred-exjpus", {"title": "Japan & US: yen per dollar"})
+    assert load_snapshot(vintage).manifest["title"] == "Japan & US: yen per dollar"
+    bomb = ["lol0: &a0 [" + ", ".join(["lol"] * 10) + "]"]
+    bomb += [f"lol{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    path = vintage / "SNAPSHOT.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n".join(bomb) + "\ncaveats: *a8\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"2025-06-01/SNAPSHOT.yml: uses a YAML alias \(\*a0\); a manifest is "
+                                            r"written out in full"):
+        load_snapshot(vintage)
+
+
 @pytest.mark.parametrize("command", ["sources", "status", "refresh"])
 def test_a_manifest_that_is_not_utf8_is_one_line_naming_it(tmp_path, mirror, command, prefect_api_url):
     """A SNAPSHOT.yml saved as UTF-16 (as some editors do) crashed `jlac sources`, `status` and `refresh` with a

@@ -146,11 +146,25 @@ def vintage_problem(name: str) -> str | None:
             "optionally followed by T, +, _, . or - and more")
 
 
+def _refuse_aliases(text: str, manifest_path: Path) -> None:
+    """A manifest with a YAML alias is refused: a few nested anchors (1.6 KB) stand for 10^9 strings, which the
+    run's fingerprint of the manifest expanded until memory ran out (found by a QA pass). A manifest has no use
+    for them."""
+    if "&" not in text:  # an alias names an anchor, and an anchor is written with &: most manifests have none
+        return
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            raise SnapshotError(f"{manifest_path}: uses a YAML alias (*{event.anchor}); a manifest is written out "
+                                "in full (a few nested aliases can stand for billions of values)")
+
+
 def load_snapshot(vintage_dir: Path) -> Snapshot:
     """Read the manifest of one vintage folder."""
     manifest_path = vintage_dir / MANIFEST
     try:
-        manifest = yaml.load(manifest_path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+        text = manifest_path.read_text(encoding="utf-8")
+        _refuse_aliases(text, manifest_path)
+        manifest = yaml.load(text, Loader=_YAML_LOADER) or {}
     except FileNotFoundError as exc:
         raise SnapshotError(f"{vintage_dir}: no {MANIFEST}; every vintage needs a manifest") from exc
     except yaml.YAMLError as exc:
