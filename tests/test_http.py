@@ -108,6 +108,31 @@ def test_truncated_body_is_retried_and_never_left_on_disk(httpserver, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_body_past_the_size_limit_fails_at_once_and_leaves_nothing(httpserver, tmp_path):
+    """A server sending without end (3 GB, chunked) was written whole, then read into memory by the connector's
+    checks (found by a QA pass); a compressed body is counted as it inflates. Not tried again: the same answer comes
+    back. A body within the limit is taken, as before."""
+    chunks = [b"1971-01-01,358.02\n" * 1000] * 40  # 680,000 bytes, no Content-Length
+    httpserver.expect_request("/endless").respond_with_handler(lambda _: Response(iter(chunks)))
+    bomb = gzip.compress(b"0" * 5_000_000)  # 5 MB from about 5 KB
+    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
+    httpserver.expect_request("/announced").respond_with_data(b"x" * 600_001)
+    httpserver.expect_request("/fits").respond_with_data(b"x" * 500_000)
+    sleeps = Sleeps()
+    with client(sleeps, max_bytes=500_000) as c:
+        for path, what in (("/endless", "passed 500,000 bytes"), ("/bomb", "passed 500,000 bytes"),
+                           ("/announced", "announces 600,001 bytes")):
+            with pytest.raises(HttpError) as err:
+                c.download(httpserver.url_for(path), tmp_path)
+            assert str(err.value) == (f"GET {httpserver.url_for(path)}: the body {what}, more than the 500,000 bytes "
+                                      "jlac takes from one answer (JLAC_HTTP_MAX_BYTES): not the data expected, or "
+                                      "raise the limit")
+            assert not err.value.may_pass and list(tmp_path.iterdir()) == []
+        assert c.download(httpserver.url_for("/fits"), tmp_path).bytes == 500_000
+    assert sleeps == []  # nothing was tried again
+    assert len(httpserver.log) == 4
+
+
 def test_conditional_request_gets_304(httpserver, tmp_path):
     httpserver.expect_request("/x", headers={"If-None-Match": '"v1"'}).respond_with_data("", status=304)
     with client(Sleeps()) as c:

@@ -304,6 +304,7 @@ class HttpClient:
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
         total_timeout: float = 1800.0,
+        max_bytes: int = 2 * 1024**3,
         retries: int = 4,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
@@ -320,6 +321,9 @@ class HttpClient:
         # the read timeout bounds each wait for bytes: a server trickling a byte now and then never trips it, and a
         # fetch could hang for hours; this bounds one exchange as a whole (checked as the body arrives)
         self.total_timeout = total_timeout
+        # the largest body (as written, decompressed) one exchange may bring: a 3 GB answer was written whole, then
+        # read into memory by the connector's checks (found by a QA pass); a gzip bomb is stopped as it inflates
+        self.max_bytes = max_bytes
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -579,6 +583,9 @@ class HttpClient:
                     shown,
                     status,
                 )
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > self.max_bytes:
+                raise self._too_large(shown, there, f"announces {int(announced):,} bytes")
             decoder = _Decoder(response.headers.get("Content-Encoding"))
             headers_after = time.monotonic() - started
             try:
@@ -590,8 +597,13 @@ class HttpClient:
             try:
                 with os.fdopen(fd, "wb") as fh:
                     try:
+                        written = 0
                         for chunk in response.iter_raw():
-                            _write(fh, decoder.feed(chunk), tmp)
+                            data = decoder.feed(chunk)
+                            written += len(data)
+                            if written > self.max_bytes:
+                                raise self._too_large(shown, there, f"passed {self.max_bytes:,} bytes")
+                            _write(fh, data, tmp)
                             if time.monotonic() - started > self.total_timeout:  # bytes keep coming, fast or not
                                 raise self._too_slow(response, headers_after)
                         wire = response.num_bytes_downloaded
@@ -615,6 +627,10 @@ class HttpClient:
             return self._download(response, shown, tmp, tmp.stat().st_size), None, ""
         finally:
             response.close()
+
+    def _too_large(self, shown: str, there: str, what: str) -> HttpError:
+        return HttpError(f"GET {shown}{there}: the body {what}, more than the {self.max_bytes:,} bytes jlac takes from "
+                         "one answer (JLAC_HTTP_MAX_BYTES): not the data expected, or raise the limit", shown)
 
     def _too_slow(self, response: httpx.Response, headers_after: float) -> _TooSlow:
         return _TooSlow(f"body still arriving after {self.total_timeout:g}s, the total time for one exchange "

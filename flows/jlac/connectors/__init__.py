@@ -271,6 +271,7 @@ def make_client(progress: Callable[[str], None] | None = None, **kwargs) -> Http
         connect_timeout=env_number("JLAC_HTTP_CONNECT_TIMEOUT", 10.0, minimum=0.1),
         read_timeout=env_number("JLAC_HTTP_READ_TIMEOUT", 120.0, minimum=0.1),
         total_timeout=env_number("JLAC_HTTP_TOTAL_TIMEOUT", 1800.0, minimum=0.1),
+        max_bytes=env_number("JLAC_HTTP_MAX_BYTES", 2 * 1024**3, minimum=1),
         retries=env_number("JLAC_HTTP_RETRIES", 4),
         progress=progress,
         **kwargs,
