@@ -419,6 +419,8 @@ def test_a_listed_path_is_read_as_the_file_it_names(tmp_path, mirror, listed):
     ("C:\\data\\EXJPUS.csv", r"has the absolute path 'C:\\\\data\\\\EXJPUS\.csv'"),
     ("./", r"has the path '\./', which names no data file in the vintage folder"),
     ("./SNAPSHOT.yml", r"has the path '\./SNAPSHOT\.yml', which names no data file"),
+    # the operating system's "File name too long" ended verify in a traceback (QA pass)
+    ("d/" + "x" * 256 + ".csv", r"has the path 'd/xxx.*'\.\.\., a name longer than 255 bytes"),
 ])
 def test_a_listed_path_outside_the_vintage_folder_is_refused(tmp_path, mirror, listed, problem):
     """A manifest naming a file outside its folder, with a matching checksum, had that file read and loaded."""
@@ -428,6 +430,18 @@ def test_a_listed_path_outside_the_vintage_folder_is_refused(tmp_path, mirror, l
     outside.write_bytes((vintage / "EXJPUS.csv").read_bytes())
     _relisted(vintage, listed.format(abs=outside))
     with pytest.raises(SnapshotError, match=r"2025-05-27/SNAPSHOT.yml: files entry 1 \(.*\) " + problem):
+        load_snapshot(vintage)
+
+
+def test_a_size_of_true_is_no_size(tmp_path, mirror):
+    """YAML's `bytes: true` is an int to Python: it was read as a size of 1 byte ("manifest 1 bytes"; QA pass)."""
+    import yaml
+
+    vintage = _copy_fred(tmp_path, mirror)
+    manifest = yaml.safe_load((vintage / "SNAPSHOT.yml").read_text(encoding="utf-8"))
+    manifest["files"][0]["bytes"] = True
+    (vintage / "SNAPSHOT.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"files entry 1 \(.*\) has bytes True, not a size"):
         load_snapshot(vintage)
 
 

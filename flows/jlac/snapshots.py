@@ -110,6 +110,9 @@ def _path_problem(path: str) -> str | None:
         return f"has the path {path!r}, which leads out of the vintage folder ('..'); expected a path inside it"
     if not normal_path(path) or normal_path(path) == MANIFEST:
         return f"has the path {path!r}, which names no data file in the vintage folder"
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in normal_path(path).split("/")):
+        # the operating system's "File name too long" ended verify in a traceback (found by a QA pass)
+        return f"has the path {path[:60]!r}..., a name longer than 255 bytes, which no file here can have"
     return None
 
 
@@ -123,7 +126,8 @@ def _file_entry_problem(entry) -> str | None:
         return problem
     if not isinstance(entry.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]):
         return f"has no sha256 of 64 hex digits (found {entry.get('sha256')!r})"
-    if entry.get("bytes") is not None and (not isinstance(entry["bytes"], int) or entry["bytes"] < 0):
+    if entry.get("bytes") is not None and (not isinstance(entry["bytes"], int) or isinstance(entry["bytes"], bool)
+                                           or entry["bytes"] < 0):  # YAML's true is an int to Python: 1 byte
         return f"has bytes {entry['bytes']!r}, not a size"
     return None
 
