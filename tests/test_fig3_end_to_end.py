@@ -3,6 +3,8 @@ and 3, Table 1, the China lending view and the claims table, with their charts a
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 from jlac.figures import fig2_mexico_auto_plants, fig3_costa_rica_finance
@@ -19,6 +21,12 @@ def built(small_home):
 
 def rows(con, sql, params=()):
     return con.execute(sql, list(params)).fetchall()
+
+
+def svg_text(path) -> str:
+    """The texts of a chart's SVG as read: matplotlib writes each line of a text as a comment before its glyphs, and a
+    note is wrapped to the figure's width (jlac.figures.add_note), so the lines are joined by spaces."""
+    return " ".join(" ".join(re.findall(r"<!-- (.*?) -->", path.read_text(), re.S)).split())
 
 
 def test_fig3_cells_carry_measure_and_source(built):
@@ -102,7 +110,7 @@ def test_china_lac_lending_counts_loans_without_an_amount_and_says_why_aiddata_i
     assert lower and all(n.startswith("AidData is lower: ") for _, n in lower), lower
     assert rows(con, "SELECT n_loans_without_amount FROM figures.china_lac_lending "
                      "WHERE year = 2016 AND recipient_iso3 = 'CUB'") == [(4,)]
-    svg = (output / "china_lac_lending.svg").read_text()
+    svg = svg_text(output / "china_lac_lending.svg")
     assert "leave out its loans without a stated amount" in svg
 
 
@@ -231,7 +239,7 @@ def test_the_china_lending_chart_says_which_years_have_one_source_only(built):
     """Found by a QA pass: the 2018 and 2022 bars were Dialogue/BU's alone, and nothing said AidData has no number
     for those years (GCDF 2.0 ends in 2017), so they read as no AidData lending."""
     _, output = built
-    svg = (output / "china_lac_lending.svg").read_text()
+    svg = svg_text(output / "china_lac_lending.svg")
     assert "No AidData bar for 2018, 2022: GCDF 2.0 ends in 2017." in svg
     assert "No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed statements." in svg  # no row for 2002
 
@@ -243,7 +251,7 @@ def test_figure_3_says_where_a_line_ends_with_its_source(built):
     last = con.execute("SELECT max(year) FROM figures.fig3_costa_rica_finance WHERE source = 'oecd-dac2a' "
                        "AND coverage <> 'outside source years'").fetchone()[0]
     assert last == 2019
-    text = " ".join((output / "fig3_costa_rica_finance.svg").read_text().split())
+    text = svg_text(output / "fig3_costa_rica_finance.svg")
     assert "Each line covers the years of its source's release only:" in text and "oecd-dac2a 2009-2019" in text
     # by source: one list of years named 2010 and 2019 for both AidData datasets, each true of one only (a QA pass)
     assert ("No point where AidData records projects without a stated amount only (amount unknown): "
@@ -335,3 +343,71 @@ def test_gcdf2_rows_outside_aggregates_and_a_typographic_apostrophe_change_no_lo
     assert note_2017[0][0].startswith("AidData counts co-financed loans whole"), note_2017
     assert cri == [(2, 398.1)]  # Route 32: the buyer's credit (US$ 296 m) and the concessional loan
     assert claims["C27"] == 398.136
+
+
+def _texts_outside(fig) -> list[str]:
+    """Every drawn text of ``fig`` (titles, notes, legends, annotations, axis and tick labels) whose window extent is
+    not inside the figure's bbox, with its extent."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # an axis keeps tick labels for ticks outside the view, never drawn: only the drawn ticks' labels are checked
+    ticks = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+             for tick in axis.get_major_ticks() + axis.get_minor_ticks() for label in (tick.label1, tick.label2)}
+    texts = [t for t in fig.findobj(Text) if id(t) not in ticks]
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():  # a map without axes draws no tick
+            low, high = sorted(axis.get_view_interval())
+            texts += [label for tick in axis.get_major_ticks() if low <= tick.get_loc() <= high
+                      for label in (tick.label1, tick.label2)]
+    box, out = fig.bbox, []
+    for t in texts:
+        if not (t.get_visible() and t.get_text().strip()):
+            continue
+        e = t.get_window_extent(renderer)
+        if e.x0 < box.x0 - 0.5 or e.y0 < box.y0 - 0.5 or e.x1 > box.x1 + 0.5 or e.y1 > box.y1 + 0.5:
+            out.append(f"{t.get_text()[:60]!r}... at x {e.x0:.0f}-{e.x1:.0f}, y {e.y0:.0f}-{e.y1:.0f} on a "
+                       f"{box.width:.0f} x {box.height:.0f} px figure")
+    return out
+
+
+def test_every_chart_keeps_its_text_inside_the_figure(built, tmp_path, monkeypatch):
+    """Found by a QA pass: footnotes were drawn on one line wider than the figure (Figure 3's "Each line covers the
+    years of its source's release only: ... oecd-dac2a 2009-2019." ended at ~1,828 px of 1,656; the China lending
+    note stopped at "...2000-2001, 200"). Every chart with a note, drawn from the real tables: every text inside the
+    figure, and the whole note still there."""
+    from jlac import figures
+    from jlac.figures import fig1_japan_lac_trade, japan_main_lac_partners
+
+    con, _ = built
+    drawn: dict[str, tuple[list[str], str]] = {}
+
+    def checking_save(fig, outdir, stem, rect=(0, 0, 1, 1)):
+        real_savefig = fig.savefig
+
+        def savefig(path, *args, **kwargs):  # save() has laid the figure out: what is written is what is checked
+            if stem not in drawn:
+                notes = " ".join(" ".join(t.get_text().split()) for t in fig.texts)
+                drawn[stem] = (_texts_outside(fig), notes)
+            return real_savefig(path, *args, **kwargs)
+
+        fig.savefig = savefig
+        return figures.save(fig, outdir, stem, rect)
+
+    for module in (fig1_japan_lac_trade, fig2_mexico_auto_plants, fig3_costa_rica_finance, japan_main_lac_partners):
+        monkeypatch.setattr(module, "save", checking_save)
+    fig1_japan_lac_trade.render(con, tmp_path)
+    fig2_mexico_auto_plants.render(con, tmp_path)
+    fig3_costa_rica_finance.render(con, tmp_path)
+    fig3_costa_rica_finance.render_recipient(con, tmp_path, "NIC")  # one panel: a figure 552 px wide
+    japan_main_lac_partners.render(con, tmp_path)
+    assert {"fig1_japan_lac_trade", "fig2_mexico_auto_plants_2018", "fig3_costa_rica_finance", "china_lac_lending",
+            "fig3_finance_nic", "japan_main_lac_partners"} <= set(drawn)
+    outside = {stem: texts for stem, (texts, _) in drawn.items() if texts}
+    assert outside == {}, "\n".join(f"{stem}: {text}" for stem, texts in outside.items() for text in texts)
+    # wrapped, not cut: the notes' last words are drawn
+    assert drawn["fig3_costa_rica_finance"][1].endswith("aiddata-v2-donor-recipient-year 2009; oecd-dac2a 2009-2019.")
+    assert drawn["china_lac_lending"][1].endswith("No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed "
+                                                  "statements.")
+    assert drawn["fig2_mexico_auto_plants_2018"][1].endswith("Outline: countryinfo (Natural Earth-derived).")
