@@ -3,6 +3,7 @@ and 3, Table 1, the China lending view and the claims table, with their charts a
 
 from __future__ import annotations
 
+import csv
 import re
 
 import duckdb
@@ -151,12 +152,36 @@ def test_table1_and_claims(built):
     c05 = rows(con, "SELECT jlac_source FROM figures.report_claims WHERE claim_id = 'C05'")[0][0]
     assert "aiddata-gcdf3-projects not loaded in this warehouse" in c05 and "gcdf2" not in c05.split(";")[-1]
     assert claims["C26"] == (None, "source not loaded")  # the mirror has no MIDEPLAN-format snapshot
-    # a date looked up in the reviewed policy seed: checked against its cited source, not re-derived from open data
-    assert claims["C22"][1] == "matches cited source"
+    # a day looked up in the reviewed policy seed, which the report does not state ("during his 2018 visit")
+    assert claims["C22"][1] == "looked up, not compared"
     # C01 from Figure 1 (Japan's DOTS workbook): mean 2014-2018 of exports + imports with CELAC
     fig1 = rows(con, "SELECT avg(total_usd_bn) FROM figures.fig1_japan_lac_trade WHERE year BETWEEN 2014 AND 2018")
     assert claims["C01"][0] == pytest.approx(fig1[0][0], abs=0.001)
     assert claims["C01"][1] == ("reproduced" if abs(fig1[0][0] - 58) <= 2.9 else "differs")
+
+
+def test_claims_the_report_does_not_state_are_not_compared(built):
+    """Found by a QA pass: C24 ("Japanese companies present in LAC: 2,508 (context)"), C22 and C23 (the days of the 2018
+    initiative and the 2014 speech) read 'matches cited source', but the report states neither the 2,508 nor the days
+    ("during his 2018 visit to Argentina", "August 2014"): the report value and jlac's come from the same reviewed
+    row, so the comparison could not fail. C09's 1,200 is the report's ("now 1,200 Japanese enterprises in Mexico")
+    and stays compared with MOFA's Bluebook 2019 count."""
+    con, output = built
+    claims = {r[0]: r[1:] for r in rows(
+        con, "SELECT claim_id, report_value, jlac_value, comparable, difference, difference_pct, status, jlac_source "
+             "FROM figures.report_claims WHERE claim_id IN ('C09', 'C13', 'C22', 'C23', 'C24')")}
+    assert claims["C24"][:6] == ("2508", "2508", False, None, None, "context, not stated in the report")
+    assert claims["C24"][6].endswith("the report does not state it, not compared")
+    assert claims["C22"][:6] == ("2018-12-01", "2018-12-01", False, None, None, "looked up, not compared")
+    assert claims["C23"][:6] == ("2014-08-02", "2014-08-02", False, None, None, "looked up, not compared")
+    assert claims["C23"][6].endswith("; the report does not state the day (period 2014): the date is the seed's, "
+                                     "not compared")
+    assert claims["C09"][:6] == ("1200", "1200", True, 0.0, 0.0, "matches cited source")
+    # a dated claim of open data with a day is not a seed's lookup: C13 (CPTPP in force 30 Dec 2018) is untouched
+    assert claims["C13"][5] == "not derivable from open data"
+    with (output / "report_claims.csv").open(encoding="utf-8", newline="") as fh:
+        csv_rows = {r["claim_id"]: r for r in csv.DictReader(fh)}
+    assert (csv_rows["C24"]["status"], csv_rows["C24"]["comparable"]) == ("context, not stated in the report", "false")
 
 
 def test_charts_and_map_written(built):
