@@ -277,6 +277,9 @@ def test_partners_csv_has_the_note_and_writes_booleans_as_jlac_sql_does(with_mof
     assert all(r["value_usd_note"].startswith("no full-year yen/dollar rate for 2025") for r in blank)
     assert {r["is_provisional"] for r in rows} == {"true", "false"}
     assert {r["is_provisional"] for r in blank} == {"true"}
+    # the rate to 3 decimals as every value column (it read 94.10578333333335: FRED's twelve 1995 months averaged)
+    assert {r["year"]: r["jpy_per_usd"] for r in rows if r["partner_iso3"] == "MEX"}["1995"] == "94.106"
+    assert all(len(r[c].partition(".")[2]) <= 3 for r in rows for c in ("value_jpy_bn", "value_usd_bn", "jpy_per_usd"))
     # the other figure CSVs with a boolean column write it the same way
     out = tmp_path / "fig3"
     out.mkdir()
