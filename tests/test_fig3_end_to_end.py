@@ -3,6 +3,9 @@ and 3, Table 1, the China lending view and the claims table, with their charts a
 
 from __future__ import annotations
 
+import csv
+import re
+
 import duckdb
 import pytest
 from jlac.figures import fig2_mexico_auto_plants, fig3_costa_rica_finance
@@ -19,6 +22,12 @@ def built(small_home):
 
 def rows(con, sql, params=()):
     return con.execute(sql, list(params)).fetchall()
+
+
+def svg_text(path) -> str:
+    """The texts of a chart's SVG as read: matplotlib writes each line of a text as a comment before its glyphs, and a
+    note is wrapped to the figure's width (jlac.figures.add_note), so the lines are joined by spaces."""
+    return " ".join(" ".join(re.findall(r"<!-- (.*?) -->", path.read_text(), re.S)).split())
 
 
 def test_fig3_cells_carry_measure_and_source(built):
@@ -102,7 +111,7 @@ def test_china_lac_lending_counts_loans_without_an_amount_and_says_why_aiddata_i
     assert lower and all(n.startswith("AidData is lower: ") for _, n in lower), lower
     assert rows(con, "SELECT n_loans_without_amount FROM figures.china_lac_lending "
                      "WHERE year = 2016 AND recipient_iso3 = 'CUB'") == [(4,)]
-    svg = (output / "china_lac_lending.svg").read_text()
+    svg = svg_text(output / "china_lac_lending.svg")
     assert "leave out its loans without a stated amount" in svg
 
 
@@ -143,12 +152,36 @@ def test_table1_and_claims(built):
     c05 = rows(con, "SELECT jlac_source FROM figures.report_claims WHERE claim_id = 'C05'")[0][0]
     assert "aiddata-gcdf3-projects not loaded in this warehouse" in c05 and "gcdf2" not in c05.split(";")[-1]
     assert claims["C26"] == (None, "source not loaded")  # the mirror has no MIDEPLAN-format snapshot
-    # a date looked up in the reviewed policy seed: checked against its cited source, not re-derived from open data
-    assert claims["C22"][1] == "matches cited source"
+    # a day looked up in the reviewed policy seed, which the report does not state ("during his 2018 visit")
+    assert claims["C22"][1] == "looked up, not compared"
     # C01 from Figure 1 (Japan's DOTS workbook): mean 2014-2018 of exports + imports with CELAC
     fig1 = rows(con, "SELECT avg(total_usd_bn) FROM figures.fig1_japan_lac_trade WHERE year BETWEEN 2014 AND 2018")
     assert claims["C01"][0] == pytest.approx(fig1[0][0], abs=0.001)
     assert claims["C01"][1] == ("reproduced" if abs(fig1[0][0] - 58) <= 2.9 else "differs")
+
+
+def test_claims_the_report_does_not_state_are_not_compared(built):
+    """Found by a QA pass: C24 ("Japanese companies present in LAC: 2,508 (context)"), C22 and C23 (the days of the 2018
+    initiative and the 2014 speech) read 'matches cited source', but the report states neither the 2,508 nor the days
+    ("during his 2018 visit to Argentina", "August 2014"): the report value and jlac's come from the same reviewed
+    row, so the comparison could not fail. C09's 1,200 is the report's ("now 1,200 Japanese enterprises in Mexico")
+    and stays compared with MOFA's Bluebook 2019 count."""
+    con, output = built
+    claims = {r[0]: r[1:] for r in rows(
+        con, "SELECT claim_id, report_value, jlac_value, comparable, difference, difference_pct, status, jlac_source "
+             "FROM figures.report_claims WHERE claim_id IN ('C09', 'C13', 'C22', 'C23', 'C24')")}
+    assert claims["C24"][:6] == ("2508", "2508", False, None, None, "context, not stated in the report")
+    assert claims["C24"][6].endswith("the report does not state it, not compared")
+    assert claims["C22"][:6] == ("2018-12-01", "2018-12-01", False, None, None, "looked up, not compared")
+    assert claims["C23"][:6] == ("2014-08-02", "2014-08-02", False, None, None, "looked up, not compared")
+    assert claims["C23"][6].endswith("; the report does not state the day (period 2014): the date is the seed's, "
+                                     "not compared")
+    assert claims["C09"][:6] == ("1200", "1200", True, 0.0, 0.0, "matches cited source")
+    # a dated claim of open data with a day is not a seed's lookup: C13 (CPTPP in force 30 Dec 2018) is untouched
+    assert claims["C13"][5] == "not derivable from open data"
+    with (output / "report_claims.csv").open(encoding="utf-8", newline="") as fh:
+        csv_rows = {r["claim_id"]: r for r in csv.DictReader(fh)}
+    assert (csv_rows["C24"]["status"], csv_rows["C24"]["comparable"]) == ("context, not stated in the report", "false")
 
 
 def test_charts_and_map_written(built):
@@ -231,7 +264,7 @@ def test_the_china_lending_chart_says_which_years_have_one_source_only(built):
     """Found by a QA pass: the 2018 and 2022 bars were Dialogue/BU's alone, and nothing said AidData has no number
     for those years (GCDF 2.0 ends in 2017), so they read as no AidData lending."""
     _, output = built
-    svg = (output / "china_lac_lending.svg").read_text()
+    svg = svg_text(output / "china_lac_lending.svg")
     assert "No AidData bar for 2018, 2022: GCDF 2.0 ends in 2017." in svg
     assert "No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed statements." in svg  # no row for 2002
 
@@ -243,7 +276,7 @@ def test_figure_3_says_where_a_line_ends_with_its_source(built):
     last = con.execute("SELECT max(year) FROM figures.fig3_costa_rica_finance WHERE source = 'oecd-dac2a' "
                        "AND coverage <> 'outside source years'").fetchone()[0]
     assert last == 2019
-    text = " ".join((output / "fig3_costa_rica_finance.svg").read_text().split())
+    text = svg_text(output / "fig3_costa_rica_finance.svg")
     assert "Each line covers the years of its source's release only:" in text and "oecd-dac2a 2009-2019" in text
     # by source: one list of years named 2010 and 2019 for both AidData datasets, each true of one only (a QA pass)
     assert ("No point where AidData records projects without a stated amount only (amount unknown): "
@@ -335,3 +368,71 @@ def test_gcdf2_rows_outside_aggregates_and_a_typographic_apostrophe_change_no_lo
     assert note_2017[0][0].startswith("AidData counts co-financed loans whole"), note_2017
     assert cri == [(2, 398.1)]  # Route 32: the buyer's credit (US$ 296 m) and the concessional loan
     assert claims["C27"] == 398.136
+
+
+def _texts_outside(fig) -> list[str]:
+    """Every drawn text of ``fig`` (titles, notes, legends, annotations, axis and tick labels) whose window extent is
+    not inside the figure's bbox, with its extent."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # an axis keeps tick labels for ticks outside the view, never drawn: only the drawn ticks' labels are checked
+    ticks = {id(label) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+             for tick in axis.get_major_ticks() + axis.get_minor_ticks() for label in (tick.label1, tick.label2)}
+    texts = [t for t in fig.findobj(Text) if id(t) not in ticks]
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():  # a map without axes draws no tick
+            low, high = sorted(axis.get_view_interval())
+            texts += [label for tick in axis.get_major_ticks() if low <= tick.get_loc() <= high
+                      for label in (tick.label1, tick.label2)]
+    box, out = fig.bbox, []
+    for t in texts:
+        if not (t.get_visible() and t.get_text().strip()):
+            continue
+        e = t.get_window_extent(renderer)
+        if e.x0 < box.x0 - 0.5 or e.y0 < box.y0 - 0.5 or e.x1 > box.x1 + 0.5 or e.y1 > box.y1 + 0.5:
+            out.append(f"{t.get_text()[:60]!r}... at x {e.x0:.0f}-{e.x1:.0f}, y {e.y0:.0f}-{e.y1:.0f} on a "
+                       f"{box.width:.0f} x {box.height:.0f} px figure")
+    return out
+
+
+def test_every_chart_keeps_its_text_inside_the_figure(built, tmp_path, monkeypatch):
+    """Found by a QA pass: footnotes were drawn on one line wider than the figure (Figure 3's "Each line covers the
+    years of its source's release only: ... oecd-dac2a 2009-2019." ended at ~1,828 px of 1,656; the China lending
+    note stopped at "...2000-2001, 200"). Every chart with a note, drawn from the real tables: every text inside the
+    figure, and the whole note still there."""
+    from jlac import figures
+    from jlac.figures import fig1_japan_lac_trade, japan_main_lac_partners
+
+    con, _ = built
+    drawn: dict[str, tuple[list[str], str]] = {}
+
+    def checking_save(fig, outdir, stem, rect=(0, 0, 1, 1)):
+        real_savefig = fig.savefig
+
+        def savefig(path, *args, **kwargs):  # save() has laid the figure out: what is written is what is checked
+            if stem not in drawn:
+                notes = " ".join(" ".join(t.get_text().split()) for t in fig.texts)
+                drawn[stem] = (_texts_outside(fig), notes)
+            return real_savefig(path, *args, **kwargs)
+
+        fig.savefig = savefig
+        return figures.save(fig, outdir, stem, rect)
+
+    for module in (fig1_japan_lac_trade, fig2_mexico_auto_plants, fig3_costa_rica_finance, japan_main_lac_partners):
+        monkeypatch.setattr(module, "save", checking_save)
+    fig1_japan_lac_trade.render(con, tmp_path)
+    fig2_mexico_auto_plants.render(con, tmp_path)
+    fig3_costa_rica_finance.render(con, tmp_path)
+    fig3_costa_rica_finance.render_recipient(con, tmp_path, "NIC")  # one panel: a figure 552 px wide
+    japan_main_lac_partners.render(con, tmp_path)
+    assert {"fig1_japan_lac_trade", "fig2_mexico_auto_plants_2018", "fig3_costa_rica_finance", "china_lac_lending",
+            "fig3_finance_nic", "japan_main_lac_partners"} <= set(drawn)
+    outside = {stem: texts for stem, (texts, _) in drawn.items() if texts}
+    assert outside == {}, "\n".join(f"{stem}: {text}" for stem, texts in outside.items() for text in texts)
+    # wrapped, not cut: the notes' last words are drawn
+    assert drawn["fig3_costa_rica_finance"][1].endswith("aiddata-v2-donor-recipient-year 2009; oecd-dac2a 2009-2019.")
+    assert drawn["china_lac_lending"][1].endswith("No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed "
+                                                  "statements.")
+    assert drawn["fig2_mexico_auto_plants_2018"][1].endswith("Outline: countryinfo (Natural Earth-derived).")

@@ -77,9 +77,14 @@ def legend_labels(fig) -> list[str]:
     return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
 
 
+def flat(text: str) -> str:
+    """A chart's text as read: the lines a footnote is wrapped into (jlac.figures.add_note) joined by spaces."""
+    return " ".join(text.split())
+
+
 def all_text(fig) -> str:
     """Every text of a figure: its own (footnote, title), the axes' texts and titles, the legends."""
-    texts = [t.get_text() for t in fig.texts] + [fig.get_suptitle()]
+    texts = [flat(t.get_text()) for t in fig.texts] + [fig.get_suptitle()]
     for ax in fig.axes:
         texts += [t.get_text() for t in ax.texts] + [ax.get_title(loc="left")]
     return "\n".join(texts + legend_labels(fig))
@@ -131,7 +136,7 @@ def test_figure_1_without_mofs_file_draws_and_says_no_mof_series(dropped, monkey
                            [MOF]).fetchone() == (2020, 0)
         [chart] = drawn(monkeypatch, fig1, con, tmp_path)
         [carried] = drawn(monkeypatch, partners, con, tmp_path)
-    footnote = chart.texts[-1].get_text()
+    footnote = flat(chart.texts[-1].get_text())
     assert "Dotted" not in footnote and "Hollow" not in footnote
     assert f"MOF's file of Japan's 30 largest partners ({MOF}) is not loaded in this build" in footnote
     assert legend_labels(chart) == ["Exports to LAC", "Imports from LAC"]  # no entry for a series not drawn
@@ -195,7 +200,7 @@ def test_china_lending_without_aiddata_says_it_is_not_loaded(dropped, monkeypatc
         assert note == ("AidData's project data (aiddata-gcdf2-projects, aiddata-gcdf3-projects) is not loaded in "
                         f"this build: no AidData policy-bank loans for {year}")
     assert legend_labels(chart) == ["Dialogue/BU database totals as published"]
-    assert chart.texts[-1].get_text() == ("No AidData bars: AidData's project data (aiddata-gcdf2-projects, "
+    assert flat(chart.texts[-1].get_text()) == ("No AidData bars: AidData's project data (aiddata-gcdf2-projects, "
                                           "aiddata-gcdf3-projects) is not loaded in this build.")
 
 
@@ -254,7 +259,7 @@ def test_figure_1_draws_a_provisional_year_hollow(with_mof_rows, monkeypatch, tm
     for (year, edge), faces in points.items():
         assert faces == ({white} if year == 2025 else {edge}), (year, faces)
     assert "hollow: provisional (to be revised)" in legend_labels(chart)
-    footnote = chart.texts[-1].get_text()
+    footnote = flat(chart.texts[-1].get_text())
     assert "Dotted: Mexico, Brazil and Chile only, 2021-2025 (MOF, yen at FRED's annual rate)" in footnote
     assert "Hollow: provisional (2025), to be revised." in footnote and "not loaded" not in footnote
 
@@ -272,6 +277,9 @@ def test_partners_csv_has_the_note_and_writes_booleans_as_jlac_sql_does(with_mof
     assert all(r["value_usd_note"].startswith("no full-year yen/dollar rate for 2025") for r in blank)
     assert {r["is_provisional"] for r in rows} == {"true", "false"}
     assert {r["is_provisional"] for r in blank} == {"true"}
+    # the rate to 3 decimals as every value column (it read 94.10578333333335: FRED's twelve 1995 months averaged)
+    assert {r["year"]: r["jpy_per_usd"] for r in rows if r["partner_iso3"] == "MEX"}["1995"] == "94.106"
+    assert all(len(r[c].partition(".")[2]) <= 3 for r in rows for c in ("value_jpy_bn", "value_usd_bn", "jpy_per_usd"))
     # the other figure CSVs with a boolean column write it the same way
     out = tmp_path / "fig3"
     out.mkdir()

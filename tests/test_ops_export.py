@@ -67,6 +67,43 @@ def test_large_tables_are_partitioned_by_year_and_a_second_export_replaces_the_f
     assert not [p for p in (out / "marts").iterdir() if p.name.startswith(".")]
 
 
+def test_each_file_carries_its_tables_and_columns_comments(warehouse, tmp_path):
+    """Found by a QA pass: the Parquet files carried no COMMENTs, so a BI tool reading them had the columns without
+    their meaning. Each file's key-value metadata holds the table's comment and its columns' (JSON), a year
+    partition's files too; a quote, a non-ASCII letter and a column without a comment come through."""
+    import json
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("COMMENT ON TABLE marts.dim_country IS 'Countries: ISO3 codes and names (''CELAC'' flags, São Tomé)'")
+    con.execute("COMMENT ON COLUMN marts.dim_country.iso3 IS 'ISO 3166-1 alpha-3 code'")
+    con.execute("COMMENT ON TABLE marts.fct_trade IS 'Trade by year'")
+    con.execute("COMMENT ON COLUMN marts.fct_trade.usd IS 'Value, US$'")
+    con.execute("COMMENT ON VIEW marts.fct_trade_by_year IS 'Rows of fct_trade per year'")
+    con.close()
+    out = tmp_path / "parquet"
+    export_parquet(warehouse, out, partition_rows=100)  # fct_trade (500 rows) in year folders
+
+    def metadata(glob: str) -> list[dict]:
+        rows = duckdb.connect().execute(f"SELECT file_name, decode(key), decode(value) FROM parquet_kv_metadata("
+                                        f"'{out}/{glob}') ORDER BY 1").fetchall()
+        files: dict[str, dict] = {}
+        for name, key, value in rows:
+            files.setdefault(name, {})[key] = value
+        return list(files.values())
+
+    [country] = metadata("marts/dim_country.parquet")
+    assert country["table_comment"] == "Countries: ISO3 codes and names ('CELAC' flags, São Tomé)"
+    assert json.loads(country["column_comments"]) == {"iso3": "ISO 3166-1 alpha-3 code", "name": None}
+    years = metadata("marts/fct_trade/*/*.parquet")
+    assert len(years) == 5 and all(m["table_comment"] == "Trade by year" for m in years)
+    assert {json.loads(m["column_comments"])["usd"] for m in years} == {"Value, US$"}
+    [view] = metadata("marts/fct_trade_by_year.parquet")
+    assert view["table_comment"] == "Rows of fct_trade per year"
+    [fig1] = metadata("figures/fig1.parquet")  # no COMMENT: said empty, every column listed
+    assert fig1["table_comment"] == "" and json.loads(fig1["column_comments"]) == {
+        "year": None, "usd": None, "id_total": None}
+
+
 def test_no_warehouse_or_no_marts_is_an_error_that_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no published warehouse yet"):
         export_parquet(tmp_path / "missing.duckdb", tmp_path / "out")

@@ -140,7 +140,8 @@ def test_every_figure_and_table_1_render_offline_without_errors(site, browser, t
     intro = page.locator("section#claims p").first.inner_text()
     assert all(status in intro for status in ("reproduced", "differs", "matches cited source",
                                               "differs from cited source", "other measure", "incomplete span",
-                                              "source not loaded", "not derivable from open data"))
+                                              "source not loaded", "not derivable from open data",
+                                              "context, not stated in the report", "looked up, not compared"))
     assert page.locator("section#freshness tbody tr").count() >= 10
     assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []
     assert len(seen["requests"]) >= 7  # the page, its style sheet, five charts

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from jlac.figures import save, year_spans  # noqa: E402
+from jlac.figures import add_note, save, year_spans  # noqa: E402
 
 REPORT_END = 2018
 MOF_FROM = 2021  # the first year of MOF's file in figures.japan_main_lac_partners
@@ -120,8 +120,8 @@ def render(con, outdir: Path) -> list[Path]:
     ax.tick_params(axis="x", labelrotation=45)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(handles=handles + ax.get_legend_handles_labels()[0], frameon=False, loc="upper left")
-    fig.text(0.01, 0.01, footnote(three, mof_rows > 0), fontsize=7, color="#555555")
-    return written + save(fig, outdir, "fig1_japan_lac_trade", rect=(0, 0.05, 1, 1))
+    bottom = add_note(fig, footnote(three, mof_rows > 0))  # wrapped to the figure's width, axes above it
+    return written + save(fig, outdir, "fig1_japan_lac_trade", rect=(0, bottom, 1, 1))
 
 
 def source_names(sources) -> str:

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from countryinfo import CountryInfo  # noqa: E402
 
-from jlac.figures import save  # noqa: E402
+from jlac.figures import add_note, save  # noqa: E402
 
 REPORT_YEAR = 2018
 NEIGHBOURS = ("United States", "Guatemala", "Belize")
@@ -96,9 +96,9 @@ def draw_map(frame, year: int, outdir: Path, stem: str) -> list[Path]:
     ax.set_aspect(1 / math.cos(math.radians(23.5)))  # equirectangular, true-ish shape at Mexico's latitude
     ax.set_axis_off()
     ax.set_title(f"Japanese automobile manufacturers in Mexico, as of {year}", loc="left", fontsize=12)
-    fig.text(0.01, 0.01, "Plant list: jlac reviewed seed from company and press sources (see the CSV's source_url); "
-             "locations approximate. Outline: countryinfo (Natural Earth-derived).", fontsize=6.5, color="#555555")
-    return save(fig, outdir, stem)
+    bottom = add_note(fig, "Plant list: jlac reviewed seed from company and press sources (see the CSV's source_url); "
+                      "locations approximate. Outline: countryinfo (Natural Earth-derived).", fontsize=6.5)
+    return save(fig, outdir, stem, rect=(0, bottom, 1, 1))
 
 
 def render_as_of(con, outdir: Path, year: int) -> list[Path]:

@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from jlac.figures import save, write_csv, year_spans  # noqa: E402
+from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +84,11 @@ def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") ->
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(frameon=False, fontsize=6.5, loc="best")  # upper left sat on Japan's 2009-2010 points
     fig.suptitle(title, x=0.01, ha="left", fontsize=12)
-    fig.text(0.01, 0.01, "Measures are not comparable: commitments are pledged or signed amounts in the year; net "
-             "disbursements are payments minus repayments (negative when repayments exceed them). See docs/finance.md."
-             + (f"\n{note}" if note else ""),
-             fontsize=6.5, color="#555555")
-    return save(fig, outdir, stem, rect=(0, 0.04, 1, 0.95))
+    # wrapped to the figure's width, the axes laid out above it (one line ran off the figure: a QA pass)
+    bottom = add_note(fig, "Measures are not comparable: commitments are pledged or signed amounts in the year; net "
+                      "disbursements are payments minus repayments (negative when repayments exceed them). See "
+                      "docs/finance.md." + (f"\n{note}" if note else ""), fontsize=6.5)
+    return save(fig, outdir, stem, rect=(0, bottom, 1, 0.95))
 
 
 def render_recipient(con, outdir: Path, recipient_iso3: str) -> list[Path]:
@@ -152,9 +152,8 @@ def china_lending_chart(con, outdir: Path) -> list[Path]:
         notes.append("No Dialogue/BU total in jlac's reviewed statements.")
     elif (only_aiddata := frame.loc[aiddata & ~bu, "year"]).size:
         notes.append(f"No Dialogue/BU total for {year_spans(only_aiddata)} in jlac's reviewed statements.")
-    if notes:
-        fig.text(0.01, 0.01, " ".join(notes), fontsize=7, color="#555555")
-    return save(fig, outdir, "china_lac_lending", rect=(0, 0.04, 1, 1) if notes else (0, 0, 1, 1))
+    bottom = add_note(fig, " ".join(notes)) if notes else 0  # wrapped: one line was cut mid-year (a QA pass)
+    return save(fig, outdir, "china_lac_lending", rect=(0, bottom, 1, 1))
 
 
 def not_loaded(con) -> list[str]:

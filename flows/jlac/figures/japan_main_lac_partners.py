@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from jlac.figures import save, write_csv, year_spans  # noqa: E402
+from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
 
 PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
 FLOWS = (("export", "Exports to", "#1f4e79"), ("import", "Imports from", "#c55a11"))
@@ -78,6 +78,6 @@ def render(con, outdir: Path) -> list[Path]:
     if not mof:
         note += f" MOF's file of Japan's 30 largest partners ({MOF_SOURCE}) is not loaded in this build."
     fig.suptitle(f"Japan's trade with Mexico, Brazil and Chile, {first}-{last}", x=0.01, ha="left", fontsize=12)
-    fig.text(0.01, 0.01, f"Sources: {sources_text(df)}; yen/dollar: FRED EXJPUS annual average." + note,
-             fontsize=7, color="#555555", wrap=True)
-    return written + save(fig, outdir, "japan_main_lac_partners", rect=(0, 0.04, 1, 0.96))
+    # wrapped here, not by matplotlib's wrap=True, which wraps at draw time and reserves no room below the axes
+    bottom = add_note(fig, f"Sources: {sources_text(df)}; yen/dollar: FRED EXJPUS annual average." + note)
+    return written + save(fig, outdir, "japan_main_lac_partners", rect=(0, bottom, 1, 0.96))

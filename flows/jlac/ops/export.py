@@ -7,6 +7,10 @@ The whole export reads one published warehouse through one read-only connection,
 publishes meanwhile cannot mix two versions into one export. Each table is written beside its final
 place and renamed into it, so a tool reading the folder sees a table's old file or its new one.
 
+Each file carries the table's descriptions (the DuckDB COMMENTs a refresh writes from the models' docs) in its
+Parquet key-value metadata: ``table_comment`` (text) and ``column_comments`` (a JSON object, column -> comment),
+e.g. ``SELECT decode(value) FROM parquet_kv_metadata('figures/report_claims.parquet')``.
+
 The folder may hold the user's own files: an export removes only what an earlier export wrote (listed in
 ``<outdir>/.jlac-export.json``) and this one did not write again (a table the warehouse no longer has).
 """
@@ -139,12 +143,12 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
                 partition_rows: int) -> Exported:
     """One table or view into ``outdir/<schema>/``: written beside its place, then swapped in."""
     typed = con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
+        "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
         "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
-    columns = [c for c, _ in typed]
+    columns = [c for c, _, _ in typed]
     # Parquet has no 128-bit integer: DuckDB writes a HUGEINT (a SUM of integers) as DOUBLE, and counts read back as
     # 1.0. As BIGINT they stay integers (a value beyond BIGINT fails the export, naming the table).
-    hugeints = [c for c, t in typed if t == "HUGEINT"]
+    hugeints = [c for c, t, _ in typed if t == "HUGEINT"]
     replace = (" REPLACE (" + ", ".join(f'CAST("{c}" AS BIGINT) AS "{c}"' for c in hugeints) + ")") if hugeints else ""
     rows = con.execute(f'SELECT count(*) FROM wh."{schema}"."{table}"').fetchone()[0]
     year = _year_column(columns) if rows > partition_rows else None
@@ -158,6 +162,7 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
     staging = folder / f".{final.name}.tmp"
     _remove(staging)
     options = f"FORMAT parquet, PARTITION_BY ({year})" if year else "FORMAT parquet"
+    options += ", KV_METADATA " + _descriptions(con, schema, table, typed)
     try:
         con.execute(f'COPY (SELECT *{replace} FROM wh."{schema}"."{table}") TO {sqltext.literal(staging)} ({options})')
     except duckdb.Error:
@@ -173,6 +178,19 @@ def _export_one(con: duckdb.DuckDBPyConnection, schema: str, table: str, outdir:
                     "at the new path", schema, table, f"{rows:,}", now, f"{partition_rows:,}", other)
     _remove(other)
     return Exported(f"{schema}.{table}", final, rows, year)
+
+
+def _descriptions(con: duckdb.DuckDBPyConnection, schema: str, table: str, typed: list[tuple]) -> str:
+    """The table's and its columns' COMMENTs as a KV_METADATA struct literal: ``table_comment`` and
+    ``column_comments`` (JSON, every column, null where it has none). The Parquet files carried none, so a BI tool
+    reading them had the columns without their meaning (found by a QA pass)."""
+    comment = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name = ? AND table_name = ? "
+        "UNION ALL SELECT comment FROM duckdb_views() WHERE database_name = 'wh' AND schema_name = ? "
+        "AND view_name = ?", [schema, table, schema, table]).fetchone()
+    columns = json.dumps({name: note for name, _, note in typed}, ensure_ascii=False)
+    return (f"{{table_comment: {sqltext.literal((comment and comment[0]) or '')}, "
+            f"column_comments: {sqltext.literal(columns)}}}")
 
 
 def _remove(path: Path) -> None:

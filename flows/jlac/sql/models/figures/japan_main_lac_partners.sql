@@ -17,7 +17,9 @@ SELECT
     c.source,
     c.is_provisional,
     c.vintage,
-    fx.jpy_per_usd,
+    -- 3 decimals as the other value columns and docs/report-site.md (109.773); the CSV read 109.77299999999998
+    -- (found by a QA pass). The conversions above use the unrounded average
+    round(fx.jpy_per_usd, 3) AS jpy_per_usd,
     c.value_usd_note
 FROM chosen AS c
 LEFT JOIN {{ ref('fct_fx_annual') }} AS fx ON fx.year = c.year

@@ -123,6 +123,25 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     -- from open statistics: their status says so ('matches cited source'), not 'reproduced' (C09, C22-C24 read as
     -- re-derived from open data)
     SELECT * FROM (VALUES ('C09'), ('C22'), ('C23'), ('C24')) AS t(claim_id)
+), unstated AS (  -- cited claims whose report_value is not the report's statement but the reviewed seed's, so the
+    -- comparison could not fail (C22-C24 read 'matches cited source'; found by a QA pass). Read from the claims seed:
+    -- a claim marked '(context)' is context the curator added (C24: the report gives no count for LAC); a dated
+    -- claim whose value is a day while its ref_period is a year gives a day the report does not state (C22: "during
+    -- his 2018 visit to Argentina"; C23: "August 2014"). Only for cited claims: a dated claim of open data (C13) has
+    -- no seed behind its report_value
+    SELECT c.claim_id,
+           CASE WHEN c.unit = 'date' THEN 'looked up, not compared' ELSE 'context, not stated in the report' END
+               AS status,
+           CASE WHEN c.unit = 'date'
+                THEN '; the report does not state the day (period ' || c.ref_period || '): the date is the seed''s, '
+                     || 'not compared'
+                ELSE '; the number is the cited source''s, added as context: the report does not state it, not '
+                     || 'compared' END AS why
+    FROM {{ source('seeds', 'report_claims') }} AS c
+    JOIN cited USING (claim_id)
+    WHERE regexp_matches(c.claim_paraphrased, '\(context\)')
+       OR (c.unit = 'date' AND regexp_full_match(c.report_value, '\d{4}-\d{2}-\d{2}')
+           AND regexp_full_match(c.ref_period, '\d{4}'))
 ), partial AS (  -- a claim whose span has years missing from Figure 1: shown with the years it covers, never compared
     SELECT claim_id FROM fig1 WHERE missing_years IS NOT NULL
 ), claims AS (
@@ -130,13 +149,18 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     FROM {{ source('seeds', 'report_claims') }} c
 )
 -- comparable: the claims set against a jlac value (reproduced or differs, from open data or a cited source); not those
--- measured otherwise, over an incomplete span, or without a jlac value (they read TRUE: a QA pass)
+-- measured otherwise, over an incomplete span, or without a jlac value (they read TRUE: a QA pass), nor those whose
+-- report value the report does not state (unstated)
 SELECT claims_out.* REPLACE (
-    CASE WHEN cited.claim_id IS NULL THEN status
-         WHEN status = 'reproduced' THEN 'matches cited source'
-         WHEN status = 'differs' THEN 'differs from cited source'
-         ELSE status END AS status,
-    status IN ('reproduced', 'differs') AS comparable)
+    CASE WHEN cited.claim_id IS NULL OR claims_out.status NOT IN ('reproduced', 'differs') THEN claims_out.status
+         WHEN unstated.claim_id IS NOT NULL THEN unstated.status
+         WHEN claims_out.status = 'reproduced' THEN 'matches cited source'
+         ELSE 'differs from cited source' END AS status,
+    claims_out.status IN ('reproduced', 'differs') AND unstated.claim_id IS NULL AS comparable,
+    CASE WHEN unstated.claim_id IS NULL THEN claims_out.difference END AS difference,
+    CASE WHEN unstated.claim_id IS NULL THEN claims_out.difference_pct END AS difference_pct,
+    claims_out.jlac_source || CASE WHEN unstated.claim_id IS NOT NULL AND claims_out.status IN ('reproduced', 'differs')
+                                   THEN unstated.why ELSE '' END AS jlac_source)
 FROM (
 SELECT
     c.claim_id,
@@ -177,4 +201,5 @@ LEFT JOIN partial p USING (claim_id)
 LEFT JOIN needs n USING (claim_id)
 ) AS claims_out
 LEFT JOIN cited ON cited.claim_id = claims_out.claim_id
+LEFT JOIN unstated ON unstated.claim_id = claims_out.claim_id
 ORDER BY claims_out.claim_id
