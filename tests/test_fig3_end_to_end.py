@@ -403,7 +403,7 @@ def test_every_chart_keeps_its_text_inside_the_figure(built, tmp_path, monkeypat
     note stopped at "...2000-2001, 200"). Every chart with a note, drawn from the real tables: every text inside the
     figure, and the whole note still there."""
     from jlac import figures
-    from jlac.figures import fig1_japan_lac_trade, japan_main_lac_partners
+    from jlac.figures import fig1_japan_lac_trade, japan_lac_hs_sections, japan_main_lac_partners
 
     con, _ = built
     drawn: dict[str, tuple[list[str], str]] = {}
@@ -420,15 +420,17 @@ def test_every_chart_keeps_its_text_inside_the_figure(built, tmp_path, monkeypat
         fig.savefig = savefig
         return figures.save(fig, outdir, stem, rect)
 
-    for module in (fig1_japan_lac_trade, fig2_mexico_auto_plants, fig3_costa_rica_finance, japan_main_lac_partners):
+    for module in (fig1_japan_lac_trade, fig2_mexico_auto_plants, fig3_costa_rica_finance, japan_main_lac_partners,
+                   japan_lac_hs_sections):
         monkeypatch.setattr(module, "save", checking_save)
     fig1_japan_lac_trade.render(con, tmp_path)
     fig2_mexico_auto_plants.render(con, tmp_path)
     fig3_costa_rica_finance.render(con, tmp_path)
     fig3_costa_rica_finance.render_recipient(con, tmp_path, "NIC")  # one panel: a figure 552 px wide
     japan_main_lac_partners.render(con, tmp_path)
+    japan_lac_hs_sections.render(con, tmp_path)
     assert {"fig1_japan_lac_trade", "fig2_mexico_auto_plants_2018", "fig3_costa_rica_finance", "china_lac_lending",
-            "fig3_finance_nic", "japan_main_lac_partners"} <= set(drawn)
+            "fig3_finance_nic", "japan_main_lac_partners", "japan_lac_imports_by_hs_section"} <= set(drawn)
     outside = {stem: texts for stem, (texts, _) in drawn.items() if texts}
     assert outside == {}, "\n".join(f"{stem}: {text}" for stem, texts in outside.items() for text in texts)
     # wrapped, not cut: the notes' last words are drawn

@@ -8,8 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from jlac.figures import save, year_spans  # noqa: E402
+from jlac.figures import add_note, save, year_spans  # noqa: E402
 
 NAME = "japan_lac_imports_by_hs_section"
 EMPTY_NOTE = ("No real rows: the mirror has no partner split of MOF's HS-9 table and no Comtrade HS 27/44 rows "
@@ -35,6 +36,7 @@ def render(con, outdir: Path) -> list[Path]:
     written = [outdir / f"{NAME}.csv"]
     df.to_csv(written[0], index=False)
     fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
+    notes: list[str] = []
     if df.empty:
         ax.axis("off")
         ax.text(0.5, 0.5, EMPTY_NOTE, ha="center", va="center", wrap=True, fontsize=10)
@@ -58,11 +60,11 @@ def render(con, outdir: Path) -> list[Path]:
             ax.bar(wide.index, wide[section], bottom=bottom, label=section)
             bottom = wide[section] if bottom is None else bottom + wide[section]
         ax.set_ylabel("US$ millions")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years: a few of them had ticks at 2024.75 (QA pass)
         ax.legend(title="HS section", frameon=False, ncol=2, fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
         partial = sorted(int(y) for y in df.loc[df["coverage"] != "all HS chapters", "year"].unique())
         whole = sorted(int(y) for y in df.loc[df["coverage"] == "all HS chapters", "year"].unique())
-        notes = []
         if partial:
             notes.append(f"{year_spans(partial)}: UN Comtrade HS 27 (section V) and HS 44 (IX) only"
                          + (f"; {year_spans(whole)}: MOF HS-9 x country, all chapters." if whole else "."))
@@ -71,11 +73,9 @@ def render(con, outdir: Path) -> list[Path]:
         if in_progress:
             notes.append("Not drawn: " + ", ".join(f"{y} ({_months(m)} only, MOF's year in progress)"
                                                    for y, m in sorted(in_progress.items())) + ".")
-        if notes:
-            fig.text(0.01, 0.04, " ".join(notes), fontsize=7, color="#555555")
     ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)
     names = {"mof-hs9-country": "MOF Trade Statistics of Japan via e-Stat", "comtrade-classic-hs27-hs44": "UN Comtrade"}
     used = [names.get(x, x) for x in sorted(set(df["source"]), key=lambda x: list(names).index(x) if x in names else 9)]
-    fig.text(0.01, 0.01, f"Sources: {', '.join(used) if used else 'none with real rows yet'}; via jlac.",
-             fontsize=7, color="#555555")
-    return written + save(fig, outdir, NAME, rect=(0, 0.06, 1, 1))
+    sources = f"Sources: {', '.join(used) if used else 'none with real rows yet'}; via jlac."
+    note_top = add_note(fig, "\n".join([" ".join(notes), sources] if notes else [sources]))  # wrapped to the width
+    return written + save(fig, outdir, NAME, rect=(0, note_top, 1, 1))
