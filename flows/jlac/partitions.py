@@ -47,13 +47,6 @@ from jlac.sources import Source
 log = logging.getLogger(__name__)
 
 
-def code_version(source: Source) -> str:
-    """Changes whenever the parser's code or declared columns change (same rule as whole-batch sources)."""
-    from jlac.parse import code_version as batch_code_version
-
-    return batch_code_version(source)
-
-
 def checks_version(source: Source) -> str:
     """Changes whenever the source's Great Expectations suite changes: published partitions are checked again."""
     module = importlib.import_module(f"{source.package}.checks")
@@ -71,10 +64,14 @@ def partition_path(settings: Settings, source: Source, snapshot: Snapshot, rel: 
     version and the synthetic tag. Named by content alone, a file refused by validation and sent again under
     another name reused the partition of its first name: the checks of the new name selected no row, and its
     rows were published (found by a QA pass)."""
+    if not version:
+        from jlac import parse  # (jlac.parse imports this module)
+
+        version = parse.code_version(source)
     sha = next(f.sha256 for f in snapshot.files if f.path == rel)
     name = hashlib.sha256(rel.encode()).hexdigest()[:8]
     tag = "-synthetic" if _synthetic(snapshot) else ""
-    return settings.cache_dir / source.name / "parts" / f"{sha}-{name}-{version or code_version(source)}{tag}.parquet"
+    return settings.cache_dir / source.name / "parts" / f"{sha}-{name}-{version}{tag}.parquet"
 
 
 # --- verify ----------------------------------------------------------------------------------------
@@ -97,7 +94,7 @@ def _bytes_needed(settings: Settings, snapshot: Snapshot):
     if source is None:
         return lambda rel: True
     if source.partitioned:
-        version = code_version(source)
+        version = parse.code_version(source)
         return lambda rel: not parquet_intact(partition_path(settings, source, snapshot, rel, version))
     cached = parquet_intact(parse.cache_path(settings, source, snapshot))
     return lambda rel: not cached
@@ -276,7 +273,9 @@ def parse_all(settings: Settings, source: Source, snapshot: Snapshot, fan_out=No
     files = source.data_files(snapshot)
     if not files:
         raise ParseError(f"{source.name} {snapshot.id}: no data file in the snapshot")
-    version = code_version(source)
+    from jlac import parse  # (jlac.parse imports this module)
+
+    version = parse.code_version(source)
     todo = [f for f in files if not parquet_intact(partition_path(settings, source, snapshot, f, version))]
     if todo and fan_out is not None:
         fan_out(todo, version)
@@ -396,7 +395,9 @@ def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | N
     if rows is None:  # check everything
         return None
     done = {Path(r[0]).name for r in rows}
-    version = code_version(source)
+    from jlac import parse  # (jlac.parse imports this module)
+
+    version = parse.code_version(source)
     # by name (sha256 of the file + parser version): the same partition, even where the cache has moved
     return [f for f in source.data_files(snapshot)
             if partition_path(settings, source, snapshot, f, version).name not in done]
