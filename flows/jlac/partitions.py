@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
 import logging
 import os
@@ -48,9 +47,13 @@ log = logging.getLogger(__name__)
 
 
 def checks_version(source: Source) -> str:
-    """Changes whenever the source's Great Expectations suite changes: published partitions are checked again."""
-    module = importlib.import_module(f"{source.package}.checks")
-    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:16]
+    """Changes whenever the code of the source's checks changes: its checks.py and every jlac module it uses
+    (``jlac.checks``, ``jlac.validation``, ...), so published partitions are checked again after a fix in any."""
+    from jlac import parse  # (jlac.parse imports this module)
+
+    h = hashlib.sha256()
+    parse.hash_code(h, importlib.import_module(f"{source.package}.checks"))
+    return h.hexdigest()[:16]
 
 
 def _synthetic(snapshot: Snapshot) -> bool:
