@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 
 from jlac.errors import ParseError
 
 
 def header_cells(line: str) -> list[str]:
-    """The cells of a CSV header line (BOM, line ending, spaces and quotes around cells dropped)."""
-    return [c.strip().strip('"').strip() for c in line.lstrip("\ufeff").strip().split(",")]  # quoted or not
+    """The cells of a CSV header line (BOM, line ending and spaces around cells dropped), read as a CSV reader
+    reads them: a quoted cell may hold a comma or a doubled quote, so it is one cell, as DuckDB's reader sees it."""
+    row = next(csv.reader([line.lstrip("\ufeff").strip()], skipinitialspace=True), [])
+    return [c.strip() for c in row]
 
 
 def april_as_apr(name: str) -> str:
