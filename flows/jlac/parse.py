@@ -74,10 +74,12 @@ def code_version(source: Source) -> str:
 
 
 def cache_key(source: Source, snapshot: Snapshot) -> str:
+    """The parse's cache key: a digest of the snapshot's fingerprint and the parser's ``code_version``."""
     return hashlib.sha256(f"{snapshot.fingerprint}/{code_version(source)}".encode()).hexdigest()[:24]
 
 
 def cache_path(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
+    """Where the snapshot's parsed batch is cached: ``<JLAC_CACHE>/<source>/<vintage>-<cache_key>.parquet``."""
     return settings.cache_dir / source.name / f"{snapshot.vintage}-{cache_key(source, snapshot)}.parquet"
 
 

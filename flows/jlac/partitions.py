@@ -233,6 +233,7 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
 
 
 def stats_path(partition: Path) -> Path:
+    """The file beside a partition keeping its row count and min/max (``<partition>.stats.json``)."""
     return partition.with_name(partition.name + ".stats.json")
 
 
@@ -254,6 +255,8 @@ def _write_stats(con: duckdb.DuckDBPyConnection, source: Source, parquet: Path, 
 
 
 def read_stats(con: duckdb.DuckDBPyConnection, source: Source, partition: Path) -> dict:
+    """A partition's ``{"rows": n, "minmax": [...]}`` (min and max of each ``source.partition_stats`` column), from
+    the file beside it; read from the Parquet footer, and written beside it, when that file is missing or torn."""
     try:
         return json.loads(stats_path(partition).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):  # written by an older jlac: read the footer once
@@ -261,6 +264,8 @@ def read_stats(con: duckdb.DuckDBPyConnection, source: Source, partition: Path) 
 
 
 def parts_list_path(settings: Settings, source: Source, snapshot: Snapshot, version: str) -> Path:
+    """Where ``parse_all`` writes the list of a snapshot's partitions, named by its vintage and a digest of the
+    snapshot's fingerprint and the parser's ``version``."""
     key = hashlib.sha256(f"{snapshot.fingerprint}/{version}".encode()).hexdigest()[:24]
     return settings.cache_dir / source.name / f"{snapshot.vintage}-{key}.parts.json"
 

@@ -39,6 +39,7 @@ STORAGE_VERSION = "v1.0.0"
 
 
 def build_path(settings: Settings, run_id: str) -> Path:
+    """The build file of a run, ``<run id>.duckdb`` in the build folder (``.build/`` beside the warehouse)."""
     return settings.build_dir / f"{run_id}.duckdb"
 
 
