@@ -169,14 +169,21 @@ def test_read_commands_read_a_copy_while_a_session_holds_the_warehouse_for_writi
         result = runner.invoke(app, ["sql", "-f", "csv", "SELECT total_usd_bn FROM figures.fig1_japan_lac_trade "
                                      "WHERE year = 2018"], env=env)
         assert result.exit_code == 0 and "57.254" in result.output, result.output
+        printed = {}
         for args in (["revisions"], ["figures"], ["report"], ["export", "parquet", str(tmp_path / "parquet")]):
             result = runner.invoke(app, args, env=env)
             assert result.exit_code == 0, (args, result.output)
             assert "lock" not in result.output.lower() and "cannot be read" not in result.output, result.output
+            printed[args[0]] = result.output
     finally:
         holder.kill()
         holder.wait()
-    assert (tmp_path / "out" / "figures").is_dir() or any((tmp_path / "out").iterdir())
+    # `jlac figures` drew every figure into JLAC_OUTPUT, printed each file it wrote and recorded them
+    out = tmp_path / "out"
+    record = json.loads((out / "figures.json").read_text(encoding="utf-8"))
+    recorded = {out / name for module, entry in record.items() if module != "_drawn_by" for name in entry["files"]}
+    assert {Path(line) for line in printed["figures"].splitlines() if line.strip()} == recorded
+    assert out / "fig1_japan_lac_trade.csv" in recorded and all(p.is_file() for p in recorded), sorted(recorded)
     assert (tmp_path / "parquet" / "figures").is_dir()
     assert sorted(p.name for p in home.iterdir() if "read-" in p.name) == []
 

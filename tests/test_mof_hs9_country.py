@@ -19,7 +19,7 @@ from hs9_helpers import TARGETS, build, generator, settings_for
 from jlac import partitions, plan
 from jlac.config import Settings
 from jlac.errors import JlacError, ParseError, SnapshotError
-from jlac.snapshots import latest_snapshot
+from jlac.snapshots import latest_snapshot, load_snapshot
 from jlac.sources import all_sources
 from jlac.sources.mof_hs9_country import source as source_mod
 from trade_helpers import fred_monthly_rates
@@ -238,6 +238,21 @@ def test_header_without_country_fails_naming_the_column(tmp_path, generated):
     snap = latest_snapshot(SRC, settings_for(tmp_path / "h", tmp_path / "m"))
     with pytest.raises(ParseError, match=r"hs9-country-2017-exp.csv: header column 4 is 'Unit1', expected 'Country'"):
         partitions.parse_all(settings_for(tmp_path / "h", tmp_path / "m"), all_sources()[SRC], snap)
+
+
+def test_a_quoted_header_cell_holding_a_comma_is_one_cell(tmp_path, generated):
+    """A header cell is read as a CSV reader (and DuckDB) reads it: a quoted comma does not split it, so the error
+    names the cell as the file has it and counts the columns the file has."""
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2017-exp.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0].replace("Exp or Imp", '"Exp, or Imp"', 1), *lines[1:3]]) + "\n",
+                    encoding="utf-8")
+    write_manifest(vintage, SRC)
+    with duckdb.connect() as con, pytest.raises(
+            ParseError, match=r"hs9-country-2017-exp.csv: header column 1 is 'Exp, or Imp', expected 'Exp or Imp' "
+                              r"\(45 columns, expected 45\)"):
+        source_mod.parse_file(load_snapshot(vintage), path.name, con)
 
 
 def test_a_parse_that_cannot_see_the_file_or_write_the_cache_says_so(tmp_path, generated):

@@ -112,6 +112,27 @@ def test_changed_header_names_file_and_column(tmp_path, hs9_dir):
         all_sources()[HS9].parse(snap, duckdb.connect())
 
 
+def test_a_quoted_header_is_read_cell_by_cell(tmp_path, hs9_dir):
+    """Every header cell quoted reads as the plain header; a quoted cell holding a comma is one cell, named whole."""
+    vintage = tmp_path / HS9 / "2099-01-01"
+    vintage.mkdir(parents=True)
+    text = (hs9_dir / "ik-110h2018i001.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    quoted = ",".join(f'"{c}"' for c in text[0].rstrip("\r\n").split(",")) + "\n"
+    (vintage / "ik-110h2018i001.csv").write_text(quoted + "".join(text[1:3]), encoding="utf-8")
+    write_manifest(vintage, HS9)
+    settings = Settings(warehouse=tmp_path / "w.duckdb", snapshots=tmp_path / "s", mirrors=(tmp_path,),
+                        output=tmp_path / "o")
+    assert all_sources()[HS9].parse(latest_snapshot(HS9, settings), duckdb.connect()).count("*").fetchall() == [(2,)]
+
+    (vintage / "ik-110h2018i001.csv").write_text(quoted.replace('"Year"', '"Year, calendar"') + "".join(text[1:3]),
+                                                 encoding="utf-8")
+    write_manifest(vintage, HS9)
+    expected = (r"ik-110h2018i001.csv: header column 2 is 'Year, calendar', expected 'Year' "
+                r"\(44 columns, expected 44\)")
+    with pytest.raises(ParseError, match=expected):
+        all_sources()[HS9].parse(latest_snapshot(HS9, settings), duckdb.connect())
+
+
 @pytest.mark.parametrize("crlf", ["ik-110h2017i001.csv", "ik-110h2018i001.csv"])
 def test_a_file_with_other_line_endings_is_read_whole(tmp_path, hs9_dir, crlf):
     """Two years, one re-saved with Windows line endings (first or second in the list): every line of both is read.

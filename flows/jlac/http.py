@@ -669,10 +669,6 @@ def _without_query(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
 
 
-def host_of(url: str) -> str:
-    return urlsplit(url).hostname or ""
-
-
 def now_iso() -> str:
     """Retrieval time for manifests (UTC, seconds)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()

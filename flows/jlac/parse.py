@@ -46,6 +46,14 @@ def _jlac_modules(*modules) -> list:
     return [seen[n] for n in sorted(seen)]
 
 
+def hash_code(h, *modules) -> None:
+    """Feed ``h`` (a hashlib object) the name and source text of ``modules`` and of every jlac module they use
+    (``_jlac_modules``): a version built on it changes whenever any code those modules can run changes."""
+    for mod in _jlac_modules(*modules):
+        h.update(mod.__name__.encode())
+        h.update(inspect.getsource(mod).encode())
+
+
 PARSE_CORE = "2"  # bump when parse_to_cache changes what it writes (2: identical repeats dropped)
 
 
@@ -54,9 +62,7 @@ def code_version(source: Source) -> str:
     reviewed data files (country-name overrides, ...), the declared columns, and the source or jlac version."""
     module = importlib.import_module(f"{source.package}.source")  # the folder's package is walked too (its __init__)
     h = hashlib.sha256()
-    for mod in _jlac_modules(module, importlib.import_module(source.package)):
-        h.update(mod.__name__.encode())
-        h.update(inspect.getsource(mod).encode())
+    hash_code(h, module, importlib.import_module(source.package))
     data_dir = config.DATA_DIR  # reviewed files parsers read (country-name overrides, ...)
     for path in sorted(data_dir.rglob("*")) if data_dir.is_dir() else []:
         if path.is_file():
@@ -68,10 +74,12 @@ def code_version(source: Source) -> str:
 
 
 def cache_key(source: Source, snapshot: Snapshot) -> str:
+    """The parse's cache key: a digest of the snapshot's fingerprint and the parser's ``code_version``."""
     return hashlib.sha256(f"{snapshot.fingerprint}/{code_version(source)}".encode()).hexdigest()[:24]
 
 
 def cache_path(settings: Settings, source: Source, snapshot: Snapshot) -> Path:
+    """Where the snapshot's parsed batch is cached: ``<JLAC_CACHE>/<source>/<vintage>-<cache_key>.parquet``."""
     return settings.cache_dir / source.name / f"{snapshot.vintage}-{cache_key(source, snapshot)}.parquet"
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
 import logging
 import os
@@ -47,17 +46,14 @@ from jlac.sources import Source
 log = logging.getLogger(__name__)
 
 
-def code_version(source: Source) -> str:
-    """Changes whenever the parser's code or declared columns change (same rule as whole-batch sources)."""
-    from jlac.parse import code_version as batch_code_version
-
-    return batch_code_version(source)
-
-
 def checks_version(source: Source) -> str:
-    """Changes whenever the source's Great Expectations suite changes: published partitions are checked again."""
-    module = importlib.import_module(f"{source.package}.checks")
-    return hashlib.sha256(inspect.getsource(module).encode()).hexdigest()[:16]
+    """Changes whenever the code of the source's checks changes: its checks.py and every jlac module it uses
+    (``jlac.checks``, ``jlac.validation``, ...), so published partitions are checked again after a fix in any."""
+    from jlac import parse  # (jlac.parse imports this module)
+
+    h = hashlib.sha256()
+    parse.hash_code(h, importlib.import_module(f"{source.package}.checks"))
+    return h.hexdigest()[:16]
 
 
 def _synthetic(snapshot: Snapshot) -> bool:
@@ -71,10 +67,14 @@ def partition_path(settings: Settings, source: Source, snapshot: Snapshot, rel: 
     version and the synthetic tag. Named by content alone, a file refused by validation and sent again under
     another name reused the partition of its first name: the checks of the new name selected no row, and its
     rows were published (found by a QA pass)."""
+    if not version:
+        from jlac import parse  # (jlac.parse imports this module)
+
+        version = parse.code_version(source)
     sha = next(f.sha256 for f in snapshot.files if f.path == rel)
     name = hashlib.sha256(rel.encode()).hexdigest()[:8]
     tag = "-synthetic" if _synthetic(snapshot) else ""
-    return settings.cache_dir / source.name / "parts" / f"{sha}-{name}-{version or code_version(source)}{tag}.parquet"
+    return settings.cache_dir / source.name / "parts" / f"{sha}-{name}-{version}{tag}.parquet"
 
 
 # --- verify ----------------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def _bytes_needed(settings: Settings, snapshot: Snapshot):
     if source is None:
         return lambda rel: True
     if source.partitioned:
-        version = code_version(source)
+        version = parse.code_version(source)
         return lambda rel: not parquet_intact(partition_path(settings, source, snapshot, rel, version))
     cached = parquet_intact(parse.cache_path(settings, source, snapshot))
     return lambda rel: not cached
@@ -233,6 +233,7 @@ def parse_partition(settings: Settings, source: Source, snapshot: Snapshot, rel:
 
 
 def stats_path(partition: Path) -> Path:
+    """The file beside a partition keeping its row count and min/max (``<partition>.stats.json``)."""
     return partition.with_name(partition.name + ".stats.json")
 
 
@@ -254,6 +255,8 @@ def _write_stats(con: duckdb.DuckDBPyConnection, source: Source, parquet: Path, 
 
 
 def read_stats(con: duckdb.DuckDBPyConnection, source: Source, partition: Path) -> dict:
+    """A partition's ``{"rows": n, "minmax": [...]}`` (min and max of each ``source.partition_stats`` column), from
+    the file beside it; read from the Parquet footer, and written beside it, when that file is missing or torn."""
     try:
         return json.loads(stats_path(partition).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):  # written by an older jlac: read the footer once
@@ -261,6 +264,8 @@ def read_stats(con: duckdb.DuckDBPyConnection, source: Source, partition: Path) 
 
 
 def parts_list_path(settings: Settings, source: Source, snapshot: Snapshot, version: str) -> Path:
+    """Where ``parse_all`` writes the list of a snapshot's partitions, named by its vintage and a digest of the
+    snapshot's fingerprint and the parser's ``version``."""
     key = hashlib.sha256(f"{snapshot.fingerprint}/{version}".encode()).hexdigest()[:24]
     return settings.cache_dir / source.name / f"{snapshot.vintage}-{key}.parts.json"
 
@@ -276,7 +281,9 @@ def parse_all(settings: Settings, source: Source, snapshot: Snapshot, fan_out=No
     files = source.data_files(snapshot)
     if not files:
         raise ParseError(f"{source.name} {snapshot.id}: no data file in the snapshot")
-    version = code_version(source)
+    from jlac import parse  # (jlac.parse imports this module)
+
+    version = parse.code_version(source)
     todo = [f for f in files if not parquet_intact(partition_path(settings, source, snapshot, f, version))]
     if todo and fan_out is not None:
         fan_out(todo, version)
@@ -396,7 +403,9 @@ def files_to_validate(settings: Settings, source: Source, snapshot: Snapshot | N
     if rows is None:  # check everything
         return None
     done = {Path(r[0]).name for r in rows}
-    version = code_version(source)
+    from jlac import parse  # (jlac.parse imports this module)
+
+    version = parse.code_version(source)
     # by name (sha256 of the file + parser version): the same partition, even where the cache has moved
     return [f for f in source.data_files(snapshot)
             if partition_path(settings, source, snapshot, f, version).name not in done]

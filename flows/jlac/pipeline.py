@@ -1,10 +1,18 @@
-"""The refresh: one Prefect flow, its stages Prefect tasks over plain functions.
+"""The refresh: the Prefect flow ``jlac-refresh``, its stages Prefect tasks.
 
-fetch (optional) -> discover -> verify -> plan -> parse -> load -> validate -> model -> figures -> publish
+fetch (optional) -> discover -> verify -> plan -> parse -> new-build -> load -> validate -> model -> figures -> docs
+-> publish -> after-publish (an unchanged plan: only the after-publish catch-up, and figures when drawn by other code)
 
-Each task wraps a plain function of its own module (``jlac.plan``, ``jlac.parse``, ``jlac.load``,
-``jlac.validation``, ``jlac.meta``, ``jlac.figures``, ``jlac.publish_hooks``); tests call those functions or the
-flow. The flow runs on Prefect's temporary local API unless ``PREFECT_API_URL`` names a server.
+Some tasks wrap a function of another module as it is: ``discover`` (``jlac.plan``), ``verify``
+(``jlac.partitions``), ``parse`` (``jlac.parse``), ``load`` (``jlac.load``), ``figures`` (``jlac.figures``),
+``publish`` (``jlac.warehouse.publish_with_hooks``: the before-publish hooks, then the swap), ``after-publish`` and
+``after-publish catch-up`` (``jlac.publish_hooks``). The others wrap a function defined here over those modules:
+``fetch`` (``fetch_source``), ``plan`` (``plan_build``), ``new-build`` (``new_build``: an empty file, or a copy of
+the published warehouse), ``validate`` (``validate_source``: Failed when a suite fails), ``model`` and ``docs``
+(``run_models``, ``write_docs``: dbt through ``jlac.transform``) and ``parse-partition`` (one file of a partitioned
+source, in the subflow ``jlac-parse-partitions`` when ``JLAC_TASK_RUNNER`` names a runner). The meta tables
+(``jlac.meta``), the validation report and the ledger line are written in the flow's body, by no task. Tests call
+the functions or the flow. The flow runs on Prefect's temporary local API unless ``PREFECT_API_URL`` names a server.
 
 A refresh costs what changed (``jlac.plan``): when every input equals the published warehouse's, nothing is
 built or published; when some sources have new snapshots, the build starts as a copy of the published

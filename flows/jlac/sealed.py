@@ -31,6 +31,7 @@ def checksum(path: Path) -> str:
 
 
 def seal_path(path: Path) -> Path:
+    """The seal of a cache file, beside it: ``<file>.seal.json``."""
     return path.with_name(path.name + ".seal.json")
 
 

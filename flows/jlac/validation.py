@@ -56,6 +56,9 @@ class ExpectationOutcome:
 
 @dataclass
 class SuiteResult:
+    """The result of one check of a source's suite on one snapshot (``snapshot_id`` None: none, the raw table must
+    be empty): whether the whole check passed, and one outcome per expectation."""
+
     suite: str  # e.g. "imf-dots: all rows"
     source: str
     snapshot_id: str | None
@@ -64,6 +67,7 @@ class SuiteResult:
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
+        """The expectations that failed, in the check's order."""
         return [o for o in self.outcomes if not o.success]
 
 

@@ -39,6 +39,7 @@ STORAGE_VERSION = "v1.0.0"
 
 
 def build_path(settings: Settings, run_id: str) -> Path:
+    """The build file of a run, ``<run id>.duckdb`` in the build folder (``.build/`` beside the warehouse)."""
     return settings.build_dir / f"{run_id}.duckdb"
 
 
@@ -54,18 +55,18 @@ def new_build(settings: Settings, run_id: str) -> Path:
     return path
 
 
-def remove_stale_builds(settings: Settings, keep: str | None = None) -> list[Path]:
+def remove_stale_builds(settings: Settings) -> list[Path]:
     """Delete build files and staged outputs (charts, docs site: ``<run id>-output``) left by crashed runs (only
-    called while holding the refresh lock, after the outputs of a run that did publish were moved into place)."""
+    called while holding the refresh lock, after the outputs of a run that did publish were moved into place);
+    return what was deleted."""
     removed = []
     if settings.build_dir.is_dir():
         for p in [*settings.build_dir.glob("*.duckdb*"), *settings.build_dir.glob("*-output")]:
-            if keep is None or not p.name.startswith(keep):
-                if p.is_dir() and not p.is_symlink():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    p.unlink(missing_ok=True)
-                removed.append(p)
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            removed.append(p)
     return removed
 
 

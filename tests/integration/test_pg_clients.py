@@ -125,7 +125,7 @@ def test_psycopg_parameters_string_date_bool_null(served):
 
 
 @pytest.mark.parametrize("driver", ["postgresql+psycopg", "postgresql+psycopg2"])
-def test_sqlalchemy_inspector_and_pandas(served, driver):
+def test_sqlalchemy_inspector_and_pandas(served, full_home, driver):
     engine = sa.create_engine(served.url(driver))
     try:
         insp = sa.inspect(engine)
@@ -138,11 +138,17 @@ def test_sqlalchemy_inspector_and_pandas(served, driver):
         assert isinstance(cols["value_usd"]["type"], sa.Double | sa.Float)
         assert cols["year"]["comment"]
         assert insp.get_table_comment("fct_trade_annual", schema="marts")["text"]
-        # every mart and figure can be read as a dataset
+        # every mart and figure can be read as a dataset, every row of it
+        duck = _duck(full_home)
+        counts = {}
         for schema, tables in (("marts", marts), ("figures", figures)):
             for table in tables:
                 with engine.connect() as con:
-                    assert con.execute(sa.text(f'SELECT count(*) FROM {schema}."{table}"')).scalar() >= 0
+                    got = con.execute(sa.text(f'SELECT count(*) FROM {schema}."{table}"')).scalar()
+                counts[f"{schema}.{table}"] = got
+                assert got == duck.execute(f'SELECT count(*) FROM w.{schema}."{table}"').fetchone()[0], (schema, table)
+        duck.close()
+        assert counts["marts.fct_trade_annual"] > 0 and counts["figures.fig1_japan_lac_trade"] > 0, counts
         fig1 = pd.read_sql_table("fig1_japan_lac_trade", engine, schema="figures")
         row = fig1.set_index("year").loc[2018]
         assert (row["exports_usd_bn"], row["imports_usd_bn"]) == (29.819, 27.435)

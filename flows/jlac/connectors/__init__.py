@@ -294,6 +294,7 @@ def _validators_in(entry: dict) -> dict:
 
 
 def raw_fingerprint(path: Path) -> str:
+    """A fetched file's fingerprint as its bytes: their sha256 (``store_if_changed``'s default)."""
     return sha256_file(path)
 
 

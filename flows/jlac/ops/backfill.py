@@ -31,6 +31,7 @@ class BackfillResult:
 
 
 def check_range(first: int, last: int) -> None:
+    """Refuse (ValueError) a backfill range that is empty (``first`` after ``last``) or outside 1960-2100."""
     if first > last:
         raise ValueError(f"backfill range {first}..{last} is empty: --from must not be after --to")
     if first < 1960 or last > 2100:

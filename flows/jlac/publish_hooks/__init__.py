@@ -49,11 +49,14 @@ class PublishContext:
 
     @property
     def published(self) -> Path:
+        """The published warehouse's path (``JLAC_WAREHOUSE``): the new warehouse once the swap is done (after)."""
         return self.settings.warehouse
 
 
 @dataclass(frozen=True)
 class PublishHook:
+    """A consumer of new warehouses: its ``before`` and ``after`` callables (either may be None), run in ``order``."""
+
     name: str
     before: Callable[[PublishContext], None] | None = None
     after: Callable[[PublishContext], dict | None] | None = None  # may return details for the run record

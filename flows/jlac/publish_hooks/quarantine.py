@@ -21,6 +21,7 @@ def message(record) -> str | None:
 
 
 def after(ctx: PublishContext) -> dict | None:
+    """Alert the rows this run set aside in quarantine; return the rows per source, None when it set none aside."""
     from jlac.ops import alerts
 
     text = message(ctx.record)

@@ -179,6 +179,9 @@ def removal_message(run_id: str, rows: list[tuple[str, int, list[int]]]) -> str 
 
 
 def before(ctx: PublishContext) -> None:
+    """Record in the build every published trade value it changes (``record``), then refuse an implausible change.
+    A published warehouse too damaged to compare is replaced without that record (its revisions carried forward when
+    they read, the file kept aside); an incremental build, a copy of that damage, is refused."""
     try:
         record(ctx.build, ctx.previous, ctx.record.run_id)
     except duckdb.Error:
@@ -234,6 +237,7 @@ def _damaged(previous) -> str | None:
 
 
 def after(ctx: PublishContext) -> dict | None:
+    """Alert the published values this run removed, per source; return what was alerted, None when it removed none."""
     from jlac.ops import alerts
 
     rows = removed(ctx.published, ctx.record.run_id)

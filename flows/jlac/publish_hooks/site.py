@@ -10,6 +10,7 @@ from jlac.publish_hooks import PublishContext, PublishHook
 
 
 def after(ctx: PublishContext) -> dict:
+    """Write the report site for the published warehouse, with the charts this refresh rendered; return its index."""
     from jlac.site import write_site
 
     # the charts this refresh rendered from the same warehouse were just moved into JLAC_OUTPUT

@@ -13,7 +13,7 @@ read into the section's provenance).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from jlac.figures import year_spans
 
@@ -46,7 +46,6 @@ class Section:
     charts: tuple[tuple[str, str], ...]  # (glob of chart files in the assets, alt text)
     tables: tuple[TableSpec, ...]
     reconciliation: tuple[TableSpec, ...] = ()
-    extra_sources: tuple[str, ...] = field(default=())
     # (this section's page data, every section's by id) -> (title, caption) written from the data; None: as above
     describe: Callable[[dict, dict[str, dict]], tuple[str, str]] | None = None
 

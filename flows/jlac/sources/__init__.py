@@ -47,6 +47,8 @@ PROVENANCE = ("file", "sheet", "row_number")
 
 @dataclass(frozen=True)
 class Column:
+    """A declared column of a source's raw table: its name, DuckDB type and description (the table's COMMENT)."""
+
     name: str
     type: str  # DuckDB type
     description: str
@@ -122,10 +124,12 @@ class Source:
 
     @property
     def partitioned(self) -> bool:
+        """Whether the source is parsed file by file into Parquet partitions (``parse_file`` set; jlac.partitions)."""
         return self.parse_file is not None
 
     @property
     def raw_table(self) -> str:
+        """The source's raw table in the warehouse, ``raw.<table>`` (a view over the partitions when partitioned)."""
         return f"raw.{self.table}"
 
     @property

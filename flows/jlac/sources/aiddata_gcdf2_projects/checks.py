@@ -12,6 +12,8 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.aiddata_gcdf2_projects: schema, unique project ids, years, flow classes and positive
+    amounts, and every country recipient mapped to ISO3."""
     rows = ("file", "row_number", "project_id")
     return [
         Check(

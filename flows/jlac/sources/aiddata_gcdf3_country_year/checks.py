@@ -14,6 +14,8 @@ AMOUNTS = ("oof_usd_2021", "oda_usd_2021", "vof_usd_2021", "oof_adj_usd_2021", "
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.aiddata_gcdf3_country_year: schema, grain, years, COW codes, non-negative amounts, and Costa
+    Rica (COW 94) mapped to CRI."""
     rows = ("file", "row_number")
     return [
         Check(

@@ -12,6 +12,8 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.aiddata_gcdf3_projects: schema, unique project ids, years, flow classes, non-negative
+    amounts, and recipient ISO-3 codes of three capitals."""
     rows = ("file", "row_number", "project_id")
     return [
         Check(

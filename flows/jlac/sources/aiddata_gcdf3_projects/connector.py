@@ -39,6 +39,7 @@ REQUIRED_COLUMNS = (
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
+    """jlac's default client (``jlac.connectors.make_client``)."""
     return connectors.make_client(progress=progress, **kwargs)
 
 

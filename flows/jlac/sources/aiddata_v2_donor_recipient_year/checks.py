@@ -11,6 +11,8 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.aiddata_v2_donor_recipient_year: schema, grain, amounts, years 1947-2011, no unknown code,
+    and Figure 3's donors (Japan, Korea) and recipient (Costa Rica) present."""
     rows = ("file", "row_number", "year")
     return [
         Check(

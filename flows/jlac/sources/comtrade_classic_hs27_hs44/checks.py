@@ -16,6 +16,8 @@ TABLE = "raw.comtrade_classic_hs27_hs44"
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.comtrade_classic_hs27_hs44: schema, grain and values, chapter and year matching the file's
+    folder and name, ISO3 codes, Japan reporting both chapters every year, and every listed file contributing rows."""
     files = sorted(f.path for f in snapshot.files if f.path.lower().endswith(".csv")) if snapshot else []
     rows = ("file", "trade_flow_code", "reporter_code", "partner_code")
     out = [

@@ -25,7 +25,6 @@ from jlac.sources import Column, Source
 from jlac.textfiles import check_text, read_csv
 
 _FILE = re.compile(r"^(oil|wood)/processed_data_(\d{4})\.csv$")
-CHAPTER_OF_FOLDER = {"oil": "27", "wood": "44"}
 # publisher header -> raw column name (the legacy layout's 22 columns, in order)
 HEADER = {
     "Classification": "classification",

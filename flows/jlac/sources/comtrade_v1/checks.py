@@ -12,6 +12,7 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.comtrade_v1: schema, grain, non-negative US$ values, flows and years."""
     return [
         Check(
             name="schema and grain",

@@ -44,6 +44,7 @@ REPORTERS = {"JPN": 392, "CHN": 156, "USA": 842}
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
+    """jlac's client paced to one request a second (the free tier), with the API key kept out of its logs."""
     kwargs.setdefault("min_interval", 1.0)  # the free tier allows about one call per second
     kwargs.setdefault("secrets", [api_key()])
     return connectors.make_client(progress=progress, **kwargs)

@@ -12,6 +12,7 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.estat_trade: schema, grain, area codes, units, non-negative values, years and flows."""
     return [
         Check(
             name="schema and grain",

@@ -17,6 +17,9 @@ E = gx.expectations
 
 
 def checks(source, snapshot, settings=None) -> list[Check]:
+    """The suite of raw.imf_dots: schema, grain and values of the workbooks used, every reporter and partner name
+    mapped, the published Figure 1's partners of Japan still present (``settings``: the published warehouse), and
+    every listed workbook loaded (or its rows set aside in quarantine)."""
     workbooks = sum(1 for f in snapshot.files if f.path.lower().endswith(".xlsx")) if snapshot else 0
     rows = ("file", "sheet", "row_number")
     out = [

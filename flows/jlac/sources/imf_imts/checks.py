@@ -23,6 +23,8 @@ def _known_partner_sql() -> str:
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.imf_imts: schema, grain, indicators, flows, frequencies and years, partner codes known, and
+    annual world totals in plain US dollars."""
     rows = ("vintage", "file", "reporter_iso3", "partner_code", "time_period")
     return [
         Check(

@@ -63,6 +63,7 @@ def no_results(exc: FetchError) -> bool:
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
+    """jlac's client paced to one request per ``JLAC_IMF_MIN_INTERVAL`` seconds (0.5 by default)."""
     kwargs.setdefault("min_interval", env_number("JLAC_IMF_MIN_INTERVAL", 0.5))
     return _make_client(progress=progress, **kwargs)
 

@@ -13,6 +13,8 @@ ZONES = ("Africa", "Asia", "Central and East Europe, Russia etc.", "Middle East"
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.japan_customs_country_codes: schema, one three-digit code per country, known zones, a
+    plausible row count, and every country name mapped."""
     return [
         Check(
             index_columns=("file", "code", "zone", "country"),

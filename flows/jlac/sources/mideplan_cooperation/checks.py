@@ -20,6 +20,8 @@ CURRENCIES = ["CNY", "CRC", "EUR", "JPY", "KRW", "USD"]  # those with rates in f
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.mideplan_cooperation: every row valid (its ``problem`` NULL), the same rules one by one, and
+    no approval date after the refresh's day."""
     return [
         Check(
             name="every row is valid (problem names what is wrong)",

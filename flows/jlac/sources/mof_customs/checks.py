@@ -11,6 +11,7 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.mof_customs: schema, grain, non-negative values and flows."""
     return [
         Check(
             name="schema and grain",

@@ -24,6 +24,7 @@ DEFAULT_URL = "https://www.customs.go.jp/toukei"
 
 
 def make_client(progress=None, **kwargs) -> HttpClient:
+    """jlac's client paced to one request a second."""
     kwargs.setdefault("min_interval", 1.0)
     return connectors.make_client(progress=progress, **kwargs)
 

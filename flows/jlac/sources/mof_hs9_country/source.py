@@ -16,6 +16,7 @@ from __future__ import annotations
 import duckdb
 
 from jlac import sqltext, textfiles
+from jlac.csvheader import april_as_apr, check_header
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -35,22 +36,6 @@ NUMBERS = [c for c, kind in _READ.items() if kind == "BIGINT"]
 def data_files(snapshot: Snapshot) -> list[str]:
     """The CSV files of a snapshot (each becomes one partition)."""
     return sorted(f.path for f in snapshot.files if f.path.lower().endswith(".csv"))
-
-
-def check_header(line: str, label: str) -> list[str]:
-    """The first line must be MOF's by-country header (April may be spelt Apl); name the first column that differs.
-    Returns the header's names as the file spells them."""
-    found = [c.strip().strip('"').strip() for c in line.strip().lstrip("\ufeff").split(",")]  # quoted or not
-    normalised = [c.replace("-Apl", "-Apr") for c in found]
-    if normalised != HEADER:
-        diff = next((i for i, (a, b) in enumerate(zip(normalised, HEADER, strict=False)) if a != b),
-                    min(len(found), len(HEADER)))
-        raise ParseError(
-            f"{label}: header column {diff + 1} is {found[diff] if diff < len(found) else 'missing'!r}, expected "
-            f"{HEADER[diff] if diff < len(HEADER) else 'no more columns'!r} ({len(found)} columns, expected "
-            f"{len(HEADER)}); not MOF's commodity-by-country layout (Country after HS)?"
-        )
-    return found
 
 
 def _whole_numbers(names: dict[str, str], hs: str, country: str) -> str:
@@ -94,7 +79,9 @@ def parse_file(snapshot: Snapshot, rel: str, con: duckdb.DuckDBPyConnection) -> 
     # (explain_read_error then names the line): decoding ~1 GB of history in Python first cost ~0.7 s
     textfiles.check_head(path, label)
     with path.open(encoding="utf-8") as fh:
-        names = dict(zip(_READ, check_header(fh.readline(), label), strict=True))  # ours -> the file's
+        found = check_header(fh.readline(), HEADER, label, "not MOF's commodity-by-country layout (Country after HS)?",
+                             normalise=april_as_apr)
+    names = dict(zip(_READ, found, strict=True))  # ours -> the file's
     # Typed read: a non-numeric cell fails in DuckDB's reader, which names the line and the column (as the file's
     # header names it). The dialect is MOF's, stated, not sniffed: sniffing each file (a sample of 20,480 lines)
     # cost two thirds of reading it (76 files of 38 years: 5.6 s of reading -> 3.1 s without the sniffer).

@@ -14,6 +14,8 @@ MIN_LINES = 5000  # MOF lists about 8,000 HS-9 lines a year (7,972-8,018 in the 
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.mof_hs9_imports: schema, grain and values, enough HS-9 lines in every year's file, and each
+    year's value equal to the sum of its months, in the file's year."""
     return [
         Check(
             name="schema and grain",

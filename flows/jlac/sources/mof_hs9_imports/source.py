@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac.csvheader import april_as_apr, check_header
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -34,20 +35,6 @@ ENCODINGS = ("utf-8-sig", "cp932")
 _NAMES = ["exp_or_imp", "year", "hs", "unit1", "unit2", "q1_year", "q2_year", "value_year"] + [
     f"{kind}_{m.lower()}" for m in MONTHS for kind in ("q1", "q2", "value")
 ]
-
-
-def check_header(line: str, label: str) -> None:
-    """The header must be MOF's layout (April spelt Apr or Apl); name the first column that differs."""
-    found = [c.strip().strip('"').strip() for c in line.lstrip("\ufeff").strip().split(",")]  # quoted or not
-    normalised = [c.replace("-Apl", "-Apr") for c in found]
-    if normalised != HEADER:
-        pairs = enumerate(zip(normalised, HEADER, strict=False))
-        diff = next((i for i, (a, b) in pairs if a != b), min(len(found), len(HEADER)))
-        raise ParseError(
-            f"{label}: header column {diff + 1} is {found[diff] if diff < len(found) else 'missing'!r}, "
-            f"expected {HEADER[diff] if diff < len(HEADER) else 'no more columns'!r} "
-            f"({len(found)} columns, expected {len(HEADER)}); MOF layout changed?"
-        )
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -73,7 +60,7 @@ def _utf8(path: Path, label: str, scratch: Path) -> str:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        check_header(text.split("\n", 1)[0], label)
+        check_header(text.split("\n", 1)[0], HEADER, label, "MOF layout changed?", normalise=april_as_apr)
         if encoding == "cp932":
             copy = scratch / path.name  # same file name: the year is read from it
             copy.write_text(text, encoding="utf-8")

@@ -13,6 +13,8 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.oecd_crs_api: schema, grain, codes, donors, CELAC recipients and years, and no negative
+    commitment or disbursement."""
     rows = ("file", "row_number", "activity_id")
     return [
         Check(

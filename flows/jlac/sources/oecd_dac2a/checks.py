@@ -13,6 +13,8 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.oecd_dac2a: schema and grain, every CELAC state a recipient, Figure 3's recipient and donors
+    in every year's file, no year missing, and one year per listed file."""
     files = sum(1 for f in snapshot.files if f.path.endswith("DAC2a.csv")) if snapshot else 0
     rows = ("file", "row_number", "donor_name")
     out = [

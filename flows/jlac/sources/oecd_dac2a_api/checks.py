@@ -13,6 +13,8 @@ E = gx.expectations
 
 
 def checks(source, snapshot) -> list[Check]:
+    """The suite of raw.oecd_dac2a_api: schema, grain, years and CELAC recipients, and (with a snapshot) Figure 3's
+    donors present."""
     rows = ("file", "row_number", "donor_name")
     out = [
         Check(
