@@ -25,7 +25,6 @@ only when every year it spans is covered by newer releases, else it stops the so
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 
@@ -33,6 +32,7 @@ import duckdb
 
 from jlac import sqltext, textfiles
 from jlac.countries import resolve
+from jlac.csvheader import check_header
 from jlac.errors import JlacError, ParseError
 from jlac.snapshots import Snapshot, verify_earlier
 from jlac.sources import Column, Source
@@ -41,18 +41,6 @@ HEADER = ["Year", "From", "To", "Value (thousand yen)"]
 _FILE = re.compile(r"^jp-trade-by-country-.*\.csv$")
 JAPAN = "Japan"
 log = logging.getLogger(__name__)
-
-
-def check_header(line: str, label: str) -> None:
-    """The header must be the redistributor's four columns; name the first one that differs."""
-    found = [c.strip() for c in next(csv.reader([line.strip().lstrip("\ufeff")]), [])]  # quoted cells too
-    if found != HEADER:
-        pairs = enumerate(zip(found, HEADER, strict=False))
-        diff = next((i for i, (a, b) in pairs if a != b), min(len(found), len(HEADER)))
-        raise ParseError(
-            f"{label}: header column {diff + 1} is {found[diff] if diff < len(found) else 'missing'!r}, "
-            f"expected {HEADER[diff] if diff < len(HEADER) else 'no more columns'!r} (expected header {HEADER})"
-        )
 
 
 def _years_in_name(name: str) -> set[int] | None:
@@ -82,7 +70,7 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> tuple[
     path = snapshot.path(files[0])
     textfiles.check_text(path, label)  # empty, HTML or another encoding: refused naming the file
     with path.open(encoding="utf-8-sig") as fh:
-        check_header(fh.readline(), label)
+        check_header(fh.readline(), HEADER, label, f"expected header {HEADER}")
     # all_varchar: a non-numeric value fails in the cast below with its row named, instead of being sniffed
     # into a text column. textfiles.read_csv names a ragged (shifted or cut) line.
     rel = textfiles.read_csv(con, path, label, header=False, skiprows=1, all_varchar=True,
