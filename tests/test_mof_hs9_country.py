@@ -627,6 +627,9 @@ def test_a_damaged_partition_is_parsed_again_and_repairs_the_published_view(tmp_
 
     missing = partitions.missing_partitions(settings, all_sources())
     assert missing == {SRC: f"1 of 4 partition(s) missing or damaged, e.g. {damaged}"}
+    source, snapshot = all_sources()[SRC], latest_snapshot(SRC, settings)
+    to_check = partitions.files_to_validate(settings, source, snapshot)
+    assert to_check == []  # every file published under these checks
     # ... also while a user's session holds the published file open for writing (DBeaver's DuckDB driver does): it
     # was "partitions not checked" at every refresh, and the broken view stayed published until the session ended
     code = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(600)"
@@ -634,7 +637,9 @@ def test_a_damaged_partition_is_parsed_again_and_repairs_the_published_view(tmp_
     try:
         assert holder.stdout.readline().strip() == "open"
         assert partitions.missing_partitions(settings, all_sources()) == missing
-        assert not list(settings.build_dir.glob("*published-copy*"))  # the copy it read is gone
+        # and the published partitions' checks are read too: every row was checked again (a review found it)
+        assert partitions.files_to_validate(settings, source, snapshot) == to_check
+        assert not list(settings.build_dir.glob("*published-copy*"))  # the copies it read are gone
     finally:
         holder.kill()
         holder.wait()

@@ -380,16 +380,26 @@ def _has_partitions_table(con: duckdb.DuckDBPyConnection, source: Source, databa
 
 def published_partitions(settings: Settings, source: Source, select: str, where: str = "true",
                          params: list | None = None) -> list[tuple] | None:
-    """``SELECT {select} FROM raw.<table>_partitions WHERE {where}`` in the published warehouse (attached read-only);
-    None when there is none, or it has no partitions table of this source (an older warehouse)."""
+    """``SELECT {select} FROM raw.<table>_partitions WHERE {where}`` in the published warehouse (attached read-only,
+    or a copy of it while a user's session holds it for writing: every published row was checked again then, as if
+    there were none; found by a review); None when there is none, or it has no partitions table of this source (an
+    older warehouse)."""
+    from jlac import warehouse
+
     if not settings.warehouse.exists():
         return None
-    try:
+
+    def read(path: Path) -> list[tuple] | None:
         with duckdb.connect() as con:
-            con.execute("ATTACH ? AS published (TYPE duckdb, READ_ONLY)", [str(settings.warehouse)])
+            con.execute("ATTACH ? AS published (TYPE duckdb, READ_ONLY)", [str(path)])
+            if not _has_partitions_table(con, source, "published"):
+                return None
             return con.execute(f"SELECT {select} FROM published.{source.raw_table}_partitions WHERE {where}",
                                params or []).fetchall()
-    except duckdb.Error:
+
+    try:
+        return warehouse.read_published(settings, read, f"{source.name} partitions")
+    except duckdb.Error:  # damaged: the plan's own read of it says so
         return None
 
 
