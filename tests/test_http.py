@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import resource
 import time
+import zlib
 
 import pytest
 from jlac.http import USER_AGENT, HttpClient, HttpError, retry_after_seconds
@@ -114,11 +116,15 @@ def test_a_body_past_the_size_limit_fails_at_once_and_leaves_nothing(httpserver,
     back. A body within the limit is taken, as before."""
     chunks = [b"1971-01-01,358.02\n" * 1000] * 40  # 680,000 bytes, no Content-Length
     httpserver.expect_request("/endless").respond_with_handler(lambda _: Response(iter(chunks)))
-    bomb = gzip.compress(b"0" * 5_000_000)  # 5 MB from about 5 KB
-    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
+    # two layers: 1 GiB from about 2 KB; inflated whole in memory (2 GB of RSS) before the limit saw it (QA pass)
+    zeros = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip of 1 GiB, never held whole here
+    bomb = gzip.compress(b"".join([*(zeros.compress(bytes(2**20)) for _ in range(1024)), zeros.flush()]), 9)
+    assert len(bomb) < 1_000_000
+    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip, gzip"})
     httpserver.expect_request("/announced").respond_with_data(b"x" * 600_001)
     httpserver.expect_request("/fits").respond_with_data(b"x" * 500_000)
     sleeps = Sleeps()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with client(sleeps, max_bytes=500_000) as c:
         for path, what in (("/endless", "passed 500,000 bytes"), ("/bomb", "passed 500,000 bytes"),
                            ("/announced", "announces 600,001 bytes")):
@@ -130,6 +136,7 @@ def test_a_body_past_the_size_limit_fails_at_once_and_leaves_nothing(httpserver,
             assert not err.value.may_pass and list(tmp_path.iterdir()) == []
         assert c.download(httpserver.url_for("/fits"), tmp_path).bytes == 500_000
     assert sleeps == []  # nothing was tried again
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < rss_before + 200_000  # KB: the bomb never inflated
     assert len(httpserver.log) == 4
 
 

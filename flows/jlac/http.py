@@ -12,6 +12,7 @@ produces, so they cannot leak into manifests or exception messages.
 from __future__ import annotations
 
 import email.utils
+import itertools
 import logging
 import os
 import random
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,36 +185,59 @@ class _Decoder:
             else:
                 raise _Unsupported(f"Content-Encoding {header!r} (jlac asks for gzip or deflate only)")
 
-    def _through(self, i: int, data: bytes) -> bytes:
+    def _through(self, i: int, data: bytes) -> Iterator[bytes]:
+        """Stage ``i``'s output for ``data``, in pieces of at most _PIECE bytes: a few KB that inflate to a GB
+        (two gzip layers) were inflated whole in memory before the body's size limit could see them (found by a QA
+        pass)."""
         kind, stage = self._stages[i]
-        out = stage.decompress(data)
-        while stage.eof and stage.unused_data:  # bytes after the end of a stream: the next gzip member
-            if kind != "gzip":
-                raise _Damaged("body has data after the end of its compressed stream")
-            rest, stage = stage.unused_data, _inflater(kind)
-            self._stages[i][1] = stage
-            out += stage.decompress(rest)
-        return out
+        while True:
+            out = stage.decompress(data, _PIECE)
+            data = stage.unconsumed_tail
+            if out:
+                yield out
+            if stage.eof and stage.unused_data:  # bytes after the end of a stream: the next gzip member
+                if kind != "gzip":
+                    raise _Damaged("body has data after the end of its compressed stream")
+                data, stage = stage.unused_data, _inflater(kind)
+                self._stages[i][1] = stage
+                continue
+            if not data and len(out) < _PIECE:  # all taken, and nothing held back for want of room
+                return
 
-    def feed(self, data: bytes) -> bytes:
+    def _pipe(self, i: int, data: bytes) -> Iterator[bytes]:
+        if i == len(self._stages):
+            if data:
+                yield data
+            return
+        for piece in self._through(i, data):
+            yield from self._pipe(i + 1, piece)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes of the next piece of the body, in bounded pieces."""
         try:
-            for i in range(len(self._stages)):
-                data = self._through(i, data)
+            yield from self._pipe(0, data)
         except zlib.error as exc:
             raise _Damaged(f"body does not decode as its Content-Encoding ({exc})") from None
-        return data
 
-    def finish(self) -> bytes:
-        data = b""
+    def finish(self) -> Iterator[bytes]:
+        """What the stages still hold at the body's end, in bounded pieces; _Damaged when a stream did not end."""
         for i in range(len(self._stages)):
             try:
-                data = self._through(i, data)
-                data += self._stages[i][1].flush()
+                for piece in self._stages_flushed(i):
+                    yield from self._pipe(i + 1, piece)
             except zlib.error as exc:
                 raise _Damaged(f"body does not decode as its Content-Encoding ({exc})") from None
             if not self._stages[i][1].eof:
                 raise _Damaged("compressed body ends before its compressed stream does (cut short)")
-        return data
+
+    def _stages_flushed(self, i: int) -> Iterator[bytes]:
+        yield from self._through(i, b"")
+        rest = self._stages[i][1].flush()
+        if rest:
+            yield rest
+
+
+_PIECE = 1 << 20  # the most one decompress call gives out (bytes)
 
 
 def _inflater(kind: str):
@@ -498,8 +522,13 @@ class HttpClient:
             whole = False  # the status says what matters; the deadline passed while the rest trickled
         try:
             decoder = _Decoder(response.headers.get("Content-Encoding"))
-            text = decoder.feed(bytes(raw))
-            return text + decoder.finish() if whole else text
+            pieces = itertools.chain(decoder.feed(bytes(raw)), decoder.finish() if whole else ())
+            text = b""
+            for piece in pieces:  # the start of it: 64 KiB of a compressed page may inflate to gigabytes
+                text += piece
+                if len(text) >= ERROR_BODY_MAX:
+                    return text[:ERROR_BODY_MAX]
+            return text
         except (_Damaged, _Unsupported):
             return bytes(raw)
 
@@ -598,12 +627,17 @@ class HttpClient:
                 with os.fdopen(fd, "wb") as fh:
                     try:
                         written = 0
+
+                        def take(pieces) -> None:
+                            nonlocal written
+                            for data in pieces:
+                                written += len(data)
+                                if written > self.max_bytes:
+                                    raise self._too_large(shown, there, f"passed {self.max_bytes:,} bytes")
+                                _write(fh, data, tmp)
+
                         for chunk in response.iter_raw():
-                            data = decoder.feed(chunk)
-                            written += len(data)
-                            if written > self.max_bytes:
-                                raise self._too_large(shown, there, f"passed {self.max_bytes:,} bytes")
-                            _write(fh, data, tmp)
+                            take(decoder.feed(chunk))
                             if time.monotonic() - started > self.total_timeout:  # bytes keep coming, fast or not
                                 raise self._too_slow(response, headers_after)
                         wire = response.num_bytes_downloaded
@@ -616,7 +650,7 @@ class HttpClient:
                     expected = response.headers.get("Content-Length")
                     if expected and expected.isdigit() and wire != int(expected):
                         raise httpx.RemoteProtocolError(f"truncated body: received {wire} of {expected} bytes")
-                    _write(fh, decoder.finish(), tmp)
+                    take(decoder.finish())
                     try:
                         fh.flush()  # a full disk shows here, not at close, where it would be a bare OSError
                     except OSError as exc:
