@@ -26,6 +26,20 @@ def _months(reported: int) -> str:
     return "no month" if reported < 1 else names[0] if reported == 1 else f"January-{names[reported - 1]}"
 
 
+def _draw(ax, df) -> None:
+    """The stacked bars, one per year, a colour per section."""
+    wide = df.pivot_table(index="year", columns="label", values="imports_usd_m", aggfunc="sum").fillna(0)
+    wide = wide[df.sort_values("section_no")["label"].unique()]  # I, II, ... not alphabetical
+    bottom = None
+    for section in wide.columns:
+        ax.bar(wide.index, wide[section], bottom=bottom, label=section)
+        bottom = wide[section] if bottom is None else bottom + wide[section]
+    ax.set_ylabel("US$ millions")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years: a few of them had ticks at 2024.75 (QA pass)
+    ax.legend(title="HS section", frameon=False, ncol=2, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
 def render(con, outdir: Path) -> list[Path]:
     """Stacked bars per year by section (US$ millions); an empty chart that says why when there are no rows."""
     df = con.execute(
@@ -35,6 +49,7 @@ def render(con, outdir: Path) -> list[Path]:
     ).df()
     written = [outdir / f"{NAME}.csv"]
     df.to_csv(written[0], index=False)
+    rows = df
     fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
     notes: list[str] = []
     if df.empty:
@@ -49,20 +64,16 @@ def render(con, outdir: Path) -> list[Path]:
         # a year with a section in yen only (no dollar rate for a month yet) is left out, not drawn short
         unpriced = sorted(int(y) for y in df.loc[df["imports_usd_m"].isna(), "year"].unique())
         # a MOF year in progress (its months so far) is left out, not drawn as a year's trade (found by a QA pass)
-        in_progress = {int(y): int(m) for y, m in df.groupby("year")["months_reported"].min().items() if m < 12
-                       and int(y) not in unpriced}
+        # (no months known, a file the months view did not find: taken as reported whole, as before the column)
+        months = df["months_reported"].fillna(12).groupby(df["year"]).min()
+        in_progress = {int(y): int(m) for y, m in months.items() if m < 12 and int(y) not in unpriced}
         df = df[~df["year"].isin([*unpriced, *in_progress])]
-        wide = df.pivot_table(index="year", columns="label", values="imports_usd_m", aggfunc="sum").fillna(0)
-        order = df.sort_values("section_no")["label"].unique()  # I, II, ... not alphabetical
-        wide = wide[order]
-        bottom = None
-        for section in wide.columns:
-            ax.bar(wide.index, wide[section], bottom=bottom, label=section)
-            bottom = wide[section] if bottom is None else bottom + wide[section]
-        ax.set_ylabel("US$ millions")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years: a few of them had ticks at 2024.75 (QA pass)
-        ax.legend(title="HS section", frameon=False, ncol=2, fontsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
+        if df.empty:  # every year left out: the notes say why (it drew empty axes from 0 to 1: a QA pass)
+            ax.axis("off")
+            ax.text(0.5, 0.5, "No whole year to draw yet (see the note below).", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=10)
+        else:
+            _draw(ax, df)
         partial = sorted(int(y) for y in df.loc[df["coverage"] != "all HS chapters", "year"].unique())
         whole = sorted(int(y) for y in df.loc[df["coverage"] == "all HS chapters", "year"].unique())
         if partial:
@@ -75,7 +86,9 @@ def render(con, outdir: Path) -> list[Path]:
                                                    for y, m in sorted(in_progress.items())) + ".")
     ax.set_title("Japan's imports from LAC (CELAC-33) by HS section, US$ millions", loc="left", fontsize=12)
     names = {"mof-hs9-country": "MOF Trade Statistics of Japan via e-Stat", "comtrade-classic-hs27-hs44": "UN Comtrade"}
-    used = [names.get(x, x) for x in sorted(set(df["source"]), key=lambda x: list(names).index(x) if x in names else 9)]
+    # the sources of every row read, drawn or left out (a year in progress alone said 'none with real rows yet')
+    used = [names.get(x, x) for x in sorted(set(rows["source"]), key=lambda x: list(names).index(x) if x in names
+                                            else 9)]
     sources = f"Sources: {', '.join(used) if used else 'none with real rows yet'}; via jlac."
     note_top = add_note(fig, "\n".join([" ".join(notes), sources] if notes else [sources]))  # wrapped to the width
     return written + save(fig, outdir, NAME, rect=(0, note_top, 1, 1))
