@@ -389,6 +389,9 @@ def test_parser_names_file_and_column_or_line(tmp_path):
         # a no-break space after the digits: the cast failed later, naming no line (found by a QA pass)
         ("2026-10-11", "Year,From,To,Value (thousand yen)\n2024,Japan,Mexico,7\n2024,Japan,China,17984372460\u00a0\n",
          r"line 3: Year '2024' / Value '17984372460\\xa0' is not a whole number"),
+        # past BIGINT: the cast failed naming no line (found by a QA pass)
+        ("2026-10-12", "Year,From,To,Value (thousand yen)\n2024,Japan,Mexico,99999999999999999999\n",
+         r"line 2: Year '2024' / Value '99999999999999999999' is not a whole number of at most 18 digits"),
         # cut after the first digit of 2023's last value: the file's name says 2021-2025
         ("2026-10-10", "Year,From,To,Value (thousand yen)\n" + "".join(f"{y},Japan,Mexico,7\n" for y in (2021, 2022))
          + "2023,Russia,Japan,1", r"the file's name spans 2021-2025 but it has no rows for 2024, 2025 \(a file cut "

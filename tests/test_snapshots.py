@@ -364,6 +364,8 @@ def test_a_new_calendar_year_rebuilds_what_runs_to_the_current_year(tmp_path, mo
     with pytest.raises(JlacError, match=r"this machine's date is in 2025 \(UTC\), but the published warehouse was "
                                         r"built in 2026: is the clock right\?"):
         plan.make_plan(snaps, plan.inputs_of(snaps, "code"), published)
+    with pytest.raises(JlacError, match=r"is the clock right\?"):  # new code or settings too (it rebuilt: QA pass)
+        plan.make_plan(snaps, plan.inputs_of(snaps, "other code"), published)
     assert plan.make_plan(snaps, plan.inputs_of(snaps, "code"), published, full=True).mode == "full"
 
 

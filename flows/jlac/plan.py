@@ -255,14 +255,15 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
         return Plan("full", "a full rebuild was asked for", inputs, everything)
     if published is None:
         return Plan("full", "no published warehouse with recorded inputs", inputs, everything)
-    if published.get("code") != inputs["code"]:
-        return Plan("full", "jlac's code, data files, SQL models or build settings changed", inputs, everything)
     built_in, now_in = published.get("calendar_year"), inputs.get("calendar_year")
     if built_in and now_in and built_in.isdigit() and now_in.isdigit() and int(built_in) > int(now_in):
-        # a clock set back, or two machines whose dates disagree: the rebuild would take a year out of Figure 2
+        # a clock set back, or two machines whose dates disagree: the rebuild would take a year out of Figure 2;
+        # before the code's check, which made any changed setting or upgrade rebuild past it (found by a QA pass)
         raise JlacError(f"this machine's date is in {now_in} (UTC), but the published warehouse was built in "
                         f"{built_in}: is the clock right? Nothing was built; `jlac refresh --full` builds for {now_in} "
                         "anyway")
+    if published.get("code") != inputs["code"]:
+        return Plan("full", "jlac's code, data files, SQL models or build settings changed", inputs, everything)
     if built_in != now_in:
         return Plan("full", f"a new calendar year ({inputs.get('calendar_year')}; the published warehouse was built in "
                     f"{published.get('calendar_year') or 'an earlier one'}): what runs to the current year (Figure 2's "

@@ -85,8 +85,8 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> tuple[
         f"WHERE NOT {textfiles.is_whole_number('year')} OR NOT {textfiles.is_whole_number('value')} LIMIT 1"
     ).fetchone()
     if bad:
-        raise ParseError(f"{label}: line {bad[0]}: Year {bad[1]!r} / Value {bad[2]!r} is not a whole number "
-                         "(expected a year and a value in thousand yen)")
+        raise ParseError(f"{label}: line {bad[0]}: Year {bad[1]!r} / Value {bad[2]!r} is not a whole number of at "
+                         "most 18 digits (expected a year and a value in thousand yen)")
     found = {int(r[0]) for r in con.execute(f"SELECT DISTINCT year FROM {table}").fetchall()}
     _check_years_of_the_name(found, files[0], label)
     vintage_year, vintage_md = int(snapshot.vintage[:4]), snapshot.vintage[5:10]
