@@ -104,6 +104,22 @@ def test_a_file_name_that_is_not_utf8_is_named_as_its_bytes_and_leaves_later_bui
     assert old["error"] == "unlisted file \\xff.csv"
     with duckdb.connect() as con:
         assert con.execute("SELECT ?", [old["error"]]).fetchone() == ("unlisted file \\xff.csv",)
+    # a vintage folder so named is no vintage, named as its bytes; its message once left the flow run Running in
+    # Prefect (the client could not send it) and sent no alert (found by a QA pass)
+    (root / "imf-dots" / "2022-02-02" / os.fsdecode(b"\xff\xfe-bad.csv")).unlink()
+    fred = root / "fred-exjpus"
+    fred.unlink()
+    shutil.copytree(mirror / "fred-exjpus", fred)
+    shutil.copytree(fred / "2025-05-27", fred / os.fsdecode(b"2025-06-01-\xff"))
+    with pytest.raises(SnapshotError, match=r"'2025-06-01-\\xff' is not UTF-8 text") as err:
+        pipeline.refresh(bad, trigger="test")
+    assert str(err.value).encode("utf-8")  # no surrogate left in it
+    _assert_unchanged(settings, before)
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(ledger.read(settings.run_ledger)[-1]["flow_run_id"]).state
+    assert state.type.value == "FAILED" and "is not UTF-8 text" in state.message, state
 
 
 def test_corrupted_workbook(published, mirror):

@@ -10,9 +10,40 @@ class JlacError(Exception):
     ``may_pass``: whether the same step tried again later may succeed (a server that stayed down through the HTTP
     retries). jlac's own verdicts (a checksum mismatch, a refused file, an HTTP 404) do not pass: retrying them
     only delays the message.
+
+    Its message is text any UTF-8 writer takes (``unicode_clean``): a folder name that is not UTF-8 in a message
+    made Prefect's client fail to send the run's final state (left Running, no alert) and the CLI blame the locale
+    (found by a QA pass).
     """
 
     may_pass = False
+
+    def __init__(self, *args) -> None:
+        super().__init__(*(unicode_clean(a) if isinstance(a, str) else a for a in args))
+
+
+def unicode_clean(text: str) -> str:
+    """``text`` as any UTF-8 writer (a file, DuckDB, a terminal) takes it: the bytes of a file name that is not
+    UTF-8 (Python's surrogate escapes, U+DC80-U+DCFF) written as ``\\xff``, any other lone surrogate as ``\\udNNN``.
+    Such a name in a refused run's message, kept in the run ledger, failed every later publish (found by a QA
+    pass)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate outside the escapes' range
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def unicode_clean_all(value):
+    """``unicode_clean`` applied to every str in a JSON-like value (dict keys, lists, nested)."""
+    if isinstance(value, str):
+        return unicode_clean(value)
+    if isinstance(value, dict):
+        return {unicode_clean_all(k): unicode_clean_all(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [unicode_clean_all(v) for v in value]
+    return value
+
+
 
 
 class SnapshotError(JlacError):

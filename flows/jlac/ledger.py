@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jlac.textfiles import unicode_clean_all
+from jlac.errors import unicode_clean_all
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from pathlib import Path
 import yaml
 
 from jlac.config import Settings
-from jlac.errors import SnapshotError
-from jlac.textfiles import unicode_clean
+from jlac.errors import SnapshotError, unicode_clean
 
 log = logging.getLogger(__name__)
 _WARNED: set[Path] = set()  # folders without a manifest, and manifests without their origin: warned once per process
@@ -139,6 +138,8 @@ _VINTAGE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T+_.-].*)?")
 
 def vintage_problem(name: str) -> str | None:
     """Why ``name`` is not a vintage folder's name, None when it is one."""
+    if unicode_clean(name) != name:  # bytes that are not UTF-8: the name reached the run's state and stuck it (QA)
+        return "is not UTF-8 text (its other bytes shown as \\xNN); a vintage is named by its date"
     m = _VINTAGE.fullmatch(name)
     if m:
         try:
@@ -260,8 +261,8 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
                 # '2026-9-30' sorted after '2026-10-04' and was taken as the newest; 'latest' after every date
                 problem = vintage_problem(vintage_dir.name)
                 if problem:
-                    raise SnapshotError(f"{source}: folder {vintage_dir}: {vintage_dir.name!r} {problem}; rename it "
-                                        "or move it out of the store")
+                    raise SnapshotError(f"{source}: folder {vintage_dir}: '{unicode_clean(vintage_dir.name)}' "
+                                        f"{problem}; rename it or move it out of the store")
                 found[vintage_dir.name] = load_snapshot(vintage_dir)
     return [found[k] for k in sorted(found)]
 

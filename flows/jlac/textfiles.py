@@ -22,28 +22,6 @@ _LINE = re.compile(r"\b[Ll]ine:? (\d+)")
 _names = itertools.count()
 
 
-def unicode_clean(text: str) -> str:
-    """``text`` as any UTF-8 writer (a file, DuckDB, a terminal) takes it: the bytes of a file name that is not
-    UTF-8 (Python's surrogate escapes, U+DC80-U+DCFF) written as ``\\xff``, any other lone surrogate as ``\\udNNN``.
-    Such a name in a refused run's message, kept in the run ledger, failed every later publish (found by a QA
-    pass)."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a lone surrogate outside the escapes' range
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def unicode_clean_all(value):
-    """``unicode_clean`` applied to every str in a JSON-like value (dict keys, lists, nested)."""
-    if isinstance(value, str):
-        return unicode_clean(value)
-    if isinstance(value, dict):
-        return {unicode_clean_all(k): unicode_clean_all(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [unicode_clean_all(v) for v in value]
-    return value
-
-
 def is_whole_number(expr: str) -> str:
     """SQL that is true when the text ``expr`` is a whole number as publishers write one (an optional minus and
     up to 18 digits, blanks around), false otherwise (NULL included). DuckDB's TRY_CAST to an integer type, and its CSV
