@@ -211,6 +211,31 @@ def test_stale_build_is_cleaned(published):
     assert not leftover.exists()
 
 
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_a_stop_inside_the_new_build_task_leaves_no_build_file(published, monkeypatch, mode, mirror, tmp_path):
+    """A stop (a Cancel's SIGTERM; here Ctrl-C, which Prefect does not turn into a signal to the test's process)
+    arriving while the new-build task made the file (an empty one, or a copy of the published warehouse) left it in
+    .build/ until the next publish (found by a QA pass)."""
+    from jlac import warehouse
+
+    settings = _own_copy(published, tmp_path)
+    making = warehouse.copy_published if mode == "incremental" else warehouse.new_build
+
+    def stopped_after_making(settings, run_id):
+        made = making(settings, run_id)
+        assert made.exists()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(warehouse, "copy_published" if mode == "incremental" else "new_build", stopped_after_making)
+    if mode == "incremental":
+        _new_fred_vintage(settings, mirror)
+    before = _fingerprint(settings)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.refresh(settings, trigger="test", full=mode == "full")
+    assert ledger.read(settings.run_ledger)[-1]["status"] == "crashed"
+    assert list(settings.build_dir.iterdir()) == [] and _fingerprint(settings) == before
+
+
 def test_an_unknown_source_name_is_refused_before_anything_runs(published):
     """`jlac refresh --source fred` (a typo, or an old connector name) must not refresh everything else as if nothing
     had been asked: refused before any fetch or build, naming the closest source, the warehouse untouched."""

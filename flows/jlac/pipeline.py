@@ -712,6 +712,12 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
             # the build first: on a full disk the ledger's write fails too, and the build must not stay behind
             if previous_copy is not None:
                 previous_copy.unlink(missing_ok=True)
+            if build is None and not published:
+                # stopped inside the new-build task (a Cancel): the file it was making, or its copy in progress, stayed
+                # until the next publish (found by a QA pass)
+                build = warehouse.build_path(settings, record.run_id)
+                with contextlib.suppress(OSError):
+                    build.with_name(f".{build.name}.copy").unlink(missing_ok=True)
             if build is not None:
                 for p in (build, build.with_suffix(".duckdb.wal")):
                     with contextlib.suppress(OSError):
