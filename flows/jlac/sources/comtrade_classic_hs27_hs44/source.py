@@ -13,12 +13,12 @@ About 844,000 rows: DuckDB reads the files one by one into one table (~3 s).
 
 from __future__ import annotations
 
-import csv
 import re
 
 import duckdb
 
 from jlac import sqltext
+from jlac.csvheader import check_header
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
@@ -70,20 +70,11 @@ def _files(snapshot: Snapshot) -> list[str]:
 
 
 def _check_headers(snapshot: Snapshot, files: list[str]) -> None:
-    expected = ",".join(HEADER)
     for f in files:
         check_text(snapshot.path(f), f"comtrade-classic-hs27-hs44 {f}")
         with open(snapshot.path(f), encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline().rstrip("\r\n")
-        if first != expected:
-            found = next(csv.reader([first]), [])
-            col = next((i for i, (a, b) in enumerate(zip(found, HEADER, strict=False)) if a != b),
-                       min(len(found), len(HEADER)))
-            raise ParseError(
-                f"comtrade-classic-hs27-hs44 {f}: header column {col + 1} is "
-                f"{found[col] if col < len(found) else 'missing'!r}, expected "
-                f"{list(HEADER)[col] if col < len(HEADER) else 'no more columns'!r} (the 22 legacy Comtrade columns)"
-            )
+            check_header(fh.readline(), list(HEADER), f"comtrade-classic-hs27-hs44 {f}",
+                         "expected the 22 legacy Comtrade columns")
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
