@@ -44,8 +44,6 @@ def unicode_clean_all(value):
     return value
 
 
-
-
 class SnapshotError(JlacError):
     """A snapshot is missing, incomplete, or does not match its manifest."""
 

@@ -261,8 +261,8 @@ def list_vintages(source: str, settings: Settings) -> list[Snapshot]:
                 # '2026-9-30' sorted after '2026-10-04' and was taken as the newest; 'latest' after every date
                 problem = vintage_problem(vintage_dir.name)
                 if problem:
-                    raise SnapshotError(f"{source}: folder {vintage_dir}: '{unicode_clean(vintage_dir.name)}' "
-                                        f"{problem}; rename it or move it out of the store")
+                    raise SnapshotError(f"{source}: folder {vintage_dir}: '{vintage_dir.name}' {problem}; rename it "
+                                        "or move it out of the store")
                 found[vintage_dir.name] = load_snapshot(vintage_dir)
     return [found[k] for k in sorted(found)]
 
@@ -384,8 +384,7 @@ def raise_problems(snapshot: Snapshot, problems: list[str]) -> None:
     for p in sorted(snapshot.root.rglob("*")):
         rel = p.relative_to(snapshot.root).as_posix()
         if p.is_file() and rel != MANIFEST and rel not in listed:
-            # a name that is not UTF-8 shown as its bytes (\xff): as is, it failed every later publish from the ledger
-            problems.append(f"unlisted file {unicode_clean(rel)} (not in {MANIFEST})")
+            problems.append(f"unlisted file {rel} (not in {MANIFEST})")  # not UTF-8: shown as \xff (JlacError)
     if problems:
         raise SnapshotError(
             f"snapshot {snapshot.id} at {snapshot.root} failed verification; nothing from it is loaded:\n  - "
