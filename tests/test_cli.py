@@ -498,9 +498,10 @@ def test_ctrl_c_during_a_query_is_one_line_and_exit_130(warehouse_env, times):
         time.sleep(0.005)
         proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    # a stop landing in the last milliseconds of the exit, after Python put back the default handlers, ends the
-    # process by that signal: a shell shows 130 for both
-    assert proc.returncode in ((130,) if times == 1 else (130, -signal.SIGINT)), stderr[-3000:]
+    # the later stops landed, 1 run in 3 on a loaded machine, in the line's write (no line at all) or in the
+    # interpreter's shutdown (a traceback, or the process ended by the signal): the one line and 130 every time
+    # (jlac.stops.held, jlac.launch.run_to_exit)
+    assert proc.returncode == 130, stderr[-3000:]
     assert stderr.strip() == "jlac: interrupted", stderr[-3000:]
     # at once, not when DuckDB next looks at Python's signals: that took 20-27 s here (the query now runs in a thread
     # of its own, jlac.stops.interruptible; 0.1-0.2 s); the bound leaves room for a loaded machine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 import duckdb
 import pytest
@@ -173,3 +174,17 @@ def test_a_block_in_a_flow_run_leaves_prefects_cancel_working(prefect_api):
                      "noted": [signal.SIGTERM], "after": True}
     assert engine._prefect_sigterm_handler is bridge
     assert not engine.can_ack_control_intent()  # outside a flow run: Prefect's bridge is not in place
+
+
+def test_held_ignores_stops_while_a_stopped_command_says_so_then_puts_the_handlers_back(sigterm_raises):
+    """``held`` covers the "interrupted" line: a Ctrl-C or SIGTERM landing in it is dropped, not raised into the
+    write (which ended the command with no line at all); the handlers in place before are back after the block."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with stops.held():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # a handler would run here, between bytecodes
+    assert {s: signal.getsignal(s) for s in before} == before
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)

@@ -167,8 +167,9 @@ def _report(exc: Exception) -> None:
 def _interrupted(code: int = 130) -> None:
     """Ctrl-C or SIGTERM: one line and the shell's status for an interrupted command, 130 or 143 (a refresh has
     recorded the run as crashed and left the published warehouse as it was)."""
-    err.print("[bold red]jlac: interrupted[/]" if code == 130 else "[bold red]jlac: terminated[/]", markup=True,
-              highlight=False)
+    with stops.held():  # a second Ctrl-C must not cut this line short
+        err.print("[bold red]jlac: interrupted[/]" if code == 130 else "[bold red]jlac: terminated[/]", markup=True,
+                  highlight=False)
     raise SystemExit(code) from None
 
 
@@ -551,4 +552,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from jlac.launch import run_to_exit
+
+    run_to_exit(main)
