@@ -758,8 +758,9 @@ print("BUILT", sorted(out))
 
 
 def test_prepare_starts_dbt_once_per_process(published, monkeypatch):
-    """prepare() runs dbt's per-process start (a `dbt parse` on the parsed project) in the background once: a later
-    refresh of the same process (the tests, a deployment's worker) does not pay it again."""
+    """prepare() runs dbt's per-process start (a `dbt build` of nothing, on the parsed project) in the background
+    once: a later refresh of the same process (the tests, a deployment's worker) does not pay it again. The start
+    succeeds, runs no node and opens no database (the build file does not exist yet when it runs)."""
     import threading
 
     from dbt.cli.main import dbtRunner
@@ -768,15 +769,18 @@ def test_prepare_starts_dbt_once_per_process(published, monkeypatch):
     real = dbtRunner.invoke
 
     def invoke(self, args, **kw):
-        if args[0] == "parse" and self.manifest is not None:
-            starts.append(threading.current_thread().name)
-        return real(self, args, **kw)
+        res = real(self, args, **kw)
+        if self.manifest is not None and threading.current_thread().name == "jlac-dbt-prepare":
+            starts.append((args[0], res.success, res.exception, list(res.result or [])))
+        return res
 
+    home = transform.dbt_home(published)
     monkeypatch.setattr(dbtRunner, "invoke", invoke)
     monkeypatch.setattr(transform, "_STARTED", threading.Event())
     transform.prepare(published).join()
     transform.prepare(published).join()
-    assert starts == ["jlac-dbt-prepare"] and transform._STARTED.is_set()
+    assert starts == [("build", True, None, [])] and transform._STARTED.is_set()
+    assert not (home / "build.duckdb").exists() and not list(home.glob("*.duckdb*"))
 
 
 def test_the_docs_step_compiles_again_when_no_build_compiled_every_model(tmp_path, monkeypatch):
