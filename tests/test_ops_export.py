@@ -234,3 +234,24 @@ def test_a_folder_that_cannot_be_made_is_named(warehouse):
     with pytest.raises(JlacError, match=r"the export folder /proc/nope/\w+ cannot be made \(No such file or "
                                         r"directory\)"):
         export_parquet(warehouse, Path("/proc/nope"))
+
+
+def test_two_exports_of_the_same_warehouse_are_the_same_bytes(tmp_path):
+    """A year-partitioned table written on several threads came out with each year's rows in another order every
+    time: two exports of one warehouse differed in every file, and a file-sync tool copied them all again (found by
+    a QA pass). The table has many row groups, so that more than one thread has work."""
+    import hashlib
+
+    path = tmp_path / "jlac.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts; CREATE SCHEMA figures")
+        con.execute("CREATE TABLE marts.fct_big AS SELECT range AS id, 1990 + range % 30 AS year, hash(range) % 997 "
+                    "AS partner, range * 0.25 AS usd FROM range(2_000_000)")
+
+    def digests(out: Path) -> dict[str, str]:
+        export_parquet(path, out, partition_rows=1000)
+        return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(out.rglob("*.parquet"))}
+
+    first, second = digests(tmp_path / "a"), digests(tmp_path / "b")
+    assert len(first) == 30 and first == second

@@ -62,6 +62,35 @@ def test_every_model_table_and_column_has_its_yml_comment(published):
     assert view.startswith("Japan's trade by HS 9-digit line, partner and month")
 
 
+def test_every_table_of_marts_and_figures_is_stored_in_a_fixed_order(published):
+    """A table an analyst exports or reads with `SELECT *` holds its rows in the same order after every refresh of
+    the same inputs: its model ends with an ORDER BY. fct_dev_finance had none, and a parallel aggregate stored its
+    rows in another order from one refresh to the next (every export differed; found by a QA pass)."""
+    import re
+
+    manifest = transform._manifest(transform._profile(transform.dbt_home(published)))
+    tables = [n for n in manifest.nodes.values() if n.resource_type == "model" and n.schema in ("marts", "figures")
+              and n.config.materialized == "table"]
+    assert len(tables) > 20
+    unordered = []
+    for node in tables:
+        code = re.sub(r"--[^\n]*|\{#.*?#\}", "", node.raw_code, flags=re.S).strip()
+        # the last clause is an ORDER BY of the whole query (not a window's or a subquery's)
+        last = [m.start() for m in re.finditer(r"\bORDER BY\b", code, flags=re.I)][-1:]
+        tail = code[last[0]:] if last else ""
+        if not tail or tail.count("(") != tail.count(")") or re.search(r"\b(FROM|SELECT|WHERE|GROUP BY|JOIN)\b",
+                                                                         tail, flags=re.I):
+            unordered.append(node.name)
+    assert unordered == []
+    with duckdb.connect(str(published.warehouse), read_only=True) as con:
+        rows = con.execute("SELECT count(*) FROM marts.fct_dev_finance").fetchone()[0]
+        unsorted = con.execute(
+            "SELECT count(*) FROM (SELECT (donor_iso3, donor_agency, recipient_iso3, year, instrument, measure, "
+            "price_basis, source) < lag((donor_iso3, donor_agency, recipient_iso3, year, instrument, measure, "
+            "price_basis, source)) OVER (ORDER BY rowid) AS back FROM marts.fct_dev_finance) WHERE back").fetchone()[0]
+    assert rows > 100_000 and unsorted == 0
+
+
 def test_model_results_and_docs_site(published, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="jlac")
     copy = tmp_path / "copy.duckdb"

@@ -44,3 +44,6 @@ FROM (
     WHERE cooperant_iso3 IS NOT NULL AND status IS DISTINCT FROM 'cancelled'
 )
 GROUP BY ALL
+-- stored in the grain's order, as every other table of marts and figures: a parallel aggregate's order differed
+-- from one refresh to the next, and so did every export of the same rows (found by a QA pass)
+ORDER BY donor_iso3, donor_agency, recipient_iso3, year, instrument, measure, price_basis, source
