@@ -167,7 +167,12 @@ def _report(exc: Exception) -> None:
 def _interrupted(code: int = 130) -> None:
     """Ctrl-C or SIGTERM: one line and the shell's status for an interrupted command, 130 or 143 (a refresh has
     recorded the run as crashed and left the published warehouse as it was)."""
-    with stops.held():  # a second Ctrl-C must not cut this line short
+    from jlac import launch
+
+    # a second Ctrl-C must not cut this line short, nor the way out after it (click made one there "Aborted!", exit 1)
+    if launch.owns_the_process():
+        launch.ignore_stops()
+    with stops.held():
         err.print("[bold red]jlac: interrupted[/]" if code == 130 else "[bold red]jlac: terminated[/]", markup=True,
                   highlight=False)
     raise SystemExit(code) from None

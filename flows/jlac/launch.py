@@ -20,7 +20,7 @@ def main() -> None:
     try:
         from jlac.cli import main as run
     except KeyboardInterrupt:
-        _ignore_stops()  # exiting: a second Ctrl-C must not cut the line short
+        ignore_stops()  # exiting: a second Ctrl-C must not cut the line short
         print("jlac: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     run_to_exit(run)
@@ -31,16 +31,30 @@ def run_to_exit(run) -> None:
     pressed again (or `timeout -s INT`, which signals the command and then its process group) landed in the
     interpreter's shutdown and printed a KeyboardInterrupt traceback from ``threading`` after the one line, or ended
     the process by the signal (found by a flaky test)."""
+    _OWN_PROCESS.append(True)
     try:
         run()
     except SystemExit as exc:
         if exc.code in (130, 143):
-            _ignore_stops()
+            ignore_stops()
         raise
 
 
-def _ignore_stops() -> None:
+_OWN_PROCESS: list[bool] = []  # run_to_exit runs the command: the process is the jlac command's own
+
+
+def owns_the_process() -> bool:
+    """The command runs as the process's own (``run_to_exit``), not called from other Python code (a test's
+    CliRunner): it may then change the process's signal handling for good as it exits."""
+    return bool(_OWN_PROCESS)
+
+
+def ignore_stops() -> None:
+    """Ignore Ctrl-C and SIGTERM from now on (the process is exiting stopped)."""
     import signal
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+    except ValueError:  # not the main thread: its handlers are the main thread's to set
+        pass

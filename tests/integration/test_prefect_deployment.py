@@ -39,7 +39,7 @@ def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)  # a loaded machine: jlac serve cancels its run first
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -143,7 +143,7 @@ def test_deploy_run_and_alert_through_a_worker(prefect_env, httpserver: HTTPServ
     _forget_deployment(api)
     httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
 
-    _run(["work-pool", "create", "jlac", "--type", "process"], env)
+    _run(["work-pool", "create", "jlac", "--type", "process", "--overwrite"], env)
     _run(["deploy", "--prefect-file", "deploy/prefect.yaml", "--all"], env)
     deployment = _api("GET", f"{api}/deployments/name/jlac-refresh/jlac-refresh").json()
     assert deployment["work_pool_name"] == "jlac"
