@@ -277,8 +277,8 @@ def prepare(settings: Settings) -> threading.Thread:
     does what a build does first once per process: dbt validates its project and profile against JSON schemas it
     builds from its classes and registers the adapter (0.4 s in a fresh process), imports its build task and
     generates the serializers of its nodes while it links the graph (another 0.3-0.5 s, which a warm-up by
-    ``dbt parse`` left to the real build: a third of an HS-9 month's append). A failure is left for that command
-    to raise."""
+    ``dbt parse`` left to the real build). A long parse (the whole mirror) hides it; an HS-9 month's short one does
+    not, the two then share the cores. A failure is left for that command to raise."""
     from dbt.cli.main import dbtRunner
 
     home = _profile(dbt_home(settings))
