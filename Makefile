@@ -9,9 +9,11 @@ else
 export JLAC_MIRROR ?= $(abspath $(MIRROR))
 endif
 
-# 2 xdist workers, tests sharing a session warehouse kept on one (tests/conftest.py, docs/testing.md); PYTEST_WORKERS=
-# (empty) runs in one process.
-PYTEST_WORKERS ?= -n 2 --dist loadgroup
+# One xdist worker per core (at least 2, at most 8), tests sharing a session warehouse kept on one (tests/conftest.py,
+# docs/testing.md): the suite is CPU-bound, so more workers than cores only share them. PYTEST_WORKERS= (empty) runs
+# in one process.
+CORES := $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -lt 2 ] && n=2; [ "$$n" -gt 8 ] && n=8; echo $$n)
+PYTEST_WORKERS ?= -n $(CORES) --dist loadgroup
 # The tests' scratch homes (about 70 small warehouses published, copied and thrown away) go to memory when /dev/shm
 # has 8 GB free: 7 % of `make test` on this machine (docs/testing.md). TEST_TMPDIR=/somewhere picks another place.
 TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ "$$(df -Pk /dev/shm | awk 'NR==2 {print $$4}')" -gt 8000000 ] 2>/dev/null && echo /dev/shm/jlac-tests-$$(id -u))
