@@ -362,6 +362,26 @@ def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_ne
     assert again.status == "unchanged"
 
 
+def test_a_ledger_cut_past_the_published_run_is_not_taken_for_a_kill(homes, caplog):
+    """runs.jsonl may be cut at a line boundary (docs/operations.md). Cut past the published run's line, the next
+    refresh took the publish for one a kill interrupted: it recorded the run again, out of order, and ran its
+    after-publish hooks again (found by a QA pass). A run in the ledger that started later says it was pruned."""
+    import logging
+
+    from jlac import ledger
+
+    home, old, _ = homes
+    settings = _settings(home, old)
+    published = ledger.read(settings.run_ledger)[-1]
+    assert pipeline.refresh(settings, trigger="test").status == "unchanged"
+    lines = settings.run_ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    settings.run_ledger.write_text(lines[-1], encoding="utf-8")  # pruned: only the unchanged run's line is left
+    with caplog.at_level(logging.WARNING, logger="jlac"):
+        record = pipeline.refresh(settings, trigger="test")
+    assert record.status == "unchanged" and "recorded now" not in caplog.text
+    assert published["run_id"] not in [r["run_id"] for r in ledger.read(settings.run_ledger)]
+
+
 @pytest.mark.parametrize("umask", [0o022, 0o077])
 def test_a_publish_keeps_the_published_files_permissions_and_group(tmp_path, umask):
     """A warehouse kept for a group (640, the BI tools' or postgres' group) became world-readable under umask 022,

@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import time
 
 import duckdb
 import openpyxl
@@ -201,6 +203,12 @@ def test_stale_build_is_cleaned(published):
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     leftover = settings.build_dir / "19990101T000000-1.duckdb"
     shutil.copy(settings.warehouse, leftover)  # as if a run had been killed mid-build
+    # and a `jlac sql` killed while it copied the warehouse another process held for writing (jlac.leftovers)
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    read_copy = settings.home / f".{settings.warehouse.stem}-read-{proc.pid}-x1y2z3.duckdb"
+    shutil.copy(settings.warehouse, read_copy)
+    os.utime(read_copy, (time.time() - 7200, time.time() - 7200))
     # a refresh its pre-flight check refuses (no snapshots where it looks) touches nothing, the leftover included
     with pytest.raises(SnapshotError):
         pipeline.refresh(Settings(warehouse=settings.warehouse, snapshots=settings.snapshots,
@@ -208,7 +216,7 @@ def test_stale_build_is_cleaned(published):
     assert leftover.exists()
     # the next refresh that runs removes it, whatever it then finds (nothing changed here)
     assert pipeline.refresh(settings, trigger="test").status == "unchanged"
-    assert not leftover.exists()
+    assert not leftover.exists() and not read_copy.exists()
 
 
 @pytest.mark.parametrize("mode", ["full", "incremental"])

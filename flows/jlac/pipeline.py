@@ -41,6 +41,7 @@ from jlac import (
     countries,
     figures,
     ledger,
+    leftovers,
     meta,
     parse,
     partitions,
@@ -510,6 +511,22 @@ def _record_killed_builds(settings: Settings, removed: list[Path]) -> None:
         ledger.append(settings.run_ledger, record)
 
 
+def _started_later(lines: list[dict], started) -> bool:
+    """A run in the ledger started after ``started`` (the published run's start): the published run is not the last
+    one, so the ledger lost its line to pruning (docs/operations.md), not to a kill after the swap, which the very
+    next run catches. A ledger cut past it made the next refresh record the run again and run its after-publish
+    hooks again (found by a QA pass)."""
+    if started is None:
+        return False
+    for line in lines:
+        try:
+            if datetime.fromisoformat(line["started"]) > started:
+                return True
+        except (KeyError, TypeError, ValueError):  # a line without a usable time says nothing either way
+            continue
+    return False
+
+
 def _finish_an_interrupted_publish(settings: Settings) -> None:
     """A run killed after its swap and before its ledger line (its after-publish hooks run in between): record it
     now from the published warehouse's ``meta.runs`` (which the run wrote), and move the charts it had staged into
@@ -530,7 +547,8 @@ def _finish_an_interrupted_publish(settings: Settings) -> None:
     if row is None:
         return
     staged = settings.build_dir / f"{run_id}-output"
-    if any(r["run_id"] == run_id for r in ledger.read(settings.run_ledger)):
+    lines = ledger.read(settings.run_ledger)
+    if any(r["run_id"] == run_id for r in lines) or _started_later(lines, row[3]):
         if staged.is_dir():  # its charts could not be moved (a full disk under JLAC_OUTPUT): moved now
             log.warning("run %s published %s, but its charts and docs site stayed in %s (their move failed): moved "
                         "into %s now", run_id, settings.warehouse, staged, settings.output)
@@ -561,6 +579,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
     with _refresh_lock(settings, record), stops.noting() as noted:
         _finish_an_interrupted_publish(settings)
         _record_killed_builds(settings, warehouse.remove_stale_builds(settings))
+        leftovers.sweep(settings, transform.dbt_home(settings))
         try:
             kept, absent = _published_pins(settings, sources, pins) if sources else ({}, [])
             pins = {**kept, **(pins or {})}

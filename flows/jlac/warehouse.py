@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import duckdb
 
+from jlac import leftovers
 from jlac.config import Settings
 from jlac.errors import JlacError
 
@@ -199,7 +200,8 @@ def open_for_reading(path: Path, open_: Callable[[Path], T]) -> T:
     copy = None
     for folder in (path.parent, Path(tempfile.gettempdir())):  # beside it (same disk), else where temp files go
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.stem}-read-", suffix=".duckdb", dir=folder)
+            fd, name = tempfile.mkstemp(prefix=f".{leftovers.prefix(path.stem + '-read')}", suffix=".duckdb",
+                                       dir=folder)
             os.close(fd)
             copy = Path(name)
             shutil.copyfile(path, copy)

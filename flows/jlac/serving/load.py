@@ -37,7 +37,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
-from jlac import sqltext
+from jlac import leftovers, sqltext
 from jlac.errors import SettingError
 from jlac.serving.target import SCHEMAS, ReaderPolicy, Target, setup_reader
 from jlac.serving.types import map_column, quote
@@ -144,7 +144,7 @@ def attach_readable(duck: duckdb.DuckDBPyConnection, warehouse: Path) -> Path | 
             raise
     log.warning("published warehouse %s is held open for writing by another process; the serving copy reads a "
                 "copy of it", warehouse)
-    folder = Path(tempfile.mkdtemp(prefix=".jlac-serving-read-", dir=warehouse.parent))
+    folder = Path(tempfile.mkdtemp(prefix="." + leftovers.prefix("jlac-serving-read"), dir=warehouse.parent))
     try:
         copy = folder / warehouse.name
         shutil.copyfile(warehouse, copy)
@@ -616,7 +616,7 @@ def _load(duck, pg, tables, kept, version, published_at, started, warehouse, tar
           left_out: str, keys: dict[str, str]) -> int:
     rows = 0
     copied = [t for t in tables if t.qualified not in kept]
-    with tempfile.TemporaryDirectory(prefix="jlac-serving-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=leftovers.prefix("jlac-serving")) as tmp:
         with pg.transaction():
             for schema in SCHEMAS:
                 pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(STAGE + schema)))

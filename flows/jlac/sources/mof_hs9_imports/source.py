@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from jlac import leftovers
 from jlac.csvheader import april_as_apr, check_header
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
@@ -42,7 +43,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     files = sorted(f.path for f in snapshot.files if FILE.match(f.path))
     if not files:
         raise ParseError(f"mof-hs9-imports {snapshot.id}: no ik-110h<YYYY>i001.csv file in the snapshot")
-    scratch = Path(tempfile.mkdtemp(prefix="jlac-mof-hs9-"))
+    scratch = Path(tempfile.mkdtemp(prefix=leftovers.prefix("jlac-mof-hs9")))
     try:
         paths = [_utf8(snapshot.path(f), f"mof-hs9-imports {snapshot.id}/{f}", scratch) for f in files]
         return _read(con, snapshot, paths)
