@@ -252,3 +252,21 @@ def test_a_lasting_load_failure_is_alerted_once_per_message(monkeypatch):
     monkeypatch.setattr(serve, "REALERT_S", 0.0)
     serve._failed(RuntimeError("connection refused"), sent.append)
     assert len(sent) == 3
+
+
+def test_the_server_log_is_kept_bounded_across_starts(tmp_path, monkeypatch):
+    """server.log grew for good (QA pass): past LOG_ROTATE_BYTES at a start it becomes server.log.1, replacing the
+    one before; a smaller one is appended to."""
+    from jlac.serving import cluster
+
+    monkeypatch.setattr(cluster, "LOG_ROTATE_BYTES", 100)
+    local = cluster.LocalCluster(tmp_path)
+    local.root.mkdir()
+    local._rotate_log()  # none yet: nothing to do
+    local.log.write_bytes(b"a" * 100)
+    local._rotate_log()
+    assert local.log.read_bytes() == b"a" * 100
+    (local.root / "server.log.1").write_bytes(b"older")
+    local.log.write_bytes(b"b" * 101)
+    local._rotate_log()
+    assert not local.log.exists() and (local.root / "server.log.1").read_bytes() == b"b" * 101

@@ -58,6 +58,10 @@ def test_follows_publishes_keeps_transactions_whole_and_stops_on_sigterm(home):
             # the server-side default statement timeout (JLAC_SQL_STATEMENT_TIMEOUT), without any client SET
             with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
                 con.execute(RUNAWAY)
+            # a failed statement is the reader's to see: its SQL is not written to server.log (a reader sending
+            # large failing statements grew it without bound: QA pass)
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                con.execute("SELECT 'reader-sql-" + "x" * 100_000 + "' FROM no_such_table")
 
         # A reader inside a transaction keeps what it read; the swap waits for it (bounded by lock_timeout).
         with psycopg.connect(ep.dsn()) as reader:
@@ -74,6 +78,7 @@ def test_follows_publishes_keeps_transactions_whole_and_stops_on_sigterm(home):
         assert ep.stop(signal.SIGTERM) == 0
     log = (home / "postgres" / "server.log").read_text()
     assert log.rstrip().endswith("database system is shut down")
+    assert "no_such_table" in log and "reader-sql-" not in log and len(log) < 50_000
     assert not (home / "postgres" / "data" / "postmaster.pid").exists()
 
     # A refresh while serve-sql is stopped: the publish hook has no cluster to load, and says so ...

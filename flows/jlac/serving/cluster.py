@@ -36,6 +36,7 @@ from jlac.serving.target import ReaderPolicy, Target, reader_name
 
 OWNER = "jlac_owner"
 DATABASE = "jlac"
+LOG_ROTATE_BYTES = 64 * 1024 * 1024  # server.log past this at a start is kept as server.log.1 (Cluster._rotate_log)
 # Sorting stays byte order (collation C, as DuckDB's default); character classes are UTF-8's, so upper(), lower()
 # and ILIKE change accented letters as DuckDB does (with ctype C, upper('Curaçao') was 'CURAçAO'). glibc has
 # C.UTF-8 built in (2.35+; Debian's before); initdb refuses a locale the machine lacks, naming it.
@@ -301,6 +302,15 @@ class LocalCluster:
         for path in [self.data, *self.data.rglob("*")]:
             os.lchown(path, user.uid, user.gid)
 
+    def _rotate_log(self) -> None:
+        """Keep the log bounded across starts: past ``LOG_ROTATE_BYTES`` it becomes ``server.log.1`` (the one before
+        is dropped) and this start writes a new one."""
+        try:
+            if self.log.stat().st_size > LOG_ROTATE_BYTES:
+                os.replace(self.log, self.log.with_name(self.log.name + ".1"))
+        except FileNotFoundError:
+            pass
+
     def server_args(self, bindir: Path, config: ServerConfig, reader: ReaderPolicy) -> list[str]:
         settings = {
             "listen_addresses": config.listen_addresses,
@@ -318,6 +328,11 @@ class LocalCluster:
             # a client gone mid-query (a closed BI tab) stops its query within seconds, not at the statement timeout
             "client_connection_check_interval": "5s",
             "log_line_prefix": "%m [%p] %u@%d ",
+            # a reader's failed statement is the reader's to see, not the log's: PostgreSQL wrote its whole SQL after
+            # the error (a reader sending 1 MB statements that fail grew the log 1 MB each, with nothing to rotate
+            # it: found by a QA pass), and the error's DETAIL/CONTEXT lines too
+            "log_min_error_statement": "panic",
+            "log_error_verbosity": "terse",
             "log_connections": "off",
             "timezone": "UTC",
         }
@@ -345,6 +360,7 @@ class LocalCluster:
             self.install_tls(user, config)
         # the log holds readers' failed statements (their SQL): the cluster's user's only, as its data folder is
         # (it was world-readable: a QA pass)
+        self._rotate_log()
         fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with contextlib.suppress(OSError):  # one written before (another owner's: left as it is)
             os.chmod(self.log, 0o600)
