@@ -484,13 +484,19 @@ def _refresh_lock(settings: Settings, record: RunRecord):
             record.finish("failed", str(exc))
             ledger.append(settings.run_ledger, record)
             raise
-        yield
+        # while it holds the lock, the run is marked in .build/: killed before it made its build file (kill -9 or the
+        # OOM killer while parsing), it left nothing else there, and no ledger line (found by a QA pass)
+        marker = warehouse.mark_running(settings, record.run_id)
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
 
 
 def _record_killed_builds(settings: Settings, removed: list[Path]) -> None:
-    """Say which runs' build files were left (a run killed before its publish: kill -9, the OOM killer) and record
-    each in the ledger as crashed, once: such a run had no line and `jlac status` never named it (found by a QA
-    pass). A build file is named ``<run id>.duckdb``."""
+    """Say which runs' build files (or run markers, ``warehouse.mark_running``) were left (a run killed before its
+    publish: kill -9, the OOM killer) and record each in the ledger as crashed, once: such a run had no line and
+    `jlac status` never named it (found by a QA pass). A build file is named ``<run id>.duckdb``."""
     if not removed:
         return
     runs = sorted({p.name.split(".", 1)[0].removesuffix("-output") for p in removed})
@@ -505,8 +511,8 @@ def _record_killed_builds(settings: Settings, removed: list[Path]) -> None:
         if run_id in known:
             continue
         record = RunRecord(run_id=run_id, trigger="unknown", started=started.isoformat(timespec="milliseconds"))
-        record.finish("crashed", "stopped during its build, before its publish (killed?): its build file was found "
-                                 f"in {settings.build_dir} and removed by a later run")
+        record.finish("crashed", "stopped during its build, before its publish (killed?): what it left in "
+                                 f"{settings.build_dir} was found and removed by a later run")
         record.duration_s = None  # unknown: the time until it was found is no run's duration
         ledger.append(settings.run_ledger, record)
 
@@ -578,7 +584,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
     incremental = False
     with _refresh_lock(settings, record), stops.noting() as noted:
         _finish_an_interrupted_publish(settings)
-        _record_killed_builds(settings, warehouse.remove_stale_builds(settings))
+        _record_killed_builds(settings, warehouse.remove_stale_builds(settings, keep=record.run_id))
         leftovers.sweep(settings, transform.dbt_home(settings))
         try:
             kept, absent = _published_pins(settings, sources, pins) if sources else ({}, [])

@@ -56,13 +56,28 @@ def new_build(settings: Settings, run_id: str) -> Path:
     return path
 
 
-def remove_stale_builds(settings: Settings) -> list[Path]:
-    """Delete build files and staged outputs (charts, docs site: ``<run id>-output``) left by crashed runs (only
-    called while holding the refresh lock, after the outputs of a run that did publish were moved into place);
-    return what was deleted."""
+RUNNING = ".running"  # .build/<run id>.running: the run holding the refresh lock (mark_running)
+
+
+def mark_running(settings: Settings, run_id: str) -> Path:
+    """Mark ``run_id`` as the refresh running (holding the refresh lock): ``.build/<run id>.running``, removed when
+    it ends. One found by a later run names a run that was killed (``remove_stale_builds``)."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    marker = settings.build_dir / f"{run_id}{RUNNING}"
+    marker.touch()
+    return marker
+
+
+def remove_stale_builds(settings: Settings, keep: str | None = None) -> list[Path]:
+    """Delete build files, staged outputs (charts, docs site: ``<run id>-output``) and run markers left by crashed
+    runs, but those of run ``keep`` (the caller's own; only called while holding the refresh lock, after the outputs
+    of a run that did publish were moved into place); return what was deleted."""
     removed = []
     if settings.build_dir.is_dir():
-        for p in [*settings.build_dir.glob("*.duckdb*"), *settings.build_dir.glob("*-output")]:
+        for p in [*settings.build_dir.glob("*.duckdb*"), *settings.build_dir.glob("*-output"),
+                  *settings.build_dir.glob(f"*{RUNNING}")]:
+            if keep is not None and p.name.split(".", 1)[0].removesuffix("-output") == keep:
+                continue
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             else:
