@@ -358,8 +358,8 @@ class LocalCluster:
         self.write_hba(user, reader.user, tls=config.tls_cert is not None)
         if config.tls_cert:
             self.install_tls(user, config)
-        # the log holds readers' failed statements (their SQL): the cluster's user's only, as its data folder is
-        # (it was world-readable: a QA pass)
+        # the log names readers' errors (what they asked for, in the error's words): the cluster's user's only, as
+        # its data folder is (it was world-readable: a QA pass)
         self._rotate_log()
         fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with contextlib.suppress(OSError):  # one written before (another owner's: left as it is)
