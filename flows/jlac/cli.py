@@ -171,7 +171,7 @@ def _interrupted(code: int = 130) -> None:
 
     # a second Ctrl-C must not cut this line short, nor the way out after it (click made one there "Aborted!", exit 1)
     if launch.owns_the_process():
-        launch.ignore_stops()
+        stops.ignore()
     with stops.held():
         err.print("[bold red]jlac: interrupted[/]" if code == 130 else "[bold red]jlac: terminated[/]", markup=True,
                   highlight=False)

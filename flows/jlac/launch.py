@@ -20,7 +20,9 @@ def main() -> None:
     try:
         from jlac.cli import main as run
     except KeyboardInterrupt:
-        ignore_stops()  # exiting: a second Ctrl-C must not cut the line short
+        from jlac import stops
+
+        stops.ignore()  # exiting: a second Ctrl-C must not cut the line short
         print("jlac: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     run_to_exit(run)
@@ -36,7 +38,9 @@ def run_to_exit(run) -> None:
         run()
     except SystemExit as exc:
         if exc.code in (130, 143):
-            ignore_stops()
+            from jlac import stops
+
+            stops.ignore()
         raise
 
 
@@ -48,13 +52,3 @@ def owns_the_process() -> bool:
     CliRunner): it may then change the process's signal handling for good as it exits."""
     return bool(_OWN_PROCESS)
 
-
-def ignore_stops() -> None:
-    """Ignore Ctrl-C and SIGTERM from now on (the process is exiting stopped)."""
-    import signal
-
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-    except ValueError:  # not the main thread: its handlers are the main thread's to set
-        pass

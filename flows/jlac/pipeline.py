@@ -499,7 +499,7 @@ def _record_killed_builds(settings: Settings, removed: list[Path]) -> None:
     `jlac status` never named it (found by a QA pass). A build file is named ``<run id>.duckdb``."""
     if not removed:
         return
-    runs = sorted({p.name.split(".", 1)[0].removesuffix("-output") for p in removed})
+    runs = sorted({warehouse.run_of(p) for p in removed})
     known = {r["run_id"] for r in ledger.read(settings.run_ledger)}
     log.warning("removed what runs %s left in %s (stopped before their publish: killed?); the published warehouse "
                 "is as they found it", ", ".join(runs), settings.build_dir)

@@ -74,18 +74,25 @@ def noting():
                 outer.extend(sig for sig in noted if sig not in outer)
 
 
-@contextlib.contextmanager
-def held():
-    """Ctrl-C and SIGTERM are ignored inside the block (in the main thread; elsewhere it changes nothing), then their
-    handlers are put back. For the last words of a command already stopping: a second Ctrl-C landing while the
-    "interrupted" line was being written raised inside the write, and the command ended with no line at all (1 run
-    in 3 of Ctrl-C pressed three times on a loaded machine; found by a flaky test)."""
+def ignore() -> dict:
+    """Ignore Ctrl-C and SIGTERM from now on (in the main thread; elsewhere it changes nothing); return the handlers
+    they had."""
     previous = {}
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, signal.SIG_IGN)
-    except ValueError:  # not the main thread
+    except ValueError:  # not the main thread: its handlers are the main thread's to set
         pass
+    return previous
+
+
+@contextlib.contextmanager
+def held():
+    """Ctrl-C and SIGTERM are ignored inside the block (``ignore``), then their handlers are put back. For the last
+    words of a command already stopping: a second Ctrl-C landing while the "interrupted" line was being written
+    raised inside the write, and the command ended with no line at all (1 run in 3 of Ctrl-C pressed three times on
+    a loaded machine; found by a flaky test)."""
+    previous = ignore()
     try:
         yield
     finally:

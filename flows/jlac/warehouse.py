@@ -68,6 +68,12 @@ def mark_running(settings: Settings, run_id: str) -> Path:
     return marker
 
 
+def run_of(path: Path) -> str:
+    """The run id a build file, staged output or run marker in ``.build/`` belongs to (``<run id>.duckdb``,
+    ``<run id>-output``, ``<run id>.running``)."""
+    return path.name.split(".", 1)[0].removesuffix("-output")
+
+
 def remove_stale_builds(settings: Settings, keep: str | None = None) -> list[Path]:
     """Delete build files, staged outputs (charts, docs site: ``<run id>-output``) and run markers left by crashed
     runs, but those of run ``keep`` (the caller's own; only called while holding the refresh lock, after the outputs
@@ -76,7 +82,7 @@ def remove_stale_builds(settings: Settings, keep: str | None = None) -> list[Pat
     if settings.build_dir.is_dir():
         for p in [*settings.build_dir.glob("*.duckdb*"), *settings.build_dir.glob("*-output"),
                   *settings.build_dir.glob(f"*{RUNNING}")]:
-            if keep is not None and p.name.split(".", 1)[0].removesuffix("-output") == keep:
+            if run_of(p) == keep:
                 continue
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
