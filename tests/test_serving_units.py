@@ -4,6 +4,7 @@ reachability check for the cluster's system user, and the publish hook with noth
 from __future__ import annotations
 
 import os
+import re
 import pwd
 import shutil
 import tempfile
@@ -106,6 +107,29 @@ def test_server_config_tls_needs_both_files_and_listens_on_loopback_too(monkeypa
 def test_owner_url_is_described_without_its_password():
     text = describe_url("postgresql://owner:s3cret@db.example.org:6543/analytics")
     assert text == "db.example.org:6543/analytics as owner" and "s3cret" not in text
+
+
+@pytest.mark.parametrize(("url", "secret"), [
+    ("postgresql://jlac:SECRET-PG%zz-000@127.0.0.1:9/jlac", "SECRET-PG%zz-000"),  # a '%' libpq cannot decode
+    ("postgresql://jlac:SECRET/PART2@127.0.0.1:9/jlac", "SECRET/PART2"),  # a '/' (base64): read as port and database
+    ("host=127.0.0.1 port=9 password=correct horse SECRET-3 dbname=jlac", "correct horse SECRET-3"),  # unquoted
+    ("postgresql://jlac@127.0.0.1:9/jlac?password=SECRET-Q4", "SECRET-Q4"),
+])
+def test_no_part_of_the_owner_password_is_in_what_a_failed_connection_says(url, secret):
+    """libpq quotes a connection string it cannot read in its error (ProgrammingError, which went out as it was to
+    the console, runs.jsonl, Prefect's database and the alert), and reads a '/' in a URL's password as the port and
+    the database, which the password-free description then showed (found by a QA pass)."""
+    from jlac.errors import SettingError
+    from jlac.serving.target import ServingUnavailable, Target
+
+    described = describe_url(url)
+    with pytest.raises((SettingError, ServingUnavailable)) as failed:
+        Target(url, described).connect()
+    said = f"{described} {failed.value}"
+    pieces = [p for p in re.split(r"[ /]", secret) if len(p) >= 3]
+    assert not [p for p in [secret, *pieces] if p in said], said
+    if isinstance(failed.value, SettingError):
+        assert "JLAC_POSTGRES_URL cannot be read" in said and "percent-encoded" in said
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cluster runs as another user only when jlac runs as root")

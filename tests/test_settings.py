@@ -192,3 +192,39 @@ def test_a_backslash_in_a_path_is_refused_as_duckdb_reads_it_as_a_separator(tmp_
     monkeypatch.setenv(var, str(tmp_path / path))
     with pytest.raises(SettingError, match=rf"^{var} .*: DuckDB reads a backslash in a path as a folder separator"):
         get_settings()
+
+
+def test_credentials_in_prefect_api_url_are_never_shown(monkeypatch, tmp_path, capsys):
+    """PREFECT_API_URL with a password (http://user:password@host/api) or a ?token=: the CLI's one line about a server
+    that does not answer printed the URL whole, and Prefect, deriving its UI's address from it, printed it in every
+    run's "View at ..." line and jlac's alerts carried it (found by a QA pass). Shown without them everywhere."""
+    import socket
+
+    from jlac import cli
+    from jlac.ops import alerts
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connecting is refused
+    url = f"http://admin:SECRET-PREFECT-333@127.0.0.1:{port}/api?token=SECRET-TOK%2F444"
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
+    monkeypatch.setattr(sys, "argv", ["jlac", "refresh"])
+    with temporary_settings(updates={PREFECT_API_URL: url}), pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert f"PREFECT_API_URL=http://127.0.0.1:{port}/api: no Prefect API answers there" in " ".join(err.split())
+    assert "SECRET" not in err and "admin:" not in err, err
+
+    # before Prefect reads its settings: the UI's address is the server's, without the credentials
+    monkeypatch.setenv("PREFECT_API_URL", url)
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    cli._prefect_defaults()
+    assert cli.os.environ["PREFECT_UI_URL"] == f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("PREFECT_UI_URL", "https://prefect.example.org/ui")  # one the user set is theirs
+    cli._prefect_defaults()
+    assert cli.os.environ["PREFECT_UI_URL"] == "https://prefect.example.org/ui"
+    # the alert's link, whatever set the UI's address (a Prefect profile, a worker's environment)
+    with temporary_settings(updates={PREFECT_UI_URL: f"http://admin:SECRET-5@127.0.0.1:{port}/?t=SECRET-6"}):
+        assert alerts.ui_url("abc") == f"http://127.0.0.1:{port}/runs/flow-run/abc"

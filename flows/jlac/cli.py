@@ -48,6 +48,14 @@ def _prefect_env(command: str | None = None) -> None:
 
 
 def _prefect_defaults() -> None:
+    from jlac.http import without_credentials
+
+    api = os.environ.get("PREFECT_API_URL", "").strip()
+    if api and not os.environ.get("PREFECT_UI_URL") and without_credentials(api) != api.rstrip("/"):
+        # Prefect derives its UI's address from the API's, credentials included, and prints it in every run's
+        # "View at ..." line (and jlac's alerts carry it): the server's address without them (found by a QA pass)
+        ui = without_credentials(api).rstrip("/")
+        os.environ["PREFECT_UI_URL"] = ui[:-len("/api")] if ui.endswith("/api") else ui.replace("/api/", "/")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # jlac records logged by threads outside the flow run's context (file hashing) stay local, without a warning.
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
@@ -126,9 +134,12 @@ def check_prefect_api() -> None:
     except TimedOut as exc:
         problem = exc
     if problem is not None:
-        _fail(JlacError(f"PREFECT_API_URL={url}: no Prefect API answers there ({type(problem).__name__}: "
-                        f"{str(problem)[:200]}). Start that server (`prefect server start`) or unset PREFECT_API_URL "
-                        "to run on a temporary local API."))
+        from jlac.http import credentials_in, redact, without_credentials
+
+        said = redact(str(problem), credentials_in(url))[:200]  # httpx's error quotes the URL it asked
+        _fail(JlacError(f"PREFECT_API_URL={without_credentials(url)}: no Prefect API answers there "
+                        f"({type(problem).__name__}: {said}). Start that server (`prefect server start`) or unset "
+                        "PREFECT_API_URL to run on a temporary local API."))
 
 
 def require_utf8(value: str | None, what: str) -> None:

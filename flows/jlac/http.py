@@ -55,6 +55,30 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     return _USERINFO_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without its userinfo, query string and fragment, where credentials ride (http://user:PASSWORD@host/,
+    ?token=...): a link as people may see it and alerts may carry it."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def credentials_in(url: str) -> list[str]:
+    """The parts of ``url`` that may be credentials (its userinfo's password, its query values), as written and
+    percent-decoded; shorter than 4 characters left out (replacing them would garble ordinary words)."""
+    from urllib.parse import parse_qsl, unquote
+
+    parts = urlsplit(url)
+    found = [parts.netloc.rpartition("@")[0].partition(":")[2]]
+    found += [v for _, v in parse_qsl(parts.query, keep_blank_values=True)] + [parts.query, parts.fragment]
+    return sorted({f for p in found for f in (p, unquote(p), quote(p, safe="")) if len(f) >= 4}, key=len,
+                  reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets``, and the password of any URL in it, as ``***``."""
+    return _redact(text, secrets)
+
+
 def keep_out_of_logs(value: str) -> None:
     """Have httpx's and httpcore's log lines show ``***`` for ``value`` (a token in a URL's path, e.g. a chat
     webhook's, which no client registered as its secret)."""

@@ -43,6 +43,7 @@ from jlac import (
     ledger,
     leftovers,
     meta,
+    owned,
     parse,
     partitions,
     plan,
@@ -804,9 +805,10 @@ def _move_into(src: Path, dst: Path) -> None:
     """Move ``src`` to ``dst``, replacing it. The outputs are staged beside the build, and the output folder may be
     on another filesystem (JLAC_OUTPUT on a share): there a rename fails (EXDEV), so the item is copied next to
     ``dst`` first and renamed into place, which a reader of the folder still sees as one step per item."""
+    if src.is_dir():  # a folder of the user's under that name is not removed (jlac.owned)
+        owned.check_replaceable(dst, {p.name for p in src.iterdir()}, f"the run's {src.name}")
     try:
-        if src.is_dir() and dst.is_dir():
-            shutil.rmtree(dst)
+        _clear_for_folder(src, dst)
         os.replace(src, dst)
         return
     except OSError as exc:
@@ -821,8 +823,7 @@ def _move_into(src: Path, dst: Path) -> None:
             shutil.copytree(src, tmp)
         else:
             shutil.copy2(src, tmp)
-        if dst.is_dir():
-            shutil.rmtree(dst)
+        _clear_for_folder(src, dst)
         os.replace(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
@@ -834,6 +835,15 @@ def _is_file(path: Path, inode: int) -> bool:
         return path.stat().st_ino == inode
     except OSError:
         return False
+
+
+def _clear_for_folder(src: Path, dst: Path) -> None:
+    """Make way for the folder ``src`` at ``dst``: a folder there is removed, a link only unlinked (what it points to
+    is not jlac's to remove; a folder cannot be renamed over it)."""
+    if src.is_dir() and dst.is_symlink():
+        dst.unlink()
+    elif src.is_dir() and dst.is_dir():
+        shutil.rmtree(dst)
 
 
 def _outputs_not_moved(settings: Settings, record: RunRecord, staged: Path, exc: OSError) -> JlacError:

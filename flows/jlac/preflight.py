@@ -77,6 +77,13 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     # Each of these failed late: the dbt folder after parsing and checking every source, the run ledger after the
     # publish (and again at once on every later refresh), Prefect's home after 4 minutes of its temporary API not
     # starting, in a traceback naming no folder (found by a QA pass)
+    # the folders of the output a refresh replaces whole: one of the user's under those names is refused now, not
+    # after building (jlac.owned)
+    from jlac import owned, site, transform
+
+    owned.check_replaceable(settings.output / transform.DOCS_DIR, {*transform.DOCS_FILES, transform.DOCS_RECORD},
+                            transform.DOCS_WHAT)
+    owned.check_replaceable(site.site_dir(settings), site.SITE_FILES, site.SITE_WHAT)
     check_writable("the dbt folder (JLAC_DBT_HOME, unset: .dbt beside JLAC_WAREHOUSE)", dbt,
                    "dbt keeps the build's link, its profile and its target folder there")
     ledger = settings.run_ledger

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import output_cache, stops
+from jlac import output_cache, owned, stops
 from jlac.config import Settings
 from jlac.errors import ModelError, is_interrupt
 
@@ -536,6 +536,7 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
 DOCS_DIR = "dbt-docs"  # the site's folder in the refresh outputs (JLAC_OUTPUT)
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_fingerprint and the database it names)
+DOCS_WHAT = "dbt's docs site"
 # What jlac makes of dbt's site after generating it (_publishable); part of docs_fingerprint, so a site kept or cached
 # by an older jlac (no column descriptions of the sources, database "build") is made again. 2: both added.
 DOCS_SITE_VERSION = 2
@@ -721,6 +722,7 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
         if cache is not None:
             output_cache.keep(cache, "site", key, docs_dir, [docs_dir / name for name in DOCS_FILES])
     (docs_dir / DOCS_RECORD).write_text(json.dumps(record), encoding="utf-8")
+    owned.mark(docs_dir)
     return docs_dir / "index.html"
 
 

@@ -20,7 +20,7 @@ import httpx
 from jlac import ledger
 from jlac.config import get_settings
 from jlac.deadline import TimedOut, within
-from jlac.http import keep_out_of_logs
+from jlac.http import keep_out_of_logs, without_credentials
 from jlac.ops.status import read_ledger
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,8 @@ def ui_url(flow_run_id: str) -> str | None:
         base = PREFECT_UI_URL.value()
     except Exception:  # noqa: BLE001 - a missing UI URL must never stop an alert
         return None
-    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
+    # Prefect derives it from PREFECT_API_URL, credentials included (http://user:password@host/api, ?token=)
+    return f"{without_credentials(base).rstrip('/')}/runs/flow-run/{flow_run_id}" if base else None
 
 
 def on_flow_failure(flow, flow_run, state) -> None:

@@ -246,8 +246,9 @@ class LocalCluster:
             shutil.rmtree(self.data)  # a first start that died half-way: nothing of value there yet
         password = secrets.token_urlsafe(32)
         pwfile = self.root / ".initdb-pw"
-        pwfile.write_text(password + "\n")
-        os.chmod(pwfile, 0o600)
+        pwfile.unlink(missing_ok=True)  # left by a start killed here; created anew, 0600 from its first byte
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write(password + "\n")
         os.chown(pwfile, user.uid, user.gid)
         self.data.mkdir(mode=0o700)
         os.chown(self.data, user.uid, user.gid)

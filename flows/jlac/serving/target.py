@@ -115,7 +115,12 @@ class Target:
             return psycopg.connect(self.conninfo, connect_timeout=10, **kwargs)
         except psycopg.OperationalError as exc:
             raise ServingUnavailable(f"PostgreSQL serving copy at {self.description} is unreachable: "
-                                     f"{str(exc).strip()}") from exc
+                                     f"{without_password(str(exc).strip(), self.conninfo)}") from exc
+        except psycopg.ProgrammingError as exc:  # libpq cannot read the string: its message quotes the password
+            raise SettingError(f"{URL_ENV} cannot be read as a connection string "
+                               f"({without_password(str(exc).strip(), self.conninfo)}); expected a libpq URL, "
+                               "postgresql://user:password@host:port/dbname, with any / @ : # ? or % in the password "
+                               "percent-encoded, or a key=value string") from exc
 
 
 class ServingUnavailable(ConnectionError):
@@ -132,8 +137,48 @@ def describe_url(url: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         return "JLAC_POSTGRES_URL (unparseable)"
-    return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '?')} "
-            f"as {info.get('user', '?')}")
+    # a '/' in a URL's password (base64) makes libpq read the password as the port and the database: hidden too
+    return without_password(f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '?')} "
+                            f"as {info.get('user', '?')}", url)
+
+
+# where a URL or key=value string may end a password that libpq misread (an unencoded delimiter inside it)
+_DELIMITERS = re.compile(r"[/@:?#&='\\\s]+")
+_KEYWORD_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*(.*?)(?=\s+\w+\s*=|\s*$)", re.S)
+
+
+def _passwords(conninfo: str) -> list[str]:
+    """What of ``conninfo`` is or may be the password, as a message could quote it: the password libpq reads, and
+    read by hand (libpq quotes a string it cannot read in its error, and reads a malformed one otherwise: a '/' in
+    a URL's password moves it into the port and the database): a URL's userinfo after its first ':' up to the
+    last '@', a ``password=`` query value, a key=value string's password up to the next ``key=``; each whole,
+    percent-decoded, and in the pieces a delimiter inside it splits it into. Longest first."""
+    from urllib.parse import unquote
+
+    found: set[str] = set()
+    try:
+        found.add(psycopg.conninfo.conninfo_to_dict(conninfo).get("password") or "")
+    except psycopg.ProgrammingError:
+        pass
+    if re.match(r"(?i)postgres(?:ql)?://", conninfo):
+        rest = conninfo.split("://", 1)[1]
+        userinfo = rest[:rest.rfind("@")] if "@" in rest else ""
+        found.add(userinfo.partition(":")[2])
+        found.update(re.findall(r"[?&]password=([^&]*)", rest))
+    else:
+        for m in _KEYWORD_PASSWORD.finditer(conninfo):  # quoted or not, up to the next key=
+            found.update((m.group(1), m.group(1).strip("'"), m.group(1).replace("\\", "")))
+    found |= {unquote(p) for p in found}
+    found |= {piece for p in list(found) for piece in _DELIMITERS.split(p)}
+    # shorter than 3 characters, replacing it would garble the message (a piece "a" of "a/b..."); the whole is kept
+    return sorted((p for p in found if len(p) >= 3), key=len, reverse=True)
+
+
+def without_password(text: str, conninfo: str) -> str:
+    """``text`` (a message about ``conninfo``) with anything that is or may be its password as ``***``."""
+    for secret in _passwords(conninfo):
+        text = text.replace(secret, "***")
+    return text
 
 
 def team_target() -> Target | None:

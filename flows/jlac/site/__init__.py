@@ -24,7 +24,7 @@ import duckdb
 import jinja2
 import yaml
 
-from jlac import revisions, transform, warehouse
+from jlac import owned, revisions, transform, warehouse
 from jlac.config import Settings
 from jlac.site.sections import CLAIMS, SECTIONS, Section, TableSpec
 from jlac.sources import all_sources
@@ -36,6 +36,11 @@ CHART_EXTENSIONS = (".svg", ".png", ".csv")
 
 def site_dir(settings: Settings) -> Path:
     return settings.output / "site"
+
+
+# What a site holds (a site written before jlac marked its folders has only these: jlac.owned)
+SITE_FILES = frozenset({"index.html", "assets"})
+SITE_WHAT = "its report site"
 
 
 # --- reading the warehouse -----------------------------------------------------------------------
@@ -214,6 +219,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
 
     db_path = db_path or settings.warehouse
     target = site_dir(settings)
+    owned.check_replaceable(target, SITE_FILES, SITE_WHAT)  # before any work: a folder of the user's is refused
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(target.parent)
     tmp = target.with_name(f".site-{os.getpid()}.tmp")
@@ -238,8 +244,10 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
         finally:
             con.close()
         (tmp / "index.html").write_text(html, encoding="utf-8")
+        owned.mark(tmp)
         old = target.with_name(f".site-{os.getpid()}.old")
-        if target.exists():
+        owned.check_replaceable(target, SITE_FILES, SITE_WHAT)  # made while the site was written
+        if target.exists() or target.is_symlink():
             os.replace(target, old)
         os.replace(tmp, target)
         _remove(old)
