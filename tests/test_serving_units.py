@@ -4,8 +4,8 @@ reachability check for the cluster's system user, and the publish hook with noth
 from __future__ import annotations
 
 import os
-import re
 import pwd
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -294,3 +294,34 @@ def test_the_server_log_is_kept_bounded_across_starts(tmp_path, monkeypatch):
     local.log.write_bytes(b"b" * 101)
     local._rotate_log()
     assert not local.log.exists() and (local.root / "server.log.1").read_bytes() == b"b" * 101
+
+
+def test_status_of_another_users_cluster_says_whose_it_is_instead_of_failing(tmp_path, monkeypatch):
+    """After `jlac serve-sql` ran once, `jlac status` of any user but the cluster's owner ended in "PermissionError:
+    .../postgres/data/PG_VERSION", exit 1 (the data folder is 0700): a false alarm for a monitoring check run as
+    another account (found by a non-root QA pass). Root passes every permission check, so the refusal is simulated."""
+    import pathlib
+
+    from jlac.serving.cluster import ClusterError, LocalCluster
+    from jlac.serving.status import serving_status
+
+    monkeypatch.delenv("JLAC_POSTGRES_URL", raising=False)
+    data = tmp_path / "postgres" / "data"
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("15\n")
+    exists = pathlib.Path.exists
+
+    def denied(self, *args, **kwargs):
+        if self.parent == data:
+            raise PermissionError(13, "Permission denied", str(self))
+        return exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "exists", denied)
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: pathlib.Path(p) != data)  # data/: no x for this user
+    with pytest.raises(ClusterError, match=r"another user's \(this user \(uid \d+\) may not enter .*/postgres/data "
+                                           r"\(mode d"):
+        assert LocalCluster(tmp_path).initialized
+    settings = Settings(tmp_path / "jlac.duckdb", tmp_path / "snapshots", (), tmp_path / "output")
+    line = serving_status(settings).line()
+    assert line.startswith("serving copy (local cluster): unreadable - the local cluster ") and "another user's" in line
+    assert "start `jlac serve-sql`" not in line  # not this user's to start

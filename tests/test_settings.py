@@ -228,3 +228,33 @@ def test_credentials_in_prefect_api_url_are_never_shown(monkeypatch, tmp_path, c
     # the alert's link, whatever set the UI's address (a Prefect profile, a worker's environment)
     with temporary_settings(updates={PREFECT_UI_URL: f"http://admin:SECRET-5@127.0.0.1:{port}/?t=SECRET-6"}):
         assert alerts.ui_url("abc") == f"http://127.0.0.1:{port}/runs/flow-run/abc"
+
+
+def test_a_folder_this_user_cannot_enter_is_named_with_its_mode_and_what_to_do(monkeypatch, tmp_path, capsys):
+    """A warehouse in another user's folder (no x for this user): `jlac sql`, `refresh` and `status` said only
+    "PermissionError: Permission denied: <a file inside it>" (found by a non-root QA pass). The folder that stops the
+    user is named, with its mode and owner. Root passes every permission check, so the refusal is simulated."""
+    import os
+    import pathlib
+
+    from jlac import cli
+    from jlac.ops import status
+
+    home = tmp_path / "theirs" / "warehouse"
+    home.mkdir(parents=True)
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(home / "jlac.duckdb"))
+    ledger = home / "runs.jsonl"
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(ledger))
+
+    monkeypatch.setattr(status, "read_ledger", denied)
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: pathlib.Path(p) != tmp_path / "theirs")
+    monkeypatch.setattr(sys, "argv", ["jlac", "status"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"jlac: PermissionError: Permission denied: {ledger}; this user (uid {os.geteuid()}) may not enter " \
+           f"{tmp_path / 'theirs'} (mode drwx" in err, err
+    assert "ask its owner for access, or point the JLAC_* setting that names it at a folder of your own" in err

@@ -243,6 +243,21 @@ def test_jlac_report_writes_the_site_from_the_published_warehouse(site, tmp_path
     assert all((index.parent / u).is_file() for u in loads.urls)
     missing = CliRunner().invoke(app, ["report"], env={**env, "JLAC_WAREHOUSE": str(tmp_path / "none.duckdb")})
     assert missing.exit_code == 1 and "no published warehouse at" in missing.output
+    # the folder is marked jlac's; one written before the mark (index.html and assets only) is replaced too, and one
+    # holding a file of the user's is refused and kept (jlac report deleted it: found by a QA pass)
+    from jlac import owned
+
+    (index.parent / owned.MARK).unlink()
+    assert CliRunner().invoke(app, ["report"], env=env).exit_code == 0 and (index.parent / owned.MARK).is_file()
+    shutil.move(index.parent, tmp_path / "site-of-mine")
+    (tmp_path / "site-of-mine" / owned.MARK).unlink()
+    (tmp_path / "site-of-mine" / "notes.md").write_text("mine")
+    shutil.move(tmp_path / "site-of-mine", index.parent)
+    refused = CliRunner().invoke(app, ["report"], env=env)
+    assert refused.exit_code == 1 and "holds files jlac did not write (notes.md)" in str(refused.exception)
+    assert (index.parent / "notes.md").read_text() == "mine" and index.exists()
+    (index.parent / "notes.md").unlink()
+    assert CliRunner().invoke(app, ["report"], env=env).exit_code == 0 and (index.parent / owned.MARK).is_file()
 
 
 def test_a_source_link_is_the_address_without_the_note_after_it():

@@ -21,7 +21,7 @@ import jlac
 from jlac import console_log, preflight, stops
 from jlac import printing as out
 from jlac.config import get_settings
-from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks
+from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks, why_denied
 from jlac.snapshots import vintage_problem
 
 # Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
@@ -555,8 +555,9 @@ def main() -> None:
         if isinstance(exc, BrokenPipeError):
             raise
         where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        why = f"; {why_denied(exc.filename)}" if isinstance(exc, PermissionError) and exc.filename else ""
         err.print(f"[bold red]jlac: {type(exc).__name__}[/]: "
-                  f"{escape(str(exc.strerror or exc))}{escape(': ' + where) if where else ''}",
+                  f"{escape(str(exc.strerror or exc))}{escape(': ' + where) if where else ''}{escape(why)}",
                   markup=True, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
     except BaseException as exc:

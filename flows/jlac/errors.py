@@ -22,6 +22,28 @@ class JlacError(Exception):
         super().__init__(*(unicode_clean(a) if isinstance(a, str) else a for a in args))
 
 
+def why_denied(path: str | Path) -> str:
+    """What stops this user at ``path`` (a PermissionError's file): the first folder above it they cannot enter, or the
+    file itself, with its mode and owner and what to do. A folder of another user's warehouse only said "Permission
+    denied: <a file inside it>", naming neither the folder that stops them nor why (found by a QA pass)."""
+    import os
+    import stat
+
+    path = Path(path)
+    blocking, need = path, "read or write"
+    for folder in reversed(path.parents):
+        if folder.is_dir() and not os.access(folder, os.X_OK):
+            blocking, need = folder, "enter"
+            break
+    try:
+        st = blocking.stat()
+        how = f"mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid}, group gid {st.st_gid}"
+    except OSError:
+        how = "its mode unknown"
+    return (f"this user (uid {os.geteuid()}) may not {need} {blocking} ({how}): ask its owner for access, or point "
+            "the JLAC_* setting that names it at a folder of your own")
+
+
 def unicode_clean(text: str) -> str:
     """``text`` as any UTF-8 writer (a file, DuckDB, a terminal) takes it: the bytes of a file name that is not
     UTF-8 (Python's surrogate escapes, U+DC80-U+DCFF) written as ``\\xff``, any other lone surrogate as ``\\udNNN``.

@@ -156,7 +156,9 @@ def check_writable(name: str, folder: Path, why_needed: str) -> None:
     if blocking is not None and not os.access(blocking, os.W_OK | os.X_OK):
         why = "a read-only file system" if _read_only_mount(blocking) else "no write permission"
         where = f"{name} {folder}" if blocking == folder else f"{name} {folder}: {blocking}"
-        raise JlacError(f"{where} cannot be written ({why}); {why_needed}")
+        fix = "" if why != "no write permission" else (
+            ": give this user write access to it, or point the setting at a folder of this user's")
+        raise JlacError(f"{where} cannot be written ({why}); {why_needed}{fix}")
 
 
 def _read_only_mount(path: Path) -> bool:

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jlac.errors import JlacError, SettingError
+from jlac.errors import JlacError, SettingError, why_denied
 from jlac.serving.target import ReaderPolicy, Target, reader_name
 
 OWNER = "jlac_owner"
@@ -201,7 +201,13 @@ class LocalCluster:
 
     @property
     def initialized(self) -> bool:
-        return (self.data / "PG_VERSION").exists() and self.secret.exists()
+        """Whether initdb made the cluster; ClusterError when this user may not look (another user's cluster: its
+        data folder is 0700, and `jlac status` of any other user ended in a PermissionError; found by a QA pass)."""
+        try:
+            return (self.data / "PG_VERSION").exists() and self.secret.exists()
+        except PermissionError as exc:
+            raise ClusterError(f"the local cluster {self.root} is another user's ({why_denied(exc.filename)}); "
+                               "only its owner can run `jlac serve-sql` or see its state there") from None
 
     def running_port(self) -> int | None:
         """Port of the running postmaster (from postmaster.pid), None when it is not running."""

@@ -80,10 +80,11 @@ def serving_status(settings: Settings) -> ServingStatus | None:
     """Version and lag of the serving copy; None when neither JLAC_POSTGRES_URL nor a local cluster exists."""
     try:
         target, where = _target(settings)
-        unreadable = None
-    except ClusterError as exc:  # e.g. an owner.secret this user cannot read: status reports it, not crashes
-        target, where = None, f"local cluster on 127.0.0.1:{LocalCluster(settings.home).running_port()}"
-        unreadable = str(exc).strip().splitlines()[0]
+        unreadable, foreign = None, False
+    except ClusterError as exc:  # an owner.secret or a data folder this user cannot read: reported, not a crash
+        port = LocalCluster(settings.home).running_port()
+        target, where = None, f"local cluster on 127.0.0.1:{port}" if port else "local cluster"
+        unreadable, foreign = str(exc).strip().splitlines()[0], True
     if target is None and where == "none configured":
         return None
     status = ServingStatus(where)
@@ -99,7 +100,8 @@ def serving_status(settings: Settings) -> ServingStatus | None:
     if unreadable is not None:
         status.error = unreadable
     if target is None:
-        status.advice = "start `jlac serve-sql` to serve and catch up"
+        if not foreign:  # stopped; a cluster this user cannot read is not theirs to start
+            status.advice = "start `jlac serve-sql` to serve and catch up"
     else:
         try:
             with target.connect() as con:
