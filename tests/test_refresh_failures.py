@@ -312,7 +312,7 @@ def test_outputs_move_onto_an_output_folder_on_another_filesystem(tmp_path):
     import uuid
     from pathlib import Path
 
-    from jlac import figures
+    from jlac import figures, owned
 
     # a writable folder on another filesystem than tmp_path: /dev/shm, or the disk when the tests' tmp is in memory
     here = os.stat(tmp_path).st_dev
@@ -324,6 +324,7 @@ def test_outputs_move_onto_an_output_folder_on_another_filesystem(tmp_path):
     try:
         (outdir / "dbt-docs").mkdir(parents=True)
         (outdir / "dbt-docs" / "old.html").write_text("old")
+        (outdir / "dbt-docs" / owned.MARK).write_text("")  # an earlier run's: jlac's to replace (jlac.owned)
         (outdir / "fig1.png").write_bytes(b"old")
         staged = tmp_path / "staged"
         (staged / "dbt-docs").mkdir(parents=True)
