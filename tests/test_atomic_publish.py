@@ -115,6 +115,25 @@ def test_open_reader_keeps_reading_across_a_publish(homes):
     assert _reporters(settings.warehouse) == 2
 
 
+def test_a_read_write_connection_of_the_refreshing_process_is_a_writer_not_damage(homes):
+    """A notebook holding the published file open for writing and running a refresh in the same process: DuckDB's
+    "Unique file handle conflict" was taken for damage: the intact file was replaced without comparing it (no
+    revisions), kept as ".damaged", and the site and revisions hooks failed in a run reported completed (found by a
+    QA pass). It is read as a writer's file is: from a byte copy."""
+    home, _, new = homes
+    settings = _settings(home, new)
+    session = duckdb.connect(str(settings.warehouse))  # the notebook's
+    try:
+        session.execute("CREATE TABLE main.scratch AS SELECT 1 AS x")
+        record = pipeline.refresh(settings, trigger="test")
+    finally:
+        session.close()
+    assert record.status == "completed" and record.error is None, record.error
+    assert [h for h in record.hooks if h["status"] not in ("ok", "skipped")] == [], record.hooks
+    assert not list(settings.warehouse.parent.glob("*.damaged*"))
+    assert _reporters(settings.warehouse) == 2
+
+
 def test_a_crashed_writer_sessions_wal_is_not_replayed_onto_the_new_warehouse(homes):
     """A user's session that opened the published file for writing leaves a write-ahead log beside it; killed (a
     crashed notebook), the log stays. It was replayed onto the next published file: "WAL does not match database

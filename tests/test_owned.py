@@ -4,7 +4,7 @@ names is refused and left as it is (jlac.owned; found by a QA pass: `jlac report
 from __future__ import annotations
 
 import pytest
-from jlac import owned, preflight
+from jlac import owned, preflight, transform
 from jlac.config import Settings
 from jlac.errors import JlacError
 
@@ -32,19 +32,49 @@ def test_preflight_refuses_a_refresh_whose_output_holds_a_folder_of_the_users(tm
     settings = _settings(tmp_path)
     docs = settings.output / "dbt-docs"
     docs.mkdir(parents=True)
-    (docs / "index.html").write_text("jlac's")  # what jlac writes there: replaceable
+    (docs / "index.html").write_text("a page of the user's")  # jlac's names, not jlac's folder
     (docs / "catalog.json").write_text("{}")
-    owned.check_replaceable(docs, {"index.html", "catalog.json"}, "dbt's docs site")
+    with pytest.raises(JlacError, match=r"dbt-docs was not written by jlac \(it has no \.jlac-owned, and what it holds "
+                                        r"is not jlac's\); jlac writes dbt's docs site there"):
+        preflight.check(settings)
+    (docs / "jlac-docs.json").write_text("{}")  # jlac's record of what its site describes: written before the mark
+    transform.check_docs_folder(docs)
     (docs / "my-notes.txt").write_text("mine")
+    (docs / owned.MARK).write_text("")  # marked or not, a file of the user's would be deleted with the folder
     with pytest.raises(JlacError, match=r"dbt-docs holds files jlac did not write \(my-notes.txt\); jlac writes dbt's "
                                         "docs site there"):
         preflight.check(settings)
-    (docs / owned.MARK).write_text("")  # a folder jlac marked is its own, whatever is in it
-    owned.check_replaceable(docs, set(), "dbt's docs site")
+    (docs / "my-notes.txt").unlink()
+    (docs / "jlac-docs.json").unlink()
+    transform.check_docs_folder(docs)  # marked
     (settings.output / "site").write_text("a file of the user's")
     with pytest.raises(JlacError, match=r"out/site is a file jlac did not write; jlac writes its report site in a "
                                         "folder of that name"):
         preflight.check(settings)
+
+
+def test_a_homepage_named_site_is_not_taken_for_jlacs_and_a_site_jlac_wrote_before_the_mark_is(tmp_path):
+    """index.html and assets/ are a homepage's usual layout: `jlac report` replaced one by its site, photos and all
+    (found by a QA pass). A site is jlac's by its mark, or by its page's title (written before the mark existed)."""
+    from jlac.site import check_site_folder
+
+    home = tmp_path / "site"
+    (home / "assets").mkdir(parents=True)
+    (home / "index.html").write_text("<h1>My homepage</h1>")
+    (home / "assets" / "photo.jpg").write_text("PHOTO")
+    with pytest.raises(JlacError, match=r"holds files jlac did not write \(assets/photo.jpg\)"):
+        check_site_folder(home)
+    (home / "assets" / "photo.jpg").unlink()
+    (home / "assets" / "me.png").write_text("PNG")
+    with pytest.raises(JlacError, match="was not written by jlac"):
+        check_site_folder(home)
+    (home / "index.html").write_text("<title>Japanese Engagement with LAC — figures reproduced and updated (jlac)"
+                                     "</title>")
+    check_site_folder(home)
+    (home / "NOTES.txt").write_text("mine")
+    owned.mark(home)
+    with pytest.raises(JlacError, match=r"holds files jlac did not write \(NOTES.txt\)"):
+        check_site_folder(home)
 
 
 def test_moving_a_runs_folder_in_refuses_one_of_the_users_and_replaces_a_link_as_a_link(tmp_path):

@@ -114,6 +114,9 @@ def test_owner_url_is_described_without_its_password():
     ("postgresql://jlac:SECRET/PART2@127.0.0.1:9/jlac", "SECRET/PART2"),  # a '/' (base64): read as port and database
     ("host=127.0.0.1 port=9 password=correct horse SECRET-3 dbname=jlac", "correct horse SECRET-3"),  # unquoted
     ("postgresql://jlac@127.0.0.1:9/jlac?password=SECRET-Q4", "SECRET-Q4"),
+    ("postgresql+psycopg2://jlac:Sup3rSecretPw@127.0.0.1:9/jlac", "Sup3rSecretPw"),  # SQLAlchemy's form: not libpq's
+    ("postgresql:/jlac:Sup3rSecretPw@127.0.0.1:9/jlac", "Sup3rSecretPw"),  # a typo
+    ("postgresql://jlac:Q%@127.0.0.1:9/jlac", "Q%"),  # two characters: the whole is hidden too
 ])
 def test_no_part_of_the_owner_password_is_in_what_a_failed_connection_says(url, secret):
     """libpq quotes a connection string it cannot read in its error (ProgrammingError, which went out as it was to
@@ -155,6 +158,22 @@ def test_the_hook_is_registered_and_skips_when_nothing_serves(tmp_path, monkeypa
     settings = Settings(tmp_path / "jlac.duckdb", tmp_path / "snapshots", (), tmp_path / "output")
     assert after(PublishContext(settings, None, settings.warehouse, None)) == {
         "status": "skipped", "reason": "no serving copy configured (JLAC_POSTGRES_URL or jlac serve-sql)"}
+
+
+def test_the_hook_leaves_another_users_cluster_to_its_serve_sql(tmp_path, monkeypatch):
+    """A shared, group-writable home whose serve-sql runs as another user: every refresh's hook failed ("the local
+    cluster ... is another user's") and alerted, while that serve-sql had loaded the run 0.3 s after the publish
+    (found by a QA pass)."""
+    from jlac.serving.cluster import LocalCluster
+
+    def foreign(self):
+        raise ClusterError(f"the local cluster {self.root} is another user's")
+
+    monkeypatch.delenv("JLAC_POSTGRES_URL", raising=False)
+    monkeypatch.setattr(LocalCluster, "initialized", property(foreign))
+    settings = Settings(tmp_path / "jlac.duckdb", tmp_path / "snapshots", (), tmp_path / "output")
+    done = after(PublishContext(settings, None, settings.warehouse, None))
+    assert done["status"] == "skipped" and "is another user's; its `jlac serve-sql` loads" in done["reason"]
 
 
 def test_the_reader_role_is_checked_while_the_loop_waits_for_a_load():

@@ -216,6 +216,29 @@ def test_credentials_in_prefect_api_url_are_never_shown(monkeypatch, tmp_path, c
     err = capsys.readouterr().err
     assert f"PREFECT_API_URL=http://127.0.0.1:{port}/api: no Prefect API answers there" in " ".join(err.split())
     assert "SECRET" not in err and "admin:" not in err, err
+    # Prefect's run lines ("View at <UI URL>"), whatever set the API's address (prefect.toml, a profile, a .env)
+    import logging
+
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    runs = logging.getLogger("prefect.flow_runs")
+    runs.addHandler(keep := Keep())
+    try:
+        runs.warning("View at %s/runs/flow-run/x", url.removesuffix("/api"))
+    finally:
+        runs.removeHandler(keep)
+    assert seen and "SECRET" not in seen[0] and f"127.0.0.1:{port}" in seen[0], seen
+    # an unencoded '/' in the password: httpx reads part of it as the port ("Invalid port: 'Sup3r'", in a traceback)
+    slashed = f"http://alice:Sup3r/SECRET-7@127.0.0.1:{port}/api"
+    with temporary_settings(updates={PREFECT_API_URL: slashed}), pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and "Traceback" not in err and "SECRET" not in err and "Sup3r" not in err, err
+    assert f"PREFECT_API_URL=http://127.0.0.1:{port}/api: no Prefect API answers there" in " ".join(err.split())
 
     # before Prefect reads its settings: the UI's address is the server's, without the credentials
     monkeypatch.setenv("PREFECT_API_URL", url)
@@ -258,3 +281,22 @@ def test_a_folder_this_user_cannot_enter_is_named_with_its_mode_and_what_to_do(m
     assert f"jlac: PermissionError: Permission denied: {ledger}; this user (uid {os.geteuid()}) may not enter " \
            f"{tmp_path / 'theirs'} (mode drwx" in err, err
     assert "ask its owner for access, or point the JLAC_* setting that names it at a folder of your own" in err
+
+
+def test_settings_made_in_python_take_strings_and_relative_paths(tmp_path, monkeypatch):
+    """A notebook's Settings("relhome/wh/jlac.duckdb", ...): dbt, which resolves a relative target folder against its
+    project, wrote into jlac's own package and the refresh failed after the whole build; strings failed in a traceback
+    (found by a QA pass). Every path is made absolute against the current folder, and a single mirror may be one."""
+    from pathlib import Path
+
+    from jlac import transform
+    from jlac.config import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JLAC_DBT_HOME", raising=False)
+    settings = Settings("relhome/wh/jlac.duckdb", "relhome/wh/snapshots", "mirror", Path("relhome/out"))
+    assert settings.warehouse == tmp_path / "relhome" / "wh" / "jlac.duckdb"
+    assert settings.mirrors == (tmp_path / "mirror",) and settings.output == tmp_path / "relhome" / "out"
+    assert transform.dbt_home(settings) == tmp_path / "relhome" / "wh" / ".dbt"
+    monkeypatch.setenv("JLAC_DBT_HOME", "dbt-here")
+    assert transform.dbt_home(settings) == tmp_path / "dbt-here"

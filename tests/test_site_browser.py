@@ -319,3 +319,22 @@ def test_work_folders_of_a_killed_site_write_are_removed_by_the_next(tmp_path):
     (tmp_path / f".site-{proc.pid}.old").write_text("a file called site")
     _remove_abandoned(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f".site-{os.getpid()}.tmp", ".site-x.tmp", "site"])
+
+
+def test_the_site_takes_only_the_charts_of_the_figures_record(site, tmp_path):
+    """The after-publish hook copies the run's charts from JLAC_OUTPUT into the site: with JLAC_OUTPUT=$HOME every
+    .png, .svg and .csv there went into the site's assets, a holiday photo too (found by a QA pass)."""
+    import dataclasses
+
+    from jlac import figures
+    from jlac.site import write_site
+
+    settings, index = site
+    out = tmp_path / "home"
+    shutil.copytree(settings.output, out, ignore=shutil.ignore_patterns("site", "dbt-docs"))
+    (out / "holiday.png").write_bytes(b"PNG of the beach")
+    listed = {n for e in figures.read_record(out).values() for n in e.get("files") or []}
+    assert "fig1_japan_lac_trade.png" in listed
+    page = write_site(dataclasses.replace(settings, output=out), settings.warehouse, charts=out)
+    assets = {p.name for p in (page.parent / "assets").iterdir()}
+    assert "holiday.png" not in assets and listed <= assets

@@ -109,6 +109,10 @@ def check_prefect_api() -> None:
     url = PREFECT_API_URL.value()
     if not url:
         return
+    from jlac.http import hide_in_prefect_logs
+
+    # set in prefect.toml, a .env or a profile as well as in the environment: Prefect's "View at" line showed them
+    hide_in_prefect_logs(url)
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
@@ -132,6 +136,8 @@ def check_prefect_api() -> None:
     try:
         problem = within(API_CHECK_SECONDS, ask, name="jlac-prefect-check")
     except TimedOut as exc:
+        problem = exc
+    except Exception as exc:  # noqa: BLE001  a URL httpx cannot take (an unencoded '/' in its password): a traceback
         problem = exc
     if problem is not None:
         from jlac.http import credentials_in, redact, without_credentials

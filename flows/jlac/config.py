@@ -116,6 +116,19 @@ class Settings:
     # JLAC_DBT_TASKS: read here too, so that a value jlac cannot use stops the command as it starts, named
     dbt_tasks: bool = field(default_factory=dbt_tasks)
 
+    def __post_init__(self) -> None:
+        # Settings made in Python (a notebook) may hold strings and relative paths: a relative warehouse made dbt,
+        # which resolves paths against its project, write into jlac's own package and fail after the whole build;
+        # a string failed in a traceback (found by a QA pass). Each path is made absolute against the current folder.
+        def absolute(p) -> Path:
+            return Path(p).expanduser().absolute()
+
+        mirrors = (self.mirrors,) if isinstance(self.mirrors, str | os.PathLike) else self.mirrors
+        for name, value in (("warehouse", absolute(self.warehouse)), ("snapshots", absolute(self.snapshots)),
+                            ("mirrors", tuple(absolute(m) for m in mirrors)), ("output", absolute(self.output)),
+                            ("cache", None if self.cache is None else absolute(self.cache))):
+            object.__setattr__(self, name, value)
+
     @property
     def home(self) -> Path:
         """Folder of the published warehouse; builds, caches and reports live beside it."""

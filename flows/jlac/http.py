@@ -55,23 +55,59 @@ def _redact(text: str, secrets: Iterable[str]) -> str:
     return _USERINFO_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
 
 
+# An '@' that ends a URL's userinfo: a host (name, IPv4, [IPv6]) and a port may follow it, then the path, query,
+# fragment or the end. A password with an unencoded '/', '?' or '#' (base64) made urlsplit, httpx and libpq take part
+# of it for the host, port or path, and show it there (found by QA passes).
+_USERINFO_END = re.compile(r"@(?=(?:[\w.~-]+|\[[0-9A-Fa-f:.]+\])(?::\d*)?(?:[/?#]|$))")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/+)(.*)", re.S)  # 'postgresql:/' (a typo) too; 'user:pw@' is no scheme
+
+
+def split_userinfo(url: str) -> tuple[str, str, str]:
+    """``(scheme and slashes, userinfo, the rest)`` of a URL as a person wrote it, the userinfo ending at the last
+    '@' that a host follows and that comes before the query (an '@' in a query value is not the userinfo's)."""
+    m = _SCHEME.fullmatch(url.strip())
+    scheme, rest = (m.group(1), m.group(2)) if m else ("", url.strip())
+    ends = [a.start() for a in _USERINFO_END.finditer(rest)]
+    query = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    before_query = [i for i in ends if i < query]
+    at = (before_query or ends or [None])[-1]
+    return (scheme, "", rest) if at is None else (scheme, rest[:at], rest[at + 1:])
+
+
 def without_credentials(url: str) -> str:
     """``url`` without its userinfo, query string and fragment, where credentials ride (http://user:PASSWORD@host/,
     ?token=...): a link as people may see it and alerts may carry it."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    scheme, _, rest = split_userinfo(url)
+    return scheme + re.split(r"[?#]", rest, maxsplit=1)[0]
 
 
 def credentials_in(url: str) -> list[str]:
-    """The parts of ``url`` that may be credentials (its userinfo's password, its query values), as written and
-    percent-decoded; shorter than 4 characters left out (replacing them would garble ordinary words)."""
+    """The parts of ``url`` that may be credentials, longest first: its userinfo's password (whole, percent-decoded,
+    and the pieces a delimiter inside it splits it into, as a parser that misread it shows them), its query values.
+    A piece shorter than 3 characters is left out (replacing it would garble ordinary words), a whole password of 2."""
     from urllib.parse import parse_qsl, unquote
 
-    parts = urlsplit(url)
-    found = [parts.netloc.rpartition("@")[0].partition(":")[2]]
-    found += [v for _, v in parse_qsl(parts.query, keep_blank_values=True)] + [parts.query, parts.fragment]
-    return sorted({f for p in found for f in (p, unquote(p), quote(p, safe="")) if len(f) >= 4}, key=len,
-                  reverse=True)
+    _, userinfo, rest = split_userinfo(url)
+    password = userinfo.partition(":")[2]
+    query = re.split(r"[?#]", rest, maxsplit=1)[1] if re.search(r"[?#]", rest) else ""
+    wholes = {password, unquote(password), quote(password, safe="")}
+    values = query.partition("#")[0]
+    found = {v for _, v in parse_qsl(values, keep_blank_values=True)} | {query}
+    found |= {pair.partition("=")[2] for pair in values.split("&")}  # as written, percent-encoded
+    found |= {piece for p in wholes for piece in re.split(r"[/@:?#&=\\\s]+", p)}
+    return sorted({f for f in wholes if len(f) >= 2} | {f for p in found for f in (p, unquote(p)) if len(f) >= 3},
+                  key=len, reverse=True)
+
+
+def hide_in_prefect_logs(url: str) -> None:
+    """Have Prefect's flow- and task-run log lines (its "View at <UI URL>", derived from PREFECT_API_URL, and every
+    line jlac logs in a run) show ``***`` for the credentials in ``url``."""
+    for secret in credentials_in(url):
+        keep_out_of_logs(secret)
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+            logger.addFilter(_RedactingFilter())
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

@@ -9,6 +9,7 @@ nothing but what jlac writes there (written before the mark existed, or emptied)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from jlac.errors import JlacError
@@ -22,22 +23,30 @@ def mark(folder: Path) -> None:
     (folder / MARK).write_text(_MARK_TEXT, encoding="utf-8")
 
 
-def check_replaceable(folder: Path, own: set[str] | frozenset[str], what: str) -> None:
-    """Raise JlacError when ``folder`` exists and is not jlac's to replace: a file, or a folder without jlac's mark
-    that holds more than the names in ``own`` (what jlac writes there). A symbolic link is replaced as a link
-    (what it points to is left alone). ``what`` names the folder's content in the message."""
+def check_replaceable(folder: Path, own: set[str] | frozenset[str], what: str,
+                      legacy: Callable[[Path], bool] | None = None,
+                      inside: Callable[[Path], list[str]] | None = None) -> None:
+    """Raise JlacError unless ``folder`` is jlac's to replace: absent, a symbolic link (replaced as a link; what it
+    points to is left alone), or a folder holding only the names in ``own`` (what jlac writes there) and nothing
+    ``inside`` reports (e.g. files of the user's in a subfolder) that is either marked, empty, or one an older jlac
+    wrote before the mark existed (``legacy``, read from its content). A marked folder with a file of the user's is
+    refused too: the file would be deleted with it. ``what`` names the folder's content in the message."""
     if folder.is_symlink() or not folder.exists():
         return
-    if folder.is_dir():
-        try:
-            names = {p.name for p in folder.iterdir()}
-        except OSError as exc:
-            raise JlacError(f"{folder}: cannot list it to replace it with {what} ({exc.strerror or exc})") from exc
-        if MARK in names or names <= set(own):
-            return
-        foreign = sorted(names - set(own))
+    if not folder.is_dir():
+        raise JlacError(f"{folder} is a file jlac did not write; jlac writes {what} in a folder of that name: move "
+                        "the file elsewhere, or set JLAC_OUTPUT to another folder")
+    try:
+        names = {p.name for p in folder.iterdir()}
+        foreign = sorted(names - set(own) - {MARK}) + (inside(folder) if inside else [])
+    except OSError as exc:
+        raise JlacError(f"{folder}: cannot list it to replace it with {what} ({exc.strerror or exc})") from exc
+    if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise JlacError(f"{folder} holds files jlac did not write ({shown}); jlac writes {what} there, replacing the "
                         "folder whole: move those files elsewhere, or set JLAC_OUTPUT to another folder")
-    raise JlacError(f"{folder} is a file jlac did not write; jlac writes {what} in a folder of that name: move the "
-                    "file elsewhere, or set JLAC_OUTPUT to another folder")
+    if MARK in names or not names or (legacy is not None and legacy(folder)):
+        return
+    raise JlacError(f"{folder} was not written by jlac (it has no {MARK}, and what it holds is not jlac's); jlac "
+                    f"writes {what} there, replacing the folder whole: move it elsewhere, or set JLAC_OUTPUT to "
+                    "another folder")

@@ -805,7 +805,9 @@ def _move_into(src: Path, dst: Path) -> None:
     """Move ``src`` to ``dst``, replacing it. The outputs are staged beside the build, and the output folder may be
     on another filesystem (JLAC_OUTPUT on a share): there a rename fails (EXDEV), so the item is copied next to
     ``dst`` first and renamed into place, which a reader of the folder still sees as one step per item."""
-    if src.is_dir():  # a folder of the user's under that name is not removed (jlac.owned)
+    if src.is_dir() and src.name == transform.DOCS_DIR:  # a folder of the user's under that name is not removed
+        transform.check_docs_folder(dst)
+    elif src.is_dir():
         owned.check_replaceable(dst, {p.name for p in src.iterdir()}, f"the run's {src.name}")
     try:
         _clear_for_folder(src, dst)

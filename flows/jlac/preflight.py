@@ -79,11 +79,10 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     # starting, in a traceback naming no folder (found by a QA pass)
     # the folders of the output a refresh replaces whole: one of the user's under those names is refused now, not
     # after building (jlac.owned)
-    from jlac import owned, site, transform
+    from jlac import site, transform
 
-    owned.check_replaceable(settings.output / transform.DOCS_DIR, {*transform.DOCS_FILES, transform.DOCS_RECORD},
-                            transform.DOCS_WHAT)
-    owned.check_replaceable(site.site_dir(settings), site.SITE_FILES, site.SITE_WHAT)
+    transform.check_docs_folder(settings.output / transform.DOCS_DIR)
+    site.check_site_folder(site.site_dir(settings))
     check_writable("the dbt folder (JLAC_DBT_HOME, unset: .dbt beside JLAC_WAREHOUSE)", dbt,
                    "dbt keeps the build's link, its profile and its target folder there")
     ledger = settings.run_ledger

@@ -50,7 +50,8 @@ def dbt_home(settings: Settings) -> Path:
     """Where dbt keeps its profile, target folder (manifest, partial-parse file, docs) and logs:
     ``<warehouse home>/.dbt``, or ``JLAC_DBT_HOME`` (the tests share one, so dbt parses the project once)."""
     override = os.environ.get("JLAC_DBT_HOME")
-    return Path(override) if override else settings.home / ".dbt"
+    # absolute: dbt resolves a relative --target-path against its project, inside jlac's package (QA pass)
+    return Path(override).expanduser().absolute() if override else settings.home / ".dbt"
 
 
 def _sql_quoted(path: Path) -> str:
@@ -536,7 +537,13 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
 DOCS_DIR = "dbt-docs"  # the site's folder in the refresh outputs (JLAC_OUTPUT)
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 DOCS_RECORD = "jlac-docs.json"  # beside the site: what it describes (docs_fingerprint and the database it names)
-DOCS_WHAT = "dbt's docs site"
+
+
+def check_docs_folder(folder: Path) -> None:
+    """Raise JlacError unless ``folder`` (JLAC_OUTPUT/dbt-docs) is jlac's to replace (``jlac.owned``); one written
+    before the mark has jlac's record of what it describes (DOCS_RECORD)."""
+    owned.check_replaceable(folder, {*DOCS_FILES, DOCS_RECORD}, "dbt's docs site",
+                            legacy=lambda f: (f / DOCS_RECORD).is_file())
 # What jlac makes of dbt's site after generating it (_publishable); part of docs_fingerprint, so a site kept or cached
 # by an older jlac (no column descriptions of the sources, database "build") is made again. 2: both added.
 DOCS_SITE_VERSION = 2

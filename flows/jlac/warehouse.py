@@ -263,11 +263,18 @@ def connect_readonly(settings: Settings) -> duckdb.DuckDBPyConnection:
     return attach_readonly(settings.warehouse)
 
 
+# DuckDB's words when the file is open for writing: in another process (its lock), or in this one (a notebook's
+# read-write connection beside a refresh it runs: taken for damage, the intact file was replaced without comparing
+# it, kept as ".damaged" and the run's hooks failed; found by a QA pass)
+_HELD_FOR_WRITING = ("Could not set lock on file", "Unique file handle conflict",
+                     "Can't open a connection to same database file with a different configuration")
+
+
 def locked_by_a_writer(message: str) -> bool:
-    """DuckDB's error when another process holds the file open for writing (a user's session): its lock, not damage.
-    The published file is checkpointed, so its bytes are the published warehouse (the session's own changes are in
-    its write-ahead log): a copy of them can be read."""
-    return "Could not set lock on file" in message
+    """DuckDB's error when a session holds the file open for writing (another process's, or a connection of this
+    one): its lock, not damage. The published file is checkpointed, so its bytes are the published warehouse (the
+    session's own changes are in its write-ahead log): a copy of them can be read."""
+    return any(words in message for words in _HELD_FOR_WRITING)
 
 
 def readable_copy(path: Path, settings: Settings, run_id: str) -> Path:

@@ -157,10 +157,10 @@ def catch_up(settings: Settings, record, alert: Callable[[str, str], None] | Non
     if not settings.warehouse.exists():
         return []
     runs = ledger.read(settings.run_ledger)
-    try:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    try:  # attached: duckdb.connect(path) reuses a database this process has open there (the file before a publish)
+        with warehouse.attach_readonly(settings.warehouse) as con:
             run_id = published_run(con)
-    except duckdb.Error as exc:
+    except duckdb.Error as exc:  # UnreadableWarehouse is one
         if not warehouse.locked_by_a_writer(str(exc)):  # damaged: the next refresh replaces it
             log.warning("publish hooks: the published warehouse %s cannot be read (%s); hooks not caught up",
                         settings.warehouse, exc)

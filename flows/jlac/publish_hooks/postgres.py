@@ -12,7 +12,7 @@ finds nothing new to publish (``jlac.publish_hooks.catch_up``). With a team's se
 from __future__ import annotations
 
 from jlac.publish_hooks import PublishContext, PublishHook
-from jlac.serving.cluster import LocalCluster
+from jlac.serving.cluster import ClusterError, LocalCluster
 from jlac.serving.load import catch_up
 from jlac.serving.target import team_target
 
@@ -24,8 +24,13 @@ def after(ctx: PublishContext) -> dict:
         cluster = LocalCluster(ctx.settings.home)
         port = cluster.running_port()
         if port is None:
+            try:
+                made = cluster.initialized
+            except ClusterError:  # another user's (a shared home): its serve-sql follows publishes itself (30 s)
+                return {"status": "skipped", "reason": f"the local cluster {cluster.root} is another user's; its "
+                        "`jlac serve-sql` loads each published warehouse itself"}
             reason = ("local cluster not running; `jlac serve-sql` loads this warehouse when it starts"
-                      if cluster.initialized else "no serving copy configured (JLAC_POSTGRES_URL or jlac serve-sql)")
+                      if made else "no serving copy configured (JLAC_POSTGRES_URL or jlac serve-sql)")
             return {"status": "skipped", "reason": reason}
         target = cluster.target(port)
     return catch_up(ctx.published, target).details()

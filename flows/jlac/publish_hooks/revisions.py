@@ -159,9 +159,11 @@ def refuse_implausible(build, run_id: str) -> None:
         "for a refresh")
 
 
-def removed(warehouse, run_id: str) -> list[tuple[str, int, list[int]]]:
+def removed(path, run_id: str) -> list[tuple[str, int, list[int]]]:
     """The published values run ``run_id`` removed, per source: (old source, values, years)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    # attached, not duckdb.connect(path): that reuses a database this process has open under the path, the file
+    # before the publish, and fails beside a read-write connection of the process (a notebook's; found by a QA pass)
+    with warehouse.attach_readonly(path) as con:
         return con.execute(
             "SELECT old_source, count(*), list(DISTINCT year ORDER BY year) FROM marts.trade_revisions "
             "WHERE recorded_by = 'publish' AND published_run = ? AND new_value IS NULL GROUP BY old_source "

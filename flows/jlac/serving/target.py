@@ -148,30 +148,30 @@ _KEYWORD_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*(.*?)(?=\s+\w+\s*=|\s*$)
 
 
 def _passwords(conninfo: str) -> list[str]:
-    """What of ``conninfo`` is or may be the password, as a message could quote it: the password libpq reads, and
-    read by hand (libpq quotes a string it cannot read in its error, and reads a malformed one otherwise: a '/' in
-    a URL's password moves it into the port and the database): a URL's userinfo after its first ':' up to the
-    last '@', a ``password=`` query value, a key=value string's password up to the next ``key=``; each whole,
-    percent-decoded, and in the pieces a delimiter inside it splits it into. Longest first."""
+    """What of ``conninfo`` is or may be the password, as a message could quote it, longest first: the password
+    libpq reads, and read by hand, since libpq quotes a string it cannot read in its error and reads a malformed one
+    otherwise (a '/' in a URL's password moved it into the port and the database): a key=value string's password up
+    to the next ``key=``, else the string as a URL of any scheme or none (``postgresql+psycopg2://``, a typo
+    ``postgresql:/``, ``user:pw@host``; ``jlac.http.credentials_in``); each whole, percent-decoded, and in the pieces
+    a delimiter inside it splits it into. Pieces shorter than 3 characters are left out (replacing them would garble
+    the message), a whole password of 2 characters is not."""
     from urllib.parse import unquote
 
-    found: set[str] = set()
+    from jlac.http import credentials_in
+
+    wholes: set[str] = set()
     try:
-        found.add(psycopg.conninfo.conninfo_to_dict(conninfo).get("password") or "")
+        wholes.add(psycopg.conninfo.conninfo_to_dict(conninfo).get("password") or "")
     except psycopg.ProgrammingError:
         pass
-    if re.match(r"(?i)postgres(?:ql)?://", conninfo):
-        rest = conninfo.split("://", 1)[1]
-        userinfo = rest[:rest.rfind("@")] if "@" in rest else ""
-        found.add(userinfo.partition(":")[2])
-        found.update(re.findall(r"[?&]password=([^&]*)", rest))
-    else:
+    if re.match(r"\s*\w+\s*=", conninfo):  # key=value
         for m in _KEYWORD_PASSWORD.finditer(conninfo):  # quoted or not, up to the next key=
-            found.update((m.group(1), m.group(1).strip("'"), m.group(1).replace("\\", "")))
-    found |= {unquote(p) for p in found}
-    found |= {piece for p in list(found) for piece in _DELIMITERS.split(p)}
-    # shorter than 3 characters, replacing it would garble the message (a piece "a" of "a/b..."); the whole is kept
-    return sorted((p for p in found if len(p) >= 3), key=len, reverse=True)
+            wholes.update((m.group(1), m.group(1).strip("'"), m.group(1).replace("\\", "")))
+    else:
+        wholes.update(credentials_in(conninfo))
+    wholes |= {unquote(p) for p in wholes}
+    pieces = {piece for p in wholes for piece in _DELIMITERS.split(p)}
+    return sorted({p for p in wholes if len(p) >= 2} | {p for p in pieces if len(p) >= 3}, key=len, reverse=True)
 
 
 def without_password(text: str, conninfo: str) -> str:

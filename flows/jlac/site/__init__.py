@@ -38,9 +38,30 @@ def site_dir(settings: Settings) -> Path:
     return settings.output / "site"
 
 
-# What a site holds (a site written before jlac marked its folders has only these: jlac.owned)
+# What a site holds, and in its assets (jlac.owned)
 SITE_FILES = frozenset({"index.html", "assets"})
-SITE_WHAT = "its report site"
+ASSET_SUFFIXES = frozenset({*CHART_EXTENSIONS, ".css"})
+TITLE_MARK = "(jlac)</title>"  # in the page's title (templates/index.html.j2): a site written before the mark
+
+
+def check_site_folder(folder: Path) -> None:
+    """Raise JlacError unless ``folder`` (JLAC_OUTPUT/site) is jlac's to replace (``jlac.owned``): a site of the
+    user's there, e.g. ``index.html`` and ``assets/`` of a homepage, was deleted without a word (found by QA passes)."""
+    def foreign_assets(site: Path) -> list[str]:
+        assets = site / "assets"
+        if not assets.is_dir() or assets.is_symlink():
+            return [] if not assets.exists() else ["assets"]
+        return [f"assets/{p.name}" for p in sorted(assets.iterdir())
+                if p.is_symlink() or not p.is_file() or p.suffix not in ASSET_SUFFIXES]
+
+    def written_by_jlac(site: Path) -> bool:
+        try:
+            with (site / "index.html").open(encoding="utf-8", errors="replace") as fh:
+                return TITLE_MARK in fh.read(4096)
+        except OSError:
+            return False
+
+    owned.check_replaceable(folder, SITE_FILES, "its report site", legacy=written_by_jlac, inside=foreign_assets)
 
 
 # --- reading the warehouse -----------------------------------------------------------------------
@@ -219,7 +240,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
 
     db_path = db_path or settings.warehouse
     target = site_dir(settings)
-    owned.check_replaceable(target, SITE_FILES, SITE_WHAT)  # before any work: a folder of the user's is refused
+    check_site_folder(target)  # before any work: a folder of the user's is refused
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(target.parent)
     tmp = target.with_name(f".site-{os.getpid()}.tmp")
@@ -228,8 +249,10 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
     assets.mkdir(parents=True)
     try:
         if charts is not None:
+            # the files the figures record lists: with JLAC_OUTPUT=$HOME every picture there went into the site
+            listed = {n for entry in figures.read_record(charts).values() for n in entry.get("files") or []}
             for p in charts.iterdir():
-                if p.is_file() and p.suffix in CHART_EXTENSIONS:
+                if p.is_file() and p.suffix in CHART_EXTENSIONS and (not listed or p.name in listed):
                     shutil.copy2(p, assets / p.name)
         else:
             for p in figures.render_all(db_path, assets):
@@ -246,7 +269,7 @@ def write_site(settings: Settings, db_path: Path | None = None, charts: Path | N
         (tmp / "index.html").write_text(html, encoding="utf-8")
         owned.mark(tmp)
         old = target.with_name(f".site-{os.getpid()}.old")
-        owned.check_replaceable(target, SITE_FILES, SITE_WHAT)  # made while the site was written
+        check_site_folder(target)  # made while the site was written
         if target.exists() or target.is_symlink():
             os.replace(target, old)
         os.replace(tmp, target)
