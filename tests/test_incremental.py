@@ -10,7 +10,7 @@ import shutil
 import duckdb
 import pytest
 from conftest import IMF_DOTS, JAPAN_WORKBOOK, small_mirror, write_manifest
-from jlac import ledger, pipeline
+from jlac import ledger, owned, pipeline
 from jlac.config import Settings
 
 pytestmark = pytest.mark.usefixtures("own_cache")  # they count the batches a refresh parsed
@@ -78,7 +78,8 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     expected_2019 = _revised_fred(mirror, settings.snapshots)
     drawn = {p.name: p.stat().st_mtime_ns for p in settings.output.glob("*.png")}
     site = {p.name: p.stat().st_mtime_ns for p in (settings.output / "dbt-docs").iterdir()}
-    assert set(site) == {"index.html", "static_index.html", "manifest.json", "catalog.json", "jlac-docs.json"}
+    assert set(site) == {"index.html", "static_index.html", "manifest.json", "catalog.json", "jlac-docs.json",
+                         owned.MARK}
 
     second = pipeline.refresh(settings, trigger="test")
     assert second.status == "completed"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from jlac import pipeline, transform
+from jlac import owned, pipeline, transform
 from jlac.config import Settings
 from jlac.errors import ModelError
 
@@ -173,7 +173,7 @@ def test_a_site_generated_before_for_the_same_catalog_is_copied_from_the_cache(p
         caplog.text
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(
-        [*transform.DOCS_FILES, transform.DOCS_RECORD])
+        [*transform.DOCS_FILES, transform.DOCS_RECORD, owned.MARK])
     # the same bytes: generated again, manifest.json would carry another invocation id and time
     assert all(_digest(tmp_path / "a" / n) == _digest(tmp_path / "b" / n) for n in names)
     with duckdb.connect(str(copy)) as con:
