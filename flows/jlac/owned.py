@@ -3,8 +3,9 @@ names is not a folder of the user's.
 
 Each write of such a folder swapped in the new one and removed the old, whatever it held: with JLAC_OUTPUT pointed
 at a folder that already had a ``site/`` of its own (``JLAC_OUTPUT=$HOME``), `jlac report` deleted it without a
-word (found by a QA pass). A folder jlac writes now carries a mark; one without it is replaced only when it holds
-nothing but what jlac writes there (written before the mark existed, or emptied), and refused otherwise.
+word (found by a QA pass). A folder jlac writes now carries a mark. A folder holding a file jlac does not write
+there is refused, marked or not (the file would go with it); an unmarked one is replaced only when its content shows
+that an older jlac wrote it (before the mark existed), or when it is empty.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from jlac.errors import JlacError
 
 MARK = ".jlac-owned"
-_MARK_TEXT = "written by jlac, which replaces this folder whole on each write: keep no files of your own here\n"
+_MARK_TEXT = ("written by jlac, which replaces this folder whole on each write (and refuses to while it holds a file "
+              "of yours): keep your own files elsewhere\n")
 
 
 def mark(folder: Path) -> None:
