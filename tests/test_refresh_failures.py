@@ -323,7 +323,8 @@ def test_outputs_move_onto_an_output_folder_on_another_filesystem(tmp_path):
     outdir = other / f"jlac-test-{uuid.uuid4().hex}" / "output"
     try:
         (outdir / "dbt-docs").mkdir(parents=True)
-        (outdir / "dbt-docs" / "old.html").write_text("old")
+        (outdir / "dbt-docs" / "index.html").write_text("old")
+        (outdir / "dbt-docs" / "manifest.json").write_text("{}")
         (outdir / "dbt-docs" / owned.MARK).write_text("")  # an earlier run's: jlac's to replace (jlac.owned)
         (outdir / "fig1.png").write_bytes(b"old")
         staged = tmp_path / "staged"
