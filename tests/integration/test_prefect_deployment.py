@@ -92,13 +92,10 @@ def prefect_env(tmp_path_factory):
     # One server for the module's tests (a start costs 10-20 s); each test removes the deployment it looks for first.
     tmp_path = tmp_path_factory.mktemp("prefect-deployment")
     mirror = small_mirror(tmp_path / "mirror", MIRROR, {"DOTS_101.xlsx": JAPAN_WORKBOOK})
-    port = _free_port()
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
@@ -107,22 +104,36 @@ def prefect_env(tmp_path_factory):
         "JLAC_WAREHOUSE": str(tmp_path / "warehouse" / "jlac.duckdb"),
         "JLAC_MIRROR": str(mirror),
     }
-    server = subprocess.Popen([PREFECT, "server", "start", "--no-ui"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+    server, env = _start_server(env)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server did not start: {server.stderr.read()[-3000:]}")
-            time.sleep(0.5)
         yield env
     finally:
         _stop(server)
+
+
+def _start_server(env: dict, tries: int = 3) -> tuple[subprocess.Popen, dict]:
+    """A Prefect server of this module's own on a free port. The port is free when chosen, not when the server binds
+    it: another test process may take it meanwhile (a Prefect temporary API of the other xdist worker), and then this
+    server exits and the health check reaches the other one. So the server is known as this module's by its home
+    (``/admin/settings``), and a lost port is tried again with another."""
+    failures = []
+    for _ in range(tries):
+        port = _free_port()
+        env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_SERVER_API_PORT": str(port)}
+        server = subprocess.Popen([PREFECT, "server", "start", "--no-ui"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 90
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                found = httpx.get(f"{env['PREFECT_API_URL']}/admin/settings", timeout=2)
+                if found.status_code == 200 and found.json()["home"] == env["PREFECT_HOME"]:
+                    return server, env
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        _stop(server)
+        failures.append(f"port {port}: {server.stderr.read()[-1500:]}")
+    raise RuntimeError("prefect server did not start:\n" + "\n".join(failures))
 
 
 SERVED = "jlac-refresh-served"  # deploy/schedule.yml's name, not deploy/prefect.yaml's
