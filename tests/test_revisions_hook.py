@@ -196,13 +196,13 @@ def test_a_value_changing_a_hundredfold_stops_the_publish_unless_accepted(tmp_pa
     old = _warehouse(tmp_path / "old.duckdb", [
         ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1858e9, "2026-10-04"),
         ("mof-trade-by-country-top30", "RUS", 2025, 5.6e9, 828_081_800e3, "2026-10-04"),
-        ("imf-dots", "HTI", 2020, 4e4, None, "2022-02-02"),  # a few thousand dollars: free to grow 100-fold
+        ("imf-dots", "HTI", 2020, 4e3, None, "2022-02-02"),  # a few thousand dollars: free to grow 100-fold
         ("imf-dots", "CHL", 2020, 1.5e9, None, "2022-02-02"),
     ])
     new = _warehouse(tmp_path / "new.duckdb", [
         ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1.858e9, "2026-12-01"),  # thousand -> million
         ("mof-trade-by-country-top30", "RUS", 2025, 5.6e9, 82e3, "2026-12-01"),  # cut inside the value
-        ("imf-dots", "HTI", 2020, 4e6, None, "2022-02-02"),
+        ("imf-dots", "HTI", 2020, 4e5, None, "2022-02-02"),  # below US$ 1 m, old and new
         ("imf-dots", "CHL", 2020, 1.6e9, None, "2022-02-02"),  # an ordinary revision
     ])
     ctx = SimpleNamespace(build=new, previous=old, record=SimpleNamespace(run_id="run-2"))
@@ -250,3 +250,50 @@ def test_the_publishing_run_is_the_last_in_the_ledger_not_the_latest_started(tmp
         con.execute("CREATE TABLE meta.runs AS SELECT * FROM runs")
         assert published_run(con) == "20261206T143852542-1"
         assert published_run(duckdb.connect()) is None  # no meta.runs at all
+
+
+def test_increases_and_the_limits_are_judged_and_accepting_one_source_accepts_only_it(tmp_path, monkeypatch):
+    """A hundredfold increase (a unit read as thousands where it is millions) is refused as a decrease is, also when
+    only the new value is substantial; the factor and the floor are inclusive; JLAC_ACCEPT_REVISIONS naming one
+    source leaves another's implausible values refused (each found unchecked by a mutation pass)."""
+    from types import SimpleNamespace
+
+    import pytest
+    from jlac.errors import JlacError
+
+    old = _warehouse(tmp_path / "old.duckdb", [
+        ("imf-dots", "CHL", 2020, 1.5e9, None, "2022-02-02"),
+        ("imf-dots", "PER", 2020, 5e5, None, "2022-02-02"),
+        ("imf-dots", "ARG", 2020, 2e9, None, "2022-02-02"),
+        ("imf-dots", "BRA", 2020, 1e6, None, "2022-02-02"),
+        ("imf-dots", "COL", 2020, 999_999, None, "2022-02-02"),
+        ("imf-dots", "URY", 2020, 3e9, None, "2022-02-02"),
+        ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1858e9, "2026-10-04"),
+    ])
+    new = _warehouse(tmp_path / "new.duckdb", [
+        ("imf-dots", "CHL", 2020, 1.5e11, None, "2022-02-02"),  # x100: refused
+        ("imf-dots", "PER", 2020, 5e8, None, "2022-02-02"),  # x1000, only the new value substantial: refused
+        ("imf-dots", "ARG", 2020, 2e7, None, "2022-02-02"),  # exactly / 100: refused
+        ("imf-dots", "BRA", 2020, 1e4, None, "2022-02-02"),  # exactly the floor, / 100: refused
+        ("imf-dots", "COL", 2020, 9_999, None, "2022-02-02"),  # under the floor, old and new: free
+        ("imf-dots", "URY", 2020, 3.01e7, None, "2022-02-02"),  # just under / 100: a revision
+        ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1.858e9, "2026-12-01"),
+    ])
+    ctx = SimpleNamespace(build=new, previous=old, record=SimpleNamespace(run_id="run-2"))
+    with pytest.raises(JlacError) as exc:
+        revisions.before(ctx)
+    said = str(exc.value)
+    assert "imf-dots: 4 value(s), e.g. JPN->PER export 2020: 500,000 -> 500,000,000 USD" in said  # largest first
+    assert "COL" not in said and "URY" not in said
+    assert {(r[0], r[2], r[5], r[6]) for r in revisions.implausible(new, "run-2")} == {
+        ("imf-dots", "PER", 5e5, 5e8), ("imf-dots", "CHL", 1.5e9, 1.5e11), ("imf-dots", "ARG", 2e9, 2e7),
+        ("imf-dots", "BRA", 1e6, 1e4), ("mof-trade-by-country-top30", "MEX", 1858e9, 1.858e9)}
+    assert "mof-trade-by-country-top30: 1 value(s)" in said
+    monkeypatch.setenv("JLAC_ACCEPT_REVISIONS", "mof-trade-by-country-top30")
+    with pytest.raises(JlacError) as exc:
+        revisions.before(ctx)
+    said = str(exc.value)
+    assert "imf-dots: 4 value(s)" in said and "mof-trade-by-country-top30" not in said.split("Nothing was published")[0]
+    assert "JLAC_ACCEPT_REVISIONS=imf-dots " in said
+    monkeypatch.setenv("JLAC_ACCEPT_REVISIONS", "imf-dots, mof-trade-by-country-top30")
+    revisions.before(ctx)

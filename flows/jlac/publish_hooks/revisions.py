@@ -101,8 +101,9 @@ def record(build, previous, run_id: str, at: datetime | None = None) -> int:
 
 # A published value that changes by this factor or more (either way) is no revision but a unit read otherwise
 # (thousand vs million yen under an unchanged header) or a number cut short (a file cut inside its last value): both
-# were published by a QA pass, the only trace a -99.9 % row in `jlac revisions`. Values below SUBSTANTIAL are left
-# to change freely (a partner's few thousand dollars can grow a hundredfold).
+# were published by a QA pass, the only trace a -99.9 % row in `jlac revisions`. A value that stays below SUBSTANTIAL,
+# old and new, is left to change freely (a partner's few thousand dollars can grow a hundredfold); one that reaches it
+# from below is judged too (half a million dollars read as thousands, x1000, is half a billion: found by a QA pass).
 IMPLAUSIBLE_FACTOR = 100
 SUBSTANTIAL = {"USD": 1e6, "JPY": 1e8}
 ACCEPT_ENV = "JLAC_ACCEPT_REVISIONS"
@@ -121,8 +122,8 @@ def accepted_sources() -> set[str]:
 
 
 def implausible(build, run_id: str) -> list[tuple]:
-    """This publish's changes of a substantial published value by IMPLAUSIBLE_FACTOR or more: (source, reporter,
-    partner, flow, year, old, new, unit), largest factor first."""
+    """This publish's changes of a value by IMPLAUSIBLE_FACTOR or more where the old or the new value is substantial:
+    (source, reporter, partner, flow, year, old, new, unit), largest factor first."""
     cases = " ".join(f"WHEN '{u}' THEN {v}" for u, v in SUBSTANTIAL.items())
     with duckdb.connect(str(build), read_only=True) as con:
         return con.execute(f"""
@@ -130,7 +131,7 @@ def implausible(build, run_id: str) -> list[tuple]:
                    unit
             FROM marts.trade_revisions
             WHERE recorded_by = 'publish' AND published_run = ? AND new_value IS NOT NULL
-              AND abs(old_value) >= CASE unit {cases} ELSE 'infinity'::DOUBLE END
+              AND greatest(abs(old_value), abs(new_value)) >= CASE unit {cases} ELSE 'infinity'::DOUBLE END
               AND (abs(new_value) * {IMPLAUSIBLE_FACTOR} <= abs(old_value)
                    OR abs(new_value) >= abs(old_value) * {IMPLAUSIBLE_FACTOR})
             ORDER BY greatest(abs(new_value) / nullif(abs(old_value), 0), abs(old_value) / nullif(abs(new_value), 0))
