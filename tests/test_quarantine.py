@@ -192,9 +192,38 @@ def test_quarantined_share_above_the_limit_refuses(quarantined, monkeypatch):
     assert "JLAC_QUARANTINE_MAX_SHARE (10 %)" in text
     assert f"'{GROUPING}' ({ANTIGUA_ROWS:,} rows in DOTS_300.xlsx)" in text
     assert _digest(settings) == before
+    # the same limit given only as the flow's settings (a script, a deployment's parameter): the published warehouse
+    # was built under 25 %, so this is no "unchanged" refresh (it was: the share entered the plan only from the
+    # environment, found by a mutation pass)
+    monkeypatch.delenv("JLAC_QUARANTINE_MAX_SHARE")
+    with pytest.raises(ValidationFailed, match=r"13\.48 %.*JLAC_QUARANTINE_MAX_SHARE \(10 %\)"):
+        pipeline.refresh(_settings(home, settings.mirrors[0], quarantine_max_share=0.1), trigger="test")
+    assert _digest(settings) == before
     monkeypatch.setenv("JLAC_QUARANTINE_MAX_SHARE", "5 %")
     with pytest.raises(ValueError, match="JLAC_QUARANTINE_MAX_SHARE='5 %': expected a share between 0 and 1"):
         get_settings()
+
+
+@pytest.mark.parametrize(("set_aside", "limit", "refused"), [
+    (0, 0.0, False),  # nothing set aside, nothing allowed: a clean release passes
+    (1, 0.0, True),
+    (25, 0.25, False),  # the limit itself is allowed ("at most")
+    (26, 0.25, True),
+], ids=["clean-at-0", "one-at-0", "at-the-limit", "over-the-limit"])
+def test_the_limit_is_at_most(set_aside, limit, refused):
+    """The check's refusal on meta.quarantine's line of a source, at the edges of JLAC_QUARANTINE_MAX_SHARE."""
+    from jlac import quarantine
+
+    [check] = quarantine.checks(all_sources()["imf-dots"], limit)
+    with duckdb.connect() as con:
+        quarantine.ensure_tables(con)
+        con.execute(f"INSERT INTO {quarantine.SUMMARY} VALUES ('imf-dots', 'imf-dots/2022-02-02', 100, ?, ?, "
+                    "'Atlantis (1 row)', 'reporter_iso3 = ''JPN''', ?)",
+                    [set_aside, set_aside / 100, 1 if set_aside else None])
+        [(_, refusal)] = con.execute(check.query).fetchall()
+    assert (refusal is not None) == refused, refusal
+    if refused:
+        assert f"{set_aside} of 100 rows" in refusal and "more than JLAC_QUARANTINE_MAX_SHARE" in refusal
 
 
 def test_japan_under_a_new_name_is_not_set_aside(quarantined, mirror):

@@ -613,7 +613,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
             if idle := sorted(n for n in set(drop or []) - set(vanished) if snapshots.get(n) is None):
                 log.warning("--drop %s: no snapshot of it, and the published warehouse holds none either: nothing to "
                             "drop", ", ".join(idle))
-            inputs = plan.inputs_of(snapshots, plan.code_fingerprint())
+            inputs = plan.inputs_of(snapshots, plan.code_fingerprint(settings))
             _refuse_changed_kept(sources or [], [*kept, *absent], inputs, published_inputs)
             the_plan = plan_task(settings, snapshots, inputs, published_inputs, full)
             record.plan = {"mode": the_plan.mode, "reason": the_plan.reason, "changed": the_plan.changed}

@@ -35,8 +35,8 @@ from jlac.sources import all_sources
 log = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(jlac.__file__).parent
-# Settings read while building (not paths): a change rebuilds everything.
-BUILD_ENV = ("JLAC_QUARANTINE_MAX_SHARE",)
+# Settings read while building (not paths), as Settings' field and its variable: a change rebuilds everything.
+BUILD_SETTINGS = {"quarantine_max_share": "JLAC_QUARANTINE_MAX_SHARE"}
 
 
 def check_known(names: list[str] | None = None, pins: dict[str, str] | None = None) -> None:
@@ -160,15 +160,18 @@ def _hash_tree(h, root: Path, suffixes: tuple[str, ...] | None = None) -> None:
         h.update(path.read_bytes())
 
 
-def code_fingerprint() -> str:
-    """One sha256 over jlac's code and data files, the SQL models and the build settings."""
+def code_fingerprint(settings: Settings | None = None) -> str:
+    """One sha256 over jlac's code and data files, the SQL models and the build settings: ``settings``' values, or
+    without them the variables'. A refresh gives its settings: a stricter quarantine share given as the flow's
+    ``settings`` (not in the environment) planned "unchanged" and left over-limit data published (mutation pass)."""
     h = hashlib.sha256(jlac.__version__.encode())
     _hash_tree(h, PACKAGE_DIR)
     if config.DATA_DIR.is_dir() and not config.DATA_DIR.is_relative_to(PACKAGE_DIR):  # data files kept elsewhere
         _hash_tree(h, config.DATA_DIR)
     h.update(transform.project_fingerprint().encode())  # the dbt project (inside the package, hashed above too)
-    for var in BUILD_ENV:
-        h.update(f"{var}={os.environ.get(var, '')}".encode())
+    for name, var in BUILD_SETTINGS.items():
+        value = repr(getattr(settings, name)) if settings is not None else os.environ.get(var, "")
+        h.update(f"{var}={value}".encode())
     return h.hexdigest()
 
 
