@@ -256,11 +256,16 @@ TWO = [value("50410", "1"), value("50305", "2")]
     # the last page arrives and the rows do not add up to TOTAL_NUMBER
     ({"1": page(TWO, next_key=3, total=6), "3": page(TWO, next_key=None, start=3, total=6)},
      "4 value(s) fetched where TOTAL_NUMBER says 6"),
+    # the table changed between pages: 6 rows when page 1 was sent, 5 when the last was; the rows fetched (3 + 2)
+    # add up to the last page's total, a table mixed from two states of the data
+    ({"1": page([*TWO, value("50106", "3")], next_key=4, total=6),
+      "4": page(TWO, next_key=None, start=4, total=5)},
+     "TOTAL_NUMBER 5 where the first page said 6: the data changed while it was paged"),
     # a page holding fewer values than its FROM_NUMBER..TO_NUMBER
     ({"1": {"GET_STATS_DATA": {**page(TWO, next_key=None)["GET_STATS_DATA"], "STATISTICAL_DATA": {
         "RESULT_INF": {"TOTAL_NUMBER": 3, "FROM_NUMBER": 1, "TO_NUMBER": 3}, "DATA_INF": {"VALUE": TWO}}}}},
      "2 value(s) where FROM_NUMBER 1 to TO_NUMBER 3 says 3"),
-], ids=["a page skipped", "a page repeated", "short of TOTAL_NUMBER", "a page cut short"])
+], ids=["a page skipped", "a page repeated", "short of TOTAL_NUMBER", "total changed", "a page cut short"])
 def test_pages_that_do_not_add_up_fail_the_fetch_and_store_nothing(env, httpserver, pages, expected):
     """Found by a QA pass: with JLAC_ESTAT_LIMIT=2, a skipped page stored 4 of 6 rows and a repeated page 2 of 6
     distinct rows as a new vintage, and the refresh published them (exit 0)."""

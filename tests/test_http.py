@@ -486,6 +486,23 @@ def test_a_password_in_the_url_is_sent_but_never_shown(httpserver, tmp_path, cap
     assert password not in text and "mirror:***@" in str(err.value)
 
 
+def test_a_password_in_a_redirect_target_is_never_shown(httpserver, tmp_path, caplog):
+    """A redirect to a URL with its own userinfo (a mirror handing out http://user:PASSWORD@host/ links): the client
+    was never given that password, so only the URL scrubbing hides it, in the error and in httpx's and jlac's log
+    lines (found unchecked by a mutation pass)."""
+    secret = "SECRET-REDIR-9"
+    target = httpserver.url_for("/gone").replace("http://", f"http://mirror:{secret}@")
+    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": target})
+    httpserver.expect_request("/gone").respond_with_data("no such file", status=404)
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    with client(Sleeps(), retries=0) as c, pytest.raises(HttpError) as err:
+        c.download(httpserver.url_for("/old"), tmp_path)
+    assert "HTTP 404" in str(err.value) and "redirected to http://mirror:***@" in str(err.value)
+    ours = [r.getMessage() for r in caplog.records if r.name != "werkzeug"]
+    assert secret not in "\n".join([str(err.value), err.value.url or "", *ours])
+
+
 # --- a full disk names the step and the file ------------------------------------------------------------------------
 
 def test_a_body_that_cannot_be_written_names_the_file(httpserver, tmp_path):

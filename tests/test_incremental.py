@@ -116,8 +116,13 @@ def test_one_new_vintage_rebuilds_only_what_reads_it(home, mirror):
     assert third.status == "completed" and third.plan["mode"] == "full"
     assert _tables(settings.warehouse) == incremental  # the same warehouse as a rebuild from scratch
 
+    published = settings.warehouse.stat()
     fourth = pipeline.refresh(settings, trigger="test")
     assert fourth.status == "unchanged"
+    # untouched, not published again with the same bytes: the same file (inode), never written (mtime)
+    after = settings.warehouse.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (published.st_ino, published.st_mtime_ns,
+                                                                 published.st_size)
     statuses = [r["status"] for r in ledger.read(settings.run_ledger)]
     assert statuses == ["completed", "completed", "completed", "unchanged"]
     # charts drawn since by another version (a rollback's `jlac figures`): an unchanged refresh draws them again

@@ -608,3 +608,20 @@ def test_a_store_folder_that_is_no_source_is_named_with_the_source_it_was_meant_
     env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_SNAPSHOTS": str(store), "JLAC_MIRROR": str(mirror)}
     result = CliRunner().invoke(app, ["sources"], env=env)
     assert result.exit_code == 0 and "fred_exjpus is no registered source's folder" in result.stdout
+
+
+def test_an_unlisted_file_in_a_subfolder_is_named(tmp_path, mirror):
+    """A vintage keeping its files in subfolders (Comtrade's oil/ and wood/): a file added beside a listed one there
+    is refused as one added at the top is (the scan covers every level; found unchecked by a mutation pass)."""
+    vintage = _copy_fred(tmp_path, mirror)
+    (vintage / "series").mkdir()
+    (vintage / "EXJPUS.csv").rename(vintage / "series" / "EXJPUS.csv")
+    write_manifest(vintage, "fred-exjpus")
+    verify(load_snapshot(vintage))  # listed as series/EXJPUS.csv: verified
+    (vintage / "series" / "extra.csv").write_text("observation_date,EXJPUS\n")
+    (vintage / "series" / "deeper").mkdir()
+    (vintage / "series" / "deeper" / "notes.txt").write_text("x")
+    with pytest.raises(SnapshotError) as info:
+        verify(load_snapshot(vintage))
+    assert "unlisted file series/extra.csv (not in SNAPSHOT.yml)" in str(info.value)
+    assert "unlisted file series/deeper/notes.txt" in str(info.value)
