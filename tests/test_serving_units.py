@@ -135,6 +135,18 @@ def test_no_part_of_the_owner_password_is_in_what_a_failed_connection_says(url, 
         assert "JLAC_POSTGRES_URL cannot be read" in said and "percent-encoded" in said
 
 
+def test_a_percent_encoded_password_is_hidden_as_written_and_decoded():
+    """A message may quote the password as the URL writes it or as libpq decodes it (a server's log line, a
+    psycopg message about the decoded string): both forms and their pieces become ***."""
+    from jlac.serving.target import without_password
+
+    url = "postgresql://jlac:Pa%2Fss%40word%20X9@db.example.org/jlac"
+    said = without_password("as written Pa%2Fss%40word%20X9; decoded Pa/ss@word X9; a piece: word", url)
+    assert said == "as written ***; decoded ***; a piece: ***", said
+    said = without_password("pw abcdef/ghi", "postgresql://jlac:abcdef%2Fghi@h/db")
+    assert "abcdef" not in said and "ghi" not in said
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cluster runs as another user only when jlac runs as root")
 def test_a_folder_the_cluster_user_cannot_enter_is_named():
     top = Path(tempfile.mkdtemp(prefix="jlac-reach-"))  # pytest's own tmp folder is closed (0700) already
