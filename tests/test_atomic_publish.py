@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -336,7 +337,8 @@ def test_a_stop_inside_the_publish_after_its_swap_is_recorded_as_after_publishin
     assert run == ledger.read(settings.run_ledger)[-1]["run_id"]  # the published warehouse is that run's
 
 
-def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_next(homes, caplog):
+def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_next(homes, caplog, httpserver,
+                                                                                   monkeypatch):
     """Found by a QA pass: a run killed after its swap, while its after-publish hooks ran, left no ledger line.
     `jlac status` then named the previous vintages for good, the next refresh found nothing changed, and the next
     publish dropped the run from meta.runs. The next refresh records it from the published warehouse's meta.runs,
@@ -356,14 +358,32 @@ def test_a_run_killed_between_its_swap_and_its_ledger_line_is_recorded_by_the_ne
     staged = settings.build_dir / f"{killed['run_id']}-output"
     staged.mkdir(parents=True)
     (staged / "drawn-by-the-killed-run.csv").write_text("year,value\n2020,1\n", encoding="utf-8")
+    (settings.build_dir / f"{killed['run_id']}.running").write_text("{}", encoding="utf-8")  # its mark, left too
     other = settings.build_dir / "20990101T000000000-1-output"  # a run killed before it published
     other.mkdir()
     (other / "x.csv").write_text("x\n", encoding="utf-8")
+    (settings.build_dir / "20990101T000000000-1.running").write_text(
+        '{"pid": 999999999, "flow_run_id": "0b5e7a1e-0000-4000-8000-000000000001"}', encoding="utf-8")
     before = hashlib.sha256(settings.warehouse.read_bytes()).hexdigest()
+    from jlac.ops.status import unrecorded_runs
+    # `jlac status` names the run killed in its build, in red, not the one that published (its own line says so)
+    assert unrecorded_runs(settings) == ([], ["20990101T000000000-1"])
 
+    httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
+    monkeypatch.setenv("JLAC_ALERT_WEBHOOK", httpserver.url_for("/alerts"))
     with caplog.at_level(logging.WARNING, logger="jlac"):
         record = pipeline.refresh(settings, trigger="test")
     assert record.status == "unchanged"
+    # each said as it is: the run that published left its mark after its publish; the other never published
+    assert f"removed what runs {killed['run_id']} left in {settings.build_dir} after their publish" in caplog.text
+    assert f"removed what runs 20990101T000000000-1 left in {settings.build_dir} (stopped before their publish" \
+        in caplog.text
+    # the killed run could not alert; the run that found it did, linking its flow run (found by a QA pass)
+    [alert] = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert alert["state"] == "crashed" and alert["run_id"] == "20990101T000000000-1"
+    assert alert["flow_run_id"] == "0b5e7a1e-0000-4000-8000-000000000001"
+    assert f"found and removed by run {record.run_id}" in alert["text"]
+    assert unrecorded_runs(settings) == ([], [])
     runs = ledger.read(settings.run_ledger)
     # the run killed before it published is recorded too, as crashed, from what it left (it had no line)
     assert [r["run_id"] for r in runs[-3:]] == [killed["run_id"], "20990101T000000000-1", record.run_id]

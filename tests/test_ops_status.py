@@ -10,7 +10,7 @@ import pytest
 from conftest import MIRROR
 from jlac import ledger
 from jlac.cli import app
-from jlac.config import get_settings
+from jlac.config import Settings, get_settings
 from jlac.ops.status import load_rhythms, read_ledger, read_rhythm, source_status, vintage_age
 from jlac.sources import all_sources
 from typer.testing import CliRunner
@@ -592,3 +592,27 @@ def test_status_names_a_published_run_the_ledger_does_not_list(settings):
     assert "does not list" not in said
     _ledger(settings, {"run_id": "20261206T010000000-1", "status": "completed", "duration_s": 1.0})
     assert "does not list" not in CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output
+
+
+def test_status_names_a_running_refresh_and_one_killed_during_its_build(tmp_path):
+    """Status showed only the ledger's last run: a refresh holding the lock for minutes, or one killed during its
+    build (recorded only by the next refresh), had no word (found by a QA pass)."""
+    import os
+
+    from jlac import warehouse
+    from jlac.ops.status import unrecorded_runs
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "wh" / "snapshots",
+                        mirrors=(), output=tmp_path / "wh" / "output")
+    assert unrecorded_runs(settings) == ([], [])
+    with warehouse.refresh_lock(settings):
+        warehouse.mark_running(settings, "20261207T010000000-1", "flow-run-1")
+        assert unrecorded_runs(settings) == (["20261207T010000000-1"], [])
+        assert warehouse.marked_runs(settings)["20261207T010000000-1"] == {"pid": os.getpid(),
+                                                                           "flow_run_id": "flow-run-1"}
+    # the lock let go and the mark left behind: killed
+    assert unrecorded_runs(settings) == ([], ["20261207T010000000-1"])
+    (settings.build_dir / "20261207T020000000-2.running").write_text('{"pid": 1', encoding="utf-8")  # cut short
+    with warehouse.refresh_lock(settings):  # another run holds the lock; a mark whose process is gone is no runner
+        (settings.build_dir / "20261207T010000000-1.running").write_text('{"pid": 999999999}', encoding="utf-8")
+        assert unrecorded_runs(settings) == (["20261207T020000000-2"], ["20261207T010000000-1"])

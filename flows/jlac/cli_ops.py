@@ -151,7 +151,7 @@ def _when(stamp: str) -> str:
 
 
 def _print_status(settings, rows) -> None:
-    from jlac.ops.status import last_run, pending_hooks, unrecorded_publish
+    from jlac.ops.status import last_run, pending_hooks, unrecorded_publish, unrecorded_runs
     from jlac.tables import fitted, left_out
 
     cells = []
@@ -202,6 +202,13 @@ def _print_status(settings, rows) -> None:
         took = f" in {run['duration_s']}s" if run.get("duration_s") is not None else ""  # a killed run's is unknown
         console.print(f"last run {run.get('run_id')}: {run.get('status')}{took} "
                       f"(ended {run.get('ended')}{built}){error}", soft_wrap=True, highlight=False)
+    running, stopped = unrecorded_runs(settings)
+    for run_id in running:
+        console.print(f"run {run_id} is running (it holds the refresh lock); the table above is of the runs before "
+                      "it", soft_wrap=True, highlight=False)
+    for run_id in stopped:
+        console.print(Text(f"run {run_id} was stopped during its build (killed?): nothing of it was published; the "
+                           "next refresh records it as crashed and alerts it", style="red"), soft_wrap=True)
     if unrecorded := unrecorded_publish(settings):
         from jlac.warehouse import refresh_held
 

@@ -487,35 +487,58 @@ def _refresh_lock(settings: Settings, record: RunRecord):
             raise
         # while it holds the lock, the run is marked in .build/: killed before it made its build file (kill -9 or the
         # OOM killer while parsing), it left nothing else there, and no ledger line (found by a QA pass)
-        marker = warehouse.mark_running(settings, record.run_id)
+        marker = warehouse.mark_running(settings, record.run_id, record.flow_run_id)
         try:
             yield
         finally:
             marker.unlink(missing_ok=True)
 
 
-def _record_killed_builds(settings: Settings, removed: list[Path]) -> None:
-    """Say which runs' build files (or run markers, ``warehouse.mark_running``) were left (a run killed before its
-    publish: kill -9, the OOM killer) and record each in the ledger as crashed, once: such a run had no line and
-    `jlac status` never named it (found by a QA pass). A build file is named ``<run id>.duckdb``."""
+def _record_killed_builds(settings: Settings, removed: list[Path], marks: dict[str, dict] | None = None,
+                          found_by: str | None = None) -> None:
+    """Say which runs' build files (or run markers, ``warehouse.mark_running``) were left, record each run killed
+    before its publish (kill -9, the OOM killer) in the ledger as crashed, once, and alert it: such a run had no line
+    and `jlac status` never named it, and its own process could send no alert (found by QA passes). A run the ledger
+    has as completed published before it was stopped: what it left is no sign of a lost run (the warning said
+    "stopped before their publish" of it, found by a QA pass). A build file is named ``<run id>.duckdb``."""
     if not removed:
         return
     runs = sorted({warehouse.run_of(p) for p in removed})
-    known = {r["run_id"] for r in ledger.read(settings.run_ledger)}
-    log.warning("removed what runs %s left in %s (stopped before their publish: killed?); the published warehouse "
-                "is as they found it", ", ".join(runs), settings.build_dir)
-    for run_id in runs:
+    lines = {r["run_id"]: r for r in ledger.read(settings.run_ledger)}
+    published = [r for r in runs if lines.get(r, {}).get("status") == "completed"]
+    stopped = [r for r in runs if r not in published]
+    if published:
+        log.warning("removed what runs %s left in %s after their publish (stopped before they cleaned up: killed?)",
+                    ", ".join(published), settings.build_dir)
+    if stopped:
+        log.warning("removed what runs %s left in %s (stopped before their publish: killed?); the published "
+                    "warehouse is as they found it", ", ".join(stopped), settings.build_dir)
+    for run_id in stopped:
         try:  # the id starts with the run's start time, to the millisecond (ledger.new_run_id)
             started = datetime.strptime(run_id.split("-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
         except ValueError:
             continue  # not a run's build file
-        if run_id in known:
+        if run_id in lines:
             continue
-        record = RunRecord(run_id=run_id, trigger="unknown", started=started.isoformat(timespec="milliseconds"))
+        flow_run_id = (marks or {}).get(run_id, {}).get("flow_run_id")
+        record = RunRecord(run_id=run_id, trigger="unknown", flow_run_id=flow_run_id,
+                           started=started.isoformat(timespec="milliseconds"))
         record.finish("crashed", "stopped during its build, before its publish (killed?): what it left in "
-                                 f"{settings.build_dir} was found and removed by a later run")
+                                 f"{settings.build_dir} was found and removed by "
+                                 f"{f'run {found_by}' if found_by else 'a later run'}")
         record.duration_s = None  # unknown: the time until it was found is no run's duration
         ledger.append(settings.run_ledger, record)
+        _alert_found_crash(record)
+
+
+def _alert_found_crash(record: RunRecord) -> None:
+    """The alert a killed run could not send, sent by the run that found it."""
+    from jlac.ops import alerts
+
+    alerts.send(alerts.build_payload(
+        flow_run_id=record.flow_run_id or "unknown", flow_run_name=f"run {record.run_id}", state="crashed",
+        message=record.error or "", run=record.summary(),
+        ui_url=alerts.ui_url(record.flow_run_id) if record.flow_run_id else None))
 
 
 def _started_later(lines: list[dict], started) -> bool:
@@ -585,7 +608,9 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
     incremental = False
     with _refresh_lock(settings, record), stops.noting() as noted:
         _finish_an_interrupted_publish(settings)
-        _record_killed_builds(settings, warehouse.remove_stale_builds(settings, keep=record.run_id))
+        marks = warehouse.marked_runs(settings)
+        _record_killed_builds(settings, warehouse.remove_stale_builds(settings, keep=record.run_id), marks,
+                              found_by=record.run_id)
         leftovers.sweep(settings, transform.dbt_home(settings))
         try:
             kept, absent = _published_pins(settings, sources, pins) if sources else ({}, [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import re
@@ -59,13 +60,27 @@ def new_build(settings: Settings, run_id: str) -> Path:
 RUNNING = ".running"  # .build/<run id>.running: the run holding the refresh lock (mark_running)
 
 
-def mark_running(settings: Settings, run_id: str) -> Path:
+def mark_running(settings: Settings, run_id: str, flow_run_id: str | None = None) -> Path:
     """Mark ``run_id`` as the refresh running (holding the refresh lock): ``.build/<run id>.running``, removed when
-    it ends. One found by a later run names a run that was killed (``remove_stale_builds``)."""
+    it ends, holding the process and the Prefect flow run. One found by a later run names a run that was killed
+    (``remove_stale_builds``), and its flow run is the one its crash alert links to."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     marker = settings.build_dir / f"{run_id}{RUNNING}"
-    marker.touch()
+    marker.write_text(json.dumps({"pid": os.getpid(), "flow_run_id": flow_run_id}), encoding="utf-8")
     return marker
+
+
+def marked_runs(settings: Settings) -> dict[str, dict]:
+    """{run id: what its marker says (``pid``, ``flow_run_id``; empty for a marker of an older jlac)} of the runs
+    marked running in ``.build/``: the one holding the refresh lock, and any killed since."""
+    found = {}
+    for marker in sorted(settings.build_dir.glob(f"*{RUNNING}")) if settings.build_dir.is_dir() else []:
+        try:
+            said = json.loads(marker.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):  # cut short by the kill, or unreadable: the run id is in the name
+            said = {}
+        found[run_of(marker)] = said if isinstance(said, dict) else {}
+    return found
 
 
 def run_of(path: Path) -> str:

@@ -7,6 +7,7 @@ Inputs are files only (the snapshot store and mirrors, the run ledger, each sour
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -286,6 +287,38 @@ def unrecorded_publish(settings: Settings) -> str | None:
     if run_id is None or any(r.get("run_id") == run_id for r in read_ledger(settings.run_ledger)):
         return None
     return run_id
+
+
+def unrecorded_runs(settings: Settings) -> tuple[list[str], list[str]]:
+    """(running, stopped): runs marked in ``.build/`` (``warehouse.mark_running``) that neither the ledger nor the
+    published warehouse lists yet: the one holding the refresh lock now, and those killed during their build (the
+    next refresh records and alerts them). Status showed only the ledger's last run: a refresh running for minutes,
+    or one killed, had no word."""
+    from jlac.warehouse import marked_runs, refresh_held
+
+    marks = marked_runs(settings)
+    # and the published warehouse's run: killed after its swap, it published (``unrecorded_publish`` says so)
+    listed = {r.get("run_id") for r in read_ledger(settings.run_ledger)} | {unrecorded_publish(settings)}
+    held = refresh_held(settings) is not None
+    running, stopped = [], []
+    for run_id, said in marks.items():
+        if run_id in listed:
+            continue
+        (running if held and _alive(said.get("pid")) else stopped).append(run_id)
+    return running, stopped
+
+
+def _alive(pid: object) -> bool:
+    """The process exists (or cannot be told: a marker without a pid, a process of another user)."""
+    if not isinstance(pid, int):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def pending_hooks(settings: Settings) -> tuple[str, list[tuple[str, str | None]]] | None:
