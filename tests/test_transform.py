@@ -829,3 +829,28 @@ def test_the_docs_step_compiles_again_when_no_build_compiled_every_model(tmp_pat
     assert transform._write_compiled_manifest(tmp_path) is True and written == [str(tmp_path / "target")]
     monkeypatch.setattr(transform, "_manifest", lambda home: SimpleNamespace(nodes={"a": compiled, "b": bare}))
     assert transform._write_compiled_manifest(tmp_path) is False and len(written) == 1
+
+
+def test_a_full_disk_is_named_where_it_is(tmp_path, monkeypatch):
+    """Only JLAC_DBT_HOME's disk full (dbt's log, its parse): the message blamed the build folder, which had 77 GB
+    free (found by a QA pass). The folder a message names wins; else the one with the least room."""
+    from collections import namedtuple
+
+    from jlac import transform
+    from jlac.config import Settings
+
+    dbt = tmp_path / "dbt-home"
+    dbt.mkdir()
+    monkeypatch.setenv("JLAC_DBT_HOME", str(dbt))
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                        output=tmp_path / "o")
+    build = tmp_path / "wh" / ".build" / "run.duckdb"
+    build.parent.mkdir(parents=True)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(transform.shutil, "disk_usage",
+                        lambda p: usage(10**12, 0, 28_000 if Path(p) == dbt else 77 * 10**9))
+    said = "dbt test x failed: [Errno 28] No space left on device"
+    assert transform._full_disk(said, build, settings).startswith(f"the disk under {dbt} is full (No space left")
+    named = f'Could not write file "{build}.wal": No space left on device'
+    assert transform._full_disk(named, build, settings).startswith(f"the disk under {build.parent} is full")
+    assert transform._full_disk("Binder Error: no such column", build, settings) is None

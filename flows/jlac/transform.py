@@ -333,6 +333,19 @@ def _close_dbt_duckdb(manager, stopped: bool = False) -> None:
             env.close()
 
 
+@contextlib.contextmanager
+def _quiet_logging_errors():
+    """While dbt runs, a log line that cannot be written is dropped without Python's "--- Logging error ---" traceback
+    on stderr: dbt's log file on a full disk printed 13,000 lines of them before the one line that says the disk is
+    full (found by a QA pass). The build's own error names the full disk."""
+    saved = logging.raiseExceptions
+    logging.raiseExceptions = False
+    try:
+        yield
+    finally:
+        logging.raiseExceptions = saved
+
+
 def _invoke(command: list[str], settings: Settings, build_path: Path):
     """Run one dbt command in-process against ``build_path``; return dbt's result object. A Ctrl-C or SIGTERM while
     it runs raises as itself (KeyboardInterrupt, TerminationSignal), whatever dbt made of it."""
@@ -343,7 +356,7 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
     manifest = _manifest(home)
     link = _link(home, build_path)
     # dbt swallows a stop or turns it into model errors: noted, it ends the run as the stop it is (jlac.stops)
-    with stops.noting() as noted:
+    with stops.noting() as noted, _quiet_logging_errors():
         try:
             with _INVOKE_LOCK, _offline():
                 if _in_flow_run():
@@ -360,6 +373,31 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
             link.unlink(missing_ok=True)
     stops.check(noted)  # whatever dbt returned or raised after a stop, the run was stopped
     return res
+
+
+def _full_disk(said: str, build_path: Path, settings: Settings) -> str | None:
+    """The first line for a build a full disk (or a file size limit) failed, naming the folder, or None. That is the
+    cause to name first, not the model, whose SQL is fine (the reason was on the third line: found by a QA pass). The
+    folder is the one the message names, else of the build folder and dbt's home (its log, its parse) the one with the
+    least room: a full JLAC_DBT_HOME was blamed on a build folder with 77 GB free (found by a QA pass)."""
+    full = next((why for why in ("No space left on device", "File too large") if why in said), None)
+    if full is None:
+        return None
+    folders = [build_path.parent, dbt_home(settings)]
+    named = sorted((f for f in folders if str(f) in said), key=lambda f: len(str(f)), reverse=True)  # the deepest
+    if named:
+        where = named[0]
+    else:
+        room = {}
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                room[folder] = shutil.disk_usage(folder).free
+        where = min(room, key=room.get) if room else build_path.parent
+    if full.startswith("No space"):
+        return (f"the disk under {where} is full ({full}) while dbt built the models; nothing was published. Free "
+                "space there and run the refresh again")
+    return (f"a file size limit (ulimit -f: {full}) stopped dbt writing under {where}; nothing was published. Raise "
+            "the limit and run the refresh again")
 
 
 def _sample(build_path: Path, sql: str | None) -> str:
@@ -495,7 +533,9 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
     if res.exception is not None:
         if is_interrupt(res.exception):  # Ctrl-C or SIGTERM while dbt ran: a stop, not a model that failed
             raise res.exception
-        raise ModelError(f"dbt build could not run the SQL models ({PROJECT_DIR}): {res.exception}")
+        said = f"dbt build could not run the SQL models ({PROJECT_DIR}): {res.exception}"
+        first = _full_disk(said, build_path, settings)
+        raise ModelError(f"{first}:\n  {said}" if first else said)
     results = list(res.result or [])
     problems = _failures(results, build_path, settings)
     skipped = [_relation(r.node) for r in results if str(r.status) == "skipped" and r.node.resource_type == "model"]
@@ -503,15 +543,7 @@ def build(build_path: Path, settings: Settings, *, select: list[str] | None = No
         # a build of part of the models reads the rest from the warehouse it copied: one missing there (dropped by
         # hand in the published file) is not built again by this run, only by a full one
         missing = select is not None and any("does not exist" in p for p in problems)
-        # a full disk (or a file size limit) failed a model: that is the cause to name first, not the model, whose
-        # SQL is fine (the reason was on the third line: found by a QA pass)
-        full = next((why for why in ("No space left on device", "File too large") if any(why in p for p in problems)),
-                    None)
-        first = ("SQL models failed; nothing was published" if full is None else
-                 f"the disk under {build_path.parent} is full ({full}) while dbt built the models; nothing was "
-                 "published. Free space there and run the refresh again" if full.startswith("No space") else
-                 f"a file size limit (ulimit -f: {full}) stopped dbt writing under {build_path.parent}; nothing was "
-                 "published. Raise the limit and run the refresh again")
+        first = _full_disk("\n".join(problems), build_path, settings) or "SQL models failed; nothing was published"
         raise ModelError(
             first + ":\n  " + "\n  ".join(problems or ["dbt build failed"])
             + (f"\n  skipped because of it: {', '.join(sorted(skipped))}" if skipped else "")
