@@ -106,6 +106,14 @@ def test_removed_values_are_alerted_and_shown_by_status(tmp_path, monkeypatch):
     assert payload["state"] == "values removed"
     assert "mof-trade-by-country-top30: 4 value(s) of 2021" in payload["text"] and "run-2" in payload["text"]
     assert "imf-dots" not in payload["text"]  # revised, not removed
+    assert "quarantine" not in payload["text"]
+    # the same publish having set rows of the source aside (a country renamed in the release): said with the values
+    sent.clear()
+    quarantine = {"mof-trade-by-country-top30": {"rows": 2, "values": "'Brasil, Federative Rep.' (2 rows)"}}
+    revisions.HOOK.after(PublishContext(settings, SimpleNamespace(run_id="run-2", quarantine=quarantine), new, old))
+    assert "mof-trade-by-country-top30: 4 value(s) of 2021 (this release also set 2 of its rows aside in " \
+           "quarantine.rows, unknown country names: 'Brasil, Federative Rep.' (2 rows); the values may be those " \
+           "rows under a new name" in sent[0]["text"]
     # status reads it from the ledger's record of the last publish
     runs = [{"run_id": "run-2", "status": "completed", "snapshots": [],
              "hooks": [{"hook": "revisions", "status": "ok", "details": details}]}]

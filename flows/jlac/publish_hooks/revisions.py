@@ -171,11 +171,23 @@ def removed(path, run_id: str) -> list[tuple[str, int, list[int]]]:
             "ORDER BY old_source", [run_id]).fetchall()
 
 
-def removal_message(run_id: str, rows: list[tuple[str, int, list[int]]]) -> str | None:
-    """The alert's text for the values a publish removed, or None when it removed none."""
+def removal_message(run_id: str, rows: list[tuple[str, int, list[int]]],
+                    quarantined: dict[str, dict] | None = None) -> str | None:
+    """The alert's text for the values a publish removed, or None when it removed none. Where the run also set rows
+    of that source aside (``RunRecord.quarantine``: unknown country names), the values may be those rows under a new
+    name, not values the release dropped: the alert said "check that the newest release really dropped them" of
+    rows a renamed country sent to quarantine (found by a QA pass)."""
     if not rows:
         return None
-    parts = [f"{source}: {n:,} value(s) of {', '.join(map(str, years))}" for source, n, years in rows]
+    quarantined = quarantined or {}
+    parts = []
+    for source, n, years in rows:
+        part = f"{source}: {n:,} value(s) of {', '.join(map(str, years))}"
+        if q := quarantined.get(source):
+            part += (f" (this release also set {q.get('rows', 0):,} of its rows aside in quarantine.rows, unknown "
+                     f"country names: {q.get('values') or '?'}; the values may be those rows under a new name: "
+                     "docs/quarantine.md)")
+        parts.append(part)
     return (f"jlac refresh {run_id} published without values the previous warehouse had (no source of the build "
             f"has them any more): {'; '.join(parts)}. The old values are in marts.trade_revisions (new_value "
             "empty); check that the newest release really dropped them.")
@@ -244,7 +256,7 @@ def after(ctx: PublishContext) -> dict | None:
     from jlac.ops import alerts
 
     rows = removed(ctx.published, ctx.record.run_id)
-    text = removal_message(ctx.record.run_id, rows)
+    text = removal_message(ctx.record.run_id, rows, getattr(ctx.record, "quarantine", None))
     if text is None:
         return None
     log.warning("%s", text)
