@@ -429,6 +429,8 @@ def test_refresh_after_fetch_records_revisions_and_a_two_partner_year_stays_out_
     [alert] = [json.loads(r.get_data()) for r, _ in httpserver.log if r.path == "/alerts"]
     assert alert["state"] == "fetch_failed" and alert["fetch_failed"] == record.fetch_failed
     assert "the fetch of imf-imts failed" in alert["text"] and record.run_id in alert["text"]
+    [vintage] = [s["vintage"] for s in record.snapshots if s["source"] == "imf-imts"]
+    assert f"; built from its last good vintage {vintage}" in alert["text"]
     # linked to its flow run, as a failed run's alert is (the fields were missing: found by a QA pass)
     assert alert["flow_run_id"] == record.flow_run_id is not None and "ui_url" in alert
     [imts] = [s for s in source_status(settings) if s.source == "imf-imts"]

@@ -616,3 +616,11 @@ def test_status_names_a_running_refresh_and_one_killed_during_its_build(tmp_path
     with warehouse.refresh_lock(settings):  # another run holds the lock; a mark whose process is gone is no runner
         (settings.build_dir / "20261207T010000000-1.running").write_text('{"pid": 999999999}', encoding="utf-8")
         assert unrecorded_runs(settings) == (["20261207T020000000-2"], ["20261207T010000000-1"])
+
+
+def test_what_a_failed_fetch_built_instead_says_whether_there_was_a_vintage():
+    """"built from its last good vintage" was said of sources never fetched before (found by a QA pass)."""
+    snapshots = [{"source": "imf-imts", "vintage": "2026-11-30"}]
+    assert ledger.built_instead("imf-imts", snapshots) == "built from its last good vintage 2026-11-30"
+    assert ledger.built_instead("comtrade-v1", snapshots) == "it has no earlier vintage: built without it"
+    assert ledger.built_instead("comtrade-v1", None) == "it has no earlier vintage: built without it"

@@ -18,7 +18,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 import jlac
-from jlac import console_log, preflight, stops
+from jlac import console_log, ledger, preflight, stops
 from jlac import printing as out
 from jlac.config import get_settings
 from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks, why_denied
@@ -314,8 +314,8 @@ def refresh(
                                     f"{record.run_id}, {record.duration_s} s); figures in {settings.output}"))
     if record.fetch_failed:  # the warehouse is whole, but not as new as asked: a scheduler must see it
         for name, message in sorted(record.fetch_failed.items()):
-            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; built from its last "
-                                    "good vintage"), soft_wrap=True)
+            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; "
+                                    f"{ledger.built_instead(name, record.snapshots)}"), soft_wrap=True)
         raise typer.Exit(FETCH_FAILED)
 
 

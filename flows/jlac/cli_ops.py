@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
+from jlac import ledger
 from jlac import printing as out
 from jlac.config import env_number, get_settings
 from jlac.errors import JlacError, SettingError
@@ -108,8 +109,8 @@ def backfill(
         from jlac.cli import FETCH_FAILED
 
         for name, message in sorted(failed.items()):
-            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; {first}-{last} built "
-                                    "from its last good vintage"), soft_wrap=True)
+            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; {first}-{last} "
+                                    f"{ledger.built_instead(name, run.get('snapshots'))}"), soft_wrap=True)
         raise typer.Exit(FETCH_FAILED)
 
 

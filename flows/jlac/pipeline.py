@@ -452,7 +452,7 @@ def _fetch(settings: Settings, sources: list[str] | None, record: RunRecord | No
             message = exc.message.removeprefix(f"{name}: ") if isinstance(exc, FetchFailed) else (
                 f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else state.message or "failed")
             failed[name] = message
-            logger.error("fetch %s failed (%s); building from its last good vintage", name, message)
+            logger.error("fetch %s failed (%s); building from its last good vintage, if it has one", name, message)
     if record is not None:
         record.failed_source = None
     return failed
@@ -464,8 +464,9 @@ def _alert_fetch_failure(record: RunRecord) -> None:
     from jlac.ops import alerts
 
     names = ", ".join(sorted(record.fetch_failed))
-    lines = [f"jlac refresh {record.run_id} {record.status}, but the fetch of {names} failed: built from their last "
-             "good vintage"] + [f"{name}: {message}" for name, message in sorted(record.fetch_failed.items())]
+    lines = [f"jlac refresh {record.run_id} {record.status}, but the fetch of {names} failed"] + [
+        f"{name}: {message}; {ledger.built_instead(name, record.snapshots)}"
+        for name, message in sorted(record.fetch_failed.items())]
     # with the flow run's id and page, as a failed run's alert has them (a receiver links every alert to its run)
     ui_url = alerts.ui_url(record.flow_run_id) if record.flow_run_id else None
     if ui_url:
