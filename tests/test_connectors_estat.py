@@ -159,6 +159,7 @@ def test_estat_error_status_fails_without_leaking_the_appid(env, httpserver):
     [result] = fetch_all(["estat-trade"], env, client_factory=make)
     assert result.status == "failed"
     assert "e-Stat error STATUS 100: 認証に失敗しました。" in result.message
+    assert "check JLAC_ESTAT_APPID (or the Prefect Secret block JLAC_ESTAT_APPID_BLOCK names)" in result.message
     assert "getMetaInfo?appId=***&statsDataId=0003425295" in result.message
     assert APPID not in result.message
     assert list_vintages("estat-trade", env) == []

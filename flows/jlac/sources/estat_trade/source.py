@@ -87,7 +87,11 @@ def read_envelope(path: Path, label: str, root: str) -> dict:
             f"{label}: e-Stat found no data for the query (STATUS 1: {result.get('ERROR_MSG')}); empty result"
         )
     if status != 0:
-        raise ParseError(f"{label}: e-Stat error STATUS {status}: {result.get('ERROR_MSG')}")
+        # STATUS 100 is e-Stat's "authentication failed, check the application ID": its Japanese message alone did
+        # not tell an operator which setting to look at (found by a QA pass); Comtrade's refused key names its own
+        hint = ("; check JLAC_ESTAT_APPID (or the Prefect Secret block JLAC_ESTAT_APPID_BLOCK names): e-Stat refused "
+                "the application ID it holds" if status == 100 else "")
+        raise ParseError(f"{label}: e-Stat error STATUS {status}: {result.get('ERROR_MSG')}{hint}")
     return inner
 
 
