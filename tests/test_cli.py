@@ -943,3 +943,25 @@ def test_a_file_where_the_build_folder_goes_is_named_before_prefect_starts(tmp_p
     build = tmp_path / "wh" / ".build"
     assert f"the build folder {build}: {build} is a file, so no folder" in said
     assert "Traceback" not in result.output and "Starting temporary server" not in result.output
+
+
+def test_an_output_that_cannot_be_written_is_named(warehouse_env, tmp_path):
+    """`jlac sql ... > file` on a full disk or past a file size limit: a bare "jlac: OSError: File too large" named
+    nothing, or the result was cut short with exit 0 (found by a QA pass). RLIMIT_FSIZE makes the write fail for
+    real, in a child process."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+
+    env = {**os.environ, **warehouse_env}
+    # 1,100 rows (5 KB) just past the limit: Python's own stdout wrote 4,096 bytes, dropped the rest and exited 0
+    for fmt, rows in (("csv", 1_100), ("json", 1_100), ("csv", 200_000), ("table", 200_000)):
+        with (tmp_path / f"out.{fmt}").open("wb") as target:
+            done = subprocess.run([sys.executable, "-m", "jlac.cli", "sql", "-f", fmt, f"SELECT * FROM range({rows})"],
+                                  env=env, stdout=target, stderr=subprocess.PIPE, text=True, timeout=120,
+                                  preexec_fn=limited)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip().splitlines()[-1] == ("jlac: OSError: File too large: standard output (where the "
+                                                        "result is written)"), done.stderr
+        assert "Traceback" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -417,7 +418,8 @@ def sql(
                             "need distinct names: name them apart with AS (or use -f csv)")
         if format_ is not OutputFormat.table:  # streamed while the connection is open
             write = out.write_csv if format_ is OutputFormat.csv else out.write_json
-            write(columns, out.batches(cur) if columns else [])
+            with _writing_stdout(), out.whole_stdout() as stream:
+                write(columns, out.batches(cur) if columns else [], stream)
             return None
         return columns, cur.fetchmany(shown + 1) if columns else []
 
@@ -437,14 +439,29 @@ def sql(
     for row in cells:
         table.add_row(*row)
     expanded = not out.fits(console, table)
-    if expanded:  # wider than the terminal: one field per line, no value broken
-        out.show_records(console, headers, cells)
-    else:
-        out.show(console, table)
-    console.print((f"first {len(rows)} row(s) shown, there are more: --max-rows N shows more, --format csv writes "
-                   "them all" if more else f"{len(rows)} row(s)")
-                  + ("; one field per line, as the table is wider than the terminal" if expanded else ""),
-                  style="dim", highlight=False)
+    with _writing_stdout():
+        if expanded:  # wider than the terminal: one field per line, no value broken
+            out.show_records(console, headers, cells)
+        else:
+            out.show(console, table)
+        console.print((f"first {len(rows)} row(s) shown, there are more: --max-rows N shows more, --format csv "
+                       "writes them all" if more else f"{len(rows)} row(s)")
+                      + ("; one field per line, as the table is wider than the terminal" if expanded else ""),
+                      style="dim", highlight=False)
+
+
+@contextlib.contextmanager
+def _writing_stdout():
+    """A write to standard output that fails (a full disk or a file size limit under `> file`) names it: the
+    message was a bare "jlac: OSError: No space left on device" (found by a QA pass)."""
+    try:
+        yield
+    except BrokenPipeError:  # a reader that stopped reading: handled as such by main
+        raise
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = "standard output (where the result is written)"
+        raise
 
 
 @app.command()
