@@ -287,3 +287,22 @@ def test_an_address_postgresql_cannot_listen_on_is_refused_not_announced_as_serv
         cluster.start(config, ReaderPolicy(password="p4ss-word"))
     assert "serve-sql does not serve on fewer addresses than asked" in str(refused.value)
     assert not (home / "postgres" / "data" / "postmaster.pid").exists()  # stopped, not left running
+
+
+def test_postgresql_killed_under_serve_sql_is_alerted(home, httpserver):
+    """PostgreSQL dying (the OOM killer, kill -9) ended serve-sql with one log line: BI tools lost the endpoint and
+    nobody was told (found by a QA pass). serve-sql alerts the webhook before it exits non-zero (its service restarts
+    it)."""
+    import json
+
+    httpserver.expect_request("/alerts", method="POST").respond_with_data("ok")
+    contract_refresh(home / "jlac.duckdb", rows=10, run_id="run-first")
+    with Endpoint(endpoint_env(home, JLAC_ALERT_WEBHOOK=httpserver.url_for("/alerts"))) as ep:
+        wait_for(lambda: _served_run(ep) == "run-first", timeout=60)
+        postmaster = int((home / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        ep.proc.wait(timeout=60)
+        assert ep.proc.returncode not in (0, None)
+    [alert] = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert alert["state"] == "serving down" and "PostgreSQL on" in alert["text"] and "exited" in alert["text"]
+    assert "server.log" in alert["log"]

@@ -116,6 +116,7 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             time.sleep(poll_s)
             if proc.poll() is not None:
                 log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
+                _alert_down(config, proc.returncode, cluster.log)
                 return proc.returncode or 1
             now = file_identity(warehouse)
             # also when the file did not change: the copy's run id is compared with the published one (a no-op
@@ -201,3 +202,14 @@ def _failed(exc: Exception, alert: Callable[[str], None] | None) -> None:
     if alert is not None and (last.get("message") != message or now - last.get("at", 0.0) >= REALERT_S):
         last.update(message=message, at=now)
         alert(message)
+
+
+def _alert_down(config, code, server_log) -> None:
+    """BI tools lost the endpoint: say so to JLAC_ALERT_WEBHOOK, as a failed refresh is (only the log said it, and
+    `jlac status` a line below its table: found by a QA pass). systemd's Restart= brings serve-sql back; the alert
+    says so, or that it ends here when run by hand."""
+    from jlac.ops import alerts
+
+    text = (f"jlac serve-sql: PostgreSQL on {config.host}:{config.port} exited (code {code}); BI tools cannot connect "
+            f"until serve-sql starts again (its service restarts it; by hand, run `jlac serve-sql`). See {server_log}")
+    alerts.send({"text": text, "state": "serving down", "run_id": None, "exit_code": code, "log": str(server_log)})
