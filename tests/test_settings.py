@@ -3,6 +3,7 @@ one line (exit status 1), not a traceback."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -292,3 +293,29 @@ def test_settings_made_in_python_take_strings_and_relative_paths(tmp_path, monke
     assert transform.dbt_home(settings) == tmp_path / "relhome" / "wh" / ".dbt"
     monkeypatch.setenv("JLAC_DBT_HOME", "dbt-here")
     assert transform.dbt_home(settings) == tmp_path / "dbt-here"
+
+
+def test_an_open_file_limit_too_low_for_a_refresh_is_one_line(tmp_path):
+    """`ulimit -n 16`: Prefect's temporary API inherited it and logged 842 MB of "socket.accept() out of system
+    resource" before the refresh failed after 10 minutes, blaming a cache file (found by a QA pass). A hard limit too
+    low is refused at once; a low soft limit is raised to what the hard one allows, and reading commands run."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit(soft, hard):
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    env = {**os.environ, "JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"), "JLAC_MIRROR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "jlac.cli", "refresh"], env=env, capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit(16, 16))
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("jlac: JlacError: the open-file limit is 16 (`ulimit -n`; its hard limit 16), and "
+                                   "`jlac refresh` needs at least 32 (Prefect's API, dbt and DuckDB each hold files): "
+                                   "raise it, e.g. `ulimit -n 1024`, or LimitNOFILE= in its systemd service")
+    assert not (tmp_path / "wh" / "runs.jsonl").exists()  # refused before any run
+    code = ("import resource, sys; from jlac.cli import _open_files; _open_files('refresh'); "
+            "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
+    raised = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                            preexec_fn=limit(16, 4096))
+    assert raised.stdout.strip() == "1024", raised.stderr

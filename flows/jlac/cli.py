@@ -510,9 +510,36 @@ def sources() -> None:
         console.print(Text(line, style="red"), soft_wrap=True)
 
 
+# Open files a command starting Prefect needs at least: a whole refresh ran at 40 (`ulimit -n 40`); at 16 Prefect's
+# temporary API, which inherits the limit, logged "socket.accept() out of system resource" 204,760 times (842 MB of
+# stderr) and the refresh failed after 10 minutes blaming a cache file (found by a QA pass).
+MIN_OPEN_FILES = 32
+
+
+def _open_files(command: str | None) -> None:
+    """Raise the soft open-file limit towards 1024 where the hard limit allows (a program may, and a refresh's
+    Prefect API, dbt and DuckDB hold many files), then refuse a command that starts Prefect below MIN_OPEN_FILES."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 1024:
+        want = 1024 if hard == resource.RLIM_INFINITY else min(hard, 1024)
+        if want > soft:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+                soft = want
+            except (ValueError, OSError):
+                pass
+    if command not in READ_ONLY_COMMANDS and soft != resource.RLIM_INFINITY and soft < MIN_OPEN_FILES:
+        raise JlacError(f"the open-file limit is {soft} (`ulimit -n`; its hard limit {hard}), and `jlac {command}` "
+                        f"needs at least {MIN_OPEN_FILES} (Prefect's API, dbt and DuckDB each hold files): raise it, "
+                        "e.g. `ulimit -n 1024`, or LimitNOFILE= in its systemd service")
+
+
 @app.callback()
 def global_options(ctx: typer.Context,
                    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    _open_files(ctx.invoked_subcommand)
     _prefect_env(ctx.invoked_subcommand)
     if ctx.invoked_subcommand not in DATA_ON_STDOUT and hasattr(sys.stdout, "reconfigure"):
         # a refresh's last line naming a path with ü under PYTHONIOENCODING=ascii made a published run exit 1 (QA
