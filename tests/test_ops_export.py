@@ -116,8 +116,9 @@ def test_no_warehouse_or_no_marts_is_an_error_that_says_so(tmp_path):
 def test_a_file_that_is_not_a_warehouse_is_a_message_not_a_traceback(tmp_path):
     bad = tmp_path / "jlac.duckdb"
     bad.write_text("not a database")
-    with pytest.raises(JlacError, match=r"jlac.duckdb cannot be read \(.*\): every reading command and BI tool fails "
-                                        r"on it; .*the next `jlac refresh` builds and publishes a new one; nothing was "
+    with pytest.raises(JlacError, match=r"jlac.duckdb cannot be read \(.*\): every reading command fails "
+                                        r"on it \(a running SQL endpoint keeps serving the copy it loaded\); "
+                                        r".*the next `jlac refresh` builds and publishes a new one; nothing was "
                                         r"exported"):
         export_parquet(bad, tmp_path / "out")
     result = CliRunner().invoke(app, ["export", "parquet", str(tmp_path / "out")], env={"JLAC_WAREHOUSE": str(bad)})

@@ -133,7 +133,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
                   highlight=False)
     if problem := published_problem(settings):  # worse than stale: every reader fails (exit 1, on stderr)
         err.print(f"jlac: the published warehouse {settings.warehouse} cannot be read ({problem}): every reading "
-                  "command and BI tool fails on it; the next `jlac refresh` builds and publishes a new one",
+                  "command fails on it (a running SQL endpoint keeps serving the copy it loaded); the next `jlac "
+                  "refresh` builds and publishes a new one",
                   soft_wrap=True, highlight=False)
         raise typer.Exit(code=1)
     if any(r.stale for r in rows):

@@ -229,8 +229,9 @@ def open_for_reading(path: Path, open_: Callable[[Path], T]) -> T:
             # a damaged file said only DuckDB's "Could not read enough bytes" here; `jlac status` said what to do
             # (found by a QA pass)
             raise UnreadableWarehouse(f"{path} cannot be read ({str(exc).splitlines()[0]}): every reading command "
-                                      "and BI tool fails on it; when the file is damaged (cut short, not a DuckDB "
-                                      "database), the next `jlac refresh` builds and publishes a new one") from None
+                                      "fails on it (a running SQL endpoint keeps serving the copy it loaded); when "
+                                      "the file is damaged (cut short, not a DuckDB database), the next `jlac "
+                                      "refresh` builds and publishes a new one") from None
     log.warning("%s is held open for writing by another process (DuckDB allows one writer): reading a copy of it",
                 path)
     copy = None
