@@ -613,6 +613,7 @@ def test_status_names_a_running_refresh_and_one_killed_during_its_build(tmp_path
     # the lock let go and the mark left behind: killed
     assert unrecorded_runs(settings) == ([], ["20261207T010000000-1"])
     (settings.build_dir / "20261207T020000000-2.running").write_text('{"pid": 1', encoding="utf-8")  # cut short
+    (settings.build_dir / "notarun.running").write_text("[1, 2]", encoding="utf-8")  # no run's: not named
     with warehouse.refresh_lock(settings):  # another run holds the lock; a mark whose process is gone is no runner
         (settings.build_dir / "20261207T010000000-1.running").write_text('{"pid": 999999999}', encoding="utf-8")
         assert unrecorded_runs(settings) == (["20261207T020000000-2"], ["20261207T010000000-1"])

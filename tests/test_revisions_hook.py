@@ -276,6 +276,7 @@ def test_increases_and_the_limits_are_judged_and_accepting_one_source_accepts_on
         ("imf-dots", "BRA", 2020, 1e6, None, "2022-02-02"),
         ("imf-dots", "COL", 2020, 999_999, None, "2022-02-02"),
         ("imf-dots", "URY", 2020, 3e9, None, "2022-02-02"),
+        ("imf-dots", "PRY", 2020, 0.0, None, "2022-02-02"),
         ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1858e9, "2026-10-04"),
     ])
     new = _warehouse(tmp_path / "new.duckdb", [
@@ -285,6 +286,7 @@ def test_increases_and_the_limits_are_judged_and_accepting_one_source_accepts_on
         ("imf-dots", "BRA", 2020, 1e4, None, "2022-02-02"),  # exactly the floor, / 100: refused
         ("imf-dots", "COL", 2020, 9_999, None, "2022-02-02"),  # under the floor, old and new: free
         ("imf-dots", "URY", 2020, 3.01e7, None, "2022-02-02"),  # just under / 100: a revision
+        ("imf-dots", "PRY", 2020, 2e6, None, "2022-02-02"),  # a zero filled in: a revision, no unit read otherwise
         ("mof-trade-by-country-top30", "MEX", 2024, 12.3e9, 1.858e9, "2026-12-01"),
     ])
     ctx = SimpleNamespace(build=new, previous=old, record=SimpleNamespace(run_id="run-2"))
@@ -292,7 +294,7 @@ def test_increases_and_the_limits_are_judged_and_accepting_one_source_accepts_on
         revisions.before(ctx)
     said = str(exc.value)
     assert "imf-dots: 4 value(s), e.g. JPN->PER export 2020: 500,000 -> 500,000,000 USD" in said  # largest first
-    assert "COL" not in said and "URY" not in said
+    assert "COL" not in said and "URY" not in said and "PRY" not in said
     assert {(r[0], r[2], r[5], r[6]) for r in revisions.implausible(new, "run-2")} == {
         ("imf-dots", "PER", 5e5, 5e8), ("imf-dots", "CHL", 1.5e9, 1.5e11), ("imf-dots", "ARG", 2e9, 2e7),
         ("imf-dots", "BRA", 1e6, 1e4), ("mof-trade-by-country-top30", "MEX", 1858e9, 1.858e9)}

@@ -314,6 +314,9 @@ def test_an_open_file_limit_too_low_for_a_refresh_is_one_line(tmp_path):
                                    "`jlac refresh` needs at least 32 (Prefect's API, dbt and DuckDB each hold files): "
                                    "raise it, e.g. `ulimit -n 1024`, or LimitNOFILE= in its systemd service")
     assert not (tmp_path / "wh" / "runs.jsonl").exists()  # refused before any run
+    helped = subprocess.run([sys.executable, "-m", "jlac.cli", "refresh", "--help"], env=env, capture_output=True,
+                            text=True, timeout=120, preexec_fn=limit(16, 16))
+    assert helped.returncode == 0 and "Usage" in helped.stdout, helped.stderr  # help, whatever the limit
     code = ("import resource, sys; from jlac.cli import _open_files; _open_files('refresh'); "
             "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
     raised = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,

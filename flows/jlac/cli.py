@@ -530,7 +530,9 @@ def _open_files(command: str | None) -> None:
                 soft = want
             except (ValueError, OSError):
                 pass
-    if command not in READ_ONLY_COMMANDS and soft != resource.RLIM_INFINITY and soft < MIN_OPEN_FILES:
+    asks_help = "--help" in sys.argv[1:]  # help is printed whatever the limit
+    if command not in READ_ONLY_COMMANDS and not asks_help and soft != resource.RLIM_INFINITY and \
+            soft < MIN_OPEN_FILES:
         raise JlacError(f"the open-file limit is {soft} (`ulimit -n`; its hard limit {hard}), and `jlac {command}` "
                         f"needs at least {MIN_OPEN_FILES} (Prefect's API, dbt and DuckDB each hold files): raise it, "
                         "e.g. `ulimit -n 1024`, or LimitNOFILE= in its systemd service")

@@ -109,8 +109,9 @@ def backfill(
         from jlac.cli import FETCH_FAILED
 
         for name, message in sorted(failed.items()):
-            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; {first}-{last} "
-                                    f"{ledger.built_instead(name, run.get('snapshots'))}"), soft_wrap=True)
+            instead = ledger.built_instead(name, run.get("snapshots"), f"{first}-{last} built")
+            err.print(Text.assemble(("jlac: fetch failed", "red"), f" for {name}: {message}; {instead}"),
+                      soft_wrap=True)
         raise typer.Exit(FETCH_FAILED)
 
 

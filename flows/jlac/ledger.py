@@ -221,14 +221,14 @@ def read(path: Path) -> list[dict]:
     return runs
 
 
-def built_instead(source: str, snapshots: list[dict] | None) -> str:
+def built_instead(source: str, snapshots: list[dict] | None, what: str = "built") -> str:
     """What a run built of ``source`` when its fetch failed, from the run's snapshots: "built from its last good
     vintage V", or that it had none. "Built from its last good vintage" was said of sources never fetched before
     (found by a QA pass)."""
     vintage = next((s.get("vintage") for s in snapshots or [] if isinstance(s, dict) and s.get("source") == source),
                    None)
-    return (f"built from its last good vintage {vintage}" if vintage else
-            "it has no earlier vintage: built without it")
+    return (f"{what} from its last good vintage {vintage}" if vintage else
+            f"it has no earlier vintage: {what} without it")
 
 
 def failed_sources(run: dict) -> list[str]:

@@ -524,7 +524,7 @@ def _record_killed_builds(settings: Settings, removed: list[Path], marks: dict[s
         flow_run_id = (marks or {}).get(run_id, {}).get("flow_run_id")
         record = RunRecord(run_id=run_id, trigger="unknown", flow_run_id=flow_run_id,
                            started=started.isoformat(timespec="milliseconds"))
-        record.finish("crashed", "stopped during its build, before its publish (killed?): what it left in "
+        record.finish("crashed", "its process ended during its build, before its publish (killed?): what it left in "
                                  f"{settings.build_dir} was found and removed by "
                                  f"{f'run {found_by}' if found_by else 'a later run'}")
         record.duration_s = None  # unknown: the time until it was found is no run's duration

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import decimal
+import errno
 import io
 import json
 import math
@@ -301,6 +302,8 @@ def whole_stdout():
     """Standard output for data (`jlac sql -f csv`): Python's own stream dropped the rest of a buffer after a short
     write (a file size limit reached in `> file`: 1,095 of 3,001 bytes written, no error, exit 0; seen on CPython
     3.11), so the result was cut silently. Where stdout is no file descriptor (a test's runner), it is used as is."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): was an AttributeError traceback
+        raise OSError(errno.EBADF, "standard output is closed", "standard output")
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError

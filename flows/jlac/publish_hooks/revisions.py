@@ -132,6 +132,7 @@ def implausible(build, run_id: str) -> list[tuple]:
             FROM marts.trade_revisions
             WHERE recorded_by = 'publish' AND published_run = ? AND new_value IS NOT NULL
               AND greatest(abs(old_value), abs(new_value)) >= CASE unit {cases} ELSE 'infinity'::DOUBLE END
+              AND old_value <> 0  -- a zero filled in is a revision; no factor reads a unit into it (QA pass)
               AND (abs(new_value) * {IMPLAUSIBLE_FACTOR} <= abs(old_value)
                    OR abs(new_value) >= abs(old_value) * {IMPLAUSIBLE_FACTOR})
             ORDER BY greatest(abs(new_value) / nullif(abs(old_value), 0), abs(old_value) / nullif(abs(new_value), 0))
