@@ -163,6 +163,15 @@ def new_run_id() -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y%m%dT%H%M%S") + f"{millis:03d}-{os.getpid()}"
 
 
+def run_started(run_id: str) -> datetime | None:
+    """When the run of a ``new_run_id`` id started (UTC), or None when ``run_id`` is no run's id (a file a run did not
+    name)."""
+    try:
+        return datetime.strptime(run_id.split("-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def append(path: Path, record: RunRecord) -> None:
     """Add the run's summary line to the run ledger."""
     append_lines(path, [json.dumps(record.summary(), default=str)], f"run {record.run_id}", "the run ledger")

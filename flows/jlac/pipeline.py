@@ -515,11 +515,8 @@ def _record_killed_builds(settings: Settings, removed: list[Path], marks: dict[s
         log.warning("removed what runs %s left in %s (stopped before their publish: killed?); the published "
                     "warehouse is as they found it", ", ".join(stopped), settings.build_dir)
     for run_id in stopped:
-        try:  # the id starts with the run's start time, to the millisecond (ledger.new_run_id)
-            started = datetime.strptime(run_id.split("-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
-        except ValueError:
-            continue  # not a run's build file
-        if run_id in lines:
+        started = ledger.run_started(run_id)
+        if started is None or run_id in lines:  # not a run's build file, or a run already recorded
             continue
         flow_run_id = (marks or {}).get(run_id, {}).get("flow_run_id")
         record = RunRecord(run_id=run_id, trigger="unknown", flow_run_id=flow_run_id,

@@ -8,7 +8,6 @@ Inputs are files only (the snapshot store and mirrors, the run ledger, each sour
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -303,13 +302,11 @@ def unrecorded_runs(settings: Settings) -> tuple[list[str], list[str]]:
     held = refresh_held(settings) is not None
     running, stopped = [], []
     for run_id, said in marks.items():
-        if run_id in listed or not _RUN_ID.match(run_id):  # not a run's: the next refresh removes it, recording nothing
+        # a marker no run named: the next refresh removes it, recording nothing
+        if run_id in listed or ledger.run_started(run_id) is None:
             continue
         (running if held and _alive(said.get("pid")) else stopped).append(run_id)
     return running, stopped
-
-
-_RUN_ID = re.compile(r"\d{8}T\d{9}-")  # ledger.new_run_id: the start to the millisecond, then the process
 
 
 def _alive(pid: object) -> bool:
