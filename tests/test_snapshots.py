@@ -625,3 +625,24 @@ def test_an_unlisted_file_in_a_subfolder_is_named(tmp_path, mirror):
         verify(load_snapshot(vintage))
     assert "unlisted file series/extra.csv (not in SNAPSHOT.yml)" in str(info.value)
     assert "unlisted file series/deeper/notes.txt" in str(info.value)
+
+
+def test_a_pin_back_to_an_earlier_vintage_is_planned_as_such_not_as_new(tmp_path):
+    """The runbook's way back from a wrong release (`--pin <source>=<older vintage>`) was planned as "new snapshot(s)
+    of <source>" (found by a QA pass): the plan names the earlier vintage and the published one."""
+    from jlac import plan
+
+    snaps = {}
+    for vintage in ("2026-01-01", "2026-02-01"):
+        folder = tmp_path / "fred-exjpus" / vintage
+        folder.mkdir(parents=True)
+        (folder / "a.csv").write_text(f"x\n{vintage[5:7]}\n", encoding="utf-8")
+        write_manifest(folder, "fred-exjpus")
+        snaps[vintage] = {"fred-exjpus": load_snapshot(folder)}
+    published = plan.inputs_of(snaps["2026-02-01"], "code")
+    back = plan.make_plan(snaps["2026-01-01"], plan.inputs_of(snaps["2026-01-01"], "code"), published)
+    assert (back.mode, back.changed) == ("incremental", ["fred-exjpus"])
+    assert back.reason == "an earlier snapshot of fred-exjpus (2026-01-01; published: 2026-02-01)"
+    forward = plan.make_plan(snaps["2026-02-01"], plan.inputs_of(snaps["2026-02-01"], "code"),
+                             plan.inputs_of(snaps["2026-01-01"], "code"))
+    assert forward.reason == "new snapshot(s) of fred-exjpus"

@@ -280,7 +280,13 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
     # a source the build has no snapshot of any more (`--drop`) is not "new snapshots": said as what it is
     dropped = [n for n in newer if inputs[f"source:{n}"] == "none"]
     arrived = [n for n in newer if n not in dropped]
-    reasons = ([f"new snapshot(s) of {', '.join(arrived)}"] if arrived else []) + (
+    # a pin back to an older vintage (the runbook's way back from a wrong release) is not "new" (QA pass)
+    earlier = {n: (was, now) for n in arrived
+               if (now := inputs[f"source:{n}"].split("/", 1)[0]) < (was := str(published.get(f"source:{n}") or
+                                                                            "").split("/", 1)[0]) and now}
+    arrived = [n for n in arrived if n not in earlier]
+    reasons = ([f"new snapshot(s) of {', '.join(arrived)}"] if arrived else []) + [
+        f"an earlier snapshot of {n} ({now}; published: {was})" for n, (was, now) in sorted(earlier.items())] + (
         [f"built without {', '.join(dropped)} (no snapshot any more)"] if dropped else []) + [
         f"the published partitions of {n} cannot be read ({why}): loaded again" for n, why in sorted(gone.items())]
     return Plan("incremental", "; ".join(reasons), inputs, sorted([*newer, *gone]))
