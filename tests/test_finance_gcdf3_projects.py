@@ -50,8 +50,11 @@ DAC2A_API = "\r\n".join([HEADER, row("JPN", "Japan", "CRI", "Costa Rica", "2017"
                           row("KOR", "Korea", "CRI", "Costa Rica", "2021", "2100000", unit_mult="0"),
                           row("ALLD", "Official donors", "CRI", "Costa Rica", "2021", "150.0")]) + "\r\n"
 # Live CRS: a JICA commitment in 2013 and a gross disbursement in 2017, both to Costa Rica
-CRS_API = "\r\n".join([",".join(CRS_HEADER), crs_row(), crs_row(FLOW_TYPE="D", TIME_PERIOD="2017", OBS_VALUE="41.2")]
-                       ) + "\r\n"
+# and a KOICA disbursement to Panama in 2017 without a finance type (the split of that series unknown)
+CRS_API = "\r\n".join([",".join(CRS_HEADER), crs_row(), crs_row(FLOW_TYPE="D", TIME_PERIOD="2017", OBS_VALUE="41.2"),
+                        crs_row(DONOR="KOR", Donor="Korea", DONOR_AGENCY="1", RECIPIENT="PAN", Recipient="Panama",
+                                **{"Donor agency": "Korea International Cooperation Agency"}, MD_ID="2017000778",
+                                OBS_VALUE="3.5", FINANCETYPE_CODE="", TIME_PERIOD="2017", FLOW_TYPE="D")]) + "\r\n"
 
 
 def gcdf3_zip(path, projects=PROJECTS, columns=COLUMNS, amount=None):
@@ -191,8 +194,30 @@ def test_crs_commitments_and_gross_disbursements_by_agency(built):
         "SELECT year, donor_agency, instrument, measure, amount_usd FROM marts.fct_dev_finance "
         "WHERE source = 'oecd-crs-api' ORDER BY year").fetchall()
     assert rows == [(2013, "Japan International Cooperation Agency", "loan", "commitment", 559860000.0),
-                    (2017, "Japan International Cooperation Agency", "loan", "gross_disbursement", 41200000.0)]
+                    (2017, "Japan International Cooperation Agency", "loan", "gross_disbursement", 41200000.0),
+                    (2017, "Korea International Cooperation Agency", "oda_all_instruments", "gross_disbursement",
+                     3500000.0)]
     # never two measures in one figure series
     assert built.execute("SELECT count(*) FROM (SELECT recipient_iso3, donor_iso3, year, source FROM "
                          "figures.fig3_finance_by_donor GROUP BY ALL HAVING count(DISTINCT measure) > 1)"
                          ).fetchall() == [(0,)]
+
+
+def test_loans_where_the_source_says_the_instrument(built):
+    """Found by a QA pass: fig3's loans_usd_m was computed for GCDF 2.0 and MIDEPLAN only, so GCDF 3.0 projects and
+    CRS activities, which say each record's instrument (Flow Type, FINANCETYPE), had no loans beside their amounts."""
+    cells = {(r, d, y, s): (a, lo) for r, d, y, s, a, lo in built.execute(
+        "SELECT recipient_iso3, donor_iso3, year, source, amount_usd_m, loans_usd_m FROM figures.fig3_finance_by_donor "
+        "WHERE source IN ('aiddata-gcdf3-projects', 'oecd-crs-api')").fetchall()}
+    assert cells["VEN", "CHN", 2018, "aiddata-gcdf3-projects"] == (5000.0, 5000.0)
+    assert cells["ECU", "CHN", 2018, "aiddata-gcdf3-projects"] == (4.5, 0)  # a grant: no loans
+    assert cells["BOL", "CHN", 2019, "aiddata-gcdf3-projects"] == (200.0, 200.0)  # supplier's credit
+    assert cells["CRI", "JPN", 2013, "oecd-crs-api"] == (559.86, 559.86)
+    # a series with a record that does not say its instrument: its loans are unknown, not 0
+    assert cells["PAN", "KOR", 2017, "oecd-crs-api"] == (3.5, None)
+    costa_rica = {(y, m): (a, lo) for y, m, a, lo in built.execute(
+        "SELECT year, measure, amount_usd_m, loans_usd_m FROM figures.fig3_costa_rica_finance WHERE "
+        "source = 'oecd-crs-api' AND donor_iso3 = 'JPN'").fetchall()}
+    assert costa_rica[2013, "commitment"] == (559.86, 559.86)
+    assert costa_rica[2017, "gross_disbursement"] == (41.2, 41.2)
+    assert costa_rica[2012, "commitment"] == (None, None)  # before the source's years: unknown

@@ -89,6 +89,18 @@ def test_nanoseconds_floats_and_months_kept(env):
     assert "1.100000023841858" not in out and "30 days" not in out, out
 
 
+def test_time_zones_as_rfc_3339_has_them(env):
+    """A UTC offset of whole hours was written as DuckDB writes it, ``+00``, which RFC 3339 and JavaScript's Date do
+    not read (found by a QA pass): ``+00:00``; a half hour's stays ``+05:30``, infinity stays infinity."""
+    query = ("SELECT TIMESTAMPTZ '2026-12-07 04:46:30.306+00' AS t, TIMETZ '04:46:30+05:30' AS h, "
+             "TIMETZ '04:46:30-03' AS w, 'infinity'::TIMESTAMPTZ AS i, [TIMESTAMPTZ '2026-01-01 00:00:00+00'] AS l")
+    expected = {"t": "2026-12-07T04:46:30.306+00:00", "h": "04:46:30+05:30", "w": "04:46:30-03:00", "i": "infinity",
+                "l": ["2026-01-01T00:00:00+00:00"]}
+    assert json.loads(sql({**env, "TZ": "UTC"}, "-f", "json", query)) == [expected]
+    rows = list(csv.reader(io.StringIO(sql({**env, "TZ": "UTC"}, "-f", "csv", query))))
+    assert rows[1] == [*list(expected.values())[:4], '["2026-01-01T00:00:00+00:00"]']
+
+
 NESTED = ("SELECT [1, 2, NULL] AS l, {'a': 1, 'b': [1.5::DECIMAL(3,1), NULL]} AS s, INTERVAL 90 DAY AS i, "
           "INTERVAL '-90 minutes' AS j, [1, 2]::INT[2] AS a, true AS b, ['\\x00\\xFF'::BLOB] AS lb")
 

@@ -62,6 +62,38 @@ def test_every_model_table_and_column_has_its_yml_comment(published):
     assert view.startswith("Japan's trade by HS 9-digit line, partner and month")
 
 
+def test_the_docs_site_describes_the_run_records_as_the_warehouse_does(published):
+    """The tables jlac writes itself (meta, quarantine) are described twice: as COMMENTs by the code that writes them,
+    and in the sources yml for the docs site. The site said meta.quarantine held rows "per source, field and value"
+    and meta.validations the results of one run, which the tables are not (found by a QA pass): the two are equal."""
+    import yaml
+
+    yml = yaml.safe_load((transform.PROJECT_DIR / "models" / "_jlac__sources.yml").read_text(encoding="utf-8"))
+    described = {(s["schema"], t["name"]): t["description"] for s in yml["sources"]
+                 if s["name"] in ("meta", "quarantine") for t in s["tables"]}
+    with duckdb.connect(str(published.warehouse), read_only=True) as con:
+        comments = {(schema, table): comment for schema, table, comment in con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE schema_name IN ('meta', 'quarantine')"
+        ).fetchall()}
+    assert len(described) == 7
+    assert set(described) <= set(comments)
+    assert {key: comments[key] for key in described} == described
+
+
+def test_hs_sections_by_chapter_as_the_nomenclature_has_them(published):
+    """marts.dim_hs_section: every two-digit chapter once; reserved chapter 77 inside section XV (72-83) as the HS
+    nomenclature places it (its description called it 'other': found by a QA pass); 'other' only for the national
+    special codes."""
+    with duckdb.connect(str(published.warehouse), read_only=True) as con:
+        rows = {c: (s, n, name) for c, s, n, name in con.execute(
+            "SELECT hs_chapter, section, section_no, section_name FROM marts.dim_hs_section").fetchall()}
+    assert len(rows) == 100
+    assert rows["77"][:2] == rows["72"][:2] == rows["83"][:2] == ("XV", 15)
+    assert rows["84"][:2] == ("XVI", 16) and rows["01"][:2] == ("I", 1) and rows["97"][:2] == ("XXI", 21)
+    assert sorted(c for c, (s, _, _) in rows.items() if s == "other") == ["00", "98", "99"]
+    assert rows["98"] == ("other", 22, "Other (national special codes: 00, 98, 99)")
+
+
 def test_every_table_of_marts_and_figures_is_stored_in_a_fixed_order(published):
     """A table an analyst exports or reads with `SELECT *` holds its rows in the same order after every refresh of
     the same inputs: its model ends with an ORDER BY. fct_dev_finance had none, and a parallel aggregate stored its

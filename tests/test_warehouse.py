@@ -184,11 +184,18 @@ def test_meta_records_the_run(built):
 def test_claims_rederived_from_trade(built):
     _, _, con = built
     claims = {r[0]: r[1:] for r in con.execute(
-        "SELECT claim_id, jlac_number, status FROM figures.report_claims WHERE claim_id IN ('C01', 'C02', 'C12')"
+        "SELECT claim_id, jlac_number, status FROM figures.report_claims WHERE claim_id IN ('C01', 'C02', 'C12', 'C21')"
     ).fetchall()}
     assert claims["C01"] == (pytest.approx(54.152, abs=1e-3), "differs")  # report: about US$58 bn (54.15245 by hand)
     assert claims["C02"] == (pytest.approx(3.934, abs=1e-3), "reproduced")  # report: about 4%
     assert claims["C12"] == (pytest.approx(5.406, abs=1e-3), "reproduced")  # report: CPTPP trade about US$5.3 tn
+    # China the largest partner of 4 of the 5 in 2018 as each reports to the IMF: Argentina's is Brazil (27.0 bn
+    # against China's 16.3). The claim is a count of 5, not a 'rank' with no value beside a jlac_number of 4 (QA pass)
+    assert claims["C21"] == (4, "differs")
+    row = con.execute("SELECT report_number, unit, difference, difference_pct, jlac_value FROM figures.report_claims "
+                      "WHERE claim_id = 'C21'").fetchone()
+    assert row == (5, "countries (of the 5 named) whose largest trade partner is China", -1, -20,
+                   "ARG:BRA, BRA:CHN, CHL:CHN, PER:CHN, URY:CHN")
 
 
 def test_claims_looked_up_in_reviewed_seeds_say_so(built):

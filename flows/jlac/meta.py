@@ -95,12 +95,13 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
     con.execute("CREATE OR REPLACE TABLE meta.inputs (input VARCHAR, fingerprint VARCHAR)")
     insert_rows(con, "meta.inputs", sorted(inputs.items()))
     comments.comment_table(con, "meta.inputs", "What this warehouse was built from, one fingerprint per input: "
-                           "'source:<name>' (the snapshot's sha256 fingerprint, or 'none'), 'code' (jlac's code, "
-                           "reviewed data files, SQL models and build settings), 'calendar_year' (the year it was "
-                           "built in: Figure 2 and the checks run to it). A refresh whose inputs all equal these "
-                           "publishes nothing.", {
+                           "'source:<name>' (its snapshot's vintage and sha256 fingerprint, '<vintage>/<sha256>', or "
+                           "'none'), 'code' (jlac's code, reviewed data files, SQL models and build settings), "
+                           "'calendar_year' (the year it was built in: Figure 2 and the checks run to it). A refresh "
+                           "whose inputs all equal these publishes nothing.", {
         "input": "source:<name>, code or calendar_year",
-        "fingerprint": "sha256 fingerprint of the input (the year, for calendar_year)"})
+        "fingerprint": "'<vintage>/<sha256>' of a source's snapshot ('none' without one), the sha256 of the code, "
+                       "the year for calendar_year"})
 
 
 def snapshot_record(snapshot: Snapshot) -> dict:

@@ -207,12 +207,21 @@ def _exact_leaf(expr: str, type_) -> str | None:
     if kind in _PYTHON_EXACT:
         return None
     if kind in _TIMESTAMPS:  # the first space only: 'infinity' has none, a BC date's ' (BC)' stays
-        return f"regexp_replace(CAST({expr} AS VARCHAR), ' ', 'T')"
+        text = f"regexp_replace(CAST({expr} AS VARCHAR), ' ', 'T')"
+        return _full_offset(text) if kind == "timestamp with time zone" else text
+    if kind == "time with time zone":
+        return _full_offset(f"CAST({expr} AS VARCHAR)")
     if kind == "interval":
         return _iso_interval(expr)
     if kind == "float":  # its shortest text read as a DOUBLE: 1.1, not the float's exact 1.100000023841858
         return f"CAST(CAST({expr} AS VARCHAR) AS DOUBLE)"
     return f"CAST({expr} AS VARCHAR)"  # DATE, TIME, TIMETZ, TIME_NS and types Python does not know: DuckDB's text
+
+
+def _full_offset(text: str) -> str:
+    """DuckDB writes a UTC offset of whole hours as ``+00``; RFC 3339 (and JavaScript's Date) take ``+00:00`` only:
+    ``2026-12-07T04:46:30.306+00`` was an Invalid Date to a monitor reading `jlac sql -f json` (found by a QA pass)."""
+    return f"regexp_replace({text}, '([+-][0-9]{{2}})$', '\\1:00')"
 
 
 def _iso_interval(expr: str) -> str:

@@ -50,7 +50,7 @@ SELECT
     -- a year with none recorded has no loans either (0, as its amount), where the source splits instruments: it was
     -- NULL there beside 0.000 loans in years with grants only (QA pass)
     CASE WHEN c.loans_usd_m IS NOT NULL THEN c.loans_usd_m
-         WHEN s.source IN ('aiddata-gcdf2-projects', 'mideplan-cooperation') AND c.amount_usd_m IS NULL
+         WHEN {{ splits_instruments('s.source') }} AND c.amount_usd_m IS NULL
               AND u.projects IS NULL AND y.year BETWEEN s.first_year AND s.last_year
               AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation') THEN 0 END AS loans_usd_m,
     CASE WHEN y.year BETWEEN s.first_year AND s.last_year AND (sy.year IS NOT NULL OR s.source = 'mideplan-cooperation')

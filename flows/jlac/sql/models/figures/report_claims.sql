@@ -89,7 +89,7 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
                              FROM top_partner),
            (SELECT string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) FROM top_partner),
            'marts.fct_trade_annual: largest partner by exports + imports in 2018 as each country reports it; '
-           || 'jlac_number counts those whose largest partner is China (the report names 5)'
+           || 'jlac_number counts those whose largest partner is China (the report: all 5)'
     UNION ALL SELECT 'C22', NULL, (SELECT strftime(min(announced_date), '%Y-%m-%d') FROM {{ source('seeds', 'japan_lac_policy') }}
                                    WHERE year_announced = 2018),
            'seeds.japan_lac_policy (MOFA page of the 2018 initiative)'
@@ -183,8 +183,6 @@ SELECT
         WHEN m.claim_id IS NOT NULL AND d.jlac_number IS NOT NULL THEN 'other measure'
         WHEN c.unit = 'date' AND d.jlac_text IS NOT NULL
             THEN CASE WHEN d.jlac_text = c.report_value THEN 'reproduced' ELSE 'differs' END
-        WHEN c.claim_id = 'C21' AND d.jlac_number IS NOT NULL
-            THEN CASE WHEN d.jlac_number = 5 THEN 'reproduced' ELSE 'differs' END
         WHEN d.jlac_number IS NULL AND n.none_loaded THEN 'source not loaded'
         WHEN d.jlac_number IS NULL OR c.report_number IS NULL THEN 'not derivable from open data'
         WHEN abs(d.jlac_number - c.report_number) <= 0.05 * abs(c.report_number) THEN 'reproduced'

@@ -23,7 +23,7 @@ WITH sections(section_no, section, first_chapter, last_chapter, section_name) AS
 )
 SELECT lpad(CAST(c AS VARCHAR), 2, '0') AS hs_chapter, coalesce(s.section, 'other') AS section,
        coalesce(s.section_no, 22) AS section_no,
-       coalesce(s.section_name, 'Other (reserved chapter or national special codes)') AS section_name
+       coalesce(s.section_name, 'Other (national special codes: 00, 98, 99)') AS section_name
 FROM range(0, 100) AS t(c)
 LEFT JOIN sections s ON c BETWEEN s.first_chapter AND s.last_chapter
 ORDER BY hs_chapter
