@@ -21,8 +21,12 @@ TODAY = date(2026, 11, 28)
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
+    """A published warehouse (an empty DuckDB file: with none, every source is stale) and the real mirror."""
+    import duckdb
+
     monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path / "jlac.duckdb"))
     monkeypatch.setenv("JLAC_MIRROR", str(MIRROR))
+    duckdb.connect(str(tmp_path / "jlac.duckdb")).close()
     return get_settings()
 
 

@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -123,9 +122,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     with one_read():  # the table, the last run, the pending hooks and the serving line: one read, one warning a line
         rows = source_status(settings)
         if as_json:
-            print(json.dumps([{**asdict(r), "stale": r.stale, "unpublished": r.unpublished,
-                               "published_gone": r.published_gone, "future": r.future} for r in rows], default=str,
-                              indent=1))
+            print(json.dumps([r.as_json() for r in rows], default=str, indent=1))
         else:
             _print_status(settings, rows)
     if not settings.warehouse.exists():  # every row "never run" and STALE read as a stale warehouse (QA pass)

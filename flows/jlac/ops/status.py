@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -53,16 +53,35 @@ class SourceStatus:
     # the run that published the warehouse without this source at ``jlac refresh --drop`` (its data removed), when
     # no run used it since; None otherwise
     dropped: str | None = None
+    # the last run's status as the ledger has it (last_status is what the table shows: "failed (<sources>)" for a run
+    # other sources failed, "dropped") and the sources whose checks failed it
+    last_run_status: str | None = None
+    failed_sources: tuple[str, ...] = ()
+    # no published warehouse at all (none yet, or a mistyped JLAC_WAREHOUSE): readers get nothing, every source is
+    # stale (it read fresh from the newest vintage's age, exit 0: found by a QA pass)
+    no_warehouse: bool = False
 
     @property
     def stale(self) -> bool:
         """The data a reader gets is older than the source's rhythm allows: the published vintage's age, or (never
         published) the newest vintage's. A newer vintage that failed to build does not make old data fresh."""
+        if self.no_warehouse:
+            return True
         if self.vintage is None and self.last_vintage is None:
             return self.required
         limit = self.rhythm.stale_after_days
         age = self.published_age_days if self.last_vintage is not None else self.age_days
         return limit is not None and age is not None and age > limit
+
+    def as_json(self) -> dict:
+        """The row as `jlac status --json` gives it: ``last_status`` the run's status as recorded (completed, failed,
+        unchanged, crashed, cancelled; a monitor compares it, where "failed (fred-exjpus)" matched no value: QA pass),
+        ``failed_sources`` the sources that failed that run, and the flags."""
+        row = asdict(self)
+        row["last_status"] = row.pop("last_run_status")
+        row["failed_sources"] = list(self.failed_sources)
+        return {**row, "stale": self.stale, "unpublished": self.unpublished, "published_gone": self.published_gone,
+                "future": self.future}
 
     @property
     def unpublished(self) -> bool:
@@ -227,6 +246,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
     rhythms = rhythms if rhythms is not None else load_rhythms()
     runs = read_ledger(settings.run_ledger)
     fetches = ledger.read_fetches(settings.fetch_ledger)
+    no_warehouse = not settings.warehouse.exists()
     out = []
     for name, src in sorted(all_sources().items()):
         snap = latest_snapshot(name, settings)
@@ -247,6 +267,9 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
             removed=_removed(name, runs),
             fetch_failed=_fetch_failed(name, fetches),
             dropped=_dropped_by(name, run),
+            last_run_status=run.get("status") if run else None,
+            failed_sources=tuple(ledger.failed_sources(run)) if run else (),
+            no_warehouse=no_warehouse,
         ))
     return out
 
