@@ -703,7 +703,8 @@ def test_a_refresh_beside_a_running_one_is_refused_before_prefect_starts(tmp_pat
     env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_MIRROR": str(mirror)}
     with warehouse.refresh_lock(settings):  # a refresh running (flock: per open file, so also in-process)
         result = runner.invoke(app, ["refresh", "--offline"], env=env)
-    assert result.exit_code == 1, result.output
+    # 75 (EX_TEMPFAIL, "try again later"): a cron wrapper tells a run skipped from one that failed (exit 1: QA pass)
+    assert result.exit_code == 75, result.output
     assert f"another refresh (process {os.getpid()}) holds {settings.home / '.refresh.lock'}; wait for it to finish" \
         in " ".join(result.output.split())
     assert "Starting temporary server" not in result.output and not settings.run_ledger.exists()

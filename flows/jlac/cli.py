@@ -233,7 +233,7 @@ def _fail(exc: Exception) -> None:
     if (code := stop_status(exc)) is not None:  # the failure came from the stop
         _interrupted(code)
     _report(exc)
-    raise typer.Exit(1)
+    raise typer.Exit(exc.exit_code if isinstance(exc, JlacError) else 1)
 
 
 # `jlac refresh --fetch` exit status when the refresh published (or had nothing to publish) but a fetch failed
@@ -602,7 +602,7 @@ def main() -> None:
         raise SystemExit(1) from None
     except (JlacError, duckdb.Error, yaml.YAMLError) as exc:
         _report(exc)
-        raise SystemExit(1) from None
+        raise SystemExit(exc.exit_code if isinstance(exc, JlacError) else 1) from None
     except OSError as exc:  # not BrokenPipeError: a reader that stopped reading is no failure to report
         if isinstance(exc, BrokenPipeError):
             raise

@@ -33,7 +33,7 @@ def _user_errors() -> Iterator[None]:
             raise
         err.print(f"[bold red]jlac: {type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
                   soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(exc.exit_code if isinstance(exc, JlacError) else 1) from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ class JlacError(Exception):
     """
 
     may_pass = False
+    exit_code = 1  # the command's exit status when it ends on this error
 
     def __init__(self, *args) -> None:
         super().__init__(*(unicode_clean(a) if isinstance(a, str) else a for a in args))
@@ -88,6 +89,13 @@ class SettingError(JlacError, ValueError):
 
 class ModelError(JlacError):
     """A SQL model failed to build."""
+
+
+class RefreshBusy(JlacError):
+    """Another refresh holds the warehouse's refresh lock: nothing was tried. Exit status 75 (sysexits' EX_TEMPFAIL,
+    "try again later"), so a cron wrapper tells a skipped run from a failed one (both were 1: found by a QA pass)."""
+
+    exit_code = 75
 
 
 # Marks a ParseError that no parser check caught: the mutation tests treat it as a defect to fix.

@@ -29,6 +29,7 @@ import logging
 import os
 import shutil
 import typing
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -254,11 +255,20 @@ def _notify(flow, flow_run, state) -> None:
     alerts.on_flow_failure(flow, flow_run, state)
 
 
-def _alert_hook_failure(hook: str, message: str) -> None:
-    from jlac.ops import alerts
+def _hook_failure_alert(record: RunRecord) -> Callable[[str, str], None]:
+    """The alert of an after-publish hook's failure in this run: it named neither the run nor the published
+    warehouse it was for, so a receiver could not tie it to one (found by a QA pass)."""
 
-    alerts.send({"text": f"jlac: published warehouse stands, but publish hook {hook} failed: {message}",
-                 "state": "hook_failed", "hook": hook, "error": message})
+    def alert(hook: str, message: str) -> None:
+        from jlac.ops import alerts
+
+        alerts.send({"text": f"jlac: published warehouse stands, but publish hook {hook} failed: {message}",
+                     "state": "hook_failed", "hook": hook, "error": message, "run_id": record.run_id,
+                     "flow_run_id": record.flow_run_id,
+                     # a refresh with nothing to publish runs the hooks again for the warehouse published before it
+                     "published_run": record.hooks_for or record.run_id})
+
+    return alert
 
 
 def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] | None = None
@@ -644,7 +654,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
             stops.check(noted)  # at each stage's end: a stop the stage swallowed ends the run there
             if the_plan.mode == "unchanged":
                 # hooks that failed for the published warehouse (a serving database down) get another go
-                record.hooks = [o.__dict__ for o in catch_up_task(settings, record, alert=_alert_hook_failure)]
+                record.hooks = [o.__dict__ for o in catch_up_task(settings, record, alert=_hook_failure_alert(record))]
                 stops.check(noted)
                 if figures.drawn_by_other_code(settings.output):
                     log.info("the charts in %s were drawn by another version of jlac: drawn again from the published "
@@ -732,7 +742,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
                     _move_outputs(staged_output, settings.output)
                 except OSError as move_error:
                     raise _outputs_not_moved(settings, record, staged_output, move_error) from move_error
-                record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_alert_hook_failure)]
+                record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_hook_failure_alert(record))]
             stops.check(noted)  # published, then stopped: recorded as interrupted after publishing
             ledger.append(settings.run_ledger, record)
             recorded = True

@@ -27,7 +27,7 @@ import duckdb
 
 from jlac import leftovers
 from jlac.config import Settings
-from jlac.errors import JlacError
+from jlac.errors import JlacError, RefreshBusy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -451,8 +451,8 @@ def read_only_statement(con: duckdb.DuckDBPyConnection, text: str) -> None:
                         f"one); this is {article} {named} statement: {advice}")
 
 
-def _held(lock_path: Path, holder: str) -> JlacError:
-    return JlacError(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait for it to "
+def _held(lock_path: Path, holder: str) -> RefreshBusy:
+    return RefreshBusy(f"another refresh{f' (process {holder})' if holder else ''} holds {lock_path}; wait for it to "
                      "finish")
 
 

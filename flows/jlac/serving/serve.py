@@ -117,7 +117,8 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
             if proc.poll() is not None:
                 log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
                 _alert_down(config, proc.returncode, cluster.log)
-                return proc.returncode or 1
+                # killed by a signal: -9 became exit 247 (a byte of -9); 128 + signal as a shell says it (QA pass)
+                return 128 - proc.returncode if proc.returncode < 0 else proc.returncode or 1
             now = file_identity(warehouse)
             # also when the file did not change: the copy's run id is compared with the published one (a no-op
             # while they agree), so a failed load is retried and a copy changed in PostgreSQL is loaded again
