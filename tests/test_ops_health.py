@@ -135,6 +135,10 @@ def test_stale_sources_failed_fetches_and_pending_hooks_are_warnings(settings, m
     assert result.exit_code == 1 and {h["hook"] for h in result.pending_hooks} >= {"postgres", "site"}
     [fetch] = [p for p in result.problems if p.code == "fetch_failed"]
     assert fetch.message == "the last fetch of imf-imts failed at 2026-12-07T01:00:00+00:00: GET ...: 503"
+    rows = {r["source"]: r for r in json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)}
+    # named fields, not a positional pair
+    assert rows["imf-imts"]["fetch_failed"] == {"at": "2026-12-07T01:00:00+00:00", "message": "GET ...: 503"}
+    assert rows["fred-exjpus"]["fetch_failed"] is None and rows["fred-exjpus"]["removed"] is None
 
 
 def test_a_stopped_serving_cluster_is_critical(settings):

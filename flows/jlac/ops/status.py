@@ -80,6 +80,10 @@ class SourceStatus:
         row = asdict(self)
         row["last_status"] = row.pop("last_run_status")
         row["failed_sources"] = list(self.failed_sources)
+        # objects with named fields, not positional pairs a reader must know the order of (QA pass)
+        row["fetch_failed"] = ({"at": self.fetch_failed[0], "message": self.fetch_failed[1]}
+                               if self.fetch_failed else None)
+        row["removed"] = {"run_id": self.removed[0], "values": self.removed[1]} if self.removed else None
         return {**row, "stale": self.stale, "unpublished": self.unpublished, "published_gone": self.published_gone,
                 "future": self.future}
 
