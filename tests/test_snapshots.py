@@ -646,3 +646,7 @@ def test_a_pin_back_to_an_earlier_vintage_is_planned_as_such_not_as_new(tmp_path
     forward = plan.make_plan(snaps["2026-02-01"], plan.inputs_of(snaps["2026-02-01"], "code"),
                              plan.inputs_of(snaps["2026-01-01"], "code"))
     assert forward.reason == "new snapshot(s) of fred-exjpus"
+    # a warehouse that recorded the bare sha256 (before 4 December) says nothing of vintages: not "earlier"
+    bare = {**published, "source:fred-exjpus": published["source:fred-exjpus"].split("/")[1]}
+    assert plan.make_plan(snaps["2026-01-01"], plan.inputs_of(snaps["2026-01-01"], "code"), bare).reason == \
+        "new snapshot(s) of fred-exjpus"

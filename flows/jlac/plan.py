@@ -247,6 +247,12 @@ class Plan:
     changed: list[str] = field(default_factory=list)  # sources to load (all of them for a full build)
 
 
+def _vintage_of(fingerprint: object) -> str | None:
+    """The vintage of a source's recorded input ('<vintage>/<sha256>'); None for 'none' and for a bare sha256, as
+    warehouses published before 4 December recorded it."""
+    return fingerprint.split("/", 1)[0] if isinstance(fingerprint, str) and "/" in fingerprint else None
+
+
 def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], published: dict[str, str] | None,
               *, full: bool = False, missing: dict[str, str] | None = None) -> Plan:
     """Compare this refresh's inputs with the published warehouse's.
@@ -281,9 +287,11 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
     dropped = [n for n in newer if inputs[f"source:{n}"] == "none"]
     arrived = [n for n in newer if n not in dropped]
     # a pin back to an older vintage (the runbook's way back from a wrong release) is not "new" (QA pass)
-    earlier = {n: (was, now) for n in arrived
-               if (now := inputs[f"source:{n}"].split("/", 1)[0]) < (was := str(published.get(f"source:{n}") or
-                                                                            "").split("/", 1)[0]) and now}
+    earlier = {}
+    for n in arrived:
+        now, was = _vintage_of(inputs[f"source:{n}"]), _vintage_of(published.get(f"source:{n}"))
+        if now and was and now < was:
+            earlier[n] = (was, now)
     arrived = [n for n in arrived if n not in earlier]
     reasons = ([f"new snapshot(s) of {', '.join(arrived)}"] if arrived else []) + [
         f"an earlier snapshot of {n} ({now}; published: {was})" for n, (was, now) in sorted(earlier.items())] + (
