@@ -88,6 +88,10 @@ def test_china_lac_lending(built):
     assert lac[2015][:2] == (28610.8, 29000.0)  # published statement notes GCDF 2.0 = 28.6bn for 2015
     assert lac[2017][:2] == (7646.0, 9000.0)
     assert lac[2018][0] is None and lac[2018][1] == 7700.0 and "not derivable" in lac[2018][2]
+    assert "without a GCDF 3.0 projects snapshot (jlac fetch aiddata-gcdf3-projects)" in lac[2018][2]
+    # after GCDF 3.0's last year (its country-year file: 2021) its projects would not give the year either (QA pass)
+    assert lac[2022][2] == ("AidData project data loaded end in 2017 (GCDF 2.0); GCDF 3.0 ends in 2021: no AidData "
+                            "dataset jlac reads covers 2022")
     ven = rows(con, "SELECT dialogue_bu_usd_m FROM figures.china_lac_lending "
                "WHERE year = 2018 AND recipient_iso3 = 'VEN'")
     assert ven == [(5000.0,)]

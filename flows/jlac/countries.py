@@ -188,11 +188,12 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
         con, "staging.country_name_map",
         "Every country or aggregate name found in the raw tables (and every ISO 3166-1 code, convention iso), "
         "resolved to ISO3/M49 by pycountry and jlac's "
-        "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent and "
-        "fail validation.",
+        "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent: a row "
+        "with one fails validation where a published figure reads it, else it is set aside in quarantine.rows "
+        "(docs/quarantine.md).",
         {"source": "Naming convention: imf, mof, ...; iso: every ISO 3166-1 and 3166-3 country by its alpha-3 code",
          "name": "Name as the publisher spells it",
-         "iso3": "ISO3 (or jlac code for historical entities); NULL for aggregates",
+         "iso3": "ISO3 (or jlac code for historical entities); NULL for aggregates and unallocated areas",
          "m49": "UN M49 / ISO numeric code", "kind": "country, territory, historical, aggregate or unallocated",
          "display_name": "Short English name", "aggregate_code": "jlac code of an IMF aggregate",
          "imts_code": "IMF IMTS code of the aggregate where confirmed", "note": "Reviewer's note",

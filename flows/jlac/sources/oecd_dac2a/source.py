@@ -247,7 +247,8 @@ SOURCE = Source(
         Column("row_number", "INTEGER", "Line number of the recipient row in the file (header = line 1)"),
         Column("year", "INTEGER", "Calendar year of the disbursements (from the file name)"),
         Column("recipient_name", "VARCHAR", "Recipient as OECD names it (countries, regions, income groups)"),
-        Column("recipient_iso3", "VARCHAR", "ISO3 of the recipient; NULL for regional/income totals"),
+        Column("recipient_iso3", "VARCHAR", "ISO3 of the recipient; NULL for regional/income totals and "
+               "multilateral agencies (EC, IDA, ...)"),
         Column("donor_name", "VARCHAR", "Donor column header as OECD names it (countries, agencies, totals)"),
         Column("donor_iso3", "VARCHAR", "ISO3 of a donor country; NULL for multilaterals and totals"),
         Column("value_usd_m", "DOUBLE",

@@ -18,10 +18,12 @@ WITH loans AS (
     WHERE regexp_matches(claim_id, '^IAD\d{4}_(total|VEN|DOM)$')
 ), coverage AS (  -- years each loaded AidData project dataset covers (GCDF 3.0 wins where both do)
     SELECT g3.first_year AS gcdf3_first, g3.last_year AS gcdf3_last, g2.last_year AS gcdf2_last,
-           greatest(g3.last_year, g2.last_year) AS last_year
+           greatest(g3.last_year, g2.last_year) AS last_year,
+           cy.last_year AS gcdf3_country_year_last  -- GCDF 3.0's own last year, from its country-year file
     FROM (SELECT min(commitment_year) AS first_year, max(commitment_year) AS last_year
           FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }}) g3,
-         (SELECT max(commitment_year) AS last_year FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}) g2
+         (SELECT max(commitment_year) AS last_year FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}) g2,
+         (SELECT max(year) AS last_year FROM {{ ref('stg_aiddata_gcdf3_country_year__commitments') }}) cy
 ), keys AS (
     SELECT year, recipient_iso3 FROM loans
     UNION SELECT year, recipient_iso3 FROM by_year
@@ -43,6 +45,11 @@ SELECT
         WHEN c.last_year IS NULL
             THEN 'AidData''s project data (aiddata-gcdf2-projects, aiddata-gcdf3-projects) is not loaded in this '
              || 'build: no AidData policy-bank loans for ' || k.year
+        -- a year after GCDF 3.0's own (its country-year file ends in 2021): its projects would not give it either
+        -- (2022 read "not derivable without a GCDF 3.0 projects snapshot": found by a QA pass)
+        WHEN k.year > c.last_year AND c.gcdf3_last IS NULL AND k.year > c.gcdf3_country_year_last
+            THEN 'AidData project data loaded end in ' || c.last_year || ' (GCDF 2.0); GCDF 3.0 ends in '
+             || c.gcdf3_country_year_last || ': no AidData dataset jlac reads covers ' || k.year
         WHEN k.year > c.last_year AND c.gcdf3_last IS NULL
             THEN 'AidData project data loaded end in ' || c.last_year
              || ' (GCDF 2.0); GCDF 3.0 country-year sums have no lender split, so policy-bank loans for '
