@@ -156,11 +156,63 @@ def test_a_check_that_cannot_run_is_unknown(settings, monkeypatch):
     def broken(_settings):
         raise RuntimeError("the ledger could not be read")
 
+    _publish(settings)
+    verdict = json.loads(_cli("--json")[1])
     monkeypatch.setattr(health, "check", broken)
     code, out = _cli()
     assert code == 3 and out == "JLAC UNKNOWN: the check could not run: RuntimeError: the ledger could not be read\n"
     code, out = _cli("--json")
-    assert code == 3 and json.loads(out)["status"] == "unknown"
+    data = json.loads(out)
+    # the verdict's keys, empty, and why (it had another shape: QA pass)
+    assert code == 3 and data["status"] == "unknown" and set(data) == set(verdict)
+    assert data["error"] == "RuntimeError: the ledger could not be read" and verdict["error"] is None
+
+
+def test_a_bad_setting_or_a_typo_in_the_check_is_unknown_and_the_check_writes_nothing(settings, monkeypatch, tmp_path):
+    """A setting jlac cannot use exited 1 (WARNING to a monitor) with no JSON, a mistyped option 2 (CRITICAL), and the
+    check made a Prefect folder beside a mistyped warehouse (found by a QA pass)."""
+    monkeypatch.setenv("JLAC_QUARANTINE_MAX_SHARE", "abc")
+    code, out = _cli("--json")
+    assert code == 3 and json.loads(out)["error"].startswith("SettingError: JLAC_QUARANTINE_MAX_SHARE='abc'")
+    monkeypatch.delenv("JLAC_QUARANTINE_MAX_SHARE")
+    assert CliRunner().invoke(app, ["health", "--jsn"]).exit_code == 3
+    nowhere = tmp_path / "no" / "such" / "jlac.duckdb"
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(nowhere))
+    assert _cli()[0] == 2 and not (tmp_path / "no").exists()
+
+
+def test_a_folder_named_as_the_warehouse_is_said_as_such(settings, monkeypatch, tmp_path):
+    """status and health said "the next refresh publishes a new one", which refuses the setting (found by a QA
+    pass)."""
+    monkeypatch.setenv("JLAC_WAREHOUSE", str(tmp_path))
+    result = health.check(get_settings())
+    assert [p.code for p in result.problems] == ["no_warehouse"]  # not one stale source each either
+    assert result.problems[0].message.startswith(f"JLAC_WAREHOUSE={tmp_path} names a folder, not the warehouse's "
+                                                 "DuckDB file")
+    said = CliRunner().invoke(app, ["status"])
+    assert said.exit_code == 1 and f"JLAC_WAREHOUSE={tmp_path} names a folder" in " ".join(said.stderr.split())
+    assert "publishes a new one" not in said.stderr
+
+
+def test_a_published_vintage_gone_from_the_store_is_a_warning(settings):
+    """`jlac status` flagged it, `jlac health` did not (found by a QA pass): the next refresh builds older data."""
+    _publish(settings, snapshots=[{"source": "fred-exjpus", "vintage": "2026-01-01", "fingerprint": "x"}])
+    [problem] = health.check(settings).problems
+    assert (problem.code, problem.source) == ("vintage_gone", "fred-exjpus")
+    assert problem.message == ("published vintage 2026-01-01 of fred-exjpus is no longer in the store or mirrors: the "
+                               "next refresh builds the older 2025-05-27")
+
+
+def test_hooks_pending_name_the_run_the_warehouse_holds(settings):
+    """Killed after its swap, a run's hooks never ran; the hooks of the run before it were named as pending for "the
+    published run" (found by a QA pass)."""
+    _publish(settings, run_id="20261207T020000000-2")  # meta.runs holds run -2 ...
+    _ledger(settings, {"run_id": RUN, "status": "completed", "duration_s": 1.0,  # ... the ledger only run -1
+                       "hooks": [{"hook": "postgres", "status": "failed", "message": "down"}]})
+    result = health.check(settings)
+    assert ("publish_unrecorded", "20261207T020000000-2") in [(p.code, p.run_id) for p in result.problems]
+    assert {h["run_id"] for h in result.pending_hooks} == {"20261207T020000000-2"}
+    assert result.warehouse["published_run"] == "20261207T020000000-2"
 
 
 def test_every_problem_code_has_a_severity_and_is_documented():

@@ -22,14 +22,15 @@ import jlac
 from jlac import console_log, ledger, preflight, stops
 from jlac import printing as out
 from jlac.config import get_settings
-from jlac.errors import JlacError, is_interrupt, quiet_jlac_tracebacks, why_denied
+from jlac.errors import JlacError, RefreshBusy, is_interrupt, quiet_jlac_tracebacks, why_denied
 from jlac.snapshots import vintage_problem
 
 # Commands that only read the warehouse or the snapshots run no flow: they create no Prefect home (a mistyped
 # JLAC_WAREHOUSE must not leave folders behind).
 # commands whose stdout may be data for another program (csv, json): never written otherwise than asked
 DATA_ON_STDOUT = frozenset({"sql", "status"})
-READ_ONLY_COMMANDS = frozenset({"sql", "figures", "report", "export", "status", "sources", "revisions", "serve-sql"})
+READ_ONLY_COMMANDS = frozenset({"sql", "figures", "report", "export", "status", "sources", "revisions", "serve-sql",
+                                "health"})
 
 
 def _prefect_env(command: str | None = None) -> None:
@@ -302,6 +303,8 @@ def refresh(
             raise
         _interrupted(code)
     settings = get_settings()
+    if record.status == "skipped":  # another refresh took the lock after the pre-flight check: as that refusal
+        _fail(RefreshBusy(record.error or "another refresh holds the refresh lock"))
     if record.status == "unchanged":
         console.print(f"nothing changed: every input equals the published warehouse's; {settings.warehouse} "
                       f"left as it was (run {record.run_id}, {record.duration_s} s)")

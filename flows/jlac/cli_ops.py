@@ -97,6 +97,12 @@ def backfill(
             raise
         _interrupted(code)
     run = result.run or {}
+    if run.get("status") == "skipped":  # another refresh took the lock after the pre-flight check
+        from jlac.errors import RefreshBusy
+
+        err.print(f"[bold red]jlac: RefreshBusy[/]: {escape(str(run.get('error')))}", markup=True, highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(RefreshBusy.exit_code)
     failed = run.get("fetch_failed") or {}
     console.print(f"backfill {first}-{last}: run {run.get('run_id', '?')} {run.get('status', '?')}", soft_wrap=True)
     if not result.changed:
@@ -116,9 +122,12 @@ def backfill(
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
     """Per source: newest vintage, its age, the last run's outcome and duration; flags stale sources."""
-    from jlac.ops.status import one_read, published_problem, source_status
+    from jlac.ops.status import folder_instead, one_read, published_problem, source_status
 
     settings = get_settings()
+    if folder := folder_instead(settings):
+        err.print(f"jlac: {folder}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1)
     with one_read():  # the table, the last run, the pending hooks and the serving line: one read, one warning a line
         rows = source_status(settings)
         if as_json:

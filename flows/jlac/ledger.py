@@ -40,7 +40,7 @@ class RunRecord:
     # a negative duration, -3613 s, found by a QA pass)
     started: str = ""
     ended: str | None = None
-    status: str = "running"  # running, completed, unchanged (nothing to publish), failed, crashed
+    status: str = "running"  # running, completed, unchanged (nothing to publish), failed, crashed, cancelled, skipped
     duration_s: float | None = None
     snapshots: list[dict] = field(default_factory=list)
     error: str | None = None

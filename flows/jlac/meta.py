@@ -35,7 +35,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
                          "this warehouse was published by the 'completed' row of the highest seq.", {
         "run_id": "jlac run id", "flow_run_id": "Prefect flow run id", "trigger": "cli, schedule, deployment, test",
         "started": "Start time (UTC)", "ended": "End time (UTC)",
-        "status": "completed, unchanged, failed, crashed or cancelled",
+        "status": "completed, unchanged, failed, crashed, cancelled or skipped (another refresh held the lock)",
         "duration_s": "Wall time in seconds", "snapshots": "Snapshots used: source, vintage, sha256 fingerprint",
         "error": "Error message of a failed run", "failed_source": "Source that failed, if any",
         "failed_suite": "Validation suite that failed, if any", "report_path": "Validation report of the run",

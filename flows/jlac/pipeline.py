@@ -60,7 +60,7 @@ from jlac import (
 )
 from jlac.config import Settings, get_settings
 from jlac.connectors import connector_names, fetch_one
-from jlac.errors import JlacError, ValidationFailed, is_interrupt, quiet_jlac_tracebacks
+from jlac.errors import JlacError, RefreshBusy, ValidationFailed, is_interrupt, quiet_jlac_tracebacks
 from jlac.ledger import RunRecord, new_run_id
 from jlac.load import load
 from jlac.snapshots import Snapshot, list_vintages
@@ -378,6 +378,10 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     try:
         preflight.check(settings, sources, pins, fetch=fetch and not offline,
                         drop=drop)  # before anything is fetched or built
+    except RefreshBusy as exc:  # another refresh is at work: this one is skipped, not failed (no alert)
+        return _skipped(settings, RunRecord(run_id=new_run_id(), trigger=trigger,
+                                            flow_run_id=str(get_run_context().flow_run.id)), exc)
+    try:
         # as the CLI does: a deployment's run with sources=["imf-imts"] and no snapshot of it said "nothing changed"
         # and ended Completed, where `jlac refresh --source imf-imts` is refused (found by a QA pass)
         preflight.check_snapshots(settings, pins, fetch=fetch and not offline, named=sources)
@@ -396,8 +400,11 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
             if stops.made_over(exc, noted):
                 raise stops.exception_for(noted[0]) from exc
             raise
-        record = _build_and_publish(settings, record=record, sources=sources, pins=pins, full=full,
-                                    fetch_failed=fetch_failed, drop=drop)
+        try:
+            record = _build_and_publish(settings, record=record, sources=sources, pins=pins, full=full,
+                                        fetch_failed=fetch_failed, drop=drop)
+        except RefreshBusy as exc:  # another refresh took the lock after the pre-flight check: the same as above
+            return _skipped(settings, record, exc)
     if record.status == "completed":
         try:
             _artifacts(settings, record)
@@ -407,6 +414,20 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
                         type(exc).__name__, exc)
     if record.fetch_failed:
         _alert_fetch_failure(record)
+    return record
+
+
+def _skipped(settings: Settings, record: RunRecord, exc: RefreshBusy) -> RunRecord:
+    """A run turned away because another refresh holds the lock: recorded as ``skipped`` (every run is in the
+    ledger), its flow run Completed. Two refreshes started close together passed the pre-flight check, and the second
+    was recorded as failed and alerted as a failure, a page for a run that only had to wait (found by a QA pass);
+    the command line exits 75 (``RefreshBusy.exit_code``)."""
+    log.warning("run %s skipped: %s", record.run_id, exc)
+    record.finish("skipped", str(exc))
+    try:
+        ledger.append(settings.run_ledger, record)
+    except OSError as write_error:
+        log.warning("run %s skipped, and not recorded in %s: %s", record.run_id, settings.run_ledger, write_error)
     return record
 
 
@@ -492,6 +513,8 @@ def _refresh_lock(settings: Settings, record: RunRecord):
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(warehouse.refresh_lock(settings))
+        except RefreshBusy:  # recorded as skipped by the flow (_skipped)
+            raise
         except JlacError as exc:
             record.finish("failed", str(exc))
             ledger.append(settings.run_ledger, record)

@@ -305,4 +305,4 @@ def test_postgresql_killed_under_serve_sql_is_alerted(home, httpserver):
         assert ep.proc.returncode == 128 + signal.SIGKILL  # as a shell says it; it was 247, a byte of -9 (QA pass)
     [alert] = [json.loads(request.get_data()) for request, _ in httpserver.log]
     assert alert["state"] == "serving down" and "PostgreSQL on" in alert["text"] and "exited" in alert["text"]
-    assert "server.log" in alert["log"]
+    assert "server.log" in alert["log"] and alert["exit_code"] == 128 + signal.SIGKILL  # as serve-sql's own

@@ -34,6 +34,7 @@ CODES = {
     "publish_unrecorded": WARNING,
     "fetch_failed": WARNING,
     "vintage_missing": WARNING,
+    "vintage_gone": WARNING,
     "vintage_in_future": WARNING,
     "hooks_pending": WARNING,
     "serving_behind": WARNING,
@@ -75,7 +76,7 @@ class Health:
 
     def as_json(self) -> dict:
         return {"status": LEVELS[self.exit_code].lower(), "exit_code": self.exit_code, "checked_at": self.checked_at,
-                "problems": [p.as_json() for p in self.problems], "warehouse": self.warehouse,
+                "error": None, "problems": [p.as_json() for p in self.problems], "warehouse": self.warehouse,
                 "last_run": self.last_run, "running": self.running, "pending_hooks": self.pending_hooks,
                 "serving": self.serving, "sources": self.sources}
 
@@ -89,16 +90,26 @@ class Health:
         return f"JLAC {level}: " + "; ".join(p.message for p in worst[:3]) + more
 
 
+def unknown(error: str) -> dict:
+    """The JSON of a check that could not run: the same keys as a verdict's (empty), and ``error`` saying why (it had
+    another shape, which a monitor reading ``warehouse`` failed on: found by a QA pass)."""
+    return {**Health(warehouse={}).as_json(), "status": "unknown", "exit_code": UNKNOWN, "error": error,
+            "warehouse": None}
+
+
 def _stamp(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
 
 
 def _warehouse(settings: Settings) -> tuple[dict, list[Problem]]:
-    from jlac.ops.status import published_problem, unrecorded_publish
+    from jlac.ops.status import folder_instead, published_problem, unrecorded_publish
+    from jlac.warehouse import refresh_held
 
     path = settings.warehouse
-    info = {"path": str(path), "exists": path.exists(), "readable": None, "published_run": None,
+    info = {"path": str(path), "exists": path.is_file(), "readable": None, "published_run": None,
             "published_at": None, "unrecorded_run": None}
+    if folder := folder_instead(settings):
+        return info, [Problem("no_warehouse", folder)]
     if not info["exists"]:
         return info, [Problem("no_warehouse", f"no published warehouse at {path}: every reader fails until a refresh "
                                               "publishes one (a mistyped JLAC_WAREHOUSE?)")]
@@ -111,9 +122,11 @@ def _warehouse(settings: Settings) -> tuple[dict, list[Problem]]:
     problems = []
     if unrecorded := unrecorded_publish(settings):
         info["unrecorded_run"] = unrecorded
-        problems.append(Problem("publish_unrecorded", f"the published warehouse holds run {unrecorded}, which "
-                                                      f"{settings.run_ledger} does not list; the next refresh records "
-                                                      "it", run_id=unrecorded))
+        if refresh_held(settings) is None:  # else it has published and runs its after-publish hooks: no problem
+            problems.append(Problem("publish_unrecorded", f"the published warehouse holds run {unrecorded}, which "
+                                                          f"{settings.run_ledger} does not list; the next refresh "
+                                                          "records it and runs its after-publish hooks",
+                                    run_id=unrecorded))
     return info, problems
 
 
@@ -123,7 +136,8 @@ def _runs(settings: Settings, health: Health) -> None:
 
     run = last_run(settings)
     published = ledger.last_published(read_ledger(settings.run_ledger))
-    health.warehouse["published_run"] = health.warehouse.get("unrecorded_run") or (published or {}).get("run_id")
+    if health.warehouse["exists"]:  # a ledger beside a mistyped warehouse name names no run published there
+        health.warehouse["published_run"] = health.warehouse["unrecorded_run"] or (published or {}).get("run_id")
     if run:
         health.last_run = {"run_id": run.get("run_id"), "status": run.get("status"), "started": run.get("started"),
                            "ended": run.get("ended"), "duration_s": run.get("duration_s"),
@@ -134,6 +148,9 @@ def _runs(settings: Settings, health: Health) -> None:
                 "last_run_failed", f"the last refresh {run.get('run_id')} {run.get('status')}"
                 + (f" on {failed}" if failed else "") + ": nothing of it was published", run_id=run.get("run_id")))
     running, stopped = unrecorded_runs(settings)
+    unrecorded = health.warehouse.get("unrecorded_run")
+    if unrecorded and not any(p.code == "publish_unrecorded" for p in health.problems):
+        running = [*running, unrecorded]  # published, and running its after-publish hooks under the lock
     health.running = running
     for run_id in stopped:
         health.problems.append(Problem("run_stopped", f"refresh {run_id} was stopped during its build (killed?): "
@@ -153,6 +170,10 @@ def _sources(settings: Settings, health: Health) -> None:
             health.problems.append(Problem("fetch_failed", f"the last fetch of {r.source} failed at "
                                                            f"{r.fetch_failed[0]}: {r.fetch_failed[1]}",
                                            source=r.source))
+        if r.published_gone:
+            health.problems.append(Problem("vintage_gone", f"published vintage {r.last_vintage} of {r.source} is no "
+                                                           f"longer in the store or mirrors: the next refresh builds "
+                                                           f"the older {r.vintage}", source=r.source))
         if r.vintage is None and r.last_vintage is not None and not r.dropped:
             health.problems.append(Problem("vintage_missing", f"published vintage {r.last_vintage} of {r.source} is "
                                                               "not in the store or mirrors: the next refresh stops",
@@ -166,7 +187,7 @@ def _hooks_and_serving(settings: Settings, health: Health) -> None:
     from jlac.ops.status import pending_hooks
     from jlac.serving.status import serving_status
 
-    serving = serving_status(settings)
+    serving = serving_status(settings, connect_timeout=5)
     if serving is not None:
         health.serving = {"where": serving.where, "version": serving.version, "published": serving.published,
                           "current": serving.current, "runs_behind": serving.runs_behind, "lag_s": serving.lag_s,
@@ -182,7 +203,8 @@ def _hooks_and_serving(settings: Settings, health: Health) -> None:
                                                              f"{serving.version or '(none)'}, {serving.runs_behind} "
                                                              f"run(s) behind {serving.published}",
                                            run_id=serving.published))
-    if pending := pending_hooks(settings):
+    unrecorded = health.warehouse.get("unrecorded_run")
+    if not (unrecorded and unrecorded in health.running) and (pending := pending_hooks(settings, unrecorded)):
         run_id, hooks = pending
         caught_up = serving is not None and serving.current and serving.version == run_id
         # the postgres hook failed, but serve-sql has loaded the run since: done (as `jlac status` says)

@@ -75,8 +75,8 @@ class SourceStatus:
 
     def as_json(self) -> dict:
         """The row as `jlac status --json` gives it: ``last_status`` the run's status as recorded (completed, failed,
-        unchanged, crashed, cancelled; a monitor compares it, where "failed (fred-exjpus)" matched no value: QA pass),
-        ``failed_sources`` the sources that failed that run, and the flags."""
+        unchanged, crashed, cancelled, skipped; a monitor compares it, where "failed (fred-exjpus)" matched no value:
+        QA pass), ``failed_sources`` the sources that failed that run, and the flags."""
         row = asdict(self)
         row["last_status"] = row.pop("last_run_status")
         row["failed_sources"] = list(self.failed_sources)
@@ -250,7 +250,7 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
     rhythms = rhythms if rhythms is not None else load_rhythms()
     runs = read_ledger(settings.run_ledger)
     fetches = ledger.read_fetches(settings.fetch_ledger)
-    no_warehouse = not settings.warehouse.exists()
+    no_warehouse = not settings.warehouse.is_file()  # a folder named by JLAC_WAREHOUSE is none either
     out = []
     for name, src in sorted(all_sources().items()):
         snap = latest_snapshot(name, settings)
@@ -282,6 +282,15 @@ def last_run(settings: Settings) -> dict | None:
     """The newest ledger entry, whatever its sources."""
     runs = read_ledger(settings.run_ledger)
     return runs[-1] if runs else None
+
+
+def folder_instead(settings: Settings) -> str | None:
+    """What to say when JLAC_WAREHOUSE names a folder: no file is published there, and no refresh will publish one
+    (it refuses the setting); status and health said "the next refresh publishes a new one" (found by a QA pass)."""
+    if not settings.warehouse.is_dir():
+        return None
+    return (f"JLAC_WAREHOUSE={settings.warehouse} names a folder, not the warehouse's DuckDB file: every reader and "
+            f"every refresh fails until it names the file (e.g. {settings.warehouse / 'jlac.duckdb'})")
 
 
 def published_problem(settings: Settings) -> str | None:
@@ -349,15 +358,19 @@ def _alive(pid: object) -> bool:
     return True
 
 
-def pending_hooks(settings: Settings) -> tuple[str, list[tuple[str, str | None]]] | None:
+def pending_hooks(settings: Settings, unrecorded: str | None = None
+                  ) -> tuple[str, list[tuple[str, str | None]]] | None:
     """(run id, [(hook, its last failure message or None)]) for the after-publish hooks that have not succeeded for the
-    last publishing run in the ledger (a serving copy or the report site behind it; the next refresh runs them again,
-    ``jlac.publish_hooks.catch_up``); None when there is none."""
+    published run (a serving copy or the report site behind it; the next refresh runs them again,
+    ``jlac.publish_hooks.catch_up``); None when there is none. The published run is ``unrecorded`` when the
+    warehouse holds a run the ledger does not list yet (``unrecorded_publish``: killed after its swap, its hooks not
+    run), else the ledger's last publishing run: the hooks of the run before it were named as pending for "the
+    published run" (found by a QA pass)."""
     from jlac.publish_hooks import outcomes_for, pending
 
     runs = read_ledger(settings.run_ledger)
-    published = ledger.last_published(runs)
-    if published is None or not (hooks := pending(published["run_id"], runs)):
+    run_id = unrecorded or (ledger.last_published(runs) or {}).get("run_id")
+    if run_id is None or not (hooks := pending(run_id, runs)):
         return None
-    last = {h["hook"]: h.get("message") for h in outcomes_for(published["run_id"], runs)}  # the newest of each
-    return published["run_id"], [(h.name, last.get(h.name)) for h in hooks]
+    last = {h["hook"]: h.get("message") for h in outcomes_for(run_id, runs)}  # the newest of each
+    return run_id, [(h.name, last.get(h.name)) for h in hooks]

@@ -115,10 +115,12 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
         while True:
             time.sleep(poll_s)
             if proc.poll() is not None:
-                log.error("PostgreSQL exited (code %s); see %s", proc.returncode, cluster.log)
-                _alert_down(config, proc.returncode, cluster.log)
-                # killed by a signal: -9 became exit 247 (a byte of -9); 128 + signal as a shell says it (QA pass)
-                return 128 - proc.returncode if proc.returncode < 0 else proc.returncode or 1
+                # killed by a signal: -9 became exit 247 (a byte of -9); 128 + signal as a shell says it, in the log,
+                # the alert and serve-sql's own exit status alike (QA passes)
+                code = 128 - proc.returncode if proc.returncode < 0 else proc.returncode or 1
+                log.error("PostgreSQL exited (code %s); see %s", code, cluster.log)
+                _alert_down(config, code, cluster.log)
+                return code
             now = file_identity(warehouse)
             # also when the file did not change: the copy's run id is compared with the published one (a no-op
             # while they agree), so a failed load is retried and a copy changed in PostgreSQL is loaded again

@@ -21,7 +21,7 @@ class ServingStatus:
     version: str | None = None  # run id the copy holds
     published: str | None = None  # run id of the published warehouse
     published_at: datetime | None = None
-    runs_behind: int = 0  # completed runs published after the copy's version
+    runs_behind: int | None = None  # completed runs published after the copy's version (None: not read)
     error: str | None = None  # why the copy could not be read
     advice: str | None = None  # what to do when there is no copy to read (not an error: the cluster is stopped)
     last_hook: dict | None = None  # the postgres hook's outcome in the last run that ran it
@@ -53,8 +53,10 @@ class ServingStatus:
             return f"serving copy ({self.where}): empty, nothing published yet"
         if self.current:
             return f"serving copy ({self.where}): run {self.version}, current"
+        behind = f" by {self.runs_behind} run(s)" if self.runs_behind is not None else ""
+        lag = f", lag {self.lag_s:.0f} s" if self.lag_s is not None else ""
         return (f"serving copy ({self.where}): run {self.version or '(none)'}, BEHIND the published run "
-                f"{self.published} by {self.runs_behind} run(s), lag {self.lag_s:.0f} s{hook}")
+                f"{self.published or '(none)'}{behind}{lag}{hook}")
 
 
 def _target(settings: Settings) -> tuple[Target | None, str]:
@@ -76,8 +78,10 @@ def _published_run(path) -> str | None:
         return published_version(con)
 
 
-def serving_status(settings: Settings) -> ServingStatus | None:
-    """Version and lag of the serving copy; None when neither JLAC_POSTGRES_URL nor a local cluster exists."""
+def serving_status(settings: Settings, connect_timeout: int = 10) -> ServingStatus | None:
+    """Version and lag of the serving copy; None when neither JLAC_POSTGRES_URL nor a local cluster exists.
+    ``connect_timeout``: seconds to wait for the copy's server (`jlac health` waits less: a monitor's check has ten
+    seconds in all, and a stopped PostgreSQL held it for twelve: found by a QA pass)."""
     try:
         target, where = _target(settings)
         unreadable, foreign = None, False
@@ -104,13 +108,15 @@ def serving_status(settings: Settings) -> ServingStatus | None:
             status.advice = "start `jlac serve-sql` to serve and catch up"
     else:
         try:
-            with target.connect() as con:
+            with target.connect(connect_timeout=connect_timeout) as con:
                 status.version = serving_version(con)
         except Exception as exc:  # noqa: BLE001 - status reports, it does not fail
             status.error = str(exc).strip().splitlines()[0]
             if unreadable is not None:
                 status.error = f"{unreadable}; {status.error}"
-    if not status.current and status.published is not None:
+    # a copy not read (a stopped cluster, an error) is of no known run: how far behind it is, unknown (it read every
+    # run since the first: found by a QA pass)
+    if not status.current and status.published is not None and target is not None and status.error is None:
         completed = [r["run_id"] for r in runs if r.get("status") == "completed"]
         after = completed[completed.index(status.version) + 1:] if status.version in completed else completed
         status.runs_behind = max(1, len(after))

@@ -112,7 +112,7 @@ class Target:
     def connect(self, **kwargs) -> psycopg.Connection:
         """An owner connection; a refusal names the target (never the password)."""
         try:
-            return psycopg.connect(self.conninfo, connect_timeout=10, **kwargs)
+            return psycopg.connect(self.conninfo, **{"connect_timeout": 10, **kwargs})
         except psycopg.OperationalError as exc:
             raise ServingUnavailable(f"PostgreSQL serving copy at {self.description} is unreachable: "
                                      f"{without_password(str(exc).strip(), self.conninfo)}") from exc
