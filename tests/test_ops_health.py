@@ -213,6 +213,9 @@ def test_hooks_pending_name_the_run_the_warehouse_holds(settings):
     assert ("publish_unrecorded", "20261207T020000000-2") in [(p.code, p.run_id) for p in result.problems]
     assert {h["run_id"] for h in result.pending_hooks} == {"20261207T020000000-2"}
     assert result.warehouse["published_run"] == "20261207T020000000-2"
+    said = " ".join(CliRunner().invoke(app, ["status"], env={"COLUMNS": "300"}).output.split())
+    assert "after-publish hooks not done for the published run 20261207T020000000-2" in said, said
+    assert f"not done for the published run {RUN}" not in said
 
 
 def test_every_problem_code_has_a_severity_and_is_documented():

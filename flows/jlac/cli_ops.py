@@ -218,10 +218,11 @@ def _print_status(settings, rows) -> None:
     for run_id in stopped:
         console.print(Text(f"run {run_id} was stopped during its build (killed?): nothing of it was published; the "
                            "next refresh records it as crashed and alerts it", style="red"), soft_wrap=True)
+    finishing = False  # the published run is running its after-publish hooks now: none is "not done" yet
     if unrecorded := unrecorded_publish(settings):
         from jlac.warehouse import refresh_held
 
-        if refresh_held(settings):  # published, its after-publish hooks running: not a stopped run (QA pass)
+        if finishing := refresh_held(settings) is not None:  # published, hooks running: no stopped run (QA pass)
             console.print(f"run {unrecorded} has published and is finishing (its after-publish hooks); until it is "
                           f"recorded in {settings.run_ledger}, the table above names the vintages and flags of the "
                           "run before it", soft_wrap=True, highlight=False)
@@ -234,7 +235,8 @@ def _print_status(settings, rows) -> None:
 
     serving = serving_status(settings)
     caught_up = False  # the postgres hook failed, but serve-sql has loaded the run since (the two lines contradicted)
-    if pending := pending_hooks(settings):
+    # the hooks of the run the warehouse holds: an unrecorded one's, not those of the ledger's run before it (QA pass)
+    if not finishing and (pending := pending_hooks(settings, unrecorded)):
         run_id, hooks = pending
         caught_up = serving is not None and serving.current and serving.version == run_id and \
             any(hook == "postgres" for hook, _ in hooks)
