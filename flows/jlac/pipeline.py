@@ -378,13 +378,12 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     try:
         preflight.check(settings, sources, pins, fetch=fetch and not offline,
                         drop=drop)  # before anything is fetched or built
-    except RefreshBusy as exc:  # another refresh is at work: this one is skipped, not failed (no alert)
-        return _skipped(settings, RunRecord(run_id=new_run_id(), trigger=trigger,
-                                            flow_run_id=str(get_run_context().flow_run.id)), exc)
-    try:
         # as the CLI does: a deployment's run with sources=["imf-imts"] and no snapshot of it said "nothing changed"
         # and ended Completed, where `jlac refresh --source imf-imts` is refused (found by a QA pass)
         preflight.check_snapshots(settings, pins, fetch=fetch and not offline, named=sources)
+    except RefreshBusy as exc:  # another refresh is at work: this one is skipped, not failed (no alert)
+        return _skipped(settings, RunRecord(run_id=new_run_id(), trigger=trigger,
+                                            flow_run_id=str(get_run_context().flow_run.id)), exc)
     except JlacError as exc:
         _record_refused(settings, trigger, exc)
         raise
