@@ -104,6 +104,13 @@ def test_a_failed_refresh_names_its_sources_and_status_json_gives_the_plain_stat
     assert (rows["fred-exjpus"]["last_status"], rows["fred-exjpus"]["failed_sources"]) == ("failed", ["fred-exjpus"])
     [dots] = [r for r in status.source_status(settings) if r.source == "imf-dots"]
     assert dots.last_status == "failed (fred-exjpus)"
+    # a later refresh skipped at the lock (a manual run held it) says nothing of the warehouse: the failure stays
+    _ledger(settings, *status.read_ledger(settings.run_ledger),
+            {"run_id": "20261207T020000000-3", "status": "skipped", "duration_s": 0.1})
+    assert _codes(settings) == [("last_run_failed", "20261207T010000000-2")]
+    assert health.check(settings).last_run["run_id"] == "20261207T010000000-2"
+    out = CliRunner().invoke(app, ["status"], env={"COLUMNS": "200"}).stdout
+    assert "last run 20261207T010000000-2: failed" in out and "1 later refresh was skipped" in out
 
 
 def test_running_killed_and_unrecorded_runs(settings):

@@ -160,7 +160,7 @@ def _when(stamp: str) -> str:
 
 
 def _print_status(settings, rows) -> None:
-    from jlac.ops.status import last_run, pending_hooks, unrecorded_publish, unrecorded_runs
+    from jlac.ops.status import last_run, pending_hooks, skipped_since, unrecorded_publish, unrecorded_runs
     from jlac.tables import fitted, left_out
 
     cells = []
@@ -203,7 +203,8 @@ def _print_status(settings, rows) -> None:
         if r.fetch_failed:
             console.print(f"fetch failed: {r.source} at {r.fetch_failed[0]}: {r.fetch_failed[1]}", highlight=False,
                           soft_wrap=True)
-    run = last_run(settings)
+    run = last_run(settings, ran=True)  # a refresh skipped at the lock would hide a failure before it
+    skipped = skipped_since(settings, run)
     if run:
         error = f" - {run['error']}" if run.get("error") else ""
         plan = run.get("plan") or {}
@@ -211,6 +212,10 @@ def _print_status(settings, rows) -> None:
         took = f" in {run['duration_s']}s" if run.get("duration_s") is not None else ""  # a killed run's is unknown
         console.print(f"last run {run.get('run_id')}: {run.get('status')}{took} "
                       f"(ended {run.get('ended')}{built}){error}", soft_wrap=True, highlight=False)
+    if skipped:
+        were = "es were" if skipped > 1 else " was"
+        console.print(f"{skipped} later refresh{were} skipped: another refresh held the lock", soft_wrap=True,
+                      highlight=False)
     running, stopped = unrecorded_runs(settings)
     for run_id in running:
         console.print(f"run {run_id} is running (it holds the refresh lock); the table above is of the runs before "

@@ -134,7 +134,7 @@ def _runs(settings: Settings, health: Health) -> None:
     from jlac import ledger
     from jlac.ops.status import last_run, read_ledger, unrecorded_runs
 
-    run = last_run(settings)
+    run = last_run(settings, ran=True)  # a skipped refresh must not hide a failure before it
     published = ledger.last_published(read_ledger(settings.run_ledger))
     if health.warehouse["exists"]:  # a ledger beside a mistyped warehouse name names no run published there
         health.warehouse["published_run"] = health.warehouse["unrecorded_run"] or (published or {}).get("run_id")

@@ -278,10 +278,24 @@ def source_status(settings: Settings, today: date | None = None, rhythms: dict[s
     return out
 
 
-def last_run(settings: Settings) -> dict | None:
-    """The newest ledger entry, whatever its sources."""
+def last_run(settings: Settings, *, ran: bool = False) -> dict | None:
+    """The newest ledger entry, whatever its sources; with ``ran``, the newest that was not ``skipped``: a refresh
+    skipped because another held the lock says nothing about the warehouse, and must not hide an earlier failure
+    from ``jlac health`` and ``jlac status`` (found by a QA pass)."""
     runs = read_ledger(settings.run_ledger)
+    if ran:
+        runs = [r for r in runs if r.get("status") != "skipped"]
     return runs[-1] if runs else None
+
+
+def skipped_since(settings: Settings, run: dict | None) -> int:
+    """How many ``skipped`` runs the ledger holds after ``run`` (all of them when ``run`` is None)."""
+    runs = read_ledger(settings.run_ledger)
+    after = runs
+    if run is not None:
+        ids = [r.get("run_id") for r in runs]
+        after = runs[ids.index(run.get("run_id")) + 1:] if run.get("run_id") in ids else []
+    return sum(r.get("status") == "skipped" for r in after)
 
 
 def folder_instead(settings: Settings) -> str | None:
