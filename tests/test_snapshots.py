@@ -650,3 +650,13 @@ def test_a_pin_back_to_an_earlier_vintage_is_planned_as_such_not_as_new(tmp_path
     bare = {**published, "source:fred-exjpus": published["source:fred-exjpus"].split("/")[1]}
     assert plan.make_plan(snaps["2026-01-01"], plan.inputs_of(snaps["2026-01-01"], "code"), bare).reason == \
         "new snapshot(s) of fred-exjpus"
+    # the published vintage with other content (a re-issued manifest; for the top-30 file, a changed earlier year it
+    # reads) is not "new snapshot(s)" either
+    folder = tmp_path / "fred-exjpus" / "2026-02-01"
+    (folder / "a.csv").write_text("x\n99\n", encoding="utf-8")
+    write_manifest(folder, "fred-exjpus")
+    reissued = {"fred-exjpus": load_snapshot(folder)}
+    again = plan.make_plan(reissued, plan.inputs_of(reissued, "code"), published)
+    assert (again.mode, again.changed) == ("incremental", ["fred-exjpus"])
+    assert again.reason == ("the published vintage of fred-exjpus (2026-02-01) with other content (its files or "
+                            "manifest, or an earlier vintage it reads)")

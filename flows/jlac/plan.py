@@ -287,14 +287,20 @@ def make_plan(snapshots: dict[str, Snapshot | None], inputs: dict[str, str], pub
     dropped = [n for n in newer if inputs[f"source:{n}"] == "none"]
     arrived = [n for n in newer if n not in dropped]
     # a pin back to an older vintage (the runbook's way back from a wrong release) is not "new" (QA pass)
-    earlier = {}
+    # nor is the published vintage with other content (a re-issued manifest, or a changed vintage in the history a
+    # source reads, e.g. the top-30 file's earlier years): "new snapshot(s)" sent the reader looking for a new vintage
+    earlier, same = {}, {}
     for n in arrived:
         now, was = _vintage_of(inputs[f"source:{n}"]), _vintage_of(published.get(f"source:{n}"))
         if now and was and now < was:
             earlier[n] = (was, now)
-    arrived = [n for n in arrived if n not in earlier]
+        elif now and now == was:
+            same[n] = now
+    arrived = [n for n in arrived if n not in earlier and n not in same]
     reasons = ([f"new snapshot(s) of {', '.join(arrived)}"] if arrived else []) + [
-        f"an earlier snapshot of {n} ({now}; published: {was})" for n, (was, now) in sorted(earlier.items())] + (
+        f"an earlier snapshot of {n} ({now}; published: {was})" for n, (was, now) in sorted(earlier.items())] + [
+        f"the published vintage of {n} ({v}) with other content (its files or manifest, or an earlier vintage it reads)"
+        for n, v in sorted(same.items())] + (
         [f"built without {', '.join(dropped)} (no snapshot any more)"] if dropped else []) + [
         f"the published partitions of {n} cannot be read ({why}): loaded again" for n, why in sorted(gone.items())]
     return Plan("incremental", "; ".join(reasons), inputs, sorted([*newer, *gone]))
