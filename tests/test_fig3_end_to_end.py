@@ -115,6 +115,11 @@ def test_china_lac_lending_counts_loans_without_an_amount_and_says_why_aiddata_i
     assert lower and all(n.startswith("AidData is lower: ") for _, n in lower), lower
     assert rows(con, "SELECT n_loans_without_amount FROM figures.china_lac_lending "
                      "WHERE year = 2016 AND recipient_iso3 = 'CUB'") == [(4,)]
+    # a year whose loans all lack an amount is unknown, not zero (Venezuela 2008: 2 loans; it read 0.0: QA pass)
+    assert rows(con, "SELECT n_loans, n_loans_without_amount, aiddata_usd_m, note FROM figures.china_lac_lending "
+                     "WHERE year = 2008 AND recipient_iso3 = 'VEN'") == [
+        (0, 2, None, "AidData records 2 loans this year, none with a stated amount: the amount is unknown, not zero")]
+    assert rows(con, "SELECT count(*) FROM figures.china_lac_lending WHERE n_loans = 0 AND aiddata_usd_m = 0") == [(0,)]
     svg = svg_text(output / "china_lac_lending.svg")
     assert "leave out its loans without a stated amount" in svg
 
@@ -149,8 +154,11 @@ def test_table1_and_claims(built):
         (170000, "vehicles/yr", "c.2010", "high (open/close); low (capacity)")]
     claims = {r[0]: r[1:] for r in rows(con, "SELECT claim_id, jlac_number, status FROM figures.report_claims")}
     assert len(claims) == 27
-    assert claims["C27"] == (398.136, "reproduced")  # Route 32, 396 in the report
-    assert claims["C06"] == (7.646, "differs")  # 9bn in the report (Dialogue/BU), AidData 7.6bn
+    # Route 32 (the seed's 396m, "(Figure 3 candidate)") and China's 2017 lending (the seed's 9bn, "(context)"): the
+    # report's text states neither, so jlac's AidData values are shown and not compared (they read 'reproduced' and
+    # 'differs': found by a QA pass)
+    assert claims["C27"] == (398.136, "context, not stated in the report")
+    assert claims["C06"] == (7.646, "context, not stated in the report")
     # GCDF 2.0 is loaded but ends in 2017: 2018 needs the GCDF 3.0 projects, open data the mirror has no snapshot of
     assert claims["C05"] == (None, "source not loaded")
     c05 = rows(con, "SELECT jlac_source FROM figures.report_claims WHERE claim_id = 'C05'")[0][0]
@@ -181,6 +189,15 @@ def test_claims_the_report_does_not_state_are_not_compared(built):
     assert claims["C23"][6].endswith("; the report does not state the day (period 2014): the date is the seed's, "
                                      "not compared")
     assert claims["C09"][:6] == ("1200", "1200", True, 0.0, 0.0, "matches cited source")
+    # the same for claims of open data the curator added: C06 "(context)", C27 "(Figure 3 candidate)"
+    more = {r[0]: r[1:] for r in rows(
+        con, "SELECT claim_id, report_value, comparable, difference, difference_pct, status, jlac_source "
+             "FROM figures.report_claims WHERE claim_id IN ('C06', 'C27')")}
+    assert more["C06"][:5] == ("9", False, None, None, "context, not stated in the report")
+    assert more["C06"][5].endswith("; the report does not state the number (9, the claims seed's, from Dialogue-BU "
+                                   "database, added as context): not compared")
+    assert more["C27"][:5] == ("396", False, None, None, "context, not stated in the report")
+    assert "the report's text does not state the number (396, the claims seed's" in more["C27"][5]
     # a dated claim of open data with a day is not a seed's lookup: C13 (CPTPP in force 30 Dec 2018) is untouched
     assert claims["C13"][5] == "not derivable from open data"
     with (output / "report_claims.csv").open(encoding="utf-8", newline="") as fh:

@@ -28,17 +28,29 @@ WITH loans AS (
     SELECT year, recipient_iso3 FROM loans
     UNION SELECT year, recipient_iso3 FROM by_year
     UNION SELECT year, recipient_iso3 FROM statements
+), amounts AS (  -- a year whose AidData loans all lack an amount is unknown (NULL), not zero, as in Figure 3 (it read
+    -- 0.0 for Venezuela 2008's two loans of unknown size: found by a QA pass); no loan recorded in a covered year is 0
+    SELECT k.year, k.recipient_iso3,
+           CASE WHEN coalesce(l.n_loans, y.n_loans) = 0
+                     AND coalesce(l.n_loans_without_amount, y.n_loans_without_amount) > 0 THEN NULL
+                ELSE coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END) END AS usd_m,
+           coalesce(l.n_loans, y.n_loans) = 0 AND coalesce(l.n_loans_without_amount, y.n_loans_without_amount) > 0
+               AS none_stated
+    FROM keys k
+    CROSS JOIN coverage c
+    LEFT JOIN loans l ON l.year = k.year AND l.recipient_iso3 = k.recipient_iso3
+    LEFT JOIN by_year y ON y.year = k.year AND y.recipient_iso3 = k.recipient_iso3
 )
 SELECT
     k.year,
     k.recipient_iso3,
     coalesce(l.n_loans, y.n_loans) AS n_loans,
     coalesce(l.n_loans_without_amount, y.n_loans_without_amount) AS n_loans_without_amount,
-    round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END), 1) AS aiddata_usd_m,
+    round(a.usd_m, 1) AS aiddata_usd_m,
     CASE WHEN k.year BETWEEN c.gcdf3_first AND c.gcdf3_last THEN 'aiddata-gcdf3-projects'
          WHEN k.year <= c.gcdf2_last THEN 'aiddata-gcdf2-projects' END AS aiddata_source,
     round(s.usd_m, 1) AS dialogue_bu_usd_m,
-    round(coalesce(l.usd_m, y.usd_m, CASE WHEN k.year <= c.last_year THEN 0 END) - s.usd_m, 1) AS difference_usd_m,
+    round(a.usd_m - s.usd_m, 1) AS difference_usd_m,
     CASE
         -- neither project dataset in the build (jlac refresh --drop, a mirror without them): said as such; it read
         -- "AidData project data loaded end in (none loaded) ... not derivable for 2015" (found by a QA pass)
@@ -57,6 +69,10 @@ SELECT
         WHEN k.year > c.last_year
             THEN 'AidData project data loaded end in ' || c.last_year || ': policy-bank loans for ' || k.year
              || ' are not derivable from them'
+        WHEN a.none_stated
+            THEN 'AidData records ' || coalesce(l.n_loans_without_amount, y.n_loans_without_amount)
+             || CASE WHEN coalesce(l.n_loans_without_amount, y.n_loans_without_amount) = 1 THEN ' loan' ELSE ' loans' END
+             || ' this year, none with a stated amount: the amount is unknown, not zero'
         WHEN s.usd_m IS NULL THEN NULL
         WHEN abs(coalesce(l.usd_m, y.usd_m, 0) - s.usd_m) <= 0.05 * s.usd_m THEN 'within 5% of the Dialogue/BU total'
         -- each reason below points one way: AidData above Dialogue/BU, or below it (a QA pass found the first
@@ -80,4 +96,5 @@ CROSS JOIN coverage c
 LEFT JOIN loans l ON l.year = k.year AND l.recipient_iso3 = k.recipient_iso3
 LEFT JOIN by_year y ON y.year = k.year AND y.recipient_iso3 = k.recipient_iso3
 LEFT JOIN statements s ON s.year = k.year AND s.recipient_iso3 = k.recipient_iso3
+JOIN amounts a ON a.year = k.year AND a.recipient_iso3 = k.recipient_iso3
 ORDER BY k.year, k.recipient_iso3 <> 'LAC', k.recipient_iso3

@@ -123,24 +123,32 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     -- from open statistics: their status says so ('matches cited source'), not 'reproduced' (C09, C22-C24 read as
     -- re-derived from open data)
     SELECT * FROM (VALUES ('C09'), ('C22'), ('C23'), ('C24')) AS t(claim_id)
-), unstated AS (  -- cited claims whose report_value is not the report's statement but the reviewed seed's, so the
-    -- comparison could not fail (C22-C24 read 'matches cited source'; found by a QA pass). Read from the claims seed:
-    -- a claim marked '(context)' is context the curator added (C24: the report gives no count for LAC); a dated
-    -- claim whose value is a day while its ref_period is a year gives a day the report does not state (C22: "during
-    -- his 2018 visit to Argentina"; C23: "August 2014"). Only for cited claims: a dated claim of open data (C13) has
-    -- no seed behind its report_value
+), unstated AS (  -- claims whose report_value is not the report's statement but the curator's, so a comparison with it
+    -- says nothing of the report (C22-C24 read 'matches cited source', C06 'differs' from a 9bn and C27 'reproduced' a
+    -- 396m the report's text never states; found by QA passes). Read from the claims seed: a claim marked '(context)'
+    -- is context the curator added (C06, C24), one marked '(... candidate)' a value the curator expects in a chart of
+    -- the report whose numbers its text does not give (C27); a cited, dated claim whose value is a day while its
+    -- ref_period is a year gives a day the report does not state (C22: "during his 2018 visit to Argentina"; C23:
+    -- "August 2014"). A dated claim of open data (C13) has no seed behind its report_value
     SELECT c.claim_id,
            CASE WHEN c.unit = 'date' THEN 'looked up, not compared' ELSE 'context, not stated in the report' END
                AS status,
            CASE WHEN c.unit = 'date'
                 THEN '; the report does not state the day (period ' || c.ref_period || '): the date is the seed''s, '
                      || 'not compared'
-                ELSE '; the number is the cited source''s, added as context: the report does not state it, not '
-                     || 'compared' END AS why
+                WHEN ci.claim_id IS NOT NULL
+                THEN '; the number is the cited source''s, added as context: the report does not state it, not '
+                     || 'compared'
+                WHEN regexp_matches(c.claim_paraphrased, 'candidate\)')
+                THEN '; the report''s text does not state the number (' || c.report_value || ', the claims seed''s, '
+                     || 'from ' || coalesce(c.rederive_dataset, 'its curator') || ', a value expected in a chart of '
+                     || 'the report): not compared'
+                ELSE '; the report does not state the number (' || c.report_value || ', the claims seed''s, from '
+                     || coalesce(c.rederive_dataset, 'its curator') || ', added as context): not compared' END AS why
     FROM {{ source('seeds', 'report_claims') }} AS c
-    JOIN cited USING (claim_id)
-    WHERE regexp_matches(c.claim_paraphrased, '\(context\)')
-       OR (c.unit = 'date' AND regexp_full_match(c.report_value, '\d{4}-\d{2}-\d{2}')
+    LEFT JOIN cited AS ci USING (claim_id)
+    WHERE regexp_matches(c.claim_paraphrased, '\((context|[^()]*candidate)\)')
+       OR (ci.claim_id IS NOT NULL AND c.unit = 'date' AND regexp_full_match(c.report_value, '\d{4}-\d{2}-\d{2}')
            AND regexp_full_match(c.ref_period, '\d{4}'))
 ), partial AS (  -- a claim whose span has years missing from Figure 1: shown with the years it covers, never compared
     SELECT claim_id FROM fig1 WHERE missing_years IS NOT NULL
@@ -152,8 +160,9 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
 -- measured otherwise, over an incomplete span, or without a jlac value (they read TRUE: a QA pass), nor those whose
 -- report value the report does not state (unstated)
 SELECT claims_out.* REPLACE (
-    CASE WHEN cited.claim_id IS NULL OR claims_out.status NOT IN ('reproduced', 'differs') THEN claims_out.status
+    CASE WHEN claims_out.status NOT IN ('reproduced', 'differs') THEN claims_out.status
          WHEN unstated.claim_id IS NOT NULL THEN unstated.status
+         WHEN cited.claim_id IS NULL THEN claims_out.status
          WHEN claims_out.status = 'reproduced' THEN 'matches cited source'
          ELSE 'differs from cited source' END AS status,
     claims_out.status IN ('reproduced', 'differs') AND unstated.claim_id IS NULL AS comparable,
