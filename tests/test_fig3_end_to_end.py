@@ -203,6 +203,10 @@ def test_claims_the_report_does_not_state_are_not_compared(built):
     with (output / "report_claims.csv").open(encoding="utf-8", newline="") as fh:
         csv_rows = {r["claim_id"]: r for r in csv.DictReader(fh)}
     assert (csv_rows["C24"]["status"], csv_rows["C24"]["comparable"]) == ("context, not stated in the report", "false")
+    # the cited seed row's URL goes with a looked-up value (the claims named the publisher only: QA pass)
+    assert csv_rows["C09"]["source_url"] == "https://www.mofa.go.jp/policy/other/bluebook/2019/html/textfiles/c020303.txt"
+    assert all(csv_rows[c]["source_url"].startswith("https://") for c in ("C09", "C22", "C23", "C24"))
+    assert csv_rows["C01"]["source_url"] == ""  # derived from open statistics: its sources are meta.snapshots
 
 
 def test_charts_and_map_written(built):
@@ -222,6 +226,11 @@ def test_the_plant_maps_csv_has_the_source_url_its_footer_points_to(built):
     with open(output / "fig2_mexico_auto_plants_2018.csv", encoding="utf-8", newline="") as fh:
         plants = list(csv.DictReader(fh))
     assert plants and all(p["source_url"].startswith(("https://", "http://")) for p in plants)
+    # every column of the figure's table: the publishers and the further sources too (a QA pass saw CIVAC's 2018
+    # products sourced only in secondary_source_url, which the CSV dropped)
+    civac = next(p for p in plants if p["plant_id"] == "MX-NIS-CIVAC")
+    assert civac["secondary_source_url"].startswith("https://") and civac["source_publisher"]
+    assert civac["likely_in_report_figure"] == "yes" and "as_of_year" not in civac
 
 
 def test_map_outline_is_offline_and_mexico_shaped():

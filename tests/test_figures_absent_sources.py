@@ -157,6 +157,7 @@ def test_the_site_without_mofs_file_writes_headings_and_text_from_the_data(dropp
         in carried
     figure_1 = section_text(page, "figure-1")
     assert "dotted" not in figure_1.lower() and "US$ billions, 1995 to 2020." in figure_1
+    assert "as Japan reports them (IMF Direction of Trade Statistics (Japan's reports), 1995-2020)" in figure_1
     assert f"({MOF}) is not loaded in this build: no Mexico, Brazil and Chile lines are drawn." in figure_1
 
 
@@ -185,6 +186,29 @@ def test_the_site_text_names_mofs_years_and_provisional_points_when_there_are_so
     caption = by_id["figure-1"].text(figure_1, pages)["caption"]
     assert "The dotted lines, 2021-2024, are Mexico, Brazil and Chile alone (MOF's Trade Statistics (Japan's 30 " \
            "largest partners))" in caption and "not loaded" not in caption
+
+
+def test_figure_1_credits_the_sources_of_its_bars_by_year():
+    """Found by a QA pass: with a year of IMF IMTS (a fetched release), the chart still said "Source: IMF Direction
+    of Trade Statistics", hard-coded, and the site "as Japan reports them to the IMF"; the CSV dropped the sources."""
+    import pandas as pd
+    from jlac.site.sections import SECTIONS, TableSpec
+
+    dots = pd.DataFrame({"year": [2019, 2020], "sources": ["imf-dots", "imf-dots"]})
+    assert fig1.bar_sources(dots) == "Source: IMF Direction of Trade Statistics (Japan's reports)"
+    mixed = pd.DataFrame({"year": [2019, 2020, 2021, 2022], "sources": ["imf-dots", "imf-dots", "imf-imts",
+                                                                        "comtrade-v1,imf-imts"]})
+    assert fig1.bar_sources(mixed) == ("Sources: IMF DOTS 2019-2020, IMF IMTS 2021-2022, UN Comtrade 2022 (Japan's "
+                                       "reports)")
+    assert fig1.footnote(pd.DataFrame({"year": [], "sources": []}), True, mixed).startswith(
+        "Sources: IMF DOTS 2019-2020, IMF IMTS 2021-2022, UN Comtrade 2022 (Japan's reports), via jlac. LAC = 33")
+    by_id = {s.id: s for s in SECTIONS}
+    page = {"section": by_id["figure-1"], "charts": [{"file": "y.svg"}], "provenance": {},
+            "tables": [{"spec": TableSpec("figures.fig1_japan_lac_trade", ""),
+                        "columns": [{"name": "year"}, {"name": "sources"}], "rows": list(mixed.itertuples(False))}]}
+    caption = by_id["figure-1"].text(page, [page])["caption"]
+    assert ("as Japan reports them (IMF Direction of Trade Statistics (Japan's reports), 2019-2020; IMF International "
+            "Trade in Goods Statistics, 2021-2022; UN Comtrade, 2022), US$ billions, 2019 to 2022.") in caption
 
 
 # --- 2. The China lending chart and its table without AidData ------------------------------------------------------

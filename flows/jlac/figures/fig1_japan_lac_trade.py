@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from jlac.figures import add_note, save, year_spans  # noqa: E402
+from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
 
 REPORT_END = 2018
 MOF_FROM = 2021  # the first year of MOF's file in figures.japan_main_lac_partners
@@ -41,10 +41,8 @@ def title(first: int, lac_last: int, last: int) -> str:
 
 def render(con, outdir: Path) -> list[Path]:
     """Exports and imports per year as bars, the report's 1995-2018 span marked, later years as the update."""
-    df = con.execute(
-        "SELECT year, exports_usd_bn, imports_usd_bn, total_usd_bn, japan_world_trade_usd_bn, lac_share_pct "
-        "FROM figures.fig1_japan_lac_trade ORDER BY year"
-    ).df()
+    # every column in the CSV: a downloaded copy kept no source at all (found by a QA pass)
+    df = con.execute("SELECT * FROM figures.fig1_japan_lac_trade ORDER BY year").df()
     three = con.execute(
         "SELECT year, flow, sum(value_usd_bn) AS usd_bn, count(value_usd_bn) AS n, count(DISTINCT partner_iso3) AS "
         "partners, string_agg(DISTINCT partner_iso3, ',' ORDER BY partner_iso3) AS present, "
@@ -60,7 +58,7 @@ def render(con, outdir: Path) -> list[Path]:
         "WHERE region = 'celac' AND year >= 1995 AND NOT is_complete ORDER BY year"
     ).fetchall()
     written = [outdir / "fig1_japan_lac_trade.csv"]
-    df.to_csv(written[0], index=False)
+    write_csv(df, written[0])  # booleans (in_report_span) as `jlac sql -f csv` writes them
     if df.empty:
         return written
     fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
@@ -120,7 +118,7 @@ def render(con, outdir: Path) -> list[Path]:
     ax.tick_params(axis="x", labelrotation=45)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(handles=handles + ax.get_legend_handles_labels()[0], frameon=False, loc="upper left")
-    bottom = add_note(fig, footnote(three, mof_rows > 0))  # wrapped to the figure's width, axes above it
+    bottom = add_note(fig, footnote(three, mof_rows > 0, df))  # wrapped to the figure's width, axes above it
     return written + save(fig, outdir, "fig1_japan_lac_trade", rect=(0, bottom, 1, 1))
 
 
@@ -129,12 +127,28 @@ def source_names(sources) -> str:
     return ", ".join(dict.fromkeys(SOURCE_NAMES.get(s, s) for s in sorted(set(sources))))
 
 
-def footnote(three, mof_loaded: bool) -> str:
-    """The chart's footnote from the rows drawn (``three``: the Mexico+Brazil+Chile years with a dollar value): the
-    dotted series' sources and years, and the hollow points, only when drawn; said plainly when MOF's file is not in
-    the build. It said "Dotted: ... (MOF ...)" with no dotted line drawn and the data ending in 2020 (QA pass)."""
-    text = ("Source: IMF Direction of Trade Statistics (Japan's reports), via jlac. LAC = 33 CELAC states. Report span "
-            "1995-2018 marked.")
+def bar_sources(bars) -> str:
+    """The bars' sources from their rows' ``sources`` (figures.fig1_japan_lac_trade), each with its years when more
+    than one: 'Source: IMF Direction of Trade Statistics (Japan's reports)' for the mirror's build, 'Sources: IMF DOTS
+    1995-2020, IMF IMTS 2021 (Japan's reports)' once a later year comes from another (the footnote named DOTS alone
+    for IMTS years: found by a QA pass)."""
+    years: dict[str, list[int]] = {}
+    for year, cell in zip(bars["year"], bars["sources"], strict=True):
+        for src in str(cell or "").split(","):
+            if src:
+                years.setdefault(src, []).append(int(year))
+    if set(years) <= {"imf-dots"}:
+        return "Source: IMF Direction of Trade Statistics (Japan's reports)"
+    spans = sorted((min(y), f"{SOURCE_NAMES.get(src, src)} {year_spans(y)}") for src, y in years.items())
+    return f"Sources: {', '.join(text for _, text in spans)} (Japan's reports)"
+
+
+def footnote(three, mof_loaded: bool, bars) -> str:
+    """The chart's footnote from the rows drawn (``three``: the Mexico+Brazil+Chile years with a dollar value;
+    ``bars``: figures.fig1_japan_lac_trade's rows): the bars' and the dotted series' sources and years, and the hollow
+    points, only when drawn; said plainly when MOF's file is not in the build. It said "Dotted: ... (MOF ...)" with
+    no dotted line drawn and the data ending in 2020 (QA pass)."""
+    text = f"{bar_sources(bars)}, via jlac. LAC = 33 CELAC states. Report span 1995-2018 marked."
     if not three.empty:
         by = source_names(s for cell in three.sources for s in cell.split(","))
         text += (f"\nDotted: Mexico, Brazil and Chile only, {year_spans(three.year)} ({by}, yen at FRED's annual "

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from countryinfo import CountryInfo  # noqa: E402
 
-from jlac.figures import add_note, save  # noqa: E402
+from jlac.figures import add_note, save, write_csv  # noqa: E402
 
 REPORT_YEAR = 2018
 NEIGHBOURS = ("United States", "Guatemala", "Belize")
@@ -44,11 +44,11 @@ def _color(company: str) -> str:
 
 
 def plants_as_of(con, year: int):
-    """Plants and their status at the end of ``year`` (figures.fig2_mexico_auto_plants)."""
+    """Plants and their status at the end of ``year``: every column of figures.fig2_mexico_auto_plants (the CSV kept
+    10 of them, without the publishers and the further sources a row's products and status rest on: a QA pass)."""
     return con.execute(
-        "SELECT plant_id, company, plant_name, state, latitude, longitude, status, opened_year, closed_year, "
-        "source_url "
-        "FROM figures.fig2_mexico_auto_plants WHERE as_of_year = ? ORDER BY company, plant_id",
+        "SELECT * EXCLUDE (as_of_year) FROM figures.fig2_mexico_auto_plants WHERE as_of_year = ? "
+        "ORDER BY company, plant_id",
         [year],
     ).df()
 
@@ -96,8 +96,9 @@ def draw_map(frame, year: int, outdir: Path, stem: str) -> list[Path]:
     ax.set_aspect(1 / math.cos(math.radians(23.5)))  # equirectangular, true-ish shape at Mexico's latitude
     ax.set_axis_off()
     ax.set_title(f"Japanese automobile manufacturers in Mexico, as of {year}", loc="left", fontsize=12)
-    bottom = add_note(fig, "Plant list: jlac reviewed seed from company and press sources (see the CSV's source_url); "
-                      "locations approximate. Outline: countryinfo (Natural Earth-derived).", fontsize=6.5)
+    bottom = add_note(fig, "Plant list: jlac reviewed seed from company and press sources (see the CSV's source_url "
+                      "and secondary_source_url); locations approximate. Outline: countryinfo (Natural "
+                      "Earth-derived).", fontsize=6.5)
     return save(fig, outdir, stem, rect=(0, bottom, 1, 1))
 
 
@@ -105,8 +106,7 @@ def render_as_of(con, outdir: Path, year: int) -> list[Path]:
     """CSV and map of the plants as of ``year``."""
     frame = plants_as_of(con, year)
     stem = f"fig2_mexico_auto_plants_{year}"
-    frame.to_csv(outdir / f"{stem}.csv", index=False)
-    written = [outdir / f"{stem}.csv"]
+    written = [write_csv(frame, outdir / f"{stem}.csv")]  # booleans as `jlac sql -f csv` writes them
     if not frame.empty:
         written += draw_map(frame, year, outdir, stem)
     return written

@@ -113,6 +113,21 @@ def _sources_text(partner_rows: list[dict]) -> str:
     return "; ".join(f"{name}, {years}" for _, name, years in spans)
 
 
+def _bar_sources(bar_rows: list[dict]) -> str:
+    """Figure 1's bars' sources (its rows' ``sources``), each with its years: 'IMF Direction of Trade Statistics
+    (Japan's reports), 1995-2020; IMF International Trade in Goods Statistics, 2021'. The caption said "to the IMF"
+    whatever the rows' sources (found by a QA pass)."""
+    by: dict[str, list[int]] = {}
+    for r in bar_rows:
+        for src in str(r.get("sources") or "").split(","):
+            if src:
+                by.setdefault(src, []).append(r["year"])
+    if not by:
+        return SOURCE_TEXT["imf-dots"]
+    spans = sorted((min(y), SOURCE_TEXT.get(src, src), year_spans(y)) for src, y in by.items())
+    return "; ".join(f"{name}, {years}" for _, name, years in spans)
+
+
 def _three_lines(partner_rows: list[dict]) -> tuple[list[int], list[str]]:
     """The years Figure 1 draws Mexico+Brazil+Chile as dotted lines (from 2021, all three with a dollar value in a
     flow) and the sources of those rows."""
@@ -130,8 +145,9 @@ def _figure_1(page: dict, pages: dict[str, dict]) -> tuple[str, str]:
     partner_rows = rows(pages.get("figure-1-partners"), "figures.japan_main_lac_partners")
     lines, sources = _three_lines(partner_rows)
     span = f", {min(years)} to {max(years)}" if years else ""
-    caption = ("Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them to "
-               f"the IMF, US$ billions{span}. The report's span, 1995-2018, is marked; later years are the update. "
+    caption = ("Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them "
+               f"({_bar_sources(rows(page, 'figures.fig1_japan_lac_trade'))}), US$ billions{span}. The report's "
+               "span, 1995-2018, is marked; later years are the update. "
                "Whole years only: a year whose partners with a value hold less than 99 % of the region's trade in the "
                "years before (a release with a few partners so far) is left out, and the chart says so.")
     if lines:
@@ -173,12 +189,12 @@ SECTIONS = (
         title="Figure 1 — Japanese trade with Latin America and the Caribbean",
         report_caption="Figure 1: Japanese trade with LAC, 1995-2018 (US$ billions). Source: Trade Statistics of "
         "Japan, Ministry of Finance.",
-        caption="Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them to "
-        "the IMF, US$ billions. The report's span, 1995-2018, is marked; later years are the update. Whole years "
-        "only: a year whose partners with a value hold less than 99 % of the region's trade in the years before "
-        "(a release with a few partners so far) is left out, and the chart says so. The dotted lines from 2021 are "
-        "Mexico, Brazil and Chile alone (MOF's file "
-        "of Japan's 30 largest partners): three partners, never added into the LAC total.",
+        caption="Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them "
+        "to the IMF (DOTS), US$ billions. The report's span, 1995-2018, is marked; later years are the update. "
+        "Whole years only: a year whose partners with a value hold less than 99 % of the region's trade in the "
+        "years before (a release with a few partners so far) is left out, and the chart says so. The dotted lines "
+        "from 2021 are Mexico, Brazil and Chile alone (MOF's file of Japan's 30 largest partners): three partners, "
+        "never added into the LAC total.",
         charts=(("fig1_japan_lac_trade.svg", "Figure 1: Japan's exports to and imports from LAC by year, bars"),),
         tables=(TableSpec("figures.fig1_japan_lac_trade", "Data: Japan's trade with CELAC-33", order="year"),),
         reconciliation=(TableSpec("figures.fig1_reconciliation", "The report's statements beside jlac's numbers",
@@ -217,7 +233,7 @@ SECTIONS = (
         tables=(TableSpec("figures.fig2_mexico_auto_plants", "Data: plants by year shown",
                           columns=("as_of_year", "company", "plant_name", "state", "municipality", "opened_year",
                                    "closed_year", "status", "status_changed_since_2018", "coord_precision",
-                                   "source_url"),
+                                   "source_url", "secondary_source_url"),
                           order="as_of_year, company, plant_name"),),
     ),
     Section(
@@ -232,7 +248,8 @@ SECTIONS = (
                           order="donor_iso3, year, measure, source"),),
         reconciliation=(TableSpec("figures.fig3_reconciliation", "Published statements beside jlac's numbers",
                                   columns=("statement_id", "subject", "period", "published_usd_m", "jlac_usd_m",
-                                           "jlac_measure", "comparable", "difference_usd_m", "explanation"),
+                                           "jlac_measure", "comparable", "difference_usd_m", "explanation",
+                                           "source_url"),
                                   order="statement_id"),),
     ),
     Section(
@@ -253,5 +270,5 @@ SECTIONS = (
 
 CLAIMS = TableSpec("figures.report_claims", "The report's claims, re-derived",
                    columns=("claim_id", "topic", "claim", "report_value", "unit", "ref_period", "jlac_value",
-                            "difference_pct", "status", "jlac_source"),
+                            "difference_pct", "status", "jlac_source", "source_url"),
                    order="claim_id")

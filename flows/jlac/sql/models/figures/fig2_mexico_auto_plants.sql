@@ -13,6 +13,6 @@ WITH years AS (
 SELECT as_of_year, plant_id, company, plant_name, facility_type, state, municipality, latitude, longitude,
        coord_precision, opened_year, closed_year, status, status <> status_2018_derived AS status_changed_since_2018,
        products_2018, capacity_units, capacity_unit, capacity_year, capacity_note, confidence,
-       likely_in_fig2_2018 AS likely_in_report_figure, source_url, secondary_source_url
+       likely_in_fig2_2018 AS likely_in_report_figure, source_publisher, source_url, secondary_source_url
 FROM status
 ORDER BY as_of_year, company, plant_id

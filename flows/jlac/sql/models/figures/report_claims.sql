@@ -150,6 +150,19 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     WHERE regexp_matches(c.claim_paraphrased, '\((context|[^()]*candidate)\)')
        OR (ci.claim_id IS NOT NULL AND c.unit = 'date' AND regexp_full_match(c.report_value, '\d{4}-\d{2}-\d{2}')
            AND regexp_full_match(c.ref_period, '\d{4}'))
+), cited_urls AS (  -- the reviewed seed row a cited claim's value is looked up in: its URL goes with it (the claims
+    -- named the publisher only, and the site gave no link: found by a QA pass)
+    SELECT 'C09' AS claim_id, any_value(source_url) AS source_url FROM {{ source('seeds', 'japanese_companies_mexico') }}
+    WHERE country = 'Mexico' AND year = 2018 HAVING count(*) = 1
+    UNION ALL
+    SELECT 'C24', any_value(source_url) FROM {{ source('seeds', 'japanese_companies_mexico') }}
+    WHERE country = 'LAC total' AND year = 2015 HAVING count(*) = 1
+    UNION ALL
+    SELECT c.claim_id, arg_min(p.source_url, p.announced_date)
+    FROM {{ source('seeds', 'japan_lac_policy') }} AS p
+    JOIN (VALUES ('C22', 2018), ('C23', 2014)) AS c(claim_id, year) ON p.year_announced = c.year
+    WHERE p.announced_date IS NOT NULL
+    GROUP BY c.claim_id
 ), partial AS (  -- a claim whose span has years missing from Figure 1: shown with the years it covers, never compared
     SELECT claim_id FROM fig1 WHERE missing_years IS NOT NULL
 ), claims AS (
@@ -169,7 +182,8 @@ SELECT claims_out.* REPLACE (
     CASE WHEN unstated.claim_id IS NULL THEN claims_out.difference END AS difference,
     CASE WHEN unstated.claim_id IS NULL THEN claims_out.difference_pct END AS difference_pct,
     claims_out.jlac_source || CASE WHEN unstated.claim_id IS NOT NULL AND claims_out.status IN ('reproduced', 'differs')
-                                   THEN unstated.why ELSE '' END AS jlac_source)
+                                   THEN unstated.why ELSE '' END AS jlac_source),
+    urls.source_url
 FROM (
 SELECT
     c.claim_id,
@@ -209,4 +223,5 @@ LEFT JOIN needs n USING (claim_id)
 ) AS claims_out
 LEFT JOIN cited ON cited.claim_id = claims_out.claim_id
 LEFT JOIN unstated ON unstated.claim_id = claims_out.claim_id
+LEFT JOIN cited_urls AS urls ON urls.claim_id = claims_out.claim_id
 ORDER BY claims_out.claim_id
