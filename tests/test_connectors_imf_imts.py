@@ -405,6 +405,20 @@ def test_refresh_after_fetch_records_revisions_and_a_two_partner_year_stays_out_
     assert con.execute("SELECT partner_iso3, year, old_value, new_value FROM marts.trade_revisions").fetchall() == [
         ("MEX", 2020, 8.85e9, 8.9e9)
     ]
+    # the earlier vintage IMTS reads is an input too: its file and sha256 in meta.snapshots, its origin kept, and its
+    # rows name their own snapshot (every row named the newest, and meta listed only its file: found by a QA pass)
+    first = sorted(v for (v,) in con.execute("SELECT DISTINCT vintage FROM raw.imf_imts").fetchall())[0]
+    assert first < second.vintage
+    assert con.execute("SELECT DISTINCT vintage, is_history FROM meta.snapshots WHERE source = 'imf-imts' ORDER BY 1"
+                       ).fetchall() == [(first, True), (second.vintage, False)]
+    assert con.execute("SELECT DISTINCT vintage, snapshot_id FROM raw.imf_imts ORDER BY 1").fetchall() == [
+        (first, f"imf-imts/{first}"), (second.vintage, f"imf-imts/{second.vintage}")]
+    assert con.execute("SELECT vintage, is_history, license, publisher_url, retrieved_at IS NOT NULL FROM "
+                       "meta.snapshot_origins WHERE source = 'imf-imts' ORDER BY vintage").fetchall() == [
+        (first, True, "IMF terms of use (free reuse with attribution)", "https://data.imf.org/en/datasets/IMF.STA:IMTS",
+         True),
+        (second.vintage, False, "IMF terms of use (free reuse with attribution)",
+         "https://data.imf.org/en/datasets/IMF.STA:IMTS", True)]
     con.close()
 
     # The publisher answers with a maintenance page: the refresh builds from the vintages at hand and says so in its

@@ -75,7 +75,7 @@ def test_the_docs_site_describes_the_run_records_as_the_warehouse_does(published
         comments = {(schema, table): comment for schema, table, comment in con.execute(
             "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE schema_name IN ('meta', 'quarantine')"
         ).fetchall()}
-    assert len(described) == 7
+    assert len(described) == 8
     assert set(described) <= set(comments)
     assert {key: comments[key] for key in described} == described
 

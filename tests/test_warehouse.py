@@ -176,6 +176,14 @@ def test_meta_records_the_run(built):
     files = con.execute("SELECT count(*), count(DISTINCT sha256) FROM meta.snapshots WHERE source = 'imf-dots'"
                         ).fetchone()
     assert files == (223, 223)
+    # each snapshot's origin and terms are kept in the warehouse, as SNAPSHOT.yml states them (the site read them
+    # from the folders, and no copy of the warehouse had them: found by a QA pass)
+    origins = dict(con.execute("SELECT source, license FROM meta.snapshot_origins").fetchall())
+    assert origins["comtrade-classic-hs27-hs44"] == "UN Comtrade terms of use (attribution; redistribution restricted)"
+    assert origins["fred-exjpus"] == "Public domain (Federal Reserve data); cite FRED"
+    assert set(origins) == {s for (s,) in con.execute("SELECT DISTINCT source FROM meta.snapshots").fetchall()}
+    assert con.execute("SELECT publisher, json_extract_string(manifest, '$.units') FROM meta.snapshot_origins "
+                       "WHERE source = 'imf-dots'").fetchone()[0]
     failed = con.execute("SELECT count(*) FROM meta.validations WHERE NOT success").fetchone()[0]
     assert failed == 0
     assert (settings.output / "fig1_japan_lac_trade.png").stat().st_size > 10_000

@@ -89,7 +89,8 @@ class RunRecord:
         """The ledger line: the record without per-file lists, its text as any UTF-8 writer takes it (a file name
         that is not UTF-8, in an error, written as its bytes: ``\\xff``)."""
         return unicode_clean_all({**{k: v for k, v in self.__dict__.items() if not k.startswith("_")},
-                                  "snapshots": [{k: v for k, v in s.items() if k != "files"} for s in self.snapshots]})
+                                  "snapshots": [{k: v for k, v in s.items() if k not in ("files", "older", "origin")}
+                                                for s in self.snapshots]})
 
 
 # The JSON types of a ledger line's fields (RunRecord's): a line of valid JSON whose field has another type (an edit,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from jlac import comments, countries, partitions, quarantine, seeds
+from jlac import comments, countries, partitions, quarantine, seeds, sqltext
 from jlac.snapshots import Snapshot
 from jlac.sources import Source
 
@@ -42,9 +42,15 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot 
     con.execute(f"CREATE OR REPLACE TABLE {source.raw_table} ({cols})")
     if parquet is not None and snapshot is not None:
         values = {"snapshot_id": snapshot.id, "vintage": snapshot.vintage}
+        # a source that carries each row's vintage (one reading its earlier vintages: IMTS, the top-30 file, DAC2a)
+        # has rows of older snapshots: their snapshot_id names that one, not the newest (found by a QA pass)
+        exprs = {c: "?" for c in extra}
+        if "vintage" in declared and "snapshot_id" in extra:
+            exprs["snapshot_id"] = f"{sqltext.literal(source.name + '/')} || vintage"
+            values.pop("snapshot_id")
         con.execute(
-            f"INSERT INTO {source.raw_table} SELECT *{''.join(', ?' for _ in extra)} FROM read_parquet(?)",
-            [*(values[c] for c in extra), str(parquet)],
+            f"INSERT INTO {source.raw_table} SELECT *{''.join(', ' + exprs[c] for c in extra)} FROM read_parquet(?)",
+            [*(values[c] for c in extra if c in values), str(parquet)],
         )
     comments.comment_raw_table(con, source, has_snapshot=snapshot is not None)
     return con.execute(f"SELECT count(*) FROM {source.raw_table}").fetchone()[0]

@@ -1,4 +1,5 @@
-"""The warehouse's ``meta`` schema: runs, fetches, snapshots, validations and inputs of the build."""
+"""The warehouse's ``meta`` schema: runs, fetches, snapshots (and their origins), validations and inputs of the
+build."""
 
 from __future__ import annotations
 
@@ -59,17 +60,48 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "message": "What happened, secrets redacted"})
     con.execute(
         "CREATE OR REPLACE TABLE meta.snapshots (run_id VARCHAR, source VARCHAR, vintage VARCHAR, root VARCHAR, "
-        "file VARCHAR, sha256 VARCHAR, bytes BIGINT)"
+        "file VARCHAR, sha256 VARCHAR, bytes BIGINT, is_history BOOLEAN)"
     )
+    # the earlier vintages a source reads (IMTS, the top-30 file, DAC2a keep values of each) are inputs too: their
+    # files were missing, so published values had no file or sha256 here (found by a QA pass)
     insert_rows(
         con, "meta.snapshots",
-        [(record.run_id, s["source"], s["vintage"], s["root"], f["path"], f["sha256"], f.get("bytes"))
-         for s in record.snapshots for f in s["files"]],
+        [(record.run_id, s["source"], v["vintage"], v["root"], f["path"], f["sha256"], f.get("bytes"), history)
+         for s in record.snapshots
+         for v, history in ((s, False), *((o, True) for o in s.get("older", ())))
+         for f in v["files"]],
     )
-    comments.comment_table(con, "meta.snapshots", "Every file this warehouse was built from, with its sha256.", {
+    comments.comment_table(con, "meta.snapshots", "Every file this warehouse was built from, with its sha256: each "
+                           "source's snapshot, and the earlier vintages a source reads its values from too "
+                           "(is_history).", {
         "run_id": "Run that built this warehouse", "source": "Source name", "vintage": "Snapshot vintage",
         "root": "Folder the snapshot was read from", "file": "File path in the snapshot",
-        "sha256": "sha256 verified before parsing", "bytes": "File size in bytes"})
+        "sha256": "sha256 verified before parsing", "bytes": "File size in bytes",
+        "is_history": "An earlier vintage the source's parse reads (its rows keep their own vintage and snapshot_id), "
+                      "not the snapshot it is built from"})
+    con.execute(
+        "CREATE OR REPLACE TABLE meta.snapshot_origins (run_id VARCHAR, source VARCHAR, vintage VARCHAR, "
+        "is_history BOOLEAN, title VARCHAR, publisher VARCHAR, publisher_url VARCHAR, license VARCHAR, "
+        "retrieved_at VARCHAR, retrieved_from VARCHAR, manifest JSON)"
+    )
+    insert_rows(
+        con, "meta.snapshot_origins",
+        [(record.run_id, s["source"], v["vintage"], history, *_origin_fields(v.get("origin") or {}))
+         for s in record.snapshots for v, history in ((s, False), *((o, True) for o in s.get("older", ())))],
+    )
+    comments.comment_table(
+        con, "meta.snapshot_origins", "Where each snapshot of this warehouse comes from and under which terms, as its "
+        "SNAPSHOT.yml says: kept in the warehouse, so a copy of it (the serving PostgreSQL, a moved file) keeps its "
+        "sources' licenses and credits when the snapshot folders are out of reach.", {
+        "run_id": "Run that built this warehouse", "source": "Source name", "vintage": "Snapshot vintage",
+        "is_history": "An earlier vintage the source's parse reads, not the snapshot it is built from",
+        "title": "Dataset title (manifest 'title'; NULL when the manifest gives none)",
+        "publisher": "Publisher (manifest 'publisher')",
+        "publisher_url": "Publisher's page of the dataset (manifest 'publisher_url', or 'url')",
+        "license": "License or terms of use, as the manifest states them (attribution and restrictions included)",
+        "retrieved_at": "When jlac fetched it (a live fetch; NULL for a mirror's snapshot, dated by its vintage)",
+        "retrieved_from": "Where it was retrieved from (URL or a redistributor), as the manifest says",
+        "manifest": "The rest of the manifest (units, coverage, caveats, query ...) as JSON, without its file list"})
     kept = []
     if carried and con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
                                "AND table_name = 'validations'").fetchone()[0]:
@@ -104,7 +136,26 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
                        "the year for calendar_year"})
 
 
+def _origin(snapshot: Snapshot) -> dict:
+    return {k: v for k, v in snapshot.manifest.items() if k != "files"}
+
+
+def _origin_fields(manifest: dict) -> tuple:
+    def text(*keys: str) -> str | None:
+        for key in keys:
+            value = manifest.get(key)
+            if value is not None and str(value).strip():
+                return str(value).strip()
+        return None
+
+    return (text("title"), text("publisher"), text("publisher_url", "url"), text("license"), text("retrieved_at"),
+            text("retrieved_from"), json.dumps(manifest, default=str, sort_keys=True))
+
+
 def snapshot_record(snapshot: Snapshot) -> dict:
-    """What the run record keeps of a snapshot (its files only until meta.snapshots is written)."""
+    """What the run record keeps of a snapshot; its files, the earlier vintages it reads and its manifest's origin
+    only until meta.snapshots and meta.snapshot_origins are written (the ledger keeps none of them)."""
     return {"source": snapshot.source, "vintage": snapshot.vintage, "fingerprint": snapshot.fingerprint,
-            "root": str(snapshot.root), "files": [f.__dict__ for f in snapshot.files]}
+            "root": str(snapshot.root), "files": [f.__dict__ for f in snapshot.files], "origin": _origin(snapshot),
+            "older": [{"vintage": o.vintage, "root": str(o.root), "files": [f.__dict__ for f in o.files],
+                       "origin": _origin(o)} for o in snapshot.older]}

@@ -157,9 +157,10 @@ def _apply_one(con: duckdb.DuckDBPyConnection, source: Source) -> int:
         anchor_rows = con.execute(
             f"SELECT count(*) FROM (SELECT r.*, {', '.join(mapped_cols)} FROM {mapped_from}) "
             f"WHERE ({scope.anchor})").fetchone()[0]
-    snapshot_id = con.execute(f"SELECT any_value(snapshot_id) FROM {source.raw_table}").fetchone()[0]
+    # the newest: a source reading its earlier vintages has rows of each (vintages sort by date)
+    snapshot_id = con.execute(f"SELECT max(snapshot_id) FROM {source.raw_table}").fetchone()[0]
     if snapshot_id is None and quarantined:
-        snapshot_id = con.execute(f"SELECT any_value(snapshot_id) FROM {ROWS} WHERE source = ?",
+        snapshot_id = con.execute(f"SELECT max(snapshot_id) FROM {ROWS} WHERE source = ?",
                                   [source.name]).fetchone()[0]
     con.execute(f"INSERT INTO {SUMMARY} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
         source.name, snapshot_id, raw_rows, quarantined, quarantined / raw_rows if raw_rows else 0.0,

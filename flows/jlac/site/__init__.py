@@ -13,6 +13,7 @@ The site is written beside the old one and swapped in with renames, so a reader 
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import os
 import shutil
@@ -93,6 +94,12 @@ def _model_sources(model_name: str, by_name: dict[str, dict]) -> tuple[set[str],
     return {t for t in reads if t.startswith("raw.")}, {t for t in reads if t.startswith("seeds.")}
 
 
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether ``meta.<table>`` has ``column`` (a warehouse published by an older jlac may not)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'meta' AND table_name = ? "
+                            "AND column_name = ?", [table, column]).fetchone()[0])
+
+
 def _manifest(root: str) -> dict:
     """The SNAPSHOT.yml of a vintage folder (meta.snapshots.root), or {} when it is gone."""
     path = Path(root) / "SNAPSHOT.yml"
@@ -106,19 +113,30 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
     """Sources (vintage, retrieval, license, files with sha256), seeds and the SQL of one figure model."""
     raw, seeds = _model_sources(model_name, by_name)
     by_table = {f"raw.{s.table}": s for s in all_sources().values()}
+    # the snapshot each source is built from (not an earlier vintage it reads: is_history, in warehouses since 7 Dec)
+    history = _has_column(con, "snapshots", "is_history")
+    built = "WHERE NOT is_history" if history else ""
     used = {r[0]: r for r in con.execute(
-        "SELECT source, any_value(vintage), any_value(root) FROM meta.snapshots GROUP BY source").fetchall()}
-    files = {}
-    for source, file, sha256, size in con.execute(
-            "SELECT source, file, sha256, bytes FROM meta.snapshots ORDER BY source, file").fetchall():
-        files.setdefault(source, []).append({"file": file, "sha256": sha256, "bytes": size})
+        f"SELECT source, any_value(vintage), any_value(root) FROM meta.snapshots {built} GROUP BY source").fetchall()}
+    files = {}  # the earlier vintages' files too, said as such: published values come from them
+    for source, vintage, file, sha256, size, older in con.execute(
+            f"SELECT source, vintage, file, sha256, bytes, {'is_history' if history else 'false'} FROM meta.snapshots "
+            "ORDER BY source, vintage DESC, file").fetchall():
+        files.setdefault(source, []).append({"file": f"{file} (earlier vintage {vintage}, read for its values)"
+                                             if older else file, "sha256": sha256, "bytes": size})
+    # origins as the warehouse keeps them (meta.snapshot_origins): the snapshot folders may be gone or elsewhere (a
+    # moved warehouse, a mirror no longer configured), and the page said "not stated in the snapshot" (QA pass)
+    origins = {}
+    if _has_column(con, "snapshot_origins", "manifest"):
+        origins = {source: json.loads(manifest or "{}") for source, manifest in con.execute(
+            "SELECT source, manifest FROM meta.snapshot_origins WHERE NOT is_history").fetchall()}
     sources = []
     for table in sorted(raw):
         src = by_table.get(table)
         if src is None:
             continue
         row = used.get(src.name)
-        manifest = _manifest(row[2]) if row else {}
+        manifest = origins.get(src.name) or (_manifest(row[2]) if row else {})
         sources.append({
             "name": src.name, "description": src.description, "vintage": row[1] if row else None,
             "title": manifest.get("title"), "publisher": manifest.get("publisher"),

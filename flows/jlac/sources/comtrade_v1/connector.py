@@ -135,7 +135,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             "title": "UN Comtrade, total goods trade by partner (cmdCode TOTAL), API v1",
             "publisher": "United Nations Statistics Division (UN Comtrade)",
             "publisher_url": "https://comtradeplus.un.org/",
-            "license": "UN Comtrade terms of use",
+            "license": "UN Comtrade terms of use (attribution; redistribution restricted)",
             "endpoint": "data (subscription key)" if key else "public preview (no key)",
             "query": {"base_url": base, "start": start, "end": end, "reporters": list(REPORTERS)},
         }

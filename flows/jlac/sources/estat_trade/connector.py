@@ -153,7 +153,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             "title": "Trade Statistics of Japan (普通貿易統計) by country, via the e-Stat API",
             "publisher": "Ministry of Finance, Japan; distributed by e-Stat (Statistics Bureau of Japan)",
             "publisher_url": "https://www.e-stat.go.jp/",
-            "license": "Government of Japan Standard Terms of Use (compatible with CC BY 4.0)",
+            "license": "Government of Japan Standard Terms of Use 2.0 (CC BY 4.0 compatible); attribute MOF",
             "units": "thousand yen (千円)",
             "query": {"base_url": base, "tables": tables, "resolved_codes": resolved},
         }

@@ -49,7 +49,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             "title": "Trade Statistics of Japan: monthly exports and imports by area (flat CSV)",
             "publisher": "Ministry of Finance, Japan (Customs)",
             "publisher_url": "https://www.customs.go.jp/toukei/info/index_e.htm",
-            "license": "Government of Japan Standard Terms of Use (compatible with CC BY 4.0)",
+            "license": "Government of Japan Standard Terms of Use 2.0 (CC BY 4.0 compatible); attribute MOF",
             "format": "CSV, Shift-JIS (cp932); Years/Months then Exp-/Imp- columns; thousand yen",
             "units": "thousand yen",
         }

@@ -283,7 +283,7 @@ def fetch(settings: Settings, client: HttpClient) -> FetchResult:
             "via the e-Stat API",
             "publisher": "Ministry of Finance, Japan; distributed by e-Stat (Statistics Bureau of Japan)",
             "publisher_url": "https://www.e-stat.go.jp/",
-            "license": "Government of Japan Standard Terms of Use (compatible with CC BY 4.0)",
+            "license": "Government of Japan Standard Terms of Use 2.0 (CC BY 4.0 compatible); attribute MOF",
             "units": "thousand yen (千円); quantities in Unit1/Unit2",
             "format": "estat/*.json: the API's responses; hs9-country-<year>-<exp|imp>.csv: the same numbers in "
             "MOF's commodity-by-country CSV layout, read by the mof-hs9-country parser",
