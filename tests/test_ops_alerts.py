@@ -44,7 +44,9 @@ def test_hook_posts_the_flow_run_the_failing_suite_and_the_report(ledger, httpse
         f"jlac refresh gentle-otter ({FLOW_RUN_ID}) failed: suite oecd_dac2a",
         "oecd-dac2a: 3 of 12 expectations failed",
         "validation report: /srv/jlac/warehouse/reports/20261128T0530-1.md",
-    ] + ([body["ui_url"]] if body["ui_url"] else [])
+    ] + ([body["ui_url"]] if body["ui_url"] else []) + [f"warehouse: {get_settings().warehouse}"]
+    # the home it is about, for a receiver of two homes' alerts (prod, staging: found by a QA pass)
+    assert body["warehouse"] == str(get_settings().warehouse)
 
 
 def test_a_crash_before_the_ledger_was_written_still_alerts_with_the_state_message(

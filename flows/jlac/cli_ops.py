@@ -306,5 +306,6 @@ def serve_sql(
                      # one line on stdout, flushed, so supervisors and tests can wait for it
                      ready=lambda line: print(line, flush=True),
                      alert=lambda message: alerts.send({"text": f"jlac serve-sql: {message}",
-                                                        "state": "serving_failed", "error": message}))
+                                                        "state": "serving_failed", "error": message},
+                                                       warehouse=get_settings().warehouse))
     raise typer.Exit(code)

@@ -255,7 +255,7 @@ def _notify(flow, flow_run, state) -> None:
     alerts.on_flow_failure(flow, flow_run, state)
 
 
-def _hook_failure_alert(record: RunRecord) -> Callable[[str, str], None]:
+def _hook_failure_alert(record: RunRecord, settings: Settings) -> Callable[[str, str], None]:
     """The alert of an after-publish hook's failure in this run: it named neither the run nor the published
     warehouse it was for, so a receiver could not tie it to one (found by a QA pass)."""
 
@@ -266,7 +266,7 @@ def _hook_failure_alert(record: RunRecord) -> Callable[[str, str], None]:
                      "state": "hook_failed", "hook": hook, "error": message, "run_id": record.run_id,
                      "flow_run_id": record.flow_run_id,
                      # a refresh with nothing to publish runs the hooks again for the warehouse published before it
-                     "published_run": record.hooks_for or record.run_id})
+                     "published_run": record.hooks_for or record.run_id}, warehouse=settings.warehouse)
 
     return alert
 
@@ -412,7 +412,7 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
             log.warning("run %s published, but its Prefect artifacts could not be written: %s: %s", record.run_id,
                         type(exc).__name__, exc)
     if record.fetch_failed:
-        _alert_fetch_failure(record)
+        _alert_fetch_failure(record, settings)
     return record
 
 
@@ -488,7 +488,7 @@ def _fetch(settings: Settings, sources: list[str] | None, record: RunRecord | No
     return failed
 
 
-def _alert_fetch_failure(record: RunRecord) -> None:
+def _alert_fetch_failure(record: RunRecord, settings: Settings) -> None:
     """A run whose fetches failed published (or kept) the last good vintages of those sources: say which and why,
     as the run's outcome alone ("completed", "unchanged") would not."""
     from jlac.ops import alerts
@@ -503,7 +503,7 @@ def _alert_fetch_failure(record: RunRecord) -> None:
         lines.append(ui_url)
     alerts.send({"text": "\n".join(lines), "state": "fetch_failed", "run_id": record.run_id,
                  "status": record.status, "fetch_failed": record.fetch_failed, "flow_run_id": record.flow_run_id,
-                 "ui_url": ui_url})
+                 "ui_url": ui_url}, warehouse=settings.warehouse)
 
 
 @contextlib.contextmanager
@@ -558,17 +558,17 @@ def _record_killed_builds(settings: Settings, removed: list[Path], marks: dict[s
                                  f"{f'run {found_by}' if found_by else 'a later run'}")
         record.duration_s = None  # unknown: the time until it was found is no run's duration
         ledger.append(settings.run_ledger, record)
-        _alert_found_crash(record)
+        _alert_found_crash(record, settings)
 
 
-def _alert_found_crash(record: RunRecord) -> None:
+def _alert_found_crash(record: RunRecord, settings: Settings) -> None:
     """The alert a killed run could not send, sent by the run that found it."""
     from jlac.ops import alerts
 
     alerts.send(alerts.build_payload(
         flow_run_id=record.flow_run_id or "unknown", flow_run_name=f"run {record.run_id}", state="crashed",
         message=record.error or "", run=record.summary(),
-        ui_url=alerts.ui_url(record.flow_run_id) if record.flow_run_id else None))
+        ui_url=alerts.ui_url(record.flow_run_id) if record.flow_run_id else None), warehouse=settings.warehouse)
 
 
 def _started_later(lines: list[dict], started) -> bool:
@@ -676,7 +676,8 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
             stops.check(noted)  # at each stage's end: a stop the stage swallowed ends the run there
             if the_plan.mode == "unchanged":
                 # hooks that failed for the published warehouse (a serving database down) get another go
-                record.hooks = [o.__dict__ for o in catch_up_task(settings, record, alert=_hook_failure_alert(record))]
+                record.hooks = [o.__dict__ for o in catch_up_task(settings, record,
+                                                                  alert=_hook_failure_alert(record, settings))]
                 stops.check(noted)
                 if figures.drawn_by_other_code(settings.output):
                     log.info("the charts in %s were drawn by another version of jlac: drawn again from the published "
@@ -764,7 +765,8 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
                     _move_outputs(staged_output, settings.output)
                 except OSError as move_error:
                     raise _outputs_not_moved(settings, record, staged_output, move_error) from move_error
-                record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=_hook_failure_alert(record))]
+                alert = _hook_failure_alert(record, settings)
+                record.hooks = [o.__dict__ for o in after_publish_task(ctx, alert=alert)]
             stops.check(noted)  # published, then stopped: recorded as interrupted after publishing
             ledger.append(settings.run_ledger, record)
             recorded = True

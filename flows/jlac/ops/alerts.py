@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -96,14 +97,34 @@ def build_payload(*, flow_run_id: str, flow_run_name: str, state: str, message: 
     }
 
 
-def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0) -> bool:
+def _warehouse_of(given: Path | str | None) -> str | None:
+    """The warehouse an alert is about: given, or the environment's (``JLAC_WAREHOUSE``), absolute."""
+    if given is None:
+        try:
+            given = get_settings().warehouse
+        except Exception:  # noqa: BLE001 - a bad setting must not stop the alert that may be about it
+            return None
+    return os.path.abspath(given)
+
+
+def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0, *,
+         warehouse: Path | str | None = None) -> bool:
     """POST the payload; True when the receiver answered 2xx.
+
+    Every alert names the warehouse it is about (``warehouse``, else ``JLAC_WAREHOUSE``'s): in its ``warehouse``
+    field and a last line of its text. Two homes (prod and staging) alerting one team webhook sent alerts no receiver
+    could tell apart (found by a QA pass).
 
     Never raises: an unreachable webhook must not turn a failed run's report into a different error,
     so the problem is logged (with the URL and the answer) and the caller carries on. ``timeout`` is the whole
     exchange's: a receiver trickling its answer held a failed refresh, its lock and its stop without end, and a
     malformed URL (``httpx.InvalidURL`` is no ``HTTPError``) raised from the flow's hooks (both found by a QA pass).
     """
+    about = payload.get("warehouse") or _warehouse_of(warehouse)
+    if about:
+        text = str(payload.get("text", ""))
+        payload = {**payload, "warehouse": about,
+                   "text": text if about in text else f"{text}\nwarehouse: {about}"}
     url = url or os.environ.get(WEBHOOK_ENV)
     if not url:
         log.warning("no %s set; alert not sent: %s", WEBHOOK_ENV, payload["text"])

@@ -28,7 +28,7 @@ def after(ctx: PublishContext) -> dict | None:
     if text is None:
         return None
     sent = alerts.send({"text": text, "state": "quarantined", "run_id": ctx.record.run_id,
-                        "quarantine": ctx.record.quarantine})
+                        "quarantine": ctx.record.quarantine}, warehouse=ctx.settings.warehouse)
     return {"alerted": sent, "rows": {s: q["rows"] for s, q in ctx.record.quarantine.items()}}
 
 

@@ -262,7 +262,8 @@ def after(ctx: PublishContext) -> dict | None:
         return None
     log.warning("%s", text)
     sent = alerts.send({"text": text, "state": "values removed", "run_id": ctx.record.run_id,
-                        "removed": [{"source": s, "values": n, "years": years} for s, n, years in rows]})
+                        "removed": [{"source": s, "values": n, "years": years} for s, n, years in rows]},
+                       warehouse=ctx.settings.warehouse)
     return {"alerted": sent, "removed": {source: n for source, n, _ in rows}}
 
 

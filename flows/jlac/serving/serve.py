@@ -119,7 +119,7 @@ def serve(warehouse: Path, config: pgcluster.ServerConfig, reader: ReaderPolicy,
                 # the alert and serve-sql's own exit status alike (QA passes)
                 code = 128 - proc.returncode if proc.returncode < 0 else proc.returncode or 1
                 log.error("PostgreSQL exited (code %s); see %s", code, cluster.log)
-                _alert_down(config, code, cluster.log)
+                _alert_down(config, code, cluster.log, warehouse)
                 return code
             now = file_identity(warehouse)
             # also when the file did not change: the copy's run id is compared with the published one (a no-op
@@ -207,7 +207,7 @@ def _failed(exc: Exception, alert: Callable[[str], None] | None) -> None:
         alert(message)
 
 
-def _alert_down(config, code, server_log) -> None:
+def _alert_down(config, code, server_log, warehouse: Path) -> None:
     """BI tools lost the endpoint: say so to JLAC_ALERT_WEBHOOK, as a failed refresh is (only the log said it, and
     `jlac status` a line below its table: found by a QA pass). systemd's Restart= brings serve-sql back; the alert
     says so, or that it ends here when run by hand."""
@@ -215,4 +215,5 @@ def _alert_down(config, code, server_log) -> None:
 
     text = (f"jlac serve-sql: PostgreSQL on {config.host}:{config.port} exited (code {code}); BI tools cannot connect "
             f"until serve-sql starts again (its service restarts it; by hand, run `jlac serve-sql`). See {server_log}")
-    alerts.send({"text": text, "state": "serving down", "run_id": None, "exit_code": code, "log": str(server_log)})
+    alerts.send({"text": text, "state": "serving down", "run_id": None, "exit_code": code, "log": str(server_log)},
+                warehouse=warehouse)
