@@ -51,7 +51,7 @@ def test_after_hook_failure_keeps_the_publish_and_is_recorded_and_alerted(settin
     from jlac.ops import alerts as alerting
 
     alerts = []
-    monkeypatch.setattr(alerting, "send", alerts.append)
+    monkeypatch.setattr(alerting, "send", lambda payload, *_, **kw: alerts.append({**payload, **kw}))
 
     def after_ok(ctx):
         assert ctx.published == settings.warehouse and ctx.published.exists()
@@ -77,6 +77,7 @@ def test_after_hook_failure_keeps_the_publish_and_is_recorded_and_alerted(settin
     assert {k: alert[k] for k in ("state", "hook", "error", "run_id", "flow_run_id", "published_run")} == {
         "state": "hook_failed", "hook": "b-down", "error": "ConnectionError: serving database down",
         "run_id": record.run_id, "flow_run_id": record.flow_run_id, "published_run": record.run_id}
+    assert alert["warehouse"] == settings.warehouse  # the home it is about (two homes, one webhook: a QA pass)
     last = json.loads(settings.run_ledger.read_text().splitlines()[-1])
     assert last["run_id"] == record.run_id and last["hooks"][1]["status"] == "failed"
 

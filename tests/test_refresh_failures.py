@@ -284,7 +284,7 @@ def test_a_refresh_turned_away_by_the_lock_is_recorded_as_skipped_and_names_the_
     from jlac.ops import alerts
 
     sent = []
-    monkeypatch.setattr(alerts, "send", sent.append)
+    monkeypatch.setattr(alerts, "send", lambda payload, *_, **kw: sent.append({**payload, **kw}))
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
                         output=tmp_path / "out")
     holder = rf"another refresh \(process {os.getpid()}\) holds .*\.refresh\.lock; wait for it to finish"
