@@ -64,8 +64,12 @@ def serve(
                             "nothing is ever scheduled): `prefect server start --host 127.0.0.1 --port 4200 &`, then "
                             "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (docs/operations.md, 1. Schedules)")
     check_prefect_api()
-    console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters}", soft_wrap=True)
-    sched.serve(spec)
+    warehouse = get_settings().warehouse
+    with _user_errors():
+        sched.check_not_another_homes(spec, warehouse)
+    console.print(f"serving {spec.name} on cron '{spec.cron}' ({spec.timezone}) with {spec.parameters} for "
+                  f"{warehouse}", soft_wrap=True)
+    sched.serve(spec, warehouse)
 
 
 def backfill(

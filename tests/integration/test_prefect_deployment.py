@@ -230,6 +230,18 @@ def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
         assert "'30 5 * * 1'" in deployment["description"] and "fetch=True" in deployment["description"]
         assert (deployment.get("global_concurrency_limit") or {}).get("limit") == 1, deployment
         assert serve.poll() is None  # still serving
+        # the home it refreshes is in the description; another home's `jlac serve` of the same name is refused, not
+        # merged into it (runs went to either home, and stopping one paused the other's schedule: a QA pass)
+        mine = os.path.abspath(prefect_env["JLAC_WAREHOUSE"])
+        assert deployment["description"].endswith(f"; warehouse: {mine}")
+        other = {**prefect_env, "JLAC_WAREHOUSE": str(tmp_path / "other" / "jlac.duckdb")}
+        refused = subprocess.run([str(Path(sys.executable).with_name("jlac")), "serve"], env=other, cwd=ROOT,
+                                 capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert (f"the Prefect server's deployment jlac-refresh/{SERVED} is served for the warehouse {mine}, not "
+                f"{tmp_path / 'other' / 'jlac.duckdb'}") in " ".join(refused.stderr.split()), refused.stderr
+        again = _api("GET", f"{api}/deployments/name/jlac-refresh/{SERVED}").json()
+        assert again["description"] == deployment["description"] and not again.get("paused")
         # a run of the served deployment runs (found by a QA pass: every one failed validating its parameters, the
         # flow sent to its process by value without the class its annotation names)
         started = _run(["deployment", "run", f"jlac-refresh/{SERVED}", "--param", "fetch=false",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from zoneinfo import available_timezones
 import yaml
 
 from jlac.config import PROJECT_ROOT
+from jlac.errors import JlacError
 
 SCHEDULE_FILE = PROJECT_ROOT / "deploy" / "schedule.yml"
 
@@ -102,8 +104,9 @@ def _check_parameters(path: Path, parameters: dict[str, Any]) -> None:
         raise ValueError(f"{path}: parameters: {'; '.join(problems)}")
 
 
-def serve(schedule: Schedule) -> None:
-    """Serve the refresh on its cron in this process (Prefect's ``flow.serve``); blocks until interrupted."""
+def serve(schedule: Schedule, warehouse: Path) -> None:
+    """Serve the refresh of ``warehouse`` on its cron in this process (Prefect's ``flow.serve``); blocks until
+    interrupted. Call ``check_not_another_homes`` first."""
     from prefect.schedules import Cron
 
     from jlac.pipeline import refresh  # its on_failure/on_crashed hooks send jlac.ops.alerts
@@ -112,7 +115,7 @@ def serve(schedule: Schedule) -> None:
         name=schedule.name,
         schedules=[Cron(schedule.cron, timezone=schedule.timezone)],
         parameters=schedule.parameters,
-        description=description(schedule),
+        description=description(schedule, warehouse),
         tags=["jlac"],
         # one refresh at a time, as deploy/prefect.yaml's concurrency_limit: a run due while another works waits
         # for it (it failed on the refresh lock and alerted 'failed': found by a QA pass)
@@ -120,8 +123,41 @@ def serve(schedule: Schedule) -> None:
     )
 
 
-def description(schedule: Schedule) -> str:
+WAREHOUSE_MARK = "; warehouse: "
+
+
+def description(schedule: Schedule, warehouse: Path) -> str:
     """The served deployment's description: its own cron and parameters (it said 'Weekly ... with fetch' whatever
-    the schedule file gave)."""
+    the schedule file gave), and the warehouse it refreshes (``served_warehouse`` reads it back)."""
     params = ", ".join(f"{k}={v!r}" for k, v in sorted(schedule.parameters.items())) or "none"
-    return f"jlac refresh on cron '{schedule.cron}' ({schedule.timezone}); parameters: {params}"
+    return (f"jlac refresh on cron '{schedule.cron}' ({schedule.timezone}); parameters: {params}"
+            f"{WAREHOUSE_MARK}{os.path.abspath(warehouse)}")
+
+
+def served_warehouse(text: str | None) -> str | None:
+    """The warehouse a served deployment's description names (None for one served by jlac before 7 December)."""
+    if not text or WAREHOUSE_MARK not in text:
+        return None
+    return text.rsplit(WAREHOUSE_MARK, 1)[1].strip() or None
+
+
+def check_not_another_homes(schedule: Schedule, warehouse: Path) -> None:
+    """Refuse to serve a deployment the Prefect server has for another warehouse. Two homes' `jlac serve` of one name
+    shared one deployment: each run went to whichever process polled first, and stopping one paused the other's
+    schedule (found by a QA pass)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            existing = client.read_deployment_by_name(f"jlac-refresh/{schedule.name}")
+        except ObjectNotFound:
+            return
+    other = served_warehouse(existing.description)
+    mine = os.path.abspath(warehouse)
+    if other is not None and other != mine:
+        raise JlacError(f"the Prefect server's deployment jlac-refresh/{schedule.name} is served for the warehouse "
+                        f"{other}, not {mine}: two homes on one server need a deployment each. Give this home's "
+                        f"schedule another name (`jlac serve --schedule FILE`, with e.g. `name: {schedule.name}-2` in "
+                        f"FILE), or remove the other's if it is gone (`prefect deployment delete "
+                        f"jlac-refresh/{schedule.name}`)")
