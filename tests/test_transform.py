@@ -886,3 +886,26 @@ def test_a_full_disk_is_named_where_it_is(tmp_path, monkeypatch):
     named = f'Could not write file "{build}.wal": No space left on device'
     assert transform._full_disk(named, build, settings).startswith(f"the disk under {build.parent} is full")
     assert transform._full_disk("Binder Error: no such column", build, settings) is None
+
+
+def test_a_dbt_home_shared_by_two_warehouse_homes_runs_one_dbt_command_at_a_time(tmp_path, caplog):
+    """Two warehouse homes with one JLAC_DBT_HOME repointed its build.duckdb link under each other: one home's dbt
+    built in the other's file and failed on its lock (found by a QA pass). A dbt command holds the dbt home across
+    processes; another process's command is waited for, and said so."""
+    home = tmp_path / "dbt"
+    home.mkdir()
+    released = tmp_path / "released"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('held', flush=True); time.sleep(1); open(sys.argv[2], 'w').close(); f.close(); time.sleep(5)",
+         str(home / transform.HOME_LOCK), str(released)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with caplog.at_level(logging.INFO, logger="jlac.transform"), transform._home_lock(home):
+            assert released.exists()  # got it only once the other process let go
+            with transform._home_lock(home):  # re-entrant in a process (the warm-up, then a command)
+                pass
+        assert "waiting for another process's dbt command in" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()

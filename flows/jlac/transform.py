@@ -98,6 +98,44 @@ def _profile(home: Path) -> Path:
     return home
 
 
+_HOME_LOCKS: dict[Path, list] = {}  # dbt home -> [open lock file, depth] while this process holds it
+HOME_LOCK = ".jlac-dbt.lock"
+
+
+@contextlib.contextmanager
+def _home_lock(home: Path):
+    """Hold the dbt home for this process's dbt commands, across processes (flock on ``home/.jlac-dbt.lock``). The
+    home's ``build.duckdb`` link names one run's build file: two warehouse homes sharing ``JLAC_DBT_HOME`` repointed
+    it under each other, and one's dbt built in the other's file ("Could not set lock on file .../a/.build/...":
+    found by a QA pass). Another process's command is waited for, and said so. Re-entrant in a process."""
+    import fcntl
+
+    with _INVOKE_LOCK:
+        held = _HOME_LOCKS.get(home)
+        if held is None:
+            home.mkdir(parents=True, exist_ok=True)
+            fh = open(home / HOME_LOCK, "a+")  # noqa: SIM115 - held across the yield, closed below
+            try:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    log.info("waiting for another process's dbt command in %s (JLAC_DBT_HOME shared by two "
+                             "warehouse homes)", home)
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+            except BaseException:
+                fh.close()
+                raise
+            held = _HOME_LOCKS[home] = [fh, 0]
+        held[1] += 1
+        try:
+            yield
+        finally:
+            held[1] -= 1
+            if held[1] == 0:
+                del _HOME_LOCKS[home]
+                held[0].close()  # releases the flock
+
+
 def _link(home: Path, build_path: Path) -> Path:
     """Point ``home/build.duckdb`` at the build file (and drop a write-ahead log a killed run left at the link)."""
     link = home / "build.duckdb"
@@ -289,7 +327,7 @@ def prepare(settings: Settings) -> threading.Thread:
     def warm() -> None:
         with contextlib.suppress(Exception):
             manifest = _manifest(home)
-            with _INVOKE_LOCK, _offline():
+            with _home_lock(home), _offline():
                 if not _STARTED.is_set():  # else a command of this process ran: what it does once is done
                     dbtRunner(manifest=manifest).invoke(_args(nothing, home))
                     _STARTED.set()
@@ -354,9 +392,9 @@ def _invoke(command: list[str], settings: Settings, build_path: Path):
 
     home = _profile(dbt_home(settings))
     manifest = _manifest(home)
-    link = _link(home, build_path)
     # dbt swallows a stop or turns it into model errors: noted, it ends the run as the stop it is (jlac.stops)
-    with stops.noting() as noted, _quiet_logging_errors():
+    with _home_lock(home), stops.noting() as noted, _quiet_logging_errors():
+        link = _link(home, build_path)
         try:
             with _INVOKE_LOCK, _offline():
                 if _in_flow_run():
