@@ -468,3 +468,16 @@ def test_every_chart_keeps_its_text_inside_the_figure(built, tmp_path, monkeypat
     assert drawn["china_lac_lending"][1].endswith("No Dialogue/BU total for 2000-2001, 2003-2014 in jlac's reviewed "
                                                   "statements.")
     assert drawn["fig2_mexico_auto_plants_2018"][1].endswith("Outline: countryinfo (Natural Earth-derived).")
+
+
+def test_legend_says_what_the_manifests_say_of_price_basis_and_redistributor():
+    """Found by a QA pass: the legend stated "constant 2009 US$" for AidData 2.x, whose SNAPSHOT.yml says the price
+    basis is not documented (mostly constant 2009: approximate), and credited GCDF 3.0's country-year sums, a
+    redistributor's aggregation (odadata), to AidData alone."""
+    from jlac.figures.fig3_costa_rica_finance import series_label
+
+    assert series_label("commitment", "aiddata-v2-donor-recipient-year", "constant-2009") == \
+        "commitments, AidData 2.x (approx. constant 2009 US$)"
+    assert series_label("commitment", "aiddata-gcdf3-country-year", "current") == \
+        "commitments, AidData GCDF 3.0, summed by odadata (current US$)"
+    assert series_label("net_disbursement", "oecd-dac2a", "current") == "net disbursements, OECD DAC2a (current US$)"

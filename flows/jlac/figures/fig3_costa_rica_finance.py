@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 DONORS = (("CHN", "China"), ("JPN", "Japan"), ("KOR", "Korea"))
 MEASURE_LABEL = {"commitment": "commitments", "net_disbursement": "net disbursements",
                  "gross_disbursement": "gross disbursements"}
+# GCDF 3.0's country-year sums are a redistributor's aggregation of AidData's projects (its SNAPSHOT.yml): said so
 SOURCE_LABEL = {"oecd-dac2a": "OECD DAC2a", "aiddata-gcdf2-projects": "AidData GCDF 2.0",
-                "aiddata-gcdf3-country-year": "AidData GCDF 3.0", "aiddata-v2-donor-recipient-year": "AidData 2.x",
+                "aiddata-gcdf3-country-year": "AidData GCDF 3.0, summed by odadata",
+                "aiddata-v2-donor-recipient-year": "AidData 2.x",
                 "mideplan-cooperation": "MIDEPLAN records", "oecd-dac2a-api": "OECD DAC2A (API)",
                 "oecd-crs-api": "OECD CRS (API)", "aiddata-gcdf3-projects": "AidData GCDF 3.0 projects"}
 # The sources figures.fig3_costa_rica_finance reads (its model's lineage, checked by tests/test_figures_absent_sources)
@@ -37,8 +39,11 @@ READS = ("figures.fig3_finance_by_donor", "figures.china_lac_lending", "figures.
 
 
 def series_label(measure: str, source: str, price_basis: str) -> str:
-    """'net disbursements, OECD DAC2a (current US$)': what a line measures, for the legend."""
+    """'net disbursements, OECD DAC2a (current US$)': what a line measures, for the legend. AidData 2.x does not
+    document its price basis (mostly constant 2009 US$, its SNAPSHOT.yml says): 'approx.', not stated as a fact."""
     basis = "current US$" if price_basis == "current" else price_basis.replace("constant-", "constant ") + " US$"
+    if source == "aiddata-v2-donor-recipient-year" and price_basis != "current":
+        basis = f"approx. {basis}"
     return f"{MEASURE_LABEL.get(measure, measure)}, {SOURCE_LABEL.get(source, source)} ({basis})"
 
 
