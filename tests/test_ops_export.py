@@ -35,6 +35,17 @@ def test_every_mart_and_figure_table_is_written_with_its_rows(warehouse, tmp_pat
     done = {e.table: e for e in export_parquet(warehouse, out)}
     assert set(done) == {"marts.fct_trade", "marts.dim_country", "marts.fct_trade_by_year",
                          "figures.fig1"}  # raw.* is not exported
+    # the provenance of the data goes with it when the warehouse has it: the files carried no license (QA pass)
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE SCHEMA meta; CREATE TABLE meta.snapshot_origins AS SELECT 'comtrade-v1' AS source, "
+                "'UN Comtrade terms of use (attribution; redistribution restricted)' AS license")
+    con.execute("CREATE TABLE meta.runs AS SELECT 1 AS run_id")
+    con.close()
+    done = {e.table: e for e in export_parquet(warehouse, out)}
+    assert set(done) == {"marts.fct_trade", "marts.dim_country", "marts.fct_trade_by_year", "figures.fig1",
+                         "meta.snapshot_origins"}  # not the run records
+    assert duckdb.connect().execute(f"SELECT license FROM '{out}/meta/snapshot_origins.parquet'").fetchall() == [
+        ("UN Comtrade terms of use (attribution; redistribution restricted)",)]
     assert duckdb.connect().execute(f"SELECT sum(n), count(*) FROM '{out}/marts/fct_trade_by_year.parquet'"
                                     ).fetchone() == (500, 5)
     con = duckdb.connect()

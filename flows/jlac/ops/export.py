@@ -1,4 +1,6 @@
-"""Export the marts and figure tables (and views) as Parquet, for BI tools that read files.
+"""Export the marts and figure tables (and views) as Parquet, for BI tools that read files, with the provenance of
+the data: ``meta/snapshots.parquet`` (every input file and its sha256) and ``meta/snapshot_origins.parquet`` (each
+snapshot's publisher, license and retrieval), so the terms of use travel with the files.
 
 Views are written with their rows: the HS-9 facts are views over raw Parquet partitions, which hold MOF's wide
 lines, not the facts' partners, months and dollars.
@@ -33,6 +35,9 @@ from jlac.warehouse import UnreadableWarehouse, open_for_reading
 log = logging.getLogger(__name__)
 
 SCHEMAS = ("marts", "figures")
+# the meta tables that say where the exported data comes from and under which terms (an export of a warehouse
+# published before 7 December has no snapshot_origins): the files carried no license (found by a QA pass)
+PROVENANCE = ("snapshots", "snapshot_origins")
 RECORD = ".jlac-export.json"  # what the exports into a folder wrote (paths relative to it)
 PARTITION_ROWS = 1_000_000  # above this, a table with a year column is split into year=YYYY folders
 YEAR_COLUMNS = ("year", "commitment_year", "period_year")
@@ -81,6 +86,9 @@ def export_parquet(warehouse: Path, outdir: Path, partition_rows: int = PARTITIO
             "AND schema_name IN ? ORDER BY 1, 2", [list(SCHEMAS), list(SCHEMAS)]).fetchall()
         if not tables:
             raise LookupError(f"{warehouse}: no tables in schemas {', '.join(SCHEMAS)}; has a refresh published?")
+        tables += con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name = 'meta' "
+            "AND table_name IN ? ORDER BY 2", [list(PROVENANCE)]).fetchall()
         previous = _recorded(outdir)
         done: list[Exported] = []
         for schema, table in tables:
