@@ -115,3 +115,34 @@ def test_an_old_site_this_user_cannot_remove_is_said(tmp_path, monkeypatch, capl
     with caplog.at_level(logging.WARNING, logger="jlac.site"):
         site._remove(old)
     assert f"could not remove {old} (files this user may not delete" in caplog.text
+
+
+def test_two_homes_sharing_one_output_folder_are_refused_naming_the_other(tmp_path):
+    """Two warehouse homes with one JLAC_OUTPUT overwrote each other's charts and site (the outputs lock is per home;
+    found by a QA pass): the second is refused before it builds, naming the first; a home moved or gone is no owner,
+    and an output folder inside the home (the default layout, a copied home) is its own."""
+    from jlac import warehouse
+
+    shared = tmp_path / "shared-out"
+    a = Settings(tmp_path / "a" / "jlac.duckdb", tmp_path / "a" / "snapshots", (), shared)
+    b = Settings(tmp_path / "b" / "jlac.duckdb", tmp_path / "b" / "snapshots", (), shared)
+    for s in (a, b):
+        s.home.mkdir(parents=True)
+    shared.mkdir()
+    with warehouse.outputs_lock(a, "jlac report"):  # a writes its outputs there: the folder names it
+        pass
+    assert (shared / warehouse.OUTPUT_OWNER).read_text(encoding="utf-8").strip() == str(a.warehouse)
+    assert warehouse.output_owner_problem(a) is None and warehouse.output_owner_problem(b) is None  # a: no file yet
+    a.warehouse.write_bytes(b"")  # a's warehouse exists: b may not write a's outputs
+    with pytest.raises(JlacError, match=rf"JLAC_OUTPUT {shared} holds the charts, CSVs and site of the warehouse "
+                                        rf"{a.warehouse} \(its \.jlac-warehouse\), not {b.warehouse}"):
+        preflight.check(b)
+    with pytest.raises(JlacError, match=r"^jlac figures: JLAC_OUTPUT"), warehouse.outputs_lock(b, "jlac figures"):
+        pass
+    # the default layout: an output folder inside the home is its own, whatever a copy of the home carried
+    inside = Settings(tmp_path / "c" / "jlac.duckdb", tmp_path / "c" / "snapshots", (), tmp_path / "c" / "output")
+    inside.output.mkdir(parents=True)
+    (inside.output / warehouse.OUTPUT_OWNER).write_text(str(a.warehouse))
+    assert warehouse.output_owner_problem(inside) is None
+    a.warehouse.unlink()  # a gone: b may take the folder over
+    assert warehouse.output_owner_problem(b) is None

@@ -80,7 +80,10 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
     # the folders of the output a refresh replaces whole: one of the user's under those names is refused now, not
     # after building (jlac.owned)
     from jlac import site, transform
+    from jlac.warehouse import output_owner_problem
 
+    if (problem := output_owner_problem(settings)) is not None:
+        raise JlacError(problem)
     transform.check_docs_folder(settings.output / transform.DOCS_DIR)
     site.check_site_folder(site.site_dir(settings))
     check_writable("the dbt folder (JLAC_DBT_HOME, unset: .dbt beside JLAC_WAREHOUSE)", dbt,

@@ -497,6 +497,38 @@ def refresh_lock(settings: Settings):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+OUTPUT_OWNER = ".jlac-warehouse"  # in JLAC_OUTPUT: the warehouse whose outputs it holds
+
+
+def output_owner_problem(settings: Settings) -> str | None:
+    """Why this home must not write ``settings.output``: another warehouse's outputs are there (its
+    ``.jlac-warehouse``), and that warehouse exists. Two homes sharing one JLAC_OUTPUT overwrote each other's charts
+    and site, their publishes not even serialised (the outputs lock is per home; found by a QA pass). An output folder
+    inside this home is its own (a copied or moved home carries its outputs), and a warehouse gone is no owner."""
+    if settings.output.resolve().is_relative_to(settings.home.resolve()):
+        return None
+    try:
+        owner = (settings.output / OUTPUT_OWNER).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    mine = os.path.abspath(settings.warehouse)
+    if not owner or owner == mine or not Path(owner).exists():
+        return None
+    return (f"JLAC_OUTPUT {settings.output} holds the charts, CSVs and site of the warehouse {owner} (its "
+            f"{OUTPUT_OWNER}), not {mine}: two homes writing one output folder overwrite each other's. Give each home "
+            f"its own JLAC_OUTPUT, or remove {settings.output / OUTPUT_OWNER} if that warehouse is no longer used")
+
+
+def _claim_outputs(settings: Settings) -> None:
+    """Name this warehouse in its output folder (``output_owner_problem`` reads it); best effort."""
+    with contextlib.suppress(OSError):
+        if settings.output.is_dir():
+            mark = settings.output / OUTPUT_OWNER
+            mine = os.path.abspath(settings.warehouse)
+            if not mark.exists() or mark.read_text(encoding="utf-8").strip() != mine:
+                mark.write_text(mine + "\n", encoding="utf-8")
+
+
 OUTPUTS_WAIT_S = 600  # a report renders every chart in well under a minute; a publish section takes seconds
 
 
@@ -543,6 +575,11 @@ def outputs_lock(settings: Settings, who: str, timeout: float = OUTPUTS_WAIT_S):
             fh.write(f"{who} (process {os.getpid()})")
             fh.flush()
         try:
+            if (problem := output_owner_problem(settings)) is not None:
+                if not who.startswith("refresh "):  # a refresh checked before building (preflight): it has published
+                    raise JlacError(f"{who}: {problem}")
+                log.warning("%s", problem)
             yield
+            _claim_outputs(settings)
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
