@@ -163,7 +163,11 @@ def test_table1_and_claims(built):
     assert claims["C05"] == (None, "source not loaded")
     c05 = rows(con, "SELECT jlac_source FROM figures.report_claims WHERE claim_id = 'C05'")[0][0]
     assert "aiddata-gcdf3-projects not loaded in this warehouse" in c05 and "gcdf2" not in c05.split(";")[-1]
-    assert claims["C26"] == (None, "source not loaded")  # the mirror has no MIDEPLAN-format snapshot
+    # the report's text gives no amount (its ~560m is the claims seed's): not the report's, whatever jlac has; the
+    # mirror has no MIDEPLAN-format snapshot, which jlac_source says
+    assert claims["C26"] == (None, "context, not stated in the report")
+    assert "mideplan-cooperation not loaded in this warehouse" in rows(
+        con, "SELECT jlac_source FROM figures.report_claims WHERE claim_id = 'C26'")[0][0]
     # a day looked up in the reviewed policy seed, which the report does not state ("during his 2018 visit")
     assert claims["C22"][1] == "looked up, not compared"
     # C01 from Figure 1 (Japan's DOTS workbook): mean 2014-2018 of exports + imports with CELAC
@@ -197,6 +201,15 @@ def test_claims_the_report_does_not_state_are_not_compared(built):
     assert more["C06"][5].endswith("; the report does not state the number (9, the claims seed's, from Dialogue-BU "
                                    "database, added as context): not compared")
     assert more["C27"][:5] == ("396", False, None, None, "context, not stated in the report")
+    # and whatever jlac has: C25's 3,932,119 (Mexico's 2017 output) and C20's day stood as the report's beside
+    # 'not derivable from open data' (QA pass)
+    unstated = dict(rows(con, "SELECT claim_id, status FROM figures.report_claims WHERE report_states = 'no'"))
+    assert unstated == dict.fromkeys(("C06", "C20", "C24", "C25", "C26", "C27"), "context, not stated in the report")
+    c25 = rows(con, "SELECT jlac_value, comparable, jlac_source FROM figures.report_claims WHERE claim_id = 'C25'")[0]
+    assert c25[:2] == (None, False) and c25[2].endswith("; the report does not state the number (3932119, the claims "
+                                                         "seed's, from INEGI RAIAVL (registro administrativo de la "
+                                                         "industria automotriz de vehiculos ligeros), added as "
+                                                         "context): not compared")
     assert "the report's text does not state the number (396, the claims seed's" in more["C27"][5]
     # a dated claim of open data with a day is not a seed's lookup: C13 (CPTPP in force 30 Dec 2018) is untouched
     assert claims["C13"][5] == "not derivable from open data"
@@ -353,9 +366,11 @@ def test_a_claim_whose_source_is_not_loaded_says_so(small_home, tmp_path):
     assert claims["C03"][0] == "source not loaded"
     assert claims["C03"][1].endswith("; oecd-dac2a not loaded in this warehouse (no snapshot, or built without it at "
                                      "--drop)")
-    assert claims["C27"][0] == "source not loaded" and "aiddata-gcdf2-projects not loaded" in claims["C27"][1]
-    # C06 reads GCDF 2.0 or 3.0 projects: neither loaded here
-    assert claims["C06"][0] == "source not loaded"
+    # C27 and C06 are the claims seed's numbers, not the report's (their status says so whatever jlac has); their
+    # source says what is not loaded. C06 reads GCDF 2.0 or 3.0 projects: neither loaded here
+    assert claims["C27"][0] == "context, not stated in the report"
+    assert "aiddata-gcdf2-projects not loaded" in claims["C27"][1]
+    assert claims["C06"][0] == "context, not stated in the report"
     assert "aiddata-gcdf2-projects or aiddata-gcdf3-projects not loaded" in claims["C06"][1]
     # imf-dots is loaded: C12 lacks 10 of the 11 members' workbooks in this small mirror, and says so as before
     assert claims["C12"][0] == "not derivable from open data"

@@ -198,13 +198,15 @@ def test_claims_rederived_from_trade(built):
     assert claims["C01"] == (pytest.approx(54.152, abs=1e-3), "differs")  # report: about US$58 bn (54.15245 by hand)
     assert claims["C02"] == (pytest.approx(3.934, abs=1e-3), "reproduced")  # report: about 4%
     assert claims["C12"] == (pytest.approx(5.406, abs=1e-3), "reproduced")  # report: CPTPP trade about US$5.3 tn
-    # China the largest partner of 4 of the 5 in 2018 as each reports to the IMF: Argentina's is Brazil (27.0 bn
-    # against China's 16.3). The claim is a count of 5, not a 'rank' with no value beside a jlac_number of 4 (QA pass)
-    assert claims["C21"] == (4, "differs")
+    # "China surpassed not only Japan but also the United States as a top trade partner for at least five LAC
+    # nations": China's exports + imports above both in all 5 in 2018 as each reports to the IMF (Argentina: China
+    # 16.3 bn, US 11.9, Japan 1.6). It was counted as "largest partner", 4 of 5 (Argentina's is Brazil, 27.0 bn) and
+    # read 'differs' for a claim that holds (QA pass); the largest partners stay in jlac_value
+    assert claims["C21"] == (5, "reproduced")
     row = con.execute("SELECT report_number, unit, difference, difference_pct, jlac_value FROM figures.report_claims "
                       "WHERE claim_id = 'C21'").fetchone()
-    assert row == (5, "countries (of the 5 named) whose largest trade partner is China", -1, -20,
-                   "ARG:BRA, BRA:CHN, CHL:CHN, PER:CHN, URY:CHN")
+    assert row == (5, "countries (of the 5 named) where China's trade exceeds both the United States' and Japan's", 0,
+                   0, "5 (largest partners: ARG:BRA, BRA:CHN, CHL:CHN, PER:CHN, URY:CHN)")
 
 
 def test_claims_looked_up_in_reviewed_seeds_say_so(built):

@@ -244,7 +244,7 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
 #   JPN                  Figure 1 and its companions: intermediate.int_japan_trade_by_region (fig1_japan_lac_trade,
 #                        fig1_japan_mof_region_trade, fig1_reconciliation), fig1_japan_totals_crosscheck,
 #                        japan_main_lac_partners(_reconciliation);
-#   ARG BRA CHL PER URY  report_claims C21 (each one's largest partner in marts.fct_trade_annual);
+#   ARG BRA CHL PER URY  report_claims C21 (China's trade against the US's and Japan's, and each one's largest partner);
 #   the 11 CPTPP members report_claims C12 (trade with the world in marts.fct_trade_annual_by_aggregate).
 # Reporters outside this list feed only marts.fct_trade_annual(_by_aggregate) and dim_country; IMF aggregate
 # reporters (World, Euro Area, ...) feed no model (int_trade_annual_unioned keeps country reporters only).

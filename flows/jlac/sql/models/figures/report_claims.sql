@@ -35,8 +35,14 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
 ), jp_lac_oda AS (
     SELECT sum(net_oda_usd) / 1e6 AS usd_m FROM {{ ref('stg_oecd_dac2a__net_oda') }}
     WHERE donor_iso3 = 'JPN' AND year = 2017 AND recipient_iso3 IN (SELECT iso3 FROM {{ ref('dim_country') }} WHERE is_celac)
-), top_partner AS (  -- C21: each country's largest partner by exports + imports in 2018, as it reports them
-    SELECT reporter_iso3, arg_max(partner_iso3, total) AS top
+), top_partner AS (  -- C21: each country's largest partner by exports + imports in 2018, as it reports them, and
+    -- whether China's trade is above both the United States' and Japan's: the report's "surpassed not only Japan but
+    -- also the United States as a top trade partner" (a count of largest partners read 4, 'differs', for a claim that
+    -- holds in all five: Argentina's largest is Brazil, China second; found by a QA pass)
+    SELECT reporter_iso3, arg_max(partner_iso3, total) AS top,
+           coalesce(max(total) FILTER (WHERE partner_iso3 = 'CHN') > max(total) FILTER (WHERE partner_iso3 = 'USA')
+                    AND max(total) FILTER (WHERE partner_iso3 = 'CHN') > max(total) FILTER (WHERE partner_iso3 = 'JPN'),
+                    false) AS china_ahead
     FROM (SELECT reporter_iso3, partner_iso3, sum(value_usd) AS total FROM {{ ref('fct_trade_annual') }}
           WHERE year = 2018 AND reporter_iso3 IN ('ARG', 'BRA', 'CHL', 'PER', 'URY') GROUP BY ALL)
     GROUP BY reporter_iso3
@@ -85,11 +91,14 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     UNION ALL SELECT 'C12', (SELECT usd_tn FROM cptpp WHERE members = 11), NULL,
            'marts.fct_trade_annual_by_aggregate: goods exports + imports with the world of the 11 CPTPP members, '
            || '2017, as each reports to the IMF (DOTS)'
-    UNION ALL SELECT 'C21', (SELECT CASE WHEN count(*) = 5 THEN count(*) FILTER (WHERE top = 'CHN') END
+    UNION ALL SELECT 'C21', (SELECT CASE WHEN count(*) = 5 THEN count(*) FILTER (WHERE china_ahead) END
                              FROM top_partner),
-           (SELECT string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) FROM top_partner),
-           'marts.fct_trade_annual: largest partner by exports + imports in 2018 as each country reports it; '
-           || 'jlac_number counts those whose largest partner is China (the report: all 5)'
+           (SELECT CAST(count(*) FILTER (WHERE china_ahead) AS VARCHAR) || ' (largest partners: '
+                   || string_agg(reporter_iso3 || ':' || top, ', ' ORDER BY reporter_iso3) || ')'
+            FROM top_partner HAVING count(*) = 5),
+           'marts.fct_trade_annual: exports + imports in 2018 as each country reports them; jlac_number counts those '
+           || 'where China''s trade exceeds both the United States'' and Japan''s (the report: at least 5); '
+           || 'jlac_value adds each one''s largest partner'
     UNION ALL SELECT 'C22', NULL, (SELECT strftime(min(announced_date), '%Y-%m-%d') FROM {{ source('seeds', 'japan_lac_policy') }}
                                    WHERE year_announced = 2018),
            'seeds.japan_lac_policy (MOFA page of the 2018 initiative)'
@@ -123,17 +132,16 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     -- from open statistics: their status says so ('matches cited source'), not 'reproduced' (C09, C22-C24 read as
     -- re-derived from open data)
     SELECT * FROM (VALUES ('C09'), ('C22'), ('C23'), ('C24')) AS t(claim_id)
-), unstated AS (  -- claims whose report_value is not the report's statement but the curator's, so a comparison with it
-    -- says nothing of the report (C22-C24 read 'matches cited source', C06 'differs' from a 9bn and C27 'reproduced' a
-    -- 396m the report's text never states; found by QA passes). Read from the claims seed: a claim marked '(context)'
-    -- is context the curator added (C06, C24), one marked '(... candidate)' a value the curator expects in a chart of
-    -- the report whose numbers its text does not give (C27); a cited, dated claim whose value is a day while its
-    -- ref_period is a year gives a day the report does not state (C22: "during his 2018 visit to Argentina"; C23:
-    -- "August 2014"). A dated claim of open data (C13) has no seed behind its report_value
-    SELECT c.claim_id,
-           CASE WHEN c.unit = 'date' THEN 'looked up, not compared' ELSE 'context, not stated in the report' END
-               AS status,
-           CASE WHEN c.unit = 'date'
+), unstated AS (  -- claims whose report_value is not the report's statement but the curator's (the claims seed's
+    -- report_states): 'no', a number or date the report's text does not give (C06, C20, C24-C27); 'not the day', a
+    -- date whose year or month it gives (C14-C16, C22, C23). A comparison with those says nothing of the report: C06
+    -- read 'differs' from a 9bn and C27 'reproduced' a 396m the text never states, C22-C24 'matches cited source',
+    -- and C25's unstated 3,932,119 stood as the report's beside 'not derivable' (found by QA passes). 'no' is said
+    -- whatever jlac has; 'not the day' only where jlac has a date to set beside it
+    SELECT c.claim_id, c.report_states,
+           CASE WHEN c.report_states = 'not the day' THEN 'looked up, not compared'
+                ELSE 'context, not stated in the report' END AS status,
+           CASE WHEN c.report_states = 'not the day'
                 THEN '; the report does not state the day (period ' || c.ref_period || '): the date is the seed''s, '
                      || 'not compared'
                 WHEN ci.claim_id IS NOT NULL
@@ -143,13 +151,12 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
                 THEN '; the report''s text does not state the number (' || c.report_value || ', the claims seed''s, '
                      || 'from ' || coalesce(c.rederive_dataset, 'its curator') || ', a value expected in a chart of '
                      || 'the report): not compared'
-                ELSE '; the report does not state the number (' || c.report_value || ', the claims seed''s, from '
+                ELSE '; the report does not state the ' || CASE WHEN c.unit = 'date' THEN 'date' ELSE 'number' END
+                     || ' (' || c.report_value || ', the claims seed''s, from '
                      || coalesce(c.rederive_dataset, 'its curator') || ', added as context): not compared' END AS why
     FROM {{ source('seeds', 'report_claims') }} AS c
     LEFT JOIN cited AS ci USING (claim_id)
-    WHERE regexp_matches(c.claim_paraphrased, '\((context|[^()]*candidate)\)')
-       OR (ci.claim_id IS NOT NULL AND c.unit = 'date' AND regexp_full_match(c.report_value, '\d{4}-\d{2}-\d{2}')
-           AND regexp_full_match(c.ref_period, '\d{4}'))
+    WHERE c.report_states = 'no' OR (c.report_states = 'not the day' AND c.unit = 'date')
 ), cited_urls AS (  -- the reviewed seed row a cited claim's value is looked up in: its URL goes with it (the claims
     -- named the publisher only, and the site gave no link: found by a QA pass)
     SELECT 'C09' AS claim_id, any_value(source_url) AS source_url FROM {{ source('seeds', 'japanese_companies_mexico') }}
@@ -173,7 +180,8 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
 -- measured otherwise, over an incomplete span, or without a jlac value (they read TRUE: a QA pass), nor those whose
 -- report value the report does not state (unstated)
 SELECT claims_out.* REPLACE (
-    CASE WHEN claims_out.status NOT IN ('reproduced', 'differs') THEN claims_out.status
+    CASE WHEN unstated.report_states = 'no' THEN unstated.status
+         WHEN claims_out.status NOT IN ('reproduced', 'differs') THEN claims_out.status
          WHEN unstated.claim_id IS NOT NULL THEN unstated.status
          WHEN cited.claim_id IS NULL THEN claims_out.status
          WHEN claims_out.status = 'reproduced' THEN 'matches cited source'
@@ -181,7 +189,9 @@ SELECT claims_out.* REPLACE (
     claims_out.status IN ('reproduced', 'differs') AND unstated.claim_id IS NULL AS comparable,
     CASE WHEN unstated.claim_id IS NULL THEN claims_out.difference END AS difference,
     CASE WHEN unstated.claim_id IS NULL THEN claims_out.difference_pct END AS difference_pct,
-    claims_out.jlac_source || CASE WHEN unstated.claim_id IS NOT NULL AND claims_out.status IN ('reproduced', 'differs')
+    claims_out.jlac_source || CASE WHEN unstated.report_states = 'no'
+                                        OR (unstated.claim_id IS NOT NULL
+                                            AND claims_out.status IN ('reproduced', 'differs'))
                                    THEN unstated.why ELSE '' END AS jlac_source),
     urls.source_url
 FROM (
@@ -192,6 +202,7 @@ SELECT
     c.report_value,
     c.unit,
     c.ref_period,
+    c.report_states,
     CASE WHEN c.unit = 'date' THEN NULL ELSE c.report_number END AS report_number,
     -- a whole number without '.0' (a count of companies read '2508.0')
     coalesce(d.jlac_text, regexp_replace(CAST(round(d.jlac_number, 3) AS VARCHAR), '\.0$', '')) AS jlac_value,
