@@ -49,6 +49,19 @@ def test_hook_posts_the_flow_run_the_failing_suite_and_the_report(ledger, httpse
     assert body["warehouse"] == str(get_settings().warehouse)
 
 
+def test_the_warehouse_line_ends_every_alert_even_one_naming_the_file(httpserver: HTTPServer, tmp_path):
+    """An alert whose text named the warehouse's file (a damaged file, its .lock) was sent without the last line a
+    receiver parses (found by a QA pass)."""
+    path = tmp_path / "jlac.duckdb"
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    for text in (f'IO Error: The file "{path}" exists, but it is not a valid DuckDB database file!',
+                 f"cannot open {path}.lock\nhttp://ui/runs/1", f"done\nwarehouse: {path}"):
+        assert alerts.send({"text": text, "state": "serving_failed"}, httpserver.url_for("/hook"), warehouse=path)
+    texts = [json.loads(request.get_data())["text"] for request, _ in httpserver.log]
+    assert [t.splitlines()[-1] for t in texts] == [f"warehouse: {path}"] * 3
+    assert texts[2] == f"done\nwarehouse: {path}"  # not twice
+
+
 def test_a_crash_before_the_ledger_was_written_still_alerts_with_the_state_message(
         ledger, httpserver: HTTPServer, monkeypatch):
     monkeypatch.setenv(alerts.WEBHOOK_ENV, httpserver.url_for("/hook"))

@@ -9,6 +9,7 @@ with one number changed fails that comparison.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -302,7 +303,9 @@ def test_text_from_the_warehouse_is_escaped(site, tmp_path):
     page.feed(html)
     assert page.scripts == 0 and page.handlers == []
     assert "<script>alert(1)</script> R&D" in page.texts  # shown as the text it is
-    assert "&lt;script&gt;" in html and 'href="https://x.example/&#34; onmouseover=&#34;x"' in html
+    # the address is the href up to its first space; the rest is text, escaped too
+    assert "&lt;script&gt;" in html and 'href="https://x.example/&#34;" rel="noreferrer">https://x.example/&#34; ' \
+        'onmouseover=&#34;x</a>' in html
 
 
 def test_work_folders_of_a_killed_site_write_are_removed_by_the_next(tmp_path):
@@ -338,3 +341,19 @@ def test_the_site_takes_only_the_charts_of_the_figures_record(site, tmp_path):
     page = write_site(dataclasses.replace(settings, output=out), settings.warehouse, charts=out)
     assets = {p.name for p in (page.parent / "assets").iterdir()}
     assert "holiday.png" not in assets and listed <= assets
+
+
+def test_a_cell_of_several_addresses_is_one_link_each(site):
+    """secondary_source_url holds ' ; '-separated addresses: the whole cell was one href, a broken link on 99 rows of
+    Figure 2 (found by a QA pass)."""
+    from jlac.site import cell_urls
+
+    assert cell_urls("https://a.example/x ; https://b.example/y (archived)") == [
+        ("https://a.example/x", "https://a.example/x"), ("https://b.example/y", "https://b.example/y (archived)")]
+    assert cell_urls("https://a.example/x ; same as above") == [("https://a.example/x", "https://a.example/x"),
+                                                                (None, "same as above")]
+    _, index = site
+    page = index.read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert not [h for h in hrefs if " " in h], [h for h in hrefs if " " in h][:3]
+    assert page.count("rel=\"noreferrer\">https://") > 50

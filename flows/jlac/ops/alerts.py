@@ -123,8 +123,9 @@ def send(payload: dict[str, Any], url: str | None = None, timeout: float = 10.0,
     about = payload.get("warehouse") or _warehouse_of(warehouse)
     if about:
         text = str(payload.get("text", ""))
+        last = f"warehouse: {about}"  # always the last line, even when the text names the file (a receiver parses it)
         payload = {**payload, "warehouse": about,
-                   "text": text if about in text else f"{text}\nwarehouse: {about}"}
+                   "text": text if text.rstrip("\n").endswith(f"\n{last}") or text == last else f"{text}\n{last}"}
     url = url or os.environ.get(WEBHOOK_ENV)
     if not url:
         log.warning("no %s set; alert not sent: %s", WEBHOOK_ENV, payload["text"])

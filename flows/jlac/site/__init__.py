@@ -157,6 +157,17 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
 
 # --- the page ------------------------------------------------------------------------------------
 
+def cell_urls(value: str) -> list[tuple[str | None, str]]:
+    """(href, text) of each part of a URL cell: one address, or several ' ; '-separated (secondary_source_url), each
+    its own link (the whole cell was one href, a broken link: found by a QA pass). A note after an address stays in
+    its text, out of its href; a part that is no address is text only."""
+    out = []
+    for part in (p.strip() for p in value.split(" ; ")):
+        href = part.split()[0] if part.startswith(("http://", "https://")) else None
+        out.append((href, part))
+    return out
+
+
 def fmt_cell(value) -> str:
     """How a cell reads on the page; the test reads the same text back."""
     if value is None:
@@ -235,6 +246,7 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
         loader=jinja2.PackageLoader("jlac.site", "templates"), autoescape=True,  # every template is HTML (.html.j2)
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = fmt_cell
+    env.filters["urls"] = cell_urls
     env.tests["number"] = _is_number
     published = revisions.published_run(con)
     run = con.execute("SELECT run_id, ended FROM meta.runs WHERE run_id = ?", [published]).fetchone() \
