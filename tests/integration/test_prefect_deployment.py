@@ -242,6 +242,17 @@ def test_jlac_serve_registers_the_schedule(prefect_env, tmp_path):
                 f"{tmp_path / 'other' / 'jlac.duckdb'}") in " ".join(refused.stderr.split()), refused.stderr
         again = _api("GET", f"{api}/deployments/name/jlac-refresh/{SERVED}").json()
         assert again["description"] == deployment["description"] and not again.get("paused")
+        # a second `jlac serve` of the same home is refused while the first serves (its runner polls): stopping it
+        # paused the first one's schedule (found by a QA pass)
+        deadline = time.monotonic() + 60
+        while not _api("GET", f"{api}/deployments/name/jlac-refresh/{SERVED}").json().get("last_polled"):
+            assert time.monotonic() < deadline, "the served deployment was never polled"
+            time.sleep(1)
+        twice = subprocess.run([str(Path(sys.executable).with_name("jlac")), "serve"], env=prefect_env, cwd=ROOT,
+                               capture_output=True, text=True, timeout=120)
+        assert twice.returncode == 1, twice.stdout + twice.stderr
+        assert f"the deployment jlac-refresh/{SERVED} is being served already" in " ".join(twice.stderr.split())
+        assert not _api("GET", f"{api}/deployments/name/jlac-refresh/{SERVED}").json().get("paused")
         # a run of the served deployment runs (found by a QA pass: every one failed validating its parameters, the
         # flow sent to its process by value without the class its annotation names)
         started = _run(["deployment", "run", f"jlac-refresh/{SERVED}", "--param", "fetch=false",

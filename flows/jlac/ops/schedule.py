@@ -6,6 +6,7 @@ import inspect
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
@@ -124,6 +125,9 @@ def serve(schedule: Schedule, warehouse: Path) -> None:
 
 
 WAREHOUSE_MARK = "; warehouse: "
+# a served deployment's runner polls the server every 10 s (Prefect's runner default): polled within this many seconds
+# and not paused (a clean stop pauses it), another `jlac serve` is serving it
+SERVED_LIVE_S = 30
 
 
 def description(schedule: Schedule, warehouse: Path) -> str:
@@ -155,6 +159,15 @@ def check_not_another_homes(schedule: Schedule, warehouse: Path) -> None:
             return
     other = served_warehouse(existing.description)
     mine = os.path.abspath(warehouse)
+    polled = existing.last_polled
+    age = (datetime.now(UTC) - polled).total_seconds() if polled is not None else None
+    if (other is None or other == mine) and not existing.paused and age is not None and age < SERVED_LIVE_S:
+        # a second `jlac serve` of the same home served beside the first, and stopping it paused the first one's
+        # schedule, its refreshes silently off (found by a QA pass)
+        raise JlacError(f"the deployment jlac-refresh/{schedule.name} is being served already (its runner polled "
+                        f"{age:.0f} s ago): one `jlac serve` per deployment is enough, and stopping a second one "
+                        f"would pause the first one's schedule. If that process is gone, start again in "
+                        f"{SERVED_LIVE_S} s")
     if other is not None and other != mine:
         raise JlacError(f"the Prefect server's deployment jlac-refresh/{schedule.name} is served for the warehouse "
                         f"{other}, not {mine}: two homes on one server need a deployment each. Give this home's "
