@@ -198,10 +198,15 @@ def test_figure_1_credits_the_sources_of_its_bars_by_year():
     assert fig1.bar_sources(dots) == "Source: IMF Direction of Trade Statistics (Japan's reports)"
     mixed = pd.DataFrame({"year": [2019, 2020, 2021, 2022], "sources": ["imf-dots", "imf-dots", "imf-imts",
                                                                         "comtrade-v1,imf-imts"]})
-    assert fig1.bar_sources(mixed) == ("Sources: IMF DOTS 2019-2020, IMF IMTS 2021-2022, UN Comtrade 2022 (Japan's "
+    assert fig1.bar_sources(mixed) == ("Sources: IMF DOTS 2019-2020; IMF IMTS 2021-2022; UN Comtrade 2022 (Japan's "
                                        "reports)")
     assert fig1.footnote(pd.DataFrame({"year": [], "sources": []}), True, mixed).startswith(
-        "Sources: IMF DOTS 2019-2020, IMF IMTS 2021-2022, UN Comtrade 2022 (Japan's reports), via jlac. LAC = 33")
+        "Sources: IMF DOTS 2019-2020; IMF IMTS 2021-2022; UN Comtrade 2022 (Japan's reports), via jlac. LAC = 33")
+    # years with gaps stay readable beside several sources; one source other than DOTS is "Source"
+    gaps = pd.DataFrame({"year": [2019, 2020, 2021, 2022], "sources": ["imf-dots", "imf-imts", "imf-dots", "imf-imts"]})
+    assert fig1.bar_sources(gaps) == "Sources: IMF DOTS 2019, 2021; IMF IMTS 2020, 2022 (Japan's reports)"
+    assert fig1.bar_sources(pd.DataFrame({"year": [2021], "sources": ["imf-imts"]})) == \
+        "Source: IMF IMTS 2021 (Japan's reports)"
     by_id = {s.id: s for s in SECTIONS}
     page = {"section": by_id["figure-1"], "charts": [{"file": "y.svg"}], "provenance": {},
             "tables": [{"spec": TableSpec("figures.fig1_japan_lac_trade", ""),

@@ -130,7 +130,7 @@ def source_names(sources) -> str:
 def bar_sources(bars) -> str:
     """The bars' sources from their rows' ``sources`` (figures.fig1_japan_lac_trade), each with its years when more
     than one: 'Source: IMF Direction of Trade Statistics (Japan's reports)' for the mirror's build, 'Sources: IMF DOTS
-    1995-2020, IMF IMTS 2021 (Japan's reports)' once a later year comes from another (the footnote named DOTS alone
+    1995-2020; IMF IMTS 2021 (Japan's reports)' once a later year comes from another (the footnote named DOTS alone
     for IMTS years: found by a QA pass)."""
     years: dict[str, list[int]] = {}
     for year, cell in zip(bars["year"], bars["sources"], strict=True):
@@ -140,7 +140,8 @@ def bar_sources(bars) -> str:
     if set(years) <= {"imf-dots"}:
         return "Source: IMF Direction of Trade Statistics (Japan's reports)"
     spans = sorted((min(y), f"{SOURCE_NAMES.get(src, src)} {year_spans(y)}") for src, y in years.items())
-    return f"Sources: {', '.join(text for _, text in spans)} (Japan's reports)"
+    # ';' between sources: their years are ','-separated when not consecutive
+    return f"Source{'s' if len(spans) > 1 else ''}: {'; '.join(text for _, text in spans)} (Japan's reports)"
 
 
 def footnote(three, mof_loaded: bool, bars) -> str:
