@@ -234,9 +234,8 @@ def test_a_claim_measured_otherwise_is_shown_not_compared(built):
     row = con.execute("SELECT jlac_number, comparable, difference, difference_pct, status FROM figures.report_claims "
                       "WHERE claim_id = 'C03'").fetchone()
     assert row == (pytest.approx(-361.98, abs=0.01), False, None, None, "other measure")
-    # not comparable: C03, the 16 claims jlac has no value for (14 not derivable, 2 sources not in the mirror), those
-    # read TRUE before (a QA pass), and C06, C22-C24 and C27, whose value the report does not state; compared: C01,
-    # C02, C09, C12 and C21
+    # not comparable: C03, the claims jlac has no value for (they read TRUE before: a QA pass), and those whose value
+    # the report does not state (C06, C20, C22-C27); compared: C01, C02, C09, C12 and C21
     assert con.execute("SELECT count(*) FROM figures.report_claims WHERE NOT comparable").fetchone()[0] == 22
     assert [c for (c,) in con.execute("SELECT claim_id FROM figures.report_claims WHERE comparable ORDER BY 1"
                                       ).fetchall()] == ["C01", "C02", "C09", "C12", "C21"]
