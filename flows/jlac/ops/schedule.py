@@ -146,9 +146,10 @@ def served_warehouse(text: str | None) -> str | None:
 
 
 def check_not_another_homes(schedule: Schedule, warehouse: Path) -> None:
-    """Refuse to serve a deployment the Prefect server has for another warehouse. Two homes' `jlac serve` of one name
-    shared one deployment: each run went to whichever process polled first, and stopping one paused the other's
-    schedule (found by a QA pass)."""
+    """Refuse to serve a deployment the Prefect server has for another warehouse, or one another process serves now
+    (its runner polled within ``SERVED_LIVE_S``, not paused). Two homes' `jlac serve` of one name shared one
+    deployment: each run went to whichever process polled first, and stopping one paused the other's schedule; a
+    second serve of the same home paused the first's the same way (found by QA passes)."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
