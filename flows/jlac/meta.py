@@ -67,9 +67,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
     insert_rows(
         con, "meta.snapshots",
         [(record.run_id, s["source"], v["vintage"], v["root"], f["path"], f["sha256"], f.get("bytes"), history)
-         for s in record.snapshots
-         for v, history in ((s, False), *((o, True) for o in s.get("older", ())))
-         for f in v["files"]],
+         for s, v, history in _vintages(record) for f in v["files"]],
     )
     comments.comment_table(con, "meta.snapshots", "Every file this warehouse was built from, with its sha256: each "
                            "source's snapshot, and the earlier vintages a source reads its values from too "
@@ -87,7 +85,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
     insert_rows(
         con, "meta.snapshot_origins",
         [(record.run_id, s["source"], v["vintage"], history, *_origin_fields(v.get("origin") or {}))
-         for s in record.snapshots for v, history in ((s, False), *((o, True) for o in s.get("older", ())))],
+         for s, v, history in _vintages(record)],
     )
     comments.comment_table(
         con, "meta.snapshot_origins", "Where each snapshot of this warehouse comes from and under which terms, as its "
@@ -134,6 +132,15 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "input": "source:<name>, code or calendar_year",
         "fingerprint": "'<vintage>/<sha256>' of a source's snapshot ('none' without one), the sha256 of the code, "
                        "the year for calendar_year"})
+
+
+def _vintages(record: RunRecord):
+    """(source record, vintage record, is_history) of every vintage the build read: each source's snapshot, then the
+    earlier vintages it reads."""
+    for s in record.snapshots:
+        yield s, s, False
+        for older in s.get("older", ()):
+            yield s, older, True
 
 
 def _origin(snapshot: Snapshot) -> dict:
