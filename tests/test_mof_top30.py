@@ -371,6 +371,32 @@ def test_an_earlier_vintage_added_later_changes_the_fingerprint_and_the_rows(tmp
         loaded()
 
 
+def test_a_cached_batch_still_verifies_the_earlier_vintages_it_holds_rows_of(tmp_path):
+    """The parse verifies the earlier vintages it reads; a batch read from the cache verifies them too, so an
+    earlier vintage damaged after its batch was cached stops the source as it would without the cache (it was
+    published unnoticed). An earlier vintage with no row in the batch (newer releases cover it) is not in the way."""
+    from jlac import parse
+    from jlac.errors import SnapshotError
+    from jlac.snapshots import latest_snapshot, with_history
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out", cache=tmp_path / "cache")
+    _vintage(settings.snapshots, "2025-10-03", list(range(2020, 2025)))
+    covered = _vintage(settings.snapshots, "2026-06-01", list(range(2023, 2027)))
+    _vintage(settings.snapshots, "2027-10-05", list(range(2022, 2027)))
+    snap = with_history(latest_snapshot("mof-trade-by-country-top30", settings), settings)
+    batch = parse.parse_to_cache(settings, top30.SOURCE, snap)
+    held = duckdb.sql(f"SELECT DISTINCT vintage FROM read_parquet('{batch}') ORDER BY 1").fetchall()
+    assert held == [("2025-10-03",), ("2027-10-05",)]
+    (covered / "jp-trade-by-country-2023-2026.en.csv").write_text("broken\n", encoding="utf-8")
+    assert parse.parse_to_cache(settings, top30.SOURCE, snap) == batch  # not held: the cache is used as it is
+    needed = settings.snapshots / "mof-trade-by-country-top30" / "2025-10-03" / "jp-trade-by-country-2020-2024.en.csv"
+    needed.write_text("broken\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"(?s)also reads the earlier vintage 2025-10-03 .*damaged.*restore it.*"
+                                            r"size mismatch for jp-trade-by-country-2020-2024.en.csv"):
+        parse.parse_to_cache(settings, top30.SOURCE, snap)
+
+
 def test_parser_names_file_and_column_or_line(tmp_path):
     settings = Settings(warehouse=tmp_path / "wh.duckdb", snapshots=tmp_path / "store", mirrors=(),
                         output=tmp_path / "out")

@@ -22,7 +22,7 @@ import jlac
 from jlac import config, partitions, sealed, sqltext
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt, no_space_left
-from jlac.snapshots import Snapshot
+from jlac.snapshots import Snapshot, verify_earlier
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
     if out.exists() and not partitions.parquet_intact(out):
         log.warning("%s: cached batch %s is damaged or changed since it was written; parsed again", source.name, out)
     elif out.exists():
+        verify_history_read(settings, source, snapshot, out)
         log.info("%s: snapshot %s unchanged (cache %s); parse skipped", source.name, snapshot.id, out.name)
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +196,21 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
         os.replace(tmp, out)
     log.info("%s: parsed %s into %s", source.name, snapshot.id, out.name)
     return out
+
+
+def verify_history_read(settings: Settings, source: Source, snapshot: Snapshot, batch: Path) -> None:
+    """Verify the earlier vintages whose rows a cached batch holds, as the parse that wrote it did: a history-reading
+    parse checks them when it runs, so an earlier vintage damaged after its batch was cached went unnoticed while the
+    cache lasted, and a build without the cache then refused what one with it published (found by a QA pass). Only
+    the vintages the batch holds rows of: an earlier release newer ones cover entirely stays out of the way. The
+    record of verified files makes an unchanged vintage cost a stat per file."""
+    if not (source.reads_history and snapshot.older):
+        return
+    with duckdb.connect() as con:
+        read = {v for (v,) in con.execute("SELECT DISTINCT vintage FROM read_parquet(?)", [str(batch)]).fetchall()}
+    for earlier in snapshot.older:
+        if earlier.vintage in read:
+            verify_earlier(snapshot, earlier, lambda snap: partitions.verify(snap, settings, parse_cached=True))
 
 
 def raised_at(exc: BaseException, parser=None) -> str:

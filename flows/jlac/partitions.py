@@ -103,16 +103,17 @@ def _bytes_needed(settings: Settings, snapshot: Snapshot):
     return lambda rel: not cached
 
 
-def verify(snapshot: Snapshot, settings: Settings) -> int:
+def verify(snapshot: Snapshot, settings: Settings, *, parse_cached: bool = False) -> int:
     """Check every file against the manifest; return how many files were hashed (the rest were known unchanged and
-    their parse is cached)."""
+    their parse is cached). ``parse_cached``: the caller loads a cached parse of these files (an earlier vintage in a
+    history-reading source's batch), so a file is trusted by its stat as when its own parse is cached."""
     cache_file = settings.cache_dir / snapshot.source / "verified.json"
     try:
         known = json.loads(cache_file.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         known = {}
     problems, to_hash = [], []
-    needed = _bytes_needed(settings, snapshot)
+    needed = (lambda rel: False) if parse_cached else _bytes_needed(settings, snapshot)
     for f in snapshot.files:
         p = snapshot.path(f.path)
         if not p.is_file():

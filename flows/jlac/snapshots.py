@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -320,10 +320,11 @@ def history(snapshot: Snapshot) -> list[Snapshot]:
     return [*snapshot.older, snapshot]
 
 
-def verify_earlier(snapshot: Snapshot, earlier: Snapshot) -> None:
-    """``verify`` of an earlier vintage ``snapshot``'s parse reads, its error saying why it matters and what to do."""
+def verify_earlier(snapshot: Snapshot, earlier: Snapshot, check: Callable[[Snapshot], object] | None = None) -> None:
+    """``verify`` (or ``check``) of an earlier vintage ``snapshot``'s parse reads, its error saying why it matters and
+    what to do."""
     try:
-        verify(earlier)
+        (check or verify)(earlier)
     except SnapshotError as exc:
         raise SnapshotError(f"{snapshot.id} also reads the earlier vintage {earlier.vintage} (for the years or "
                             f"revisions newer releases no longer hold), which is damaged; restore it, or move it out "
