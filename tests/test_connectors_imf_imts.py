@@ -420,6 +420,10 @@ def test_refresh_after_fetch_records_revisions_and_a_two_partner_year_stays_out_
         (second.vintage, False, "IMF terms of use (free reuse with attribution)",
          "https://data.imf.org/en/datasets/IMF.STA:IMTS", True)]
     con.close()
+    # the report site gives the earlier vintage's own terms beside its files (it gave the newest vintage's only)
+    page = (settings.output / "site" / "index.html").read_text(encoding="utf-8")
+    assert (f"<dt>Earlier vintage {first} (read for its values)</dt><dd>License: IMF terms of use (free reuse with "
+            "attribution); retrieved 20") in page
 
     # The publisher answers with a maintenance page: the refresh builds from the vintages at hand and says so in its
     # record, the ledger, an alert, `jlac status` and the CLI's exit status (4), as a scheduled run must see it.

@@ -126,10 +126,17 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
                                              if older else file, "sha256": sha256, "bytes": size})
     # origins as the warehouse keeps them (meta.snapshot_origins): the snapshot folders may be gone or elsewhere (a
     # moved warehouse, a mirror no longer configured), and the page said "not stated in the snapshot" (QA pass)
-    origins = {}
+    origins, earlier = {}, {}
     if _has_column(con, "snapshot_origins", "manifest"):
         origins = {source: json.loads(manifest or "{}") for source, manifest in con.execute(
             "SELECT source, manifest FROM meta.snapshot_origins WHERE NOT is_history").fetchall()}
+        # an earlier vintage's own terms and retrieval: its values are published too, and a publisher's license
+        # may change between releases (the page gave only the newest vintage's)
+        for source, vintage, license_, retrieved in con.execute(
+                "SELECT source, vintage, license, retrieved_at FROM meta.snapshot_origins WHERE is_history "
+                "ORDER BY source, vintage DESC").fetchall():
+            earlier.setdefault(source, []).append({"vintage": vintage, "license": license_,
+                                                   "retrieved": retrieved or f"vintage {vintage}"})
     sources = []
     for table in sorted(raw):
         src = by_table.get(table)
@@ -143,7 +150,7 @@ def provenance(con: duckdb.DuckDBPyConnection, model_name: str, by_name: dict[st
             "url": _link(manifest.get("publisher_url") or manifest.get("url")),
             "retrieved": manifest.get("retrieved_at") or (f"vintage {row[1]}" if row else None),
             "retrieved_from": manifest.get("retrieved_from"), "license": manifest.get("license"),
-            "files": files.get(src.name, []),
+            "files": files.get(src.name, []), "earlier": earlier.get(src.name, []),
         })
     seed_rows = []
     for table in sorted(seeds):
