@@ -218,6 +218,31 @@ def test_a_site_generated_before_for_the_same_catalog_is_copied_from_the_cache(p
     assert len(list((cache / "site").iterdir())) == 2
 
 
+def test_the_docs_step_holds_the_dbt_home_until_its_files_are_copied(published, tmp_path, monkeypatch):
+    """dbt's docs step writes the target/ files the site is copied from: another warehouse home sharing the dbt home
+    (JLAC_DBT_HOME) could write its own between the step and the copy (read from the code). The manifest written for
+    the step, the step and the copy are one hold of the home."""
+    home = transform.dbt_home(published)
+    held = []
+    real_copy, real_write = shutil.copy2, transform._write_compiled_manifest
+
+    def copy(src, dst, *args, **kwargs):
+        held.append(("copy", home in transform._HOME_LOCKS))
+        return real_copy(src, dst, *args, **kwargs)
+
+    def write(at):
+        held.append(("manifest", home in transform._HOME_LOCKS))
+        return real_write(at)
+
+    build = tmp_path / "copy.duckdb"
+    shutil.copyfile(published.warehouse, build)
+    monkeypatch.setattr(transform, "_write_compiled_manifest", write)
+    monkeypatch.setattr(transform.shutil, "copy2", copy)
+    assert transform.docs(build, published, tmp_path / "site", compile=False) == tmp_path / "site" / "index.html"
+    assert held == [("manifest", True), *[("copy", True)] * len(transform.DOCS_FILES)]
+    assert home not in transform._HOME_LOCKS  # and let go after
+
+
 @pytest.mark.parametrize("name", ["it's [x] ü", "odd {{x}} {%y%} #1"])
 def test_a_build_in_a_folder_named_with_an_apostrophe(published, tmp_path, monkeypatch, name):
     """dbt-duckdb writes the attached file's path between single quotes without escaping: every build in a warehouse

@@ -291,6 +291,12 @@ def _manifest(home: Path):
 
     key = _parse_key(home)
     with _PARSE_LOCK:
+        if key in _PARSED:
+            return _PARSED[key]
+    # dbt's parse writes its partial-parse state in the home, and the marker of the project parsed: held as a
+    # command is, so that homes sharing JLAC_DBT_HOME do not write them under each other (the home lock first,
+    # always: a command holds it when it asks for the manifest)
+    with _home_lock(home), _PARSE_LOCK:
         if key not in _PARSED:
             manifest = _saved_parse(home, key)
             if manifest is None:
@@ -787,14 +793,18 @@ def docs(build_path: Path, settings: Settings, docs_dir: Path, compile: bool = T
         log.info("dbt docs: a site generated before for the same project, relations, columns and comments, copied "
                  "from %s", cache)
     else:
-        if not compile:
-            compile = not _write_compiled_manifest(dbt_home(settings))
-        res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings, build_path)
-        if not res.success:
-            raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
-        target = dbt_home(settings) / "target"
-        for name in DOCS_FILES:
-            shutil.copy2(target / name, docs_dir / name)
+        # the compiled manifest written for dbt's docs step, the step, and the copy of what it wrote, as one hold of
+        # the dbt home: another home sharing it wrote its own target/ files between them (read from the code)
+        with _home_lock(_profile(dbt_home(settings))):
+            if not compile:
+                compile = not _write_compiled_manifest(dbt_home(settings))
+            res = _invoke(["docs", "generate", "--static", *([] if compile else ["--no-compile"])], settings,
+                          build_path)
+            if not res.success:
+                raise ModelError(f"dbt docs generate failed: {res.exception or res.result}")
+            target = dbt_home(settings) / "target"
+            for name in DOCS_FILES:
+                shutil.copy2(target / name, docs_dir / name)
         _publishable(docs_dir, record["database"])
         if cache is not None:
             output_cache.keep(cache, "site", key, docs_dir, [docs_dir / name for name in DOCS_FILES])
