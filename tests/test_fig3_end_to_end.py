@@ -286,6 +286,23 @@ def test_gcdf3_year_whose_projects_have_no_amount_is_unknown_not_zero(built):
     assert cells[2017] == (pytest.approx(20.235, abs=0.001), "reported")
 
 
+def test_gcdf3_country_year_sums_are_aiddatas_adjusted_amounts(built):
+    """Found by a QA pass: the country-year sums used AidData's unadjusted Amount, which counts a currency swap line
+    again at each yearly renewal (cow_gcdf.csv 160,2019: oof_amt 22,467,200,000 against oof_adj 1,196,600,000;
+    115,2018 Suriname: oof_amt 156,991,618 against oof_adj 0). fct_dev_finance takes the adjusted sums; the face
+    amounts stay beside them in staging. Costa Rica's rows have both equal (Figure 3 above does not move)."""
+    con, _ = built
+    got = dict(((r, y, c), v) for r, y, c, v in rows(
+        con, "SELECT recipient_iso3, year, instrument, amount_usd FROM marts.fct_dev_finance WHERE source = "
+        "'aiddata-gcdf3-country-year' AND recipient_iso3 IN ('ARG', 'SUR') AND year IN (2018, 2019)"))
+    assert got[("ARG", 2019, "oof_like")] == pytest.approx(1_196_596_312.06, rel=1e-6)
+    assert ("SUR", 2018, "oof_like") not in got  # adjusted to 0: no commitment row
+    assert got[("SUR", 2018, "oda_like")] == pytest.approx(12.9e6, rel=0.01)
+    face = rows(con, "SELECT face_amount_usd_2021 FROM staging.stg_aiddata_gcdf3_country_year__commitments WHERE "
+                "recipient_iso3 = 'ARG' AND year = 2019 AND flow_class = 'oof_like'")
+    assert face == [(pytest.approx(22_467_200_000, rel=1e-3),)]
+
+
 def test_a_gcdf2_year_of_grants_only_has_no_loans_not_an_unknown_amount(built):
     """Found by a QA pass: GCDF 2.0 splits instruments (Flow Type), yet a Costa Rica year whose projects are all grants
     had loans_usd_m NULL, 'no instrument split' by the column's own description. AidData_excerpt_aggregates_all_years:

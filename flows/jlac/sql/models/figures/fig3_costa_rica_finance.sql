@@ -22,11 +22,12 @@ WITH donors AS (
     -- GCDF 3.0's country-year file has a row only for a year with projects (Costa Rica: 2007-2021, none before);
     -- a row whose sums are all 0 is a year whose projects state no amount (2016: GCDF 2.0's one project that year,
     -- AVIC's grant, has none), not a year without finance. 1 marks the year; no project count exists at this grain.
+    -- The face amounts: a year AidData's adjustment brings to 0 (a swap renewal only) has an amount, and it is 0.
     SELECT 'aiddata-gcdf3-country-year', year, 1
     FROM {{ ref('stg_aiddata_gcdf3_country_year__commitments') }}
     WHERE recipient_iso3 = 'CRI'
     GROUP BY year
-    HAVING sum(amount_usd_2021) = 0
+    HAVING sum(face_amount_usd_2021) = 0
 ), source_years AS (
     -- The years each source has at all (any donor, any recipient). A year inside a series' span that its source lacks
     -- (a DAC2a release without its 2012 file) is unknown, not 0: it was drawn as 0.0 'none recorded' (QA pass). A
