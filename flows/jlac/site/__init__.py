@@ -16,6 +16,7 @@ import fnmatch
 import json
 import logging
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from importlib import resources
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import jinja2
+import markupsafe
 import yaml
 
 from jlac import owned, revisions, transform, warehouse
@@ -175,6 +177,22 @@ def cell_urls(value: str) -> list[tuple[str | None, str]]:
     return out
 
 
+# Japanese script (kana, CJK ideographs and their punctuation and full-width forms): Table 1 quotes the Japanese
+# names of the policies, which a screen reader read out with its English voice (found by a QA pass)
+_JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+def marked_languages(text: str) -> markupsafe.Markup:
+    """``text`` escaped for HTML, each run of Japanese script in ``<span lang="ja">``."""
+    out, at = [], 0
+    for m in _JAPANESE.finditer(text):
+        out += [markupsafe.escape(text[at:m.start()]), markupsafe.Markup('<span lang="ja">'),
+                markupsafe.escape(m.group()), markupsafe.Markup("</span>")]
+        at = m.end()
+    out.append(markupsafe.escape(text[at:]))
+    return markupsafe.Markup("").join(out)
+
+
 def fmt_cell(value) -> str:
     """How a cell reads on the page; the test reads the same text back."""
     if value is None:
@@ -202,7 +220,8 @@ def _charts(section: Section, assets: Path) -> list[dict]:
         if hits:
             name = hits[-1]  # the latest year for patterns such as fig2_..._2*.svg
             stem = name.rsplit(".", 1)[0]
-            out.append({"file": name, "alt": alt, "png": f"{stem}.png" if f"{stem}.png" in names else None,
+            out.append({"file": name, "alt": alt, "description": None,
+                        "png": f"{stem}.png" if f"{stem}.png" in names else None,
                         "csv": f"{stem}.csv" if f"{stem}.csv" in names else None})
     return out
 
@@ -245,6 +264,9 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
             "reconciliation": [read_table(con, t) for t in section.reconciliation],
             "provenance": provenance(con, section.tables[0].table, by_name),
         })
+        if section.chart_text is not None:  # what each chart shows, from the rows just read
+            for chart in sections[-1]["charts"]:
+                chart["description"] = section.chart_text(sections[-1], chart["file"])
     try:
         changes = revisions.read(con)
     except LookupError:
@@ -254,6 +276,7 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["fmt"] = fmt_cell
     env.filters["urls"] = cell_urls
+    env.filters["lang"] = marked_languages
     env.tests["number"] = _is_number
     published = revisions.published_run(con)
     run = con.execute("SELECT run_id, ended FROM meta.runs WHERE run_id = ?", [published]).fetchone() \

@@ -12,6 +12,7 @@ read into the section's provenance).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,6 +49,9 @@ class Section:
     reconciliation: tuple[TableSpec, ...] = ()
     # (this section's page data, every section's by id) -> (title, caption) written from the data; None: as above
     describe: Callable[[dict, dict[str, dict]], tuple[str, str]] | None = None
+    # (this section's page data, chart file) -> what the chart shows, from its data: the image's text alternative
+    # (a screen reader heard the chart's fixed label, which the caption under it then repeated: found by a QA pass)
+    chart_text: Callable[[dict, str], str] | None = None
 
     def text(self, page: dict, pages: list[dict]) -> dict:
         """Title, caption and notes as the page shows them. ``page``: this section as jlac.site.render_page reads it
@@ -183,9 +187,73 @@ def _figure_1_partners(page: dict, pages: dict[str, dict]) -> tuple[str, str]:
     return title, caption
 
 
+def _num(value: float | None) -> str:
+    return "no value" if value is None else f"{value:,.1f}"
+
+
+def _fig1_chart(page: dict, file: str) -> str:
+    data = [r for r in rows(page, "figures.fig1_japan_lac_trade") if r["year"] is not None]
+    if not data:
+        return "Figure 1 chart: no year of Japan's trade with the CELAC states in this build."
+    first, last = min(data, key=lambda r: r["year"]), max(data, key=lambda r: r["year"])
+    top = max((r for r in data if r["exports_usd_bn"] is not None), key=lambda r: r["exports_usd_bn"], default=None)
+    text = (f"Bar chart of Japan's exports to and imports from the 33 CELAC states by year, {first['year']} to "
+            f"{last['year']}, US$ billions. Exports {_num(first['exports_usd_bn'])} in {first['year']}, "
+            f"{_num(last['exports_usd_bn'])} in {last['year']}; imports {_num(first['imports_usd_bn'])} and "
+            f"{_num(last['imports_usd_bn'])}.")
+    if top is not None:
+        text += f" Exports peak at {_num(top['exports_usd_bn'])} in {top['year']}."
+    return text + " Every value is in the data table below."
+
+
+def _partners_chart(page: dict, file: str) -> str:
+    data = [r for r in rows(page, "figures.japan_main_lac_partners") if r["year"] is not None]
+    if not data:
+        return "Chart of Japan's trade with Mexico, Brazil and Chile: no rows in this build."
+    last = max(r["year"] for r in data)
+    parts = []
+    for partner in sorted({r["partner_iso3"] for r in data}):
+        got = {r["flow"]: r for r in data if r["partner_iso3"] == partner and r["year"] == last}
+        if got:
+            parts.append(f"{partner} exports ¥{_num((got.get('export') or {}).get('value_jpy_bn'))} bn, imports "
+                         f"¥{_num((got.get('import') or {}).get('value_jpy_bn'))} bn")
+    provisional = " (provisional)" if any(r["is_provisional"] for r in data if r["year"] == last) else ""
+    return (f"Line charts of Japan's exports to and imports from Mexico, Brazil and Chile by year, "
+            f"{min(r['year'] for r in data)} to {last}, in US dollars (above) and yen (below). In {last}"
+            f"{provisional}: {'; '.join(parts)}. Every value is in the data table below.")
+
+
+def _fig2_chart(page: dict, file: str) -> str:
+    year = int(m.group(1)) if (m := re.search(r"_(\d{4})\.", file)) else None
+    data = [r for r in rows(page, "figures.fig2_mexico_auto_plants") if r["as_of_year"] == year]
+    counts: dict[str, int] = {}
+    for r in data:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    companies = sorted({r["company"] for r in data if r["status"] == "operating"})
+    said = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no plant"
+    return (f"Map of Mexico with the plants of Japanese automakers as of {year}: {said}"
+            + (f"; operating: {', '.join(companies)}" if companies else "") + ". Each plant is a row of the table "
+            "below, with its state and municipality.")
+
+
+def _fig3_chart(page: dict, file: str) -> str:
+    data = [r for r in rows(page, "figures.fig3_costa_rica_finance") if r["amount_usd_m"] is not None]
+    if not data:
+        return "Figure 3 chart: no finance to Costa Rica in this build."
+    parts = []
+    for donor in sorted({r["donor"] for r in data}):
+        mine = [r for r in data if r["donor"] == donor]
+        top = max(mine, key=lambda r: r["amount_usd_m"])
+        parts.append(f"{donor}, {min(r['year'] for r in mine)} to {max(r['year'] for r in mine)}, largest "
+                     f"{_num(top['amount_usd_m'])} ({top['measure'].replace('_', ' ')}, {top['year']})")
+    return ("Charts of finance to Costa Rica by year, one panel per donor, US$ millions, each series one measure and "
+            f"source: {'; '.join(parts)}. Every value is in the data table below.")
+
+
 SECTIONS = (
     Section(
         id="figure-1",
+        chart_text=_fig1_chart,
         title="Figure 1 — Japanese trade with Latin America and the Caribbean",
         report_caption="Figure 1: Japanese trade with LAC, 1995-2018 (US$ billions). Source: Trade Statistics of "
         "Japan, Ministry of Finance.",
@@ -203,6 +271,7 @@ SECTIONS = (
     ),
     Section(
         id="figure-1-partners",
+        chart_text=_partners_chart,
         title="Figure 1 carried forward — Mexico, Brazil and Chile, 1995 to 2025",
         report_caption="(Not in the report: Figure 1 ends in 2018 and gives LAC only.)",
         caption="Japan's exports to and imports from its three largest LAC partners: IMF Direction of Trade "
@@ -224,6 +293,7 @@ SECTIONS = (
     ),
     Section(
         id="figure-2",
+        chart_text=_fig2_chart,
         title="Figure 2 — Japanese automobile manufacturers in Mexico, 2018 and now",
         report_caption="Figure 2: Japanese automobile manufacturers in Mexico. Source: JETRO, 2018.",
         caption="Plants of Japanese automakers in Mexico as of 2018 (the report's view) and as of the latest year: "
@@ -238,6 +308,7 @@ SECTIONS = (
     ),
     Section(
         id="figure-3",
+        chart_text=_fig3_chart,
         title="Figure 3 — Grants and development finance to Costa Rica from China, Japan and South Korea",
         report_caption="Figure 3: Grants and development finance to Costa Rica from China, Japan, and South Korea, "
         "2009-2017 (US$ millions). Source: Costa Rica MIDEPLAN data.",
