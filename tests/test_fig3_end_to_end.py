@@ -359,6 +359,14 @@ def test_a_series_has_one_colour_in_every_panel(built):
     keys = {tuple(k) for k in frame[["measure", "source", "price_basis"]].itertuples(index=False)}
     assert set(colours) == keys and len(set(colours.values())) == len(keys)  # fewer series than the palette
     assert fig3_costa_rica_finance.series_colours(frame.iloc[::-1]) == colours  # not by the rows' order
+    # told apart without colour too: within a donor's panel, no two series share both line style and marker (an
+    # accessibility pass: China's two commitment series were the same hollow circles on solid lines)
+    styles = fig3_costa_rica_finance.series_styles(frame)
+    for _, panel in frame.groupby("donor_iso3"):
+        drawn = {(styles[k], k[0] == "commitment") for k in
+                 {tuple(r) for r in panel[["measure", "source", "price_basis"]].itertuples(index=False)}}
+        assert len(drawn) == panel[["measure", "source", "price_basis"]].drop_duplicates().shape[0]
+    assert set(colours.values()) <= set(fig3_costa_rica_finance.PALETTE)  # Okabe-Ito: no red beside green
 
 
 def test_a_claim_whose_source_is_not_loaded_says_so(small_home, tmp_path):

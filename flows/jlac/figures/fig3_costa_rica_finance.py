@@ -56,19 +56,31 @@ def yearly(series):
     return amounts.reindex(range(int(amounts.index.min()), int(amounts.index.max()) + 1)).astype(float)
 
 
+# Okabe and Ito's palette, told apart with the common colour-vision deficiencies: matplotlib's default green and red
+# (Japan's and Korea's series) became one olive under deuteranopia (an accessibility pass)
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+LINE_STYLES = ("-", "--", ":", "-.")  # and a line style per series, for a reader who sees no colour at all
+
+
 def series_colours(frame) -> dict[tuple[str, str, str], str]:
     """One colour per series (measure, source, price basis) for every panel of a chart. Assigned per panel, orange
     was GCDF 3.0 commitments for China and DAC2a net disbursements for Japan and Korea (found by a QA pass)."""
     keys = sorted({tuple(k) for k in frame[["measure", "source", "price_basis"]].itertuples(index=False)})
-    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {k: palette[i % len(palette)] for i, k in enumerate(keys)}
+    return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
+
+
+def series_styles(frame) -> dict[tuple[str, str, str], str]:
+    """One line style per series, in the order of ``series_colours``: two series of a panel differ in more than
+    colour."""
+    keys = sorted({tuple(k) for k in frame[["measure", "source", "price_basis"]].itertuples(index=False)})
+    return {k: LINE_STYLES[i % len(LINE_STYLES)] for i, k in enumerate(keys)}
 
 
 def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") -> list[Path]:
     """One panel per donor, one line per series (measure x source x price basis), US$ millions; ``note`` is added to
     the footnote."""
     donors = [d for d in DONORS if d[0] in set(frame["donor_iso3"])]
-    colour = series_colours(frame)
+    colour, style = series_colours(frame), series_styles(frame)
     fig, axes = plt.subplots(1, max(len(donors), 1), figsize=(4.6 * max(len(donors), 1), 4.6), dpi=120,
                              sharex=True, squeeze=False)
     for ax, (iso3, name) in zip(axes[0], donors, strict=False):
@@ -80,14 +92,16 @@ def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") ->
             # commitments as larger hollow circles drawn over the squares: a commitment equal to a disbursement of
             # the same year (Korea 2009: 0.087 and 0.09) was hidden under it (found by a QA pass)
             commitment = measure == "commitment"
-            ax.plot(amounts.index, amounts.to_numpy(), "-o" if commitment else "-s", ms=5 if commitment else 3.5,
-                    mfc="none" if commitment else None, lw=1.4, zorder=3 if commitment else 2,
-                    color=colour[(measure, source, basis)], label=series_label(measure, source, basis))
+            key = (measure, source, basis)
+            ax.plot(amounts.index, amounts.to_numpy(), marker="o" if commitment else "s", ls=style[key],
+                    ms=5 if commitment else 3.5, mfc="none" if commitment else None, lw=1.4,
+                    zorder=3 if commitment else 2, color=colour[key], label=series_label(measure, source, basis))
         ax.axhline(0, color="#777777", lw=0.7)
         ax.set_title(name, loc="left", fontsize=11)
         ax.set_ylabel("US$ millions")
         ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(frameon=False, fontsize=6.5, loc="best")  # upper left sat on Japan's 2009-2010 points
+        # under the panel: inside it, "best" still sat on China's 2013 peak (an accessibility pass)
+        ax.legend(frameon=False, fontsize=6.5, loc="upper left", bbox_to_anchor=(0, -0.1))
     fig.suptitle(title, x=0.01, ha="left", fontsize=12)
     # wrapped to the figure's width, the axes laid out above it (one line ran off the figure: a QA pass)
     bottom = add_note(fig, "Measures are not comparable: commitments are pledged or signed amounts in the year; net "

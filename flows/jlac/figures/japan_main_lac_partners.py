@@ -18,7 +18,8 @@ import pandas as pd  # noqa: E402
 from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
 
 PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
-FLOWS = (("export", "Exports to", "#1f4e79"), ("import", "Imports from", "#c55a11"))
+# imports dashed: the two lines of a panel are told apart without their colours (an accessibility pass)
+FLOWS = (("export", "Exports to", "#1f4e79", "-"), ("import", "Imports from", "#c55a11", "--"))
 MOF_FROM = 2021
 MOF_SOURCE = "mof-trade-by-country-top30"
 SOURCE_TEXT = {"imf-dots": "IMF Direction of Trade Statistics (Japan's reports)",
@@ -53,9 +54,9 @@ def render(con, outdir: Path) -> list[Path]:
     for col, (iso3, name) in enumerate(PARTNERS):
         for row, (unit, label) in enumerate((("value_usd_bn", "US$ billions"), ("value_jpy_bn", "¥ billions"))):
             ax = axes[row][col]
-            for flow, verb, color in FLOWS:
+            for flow, verb, color, style in FLOWS:
                 part = df[(df.partner_iso3 == iso3) & (df.flow == flow) & df[unit].notna()]
-                ax.plot(part.year, part[unit], color=color, lw=1.6, label=f"{verb} {name}")
+                ax.plot(part.year, part[unit], color=color, lw=1.6, ls=style, label=f"{verb} {name}")
                 prov = part[part.is_provisional.astype(bool)]
                 ax.plot(prov.year, prov[unit], "o", mfc="white", mec=color, ms=5,
                         label="provisional (to be revised)" if flow == "import" and not prov.empty else None)
