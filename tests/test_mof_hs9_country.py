@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -509,6 +510,24 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT count(*) FILTER (WHERE is_new), count(*) "
                            "FROM raw.mof_hs9_country_partitions").fetchone() == (0, 4)
+    # by hand, as the README runs dbt (no var from jlac): every row is tested, whatever the flags of the last build
+    # say (they listed no new partition here, and a hand-run `dbt test` read no row and passed: found by a QA pass)
+    from jlac import transform
+
+    hand, profile = tmp_path / "hand.duckdb", tmp_path / "profile"
+    shutil.copyfile(path, hand)
+    profile.mkdir()
+    (profile / "profiles.yml").write_text(
+        f"jlac:\n  target: dev\n  outputs:\n    dev: {{type: duckdb, path: '{hand}', threads: 2}}\n", encoding="utf-8")
+    ran = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "test", "--project-dir", str(transform.PROJECT_DIR),
+         "--profiles-dir", str(profile), "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path / "logs"),
+         "--select", "fct_trade_commodity_monthly fct_trade_commodity_annual_hs9",
+         "--exclude", "test_name:relationships"],  # this partial build has no dim_country
+        capture_output=True, text=True, timeout=300, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    assert ran.returncode == 1 and "FAIL 1 unique_months_fct_trade_commodity_monthly" in ran.stdout, ran.stdout[-3000:]
+    assert "FAIL 1 unique_combination_fct_trade_commodity_annual_hs9" in ran.stdout and " ERROR " not in ran.stdout
     # a full build tests every partition: the old row repeated is caught too
     with pytest.raises(ModelError, match="unique_months"):
         from jlac import transform

@@ -336,6 +336,24 @@ def test_failed_dbt_test_stops_the_publish_naming_the_test(published, monkeypatc
     assert last["status"] == "failed" and "unique_combination" in last["error"]
 
 
+def test_a_trade_row_repeated_below_the_marts_fails_the_unioned_grain(published, tmp_path):
+    """The trade marts keep one row per key (source_rank = 1 of int_trade_annual_unioned), so their own grain tests
+    cannot fail: a row repeated in a source below them (MOF's top-30 file, whose staging has no grain test) was
+    resolved by an arbitrary tie-break, the doubled value published (found by a QA pass). The union's grain, per
+    source and vintage, is tested."""
+    copy = tmp_path / "b.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("INSERT INTO raw.mof_trade_by_country_top30 SELECT * REPLACE (value_jpy_thousand * 2 AS "
+                    "value_jpy_thousand, row_number + 1000 AS row_number) FROM raw.mof_trade_by_country_top30 "
+                    "WHERE partner_name = 'Mexico' AND year = 2021 AND flow = 'export'")
+    with pytest.raises(ModelError) as err:
+        transform.build(copy, published, select=transform.downstream_of(["mof_trade_by_country_top30"]))
+    assert ("unique_combination(columns=['reporter_iso3', 'partner_iso3', 'partner_aggregate', 'flow', 'year', "
+            "'source', 'vintage']) on intermediate.int_trade_annual_unioned") in str(err.value)
+    assert "partner_iso3='MEX'" in str(err.value)
+
+
 def test_a_null_key_fails_the_facts_key_test_naming_the_column(published, tmp_path):
     """A fact's keys are tested in one node (not_null_columns): a row without a year fails it, and the failing row's
     sample shows which key is missing."""
