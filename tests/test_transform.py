@@ -505,6 +505,25 @@ def test_a_partial_build_missing_a_relation_it_reads_says_to_build_everything(pu
     assert "`jlac refresh --full` builds every model again" in str(err.value)
 
 
+def test_a_test_set_to_warn_still_stops_the_publish(published, project_copy, tmp_path):
+    """A test a contributor sets to `severity: warn` flags rows as a failed one does: the build stops, saying it
+    warned. jlac read only failures, so such a test's rows would have been published (found by a QA pass)."""
+    yml = project_copy / "models" / "intermediate" / "int_trade_annual_unioned.yml"
+    text = yml.read_text(encoding="utf-8")
+    marker = "            columns: [reporter_iso3, partner_iso3, partner_aggregate, flow, year, source, vintage]\n"
+    assert marker in text
+    yml.write_text(text.replace(marker, marker + "          config:\n            severity: warn\n"), encoding="utf-8")
+    copy = tmp_path / "b.duckdb"
+    shutil.copyfile(published.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("INSERT INTO raw.mof_trade_by_country_top30 SELECT * REPLACE (row_number + 1000 AS row_number, "
+                    "value_jpy_thousand + 1 AS value_jpy_thousand) FROM raw.mof_trade_by_country_top30 "
+                    "WHERE partner_name = 'Chile' AND year = 2022 AND flow = 'import'")
+    with pytest.raises(ModelError, match=r"int_trade_annual_unioned \[.*\] warned \(severity: warn; jlac publishes "
+                                         r"nothing a test flags\): 1 failing row"):
+        transform.build(copy, published, select=transform.downstream_of(["mof_trade_by_country_top30"]))
+
+
 def test_undocumented_column_is_refused(published, project_copy, tmp_path):
     sql = project_copy / "models" / "marts" / "fct_fx_annual.sql"
     sql.write_text(sql.read_text().replace("SELECT", "SELECT 1 AS mystery,", 1))

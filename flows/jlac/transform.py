@@ -496,9 +496,12 @@ def _failures(results, build_path: Path, settings: Settings) -> list[str]:
                     if re.search(r'schema "?(raw|staging|intermediate|marts|figures|seeds|meta)"? does not exist',
                                  r.message or "") else "")
             problems.append(f"{what} failed: {r.message}{hint}")
-        elif status == "fail":
+        elif status in ("fail", "warn"):
+            # a test set to `severity: warn` still stops the publish: nothing a test flags is published, and a warning
+            # in a log nobody reads would have let it through (found by a QA pass; the project sets no warn today)
             sample = _sample(build_path, getattr(node, "compiled_code", None))
-            problems.append(f"dbt test {_test_label(node, relations)} failed: {r.failures} failing row(s)"
+            said = "failed" if status == "fail" else "warned (severity: warn; jlac publishes nothing a test flags)"
+            problems.append(f"dbt test {_test_label(node, relations)} {said}: {r.failures} failing row(s)"
                             + (f"; e.g. {sample}" if sample else ""))
     return problems
 
