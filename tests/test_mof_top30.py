@@ -27,7 +27,7 @@ from jlac import pipeline
 from jlac.cli import app
 from jlac.config import Settings
 from jlac.connectors import fetch_all
-from jlac.errors import ParseError, ValidationFailed
+from jlac.errors import ParseError, SnapshotError, ValidationFailed
 from jlac.http import HttpClient
 from jlac.snapshots import latest_snapshot, list_vintages, with_history
 from jlac.sources.mof_trade_by_country_top30 import source as top30
@@ -162,6 +162,18 @@ def world(tmp_path_factory, mirror, make_httpserver):
         write_manifest(moved, "mof-trade-by-country-top30")
         out["runs"].append(pipeline.refresh(settings, trigger="test"))
         out[5] = snapshot_of_warehouse()
+        # 6. the earlier vintage 2021 is read from, changed in place (same size): the next refresh has nothing new to
+        # parse, and it refuses (an unchanged refresh passed over it: found by a QA pass)
+        earlier = final / MOF_CSV.name
+        good = earlier.read_bytes()
+        at = good.index(b"2021,Japan,Mexico,") + len(b"2021,Japan,Mexico,")
+        earlier.write_bytes(good[:at] + (b"8" if good[at:at + 1] != b"8" else b"7") + good[at + 1:])
+        published = _digest(settings.warehouse)
+        with pytest.raises(SnapshotError) as damaged:
+            pipeline.refresh(settings, trigger="test")
+        out["damaged_earlier_error"] = str(damaged.value)
+        out["unchanged_after_damaged_earlier"] = _digest(settings.warehouse) == published
+        earlier.write_bytes(good)
     return out
 
 
@@ -309,10 +321,20 @@ def test_a_moving_window_keeps_the_year_it_drops_from_the_last_release_that_had_
     jpy_bn, _usd, source, provisional, vintage, *_ = after["partners"][(2026, "MEX", "export")]
     assert (jpy_bn, source, provisional, vintage) == (
         round((MOF_FINAL_MEX_EXPORT_2025 + 1) * 1000 / 1e9, 3), "mof-trade-by-country-top30", True, "2027-10-05")
-    # the new vintage's 300 rows and 2021's 60 of 2026-12-01; 2026-10-04 (2021-2025) is covered by the two and not read
+    # the new vintage's 300 rows and 2021's 60 of 2026-12-01; 2026-10-04 (2021-2025) is covered by the two: read and
+    # verified, none of its rows kept
     assert after["raw_rows"][0] == 360
     removed = [r for r in after["revisions"] if r[-1] == run.run_id and r[9] is None]
     assert removed == []
+
+
+def test_an_earlier_vintage_damaged_after_it_was_read_stops_the_next_refresh(world):
+    """The earlier vintage 2021's published values come from, changed in place after its parse was cached: a refresh
+    with nothing new to parse refuses it, naming it, and the published warehouse stays as it was."""
+    assert "mof-trade-by-country-top30/2027-10-05 also reads the earlier vintage 2026-12-01" in \
+        world["damaged_earlier_error"]
+    assert "checksum mismatch for jp-trade-by-country" in world["damaged_earlier_error"]
+    assert world["unchanged_after_damaged_earlier"]
 
 
 def _vintage(store, vintage, years, name=None, scale=1, damage=""):
@@ -359,9 +381,13 @@ def test_an_earlier_vintage_added_later_changes_the_fingerprint_and_the_rows(tmp
     assert parse.cache_path(settings, top30.SOURCE, second) != parse.cache_path(settings, top30.SOURCE, first)
     assert plan.inputs_of({"t": second}, "c") != plan.inputs_of({"t": first}, "c")
     assert rows[:2] == [(2020, "2025-10-03", 60), (2021, "2026-10-04", 60)]
-    # a damaged release that newer ones cover entirely (2023-2026): not read, not in the way
+    # a damaged release that newer ones cover by years (2023-2026) stops the source too: years are not partners, and
+    # one it alone still listed lost its values when it was skipped (found by a QA pass); moved out, it is not read
     bad = _vintage(settings.snapshots, "2027-06-01", list(range(2023, 2027)))
     (bad / "jp-trade-by-country-2023-2026.en.csv").write_text("broken\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match=r"also reads the earlier vintage 2027-06-01 .*restore it, or move it out"):
+        loaded()
+    shutil.rmtree(bad)
     _, again = loaded()
     assert again == rows
     # a damaged release still needed for its years (2020): stops the source naming it and what to do
@@ -371,30 +397,44 @@ def test_an_earlier_vintage_added_later_changes_the_fingerprint_and_the_rows(tmp
         loaded()
 
 
-def test_a_cached_batch_still_verifies_the_earlier_vintages_it_holds_rows_of(tmp_path):
-    """The parse verifies the earlier vintages it reads; a batch read from the cache verifies them too, so an
-    earlier vintage damaged after its batch was cached stops the source as it would without the cache (it was
-    published unnoticed). An earlier vintage with no row in the batch (newer releases cover it) is not in the way."""
+def test_a_cached_batch_verifies_the_earlier_vintages_its_parse_read_as_the_parse_does(tmp_path):
+    """The parse verifies the earlier vintages it reads; a batch read from the cache verifies the same ones (kept in
+    its metadata), so an earlier vintage damaged after its batch was cached stops the source as it does without the
+    cache. It was published unnoticed; and a damaged release newer ones covered by years was refused with the cache
+    and skipped without it, losing the values of partners only it listed (found by QA passes)."""
     from jlac import parse
     from jlac.errors import SnapshotError
     from jlac.snapshots import latest_snapshot, with_history
 
     settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
                         output=tmp_path / "out", cache=tmp_path / "cache")
-    _vintage(settings.snapshots, "2025-10-03", list(range(2020, 2025)))
+    needed = _vintage(settings.snapshots, "2025-10-03", list(range(2020, 2025)))
     covered = _vintage(settings.snapshots, "2026-06-01", list(range(2023, 2027)))
     _vintage(settings.snapshots, "2027-10-05", list(range(2022, 2027)))
     snap = with_history(latest_snapshot("mof-trade-by-country-top30", settings), settings)
     batch = parse.parse_to_cache(settings, top30.SOURCE, snap)
-    held = duckdb.sql(f"SELECT DISTINCT vintage FROM read_parquet('{batch}') ORDER BY 1").fetchall()
-    assert held == [("2025-10-03",), ("2027-10-05",)]
-    (covered / "jp-trade-by-country-2023-2026.en.csv").write_text("broken\n", encoding="utf-8")
-    assert parse.parse_to_cache(settings, top30.SOURCE, snap) == batch  # not held: the cache is used as it is
-    needed = settings.snapshots / "mof-trade-by-country-top30" / "2025-10-03" / "jp-trade-by-country-2020-2024.en.csv"
-    needed.write_text("broken\n", encoding="utf-8")
-    with pytest.raises(SnapshotError, match=r"(?s)also reads the earlier vintage 2025-10-03 .*damaged.*restore it.*"
-                                            r"size mismatch for jp-trade-by-country-2020-2024.en.csv"):
-        parse.parse_to_cache(settings, top30.SOURCE, snap)
+    assert duckdb.sql(f"SELECT DISTINCT vintage FROM read_parquet('{batch}') ORDER BY 1").fetchall() == [
+        ("2025-10-03",), ("2027-10-05",)]  # 2026-06-01 read, none of its rows kept
+    assert duckdb.sql(f"SELECT decode(value) FROM parquet_kv_metadata('{batch}') WHERE decode(key) = "
+                      f"'{parse.EARLIER_READ_KEY}'").fetchall() == [('["2026-06-01", "2025-10-03"]',)]
+    assert parse.parse_to_cache(settings, top30.SOURCE, snap) == batch  # intact: the cache is used
+    for damaged, name in ((covered, "jp-trade-by-country-2023-2026.en.csv"),
+                          (needed, "jp-trade-by-country-2020-2024.en.csv")):
+        good = (damaged / name).read_bytes()
+        (damaged / name).write_text("broken\n", encoding="utf-8")
+        said = rf"(?s)also reads the earlier vintage {damaged.name} .*restore it.*size mismatch for {name}"
+        with pytest.raises(SnapshotError, match=said):
+            parse.parse_to_cache(settings, top30.SOURCE, snap)  # from the cache
+        with pytest.raises(SnapshotError, match=said):
+            parse.parse_to_cache(settings, top30.SOURCE, snap)
+        kept = batch.read_bytes()
+        batch.unlink()
+        with pytest.raises(SnapshotError, match=said):
+            parse.parse_to_cache(settings, top30.SOURCE, snap)  # parsed again: the same answer
+        assert not batch.exists()
+        batch.write_bytes(kept)
+        (damaged / name).write_bytes(good)
+    assert parse.parse_to_cache(settings, top30.SOURCE, snap) == batch
 
 
 def test_parser_names_file_and_column_or_line(tmp_path):

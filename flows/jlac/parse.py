@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
+import json
 import logging
 import os
 import traceback
@@ -22,7 +23,7 @@ import jlac
 from jlac import config, partitions, sealed, sqltext
 from jlac.config import Settings
 from jlac.errors import UNEXPECTED, JlacError, ParseError, is_interrupt, no_space_left
-from jlac.snapshots import Snapshot, verify_earlier
+from jlac.snapshots import Snapshot, recording_earlier_reads, verify_earlier
 from jlac.sources import Source
 
 log = logging.getLogger(__name__)
@@ -198,16 +199,27 @@ def parse_to_cache(settings: Settings, source: Source, snapshot: Snapshot) -> Pa
     return out
 
 
-def verify_history_read(settings: Settings, source: Source, snapshot: Snapshot, batch: Path) -> None:
-    """Verify the earlier vintages whose rows a cached batch holds, as the parse that wrote it did: a history-reading
-    parse checks them when it runs, so an earlier vintage damaged after its batch was cached went unnoticed while the
-    cache lasted, and a build without the cache then refused what one with it published (found by a QA pass). Only
-    the vintages the batch holds rows of: an earlier release newer ones cover entirely stays out of the way. The
-    record of verified files makes an unchanged vintage cost a stat per file."""
-    if not (source.reads_history and snapshot.older):
+EARLIER_READ_KEY = "jlac_earlier_read"  # the batch's Parquet key-value metadata: the earlier vintages its parse read
+
+
+def verify_history_read(settings: Settings, source: Source, snapshot: Snapshot, batch: Path | None = None) -> None:
+    """Verify the earlier vintages a cached batch's parse read, as that parse did (the refresh's verify stage, and
+    ``parse_to_cache`` when it reuses a batch): a history-reading parse checks them when it runs, so an earlier vintage
+    damaged after its batch was cached went unnoticed while the cache lasted, and a build without the cache then
+    refused what one with it published (found by a QA pass). Exactly the vintages that parse verified (kept in the
+    batch's metadata; a batch written before has the vintages it holds rows of). Nothing when there is no intact
+    cached batch: the parse runs and verifies them itself. The record of verified files makes an unchanged vintage
+    cost a stat per file."""
+    if not (source.reads_history and snapshot.older) or source.partitioned:
+        return
+    batch = batch or cache_path(settings, source, snapshot)
+    if not batch.exists() or not partitions.parquet_intact(batch):
         return
     with duckdb.connect() as con:
-        read = {v for (v,) in con.execute("SELECT DISTINCT vintage FROM read_parquet(?)", [str(batch)]).fetchall()}
+        kept = con.execute("SELECT value FROM parquet_kv_metadata(?) WHERE decode(key) = ?",
+                           [str(batch), EARLIER_READ_KEY]).fetchone()
+        read = set(json.loads(kept[0].decode())) if kept else {v for (v,) in con.execute(
+            "SELECT DISTINCT vintage FROM read_parquet(?)", [str(batch)]).fetchall()}
     for earlier in snapshot.older:
         if earlier.vintage in read:
             verify_earlier(snapshot, earlier, lambda snap: partitions.verify(snap, settings, parse_cached=True))
@@ -234,7 +246,8 @@ def raised_at(exc: BaseException, parser=None) -> str:
 
 
 def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapshot, tmp: Path) -> None:
-    rel = source.parse(snapshot, con)
+    with recording_earlier_reads() as earlier_read:
+        rel = source.parse(snapshot, con)
     label = f"{source.name} {snapshot.id}"
     check_output_columns(source, rel.columns, label)
     con.register("parsed", rel)
@@ -262,4 +275,5 @@ def _parse_into(con: duckdb.DuckDBPyConnection, source: Source, snapshot: Snapsh
                 log.info("%s %s: %d identical repeated row(s) dropped (same %s and values as an earlier row)",
                          source.name, snapshot.id, dropped, ", ".join(key))
             select = "SELECT * EXCLUDE (_order) FROM _first ORDER BY _order"
-    con.execute(f"COPY ({select}) TO {sqltext.literal(tmp)} (FORMAT parquet)")
+    kv = f", KV_METADATA {{{EARLIER_READ_KEY}: {sqltext.literal(json.dumps(earlier_read))}}}" if earlier_read else ""
+    con.execute(f"COPY ({select}) TO {sqltext.literal(tmp)} (FORMAT parquet{kv})")

@@ -651,6 +651,9 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
                 record.failed_source = name
                 if snap is not None:
                     verify_task(snap, settings)
+                    # and the earlier vintages its cached parse read: an unchanged refresh parses nothing, so a
+                    # damaged one was left behind published values (found by a QA pass)
+                    parse.verify_history_read(settings, all_sources()[name], snap)
             record.failed_source = None
             published_inputs = plan.published_inputs(settings)
             vanished = plan.vanished(snapshots, published_inputs)

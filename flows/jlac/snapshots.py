@@ -7,6 +7,8 @@ newest vintage of a source wins unless one is pinned.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import json
@@ -320,9 +322,26 @@ def history(snapshot: Snapshot) -> list[Snapshot]:
     return [*snapshot.older, snapshot]
 
 
+# the earlier vintages a parse verified, while ``recording_earlier_reads`` records them (jlac.parse keeps them with
+# the cached batch, so that a batch read from the cache verifies exactly those again)
+_EARLIER_READ: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("jlac_earlier_read", default=None)
+
+
+@contextlib.contextmanager
+def recording_earlier_reads() -> Iterator[list[str]]:
+    """The vintages ``verify_earlier`` verifies inside the block, in a list filled as it goes."""
+    token = _EARLIER_READ.set([])
+    try:
+        yield _EARLIER_READ.get()
+    finally:
+        _EARLIER_READ.reset(token)
+
+
 def verify_earlier(snapshot: Snapshot, earlier: Snapshot, check: Callable[[Snapshot], object] | None = None) -> None:
     """``verify`` (or ``check``) of an earlier vintage ``snapshot``'s parse reads, its error saying why it matters and
     what to do."""
+    if (seen := _EARLIER_READ.get()) is not None:
+        seen.append(earlier.vintage)
     try:
         (check or verify)(earlier)
     except SnapshotError as exc:

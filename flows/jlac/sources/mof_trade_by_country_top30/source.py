@@ -19,8 +19,9 @@ lost Chile's 2022-2025 when it left the top 30: found by a QA pass). Where two r
 newer one wins. Partners are matched by country (``jlac.countries``, tag ``mof``), so a respelled name is one partner.
 
 An earlier vintage is read whole and must itself be a full grid (every partner of the file in every year and flow:
-a file cut inside a year is refused naming it); one that cannot be read (damaged, refused) is skipped with a warning
-only when every year it spans is covered by newer releases, else it stops the source.
+a file cut inside a year is refused naming it); one that cannot be read (damaged, refused) stops the source, naming
+it. It was skipped with a warning when newer releases covered every year it spans, but years are not partners: the
+partners it alone still listed (one that left the top 30) lost their values without an error (found by a QA pass).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import duckdb
 from jlac import sqltext, textfiles
 from jlac.countries import resolve
 from jlac.csvheader import check_header
-from jlac.errors import JlacError, ParseError
+from jlac.errors import ParseError
 from jlac.snapshots import Snapshot, verify_earlier
 from jlac.sources import Column, Source
 
@@ -108,12 +109,6 @@ def _parse_vintage(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> tuple[
         FROM {table}""", found
 
 
-def _name_years(snapshot: Snapshot) -> set[int] | None:
-    """The years a vintage's file name spans, None when it has not the one file or its name says none."""
-    names = [f.path for f in snapshot.files if _FILE.match(f.path)]
-    return _years_in_name(names[0]) if len(names) == 1 else None
-
-
 def _check_grid(con: duckdb.DuckDBPyConnection, select: str, earlier: Snapshot, snapshot: Snapshot) -> None:
     """An earlier vintage's file must be a full grid (every partner of the file in every year and flow), as the checks
     require of the loaded vintage: only some of its rows are kept, so a file cut inside a year would otherwise lose a
@@ -144,27 +139,16 @@ def _partner_key(con: duckdb.DuckDBPyConnection, selects: list[str]) -> str:
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """The rows of ``snapshot``, and of each earlier vintage the (partner, year, flow) no newer one lists (see the
-    module docstring), each with its vintage. An earlier vintage that cannot be read is skipped (with a warning) when
-    newer ones cover every year it spans: a damaged or refused release that a later one replaced does not hold the
-    source back."""
-    selects, covered = [], set()
+    module docstring), each with its vintage. An earlier vintage that cannot be read stops the source, naming it."""
+    selects = []
     for snap in (snapshot, *reversed(snapshot.older)):  # newest first
         earlier = snap is not snapshot
-        spans = _name_years(snap)
-        try:
-            if earlier:
-                verify_earlier(snapshot, snap)
-            select, years = _parse_vintage(snap, con)
-            if earlier:
-                _check_grid(con, select, snap, snapshot)
-        except JlacError as exc:
-            if earlier and spans is not None and spans <= covered:
-                log.warning("%s: skipped the earlier vintage %s, whose years newer releases cover: %s",
-                            snapshot.id, snap.vintage, exc)
-                continue
-            raise
+        if earlier:
+            verify_earlier(snapshot, snap)
+        select, _ = _parse_vintage(snap, con)
+        if earlier:
+            _check_grid(con, select, snap, snapshot)
         selects.append(select)
-        covered |= years
     keys = _partner_key(con, selects)
     ranked = "\nUNION ALL\n".join(f"SELECT *, {i} AS newness FROM ({sel})" for i, sel in enumerate(selects))
     # rank, not row_number: every row of the newest vintage listing a key stays (a repeat within it is the checks' to
