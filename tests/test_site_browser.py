@@ -373,10 +373,16 @@ def test_a_screen_reader_a_narrow_screen_and_paper_get_every_figure(site, browse
         first, last, exports = con.execute(
             "SELECT min(year), max(year), arg_max(exports_usd_bn, year) FROM figures.fig1_japan_lac_trade").fetchone()
     assert f"{first} to {last}" in charts[0]["alt"] and f"{exports:,.1f} in {last}" in charts[0]["alt"]
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:  # and the dotted lines it draws beside them
+        three = con.execute("SELECT max(year), sum(value_usd_bn) FILTER (WHERE flow = 'export') FROM "
+                            "figures.japan_main_lac_partners WHERE year >= 2021 AND value_usd_bn IS NOT NULL "
+                            "GROUP BY year ORDER BY year DESC LIMIT 1").fetchone()
+    assert three and f"Mexico, Brazil and Chile together (three partners, not the region), exports {three[1]:,.1f}" \
+        in charts[0]["alt"] and f"in {three[0]}." in charts[0]["alt"]
     levels = page.evaluate("() => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])")
     assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
     assert page.evaluate("() => [...document.querySelectorAll('table')].filter(t => !t.caption).length") == 0
-    japanese = page.evaluate("""() => [...document.querySelectorAll('section#table-1 td')]
+    japanese = page.evaluate("""() => [...document.querySelectorAll('section#table-1 td, section#freshness td')]
         .filter(td => /[\\u3040-\\u30ff\\u4e00-\\u9fff]/.test(td.textContent))
         .every(td => [...td.querySelectorAll('[lang=ja]')].map(s => s.textContent).join('').length > 0)""")
     assert japanese

@@ -264,9 +264,11 @@ def render_page(con: duckdb.DuckDBPyConnection, settings: Settings, assets: Path
             "reconciliation": [read_table(con, t) for t in section.reconciliation],
             "provenance": provenance(con, section.tables[0].table, by_name),
         })
-        if section.chart_text is not None:  # what each chart shows, from the rows just read
-            for chart in sections[-1]["charts"]:
-                chart["description"] = section.chart_text(sections[-1], chart["file"])
+    by_id = {p["section"].id: p for p in sections}
+    for page in sections:  # what each chart shows, from the rows read (Figure 1 draws the next section's too)
+        if page["section"].chart_text is not None:
+            for chart in page["charts"]:
+                chart["description"] = page["section"].chart_text(page, by_id, chart["file"])
     try:
         changes = revisions.read(con)
     except LookupError:

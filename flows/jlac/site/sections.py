@@ -49,9 +49,10 @@ class Section:
     reconciliation: tuple[TableSpec, ...] = ()
     # (this section's page data, every section's by id) -> (title, caption) written from the data; None: as above
     describe: Callable[[dict, dict[str, dict]], tuple[str, str]] | None = None
-    # (this section's page data, chart file) -> what the chart shows, from its data: the image's text alternative
-    # (a screen reader heard the chart's fixed label, which the caption under it then repeated: found by a QA pass)
-    chart_text: Callable[[dict, str], str] | None = None
+    # (this section's page data, every section's by id, chart file) -> what the chart shows, from its data: the
+    # image's text alternative (a screen reader heard the chart's fixed label, which the caption under it then
+    # repeated: found by a QA pass)
+    chart_text: Callable[[dict, dict[str, dict], str], str] | None = None
 
     def text(self, page: dict, pages: list[dict]) -> dict:
         """Title, caption and notes as the page shows them. ``page``: this section as jlac.site.render_page reads it
@@ -191,22 +192,36 @@ def _num(value: float | None) -> str:
     return "no value" if value is None else f"{value:,.1f}"
 
 
-def _fig1_chart(page: dict, file: str) -> str:
+def _fig1_chart(page: dict, pages: dict[str, dict], file: str) -> str:
     data = [r for r in rows(page, "figures.fig1_japan_lac_trade") if r["year"] is not None]
-    if not data:
+    partner_rows = rows(pages.get("figure-1-partners"), "figures.japan_main_lac_partners")
+    lines, _ = _three_lines(partner_rows)
+    if not data and not lines:
         return "Figure 1 chart: no year of Japan's trade with the CELAC states in this build."
-    first, last = min(data, key=lambda r: r["year"]), max(data, key=lambda r: r["year"])
-    top = max((r for r in data if r["exports_usd_bn"] is not None), key=lambda r: r["exports_usd_bn"], default=None)
-    text = (f"Bar chart of Japan's exports to and imports from the 33 CELAC states by year, {first['year']} to "
-            f"{last['year']}, US$ billions. Exports {_num(first['exports_usd_bn'])} in {first['year']}, "
-            f"{_num(last['exports_usd_bn'])} in {last['year']}; imports {_num(first['imports_usd_bn'])} and "
-            f"{_num(last['imports_usd_bn'])}.")
-    if top is not None:
-        text += f" Exports peak at {_num(top['exports_usd_bn'])} in {top['year']}."
-    return text + " Every value is in the data table below."
+    text = ""
+    if data:
+        first, last = min(data, key=lambda r: r["year"]), max(data, key=lambda r: r["year"])
+        top = max((r for r in data if r["exports_usd_bn"] is not None), key=lambda r: r["exports_usd_bn"],
+                  default=None)
+        text = (f"Bar chart of Japan's exports to and imports from the CELAC states (the partners with a value in "
+                f"each year) by year, {first['year']} to {last['year']}, US$ billions. Exports "
+                f"{_num(first['exports_usd_bn'])} in {first['year']}, {_num(last['exports_usd_bn'])} in "
+                f"{last['year']}; imports {_num(first['imports_usd_bn'])} and {_num(last['imports_usd_bn'])}.")
+        if top is not None:
+            text += f" Exports peak at {_num(top['exports_usd_bn'])} in {top['year']}."
+    if lines:
+        final = max(lines)
+
+        def total(flow: str) -> float:
+            return sum(r["value_usd_bn"] for r in partner_rows if r["year"] == final and r["flow"] == flow
+                       and r["value_usd_bn"] is not None)
+
+        text += (f" Dotted lines, {year_spans(lines)}: Mexico, Brazil and Chile together (three partners, not the "
+                 f"region), exports {_num(total('export'))} and imports {_num(total('import'))} in {final}.")
+    return text.strip() + " Every value is in the data tables below."
 
 
-def _partners_chart(page: dict, file: str) -> str:
+def _partners_chart(page: dict, pages: dict[str, dict], file: str) -> str:
     data = [r for r in rows(page, "figures.japan_main_lac_partners") if r["year"] is not None]
     if not data:
         return "Chart of Japan's trade with Mexico, Brazil and Chile: no rows in this build."
@@ -223,7 +238,7 @@ def _partners_chart(page: dict, file: str) -> str:
             f"{provisional}: {'; '.join(parts)}. Every value is in the data table below.")
 
 
-def _fig2_chart(page: dict, file: str) -> str:
+def _fig2_chart(page: dict, pages: dict[str, dict], file: str) -> str:
     year = int(m.group(1)) if (m := re.search(r"_(\d{4})\.", file)) else None
     data = [r for r in rows(page, "figures.fig2_mexico_auto_plants") if r["as_of_year"] == year]
     counts: dict[str, int] = {}
@@ -236,7 +251,7 @@ def _fig2_chart(page: dict, file: str) -> str:
             "below, with its state and municipality.")
 
 
-def _fig3_chart(page: dict, file: str) -> str:
+def _fig3_chart(page: dict, pages: dict[str, dict], file: str) -> str:
     data = [r for r in rows(page, "figures.fig3_costa_rica_finance") if r["amount_usd_m"] is not None]
     if not data:
         return "Figure 3 chart: no finance to Costa Rica in this build."
