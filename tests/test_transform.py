@@ -336,17 +336,24 @@ def test_failed_dbt_test_stops_the_publish_naming_the_test(published, monkeypatc
     assert last["status"] == "failed" and "unique_combination" in last["error"]
 
 
-def test_a_trade_row_repeated_below_the_marts_fails_the_unioned_grain(published, tmp_path):
-    """The trade marts keep one row per key (source_rank = 1 of int_trade_annual_unioned), so their own grain tests
-    cannot fail: a row repeated in a source below them (MOF's top-30 file, whose staging has no grain test) was
-    resolved by an arbitrary tie-break, the doubled value published (found by a QA pass). The union's grain, per
-    source and vintage, is tested."""
+def _top30_row_repeated(published, tmp_path, partner: str, year: int, flow: str) -> Path:
+    """A copy of the published warehouse whose raw MOF top-30 table lists one (partner, year, flow) twice, the second
+    time at twice the value, as from another line of the file: past the checks, which run before the models."""
     copy = tmp_path / "b.duckdb"
     shutil.copyfile(published.warehouse, copy)
     with duckdb.connect(str(copy)) as con:
         con.execute("INSERT INTO raw.mof_trade_by_country_top30 SELECT * REPLACE (value_jpy_thousand * 2 AS "
                     "value_jpy_thousand, row_number + 1000 AS row_number) FROM raw.mof_trade_by_country_top30 "
-                    "WHERE partner_name = 'Mexico' AND year = 2021 AND flow = 'export'")
+                    "WHERE partner_name = ? AND year = ? AND flow = ?", [partner, year, flow])
+    return copy
+
+
+def test_a_trade_row_repeated_below_the_marts_fails_the_unioned_grain(published, tmp_path):
+    """The trade marts keep one row per key (source_rank = 1 of int_trade_annual_unioned), so their own grain tests
+    cannot fail: a row repeated in a source below them (MOF's top-30 file, whose staging has no grain test) was
+    resolved by an arbitrary tie-break, the doubled value published (found by a QA pass). The union's grain, per
+    source and vintage, is tested."""
+    copy = _top30_row_repeated(published, tmp_path, "Mexico", 2021, "export")
     with pytest.raises(ModelError) as err:
         transform.build(copy, published, select=transform.downstream_of(["mof_trade_by_country_top30"]))
     assert ("unique_combination(columns=['reporter_iso3', 'partner_iso3', 'partner_aggregate', 'flow', 'year', "
@@ -513,12 +520,7 @@ def test_a_test_set_to_warn_still_stops_the_publish(published, project_copy, tmp
     marker = "            columns: [reporter_iso3, partner_iso3, partner_aggregate, flow, year, source, vintage]\n"
     assert marker in text
     yml.write_text(text.replace(marker, marker + "          config:\n            severity: warn\n"), encoding="utf-8")
-    copy = tmp_path / "b.duckdb"
-    shutil.copyfile(published.warehouse, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute("INSERT INTO raw.mof_trade_by_country_top30 SELECT * REPLACE (row_number + 1000 AS row_number, "
-                    "value_jpy_thousand + 1 AS value_jpy_thousand) FROM raw.mof_trade_by_country_top30 "
-                    "WHERE partner_name = 'Chile' AND year = 2022 AND flow = 'import'")
+    copy = _top30_row_repeated(published, tmp_path, "Chile", 2022, "import")
     with pytest.raises(ModelError, match=r"int_trade_annual_unioned \[.*\] warned \(severity: warn; jlac publishes "
                                          r"nothing a test flags\): 1 failing row"):
         transform.build(copy, published, select=transform.downstream_of(["mof_trade_by_country_top30"]))
