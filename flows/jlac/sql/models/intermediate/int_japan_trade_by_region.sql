@@ -7,9 +7,9 @@ WITH japan AS (
     WHERE reporter_iso3 = 'JPN' AND partner_iso3 IS NOT NULL AND source <> 'mof-trade-by-country-top30'
     QUALIFY row_number() OVER (PARTITION BY partner_iso3, flow, year ORDER BY source_rank) = 1
 ), regions AS (
-    SELECT 'celac' AS region, iso3 FROM {{ ref('dim_country') }} WHERE is_celac
+    SELECT 'celac' AS region, iso3 FROM {{ ref('int_countries') }} WHERE is_celac
     UNION ALL
-    SELECT 'mof_latin_america', iso3 FROM {{ ref('dim_country') }} WHERE is_mof_latin_america
+    SELECT 'mof_latin_america', iso3 FROM {{ ref('int_countries') }} WHERE is_mof_latin_america
 ), lac AS (
     SELECT
         r.region,
@@ -60,8 +60,8 @@ WITH japan AS (
         year,
         sum(value_usd) FILTER (WHERE flow = 'export') AS world_exports_usd,
         sum(value_usd) FILTER (WHERE flow = 'import') AS world_imports_usd
-    FROM {{ ref('fct_trade_annual_by_aggregate') }}
-    WHERE reporter_iso3 = 'JPN' AND partner_aggregate = 'world'
+    FROM {{ ref('int_trade_annual_unioned') }}  -- the world rows marts.fct_trade_annual_by_aggregate publishes
+    WHERE source_rank = 1 AND reporter_iso3 = 'JPN' AND partner_aggregate = 'world'
     GROUP BY year
 )
 SELECT lac.region, lac.year, lac.exports_usd, lac.imports_usd, world.world_exports_usd, world.world_imports_usd,

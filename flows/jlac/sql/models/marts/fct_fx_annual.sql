@@ -1,5 +1,3 @@
-SELECT year(month) AS year, avg(jpy_per_usd) AS jpy_per_usd, count(*) AS months, max(vintage) AS vintage
-FROM {{ ref('stg_fred_exjpus__rates') }}
-GROUP BY year(month)
-HAVING count(*) = 12
+SELECT year, jpy_per_usd, months, vintage
+FROM {{ ref('stg_fred_exjpus__annual') }}
 ORDER BY year

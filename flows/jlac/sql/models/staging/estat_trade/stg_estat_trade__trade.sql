@@ -11,7 +11,7 @@ SELECT
     r.vintage
 FROM {{ source('estat_trade', 'estat_trade') }} AS r
 JOIN {{ ref('stg_japan_customs_country_codes__countries') }} AS c ON c.estat_area_code = r.area_code
-JOIN {{ ref('fct_fx_annual') }} AS fx ON fx.year = r.year
+JOIN {{ ref('stg_fred_exjpus__annual') }} AS fx ON fx.year = r.year
 WHERE r.vintage = (SELECT max(vintage) FROM {{ source('estat_trade', 'estat_trade') }})
   AND r.time_code LIKE '____000000'  -- annual time codes (YYYY000000)
   AND r.value_jpy_thousand IS NOT NULL

@@ -23,7 +23,7 @@ SELECT
     r.vintage
 FROM {{ source('mof_trade_by_country_top30', 'mof_trade_by_country_top30') }} AS r
 JOIN {{ source('staging', 'country_name_map') }} AS m ON m.source = 'mof' AND m.name = r.partner_name
-LEFT JOIN {{ ref('fct_fx_annual') }} AS fx ON fx.year = r.year
+LEFT JOIN {{ ref('stg_fred_exjpus__annual') }} AS fx ON fx.year = r.year
 LEFT JOIN fred AS f ON f.year = r.year
 CROSS JOIN fred_latest AS l
 WHERE m.iso3 IS NOT NULL
