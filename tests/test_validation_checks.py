@@ -108,9 +108,33 @@ def test_a_failed_check_names_each_row_once_with_its_count(tmp_path):
         gx.expectations.ExpectColumnValuesToBeInSet(column="partner", value_set=["Mexico"])])
     (result,) = run_checks(path, "imf-dots", "imf-dots", "imf-dots/2022-02-02", [check], "SELECT * FROM raw.t")
     details = result.outcomes[0].details
-    assert "{'file': 'DOTS_101.xlsx', 'row_number': 226, 'partner': 'Republic of Perú'} (12 rows)" in details
+    assert "'Republic of Perú' (12 rows) at [{'file': 'DOTS_101.xlsx', 'row_number': 226}]" in details
     assert details.count("'row_number': 226") == 1
-    assert "{'file': 'DOTS_101.xlsx', 'row_number': 300, 'partner': 'Atlantis 0'}, " in details  # once: no count
+    assert "'Atlantis 0' (1 row) at [{'file': 'DOTS_101.xlsx', 'row_number': 300}], " in details  # once: no count
+    assert details.endswith(" and 3 more distinct value(s)")  # 13 values, 10 named
+
+
+def test_every_unexpected_value_is_counted_and_located_beyond_what_gx_lists(tmp_path):
+    """Found by a QA pass: GX lists 200 unexpected values and 20 rows. A workbook with two unknown names (108 and 122
+    rows) was reported with the second one's count as 92 and none of its rows: each value now has its exact count
+    and its first rows, from GX's query of the unexpected rows."""
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT 'DOTS_101.xlsx' AS file, 'Exports, FOB' AS sheet, 8 + i // 12 AS "
+                    "row_number, 'Japan' AS partner FROM range(120) r(i) UNION ALL "
+                    "SELECT 'DOTS_101.xlsx', 'Exports, FOB', 201, 'Bermudas' FROM range(108) UNION ALL "
+                    "SELECT 'DOTS_101.xlsx', 'Imports, CIF', 206 + i % 2, 'Costa Rica, Rep. of' FROM range(122) r(i)")
+    check = Check(name="partners known", index_columns=("file", "sheet", "row_number"), expectations=[
+        gx.expectations.ExpectColumnValuesToBeInSet(column="partner", value_set=["Japan"])])
+    (result,) = run_checks(path, "imf-dots", "imf-dots", "imf-dots/2022-02-02", [check], "SELECT * FROM raw.t")
+    details = result.outcomes[0].details
+    assert details.startswith("230 unexpected row(s); values 'Costa Rica, Rep. of' (122 rows) at "
+                              "[{'file': 'DOTS_101.xlsx', 'sheet': 'Imports, CIF', 'row_number': 206}, "
+                              "{'file': 'DOTS_101.xlsx', 'sheet': 'Imports, CIF', 'row_number': 207}], "
+                              "'Bermudas' (108 rows) at [{'file': 'DOTS_101.xlsx', 'sheet': 'Exports, FOB', "
+                              "'row_number': 201}]"), details
+    assert "first" not in details and "(92 rows)" not in details
 
 
 def test_a_failure_says_when_it_lists_only_the_first_rows():

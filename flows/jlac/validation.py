@@ -71,7 +71,10 @@ class SuiteResult:
         return [o for o in self.outcomes if not o.success]
 
 
-def _describe(result) -> str:
+def _describe(result, by_value: list[tuple] | None = None) -> str:
+    """What a failed expectation found: its observed value, its unexpected values with their row counts and rows.
+    ``by_value`` (from ``_values_with_rows``): every unexpected value with its exact count and first rows, which GX
+    lists only in part (200 values, 20 rows of an SQL datasource)."""
     r = result.result or {}
     parts = []
     if "observed_value" in r and r["observed_value"] is not None:
@@ -84,9 +87,16 @@ def _describe(result) -> str:
         return f" (in the first {listed:,} of {count:,} rows)" if 0 < listed < count else ""
 
     values = r.get("unexpected_list") or r.get("partial_unexpected_list") or []
+    rows = r.get("unexpected_index_list") or []
+    if by_value:
+        shown = [f"{readable(v)} ({n:,} row{'s' if n != 1 else ''}) at {distinct_rows(first, limit=3)}"
+                 + (f" and {places - len(first):,} more" if places > len(first) else "")
+                 for v, n, first, places, _ in by_value]
+        more = by_value[0][4] - len(by_value)
+        parts.append("values " + ", ".join(shown) + (f" and {more:,} more distinct value(s)" if more > 0 else ""))
+        values = rows = []
     if values:
         parts.append(f"values{of_all(len(values))} {distinct_counts(values)}")
-    rows = r.get("unexpected_index_list") or []
     if rows:
         # GX puts the checked column's value in every row; when all the rows carry the same one, it is said once
         # above with its count instead of beside every row (differing values stay beside their rows)
@@ -136,6 +146,34 @@ def distinct_rows(rows: list, limit: int = 10) -> str:
     return "[" + ", ".join(shown) + "]" + (f" and {more:,} more distinct row(s)" if more > 0 else "")
 
 
+def _values_with_rows(datasource, result, query: str, index_columns: tuple[str, ...], limit: int = 10):
+    """[(value, rows, its first 3 distinct places, its distinct places, distinct values)] of a failed column
+    expectation, most rows first, from GX's own query of its unexpected rows. GX lists them only in part (200
+    values, 20 rows): a second unknown name beyond those had a wrong count and no row named (a QA pass). None when
+    GX gives no such query or it does not run."""
+    import sqlalchemy as sa
+
+    from jlac.sqltext import ident
+
+    column = result.expectation_config.kwargs.get("column")
+    text = (result.result or {}).get("unexpected_index_query")
+    if not (column and index_columns and isinstance(text, str) and query in text):
+        return None
+    at = text.index(query)  # GX puts the batch's query after FROM as it is, without the parentheses SQL needs
+    unexpected = text[:at] + f"({query}) AS _batch" + text[at + len(query):].rstrip().rstrip(";")
+    row = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in index_columns) + ")"
+    summary = (f"SELECT {ident(column)} AS value, count(*) AS n, list_sort(list_distinct(list({row})))[1:3] AS first, "
+               f"count(DISTINCT {row}) AS places, count(*) OVER () AS n_values FROM ({unexpected}) AS _u "
+               f"GROUP BY 1 ORDER BY n DESC, value LIMIT {limit}")
+    try:
+        with datasource.get_engine().connect() as conn:
+            found = conn.execute(sa.text(summary)).fetchall()
+    except Exception as exc:  # noqa: BLE001  the message then says what GX listed, as it did
+        log.debug("unexpected values not counted: %s", exc)
+        return None
+    return [tuple(r) for r in found] or None
+
+
 def _first_rows(datasource, query: str, limit: int = 10) -> list[dict]:
     import sqlalchemy as sa
 
@@ -177,7 +215,8 @@ def run_checks(db_path: Path, suite: str, source: str, snapshot_id: str | None, 
                     expectation=r.expectation_config.type,
                     kwargs={k: v for k, v in r.expectation_config.kwargs.items() if k not in ("batch_id",)},
                     success=bool(r.success),
-                    details="" if r.success else _describe(r) + shown,
+                    details="" if r.success else _describe(r, _values_with_rows(
+                        datasource, r, check.query or default_query, check.index_columns)) + shown,
                 )
                 for r in run.results
             ]
