@@ -19,7 +19,8 @@ import pycountry
 from jlac import config
 from jlac.bulk_insert import insert_rows
 
-# The 33 member states of CELAC, the report's "LAC".
+# The 33 member states of CELAC: jlac's reading of the report's "LAC", which the report does not define
+# (README, Figure 1).
 CELAC = frozenset(
     "ATG ARG BHS BRB BLZ BOL BRA CHL COL CRI CUB DMA DOM ECU SLV GRD GTM GUY HTI HND JAM MEX NIC PAN PRY PER "
     "KNA LCA VCT SUR TTO URY VEN".split()
@@ -186,11 +187,13 @@ def build_name_map_table(con: duckdb.DuckDBPyConnection, sources: dict | None = 
         return len(rows)
     comments.comment_table(
         con, "staging.country_name_map",
-        "Every country or aggregate name found in the raw tables (and every ISO 3166-1 code, convention iso), "
-        "resolved to ISO3/M49 by pycountry and jlac's "
-        "reviewed overrides (flows/jlac/data/country_names.csv). Names that resolve to nothing are absent: a row "
-        "with one fails validation where a published figure reads it, else it is set aside in quarantine.rows "
-        "(docs/quarantine.md).",
+        "Every country or aggregate name in the raw tables of the sources that declare their name columns "
+        "(Source.country_names: IMF DOTS, convention imf; MOF's top-30 file and country codes, mof), and "
+        "every ISO 3166-1 code (convention iso), resolved to ISO3/M49 by pycountry and jlac's reviewed overrides "
+        "(flows/jlac/data/country_names.csv). Names that resolve to nothing are absent: a row with one fails "
+        "validation where a published figure reads it, else it is set aside in quarantine.rows (docs/quarantine.md). "
+        "OECD DAC2a, AidData GCDF 2.0 and MIDEPLAN resolve their names in their parsers with the same overrides "
+        "and keep the ISO3 in their raw tables; their names are not here.",
         {"source": "Naming convention: imf, mof, ...; iso: every ISO 3166-1 and 3166-3 country by its alpha-3 code",
          "name": "Name as the publisher spells it",
          "iso3": "ISO3 (or jlac code for historical entities); NULL for aggregates and unallocated areas",

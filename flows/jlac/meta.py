@@ -75,8 +75,10 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "run_id": "Run that built this warehouse", "source": "Source name", "vintage": "Snapshot vintage",
         "root": "Folder the snapshot was read from", "file": "File path in the snapshot",
         "sha256": "sha256 verified before parsing", "bytes": "File size in bytes",
-        "is_history": "An earlier vintage the source's parse reads (its rows keep their own vintage and snapshot_id), "
-                      "not the snapshot it is built from"})
+        "is_history": "An earlier vintage of a source that reads its history (IMTS, MOF's top-30 file, DAC2a), not "
+                      "the snapshot it is built from: an input of the build, which the parse takes values from where "
+                      "newer vintages have none (their rows keep their own vintage and snapshot_id); DAC2a's files "
+                      "that a newer vintage's file of the same name replaces are listed but not read"})
     con.execute(
         "CREATE OR REPLACE TABLE meta.snapshot_origins (run_id VARCHAR, source VARCHAR, vintage VARCHAR, "
         "is_history BOOLEAN, title VARCHAR, publisher VARCHAR, publisher_url VARCHAR, license VARCHAR, "
@@ -92,7 +94,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, settings: Settings, record: RunRe
         "SNAPSHOT.yml says: kept in the warehouse, so a copy of it (the serving PostgreSQL, a moved file) keeps its "
         "sources' licenses and credits when the snapshot folders are out of reach.", {
         "run_id": "Run that built this warehouse", "source": "Source name", "vintage": "Snapshot vintage",
-        "is_history": "An earlier vintage the source's parse reads, not the snapshot it is built from",
+        "is_history": "An earlier vintage of a source that reads its history, not the snapshot it is built from "
+                      "(see meta.snapshots.is_history)",
         "title": "Dataset title (manifest 'title'; NULL when the manifest gives none)",
         "publisher": "Publisher (manifest 'publisher')",
         "publisher_url": "Publisher's page of the dataset (manifest 'publisher_url', or 'url')",
