@@ -11,7 +11,7 @@ WITH span_years AS (
                AS share_whole
     FROM span_years AS s
     LEFT JOIN {{ ref('int_japan_trade_by_region') }} AS t ON t.region = 'celac' AND t.year = s.year
-), mof_region AS (  -- C01 in MOF's wider "Middle and South America" region: the gap is not the LAC definition
+), mof_region AS (  -- C01 in MOF's wider "Middle and South America" region: the territories IMF reports do not explain the gap
     SELECT avg(exports_usd + imports_usd) / 1e9 AS usd_bn
     FROM {{ ref('int_japan_trade_by_region') }}
     WHERE region = 'mof_latin_america' AND is_complete AND year BETWEEN 2014 AND 2018
@@ -41,11 +41,12 @@ SELECT statement_id, statement, period, report_value, round(jlac_value, 3) AS jl
        -- the site showed "differs" with no word of why (found by a QA pass): what rules out the region and the
        -- currency is said where the difference is
        CASE WHEN missing_years IS NULL AND statement_id = 'C01'
-                THEN 'every year of ' || period || ' complete in Figure 1; not the LAC definition: MOF''s wider '
-                     || 'Middle and South America region gives '
+                THEN 'every year of ' || period || ' complete in Figure 1; not the territories: IMF''s rows of '
+                     || 'MOF''s wider Middle and South America region give '
                      || coalesce(CAST(round((SELECT usd_bn FROM mof_region), 3) AS VARCHAR), 'no value (MOF''s files '
                                  || 'not loaded)')
-                     || ' (figures.fig1_japan_mof_region_trade)'
+                     || ' (figures.fig1_japan_mof_region_trade; IMF has no row for Puerto Rico or the Cayman '
+                     || 'Islands, which MOF''s zone counts)'
                      -- the bound rounded up: 0.1526 % read "within 0.15 %" (found by a QA pass)
                      || coalesce('; nor the currency: Japan''s total imports in MOF''s yen at FRED''s rate are within '
                                  || CAST(CAST(ceil((SELECT worst_pct FROM crosscheck) * 100) / 100 AS DECIMAL(10, 2))
