@@ -521,6 +521,34 @@ def test_a_source_the_warehouse_holds_but_no_longer_found_stops_the_refresh_unle
     assert (row.last_run_id, row.last_status, row.dropped) == (record.run_id, "dropped", record.run_id)
 
 
+def test_a_published_vintage_no_longer_found_stops_the_refresh_unless_pinned_back(published, mirror, tmp_path):
+    """Found by a QA pass: with the mirror holding a source's published vintage mistyped in JLAC_MIRROR, the refresh
+    built the older vintage it still found and published it (9,575 of imf-dots' values gone, exit 0). It now stops,
+    naming the vintage published and the one found; ``--pin`` goes back on purpose."""
+    _, good, _ = published
+    shutil.copytree(good.warehouse.parent, tmp_path / "wh", symlinks=True)  # a copy: the session's home stays as it is
+    root = small_mirror(tmp_path / "mirror", mirror, GOOD, leave_out=(*HEAVY_OPTIONAL, "fred-exjpus"))
+    [fred] = sorted((mirror / "fred-exjpus").iterdir())[-1:]
+    older = tmp_path / "store" / "fred-exjpus" / "2020-01-01"  # what is still found: an older vintage
+    shutil.copytree(fred, older)
+    write_manifest(older, "fred-exjpus")
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(root,),
+                        output=tmp_path / "wh" / "output")
+    before = _fingerprint(settings)
+    with pytest.raises(SnapshotError) as info:
+        pipeline.refresh(settings, trigger="test")
+    said = str(info.value)
+    assert (f"fred-exjpus: the published warehouse is built from its vintage {fred.name}, which is no longer found; "
+            "the newest found is 2020-01-01 (looked under ") in said
+    assert "a mirror missing from JLAC_MIRROR?), or go back on purpose: `jlac refresh --pin fred-exjpus=2020-01-01`" \
+        in said
+    _assert_unchanged(settings, before)
+    assert ledger.read(settings.run_ledger)[-1]["status"] == "failed"
+    record = pipeline.refresh(settings, trigger="test", pins={"fred-exjpus": "2020-01-01"})
+    assert record.status == "completed"
+    assert record.plan["reason"] == f"an earlier snapshot of fred-exjpus (2020-01-01; published: {fred.name})"
+
+
 def test_a_published_source_no_longer_registered_stops_the_refresh_unless_dropped(published, tmp_path, monkeypatch):
     """A source folder removed, or its SOURCE renamed: the refresh built without it and published, its data gone
     without a word (found by a QA pass). It now stops before building, naming it; ``--drop`` names it on purpose."""

@@ -644,6 +644,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
         leftovers.sweep(settings, transform.dbt_home(settings))
         try:
             kept, absent = _published_pins(settings, sources, pins) if sources else ({}, [])
+            asked = set(pins or {})  # the user's own pins: the only way back to an older vintage
             pins = {**kept, **(pins or {})}
             snapshots = discover_task(settings, pins=pins, absent=absent)
             record.snapshots = [meta.snapshot_record(s) for s in snapshots.values() if s is not None]
@@ -656,6 +657,7 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
                     parse.verify_history_read(settings, all_sources()[name], snap)
             record.failed_source = None
             published_inputs = plan.published_inputs(settings)
+            plan.refuse_gone_back(snapshots, published_inputs, asked, settings)
             vanished = plan.vanished(snapshots, published_inputs)
             if gone := {n: v for n, v in vanished.items() if n not in (drop or [])}:
                 record.failed_source = min(gone)

@@ -142,6 +142,27 @@ def refuse_vanished(gone: dict[str, str], settings: Settings) -> None:
         + f"or build without it on purpose: `jlac refresh {names}`")
 
 
+def refuse_gone_back(snapshots: dict, published_inputs: dict[str, str] | None, pinned: set[str],
+                     settings: Settings) -> None:
+    """Raise SnapshotError for the sources whose newest snapshot found is older than the vintage the published
+    warehouse is built from, unless the user pinned them there (``--pin``, the runbook's way back from a wrong
+    release). The published vintage is then no longer found: a mirror left out of JLAC_MIRROR or mistyped, a store
+    moved. The refresh built the older vintage and published it, with 9,575 of imf-dots' values gone and exit 0
+    (found by a QA pass)."""
+    back = {}
+    for name, snap in sorted(snapshots.items()):
+        was = _vintage_of((published_inputs or {}).get(f"source:{name}"))
+        if snap is not None and name not in pinned and was and snap.vintage < was:
+            back[name] = (was, snap.vintage)
+    if back:
+        raise SnapshotError(
+            "; ".join(f"{n}: the published warehouse is built from its vintage {was}, which is no longer found; the "
+                      f"newest found is {now}" for n, (was, now) in back.items())
+            + f" (looked under {_roots(settings)}): a refresh now would go back to it and remove what the later "
+            "vintage added; nothing was built. Put the folder back (a mirror missing from JLAC_MIRROR?), or go back "
+            "on purpose: `jlac refresh " + " ".join(f"--pin {n}={now}" for n, (_, now) in back.items()) + "`")
+
+
 def _roots(settings: Settings) -> str:
     """Where snapshots are looked for, as an error names them."""
     return ", ".join(f"{r}{'' if r.is_dir() else ' (no such folder)'}" for r in settings.snapshot_roots)
