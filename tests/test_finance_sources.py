@@ -97,6 +97,10 @@ def test_dac2a_header_without_donors_is_an_error():
         donor_names(["Recipient", "FakeColumn"], "ODA-2030-DAC2a.csv")
     with pytest.raises(ParseError, match="first header cell"):
         donor_names(["Country", "Japan"], "ODA-2030-DAC2a.csv")
+    # donors, but Japan's spelt otherwise: said as that (it read "no donor columns": a QA pass)
+    with pytest.raises(ParseError, match=r"names 2 donor columns but none is 'Japan', Figure 3's donor \(found "
+                                         r"\['Japan \(JICA\)'\]\)"):
+        donor_names(["Recipient", "FakeColumn", "Japan (JICA)", "Korea"], "ODA-2030-DAC2a.csv")
 
 
 def test_dac2a_text_in_a_value_cell_names_file_and_line(tmp_path, mirror):
@@ -304,9 +308,14 @@ def test_dac2a_costa_rica_missing_from_one_years_file_is_refused(tmp_path, mirro
         load.load_raw(con, source, snapshot, parse.parse_to_cache(settings, source, snapshot))
     failed = [r for r in validation.validate_source(db, source, snapshot, settings) if not r.success]
     assert [r.suite.split(": ", 1)[1] for r in failed] == [
-        "Figure 3's recipient (Costa Rica) and donors (Japan, Korea) in every year's file"]
+        "Figure 3's recipient (Costa Rica) and donors (Japan, Korea) in every year's file",
+        "no recipient name jlac cannot resolve names a CELAC state (add it to flows/jlac/data/country_names.csv as "
+        "oecd,<name>,<iso3>,...)"]
     details = " ".join(o.details for o in failed[0].outcomes)
     assert "'file': 'ODA-2010-DAC2a.csv', 'missing': 'CRI', 'role': 'recipient'" in details
+    # and the name it has now, with its line (a QA pass saw only 'missing CRI')
+    named = " ".join(o.details for o in failed[1].outcomes)
+    assert "'file': 'ODA-2010-DAC2a.csv', 'row_number': 82, 'recipient_name': 'Costa Rica (CR)'" in named, named
 
 
 def test_dac2a_years_a_newer_release_leaves_out_are_kept_from_the_earlier_one(tmp_path, mirror):
@@ -341,6 +350,19 @@ def test_dac2a_years_a_newer_release_leaves_out_are_kept_from_the_earlier_one(tm
     assert {y: v for y, v in vintages.items() if y >= 2010} == dict.fromkeys(range(2010, 2020), "2026-12-01")
     assert value(con, 2009, "Costa Rica", "Japan") == csv_cell(real / "ODA-2009-DAC2a.csv", "Costa Rica", "Japan")
     assert value(con, 2019, "Costa Rica", "Japan") == 20.19
+    # and it passes its suite: "one year per file" counted the kept years against the new release's files, and
+    # refused every release that did not list every year again (found by a QA pass)
+    from jlac import load, parse, validation
+
+    db = tmp_path / "build.duckdb"
+    with duckdb.connect(str(db)) as build:
+        build.execute("CREATE SCHEMA raw")
+        load.load_raw(build, get_source("oecd-dac2a"), snapshot, parse.parse_to_cache(settings, get_source(
+            "oecd-dac2a"), snapshot))
+    results = validation.validate_source(db, get_source("oecd-dac2a"), snapshot, settings)
+    assert [r.suite for r in results if not r.success] == []
+    assert "oecd-dac2a: one year per file: the 10 ODA-<year>-DAC2a.csv files of vintage 2026-12-01 hold 10 " \
+           "distinct years" in [r.suite for r in results]
     # an earlier vintage whose every year a newer one holds is neither read nor verified: its damage stops nothing
     for year in range(2002, 2010):
         shutil.copyfile(real / f"ODA-{year}-DAC2a.csv", new / f"ODA-{year}-DAC2a.csv")

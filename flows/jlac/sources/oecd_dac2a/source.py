@@ -50,8 +50,12 @@ def donor_names(header: list[str], label: str) -> list[str]:
             f"oecd-dac2a {label}: first header cell should be 'Recipient' (or blank), found {header[:1]}"
         )
     donors = [h.strip() for h in header[1:] if h.strip() not in _HEADER_FILLERS]
-    if not donors or "Japan" not in donors:
+    if not donors:
         raise ParseError(f"oecd-dac2a {label}: no donor columns (expected e.g. 'Japan') in the header row")
+    if "Japan" not in donors:  # a header 'Japan (JICA)' was reported as no donor columns at all (a QA pass)
+        near = [d for d in donors if "japan" in d.lower()]
+        raise ParseError(f"oecd-dac2a {label}: the header row names {len(donors)} donor columns but none is 'Japan', "
+                         f"Figure 3's donor" + (f" (found {near})" if near else ""))
     if len(set(donors)) != len(donors):
         raise ParseError(f"oecd-dac2a {label}: a donor name repeats in the header row; cannot name columns")
     return donors
