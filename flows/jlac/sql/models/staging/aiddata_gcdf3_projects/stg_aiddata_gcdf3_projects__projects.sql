@@ -1,6 +1,6 @@
 SELECT
     project_id,
-    coalesce(recommended_for_aggregates = 'Yes', false) AS recommended_for_aggregates,
+    coalesce(lower(recommended_for_aggregates) = 'yes', false) AS recommended_for_aggregates,
     commitment_year,
     recipient_name,
     CASE WHEN regexp_matches(recipient_iso3, '^[A-Z]{3}$') THEN recipient_iso3 END AS recipient_iso3,
@@ -10,13 +10,14 @@ SELECT
     flow_type,
     flow_class,
     CASE
-        -- GCDF 3.0 spells Supplier's Credit with a typographic apostrophe; match on the words
-        WHEN flow_type = 'Loan' OR flow_type LIKE 'Export Buyer%s Credit' OR flow_type LIKE 'Supplier%s Credit%'
-            THEN 'loan'
-        WHEN flow_type = 'Grant' THEN 'grant'
-        WHEN flow_type IN ('Free-standing technical assistance', 'Scholarships/training in the donor country')
+        -- GCDF 3.0 spells Supplier's Credit with a typographic apostrophe; match on the words, in any case (a
+        -- spelling in other case left loans out of the sums without a word: a QA pass)
+        WHEN lower(flow_type) = 'loan' OR lower(flow_type) LIKE 'export buyer%s credit'
+            OR lower(flow_type) LIKE 'supplier%s credit%' THEN 'loan'
+        WHEN lower(flow_type) = 'grant' THEN 'grant'
+        WHEN lower(flow_type) IN ('free-standing technical assistance', 'scholarships/training in the donor country')
             THEN 'technical_cooperation'
-        WHEN flow_type IN ('Debt rescheduling', 'Debt forgiveness') THEN 'debt_relief'
+        WHEN lower(flow_type) IN ('debt rescheduling', 'debt forgiveness') THEN 'debt_relief'
         ELSE 'unspecified'
     END AS instrument,
     funding_agencies,
