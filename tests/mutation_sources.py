@@ -132,6 +132,25 @@ def _mof_customs(v: Path) -> None:
     (v / "d42ma400.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
 
 
+def _mof_customs_edit(old: str | None, new: str | None, named: str):
+    """A case that replaces ``old`` in the cp932 file (None: writes one value with a decimal comma); the refusal names
+    ``named``."""
+    def mutate(v: Path) -> Change:
+        path = v / "d42ma400.csv"
+        lines = path.read_bytes().decode("cp932").split("\r\n")
+        if old is None and new is None:
+            month, _, imports = lines[2].split(",")
+            lines[2] = f'{month},"100001,5",{imports}'
+        elif old is None:  # the first month's number written 13
+            month, rest = lines[2].split(",", 1)
+            lines[2] = f"{month.split('/')[0]}{new}{rest}"
+        else:
+            lines[0] = lines[0].replace(old, new)
+        path.write_bytes("\r\n".join(lines).encode("cp932"))
+        return Change("d42ma400.csv", where={named})
+    return mutate
+
+
 _HS9_COUNTRY: list[Path] = []
 HS9_FILE = "hs9-country-2018-imp.csv"
 
@@ -184,6 +203,11 @@ def _mideplan(v: Path) -> None:
         writer.writerows(example_rows(SHARED))
 
 
+def _listed_xls(v: Path) -> Change:
+    shutil.copyfile(v / "cooperation.csv", v / "cooperation-2019.xls")
+    return Change("cooperation-2019.xls")
+
+
 def _dac2a_api(v: Path) -> None:
     from test_connectors_oecd import BODY, RECORDED_ROW
 
@@ -227,7 +251,14 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                     "share of Figure 1 70,108 %")),
                "a decimal comma in a text cell ('10636,91 e')": (
             _set_value("DOTS_101.xlsx", "2018", "10636,91 e", sheet="Exports, FOB", header_row=6, code=1, row=196),
-            Refused("parse", "with every comma removed it would read 100 times too large"))},
+            Refused("parse", "with every comma removed it would read 100 times too large")),
+               # both read as blank, "not reported": Figure 1's 2018 US$94m lower without a word (QA pass)
+               "a formula saved without its computed value": (
+            _set_value("DOTS_101.xlsx", "2018", "=94.226825", sheet="Exports, FOB", header_row=6, code=1, row=196),
+            Refused("parse", "a reader takes it for a blank cell")),
+               "an error cell (#N/A)": (
+            _set_value("DOTS_101.xlsx", "2018", "#N/A", sheet="Exports, FOB", header_row=6, code=1, row=196),
+            Refused("parse", "a reader takes it for a blank cell"))},
     ),
     SourceSpec(
         "fred-exjpus",
@@ -304,6 +335,12 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                       delimiter=";"),),
         expect={"column extra": Accepted("the file is an excerpt of 21 of GCDF 2.0's columns; the others may "
                                          "come with it (SNAPSHOT.yml)")},
+        # staging sorted flow types by name, so a new one left the loan figures without a word (QA pass)
+        extra={"an unknown flow type": (_set_value("AidData_excerpt_aggregates_all_years.csv", "Flow Type",
+                                                   "Loan (concessional)", delimiter=";"), Refused("validate")),
+               "a flow type in lower case": (_set_value("AidData_excerpt_aggregates_all_years.csv", "Flow Type",
+                                                        "export buyer's credit", delimiter=";"),
+                                             Accepted("the staging model reads flow types in any case"))},
     ),
     SourceSpec(
         "aiddata-gcdf3-country-year", files=("cow_gcdf.csv",),
@@ -321,12 +358,19 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
         tables=(Table("d42ma400.csv", value="Exp-410", header_row=1, encoding="cp932"),),
         expect={"file truncated": Gap("a file cut at the end of a line is a shorter series: MOF's flat CSVs have "
                                       "no trailer or row count to check against")},
+        # both were read: million-yen figures under a 百万円 title 1000 times too small, '100001,5' as 1000015 (QA)
+        extra={"title in million yen": (_mof_customs_edit("（千円）", "（百万円）", "百万円"), Refused("parse")),
+               "a decimal comma": (_mof_customs_edit(None, None, "'100001,5'"), Refused("parse")),
+               # a month 13 reached the user as "parser failed unexpectedly (ValueError ...)" (QA pass)
+               "a month 13": (_mof_customs_edit(None, "/13,", "'2023/13'"), Refused("parse"))},
     ),
     SourceSpec(
         "mideplan-cooperation", build=_mideplan,
         tables=(Table("cooperation.csv", value="amount", code="cooperant_country", conflict="amount"),),
         expect={"row repeated, same values": Refused(
             "validate", "jlac's MIDEPLAN format: one row per project_id; a repeat is refused, not dropped")},
+        # verified, then skipped: its projects were missing from Figure 3 without a word (QA pass)
+        extra={"a listed .xls file": (_listed_xls, Refused("parse"))},
     ),
     SourceSpec(
         "oecd-dac2a-api", build=_dac2a_api,

@@ -119,7 +119,15 @@ def test_missing_sheet_and_unreadable_file(tmp_path):
         parse_workbook(broken, "DOTS_101.xlsx")
     garbage = tmp_path / "DOTS_7.xlsx"
     garbage.write_bytes(JAPAN_WORKBOOK.read_bytes()[:5000])  # a truncated copy
-    with pytest.raises(ParseError, match=r"DOTS_7.xlsx: not a readable .xlsx workbook"):
+    with pytest.raises(ParseError, match=r"DOTS_7.xlsx: not a readable .xlsx workbook \(a zip cut short \(5,000 "
+                                         r"bytes, its directory at the end missing\): downloaded in part\?\)"):
+        parse_workbook(garbage, "DOTS_7.xlsx")
+    # an empty file and an HTML page are said as what they are (all three read "invalid Zip archive": a QA pass)
+    garbage.write_bytes(b"")
+    with pytest.raises(ParseError, match=r"not a readable .xlsx workbook \(an empty file \(0 bytes\)\)"):
+        parse_workbook(garbage, "DOTS_7.xlsx")
+    garbage.write_bytes(b"<!DOCTYPE html><html><body>Service unavailable</body></html>")
+    with pytest.raises(ParseError, match=r"not a readable .xlsx workbook \(an HTML/XML page, not a workbook: "):
         parse_workbook(garbage, "DOTS_7.xlsx")
 
 

@@ -21,6 +21,7 @@ from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.xlsx_cells import unread_cells, unread_message
 
 SHEET = "GCDF_3.0"
 # AidData header -> raw column name
@@ -74,6 +75,8 @@ def read_rows(path, label: str) -> list[list]:
             raise ParseError(
                 f"aiddata-gcdf3-projects {label}/{books[0]}: no sheet {SHEET!r} (sheets: {wb.sheet_names})"
             )
+        if unread := unread_cells(io.BytesIO(data), [SHEET]):  # a loan's amount as '#VALUE!' left the sums (QA)
+            raise ParseError(f"aiddata-gcdf3-projects {label}/{books[0]}: {unread_message(unread)}")
         return wb.get_sheet_by_name(SHEET).to_python(skip_empty_area=True)
     except CalamineError as exc:
         raise ParseError(f"aiddata-gcdf3-projects {label}/{books[0]}: workbook not readable ({exc})") from None

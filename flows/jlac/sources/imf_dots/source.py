@@ -28,6 +28,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from jlac.errors import ParseError
 from jlac.snapshots import MANIFEST, Snapshot, SnapshotFile
 from jlac.sources import Column, FigureScope, Source
+from jlac.xlsx_cells import not_a_workbook, unread_cells, unread_message
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +81,15 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
-        raise ParseError(f"imf-dots {file_label}: not a readable .xlsx workbook ({exc})") from exc
+        raise ParseError(f"imf-dots {file_label}: not a readable .xlsx workbook ({not_a_workbook(path) or exc})"
+                         ) from exc
     missing = [s for s in SHEETS if s not in wb.sheet_names]
     if missing:
         raise ParseError(
             f"imf-dots {file_label}: missing sheet(s) {missing}; expected {list(SHEETS)}, found {wb.sheet_names}"
         )
+    if unread := unread_cells(path, list(SHEETS)):
+        raise ParseError(f"imf-dots {file_label}: {unread_message(unread)}")
     reporter = None
     out: dict[str, list] = {name: [] for name in CELL_COLUMNS}
     repeats: list[str] = []

@@ -27,6 +27,7 @@ from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 from jlac.textfiles import read_csv
+from jlac.xlsx_cells import unread_cells, unread_message
 
 COUNTRY_TAG = "mideplan"
 COLUMNS = (
@@ -92,6 +93,8 @@ def _read_xlsx(path, label: str) -> pd.DataFrame:
         raise ParseError(f"mideplan-cooperation {label}: not a readable .xlsx workbook ({exc})") from exc
     if not rows:
         raise ParseError(f"mideplan-cooperation {label}: the first sheet is empty; expected a header row")
+    if unread := unread_cells(path, [wb.sheet_names[0]]):
+        raise ParseError(f"mideplan-cooperation {label}: {unread_message(unread)}")
     header = [str(h).strip() for h in rows[0]]
     body = [[_cell_text(c) for c in r] for r in rows[1:] if any(c not in (None, "") for c in r)]
     return pd.DataFrame(body, columns=header, dtype=object)
@@ -126,9 +129,21 @@ def _mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str])
     con.from_df(frame).create_view(name, replace=True)
 
 
+# Files a snapshot may list beside the data that are not data (a README, the registry's notes): not read.
+NOTES = (".txt", ".md", ".pdf")
+
+
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Every row of every CSV/XLSX file: typed values where readable, ``problem`` naming what is wrong."""
     labels = [f.path for f in snapshot.files if f.path.lower().endswith((".csv", ".xlsx"))]
+    # every other listed file is a note, or refused by name: a listed cooperation-2019.xls was verified, then skipped,
+    # and its projects were missing from Figure 3 without a word (found by a QA pass; imf-dots does the same)
+    if other := [f.path for f in snapshot.files
+                 if not f.path.lower().endswith((".csv", ".xlsx", *NOTES))]:
+        raise ParseError(
+            f"mideplan-cooperation {snapshot.id}: {', '.join(other)} listed in SNAPSHOT.yml but neither .csv nor "
+            f".xlsx; mideplan-cooperation reads those two and leaves notes ({', '.join(NOTES)}) unread. Save it as "
+            ".xlsx or .csv and list it so, or take it out of the snapshot")
     if not labels:
         raise ParseError(f"mideplan-cooperation {snapshot.id}: no .csv or .xlsx file in the manifest")
     rel = None

@@ -24,6 +24,12 @@ from jlac.sources import Column, Source
 
 _MONTH = re.compile(r"^\s*(\d{4})\s*/\s*(\d{1,2})\s*$")
 _COLUMN = re.compile(r"^(Exp|Imp)-(\w+)$")
+_NUMBER = re.compile(r"^-?(\d+|\d{1,3}(,\d{3})+)$")  # a thousands separator only between groups of three
+# The unit a title line gives, in Japanese or English: the values are read as thousand yen, so any other unit (a title
+# saying 百万円 over million-yen figures) would publish them 1000 times too small (found by a QA pass).
+_UNIT = re.compile(r"[（(]\s*(千円|百万円|十億円|億円|兆円|円)\s*[）)]"
+                   r"|\b((?:thousands?|millions?|billions?)\s+(?:of\s+)?yen)\b", re.IGNORECASE)
+_THOUSAND_YEN = {"千円", "thousand yen", "thousands of yen", "thousand of yen", "thousands yen"}
 FIELDS = ("row_number", "month", "column_name", "flow", "partner_code", "value_jpy_thousand")
 
 
@@ -51,6 +57,12 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
     header_at = next((i for i, r in enumerate(lines[:15]) if any(_COLUMN.match(c.strip()) for c in r)), None)
     if header_at is None:
         raise ParseError(f"{label}: no header with Exp-/Imp- columns in the first 15 lines; layout changed?")
+    for n, line in enumerate(lines[:header_at], 1):
+        for m in _UNIT.finditer(" ".join(line)):
+            unit = m.group(1) or re.sub(r"\s+", " ", m.group(2))
+            if unit.lower() not in _THOUSAND_YEN:
+                raise ParseError(f"{label} line {n}: the title gives the values in {unit!r}; expected thousand yen "
+                                 f"(千円), the unit jlac reads them in: {' '.join(line).strip()!r}")
     header = [c.strip() for c in lines[header_at]]
     columns = {j: _COLUMN.match(c) for j, c in enumerate(header) if _COLUMN.match(c)}
     # Every column after the first is Exp-<code> or Imp-<code>, and each code has both: anything else
@@ -76,17 +88,24 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
             raise ParseError(
                 f"{label} line {i}: expected a month like 2024/01 in the first column, found {line[0]!r}"
             )
+        if not 1 <= int(m.group(2)) <= 12:
+            raise ParseError(f"{label} line {i}: expected a month like 2024/01 in the first column, found {line[0]!r} "
+                             "(no such month)")
         month = date(int(m.group(1)), int(m.group(2)), 1)
         if len(line) < len(header):
             raise ParseError(
                 f"{label} line {i}: {len(line)} fields, the header has {len(header)}; truncated?"
             )
         for j, cm in columns.items():
-            cell = line[j].strip().replace(",", "")
-            if not cell.lstrip("-").isdigit():
+            cell = line[j].strip()
+            # isascii: str.isdigit takes full-width digits; a comma only between groups of three ('100001,5', a
+            # decimal comma, read as 1000015 when every comma was removed: a QA pass)
+            if not (cell.isascii() and _NUMBER.match(cell)):
                 raise ParseError(
-                    f"{label} line {i} column {header[j]}: expected thousand yen, found {line[j]!r}"
+                    f"{label} line {i} column {header[j]}: expected thousand yen (whole digits, commas between "
+                    f"groups of three), found {line[j]!r}"
                 )
+            cell = cell.replace(",", "")
             flow = "export" if cm.group(1) == "Exp" else "import"
             rows.append((i, month, header[j], flow, cm.group(2), int(cell)))
     last = max((r[1] for r in rows if r[5] != 0), default=None)
