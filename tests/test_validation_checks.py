@@ -167,3 +167,19 @@ def test_failing_rows_show_dates_and_decimals_as_sql_writes_them():
     assert distinct_rows(rows) == ("[{'file': 'fix.csv', 'month': 2023-01-01} (2 rows), {'value': 19.08, 'at': "
                                    "2020-01-01 03:04:00, 'n': None}]")
     assert distinct_counts([datetime.date(2023, 1, 1), "Euro Area"]) == "2023-01-01 (1 row), 'Euro Area' (1 row)"
+
+
+def test_a_unique_check_counts_each_repeated_value_too(tmp_path):
+    """GX's query of a uniqueness test's rows holds the batch's query twice; the second copy was left without its
+    parentheses, so the per-value counts fell back to GX's partial list (a re-check pass)."""
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT 'c.csv' AS file, i AS row_number, CASE WHEN i < 250 THEN '101' "
+                    "ELSE CAST(i AS VARCHAR) END AS code FROM range(300) r(i)")
+    check = Check(name="codes", index_columns=("file", "row_number"), expectations=[
+        gx.expectations.ExpectColumnValuesToBeUnique(column="code")])
+    (result,) = run_checks(path, "x", "x", "x/1", [check], "SELECT * FROM raw.t WHERE file <> 'none'")
+    details = result.outcomes[0].details
+    assert details.startswith("250 unexpected row(s); values '101' (250 rows) at [{'file': 'c.csv', 'row_number': 0}, "
+                              "{'file': 'c.csv', 'row_number': 1}, {'file': 'c.csv', 'row_number': 2}] and 247 more")

@@ -151,23 +151,25 @@ def _values_with_rows(datasource, result, query: str, index_columns: tuple[str, 
     expectation, most rows first, from GX's own query of its unexpected rows. GX lists them only in part (200
     values, 20 rows): a second unknown name beyond those had a wrong count and no row named (a QA pass). None when
     GX gives no such query or it does not run."""
-    import sqlalchemy as sa
-
     from jlac.sqltext import ident
 
     column = result.expectation_config.kwargs.get("column")
     text = (result.result or {}).get("unexpected_index_query")
     if not (column and index_columns and isinstance(text, str) and query in text):
         return None
-    at = text.index(query)  # GX puts the batch's query after FROM as it is, without the parentheses SQL needs
-    unexpected = text[:at] + f"({query}) AS _batch" + text[at + len(query):].rstrip().rstrip(";")
+    # GX puts the batch's query after FROM as it is, without the parentheses SQL needs, in a map test's query (a
+    # unique test's has them, twice)
+    parts = text.rstrip().rstrip(";").split(query)
+    unexpected = parts[0]
+    for i, rest in enumerate(parts[1:]):
+        unexpected += (query if unexpected.rstrip().endswith("(") else f"({query}) AS _batch{i}") + rest
     row = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in index_columns) + ")"
     summary = (f"SELECT {ident(column)} AS value, count(*) AS n, list_sort(list_distinct(list({row})))[1:3] AS first, "
                f"count(DISTINCT {row}) AS places, count(*) OVER () AS n_values FROM ({unexpected}) AS _u "
                f"GROUP BY 1 ORDER BY n DESC, value LIMIT {limit}")
     try:
-        with datasource.get_engine().connect() as conn:
-            found = conn.execute(sa.text(summary)).fetchall()
+        with datasource.get_engine().connect() as conn:  # as the driver takes it: ':x' in a literal is no parameter
+            found = conn.exec_driver_sql(summary).fetchall()
     except Exception as exc:  # noqa: BLE001  the message then says what GX listed, as it did
         log.debug("unexpected values not counted: %s", exc)
         return None

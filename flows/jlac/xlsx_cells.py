@@ -22,6 +22,7 @@ _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _ERROR = re.compile(rb'\bt="e"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_TEXT = re.compile(rb'\bt="(?:str|s|inlineStr)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
@@ -60,7 +61,9 @@ def unread_cells(path: Path | IO[bytes], sheets: list[str] | None = None, limit:
                     value = _VALUE.search(body)
                     if _ERROR.search(attrs):
                         what = value.group(1).decode("utf-8", "replace") if value else "an error"
-                    elif _FORMULA.search(body) and value is None:  # '<v />' or none: never computed
+                    # '<v />', '<v></v>' or none: never computed ('<v></v>' of a text formula is its empty result)
+                    elif _FORMULA.search(body) and (value is None or (not value.group(1).strip()
+                                                                      and not _TEXT.search(attrs))):
                         what = "formula without a computed value"
                     else:
                         continue
