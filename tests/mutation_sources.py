@@ -92,15 +92,15 @@ def _new_donor(v: Path) -> Change:
     return Change(t.file)
 
 
-def _dac2a_renamed(name: str, named: str, around: bool = False):
-    """Honduras' row of the 2008 file spelt ``name`` (with the 2007 and 2009 files beside it when ``around``); the
+def _dac2a_renamed(name: str, named: str, around: bool = False, state: str = "Honduras"):
+    """``state``'s row of the 2008 file spelt ``name`` (with the 2007 and 2009 files beside it when ``around``); the
     refusal names ``named``."""
     def mutate(v: Path) -> Change:
         if around:
             newest = max(p for p in (SHARED / "snapshots" / "oecd-dac2a").iterdir() if p.is_dir())
             for year in (2007, 2009):
                 shutil.copyfile(newest / f"ODA-{year}-DAC2a.csv", v / f"ODA-{year}-DAC2a.csv")
-        _edit_text("ODA-2008-DAC2a.csv", '\n"Honduras",', f'\n"{name}",')(v)
+        _edit_text("ODA-2008-DAC2a.csv", f'\n"{state}",', f'\n"{name}",')(v)
         return Change("ODA-2008-DAC2a.csv", where={named})
     return mutate
 
@@ -321,7 +321,10 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                "CELAC recipient spelt anew, its name kept": (
                    _dac2a_renamed("Honduras (Republic of)", "Honduras (Republic of)"), Refused("validate")),
                "CELAC recipient spelt anew in the middle year of three": (
-                   _dac2a_renamed("Rep. of H.", "HND", around=True), Refused("validate"))},
+                   _dac2a_renamed("Rep. of H.", "HND", around=True), Refused("validate")),
+               "CELAC recipient abbreviated ('Dominican Rep.')": (
+                   _dac2a_renamed("Dominican Rep.", "Dominican Rep.", state="Dominican Republic"),
+                   Refused("validate"))},
         expect={
             "value out of range": Gap("net ODA may be negative and has no documented upper bound: 1e9 US$ "
                                       "millions loads"),
@@ -360,6 +363,8 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
                                       "no trailer or row count to check against")},
         # both were read: million-yen figures under a 百万円 title 1000 times too small, '100001,5' as 1000015 (QA)
         extra={"title in million yen": (_mof_customs_edit("（千円）", "（百万円）", "百万円"), Refused("parse")),
+               "title in million yen after 単位": (_mof_customs_edit("（千円）", "（単位：百万円）", "百万円"),
+                                                 Refused("parse")),
                "a decimal comma": (_mof_customs_edit(None, None, "'100001,5'"), Refused("parse")),
                # a month 13 reached the user as "parser failed unexpectedly (ValueError ...)" (QA pass)
                "a month 13": (_mof_customs_edit(None, "/13,", "'2023/13'"), Refused("parse"))},

@@ -27,8 +27,9 @@ _COLUMN = re.compile(r"^(Exp|Imp)-(\w+)$")
 _NUMBER = re.compile(r"^-?(\d+|\d{1,3}(,\d{3})+)$")  # a thousands separator only between groups of three
 # The unit a title line gives, in Japanese or English: the values are read as thousand yen, so any other unit (a title
 # saying 百万円 over million-yen figures) would publish them 1000 times too small (found by a QA pass).
-_UNIT = re.compile(r"[（(]\s*(千円|百万円|十億円|億円|兆円|円)\s*[）)]"
-                   r"|\b((?:thousands?|millions?|billions?)\s+(?:of\s+)?yen)\b", re.IGNORECASE)
+_YEN = "(千円|百万円|十億円|億円|兆円|円)"
+_UNIT = re.compile(rf"[（(]\s*(?:単位\s*[:：]?\s*)?{_YEN}\s*[）)]|単位\s*[:：]?\s*{_YEN}"  # '（単位：百万円）' too
+                   r"|\b((?:[\d,.]+\s+)?(?:thousands?|millions?|billions?)\s+(?:of\s+)?yen)\b", re.IGNORECASE)
 _THOUSAND_YEN = {"千円", "thousand yen", "thousands of yen", "thousand of yen", "thousands yen"}
 FIELDS = ("row_number", "month", "column_name", "flow", "partner_code", "value_jpy_thousand")
 
@@ -59,7 +60,7 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
         raise ParseError(f"{label}: no header with Exp-/Imp- columns in the first 15 lines; layout changed?")
     for n, line in enumerate(lines[:header_at], 1):
         for m in _UNIT.finditer(" ".join(line)):
-            unit = m.group(1) or re.sub(r"\s+", " ", m.group(2))
+            unit = m.group(1) or m.group(2) or re.sub(r"\s+", " ", m.group(3))
             if unit.lower() not in _THOUSAND_YEN:
                 raise ParseError(f"{label} line {n}: the title gives the values in {unit!r}; expected thousand yen "
                                  f"(千円), the unit jlac reads them in: {' '.join(line).strip()!r}")

@@ -19,20 +19,31 @@ _CELAC_YEARS = ("(SELECT DISTINCT year, recipient_iso3 AS iso3 FROM raw.oecd_dac
                 + ", ".join(f"'{c}'" for c in sorted(CELAC)) + "))")
 
 
-def _short_names() -> list[str]:
-    """Each CELAC state's names as pycountry gives them, without a qualifier ('Bolivia' of 'Bolivia,
-    Plurinational State of'; 'Venezuela' of 'Venezuela (Bolivarian Republic of)')."""
-    names = set()
+# words of CELAC states' names that name no state alone
+_GENERIC = {"saint", "republic", "united", "states", "state", "commonwealth", "federative", "plurinational",
+            "bolivarian", "eastern", "argentine", "and", "the", "of", "el", "costa", "rica"}
+
+
+def _name_words() -> list[str]:
+    """The words that name a CELAC state, from its names as pycountry gives them: each name without a qualifier
+    ('Bolivia' of 'Bolivia, Plurinational State of') and each distinctive word of it ('Lucia', 'Kitts', 'Dominican'),
+    so that OECD's abbreviations ('St. Lucia', 'Dominican Rep.', 'Trinidad & Tobago') are caught too (a re-check
+    pass); 'Costa Rica' whole."""
+    words = set()
     for iso3 in CELAC:
         c = pycountry.countries.get(alpha_3=iso3)
         for name in (c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)):
             if name:
-                names.add(re.split(r",| \(", name)[0].strip())
-    return sorted(names, key=lambda n: (-len(n), n))
+                short = re.split(r",| \(", name)[0].strip()
+                words.add(short)
+                words |= {w for w in re.findall(r"[A-Za-z]+", short) if len(w) > 3 and w.lower() not in _GENERIC}
+    return sorted(words, key=lambda n: (-len(n), n))
 
 
-# a whole word (Dominica is not Dominican Republic's first word), in any case
-_CELAC_NAMES = sqltext.literal("(?i)\\b(" + "|".join(re.escape(n) for n in _short_names()) + ")\\b")
+# a whole word (Dominica is not Dominican Republic's first word), in any case, accents and hyphens aside (México,
+# Costa-Rica)
+_CELAC_NAMES = sqltext.literal("(?i)\\b(" + "|".join(re.escape(n) for n in _name_words()) + ")\\b")
+_READ_NAME = "replace(strip_accents(recipient_name), '-', ' ')"
 
 
 def checks(source, snapshot) -> list[Check]:
@@ -96,8 +107,8 @@ def checks(source, snapshot) -> list[Check]:
         # recipient name that names a CELAC state is a new spelling of it, not an aggregate
         "no recipient name jlac cannot resolve names a CELAC state (add it to flows/jlac/data/country_names.csv "
         "as oecd,<name>,<iso3>,...)",
-        f"SELECT file, row_number, recipient_name, regexp_extract(recipient_name, {_CELAC_NAMES}, 1) AS names "
-        f"FROM {source.raw_table} WHERE recipient_iso3 IS NULL AND regexp_matches(recipient_name, {_CELAC_NAMES}) "
+        f"SELECT file, row_number, recipient_name, regexp_extract({_READ_NAME}, {_CELAC_NAMES}, 1) AS names "
+        f"FROM {source.raw_table} WHERE recipient_iso3 IS NULL AND regexp_matches({_READ_NAME}, {_CELAC_NAMES}) "
         "QUALIFY row_number() OVER (PARTITION BY file, recipient_name ORDER BY row_number) = 1 "
         "ORDER BY file, row_number"))
     out.append(violations_check(
