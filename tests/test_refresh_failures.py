@@ -543,7 +543,13 @@ def test_a_published_vintage_no_longer_found_stops_the_refresh_unless_pinned_bac
     assert "a mirror missing from JLAC_MIRROR?), or go back on purpose: `jlac refresh --pin fred-exjpus=2020-01-01`" \
         in said
     _assert_unchanged(settings, before)
-    assert ledger.read(settings.run_ledger)[-1]["status"] == "failed"
+    last = ledger.read(settings.run_ledger)[-1]
+    assert (last["status"], last["failed_source"]) == ("failed", "fred-exjpus")
+    # --source keeps fred-exjpus at its published vintage: its message no longer says to refresh without --source,
+    # which stops as above (a re-check pass)
+    with pytest.raises(JlacError, match=r"fred-exjpus's published vintage .* is no longer in the store or the mirrors "
+                                        r"\(available: 2020-01-01\); put its folder back .* --pin fred-exjpus=VINTAGE"):
+        pipeline.refresh(settings, trigger="test", sources=["imf-dots"])
     record = pipeline.refresh(settings, trigger="test", pins={"fred-exjpus": "2020-01-01"})
     assert record.status == "completed"
     assert record.plan["reason"] == f"an earlier snapshot of fred-exjpus (2020-01-01; published: {fred.name})"

@@ -296,8 +296,12 @@ def _published_pins(settings: Settings, keep: list[str], pinned: dict[str, str] 
             raise JlacError(
                 f"--source {', '.join(keep)} keeps every other source at the vintage the published warehouse holds, "
                 f"but {source}'s published vintage {vintage!r} is no longer in the store or the mirrors (available: "
-                f"{', '.join(available) or 'none'}); refresh without --source to build {source} from its newest "
-                f"vintage, or name one with --pin {source}=VINTAGE")
+                f"{', '.join(available) or 'none'}); "
+                + (f"refresh without --source to build {source} from its newest vintage, or name one with --pin "
+                   f"{source}=VINTAGE" if available and max(available) > vintage else
+                   f"put its folder back (a mirror missing from JLAC_MIRROR?), or name the vintage to build it from "
+                   f"with --pin {source}=VINTAGE: a refresh without --source stops too, rather than go back to an "
+                   "older vintage"))
     return pins, absent
 
 
@@ -657,7 +661,9 @@ def _build_and_publish(settings: Settings, *, record: RunRecord, sources, pins, 
                     parse.verify_history_read(settings, all_sources()[name], snap)
             record.failed_source = None
             published_inputs = plan.published_inputs(settings)
-            plan.refuse_gone_back(snapshots, published_inputs, asked, settings)
+            if back := plan.gone_back(snapshots, published_inputs, asked):
+                record.failed_source = min(back)
+                plan.refuse_gone_back(back, settings)
             vanished = plan.vanished(snapshots, published_inputs)
             if gone := {n: v for n, v in vanished.items() if n not in (drop or [])}:
                 record.failed_source = min(gone)

@@ -142,18 +142,22 @@ def refuse_vanished(gone: dict[str, str], settings: Settings) -> None:
         + f"or build without it on purpose: `jlac refresh {names}`")
 
 
-def refuse_gone_back(snapshots: dict, published_inputs: dict[str, str] | None, pinned: set[str],
-                     settings: Settings) -> None:
-    """Raise SnapshotError for the sources whose newest snapshot found is older than the vintage the published
-    warehouse is built from, unless the user pinned them there (``--pin``, the runbook's way back from a wrong
-    release). The published vintage is then no longer found: a mirror left out of JLAC_MIRROR or mistyped, a store
-    moved. The refresh built the older vintage and published it, with 9,575 of imf-dots' values gone and exit 0
-    (found by a QA pass)."""
+def gone_back(snapshots: dict, published_inputs: dict[str, str] | None, pinned: set[str]) -> dict:
+    """{source: (published vintage, vintage found)} of the sources whose newest snapshot found is older than the
+    vintage the published warehouse is built from, unless the user pinned them there (``--pin``, the runbook's way
+    back from a wrong release). The published vintage is then no longer found: a mirror left out of JLAC_MIRROR or
+    mistyped, a store moved."""
     back = {}
     for name, snap in sorted(snapshots.items()):
         was = _vintage_of((published_inputs or {}).get(f"source:{name}"))
         if snap is not None and name not in pinned and was and snap.vintage < was:
             back[name] = (was, snap.vintage)
+    return back
+
+
+def refuse_gone_back(back: dict, settings: Settings) -> None:
+    """Raise SnapshotError for ``gone_back``'s sources: the refresh built the older vintage and published it, with
+    9,575 of imf-dots' values gone and exit 0 (found by a QA pass)."""
     if back:
         raise SnapshotError(
             "; ".join(f"{n}: the published warehouse is built from its vintage {was}, which is no longer found; the "
