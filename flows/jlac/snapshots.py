@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 _WARNED: set[Path] = set()  # folders without a manifest, and manifests without their origin: warned once per process
 
 MANIFEST = "SNAPSHOT.yml"
-# Files a snapshot may list beside its data that are not data (a README, the publisher's notes): a parser leaves
-# them unread, and refuses by name any other file it does not read.
-NOTES = (".txt", ".md", ".pdf")
 
 
 @dataclass(frozen=True)

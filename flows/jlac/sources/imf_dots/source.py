@@ -26,7 +26,7 @@ import pyarrow as pa
 from python_calamine import CalamineError, CalamineWorkbook
 
 from jlac.errors import ParseError
-from jlac.snapshots import MANIFEST, NOTES, Snapshot, SnapshotFile
+from jlac.snapshots import MANIFEST, Snapshot, SnapshotFile
 from jlac.sources import Column, FigureScope, Source
 from jlac.xlsx_cells import not_a_workbook, unread_cells, unread_message
 
@@ -188,6 +188,8 @@ def _file_order(path: str) -> tuple[int, str]:
     return (int(m.group(1)) if m else 1 << 30, path)
 
 
+# Files a snapshot may list beside the workbooks that are not data (a README, the publisher's notes): not read.
+NOTES = (".txt", ".md", ".pdf")
 
 
 def workbooks(snapshot: Snapshot) -> list[SnapshotFile]:

@@ -24,7 +24,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from jlac import sqltext
 from jlac.countries import resolve
 from jlac.errors import ParseError
-from jlac.snapshots import NOTES, Snapshot
+from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 from jlac.textfiles import read_csv
 from jlac.xlsx_cells import unread_cells, unread_message
@@ -129,6 +129,8 @@ def _mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str])
     con.from_df(frame).create_view(name, replace=True)
 
 
+# Files a snapshot may list beside the data that are not data (a README, the registry's notes): not read.
+NOTES = (".txt", ".md", ".pdf")
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:

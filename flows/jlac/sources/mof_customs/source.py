@@ -85,9 +85,13 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
         if not line or not "".join(line).strip():
             continue
         m = _MONTH.match(line[0])
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ParseError(f"{label} line {i}: expected a month like 2024/01 in the first column, found {line[0]!r}"
-                             + (" (no such month)" if m else ""))
+        if not m:
+            raise ParseError(
+                f"{label} line {i}: expected a month like 2024/01 in the first column, found {line[0]!r}"
+            )
+        if not 1 <= int(m.group(2)) <= 12:
+            raise ParseError(f"{label} line {i}: expected a month like 2024/01 in the first column, found {line[0]!r} "
+                             "(no such month)")
         month = date(int(m.group(1)), int(m.group(2)), 1)
         if len(line) < len(header):
             raise ParseError(
