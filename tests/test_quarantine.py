@@ -281,6 +281,24 @@ def test_a_partner_under_the_uns_m49_spelling_is_known(name, iso3):
     assert (match.iso3 if match else None) == iso3
 
 
+@pytest.mark.parametrize(("tag", "name"), [
+    ("mideplan", "CAF"), ("mideplan", "CAN"), ("oecd", "caf"), ("oecd", "EC"), ("imf", "218"), ("imf", "052"),
+    ("oecd", "Bolivia (BOL)"),
+])
+def test_a_code_in_a_name_column_is_unknown_not_the_country_it_codes(tag, name):
+    """pycountry's lookup matches ISO codes as well as names: Spanish cooperation records' 'CAF' (Corporación Andina
+    de Fomento, a development bank) was read as the Central African Republic and 'CAN' (the Andean Community) as
+    Canada, without a word; a numeric '218' was Ecuador. A code in a name column is unknown until reviewed (an
+    override names what it is)."""
+    from jlac import countries
+
+    assert countries.resolve(tag, name) is None
+    # the names themselves, in any case, still resolve
+    assert countries.resolve(tag, "Central African Republic").iso3 == "CAF"
+    assert countries.resolve(tag, "canada").iso3 == "CAN"
+    assert countries.resolve(tag, "Bolivia, Plurinational State of").iso3 == "BOL"
+
+
 @pytest.mark.parametrize(("tag", "name", "iso3"), [
     ("oecd", "Côte d'Ivoire", "CIV"), ("mof", "Curaçao", "CUW"), ("oecd", "Türkiye", "TUR"),
     ("imf", "Réunion", "REU"),

@@ -77,17 +77,9 @@ def _resolve(source: str, name: str, _overrides_id: int) -> CountryMatch | None:
     hit = _overrides().get((source, name))
     if hit:
         return hit
-    if len(name) == 2:
-        # pycountry's lookup also matches ISO alpha-2 codes, but a publisher's name column never holds one: DAC2a's
-        # recipient row 'EC' is the European Commission (EU members' contributions), not Ecuador (EC), and was
-        # added into every EU donor's net ODA to Ecuador (Germany 2017: 29.99 + 2,056.03 = US$2,086.02m).
+    c = _by_name(name) or _un_style(name)
+    if c is None:
         return None
-    try:
-        c = pycountry.countries.lookup(name)
-    except LookupError:
-        c = _un_style(name)
-        if c is None:
-            return None
     return CountryMatch(
         name=name, iso3=c.alpha_3, m49=int(c.numeric), kind="country",
         display_name=getattr(c, "common_name", None) or c.name,
@@ -101,10 +93,22 @@ def _un_style(name: str):
     head, sep, rest = name.partition(" (")
     if not sep or not rest.endswith(")") or "(" in rest:
         return None
+    return _by_name(f"{head}, {rest[:-1]}")
+
+
+def _by_name(name: str):
+    """The ISO 3166 country whose name, official name or common name this is (any case); None otherwise.
+    pycountry's lookup also matches the codes (alpha-2, alpha-3, numeric), but in a publisher's name column a code
+    is as often an abbreviation of something else: DAC2a's recipient row 'EC' is the European Commission, not
+    Ecuador, and was added into every EU donor's net ODA to Ecuador (Germany 2017: 29.99 + 2,056.03 = US$2,086.02m);
+    in Spanish cooperation records 'CAF' is the Corporación Andina de Fomento (a development bank), not the Central
+    African Republic, and 'CAN' the Andean Community, not Canada. Such a name is unknown until reviewed."""
     try:
-        return pycountry.countries.lookup(f"{head}, {rest[:-1]}")
+        c = pycountry.countries.lookup(name)
     except LookupError:
         return None
+    names = {getattr(c, f, None) for f in ("name", "official_name", "common_name")}
+    return c if name.casefold() in {n.casefold() for n in names if n} else None
 
 
 def unknown(source: str, names) -> list[str]:
