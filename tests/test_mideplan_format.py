@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 
 import duckdb
@@ -194,3 +195,91 @@ def test_an_approval_date_after_the_refreshs_day_is_refused_until_that_day(tmp_p
     assert "CR-0005" in details and "OK-1" not in details, details
     monkeypatch.setattr(plan, "today", lambda: dt.date(2027, 1, 4))  # the same cached parse, a later day
     assert failed_checks(db, source, snapshot) == []
+
+
+def csv_text(rows, newline="\n") -> str:
+    """The rows as Python's csv writes them, with ``newline`` ending each line."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "source_url"], lineterminator=newline)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_text(vintage, text: str, name="cooperation.csv"):
+    vintage.mkdir(parents=True, exist_ok=True)
+    (vintage / name).write_bytes(text.encode("utf-8"))
+    write_manifest(vintage, SOURCE)
+    return load_snapshot(vintage)
+
+
+def test_csv_row_numbers_are_the_files_lines(tmp_path, shared):
+    """A blank line and a title over two lines come before the bad row: its row_number is the line an editor shows
+    (DuckDB numbered records: a QA pass was sent to line 4 for a row on line 6)."""
+    rows = example_rows(shared)
+    rows[1]["title"] = "geothermal\n(co-finance)"  # a cell of two lines, as Excel writes Alt+Enter
+    rows[2]["amount"] = "396 000 000"
+    lines = csv_text(rows).split("\n")
+    text = "\n".join([lines[0], "", *lines[1:]])  # a blank line under the header
+    assert text.split("\n")[5].startswith("CR-2013-03,Route 32")  # line 6 of the file
+    parsed = {r["project_id"]: r for r in parse(write_text(tmp_path / SOURCE / "2025-01-01", text))}
+    assert {k: r["row_number"] for k, r in parsed.items()} == {"CR-2013-01": 3, "CR-2013-02": 4, "CR-2013-03": 6,
+                                                              "CR-2017-05": 7}
+    assert parsed["CR-2013-03"]["problem"].startswith("amount '396 000 000' is not a number")
+    assert parsed["CR-2013-02"]["title"] == "geothermal\n(co-finance)" and parsed["CR-2013-02"]["problem"] is None
+
+
+def test_csv_mixing_crlf_and_lf_is_read(tmp_path, shared):
+    """A file saved by Excel (CRLF) and then edited by hand (LF) mixes line ends: read as the all-LF file is (DuckDB
+    refused it: "Error when sniffing file")."""
+    rows = example_rows(shared)
+    lf = parse(write_text(tmp_path / "lf" / SOURCE / "2025-01-01", csv_text(rows)))
+    head, rest = csv_text(rows[:2], "\r\n"), csv_text(rows[2:]).split("\n", 1)[1]
+    mixed = parse(write_text(tmp_path / "mixed" / SOURCE / "2025-01-01", head + rest))
+    assert sorted(round(r["amount_usd"] / 1e6, 2) for r in mixed) == [70.0, 231.78, 396.0, 560.0]
+    assert [r["problem"] for r in mixed] == [None] * 4
+    assert sorted(mixed, key=lambda r: r["row_number"]) == sorted(lf, key=lambda r: r["row_number"])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t.replace(',"Las Pailas II', ',"Las Pailas II"x', 1),
+     r"c.csv: the record starting on line 2 cannot be read \(',' expected after '\"'\)"),
+    (lambda t: t.replace("\nCR-2013-03,", "\nCR-2013-03,extra,", 1), r"c.csv: line 5 has 14 cells, the header 13"),
+])
+def test_csv_unreadable_record_names_its_line(tmp_path, shared, change, message):
+    rows = example_rows(shared)
+    rows[1]["title"] = "geothermal\n(co-finance)"
+    with pytest.raises(ParseError, match=message):
+        parse(write_text(tmp_path / SOURCE / "2025-01-01", change(csv_text(rows)), name="c.csv"))
+
+
+def test_xlsx_row_numbers_are_the_sheets_rows(tmp_path, shared):
+    """A blank row between projects: each row_number is the row Excel shows (blank rows shifted the ones below)."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    vintage.mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([*COLUMNS, "source_url"])
+    for i, r in enumerate(example_rows(shared)):
+        if i == 2:
+            ws.append([])
+        ws.append([r[c] for c in [*COLUMNS, "source_url"]])
+    wb.save(vintage / "cooperation.xlsx")
+    write_manifest(vintage, SOURCE)
+    assert {r["project_id"]: r["row_number"] for r in parse(load_snapshot(vintage))} == {
+        "CR-2013-01": 2, "CR-2013-02": 3, "CR-2013-03": 5, "CR-2017-05": 6}
+
+
+def test_xlsx_header_naming_a_column_twice_is_refused(tmp_path, shared):
+    """Two 'note' columns: the second was renamed note_1 on loading and dropped without a word."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    vintage.mkdir(parents=True)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([*COLUMNS, "note", "note"])
+    for r in example_rows(shared):
+        ws.append([*(r[c] for c in COLUMNS), "JICA press release", "amount checked against MIDEPLAN"])
+    wb.save(vintage / "cooperation.xlsx")
+    write_manifest(vintage, SOURCE)
+    with pytest.raises(ParseError, match=r"cooperation.xlsx: header must name .*, named twice \['note'\]"):
+        parse(load_snapshot(vintage))

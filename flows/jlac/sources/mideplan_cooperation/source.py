@@ -26,7 +26,7 @@ from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import check_text
 from jlac.xlsx_cells import unread_cells, unread_message
 
 COUNTRY_TAG = "mideplan"
@@ -85,43 +85,79 @@ def _cell_text(value) -> str | None:
     return str(value).strip()
 
 
-def _read_xlsx(path, label: str) -> pd.DataFrame:
+def _read_xlsx(path, label: str) -> list[tuple[int, list[str | None]]]:
+    """The first sheet's rows as (row number as Excel shows it, cell texts)."""
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)  # from A1: row i is Excel's row i + 1
     except (CalamineError, OSError, ValueError, IndexError) as exc:
         raise ParseError(f"mideplan-cooperation {label}: not a readable .xlsx workbook ({exc})") from exc
     if not rows:
         raise ParseError(f"mideplan-cooperation {label}: the first sheet is empty; expected a header row")
     if unread := unread_cells(path, [wb.sheet_names[0]]):
         raise ParseError(f"mideplan-cooperation {label}: {unread_message(unread)}")
-    header = [str(h).strip() for h in rows[0]]
-    body = [[_cell_text(c) for c in r] for r in rows[1:] if any(c not in (None, "") for c in r)]
-    return pd.DataFrame(body, columns=header, dtype=object)
+    return [(i, [_cell_text(c) for c in r]) for i, r in enumerate(rows, start=1)]
+
+
+def _read_csv(path, label: str) -> list[tuple[int, list[str]]]:
+    """The CSV's records as (line where the record starts, as an editor numbers the file's lines, cells).
+
+    Read here, not by DuckDB: DuckDB numbered records, not lines, so a message pointed above the bad row when a blank
+    line or a cell of several lines came before it, and it refused a file mixing CRLF and LF line ends, which Excel
+    and hand edits produce, with "Error when sniffing file" (QA pass). Python's reader takes either line end.
+    """
+    where = f"mideplan-cooperation {label}"
+    check_text(path, where)  # empty, an HTML page, not UTF-8: refused naming the line and byte
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        records, start = [], 1
+        try:
+            for record in reader:
+                if record:  # a blank line
+                    records.append((start, record))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise ParseError(f"{where}: the record starting on line {start} cannot be read ({exc}); a quote "
+                             "opened and not closed, or a cut-off file?") from None
+    if records:
+        width = len(records[0][1])
+        if bad := next(((n, r) for n, r in records if len(r) != width), None):
+            raise ParseError(f"{where}: line {bad[0]} has {len(bad[1])} cells, the header {width}: {bad[1][:4]}... "
+                             "(a cell missing or added: shifted row, an unquoted comma, or a cut-off file?)")
+    return records
+
+
+def _frame(rows: list[tuple[int, list]], label: str) -> pd.DataFrame:
+    """The header row and the rows below it as a frame of text, with ``_line`` the row's line or row number."""
+    if not rows:
+        raise ParseError(f"mideplan-cooperation {label}: no rows; expected a header row")
+    header = [str(h).strip() if h is not None else "" for h in rows[0][1]]
+    _check_header(header, label)
+    body = [[n, *cells] for n, cells in rows[1:] if any(c not in (None, "") for c in cells)]
+    frame = pd.DataFrame(body, columns=["_line", *header], dtype=object)
+    frame["_line"] = frame["_line"].astype("int64")
+    return frame
 
 
 def _check_header(columns: list[str], label: str) -> None:
     missing = [c for c in COLUMNS if c not in columns]
     unknown = [c for c in columns if c not in COLUMNS + OPTIONAL]
-    if missing or unknown:
+    twice = sorted({c for c in columns if c and columns.count(c) > 1})
+    if missing or unknown or twice:
         raise ParseError(
             f"mideplan-cooperation {label}: header must name the columns {list(COLUMNS)} (optional: "
             f"{list(OPTIONAL)}); missing {missing or 'none'}, unknown {unknown or 'none'}"
+            + (f", named twice {twice}" if twice else "")
         )
 
 
 def _file_frame(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, label: str) -> duckdb.DuckDBPyRelation:
     path = snapshot.path(label)
-    if label.lower().endswith(".xlsx"):
-        frame = _read_xlsx(path, label)
-        _check_header(list(frame.columns), label)
-        rel = con.from_df(frame)
-    else:
-        rel = read_csv(con, path, f"mideplan-cooperation {label}", header=True, all_varchar=True, quotechar='"')
-        _check_header(rel.columns, label)
+    rows = _read_xlsx(path, label) if label.lower().endswith(".xlsx") else _read_csv(path, label)
+    rel = con.from_df(_frame(rows, label))
     cols = ", ".join(f"nullif(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in rel.columns else f"NULL AS {c}"
                      for c in COLUMNS + OPTIONAL)
-    return rel.project(f"{sqltext.literal(label)} AS file, row_number() OVER () + 1 AS row_number, {cols}")
+    return rel.project(f"{sqltext.literal(label)} AS file, _line AS row_number, {cols}")
 
 
 def _mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str]) -> None:
@@ -238,7 +274,7 @@ SOURCE = Source(
     "documented annual rates, and 'problem' naming every broken rule (NULL for a good row).",
     columns=(
         Column("file", "VARCHAR", "File in the snapshot (CSV, or XLSX first sheet)"),
-        Column("row_number", "INTEGER", "Row in the file (header = row 1)"),
+        Column("row_number", "INTEGER", "Line of the CSV file, or row of the sheet, as an editor numbers it"),
         Column("project_id", "VARCHAR", "MIDEPLAN project id"),
         Column("title", "VARCHAR", "Project title"),
         Column("cooperant_country", "VARCHAR", "Cooperant country as written (Spanish or English)"),
@@ -265,5 +301,5 @@ SOURCE = Source(
     key=("file", "row_number"),
     conflict_key=("project_id",),  # a project repeated with other values is refused showing both rows
     required=False,
-    version="1",
+    version="2",  # 2: row_number is the file's line (was the record's number)
 )
