@@ -281,5 +281,61 @@ def test_xlsx_header_naming_a_column_twice_is_refused(tmp_path, shared):
         ws.append([*(r[c] for c in COLUMNS), "JICA press release", "amount checked against MIDEPLAN"])
     wb.save(vintage / "cooperation.xlsx")
     write_manifest(vintage, SOURCE)
-    with pytest.raises(ParseError, match=r"cooperation.xlsx: header must name .*, named twice \['note'\]"):
+    with pytest.raises(ParseError, match=r"cooperation.xlsx( sheet 'Sheet')?: header must .*named twice \['note'\]"):
         parse(load_snapshot(vintage))
+
+
+def write_xlsx(vintage, sheets: dict[str, list[list]], name="cooperation.xlsx"):
+    """A workbook of the given sheets (name -> rows, in order), listed in a manifest."""
+    vintage.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    wb.save(vintage / name)
+    write_manifest(vintage, SOURCE)
+    return load_snapshot(vintage)
+
+
+def sheet_rows(shared) -> list[list]:
+    """The header and the example's rows as an analyst's sheet holds them (real dates and numbers)."""
+    return [[*COLUMNS, "source_url"]] + [
+        [{**r, "approval_date": dt.datetime.fromisoformat(r["approval_date"]), "amount": float(r["amount"])}[c]
+         for c in [*COLUMNS, "source_url"]] for r in example_rows(shared)]
+
+
+def test_xlsx_notes_sheet_before_the_data_and_title_rows_are_read(tmp_path, shared):
+    """A notes sheet first and a title over the header: the one sheet with a header row is read from that row, each
+    row numbered as Excel shows it (both were refused as a header missing every column)."""
+    notes = [["Fuente: MIDEPLAN, Sistema de Gestión de Proyectos de Cooperación Internacional"], ["Corte: 2019-12-31"]]
+    title = [["Cooperación internacional recibida por Costa Rica", None, None, None, None, None, None, None, None,
+              None, None, None, None, None, "Corte: 2019-12-31"], []]
+    parsed = parse(write_xlsx(tmp_path / SOURCE / "2025-01-01", {"Notas": notes, "Proyectos": title + sheet_rows(
+        shared)}))
+    assert all(r["problem"] is None for r in parsed), [r["problem"] for r in parsed]
+    assert sorted((r["row_number"], r["project_id"], round(r["amount_usd"] / 1e6, 2)) for r in parsed) == [
+        (4, "CR-2013-01", 560.0), (5, "CR-2013-02", 70.0), (6, "CR-2013-03", 396.0), (7, "CR-2017-05", 231.78)]
+
+
+def test_csv_title_line_above_the_header_is_skipped(tmp_path, shared):
+    text = "Cooperación internacional recibida por Costa Rica,,,\n" + csv_text(example_rows(shared))
+    parsed = parse(write_text(tmp_path / SOURCE / "2025-01-01", text))
+    assert sorted((r["row_number"], r["project_id"], r["problem"]) for r in parsed) == [
+        (3, "CR-2013-01", None), (4, "CR-2013-02", None), (5, "CR-2013-03", None), (6, "CR-2017-05", None)]
+
+
+@pytest.mark.parametrize(("sheets", "message"), [
+    (lambda rows: {"2013": rows[:4], "2017": rows[:1] + rows[4:]},
+     r"cooperation.xlsx: sheets '2013', '2017' each have a header row with 'project_id'; jlac reads one sheet"),
+    (lambda rows: {"Notas": [["Fuente: MIDEPLAN"]], "Datos": [["Project ID", *COLUMNS[1:]], *rows[1:]]},
+     r"no sheet has a header row \(a row with a cell 'project_id'.*sheet 'Notas' \(first row 1: \['Fuente: MIDEPLAN'\]"
+     r"\); sheet 'Datos' \(first row 1: \['Project ID', 'title'"),
+    # sorted with the header among the records (Excel's sort without "My data has headers")
+    (lambda rows: {"Hoja1": [rows[1], rows[2], rows[0], rows[3], rows[4]]},
+     r"cooperation.xlsx sheet 'Hoja1': row 1, above the header row \(row 3\), fills 13 cells \(\['CR-2013-01'"),
+])
+def test_xlsx_ambiguous_layouts_are_refused_naming_sheets_and_rows(tmp_path, shared, sheets, message):
+    with pytest.raises(ParseError, match=message):
+        parse(write_xlsx(tmp_path / SOURCE / "2025-01-01", sheets(sheet_rows(shared))))

@@ -3,7 +3,7 @@
 MIDEPLAN (Costa Rica's planning ministry) registers every cooperation project the country receives but
 publishes no API or machine-readable file, so jlac defines an input format (docs/finance.md) that an
 analyst fills from MIDEPLAN's registry and drops into the snapshot store as
-``mideplan-cooperation/<vintage>/*.csv`` or ``*.xlsx`` (first sheet) with a SNAPSHOT.yml.
+``mideplan-cooperation/<vintage>/*.csv`` or ``*.xlsx`` (the one sheet with a header row) with a SNAPSHOT.yml.
 
 The parser is deliberately lenient: every row is loaded with its text as given, the typed values it
 could read, and ``problem``, one message per broken rule. The Great Expectations suite
@@ -85,18 +85,47 @@ def _cell_text(value) -> str | None:
     return str(value).strip()
 
 
-def _read_xlsx(path, label: str) -> list[tuple[int, list[str | None]]]:
-    """The first sheet's rows as (row number as Excel shows it, cell texts)."""
+def _read_xlsx(path, label: str) -> tuple[str, list[tuple[int, list[str | None]]]]:
+    """The sheet holding the records, as (its name, its rows as (row number as Excel shows it, cell texts)).
+
+    That is the one sheet with a header row (see ``_header``), wherever it stands: a notes sheet placed before it
+    was refused as a header of the wrong columns. Two sheets with a header are refused: which one holds the
+    projects (or whether both do) is not for jlac to guess.
+    """
+    where = f"mideplan-cooperation {label}"
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)  # from A1: row i is Excel's row i + 1
+        sheets = {name: [(i, [_cell_text(c) for c in r])  # from A1: row i is Excel's row i
+                         for i, r in enumerate(wb.get_sheet_by_name(name).to_python(skip_empty_area=False), 1)]
+                  for name in wb.sheet_names}
     except (CalamineError, OSError, ValueError, IndexError) as exc:
-        raise ParseError(f"mideplan-cooperation {label}: not a readable .xlsx workbook ({exc})") from exc
-    if not rows:
-        raise ParseError(f"mideplan-cooperation {label}: the first sheet is empty; expected a header row")
-    if unread := unread_cells(path, [wb.sheet_names[0]]):
-        raise ParseError(f"mideplan-cooperation {label}: {unread_message(unread)}")
-    return [(i, [_cell_text(c) for c in r]) for i, r in enumerate(rows, start=1)]
+        raise ParseError(f"{where}: not a readable .xlsx workbook ({exc})") from exc
+    found = [name for name, rows in sheets.items() if _header(rows) is not None]
+    if not found:
+        firsts = "; ".join(f"sheet '{name}' {_first_row(rows)}" for name, rows in sheets.items())
+        raise ParseError(f"{where}: no sheet has a header row (a row with a cell 'project_id', naming the columns "
+                         f"{list(COLUMNS)}); {firsts or 'no sheets'}")
+    if len(found) > 1:
+        raise ParseError(
+            f"{where}: sheets {', '.join(repr(n) for n in found)} each have a header row with 'project_id'; jlac reads "
+            "one sheet per workbook and will not guess which holds the projects: keep them in one sheet (or save each "
+            "sheet as its own .xlsx file) and delete the other")
+    if unread := unread_cells(path, found):
+        raise ParseError(f"{where}: {unread_message(unread)}")
+    return found[0], sheets[found[0]]
+
+
+def _first_row(rows: list[tuple[int, list]]) -> str:
+    """'(first row 3: ['Fuente', ...])' for a message, or '(empty)'."""
+    first = next(((n, [c for c in cells if c not in (None, "")]) for n, cells in rows
+                  if any(c not in (None, "") for c in cells)), None)
+    return f"(first row {first[0]}: {first[1][:4]})" if first else "(empty)"
+
+
+def _header(rows: list[tuple[int, list]]) -> int | None:
+    """Index in ``rows`` of the header row: the first with a cell 'project_id' (title rows may stand above it)."""
+    return next((i for i, (_, cells) in enumerate(rows)
+                 if any(c is not None and str(c).strip() == "project_id" for c in cells)), None)
 
 
 def _read_csv(path, label: str) -> list[tuple[int, list[str]]]:
@@ -119,33 +148,48 @@ def _read_csv(path, label: str) -> list[tuple[int, list[str]]]:
         except csv.Error as exc:
             raise ParseError(f"{where}: the record starting on line {start} cannot be read ({exc}); a quote "
                              "opened and not closed, or a cut-off file?") from None
-    if records:
-        width = len(records[0][1])
-        if bad := next(((n, r) for n, r in records if len(r) != width), None):
+    if (h := _header(records)) is not None:  # title lines above the header are narrower: not records
+        width = len(records[h][1])
+        if bad := next(((n, r) for n, r in records[h:] if len(r) != width), None):
             raise ParseError(f"{where}: line {bad[0]} has {len(bad[1])} cells, the header {width}: {bad[1][:4]}... "
                              "(a cell missing or added: shifted row, an unquoted comma, or a cut-off file?)")
     return records
 
 
-def _frame(rows: list[tuple[int, list]], label: str) -> pd.DataFrame:
-    """The header row and the rows below it as a frame of text, with ``_line`` the row's line or row number."""
-    if not rows:
-        raise ParseError(f"mideplan-cooperation {label}: no rows; expected a header row")
-    header = [str(h).strip() if h is not None else "" for h in rows[0][1]]
-    _check_header(header, label)
-    body = [[n, *cells] for n, cells in rows[1:] if any(c not in (None, "") for c in cells)]
-    frame = pd.DataFrame(body, columns=["_line", *header], dtype=object)
+def _frame(rows: list[tuple[int, list]], where: str, unit: str) -> pd.DataFrame:
+    """The header row and the rows below it as a frame of text, with ``_line`` the row's line or row number.
+
+    Title rows above the header (a title, a date: at most two cells each) are skipped; a row above it that fills more
+    is refused, as records there (a sort that moved the header down) would be left out without a word.
+    """
+    h = _header(rows)
+    if h is None:
+        raise ParseError(f"{where}: no header row: no {unit} has a cell 'project_id'; expected a header row naming "
+                         f"the columns {list(COLUMNS)} {_first_row(rows)}")
+    for n, cells in rows[:h]:
+        if len(filled := [c for c in cells if c not in (None, "")]) > 2:
+            raise ParseError(
+                f"{where}: {unit} {n}, above the header row ({unit} {rows[h][0]}), fills {len(filled)} cells "
+                f"({filled[:4]}): jlac skips title {unit}s above the header (at most 2 cells each) but not records; "
+                "move the header row to the top")
+    header = [str(c).strip() if c is not None else "" for c in rows[h][1]]
+    body = [[n, *cells] for n, cells in rows[h + 1:] if any(c not in (None, "") for c in cells)]
+    # a column with neither a name nor a value (a title cell to the right widens the sheet): not a column
+    keep = [j for j, name in enumerate(header) if name or any(r[j + 1] not in (None, "") for r in body)]
+    header = [header[j] for j in keep]
+    _check_header(header, where)
+    frame = pd.DataFrame([[r[0], *(r[j + 1] for j in keep)] for r in body], columns=["_line", *header], dtype=object)
     frame["_line"] = frame["_line"].astype("int64")
     return frame
 
 
-def _check_header(columns: list[str], label: str) -> None:
+def _check_header(columns: list[str], where: str) -> None:
     missing = [c for c in COLUMNS if c not in columns]
     unknown = [c for c in columns if c not in COLUMNS + OPTIONAL]
     twice = sorted({c for c in columns if c and columns.count(c) > 1})
     if missing or unknown or twice:
         raise ParseError(
-            f"mideplan-cooperation {label}: header must name the columns {list(COLUMNS)} (optional: "
+            f"{where}: header must name the columns {list(COLUMNS)} (optional: "
             f"{list(OPTIONAL)}); missing {missing or 'none'}, unknown {unknown or 'none'}"
             + (f", named twice {twice}" if twice else "")
         )
@@ -153,8 +197,12 @@ def _check_header(columns: list[str], label: str) -> None:
 
 def _file_frame(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, label: str) -> duckdb.DuckDBPyRelation:
     path = snapshot.path(label)
-    rows = _read_xlsx(path, label) if label.lower().endswith(".xlsx") else _read_csv(path, label)
-    rel = con.from_df(_frame(rows, label))
+    if label.lower().endswith(".xlsx"):
+        sheet, rows = _read_xlsx(path, label)
+        frame = _frame(rows, f"mideplan-cooperation {label} sheet '{sheet}'", "row")
+    else:
+        frame = _frame(_read_csv(path, label), f"mideplan-cooperation {label}", "line")
+    rel = con.from_df(frame)
     cols = ", ".join(f"nullif(trim(CAST({c} AS VARCHAR)), '') AS {c}" if c in rel.columns else f"NULL AS {c}"
                      for c in COLUMNS + OPTIONAL)
     return rel.project(f"{sqltext.literal(label)} AS file, _line AS row_number, {cols}")
@@ -273,7 +321,7 @@ SOURCE = Source(
     "format (docs/finance.md): one row per project as given, typed values where readable, amount in US$ at "
     "documented annual rates, and 'problem' naming every broken rule (NULL for a good row).",
     columns=(
-        Column("file", "VARCHAR", "File in the snapshot (CSV, or XLSX first sheet)"),
+        Column("file", "VARCHAR", "File in the snapshot (CSV, or XLSX: its one sheet with a header row)"),
         Column("row_number", "INTEGER", "Line of the CSV file, or row of the sheet, as an editor numbers it"),
         Column("project_id", "VARCHAR", "MIDEPLAN project id"),
         Column("title", "VARCHAR", "Project title"),
