@@ -339,3 +339,50 @@ def test_csv_title_line_above_the_header_is_skipped(tmp_path, shared):
 def test_xlsx_ambiguous_layouts_are_refused_naming_sheets_and_rows(tmp_path, shared, sheets, message):
     with pytest.raises(ParseError, match=message):
         parse(write_xlsx(tmp_path / SOURCE / "2025-01-01", sheets(sheet_rows(shared))))
+
+
+def hide(vintage, change) -> None:
+    """Edit the example workbook's first sheet with ``change(ws)`` and list it again."""
+    wb = openpyxl.load_workbook(vintage / "cooperation.xlsx")
+    change(wb.worksheets[0])
+    wb.save(vintage / "cooperation.xlsx")
+    write_manifest(vintage, SOURCE)
+
+
+def filter_jpy(ws) -> None:
+    """Filter the sheet on currency JPY, as Excel saves it: the filter, and the rows it leaves out hidden."""
+    ws.auto_filter.ref = "A1:M5"
+    ws.auto_filter.add_filter_column(9, ["JPY"])
+    for row in (3, 4):  # EIB's EUR and China Eximbank's USD loans
+        ws.row_dimensions[row].hidden = True
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda ws: setattr(ws.row_dimensions[4], "hidden", True), r"data in hidden rows 4;"),
+    (filter_jpy, r"data in hidden rows 3, 4 \(the sheet has a filter: rows it filters out are hidden\);"),
+    (lambda ws: setattr(ws.column_dimensions["M"], "hidden", True), r"data in hidden columns M;"),
+])
+def test_xlsx_hidden_rows_and_columns_with_data_are_refused(tmp_path, shared, change, message):
+    """A row or column hidden, or filtered out of view, was read like any other: the sheet showed 2 projects (the
+    JPY filter) and 4 were published. Refused naming the sheet and the rows or columns."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    write_xlsx(vintage, {"Proyectos": sheet_rows(shared)})
+    hide(vintage, change)
+    with pytest.raises(ParseError, match=r"cooperation.xlsx sheet 'Proyectos': " + message
+                       + " jlac reads every row and column, hidden or not"):
+        parse(load_snapshot(vintage))
+
+
+def test_xlsx_hidden_rows_and_columns_without_data_are_read(tmp_path, shared):
+    """Hidden where nothing is written (an empty column, empty rows under the table, a title row): nothing unseen."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    write_xlsx(vintage, {"Proyectos": [["Cooperación recibida"], *sheet_rows(shared)]})
+
+    def change(ws):
+        ws.column_dimensions["P"].hidden = True
+        for row in (1, 8, 9):
+            ws.row_dimensions[row].hidden = True
+    hide(vintage, change)
+    parsed = parse(load_snapshot(vintage))
+    assert sorted((r["row_number"], r["project_id"], r["problem"]) for r in parsed) == [
+        (3, "CR-2013-01", None), (4, "CR-2013-02", None), (5, "CR-2013-03", None), (6, "CR-2017-05", None)]

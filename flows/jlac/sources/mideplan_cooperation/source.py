@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
+import zipfile
 from importlib import resources
 
 import duckdb
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
-from jlac import sqltext
+from jlac import sqltext, xlsx_cells
 from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
@@ -112,7 +114,59 @@ def _read_xlsx(path, label: str) -> tuple[str, list[tuple[int, list[str | None]]
             "sheet as its own .xlsx file) and delete the other")
     if unread := unread_cells(path, found):
         raise ParseError(f"{where}: {unread_message(unread)}")
+    if hidden := _hidden_data(path, found[0], sheets[found[0]]):
+        raise ParseError(f"{where} sheet '{found[0]}': {hidden}")
     return found[0], sheets[found[0]]
+
+
+_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_COL = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")
+_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+_FILTER = re.compile(rb"<(?:\w+:)?autoFilter\b")
+_NUMBER = {name: re.compile(rb'\b' + name + rb'="([0-9]+)"') for name in (b"r", b"min", b"max")}
+
+
+def _hidden_data(path, sheet: str, rows: list[tuple[int, list]]) -> str | None:
+    """What the sheet hides from its header row down that holds data: rows (hidden, filtered out by the sheet's
+    filter, or folded in an outline) and columns. They were read like any other: a project hidden or filtered out of
+    view was published all the same (QA pass). None when nothing that holds data is hidden there."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            data = z.read(xlsx_cells._sheet_paths(z)[sheet])  # the sheet's XML, found as that module finds it
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return None
+    filled = {n: cells for n, cells in rows if any(c not in (None, "") for c in cells)}
+    first = rows[_header(rows)][0]
+    hidden_rows, n = [], 0
+    for m in _ROW.finditer(data):
+        r = _NUMBER[b"r"].search(m.group(1))
+        n = int(r.group(1)) if r else n + 1  # 'r' may be left out: then the row follows the one before
+        if _HIDDEN.search(m.group(1)) and n >= first and n in filled:
+            hidden_rows.append(n)
+    hidden_cols = []
+    width = len(rows[0][1]) if rows else 0
+    for m in _COL.finditer(data):
+        lo, hi = (_NUMBER[k].search(m.group(1)) for k in (b"min", b"max"))
+        if _HIDDEN.search(m.group(1)) and lo and hi:
+            hidden_cols += [j for j in range(int(lo.group(1)), min(int(hi.group(1)), width) + 1)
+                            if any(filled[k][j - 1] not in (None, "") for k in filled if k >= first)]
+    if not hidden_rows and not hidden_cols:
+        return None
+    more = f" and {len(hidden_rows) - 10} more" if len(hidden_rows) > 10 else ""
+    where = "; ".join(w for w in (hidden_rows and f"rows {', '.join(map(str, hidden_rows[:10]))}{more}",
+                                  hidden_cols and f"columns {', '.join(map(_column_letter, hidden_cols))}") if w)
+    filtered = " (the sheet has a filter: rows it filters out are hidden)" if _FILTER.search(data) else ""
+    return (f"data in hidden {where}{filtered}; jlac reads every row and column, hidden or not, and would publish "
+            "what the sheet does not show: unhide them (clear the filter) to have them read, or delete them")
+
+
+def _column_letter(j: int) -> str:
+    """1 -> 'A', 27 -> 'AA'."""
+    letters = ""
+    while j:
+        j, rest = divmod(j - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _first_row(rows: list[tuple[int, list]]) -> str:
