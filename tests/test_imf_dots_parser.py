@@ -76,6 +76,46 @@ def test_cell_values():
             _cell_value(text, "x")
 
 
+def test_text_numbers_that_could_mean_two_values_are_refused():
+    """One separator followed by exactly three digits is a thousands or a decimal separator, 1000 times apart: refused,
+    saying both readings. IMF's own text cells (estimates) always have two decimals."""
+    for text, sep, thousands, decimals in (("11.611", "point", "11,611", "11.611"),
+                                           ("1,032", "comma", "1,032", "1.032"),
+                                           ("-4.004 e", "point", "-4,004", "-4.004")):
+        with pytest.raises(ParseError, match=rf"^x: text '{text}' is ambiguous: the {sep} followed by exactly three "
+                                             rf"digits may separate thousands \(as {thousands}\) or decimals "
+                                             rf"\(as {decimals}\)"):
+            _cell_value(text, "x")
+    # unambiguous text numbers are read as they stand
+    assert _cell_value("11.61", "x") == (11.61, False) and _cell_value("0.125", "x") == (0.125, False)
+    assert _cell_value("1234.567", "x") == (1234.567, False) and _cell_value("11611", "x") == (11611.0, False)
+    assert _cell_value("1,234,567", "x") == (1234567.0, False) and _cell_value("1,032.135 e", "x") == (1032.135, True)
+
+
+def test_a_european_text_number_is_refused_naming_the_cell(tmp_path):
+    """Mexico's 2018 exports (11,610.830562) rewritten as the text '11.611', a European thousands point: read as
+    11.611 before, 1000 times too small, every check passing (a QA pass). Now refused naming sheet, cell and text."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    sheet = wb["Exports, FOB"]
+    # DOTS_101.xlsx, sheet 'Exports, FOB': Mexico in row 220, 2018 in column BI
+    assert sheet["B220"].value == "Mexico" and sheet["BI7"].value == "2018"
+    assert sheet["BI220"].value == pytest.approx(11610.830562)
+    sheet["BI220"].value = "11.611"
+    wb.save(tmp_path / "DOTS_101.xlsx")
+    with pytest.raises(ParseError, match=r"^imf-dots DOTS_101.xlsx sheet 'Exports, FOB' cell BI220 \(row 220, partner "
+                                         r"'Mexico'\): text '11.611' is ambiguous: the point followed by exactly three "
+                                         r"digits may separate thousands \(as 11,611\) or decimals \(as 11.611\)"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+    # the same value as unambiguous text is read right
+    sheet["BI220"].value = "11,610.830562"
+    wb.save(tmp_path / "DOTS_101.xlsx")
+    _, cells, _ = parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+    mexico = [r for r in _rows(cells) if r[1:5] == (220, "Mexico", "export", 2018)]
+    assert [r[5:] for r in mexico] == [(pytest.approx(11610.830562), False)]
+
+
 def test_values_in_a_row_without_a_partner_are_refused(tmp_path):
     """A partner name cleared from a row with values: refused naming the row, not dropped from every total."""
     import openpyxl

@@ -4,9 +4,11 @@ Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CI
 name in the first column above the unit line; a header row of years (which differ by sheet); then
 one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
 text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
-166,000 of them). A year header cell must be a plain year: anything else (a note, a footnote mark) is refused
-naming sheet, row and column. Every file the manifest lists is such a workbook (.xlsx) or a note beside them
-(.txt, .md, .pdf: not read); any other file is refused by name, not skipped.
+166,000 of them). Text whose one separator is followed by exactly three digits ('11.611', '1,032') is refused: it
+may be a thousands or a decimal separator (IMF's text cells have two decimals). A year header cell must be a
+plain year: anything else (a note, a footnote mark) is refused naming sheet, row and column. Every file the
+manifest lists is such a workbook (.xlsx) or a note beside them (.txt, .md, .pdf: not read); any other file is
+refused by name, not skipped.
 
 Repeats: IMF repeats some partner rows in a sheet ('Australia' above 'World' and again in its region, in most
 workbooks); every cell of both rows is kept, the core drops the identical ones, and validation refuses a year
@@ -40,6 +42,11 @@ UNIT = "US Dollars, Millions"
 _NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
 _ESTIMATE = re.compile(rf"^\s*({_NUMBER})\s*e\s*$")
 _PLAIN = re.compile(rf"^\s*({_NUMBER})\s*$")
+# A text number whose one separator is followed by exactly three digits ('11.611', '1,032'): a thousands separator
+# or a decimal one, 1000 times apart. '11.611' written in a European format for 11,611 read as 11.611 with every
+# check passing (found by a QA pass). IMF's own text cells always have two decimals ('1,032.13 e'); a leading 0
+# ('0.125') cannot start a group of thousands.
+_AMBIGUOUS = re.compile(r"^-?[1-9]\d{0,2}[.,]\d{3}$")
 _FILE_INDEX = re.compile(r"(\d+)")
 CELL_COLUMNS = ("sheet", "row_number", "partner_name", "flow", "year", "value_usd_m", "is_estimate")
 _PARSED = {"file": pa.string(), "sheet": pa.string(), "row_number": pa.int64(), "reporter_name": pa.string(),
@@ -48,7 +55,7 @@ _PARSED = {"file": pa.string(), "sheet": pa.string(), "row_number": pa.int64(), 
 
 
 def _cell_value(cell, where: str) -> tuple[float, bool] | None:
-    """A cell as (value, is_estimate); None for a blank cell."""
+    """A cell as (value, is_estimate); None for a blank cell. A text number that could mean two values is refused."""
     if cell == "" or cell is None:
         return None
     if isinstance(cell, (int, float)) and not isinstance(cell, bool) and math.isfinite(cell):
@@ -56,10 +63,26 @@ def _cell_value(cell, where: str) -> tuple[float, bool] | None:
     if isinstance(cell, str):
         for pattern, estimate in ((_PLAIN, False), (_ESTIMATE, True)):
             m = pattern.match(cell)
+            if m and _AMBIGUOUS.match(m.group(1)):
+                sep = "point" if "." in m.group(1) else "comma"
+                raise ParseError(
+                    f"{where}: text {cell!r} is ambiguous: the {sep} followed by exactly three digits may separate "
+                    f"thousands (as {float(re.sub('[.,]', '', m.group(1))):,.0f}) or decimals (as "
+                    f"{float(m.group(1).replace(',', '.'))}). IMF writes numbers as number cells and estimates with "
+                    "two decimals ('1,032.13 e'); store the value as a number cell")
             if m:
                 return float(m.group(1).replace(",", "")), estimate
     raise ParseError(f"{where}: expected a number (commas only between thousands, a point for decimals) or an IMF "
                      f"estimate like '1,032.13 e', found {cell!r}")
+
+
+def _address(row: int, column: int) -> str:
+    """Excel's name of a cell from its 1-based row and column: (3, 6) -> 'F3'."""
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row}"
 
 
 def _year(cell) -> int | None:
@@ -140,7 +163,8 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
                 if type(cell) is float or type(cell) is int:  # not bool (a subclass of int): _cell_value refuses it
                     value, estimate = float(cell), False
                 else:
-                    value, estimate = _cell_value(cell, f"{where} row {excel_row} column {first_col + j + 1}")
+                    value, estimate = _cell_value(cell, f"{where} cell {_address(excel_row, first_col + j + 1)} "
+                                                        f"(row {excel_row}, partner {partner!r})")
                 year = years[j - 1] if j <= len(years) else None
                 if year is None:
                     raise ParseError(f"{where} row {excel_row} column {first_col + j + 1}: "
