@@ -197,3 +197,58 @@ def test_duplicate_workbook_that_differs_is_refused_naming_the_cell(tmp_path):
     assert "DOTS_144.xlsx: repeats reporter 'Nicaragua' of DOTS_143.xlsx with different values in 1 cell(s)" in msg
     assert f"World export {int(years[cell.column])}: DOTS_143.xlsx row {cell.row} has {before!r}" in msg
     assert f"DOTS_144.xlsx row {cell.row} has {before + 1!r}" in msg
+
+
+def _variant(path, edit) -> None:
+    """Japan's workbook through openpyxl, edited by ``edit(wb)`` (None: unchanged), saved at ``path``."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    if edit:
+        edit(wb)
+    wb.save(path)
+
+
+def _unit_with_a_space(wb):
+    assert wb["Exports, FOB"]["B5"].value == "US Dollars, Millions"
+    wb["Exports, FOB"]["B5"].value = "US Dollars, Millions "
+
+
+def _sheet_name_with_a_space(wb):
+    wb["Exports, FOB"].title = "Exports, FOB "
+
+
+def _blank_column_before_the_years(wb):
+    wb["Exports, FOB"].insert_cols(3)  # names stay in B, the years move from C on to D on
+
+
+@pytest.mark.parametrize("edit", [_unit_with_a_space, _sheet_name_with_a_space, _blank_column_before_the_years],
+                         ids=["unit line 'US Dollars, Millions '", "sheet 'Exports, FOB '", "blank column C"])
+def test_harmless_layout_variations_read_as_the_file_means(tmp_path, edit):
+    """Spaces around the unit text or a sheet name, and a blank column between the names and the years, were
+    refused ('expected the unit line', 'missing sheet(s)', 'expected a header row of years'): now every cell reads
+    as in the workbook without them (both through openpyxl, which writes some floats a last digit shorter)."""
+    _variant(tmp_path / "same.xlsx", None)
+    _variant(tmp_path / "DOTS_101.xlsx", edit)
+    reporter, cells, repeats = parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+    _, same, same_repeats = parse_workbook(tmp_path / "same.xlsx", "DOTS_101.xlsx")
+    assert reporter == "Japan" and repeats == same_repeats == ["Australia", "Australia"]
+    assert _rows(cells) == _rows(same)
+    mexico = [r for r in _rows(cells) if r[2:5] == ("Mexico", "export", 2018)]
+    assert mexico == [("Exports, FOB", 220, "Mexico", "export", 2018, pytest.approx(11610.830562), False)]
+
+
+def test_a_blank_inserted_column_with_a_value_and_twin_sheets_are_refused(tmp_path):
+    """A column without a year that holds a value, and two sheets whose names differ only in spaces: refused."""
+    def value_without_a_year(wb):
+        _blank_column_before_the_years(wb)
+        wb["Exports, FOB"]["C220"].value = 5.0
+
+    _variant(tmp_path / "DOTS_101.xlsx", value_without_a_year)
+    with pytest.raises(ParseError, match=r"'Exports, FOB' row 220 column 3: a value under a header without a year"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+    _variant(tmp_path / "DOTS_101.xlsx", lambda wb: wb.copy_worksheet(wb["Exports, FOB"]).__setattr__(
+        "title", "Exports, FOB "))
+    with pytest.raises(ParseError, match=r"DOTS_101.xlsx: sheets \['Exports, FOB', 'Exports, FOB '\] differ only in "
+                                         r"spaces around the name"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")

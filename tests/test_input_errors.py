@@ -139,9 +139,9 @@ def test_the_place_named_is_the_parsers_line_not_the_library_below_it(tmp_path, 
     with pytest.raises(ParseError) as err:
         parse.parse_to_cache(_settings(tmp_path), imf_dots.SOURCE, snap)
     source_lines, first = inspect.getsourcelines(imf_dots.parse_workbook)
-    line = first + next(i for i, text in enumerate(source_lines) if "_year(rows[i][1])" in text)
-    # (in <genexpr>): the call stands in the generator expression that finds the header row
-    assert (f"(KeyError: 'year' at flows/jlac/sources/imf_dots/source.py line {line} (in <genexpr>)); "
+    line = first + next(i for i, text in enumerate(source_lines) if "year = _year(c)" in text)
+    # the first call reads the header row's first cell, in parse_workbook itself
+    assert (f"(KeyError: 'year' at flows/jlac/sources/imf_dots/source.py line {line} (in parse_workbook)); "
             in str(err.value))
 
 

@@ -2,7 +2,9 @@
 
 Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CIF'; the reporter's
 name in the first column above the unit line; a header row of years (which differ by sheet); then
-one row per partner in IMF naming, aggregates included. Numbers are US$ millions; IMF estimates are
+one row per partner in IMF naming, aggregates included. Spaces around a sheet name or the unit text, and a blank
+column between the names and the years, are read as if absent (a column without a year holding a value is refused).
+Numbers are US$ millions; IMF estimates are
 text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
 166,000 of them). Text whose one separator is followed by exactly three digits ('11.611', '1,032') is refused: it
 may be a thousands or a decimal separator (IMF's text cells have two decimals). A year header cell must be a
@@ -106,24 +108,30 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
     except (CalamineError, OSError, ValueError) as exc:
         raise ParseError(f"imf-dots {file_label}: not a readable .xlsx workbook ({not_a_workbook(path) or exc})"
                          ) from exc
-    missing = [s for s in SHEETS if s not in wb.sheet_names]
+    # a sheet name with a space before or after ('Exports, FOB ') is the same sheet; two that trim alike are refused
+    actual = {s: [n for n in wb.sheet_names if n.strip() == s] for s in SHEETS}
+    missing = [s for s in SHEETS if not actual[s]]
     if missing:
         raise ParseError(
             f"imf-dots {file_label}: missing sheet(s) {missing}; expected {list(SHEETS)}, found {wb.sheet_names}"
         )
-    if unread := unread_cells(path, list(SHEETS)):
+    if twice := [names for names in actual.values() if len(names) > 1]:
+        raise ParseError(f"imf-dots {file_label}: sheets {twice[0]} differ only in spaces around the name; "
+                         "which one to read is not ours to pick: keep one")
+    if unread := unread_cells(path, [names[0] for names in actual.values()]):
         raise ParseError(f"imf-dots {file_label}: {unread_message(unread)}")
     reporter = None
     out: dict[str, list] = {name: [] for name in CELL_COLUMNS}
     repeats: list[str] = []
     for sheet_name, flow in SHEETS.items():
-        sheet = wb.get_sheet_by_name(sheet_name)
+        sheet = wb.get_sheet_by_name(actual[sheet_name][0])
         # calamine trims leading blank rows and columns; messages keep Excel's numbering (row 7, column 5 = E7)
         first_row = (sheet.start or (0, 0))[0] + 1
         first_col = (sheet.start or (0, 0))[1]
         rows = sheet.to_python(skip_empty_area=True)
-        where = f"imf-dots {file_label} sheet '{sheet_name}'"
-        unit_idx = next((i for i, r in enumerate(rows[:10]) if r and r[0] == UNIT), None)
+        where = f"imf-dots {file_label} sheet {actual[sheet_name][0]!r}"
+        # spaces around the unit text ('US Dollars, Millions ') change nothing it says
+        unit_idx = next((i for i, r in enumerate(rows[:10]) if r and str(r[0]).strip() == UNIT), None)
         if unit_idx is None or unit_idx < 1:
             raise ParseError(f"{where}: expected the unit line {UNIT!r} in the first rows; layout changed?")
         name = str(rows[unit_idx - 1][0]).strip()
@@ -131,7 +139,10 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
             reporter = name
         elif name != reporter:
             raise ParseError(f"{where}: reporter {name!r} differs from the other sheet's {reporter!r}")
-        hdr_idx = next((i for i in range(unit_idx + 1, min(len(rows), unit_idx + 5)) if _year(rows[i][1])), None)
+        # the header is the first row after the unit line with anything right of the names: a blank column before
+        # the years (inserted) is read as a header without a year, and refused only if it holds values
+        hdr_idx = next((i for i in range(unit_idx + 1, min(len(rows), unit_idx + 5))
+                        if any(c not in ("", None) for c in rows[i][1:])), None)
         if hdr_idx is None:
             raise ParseError(f"{where}: expected a header row of years after the unit line")
         years: list[int | None] = []
