@@ -42,14 +42,23 @@ def test_repeated_partner_rows_both_parsed():
     assert hits[0][5] == hits[1][5] == pytest.approx(17110.684248)
 
 
-def test_year_header_with_a_note_names_the_cell(tmp_path):
+@pytest.mark.parametrize(("sheet", "cell", "year", "text"), [
+    ("Imports, CIF", "E7", "1962", "1962 (p)"), ("Exports, FOB", "BI7", "2018", "20l8"),
+    ("Exports, FOB", "BI7", "2018", "2018*"),
+    # the first year's cell: before, the header row was not found at all ('expected a header row of years')
+    ("Exports, FOB", "C7", "1960", "196O")])
+def test_year_header_that_is_not_a_year_names_the_cell_once(tmp_path, sheet, cell, year, text):
+    """A bad year header cell is named once, by sheet and Excel address, in a one-line message."""
     import openpyxl
 
     wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
-    wb["Imports, CIF"].cell(row=7, column=5).value = "1962 (p)"
+    assert wb[sheet][cell].value == year  # DOTS_101.xlsx: the row of years is row 7, from column C on
+    wb[sheet][cell].value = text
     wb.save(tmp_path / "DOTS_101.xlsx")
-    with pytest.raises(ParseError, match=r"'Imports, CIF' row 7 column 5: header cell '1962 \(p\)' is not a year"):
+    with pytest.raises(ParseError) as err:
         parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+    assert str(err.value) == (f"imf-dots DOTS_101.xlsx sheet '{sheet}' header cell {cell} (the row of years, row 7): "
+                              f"{text!r} is not a year (IMF writes plain years such as 2019 there)")
 
 
 def test_estimate_cells_keep_their_flag():
@@ -245,7 +254,8 @@ def test_a_blank_inserted_column_with_a_value_and_twin_sheets_are_refused(tmp_pa
         wb["Exports, FOB"]["C220"].value = 5.0
 
     _variant(tmp_path / "DOTS_101.xlsx", value_without_a_year)
-    with pytest.raises(ParseError, match=r"'Exports, FOB' row 220 column 3: a value under a header without a year"):
+    with pytest.raises(ParseError, match=r"'Exports, FOB' cell C220 \(row 220, partner 'Mexico'\): a value under a "
+                                         r"header without a year \(header cell C7 is blank\)"):
         parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
     _variant(tmp_path / "DOTS_101.xlsx", lambda wb: wb.copy_worksheet(wb["Exports, FOB"]).__setattr__(
         "title", "Exports, FOB "))

@@ -4,13 +4,12 @@ Layout (see the snapshot's SNAPSHOT.yml): sheets 'Exports, FOB' and 'Imports, CI
 name in the first column above the unit line; a header row of years (which differ by sheet); then
 one row per partner in IMF naming, aggregates included. Spaces around a sheet name or the unit text, and a blank
 column between the names and the years, are read as if absent (a column without a year holding a value is refused).
-Numbers are US$ millions; IMF estimates are
-text cells like '1,032.13 e' or '1.00 e' (thousands separator optional, ' e' suffix: SNAPSHOT.yml counts about
-166,000 of them). Text whose one separator is followed by exactly three digits ('11.611', '1,032') is refused: it
-may be a thousands or a decimal separator (IMF's text cells have two decimals). A year header cell must be a
-plain year: anything else (a note, a footnote mark) is refused naming sheet, row and column. Every file the
-manifest lists is such a workbook (.xlsx) or a note beside them (.txt, .md, .pdf: not read); any other file is
-refused by name, not skipped.
+Numbers are US$ millions; IMF estimates are text cells like '1,032.13 e' or '1.00 e' (thousands separator optional,
+' e' suffix: SNAPSHOT.yml counts about 166,000 of them). Text whose one separator is followed by exactly three
+digits ('11.611', '1,032') is refused: it may be a thousands or a decimal separator (IMF's text cells have two
+decimals). A year header cell must be a plain year: anything else (a note, a footnote mark) is refused naming sheet
+and cell (E7). Every file the manifest lists is such a workbook (.xlsx) or a note beside them (.txt, .md, .pdf: not
+read); any other file is refused by name, not skipped.
 
 Repeats: IMF repeats some partner rows in a sheet ('Australia' above 'World' and again in its region, in most
 workbooks); every cell of both rows is kept, the core drops the identical ones, and validation refuses a year
@@ -149,9 +148,10 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
         for j, c in enumerate(rows[hdr_idx][1:]):
             year = _year(c)
             if year is None and str(c).strip():
+                # one cell named once, by Excel's address: the first bad one stops the parse
                 raise ParseError(
-                    f"{where} row {first_row + hdr_idx} column {first_col + j + 2}: header cell {c!r} is not a year "
-                    "(IMF writes plain years such as 2019 there)"
+                    f"{where} header cell {_address(first_row + hdr_idx, first_col + j + 2)} (the row of years, row "
+                    f"{first_row + hdr_idx}): {c!r} is not a year (IMF writes plain years such as 2019 there)"
                 )
             years.append(year)
         seen: dict[str, int] = {}
@@ -178,8 +178,9 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
                                                         f"(row {excel_row}, partner {partner!r})")
                 year = years[j - 1] if j <= len(years) else None
                 if year is None:
-                    raise ParseError(f"{where} row {excel_row} column {first_col + j + 1}: "
-                                     "a value under a header without a year")
+                    raise ParseError(f"{where} cell {_address(excel_row, first_col + j + 1)} (row {excel_row}, "
+                                     f"partner {partner!r}): a value under a header without a year (header cell "
+                                     f"{_address(first_row + hdr_idx, first_col + j + 1)} is blank)")
                 values.append(value)
                 estimates.append(estimate)
                 cell_years.append(year)
