@@ -183,3 +183,33 @@ def test_a_unique_check_counts_each_repeated_value_too(tmp_path):
     details = result.outcomes[0].details
     assert details.startswith("250 unexpected row(s); values '101' (250 rows) at [{'file': 'c.csv', 'row_number': 0}, "
                               "{'file': 'c.csv', 'row_number': 1}, {'file': 'c.csv', 'row_number': 2}] and 247 more")
+
+
+def test_a_range_check_says_its_range_and_the_values_outside_it(tmp_path):
+    """Found by a QA pass: a failed ExpectColumnValuesToBeBetween named the column and values but not the range they
+    broke; the message (and the summary line) now says it, strict bounds as "above"/"below"."""
+    from jlac.validation import summary
+
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT 'DOTS_101.xlsx' AS file, 8 + i AS row_number, 1950 + i AS year, "
+                    "i - 1.5 AS value, DATE '1970-11-01' + INTERVAL (i) MONTH AS month FROM range(4) r(i) UNION ALL "
+                    "SELECT 'DOTS_101.xlsx', 20, 2099, 1, DATE '2099-01-01'")
+    check = Check(name="values", index_columns=("file", "row_number"), expectations=[
+        gx.expectations.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=2026),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="value", min_value=0, strict_min=True),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="month", min_value="1971-01-01"),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="year", max_value=2026, strict_max=True)])
+    (result,) = run_checks(path, "imf-dots", "imf-dots", "imf-dots/2022-02-02", [check], "SELECT * FROM raw.t")
+    # GX does not keep the suite's order: each outcome by its column and upper bound
+    by = {(o.kwargs["column"], o.kwargs.get("strict_max")): o.details for o in result.outcomes}
+    year, value, month = by["year", None], by["value", None], by["month", None]
+    assert year == ("year must be between 1948 and 2026; 1 unexpected row(s); values 2099 (1 row) at "
+                    "[{'file': 'DOTS_101.xlsx', 'row_number': 20}]")
+    assert value.startswith("value must be above 0; 2 unexpected row(s); values -1.5 (1 row) at [{'file': "
+                            "'DOTS_101.xlsx', 'row_number': 8}], -0.5 (1 row) at ["), value
+    assert month.startswith("month must be at least 1971-01-01; 2 unexpected row(s); values 1970-11-01 00:00:00 "
+                            "(1 row) at [{'file': 'DOTS_101.xlsx', 'row_number': 8}]"), month
+    assert ("imf-dots: values (snapshot imf-dots/2022-02-02): expect_column_values_to_be_between 'year': year must be "
+            "below 2026; 1 unexpected row(s); values 2099 (1 row)") in summary([result])

@@ -76,7 +76,7 @@ def _describe(result, by_value: list[tuple] | None = None) -> str:
     ``by_value`` (from ``_values_with_rows``): every unexpected value with its exact count and first rows, which GX
     lists only in part (200 values, 20 rows of an SQL datasource)."""
     r = result.result or {}
-    parts = []
+    parts = [rule] if (rule := _rule(result.expectation_config)) else []
     if "observed_value" in r and r["observed_value"] is not None:
         parts.append(f"observed {readable(r['observed_value'])}")
     if r.get("unexpected_count"):
@@ -113,6 +113,35 @@ def _describe(result, by_value: list[tuple] | None = None) -> str:
                 parts.append(f"error: {info.get('exception_message')}")
                 break
     return "; ".join(parts) or "failed"
+
+
+def _bound(value) -> str:
+    """A bound as a rule states it: 1948, 0.5, 1971-01-01 (a date bound is given as text; GX keeps a number bound as
+    a float: 1948.0 is said 1948)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return value if isinstance(value, str) else readable(value)
+
+
+def _rule(config) -> str | None:
+    """The rule a range expectation states, said in the message: the report's summary line gave the column and the
+    offending values but not the range they broke ("year must be between 1948 and 2026"; a QA pass)."""
+    if getattr(config, "type", None) != "expect_column_values_to_be_between":
+        return None
+    kw = config.kwargs
+    low, high = kw.get("min_value"), kw.get("max_value")
+    above = f"above {_bound(low)}" if kw.get("strict_min") else f"at least {_bound(low)}"
+    below = f"below {_bound(high)}" if kw.get("strict_max") else f"at most {_bound(high)}"
+    if low is not None and high is not None:
+        said = (f"between {_bound(low)} and {_bound(high)}" if not (kw.get("strict_min") or kw.get("strict_max"))
+                else f"{above} and {below}")
+    elif low is not None:
+        said = above
+    elif high is not None:
+        said = below
+    else:
+        return None
+    return f"{kw.get('column')} must be {said}"
 
 
 def readable(value) -> str:
