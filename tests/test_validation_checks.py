@@ -213,3 +213,33 @@ def test_a_range_check_says_its_range_and_the_values_outside_it(tmp_path):
                             "(1 row) at [{'file': 'DOTS_101.xlsx', 'row_number': 8}]"), month
     assert ("imf-dots: values (snapshot imf-dots/2022-02-02): expect_column_values_to_be_between 'year': year must be "
             "below 2026; 1 unexpected row(s); values 2099 (1 row)") in summary([result])
+
+
+def test_every_column_map_check_counts_each_value_exactly(tmp_path):
+    """Found by a QA pass: only single-column checks with rows to name had exact counts; a repeated compound key (the
+    grain check of ten sources) and a check without index columns kept GX's partial list (its first 200 values), so a
+    key seen 150 times was said to be seen 100 times, and a year out of range in 160 rows to be in 130."""
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT 'c.csv' AS file, i AS row_number, CASE WHEN i < 100 THEN 'JPN' "
+                    "WHEN i < 250 THEN 'MEX' ELSE 'PER' END AS reporter, CASE WHEN i < 250 THEN 2020 ELSE i END AS "
+                    "year, CASE WHEN i < 70 THEN 1900 WHEN i < 230 THEN 2099 ELSE 2000 END AS y FROM range(300) r(i)")
+    grain = Check(name="grain", index_columns=("file", "row_number"), expectations=[
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["reporter", "year"])])
+    years = Check(name="years", expectations=[
+        gx.expectations.ExpectColumnValuesToBeBetween(column="y", min_value=1948, max_value=2026)])
+    pair = Check(name="pair", index_columns=("file",), expectations=[
+        gx.expectations.ExpectColumnPairValuesToBeEqual(column_A="year", column_B="y")])
+    grain, years, pair = run_checks(path, "x", "x", "x/1", [grain, years, pair], "SELECT * FROM raw.t")
+    assert grain.outcomes[0].details == (
+        "250 unexpected row(s); values {'reporter': 'MEX', 'year': 2020} (150 rows) at [{'file': 'c.csv', "
+        "'row_number': 100}, {'file': 'c.csv', 'row_number': 101}, {'file': 'c.csv', 'row_number': 102}] and 147 "
+        "more, {'reporter': 'JPN', 'year': 2020} (100 rows) at [{'file': 'c.csv', 'row_number': 0}, {'file': "
+        "'c.csv', 'row_number': 1}, {'file': 'c.csv', 'row_number': 2}] and 97 more")
+    assert years.outcomes[0].details == ("y must be between 1948 and 2026; 230 unexpected row(s); values 2099 "
+                                         "(160 rows), 1900 (70 rows)")
+    assert pair.outcomes[0].details.startswith(
+        "300 unexpected row(s); values {'year': 2020, 'y': 2099} (160 rows) at [{'file': 'c.csv'}], {'year': 2020, "
+        "'y': 1900} (70 rows) at [{'file': 'c.csv'}], {'year': 2020, 'y': 2000} (20 rows) at [{'file': 'c.csv'}], ")
+    assert pair.outcomes[0].details.endswith(" and 43 more distinct value(s)")  # 53 pairs, 10 named

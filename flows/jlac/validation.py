@@ -89,7 +89,8 @@ def _describe(result, by_value: list[tuple] | None = None) -> str:
     values = r.get("unexpected_list") or r.get("partial_unexpected_list") or []
     rows = r.get("unexpected_index_list") or []
     if by_value:
-        shown = [f"{readable(v)} ({n:,} row{'s' if n != 1 else ''}) at {distinct_rows(first, limit=3)}"
+        shown = [f"{readable(v)} ({n:,} row{'s' if n != 1 else ''})"
+                 + (f" at {distinct_rows(first, limit=3)}" if first else "")
                  + (f" and {places - len(first):,} more" if places > len(first) else "")
                  for v, n, first, places, _ in by_value]
         more = by_value[0][4] - len(by_value)
@@ -175,27 +176,56 @@ def distinct_rows(rows: list, limit: int = 10) -> str:
     return "[" + ", ".join(shown) + "]" + (f" and {more:,} more distinct row(s)" if more > 0 else "")
 
 
+def _domain_columns(kwargs: dict) -> list[str]:
+    """The columns a column-map expectation tests: its column, its column list, or its pair of columns."""
+    if kwargs.get("column"):
+        return [kwargs["column"]]
+    if kwargs.get("column_list"):
+        return list(kwargs["column_list"])
+    return [kwargs[k] for k in ("column_A", "column_B") if kwargs.get(k)]
+
+
+_KEPT_ROWS = {"all_values_are_missing": "NOT ({all_null})", "any_value_is_missing": "NOT ({any_null})",
+              "never": "true"}
+
+
 def _values_with_rows(datasource, result, query: str, index_columns: tuple[str, ...], limit: int = 10):
-    """[(value, rows, its first 3 distinct places, its distinct places, distinct values)] of a failed column
-    expectation, most rows first, from GX's own query of its unexpected rows. GX lists them only in part (200
-    values, 20 rows): a second unknown name beyond those had a wrong count and no row named (a QA pass). None when
-    GX gives no such query or it does not run."""
+    """[(value, rows, its first 3 distinct places, its distinct places, distinct values)] of a failed column-map
+    expectation (one column, a pair or a list of columns: the value is then a row of them), most rows first, from
+    GX's own query of its unexpected rows. GX lists them only in part (200 values, 20 rows): a second unknown name
+    beyond those had a wrong count and no row named (a QA pass). Without ``index_columns`` the values are counted but
+    not placed (no places: [] and 0). None when GX gives no such query or it does not run."""
     from jlac.sqltext import ident
 
-    column = result.expectation_config.kwargs.get("column")
+    config = result.expectation_config
+    columns = _domain_columns(config.kwargs)
     text = (result.result or {}).get("unexpected_index_query")
-    if not (column and index_columns and isinstance(text, str) and query in text):
+    if not (columns and isinstance(text, str) and query in text):
         return None
-    # GX puts the batch's query after FROM as it is, without the parentheses SQL needs, in a map test's query (a
-    # unique test's has them, twice)
-    parts = text.rstrip().rstrip(";").split(query)
-    unexpected = parts[0]
-    for i, rest in enumerate(parts[1:]):
-        unexpected += (query if unexpected.rstrip().endswith("(") else f"({query}) AS _batch{i}") + rest
-    row = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in index_columns) + ")"
-    summary = (f"SELECT {ident(column)} AS value, count(*) AS n, list_sort(list_distinct(list({row})))[1:3] AS first, "
-               f"count(DISTINCT {row}) AS places, count(*) OVER () AS n_values FROM ({unexpected}) AS _u "
-               f"GROUP BY 1 ORDER BY n DESC, value LIMIT {limit}")
+    if config.type == "expect_compound_columns_to_be_unique":
+        # GX's query of a compound key's repeats cross-joins the batch with its counts and leaves the repeat
+        # threshold as an unbound $1: the same rows, selected here as GX counts them
+        names = [ident(c) for c in columns]
+        keep = _KEPT_ROWS.get(config.kwargs.get("ignore_row_if") or "all_values_are_missing", "true").format(
+            all_null=" AND ".join(f"{c} IS NULL" for c in names), any_null=" OR ".join(f"{c} IS NULL" for c in names))
+        unexpected = (f"SELECT * FROM ({query}) AS _batch WHERE {keep} "
+                      f"QUALIFY count(*) OVER (PARTITION BY {', '.join(names)}) > 1")
+    else:
+        # GX puts the batch's query after FROM as it is, without the parentheses SQL needs, in a map test's query (a
+        # unique test's has them, twice)
+        parts = text.rstrip().rstrip(";").split(query)
+        unexpected = parts[0]
+        for i, rest in enumerate(parts[1:]):
+            unexpected += (query if unexpected.rstrip().endswith("(") else f"({query}) AS _batch{i}") + rest
+
+    def pack(names):
+        return "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in names) + ")"
+
+    value = ident(columns[0]) if len(columns) == 1 else pack(columns)
+    row = pack(index_columns) if index_columns else None
+    first, places = (f"list_sort(list_distinct(list({row})))[1:3]", f"count(DISTINCT {row})") if row else ("[]", "0")
+    summary = (f"SELECT {value} AS value, count(*) AS n, {first} AS first, {places} AS places, count(*) OVER () "
+               f"AS n_values FROM ({unexpected}) AS _u GROUP BY 1 ORDER BY n DESC, value LIMIT {limit}")
     try:
         with datasource.get_engine().connect() as conn:  # as the driver takes it: ':x' in a literal is no parameter
             found = conn.exec_driver_sql(summary).fetchall()
