@@ -243,3 +243,39 @@ def test_every_column_map_check_counts_each_value_exactly(tmp_path):
         "300 unexpected row(s); values {'year': 2020, 'y': 2099} (160 rows) at [{'file': 'c.csv'}], {'year': 2020, "
         "'y': 1900} (70 rows) at [{'file': 'c.csv'}], {'year': 2020, 'y': 2000} (20 rows) at [{'file': 'c.csv'}], ")
     assert pair.outcomes[0].details.endswith(" and 43 more distinct value(s)")  # 53 pairs, 10 named
+
+
+def test_a_check_whose_sql_gx_would_bind_is_refused_when_made(db, monkeypatch):
+    """Found by a QA pass: GX passes a check's SQL through SQLAlchemy's text(), which takes ':b' for a bind parameter
+    even in a string literal and runs it as NULL: a violations query WHERE k = 'unit :b' compared k with 'unit NULL' and
+    passed on no rows, and an UnexpectedRowsExpectation with ':b' failed on "A value is required for bind parameter
+    'b'". SQLAlchemy's escape '\\:b' is undone by GX's first compile. Such a check is refused when made, its source and
+    check named; a colon no word follows (':' || 'b', '::' casts, ':=', '12:30') runs as written."""
+    from types import SimpleNamespace
+
+    from jlac import validation
+    from jlac.errors import JlacError
+    from jlac.sources import get_source
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO raw.t VALUES ('unit :b', 5)")
+    with pytest.raises(ValueError, match=r"^check 'no unit :b': its SQL has ':b' \(in '… x FROM raw.t WHERE k = "
+                                         r"'unit :b' AND x::V…'\), which GX passes to SQLAlchemy as a bind"):
+        violations_check("no unit :b", "SELECT k, x FROM raw.t WHERE k = 'unit :b' AND x::VARCHAR = '5'")
+    for sql in ["SELECT * FROM {batch} WHERE k = 'unit \\:b'", "SELECT * FROM {batch} WHERE k[:4] = 'unit'"]:
+        with pytest.raises(ValueError, match="its SQL has ':"):
+            Check(expectations=[gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=sql)])
+
+    written = "FROM raw.t WHERE k = 'unit ' || ':' || 'b' AND x::VARCHAR = '5' AND k[: 4] = 'unit' AND '12:30' <> ''"
+    result = _run(db, violations_check("no unit :b", f"SELECT k, x {written}"))
+    assert result.outcomes[0].details == "observed 1; rows [{'k': 'unit :b', 'x': 5}]"
+    rows = gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query="SELECT * FROM {batch} " + written[11:])
+    assert _run(db, Check(expectations=[rows])).outcomes[0].details == "observed 1"
+
+    # as a source's checks module makes it: the refresh stops with the source and check named
+    module = SimpleNamespace(checks=lambda source, snapshot: [
+        violations_check("no unit :b", "SELECT * FROM raw.imf_dots WHERE sheet = 'Exports :FOB'")])
+    monkeypatch.setattr(validation, "part", lambda source, name: module)
+    with pytest.raises(JlacError, match=r"^source imf-dots: its checks \(.*checks.py\) failed before running: "
+                                        r"ValueError: check 'no unit :b': its SQL has ':FOB'"):
+        validation.validate_source(db, get_source("imf-dots"), SimpleNamespace(id="imf-dots/1"))

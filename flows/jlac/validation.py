@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -34,7 +35,10 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)  # one INFO li
 
 @dataclass
 class Check:
-    """A set of GX expectations over the rows of one query in the build warehouse."""
+    """A set of GX expectations over the rows of one query in the build warehouse.
+
+    Its SQL (the query, an UnexpectedRowsExpectation's) may not hold ':name' (a colon then a letter, digit or _), not
+    even in a string literal: GX would bind it as a parameter (``_BIND``), so such a check is refused when made."""
 
     expectations: list
     query: str | None = None  # default: SELECT * FROM raw.<table>
@@ -44,6 +48,24 @@ class Check:
     # an aggregating query, where a column expectation makes two (GX counts the rows apart from the values). A
     # failure shows the first rows the query returns. Made by jlac.checks.violations_check.
     violations: bool = False
+
+    def __post_init__(self):
+        texts = [self.query or ""] + [getattr(e, "unexpected_rows_query", None) or "" for e in self.expectations]
+        for text in texts:
+            if isinstance(text, str) and (m := _BIND.search(text)):
+                start, end = max(m.start() - 30, 0), m.end() + 10
+                near = ("…" if start else "") + text[start:end].replace("\n", " ") + ("…" if end < len(text) else "")
+                raise ValueError(
+                    f"check {self.name!r}: its SQL has {m.group(0)!r} (in '{near}'), which GX passes to SQLAlchemy "
+                    "as a bind parameter: given no value, it runs as NULL (a literal 'unit :b' compared with 'unit "
+                    "NULL') or fails, so the check would test something else. Write the colon with no letter, digit "
+                    "or _ right after it: ':' || 'b' in a string, [: 3] in a slice")
+
+
+# What SQLAlchemy's text(), through which GX runs a check's SQL, takes for a bind parameter (anywhere, string literals
+# included: sqlalchemy.sql.elements.TextClause._bind_params_regex, without its escape '\\:', which does not help: GX
+# compiles the SQL, escape gone, and passes the result through text() again, once or twice depending on the path).
+_BIND = re.compile(r"(?<![:\w]):(\w+)(?![:\w])", re.UNICODE)
 
 
 @dataclass
