@@ -3,9 +3,13 @@ cells), and what a file that is no workbook is."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import openpyxl
+import pytest
+from conftest import JAPAN_WORKBOOK
+from jlac.errors import ParseError
 from jlac.xlsx_cells import not_a_workbook, unread_cells
 
 
@@ -51,3 +55,29 @@ def test_what_a_file_that_is_no_workbook_is(tmp_path):
     path.write_bytes(path.read_bytes()[:3000])
     assert not_a_workbook(path) == ("a zip cut short (3,000 bytes, its directory at the end missing): downloaded in "
                                     "part?")
+
+
+def test_messages_name_cells_by_excel_letters_even_without_their_reference(tmp_path):
+    """A message names a spreadsheet place as Excel shows it: "sheet 'Exports, FOB', cell F12". The r="F12" of a cell
+    is optional in the file format (a cell is then the next after its row's previous one); such a cell was named '?'
+    (a QA pass). Real workbook: IMF DOTS_101.xlsx (Japan), whose F12 holds 4.5 and AB12 477.2."""
+    from jlac.sources.imf_dots.source import parse_workbook
+    from jlac.xlsx_cells import cell_name, column_letters, unread_message
+
+    assert [column_letters(n) for n in (1, 6, 26, 27, 28, 63, 702, 703)] == ["A", "F", "Z", "AA", "AB", "BK", "ZZ",
+                                                                              "AAA"]
+    assert cell_name(12, 6) == "F12"
+    path = tmp_path / "DOTS_101.xlsx"
+    path.write_bytes(JAPAN_WORKBOOK.read_bytes())
+    _rewrite(path, b'<c r="F12" s="16"><v>4.5</v></c>', b'<c r="F12" s="16"><f>4.5</f></c>')
+    _rewrite(path, b'<c r="AB12" s="16"><v>477.19999999999999</v></c>', b'<c r="AB12" s="16" t="e"><v>#N/A</v></c>')
+    expected = ("cells that a reader takes for blank but are not: sheet 'Exports, FOB', cell F12 (formula without a "
+                "computed value), cell AB12 (#N/A). A formula needs")
+    assert unread_message(unread_cells(path)).startswith(expected)
+    with pytest.raises(ParseError, match=re.escape(f"imf-dots DOTS_101.xlsx: {expected}")):
+        parse_workbook(path, "DOTS_101.xlsx")
+    # without any cell's reference: the same names, from the cells' places in their rows
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    _rewrite(path, sheet, re.sub(rb' r="[A-Z]+[0-9]+"', b"", sheet))
+    assert unread_message(unread_cells(path)).startswith(expected)

@@ -24,6 +24,46 @@ _ERROR = re.compile(rb'\bt="e"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _TEXT = re.compile(rb'\bt="(?:str|s|inlineStr)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_OPENING = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")  # a row's or a cell's start tag
+_ROW_NUMBER = re.compile(rb'\br="([0-9]+)"')
+
+
+def column_letters(number: int) -> str:
+    """Excel's name of a column from its number (1-based): 1 -> 'A', 27 -> 'AA'. Messages name cells as Excel shows
+    them (F12), never by numbers."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def cell_name(row: int, column: int) -> str:
+    """A cell as Excel names it from its row and column numbers (both 1-based): (12, 6) -> 'F12'."""
+    return f"{column_letters(column)}{row}"
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def _place_at(data: bytes, offset: int) -> str:
+    """The name of the cell whose tag starts at ``offset`` when the tag has no r="F12" (the file format makes it
+    optional: a cell is then the next one after its row's previous cell, a row the next after the previous row)."""
+    row = column = 0
+    for m in _OPENING.finditer(data):
+        if m.start() > offset:
+            break
+        if m.group(1) == b"row":
+            number = _ROW_NUMBER.search(m.group(2))
+            row, column = (int(number.group(1)) if number else row + 1), 0
+        else:
+            ref = _REF.search(m.group(2))
+            column = _column_number(ref.group(1).rstrip(b"0123456789")) if ref else column + 1
+    return cell_name(row, column)
 
 
 def _sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
@@ -68,7 +108,7 @@ def unread_cells(path: Path | IO[bytes], sheets: list[str] | None = None, limit:
                     else:
                         continue
                     ref = _REF.search(attrs)
-                    bad.append(f"{ref.group(1).decode() if ref else '?'} ({what})")
+                    bad.append(f"{ref.group(1).decode() if ref else _place_at(data, m.start())} ({what})")
                     if len(bad) >= limit:
                         break
                 if bad:
@@ -80,7 +120,7 @@ def unread_cells(path: Path | IO[bytes], sheets: list[str] | None = None, limit:
 
 def unread_message(unread: dict[str, list[str]]) -> str:
     """The sentence a parse error gives for ``unread_cells``' findings."""
-    where = "; ".join(f"sheet '{sheet}' {', '.join(cells)}" for sheet, cells in unread.items())
+    where = "; ".join(f"sheet '{sheet}', " + ", ".join(f"cell {c}" for c in cells) for sheet, cells in unread.items())
     return (f"cells that a reader takes for blank but are not: {where}. A formula needs its computed value saved "
             "with it (open and save the workbook in Excel or LibreOffice) and an error cell a number or nothing; "
             "read as blank, each would drop a value without a word")
