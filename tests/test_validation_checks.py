@@ -200,7 +200,8 @@ def test_a_range_check_says_its_range_and_the_values_outside_it(tmp_path):
         gx.expectations.ExpectColumnValuesToBeBetween(column="year", min_value=1948, max_value=2026),
         gx.expectations.ExpectColumnValuesToBeBetween(column="value", min_value=0, strict_min=True),
         gx.expectations.ExpectColumnValuesToBeBetween(column="month", min_value="1971-01-01"),
-        gx.expectations.ExpectColumnValuesToBeBetween(column="year", max_value=2026, strict_max=True)])
+        gx.expectations.ExpectColumnValuesToBeBetween(column="year", max_value=2026, strict_max=True),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="row_number", max_value=10, mostly=0.9)])
     (result,) = run_checks(path, "imf-dots", "imf-dots", "imf-dots/2022-02-02", [check], "SELECT * FROM raw.t")
     # GX does not keep the suite's order: each outcome by its column and upper bound
     by = {(o.kwargs["column"], o.kwargs.get("strict_max")): o.details for o in result.outcomes}
@@ -211,6 +212,9 @@ def test_a_range_check_says_its_range_and_the_values_outside_it(tmp_path):
                             "'DOTS_101.xlsx', 'row_number': 8}], -0.5 (1 row) at ["), value
     assert month.startswith("month must be at least 1971-01-01; 2 unexpected row(s); values 1970-11-01 00:00:00 "
                             "(1 row) at [{'file': 'DOTS_101.xlsx', 'row_number': 8}]"), month
+    assert by["row_number", None] == ("row_number must be at most 10 in at least 90% of rows; 2 unexpected row(s); "
+                                      "values 11 (1 row) at [{'file': 'DOTS_101.xlsx', 'row_number': 11}], 20 (1 row) "
+                                      "at [{'file': 'DOTS_101.xlsx', 'row_number': 20}]")
     assert ("imf-dots: values (snapshot imf-dots/2022-02-02): expect_column_values_to_be_between 'year': year must be "
             "below 2026; 1 unexpected row(s); values 2099 (1 row)") in summary([result])
 

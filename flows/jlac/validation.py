@@ -164,7 +164,9 @@ def _rule(config) -> str | None:
         said = below
     else:
         return None
-    return f"{kw.get('column')} must be {said}"
+    mostly = kw.get("mostly")
+    share = f" in at least {mostly:.0%} of rows" if isinstance(mostly, int | float) and mostly < 1 else ""
+    return f"{kw.get('column')} must be {said}{share}"
 
 
 def readable(value) -> str:
