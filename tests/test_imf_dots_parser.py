@@ -136,7 +136,7 @@ def test_values_in_a_row_without_a_partner_are_refused(tmp_path):
     sheet.cell(row=220, column=2).value = None
     wb.save(tmp_path / "DOTS_101.xlsx")
     with pytest.raises(ParseError, match=r"'Exports, FOB' row 220: values in a row without a partner name "
-                                         r"\(column 2 is blank\)"):
+                                         r"\(cell B220 is blank\)"):
         parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
 
 

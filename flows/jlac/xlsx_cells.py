@@ -66,8 +66,8 @@ def _place_at(data: bytes, offset: int) -> str:
     return cell_name(row, column)
 
 
-def _sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> its worksheet XML inside the zip."""
+def sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its worksheet XML inside the zip (an .xlsx opened as a ZipFile)."""
     book = ElementTree.fromstring(z.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
@@ -88,7 +88,7 @@ def unread_cells(path: Path | IO[bytes], sheets: list[str] | None = None, limit:
     found: dict[str, list[str]] = {}
     try:
         with zipfile.ZipFile(path) as z:
-            paths = _sheet_paths(z)
+            paths = sheet_paths(z)
             for name, member in paths.items():
                 if sheets is not None and name not in sheets:
                     continue

@@ -31,7 +31,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from jlac.errors import ParseError
 from jlac.snapshots import MANIFEST, Snapshot, SnapshotFile
 from jlac.sources import Column, FigureScope, Source
-from jlac.xlsx_cells import not_a_workbook, unread_cells, unread_message
+from jlac.xlsx_cells import cell_name, not_a_workbook, unread_cells, unread_message
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,6 @@ def _cell_value(cell, where: str) -> tuple[float, bool] | None:
     raise ParseError(f"{where}: expected a number (commas only between thousands, a point for decimals) or an IMF "
                      f"estimate like '1,032.13 e', found {cell!r}")
 
-
-def _address(row: int, column: int) -> str:
-    """Excel's name of a cell from its 1-based row and column: (3, 6) -> 'F3'."""
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return f"{letters}{row}"
 
 
 def _year(cell) -> int | None:
@@ -150,7 +142,7 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
             if year is None and str(c).strip():
                 # one cell named once, by Excel's address: the first bad one stops the parse
                 raise ParseError(
-                    f"{where} header cell {_address(first_row + hdr_idx, first_col + j + 2)} (the row of years, row "
+                    f"{where} header cell {cell_name(first_row + hdr_idx, first_col + j + 2)} (the row of years, row "
                     f"{first_row + hdr_idx}): {c!r} is not a year (IMF writes plain years such as 2019 there)"
                 )
             years.append(year)
@@ -163,7 +155,7 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
                 # a blank row is layout; values without a partner name would vanish from every total unseen
                 if any(c not in ("", None) for c in row[1:]):
                     raise ParseError(f"{where} row {excel_row}: values in a row without a partner name "
-                                     f"(column {first_col + 1} is blank)")
+                                     f"(cell {cell_name(excel_row, first_col + 1)} is blank)")
                 continue
             # plain numbers take the short way; a cell's place is spelt out only for a text cell (_cell_value)
             values, estimates, cell_years = [], [], []
@@ -174,13 +166,13 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
                 if type(cell) is float or type(cell) is int:  # not bool (a subclass of int): _cell_value refuses it
                     value, estimate = float(cell), False
                 else:
-                    value, estimate = _cell_value(cell, f"{where} cell {_address(excel_row, first_col + j + 1)} "
+                    value, estimate = _cell_value(cell, f"{where} cell {cell_name(excel_row, first_col + j + 1)} "
                                                         f"(row {excel_row}, partner {partner!r})")
                 year = years[j - 1] if j <= len(years) else None
                 if year is None:
-                    raise ParseError(f"{where} cell {_address(excel_row, first_col + j + 1)} (row {excel_row}, "
+                    raise ParseError(f"{where} cell {cell_name(excel_row, first_col + j + 1)} (row {excel_row}, "
                                      f"partner {partner!r}): a value under a header without a year (header cell "
-                                     f"{_address(first_row + hdr_idx, first_col + j + 1)} is blank)")
+                                     f"{cell_name(first_row + hdr_idx, first_col + j + 1)} is blank)")
                 values.append(value)
                 estimates.append(estimate)
                 cell_years.append(year)

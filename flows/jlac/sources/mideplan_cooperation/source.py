@@ -132,7 +132,7 @@ def _hidden_data(path, sheet: str, rows: list[tuple[int, list]]) -> str | None:
     view was published all the same (QA pass). None when nothing that holds data is hidden there."""
     try:
         with zipfile.ZipFile(path) as z:
-            data = z.read(xlsx_cells._sheet_paths(z)[sheet])  # the sheet's XML, found as that module finds it
+            data = z.read(xlsx_cells.sheet_paths(z)[sheet])
     except (zipfile.BadZipFile, KeyError, OSError):
         return None
     filled = {n: cells for n, cells in rows if any(c not in (None, "") for c in cells)}
@@ -153,20 +153,13 @@ def _hidden_data(path, sheet: str, rows: list[tuple[int, list]]) -> str | None:
     if not hidden_rows and not hidden_cols:
         return None
     more = f" and {len(hidden_rows) - 10} more" if len(hidden_rows) > 10 else ""
+    letters = ", ".join(map(xlsx_cells.column_letters, hidden_cols))
     where = "; ".join(w for w in (hidden_rows and f"rows {', '.join(map(str, hidden_rows[:10]))}{more}",
-                                  hidden_cols and f"columns {', '.join(map(_column_letter, hidden_cols))}") if w)
+                                  hidden_cols and f"columns {letters}") if w)
     filtered = " (the sheet has a filter: rows it filters out are hidden)" if _FILTER.search(data) else ""
     return (f"data in hidden {where}{filtered}; jlac reads every row and column, hidden or not, and would publish "
             "what the sheet does not show: unhide them (clear the filter) to have them read, or delete them")
 
-
-def _column_letter(j: int) -> str:
-    """1 -> 'A', 27 -> 'AA'."""
-    letters = ""
-    while j:
-        j, rest = divmod(j - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _first_row(rows: list[tuple[int, list]]) -> str:
