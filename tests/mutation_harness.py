@@ -556,7 +556,7 @@ DEFAULTS = {
     "row repeated, same values": Accepted(_SAME, same_rows=True),
     "record repeated, same values": Accepted(_SAME, same_rows=True),
     "observation repeated, same values": Accepted(_SAME, same_rows=True),
-    "sheet extra": Accepted("sheets are read by name (or the first, for MIDEPLAN); another sheet, such as notes, "
+    "sheet extra": Accepted("sheets are read by name (MIDEPLAN: the one with a header row); a notes sheet "
                             "is not read", same_rows=True),
     "field extra": Accepted("APIs add fields to their records over time; the parser reads the fields it needs by "
                             "name"),

@@ -258,7 +258,12 @@ SPECS: dict[str, SourceSpec] = {s.source: s for s in (
             Refused("parse", "a reader takes it for a blank cell")),
                "an error cell (#N/A)": (
             _set_value("DOTS_101.xlsx", "2018", "#N/A", sheet="Exports, FOB", header_row=6, code=1, row=196),
-            Refused("parse", "a reader takes it for a blank cell"))},
+            Refused("parse", "a reader takes it for a blank cell")),
+               # read as 11.611, 1000 times too small, with every check passing (QA pass)
+               "a European thousands point in a text cell ('11.611')": (
+            _set_value("DOTS_101.xlsx", "2018", "11.611", sheet="Exports, FOB", header_row=6, code=1, row=196),
+            Refused("parse", "a point followed by three digits may separate thousands or decimals: 1000 times "
+                    "apart"))},
     ),
     SourceSpec(
         "fred-exjpus",
