@@ -9,6 +9,7 @@ import pytest
 from conftest import MIRROR
 from jlac.config import get_settings
 from jlac.connectors import fetch_all
+from jlac.errors import ParseError
 from jlac.http import HttpClient
 from jlac.snapshots import list_vintages
 from jlac.sources.fred_exjpus import source as fred_exjpus
@@ -119,6 +120,52 @@ def test_mof_customs_csv_cut_inside_a_quoted_cell_fails(env, httpserver):
     assert result.status == "failed", result.message
     assert "not well-formed CSV" in result.message and "d41ma.csv" in result.message
     assert list_vintages("mof-customs", env) == []
+
+
+MOF_ROWS = [("2024-11", "Exp-Total", 9_153_262_000), ("2024-11", "Imp-Total", 9_263_100_000),
+            ("2024-12", "Exp-Total", 9_910_999_000), ("2024-12", "Imp-Total", 9_780_290_000)]
+
+
+def read_mof(tmp_path, body: bytes) -> list[tuple]:
+    """MOF_CSV's reader on ``body``: (month, column, thousand yen) per value."""
+    path = tmp_path / "d41ma.csv"
+    path.write_bytes(body)
+    return [(f"{r[1]:%Y-%m}", r[2], r[5]) for r in mof_customs.read_mof_csv(path, "mof-customs x/d41ma.csv")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_mof_customs_csv_saved_as_utf8_reads_as_the_cp932_one(tmp_path, encoding):
+    """A QA pass: the file saved as UTF-8 was refused ('not Shift-JIS (cp932) text'). Its unit is still checked."""
+    text = MOF_CSV.decode("cp932")
+    assert read_mof(tmp_path, text.encode(encoding)) == read_mof(tmp_path, MOF_CSV) == MOF_ROWS
+    with pytest.raises(ParseError, match=r"line 1: the title gives the values in '百万円'"):
+        read_mof(tmp_path, text.replace("千円", "百万円").encode(encoding))
+
+
+def test_mof_customs_bytes_that_read_as_utf8_and_cp932_are_not_misread(tmp_path):
+    """Half-width katakana in cp932 can be valid UTF-8 ('ﾃｽ' is the bytes of 'ý'): such a title reads either way, the
+    values the same; a partner code that reads differently is refused, not published under one reading's name."""
+    both = MOF_CSV.replace("輸出入総額の推移（千円）".encode("cp932"), "ﾃｽﾃｽ".encode("cp932"))
+    assert both.decode("utf-8") != both.decode("cp932")  # two readings of the title to choose from
+    assert read_mof(tmp_path, both) == MOF_ROWS
+    code = both.replace(b"-Total", "-ﾃｽ".encode("cp932"))
+    assert code.decode("utf-8") != code.decode("cp932")
+    with pytest.raises(ParseError, match=r"line 2: reads differently as UTF-8 and as Shift-JIS \(cp932\)"):
+        read_mof(tmp_path, code)
+
+
+def test_mof_customs_future_months_padded_with_blanks_are_not_published(tmp_path):
+    """A QA pass: months not yet published, holding blanks instead of numbers, were refused ("found '   '"). They are
+    dropped like the zero-padded ones (never read as 0); a blank month before a published one, or one blank among a
+    month's values, is refused naming the line."""
+    padded = MOF_CSV + "2025/02,   ,   \r\n2025/03,,\r\n".encode("cp932")
+    assert read_mof(tmp_path, padded) == MOF_ROWS
+    hole = MOF_CSV.replace(b'"9,153,262,000","9,263,100,000"', b" , ")
+    with pytest.raises(ParseError, match=r"line 3: 2024/11 has only blank cells, but later months have values"):
+        read_mof(tmp_path, hole)
+    half = MOF_CSV.replace(b"9780290000", b"   ")
+    with pytest.raises(ParseError, match=r"line 4 column Imp-Total: blank, while other columns of '2024/12' have "):
+        read_mof(tmp_path, half)
 
 
 def test_fetch_removes_what_killed_fetches_left_and_writes_a_vintage_others_can_read(env, httpserver):

@@ -1,8 +1,9 @@
 """Japan MOF customs flat CSVs (Trade Statistics of Japan, ``customs.go.jp/toukei/suii/html/data``).
 
 ``d41ma.csv``: world monthly totals, columns ``Years/Months,Exp-Total,Imp-Total``; region files
-``d42maNNN.csv`` add ``Exp-<code>,Imp-<code>`` pairs per partner. Shift-JIS (cp932) text; values in
-thousand yen; future months of the current year are padded with zeros (dropped here). The layout
+``d42maNNN.csv`` add ``Exp-<code>,Imp-<code>`` pairs per partner. Shift-JIS (cp932) text, or a copy saved
+as UTF-8 (with or without a BOM); values in thousand yen; future months of the current year are padded with
+zeros or with blank cells (both dropped here: not published yet). The layout
 is taken from MOF's documentation and scripts that read these files; no live copy was available
 when this parser was written, so the reader checks it strictly and names what differs.
 """
@@ -32,6 +33,10 @@ _UNIT = re.compile(rf"[（(]\s*(?:単位\s*[:：]?\s*)?{_YEN}\s*[）)]|単位\s*
                    r"|\b((?:[\d,.]+\s+)?(?:thousands?|millions?|billions?)\s+(?:of\s+)?yen)\b", re.IGNORECASE)
 _THOUSAND_YEN = {"千円", "thousand yen", "thousands of yen", "thousand of yen", "thousands yen"}
 FIELDS = ("row_number", "month", "column_name", "flow", "partner_code", "value_jpy_thousand")
+# MOF serves cp932; a copy saved as UTF-8 reads the same. UTF-8 is tried first: its byte rules are strict, so cp932
+# Japanese seldom passes for UTF-8, while UTF-8 Japanese often decodes as cp932 (into other characters), and a title
+# '（百万円）' so misread would pass the unit check unseen. When both decode, both readings of the title are checked.
+ENCODINGS = ("utf-8-sig", "cp932")
 
 
 def read_mof_csv(path: Path, label: str) -> list[tuple]:
@@ -45,25 +50,32 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
     if b"<html" in head or b"<!doctype" in head:
         snippet = raw[:120].decode("utf-8", errors="replace")
         raise ParseError(f"{label}: an HTML page where a MOF customs CSV was expected: {snippet!r}")
-    try:
-        text = raw.decode("cp932")
-    except UnicodeDecodeError as exc:
-        raise ParseError(
-            f"{label}: not Shift-JIS (cp932) text ({exc}); truncated or another format?"
-        ) from None
-    try:  # strict: a quoted field never closed (a body cut short inside a cell) is an error, not a shorter number
-        lines = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        raise ParseError(f"{label}: not well-formed CSV ({exc}); cut short inside a quoted cell?") from None
+    texts = []
+    for encoding in ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            error = exc
+            continue
+        if text not in texts:  # plain ASCII reads the same either way: one reading
+            texts.append(text)
+    if not texts:
+        raise ParseError(f"{label}: neither Shift-JIS (cp932) nor UTF-8 text ({error}); truncated or another format?")
+    lines = _records(texts[0], label)
     header_at = next((i for i, r in enumerate(lines[:15]) if any(_COLUMN.match(c.strip()) for c in r)), None)
     if header_at is None:
         raise ParseError(f"{label}: no header with Exp-/Imp- columns in the first 15 lines; layout changed?")
-    for n, line in enumerate(lines[:header_at], 1):
-        for m in _UNIT.finditer(" ".join(line)):
-            unit = m.group(1) or m.group(2) or re.sub(r"\s+", " ", m.group(3))
-            if unit.lower() not in _THOUSAND_YEN:
-                raise ParseError(f"{label} line {n}: the title gives the values in {unit!r}; expected thousand yen "
-                                 f"(千円), the unit jlac reads them in: {' '.join(line).strip()!r}")
+    _check_unit(lines[:header_at], label)
+    # Bytes that read as both: commas, quotes and line ends are the same bytes in either encoding, so the other reading
+    # has the same records. Its title is checked too; from the header on (ASCII in MOF's files) it must read the same.
+    for text in texts[1:]:
+        other = _records(text, label)
+        _check_unit(other[:header_at], label)
+        if other[header_at:] != lines[header_at:]:
+            n = next((n for n, (a, b) in enumerate(zip(lines, other, strict=False), 1) if n > header_at and a != b),
+                     min(len(lines), len(other)))
+            raise ParseError(f"{label} line {n}: reads differently as UTF-8 and as Shift-JIS (cp932) "
+                             f"({', '.join(lines[n - 1])!r} or {', '.join(other[n - 1])!r}); expected ASCII there")
     header = [c.strip() for c in lines[header_at]]
     columns = {j: _COLUMN.match(c) for j, c in enumerate(header) if _COLUMN.match(c)}
     # Every column after the first is Exp-<code> or Imp-<code>, and each code has both: anything else
@@ -81,6 +93,7 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
         raise ParseError(f"{label} line {header_at + 1}: column(s) for {lone} have only one of Exp-/Imp-; "
                          f"header {header}")
     rows = []
+    unpublished = []  # (line, month) of the months whose every value cell is blank
     for i, line in enumerate(lines[header_at + 1 :], header_at + 2):
         if not line or not "".join(line).strip():
             continue
@@ -97,8 +110,14 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
             raise ParseError(
                 f"{label} line {i}: {len(line)} fields, the header has {len(header)}; truncated?"
             )
+        if not any(line[j].strip() for j in columns):  # a month not published yet, padded with blanks
+            unpublished.append((i, month))
+            continue
         for j, cm in columns.items():
             cell = line[j].strip()
+            if not cell:
+                raise ParseError(f"{label} line {i} column {header[j]}: blank, while other columns of {line[0]!r} "
+                                 "have values; expected thousand yen (a blank month is one not yet published)")
             # isascii: str.isdigit takes full-width digits; a comma only between groups of three ('100001,5', a
             # decimal comma, read as 1000015 when every comma was removed: a QA pass)
             if not (cell.isascii() and _NUMBER.match(cell)):
@@ -112,7 +131,29 @@ def read_mof_csv(path: Path, label: str) -> list[tuple]:
     last = max((r[1] for r in rows if r[5] != 0), default=None)
     if last is None:
         raise ParseError(f"{label}: no month with a non-zero value (empty result)")
+    # blanks pad only the months after the latest published one: a blank month before it is a hole in the series
+    gap = next(((i, month) for i, month in unpublished if month < last), None)
+    if gap:
+        raise ParseError(f"{label} line {gap[0]}: {gap[1]:%Y/%m} has only blank cells, but later months have values; "
+                         "expected a value in each column (blanks pad only the months not yet published)")
     return [r for r in rows if r[1] <= last]  # drop the zero-padded future months
+
+
+def _records(text: str, label: str) -> list[list[str]]:
+    try:  # strict: a quoted field never closed (a body cut short inside a cell) is an error, not a shorter number
+        return list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ParseError(f"{label}: not well-formed CSV ({exc}); cut short inside a quoted cell?") from None
+
+
+def _check_unit(title: list[list[str]], label: str) -> None:
+    """Refuse a title line giving the values in another unit than thousand yen."""
+    for n, line in enumerate(title, 1):
+        for m in _UNIT.finditer(" ".join(line)):
+            unit = m.group(1) or m.group(2) or re.sub(r"\s+", " ", m.group(3))
+            if unit.lower() not in _THOUSAND_YEN:
+                raise ParseError(f"{label} line {n}: the title gives the values in {unit!r}; expected thousand yen "
+                                 f"(千円), the unit jlac reads them in: {' '.join(line).strip()!r}")
 
 
 def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
