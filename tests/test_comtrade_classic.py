@@ -3,6 +3,9 @@ against the real mirror files (a snapshot of the 2017 and 1995 files, linked in 
 
 from __future__ import annotations
 
+import csv
+import io
+
 import duckdb
 import pytest
 from conftest import failed_checks, scratch_build, write_manifest
@@ -148,3 +151,30 @@ def test_a_listed_file_with_only_its_header_is_refused_naming_it(tmp_path, mirro
     assert [r.suite for r in failed] == [f"{SOURCE}: every file listed contributes rows (3 listed)"]
     details = " ".join(o.details for o in failed[0].outcomes)
     assert "observed 1" in details and "{'file_without_rows': 'oil/processed_data_2018.csv'}" in details
+
+
+def test_codes_written_with_blanks_around_are_read_trimmed(tmp_path, mirror):
+    """A QA pass: the partner code 'WLD ' (a trailing blank) was read as the ISO code 'WLD' and refused by the checks
+    ("reporter and partner ISO codes are ISO 3166"); a flag '0 ' would have marked the row an estimate. Codes, flags
+    and names are read trimmed: the same rows as the file without the blanks."""
+    subset(tmp_path, mirror, files=FILES[2:])  # wood 2017 read in place; oil 2017 written with blanks
+    vintage = tmp_path / SOURCE / VINTAGE
+    rows = list(csv.reader(io.StringIO((mirror / SOURCE / VINTAGE / FILES[1]).read_text(encoding="utf-8-sig"))))
+    for row in rows[1:]:
+        for c in ("Reporter ISO", "Partner ISO", "Commodity Code", "Flag", "Classification", "Partner"):
+            row[rows[0].index(c)] += " "
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    (vintage / FILES[1]).parent.mkdir(parents=True, exist_ok=True)
+    (vintage / FILES[1]).write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    assert ",WLD ,27 ," in (vintage / FILES[1]).read_text(encoding="utf-8-sig")
+    write_manifest(vintage, SOURCE)
+    snapshot = load_snapshot(vintage)
+    rel = get_source(SOURCE).parse(snapshot, duckdb.connect())
+    # oil/processed_data_2017.csv: ',392,Japan,JPN,0,World,WLD,27,' Import ... 141466175733,4; Colombia 398624697,4
+    assert rel.filter("file = 'oil/processed_data_2017.csv' AND reporter_code = 392 AND trade_flow_code = 1 "
+                      "AND partner_code IN (0, 170)").order("partner_code").project(
+        "partner_name, partner_iso3, reporter_iso3, commodity_code, flag, classification, trade_value_usd"
+    ).fetchall() == [("World", None, "JPN", "27", "4", "H5", 141466175733.0),
+                     ("Colombia", "COL", "JPN", "27", "4", "H5", 398624697.0)]
+    assert _validate(tmp_path, snapshot) == []

@@ -55,6 +55,10 @@ KEPT = ("classification", "year", "trade_flow_code", "trade_flow", "reporter_cod
         "partner_code", "partner_name", "partner_iso", "commodity_code", "netweight_kg", "trade_value_usd", "flag")
 INTEGERS = ("year", "trade_flow_code", "reporter_code", "partner_code")
 NUMBERS = ("netweight_kg", "trade_value_usd")
+# Read trimmed: a code written 'WLD ' (a QA pass) was read as the partner ISO 'WLD', and a flag '0 ' would mark every
+# row an estimate. No code, flag or name of the legacy layout has a meaning in blanks around it; the numbers' casts
+# take blanks already.
+TEXTS = tuple(c for c in KEPT if c not in (*INTEGERS, *NUMBERS))
 
 
 def _files(snapshot: Snapshot) -> list[str]:
@@ -90,7 +94,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     prefix = sqltext.literal(root.rstrip('/') + '/')
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _comtrade_classic AS
-        SELECT replace(replace(filename, '\\', '/'), {prefix}, '') AS file, {", ".join(KEPT)}
+        SELECT replace(replace(filename, '\\', '/'), {prefix}, '') AS file,
+               {", ".join(f"trim({c}) AS {c}" if c in TEXTS else c for c in KEPT)}
         FROM _comtrade_classic_src"""
     )
     # One pass over the rows for every numeric column (netweight may be empty: no quantity reported).
@@ -119,9 +124,9 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         SELECT file, classification, CAST(year AS INTEGER) AS year,
                CAST(trade_flow_code AS INTEGER) AS trade_flow_code, trade_flow,
                CAST(reporter_code AS INTEGER) AS reporter_code, reporter_name,
-               CASE WHEN reporter_iso <> 'WLD' THEN nullif(trim(reporter_iso), '') END AS reporter_iso3,
+               CASE WHEN reporter_iso <> 'WLD' THEN nullif(reporter_iso, '') END AS reporter_iso3,
                CAST(partner_code AS INTEGER) AS partner_code, partner_name,
-               CASE WHEN partner_iso <> 'WLD' THEN nullif(trim(partner_iso), '') END AS partner_iso3,
+               CASE WHEN partner_iso <> 'WLD' THEN nullif(partner_iso, '') END AS partner_iso3,
                commodity_code, CAST(netweight_kg AS DOUBLE) AS netweight_kg,
                CAST(trade_value_usd AS DOUBLE) AS trade_value_usd, flag
         FROM _comtrade_classic
