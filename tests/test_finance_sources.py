@@ -113,6 +113,53 @@ def test_dac2a_text_in_a_value_cell_names_file_and_line(tmp_path, mirror):
         get_source("oecd-dac2a").parse(load_snapshot(vintage), duckdb.connect())
 
 
+def _dac2a_with_an_unnamed_column(tmp_path, mirror, year: int, value_at: int | None = None):
+    """A vintage holding the mirror's file of ``year`` with a comma added at the end of every line (a column without
+    a header), holding ``'7'`` on line ``value_at``."""
+    vintage = tmp_path / "oecd-dac2a" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    lines = (mirror / DAC2A / f"ODA-{year}-DAC2a.csv").read_bytes().split(b"\r\n")
+    lines = [line + (b",7" if n == value_at else b",") if line else line for n, line in enumerate(lines, 1)]
+    (vintage / f"ODA-{year}-DAC2a.csv").write_bytes(b"\r\n".join(lines))
+    write_manifest(vintage, "oecd-dac2a")
+    return load_snapshot(vintage)
+
+
+@pytest.mark.parametrize("year", [2009, 2017])
+def test_dac2a_an_empty_column_without_a_header_is_read_past(dac, tmp_path, mirror, year):
+    """A QA pass: a trailing comma on every line (an empty column with an empty header) was refused ('not a CSV in
+    the expected layout (Binder Error: read_csv "names" cannot have empty ... value)'). Read past, it gives the rows of
+    the file without it (2009: the header with the extra 'Donor(s)' cell); a value in it is refused, naming it."""
+    source = get_source("oecd-dac2a")
+    columns = "row_number, recipient_name, donor_name, donor_iso3, value_usd_m"
+    got = source.parse(_dac2a_with_an_unnamed_column(tmp_path, mirror, year), duckdb.connect()).project(columns)
+    assert sorted(got.fetchall()) == sorted(dac.execute(f"SELECT {columns} FROM dac WHERE year = {year}").fetchall())
+    # ODA-2017-DAC2a.csv, row "Costa Rica": Japan 38.97 (2009: 58.29)
+    assert got.filter("recipient_name = 'Costa Rica' AND donor_name = 'Japan'").project("value_usd_m").fetchall() == [
+        ({2009: 58.29, 2017: 38.97}[year],)]
+    with pytest.raises(ParseError, match=rf"ODA-{year}-DAC2a.csv line 9 column 157: '7' in a column without a header"):
+        source.parse(_dac2a_with_an_unnamed_column(tmp_path / "v", mirror, year, value_at=9), duckdb.connect())
+
+
+def test_dac2a_sdmx_csv_with_an_empty_column_without_a_header_is_read_past(tmp_path):
+    """The same for the Data Explorer's SDMX CSV (refused as above before): read past when empty, else refused."""
+    from test_connectors_oecd import BODY
+
+    def parsed(value_on_line=None):
+        vintage = tmp_path / str(value_on_line) / "oecd-dac2a" / "2030-01-01"
+        vintage.mkdir(parents=True)
+        lines = BODY.rstrip("\r\n").split("\r\n")
+        (vintage / "DAC2A.csv").write_text("\r\n".join(line + (",7" if n == value_on_line else ",")
+                                                       for n, line in enumerate(lines, 1)) + "\r\n", encoding="utf-8")
+        write_manifest(vintage, "oecd-dac2a")
+        return get_source("oecd-dac2a").parse(load_snapshot(vintage), duckdb.connect())
+
+    assert sorted(parsed().filter("recipient_name = 'Costa Rica' AND year = 2017")
+                  .project("donor_name, donor_iso3, value_usd_m").fetchall()) == [
+        ("Japan", "JPN", 38.97), ("Korea", "KOR", 1.84), ("Official Donors, Total", None, 99.26)]
+    with pytest.raises(ParseError, match=r"DAC2A.csv line 4 column 27: '7' in a column without a header"):
+        parsed(value_on_line=4)
+
 def test_gcdf2_route32_projects(mirror):
     con, rel = parsed(mirror, "aiddata-gcdf2-projects/2022-01-18")
     assert rel.count("*").fetchall()[0][0] == 10849

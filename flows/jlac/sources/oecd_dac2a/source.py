@@ -6,7 +6,8 @@ one column per donor (DAC members, multilaterals, totals). The redistributor edi
   * 2004-2009 headers carry an extra ``Donor(s)`` cell after ``FakeColumn`` that data rows lack;
   * the 2010 header is ``"", Donor(s), <donors...>`` (``Donor(s)`` stands where ``FakeColumn`` is).
 So the donor names are the header cells after the first, less ``FakeColumn`` and ``Donor(s)``, and they
-name the data columns from the third on. An empty cell means no flow; values may be negative (net).
+name the data columns from the third on. An empty cell means no flow; values may be negative (net). A column
+with an empty header (a trailing comma on every line) is read only when it is empty throughout.
 
 Vintages fetched by the ``oecd-dac2a-api`` connector hold the OECD Data Explorer's SDMX CSV instead (long format,
 header ``STRUCTURE,STRUCTURE_ID,...,DONOR,Donor,RECIPIENT,Recipient,MEASURE,...``; OBS_VALUE scaled by
@@ -44,19 +45,21 @@ SDMX_DONOR_NAMES = {"ALLD": "Official Donors, Total", "DAC": "DAC Countries, Tot
 
 
 def donor_names(header: list[str], label: str) -> list[str]:
-    """The donor columns named by a DAC2a header row, in data-column order (see the module docstring)."""
+    """The donor columns named by a DAC2a header row, in data-column order (see the module docstring); '' for a
+    column without a header."""
     if not header or header[0] not in ("Recipient", ""):
         raise ParseError(
             f"oecd-dac2a {label}: first header cell should be 'Recipient' (or blank), found {header[:1]}"
         )
     donors = [h.strip() for h in header[1:] if h.strip() not in _HEADER_FILLERS]
-    if not donors:
+    named = [d for d in donors if d]
+    if not named:
         raise ParseError(f"oecd-dac2a {label}: no donor columns (expected e.g. 'Japan') in the header row")
-    if "Japan" not in donors:  # a header 'Japan (JICA)' was reported as no donor columns at all (a QA pass)
-        near = [d for d in donors if "japan" in d.lower()]
-        raise ParseError(f"oecd-dac2a {label}: the header row names {len(donors)} donor columns but none is 'Japan', "
+    if "Japan" not in named:  # a header 'Japan (JICA)' was reported as no donor columns at all (a QA pass)
+        near = [d for d in named if "japan" in d.lower()]
+        raise ParseError(f"oecd-dac2a {label}: the header row names {len(named)} donor columns but none is 'Japan', "
                          f"Figure 3's donor" + (f" (found {near})" if near else ""))
-    if len(set(donors)) != len(donors):
+    if len(set(named)) != len(named):
         raise ParseError(f"oecd-dac2a {label}: a donor name repeats in the header row; cannot name columns")
     return donors
 
@@ -74,7 +77,9 @@ def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) 
     with open(path, encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh), [])
     donors = donor_names(header, label)
-    names = ["recipient_name", "_filler", *donors]
+    # a column without a header is named by its place in the data rows (the third is the first donor's)
+    unnamed = {f"_unnamed_{3 + k}": 3 + k for k, d in enumerate(donors) if not d}
+    names = ["recipient_name", "_filler", *(d or f"_unnamed_{3 + k}" for k, d in enumerate(donors))]
     rel = read_csv(con, path, f"oecd-dac2a {label}",
                    header=False, skiprows=1, all_varchar=True, names=names, quotechar='"')
     width = len(rel.columns)
@@ -90,15 +95,28 @@ def _file_relation(con: duckdb.DuckDBPyConnection, path, label: str, year: int) 
         f"CREATE OR REPLACE TEMP TABLE {view} AS "
         f"SELECT row_number() OVER () + 1 AS row_number, * FROM {view}_src"
     )
+    _refuse_unnamed_values(con, view, unnamed, label)
+    kept_out = ", ".join(["row_number", "recipient_name", "_filler", *unnamed])
     return con.sql(
         f"""
         SELECT {sqltext.literal(label)} AS file, row_number, {year} AS year, trim(recipient_name) AS recipient_name,
                donor_name, value
-        FROM (UNPIVOT {view} ON COLUMNS(* EXCLUDE (row_number, recipient_name, _filler))
+        FROM (UNPIVOT {view} ON COLUMNS(* EXCLUDE ({kept_out}))
               INTO NAME donor_name VALUE value)
         WHERE trim(value) <> ''
         """
     )
+
+
+def _refuse_unnamed_values(con: duckdb.DuckDBPyConnection, view: str, unnamed: dict[str, int], label: str) -> None:
+    """An empty column without a header (a trailing comma on every line) holds no data; a value in one is a figure
+    whose donor or meaning nobody can tell: refused, naming the line and the column."""
+    for name, number in unnamed.items():
+        hit = con.execute(f"SELECT row_number, {name} FROM {view} WHERE trim({name}) <> '' ORDER BY row_number "
+                          "LIMIT 1").fetchone()
+        if hit:
+            raise ParseError(f"oecd-dac2a {label} line {hit[0]} column {number}: {hit[1]!r} in a column without a "
+                             "header; expected it empty (whose figure is it?)")
 
 
 def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.DuckDBPyRelation:
@@ -117,7 +135,12 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     # column whose name repeats an earlier one's is read as <name>_label.
     seen: set[str] = set()
     names = []
-    for h in header:
+    unnamed = {}
+    for j, h in enumerate(header, 1):
+        if not h.strip():  # no header: read only when empty throughout (checked below)
+            unnamed[f"_unnamed_{j}"] = j
+            names.append(f"_unnamed_{j}")
+            continue
         names.append(f"{h}_label" if h.lower() in seen else h)
         seen.add(h.lower())
     rel = read_csv(con, path, f"oecd-dac2a {label}",
@@ -126,6 +149,7 @@ def sdmx_relation(con: duckdb.DuckDBPyConnection, path, label: str) -> duckdb.Du
     rel.create_view(f"{view}_src", replace=True)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS "
                 f"SELECT row_number() OVER () + 1 AS row_number, * FROM {view}_src")
+    _refuse_unnamed_values(con, view, unnamed, label)
     for col, code in SDMX_SERIES.items():
         other = con.sql(f"SELECT DISTINCT {col} FROM {view} WHERE {col} IS DISTINCT FROM '{code}'").fetchall()
         if other:
