@@ -275,6 +275,43 @@ def test_aiddata_v2_without_costa_rica_as_a_recipient_fails_the_checks(tmp_path,
     assert [r.suite for r in failed] == ["aiddata-v2-donor-recipient-year: Figure 3 recipient present (Costa Rica)"]
 
 
+
+def test_aiddata_v2_a_code_in_lower_case_is_read_as_the_code(tmp_path, mirror):
+    """A QA pass: 'cri' (Japan's line to Costa Rica) was taken for a free-text name, like '(IADB)': no ISO3, so staging
+    left Japan's 2009 US$7.9m to Costa Rica out of Figure 3 without a word (other donors' CRI lines kept the
+    "recipient present" check green). Three letters in any case are a code: read as CRI, written as the code."""
+    vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    text = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text()
+    edited = text.replace("\nJPN,CRI,", "\nJPN,cri,").replace("\nKOR,", "\nKor,")
+    assert edited.count("\nJPN,cri,") == 1 and edited.count("\nKor,") == 154
+    (vintage / "aiddata-totals-d-r-y.csv").write_text(edited)
+    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
+    rel = get_source("aiddata-v2-donor-recipient-year").parse(load_snapshot(vintage), duckdb.connect())
+    # aiddata-totals-d-r-y.csv line 3200 'JPN,CRI,...': column 2009, 7912733.95
+    assert rel.filter("row_number = 3200 AND year = 2009").project(
+        "donor, recipient, donor_iso3, recipient_iso3, amount_usd").fetchall() == [
+        ("JPN", "CRI", "JPN", "CRI", 7912733.95)]
+    assert rel.filter("donor_iso3 = 'KOR'").count("*").fetchall() == rel.filter("donor = 'KOR'").count("*").fetchall()
+    assert rel.filter("unknown_code IS NOT NULL OR donor IN ('cri', 'Kor') OR recipient = 'cri'").count(
+        "*").fetchall() == [(0,)]
+
+
+def test_aiddata_v2_a_code_in_lower_case_beside_the_same_in_capitals_is_a_repeated_row(tmp_path, mirror):
+    """Read as CRI, a 'JPN,cri' line beside 'JPN,CRI' with other amounts is the same donor, recipient and year twice:
+    refused (grain, conflicting values), rather than two rows that marts.fct_dev_finance would add up. (An identical
+    repeat is dropped by the load, as for every source.)"""
+    line = next(x for x in (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv")
+                .read_text().splitlines() if x.startswith("JPN,CRI,"))
+    repeated = line.replace("JPN,CRI,", "JPN,cri,").replace(",7912733.95,", ",1000000,")
+    assert repeated != line.replace("JPN,CRI,", "JPN,cri,")
+    failed = _aiddata_v2_failed_checks(tmp_path, mirror, lambda text: text.rstrip("\n") + "\n" + repeated + "\n")
+    assert [r.suite for r in failed] == [
+        "aiddata-v2-donor-recipient-year: schema and grain",
+        "aiddata-v2-donor-recipient-year: no conflicting values for one key (donor, recipient, year)"]
+    details = " ".join(o.details for r in failed for o in r.outcomes if not o.success)
+    assert "'CRI'" in details and "'JPN'" in details, details
+
 def test_a_customs_code_given_to_a_country_that_has_one_fails_the_checks(tmp_path, mirror):
     """Code 305 'Mexico' made 'Brazil': Brazil had two codes, Mexico none, and left the MOF-region figure (2018
     exports 29.856 -> 18.245 US$ bn), published (found by a QA pass)."""
