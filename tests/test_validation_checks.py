@@ -283,3 +283,22 @@ def test_a_check_whose_sql_gx_would_bind_is_refused_when_made(db, monkeypatch):
     with pytest.raises(JlacError, match=r"^source imf-dots: its checks \(.*checks.py\) failed before running: "
                                         r"ValueError: check 'no unit :b': its SQL has ':FOB'"):
         validation.validate_source(db, get_source("imf-dots"), SimpleNamespace(id="imf-dots/1"))
+
+
+@pytest.mark.parametrize("ignore_row_if", [None, "any_value_is_missing", "never"])
+def test_a_compound_key_with_a_null_is_no_repeat(tmp_path, ignore_row_if):
+    """GX joins each row to its key's count on key = key, which a NULL never equals: rows whose key has a NULL are
+    never repeats, whatever ignore_row_if says. jlac's count grouped NULLs together and listed them beside GX's count
+    ("2 unexpected row(s); values {'partner_name': None, 'year': 2019} (3 rows) ..., {... 'Mexico' ...} (2 rows)")."""
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT * FROM (VALUES (10, 'Mexico', 2019), (11, 'Mexico', 2019), "
+                    "(12, NULL, 2019), (13, NULL, 2019), (14, NULL, 2019), (15, NULL, NULL), (16, NULL, NULL)) "
+                    "v(row_number, partner_name, year)")
+    kwargs = {"ignore_row_if": ignore_row_if} if ignore_row_if else {}
+    check = Check(name="grain", index_columns=("row_number",), expectations=[
+        gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["partner_name", "year"], **kwargs)])
+    (result,) = run_checks(path, "x", "x", "x/1", [check], "SELECT * FROM raw.t")
+    assert result.outcomes[0].details == ("2 unexpected row(s); values {'partner_name': 'Mexico', 'year': 2019} "
+                                          "(2 rows) at [{'row_number': 10}, {'row_number': 11}]")
