@@ -302,3 +302,18 @@ def test_a_compound_key_with_a_null_is_no_repeat(tmp_path, ignore_row_if):
     (result,) = run_checks(path, "x", "x", "x/1", [check], "SELECT * FROM raw.t")
     assert result.outcomes[0].details == ("2 unexpected row(s); values {'partner_name': 'Mexico', 'year': 2019} "
                                           "(2 rows) at [{'row_number': 10}, {'row_number': 11}]")
+
+
+def test_a_range_check_says_its_share_as_given(tmp_path):
+    """mostly=0.995 was said "in at least 100% of rows" (rounded to whole percents), a rule the data could not break
+    in 1 row of 10 and yet did."""
+    path = tmp_path / "build.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.t AS SELECT i AS row_number, 2019 + (i = 9)::INT * 80 AS year "
+                    "FROM range(10) r(i)")
+    check = Check(name="years", index_columns=("row_number",), expectations=[
+        gx.expectations.ExpectColumnValuesToBeBetween(column="year", max_value=2026, mostly=0.995)])
+    (result,) = run_checks(path, "x", "x", "x/1", [check], "SELECT * FROM raw.t")
+    assert result.outcomes[0].details == ("year must be at most 2026 in at least 99.5% of rows; 1 unexpected row(s); "
+                                          "values 2099 (1 row) at [{'row_number': 9}]")

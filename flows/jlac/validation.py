@@ -165,7 +165,8 @@ def _rule(config) -> str | None:
     else:
         return None
     mostly = kw.get("mostly")
-    share = f" in at least {mostly:.0%} of rows" if isinstance(mostly, int | float) and mostly < 1 else ""
+    # the share as given: rounded to whole percents, mostly=0.995 was said "in at least 100% of rows"
+    share = f" in at least {mostly * 100:g}% of rows" if isinstance(mostly, int | float) and mostly < 1 else ""
     return f"{kw.get('column')} must be {said}{share}"
 
 
