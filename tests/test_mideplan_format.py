@@ -386,3 +386,21 @@ def test_xlsx_hidden_rows_and_columns_without_data_are_read(tmp_path, shared):
     parsed = parse(load_snapshot(vintage))
     assert sorted((r["row_number"], r["project_id"], r["problem"]) for r in parsed) == [
         (3, "CR-2013-01", None), (4, "CR-2013-02", None), (5, "CR-2013-03", None), (6, "CR-2017-05", None)]
+
+
+def test_xlsx_hidden_column_with_only_its_name_is_read(tmp_path, shared):
+    """An optional 'note' column left empty and hidden hides nothing: it was refused as "data in hidden columns N"
+    for its header cell alone."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    rows = sheet_rows(shared)
+    write_xlsx(vintage, {"Proyectos": [[*rows[0], "note"], *rows[1:]]})
+    hide(vintage, lambda ws: setattr(ws.column_dimensions["N"], "hidden", True))
+    parsed = parse(load_snapshot(vintage))
+    assert sorted((r["row_number"], r["project_id"], r["note"], r["problem"]) for r in parsed) == [
+        (2, "CR-2013-01", None, None), (3, "CR-2013-02", None, None), (4, "CR-2013-03", None, None),
+        (5, "CR-2017-05", None, None)]
+    # a note in it is data, hidden: still refused
+    hide(vintage, lambda ws: setattr(ws["N4"], "value", "co-financed"))
+    with pytest.raises(ParseError, match=r"cooperation.xlsx sheet 'Proyectos': data in hidden columns N;"):
+        parse(load_snapshot(vintage))
+

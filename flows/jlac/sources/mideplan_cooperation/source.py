@@ -128,8 +128,9 @@ _NUMBER = {name: re.compile(rb'\b' + name + rb'="([0-9]+)"') for name in (b"r", 
 
 def _hidden_data(path, sheet: str, rows: list[tuple[int, list]]) -> str | None:
     """What the sheet hides from its header row down that holds data: rows (hidden, filtered out by the sheet's
-    filter, or folded in an outline) and columns. They were read like any other: a project hidden or filtered out of
-    view was published all the same (QA pass). None when nothing that holds data is hidden there."""
+    filter, or folded in an outline) and columns with a value below the header. They were read like any other: a
+    project hidden or filtered out of view was published all the same (QA pass). A hidden column with only its name
+    (an optional column left empty) hides nothing. None when nothing that holds data is hidden there."""
     try:
         with zipfile.ZipFile(path) as z:
             data = z.read(xlsx_cells.sheet_paths(z)[sheet])
@@ -149,7 +150,7 @@ def _hidden_data(path, sheet: str, rows: list[tuple[int, list]]) -> str | None:
         lo, hi = (_NUMBER[k].search(m.group(1)) for k in (b"min", b"max"))
         if _HIDDEN.search(m.group(1)) and lo and hi:
             hidden_cols += [j for j in range(int(lo.group(1)), min(int(hi.group(1)), width) + 1)
-                            if any(filled[k][j - 1] not in (None, "") for k in filled if k >= first)]
+                            if any(filled[k][j - 1] not in (None, "") for k in filled if k > first)]
     if not hidden_rows and not hidden_cols:
         return None
     more = f" and {len(hidden_rows) - 10} more" if len(hidden_rows) > 10 else ""
