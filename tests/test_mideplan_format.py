@@ -404,3 +404,30 @@ def test_xlsx_hidden_column_with_only_its_name_is_read(tmp_path, shared):
     with pytest.raises(ParseError, match=r"cooperation.xlsx sheet 'Proyectos': data in hidden columns N;"):
         parse(load_snapshot(vintage))
 
+
+
+def _quote_row_attributes(vintage, row: int) -> None:
+    """Rewrite row ``row``'s attributes in the workbook with single quotes and spaces, as XML allows."""
+    import zipfile
+
+    path = vintage / "cooperation.xlsx"
+    with zipfile.ZipFile(path) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in items:
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<row r="%d"([^>]*) hidden="1"' % row, rb"<row r = '%d'\1 hidden = '1'" % row, data)
+                assert b"hidden = '1'" in data
+            z.writestr(info, data)
+    write_manifest(vintage, SOURCE)
+
+
+def test_xlsx_hidden_row_with_single_quoted_attributes_is_refused(tmp_path, shared):
+    """XML lets a writer quote an attribute with ' and space it: <row r = '4' hidden = '1'> was not seen as hidden, and
+    the hidden project was published."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    write_xlsx(vintage, {"Proyectos": sheet_rows(shared)})
+    hide(vintage, lambda ws: setattr(ws.row_dimensions[4], "hidden", True))
+    _quote_row_attributes(vintage, 4)
+    with pytest.raises(ParseError, match=r"cooperation.xlsx sheet 'Proyectos': data in hidden rows 4;"):
+        parse(load_snapshot(vintage))

@@ -121,9 +121,11 @@ def _read_xlsx(path, label: str) -> tuple[str, list[tuple[int, list[str | None]]
 
 _ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _COL = re.compile(rb"<(?:\w+:)?col\b([^>]*)>")
-_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+# XML lets an attribute be quoted either way and spaced around '=': hidden='1' (not Excel's spelling, but another
+# writer's) went unseen, and its row was published
+_HIDDEN = re.compile(rb"""\bhidden\s*=\s*(["'])(?:1|true)\1""")
 _FILTER = re.compile(rb"<(?:\w+:)?autoFilter\b")
-_NUMBER = {name: re.compile(rb'\b' + name + rb'="([0-9]+)"') for name in (b"r", b"min", b"max")}
+_NUMBER = {name: re.compile(rb"\b" + name + rb"""\s*=\s*["']([0-9]+)["']""") for name in (b"r", b"min", b"max")}
 
 
 def _hidden_data(path, sheet: str, rows: list[tuple[int, list]]) -> str | None:
