@@ -262,3 +262,25 @@ def test_a_blank_inserted_column_with_a_value_and_twin_sheets_are_refused(tmp_pa
     with pytest.raises(ParseError, match=r"DOTS_101.xlsx: sheets \['Exports, FOB', 'Exports, FOB '\] differ only in "
                                          r"spaces around the name"):
         parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+
+
+def test_a_decimal_comma_after_a_zero_is_refused(tmp_path):
+    """Japan's 2018 exports to Eritrea (0.977351) as the text '0,977', a European decimal comma: read as 977, 1000 times
+    too large (a leading 0 cannot start a group of thousands, so the comma was no thousands separator). Refused."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    sheet = wb["Exports, FOB"]
+    assert sheet["B161"].value == "Eritrea, The State of" and sheet["BI7"].value == "2018"
+    assert sheet["BI161"].value == pytest.approx(0.977351)
+    sheet["BI161"].value = "0,977"
+    wb.save(tmp_path / "DOTS_101.xlsx")
+    with pytest.raises(ParseError, match=r"^imf-dots DOTS_101.xlsx sheet 'Exports, FOB' cell BI161 \(row 161, partner "
+                                         r"'Eritrea, The State of'\): expected a number \(commas only between "
+                                         r"thousands, a point for decimals\) or an IMF estimate like '1,032.13 e', "
+                                         r"found '0,977'"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+    for text in ("0,977 e", "-0,500", "00,123"):
+        with pytest.raises(ParseError, match="expected a number"):
+            _cell_value(text, "x")
+    assert _cell_value("1,032.13 e", "x") == (1032.13, True) and _cell_value("0.977", "x") == (0.977, False)

@@ -40,7 +40,8 @@ UNIT = "US Dollars, Millions"
 # A number as IMF writes it in a text cell: digits, commas only as thousands separators, a point for decimals, and
 # " e" after an estimate. Anything else ('10636,91 e', '10.636,91') is refused: removing every comma would read them
 # 100 or 1000 times too large or small.
-_NUMBER = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
+# a group of thousands starts with 1-9: '0,977' is a decimal comma (0.977), and was read as 977
+_NUMBER = r"-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+"
 _ESTIMATE = re.compile(rf"^\s*({_NUMBER})\s*e\s*$")
 _PLAIN = re.compile(rf"^\s*({_NUMBER})\s*$")
 # A text number whose one separator is followed by exactly three digits ('11.611', '1,032'): a thousands separator
