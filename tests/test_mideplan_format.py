@@ -431,3 +431,24 @@ def test_xlsx_hidden_row_with_single_quoted_attributes_is_refused(tmp_path, shar
     _quote_row_attributes(vintage, 4)
     with pytest.raises(ParseError, match=r"cooperation.xlsx sheet 'Proyectos': data in hidden rows 4;"):
         parse(load_snapshot(vintage))
+
+
+@pytest.mark.parametrize("order", ["data first", "dictionary first"])
+def test_xlsx_data_dictionary_sheet_beside_the_data_is_not_a_header(tmp_path, shared, order):
+    """A sheet describing the columns one per row ('project_id', then its meaning) beside the projects' sheet: read at
+    56175b3 when the projects came first, refused since as "sheets 'Proyectos', 'Diccionario' each have a header row
+    with 'project_id'". Its 'project_id' row names no other column: no header. Two real headers are still refused."""
+    dictionary = [["columna", "descripción"], ["project_id", "código MIDEPLAN del proyecto"],
+                  ["title", "nombre del proyecto"], ["amount", "monto en la moneda original"]]
+    sheets = {"Proyectos": sheet_rows(shared), "Diccionario": dictionary}
+    if order == "dictionary first":
+        sheets = dict(reversed(sheets.items()))
+    parsed = parse(write_xlsx(tmp_path / SOURCE / "2025-01-01", sheets))
+    assert sorted((r["row_number"], r["project_id"], r["problem"], round(r["amount_usd"] / 1e6, 2))
+                  for r in parsed) == [
+        (2, "CR-2013-01", None, 560.0), (3, "CR-2013-02", None, 70.0), (4, "CR-2013-03", None, 396.0),
+        (5, "CR-2017-05", None, 231.78)]
+    rows = sheet_rows(shared)
+    with pytest.raises(ParseError, match=r"cooperation.xlsx: sheets '2013', '2017' each have a header row"):
+        parse(write_xlsx(tmp_path / "two" / SOURCE / "2025-01-01",
+                         {"Diccionario": dictionary, "2013": rows[:4], "2017": rows[:1] + rows[4:]}))

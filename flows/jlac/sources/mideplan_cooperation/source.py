@@ -92,7 +92,8 @@ def _read_xlsx(path, label: str) -> tuple[str, list[tuple[int, list[str | None]]
 
     That is the one sheet with a header row (see ``_header``), wherever it stands: a notes sheet placed before it
     was refused as a header of the wrong columns. Two sheets with a header are refused: which one holds the
-    projects (or whether both do) is not for jlac to guess.
+    projects (or whether both do) is not for jlac to guess. A row with 'project_id' and no other column's name (a
+    data dictionary's) is a header only where no sheet has a better one.
     """
     where = f"mideplan-cooperation {label}"
     try:
@@ -103,6 +104,10 @@ def _read_xlsx(path, label: str) -> tuple[str, list[tuple[int, list[str | None]]
     except (CalamineError, OSError, ValueError, IndexError) as exc:
         raise ParseError(f"{where}: not a readable .xlsx workbook ({exc})") from exc
     found = [name for name, rows in sheets.items() if _header(rows) is not None]
+    if len(found) > 1 and (headers := [name for name in found if _names_columns(sheets[name])]):
+        # a sheet listing the column names one per row (a data dictionary: 'project_id', then its meaning) has a
+        # 'project_id' row but no header: read beside the projects' sheet, the workbook was refused as two
+        found = headers
     if not found:
         firsts = "; ".join(f"sheet '{name}' {_first_row(rows)}" for name, rows in sheets.items())
         raise ParseError(f"{where}: no sheet has a header row (a row with a cell 'project_id', naming the columns "
@@ -170,6 +175,11 @@ def _first_row(rows: list[tuple[int, list]]) -> str:
     first = next(((n, [c for c in cells if c not in (None, "")]) for n, cells in rows
                   if any(c not in (None, "") for c in cells)), None)
     return f"(first row {first[0]}: {first[1][:4]})" if first else "(empty)"
+
+
+def _names_columns(rows: list[tuple[int, list]]) -> bool:
+    """Whether the row with 'project_id' (``_header``) names another of the columns too, as a header row does."""
+    return sum(str(c).strip() in COLUMNS for c in rows[_header(rows)][1] if c is not None) > 1
 
 
 def _header(rows: list[tuple[int, list]]) -> int | None:
