@@ -579,9 +579,10 @@ def test_a_published_source_no_longer_registered_stops_the_refresh_unless_droppe
 
 
 def test_two_workbooks_of_one_country_under_two_names_stop_the_publish(published, mirror):
-    """Found by a QA pass: a second workbook whose reporter is named 'JPN' (mapped to Japan as 'Japan' is) with other
-    values passed every workbook check, and the two were published mixed, row by row, Figure 1 included. The
-    staging model's grain test (one value per reporter, partner, flow and year) stops the publish."""
+    """Found by a QA pass: a second workbook whose reporter is named 'JPN' (then mapped to Japan as 'Japan' is) with
+    other values passed every workbook check, and the two were published mixed, row by row, Figure 1 included. The
+    staging model's grain test (one value per reporter, partner, flow and year) stops the publish. A code is no name
+    any more (jlac.countries); 'JAPAN', pycountry's name in capitals, is one."""
     from jlac.errors import ModelError
     from jlac.sources.imf_dots.source import UNIT
 
@@ -591,7 +592,7 @@ def test_two_workbooks_of_one_country_under_two_names_stop_the_publish(published
     wb = openpyxl.load_workbook(vintage / "DOTS_101.xlsx")
     for ws in wb.worksheets:  # the reporter's name is the cell above the unit line (B4 above B5)
         unit = next(c for r in ws.iter_rows(max_row=10) for c in r if c.value == UNIT)
-        ws.cell(row=unit.row - 1, column=unit.column, value="JPN")
+        ws.cell(row=unit.row - 1, column=unit.column, value="JAPAN")
     row = next(r for r in wb["Exports, FOB"].iter_rows() if r[1].value == "Brazil")
     row[-3].value = (row[-3].value or 0) * 1.5 + 1
     wb.save(vintage / "DOTS_901.xlsx")
