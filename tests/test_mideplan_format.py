@@ -332,6 +332,10 @@ def test_csv_title_line_above_the_header_is_skipped(tmp_path, shared):
     (lambda rows: {"Notas": [["Fuente: MIDEPLAN"]], "Datos": [["Project ID", *COLUMNS[1:]], *rows[1:]]},
      r"no sheet has a header row \(a row with a cell 'project_id'.*sheet 'Notas' \(first row 1: \['Fuente: MIDEPLAN'\]"
      r"\); sheet 'Datos' \(first row 1: \['Project ID', 'title'"),
+    # a year's projects pasted into a second sheet without the header row: taken for notes, left out silently
+    (lambda rows: {"2013": rows[:4], "2017": rows[4:]},
+     r"cooperation.xlsx: sheet '2017' row 1 fills 1[0-9] cells like a project's record \(\['CR-2017-05'.*no header "
+     r"row; jlac reads only sheet '2013'"),
     # sorted with the header among the records (Excel's sort without "My data has headers")
     (lambda rows: {"Hoja1": [rows[1], rows[2], rows[0], rows[3], rows[4]]},
      r"cooperation.xlsx sheet 'Hoja1': row 1, above the header row \(row 3\), fills 13 cells \(\['CR-2013-01'"),

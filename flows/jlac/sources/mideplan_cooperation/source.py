@@ -117,6 +117,17 @@ def _read_xlsx(path, label: str) -> tuple[str, list[tuple[int, list[str | None]]
             f"{where}: sheets {', '.join(repr(n) for n in found)} each have a header row with 'project_id'; jlac reads "
             "one sheet per workbook and will not guess which holds the projects: keep them in one sheet (or save each "
             "sheet as its own .xlsx file) and delete the other")
+    # a sheet left unread must hold no records: a year's projects pasted into a second sheet without the header row
+    # were taken for notes and left out of Figure 3 without a word. A record fills at least the required columns;
+    # notes and a data dictionary fill one to three cells a row.
+    for name, rows in sheets.items():
+        filled = ((n, [c for c in cells if c not in (None, "")]) for n, cells in rows)
+        if name != found[0] and (wide := next(((n, f) for n, f in filled if len(f) >= len(REQUIRED)), None)):
+            raise ParseError(
+                f"{where}: sheet {name!r} row {wide[0]} fills {len(wide[1])} cells like a project's record "
+                f"({wide[1][:4]}...) but the sheet has no header row; jlac reads only sheet {found[0]!r}, the one with "
+                "a header row: move such records into it (or save the sheet as its own .xlsx with a header row), or "
+                "delete them")
     if unread := unread_cells(path, found):
         raise ParseError(f"{where}: {unread_message(unread)}")
     if hidden := _hidden_data(path, found[0], sheets[found[0]]):
