@@ -46,3 +46,26 @@ def _dotted_years(monkeypatch, con, tmp_path) -> set[int]:
 def test_the_three_partners_are_drawn_only_after_the_last_lac_year(monkeypatch, tmp_path, lac_last, expected):
     con = _warehouse(lac_last)
     assert _dotted_years(monkeypatch, con, tmp_path) == expected
+
+
+def test_the_site_names_the_dotted_years_the_chart_draws():
+    """The report page said "The dotted lines, 2021-2024" with the bars carried to 2021 by IMTS, as the chart drew."""
+    from jlac.site.sections import SECTIONS, TableSpec
+
+    by_id = {s.id: s for s in SECTIONS}
+    mof = "mof-trade-by-country-top30"
+    partner_rows = [(y, p, f, 1.0, 1.0, mof, False) for y in range(2021, 2025) for p in ("MEX", "BRA", "CHL")
+                    for f in ("export", "import")]
+    columns = [{"name": n} for n in ("year", "partner_iso3", "flow", "value_jpy_bn", "value_usd_bn", "source",
+                                     "is_provisional")]
+    provenance = {"sources": [{"name": mof, "vintage": "2026-10-04"}, {"name": "imf-imts", "vintage": "2026-12-07"}]}
+    carried = {"section": by_id["figure-1-partners"], "charts": [{"file": "x.svg"}], "provenance": provenance,
+               "tables": [{"spec": TableSpec("figures.japan_main_lac_partners", ""), "columns": columns,
+                           "rows": partner_rows}]}
+    bars = [(y, 20.0, 25.0, "imf-dots" if y <= 2020 else "imf-imts") for y in range(2017, 2022)]
+    figure_1 = {"section": by_id["figure-1"], "charts": [{"file": "y.svg"}], "provenance": provenance,
+                "tables": [{"spec": TableSpec("figures.fig1_japan_lac_trade", ""),
+                            "columns": [{"name": n} for n in ("year", "exports_usd_bn", "imports_usd_bn", "sources")],
+                            "rows": bars}]}
+    text = by_id["figure-1"].text(figure_1, [figure_1, carried])
+    assert "The dotted lines, 2022-2024, are Mexico, Brazil and Chile alone" in text["caption"]

@@ -133,12 +133,13 @@ def _bar_sources(bar_rows: list[dict]) -> str:
     return "; ".join(f"{name}, {years}" for _, name, years in spans)
 
 
-def _three_lines(partner_rows: list[dict]) -> tuple[list[int], list[str]]:
-    """The years Figure 1 draws Mexico+Brazil+Chile as dotted lines (from 2021, all three with a dollar value in a
-    flow) and the sources of those rows."""
+def _three_lines(partner_rows: list[dict], bar_years: list[int]) -> tuple[list[int], list[str]]:
+    """The years Figure 1 draws Mexico+Brazil+Chile as dotted lines (from 2021 and after the last year of the CELAC
+    bars, as the chart draws them; all three with a dollar value in a flow) and the sources of those rows."""
+    first = max([MOF_FROM, *(y + 1 for y in bar_years)])
     count: dict[tuple[int, str], int] = {}
     for r in partner_rows:
-        if r["year"] >= MOF_FROM and r["value_usd_bn"] is not None:
+        if r["year"] >= first and r["value_usd_bn"] is not None:
             count[(r["year"], r["flow"])] = count.get((r["year"], r["flow"]), 0) + 1
     years = sorted({y for (y, _), n in count.items() if n == 3})
     sources = sorted({r["source"] for r in partner_rows if r["year"] in years})
@@ -148,7 +149,7 @@ def _three_lines(partner_rows: list[dict]) -> tuple[list[int], list[str]]:
 def _figure_1(page: dict, pages: dict[str, dict]) -> tuple[str, str]:
     years = [r["year"] for r in rows(page, "figures.fig1_japan_lac_trade")]
     partner_rows = rows(pages.get("figure-1-partners"), "figures.japan_main_lac_partners")
-    lines, sources = _three_lines(partner_rows)
+    lines, sources = _three_lines(partner_rows, years)
     span = f", {min(years)} to {max(years)}" if years else ""
     caption = ("Japan's goods exports (FOB) to and imports (CIF) from the 33 CELAC states, as Japan reports them "
                f"({_bar_sources(rows(page, 'figures.fig1_japan_lac_trade'))}), US$ billions{span}. The report's "
@@ -195,7 +196,7 @@ def _num(value: float | None) -> str:
 def _fig1_chart(page: dict, pages: dict[str, dict], file: str) -> str:
     data = [r for r in rows(page, "figures.fig1_japan_lac_trade") if r["year"] is not None]
     partner_rows = rows(pages.get("figure-1-partners"), "figures.japan_main_lac_partners")
-    lines, _ = _three_lines(partner_rows)
+    lines, _ = _three_lines(partner_rows, [r["year"] for r in data])
     if not data and not lines:
         return "Figure 1 chart: no year of Japan's trade with the CELAC states in this build."
     text = ""
