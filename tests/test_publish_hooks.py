@@ -155,6 +155,29 @@ def test_pending_hooks_are_those_not_yet_ok_for_the_published_run():
     assert [h.name for h in publish_hooks.pending("r6", runs, hooks)] == ["postgres", "site"]
 
 
+
+def test_a_hook_the_publishing_jlac_did_not_have_after_publish_is_not_pending():
+    """jlac 678e4fd (3 Dec) ran ``revisions`` only before its publish: its ledger line names the after hooks postgres,
+    site and quarantine. Opened by today's jlac, status and health said "after-publish hooks not done for the published
+    run ...: revisions (not run)" (a health WARNING) of a warehouse nothing was left undone for."""
+    names = [h.name for h in publish_hooks.all_hooks() if h.after is not None]
+    assert names == ["revisions", "postgres", "site", "quarantine"]  # in the order they run
+    old = {"run_id": "20261207T201656-29848", "status": "completed", "hooks": [  # the line 678e4fd wrote
+        {"hook": "postgres", "status": "ok", "seconds": 0.0, "message": None,
+         "details": {"status": "skipped", "reason": "no serving copy configured"}},
+        {"hook": "site", "status": "ok", "seconds": 1.39, "message": None, "details": None},
+        {"hook": "quarantine", "status": "ok", "seconds": 0.0, "message": None, "details": None}]}
+    assert publish_hooks.pending(old["run_id"], [old]) == []
+    # today's runs: a hook missing after the last one noted is still pending (stopped during it), and one that failed
+    stopped = {"run_id": "r1", "status": "completed", "hooks": [{"hook": "revisions", "status": "ok"},
+                                                               {"hook": "postgres", "status": "failed"}]}
+    assert [h.name for h in publish_hooks.pending("r1", [stopped])] == ["postgres", "site", "quarantine"]
+    # a catch-up's line (hooks_for) says nothing of which hooks the publishing jlac had
+    caught = {"run_id": "r3", "status": "unchanged", "hooks_for": "r2", "hooks": [{"hook": "site", "status": "ok"}]}
+    killed = {"run_id": "r2", "status": "completed", "hooks": []}
+    assert [h.name for h in publish_hooks.pending("r2", [killed, caught])] == ["revisions", "postgres", "quarantine"]
+
+
 def test_catch_up_reads_the_publishing_run_from_the_ledger_while_a_session_holds_the_file(settings, monkeypatch,
                                                                                           caplog):
     """A user's session holding the published file for writing (DBeaver's DuckDB driver does) keeps it from being

@@ -140,9 +140,20 @@ def outcomes_for(published_run: str, runs: list[dict]) -> list[dict]:
 
 
 def pending(published_run: str, runs: list[dict], hooks: list[PublishHook] | None = None) -> list[PublishHook]:
-    """The ``after`` hooks that have not succeeded for the warehouse ``published_run`` published (``outcomes_for``)."""
+    """The ``after`` hooks that have not succeeded for the warehouse ``published_run`` published (``outcomes_for``).
+
+    A hook the publishing run's own line does not name while it names one that runs after it was no ``after`` hook of
+    the jlac that published (hooks run in order, each noted as it ends, failed ones too): not pending. A warehouse
+    an older jlac published (``revisions`` ran before its publish then) was said to have hooks "not done" after an
+    upgrade, a warning in ``jlac health``, though nothing had been left undone."""
+    listed = all_hooks() if hooks is None else hooks
     done = {h["hook"] for h in outcomes_for(published_run, runs) if h.get("status") == "ok"}
-    return [h for h in (all_hooks() if hooks is None else hooks) if h.after is not None and h.name not in done]
+    own = {h["hook"] for run in runs if run["run_id"] == published_run and not run.get("hooks_for")
+           for h in run.get("hooks") or [] if isinstance(h, dict) and isinstance(h.get("hook"), str)}
+    ordered = sorted((h for h in listed if h.after is not None), key=lambda h: (h.order, h.name))
+    last_noted = max((i for i, h in enumerate(ordered) if h.name in own), default=-1)
+    unknown_then = {h.name for i, h in enumerate(ordered) if i < last_noted and h.name not in own}
+    return [h for h in listed if h.after is not None and h.name not in done and h.name not in unknown_then]
 
 
 def catch_up(settings: Settings, record, alert: Callable[[str, str], None] | None = None) -> list[HookOutcome]:
