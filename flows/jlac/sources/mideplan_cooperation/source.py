@@ -325,7 +325,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         f"""
         WITH typed AS (
             SELECT t.*,
-                   try_strptime(t.approval_date, '%Y-%m-%d')::DATE AS approval_day,
+                   -- four digits of year: DuckDB's %Y reads '16-05-01' as the year 16, refused as "no documented
+                   -- USD rate for 16", which sent the analyst to the rates file instead of the date
+                   CASE WHEN regexp_full_match(t.approval_date, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}')
+                        THEN try_strptime(t.approval_date, '%Y-%m-%d')::DATE END AS approval_day,
                    -- 'NaN' and 'inf' cast to DOUBLE: not an amount, like any other text
                    CASE WHEN isfinite(TRY_CAST(t.amount AS DOUBLE)) THEN TRY_CAST(t.amount AS DOUBLE) END
                        AS amount_value,
@@ -420,5 +423,5 @@ SOURCE = Source(
     key=("file", "row_number"),
     conflict_key=("project_id",),  # a project repeated with other values is refused showing both rows
     required=False,
-    version="2",  # 2: row_number is the file's line (was the record's number)
+    version="3",  # 2: row_number is the file's line (was the record's number); 3: a year of four digits
 )
