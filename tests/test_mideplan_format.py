@@ -94,6 +94,9 @@ GOOD = {"project_id": "CR-X", "title": "t", "cooperant_country": "Japan", "coope
 BAD = {
     "required field empty": ({"title": ""}, "title is empty (required)"),
     "unknown cooperant": ({"cooperant_country": "Narnia"}, "cooperant_country 'Narnia' is not a known country"),
+    # was loaded, and published as finance from Costa Rica to Costa Rica in marts.fct_dev_finance
+    "the recipient as cooperant": ({"cooperant_country": "Costa Rica"},
+                                   "cooperant_country 'Costa Rica' is Costa Rica, the recipient of every record"),
     "unknown currency": ({"currency": "XYZ"}, "currency 'XYZ' has no documented rate"),
     "no rate that year": ({"currency": "JPY", "approval_date": "1999-03-01"}, "no documented JPY rate for 1999"),
     "negative amount": ({"amount": "-5"}, "amount -5 is not positive"),

@@ -359,6 +359,11 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                    CASE WHEN cooperant_country IS NOT NULL AND cooperant_kind IS NULL
                         THEN 'cooperant_country ''' || cooperant_country || ''' is not a known country or '
                              || 'cooperant (add it to country_names.csv with source mideplan)' END,
+                   -- the records are cooperation Costa Rica receives (fct_dev_finance's recipient is CRI): Costa
+                   -- Rica as its own cooperant was published as finance from Costa Rica to itself
+                   CASE WHEN cooperant_iso3 = 'CRI'
+                        THEN 'cooperant_country ''' || cooperant_country || ''' is Costa Rica, the recipient of '
+                             || 'every record; name the country or agency that gives the cooperation' END,
                    CASE WHEN t.modality IS NOT NULL AND modality_code IS NULL
                         THEN 'modality ''' || t.modality || ''' is not non_reimbursable or reimbursable' END,
                    CASE WHEN t.instrument IS NOT NULL AND instrument_code IS NULL
@@ -423,5 +428,7 @@ SOURCE = Source(
     key=("file", "row_number"),
     conflict_key=("project_id",),  # a project repeated with other values is refused showing both rows
     required=False,
-    version="3",  # 2: row_number is the file's line (was the record's number); 3: a year of four digits
+    # 2: row_number is the file's line (was the record's number); 3: a year of four digits; 4: Costa Rica refused as
+    # a cooperant
+    version="4",
 )
