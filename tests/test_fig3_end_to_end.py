@@ -62,6 +62,30 @@ def test_fig3_for_another_recipient(built, tmp_path):
                 "AND donor_iso3 = 'JPN' AND year = 2017") == [(15.31,)]
 
 
+def test_jlac_figures_draws_figure_3_for_a_recipient_named_and_refuses_an_unknown_one(small_home, tmp_path):
+    """The issue's "the same [table and chart] for any recipient": a Python function only, which no command or page
+    named; a mistyped code wrote an empty CSV and no chart without a word."""
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    settings, _ = small_home
+    env = {"JLAC_WAREHOUSE": str(settings.warehouse), "JLAC_MIRROR": str(settings.mirrors[0]),
+           "JLAC_SNAPSHOTS": str(settings.snapshots), "JLAC_OUTPUT": str(tmp_path / "out")}
+    result = CliRunner().invoke(app, ["figures", "--recipient", "nic"], env=env)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").glob("fig3*")) == [
+        "fig3_finance_nic.csv", "fig3_finance_nic.png", "fig3_finance_nic.svg"]
+    assert "Development finance to Nicaragua from China, Japan and Korea" in svg_text(
+        tmp_path / "out" / "fig3_finance_nic.svg")
+    with open(tmp_path / "out" / "fig3_finance_nic.csv", encoding="utf-8") as fh:
+        cells = {(r["donor_iso3"], r["source"], r["year"]): r["amount_usd_m"] for r in csv.DictReader(fh)}
+    assert float(cells[("JPN", "oecd-dac2a", "2017")]) == 15.31  # ODA-2017-DAC2a.csv, row Nicaragua, column Japan
+    result = CliRunner().invoke(app, ["figures", "--recipient", "NCI"], env=env)
+    assert result.exit_code == 1
+    assert "Figure 3 for recipient 'NCI': figures.fig3_finance_by_donor has no finance from China, Japan or Korea" \
+        in " ".join(result.output.split()), result.output
+
+
 def test_reconciliation(built):
     con, _ = built
     rec = {r[0]: r[1:] for r in rows(con, "SELECT statement_id, published_usd_m, jlac_usd_m, comparable, "

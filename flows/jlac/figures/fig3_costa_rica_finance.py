@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jlac.errors import JlacError  # noqa: E402
 from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ FIG3_SOURCES = ("oecd-dac2a", "oecd-dac2a-api", "oecd-crs-api", "aiddata-gcdf2-p
 # Tables written as CSV only (no chart): they are read as tables.
 TABLES = ("fig3_reconciliation", "table1_japan_lac_policy", "report_claims")
 READS = ("figures.fig3_finance_by_donor", "figures.china_lac_lending", "figures.fig3_costa_rica_finance",
-         *(f"figures.{t}" for t in TABLES))  # see figures/__init__
+         *(f"figures.{t}" for t in TABLES),
+         "marts.dim_country")  # see figures/__init__; dim_country: a recipient's name (render_recipient)
 
 
 def series_label(measure: str, source: str, price_basis: str) -> str:
@@ -111,18 +113,27 @@ def finance_chart(frame, title: str, outdir: Path, stem: str, note: str = "") ->
 
 
 def render_recipient(con, outdir: Path, recipient_iso3: str) -> list[Path]:
-    """Figure 3 for any recipient, from figures.fig3_finance_by_donor (China, Japan, Korea, 2009 on)."""
+    """Figure 3 for any recipient, from figures.fig3_finance_by_donor (China, Japan, Korea, 2009 on): its CSV and
+    chart as ``fig3_finance_<iso3>.csv/png/svg`` (``jlac figures --recipient ISO3``).
+
+    A recipient without a row there is refused (JlacError): a mistyped code wrote an empty CSV and no chart without
+    a word."""
+    iso3 = recipient_iso3.strip().upper()
     frame = con.execute(
         "SELECT donor_iso3, year, measure, source, price_basis, amount_usd_m FROM figures.fig3_finance_by_donor "
         "WHERE recipient_iso3 = ? AND donor_iso3 IN ('CHN', 'JPN', 'KOR') AND year >= 2009 ORDER BY year",
-        [recipient_iso3],
+        [iso3],
     ).df()
-    stem = f"fig3_finance_{recipient_iso3.lower()}"
+    if frame.empty:
+        raise JlacError(
+            f"Figure 3 for recipient {recipient_iso3!r}: figures.fig3_finance_by_donor has no finance from China, "
+            "Japan or Korea to it from 2009 on; expected a recipient's ISO3 code, such as NIC or PAN (`jlac sql "
+            "\"SELECT DISTINCT recipient_iso3 FROM figures.fig3_finance_by_donor\"` lists them)")
+    name = con.execute("SELECT any_value(name) FROM marts.dim_country WHERE iso3 = ?", [iso3]).fetchone()[0]
+    stem = f"fig3_finance_{iso3.lower()}"
     written = [write_csv(frame, outdir / f"{stem}.csv")]
-    if not frame.empty:
-        title = f"Development finance to {recipient_iso3} from China, Japan and Korea (US$ millions)"
-        written += finance_chart(frame, title, outdir, stem)
-    return written
+    title = f"Development finance to {name or iso3} from China, Japan and Korea (US$ millions)"
+    return written + finance_chart(frame, title, outdir, stem)
 
 
 def china_lending_chart(con, outdir: Path) -> list[Path]:
