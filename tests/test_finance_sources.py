@@ -357,6 +357,19 @@ def test_aiddata_v2_an_empty_donor_or_recipient_cell_is_no_country_not_a_crash(t
                                                ).fetchall() == [("BRA", False, None, "BRA", None)]
 
 
+def test_aiddata_v2_a_file_cut_after_its_header_is_refused_naming_it(tmp_path, mirror):
+    """A file cut after its header ended in DuckDB's 'executemany requires a non-empty list' from inside the parser
+    ("parser failed unexpectedly"): it is refused naming the file (found by a regression audit of issue 12)."""
+    vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    header = (mirror / "aiddata-v2-donor-recipient-year/2012-05-04/aiddata-totals-d-r-y.csv").read_text(
+    ).splitlines()[0]
+    (vintage / "a.csv").write_text(header + "\n")
+    write_manifest(vintage, "aiddata-v2-donor-recipient-year")
+    with pytest.raises(ParseError, match=r"^aiddata-v2-donor-recipient-year a\.csv: no amount under the header"):
+        get_source("aiddata-v2-donor-recipient-year").parse(load_snapshot(vintage), duckdb.connect())
+
+
 def test_aiddata_v2_missing_year_header(tmp_path, mirror):
     vintage = tmp_path / "aiddata-v2-donor-recipient-year" / "2030-01-01"
     vintage.mkdir(parents=True)

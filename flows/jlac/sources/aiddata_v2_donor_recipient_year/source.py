@@ -89,6 +89,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         WHERE trim(value) <> ''
         """
     )
+    # a file cut after its header ended in DuckDB's "executemany requires a non-empty list" below
+    if not con.sql("SELECT count(*) FROM _aidv2_long").fetchall()[0][0]:
+        raise ParseError(f"aiddata-v2-donor-recipient-year {label}: no amount under the header (a file cut short or "
+                         "emptied; AidData's file has a line per donor and recipient with their yearly sums)")
     bad = con.sql(
         "SELECT row_number, year, value FROM _aidv2_long WHERE TRY_CAST(value AS DOUBLE) IS NULL LIMIT 3"
     ).fetchall()
