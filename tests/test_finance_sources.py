@@ -181,6 +181,18 @@ def test_gcdf2_bad_amount_names_the_line(tmp_path, mirror):
         get_source("aiddata-gcdf2-projects").parse(load_snapshot(vintage), duckdb.connect())
 
 
+def test_gcdf2_a_file_cut_after_its_header_is_refused_naming_it(tmp_path, mirror):
+    """Header only: the source loaded 0 projects, passed its checks and published China's lending to LAC (Figure 3,
+    figures.china_lac_lending) without GCDF 2.0's rows (found by a regression audit of issue 12)."""
+    vintage = tmp_path / "aiddata-gcdf2-projects" / "2030-01-01"
+    vintage.mkdir(parents=True)
+    src = mirror / "aiddata-gcdf2-projects/2022-01-18/AidData_excerpt_aggregates_all_years.csv"
+    (vintage / "projects.csv").write_text(src.read_text(encoding="utf-8-sig").splitlines()[0] + "\n", encoding="utf-8")
+    write_manifest(vintage, "aiddata-gcdf2-projects")
+    with pytest.raises(ParseError, match=r"aiddata-gcdf2-projects projects\.csv: no project line under the header"):
+        get_source("aiddata-gcdf2-projects").parse(load_snapshot(vintage), duckdb.connect())
+
+
 def test_gcdf3_costa_rica_2013(mirror):
     # cow_gcdf.csv line "94,2013,333898819.448191,...,119696182.76020694,...": OOF and ODA, constant 2021 US$.
     con, rel = parsed(mirror, "aiddata-gcdf3-country-year/2025-09-24")

@@ -67,6 +67,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         f"CREATE OR REPLACE TEMP TABLE _gcdf2 AS "
         f"SELECT row_number() OVER () + 1 AS row_number, {select} FROM _gcdf2_src"
     )
+    # a file cut after its header loaded 0 projects, passed the checks and left GCDF 2.0 out of the figures unsaid
+    if not con.sql("SELECT count(*) FROM _gcdf2").fetchall()[0][0]:
+        raise ParseError(f"aiddata-gcdf2-projects {label}: no project line under the header (a file cut short or "
+                         "emptied; AidData's excerpt has a line per project)")
     for col in NUMERIC:
         bad = con.sql(
             f"SELECT row_number, {col} FROM _gcdf2 "
