@@ -140,6 +140,22 @@ def test_values_in_a_row_without_a_partner_are_refused(tmp_path):
         parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
 
 
+def test_a_sheet_cut_after_its_row_of_years_is_refused_naming_it(tmp_path):
+    """Japan's 'Exports, FOB' with every partner row deleted was accepted (the imports sheet's 11,347 cells loaded):
+    Japan's exports left Figure 1 without a word on a first build. Every sheet of the mirror's 224 workbooks has
+    partner rows (found by a regression audit of issue 12)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(JAPAN_WORKBOOK)
+    sheet = wb["Exports, FOB"]
+    assert sheet.cell(row=7, column=3).value == "1960" and sheet.max_row > 200  # the row of years, then partners
+    sheet.delete_rows(8, sheet.max_row)
+    wb.save(tmp_path / "DOTS_101.xlsx")
+    with pytest.raises(ParseError, match=r"^imf-dots DOTS_101.xlsx sheet 'Exports, FOB': no partner row under the "
+                                         r"row of years \(row 7\)"):
+        parse_workbook(tmp_path / "DOTS_101.xlsx", "DOTS_101.xlsx")
+
+
 def test_duplicate_workbook_is_marked_not_dropped(tmp_path):
     """DOTS_144 repeats DOTS_143 (Nicaragua): both parsed, the later one marked as a duplicate."""
     from conftest import small_mirror

@@ -190,6 +190,9 @@ def parse_workbook(path, file_label: str) -> tuple[str, dict[str, list], list[st
                 repeats.append(partner)
                 log.debug("%s: partner %r repeated at rows %d and %d", where, partner, seen[partner], excel_row)
             seen[partner] = excel_row
+        if not seen:  # a sheet cut after its years: that flow of the reporter would vanish from every total unseen
+            raise ParseError(f"{where}: no partner row under the row of years (row {first_row + hdr_idx}): the sheet "
+                             "is cut short; IMF lists a row per partner there")
     return reporter or "", out, repeats
 
 
