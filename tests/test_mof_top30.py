@@ -539,6 +539,37 @@ def test_a_partner_missing_from_one_year_and_flow_is_refused_naming_it(tmp_path)
             "'missing_partner': 'Chile'") in details
 
 
+def test_one_partner_under_two_spellings_is_refused_naming_both_and_their_values(tmp_path):
+    """The mirror's file with every Mexico line repeated as 'MEXICO' at another value: the grain check keys on the
+    name, so both passed it, and the build stopped later on MEX's repeated key in the facts' grain test, naming
+    neither spelling nor value. The country check names both, with their values and lines."""
+    from jlac import countries
+    from jlac.snapshots import load_snapshot
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(),
+                        output=tmp_path / "out", cache=tmp_path / "cache")
+    lines = MOF_CSV.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    assert "2024,Japan,Mexico,1858141277\n" in lines  # thousand yen
+    extra = [line.replace("Mexico", "MEXICO").replace(",1858141277", ",1858141999")
+             for line in lines if ",Mexico," in line]
+    assert len(extra) == 10  # 2021-2025, both flows
+    vintage = tmp_path / "mof-trade-by-country-top30" / "2026-12-01"
+    vintage.mkdir(parents=True)
+    (vintage / MOF_CSV.name).write_text("".join(lines + extra), encoding="utf-8")
+    write_manifest(vintage, "mof-trade-by-country-top30")
+    snapshot = load_snapshot(vintage)
+    db = scratch_build(tmp_path / "build.duckdb", top30.SOURCE, snapshot, settings,
+                       lambda con: countries.build_name_map_table(con, {top30.SOURCE.name: top30.SOURCE}))
+    [bad] = failed_checks(db, top30.SOURCE, snapshot, settings)
+    assert bad.suite == "mof-trade-by-country-top30: one row per partner country, year and flow"
+    details = " ".join(o.details for o in bad.outcomes)
+    assert "observed 10" in details
+    assert "'country': 'MEX', 'names': 'MEXICO / Mexico'" in details
+    # 2024's exports: the added line follows the file's 301 (header = line 1), the original is line 216
+    # 2024's exports: the original on line 216, the added spelling on line 308 (the file's 301 lines, then 2021-2023)
+    assert f"Mexico = 1858141277 ({MOF_CSV.name} row 216); MEXICO = 1858141999 ({MOF_CSV.name} row 308)" in details
+
+
 # Chile's values in the mirror's file (jp-trade-by-country-2021-2025.en.csv, thousand yen): (year, flow) -> value
 CHILE = {(2021, "export"): 203_078_475, (2021, "import"): 854_742_809, (2022, "export"): 301_029_654,
          (2022, "import"): 997_208_425, (2023, "export"): 286_054_081, (2023, "import"): 1_084_993_320,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import great_expectations as gx
 
 from jlac import plan
-from jlac.checks import schema_expectation, unmapped_names_query, violations_check
+from jlac.checks import (
+    one_country_two_names_query,
+    schema_expectation,
+    unmapped_names_query,
+    violations_check,
+)
 from jlac.validation import Check
 
 E = gx.expectations
@@ -48,6 +53,12 @@ def checks(source, snapshot) -> list[Check]:
             f"{source.raw_table})) WHERE NOT EXISTS (SELECT 1 FROM {source.raw_table} AS r "
             f"WHERE r.vintage = g.vintage AND r.year = g.year AND r.flow = f.flow AND r.partner_name = p.partner_name) "
             f"ORDER BY g.vintage, g.year, f.flow, missing_partner",
+        ),
+        # the grain above is by name: two spellings of one partner in a year and flow are two keys there
+        violations_check(
+            "one row per partner country, year and flow",
+            one_country_two_names_query(source, "mof", "partner_name", ["vintage", "year", "flow"],
+                                        "value_jpy_thousand"),
         ),
         Check(
             name="every partner name maps to a country",
