@@ -310,6 +310,37 @@ def test_gcdf3_year_whose_projects_have_no_amount_is_unknown_not_zero(built):
     assert cells[2017] == (pytest.approx(20.235, abs=0.001), "reported")
 
 
+def test_the_finance_marts_hold_what_figure_3_china_lending_and_the_claims_read(built):
+    """Figures read marts, not staging (tests/test_model_layers.py): five read staging's AidData, DAC2a and MIDEPLAN
+    tables directly (found by a dbt review). The marts they read now hold it, from the mirror's files: GCDF 2.0's
+    Costa Rica projects without an amount (15, 2007-2016; 2016: 54732, the two aircraft), Route 32 (37364: US$296m,
+    39847: US$102.1m), GCDF 3.0's all-0 country-year rows (COW 94, 2016 and 2019), DAC2a's 'Official Donors, Total'
+    to Costa Rica (2010: US$101.13m) and which finance sources this build has."""
+    con, _ = built
+    unvalued = rows(con, "SELECT commitment_year, project_id FROM marts.fct_china_finance_projects WHERE source = "
+                         "'aiddata-gcdf2-projects' AND recipient_iso3 = 'CRI' AND amount_usd_nominal IS NULL "
+                         "ORDER BY 1, 2")
+    assert len(unvalued) == 15 and unvalued[0] == (2007, "37221") and unvalued[-1] == (2016, "54732")
+    assert rows(con, "SELECT project_id, amount_usd_nominal FROM marts.fct_china_finance_projects WHERE source = "
+                     "'aiddata-gcdf2-projects' AND project_id IN ('37364', '39847') ORDER BY 1") == [
+        ("37364", 296000000.0), ("39847", pytest.approx(102135632.8))]
+    zero = rows(con, "SELECT year, count(*), sum(face_amount_usd_2021) FROM marts.fct_china_finance_country_year "
+                     "WHERE recipient_iso3 = 'CRI' AND year IN (2015, 2016, 2019) GROUP BY year ORDER BY year")
+    assert zero[1:] == [(2016, 3, 0.0), (2019, 3, 0.0)] and zero[0][2] > 0
+    assert rows(con, "SELECT count(*), min(year), max(year) FROM marts.fct_china_finance_country_year") == [
+        (7374, 2000, 2021)]  # recipients outside the Americas included: the span is the file's
+    oda = dict(rows(con, "SELECT year, round(net_oda_usd / 1e6, 2) FROM marts.fct_net_oda_received "
+                         "WHERE recipient_iso3 = 'CRI' AND source = 'oecd-dac2a'"))
+    assert oda[2010] == 101.13 and sorted(oda) == list(range(2002, 2020))
+    coverage = {r[0]: r[1:] for r in rows(con, "SELECT source, min(year), max(year), sum(n_records) "
+                                              "FROM marts.fct_dev_finance_coverage GROUP BY source")}
+    assert coverage["aiddata-gcdf2-projects"] == (2000, 2017, 10849)  # 4,306 of them without an amount
+    assert coverage["aiddata-gcdf3-country-year"] == (2000, 2021, 7374)
+    assert coverage["oecd-dac2a"][:2] == (2002, 2019)
+    # no snapshot of them in the mirror: not loaded (C05 reads 'source not loaded')
+    assert "aiddata-gcdf3-projects" not in coverage and "oecd-crs-api" not in coverage
+
+
 def test_gcdf3_country_year_sums_are_aiddatas_adjusted_amounts(built):
     """Found by a QA pass: the country-year sums used AidData's unadjusted Amount, which counts a currency swap line
     again at each yearly renewal (cow_gcdf.csv 160,2019: oof_amt 22,467,200,000 against oof_adj 1,196,600,000;

@@ -21,9 +21,10 @@ WITH loans AS (
            greatest(g3.last_year, g2.last_year) AS last_year,
            cy.last_year AS gcdf3_country_year_last  -- GCDF 3.0's own last year, from its country-year file
     FROM (SELECT min(commitment_year) AS first_year, max(commitment_year) AS last_year
-          FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }}) g3,
-         (SELECT max(commitment_year) AS last_year FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}) g2,
-         (SELECT max(year) AS last_year FROM {{ ref('stg_aiddata_gcdf3_country_year__commitments') }}) cy
+          FROM {{ ref('fct_china_finance_projects') }} WHERE source = 'aiddata-gcdf3-projects') g3,
+         (SELECT max(commitment_year) AS last_year FROM {{ ref('fct_china_finance_projects') }}
+          WHERE source = 'aiddata-gcdf2-projects') g2,
+         (SELECT max(year) AS last_year FROM {{ ref('fct_china_finance_country_year') }}) cy
 ), keys AS (
     SELECT year, recipient_iso3 FROM loans
     UNION SELECT year, recipient_iso3 FROM by_year

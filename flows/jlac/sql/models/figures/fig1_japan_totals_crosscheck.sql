@@ -9,8 +9,9 @@ FROM (
     SELECT * FROM {{ ref('fct_japan_trade_totals_mof') }} WHERE source = 'mof-hs9-imports' AND flow = 'import'
 ) AS m
 FULL OUTER JOIN (
-    SELECT year, value_usd FROM {{ ref('stg_imf_dots__trade') }}
-    WHERE reporter_iso3 = 'JPN' AND partner_aggregate = 'world' AND flow = 'import'
+    -- DOTS's own value, whichever source fct_trade_annual_by_aggregate ranks first
+    SELECT year, value_usd FROM {{ ref('int_trade_annual_unioned') }}
+    WHERE source = 'imf-dots' AND reporter_iso3 = 'JPN' AND partner_aggregate = 'world' AND flow = 'import'
 ) AS d ON d.year = m.year
 WHERE coalesce(m.year, d.year) >= 2009
 ORDER BY year

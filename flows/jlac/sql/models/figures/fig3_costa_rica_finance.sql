@@ -9,13 +9,8 @@ WITH donors AS (
 ), cells AS (
     SELECT * FROM {{ ref('fig3_finance_by_donor') }} WHERE recipient_iso3 = 'CRI'
 ), unvalued AS (  -- AidData projects with no stated amount (fct_dev_finance keeps valued ones, with its filters)
-    SELECT 'aiddata-gcdf2-projects' AS source, commitment_year AS year, count(*) AS projects
-    FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}
-    WHERE recipient_iso3 = 'CRI' AND amount_usd_nominal IS NULL
-    GROUP BY ALL
-    UNION ALL
-    SELECT 'aiddata-gcdf3-projects', commitment_year, count(*)
-    FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }}
+    SELECT source, commitment_year AS year, count(*) AS projects
+    FROM {{ ref('fct_china_finance_projects') }}
     WHERE recipient_iso3 = 'CRI' AND amount_usd_nominal IS NULL AND recommended_for_aggregates
     GROUP BY ALL
     UNION ALL
@@ -24,7 +19,7 @@ WITH donors AS (
     -- AVIC's grant, has none), not a year without finance. 1 marks the year; no project count exists at this grain.
     -- The face amounts: a year AidData's adjustment brings to 0 (a swap renewal only) has an amount, and it is 0.
     SELECT 'aiddata-gcdf3-country-year', year, 1
-    FROM {{ ref('stg_aiddata_gcdf3_country_year__commitments') }}
+    FROM {{ ref('fct_china_finance_country_year') }}
     WHERE recipient_iso3 = 'CRI'
     GROUP BY year
     HAVING sum(face_amount_usd_2021) = 0

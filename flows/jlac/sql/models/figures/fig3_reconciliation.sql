@@ -1,13 +1,17 @@
-WITH dac AS (
-    SELECT year, donor_name, donor_iso3, sum(net_oda_usd) / 1e6 AS usd_m
-    FROM {{ ref('stg_oecd_dac2a__net_oda') }} WHERE recipient_iso3 = 'CRI' GROUP BY ALL
+WITH dac AS (  -- DAC2a's net ODA to Costa Rica: from each donor country, and from all official donors
+    SELECT year, donor_iso3, sum(amount_usd) / 1e6 AS usd_m
+    FROM {{ ref('fct_dev_finance') }} WHERE source = 'oecd-dac2a' AND recipient_iso3 = 'CRI' GROUP BY ALL
+), dac_all AS (
+    SELECT year, net_oda_usd / 1e6 AS usd_m
+    FROM {{ ref('fct_net_oda_received') }} WHERE source = 'oecd-dac2a' AND recipient_iso3 = 'CRI'
 ), mideplan AS (
     SELECT donor_iso3, year, instrument, sum(amount_usd) / 1e6 AS usd_m
     FROM {{ ref('fct_dev_finance') }} WHERE source = 'mideplan-cooperation' AND recipient_iso3 = 'CRI' GROUP BY ALL
 ), cdb_exim AS (
     SELECT commitment_year AS year, sum(amount_usd_nominal) / 1e6 AS usd_m
-    FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}
-    WHERE recipient_iso3 = 'CRI' AND is_policy_bank AND instrument = 'loan' GROUP BY ALL
+    FROM {{ ref('fct_china_finance_projects') }}
+    WHERE source = 'aiddata-gcdf2-projects' AND recipient_iso3 = 'CRI' AND is_policy_bank AND instrument = 'loan'
+    GROUP BY ALL
 ), jpy AS (
     SELECT year, units_per_usd FROM {{ source('seeds', 'fx_rates') }} WHERE currency = 'JPY'
 ), statements AS (
@@ -45,8 +49,8 @@ WITH dac AS (
             -- AidData dates the Route 32 loans (the Dialogue's 2015 entry) to their 2013 signing
             WHEN s.statement_id = 'IAD_CR_2015' THEN (SELECT usd_m FROM cdb_exim WHERE year = 2013)
             WHEN s.statement_id LIKE 'MIDEPLAN%'  -- a year or a period 'YYYY-YYYY'
-                THEN (SELECT sum(usd_m) FROM dac WHERE donor_name = 'Official Donors, Total'
-                      AND year BETWEEN TRY_CAST(left(s.period, 4) AS INTEGER) AND TRY_CAST(right(s.period, 4) AS INTEGER)
+                THEN (SELECT sum(usd_m) FROM dac_all
+                      WHERE year BETWEEN TRY_CAST(left(s.period, 4) AS INTEGER) AND TRY_CAST(right(s.period, 4) AS INTEGER)
                       HAVING count(*) = TRY_CAST(right(s.period, 4) AS INTEGER) - TRY_CAST(left(s.period, 4) AS INTEGER) + 1)
         END AS jlac_usd_m,
         CASE

@@ -30,11 +30,12 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     LEFT JOIN {{ ref('china_lac_lending') }} v ON v.year = l.year AND v.recipient_iso3 = 'VEN'
     WHERE l.recipient_iso3 = 'LAC' AND l.aiddata_usd_m IS NOT NULL
 ), route32 AS (
-    SELECT sum(amount_usd_nominal) / 1e6 AS usd_m FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }}
-    WHERE project_id IN (37364, 39847)
+    SELECT sum(amount_usd_nominal) / 1e6 AS usd_m FROM {{ ref('fct_china_finance_projects') }}
+    WHERE source = 'aiddata-gcdf2-projects' AND project_id IN ('37364', '39847')
 ), jp_lac_oda AS (
-    SELECT sum(net_oda_usd) / 1e6 AS usd_m FROM {{ ref('stg_oecd_dac2a__net_oda') }}
-    WHERE donor_iso3 = 'JPN' AND year = 2017 AND recipient_iso3 IN (SELECT iso3 FROM {{ ref('dim_country') }} WHERE is_celac)
+    SELECT sum(amount_usd) / 1e6 AS usd_m FROM {{ ref('fct_dev_finance') }}
+    WHERE source = 'oecd-dac2a' AND donor_iso3 = 'JPN' AND year = 2017
+      AND recipient_iso3 IN (SELECT iso3 FROM {{ ref('dim_country') }} WHERE is_celac)
 ), top_partner AS (  -- C21: each country's largest partner by exports + imports in 2018, as it reports them, and
     -- whether China's trade is above both the United States' and Japan's: the report's "surpassed not only Japan but
     -- also the United States as a top trade partner" (a count of largest partners read 4, 'differs', for a claim that
@@ -114,17 +115,17 @@ WITH span AS (  -- Figure 1's years of 2014-2018, unrounded (the figure rounds e
     SELECT claim_id, string_agg(source, ' or ' ORDER BY source) AS sources, NOT bool_or(loaded) AS none_loaded
     FROM (
         SELECT 'C03' AS claim_id, 'oecd-dac2a' AS source,
-               EXISTS (SELECT 1 FROM {{ ref('stg_oecd_dac2a__net_oda') }}) AS loaded
+               EXISTS (SELECT 1 FROM {{ ref('fct_dev_finance_coverage') }} WHERE source = 'oecd-dac2a') AS loaded
         -- GCDF 2.0 ends in 2017: C05 (2018) needs GCDF 3.0 projects whether 2.0 is loaded or not (it said "not
         -- derivable from open data" for an open dataset jlac reads; found by a QA pass)
         UNION ALL SELECT c.claim_id, 'aiddata-gcdf2-projects',
-               EXISTS (SELECT 1 FROM {{ ref('stg_aiddata_gcdf2_projects__projects') }})
+               EXISTS (SELECT 1 FROM {{ ref('fct_dev_finance_coverage') }} WHERE source = 'aiddata-gcdf2-projects')
         FROM (VALUES ('C06'), ('C27')) AS c(claim_id)
         UNION ALL SELECT c.claim_id, 'aiddata-gcdf3-projects',
-               EXISTS (SELECT 1 FROM {{ ref('stg_aiddata_gcdf3_projects__projects') }})
+               EXISTS (SELECT 1 FROM {{ ref('fct_dev_finance_coverage') }} WHERE source = 'aiddata-gcdf3-projects')
         FROM (VALUES ('C05'), ('C06')) AS c(claim_id)
         UNION ALL SELECT 'C26', 'mideplan-cooperation',
-               EXISTS (SELECT 1 FROM {{ ref('stg_mideplan_cooperation__projects') }})
+               EXISTS (SELECT 1 FROM {{ ref('fct_dev_finance_coverage') }} WHERE source = 'mideplan-cooperation')
     ) GROUP BY claim_id
 ), measures AS (  -- a claim whose open-data value measures something else: shown, never compared
     SELECT 'C03' AS claim_id  -- net ODA disbursements by calendar year vs JICA's gross program value by fiscal year
