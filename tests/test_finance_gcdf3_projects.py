@@ -110,6 +110,14 @@ def test_text_amount_names_the_row(tmp_path):
         get_source(SOURCE).parse(snapshot_of(tmp_path, amount="about 5bn"), duckdb.connect())
 
 
+def test_a_sheet_cut_after_its_header_is_refused_naming_it(tmp_path):
+    """Header only: 0 projects passed the checks, and China's 2018-2021 policy-bank lending left the figures without
+    a word (found by a regression audit of issue 12, as for GCDF 2.0)."""
+    with pytest.raises(ParseError, match=r"aiddata-gcdf3-projects .*\.zip sheet GCDF_3.0: no project row under the "
+                                         r"header"):
+        get_source(SOURCE).parse(snapshot_of(tmp_path, projects=[]), duckdb.connect())
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, mirror):
     root = tmp_path_factory.mktemp("gcdf3")

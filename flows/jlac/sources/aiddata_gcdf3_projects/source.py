@@ -100,6 +100,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
          if any(c not in (None, "") for c in r)],
         columns=["row_number", *HEADER.values()],
     ).astype(object)
+    # a sheet cut after its header loaded 0 projects, passed the checks and left GCDF 3.0 out of the figures unsaid
+    if frame.empty:
+        raise ParseError(f"aiddata-gcdf3-projects {label} sheet {SHEET}: no project row under the header (a workbook "
+                         "cut short or emptied; AidData's sheet has a row per project)")
     con.from_df(frame).create_view("_gcdf3_projects", replace=True)
     for col in NUMERIC:
         bad = con.sql(f"SELECT row_number, {col} FROM _gcdf3_projects "
