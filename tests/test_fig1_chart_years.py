@@ -38,8 +38,13 @@ def _dotted_years(monkeypatch, con, tmp_path) -> set[int]:
     monkeypatch.setattr(fig1, "save", lambda fig, *a, **k: figs.append(fig) or [])
     fig1.render(con, tmp_path)
     [fig] = figs
-    return {int(x) for line in fig.axes[0].lines if line.get_linestyle() == ":" or line.get_marker() == "D"
-            for x in line.get_xdata()}
+    try:
+        return {int(x) for line in fig.axes[0].lines if line.get_linestyle() == ":" or line.get_marker() == "D"
+                for x in line.get_xdata()}
+    finally:  # `save` closes a chart; its stand-in here must too (a later test counts pyplot's open figures)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
 
 
 @pytest.mark.parametrize(("lac_last", "expected"), [(2020, {2021, 2022, 2023, 2024}), (2021, {2022, 2023, 2024})])
