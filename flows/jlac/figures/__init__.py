@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 RECORD = "figures.json"
 FORMATS = ("png", "svg")
+# figures.japan_main_lac_partners: the IMF series to 2020, MOF's file of Japan's 30 largest partners from 2021
+MOF_FROM = 2021
 DRAWN_BY = "_drawn_by"  # the record's entry naming the code and libraries that drew the folder (no module's name)
 
 
@@ -54,6 +56,13 @@ def year_spans(years) -> str:
             runs.append(f"{start}-{prev}" if prev != start else f"{start}")
             start = y
     return ", ".join(runs)
+
+
+def three_partner_from(bar_years) -> int:
+    """The first year Figure 1 draws Mexico+Brazil+Chile as their own lines: MOF's first year, and never a year the
+    CELAC-33 bars cover (three partners are not the region; once a release carries the bars past 2020, the lines start
+    after them). One rule for the chart and the report page, which used to write it each its own way."""
+    return max([MOF_FROM, *(int(y) + 1 for y in bar_years)])
 
 
 def add_note(fig, text: str, fontsize: float = 7, x: float = 0.01, y: float = 0.01, right: float = 0.99) -> float:

@@ -17,10 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
+from jlac.figures import MOF_FROM, add_note, save, three_partner_from, write_csv, year_spans  # noqa: E402
 
 REPORT_END = 2018
-MOF_FROM = 2021  # the first year of MOF's file in figures.japan_main_lac_partners
 MOF_SOURCE = "mof-trade-by-country-top30"
 SOURCE_NAMES = {MOF_SOURCE: "MOF", "mof-customs": "MOF", "estat-trade": "MOF via e-Stat", "imf-imts": "IMF IMTS",
                 "imf-dots": "IMF DOTS", "comtrade-v1": "UN Comtrade"}
@@ -63,7 +62,7 @@ def render(con, outdir: Path) -> list[Path]:
         return written
     # the three partners only after the region's last year: once IMF IMTS carries the 33 states into 2021, MOF's
     # three-partner points were drawn on that year's bars as if a second LAC value (found by a regression audit)
-    three = three[three.year > df["year"].max()]
+    three = three[three.year >= three_partner_from(df["year"])]
     fig, ax = plt.subplots(figsize=(10, 5.2), dpi=120)
     handles = []  # the dotted series' legend entries, added only for what is drawn
     width = 0.4

@@ -15,12 +15,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from jlac.figures import add_note, save, write_csv, year_spans  # noqa: E402
+from jlac.figures import MOF_FROM, add_note, save, write_csv, year_spans  # noqa: E402
 
 PARTNERS = (("MEX", "Mexico"), ("BRA", "Brazil"), ("CHL", "Chile"))
 # imports dashed: the two lines of a panel are told apart without their colours (an accessibility pass)
 FLOWS = (("export", "Exports to", "#1f4e79", "-"), ("import", "Imports from", "#c55a11", "--"))
-MOF_FROM = 2021
 MOF_SOURCE = "mof-trade-by-country-top30"
 SOURCE_TEXT = {"imf-dots": "IMF Direction of Trade Statistics (Japan's reports)",
                "imf-imts": "IMF International Trade in Goods (IMTS)", "estat-trade": "MOF Trade Statistics (e-Stat)",

@@ -16,10 +16,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jlac.figures import year_spans
+from jlac.figures import three_partner_from, year_spans
 
 MOF_TOP30 = "mof-trade-by-country-top30"
-MOF_FROM = 2021  # figures.japan_main_lac_partners: the IMF series to 2020, MOF's from 2021
 SOURCE_TEXT = {"imf-dots": "IMF Direction of Trade Statistics (Japan's reports)",
                "imf-imts": "IMF International Trade in Goods Statistics",
                "estat-trade": "MOF's Trade Statistics (e-Stat)",
@@ -136,7 +135,7 @@ def _bar_sources(bar_rows: list[dict]) -> str:
 def _three_lines(partner_rows: list[dict], bar_years: list[int]) -> tuple[list[int], list[str]]:
     """The years Figure 1 draws Mexico+Brazil+Chile as dotted lines (from 2021 and after the last year of the CELAC
     bars, as the chart draws them; all three with a dollar value in a flow) and the sources of those rows."""
-    first = max([MOF_FROM, *(y + 1 for y in bar_years)])
+    first = three_partner_from(bar_years)
     count: dict[tuple[int, str], int] = {}
     for r in partner_rows:
         if r["year"] >= first and r["value_usd_bn"] is not None:
