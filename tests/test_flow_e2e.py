@@ -37,6 +37,24 @@ def _run_log(flow_run_id: str) -> str:
     return asyncio.run(read())
 
 
+def _models_artifact(flow_run_id: str) -> list[dict]:
+    """The rows of the run's ``jlac-dbt-models`` table artifact."""
+    import asyncio
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["jlac-dbt-models"])),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+    [artifact] = asyncio.run(read())
+    return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+
+
 def _flow_run_ids(warehouse) -> list[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [r[0] for r in con.execute("SELECT flow_run_id FROM meta.runs ORDER BY started").fetchall()]
@@ -87,6 +105,15 @@ def test_refresh_flow_twice(prefect_api, tmp_path, monkeypatch, mirror):
     assert fig1[0][0] == 1995 and runs == [("completed", True)]
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "wh" / "cache").rglob("*.parquet")}
     assert any("imf-dots" in str(p) for p in cached)
+    # every model of the build shows in the flow run, without a Prefect task per dbt node: a table artifact
+    models = {r["model"]: r for r in _models_artifact(first.flow_run_id)}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        annual = con.execute("SELECT count(*) FROM marts.fct_trade_annual").fetchone()[0]
+        modelled = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name IN ('staging', "
+                               "'intermediate', 'marts', 'figures') AND table_name <> 'trade_revisions'").fetchone()[0]
+    assert models["marts.fct_trade_annual"] | {"seconds": 0} == {"model": "marts.fct_trade_annual", "status": "success",
+                                                                  "rows": annual, "seconds": 0}
+    assert len([m for m in models.values() if m["rows"] is not None]) == modelled
 
     # Nothing changed: nothing is built or published, the published file is untouched, the run is recorded.
     stat = warehouse.stat()
