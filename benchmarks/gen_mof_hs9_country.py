@@ -13,8 +13,10 @@ What is real and what is made up:
   (MOF's export schedule has its own 9-digit codes, which the mirror lacks) with a per-line factor;
 * the partners are the real 3-digit codes of ``japan-customs-country-codes``, drawn with a skew towards Japan's
   large partners (Zipf-like), 1 to ~30 partners per import line and 1 to ~40 per export line;
-* for imports in 2009-2024 each line's partner values add up exactly to the real national Value-Year of the line
-  (thousand yen), and every row's twelve months add up to its Value-Year; small rows trade in fewer months.
+* for imports in 2009-2024 each line's partner values and quantities add up exactly to the real national
+  Value-Year (thousand yen), Quantity1-Year and Quantity2-Year of the line, and every row's twelve months add up to
+  its year; small rows trade in fewer months. (Until 8 December 2026 quantities were each month's value at the line's
+  unit price, rounded: their sums matched the real line on about a quarter of the lines.)
 Everything is a deterministic function of the inputs (DuckDB ``hash``), so the same call writes the same bytes.
 
 ``--append-month 2026-01`` writes a new vintage beside the newest one in OUT: every earlier file hard-linked
@@ -114,6 +116,8 @@ def year_sql(year: int, flow: int, last_month: int = 12) -> str:
     WITH line AS (
         SELECT hs9, unit1, unit2, q1, q2, v, [{line_months}] AS shape,
                CAST(round(v * {scale} * {export_factor}) AS BIGINT) AS total,
+               CASE WHEN trim(unit1) = '' THEN 0 ELSE CAST(round(q1 * {scale} * {export_factor}) AS BIGINT) END AS qt1,
+               CASE WHEN trim(unit2) = '' THEN 0 ELSE CAST(round(q2 * {scale} * {export_factor}) AS BIGINT) END AS qt2,
                {k} AS k
         FROM lines WHERE year = {real}
     ), draw AS (  -- k draws of a partner rank, skewed to the large partners; repeats collapse (sparser lines)
@@ -122,39 +126,51 @@ def year_sql(year: int, flow: int, last_month: int = 12) -> str:
         FROM line l, range(l.k) AS t(j)
         GROUP BY ALL
     ), shares AS (
-        SELECT d.hs9, p.code, d.w, l.total,
+        SELECT d.hs9, p.code, d.w, l.total, l.qt1, l.qt2,
                CAST(floor(l.total * d.w / sum(d.w) OVER (PARTITION BY d.hs9)) AS BIGINT) AS part,
+               CAST(floor(l.qt1 * d.w / sum(d.w) OVER (PARTITION BY d.hs9)) AS BIGINT) AS q1part,
+               CAST(floor(l.qt2 * d.w / sum(d.w) OVER (PARTITION BY d.hs9)) AS BIGINT) AS q2part,
                row_number() OVER (PARTITION BY d.hs9 ORDER BY d.w DESC, p.code) AS rnk
         FROM draw d JOIN partners p USING (idx) JOIN line l USING (hs9)
     ), rowval AS (  -- the largest partner takes the rounding remainder: partner values add up to the line total
-        SELECT hs9, code, CASE WHEN rnk = 1 THEN total - sum(part) OVER (PARTITION BY hs9) + part ELSE part END
-               AS value
+        SELECT hs9, code, rnk, qt1, qt2, q1part, q2part,
+               CASE WHEN rnk = 1 THEN total - sum(part) OVER (PARTITION BY hs9) + part ELSE part END AS value
         FROM shares
+    ), rowq AS (  -- quantities the same way, over the partners listed (a value of 0 is no row): the line's totals
+        -- (the largest partner, listed whenever the line has a value, takes the remainder)
+        SELECT hs9, code, value,
+               CASE WHEN rnk = 1 THEN qt1 - sum(q1part) OVER (PARTITION BY hs9) + q1part ELSE q1part END AS q1,
+               CASE WHEN rnk = 1 THEN qt2 - sum(q2part) OVER (PARTITION BY hs9) + q2part ELSE q2part END AS q2
+        FROM rowval
+        WHERE value > 0
     ), months AS (  -- months with trade: all for large rows, fewer for small ones; always the row's own month
-        SELECT r.hs9, r.code, r.value, m,
+        SELECT r.hs9, r.code, r.value, r.q1, r.q2, m,
                1 + CAST(hash(r.hs9, r.code, {y}, {f}) % 12 AS INTEGER) AS own
-        FROM rowval r, range(1, 13) AS t(m)
-        WHERE r.value > 0
+        FROM rowq r, range(1, 13) AS t(m)
     ), active AS (
         SELECT mo.*, (l.shape[m] + 1) * (0.5 + {_u('mo.hs9', 'mo.code', y, f, 'm')}) AS mw
         FROM months mo JOIN line l USING (hs9)
         WHERE m = own OR {_u('mo.hs9', 'mo.code', y, f, 'm', chr(39) + 'a' + chr(39))}
               < least(1, 0.25 + log10(mo.value + 1) / 8)
     ), split AS (
-        SELECT hs9, code, m, own, value,
-               CAST(floor(value * mw / sum(mw) OVER (PARTITION BY hs9, code)) AS BIGINT) AS part
+        SELECT hs9, code, m, own, value, q1, q2,
+               CAST(floor(value * mw / sum(mw) OVER (PARTITION BY hs9, code)) AS BIGINT) AS part,
+               CAST(floor(q1 * mw / sum(mw) OVER (PARTITION BY hs9, code)) AS BIGINT) AS q1part,
+               CAST(floor(q2 * mw / sum(mw) OVER (PARTITION BY hs9, code)) AS BIGINT) AS q2part
         FROM active
-    ), monthly AS (
+    ), monthly AS (  -- the row's own month takes the remainders: its months add up to its year, values and quantities
         SELECT s.hs9, s.code, s.m,
                CASE WHEN s.m = s.own THEN s.value - sum(s.part) OVER (PARTITION BY s.hs9, s.code) + s.part
-                    ELSE s.part END AS vm
+                    ELSE s.part END AS vm,
+               CASE WHEN s.m = s.own THEN s.q1 - sum(s.q1part) OVER (PARTITION BY s.hs9, s.code) + s.q1part
+                    ELSE s.q1part END AS q1m,
+               CASE WHEN s.m = s.own THEN s.q2 - sum(s.q2part) OVER (PARTITION BY s.hs9, s.code) + s.q2part
+                    ELSE s.q2part END AS q2m
         FROM split s
     ), withq AS (
-        SELECT mo.hs9, mo.code, mo.m, mo.vm,
-               CASE WHEN trim(l.unit1) = '' THEN 0 ELSE CAST(round(mo.vm * l.q1 / l.v) AS BIGINT) END AS q1m,
-               CASE WHEN trim(l.unit2) = '' THEN 0 ELSE CAST(round(mo.vm * l.q2 / l.v) AS BIGINT) END AS q2m
-        FROM monthly mo JOIN line l USING (hs9)
-        WHERE mo.m <= {last_month}  -- a release in the year: the months so far; a row with none is not listed yet
+        SELECT hs9, code, m, vm, q1m, q2m
+        FROM monthly
+        WHERE m <= {last_month}  -- a release in the year: the months so far; a row with none is not listed yet
     ), wide AS (
         SELECT hs9, code, sum(q1m) AS q1y, sum(q2m) AS q2y, sum(vm) AS vy, {month_cols}
         FROM withq GROUP BY hs9, code

@@ -73,6 +73,16 @@ def test_generated_files_keep_the_real_national_totals(generated, mirror):
         by_line[r["HS"]] = by_line.get(r["HS"], 0) + int(r["Value-Year"])
     assert by_line["'000000091'"] == 37_246_247  # the real line's Value-Year, split over partners
     assert len({r["HS"] for r in rows}) == 8018
+    # quantities too: every line's partners add up to the real line's Value-Year, Quantity1-Year and Quantity2-Year
+    # (they matched on about a quarter of the lines when each month's quantity was its value at the unit price)
+    totals = ("Quantity1-Year", "Quantity2-Year", "Value-Year")
+    sums: dict[str, list[int]] = {}
+    for r in rows:
+        line = sums.setdefault(r["HS"], [0, 0, 0])
+        for i, col in enumerate(totals):
+            line[i] += int(r[col])
+    assert sums == {r["HS"]: [int(r[col]) for col in totals] for r in real}
+    assert sums["'000000011'"] == [0, 2_597_146, 688_469]  # no Unit1; 2,597,146 KG, as MOF's 2018 file has it
     manifest = yaml.safe_load(next(generated.glob("*/*/SNAPSHOT.yml")).read_text())
     assert manifest["synthetic"] is True
     from jlac.snapshots import missing_origin
