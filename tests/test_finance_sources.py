@@ -193,6 +193,22 @@ def test_gcdf2_a_file_cut_after_its_header_is_refused_naming_it(tmp_path, mirror
         get_source("aiddata-gcdf2-projects").parse(load_snapshot(vintage), duckdb.connect())
 
 
+@pytest.mark.parametrize(("name", "real", "file"), [
+    ("japan-customs-country-codes", "2021-09-23", "Countries.csv"),
+    ("aiddata-gcdf3-country-year", "2025-09-24", "cow_gcdf.csv"),
+])
+def test_a_file_cut_after_its_header_is_refused_naming_it(tmp_path, mirror, name, real, file):
+    """Header only: 0 rows were parsed and refused only by a check (the row count of Japan Customs' list, Costa Rica's
+    presence in GCDF 3.0) whose message named source and snapshot but not the file."""
+    vintage = tmp_path / name / "2030-01-01"
+    vintage.mkdir(parents=True)
+    with (mirror / name / real / file).open("rb") as fh:
+        (vintage / file).write_bytes(fh.readline())
+    write_manifest(vintage, name)
+    with pytest.raises(ParseError, match=rf"^{name} {file}: no rows under the header"):
+        get_source(name).parse(load_snapshot(vintage), duckdb.connect())
+
+
 def test_gcdf3_costa_rica_2013(mirror):
     # cow_gcdf.csv line "94,2013,333898819.448191,...,119696182.76020694,...": OOF and ODA, constant 2021 US$.
     con, rel = parsed(mirror, "aiddata-gcdf3-country-year/2025-09-24")

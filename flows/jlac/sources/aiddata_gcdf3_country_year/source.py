@@ -47,6 +47,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         "CREATE OR REPLACE TEMP TABLE _gcdf3 AS "
         "SELECT row_number() OVER () + 1 AS row_number, * FROM _gcdf3_src"
     )
+    # a file cut after its header loaded 0 rows and was refused only by the check for Costa Rica, naming no file
+    if not con.sql("SELECT count(*) FROM _gcdf3").fetchall()[0][0]:
+        raise ParseError(f"aiddata-gcdf3-country-year {FILE}: no rows under the header (a file cut short or emptied; "
+                         "AidData's file has a line per recipient and year)")
     for col in EXPECTED:
         bad = con.sql(
             f"SELECT row_number, {col} FROM _gcdf3 WHERE TRY_CAST({col} AS DOUBLE) IS NULL "

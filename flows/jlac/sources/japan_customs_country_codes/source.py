@@ -22,6 +22,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     csv = read_csv(con, path, f"japan-customs-country-codes {files[0]}", header=True, all_varchar=True, quotechar='"')
     if csv.columns != HEADER:
         raise ParseError(f"japan-customs-country-codes {files[0]}: expected columns {HEADER}, found {csv.columns}")
+    # a file cut after its header loaded 0 codes and was refused only by the row-count check, naming no file
+    if not csv.count("*").fetchall()[0][0]:
+        raise ParseError(f"japan-customs-country-codes {files[0]}: no rows under the header (a file cut short or "
+                         "emptied; Japan Customs' list has a line per country code)")
     con.register("countries_csv", csv)
     return con.sql(
         f"""
