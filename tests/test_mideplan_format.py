@@ -122,6 +122,20 @@ def test_each_bad_row_is_named_with_its_message(tmp_path, kind):
     assert message in (problems["BAD-1"] or ""), problems["BAD-1"]
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_file_with_no_row_under_its_header_is_refused_naming_it(tmp_path, shared, kind):
+    """Header only: 0 projects were parsed, passed every check, and Costa Rica's cooperation records left Figure 3
+    without a word."""
+    vintage = tmp_path / SOURCE / "2025-01-01"
+    if kind == "csv":
+        snapshot, message = write_csv(vintage, []), r"^mideplan-cooperation cooperation\.csv: no rows under the header"
+    else:
+        snapshot = write_xlsx(vintage, {"Proyectos": [["Cooperación recibida"], sheet_rows(shared)[0]]})
+        message = r"^mideplan-cooperation cooperation\.xlsx sheet 'Proyectos': no rows under the header row \(row 2\)"
+    with pytest.raises(ParseError, match=message):
+        parse(snapshot)
+
+
 def test_duplicate_project_ids(tmp_path):
     rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01", [GOOD, GOOD]))
     assert [r["problem"] for r in rows] == ["project_id CR-X appears 2 times"] * 2

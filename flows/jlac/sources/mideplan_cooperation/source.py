@@ -245,6 +245,12 @@ def _frame(rows: list[tuple[int, list]], where: str, unit: str) -> pd.DataFrame:
                 "move the header row to the top")
     header = [str(c).strip() if c is not None else "" for c in rows[h][1]]
     body = [[n, *cells] for n, cells in rows[h + 1:] if any(c not in (None, "") for c in cells)]
+    # a file cut after its header (or a sheet emptied) loaded 0 projects, passed every check and left Costa Rica's
+    # cooperation out of Figure 3 without a word; the format has a row per project, so a file without one is refused
+    if not body:
+        raise ParseError(f"{where}: no rows under the header row ({unit} {rows[h][0]}): a file cut short or emptied? "
+                         "jlac's MIDEPLAN format has a row per project; take a file without projects out of the "
+                         "snapshot")
     # a column with neither a name nor a value (a title cell to the right widens the sheet): not a column
     keep = [j for j, name in enumerate(header) if name or any(r[j + 1] not in (None, "") for r in body)]
     header = [header[j] for j in keep]
