@@ -136,6 +136,37 @@ def test_a_file_with_no_row_under_its_header_is_refused_naming_it(tmp_path, shar
         parse(snapshot)
 
 
+@pytest.mark.parametrize(("change", "problem"), [
+    # refused as "no documented USD rate for 1850": US$ need no rate, and the analyst was sent to the rates file
+    ({"approval_date": "1850-01-01"}, "approval_date '1850-01-01' has the year 1850, outside 1950-2049, the approval "
+                                      "years the format holds (a mistyped year?)"),
+    ({"approval_date": "1850-01-01", "currency": "JPY"}, "approval_date '1850-01-01' has the year 1850, outside "
+                                                         "1950-2049, the approval years the format holds (a mistyped "
+                                                         "year?)"),
+    ({"approval_date": "1999-03-01", "currency": "JPY"},
+     "no documented JPY rate for 1999 (fx_rates_mideplan.csv has JPY for 2005-2024)"),
+    # DuckDB's cast, like Python's float(), read both as 1000
+    ({"amount": "1_000"}, "amount '1_000' is not a number written as a plain decimal like 1234.5 (no exponent, no "
+                          "separators between digits)"),
+    ({"amount": "1e3"}, "amount '1e3' is not a number written as a plain decimal like 1234.5 (no exponent, no "
+                        "separators between digits)"),
+])
+def test_a_year_or_amount_the_format_cannot_hold_is_named_as_such(tmp_path, change, problem):
+    rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01", [{**GOOD, **change}]))
+    assert [(r["row_number"], r["amount"], r["problem"]) for r in rows] == [
+        (2, None if "amount" in change else 1000.0, problem)]
+
+
+def test_plain_decimal_amounts_are_read(tmp_path):
+    """docs/finance.md: 'a plain positive decimal (1234.5, no thousands separators)'."""
+    given = ["1234.5", "1000", "0.5", ".5", "1000.", "+7"]
+    rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01",
+                           [{**GOOD, "project_id": f"P{i}", "amount": a} for i, a in enumerate(given)]))
+    assert sorted((r["project_id"], r["amount"], r["problem"]) for r in rows) == [
+        ("P0", 1234.5, None), ("P1", 1000.0, None), ("P2", 0.5, None), ("P3", 0.5, None), ("P4", 1000.0, None),
+        ("P5", 7.0, None)]
+
+
 def test_duplicate_project_ids(tmp_path):
     rows = parse(write_csv(tmp_path / SOURCE / "2025-01-01", [GOOD, GOOD]))
     assert [r["problem"] for r in rows] == ["project_id CR-X appears 2 times"] * 2

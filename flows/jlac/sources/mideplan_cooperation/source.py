@@ -54,6 +54,12 @@ INSTRUMENT = {
 # A loan is repaid; grants and technical cooperation are not (MIDEPLAN's own classification).
 MODALITY_OF_INSTRUMENT = {"grant": "non_reimbursable", "technical_cooperation": "non_reimbursable",
                           "loan": "reimbursable"}
+# Approval years the format holds: US$ amounts need no rate, so without a bound '1850-01-01' was refused as "no
+# documented USD rate for 1850", which sent the analyst to the rates file instead of the date
+FIRST_YEAR, LAST_YEAR = 1950, 2049
+# A plain decimal, as docs/finance.md documents the amount: DuckDB's cast (like Python's float()) also reads '1e3' and
+# '1_000' as 1000, which a slip of the keyboard may write
+PLAIN_DECIMAL = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
 STATUS = {
     "approved": "approved", "aprobado": "approved",
     "in_execution": "in_execution", "en ejecución": "in_execution", "en ejecucion": "in_execution",
@@ -67,9 +73,9 @@ def fx_rates() -> pd.DataFrame:
     text = resources.files("jlac").joinpath("data/fx_rates_mideplan.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(text.splitlines()))
     frame = pd.DataFrame({
-        "currency": [r["currency"] for r in rows] + ["USD"] * 100,
-        "year": [int(r["year"]) for r in rows] + list(range(1950, 2050)),
-        "units_per_usd": [float(r["units_per_usd"]) for r in rows] + [1.0] * 100,
+        "currency": [r["currency"] for r in rows] + ["USD"] * (LAST_YEAR - FIRST_YEAR + 1),
+        "year": [int(r["year"]) for r in rows] + list(range(FIRST_YEAR, LAST_YEAR + 1)),
+        "units_per_usd": [float(r["units_per_usd"]) for r in rows] + [1.0] * (LAST_YEAR - FIRST_YEAR + 1),
     })
     return frame
 
@@ -335,8 +341,10 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                    -- USD rate for 16", which sent the analyst to the rates file instead of the date
                    CASE WHEN regexp_full_match(t.approval_date, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}')
                         THEN try_strptime(t.approval_date, '%Y-%m-%d')::DATE END AS approval_day,
-                   -- 'NaN' and 'inf' cast to DOUBLE: not an amount, like any other text
-                   CASE WHEN isfinite(TRY_CAST(t.amount AS DOUBLE)) THEN TRY_CAST(t.amount AS DOUBLE) END
+                   -- 'NaN' and 'inf' cast to DOUBLE, so do '1e3' and '1_000': not plain decimals (nor is a
+                   -- number of 400 digits, infinite as a DOUBLE)
+                   CASE WHEN regexp_full_match(t.amount, {sqltext.literal(PLAIN_DECIMAL)})
+                         AND isfinite(TRY_CAST(t.amount AS DOUBLE)) THEN TRY_CAST(t.amount AS DOUBLE) END
                        AS amount_value,
                    upper(t.currency) AS currency_code,
                    c.iso3 AS cooperant_iso3, c.kind AS cooperant_kind,
@@ -349,7 +357,9 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
             LEFT JOIN _mideplan_status s ON s.given = lower(t.status)
         ), rated AS (
             SELECT t.*, fx.units_per_usd,
-                   (SELECT count(*) FROM _mideplan_fx k WHERE k.currency = t.currency_code) AS currency_known
+                   (SELECT count(*) FROM _mideplan_fx k WHERE k.currency = t.currency_code) AS currency_known,
+                   (SELECT min(year) || '-' || max(year) FROM _mideplan_fx k WHERE k.currency = t.currency_code)
+                       AS currency_years
             FROM typed t
             LEFT JOIN _mideplan_fx fx ON fx.currency = t.currency_code AND fx.year = year(t.approval_day)
         )
@@ -386,14 +396,21 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
                         THEN 'approval_date ''' || approval_date || ''' is not a date YYYY-MM-DD' END,
                    CASE WHEN amount IS NOT NULL AND amount_value IS NULL
                         THEN 'amount ''' || amount
-                             || ''' is not a number (use a plain decimal like 1234.5)' END,
+                             || ''' is not a number written as a plain decimal like 1234.5 (no exponent, '
+                             || 'no separators between digits)' END,
                    CASE WHEN amount_value <= 0 THEN 'amount ' || amount || ' is not positive' END,
                    CASE WHEN t.currency IS NOT NULL AND currency_known = 0
                         THEN 'currency ''' || t.currency
                              || ''' has no documented rate (known: USD, CRC, JPY, CNY, KRW, EUR)' END,
-                   CASE WHEN currency_known > 0 AND approval_day IS NOT NULL AND units_per_usd IS NULL
+                   CASE WHEN year(approval_day) NOT BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
+                        THEN 'approval_date ''' || approval_date || ''' has the year ' || year(approval_day)
+                             || ', outside {FIRST_YEAR}-{LAST_YEAR}, the approval years the format holds (a '
+                             || 'mistyped year?)' END,
+                   CASE WHEN currency_known > 0 AND year(approval_day) BETWEEN {FIRST_YEAR} AND {LAST_YEAR}
+                         AND units_per_usd IS NULL
                         THEN 'no documented ' || currency_code || ' rate for ' || year(approval_day)
-                             || ' (fx_rates_mideplan.csv)' END
+                             || ' (fx_rates_mideplan.csv has ' || currency_code || ' for ' || currency_years || ')'
+                        END
                ), '') AS problem
         FROM rated t
         """
