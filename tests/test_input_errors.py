@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 
 import duckdb
@@ -52,6 +53,58 @@ def test_notes_beside_the_workbooks_are_not_read_and_every_workbook_is(tmp_path)
     # DOTS_43.xlsx, sheet 'Exports, FOB', row 40 (Japan), column 2018: 474.062236
     assert con.execute("SELECT row_number, value_usd_m FROM parsed WHERE partner_name = 'Japan' AND flow = 'export' "
                        "AND year = 2018").fetchall() == [(40, pytest.approx(474.062236))]
+
+
+def _as_crlf(data: bytes) -> bytes:
+    """An LF file with CRLF line endings; a CRLF file as it is (Countries.csv's quoted line breaks stay LF)."""
+    return data if b"\r\n" in data else data.replace(b"\n", b"\r\n")
+
+
+def _one_lf_line(data: bytes) -> bytes:
+    """The CRLF file with its line 100 ending in LF alone, as a line typed into it with another editor ends."""
+    lines = _as_crlf(data).split(b"\r\n")
+    return b"\r\n".join(lines[:100]) + b"\n" + b"\r\n".join(lines[100:])
+
+
+# (source, vintage, file); Countries.csv is CRLF with LF inside quoted zone labels ("Central and East Europe,\nRussia
+# etc."): those are no line endings
+MIXED = [("japan-customs-country-codes", "2021-09-23", "Countries.csv"),
+         ("aiddata-gcdf3-country-year", "2025-09-24", "cow_gcdf.csv")]
+
+
+def _parse_variant(tmp_path, mirror, name, real, file, change):
+    vintage = tmp_path / name / "2030-01-01"
+    vintage.mkdir(parents=True)
+    for f in (mirror / name / real).iterdir():
+        if f.name != "SNAPSHOT.yml":
+            (vintage / f.name).write_bytes(change(f.read_bytes()) if f.name == file else f.read_bytes())
+    write_manifest(vintage, name)
+    con = duckdb.connect()
+    return con, all_sources()[name].parse(load_snapshot(vintage), con)
+
+
+@pytest.mark.parametrize(("name", "real", "file", "change", "line"), [
+    # a CRLF file with blank LF lines appended
+    (*MIXED[0], lambda d: _as_crlf(d) + b"\n\n", 258),
+    (*MIXED[1], lambda d: _as_crlf(d) + b"\n\n", 2460),
+    # one LF line inside a CRLF file: the 100th CRLF line of Countries.csv is its line 122 (22 quoted line breaks above)
+    (*MIXED[0], _one_lf_line, 122),
+    (*MIXED[1], _one_lf_line, 100),
+])
+def test_a_csv_mixing_line_endings_is_refused_naming_the_line(tmp_path, mirror, name, real, file, change, line):
+    """DuckDB refused such a file with its own 'Error when sniffing file', which said nothing of line endings."""
+    message = f"{name} {file}: line {line} ends in LF (Unix), the lines above it in CRLF (Windows): a file mixing"
+    with pytest.raises(ParseError, match="^" + re.escape(message)) as err:
+        _parse_variant(tmp_path, mirror, name, real, file, change)
+    assert "sniffing" not in str(err.value)
+
+
+@pytest.mark.parametrize(("name", "real", "file"), MIXED)
+def test_blank_lines_in_the_files_own_line_ending_are_read(tmp_path, mirror, name, real, file):
+    """Trailing blank lines ending as the file's lines do are no mixing: the same rows as the file as published."""
+    rows = [sorted(_parse_variant(tmp_path / str(i), mirror, name, real, file, change)[1].fetchall())
+            for i, change in enumerate([lambda d: d, lambda d: _as_crlf(d) + b"\r\n\r\n"])]
+    assert rows[0] == rows[1] and len(rows[0]) > 200
 
 
 def _fred_copy(tmp_path, mirror):

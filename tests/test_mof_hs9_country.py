@@ -812,6 +812,27 @@ def test_a_cell_the_reader_cannot_take_is_one_line_naming_file_line_and_column(t
     assert "hs9-country-2018-imp.csv" in message and "Line: 31" in message and '"Quantity2-Jan"' in message
 
 
+def test_a_file_mixing_line_endings_is_refused_naming_the_line(tmp_path, generated):
+    """An LF file with CRLF lines appended: DuckDB's reader said only "The CSV Parser state machine reached an
+    invalid state"."""
+    from jlac.snapshots import load_snapshot
+
+    vintage = _copy_snapshot(generated, tmp_path / "m")
+    path = vintage / "hs9-country-2018-imp.csv"
+    data = path.read_bytes()
+    assert b"\r" not in data
+    path.write_bytes(data + b"\r\n\r\n")
+    write_manifest(vintage, SRC, {"synthetic": True})
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "s", mirrors=(),
+                        output=tmp_path / "o")
+    with pytest.raises(ParseError) as caught:
+        partitions.parse_partition(settings, all_sources()[SRC], load_snapshot(vintage), path.name)
+    line = data.count(b"\n") + 1
+    assert str(caught.value).startswith(
+        f"mof-hs9-country {SRC}/{vintage.name}/hs9-country-2018-imp.csv: line {line} ends in CRLF (Windows), the lines "
+        "above it in LF (Unix): a file mixing line endings"), str(caught.value)
+
+
 def _edit_line(path: Path, index: int, **cells) -> None:
     """Set cells (by header name) of data line ``index`` (1 = the first after the header) of a generated file."""
     lines = path.read_text(encoding="utf-8").splitlines()

@@ -60,9 +60,12 @@ def _refuse_empty_or_html(raw: bytes, label: str, whole: bool) -> None:
 
 def explain_read_error(path: Path, label: str, error: Exception, encoding: str = "utf-8") -> None:
     """After DuckDB's reader failed on a file whose head passed ``check_head``: when DuckDB says the text is not
-    valid unicode, raise ``check_text``'s error, which names the line and the byte."""
+    valid unicode, raise ``check_text``'s error, which names the line and the byte; when the file mixes line endings
+    (DuckDB said "the CSV Parser state machine reached an invalid state"), name the first line that ends otherwise."""
     if "unicode" in str(error).lower():
         check_text(path, label, encoding)
+    if mixed := _mixed_line_end(Path(path), '"'):
+        raise ParseError(f"{label}: {mixed}")
 
 
 def reader_error(error: Exception) -> str:
@@ -125,10 +128,34 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path | list, label: str, *, e
         ragged = _ragged_line(Path(paths[i]), options["delimiter"], encoding)
         if ragged:
             raise ParseError(f"{where(i)}: {ragged}") from None
+        # DuckDB's sniffer refused such a file with "Error when sniffing file", which said nothing of line endings
+        mixed = _mixed_line_end(Path(paths[i]), options.get("quotechar", '"'))
+        if mixed:
+            raise ParseError(f"{where(i)}: {mixed}") from None
         raise ParseError(
             f"{where(i)}: {'line ' + m.group(1) + ': ' if m else ''}not a CSV in the expected layout ({first[:300]})"
         ) from None
     return con.table(table)
+
+
+def _mixed_line_end(path: Path, quotechar: str) -> str | None:
+    """'line N ends in LF, the lines above it in CRLF' for the first line whose ending differs from the first line's
+    (a line break inside a quoted cell is no line ending: Japan Customs' zone labels hold LF in a CRLF file); None
+    when every line ends alike. Read as bytes, line by line: only a failed read comes here."""
+    quote, inside, first = quotechar.encode(), False, None
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, 1):
+            inside ^= line.count(quote) % 2 == 1  # a doubled quote inside a quoted cell counts twice
+            if inside or not line.endswith(b"\n"):
+                continue
+            end = "CRLF (Windows)" if line.endswith(b"\r\n") else "LF (Unix)"
+            if first is None:
+                first = end
+            elif end != first:
+                return (f"line {n} ends in {end}, the lines above it in {first}: a file mixing line endings (lines "
+                        "added or edited with another program?), which jlac's CSV reader cannot read; save the file "
+                        "with one kind of line ending throughout")
+    return None
 
 
 def _ragged_line(path: Path, delimiter: str, encoding: str) -> str | None:
