@@ -756,6 +756,24 @@ def test_what_a_run_would_fail_on_is_named_before_prefect_starts(tmp_path, comma
     assert not (tmp_path / "wh").exists()  # no run recorded, nothing built
 
 
+def test_fetch_with_offline_says_the_fetch_is_ignored(tmp_path):
+    """`jlac refresh --fetch --offline` fetched nothing without a word (--offline overrides --fetch, as documented):
+    one line says --fetch is ignored, before anything else (here the pre-flight check's refusal of local:0)."""
+    env = {"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"), "JLAC_TASK_RUNNER": "local:0"}
+    result = runner.invoke(app, ["refresh", "--fetch", "--offline"], env=env)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and said.startswith(
+        "jlac: --fetch is ignored: --offline never touches the network, so nothing is fetched and the refresh "
+        "builds from the snapshots at hand jlac: SettingError: JLAC_TASK_RUNNER='local:0'"), result.output
+    # no fetch, so no fetch setting is read: a bad one is no reason to refuse it (as --offline alone)
+    env = {**env, "JLAC_TASK_RUNNER": None, "JLAC_HTTP_RETRIES": "many", "JLAC_MIRROR": str(tmp_path / "typo")}
+    result = runner.invoke(app, ["refresh", "--fetch", "--offline"], env=env)
+    assert result.exit_code == 1 and "JLAC_HTTP_RETRIES" not in result.output, result.output
+    assert f"{tmp_path / 'typo'} (no such folder) of fred-exjpus, imf-dots" in " ".join(result.output.split())
+    result = runner.invoke(app, ["refresh", "--offline"], env=env)
+    assert "is ignored" not in result.output, result.output
+
+
 def test_export_to_an_empty_path_is_refused_not_written_where_one_stands(warehouse_env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["export", "parquet", ""], env=warehouse_env)

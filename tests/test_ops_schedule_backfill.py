@@ -87,6 +87,9 @@ def test_backfill_twice_reports_no_change_the_second_time(tmp_path, monkeypatch)
     assert list(changed) == ["marts.fct_trade"]
     assert backfill(2010, 2012, run_flow=fake_flow).changed == {}
     assert calls[1] == {"fetch": True, "offline": False, "sources": ["fred-exjpus"], "trigger": "backfill 2010-2012"}
+    # --offline asks for no fetch at all: fetch=True with offline=True is a run warned of an ignored fetch
+    backfill(2010, 2012, offline=True, run_flow=lambda **params: calls.append(params))
+    assert calls[-1] == {"fetch": False, "offline": True, "sources": None, "trigger": "backfill 2010-2012"}
 
 
 def test_a_backfill_of_a_source_without_a_live_connector_is_refused(tmp_path):

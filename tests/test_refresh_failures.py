@@ -274,6 +274,25 @@ def test_an_unknown_source_name_is_refused_before_anything_runs(published):
     _assert_unchanged(settings, before)
 
 
+def test_a_run_given_fetch_and_offline_says_the_fetch_is_ignored(tmp_path, mirror, caplog):
+    """A deployment's run (fetch: true) given offline=true fetched nothing without a word: offline wins, as for the
+    command line, and the run's log says fetch is ignored (here the run is then turned away by a held lock)."""
+    from jlac import warehouse
+
+    settings = Settings(warehouse=tmp_path / "wh" / "jlac.duckdb", snapshots=tmp_path / "store", mirrors=(mirror,),
+                        output=tmp_path / "out")
+    with warehouse.refresh_lock(settings), caplog.at_level(logging.WARNING, logger="jlac"):
+        record = pipeline.refresh(settings, fetch=True, offline=True, trigger="test")
+    assert record.status == "skipped"
+    said = [r.getMessage() for r in caplog.records if r.name == "jlac.pipeline"]
+    assert said[0] == ("fetch=True is ignored: offline=True never touches the network, so nothing is fetched and the "
+                       "run builds from the snapshots at hand"), said
+    caplog.clear()
+    with warehouse.refresh_lock(settings), caplog.at_level(logging.WARNING, logger="jlac"):
+        pipeline.refresh(settings, offline=True, trigger="test")
+    assert not [r for r in caplog.records if "is ignored" in r.getMessage()]
+
+
 def test_a_refresh_turned_away_by_the_lock_is_recorded_as_skipped_and_names_the_holder(tmp_path, monkeypatch,
                                                                                        mirror):
     """Every run is in the ledger, a run turned away too; as skipped, not failed: two refreshes started close together

@@ -244,7 +244,7 @@ FETCH_FAILED = 4
 @app.command()
 def refresh(
     fetch: bool = typer.Option(False, "--fetch", help="Fetch new releases from the publishers first."),
-    offline: bool = typer.Option(False, "--offline", help="Never touch the network (overrides --fetch)."),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network (overrides --fetch, saying so)."),
     source: list[str] = typer.Option([], "--source", help="Only these sources: fetched (with --fetch) and rebuilt; "
                                      "the others keep the published vintages."),
     pin: list[str] = typer.Option([], "--pin", help="Build from a given vintage: SOURCE=VINTAGE (repeatable)."),
@@ -255,9 +255,16 @@ def refresh(
     """Build, validate and publish the warehouse and the figures (a Prefect flow run: on the server PREFECT_API_URL
     names, else a temporary local API)."""
     pins = _pins(pin)  # a bad --pin is refused before Prefect's seconds of start
+    if fetch and offline:
+        # --offline wins, as documented (a wrapper that always passes --fetch, run offline), but said: the refresh
+        # fetched nothing without a word, as if the publishers had nothing new; told apart here, not refused, as a
+        # --drop of a source whose snapshots are found is built as usual with a warning
+        err.print("jlac: --fetch is ignored: --offline never touches the network, so nothing is fetched and the "
+                  "refresh builds from the snapshots at hand", highlight=False, soft_wrap=True)
+        fetch = False  # the flow would say it again
     try:
-        preflight.check(get_settings(), source or None, pins, fetch=fetch and not offline, drop=drop or None)  # a typo
-        preflight.check_snapshots(get_settings(), pins, fetch=fetch and not offline, named=source or None)
+        preflight.check(get_settings(), source or None, pins, fetch=fetch, drop=drop or None)  # a typo
+        preflight.check_snapshots(get_settings(), pins, fetch=fetch, named=source or None)
     except JlacError as exc:
         _fail(exc)
     check_prefect_api()

@@ -384,6 +384,12 @@ def _annotations_resolved(fn):
     return fn
 
 
+# A run given both fetch=True and offline=True (a deployment's `fetch: true` run with offline=true, or `jlac refresh
+# --fetch --offline`): offline wins, and the run says so rather than fetch nothing without a word
+FETCH_IGNORED = "fetch=True is ignored: offline=True never touches the network, so nothing is fetched and the run " \
+                "builds from the snapshots at hand"
+
+
 # on_cancellation too: `jlac serve` stopped by systemd ends its run as Cancelled ("Runner is shutting down"), and no
 # alert went out (found by a QA pass); a run cancelled from the UI is a run that did not publish either
 @flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify], on_cancellation=[_notify])
@@ -394,7 +400,8 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     """Fetch new releases (optional), then build, validate and publish what changed.
 
     ``sources`` limits the fetch and the rebuild to those sources (the others keep the published vintages);
-    ``pins`` builds from given vintages; ``full`` rebuilds everything even when nothing changed.
+    ``pins`` builds from given vintages; ``full`` rebuilds everything even when nothing changed. ``offline`` fetches
+    nothing whatever ``fetch`` says (a warning says it is ignored).
     A source the published warehouse holds but of which no snapshot is found any more stops the refresh before
     anything is built (its published data would be removed), unless ``drop`` names it.
     On any failure the published warehouse is left exactly as it was; the run is recorded in the ledger
@@ -402,12 +409,15 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     """
     settings = settings or get_settings()
     quiet_jlac_tracebacks()  # a served or a worker's run has no CLI to install it
+    if fetch and offline:  # a deployment's fetch=true run with offline=true: offline wins, said in the run's log
+        with _log_to_run(logging.getLogger("jlac")):
+            log.warning(FETCH_IGNORED)
+        fetch = False
     try:
-        preflight.check(settings, sources, pins, fetch=fetch and not offline,
-                        drop=drop)  # before anything is fetched or built
+        preflight.check(settings, sources, pins, fetch=fetch, drop=drop)  # before anything is fetched or built
         # as the CLI does: a deployment's run with sources=["imf-imts"] and no snapshot of it said "nothing changed"
         # and ended Completed, where `jlac refresh --source imf-imts` is refused (found by a QA pass)
-        preflight.check_snapshots(settings, pins, fetch=fetch and not offline, named=sources)
+        preflight.check_snapshots(settings, pins, fetch=fetch, named=sources)
     except RefreshBusy as exc:  # another refresh is at work: this one is skipped, not failed (no alert)
         return _skipped(settings, RunRecord(run_id=new_run_id(), trigger=trigger,
                                             flow_run_id=str(get_run_context().flow_run.id)), exc)
@@ -419,7 +429,7 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     record = RunRecord(run_id=new_run_id(), trigger=trigger, flow_run_id=str(get_run_context().flow_run.id))
     with _log_to_run(logging.getLogger("jlac")), stops.noting() as noted:
         try:
-            fetch_failed = _fetch(settings, sources, record) if fetch and not offline else {}
+            fetch_failed = _fetch(settings, sources, record) if fetch else {}
             stops.check(noted)  # a stop a fetch made into a failed download is no reason to build
         except BaseException as exc:
             _record_fetch_ended(settings, record, exc, noted)

@@ -90,7 +90,8 @@ def backfill(first: int, last: int, sources: list[str] | None = None, offline: b
         from jlac.pipeline import refresh as run_flow
     before = range_fingerprint(settings.warehouse, first, last)
     runs_before = len(read_ledger(settings.run_ledger))
-    run_flow(fetch=True, offline=offline, sources=sources, trigger=f"backfill {first}-{last}")
+    # --offline: no fetch asked at all (fetch=True with offline=True would be warned about as an ignored fetch)
+    run_flow(fetch=not offline, offline=offline, sources=sources, trigger=f"backfill {first}-{last}")
     runs = read_ledger(settings.run_ledger)
     after = range_fingerprint(settings.warehouse, first, last)
     changed = {t: (before.get(t, (0, 0)), after.get(t, (0, 0))) for t in sorted(set(before) | set(after))
