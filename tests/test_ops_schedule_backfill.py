@@ -64,6 +64,46 @@ def test_range_fingerprint_sees_changes_inside_the_range_only(tmp_path):
     assert range_fingerprint(path, 2010, 2015) != first
 
 
+def _claims(path, revised: dict[str, float] | None = None):
+    """figures.report_claims with the report's claims and their periods as the seed gives them (free text: "2014-2018",
+    "2017 (JICA FY2017?)", "c.2016-2017"), jlac's value 1.0 but where ``revised``; Table 1's policy rows (a seed only,
+    a year_announced column) beside it."""
+    import csv
+    from pathlib import Path
+
+    import jlac
+
+    with open(Path(jlac.__file__).parent / "data" / "seed_report_claims.csv", encoding="utf-8", newline="") as f:
+        claims = [(r["claim_id"], r["ref_period"], (revised or {}).get(r["claim_id"], 1.0)) for r in csv.DictReader(f)]
+    if path.exists():
+        path.unlink()
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA figures")
+        con.execute("CREATE TABLE figures.report_claims (claim_id VARCHAR, ref_period VARCHAR, jlac_value DOUBLE)")
+        con.executemany("INSERT INTO figures.report_claims VALUES (?, ?, ?)", claims)
+        con.execute("CREATE TABLE figures.table1_japan_lac_policy AS SELECT 2014 AS year_announced, 'x' AS policy")
+    return claims
+
+
+def test_range_fingerprint_compares_the_report_claims_by_the_years_their_period_names(tmp_path):
+    """The backfill compared tables with a year column only: a revision of 2013-2017 that changed jlac's value for a
+    claim of the report (C26, "2013-2017") was not said. A claim's row is in the range when the years its period
+    names reach into it; the seed-only tables (Table 1's policy rows) are not compared: no fetch changes them."""
+    path = tmp_path / "w.duckdb"
+    claims = _claims(path)
+    assert len(claims) == 27 and dict((c, p) for c, p, _ in claims)["C26"] == "2013-2017"
+    first = range_fingerprint(path, 2014, 2018)
+    # all but C14 (2005), C15 (2007), C16 (2012) and C27 (2013); C07 "c. 2018-19 ... 2014" and C08 "March 2019 ...
+    # 2013 ... 2015" reach into it
+    assert first["figures.report_claims"][0] == 23 and set(first) == {"figures.report_claims"}
+    _claims(path, {"C14": 2.0, "C27": 2.0})  # claims of years outside the range
+    assert range_fingerprint(path, 2014, 2018) == first
+    _claims(path, {"C26": 2.0})
+    assert range_fingerprint(path, 2014, 2018)["figures.report_claims"] != first["figures.report_claims"]
+    assert range_fingerprint(path, 2013, 2013)["figures.report_claims"][0] == 3  # C08, C26, C27
+    assert range_fingerprint(path, 1990, 2000)["figures.report_claims"] == (0, 0)
+
+
 def test_range_fingerprint_reads_a_warehouse_in_a_folder_named_with_an_apostrophe(tmp_path):
     path = tmp_path / "it's [x] ü" / "w.duckdb"  # ATTACH '<path>' was a parser error (found by a QA pass)
     path.parent.mkdir()

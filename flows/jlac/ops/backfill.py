@@ -22,6 +22,14 @@ from jlac.errors import JlacError
 from jlac.ops.status import read_ledger
 
 YEAR_COLUMNS = ("year", "commitment_year")
+# The tables that check the report's statements against the data (figures.fig1_reconciliation, fig3_reconciliation,
+# report_claims) have a period instead, as text: "2014-2018", "2017 (JICA FY2017?)", "c.2016-2017". A row is of the
+# range when the years its period names span a year of it; its values come from the year tables, so a revision of
+# those years changes them (the verdict on a claim of the report), which the year tables alone did not say.
+# Not compared: the tables of reviewed seeds only (figures.fig2_mexico_auto_plants, table1_japan_lac_policy): no
+# fetch changes them, so a backfill has nothing to find there; and the dimensions, which have no years.
+PERIOD_COLUMNS = ("period", "ref_period")
+_PERIOD_YEARS = r"list_transform(regexp_extract_all({col}, '\b(?:19|20)[0-9]{{2}}\b'), lambda y: y::INTEGER)"
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ def check_sources(sources: list[str] | None, offline: bool) -> None:
 
 
 def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple]:
-    """Per mart/figure table with a year column: (rows, order-independent hash of the rows) in the range."""
+    """Per mart/figure table with a year column, or a period column (a text naming years: PERIOD_COLUMNS), its rows
+    in the range: (rows, order-independent hash of the rows)."""
     if not warehouse.exists():
         return {}
     con = duckdb.connect(":memory:")
@@ -62,15 +71,23 @@ def range_fingerprint(warehouse: Path, first: int, last: int) -> dict[str, tuple
         cols = con.execute(
             "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE database_name = 'wh' "
             "AND schema_name IN ('marts', 'figures') AND column_name IN ? ORDER BY 1, 2, 3",
-            [list(YEAR_COLUMNS)]).fetchall()
-        out = {}
-        for schema, table, column in cols:
+            [[*YEAR_COLUMNS, *PERIOD_COLUMNS]]).fetchall()
+        chosen: dict[str, tuple[str, str, str]] = {}
+        for schema, table, column in cols:  # a year column before a period column, should a table have both
             name = f"{schema}.{table}"
-            if name in out:
-                continue
+            if name not in chosen or (column in YEAR_COLUMNS and chosen[name][2] not in YEAR_COLUMNS):
+                chosen[name] = (schema, table, column)
+        out = {}
+        for name, (schema, table, column) in chosen.items():
+            if column in YEAR_COLUMNS:
+                where = f'"{column}" BETWEEN ? AND ?'
+            else:  # the years the period names, first to last, reach into the range
+                years = _PERIOD_YEARS.format(col=f'"{column}"')
+                where = f"list_min({years}) <= ? AND list_max({years}) >= ?"
+            bounds = [first, last] if column in YEAR_COLUMNS else [last, first]
             rows, digest = con.execute(
-                f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM wh."{schema}"."{table}" t '
-                f'WHERE "{column}" BETWEEN ? AND ?', [first, last]).fetchone()
+                f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM wh."{schema}"."{table}" t WHERE {where}',
+                bounds).fetchone()
             out[name] = (rows, digest)
         return out
     finally:
