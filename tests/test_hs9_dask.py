@@ -105,6 +105,31 @@ def test_a_scheduler_that_does_not_answer_is_named_at_once(monkeypatch, tmp_path
     assert time.monotonic() - start < 5
 
 
+def test_a_scheduler_that_does_not_answer_stops_a_refresh_at_its_start_with_nothing_to_parse(tmp_path):
+    """A refresh with nothing to parse sent nothing to the scheduler, so a JLAC_TASK_RUNNER naming one that is down (or
+    a mistyped address) passed every such refresh and was found only on the day data arrived. The pre-flight check
+    (the command line's, and the flow's at its start) asks the scheduler at once: one line, before Prefect starts."""
+    import time
+
+    from jlac.cli import app
+    from typer.testing import CliRunner
+
+    with socket.socket() as s:  # a free port, closed again: connecting to it is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"JLAC_WAREHOUSE": str(tmp_path / "wh" / "jlac.duckdb"), "JLAC_TASK_RUNNER": f"dask://127.0.0.1:{port}"}
+    start = time.monotonic()
+    result = CliRunner().invoke(app, ["refresh", "--offline", "--source", "fred-exjpus"], env=env)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and said.startswith(
+        f"jlac: JlacError: JLAC_TASK_RUNNER='dask://127.0.0.1:{port}': no Dask scheduler answers at "
+        f"tcp://127.0.0.1:{port} (Connection refused). Start one there (`dask scheduler`, workers with `dask worker "
+        f"tcp://127.0.0.1:{port}`), correct the address in JLAC_TASK_RUNNER, or unset JLAC_TASK_RUNNER to parse in "
+        "this process."), result.output
+    assert time.monotonic() - start < 5 and "Traceback" not in result.output
+    assert not (tmp_path / "wh").exists()  # nothing started, no run recorded
+
+
 def test_a_server_that_is_not_a_dask_scheduler_is_named(tmp_path):
     """A web server on the port: it accepted the connection and the refresh then waited for good on the first parse
     task, past Dask's own timeouts (found by a QA pass). The check asks for the scheduler's identity first."""

@@ -18,8 +18,8 @@ from jlac.errors import JlacError, SettingError, SnapshotError
 def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
           fetch: bool = False, drop: list[str] | None = None) -> None:
     """Raise JlacError (SettingError for a setting) naming what is wrong: an unknown source name, a required source
-    to ``drop``, a JLAC_HTTP_* value when the run fetches, JLAC_TASK_RUNNER's form, or a warehouse, output or cache
-    path no refresh can write."""
+    to ``drop``, a JLAC_HTTP_* value when the run fetches, JLAC_TASK_RUNNER's form or a Dask scheduler it names that
+    does not answer, or a warehouse, output or cache path no refresh can write."""
     from jlac import task_runners
     from jlac.plan import check_known
     from jlac.snapshots import latest_snapshot
@@ -44,9 +44,9 @@ def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, 
         from jlac.connectors import make_client
 
         make_client()  # reads and checks JLAC_HTTP_CONNECT_TIMEOUT, _READ_TIMEOUT and _RETRIES
-    spec = os.environ.get(task_runners.ENV, "").strip()
-    if spec:
-        task_runners.dask_address(spec)  # its form only: whether a scheduler answers is checked when it is used
+    # its form, and that a dask:// scheduler answers now: checked only when a parse was sent to it, one down (or an
+    # address mistyped) passed every refresh with nothing to parse and was found on the day data arrived
+    task_runners.check_setting()
     raw = os.environ.get("JLAC_WAREHOUSE", "")
     if settings.warehouse.is_dir() or raw.endswith(("/", os.sep)):
         # a path ending in '/' became a DuckDB file of the folder's name, the folder's siblings its home (QA pass)

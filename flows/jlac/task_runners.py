@@ -5,8 +5,9 @@
 * ``dask://host[:port]``: an existing Dask scheduler (port 8786, Dask's default, when none is given); Dask's own
   ``tcp://`` and ``tls://`` addresses are taken too.
 
-A scheduler is checked before the run starts: one that does not answer, or a server there that is not a Dask
-scheduler, is named with the setting, at once, instead of Dask's timeout (30 s) and a traceback from inside the
+A scheduler is checked when a refresh starts (``check_setting``, from the pre-flight check), whether or not it has
+anything to parse, and again before a parse is sent to it: one that does not answer, or a server there that is not a
+Dask scheduler, is named with the setting, at once, instead of Dask's timeout (30 s) and a traceback from inside the
 task runner, or a wait without end.
 """
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 ENV = "JLAC_TASK_RUNNER"
 DASK_PORT = 8786  # Dask's default scheduler port
 CONNECT_TIMEOUT_S = 10
+# The check at a refresh's start (preflight): a few seconds for the connection and as many for the scheduler's
+# answer; the parse's own check, when data arrives, waits CONNECT_TIMEOUT_S
+PREFLIGHT_TIMEOUT_S = 4
 # How long a parse waits while the scheduler has no worker (none started yet, or every one lost) before it fails:
 # an adaptive cluster may start its first worker only when tasks arrive, so not at once (a QA pass saw the refresh
 # wait for good, saying nothing, on a scheduler without workers)
@@ -71,8 +75,8 @@ def check_reachable(address: str, spec: str, timeout: float = CONNECT_TIMEOUT_S)
     """Raise JlacError naming the setting when nothing accepts a connection at the scheduler's host and port, or
     what does is not a Dask scheduler (a tcp:// address is asked for its identity, as Dask's own clients do)."""
     host, _, port = address.split("://", 1)[1].rpartition(":")
-    start = f"Start one there (`dask scheduler`, workers with `dask worker {address}`) or unset {ENV} to parse in " \
-            "this process."
+    start = f"Start one there (`dask scheduler`, workers with `dask worker {address}`), correct the address in " \
+            f"{ENV}, or unset {ENV} to parse in this process."
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass
@@ -90,6 +94,20 @@ def check_reachable(address: str, spec: str, timeout: float = CONNECT_TIMEOUT_S)
         kind = f"no Dask answer within {timeout:g} s ({type(exc).__name__})"
     if kind != "Scheduler":
         raise JlacError(f"{ENV}={spec!r}: what listens at {address} is not a Dask scheduler ({kind}). " + start)
+
+
+def check_setting(timeout: float = PREFLIGHT_TIMEOUT_S) -> None:
+    """Check JLAC_TASK_RUNNER at a refresh's start: its form (SettingError), and for a remote scheduler that one
+    answers there now (JlacError naming the address, what failed and what to do). Without this, a scheduler that is
+    down (or an address mistyped) passed every refresh with nothing to parse, as nothing is sent to it, and was found
+    only on the day data arrived."""
+    spec = os.environ.get(ENV, "").strip()
+    if not spec:
+        return
+    address = dask_address(spec)
+    if address is not None:
+        no_worker_timeout()  # its form too: read only by a parse on a remote scheduler
+        check_reachable(address, spec, timeout)
 
 
 def no_worker_timeout() -> float:
