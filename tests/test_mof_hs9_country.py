@@ -186,10 +186,30 @@ def test_annual_and_section_rollups(published, mirror):
     assert con.execute(one_year).fetchone() == (4,)
 
 
-def _copy_snapshot(generated: Path, dest_root: Path) -> Path:
+IMP_2018 = "hs9-country-2018-imp.csv"
+CUT = 3000  # data lines a cut copy keeps of each file (the generated ones have 56,000 to 96,000)
+
+
+def _copy_snapshot(generated: Path, dest_root: Path, only: str | None = None, lines: int | None = None) -> Path:
+    """The generated vintage copied under ``dest_root``: whole, or (``only``) that one file, each file cut to its
+    header and ``lines`` data lines taken at even steps (every HS chapter keeps lines) and the manifest resealed (the
+    generator's fields kept). A build's parse, load and checks cost by the row: a test of one edited line, of names
+    or of partition counts needs no 300,000 rows (the real totals are checked on the whole files, by the module's
+    ``published`` warehouse)."""
     src = next(generated.glob(f"{SRC}/*"))
     dest = dest_root / SRC / src.name
-    shutil.copytree(src, dest)
+    if only is None and lines is None:
+        shutil.copytree(src, dest)
+        return dest
+    dest.mkdir(parents=True)
+    for f in sorted(src.glob("*.csv")):
+        if only in (None, f.name):
+            head, *data = f.read_bytes().splitlines(keepends=True)
+            if lines is not None:
+                data = data[::max(1, len(data) // lines)][:lines]
+            (dest / f.name).write_bytes(b"".join([head, *data]))
+    manifest = yaml.safe_load((src / "SNAPSHOT.yml").read_text(encoding="utf-8"))
+    write_manifest(dest, SRC, {k: v for k, v in manifest.items() if k not in ("source", "vintage", "files")})
     return dest
 
 
@@ -199,7 +219,7 @@ def test_a_vintage_without_a_published_year_is_refused_naming_it(tmp_path, gener
     from conftest import write_manifest
 
     root = tmp_path / "m"
-    base = _copy_snapshot(generated, root)  # 2017 and 2018, exports and imports
+    base = _copy_snapshot(generated, root, lines=CUT)  # 2017 and 2018, exports and imports
     settings = settings_for(tmp_path / "h", root, mirror)
     published, results = build(settings)
     assert all(r.success for r in results)
@@ -288,7 +308,7 @@ def test_a_parse_that_cannot_see_the_file_or_write_the_cache_says_so(tmp_path, g
 
 
 def test_non_numeric_value_fails_naming_file_and_line(tmp_path, generated):
-    vintage = _copy_snapshot(generated, tmp_path / "m")
+    vintage = _copy_snapshot(generated, tmp_path / "m", only=IMP_2018, lines=CUT)
     path = vintage / "hs9-country-2018-imp.csv"
     lines = path.read_text().splitlines()
     cells = lines[5].split(",")
@@ -306,7 +326,7 @@ def test_non_numeric_value_fails_naming_file_and_line(tmp_path, generated):
 def test_another_encoding_past_the_first_64_kb_fails_naming_the_line(tmp_path, generated):
     """Only a file's first 64 KB are decoded in Python (a history is ~1 GB); a Latin-1 byte further on stops DuckDB's
     reader, and the error names the line and the byte as the check of the whole file did."""
-    vintage = _copy_snapshot(generated, tmp_path / "m")
+    vintage = _copy_snapshot(generated, tmp_path / "m", only=IMP_2018, lines=CUT)
     path = vintage / "hs9-country-2018-imp.csv"
     lines = path.read_bytes().split(b"\n")
     deep = next(i for i in range(len(lines)) if sum(len(x) + 1 for x in lines[:i]) > 200_000)
@@ -322,7 +342,7 @@ def test_another_encoding_past_the_first_64_kb_fails_naming_the_line(tmp_path, g
 
 
 def test_unknown_partner_code_fails_validation_naming_the_row(tmp_path, generated, mirror):
-    vintage = _copy_snapshot(generated, tmp_path / "m")
+    vintage = _copy_snapshot(generated, tmp_path / "m", only=IMP_2018, lines=CUT)
     path = vintage / "hs9-country-2018-imp.csv"
     lines = path.read_text().splitlines()
     cells = lines[1].split(",")
@@ -343,7 +363,7 @@ def test_unknown_partner_code_fails_validation_naming_the_row(tmp_path, generate
 
 def test_a_new_month_parses_and_checks_only_its_files(tmp_path, generated, mirror):
     root = tmp_path / "m"
-    _copy_snapshot(generated, root)
+    _copy_snapshot(generated, root, lines=CUT)
     settings = settings_for(tmp_path / "h", root, mirror)
     build(settings)
     parts_dir = settings.cache_dir / SRC / "parts"
@@ -398,7 +418,7 @@ def test_figure_uses_real_rows_only(tmp_path, generated, mirror):
     sources = ("mof-hs9-country", "japan-customs-country-codes", "fred-exjpus", "comtrade-classic-hs27-hs44")
     root = tmp_path / "m"
     comtrade = _comtrade_2017(root, mirror)
-    vintage = _copy_snapshot(generated, root)  # 2017-2018, synthetic
+    vintage = _copy_snapshot(generated, root, lines=CUT)  # 2017-2018, synthetic
     path, _ = build(settings_for(tmp_path / "h1", root, mirror), targets=targets, sources=sources)
     query = ("SELECT year, section, imports_usd_m, coverage FROM figures.japan_lac_imports_by_hs_section "
              "ORDER BY year, section_no")
@@ -486,7 +506,7 @@ def test_view_tests_check_the_new_partitions_of_an_incremental_build(tmp_path, g
     from jlac.errors import ModelError
 
     root = tmp_path / "m"
-    _copy_snapshot(generated, root)
+    _copy_snapshot(generated, root, lines=CUT)
     settings = settings_for(tmp_path / "h", root, mirror)
     build(settings)
     generator().append_month(root, "2019-01", mirror)
@@ -599,7 +619,7 @@ def test_a_moved_warehouse_home_is_loaded_again_and_not_checked_again(tmp_path, 
     from jlac import plan, warehouse
 
     root = tmp_path / "m"
-    _copy_snapshot(generated, root)
+    _copy_snapshot(generated, root, lines=CUT)
     old_home = tmp_path / "home"
     build(settings_for(old_home, root, mirror))
     new_home = tmp_path / "moved"
@@ -640,7 +660,7 @@ def test_a_damaged_partition_is_parsed_again_and_repairs_the_published_view(tmp_
     from jlac import warehouse
 
     root = tmp_path / "m"
-    _copy_snapshot(generated, root)
+    _copy_snapshot(generated, root, lines=CUT)
     settings = settings_for(tmp_path / "home", root, mirror)
     build(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
@@ -690,7 +710,7 @@ def test_an_edited_partition_is_parsed_again_and_repairs_the_published_view(tmp_
     from jlac import warehouse
 
     root = tmp_path / "m"
-    _copy_snapshot(generated, root)
+    _copy_snapshot(generated, root, lines=CUT)
     settings = settings_for(tmp_path / "home", root, mirror)
     build(settings)
     total = "SELECT count(*), sum(value_jpy) FROM marts.fct_trade_commodity_monthly"
@@ -859,7 +879,7 @@ def test_a_refused_file_sent_again_under_another_name_is_checked_again(tmp_path,
     sent again under another name, reused the partition parsed under its first name. The rows in it still carried
     that name; the checks of the new name's rows selected none, and the bad row was published."""
     root = tmp_path / "m"
-    _copy_snapshot(generated, root)
+    _copy_snapshot(generated, root, lines=CUT)
     settings = settings_for(tmp_path / "h", root, mirror)
     _, results = build(settings)
     assert all(r.success for r in results)
@@ -898,7 +918,7 @@ def test_a_line_with_a_damaged_year_hs_code_or_quantity_is_refused_naming_it(tmp
     its months passed the source's checks (an empty Year was then published as a year of NULL in an incremental
     build, whose dbt tests select the new rows by year). MOF's quantities for the year are its sums of the months in
     every line of the mirror's mof-hs9-imports."""
-    vintage = _copy_snapshot(generated, tmp_path / "m")
+    vintage = _copy_snapshot(generated, tmp_path / "m", only=IMP_2018, lines=CUT)
     _edit_line(vintage / "hs9-country-2018-imp.csv", 3, **cells)
     write_manifest(vintage, SRC, {"synthetic": True})
     settings = settings_for(tmp_path / "h", tmp_path / "m", mirror)
@@ -913,7 +933,7 @@ def test_a_line_with_a_damaged_year_hs_code_or_quantity_is_refused_naming_it(tmp
 def test_a_number_with_decimals_is_refused_not_rounded(tmp_path, generated, mirror, cell):
     """Found by a QA pass: read as BIGINT, '558.4' became 558 without a word (and a value under 0.5 became 0, its
     line gone from the monthly fact). MOF publishes whole numbers; a fraction means another unit or a damaged file."""
-    vintage = _copy_snapshot(generated, tmp_path / "m")
+    vintage = _copy_snapshot(generated, tmp_path / "m", only=IMP_2018, lines=CUT)
     path = vintage / "hs9-country-2018-imp.csv"
     row = _rows(path)[1]
     _edit_line(path, 2, **{cell: f"{row[cell]}.4"})
