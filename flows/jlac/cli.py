@@ -259,8 +259,8 @@ def refresh(
         # --offline wins, as documented (a wrapper that always passes --fetch, run offline), but said: the refresh
         # fetched nothing without a word, as if the publishers had nothing new; told apart here, not refused, as a
         # --drop of a source whose snapshots are found is built as usual with a warning
-        err.print("jlac: --fetch is ignored: --offline never touches the network, so nothing is fetched and the "
-                  "refresh builds from the snapshots at hand", highlight=False, soft_wrap=True)
+        err.print("jlac: " + preflight.fetch_ignored("--fetch", "--offline", "the refresh"), highlight=False,
+                  soft_wrap=True)
         fetch = False  # the flow would say it again
     try:
         preflight.check(get_settings(), source or None, pins, fetch=fetch, drop=drop or None)  # a typo

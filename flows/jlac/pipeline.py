@@ -384,12 +384,6 @@ def _annotations_resolved(fn):
     return fn
 
 
-# A run given both fetch=True and offline=True (a deployment's `fetch: true` run with offline=true, or `jlac refresh
-# --fetch --offline`): offline wins, and the run says so rather than fetch nothing without a word
-FETCH_IGNORED = "fetch=True is ignored: offline=True never touches the network, so nothing is fetched and the run " \
-                "builds from the snapshots at hand"
-
-
 # on_cancellation too: `jlac serve` stopped by systemd ends its run as Cancelled ("Runner is shutting down"), and no
 # alert went out (found by a QA pass); a run cancelled from the UI is a run that did not publish either
 @flow(name="jlac-refresh", log_prints=True, on_failure=[_notify], on_crashed=[_notify], on_cancellation=[_notify])
@@ -411,7 +405,7 @@ def refresh(settings: Settings | None = None, fetch: bool = False, offline: bool
     quiet_jlac_tracebacks()  # a served or a worker's run has no CLI to install it
     if fetch and offline:  # a deployment's fetch=true run with offline=true: offline wins, said in the run's log
         with _log_to_run(logging.getLogger("jlac")):
-            log.warning(FETCH_IGNORED)
+            log.warning(preflight.fetch_ignored("fetch=True", "offline=True", "the run"))
         fetch = False
     try:
         preflight.check(settings, sources, pins, fetch=fetch, drop=drop)  # before anything is fetched or built

@@ -15,6 +15,14 @@ from jlac.config import Settings
 from jlac.errors import JlacError, SettingError, SnapshotError
 
 
+def fetch_ignored(fetch: str, offline: str, run: str) -> str:
+    """What a run given both a fetch and offline (``jlac refresh --fetch --offline``, a deployment's ``fetch: true``
+    run with offline=true) says: offline wins, as documented, and the run says so rather than fetch nothing without
+    a word, as if the publishers had nothing new. ``fetch``/``offline`` are the options as the caller spells them."""
+    return (f"{fetch} is ignored: {offline} never touches the network, so nothing is fetched and {run} builds from "
+            "the snapshots at hand")
+
+
 def check(settings: Settings, sources: list[str] | None = None, pins: dict[str, str] | None = None,
           fetch: bool = False, drop: list[str] | None = None) -> None:
     """Raise JlacError (SettingError for a setting) naming what is wrong: an unknown source name, a required source

@@ -36,6 +36,15 @@ def is_whole_number(expr: str) -> str:
 _CAST_BLANKS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 
 
+def header_only(where: str, unit: str, layout: str, header: str = "the header") -> ParseError:
+    """The error for a file (or sheet) with its header and nothing under it: ``where`` names the file (and sheet),
+    ``unit`` what a row is (``rows``, ``project line``), ``layout`` what the publisher's file holds instead.
+
+    A file cut after its header parses to 0 rows, which every later check of a source may pass (Costa Rica's
+    cooperation left Figure 3 without a word) or refuse naming no file; each parser raises this at once instead."""
+    return ParseError(f"{where}: no {unit} under {header} (a file cut short or emptied; {layout})")
+
+
 def check_head(path: Path, label: str, encoding: str = "utf-8") -> None:
     """Refuse an empty file, an HTML/XML page or a start that is not ``encoding``, reading only the file's first
     64 KB (for files too large to decode in Python: the rest is checked by DuckDB's reader as it reads, see

@@ -15,7 +15,7 @@ from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
 from jlac.sources.oecd_dac2a.source import iso3_relation
-from jlac.textfiles import read_csv
+from jlac.textfiles import header_only, read_csv
 
 COUNTRY_TAG = "aiddata"
 
@@ -69,8 +69,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     )
     # a file cut after its header loaded 0 projects, passed the checks and left GCDF 2.0 out of the figures unsaid
     if not con.sql("SELECT count(*) FROM _gcdf2").fetchall()[0][0]:
-        raise ParseError(f"aiddata-gcdf2-projects {label}: no project line under the header (a file cut short or "
-                         "emptied; AidData's excerpt has a line per project)")
+        raise header_only(f"aiddata-gcdf2-projects {label}", "project line", "AidData's excerpt has a line per "
+                          "project")
     for col in NUMERIC:
         bad = con.sql(
             f"SELECT row_number, {col} FROM _gcdf2 "

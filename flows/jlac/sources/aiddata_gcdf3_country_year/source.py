@@ -19,7 +19,7 @@ import pandas as pd
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import is_whole_number, read_csv
+from jlac.textfiles import header_only, is_whole_number, read_csv
 
 FILE = "cow_gcdf.csv"
 EXPECTED = ["ccode", "year", "oof_amt", "oof_adj", "oda_amt", "oda_adj", "vof_amt", "vof_adj"]
@@ -49,8 +49,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     )
     # a file cut after its header loaded 0 rows and was refused only by the check for Costa Rica, naming no file
     if not con.sql("SELECT count(*) FROM _gcdf3").fetchall()[0][0]:
-        raise ParseError(f"aiddata-gcdf3-country-year {FILE}: no rows under the header (a file cut short or emptied; "
-                         "AidData's file has a line per recipient and year)")
+        raise header_only(f"aiddata-gcdf3-country-year {FILE}", "rows", "AidData's file has a line per recipient and "
+                          "year")
     for col in EXPECTED:
         bad = con.sql(
             f"SELECT row_number, {col} FROM _gcdf3 WHERE TRY_CAST({col} AS DOUBLE) IS NULL "

@@ -21,6 +21,7 @@ from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
+from jlac.textfiles import header_only
 from jlac.xlsx_cells import unread_cells, unread_message
 
 SHEET = "GCDF_3.0"
@@ -102,8 +103,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     ).astype(object)
     # a sheet cut after its header loaded 0 projects, passed the checks and left GCDF 3.0 out of the figures unsaid
     if frame.empty:
-        raise ParseError(f"aiddata-gcdf3-projects {label} sheet {SHEET}: no project row under the header (a workbook "
-                         "cut short or emptied; AidData's sheet has a row per project)")
+        raise header_only(f"aiddata-gcdf3-projects {label} sheet {SHEET}", "project row", "AidData's sheet has a "
+                          "row per project")
     con.from_df(frame).create_view("_gcdf3_projects", replace=True)
     for col in NUMERIC:
         bad = con.sql(f"SELECT row_number, {col} FROM _gcdf3_projects "

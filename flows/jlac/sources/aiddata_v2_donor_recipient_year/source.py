@@ -24,7 +24,7 @@ from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import header_only, read_csv
 
 # AidData 2.x codes that are not ISO 3166 alpha-3, reviewed against the file's own rows
 RECODES = {"RQA": "RWA"}  # Rwanda: the file has no RWA, and RQA's donors and years are Rwanda's
@@ -91,8 +91,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
     )
     # a file cut after its header ended in DuckDB's "executemany requires a non-empty list" below
     if not con.sql("SELECT count(*) FROM _aidv2_long").fetchall()[0][0]:
-        raise ParseError(f"aiddata-v2-donor-recipient-year {label}: no amount under the header (a file cut short or "
-                         "emptied; AidData's file has a line per donor and recipient with their yearly sums)")
+        raise header_only(f"aiddata-v2-donor-recipient-year {label}", "amount", "AidData's file has a line per donor "
+                          "and recipient with their yearly sums")
     bad = con.sql(
         "SELECT row_number, year, value FROM _aidv2_long WHERE TRY_CAST(value AS DOUBLE) IS NULL LIMIT 3"
     ).fetchall()

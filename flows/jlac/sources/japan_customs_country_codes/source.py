@@ -8,7 +8,7 @@ from jlac import sqltext
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import read_csv
+from jlac.textfiles import header_only, read_csv
 
 HEADER = ["Code", "Geographical Zone", "Country"]
 
@@ -24,8 +24,8 @@ def parse(snapshot: Snapshot, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPy
         raise ParseError(f"japan-customs-country-codes {files[0]}: expected columns {HEADER}, found {csv.columns}")
     # a file cut after its header loaded 0 codes and was refused only by the row-count check, naming no file
     if not csv.count("*").fetchall()[0][0]:
-        raise ParseError(f"japan-customs-country-codes {files[0]}: no rows under the header (a file cut short or "
-                         "emptied; Japan Customs' list has a line per country code)")
+        raise header_only(f"japan-customs-country-codes {files[0]}", "rows", "Japan Customs' list has a line per "
+                          "country code")
     con.register("countries_csv", csv)
     return con.sql(
         f"""

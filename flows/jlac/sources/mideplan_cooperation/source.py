@@ -28,7 +28,7 @@ from jlac.countries import resolve
 from jlac.errors import ParseError
 from jlac.snapshots import Snapshot
 from jlac.sources import Column, Source
-from jlac.textfiles import check_text
+from jlac.textfiles import check_text, header_only
 from jlac.xlsx_cells import unread_cells, unread_message
 
 COUNTRY_TAG = "mideplan"
@@ -254,9 +254,8 @@ def _frame(rows: list[tuple[int, list]], where: str, unit: str) -> pd.DataFrame:
     # a file cut after its header (or a sheet emptied) loaded 0 projects, passed every check and left Costa Rica's
     # cooperation out of Figure 3 without a word; the format has a row per project, so a file without one is refused
     if not body:
-        raise ParseError(f"{where}: no rows under the header row ({unit} {rows[h][0]}): a file cut short or emptied? "
-                         "jlac's MIDEPLAN format has a row per project; take a file without projects out of the "
-                         "snapshot")
+        raise header_only(where, "rows", "jlac's MIDEPLAN format has a row per project; take a file without "
+                          "projects out of the snapshot", header=f"the header row ({unit} {rows[h][0]})")
     # a column with neither a name nor a value (a title cell to the right widens the sheet): not a column
     keep = [j for j, name in enumerate(header) if name or any(r[j + 1] not in (None, "") for r in body)]
     header = [header[j] for j in keep]
