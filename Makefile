@@ -18,12 +18,13 @@ PYTEST_WORKERS ?= -n $(CORES) --dist loadgroup
 # has 8 GB free: 7 % of `make test` on this machine (docs/testing.md). TEST_TMPDIR=/somewhere picks another place.
 TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ "$$(df -Pk /dev/shm | awk 'NR==2 {print $$4}')" -gt 8000000 ] 2>/dev/null && echo /dev/shm/jlac-tests-$$(id -u))
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean lock
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with (`make lock` renews it)
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -40,3 +41,14 @@ test: setup lint
 
 clean:
 	rm -rf $(VENV)
+
+# Resolve pyproject.toml's ranges afresh in a throwaway venv and write what it installed into constraints.txt (its
+# comment header kept); then `make clean test` and commit both if the suite passes.
+lock:
+	rm -rf .lock-venv
+	$(PY) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	{ grep '^#' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .lock-venv
