@@ -13,8 +13,9 @@ How a load stays whole for readers: ONE transaction creates ``jlac_load_<schema>
 with mapped types (``jlac.serving.types``), streams it with ``COPY ... FROM STDIN (FORMAT csv, FREEZE)`` from a
 CSV that DuckDB writes (DuckDB renders, PostgreSQL parses: no rows pass through Python objects), adds the table
 and column comments, grants the reader USAGE/SELECT, ANALYZEs, then takes ACCESS EXCLUSIVE locks on the old
-tables (waiting for queries in flight, in short attempts: ``_lock_old``), drops the old schemas and renames the new
-ones. Until COMMIT, readers see the old copy; after it, the new one. Any error - PostgreSQL down, disk full,
+tables (waiting for queries in flight, in short attempts: ``_lock_old``), drops the old tables and moves the new
+ones into the served schemas, and creates again the views others built on the dropped tables (``dependents``).
+Until COMMIT, readers see the old copy; after it, the new one. Any error - PostgreSQL down, disk full,
 a value PostgreSQL cannot take - rolls the whole transaction back: the old copy stays as it was.
 """
 
@@ -39,6 +40,7 @@ from psycopg import sql
 
 from jlac import leftovers, sqltext
 from jlac.errors import SettingError
+from jlac.serving import dependents
 from jlac.serving.target import SCHEMAS, ReaderPolicy, Target, setup_reader
 from jlac.serving.types import map_column, quote
 from jlac.warehouse import locked_by_a_writer
@@ -540,9 +542,11 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
     if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
         readers.add(reader)
     keep = {tuple(name.split(".", 1)) for name in kept}
-    for name in old:  # under the lock: no reader is on them
-        if name not in keep:
-            pg.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(*name)))
+    dropped = [name for name in old if name not in keep]
+    # others' views on the tables about to go (CASCADE drops them): read now, under the lock, and made again below
+    views = dependents.capture(pg, [sql.Identifier(*name).as_string(pg) for name in dropped])
+    for name in dropped:  # under the lock: no reader is on them
+        pg.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(*name)))
     for schema in SCHEMAS:
         stage = STAGE + schema
         pg.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -554,6 +558,10 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
             pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
             pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema),
                                                                                      sql.Identifier(role)))
+    try:  # after the grants: a materialized view made as its owner reads the new tables with the owner's rights
+        dependents.recreate(pg, views)
+    except dependents.DependentViewError as exc:
+        raise ServingLoadError(str(exc)) from exc
 
 
 def catch_up(warehouse: Path, target: Target, *, force: bool = False, lock_timeout: str = "2s",
