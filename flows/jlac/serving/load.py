@@ -12,9 +12,10 @@ from the old schema into the new one, so a publish that changed one source copie
 How a load stays whole for readers: ONE transaction creates ``jlac_load_<schema>`` schemas, creates each table
 with mapped types (``jlac.serving.types``), streams it with ``COPY ... FROM STDIN (FORMAT csv, FREEZE)`` from a
 CSV that DuckDB writes (DuckDB renders, PostgreSQL parses: no rows pass through Python objects), adds the table
-and column comments, grants the reader USAGE/SELECT, ANALYZEs, then takes ACCESS EXCLUSIVE locks on the old
-tables (waiting for queries in flight, in short attempts: ``_lock_old``), drops the old tables and moves the new
-ones into the served schemas, and creates again the views others built on the dropped tables (``dependents``).
+and column comments, ANALYZEs, then takes ACCESS EXCLUSIVE locks on the old tables (waiting for queries in flight,
+in short attempts: ``_lock_old``), drops the old tables and moves the new ones into the served schemas, gives each
+new table the privileges the old one of its name had (``table_settings``; the reader role gets SELECT on
+every table), and creates again the views others built on the dropped tables (``dependents``).
 Until COMMIT, readers see the old copy; after it, the new one. Any error - PostgreSQL down, disk full,
 a value PostgreSQL cannot take - rolls the whole transaction back: the old copy stays as it was.
 """
@@ -40,7 +41,7 @@ from psycopg import sql
 
 from jlac import leftovers, sqltext
 from jlac.errors import SettingError
-from jlac.serving import dependents
+from jlac.serving import dependents, table_settings
 from jlac.serving.target import SCHEMAS, ReaderPolicy, Target, setup_reader
 from jlac.serving.types import map_column, quote
 from jlac.warehouse import locked_by_a_writer
@@ -528,36 +529,32 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
     ones into their place, and a reader's query that had just looked a schema up by name could find it gone the next
     moment ("schema with OID ... does not exist", seen once in CI). Tables are what PostgreSQL locks, and looks up
     again after waiting for a lock, so a query blocked by the swap reads the new table, whole."""
-    old = pg.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)",
-                     [list(SCHEMAS)]).fetchall()
-    reader = policy.user
+    old = [tuple(name) for name in pg.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = "
+                                              "ANY(%s)", [list(SCHEMAS)]).fetchall()]
     if old:
         _lock_old(pg, [sql.Identifier(*name).as_string(pg) for name in old], lock_timeout, swap_wait_s, policy,
                   published_at)
-    # The new tables are granted to the reader role and to every role that could read the copy before.
-    readers = {r for (r,) in pg.execute(
-        "SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
-        "WHERE n.nspname = ANY(%s) AND a.privilege_type = 'USAGE' AND r.rolname <> current_user",
-        [list(SCHEMAS)]).fetchall()}
-    if pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [reader]).fetchone():
-        readers.add(reader)
     keep = {tuple(name.split(".", 1)) for name in kept}
     dropped = [name for name in old if name not in keep]
-    # others' views on the tables about to go (CASCADE drops them): read now, under the lock, and made again below
+    # others' views on the tables about to go (CASCADE drops them), and the tables' privileges: read now, under the
+    # lock, and made again below
     views = dependents.capture(pg, [sql.Identifier(*name).as_string(pg) for name in dropped])
+    settings = table_settings.capture(pg, list(SCHEMAS), old, dropped)
     for name in dropped:  # under the lock: no reader is on them
         pg.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(*name)))
+    moved = []
     for schema in SCHEMAS:
         stage = STAGE + schema
         pg.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         for (table,) in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [stage]).fetchall():
             pg.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(stage, table),
                                                                      sql.Identifier(schema)))
+            moved.append((schema, table))
         pg.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(stage)))
-        for role in sorted(readers):
-            pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
-            pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema),
-                                                                                     sql.Identifier(role)))
+    has_reader = pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [policy.user]).fetchone()
+    # each new table gets its predecessor's privileges (a GRANT ... ON ALL TABLES to every reader widened an admin's
+    # grant of one table to all of them at every publish)
+    table_settings.apply(pg, settings, list(SCHEMAS), moved, policy.user if has_reader else None)
     try:  # after the grants: a materialized view made as its owner reads the new tables with the owner's rights
         dependents.recreate(pg, views)
     except dependents.DependentViewError as exc:

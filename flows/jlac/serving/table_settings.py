@@ -1,0 +1,140 @@
+"""What a team's admin set on the served tables, carried from each old table to the new one of the same name at the
+swap: privileges per table and per column. ``capture`` under the old tables' locks, before they are dropped;
+``apply`` once the new tables are in the served schemas, in the load's transaction.
+
+The swap replaces every table that changed by a new one, and used to grant ``SELECT ON ALL TABLES IN SCHEMA`` to
+every role with USAGE on a served schema: a role an admin had granted one table of ``marts`` (or revoked one from)
+could read all of them after the next publish. Now each new table gets exactly the privileges its predecessor had
+(every role but the loading role, which owns it; the reader role keeps SELECT on every served table); a table new in
+this publish is granted to the reader role and to the roles that could read every table of its schema before; the
+first load into a schema with no tables grants as before (USAGE and SELECT to every role with USAGE on a served
+schema). Tables the swap keeps are not touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from jlac.serving.dependents import qualified_names
+
+log = logging.getLogger(__name__)
+
+Name = tuple[str, str]  # schema, table
+
+# privileges as PostgreSQL applies them (a relacl never set is the owner's defaults), without the owner's own and the
+# loading role's: the loader owns the new tables
+_NOT_OWNER = "a.grantee NOT IN (c.relowner, (SELECT oid FROM pg_roles WHERE rolname = current_user))"
+_GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END"
+
+_TABLE_GRANTS = (f"SELECT n.nspname, c.relname, {_GRANTEE}, a.privilege_type, a.is_grantable "
+                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
+                 "aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a "
+                 f"WHERE c.oid = ANY(%s::regclass[]) AND {_NOT_OWNER}")
+
+_COLUMN_GRANTS = (f"SELECT n.nspname, c.relname, t.attname, {_GRANTEE}, a.privilege_type, a.is_grantable "
+                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                  "JOIN pg_attribute t ON t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped, "
+                  "aclexplode(t.attacl) AS a "
+                  f"WHERE c.oid = ANY(%s::regclass[]) AND {_NOT_OWNER} ORDER BY 1, 2, t.attnum, 4, 5")
+
+_USAGE = ("SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
+          "WHERE n.nspname = ANY(%s) AND a.privilege_type = 'USAGE' AND r.rolname <> current_user")
+
+
+@dataclass
+class Before:
+    """The served tables' privileges before the swap."""
+
+    # per old table: (grantee, privilege, with grant option), and per column (column first)
+    grants: dict[Name, set[tuple[str, str, bool]]] = field(default_factory=dict)
+    column_grants: dict[Name, list[tuple[str, str, str, bool]]] = field(default_factory=dict)
+    usage_roles: set[str] = field(default_factory=set)  # roles with USAGE on a served schema (the old rule's readers)
+
+    def readers_of_all(self, schema: str) -> set[str] | None:
+        """Roles holding SELECT on every old table of ``schema``; None when it had none."""
+        tables = [grants for (s, _), grants in self.grants.items() if s == schema]
+        if not tables:
+            return None
+        return set.intersection(*({g for g, p, _ in grants if p == "SELECT"} for grants in tables))
+
+
+def _quoted(pg: psycopg.Connection, names: list[Name]) -> list[str]:
+    return [sql.Identifier(*name).as_string(pg) for name in names]
+
+
+def capture(pg: psycopg.Connection, schemas: list[str], old: list[Name], dropped: list[Name]) -> Before:
+    """Privileges of every ``old`` served table (``dropped``: the ones about to be replaced). Call it holding their
+    ACCESS EXCLUSIVE locks (nobody changes them meanwhile)."""
+    before = Before(usage_roles={r for (r,) in pg.execute(_USAGE, [schemas]).fetchall()})
+    before.grants = {name: set() for name in old}  # a table nobody else was granted keeps that: none
+    if not old:
+        return before
+    with qualified_names(pg):
+        for schema, table, grantee, privilege, option in pg.execute(_TABLE_GRANTS, [_quoted(pg, old)]).fetchall():
+            before.grants[(schema, table)].add((grantee, privilege, option))
+        for schema, table, *grant in pg.execute(_COLUMN_GRANTS, [_quoted(pg, old)]).fetchall():
+            before.column_grants.setdefault((schema, table), []).append(tuple(grant))
+    return before
+
+
+def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: list[Name], reader: str | None) -> None:
+    """Give the ``moved`` (new) tables their predecessors' privileges, and grant the reader role USAGE on the served
+    ``schemas`` and SELECT on every table in them."""
+    for name in moved:
+        if name in before.grants:
+            wanted = before.grants[name]
+        else:  # new in this publish: for whoever read all of its schema (the first load: as before)
+            all_readers = before.readers_of_all(name[0])
+            wanted = {(role, "SELECT", False) for role in
+                      (before.usage_roles if all_readers is None else all_readers)}
+        _set_grants(pg, name, wanted, before.column_grants.get(name, []))
+    for schema in schemas:
+        if before.readers_of_all(schema) is None:  # nothing served there before: every reader gets the schema
+            for role in sorted(before.usage_roles):
+                pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
+                                                                           sql.Identifier(role)))
+    if reader is not None:
+        for schema in schemas:
+            pg.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
+                                                                       sql.Identifier(reader)))
+            pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema),
+                                                                                     sql.Identifier(reader)))
+
+
+def _role(grantee: str) -> sql.Composable:
+    return sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)
+
+
+def _set_grants(pg: psycopg.Connection, name: Name, wanted: set[tuple[str, str, bool]],
+                column_grants: list[tuple[str, str, str, bool]]) -> None:
+    """Make a new table's privileges ``wanted`` exactly: grant what is missing, revoke what is extra (default
+    privileges may have granted more at CREATE); then its column privileges, on the columns it still has."""
+    ident = sql.Identifier(*name)
+    now = {(g, p): o for _, _, g, p, o in pg.execute(_TABLE_GRANTS, [[ident.as_string(pg)]]).fetchall()}
+    want = {(g, p): o for g, p, o in wanted}
+    for (grantee, privilege), option in sorted(want.items()):
+        if now.get((grantee, privilege)) == option:
+            continue
+        if now.get((grantee, privilege)):  # held with grant option, wanted without
+            pg.execute(sql.SQL("REVOKE GRANT OPTION FOR {} ON {} FROM {}").format(
+                sql.SQL(privilege), ident, _role(grantee)))
+        else:
+            pg.execute(sql.SQL("GRANT {} ON {} TO {}{}").format(
+                sql.SQL(privilege), ident, _role(grantee), sql.SQL(" WITH GRANT OPTION" if option else "")))
+    for grantee, privilege in sorted(now.keys() - want.keys()):
+        pg.execute(sql.SQL("REVOKE {} ON {} FROM {}").format(sql.SQL(privilege), ident, _role(grantee)))
+    columns = {c for (c,) in pg.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                                        "AND attnum > 0 AND NOT attisdropped", [ident.as_string(pg)]).fetchall()}
+    for column, grantee, privilege, option in column_grants:
+        if column not in columns:
+            log.warning("%s on column %s of %s.%s was granted to %s; the new table has no such column: not granted",
+                        privilege, column, *name, grantee)
+            continue
+        pg.execute(sql.SQL("GRANT {} ({}) ON {} TO {}{}").format(
+            sql.SQL(privilege), sql.Identifier(column), ident, _role(grantee),
+            sql.SQL(" WITH GRANT OPTION" if option else "")))
+
