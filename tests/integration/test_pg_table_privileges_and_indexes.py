@@ -8,6 +8,8 @@ fixtures and publish helper these tests use)."""
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 import pytest
 import test_pg_team_and_failures as team
@@ -22,6 +24,7 @@ team_server, team_env = team.team_server, team.team_env  # that module's team se
 
 ROLES = ("finance_bi", "wide_bi", "partial_bi", "column_bi")
 NEW_SQL = "CREATE TABLE marts.dim_new AS SELECT 'JPN' AS iso3"
+NOTE_SQL = "CREATE TABLE marts.dim_note AS SELECT 'MEX' AS iso3, 'a note' AS {column}"
 
 
 @pytest.fixture
@@ -93,3 +96,33 @@ def test_grants_of_some_tables_stay_those_tables_after_a_publish(team_env, admin
     assert admin.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (300,)
     admin.execute("RESET ROLE")
 
+
+def test_indexes_an_admin_made_are_made_again_and_one_that_cannot_be_is_left_out(team_env, admin, caplog):
+    settings, port = team_env
+    fixed = FIXED_SQL.format(comment="Fixed") + ";"  # kept by the next publish, its index with it
+    _ok(_publish(settings, "run-i1", rows=100, extra_sql=fixed + NOTE_SQL.format(column="note")))
+    for statement in (
+            "CREATE INDEX dim_fixed_code ON marts.dim_fixed (code)",
+            "CREATE INDEX fct_trade_year ON marts.fct_trade (year) WHERE year >= 2000",
+            "COMMENT ON INDEX marts.fct_trade_year IS 'for the slow dashboard'",
+            "ALTER TABLE marts.fct_trade ADD CONSTRAINT fct_trade_id PRIMARY KEY (id)",
+            "CREATE INDEX dim_note_note ON marts.dim_note (note)"):  # the next publish renames that column
+        admin.execute(statement)
+    indexes = ("SELECT indexname, indexdef, obj_description(format('%I.%I', schemaname, indexname)::regclass) "
+               "FROM pg_indexes WHERE schemaname = 'marts' ORDER BY 1")
+    before = admin.execute(indexes).fetchall()
+    assert [name for name, *_ in before] == ["dim_fixed_code", "dim_note_note", "fct_trade_id", "fct_trade_year"]
+    kept_oid = admin.execute("SELECT 'marts.dim_fixed_code'::regclass::oid").fetchone()[0]
+
+    with caplog.at_level(logging.WARNING, logger="jlac.serving"):
+        _ok(_publish(settings, "run-i2", rows=300, extra_sql=fixed + NOTE_SQL.format(column="remark")))
+    assert admin.execute(indexes).fetchall() == [before[0], *before[2:]]  # the same names, definitions, comment
+    assert admin.execute("SELECT 'marts.dim_fixed_code'::regclass::oid").fetchone()[0] == kept_oid  # not touched
+    assert admin.execute("SELECT conname, contype FROM pg_constraint WHERE conrelid = 'marts.fct_trade'::regclass"
+                         ).fetchall() == [("fct_trade_id", "p")]
+    [warning] = [r.getMessage() for r in caplog.records if "dim_note_note" in r.getMessage()]
+    assert "index dim_note_note on marts.dim_note could not be made again" in warning
+    assert 'column "note" does not exist' in warning
+    with _reader(port) as con:  # served without that index, the rest whole
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-i2",)
+        assert con.execute("SELECT count(*) FROM marts.fct_trade WHERE year >= 2000").fetchone() == (200,)

@@ -14,7 +14,7 @@ with mapped types (``jlac.serving.types``), streams it with ``COPY ... FROM STDI
 CSV that DuckDB writes (DuckDB renders, PostgreSQL parses: no rows pass through Python objects), adds the table
 and column comments, ANALYZEs, then takes ACCESS EXCLUSIVE locks on the old tables (waiting for queries in flight,
 in short attempts: ``_lock_old``), drops the old tables and moves the new ones into the served schemas, gives each
-new table the privileges the old one of its name had (``table_settings``; the reader role gets SELECT on
+new table the privileges and indexes the old one of its name had (``table_settings``; the reader role gets SELECT on
 every table), and creates again the views others built on the dropped tables (``dependents``).
 Until COMMIT, readers see the old copy; after it, the new one. Any error - PostgreSQL down, disk full,
 a value PostgreSQL cannot take - rolls the whole transaction back: the old copy stays as it was.
@@ -536,8 +536,8 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
                   published_at)
     keep = {tuple(name.split(".", 1)) for name in kept}
     dropped = [name for name in old if name not in keep]
-    # others' views on the tables about to go (CASCADE drops them), and the tables' privileges: read now, under the
-    # lock, and made again below
+    # others' views on the tables about to go (CASCADE drops them), and what an admin set on the tables (privileges,
+    # indexes): read now, under the lock, and made again below
     views = dependents.capture(pg, [sql.Identifier(*name).as_string(pg) for name in dropped])
     settings = table_settings.capture(pg, list(SCHEMAS), old, dropped)
     for name in dropped:  # under the lock: no reader is on them
@@ -553,7 +553,7 @@ def _swap(pg: psycopg.Connection, policy: ReaderPolicy, lock_timeout: str, swap_
         pg.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(stage)))
     has_reader = pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [policy.user]).fetchone()
     # each new table gets its predecessor's privileges (a GRANT ... ON ALL TABLES to every reader widened an admin's
-    # grant of one table to all of them at every publish)
+    # grant of one table to all of them at every publish), the indexes made on it again
     table_settings.apply(pg, settings, list(SCHEMAS), moved, policy.user if has_reader else None)
     try:  # after the grants: a materialized view made as its owner reads the new tables with the owner's rights
         dependents.recreate(pg, views)

@@ -1,19 +1,23 @@
 """What a team's admin set on the served tables, carried from each old table to the new one of the same name at the
-swap: privileges per table and per column. ``capture`` under the old tables' locks, before they are dropped;
-``apply`` once the new tables are in the served schemas, in the load's transaction.
+swap: privileges per table and per column, and indexes. ``capture`` under the old tables' locks, before they are
+dropped; ``apply`` once the new tables are in the served schemas, in the load's transaction.
 
 The swap replaces every table that changed by a new one, and used to grant ``SELECT ON ALL TABLES IN SCHEMA`` to
 every role with USAGE on a served schema: a role an admin had granted one table of ``marts`` (or revoked one from)
-could read all of them after the next publish. Now each new table gets exactly the privileges its predecessor had
-(every role but the loading role, which owns it; the reader role keeps SELECT on every served table); a table new in
-this publish is granted to the reader role and to the roles that could read every table of its schema before; the
-first load into a schema with no tables grants as before (USAGE and SELECT to every role with USAGE on a served
-schema). Tables the swap keeps are not touched.
+could read all of them after the next publish. And the indexes an admin made for a slow dashboard went with the old
+table. Now each new table gets exactly the privileges its predecessor had (every role but the loading role, which
+owns it; the reader role keeps SELECT on every served table); a table new in this publish is granted to the reader
+role and to the roles that could read every table of its schema before; the first load into a schema with no tables
+grants as before (USAGE and SELECT to every role with USAGE on a served schema). Tables the swap keeps are not
+touched. Indexes are made again on the new table, by the same name; one that cannot be (a column the new table
+lacks, duplicates in a unique one) is left out with a WARNING: an index is a speed-up, the copy is served without
+it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -41,17 +45,40 @@ _COLUMN_GRANTS = (f"SELECT n.nspname, c.relname, t.attname, {_GRANTEE}, a.privil
                   "aclexplode(t.attacl) AS a "
                   f"WHERE c.oid = ANY(%s::regclass[]) AND {_NOT_OWNER} ORDER BY 1, 2, t.attnum, 4, 5")
 
+# an index backing a constraint (a primary key, unique or exclusion constraint an admin added) is made again as
+# that constraint; every other one from its definition
+_INDEXES = """
+SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid), k.conname, pg_get_constraintdef(k.oid),
+       obj_description(x.indexrelid, 'pg_class')
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x')
+WHERE x.indrelid = ANY(%s::regclass[]) ORDER BY 1, 2, 3
+"""
+
 _USAGE = ("SELECT DISTINCT r.rolname FROM pg_namespace n, aclexplode(n.nspacl) a JOIN pg_roles r ON r.oid = a.grantee "
           "WHERE n.nspname = ANY(%s) AND a.privilege_type = 'USAGE' AND r.rolname <> current_user")
 
 
+@dataclass(frozen=True)
+class Index:
+    """One index on an old served table, as the statement that makes it again (names qualified)."""
+
+    schema: str
+    table: str
+    name: str
+    statement: str
+    comment: str | None
+
+
 @dataclass
 class Before:
-    """The served tables' privileges before the swap."""
+    """The served tables' privileges and indexes before the swap."""
 
     # per old table: (grantee, privilege, with grant option), and per column (column first)
     grants: dict[Name, set[tuple[str, str, bool]]] = field(default_factory=dict)
     column_grants: dict[Name, list[tuple[str, str, str, bool]]] = field(default_factory=dict)
+    indexes: list[Index] = field(default_factory=list)  # on the tables about to be dropped
     usage_roles: set[str] = field(default_factory=set)  # roles with USAGE on a served schema (the old rule's readers)
 
     def readers_of_all(self, schema: str) -> set[str] | None:
@@ -67,8 +94,8 @@ def _quoted(pg: psycopg.Connection, names: list[Name]) -> list[str]:
 
 
 def capture(pg: psycopg.Connection, schemas: list[str], old: list[Name], dropped: list[Name]) -> Before:
-    """Privileges of every ``old`` served table (``dropped``: the ones about to be replaced). Call it holding their
-    ACCESS EXCLUSIVE locks (nobody changes them meanwhile)."""
+    """Privileges of every ``old`` served table and indexes of the ``dropped`` ones. Call it holding their ACCESS
+    EXCLUSIVE locks (nobody changes them meanwhile)."""
     before = Before(usage_roles={r for (r,) in pg.execute(_USAGE, [schemas]).fetchall()})
     before.grants = {name: set() for name in old}  # a table nobody else was granted keeps that: none
     if not old:
@@ -78,12 +105,18 @@ def capture(pg: psycopg.Connection, schemas: list[str], old: list[Name], dropped
             before.grants[(schema, table)].add((grantee, privilege, option))
         for schema, table, *grant in pg.execute(_COLUMN_GRANTS, [_quoted(pg, old)]).fetchall():
             before.column_grants.setdefault((schema, table), []).append(tuple(grant))
+        for schema, table, name, indexdef, constraint, condef, comment in pg.execute(
+                _INDEXES, [_quoted(pg, dropped)]).fetchall():
+            statement = indexdef if constraint is None else sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.Identifier(schema, table), sql.Identifier(constraint), sql.SQL(condef)).as_string(pg)
+            before.indexes.append(Index(schema, table, name, statement, comment))
     return before
 
 
 def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: list[Name], reader: str | None) -> None:
-    """Give the ``moved`` (new) tables their predecessors' privileges, and grant the reader role USAGE on the served
-    ``schemas`` and SELECT on every table in them."""
+    """Give the ``moved`` (new) tables their predecessors' privileges, grant the reader role USAGE on the served
+    ``schemas`` and SELECT on every table in them, and make the indexes of the dropped tables again on the new
+    ones."""
     for name in moved:
         if name in before.grants:
             wanted = before.grants[name]
@@ -103,6 +136,7 @@ def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: lis
                                                                        sql.Identifier(reader)))
             pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema),
                                                                                      sql.Identifier(reader)))
+    _indexes(pg, before.indexes, set(moved))
 
 
 def _role(grantee: str) -> sql.Composable:
@@ -138,3 +172,32 @@ def _set_grants(pg: psycopg.Connection, name: Name, wanted: set[tuple[str, str, 
             sql.SQL(privilege), sql.Identifier(column), ident, _role(grantee),
             sql.SQL(" WITH GRANT OPTION" if option else "")))
 
+
+def _indexes(pg: psycopg.Connection, indexes: list[Index], moved: set[Name]) -> None:
+    """Make each index again on the new table of the same name (left out when there is none); one PostgreSQL
+    refuses is left out with a WARNING, in a savepoint of its own: the load goes on without it."""
+    made = []
+    with qualified_names(pg):
+        for index in indexes:
+            if (index.schema, index.table) not in moved:
+                log.warning("index %s on %s.%s is not made again: the new copy has no such table", index.name,
+                            index.schema, index.table)
+                continue
+            started = time.perf_counter()
+            try:
+                with pg.transaction():
+                    pg.execute(sql.SQL(index.statement))
+                    if index.comment is not None:
+                        pg.execute(sql.SQL("COMMENT ON INDEX {} IS {}").format(
+                            sql.Identifier(index.schema, index.name), sql.Literal(index.comment)))
+            except psycopg.DatabaseError as exc:
+                diag = exc.diag
+                said = diag.message_primary or str(exc).strip()
+                said += "".join(f" ({more})" for more in (diag.message_detail,) if more)
+                log.warning("index %s on %s.%s could not be made again on the new table, which is served without "
+                            "it (PostgreSQL said: %s); change or drop it, or make it again by hand: %s", index.name,
+                            index.schema, index.table, said, index.statement)
+                continue
+            made.append(f"{index.schema}.{index.name} ({time.perf_counter() - started:.2f} s)")
+    if made:
+        log.info("indexes made again on the new tables, under the swap's locks: %s", ", ".join(made))
