@@ -258,6 +258,21 @@ def test_a_build_in_a_folder_named_with_an_apostrophe(published, tmp_path, monke
     assert _held(copy) == []
 
 
+@pytest.mark.parametrize("name", ["{{ 1+1 }}", "{% raw %}", "{% endraw %}", "{%- endraw -%} {#", "say \"hi\" it's",
+                                  "datos año 日本 😀", "100% $HOME a;b"])
+def test_the_profile_names_the_build_file_as_dbt_renders_it(tmp_path, name):
+    """dbt renders every value of profiles.yml as Jinja: the attached build file's path must come out as written
+    (a folder named '{% endraw %}' ended the raw block the path was wrapped in: "unknown tag 'endraw'", QA pass)."""
+    import yaml
+    from dbt.config.renderer import ProfileRenderer
+
+    home = tmp_path / name / ".dbt"
+    profile = yaml.safe_load((transform._profile(home) / "profiles.yml").read_text(encoding="utf-8"))
+    rendered = ProfileRenderer({}).render_data(profile)
+    attached = rendered["jlac"]["outputs"]["build"]["attach"][0]["path"]
+    assert attached == str(home / "build.duckdb").replace("'", "''")  # doubled: dbt-duckdb writes it into '...'
+
+
 def test_seeds_load_from_an_install_in_a_folder_named_with_an_apostrophe(tmp_path):
     """Seeds are read from where jlac is installed: read_csv('<path>') was a parser error for a virtualenv under
     "it's ..." (found by a QA pass)."""

@@ -62,8 +62,10 @@ def _sql_quoted(path: Path) -> str:
 
 def _jinja_literal(text: str) -> str:
     """``text`` as dbt's rendering of profiles.yml leaves it: dbt renders every value as Jinja, and a warehouse home
-    whose path held '{{x}}' lost it ("Cannot open file .../ #1/.dbt/build.duckdb", found by a QA pass)."""
-    return f"{{% raw %}}{text}{{% endraw %}}" if any(m in text for m in ("{{", "{%", "{#")) else text
+    whose path held '{{x}}' lost it ("Cannot open file .../ #1/.dbt/build.duckdb", found by a QA pass). A Jinja
+    string expression, not a raw block: a folder named '{% endraw %}' ended the block and stopped every build with
+    "Encountered unknown tag 'endraw'" (found by a QA pass)."""
+    return "{{ " + json.dumps(text, ensure_ascii=False) + " }}" if any(m in text for m in ("{{", "{%", "{#")) else text
 
 
 def _profile(home: Path) -> Path:
@@ -73,6 +75,9 @@ def _profile(home: Path) -> Path:
     relation in the manifest), so partial parsing survives from one refresh to the next.
     """
     home.mkdir(parents=True, exist_ok=True)
+    # ensure_ascii=False: YAML read a JSON "\ud83d\ude00" (an emoji in a folder name) as two lone surrogates, a
+    # path no file has
+    attached = json.dumps(_jinja_literal(_sql_quoted(home / "build.duckdb")), ensure_ascii=False)
     text = (
         "# Written by jlac.transform: dbt-duckdb against build.duckdb, a link to the build file of the run.\n"
         "jlac:\n  target: build\n  outputs:\n    build:\n      type: duckdb\n"
@@ -89,7 +94,7 @@ def _profile(home: Path) -> Path:
         # it, fsyncs it and its folder (jlac.warehouse.publish); a build a crash interrupted is thrown away. On a
         # disk (ext4), the small-mirror build's wall 1.64-1.99 s -> 1.49-1.77 s; nothing on tmpfs.
         "        fsync_mode: none\n"
-        f"      attach:\n        - path: {json.dumps(_jinja_literal(_sql_quoted(home / 'build.duckdb')))}\n"
+        f"      attach:\n        - path: {attached}\n"
         "          alias: build\n"
     )
     path = home / "profiles.yml"
