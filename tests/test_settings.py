@@ -183,7 +183,7 @@ def test_a_locale_whose_file_names_are_not_utf8_and_a_non_ascii_path_are_named(t
 
 
 @pytest.mark.parametrize("var, path", [("JLAC_WAREHOUSE", "wh/jl\\ac.duckdb"), ("JLAC_WAREHOUSE", "x\\y/jlac.duckdb"),
-                                       ("JLAC_CACHE", "ca\\che")])
+                                       ("JLAC_CACHE", "ca\\che"), ("JLAC_DBT_HOME", "db\\t")])
 def test_a_backslash_in_a_path_is_refused_as_duckdb_reads_it_as_a_separator(tmp_path, monkeypatch, var, path):
     """DuckDB opens "jl\\ac.duckdb" as "jl/ac.duckdb": a refresh published where no reader found the file, each next
     one rebuilt in full and recorded no revisions (found by a QA pass)."""

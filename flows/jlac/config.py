@@ -99,6 +99,16 @@ def cache_setting() -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
+DBT_HOME_ENV = "JLAC_DBT_HOME"
+
+
+def dbt_home_setting() -> Path | None:
+    """JLAC_DBT_HOME: where dbt keeps its profile, target folder and logs; None (unset): ``<home>/.dbt``. Absolute:
+    dbt resolves a relative --target-path against its project, inside jlac's package (found by a QA pass)."""
+    value = os.environ.get(DBT_HOME_ENV, "").strip()
+    return Path(value).expanduser().absolute() if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where jlac reads and writes. Every field has an environment variable."""
@@ -185,6 +195,9 @@ def _check_paths_for_duckdb(settings: Settings) -> None:
     utf8 = encoding.lower().replace("-", "").replace("_", "") == "utf8"
     for var, path in (("JLAC_WAREHOUSE", settings.warehouse), ("JLAC_SNAPSHOTS", settings.snapshots),
                       ("JLAC_OUTPUT", settings.output), ("JLAC_CACHE", settings.cache_dir),
+                      # dbt-duckdb attaches the build file through the dbt home's link: a backslash there failed the
+                      # build after the whole parse ("Cannot open file", found by a QA pass)
+                      *((DBT_HOME_ENV, d) for d in (dbt_home_setting(),) if d is not None),
                       *(("JLAC_MIRROR", m) for m in settings.mirrors)):
         if "\\" in str(path) and os.sep == "/":
             # DuckDB reads a backslash in a path as a folder separator: a warehouse named "jl\ac.duckdb" was published

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from jlac import output_cache, owned, stops
-from jlac.config import Settings
+from jlac.config import Settings, dbt_home_setting
 from jlac.errors import ModelError, is_interrupt
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,7 @@ _OFFLINE = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "fal
 def dbt_home(settings: Settings) -> Path:
     """Where dbt keeps its profile, target folder (manifest, partial-parse file, docs) and logs:
     ``<warehouse home>/.dbt``, or ``JLAC_DBT_HOME`` (the tests share one, so dbt parses the project once)."""
-    override = os.environ.get("JLAC_DBT_HOME")
-    # absolute: dbt resolves a relative --target-path against its project, inside jlac's package (QA pass)
-    return Path(override).expanduser().absolute() if override else settings.home / ".dbt"
+    return dbt_home_setting() or settings.home / ".dbt"
 
 
 def _sql_quoted(path: Path) -> str:
