@@ -1,6 +1,7 @@
 """What a team's admin set on the served tables, carried from each old table to the new one of the same name at the
-swap: privileges per table and per column, and indexes. ``capture`` under the old tables' locks, before they are
-dropped; ``apply`` once the new tables are in the served schemas, in the load's transaction.
+swap: privileges per table and per column, and indexes. ``build_staged`` before the swap's locks (the indexes, on the
+staged tables); ``capture`` under the old tables' locks, before they are dropped, then ``settle_staged``; ``apply``
+once the new tables are in the served schemas, in the load's transaction.
 
 The swap replaces every table that changed by a new one, and used to grant ``SELECT ON ALL TABLES IN SCHEMA`` to
 every role with USAGE on a served schema: a role an admin had granted one table of ``marts`` (or revoked one from)
@@ -11,7 +12,9 @@ role and to the roles that could read every table of its schema before; the firs
 grants as before (USAGE and SELECT to every role with USAGE on a served schema). Tables the swap keeps are not
 touched. Indexes are made again on the new table, by the same name; one that cannot be (a column the new table
 lacks, duplicates in a unique one) is left out with a WARNING: an index is a speed-up, the copy is served without
-it.
+it. They are built on the staged table, before the swap locks the served ones (readers of every served table waited
+for each build, seconds on a table of millions of rows), and move with it into the served schema; one made or
+changed on an old table while the swap waited for its locks is made after the move, as all of them were before.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ _COLUMN_GRANTS = (f"SELECT n.nspname, c.relname, t.attname, {_GRANTEE}, a.privil
 # that constraint; every other one from its definition
 _INDEXES = """
 SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid), k.conname, pg_get_constraintdef(k.oid),
-       obj_description(x.indexrelid, 'pg_class')
+       obj_description(x.indexrelid, 'pg_class'), x.indisunique
 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x')
@@ -69,6 +72,17 @@ class Index:
     name: str
     statement: str
     comment: str | None
+    # the statement making it on the staged table of that name, by the same name: it moves into the served schema
+    # with its table (index names are per schema, constraint names per table)
+    staged: str | None = field(default=None, compare=False)
+
+
+@dataclass
+class Early:
+    """The indexes read before the swap's locks and made on the staged tables then (``build_staged``)."""
+
+    read: list[Index] = field(default_factory=list)  # every one with a staged table to make it on
+    built: list[Index] = field(default_factory=list)  # those PostgreSQL made
 
 
 @dataclass
@@ -95,7 +109,7 @@ def _quoted(pg: psycopg.Connection, names: list[Name]) -> list[str]:
 
 def capture(pg: psycopg.Connection, schemas: list[str], old: list[Name], dropped: list[Name]) -> Before:
     """Privileges of every ``old`` served table and indexes of the ``dropped`` ones. Call it holding their ACCESS
-    EXCLUSIVE locks (nobody changes them meanwhile)."""
+    EXCLUSIVE locks (nobody changes them meanwhile); ``settle_staged`` then leaves out the indexes built early."""
     before = Before(usage_roles={r for (r,) in pg.execute(_USAGE, [schemas]).fetchall()})
     before.grants = {name: set() for name in old}  # a table nobody else was granted keeps that: none
     if not old:
@@ -105,12 +119,70 @@ def capture(pg: psycopg.Connection, schemas: list[str], old: list[Name], dropped
             before.grants[(schema, table)].add((grantee, privilege, option))
         for schema, table, *grant in pg.execute(_COLUMN_GRANTS, [_quoted(pg, old)]).fetchall():
             before.column_grants.setdefault((schema, table), []).append(tuple(grant))
-        for schema, table, name, indexdef, constraint, condef, comment in pg.execute(
-                _INDEXES, [_quoted(pg, dropped)]).fetchall():
-            statement = indexdef if constraint is None else sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                sql.Identifier(schema, table), sql.Identifier(constraint), sql.SQL(condef)).as_string(pg)
-            before.indexes.append(Index(schema, table, name, statement, comment))
+        before.indexes = _read_indexes(pg, dropped, "")
     return before
+
+
+def _read_indexes(pg: psycopg.Connection, tables: list[Name], stage: str) -> list[Index]:
+    """The indexes of ``tables``, each with the statement making it again, and when ``stage`` is given the one
+    making it on the staged table of that name (call it under ``qualified_names``)."""
+    if not tables:
+        return []
+    found = []
+    for schema, table, name, indexdef, constraint, condef, comment, unique in pg.execute(
+            _INDEXES, [_quoted(pg, tables)]).fetchall():
+        if constraint is not None:
+            statement, staged = (sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.Identifier(on, table), sql.Identifier(constraint), sql.SQL(condef)).as_string(pg)
+                for on in (schema, stage + schema))
+        else:
+            statement, staged = indexdef, _staged_indexdef(pg, indexdef, schema, table, name, unique, stage)
+        found.append(Index(schema, table, name, statement, comment, staged if stage else None))
+    return found
+
+
+def _staged_indexdef(pg: psycopg.Connection, indexdef: str, schema: str, table: str, name: str, unique: bool,
+                     stage: str) -> str | None:
+    """``indexdef`` (pg_get_indexdef: ``CREATE [UNIQUE] INDEX name ON schema.table USING ...``) on the staged table
+    instead; None when it does not read as expected (the index is then made after the move, as before)."""
+    quoted = pg.execute("SELECT quote_ident(%s), format('%%I.%%I', %s::text, %s::text), "
+                        "format('%%I.%%I', %s::text, %s::text)", [name, schema, table, stage + schema, table]
+                        ).fetchone()
+    head = f"CREATE {'UNIQUE ' if unique else ''}INDEX {quoted[0]} ON {quoted[1]} "
+    if not indexdef.startswith(head):
+        return None
+    return f"CREATE {'UNIQUE ' if unique else ''}INDEX {quoted[0]} ON {quoted[2]} " + indexdef[len(head):]
+
+
+def build_staged(pg: psycopg.Connection, dropped: list[Name], stage: str) -> Early:
+    """Before the swap takes its locks: make the indexes of the ``dropped`` old tables on the staged tables of the
+    same names (``stage + schema``), which the swap moves into the served schemas, their indexes with them. Readers
+    of the served tables no longer wait for the builds (seconds on a table of millions of rows). One PostgreSQL
+    refuses is left out with a WARNING, as after the move."""
+    early = Early()
+    with qualified_names(pg):
+        staged = {(s[len(stage):], t) for s, t in pg.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)",
+            [sorted({stage + s for s, _ in dropped})]).fetchall()}
+        early.read = [i for i in _read_indexes(pg, [t for t in dropped if t in staged], stage) if i.staged]
+    made = _indexes(pg, early.read, staged, stage)
+    early.built = [i for i in early.read if (i.schema, i.name) in made]
+    return early
+
+
+def settle_staged(pg: psycopg.Connection, before: Before, early: Early, stage: str) -> None:
+    """Under the swap's locks, once ``capture`` read the indexes again: leave to ``apply`` only those made or
+    changed on the old tables since ``build_staged`` read them (made after the move, as before), and drop from
+    the staged tables those built early that the old tables no longer have as they were."""
+    now = before.indexes
+    before.indexes = [index for index in now if index not in early.read]
+    for index in early.built:
+        if index not in now:
+            if index.statement.startswith("ALTER TABLE"):  # a constraint, named as its index
+                pg.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(stage + index.schema, index.table), sql.Identifier(index.name)))
+            else:
+                pg.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(stage + index.schema, index.name)))
 
 
 def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: list[Name], reader: str | None) -> None:
@@ -173,23 +245,25 @@ def _set_grants(pg: psycopg.Connection, name: Name, wanted: set[tuple[str, str, 
             sql.SQL(" WITH GRANT OPTION" if option else "")))
 
 
-def _indexes(pg: psycopg.Connection, indexes: list[Index], moved: set[Name]) -> None:
-    """Make each index again on the new table of the same name (left out when there is none); one PostgreSQL
-    refuses is left out with a WARNING, in a savepoint of its own: the load goes on without it."""
-    made = []
+def _indexes(pg: psycopg.Connection, indexes: list[Index], tables: set[Name], stage: str = "") -> set[Name]:
+    """Make each index again on the new table of the same name, in ``tables`` (left out when there is none): with
+    ``stage``, on the staged table before the move, else on the moved one. One PostgreSQL refuses is left out with
+    a WARNING, in a savepoint of its own: the load goes on without it. Returns the (schema, index name) of those
+    made."""
+    made: dict[Name, str] = {}
     with qualified_names(pg):
         for index in indexes:
-            if (index.schema, index.table) not in moved:
+            if (index.schema, index.table) not in tables:
                 log.warning("index %s on %s.%s is not made again: the new copy has no such table", index.name,
                             index.schema, index.table)
                 continue
             started = time.perf_counter()
             try:
                 with pg.transaction():
-                    pg.execute(sql.SQL(index.statement))
+                    pg.execute(sql.SQL(index.staged if stage else index.statement))
                     if index.comment is not None:
                         pg.execute(sql.SQL("COMMENT ON INDEX {} IS {}").format(
-                            sql.Identifier(index.schema, index.name), sql.Literal(index.comment)))
+                            sql.Identifier(stage + index.schema, index.name), sql.Literal(index.comment)))
             except psycopg.DatabaseError as exc:
                 diag = exc.diag
                 said = diag.message_primary or str(exc).strip()
@@ -198,6 +272,9 @@ def _indexes(pg: psycopg.Connection, indexes: list[Index], moved: set[Name]) -> 
                             "it (PostgreSQL said: %s); change or drop it, or make it again by hand: %s", index.name,
                             index.schema, index.table, said, index.statement)
                 continue
-            made.append(f"{index.schema}.{index.name} ({time.perf_counter() - started:.2f} s)")
+            made[(index.schema, index.name)] = f"{index.schema}.{index.name} ({time.perf_counter() - started:.2f} s)"
     if made:
-        log.info("indexes made again on the new tables, under the swap's locks: %s", ", ".join(made))
+        log.info("indexes made again on the new tables, %s: %s",
+                 "on the staged tables before the swap's locks" if stage else "under the swap's locks",
+                 ", ".join(made.values()))
+    return set(made)
