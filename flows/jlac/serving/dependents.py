@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from jlac.serving import grants
+
 log = logging.getLogger(__name__)
 
 
@@ -91,11 +93,11 @@ _COLUMN_COMMENTS = ("SELECT attname, col_description(attrelid, attnum) FROM pg_a
                     "ORDER BY attnum")
 
 # the privileges as PostgreSQL applies them: a relacl never set (NULL) is the owner's defaults
-_GRANTS = ("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, a.privilege_type, "
+_GRANTS = (f"SELECT {grants.GRANTEE}, a.privilege_type, "
            "a.is_grantable FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a "
            "WHERE c.oid = %s")
 
-_COLUMN_GRANTS = ("SELECT t.attname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, "
+_COLUMN_GRANTS = (f"SELECT t.attname, {grants.GRANTEE}, "
                   "a.privilege_type, a.is_grantable FROM pg_attribute t, aclexplode(t.attacl) AS a "
                   "WHERE t.attrelid = %s AND t.attnum > 0 AND NOT t.attisdropped ORDER BY t.attnum, 2, 3")
 
@@ -189,7 +191,8 @@ def _recreate(pg: psycopg.Connection, view: Dependent, act_as: str | None) -> No
                                                                   sql.Literal(comment)))
     for statement in view.extras:
         pg.execute(sql.SQL(statement))
-    _grant(pg, view, ident)
+    # the grantor is the owner (or the superuser), whoever granted before
+    grants.set_privileges(pg, ident, view.grants, view.column_grants, written_out=view.grants_set)
     if act_as is not None:
         pg.execute("SET LOCAL ROLE NONE")
 
@@ -200,35 +203,6 @@ def _option(option: str) -> sql.Composable:
     if not re.fullmatch(r"[a-z_][a-z0-9_.]*", name):
         raise ValueError(f"unexpected view option {option!r} in pg_class.reloptions")
     return sql.SQL("{} = {}").format(sql.SQL(name), sql.Literal(value))
-
-
-def _grant(pg: psycopg.Connection, view: Dependent, ident: sql.Identifier) -> None:
-    """Make the new view's privileges those of the old one: grant what is missing, revoke what is extra (default
-    privileges of its schema may have granted more at CREATE). The grantor is the owner whoever granted before."""
-    oid = pg.execute("SELECT %s::regclass::oid", [ident.as_string(pg)]).fetchone()[0]
-    now = {(g, p): o for g, p, o in pg.execute(_GRANTS, [oid]).fetchall()}
-    wanted = {(g, p): o for g, p, o in view.grants}
-
-    def role(grantee: str) -> sql.Composable:
-        return sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)
-
-    for (grantee, privilege), option in sorted(wanted.items()):
-        if now.get((grantee, privilege)) != option:
-            if now.get((grantee, privilege)):  # held with grant option, wanted without
-                pg.execute(sql.SQL("REVOKE GRANT OPTION FOR {} ON {} FROM {}").format(
-                    sql.SQL(privilege), ident, role(grantee)))
-            else:
-                pg.execute(sql.SQL("GRANT {} ON {} TO {}{}").format(
-                    sql.SQL(privilege), ident, role(grantee), sql.SQL(" WITH GRANT OPTION" if option else "")))
-    for grantee, privilege in sorted(now.keys() - wanted.keys()):
-        pg.execute(sql.SQL("REVOKE {} ON {} FROM {}").format(sql.SQL(privilege), ident, role(grantee)))
-    for column, grantee, privilege, option in view.column_grants:  # a new relation's columns grant nothing
-        pg.execute(sql.SQL("GRANT {} ({}) ON {} TO {}{}").format(
-            sql.SQL(privilege), sql.Identifier(column), ident, role(grantee),
-            sql.SQL(" WITH GRANT OPTION" if option else "")))
-    if view.grants_set and pg.execute("SELECT relacl IS NULL FROM pg_class WHERE oid = %s", [oid]).fetchone()[0]:
-        # the same privileges, written out as the old view had them (PUBLIC holds none on a relation by default)
-        pg.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(ident))
 
 
 def _refused(view: Dependent, exc: psycopg.Error, loader: str) -> str:

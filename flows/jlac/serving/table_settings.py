@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from jlac.serving import grants
 from jlac.serving.dependents import qualified_names
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,7 @@ Name = tuple[str, str]  # schema, table
 
 # privileges as PostgreSQL applies them (a relacl never set is the owner's defaults), without the owner's own and the
 # loading role's: the loader owns the new tables
-_NOT_OWNER = "a.grantee NOT IN (c.relowner, (SELECT oid FROM pg_roles WHERE rolname = current_user))"
-_GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END"
+_NOT_OWNER, _GRANTEE = grants.NOT_OWNER, grants.GRANTEE
 
 _TABLE_GRANTS = (f"SELECT n.nspname, c.relname, {_GRANTEE}, a.privilege_type, a.is_grantable "
                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
@@ -196,7 +196,8 @@ def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: lis
             all_readers = before.readers_of_all(name[0])
             wanted = {(role, "SELECT", False) for role in
                       (before.usage_roles if all_readers is None else all_readers)}
-        _set_grants(pg, name, wanted, before.column_grants.get(name, []))
+        grants.set_privileges(pg, sql.Identifier(*name), wanted, before.column_grants.get(name, []),
+                              others_only=True)
     for schema in schemas:
         if before.readers_of_all(schema) is None:  # nothing served there before: every reader gets the schema
             for role in sorted(before.usage_roles):
@@ -209,40 +210,6 @@ def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: lis
             pg.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(sql.Identifier(schema),
                                                                                      sql.Identifier(reader)))
     _indexes(pg, before.indexes, set(moved))
-
-
-def _role(grantee: str) -> sql.Composable:
-    return sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)
-
-
-def _set_grants(pg: psycopg.Connection, name: Name, wanted: set[tuple[str, str, bool]],
-                column_grants: list[tuple[str, str, str, bool]]) -> None:
-    """Make a new table's privileges ``wanted`` exactly: grant what is missing, revoke what is extra (default
-    privileges may have granted more at CREATE); then its column privileges, on the columns it still has."""
-    ident = sql.Identifier(*name)
-    now = {(g, p): o for _, _, g, p, o in pg.execute(_TABLE_GRANTS, [[ident.as_string(pg)]]).fetchall()}
-    want = {(g, p): o for g, p, o in wanted}
-    for (grantee, privilege), option in sorted(want.items()):
-        if now.get((grantee, privilege)) == option:
-            continue
-        if now.get((grantee, privilege)):  # held with grant option, wanted without
-            pg.execute(sql.SQL("REVOKE GRANT OPTION FOR {} ON {} FROM {}").format(
-                sql.SQL(privilege), ident, _role(grantee)))
-        else:
-            pg.execute(sql.SQL("GRANT {} ON {} TO {}{}").format(
-                sql.SQL(privilege), ident, _role(grantee), sql.SQL(" WITH GRANT OPTION" if option else "")))
-    for grantee, privilege in sorted(now.keys() - want.keys()):
-        pg.execute(sql.SQL("REVOKE {} ON {} FROM {}").format(sql.SQL(privilege), ident, _role(grantee)))
-    columns = {c for (c,) in pg.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-                                        "AND attnum > 0 AND NOT attisdropped", [ident.as_string(pg)]).fetchall()}
-    for column, grantee, privilege, option in column_grants:
-        if column not in columns:
-            log.warning("%s on column %s of %s.%s was granted to %s; the new table has no such column: not granted",
-                        privilege, column, *name, grantee)
-            continue
-        pg.execute(sql.SQL("GRANT {} ({}) ON {} TO {}{}").format(
-            sql.SQL(privilege), sql.Identifier(column), ident, _role(grantee),
-            sql.SQL(" WITH GRANT OPTION" if option else "")))
 
 
 def _indexes(pg: psycopg.Connection, indexes: list[Index], tables: set[Name], stage: str = "") -> set[Name]:
