@@ -12,6 +12,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,3 +141,41 @@ def wait_for(check, timeout: float = 60, every: float = 0.3):
             return last
         time.sleep(every)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+@contextmanager
+def team_owner_server(monkeypatch) -> Iterator[tuple]:
+    """A local cluster whose database ``jlac`` is owned by ``team_owner``, a role with CREATEROLE and no superuser (a
+    team's server as docs/operations.md describes it), with JLAC_POSTGRES_URL naming that role and JLAC_SQL_PASSWORD
+    set. Yields a superuser connection (autocommit), the scratch home and the server's port; stops and removes both."""
+    import psycopg
+    from jlac.serving import cluster as pgcluster
+    from jlac.serving.target import ReaderPolicy
+
+    home = reachable_home()
+    cluster = pgcluster.LocalCluster(home / "server")
+    config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), None, None)
+    proc = cluster.start(config, ReaderPolicy(password=PASSWORD))
+    try:
+        with psycopg.connect(cluster.target(config.port).conninfo, autocommit=True) as admin:
+            admin.execute("CREATE ROLE team_owner LOGIN PASSWORD 'ownerpw' CREATEROLE")
+            admin.execute("ALTER DATABASE jlac OWNER TO team_owner")
+            hba = cluster.data / "pg_hba.conf"
+            hba.write_text(hba.read_text() + "host jlac team_owner 127.0.0.1/32 scram-sha-256\n")
+            admin.execute("SELECT pg_reload_conf()")
+            url = f"postgresql://team_owner:ownerpw@127.0.0.1:{config.port}/jlac"
+
+            def connects() -> bool:
+                try:
+                    psycopg.connect(url).close()
+                    return True
+                except psycopg.OperationalError:
+                    return False
+
+            wait_for(connects, timeout=10)  # once the server has read pg_hba.conf again
+            monkeypatch.setenv("JLAC_POSTGRES_URL", url)
+            monkeypatch.setenv("JLAC_SQL_PASSWORD", PASSWORD)
+            yield admin, home, config.port
+    finally:
+        pgcluster.stop(proc)
+        remove_home(home)

@@ -15,11 +15,10 @@ from jlac import ledger, publish_hooks
 from jlac.errors import SettingError
 from jlac.ledger import RunRecord
 from jlac.publish_hooks import postgres as postgres_hook
-from jlac.serving import cluster as pgcluster
 from jlac.serving.load import ServingLoadError, catch_up
 from jlac.serving.status import serving_status
-from jlac.serving.target import ReaderPolicy, team_target
-from sqlendpoint import PASSWORD, contract_refresh, reachable_home, remove_home, wait_for
+from jlac.serving.target import team_target
+from sqlendpoint import contract_refresh, team_owner_server
 from test_pg_team_and_failures import FIXED_SQL, _publish, _reader
 
 pytestmark = pytest.mark.integration
@@ -62,14 +61,6 @@ def _as_analyst(con: psycopg.Connection, *statements: str) -> None:
 def _postgres(outcomes):
     [outcome] = [o for o in outcomes if o.hook == "postgres"]
     return outcome
-
-
-def _connects(url: str) -> bool:
-    try:
-        psycopg.connect(url).close()
-        return True
-    except psycopg.OperationalError:
-        return False
 
 
 def _described(con: psycopg.Connection, name: str) -> tuple:
@@ -180,42 +171,25 @@ def test_a_materialized_view_is_created_again_and_holds_the_new_rows(team_env, o
 def test_a_loader_that_is_not_a_superuser_creates_each_view_as_its_owner(monkeypatch):
     """A team's owner role need not be a superuser: it creates an analyst's view again as the analyst (SET ROLE), so
     it must be a member of that role; until it is, the load fails saying so and the view stays."""
-    home = reachable_home()
-    cluster = pgcluster.LocalCluster(home / "server")
-    config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), None, None)
-    proc = cluster.start(config, ReaderPolicy(password=PASSWORD))
-    try:
-        with psycopg.connect(cluster.target(config.port).conninfo, autocommit=True) as admin:
-            admin.execute("CREATE ROLE team_owner LOGIN PASSWORD 'ownerpw' CREATEROLE")
-            admin.execute("ALTER DATABASE jlac OWNER TO team_owner")
-            hba = cluster.data / "pg_hba.conf"
-            hba.write_text(hba.read_text() + "host jlac team_owner 127.0.0.1/32 scram-sha-256\n")
-            admin.execute("SELECT pg_reload_conf()")
-            url = f"postgresql://team_owner:ownerpw@127.0.0.1:{config.port}/jlac"
-            wait_for(lambda: _connects(url), timeout=10)  # once the server has read pg_hba.conf again
-            monkeypatch.setenv("JLAC_POSTGRES_URL", url)
-            monkeypatch.setenv("JLAC_SQL_PASSWORD", PASSWORD)
-            warehouse = home / "jlac.duckdb"
-            contract_refresh(warehouse, rows=40, run_id="run-o1")
-            with pytest.raises(SettingError) as refused:  # what a superuser runs once for a non-superuser owner
-                catch_up(warehouse, team_target())
-            admin.execute(re.search(r"run once: (REVOKE EXECUTE ON FUNCTION .* FROM PUBLIC);",
-                                    str(refused.value)).group(1))
-            assert catch_up(warehouse, team_target()).status == "loaded"
-            admin.execute("CREATE ROLE analyst NOLOGIN")
-            admin.execute("CREATE SCHEMA analytics AUTHORIZATION analyst")
-            _as_analyst(admin, "CREATE VIEW analytics.trade AS SELECT count(*) AS n FROM marts.fct_trade")
+    with team_owner_server(monkeypatch) as (admin, home, _port):
+        warehouse = home / "jlac.duckdb"
+        contract_refresh(warehouse, rows=40, run_id="run-o1")
+        with pytest.raises(SettingError) as refused:  # what a superuser runs once for a non-superuser owner
+            catch_up(warehouse, team_target())
+        admin.execute(re.search(r"run once: (REVOKE EXECUTE ON FUNCTION .* FROM PUBLIC);",
+                                str(refused.value)).group(1))
+        assert catch_up(warehouse, team_target()).status == "loaded"
+        admin.execute("CREATE ROLE analyst NOLOGIN")
+        admin.execute("CREATE SCHEMA analytics AUTHORIZATION analyst")
+        _as_analyst(admin, "CREATE VIEW analytics.trade AS SELECT count(*) AS n FROM marts.fct_trade")
 
-            contract_refresh(warehouse, rows=50, run_id="run-o2")
-            with pytest.raises(ServingLoadError, match=r"view analytics.trade \(owner analyst\) on marts.fct_trade "
-                               r"cannot be created again.*permission denied to set role.*GRANT analyst TO team_owner"):
-                catch_up(warehouse, team_target())
-            assert admin.execute("SELECT n FROM analytics.trade").fetchone() == (40,)  # rolled back: still there
+        contract_refresh(warehouse, rows=50, run_id="run-o2")
+        with pytest.raises(ServingLoadError, match=r"view analytics.trade \(owner analyst\) on marts.fct_trade "
+                           r"cannot be created again.*permission denied to set role.*GRANT analyst TO team_owner"):
+            catch_up(warehouse, team_target())
+        assert admin.execute("SELECT n FROM analytics.trade").fetchone() == (40,)  # rolled back: still there
 
-            admin.execute("GRANT analyst TO team_owner")
-            assert catch_up(warehouse, team_target()).version == "run-o2"
-            assert admin.execute("SELECT n, pg_get_userbyid(relowner) FROM analytics.trade, pg_class "
-                                 "WHERE oid = 'analytics.trade'::regclass").fetchone() == (50, "analyst")
-    finally:
-        pgcluster.stop(proc)
-        remove_home(home)
+        admin.execute("GRANT analyst TO team_owner")
+        assert catch_up(warehouse, team_target()).version == "run-o2"
+        assert admin.execute("SELECT n, pg_get_userbyid(relowner) FROM analytics.trade, pg_class "
+                             "WHERE oid = 'analytics.trade'::regclass").fetchone() == (50, "analyst")

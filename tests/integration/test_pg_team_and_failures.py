@@ -27,7 +27,7 @@ from jlac.serving import cluster as pgcluster
 from jlac.serving.load import LOCK_KEY, ServingLoadError, catch_up
 from jlac.serving.status import serving_status
 from jlac.serving.target import ReaderPolicy, reader_drift, setup_reader, team_target
-from sqlendpoint import PASSWORD, contract_refresh, reachable_home, remove_home
+from sqlendpoint import PASSWORD, contract_refresh, reachable_home, remove_home, team_owner_server
 
 pytestmark = pytest.mark.integration
 
@@ -587,54 +587,29 @@ def test_a_team_owner_without_superuser_loads_and_names_the_revoke_a_superuser_m
 
     from jlac.serving.target import LO_WRITERS
 
-    home = reachable_home()
-    cluster = pgcluster.LocalCluster(home / "server")
-    config = pgcluster.ServerConfig("127.0.0.1", pgcluster.free_port(), None, None)
-    proc = cluster.start(config, ReaderPolicy(password=PASSWORD))
-    try:
-        with psycopg.connect(cluster.target(config.port).conninfo, autocommit=True) as admin:
-            admin.execute("CREATE ROLE team_owner LOGIN PASSWORD 'ownerpw' CREATEROLE")
-            admin.execute("ALTER DATABASE jlac OWNER TO team_owner")
-            hba = cluster.data / "pg_hba.conf"
-            hba.write_text(hba.read_text() + "host jlac team_owner 127.0.0.1/32 scram-sha-256\n")
-            admin.execute("SELECT pg_reload_conf()")
-            url = f"postgresql://team_owner:ownerpw@127.0.0.1:{config.port}/jlac"
-            wait_for_connect = time.monotonic() + 10
-            while True:
-                try:
-                    psycopg.connect(url).close()
-                    break
-                except psycopg.OperationalError:
-                    if time.monotonic() > wait_for_connect:
-                        raise
-                    time.sleep(0.2)
-            monkeypatch.setenv("JLAC_POSTGRES_URL", url)
-            monkeypatch.setenv("JLAC_SQL_PASSWORD", PASSWORD)
-            warehouse = home / "jlac.duckdb"
-            contract_refresh(warehouse, rows=40, run_id="run-team-owner")
-            with pytest.raises(SettingError) as refused:
-                catch_up(warehouse, team_target())
-            said = str(refused.value)
-            assert "the reader role jlac could create large objects in database jlac" in said
-            assert "team_owner is not one" in said
-            assert "pg_catalog.lo_from_bytea(oid, bytea)" in said
-            revoke = re.search(r"run once: (REVOKE EXECUTE ON FUNCTION .* FROM PUBLIC);", said).group(1)
-            admin.execute(revoke)  # what the message tells a superuser to run
+    with team_owner_server(monkeypatch) as (admin, home, port):
+        warehouse = home / "jlac.duckdb"
+        contract_refresh(warehouse, rows=40, run_id="run-team-owner")
+        with pytest.raises(SettingError) as refused:
+            catch_up(warehouse, team_target())
+        said = str(refused.value)
+        assert "the reader role jlac could create large objects in database jlac" in said
+        assert "team_owner is not one" in said
+        assert "pg_catalog.lo_from_bytea(oid, bytea)" in said
+        revoke = re.search(r"run once: (REVOKE EXECUTE ON FUNCTION .* FROM PUBLIC);", said).group(1)
+        admin.execute(revoke)  # what the message tells a superuser to run
 
-            result = catch_up(warehouse, team_target())
-            assert (result.status, result.version) == ("loaded", "run-team-owner")
-            assert admin.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
-                                 "rolinherit FROM pg_roles WHERE rolname = 'jlac'").fetchone() == (False,) * 6
-            assert not any(admin.execute("SELECT has_function_privilege('jlac', %s, 'EXECUTE')",
-                                         [f"pg_catalog.{f}"]).fetchone()[0] for f in LO_WRITERS)
-        with _reader(config.port) as reader:
+        result = catch_up(warehouse, team_target())
+        assert (result.status, result.version) == ("loaded", "run-team-owner")
+        assert admin.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
+                             "rolinherit FROM pg_roles WHERE rolname = 'jlac'").fetchone() == (False,) * 6
+        assert not any(admin.execute("SELECT has_function_privilege('jlac', %s, 'EXECUTE')",
+                                     [f"pg_catalog.{f}"]).fetchone()[0] for f in LO_WRITERS)
+        with _reader(port) as reader:
             assert reader.execute("SELECT count(*) FROM marts.fct_trade").fetchone() == (40,)
             reader.execute("SET default_transaction_read_only = off")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 reader.execute("SELECT lo_from_bytea(0, 'x')")
-    finally:
-        pgcluster.stop(proc)
-        remove_home(home)
 
 
 def test_durations_without_a_unit_are_seconds_in_postgresql_too(team_env, monkeypatch):
