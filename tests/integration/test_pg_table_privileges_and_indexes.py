@@ -97,6 +97,25 @@ def test_grants_of_some_tables_stay_those_tables_after_a_publish(team_env, admin
     admin.execute("RESET ROLE")
 
 
+def test_a_column_grant_on_a_column_the_new_table_lacks_is_left_out_with_a_warning(team_env, admin, caplog):
+    """A column privilege on a column the next publish renamed cannot be given again: the load goes on without it,
+    saying so (the message's relation name used to raise AttributeError, which failed the whole load)."""
+    settings, port = team_env
+    _ok(_publish(settings, "run-c1", rows=100, extra_sql=NOTE_SQL.format(column="note")))
+    admin.execute("GRANT USAGE ON SCHEMA marts TO column_bi")
+    admin.execute("GRANT SELECT (iso3, note) ON marts.dim_note TO column_bi")
+    with caplog.at_level(logging.WARNING, logger="jlac.serving"):
+        _ok(_publish(settings, "run-c2", rows=100, extra_sql=NOTE_SQL.format(column="remark")))
+    [warning] = [r.getMessage() for r in caplog.records if "column note" in r.getMessage()]
+    assert warning == ("SELECT on column note of marts.dim_note was granted to column_bi; the new table has no such "
+                       "column: not granted")
+    assert admin.execute("SELECT has_column_privilege('column_bi', 'marts.dim_note', 'iso3', 'SELECT'), "
+                         "has_column_privilege('column_bi', 'marts.dim_note', 'remark', 'SELECT')").fetchone() == (
+        True, False)
+    with _reader(port) as con:
+        assert con.execute("SELECT run_id FROM meta.serving_copy").fetchone() == ("run-c2",)
+
+
 def test_indexes_an_admin_made_are_made_again_and_one_that_cannot_be_is_left_out(team_env, admin, caplog):
     settings, port = team_env
     fixed = FIXED_SQL.format(comment="Fixed") + ";"  # kept by the next publish, its index with it

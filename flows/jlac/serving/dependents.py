@@ -92,15 +92,6 @@ _COLUMN_COMMENTS = ("SELECT attname, col_description(attrelid, attnum) FROM pg_a
                     "AND attnum > 0 AND NOT attisdropped AND col_description(attrelid, attnum) IS NOT NULL "
                     "ORDER BY attnum")
 
-# the privileges as PostgreSQL applies them: a relacl never set (NULL) is the owner's defaults
-_GRANTS = (f"SELECT {grants.GRANTEE}, a.privilege_type, "
-           "a.is_grantable FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a "
-           "WHERE c.oid = %s")
-
-_COLUMN_GRANTS = (f"SELECT t.attname, {grants.GRANTEE}, "
-                  "a.privilege_type, a.is_grantable FROM pg_attribute t, aclexplode(t.attacl) AS a "
-                  "WHERE t.attrelid = %s AND t.attnum > 0 AND NOT t.attisdropped ORDER BY t.attnum, 2, 3")
-
 _EXTRAS = ("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %(oid)s UNION ALL "
            "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %(oid)s AND NOT tgisinternal UNION ALL "
            "SELECT pg_get_ruledef(oid) FROM pg_rewrite WHERE ev_class = %(oid)s AND rulename <> '_RETURN'")
@@ -139,12 +130,16 @@ def capture(pg: psycopg.Connection, tables: list[str]) -> list[Dependent]:
     found = []
     with qualified_names(pg):
         rows = pg.execute(_DEPENDENTS, {"tables": tables}).fetchall()
+        # by OID (regclass reads a number as one): a name in an analyst's schema the loader has no USAGE on is
+        # refused ("permission denied for schema")
+        views = [str(oid) for oid, *_ in rows]
+        held, held_columns = grants.privileges(pg, views), grants.column_privileges(pg, views)
         for oid, schema, name, materialized, owner, definition, options, space, comment, acl_set, populated, \
                 roots in rows:
             found.append(Dependent(
                 schema, name, materialized, owner, definition.strip().rstrip(";"), list(options), space, comment,
-                pg.execute(_COLUMN_COMMENTS, [oid]).fetchall(), frozenset(pg.execute(_GRANTS, [oid]).fetchall()),
-                acl_set, pg.execute(_COLUMN_GRANTS, [oid]).fetchall(), populated,
+                pg.execute(_COLUMN_COMMENTS, [oid]).fetchall(), frozenset(held.get((schema, name), ())),
+                acl_set, held_columns.get((schema, name), []), populated,
                 [s for (s,) in pg.execute(_EXTRAS, {"oid": oid}).fetchall()], list(roots)))
         others = pg.execute(_OTHERS, {"rels": [oid for oid, *_ in rows] + [
             o for (o,) in pg.execute("SELECT unnest(%s::regclass[])::oid", [tables]).fetchall()]}).fetchall()
@@ -192,7 +187,7 @@ def _recreate(pg: psycopg.Connection, view: Dependent, act_as: str | None) -> No
     for statement in view.extras:
         pg.execute(sql.SQL(statement))
     # the grantor is the owner (or the superuser), whoever granted before
-    grants.set_privileges(pg, ident, view.grants, view.column_grants, written_out=view.grants_set)
+    grants.set_privileges(pg, (view.schema, view.name), view.grants, view.column_grants, written_out=view.grants_set)
     if act_as is not None:
         pg.execute("SET LOCAL ROLE NONE")
 

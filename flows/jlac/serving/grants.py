@@ -14,32 +14,63 @@ log = logging.getLogger(__name__)
 Grant = tuple[str, str, bool]  # grantee ("PUBLIC" for everyone), privilege, with grant option
 ColumnGrant = tuple[str, str, str, bool]  # column, then a Grant
 
-GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END"
-# the owner's own privileges and the loading role's: left out where the loader owns the new relation
-NOT_OWNER = "a.grantee NOT IN (c.relowner, (SELECT oid FROM pg_roles WHERE rolname = current_user))"
+Name = tuple[str, str]  # schema, relation
+
+_GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END"
+# with others_only: without the owner's own privileges and the loading role's (the loader owns the new relations)
+_NOT_OWNER = ("(NOT %(others)s OR a.grantee NOT IN (c.relowner, "
+              "(SELECT oid FROM pg_roles WHERE rolname = current_user)))")
+_RELATIONS = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 
 # the privileges as PostgreSQL applies them: a relacl never set (NULL) is the owner's defaults
-_NOW = (f"SELECT {GRANTEE}, a.privilege_type, a.is_grantable "
-        "FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a "
-        f"WHERE c.oid = %(rel)s::regclass AND (NOT %(others)s OR {NOT_OWNER})")
+_PRIVILEGES = (f"SELECT n.nspname, c.relname, {_GRANTEE}, a.privilege_type, a.is_grantable {_RELATIONS}, "
+               "aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a "
+               f"WHERE c.oid = ANY(%(rels)s::regclass[]) AND {_NOT_OWNER}")
+
+_COLUMN_PRIVILEGES = (f"SELECT n.nspname, c.relname, t.attname, {_GRANTEE}, a.privilege_type, a.is_grantable "
+                      f"{_RELATIONS} JOIN pg_attribute t ON t.attrelid = c.oid AND t.attnum > 0 "
+                      "AND NOT t.attisdropped, "
+                      f"aclexplode(t.attacl) AS a WHERE c.oid = ANY(%(rels)s::regclass[]) AND {_NOT_OWNER} "
+                      "ORDER BY 1, 2, t.attnum, 4, 5")
 
 _COLUMNS = "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+
+
+def privileges(pg: psycopg.Connection, relations: list[str], *, others_only: bool = False) -> dict[Name, set[Grant]]:
+    """The table privileges of ``relations`` (quoted ``schema.name``, or an OID as text) as PostgreSQL applies them,
+    per relation (one nobody holds a privilege on is absent); ``others_only``: without its owner's and the loading
+    role's own."""
+    found: dict[Name, set[Grant]] = {}
+    for schema, name, *grant in pg.execute(_PRIVILEGES, {"rels": relations, "others": others_only}).fetchall():
+        found.setdefault((schema, name), set()).add(tuple(grant))
+    return found
+
+
+def column_privileges(pg: psycopg.Connection, relations: list[str], *,
+                      others_only: bool = False) -> dict[Name, list[ColumnGrant]]:
+    """The column privileges of ``relations``, per relation, in column order (see ``privileges``)."""
+    found: dict[Name, list[ColumnGrant]] = {}
+    for schema, name, *grant in pg.execute(_COLUMN_PRIVILEGES, {"rels": relations, "others": others_only}).fetchall():
+        found.setdefault((schema, name), []).append(tuple(grant))
+    return found
 
 
 def _role(grantee: str) -> sql.Composable:
     return sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee)
 
 
-def set_privileges(pg: psycopg.Connection, ident: sql.Identifier, wanted: Iterable[Grant],
+def set_privileges(pg: psycopg.Connection, relation: Name, wanted: Iterable[Grant],
                    column_grants: Iterable[ColumnGrant], *, others_only: bool = False,
                    written_out: bool = False) -> None:
-    """Make the privileges on relation ``ident`` exactly ``wanted``: grant what is missing, revoke what is extra
+    """Make the privileges on ``relation`` (schema, name) exactly ``wanted``: grant what is missing, revoke the rest
     (default privileges of its schema may have granted more at CREATE); then grant ``column_grants`` on the
     columns it has (one it lacks is named in a WARNING). ``others_only``: ``wanted`` leaves out the owner's own
     privileges and the loading role's, which stay as they are. ``written_out``: the old relation's privileges were
     set (a relacl, not the owner's defaults), and so are the new one's, the same privileges."""
+    ident = sql.Identifier(*relation)
     name = ident.as_string(pg)
-    now = {(g, p): o for g, p, o in pg.execute(_NOW, {"rel": name, "others": others_only}).fetchall()}
+    held = privileges(pg, [name], others_only=others_only).get(tuple(relation), set())
+    now = {(g, p): o for g, p, o in held}
     want = {(g, p): o for g, p, o in wanted}
     for (grantee, privilege), option in sorted(want.items()):
         if now.get((grantee, privilege)) == option:
@@ -57,7 +88,7 @@ def set_privileges(pg: psycopg.Connection, ident: sql.Identifier, wanted: Iterab
     for column, grantee, privilege, option in column_grants:  # a new relation's columns grant nothing
         if column not in columns:
             log.warning("%s on column %s of %s was granted to %s; the new table has no such column: not granted",
-                        privilege, column, ".".join(ident.strings), grantee)
+                        privilege, column, ".".join(relation), grantee)
             continue
         pg.execute(sql.SQL("GRANT {} ({}) ON {} TO {}{}").format(
             sql.SQL(privilege), sql.Identifier(column), ident, _role(grantee),

@@ -33,21 +33,6 @@ log = logging.getLogger(__name__)
 
 Name = tuple[str, str]  # schema, table
 
-# privileges as PostgreSQL applies them (a relacl never set is the owner's defaults), without the owner's own and the
-# loading role's: the loader owns the new tables
-_NOT_OWNER, _GRANTEE = grants.NOT_OWNER, grants.GRANTEE
-
-_TABLE_GRANTS = (f"SELECT n.nspname, c.relname, {_GRANTEE}, a.privilege_type, a.is_grantable "
-                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
-                 "aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a "
-                 f"WHERE c.oid = ANY(%s::regclass[]) AND {_NOT_OWNER}")
-
-_COLUMN_GRANTS = (f"SELECT n.nspname, c.relname, t.attname, {_GRANTEE}, a.privilege_type, a.is_grantable "
-                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                  "JOIN pg_attribute t ON t.attrelid = c.oid AND t.attnum > 0 AND NOT t.attisdropped, "
-                  "aclexplode(t.attacl) AS a "
-                  f"WHERE c.oid = ANY(%s::regclass[]) AND {_NOT_OWNER} ORDER BY 1, 2, t.attnum, 4, 5")
-
 # an index backing a constraint (a primary key, unique or exclusion constraint an admin added) is made again as
 # that constraint; every other one from its definition
 _INDEXES = """
@@ -115,10 +100,8 @@ def capture(pg: psycopg.Connection, schemas: list[str], old: list[Name], dropped
     if not old:
         return before
     with qualified_names(pg):
-        for schema, table, grantee, privilege, option in pg.execute(_TABLE_GRANTS, [_quoted(pg, old)]).fetchall():
-            before.grants[(schema, table)].add((grantee, privilege, option))
-        for schema, table, *grant in pg.execute(_COLUMN_GRANTS, [_quoted(pg, old)]).fetchall():
-            before.column_grants.setdefault((schema, table), []).append(tuple(grant))
+        before.grants.update(grants.privileges(pg, _quoted(pg, old), others_only=True))
+        before.column_grants = grants.column_privileges(pg, _quoted(pg, old), others_only=True)
         before.indexes = _read_indexes(pg, dropped, "")
     return before
 
@@ -196,7 +179,7 @@ def apply(pg: psycopg.Connection, before: Before, schemas: list[str], moved: lis
             all_readers = before.readers_of_all(name[0])
             wanted = {(role, "SELECT", False) for role in
                       (before.usage_roles if all_readers is None else all_readers)}
-        grants.set_privileges(pg, sql.Identifier(*name), wanted, before.column_grants.get(name, []),
+        grants.set_privileges(pg, name, wanted, before.column_grants.get(name, []),
                               others_only=True)
     for schema in schemas:
         if before.readers_of_all(schema) is None:  # nothing served there before: every reader gets the schema
